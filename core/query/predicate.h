@@ -1,0 +1,77 @@
+#pragma once
+
+#include "common/result.h"
+#include "query/schema.h"
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QJsonValue>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace Swamp::Query {
+
+namespace Internal {
+struct Program;
+}
+
+// A compiled `swamp data query` predicate (a CEL subset, see docs/query.md): compiled once,
+// evaluated per record. Cheap to copy; copies share the compiled tree. Thread-safe for
+// concurrent const use.
+//
+// Records look like {"modelType", "name", "id", "createdAt", "updatedAt", "attributes": {...}};
+// timestamp fields (per the schema) are ISO-8601 strings read as timestamps.
+//
+// Error codes, all with message, fix and details {"position", "length"} (0-based QChar offset
+// into the predicate) where there is a spot to point at:
+//   query_syntax         not valid syntax, bad escape, literal out of range, bad regex literal
+//   query_unknown_field  unknown field, model type or function; details also carry
+//                        "suggestion" (when one is close) and "fields" (the known names)
+//   query_type           no operator/function for the operand types ("no operator '<' for
+//                        string and int"), at compile time when the types are known, else at
+//                        run time
+//   query_too_long       more than 4096 characters (no position)
+//   query_too_deep       nested deeper than 64 levels
+//   query_budget         more than 100,000 evaluation steps for one record
+//   query_runtime        missing key not guarded by has(), null where a value is needed,
+//                        integer overflow, division by zero, bad conversion or timestamp
+class Predicate
+{
+public:
+    static Result<Predicate> compile(const QString &text, const Schema &schema = Schema::builtin());
+
+    // True only when the predicate evaluates to bool true, false for bool false. A runtime
+    // error is returned as an Error, and so is a non-bool result (query_type).
+    Result<bool> matches(const QJsonObject &record, const QDateTime &now) const;
+
+    // For --select: the value as JSON (timestamps → ISO strings, durations → "90s").
+    Result<QJsonValue> evaluate(const QJsonObject &record, const QDateTime &now) const;
+
+    // The predicate text as compiled.
+    QString text() const;
+
+    // What the expression evaluates to when the checker can tell: Bool for predicates, Any when
+    // it depends on the record. The CLI can refuse a non-bool predicate up front.
+    FieldType resultType() const;
+
+    // SQL push-down hints, taken only from the top-level chain of &&, so each is a necessary
+    // condition: a record that fails one cannot match.
+    // The model types the predicate can match (from `modelType == "x"` or `modelType in [...]`,
+    // intersected); nullopt = any, an empty list = none.
+    std::optional<QStringList> modelTypes() const;
+    // Equalities `attributes.<field> == <literal>` (either operand order; string, int, double or
+    // bool literals), e.g. {"status", "idle"}.
+    QList<std::pair<QString, QJsonValue>> attributeEqualities() const;
+
+private:
+    Predicate() = default;
+
+    std::shared_ptr<const Internal::Program> m_program;
+};
+
+} // namespace Swamp::Query
