@@ -1,0 +1,26 @@
+#pragma once
+
+#include "common/result.h"
+
+#include <QDateTime>
+#include <QString>
+
+namespace Swamp {
+
+// Durations as operators type them: a whole number and one unit, `45s`, `30m`, `24h`, `7d`, `2w`
+// (also `500ms` for fine-grained tuning). Always > 0.
+// Error code: "invalid_duration", message
+//   invalid duration "<v>" — use a number and a unit: 45s, 30m, 24h, 7d, 2w
+Result<qint64> parseDurationMs(const QString &text);
+
+// The shortest exact spelling: 90000 → "90s", 86400000 → "24h", 1500 → "1500ms".
+QString formatDurationMs(qint64 ms);
+
+// Human relative time from `now`: "12s ago", "3m ago", "in 23h", "just now".
+QString formatRelative(const QDateTime &when, const QDateTime &now);
+
+// ISO-8601 UTC with milliseconds: "2026-11-24T10:00:00.123Z". Empty for an invalid time.
+QString isoUtc(const QDateTime &when);
+QDateTime parseIsoUtc(const QString &text);
+
+} // namespace Swamp

@@ -1,0 +1,26 @@
+#pragma once
+
+#include "common/result.h"
+
+#include <QLockFile>
+#include <QString>
+
+#include <memory>
+
+namespace Swamp {
+
+// The worker's stable machine identity: `<cache-dir>/machine-id` holds a random UUID, created on
+// first start (directory 0700, atomic write, file 0600) and reused after.
+// Errors: "directory" (cannot create the cache dir), "file_write", "identity_corrupt" (the file
+// exists but holds no UUID: names the file and says to delete it to enroll as a new machine).
+Result<QString> loadOrCreateMachineId(const QString &cacheDir);
+
+// One worker process per cache dir: holds `<cache-dir>/worker.lock` while alive (a stale lock of a
+// dead process is taken over). Error "cache_dir_in_use":
+//   cache dir <dir> is in use by another worker (pid <n>) — give each worker its own --cache-dir
+Result<std::unique_ptr<QLockFile>> lockCacheDir(const QString &cacheDir);
+
+// First 8 hex characters of SHA-256(machine id): the suffix of multi-enrollment worker names.
+QString machineIdSuffix(const QString &machineId);
+
+} // namespace Swamp

@@ -1,0 +1,311 @@
+// The admin endpoint (/v1/admin): authentication, request dispatch and the event subscription.
+#include "orchestrator/orchestrator.h"
+
+#include "common/duration.h"
+#include "common/logging.h"
+#include "orchestrator/connections.h"
+#include "orchestrator/eventlog.h"
+#include "protocol/errorcodes.h"
+#include "protocol/protocol.h"
+#include "store/store.h"
+#include "version/version.h"
+
+#include <QJsonArray>
+#include <QUuid>
+
+namespace Swamp {
+
+void Orchestrator::attachAdmin(AdminConnection *connection)
+{
+    QString header = connection->requestHeader("Authorization").trimmed();
+    const QString bearer = header.startsWith(u"Bearer ", Qt::CaseInsensitive) ? header.mid(7).trimmed()
+                                                                              : QString();
+    Error refusal;
+    if (bearer.isEmpty()) {
+        refusal = makeError(QStringLiteral("unauthorized"),
+                            Tr::tr("the admin endpoint needs the admin token"),
+                            Tr::tr("pass --admin-token-file (or SWAMP_ADMIN_TOKEN); on the orchestrator's "
+                                   "machine it is in admin.json"));
+    } else if (parseToken(bearer)) {
+        refusal = makeError(QStringLiteral("unauthorized"),
+                            Tr::tr("that is a worker enrollment token; the admin endpoint accepts only the "
+                                   "admin token"),
+                            Tr::tr("use the adminToken from the orchestrator's admin.json"));
+    } else if (!constantTimeEquals(bearer.toLatin1(), m_adminToken.toLatin1())) {
+        refusal = makeError(QStringLiteral("unauthorized"), Tr::tr("the admin token does not match"),
+                            Tr::tr("use the adminToken from the orchestrator's current admin.json "
+                                   "(it changes only with 'swamp serve --rotate-admin-token')"));
+    }
+    if (!refusal.code.isEmpty()) {
+        qCInfo(lcAdmin) << "refused admin connection from" << connection->peerAddress();
+        connection->sendError(refusal);
+        connection->close(Protocol::CloseUnauthorized, QStringLiteral("unauthorized"));
+        connect(connection, &PeerConnection::closed, connection, &QObject::deleteLater);
+        return;
+    }
+    m_admins << connection;
+    connect(connection, &PeerConnection::frameReceived, this,
+            [this, connection](const QJsonObject &frame) { handleAdminFrame(connection, frame); });
+    connect(connection, &PeerConnection::closed, this, [this, connection] {
+        m_admins.removeAll(connection);
+        connection->deleteLater();
+    });
+}
+
+void Orchestrator::handleAdminFrame(AdminConnection *connection, const QJsonObject &frame)
+{
+    const QString requestId = frame.value(QStringLiteral("id")).toString();
+    const QString method = frame.value(QStringLiteral("type")).toString();
+    if (requestId.isEmpty() || requestId.size() > 64) {
+        connection->close(Protocol::CloseBadFrame, QStringLiteral("admin requests need an \"id\""));
+        return;
+    }
+    auto result = adminCall(connection, method, frame.value(QStringLiteral("params")).toObject());
+    if (!result) {
+        connection->sendError(result.error(), requestId);
+        return;
+    }
+    connection->send({{QStringLiteral("type"), Protocol::Type::Result},
+                      {QStringLiteral("id"), requestId},
+                      {QStringLiteral("result"), *result}});
+}
+
+Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const QString &method,
+                                            const QJsonObject &params)
+{
+    if (method == u"version") {
+        return QJsonObject{{QStringLiteral("version"), Swamp::version()},
+                           {QStringLiteral("protocol"), Swamp::protocolVersion()},
+                           {QStringLiteral("qt"), QString::fromLatin1(qVersion())}};
+    }
+    if (method == u"worker.list")
+        return listWorkers(params);
+    if (method == u"token.create")
+        return createToken(params);
+    if (method == u"token.list")
+        return listTokens();
+    if (method == u"token.revoke")
+        return revokeToken(params);
+    if (method == u"events.subscribe")
+        return subscribe(connection, params);
+    if (method == u"data.query")
+        return dataQuery(params);
+    return fail(QStringLiteral("unknown_method"), Tr::tr("unknown admin request \"%1\"").arg(method),
+                Tr::tr("run the same swamp version on the client and the orchestrator"));
+}
+
+Result<QList<WorkerRecord>> Orchestrator::currentWorkers()
+{
+    auto stored = m_store->allWorkers();
+    if (!stored)
+        return fail(stored.error());
+    // Live sessions hold fresher values than the database (last seen, active steps).
+    for (WorkerRecord &record : *stored) {
+        if (WorkerSession *session = m_pool.find(record.id)) {
+            record = session->record;
+            record.activeSteps = int(session->leaseIds.size());
+            if (session->isConnected())
+                record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
+        }
+    }
+    return stored;
+}
+
+Result<QJsonObject> Orchestrator::listWorkers(const QJsonObject &params)
+{
+    const bool all = params.value(QStringLiteral("all")).toBool();
+    auto workers = currentWorkers();
+    if (!workers)
+        return fail(workers.error());
+    QJsonArray list;
+    int hidden = 0;
+    for (const WorkerRecord &record : std::as_const(*workers)) {
+        const bool gone = record.status == WorkerStatus::Disconnected || record.status == WorkerStatus::Lost;
+        if (gone && !all) {
+            ++hidden;
+            continue;
+        }
+        list << record.toJson();
+    }
+    return QJsonObject{{QStringLiteral("workers"), list},
+                       {QStringLiteral("count"), list.size()},
+                       {QStringLiteral("hidden"), hidden}};
+}
+
+QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &now) const
+{
+    QJsonArray bindings;
+    for (const TokenBinding &binding : token.bindings) {
+        bindings << QJsonObject{{QStringLiteral("machineId"), binding.machineId},
+                                {QStringLiteral("workerName"), binding.workerName},
+                                {QStringLiteral("enrolledAt"), isoUtc(binding.enrolledAt)}};
+    }
+    const auto timeOrNull = [](const QDateTime &t) {
+        return t.isValid() ? QJsonValue(isoUtc(t)) : QJsonValue(QJsonValue::Null);
+    };
+    return QJsonObject{
+        {QStringLiteral("id"), token.id},
+        {QStringLiteral("name"), token.name},
+        {QStringLiteral("state"), tokenStateName(token.effectiveState(now))},
+        {QStringLiteral("createdAt"), isoUtc(token.createdAt)},
+        {QStringLiteral("updatedAt"), isoUtc(token.updatedAt)},
+        {QStringLiteral("expiresAt"), isoUtc(token.expiresAt)},
+        {QStringLiteral("revokedAt"), timeOrNull(token.revokedAt)},
+        {QStringLiteral("revokeReason"), token.revokeReason.isEmpty() ? QJsonValue(QJsonValue::Null)
+                                                                      : QJsonValue(token.revokeReason)},
+        {QStringLiteral("maxEnrollments"), token.maxEnrollments == 0 ? QJsonValue(QJsonValue::Null)
+                                                                     : QJsonValue(token.maxEnrollments)},
+        {QStringLiteral("enrollments"), token.bindings.size()},
+        {QStringLiteral("bindings"), bindings},
+        {QStringLiteral("labels"), labelsToJson(token.labels)},
+    };
+}
+
+Result<QJsonObject> Orchestrator::createToken(const QJsonObject &params)
+{
+    const QString name = params.value(QStringLiteral("name")).toString();
+    if (auto valid = validateTokenName(name); !valid)
+        return fail(valid.error());
+    const qint64 durationMs = params.value(QStringLiteral("durationMs")).toInteger(24LL * 3600 * 1000);
+    if (durationMs <= 0 || durationMs > MaxTokenLifetimeMs) {
+        return fail(QStringLiteral("invalid_duration"),
+                    Tr::tr("a token's duration must be more than 0 and at most 365d"),
+                    Tr::tr("pass --duration with a number and a unit: 45s, 30m, 24h, 7d, 2w"));
+    }
+    const qint64 maxEnrollments = params.value(QStringLiteral("maxEnrollments")).toInteger(1);
+    if (maxEnrollments < 0 || maxEnrollments > 1000000) {
+        return fail(QStringLiteral("invalid_max_enrollments"),
+                    Tr::tr("--max-enrollments must be a whole number from 1 to 1000000, or unlimited"),
+                    Tr::tr("for example --max-enrollments 10"));
+    }
+    Labels labels;
+    const QJsonObject labelObject = params.value(QStringLiteral("labels")).toObject();
+    for (auto it = labelObject.begin(); it != labelObject.end(); ++it) {
+        auto label = parseLabel(it.key() + u'=' + it.value().toString());
+        if (!label)
+            return fail(label.error());
+        labels.insert(label->first, label->second);
+    }
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    auto existing = m_store->tokensNamed(name);
+    if (!existing)
+        return fail(existing.error());
+    for (const TokenRecord &token : std::as_const(*existing)) {
+        if (token.isLive(now)) {
+            return fail(QStringLiteral("token_exists"),
+                        Tr::tr("enrollment token '%1' already exists").arg(name),
+                        Tr::tr("revoke it or pick another name"));
+        }
+    }
+    const TokenText text = mintToken(name);
+    TokenRecord token;
+    token.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    token.name = name;
+    token.secretHash = hashSecret(text.secret);
+    token.createdAt = now;
+    token.updatedAt = now;
+    token.expiresAt = now.addMSecs(durationMs);
+    token.maxEnrollments = int(maxEnrollments);
+    token.labels = labels;
+    if (auto inserted = m_store->insertToken(token); !inserted)
+        return fail(inserted.error());
+    m_events->append(QStringLiteral("token.created"), name,
+                     Tr::tr("enrollment token '%1' created (expires %2, %3 enrollment(s))")
+                         .arg(name, isoUtc(token.expiresAt),
+                              maxEnrollments == 0 ? QStringLiteral("unlimited") : QString::number(maxEnrollments)),
+                     {{QStringLiteral("tokenId"), token.id}});
+    QJsonObject result = tokenJson(token, now);
+    result.insert(QStringLiteral("token"), QString(text.name + u'.' + text.secret));
+    return result;
+}
+
+Result<QJsonObject> Orchestrator::listTokens()
+{
+    auto tokens = m_store->allTokens();
+    if (!tokens)
+        return fail(tokens.error());
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    QJsonArray list;
+    for (const TokenRecord &token : std::as_const(*tokens))
+        list << tokenJson(token, now);
+    return QJsonObject{{QStringLiteral("tokens"), list}, {QStringLiteral("count"), list.size()}};
+}
+
+Result<QJsonObject> Orchestrator::revokeToken(const QJsonObject &params)
+{
+    const QString name = params.value(QStringLiteral("name")).toString();
+    const QString reason = params.value(QStringLiteral("reason")).toString().left(500);
+    auto tokens = m_store->tokensNamed(name);
+    if (!tokens)
+        return fail(tokens.error());
+    if (tokens->isEmpty()) {
+        return fail(QStringLiteral("token_not_found"),
+                    Tr::tr("enrollment token '%1' not found").arg(name),
+                    Tr::tr("see 'swamp worker token list'"));
+    }
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    bool revokedNow = false;
+    for (const TokenRecord &token : std::as_const(*tokens)) {
+        if (!token.revokedAt.isValid() && token.effectiveState(now) != TokenState::Expired) {
+            if (auto revoked = m_store->revokeToken(token.id, now, reason); !revoked)
+                return fail(revoked.error());
+            revokedNow = true;
+        }
+    }
+    // Cut off every live worker on the token at once.
+    QJsonArray disconnected;
+    const Error error = Codes::tokenRevoked(name);
+    for (WorkerSession *session : m_pool.onToken(name)) {
+        disconnected << session->record.name;
+        if (WorkerConnection *connection = session->connection) {
+            connection->sendError(error);
+            connection->workerId.clear();
+            connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
+        }
+        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name));
+    }
+    if (revokedNow) {
+        m_events->append(QStringLiteral("token.revoked"), name,
+                         reason.isEmpty() ? Tr::tr("enrollment token '%1' revoked").arg(name)
+                                          : Tr::tr("enrollment token '%1' revoked: %2").arg(name, reason),
+                         {{QStringLiteral("disconnected"), disconnected},
+                          {QStringLiteral("reason"), reason}});
+    }
+    return QJsonObject{{QStringLiteral("name"), name},
+                       {QStringLiteral("alreadyRevoked"), !revokedNow},
+                       {QStringLiteral("disconnected"), disconnected}};
+}
+
+Result<QJsonObject> Orchestrator::subscribe(AdminConnection *connection, const QJsonObject &params)
+{
+    const qint64 after = params.value(QStringLiteral("after")).toInteger(-1);
+    // After the response: replay what the client missed, then stream live events
+    // (broadcastEvent). One thread, so nothing can slip in between the two.
+    QTimer::singleShot(0, connection, [this, connection, after] {
+        if (after >= 0) {
+            for (const Event &event : m_events->since(after))
+                connection->send({{QStringLiteral("type"), Protocol::Type::Event},
+                                  {QStringLiteral("event"), event.toJson()}});
+        }
+        connection->subscribed = true;
+    });
+    return QJsonObject{{QStringLiteral("lastId"), m_events->lastId()}};
+}
+
+void Orchestrator::broadcastEvent(const Event &event)
+{
+    const QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Event},
+                            {QStringLiteral("event"), event.toJson()}};
+    for (const QPointer<AdminConnection> &admin : std::as_const(m_admins)) {
+        if (admin && admin->subscribed)
+            admin->send(frame);
+    }
+}
+
+Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &)
+{
+    return fail(QStringLiteral("unknown_method"), Tr::tr("data queries are not available in this build"),
+                Tr::tr("upgrade swamp"));
+}
+
+} // namespace Swamp

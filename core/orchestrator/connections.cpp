@@ -1,0 +1,111 @@
+#include "orchestrator/connections.h"
+
+#include "common/error.h"
+#include "common/logging.h"
+#include "protocol/protocol.h"
+
+#include <QDateTime>
+#include <QWebSocket>
+
+namespace Swamp {
+
+PeerConnection::PeerConnection(QWebSocket *socket, qint64 maxFrameBytes, QObject *parent)
+    : QObject(parent)
+    , m_socket(socket)
+    , m_maxFrameBytes(maxFrameBytes)
+    , m_lastHeardMs(QDateTime::currentMSecsSinceEpoch())
+{
+    m_socket->setParent(nullptr);
+    m_socket->setMaxAllowedIncomingMessageSize(quint64(maxFrameBytes));
+    m_socket->setMaxAllowedIncomingFrameSize(quint64(maxFrameBytes));
+    connect(m_socket.get(), &QWebSocket::textMessageReceived, this, &PeerConnection::handleText);
+    connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &) {
+        ++m_badFrames;
+        close(Protocol::CloseBadFrame, QStringLiteral("binary frames are not part of the protocol"));
+    });
+    connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64, const QByteArray &) {
+        m_lastHeardMs = QDateTime::currentMSecsSinceEpoch();
+        Q_EMIT pongReceived();
+    });
+    connect(m_socket.get(), &QWebSocket::disconnected, this, [this] {
+        if (m_closedEmitted)
+            return;
+        m_closedEmitted = true;
+        Q_EMIT closed();
+    });
+}
+
+PeerConnection::~PeerConnection()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+void PeerConnection::handleText(const QString &text)
+{
+    m_lastHeardMs = QDateTime::currentMSecsSinceEpoch();
+    auto frame = Protocol::decodeFrame(text, m_maxFrameBytes);
+    if (!frame) {
+        ++m_badFrames;
+        qCInfo(lcWs) << "bad frame from" << peerAddress() << frame.error().message;
+        close(Protocol::CloseBadFrame, frame.error().message);
+        return;
+    }
+    Q_EMIT frameReceived(*frame);
+}
+
+void PeerConnection::send(const QJsonObject &frame)
+{
+    if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->sendTextMessage(Protocol::encodeFrame(frame));
+}
+
+void PeerConnection::sendError(const Error &error, const QString &requestId)
+{
+    QJsonObject frame = error.toJson();
+    frame.insert(QStringLiteral("type"), Protocol::Type::Error);
+    if (!requestId.isEmpty())
+        frame.insert(QStringLiteral("id"), requestId);
+    send(frame);
+}
+
+void PeerConnection::close(int code, const QString &reason)
+{
+    if (!m_socket)
+        return;
+    QByteArray utf8 = reason.toUtf8();
+    if (utf8.size() > 123)
+        utf8.truncate(120);
+    m_socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), QString::fromUtf8(utf8));
+}
+
+void PeerConnection::abort()
+{
+    if (m_socket)
+        m_socket->abort();
+}
+
+void PeerConnection::ping()
+{
+    if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->ping();
+}
+
+QString PeerConnection::peerAddress() const
+{
+    return m_socket ? m_socket->peerAddress().toString() : QString();
+}
+
+QString PeerConnection::requestHeader(const QByteArray &name) const
+{
+    return m_socket ? QString::fromLatin1(m_socket->request().rawHeader(name)) : QString();
+}
+
+bool PeerConnection::isOpen() const
+{
+    return m_socket && m_socket->state() == QAbstractSocket::ConnectedState;
+}
+
+} // namespace Swamp

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QObject>
+#include <QString>
+
+#include <memory>
+
+class QWebSocket;
+
+namespace Swamp {
+
+struct Error;
+
+// One WebSocket peer (a worker on /v1/worker or an admin client on /v1/admin). Owns its socket,
+// validates every frame (size, JSON, type) and hands valid ones on; a bad frame closes only this
+// connection with a reason. Destroyed with deleteLater() by its owner after `closed`.
+class PeerConnection : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(PeerConnection)
+
+public:
+    PeerConnection(QWebSocket *socket, qint64 maxFrameBytes, QObject *parent = nullptr);
+    ~PeerConnection() override;
+
+    void send(const QJsonObject &frame);
+    void sendError(const Error &error, const QString &requestId = {});
+    // Sends a close frame; the reason is truncated to the protocol's 123 bytes, never a secret.
+    void close(int code, const QString &reason);
+    void abort();
+    void ping();
+
+    QString peerAddress() const;
+    QString requestHeader(const QByteArray &name) const;
+    bool isOpen() const;
+    qint64 lastHeardMs() const { return m_lastHeardMs; }
+    qint64 badFrames() const { return m_badFrames; }
+
+Q_SIGNALS:
+    void frameReceived(const QJsonObject &frame);
+    void pongReceived();
+    void closed();
+
+private:
+    void handleText(const QString &text);
+
+    std::unique_ptr<QWebSocket> m_socket;
+    qint64 m_maxFrameBytes;
+    qint64 m_lastHeardMs = 0;
+    qint64 m_badFrames = 0;
+    bool m_closedEmitted = false;
+};
+
+class WorkerConnection final : public PeerConnection
+{
+    Q_OBJECT
+public:
+    using PeerConnection::PeerConnection;
+    QString workerId; // set once enrolled
+    QString instanceId;
+};
+
+class AdminConnection final : public PeerConnection
+{
+    Q_OBJECT
+public:
+    using PeerConnection::PeerConnection;
+    bool subscribed = false;
+};
+
+} // namespace Swamp

@@ -1,0 +1,50 @@
+#include "orchestrator/eventlog.h"
+
+#include "common/logging.h"
+#include "store/store.h"
+
+namespace Swamp {
+
+static constexpr size_t RecentEvents = 4096;
+
+EventLog::EventLog(Store *store, QObject *parent)
+    : QObject(parent)
+    , m_store(store)
+{
+    if (auto last = m_store->lastEventId())
+        m_lastId = *last;
+}
+
+Event EventLog::append(const QString &kind, const QString &subject, const QString &message,
+                       const QJsonObject &data)
+{
+    Event event{0, QDateTime::currentDateTimeUtc(), kind, subject, message, data};
+    if (auto id = m_store->insertEvent(event)) {
+        event.id = *id;
+    } else {
+        qCWarning(lcDb) << "could not store event" << kind << id.error().message;
+        event.id = m_lastId + 1;
+    }
+    m_lastId = std::max(m_lastId, event.id);
+    m_recent.push_back(event);
+    if (m_recent.size() > RecentEvents)
+        m_recent.pop_front();
+    Q_EMIT appended(event);
+    return event;
+}
+
+QList<Event> EventLog::since(qint64 afterId, int limit) const
+{
+    if (!m_recent.empty() && m_recent.front().id <= afterId + 1) {
+        QList<Event> events;
+        for (const Event &event : m_recent) {
+            if (event.id > afterId && events.size() < limit)
+                events << event;
+        }
+        return events;
+    }
+    auto stored = m_store->eventsAfter(afterId, limit);
+    return stored ? *stored : QList<Event>();
+}
+
+} // namespace Swamp

@@ -1,0 +1,367 @@
+#include "orchestrator/orchestrator.h"
+
+#include "common/datadir.h"
+#include "common/duration.h"
+#include "common/files.h"
+#include "common/logging.h"
+#include "orchestrator/connections.h"
+#include "orchestrator/eventlog.h"
+#include "protocol/errorcodes.h"
+#include "protocol/protocol.h"
+#include "store/store.h"
+#include "version/version.h"
+
+#include <QDir>
+#include <QFile>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+namespace Swamp {
+
+Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+{
+    m_heartbeatTimer.setInterval(int(m_config.heartbeatIntervalMs));
+    connect(&m_heartbeatTimer, &QTimer::timeout, this, &Orchestrator::heartbeat);
+    m_sweepTimer.setInterval(250);
+    connect(&m_sweepTimer, &QTimer::timeout, this, &Orchestrator::sweep);
+}
+
+Orchestrator::~Orchestrator()
+{
+    for (const QPointer<AdminConnection> &admin : std::as_const(m_admins))
+        delete admin.data();
+    for (WorkerSession *session : m_pool.all())
+        delete session->connection.data();
+}
+
+QString Orchestrator::url() const
+{
+    if (!m_server)
+        return {};
+    const QString scheme = m_server->secureMode() == QWebSocketServer::SecureMode
+                               ? QStringLiteral("wss")
+                               : QStringLiteral("ws");
+    QString host = m_config.listenHost;
+    if (host == u"0.0.0.0" || host == u"::")
+        host = QStringLiteral("127.0.0.1");
+    if (host.contains(u':'))
+        host = u'[' + host + u']';
+    return QStringLiteral("%1://%2:%3").arg(scheme, host).arg(m_server->serverPort());
+}
+
+Result<void> Orchestrator::start()
+{
+    if (auto dir = ensurePrivateDirectory(m_config.dataDir); !dir)
+        return fail(dir.error());
+    const QString spec = m_config.database.isEmpty()
+                             ? m_config.dataDir + QStringLiteral("/swamp.db")
+                             : m_config.database;
+    auto store = Store::open(spec);
+    if (!store)
+        return fail(store.error());
+    m_store = std::move(*store);
+    m_events = std::make_unique<EventLog>(m_store.get());
+    connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
+
+    // Boot reconciliation before the listener opens: nobody is connected yet.
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    auto reconciled = m_store->reconcileWorkersOnBoot(now);
+    if (!reconciled)
+        return fail(reconciled.error());
+    if (*reconciled > 0) {
+        m_events->append(QStringLiteral("orchestrator.reconciled"), QString(),
+                         Tr::tr("%n worker(s) marked disconnected after restart", nullptr, *reconciled),
+                         {{QStringLiteral("workers"), *reconciled}});
+    }
+
+    // The admin token is kept across restarts; rotated only on request.
+    auto existing = readAdminConfig(m_config.dataDir);
+    m_adminToken = (existing && !m_config.rotateAdminToken) ? existing->adminToken : randomHex32();
+
+    QWebSocketServer::SslMode mode = QWebSocketServer::NonSecureMode;
+    QSslConfiguration ssl;
+    if (!m_config.tlsCertPath.isEmpty() || !m_config.tlsKeyPath.isEmpty()) {
+        if (m_config.tlsCertPath.isEmpty() || m_config.tlsKeyPath.isEmpty()) {
+            return fail(QStringLiteral("tls"), Tr::tr("--tls-cert and --tls-key go together"),
+                        Tr::tr("pass both the certificate chain and its private key (PEM)"));
+        }
+        const auto certs = QSslCertificate::fromPath(m_config.tlsCertPath, QSsl::Pem);
+        auto keyBytes = readFile(m_config.tlsKeyPath);
+        if (certs.isEmpty() || !keyBytes) {
+            return fail(QStringLiteral("tls"),
+                        Tr::tr("cannot read the TLS certificate %1 or key %2")
+                            .arg(m_config.tlsCertPath, m_config.tlsKeyPath),
+                        Tr::tr("pass PEM files readable by this user"));
+        }
+        QSslKey key(*keyBytes, QSsl::Rsa, QSsl::Pem);
+        if (key.isNull())
+            key = QSslKey(*keyBytes, QSsl::Ec, QSsl::Pem);
+        if (key.isNull()) {
+            return fail(QStringLiteral("tls"), Tr::tr("%1 is not an unencrypted PEM RSA or EC private key").arg(m_config.tlsKeyPath),
+                        Tr::tr("convert it with 'openssl pkey -in KEY -out key.pem'"));
+        }
+        ssl = QSslConfiguration::defaultConfiguration();
+        ssl.setLocalCertificateChain(certs);
+        ssl.setPrivateKey(key);
+        ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
+        mode = QWebSocketServer::SecureMode;
+    }
+    m_server = std::make_unique<QWebSocketServer>(QStringLiteral("swamp/") + Swamp::version(), mode);
+    if (mode == QWebSocketServer::SecureMode)
+        m_server->setSslConfiguration(ssl);
+    m_server->setMaxPendingConnections(1024);
+    m_server->setHandshakeTimeout(10000);
+    connect(m_server.get(), &QWebSocketServer::newConnection, this, &Orchestrator::acceptConnection);
+    if (!m_server->listen(QHostAddress(m_config.listenHost), m_config.listenPort)) {
+        return fail(QStringLiteral("listen"),
+                    Tr::tr("cannot listen on %1:%2: %3")
+                        .arg(m_config.listenHost)
+                        .arg(m_config.listenPort)
+                        .arg(m_server->errorString()),
+                    Tr::tr("pick a free port with --listen host:port, or stop what uses it"));
+    }
+    if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken}); !written)
+        return fail(written.error());
+
+    m_heartbeatTimer.start();
+    m_sweepTimer.start();
+    return {};
+}
+
+void Orchestrator::stop()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    m_heartbeatTimer.stop();
+    m_sweepTimer.stop();
+    if (m_server)
+        m_server->close();
+    const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},
+                              {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")}};
+    for (WorkerSession *session : m_pool.all()) {
+        if (WorkerConnection *connection = session->connection) {
+            connection->send(goodbye);
+            connection->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
+        }
+        session->record.status = WorkerStatus::Disconnected;
+        session->record.disconnectedAt = QDateTime::currentDateTimeUtc();
+        persistWorker(session);
+    }
+    for (const QPointer<AdminConnection> &admin : std::as_const(m_admins)) {
+        if (admin)
+            admin->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
+    }
+    if (m_events)
+        m_events->append(QStringLiteral("orchestrator.stopped"), QString(), Tr::tr("orchestrator stopped"));
+    // Give close frames a moment to leave before the process exits.
+    QTimer::singleShot(200, this, &Orchestrator::stopped);
+}
+
+void Orchestrator::acceptConnection()
+{
+    while (QWebSocket *socket = m_server->nextPendingConnection()) {
+        const QString path = socket->requestUrl().path();
+        if (m_stopping) {
+            socket->close(static_cast<QWebSocketProtocol::CloseCode>(Protocol::CloseShutdown),
+                          QStringLiteral("orchestrator shutting down"));
+            socket->deleteLater();
+        } else if (path == QStringView(Protocol::WorkerPath)) {
+            attachWorker(new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this));
+        } else if (path == QStringView(Protocol::AdminPath)) {
+            attachAdmin(new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this));
+        } else {
+            socket->close(static_cast<QWebSocketProtocol::CloseCode>(Protocol::CloseBadFrame),
+                          QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));
+            socket->deleteLater();
+        }
+    }
+}
+
+void Orchestrator::attachWorker(WorkerConnection *connection)
+{
+    connect(connection, &PeerConnection::frameReceived, this,
+            [this, connection](const QJsonObject &frame) { handleWorkerFrame(connection, frame); });
+    connect(connection, &PeerConnection::pongReceived, this, [this, connection] {
+        if (WorkerSession *session = m_pool.find(connection->workerId); session && session->connection == connection)
+            session->lastHeardMs = connection->lastHeardMs();
+    });
+    connect(connection, &PeerConnection::closed, this,
+            [this, connection] { handleWorkerClosed(connection); });
+    // A connection that does not enroll promptly is dropped.
+    QTimer::singleShot(15000, connection, [connection] {
+        if (connection->workerId.isEmpty())
+            connection->close(Protocol::CloseBadFrame, QStringLiteral("no enroll frame within 15s"));
+    });
+}
+
+void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame)
+{
+    const QString type = frame.value(QStringLiteral("type")).toString();
+    if (connection->workerId.isEmpty()) {
+        if (type == Protocol::Type::Enroll)
+            handleEnroll(connection, frame);
+        else
+            connection->close(Protocol::CloseBadFrame, QStringLiteral("the first frame must be enroll"));
+        return;
+    }
+    WorkerSession *session = m_pool.find(connection->workerId);
+    if (!session || session->connection != connection) {
+        connection->close(Protocol::CloseReplaced, QStringLiteral("session was replaced"));
+        return;
+    }
+    session->lastHeardMs = connection->lastHeardMs();
+    if (type == Protocol::Type::Goodbye) {
+        connection->workerId.clear();
+        endSession(session, WorkerStatus::Disconnected,
+                   frame.value(QStringLiteral("reason")).toString(Tr::tr("worker stopped")));
+        connection->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("goodbye"));
+        return;
+    }
+    connection->close(Protocol::CloseBadFrame, QStringLiteral("unknown frame type"));
+}
+
+void Orchestrator::handleWorkerClosed(WorkerConnection *connection)
+{
+    WorkerSession *session = m_pool.find(connection->workerId);
+    if (session && session->connection == connection)
+        markDisconnected(session, Tr::tr("connection closed"), true);
+    connection->deleteLater();
+}
+
+void Orchestrator::heartbeat()
+{
+    // One pass per heartbeat interval: ping the connected, drop the silent.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (WorkerSession *session : m_pool.all()) {
+        WorkerConnection *connection = session->connection;
+        if (!connection)
+            continue;
+        if (now - session->lastHeardMs > m_config.heartbeatTimeoutMs) {
+            qCInfo(lcWs) << "no pong from" << session->record.name << "closing";
+            connection->abort();
+            continue;
+        }
+        connection->ping();
+    }
+}
+
+void Orchestrator::sweep()
+{
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    // Grace over → lost (only the disconnected are looked at).
+    const QSet<QString> inGrace = m_inGrace;
+    for (const QString &id : inGrace) {
+        WorkerSession *session = m_pool.find(id);
+        if (!session || session->isConnected()) {
+            m_inGrace.remove(id);
+            continue;
+        }
+        if (nowMs >= session->graceDeadlineMs) {
+            m_inGrace.remove(id);
+            endSession(session, WorkerStatus::Lost,
+                       Tr::tr("no reconnect within the %1 grace").arg(formatDurationMs(m_config.reconnectGraceMs)));
+        }
+    }
+    // Token lifetimes: only the nearest expiries are looked at.
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    while (!m_tokenExpiries.isEmpty() && m_tokenExpiries.firstKey() <= now) {
+        const QString tokenName = m_tokenExpiries.first();
+        m_tokenExpiries.erase(m_tokenExpiries.begin());
+        expireTokenSessions(tokenName);
+    }
+}
+
+void Orchestrator::expireTokenSessions(const QString &tokenName)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (WorkerSession *session : m_pool.onToken(tokenName)) {
+        if (!session->tokenExpiresAt.isValid() || session->tokenExpiresAt > now)
+            continue;
+        const Error error = Codes::tokenExpired(tokenName);
+        if (WorkerConnection *connection = session->connection) {
+            connection->sendError(error);
+            connection->workerId.clear();
+            connection->close(Protocol::CloseEnrollmentFailed, QStringLiteral("token_expired"));
+        }
+        endSession(session, WorkerStatus::Disconnected, error.message);
+    }
+}
+
+void Orchestrator::markDisconnected(WorkerSession *session, const QString &reason, bool withGrace)
+{
+    session->connection = nullptr;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    session->record.status = WorkerStatus::Disconnected;
+    session->record.disconnectedAt = now;
+    session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
+    if (withGrace) {
+        session->graceDeadlineMs = now.toMSecsSinceEpoch() + m_config.reconnectGraceMs;
+        m_inGrace.insert(session->record.id);
+    }
+    persistWorker(session);
+    m_events->append(QStringLiteral("worker.disconnected"), session->record.name,
+                     Tr::tr("worker %1 disconnected: %2").arg(session->record.name, reason),
+                     {{QStringLiteral("workerId"), session->record.id},
+                      {QStringLiteral("reason"), reason},
+                      {QStringLiteral("graceMs"), withGrace ? m_config.reconnectGraceMs : 0}});
+}
+
+void Orchestrator::endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const bool wasConnected = session->isConnected();
+    session->connection = nullptr;
+    session->record.status = finalStatus;
+    session->record.draining = false;
+    if (wasConnected || !session->record.disconnectedAt.isValid())
+        session->record.disconnectedAt = now;
+    if (wasConnected)
+        session->record.lastSeenAt = now;
+    persistWorker(session);
+    const QString name = session->record.name;
+    const QString id = session->record.id;
+    m_inGrace.remove(id);
+    if (finalStatus == WorkerStatus::Lost) {
+        m_events->append(QStringLiteral("worker.lost"), name,
+                         Tr::tr("worker %1 lost: %2").arg(name, reason),
+                         {{QStringLiteral("workerId"), id}, {QStringLiteral("reason"), reason}});
+    } else if (wasConnected) {
+        m_events->append(QStringLiteral("worker.disconnected"), name,
+                         Tr::tr("worker %1 disconnected: %2").arg(name, reason),
+                         {{QStringLiteral("workerId"), id}, {QStringLiteral("reason"), reason},
+                          {QStringLiteral("graceMs"), 0}});
+    }
+    m_pool.remove(id);
+}
+
+void Orchestrator::updateStatus(WorkerSession *session)
+{
+    if (!session->isConnected())
+        return;
+    WorkerStatus status = WorkerStatus::Idle;
+    if (session->record.draining)
+        status = WorkerStatus::Draining;
+    else if (session->freeSlots() == 0)
+        status = WorkerStatus::Busy;
+    if (status != session->record.status) {
+        session->record.status = status;
+        persistWorker(session);
+    }
+}
+
+void Orchestrator::persistWorker(WorkerSession *session)
+{
+    session->record.updatedAt = QDateTime::currentDateTimeUtc();
+    if (session->record.status != WorkerStatus::Disconnected && session->record.status != WorkerStatus::Lost)
+        session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
+    if (auto saved = m_store->upsertWorker(session->record); !saved)
+        qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message;
+}
+
+} // namespace Swamp

@@ -1,0 +1,96 @@
+#include "protocol/errorcodes.h"
+
+#include <QSet>
+
+namespace Swamp::Codes {
+
+bool isPermanent(const QString &code)
+{
+    static const QSet<QString> permanent = {
+        QStringLiteral("protocol_mismatch"), QStringLiteral("already_connected"),
+        QStringLiteral("token_bound"),       QStringLiteral("token_expired"),
+        QStringLiteral("token_revoked"),     QStringLiteral("token_mismatch"),
+        QStringLiteral("token_not_found"),   QStringLiteral("invalid_token"),
+    };
+    return permanent.contains(code);
+}
+
+Error protocolMismatch(const QString &workerVersion, const QString &orchestratorVersion)
+{
+    return makeError(QStringLiteral("protocol_mismatch"),
+                     Tr::tr("protocol_mismatch: this worker runs swamp %1 but the orchestrator "
+                            "runs swamp %2")
+                         .arg(workerVersion, orchestratorVersion),
+                     Tr::tr("upgrade both to the same version"));
+}
+
+Error alreadyConnected(const QString &tokenName)
+{
+    return makeError(QStringLiteral("already_connected"),
+                     Tr::tr("already_connected: a live worker with this machine identity is "
+                            "already connected with enrollment token '%1'")
+                         .arg(tokenName),
+                     Tr::tr("check for duplicate worker processes; revoke and re-create the token"));
+}
+
+Error tokenBound(const QString &tokenName, int used, int max)
+{
+    return makeError(QStringLiteral("token_bound"),
+                     Tr::tr("enrollment token '%1' is already bound to another machine (%2/%3 "
+                            "enrollments used)")
+                         .arg(tokenName)
+                         .arg(used)
+                         .arg(max),
+                     Tr::tr("use a new token, or restore the original --cache-dir"));
+}
+
+Error tokenExpired(const QString &tokenName)
+{
+    return makeError(QStringLiteral("token_expired"),
+                     Tr::tr("enrollment token '%1' has expired").arg(tokenName),
+                     Tr::tr("create a new token with 'swamp worker token create'"));
+}
+
+Error tokenRevoked(const QString &tokenName)
+{
+    return makeError(QStringLiteral("token_revoked"),
+                     Tr::tr("enrollment token '%1' has been revoked").arg(tokenName),
+                     Tr::tr("create a new token with 'swamp worker token create'"));
+}
+
+Error tokenMismatch(const QString &tokenName)
+{
+    return makeError(QStringLiteral("token_mismatch"),
+                     Tr::tr("the secret of enrollment token '%1' does not match").arg(tokenName),
+                     Tr::tr("check the token for typos; create a new token if needed"));
+}
+
+Error tokenNotFound(const QString &tokenName)
+{
+    return makeError(QStringLiteral("token_not_found"),
+                     Tr::tr("enrollment token '%1' does not exist").arg(tokenName),
+                     Tr::tr("create it with 'swamp worker token create'"));
+}
+
+Error invalidToken()
+{
+    return makeError(QStringLiteral("invalid_token"),
+                     Tr::tr("the token must have the form <name>.<secret>"),
+                     Tr::tr("copy the whole token printed by 'swamp worker token create'"));
+}
+
+Error rateLimited(const QString &tokenName, int retryAfterSeconds)
+{
+    return makeError(QStringLiteral("rate_limited"),
+                     Tr::tr("too many failed attempts for enrollment token '%1' or from this "
+                            "address")
+                         .arg(tokenName),
+                     Tr::tr("wait %1s; check the token for typos").arg(retryAfterSeconds));
+}
+
+QString enrollmentFailureLine(const Error &error)
+{
+    return Tr::tr("enrollment failed: %1").arg(error.text());
+}
+
+} // namespace Swamp::Codes

@@ -1,0 +1,28 @@
+#pragma once
+
+#include "common/error.h"
+
+#include <QString>
+
+// Error codes that cross the wire, their permanence, and the enrollment failures of SPEC §4
+// with their operator-facing messages and fixes.
+namespace Swamp::Codes {
+
+// A permanent failure makes `swamp worker connect` print it and exit 1; anything else is
+// retried with backoff. Decided by code, never by message text.
+bool isPermanent(const QString &code);
+
+Error protocolMismatch(const QString &workerVersion, const QString &orchestratorVersion);
+Error alreadyConnected(const QString &tokenName);
+Error tokenBound(const QString &tokenName, int used, int max);
+Error tokenExpired(const QString &tokenName);
+Error tokenRevoked(const QString &tokenName);
+Error tokenMismatch(const QString &tokenName);
+Error tokenNotFound(const QString &tokenName);
+Error invalidToken();
+Error rateLimited(const QString &tokenName, int retryAfterSeconds);
+
+// "enrollment failed: <message> — <fix>"
+QString enrollmentFailureLine(const Error &error);
+
+} // namespace Swamp::Codes

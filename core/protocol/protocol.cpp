@@ -1,0 +1,64 @@
+#include "protocol/protocol.h"
+
+#include <QJsonDocument>
+
+namespace Swamp::Protocol {
+
+static std::unexpected<Swamp::Error> badFrame(const QString &why)
+{
+    return fail(QStringLiteral("bad_frame"), why,
+                Tr::tr("the peer speaks another protocol; run the same swamp version on both sides"));
+}
+
+Swamp::Result<QJsonObject> decodeFrame(const QString &text, qint64 maxBytes)
+{
+    // A QChar is at least one byte of UTF-8; check the cheap bound before converting.
+    if (text.size() > maxBytes)
+        return badFrame(Tr::tr("frame larger than %1 bytes").arg(maxBytes));
+    const QByteArray utf8 = text.toUtf8();
+    if (utf8.size() > maxBytes)
+        return badFrame(Tr::tr("frame larger than %1 bytes").arg(maxBytes));
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(utf8, &error);
+    if (error.error != QJsonParseError::NoError)
+        return badFrame(Tr::tr("frame is not valid JSON at offset %1").arg(error.offset));
+    if (!document.isObject())
+        return badFrame(Tr::tr("frame is not a JSON object"));
+    const QJsonObject frame = document.object();
+    const QJsonValue type = frame.value(QStringLiteral("type"));
+    if (!type.isString() || type.toString().isEmpty() || type.toString().size() > 64)
+        return badFrame(Tr::tr("frame has no \"type\""));
+    return frame;
+}
+
+QString encodeFrame(const QJsonObject &frame)
+{
+    return QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact));
+}
+
+Swamp::Result<QString> requireString(const QJsonObject &frame, const QString &field,
+                                     qsizetype maxLength)
+{
+    const QJsonValue value = frame.value(field);
+    if (!value.isString())
+        return badFrame(Tr::tr("field \"%1\" must be a string").arg(field));
+    const QString text = value.toString();
+    if (text.size() > maxLength)
+        return badFrame(Tr::tr("field \"%1\" is longer than %2 characters").arg(field).arg(maxLength));
+    return text;
+}
+
+Swamp::Result<qint64> requireInt(const QJsonObject &frame, const QString &field, qint64 min,
+                                 qint64 max)
+{
+    const QJsonValue value = frame.value(field);
+    const double number = value.toDouble(-1e300);
+    if (!value.isDouble() || number != double(qint64(number)) || number < double(min)
+        || number > double(max)) {
+        return badFrame(Tr::tr("field \"%1\" must be a whole number from %2 to %3")
+                            .arg(field).arg(min).arg(max));
+    }
+    return qint64(number);
+}
+
+} // namespace Swamp::Protocol

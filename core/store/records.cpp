@@ -1,0 +1,109 @@
+#include "store/records.h"
+
+#include "common/duration.h"
+
+namespace Swamp {
+
+QString workerStatusName(WorkerStatus status)
+{
+    switch (status) {
+    case WorkerStatus::Idle: return QStringLiteral("idle");
+    case WorkerStatus::Busy: return QStringLiteral("busy");
+    case WorkerStatus::Draining: return QStringLiteral("draining");
+    case WorkerStatus::Disconnected: return QStringLiteral("disconnected");
+    case WorkerStatus::Lost: return QStringLiteral("lost");
+    }
+    return {};
+}
+
+WorkerStatus workerStatusFromName(const QString &name)
+{
+    if (name == u"idle")
+        return WorkerStatus::Idle;
+    if (name == u"busy")
+        return WorkerStatus::Busy;
+    if (name == u"draining")
+        return WorkerStatus::Draining;
+    if (name == u"lost")
+        return WorkerStatus::Lost;
+    return WorkerStatus::Disconnected;
+}
+
+static QJsonValue timeOrNull(const QDateTime &when)
+{
+    return when.isValid() ? QJsonValue(isoUtc(when)) : QJsonValue(QJsonValue::Null);
+}
+
+QJsonObject WorkerRecord::toJson() const
+{
+    return QJsonObject{
+        {QStringLiteral("id"), id},
+        {QStringLiteral("name"), name},
+        {QStringLiteral("status"), workerStatusName(status)},
+        {QStringLiteral("machineId"), machineId},
+        {QStringLiteral("instanceId"), instanceId},
+        {QStringLiteral("tokenName"), tokenName},
+        {QStringLiteral("labels"), labelsToJson(labels)},
+        {QStringLiteral("platform"), platform},
+        {QStringLiteral("arch"), arch},
+        {QStringLiteral("version"), version},
+        {QStringLiteral("capacity"), capacity},
+        {QStringLiteral("activeSteps"), activeSteps},
+        {QStringLiteral("draining"), draining},
+        {QStringLiteral("orchestrator"), orchestrator},
+        {QStringLiteral("enrolledAt"), timeOrNull(enrolledAt)},
+        {QStringLiteral("lastSeenAt"), timeOrNull(lastSeenAt)},
+        {QStringLiteral("disconnectedAt"), timeOrNull(disconnectedAt)},
+        {QStringLiteral("hostname"), hostname},
+        {QStringLiteral("createdAt"), timeOrNull(createdAt)},
+        {QStringLiteral("updatedAt"), timeOrNull(updatedAt)},
+    };
+}
+
+WorkerRecord WorkerRecord::fromJson(const QJsonObject &o)
+{
+    WorkerRecord r;
+    r.id = o.value(QStringLiteral("id")).toString();
+    r.name = o.value(QStringLiteral("name")).toString();
+    r.status = workerStatusFromName(o.value(QStringLiteral("status")).toString());
+    r.machineId = o.value(QStringLiteral("machineId")).toString();
+    r.instanceId = o.value(QStringLiteral("instanceId")).toString();
+    r.tokenName = o.value(QStringLiteral("tokenName")).toString();
+    r.labels = labelsFromJson(o.value(QStringLiteral("labels")).toObject());
+    r.platform = o.value(QStringLiteral("platform")).toString();
+    r.arch = o.value(QStringLiteral("arch")).toString();
+    r.version = o.value(QStringLiteral("version")).toString();
+    r.capacity = o.value(QStringLiteral("capacity")).toInt();
+    r.activeSteps = o.value(QStringLiteral("activeSteps")).toInt();
+    r.draining = o.value(QStringLiteral("draining")).toBool();
+    r.orchestrator = o.value(QStringLiteral("orchestrator")).toString();
+    r.enrolledAt = parseIsoUtc(o.value(QStringLiteral("enrolledAt")).toString());
+    r.lastSeenAt = parseIsoUtc(o.value(QStringLiteral("lastSeenAt")).toString());
+    r.disconnectedAt = parseIsoUtc(o.value(QStringLiteral("disconnectedAt")).toString());
+    r.hostname = o.value(QStringLiteral("hostname")).toString();
+    r.createdAt = parseIsoUtc(o.value(QStringLiteral("createdAt")).toString());
+    r.updatedAt = parseIsoUtc(o.value(QStringLiteral("updatedAt")).toString());
+    return r;
+}
+
+QJsonObject Event::toJson() const
+{
+    return QJsonObject{{QStringLiteral("id"), id},
+                       {QStringLiteral("at"), isoUtc(at)},
+                       {QStringLiteral("kind"), kind},
+                       {QStringLiteral("subject"), subject},
+                       {QStringLiteral("message"), message},
+                       {QStringLiteral("data"), data}};
+}
+
+Event Event::fromJson(const QJsonObject &o)
+{
+    return Event{o.value(QStringLiteral("id")).toInteger(),
+                 parseIsoUtc(o.value(QStringLiteral("at")).toString()),
+                 o.value(QStringLiteral("kind")).toString(),
+                 o.value(QStringLiteral("subject")).toString(),
+                 o.value(QStringLiteral("message")).toString(),
+                 o.value(QStringLiteral("data")).toObject()};
+}
+
+} // namespace Swamp

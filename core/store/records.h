@@ -1,0 +1,62 @@
+#pragma once
+
+#include "common/labels.h"
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QString>
+
+namespace Swamp {
+
+// Worker status as operators see it (SPEC §5).
+enum class WorkerStatus { Idle, Busy, Draining, Disconnected, Lost };
+QString workerStatusName(WorkerStatus status);
+WorkerStatus workerStatusFromName(const QString &name);
+
+// The persistent record of one machine enrolled on one token. `lastSeenAt` is written on state
+// changes only; the live pool holds the fresher value for connected workers.
+struct WorkerRecord
+{
+    QString id;
+    QString name;
+    QString machineId;
+    QString tokenId;
+    QString tokenName;
+    QString instanceId;
+    Labels labels;
+    QString platform;
+    QString arch;
+    QString version;
+    QString hostname;
+    int capacity = 1;
+    int activeSteps = 0; // live only, not stored
+    WorkerStatus status = WorkerStatus::Disconnected;
+    bool draining = false;
+    QString orchestrator;
+    QDateTime enrolledAt;
+    QDateTime lastSeenAt;
+    QDateTime disconnectedAt;
+    QDateTime createdAt;
+    QDateTime updatedAt;
+
+    // The `swamp worker list --json` shape (SPEC §3).
+    QJsonObject toJson() const;
+    static WorkerRecord fromJson(const QJsonObject &object);
+};
+
+// An operator event (SPEC / STYLE 22): increasing ids, a kind like "worker.enrolled",
+// the subject (worker or token name), a human message, and structured data.
+struct Event
+{
+    qint64 id = 0;
+    QDateTime at;
+    QString kind;
+    QString subject;
+    QString message;
+    QJsonObject data;
+
+    QJsonObject toJson() const;
+    static Event fromJson(const QJsonObject &object);
+};
+
+} // namespace Swamp

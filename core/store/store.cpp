@@ -1,0 +1,471 @@
+#include "store/store.h"
+
+#include "common/logging.h"
+#include "version/version.h"
+
+#include <QAtomicInteger>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QSqlError>
+#include <QSqlRecord>
+#include <QUrl>
+
+namespace Swamp {
+
+namespace {
+constexpr int KnownSchemaVersion = 1;
+
+QString labelsText(const Labels &labels)
+{
+    return QString::fromUtf8(QJsonDocument(labelsToJson(labels)).toJson(QJsonDocument::Compact));
+}
+
+Labels labelsFromText(const QString &text)
+{
+    return labelsFromJson(QJsonDocument::fromJson(text.toUtf8()).object());
+}
+} // namespace
+
+int Store::knownSchemaVersion()
+{
+    return KnownSchemaVersion;
+}
+
+QVariant Store::toMsOrNull(const QDateTime &when)
+{
+    return when.isValid() ? QVariant(when.toMSecsSinceEpoch()) : QVariant(QMetaType::fromType<qlonglong>());
+}
+
+QDateTime Store::fromMs(const QVariant &value)
+{
+    if (value.isNull())
+        return {};
+    return QDateTime::fromMSecsSinceEpoch(value.toLongLong(), Qt::UTC);
+}
+
+Store::Store(QString connectionName, Dialect dialect)
+    : m_connectionName(std::move(connectionName))
+    , m_dialect(dialect)
+{
+}
+
+Store::~Store()
+{
+    {
+        QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+        if (db.isOpen())
+            db.close();
+    }
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+QSqlDatabase Store::database() const
+{
+    return QSqlDatabase::database(m_connectionName, false);
+}
+
+std::unexpected<Error> Store::databaseError(const QString &what, const QString &driverText) const
+{
+    return fail(QStringLiteral("database"), Tr::tr("database error while %1: %2").arg(what, driverText),
+                Tr::tr("check that the database is reachable and writable; see the orchestrator's log"));
+}
+
+Result<std::unique_ptr<Store>> Store::open(const QString &spec)
+{
+    static QAtomicInteger<int> counter;
+    const QString connectionName = QStringLiteral("swamp-store-%1").arg(counter.fetchAndAddRelaxed(1));
+    const bool postgres = spec.startsWith(u"postgresql://") || spec.startsWith(u"postgres://");
+    std::unique_ptr<Store> store(new Store(connectionName, postgres ? Dialect::Postgres : Dialect::Sqlite));
+
+    if (postgres) {
+        if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL"))) {
+            return fail(QStringLiteral("database"), Tr::tr("the PostgreSQL driver (QPSQL) is not installed"),
+                        Tr::tr("install it with 'apt-get install libqt6sql6-psql'"));
+        }
+        const QUrl url(spec, QUrl::StrictMode);
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), connectionName);
+        db.setHostName(url.host().isEmpty() ? QStringLiteral("localhost") : url.host());
+        db.setPort(url.port(5432));
+        db.setDatabaseName(url.path().mid(1));
+        if (!url.userName().isEmpty())
+            db.setUserName(url.userName());
+        if (!url.password().isEmpty())
+            db.setPassword(url.password());
+        if (!db.open()) {
+            return fail(QStringLiteral("database"),
+                        Tr::tr("cannot open PostgreSQL database %1: %2")
+                            .arg(url.adjusted(QUrl::RemovePassword).toString(), db.lastError().text()),
+                        Tr::tr("check the URL, that the server runs, and PGPASSWORD or ~/.pgpass"));
+        }
+    } else {
+        if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QSQLITE"))) {
+            return fail(QStringLiteral("database"), Tr::tr("the SQLite driver (QSQLITE) is not installed"),
+                        Tr::tr("install it with 'apt-get install libqt6sql6-sqlite'"));
+        }
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connectionName);
+        db.setDatabaseName(spec);
+        db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+        if (!db.open()) {
+            return fail(QStringLiteral("database"),
+                        Tr::tr("cannot open SQLite database %1: %2")
+                            .arg(QDir::toNativeSeparators(spec), db.lastError().text()),
+                        Tr::tr("check that the data directory is writable by this user"));
+        }
+        QFile::setPermissions(spec, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    }
+    if (auto configured = store->configure(); !configured)
+        return fail(configured.error());
+    if (auto migrated = store->migrate(spec); !migrated)
+        return fail(migrated.error());
+    return store;
+}
+
+Result<void> Store::configure()
+{
+    if (m_dialect == Dialect::Sqlite) {
+        for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                                   "PRAGMA foreign_keys=ON"}) {
+            if (auto r = exec(QString::fromLatin1(pragma)); !r)
+                return fail(r.error());
+        }
+    }
+    return execute(QStringLiteral(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                    "applied_at BIGINT NOT NULL, swamp_version TEXT NOT NULL)"))
+        ;
+}
+
+Result<void> Store::migrate(const QString &spec)
+{
+    auto current = exec(QStringLiteral(
+        "SELECT version, swamp_version FROM schema_migrations ORDER BY version DESC LIMIT 1"));
+    if (!current)
+        return fail(current.error());
+    int version = 0;
+    QString writtenBy;
+    if (current->next()) {
+        version = current->value(0).toInt();
+        writtenBy = current->value(1).toString();
+    }
+    if (version > KnownSchemaVersion) {
+        return fail(QStringLiteral("schema_too_new"),
+                    Tr::tr("the database has schema version %1 (written by swamp %2) but this swamp "
+                           "%3 knows schema versions up to %4; nothing was changed")
+                        .arg(version)
+                        .arg(writtenBy, Swamp::version())
+                        .arg(KnownSchemaVersion),
+                    Tr::tr("install swamp %1 or newer").arg(writtenBy));
+    }
+    if (version > 0 && version < KnownSchemaVersion && m_dialect == Dialect::Sqlite) {
+        // Back up before touching an existing database.
+        const QString backup = spec + QStringLiteral(".schema%1.bak").arg(version);
+        QFile::remove(backup);
+        if (auto r = exec(QStringLiteral("VACUUM INTO ?"), {backup}); !r)
+            return fail(r.error());
+        qCInfo(lcDb) << "backed up database to" << backup;
+    }
+    const QString dialectDir = m_dialect == Dialect::Sqlite ? QStringLiteral("sqlite")
+                                                            : QStringLiteral("postgresql");
+    for (int next = version + 1; next <= KnownSchemaVersion; ++next) {
+        const QString path = QStringLiteral(":/migrations/%1/%2_").arg(dialectDir).arg(next, 3, 10, QChar(u'0'));
+        const QStringList matches = QDir(QFileInfo(path).path())
+                                        .entryList({QFileInfo(path).fileName() + u'*'}, QDir::Files);
+        if (matches.isEmpty())
+            return fail(QStringLiteral("database"), Tr::tr("migration %1 is missing from this build").arg(next));
+        QFile file(QFileInfo(path).path() + u'/' + matches.first());
+        if (!file.open(QIODevice::ReadOnly))
+            return fail(QStringLiteral("database"), Tr::tr("cannot read migration %1").arg(next));
+        const QString script = QString::fromUtf8(file.readAll());
+        auto applied = transaction([&]() -> Result<void> {
+            const QStringList statements = script.split(QStringLiteral(";\n"), Qt::SkipEmptyParts);
+            for (QString statement : statements) {
+                QStringList lines = statement.split(u'\n');
+                lines.removeIf([](const QString &l) { return l.trimmed().startsWith(u"--"); });
+                statement = lines.join(u'\n').trimmed();
+                if (statement.endsWith(u';'))
+                    statement.chop(1);
+                if (statement.isEmpty())
+                    continue;
+                if (auto r = exec(statement); !r)
+                    return fail(r.error());
+            }
+            return execute(QStringLiteral("INSERT INTO schema_migrations (version, applied_at, "
+                                       "swamp_version) VALUES (?, ?, ?)"),
+                        {next, QDateTime::currentMSecsSinceEpoch(), Swamp::version()})
+                ;
+        });
+        if (!applied)
+            return fail(applied.error());
+    }
+    m_schemaVersion = KnownSchemaVersion;
+    return {};
+}
+
+Result<void> Store::transaction(const std::function<Result<void>()> &body)
+{
+    QSqlDatabase db = database();
+    if (!db.transaction())
+        return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
+    Result<void> result = body();
+    if (!result) {
+        db.rollback();
+        return result;
+    }
+    if (!db.commit()) {
+        const QString text = db.lastError().text();
+        db.rollback();
+        return databaseError(Tr::tr("committing"), text);
+    }
+    return {};
+}
+
+Result<void> Store::execute(const QString &sql, const QVariantList &bindings)
+{
+    auto query = exec(sql, bindings);
+    if (!query)
+        return fail(query.error());
+    return {};
+}
+
+Result<QSqlQuery> Store::exec(const QString &sql, const QVariantList &bindings)
+{
+    QSqlQuery query(database());
+    if (!query.prepare(sql))
+        return databaseError(Tr::tr("preparing a statement"), query.lastError().text());
+    for (qsizetype i = 0; i < bindings.size(); ++i)
+        query.bindValue(int(i), bindings.at(i));
+    if (!query.exec()) {
+        qCWarning(lcDb) << "statement failed:" << sql.left(80) << query.lastError().text();
+        return databaseError(Tr::tr("running a statement"), query.lastError().text());
+    }
+    return query;
+}
+
+Result<void> Store::insertToken(const TokenRecord &t)
+{
+    return execute(QStringLiteral("INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, "
+                               "expires_at, max_enrollments, labels, revoked_at, revoke_reason, "
+                               "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                {t.id, t.name, t.secretHash, toMs(t.createdAt), toMs(t.expiresAt), t.maxEnrollments,
+                 labelsText(t.labels), toMsOrNull(t.revokedAt),
+                 t.revokeReason.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(t.revokeReason),
+                 toMs(t.updatedAt)})
+        ;
+}
+
+Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query)
+{
+    QList<TokenRecord> tokens;
+    QHash<QString, qsizetype> indexById;
+    while (query.next()) {
+        TokenRecord t;
+        t.id = query.value(0).toString();
+        t.name = query.value(1).toString();
+        t.secretHash = query.value(2).toString();
+        t.createdAt = fromMs(query.value(3));
+        t.expiresAt = fromMs(query.value(4));
+        t.maxEnrollments = query.value(5).toInt();
+        t.labels = labelsFromText(query.value(6).toString());
+        t.revokedAt = fromMs(query.value(7));
+        t.revokeReason = query.value(8).toString();
+        t.updatedAt = fromMs(query.value(9));
+        indexById.insert(t.id, tokens.size());
+        tokens << t;
+    }
+    if (tokens.isEmpty())
+        return tokens;
+    // Bindings of the loaded tokens, in one query.
+    QStringList placeholders;
+    QVariantList ids;
+    for (const TokenRecord &t : std::as_const(tokens)) {
+        placeholders << QStringLiteral("?");
+        ids << t.id;
+    }
+    auto bindings = exec(QStringLiteral("SELECT token_id, machine_id, worker_name, enrolled_at FROM "
+                                        "token_bindings WHERE token_id IN (%1) ORDER BY enrolled_at")
+                             .arg(placeholders.join(u',')),
+                         ids);
+    if (!bindings)
+        return fail(bindings.error());
+    while (bindings->next()) {
+        const qsizetype index = indexById.value(bindings->value(0).toString(), -1);
+        if (index >= 0) {
+            tokens[index].bindings << TokenBinding{bindings->value(1).toString(),
+                                                   bindings->value(2).toString(),
+                                                   fromMs(bindings->value(3))};
+        }
+    }
+    return tokens;
+}
+
+static const char TokenColumns[] = "SELECT id, name, secret_hash, created_at, expires_at, "
+                                   "max_enrollments, labels, revoked_at, revoke_reason, updated_at "
+                                   "FROM enrollment_tokens ";
+
+Result<QList<TokenRecord>> Store::tokensNamed(const QString &name)
+{
+    auto query = exec(QString::fromLatin1(TokenColumns)
+                          + QStringLiteral("WHERE name = ? ORDER BY created_at DESC, id DESC"),
+                      {name});
+    if (!query)
+        return fail(query.error());
+    return loadTokens(*query);
+}
+
+Result<QList<TokenRecord>> Store::allTokens()
+{
+    auto query = exec(QString::fromLatin1(TokenColumns) + QStringLiteral("ORDER BY created_at, id"));
+    if (!query)
+        return fail(query.error());
+    return loadTokens(*query);
+}
+
+Result<void> Store::revokeToken(const QString &tokenId, const QDateTime &at, const QString &reason)
+{
+    return execute(QStringLiteral("UPDATE enrollment_tokens SET revoked_at = ?, revoke_reason = ?, "
+                               "updated_at = ? WHERE id = ? AND revoked_at IS NULL"),
+                {toMs(at), reason, toMs(at), tokenId})
+        ;
+}
+
+Result<void> Store::insertBinding(const QString &tokenId, const TokenBinding &b)
+{
+    return execute(QStringLiteral("INSERT INTO token_bindings (token_id, machine_id, worker_name, "
+                               "enrolled_at) VALUES (?, ?, ?, ?)"),
+                {tokenId, b.machineId, b.workerName, toMs(b.enrolledAt)})
+        ;
+}
+
+static const char WorkerColumns[] =
+    "SELECT id, name, machine_id, token_id, token_name, instance_id, labels, platform, arch, "
+    "version, hostname, capacity, status, draining, orchestrator, enrolled_at, last_seen_at, "
+    "disconnected_at, created_at, updated_at FROM workers ";
+
+static WorkerRecord workerFromQuery(const QSqlQuery &q)
+{
+    WorkerRecord w;
+    w.id = q.value(0).toString();
+    w.name = q.value(1).toString();
+    w.machineId = q.value(2).toString();
+    w.tokenId = q.value(3).toString();
+    w.tokenName = q.value(4).toString();
+    w.instanceId = q.value(5).toString();
+    w.labels = labelsFromText(q.value(6).toString());
+    w.platform = q.value(7).toString();
+    w.arch = q.value(8).toString();
+    w.version = q.value(9).toString();
+    w.hostname = q.value(10).toString();
+    w.capacity = q.value(11).toInt();
+    w.status = workerStatusFromName(q.value(12).toString());
+    w.draining = q.value(13).toInt() != 0;
+    w.orchestrator = q.value(14).toString();
+    w.enrolledAt = Store::fromMs(q.value(15));
+    w.lastSeenAt = Store::fromMs(q.value(16));
+    w.disconnectedAt = Store::fromMs(q.value(17));
+    w.createdAt = Store::fromMs(q.value(18));
+    w.updatedAt = Store::fromMs(q.value(19));
+    return w;
+}
+
+Result<std::optional<WorkerRecord>> Store::workerByMachine(const QString &machineId,
+                                                           const QString &tokenName)
+{
+    auto query = exec(QString::fromLatin1(WorkerColumns)
+                          + QStringLiteral("WHERE machine_id = ? AND token_name = ?"),
+                      {machineId, tokenName});
+    if (!query)
+        return fail(query.error());
+    if (!query->next())
+        return std::optional<WorkerRecord>();
+    return std::optional<WorkerRecord>(workerFromQuery(*query));
+}
+
+Result<void> Store::upsertWorker(const WorkerRecord &w)
+{
+    return execute(
+               QStringLiteral(
+                   "INSERT INTO workers (id, name, machine_id, token_id, token_name, instance_id, "
+                   "labels, platform, arch, version, hostname, capacity, status, draining, "
+                   "orchestrator, enrolled_at, last_seen_at, disconnected_at, created_at, "
+                   "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (id) DO UPDATE SET name = excluded.name, token_id = "
+                   "excluded.token_id, instance_id = excluded.instance_id, labels = excluded.labels, "
+                   "platform = excluded.platform, arch = excluded.arch, version = excluded.version, "
+                   "hostname = excluded.hostname, capacity = excluded.capacity, status = "
+                   "excluded.status, draining = excluded.draining, orchestrator = "
+                   "excluded.orchestrator, enrolled_at = excluded.enrolled_at, last_seen_at = "
+                   "excluded.last_seen_at, disconnected_at = excluded.disconnected_at, updated_at = "
+                   "excluded.updated_at"),
+               {w.id, w.name, w.machineId, w.tokenId, w.tokenName, w.instanceId, labelsText(w.labels),
+                w.platform, w.arch, w.version, w.hostname, w.capacity, workerStatusName(w.status),
+                w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
+                toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt)})
+        ;
+}
+
+Result<QList<WorkerRecord>> Store::allWorkers()
+{
+    auto query = exec(QString::fromLatin1(WorkerColumns) + QStringLiteral("ORDER BY name, id"));
+    if (!query)
+        return fail(query.error());
+    QList<WorkerRecord> workers;
+    while (query->next())
+        workers << workerFromQuery(*query);
+    return workers;
+}
+
+Result<int> Store::reconcileWorkersOnBoot(const QDateTime &now)
+{
+    auto query = exec(QStringLiteral("UPDATE workers SET status = 'disconnected', draining = 0, "
+                                     "disconnected_at = ?, updated_at = ? WHERE status NOT IN "
+                                     "('disconnected', 'lost')"),
+                      {toMs(now), toMs(now)});
+    if (!query)
+        return fail(query.error());
+    return query->numRowsAffected();
+}
+
+Result<qint64> Store::insertEvent(const Event &e)
+{
+    const QString data = QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact));
+    const QString sql = m_dialect == Dialect::Postgres
+                            ? QStringLiteral("INSERT INTO events (at, kind, subject, message, data) "
+                                             "VALUES (?, ?, ?, ?, ?) RETURNING id")
+                            : QStringLiteral("INSERT INTO events (at, kind, subject, message, data) "
+                                             "VALUES (?, ?, ?, ?, ?)");
+    auto query = exec(sql, {toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message, data});
+    if (!query)
+        return fail(query.error());
+    if (m_dialect == Dialect::Postgres && query->next())
+        return query->value(0).toLongLong();
+    return query->lastInsertId().toLongLong();
+}
+
+Result<QList<Event>> Store::eventsAfter(qint64 afterId, int limit)
+{
+    auto query = exec(QStringLiteral("SELECT id, at, kind, subject, message, data FROM events "
+                                     "WHERE id > ? ORDER BY id LIMIT ?"),
+                      {afterId, limit});
+    if (!query)
+        return fail(query.error());
+    QList<Event> events;
+    while (query->next()) {
+        events << Event{query->value(0).toLongLong(), fromMs(query->value(1)),
+                        query->value(2).toString(), query->value(3).toString(),
+                        query->value(4).toString(),
+                        QJsonDocument::fromJson(query->value(5).toString().toUtf8()).object()};
+    }
+    return events;
+}
+
+Result<qint64> Store::lastEventId()
+{
+    auto query = exec(QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM events"));
+    if (!query)
+        return fail(query.error());
+    return query->next() ? query->value(0).toLongLong() : 0;
+}
+
+} // namespace Swamp

@@ -1,0 +1,83 @@
+#pragma once
+
+#include "common/result.h"
+#include "store/records.h"
+#include "tokens/tokens.h"
+
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QString>
+#include <QVariantList>
+
+#include <memory>
+#include <optional>
+
+namespace Swamp {
+
+// The orchestrator's one database: SQLite (WAL) by default, PostgreSQL when given a
+// postgresql:// URL. Holds the connection *name*, never a QSqlDatabase member. Every call
+// checks its statement and returns the driver's error text in the Error ("database" code).
+// Not thread-safe: the orchestrator uses it from its one thread.
+class Store final
+{
+    Q_DISABLE_COPY_MOVE(Store)
+
+public:
+    enum class Dialect { Sqlite, Postgres };
+
+    // `spec`: a path to a SQLite file, or postgresql://user[:password]@host[:port]/database.
+    // Opens, configures (WAL, foreign keys, busy timeout) and migrates forward; a database whose
+    // schema is newer than this binary knows is refused untouched ("schema_too_new").
+    static Result<std::unique_ptr<Store>> open(const QString &spec);
+    ~Store();
+
+    Dialect dialect() const { return m_dialect; }
+    QSqlDatabase database() const;
+    int schemaVersion() const { return m_schemaVersion; }
+    static int knownSchemaVersion();
+
+    // Runs `body` in one transaction: committed when it succeeds, rolled back when it fails.
+    Result<void> transaction(const std::function<Result<void>()> &body);
+
+    // One prepared statement with positional `?` bindings; the query is positioned before its
+    // first row.
+    Result<QSqlQuery> exec(const QString &sql, const QVariantList &bindings = {});
+    Result<void> execute(const QString &sql, const QVariantList &bindings = {});
+
+    // Tokens
+    Result<void> insertToken(const TokenRecord &token);
+    Result<QList<TokenRecord>> tokensNamed(const QString &name); // newest first
+    Result<QList<TokenRecord>> allTokens();                      // oldest first
+    Result<void> revokeToken(const QString &tokenId, const QDateTime &at, const QString &reason);
+    Result<void> insertBinding(const QString &tokenId, const TokenBinding &binding);
+
+    // Workers
+    Result<std::optional<WorkerRecord>> workerByMachine(const QString &machineId,
+                                                        const QString &tokenName);
+    Result<void> upsertWorker(const WorkerRecord &worker);
+    Result<QList<WorkerRecord>> allWorkers();
+    // Every worker that is not `disconnected` or `lost` becomes `disconnected`; returns how many.
+    Result<int> reconcileWorkersOnBoot(const QDateTime &now);
+
+    // Operator events
+    Result<qint64> insertEvent(const Event &event);
+    Result<QList<Event>> eventsAfter(qint64 afterId, int limit);
+    Result<qint64> lastEventId();
+
+    static qint64 toMs(const QDateTime &when) { return when.isValid() ? when.toMSecsSinceEpoch() : 0; }
+    static QVariant toMsOrNull(const QDateTime &when);
+    static QDateTime fromMs(const QVariant &value);
+
+private:
+    Store(QString connectionName, Dialect dialect);
+    Result<void> configure();
+    Result<void> migrate(const QString &spec);
+    Result<QList<TokenRecord>> loadTokens(QSqlQuery &query);
+    std::unexpected<Error> databaseError(const QString &what, const QString &driverText) const;
+
+    QString m_connectionName;
+    Dialect m_dialect;
+    int m_schemaVersion = 0;
+};
+
+} // namespace Swamp

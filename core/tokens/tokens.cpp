@@ -1,0 +1,112 @@
+#include "tokens/tokens.h"
+
+#include "identity/machineidentity.h"
+#include "protocol/errorcodes.h"
+
+#include <QCryptographicHash>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+
+namespace Swamp {
+
+Result<void> validateTokenName(const QString &name)
+{
+    static const QRegularExpression pattern(QStringLiteral("^[a-z0-9][a-z0-9-]{0,62}$"));
+    if (!pattern.match(name).hasMatch()) {
+        return fail(QStringLiteral("invalid_token_name"),
+                    Tr::tr("invalid token name \"%1\"").arg(name),
+                    Tr::tr("use 1 to 63 lowercase letters, digits and '-', starting with a letter "
+                           "or digit"));
+    }
+    return {};
+}
+
+Result<TokenText> parseToken(const QString &text)
+{
+    static const QRegularExpression secretPattern(QStringLiteral("^[0-9a-f]{64}$"));
+    const QString trimmed = text.trimmed();
+    const qsizetype dot = trimmed.lastIndexOf(u'.');
+    if (dot <= 0)
+        return fail(Codes::invalidToken());
+    TokenText token{trimmed.left(dot), trimmed.mid(dot + 1)};
+    if (!validateTokenName(token.name) || !secretPattern.match(token.secret).hasMatch())
+        return fail(Codes::invalidToken());
+    return token;
+}
+
+TokenText mintToken(const QString &name)
+{
+    QByteArray bytes(32, Qt::Uninitialized);
+    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(bytes.data()), 8);
+    return TokenText{name, QString::fromLatin1(bytes.toHex())};
+}
+
+QString hashSecret(const QString &secret)
+{
+    return QString::fromLatin1(
+        QCryptographicHash::hash(secret.toLatin1(), QCryptographicHash::Sha256).toHex());
+}
+
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
+{
+    if (a.size() != b.size())
+        return false;
+    unsigned char difference = 0;
+    for (qsizetype i = 0; i < a.size(); ++i)
+        difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return difference == 0;
+}
+
+bool verifySecret(const QString &secret, const QString &storedHash)
+{
+    return constantTimeEquals(hashSecret(secret).toLatin1(), storedHash.toLatin1());
+}
+
+QString tokenStateName(TokenState state)
+{
+    switch (state) {
+    case TokenState::Unused: return QStringLiteral("unused");
+    case TokenState::Enrolled: return QStringLiteral("enrolled");
+    case TokenState::Expired: return QStringLiteral("expired");
+    case TokenState::Revoked: return QStringLiteral("revoked");
+    }
+    return {};
+}
+
+TokenState TokenRecord::effectiveState(const QDateTime &now) const
+{
+    if (revokedAt.isValid())
+        return TokenState::Revoked;
+    if (now >= expiresAt)
+        return TokenState::Expired;
+    if (!bindings.isEmpty())
+        return TokenState::Enrolled;
+    return TokenState::Unused;
+}
+
+bool TokenRecord::isLive(const QDateTime &now) const
+{
+    const TokenState state = effectiveState(now);
+    return state == TokenState::Unused || state == TokenState::Enrolled;
+}
+
+bool TokenRecord::isBound(const QString &machineId) const
+{
+    return std::any_of(bindings.cbegin(), bindings.cend(),
+                       [&](const TokenBinding &b) { return b.machineId == machineId; });
+}
+
+QString TokenRecord::enrollmentsText() const
+{
+    return QString::number(bindings.size()) + u'/'
+           + (maxEnrollments == 0 ? QStringLiteral("unlimited") : QString::number(maxEnrollments));
+}
+
+QString workerNameFor(const TokenRecord &token, const QString &machineId)
+{
+    if (token.maxEnrollments == 1)
+        return token.name;
+    return token.name + u'-' + machineIdSuffix(machineId);
+}
+
+} // namespace Swamp

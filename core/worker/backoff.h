@@ -1,0 +1,27 @@
+#pragma once
+
+#include <QRandomGenerator>
+
+namespace Swamp {
+
+// Exponential backoff with full jitter: the n-th delay is uniform in [0, min(cap, base·2^(n-1))].
+// 1 s doubling to a 30 s cap by default; reset() after a session that enrolled.
+class Backoff
+{
+public:
+    explicit Backoff(qint64 baseMs = 1000, qint64 capMs = 30000, quint32 seed = 0);
+
+    qint64 nextDelayMs();
+    // The upper bound the next call will draw from.
+    qint64 nextCeilingMs() const;
+    int attempt() const { return m_attempt; }
+    void reset() { m_attempt = 0; }
+
+private:
+    qint64 m_baseMs;
+    qint64 m_capMs;
+    int m_attempt = 0;
+    QRandomGenerator m_random;
+};
+
+} // namespace Swamp

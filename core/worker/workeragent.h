@@ -1,0 +1,92 @@
+#pragma once
+
+#include "common/labels.h"
+#include "common/result.h"
+#include "worker/backoff.h"
+
+#include <QJsonObject>
+#include <QLockFile>
+#include <QObject>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QUrl>
+
+#include <memory>
+
+class QWebSocket;
+
+namespace Swamp {
+
+struct WorkerOptions
+{
+    QUrl url;
+    QString token;         // "<name>.<secret>"; never printed
+    QString cacheDir;      // empty: a temporary directory, a new machine on every start
+    Labels labels;
+    int capacity = 1;
+    QString caCertPath;
+    int maxSteps = 0;      // 0: unlimited
+    qint64 idleTimeoutMs = 0;
+    bool reconnect = true;
+};
+
+// The worker agent (`swamp worker connect`): holds the cache dir, enrolls, keeps the connection
+// alive, reconnects with full-jitter backoff on transient failures, and stops on permanent ones.
+// Reports what happens through `event` (one per operator-visible event) and ends with `finished`
+// exactly once.
+class WorkerAgent final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(WorkerAgent)
+
+public:
+    explicit WorkerAgent(WorkerOptions options, QObject *parent = nullptr);
+    ~WorkerAgent() override;
+
+    // Takes the cache dir lock and the machine identity, then starts connecting.
+    Result<void> start();
+    // First call: drain and exit 0; second: stop at once with 130.
+    void requestStop(int count);
+
+    QString machineId() const { return m_machineId; }
+    QString instanceId() const { return m_instanceId; }
+
+Q_SIGNALS:
+    // kind: connecting, enrolled, disconnected, reconnecting, draining, stopped, warning, error
+    void event(const QString &kind, const QString &text, const QJsonObject &data);
+    void finished(int exitCode);
+
+private:
+    void connectNow();
+    void handleConnected();
+    void handleText(const QString &text);
+    void handleDisconnected();
+    void handleEnrolled(const QJsonObject &frame);
+    void handleError(const QJsonObject &frame);
+    void scheduleReconnect(const QString &reason);
+    void checkLiveness();
+    void finish(int exitCode, const QString &reason);
+    void emitEvent(const QString &kind, const QString &text, QJsonObject data = {});
+
+    WorkerOptions m_options;
+    std::unique_ptr<QTemporaryDir> m_temporaryDir;
+    std::unique_ptr<QLockFile> m_lock;
+    std::unique_ptr<QWebSocket> m_socket;
+    QString m_machineId;
+    QString m_instanceId;
+    QString m_workerName;
+    Backoff m_backoff;
+    QTimer m_reconnectTimer;
+    QTimer m_pingTimer;
+    int m_attempt = 0;
+    bool m_enrolled = false;
+    bool m_stopping = false;
+    bool m_finished = false;
+    bool m_permanentFailure = false;
+    qint64 m_lastPongMs = 0;
+    qint64 m_heartbeatIntervalMs = 5000;
+    qint64 m_heartbeatTimeoutMs = 15000;
+    QString m_lastError;
+};
+
+} // namespace Swamp

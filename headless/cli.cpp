@@ -1,0 +1,128 @@
+#include "cli.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace Swamp::Cli {
+
+static void write(FILE *stream, const QString &text)
+{
+    QByteArray bytes = text.toUtf8();
+    if (!bytes.endsWith('\n'))
+        bytes += '\n';
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stream);
+    std::fflush(stream);
+}
+
+void out(const QString &text)
+{
+    write(stdout, text);
+}
+
+void err(const QString &text)
+{
+    write(stderr, text);
+}
+
+void printJson(const QJsonValue &value)
+{
+    const QJsonDocument document = value.isArray() ? QJsonDocument(value.toArray())
+                                                   : QJsonDocument(value.toObject());
+    out(QString::fromUtf8(document.toJson(QJsonDocument::Indented)));
+}
+
+int usageError(const QString &message, const QString &command)
+{
+    err(QStringLiteral("error: %1\nRun 'swamp %2 --help' for usage.").arg(message, command));
+    return ExitUsage;
+}
+
+int failure(const Error &error, bool json)
+{
+    if (json)
+        printJson(QJsonObject{{QStringLiteral("error"), error.toJson()}});
+    else
+        err(QStringLiteral("error: ") + error.text());
+    const bool usage = error.code.startsWith(u"invalid_") || error.code.startsWith(u"query_");
+    return usage ? ExitUsage : ExitFailed;
+}
+
+bool colourEnabled()
+{
+    return ::isatty(STDOUT_FILENO) && qEnvironmentVariableIsEmpty("NO_COLOR");
+}
+
+QString colourStatus(const QString &status)
+{
+    if (!colourEnabled())
+        return status;
+    const char *code = "0";
+    if (status == u"idle" || status == u"unused" || status == u"succeeded")
+        code = "32";
+    else if (status == u"busy" || status == u"enrolled" || status == u"running")
+        code = "36";
+    else if (status == u"draining" || status == u"expired")
+        code = "33";
+    else if (status == u"disconnected" || status == u"lost" || status == u"revoked" || status == u"failed")
+        code = "31";
+    return QStringLiteral("\x1b[%1m%2\x1b[0m").arg(QLatin1String(code), status);
+}
+
+void addAdminOptions(QCommandLineParser &parser)
+{
+    parser.addOptions({
+        {QStringLiteral("server"), QStringLiteral("Orchestrator URL (env SWAMP_SERVER); default: the local admin.json."), QStringLiteral("url")},
+        {QStringLiteral("admin-token"), QStringLiteral("Admin token (env SWAMP_ADMIN_TOKEN)."), QStringLiteral("token")},
+        {QStringLiteral("admin-token-file"), QStringLiteral("File holding the admin token (env SWAMP_ADMIN_TOKEN_FILE)."), QStringLiteral("path")},
+        {QStringLiteral("ca-cert"), QStringLiteral("CA certificate (PEM) to trust for wss://."), QStringLiteral("pem")},
+        {QStringLiteral("json"), QStringLiteral("Print one JSON document.")},
+    });
+}
+
+Result<AdminEndpoint> adminEndpoint(const QCommandLineParser &parser)
+{
+    return resolveAdminEndpoint(AdminEndpointOptions{parser.value(QStringLiteral("server")),
+                                                     parser.value(QStringLiteral("admin-token")),
+                                                     parser.value(QStringLiteral("admin-token-file")),
+                                                     parser.value(QStringLiteral("ca-cert")), QString()});
+}
+
+Result<QJsonObject> adminCall(const QCommandLineParser &parser, const QString &method,
+                              const QJsonObject &params)
+{
+    auto endpoint = adminEndpoint(parser);
+    if (!endpoint)
+        return fail(endpoint.error());
+    AdminClient client(*endpoint);
+    return client.call(method, params);
+}
+
+bool parse(QCommandLineParser &parser, const QStringList &arguments, const QString &command,
+           const QString &description, const QString &examples, int *exitCode)
+{
+    parser.setApplicationDescription(description);
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")},
+                                  QStringLiteral("Show this help."));
+    parser.addOption(help);
+    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsOptions);
+    QStringList argv = arguments;
+    argv.prepend(QStringLiteral("swamp ") + command);
+    if (!parser.parse(argv)) {
+        *exitCode = usageError(parser.errorText(), command);
+        return false;
+    }
+    if (parser.isSet(help)) {
+        QString text = parser.helpText();
+        text.replace(QStringLiteral("Usage: swamp ") + command + QStringLiteral(" [options]"),
+                     QStringLiteral("Usage: swamp ") + command + QStringLiteral(" [options]"));
+        out(text + (examples.isEmpty() ? QString() : QStringLiteral("\nExamples:\n") + examples));
+        *exitCode = ExitOk;
+        return false;
+    }
+    return true;
+}
+
+} // namespace Swamp::Cli

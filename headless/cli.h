@@ -1,0 +1,43 @@
+#pragma once
+
+#include "admin/adminclient.h"
+#include "common/result.h"
+
+#include <QCommandLineParser>
+#include <QJsonObject>
+#include <QStringList>
+
+// The `swamp` command line: parsing and printing only; behaviour lives in core/.
+namespace Swamp::Cli {
+
+enum ExitCode { ExitOk = 0, ExitFailed = 1, ExitUsage = 2 };
+
+void out(const QString &text);   // stdout, flushed, newline added when missing
+void err(const QString &text);   // stderr, flushed
+void printJson(const QJsonValue &value);
+int usageError(const QString &message, const QString &command);
+int failure(const Error &error, bool json);
+bool colourEnabled();
+QString colourStatus(const QString &status);
+
+// Common admin flags: --server, --admin-token, --admin-token-file, --ca-cert, --json.
+void addAdminOptions(QCommandLineParser &parser);
+Result<AdminEndpoint> adminEndpoint(const QCommandLineParser &parser);
+// Runs one admin request and returns the result or prints the failure.
+Result<QJsonObject> adminCall(const QCommandLineParser &parser, const QString &method,
+                              const QJsonObject &params = {});
+
+// Parses argv of a subcommand; on --help prints it and returns ExitOk via `exitCode`.
+bool parse(QCommandLineParser &parser, const QStringList &arguments, const QString &command,
+           const QString &description, const QString &examples, int *exitCode);
+
+int runServe(const QStringList &arguments);
+int runWorkerConnect(const QStringList &arguments);
+int runWorkerList(const QStringList &arguments);
+int runTokenCreate(const QStringList &arguments);
+int runTokenList(const QStringList &arguments);
+int runTokenRevoke(const QStringList &arguments);
+int runDataQuery(const QStringList &arguments);
+int runVersion(const QStringList &arguments);
+
+} // namespace Swamp::Cli

@@ -1,0 +1,1 @@
+int swampMain(int argc, char **argv); int main(int argc, char **argv) { return swampMain(argc, argv); }

@@ -1,0 +1,100 @@
+#include "cli.h"
+
+#include "version/version.h"
+
+#include <QCoreApplication>
+#include <QJsonObject>
+
+namespace Swamp::Cli {
+
+int runVersion(const QStringList &arguments)
+{
+    if (arguments.contains(QStringLiteral("--json"))) {
+        printJson(QJsonObject{{QStringLiteral("version"), Swamp::version()},
+                              {QStringLiteral("protocol"), Swamp::protocolVersion()},
+                              {QStringLiteral("qt"), QString::fromLatin1(qVersion())}});
+    } else {
+        out(QStringLiteral("swamp %1 (protocol %2, Qt %3)")
+                .arg(Swamp::version())
+                .arg(Swamp::protocolVersion())
+                .arg(QString::fromLatin1(qVersion())));
+    }
+    return ExitOk;
+}
+
+static const char Usage[] = R"(Usage: swamp <command> [options]
+
+Orchestrator:
+  serve                         Run the orchestrator.
+
+Workers:
+  worker connect <url>          Connect this machine as a worker.
+  worker list                   List workers.
+  worker token create <name>    Create an enrollment token (secret shown once).
+  worker token list             List enrollment tokens.
+  worker token revoke <name>    Revoke a token and disconnect its workers.
+
+Data:
+  data query '<predicate>'      Query the orchestrator's records.
+
+  version                       Print the version.
+
+Run 'swamp <command> --help' for a command's options.
+)";
+
+} // namespace Swamp::Cli
+
+int swampMain(int argc, char **argv)
+{
+    using namespace Swamp::Cli;
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("swamp"));
+    QStringList args = QCoreApplication::arguments().mid(1);
+
+    const auto take = [&](int n) {
+        const QString joined = args.mid(0, n).join(u' ');
+        args = args.mid(n);
+        return joined;
+    };
+    if (args.isEmpty() || args.first() == u"--help" || args.first() == u"-h" || args.first() == u"help") {
+        out(QString::fromLatin1(Usage));
+        return args.isEmpty() ? ExitUsage : ExitOk;
+    }
+    const QString first = args.first();
+    if (first == u"version" || first == u"--version") {
+        take(1);
+        return runVersion(args);
+    }
+    if (first == u"serve") {
+        take(1);
+        return runServe(args);
+    }
+    if (first == u"worker" && args.size() >= 2) {
+        const QString second = args.at(1);
+        if (second == u"connect") {
+            take(2);
+            return runWorkerConnect(args);
+        }
+        if (second == u"list") {
+            take(2);
+            return runWorkerList(args);
+        }
+        if (second == u"token" && args.size() >= 3) {
+            const QString third = args.at(2);
+            take(3);
+            if (third == u"create")
+                return runTokenCreate(args);
+            if (third == u"list")
+                return runTokenList(args);
+            if (third == u"revoke")
+                return runTokenRevoke(args);
+            return usageError(QStringLiteral("unknown command 'worker token %1'").arg(third), QStringLiteral("worker token"));
+        }
+    }
+    if (first == u"data" && args.size() >= 2 && args.at(1) == u"query") {
+        take(2);
+        return runDataQuery(args);
+    }
+    err(QStringLiteral("error: unknown command '%1'\n").arg(args.join(u' ')) + QString::fromLatin1(Usage));
+    return ExitUsage;
+}

@@ -1,0 +1,146 @@
+#include "cli.h"
+
+#include "common/duration.h"
+#include "common/table.h"
+#include "tokens/tokens.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+
+namespace Swamp::Cli {
+
+int runTokenCreate(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("worker token create");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Token name: [a-z0-9][a-z0-9-]{0,62}."));
+    parser.addOptions({
+        {QStringLiteral("duration"), QStringLiteral("Lifetime (default 24h, at most 365d)."), QStringLiteral("dur"), QStringLiteral("24h")},
+        {QStringLiteral("max-enrollments"), QStringLiteral("Distinct machines that may enroll: N or unlimited (default 1)."), QStringLiteral("N|unlimited"), QStringLiteral("1")},
+        {QStringLiteral("label"), QStringLiteral("Label k=v given to every worker enrolled on it, repeatable."), QStringLiteral("k=v")},
+    });
+    int exitCode = 0;
+    if (!parse(parser, arguments, command, QStringLiteral("Create an enrollment token; its secret is shown once."),
+               QStringLiteral("  swamp worker token create ci --duration 7d --max-enrollments 10 --label pool=ci\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 1)
+        return usageError(positional.isEmpty() ? QStringLiteral("missing token name") : QStringLiteral("one token name at a time"), command);
+    if (auto valid = validateTokenName(positional.first()); !valid)
+        return usageError(valid.error().text(), command);
+    auto duration = parseDurationMs(parser.value(QStringLiteral("duration")));
+    if (!duration)
+        return usageError(duration.error().text(), command);
+    if (*duration > MaxTokenLifetimeMs)
+        return usageError(QStringLiteral("--duration: a token lives at most 365d"), command);
+    qint64 maxEnrollments = 0;
+    const QString max = parser.value(QStringLiteral("max-enrollments"));
+    if (max != u"unlimited") {
+        bool ok = false;
+        maxEnrollments = max.toLongLong(&ok);
+        if (!ok || maxEnrollments < 1 || maxEnrollments > 1000000)
+            return usageError(QStringLiteral("--max-enrollments must be a whole number from 1 to 1000000, or unlimited"), command);
+    }
+    auto labels = parseLabels(parser.values(QStringLiteral("label")));
+    if (!labels)
+        return usageError(labels.error().text(), command);
+
+    auto result = adminCall(parser, QStringLiteral("token.create"),
+                            {{QStringLiteral("name"), positional.first()},
+                             {QStringLiteral("durationMs"), *duration},
+                             {QStringLiteral("maxEnrollments"), maxEnrollments},
+                             {QStringLiteral("labels"), labelsToJson(*labels)}});
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QDateTime expires = parseIsoUtc(result->value(QStringLiteral("expiresAt")).toString());
+    out(result->value(QStringLiteral("token")).toString());
+    out(QStringLiteral("This token is shown once and will not be displayed again — store it now."));
+    err(QStringLiteral("Token '%1' expires %2 (%3); enrollments: %4; labels: %5")
+            .arg(positional.first(), isoUtc(expires), formatRelative(expires, QDateTime::currentDateTimeUtc()),
+                 maxEnrollments == 0 ? QStringLiteral("unlimited") : QString::number(maxEnrollments),
+                 formatLabels(*labels)));
+    return ExitOk;
+}
+
+int runTokenList(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    int exitCode = 0;
+    if (!parse(parser, arguments, QStringLiteral("worker token list"),
+               QStringLiteral("List enrollment tokens with their state and expiry."),
+               QStringLiteral("  swamp worker token list --json\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    auto result = adminCall(parser, QStringLiteral("token.list"));
+    if (!result)
+        return failure(result.error(), json);
+    const QJsonArray tokens = result->value(QStringLiteral("tokens")).toArray();
+    if (json) {
+        printJson(tokens);
+        return ExitOk;
+    }
+    if (tokens.isEmpty()) {
+        out(QStringLiteral("No enrollment tokens. Create one with 'swamp worker token create <name>'."));
+        return ExitOk;
+    }
+    TextTable table({QStringLiteral("NAME"), QStringLiteral("STATE"), QStringLiteral("EXPIRES"),
+                     QStringLiteral("ENROLLMENTS"), QStringLiteral("LABELS")});
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const QJsonValue &value : tokens) {
+        const QJsonObject t = value.toObject();
+        const QJsonValue max = t.value(QStringLiteral("maxEnrollments"));
+        table.addRow({t.value(QStringLiteral("name")).toString(),
+                      colourStatus(t.value(QStringLiteral("state")).toString()),
+                      formatRelative(parseIsoUtc(t.value(QStringLiteral("expiresAt")).toString()), now),
+                      QStringLiteral("%1/%2").arg(t.value(QStringLiteral("enrollments")).toInt())
+                          .arg(max.isNull() ? QStringLiteral("unlimited") : QString::number(max.toInt())),
+                      formatLabels(labelsFromJson(t.value(QStringLiteral("labels")).toObject()))});
+    }
+    out(table.render());
+    return ExitOk;
+}
+
+int runTokenRevoke(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("worker token revoke");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Token name."));
+    parser.addOption({QStringLiteral("reason"), QStringLiteral("Why (recorded)."), QStringLiteral("text")});
+    int exitCode = 0;
+    if (!parse(parser, arguments, command,
+               QStringLiteral("Revoke an enrollment token and disconnect its workers at once."),
+               QStringLiteral("  swamp worker token revoke ci --reason \"leaked in a build log\"\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.positionalArguments().size() != 1)
+        return usageError(QStringLiteral("name one token to revoke"), command);
+    auto result = adminCall(parser, QStringLiteral("token.revoke"),
+                            {{QStringLiteral("name"), parser.positionalArguments().first()},
+                             {QStringLiteral("reason"), parser.value(QStringLiteral("reason"))}});
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QString name = result->value(QStringLiteral("name")).toString();
+    QStringList disconnected;
+    for (const QJsonValue &value : result->value(QStringLiteral("disconnected")).toArray())
+        disconnected << value.toString();
+    out(result->value(QStringLiteral("alreadyRevoked")).toBool()
+            ? QStringLiteral("Enrollment token '%1' was already revoked or expired.").arg(name)
+            : QStringLiteral("Revoked enrollment token '%1'.").arg(name));
+    out(disconnected.isEmpty() ? QStringLiteral("No worker was connected on it.")
+                               : QStringLiteral("Disconnected %1 worker(s): %2").arg(disconnected.size()).arg(disconnected.join(QStringLiteral(", "))));
+    return ExitOk;
+}
+
+} // namespace Swamp::Cli

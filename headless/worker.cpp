@@ -1,0 +1,174 @@
+#include "cli.h"
+
+#include "common/duration.h"
+#include "common/files.h"
+#include "common/signalwatcher.h"
+#include "common/table.h"
+#include "common/urls.h"
+#include "worker/workeragent.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QThread>
+
+namespace Swamp::Cli {
+
+int runWorkerConnect(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("worker connect");
+    QCommandLineParser parser;
+    parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("Orchestrator URL, ws:// or wss:// (env SWAMP_ORCHESTRATOR_URL)."));
+    parser.addOptions({
+        {QStringLiteral("token"), QStringLiteral("Enrollment token <name>.<secret> (env SWAMP_WORKER_TOKEN)."), QStringLiteral("token")},
+        {QStringLiteral("token-file"), QStringLiteral("File holding the token (env SWAMP_WORKER_TOKEN_FILE)."), QStringLiteral("path")},
+        {QStringLiteral("cache-dir"), QStringLiteral("Stable directory for the machine identity (env SWAMP_WORKER_CACHE_DIR)."), QStringLiteral("dir")},
+        {QStringLiteral("label"), QStringLiteral("Label k=v, repeatable (env SWAMP_WORKER_LABELS=k=v,k=v)."), QStringLiteral("k=v")},
+        {QStringLiteral("concurrency"), QStringLiteral("Steps run at once: N or auto (default 1)."), QStringLiteral("N|auto"), QStringLiteral("1")},
+        {QStringLiteral("ca-cert"), QStringLiteral("CA certificate (PEM) to trust for wss://."), QStringLiteral("pem")},
+        {QStringLiteral("max-steps"), QStringLiteral("Drain and exit 0 after N steps."), QStringLiteral("N")},
+        {QStringLiteral("idle-timeout"), QStringLiteral("Drain and exit 0 after being idle this long."), QStringLiteral("dur")},
+        {QStringLiteral("no-reconnect"), QStringLiteral("Exit 1 instead of reconnecting when the connection fails.")},
+        {QStringLiteral("json"), QStringLiteral("Print events as NDJSON.")},
+    });
+    int exitCode = 0;
+    if (!parse(parser, arguments, command, QStringLiteral("Connect this machine to an orchestrator as a worker."),
+               QStringLiteral("  swamp worker connect wss://orchestrator:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"),
+               &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    WorkerOptions options;
+
+    QString urlText = parser.positionalArguments().value(0);
+    if (parser.positionalArguments().size() > 1)
+        return usageError(QStringLiteral("unexpected argument \"%1\"").arg(parser.positionalArguments().at(1)), command);
+    if (urlText.isEmpty())
+        urlText = qEnvironmentVariable("SWAMP_ORCHESTRATOR_URL");
+    if (urlText.isEmpty())
+        return usageError(QStringLiteral("missing orchestrator URL — pass it as the first argument or set SWAMP_ORCHESTRATOR_URL"), command);
+    auto url = parseOrchestratorUrl(urlText);
+    if (!url)
+        return usageError(url.error().text(), command);
+    options.url = *url;
+
+    QString token = parser.value(QStringLiteral("token"));
+    QString tokenFile = parser.value(QStringLiteral("token-file"));
+    if (token.isEmpty() && tokenFile.isEmpty()) {
+        token = qEnvironmentVariable("SWAMP_WORKER_TOKEN");
+        tokenFile = qEnvironmentVariable("SWAMP_WORKER_TOKEN_FILE");
+    }
+    if (token.isEmpty() && !tokenFile.isEmpty()) {
+        auto bytes = readFile(tokenFile);
+        if (!bytes)
+            return failure(bytes.error(), json);
+        token = QString::fromUtf8(bytes->trimmed());
+    }
+    if (token.isEmpty())
+        return usageError(QStringLiteral("missing enrollment token — pass --token, --token-file, or set SWAMP_WORKER_TOKEN"), command);
+    options.token = token.trimmed();
+
+    options.cacheDir = parser.isSet(QStringLiteral("cache-dir")) ? parser.value(QStringLiteral("cache-dir"))
+                                                                 : qEnvironmentVariable("SWAMP_WORKER_CACHE_DIR");
+    QStringList labelItems = parser.values(QStringLiteral("label"));
+    if (labelItems.isEmpty() && !qEnvironmentVariableIsEmpty("SWAMP_WORKER_LABELS"))
+        labelItems << qEnvironmentVariable("SWAMP_WORKER_LABELS");
+    auto labels = parseLabels(labelItems);
+    if (!labels)
+        return usageError(labels.error().text(), command);
+    options.labels = *labels;
+
+    const QString concurrency = parser.value(QStringLiteral("concurrency"));
+    if (concurrency == u"auto") {
+        options.capacity = std::max(1, QThread::idealThreadCount());
+    } else {
+        bool ok = false;
+        options.capacity = concurrency.toInt(&ok);
+        if (!ok || options.capacity < 1 || options.capacity > 1024)
+            return usageError(QStringLiteral("--concurrency must be a whole number from 1 to 1024, or auto"), command);
+    }
+    if (parser.isSet(QStringLiteral("max-steps"))) {
+        bool ok = false;
+        options.maxSteps = parser.value(QStringLiteral("max-steps")).toInt(&ok);
+        if (!ok || options.maxSteps < 1)
+            return usageError(QStringLiteral("--max-steps must be a whole number of at least 1"), command);
+    }
+    if (parser.isSet(QStringLiteral("idle-timeout"))) {
+        auto idle = parseDurationMs(parser.value(QStringLiteral("idle-timeout")));
+        if (!idle)
+            return usageError(QStringLiteral("--idle-timeout: ") + idle.error().text(), command);
+        options.idleTimeoutMs = *idle;
+    }
+    options.caCertPath = parser.value(QStringLiteral("ca-cert"));
+    options.reconnect = !parser.isSet(QStringLiteral("no-reconnect"));
+
+    SignalWatcher signals;
+    WorkerAgent agent(options);
+    QObject::connect(&agent, &WorkerAgent::event, &agent,
+                     [json](const QString &kind, const QString &text, const QJsonObject &data) {
+                         if (json) {
+                             QJsonObject line = data;
+                             line.insert(QStringLiteral("event"), kind);
+                             line.insert(QStringLiteral("message"), text);
+                             line.insert(QStringLiteral("at"), isoUtc(QDateTime::currentDateTimeUtc()));
+                             out(QString::fromUtf8(QJsonDocument(line).toJson(QJsonDocument::Compact)));
+                         } else if (kind == u"error" || kind == u"warning") {
+                             err((kind == u"warning" ? QStringLiteral("warning: ") : QString()) + text);
+                         } else {
+                             out(text);
+                         }
+                     });
+    QObject::connect(&agent, &WorkerAgent::finished, qApp, [](int code) { QCoreApplication::exit(code); });
+    QObject::connect(&signals, &SignalWatcher::terminationRequested, &agent,
+                     [&agent](int, int count) { agent.requestStop(count); });
+    if (auto started = agent.start(); !started) {
+        if (json)
+            return failure(started.error(), true);
+        err(QStringLiteral("error: ") + started.error().text());
+        return ExitFailed;
+    }
+    return QCoreApplication::exec();
+}
+
+int runWorkerList(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addOption({QStringLiteral("all"), QStringLiteral("Include disconnected and lost workers.")});
+    int exitCode = 0;
+    if (!parse(parser, arguments, QStringLiteral("worker list"), QStringLiteral("List workers."),
+               QStringLiteral("  swamp worker list\n  swamp worker list --all --json\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    auto result = adminCall(parser, QStringLiteral("worker.list"), {{QStringLiteral("all"), parser.isSet(QStringLiteral("all"))}});
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonArray workers = result->value(QStringLiteral("workers")).toArray();
+    const int hidden = result->value(QStringLiteral("hidden")).toInt();
+    if (workers.isEmpty()) {
+        out(hidden > 0 ? QStringLiteral("No connected workers (%1 disconnected or lost hidden; see them with --all).").arg(hidden)
+                       : QStringLiteral("No workers yet. Create a token with 'swamp worker token create <name>' and run "
+                                        "'swamp worker connect <url> --token <token> --cache-dir <dir>' on a machine."));
+        return ExitOk;
+    }
+    TextTable table({QStringLiteral("NAME"), QStringLiteral("STATUS"), QStringLiteral("SLOTS"), QStringLiteral("LABELS"),
+                     QStringLiteral("PLATFORM"), QStringLiteral("VERSION"), QStringLiteral("LAST SEEN")});
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const QJsonValue &value : workers) {
+        const WorkerRecord w = WorkerRecord::fromJson(value.toObject());
+        table.addRow({w.name, colourStatus(workerStatusName(w.status)),
+                      QStringLiteral("%1/%2").arg(w.activeSteps).arg(w.capacity), formatLabels(w.labels),
+                      w.platform + u'/' + w.arch, w.version, formatRelative(w.lastSeenAt, now)});
+    }
+    QString text = table.render();
+    if (hidden > 0)
+        text += QStringLiteral("(%1 disconnected or lost worker(s) hidden; --all shows them)\n").arg(hidden);
+    out(text);
+    return ExitOk;
+}
+
+} // namespace Swamp::Cli
