@@ -357,6 +357,17 @@ private:
                   || call->name == u"filter")
                  && arguments == 2)
                 || (call->name == u"map" && (arguments == 2 || arguments == 3)));
+        static const QStringList macros{u"exists"_s, u"all"_s, u"exists_one"_s, u"filter"_s,
+                                        u"map"_s};
+        if (!isComprehension && call->isMethod && macros.contains(call->name))
+            return std::unexpected(positionedError(
+                u"query_syntax"_s,
+                Tr::tr("syntax error in query predicate: %1() takes a variable name and %2")
+                    .arg(call->name, call->name == u"map"
+                                         ? Tr::tr("a transform (and optionally a condition first)")
+                                         : Tr::tr("a condition")),
+                call->position, call->length,
+                Tr::tr("write %1(x, <expression using x>)").arg(call->name)));
         if (!isComprehension)
             return finish(std::move(call));
         Node &variable = *call->children.at(1);

@@ -1,0 +1,208 @@
+#include "queryfixtures.h"
+
+#include "query/render.h"
+
+#include <QRegularExpression>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Swamp::Query;
+
+class tst_QueryRender : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void compileErrors_data();
+    void compileErrors();
+    void errorsWithoutPosition();
+    void runtimeError();
+    void records_data();
+    void records();
+    void selection_data();
+    void selection();
+};
+
+void tst_QueryRender::init()
+{
+    QTest::failOnWarning(QRegularExpression(u".*"_s));
+}
+
+void tst_QueryRender::compileErrors_data()
+{
+    QTest::addColumn<QString>("predicate");
+    QTest::addColumn<QString>("expected");
+    const auto row = [](const char *name, const QString &predicate, const QString &expected) {
+        QTest::addRow("%s", name) << predicate << expected;
+    };
+    row("spec-example", u"modelType == \"swamp/worker\" && attributes.stauts == \"idle\""_s,
+        u"error: unknown field \"stauts\" in query predicate (did you mean \"status\"?)\n"
+        "  modelType == \"swamp/worker\" && attributes.stauts == \"idle\"\n"
+        "                                            ^^^^^^\n"_s);
+    row("at-start", u"modeltype == 'swamp/worker'"_s,
+        u"error: unknown field \"modeltype\" in query predicate (did you mean \"modelType\"?)\n"
+        "  modeltype == 'swamp/worker'\n"
+        "  ^^^^^^^^^\n"_s);
+    row("at-end", u"name == "_s,
+        u"error: syntax error in query predicate: unexpected end of predicate (expected an expression)\n"
+        "  name == \n"
+        "          ^\n"_s);
+    row("operator", u"attributes.status < 5"_s,
+        u"error: no operator '<' for string and int\n"
+        "  attributes.status < 5\n"
+        "                    ^\n"_s);
+    row("single-equals", u"name = 'x'"_s,
+        u"error: syntax error in query predicate: \"=\" is not an operator (did you mean \"==\"?)\n"
+        "  name = 'x'\n"
+        "       ^\n"_s);
+    row("model-type", u"modelType == \"swamp/wroker\""_s,
+        u"error: unknown model type \"swamp/wroker\" in query predicate (did you mean \"swamp/worker\"?)\n"
+        "  modelType == \"swamp/wroker\"\n"
+        "               ^^^^^^^^^^^^^^\n"_s);
+    row("second-line", u"modelType == 'swamp/worker'\n  && attributes.stauts == 'idle'"_s,
+        u"error: unknown field \"stauts\" in query predicate (did you mean \"status\"?)\n"
+        "    && attributes.stauts == 'idle'\n"
+        "                  ^^^^^^\n"_s);
+    row("tab-kept", u"\tattributes.stauts == 'idle'"_s,
+        u"error: unknown field \"stauts\" in query predicate (did you mean \"status\"?)\n"
+        "  \tattributes.stauts == 'idle'\n"
+        "  \t           ^^^^^^\n"_s);
+    row("after-astral", u"'😀' == attributes.stauts"_s,
+        u"error: unknown field \"stauts\" in query predicate (did you mean \"status\"?)\n"
+        "  '😀' == attributes.stauts\n"
+        "                    ^^^^^^\n"_s);
+    row("unterminated-string-to-end", u"name == 'abc"_s,
+        u"error: syntax error in query predicate: unterminated string\n"
+        "  name == 'abc\n"
+        "          ^^^^\n"_s);
+    row("string-spanning-lines-clipped", u"name == '''abc\ndef"_s,
+        u"error: syntax error in query predicate: unterminated string\n"
+        "  name == '''abc\n"
+        "          ^^^^^^\n"_s);
+}
+
+void tst_QueryRender::compileErrors()
+{
+    QFETCH(QString, predicate);
+    QFETCH(QString, expected);
+    const auto compiled = Predicate::compile(predicate);
+    QVERIFY(!compiled);
+    QCOMPARE(renderError(compiled.error(), predicate), expected);
+}
+
+void tst_QueryRender::errorsWithoutPosition()
+{
+    const QString predicate = u"name == '%1'"_s.arg(QString(5000, u'x'));
+    const auto compiled = Predicate::compile(predicate);
+    QVERIFY(!compiled);
+    QCOMPARE(renderError(compiled.error(), predicate),
+             u"error: query predicate is 5010 characters long, over the limit of 4096\n"_s);
+    Swamp::Error error = Swamp::makeError(u"query_syntax"_s, u"odd"_s);
+    error.details.insert(u"position"_s, 99);
+    QCOMPARE(renderError(error, u"ab"_s), u"error: odd\n  ab\n    ^\n"_s);
+}
+
+void tst_QueryRender::runtimeError()
+{
+    const QString predicate = u"attributes.labels.zone == 'eu'"_s;
+    const auto compiled = Predicate::compile(predicate);
+    QVERIFY_RESULT(compiled);
+    const auto result = compiled->matches(QueryFixtures::worker(), QueryFixtures::now());
+    QVERIFY(!result);
+    QCOMPARE(renderError(result.error(), predicate),
+             u"error: no such key \"zone\" in attributes.labels\n"
+             "  attributes.labels.zone == 'eu'\n"
+             "                    ^^^^\n"_s);
+}
+
+void tst_QueryRender::records_data()
+{
+    QTest::addColumn<QJsonArray>("records");
+    QTest::addColumn<QString>("expected");
+    QTest::addRow("empty") << QJsonArray() << QString();
+    QTest::addRow("one-worker") << QJsonArray{QueryFixtures::worker()}
+                                << u"NAME        MODEL TYPE    STATE  DETAILS\n"
+                                   "ci-linux-1  swamp/worker  idle   host=build-01 platform=linux/amd64 steps=1/4 "
+                                   "lastSeen=2026-11-24T09:50:00.000Z labels=größe=groß,os=linux,region=eu\n"_s;
+    QTest::addRow("all-models")
+        << QJsonArray{QueryFixtures::worker(), QueryFixtures::token(), QueryFixtures::step(),
+                      QueryFixtures::lease(), QueryFixtures::run()}
+        << u"NAME        MODEL TYPE              STATE     DETAILS\n"
+           "ci-linux-1  swamp/worker            idle      host=build-01 platform=linux/amd64 steps=1/4 "
+           "lastSeen=2026-11-24T09:50:00.000Z labels=größe=groß,os=linux,region=eu\n"
+           "ci          swamp/enrollment-token  enrolled  expires=2026-12-01T00:00:00.000Z enrollments=2/unlimited\n"
+           "build       swamp/step              running   run=run_1 attempt=1/3 worker=ci-linux-1\n"
+           "build#1     swamp/step-lease        active    step=stp_1 worker=ci-linux-1 attempt=1\n"
+           "nightly     swamp/run               running   steps=3 succeeded=1 failed=0\n"_s;
+    QTest::addRow("unknown-model")
+        << QJsonArray{QueryFixtures::parseObject(
+               R"({"modelType": "acme/widget", "name": "w", "attributes": {"color": "red"}})")}
+        << u"NAME  MODEL TYPE   STATE  DETAILS\nw     acme/widget\n"_s;
+}
+
+void tst_QueryRender::records()
+{
+    QFETCH(QJsonArray, records);
+    QFETCH(QString, expected);
+    QCOMPARE(renderRecords(records), expected);
+}
+
+void tst_QueryRender::selection_data()
+{
+    QTest::addColumn<QString>("expression");
+    QTest::addColumn<QString>("expected");
+    QTest::addRow("strings") << u"name"_s << u"ci-linux-1\nci\nbuild\nbuild#1\nnightly\n"_s;
+    QTest::addRow("ints") << u"size(attributes)"_s << u"16\n8\n17\n10\n5\n"_s;
+    QTest::addRow("mixed-scalars")
+        << u"modelType == 'swamp/worker' ? attributes.capacity : (modelType == 'swamp/run' ? 2.5 : "
+           "(modelType == 'swamp/step' ? attributes.exitCode : modelType == 'swamp/step-lease'))"_s
+        << u"4\nfalse\nnull\ntrue\n2.5\n"_s;
+    QTest::addRow("timestamps") << u"createdAt"_s
+                                << u"2026-11-01T00:00:00.000Z\n2026-11-01T00:00:00.000Z\n"
+                                   "2026-11-24T09:00:00.000Z\n2026-11-24T09:00:30.000Z\n"
+                                   "2026-11-24T09:00:00.000Z\n"_s;
+    QTest::addRow("durations") << u"now - updatedAt"_s << u"120s\n1936800s\n1800s\n3570s\n1800s\n"_s;
+    QTest::addRow("lists") << u"[name, size(name)]"_s
+                           << u"[\"ci-linux-1\",10]\n[\"ci\",2]\n[\"build\",5]\n[\"build#1\",7]\n[\"nightly\",7]\n"_s;
+    QTest::addRow("maps-as-table") << u"{'name': name, 'type': modelType}"_s
+                                   << u"name        type\n"
+                                      "ci-linux-1  swamp/worker\n"
+                                      "ci          swamp/enrollment-token\n"
+                                      "build       swamp/step\n"
+                                      "build#1     swamp/step-lease\n"
+                                      "nightly     swamp/run\n"_s;
+    QTest::addRow("maps-union-of-keys")
+        << u"modelType == 'swamp/worker' ? {'b': 1, 'a': [1]} : {'c': attributes.state}"_s
+        << u"a    b  c\n[1]  1\n        enrolled\n        running\n        active\n        running\n"_s;
+    QTest::addRow("record-maps") << u"has(attributes.labels) ? attributes.labels : {}"_s
+                                 << u"größe  os     region\n"
+                                    "groß   linux  eu\n"
+                                    "              \n"
+                                    "              eu\n"
+                                    "              \n"
+                                    "              \n"_s;
+}
+
+void tst_QueryRender::selection()
+{
+    QFETCH(QString, expression);
+    QFETCH(QString, expected);
+    const auto compiled = Predicate::compile(expression);
+    QVERIFY_RESULT(compiled);
+    QJsonArray values;
+    for (const QJsonObject &record : {QueryFixtures::worker(), QueryFixtures::token(),
+                                      QueryFixtures::step(), QueryFixtures::lease(),
+                                      QueryFixtures::run()}) {
+        const auto value = compiled->evaluate(record, QueryFixtures::now());
+        if (!value && expected == u"!") {
+            continue;
+        }
+        QVERIFY_RESULT(value);
+        values.append(*value);
+    }
+    QCOMPARE(renderSelection(values), expected);
+}
+
+QTEST_GUILESS_MAIN(tst_QueryRender)
+#include "tst_query_render.moc"
