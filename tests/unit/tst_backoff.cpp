@@ -1,0 +1,120 @@
+// Reconnect backoff (SPEC §4): exponential with full jitter, 1 s doubling to a 30 s cap, reset
+// after a session that enrolled.
+#include "testsupport.h"
+
+#include "worker/backoff.h"
+
+#include <QRegularExpression>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Swamp;
+
+class tst_Backoff : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void fullJitterBounds_data();
+    void fullJitterBounds();
+    void capReachedAndKept();
+    void noOverflowAfterManyAttempts();
+    void resetStartsOver();
+    void sameSeedSameSequence();
+    void customBaseAndCap();
+};
+
+void tst_Backoff::init()
+{
+    QTest::failOnWarning(QRegularExpression(u".*"_s));
+}
+
+void tst_Backoff::fullJitterBounds_data()
+{
+    QTest::addColumn<int>("attempt"); // 1-based
+    QTest::addColumn<qint64>("ceiling");
+    for (int n = 1; n <= 8; ++n) {
+        const qint64 ceiling = std::min<qint64>(30000, 1000LL << (n - 1));
+        QTest::addRow("attempt-%d-up-to-%lldms", n, ceiling) << n << ceiling;
+    }
+}
+
+void tst_Backoff::fullJitterBounds()
+{
+    QFETCH(int, attempt);
+    QFETCH(qint64, ceiling);
+    // Many independent workers (seeds): every n-th delay is within [0, ceiling], and the draws
+    // spread over the whole range (full jitter, not "ceiling/2 + jitter").
+    qint64 smallest = ceiling;
+    qint64 largest = 0;
+    for (quint32 seed = 1; seed <= 300; ++seed) {
+        Backoff backoff(1000, 30000, seed);
+        for (int i = 1; i < attempt; ++i)
+            backoff.nextDelayMs();
+        QCOMPARE(backoff.attempt(), attempt - 1);
+        QCOMPARE(backoff.nextCeilingMs(), ceiling);
+        const qint64 delay = backoff.nextDelayMs();
+        QVERIFY2(delay >= 0 && delay <= ceiling,
+                 qPrintable(u"delay %1 outside [0, %2]"_s.arg(delay).arg(ceiling)));
+        smallest = std::min(smallest, delay);
+        largest = std::max(largest, delay);
+        QCOMPARE(backoff.attempt(), attempt);
+    }
+    QVERIFY2(smallest < ceiling / 4, qPrintable(u"smallest draw %1"_s.arg(smallest)));
+    QVERIFY2(largest > ceiling * 3 / 4, qPrintable(u"largest draw %1"_s.arg(largest)));
+}
+
+void tst_Backoff::capReachedAndKept()
+{
+    Backoff backoff(1000, 30000, 42);
+    const qint64 expected[] = {1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000};
+    for (qint64 ceiling : expected) {
+        QCOMPARE(backoff.nextCeilingMs(), ceiling);
+        QVERIFY(backoff.nextDelayMs() <= ceiling);
+    }
+}
+
+void tst_Backoff::noOverflowAfterManyAttempts()
+{
+    Backoff backoff(1000, 30000, 7);
+    for (int i = 0; i < 200; ++i) {
+        const qint64 delay = backoff.nextDelayMs();
+        QVERIFY(delay >= 0 && delay <= 30000);
+    }
+    QCOMPARE(backoff.nextCeilingMs(), qint64(30000));
+}
+
+void tst_Backoff::resetStartsOver()
+{
+    Backoff backoff(1000, 30000, 3);
+    for (int i = 0; i < 6; ++i)
+        backoff.nextDelayMs();
+    QCOMPARE(backoff.nextCeilingMs(), qint64(30000));
+    backoff.reset();
+    QCOMPARE(backoff.attempt(), 0);
+    QCOMPARE(backoff.nextCeilingMs(), qint64(1000));
+    QVERIFY(backoff.nextDelayMs() <= 1000);
+    QCOMPARE(backoff.nextCeilingMs(), qint64(2000));
+}
+
+void tst_Backoff::sameSeedSameSequence()
+{
+    Backoff a(1000, 30000, 99);
+    Backoff b(1000, 30000, 99);
+    for (int i = 0; i < 10; ++i)
+        QCOMPARE(a.nextDelayMs(), b.nextDelayMs());
+}
+
+void tst_Backoff::customBaseAndCap()
+{
+    Backoff backoff(100, 250, 5);
+    QCOMPARE(backoff.nextCeilingMs(), qint64(100));
+    backoff.nextDelayMs();
+    QCOMPARE(backoff.nextCeilingMs(), qint64(200));
+    backoff.nextDelayMs();
+    QCOMPARE(backoff.nextCeilingMs(), qint64(250));
+}
+
+QTEST_GUILESS_MAIN(tst_Backoff)
+#include "tst_backoff.moc"
