@@ -55,6 +55,7 @@ struct Node
     FieldType fieldType = FieldType::Any; // how to read a record field (timestamps are strings)
     Kind staticKind = Kind::Dyn;
     std::shared_ptr<const QRegularExpression> regex; // matches() with a literal pattern
+    QList<qsizetype> overloads; // Call: indexes into overloads() that may apply
 };
 
 } // namespace Swamp::Query::Internal

@@ -497,8 +497,10 @@ private:
                 if (kinds.at(i) != Kind::Dyn && kinds.at(i) != overload->params.at(i))
                     fits = false;
             }
-            if (fits)
+            if (fits) {
                 candidates << overload;
+                node.overloads << (overload - overloads().constData());
+            }
         }
         if (candidates.isEmpty())
             return typeError(Tr::tr("no overload of %1").arg(callDescription(node.name, node.isMethod, kinds)),
@@ -518,7 +520,28 @@ private:
             if (candidate->result != result)
                 result = Kind::Dyn;
         }
-        return Info{result};
+        foldConstant(node);
+        return Info{node.kind == NodeKind::Literal ? node.literal.kind() : result};
+    }
+
+    // duration("5m") and the like are computed once here rather than per record. Calls that
+    // fail are left alone so that the error surfaces with the usual runtime message.
+    static void foldConstant(Node &node)
+    {
+        QList<Value> arguments;
+        for (const auto &child : node.children) {
+            if (child->kind != NodeKind::Literal)
+                return;
+            arguments << child->literal;
+        }
+        if (node.children.empty())
+            return;
+        Result<Value> value = callFunction(node.name, node.isMethod, arguments, node.regex.get());
+        if (!value)
+            return;
+        node.kind = NodeKind::Literal;
+        node.literal = std::move(*value);
+        node.children.clear();
     }
 
     Result<Info> comprehension(Node &node)

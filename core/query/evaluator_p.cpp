@@ -119,7 +119,7 @@ private:
             const auto it = m_record.constFind(node.name);
             if (it == m_record.constEnd())
                 return runtime(Tr::tr("the record has no field \"%1\"").arg(node.name), node);
-            Result<Value> value = fromJson(it.value(), node.fieldType);
+            Result<Value> value = fromJson(*it, node.fieldType);
             if (!value)
                 return runtime(Tr::tr("%1 of %2").arg(value.error().message, node.name), node);
             return value;
@@ -205,9 +205,8 @@ private:
             arguments << std::move(*argument);
         }
         bool found = false;
-        for (const Overload &overload : overloads()) {
-            if (overload.name == node.name && overload.isMethod == node.isMethod
-                && overload.params == kinds) {
+        for (const qsizetype index : node.overloads) {
+            if (overloads().at(index).params == kinds) {
                 found = true;
                 break;
             }

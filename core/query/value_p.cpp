@@ -77,7 +77,7 @@ std::optional<Result<Value>> mapValue(const Value &map, const QString &key, Fiel
         const auto it = object->constFind(key);
         if (it == object->constEnd())
             return std::nullopt;
-        return fromJson(it.value(), type);
+        return fromJson(*it, type);
     }
     const ValueMap &native = *std::get<Value::Map>(map.data);
     const auto it = native.constFind(key);
@@ -86,7 +86,10 @@ std::optional<Result<Value>> mapValue(const Value &map, const QString &key, Fiel
     return Result<Value>(it.value());
 }
 
-Result<Value> fromJson(const QJsonValue &json, FieldType type)
+// Works on QJsonValue and on QJsonValueConstRef, which reads a record in place without first
+// copying each value out (the hot path: one lookup per field per record).
+template<typename Json>
+static Result<Value> convert(const Json &json, FieldType type)
 {
     switch (json.type()) {
     case QJsonValue::Null:
@@ -124,8 +127,8 @@ Result<Value> fromJson(const QJsonValue &json, FieldType type)
         const QJsonArray array = json.toArray();
         ValueList list;
         list.reserve(array.size());
-        for (const QJsonValue &element : array) {
-            Result<Value> value = fromJson(element);
+        for (const QJsonValueConstRef element : array) {
+            Result<Value> value = convert(element, FieldType::Any);
             if (!value)
                 return value;
             list << std::move(*value);
@@ -136,6 +139,16 @@ Result<Value> fromJson(const QJsonValue &json, FieldType type)
         return Value::fromJsonObject(json.toObject());
     }
     return Value::null();
+}
+
+Result<Value> fromJson(const QJsonValue &json, FieldType type)
+{
+    return convert(json, type);
+}
+
+Result<Value> fromJson(QJsonValueConstRef json, FieldType type)
+{
+    return convert(json, type);
 }
 
 QJsonValue toJson(const Value &value)

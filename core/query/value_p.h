@@ -80,6 +80,7 @@ std::optional<Result<Value>> mapValue(const Value &map, const QString &key, Fiel
 
 // JSON → value, reading strings as timestamps/durations when the schema says so.
 Result<Value> fromJson(const QJsonValue &json, FieldType type = FieldType::Any);
+Result<Value> fromJson(QJsonValueConstRef json, FieldType type = FieldType::Any);
 // Value → JSON: timestamps as ISO strings, durations as "90s".
 QJsonValue toJson(const Value &value);
 
