@@ -39,5 +39,11 @@ int runTokenList(const QStringList &arguments);
 int runTokenRevoke(const QStringList &arguments);
 int runDataQuery(const QStringList &arguments);
 int runVersion(const QStringList &arguments);
+int runRun(const QStringList &arguments);
+int runRunStatus(const QStringList &arguments);
+int runRunLogs(const QStringList &arguments);
+int runRunCancel(const QStringList &arguments);
+int runWorkerQueue(const QStringList &arguments);
+int runWorkerDrain(const QStringList &arguments, bool drain);
 
 } // namespace Swamp::Cli

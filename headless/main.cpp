@@ -30,9 +30,19 @@ Orchestrator:
 Workers:
   worker connect <url>          Connect this machine as a worker.
   worker list                   List workers.
+  worker queue                  Steps waiting for a worker.
+  worker drain <name>           Finish running steps, take no new ones, then exit.
+  worker undrain <name>         Take steps again.
   worker token create <name>    Create an enrollment token (secret shown once).
   worker token list             List enrollment tokens.
   worker token revoke <name>    Revoke a token and disconnect its workers.
+
+Steps:
+  run [placement] -- CMD...     Run a command on a worker and stream its output.
+  run --file run.json           Submit several steps as one run.
+  run status <id>               A run's steps and their state.
+  run logs <id> [--follow]      A step's output.
+  run cancel <id>               Cancel a step or a run.
 
 Data:
   data query '<predicate>'      Query the orchestrator's records.
@@ -79,6 +89,14 @@ int swampMain(int argc, char **argv)
             take(2);
             return runWorkerList(args);
         }
+        if (second == u"queue") {
+            take(2);
+            return runWorkerQueue(args);
+        }
+        if (second == u"drain" || second == u"undrain") {
+            take(2);
+            return runWorkerDrain(args, second == u"drain");
+        }
         if (second == u"token" && args.size() >= 3) {
             const QString third = args.at(2);
             take(3);
@@ -90,6 +108,19 @@ int swampMain(int argc, char **argv)
                 return runTokenRevoke(args);
             return usageError(QStringLiteral("unknown command 'worker token %1'").arg(third), QStringLiteral("worker token"));
         }
+    }
+    if (first == u"run") {
+        const QString second = args.value(1);
+        if (second == u"status" || second == u"logs" || second == u"cancel") {
+            take(2);
+            if (second == u"status")
+                return runRunStatus(args);
+            if (second == u"logs")
+                return runRunLogs(args);
+            return runRunCancel(args);
+        }
+        take(1);
+        return runRun(args);
     }
     if (first == u"data" && args.size() >= 2 && args.at(1) == u"query") {
         take(2);

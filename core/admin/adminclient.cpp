@@ -144,6 +144,10 @@ void AdminClient::handleText(const QString &text)
         m_closeError = Error::fromJson(*frame); // e.g. unauthorized; the close follows
         return;
     }
+    if (id.isEmpty()) {
+        Q_EMIT frameReceived(*frame);
+        return;
+    }
     Callback callback = m_inFlight.take(id);
     if (!callback)
         return;

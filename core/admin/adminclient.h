@@ -67,6 +67,8 @@ Q_SIGNALS:
     // The connection failed or closed; `error` says why (unreachable, unauthorized, ...).
     void disconnected(const Swamp::Error &error);
     void eventReceived(const Swamp::Event &event);
+    // Frames that answer no request and are not events: `output` and `step` while following.
+    void frameReceived(const QJsonObject &frame);
 
 private:
     void handleText(const QString &text);

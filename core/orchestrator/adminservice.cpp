@@ -48,6 +48,8 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
             [this, connection](const QJsonObject &frame) { handleAdminFrame(connection, frame); });
     connect(connection, &PeerConnection::closed, this, [this, connection] {
         m_admins.removeAll(connection);
+        for (auto it = m_followers.begin(); it != m_followers.end();)
+            it = it.value() == connection ? m_followers.erase(it) : std::next(it);
         connection->deleteLater();
     });
 }
@@ -90,6 +92,22 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
         return subscribe(connection, params);
     if (method == u"data.query")
         return dataQuery(params);
+    if (method == u"run.submit")
+        return submitRun(params);
+    if (method == u"run.status")
+        return runStatus(params);
+    if (method == u"run.logs")
+        return runLogs(params);
+    if (method == u"run.follow")
+        return followStep(connection, params);
+    if (method == u"run.cancel")
+        return cancelRun(params);
+    if (method == u"worker.queue")
+        return workerQueue();
+    if (method == u"worker.drain")
+        return drainWorker(params, true);
+    if (method == u"worker.undrain")
+        return drainWorker(params, false);
     return fail(QStringLiteral("unknown_method"), Tr::tr("unknown admin request \"%1\"").arg(method),
                 Tr::tr("run the same swamp version on the client and the orchestrator"));
 }
@@ -300,12 +318,6 @@ void Orchestrator::broadcastEvent(const Event &event)
         if (admin && admin->subscribed)
             admin->send(frame);
     }
-}
-
-Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &)
-{
-    return fail(QStringLiteral("unknown_method"), Tr::tr("data queries are not available in this build"),
-                Tr::tr("upgrade swamp"));
 }
 
 } // namespace Swamp

@@ -8,6 +8,7 @@
 #include "orchestrator/eventlog.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
+#include "scheduling/scheduler.h"
 #include "store/store.h"
 #include "version/version.h"
 
@@ -203,7 +204,7 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
             old->workerId.clear();
             old->close(Protocol::CloseReplaced, QStringLiteral("replaced by a new process of this machine"));
         }
-        endSession(session, WorkerStatus::Disconnected, Tr::tr("replaced by a new process of this machine"));
+        endSession(session, WorkerStatus::Disconnected, Tr::tr("worker replaced by a new process of its machine"));
         session = nullptr;
     }
 
@@ -239,7 +240,12 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
     record.hostname = frame.value(QStringLiteral("hostname")).toString();
     record.capacity = int(frame.value(QStringLiteral("capacity")).toInteger(1));
     record.orchestrator = url();
-    record.status = WorkerStatus::Idle;
+    if (!resumed) {
+        record.status = WorkerStatus::Idle;
+        record.draining = false;
+        session->drainCode.clear();
+        session->drainDeadlineMs = 0;
+    }
     session->connection = connection;
     session->lastHeardMs = QDateTime::currentMSecsSinceEpoch();
     session->graceDeadlineMs = 0;
@@ -266,6 +272,7 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
     }
     m_tokenExpiries.insert(token.expiresAt, token.name);
     updateStatus(session);
+    const QJsonObject leases = resumed ? m_scheduler->resumeLeases(session) : QJsonObject();
 
     connection->send(QJsonObject{
         {QStringLiteral("type"), Protocol::Type::Enrolled},
@@ -279,6 +286,8 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
         {QStringLiteral("heartbeatTimeoutMs"), m_config.heartbeatTimeoutMs},
         {QStringLiteral("reconnectGraceMs"), m_config.reconnectGraceMs},
         {QStringLiteral("tokenExpiresAt"), token.expiresAt.toUTC().toString(Qt::ISODateWithMs)},
+        {QStringLiteral("leases"), leases},
+        {QStringLiteral("draining"), record.draining},
     });
     const QString kind = resumed ? QStringLiteral("worker.resumed") : QStringLiteral("worker.enrolled");
     const QString message = resumed
@@ -290,6 +299,7 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
                      {{QStringLiteral("workerId"), record.id},
                       {QStringLiteral("tokenName"), token.name},
                       {QStringLiteral("address"), connection->peerAddress()}});
+    m_scheduler->requestSchedule();
 }
 
 } // namespace Swamp

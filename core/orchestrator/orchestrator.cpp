@@ -8,6 +8,7 @@
 #include "orchestrator/eventlog.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
+#include "scheduling/scheduler.h"
 #include "store/store.h"
 #include "version/version.h"
 
@@ -78,6 +79,15 @@ Result<void> Orchestrator::start()
                          Tr::tr("%n worker(s) marked disconnected after restart", nullptr, *reconciled),
                          {{QStringLiteral("workers"), *reconciled}});
     }
+
+    // Steps: active leases of the previous run expire and their steps go back to the queue.
+    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_pool, m_config.queueTimeoutMs);
+    auto recovered = m_scheduler->recover();
+    if (!recovered)
+        return fail(recovered.error());
+    connect(m_scheduler.get(), &Scheduler::slotsChanged, this, &Orchestrator::slotsChanged);
+    connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::forwardStepChange);
+    connect(m_scheduler.get(), &Scheduler::outputAppended, this, &Orchestrator::forwardOutput);
 
     // The admin token is kept across restarts; rotated only on request.
     auto existing = readAdminConfig(m_config.dataDir);
@@ -216,6 +226,28 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
         return;
     }
     session->lastHeardMs = connection->lastHeardMs();
+    if (type == Protocol::Type::Started) {
+        m_scheduler->handleStarted(session, frame);
+        return;
+    }
+    if (type == Protocol::Type::Output) {
+        m_scheduler->handleOutput(session, frame);
+        return;
+    }
+    if (type == Protocol::Type::Finished) {
+        m_scheduler->handleFinished(session, frame);
+        return;
+    }
+    if (type == u"rejected") {
+        m_scheduler->handleRejected(session, frame);
+        return;
+    }
+    if (type == Protocol::Type::Drain) {
+        // The worker drains itself (signal, --max-steps, --idle-timeout).
+        startDrain(session, QStringLiteral("worker"),
+                   frame.value(QStringLiteral("reason")).toString(Tr::tr("the worker is draining")), 0);
+        return;
+    }
     if (type == Protocol::Type::Goodbye) {
         connection->workerId.clear();
         endSession(session, WorkerStatus::Disconnected,
@@ -268,6 +300,14 @@ void Orchestrator::sweep()
                        Tr::tr("no reconnect within the %1 grace").arg(formatDurationMs(m_config.reconnectGraceMs)));
         }
     }
+    m_scheduler->sweep();
+    // Drain deadlines: only draining sessions with a deadline are looked at.
+    for (WorkerSession *session : m_pool.all()) {
+        if (session->drainDeadlineMs > 0 && nowMs >= session->drainDeadlineMs) {
+            session->drainDeadlineMs = 0;
+            m_scheduler->requeueLeases(session, Tr::tr("drain deadline passed"));
+        }
+    }
     // Token lifetimes: only the nearest expiries are looked at.
     const QDateTime now = QDateTime::currentDateTimeUtc();
     while (!m_tokenExpiries.isEmpty() && m_tokenExpiries.firstKey() <= now) {
@@ -283,14 +323,63 @@ void Orchestrator::expireTokenSessions(const QString &tokenName)
     for (WorkerSession *session : m_pool.onToken(tokenName)) {
         if (!session->tokenExpiresAt.isValid() || session->tokenExpiresAt > now)
             continue;
-        const Error error = Codes::tokenExpired(tokenName);
-        if (WorkerConnection *connection = session->connection) {
-            connection->sendError(error);
-            connection->workerId.clear();
-            connection->close(Protocol::CloseEnrollmentFailed, QStringLiteral("token_expired"));
-        }
-        endSession(session, WorkerStatus::Disconnected, error.message);
+        // The token's lifetime bounds the session: finish running steps, take no new ones, go.
+        if (session->isConnected())
+            startDrain(session, QStringLiteral("token_expired"), Codes::tokenExpired(tokenName).message, 0);
+        else
+            endSession(session, WorkerStatus::Disconnected, Codes::tokenExpired(tokenName).message);
     }
+}
+
+void Orchestrator::startDrain(WorkerSession *session, const QString &code, const QString &reason,
+                              qint64 deadlineMs)
+{
+    // A token expiry overrides an operator's drain; nothing overrides a token expiry.
+    if (session->record.draining && session->drainCode == u"token_expired")
+        return;
+    const bool already = session->record.draining;
+    session->record.draining = true;
+    session->drainCode = code;
+    session->drainDeadlineMs = deadlineMs > 0 ? QDateTime::currentMSecsSinceEpoch() + deadlineMs : 0;
+    updateStatus(session);
+    if (WorkerConnection *connection = session->connection) {
+        connection->send({{QStringLiteral("type"), Protocol::Type::Drain},
+                          {QStringLiteral("reason"), reason},
+                          {QStringLiteral("code"), code},
+                          {QStringLiteral("deadlineMs"), deadlineMs}});
+    }
+    if (!already) {
+        m_events->append(QStringLiteral("worker.draining"), session->record.name,
+                         Tr::tr("worker %1 draining: %2").arg(session->record.name, reason),
+                         {{QStringLiteral("workerId"), session->record.id}, {QStringLiteral("code"), code}});
+    }
+    checkDrained(session);
+}
+
+void Orchestrator::checkDrained(WorkerSession *session)
+{
+    if (!session->record.draining || !session->leaseIds.isEmpty() || !session->isConnected())
+        return;
+    WorkerConnection *connection = session->connection;
+    if (session->drainCode == u"token_expired") {
+        const Error error = Codes::tokenExpired(session->record.tokenName);
+        connection->sendError(error);
+        connection->workerId.clear();
+        connection->close(Protocol::CloseEnrollmentFailed, QStringLiteral("token_expired"));
+        endSession(session, WorkerStatus::Disconnected, error.message);
+        return;
+    }
+    if (session->drainCode == u"operator") {
+        // Drained: the worker is told to exit 0; its goodbye ends the session.
+        connection->send({{QStringLiteral("type"), QStringLiteral("stop")},
+                          {QStringLiteral("reason"), Tr::tr("drained by an operator")}});
+    }
+}
+
+void Orchestrator::slotsChanged(WorkerSession *session)
+{
+    updateStatus(session);
+    checkDrained(session);
 }
 
 void Orchestrator::markDisconnected(WorkerSession *session, const QString &reason, bool withGrace)
@@ -316,6 +405,10 @@ void Orchestrator::endSession(WorkerSession *session, WorkerStatus finalStatus, 
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     const bool wasConnected = session->isConnected();
+    if (!session->leaseIds.isEmpty()) {
+        const QString leaseReason = finalStatus == WorkerStatus::Lost ? Tr::tr("worker lost") : reason;
+        m_scheduler->expireLeases(session, leaseReason);
+    }
     session->connection = nullptr;
     session->record.status = finalStatus;
     session->record.draining = false;
@@ -338,6 +431,7 @@ void Orchestrator::endSession(WorkerSession *session, WorkerStatus finalStatus, 
                           {QStringLiteral("graceMs"), 0}});
     }
     m_pool.remove(id);
+    m_scheduler->requestSchedule();
 }
 
 void Orchestrator::updateStatus(WorkerSession *session)

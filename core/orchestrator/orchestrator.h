@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 #include "pool/workerpool.h"
+#include "scheduling/steps.h"
 #include "tokens/tokens.h"
 
 #include <QHash>
@@ -19,6 +20,7 @@ namespace Swamp {
 class AdminConnection;
 class EventLog;
 class PeerConnection;
+class Scheduler;
 class Store;
 class WorkerConnection;
 struct Event;
@@ -90,6 +92,9 @@ private:
     void persistWorker(WorkerSession *session);
     void updateStatus(WorkerSession *session);
     void expireTokenSessions(const QString &tokenName);
+    void startDrain(WorkerSession *session, const QString &code, const QString &reason, qint64 deadlineMs);
+    void checkDrained(WorkerSession *session);
+    void slotsChanged(WorkerSession *session);
 
     // admin (adminservice.cpp)
     void handleAdminFrame(AdminConnection *connection, const QJsonObject &frame);
@@ -101,6 +106,17 @@ private:
     Result<QJsonObject> revokeToken(const QJsonObject &params);
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> dataQuery(const QJsonObject &params);
+    // steps (runservice.cpp)
+    Result<QJsonObject> submitRun(const QJsonObject &params);
+    Result<QJsonObject> runStatus(const QJsonObject &params);
+    Result<QJsonObject> runLogs(const QJsonObject &params);
+    Result<QJsonObject> followStep(AdminConnection *connection, const QJsonObject &params);
+    Result<QJsonObject> cancelRun(const QJsonObject &params);
+    Result<QJsonObject> workerQueue();
+    Result<QJsonObject> drainWorker(const QJsonObject &params, bool drain);
+    Result<StepRecord> findStep(const QString &id);
+    void forwardStepChange(const StepRecord &step);
+    void forwardOutput(const QString &stepId, const QJsonObject &chunk);
     Result<QList<WorkerRecord>> currentWorkers();
     QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now) const;
     void broadcastEvent(const Event &event);
@@ -110,6 +126,8 @@ private:
     std::unique_ptr<Store> m_store;
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<QWebSocketServer> m_server;
+    std::unique_ptr<Scheduler> m_scheduler;
+    QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
     WorkerPool m_pool;
     QList<QPointer<AdminConnection>> m_admins;
     QTimer m_heartbeatTimer;

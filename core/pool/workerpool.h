@@ -22,6 +22,8 @@ struct WorkerSession
     qint64 graceDeadlineMs = 0; // while disconnected: when it becomes `lost`
     QDateTime tokenExpiresAt;
     QSet<QString> leaseIds;     // active step leases on this worker
+    qint64 drainDeadlineMs = 0; // draining with a deadline: then running steps are requeued
+    QString drainCode;          // why it drains: "operator", "worker", "token_expired"
 
     bool isConnected() const { return !connection.isNull(); }
     int freeSlots() const { return std::max(0, record.capacity - int(leaseIds.size())); }

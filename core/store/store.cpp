@@ -15,7 +15,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 1;
+constexpr int KnownSchemaVersion = 2;
 
 QString labelsText(const Labels &labels)
 {
@@ -205,10 +205,22 @@ Result<void> Store::migrate(const QString &spec)
 
 Result<void> Store::transaction(const std::function<Result<void>()> &body)
 {
+    if (m_transactionDepth > 0)
+        return body();
+    struct Depth
+    {
+        int &depth;
+        explicit Depth(int &d) : depth(d) { ++depth; }
+        ~Depth() { --depth; }
+    };
     QSqlDatabase db = database();
     if (!db.transaction())
         return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
-    Result<void> result = body();
+    Result<void> result;
+    {
+        Depth depth(m_transactionDepth);
+        result = body();
+    }
     if (!result) {
         db.rollback();
         return result;

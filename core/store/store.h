@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "scheduling/steps.h"
 #include "store/records.h"
 #include "tokens/tokens.h"
 
@@ -37,6 +38,7 @@ public:
     static int knownSchemaVersion();
 
     // Runs `body` in one transaction: committed when it succeeds, rolled back when it fails.
+    // Nested calls join the outermost transaction.
     Result<void> transaction(const std::function<Result<void>()> &body);
 
     // One prepared statement with positional `?` bindings; the query is positioned before its
@@ -59,6 +61,31 @@ public:
     // Every worker that is not `disconnected` or `lost` becomes `disconnected`; returns how many.
     Result<int> reconcileWorkersOnBoot(const QDateTime &now);
 
+    // Runs, steps, leases, output (stepstore.cpp)
+    Result<void> insertRun(const RunRecord &run);
+    Result<void> updateRun(const RunRecord &run);
+    Result<std::optional<RunRecord>> run(const QString &id);
+    Result<QList<RunRecord>> runs(int limit = -1);
+    Result<void> insertStep(const StepRecord &step);
+    Result<void> updateStep(const StepRecord &step);
+    Result<std::optional<StepRecord>> step(const QString &id);
+    Result<QList<StepRecord>> steps(const QString &whereSql = {}, const QVariantList &bindings = {});
+    Result<void> insertLease(const LeaseRecord &lease);
+    Result<void> updateLease(const LeaseRecord &lease);
+    Result<std::optional<LeaseRecord>> lease(const QString &id);
+    Result<QList<LeaseRecord>> leases(const QString &whereSql = {}, const QVariantList &bindings = {});
+    Result<void> appendOutput(const QString &stepId, int chunk, const QString &leaseId, int attempt,
+                              const QString &stream, const QString &data, const QDateTime &at);
+    struct OutputChunk
+    {
+        int chunk = 0;
+        int attempt = 0;
+        QString stream;
+        QString data;
+        QDateTime at;
+    };
+    Result<QList<OutputChunk>> output(const QString &stepId, int afterChunk, int limit = 10000);
+
     // Operator events
     Result<qint64> insertEvent(const Event &event);
     Result<QList<Event>> eventsAfter(qint64 afterId, int limit);
@@ -78,6 +105,7 @@ private:
     QString m_connectionName;
     Dialect m_dialect;
     int m_schemaVersion = 0;
+    int m_transactionDepth = 0;
 };
 
 } // namespace Swamp

@@ -7,8 +7,10 @@
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "version/version.h"
+#include "worker/steprunner.h"
 
 #include <QDateTime>
+#include <QDir>
 #include <QNetworkRequest>
 #include <QSslConfiguration>
 #include <QSysInfo>
@@ -25,10 +27,15 @@ WorkerAgent::WorkerAgent(WorkerOptions options, QObject *parent)
     m_reconnectTimer.setSingleShot(true);
     connect(&m_reconnectTimer, &QTimer::timeout, this, &WorkerAgent::connectNow);
     connect(&m_pingTimer, &QTimer::timeout, this, &WorkerAgent::checkLiveness);
+    m_idleTimer.setSingleShot(true);
+    connect(&m_idleTimer, &QTimer::timeout, this, [this] {
+        drainSelf(Tr::tr("idle for %1 (--idle-timeout)").arg(formatDurationMs(m_options.idleTimeoutMs)));
+    });
 }
 
 WorkerAgent::~WorkerAgent()
 {
+    qDeleteAll(m_runners);
     if (m_socket) {
         m_socket->disconnect(this);
         m_socket->abort();
@@ -147,7 +154,28 @@ void WorkerAgent::handleText(const QString &text)
         handleError(*frame);
     else if (type == Protocol::Type::Shutdown)
         m_lastError = frame->value(QStringLiteral("reason")).toString();
-    else
+    else if (type == Protocol::Type::Dispatch)
+        handleDispatch(*frame);
+    else if (type == Protocol::Type::Cancel) {
+        if (StepRunner *runner = m_runners.value(frame->value(QStringLiteral("leaseId")).toString()))
+            runner->cancel(frame->value(QStringLiteral("reason")).toString());
+    } else if (type == u"ack")
+        handleAck(frame->value(QStringLiteral("leaseId")).toString());
+    else if (type == u"refused")
+        handleRefused(*frame);
+    else if (type == Protocol::Type::Drain) {
+        if (!m_draining) {
+            m_draining = true;
+            emitEvent(QStringLiteral("draining"),
+                      Tr::tr("draining: %1").arg(frame->value(QStringLiteral("reason")).toString()),
+                      {{QStringLiteral("code"), frame->value(QStringLiteral("code"))}});
+        }
+    } else if (type == Protocol::Type::Undrain) {
+        m_draining = false;
+        emitEvent(QStringLiteral("draining"), Tr::tr("undrained: taking steps again"));
+    } else if (type == u"stop") {
+        drainSelf(frame->value(QStringLiteral("reason")).toString(Tr::tr("told to stop")));
+    } else
         qCInfo(lcWorker) << "ignoring frame" << type;
 }
 
@@ -162,6 +190,7 @@ void WorkerAgent::handleEnrolled(const QJsonObject &frame)
     m_heartbeatTimeoutMs = std::max<qint64>(m_heartbeatIntervalMs, frame.value(QStringLiteral("heartbeatTimeoutMs")).toInteger(15000));
     m_pingTimer.start(int(m_heartbeatIntervalMs));
     const bool resumed = frame.value(QStringLiteral("resumed")).toBool();
+    m_draining = frame.value(QStringLiteral("draining")).toBool();
     emitEvent(QStringLiteral("enrolled"),
               resumed ? Tr::tr("reconnected as %1 (session resumed)").arg(m_workerName)
                       : Tr::tr("enrolled as %1 (machine %2, orchestrator swamp %3)")
@@ -171,6 +200,147 @@ void WorkerAgent::handleEnrolled(const QJsonObject &frame)
                {QStringLiteral("workerId"), frame.value(QStringLiteral("workerId"))},
                {QStringLiteral("machineId"), m_machineId},
                {QStringLiteral("resumed"), resumed}});
+    resumeLeases(frame.value(QStringLiteral("leases")).toObject());
+    if (m_stopping)
+        send({{QStringLiteral("type"), Protocol::Type::Drain}, {QStringLiteral("reason"), Tr::tr("the worker is stopping")}});
+    restartIdleTimer();
+    checkStop();
+}
+
+void WorkerAgent::send(const QJsonObject &frame)
+{
+    if (m_socket && m_enrolled && m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->sendTextMessage(Protocol::encodeFrame(frame));
+}
+
+void WorkerAgent::resumeLeases(const QJsonObject &leases)
+{
+    // Leases the orchestrator still holds get what it missed; the others are stale: the step was
+    // requeued elsewhere, so it stops here, and its result is offered once (and refused: fencing).
+    const auto runners = m_runners;
+    for (auto it = runners.cbegin(); it != runners.cend(); ++it) {
+        StepRunner *runner = it.value();
+        if (leases.contains(it.key()) && !m_stale.contains(it.key())) {
+            for (const QJsonObject &frame : runner->framesAfter(leases.value(it.key()).toInt()))
+                send(frame);
+            continue;
+        }
+        m_stale.insert(it.key());
+        if (runner->isDone())
+            send(runner->finishedFrame());
+        else
+            runner->cancel(Tr::tr("the orchestrator no longer holds this lease"));
+    }
+}
+
+void WorkerAgent::handleDispatch(const QJsonObject &frame)
+{
+    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
+    if (leaseId.isEmpty() || m_runners.contains(leaseId))
+        return;
+    const auto reject = [&](const QString &reason) {
+        send({{QStringLiteral("type"), QStringLiteral("rejected")},
+              {QStringLiteral("leaseId"), leaseId},
+              {QStringLiteral("reason"), reason}});
+    };
+    if (m_stopping || m_draining)
+        return reject(Tr::tr("the worker is draining"));
+    if (m_runners.size() >= m_options.capacity)
+        return reject(Tr::tr("all %1 slots are busy").arg(m_options.capacity));
+    m_idleTimer.stop();
+    auto *runner = new StepRunner(frame, m_options.cacheDir + QStringLiteral("/work"), this);
+    m_runners.insert(leaseId, runner);
+    const QString name = runner->name();
+    const QString stepId = runner->stepId();
+    const int attempt = frame.value(QStringLiteral("attempt")).toInt();
+    connect(runner, &StepRunner::frameReady, this, [this, leaseId, name, stepId, attempt](const QJsonObject &f) {
+        if (m_stale.contains(leaseId) && f.value(QStringLiteral("type")).toString() != Protocol::Type::Finished)
+            return;
+        send(f);
+        const QString type = f.value(QStringLiteral("type")).toString();
+        if (type == Protocol::Type::Started) {
+            m_startedAt.insert(leaseId, QDateTime::currentMSecsSinceEpoch());
+            emitEvent(QStringLiteral("step"), Tr::tr("step started: %1 (step %2, attempt %3)").arg(name, stepId.left(8)).arg(attempt),
+                      {{QStringLiteral("stepId"), stepId}, {QStringLiteral("leaseId"), leaseId}, {QStringLiteral("state"), QStringLiteral("started")}});
+        } else if (type == Protocol::Type::Finished) {
+            const qint64 ms = QDateTime::currentMSecsSinceEpoch() - m_startedAt.value(leaseId, QDateTime::currentMSecsSinceEpoch());
+            const QJsonValue exitCode = f.value(QStringLiteral("exitCode"));
+            const QString outcome = f.value(QStringLiteral("outcome")).toString();
+            emitEvent(QStringLiteral("step"),
+                      Tr::tr("step finished: %1 (step %2) %3 in %4s")
+                          .arg(name, stepId.left(8),
+                               exitCode.isDouble() ? Tr::tr("exit code %1").arg(exitCode.toInt()) : outcome,
+                               QString::number(double(ms) / 1000.0, 'f', 1)),
+                      {{QStringLiteral("stepId"), stepId}, {QStringLiteral("leaseId"), leaseId},
+                       {QStringLiteral("state"), QStringLiteral("finished")}, {QStringLiteral("outcome"), outcome},
+                       {QStringLiteral("exitCode"), exitCode}, {QStringLiteral("durationMs"), ms}});
+        }
+    });
+    runner->start();
+}
+
+void WorkerAgent::handleAck(const QString &leaseId)
+{
+    StepRunner *runner = m_runners.take(leaseId);
+    if (!runner)
+        return;
+    const bool counted = !m_stale.remove(leaseId);
+    m_startedAt.remove(leaseId);
+    runner->deleteLater();
+    if (counted) {
+        ++m_stepsFinished;
+        if (m_options.maxSteps > 0 && m_stepsFinished >= m_options.maxSteps)
+            drainSelf(Tr::tr("ran %1 step(s) (--max-steps)").arg(m_stepsFinished));
+    }
+    restartIdleTimer();
+    checkStop();
+}
+
+void WorkerAgent::handleRefused(const QJsonObject &frame)
+{
+    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
+    StepRunner *runner = m_runners.value(leaseId);
+    if (!runner)
+        return;
+    emitEvent(QStringLiteral("warning"),
+              Tr::tr("the orchestrator refused a frame for lease %1: %2")
+                  .arg(leaseId.left(8), frame.value(QStringLiteral("reason")).toString()));
+    m_stale.insert(leaseId);
+    if (!runner->isDone())
+        runner->cancel(Tr::tr("lease no longer active"));
+}
+
+void WorkerAgent::restartIdleTimer()
+{
+    if (m_options.idleTimeoutMs > 0 && m_runners.isEmpty() && !m_stopping)
+        m_idleTimer.start(int(std::min<qint64>(m_options.idleTimeoutMs, std::numeric_limits<int>::max())));
+}
+
+void WorkerAgent::drainSelf(const QString &reason)
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    m_idleTimer.stop();
+    emitEvent(QStringLiteral("draining"), Tr::tr("draining: %1; finishing %n running step(s), then exiting", nullptr,
+                                                 int(m_runners.size())).arg(reason));
+    send({{QStringLiteral("type"), Protocol::Type::Drain}, {QStringLiteral("reason"), reason}});
+    checkStop();
+}
+
+void WorkerAgent::checkStop()
+{
+    if (!m_stopping || !m_runners.isEmpty() || m_finished)
+        return;
+    if (m_socket && m_enrolled) {
+        send({{QStringLiteral("type"), Protocol::Type::Goodbye},
+              {QStringLiteral("reason"), Tr::tr("worker stopped")}});
+        m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("goodbye"));
+        // If the close handshake stalls, go anyway.
+        QTimer::singleShot(3000, this, [this] { finish(0, Tr::tr("drained")); });
+        return;
+    }
+    finish(0, Tr::tr("drained"));
 }
 
 void WorkerAgent::handleError(const QJsonObject &frame)
@@ -219,8 +389,8 @@ void WorkerAgent::handleDisconnected()
         emitEvent(QStringLiteral("disconnected"), Tr::tr("disconnected: %1").arg(reason),
                   {{QStringLiteral("reason"), reason}});
     m_enrolled = false;
-    if (m_stopping) {
-        finish(0, Tr::tr("stopped on request"));
+    if (m_stopping && m_runners.isEmpty()) {
+        finish(0, Tr::tr("drained"));
         return;
     }
     scheduleReconnect(reason);
@@ -246,21 +416,13 @@ void WorkerAgent::scheduleReconnect(const QString &reason)
 void WorkerAgent::requestStop(int count)
 {
     if (count >= 2) {
+        // Second signal: running steps are cancelled at once; the orchestrator requeues them.
+        qDeleteAll(m_runners);
+        m_runners.clear();
         finish(130, Tr::tr("stopped at once on a second signal"));
         return;
     }
-    m_stopping = true;
-    emitEvent(QStringLiteral("draining"), Tr::tr("draining: finishing running steps, then exiting"));
-    if (m_socket && m_enrolled) {
-        m_socket->sendTextMessage(Protocol::encodeFrame(
-            {{QStringLiteral("type"), Protocol::Type::Goodbye},
-             {QStringLiteral("reason"), Tr::tr("worker stopped by signal")}}));
-        m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("goodbye"));
-        // If the close handshake stalls, go anyway.
-        QTimer::singleShot(3000, this, [this] { finish(0, Tr::tr("stopped on request")); });
-        return;
-    }
-    finish(0, Tr::tr("stopped on request"));
+    drainSelf(Tr::tr("signal received"));
 }
 
 void WorkerAgent::finish(int exitCode, const QString &reason)

@@ -6,7 +6,9 @@
 
 #include <QJsonObject>
 #include <QLockFile>
+#include <QHash>
 #include <QObject>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QUrl>
@@ -16,6 +18,8 @@
 class QWebSocket;
 
 namespace Swamp {
+
+class StepRunner;
 
 struct WorkerOptions
 {
@@ -52,7 +56,8 @@ public:
     QString instanceId() const { return m_instanceId; }
 
 Q_SIGNALS:
-    // kind: connecting, enrolled, disconnected, reconnecting, draining, stopped, warning, error
+    // kind: connecting, enrolled, disconnected, reconnecting, draining, step, stopped, warning,
+    // error
     void event(const QString &kind, const QString &text, const QJsonObject &data);
     void finished(int exitCode);
 
@@ -66,6 +71,14 @@ private:
     void scheduleReconnect(const QString &reason);
     void checkLiveness();
     void finish(int exitCode, const QString &reason);
+    void send(const QJsonObject &frame);
+    void handleDispatch(const QJsonObject &frame);
+    void handleAck(const QString &leaseId);
+    void handleRefused(const QJsonObject &frame);
+    void resumeLeases(const QJsonObject &leases);
+    void drainSelf(const QString &reason);
+    void checkStop();
+    void restartIdleTimer();
     void emitEvent(const QString &kind, const QString &text, QJsonObject data = {});
 
     WorkerOptions m_options;
@@ -87,6 +100,12 @@ private:
     qint64 m_heartbeatIntervalMs = 5000;
     qint64 m_heartbeatTimeoutMs = 15000;
     QString m_lastError;
+    QHash<QString, StepRunner *> m_runners; // by lease id, until the orchestrator acks the result
+    QSet<QString> m_stale;                  // leases the orchestrator no longer holds
+    QHash<QString, qint64> m_startedAt;
+    bool m_draining = false;                // told by the orchestrator: take no new steps
+    int m_stepsFinished = 0;
+    QTimer m_idleTimer;
 };
 
 } // namespace Swamp

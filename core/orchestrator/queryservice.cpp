@@ -1,0 +1,172 @@
+// `data.query`: the orchestrator's state as records of the built-in models, filtered by a
+// compiled predicate. `modelType ==` and `attributes.state/status == <literal>` are pushed down to
+// SQL; the predicate always has the final word.
+#include "orchestrator/orchestrator.h"
+
+#include "query/predicate.h"
+#include "scheduling/scheduler.h"
+#include "store/store.h"
+
+#include <QJsonArray>
+
+namespace Swamp {
+
+namespace {
+const QString WorkerModel = QStringLiteral("swamp/worker");
+const QString TokenModel = QStringLiteral("swamp/enrollment-token");
+const QString LeaseModel = QStringLiteral("swamp/step-lease");
+const QString StepModel = QStringLiteral("swamp/step");
+const QString RunModel = QStringLiteral("swamp/run");
+
+QJsonObject makeRecord(const QString &modelType, const QString &name, const QString &id,
+                       const QJsonValue &createdAt, const QJsonValue &updatedAt, const QJsonObject &attributes)
+{
+    return QJsonObject{{QStringLiteral("modelType"), modelType}, {QStringLiteral("name"), name},
+                       {QStringLiteral("id"), id},               {QStringLiteral("createdAt"), createdAt},
+                       {QStringLiteral("updatedAt"), updatedAt}, {QStringLiteral("attributes"), attributes}};
+}
+
+// The string literal of `attributes.<field> == "<v>"` when the predicate has one.
+QString equality(const Query::Predicate &predicate, const QString &field)
+{
+    for (const auto &[name, value] : predicate.attributeEqualities()) {
+        if (name == field && value.isString())
+            return value.toString();
+    }
+    return {};
+}
+} // namespace
+
+Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
+{
+    const QString text = params.value(QStringLiteral("predicate")).toString();
+    auto predicate = Query::Predicate::compile(text);
+    if (!predicate)
+        return fail(predicate.error());
+    std::optional<Query::Predicate> select;
+    const QString selectText = params.value(QStringLiteral("select")).toString();
+    if (!selectText.isEmpty()) {
+        auto compiled = Query::Predicate::compile(selectText);
+        if (!compiled) {
+            Error error = compiled.error();
+            error.details.insert(QStringLiteral("in"), QStringLiteral("select"));
+            return fail(error);
+        }
+        select = *compiled;
+    }
+    const qint64 limit = params.value(QStringLiteral("limit")).toInteger(-1);
+    const std::optional<QStringList> types = predicate->modelTypes();
+    const auto wanted = [&](const QString &model) { return !types || types->contains(model); };
+    const QString state = equality(*predicate, QStringLiteral("state"));
+    const QString status = equality(*predicate, QStringLiteral("status"));
+
+    QList<QJsonObject> records;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    if (wanted(WorkerModel)) {
+        auto workers = currentWorkers();
+        if (!workers)
+            return fail(workers.error());
+        for (const WorkerRecord &w : std::as_const(*workers)) {
+            if (!status.isEmpty() && workerStatusName(w.status) != status)
+                continue;
+            const QJsonObject json = w.toJson();
+            records << makeRecord(WorkerModel, w.name, w.id, json.value(QStringLiteral("createdAt")),
+                                  json.value(QStringLiteral("updatedAt")), json);
+        }
+    }
+    if (wanted(TokenModel)) {
+        auto tokens = m_store->allTokens();
+        if (!tokens)
+            return fail(tokens.error());
+        for (const TokenRecord &t : std::as_const(*tokens)) {
+            const QJsonObject json = tokenJson(t, now);
+            records << makeRecord(TokenModel, t.name, t.id, json.value(QStringLiteral("createdAt")),
+                                  json.value(QStringLiteral("updatedAt")), json);
+        }
+    }
+    if (wanted(StepModel)) {
+        auto steps = state.isEmpty() ? m_store->steps(QStringLiteral("ORDER BY created_at, seq"))
+                                     : m_store->steps(QStringLiteral("WHERE state = ? ORDER BY created_at, seq"), {state});
+        if (!steps)
+            return fail(steps.error());
+        for (const StepRecord &stored : std::as_const(*steps)) {
+            const StepRecord s = m_scheduler->openStep(stored.id).value_or(stored);
+            const QJsonObject json = s.toJson();
+            records << makeRecord(StepModel, s.spec.name, s.id, json.value(QStringLiteral("createdAt")),
+                                  json.value(QStringLiteral("updatedAt")), json);
+        }
+    }
+    if (wanted(LeaseModel)) {
+        auto leases = state.isEmpty() ? m_store->leases(QStringLiteral("ORDER BY created_at"))
+                                      : m_store->leases(QStringLiteral("WHERE state = ? ORDER BY created_at"), {state});
+        if (!leases)
+            return fail(leases.error());
+        for (const LeaseRecord &l : std::as_const(*leases)) {
+            const QJsonObject json = l.toJson();
+            records << makeRecord(LeaseModel, l.id, l.id, json.value(QStringLiteral("createdAt")),
+                                  json.value(QStringLiteral("updatedAt")), json);
+        }
+    }
+    if (wanted(RunModel)) {
+        auto runs = m_store->runs();
+        auto counts = m_store->exec(QStringLiteral("SELECT run_id, state, COUNT(*) FROM steps GROUP BY run_id, state"));
+        if (!runs)
+            return fail(runs.error());
+        if (!counts)
+            return fail(counts.error());
+        QHash<QString, QHash<QString, int>> byRun;
+        while (counts->next())
+            byRun[counts->value(0).toString()][counts->value(1).toString()] += counts->value(2).toInt();
+        for (const RunRecord &r : std::as_const(*runs)) {
+            QJsonObject json = r.toJson();
+            const QHash<QString, int> stepCounts = byRun.value(r.id);
+            int total = 0;
+            for (int n : stepCounts)
+                total += n;
+            json.insert(QStringLiteral("steps"), total);
+            json.insert(QStringLiteral("succeeded"), stepCounts.value(QStringLiteral("succeeded")));
+            json.insert(QStringLiteral("failed"), stepCounts.value(QStringLiteral("failed"))
+                                                      + stepCounts.value(QStringLiteral("timed_out")));
+            records << makeRecord(RunModel, r.name, r.id, json.value(QStringLiteral("createdAt")),
+                                  json.value(QStringLiteral("updatedAt")), json);
+        }
+    }
+
+    QJsonArray results;
+    qint64 total = 0;
+    std::optional<Error> firstError;
+    for (const QJsonObject &record : std::as_const(records)) {
+        auto matched = predicate->matches(record, now);
+        if (!matched) {
+            // A record the predicate cannot decide (e.g. a missing label) does not match.
+            if (!firstError)
+                firstError = matched.error();
+            continue;
+        }
+        if (!*matched)
+            continue;
+        ++total;
+        if (limit >= 0 && results.size() >= limit)
+            continue;
+        if (select) {
+            auto value = select->evaluate(record, now);
+            if (!value)
+                return fail(value.error());
+            results << *value;
+        } else {
+            results << record;
+        }
+    }
+    // A predicate that errors on every candidate is a mistake worth reporting, not "no results".
+    if (total == 0 && firstError && firstError->code != u"query_runtime")
+        return fail(*firstError);
+    QJsonObject response{{QStringLiteral("predicate"), text},
+                         {QStringLiteral("results"), results},
+                         {QStringLiteral("total"), total},
+                         {QStringLiteral("limited"), limit >= 0 && total > limit}};
+    if (select)
+        response.insert(QStringLiteral("select"), selectText);
+    return response;
+}
+
+} // namespace Swamp

@@ -1,0 +1,213 @@
+// Admin requests about steps: submit, status, logs, follow, cancel, the queue, drain/undrain.
+#include "orchestrator/orchestrator.h"
+
+#include "common/duration.h"
+#include "orchestrator/connections.h"
+#include "orchestrator/eventlog.h"
+#include "protocol/protocol.h"
+#include "scheduling/scheduler.h"
+#include "store/store.h"
+
+#include <QJsonArray>
+
+namespace Swamp {
+
+Result<QJsonObject> Orchestrator::submitRun(const QJsonObject &params)
+{
+    const QJsonArray stepsJson = params.value(QStringLiteral("steps")).toArray();
+    if (stepsJson.size() > 10000) {
+        return fail(QStringLiteral("invalid_step"), Tr::tr("a run holds at most 10000 steps"),
+                    Tr::tr("split the run file"));
+    }
+    QList<StepSpec> specs;
+    for (qsizetype i = 0; i < stepsJson.size(); ++i) {
+        auto spec = StepSpec::fromJson(stepsJson.at(i).toObject());
+        if (!spec) {
+            Error error = spec.error();
+            if (stepsJson.size() > 1)
+                error.message = Tr::tr("step %1: %2").arg(i + 1).arg(error.message);
+            return fail(error);
+        }
+        specs << *spec;
+    }
+    return m_scheduler->submit(params.value(QStringLiteral("name")).toString().left(128), specs);
+}
+
+Result<StepRecord> Orchestrator::findStep(const QString &id)
+{
+    if (auto open = m_scheduler->openStep(id))
+        return *open;
+    auto stored = m_store->step(id);
+    if (!stored)
+        return fail(stored.error());
+    if (!*stored) {
+        return fail(QStringLiteral("not_found"), Tr::tr("no step with id '%1'").arg(id),
+                    Tr::tr("'swamp run --detach' prints step ids; 'swamp data query' lists them"));
+    }
+    return **stored;
+}
+
+Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
+{
+    const QString id = params.value(QStringLiteral("id")).toString();
+    QString runId = id;
+    auto step = findStep(id);
+    if (step)
+        runId = step->runId;
+    auto run = m_store->run(runId);
+    if (!run)
+        return fail(run.error());
+    if (!*run) {
+        return fail(QStringLiteral("not_found"), Tr::tr("no run or step with id '%1'").arg(id),
+                    Tr::tr("'swamp run --detach' prints ids; 'swamp data query' lists them"));
+    }
+    auto steps = m_store->steps(QStringLiteral("WHERE run_id = ? ORDER BY seq"), {runId});
+    if (!steps)
+        return fail(steps.error());
+    QJsonArray list;
+    for (const StepRecord &stored : std::as_const(*steps)) {
+        const StepRecord current = m_scheduler->openStep(stored.id).value_or(stored);
+        list << current.toJson();
+    }
+    auto leases = m_store->leases(QStringLiteral("WHERE run_id = ? ORDER BY created_at"), {runId});
+    QJsonArray leaseList;
+    if (leases) {
+        for (const LeaseRecord &lease : std::as_const(*leases))
+            leaseList << lease.toJson();
+    }
+    return QJsonObject{{QStringLiteral("run"), (*run)->toJson()}, {QStringLiteral("steps"), list},
+                       {QStringLiteral("leases"), leaseList}};
+}
+
+static QJsonArray chunksJson(const QList<Store::OutputChunk> &chunks)
+{
+    QJsonArray list;
+    for (const Store::OutputChunk &chunk : chunks) {
+        list << QJsonObject{{QStringLiteral("chunk"), chunk.chunk},
+                            {QStringLiteral("attempt"), chunk.attempt},
+                            {QStringLiteral("stream"), chunk.stream},
+                            {QStringLiteral("data"), chunk.data}};
+    }
+    return list;
+}
+
+Result<QJsonObject> Orchestrator::runLogs(const QJsonObject &params)
+{
+    auto step = findStep(params.value(QStringLiteral("id")).toString());
+    if (!step)
+        return fail(step.error());
+    auto chunks = m_store->output(step->id, params.value(QStringLiteral("after")).toInt(0), 100000);
+    if (!chunks)
+        return fail(chunks.error());
+    return QJsonObject{{QStringLiteral("step"), step->toJson()}, {QStringLiteral("chunks"), chunksJson(*chunks)}};
+}
+
+Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const QJsonObject &params)
+{
+    auto step = findStep(params.value(QStringLiteral("id")).toString());
+    if (!step)
+        return fail(step.error());
+    const QString stepId = step->id;
+    const int after = params.value(QStringLiteral("after")).toInt(0);
+    // After the response: the stored chunks after `after`, then live chunks and state changes.
+    QTimer::singleShot(0, connection, [this, connection, stepId, after] {
+        auto chunks = m_store->output(stepId, after, 1000000);
+        if (chunks) {
+            for (const QJsonValue &chunk : chunksJson(*chunks)) {
+                QJsonObject frame = chunk.toObject();
+                frame.insert(QStringLiteral("type"), Protocol::Type::Output);
+                frame.insert(QStringLiteral("stepId"), stepId);
+                connection->send(frame);
+            }
+        }
+        auto current = findStep(stepId);
+        if (current) {
+            connection->send({{QStringLiteral("type"), QStringLiteral("step")},
+                              {QStringLiteral("step"), current->toJson()}});
+            if (isTerminal(current->state))
+                return;
+        }
+        m_followers.insert(stepId, connection);
+    });
+    return QJsonObject{{QStringLiteral("step"), step->toJson()}};
+}
+
+void Orchestrator::forwardStepChange(const StepRecord &step)
+{
+    const QJsonObject frame{{QStringLiteral("type"), QStringLiteral("step")}, {QStringLiteral("step"), step.toJson()}};
+    const auto followers = m_followers.values(step.id);
+    for (const QPointer<AdminConnection> &follower : followers) {
+        if (follower)
+            follower->send(frame);
+    }
+    if (isTerminal(step.state))
+        m_followers.remove(step.id);
+}
+
+void Orchestrator::forwardOutput(const QString &stepId, const QJsonObject &chunk)
+{
+    const auto followers = m_followers.values(stepId);
+    if (followers.isEmpty())
+        return;
+    QJsonObject frame = chunk;
+    frame.insert(QStringLiteral("type"), Protocol::Type::Output);
+    frame.insert(QStringLiteral("stepId"), stepId);
+    for (const QPointer<AdminConnection> &follower : followers) {
+        if (follower)
+            follower->send(frame);
+    }
+}
+
+Result<QJsonObject> Orchestrator::cancelRun(const QJsonObject &params)
+{
+    return m_scheduler->cancel(params.value(QStringLiteral("id")).toString());
+}
+
+Result<QJsonObject> Orchestrator::workerQueue()
+{
+    QJsonArray steps;
+    for (const StepRecord &step : m_scheduler->queuedSteps())
+        steps << step.toJson();
+    return QJsonObject{{QStringLiteral("steps"), steps}, {QStringLiteral("count"), steps.size()}};
+}
+
+Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool drain)
+{
+    const QString name = params.value(QStringLiteral("name")).toString();
+    WorkerSession *found = nullptr;
+    for (WorkerSession *session : m_pool.all()) {
+        if (session->record.name == name || session->record.id == name || session->record.instanceId == name) {
+            if (!found || session->isConnected())
+                found = session;
+        }
+    }
+    if (!found) {
+        return fail(QStringLiteral("not_found"), Tr::tr("no connected worker named '%1'").arg(name),
+                    Tr::tr("see 'swamp worker list'"));
+    }
+    if (drain) {
+        startDrain(found, QStringLiteral("operator"), Tr::tr("drained by an operator"),
+                   params.value(QStringLiteral("deadlineMs")).toInteger(0));
+    } else if (found->record.draining) {
+        if (found->drainCode == u"token_expired") {
+            return fail(QStringLiteral("token_expired"),
+                        Tr::tr("worker '%1' drains because its enrollment token expired").arg(name),
+                        Tr::tr("enroll it with a new token"));
+        }
+        found->record.draining = false;
+        found->drainCode.clear();
+        found->drainDeadlineMs = 0;
+        updateStatus(found);
+        if (WorkerConnection *connection = found->connection)
+            connection->send({{QStringLiteral("type"), Protocol::Type::Undrain}});
+        m_events->append(QStringLiteral("worker.undrained"), found->record.name,
+                         Tr::tr("worker %1 takes steps again").arg(found->record.name),
+                         {{QStringLiteral("workerId"), found->record.id}});
+        m_scheduler->requestSchedule();
+    }
+    WorkerRecord record = found->record;
+    record.activeSteps = int(found->leaseIds.size());
+    return QJsonObject{{QStringLiteral("worker"), record.toJson()}};
+}
+
+} // namespace Swamp

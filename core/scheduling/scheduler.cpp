@@ -1,0 +1,661 @@
+#include "scheduling/scheduler.h"
+
+#include "common/duration.h"
+#include "common/logging.h"
+#include "orchestrator/connections.h"
+#include "orchestrator/eventlog.h"
+#include "pool/workerpool.h"
+#include "protocol/protocol.h"
+#include "store/store.h"
+
+#include <QJsonArray>
+#include <QUuid>
+
+namespace Swamp {
+
+namespace {
+QString newId()
+{
+    return QUuid::createUuid().toString(QUuid::WithoutBraces);
+}
+} // namespace
+
+Scheduler::Scheduler(Store *store, EventLog *events, WorkerPool *pool, qint64 defaultQueueTimeoutMs,
+                     QObject *parent)
+    : QObject(parent)
+    , m_store(store)
+    , m_events(events)
+    , m_pool(pool)
+    , m_defaultQueueTimeoutMs(defaultQueueTimeoutMs)
+{
+    m_scheduleTimer.setSingleShot(true);
+    m_scheduleTimer.setInterval(0);
+    connect(&m_scheduleTimer, &QTimer::timeout, this, &Scheduler::schedule);
+}
+
+void Scheduler::requestSchedule()
+{
+    if (!m_scheduleTimer.isActive())
+        m_scheduleTimer.start();
+}
+
+Result<int> Scheduler::recover()
+{
+    auto open = m_store->steps(QStringLiteral("WHERE state IN ('queued', 'dispatched', 'running') ORDER BY queued_at, seq"));
+    if (!open)
+        return fail(open.error());
+    for (const StepRecord &step : std::as_const(*open))
+        m_open.insert(step.id, step);
+    auto active = m_store->leases(QStringLiteral("WHERE state = 'active'"));
+    if (!active)
+        return fail(active.error());
+    int expired = 0;
+    for (LeaseRecord lease : std::as_const(*active)) {
+        m_leases.insert(lease.id, lease);
+        if (auto r = retireLease(m_leases[lease.id], LeaseState::Expired, QStringLiteral("orchestrator restart"), true); !r)
+            return fail(r.error());
+        ++expired;
+    }
+    // Steps left dispatched/running without an active lease (should not happen) go back too.
+    for (auto it = m_open.begin(); it != m_open.end(); ++it) {
+        if (it->state != StepState::Queued) {
+            it->state = StepState::Queued;
+            it->workerId.clear();
+            it->workerName.clear();
+            if (auto r = saveStep(*it); !r)
+                return fail(r.error());
+        }
+        if (!m_queue.contains(it->id))
+            m_queue << it->id;
+    }
+    std::sort(m_queue.begin(), m_queue.end(), [this](const QString &a, const QString &b) {
+        const StepRecord &x = m_open[a], &y = m_open[b];
+        return x.queuedAt != y.queuedAt ? x.queuedAt < y.queuedAt : x.seq < y.seq;
+    });
+    return expired;
+}
+
+Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSpec> &specs)
+{
+    if (specs.isEmpty()) {
+        return fail(QStringLiteral("invalid_step"), Tr::tr("a run needs at least one step"),
+                    Tr::tr("pass a command after --, or steps in --file"));
+    }
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    RunRecord run{newId(), runName.isEmpty() ? specs.first().name : runName, StepState::Queued, now, now, {}};
+    QList<StepRecord> steps;
+    int seq = 0;
+    for (const StepSpec &spec : specs) {
+        StepRecord step;
+        step.id = newId();
+        step.runId = run.id;
+        step.seq = seq++;
+        step.spec = spec;
+        if (step.spec.queueTimeoutMs <= 0)
+            step.spec.queueTimeoutMs = m_defaultQueueTimeoutMs;
+        step.queuedAt = step.createdAt = step.updatedAt = now;
+        steps << step;
+    }
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        if (auto r = m_store->insertRun(run); !r)
+            return r;
+        for (const StepRecord &step : std::as_const(steps)) {
+            if (auto r = m_store->insertStep(step); !r)
+                return r;
+        }
+        return {};
+    });
+    if (!saved)
+        return fail(saved.error());
+    QJsonArray stepIds;
+    for (const StepRecord &step : std::as_const(steps)) {
+        m_open.insert(step.id, step);
+        m_queue << step.id;
+        stepIds << step.id;
+        stepEvent(step, QStringLiteral("step.queued"),
+                  Tr::tr("step %1 (%2) queued for %3").arg(step.id.left(8), step.spec.name, step.spec.requirement.text()));
+        Q_EMIT stepChanged(step);
+    }
+    requestSchedule();
+    return QJsonObject{{QStringLiteral("runId"), run.id}, {QStringLiteral("stepIds"), stepIds},
+                       {QStringLiteral("run"), run.toJson()}};
+}
+
+void Scheduler::schedule()
+{
+    if (m_queue.isEmpty())
+        return;
+    QList<WorkerSession *> available;
+    for (WorkerSession *session : m_pool->all()) {
+        if (session->isConnected() && !session->record.draining && session->freeSlots() > 0)
+            available << session;
+    }
+    if (available.isEmpty())
+        return;
+    const QList<QString> queue = m_queue;
+    for (const QString &stepId : queue) {
+        auto it = m_open.find(stepId);
+        if (it == m_open.end())
+            continue;
+        WorkerSession *best = nullptr;
+        for (WorkerSession *session : std::as_const(available)) {
+            if (session->freeSlots() <= 0)
+                continue;
+            const WorkerRecord &w = session->record;
+            if (!it->spec.requirement.matches(w.name, w.instanceId, w.labels, w.platform, w.arch))
+                continue;
+            if (!best || session->freeSlots() > best->freeSlots()
+                || (session->freeSlots() == best->freeSlots() && w.name < best->record.name))
+                best = session;
+        }
+        if (best)
+            dispatch(*it, best);
+        available.removeIf([](WorkerSession *s) { return s->freeSlots() <= 0; });
+        if (available.isEmpty())
+            break;
+    }
+}
+
+bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    LeaseRecord lease;
+    lease.id = newId();
+    lease.stepId = step.id;
+    lease.runId = step.runId;
+    lease.workerId = session->record.id;
+    lease.workerName = session->record.name;
+    lease.attempt = step.attempt + 1;
+    lease.createdAt = lease.updatedAt = now;
+    StepRecord next = step;
+    next.state = StepState::Dispatched;
+    next.attempt = lease.attempt;
+    next.workerId = session->record.id;
+    next.workerName = session->record.name;
+    next.updatedAt = now;
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        if (auto r = m_store->insertLease(lease); !r)
+            return r;
+        return m_store->updateStep(next);
+    });
+    if (!saved) {
+        qCWarning(lcLease) << "could not dispatch" << step.id << saved.error().message;
+        return false;
+    }
+    step = next;
+    m_queue.removeAll(step.id);
+    m_leases.insert(lease.id, lease);
+    m_lastSeq.insert(lease.id, 0);
+    session->leaseIds.insert(lease.id);
+    sendToWorker(session, QJsonObject{
+        {QStringLiteral("type"), Protocol::Type::Dispatch},
+        {QStringLiteral("stepId"), step.id},
+        {QStringLiteral("leaseId"), lease.id},
+        {QStringLiteral("attempt"), lease.attempt},
+        {QStringLiteral("name"), step.spec.name},
+        {QStringLiteral("command"), QJsonArray::fromStringList(step.spec.command)},
+        {QStringLiteral("shell"), step.spec.shell},
+        {QStringLiteral("env"), step.spec.env},
+        {QStringLiteral("timeoutMs"), step.spec.timeoutMs},
+    });
+    stepEvent(step, QStringLiteral("step.dispatched"),
+              Tr::tr("step %1 (%2) dispatched to %3 (attempt %4/%5)")
+                  .arg(step.id.left(8), step.spec.name, session->record.name)
+                  .arg(lease.attempt)
+                  .arg(step.spec.maxAttempts));
+    Q_EMIT stepChanged(step);
+    Q_EMIT slotsChanged(session);
+    return true;
+}
+
+void Scheduler::sendToWorker(WorkerSession *session, const QJsonObject &frame)
+{
+    if (WorkerConnection *connection = session->connection)
+        connection->send(frame);
+}
+
+void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QString &what)
+{
+    qCInfo(lcLease) << "refused" << what << "for lease" << leaseId << "from" << session->record.name;
+    m_events->append(QStringLiteral("lease.refused"), session->record.name,
+                     Tr::tr("refused %1 from %2 for lease %3: the lease is not active")
+                         .arg(what, session->record.name, leaseId),
+                     {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("frame"), what}});
+    sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("refused")},
+                           {QStringLiteral("leaseId"), leaseId},
+                           {QStringLiteral("reason"), Tr::tr("lease %1 is no longer active").arg(leaseId)}});
+}
+
+LeaseRecord *Scheduler::activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what)
+{
+    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
+    auto it = m_leases.find(leaseId);
+    if (it == m_leases.end() || it->workerId != session->record.id || !session->leaseIds.contains(leaseId)) {
+        refuse(session, leaseId.left(64), what);
+        return nullptr;
+    }
+    return &*it;
+}
+
+void Scheduler::handleStarted(WorkerSession *session, const QJsonObject &frame)
+{
+    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("started"));
+    if (!lease)
+        return;
+    auto step = m_open.find(lease->stepId);
+    if (step == m_open.end() || lease->startedAt.isValid())
+        return;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    LeaseRecord nextLease = *lease;
+    nextLease.startedAt = now;
+    nextLease.updatedAt = now;
+    StepRecord next = *step;
+    next.state = StepState::Running;
+    if (!next.startedAt.isValid())
+        next.startedAt = now;
+    next.updatedAt = now;
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        if (auto r = m_store->updateLease(nextLease); !r)
+            return r;
+        return m_store->updateStep(next);
+    });
+    if (!saved)
+        return;
+    *lease = nextLease;
+    *step = next;
+    stepEvent(next, QStringLiteral("step.started"),
+              Tr::tr("step %1 (%2) started on %3").arg(next.id.left(8), next.spec.name, session->record.name));
+    Q_EMIT stepChanged(next);
+}
+
+void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
+{
+    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("output"));
+    if (!lease)
+        return;
+    auto step = m_open.find(lease->stepId);
+    if (step == m_open.end())
+        return;
+    const int seq = frame.value(QStringLiteral("seq")).toInt(-1);
+    int &lastSeq = m_lastSeq[lease->id];
+    if (seq <= lastSeq)
+        return; // a resend after a reconnect: already stored
+    if (seq != lastSeq + 1)
+        qCWarning(lcLease) << "output gap on lease" << lease->id << "expected" << lastSeq + 1 << "got" << seq;
+    lastSeq = seq;
+    if (step->outputTruncated)
+        return;
+    QString stream = frame.value(QStringLiteral("stream")).toString();
+    if (stream != u"stdout" && stream != u"stderr")
+        stream = QStringLiteral("stdout");
+    QString data = frame.value(QStringLiteral("data")).toString();
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    StepRecord next = *step;
+    const qint64 bytes = data.toUtf8().size();
+    if (next.outputBytes + bytes > MaxStepOutputBytes) {
+        data = Tr::tr("\n[swamp: output truncated: a step keeps at most %1 MiB]\n").arg(MaxStepOutputBytes / (1024 * 1024));
+        stream = QStringLiteral("stderr");
+        next.outputTruncated = true;
+    } else {
+        next.outputBytes += bytes;
+    }
+    next.outputChunks += 1;
+    next.updatedAt = now;
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        if (auto r = m_store->appendOutput(next.id, next.outputChunks, lease->id, lease->attempt, stream, data, now); !r)
+            return r;
+        return m_store->updateStep(next);
+    });
+    if (!saved)
+        return;
+    *step = next;
+    Q_EMIT outputAppended(next.id, QJsonObject{{QStringLiteral("chunk"), next.outputChunks},
+                                               {QStringLiteral("attempt"), lease->attempt},
+                                               {QStringLiteral("stream"), stream},
+                                               {QStringLiteral("data"), data},
+                                               {QStringLiteral("workerName"), lease->workerName}});
+}
+
+void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
+{
+    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("finished"));
+    if (!lease) {
+        // Let the worker forget a result the orchestrator will never take.
+        sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("ack")},
+                               {QStringLiteral("leaseId"), frame.value(QStringLiteral("leaseId"))}});
+        return;
+    }
+    const QString leaseId = lease->id;
+    const QString outcome = frame.value(QStringLiteral("outcome")).toString();
+    const QJsonValue exitValue = frame.value(QStringLiteral("exitCode"));
+    const std::optional<int> exitCode = exitValue.isDouble() ? std::optional<int>(exitValue.toInt()) : std::nullopt;
+    const QString error = frame.value(QStringLiteral("error")).toString().left(1000);
+    auto step = m_open.find(lease->stepId);
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+
+    LeaseRecord nextLease = *lease;
+    nextLease.endedAt = now;
+    nextLease.updatedAt = now;
+    nextLease.exitCode = exitCode;
+    StepState stepState = StepState::Failed;
+    QString stepError;
+    if (outcome == u"exited" && exitCode) {
+        nextLease.state = LeaseState::Completed;
+        stepState = *exitCode == 0 ? StepState::Succeeded : StepState::Failed;
+        if (*exitCode != 0)
+            stepError = Tr::tr("exited with code %1").arg(*exitCode);
+    } else if (outcome == u"timed_out") {
+        nextLease.state = LeaseState::Failed;
+        stepState = StepState::TimedOut;
+        stepError = Tr::tr("timed out after %1").arg(formatDurationMs(step != m_open.end() ? step->spec.timeoutMs : 0));
+    } else if (outcome == u"cancelled") {
+        nextLease.state = LeaseState::Cancelled;
+        stepState = StepState::Cancelled;
+        stepError = Tr::tr("cancelled");
+    } else {
+        nextLease.state = LeaseState::Failed;
+        stepState = StepState::Failed;
+        stepError = error.isEmpty() ? Tr::tr("the step failed without an exit code") : error;
+    }
+    nextLease.error = stepError;
+
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        if (auto r = m_store->updateLease(nextLease); !r)
+            return r;
+        if (step == m_open.end())
+            return {};
+        return finishStep(*step, stepState, exitCode, stepError);
+    });
+    if (!saved) {
+        qCWarning(lcLease) << "could not record result of lease" << leaseId << saved.error().message;
+        return; // no ack: the worker sends the result again after it reconnects
+    }
+    m_leases.remove(leaseId);
+    m_lastSeq.remove(leaseId);
+    session->leaseIds.remove(leaseId);
+    sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("ack")}, {QStringLiteral("leaseId"), leaseId}});
+    if (step != m_open.end()) {
+        const StepRecord done = *step;
+        m_open.erase(step);
+        stepEvent(done, QStringLiteral("step.finished"),
+                  Tr::tr("step %1 (%2) %3 on %4%5")
+                      .arg(done.id.left(8), done.spec.name, stepStateName(done.state), session->record.name,
+                           done.exitCode ? Tr::tr(" (exit code %1)").arg(*done.exitCode) : QString()));
+        Q_EMIT stepChanged(done);
+        updateRun(done.runId);
+    }
+    Q_EMIT slotsChanged(session);
+    requestSchedule();
+}
+
+void Scheduler::handleRejected(WorkerSession *session, const QJsonObject &frame)
+{
+    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("rejected"));
+    if (!lease)
+        return;
+    const QString leaseId = lease->id;
+    if (auto r = retireLease(*lease, LeaseState::Cancelled,
+                             frame.value(QStringLiteral("reason")).toString(QStringLiteral("worker declined the step")), false);
+        !r)
+        return;
+    session->leaseIds.remove(leaseId);
+    Q_EMIT slotsChanged(session);
+    requestSchedule();
+}
+
+Result<void> Scheduler::saveStep(StepRecord &step)
+{
+    step.updatedAt = QDateTime::currentDateTimeUtc();
+    return m_store->updateStep(step);
+}
+
+Result<void> Scheduler::finishStep(StepRecord &step, StepState state, std::optional<int> exitCode,
+                                   const QString &error)
+{
+    step.state = state;
+    step.exitCode = exitCode;
+    step.error = error;
+    step.finishedAt = QDateTime::currentDateTimeUtc();
+    return saveStep(step);
+}
+
+Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, const QString &reason,
+                                    bool countAttempt)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    LeaseRecord nextLease = lease;
+    nextLease.state = leaseState;
+    nextLease.error = reason;
+    nextLease.endedAt = now;
+    nextLease.updatedAt = now;
+    auto stepIt = m_open.find(lease.stepId);
+    std::optional<StepRecord> nextStep;
+    bool requeue = false;
+    if (stepIt != m_open.end()) {
+        StepRecord step = *stepIt;
+        if (step.cancelRequested) {
+            step.state = StepState::Cancelled;
+            step.error = Tr::tr("cancelled");
+            step.finishedAt = now;
+        } else if (step.spec.atMostOnce && lease.startedAt.isValid()) {
+            step.state = StepState::Failed;
+            step.error = Tr::tr("%1 after the step started").arg(reason);
+            step.finishedAt = now;
+        } else if (countAttempt && step.attempt >= step.spec.maxAttempts) {
+            step.state = StepState::Failed;
+            step.error = Tr::tr("%1; attempts exhausted (%2/%3)").arg(reason).arg(step.attempt).arg(step.spec.maxAttempts);
+            step.finishedAt = now;
+        } else {
+            step.state = StepState::Queued;
+            if (!countAttempt)
+                step.attempt = std::max(0, step.attempt - 1);
+            step.workerId.clear();
+            step.workerName.clear();
+            step.queuedAt = now;
+            requeue = true;
+        }
+        step.updatedAt = now;
+        nextStep = step;
+    }
+    const auto write = [&]() -> Result<void> {
+        if (auto r = m_store->updateLease(nextLease); !r)
+            return r;
+        return nextStep ? m_store->updateStep(*nextStep) : Result<void>();
+    };
+    auto saved = m_store->transaction(write);
+    if (!saved)
+        return saved;
+    const QString leaseId = lease.id;
+    m_events->append(QStringLiteral("lease.expired"), lease.workerName,
+                     Tr::tr("lease %1 of step %2 on %3 %4: %5")
+                         .arg(leaseId.left(8), lease.stepId.left(8), lease.workerName, leaseStateName(leaseState), reason),
+                     {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("stepId"), lease.stepId},
+                      {QStringLiteral("state"), leaseStateName(leaseState)}});
+    m_leases.remove(leaseId);
+    m_lastSeq.remove(leaseId);
+    if (nextStep) {
+        if (requeue) {
+            *stepIt = *nextStep;
+            m_queue.prepend(nextStep->id);
+            stepEvent(*nextStep, QStringLiteral("step.requeued"),
+                      Tr::tr("step %1 (%2) requeued: %3").arg(nextStep->id.left(8), nextStep->spec.name, reason));
+        } else {
+            m_open.erase(stepIt);
+            stepEvent(*nextStep, QStringLiteral("step.finished"),
+                      Tr::tr("step %1 (%2) %3: %4").arg(nextStep->id.left(8), nextStep->spec.name,
+                                                        stepStateName(nextStep->state), nextStep->error));
+            updateRun(nextStep->runId);
+        }
+        Q_EMIT stepChanged(*nextStep);
+    }
+    return {};
+}
+
+void Scheduler::expireLeases(WorkerSession *session, const QString &reason)
+{
+    const QSet<QString> leaseIds = session->leaseIds;
+    for (const QString &leaseId : leaseIds) {
+        auto it = m_leases.find(leaseId);
+        if (it != m_leases.end())
+            retireLease(*it, LeaseState::Expired, reason, true);
+    }
+    session->leaseIds.clear();
+    requestSchedule();
+}
+
+void Scheduler::requeueLeases(WorkerSession *session, const QString &reason)
+{
+    const QSet<QString> leaseIds = session->leaseIds;
+    for (const QString &leaseId : leaseIds) {
+        sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
+                               {QStringLiteral("leaseId"), leaseId},
+                               {QStringLiteral("reason"), reason}});
+        auto it = m_leases.find(leaseId);
+        if (it != m_leases.end())
+            retireLease(*it, LeaseState::Cancelled, reason, false);
+    }
+    session->leaseIds.clear();
+    Q_EMIT slotsChanged(session);
+    requestSchedule();
+}
+
+QJsonObject Scheduler::resumeLeases(WorkerSession *session)
+{
+    QJsonObject leases;
+    for (const QString &leaseId : std::as_const(session->leaseIds)) {
+        leases.insert(leaseId, m_lastSeq.value(leaseId));
+        const auto lease = m_leases.constFind(leaseId);
+        if (lease != m_leases.cend()) {
+            const auto step = m_open.constFind(lease->stepId);
+            if (step != m_open.cend() && step->cancelRequested) {
+                QTimer::singleShot(0, this, [this, session, leaseId] {
+                    sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
+                                           {QStringLiteral("leaseId"), leaseId},
+                                           {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
+                });
+            }
+        }
+    }
+    return leases;
+}
+
+Result<QJsonObject> Scheduler::cancel(const QString &id)
+{
+    QList<QString> stepIds;
+    if (m_open.contains(id)) {
+        stepIds << id;
+    } else {
+        for (auto it = m_open.cbegin(); it != m_open.cend(); ++it) {
+            if (it->runId == id)
+                stepIds << it.key();
+        }
+    }
+    if (stepIds.isEmpty()) {
+        auto stored = m_store->step(id);
+        auto run = m_store->run(id);
+        if ((stored && *stored) || (run && *run)) {
+            return QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("cancelled"), QJsonArray()},
+                               {QStringLiteral("alreadyFinished"), true}};
+        }
+        return fail(QStringLiteral("not_found"), Tr::tr("no step or run with id '%1'").arg(id),
+                    Tr::tr("see 'swamp data query \"modelType == \\\"swamp/step\\\"\"'"));
+    }
+    QJsonArray cancelled;
+    for (const QString &stepId : std::as_const(stepIds)) {
+        StepRecord &step = m_open[stepId];
+        step.cancelRequested = true;
+        cancelled << stepId;
+        if (step.state == StepState::Queued) {
+            m_queue.removeAll(stepId);
+            if (auto r = finishStep(step, StepState::Cancelled, std::nullopt, Tr::tr("cancelled while queued")); !r)
+                return fail(r.error());
+            const StepRecord done = step;
+            m_open.remove(stepId);
+            stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) cancelled while queued").arg(done.id.left(8), done.spec.name));
+            Q_EMIT stepChanged(done);
+            updateRun(done.runId);
+            continue;
+        }
+        if (auto r = saveStep(step); !r)
+            return fail(r.error());
+        for (auto lease = m_leases.cbegin(); lease != m_leases.cend(); ++lease) {
+            if (lease->stepId != stepId)
+                continue;
+            if (WorkerSession *session = m_pool->find(lease->workerId)) {
+                sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
+                                       {QStringLiteral("leaseId"), lease->id},
+                                       {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
+            }
+        }
+    }
+    return QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("cancelled"), cancelled},
+                       {QStringLiteral("alreadyFinished"), false}};
+}
+
+QList<StepRecord> Scheduler::queuedSteps() const
+{
+    QList<StepRecord> steps;
+    for (const QString &id : m_queue) {
+        const auto it = m_open.constFind(id);
+        if (it != m_open.cend())
+            steps << *it;
+    }
+    return steps;
+}
+
+std::optional<StepRecord> Scheduler::openStep(const QString &id) const
+{
+    const auto it = m_open.constFind(id);
+    return it == m_open.cend() ? std::nullopt : std::optional<StepRecord>(*it);
+}
+
+void Scheduler::sweep()
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QList<QString> queue = m_queue;
+    for (const QString &id : queue) {
+        auto it = m_open.find(id);
+        if (it == m_open.end() || it->queuedAt.addMSecs(it->spec.queueTimeoutMs) > now)
+            continue;
+        m_queue.removeAll(id);
+        const QString error = Tr::tr("timed out waiting for a worker matching %1").arg(it->spec.requirement.text());
+        if (auto r = finishStep(*it, StepState::TimedOut, std::nullopt, error); !r)
+            continue;
+        const StepRecord done = *it;
+        m_open.erase(it);
+        stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) %3").arg(done.id.left(8), done.spec.name, error));
+        Q_EMIT stepChanged(done);
+        updateRun(done.runId);
+    }
+}
+
+void Scheduler::updateRun(const QString &runId)
+{
+    auto run = m_store->run(runId);
+    if (!run || !*run)
+        return;
+    auto steps = m_store->steps(QStringLiteral("WHERE run_id = ?"), {runId});
+    if (!steps)
+        return;
+    QList<StepState> states;
+    for (const StepRecord &step : std::as_const(*steps))
+        states << (m_open.contains(step.id) ? m_open[step.id].state : step.state);
+    RunRecord next = **run;
+    next.state = runStateFrom(states);
+    next.updatedAt = QDateTime::currentDateTimeUtc();
+    if (isTerminal(next.state) && !next.finishedAt.isValid())
+        next.finishedAt = next.updatedAt;
+    if (next.state != (*run)->state)
+        m_store->updateRun(next);
+}
+
+void Scheduler::stepEvent(const StepRecord &step, const QString &kind, const QString &message)
+{
+    m_events->append(kind, step.id, message,
+                     {{QStringLiteral("stepId"), step.id}, {QStringLiteral("runId"), step.runId},
+                      {QStringLiteral("state"), stepStateName(step.state)},
+                      {QStringLiteral("workerName"), step.workerName},
+                      {QStringLiteral("attempt"), step.attempt}});
+}
+
+} // namespace Swamp

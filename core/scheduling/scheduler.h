@@ -1,0 +1,93 @@
+#pragma once
+
+#include "common/result.h"
+#include "scheduling/steps.h"
+
+#include <QHash>
+#include <QJsonObject>
+#include <QObject>
+#include <QTimer>
+
+namespace Swamp {
+
+class EventLog;
+class Store;
+class WorkerPool;
+struct WorkerSession;
+
+// Steps, the queue and step leases (SPEC §5). Owns the in-memory view of every open step and
+// active lease; every state change is written in one transaction with its lease before anything
+// is sent. Scheduling is woken by pool changes (enroll, slot freed, undrain, submit), never by
+// polling. Fencing: any frame naming a lease that is not active on that very session is refused.
+class Scheduler final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Scheduler)
+
+public:
+    Scheduler(Store *store, EventLog *events, WorkerPool *pool, qint64 defaultQueueTimeoutMs,
+              QObject *parent = nullptr);
+
+    // Boot reconciliation: every active lease expires ("orchestrator restart") and its step is
+    // requeued under the usual rules; queued steps are loaded into the queue.
+    Result<int> recover();
+
+    Result<QJsonObject> submit(const QString &runName, const QList<StepSpec> &specs);
+    // A step id or a run id. Queued steps end at once; running ones are cancelled on the worker.
+    Result<QJsonObject> cancel(const QString &id);
+    QList<StepRecord> queuedSteps() const;
+    std::optional<StepRecord> openStep(const QString &id) const;
+
+    // Coalesced: runs once on the next event-loop turn.
+    void requestSchedule();
+
+    // Worker frames, each already tied to its session.
+    void handleStarted(WorkerSession *session, const QJsonObject &frame);
+    void handleOutput(WorkerSession *session, const QJsonObject &frame);
+    void handleFinished(WorkerSession *session, const QJsonObject &frame);
+    void handleRejected(WorkerSession *session, const QJsonObject &frame);
+
+    // The session's active leases expire at once (worker lost, replaced, revoked); their steps are
+    // requeued or failed by the rules of SPEC §5. `reason`: "worker lost", ...
+    void expireLeases(WorkerSession *session, const QString &reason);
+    // Drain deadline passed: running steps are cancelled on the worker and requeued.
+    void requeueLeases(WorkerSession *session, const QString &reason);
+    // For a resumed session: {leaseId: lastOutputSeq} of its active leases; also re-sends
+    // cancels that could not be delivered while it was away.
+    QJsonObject resumeLeases(WorkerSession *session);
+
+    void sweep(); // queue timeouts
+
+Q_SIGNALS:
+    void stepChanged(const Swamp::StepRecord &step);
+    void outputAppended(const QString &stepId, const QJsonObject &chunk);
+    // Leases were added or removed on this session (slots changed).
+    void slotsChanged(Swamp::WorkerSession *session);
+
+private:
+    void schedule();
+    bool dispatch(StepRecord &step, WorkerSession *session);
+    // Ends `lease` with `leaseState` and either requeues the step or ends it.
+    Result<void> retireLease(LeaseRecord &lease, LeaseState leaseState, const QString &reason,
+                             bool countAttempt);
+    Result<void> finishStep(StepRecord &step, StepState state, std::optional<int> exitCode,
+                            const QString &error);
+    Result<void> saveStep(StepRecord &step);
+    void refuse(WorkerSession *session, const QString &leaseId, const QString &what);
+    LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
+    void updateRun(const QString &runId);
+    void stepEvent(const StepRecord &step, const QString &kind, const QString &message);
+    void sendToWorker(WorkerSession *session, const QJsonObject &frame);
+
+    Store *m_store;
+    EventLog *m_events;
+    WorkerPool *m_pool;
+    qint64 m_defaultQueueTimeoutMs;
+    QHash<QString, StepRecord> m_open;     // every non-terminal step
+    QList<QString> m_queue;                // queued step ids, oldest first
+    QHash<QString, LeaseRecord> m_leases;  // active leases
+    QHash<QString, int> m_lastSeq;         // per active lease: last output seq stored
+    QTimer m_scheduleTimer;
+};
+
+} // namespace Swamp

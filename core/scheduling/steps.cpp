@@ -1,0 +1,293 @@
+#include "scheduling/steps.h"
+
+#include "common/duration.h"
+
+#include <QJsonArray>
+
+namespace Swamp {
+
+QString stepStateName(StepState state)
+{
+    switch (state) {
+    case StepState::Queued: return QStringLiteral("queued");
+    case StepState::Dispatched: return QStringLiteral("dispatched");
+    case StepState::Running: return QStringLiteral("running");
+    case StepState::Succeeded: return QStringLiteral("succeeded");
+    case StepState::Failed: return QStringLiteral("failed");
+    case StepState::Cancelled: return QStringLiteral("cancelled");
+    case StepState::TimedOut: return QStringLiteral("timed_out");
+    }
+    return {};
+}
+
+StepState stepStateFromName(const QString &name)
+{
+    static const QHash<QString, StepState> states = {
+        {QStringLiteral("queued"), StepState::Queued},       {QStringLiteral("dispatched"), StepState::Dispatched},
+        {QStringLiteral("running"), StepState::Running},     {QStringLiteral("succeeded"), StepState::Succeeded},
+        {QStringLiteral("failed"), StepState::Failed},       {QStringLiteral("cancelled"), StepState::Cancelled},
+        {QStringLiteral("timed_out"), StepState::TimedOut},
+    };
+    return states.value(name, StepState::Failed);
+}
+
+bool isTerminal(StepState state)
+{
+    return state == StepState::Succeeded || state == StepState::Failed
+           || state == StepState::Cancelled || state == StepState::TimedOut;
+}
+
+QString leaseStateName(LeaseState state)
+{
+    switch (state) {
+    case LeaseState::Active: return QStringLiteral("active");
+    case LeaseState::Completed: return QStringLiteral("completed");
+    case LeaseState::Failed: return QStringLiteral("failed");
+    case LeaseState::Expired: return QStringLiteral("expired");
+    case LeaseState::Cancelled: return QStringLiteral("cancelled");
+    }
+    return {};
+}
+
+LeaseState leaseStateFromName(const QString &name)
+{
+    if (name == u"active")
+        return LeaseState::Active;
+    if (name == u"completed")
+        return LeaseState::Completed;
+    if (name == u"expired")
+        return LeaseState::Expired;
+    if (name == u"cancelled")
+        return LeaseState::Cancelled;
+    return LeaseState::Failed;
+}
+
+QString Requirement::text() const
+{
+    if (!target.isEmpty())
+        return QStringLiteral("target=") + target;
+    QStringList parts;
+    for (auto it = labels.cbegin(); it != labels.cend(); ++it)
+        parts << it.key() + u'=' + it.value();
+    if (!platform.isEmpty())
+        parts << QStringLiteral("platform=") + platform;
+    return parts.isEmpty() ? QStringLiteral("any worker") : parts.join(QStringLiteral(", "));
+}
+
+bool Requirement::matches(const QString &workerName, const QString &instanceId,
+                          const Labels &workerLabels, const QString &os, const QString &arch) const
+{
+    if (!target.isEmpty())
+        return target == workerName || target == instanceId;
+    for (auto it = labels.cbegin(); it != labels.cend(); ++it) {
+        const auto found = workerLabels.constFind(it.key());
+        if (found == workerLabels.cend() || *found != it.value())
+            return false;
+    }
+    if (!platform.isEmpty()) {
+        const qsizetype slash = platform.indexOf(u'/');
+        const QString wantOs = slash < 0 ? platform : platform.left(slash);
+        if (wantOs != os)
+            return false;
+        if (slash >= 0 && platform.mid(slash + 1) != arch)
+            return false;
+    }
+    return true;
+}
+
+static QJsonValue orNull(const QString &text)
+{
+    return text.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(text);
+}
+
+static QJsonValue timeOrNull(const QDateTime &when)
+{
+    return when.isValid() ? QJsonValue(isoUtc(when)) : QJsonValue(QJsonValue::Null);
+}
+
+QJsonObject StepSpec::toJson() const
+{
+    return QJsonObject{
+        {QStringLiteral("name"), name},
+        {QStringLiteral("command"), QJsonArray::fromStringList(command)},
+        {QStringLiteral("shell"), shell},
+        {QStringLiteral("env"), env},
+        {QStringLiteral("target"), orNull(requirement.target)},
+        {QStringLiteral("labels"), labelsToJson(requirement.labels)},
+        {QStringLiteral("platform"), orNull(requirement.platform)},
+        {QStringLiteral("timeoutMs"), timeoutMs},
+        {QStringLiteral("queueTimeoutMs"), queueTimeoutMs},
+        {QStringLiteral("attempts"), maxAttempts},
+        {QStringLiteral("atMostOnce"), atMostOnce},
+    };
+}
+
+Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
+{
+    const auto invalid = [](const QString &why) {
+        return fail(QStringLiteral("invalid_step"), Tr::tr("invalid step: %1").arg(why),
+                    Tr::tr("see 'swamp run --help' and the run file format in docs/operations.md"));
+    };
+    StepSpec spec;
+    const QJsonValue command = o.value(QStringLiteral("command"));
+    if (command.isString()) {
+        spec.command = {command.toString()};
+        spec.shell = true;
+    } else if (command.isArray()) {
+        for (const QJsonValue &arg : command.toArray()) {
+            if (!arg.isString())
+                return invalid(Tr::tr("every command argument must be a string"));
+            spec.command << arg.toString();
+        }
+        spec.shell = o.value(QStringLiteral("shell")).toBool(false);
+    }
+    if (spec.command.isEmpty() || spec.command.first().isEmpty())
+        return invalid(Tr::tr("\"command\" must be a non-empty list of strings (or one shell string)"));
+    if (spec.shell && spec.command.size() != 1)
+        return invalid(Tr::tr("a shell command is one string"));
+    if (spec.command.join(u' ').size() > 128 * 1024)
+        return invalid(Tr::tr("the command is longer than 128 KiB"));
+    spec.name = o.value(QStringLiteral("name")).toString(spec.command.first().section(u'/', -1).left(64));
+    if (spec.name.size() > 128)
+        return invalid(Tr::tr("\"name\" is longer than 128 characters"));
+    const QJsonObject env = o.value(QStringLiteral("env")).toObject();
+    for (auto it = env.begin(); it != env.end(); ++it) {
+        if (!it.value().isString() || it.key().isEmpty() || it.key().contains(u'='))
+            return invalid(Tr::tr("environment variable \"%1\" must have a name and a string value").arg(it.key()));
+        if (it.key().startsWith(u"SWAMP_"))
+            return invalid(Tr::tr("environment variables starting with SWAMP_ are reserved"));
+    }
+    spec.env = env;
+    spec.requirement.target = o.value(QStringLiteral("target")).toString();
+    const QJsonObject labels = o.value(QStringLiteral("labels")).toObject();
+    for (auto it = labels.begin(); it != labels.end(); ++it) {
+        auto label = parseLabel(it.key() + u'=' + it.value().toString());
+        if (!label)
+            return invalid(label.error().message);
+        spec.requirement.labels.insert(label->first, label->second);
+    }
+    spec.requirement.platform = o.value(QStringLiteral("platform")).toString();
+    if (!spec.requirement.target.isEmpty() && (!labels.isEmpty() || !spec.requirement.platform.isEmpty()))
+        return invalid(Tr::tr("--target names one worker; it does not combine with --label or --platform"));
+    const auto duration = [&](const char *field, qint64 *out) -> Result<void> {
+        const QJsonValue value = o.value(QLatin1String(field));
+        if (value.isUndefined() || value.isNull())
+            return {};
+        if (value.isString()) {
+            auto parsed = parseDurationMs(value.toString());
+            if (!parsed)
+                return invalid(QStringLiteral("%1: %2").arg(QLatin1String(field), parsed.error().text()));
+            *out = *parsed;
+            return {};
+        }
+        const qint64 ms = value.toInteger(-1);
+        if (ms <= 0)
+            return invalid(Tr::tr("%1 must be a positive duration").arg(QLatin1String(field)));
+        *out = ms;
+        return {};
+    };
+    for (const auto &[field, out] : {std::pair{"timeoutMs", &spec.timeoutMs}, std::pair{"timeout", &spec.timeoutMs},
+                                     std::pair{"queueTimeoutMs", &spec.queueTimeoutMs},
+                                     std::pair{"queueTimeout", &spec.queueTimeoutMs}}) {
+        if (auto r = duration(field, out); !r)
+            return fail(r.error());
+    }
+    const qint64 attempts = o.value(QStringLiteral("attempts")).toInteger(3);
+    if (attempts < 1 || attempts > 100)
+        return invalid(Tr::tr("attempts must be from 1 to 100"));
+    spec.maxAttempts = int(attempts);
+    spec.atMostOnce = o.value(QStringLiteral("atMostOnce")).toBool(false);
+    return spec;
+}
+
+QJsonObject StepRecord::toJson() const
+{
+    return QJsonObject{
+        {QStringLiteral("id"), id},
+        {QStringLiteral("runId"), runId},
+        {QStringLiteral("name"), spec.name},
+        {QStringLiteral("seq"), seq},
+        {QStringLiteral("state"), stepStateName(state)},
+        {QStringLiteral("command"), QJsonArray::fromStringList(spec.command)},
+        {QStringLiteral("shell"), spec.shell},
+        {QStringLiteral("requirement"), spec.requirement.text()},
+        {QStringLiteral("target"), orNull(spec.requirement.target)},
+        {QStringLiteral("labels"), labelsToJson(spec.requirement.labels)},
+        {QStringLiteral("platform"), orNull(spec.requirement.platform)},
+        {QStringLiteral("timeoutSeconds"), spec.timeoutMs > 0 ? QJsonValue(spec.timeoutMs / 1000) : QJsonValue(QJsonValue::Null)},
+        {QStringLiteral("attempt"), attempt},
+        {QStringLiteral("maxAttempts"), spec.maxAttempts},
+        {QStringLiteral("atMostOnce"), spec.atMostOnce},
+        {QStringLiteral("exitCode"), exitCode ? QJsonValue(*exitCode) : QJsonValue(QJsonValue::Null)},
+        {QStringLiteral("error"), orNull(error)},
+        {QStringLiteral("workerName"), orNull(workerName)},
+        {QStringLiteral("outputBytes"), outputBytes},
+        {QStringLiteral("outputTruncated"), outputTruncated},
+        {QStringLiteral("queuedAt"), timeOrNull(queuedAt)},
+        {QStringLiteral("startedAt"), timeOrNull(startedAt)},
+        {QStringLiteral("finishedAt"), timeOrNull(finishedAt)},
+        {QStringLiteral("createdAt"), timeOrNull(createdAt)},
+        {QStringLiteral("updatedAt"), timeOrNull(updatedAt)},
+    };
+}
+
+QJsonObject LeaseRecord::toJson() const
+{
+    return QJsonObject{
+        {QStringLiteral("id"), id},
+        {QStringLiteral("stepId"), stepId},
+        {QStringLiteral("runId"), runId},
+        {QStringLiteral("workerId"), workerId},
+        {QStringLiteral("workerName"), workerName},
+        {QStringLiteral("attempt"), attempt},
+        {QStringLiteral("state"), leaseStateName(state)},
+        {QStringLiteral("error"), orNull(error)},
+        {QStringLiteral("exitCode"), exitCode ? QJsonValue(*exitCode) : QJsonValue(QJsonValue::Null)},
+        {QStringLiteral("createdAt"), timeOrNull(createdAt)},
+        {QStringLiteral("startedAt"), timeOrNull(startedAt)},
+        {QStringLiteral("endedAt"), timeOrNull(endedAt)},
+        {QStringLiteral("updatedAt"), timeOrNull(updatedAt)},
+    };
+}
+
+QJsonObject RunRecord::toJson() const
+{
+    return QJsonObject{
+        {QStringLiteral("id"), id},
+        {QStringLiteral("name"), name},
+        {QStringLiteral("state"), stepStateName(state)},
+        {QStringLiteral("createdAt"), timeOrNull(createdAt)},
+        {QStringLiteral("updatedAt"), timeOrNull(updatedAt)},
+        {QStringLiteral("finishedAt"), timeOrNull(finishedAt)},
+    };
+}
+
+StepState runStateFrom(const QList<StepState> &steps)
+{
+    bool anyStarted = false;
+    bool anyOpen = false;
+    bool failed = false, timedOut = false, cancelled = false;
+    for (StepState state : steps) {
+        if (!isTerminal(state)) {
+            anyOpen = true;
+            if (state != StepState::Queued)
+                anyStarted = true;
+        } else {
+            anyStarted = true;
+        }
+        failed |= state == StepState::Failed;
+        timedOut |= state == StepState::TimedOut;
+        cancelled |= state == StepState::Cancelled;
+    }
+    if (anyOpen)
+        return anyStarted ? StepState::Running : StepState::Queued;
+    if (failed)
+        return StepState::Failed;
+    if (timedOut)
+        return StepState::TimedOut;
+    if (cancelled)
+        return StepState::Cancelled;
+    return StepState::Succeeded;
+}
+
+} // namespace Swamp

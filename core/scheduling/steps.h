@@ -1,0 +1,118 @@
+#pragma once
+
+#include "common/labels.h"
+#include "common/result.h"
+
+#include <QDateTime>
+#include <QJsonObject>
+#include <QStringList>
+
+namespace Swamp {
+
+// SPEC §5. A step: queued → dispatched → running → succeeded | failed | cancelled | timed_out;
+// queued → timed_out when no worker matched within the queue timeout.
+enum class StepState { Queued, Dispatched, Running, Succeeded, Failed, Cancelled, TimedOut };
+QString stepStateName(StepState state);
+StepState stepStateFromName(const QString &name);
+bool isTerminal(StepState state);
+
+// One lease per dispatch attempt: active → completed | failed | expired | cancelled.
+enum class LeaseState { Active, Completed, Failed, Expired, Cancelled };
+QString leaseStateName(LeaseState state);
+LeaseState leaseStateFromName(const QString &name);
+
+// Where a step may run: a named worker, or every label matching and the platform matching.
+struct Requirement
+{
+    QString target;   // worker name or instance id; empty: any
+    Labels labels;    // exact match, all must match
+    QString platform; // "linux" or "linux/x86_64"; empty: any
+
+    // "target=<t>", "k=v, platform=linux/x86_64", or "any worker"
+    QString text() const;
+    bool matches(const QString &workerName, const QString &instanceId, const Labels &workerLabels,
+                 const QString &os, const QString &arch) const;
+};
+
+// What an operator submits (`swamp run` or one entry of `swamp run --file`).
+struct StepSpec
+{
+    QString name;
+    QStringList command; // argv; with `shell` the single string is run by /bin/sh -c
+    bool shell = false;
+    QJsonObject env;
+    Requirement requirement;
+    qint64 timeoutMs = 0; // 0: none
+    qint64 queueTimeoutMs = 0; // 0: the orchestrator's default
+    int maxAttempts = 3;
+    bool atMostOnce = false;
+
+    QJsonObject toJson() const;
+    // Validates a submitted step; errors have code "invalid_step" and name the field.
+    static Result<StepSpec> fromJson(const QJsonObject &object);
+};
+
+struct StepRecord
+{
+    QString id;
+    QString runId;
+    int seq = 0;
+    StepSpec spec;
+    StepState state = StepState::Queued;
+    int attempt = 0;
+    std::optional<int> exitCode;
+    QString error;
+    QString workerId;
+    QString workerName;
+    bool cancelRequested = false;
+    qint64 outputBytes = 0;
+    int outputChunks = 0;
+    bool outputTruncated = false;
+    QDateTime queuedAt;
+    QDateTime startedAt;
+    QDateTime finishedAt;
+    QDateTime createdAt;
+    QDateTime updatedAt;
+
+    QJsonObject toJson() const; // the `run status` / swamp/step attribute shape
+};
+
+struct LeaseRecord
+{
+    QString id;
+    QString stepId;
+    QString runId;
+    QString workerId;
+    QString workerName;
+    int attempt = 0;
+    LeaseState state = LeaseState::Active;
+    QString error;
+    std::optional<int> exitCode;
+    QDateTime createdAt;
+    QDateTime startedAt;
+    QDateTime endedAt;
+    QDateTime updatedAt;
+
+    QJsonObject toJson() const;
+};
+
+struct RunRecord
+{
+    QString id;
+    QString name;
+    StepState state = StepState::Queued; // derived from its steps
+    QDateTime createdAt;
+    QDateTime updatedAt;
+    QDateTime finishedAt;
+
+    QJsonObject toJson() const;
+};
+
+// A run's state from its steps: running while any is not terminal (queued if none started),
+// else failed/timed_out/cancelled if any is, else succeeded.
+StepState runStateFrom(const QList<StepState> &steps);
+
+// The most output a step keeps (bytes); beyond it one truncation marker is stored.
+inline constexpr qint64 MaxStepOutputBytes = 4 * 1024 * 1024;
+
+} // namespace Swamp

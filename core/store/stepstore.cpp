@@ -1,0 +1,251 @@
+// Store: runs, steps, step leases and step output.
+#include "store/store.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace Swamp {
+
+namespace {
+QString jsonText(const QJsonObject &object)
+{
+    return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
+}
+
+QString jsonText(const QJsonArray &array)
+{
+    return QString::fromUtf8(QJsonDocument(array).toJson(QJsonDocument::Compact));
+}
+
+QVariant nullableText(const QString &text)
+{
+    return text.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(text);
+}
+
+QVariant nullableInt(const std::optional<int> &value)
+{
+    return value ? QVariant(*value) : QVariant(QMetaType::fromType<int>());
+}
+
+std::optional<int> optionalInt(const QVariant &value)
+{
+    return value.isNull() ? std::nullopt : std::optional<int>(value.toInt());
+}
+} // namespace
+
+Result<void> Store::insertRun(const RunRecord &r)
+{
+    return execute(QStringLiteral("INSERT INTO runs (id, name, state, created_at, updated_at, finished_at) "
+                                  "VALUES (?, ?, ?, ?, ?, ?)"),
+                   {r.id, r.name, stepStateName(r.state), toMs(r.createdAt), toMs(r.updatedAt),
+                    toMsOrNull(r.finishedAt)});
+}
+
+Result<void> Store::updateRun(const RunRecord &r)
+{
+    return execute(QStringLiteral("UPDATE runs SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?"),
+                   {stepStateName(r.state), toMs(r.updatedAt), toMsOrNull(r.finishedAt), r.id});
+}
+
+static RunRecord runFromQuery(const QSqlQuery &q)
+{
+    return RunRecord{q.value(0).toString(), q.value(1).toString(), stepStateFromName(q.value(2).toString()),
+                     Store::fromMs(q.value(3)), Store::fromMs(q.value(4)), Store::fromMs(q.value(5))};
+}
+
+Result<std::optional<RunRecord>> Store::run(const QString &id)
+{
+    auto q = exec(QStringLiteral("SELECT id, name, state, created_at, updated_at, finished_at FROM runs WHERE id = ?"), {id});
+    if (!q)
+        return fail(q.error());
+    if (!q->next())
+        return std::optional<RunRecord>();
+    return std::optional<RunRecord>(runFromQuery(*q));
+}
+
+Result<QList<RunRecord>> Store::runs(int limit)
+{
+    auto q = exec(QStringLiteral("SELECT id, name, state, created_at, updated_at, finished_at FROM runs "
+                                 "ORDER BY created_at DESC LIMIT ?"),
+                  {limit < 0 ? std::numeric_limits<int>::max() : limit});
+    if (!q)
+        return fail(q.error());
+    QList<RunRecord> list;
+    while (q->next())
+        list << runFromQuery(*q);
+    return list;
+}
+
+static const char StepColumns[] =
+    "SELECT id, run_id, seq, name, command, shell, env, target, labels, platform, timeout_ms, "
+    "queue_timeout_ms, max_attempts, at_most_once, state, attempt, exit_code, error, worker_id, "
+    "worker_name, cancel_requested, output_bytes, output_chunks, output_truncated, queued_at, "
+    "started_at, finished_at, created_at, updated_at FROM steps ";
+
+Result<void> Store::insertStep(const StepRecord &s)
+{
+    QJsonArray command = QJsonArray::fromStringList(s.spec.command);
+    return execute(
+        QStringLiteral("INSERT INTO steps (id, run_id, seq, name, command, shell, env, target, labels, "
+                       "platform, timeout_ms, queue_timeout_ms, max_attempts, at_most_once, state, attempt, "
+                       "exit_code, error, worker_id, worker_name, cancel_requested, output_bytes, "
+                       "output_chunks, output_truncated, queued_at, started_at, finished_at, created_at, "
+                       "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                       "?, ?, ?, ?, ?, ?, ?, ?)"),
+        {s.id, s.runId, s.seq, s.spec.name, jsonText(command), s.spec.shell ? 1 : 0, jsonText(s.spec.env),
+         nullableText(s.spec.requirement.target), jsonText(labelsToJson(s.spec.requirement.labels)),
+         nullableText(s.spec.requirement.platform),
+         s.spec.timeoutMs > 0 ? QVariant(s.spec.timeoutMs) : QVariant(QMetaType::fromType<qlonglong>()),
+         s.spec.queueTimeoutMs, s.spec.maxAttempts, s.spec.atMostOnce ? 1 : 0, stepStateName(s.state),
+         s.attempt, nullableInt(s.exitCode), nullableText(s.error), nullableText(s.workerId),
+         nullableText(s.workerName), s.cancelRequested ? 1 : 0, s.outputBytes, s.outputChunks,
+         s.outputTruncated ? 1 : 0, toMs(s.queuedAt), toMsOrNull(s.startedAt), toMsOrNull(s.finishedAt),
+         toMs(s.createdAt), toMs(s.updatedAt)});
+}
+
+Result<void> Store::updateStep(const StepRecord &s)
+{
+    return execute(QStringLiteral("UPDATE steps SET state = ?, attempt = ?, exit_code = ?, error = ?, "
+                                  "worker_id = ?, worker_name = ?, cancel_requested = ?, output_bytes = ?, "
+                                  "output_chunks = ?, output_truncated = ?, queued_at = ?, started_at = ?, "
+                                  "finished_at = ?, updated_at = ? WHERE id = ?"),
+                   {stepStateName(s.state), s.attempt, nullableInt(s.exitCode), nullableText(s.error),
+                    nullableText(s.workerId), nullableText(s.workerName), s.cancelRequested ? 1 : 0,
+                    s.outputBytes, s.outputChunks, s.outputTruncated ? 1 : 0, toMs(s.queuedAt),
+                    toMsOrNull(s.startedAt), toMsOrNull(s.finishedAt), toMs(s.updatedAt), s.id});
+}
+
+static StepRecord stepFromQuery(const QSqlQuery &q)
+{
+    StepRecord s;
+    s.id = q.value(0).toString();
+    s.runId = q.value(1).toString();
+    s.seq = q.value(2).toInt();
+    s.spec.name = q.value(3).toString();
+    for (const QJsonValue &arg : QJsonDocument::fromJson(q.value(4).toString().toUtf8()).array())
+        s.spec.command << arg.toString();
+    s.spec.shell = q.value(5).toInt() != 0;
+    s.spec.env = QJsonDocument::fromJson(q.value(6).toString().toUtf8()).object();
+    s.spec.requirement.target = q.value(7).toString();
+    s.spec.requirement.labels = labelsFromJson(QJsonDocument::fromJson(q.value(8).toString().toUtf8()).object());
+    s.spec.requirement.platform = q.value(9).toString();
+    s.spec.timeoutMs = q.value(10).toLongLong();
+    s.spec.queueTimeoutMs = q.value(11).toLongLong();
+    s.spec.maxAttempts = q.value(12).toInt();
+    s.spec.atMostOnce = q.value(13).toInt() != 0;
+    s.state = stepStateFromName(q.value(14).toString());
+    s.attempt = q.value(15).toInt();
+    s.exitCode = optionalInt(q.value(16));
+    s.error = q.value(17).toString();
+    s.workerId = q.value(18).toString();
+    s.workerName = q.value(19).toString();
+    s.cancelRequested = q.value(20).toInt() != 0;
+    s.outputBytes = q.value(21).toLongLong();
+    s.outputChunks = q.value(22).toInt();
+    s.outputTruncated = q.value(23).toInt() != 0;
+    s.queuedAt = Store::fromMs(q.value(24));
+    s.startedAt = Store::fromMs(q.value(25));
+    s.finishedAt = Store::fromMs(q.value(26));
+    s.createdAt = Store::fromMs(q.value(27));
+    s.updatedAt = Store::fromMs(q.value(28));
+    return s;
+}
+
+Result<std::optional<StepRecord>> Store::step(const QString &id)
+{
+    auto list = steps(QStringLiteral("WHERE id = ?"), {id});
+    if (!list)
+        return fail(list.error());
+    return list->isEmpty() ? std::optional<StepRecord>() : std::optional<StepRecord>(list->first());
+}
+
+Result<QList<StepRecord>> Store::steps(const QString &whereSql, const QVariantList &bindings)
+{
+    auto q = exec(QString::fromLatin1(StepColumns) + whereSql, bindings);
+    if (!q)
+        return fail(q.error());
+    QList<StepRecord> list;
+    while (q->next())
+        list << stepFromQuery(*q);
+    return list;
+}
+
+Result<void> Store::insertLease(const LeaseRecord &l)
+{
+    return execute(QStringLiteral("INSERT INTO step_leases (id, step_id, run_id, worker_id, worker_name, attempt, "
+                                  "state, error, exit_code, created_at, started_at, ended_at, updated_at) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                   {l.id, l.stepId, l.runId, l.workerId, l.workerName, l.attempt, leaseStateName(l.state),
+                    nullableText(l.error), nullableInt(l.exitCode), toMs(l.createdAt), toMsOrNull(l.startedAt),
+                    toMsOrNull(l.endedAt), toMs(l.updatedAt)});
+}
+
+Result<void> Store::updateLease(const LeaseRecord &l)
+{
+    return execute(QStringLiteral("UPDATE step_leases SET state = ?, error = ?, exit_code = ?, started_at = ?, "
+                                  "ended_at = ?, updated_at = ? WHERE id = ?"),
+                   {leaseStateName(l.state), nullableText(l.error), nullableInt(l.exitCode),
+                    toMsOrNull(l.startedAt), toMsOrNull(l.endedAt), toMs(l.updatedAt), l.id});
+}
+
+Result<std::optional<LeaseRecord>> Store::lease(const QString &id)
+{
+    auto list = leases(QStringLiteral("WHERE id = ?"), {id});
+    if (!list)
+        return fail(list.error());
+    return list->isEmpty() ? std::optional<LeaseRecord>() : std::optional<LeaseRecord>(list->first());
+}
+
+Result<QList<LeaseRecord>> Store::leases(const QString &whereSql, const QVariantList &bindings)
+{
+    auto q = exec(QStringLiteral("SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
+                                 "exit_code, created_at, started_at, ended_at, updated_at FROM step_leases ")
+                      + whereSql,
+                  bindings);
+    if (!q)
+        return fail(q.error());
+    QList<LeaseRecord> list;
+    while (q->next()) {
+        LeaseRecord l;
+        l.id = q->value(0).toString();
+        l.stepId = q->value(1).toString();
+        l.runId = q->value(2).toString();
+        l.workerId = q->value(3).toString();
+        l.workerName = q->value(4).toString();
+        l.attempt = q->value(5).toInt();
+        l.state = leaseStateFromName(q->value(6).toString());
+        l.error = q->value(7).toString();
+        l.exitCode = optionalInt(q->value(8));
+        l.createdAt = fromMs(q->value(9));
+        l.startedAt = fromMs(q->value(10));
+        l.endedAt = fromMs(q->value(11));
+        l.updatedAt = fromMs(q->value(12));
+        list << l;
+    }
+    return list;
+}
+
+Result<void> Store::appendOutput(const QString &stepId, int chunk, const QString &leaseId, int attempt,
+                                 const QString &stream, const QString &data, const QDateTime &at)
+{
+    return execute(QStringLiteral("INSERT INTO step_output (step_id, chunk, lease_id, attempt, stream, data, at) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                   {stepId, chunk, leaseId, attempt, stream, data, toMs(at)});
+}
+
+Result<QList<Store::OutputChunk>> Store::output(const QString &stepId, int afterChunk, int limit)
+{
+    auto q = exec(QStringLiteral("SELECT chunk, attempt, stream, data, at FROM step_output WHERE step_id = ? "
+                                 "AND chunk > ? ORDER BY chunk LIMIT ?"),
+                  {stepId, afterChunk, limit});
+    if (!q)
+        return fail(q.error());
+    QList<OutputChunk> list;
+    while (q->next()) {
+        list << OutputChunk{q->value(0).toInt(), q->value(1).toInt(), q->value(2).toString(),
+                            q->value(3).toString(), fromMs(q->value(4))};
+    }
+    return list;
+}
+
+} // namespace Swamp

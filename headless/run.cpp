@@ -1,0 +1,509 @@
+#include "cli.h"
+
+#include "common/duration.h"
+#include "common/files.h"
+#include "common/table.h"
+#include "scheduling/steps.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QEventLoop>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTimer>
+
+#include <cstdio>
+
+namespace Swamp::Cli {
+
+namespace {
+
+void writeRaw(FILE *stream, const QString &text)
+{
+    const QByteArray bytes = text.toUtf8();
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stream);
+    std::fflush(stream);
+}
+
+// Follows steps until each is terminal, printing output as it arrives. With several steps each
+// line is prefixed with the step's name. Survives an orchestrator restart: it reconnects and
+// resumes after the last chunk it printed.
+class Follower
+{
+public:
+    Follower(AdminEndpoint endpoint, QStringList stepIds, bool prefix, bool quiet)
+        : m_endpoint(std::move(endpoint)), m_prefix(prefix), m_quiet(quiet)
+    {
+        for (const QString &id : stepIds)
+            m_steps.insert(id, State{});
+    }
+
+    // Returns the exit code: the step's, or 1 with a reason.
+    int run()
+    {
+        QEventLoop loop;
+        m_loop = &loop;
+        connectAndFollow();
+        loop.exec();
+        return m_exitCode;
+    }
+
+private:
+    struct State
+    {
+        int lastChunk = 0;
+        QString lastState;
+        QString name;
+        QString partial[2];
+        bool done = false;
+        QJsonObject step;
+    };
+
+    void connectAndFollow()
+    {
+        m_client = std::make_unique<AdminClient>(m_endpoint);
+        QObject::connect(m_client.get(), &AdminClient::frameReceived, m_client.get(),
+                         [this](const QJsonObject &frame) { handleFrame(frame); });
+        QObject::connect(m_client.get(), &AdminClient::disconnected, m_client.get(), [this](const Error &error) {
+            if (allDone())
+                return;
+            if (QDateTime::currentMSecsSinceEpoch() - m_lastContactMs > 120000) {
+                err(QStringLiteral("error: ") + error.text());
+                finish(1);
+                return;
+            }
+            if (!m_quiet)
+                err(QStringLiteral("swamp: lost the orchestrator (%1); reconnecting").arg(error.message));
+            QTimer::singleShot(1000, m_loop, [this] {
+                m_client.release()->deleteLater();
+                connectAndFollow();
+            });
+        });
+        m_lastContactMs = QDateTime::currentMSecsSinceEpoch();
+        for (auto it = m_steps.begin(); it != m_steps.end(); ++it) {
+            if (it->done)
+                continue;
+            const QString id = it.key();
+            m_client->request(QStringLiteral("run.follow"),
+                              {{QStringLiteral("id"), id}, {QStringLiteral("after"), it->lastChunk}},
+                              [this, id](const Result<QJsonObject> &result) {
+                                  if (result) {
+                                      m_lastContactMs = QDateTime::currentMSecsSinceEpoch();
+                                  } else if (result.error().code != u"unreachable") {
+                                      err(QStringLiteral("error: ") + result.error().text());
+                                      m_steps[id].done = true;
+                                      m_exitCode = std::max(m_exitCode, 1);
+                                      if (allDone())
+                                          finish(m_exitCode);
+                                  }
+                              });
+        }
+    }
+
+    void handleFrame(const QJsonObject &frame)
+    {
+        m_lastContactMs = QDateTime::currentMSecsSinceEpoch();
+        const QString type = frame.value(QStringLiteral("type")).toString();
+        if (type == u"output") {
+            auto it = m_steps.find(frame.value(QStringLiteral("stepId")).toString());
+            const int chunk = frame.value(QStringLiteral("chunk")).toInt();
+            if (it == m_steps.end() || chunk <= it->lastChunk)
+                return;
+            it->lastChunk = chunk;
+            const bool isErr = frame.value(QStringLiteral("stream")).toString() == u"stderr";
+            print(*it, isErr, frame.value(QStringLiteral("data")).toString());
+        } else if (type == u"step") {
+            const QJsonObject step = frame.value(QStringLiteral("step")).toObject();
+            auto it = m_steps.find(step.value(QStringLiteral("id")).toString());
+            if (it == m_steps.end())
+                return;
+            it->name = step.value(QStringLiteral("name")).toString();
+            it->step = step;
+            const QString state = step.value(QStringLiteral("state")).toString();
+            if (state != it->lastState && !m_quiet) {
+                const QString id8 = it.key().left(8);
+                if (state == u"dispatched") {
+                    err(QStringLiteral("swamp: step %1 (%2) dispatched to %3 (attempt %4/%5)")
+                            .arg(id8, it->name, step.value(QStringLiteral("workerName")).toString())
+                            .arg(step.value(QStringLiteral("attempt")).toInt())
+                            .arg(step.value(QStringLiteral("maxAttempts")).toInt()));
+                } else if (state == u"queued" && !it->lastState.isEmpty() && it->lastState != u"queued") {
+                    err(QStringLiteral("swamp: step %1 (%2) requeued").arg(id8, it->name));
+                } else if (state == u"queued") {
+                    err(QStringLiteral("swamp: step %1 (%2) queued for %3")
+                            .arg(id8, it->name, step.value(QStringLiteral("requirement")).toString()));
+                }
+            }
+            it->lastState = state;
+            if (isTerminal(stepStateFromName(state)) && !it->done) {
+                it->done = true;
+                for (int i = 0; i < 2; ++i) {
+                    if (!it->partial[i].isEmpty())
+                        print(*it, i == 1, QStringLiteral("\n"));
+                }
+                const QJsonValue exitCode = step.value(QStringLiteral("exitCode"));
+                int code = 0;
+                if (state == u"succeeded") {
+                    code = 0;
+                } else if (state == u"failed" && exitCode.isDouble()) {
+                    code = exitCode.toInt();
+                } else {
+                    code = 1;
+                }
+                if (state != u"succeeded") {
+                    err(QStringLiteral("swamp: step %1 (%2) %3: %4")
+                            .arg(it.key().left(8), it->name, state, step.value(QStringLiteral("error")).toString()));
+                }
+                if (m_firstFailure == 0 && code != 0)
+                    m_firstFailure = code;
+                if (allDone())
+                    finish(m_firstFailure);
+            }
+        }
+    }
+
+    void print(State &state, bool isErr, const QString &data)
+    {
+        FILE *stream = isErr ? stderr : stdout;
+        if (!m_prefix) {
+            writeRaw(stream, data);
+            return;
+        }
+        QString &partial = state.partial[isErr ? 1 : 0];
+        partial += data;
+        qsizetype newline;
+        while ((newline = partial.indexOf(u'\n')) >= 0) {
+            writeRaw(stream, QStringLiteral("[%1] ").arg(state.name) + partial.left(newline + 1));
+            partial.remove(0, newline + 1);
+        }
+    }
+
+    bool allDone() const
+    {
+        return std::all_of(m_steps.cbegin(), m_steps.cend(), [](const State &s) { return s.done; });
+    }
+
+    void finish(int code)
+    {
+        m_exitCode = code;
+        if (m_loop)
+            m_loop->quit();
+    }
+
+    AdminEndpoint m_endpoint;
+    std::unique_ptr<AdminClient> m_client;
+    QHash<QString, State> m_steps;
+    QEventLoop *m_loop = nullptr;
+    bool m_prefix = false;
+    bool m_quiet = false;
+    int m_exitCode = 0;
+    int m_firstFailure = 0;
+    qint64 m_lastContactMs = 0;
+};
+
+Result<QJsonObject> readRunFile(const QString &path)
+{
+    auto bytes = readFile(path);
+    if (!bytes)
+        return fail(bytes.error());
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(*bytes, &error);
+    const auto invalid = [&](const QString &why) {
+        return fail(QStringLiteral("invalid_step"), QStringLiteral("%1: %2").arg(path, why),
+                    QStringLiteral("see the run file format in docs/operations.md"));
+    };
+    if (error.error != QJsonParseError::NoError)
+        return invalid(QStringLiteral("not valid JSON at offset %1: %2").arg(error.offset).arg(error.errorString()));
+    if (document.isArray())
+        return QJsonObject{{QStringLiteral("steps"), document.array()}};
+    if (!document.object().value(QStringLiteral("steps")).isArray())
+        return invalid(QStringLiteral("expected {\"name\": ..., \"steps\": [...]} or a list of steps"));
+    return document.object();
+}
+
+} // namespace
+
+int runRun(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("run");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("--"), QStringLiteral("The command and its arguments."), QStringLiteral("-- CMD [ARGS...]"));
+    parser.addOptions({
+        {QStringLiteral("target"), QStringLiteral("Run on this worker (name or instance id)."), QStringLiteral("worker")},
+        {QStringLiteral("label"), QStringLiteral("Run on a worker with this label (exact, repeatable, all must match)."), QStringLiteral("k=v")},
+        {QStringLiteral("platform"), QStringLiteral("Run on this platform: linux or linux/x86_64."), QStringLiteral("os[/arch]")},
+        {QStringLiteral("queue-timeout"), QStringLiteral("How long to wait for a matching worker (default: the orchestrator's, 10m)."), QStringLiteral("dur")},
+        {QStringLiteral("timeout"), QStringLiteral("Kill the step after this long; it ends timed_out."), QStringLiteral("dur")},
+        {QStringLiteral("attempts"), QStringLiteral("Dispatch attempts when workers die (default 3)."), QStringLiteral("N"), QStringLiteral("3")},
+        {QStringLiteral("at-most-once"), QStringLiteral("Never run again once started, even if its worker dies.")},
+        {QStringLiteral("shell"), QStringLiteral("Run the command with /bin/sh -c (one string).")},
+        {QStringLiteral("env"), QStringLiteral("Environment variable for the step, repeatable."), QStringLiteral("K=V")},
+        {QStringLiteral("name"), QStringLiteral("Name of the step (default: the command)."), QStringLiteral("name")},
+        {QStringLiteral("file"), QStringLiteral("Submit the steps of a run file (JSON; see docs/operations.md)."), QStringLiteral("path")},
+        {QStringLiteral("detach"), QStringLiteral("Print the step id(s) and return at once.")},
+    });
+    int exitCode = 0;
+    if (!parse(parser, arguments, command, QStringLiteral("Run a command as a step on a worker."),
+               QStringLiteral("  swamp run -- uname -a\n  swamp run --label region=eu --timeout 10m -- make test\n"
+                              "  swamp run --shell -- 'echo $HOME; ls'\n  swamp run --file run.json --detach\n"),
+               &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    QJsonObject params;
+    if (parser.isSet(QStringLiteral("file"))) {
+        if (!parser.positionalArguments().isEmpty())
+            return usageError(QStringLiteral("--file and a command do not go together"), command);
+        auto file = readRunFile(parser.value(QStringLiteral("file")));
+        if (!file)
+            return usageError(file.error().text(), command);
+        params = *file;
+    } else {
+        const QStringList argv = parser.positionalArguments();
+        if (argv.isEmpty())
+            return usageError(QStringLiteral("missing command — put it after --, e.g. swamp run -- uname -a"), command);
+        QJsonObject step;
+        if (parser.isSet(QStringLiteral("shell")))
+            step.insert(QStringLiteral("command"), argv.join(u' '));
+        else
+            step.insert(QStringLiteral("command"), QJsonArray::fromStringList(argv));
+        if (parser.isSet(QStringLiteral("name")))
+            step.insert(QStringLiteral("name"), parser.value(QStringLiteral("name")));
+        if (parser.isSet(QStringLiteral("target")))
+            step.insert(QStringLiteral("target"), parser.value(QStringLiteral("target")));
+        auto labels = parseLabels(parser.values(QStringLiteral("label")));
+        if (!labels)
+            return usageError(labels.error().text(), command);
+        step.insert(QStringLiteral("labels"), labelsToJson(*labels));
+        if (parser.isSet(QStringLiteral("platform")))
+            step.insert(QStringLiteral("platform"), parser.value(QStringLiteral("platform")));
+        for (const char *name : {"timeout", "queue-timeout"}) {
+            if (!parser.isSet(QLatin1String(name)))
+                continue;
+            auto ms = parseDurationMs(parser.value(QLatin1String(name)));
+            if (!ms)
+                return usageError(QStringLiteral("--%1: %2").arg(QLatin1String(name), ms.error().text()), command);
+            step.insert(qstrcmp(name, "timeout") == 0 ? QStringLiteral("timeoutMs") : QStringLiteral("queueTimeoutMs"), *ms);
+        }
+        bool ok = false;
+        const int attempts = parser.value(QStringLiteral("attempts")).toInt(&ok);
+        if (!ok || attempts < 1 || attempts > 100)
+            return usageError(QStringLiteral("--attempts must be a whole number from 1 to 100"), command);
+        step.insert(QStringLiteral("attempts"), attempts);
+        step.insert(QStringLiteral("atMostOnce"), parser.isSet(QStringLiteral("at-most-once")));
+        QJsonObject env;
+        for (const QString &item : parser.values(QStringLiteral("env"))) {
+            const qsizetype eq = item.indexOf(u'=');
+            if (eq <= 0)
+                return usageError(QStringLiteral("--env takes K=V, got \"%1\"").arg(item), command);
+            env.insert(item.left(eq), item.mid(eq + 1));
+        }
+        step.insert(QStringLiteral("env"), env);
+        params.insert(QStringLiteral("steps"), QJsonArray{step});
+    }
+
+    auto endpoint = adminEndpoint(parser);
+    if (!endpoint)
+        return failure(endpoint.error(), json);
+    AdminClient client(*endpoint);
+    auto submitted = client.call(QStringLiteral("run.submit"), params);
+    if (!submitted)
+        return failure(submitted.error(), json);
+    QStringList stepIds;
+    for (const QJsonValue &id : submitted->value(QStringLiteral("stepIds")).toArray())
+        stepIds << id.toString();
+    if (parser.isSet(QStringLiteral("detach"))) {
+        if (json)
+            printJson(*submitted);
+        else
+            out(stepIds.join(u'\n'));
+        return ExitOk;
+    }
+    client.close();
+    Follower follower(*endpoint, stepIds, stepIds.size() > 1, false);
+    return follower.run();
+}
+
+int runRunStatus(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("run status");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id or a run id."));
+    int exitCode = 0;
+    if (!parse(parser, arguments, command, QStringLiteral("Show a run's steps and their leases."),
+               QStringLiteral("  swamp run status 3f2a9c1e-...\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.positionalArguments().size() != 1)
+        return usageError(QStringLiteral("name one step or run id"), command);
+    auto result = adminCall(parser, QStringLiteral("run.status"), {{QStringLiteral("id"), parser.positionalArguments().first()}});
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonObject run = result->value(QStringLiteral("run")).toObject();
+    out(QStringLiteral("Run %1 (%2): %3").arg(run.value(QStringLiteral("id")).toString(), run.value(QStringLiteral("name")).toString(),
+                                               colourStatus(run.value(QStringLiteral("state")).toString())));
+    TextTable table({QStringLiteral("STEP"), QStringLiteral("NAME"), QStringLiteral("STATE"), QStringLiteral("WORKER"),
+                     QStringLiteral("ATTEMPT"), QStringLiteral("EXIT"), QStringLiteral("ERROR")});
+    for (const QJsonValue &value : result->value(QStringLiteral("steps")).toArray()) {
+        const QJsonObject s = value.toObject();
+        const QJsonValue exit = s.value(QStringLiteral("exitCode"));
+        table.addRow({s.value(QStringLiteral("id")).toString(), s.value(QStringLiteral("name")).toString(),
+                      colourStatus(s.value(QStringLiteral("state")).toString()),
+                      s.value(QStringLiteral("workerName")).toString(QStringLiteral("-")),
+                      QStringLiteral("%1/%2").arg(s.value(QStringLiteral("attempt")).toInt()).arg(s.value(QStringLiteral("maxAttempts")).toInt()),
+                      exit.isDouble() ? QString::number(exit.toInt()) : QStringLiteral("-"),
+                      s.value(QStringLiteral("error")).toString(QStringLiteral("-"))});
+    }
+    out(table.render());
+    return ExitOk;
+}
+
+int runRunLogs(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("run logs");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id."));
+    parser.addOption({QStringLiteral("follow"), QStringLiteral("Keep printing output until the step ends.")});
+    int exitCode = 0;
+    if (!parse(parser, arguments, command, QStringLiteral("Print a step's output."),
+               QStringLiteral("  swamp run logs 3f2a9c1e-... --follow\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.positionalArguments().size() != 1)
+        return usageError(QStringLiteral("name one step id"), command);
+    const QString id = parser.positionalArguments().first();
+    if (parser.isSet(QStringLiteral("follow")) && !json) {
+        auto endpoint = adminEndpoint(parser);
+        if (!endpoint)
+            return failure(endpoint.error(), json);
+        auto step = AdminClient(*endpoint).call(QStringLiteral("run.logs"), {{QStringLiteral("id"), id}, {QStringLiteral("after"), 1 << 30}});
+        if (!step)
+            return failure(step.error(), json);
+        Follower follower(*endpoint, {step->value(QStringLiteral("step")).toObject().value(QStringLiteral("id")).toString()}, false, true);
+        follower.run();
+        return ExitOk;
+    }
+    auto result = adminCall(parser, QStringLiteral("run.logs"), {{QStringLiteral("id"), id}});
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    for (const QJsonValue &chunk : result->value(QStringLiteral("chunks")).toArray()) {
+        const QJsonObject c = chunk.toObject();
+        writeRaw(c.value(QStringLiteral("stream")).toString() == u"stderr" ? stderr : stdout, c.value(QStringLiteral("data")).toString());
+    }
+    return ExitOk;
+}
+
+int runRunCancel(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("run cancel");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id or a run id."));
+    int exitCode = 0;
+    if (!parse(parser, arguments, command, QStringLiteral("Cancel a step or every open step of a run."),
+               QStringLiteral("  swamp run cancel 3f2a9c1e-...\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.positionalArguments().size() != 1)
+        return usageError(QStringLiteral("name one step or run id"), command);
+    auto result = adminCall(parser, QStringLiteral("run.cancel"), {{QStringLiteral("id"), parser.positionalArguments().first()}});
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonArray cancelled = result->value(QStringLiteral("cancelled")).toArray();
+    out(cancelled.isEmpty() ? QStringLiteral("Nothing to cancel: it has already finished.")
+                            : QStringLiteral("Cancelling %1 step(s).").arg(cancelled.size()));
+    return ExitOk;
+}
+
+int runWorkerQueue(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    int exitCode = 0;
+    if (!parse(parser, arguments, QStringLiteral("worker queue"), QStringLiteral("Steps waiting for a worker."),
+               QStringLiteral("  swamp worker queue --json\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    auto result = adminCall(parser, QStringLiteral("worker.queue"));
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonArray steps = result->value(QStringLiteral("steps")).toArray();
+    if (steps.isEmpty()) {
+        out(QStringLiteral("No steps are waiting for a worker."));
+        return ExitOk;
+    }
+    TextTable table({QStringLiteral("STEP"), QStringLiteral("REQUIREMENT"), QStringLiteral("QUEUED"), QStringLiteral("AGE")});
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const QJsonValue &value : steps) {
+        const QJsonObject s = value.toObject();
+        const QDateTime queued = parseIsoUtc(s.value(QStringLiteral("queuedAt")).toString());
+        table.addRow({s.value(QStringLiteral("id")).toString(), s.value(QStringLiteral("requirement")).toString(),
+                      isoUtc(queued), formatRelative(queued, now)});
+    }
+    out(table.render());
+    return ExitOk;
+}
+
+int runWorkerDrain(const QStringList &arguments, bool drain)
+{
+    const QString command = drain ? QStringLiteral("worker drain") : QStringLiteral("worker undrain");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Worker name."));
+    if (drain)
+        parser.addOption({QStringLiteral("deadline"), QStringLiteral("Cancel and requeue what still runs after this long."), QStringLiteral("dur")});
+    int exitCode = 0;
+    if (!parse(parser, arguments, command,
+               drain ? QStringLiteral("Stop giving a worker steps; it finishes what it runs, then exits 0.")
+                     : QStringLiteral("Let a draining worker take steps again."),
+               drain ? QStringLiteral("  swamp worker drain ci-7f3a9b2c --deadline 10m\n") : QStringLiteral("  swamp worker undrain ci-7f3a9b2c\n"),
+               &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.positionalArguments().size() != 1)
+        return usageError(QStringLiteral("name one worker"), command);
+    QJsonObject params{{QStringLiteral("name"), parser.positionalArguments().first()}};
+    if (drain && parser.isSet(QStringLiteral("deadline"))) {
+        auto ms = parseDurationMs(parser.value(QStringLiteral("deadline")));
+        if (!ms)
+            return usageError(QStringLiteral("--deadline: ") + ms.error().text(), command);
+        params.insert(QStringLiteral("deadlineMs"), *ms);
+    }
+    auto result = adminCall(parser, drain ? QStringLiteral("worker.drain") : QStringLiteral("worker.undrain"), params);
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonObject worker = result->value(QStringLiteral("worker")).toObject();
+    const int active = worker.value(QStringLiteral("activeSteps")).toInt();
+    if (drain) {
+        out(QStringLiteral("Draining %1: no new steps; %2 running step(s) finish, then it exits.")
+                .arg(worker.value(QStringLiteral("name")).toString())
+                .arg(active));
+    } else {
+        out(QStringLiteral("%1 takes steps again.").arg(worker.value(QStringLiteral("name")).toString()));
+    }
+    return ExitOk;
+}
+
+} // namespace Swamp::Cli

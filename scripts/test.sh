@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's second command: installs what is missing, builds, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+build_dir=${SWAMP_BUILD_DIR:-build}
+# Tests never need a display or the network: widgets run offscreen, servers on 127.0.0.1.
+export QT_QPA_PLATFORM=offscreen
+ctest --test-dir "$build_dir" --output-on-failure --parallel 2 --timeout 600 "$@"
