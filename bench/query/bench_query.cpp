@@ -82,12 +82,9 @@ QList<QJsonObject> makeRecords(int count, const QDateTime &now)
                           {u"finishedAt"_s, QJsonValue::Null}};
             break;
         }
-        records << QJsonObject{{u"modelType"_s, modelType},
-                               {u"name"_s, u"record-%1"_s.arg(i)},
-                               {u"id"_s, u"id_%1"_s.arg(i)},
-                               {u"createdAt"_s, created},
-                               {u"updatedAt"_s, created},
-                               {u"attributes"_s, attributes}};
+        records << QJsonObject{{u"modelType"_s, modelType},  {u"name"_s, u"record-%1"_s.arg(i)},
+                               {u"id"_s, u"id_%1"_s.arg(i)}, {u"createdAt"_s, created},
+                               {u"updatedAt"_s, created},    {u"attributes"_s, attributes}};
     }
     return records;
 }
@@ -141,8 +138,8 @@ int main(int argc, char **argv)
         out << text << Qt::endl
             << "  " << recordCount << " records, " << matched << " matched, " << errors
             << " errors: median " << QString::number(medianMs, 'f', 1) << " ms ("
-            << QString::number(medianMs * 1e6 / recordCount, 'f', 0) << " ns/record) over "
-            << runs << " runs" << Qt::endl;
+            << QString::number(medianMs * 1e6 / recordCount, 'f', 0) << " ns/record) over " << runs
+            << " runs" << Qt::endl;
     }
     return 0;
 }

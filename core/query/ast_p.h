@@ -28,8 +28,23 @@ enum class NodeKind {
     Conditional,   // children[0] ? children[1] : children[2]
 };
 
-enum class Op { None, Not, Negate, Add, Subtract, Multiply, Divide, Modulo, Equal, NotEqual,
-                Less, LessEqual, Greater, GreaterEqual, In };
+enum class Op {
+    None,
+    Not,
+    Negate,
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Modulo,
+    Equal,
+    NotEqual,
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+    In
+};
 QString opSpelling(Op op);
 
 // How an identifier was resolved by the checker.
@@ -40,9 +55,9 @@ struct Node
     NodeKind kind = NodeKind::Literal;
     qsizetype position = 0; // the spot errors point at: an operator, a field or function name
     qsizetype length = 0;
-    qsizetype start = 0;    // the whole expression: predicate.mid(start, end - start)
+    qsizetype start = 0; // the whole expression: predicate.mid(start, end - start)
     qsizetype end = 0;
-    int height = 1;         // 1 + the tallest child
+    int height = 1; // 1 + the tallest child
     Op op = Op::None;
     QString name;
     Value literal;
@@ -51,7 +66,7 @@ struct Node
 
     // Filled by the checker.
     Binding binding = Binding::Unresolved;
-    int slot = -1;                  // variable slot (Identifier) or the comprehension's variable
+    int slot = -1; // variable slot (Identifier) or the comprehension's variable
     FieldType fieldType = FieldType::Any; // how to read a record field (timestamps are strings)
     Kind staticKind = Kind::Dyn;
     std::shared_ptr<const QRegularExpression> regex; // matches() with a literal pattern

@@ -22,8 +22,8 @@ std::optional<Kind> binaryResult(Op op, Kind left, Kind right)
     switch (op) {
     case Op::Equal:
     case Op::NotEqual:
-        if (left == right || left == Kind::Null || right == Kind::Null
-            || (isNumeric(left) && isNumeric(right)))
+        if (left == right || left == Kind::Null || right == Kind::Null ||
+            (isNumeric(left) && isNumeric(right)))
             return Kind::Bool;
         return std::nullopt;
     case Op::Less:
@@ -32,9 +32,8 @@ std::optional<Kind> binaryResult(Op op, Kind left, Kind right)
     case Op::GreaterEqual:
         if (isNumeric(left) && isNumeric(right))
             return Kind::Bool;
-        if (left == right
-            && (left == Kind::String || left == Kind::Bool || left == Kind::Timestamp
-                || left == Kind::Duration))
+        if (left == right && (left == Kind::String || left == Kind::Bool ||
+                              left == Kind::Timestamp || left == Kind::Duration))
             return Kind::Bool;
         return std::nullopt;
     case Op::In:
@@ -42,12 +41,11 @@ std::optional<Kind> binaryResult(Op op, Kind left, Kind right)
             return Kind::Bool;
         return std::nullopt;
     case Op::Add:
-        if (left == right
-            && (left == Kind::Int || left == Kind::Double || left == Kind::String
-                || left == Kind::List || left == Kind::Duration))
+        if (left == right && (left == Kind::Int || left == Kind::Double || left == Kind::String ||
+                              left == Kind::List || left == Kind::Duration))
             return left;
-        if ((left == Kind::Timestamp && right == Kind::Duration)
-            || (left == Kind::Duration && right == Kind::Timestamp))
+        if ((left == Kind::Timestamp && right == Kind::Duration) ||
+            (left == Kind::Duration && right == Kind::Timestamp))
             return Kind::Timestamp;
         return std::nullopt;
     case Op::Subtract:
@@ -67,7 +65,8 @@ std::optional<Kind> binaryResult(Op op, Kind left, Kind right)
         if (left == Kind::Int && right == Kind::Int)
             return Kind::Int;
         return std::nullopt;
-    default: break;
+    default:
+        break;
     }
     return std::nullopt;
 }
@@ -102,11 +101,11 @@ bool isStringLiteral(const Node &node)
 // attributes.<field> or attributes["field"] outside any comprehension.
 std::optional<QString> attributeField(const Node &node)
 {
-    if (node.kind == NodeKind::Select && node.children.at(0)->kind == NodeKind::Identifier
-        && node.children.at(0)->name == u"attributes")
+    if (node.kind == NodeKind::Select && node.children.at(0)->kind == NodeKind::Identifier &&
+        node.children.at(0)->name == u"attributes")
         return node.name;
-    if (node.kind == NodeKind::Index && node.children.at(0)->kind == NodeKind::Identifier
-        && node.children.at(0)->name == u"attributes" && isStringLiteral(*node.children.at(1)))
+    if (node.kind == NodeKind::Index && node.children.at(0)->kind == NodeKind::Identifier &&
+        node.children.at(0)->name == u"attributes" && isStringLiteral(*node.children.at(1)))
         return node.children.at(1)->literal.string();
     return std::nullopt;
 }
@@ -169,8 +168,8 @@ void computeHints(Program &program)
             if (!name || literal.kind != NodeKind::Literal)
                 continue;
             const Kind kind = literal.literal.kind();
-            if (kind == Kind::String || kind == Kind::Int || kind == Kind::Double
-                || kind == Kind::Bool)
+            if (kind == Kind::String || kind == Kind::Int || kind == Kind::Double ||
+                kind == Kind::Bool)
                 program.attributeEqualities.append({*name, toJson(literal.literal)});
         }
     }
@@ -179,9 +178,7 @@ void computeHints(Program &program)
 class Checker
 {
 public:
-    Checker(Program &program, const Schema &schema)
-        : m_program(program)
-        , m_schema(schema)
+    Checker(Program &program, const Schema &schema) : m_program(program), m_schema(schema)
     {
         // Fields are checked against the models the predicate restricts to, when those are
         // known models; otherwise against all of them.
@@ -220,8 +217,8 @@ private:
         QString message = Tr::tr("unknown %1 \"%2\" in query predicate").arg(what, name);
         if (!suggestion.isEmpty())
             message += u' ' + Tr::tr("(did you mean \"%1\"?)").arg(suggestion);
-        Error made = positionedError(u"query_unknown_field"_s, message, node.position, node.length,
-                                     fix);
+        Error made =
+            positionedError(u"query_unknown_field"_s, message, node.position, node.length, fix);
         if (!suggestion.isEmpty())
             made.details.insert(u"suggestion"_s, suggestion);
         made.details.insert(u"fields"_s, QJsonArray::fromStringList(candidates));
@@ -239,10 +236,14 @@ private:
     Result<Info> visitKind(Node &node)
     {
         switch (node.kind) {
-        case NodeKind::Literal: return Info{node.literal.kind()};
-        case NodeKind::Identifier: return identifier(node);
-        case NodeKind::Select: return select(node);
-        case NodeKind::Index: return index(node);
+        case NodeKind::Literal:
+            return Info{node.literal.kind()};
+        case NodeKind::Identifier:
+            return identifier(node);
+        case NodeKind::Select:
+            return select(node);
+        case NodeKind::Index:
+            return index(node);
         case NodeKind::Has: {
             Node &selection = *node.children.at(0);
             Result<Info> operand = visit(selection);
@@ -254,8 +255,10 @@ private:
                                  selection);
             return Info{Kind::Bool};
         }
-        case NodeKind::Call: return call(node);
-        case NodeKind::Comprehension: return comprehension(node);
+        case NodeKind::Call:
+            return call(node);
+        case NodeKind::Comprehension:
+            return comprehension(node);
         case NodeKind::ListLiteral:
             for (auto &child : node.children) {
                 if (Result<Info> element = visit(*child); !element)
@@ -268,9 +271,9 @@ private:
                 if (!part)
                     return part;
                 if (i % 2 == 0 && part->kind != Kind::String && part->kind != Kind::Dyn)
-                    return typeError(Tr::tr("map keys must be strings, not %1")
-                                         .arg(kindName(part->kind)),
-                                     *node.children.at(i));
+                    return typeError(
+                        Tr::tr("map keys must be strings, not %1").arg(kindName(part->kind)),
+                        *node.children.at(i));
             }
             return Info{Kind::Map};
         case NodeKind::Unary: {
@@ -283,10 +286,11 @@ private:
             if (node.op == Op::Not ? kind == Kind::Bool
                                    : (isNumeric(kind) || kind == Kind::Duration))
                 return Info{kind};
-            return typeError(Tr::tr("no operator '%1' for %2").arg(opSpelling(node.op), kindName(kind)),
-                             node);
+            return typeError(
+                Tr::tr("no operator '%1' for %2").arg(opSpelling(node.op), kindName(kind)), node);
         }
-        case NodeKind::Binary: return binary(node);
+        case NodeKind::Binary:
+            return binary(node);
         case NodeKind::And:
         case NodeKind::Or:
             for (auto &child : node.children) {
@@ -346,9 +350,9 @@ private:
         names << u"now"_s;
         for (const Scope &scope : m_scopes)
             names << scope.name;
-        return unknown(Tr::tr("field"), node.name, node, names,
-                       Tr::tr("records have %1; model fields are under attributes.")
-                           .arg(names.join(u", ")));
+        return unknown(
+            Tr::tr("field"), node.name, node, names,
+            Tr::tr("records have %1; model fields are under attributes.").arg(names.join(u", ")));
     }
 
     // `attributes.<name>` (or attributes["name"]): checked against the schema.
@@ -357,8 +361,7 @@ private:
         const std::optional<FieldType> type = m_schema.attributeType(name, m_models);
         if (!type) {
             const QStringList names = m_schema.attributeNames(m_models);
-            const QString scope = m_models.isEmpty() ? Tr::tr("any model")
-                                                     : m_models.join(u", ");
+            const QString scope = m_models.isEmpty() ? Tr::tr("any model") : m_models.join(u", ");
             return unknown(Tr::tr("field"), name, node, names,
                            Tr::tr("fields of %1: %2").arg(scope, names.join(u", ")));
         }
@@ -390,9 +393,9 @@ private:
             return key;
         if (target->origin == Origin::Attributes && isStringLiteral(keyNode))
             return attributeSelection(node, keyNode.literal.string());
-        const bool fits = target->kind == Kind::Dyn || key->kind == Kind::Dyn
-                          || (target->kind == Kind::List && key->kind == Kind::Int)
-                          || (target->kind == Kind::Map && key->kind == Kind::String);
+        const bool fits = target->kind == Kind::Dyn || key->kind == Kind::Dyn ||
+                          (target->kind == Kind::List && key->kind == Kind::Int) ||
+                          (target->kind == Kind::Map && key->kind == Kind::String);
         if (!fits)
             return typeError(Tr::tr("no operator '[]' for %1 and %2")
                                  .arg(kindName(target->kind), kindName(key->kind)),
@@ -414,8 +417,8 @@ private:
             return std::unexpected(model.error());
         const bool isPredicate = node.op >= Op::Equal;
         if (left->kind == Kind::Dyn || right->kind == Kind::Dyn) {
-            if (node.op == Op::In && right->kind != Kind::Dyn && right->kind != Kind::List
-                && right->kind != Kind::Map)
+            if (node.op == Op::In && right->kind != Kind::Dyn && right->kind != Kind::List &&
+                right->kind != Kind::Map)
                 return typeError(Tr::tr("no operator 'in' for %1 and %2")
                                      .arg(kindName(left->kind), kindName(right->kind)),
                                  node);
@@ -423,10 +426,10 @@ private:
         }
         const std::optional<Kind> result = binaryResult(node.op, left->kind, right->kind);
         if (!result)
-            return typeError(Tr::tr("no operator '%1' for %2 and %3")
-                                 .arg(opSpelling(node.op), kindName(left->kind),
-                                      kindName(right->kind)),
-                             node);
+            return typeError(
+                Tr::tr("no operator '%1' for %2 and %3")
+                    .arg(opSpelling(node.op), kindName(left->kind), kindName(right->kind)),
+                node);
         return Info{*result};
     }
 
@@ -438,10 +441,11 @@ private:
         const Node &right = *node.children.at(1);
         const bool leftIsField = isModelTypeField(left) && left.binding == Binding::RecordField;
         const bool rightIsField = isModelTypeField(right) && right.binding == Binding::RecordField;
-        if ((node.op == Op::Equal || node.op == Op::NotEqual) && leftIsField && isStringLiteral(right))
+        if ((node.op == Op::Equal || node.op == Op::NotEqual) && leftIsField &&
+            isStringLiteral(right))
             literals.push_back(&right);
-        else if ((node.op == Op::Equal || node.op == Op::NotEqual) && rightIsField
-                 && isStringLiteral(left))
+        else if ((node.op == Op::Equal || node.op == Op::NotEqual) && rightIsField &&
+                 isStringLiteral(left))
             literals.push_back(&left);
         else if (node.op == Op::In && leftIsField && right.kind == NodeKind::ListLiteral) {
             for (const auto &element : right.children) {
@@ -503,10 +507,12 @@ private:
             }
         }
         if (candidates.isEmpty())
-            return typeError(Tr::tr("no overload of %1").arg(callDescription(node.name, node.isMethod, kinds)),
-                             node);
+            return typeError(
+                Tr::tr("no overload of %1").arg(callDescription(node.name, node.isMethod, kinds)),
+                node);
         if (node.name == u"matches" && isStringLiteral(*node.children.at(1))) {
-            Result<QRegularExpression> regex = compilePattern(node.children.at(1)->literal.string());
+            Result<QRegularExpression> regex =
+                compilePattern(node.children.at(1)->literal.string());
             if (!regex) {
                 const Node &pattern = *node.children.at(1);
                 return std::unexpected(positionedError(regex.error().code, regex.error().message,
@@ -550,9 +556,9 @@ private:
         if (!range)
             return range;
         if (range->kind != Kind::List && range->kind != Kind::Map && range->kind != Kind::Dyn)
-            return typeError(Tr::tr("%1() needs a list or a map, not %2")
-                                 .arg(node.name, kindName(range->kind)),
-                             node);
+            return typeError(
+                Tr::tr("%1() needs a list or a map, not %2").arg(node.name, kindName(range->kind)),
+                node);
         node.slot = m_program.slotCount++;
         m_scopes.push_back(Scope{node.literal.string(), node.slot,
                                  range->kind == Kind::Map ? Kind::String : Kind::Dyn});

@@ -16,10 +16,8 @@ class Evaluator
 {
 public:
     Evaluator(const Program &program, const QJsonObject &record, qint64 nowMs)
-        : m_program(program)
-        , m_record(record)
-        , m_nowMs(nowMs)
-        , m_slots(std::size_t(program.slotCount))
+        : m_program(program), m_record(record), m_nowMs(nowMs),
+          m_slots(std::size_t(program.slotCount))
     {
     }
 
@@ -28,18 +26,24 @@ public:
         if (++m_steps > stepBudget)
             return budgetExceeded(node);
         switch (node.kind) {
-        case NodeKind::Literal: return node.literal;
-        case NodeKind::Identifier: return identifier(node);
+        case NodeKind::Literal:
+            return node.literal;
+        case NodeKind::Identifier:
+            return identifier(node);
         case NodeKind::Select: {
             Result<Value> target = eval(*node.children.at(0));
             if (!target)
                 return target;
             return field(node, *target, node.name, *node.children.at(0));
         }
-        case NodeKind::Index: return index(node);
-        case NodeKind::Has: return has(node);
-        case NodeKind::Call: return call(node);
-        case NodeKind::Comprehension: return comprehension(node);
+        case NodeKind::Index:
+            return index(node);
+        case NodeKind::Has:
+            return has(node);
+        case NodeKind::Call:
+            return call(node);
+        case NodeKind::Comprehension:
+            return comprehension(node);
         case NodeKind::ListLiteral: {
             ValueList list;
             list.reserve(qsizetype(node.children.size()));
@@ -51,11 +55,15 @@ public:
             }
             return Value::fromList(std::move(list));
         }
-        case NodeKind::MapLiteral: return mapLiteral(node);
-        case NodeKind::Unary: return unary(node);
-        case NodeKind::Binary: return binary(node);
+        case NodeKind::MapLiteral:
+            return mapLiteral(node);
+        case NodeKind::Unary:
+            return unary(node);
+        case NodeKind::Binary:
+            return binary(node);
         case NodeKind::And:
-        case NodeKind::Or: return logical(node);
+        case NodeKind::Or:
+            return logical(node);
         case NodeKind::Conditional: {
             Result<Value> condition = eval(*node.children.at(0));
             if (!condition)
@@ -113,8 +121,10 @@ private:
     Result<Value> identifier(const Node &node)
     {
         switch (node.binding) {
-        case Binding::Now: return Value::fromTimestamp(m_nowMs);
-        case Binding::Variable: return m_slots.at(std::size_t(node.slot));
+        case Binding::Now:
+            return Value::fromTimestamp(m_nowMs);
+        case Binding::Variable:
+            return m_slots.at(std::size_t(node.slot));
         case Binding::RecordField: {
             const auto it = m_record.constFind(node.name);
             if (it == m_record.constEnd())
@@ -124,7 +134,8 @@ private:
                 return runtime(Tr::tr("%1 of %2").arg(value.error().message, node.name), node);
             return value;
         }
-        case Binding::Unresolved: break;
+        case Binding::Unresolved:
+            break;
         }
         return runtime(Tr::tr("internal error: unresolved name \"%1\"").arg(node.name), node);
     }
@@ -136,21 +147,22 @@ private:
             std::optional<Result<Value>> value = mapValue(target, key, node.fieldType);
             if (!value) {
                 const QString expression = source(targetNode) + u'.' + key;
-                return runtime(Tr::tr("no such key \"%1\" in %2").arg(key, source(targetNode)),
-                               node,
-                               node.kind == NodeKind::Select
-                                   ? Tr::tr("guard it with has(%1)").arg(expression)
-                                   : Tr::tr("guard it with \"%1\" in %2").arg(key, source(targetNode)));
+                return runtime(
+                    Tr::tr("no such key \"%1\" in %2").arg(key, source(targetNode)), node,
+                    node.kind == NodeKind::Select
+                        ? Tr::tr("guard it with has(%1)").arg(expression)
+                        : Tr::tr("guard it with \"%1\" in %2").arg(key, source(targetNode)));
             }
             if (!*value)
-                return runtime(Tr::tr("%1 in %2.%3")
-                                   .arg(value->error().message, source(targetNode), key),
-                               node);
+                return runtime(
+                    Tr::tr("%1 in %2.%3").arg(value->error().message, source(targetNode), key),
+                    node);
             return std::move(*value);
         }
         if (target.isNull())
-            return runtime(Tr::tr("cannot read \"%1\" of null (%2 is null)").arg(key, source(targetNode)),
-                           node, Tr::tr("test %1 != null first").arg(source(targetNode)));
+            return runtime(
+                Tr::tr("cannot read \"%1\" of null (%2 is null)").arg(key, source(targetNode)),
+                node, Tr::tr("test %1 != null first").arg(source(targetNode)));
         return typeError(Tr::tr("no field \"%1\" on %2").arg(key, kindName(target.kind())), node);
     }
 
@@ -166,10 +178,9 @@ private:
             const ValueList &list = target->list();
             const qint64 at = key->integer();
             if (at < 0 || at >= list.size())
-                return runtime(Tr::tr("index %1 out of range for a list of %2")
-                                   .arg(at)
-                                   .arg(list.size()),
-                               node);
+                return runtime(
+                    Tr::tr("index %1 out of range for a list of %2").arg(at).arg(list.size()),
+                    node);
             return list.at(qsizetype(at));
         }
         if (key->kind() == Kind::String && (target->kind() == Kind::Map || target->isNull()))
@@ -212,9 +223,9 @@ private:
             }
         }
         if (!found)
-            return typeError(Tr::tr("no overload of %1")
-                                 .arg(callDescription(node.name, node.isMethod, kinds)),
-                             node);
+            return typeError(
+                Tr::tr("no overload of %1").arg(callDescription(node.name, node.isMethod, kinds)),
+                node);
         if (node.name == u"matches" || node.name == u"contains") {
             if (Result<void> charged = charge(arguments.at(0).string().size() / 16, node); !charged)
                 return std::unexpected(charged.error());
@@ -314,8 +325,9 @@ private:
             if (!key)
                 return key;
             if (key->kind() != Kind::String)
-                return typeError(Tr::tr("map keys must be strings, not %1").arg(kindName(key->kind())),
-                                 *node.children.at(i));
+                return typeError(
+                    Tr::tr("map keys must be strings, not %1").arg(kindName(key->kind())),
+                    *node.children.at(i));
             Result<Value> value = eval(*node.children.at(i + 1));
             if (!value)
                 return value;
@@ -373,11 +385,11 @@ private:
             }
             if (operand->kind() != Kind::Bool) {
                 if (!firstError)
-                    firstError = typeError(Tr::tr("operator '%1' needs bool operands, not %2")
-                                               .arg(isAnd ? u"&&"_s : u"||"_s,
-                                                    kindName(operand->kind())),
-                                           *child)
-                                     .error();
+                    firstError =
+                        typeError(Tr::tr("operator '%1' needs bool operands, not %2")
+                                      .arg(isAnd ? u"&&"_s : u"||"_s, kindName(operand->kind())),
+                                  *child)
+                            .error();
                 continue;
             }
             if (operand->boolean() != isAnd)
@@ -415,19 +427,24 @@ private:
             else {
                 const double whole = std::floor(number);
                 const qint64 truncated = qint64(whole);
-                result = integer != truncated ? order(integer, truncated)
-                                              : (number > whole ? -1 : 0);
+                result =
+                    integer != truncated ? order(integer, truncated) : (number > whole ? -1 : 0);
             }
             return flipped ? -result : result;
         }
         if (l != r)
             return std::nullopt;
         switch (l) {
-        case Kind::String: return order(left.string().compare(right.string()), 0);
-        case Kind::Bool: return order(int(left.boolean()), int(right.boolean()));
-        case Kind::Timestamp: return order(left.timestampMs(), right.timestampMs());
-        case Kind::Duration: return order(left.durationMs(), right.durationMs());
-        default: return std::nullopt;
+        case Kind::String:
+            return order(left.string().compare(right.string()), 0);
+        case Kind::Bool:
+            return order(int(left.boolean()), int(right.boolean()));
+        case Kind::Timestamp:
+            return order(left.timestampMs(), right.timestampMs());
+        case Kind::Duration:
+            return order(left.durationMs(), right.durationMs());
+        default:
+            return std::nullopt;
         }
     }
 
@@ -447,8 +464,10 @@ private:
                              node);
         };
         switch (node.op) {
-        case Op::Equal: return Value::fromBool(equals(*left, *right));
-        case Op::NotEqual: return Value::fromBool(!equals(*left, *right));
+        case Op::Equal:
+            return Value::fromBool(equals(*left, *right));
+        case Op::NotEqual:
+            return Value::fromBool(!equals(*left, *right));
         case Op::Less:
         case Op::LessEqual:
         case Op::Greater:
@@ -456,15 +475,16 @@ private:
             const std::optional<int> order = compare(*left, *right);
             if (!order) {
                 if (l == Kind::Double || r == Kind::Double) // NaN
-                    if ((l == Kind::Double || l == Kind::Int) && (r == Kind::Double || r == Kind::Int))
+                    if ((l == Kind::Double || l == Kind::Int) &&
+                        (r == Kind::Double || r == Kind::Int))
                         return Value::fromBool(false);
                 return noOverload();
             }
             const int o = *order;
-            const bool result = node.op == Op::Less ? o < 0
-                              : node.op == Op::LessEqual ? o <= 0
-                              : node.op == Op::Greater ? o > 0
-                                                       : o >= 0;
+            const bool result = node.op == Op::Less        ? o < 0
+                                : node.op == Op::LessEqual ? o <= 0
+                                : node.op == Op::Greater   ? o > 0
+                                                           : o >= 0;
             return Value::fromBool(result);
         }
         case Op::In:
@@ -480,12 +500,13 @@ private:
             if (r == Kind::Map)
                 return Value::fromBool(l == Kind::String && mapContains(*right, left->string()));
             return noOverload();
-        default: break;
+        default:
+            break;
         }
         return arithmetic(node, *left, *right, noOverload);
     }
 
-    template<typename NoOverload>
+    template <typename NoOverload>
     Result<Value> arithmetic(const Node &node, const Value &left, const Value &right,
                              const NoOverload &noOverload)
     {
@@ -516,21 +537,26 @@ private:
                 if (a == std::numeric_limits<qint64>::min() && b == -1)
                     return overflow(node);
                 return Value::fromInt(op == Op::Divide ? a / b : a % b);
-            default: break;
+            default:
+                break;
             }
         }
         if (l == Kind::Double && r == Kind::Double && op != Op::Modulo) {
             const double a = left.number();
             const double b = right.number();
             switch (op) {
-            case Op::Add: return Value::fromDouble(a + b);
-            case Op::Subtract: return Value::fromDouble(a - b);
-            case Op::Multiply: return Value::fromDouble(a * b);
+            case Op::Add:
+                return Value::fromDouble(a + b);
+            case Op::Subtract:
+                return Value::fromDouble(a - b);
+            case Op::Multiply:
+                return Value::fromDouble(a * b);
             case Op::Divide:
                 if (b == 0)
                     return runtime(Tr::tr("division by zero in %1").arg(source(node)), node);
                 return Value::fromDouble(a / b);
-            default: break;
+            default:
+                break;
             }
         }
         if (op == Op::Add && l == Kind::String && r == Kind::String) {
@@ -547,15 +573,17 @@ private:
         }
         const auto timestamp = [&](qint64 a, qint64 b, bool add) -> Result<Value> {
             qint64 result = 0;
-            if ((add ? __builtin_add_overflow(a, b, &result) : __builtin_sub_overflow(a, b, &result))
-                || result < minTimestampMs || result > maxTimestampMs)
+            if ((add ? __builtin_add_overflow(a, b, &result)
+                     : __builtin_sub_overflow(a, b, &result)) ||
+                result < minTimestampMs || result > maxTimestampMs)
                 return runtime(Tr::tr("timestamp out of range in %1").arg(source(node)), node);
             return Value::fromTimestamp(result);
         };
         const auto duration = [&](qint64 a, qint64 b, bool add) -> Result<Value> {
             qint64 result = 0;
-            if ((add ? __builtin_add_overflow(a, b, &result) : __builtin_sub_overflow(a, b, &result))
-                || result < -maxDurationMs || result > maxDurationMs)
+            if ((add ? __builtin_add_overflow(a, b, &result)
+                     : __builtin_sub_overflow(a, b, &result)) ||
+                result < -maxDurationMs || result > maxDurationMs)
                 return runtime(Tr::tr("duration out of range in %1").arg(source(node)), node);
             return Value::fromDuration(result);
         };

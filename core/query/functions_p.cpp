@@ -34,7 +34,7 @@ const QList<Overload> &overloads()
         for (Kind kind : {String, Duration})
             list << Overload{u"duration"_s, false, {kind}, Duration};
         for (const QString &name : {u"getFullYear"_s, u"getMonth"_s, u"getDate"_s,
-                                   u"getDayOfMonth"_s, u"getDayOfWeek"_s, u"getDayOfYear"_s})
+                                    u"getDayOfMonth"_s, u"getDayOfWeek"_s, u"getDayOfYear"_s})
             list << Overload{name, true, {Timestamp}, Int};
         for (const QString &name :
              {u"getHours"_s, u"getMinutes"_s, u"getSeconds"_s, u"getMilliseconds"_s}) {
@@ -109,12 +109,13 @@ static qsizetype codePoints(const QString &text)
 static Result<Value> toInt(const Value &value)
 {
     switch (value.kind()) {
-    case Kind::Int: return value;
+    case Kind::Int:
+        return value;
     case Kind::Double: {
         const double number = value.number();
         // Both bounds exclusive: 2^63 itself is out of range and so is anything below -2^63.
-        if (!std::isfinite(number) || number >= 9223372036854775808.0
-            || number < -9223372036854775808.0)
+        if (!std::isfinite(number) || number >= 9223372036854775808.0 ||
+            number < -9223372036854775808.0)
             return conversionError(Tr::tr("int(%1) is out of range").arg(doubleToString(number)));
         return Value::fromInt(qint64(std::trunc(number)));
     }
@@ -129,7 +130,8 @@ static Result<Value> toInt(const Value &value)
         const qint64 ms = value.timestampMs();
         return Value::fromInt(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
     }
-    default: break;
+    default:
+        break;
     }
     return conversionError({});
 }
@@ -137,8 +139,10 @@ static Result<Value> toInt(const Value &value)
 static Result<Value> toDouble(const Value &value)
 {
     switch (value.kind()) {
-    case Kind::Int: return Value::fromDouble(double(value.integer()));
-    case Kind::Double: return value;
+    case Kind::Int:
+        return Value::fromDouble(double(value.integer()));
+    case Kind::Double:
+        return value;
     case Kind::String: {
         bool ok = false;
         const double number = value.string().toDouble(&ok);
@@ -146,7 +150,8 @@ static Result<Value> toDouble(const Value &value)
             return conversionError(Tr::tr("cannot convert \"%1\" to double").arg(value.string()));
         return Value::fromDouble(number);
     }
-    default: break;
+    default:
+        break;
     }
     return conversionError({});
 }
@@ -169,9 +174,12 @@ Result<Value> callFunction(const QString &name, bool isMethod, const QList<Value
     const Value &first = arguments.at(0);
     if (name == u"size") {
         switch (first.kind()) {
-        case Kind::String: return Value::fromInt(codePoints(first.string()));
-        case Kind::List: return Value::fromInt(first.list().size());
-        default: return Value::fromInt(mapSize(first));
+        case Kind::String:
+            return Value::fromInt(codePoints(first.string()));
+        case Kind::List:
+            return Value::fromInt(first.list().size());
+        default:
+            return Value::fromInt(mapSize(first));
         }
     }
     if (name == u"contains")
@@ -194,13 +202,20 @@ Result<Value> callFunction(const QString &name, bool isMethod, const QList<Value
         return Value::fromString(asciiCase(first.string(), name == u"upperAscii"));
     if (name == u"string") {
         switch (first.kind()) {
-        case Kind::Int: return Value::fromString(QString::number(first.integer()));
-        case Kind::Double: return Value::fromString(doubleToString(first.number()));
-        case Kind::String: return first;
-        case Kind::Bool: return Value::fromString(first.boolean() ? u"true"_s : u"false"_s);
-        case Kind::Timestamp: return Value::fromString(formatTimestamp(first.timestampMs()));
-        case Kind::Duration: return Value::fromString(formatDuration(first.durationMs()));
-        default: break;
+        case Kind::Int:
+            return Value::fromString(QString::number(first.integer()));
+        case Kind::Double:
+            return Value::fromString(doubleToString(first.number()));
+        case Kind::String:
+            return first;
+        case Kind::Bool:
+            return Value::fromString(first.boolean() ? u"true"_s : u"false"_s);
+        case Kind::Timestamp:
+            return Value::fromString(formatTimestamp(first.timestampMs()));
+        case Kind::Duration:
+            return Value::fromString(formatDuration(first.durationMs()));
+        default:
+            break;
         }
     }
     if (name == u"int")

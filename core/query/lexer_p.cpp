@@ -28,11 +28,10 @@ bool isHexDigit(QChar c)
 
 const QStringList &reservedWords()
 {
-    static const QStringList words{u"as"_s,       u"break"_s,    u"const"_s,  u"continue"_s,
-                                   u"else"_s,     u"for"_s,      u"function"_s, u"if"_s,
-                                   u"import"_s,   u"let"_s,      u"loop"_s,   u"package"_s,
-                                   u"namespace"_s, u"return"_s,  u"var"_s,    u"void"_s,
-                                   u"while"_s};
+    static const QStringList words{
+        u"as"_s,        u"break"_s,  u"const"_s,  u"continue"_s, u"else"_s, u"for"_s,
+        u"function"_s,  u"if"_s,     u"import"_s, u"let"_s,      u"loop"_s, u"package"_s,
+        u"namespace"_s, u"return"_s, u"var"_s,    u"void"_s,     u"while"_s};
     return words;
 }
 
@@ -107,7 +106,8 @@ private:
                 return string(true);
             if ((c == u'b' || c == u'B') && (c1 == u'"' || c1 == u'\''))
                 return syntax(Tr::tr("bytes literals are not supported"), start, 2);
-            while (m_at < m_text.size() && (isIdentifierStart(m_text.at(m_at)) || isDigit(m_text.at(m_at))))
+            while (m_at < m_text.size() &&
+                   (isIdentifierStart(m_text.at(m_at)) || isDigit(m_text.at(m_at))))
                 ++m_at;
             Token token = make(TokenKind::Identifier, start);
             token.text = m_text.mid(start, m_at - start);
@@ -137,24 +137,42 @@ private:
             return make(kind, start);
         };
         switch (c.unicode()) {
-        case u'(': return one(TokenKind::LeftParen);
-        case u')': return one(TokenKind::RightParen);
-        case u'[': return one(TokenKind::LeftBracket);
-        case u']': return one(TokenKind::RightBracket);
-        case u'{': return one(TokenKind::LeftBrace);
-        case u'}': return one(TokenKind::RightBrace);
-        case u'.': return one(TokenKind::Dot);
-        case u',': return one(TokenKind::Comma);
-        case u':': return one(TokenKind::Colon);
-        case u'?': return one(TokenKind::Question);
-        case u'+': return one(TokenKind::Plus);
-        case u'-': return one(TokenKind::Minus);
-        case u'*': return one(TokenKind::Star);
-        case u'/': return one(TokenKind::Slash);
-        case u'%': return one(TokenKind::Percent);
-        case u'!': return c1 == u'=' ? two(TokenKind::NotEqual) : one(TokenKind::Not);
-        case u'<': return c1 == u'=' ? two(TokenKind::LessEqual) : one(TokenKind::Less);
-        case u'>': return c1 == u'=' ? two(TokenKind::GreaterEqual) : one(TokenKind::Greater);
+        case u'(':
+            return one(TokenKind::LeftParen);
+        case u')':
+            return one(TokenKind::RightParen);
+        case u'[':
+            return one(TokenKind::LeftBracket);
+        case u']':
+            return one(TokenKind::RightBracket);
+        case u'{':
+            return one(TokenKind::LeftBrace);
+        case u'}':
+            return one(TokenKind::RightBrace);
+        case u'.':
+            return one(TokenKind::Dot);
+        case u',':
+            return one(TokenKind::Comma);
+        case u':':
+            return one(TokenKind::Colon);
+        case u'?':
+            return one(TokenKind::Question);
+        case u'+':
+            return one(TokenKind::Plus);
+        case u'-':
+            return one(TokenKind::Minus);
+        case u'*':
+            return one(TokenKind::Star);
+        case u'/':
+            return one(TokenKind::Slash);
+        case u'%':
+            return one(TokenKind::Percent);
+        case u'!':
+            return c1 == u'=' ? two(TokenKind::NotEqual) : one(TokenKind::Not);
+        case u'<':
+            return c1 == u'=' ? two(TokenKind::LessEqual) : one(TokenKind::Less);
+        case u'>':
+            return c1 == u'=' ? two(TokenKind::GreaterEqual) : one(TokenKind::Greater);
         case u'=':
             if (c1 == u'=')
                 return two(TokenKind::Equal);
@@ -167,11 +185,12 @@ private:
             if (c1 == u'|')
                 return two(TokenKind::Or);
             return syntax(Tr::tr("\"|\" is not an operator (did you mean \"||\"?)"), start, 1);
-        default: break;
+        default:
+            break;
         }
         const qsizetype length = c.isHighSurrogate() && c1.isLowSurrogate() ? 2 : 1;
-        return syntax(Tr::tr("unexpected character \"%1\"").arg(m_text.mid(start, length)),
-                      start, length);
+        return syntax(Tr::tr("unexpected character \"%1\"").arg(m_text.mid(start, length)), start,
+                      length);
     }
 
     Result<Token> number()
@@ -231,9 +250,10 @@ private:
         const quint64 magnitude = digits.toULongLong(&ok, base);
         constexpr quint64 maxMagnitude = quint64(std::numeric_limits<qint64>::max()) + 1;
         if (!ok || magnitude > maxMagnitude)
-            return syntax(Tr::tr("integer %1 is out of range").arg(m_text.mid(start, m_at - start)),
-                          start, token.length,
-                          Tr::tr("integers are 64-bit: -9223372036854775808 to 9223372036854775807"));
+            return syntax(
+                Tr::tr("integer %1 is out of range").arg(m_text.mid(start, m_at - start)), start,
+                token.length,
+                Tr::tr("integers are 64-bit: -9223372036854775808 to 9223372036854775807"));
         if (magnitude == maxMagnitude)
             token.intIsMinMagnitude = true;
         else
@@ -266,8 +286,9 @@ private:
                 }
             }
             if (!triple && (c == u'\n' || c == u'\r'))
-                return syntax(Tr::tr("unterminated string"), start, m_at - start,
-                              Tr::tr("close the string with %1 before the end of the line").arg(quote));
+                return syntax(
+                    Tr::tr("unterminated string"), start, m_at - start,
+                    Tr::tr("close the string with %1 before the end of the line").arg(quote));
             if (c == u'\\' && !raw) {
                 Result<void> escaped = escape(value);
                 if (!escaped)
@@ -288,28 +309,56 @@ private:
         const QChar c = peek(1);
         m_at += 2;
         switch (c.unicode()) {
-        case u'n': value += u'\n'; return {};
-        case u't': value += u'\t'; return {};
-        case u'r': value += u'\r'; return {};
-        case u'a': value += u'\a'; return {};
-        case u'b': value += u'\b'; return {};
-        case u'f': value += u'\f'; return {};
-        case u'v': value += u'\v'; return {};
-        case u'\\': value += u'\\'; return {};
-        case u'"': value += u'"'; return {};
-        case u'\'': value += u'\''; return {};
-        case u'`': value += u'`'; return {};
-        case u'?': value += u'?'; return {};
+        case u'n':
+            value += u'\n';
+            return {};
+        case u't':
+            value += u'\t';
+            return {};
+        case u'r':
+            value += u'\r';
+            return {};
+        case u'a':
+            value += u'\a';
+            return {};
+        case u'b':
+            value += u'\b';
+            return {};
+        case u'f':
+            value += u'\f';
+            return {};
+        case u'v':
+            value += u'\v';
+            return {};
+        case u'\\':
+            value += u'\\';
+            return {};
+        case u'"':
+            value += u'"';
+            return {};
+        case u'\'':
+            value += u'\'';
+            return {};
+        case u'`':
+            value += u'`';
+            return {};
+        case u'?':
+            value += u'?';
+            return {};
         case u'x':
-        case u'X': return codePoint(value, start, 2);
-        case u'u': return codePoint(value, start, 4);
-        case u'U': return codePoint(value, start, 8);
-        default: break;
+        case u'X':
+            return codePoint(value, start, 2);
+        case u'u':
+            return codePoint(value, start, 4);
+        case u'U':
+            return codePoint(value, start, 8);
+        default:
+            break;
         }
-        if (c >= u'0' && c <= u'3' && peek() >= u'0' && peek() <= u'7' && peek(1) >= u'0'
-            && peek(1) <= u'7') {
-            value += QChar(((c.unicode() - u'0') << 6) | ((peek().unicode() - u'0') << 3)
-                           | (peek(1).unicode() - u'0'));
+        if (c >= u'0' && c <= u'3' && peek() >= u'0' && peek() <= u'7' && peek(1) >= u'0' &&
+            peek(1) <= u'7') {
+            value += QChar(((c.unicode() - u'0') << 6) | ((peek().unicode() - u'0') << 3) |
+                           (peek(1).unicode() - u'0'));
             m_at += 2;
             return {};
         }
@@ -332,8 +381,9 @@ private:
             ++m_at;
         }
         if (code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
-            return syntax(Tr::tr("invalid code point in \"%1\"").arg(m_text.mid(start, m_at - start)),
-                          start, m_at - start);
+            return syntax(
+                Tr::tr("invalid code point in \"%1\"").arg(m_text.mid(start, m_at - start)), start,
+                m_at - start);
         value += QString::fromUcs4(&code, 1);
         return {};
     }
@@ -352,17 +402,22 @@ Result<QList<Token>> tokenize(const QString &text)
 QString tokenDescription(const Token &token)
 {
     switch (token.kind) {
-    case TokenKind::End: return Tr::tr("end of predicate");
-    case TokenKind::Identifier: return u"\"%1\""_s.arg(token.text);
-    case TokenKind::String: return Tr::tr("string");
+    case TokenKind::End:
+        return Tr::tr("end of predicate");
+    case TokenKind::Identifier:
+        return u"\"%1\""_s.arg(token.text);
+    case TokenKind::String:
+        return Tr::tr("string");
     case TokenKind::Int:
-    case TokenKind::Double: return Tr::tr("number");
-    default: break;
+    case TokenKind::Double:
+        return Tr::tr("number");
+    default:
+        break;
     }
     static const char16_t *const spellings[] = {
-        u"", u"", u"", u"", u"", u"true", u"false", u"null", u"in", u"(", u")", u"[", u"]",
-        u"{", u"}", u".", u",", u":", u"?", u"!", u"-", u"+", u"*", u"/", u"%", u"==", u"!=",
-        u"<", u"<=", u">", u">=", u"&&", u"||"};
+        u"",  u"",  u"",  u"",   u"",   u"true", u"false", u"null", u"in", u"(",  u")",
+        u"[", u"]", u"{", u"}",  u".",  u",",    u":",     u"?",    u"!",  u"-",  u"+",
+        u"*", u"/", u"%", u"==", u"!=", u"<",    u"<=",    u">",    u">=", u"&&", u"||"};
     return u"\"%1\""_s.arg(QString::fromUtf16(spellings[int(token.kind)]));
 }
 

@@ -12,21 +12,36 @@ namespace Swamp::Query::Internal {
 QString opSpelling(Op op)
 {
     switch (op) {
-    case Op::None: return {};
-    case Op::Not: return u"!"_s;
-    case Op::Negate: return u"-"_s;
-    case Op::Add: return u"+"_s;
-    case Op::Subtract: return u"-"_s;
-    case Op::Multiply: return u"*"_s;
-    case Op::Divide: return u"/"_s;
-    case Op::Modulo: return u"%"_s;
-    case Op::Equal: return u"=="_s;
-    case Op::NotEqual: return u"!="_s;
-    case Op::Less: return u"<"_s;
-    case Op::LessEqual: return u"<="_s;
-    case Op::Greater: return u">"_s;
-    case Op::GreaterEqual: return u">="_s;
-    case Op::In: return u"in"_s;
+    case Op::None:
+        return {};
+    case Op::Not:
+        return u"!"_s;
+    case Op::Negate:
+        return u"-"_s;
+    case Op::Add:
+        return u"+"_s;
+    case Op::Subtract:
+        return u"-"_s;
+    case Op::Multiply:
+        return u"*"_s;
+    case Op::Divide:
+        return u"/"_s;
+    case Op::Modulo:
+        return u"%"_s;
+    case Op::Equal:
+        return u"=="_s;
+    case Op::NotEqual:
+        return u"!="_s;
+    case Op::Less:
+        return u"<"_s;
+    case Op::LessEqual:
+        return u"<="_s;
+    case Op::Greater:
+        return u">"_s;
+    case Op::GreaterEqual:
+        return u">="_s;
+    case Op::In:
+        return u"in"_s;
     }
     return {};
 }
@@ -38,11 +53,7 @@ using NodePtr = std::unique_ptr<Node>;
 class Parser
 {
 public:
-    Parser(const QString &text, QList<Token> tokens)
-        : m_text(text)
-        , m_tokens(std::move(tokens))
-    {
-    }
+    Parser(const QString &text, QList<Token> tokens) : m_text(text), m_tokens(std::move(tokens)) {}
 
     Result<NodePtr> run()
     {
@@ -169,19 +180,32 @@ private:
     static Op binaryOp(TokenKind kind)
     {
         switch (kind) {
-        case TokenKind::Equal: return Op::Equal;
-        case TokenKind::NotEqual: return Op::NotEqual;
-        case TokenKind::Less: return Op::Less;
-        case TokenKind::LessEqual: return Op::LessEqual;
-        case TokenKind::Greater: return Op::Greater;
-        case TokenKind::GreaterEqual: return Op::GreaterEqual;
-        case TokenKind::In: return Op::In;
-        case TokenKind::Plus: return Op::Add;
-        case TokenKind::Minus: return Op::Subtract;
-        case TokenKind::Star: return Op::Multiply;
-        case TokenKind::Slash: return Op::Divide;
-        case TokenKind::Percent: return Op::Modulo;
-        default: return Op::None;
+        case TokenKind::Equal:
+            return Op::Equal;
+        case TokenKind::NotEqual:
+            return Op::NotEqual;
+        case TokenKind::Less:
+            return Op::Less;
+        case TokenKind::LessEqual:
+            return Op::LessEqual;
+        case TokenKind::Greater:
+            return Op::Greater;
+        case TokenKind::GreaterEqual:
+            return Op::GreaterEqual;
+        case TokenKind::In:
+            return Op::In;
+        case TokenKind::Plus:
+            return Op::Add;
+        case TokenKind::Minus:
+            return Op::Subtract;
+        case TokenKind::Star:
+            return Op::Multiply;
+        case TokenKind::Slash:
+            return Op::Divide;
+        case TokenKind::Percent:
+            return Op::Modulo;
+        default:
+            return Op::None;
         }
     }
 
@@ -191,9 +215,12 @@ private:
         const auto operand = [&]() { return level == 2 ? unary() : binary(level + 1); };
         const auto belongs = [level](Op op) {
             switch (level) {
-            case 0: return op >= Op::Equal;
-            case 1: return op == Op::Add || op == Op::Subtract;
-            default: return op == Op::Multiply || op == Op::Divide || op == Op::Modulo;
+            case 0:
+                return op >= Op::Equal;
+            case 1:
+                return op == Op::Add || op == Op::Subtract;
+            default:
+                return op == Op::Multiply || op == Op::Divide || op == Op::Modulo;
             }
         };
         const qsizetype start = current().position;
@@ -221,8 +248,9 @@ private:
     Result<NodePtr> unary()
     {
         const Token &token = current();
-        if (token.kind == TokenKind::Minus && (ahead(1).kind == TokenKind::Int || ahead(1).kind == TokenKind::Double)
-            && ahead(2).kind != TokenKind::Dot && ahead(2).kind != TokenKind::LeftBracket) {
+        if (token.kind == TokenKind::Minus &&
+            (ahead(1).kind == TokenKind::Int || ahead(1).kind == TokenKind::Double) &&
+            ahead(2).kind != TokenKind::Dot && ahead(2).kind != TokenKind::LeftBracket) {
             // A negative literal, so that -9223372036854775808 is representable.
             advance();
             const Token &number = advance();
@@ -231,9 +259,9 @@ private:
             if (number.kind == TokenKind::Double)
                 made->literal = Value::fromDouble(-number.doubleValue);
             else
-                made->literal = Value::fromInt(number.intIsMinMagnitude
-                                                   ? std::numeric_limits<qint64>::min()
-                                                   : -number.intValue);
+                made->literal =
+                    Value::fromInt(number.intIsMinMagnitude ? std::numeric_limits<qint64>::min()
+                                                            : -number.intValue);
             made->end = previousEnd();
             return finish(std::move(made));
         }
@@ -352,11 +380,10 @@ private:
             return finish(std::move(call));
         }
         const bool isComprehension =
-            call->isMethod
-            && (((call->name == u"exists" || call->name == u"all" || call->name == u"exists_one"
-                  || call->name == u"filter")
-                 && arguments == 2)
-                || (call->name == u"map" && (arguments == 2 || arguments == 3)));
+            call->isMethod && (((call->name == u"exists" || call->name == u"all" ||
+                                 call->name == u"exists_one" || call->name == u"filter") &&
+                                arguments == 2) ||
+                               (call->name == u"map" && (arguments == 2 || arguments == 3)));
         static const QStringList macros{u"exists"_s, u"all"_s, u"exists_one"_s, u"filter"_s,
                                         u"map"_s};
         if (!isComprehension && call->isMethod && macros.contains(call->name))
@@ -507,9 +534,9 @@ Result<std::unique_ptr<Node>> parse(const QString &text)
     if (!tokens)
         return std::unexpected(tokens.error());
     if (tokens->size() == 1)
-        return std::unexpected(positionedError(u"query_syntax"_s,
-                                               Tr::tr("query predicate is empty"), 0, 1,
-                                               Tr::tr("for example: modelType == \"swamp/worker\"")));
+        return std::unexpected(
+            positionedError(u"query_syntax"_s, Tr::tr("query predicate is empty"), 0, 1,
+                            Tr::tr("for example: modelType == \"swamp/worker\"")));
     return Parser(text, std::move(*tokens)).run();
 }
 

@@ -62,16 +62,25 @@ QString Predicate::text() const
 FieldType Predicate::resultType() const
 {
     switch (m_program->root->staticKind) {
-    case Internal::Kind::Bool: return FieldType::Bool;
-    case Internal::Kind::Int: return FieldType::Int;
-    case Internal::Kind::Double: return FieldType::Double;
-    case Internal::Kind::String: return FieldType::String;
-    case Internal::Kind::Timestamp: return FieldType::Timestamp;
-    case Internal::Kind::Duration: return FieldType::Duration;
-    case Internal::Kind::List: return FieldType::List;
-    case Internal::Kind::Map: return FieldType::Map;
+    case Internal::Kind::Bool:
+        return FieldType::Bool;
+    case Internal::Kind::Int:
+        return FieldType::Int;
+    case Internal::Kind::Double:
+        return FieldType::Double;
+    case Internal::Kind::String:
+        return FieldType::String;
+    case Internal::Kind::Timestamp:
+        return FieldType::Timestamp;
+    case Internal::Kind::Duration:
+        return FieldType::Duration;
+    case Internal::Kind::List:
+        return FieldType::List;
+    case Internal::Kind::Map:
+        return FieldType::Map;
     case Internal::Kind::Null:
-    case Internal::Kind::Dyn: break;
+    case Internal::Kind::Dyn:
+        break;
     }
     return FieldType::Any;
 }

@@ -46,8 +46,8 @@ QString renderError(const Error &error, const QString &predicate)
             continue;
         pad += c == u'\t' ? u'\t' : u' ';
     }
-    const qsizetype visible = columns(QStringView(predicate).mid(
-        position, std::min(length, lineEnd - position)));
+    const qsizetype visible =
+        columns(QStringView(predicate).mid(position, std::min(length, lineEnd - position)));
     out += u"  "_s + line + u'\n';
     out += u"  "_s + pad + QString(std::max<qsizetype>(1, visible), u'^') + u'\n';
     return out;
@@ -56,14 +56,19 @@ QString renderError(const Error &error, const QString &predicate)
 static QString scalarText(const QJsonValue &value)
 {
     switch (value.type()) {
-    case QJsonValue::String: return value.toString();
+    case QJsonValue::String:
+        return value.toString();
     case QJsonValue::Null:
-    case QJsonValue::Undefined: return u"null"_s;
-    case QJsonValue::Bool: return value.toBool() ? u"true"_s : u"false"_s;
-    default: break;
+    case QJsonValue::Undefined:
+        return u"null"_s;
+    case QJsonValue::Bool:
+        return value.toBool() ? u"true"_s : u"false"_s;
+    default:
+        break;
     }
     // Numbers, lists and maps as compact JSON, the way --json would print them.
-    QString json = QString::fromUtf8(QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact));
+    QString json =
+        QString::fromUtf8(QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact));
     return json.mid(1, json.size() - 2);
 }
 

@@ -11,16 +11,26 @@ namespace Swamp::Query::Internal {
 QString kindName(Kind kind)
 {
     switch (kind) {
-    case Kind::Null: return u"null"_s;
-    case Kind::Bool: return u"bool"_s;
-    case Kind::Int: return u"int"_s;
-    case Kind::Double: return u"double"_s;
-    case Kind::String: return u"string"_s;
-    case Kind::Timestamp: return u"timestamp"_s;
-    case Kind::Duration: return u"duration"_s;
-    case Kind::List: return u"list"_s;
-    case Kind::Map: return u"map"_s;
-    case Kind::Dyn: return u"dyn"_s;
+    case Kind::Null:
+        return u"null"_s;
+    case Kind::Bool:
+        return u"bool"_s;
+    case Kind::Int:
+        return u"int"_s;
+    case Kind::Double:
+        return u"double"_s;
+    case Kind::String:
+        return u"string"_s;
+    case Kind::Timestamp:
+        return u"timestamp"_s;
+    case Kind::Duration:
+        return u"duration"_s;
+    case Kind::List:
+        return u"list"_s;
+    case Kind::Map:
+        return u"map"_s;
+    case Kind::Dyn:
+        return u"dyn"_s;
     }
     return {};
 }
@@ -28,25 +38,33 @@ QString kindName(Kind kind)
 Kind kindOf(FieldType type)
 {
     switch (type) {
-    case FieldType::Any: return Kind::Dyn;
-    case FieldType::String: return Kind::String;
-    case FieldType::Int: return Kind::Int;
-    case FieldType::Double: return Kind::Double;
-    case FieldType::Bool: return Kind::Bool;
-    case FieldType::Timestamp: return Kind::Timestamp;
-    case FieldType::Duration: return Kind::Duration;
-    case FieldType::Map: return Kind::Map;
-    case FieldType::List: return Kind::List;
+    case FieldType::Any:
+        return Kind::Dyn;
+    case FieldType::String:
+        return Kind::String;
+    case FieldType::Int:
+        return Kind::Int;
+    case FieldType::Double:
+        return Kind::Double;
+    case FieldType::Bool:
+        return Kind::Bool;
+    case FieldType::Timestamp:
+        return Kind::Timestamp;
+    case FieldType::Duration:
+        return Kind::Duration;
+    case FieldType::Map:
+        return Kind::Map;
+    case FieldType::List:
+        return Kind::List;
     }
     return Kind::Dyn;
 }
 
 Kind Value::kind() const
 {
-    static constexpr Kind kinds[] = {Kind::Null,     Kind::Bool,      Kind::Int,
-                                     Kind::Double,   Kind::String,    Kind::Timestamp,
-                                     Kind::Duration, Kind::List,      Kind::Map,
-                                     Kind::Map};
+    static constexpr Kind kinds[] = {Kind::Null,   Kind::Bool,      Kind::Int,      Kind::Double,
+                                     Kind::String, Kind::Timestamp, Kind::Duration, Kind::List,
+                                     Kind::Map,    Kind::Map};
     return kinds[data.index()];
 }
 
@@ -88,8 +106,7 @@ std::optional<Result<Value>> mapValue(const Value &map, const QString &key, Fiel
 
 // Works on QJsonValue and on QJsonValueConstRef, which reads a record in place without first
 // copying each value out (the hot path: one lookup per field per record).
-template<typename Json>
-static Result<Value> convert(const Json &json, FieldType type)
+template <typename Json> static Result<Value> convert(const Json &json, FieldType type)
 {
     switch (json.type()) {
     case QJsonValue::Null:
@@ -113,8 +130,7 @@ static Result<Value> convert(const Json &json, FieldType type)
         if (type == FieldType::Timestamp) {
             if (const auto ms = parseTimestamp(text))
                 return Value::fromTimestamp(*ms);
-            return fail(u"query_runtime"_s,
-                        Tr::tr("\"%1\" is not a valid timestamp").arg(text));
+            return fail(u"query_runtime"_s, Tr::tr("\"%1\" is not a valid timestamp").arg(text));
         }
         if (type == FieldType::Duration) {
             if (const auto ms = parseDuration(text))
@@ -154,20 +170,28 @@ Result<Value> fromJson(QJsonValueConstRef json, FieldType type)
 QJsonValue toJson(const Value &value)
 {
     switch (value.data.index()) {
-    case 0: return QJsonValue(QJsonValue::Null);
-    case 1: return value.boolean();
-    case 2: return value.integer();
-    case 3: return value.number();
-    case 4: return value.string();
-    case 5: return formatTimestamp(value.timestampMs());
-    case 6: return formatDuration(value.durationMs());
+    case 0:
+        return QJsonValue(QJsonValue::Null);
+    case 1:
+        return value.boolean();
+    case 2:
+        return value.integer();
+    case 3:
+        return value.number();
+    case 4:
+        return value.string();
+    case 5:
+        return formatTimestamp(value.timestampMs());
+    case 6:
+        return formatDuration(value.durationMs());
     case 7: {
         QJsonArray array;
         for (const Value &element : value.list())
             array.append(toJson(element));
         return array;
     }
-    case 8: return std::get<QJsonObject>(value.data);
+    case 8:
+        return std::get<QJsonObject>(value.data);
     case 9: {
         QJsonObject object;
         const ValueMap &map = *std::get<Value::Map>(value.data);
@@ -190,13 +214,20 @@ bool equals(const Value &left, const Value &right)
     if (leftKind != rightKind)
         return false;
     switch (leftKind) {
-    case Kind::Null: return true;
-    case Kind::Bool: return left.boolean() == right.boolean();
-    case Kind::Int: return left.integer() == right.integer();
-    case Kind::Double: return left.number() == right.number();
-    case Kind::String: return left.string() == right.string();
-    case Kind::Timestamp: return left.timestampMs() == right.timestampMs();
-    case Kind::Duration: return left.durationMs() == right.durationMs();
+    case Kind::Null:
+        return true;
+    case Kind::Bool:
+        return left.boolean() == right.boolean();
+    case Kind::Int:
+        return left.integer() == right.integer();
+    case Kind::Double:
+        return left.number() == right.number();
+    case Kind::String:
+        return left.string() == right.string();
+    case Kind::Timestamp:
+        return left.timestampMs() == right.timestampMs();
+    case Kind::Duration:
+        return left.durationMs() == right.durationMs();
     case Kind::List: {
         const ValueList &a = left.list();
         const ValueList &b = right.list();
@@ -219,7 +250,8 @@ bool equals(const Value &left, const Value &right)
         }
         return true;
     }
-    case Kind::Dyn: break;
+    case Kind::Dyn:
+        break;
     }
     return false;
 }
@@ -252,7 +284,8 @@ Civil civilFromMs(qint64 ms)
     const qint64 z = days + 719468;
     const qint64 era = (z >= 0 ? z : z - 146096) / 146097;
     const qint64 dayOfEra = z - era * 146097;
-    const qint64 yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365;
+    const qint64 yearOfEra =
+        (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365;
     const qint64 dayOfYearMar = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100);
     const qint64 mp = (5 * dayOfYearMar + 2) / 153;
     Civil civil{};
@@ -283,9 +316,8 @@ static int digitsAt(QStringView text, qsizetype at, int count)
 std::optional<qint64> parseTimestamp(QStringView text)
 {
     // YYYY-MM-DDTHH:MM:SS[.f+](Z|±HH:MM)
-    if (text.size() < 20 || text.at(4) != u'-' || text.at(7) != u'-'
-        || (text.at(10) != u'T' && text.at(10) != u't') || text.at(13) != u':'
-        || text.at(16) != u':')
+    if (text.size() < 20 || text.at(4) != u'-' || text.at(7) != u'-' ||
+        (text.at(10) != u'T' && text.at(10) != u't') || text.at(13) != u':' || text.at(16) != u':')
         return std::nullopt;
     const int year = digitsAt(text, 0, 4);
     const int month = digitsAt(text, 5, 2);
@@ -293,8 +325,8 @@ std::optional<qint64> parseTimestamp(QStringView text)
     const int hours = digitsAt(text, 11, 2);
     const int minutes = digitsAt(text, 14, 2);
     const int seconds = digitsAt(text, 17, 2);
-    if (year < 1 || month < 1 || month > 12 || day < 1 || hours < 0 || hours > 23
-        || minutes < 0 || minutes > 59 || seconds < 0 || seconds > 59)
+    if (year < 1 || month < 1 || month > 12 || day < 1 || hours < 0 || hours > 23 || minutes < 0 ||
+        minutes > 59 || seconds < 0 || seconds > 59)
         return std::nullopt;
     static constexpr int monthDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (day > monthDays[month - 1] + (month == 2 && isLeap(year) ? 1 : 0))
@@ -335,8 +367,8 @@ std::optional<qint64> parseTimestamp(QStringView text)
     }
     if (at != text.size())
         return std::nullopt;
-    const qint64 ms = daysFromCivil(year, month, day) * 86400000
-                      + ((hours * 60 + minutes - offsetMinutes) * 60 + seconds) * 1000LL + millis;
+    const qint64 ms = daysFromCivil(year, month, day) * 86400000 +
+                      ((hours * 60 + minutes - offsetMinutes) * 60 + seconds) * 1000LL + millis;
     if (ms < minTimestampMs || ms > maxTimestampMs)
         return std::nullopt;
     return ms;
@@ -382,7 +414,8 @@ std::optional<qint64> parseDuration(QStringView text)
         }
         if (at < text.size() && text.at(at) == u'.') {
             ++at;
-            while (at < text.size() && text.at(at).unicode() >= u'0' && text.at(at).unicode() <= u'9') {
+            while (at < text.size() && text.at(at).unicode() >= u'0' &&
+                   text.at(at).unicode() <= u'9') {
                 if (scale < 1000000000000000000LL) {
                     fraction = fraction * 10 + (text.at(at).unicode() - u'0');
                     scale *= 10;

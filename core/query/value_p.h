@@ -31,9 +31,9 @@ struct Duration
     qint64 ms = 0;
 };
 
-constexpr qint64 minTimestampMs = -62135596800000LL;  // 0001-01-01T00:00:00Z
-constexpr qint64 maxTimestampMs = 253402300799999LL;  // 9999-12-31T23:59:59.999Z
-constexpr qint64 maxDurationMs = 315576000000000LL;   // 10,000 years, as CEL
+constexpr qint64 minTimestampMs = -62135596800000LL; // 0001-01-01T00:00:00Z
+constexpr qint64 maxTimestampMs = 253402300799999LL; // 9999-12-31T23:59:59.999Z
+constexpr qint64 maxDurationMs = 315576000000000LL;  // 10,000 years, as CEL
 
 struct Value;
 using ValueList = QList<Value>;
@@ -66,8 +66,14 @@ struct Value
     static Value fromString(QString value) { return {std::move(value)}; }
     static Value fromTimestamp(qint64 ms) { return {Timestamp{ms}}; }
     static Value fromDuration(qint64 ms) { return {Duration{ms}}; }
-    static Value fromList(ValueList list) { return {std::make_shared<const ValueList>(std::move(list))}; }
-    static Value fromMap(ValueMap map) { return {std::make_shared<const ValueMap>(std::move(map))}; }
+    static Value fromList(ValueList list)
+    {
+        return {std::make_shared<const ValueList>(std::move(list))};
+    }
+    static Value fromMap(ValueMap map)
+    {
+        return {std::make_shared<const ValueMap>(std::move(map))};
+    }
     static Value fromJsonObject(QJsonObject object) { return {std::move(object)}; }
 };
 
@@ -99,8 +105,8 @@ QString formatDuration(qint64 ms);
 struct Civil
 {
     qint64 year;
-    int month; // 1..12
-    int day;   // 1..31
+    int month;     // 1..12
+    int day;       // 1..31
     int dayOfYear; // 0-based
     int dayOfWeek; // 0 = Sunday
     int hours, minutes, seconds, milliseconds;

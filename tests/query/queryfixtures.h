@@ -122,13 +122,20 @@ inline QString describe(const Swamp::Query::Internal::Value &value)
 {
     using namespace Swamp::Query::Internal;
     switch (value.kind()) {
-    case Kind::Null: return u"null"_s;
-    case Kind::Bool: return value.boolean() ? u"true"_s : u"false"_s;
-    case Kind::Int: return QString::number(value.integer());
-    case Kind::Double: return describeDouble(value.number());
-    case Kind::String: return u'"' + value.string() + u'"';
-    case Kind::Timestamp: return u"timestamp(\"%1\")"_s.arg(formatTimestamp(value.timestampMs()));
-    case Kind::Duration: return u"duration(\"%1\")"_s.arg(formatDuration(value.durationMs()));
+    case Kind::Null:
+        return u"null"_s;
+    case Kind::Bool:
+        return value.boolean() ? u"true"_s : u"false"_s;
+    case Kind::Int:
+        return QString::number(value.integer());
+    case Kind::Double:
+        return describeDouble(value.number());
+    case Kind::String:
+        return u'"' + value.string() + u'"';
+    case Kind::Timestamp:
+        return u"timestamp(\"%1\")"_s.arg(formatTimestamp(value.timestampMs()));
+    case Kind::Duration:
+        return u"duration(\"%1\")"_s.arg(formatDuration(value.durationMs()));
     case Kind::List: {
         QStringList parts;
         for (const Value &element : value.list())
@@ -140,10 +147,12 @@ inline QString describe(const Swamp::Query::Internal::Value &value)
         keys.sort();
         QStringList parts;
         for (const QString &key : keys)
-            parts << u"\"%1\": %2"_s.arg(key, describe(**mapValue(value, key, Swamp::Query::FieldType::Any)));
+            parts << u"\"%1\": %2"_s.arg(
+                key, describe(**mapValue(value, key, Swamp::Query::FieldType::Any)));
         return u'{' + parts.join(u", ") + u'}';
     }
-    case Kind::Dyn: break;
+    case Kind::Dyn:
+        break;
     }
     return u"?"_s;
 }
@@ -171,5 +180,5 @@ inline QString evaluateToText(const QString &predicate, const QJsonObject &recor
 #define QVERIFY_RESULT(result)                                                                     \
     do {                                                                                           \
         if (!(result))                                                                             \
-            QFAIL(qPrintable(u"%1: %2"_s.arg((result).error().code, (result).error().message))); \
+            QFAIL(qPrintable(u"%1: %2"_s.arg((result).error().code, (result).error().message)));   \
     } while (false)

@@ -221,8 +221,8 @@ void tst_QueryEvaluator::comparisons_data()
     row("list-equal-heterogeneous", u"[1, 'a'] == ['a', 1]"_s, u"false"_s);
     row("map-equal", u"{'a': 1, 'b': 2} == {'b': 2, 'a': 1}"_s, u"true"_s);
     row("map-not-equal", u"{'a': 1} == {'a': 2}"_s, u"false"_s);
-    row("map-equal-record-map", u"attributes.labels == {'region': 'eu', 'os': 'linux', 'größe': 'groß'}"_s,
-        u"true"_s);
+    row("map-equal-record-map",
+        u"attributes.labels == {'region': 'eu', 'os': 'linux', 'größe': 'groß'}"_s, u"true"_s);
     row("list-less-refused", u"[1] < [2]"_s, u"!query_type"_s);
     row("chained-comparison-refused", u"1 < 2 < 3"_s, u"!query_type"_s);
     row("in-list", u"2 in [1, 2, 3]"_s, u"true"_s);
@@ -394,7 +394,8 @@ void tst_QueryEvaluator::timeValues_data()
     row("duration-minus-timestamp-refused", u"duration('1m') - now"_s, u"!query_type"_s);
     row("timestamp-plus-int-refused", u"now + 5"_s, u"!query_type"_s);
     row("duration-times-int-refused", u"duration('1m') * 2"_s, u"!query_type"_s);
-    row("field-is-timestamp", u"attributes.lastSeenAt"_s, u"timestamp(\"2026-11-24T09:50:00.000Z\")"_s);
+    row("field-is-timestamp", u"attributes.lastSeenAt"_s,
+        u"timestamp(\"2026-11-24T09:50:00.000Z\")"_s);
     row("top-level-timestamp", u"createdAt < updatedAt"_s, u"true"_s);
     row("field-age", u"now - attributes.lastSeenAt"_s, u"duration(\"600s\")"_s);
     row("field-older-than", u"attributes.lastSeenAt < now - duration('5m')"_s, u"true"_s);
@@ -414,7 +415,8 @@ void tst_QueryEvaluator::timeValues_data()
     row("get-minutes-of-duration", u"duration('90m').getMinutes()"_s, u"90"_s);
     row("get-seconds-of-duration", u"duration('1h').getSeconds()"_s, u"3600"_s);
     row("get-milliseconds", u"attributes.startedAt.getMilliseconds()"_s, u"500"_s, u"step"_s);
-    row("get-day-of-week-before-epoch", u"timestamp('1969-12-31T00:00:00Z').getDayOfWeek()"_s, u"3"_s);
+    row("get-day-of-week-before-epoch", u"timestamp('1969-12-31T00:00:00Z').getDayOfWeek()"_s,
+        u"3"_s);
 }
 
 void tst_QueryEvaluator::timeValues()
@@ -439,7 +441,8 @@ void tst_QueryEvaluator::fields_data()
     row("missing-label-index", u"attributes.labels['zone']"_s, u"!query_runtime"_s);
     row("has-label", u"has(attributes.labels.region)"_s, u"true"_s);
     row("has-missing-label", u"has(attributes.labels.zone)"_s, u"false"_s);
-    row("has-guards", u"has(attributes.labels.zone) && attributes.labels.zone == 'a'"_s, u"false"_s);
+    row("has-guards", u"has(attributes.labels.zone) && attributes.labels.zone == 'a'"_s,
+        u"false"_s);
     row("has-null-field", u"has(attributes.disconnectedAt)"_s, u"true"_s);
     row("has-on-string-refused", u"has(attributes.status.x)"_s, u"!query_type"_s);
     row("has-index-refused", u"has(attributes['status'])"_s, u"!query_syntax"_s);
@@ -461,7 +464,8 @@ void tst_QueryEvaluator::fields_data()
     row("list-literal-index", u"[1, 2, 3][2]"_s, u"3"_s);
     row("int-select-refused", u"attributes.capacity.x"_s, u"!query_type"_s);
     row("attributes-map", u"size(attributes)"_s, u"16"_s);
-    row("record-field-int-from-json", u"attributes.maxEnrollments == null"_s, u"true"_s, u"token"_s);
+    row("record-field-int-from-json", u"attributes.maxEnrollments == null"_s, u"true"_s,
+        u"token"_s);
 }
 
 void tst_QueryEvaluator::fields()
@@ -504,8 +508,9 @@ void tst_QueryEvaluator::macros_data()
         u"true"_s, u"token"_s);
     row("bindings-map", u"attributes.bindings.map(b, b.machineId)"_s, u"[\"m1\", \"m2\"]"_s,
         u"token"_s);
-    row("bindings-filter-size", u"size(attributes.bindings.filter(b, b.workerName.startsWith('ci-')))"_s,
-        u"2"_s, u"token"_s);
+    row("bindings-filter-size",
+        u"size(attributes.bindings.filter(b, b.workerName.startsWith('ci-')))"_s, u"2"_s,
+        u"token"_s);
     row("bindings-timestamp", u"attributes.bindings.all(b, timestamp(b.enrolledAt) < now)"_s,
         u"true"_s, u"token"_s);
     row("labels-all", u"attributes.labels.all(k, size(attributes.labels[k]) > 1)"_s, u"true"_s);
@@ -576,36 +581,51 @@ void tst_QueryEvaluator::specExamples_data()
     const char *models[] = {"worker", "token", "step", "lease", "run"};
     for (const char *model : models) {
         const QString m = QString::fromLatin1(model);
-        QTest::addRow("worker-type-on-%s", model) << workerType << m << (m == u"worker" ? u"true"_s : u"false"_s);
-        QTest::addRow("token-type-on-%s", model) << tokenType << m << (m == u"token" ? u"true"_s : u"false"_s);
-        QTest::addRow("lease-type-on-%s", model) << leaseType << m << (m == u"lease" ? u"true"_s : u"false"_s);
-        QTest::addRow("idle-on-%s", model) << idle << m << (m == u"worker" ? u"true"_s : u"false"_s);
-        QTest::addRow("stale-eu-on-%s", model) << stale << m << (m == u"worker" ? u"true"_s : u"false"_s);
-        QTest::addRow("active-ci-lease-on-%s", model) << activeCi << m << (m == u"lease" ? u"true"_s : u"false"_s);
+        QTest::addRow("worker-type-on-%s", model)
+            << workerType << m << (m == u"worker" ? u"true"_s : u"false"_s);
+        QTest::addRow("token-type-on-%s", model)
+            << tokenType << m << (m == u"token" ? u"true"_s : u"false"_s);
+        QTest::addRow("lease-type-on-%s", model)
+            << leaseType << m << (m == u"lease" ? u"true"_s : u"false"_s);
+        QTest::addRow("idle-on-%s", model)
+            << idle << m << (m == u"worker" ? u"true"_s : u"false"_s);
+        QTest::addRow("stale-eu-on-%s", model)
+            << stale << m << (m == u"worker" ? u"true"_s : u"false"_s);
+        QTest::addRow("active-ci-lease-on-%s", model)
+            << activeCi << m << (m == u"lease" ? u"true"_s : u"false"_s);
     }
-    row("stale-eu-not-stale-enough", u"modelType == \"swamp/worker\" && attributes.labels.region == \"eu\" "
-                                     "&& attributes.lastSeenAt < now - duration(\"15m\")"_s,
+    row("stale-eu-not-stale-enough",
+        u"modelType == \"swamp/worker\" && attributes.labels.region == \"eu\" "
+        "&& attributes.lastSeenAt < now - duration(\"15m\")"_s,
         u"false"_s);
-    row("stale-eu-other-region", u"modelType == \"swamp/worker\" && attributes.labels.region == \"us\" "
-                                 "&& attributes.lastSeenAt < now - duration(\"5m\")"_s,
+    row("stale-eu-other-region",
+        u"modelType == \"swamp/worker\" && attributes.labels.region == \"us\" "
+        "&& attributes.lastSeenAt < now - duration(\"5m\")"_s,
         u"false"_s);
     row("busy-is-not-idle", u"modelType == \"swamp/worker\" && attributes.status == \"busy\""_s,
         u"false"_s);
-    row("lease-not-ci", u"modelType == \"swamp/step-lease\" && attributes.state == \"active\" "
-                        "&& attributes.workerName.startsWith(\"mac-\")"_s,
+    row("lease-not-ci",
+        u"modelType == \"swamp/step-lease\" && attributes.state == \"active\" "
+        "&& attributes.workerName.startsWith(\"mac-\")"_s,
         u"false"_s, u"lease"_s);
-    row("model-type-in", u"modelType in ['swamp/step', 'swamp/step-lease'] && attributes.state == 'running'"_s,
+    row("model-type-in",
+        u"modelType in ['swamp/step', 'swamp/step-lease'] && attributes.state == 'running'"_s,
         u"true"_s, u"step"_s);
-    row("unlimited-tokens", u"modelType == 'swamp/enrollment-token' && attributes.maxEnrollments == null"_s,
-        u"true"_s, u"token"_s);
-    row("expiring-tokens", u"modelType == 'swamp/enrollment-token' && attributes.expiresAt < now + duration('6d')"_s,
+    row("unlimited-tokens",
+        u"modelType == 'swamp/enrollment-token' && attributes.maxEnrollments == null"_s, u"true"_s,
+        u"token"_s);
+    row("expiring-tokens",
+        u"modelType == 'swamp/enrollment-token' && attributes.expiresAt < now + duration('6d')"_s,
         u"false"_s, u"token"_s);
-    row("expiring-tokens-longer", u"modelType == 'swamp/enrollment-token' && attributes.expiresAt < now + duration('7d')"_s,
+    row("expiring-tokens-longer",
+        u"modelType == 'swamp/enrollment-token' && attributes.expiresAt < now + duration('7d')"_s,
         u"true"_s, u"token"_s);
-    row("spare-capacity", u"modelType == 'swamp/worker' && attributes.activeSteps < attributes.capacity"_s,
+    row("spare-capacity",
+        u"modelType == 'swamp/worker' && attributes.activeSteps < attributes.capacity"_s,
         u"true"_s);
-    row("steps-left-running-long", u"modelType == 'swamp/step' && attributes.state == 'running' "
-                                   "&& now - attributes.startedAt > duration('30m')"_s,
+    row("steps-left-running-long",
+        u"modelType == 'swamp/step' && attributes.state == 'running' "
+        "&& now - attributes.startedAt > duration('30m')"_s,
         u"true"_s, u"step"_s);
 }
 
@@ -622,12 +642,15 @@ void tst_QueryEvaluator::matchesResult_data()
     QTest::addColumn<QString>("code");
     QTest::addRow("true") << u"attributes.status == 'idle'"_s << u"worker"_s << 1 << QString();
     QTest::addRow("false") << u"attributes.status == 'busy'"_s << u"worker"_s << 0 << QString();
-    QTest::addRow("non-bool-is-error") << u"attributes.status"_s << u"worker"_s << -1 << u"query_type"_s;
-    QTest::addRow("null-is-error") << u"attributes.disconnectedAt"_s << u"worker"_s << -1 << u"query_type"_s;
-    QTest::addRow("missing-key-is-error") << u"attributes.labels.zone == 'a'"_s << u"worker"_s << -1
-                                          << u"query_runtime"_s;
-    QTest::addRow("guarded-by-model-type") << u"modelType == 'swamp/step' && attributes.exitCode == 0"_s
-                                           << u"worker"_s << 0 << QString();
+    QTest::addRow("non-bool-is-error")
+        << u"attributes.status"_s << u"worker"_s << -1 << u"query_type"_s;
+    QTest::addRow("null-is-error")
+        << u"attributes.disconnectedAt"_s << u"worker"_s << -1 << u"query_type"_s;
+    QTest::addRow("missing-key-is-error")
+        << u"attributes.labels.zone == 'a'"_s << u"worker"_s << -1 << u"query_runtime"_s;
+    QTest::addRow("guarded-by-model-type")
+        << u"modelType == 'swamp/step' && attributes.exitCode == 0"_s << u"worker"_s << 0
+        << QString();
 }
 
 void tst_QueryEvaluator::matchesResult()
@@ -638,8 +661,8 @@ void tst_QueryEvaluator::matchesResult()
     QFETCH(QString, code);
     const auto compiled = Predicate::compile(predicate);
     QVERIFY_RESULT(compiled);
-    const Swamp::Result<bool> result = compiled->matches(QueryFixtures::record(record),
-                                                         QueryFixtures::now());
+    const Swamp::Result<bool> result =
+        compiled->matches(QueryFixtures::record(record), QueryFixtures::now());
     if (expected < 0) {
         QVERIFY(!result);
         QCOMPARE(result.error().code, code);
@@ -657,7 +680,8 @@ void tst_QueryEvaluator::budget_data()
     QTest::addRow("nested-macros-within-budget")
         << u"%1.all(a, %1.all(b, %1.all(c, a + b + c >= 0)))"_s.arg(ten) << QString();
     QTest::addRow("nested-macros-over-budget")
-        << u"%1.all(a, %1.all(b, %1.all(c, %1.all(d, %1.all(e, a + b + c + d + e >= 0)))))"_s.arg(ten)
+        << u"%1.all(a, %1.all(b, %1.all(c, %1.all(d, %1.all(e, a + b + c + d + e >= 0)))))"_s.arg(
+               ten)
         << u"query_budget"_s;
     QTest::addRow("budget-not-absorbed-by-and")
         << u"%1.all(a, %1.all(b, %1.all(c, %1.all(d, %1.all(e, true))))) && false"_s.arg(ten)
@@ -699,7 +723,8 @@ void tst_QueryEvaluator::evaluateJson_data()
     QTest::addRow("double") << u"2.5"_s << u"[2.5]"_s;
     QTest::addRow("bool") << u"attributes.draining"_s << u"[false]"_s;
     QTest::addRow("null") << u"attributes.disconnectedAt"_s << u"[null]"_s;
-    QTest::addRow("timestamp-as-iso") << u"attributes.lastSeenAt"_s << u"[\"2026-11-24T09:50:00.000Z\"]"_s;
+    QTest::addRow("timestamp-as-iso")
+        << u"attributes.lastSeenAt"_s << u"[\"2026-11-24T09:50:00.000Z\"]"_s;
     QTest::addRow("duration-as-seconds") << u"now - attributes.lastSeenAt"_s << u"[\"600s\"]"_s;
     QTest::addRow("duration-fraction") << u"duration('1500ms')"_s << u"[\"1.5s\"]"_s;
     QTest::addRow("list") << u"[1, 'a', now]"_s << u"[[1,\"a\",\"2026-11-24T10:00:00.000Z\"]]"_s;

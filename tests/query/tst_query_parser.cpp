@@ -44,11 +44,16 @@ static QString tokenName(const Internal::Token &token)
 {
     using Internal::TokenKind;
     switch (token.kind) {
-    case TokenKind::Identifier: return u"id:"_s + token.text;
-    case TokenKind::Int: return u"int:"_s + QString::number(token.intValue);
-    case TokenKind::Double: return u"double:"_s + QueryFixtures::describeDouble(token.doubleValue);
-    case TokenKind::String: return u"str:"_s + token.text;
-    default: return Internal::tokenDescription(token).remove(u'"');
+    case TokenKind::Identifier:
+        return u"id:"_s + token.text;
+    case TokenKind::Int:
+        return u"int:"_s + QString::number(token.intValue);
+    case TokenKind::Double:
+        return u"double:"_s + QueryFixtures::describeDouble(token.doubleValue);
+    case TokenKind::String:
+        return u"str:"_s + token.text;
+    default:
+        return Internal::tokenDescription(token).remove(u'"');
     }
 }
 
@@ -57,15 +62,19 @@ void tst_QueryParser::tokens_data()
     QTest::addColumn<QString>("text");
     QTest::addColumn<QString>("expected"); // names joined by ' ', positions as @n
 
-    QTest::addRow("operators") << u"== != < <= > >= && || ! - + * / % ? : . , ( ) [ ] { }"_s
-                               << u"== != < <= > >= && || ! - + * / % ? : . , ( ) [ ] { } end of predicate"_s;
-    QTest::addRow("no-spaces") << u"a.b==1&&!c"_s << u"id:a . id:b == int:1 && ! id:c end of predicate"_s;
-    QTest::addRow("keywords") << u"true false null in"_s << u"true false null in end of predicate"_s;
-    QTest::addRow("keyword-prefix-identifier") << u"inside nullable"_s
-                                               << u"id:inside id:nullable end of predicate"_s;
+    QTest::addRow("operators")
+        << u"== != < <= > >= && || ! - + * / % ? : . , ( ) [ ] { }"_s
+        << u"== != < <= > >= && || ! - + * / % ? : . , ( ) [ ] { } end of predicate"_s;
+    QTest::addRow("no-spaces") << u"a.b==1&&!c"_s
+                               << u"id:a . id:b == int:1 && ! id:c end of predicate"_s;
+    QTest::addRow("keywords") << u"true false null in"_s
+                              << u"true false null in end of predicate"_s;
+    QTest::addRow("keyword-prefix-identifier")
+        << u"inside nullable"_s << u"id:inside id:nullable end of predicate"_s;
     QTest::addRow("identifier-underscore") << u"_a1 b_2"_s << u"id:_a1 id:b_2 end of predicate"_s;
-    QTest::addRow("numbers") << u"0 12 0x1f 1.5 1e2 .25"_s
-                             << u"int:0 int:12 int:31 double:1.5 double:100.0 double:0.25 end of predicate"_s;
+    QTest::addRow("numbers")
+        << u"0 12 0x1f 1.5 1e2 .25"_s
+        << u"int:0 int:12 int:31 double:1.5 double:100.0 double:0.25 end of predicate"_s;
     QTest::addRow("int-dot-method") << u"1.size"_s << u"int:1 . id:size end of predicate"_s;
     QTest::addRow("exponent-without-digits") << u"1e"_s << u"!query_syntax"_s;
     QTest::addRow("strings") << u"'a' \"b\" r'\\n' '''c'''"_s
@@ -105,34 +114,44 @@ static QString dump(const Internal::Node &node)
     for (const auto &child : node.children)
         parts << dump(*child);
     switch (node.kind) {
-    case NodeKind::Literal: return QueryFixtures::describe(node.literal);
-    case NodeKind::Identifier: return node.name;
-    case NodeKind::Select: return u"%1.%2"_s.arg(parts.at(0), node.name);
-    case NodeKind::Index: return u"%1[%2]"_s.arg(parts.at(0), parts.at(1));
+    case NodeKind::Literal:
+        return QueryFixtures::describe(node.literal);
+    case NodeKind::Identifier:
+        return node.name;
+    case NodeKind::Select:
+        return u"%1.%2"_s.arg(parts.at(0), node.name);
+    case NodeKind::Index:
+        return u"%1[%2]"_s.arg(parts.at(0), parts.at(1));
     case NodeKind::Call:
         if (node.isMethod) {
             const QString target = parts.takeFirst();
             return u"%1.%2(%3)"_s.arg(target, node.name, parts.join(u", "));
         }
         return u"%1(%2)"_s.arg(node.name, parts.join(u", "));
-    case NodeKind::Has: return u"has(%1)"_s.arg(parts.at(0));
+    case NodeKind::Has:
+        return u"has(%1)"_s.arg(parts.at(0));
     case NodeKind::Comprehension: {
         const QString target = parts.takeFirst();
         return u"%1.%2(%3: %4)"_s.arg(target, node.name, node.literal.string(), parts.join(u", "));
     }
-    case NodeKind::ListLiteral: return u"[%1]"_s.arg(parts.join(u", "));
+    case NodeKind::ListLiteral:
+        return u"[%1]"_s.arg(parts.join(u", "));
     case NodeKind::MapLiteral: {
         QStringList entries;
         for (qsizetype i = 0; i + 1 < parts.size(); i += 2)
             entries << parts.at(i) + u": " + parts.at(i + 1);
         return u"{%1}"_s.arg(entries.join(u", "));
     }
-    case NodeKind::Unary: return u"(%1%2)"_s.arg(Internal::opSpelling(node.op), parts.at(0));
+    case NodeKind::Unary:
+        return u"(%1%2)"_s.arg(Internal::opSpelling(node.op), parts.at(0));
     case NodeKind::Binary:
         return u"(%1 %2 %3)"_s.arg(parts.at(0), Internal::opSpelling(node.op), parts.at(1));
-    case NodeKind::And: return u"(&& %1)"_s.arg(parts.join(u' '));
-    case NodeKind::Or: return u"(|| %1)"_s.arg(parts.join(u' '));
-    case NodeKind::Conditional: return u"(%1 ? %2 : %3)"_s.arg(parts.at(0), parts.at(1), parts.at(2));
+    case NodeKind::And:
+        return u"(&& %1)"_s.arg(parts.join(u' '));
+    case NodeKind::Or:
+        return u"(|| %1)"_s.arg(parts.join(u' '));
+    case NodeKind::Conditional:
+        return u"(%1 ? %2 : %3)"_s.arg(parts.at(0), parts.at(1), parts.at(2));
     }
     return {};
 }
@@ -176,8 +195,9 @@ void tst_QueryParser::structure_data()
     row("list", u"[1, a, 'b']"_s, u"[1, a, \"b\"]"_s);
     row("map", u"{'a': 1, b: c}"_s, u"{\"a\": 1, b: c}"_s);
     row("leading-dot", u".a.b"_s, u"a.b"_s);
-    row("spec-example", u"modelType == \"swamp/worker\" && attributes.labels.region == \"eu\" && "
-                        "attributes.lastSeenAt < now - duration(\"5m\")"_s,
+    row("spec-example",
+        u"modelType == \"swamp/worker\" && attributes.labels.region == \"eu\" && "
+        "attributes.lastSeenAt < now - duration(\"5m\")"_s,
         u"(&& (modelType == \"swamp/worker\") (attributes.labels.region == \"eu\") "
         "(attributes.lastSeenAt < (now - duration(\"5m\"))))"_s);
 }
@@ -206,32 +226,46 @@ void tst_QueryParser::syntaxErrors_data()
     row("only-spaces", u"   "_s, u"query predicate is empty"_s, 0, 1);
     row("single-equals", u"attributes.status = 'idle'"_s,
         prefix + u"\"=\" is not an operator (did you mean \"==\"?)"_s, 18, 1);
-    row("single-ampersand", u"a & b"_s, prefix + u"\"&\" is not an operator (did you mean \"&&\"?)"_s, 2, 1);
-    row("dangling-and", u"a &&"_s, prefix + u"unexpected end of predicate (expected an expression)"_s, 4, 1);
-    row("missing-operand", u"a == "_s, prefix + u"unexpected end of predicate (expected an expression)"_s, 5, 1);
-    row("double-operator", u"a == == b"_s, prefix + u"unexpected \"==\" (expected an expression)"_s, 5, 2);
-    row("unclosed-paren", u"(a || b"_s, prefix + u"unexpected end of predicate (expected \")\")"_s, 7, 1);
+    row("single-ampersand", u"a & b"_s,
+        prefix + u"\"&\" is not an operator (did you mean \"&&\"?)"_s, 2, 1);
+    row("dangling-and", u"a &&"_s,
+        prefix + u"unexpected end of predicate (expected an expression)"_s, 4, 1);
+    row("missing-operand", u"a == "_s,
+        prefix + u"unexpected end of predicate (expected an expression)"_s, 5, 1);
+    row("double-operator", u"a == == b"_s, prefix + u"unexpected \"==\" (expected an expression)"_s,
+        5, 2);
+    row("unclosed-paren", u"(a || b"_s, prefix + u"unexpected end of predicate (expected \")\")"_s,
+        7, 1);
     row("extra-paren", u"a || b)"_s,
         prefix + u"unexpected \")\" (expected an operator or the end of the predicate)"_s, 6, 1);
     row("two-values", u"a b"_s,
         prefix + u"unexpected \"b\" (expected an operator or the end of the predicate)"_s, 2, 1);
-    row("unclosed-list", u"[1, 2"_s, prefix + u"unexpected end of predicate (expected \"]\")"_s, 5, 1);
-    row("unclosed-map", u"{'a': 1"_s, prefix + u"unexpected end of predicate (expected \"}\")"_s, 7, 1);
+    row("unclosed-list", u"[1, 2"_s, prefix + u"unexpected end of predicate (expected \"]\")"_s, 5,
+        1);
+    row("unclosed-map", u"{'a': 1"_s, prefix + u"unexpected end of predicate (expected \"}\")"_s, 7,
+        1);
     row("map-missing-colon", u"{'a' 1}"_s, prefix + u"unexpected number (expected \":\")"_s, 5, 1);
-    row("ternary-missing-colon", u"a ? b"_s, prefix + u"unexpected end of predicate (expected \":\")"_s, 5, 1);
-    row("dot-without-name", u"a."_s, prefix + u"unexpected end of predicate (expected a field or method name)"_s, 2, 1);
+    row("ternary-missing-colon", u"a ? b"_s,
+        prefix + u"unexpected end of predicate (expected \":\")"_s, 5, 1);
+    row("dot-without-name", u"a."_s,
+        prefix + u"unexpected end of predicate (expected a field or method name)"_s, 2, 1);
     row("dot-number-is-a-double", u"a.1"_s,
         prefix + u"unexpected number (expected an operator or the end of the predicate)"_s, 1, 2);
-    row("dot-string", u"a.'b'"_s, prefix + u"unexpected string (expected a field or method name)"_s, 2, 3);
+    row("dot-string", u"a.'b'"_s, prefix + u"unexpected string (expected a field or method name)"_s,
+        2, 3);
     row("then-branch-is-not-a-ternary", u"a ? b ? c : d : e"_s,
         prefix + u"unexpected \"?\" (expected \":\")"_s, 6, 1);
     row("unterminated-string", u"name == 'abc"_s, prefix + u"unterminated string"_s, 8, 4);
     row("bad-escape", u"'a\\qb'"_s, prefix + u"invalid escape sequence \"\\q\""_s, 2, 2);
-    row("bad-unicode-escape", u"'\\u12g4'"_s, prefix + u"invalid escape sequence \"\\u12g\""_s, 1, 5);
+    row("bad-unicode-escape", u"'\\u12g4'"_s, prefix + u"invalid escape sequence \"\\u12g\""_s, 1,
+        5);
     row("surrogate-escape", u"'\\udc00'"_s, prefix + u"invalid code point in \"\\udc00\""_s, 1, 6);
-    row("too-big-code-point", u"'\\U00110000'"_s, prefix + u"invalid code point in \"\\U00110000\""_s, 1, 10);
-    row("int-out-of-range", u"a == 99999999999999999999"_s, prefix + u"integer 99999999999999999999 is out of range"_s, 5, 20);
-    row("positive-int-min", u"9223372036854775808"_s, prefix + u"integer 9223372036854775808 is out of range"_s, 0, 19);
+    row("too-big-code-point", u"'\\U00110000'"_s,
+        prefix + u"invalid code point in \"\\U00110000\""_s, 1, 10);
+    row("int-out-of-range", u"a == 99999999999999999999"_s,
+        prefix + u"integer 99999999999999999999 is out of range"_s, 5, 20);
+    row("positive-int-min", u"9223372036854775808"_s,
+        prefix + u"integer 9223372036854775808 is out of range"_s, 0, 19);
     row("unsigned", u"a == 1u"_s, prefix + u"unsigned integers are not supported"_s, 5, 2);
     row("number-then-letters", u"12abc"_s, prefix + u"unexpected \"a\" after a number"_s, 2, 1);
     row("reserved", u"a == if"_s, prefix + u"\"if\" is a reserved word"_s, 5, 2);
@@ -275,25 +309,32 @@ void tst_QueryParser::unknownNames_data()
         QTest::addRow("%s", name) << text << message << suggestion << position << length;
     };
     row("spec-stauts", u"modelType == \"swamp/worker\" && attributes.stauts == \"idle\""_s,
-        u"unknown field \"stauts\" in query predicate (did you mean \"status\"?)"_s, u"status"_s, 42, 6);
+        u"unknown field \"stauts\" in query predicate (did you mean \"status\"?)"_s, u"status"_s,
+        42, 6);
     row("case-typo", u"attributes.Status == 'idle'"_s,
-        u"unknown field \"Status\" in query predicate (did you mean \"status\"?)"_s, u"status"_s, 11, 6);
+        u"unknown field \"Status\" in query predicate (did you mean \"status\"?)"_s, u"status"_s,
+        11, 6);
     row("field-of-other-model", u"modelType == 'swamp/run' && attributes.status == 'idle'"_s,
-        u"unknown field \"status\" in query predicate (did you mean \"state\"?)"_s, u"state"_s, 39, 6);
-    row("field-of-other-model-no-suggestion", u"modelType == 'swamp/run' && attributes.hostname == 'x'"_s,
+        u"unknown field \"status\" in query predicate (did you mean \"state\"?)"_s, u"state"_s, 39,
+        6);
+    row("field-of-other-model-no-suggestion",
+        u"modelType == 'swamp/run' && attributes.hostname == 'x'"_s,
         u"unknown field \"hostname\" in query predicate"_s, QString(), 39, 8);
     row("field-any-model", u"attributes.workername == 'x'"_s,
         u"unknown field \"workername\" in query predicate (did you mean \"workerName\"?)"_s,
         u"workerName"_s, 11, 10);
-    row("field-restricted-by-in", u"modelType in ['swamp/step', 'swamp/step-lease'] && attributes.stepid == 'x'"_s,
-        u"unknown field \"stepid\" in query predicate (did you mean \"stepId\"?)"_s, u"stepId"_s, 62, 6);
+    row("field-restricted-by-in",
+        u"modelType in ['swamp/step', 'swamp/step-lease'] && attributes.stepid == 'x'"_s,
+        u"unknown field \"stepid\" in query predicate (did you mean \"stepId\"?)"_s, u"stepId"_s,
+        62, 6);
     row("field-by-index", u"attributes['lastseenAt'] < now"_s,
         u"unknown field \"lastseenAt\" in query predicate (did you mean \"lastSeenAt\"?)"_s,
         u"lastSeenAt"_s, 10, 14);
     row("field-in-has", u"has(attributes.colour)"_s,
         u"unknown field \"colour\" in query predicate"_s, QString(), 15, 6);
     row("field-in-has-close", u"has(attributes.labls)"_s,
-        u"unknown field \"labls\" in query predicate (did you mean \"labels\"?)"_s, u"labels"_s, 15, 5);
+        u"unknown field \"labls\" in query predicate (did you mean \"labels\"?)"_s, u"labels"_s, 15,
+        5);
     row("top-level", u"modeltype == 'swamp/worker'"_s,
         u"unknown field \"modeltype\" in query predicate (did you mean \"modelType\"?)"_s,
         u"modelType"_s, 0, 9);
@@ -319,7 +360,8 @@ void tst_QueryParser::unknownNames_data()
         u"unknown method \"startswith\" in query predicate (did you mean \"startsWith\"?)"_s,
         u"startsWith"_s, 20, 10);
     row("global-function-typo", u"sise(name) > 1"_s,
-        u"unknown function \"sise\" in query predicate (did you mean \"size\"?)"_s, u"size"_s, 0, 4);
+        u"unknown function \"sise\" in query predicate (did you mean \"size\"?)"_s, u"size"_s, 0,
+        4);
     row("no-suggestion-for-distant", u"attributes.xyz == 1"_s,
         u"unknown field \"xyz\" in query predicate"_s, QString(), 11, 3);
 }
@@ -348,11 +390,11 @@ void tst_QueryParser::typeErrors_data()
     QTest::addColumn<QString>("text");
     QTest::addColumn<QString>("message");
     QTest::addColumn<int>("position");
-    const auto row = [](const char *name, const QString &text, const QString &message, int position) {
-        QTest::addRow("%s", name) << text << message << position;
-    };
+    const auto row = [](const char *name, const QString &text, const QString &message,
+                        int position) { QTest::addRow("%s", name) << text << message << position; };
     row("string-less-int", u"attributes.status < 5"_s, u"no operator '<' for string and int"_s, 18);
-    row("int-equals-string", u"attributes.capacity == '4'"_s, u"no operator '==' for int and string"_s, 20);
+    row("int-equals-string", u"attributes.capacity == '4'"_s,
+        u"no operator '==' for int and string"_s, 20);
     row("timestamp-less-string", u"attributes.lastSeenAt < '2026-01-01T00:00:00Z'"_s,
         u"no operator '<' for timestamp and string"_s, 22);
     row("timestamp-minus-int", u"now - 5"_s, u"no operator '-' for timestamp and int"_s, 4);
@@ -364,12 +406,16 @@ void tst_QueryParser::typeErrors_data()
     row("method-on-int", u"attributes.capacity.startsWith('1')"_s,
         u"no overload of startsWith(string) on int"_s, 20);
     row("function-wrong-argument", u"duration(5)"_s, u"no overload of duration(int)"_s, 0);
-    row("function-too-many-arguments", u"size('a', 'b')"_s, u"no overload of size(string, string)"_s, 0);
+    row("function-too-many-arguments", u"size('a', 'b')"_s,
+        u"no overload of size(string, string)"_s, 0);
     row("index-list-with-string", u"[1]['a']"_s, u"no operator '[]' for list and string"_s, 3);
     row("in-int", u"1 in 2"_s, u"no operator 'in' for int and int"_s, 2);
-    row("ternary-condition", u"'a' ? 1 : 2"_s, u"the condition of '?:' must be bool, not string"_s, 0);
-    row("macro-over-string", u"name.exists(c, true)"_s, u"exists() needs a list or a map, not string"_s, 5);
-    row("macro-condition", u"[1].all(x, 1 + 1)"_s, u"the condition of all() must be bool, not int"_s, 13);
+    row("ternary-condition", u"'a' ? 1 : 2"_s, u"the condition of '?:' must be bool, not string"_s,
+        0);
+    row("macro-over-string", u"name.exists(c, true)"_s,
+        u"exists() needs a list or a map, not string"_s, 5);
+    row("macro-condition", u"[1].all(x, 1 + 1)"_s,
+        u"the condition of all() must be bool, not int"_s, 13);
     row("map-key-int", u"{1: 'a'}"_s, u"map keys must be strings, not int"_s, 1);
 }
 
@@ -391,11 +437,12 @@ void tst_QueryParser::limits_data()
     QTest::addColumn<QString>("code");
     const QString longName = u"name == '%1'"_s;
     QTest::addRow("length-4096-ok") << longName.arg(QString(4096 - 10, u'x')) << QString();
-    QTest::addRow("length-4097-too-long") << longName.arg(QString(4097 - 10, u'x')) << u"query_too_long"_s;
+    QTest::addRow("length-4097-too-long")
+        << longName.arg(QString(4097 - 10, u'x')) << u"query_too_long"_s;
     QTest::addRow("length-huge-too-long") << QString(1000000, u'(') << u"query_too_long"_s;
     QTest::addRow("parentheses-63-ok") << QString(63, u'(') + u"1" + QString(63, u')') << QString();
-    QTest::addRow("parentheses-64-too-deep") << QString(64, u'(') + u"1" + QString(64, u')')
-                                             << u"query_too_deep"_s;
+    QTest::addRow("parentheses-64-too-deep")
+        << QString(64, u'(') + u"1" + QString(64, u')') << u"query_too_deep"_s;
     QTest::addRow("parentheses-4000-too-deep") << QString(4000, u'(') << u"query_too_deep"_s;
     QTest::addRow("brackets-too-deep") << QString(2000, u'[') << u"query_too_deep"_s;
     QTest::addRow("braces-too-deep") << QString(1000, u'{') << u"query_too_deep"_s;
@@ -418,8 +465,8 @@ void tst_QueryParser::limits_data()
     for (int i = 0; i < 100; ++i)
         calls = u"size(string("_s + calls + u"))"_s;
     QTest::addRow("nested-calls-too-deep") << calls.left(4096) << u"query_too_deep"_s;
-    QTest::addRow("ternary-chain-too-deep") << QString(u"true ? 1 : "_s).repeated(300) + u"2"_s
-                                            << u"query_too_deep"_s;
+    QTest::addRow("ternary-chain-too-deep")
+        << QString(u"true ? 1 : "_s).repeated(300) + u"2"_s << u"query_too_deep"_s;
 }
 
 void tst_QueryParser::limits()
@@ -446,8 +493,10 @@ void tst_QueryParser::modelTypeHints_data()
     };
     row("equal", u"modelType == 'swamp/worker'"_s, {u"swamp/worker"_s}, false);
     row("equal-reversed", u"'swamp/worker' == modelType"_s, {u"swamp/worker"_s}, false);
-    row("in-list", u"modelType in ['swamp/step', 'swamp/run']"_s, {u"swamp/step"_s, u"swamp/run"_s}, false);
-    row("in-and-chain", u"attributes.state == 'running' && modelType == 'swamp/run'"_s, {u"swamp/run"_s}, false);
+    row("in-list", u"modelType in ['swamp/step', 'swamp/run']"_s, {u"swamp/step"_s, u"swamp/run"_s},
+        false);
+    row("in-and-chain", u"attributes.state == 'running' && modelType == 'swamp/run'"_s,
+        {u"swamp/run"_s}, false);
     row("intersection", u"modelType in ['swamp/step', 'swamp/run'] && modelType == 'swamp/run'"_s,
         {u"swamp/run"_s}, false);
     row("contradiction", u"modelType == 'swamp/step' && modelType == 'swamp/run'"_s, {}, false);
@@ -456,7 +505,8 @@ void tst_QueryParser::modelTypeHints_data()
     row("negated", u"!(modelType == 'swamp/step')"_s, {}, true);
     row("not-equal", u"modelType != 'swamp/step'"_s, {}, true);
     row("in-dynamic-list", u"modelType in ['swamp/step', name]"_s, {}, true);
-    row("nested-and-in-parentheses-ignored", u"name == 'x' || (modelType == 'swamp/run' && true)"_s, {}, true);
+    row("nested-and-in-parentheses-ignored", u"name == 'x' || (modelType == 'swamp/run' && true)"_s,
+        {}, true);
 }
 
 void tst_QueryParser::modelTypeHints()
@@ -479,17 +529,20 @@ void tst_QueryParser::equalityHints_data()
     const auto row = [](const char *name, const QString &text, const QString &expected) {
         QTest::addRow("%s", name) << text << expected;
     };
-    row("spec-idle", u"modelType == \"swamp/worker\" && attributes.status == \"idle\""_s, u"status=\"idle\""_s);
+    row("spec-idle", u"modelType == \"swamp/worker\" && attributes.status == \"idle\""_s,
+        u"status=\"idle\""_s);
     row("reversed", u"'idle' == attributes.status"_s, u"status=\"idle\""_s);
     row("index-form", u"attributes['status'] == 'idle'"_s, u"status=\"idle\""_s);
     row("int", u"attributes.capacity == 4"_s, u"capacity=4"_s);
     row("bool", u"attributes.draining == true"_s, u"draining=true"_s);
     row("double", u"attributes.capacity == 4.5"_s, u"capacity=4.5"_s);
-    row("several", u"attributes.status == 'idle' && attributes.capacity == 4 && attributes.labels.os == 'linux'"_s,
+    row("several",
+        u"attributes.status == 'idle' && attributes.capacity == 4 && attributes.labels.os == 'linux'"_s,
         u"status=\"idle\";capacity=4"_s);
     row("null-skipped", u"attributes.disconnectedAt == null"_s, QString());
     row("not-equal-skipped", u"attributes.status != 'idle'"_s, QString());
-    row("under-or-skipped", u"attributes.status == 'idle' || attributes.status == 'busy'"_s, QString());
+    row("under-or-skipped", u"attributes.status == 'idle' || attributes.status == 'busy'"_s,
+        QString());
     row("non-literal-skipped", u"attributes.status == name"_s, QString());
     row("nested-field-skipped", u"attributes.labels.os == 'linux'"_s, QString());
 }

@@ -45,7 +45,8 @@ void tst_QueryRender::compileErrors_data()
         "  modeltype == 'swamp/worker'\n"
         "  ^^^^^^^^^\n"_s);
     row("at-end", u"name == "_s,
-        u"error: syntax error in query predicate: unexpected end of predicate (expected an expression)\n"
+        u"error: syntax error in query predicate: unexpected end of predicate (expected an "
+        u"expression)\n"
         "  name == \n"
         "          ^\n"_s);
     row("operator", u"attributes.status < 5"_s,
@@ -57,7 +58,8 @@ void tst_QueryRender::compileErrors_data()
         "  name = 'x'\n"
         "       ^\n"_s);
     row("model-type", u"modelType == \"swamp/wroker\""_s,
-        u"error: unknown model type \"swamp/wroker\" in query predicate (did you mean \"swamp/worker\"?)\n"
+        u"error: unknown model type \"swamp/wroker\" in query predicate (did you mean "
+        u"\"swamp/worker\"?)\n"
         "  modelType == \"swamp/wroker\"\n"
         "               ^^^^^^^^^^^^^^\n"_s);
     row("second-line", u"modelType == 'swamp/worker'\n  && attributes.stauts == 'idle'"_s,
@@ -121,17 +123,20 @@ void tst_QueryRender::records_data()
     QTest::addColumn<QJsonArray>("records");
     QTest::addColumn<QString>("expected");
     QTest::addRow("empty") << QJsonArray() << QString();
-    QTest::addRow("one-worker") << QJsonArray{QueryFixtures::worker()}
-                                << u"NAME        MODEL TYPE    STATE  DETAILS\n"
-                                   "ci-linux-1  swamp/worker  idle   host=build-01 platform=linux/amd64 steps=1/4 "
-                                   "lastSeen=2026-11-24T09:50:00.000Z labels=größe=groß,os=linux,region=eu\n"_s;
+    QTest::addRow("one-worker")
+        << QJsonArray{QueryFixtures::worker()}
+        << u"NAME        MODEL TYPE    STATE  DETAILS\n"
+           "ci-linux-1  swamp/worker  idle   host=build-01 platform=linux/amd64 steps=1/4 "
+           "lastSeen=2026-11-24T09:50:00.000Z labels=größe=groß,os=linux,region=eu\n"_s;
     QTest::addRow("all-models")
         << QJsonArray{QueryFixtures::worker(), QueryFixtures::token(), QueryFixtures::step(),
                       QueryFixtures::lease(), QueryFixtures::run()}
         << u"NAME        MODEL TYPE              STATE     DETAILS\n"
-           "ci-linux-1  swamp/worker            idle      host=build-01 platform=linux/amd64 steps=1/4 "
+           "ci-linux-1  swamp/worker            idle      host=build-01 platform=linux/amd64 "
+           "steps=1/4 "
            "lastSeen=2026-11-24T09:50:00.000Z labels=größe=groß,os=linux,region=eu\n"
-           "ci          swamp/enrollment-token  enrolled  expires=2026-12-01T00:00:00.000Z enrollments=2/unlimited\n"
+           "ci          swamp/enrollment-token  enrolled  expires=2026-12-01T00:00:00.000Z "
+           "enrollments=2/unlimited\n"
            "build       swamp/step              running   run=run_1 attempt=1/3 worker=ci-linux-1\n"
            "build#1     swamp/step-lease        active    step=stp_1 worker=ci-linux-1 attempt=1\n"
            "nightly     swamp/run               running   steps=3 succeeded=1 failed=0\n"_s;
@@ -162,9 +167,11 @@ void tst_QueryRender::selection_data()
                                 << u"2026-11-01T00:00:00.000Z\n2026-11-01T00:00:00.000Z\n"
                                    "2026-11-24T09:00:00.000Z\n2026-11-24T09:00:30.000Z\n"
                                    "2026-11-24T09:00:00.000Z\n"_s;
-    QTest::addRow("durations") << u"now - updatedAt"_s << u"120s\n1936800s\n1800s\n3570s\n1800s\n"_s;
-    QTest::addRow("lists") << u"[name, size(name)]"_s
-                           << u"[\"ci-linux-1\",10]\n[\"ci\",2]\n[\"build\",5]\n[\"build#1\",7]\n[\"nightly\",7]\n"_s;
+    QTest::addRow("durations") << u"now - updatedAt"_s
+                               << u"120s\n1936800s\n1800s\n3570s\n1800s\n"_s;
+    QTest::addRow("lists")
+        << u"[name, size(name)]"_s
+        << u"[\"ci-linux-1\",10]\n[\"ci\",2]\n[\"build\",5]\n[\"build#1\",7]\n[\"nightly\",7]\n"_s;
     QTest::addRow("maps-as-table") << u"{'name': name, 'type': modelType}"_s
                                    << u"name        type\n"
                                       "ci-linux-1  swamp/worker\n"
@@ -191,9 +198,9 @@ void tst_QueryRender::selection()
     const auto compiled = Predicate::compile(expression);
     QVERIFY_RESULT(compiled);
     QJsonArray values;
-    for (const QJsonObject &record : {QueryFixtures::worker(), QueryFixtures::token(),
-                                      QueryFixtures::step(), QueryFixtures::lease(),
-                                      QueryFixtures::run()}) {
+    for (const QJsonObject &record :
+         {QueryFixtures::worker(), QueryFixtures::token(), QueryFixtures::step(),
+          QueryFixtures::lease(), QueryFixtures::run()}) {
         const auto value = compiled->evaluate(record, QueryFixtures::now());
         if (!value && expected == u"!") {
             continue;

@@ -47,12 +47,12 @@ QList<QJsonObject> records()
 
 void checkError(const Swamp::Error &error, const QString &predicate)
 {
-    static const QSet<QString> codes{u"query_syntax"_s,   u"query_unknown_field"_s,
-                                     u"query_type"_s,     u"query_too_long"_s,
-                                     u"query_too_deep"_s, u"query_budget"_s,
-                                     u"query_runtime"_s};
+    static const QSet<QString> codes{
+        u"query_syntax"_s,   u"query_unknown_field"_s, u"query_type"_s,   u"query_too_long"_s,
+        u"query_too_deep"_s, u"query_budget"_s,        u"query_runtime"_s};
     if (!codes.contains(error.code) || error.message.isEmpty()) {
-        std::fprintf(stderr, "bad error: %s %s\n", qPrintable(error.code), qPrintable(error.message));
+        std::fprintf(stderr, "bad error: %s %s\n", qPrintable(error.code),
+                     qPrintable(error.message));
         std::abort();
     }
     if (error.details.contains(u"position")) {
@@ -72,8 +72,10 @@ void checkError(const Swamp::Error &error, const QString &predicate)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const QList<QJsonObject> fixed = records();
-    static const QDateTime now = QDateTime::fromString(u"2026-11-24T10:00:00.000Z"_s, Qt::ISODateWithMs);
-    const QString predicate = QString::fromUtf8(reinterpret_cast<const char *>(data), qsizetype(size));
+    static const QDateTime now =
+        QDateTime::fromString(u"2026-11-24T10:00:00.000Z"_s, Qt::ISODateWithMs);
+    const QString predicate =
+        QString::fromUtf8(reinterpret_cast<const char *>(data), qsizetype(size));
     const auto compiled = Swamp::Query::Predicate::compile(predicate);
     if (!compiled) {
         checkError(compiled.error(), predicate);
