@@ -1,0 +1,179 @@
+#include "newtokendialog.h"
+
+#include "statuspalette.h"
+
+#include "common/duration.h"
+#include "common/labels.h"
+#include "tokens/tokens.h"
+
+#include <QCheckBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace Swamp::Console {
+
+namespace {
+QLabel *errorLabel(QWidget *parent)
+{
+    auto *label = new QLabel(parent);
+    label->setWordWrap(true);
+    QPalette palette = label->palette();
+    palette.setColor(QPalette::WindowText,
+                     StatusPalette::readable(QColor(0xb3, 0x1d, 0x1d), label->palette()));
+    label->setPalette(palette);
+    label->setVisible(false);
+    return label;
+}
+
+void showProblem(QLabel *label, const QString &problem)
+{
+    label->setText(problem);
+    label->setVisible(!problem.isEmpty());
+}
+
+Result<Labels> labelsFrom(const QString &text)
+{
+    if (text.trimmed().isEmpty())
+        return Labels();
+    QStringList items;
+    const QStringList parts = text.split(u',', Qt::SkipEmptyParts);
+    for (const QString &part : parts)
+        items << part.trimmed();
+    return parseLabels(items);
+}
+} // namespace
+
+NewTokenDialog::NewTokenDialog(QWidget *parent)
+    : QDialog(parent)
+    , m_name(new QLineEdit(this))
+    , m_duration(new QLineEdit(QStringLiteral("24h"), this))
+    , m_maxEnrollments(new QSpinBox(this))
+    , m_unlimited(new QCheckBox(tr("&Unlimited"), this))
+    , m_labels(new QLineEdit(this))
+    , m_nameError(errorLabel(this))
+    , m_durationError(errorLabel(this))
+    , m_labelsError(errorLabel(this))
+    , m_serverError(errorLabel(this))
+    , m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this))
+{
+    setWindowTitle(tr("New enrollment token"));
+    m_name->setPlaceholderText(tr("for example ci-linux"));
+    m_name->setMaxLength(63);
+    m_duration->setPlaceholderText(tr("45s, 30m, 24h, 7d, 2w"));
+    m_maxEnrollments->setRange(1, 1000000);
+    m_maxEnrollments->setValue(1);
+    m_maxEnrollments->setToolTip(tr("How many distinct machines may enroll with this token"));
+    m_labels->setPlaceholderText(tr("k=v, k=v (added to every worker enrolled on it)"));
+    m_buttons->button(QDialogButtonBox::Ok)->setText(tr("C&reate token"));
+
+    auto *enrollmentsRow = new QWidget(this);
+    auto *enrollmentsLayout = new QHBoxLayout(enrollmentsRow);
+    enrollmentsLayout->setContentsMargins(0, 0, 0, 0);
+    enrollmentsLayout->addWidget(m_maxEnrollments);
+    enrollmentsLayout->addWidget(m_unlimited);
+    enrollmentsLayout->addStretch();
+
+    auto *form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
+    form->addRow(tr("&Name:"), m_name);
+    form->addRow(QString(), m_nameError);
+    form->addRow(tr("&Duration:"), m_duration);
+    form->addRow(QString(), m_durationError);
+    form->addRow(tr("&Max enrollments:"), enrollmentsRow);
+    form->addRow(tr("&Labels:"), m_labels);
+    form->addRow(QString(), m_labelsError);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(m_serverError);
+    layout->addStretch();
+    layout->addWidget(m_buttons);
+
+    setTabOrder(m_name, m_duration);
+    setTabOrder(m_duration, m_maxEnrollments);
+    setTabOrder(m_maxEnrollments, m_unlimited);
+    setTabOrder(m_unlimited, m_labels);
+
+    connect(m_buttons, &QDialogButtonBox::accepted, this, &NewTokenDialog::accept);
+    connect(m_buttons, &QDialogButtonBox::rejected, this, &NewTokenDialog::reject);
+    connect(m_name, &QLineEdit::textChanged, this, &NewTokenDialog::validate);
+    connect(m_duration, &QLineEdit::textChanged, this, &NewTokenDialog::validate);
+    connect(m_labels, &QLineEdit::textChanged, this, &NewTokenDialog::validate);
+    connect(m_unlimited, &QCheckBox::toggled, this, [this](bool unlimited) {
+        m_maxEnrollments->setEnabled(!unlimited);
+    });
+    validate();
+    resize(520, sizeHint().height());
+}
+
+bool NewTokenDialog::isValid() const
+{
+    return validateTokenName(m_name->text().trimmed()).has_value()
+        && parseDurationMs(m_duration->text().trimmed()).has_value()
+        && *parseDurationMs(m_duration->text().trimmed()) <= MaxTokenLifetimeMs
+        && labelsFrom(m_labels->text()).has_value();
+}
+
+void NewTokenDialog::validate()
+{
+    // An empty name is not an error yet: nobody typed one.
+    const QString name = m_name->text().trimmed();
+    const auto nameValid = validateTokenName(name);
+    showProblem(m_nameError, name.isEmpty() || nameValid ? QString() : nameValid.error().text());
+
+    const auto duration = parseDurationMs(m_duration->text().trimmed());
+    QString durationProblem;
+    if (!duration)
+        durationProblem = duration.error().text();
+    else if (*duration > MaxTokenLifetimeMs)
+        durationProblem = tr("a token lives at most 365d");
+    showProblem(m_durationError, durationProblem);
+
+    const auto labels = labelsFrom(m_labels->text());
+    showProblem(m_labelsError, labels ? QString() : labels.error().text());
+
+    showProblem(m_serverError, QString());
+    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(!m_busy && isValid());
+}
+
+QJsonObject NewTokenDialog::parameters() const
+{
+    return {{QStringLiteral("name"), m_name->text().trimmed()},
+            {QStringLiteral("durationMs"), parseDurationMs(m_duration->text().trimmed()).value_or(0)},
+            {QStringLiteral("maxEnrollments"), m_unlimited->isChecked() ? 0 : m_maxEnrollments->value()},
+            {QStringLiteral("labels"), labelsToJson(labelsFrom(m_labels->text()).value_or(Labels()))}};
+}
+
+void NewTokenDialog::setBusy(bool busy)
+{
+    m_busy = busy;
+    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(!m_busy && isValid());
+    setCursor(busy ? Qt::BusyCursor : Qt::ArrowCursor);
+}
+
+void NewTokenDialog::showError(const QString &message)
+{
+    showProblem(m_serverError, message);
+}
+
+void NewTokenDialog::markCreated()
+{
+    setBusy(false);
+    QDialog::accept();
+}
+
+void NewTokenDialog::accept()
+{
+    if (m_busy || !isValid())
+        return;
+    setBusy(true);
+    Q_EMIT createRequested(parameters());
+}
+
+} // namespace Swamp::Console

@@ -1,0 +1,87 @@
+#include "statuspalette.h"
+
+#include <QApplication>
+#include <QStyle>
+
+namespace Swamp::Console {
+
+QString StatusPalette::workerStatusText(WorkerStatus status)
+{
+    switch (status) {
+    case WorkerStatus::Idle: return tr("idle");
+    case WorkerStatus::Busy: return tr("busy");
+    case WorkerStatus::Draining: return tr("draining");
+    case WorkerStatus::Disconnected: return tr("disconnected");
+    case WorkerStatus::Lost: return tr("lost");
+    }
+    return {};
+}
+
+QColor StatusPalette::readable(const QColor &color, const QPalette &palette)
+{
+    const bool dark = palette.color(QPalette::Base).lightness() < 128;
+    return dark ? color.lighter(170) : color;
+}
+
+QColor StatusPalette::workerStatusColor(WorkerStatus status, const QPalette &palette)
+{
+    switch (status) {
+    case WorkerStatus::Idle: return readable(QColor(0x1b, 0x7f, 0x37), palette);
+    case WorkerStatus::Busy: return readable(QColor(0x0b, 0x5c, 0xad), palette);
+    case WorkerStatus::Draining: return readable(QColor(0x9a, 0x5b, 0x00), palette);
+    case WorkerStatus::Disconnected: return palette.color(QPalette::Disabled, QPalette::Text);
+    case WorkerStatus::Lost: return readable(QColor(0xb3, 0x1d, 0x1d), palette);
+    }
+    return palette.color(QPalette::Text);
+}
+
+QIcon StatusPalette::workerStatusIcon(WorkerStatus status)
+{
+    QStyle *style = QApplication::style();
+    switch (status) {
+    case WorkerStatus::Idle: return style->standardIcon(QStyle::SP_DialogApplyButton);
+    case WorkerStatus::Busy: return style->standardIcon(QStyle::SP_MediaPlay);
+    case WorkerStatus::Draining: return style->standardIcon(QStyle::SP_MediaPause);
+    case WorkerStatus::Disconnected: return style->standardIcon(QStyle::SP_MediaStop);
+    case WorkerStatus::Lost: return style->standardIcon(QStyle::SP_MessageBoxCritical);
+    }
+    return {};
+}
+
+QString StatusPalette::tokenStateText(const QString &state)
+{
+    if (state == u"unused")
+        return tr("unused");
+    if (state == u"enrolled")
+        return tr("enrolled");
+    if (state == u"expired")
+        return tr("expired");
+    if (state == u"revoked")
+        return tr("revoked");
+    return state;
+}
+
+QColor StatusPalette::tokenStateColor(const QString &state, const QPalette &palette)
+{
+    if (state == u"unused")
+        return readable(QColor(0x0b, 0x5c, 0xad), palette);
+    if (state == u"enrolled")
+        return readable(QColor(0x1b, 0x7f, 0x37), palette);
+    if (state == u"revoked")
+        return readable(QColor(0xb3, 0x1d, 0x1d), palette);
+    return palette.color(QPalette::Disabled, QPalette::Text);
+}
+
+QIcon StatusPalette::tokenStateIcon(const QString &state)
+{
+    QStyle *style = QApplication::style();
+    if (state == u"unused")
+        return style->standardIcon(QStyle::SP_FileIcon);
+    if (state == u"enrolled")
+        return style->standardIcon(QStyle::SP_DialogApplyButton);
+    if (state == u"revoked")
+        return style->standardIcon(QStyle::SP_DialogCancelButton);
+    return style->standardIcon(QStyle::SP_MessageBoxWarning);
+}
+
+} // namespace Swamp::Console

@@ -1,0 +1,32 @@
+#pragma once
+
+#include "store/records.h"
+
+#include <QColor>
+#include <QCoreApplication>
+#include <QIcon>
+#include <QPalette>
+
+namespace Swamp::Console {
+
+// How states look: translated names, colours that stay readable on light and dark palettes,
+// and icons from the style (so they follow the platform theme).
+struct StatusPalette
+{
+    Q_DECLARE_TR_FUNCTIONS(StatusPalette)
+
+public:
+    static QString workerStatusText(WorkerStatus status);
+    static QColor workerStatusColor(WorkerStatus status, const QPalette &palette);
+    static QIcon workerStatusIcon(WorkerStatus status);
+
+    // Token states as the orchestrator names them: unused, enrolled, expired, revoked.
+    static QString tokenStateText(const QString &state);
+    static QColor tokenStateColor(const QString &state, const QPalette &palette);
+    static QIcon tokenStateIcon(const QString &state);
+
+    // A base colour adjusted for the palette: lighter on dark backgrounds.
+    static QColor readable(const QColor &color, const QPalette &palette);
+};
+
+} // namespace Swamp::Console

@@ -1,0 +1,234 @@
+#include "workerstab.h"
+
+#include "statuspalette.h"
+#include "workermodel.h"
+
+#include "common/duration.h"
+
+#include <QCheckBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace Swamp::Console {
+
+namespace {
+QString localTime(const QDateTime &when)
+{
+    return when.isValid() ? QLocale().toString(when.toLocalTime(), QLocale::ShortFormat)
+                          : QStringLiteral("-");
+}
+} // namespace
+
+WorkersTab::WorkersTab(WorkerModel *model, QWidget *parent)
+    : QWidget(parent)
+    , m_model(model)
+    , m_statusProxy(new QSortFilterProxyModel(this))
+    , m_proxy(new QSortFilterProxyModel(this))
+    , m_filter(new QLineEdit(this))
+    , m_showGone(new QCheckBox(tr("Show &disconnected"), this))
+    , m_summary(new QLabel(this))
+    , m_view(new QTableView(this))
+    , m_splitter(new QSplitter(Qt::Horizontal, this))
+    , m_detailsTitle(new QLabel(this))
+{
+    m_statusProxy->setSourceModel(m_model);
+    m_statusProxy->setFilterRole(WorkerModel::RawStatusRole);
+    m_proxy->setSourceModel(m_statusProxy);
+    m_proxy->setSortRole(WorkerModel::SortRole);
+    m_proxy->setFilterRole(WorkerModel::FilterRole);
+    m_proxy->setFilterKeyColumn(0);
+    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    m_proxy->setSortCaseSensitivity(Qt::CaseInsensitive);
+
+    m_filter->setPlaceholderText(tr("Filter by name, status, label, platform, token…"));
+    m_filter->setClearButtonEnabled(true);
+    m_showGone->setChecked(true);
+    m_showGone->setToolTip(tr("Also list workers that are disconnected or lost"));
+    connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+    connect(m_showGone, &QCheckBox::toggled, this, [this](bool show) {
+        m_statusProxy->setFilterRegularExpression(show ? QString() : QStringLiteral("^(idle|busy|draining)$"));
+        updateSummary();
+    });
+
+    m_view->setModel(m_proxy);
+    m_view->setSortingEnabled(true);
+    m_view->sortByColumn(WorkerModel::Name, Qt::AscendingOrder);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
+    m_view->verticalHeader()->setVisible(false);
+    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->horizontalHeader()->setSectionsMovable(true);
+    m_view->setColumnWidth(WorkerModel::Name, 180);
+    m_view->setColumnWidth(WorkerModel::Status, 130);
+    m_view->setColumnWidth(WorkerModel::Slots, 60);
+    m_view->setColumnWidth(WorkerModel::Labels, 160);
+    m_view->setColumnWidth(WorkerModel::Platform, 110);
+    m_view->setColumnWidth(WorkerModel::Version, 70);
+    m_view->setColumnWidth(WorkerModel::LastSeen, 100);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &WorkersTab::handleSelectionChanged);
+
+    // Details pane.
+    auto *details = new QGroupBox(tr("Details"), this);
+    auto *form = new QFormLayout;
+    form->setRowWrapPolicy(QFormLayout::WrapLongRows);
+    const QList<std::pair<QString, QString>> fields{
+        {QStringLiteral("status"), tr("Status:")},
+        {QStringLiteral("machineId"), tr("Machine ID:")},
+        {QStringLiteral("instanceId"), tr("Instance:")},
+        {QStringLiteral("hostname"), tr("Hostname:")},
+        {QStringLiteral("platform"), tr("Platform:")},
+        {QStringLiteral("tokenName"), tr("Token:")},
+        {QStringLiteral("labels"), tr("Labels:")},
+        {QStringLiteral("enrolledAt"), tr("Enrolled at:")},
+        {QStringLiteral("lastSeenAt"), tr("Last seen at:")},
+        {QStringLiteral("disconnectedAt"), tr("Disconnected at:")},
+    };
+    for (const auto &[key, title] : fields) {
+        auto *value = new QLabel(details);
+        value->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+        value->setWordWrap(true);
+        value->setMinimumWidth(80);
+        m_details.insert(key, value);
+        form->addRow(title, value);
+    }
+    QFont titleFont = m_detailsTitle->font();
+    titleFont.setBold(true);
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.2);
+    m_detailsTitle->setFont(titleFont);
+    m_detailsTitle->setWordWrap(true);
+    auto *detailsLayout = new QVBoxLayout(details);
+    detailsLayout->addWidget(m_detailsTitle);
+    detailsLayout->addLayout(form);
+    detailsLayout->addStretch();
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidget(details);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setMinimumWidth(200);
+
+    m_splitter->addWidget(m_view);
+    m_splitter->addWidget(scroll);
+    m_splitter->setStretchFactor(0, 3);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setChildrenCollapsible(false);
+
+    auto *top = new QHBoxLayout;
+    top->addWidget(m_filter, 1);
+    top->addWidget(m_showGone);
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(top);
+    layout->addWidget(m_splitter, 1);
+    layout->addWidget(m_summary);
+    setTabOrder(m_filter, m_showGone);
+    setTabOrder(m_showGone, m_view);
+
+    connect(m_model, &QAbstractItemModel::dataChanged, this,
+            [this](const QModelIndex &topLeft, const QModelIndex &bottomRight) {
+                const int row = m_model->rowOf(m_selectedId);
+                if (row >= topLeft.row() && row <= bottomRight.row())
+                    updateDetails();
+                if (topLeft.column() <= WorkerModel::Status && bottomRight.column() >= WorkerModel::Status)
+                    updateSummary();
+            });
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, &WorkersTab::updateSummary);
+    connect(m_model, &QAbstractItemModel::rowsRemoved, this, [this] {
+        updateSummary();
+        if (!m_model->worker(m_selectedId)) {
+            m_selectedId.clear();
+            updateDetails();
+        }
+    });
+    updateDetails();
+    updateSummary();
+}
+
+void WorkersTab::handleSelectionChanged()
+{
+    const QModelIndexList rows = m_view->selectionModel()->selectedRows();
+    m_selectedId = rows.isEmpty() ? QString() : rows.first().data(WorkerModel::IdRole).toString();
+    updateDetails();
+}
+
+void WorkersTab::selectWorker(const QString &id)
+{
+    const int row = m_model->rowOf(id);
+    if (row < 0)
+        return;
+    const QModelIndex index = m_proxy->mapFromSource(m_statusProxy->mapFromSource(m_model->index(row, 0)));
+    if (index.isValid()) {
+        m_view->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+        m_view->scrollTo(index);
+    }
+}
+
+QString WorkersTab::detail(const QString &field) const
+{
+    QLabel *label = m_details.value(field);
+    return label ? label->text() : QString();
+}
+
+void WorkersTab::updateDetails()
+{
+    const WorkerRecord *worker = m_model->worker(m_selectedId);
+    if (!worker) {
+        m_detailsTitle->setText(tr("No worker selected"));
+        for (QLabel *label : std::as_const(m_details))
+            label->clear();
+        return;
+    }
+    m_detailsTitle->setText(worker->name);
+    const auto set = [this](const char16_t *key, const QString &text) {
+        m_details.value(QString::fromUtf16(key))->setText(text.isEmpty() ? QStringLiteral("-") : text);
+    };
+    set(u"status", StatusPalette::workerStatusText(worker->status));
+    set(u"machineId", worker->machineId);
+    set(u"instanceId", worker->instanceId);
+    set(u"hostname", worker->hostname);
+    set(u"platform", worker->arch.isEmpty() ? worker->platform : worker->platform + u'/' + worker->arch);
+    set(u"tokenName", worker->tokenName);
+    set(u"labels", formatLabels(worker->labels));
+    set(u"enrolledAt", localTime(worker->enrolledAt));
+    set(u"lastSeenAt", isConnectedStatus(worker->status) ? tr("now (connected)") : localTime(worker->lastSeenAt));
+    set(u"disconnectedAt", isConnectedStatus(worker->status) ? QString() : localTime(worker->disconnectedAt));
+}
+
+void WorkersTab::updateSummary()
+{
+    int connected = 0;
+    const int total = m_model->rowCount();
+    for (int row = 0; row < total; ++row) {
+        if (isConnectedStatus(m_model->workerAt(row).status))
+            ++connected;
+    }
+    m_summary->setText(tr("%n worker(s), %1 connected", nullptr, total).arg(connected));
+}
+
+void WorkersTab::saveState(QSettings &settings) const
+{
+    settings.setValue(QStringLiteral("workers/header"), m_view->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("workers/splitter"), m_splitter->saveState());
+    settings.setValue(QStringLiteral("workers/showDisconnected"), m_showGone->isChecked());
+}
+
+void WorkersTab::restoreState(const QSettings &settings)
+{
+    m_view->horizontalHeader()->restoreState(settings.value(QStringLiteral("workers/header")).toByteArray());
+    m_splitter->restoreState(settings.value(QStringLiteral("workers/splitter")).toByteArray());
+    m_showGone->setChecked(settings.value(QStringLiteral("workers/showDisconnected"), true).toBool());
+}
+
+} // namespace Swamp::Console

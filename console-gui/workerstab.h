@@ -1,0 +1,57 @@
+#pragma once
+
+#include <QWidget>
+
+class QCheckBox;
+class QFormLayout;
+class QLabel;
+class QLineEdit;
+class QSettings;
+class QSortFilterProxyModel;
+class QSplitter;
+class QTableView;
+
+namespace Swamp::Console {
+
+class WorkerModel;
+
+// The workers table (sortable, filterable, live) with a details pane for the selected worker.
+// The selection follows the worker's id, whatever the rows do.
+class WorkersTab final : public QWidget
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(WorkersTab)
+
+public:
+    explicit WorkersTab(WorkerModel *model, QWidget *parent = nullptr);
+
+    QTableView *view() const { return m_view; }
+    QLineEdit *filterEdit() const { return m_filter; }
+    QSortFilterProxyModel *proxy() const { return m_proxy; }
+    QString selectedId() const { return m_selectedId; }
+    void selectWorker(const QString &id);
+    // The details pane's value for a field ("machineId", "instanceId", "hostname", ...).
+    QString detail(const QString &field) const;
+
+    void saveState(QSettings &settings) const;
+    void restoreState(const QSettings &settings);
+
+private:
+    void updateDetails();
+    void updateSummary();
+    void handleSelectionChanged();
+
+    WorkerModel *m_model;
+    QSortFilterProxyModel *m_statusProxy;
+    QSortFilterProxyModel *m_proxy;
+    QLineEdit *m_filter;
+    QCheckBox *m_showGone;
+    QLabel *m_summary;
+    QTableView *m_view;
+    QSplitter *m_splitter;
+    QLabel *m_detailsTitle;
+    QHash<QString, QLabel *> m_details;
+    QString m_selectedId;
+};
+
+} // namespace Swamp::Console

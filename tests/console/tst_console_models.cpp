@@ -1,0 +1,277 @@
+// The console's models: live upserts without resets, per-column ticks, and the item-model
+// contract (QAbstractItemModelTester) for each.
+#include "eventmodel.h"
+#include "queryresultmodel.h"
+#include "tokenmodel.h"
+#include "workermodel.h"
+
+#include "common/duration.h"
+
+#include <QAbstractItemModelTester>
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTest>
+
+using namespace Swamp;
+using namespace Swamp::Console;
+
+namespace {
+const QDateTime T0 = QDateTime(QDate(2026, 11, 24), QTime(10, 0), Qt::UTC);
+
+WorkerRecord worker(const QString &id, const QString &name, WorkerStatus status = WorkerStatus::Idle)
+{
+    WorkerRecord w;
+    w.id = id;
+    w.name = name;
+    w.status = status;
+    w.tokenName = QStringLiteral("ci");
+    w.platform = QStringLiteral("linux");
+    w.arch = QStringLiteral("x86_64");
+    w.version = QStringLiteral("0.1.0");
+    w.capacity = 4;
+    w.labels = {{QStringLiteral("region"), QStringLiteral("eu")}};
+    w.lastSeenAt = T0.addSecs(-12);
+    w.enrolledAt = T0.addSecs(-3600);
+    return w;
+}
+
+QJsonObject token(const QString &id, const QString &name, const QString &state, const QDateTime &expires)
+{
+    return {{QStringLiteral("id"), id},
+            {QStringLiteral("name"), name},
+            {QStringLiteral("state"), state},
+            {QStringLiteral("createdAt"), isoUtc(T0.addSecs(-60))},
+            {QStringLiteral("expiresAt"), isoUtc(expires)},
+            {QStringLiteral("revokedAt"), QJsonValue::Null},
+            {QStringLiteral("maxEnrollments"), 2},
+            {QStringLiteral("enrollments"), 1},
+            {QStringLiteral("bindings"), QJsonArray()},
+            {QStringLiteral("labels"), QJsonObject{{QStringLiteral("pool"), QStringLiteral("ci")}}}};
+}
+} // namespace
+
+class tst_ConsoleModels : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init() { QTest::failOnWarning(QRegularExpression(QStringLiteral(".*"))); }
+
+    void workerUpsertsWithoutReset();
+    void workerSetRemovesMissing();
+    void workerTickTouchesLastSeenOnly();
+    void workerDisplay_data();
+    void workerDisplay();
+    void workerSortsByRawValue();
+    void tokenExpiresByTime();
+    void tokenEnrollments_data();
+    void tokenEnrollments();
+    void eventCapacity();
+    void queryShapes_data();
+    void queryShapes();
+};
+
+void tst_ConsoleModels::workerUpsertsWithoutReset()
+{
+    WorkerModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+
+    model.upsert(worker(QStringLiteral("a"), QStringLiteral("alpha")));
+    model.upsert(worker(QStringLiteral("b"), QStringLiteral("beta")));
+    QCOMPARE(inserted.count(), 2);
+    QCOMPARE(model.rowOf(QStringLiteral("b")), 1);
+
+    model.upsert(worker(QStringLiteral("b"), QStringLiteral("beta"))); // unchanged: silent
+    QCOMPARE(changed.count(), 0);
+
+    model.upsert(worker(QStringLiteral("b"), QStringLiteral("beta"), WorkerStatus::Busy));
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(changed.first().at(0).toModelIndex().row(), 1);
+    QCOMPARE(changed.first().at(1).toModelIndex().row(), 1);
+    QCOMPARE(model.index(1, WorkerModel::Status).data(WorkerModel::RawStatusRole).toString(), u"busy");
+    QCOMPARE(reset.count(), 0);
+}
+
+void tst_ConsoleModels::workerSetRemovesMissing()
+{
+    WorkerModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setWorkers({worker(QStringLiteral("a"), QStringLiteral("alpha")),
+                      worker(QStringLiteral("b"), QStringLiteral("beta")),
+                      worker(QStringLiteral("c"), QStringLiteral("gamma"))});
+    QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    model.setWorkers({worker(QStringLiteral("a"), QStringLiteral("alpha")),
+                      worker(QStringLiteral("c"), QStringLiteral("gamma"), WorkerStatus::Disconnected)});
+    QCOMPARE(removed.count(), 1);
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.rowOf(QStringLiteral("c")), 1); // the hash follows the rows
+    QCOMPARE(model.rowOf(QStringLiteral("b")), -1);
+    QCOMPARE(model.worker(QStringLiteral("c"))->status, WorkerStatus::Disconnected);
+    QCOMPARE(reset.count(), 0);
+}
+
+void tst_ConsoleModels::workerTickTouchesLastSeenOnly()
+{
+    WorkerModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setNow(T0);
+    model.setWorkers({worker(QStringLiteral("a"), QStringLiteral("alpha"), WorkerStatus::Disconnected),
+                      worker(QStringLiteral("b"), QStringLiteral("beta"), WorkerStatus::Lost)});
+    QCOMPARE(model.index(0, WorkerModel::LastSeen).data().toString(), formatRelative(T0.addSecs(-12), T0));
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setNow(T0.addSecs(60));
+    QCOMPARE(changed.count(), 1);
+    const QModelIndex topLeft = changed.first().at(0).toModelIndex();
+    const QModelIndex bottomRight = changed.first().at(1).toModelIndex();
+    QCOMPARE(topLeft.column(), int(WorkerModel::LastSeen));
+    QCOMPARE(bottomRight.column(), int(WorkerModel::LastSeen));
+    QCOMPARE(topLeft.row(), 0);
+    QCOMPARE(bottomRight.row(), 1);
+    QCOMPARE(model.index(0, WorkerModel::LastSeen).data().toString(),
+             formatRelative(T0.addSecs(-12), T0.addSecs(60)));
+}
+
+void tst_ConsoleModels::workerDisplay_data()
+{
+    QTest::addColumn<int>("column");
+    QTest::addColumn<QString>("expected");
+    QTest::addRow("name") << int(WorkerModel::Name) << QStringLiteral("alpha");
+    QTest::addRow("slots-active-over-capacity") << int(WorkerModel::Slots) << QStringLiteral("0/4");
+    QTest::addRow("labels") << int(WorkerModel::Labels) << QStringLiteral("region=eu");
+    QTest::addRow("platform-with-arch") << int(WorkerModel::Platform) << QStringLiteral("linux/x86_64");
+    QTest::addRow("version") << int(WorkerModel::Version) << QStringLiteral("0.1.0");
+    QTest::addRow("token") << int(WorkerModel::Token) << QStringLiteral("ci");
+}
+
+void tst_ConsoleModels::workerDisplay()
+{
+    QFETCH(int, column);
+    QFETCH(QString, expected);
+    WorkerModel model;
+    model.upsert(worker(QStringLiteral("a"), QStringLiteral("alpha")));
+    QCOMPARE(model.index(0, column).data().toString(), expected);
+}
+
+void tst_ConsoleModels::workerSortsByRawValue()
+{
+    WorkerModel model;
+    model.setNow(T0);
+    WorkerRecord old = worker(QStringLiteral("a"), QStringLiteral("old"), WorkerStatus::Disconnected);
+    old.lastSeenAt = T0.addDays(-2); // "2d ago" sorts before "5s ago" only by the raw value
+    WorkerRecord recent = worker(QStringLiteral("b"), QStringLiteral("recent"), WorkerStatus::Disconnected);
+    recent.lastSeenAt = T0.addSecs(-5);
+    model.setWorkers({recent, old});
+    QSortFilterProxyModel proxy;
+    QAbstractItemModelTester tester(&proxy, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    proxy.setSourceModel(&model);
+    proxy.setSortRole(WorkerModel::SortRole);
+    proxy.sort(WorkerModel::LastSeen, Qt::AscendingOrder);
+    QCOMPARE(proxy.index(0, WorkerModel::Name).data().toString(), u"old");
+    QCOMPARE(proxy.index(1, WorkerModel::Name).data().toString(), u"recent");
+}
+
+void tst_ConsoleModels::tokenExpiresByTime()
+{
+    TokenModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setNow(T0);
+    model.setTokens({token(QStringLiteral("1"), QStringLiteral("ci"), QStringLiteral("enrolled"), T0.addSecs(30))});
+    QCOMPARE(model.index(0, TokenModel::State).data(TokenModel::RawStateRole).toString(), u"enrolled");
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    model.setNow(T0.addSecs(31));
+    QCOMPARE(model.index(0, TokenModel::State).data(TokenModel::RawStateRole).toString(), u"expired");
+    QVERIFY(changed.count() >= 1);
+    for (const auto &arguments : std::as_const(changed)) {
+        const int column = arguments.at(0).toModelIndex().column();
+        QVERIFY2(column != TokenModel::Name && column != TokenModel::Labels, "ticks touch time columns only");
+    }
+    QCOMPARE(reset.count(), 0);
+
+    // Revoked stays revoked, whatever the time.
+    QJsonObject revoked = token(QStringLiteral("1"), QStringLiteral("ci"), QStringLiteral("revoked"), T0.addSecs(30));
+    revoked.insert(QStringLiteral("revokedAt"), isoUtc(T0));
+    model.upsert(revoked);
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.index(0, TokenModel::State).data(TokenModel::RawStateRole).toString(), u"revoked");
+}
+
+void tst_ConsoleModels::tokenEnrollments_data()
+{
+    QTest::addColumn<QJsonValue>("max");
+    QTest::addColumn<QString>("expected");
+    QTest::addRow("bounded") << QJsonValue(2) << QStringLiteral("1/2");
+    QTest::addRow("unlimited-is-null") << QJsonValue(QJsonValue::Null) << QStringLiteral("1/unlimited");
+}
+
+void tst_ConsoleModels::tokenEnrollments()
+{
+    QFETCH(QJsonValue, max);
+    QFETCH(QString, expected);
+    TokenModel model;
+    QJsonObject t = token(QStringLiteral("1"), QStringLiteral("ci"), QStringLiteral("enrolled"), T0.addDays(1));
+    t.insert(QStringLiteral("maxEnrollments"), max);
+    model.upsert(t);
+    QCOMPARE(model.index(0, TokenModel::Enrollments).data().toString(), expected);
+}
+
+void tst_ConsoleModels::eventCapacity()
+{
+    EventModel model(3);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy kinds(&model, &EventModel::kindAdded);
+    for (int i = 1; i <= 5; ++i)
+        model.append(Event{i, T0.addSecs(i), i % 2 ? QStringLiteral("worker.enrolled") : QStringLiteral("token.created"),
+                           QStringLiteral("w%1").arg(i), QStringLiteral("message %1").arg(i), {}});
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(model.eventAt(0).id, 3); // the oldest went first
+    QCOMPARE(model.lastId(), 5);
+    QCOMPARE(kinds.count(), 2);
+    QCOMPARE(model.index(2, EventModel::Message).data().toString(), u"message 5");
+}
+
+void tst_ConsoleModels::queryShapes_data()
+{
+    QTest::addColumn<QJsonArray>("results");
+    QTest::addColumn<int>("shape");
+    QTest::addColumn<int>("columns");
+    QTest::addColumn<QString>("firstCell");
+    const QJsonObject record{{QStringLiteral("modelType"), QStringLiteral("swamp/worker")},
+                             {QStringLiteral("name"), QStringLiteral("alpha")},
+                             {QStringLiteral("id"), QStringLiteral("1")},
+                             {QStringLiteral("attributes"), QJsonObject{{QStringLiteral("status"), QStringLiteral("idle")}}}};
+    QTest::addRow("records") << QJsonArray{record} << int(QueryResultModel::Shape::Records) << 5
+                             << QStringLiteral("swamp/worker");
+    QTest::addRow("selected-maps")
+        << QJsonArray{QJsonObject{{QStringLiteral("n"), QStringLiteral("alpha")}},
+                      QJsonObject{{QStringLiteral("n"), QStringLiteral("beta")}, {QStringLiteral("s"), 1}}}
+        << int(QueryResultModel::Shape::Maps) << 2 << QStringLiteral("alpha");
+    QTest::addRow("selected-scalars") << QJsonArray{QStringLiteral("alpha"), 3} << int(QueryResultModel::Shape::Values)
+                                      << 1 << QStringLiteral("alpha");
+}
+
+void tst_ConsoleModels::queryShapes()
+{
+    QFETCH(QJsonArray, results);
+    QFETCH(int, shape);
+    QFETCH(int, columns);
+    QFETCH(QString, firstCell);
+    QueryResultModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setResults(results);
+    QCOMPARE(int(model.shape()), shape);
+    QCOMPARE(model.columnCount(), columns);
+    QCOMPARE(model.rowCount(), results.size());
+    QCOMPARE(model.index(0, 0).data().toString(), firstCell);
+    model.clear();
+    QCOMPARE(model.rowCount(), 0);
+}
+
+QTEST_MAIN(tst_ConsoleModels)
+#include "tst_console_models.moc"
