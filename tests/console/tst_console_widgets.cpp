@@ -1,4 +1,396 @@
+// The console's windows against a real orchestrator with real workers: rows appear and change as
+// events are pushed, tokens are shown once with their deploy snippets, revoke cuts workers off,
+// the query editor points at errors, and a reconnect resumes the event stream.
+#include "consoleharness.h"
+
+#include "adminsession.h"
+#include "eventmodel.h"
+#include "mainwindow.h"
+#include "newtokendialog.h"
+#include "queryresultmodel.h"
+#include "querytab.h"
+#include "revoketokendialog.h"
+#include "tokencreateddialog.h"
+#include "tokenmodel.h"
+#include "tokenstab.h"
+#include "workermodel.h"
+#include "workerstab.h"
+
+#include <QCheckBox>
+#include <QDialogButtonBox>
+#include <QFile>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QStandardPaths>
+#include <QTableView>
 #include <QTest>
-class tst_ConsoleWidgets : public QObject { Q_OBJECT };
+
+using namespace Swamp;
+using namespace Swamp::Console;
+
+class tst_ConsoleWidgets : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    void workerAppearsWithinASecond();
+    void killedWorkerTurnsDisconnected();
+    void newTokenValidatesAsYouType_data();
+    void newTokenValidatesAsYouType();
+    void createdTokenIsShownOnceWithSnippets();
+    void revokeDisconnectsTheWorker();
+    void queryTypoShowsErrorPosition();
+    void queryFailureIsShownGracefully();
+    void reconnectResumesFromLastEventId();
+    void refusedShowsWhy();
+
+private:
+    QString statusOf(const QString &workerName) const;
+    bool waitEnrolled(ConsoleTest::Child *worker);
+    void openWindow();
+
+    std::unique_ptr<ConsoleTest::Orchestrator> m_orchestrator;
+    std::unique_ptr<AdminSession> m_session;
+    std::unique_ptr<MainWindow> m_window;
+};
+
+void tst_ConsoleWidgets::initTestCase()
+{
+    // Settings (geometry, column layout) go to a test location, not the user's.
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("swamp-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_console_widgets"));
+}
+
+void tst_ConsoleWidgets::init()
+{
+    // Fail on unexpected warnings; the offscreen platform's own notice is expected.
+    QTest::failOnWarning(QRegularExpression(QStringLiteral("^(?!This plugin does not support propagateSizeHints).*")));
+    m_orchestrator = std::make_unique<ConsoleTest::Orchestrator>();
+    QVERIFY(m_orchestrator->start());
+}
+
+void tst_ConsoleWidgets::openWindow()
+{
+    AdminEndpointOptions options;
+    options.dataDir = m_orchestrator->dataDir();
+    auto endpoint = resolveAdminEndpoint(options);
+    QVERIFY2(endpoint, qPrintable(endpoint ? QString() : endpoint.error().text()));
+    m_session = std::make_unique<AdminSession>(*endpoint);
+    m_window = std::make_unique<MainWindow>(m_session.get());
+    QSignalSpy loaded(m_window.get(), &MainWindow::loaded);
+    m_window->show();
+    m_session->start();
+    QVERIFY(loaded.wait(10000));
+    QCOMPARE(m_session->state(), AdminSession::State::Connected);
+}
+
+void tst_ConsoleWidgets::cleanup()
+{
+    m_window.reset();
+    m_session.reset();
+    if (m_orchestrator)
+        m_orchestrator->stopAll();
+    m_orchestrator.reset();
+}
+
+QString tst_ConsoleWidgets::statusOf(const QString &workerName) const
+{
+    const WorkerModel *model = m_window->workerModel();
+    for (int row = 0; row < model->rowCount(); ++row) {
+        if (model->workerAt(row).name == workerName)
+            return model->index(row, WorkerModel::Status).data(WorkerModel::RawStatusRole).toString();
+    }
+    return {};
+}
+
+bool tst_ConsoleWidgets::waitEnrolled(ConsoleTest::Child *worker)
+{
+    return QTest::qWaitFor([worker] { return worker->out().contains(u"enrolled as"); }, 15000);
+}
+
+void tst_ConsoleWidgets::workerAppearsWithinASecond()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("edge"));
+    QVERIFY(!token.isEmpty());
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("edge"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("edge")), QStringLiteral("idle"), 1000);
+
+    // The row shows what the worker sent, and the details pane follows the selected id.
+    WorkersTab *tab = m_window->workersTab();
+    const WorkerRecord *record = nullptr;
+    for (const WorkerRecord &w : m_window->workerModel()->workers()) {
+        if (w.name == u"edge")
+            record = m_window->workerModel()->worker(w.id);
+    }
+    QVERIFY(record);
+    tab->selectWorker(record->id);
+    QCOMPARE(tab->selectedId(), record->id);
+    QFile machineId(m_orchestrator->cacheDir(QStringLiteral("edge")) + QStringLiteral("/machine-id"));
+    QVERIFY(machineId.open(QIODevice::ReadOnly));
+    QCOMPARE(tab->detail(QStringLiteral("machineId")), QString::fromUtf8(machineId.readAll()).trimmed());
+    QCOMPARE(tab->detail(QStringLiteral("tokenName")), u"edge");
+    QVERIFY(!tab->detail(QStringLiteral("hostname")).isEmpty());
+
+    // The filter box narrows the table.
+    tab->filterEdit()->setText(QStringLiteral("no-such-worker"));
+    QCOMPARE(tab->proxy()->rowCount(), 0);
+    tab->filterEdit()->setText(QStringLiteral("EDGE"));
+    QCOMPARE(tab->proxy()->rowCount(), 1);
+}
+
+void tst_ConsoleWidgets::killedWorkerTurnsDisconnected()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("doomed"));
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("doomed"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("doomed")), QStringLiteral("idle"), 1000);
+    m_window->workersTab()->selectWorker(m_window->workerModel()->workerAt(0).id);
+
+    QSignalSpy reset(m_window->workerModel(), &QAbstractItemModel::modelReset);
+    worker->process.kill();
+    // The heartbeat timeout is 1s; the socket usually closes at once.
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("doomed")), QStringLiteral("disconnected"), 5000);
+    QCOMPARE(reset.count(), 0);
+    QVERIFY(m_window->workersTab()->detail(QStringLiteral("disconnectedAt")) != u"-");
+    // The event log has it too.
+    const EventModel *events = m_window->eventModel();
+    QTRY_VERIFY(events->rowCount() > 0
+                && events->eventAt(events->rowCount() - 1).kind == u"worker.disconnected");
+}
+
+void tst_ConsoleWidgets::newTokenValidatesAsYouType_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("duration");
+    QTest::addColumn<QString>("labels");
+    QTest::addColumn<bool>("valid");
+    QTest::addRow("good") << "ci-linux" << "7d" << "pool=ci, region=eu" << true;
+    QTest::addRow("upper-case-name") << "CI" << "24h" << "" << false;
+    QTest::addRow("name-with-dot") << "ci.linux" << "24h" << "" << false;
+    QTest::addRow("empty-name") << "" << "24h" << "" << false;
+    QTest::addRow("duration-without-unit") << "ci" << "10" << "" << false;
+    QTest::addRow("duration-over-a-year") << "ci" << "366d" << "" << false;
+    QTest::addRow("label-without-equals") << "ci" << "24h" << "pool" << false;
+}
+
+void tst_ConsoleWidgets::newTokenValidatesAsYouType()
+{
+    QFETCH(QString, name);
+    QFETCH(QString, duration);
+    QFETCH(QString, labels);
+    QFETCH(bool, valid);
+    NewTokenDialog dialog;
+    QTest::keyClicks(dialog.nameEdit(), name);
+    dialog.durationEdit()->clear();
+    QTest::keyClicks(dialog.durationEdit(), duration);
+    QTest::keyClicks(dialog.labelsEdit(), labels);
+    QCOMPARE(dialog.isValid(), valid);
+    auto *buttons = dialog.findChild<QDialogButtonBox *>();
+    QCOMPARE(buttons->button(QDialogButtonBox::Ok)->isEnabled(), valid);
+    if (!valid && !name.isEmpty()) {
+        // The reason is on screen, next to the field.
+        bool shown = false;
+        for (QLabel *label : dialog.findChildren<QLabel *>())
+            shown = shown || (label->isVisibleTo(&dialog) && label->text().size() > 10 && label->buddy() == nullptr
+                              && !label->text().contains(u'&'));
+        QVERIFY(shown);
+    }
+}
+
+void tst_ConsoleWidgets::createdTokenIsShownOnceWithSnippets()
+{
+    openWindow();
+    TokensTab *tab = m_window->tokensTab();
+    NewTokenDialog *dialog = tab->openNewTokenDialog();
+    QTest::keyClicks(dialog->nameEdit(), QStringLiteral("fleet"));
+    dialog->unlimitedBox()->setChecked(true);
+    QTest::keyClicks(dialog->labelsEdit(), QStringLiteral("pool=ci"));
+    QVERIFY(dialog->isValid());
+    dialog->accept();
+
+    TokenCreatedDialog *created = nullptr;
+    QTRY_VERIFY((created = m_window->findChild<TokenCreatedDialog *>()) != nullptr);
+    const QString token = created->token();
+    QVERIFY2(QRegularExpression(QStringLiteral("^fleet\\.[0-9a-f]{64}$")).match(token).hasMatch(), qPrintable(token));
+    bool warned = false;
+    for (QLabel *label : created->findChildren<QLabel *>())
+        warned = warned || label->text() == u"This token is shown once and will not be displayed again — store it now.";
+    QVERIFY(warned);
+
+    const QStringList snippets = created->snippets();
+    QCOMPARE(snippets.size(), 5);
+    for (const QString &snippet : snippets) {
+        QVERIFY2(snippet.contains(m_orchestrator->url()), qPrintable(snippet));
+        QVERIFY2(snippet.contains(token), qPrintable(snippet));
+        QVERIFY2(snippet.contains(u"--cache-dir"), qPrintable(snippet));
+    }
+    QVERIFY(snippets.at(2).contains(u"kind: Secret"));
+    QVERIFY(snippets.at(2).contains(u"secretKeyRef"));
+    QVERIFY(snippets.at(3).contains(u"${{ secrets.SWAMP_WORKER_TOKEN }}"));
+    QVERIFY(snippets.at(4).startsWith(u"#cloud-config"));
+
+    // The list shows the token, unlimited, and never its secret.
+    const TokenModel *tokens = m_window->tokenModel();
+    QTRY_COMPARE(tokens->rowCount(), 1);
+    QCOMPARE(tokens->index(0, TokenModel::Enrollments).data().toString(), u"0/unlimited");
+    QCOMPARE(tokens->index(0, TokenModel::Labels).data().toString(), u"pool=ci");
+    const QString secret = token.section(u'.', 1);
+    QVERIFY(!QJsonDocument(tokens->tokenAt(0)).toJson().contains(secret.toUtf8()));
+
+    // Shown once: closing the dialog destroys it and nothing else holds the secret.
+    created->close();
+    QTRY_VERIFY(m_window->findChild<TokenCreatedDialog *>() == nullptr);
+    for (QLineEdit *edit : m_window->findChildren<QLineEdit *>())
+        QVERIFY(!edit->text().contains(secret));
+    for (QPlainTextEdit *edit : m_window->findChildren<QPlainTextEdit *>())
+        QVERIFY(!edit->toPlainText().contains(secret));
+
+    // A second token of the same name is refused in the dialog, which stays open.
+    NewTokenDialog *again = tab->openNewTokenDialog();
+    QTest::keyClicks(again->nameEdit(), QStringLiteral("fleet"));
+    again->accept();
+    bool refused = false;
+    QTRY_VERIFY([&] {
+        for (QLabel *label : again->findChildren<QLabel *>())
+            refused = refused || label->text().contains(u"already exists");
+        return refused;
+    }());
+    QVERIFY(again->isVisible());
+}
+
+void tst_ConsoleWidgets::revokeDisconnectsTheWorker()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("rogue"));
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("rogue"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("rogue")), QStringLiteral("idle"), 1000);
+
+    TokensTab *tab = m_window->tokensTab();
+    QTRY_COMPARE(m_window->tokenModel()->rowCount(), 1);
+    tab->selectToken(QStringLiteral("rogue"));
+    QVERIFY(tab->revokeAction()->isEnabled());
+    RevokeTokenDialog *dialog = tab->openRevokeDialog();
+    QVERIFY(dialog);
+    QCOMPARE(dialog->listedWorkers(), QStringList{QStringLiteral("rogue")});
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("machine compromised"));
+    dialog->accept();
+
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("rogue")), QStringLiteral("disconnected"), 3000);
+    QTRY_COMPARE(m_window->tokenModel()->index(0, TokenModel::State).data(TokenModel::RawStateRole).toString(),
+                 QStringLiteral("revoked"));
+    QVERIFY(!tab->revokeAction()->isEnabled()); // nothing left to revoke on that row
+    // The worker was told why and stopped (a revoked token is a permanent failure).
+    QTRY_COMPARE_WITH_TIMEOUT(worker->process.state(), QProcess::NotRunning, 10000);
+    QCOMPARE(worker->process.exitCode(), 1);
+    const QString said = worker->out() + worker->err();
+    QVERIFY2(said.contains(u"revoked"), qPrintable(said));
+    const EventModel *events = m_window->eventModel();
+    bool logged = false;
+    for (int row = 0; row < events->rowCount(); ++row)
+        logged = logged || (events->eventAt(row).kind == u"token.revoked"
+                            && events->eventAt(row).message.contains(u"machine compromised"));
+    QVERIFY(logged);
+}
+
+void tst_ConsoleWidgets::queryTypoShowsErrorPosition()
+{
+    openWindow();
+    QueryTab *tab = m_window->queryTab();
+    const QString predicate = QStringLiteral("modelType == \"swamp/worker\" && attributes.stauts == \"idle\"");
+    tab->setPredicate(predicate);
+    QVERIFY2(tab->validationText().contains(u"stauts"), qPrintable(tab->validationText()));
+    QVERIFY2(tab->validationText().contains(u"status"), qPrintable(tab->validationText()));
+    QCOMPARE(tab->errorSpan(), std::make_pair(int(predicate.indexOf(u"stauts")), 6));
+    QVERIFY(!tab->runAction()->isEnabled());
+    QCOMPARE(tab->editor()->extraSelections().size(), 1);
+
+    tab->setPredicate(QStringLiteral("modelType == \"swamp/worker\""));
+    QCOMPARE(tab->validationText(), QString());
+    QCOMPARE(tab->errorSpan().second, 0);
+    QVERIFY(tab->editor()->extraSelections().isEmpty());
+    QVERIFY(tab->runAction()->isEnabled());
+}
+
+void tst_ConsoleWidgets::queryFailureIsShownGracefully()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("q"));
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("q"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QueryTab *tab = m_window->queryTab();
+    tab->setPredicate(QStringLiteral("modelType == \"swamp/worker\""));
+    tab->run();
+    // Either the orchestrator answers with records, or it says why it cannot; both end up on
+    // screen, and the run button comes back.
+    QTRY_VERIFY(!tab->statusText().isEmpty() && tab->statusText() != QueryTab::tr("Running…"));
+    QTRY_VERIFY(tab->runAction()->isEnabled());
+    if (tab->statusText().startsWith(QueryTab::tr("The query failed: %1").section(u'%', 0, 0))) {
+        QCOMPARE(tab->model()->rowCount(), 0);
+        QVERIFY(!tab->exportAction()->isEnabled());
+    } else {
+        QCOMPARE(tab->model()->rowCount(), 1);
+        QVERIFY(tab->exportAction()->isEnabled());
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("results.json"));
+        QVERIFY(tab->exportTo(path));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject exported = QJsonDocument::fromJson(file.readAll()).object();
+        QCOMPARE(exported.value(QStringLiteral("results")).toArray().size(), 1);
+    }
+}
+
+void tst_ConsoleWidgets::reconnectResumesFromLastEventId()
+{
+    openWindow();
+    m_orchestrator->createToken(QStringLiteral("before"));
+    const EventModel *events = m_window->eventModel();
+    QTRY_VERIFY(events->rowCount() > 0 && events->eventAt(events->rowCount() - 1).kind == u"token.created");
+    const quint16 port = m_orchestrator->port();
+
+    m_orchestrator->stop();
+    QTRY_COMPARE(m_session->state(), AdminSession::State::Reconnecting);
+    QTRY_VERIFY(m_window->connectionText().contains(u"reconnecting"));
+
+    QVERIFY(m_orchestrator->start(port));
+    QTRY_COMPARE_WITH_TIMEOUT(m_session->state(), AdminSession::State::Connected, 35000);
+    m_orchestrator->createToken(QStringLiteral("after"));
+    QTRY_VERIFY(events->eventAt(events->rowCount() - 1).kind == u"token.created"
+                && events->eventAt(events->rowCount() - 1).subject == u"after");
+    // Everything in order, nothing twice.
+    for (int row = 1; row < events->rowCount(); ++row)
+        QVERIFY(events->eventAt(row).id > events->eventAt(row - 1).id);
+    QTRY_COMPARE(m_window->tokenModel()->rowCount(), 2);
+}
+
+void tst_ConsoleWidgets::refusedShowsWhy()
+{
+    AdminEndpointOptions options;
+    options.dataDir = m_orchestrator->dataDir();
+    auto endpoint = resolveAdminEndpoint(options);
+    QVERIFY(endpoint);
+    endpoint->adminToken = QStringLiteral("not-the-admin-token");
+    m_session = std::make_unique<AdminSession>(*endpoint);
+    m_window = std::make_unique<MainWindow>(m_session.get());
+    m_window->show();
+    m_session->start();
+    QTRY_COMPARE(m_session->state(), AdminSession::State::Refused);
+    QVERIFY2(m_window->connectionText().contains(u"does not match"), qPrintable(m_window->connectionText()));
+}
+
 QTEST_MAIN(tst_ConsoleWidgets)
 #include "tst_console_widgets.moc"
