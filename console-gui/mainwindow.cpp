@@ -38,7 +38,7 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     , m_tokenModel(new TokenModel(this))
     , m_eventModel(new EventModel(5000, this))
     , m_tabs(new QTabWidget(this))
-    , m_workersTab(new WorkersTab(m_workerModel, m_tabs))
+    , m_workersTab(new WorkersTab(session, m_workerModel, m_tabs))
     , m_tokensTab(new TokensTab(session, m_tokenModel, m_workerModel, m_tabs))
     , m_queryTab(new QueryTab(session, m_tabs))
     , m_eventsTab(new EventsTab(m_eventModel, m_tabs))
@@ -91,6 +91,9 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     connect(m_tokensTab, &TokensTab::message, this, [this](const QString &text) {
         statusBar()->showMessage(text, 10000);
     });
+    connect(m_workersTab, &WorkersTab::message, this, [this](const QString &text) {
+        statusBar()->showMessage(text, 10000);
+    });
 
     // Relative times tick; only their columns change.
     auto *tick = new QTimer(this);
@@ -136,6 +139,10 @@ void MainWindow::createMenus()
     view->addSeparator();
     QAction *find = view->addAction(tr("&Filter…"), this, &MainWindow::focusFilter);
     find->setShortcut(QKeySequence::Find);
+
+    QMenu *workers = menuBar()->addMenu(tr("Wor&kers"));
+    workers->addAction(m_workersTab->drainAction());
+    workers->addAction(m_workersTab->undrainAction());
 
     QMenu *tokens = menuBar()->addMenu(tr("&Tokens"));
     tokens->addAction(m_tokensTab->newTokenAction());

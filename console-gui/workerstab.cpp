@@ -1,10 +1,12 @@
 #include "workerstab.h"
 
+#include "adminsession.h"
 #include "statuspalette.h"
 #include "workermodel.h"
 
 #include "common/duration.h"
 
+#include <QAction>
 #include <QCheckBox>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -13,6 +15,10 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QStyle>
+#include <QToolButton>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSortFilterProxyModel>
@@ -30,8 +36,9 @@ QString localTime(const QDateTime &when)
 }
 } // namespace
 
-WorkersTab::WorkersTab(WorkerModel *model, QWidget *parent)
+WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *parent)
     : QWidget(parent)
+    , m_session(session)
     , m_model(model)
     , m_statusProxy(new QSortFilterProxyModel(this))
     , m_proxy(new QSortFilterProxyModel(this))
@@ -41,7 +48,20 @@ WorkersTab::WorkersTab(WorkerModel *model, QWidget *parent)
     , m_view(new QTableView(this))
     , m_splitter(new QSplitter(Qt::Horizontal, this))
     , m_detailsTitle(new QLabel(this))
+    , m_drain(new QAction(style()->standardIcon(QStyle::SP_MediaPause), tr("&Drain…"), this))
+    , m_undrain(new QAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Undrain"), this))
 {
+    m_drain->setToolTip(tr("Finish the running steps, take no new ones, then exit"));
+    m_undrain->setToolTip(tr("Take steps again"));
+    connect(m_drain, &QAction::triggered, this, &WorkersTab::confirmDrain);
+    connect(m_undrain, &QAction::triggered, this, &WorkersTab::undrain);
+    auto *drainButton = new QToolButton(this);
+    drainButton->setDefaultAction(m_drain);
+    drainButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    auto *undrainButton = new QToolButton(this);
+    undrainButton->setDefaultAction(m_undrain);
+    undrainButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+
     m_statusProxy->setSourceModel(m_model);
     m_statusProxy->setFilterRole(WorkerModel::RawStatusRole);
     m_proxy->setSourceModel(m_statusProxy);
@@ -127,20 +147,27 @@ WorkersTab::WorkersTab(WorkerModel *model, QWidget *parent)
     m_splitter->setChildrenCollapsible(false);
 
     auto *top = new QHBoxLayout;
+    top->addWidget(drainButton);
+    top->addWidget(undrainButton);
+    top->addSpacing(12);
     top->addWidget(m_filter, 1);
     top->addWidget(m_showGone);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(top);
     layout->addWidget(m_splitter, 1);
     layout->addWidget(m_summary);
+    setTabOrder(drainButton, undrainButton);
+    setTabOrder(undrainButton, m_filter);
     setTabOrder(m_filter, m_showGone);
     setTabOrder(m_showGone, m_view);
 
     connect(m_model, &QAbstractItemModel::dataChanged, this,
             [this](const QModelIndex &topLeft, const QModelIndex &bottomRight) {
                 const int row = m_model->rowOf(m_selectedId);
-                if (row >= topLeft.row() && row <= bottomRight.row())
+                if (row >= topLeft.row() && row <= bottomRight.row()) {
                     updateDetails();
+                    updateActions();
+                }
                 if (topLeft.column() <= WorkerModel::Status && bottomRight.column() >= WorkerModel::Status)
                     updateSummary();
             });
@@ -150,9 +177,11 @@ WorkersTab::WorkersTab(WorkerModel *model, QWidget *parent)
         if (!m_model->worker(m_selectedId)) {
             m_selectedId.clear();
             updateDetails();
+            updateActions();
         }
     });
     updateDetails();
+    updateActions();
     updateSummary();
 }
 
@@ -161,6 +190,58 @@ void WorkersTab::handleSelectionChanged()
     const QModelIndexList rows = m_view->selectionModel()->selectedRows();
     m_selectedId = rows.isEmpty() ? QString() : rows.first().data(WorkerModel::IdRole).toString();
     updateDetails();
+    updateActions();
+}
+
+void WorkersTab::updateActions()
+{
+    const WorkerRecord *worker = m_model->worker(m_selectedId);
+    const bool connected = worker && isConnectedStatus(worker->status);
+    m_drain->setEnabled(connected && !worker->draining);
+    m_undrain->setEnabled(connected && worker->draining);
+}
+
+QMessageBox *WorkersTab::confirmDrain()
+{
+    const WorkerRecord *worker = m_model->worker(m_selectedId);
+    if (!worker || !m_drain->isEnabled())
+        return nullptr;
+    const QString name = worker->name;
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Drain worker %1").arg(name),
+                                tr("Drain worker '%1'? It finishes its %n running step(s), takes no new "
+                                   "ones, and then exits.", nullptr, worker->activeSteps).arg(name),
+                                QMessageBox::Cancel, this);
+    QPushButton *drain = box->addButton(tr("&Drain"), QMessageBox::AcceptRole);
+    box->setDefaultButton(QMessageBox::Cancel);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::buttonClicked, this, [this, drain, name](QAbstractButton *button) {
+        if (button == drain)
+            sendDrain(QStringLiteral("worker.drain"), name);
+    });
+    box->open();
+    return box;
+}
+
+void WorkersTab::undrain()
+{
+    if (const WorkerRecord *worker = m_model->worker(m_selectedId); worker && m_undrain->isEnabled())
+        sendDrain(QStringLiteral("worker.undrain"), worker->name);
+}
+
+void WorkersTab::sendDrain(const QString &method, const QString &name)
+{
+    m_session->request(method, {{QStringLiteral("name"), name}}, this,
+                       [this, method, name](const Result<QJsonObject> &result) {
+        if (!result) {
+            Q_EMIT message(result.error().text());
+            return;
+        }
+        const WorkerRecord record = WorkerRecord::fromJson(result->value(QStringLiteral("worker")).toObject());
+        if (!record.id.isEmpty())
+            m_model->upsert(record);
+        Q_EMIT message(method == u"worker.drain" ? tr("Draining worker '%1'.").arg(name)
+                                                 : tr("Worker '%1' takes steps again.").arg(name));
+    });
 }
 
 void WorkersTab::selectWorker(const QString &id)

@@ -2,7 +2,9 @@
 
 #include <QWidget>
 
+class QAction;
 class QCheckBox;
+class QMessageBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
@@ -13,17 +15,18 @@ class QTableView;
 
 namespace Swamp::Console {
 
+class AdminSession;
 class WorkerModel;
 
-// The workers table (sortable, filterable, live) with a details pane for the selected worker.
-// The selection follows the worker's id, whatever the rows do.
+// The workers table (sortable, filterable, live) with a details pane for the selected worker,
+// and drain/undrain with confirmation. The selection follows the worker's id, whatever the rows do.
 class WorkersTab final : public QWidget
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(WorkersTab)
 
 public:
-    explicit WorkersTab(WorkerModel *model, QWidget *parent = nullptr);
+    WorkersTab(AdminSession *session, WorkerModel *model, QWidget *parent = nullptr);
 
     QTableView *view() const { return m_view; }
     QLineEdit *filterEdit() const { return m_filter; }
@@ -32,6 +35,11 @@ public:
     void selectWorker(const QString &id);
     // The details pane's value for a field ("machineId", "instanceId", "hostname", ...).
     QString detail(const QString &field) const;
+    QAction *drainAction() const { return m_drain; }
+    QAction *undrainAction() const { return m_undrain; }
+    // Asks for confirmation (non-blocking); the returned box sends the request when accepted.
+    QMessageBox *confirmDrain();
+    void undrain();
 
     void saveState(QSettings &settings) const;
     void restoreState(const QSettings &settings);
@@ -40,6 +48,14 @@ private:
     void updateDetails();
     void updateSummary();
     void handleSelectionChanged();
+    void updateActions();
+    void sendDrain(const QString &method, const QString &name);
+
+Q_SIGNALS:
+    void message(const QString &text);
+
+private:
+    AdminSession *m_session;
 
     WorkerModel *m_model;
     QSortFilterProxyModel *m_statusProxy;
@@ -52,6 +68,8 @@ private:
     QLabel *m_detailsTitle;
     QHash<QString, QLabel *> m_details;
     QString m_selectedId;
+    QAction *m_drain;
+    QAction *m_undrain;
 };
 
 } // namespace Swamp::Console

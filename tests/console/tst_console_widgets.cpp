@@ -22,6 +22,7 @@
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -48,6 +49,7 @@ private Q_SLOTS:
     void newTokenValidatesAsYouType();
     void createdTokenIsShownOnceWithSnippets();
     void revokeDisconnectsTheWorker();
+    void drainStopsAnIdleWorker();
     void queryTypoShowsErrorPosition();
     void queryFailureIsShownGracefully();
     void reconnectResumesFromLastEventId();
@@ -304,6 +306,33 @@ void tst_ConsoleWidgets::revokeDisconnectsTheWorker()
         logged = logged || (events->eventAt(row).kind == u"token.revoked"
                             && events->eventAt(row).message.contains(u"machine compromised"));
     QVERIFY(logged);
+}
+
+void tst_ConsoleWidgets::drainStopsAnIdleWorker()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("spare"));
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("spare"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("spare")), QStringLiteral("idle"), 1000);
+    WorkersTab *tab = m_window->workersTab();
+    tab->selectWorker(m_window->workerModel()->workerAt(0).id);
+    QVERIFY(tab->drainAction()->isEnabled());
+    QVERIFY(!tab->undrainAction()->isEnabled());
+    QMessageBox *box = tab->confirmDrain();
+    QVERIFY(box);
+    QVERIFY(box->text().contains(u"spare"));
+    QAbstractButton *drain = nullptr;
+    for (QAbstractButton *button : box->buttons())
+        if (box->buttonRole(button) == QMessageBox::AcceptRole)
+            drain = button;
+    QVERIFY(drain);
+    drain->click();
+    // Nothing running: it drains, is told to exit 0, and the row follows.
+    QTRY_COMPARE_WITH_TIMEOUT(worker->process.state(), QProcess::NotRunning, 10000);
+    QCOMPARE(worker->process.exitCode(), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("spare")), QStringLiteral("disconnected"), 5000);
+    QVERIFY(!tab->drainAction()->isEnabled());
 }
 
 void tst_ConsoleWidgets::queryTypoShowsErrorPosition()
