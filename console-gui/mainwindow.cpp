@@ -148,7 +148,7 @@ void MainWindow::createMenus()
     tokens->addAction(m_tokensTab->newTokenAction());
     tokens->addAction(m_tokensTab->revokeAction());
 
-    QMenu *query = menuBar()->addMenu(tr("Q&uery"));
+    QMenu *query = menuBar()->addMenu(tr("Quer&y"));
     query->addAction(m_queryTab->runAction());
     query->addAction(m_queryTab->exportAction());
     // The query shortcuts work from anywhere in the window once the menu holds them.

@@ -59,7 +59,7 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     , m_proxy(new QSortFilterProxyModel(this))
     , m_view(new QTableView(this))
     , m_run(new QAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Run query"), this))
-    , m_export(new QAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("&Export JSON…"), this))
+    , m_export(new QAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("E&xport JSON…"), this))
 {
     const QFont fixed = QFontDatabase::systemFont(QFontDatabase::FixedFont);
     m_editor->setFont(fixed);

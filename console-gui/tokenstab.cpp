@@ -35,7 +35,7 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     , m_liveProxy(new QSortFilterProxyModel(this))
     , m_proxy(new QSortFilterProxyModel(this))
     , m_filter(new QLineEdit(this))
-    , m_showEnded(new QCheckBox(tr("Show &expired and revoked"), this))
+    , m_showEnded(new QCheckBox(tr("Show e&xpired and revoked"), this))
     , m_view(new QTableView(this))
     , m_summary(new QLabel(this))
     , m_newToken(new QAction(style()->standardIcon(QStyle::SP_FileDialogNewFolder), tr("&New token…"), this))

@@ -43,7 +43,7 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
     , m_statusProxy(new QSortFilterProxyModel(this))
     , m_proxy(new QSortFilterProxyModel(this))
     , m_filter(new QLineEdit(this))
-    , m_showGone(new QCheckBox(tr("Show &disconnected"), this))
+    , m_showGone(new QCheckBox(tr("Show d&isconnected"), this))
     , m_summary(new QLabel(this))
     , m_view(new QTableView(this))
     , m_splitter(new QSplitter(Qt::Horizontal, this))

@@ -1,0 +1,946 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de_DE">
+<context>
+    <name>DeploySnippets</name>
+    <message>
+        <source>Store the token as a repository secret first:</source>
+        <translation>Legen Sie das Token zuerst als Repository-Secret ab:</translation>
+    </message>
+    <message>
+        <source>SSH</source>
+        <translation>SSH</translation>
+    </message>
+    <message>
+        <source>Container</source>
+        <translation>Container</translation>
+    </message>
+    <message>
+        <source>Kubernetes Job</source>
+        <translation>Kubernetes-Job</translation>
+    </message>
+    <message>
+        <source>GitHub Actions</source>
+        <translation>GitHub Actions</translation>
+    </message>
+    <message>
+        <source>cloud-init</source>
+        <translation>cloud-init</translation>
+    </message>
+</context>
+<context>
+    <name>StatusPalette</name>
+    <message>
+        <source>idle</source>
+        <translation>bereit</translation>
+    </message>
+    <message>
+        <source>busy</source>
+        <translation>ausgelastet</translation>
+    </message>
+    <message>
+        <source>draining</source>
+        <translation>läuft aus</translation>
+    </message>
+    <message>
+        <source>disconnected</source>
+        <translation>getrennt</translation>
+    </message>
+    <message>
+        <source>lost</source>
+        <translation>verloren</translation>
+    </message>
+    <message>
+        <source>unused</source>
+        <translation>unbenutzt</translation>
+    </message>
+    <message>
+        <source>enrolled</source>
+        <translation>registriert</translation>
+    </message>
+    <message>
+        <source>expired</source>
+        <translation>abgelaufen</translation>
+    </message>
+    <message>
+        <source>revoked</source>
+        <translation>widerrufen</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp</name>
+    <message>
+        <source>invalid duration "%1"</source>
+        <translation>ungültige Dauer „%1“</translation>
+    </message>
+    <message>
+        <source>use a number and a unit: 45s, 30m, 24h, 7d, 2w</source>
+        <translation>geben Sie eine Zahl und eine Einheit an: 45s, 30m, 24h, 7d, 2w</translation>
+    </message>
+    <message>
+        <source>%1s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>%1m</source>
+        <translation>%1 min</translation>
+    </message>
+    <message>
+        <source>%1h</source>
+        <translation>%1 h</translation>
+    </message>
+    <message>
+        <source>%1d</source>
+        <translation>%1 d</translation>
+    </message>
+    <message>
+        <source>just now</source>
+        <translation>gerade eben</translation>
+    </message>
+    <message>
+        <source>%1 ago</source>
+        <translation>vor %1</translation>
+    </message>
+    <message>
+        <source>in %1</source>
+        <translation>in %1</translation>
+    </message>
+    <message>
+        <source>write labels as key=value, for example --label region=eu</source>
+        <translation>schreiben Sie Labels als Schlüssel=Wert, zum Beispiel --label region=eu</translation>
+    </message>
+    <message>
+        <source>invalid label "%1"</source>
+        <translation>ungültiges Label „%1“</translation>
+    </message>
+    <message>
+        <source>invalid label key "%1": keys start with a letter or digit and use letters, digits, '.', '_', '/' or '-' (at most 63)</source>
+        <translation>ungültiger Label-Schlüssel „%1“: Schlüssel beginnen mit einem Buchstaben oder einer Ziffer und bestehen aus Buchstaben, Ziffern, '.', '_', '/' oder '-' (höchstens 63)</translation>
+    </message>
+    <message>
+        <source>invalid value for label "%1": at most 255 characters, no ',' or '='</source>
+        <translation>ungültiger Wert für Label „%1“: höchstens 255 Zeichen, kein ',' oder '='</translation>
+    </message>
+    <message>
+        <source>cannot write %1: %2</source>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+    <message>
+        <source>check that the directory exists and is writable by this user</source>
+        <translation>prüfen Sie, ob das Verzeichnis existiert und für diesen Benutzer beschreibbar ist</translation>
+    </message>
+    <message>
+        <source>cannot create directory %1</source>
+        <translation>Verzeichnis %1 kann nicht angelegt werden</translation>
+    </message>
+    <message>
+        <source>check the parent directory's permissions or choose another path</source>
+        <translation>prüfen Sie die Rechte des übergeordneten Verzeichnisses oder wählen Sie einen anderen Pfad</translation>
+    </message>
+    <message>
+        <source>cannot read %1: %2</source>
+        <translation>%1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>check that the file exists and is readable by this user</source>
+        <translation>prüfen Sie, ob die Datei existiert und für diesen Benutzer lesbar ist</translation>
+    </message>
+    <message>
+        <source>&lt;invalid url&gt;</source>
+        <translation>&lt;ungültige URL&gt;</translation>
+    </message>
+    <message>
+        <source>orchestrator URL must start with ws:// or wss://</source>
+        <translation>die Orchestrator-URL muss mit ws:// oder wss:// beginnen</translation>
+    </message>
+    <message>
+        <source>pass the URL that 'swamp serve' printed, for example ws://orchestrator:9090</source>
+        <translation>geben Sie die URL an, die 'swamp serve' ausgegeben hat, zum Beispiel ws://orchestrator:9090</translation>
+    </message>
+    <message>
+        <source>invalid listen address "%1"</source>
+        <translation>ungültige Lauschadresse „%1“</translation>
+    </message>
+    <message>
+        <source>use host:port, for example 127.0.0.1:9090 or 0.0.0.0:9090 (port 0 picks a free one)</source>
+        <translation>verwenden Sie host:port, zum Beispiel 127.0.0.1:9090 oder 0.0.0.0:9090 (Port 0 wählt einen freien)</translation>
+    </message>
+    <message>
+        <source>%1 is not a valid admin.json</source>
+        <translation>%1 ist keine gültige admin.json</translation>
+    </message>
+    <message>
+        <source>delete it and restart 'swamp serve' to write a new one</source>
+        <translation>löschen Sie sie und starten Sie 'swamp serve' neu, um eine neue zu schreiben</translation>
+    </message>
+    <message>
+        <source>invalid token name "%1"</source>
+        <translation>ungültiger Token-Name „%1“</translation>
+    </message>
+    <message>
+        <source>use 1 to 63 lowercase letters, digits and '-', starting with a letter or digit</source>
+        <translation>verwenden Sie 1 bis 63 Kleinbuchstaben, Ziffern und '-', beginnend mit einem Buchstaben oder einer Ziffer</translation>
+    </message>
+    <message>
+        <source>no orchestrator configured</source>
+        <translation>kein Orchestrator konfiguriert</translation>
+    </message>
+    <message>
+        <source>run 'swamp serve' on this machine or pass --server and --admin-token</source>
+        <translation>starten Sie 'swamp serve' auf diesem Rechner oder geben Sie --server und --admin-token an</translation>
+    </message>
+    <message>
+        <source>cannot reach the orchestrator at %1: TLS: %2</source>
+        <translation>der Orchestrator unter %1 ist nicht erreichbar: TLS: %2</translation>
+    </message>
+    <message>
+        <source>pass --ca-cert with the CA that signed its certificate, and use the host name in the certificate</source>
+        <translation>geben Sie mit --ca-cert die CA an, die sein Zertifikat signiert hat, und verwenden Sie den Hostnamen aus dem Zertifikat</translation>
+    </message>
+    <message>
+        <source>cannot reach the orchestrator at %1: %2</source>
+        <translation>der Orchestrator unter %1 ist nicht erreichbar: %2</translation>
+    </message>
+    <message>
+        <source>check that 'swamp serve' runs and the URL is right</source>
+        <translation>prüfen Sie, ob 'swamp serve' läuft und die URL stimmt</translation>
+    </message>
+    <message>
+        <source>the orchestrator at %1 did not answer within %2s</source>
+        <translation>der Orchestrator unter %1 hat nicht innerhalb von %2 s geantwortet</translation>
+    </message>
+    <message>
+        <source>check the orchestrator's log; retry</source>
+        <translation>prüfen Sie das Protokoll des Orchestrators und versuchen Sie es erneut</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::AdminSession</name>
+    <message>
+        <source>not connected to the orchestrator</source>
+        <translation>nicht mit dem Orchestrator verbunden</translation>
+    </message>
+    <message>
+        <source>wait for the connection to come back, or use Connection ▸ Reconnect now</source>
+        <translation>warten Sie, bis die Verbindung wieder steht, oder wählen Sie Verbindung ▸ Jetzt neu verbinden</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::ConnectionDialog</name>
+    <message>
+        <source>Connect to an orchestrator</source>
+        <translation>Mit einem Orchestrator verbinden</translation>
+    </message>
+    <message>
+        <source>wss://orchestrator.example.com:9090</source>
+        <translation>wss://orchestrator.example.com:9090</translation>
+    </message>
+    <message>
+        <source>a file holding the admin token</source>
+        <translation>eine Datei, die das Admin-Token enthält</translation>
+    </message>
+    <message>
+        <source>optional: PEM file of the CA that signed the orchestrator's certificate</source>
+        <translation>optional: PEM-Datei der CA, die das Zertifikat des Orchestrators signiert hat</translation>
+    </message>
+    <message>
+        <source>&amp;Connect</source>
+        <translation>&amp;Verbinden</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Durchsuchen…</translation>
+    </message>
+    <message>
+        <source>Orchestrator &amp;URL:</source>
+        <translation>Orchestrator-&amp;URL:</translation>
+    </message>
+    <message>
+        <source>Admin &amp;token file:</source>
+        <translation>Admin-&amp;Token-Datei:</translation>
+    </message>
+    <message>
+        <source>C&amp;A certificate:</source>
+        <translation>C&amp;A-Zertifikat:</translation>
+    </message>
+    <message>
+        <source>On the orchestrator's machine the admin token is in admin.json in its data directory. The console remembers the file's path, never the token.</source>
+        <translation>Auf dem Rechner des Orchestrators steht das Admin-Token in admin.json in seinem Datenverzeichnis. Die Konsole merkt sich den Pfad der Datei, niemals das Token.</translation>
+    </message>
+    <message>
+        <source>Admin token file</source>
+        <translation>Admin-Token-Datei</translation>
+    </message>
+    <message>
+        <source>CA certificate</source>
+        <translation>CA-Zertifikat</translation>
+    </message>
+    <message>
+        <source>PEM certificates (*.pem *.crt);;All files (*)</source>
+        <translation>PEM-Zertifikate (*.pem *.crt);;Alle Dateien (*)</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::EventModel</name>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>Betreff</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>Meldung</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::EventsTab</name>
+    <message>
+        <source>Filter events by worker, token, message…</source>
+        <translation>Ereignisse nach Worker, Token, Meldung filtern…</translation>
+    </message>
+    <message>
+        <source>All kinds</source>
+        <translation>Alle Arten</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s)</source>
+        <translation><numerusform>%n Ereignis</numerusform><numerusform>%n Ereignisse</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %n event(s)</source>
+        <translation><numerusform>%1 von %n Ereignis</numerusform><numerusform>%1 von %n Ereignissen</numerusform></translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::MainWindow</name>
+    <message>
+        <source>swamp console</source>
+        <translation>swamp-Konsole</translation>
+    </message>
+    <message>
+        <source>&amp;Workers</source>
+        <translation>&amp;Worker</translation>
+    </message>
+    <message>
+        <source>T&amp;okens</source>
+        <translation>T&amp;okens</translation>
+    </message>
+    <message>
+        <source>&amp;Query</source>
+        <translation>&amp;Abfrage</translation>
+    </message>
+    <message>
+        <source>&amp;Events</source>
+        <translation>&amp;Ereignisse</translation>
+    </message>
+    <message>
+        <source>&amp;Connection</source>
+        <translation>&amp;Verbindung</translation>
+    </message>
+    <message>
+        <source>&amp;Connect to…</source>
+        <translation>&amp;Verbinden mit…</translation>
+    </message>
+    <message>
+        <source>&amp;Reconnect now</source>
+        <translation>Jetzt &amp;neu verbinden</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>A&amp;nsicht</translation>
+    </message>
+    <message>
+        <source>&amp;Filter…</source>
+        <translation>&amp;Filtern…</translation>
+    </message>
+    <message>
+        <source>Wor&amp;kers</source>
+        <translation>Wor&amp;ker</translation>
+    </message>
+    <message>
+        <source>&amp;Tokens</source>
+        <translation>&amp;Tokens</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Hilfe</translation>
+    </message>
+    <message>
+        <source>&amp;About swamp console</source>
+        <translation>Ü&amp;ber die swamp-Konsole</translation>
+    </message>
+    <message>
+        <source>Not connected</source>
+        <translation>Nicht verbunden</translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation>Verbinden</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>Verbinde mit %1…</translation>
+    </message>
+    <message>
+        <source>Connected to %1</source>
+        <translation>Verbunden mit %1</translation>
+    </message>
+    <message>
+        <source>Connected to %1 (swamp %2)</source>
+        <translation>Verbunden mit %1 (swamp %2)</translation>
+    </message>
+    <message numerus="yes">
+        <source>Connection lost: %1 — reconnecting in %n s</source>
+        <translation><numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform><numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform></translation>
+    </message>
+    <message>
+        <source>Reconnect now</source>
+        <translation>Jetzt neu verbinden</translation>
+    </message>
+    <message>
+        <source>Refused: %1</source>
+        <translation>Abgewiesen: %1</translation>
+    </message>
+    <message>
+        <source>Connect to…</source>
+        <translation>Verbinden mit…</translation>
+    </message>
+    <message>
+        <source>About swamp console</source>
+        <translation>Über die swamp-Konsole</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;swamp console&lt;/b&gt; %1&lt;/p&gt;&lt;p&gt;The desktop admin console of swamp: watch the worker fleet, hand out enrollment tokens, query the orchestrator's records.&lt;/p&gt;&lt;p&gt;Built with Qt %2.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;swamp-Konsole&lt;/b&gt; %1&lt;/p&gt;&lt;p&gt;Die Desktop-Verwaltungskonsole von swamp: die Worker-Flotte beobachten, Registrierungstokens ausgeben, die Datensätze des Orchestrators abfragen.&lt;/p&gt;&lt;p&gt;Erstellt mit Qt %2.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Quer&amp;y</source>
+        <translation>Abfra&amp;ge</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::NewTokenDialog</name>
+    <message>
+        <source>&amp;Unlimited</source>
+        <translation>&amp;Unbegrenzt</translation>
+    </message>
+    <message>
+        <source>New enrollment token</source>
+        <translation>Neues Registrierungstoken</translation>
+    </message>
+    <message>
+        <source>for example ci-linux</source>
+        <translation>zum Beispiel ci-linux</translation>
+    </message>
+    <message>
+        <source>45s, 30m, 24h, 7d, 2w</source>
+        <translation>45s, 30m, 24h, 7d, 2w</translation>
+    </message>
+    <message>
+        <source>How many distinct machines may enroll with this token</source>
+        <translation>Wie viele verschiedene Rechner sich mit diesem Token registrieren dürfen</translation>
+    </message>
+    <message>
+        <source>k=v, k=v (added to every worker enrolled on it)</source>
+        <translation>k=v, k=v (jeder damit registrierte Worker erhält sie)</translation>
+    </message>
+    <message>
+        <source>C&amp;reate token</source>
+        <translation>Token &amp;erstellen</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>&amp;Duration:</source>
+        <translation>&amp;Dauer:</translation>
+    </message>
+    <message>
+        <source>&amp;Max enrollments:</source>
+        <translation>&amp;Max. Registrierungen:</translation>
+    </message>
+    <message>
+        <source>&amp;Labels:</source>
+        <translation>&amp;Labels:</translation>
+    </message>
+    <message>
+        <source>a token lives at most 365d</source>
+        <translation>ein Token gilt höchstens 365d</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::QueryResultModel</name>
+    <message>
+        <source>Value</source>
+        <translation>Wert</translation>
+    </message>
+    <message>
+        <source>Model type</source>
+        <translation>Modelltyp</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <source>Updated</source>
+        <translation>Aktualisiert</translation>
+    </message>
+    <message>
+        <source>Attributes</source>
+        <translation>Attribute</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::QueryTab</name>
+    <message>
+        <source>&amp;Run query</source>
+        <translation>Abfrage aus&amp;führen</translation>
+    </message>
+    <message>
+        <source>modelType == "swamp/worker" &amp;&amp; attributes.status == "idle"</source>
+        <translation>modelType == "swamp/worker" &amp;&amp; attributes.status == "idle"</translation>
+    </message>
+    <message>
+        <source>optional projection, e.g. {"name": name, "status": attributes.status}</source>
+        <translation>optionale Projektion, z. B. {"name": name, "status": attributes.status}</translation>
+    </message>
+    <message>
+        <source>unlimited</source>
+        <translation>unbegrenzt</translation>
+    </message>
+    <message>
+        <source>Examples…</source>
+        <translation>Beispiele…</translation>
+    </message>
+    <message>
+        <source>Run the query (Ctrl+Return)</source>
+        <translation>Abfrage ausführen (Strg+Eingabe)</translation>
+    </message>
+    <message>
+        <source>&amp;Predicate:</source>
+        <translation>&amp;Prädikat:</translation>
+    </message>
+    <message>
+        <source>&amp;Limit:</source>
+        <translation>&amp;Limit:</translation>
+    </message>
+    <message>
+        <source>&amp;Select:</source>
+        <translation>Au&amp;swahl:</translation>
+    </message>
+    <message>
+        <source>--select: %1</source>
+        <translation>--select: %1</translation>
+    </message>
+    <message>
+        <source>Did you mean "%1"?</source>
+        <translation>Meinten Sie „%1“?</translation>
+    </message>
+    <message>
+        <source>Running…</source>
+        <translation>Läuft…</translation>
+    </message>
+    <message>
+        <source>The query failed: %1</source>
+        <translation>Die Abfrage ist fehlgeschlagen: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Showing %1 of %n result(s) (limited).</source>
+        <translation><numerusform>%1 von %n Ergebnis angezeigt (begrenzt).</numerusform><numerusform>%1 von %n Ergebnissen angezeigt (begrenzt).</numerusform></translation>
+    </message>
+    <message>
+        <source>No record matches. Try a broader predicate, e.g. modelType == "swamp/worker".</source>
+        <translation>Kein Datensatz passt. Versuchen Sie ein weiter gefasstes Prädikat, z. B. modelType == "swamp/worker".</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n result(s).</source>
+        <translation><numerusform>%n Ergebnis.</numerusform><numerusform>%n Ergebnisse.</numerusform></translation>
+    </message>
+    <message>
+        <source>Export query results</source>
+        <translation>Abfrageergebnisse exportieren</translation>
+    </message>
+    <message>
+        <source>JSON files (*.json);;All files (*)</source>
+        <translation>JSON-Dateien (*.json);;Alle Dateien (*)</translation>
+    </message>
+    <message numerus="yes">
+        <source>Exported %n result(s) to %1.</source>
+        <translation><numerusform>%n Ergebnis nach %1 exportiert.</numerusform><numerusform>%n Ergebnisse nach %1 exportiert.</numerusform></translation>
+    </message>
+    <message>
+        <source>Could not write %1: %2</source>
+        <translation>%1 konnte nicht geschrieben werden: %2</translation>
+    </message>
+    <message>
+        <source>E&amp;xport JSON…</source>
+        <translation>JSON e&amp;xportieren…</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::RevokeTokenDialog</name>
+    <message>
+        <source>Revoke token %1</source>
+        <translation>Token %1 widerrufen</translation>
+    </message>
+    <message>
+        <source>Revoke enrollment token '%1'? New enrollments with it fail at once, and it cannot be undone.</source>
+        <translation>Registrierungstoken '%1' widerrufen? Neue Registrierungen damit schlagen sofort fehl; das lässt sich nicht rückgängig machen.</translation>
+    </message>
+    <message>
+        <source>No connected worker is enrolled on this token.</source>
+        <translation>Kein verbundener Worker ist mit diesem Token registriert.</translation>
+    </message>
+    <message>
+        <source>These connected workers will be disconnected now; their running steps are cancelled and go back to the queue:</source>
+        <translation>Diese verbundenen Worker werden sofort getrennt; ihre laufenden Schritte werden abgebrochen und kommen zurück in die Warteschlange:</translation>
+    </message>
+    <message>
+        <source>optional, shown in the event log</source>
+        <translation>optional, erscheint im Ereignisprotokoll</translation>
+    </message>
+    <message>
+        <source>&amp;Revoke</source>
+        <translation>&amp;Widerrufen</translation>
+    </message>
+    <message>
+        <source>R&amp;eason:</source>
+        <translation>&amp;Grund:</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::TokenCreatedDialog</name>
+    <message>
+        <source>This token is shown once and will not be displayed again — store it now.</source>
+        <translation>Dieses Token wird nur einmal angezeigt und nie wieder — speichern Sie es jetzt.</translation>
+    </message>
+    <message>
+        <source>Token created</source>
+        <translation>Token erstellt</translation>
+    </message>
+    <message>
+        <source>&amp;Copy token</source>
+        <translation>Token &amp;kopieren</translation>
+    </message>
+    <message>
+        <source>Copy %1 snippet</source>
+        <translation>%1-Ausschnitt kopieren</translation>
+    </message>
+    <message>
+        <source>Deploy a worker with this token:</source>
+        <translation>Einen Worker mit diesem Token bereitstellen:</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::TokenModel</name>
+    <message>
+        <source>%1/unlimited</source>
+        <translation>%1/unbegrenzt</translation>
+    </message>
+    <message>
+        <source>%1/%2</source>
+        <translation>%1/%2</translation>
+    </message>
+    <message>
+        <source>revoked %1</source>
+        <translation>widerrufen %1</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <source>Enrollments</source>
+        <translation>Registrierungen</translation>
+    </message>
+    <message>
+        <source>Expires</source>
+        <translation>Läuft ab</translation>
+    </message>
+    <message>
+        <source>Labels</source>
+        <translation>Labels</translation>
+    </message>
+    <message>
+        <source>Created</source>
+        <translation>Erstellt</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::TokensTab</name>
+    <message>
+        <source>&amp;New token…</source>
+        <translation>Ne&amp;ues Token…</translation>
+    </message>
+    <message>
+        <source>&amp;Revoke…</source>
+        <translation>Wide&amp;rrufen…</translation>
+    </message>
+    <message>
+        <source>Create an enrollment token (%1)</source>
+        <translation>Ein Registrierungstoken erstellen (%1)</translation>
+    </message>
+    <message>
+        <source>Revoke the selected token (%1)</source>
+        <translation>Das ausgewählte Token widerrufen (%1)</translation>
+    </message>
+    <message>
+        <source>Filter by name, state, label…</source>
+        <translation>Nach Name, Zustand, Label filtern…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n token(s), %1 live</source>
+        <translation><numerusform>%n Token, %1 gültig</numerusform><numerusform>%n Tokens, %1 gültig</numerusform></translation>
+    </message>
+    <message>
+        <source>Token '%1' expires %2 (%3); enrollments: %4; labels: %5.</source>
+        <translation>Token '%1' läuft ab am %2 (%3); Registrierungen: %4; Labels: %5.</translation>
+    </message>
+    <message>
+        <source>unlimited</source>
+        <translation>unbegrenzt</translation>
+    </message>
+    <message>
+        <source>Created enrollment token '%1'.</source>
+        <translation>Registrierungstoken '%1' erstellt.</translation>
+    </message>
+    <message>
+        <source>Enrollment token '%1' was already revoked.</source>
+        <translation>Registrierungstoken '%1' war bereits widerrufen.</translation>
+    </message>
+    <message>
+        <source>Revoked enrollment token '%1'.</source>
+        <translation>Registrierungstoken '%1' widerrufen.</translation>
+    </message>
+    <message>
+        <source>Revoked enrollment token '%1'; disconnected: %2.</source>
+        <translation>Registrierungstoken '%1' widerrufen; getrennt: %2.</translation>
+    </message>
+    <message>
+        <source>Show e&amp;xpired and revoked</source>
+        <translation>A&amp;bgelaufene und widerrufene zeigen</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::WorkerModel</name>
+    <message>
+        <source>%1/%2</source>
+        <translation>%1/%2</translation>
+    </message>
+    <message>
+        <source>now</source>
+        <translation>jetzt</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Slots</source>
+        <translation>Slots</translation>
+    </message>
+    <message>
+        <source>Labels</source>
+        <translation>Labels</translation>
+    </message>
+    <message>
+        <source>Platform</source>
+        <translation>Plattform</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>Last seen</source>
+        <translation>Zuletzt gesehen</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>Token</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::WorkersTab</name>
+    <message>
+        <source>&amp;Drain…</source>
+        <translation>Aus&amp;laufen lassen…</translation>
+    </message>
+    <message>
+        <source>&amp;Undrain</source>
+        <translation>Wieder aufneh&amp;men</translation>
+    </message>
+    <message>
+        <source>Finish the running steps, take no new ones, then exit</source>
+        <translation>Laufende Schritte beenden, keine neuen annehmen, dann beenden</translation>
+    </message>
+    <message>
+        <source>Take steps again</source>
+        <translation>Wieder Schritte annehmen</translation>
+    </message>
+    <message>
+        <source>Filter by name, status, label, platform, token…</source>
+        <translation>Nach Name, Status, Label, Plattform, Token filtern…</translation>
+    </message>
+    <message>
+        <source>Also list workers that are disconnected or lost</source>
+        <translation>Auch getrennte und verlorene Worker anzeigen</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Details</translation>
+    </message>
+    <message>
+        <source>Status:</source>
+        <translation>Status:</translation>
+    </message>
+    <message>
+        <source>Machine ID:</source>
+        <translation>Rechner-ID:</translation>
+    </message>
+    <message>
+        <source>Instance:</source>
+        <translation>Instanz:</translation>
+    </message>
+    <message>
+        <source>Hostname:</source>
+        <translation>Hostname:</translation>
+    </message>
+    <message>
+        <source>Platform:</source>
+        <translation>Plattform:</translation>
+    </message>
+    <message>
+        <source>Token:</source>
+        <translation>Token:</translation>
+    </message>
+    <message>
+        <source>Labels:</source>
+        <translation>Labels:</translation>
+    </message>
+    <message>
+        <source>Enrolled at:</source>
+        <translation>Registriert am:</translation>
+    </message>
+    <message>
+        <source>Last seen at:</source>
+        <translation>Zuletzt gesehen am:</translation>
+    </message>
+    <message>
+        <source>Disconnected at:</source>
+        <translation>Getrennt am:</translation>
+    </message>
+    <message>
+        <source>Drain worker %1</source>
+        <translation>Worker %1 auslaufen lassen</translation>
+    </message>
+    <message numerus="yes">
+        <source>Drain worker '%1'? It finishes its %n running step(s), takes no new ones, and then exits.</source>
+        <translation><numerusform>Worker '%1' auslaufen lassen? Er beendet seinen %n laufenden Schritt, nimmt keine neuen an und beendet sich dann.</numerusform><numerusform>Worker '%1' auslaufen lassen? Er beendet seine %n laufenden Schritte, nimmt keine neuen an und beendet sich dann.</numerusform></translation>
+    </message>
+    <message>
+        <source>&amp;Drain</source>
+        <translation>&amp;Auslaufen lassen</translation>
+    </message>
+    <message>
+        <source>Draining worker '%1'.</source>
+        <translation>Worker '%1' läuft aus.</translation>
+    </message>
+    <message>
+        <source>Worker '%1' takes steps again.</source>
+        <translation>Worker '%1' nimmt wieder Schritte an.</translation>
+    </message>
+    <message>
+        <source>No worker selected</source>
+        <translation>Kein Worker ausgewählt</translation>
+    </message>
+    <message>
+        <source>now (connected)</source>
+        <translation>jetzt (verbunden)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n worker(s), %1 connected</source>
+        <translation><numerusform>%n Worker, %1 verbunden</numerusform><numerusform>%n Worker, %1 verbunden</numerusform></translation>
+    </message>
+    <message>
+        <source>Show d&amp;isconnected</source>
+        <translation>Getrennte &amp;zeigen</translation>
+    </message>
+</context>
+<context>
+    <name>SwampConsole</name>
+    <message>
+        <source>The desktop admin console of swamp.</source>
+        <translation>Die Desktop-Verwaltungskonsole von swamp.</translation>
+    </message>
+    <message>
+        <source>Orchestrator URL (ws:// or wss://); default: the local admin.json.</source>
+        <translation>Orchestrator-URL (ws:// oder wss://); Standard: die lokale admin.json.</translation>
+    </message>
+    <message>
+        <source>url</source>
+        <translation>url</translation>
+    </message>
+    <message>
+        <source>File holding the admin token.</source>
+        <translation>Datei mit dem Admin-Token.</translation>
+    </message>
+    <message>
+        <source>path</source>
+        <translation>pfad</translation>
+    </message>
+    <message>
+        <source>PEM file of the CA that signed the orchestrator's certificate.</source>
+        <translation>PEM-Datei der CA, die das Zertifikat des Orchestrators signiert hat.</translation>
+    </message>
+    <message>
+        <source>pem</source>
+        <translation>pem</translation>
+    </message>
+    <message>
+        <source>Data directory whose admin.json to use (default: $SWAMP_DATA_DIR, else the default data directory).</source>
+        <translation>Datenverzeichnis, dessen admin.json verwendet wird (Standard: $SWAMP_DATA_DIR, sonst das Standard-Datenverzeichnis).</translation>
+    </message>
+    <message>
+        <source>dir</source>
+        <translation>verz</translation>
+    </message>
+    <message>
+        <source>Language, e.g. de (default: the system locale).</source>
+        <translation>Sprache, z. B. de (Standard: die Systemsprache).</translation>
+    </message>
+    <message>
+        <source>code</source>
+        <translation>code</translation>
+    </message>
+    <message>
+        <source>Save a PNG of each tab into &lt;dir&gt; once the data has loaded, then quit.</source>
+        <translation>Sobald die Daten geladen sind, ein PNG jedes Reiters in &lt;verz&gt; speichern, dann beenden.</translation>
+    </message>
+</context>
+</TS>
