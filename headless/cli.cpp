@@ -115,9 +115,13 @@ bool parse(QCommandLineParser &parser, const QStringList &arguments, const QStri
         return false;
     }
     if (parser.isSet(help)) {
+        // helpText() names the binary's path; operators type `swamp <command>`.
         QString text = parser.helpText();
-        text.replace(QStringLiteral("Usage: swamp ") + command + QStringLiteral(" [options]"),
-                     QStringLiteral("Usage: swamp ") + command + QStringLiteral(" [options]"));
+        const qsizetype lineEnd = text.indexOf(u'\n');
+        QString usage = text.left(lineEnd);
+        const qsizetype options = usage.indexOf(QStringLiteral(" [options]"));
+        usage = QStringLiteral("Usage: swamp ") + command + (options >= 0 ? usage.mid(options) : QString());
+        text = usage + text.mid(lineEnd);
         out(text + (examples.isEmpty() ? QString() : QStringLiteral("\nExamples:\n") + examples));
         *exitCode = ExitOk;
         return false;

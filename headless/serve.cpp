@@ -92,12 +92,15 @@ int runServe(const QStringList &arguments)
         out(QStringLiteral("Listening on %1 (swamp %2, data %3)")
                 .arg(orchestrator.url(), Swamp::version(), config.dataDir));
     }
-    QObject::connect(orchestrator.eventLog(), &EventLog::appended, &orchestrator, [json](const Event &event) {
+    const auto print = [json](const Event &event) {
         if (json)
             out(QString::fromUtf8(QJsonDocument(event.toJson()).toJson(QJsonDocument::Compact)));
         else
             out(QStringLiteral("%1 %2").arg(isoUtc(event.at), event.message));
-    });
+    };
+    for (const Event &event : orchestrator.bootEvents())
+        print(event);
+    QObject::connect(orchestrator.eventLog(), &EventLog::appended, &orchestrator, print);
     QObject::connect(&signals, &SignalWatcher::terminationRequested, &orchestrator,
                      [&orchestrator](int, int count) {
                          if (count > 1)

@@ -13,7 +13,7 @@ namespace Swamp {
 //   invalid duration "<v>" — use a number and a unit: 45s, 30m, 24h, 7d, 2w
 Result<qint64> parseDurationMs(const QString &text);
 
-// The shortest exact spelling: 90000 → "90s", 86400000 → "24h", 1500 → "1500ms".
+// The largest unit that divides exactly: 90000 → "90s", 86400000 → "1d", 1500 → "1500ms".
 QString formatDurationMs(qint64 ms);
 
 // Human relative time from `now`: "12s ago", "3m ago", "in 23h", "just now".

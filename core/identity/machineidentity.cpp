@@ -39,8 +39,12 @@ Result<std::unique_ptr<QLockFile>> lockCacheDir(const QString &cacheDir)
         return fail(dir.error());
     auto lock = std::make_unique<QLockFile>(cacheDir + QStringLiteral("/worker.lock"));
     lock->setStaleLockTime(0); // only a dead pid makes the lock stale, never its age
-    if (lock->tryLock(0))
+    if (lock->tryLock(0)) {
+        // Every file the worker writes in its cache dir is 0600 (SPEC §9).
+        QFile::setPermissions(cacheDir + QStringLiteral("/worker.lock"),
+                              QFileDevice::ReadOwner | QFileDevice::WriteOwner);
         return lock;
+    }
     qint64 pid = 0;
     QString host, app;
     lock->getLockInfo(&pid, &host, &app);

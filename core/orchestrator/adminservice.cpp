@@ -280,7 +280,7 @@ Result<QJsonObject> Orchestrator::revokeToken(const QJsonObject &params)
             connection->workerId.clear();
             connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
         }
-        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name));
+        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
     }
     if (revokedNow) {
         m_events->append(QStringLiteral("token.revoked"), name,

@@ -68,6 +68,7 @@ Result<void> Orchestrator::start()
     m_store = std::move(*store);
     m_events = std::make_unique<EventLog>(m_store.get());
     connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
+    m_bootEventId = m_events->lastId();
 
     // Boot reconciliation before the listener opens: nobody is connected yet.
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -141,6 +142,11 @@ Result<void> Orchestrator::start()
     m_heartbeatTimer.start();
     m_sweepTimer.start();
     return {};
+}
+
+QList<Event> Orchestrator::bootEvents() const
+{
+    return m_events ? m_events->since(m_bootEventId) : QList<Event>();
 }
 
 void Orchestrator::stop()
@@ -342,7 +348,7 @@ void Orchestrator::startDrain(WorkerSession *session, const QString &code, const
     session->drainCode = code;
     session->drainDeadlineMs = deadlineMs > 0 ? QDateTime::currentMSecsSinceEpoch() + deadlineMs : 0;
     updateStatus(session);
-    if (WorkerConnection *connection = session->connection) {
+    if (WorkerConnection *connection = session->connection; connection && code != u"worker") {
         connection->send({{QStringLiteral("type"), Protocol::Type::Drain},
                           {QStringLiteral("reason"), reason},
                           {QStringLiteral("code"), code},
@@ -401,13 +407,17 @@ void Orchestrator::markDisconnected(WorkerSession *session, const QString &reaso
                       {QStringLiteral("graceMs"), withGrace ? m_config.reconnectGraceMs : 0}});
 }
 
-void Orchestrator::endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason)
+void Orchestrator::endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason,
+                              bool requeue)
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     const bool wasConnected = session->isConnected();
     if (!session->leaseIds.isEmpty()) {
         const QString leaseReason = finalStatus == WorkerStatus::Lost ? Tr::tr("worker lost") : reason;
-        m_scheduler->expireLeases(session, leaseReason);
+        if (requeue)
+            m_scheduler->requeueLeases(session, leaseReason);
+        else
+            m_scheduler->expireLeases(session, leaseReason);
     }
     session->connection = nullptr;
     session->record.status = finalStatus;

@@ -63,6 +63,8 @@ public:
     QString url() const;
     QString dataDir() const { return m_config.dataDir; }
     EventLog *eventLog() const { return m_events.get(); }
+    // Events recorded while starting (boot reconciliation), before anyone could subscribe.
+    QList<Event> bootEvents() const;
     Store *store() const { return m_store.get(); }
 
 Q_SIGNALS:
@@ -88,7 +90,10 @@ private:
     void heartbeat();
     void sweep();
     void markDisconnected(WorkerSession *session, const QString &reason, bool withGrace);
-    void endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason);
+    // `requeue`: its running steps go back to the queue without counting an attempt (revoke),
+    // instead of expiring like a lost worker's.
+    void endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason,
+                    bool requeue = false);
     void persistWorker(WorkerSession *session);
     void updateStatus(WorkerSession *session);
     void expireTokenSessions(const QString &tokenName);
@@ -136,6 +141,7 @@ private:
     QMultiMap<QDateTime, QString> m_tokenExpiries; // tokens with live sessions, by expiry
     QHash<QString, QList<qint64>> m_secretFailures; // by "name:" / "addr:" key, recent ms
     bool m_stopping = false;
+    qint64 m_bootEventId = 0;
 };
 
 } // namespace Swamp

@@ -24,6 +24,7 @@ struct WorkerSession
     QSet<QString> leaseIds;     // active step leases on this worker
     qint64 drainDeadlineMs = 0; // draining with a deadline: then running steps are requeued
     QString drainCode;          // why it drains: "operator", "worker", "token_expired"
+    qint64 holdUntilMs = 0;     // declined a step: no dispatch to it before then
 
     bool isConnected() const { return !connection.isNull(); }
     int freeSlots() const { return std::max(0, record.capacity - int(leaseIds.size())); }

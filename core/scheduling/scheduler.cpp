@@ -125,9 +125,11 @@ void Scheduler::schedule()
 {
     if (m_queue.isEmpty())
         return;
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
     QList<WorkerSession *> available;
     for (WorkerSession *session : m_pool->all()) {
-        if (session->isConnected() && !session->record.draining && session->freeSlots() > 0)
+        if (session->isConnected() && !session->record.draining && session->freeSlots() > 0
+            && session->holdUntilMs <= nowMs)
             available << session;
     }
     if (available.isEmpty())
@@ -176,7 +178,12 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
     auto saved = m_store->transaction([&]() -> Result<void> {
         if (auto r = m_store->insertLease(lease); !r)
             return r;
-        return m_store->updateStep(next);
+        if (auto r = m_store->updateStep(next); !r)
+            return r;
+        // The run is running from its first dispatch (one cheap statement, no scan of its steps).
+        return m_store->execute(QStringLiteral("UPDATE runs SET state = 'running', updated_at = ? "
+                                               "WHERE id = ? AND state = 'queued'"),
+                                {Store::toMs(now), step.runId});
     });
     if (!saved) {
         qCWarning(lcLease) << "could not dispatch" << step.id << saved.error().message;
@@ -373,6 +380,7 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     m_leases.remove(leaseId);
     m_lastSeq.remove(leaseId);
     session->leaseIds.remove(leaseId);
+    session->holdUntilMs = 0;
     sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("ack")}, {QStringLiteral("leaseId"), leaseId}});
     if (step != m_open.end()) {
         const StepRecord done = *step;
@@ -399,8 +407,13 @@ void Scheduler::handleRejected(WorkerSession *session, const QJsonObject &frame)
         !r)
         return;
     session->leaseIds.remove(leaseId);
+    // The worker's view differs from ours (busy with a stale lease, or draining): give it a moment
+    // instead of sending the step straight back to it.
+    constexpr int HoldMs = 1000;
+    session->holdUntilMs = QDateTime::currentMSecsSinceEpoch() + HoldMs;
     Q_EMIT slotsChanged(session);
     requestSchedule();
+    QTimer::singleShot(HoldMs + 10, this, &Scheduler::requestSchedule);
 }
 
 Result<void> Scheduler::saveStep(StepRecord &step)

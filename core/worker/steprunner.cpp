@@ -9,6 +9,7 @@
 #include <QProcessEnvironment>
 
 #include <csignal>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace Swamp {
@@ -79,7 +80,11 @@ void StepRunner::start()
     m_process->setEnvironment(minimalEnvironment(m_env));
     m_process->setInputChannelMode(QProcess::ManagedInputChannel);
     // Its own process group, so a timeout or cancel reaches everything the step started.
-    m_process->setChildProcessModifier([] { ::setsid(); });
+    // If the worker dies (kill -9), the step dies with it instead of running on unsupervised.
+    m_process->setChildProcessModifier([] {
+        ::setsid();
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    });
     connect(m_process.get(), &QProcess::readyReadStandardOutput, this,
             [this] { readStream(QProcess::StandardOutput); });
     connect(m_process.get(), &QProcess::readyReadStandardError, this,

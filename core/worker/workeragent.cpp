@@ -349,7 +349,7 @@ void WorkerAgent::handleError(const QJsonObject &frame)
     if (Codes::isPermanent(error.code)) {
         m_permanentFailure = true;
         emitEvent(QStringLiteral("error"), Codes::enrollmentFailureLine(error),
-                  {{QStringLiteral("code"), error.code}, {QStringLiteral("message"), error.message},
+                  {{QStringLiteral("code"), error.code}, {QStringLiteral("reason"), error.message},
                    {QStringLiteral("fix"), error.fix}});
         finish(1, error.code);
         return;
@@ -416,9 +416,16 @@ void WorkerAgent::scheduleReconnect(const QString &reason)
 void WorkerAgent::requestStop(int count)
 {
     if (count >= 2) {
-        // Second signal: running steps are cancelled at once; the orchestrator requeues them.
+        // Second signal: running steps are killed at once; the goodbye makes the orchestrator
+        // requeue them now instead of after the reconnect grace.
         qDeleteAll(m_runners);
         m_runners.clear();
+        if (m_socket && m_enrolled) {
+            m_socket->sendTextMessage(Protocol::encodeFrame(
+                {{QStringLiteral("type"), Protocol::Type::Goodbye},
+                 {QStringLiteral("reason"), Tr::tr("stopped at once on a second signal")}}));
+            m_socket->flush();
+        }
         finish(130, Tr::tr("stopped at once on a second signal"));
         return;
     }

@@ -196,7 +196,10 @@ public:
         process.setProcessEnvironment(env);
         process.start(binary, arguments);
         Run run;
-        if (!process.waitForStarted(20000) || !process.waitForFinished(60000)) {
+        // Wait in the event loop, not in a blocking waitForFinished(): the other children's pipes
+        // keep being drained, and another child's exit does not stall this wait.
+        if (!process.waitForStarted(20000)
+            || !QTest::qWaitFor([&] { return process.state() == QProcess::NotRunning; }, 60000)) {
             process.kill();
             process.waitForFinished(5000);
             run.err = u"command did not finish: swamp "_s + arguments.join(u' ');
@@ -356,4 +359,9 @@ inline QString readMachineId(const QString &cacheDir)
 } // namespace SwampTest
 
 // Verifies a finished CLI run's exit code, printing its output when it differs.
-#define QCOMPARE_EXIT(run, code) QVERIFY2((run).exitCode == (code), qPrintable((run).describe()))
+// `run` is evaluated once: QVERIFY2 evaluates its message even when the check passes.
+#define QCOMPARE_EXIT(run, code)                                                                   \
+    do {                                                                                           \
+        const SwampTest::Run &checkedRun_ = (run);                                                 \
+        QVERIFY2(checkedRun_.exitCode == (code), qPrintable(checkedRun_.describe()));              \
+    } while (false)
