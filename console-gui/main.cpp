@@ -4,6 +4,10 @@
 #include "connectiondialog.h"
 #include "mainwindow.h"
 #include "querytab.h"
+#include "workermodel.h"
+#include "workerstab.h"
+
+#include <QSortFilterProxyModel>
 
 #include "version/version.h"
 
@@ -107,14 +111,21 @@ int main(int argc, char **argv)
     if (parser.isSet(screenshot)) {
         // Documentation screenshots: a fixed size, a query that shows live validation.
         window.resize(1100, 560);
-        window.queryTab()->setPredicate(
-            QStringLiteral("modelType == \"swamp/worker\" && attributes.stauts == \"idle\""));
+
         const QString directory = parser.value(screenshot);
-        const QString suffix = QLocale().language() == QLocale::English
-            ? QString() : u'-' + QLocale().name().section(u'_', 0, 0);
+        const QString suffix = u'-' + QLocale().name().section(u'_', 0, 0);
         QObject::connect(&window, &Swamp::Console::MainWindow::loaded, &window, [&window, directory, suffix] {
-            // Let the event replay settle and the relative times tick once.
+            // Results of a real query, a selected worker, then (after the replay settled and the
+            // times ticked) a typo in the editor to show live validation over those results.
+            window.queryTab()->setPredicate(QStringLiteral("modelType == \"swamp/worker\""));
+            window.queryTab()->run();
+            if (window.workerModel()->rowCount() > 0) {
+                auto *proxy = window.workersTab()->proxy();
+                window.workersTab()->selectWorker(proxy->index(0, 0).data(Swamp::Console::WorkerModel::IdRole).toString());
+            }
             QTimer::singleShot(1500, &window, [&window, directory, suffix] {
+                window.queryTab()->setPredicate(
+                    QStringLiteral("modelType == \"swamp/worker\" && attributes.stauts == \"idle\""));
                 const QStringList files = window.saveScreenshots(directory, suffix);
                 for (const QString &file : files)
                     std::printf("%s\n", qPrintable(file));

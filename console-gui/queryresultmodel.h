@@ -35,7 +35,7 @@ private:
     QJsonValue cell(int row, int column) const;
 
     QJsonArray m_results;
-    Shape m_shape = Shape::Values;
+    Shape m_shape = Shape::Records;
     QStringList m_keys; // for Shape::Maps
 };
 

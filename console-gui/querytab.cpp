@@ -66,7 +66,7 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     m_editor->setTabChangesFocus(true);
     m_editor->setPlaceholderText(tr("modelType == \"swamp/worker\" && attributes.status == \"idle\""));
     m_editor->setMinimumHeight(QFontMetrics(fixed).lineSpacing() * 2 + 12);
-    m_editor->setMaximumHeight(QFontMetrics(fixed).lineSpacing() * 6 + 12);
+    m_editor->setMaximumHeight(QFontMetrics(fixed).lineSpacing() * 4 + 12);
     m_select->setFont(fixed);
     m_select->setPlaceholderText(tr("optional projection, e.g. {\"name\": name, \"status\": attributes.status}"));
     m_select->setClearButtonEnabled(true);
@@ -77,6 +77,7 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     for (const QString &example : examplePredicates())
         m_examples->addItem(example);
     m_validation->setWordWrap(true);
+    m_validation->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
     m_validation->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_status->setWordWrap(true);
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -126,22 +127,25 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     auto *form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
     form->addRow(tr("&Predicate:"), m_editor);
-    form->addRow(QString(), m_validation);
     auto *options = new QHBoxLayout;
     options->addWidget(m_select, 1);
     auto *limitLabel = new QLabel(tr("&Limit:"), this);
     limitLabel->setBuddy(m_limit);
     options->addWidget(limitLabel);
     options->addWidget(m_limit);
-    form->addRow(tr("&Select:"), options);
+    auto *selectLabel = new QLabel(tr("&Select:"), this);
+    selectLabel->setBuddy(m_select);
+    form->addRow(selectLabel, options);
     auto *buttons = new QHBoxLayout;
     buttons->addWidget(runButton);
     buttons->addWidget(exportButton);
     buttons->addWidget(m_examples, 1);
     form->addRow(QString(), buttons);
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
 
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
+    layout->addWidget(m_validation);
     layout->addWidget(m_status);
     layout->addWidget(m_view, 1);
     setTabOrder(m_editor, m_select);
@@ -204,7 +208,7 @@ void QueryTab::showError(const Error &error, bool fromPredicate)
 {
     QString text = fromPredicate ? error.message : tr("--select: %1").arg(error.message);
     const QString suggestion = error.details.value(QStringLiteral("suggestion")).toString();
-    if (!suggestion.isEmpty())
+    if (!suggestion.isEmpty() && !error.message.contains(suggestion))
         text += u'\n' + tr("Did you mean \"%1\"?").arg(suggestion);
     else if (!error.fix.isEmpty())
         text += u'\n' + error.fix;

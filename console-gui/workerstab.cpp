@@ -91,20 +91,20 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
     m_view->verticalHeader()->setVisible(false);
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setSectionsMovable(true);
-    m_view->setColumnWidth(WorkerModel::Name, 180);
-    m_view->setColumnWidth(WorkerModel::Status, 130);
-    m_view->setColumnWidth(WorkerModel::Slots, 60);
-    m_view->setColumnWidth(WorkerModel::Labels, 160);
-    m_view->setColumnWidth(WorkerModel::Platform, 110);
-    m_view->setColumnWidth(WorkerModel::Version, 70);
-    m_view->setColumnWidth(WorkerModel::LastSeen, 100);
+    m_view->setColumnWidth(WorkerModel::Name, 160);
+    m_view->setColumnWidth(WorkerModel::Status, 115);
+    m_view->setColumnWidth(WorkerModel::Slots, 50);
+    m_view->setColumnWidth(WorkerModel::Labels, 130);
+    m_view->setColumnWidth(WorkerModel::Platform, 100);
+    m_view->setColumnWidth(WorkerModel::Version, 60);
+    m_view->setColumnWidth(WorkerModel::LastSeen, 110);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &WorkersTab::handleSelectionChanged);
 
     // Details pane.
     auto *details = new QGroupBox(tr("Details"), this);
     auto *form = new QFormLayout;
-    form->setRowWrapPolicy(QFormLayout::WrapLongRows);
+    form->setRowWrapPolicy(QFormLayout::WrapAllRows);
     const QList<std::pair<QString, QString>> fields{
         {QStringLiteral("status"), tr("Status:")},
         {QStringLiteral("machineId"), tr("Machine ID:")},
@@ -142,8 +142,9 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
 
     m_splitter->addWidget(m_view);
     m_splitter->addWidget(scroll);
-    m_splitter->setStretchFactor(0, 3);
+    m_splitter->setStretchFactor(0, 4);
     m_splitter->setStretchFactor(1, 1);
+    m_splitter->setSizes({800, 300});
     m_splitter->setChildrenCollapsible(false);
 
     auto *top = new QHBoxLayout;
