@@ -70,7 +70,7 @@
 <context>
     <name>Swamp</name>
     <message>
-        <source>invalid duration "%1"</source>
+        <source>invalid duration &quot;%1&quot;</source>
         <translation>ungültige Dauer „%1“</translation>
     </message>
     <message>
@@ -110,16 +110,16 @@
         <translation>schreiben Sie Labels als Schlüssel=Wert, zum Beispiel --label region=eu</translation>
     </message>
     <message>
-        <source>invalid label "%1"</source>
+        <source>invalid label &quot;%1&quot;</source>
         <translation>ungültiges Label „%1“</translation>
     </message>
     <message>
-        <source>invalid label key "%1": keys start with a letter or digit and use letters, digits, '.', '_', '/' or '-' (at most 63)</source>
-        <translation>ungültiger Label-Schlüssel „%1“: Schlüssel beginnen mit einem Buchstaben oder einer Ziffer und bestehen aus Buchstaben, Ziffern, '.', '_', '/' oder '-' (höchstens 63)</translation>
+        <source>invalid label key &quot;%1&quot;: keys start with a letter or digit and use letters, digits, &apos;.&apos;, &apos;_&apos;, &apos;/&apos; or &apos;-&apos; (at most 63)</source>
+        <translation>ungültiger Label-Schlüssel „%1“: Schlüssel beginnen mit einem Buchstaben oder einer Ziffer und bestehen aus Buchstaben, Ziffern, &apos;.&apos;, &apos;_&apos;, &apos;/&apos; oder &apos;-&apos; (höchstens 63)</translation>
     </message>
     <message>
-        <source>invalid value for label "%1": at most 255 characters, no ',' or '='</source>
-        <translation>ungültiger Wert für Label „%1“: höchstens 255 Zeichen, kein ',' oder '='</translation>
+        <source>invalid value for label &quot;%1&quot;: at most 255 characters, no &apos;,&apos; or &apos;=&apos;</source>
+        <translation>ungültiger Wert für Label „%1“: höchstens 255 Zeichen, kein &apos;,&apos; oder &apos;=&apos;</translation>
     </message>
     <message>
         <source>cannot write %1: %2</source>
@@ -134,7 +134,7 @@
         <translation>Verzeichnis %1 kann nicht angelegt werden</translation>
     </message>
     <message>
-        <source>check the parent directory's permissions or choose another path</source>
+        <source>check the parent directory&apos;s permissions or choose another path</source>
         <translation>prüfen Sie die Rechte des übergeordneten Verzeichnisses oder wählen Sie einen anderen Pfad</translation>
     </message>
     <message>
@@ -154,11 +154,11 @@
         <translation>die Orchestrator-URL muss mit ws:// oder wss:// beginnen</translation>
     </message>
     <message>
-        <source>pass the URL that 'swamp serve' printed, for example ws://orchestrator:9090</source>
-        <translation>geben Sie die URL an, die 'swamp serve' ausgegeben hat, zum Beispiel ws://orchestrator:9090</translation>
+        <source>pass the URL that &apos;swamp serve&apos; printed, for example ws://orchestrator:9090</source>
+        <translation>geben Sie die URL an, die &apos;swamp serve&apos; ausgegeben hat, zum Beispiel ws://orchestrator:9090</translation>
     </message>
     <message>
-        <source>invalid listen address "%1"</source>
+        <source>invalid listen address &quot;%1&quot;</source>
         <translation>ungültige Lauschadresse „%1“</translation>
     </message>
     <message>
@@ -170,24 +170,24 @@
         <translation>%1 ist keine gültige admin.json</translation>
     </message>
     <message>
-        <source>delete it and restart 'swamp serve' to write a new one</source>
-        <translation>löschen Sie sie und starten Sie 'swamp serve' neu, um eine neue zu schreiben</translation>
+        <source>delete it and restart &apos;swamp serve&apos; to write a new one</source>
+        <translation>löschen Sie sie und starten Sie &apos;swamp serve&apos; neu, um eine neue zu schreiben</translation>
     </message>
     <message>
-        <source>invalid token name "%1"</source>
+        <source>invalid token name &quot;%1&quot;</source>
         <translation>ungültiger Token-Name „%1“</translation>
     </message>
     <message>
-        <source>use 1 to 63 lowercase letters, digits and '-', starting with a letter or digit</source>
-        <translation>verwenden Sie 1 bis 63 Kleinbuchstaben, Ziffern und '-', beginnend mit einem Buchstaben oder einer Ziffer</translation>
+        <source>use 1 to 63 lowercase letters, digits and &apos;-&apos;, starting with a letter or digit</source>
+        <translation>verwenden Sie 1 bis 63 Kleinbuchstaben, Ziffern und &apos;-&apos;, beginnend mit einem Buchstaben oder einer Ziffer</translation>
     </message>
     <message>
         <source>no orchestrator configured</source>
         <translation>kein Orchestrator konfiguriert</translation>
     </message>
     <message>
-        <source>run 'swamp serve' on this machine or pass --server and --admin-token</source>
-        <translation>starten Sie 'swamp serve' auf diesem Rechner oder geben Sie --server und --admin-token an</translation>
+        <source>run &apos;swamp serve&apos; on this machine or pass --server and --admin-token</source>
+        <translation>starten Sie &apos;swamp serve&apos; auf diesem Rechner oder geben Sie --server und --admin-token an</translation>
     </message>
     <message>
         <source>cannot reach the orchestrator at %1: TLS: %2</source>
@@ -202,15 +202,15 @@
         <translation>der Orchestrator unter %1 ist nicht erreichbar: %2</translation>
     </message>
     <message>
-        <source>check that 'swamp serve' runs and the URL is right</source>
-        <translation>prüfen Sie, ob 'swamp serve' läuft und die URL stimmt</translation>
+        <source>check that &apos;swamp serve&apos; runs and the URL is right</source>
+        <translation>prüfen Sie, ob &apos;swamp serve&apos; läuft und die URL stimmt</translation>
     </message>
     <message>
         <source>the orchestrator at %1 did not answer within %2s</source>
         <translation>der Orchestrator unter %1 hat nicht innerhalb von %2 s geantwortet</translation>
     </message>
     <message>
-        <source>check the orchestrator's log; retry</source>
+        <source>check the orchestrator&apos;s log; retry</source>
         <translation>prüfen Sie das Protokoll des Orchestrators und versuchen Sie es erneut</translation>
     </message>
 </context>
@@ -240,7 +240,7 @@
         <translation>eine Datei, die das Admin-Token enthält</translation>
     </message>
     <message>
-        <source>optional: PEM file of the CA that signed the orchestrator's certificate</source>
+        <source>optional: PEM file of the CA that signed the orchestrator&apos;s certificate</source>
         <translation>optional: PEM-Datei der CA, die das Zertifikat des Orchestrators signiert hat</translation>
     </message>
     <message>
@@ -264,7 +264,7 @@
         <translation>C&amp;A-Zertifikat:</translation>
     </message>
     <message>
-        <source>On the orchestrator's machine the admin token is in admin.json in its data directory. The console remembers the file's path, never the token.</source>
+        <source>On the orchestrator&apos;s machine the admin token is in admin.json in its data directory. The console remembers the file&apos;s path, never the token.</source>
         <translation>Auf dem Rechner des Orchestrators steht das Admin-Token in admin.json in seinem Datenverzeichnis. Die Konsole merkt sich den Pfad der Datei, niemals das Token.</translation>
     </message>
     <message>
@@ -311,11 +311,17 @@
     </message>
     <message numerus="yes">
         <source>%n event(s)</source>
-        <translation><numerusform>%n Ereignis</numerusform><numerusform>%n Ereignisse</numerusform></translation>
+        <translation>
+            <numerusform>%n Ereignis</numerusform>
+            <numerusform>%n Ereignisse</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>%1 of %n event(s)</source>
-        <translation><numerusform>%1 von %n Ereignis</numerusform><numerusform>%1 von %n Ereignissen</numerusform></translation>
+        <translation>
+            <numerusform>%1 von %n Ereignis</numerusform>
+            <numerusform>%1 von %n Ereignissen</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -402,7 +408,10 @@
     </message>
     <message numerus="yes">
         <source>Connection lost: %1 — reconnecting in %n s</source>
-        <translation><numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform><numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform></translation>
+        <translation>
+            <numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform>
+            <numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform>
+        </translation>
     </message>
     <message>
         <source>Reconnect now</source>
@@ -421,7 +430,7 @@
         <translation>Über die swamp-Konsole</translation>
     </message>
     <message>
-        <source>&lt;p&gt;&lt;b&gt;swamp console&lt;/b&gt; %1&lt;/p&gt;&lt;p&gt;The desktop admin console of swamp: watch the worker fleet, hand out enrollment tokens, query the orchestrator's records.&lt;/p&gt;&lt;p&gt;Built with Qt %2.&lt;/p&gt;</source>
+        <source>&lt;p&gt;&lt;b&gt;swamp console&lt;/b&gt; %1&lt;/p&gt;&lt;p&gt;The desktop admin console of swamp: watch the worker fleet, hand out enrollment tokens, query the orchestrator&apos;s records.&lt;/p&gt;&lt;p&gt;Built with Qt %2.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;swamp-Konsole&lt;/b&gt; %1&lt;/p&gt;&lt;p&gt;Die Desktop-Verwaltungskonsole von swamp: die Worker-Flotte beobachten, Registrierungstokens ausgeben, die Datensätze des Orchestrators abfragen.&lt;/p&gt;&lt;p&gt;Erstellt mit Qt %2.&lt;/p&gt;</translation>
     </message>
     <message>
@@ -514,12 +523,12 @@
         <translation>Abfrage aus&amp;führen</translation>
     </message>
     <message>
-        <source>modelType == "swamp/worker" &amp;&amp; attributes.status == "idle"</source>
-        <translation>modelType == "swamp/worker" &amp;&amp; attributes.status == "idle"</translation>
+        <source>modelType == &quot;swamp/worker&quot; &amp;&amp; attributes.status == &quot;idle&quot;</source>
+        <translation>modelType == &quot;swamp/worker&quot; &amp;&amp; attributes.status == &quot;idle&quot;</translation>
     </message>
     <message>
-        <source>optional projection, e.g. {"name": name, "status": attributes.status}</source>
-        <translation>optionale Projektion, z. B. {"name": name, "status": attributes.status}</translation>
+        <source>optional projection, e.g. {&quot;name&quot;: name, &quot;status&quot;: attributes.status}</source>
+        <translation>optionale Projektion, z. B. {&quot;name&quot;: name, &quot;status&quot;: attributes.status}</translation>
     </message>
     <message>
         <source>unlimited</source>
@@ -550,7 +559,7 @@
         <translation>--select: %1</translation>
     </message>
     <message>
-        <source>Did you mean "%1"?</source>
+        <source>Did you mean &quot;%1&quot;?</source>
         <translation>Meinten Sie „%1“?</translation>
     </message>
     <message>
@@ -563,15 +572,21 @@
     </message>
     <message numerus="yes">
         <source>Showing %1 of %n result(s) (limited).</source>
-        <translation><numerusform>%1 von %n Ergebnis angezeigt (begrenzt).</numerusform><numerusform>%1 von %n Ergebnissen angezeigt (begrenzt).</numerusform></translation>
+        <translation>
+            <numerusform>%1 von %n Ergebnis angezeigt (begrenzt).</numerusform>
+            <numerusform>%1 von %n Ergebnissen angezeigt (begrenzt).</numerusform>
+        </translation>
     </message>
     <message>
-        <source>No record matches. Try a broader predicate, e.g. modelType == "swamp/worker".</source>
-        <translation>Kein Datensatz passt. Versuchen Sie ein weiter gefasstes Prädikat, z. B. modelType == "swamp/worker".</translation>
+        <source>No record matches. Try a broader predicate, e.g. modelType == &quot;swamp/worker&quot;.</source>
+        <translation>Kein Datensatz passt. Versuchen Sie ein weiter gefasstes Prädikat, z. B. modelType == &quot;swamp/worker&quot;.</translation>
     </message>
     <message numerus="yes">
         <source>%n result(s).</source>
-        <translation><numerusform>%n Ergebnis.</numerusform><numerusform>%n Ergebnisse.</numerusform></translation>
+        <translation>
+            <numerusform>%n Ergebnis.</numerusform>
+            <numerusform>%n Ergebnisse.</numerusform>
+        </translation>
     </message>
     <message>
         <source>Export query results</source>
@@ -583,7 +598,10 @@
     </message>
     <message numerus="yes">
         <source>Exported %n result(s) to %1.</source>
-        <translation><numerusform>%n Ergebnis nach %1 exportiert.</numerusform><numerusform>%n Ergebnisse nach %1 exportiert.</numerusform></translation>
+        <translation>
+            <numerusform>%n Ergebnis nach %1 exportiert.</numerusform>
+            <numerusform>%n Ergebnisse nach %1 exportiert.</numerusform>
+        </translation>
     </message>
     <message>
         <source>Could not write %1: %2</source>
@@ -601,8 +619,8 @@
         <translation>Token %1 widerrufen</translation>
     </message>
     <message>
-        <source>Revoke enrollment token '%1'? New enrollments with it fail at once, and it cannot be undone.</source>
-        <translation>Registrierungstoken '%1' widerrufen? Neue Registrierungen damit schlagen sofort fehl; das lässt sich nicht rückgängig machen.</translation>
+        <source>Revoke enrollment token &apos;%1&apos;? New enrollments with it fail at once, and it cannot be undone.</source>
+        <translation>Registrierungstoken &apos;%1&apos; widerrufen? Neue Registrierungen damit schlagen sofort fehl; das lässt sich nicht rückgängig machen.</translation>
     </message>
     <message>
         <source>No connected worker is enrolled on this token.</source>
@@ -711,31 +729,34 @@
     </message>
     <message numerus="yes">
         <source>%n token(s), %1 live</source>
-        <translation><numerusform>%n Token, %1 gültig</numerusform><numerusform>%n Tokens, %1 gültig</numerusform></translation>
+        <translation>
+            <numerusform>%n Token, %1 gültig</numerusform>
+            <numerusform>%n Tokens, %1 gültig</numerusform>
+        </translation>
     </message>
     <message>
-        <source>Token '%1' expires %2 (%3); enrollments: %4; labels: %5.</source>
-        <translation>Token '%1' läuft ab am %2 (%3); Registrierungen: %4; Labels: %5.</translation>
+        <source>Token &apos;%1&apos; expires %2 (%3); enrollments: %4; labels: %5.</source>
+        <translation>Token &apos;%1&apos; läuft ab am %2 (%3); Registrierungen: %4; Labels: %5.</translation>
     </message>
     <message>
         <source>unlimited</source>
         <translation>unbegrenzt</translation>
     </message>
     <message>
-        <source>Created enrollment token '%1'.</source>
-        <translation>Registrierungstoken '%1' erstellt.</translation>
+        <source>Created enrollment token &apos;%1&apos;.</source>
+        <translation>Registrierungstoken &apos;%1&apos; erstellt.</translation>
     </message>
     <message>
-        <source>Enrollment token '%1' was already revoked.</source>
-        <translation>Registrierungstoken '%1' war bereits widerrufen.</translation>
+        <source>Enrollment token &apos;%1&apos; was already revoked.</source>
+        <translation>Registrierungstoken &apos;%1&apos; war bereits widerrufen.</translation>
     </message>
     <message>
-        <source>Revoked enrollment token '%1'.</source>
-        <translation>Registrierungstoken '%1' widerrufen.</translation>
+        <source>Revoked enrollment token &apos;%1&apos;.</source>
+        <translation>Registrierungstoken &apos;%1&apos; widerrufen.</translation>
     </message>
     <message>
-        <source>Revoked enrollment token '%1'; disconnected: %2.</source>
-        <translation>Registrierungstoken '%1' widerrufen; getrennt: %2.</translation>
+        <source>Revoked enrollment token &apos;%1&apos;; disconnected: %2.</source>
+        <translation>Registrierungstoken &apos;%1&apos; widerrufen; getrennt: %2.</translation>
     </message>
     <message>
         <source>Show e&amp;xpired and revoked</source>
@@ -860,20 +881,23 @@
         <translation>Worker %1 auslaufen lassen</translation>
     </message>
     <message numerus="yes">
-        <source>Drain worker '%1'? It finishes its %n running step(s), takes no new ones, and then exits.</source>
-        <translation><numerusform>Worker '%1' auslaufen lassen? Er beendet seinen %n laufenden Schritt, nimmt keine neuen an und beendet sich dann.</numerusform><numerusform>Worker '%1' auslaufen lassen? Er beendet seine %n laufenden Schritte, nimmt keine neuen an und beendet sich dann.</numerusform></translation>
+        <source>Drain worker &apos;%1&apos;? It finishes its %n running step(s), takes no new ones, and then exits.</source>
+        <translation>
+            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seinen %n laufenden Schritt, nimmt keine neuen an und beendet sich dann.</numerusform>
+            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seine %n laufenden Schritte, nimmt keine neuen an und beendet sich dann.</numerusform>
+        </translation>
     </message>
     <message>
         <source>&amp;Drain</source>
         <translation>&amp;Auslaufen lassen</translation>
     </message>
     <message>
-        <source>Draining worker '%1'.</source>
-        <translation>Worker '%1' läuft aus.</translation>
+        <source>Draining worker &apos;%1&apos;.</source>
+        <translation>Worker &apos;%1&apos; läuft aus.</translation>
     </message>
     <message>
-        <source>Worker '%1' takes steps again.</source>
-        <translation>Worker '%1' nimmt wieder Schritte an.</translation>
+        <source>Worker &apos;%1&apos; takes steps again.</source>
+        <translation>Worker &apos;%1&apos; nimmt wieder Schritte an.</translation>
     </message>
     <message>
         <source>No worker selected</source>
@@ -885,7 +909,10 @@
     </message>
     <message numerus="yes">
         <source>%n worker(s), %1 connected</source>
-        <translation><numerusform>%n Worker, %1 verbunden</numerusform><numerusform>%n Worker, %1 verbunden</numerusform></translation>
+        <translation>
+            <numerusform>%n Worker, %1 verbunden</numerusform>
+            <numerusform>%n Worker, %1 verbunden</numerusform>
+        </translation>
     </message>
     <message>
         <source>Show d&amp;isconnected</source>
@@ -915,7 +942,7 @@
         <translation>pfad</translation>
     </message>
     <message>
-        <source>PEM file of the CA that signed the orchestrator's certificate.</source>
+        <source>PEM file of the CA that signed the orchestrator&apos;s certificate.</source>
         <translation>PEM-Datei der CA, die das Zertifikat des Orchestrators signiert hat.</translation>
     </message>
     <message>
