@@ -28,6 +28,7 @@ private Q_SLOTS:
     void maxStepsDrainsAndExits();
     void idleTimeoutExits();
     void runFileSubmitsSeveralSteps();
+    void tokenExpiryDrainsItsWorkers();
     void usageErrors_data();
     void usageErrors();
 
@@ -312,6 +313,29 @@ void tst_Steps::runFileSubmitsSeveralSteps()
     QCOMPARE(attributes.value(u"succeeded"_s).toInt(), 2);
     QCOMPARE(attributes.value(u"failed"_s).toInt(), 1);
     QCOMPARE(attributes.value(u"state"_s).toString(), u"failed"_s);
+}
+
+void tst_Steps::tokenExpiryDrainsItsWorkers()
+{
+    // The token's lifetime bounds the session: at expiry the worker finishes its running step,
+    // takes no new one, and then leaves with the expired message.
+    const QString shortLived = m_h->createToken(u"short"_s, {u"--duration"_s, u"3s"_s});
+    Child *w = m_h->startEnrolledWorker(shortLived, m_h->newCacheDir());
+    QVERIFY(w);
+    const QString marker = m_h->tempPath(u"finish"_s);
+    const QString id = detach(*m_h, {u"--target"_s, u"short"_s, u"--shell"_s, u"--"_s,
+                                     u"while [ ! -e '%1' ]; do sleep 0.05; done; echo finished"_s.arg(marker)});
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*m_h, id), u"running"_s, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_h->workerStatus(u"short"_s), u"draining"_s, 10000);
+    const QString next = detach(*m_h, {u"--target"_s, u"short"_s, u"--queue-timeout"_s, u"30s"_s, u"--"_s, u"true"_s});
+    QVERIFY(w->isRunning());
+    QFile(marker).open(QIODevice::WriteOnly);
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*m_h, id), u"succeeded"_s, 10000);
+    QVERIFY2(w->waitForExit(10000), qPrintable(w->describe()));
+    QCOMPARE(w->exitCode(), 1);
+    QVERIFY2(w->errContains(u"enrollment token 'short' has expired"_s), qPrintable(w->describe()));
+    QCOMPARE(stepState(*m_h, next), u"queued"_s);
+    QCOMPARE(m_h->workerStatus(u"short"_s), u"disconnected"_s);
 }
 
 void tst_Steps::usageErrors_data()
