@@ -80,6 +80,11 @@ QString isoUtc(const QDateTime &when)
     return when.toUTC().toString(Qt::ISODateWithMs);
 }
 
+QJsonValue isoUtcOrNull(const QDateTime &when)
+{
+    return when.isValid() ? QJsonValue(isoUtc(when)) : QJsonValue(QJsonValue::Null);
+}
+
 QDateTime parseIsoUtc(const QString &text)
 {
     if (text.isEmpty())

@@ -3,6 +3,7 @@
 #include "common/result.h"
 
 #include <QDateTime>
+#include <QJsonValue>
 #include <QString>
 
 namespace Swamp {
@@ -22,5 +23,8 @@ QString formatRelative(const QDateTime &when, const QDateTime &now);
 // ISO-8601 UTC with milliseconds: "2026-11-24T10:00:00.123Z". Empty for an invalid time.
 QString isoUtc(const QDateTime &when);
 QDateTime parseIsoUtc(const QString &text);
+
+// For JSON records: the ISO time, or null for an invalid (unset) time.
+QJsonValue isoUtcOrNull(const QDateTime &when);
 
 } // namespace Swamp

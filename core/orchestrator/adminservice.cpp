@@ -158,9 +158,6 @@ QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &n
                                 {QStringLiteral("workerName"), binding.workerName},
                                 {QStringLiteral("enrolledAt"), isoUtc(binding.enrolledAt)}};
     }
-    const auto timeOrNull = [](const QDateTime &t) {
-        return t.isValid() ? QJsonValue(isoUtc(t)) : QJsonValue(QJsonValue::Null);
-    };
     return QJsonObject{
         {QStringLiteral("id"), token.id},
         {QStringLiteral("name"), token.name},
@@ -168,7 +165,7 @@ QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &n
         {QStringLiteral("createdAt"), isoUtc(token.createdAt)},
         {QStringLiteral("updatedAt"), isoUtc(token.updatedAt)},
         {QStringLiteral("expiresAt"), isoUtc(token.expiresAt)},
-        {QStringLiteral("revokedAt"), timeOrNull(token.revokedAt)},
+        {QStringLiteral("revokedAt"), isoUtcOrNull(token.revokedAt)},
         {QStringLiteral("revokeReason"), token.revokeReason.isEmpty() ? QJsonValue(QJsonValue::Null)
                                                                       : QJsonValue(token.revokeReason)},
         {QStringLiteral("maxEnrollments"), token.maxEnrollments == 0 ? QJsonValue(QJsonValue::Null)

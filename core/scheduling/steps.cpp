@@ -100,10 +100,6 @@ static QJsonValue orNull(const QString &text)
     return text.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(text);
 }
 
-static QJsonValue timeOrNull(const QDateTime &when)
-{
-    return when.isValid() ? QJsonValue(isoUtc(when)) : QJsonValue(QJsonValue::Null);
-}
 
 QJsonObject StepSpec::toJson() const
 {
@@ -223,11 +219,11 @@ QJsonObject StepRecord::toJson() const
         {QStringLiteral("workerName"), orNull(workerName)},
         {QStringLiteral("outputBytes"), outputBytes},
         {QStringLiteral("outputTruncated"), outputTruncated},
-        {QStringLiteral("queuedAt"), timeOrNull(queuedAt)},
-        {QStringLiteral("startedAt"), timeOrNull(startedAt)},
-        {QStringLiteral("finishedAt"), timeOrNull(finishedAt)},
-        {QStringLiteral("createdAt"), timeOrNull(createdAt)},
-        {QStringLiteral("updatedAt"), timeOrNull(updatedAt)},
+        {QStringLiteral("queuedAt"), isoUtcOrNull(queuedAt)},
+        {QStringLiteral("startedAt"), isoUtcOrNull(startedAt)},
+        {QStringLiteral("finishedAt"), isoUtcOrNull(finishedAt)},
+        {QStringLiteral("createdAt"), isoUtcOrNull(createdAt)},
+        {QStringLiteral("updatedAt"), isoUtcOrNull(updatedAt)},
     };
 }
 
@@ -243,10 +239,10 @@ QJsonObject LeaseRecord::toJson() const
         {QStringLiteral("state"), leaseStateName(state)},
         {QStringLiteral("error"), orNull(error)},
         {QStringLiteral("exitCode"), exitCode ? QJsonValue(*exitCode) : QJsonValue(QJsonValue::Null)},
-        {QStringLiteral("createdAt"), timeOrNull(createdAt)},
-        {QStringLiteral("startedAt"), timeOrNull(startedAt)},
-        {QStringLiteral("endedAt"), timeOrNull(endedAt)},
-        {QStringLiteral("updatedAt"), timeOrNull(updatedAt)},
+        {QStringLiteral("createdAt"), isoUtcOrNull(createdAt)},
+        {QStringLiteral("startedAt"), isoUtcOrNull(startedAt)},
+        {QStringLiteral("endedAt"), isoUtcOrNull(endedAt)},
+        {QStringLiteral("updatedAt"), isoUtcOrNull(updatedAt)},
     };
 }
 
@@ -256,9 +252,9 @@ QJsonObject RunRecord::toJson() const
         {QStringLiteral("id"), id},
         {QStringLiteral("name"), name},
         {QStringLiteral("state"), stepStateName(state)},
-        {QStringLiteral("createdAt"), timeOrNull(createdAt)},
-        {QStringLiteral("updatedAt"), timeOrNull(updatedAt)},
-        {QStringLiteral("finishedAt"), timeOrNull(finishedAt)},
+        {QStringLiteral("createdAt"), isoUtcOrNull(createdAt)},
+        {QStringLiteral("updatedAt"), isoUtcOrNull(updatedAt)},
+        {QStringLiteral("finishedAt"), isoUtcOrNull(finishedAt)},
     };
 }
 

@@ -29,10 +29,6 @@ WorkerStatus workerStatusFromName(const QString &name)
     return WorkerStatus::Disconnected;
 }
 
-static QJsonValue timeOrNull(const QDateTime &when)
-{
-    return when.isValid() ? QJsonValue(isoUtc(when)) : QJsonValue(QJsonValue::Null);
-}
 
 QJsonObject WorkerRecord::toJson() const
 {
@@ -51,12 +47,12 @@ QJsonObject WorkerRecord::toJson() const
         {QStringLiteral("activeSteps"), activeSteps},
         {QStringLiteral("draining"), draining},
         {QStringLiteral("orchestrator"), orchestrator},
-        {QStringLiteral("enrolledAt"), timeOrNull(enrolledAt)},
-        {QStringLiteral("lastSeenAt"), timeOrNull(lastSeenAt)},
-        {QStringLiteral("disconnectedAt"), timeOrNull(disconnectedAt)},
+        {QStringLiteral("enrolledAt"), isoUtcOrNull(enrolledAt)},
+        {QStringLiteral("lastSeenAt"), isoUtcOrNull(lastSeenAt)},
+        {QStringLiteral("disconnectedAt"), isoUtcOrNull(disconnectedAt)},
         {QStringLiteral("hostname"), hostname},
-        {QStringLiteral("createdAt"), timeOrNull(createdAt)},
-        {QStringLiteral("updatedAt"), timeOrNull(updatedAt)},
+        {QStringLiteral("createdAt"), isoUtcOrNull(createdAt)},
+        {QStringLiteral("updatedAt"), isoUtcOrNull(updatedAt)},
     };
 }
 
