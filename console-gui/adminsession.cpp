@@ -43,6 +43,7 @@ void AdminSession::attachClient(AdminEndpoint endpoint)
     connect(m_client.get(), &AdminClient::connected, this, &AdminSession::handleConnected);
     connect(m_client.get(), &AdminClient::disconnected, this, &AdminSession::handleDisconnected);
     connect(m_client.get(), &AdminClient::eventReceived, this, &AdminSession::handleEvent);
+    connect(m_client.get(), &AdminClient::frameReceived, this, &AdminSession::frameReceived);
 }
 
 void AdminSession::start()

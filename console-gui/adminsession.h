@@ -56,6 +56,8 @@ Q_SIGNALS:
     void workersReceived(const QList<Swamp::WorkerRecord> &workers);
     void tokensReceived(const QJsonArray &tokens);
     void eventReceived(const Swamp::Event &event);
+    // Frames that answer no request and are not events (`output` and `step` while following).
+    void frameReceived(const QJsonObject &frame);
     // Each successful connection (first and after a reconnect).
     void sessionStarted();
 

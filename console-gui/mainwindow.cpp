@@ -5,6 +5,9 @@
 #include "eventmodel.h"
 #include "eventstab.h"
 #include "querytab.h"
+#include "stepfeed.h"
+#include "stepmodel.h"
+#include "stepstab.h"
 #include "tokenmodel.h"
 #include "tokenstab.h"
 #include "workermodel.h"
@@ -37,11 +40,15 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     , m_workerModel(new WorkerModel(this))
     , m_tokenModel(new TokenModel(this))
     , m_eventModel(new EventModel(5000, this))
+    , m_stepModel(new StepModel(500, this))
+    , m_stepFeed(new StepFeed(session, m_stepModel, this))
     , m_tabs(new QTabWidget(this))
     , m_workersTab(new WorkersTab(session, m_workerModel, m_tabs))
     , m_tokensTab(new TokensTab(session, m_tokenModel, m_workerModel, m_tabs))
     , m_queryTab(new QueryTab(session, m_tabs))
     , m_eventsTab(new EventsTab(m_eventModel, m_tabs))
+    , m_stepsTab(new StepsTab(session, m_stepModel, m_stepFeed, m_tabs))
+    , m_queueIndicator(new QLabel(this))
     , m_connectionIcon(new QLabel(this))
     , m_connectionText(new QLabel(this))
     , m_connectionButton(new QToolButton(this))
@@ -51,6 +58,7 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     m_tabs->addTab(m_tokensTab, tr("T&okens"));
     m_tabs->addTab(m_queryTab, tr("&Query"));
     m_tabs->addTab(m_eventsTab, tr("&Events"));
+    m_tabs->addTab(m_stepsTab, tr("&Steps"));
     m_tabs->setDocumentMode(true);
     setCentralWidget(m_tabs);
 
@@ -59,7 +67,15 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     m_connectionButton->setAutoRaise(true);
     statusBar()->addWidget(m_connectionIcon);
     statusBar()->addWidget(m_connectionText, 1);
+    statusBar()->addPermanentWidget(m_queueIndicator);
     statusBar()->addPermanentWidget(m_connectionButton);
+    m_queueIndicator->setToolTip(tr("Steps waiting for a worker"));
+    connect(m_stepModel, &StepModel::queuedCountChanged, this, &MainWindow::updateQueueIndicator);
+    connect(m_stepFeed, &StepFeed::loaded, this, [this] {
+        updateQueueIndicator();
+        if (!std::exchange(m_stepsLoaded, true) && hasLoaded())
+            Q_EMIT loaded();
+    });
     connect(m_connectionButton, &QToolButton::clicked, this, [this] {
         if (m_session->state() == AdminSession::State::Refused)
             showConnectionDialog();
@@ -94,6 +110,9 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     connect(m_workersTab, &WorkersTab::message, this, [this](const QString &text) {
         statusBar()->showMessage(text, 10000);
     });
+    connect(m_stepsTab, &StepsTab::message, this, [this](const QString &text) {
+        statusBar()->showMessage(text, 10000);
+    });
 
     // Relative times tick; only their columns change.
     auto *tick = new QTimer(this);
@@ -102,6 +121,7 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
         const QDateTime now = QDateTime::currentDateTimeUtc();
         m_workerModel->setNow(now);
         m_tokenModel->setNow(now);
+        m_stepModel->setNow(now);
     });
     tick->start();
 
@@ -113,6 +133,7 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     m_workersTab->restoreState(settings);
     m_tokensTab->restoreState(settings);
     m_eventsTab->restoreState(settings);
+    m_stepsTab->restoreState(settings);
     m_tabs->setCurrentIndex(settings.value(QStringLiteral("window/tab"), 0).toInt());
     updateConnectionIndicator();
 }
@@ -131,7 +152,7 @@ void MainWindow::createMenus()
     quit->setMenuRole(QAction::QuitRole);
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
-    const QStringList names{tr("&Workers"), tr("T&okens"), tr("&Query"), tr("&Events")};
+    const QStringList names{tr("&Workers"), tr("T&okens"), tr("&Query"), tr("&Events"), tr("&Steps")};
     for (int i = 0; i < names.size(); ++i) {
         QAction *action = view->addAction(names.at(i), this, [this, i] { m_tabs->setCurrentIndex(i); });
         action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
@@ -147,6 +168,10 @@ void MainWindow::createMenus()
     QMenu *tokens = menuBar()->addMenu(tr("&Tokens"));
     tokens->addAction(m_tokensTab->newTokenAction());
     tokens->addAction(m_tokensTab->revokeAction());
+
+    QMenu *steps = menuBar()->addMenu(tr("Ste&ps"));
+    steps->addAction(m_stepsTab->cancelAction());
+    steps->addAction(m_stepsTab->copyIdAction());
 
     QMenu *query = menuBar()->addMenu(tr("Quer&y"));
     query->addAction(m_queryTab->runAction());
@@ -169,6 +194,8 @@ void MainWindow::focusFilter()
         m_tokensTab->filterEdit()->setFocus(Qt::ShortcutFocusReason);
     else if (current == m_eventsTab)
         m_eventsTab->filterEdit()->setFocus(Qt::ShortcutFocusReason);
+    else if (current == m_stepsTab)
+        m_stepsTab->filterEdit()->setFocus(Qt::ShortcutFocusReason);
     else if (current == m_queryTab)
         m_queryTab->editor()->setFocus(Qt::ShortcutFocusReason);
 }
@@ -226,11 +253,18 @@ void MainWindow::showConnectionDialog()
     if (m_session->state() == AdminSession::State::Refused)
         dialog->setMessage(m_session->lastError().text());
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
-        m_workersLoaded = m_tokensLoaded = false;
+        m_workersLoaded = m_tokensLoaded = m_stepsLoaded = false;
         m_serverVersion.clear();
         m_session->setEndpoint(dialog->endpoint());
     });
     dialog->open();
+}
+
+void MainWindow::updateQueueIndicator()
+{
+    const int queued = m_stepModel->queuedCount();
+    m_queueIndicator->setText(tr("Queue: %1").arg(queued));
+    m_queueIndicator->setStyleSheet(queued > 0 ? QStringLiteral("font-weight: bold") : QString());
 }
 
 void MainWindow::showAbout()
@@ -246,7 +280,7 @@ QStringList MainWindow::saveScreenshots(const QString &directory, const QString 
 {
     QDir().mkpath(directory);
     const QStringList names{QStringLiteral("workers"), QStringLiteral("tokens"), QStringLiteral("query"),
-                            QStringLiteral("events")};
+                            QStringLiteral("events"), QStringLiteral("steps")};
     QStringList written;
     const int current = m_tabs->currentIndex();
     for (int i = 0; i < m_tabs->count() && i < names.size(); ++i) {
@@ -268,6 +302,7 @@ void MainWindow::saveSettings() const
     m_workersTab->saveState(settings);
     m_tokensTab->saveState(settings);
     m_eventsTab->saveState(settings);
+    m_stepsTab->saveState(settings);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

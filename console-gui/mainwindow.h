@@ -12,6 +12,9 @@ class AdminSession;
 class EventModel;
 class EventsTab;
 class QueryTab;
+class StepFeed;
+class StepModel;
+class StepsTab;
 class TokenModel;
 class TokensTab;
 class WorkerModel;
@@ -31,14 +34,17 @@ public:
     WorkerModel *workerModel() const { return m_workerModel; }
     TokenModel *tokenModel() const { return m_tokenModel; }
     EventModel *eventModel() const { return m_eventModel; }
+    StepModel *stepModel() const { return m_stepModel; }
+    StepFeed *stepFeed() const { return m_stepFeed; }
     QTabWidget *tabs() const { return m_tabs; }
     WorkersTab *workersTab() const { return m_workersTab; }
     TokensTab *tokensTab() const { return m_tokensTab; }
     QueryTab *queryTab() const { return m_queryTab; }
     EventsTab *eventsTab() const { return m_eventsTab; }
+    StepsTab *stepsTab() const { return m_stepsTab; }
     QString connectionText() const;
-    // True once the first worker and token lists arrived.
-    bool hasLoaded() const { return m_workersLoaded && m_tokensLoaded; }
+    // True once the first worker, token and step lists arrived.
+    bool hasLoaded() const { return m_workersLoaded && m_tokensLoaded && m_stepsLoaded; }
 
     // Saves one PNG per tab ("<dir>/console-<tab><suffix>.png"); returns the files written.
     QStringList saveScreenshots(const QString &directory, const QString &suffix);
@@ -57,22 +63,28 @@ private:
     void showConnectionDialog();
     void focusFilter();
     void showAbout();
+    void updateQueueIndicator();
 
     AdminSession *m_session;
     WorkerModel *m_workerModel;
     TokenModel *m_tokenModel;
     EventModel *m_eventModel;
+    StepModel *m_stepModel;
+    StepFeed *m_stepFeed;
     QTabWidget *m_tabs;
     WorkersTab *m_workersTab;
     TokensTab *m_tokensTab;
     QueryTab *m_queryTab;
     EventsTab *m_eventsTab;
+    StepsTab *m_stepsTab;
+    QLabel *m_queueIndicator;
     QLabel *m_connectionIcon;
     QLabel *m_connectionText;
     QToolButton *m_connectionButton;
     QString m_serverVersion;
     bool m_workersLoaded = false;
     bool m_tokensLoaded = false;
+    bool m_stepsLoaded = false;
 };
 
 } // namespace Swamp::Console

@@ -84,4 +84,69 @@ QIcon StatusPalette::tokenStateIcon(const QString &state)
     return style->standardIcon(QStyle::SP_MessageBoxWarning);
 }
 
+QString StatusPalette::stepStateText(const QString &state)
+{
+    if (state == u"queued")
+        return tr("queued");
+    if (state == u"dispatched")
+        return tr("dispatched");
+    if (state == u"running")
+        return tr("running");
+    if (state == u"succeeded")
+        return tr("succeeded");
+    if (state == u"failed")
+        return tr("failed");
+    if (state == u"cancelled")
+        return tr("cancelled");
+    if (state == u"timed_out")
+        return tr("timed out");
+    return state;
+}
+
+QColor StatusPalette::stepStateColor(const QString &state, const QPalette &palette)
+{
+    if (state == u"queued")
+        return readable(QColor(0x9a, 0x5b, 0x00), palette);
+    if (state == u"dispatched" || state == u"running")
+        return readable(QColor(0x0b, 0x5c, 0xad), palette);
+    if (state == u"succeeded")
+        return readable(QColor(0x1b, 0x7f, 0x37), palette);
+    if (state == u"failed" || state == u"timed_out")
+        return readable(QColor(0xb3, 0x1d, 0x1d), palette);
+    return palette.color(QPalette::Disabled, QPalette::Text);
+}
+
+QIcon StatusPalette::stepStateIcon(const QString &state)
+{
+    QStyle *style = QApplication::style();
+    if (state == u"queued")
+        return style->standardIcon(QStyle::SP_ArrowRight);
+    if (state == u"dispatched")
+        return style->standardIcon(QStyle::SP_MediaSeekForward);
+    if (state == u"running")
+        return style->standardIcon(QStyle::SP_MediaPlay);
+    if (state == u"succeeded")
+        return style->standardIcon(QStyle::SP_DialogApplyButton);
+    if (state == u"failed")
+        return style->standardIcon(QStyle::SP_MessageBoxCritical);
+    if (state == u"timed_out")
+        return style->standardIcon(QStyle::SP_MessageBoxWarning);
+    return style->standardIcon(QStyle::SP_DialogCancelButton);
+}
+
+QString StatusPalette::leaseStateText(const QString &state)
+{
+    if (state == u"active")
+        return tr("active");
+    if (state == u"completed")
+        return tr("completed");
+    if (state == u"failed")
+        return tr("failed");
+    if (state == u"expired")
+        return tr("expired");
+    if (state == u"cancelled")
+        return tr("cancelled");
+    return state;
+}
+
 } // namespace Swamp::Console

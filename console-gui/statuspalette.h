@@ -25,6 +25,14 @@ public:
     static QColor tokenStateColor(const QString &state, const QPalette &palette);
     static QIcon tokenStateIcon(const QString &state);
 
+    // Step states as the orchestrator names them: queued, dispatched, running, succeeded, failed,
+    // cancelled, timed_out.
+    static QString stepStateText(const QString &state);
+    static QColor stepStateColor(const QString &state, const QPalette &palette);
+    static QIcon stepStateIcon(const QString &state);
+    // Lease states: active, completed, failed, expired, cancelled.
+    static QString leaseStateText(const QString &state);
+
     // A base colour adjusted for the palette: lighter on dark backgrounds.
     static QColor readable(const QColor &color, const QPalette &palette);
 };

@@ -2,6 +2,7 @@
 // contract (QAbstractItemModelTester) for each.
 #include "eventmodel.h"
 #include "queryresultmodel.h"
+#include "stepmodel.h"
 #include "tokenmodel.h"
 #include "workermodel.h"
 
@@ -50,6 +51,25 @@ QJsonObject token(const QString &id, const QString &name, const QString &state, 
             {QStringLiteral("bindings"), QJsonArray()},
             {QStringLiteral("labels"), QJsonObject{{QStringLiteral("pool"), QStringLiteral("ci")}}}};
 }
+QJsonObject step(const QString &id, const QString &state, int queuedSecs, int finishedSecs = 0)
+{
+    const bool finished = StepModel::isTerminalState(state);
+    return {{QStringLiteral("id"), id},
+            {QStringLiteral("runId"), QString(QStringLiteral("run-") + id)},
+            {QStringLiteral("name"), QString(QStringLiteral("build-") + id)},
+            {QStringLiteral("state"), state},
+            {QStringLiteral("command"), QJsonArray{QStringLiteral("make"), QStringLiteral("-j4")}},
+            {QStringLiteral("attempt"), state == u"queued" ? 0 : 1},
+            {QStringLiteral("maxAttempts"), 3},
+            {QStringLiteral("exitCode"), state == u"succeeded" ? QJsonValue(0)
+                                         : state == u"failed" ? QJsonValue(2) : QJsonValue(QJsonValue::Null)},
+            {QStringLiteral("error"), state == u"failed" ? QJsonValue(QStringLiteral("exit code 2")) : QJsonValue(QJsonValue::Null)},
+            {QStringLiteral("workerName"), state == u"queued" ? QJsonValue(QJsonValue::Null) : QJsonValue(QStringLiteral("edge"))},
+            {QStringLiteral("queuedAt"), isoUtc(T0.addSecs(queuedSecs))},
+            {QStringLiteral("startedAt"), state == u"queued" ? QJsonValue(QJsonValue::Null) : QJsonValue(isoUtc(T0.addSecs(queuedSecs + 1)))},
+            {QStringLiteral("finishedAt"), finished ? QJsonValue(isoUtc(T0.addSecs(finishedSecs))) : QJsonValue(QJsonValue::Null)},
+            {QStringLiteral("updatedAt"), isoUtc(T0.addSecs(finished ? finishedSecs : queuedSecs + 1))}};
+}
 } // namespace
 
 class tst_ConsoleModels : public QObject
@@ -71,6 +91,14 @@ private Q_SLOTS:
     void eventCapacity();
     void queryShapes_data();
     void queryShapes();
+    void stepUpsertsWithoutReset();
+    void stepEventThenFullRecord();
+    void stepOlderRecordIgnored();
+    void stepBoundKeepsNewestFinished();
+    void stepSnapshotSortedNewestFirst();
+    void stepDisplay_data();
+    void stepDisplay();
+    void stepTickTouchesTimesOnly();
 };
 
 void tst_ConsoleModels::workerUpsertsWithoutReset()
@@ -271,6 +299,166 @@ void tst_ConsoleModels::queryShapes()
     QCOMPARE(model.index(0, 0).data().toString(), firstCell);
     model.clear();
     QCOMPARE(model.rowCount(), 0);
+}
+
+void tst_ConsoleModels::stepUpsertsWithoutReset()
+{
+    StepModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy queued(&model, &StepModel::queuedCountChanged);
+    model.upsert(step(QStringLiteral("a"), QStringLiteral("queued"), 0));
+    model.upsert(step(QStringLiteral("b"), QStringLiteral("queued"), 1));
+    QCOMPARE(inserted.count(), 2);
+    QCOMPARE(model.queuedCount(), 2);
+    QCOMPARE(queued.last().at(0).toInt(), 2);
+
+    model.upsert(step(QStringLiteral("b"), QStringLiteral("running"), 1));
+    QCOMPARE(inserted.count(), 2);
+    QCOMPARE(changed.count(), 1);
+    // One row, every column of it.
+    QCOMPARE(changed.at(0).at(0).toModelIndex(), model.index(1, 0));
+    QCOMPARE(changed.at(0).at(1).toModelIndex(), model.index(1, StepModel::ColumnCount - 1));
+    QCOMPARE(model.index(1, StepModel::State).data(StepModel::RawStateRole).toString(), u"running");
+    QCOMPARE(model.queuedCount(), 1);
+    // The same record again changes nothing.
+    model.upsert(step(QStringLiteral("b"), QStringLiteral("running"), 1));
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(reset.count(), 0);
+}
+
+void tst_ConsoleModels::stepEventThenFullRecord()
+{
+    StepModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    // An event for a step not seen yet makes a row from what it says...
+    model.applyEvent(QStringLiteral("s"), {{QStringLiteral("state"), QStringLiteral("queued")},
+                                           {QStringLiteral("runId"), QStringLiteral("run-s")},
+                                           {QStringLiteral("workerName"), QString()},
+                                           {QStringLiteral("attempt"), 0}});
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.index(0, StepModel::State).data(StepModel::RawStateRole).toString(), u"queued");
+    // ...the next event updates that row in place...
+    model.applyEvent(QStringLiteral("s"), {{QStringLiteral("state"), QStringLiteral("running")},
+                                           {QStringLiteral("workerName"), QStringLiteral("edge")},
+                                           {QStringLiteral("attempt"), 1}});
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(model.index(0, StepModel::Worker).data().toString(), u"edge");
+    QCOMPARE(model.index(0, StepModel::Attempt).data().toString(), u"1");
+    // ...and the full record fills in the rest.
+    model.upsert(step(QStringLiteral("s"), QStringLiteral("running"), 0));
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(changed.count(), 2);
+    QCOMPARE(model.index(0, StepModel::Name).data().toString(), u"build-s");
+    QCOMPARE(model.index(0, StepModel::Attempt).data().toString(), u"1/3");
+    QCOMPARE(model.index(0, StepModel::Name).data(Qt::ToolTipRole).toString(), u"make -j4");
+}
+
+void tst_ConsoleModels::stepOlderRecordIgnored()
+{
+    StepModel model;
+    model.upsert(step(QStringLiteral("s"), QStringLiteral("succeeded"), 0, 10));
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.upsert(step(QStringLiteral("s"), QStringLiteral("running"), 0)); // updatedAt 1s < 10s
+    QCOMPARE(changed.count(), 0);
+    QCOMPARE(model.index(0, StepModel::State).data(StepModel::RawStateRole).toString(), u"succeeded");
+}
+
+void tst_ConsoleModels::stepBoundKeepsNewestFinished()
+{
+    StepModel model(3);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.upsert(step(QStringLiteral("open"), QStringLiteral("running"), 0));
+    for (int i = 1; i <= 5; ++i)
+        model.upsert(step(QStringLiteral("f%1").arg(i), QStringLiteral("succeeded"), i, 100 + i));
+    // The open step stays whatever its age; of the finished ones the newest three.
+    QCOMPARE(model.rowCount(), 4);
+    QVERIFY(model.step(QStringLiteral("open")));
+    QVERIFY(!model.step(QStringLiteral("f1")));
+    QVERIFY(!model.step(QStringLiteral("f2")));
+    for (const QString &id : {QStringLiteral("f3"), QStringLiteral("f4"), QStringLiteral("f5")})
+        QVERIFY2(model.step(id), qPrintable(id));
+    // The id→row hash follows the removals.
+    for (int row = 0; row < model.rowCount(); ++row)
+        QCOMPARE(model.rowOf(model.stepAt(row).value(QStringLiteral("id")).toString()), row);
+    // The open one finishing (newest) pushes out the oldest finished.
+    model.upsert(step(QStringLiteral("open"), QStringLiteral("failed"), 0, 200));
+    QCOMPARE(model.rowCount(), 3);
+    QVERIFY(!model.step(QStringLiteral("f3")));
+    QCOMPARE(model.index(model.rowOf(QStringLiteral("open")), StepModel::Error).data().toString(), u"exit code 2");
+}
+
+void tst_ConsoleModels::stepSnapshotSortedNewestFirst()
+{
+    StepModel model(2);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+    // Oldest first, as data.query returns them; only the two newest finished ones are inserted.
+    model.upsertAll({step(QStringLiteral("old"), QStringLiteral("succeeded"), 0, 10),
+                     step(QStringLiteral("mid"), QStringLiteral("failed"), 1, 20),
+                     step(QStringLiteral("new"), QStringLiteral("cancelled"), 2, 30),
+                     step(QStringLiteral("q"), QStringLiteral("queued"), 3)});
+    QCOMPARE(inserted.count(), 3);
+    QCOMPARE(removed.count(), 0);
+    QVERIFY(!model.step(QStringLiteral("old")));
+
+    QSortFilterProxyModel proxy;
+    proxy.setSourceModel(&model);
+    proxy.setSortRole(StepModel::SortRole);
+    QAbstractItemModelTester proxyTester(&proxy, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    proxy.sort(StepModel::Queued, Qt::DescendingOrder);
+    QStringList order;
+    for (int row = 0; row < proxy.rowCount(); ++row)
+        order << proxy.index(row, 0).data(StepModel::IdRole).toString();
+    QCOMPARE(order, (QStringList{QStringLiteral("q"), QStringLiteral("new"), QStringLiteral("mid")}));
+    proxy.sort(StepModel::ExitCode, Qt::AscendingOrder); // null exit codes first, then 2
+    QCOMPARE(proxy.index(proxy.rowCount() - 1, 0).data(StepModel::IdRole).toString(), u"mid");
+}
+
+void tst_ConsoleModels::stepDisplay_data()
+{
+    QTest::addColumn<QString>("state");
+    QTest::addColumn<int>("column");
+    QTest::addColumn<QString>("text");
+    QTest::addRow("queued-state") << "queued" << int(StepModel::State) << "queued";
+    QTest::addRow("timed-out-state") << "timed_out" << int(StepModel::State) << "timed out";
+    QTest::addRow("queued-no-attempt") << "queued" << int(StepModel::Attempt) << "";
+    QTest::addRow("queued-no-worker") << "queued" << int(StepModel::Worker) << "";
+    QTest::addRow("running-attempt") << "running" << int(StepModel::Attempt) << "1/3";
+    QTest::addRow("running-worker") << "running" << int(StepModel::Worker) << "edge";
+    QTest::addRow("succeeded-exit") << "succeeded" << int(StepModel::ExitCode) << "0";
+    QTest::addRow("failed-exit") << "failed" << int(StepModel::ExitCode) << "2";
+    QTest::addRow("queued-relative") << "queued" << int(StepModel::Queued) << formatRelative(T0, T0.addSecs(12));
+    QTest::addRow("running-not-finished") << "running" << int(StepModel::Finished) << "";
+    QTest::addRow("short-id") << "running" << int(StepModel::Id) << "abcdef01";
+}
+
+void tst_ConsoleModels::stepDisplay()
+{
+    QFETCH(QString, state);
+    QFETCH(int, column);
+    QFETCH(QString, text);
+    StepModel model;
+    model.setNow(T0.addSecs(12));
+    model.upsert(step(QStringLiteral("abcdef0123456789"), state, 0, 5));
+    QCOMPARE(model.index(0, column).data().toString(), text);
+}
+
+void tst_ConsoleModels::stepTickTouchesTimesOnly()
+{
+    StepModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.upsert(step(QStringLiteral("a"), QStringLiteral("running"), 0));
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setNow(T0.addSecs(120));
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(changed.at(0).at(0).toModelIndex().column(), int(StepModel::Queued));
+    QCOMPARE(changed.at(0).at(1).toModelIndex().column(), int(StepModel::Finished));
+    QCOMPARE(model.index(0, StepModel::Queued).data().toString(), formatRelative(T0, T0.addSecs(120)));
 }
 
 QTEST_MAIN(tst_ConsoleModels)
