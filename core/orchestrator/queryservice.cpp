@@ -35,6 +35,44 @@ QString equality(const Query::Predicate &predicate, const QString &field)
     }
     return {};
 }
+
+// A WHERE clause from the predicate's top-level `attributes.<field> == <literal>` conditions on
+// fields that are columns of the table. Each is a necessary condition, so the SQL only narrows
+// what the predicate then decides.
+struct SqlFilter
+{
+    QString where;
+    QVariantList bindings;
+};
+
+SqlFilter pushDown(const Query::Predicate &predicate, const QHash<QString, QString> &columns)
+{
+    QStringList conditions;
+    SqlFilter filter;
+    for (const auto &[field, value] : predicate.attributeEqualities()) {
+        const QString column = columns.value(field);
+        const bool integral = value.isDouble() && value.toDouble() == double(value.toInteger());
+        if (column.isEmpty() || !(value.isString() || integral))
+            continue;
+        conditions << column + QStringLiteral(" = ?");
+        filter.bindings << (value.isString() ? QVariant(value.toString()) : QVariant(value.toInteger()));
+    }
+    if (!conditions.isEmpty())
+        filter.where = QStringLiteral("WHERE ") + conditions.join(QStringLiteral(" AND ")) + u' ';
+    return filter;
+}
+
+const QHash<QString, QString> StepColumns = {
+    {QStringLiteral("state"), QStringLiteral("state")},         {QStringLiteral("workerName"), QStringLiteral("worker_name")},
+    {QStringLiteral("exitCode"), QStringLiteral("exit_code")},  {QStringLiteral("runId"), QStringLiteral("run_id")},
+    {QStringLiteral("attempt"), QStringLiteral("attempt")},     {QStringLiteral("target"), QStringLiteral("target")},
+};
+const QHash<QString, QString> LeaseColumns = {
+    {QStringLiteral("state"), QStringLiteral("state")},         {QStringLiteral("workerName"), QStringLiteral("worker_name")},
+    {QStringLiteral("exitCode"), QStringLiteral("exit_code")},  {QStringLiteral("runId"), QStringLiteral("run_id")},
+    {QStringLiteral("stepId"), QStringLiteral("step_id")},      {QStringLiteral("workerId"), QStringLiteral("worker_id")},
+    {QStringLiteral("attempt"), QStringLiteral("attempt")},
+};
 } // namespace
 
 Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
@@ -57,7 +95,6 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
     const qint64 limit = params.value(QStringLiteral("limit")).toInteger(-1);
     const std::optional<QStringList> types = predicate->modelTypes();
     const auto wanted = [&](const QString &model) { return !types || types->contains(model); };
-    const QString state = equality(*predicate, QStringLiteral("state"));
     const QString status = equality(*predicate, QStringLiteral("status"));
 
     QList<QJsonObject> records;
@@ -85,8 +122,8 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
         }
     }
     if (wanted(StepModel)) {
-        auto steps = state.isEmpty() ? m_store->steps(QStringLiteral("ORDER BY created_at, seq"))
-                                     : m_store->steps(QStringLiteral("WHERE state = ? ORDER BY created_at, seq"), {state});
+        const SqlFilter filter = pushDown(*predicate, StepColumns);
+        auto steps = m_store->steps(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings);
         if (!steps)
             return fail(steps.error());
         for (const StepRecord &stored : std::as_const(*steps)) {
@@ -97,8 +134,8 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
         }
     }
     if (wanted(LeaseModel)) {
-        auto leases = state.isEmpty() ? m_store->leases(QStringLiteral("ORDER BY created_at"))
-                                      : m_store->leases(QStringLiteral("WHERE state = ? ORDER BY created_at"), {state});
+        const SqlFilter filter = pushDown(*predicate, LeaseColumns);
+        auto leases = m_store->leases(filter.where + QStringLiteral("ORDER BY created_at"), filter.bindings);
         if (!leases)
             return fail(leases.error());
         for (const LeaseRecord &l : std::as_const(*leases)) {
