@@ -29,6 +29,7 @@ private Q_SLOTS:
     void idleTimeoutExits();
     void runFileSubmitsSeveralSteps();
     void tokenExpiryDrainsItsWorkers();
+    void outputIsBoundedWithAMarker();
     void usageErrors_data();
     void usageErrors();
 
@@ -336,6 +337,21 @@ void tst_Steps::tokenExpiryDrainsItsWorkers()
     QVERIFY2(w->errContains(u"enrollment token 'short' has expired"_s), qPrintable(w->describe()));
     QCOMPARE(stepState(*m_h, next), u"queued"_s);
     QCOMPARE(m_h->workerStatus(u"short"_s), u"disconnected"_s);
+}
+
+void tst_Steps::outputIsBoundedWithAMarker()
+{
+    QVERIFY(worker());
+    // 6 MiB of output; a step keeps at most 4 MiB and says so.
+    const QString id = detach(*m_h, {u"--shell"_s, u"--"_s, u"head -c 6291456 /dev/zero | tr '\\0' x; echo"_s});
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*m_h, id), u"succeeded"_s, 30000);
+    const Run logs = m_h->cli({u"run"_s, u"logs"_s, id});
+    QCOMPARE_EXIT(logs, 0);
+    QVERIFY2(logs.out.size() <= 4 * 1024 * 1024 && logs.out.size() > 4 * 1024 * 1024 - 64 * 1024,
+             qPrintable(QString::number(logs.out.size())));
+    QVERIFY2(logs.err.contains(u"[swamp: output truncated: a step keeps at most 4 MiB]"_s), qPrintable(logs.err.left(500)));
+    const QJsonObject step = stepOf(*m_h, id);
+    QCOMPARE(step.value(u"outputTruncated"_s).toBool(), true);
 }
 
 void tst_Steps::usageErrors_data()
