@@ -66,6 +66,42 @@
         <source>revoked</source>
         <translation>widerrufen</translation>
     </message>
+    <message>
+        <source>queued</source>
+        <translation>wartend</translation>
+    </message>
+    <message>
+        <source>dispatched</source>
+        <translation>zugeteilt</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>läuft</translation>
+    </message>
+    <message>
+        <source>succeeded</source>
+        <translation>erfolgreich</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>abgebrochen</translation>
+    </message>
+    <message>
+        <source>timed out</source>
+        <translation>Zeit überschritten</translation>
+    </message>
+    <message>
+        <source>active</source>
+        <translation>aktiv</translation>
+    </message>
+    <message>
+        <source>completed</source>
+        <translation>abgeschlossen</translation>
+    </message>
 </context>
 <context>
     <name>Swamp</name>
@@ -437,6 +473,22 @@
         <source>Quer&amp;y</source>
         <translation>Abfra&amp;ge</translation>
     </message>
+    <message>
+        <source>&amp;Steps</source>
+        <translation>&amp;Schritte</translation>
+    </message>
+    <message>
+        <source>Steps waiting for a worker</source>
+        <translation>Schritte, die auf einen Worker warten</translation>
+    </message>
+    <message>
+        <source>Ste&amp;ps</source>
+        <translation>Sch&amp;ritte</translation>
+    </message>
+    <message>
+        <source>Queue: %1</source>
+        <translation>Warteschlange: %1</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::NewTokenDialog</name>
@@ -641,6 +693,250 @@
     <message>
         <source>R&amp;eason:</source>
         <translation>&amp;Grund:</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::StepModel</name>
+    <message>
+        <source>%1/%2</source>
+        <translation>%1/%2</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <source>Worker</source>
+        <translation>Worker</translation>
+    </message>
+    <message>
+        <source>Attempt</source>
+        <translation>Versuch</translation>
+    </message>
+    <message>
+        <source>Exit</source>
+        <translation>Exit</translation>
+    </message>
+    <message>
+        <source>Queued</source>
+        <translation>Eingereiht</translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation>Gestartet</translation>
+    </message>
+    <message>
+        <source>Finished</source>
+        <translation>Beendet</translation>
+    </message>
+    <message>
+        <source>ID</source>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Fehler</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::StepOutputView</name>
+    <message>
+        <source>Fo&amp;llow</source>
+        <translation>Fo&amp;lgen</translation>
+    </message>
+    <message>
+        <source>Select a step to see its output.</source>
+        <translation>Wählen Sie einen Schritt aus, um seine Ausgabe zu sehen.</translation>
+    </message>
+    <message>
+        <source>Keep the view scrolled to the newest output</source>
+        <translation>Die Ansicht bleibt bei der neuesten Ausgabe</translation>
+    </message>
+    <message>
+        <source>Cannot follow the output: %1</source>
+        <translation>Die Ausgabe kann nicht verfolgt werden: %1</translation>
+    </message>
+    <message>
+        <source>— attempt %1 —</source>
+        <translation>— Versuch %1 —</translation>
+    </message>
+    <message>
+        <source>Loading output…</source>
+        <translation>Lade Ausgabe…</translation>
+    </message>
+    <message>
+        <source>Queued: output appears when a worker runs it</source>
+        <translation>Wartend: die Ausgabe erscheint, sobald ein Worker den Schritt ausführt</translation>
+    </message>
+    <message>
+        <source>Following live output (%1)</source>
+        <translation>Verfolge die Ausgabe live (%1)</translation>
+    </message>
+    <message>
+        <source>Finished: %1, exit code %2</source>
+        <translation>Beendet: %1, Exit-Code %2</translation>
+    </message>
+    <message>
+        <source>Finished: %1</source>
+        <translation>Beendet: %1</translation>
+    </message>
+    <message>
+        <source>(output truncated)</source>
+        <translation>(Ausgabe gekürzt)</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::StepsTab</name>
+    <message>
+        <source>C&amp;ancel step…</source>
+        <translation>Schritt a&amp;bbrechen…</translation>
+    </message>
+    <message>
+        <source>Copy step &amp;ID</source>
+        <translation>Schritt-&amp;ID kopieren</translation>
+    </message>
+    <message>
+        <source>Stop the step: a queued step is dropped, a running one is killed on its worker</source>
+        <translation>Den Schritt stoppen: ein wartender Schritt wird verworfen, ein laufender auf seinem Worker beendet</translation>
+    </message>
+    <message>
+        <source>Copy the full step id, for &apos;swamp run logs&apos; or &apos;swamp run status&apos;</source>
+        <translation>Die vollständige Schritt-ID kopieren, für „swamp run logs“ oder „swamp run status“</translation>
+    </message>
+    <message>
+        <source>Filter by name, state, worker, id, error…</source>
+        <translation>Nach Name, Zustand, Worker, ID, Fehler filtern…</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Details</translation>
+    </message>
+    <message>
+        <source>State:</source>
+        <translation>Zustand:</translation>
+    </message>
+    <message>
+        <source>Step ID:</source>
+        <translation>Schritt-ID:</translation>
+    </message>
+    <message>
+        <source>Run ID:</source>
+        <translation>Lauf-ID:</translation>
+    </message>
+    <message>
+        <source>Command:</source>
+        <translation>Befehl:</translation>
+    </message>
+    <message>
+        <source>Runs on:</source>
+        <translation>Läuft auf:</translation>
+    </message>
+    <message>
+        <source>Worker:</source>
+        <translation>Worker:</translation>
+    </message>
+    <message>
+        <source>Attempt:</source>
+        <translation>Versuch:</translation>
+    </message>
+    <message>
+        <source>Exit code:</source>
+        <translation>Exit-Code:</translation>
+    </message>
+    <message>
+        <source>Error:</source>
+        <translation>Fehler:</translation>
+    </message>
+    <message>
+        <source>Queued at:</source>
+        <translation>Eingereiht um:</translation>
+    </message>
+    <message>
+        <source>Started at:</source>
+        <translation>Gestartet um:</translation>
+    </message>
+    <message>
+        <source>Finished at:</source>
+        <translation>Beendet um:</translation>
+    </message>
+    <message>
+        <source>Attempt</source>
+        <translation>Versuch</translation>
+    </message>
+    <message>
+        <source>Worker</source>
+        <translation>Worker</translation>
+    </message>
+    <message>
+        <source>Lease</source>
+        <translation>Lease</translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation>Gestartet</translation>
+    </message>
+    <message>
+        <source>Ended</source>
+        <translation>Beendet</translation>
+    </message>
+    <message>
+        <source>Leases:</source>
+        <translation>Leases:</translation>
+    </message>
+    <message>
+        <source>Cancel step &apos;%1&apos; (%2)? It is still queued and will not run.</source>
+        <translation>Schritt „%1“ (%2) abbrechen? Er wartet noch und wird nicht ausgeführt.</translation>
+    </message>
+    <message>
+        <source>Cancel step &apos;%1&apos; (%2)? Its process on worker &apos;%3&apos; is killed.</source>
+        <translation>Schritt „%1“ (%2) abbrechen? Sein Prozess auf Worker „%3“ wird beendet.</translation>
+    </message>
+    <message>
+        <source>Cancel step %1</source>
+        <translation>Schritt %1 abbrechen</translation>
+    </message>
+    <message>
+        <source>Cancel &amp;step</source>
+        <translation>Schritt &amp;abbrechen</translation>
+    </message>
+    <message>
+        <source>&amp;Keep running</source>
+        <translation>&amp;Weiterlaufen lassen</translation>
+    </message>
+    <message>
+        <source>Step &apos;%1&apos; had already finished.</source>
+        <translation>Schritt „%1“ war bereits beendet.</translation>
+    </message>
+    <message>
+        <source>Cancelling step &apos;%1&apos;.</source>
+        <translation>Schritt „%1“ wird abgebrochen.</translation>
+    </message>
+    <message>
+        <source>Copied step id %1.</source>
+        <translation>Schritt-ID %1 kopiert.</translation>
+    </message>
+    <message>
+        <source>No step selected</source>
+        <translation>Kein Schritt ausgewählt</translation>
+    </message>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 von %2</translation>
+    </message>
+    <message>
+        <source>%1 (exit %2)</source>
+        <translation>%1 (Exit %2)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n step(s): %1 queued, %2 running, %3 finished (the most recent %4 are kept)</source>
+        <translation>
+            <numerusform>%n Schritt: %1 wartend, %2 laufend, %3 beendet (die letzten %4 werden behalten)</numerusform>
+            <numerusform>%n Schritte: %1 wartend, %2 laufend, %3 beendet (die letzten %4 werden behalten)</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -10,6 +10,9 @@
 #include "queryresultmodel.h"
 #include "querytab.h"
 #include "revoketokendialog.h"
+#include "stepmodel.h"
+#include "stepoutputview.h"
+#include "stepstab.h"
 #include "tokencreateddialog.h"
 #include "tokenmodel.h"
 #include "tokenstab.h"
@@ -17,6 +20,8 @@
 #include "workerstab.h"
 
 #include <QCheckBox>
+#include <QClipboard>
+#include <QGuiApplication>
 #include <QDialogButtonBox>
 #include <QFile>
 #include <QJsonDocument>
@@ -30,6 +35,7 @@
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTest>
+#include <QTreeWidget>
 
 using namespace Swamp;
 using namespace Swamp::Console;
@@ -54,8 +60,13 @@ private Q_SLOTS:
     void queryFailureIsShownGracefully();
     void reconnectResumesFromLastEventId();
     void refusedShowsWhy();
+    void stepRunsAndShowsOutput();
+    void cancelRunningStep();
 
 private:
+    QString stepState(const QString &stepId) const;
+    QString submit(const QStringList &command);
+    void startWorker(const QString &name);
     QString statusOf(const QString &workerName) const;
     bool waitEnrolled(ConsoleTest::Child *worker);
     void openWindow();
@@ -419,6 +430,107 @@ void tst_ConsoleWidgets::refusedShowsWhy()
     m_session->start();
     QTRY_COMPARE(m_session->state(), AdminSession::State::Refused);
     QVERIFY2(m_window->connectionText().contains(u"does not match"), qPrintable(m_window->connectionText()));
+}
+
+QString tst_ConsoleWidgets::stepState(const QString &stepId) const
+{
+    const QJsonObject *step = m_window->stepModel()->step(stepId);
+    return step ? step->value(QStringLiteral("state")).toString() : QString();
+}
+
+// `swamp run --detach -- <command>`: the step id.
+QString tst_ConsoleWidgets::submit(const QStringList &command)
+{
+    int exitCode = -1;
+    const QString out = m_orchestrator->cli(QStringList{QStringLiteral("run"), QStringLiteral("--detach"),
+                                                        QStringLiteral("--")} + command, &exitCode);
+    return exitCode == 0 ? out.section(u'\n', 0, 0).trimmed() : QString();
+}
+
+void tst_ConsoleWidgets::startWorker(const QString &name)
+{
+    const QString token = m_orchestrator->createToken(name);
+    QVERIFY(!token.isEmpty());
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, name);
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(name), QStringLiteral("idle"), 1000);
+}
+
+void tst_ConsoleWidgets::stepRunsAndShowsOutput()
+{
+    openWindow();
+    startWorker(QStringLiteral("runner"));
+    m_window->tabs()->setCurrentWidget(m_window->stepsTab());
+    QSignalSpy reset(m_window->stepModel(), &QAbstractItemModel::modelReset);
+    const QString id = submit({QStringLiteral("sh"), QStringLiteral("-c"),
+                               QStringLiteral("echo hello; sleep 1; echo done")});
+    QVERIFY(!id.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->stepModel()->step(id) != nullptr, 1000);
+
+    StepsTab *tab = m_window->stepsTab();
+    tab->selectStep(id);
+    QCOMPARE(tab->selectedId(), id);
+    QCOMPARE(tab->outputView()->stepId(), id);
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(id), QStringLiteral("running"), 5000);
+    QTRY_COMPARE(tab->detail(QStringLiteral("workerName")), QStringLiteral("runner"));
+    // The event says "attempt 1"; the full record that follows adds the maximum.
+    const QModelIndex row = m_window->stepModel()->index(m_window->stepModel()->rowOf(id), StepModel::Attempt);
+    QTRY_COMPARE(row.data().toString(), QStringLiteral("1/3"));
+    QTRY_VERIFY_WITH_TIMEOUT(tab->outputView()->text().contains(u"hello"), 5000);
+    QVERIFY(!tab->outputView()->text().contains(u"done"));
+    QVERIFY(tab->outputView()->isFollowing());
+    QVERIFY(tab->cancelAction()->isEnabled());
+
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(id), QStringLiteral("succeeded"), 10000);
+    QTRY_COMPARE(tab->outputView()->text(), QStringLiteral("hello\ndone\n"));
+    QTRY_VERIFY(!tab->outputView()->isFollowing());
+    QVERIFY2(tab->outputView()->statusText().contains(u"succeeded"), qPrintable(tab->outputView()->statusText()));
+    QCOMPARE(tab->detail(QStringLiteral("exitCode")), u"0");
+    QVERIFY(!tab->cancelAction()->isEnabled());
+    // The details show the lease of the one attempt, completed.
+    QTRY_COMPARE(tab->leasesView()->topLevelItemCount(), 1);
+    QTRY_VERIFY(tab->leasesView()->topLevelItem(0)->text(2).startsWith(u"completed"));
+    QCOMPARE(reset.count(), 0);
+
+    // Copy step ID puts the full id on the clipboard.
+    tab->copyIdAction()->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), id);
+
+    // A console that connects now finds the finished step in its snapshot, and all its output.
+    AdminSession later(m_session->endpoint());
+    MainWindow window(&later);
+    QSignalSpy loaded(&window, &MainWindow::loaded);
+    later.start();
+    QVERIFY(loaded.wait(10000));
+    QCOMPARE(window.stepModel()->step(id)->value(QStringLiteral("state")).toString(), u"succeeded");
+    window.stepsTab()->selectStep(id);
+    QTRY_COMPARE(window.stepsTab()->outputView()->text(), QStringLiteral("hello\ndone\n"));
+}
+
+void tst_ConsoleWidgets::cancelRunningStep()
+{
+    openWindow();
+    startWorker(QStringLiteral("sleeper"));
+    const QString id = submit({QStringLiteral("sleep"), QStringLiteral("60")});
+    QVERIFY(!id.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(id), QStringLiteral("running"), 5000);
+    QTRY_COMPARE(m_window->stepModel()->queuedCount(), 0);
+    StepsTab *tab = m_window->stepsTab();
+    tab->selectStep(id);
+    QVERIFY(tab->cancelAction()->isEnabled());
+    QMessageBox *box = tab->confirmCancel();
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(u"sleeper"), qPrintable(box->text()));
+    QAbstractButton *cancel = nullptr;
+    for (QAbstractButton *button : box->buttons())
+        if (box->buttonRole(button) == QMessageBox::AcceptRole)
+            cancel = button;
+    QVERIFY(cancel);
+    cancel->click();
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(id), QStringLiteral("cancelled"), 10000);
+    QVERIFY(!tab->cancelAction()->isEnabled());
+    QTRY_VERIFY(!tab->outputView()->isFollowing());
+    QVERIFY2(tab->outputView()->statusText().contains(u"cancelled"), qPrintable(tab->outputView()->statusText()));
 }
 
 QTEST_MAIN(tst_ConsoleWidgets)
