@@ -4,6 +4,8 @@
 #include "connectiondialog.h"
 #include "mainwindow.h"
 #include "querytab.h"
+#include "stepmodel.h"
+#include "stepstab.h"
 #include "workermodel.h"
 #include "workerstab.h"
 
@@ -122,6 +124,11 @@ int main(int argc, char **argv)
             if (window.workerModel()->rowCount() > 0) {
                 auto *proxy = window.workersTab()->proxy();
                 window.workersTab()->selectWorker(proxy->index(0, 0).data(Swamp::Console::WorkerModel::IdRole).toString());
+            }
+            // The newest step (the script's last, which writes output as it runs).
+            if (window.stepModel()->rowCount() > 0) {
+                auto *proxy = window.stepsTab()->proxy();
+                window.stepsTab()->selectStep(proxy->index(0, 0).data(Swamp::Console::StepModel::IdRole).toString());
             }
             QTimer::singleShot(1500, &window, [&window, directory, suffix] {
                 window.queryTab()->setPredicate(

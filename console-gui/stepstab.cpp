@@ -61,6 +61,7 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     , m_view(new QTableView(this))
     , m_splitter(new QSplitter(Qt::Horizontal, this))
     , m_outputSplitter(new QSplitter(Qt::Vertical, this))
+    , m_detailsSplitter(new QSplitter(Qt::Vertical, this))
     , m_detailsTitle(new QLabel(this))
     , m_leases(new QTreeWidget(this))
     , m_output(new StepOutputView(session, this))
@@ -100,14 +101,14 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_view->verticalHeader()->setVisible(false);
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setSectionsMovable(true);
-    m_view->setColumnWidth(StepModel::Name, 140);
-    m_view->setColumnWidth(StepModel::State, 110);
-    m_view->setColumnWidth(StepModel::Worker, 80);
-    m_view->setColumnWidth(StepModel::Attempt, 60);
+    m_view->setColumnWidth(StepModel::Name, 120);
+    m_view->setColumnWidth(StepModel::State, 125);
+    m_view->setColumnWidth(StepModel::Worker, 110);
+    m_view->setColumnWidth(StepModel::Attempt, 65);
     m_view->setColumnWidth(StepModel::ExitCode, 40);
-    m_view->setColumnWidth(StepModel::Queued, 80);
-    m_view->setColumnWidth(StepModel::Started, 80);
-    m_view->setColumnWidth(StepModel::Finished, 80);
+    m_view->setColumnWidth(StepModel::Queued, 88);
+    m_view->setColumnWidth(StepModel::Started, 88);
+    m_view->setColumnWidth(StepModel::Finished, 88);
     m_view->setColumnWidth(StepModel::Id, 75);
     m_view->addAction(m_copyId);
     m_view->addAction(m_cancel);
@@ -149,22 +150,30 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_leases->setHeaderLabels({tr("Attempt"), tr("Worker"), tr("Lease"), tr("Started"), tr("Ended")});
     m_leases->setRootIsDecorated(false);
     m_leases->setSelectionMode(QAbstractItemView::NoSelection);
-    m_leases->setMinimumHeight(60);
+    m_leases->setMinimumHeight(50);
+    m_leases->setFrameShape(QFrame::NoFrame);
     m_leases->header()->setStretchLastSection(true);
     m_leases->setColumnWidth(0, 60);
-    m_leases->setColumnWidth(1, 70);
-    m_leases->setColumnWidth(2, 80);
-    auto *leasesTitle = new QLabel(tr("Leases:"), details);
+    m_leases->setColumnWidth(1, 120);
+    m_leases->setColumnWidth(2, 75);
     auto *detailsLayout = new QVBoxLayout(details);
     detailsLayout->addWidget(m_detailsTitle);
     detailsLayout->addLayout(form);
-    detailsLayout->addWidget(leasesTitle);
-    detailsLayout->addWidget(m_leases, 1);
+    detailsLayout->addStretch();
     auto *scroll = new QScrollArea(this);
     scroll->setWidget(details);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     scroll->setMinimumWidth(220);
+    // The leases stay in view below the fields, however long the command is.
+    auto *leasesBox = new QGroupBox(tr("Leases"), this);
+    auto *leasesLayout = new QVBoxLayout(leasesBox);
+    leasesLayout->addWidget(m_leases);
+    m_detailsSplitter->addWidget(scroll);
+    m_detailsSplitter->addWidget(leasesBox);
+    m_detailsSplitter->setStretchFactor(0, 3);
+    m_detailsSplitter->setStretchFactor(1, 1);
+    m_detailsSplitter->setChildrenCollapsible(false);
 
     m_outputSplitter->addWidget(m_view);
     m_outputSplitter->addWidget(m_output);
@@ -172,10 +181,10 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_outputSplitter->setStretchFactor(1, 2);
     m_outputSplitter->setChildrenCollapsible(false);
     m_splitter->addWidget(m_outputSplitter);
-    m_splitter->addWidget(scroll);
+    m_splitter->addWidget(m_detailsSplitter);
     m_splitter->setStretchFactor(0, 3);
     m_splitter->setStretchFactor(1, 1);
-    m_splitter->setSizes({780, 320});
+    m_splitter->setSizes({760, 340});
     m_splitter->setChildrenCollapsible(false);
 
     auto *top = new QHBoxLayout;
@@ -409,6 +418,7 @@ void StepsTab::saveState(QSettings &settings) const
     settings.setValue(QStringLiteral("steps/header"), m_view->horizontalHeader()->saveState());
     settings.setValue(QStringLiteral("steps/splitter"), m_splitter->saveState());
     settings.setValue(QStringLiteral("steps/outputSplitter"), m_outputSplitter->saveState());
+    settings.setValue(QStringLiteral("steps/detailsSplitter"), m_detailsSplitter->saveState());
 }
 
 void StepsTab::restoreState(const QSettings &settings)
@@ -416,6 +426,7 @@ void StepsTab::restoreState(const QSettings &settings)
     m_view->horizontalHeader()->restoreState(settings.value(QStringLiteral("steps/header")).toByteArray());
     m_splitter->restoreState(settings.value(QStringLiteral("steps/splitter")).toByteArray());
     m_outputSplitter->restoreState(settings.value(QStringLiteral("steps/outputSplitter")).toByteArray());
+    m_detailsSplitter->restoreState(settings.value(QStringLiteral("steps/detailsSplitter")).toByteArray());
 }
 
 } // namespace Swamp::Console

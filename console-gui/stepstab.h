@@ -71,6 +71,7 @@ private:
     QTableView *m_view;
     QSplitter *m_splitter;
     QSplitter *m_outputSplitter;
+    QSplitter *m_detailsSplitter;
     QLabel *m_detailsTitle;
     QHash<QString, QLabel *> m_details;
     QTreeWidget *m_leases;

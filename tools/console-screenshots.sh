@@ -80,11 +80,22 @@ wait_for "$tmp/laptop.log" "enrolled as"
 kill -9 "$last_pid"   # shows up as disconnected
 "$swamp" worker token revoke old-laptop --reason "laptop returned to IT" >/dev/null
 
-# A few long steps so that slots are in use.
-for n in 1 2 3; do
-    "$swamp" run --detach --label pool=ci -- sleep 600 >/dev/null 2>&1 || true
+# Steps for the Steps tab: results of each kind, one waiting for a worker nobody has, long ones
+# so that slots are in use, and last (the one selected) one that writes output as it runs.
+run() { "$swamp" run --detach "$@" 2>/dev/null | head -n 1; }
+run --label pool=ci --name checkout --shell -- 'echo "fetching origin/main"; echo "HEAD is now at 4f2c9e1"' >/dev/null
+run --label pool=ci --name integration-tests --shell -- \
+    'echo "running 48 tests"; echo "test_upload: connection refused (127.0.0.1:9000)" >&2; exit 2' >/dev/null
+doomed=$(run --label pool=ci --name nightly-bench -- sleep 300)
+run --label region=us --name release-macos --queue-timeout 2h -- make release >/dev/null
+for n in 1 2; do
+    run --label pool=ci --name "soak-$n" -- sleep 600 >/dev/null
 done
-"$swamp" run --detach --label gpu=a100 -- sleep 600 >/dev/null 2>&1 || true
+run --label gpu=a100 --name train-resnet -- sleep 600 >/dev/null
+sleep 0.5
+[ -n "$doomed" ] && "$swamp" run cancel "$doomed" >/dev/null 2>&1 || true
+run --label pool=ci --name build-linux --shell -- \
+    'for i in $(seq 1 60); do echo "[$i/60] compiling src/module$i.cpp"; [ $((i % 4)) = 0 ] && echo "src/module$i.cpp:12: warning: unused variable ‘n’" >&2; sleep 0.2; done' >/dev/null
 sleep 1
 
 for lang in en de; do

@@ -884,10 +884,6 @@
         <translation>Beendet</translation>
     </message>
     <message>
-        <source>Leases:</source>
-        <translation>Leases:</translation>
-    </message>
-    <message>
         <source>Cancel step &apos;%1&apos; (%2)? It is still queued and will not run.</source>
         <translation>Schritt „%1“ (%2) abbrechen? Er wartet noch und wird nicht ausgeführt.</translation>
     </message>
@@ -937,6 +933,10 @@
             <numerusform>%n Schritt: %1 wartend, %2 laufend, %3 beendet (die letzten %4 werden behalten)</numerusform>
             <numerusform>%n Schritte: %1 wartend, %2 laufend, %3 beendet (die letzten %4 werden behalten)</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>Leases</source>
+        <translation>Leases</translation>
     </message>
 </context>
 <context>
