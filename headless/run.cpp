@@ -52,6 +52,7 @@ private:
     struct State
     {
         int lastChunk = 0;
+        int announcedAttempt = 0;
         QString lastState;
         QString name;
         QString partial[2];
@@ -120,14 +121,20 @@ private:
             it->name = step.value(QStringLiteral("name")).toString();
             it->step = step;
             const QString state = step.value(QStringLiteral("state")).toString();
+            const int attempt = step.value(QStringLiteral("attempt")).toInt();
+            const QString workerName = step.value(QStringLiteral("workerName")).toString();
+            // Each attempt's worker is named once, also when the step was already past
+            // `dispatched` (or finished) by the time this client subscribed.
+            if (!m_quiet && attempt > it->announcedAttempt && !workerName.isEmpty()) {
+                it->announcedAttempt = attempt;
+                err(QStringLiteral("swamp: step %1 (%2) dispatched to %3 (attempt %4/%5)")
+                        .arg(it.key().left(8), it->name, workerName)
+                        .arg(attempt)
+                        .arg(step.value(QStringLiteral("maxAttempts")).toInt()));
+            }
             if (state != it->lastState && !m_quiet) {
                 const QString id8 = it.key().left(8);
-                if (state == u"dispatched") {
-                    err(QStringLiteral("swamp: step %1 (%2) dispatched to %3 (attempt %4/%5)")
-                            .arg(id8, it->name, step.value(QStringLiteral("workerName")).toString())
-                            .arg(step.value(QStringLiteral("attempt")).toInt())
-                            .arg(step.value(QStringLiteral("maxAttempts")).toInt()));
-                } else if (state == u"queued" && !it->lastState.isEmpty() && it->lastState != u"queued") {
+                if (state == u"queued" && !it->lastState.isEmpty() && it->lastState != u"queued") {
                     err(QStringLiteral("swamp: step %1 (%2) requeued").arg(id8, it->name));
                 } else if (state == u"queued") {
                     err(QStringLiteral("swamp: step %1 (%2) queued for %3")
