@@ -3,10 +3,12 @@
 // SQL; the predicate always has the final word.
 #include "orchestrator/orchestrator.h"
 
+#include "common/logging.h"
 #include "query/predicate.h"
 #include "scheduling/scheduler.h"
 #include "store/store.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 
 namespace Swamp {
@@ -97,52 +99,77 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
     const auto wanted = [&](const QString &model) { return !types || types->contains(model); };
     const QString status = equality(*predicate, QStringLiteral("status"));
 
-    QList<QJsonObject> records;
+    // Each candidate record is built, evaluated and dropped unless it matches: a query over a
+    // large store never holds more than its results.
+    QElapsedTimer timer;
+    timer.start();
     const QDateTime now = QDateTime::currentDateTimeUtc();
+    QJsonArray results;
+    qint64 candidates = 0;
+    qint64 total = 0;
+    std::optional<Error> firstError;
+    std::optional<Error> selectError;
+    const auto consider = [&](const QString &modelType, const QString &name, const QString &id,
+                              const QJsonObject &attributes) {
+        ++candidates;
+        const QJsonObject record = makeRecord(modelType, name, id, attributes.value(QStringLiteral("createdAt")),
+                                              attributes.value(QStringLiteral("updatedAt")), attributes);
+        auto matched = predicate->matches(record, now);
+        if (!matched) {
+            // A record the predicate cannot decide (e.g. a missing label) does not match.
+            if (!firstError)
+                firstError = matched.error();
+            return;
+        }
+        if (!*matched)
+            return;
+        ++total;
+        if (limit >= 0 && results.size() >= limit)
+            return;
+        if (!select) {
+            results << record;
+            return;
+        }
+        auto value = select->evaluate(record, now);
+        if (value)
+            results << *value;
+        else if (!selectError)
+            selectError = value.error();
+    };
+
     if (wanted(WorkerModel)) {
         auto workers = currentWorkers();
         if (!workers)
             return fail(workers.error());
         for (const WorkerRecord &w : std::as_const(*workers)) {
-            if (!status.isEmpty() && workerStatusName(w.status) != status)
-                continue;
-            const QJsonObject json = w.toJson();
-            records << makeRecord(WorkerModel, w.name, w.id, json.value(QStringLiteral("createdAt")),
-                                  json.value(QStringLiteral("updatedAt")), json);
+            if (status.isEmpty() || workerStatusName(w.status) == status)
+                consider(WorkerModel, w.name, w.id, w.toJson());
         }
     }
     if (wanted(TokenModel)) {
         auto tokens = m_store->allTokens();
         if (!tokens)
             return fail(tokens.error());
-        for (const TokenRecord &t : std::as_const(*tokens)) {
-            const QJsonObject json = tokenJson(t, now);
-            records << makeRecord(TokenModel, t.name, t.id, json.value(QStringLiteral("createdAt")),
-                                  json.value(QStringLiteral("updatedAt")), json);
-        }
+        for (const TokenRecord &t : std::as_const(*tokens))
+            consider(TokenModel, t.name, t.id, tokenJson(t, now));
     }
     if (wanted(StepModel)) {
         const SqlFilter filter = pushDown(*predicate, StepColumns);
-        auto steps = m_store->steps(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings);
-        if (!steps)
-            return fail(steps.error());
-        for (const StepRecord &stored : std::as_const(*steps)) {
-            const StepRecord s = m_scheduler->openStep(stored.id).value_or(stored);
-            const QJsonObject json = s.toJson();
-            records << makeRecord(StepModel, s.spec.name, s.id, json.value(QStringLiteral("createdAt")),
-                                  json.value(QStringLiteral("updatedAt")), json);
-        }
+        auto visited = m_store->forEachStep(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings,
+                                            [&](const StepRecord &stored) {
+                                                const auto open = m_scheduler->openStep(stored.id);
+                                                const StepRecord &s = open ? *open : stored;
+                                                consider(StepModel, s.spec.name, s.id, s.toJson());
+                                            });
+        if (!visited)
+            return fail(visited.error());
     }
     if (wanted(LeaseModel)) {
         const SqlFilter filter = pushDown(*predicate, LeaseColumns);
-        auto leases = m_store->leases(filter.where + QStringLiteral("ORDER BY created_at"), filter.bindings);
-        if (!leases)
-            return fail(leases.error());
-        for (const LeaseRecord &l : std::as_const(*leases)) {
-            const QJsonObject json = l.toJson();
-            records << makeRecord(LeaseModel, l.id, l.id, json.value(QStringLiteral("createdAt")),
-                                  json.value(QStringLiteral("updatedAt")), json);
-        }
+        auto visited = m_store->forEachLease(filter.where + QStringLiteral("ORDER BY created_at"), filter.bindings,
+                                             [&](const LeaseRecord &l) { consider(LeaseModel, l.id, l.id, l.toJson()); });
+        if (!visited)
+            return fail(visited.error());
     }
     if (wanted(RunModel)) {
         auto runs = m_store->runs();
@@ -157,43 +184,20 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
         for (const RunRecord &r : std::as_const(*runs)) {
             QJsonObject json = r.toJson();
             const QHash<QString, int> stepCounts = byRun.value(r.id);
-            int total = 0;
+            int steps = 0;
             for (int n : stepCounts)
-                total += n;
-            json.insert(QStringLiteral("steps"), total);
+                steps += n;
+            json.insert(QStringLiteral("steps"), steps);
             json.insert(QStringLiteral("succeeded"), stepCounts.value(QStringLiteral("succeeded")));
             json.insert(QStringLiteral("failed"), stepCounts.value(QStringLiteral("failed"))
                                                       + stepCounts.value(QStringLiteral("timed_out")));
-            records << makeRecord(RunModel, r.name, r.id, json.value(QStringLiteral("createdAt")),
-                                  json.value(QStringLiteral("updatedAt")), json);
+            consider(RunModel, r.name, r.id, json);
         }
     }
-
-    QJsonArray results;
-    qint64 total = 0;
-    std::optional<Error> firstError;
-    for (const QJsonObject &record : std::as_const(records)) {
-        auto matched = predicate->matches(record, now);
-        if (!matched) {
-            // A record the predicate cannot decide (e.g. a missing label) does not match.
-            if (!firstError)
-                firstError = matched.error();
-            continue;
-        }
-        if (!*matched)
-            continue;
-        ++total;
-        if (limit >= 0 && results.size() >= limit)
-            continue;
-        if (select) {
-            auto value = select->evaluate(record, now);
-            if (!value)
-                return fail(value.error());
-            results << *value;
-        } else {
-            results << record;
-        }
-    }
+    if (selectError)
+        return fail(*selectError);
+    qCDebug(lcAdmin) << "data.query" << candidates << "candidates," << total << "matched in"
+                     << timer.elapsed() << "ms";
     // A predicate that errors on every candidate is a mistake worth reporting, not "no results".
     if (total == 0 && firstError && firstError->code != u"query_runtime")
         return fail(*firstError);

@@ -161,13 +161,22 @@ Result<std::optional<StepRecord>> Store::step(const QString &id)
 
 Result<QList<StepRecord>> Store::steps(const QString &whereSql, const QVariantList &bindings)
 {
+    QList<StepRecord> list;
+    auto visited = forEachStep(whereSql, bindings, [&](const StepRecord &step) { list << step; });
+    if (!visited)
+        return fail(visited.error());
+    return list;
+}
+
+Result<void> Store::forEachStep(const QString &whereSql, const QVariantList &bindings,
+                                const std::function<void(const StepRecord &)> &visit)
+{
     auto q = exec(QString::fromLatin1(StepColumns) + whereSql, bindings);
     if (!q)
         return fail(q.error());
-    QList<StepRecord> list;
     while (q->next())
-        list << stepFromQuery(*q);
-    return list;
+        visit(stepFromQuery(*q));
+    return {};
 }
 
 Result<void> Store::insertLease(const LeaseRecord &l)
@@ -198,13 +207,22 @@ Result<std::optional<LeaseRecord>> Store::lease(const QString &id)
 
 Result<QList<LeaseRecord>> Store::leases(const QString &whereSql, const QVariantList &bindings)
 {
+    QList<LeaseRecord> list;
+    auto visited = forEachLease(whereSql, bindings, [&](const LeaseRecord &lease) { list << lease; });
+    if (!visited)
+        return fail(visited.error());
+    return list;
+}
+
+Result<void> Store::forEachLease(const QString &whereSql, const QVariantList &bindings,
+                                 const std::function<void(const LeaseRecord &)> &visit)
+{
     auto q = exec(QStringLiteral("SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
                                  "exit_code, created_at, started_at, ended_at, updated_at FROM step_leases ")
                       + whereSql,
                   bindings);
     if (!q)
         return fail(q.error());
-    QList<LeaseRecord> list;
     while (q->next()) {
         LeaseRecord l;
         l.id = q->value(0).toString();
@@ -220,9 +238,9 @@ Result<QList<LeaseRecord>> Store::leases(const QString &whereSql, const QVariant
         l.startedAt = fromMs(q->value(10));
         l.endedAt = fromMs(q->value(11));
         l.updatedAt = fromMs(q->value(12));
-        list << l;
+        visit(l);
     }
-    return list;
+    return {};
 }
 
 Result<void> Store::appendOutput(const QString &stepId, int chunk, const QString &leaseId, int attempt,

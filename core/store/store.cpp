@@ -244,6 +244,7 @@ Result<void> Store::execute(const QString &sql, const QVariantList &bindings)
 Result<QSqlQuery> Store::exec(const QString &sql, const QVariantList &bindings)
 {
     QSqlQuery query(database());
+    query.setForwardOnly(true); // every caller reads rows once, in order: no row cache
     if (!query.prepare(sql))
         return databaseError(Tr::tr("preparing a statement"), query.lastError().text());
     for (qsizetype i = 0; i < bindings.size(); ++i)

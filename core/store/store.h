@@ -70,10 +70,15 @@ public:
     Result<void> updateStep(const StepRecord &step);
     Result<std::optional<StepRecord>> step(const QString &id);
     Result<QList<StepRecord>> steps(const QString &whereSql = {}, const QVariantList &bindings = {});
+    // Streams the rows without building a list (large stores): `visit` sees each in turn.
+    Result<void> forEachStep(const QString &whereSql, const QVariantList &bindings,
+                             const std::function<void(const StepRecord &)> &visit);
     Result<void> insertLease(const LeaseRecord &lease);
     Result<void> updateLease(const LeaseRecord &lease);
     Result<std::optional<LeaseRecord>> lease(const QString &id);
     Result<QList<LeaseRecord>> leases(const QString &whereSql = {}, const QVariantList &bindings = {});
+    Result<void> forEachLease(const QString &whereSql, const QVariantList &bindings,
+                              const std::function<void(const LeaseRecord &)> &visit);
     Result<void> appendOutput(const QString &stepId, int chunk, const QString &leaseId, int attempt,
                               const QString &stream, const QString &data, const QDateTime &at);
     struct OutputChunk
