@@ -102,6 +102,12 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
         return followStep(connection, params);
     if (method == u"run.cancel")
         return cancelRun(params);
+    if (method == u"run.unfollow") {
+        const QString stepId = params.value(QStringLiteral("id")).toString();
+        for (auto it = m_followers.find(stepId); it != m_followers.end() && it.key() == stepId;)
+            it = it.value() == connection ? m_followers.erase(it) : std::next(it);
+        return QJsonObject{{QStringLiteral("id"), stepId}};
+    }
     if (method == u"worker.queue")
         return workerQueue();
     if (method == u"worker.drain")

@@ -224,10 +224,15 @@ void Scheduler::sendToWorker(WorkerSession *session, const QJsonObject &frame)
 void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QString &what)
 {
     qCInfo(lcLease) << "refused" << what << "for lease" << leaseId << "from" << session->record.name;
+    // Refusals are rare (a superseded lease speaking up): one lookup to name the step is fine.
+    QString stepId;
+    if (auto stored = m_store->lease(leaseId); stored && *stored)
+        stepId = (*stored)->stepId;
     m_events->append(QStringLiteral("lease.refused"), session->record.name,
                      Tr::tr("refused %1 from %2 for lease %3: the lease is not active")
                          .arg(what, session->record.name, leaseId),
-                     {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("frame"), what}});
+                     {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("stepId"), stepId},
+                      {QStringLiteral("frame"), what}});
     sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("refused")},
                            {QStringLiteral("leaseId"), leaseId},
                            {QStringLiteral("reason"), Tr::tr("lease %1 is no longer active").arg(leaseId)}});
@@ -666,9 +671,11 @@ void Scheduler::stepEvent(const StepRecord &step, const QString &kind, const QSt
 {
     m_events->append(kind, step.id, message,
                      {{QStringLiteral("stepId"), step.id}, {QStringLiteral("runId"), step.runId},
+                      {QStringLiteral("name"), step.spec.name},
                       {QStringLiteral("state"), stepStateName(step.state)},
                       {QStringLiteral("workerName"), step.workerName},
-                      {QStringLiteral("attempt"), step.attempt}});
+                      {QStringLiteral("attempt"), step.attempt},
+                      {QStringLiteral("maxAttempts"), step.spec.maxAttempts}});
 }
 
 } // namespace Swamp
