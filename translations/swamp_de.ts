@@ -249,6 +249,406 @@
         <source>check the orchestrator&apos;s log; retry</source>
         <translation>prüfen Sie das Protokoll des Orchestrators und versuchen Sie es erneut</translation>
     </message>
+    <message>
+        <source>unknown %1 &quot;%2&quot; in query predicate</source>
+        <translation>%1 &quot;%2&quot; im Abfrageprädikat ist unbekannt</translation>
+    </message>
+    <message>
+        <source>(did you mean &quot;%1&quot;?)</source>
+        <translation>(meinten Sie &quot;%1&quot;?)</translation>
+    </message>
+    <message>
+        <source>has() needs a map field, not %1</source>
+        <translation>has() braucht ein Map-Feld, nicht %1</translation>
+    </message>
+    <message>
+        <source>map keys must be strings, not %1</source>
+        <translation>Map-Schlüssel müssen vom Typ string sein, nicht %1</translation>
+    </message>
+    <message>
+        <source>no operator &apos;%1&apos; for %2</source>
+        <translation>kein Operator &apos;%1&apos; für %2</translation>
+    </message>
+    <message>
+        <source>operator &apos;%1&apos; needs bool operands, not %2</source>
+        <translation>Operator &apos;%1&apos; braucht Operanden vom Typ bool, nicht %2</translation>
+    </message>
+    <message>
+        <source>the condition of &apos;?:&apos; must be bool, not %1</source>
+        <translation>die Bedingung von &apos;?:&apos; muss vom Typ bool sein, nicht %1</translation>
+    </message>
+    <message>
+        <source>field</source>
+        <translation>das Feld</translation>
+    </message>
+    <message>
+        <source>records have %1; model fields are under attributes.</source>
+        <translation>Datensätze haben %1; die Felder des Modells liegen unter attributes.</translation>
+    </message>
+    <message>
+        <source>any model</source>
+        <translation>allen Modellen</translation>
+    </message>
+    <message>
+        <source>fields of %1: %2</source>
+        <translation>Felder von %1: %2</translation>
+    </message>
+    <message>
+        <source>no field &quot;%1&quot; on %2</source>
+        <translation>%2 hat kein Feld &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>no operator &apos;[]&apos; for %1 and %2</source>
+        <translation>kein Operator &apos;[]&apos; für %1 und %2</translation>
+    </message>
+    <message>
+        <source>no operator &apos;in&apos; for %1 and %2</source>
+        <translation>kein Operator &apos;in&apos; für %1 und %2</translation>
+    </message>
+    <message>
+        <source>no operator &apos;%1&apos; for %2 and %3</source>
+        <translation>kein Operator &apos;%1&apos; für %2 und %3</translation>
+    </message>
+    <message>
+        <source>model type</source>
+        <translation>der Modelltyp</translation>
+    </message>
+    <message>
+        <source>model types: %1</source>
+        <translation>Modelltypen: %1</translation>
+    </message>
+    <message>
+        <source>method</source>
+        <translation>die Methode</translation>
+    </message>
+    <message>
+        <source>function</source>
+        <translation>die Funktion</translation>
+    </message>
+    <message>
+        <source>functions: %1</source>
+        <translation>Funktionen: %1</translation>
+    </message>
+    <message>
+        <source>no overload of %1</source>
+        <translation>keine passende Überladung für %1</translation>
+    </message>
+    <message>
+        <source>%1() needs a list or a map, not %2</source>
+        <translation>%1() braucht eine Liste oder eine Map, nicht %2</translation>
+    </message>
+    <message>
+        <source>the condition of %1() must be bool, not %2</source>
+        <translation>die Bedingung von %1() muss vom Typ bool sein, nicht %2</translation>
+    </message>
+    <message>
+        <source>query predicate needs more than %1 evaluation steps for one record</source>
+        <translation>das Abfrageprädikat braucht für einen Datensatz mehr als %1 Auswertungsschritte</translation>
+    </message>
+    <message>
+        <source>simplify the predicate or nest fewer list macros</source>
+        <translation>vereinfachen Sie das Prädikat oder verschachteln Sie weniger Listen-Makros</translation>
+    </message>
+    <message>
+        <source>the record has no field &quot;%1&quot;</source>
+        <translation>der Datensatz hat kein Feld &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 im Feld %2</translation>
+    </message>
+    <message>
+        <source>internal error: unresolved name &quot;%1&quot;</source>
+        <translation>interner Fehler: nicht aufgelöster Name &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>no such key &quot;%1&quot; in %2</source>
+        <translation>kein Schlüssel &quot;%1&quot; in %2</translation>
+    </message>
+    <message>
+        <source>guard it with has(%1)</source>
+        <translation>prüfen Sie das vorher mit has(%1)</translation>
+    </message>
+    <message>
+        <source>guard it with &quot;%1&quot; in %2</source>
+        <translation>prüfen Sie das vorher mit &quot;%1&quot; in %2</translation>
+    </message>
+    <message>
+        <source>%1 in %2.%3</source>
+        <translation>%1 in %2.%3</translation>
+    </message>
+    <message>
+        <source>cannot read &quot;%1&quot; of null (%2 is null)</source>
+        <translation>&quot;%1&quot; kann nicht aus null gelesen werden (%2 ist null)</translation>
+    </message>
+    <message>
+        <source>test %1 != null first</source>
+        <translation>prüfen Sie zuerst %1 != null</translation>
+    </message>
+    <message>
+        <source>index %1 out of range for a list of %2</source>
+        <translation>Index %1 liegt außerhalb einer Liste mit %2 Elementen</translation>
+    </message>
+    <message>
+        <source>has() needs a map, not %1 (%2)</source>
+        <translation>has() braucht eine Map, nicht %1 (%2)</translation>
+    </message>
+    <message>
+        <source>duplicate map key &quot;%1&quot;</source>
+        <translation>doppelter Map-Schlüssel &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>integer overflow in %1</source>
+        <translation>Ganzzahlüberlauf in %1</translation>
+    </message>
+    <message>
+        <source>integers are 64-bit: -9223372036854775808 to 9223372036854775807</source>
+        <translation>Ganzzahlen haben 64 Bit: -9223372036854775808 bis 9223372036854775807</translation>
+    </message>
+    <message>
+        <source>division by zero in %1</source>
+        <translation>Division durch null in %1</translation>
+    </message>
+    <message>
+        <source>timestamp out of range in %1</source>
+        <translation>Zeitstempel außerhalb des gültigen Bereichs in %1</translation>
+    </message>
+    <message>
+        <source>duration out of range in %1</source>
+        <translation>Dauer außerhalb des gültigen Bereichs in %1</translation>
+    </message>
+    <message>
+        <source>%1 on %2</source>
+        <translation>%1 auf %2</translation>
+    </message>
+    <message>
+        <source>invalid regular expression &quot;%1&quot;: %2 at offset %3</source>
+        <translation>ungültiger regulärer Ausdruck &quot;%1&quot;: %2 an Position %3</translation>
+    </message>
+    <message>
+        <source>matches() takes an RE2-style pattern, e.g. &quot;^ci-[0-9]+$&quot;</source>
+        <translation>matches() erwartet ein Muster in RE2-Syntax, z. B. &quot;^ci-[0-9]+$&quot;</translation>
+    </message>
+    <message>
+        <source>int(%1) is out of range</source>
+        <translation>int(%1) liegt außerhalb des Wertebereichs</translation>
+    </message>
+    <message>
+        <source>cannot convert &quot;%1&quot; to int</source>
+        <translation>&quot;%1&quot; kann nicht in int umgewandelt werden</translation>
+    </message>
+    <message>
+        <source>cannot convert &quot;%1&quot; to double</source>
+        <translation>&quot;%1&quot; kann nicht in double umgewandelt werden</translation>
+    </message>
+    <message>
+        <source>cannot convert &quot;%1&quot; to bool</source>
+        <translation>&quot;%1&quot; kann nicht in bool umgewandelt werden</translation>
+    </message>
+    <message>
+        <source>timestamp(%1) is out of range</source>
+        <translation>timestamp(%1) liegt außerhalb des Wertebereichs</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a valid timestamp</source>
+        <translation>&quot;%1&quot; ist kein gültiger Zeitstempel</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is not a valid duration</source>
+        <translation>&quot;%1&quot; ist keine gültige Dauer</translation>
+    </message>
+    <message>
+        <source>internal error: no implementation of %1()</source>
+        <translation>interner Fehler: keine Implementierung für %1()</translation>
+    </message>
+    <message>
+        <source>syntax error in query predicate: %1</source>
+        <translation>Syntaxfehler im Abfrageprädikat: %1</translation>
+    </message>
+    <message>
+        <source>bytes literals are not supported</source>
+        <translation>Bytes-Literale werden nicht unterstützt</translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; is a reserved word</source>
+        <translation>&quot;%1&quot; ist ein reserviertes Wort</translation>
+    </message>
+    <message>
+        <source>&quot;=&quot; is not an operator (did you mean &quot;==&quot;?)</source>
+        <translation>&quot;=&quot; ist kein Operator (meinten Sie &quot;==&quot;?)</translation>
+    </message>
+    <message>
+        <source>&quot;&amp;&quot; is not an operator (did you mean &quot;&amp;&amp;&quot;?)</source>
+        <translation>&quot;&amp;&quot; ist kein Operator (meinten Sie &quot;&amp;&amp;&quot;?)</translation>
+    </message>
+    <message>
+        <source>&quot;|&quot; is not an operator (did you mean &quot;||&quot;?)</source>
+        <translation>&quot;|&quot; ist kein Operator (meinten Sie &quot;||&quot;?)</translation>
+    </message>
+    <message>
+        <source>unexpected character &quot;%1&quot;</source>
+        <translation>unerwartetes Zeichen &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>hexadecimal literal without digits</source>
+        <translation>Hexadezimal-Literal ohne Ziffern</translation>
+    </message>
+    <message>
+        <source>unexpected &quot;%1&quot; after a number</source>
+        <translation>unerwartetes &quot;%1&quot; nach einer Zahl</translation>
+    </message>
+    <message>
+        <source>number %1 is out of range</source>
+        <translation>die Zahl %1 liegt außerhalb des Wertebereichs</translation>
+    </message>
+    <message>
+        <source>unsigned integers are not supported</source>
+        <translation>vorzeichenlose Ganzzahlen werden nicht unterstützt</translation>
+    </message>
+    <message>
+        <source>drop the &quot;u&quot; suffix</source>
+        <translation>entfernen Sie das Suffix &quot;u&quot;</translation>
+    </message>
+    <message>
+        <source>integer %1 is out of range</source>
+        <translation>die Ganzzahl %1 liegt außerhalb des Wertebereichs</translation>
+    </message>
+    <message>
+        <source>unterminated string</source>
+        <translation>nicht abgeschlossene Zeichenkette</translation>
+    </message>
+    <message>
+        <source>close the string with %1</source>
+        <translation>schließen Sie die Zeichenkette mit %1</translation>
+    </message>
+    <message>
+        <source>close the string with %1 before the end of the line</source>
+        <translation>schließen Sie die Zeichenkette vor dem Zeilenende mit %1</translation>
+    </message>
+    <message>
+        <source>invalid escape sequence &quot;%1&quot;</source>
+        <translation>ungültige Escape-Sequenz &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>use \n \t \\ \&quot; \&apos; or \uXXXX, or a raw string r&quot;...&quot;</source>
+        <translation>verwenden Sie \n \t \\ \&quot; \&apos; oder \uXXXX oder eine Raw-Zeichenkette r&quot;...&quot;</translation>
+    </message>
+    <message>
+        <source>\u needs 4 hex digits, \U 8 and \x 2</source>
+        <translation>\u braucht 4 Hex-Ziffern, \U 8 und \x 2</translation>
+    </message>
+    <message>
+        <source>invalid code point in &quot;%1&quot;</source>
+        <translation>ungültiger Codepoint in &quot;%1&quot;</translation>
+    </message>
+    <message>
+        <source>end of predicate</source>
+        <translation>das Ende des Prädikats</translation>
+    </message>
+    <message>
+        <source>string</source>
+        <translation>eine Zeichenkette</translation>
+    </message>
+    <message>
+        <source>number</source>
+        <translation>eine Zahl</translation>
+    </message>
+    <message>
+        <source>an operator or the end of the predicate</source>
+        <translation>ein Operator oder das Ende des Prädikats</translation>
+    </message>
+    <message>
+        <source>syntax error in query predicate: unexpected %1 (expected %2)</source>
+        <translation>Syntaxfehler im Abfrageprädikat: %1 ist hier unerwartet (erwartet wird %2)</translation>
+    </message>
+    <message>
+        <source>query predicate is nested deeper than %1 levels</source>
+        <translation>das Abfrageprädikat ist tiefer als %1 Ebenen verschachtelt</translation>
+    </message>
+    <message>
+        <source>split the predicate into simpler parts</source>
+        <translation>teilen Sie das Prädikat in einfachere Teile auf</translation>
+    </message>
+    <message>
+        <source>a field or method name</source>
+        <translation>ein Feld- oder Methodenname</translation>
+    </message>
+    <message>
+        <source>syntax error in query predicate: has() takes one field selection</source>
+        <translation>Syntaxfehler im Abfrageprädikat: has() erwartet genau eine Feldauswahl</translation>
+    </message>
+    <message>
+        <source>write has(attributes.field) or has(attributes.labels.key)</source>
+        <translation>schreiben Sie has(attributes.field) oder has(attributes.labels.key)</translation>
+    </message>
+    <message>
+        <source>syntax error in query predicate: %1() takes a variable name and %2</source>
+        <translation>Syntaxfehler im Abfrageprädikat: %1() erwartet einen Variablennamen und %2</translation>
+    </message>
+    <message>
+        <source>a transform (and optionally a condition first)</source>
+        <translation>eine Transformation (und optional davor eine Bedingung)</translation>
+    </message>
+    <message>
+        <source>a condition</source>
+        <translation>eine Bedingung</translation>
+    </message>
+    <message>
+        <source>write %1(x, &lt;expression using x&gt;)</source>
+        <translation>schreiben Sie %1(x, &lt;Ausdruck mit x&gt;)</translation>
+    </message>
+    <message>
+        <source>syntax error in query predicate: %1() needs a variable name first</source>
+        <translation>Syntaxfehler im Abfrageprädikat: %1() braucht zuerst einen Variablennamen</translation>
+    </message>
+    <message>
+        <source>syntax error in query predicate: integer %1 is out of range</source>
+        <translation>Syntaxfehler im Abfrageprädikat: die Ganzzahl %1 liegt außerhalb des Wertebereichs</translation>
+    </message>
+    <message>
+        <source>an expression</source>
+        <translation>ein Ausdruck</translation>
+    </message>
+    <message>
+        <source>query predicate is %1 characters long, over the limit of %2</source>
+        <translation>das Abfrageprädikat ist %1 Zeichen lang und überschreitet die Grenze von %2</translation>
+    </message>
+    <message>
+        <source>shorten the predicate</source>
+        <translation>kürzen Sie das Prädikat</translation>
+    </message>
+    <message>
+        <source>query predicate is empty</source>
+        <translation>das Abfrageprädikat ist leer</translation>
+    </message>
+    <message>
+        <source>for example: modelType == &quot;swamp/worker&quot;</source>
+        <translation>zum Beispiel: modelType == &quot;swamp/worker&quot;</translation>
+    </message>
+    <message>
+        <source>query predicate evaluates to %1, not bool</source>
+        <translation>das Abfrageprädikat ergibt %1, nicht bool</translation>
+    </message>
+    <message>
+        <source>compare it with something, e.g. attributes.status == &quot;idle&quot;</source>
+        <translation>vergleichen Sie es mit etwas, z. B. attributes.status == &quot;idle&quot;</translation>
+    </message>
+    <message>
+        <source>NAME</source>
+        <translation>NAME</translation>
+    </message>
+    <message>
+        <source>MODEL TYPE</source>
+        <translation>MODELLTYP</translation>
+    </message>
+    <message>
+        <source>STATE</source>
+        <translation>ZUSTAND</translation>
+    </message>
+    <message>
+        <source>DETAILS</source>
+        <translation>DETAILS</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::AdminSession</name>
