@@ -99,17 +99,21 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_view->setAlternatingRowColors(true);
     m_view->setWordWrap(false);
     m_view->verticalHeader()->setVisible(false);
-    m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setSectionsMovable(true);
-    m_view->setColumnWidth(StepModel::Name, 120);
+    // Defaults that fit the table beside the details in a 1100 px window: the error takes what
+    // the others leave, down to the header's minimum (a stretched last section would not shrink
+    // below 100 px, and the table would scroll); a remembered layout wins.
+    m_view->horizontalHeader()->setStretchLastSection(false);
+    m_view->horizontalHeader()->setSectionResizeMode(StepModel::Error, QHeaderView::Stretch);
+    m_view->setColumnWidth(StepModel::Name, 110);
     m_view->setColumnWidth(StepModel::State, 125);
-    m_view->setColumnWidth(StepModel::Worker, 110);
-    m_view->setColumnWidth(StepModel::Attempt, 65);
-    m_view->setColumnWidth(StepModel::ExitCode, 40);
-    m_view->setColumnWidth(StepModel::Queued, 88);
-    m_view->setColumnWidth(StepModel::Started, 88);
-    m_view->setColumnWidth(StepModel::Finished, 88);
-    m_view->setColumnWidth(StepModel::Id, 75);
+    m_view->setColumnWidth(StepModel::Worker, 95);
+    m_view->setColumnWidth(StepModel::Attempt, 60);
+    m_view->setColumnWidth(StepModel::ExitCode, 35);
+    m_view->setColumnWidth(StepModel::Queued, 85);
+    m_view->setColumnWidth(StepModel::Started, 70);
+    m_view->setColumnWidth(StepModel::Finished, 70);
+    m_view->setColumnWidth(StepModel::Id, 70);
     m_view->addAction(m_copyId);
     m_view->addAction(m_cancel);
     m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
@@ -184,7 +188,7 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_splitter->addWidget(m_detailsSplitter);
     m_splitter->setStretchFactor(0, 3);
     m_splitter->setStretchFactor(1, 1);
-    m_splitter->setSizes({760, 340});
+    m_splitter->setSizes({800, 300});
     m_splitter->setChildrenCollapsible(false);
 
     auto *top = new QHBoxLayout;

@@ -89,15 +89,18 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
     m_view->setAlternatingRowColors(true);
     m_view->setWordWrap(false);
     m_view->verticalHeader()->setVisible(false);
-    m_view->horizontalHeader()->setStretchLastSection(true);
+    // Defaults that fit the table beside the details pane in a 1100 px window: the labels, the
+    // one column of open-ended length, take what the others leave (a remembered layout wins).
     m_view->horizontalHeader()->setSectionsMovable(true);
-    m_view->setColumnWidth(WorkerModel::Name, 160);
-    m_view->setColumnWidth(WorkerModel::Status, 115);
-    m_view->setColumnWidth(WorkerModel::Slots, 50);
-    m_view->setColumnWidth(WorkerModel::Labels, 130);
-    m_view->setColumnWidth(WorkerModel::Platform, 100);
+    m_view->horizontalHeader()->setStretchLastSection(false);
+    m_view->horizontalHeader()->setSectionResizeMode(WorkerModel::Labels, QHeaderView::Stretch);
+    m_view->setColumnWidth(WorkerModel::Name, 150);
+    m_view->setColumnWidth(WorkerModel::Status, 110);
+    m_view->setColumnWidth(WorkerModel::Slots, 45);
+    m_view->setColumnWidth(WorkerModel::Platform, 95);
     m_view->setColumnWidth(WorkerModel::Version, 60);
     m_view->setColumnWidth(WorkerModel::LastSeen, 110);
+    m_view->setColumnWidth(WorkerModel::Token, 90);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &WorkersTab::handleSelectionChanged);
 
