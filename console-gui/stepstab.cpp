@@ -1,5 +1,7 @@
 #include "stepstab.h"
 
+#include "tabsupport.h"
+
 #include "adminsession.h"
 #include "statuspalette.h"
 #include "stepfeed.h"
@@ -91,15 +93,7 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_filter->setClearButtonEnabled(true);
     connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
 
-    m_view->setModel(m_proxy);
-    m_view->setSortingEnabled(true);
-    m_view->sortByColumn(StepModel::Queued, Qt::DescendingOrder);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_view->setAlternatingRowColors(true);
-    m_view->setWordWrap(false);
-    m_view->verticalHeader()->setVisible(false);
-    m_view->horizontalHeader()->setSectionsMovable(true);
+    setUpLiveTable(m_view, m_proxy, StepModel::Queued, Qt::DescendingOrder);
     // Defaults that fit the table beside the details in a 1100 px window: the error takes what
     // the others leave, down to the header's minimum (a stretched last section would not shrink
     // below 100 px, and the table would scroll); a remembered layout wins.
@@ -138,19 +132,8 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
         {QStringLiteral("startedAt"), tr("Started at:")},
         {QStringLiteral("finishedAt"), tr("Finished at:")},
     };
-    for (const auto &[key, title] : fields) {
-        auto *value = new QLabel(details);
-        value->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
-        value->setWordWrap(true);
-        value->setMinimumWidth(80);
-        m_details.insert(key, value);
-        form->addRow(title, value);
-    }
-    QFont titleFont = m_detailsTitle->font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.2);
-    m_detailsTitle->setFont(titleFont);
-    m_detailsTitle->setWordWrap(true);
+    m_details = addDetailRows(form, details, fields);
+    styleDetailsTitle(m_detailsTitle);
     m_leases->setHeaderLabels({tr("Attempt"), tr("Worker"), tr("Lease"), tr("Started"), tr("Ended")});
     m_leases->setRootIsDecorated(false);
     m_leases->setSelectionMode(QAbstractItemView::NoSelection);

@@ -1,5 +1,7 @@
 #include "tokenstab.h"
 
+#include "tabsupport.h"
+
 #include "adminsession.h"
 #include "newtokendialog.h"
 #include "revoketokendialog.h"
@@ -73,16 +75,8 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
         m_liveProxy->setFilterRegularExpression(show ? QString() : QStringLiteral("^(unused|enrolled)$"));
     });
 
-    m_view->setModel(m_proxy);
-    m_view->setSortingEnabled(true);
-    m_view->sortByColumn(TokenModel::Created, Qt::DescendingOrder);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_view->setAlternatingRowColors(true);
-    m_view->setWordWrap(false);
-    m_view->verticalHeader()->setVisible(false);
+    setUpLiveTable(m_view, m_proxy, TokenModel::Created, Qt::DescendingOrder);
     m_view->horizontalHeader()->setStretchLastSection(true);
-    m_view->horizontalHeader()->setSectionsMovable(true);
     m_view->setColumnWidth(TokenModel::Name, 180);
     m_view->setColumnWidth(TokenModel::State, 120);
     m_view->setColumnWidth(TokenModel::Enrollments, 110);

@@ -1,5 +1,7 @@
 #include "workerstab.h"
 
+#include "tabsupport.h"
+
 #include "adminsession.h"
 #include "statuspalette.h"
 #include "workermodel.h"
@@ -81,17 +83,9 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
         updateSummary();
     });
 
-    m_view->setModel(m_proxy);
-    m_view->setSortingEnabled(true);
-    m_view->sortByColumn(WorkerModel::Name, Qt::AscendingOrder);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_view->setAlternatingRowColors(true);
-    m_view->setWordWrap(false);
-    m_view->verticalHeader()->setVisible(false);
+    setUpLiveTable(m_view, m_proxy, WorkerModel::Name, Qt::AscendingOrder);
     // Defaults that fit the table beside the details pane in a 1100 px window: the labels, the
     // one column of open-ended length, take what the others leave (a remembered layout wins).
-    m_view->horizontalHeader()->setSectionsMovable(true);
     m_view->horizontalHeader()->setStretchLastSection(false);
     m_view->horizontalHeader()->setSectionResizeMode(WorkerModel::Labels, QHeaderView::Stretch);
     m_view->setColumnWidth(WorkerModel::Name, 150);
@@ -120,19 +114,8 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
         {QStringLiteral("lastSeenAt"), tr("Last seen at:")},
         {QStringLiteral("disconnectedAt"), tr("Disconnected at:")},
     };
-    for (const auto &[key, title] : fields) {
-        auto *value = new QLabel(details);
-        value->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
-        value->setWordWrap(true);
-        value->setMinimumWidth(80);
-        m_details.insert(key, value);
-        form->addRow(title, value);
-    }
-    QFont titleFont = m_detailsTitle->font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.2);
-    m_detailsTitle->setFont(titleFont);
-    m_detailsTitle->setWordWrap(true);
+    m_details = addDetailRows(form, details, fields);
+    styleDetailsTitle(m_detailsTitle);
     auto *detailsLayout = new QVBoxLayout(details);
     detailsLayout->addWidget(m_detailsTitle);
     detailsLayout->addLayout(form);

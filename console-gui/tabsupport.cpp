@@ -1,0 +1,47 @@
+#include "tabsupport.h"
+
+#include <QFormLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QTableView>
+
+namespace Swamp::Console {
+
+void setUpLiveTable(QTableView *view, QAbstractItemModel *model, int sortColumn, Qt::SortOrder order)
+{
+    view->setModel(model);
+    view->setSortingEnabled(true);
+    view->sortByColumn(sortColumn, order);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setSelectionMode(QAbstractItemView::SingleSelection);
+    view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    view->verticalHeader()->setVisible(false);
+    view->horizontalHeader()->setSectionsMovable(true);
+}
+
+QHash<QString, QLabel *> addDetailRows(QFormLayout *form, QWidget *parent,
+                                       const QList<std::pair<QString, QString>> &fields)
+{
+    QHash<QString, QLabel *> labels;
+    for (const auto &[key, title] : fields) {
+        auto *value = new QLabel(parent);
+        value->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+        value->setWordWrap(true);
+        value->setMinimumWidth(80);
+        labels.insert(key, value);
+        form->addRow(title, value);
+    }
+    return labels;
+}
+
+void styleDetailsTitle(QLabel *title)
+{
+    QFont font = title->font();
+    font.setBold(true);
+    font.setPointSizeF(font.pointSizeF() * 1.2);
+    title->setFont(font);
+    title->setWordWrap(true);
+}
+
+} // namespace Swamp::Console

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <QHash>
+#include <QList>
+#include <QString>
+
+#include <utility>
+
+class QAbstractItemModel;
+class QFormLayout;
+class QLabel;
+class QTableView;
+class QWidget;
+
+namespace Swamp::Console {
+
+// A live table as every tab shows it: sorted by `sortColumn`, one whole row selected at a time,
+// alternating rows, no row numbers, movable columns.
+void setUpLiveTable(QTableView *view, QAbstractItemModel *model, int sortColumn, Qt::SortOrder order);
+
+// The rows of a details pane: one selectable, wrapping label per (field key, title), added to
+// `form` and returned by key so the tab can fill them.
+QHash<QString, QLabel *> addDetailRows(QFormLayout *form, QWidget *parent,
+                                       const QList<std::pair<QString, QString>> &fields);
+
+// The pane's heading: bold, a little larger, wrapping.
+void styleDetailsTitle(QLabel *title);
+
+} // namespace Swamp::Console
