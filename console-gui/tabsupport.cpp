@@ -44,4 +44,18 @@ void styleDetailsTitle(QLabel *title)
     title->setWordWrap(true);
 }
 
+void selectAndReveal(QTableView *view, const QModelIndex &index)
+{
+    if (!index.isValid())
+        return;
+    view->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    view->scrollTo(index);
+}
+
+QString detailText(const QHash<QString, QLabel *> &labels, const QString &key)
+{
+    QLabel *label = labels.value(key);
+    return label ? label->text() : QString();
+}
+
 } // namespace Swamp::Console

@@ -7,6 +7,7 @@
 #include <utility>
 
 class QAbstractItemModel;
+class QModelIndex;
 class QFormLayout;
 class QLabel;
 class QTableView;
@@ -25,5 +26,11 @@ QHash<QString, QLabel *> addDetailRows(QFormLayout *form, QWidget *parent,
 
 // The pane's heading: bold, a little larger, wrapping.
 void styleDetailsTitle(QLabel *title);
+
+// Selects the row of `index` (an index of the view's model) and scrolls it into view.
+void selectAndReveal(QTableView *view, const QModelIndex &index);
+
+// The text a details row shows (empty for an unknown key).
+QString detailText(const QHash<QString, QLabel *> &labels, const QString &key);
 
 } // namespace Swamp::Console

@@ -134,8 +134,7 @@ void TokensTab::selectToken(const QString &name)
         const QModelIndex index = m_proxy->index(row, 0);
         const QString state = index.data(TokenModel::RawStateRole).toString();
         if (index.data(TokenModel::NameRole).toString() == name && (state == u"unused" || state == u"enrolled")) {
-            m_view->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-            m_view->scrollTo(index);
+            selectAndReveal(m_view, index);
             return;
         }
     }

@@ -236,17 +236,12 @@ void WorkersTab::selectWorker(const QString &id)
     const int row = m_model->rowOf(id);
     if (row < 0)
         return;
-    const QModelIndex index = m_proxy->mapFromSource(m_statusProxy->mapFromSource(m_model->index(row, 0)));
-    if (index.isValid()) {
-        m_view->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-        m_view->scrollTo(index);
-    }
+    selectAndReveal(m_view, m_proxy->mapFromSource(m_statusProxy->mapFromSource(m_model->index(row, 0))));
 }
 
 QString WorkersTab::detail(const QString &field) const
 {
-    QLabel *label = m_details.value(field);
-    return label ? label->text() : QString();
+    return detailText(m_details, field);
 }
 
 void WorkersTab::updateDetails()
