@@ -652,12 +652,14 @@ void Scheduler::updateRun(const QString &runId)
     auto run = m_store->run(runId);
     if (!run || !*run)
         return;
-    auto steps = m_store->steps(QStringLiteral("WHERE run_id = ?"), {runId});
-    if (!steps)
+    // Every state change is written before it is applied in memory, so the database's states
+    // are current; the run's state depends only on which states its steps are in.
+    auto distinct = m_store->exec(QStringLiteral("SELECT DISTINCT state FROM steps WHERE run_id = ?"), {runId});
+    if (!distinct)
         return;
     QList<StepState> states;
-    for (const StepRecord &step : std::as_const(*steps))
-        states << (m_open.contains(step.id) ? m_open[step.id].state : step.state);
+    while (distinct->next())
+        states << stepStateFromName(distinct->value(0).toString());
     RunRecord next = **run;
     next.state = runStateFrom(states);
     next.updatedAt = QDateTime::currentDateTimeUtc();
