@@ -307,9 +307,16 @@ void Orchestrator::sweep()
         }
     }
     m_scheduler->sweep();
-    // Drain deadlines: only draining sessions with a deadline are looked at.
-    for (WorkerSession *session : m_pool.all()) {
-        if (session->drainDeadlineMs > 0 && nowMs >= session->drainDeadlineMs) {
+    // Drain deadlines: only sessions draining with a deadline are looked at.
+    const QSet<QString> withDeadline = m_drainDeadlines;
+    for (const QString &id : withDeadline) {
+        WorkerSession *session = m_pool.find(id);
+        if (!session || session->drainDeadlineMs == 0) {
+            m_drainDeadlines.remove(id); // gone, undrained or drain restarted without a deadline
+            continue;
+        }
+        if (nowMs >= session->drainDeadlineMs) {
+            m_drainDeadlines.remove(id);
             session->drainDeadlineMs = 0;
             m_scheduler->requeueLeases(session, Tr::tr("drain deadline passed"));
         }
@@ -347,6 +354,8 @@ void Orchestrator::startDrain(WorkerSession *session, const QString &code, const
     session->record.draining = true;
     session->drainCode = code;
     session->drainDeadlineMs = deadlineMs > 0 ? QDateTime::currentMSecsSinceEpoch() + deadlineMs : 0;
+    if (session->drainDeadlineMs > 0)
+        m_drainDeadlines.insert(session->record.id);
     updateStatus(session);
     if (WorkerConnection *connection = session->connection; connection && code != u"worker") {
         connection->send({{QStringLiteral("type"), Protocol::Type::Drain},

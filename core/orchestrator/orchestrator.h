@@ -138,6 +138,7 @@ private:
     QTimer m_heartbeatTimer;
     QTimer m_sweepTimer;
     QSet<QString> m_inGrace;                       // worker ids disconnected within grace
+    QSet<QString> m_drainDeadlines;                // worker ids draining with a deadline
     QMultiMap<QDateTime, QString> m_tokenExpiries; // tokens with live sessions, by expiry
     QHash<QString, QList<qint64>> m_secretFailures; // by "name:" / "addr:" key, recent ms
     bool m_stopping = false;
