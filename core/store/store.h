@@ -41,12 +41,17 @@ public:
     // Nested calls join the outermost transaction.
     Result<void> transaction(const std::function<Result<void>()> &body);
 
-    // One prepared statement with positional `?` bindings; the query is positioned before its
-    // first row.
+    // One statement with positional `?` bindings; the query is positioned before its first row.
+    // On PostgreSQL read its rows before running the next statement (one statement at a time
+    // per connection); forEachRow() lets a visitor query the store meanwhile.
     Result<QSqlQuery> exec(const QString &sql, const QVariantList &bindings = {});
     Result<void> execute(const QString &sql, const QVariantList &bindings = {});
 
     // Tokens
+    // Streams the rows of a SELECT to `row`, which may use the store meanwhile.
+    Result<void> forEachRow(const QString &sql, const QVariantList &bindings,
+                            const std::function<void(const QSqlQuery &)> &row);
+
     Result<void> insertToken(const TokenRecord &token);
     Result<QList<TokenRecord>> tokensNamed(const QString &name); // newest first
     Result<QList<TokenRecord>> allTokens();                      // oldest first
@@ -104,6 +109,8 @@ private:
     Store(QString connectionName, Dialect dialect);
     Result<void> configure();
     Result<void> migrate(const QString &spec);
+    Result<QSqlQuery> run(const QString &sql, const QVariantList &bindings, bool forwardOnly);
+    Result<QString> inlineBindings(const QString &sql, const QVariantList &bindings) const;
     Result<QList<TokenRecord>> loadTokens(QSqlQuery &query);
     std::unexpected<Error> databaseError(const QString &what, const QString &driverText) const;
 
@@ -111,6 +118,7 @@ private:
     Dialect m_dialect;
     int m_schemaVersion = 0;
     int m_transactionDepth = 0;
+    int m_cursors = 0;
 };
 
 } // namespace Swamp
