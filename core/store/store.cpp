@@ -156,6 +156,7 @@ Result<void> Store::migrate(const QString &spec)
         version = current->value(0).toInt();
         writtenBy = current->value(1).toString();
     }
+    current->finish(); // SQLite cannot VACUUM INTO while a statement is still open
     if (version > KnownSchemaVersion) {
         return fail(QStringLiteral("schema_too_new"),
                     Tr::tr("the database has schema version %1 (written by swamp %2) but this swamp "
