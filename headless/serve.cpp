@@ -2,6 +2,7 @@
 
 #include "common/datadir.h"
 #include "common/duration.h"
+#include "common/files.h"
 #include "common/signalwatcher.h"
 #include "common/urls.h"
 #include "orchestrator/eventlog.h"
@@ -12,6 +13,7 @@
 #include <QDir>
 #include <QHostAddress>
 #include <QJsonDocument>
+#include <QRegularExpression>
 
 namespace Swamp::Cli {
 
@@ -29,12 +31,15 @@ int runServe(const QStringList &arguments)
         {QStringLiteral("reconnect-grace"), QStringLiteral("How long a dropped worker may resume its session (default 30s)."), QStringLiteral("dur"), QStringLiteral("30s")},
         {QStringLiteral("queue-timeout"), QStringLiteral("Default time a step waits for a worker (default 10m)."), QStringLiteral("dur"), QStringLiteral("10m")},
         {QStringLiteral("retention"), QStringLiteral("How long ended steps and leases are kept (default 24h)."), QStringLiteral("dur"), QStringLiteral("24h")},
+        {QStringLiteral("orchestrator-timeout"), QStringLiteral("Fleet on PostgreSQL: silence after which another orchestrator is taken over (default 15s)."), QStringLiteral("dur"), QStringLiteral("15s")},
+        {QStringLiteral("admin-token-file"), QStringLiteral("Use the admin token in this file (one for every orchestrator of a fleet) instead of a generated one (env SWAMP_ADMIN_TOKEN_FILE)."), QStringLiteral("path")},
         {QStringLiteral("rotate-admin-token"), QStringLiteral("Write a new admin token to admin.json.")},
         {QStringLiteral("json"), QStringLiteral("Print operator events as NDJSON.")},
     });
     int exitCode = 0;
     if (!parse(parser, arguments, QStringLiteral("serve"), QStringLiteral("Run the orchestrator."),
-               QStringLiteral("  swamp serve\n  swamp serve --listen 0.0.0.0:9090 --tls-cert cert.pem --tls-key key.pem\n"),
+               QStringLiteral("  swamp serve\n  swamp serve --listen 0.0.0.0:9090 --tls-cert cert.pem --tls-key key.pem\n"
+                              "  PGPASSWORD=... swamp serve --listen 0.0.0.0:9090 --database postgresql://swamp@db:5432/swamp --admin-token-file /etc/swamp/admin-token\n"),
                &exitCode))
         return exitCode;
     if (!parser.positionalArguments().isEmpty())
@@ -59,6 +64,7 @@ int runServe(const QStringList &arguments)
         {"reconnect-grace", &config.reconnectGraceMs},
         {"queue-timeout", &config.queueTimeoutMs},
         {"retention", &config.retentionMs},
+        {"orchestrator-timeout", &config.orchestratorTimeoutMs},
     };
     for (const auto &[name, target] : durations) {
         auto value = parseDurationMs(parser.value(QLatin1String(name)));
@@ -68,6 +74,23 @@ int runServe(const QStringList &arguments)
     }
     if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs)
         return usageError(QStringLiteral("--heartbeat-timeout must be longer than --heartbeat-interval"), QStringLiteral("serve"));
+    const QString adminTokenFile = parser.isSet(QStringLiteral("admin-token-file"))
+                                       ? parser.value(QStringLiteral("admin-token-file"))
+                                       : qEnvironmentVariable("SWAMP_ADMIN_TOKEN_FILE");
+    if (!adminTokenFile.isEmpty()) {
+        if (config.rotateAdminToken)
+            return usageError(QStringLiteral("--admin-token-file and --rotate-admin-token exclude each other"), QStringLiteral("serve"));
+        auto bytes = readFile(adminTokenFile);
+        if (!bytes)
+            return usageError(QStringLiteral("--admin-token-file: %1").arg(bytes.error().text()), QStringLiteral("serve"));
+        config.adminToken = QString::fromUtf8(bytes->trimmed());
+        static const QRegularExpression shape(QStringLiteral("^[A-Za-z0-9._~+/=-]{32,256}$"));
+        if (!shape.match(config.adminToken).hasMatch())
+            return usageError(QStringLiteral("--admin-token-file: %1 must hold one token of 32 to 256 letters, digits or "
+                                             "._~+/=- (make one with 'openssl rand -hex 32')")
+                                  .arg(adminTokenFile),
+                              QStringLiteral("serve"));
+    }
     const bool json = parser.isSet(QStringLiteral("json"));
 
     SignalWatcher signals;
@@ -107,7 +130,8 @@ int runServe(const QStringList &arguments)
                              QCoreApplication::exit(130);
                          orchestrator.stop();
                      });
-    QObject::connect(&orchestrator, &Orchestrator::stopped, qApp, [] { QCoreApplication::exit(0); });
+    QObject::connect(&orchestrator, &Orchestrator::stopped, qApp,
+                     [&orchestrator] { QCoreApplication::exit(orchestrator.exitCode()); });
     return QCoreApplication::exec();
 }
 

@@ -5,6 +5,7 @@
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/fleet.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "store/store.h"
@@ -123,8 +124,20 @@ Result<QList<WorkerRecord>> Orchestrator::currentWorkers()
     auto stored = m_store->allWorkers();
     if (!stored)
         return fail(stored.error());
+    // Workers held by other orchestrators of a fleet: their active steps are their active leases.
+    QHash<QString, int> remoteActive;
+    if (shared()) {
+        auto counts = m_store->exec(QStringLiteral("SELECT worker_id, COUNT(*) FROM step_leases WHERE state = "
+                                                   "'active' AND orchestrator_id <> ? GROUP BY worker_id"),
+                                    {m_fleet->id()});
+        if (counts) {
+            while (counts->next())
+                remoteActive.insert(counts->value(0).toString(), counts->value(1).toInt());
+        }
+    }
     // Live sessions hold fresher values than the database (last seen, active steps).
     for (WorkerRecord &record : *stored) {
+        record.activeSteps = remoteActive.value(record.id);
         if (WorkerSession *session = m_pool.find(record.id)) {
             record = session->record;
             record.activeSteps = int(session->leaseIds.size());
@@ -151,9 +164,22 @@ Result<QJsonObject> Orchestrator::listWorkers(const QJsonObject &params)
         }
         list << record.toJson();
     }
-    return QJsonObject{{QStringLiteral("workers"), list},
+    QJsonObject result{{QStringLiteral("workers"), list},
                        {QStringLiteral("count"), list.size()},
                        {QStringLiteral("hidden"), hidden}};
+    if (shared()) {
+        // The fleet: every orchestrator that shares this database, alive or not.
+        result.insert(QStringLiteral("fleet"), true);
+        QJsonArray orchestrators;
+        if (auto known = m_store->orchestrators()) {
+            for (const auto &o : std::as_const(*known)) {
+                if (o.state == u"alive")
+                    orchestrators << o.toJson();
+            }
+        }
+        result.insert(QStringLiteral("orchestrators"), orchestrators);
+    }
+    return result;
 }
 
 QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &now) const
@@ -273,17 +299,18 @@ Result<QJsonObject> Orchestrator::revokeToken(const QJsonObject &params)
             revokedNow = true;
         }
     }
-    // Cut off every live worker on the token at once.
-    QJsonArray disconnected;
-    const Error error = Codes::tokenRevoked(name);
-    for (WorkerSession *session : m_pool.onToken(name)) {
-        disconnected << session->record.name;
-        if (WorkerConnection *connection = session->connection) {
-            connection->sendError(error);
-            connection->workerId.clear();
-            connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
+    // Cut off every live worker on the token at once, here and on every other orchestrator.
+    QJsonArray disconnected = cutOffToken(name);
+    if (shared()) {
+        auto elsewhere = m_store->exec(QStringLiteral("SELECT name FROM workers WHERE token_name = ? AND "
+                                                      "orchestrator_id <> ? AND status NOT IN "
+                                                      "('disconnected', 'lost') ORDER BY name"),
+                                       {name, m_fleet->id()});
+        if (elsewhere) {
+            while (elsewhere->next())
+                disconnected << elsewhere->value(0).toString();
         }
-        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
+        m_fleet->notify(QStringLiteral("revoke"), {{QStringLiteral("name"), name}});
     }
     if (revokedNow) {
         m_events->append(QStringLiteral("token.revoked"), name,

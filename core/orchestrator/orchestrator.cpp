@@ -6,6 +6,7 @@
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/fleet.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -70,9 +71,20 @@ Result<void> Orchestrator::start()
     connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
     m_bootEventId = m_events->lastId();
 
-    // Boot reconciliation before the listener opens: nobody is connected yet.
+    // Boot reconciliation before the listener opens: nobody is connected yet. In a fleet only
+    // the workers of orchestrators that are gone are disconnected; the others hold theirs.
+    m_fleet = std::make_unique<Fleet>(m_store.get(), m_config.heartbeatIntervalMs, m_config.orchestratorTimeoutMs);
+    m_events->setShared(shared());
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    auto reconciled = m_store->reconcileWorkersOnBoot(now);
+    if (!shared()) {
+        // One orchestrator per SQLite file: whatever was alive before this start is not.
+        if (auto ended = m_store->execute(QStringLiteral("UPDATE orchestrators SET state = 'dead', ended_at = ?, "
+                                                         "ended_reason = 'restart' WHERE state = 'alive'"),
+                                          {Store::toMs(now)});
+            !ended)
+            return fail(ended.error());
+    }
+    auto reconciled = shared() ? m_store->disconnectOrphanedWorkers(now) : m_store->reconcileWorkersOnBoot(now);
     if (!reconciled)
         return fail(reconciled.error());
     if (*reconciled > 0) {
@@ -83,6 +95,7 @@ Result<void> Orchestrator::start()
 
     // Steps: active leases of the previous run expire and their steps go back to the queue.
     m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_pool, m_config.queueTimeoutMs);
+    m_scheduler->setFleet(m_fleet.get(), shared());
     auto recovered = m_scheduler->recover();
     if (!recovered)
         return fail(recovered.error());
@@ -92,7 +105,9 @@ Result<void> Orchestrator::start()
 
     // The admin token is kept across restarts; rotated only on request.
     auto existing = readAdminConfig(m_config.dataDir);
-    m_adminToken = (existing && !m_config.rotateAdminToken) ? existing->adminToken : randomHex32();
+    m_adminToken = !m_config.adminToken.isEmpty()                    ? m_config.adminToken
+                   : (existing && !m_config.rotateAdminToken) ? existing->adminToken
+                                                              : randomHex32();
 
     QWebSocketServer::SslMode mode = QWebSocketServer::NonSecureMode;
     QSslConfiguration ssl;
@@ -138,6 +153,8 @@ Result<void> Orchestrator::start()
     }
     if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken}); !written)
         return fail(written.error());
+    if (auto joined = joinFleet(); !joined)
+        return fail(joined.error());
 
     m_heartbeatTimer.start();
     m_sweepTimer.start();
@@ -161,6 +178,10 @@ void Orchestrator::stop()
     const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},
                               {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")}};
     for (WorkerSession *session : m_pool.all()) {
+        // In a fleet the others carry on at once: running steps go back to the queue now
+        // (cancelled on the worker, no attempt spent) instead of at this orchestrator's restart.
+        if (shared() && !session->leaseIds.isEmpty())
+            m_scheduler->requeueLeases(session, Tr::tr("orchestrator stopped"));
         if (WorkerConnection *connection = session->connection) {
             connection->send(goodbye);
             connection->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
@@ -175,6 +196,8 @@ void Orchestrator::stop()
     }
     if (m_events)
         m_events->append(QStringLiteral("orchestrator.stopped"), QString(), Tr::tr("orchestrator stopped"));
+    if (m_fleet && m_exitCode == 0)
+        m_fleet->leave();
     // Give close frames a moment to leave before the process exits.
     QTimer::singleShot(200, this, &Orchestrator::stopped);
 }
@@ -473,7 +496,7 @@ void Orchestrator::persistWorker(WorkerSession *session)
     session->record.updatedAt = QDateTime::currentDateTimeUtc();
     if (session->record.status != WorkerStatus::Disconnected && session->record.status != WorkerStatus::Lost)
         session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
-    if (auto saved = m_store->upsertWorker(session->record); !saved)
+    if (auto saved = m_store->upsertWorker(session->record, shared() ? m_fleet->id() : QString()); !saved)
         qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message;
 }
 

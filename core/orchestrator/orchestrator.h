@@ -6,6 +6,7 @@
 #include "tokens/tokens.h"
 
 #include <QHash>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
@@ -19,6 +20,7 @@ namespace Swamp {
 
 class AdminConnection;
 class EventLog;
+class Fleet;
 class PeerConnection;
 class Scheduler;
 class Store;
@@ -39,6 +41,8 @@ struct OrchestratorConfig
     qint64 queueTimeoutMs = 10 * 60 * 1000;
     qint64 retentionMs = 24LL * 3600 * 1000;
     qint64 ghostProbeMs = 2000;
+    qint64 orchestratorTimeoutMs = 15000; // fleet: silence before another orchestrator takes over
+    QString adminToken;                   // empty: generated once and kept in admin.json
     bool rotateAdminToken = false;
 };
 
@@ -66,6 +70,9 @@ public:
     // Events recorded while starting (boot reconciliation), before anyone could subscribe.
     QList<Event> bootEvents() const;
     Store *store() const { return m_store.get(); }
+    Fleet *fleet() const { return m_fleet.get(); }
+    // Non-zero when the orchestrator stopped because of a failure (evicted from its fleet).
+    int exitCode() const { return m_exitCode; }
 
 Q_SIGNALS:
     void stopped();
@@ -101,6 +108,22 @@ private:
     void checkDrained(WorkerSession *session);
     void slotsChanged(WorkerSession *session);
 
+    // fleet (fleetservice.cpp): several orchestrators on one PostgreSQL database
+    bool shared() const;
+    Result<void> joinFleet();
+    void handleFleetNotification(const QString &kind, const QJsonObject &payload);
+    void takeOver(const QString &orchestratorId, const QString &name);
+    void evicted(const QString &reason);
+    // Another orchestrator now holds this worker: its session here ends without touching the
+    // worker's record, which belongs to the new holder.
+    void releaseSession(const QString &workerId, const QString &holder);
+    // Every live session on the token here is cut off; returns their names.
+    QJsonArray cutOffToken(const QString &name);
+    void forwardRemoteEvent(const Event &event);
+    void forwardStoredOutput(const QString &stepId);
+    void remoteDrain(const QJsonObject &payload);
+    QHash<QString, int> m_forwardedChunk; // step id → last output chunk sent to its followers
+
     // admin (adminservice.cpp)
     void handleAdminFrame(AdminConnection *connection, const QJsonObject &frame);
     Result<QJsonObject> adminCall(AdminConnection *connection, const QString &method,
@@ -132,6 +155,9 @@ private:
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<QWebSocketServer> m_server;
     std::unique_ptr<Scheduler> m_scheduler;
+    std::unique_ptr<Fleet> m_fleet;
+    QTimer m_pullEventsTimer; // fleet: coalesces event notifications into one read
+    int m_exitCode = 0;
     QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
     WorkerPool m_pool;
     QList<QPointer<AdminConnection>> m_admins;

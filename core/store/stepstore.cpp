@@ -106,7 +106,9 @@ Result<void> Store::insertStep(const StepRecord &s)
 Result<void> Store::updateStep(const StepRecord &s)
 {
     return execute(QStringLiteral("UPDATE steps SET state = ?, attempt = ?, exit_code = ?, error = ?, "
-                                  "worker_id = ?, worker_name = ?, cancel_requested = ?, output_bytes = ?, "
+                                  "worker_id = ?, worker_name = ?, "
+                                  // A cancel asked through another orchestrator is never undone.
+                                  "cancel_requested = CASE WHEN cancel_requested = 1 THEN 1 ELSE ? END, output_bytes = ?, "
                                   "output_chunks = ?, output_truncated = ?, queued_at = ?, started_at = ?, "
                                   "finished_at = ?, updated_at = ? WHERE id = ?"),
                    {stepStateName(s.state), s.attempt, nullableInt(s.exitCode), nullableText(s.error),
@@ -178,11 +180,11 @@ Result<void> Store::forEachStep(const QString &whereSql, const QVariantList &bin
 Result<void> Store::insertLease(const LeaseRecord &l)
 {
     return execute(QStringLiteral("INSERT INTO step_leases (id, step_id, run_id, worker_id, worker_name, attempt, "
-                                  "state, error, exit_code, created_at, started_at, ended_at, updated_at) "
-                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                                  "state, error, exit_code, created_at, started_at, ended_at, updated_at, "
+                                  "orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                    {l.id, l.stepId, l.runId, l.workerId, l.workerName, l.attempt, leaseStateName(l.state),
                     nullableText(l.error), nullableInt(l.exitCode), toMs(l.createdAt), toMsOrNull(l.startedAt),
-                    toMsOrNull(l.endedAt), toMs(l.updatedAt)});
+                    toMsOrNull(l.endedAt), toMs(l.updatedAt), l.orchestratorId});
 }
 
 Result<void> Store::updateLease(const LeaseRecord &l)
@@ -214,7 +216,7 @@ Result<void> Store::forEachLease(const QString &whereSql, const QVariantList &bi
                                  const std::function<void(const LeaseRecord &)> &visit)
 {
     return forEachRow(QStringLiteral("SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
-                                     "exit_code, created_at, started_at, ended_at, updated_at FROM step_leases ")
+                                     "exit_code, created_at, started_at, ended_at, updated_at, orchestrator_id FROM step_leases ")
                           + whereSql,
                       bindings, [&](const QSqlQuery &q) {
                           LeaseRecord l;
@@ -231,6 +233,7 @@ Result<void> Store::forEachLease(const QString &whereSql, const QVariantList &bi
                           l.startedAt = fromMs(q.value(10));
                           l.endedAt = fromMs(q.value(11));
                           l.updatedAt = fromMs(q.value(12));
+                          l.orchestratorId = q.value(13).toString();
                           visit(l);
                       });
 }

@@ -17,7 +17,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 2;
+constexpr int KnownSchemaVersion = 4;
 
 QString labelsText(const Labels &labels)
 {
@@ -55,6 +55,14 @@ Store::Store(QString connectionName, Dialect dialect)
 
 Store::~Store()
 {
+    if (!m_listenerName.isEmpty()) {
+        {
+            QSqlDatabase listener = QSqlDatabase::database(m_listenerName, false);
+            if (listener.isOpen())
+                listener.close();
+        }
+        QSqlDatabase::removeDatabase(m_listenerName);
+    }
     {
         QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
         if (db.isOpen())
@@ -465,7 +473,7 @@ Result<void> Store::insertBinding(const QString &tokenId, const TokenBinding &b)
 static const char WorkerColumns[] =
     "SELECT id, name, machine_id, token_id, token_name, instance_id, labels, platform, arch, "
     "version, hostname, capacity, status, draining, orchestrator, enrolled_at, last_seen_at, "
-    "disconnected_at, created_at, updated_at FROM workers ";
+    "disconnected_at, created_at, updated_at, orchestrator_id FROM workers ";
 
 static WorkerRecord workerFromQuery(const QSqlQuery &q)
 {
@@ -490,6 +498,7 @@ static WorkerRecord workerFromQuery(const QSqlQuery &q)
     w.disconnectedAt = Store::fromMs(q.value(17));
     w.createdAt = Store::fromMs(q.value(18));
     w.updatedAt = Store::fromMs(q.value(19));
+    w.orchestratorId = q.value(20).toString();
     return w;
 }
 
@@ -506,14 +515,23 @@ Result<std::optional<WorkerRecord>> Store::workerByMachine(const QString &machin
     return std::optional<WorkerRecord>(workerFromQuery(*query));
 }
 
-Result<void> Store::upsertWorker(const WorkerRecord &w)
+Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHeldBy)
 {
+    QVariantList bindings{w.id, w.name, w.machineId, w.tokenId, w.tokenName, w.instanceId, labelsText(w.labels),
+                          w.platform, w.arch, w.version, w.hostname, w.capacity, workerStatusName(w.status),
+                          w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
+                          toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt), w.orchestratorId};
+    QString held;
+    if (!onlyIfHeldBy.isEmpty()) {
+        held = QStringLiteral(" WHERE workers.orchestrator_id = ?");
+        bindings << onlyIfHeldBy;
+    }
     return execute(
                QStringLiteral(
                    "INSERT INTO workers (id, name, machine_id, token_id, token_name, instance_id, "
                    "labels, platform, arch, version, hostname, capacity, status, draining, "
                    "orchestrator, enrolled_at, last_seen_at, disconnected_at, created_at, "
-                   "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "updated_at, orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, token_id = "
                    "excluded.token_id, instance_id = excluded.instance_id, labels = excluded.labels, "
                    "platform = excluded.platform, arch = excluded.arch, version = excluded.version, "
@@ -521,11 +539,8 @@ Result<void> Store::upsertWorker(const WorkerRecord &w)
                    "excluded.status, draining = excluded.draining, orchestrator = "
                    "excluded.orchestrator, enrolled_at = excluded.enrolled_at, last_seen_at = "
                    "excluded.last_seen_at, disconnected_at = excluded.disconnected_at, updated_at = "
-                   "excluded.updated_at"),
-               {w.id, w.name, w.machineId, w.tokenId, w.tokenName, w.instanceId, labelsText(w.labels),
-                w.platform, w.arch, w.version, w.hostname, w.capacity, workerStatusName(w.status),
-                w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
-                toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt)})
+                   "excluded.updated_at, orchestrator_id = excluded.orchestrator_id") + held,
+               bindings)
         ;
 }
 

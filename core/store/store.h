@@ -61,7 +61,9 @@ public:
     // Workers
     Result<std::optional<WorkerRecord>> workerByMachine(const QString &machineId,
                                                         const QString &tokenName);
-    Result<void> upsertWorker(const WorkerRecord &worker);
+    // `onlyIfHeldBy`: an existing row is updated only while that orchestrator still holds it
+    // (in a fleet another one may have taken the worker over meanwhile).
+    Result<void> upsertWorker(const WorkerRecord &worker, const QString &onlyIfHeldBy = {});
     Result<QList<WorkerRecord>> allWorkers();
     // Every worker that is not `disconnected` or `lost` becomes `disconnected`; returns how many.
     Result<int> reconcileWorkersOnBoot(const QDateTime &now);
@@ -96,6 +98,51 @@ public:
     };
     Result<QList<OutputChunk>> output(const QString &stepId, int afterChunk, int limit = 10000);
 
+    // Fleet: several orchestrators on one database (fleetstore.cpp). Only PostgreSQL shares a
+    // database between processes; on SQLite the one orchestrator still registers itself.
+    struct OrchestratorRecord
+    {
+        QString id;
+        QString name;
+        QString url;
+        QString version;
+        QString state; // alive, stopped, dead
+        QDateTime startedAt;
+        QDateTime heartbeatAt;
+        QDateTime endedAt;
+        QString endedReason;
+        QJsonObject toJson() const;
+    };
+    Result<void> registerOrchestrator(const OrchestratorRecord &self);
+    // False when this orchestrator is no longer `alive` in the table: another one declared it dead.
+    Result<bool> heartbeatOrchestrator(const QString &id, const QDateTime &now);
+    Result<QList<OrchestratorRecord>> orchestrators();
+    // Ids of other `alive` orchestrators that have not heartbeated for `silentForMs` (database clock).
+    Result<QStringList> staleOrchestrators(const QString &self, qint64 silentForMs);
+    // Compare-and-set: true for the one caller that moved it from alive to `state` (and, with
+    // `silentForMs`, only while it is still that silent).
+    Result<bool> endOrchestrator(const QString &id, const QString &state, const QString &reason,
+                                 const QDateTime &now, qint64 silentForMs = 0);
+    // Workers held by `orchestratorId` that are not yet disconnected/lost become disconnected.
+    Result<int> disconnectWorkersOf(const QString &orchestratorId, const QDateTime &now);
+    // Workers whose orchestrator is not alive (or unknown) become disconnected (boot, fleet mode).
+    Result<int> disconnectOrphanedWorkers(const QDateTime &now);
+    // Locks a queued step for this transaction (PostgreSQL: FOR UPDATE SKIP LOCKED) and returns
+    // its current row; nullopt when another orchestrator holds or took it, or it is not queued.
+    Result<std::optional<StepRecord>> claimQueuedStep(const QString &id);
+    // Locks a step row for this transaction and returns it (PostgreSQL: FOR UPDATE).
+    Result<std::optional<StepRecord>> stepForUpdate(const QString &id);
+    // Compare-and-set on an active lease: writes `lease` only if the stored lease is still active.
+    // False: it was superseded (expired by another orchestrator): fencing across orchestrators.
+    Result<bool> updateActiveLease(const LeaseRecord &lease);
+    // Wakes the other orchestrators (PostgreSQL NOTIFY on the fleet channel, sent at commit);
+    // nothing on SQLite.
+    Result<void> notifyFleet(const QJsonObject &payload);
+    static QString fleetChannel() { return QStringLiteral("swamp_fleet"); }
+    // A second connection that only LISTENs on the fleet channel (so no query of ours ever reads
+    // its notifications off the socket first); its driver emits QSqlDriver::notification.
+    Result<QSqlDriver *> openFleetListener();
+
     // Operator events
     Result<qint64> insertEvent(const Event &event);
     Result<QList<Event>> eventsAfter(qint64 afterId, int limit);
@@ -119,6 +166,7 @@ private:
     int m_schemaVersion = 0;
     int m_transactionDepth = 0;
     int m_cursors = 0;
+    QString m_listenerName;
 };
 
 } // namespace Swamp

@@ -121,6 +121,9 @@ public:
     }
     ~Harness() { killAll(); }
 
+    // Added to the orchestrator's environment (PGPASSWORD for a PostgreSQL store, say).
+    QProcessEnvironment orchestratorEnvironment;
+
     QString dataDir() const { return m_dataDir; }
     QString url() const { return m_url; }
     quint16 port() const { return m_port; }
@@ -146,7 +149,9 @@ public:
     {
         Child *child = newChild(u"orchestrator"_s);
         m_orchestrator = child;
-        child->process.setProcessEnvironment(baseEnvironment());
+        QProcessEnvironment env = baseEnvironment();
+        env.insert(orchestratorEnvironment);
+        child->process.setProcessEnvironment(env);
         child->process.start(swampBinary(),
                              QStringList{u"serve"_s, u"--listen"_s,
                                          u"127.0.0.1:%1"_s.arg(port), u"--data-dir"_s, m_dataDir,
