@@ -184,7 +184,8 @@ Result<void> Store::insertLease(const LeaseRecord &l)
                                   "orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                    {l.id, l.stepId, l.runId, l.workerId, l.workerName, l.attempt, leaseStateName(l.state),
                     nullableText(l.error), nullableInt(l.exitCode), toMs(l.createdAt), toMsOrNull(l.startedAt),
-                    toMsOrNull(l.endedAt), toMs(l.updatedAt), l.orchestratorId});
+                    toMsOrNull(l.endedAt), toMs(l.updatedAt),
+                    l.orchestratorId.isNull() ? QStringLiteral("") : l.orchestratorId});
 }
 
 Result<void> Store::updateLease(const LeaseRecord &l)

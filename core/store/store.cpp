@@ -520,7 +520,8 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
     QVariantList bindings{w.id, w.name, w.machineId, w.tokenId, w.tokenName, w.instanceId, labelsText(w.labels),
                           w.platform, w.arch, w.version, w.hostname, w.capacity, workerStatusName(w.status),
                           w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
-                          toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt), w.orchestratorId};
+                          toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt),
+                          w.orchestratorId.isNull() ? QStringLiteral("") : w.orchestratorId};
     QString held;
     if (!onlyIfHeldBy.isEmpty()) {
         held = QStringLiteral(" WHERE workers.orchestrator_id = ?");
