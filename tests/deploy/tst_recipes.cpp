@@ -86,6 +86,7 @@ private:
     QTemporaryDir m_scratch;
     QString m_binDir; // holds `swamp`, first in PATH: what the recipes' `swamp` finds
     std::vector<std::unique_ptr<Child>> m_children;
+    QList<qint64> m_groups; // process group ids of the recipes started
 };
 
 void tst_Recipes::initTestCase()
@@ -105,13 +106,15 @@ void tst_Recipes::initTestCase()
 
 void tst_Recipes::cleanup()
 {
+    // Each recipe's process group: its shell and the worker under it, even if the shell is gone.
+    for (const qint64 group : std::as_const(m_groups))
+        ::kill(-pid_t(group), SIGKILL);
     for (const auto &child : m_children) {
-        if (child->isRunning()) {
-            ::kill(-pid_t(child->pid()), SIGKILL); // the recipe's shell and the worker under it
+        if (child->isRunning())
             child->process.waitForFinished(10000);
-        }
     }
     m_children.clear();
+    m_groups.clear();
 }
 
 Child *tst_Recipes::start(const QString &name, const Launch &launch)
@@ -128,6 +131,8 @@ Child *tst_Recipes::start(const QString &name, const Launch &launch)
     // Its own process group, so that cleanup() also reaches a worker a recipe's shell started.
     child->process.setChildProcessModifier([] { ::setpgid(0, 0); });
     child->process.start(launch.program, launch.arguments);
+    if (child->process.waitForStarted(20000))
+        m_groups.append(child->pid());
     return child;
 }
 
