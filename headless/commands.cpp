@@ -30,7 +30,7 @@ const QList<Command> &commands()
     // clang-format off
     static const QList<Command> table{
         {words("serve"), {}, QStringLiteral("Run the orchestrator."), orchestrator, runServe},
-        {words("worker connect"), QStringLiteral("<url>"), QStringLiteral("Connect this machine as a worker."), workers, runWorkerConnect},
+        {words("worker connect"), QStringLiteral("<url>[,<url>...]"), QStringLiteral("Connect this machine as a worker."), workers, runWorkerConnect},
         {words("worker list"), {}, QStringLiteral("List workers."), workers, runWorkerList},
         {words("worker queue"), {}, QStringLiteral("Steps waiting for a worker."), workers, runWorkerQueue},
         {words("worker drain"), QStringLiteral("<name>"), QStringLiteral("Finish running steps, take no new ones, then exit."), workers, runWorkerDrainCommand},

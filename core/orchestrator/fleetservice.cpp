@@ -117,9 +117,8 @@ void Orchestrator::releaseSession(const QString &workerId, const QString &holder
     WorkerSession *session = m_pool.find(workerId);
     if (!session)
         return;
-    const QString reason = Tr::tr("worker moved to orchestrator %1").arg(holder);
     if (!session->leaseIds.isEmpty())
-        m_scheduler->expireLeases(session, reason);
+        m_scheduler->expireLeases(session, Tr::tr("worker moved to orchestrator %1").arg(holder));
     if (WorkerConnection *connection = session->connection) {
         connection->workerId.clear();
         connection->close(Protocol::CloseReplaced, QStringLiteral("replaced by a connection to another orchestrator"));
@@ -127,7 +126,7 @@ void Orchestrator::releaseSession(const QString &workerId, const QString &holder
     m_inGrace.remove(workerId);
     m_drainDeadlines.remove(workerId);
     m_events->append(QStringLiteral("worker.moved"), session->record.name,
-                     Tr::tr("worker %1 %2").arg(session->record.name, reason),
+                     Tr::tr("worker %1 moved to orchestrator %2").arg(session->record.name, holder),
                      {{QStringLiteral("workerId"), workerId}, {QStringLiteral("to"), holder}});
     m_pool.remove(workerId); // the record now belongs to the new holder: not written here
     m_scheduler->requestSchedule();
