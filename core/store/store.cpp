@@ -15,7 +15,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 2;
+constexpr int KnownSchemaVersion = 3;
 
 QString labelsText(const Labels &labels)
 {
@@ -149,6 +149,8 @@ Result<void> Store::migrate(const QString &spec)
         version = current->value(0).toInt();
         writtenBy = current->value(1).toString();
     }
+    current->finish(); // SQLite cannot VACUUM INTO while a statement is still open
+    m_foundSchemaVersion = version;
     if (version > KnownSchemaVersion) {
         return fail(QStringLiteral("schema_too_new"),
                     Tr::tr("the database has schema version %1 (written by swamp %2) but this swamp "
@@ -165,6 +167,7 @@ Result<void> Store::migrate(const QString &spec)
         if (auto r = exec(QStringLiteral("VACUUM INTO ?"), {backup}); !r)
             return fail(r.error());
         qCInfo(lcDb) << "backed up database to" << backup;
+        m_backupPath = backup;
     }
     const QString dialectDir = m_dialect == Dialect::Sqlite ? QStringLiteral("sqlite")
                                                             : QStringLiteral("postgresql");
@@ -420,13 +423,18 @@ Result<void> Store::upsertWorker(const WorkerRecord &w)
 
 Result<QList<WorkerRecord>> Store::allWorkers()
 {
-    auto query = exec(QString::fromLatin1(WorkerColumns) + QStringLiteral("ORDER BY name, id"));
+    return workers(QStringLiteral("ORDER BY name, id"));
+}
+
+Result<QList<WorkerRecord>> Store::workers(const QString &whereSql, const QVariantList &bindings)
+{
+    auto query = exec(QString::fromLatin1(WorkerColumns) + whereSql, bindings);
     if (!query)
         return fail(query.error());
-    QList<WorkerRecord> workers;
+    QList<WorkerRecord> list;
     while (query->next())
-        workers << workerFromQuery(*query);
-    return workers;
+        list << workerFromQuery(*query);
+    return list;
 }
 
 Result<int> Store::reconcileWorkersOnBoot(const QDateTime &now)
