@@ -33,6 +33,7 @@ Workers:
   worker queue                  Steps waiting for a worker.
   worker drain <name>           Finish running steps, take no new ones, then exit.
   worker undrain <name>         Take steps again.
+  worker prune                  Remove workers gone for longer than --grace-period.
   worker token create <name>    Create an enrollment token (secret shown once).
   worker token list             List enrollment tokens.
   worker token revoke <name>    Revoke a token and disconnect its workers.
@@ -96,6 +97,10 @@ int swampMain(int argc, char **argv)
         if (second == u"drain" || second == u"undrain") {
             take(2);
             return runWorkerDrain(args, second == u"drain");
+        }
+        if (second == u"prune") {
+            take(2);
+            return runWorkerPrune(args);
         }
         if (second == u"token" && args.size() >= 3) {
             const QString third = args.at(2);

@@ -6,6 +6,7 @@
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/reaper.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -69,6 +70,23 @@ Result<void> Orchestrator::start()
     m_events = std::make_unique<EventLog>(m_store.get());
     connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
     m_bootEventId = m_events->lastId();
+    if (const int found = m_store->foundSchemaVersion(); found > 0 && found < m_store->schemaVersion()) {
+        const QString backup = m_store->backupPath();
+        m_events->append(QStringLiteral("orchestrator.migrated"), QString(),
+                         backup.isEmpty()
+                             ? Tr::tr("database schema migrated from version %1 to %2 (swamp backs up only "
+                                      "SQLite files: back up a PostgreSQL database with pg_dump before upgrading)")
+                                   .arg(found)
+                                   .arg(m_store->schemaVersion())
+                             : Tr::tr("database schema migrated from version %1 to %2; the old database was "
+                                      "backed up to %3")
+                                   .arg(found)
+                                   .arg(m_store->schemaVersion())
+                                   .arg(backup),
+                         {{QStringLiteral("from"), found},
+                          {QStringLiteral("to"), m_store->schemaVersion()},
+                          {QStringLiteral("backup"), backup.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(backup)}});
+    }
 
     // Boot reconciliation before the listener opens: nobody is connected yet.
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -93,6 +111,7 @@ Result<void> Orchestrator::start()
     // The admin token is kept across restarts; rotated only on request.
     auto existing = readAdminConfig(m_config.dataDir);
     m_adminToken = (existing && !m_config.rotateAdminToken) ? existing->adminToken : randomHex32();
+    m_adminKey = adminKeyFingerprint(m_adminToken);
 
     QWebSocketServer::SslMode mode = QWebSocketServer::NonSecureMode;
     QSslConfiguration ssl;
@@ -141,6 +160,8 @@ Result<void> Orchestrator::start()
 
     m_heartbeatTimer.start();
     m_sweepTimer.start();
+    m_reaper = std::make_unique<Reaper>(m_store.get(), m_config.retentionMs);
+    m_reaper->start();
     return {};
 }
 
@@ -156,6 +177,8 @@ void Orchestrator::stop()
     m_stopping = true;
     m_heartbeatTimer.stop();
     m_sweepTimer.stop();
+    if (m_reaper)
+        m_reaper->stop();
     if (m_server)
         m_server->close();
     const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},

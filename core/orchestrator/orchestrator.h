@@ -20,9 +20,11 @@ namespace Swamp {
 class AdminConnection;
 class EventLog;
 class PeerConnection;
+class Reaper;
 class Scheduler;
 class Store;
 class WorkerConnection;
+struct AuditRecord;
 struct Event;
 
 struct OrchestratorConfig
@@ -66,6 +68,8 @@ public:
     // Events recorded while starting (boot reconciliation), before anyone could subscribe.
     QList<Event> bootEvents() const;
     Store *store() const { return m_store.get(); }
+    // The retention reaper (`--retention`); null before start().
+    Reaper *reaper() const { return m_reaper.get(); }
 
 Q_SIGNALS:
     void stopped();
@@ -106,9 +110,9 @@ private:
     Result<QJsonObject> adminCall(AdminConnection *connection, const QString &method,
                                   const QJsonObject &params);
     Result<QJsonObject> listWorkers(const QJsonObject &params);
-    Result<QJsonObject> createToken(const QJsonObject &params);
+    Result<QJsonObject> createToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> listTokens();
-    Result<QJsonObject> revokeToken(const QJsonObject &params);
+    Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> dataQuery(const QJsonObject &params);
     // steps (runservice.cpp)
@@ -123,7 +127,14 @@ private:
     void forwardStepChange(const StepRecord &step);
     void forwardOutput(const QString &stepId, const QJsonObject &chunk);
     Result<QList<WorkerRecord>> currentWorkers();
-    QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now) const;
+    QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now,
+                          const QList<AuditRecord> &audit) const;
+    // retention and audit (retentionservice.cpp)
+    Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
+    // An audit record of `action` by the admin client on `connection`, at `now`.
+    AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
+    // Audit records by token id.
+    Result<QHash<QString, QList<AuditRecord>>> auditByToken();
     void broadcastEvent(const Event &event);
 
     OrchestratorConfig m_config;
@@ -132,6 +143,8 @@ private:
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<QWebSocketServer> m_server;
     std::unique_ptr<Scheduler> m_scheduler;
+    std::unique_ptr<Reaper> m_reaper;
+    QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
     WorkerPool m_pool;
     QList<QPointer<AdminConnection>> m_admins;
