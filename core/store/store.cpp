@@ -166,6 +166,8 @@ Result<void> Store::migrate(const QString &spec)
         QFile::remove(backup);
         if (auto r = exec(QStringLiteral("VACUUM INTO ?"), {backup}); !r)
             return fail(r.error());
+        // As private as the database itself (VACUUM INTO follows the umask).
+        QFile::setPermissions(backup, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
         qCInfo(lcDb) << "backed up database to" << backup;
         m_backupPath = backup;
     }
