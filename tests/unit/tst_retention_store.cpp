@@ -4,6 +4,7 @@
 // their token bindings; audit records round-trip; and a database of the previous schema is
 // backed up before it is migrated.
 #include "testsupport.h"
+#include "oldschema.h"
 
 #include "store/store.h"
 #include "version/version.h"
@@ -467,38 +468,11 @@ void tst_RetentionStore::previousSchemaIsBackedUpThenMigrated()
     const int previous = Store::knownSchemaVersion() - 1;
     QVERIFY(previous >= 1);
     const TokenRecord t = token(u"kept"_s);
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"previous"_s);
-        db.setDatabaseName(path);
-        QVERIFY(db.open());
-        QSqlQuery query(db);
-        QVERIFY(query.exec(u"PRAGMA journal_mode=WAL"_s));
-        QVERIFY(query.exec(u"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-                           "applied_at BIGINT NOT NULL, swamp_version TEXT NOT NULL)"_s));
-        for (int version = 1; version <= previous; ++version) {
-            const QStringList files = QDir(u":/migrations/sqlite"_s)
-                                          .entryList({u"%1_*.sql"_s.arg(version, 3, 10, QChar(u'0'))});
-            QCOMPARE(files.size(), 1);
-            QFile file(u":/migrations/sqlite/"_s + files.first());
-            QVERIFY(file.open(QIODevice::ReadOnly));
-            for (QString statement : QString::fromUtf8(file.readAll()).split(u";\n"_s, Qt::SkipEmptyParts)) {
-                QStringList lines = statement.split(u'\n');
-                lines.removeIf([](const QString &l) { return l.trimmed().startsWith(u"--"); });
-                statement = lines.join(u'\n').trimmed();
-                if (statement.endsWith(u';'))
-                    statement.chop(1);
-                if (!statement.isEmpty())
-                    QVERIFY2(query.exec(statement), qPrintable(query.lastError().text()));
-            }
-            QVERIFY(query.exec(u"INSERT INTO schema_migrations VALUES (%1, 0, '0.0.9')"_s.arg(version)));
-        }
-        QVERIFY(query.exec(u"INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, "
-                           "max_enrollments, labels, updated_at) VALUES ('%1', 'kept', 'h', 1, 2, 1, '{}', 1)"_s
-                               .arg(t.id)));
-        query.finish();
-        db.close();
-    }
-    QSqlDatabase::removeDatabase(u"previous"_s);
+    const QString problem = SwampTest::createDatabaseAtSchema(
+        path, previous, u"0.0.9"_s,
+        {u"INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, max_enrollments, "
+         "labels, updated_at) VALUES ('%1', 'kept', 'h', 1, 2, 1, '{}', 1)"_s.arg(t.id)});
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
 
     auto store = openStore(path);
     QVERIFY(store);
