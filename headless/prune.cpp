@@ -2,6 +2,7 @@
 
 #include "common/duration.h"
 #include "common/table.h"
+#include "identity/machineidentity.h"
 #include "store/records.h"
 
 #include <QDateTime>
@@ -58,7 +59,7 @@ int runWorkerPrune(const QStringList &arguments)
             const WorkerRecord w = WorkerRecord::fromJson(value.toObject());
             freed += value.toObject().value(QStringLiteral("bindingsFreed")).toInt();
             const QDateTime gone = w.disconnectedAt.isValid() ? w.disconnectedAt : w.lastSeenAt;
-            table.addRow({w.name, workerStatusName(w.status), w.tokenName, w.machineId.left(8),
+            table.addRow({w.name, workerStatusName(w.status), w.tokenName, machineIdSuffix(w.machineId),
                           formatRelative(gone, now)});
         }
         text = table.render();
