@@ -1,17 +1,20 @@
 // The store's retention, pruning and audit functions (SQLite in a temporary dir): ended steps go
 // with their leases, output and emptied runs in bounded batches while open steps, active leases
 // and recent steps stay; old events go in batches; long-gone workers are found and deleted with
-// their token bindings; audit records round-trip; and a database of the previous schema is
+// their token bindings; the reaper works in batches and yields to the event loop between them;
+// audit records round-trip; and a database of the previous schema is
 // backed up before it is migrated.
 #include "testsupport.h"
 #include "oldschema.h"
 
+#include "orchestrator/reaper.h"
 #include "store/store.h"
 #include "version/version.h"
 
 #include <QDir>
 #include <QFile>
 #include <QRegularExpression>
+#include <QSignalSpy>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -104,6 +107,32 @@ WorkerRecord worker(const QString &name, const TokenRecord &t, WorkerStatus stat
     return w;
 }
 
+// One run of `steps` ended steps, each with a completed lease and two output chunks.
+Result<RunRecord> seedEndedSteps(Store &store, int steps, const QDateTime &firstFinished)
+{
+    const RunRecord old = run(u"old"_s);
+    const StepState endings[] = {StepState::Succeeded, StepState::Failed, StepState::Cancelled, StepState::TimedOut};
+    auto seeded = store.transaction([&]() -> Result<void> {
+        if (auto r = store.insertRun(old); !r)
+            return r;
+        for (int i = 0; i < steps; ++i) {
+            const StepRecord s = step(old, i, endings[i % 4], firstFinished.addSecs(i));
+            if (auto r = store.insertStep(s); !r)
+                return r;
+            if (auto r = store.insertLease(lease(s, LeaseState::Completed)); !r)
+                return r;
+            for (int chunk = 1; chunk <= 2; ++chunk) {
+                if (auto r = store.appendOutput(s.id, chunk, u"l"_s, 1, u"stdout"_s, u"x\n"_s, firstFinished); !r)
+                    return r;
+            }
+        }
+        return {};
+    });
+    if (!seeded)
+        return fail(seeded.error());
+    return old;
+}
+
 int count(Store &store, const QString &sql, const QVariantList &bindings = {})
 {
     auto query = store.exec(sql, bindings);
@@ -125,6 +154,7 @@ private Q_SLOTS:
     void goneWorkersAreFoundByTheirDisconnectTime();
     void deletingAWorkerFreesItsBindings();
     void connectedWorkerIsNotDeleted();
+    void reaperYieldsBetweenBatches();
     void auditRoundTrip();
     void previousSchemaIsBackedUpThenMigrated();
 
@@ -156,24 +186,9 @@ void tst_RetentionStore::endedStepsGoInBatches()
     const QDateTime cutoff = at(3600);
 
     // One big run of old ended steps, each with a lease and two output chunks.
-    const RunRecord old = run(u"old"_s);
-    const StepState endings[] = {StepState::Succeeded, StepState::Failed, StepState::Cancelled, StepState::TimedOut};
-    QVERIFY_RESULT(store->transaction([&]() -> Result<void> {
-        if (auto r = store->insertRun(old); !r)
-            return r;
-        for (int i = 0; i < OldSteps; ++i) {
-            const StepRecord s = step(old, i, endings[i % 4], at(60 + i));
-            if (auto r = store->insertStep(s); !r)
-                return r;
-            if (auto r = store->insertLease(lease(s, LeaseState::Completed)); !r)
-                return r;
-            for (int chunk = 1; chunk <= 2; ++chunk) {
-                if (auto r = store->appendOutput(s.id, chunk, u"l"_s, 1, u"stdout"_s, u"x\n"_s, at(60)); !r)
-                    return r;
-            }
-        }
-        return {};
-    }));
+    auto seeded = seedEndedSteps(*store, OldSteps, at(60));
+    QVERIFY_RESULT(seeded);
+    const RunRecord old = *seeded;
     // A run that keeps going: an old ended step next to a queued and a running one.
     const RunRecord mixed = run(u"mixed"_s);
     QVERIFY_RESULT(store->insertRun(mixed));
@@ -400,6 +415,55 @@ void tst_RetentionStore::connectedWorkerIsNotDeleted()
     // Rolled back: the binding is still there.
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM token_bindings WHERE machine_id = ?"_s, {w.machineId}), 1);
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM workers WHERE id = ?"_s, {w.id}), 1);
+}
+
+void tst_RetentionStore::reaperYieldsBetweenBatches()
+{
+    QTemporaryDir dir;
+    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    QVERIFY(store);
+    QVERIFY_RESULT(seedEndedSteps(*store, 1000, at(0)));
+    QVERIFY_RESULT(store->insertEvent(Event{0, at(0), u"step.queued"_s, u"s"_s, u"old"_s, {}}));
+    const QDateTime recent = QDateTime::currentDateTimeUtc();
+    QVERIFY_RESULT(store->insertEvent(Event{0, recent, u"step.queued"_s, u"s"_s, u"new"_s, {}}));
+
+    Reaper reaper(store.get(), 60 * 60 * 1000);
+    QCOMPARE(reaper.intervalMs(), 5 * 60 * 1000); // a quarter of 1h, at most 5 min
+    QCOMPARE(Reaper(store.get(), 1000).intervalMs(), 1000); // at least 1s
+    // Something else that wants the event loop while the pass runs: it must get turns.
+    int turns = 0;
+    int turnsDuringPass = 0;
+    QTimer other;
+    other.setInterval(0);
+    QObject::connect(&other, &QTimer::timeout, &other, [&] {
+        ++turns;
+        if (reaper.isRunning())
+            ++turnsDuringPass;
+    });
+    QSignalSpy finished(&reaper, &Reaper::passFinished);
+    other.start();
+    reaper.start();
+    QVERIFY(finished.wait(30000));
+    other.stop();
+    const RetentionSummary summary = finished.first().first().value<RetentionSummary>();
+    QVERIFY2(summary.error.isEmpty(), qPrintable(summary.error));
+    QCOMPARE(summary.steps, 1000);
+    QCOMPARE(summary.leases, 1000);
+    QCOMPARE(summary.outputChunks, 2000);
+    QCOMPARE(summary.runs, 1);
+    QCOMPARE(summary.events, 1);
+    QVERIFY(summary.removedAnything());
+    // 4 rows a step, 500 rows a batch: at least 8 batches of steps, then one of events.
+    QVERIFY2(summary.batches >= 9, qPrintable(summary.message()));
+    QVERIFY2(turnsDuringPass >= summary.batches - 1,
+             qPrintable(u"%1 turns of the event loop during %2 batches"_s.arg(turnsDuringPass).arg(summary.batches)));
+    QVERIFY(summary.message().startsWith(u"retention: removed 1000 step(s), 1000 lease(s), 2000 output chunk(s), "
+                                         "1 run(s) and 1 event(s) older than 1h in "_s));
+    QCOMPARE(summary.toJson().value(u"steps"_s).toInt(), 1000);
+    QVERIFY(!reaper.isRunning());
+    QCOMPARE(count(*store, u"SELECT COUNT(*) FROM steps"_s), 0);
+    QCOMPARE(count(*store, u"SELECT COUNT(*) FROM events"_s), 1);
+    reaper.stop();
 }
 
 void tst_RetentionStore::auditRoundTrip()
