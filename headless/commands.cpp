@@ -35,6 +35,7 @@ const QList<Command> &commands()
         {words("worker queue"), {}, QStringLiteral("Steps waiting for a worker."), workers, runWorkerQueue},
         {words("worker drain"), QStringLiteral("<name>"), QStringLiteral("Finish running steps, take no new ones, then exit."), workers, runWorkerDrainCommand},
         {words("worker undrain"), QStringLiteral("<name>"), QStringLiteral("Take steps again."), workers, runWorkerUndrainCommand},
+        {words("worker prune"), {}, QStringLiteral("Remove workers gone for longer than --grace-period."), workers, runWorkerPrune},
         {words("worker token create"), QStringLiteral("<name>"), QStringLiteral("Create an enrollment token (secret shown once)."), workers, runTokenCreate},
         {words("worker token list"), {}, QStringLiteral("List enrollment tokens."), workers, runTokenList},
         {words("worker token revoke"), QStringLiteral("<name>"), QStringLiteral("Revoke a token and disconnect its workers."), workers, runTokenRevoke},

@@ -7,6 +7,7 @@
 #include "common/urls.h"
 #include "orchestrator/eventlog.h"
 #include "orchestrator/orchestrator.h"
+#include "orchestrator/reaper.h"
 #include "version/version.h"
 
 #include <QCoreApplication>
@@ -30,7 +31,7 @@ int runServe(const QStringList &arguments)
         {QStringLiteral("heartbeat-timeout"), QStringLiteral("Silence after which a worker's socket is closed (default 15s)."), QStringLiteral("dur"), QStringLiteral("15s")},
         {QStringLiteral("reconnect-grace"), QStringLiteral("How long a dropped worker may resume its session (default 30s)."), QStringLiteral("dur"), QStringLiteral("30s")},
         {QStringLiteral("queue-timeout"), QStringLiteral("Default time a step waits for a worker (default 10m)."), QStringLiteral("dur"), QStringLiteral("10m")},
-        {QStringLiteral("retention"), QStringLiteral("How long ended steps and leases are kept (default 24h)."), QStringLiteral("dur"), QStringLiteral("24h")},
+        {QStringLiteral("retention"), QStringLiteral("How long ended steps (with leases and output) and operator events are kept (default 24h, at least 1s)."), QStringLiteral("dur"), QStringLiteral("24h")},
         {QStringLiteral("orchestrator-timeout"), QStringLiteral("Fleet on PostgreSQL: silence after which another orchestrator is taken over (default 15s)."), QStringLiteral("dur"), QStringLiteral("15s")},
         {QStringLiteral("admin-token-file"), QStringLiteral("Use the admin token in this file (one for every orchestrator of a fleet) instead of a generated one (env SWAMP_ADMIN_TOKEN_FILE)."), QStringLiteral("path")},
         {QStringLiteral("rotate-admin-token"), QStringLiteral("Write a new admin token to admin.json.")},
@@ -72,6 +73,8 @@ int runServe(const QStringList &arguments)
             return usageError(QStringLiteral("--%1: %2").arg(QLatin1String(name), value.error().text()), QStringLiteral("serve"));
         *target = *value;
     }
+    if (config.retentionMs < 1000)
+        return usageError(QStringLiteral("--retention must be at least 1s"), QStringLiteral("serve"));
     if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs)
         return usageError(QStringLiteral("--heartbeat-timeout must be longer than --heartbeat-interval"), QStringLiteral("serve"));
     const QString adminTokenFile = parser.isSet(QStringLiteral("admin-token-file"))
@@ -124,6 +127,24 @@ int runServe(const QStringList &arguments)
     for (const Event &event : orchestrator.bootEvents())
         print(event);
     QObject::connect(orchestrator.eventLog(), &EventLog::appended, &orchestrator, print);
+    // One line per retention pass that removed something (not stored as an event: it would be
+    // removed by the next pass and logged again, forever).
+    QObject::connect(orchestrator.reaper(), &Reaper::passFinished, &orchestrator,
+                     [json](const RetentionSummary &summary) {
+                         if (!summary.removedAnything() && summary.error.isEmpty())
+                             return;
+                         const QDateTime now = QDateTime::currentDateTimeUtc();
+                         if (json) {
+                             out(QString::fromUtf8(QJsonDocument(QJsonObject{
+                                 {QStringLiteral("kind"), QStringLiteral("retention.pass")},
+                                 {QStringLiteral("at"), isoUtc(now)},
+                                 {QStringLiteral("message"), summary.message()},
+                                 {QStringLiteral("data"), summary.toJson()},
+                             }).toJson(QJsonDocument::Compact)));
+                         } else {
+                             out(QStringLiteral("%1 %2").arg(isoUtc(now), summary.message()));
+                         }
+                     });
     QObject::connect(&signals, &SignalWatcher::terminationRequested, &orchestrator,
                      [&orchestrator](int, int count) {
                          if (count > 1)

@@ -7,6 +7,7 @@
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
 #include "orchestrator/fleet.h"
+#include "orchestrator/reaper.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -70,6 +71,23 @@ Result<void> Orchestrator::start()
     m_events = std::make_unique<EventLog>(m_store.get());
     connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
     m_bootEventId = m_events->lastId();
+    if (const int found = m_store->foundSchemaVersion(); found > 0 && found < m_store->schemaVersion()) {
+        const QString backup = m_store->backupPath();
+        m_events->append(QStringLiteral("orchestrator.migrated"), QString(),
+                         backup.isEmpty()
+                             ? Tr::tr("database schema migrated from version %1 to %2 (swamp backs up only "
+                                      "SQLite files: back up a PostgreSQL database with pg_dump before upgrading)")
+                                   .arg(found)
+                                   .arg(m_store->schemaVersion())
+                             : Tr::tr("database schema migrated from version %1 to %2; the old database was "
+                                      "backed up to %3")
+                                   .arg(found)
+                                   .arg(m_store->schemaVersion())
+                                   .arg(backup),
+                         {{QStringLiteral("from"), found},
+                          {QStringLiteral("to"), m_store->schemaVersion()},
+                          {QStringLiteral("backup"), backup.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(backup)}});
+    }
 
     // Boot reconciliation before the listener opens: nobody is connected yet. In a fleet only
     // the workers of orchestrators that are gone are disconnected; the others hold theirs.
@@ -108,6 +126,7 @@ Result<void> Orchestrator::start()
     m_adminToken = !m_config.adminToken.isEmpty()                    ? m_config.adminToken
                    : (existing && !m_config.rotateAdminToken) ? existing->adminToken
                                                               : randomHex32();
+    m_adminKey = adminKeyFingerprint(m_adminToken);
 
     QWebSocketServer::SslMode mode = QWebSocketServer::NonSecureMode;
     QSslConfiguration ssl;
@@ -158,6 +177,8 @@ Result<void> Orchestrator::start()
 
     m_heartbeatTimer.start();
     m_sweepTimer.start();
+    m_reaper = std::make_unique<Reaper>(m_store.get(), m_config.retentionMs);
+    m_reaper->start();
     return {};
 }
 
@@ -173,6 +194,8 @@ void Orchestrator::stop()
     m_stopping = true;
     m_heartbeatTimer.stop();
     m_sweepTimer.stop();
+    if (m_reaper)
+        m_reaper->stop();
     if (m_server)
         m_server->close();
     const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},

@@ -22,9 +22,11 @@ class AdminConnection;
 class EventLog;
 class Fleet;
 class PeerConnection;
+class Reaper;
 class Scheduler;
 class Store;
 class WorkerConnection;
+struct AuditRecord;
 struct Event;
 
 struct OrchestratorConfig
@@ -73,6 +75,8 @@ public:
     Fleet *fleet() const { return m_fleet.get(); }
     // Non-zero when the orchestrator stopped because of a failure (evicted from its fleet).
     int exitCode() const { return m_exitCode; }
+    // The retention reaper (`--retention`); null before start().
+    Reaper *reaper() const { return m_reaper.get(); }
 
 Q_SIGNALS:
     void stopped();
@@ -129,9 +133,9 @@ private:
     Result<QJsonObject> adminCall(AdminConnection *connection, const QString &method,
                                   const QJsonObject &params);
     Result<QJsonObject> listWorkers(const QJsonObject &params);
-    Result<QJsonObject> createToken(const QJsonObject &params);
+    Result<QJsonObject> createToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> listTokens();
-    Result<QJsonObject> revokeToken(const QJsonObject &params);
+    Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> dataQuery(const QJsonObject &params);
     // steps (runservice.cpp)
@@ -146,7 +150,14 @@ private:
     void forwardStepChange(const StepRecord &step);
     void forwardOutput(const QString &stepId, const QJsonObject &chunk);
     Result<QList<WorkerRecord>> currentWorkers();
-    QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now) const;
+    QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now,
+                          const QList<AuditRecord> &audit) const;
+    // retention and audit (retentionservice.cpp)
+    Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
+    // An audit record of `action` by the admin client on `connection`, at `now`.
+    AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
+    // Audit records by token id.
+    Result<QHash<QString, QList<AuditRecord>>> auditByToken();
     void broadcastEvent(const Event &event);
 
     OrchestratorConfig m_config;
@@ -158,6 +169,8 @@ private:
     std::unique_ptr<Fleet> m_fleet;
     QTimer m_pullEventsTimer; // fleet: coalesces event notifications into one read
     int m_exitCode = 0;
+    std::unique_ptr<Reaper> m_reaper;
+    QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
     WorkerPool m_pool;
     QList<QPointer<AdminConnection>> m_admins;

@@ -165,6 +165,7 @@ Result<void> Store::migrate(const QString &spec)
         writtenBy = current->value(1).toString();
     }
     current->finish(); // SQLite cannot VACUUM INTO while a statement is still open
+    m_foundSchemaVersion = version;
     if (version > KnownSchemaVersion) {
         return fail(QStringLiteral("schema_too_new"),
                     Tr::tr("the database has schema version %1 (written by swamp %2) but this swamp "
@@ -180,7 +181,10 @@ Result<void> Store::migrate(const QString &spec)
         QFile::remove(backup);
         if (auto r = exec(QStringLiteral("VACUUM INTO ?"), {backup}); !r)
             return fail(r.error());
+        // As private as the database itself (VACUUM INTO follows the umask).
+        QFile::setPermissions(backup, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
         qCInfo(lcDb) << "backed up database to" << backup;
+        m_backupPath = backup;
     }
     if (version > 0 && version < KnownSchemaVersion && m_dialect == Dialect::Postgres) {
         // A server database is not a file swamp could copy: the operator's pg_dump is the backup.
@@ -547,13 +551,18 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
 
 Result<QList<WorkerRecord>> Store::allWorkers()
 {
-    auto query = exec(QString::fromLatin1(WorkerColumns) + QStringLiteral("ORDER BY name, id"));
+    return workers(QStringLiteral("ORDER BY name, id"));
+}
+
+Result<QList<WorkerRecord>> Store::workers(const QString &whereSql, const QVariantList &bindings)
+{
+    auto query = exec(QString::fromLatin1(WorkerColumns) + whereSql, bindings);
     if (!query)
         return fail(query.error());
-    QList<WorkerRecord> workers;
+    QList<WorkerRecord> list;
     while (query->next())
-        workers << workerFromQuery(*query);
-    return workers;
+        list << workerFromQuery(*query);
+    return list;
 }
 
 Result<int> Store::reconcileWorkersOnBoot(const QDateTime &now)

@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 #include "scheduling/steps.h"
+#include "store/audit.h"
 #include "store/records.h"
 #include "tokens/tokens.h"
 
@@ -36,6 +37,10 @@ public:
     QSqlDatabase database() const;
     int schemaVersion() const { return m_schemaVersion; }
     static int knownSchemaVersion();
+    // The schema version the database had when it was opened (0: a new database). When it was
+    // older than knownSchemaVersion() and SQLite, backupPath() is the copy made before migrating.
+    int foundSchemaVersion() const { return m_foundSchemaVersion; }
+    QString backupPath() const { return m_backupPath; }
 
     // Runs `body` in one transaction: committed when it succeeds, rolled back when it fails.
     // Nested calls join the outermost transaction.
@@ -65,6 +70,8 @@ public:
     // (in a fleet another one may have taken the worker over meanwhile).
     Result<void> upsertWorker(const WorkerRecord &worker, const QString &onlyIfHeldBy = {});
     Result<QList<WorkerRecord>> allWorkers();
+    // `whereSql` e.g. "WHERE status = ? ORDER BY name".
+    Result<QList<WorkerRecord>> workers(const QString &whereSql, const QVariantList &bindings = {});
     // Every worker that is not `disconnected` or `lost` becomes `disconnected`; returns how many.
     Result<int> reconcileWorkersOnBoot(const QDateTime &now);
 
@@ -148,6 +155,36 @@ public:
     Result<QList<Event>> eventsAfter(qint64 afterId, int limit);
     Result<qint64> lastEventId();
 
+    // Audit trail of admin actions (audit.cpp). Never removed by retention.
+    Result<qint64> insertAudit(const AuditRecord &record);
+    // Oldest first; `whereSql` e.g. "WHERE token_id = ?".
+    Result<QList<AuditRecord>> auditRecords(const QString &whereSql = {},
+                                            const QVariantList &bindings = {});
+
+    // Retention and pruning (retention.cpp). Each call is one short transaction, so that the
+    // orchestrator can yield to its event loop between batches.
+    struct RetentionBatch
+    {
+        int steps = 0;
+        int leases = 0;
+        int outputChunks = 0;
+        int runs = 0;
+        bool more = false; // the batch was full: call again
+    };
+    // Deletes ended steps (succeeded, failed, cancelled, timed_out) that finished before
+    // `cutoff`, oldest first, with their leases and output chunks, and then the runs left
+    // without steps: about `maxRows` rows in all. A step with an active lease is never touched;
+    // a step with more output than `maxRows` loses its output over several batches first.
+    Result<RetentionBatch> deleteEndedSteps(const QDateTime &cutoff, int maxRows);
+    // Deletes at most `maxRows` operator events older than `cutoff`, oldest first.
+    Result<int> deleteEventsBefore(const QDateTime &cutoff, int maxRows);
+    // Workers `disconnected` or `lost` since before `cutoff` (by disconnectedAt, else
+    // lastSeenAt), oldest first.
+    Result<QList<WorkerRecord>> workersGoneBefore(const QDateTime &cutoff);
+    // Deletes a worker record and the bindings of its machine on the tokens of its token name,
+    // so that a max-enrollments token regains that enrollment. Returns the bindings removed.
+    Result<int> deleteWorker(const WorkerRecord &worker);
+
     static qint64 toMs(const QDateTime &when) { return when.isValid() ? when.toMSecsSinceEpoch() : 0; }
     static QVariant toMsOrNull(const QDateTime &when);
     static QDateTime fromMs(const QVariant &value);
@@ -164,6 +201,8 @@ private:
     QString m_connectionName;
     Dialect m_dialect;
     int m_schemaVersion = 0;
+    int m_foundSchemaVersion = 0;
+    QString m_backupPath;
     int m_transactionDepth = 0;
     int m_cursors = 0;
     QString m_listenerName;
