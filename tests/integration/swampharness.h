@@ -141,12 +141,16 @@ public:
         return env;
     }
 
+    // The orchestrator's environment instead of baseEnvironment() (e.g. PGPASSWORD).
+    void setOrchestratorEnvironment(const QProcessEnvironment &env) { m_orchestratorEnvironment = env; }
+
     // Starts `swamp serve` with fast liveness timings and waits for its first line.
     bool startOrchestrator(quint16 port = 0, const QStringList &extra = {})
     {
         Child *child = newChild(u"orchestrator"_s);
         m_orchestrator = child;
-        child->process.setProcessEnvironment(baseEnvironment());
+        child->process.setProcessEnvironment(m_orchestratorEnvironment.isEmpty() ? baseEnvironment()
+                                                                                 : m_orchestratorEnvironment);
         child->process.start(swampBinary(),
                              QStringList{u"serve"_s, u"--listen"_s,
                                          u"127.0.0.1:%1"_s.arg(port), u"--data-dir"_s, m_dataDir,
@@ -337,6 +341,7 @@ private:
     quint16 m_port = 0;
     int m_cacheDirs = 0;
     Child *m_orchestrator = nullptr;
+    QProcessEnvironment m_orchestratorEnvironment;
     std::vector<std::unique_ptr<Child>> m_children;
 };
 
