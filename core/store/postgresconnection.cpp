@@ -31,9 +31,12 @@ QString oneLine(QString text)
 
 QString redactedDatabaseUrl(const QString &spec)
 {
-    const QUrl url(spec, QUrl::StrictMode);
+    QUrl url(spec, QUrl::StrictMode);
     if (!url.isValid())
         return QStringLiteral("(unparsable URL)");
+    QUrlQuery query(url);
+    query.removeAllQueryItems(QStringLiteral("password"));
+    url.setQuery(query);
     return url.adjusted(QUrl::RemovePassword).toString();
 }
 

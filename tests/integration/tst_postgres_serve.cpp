@@ -167,11 +167,13 @@ void tst_PostgresServe::databaseUrlFromEnvironment()
     QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
     QProcessEnvironment env = cleanEnvironment();
     env.insert(u"PGPASSWORD"_s, m_postgres.password());
-    env.insert(u"SWAMP_DATABASE_URL"_s, url);
+    // libpq options ride along as query items.
+    env.insert(u"SWAMP_DATABASE_URL"_s, url + u"?application_name=swamp_from_env&connect_timeout=5"_s);
     m_h->setOrchestratorEnvironment(env);
     QVERIFY(m_h->startOrchestrator());
     QVERIFY(!m_h->createToken(u"from-env"_s).isEmpty());
     QCOMPARE(rowCount(url, u"enrollment_tokens"_s), 1);
+    QCOMPARE(rowCount(url, u"pg_stat_activity WHERE application_name = 'swamp_from_env'"_s), 1);
     QVERIFY(!QFile::exists(m_h->dataDir() + u"/swamp.db"_s));
 }
 
@@ -240,6 +242,13 @@ void tst_PostgresServe::connectionErrors_data()
         << u"postgresql://swamp@127.0.0.1:UNUSED/swamp_test"_s << u"PASSWORD"_s
         << QStringList{u"cannot connect to PostgreSQL at 127.0.0.1:UNUSED"_s, u"Connection refused"_s,
                        u"check that PostgreSQL runs on 127.0.0.1:UNUSED"_s};
+    QTest::addRow("url-options-reach-libpq")
+        << u"postgresql://swamp@127.0.0.1:PORT/swamp_test?sslmode=require"_s << u"PASSWORD"_s
+        << QStringList{u"127.0.0.1:PORT"_s, u"server does not support SSL"_s};
+    QTest::addRow("password-in-query-refused")
+        << u"postgresql://swamp@127.0.0.1:PORT/swamp_test?password=%1"_s.arg(wrong) << QString()
+        << QStringList{u"invalid PostgreSQL URL postgresql://swamp@127.0.0.1:PORT/swamp_test"_s,
+                       u"a password in the query is not supported"_s};
     QTest::addRow("no-database-in-url")
         << u"postgresql://swamp:%1@127.0.0.1:PORT"_s.arg(wrong) << QString()
         << QStringList{u"invalid PostgreSQL URL postgresql://swamp@127.0.0.1:PORT"_s,
