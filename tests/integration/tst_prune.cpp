@@ -65,7 +65,8 @@ void tst_Prune::pruneLostWorkerFreesItsEnrollment()
     Child *refused = h->startWorker(solo, secondMachine);
     QVERIFY(refused->waitForExit(20000));
     QCOMPARE(refused->exitCode(), 1);
-    QVERIFY2(refused->errContains(u"already bound to another machine"_s), qPrintable(refused->describe()));
+    QVERIFY2(refused->errContains(u"already bound to another machine"_s),
+             qPrintable(refused->describe()));
 
     gone->signal(SIGKILL);
     QVERIFY(gone->waitForExit(10000));
@@ -75,26 +76,34 @@ void tst_Prune::pruneLostWorkerFreesItsEnrollment()
     const Run dry = h->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--dry-run"_s});
     QCOMPARE_EXIT(dry, 0);
     QVERIFY2(QRegularExpression(u"^NAME +STATUS +TOKEN +MACHINE +GONE SINCE$"_s,
-                                QRegularExpression::MultilineOption).match(dry.out).hasMatch(),
+                                QRegularExpression::MultilineOption)
+                 .match(dry.out)
+                 .hasMatch(),
              qPrintable(dry.describe()));
     QVERIFY2(QRegularExpression(u"^solo +lost +solo +"_s, QRegularExpression::MultilineOption)
-                 .match(dry.out).hasMatch(),
+                 .match(dry.out)
+                 .hasMatch(),
              qPrintable(dry.describe()));
-    QVERIFY2(dry.out.contains(u"Would prune 1 worker(s) gone for longer than 0s (dry run: nothing was changed)"_s),
-             qPrintable(dry.describe()));
+    QVERIFY2(
+        dry.out.contains(
+            u"Would prune 1 worker(s) gone for longer than 0s (dry run: nothing was changed)"_s),
+        qPrintable(dry.describe()));
     QVERIFY2(!dry.out.contains(liveName), qPrintable(dry.describe()));
     QCOMPARE(h->workerStatus(u"solo"_s), u"lost"_s);
-    const QJsonObject dryJson = h->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s,
-                                        u"--dry-run"_s, u"--json"_s}).json();
+    const QJsonObject dryJson =
+        h->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--dry-run"_s, u"--json"_s})
+            .json();
     QCOMPARE(dryJson.value(u"dryRun"_s).toBool(), true);
     QCOMPARE(names(dryJson.value(u"workers"_s).toArray()), QStringList{u"solo"_s});
 
     // Not gone long enough: nothing to do, and the output says what to do next.
     const Run notYet = h->cli({u"worker"_s, u"prune"_s});
     QCOMPARE_EXIT(notYet, 0);
-    QVERIFY2(notYet.out.contains(u"No worker has been disconnected or lost for longer than 24h; nothing to prune. "
-                                 "See every worker with 'swamp worker list --all', or pass a shorter --grace-period."_s),
-             qPrintable(notYet.describe()));
+    QVERIFY2(
+        notYet.out.contains(
+            u"No worker has been disconnected or lost for longer than 24h; nothing to prune. "
+            "See every worker with 'swamp worker list --all', or pass a shorter --grace-period."_s),
+        qPrintable(notYet.describe()));
 
     // Pruned: the record goes, the enrollment is free, the live worker stays.
     const Run pruned = h->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--json"_s});
@@ -109,7 +118,8 @@ void tst_Prune::pruneLostWorkerFreesItsEnrollment()
     QVERIFY(h->workerNamed(u"solo"_s).isEmpty());
     QCOMPARE(h->workerStatus(liveName), u"idle"_s);
     QVERIFY(live->isRunning());
-    QTRY_VERIFY_WITH_TIMEOUT(h->orchestrator()->outContains(u"worker solo pruned (lost since "_s), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(h->orchestrator()->outContains(u"worker solo pruned (lost since "_s),
+                             10000);
     const QJsonObject token = h->tokenNamed(u"solo"_s);
     QCOMPARE(token.value(u"enrollments"_s).toInt(), 0);
     const QJsonArray audit = token.value(u"audit"_s).toArray();
@@ -127,7 +137,8 @@ void tst_Prune::pruneLostWorkerFreesItsEnrollment()
     Child *back = h->startWorker(solo, firstMachine);
     QVERIFY(back->waitForExit(20000));
     QCOMPARE(back->exitCode(), 1);
-    QVERIFY2(back->errContains(u"already bound to another machine"_s), qPrintable(back->describe()));
+    QVERIFY2(back->errContains(u"already bound to another machine"_s),
+             qPrintable(back->describe()));
 }
 
 void tst_Prune::pruneKeepsLiveAndResumableWorkers()
@@ -137,14 +148,16 @@ void tst_Prune::pruneKeepsLiveAndResumableWorkers()
     QVERIFY(!token.isEmpty());
     QHash<QString, Child *> workers;
     QHash<QString, QString> nameOf;
-    for (const QString &role : {u"idle"_s, u"busy"_s, u"draining"_s, u"resumable"_s, u"stopped"_s}) {
+    for (const QString &role :
+         {u"idle"_s, u"busy"_s, u"draining"_s, u"resumable"_s, u"stopped"_s}) {
         Child *worker = h->startEnrolledWorker(token, h->newCacheDir());
         QVERIFY(worker);
         workers.insert(role, worker);
         nameOf.insert(role, Harness::enrolledName(worker));
     }
     for (const QString &role : {u"busy"_s, u"draining"_s}) {
-        const QString step = detach(*h, {u"--target"_s, nameOf[role], u"--"_s, u"sleep"_s, u"60"_s});
+        const QString step =
+            detach(*h, {u"--target"_s, nameOf[role], u"--"_s, u"sleep"_s, u"60"_s});
         QVERIFY(!step.isEmpty());
         QTRY_COMPARE_WITH_TIMEOUT(stepState(*h, step), u"running"_s, 30000);
     }
@@ -158,16 +171,19 @@ void tst_Prune::pruneKeepsLiveAndResumableWorkers()
     QCOMPARE(h->workerStatus(nameOf[u"busy"_s]), u"busy"_s);
     QCOMPARE(h->workerStatus(nameOf[u"draining"_s]), u"draining"_s);
 
-    const QJsonObject dry = h->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--dry-run"_s,
-                                    u"--json"_s}).json();
+    const QJsonObject dry =
+        h->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--dry-run"_s, u"--json"_s})
+            .json();
     QCOMPARE(names(dry.value(u"workers"_s).toArray()), QStringList{nameOf[u"stopped"_s]});
     QCOMPARE(dry.value(u"inReconnectGrace"_s).toInt(), 1);
 
     const Run pruned = h->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s});
     QCOMPARE_EXIT(pruned, 0);
-    QVERIFY2(pruned.out.contains(u"Pruned 1 worker(s) gone for longer than 0s; 1 token enrollment(s) freed."_s),
+    QVERIFY2(pruned.out.contains(
+                 u"Pruned 1 worker(s) gone for longer than 0s; 1 token enrollment(s) freed."_s),
              qPrintable(pruned.describe()));
-    QVERIFY2(pruned.out.contains(u"Kept 1 worker(s) still within their reconnect grace: they may resume."_s),
+    QVERIFY2(pruned.out.contains(
+                 u"Kept 1 worker(s) still within their reconnect grace: they may resume."_s),
              qPrintable(pruned.describe()));
     QVERIFY(h->workerNamed(nameOf[u"stopped"_s]).isEmpty());
     QCOMPARE(h->workerStatus(nameOf[u"idle"_s]), u"idle"_s);
@@ -196,9 +212,9 @@ void tst_Prune::usageErrors_data()
     QTest::addRow("retention-zero")
         << QStringList{u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--retention"_s, u"0s"_s}
         << u"error: --retention: invalid duration \"0s\""_s;
-    QTest::addRow("reason-too-long")
-        << QStringList{u"worker"_s, u"token"_s, u"create"_s, u"ci"_s, u"--reason"_s, QString(501, u'x')}
-        << u"error: --reason: at most 500 characters"_s;
+    QTest::addRow("reason-too-long") << QStringList{u"worker"_s, u"token"_s,    u"create"_s,
+                                                    u"ci"_s,     u"--reason"_s, QString(501, u'x')}
+                                     << u"error: --reason: at most 500 characters"_s;
 }
 
 void tst_Prune::usageErrors()
@@ -208,7 +224,8 @@ void tst_Prune::usageErrors()
     QVERIFY(h->startOrchestrator());
     QProcessEnvironment env = Harness::baseEnvironment();
     env.insert(u"SWAMP_DATA_DIR"_s, h->tempPath(u"other-data"_s)); // a serve here must not share
-    const Run run = arguments.first() == u"serve"_s ? h->cli(arguments, swampBinary(), env) : h->cli(arguments);
+    const Run run =
+        arguments.first() == u"serve"_s ? h->cli(arguments, swampBinary(), env) : h->cli(arguments);
     QCOMPARE_EXIT(run, 2);
     QVERIFY2(run.err.startsWith(message), qPrintable(run.describe()));
     QVERIFY2(run.err.contains(u"--help' for usage."_s), qPrintable(run.describe()));

@@ -29,16 +29,22 @@ namespace {
 // Open steps (queued, dispatched, running), counted by the orchestrator.
 int openSteps(Harness &h)
 {
-    return h.cli({u"data"_s, u"query"_s,
-                  u"modelType == \"swamp/step\" && attributes.state in [\"queued\", \"dispatched\", \"running\"]"_s,
-                  u"--json"_s, u"--limit"_s, u"0"_s})
-        .json().value(u"total"_s).toInt(-1);
+    return h
+        .cli(
+            {u"data"_s, u"query"_s,
+             u"modelType == \"swamp/step\" && attributes.state in [\"queued\", \"dispatched\", \"running\"]"_s,
+             u"--json"_s, u"--limit"_s, u"0"_s})
+        .json()
+        .value(u"total"_s)
+        .toInt(-1);
 }
 
 int total(Harness &h, const QString &predicate)
 {
     return h.cli({u"data"_s, u"query"_s, predicate, u"--json"_s, u"--limit"_s, u"0"_s})
-        .json().value(u"total"_s).toInt(-1);
+        .json()
+        .value(u"total"_s)
+        .toInt(-1);
 }
 } // namespace
 
@@ -68,18 +74,22 @@ void tst_Retention::retentionRemovesOldStepsInBatches()
     {
         QJsonArray steps;
         for (int i = 0; i < Steps; ++i)
-            steps << QJsonObject{{u"name"_s, u"s%1"_s.arg(i)}, {u"command"_s, QJsonArray{u"echo"_s, u"line %1"_s.arg(i)}}};
+            steps << QJsonObject{{u"name"_s, u"s%1"_s.arg(i)},
+                                 {u"command"_s, QJsonArray{u"echo"_s, u"line %1"_s.arg(i)}}};
         QFile file(path);
         QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write(QJsonDocument(QJsonObject{{u"name"_s, u"many"_s}, {u"steps"_s, steps}}).toJson());
+        file.write(
+            QJsonDocument(QJsonObject{{u"name"_s, u"many"_s}, {u"steps"_s, steps}}).toJson());
     }
     const Run submitted = h->cli({u"run"_s, u"--file"_s, path, u"--detach"_s});
     QCOMPARE_EXIT(submitted, 0);
     QCOMPARE(submitted.outLines().size(), Steps);
     const QString sample = submitted.outLines().at(Steps / 2).trimmed();
     QTRY_COMPARE_WITH_TIMEOUT(openSteps(*h), 0, 180000);
-    QCOMPARE(total(*h, u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s), Steps);
-    QCOMPARE(total(*h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), Steps);
+    QCOMPARE(total(*h, u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s),
+             Steps);
+    QCOMPARE(total(*h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s),
+             Steps);
     const Run sampleLogs = h->cli({u"run"_s, u"logs"_s, sample});
     QCOMPARE_EXIT(sampleLogs, 0);
     QCOMPARE(sampleLogs.out, u"line %1\n"_s.arg(Steps / 2));
@@ -93,7 +103,8 @@ void tst_Retention::retentionRemovesOldStepsInBatches()
     QCOMPARE(h->orchestrator()->exitCode(), 0);
     QVERIFY(h->startOrchestrator(port, {u"--retention"_s, u"1s"_s}));
     static const QRegularExpression summary(
-        u"retention: removed (\\d+) step\\(s\\), (\\d+) lease\\(s\\), (\\d+) output chunk\\(s\\), (\\d+) run\\(s\\) "
+        u"retention: removed (\\d+) step\\(s\\), (\\d+) lease\\(s\\), (\\d+) output chunk\\(s\\), "
+        u"(\\d+) run\\(s\\) "
         "and (\\d+) event\\(s\\) older than 1s in (\\d+) batch\\(es\\) \\(longest (\\d+) ms\\)"_s);
     QRegularExpressionMatch pass;
     QTRY_VERIFY_WITH_TIMEOUT((pass = summary.match(h->orchestrator()->out())).hasMatch(), 30000);
@@ -117,7 +128,8 @@ void tst_Retention::retentionRemovesOldStepsInBatches()
     QTRY_COMPARE_WITH_TIMEOUT(h->workerList(false).value(u"count"_s).toInt(), 2, 30000);
     const QString running = detach(*h, {u"--"_s, u"sh"_s, u"-c"_s, u"echo started; sleep 60"_s});
     QVERIFY(!running.isEmpty());
-    QTRY_VERIFY_WITH_TIMEOUT(h->cli({u"run"_s, u"logs"_s, running}).out.contains(u"started"_s), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(h->cli({u"run"_s, u"logs"_s, running}).out.contains(u"started"_s),
+                             30000);
     QStringList shortSteps;
     for (int i = 0; i < 3; ++i) {
         const Run shortStep = h->cli({u"run"_s, u"--"_s, u"echo"_s, u"short"_s});
@@ -128,10 +140,12 @@ void tst_Retention::retentionRemovesOldStepsInBatches()
     QTRY_COMPARE_WITH_TIMEOUT(total(*h, u"modelType == \"swamp/step\""_s), 2, 30000);
     QCOMPARE(stepState(*h, running), u"running"_s);
     QCOMPARE(stepState(*h, queued), u"queued"_s);
-    QCOMPARE(total(*h, u"modelType == \"swamp/step-lease\" && attributes.state == \"active\""_s), 1);
+    QCOMPARE(total(*h, u"modelType == \"swamp/step-lease\" && attributes.state == \"active\""_s),
+             1);
     QVERIFY(h->cli({u"run"_s, u"logs"_s, running}).out.contains(u"started"_s));
     // The audit trail is kept: the token was created long before the retention.
-    QCOMPARE(total(*h, u"modelType == \"swamp/audit-event\" && attributes.tokenName == \"fleet\""_s), 1);
+    QCOMPARE(
+        total(*h, u"modelType == \"swamp/audit-event\" && attributes.tokenName == \"fleet\""_s), 1);
     QCOMPARE_EXIT(h->cli({u"run"_s, u"cancel"_s, running}), 0);
 }
 
@@ -140,16 +154,19 @@ void tst_Retention::tokenCreateAndRevokeAreAudited()
     QVERIFY(h->startOrchestrator());
     Run created;
     QVERIFY(!h->createToken(u"ci"_s, {u"--reason"_s, u"ticket OPS-42"_s}, &created).isEmpty());
-    const Run revoked = h->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"ci"_s, u"--reason"_s,
-                                u"leaked in a build log"_s});
+    const Run revoked = h->cli(
+        {u"worker"_s, u"token"_s, u"revoke"_s, u"ci"_s, u"--reason"_s, u"leaked in a build log"_s});
     QCOMPARE_EXIT(revoked, 0);
-    QCOMPARE_EXIT(h->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"ci"_s}), 0); // a no-op: not audited
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"ci"_s}),
+                  0); // a no-op: not audited
 
     QFile adminJson(h->dataDir() + u"/admin.json"_s);
     QVERIFY(adminJson.open(QIODevice::ReadOnly));
-    const QString adminToken = QJsonDocument::fromJson(adminJson.readAll()).object().value(u"adminToken"_s).toString();
+    const QString adminToken =
+        QJsonDocument::fromJson(adminJson.readAll()).object().value(u"adminToken"_s).toString();
     QVERIFY(!adminToken.isEmpty());
-    const QString version = h->cli({u"version"_s, u"--json"_s}).json().value(u"version"_s).toString();
+    const QString version =
+        h->cli({u"version"_s, u"--json"_s}).json().value(u"version"_s).toString();
 
     const Run list = h->cli({u"worker"_s, u"token"_s, u"list"_s, u"--json"_s});
     QCOMPARE_EXIT(list, 0);
@@ -166,11 +183,14 @@ void tst_Retention::tokenCreateAndRevokeAreAudited()
         QVERIFY(Swamp::parseIsoUtc(entry.value(u"at"_s).toString()).isValid());
         const QJsonObject client = entry.value(u"client"_s).toObject();
         QCOMPARE(client.value(u"name"_s).toString(), u"swamp/"_s + version);
-        QVERIFY2(QRegularExpression(u"^sha256:[0-9a-f]{16}$"_s).match(client.value(u"adminKey"_s).toString()).hasMatch(),
+        QVERIFY2(QRegularExpression(u"^sha256:[0-9a-f]{16}$"_s)
+                     .match(client.value(u"adminKey"_s).toString())
+                     .hasMatch(),
                  qPrintable(client.value(u"adminKey"_s).toString()));
     }
 
-    const Run everything = h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/audit-event\""_s, u"--json"_s});
+    const Run everything =
+        h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/audit-event\""_s, u"--json"_s});
     QCOMPARE_EXIT(everything, 0);
     QVERIFY(!everything.out.contains(adminToken));
     const QJsonArray records = everything.json().value(u"results"_s).toArray();
@@ -185,18 +205,22 @@ void tst_Retention::tokenCreateAndRevokeAreAudited()
     QCOMPARE(attributes.value(u"address"_s).toString(), u"127.0.0.1"_s);
     QCOMPARE(attributes.value(u"reason"_s).toString(), u"ticket OPS-42"_s);
 
-    const QJsonArray revokes = query(*h, u"modelType == \"swamp/audit-event\" && attributes.action == \"token.revoke\" "
-                                          "&& attributes.client.name.startsWith(\"swamp/\")"_s);
+    const QJsonArray revokes =
+        query(*h, u"modelType == \"swamp/audit-event\" && attributes.action == \"token.revoke\" "
+                  "&& attributes.client.name.startsWith(\"swamp/\")"_s);
     QCOMPARE(revokes.size(), 1);
-    QCOMPARE(revokes.first().toObject().value(u"attributes"_s).toObject().value(u"reason"_s).toString(),
-             u"leaked in a build log"_s);
+    QCOMPARE(
+        revokes.first().toObject().value(u"attributes"_s).toObject().value(u"reason"_s).toString(),
+        u"leaked in a build log"_s);
     const Run table = h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/audit-event\""_s});
     QCOMPARE_EXIT(table, 0);
-    QVERIFY2(table.out.contains(u"action=token.revoke"_s) && table.out.contains(u"reason=leaked in a build log"_s)
-                 && table.out.contains(u"address=127.0.0.1"_s),
+    QVERIFY2(table.out.contains(u"action=token.revoke"_s) &&
+                 table.out.contains(u"reason=leaked in a build log"_s) &&
+                 table.out.contains(u"address=127.0.0.1"_s),
              qPrintable(table.describe()));
     // The checker knows the model's fields.
-    const Run typo = h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/audit-event\" && attributes.reasn == \"x\""_s});
+    const Run typo = h->cli({u"data"_s, u"query"_s,
+                             u"modelType == \"swamp/audit-event\" && attributes.reasn == \"x\""_s});
     QCOMPARE_EXIT(typo, 2);
     QVERIFY2(typo.err.contains(u"did you mean \"reason\""_s), qPrintable(typo.describe()));
 }
