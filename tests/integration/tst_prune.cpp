@@ -148,9 +148,11 @@ void tst_Prune::pruneKeepsLiveAndResumableWorkers()
     QVERIFY(!token.isEmpty());
     QHash<QString, Child *> workers;
     QHash<QString, QString> nameOf;
+    QHash<QString, QString> cacheDirOf;
     for (const QString &role :
          {u"idle"_s, u"busy"_s, u"draining"_s, u"resumable"_s, u"stopped"_s}) {
-        Child *worker = h->startEnrolledWorker(token, h->newCacheDir());
+        cacheDirOf.insert(role, h->newCacheDir());
+        Child *worker = h->startEnrolledWorker(token, cacheDirOf[role]);
         QVERIFY(worker);
         workers.insert(role, worker);
         nameOf.insert(role, Harness::enrolledName(worker));
@@ -168,6 +170,7 @@ void tst_Prune::pruneKeepsLiveAndResumableWorkers()
     QVERIFY(workers[u"stopped"_s]->waitForExit(20000));
     QTRY_COMPARE_WITH_TIMEOUT(h->workerStatus(nameOf[u"resumable"_s]), u"disconnected"_s, 10000);
     QCOMPARE(h->workerStatus(nameOf[u"stopped"_s]), u"disconnected"_s);
+    const QString stoppedId = h->workerNamed(nameOf[u"stopped"_s]).value(u"id"_s).toString();
     QCOMPARE(h->workerStatus(nameOf[u"busy"_s]), u"busy"_s);
     QCOMPARE(h->workerStatus(nameOf[u"draining"_s]), u"draining"_s);
 
@@ -191,6 +194,14 @@ void tst_Prune::pruneKeepsLiveAndResumableWorkers()
     QCOMPARE(h->workerStatus(nameOf[u"draining"_s]), u"draining"_s);
     QCOMPARE(h->workerStatus(nameOf[u"resumable"_s]), u"disconnected"_s);
     QCOMPARE(h->tokenNamed(u"pool"_s).value(u"enrollments"_s).toInt(), 4);
+
+    // The pruned machine comes back: its token has room, so it enrolls as a new worker record
+    // (same machine, so the same name; a new id).
+    QVERIFY(h->startEnrolledWorker(token, cacheDirOf[u"stopped"_s], nameOf[u"stopped"_s]));
+    const QJsonObject back = h->workerNamed(nameOf[u"stopped"_s]);
+    QCOMPARE(back.value(u"status"_s).toString(), u"idle"_s);
+    QVERIFY(!stoppedId.isEmpty() && back.value(u"id"_s).toString() != stoppedId);
+    QCOMPARE(h->tokenNamed(u"pool"_s).value(u"enrollments"_s).toInt(), 5);
 }
 
 void tst_Prune::usageErrors_data()
