@@ -10,8 +10,9 @@ QString RetentionSummary::message() const
 {
     if (!error.isEmpty())
         return Tr::tr("retention: pass stopped after %1 batch(es): %2").arg(batches).arg(error);
-    return Tr::tr("retention: removed %1 step(s), %2 lease(s), %3 output chunk(s), %4 run(s) and %5 "
-                  "event(s) older than %6 in %7 batch(es) (longest %8 ms)")
+    return Tr::tr(
+               "retention: removed %1 step(s), %2 lease(s), %3 output chunk(s), %4 run(s) and %5 "
+               "event(s) older than %6 in %7 batch(es) (longest %8 ms)")
         .arg(steps)
         .arg(leases)
         .arg(outputChunks)
@@ -40,9 +41,7 @@ QJsonObject RetentionSummary::toJson() const
 }
 
 Reaper::Reaper(Store *store, qint64 retentionMs, QObject *parent)
-    : QObject(parent)
-    , m_store(store)
-    , m_retentionMs(retentionMs)
+    : QObject(parent), m_store(store), m_retentionMs(retentionMs)
 {
     m_passTimer.setSingleShot(true);
     connect(&m_passTimer, &QTimer::timeout, this, &Reaper::beginPass);

@@ -35,12 +35,14 @@ Result<QHash<QString, QList<AuditRecord>>> Orchestrator::auditByToken()
     return byToken;
 }
 
-Result<QJsonObject> Orchestrator::pruneWorkers(AdminConnection *connection, const QJsonObject &params)
+Result<QJsonObject> Orchestrator::pruneWorkers(AdminConnection *connection,
+                                               const QJsonObject &params)
 {
     constexpr qint64 DefaultGraceMs = 24LL * 3600 * 1000;
     const qint64 graceMs = params.value(QStringLiteral("gracePeriodMs")).toInteger(DefaultGraceMs);
     if (graceMs < 0) {
-        return fail(QStringLiteral("invalid_duration"), Tr::tr("the grace period must not be negative"),
+        return fail(QStringLiteral("invalid_duration"),
+                    Tr::tr("the grace period must not be negative"),
                     Tr::tr("pass --grace-period with a number and a unit: 0s, 30m, 24h, 7d"));
     }
     const bool dryRun = params.value(QStringLiteral("dryRun")).toBool();
@@ -80,15 +82,20 @@ Result<QJsonObject> Orchestrator::pruneWorkers(AdminConnection *connection, cons
                 continue;
             return fail(removed.error());
         }
-        const QDateTime goneAt = worker.disconnectedAt.isValid() ? worker.disconnectedAt : worker.lastSeenAt;
-        m_events->append(QStringLiteral("worker.pruned"), worker.name,
-                         freed > 0 ? Tr::tr("worker %1 pruned (%2 since %3); its enrollment on token '%4' is free again")
-                                         .arg(worker.name, workerStatusName(worker.status), isoUtc(goneAt), worker.tokenName)
-                                   : Tr::tr("worker %1 pruned (%2 since %3)")
-                                         .arg(worker.name, workerStatusName(worker.status), isoUtc(goneAt)),
-                         {{QStringLiteral("workerId"), worker.id},
-                          {QStringLiteral("tokenName"), worker.tokenName},
-                          {QStringLiteral("bindingsFreed"), freed}});
+        const QDateTime goneAt =
+            worker.disconnectedAt.isValid() ? worker.disconnectedAt : worker.lastSeenAt;
+        m_events->append(
+            QStringLiteral("worker.pruned"), worker.name,
+            freed > 0
+                ? Tr::tr(
+                      "worker %1 pruned (%2 since %3); its enrollment on token '%4' is free again")
+                      .arg(worker.name, workerStatusName(worker.status), isoUtc(goneAt),
+                           worker.tokenName)
+                : Tr::tr("worker %1 pruned (%2 since %3)")
+                      .arg(worker.name, workerStatusName(worker.status), isoUtc(goneAt)),
+            {{QStringLiteral("workerId"), worker.id},
+             {QStringLiteral("tokenName"), worker.tokenName},
+             {QStringLiteral("bindingsFreed"), freed}});
         json.insert(QStringLiteral("bindingsFreed"), freed);
         pruned << json;
     }

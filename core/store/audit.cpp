@@ -34,8 +34,8 @@ QJsonObject AuditRecord::toJson() const
         {QStringLiteral("tokenName"), textOrNull(tokenName)},
         {QStringLiteral("tokenId"), textOrNull(tokenId)},
         {QStringLiteral("workerName"), textOrNull(workerName)},
-        {QStringLiteral("client"), QJsonObject{{QStringLiteral("name"), client},
-                                               {QStringLiteral("adminKey"), adminKey}}},
+        {QStringLiteral("client"),
+         QJsonObject{{QStringLiteral("name"), client}, {QStringLiteral("adminKey"), adminKey}}},
         {QStringLiteral("address"), address},
         {QStringLiteral("reason"), reason},
     };
@@ -46,8 +46,8 @@ QJsonObject AuditRecord::toTokenJson() const
     QJsonObject json{
         {QStringLiteral("action"), action},
         {QStringLiteral("at"), isoUtc(at)},
-        {QStringLiteral("client"), QJsonObject{{QStringLiteral("name"), client},
-                                               {QStringLiteral("adminKey"), adminKey}}},
+        {QStringLiteral("client"),
+         QJsonObject{{QStringLiteral("name"), client}, {QStringLiteral("adminKey"), adminKey}}},
         {QStringLiteral("address"), address},
         {QStringLiteral("reason"), reason},
     };
@@ -58,19 +58,22 @@ QJsonObject AuditRecord::toTokenJson() const
 
 QString adminKeyFingerprint(const QString &adminToken)
 {
-    const QByteArray digest = QCryptographicHash::hash(adminToken.toUtf8(), QCryptographicHash::Sha256);
+    const QByteArray digest =
+        QCryptographicHash::hash(adminToken.toUtf8(), QCryptographicHash::Sha256);
     return QStringLiteral("sha256:") + QString::fromLatin1(digest.toHex().left(16));
 }
 
 Result<qint64> Store::insertAudit(const AuditRecord &r)
 {
-    const QString columns = QStringLiteral("INSERT INTO audit_events (at, action, token_id, token_name, "
-                                           "worker_name, admin_key, client, address, reason) "
-                                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    const QString sql = m_dialect == Dialect::Postgres ? columns + QStringLiteral(" RETURNING id") : columns;
+    const QString columns =
+        QStringLiteral("INSERT INTO audit_events (at, action, token_id, token_name, "
+                       "worker_name, admin_key, client, address, reason) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const QString sql =
+        m_dialect == Dialect::Postgres ? columns + QStringLiteral(" RETURNING id") : columns;
     auto query = exec(sql, {toMs(r.at), r.action, nullable(r.tokenId), nullable(r.tokenName),
-                            nullable(r.workerName), notNull(r.adminKey), notNull(r.client), notNull(r.address),
-                            notNull(r.reason)});
+                            nullable(r.workerName), notNull(r.adminKey), notNull(r.client),
+                            notNull(r.address), notNull(r.reason)});
     if (!query)
         return fail(query.error());
     if (m_dialect == Dialect::Postgres && query->next())
@@ -78,12 +81,14 @@ Result<qint64> Store::insertAudit(const AuditRecord &r)
     return query->lastInsertId().toLongLong();
 }
 
-Result<QList<AuditRecord>> Store::auditRecords(const QString &whereSql, const QVariantList &bindings)
+Result<QList<AuditRecord>> Store::auditRecords(const QString &whereSql,
+                                               const QVariantList &bindings)
 {
-    auto query = exec(QStringLiteral("SELECT id, at, action, token_id, token_name, worker_name, admin_key, "
-                                     "client, address, reason FROM audit_events ")
-                          + whereSql + QStringLiteral(" ORDER BY id"),
-                      bindings);
+    auto query =
+        exec(QStringLiteral("SELECT id, at, action, token_id, token_name, worker_name, admin_key, "
+                            "client, address, reason FROM audit_events ") +
+                 whereSql + QStringLiteral(" ORDER BY id"),
+             bindings);
     if (!query)
         return fail(query.error());
     QList<AuditRecord> records;

@@ -38,19 +38,22 @@ Result<Store::RetentionBatch> Store::deleteEndedSteps(const QDateTime &cutoff, i
             // The rows each step takes with it are counted, not taken from its counters. The
             // state is tested with NOT IN so that the planner walks steps_by_finished in order
             // and stops at the limit, instead of sorting every ended step.
-            auto query = exec(QStringLiteral("SELECT id, run_id, "
-                                             "(SELECT COUNT(*) FROM step_output o WHERE o.step_id = steps.id), "
-                                             "(SELECT COUNT(*) FROM step_leases l WHERE l.step_id = steps.id) FROM steps "
-                                             "WHERE finished_at < ? AND state NOT IN ('queued', 'dispatched', 'running') "
-                                             "AND NOT EXISTS (SELECT 1 FROM step_leases l WHERE l.step_id = steps.id "
-                                             "AND l.state = 'active') "
-                                             "ORDER BY finished_at LIMIT ?"),
-                              {toMs(cutoff), maxRows});
+            auto query = exec(
+                QStringLiteral(
+                    "SELECT id, run_id, "
+                    "(SELECT COUNT(*) FROM step_output o WHERE o.step_id = steps.id), "
+                    "(SELECT COUNT(*) FROM step_leases l WHERE l.step_id = steps.id) FROM steps "
+                    "WHERE finished_at < ? AND state NOT IN ('queued', 'dispatched', 'running') "
+                    "AND NOT EXISTS (SELECT 1 FROM step_leases l WHERE l.step_id = steps.id "
+                    "AND l.state = 'active') "
+                    "ORDER BY finished_at LIMIT ?"),
+                {toMs(cutoff), maxRows});
             if (!query)
                 return fail(query.error());
             while (query->next()) {
                 candidates << Candidate{query->value(0).toString(), query->value(1).toString(),
-                                        1 + query->value(2).toLongLong() + query->value(3).toLongLong()};
+                                        1 + query->value(2).toLongLong() +
+                                            query->value(3).toLongLong()};
             }
         }
         if (candidates.isEmpty())
@@ -70,9 +73,11 @@ Result<Store::RetentionBatch> Store::deleteEndedSteps(const QDateTime &cutoff, i
         }
         if (taken.size() == 1 && taken.first().cost > maxRows) {
             // One step with much output: its chunks go first, maxRows per batch.
-            auto chunks = exec(QStringLiteral("DELETE FROM step_output WHERE step_id = ? AND chunk IN "
-                                              "(SELECT chunk FROM step_output WHERE step_id = ? ORDER BY chunk LIMIT ?)"),
-                               {taken.first().id, taken.first().id, maxRows});
+            auto chunks = exec(
+                QStringLiteral(
+                    "DELETE FROM step_output WHERE step_id = ? AND chunk IN "
+                    "(SELECT chunk FROM step_output WHERE step_id = ? ORDER BY chunk LIMIT ?)"),
+                {taken.first().id, taken.first().id, maxRows});
             if (!chunks)
                 return fail(chunks.error());
             batch.outputChunks += chunks->numRowsAffected();
@@ -89,11 +94,15 @@ Result<Store::RetentionBatch> Store::deleteEndedSteps(const QDateTime &cutoff, i
             runIds.insert(candidate.runId);
         }
         const QString in = placeholders(ids.size());
-        auto output = exec(QStringLiteral("DELETE FROM step_output WHERE step_id IN (%1)").arg(in), ids);
+        auto output =
+            exec(QStringLiteral("DELETE FROM step_output WHERE step_id IN (%1)").arg(in), ids);
         if (!output)
             return fail(output.error());
         batch.outputChunks += output->numRowsAffected();
-        auto leases = exec(QStringLiteral("DELETE FROM step_leases WHERE step_id IN (%1) AND state <> 'active'").arg(in), ids);
+        auto leases = exec(
+            QStringLiteral("DELETE FROM step_leases WHERE step_id IN (%1) AND state <> 'active'")
+                .arg(in),
+            ids);
         if (!leases)
             return fail(leases.error());
         batch.leases = leases->numRowsAffected();
@@ -124,9 +133,10 @@ Result<Store::RetentionBatch> Store::deleteEndedSteps(const QDateTime &cutoff, i
 
 Result<int> Store::deleteEventsBefore(const QDateTime &cutoff, int maxRows)
 {
-    auto query = exec(QStringLiteral("DELETE FROM events WHERE id IN "
-                                     "(SELECT id FROM events WHERE at < ? ORDER BY at, id LIMIT ?)"),
-                      {toMs(cutoff), std::max(1, maxRows)});
+    auto query =
+        exec(QStringLiteral("DELETE FROM events WHERE id IN "
+                            "(SELECT id FROM events WHERE at < ? ORDER BY at, id LIMIT ?)"),
+             {toMs(cutoff), std::max(1, maxRows)});
     if (!query)
         return fail(query.error());
     return query->numRowsAffected();
@@ -144,14 +154,17 @@ Result<int> Store::deleteWorker(const WorkerRecord &worker)
 {
     int freed = 0;
     auto done = transaction([&]() -> Result<void> {
-        auto bindings = exec(QStringLiteral("DELETE FROM token_bindings WHERE machine_id = ? AND token_id IN "
-                                            "(SELECT id FROM enrollment_tokens WHERE name = ?)"),
-                             {worker.machineId, worker.tokenName});
+        auto bindings =
+            exec(QStringLiteral("DELETE FROM token_bindings WHERE machine_id = ? AND token_id IN "
+                                "(SELECT id FROM enrollment_tokens WHERE name = ?)"),
+                 {worker.machineId, worker.tokenName});
         if (!bindings)
             return fail(bindings.error());
         freed = bindings->numRowsAffected();
-        auto removed = exec(QStringLiteral("DELETE FROM workers WHERE id = ? AND status IN ('disconnected', 'lost')"),
-                            {worker.id});
+        auto removed =
+            exec(QStringLiteral(
+                     "DELETE FROM workers WHERE id = ? AND status IN ('disconnected', 'lost')"),
+                 {worker.id});
         if (!removed)
             return fail(removed.error());
         if (removed->numRowsAffected() != 1) {

@@ -29,7 +29,8 @@ private Q_SLOTS:
 
 private:
     QString versionOf(const QString &binary);
-    Child *startEnrolledWorker(const QString &binary, const QString &token, const QString &cacheDir);
+    Child *startEnrolledWorker(const QString &binary, const QString &token,
+                               const QString &cacheDir);
     std::unique_ptr<Harness> h;
 };
 
@@ -64,11 +65,14 @@ QString tst_Upgrade::versionOf(const QString &binary)
     return h->cli({u"version"_s, u"--json"_s}, binary).json().value(u"version"_s).toString();
 }
 
-Child *tst_Upgrade::startEnrolledWorker(const QString &binary, const QString &token, const QString &cacheDir)
+Child *tst_Upgrade::startEnrolledWorker(const QString &binary, const QString &token,
+                                        const QString &cacheDir)
 {
     Child *worker = h->startWorker(token, cacheDir, {}, binary);
-    if (!QTest::qWaitFor([&] { return worker->outContains(u"enrolled as "_s) || !worker->isRunning(); }, 30000)
-        || !worker->outContains(u"enrolled as "_s)) {
+    if (!QTest::qWaitFor(
+            [&] { return worker->outContains(u"enrolled as "_s) || !worker->isRunning(); },
+            30000) ||
+        !worker->outContains(u"enrolled as "_s)) {
         qWarning("worker did not enroll: %s", qPrintable(worker->describe()));
         return nullptr;
     }
@@ -87,9 +91,10 @@ void tst_Upgrade::upgradeTheFleet()
     QVERIFY(h->orchestrator()->outContains(u"(swamp %1, "_s.arg(versionA)));
     const quint16 port = h->port();
     const auto cliA = [&](const QStringList &arguments) { return h->cli(arguments, a); };
-    const Run soloToken = cliA({u"worker"_s, u"token"_s, u"create"_s, u"solo"_s, u"--duration"_s, u"7d"_s});
-    const Run fleetToken = cliA({u"worker"_s, u"token"_s, u"create"_s, u"fleet"_s, u"--duration"_s, u"7d"_s,
-                                 u"--max-enrollments"_s, u"unlimited"_s});
+    const Run soloToken =
+        cliA({u"worker"_s, u"token"_s, u"create"_s, u"solo"_s, u"--duration"_s, u"7d"_s});
+    const Run fleetToken = cliA({u"worker"_s, u"token"_s, u"create"_s, u"fleet"_s, u"--duration"_s,
+                                 u"7d"_s, u"--max-enrollments"_s, u"unlimited"_s});
     QCOMPARE_EXIT(soloToken, 0);
     QCOMPARE_EXIT(fleetToken, 0);
     const QString solo = soloToken.outLines().value(0);
@@ -98,7 +103,8 @@ void tst_Upgrade::upgradeTheFleet()
     QList<Child *> workersA{startEnrolledWorker(a, solo, cacheDirs.at(0)),
                             startEnrolledWorker(a, fleet, cacheDirs.at(1))};
     QVERIFY(workersA.at(0) && workersA.at(1));
-    const QJsonArray before = cliA({u"worker"_s, u"list"_s, u"--json"_s}).json().value(u"workers"_s).toArray();
+    const QJsonArray before =
+        cliA({u"worker"_s, u"list"_s, u"--json"_s}).json().value(u"workers"_s).toArray();
     QCOMPARE(before.size(), 2);
     QHash<QString, QString> idByName;
     for (const QJsonValue &value : before) {
@@ -110,8 +116,11 @@ void tst_Upgrade::upgradeTheFleet()
     const Run stepA = cliA({u"run"_s, u"--"_s, u"echo"_s, u"before the upgrade"_s});
     QCOMPARE_EXIT(stepA, 0);
     QCOMPARE(stepA.out, u"before the upgrade\n"_s);
-    const QJsonArray stepsA = cliA({u"data"_s, u"query"_s, u"modelType == \"swamp/step\""_s, u"--json"_s})
-                                  .json().value(u"results"_s).toArray();
+    const QJsonArray stepsA =
+        cliA({u"data"_s, u"query"_s, u"modelType == \"swamp/step\""_s, u"--json"_s})
+            .json()
+            .value(u"results"_s)
+            .toArray();
     QCOMPARE(stepsA.size(), 1);
     const QString stepId = stepsA.first().toObject().value(u"id"_s).toString();
 
@@ -122,8 +131,9 @@ void tst_Upgrade::upgradeTheFleet()
     QVERIFY(h->orchestrator()->outContains(u"(swamp %1, "_s.arg(versionB)));
 
     // Workers still on A see protocol_mismatch and stop (exit 1) until they are upgraded.
-    const QString mismatch = u"enrollment failed: protocol_mismatch: this worker runs swamp %1 but the "
-                             "orchestrator runs swamp %2 — upgrade both to the same version"_s.arg(versionA, versionB);
+    const QString mismatch =
+        u"enrollment failed: protocol_mismatch: this worker runs swamp %1 but the "
+        "orchestrator runs swamp %2 — upgrade both to the same version"_s.arg(versionA, versionB);
     for (Child *worker : std::as_const(workersA)) {
         QVERIFY2(worker->waitForExit(60000), qPrintable(worker->describe()));
         QVERIFY2(worker->exitCode() == 1, qPrintable(worker->describe()));
@@ -158,7 +168,8 @@ void tst_Upgrade::upgradeTheFleet()
         QCOMPARE(record.value(u"version"_s).toString(), versionB);
     }
     QCOMPARE(h->workerList(true).value(u"count"_s).toInt(), 2);
-    const Run stepB = h->cli({u"run"_s, u"--target"_s, u"solo"_s, u"--"_s, u"echo"_s, u"after the upgrade"_s});
+    const Run stepB =
+        h->cli({u"run"_s, u"--target"_s, u"solo"_s, u"--"_s, u"echo"_s, u"after the upgrade"_s});
     QCOMPARE_EXIT(stepB, 0);
     QCOMPARE(stepB.out, u"after the upgrade\n"_s);
 }
@@ -171,7 +182,8 @@ void tst_Upgrade::previousSchemaIsBackedUpAndNamed()
     const QString database = h->dataDir() + u"/swamp.db"_s;
     const QString problem = createDatabaseAtSchema(
         database, previous, u"0.0.8"_s,
-        {u"INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, max_enrollments, "
+        {u"INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, "
+         u"max_enrollments, "
          "labels, updated_at) VALUES ('4b1c2f0e-0000-4000-8000-000000000001', 'kept', '%1', %2, %3, 1, '{}', %2)"_s
              .arg(QString::fromLatin1(QByteArray(64, 'a')))
              .arg(QDateTime::currentMSecsSinceEpoch())
@@ -179,12 +191,15 @@ void tst_Upgrade::previousSchemaIsBackedUpAndNamed()
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
 
     QVERIFY(h->startOrchestrator());
-    const QString backup = QDir(h->dataDir()).absolutePath() + u"/swamp.db.schema%1.bak"_s.arg(previous);
-    const QString line = u"database schema migrated from version %1 to %2; the old database was backed up to %3"_s
-                             .arg(previous)
-                             .arg(Swamp::Store::knownSchemaVersion())
-                             .arg(backup);
-    QTRY_VERIFY2_WITH_TIMEOUT(h->orchestrator()->outContains(line), qPrintable(h->orchestrator()->describe()), 10000);
+    const QString backup =
+        QDir(h->dataDir()).absolutePath() + u"/swamp.db.schema%1.bak"_s.arg(previous);
+    const QString line =
+        u"database schema migrated from version %1 to %2; the old database was backed up to %3"_s
+            .arg(previous)
+            .arg(Swamp::Store::knownSchemaVersion())
+            .arg(backup);
+    QTRY_VERIFY2_WITH_TIMEOUT(h->orchestrator()->outContains(line),
+                              qPrintable(h->orchestrator()->describe()), 10000);
     QVERIFY(QFile::exists(backup));
     QCOMPARE(QFileInfo(backup).permissions() & (QFileDevice::ReadOther | QFileDevice::ReadGroup),
              QFileDevice::Permissions());
@@ -209,9 +224,10 @@ void tst_Upgrade::olderBinaryRefusesNewerSchema()
         db.setDatabaseName(database);
         QVERIFY(db.open());
         QSqlQuery query(db);
-        QVERIFY(query.exec(u"INSERT INTO schema_migrations (version, applied_at, swamp_version) VALUES (%1, %2, '9.0.0')"_s
-                               .arg(newer)
-                               .arg(QDateTime::currentMSecsSinceEpoch())));
+        QVERIFY(query.exec(
+            u"INSERT INTO schema_migrations (version, applied_at, swamp_version) VALUES (%1, %2, '9.0.0')"_s
+                .arg(newer)
+                .arg(QDateTime::currentMSecsSinceEpoch())));
         query.finish();
         db.close();
     }
@@ -224,14 +240,16 @@ void tst_Upgrade::olderBinaryRefusesNewerSchema()
     QVERIFY(!bytes.isEmpty());
 
     const QString a = altSwampBinary();
-    const Run refused = h->cli({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s, h->dataDir()}, a);
+    const Run refused =
+        h->cli({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s, h->dataDir()}, a);
     QCOMPARE_EXIT(refused, 1);
-    QCOMPARE(refused.err.trimmed(),
-             u"error: the database has schema version %1 (written by swamp 9.0.0) but this swamp %2 knows "
-             "schema versions up to %3; nothing was changed — install swamp 9.0.0 or newer"_s
-                 .arg(newer)
-                 .arg(versionOf(a))
-                 .arg(newer - 1));
+    QCOMPARE(
+        refused.err.trimmed(),
+        u"error: the database has schema version %1 (written by swamp 9.0.0) but this swamp %2 "
+        u"knows "
+        "schema versions up to %3; nothing was changed — install swamp 9.0.0 or newer"_s.arg(newer)
+            .arg(versionOf(a))
+            .arg(newer - 1));
     QVERIFY2(refused.out.isEmpty(), qPrintable(refused.describe()));
 
     // Untouched: same bytes, same modification time, no backup, no new file.

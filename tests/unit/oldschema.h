@@ -33,7 +33,8 @@ inline QString createDatabaseAtSchema(const QString &path, int version, const QS
                 problem = sql.left(60) + u": "_s + query.lastError().text();
         };
         run(u"PRAGMA journal_mode=WAL"_s);
-        run(u"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL, "
+        run(u"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT "
+            u"NULL, "
             "swamp_version TEXT NOT NULL)"_s);
         for (int next = 1; next <= version && problem.isEmpty(); ++next) {
             const QStringList files = QDir(u":/migrations/sqlite"_s)
@@ -44,7 +45,8 @@ inline QString createDatabaseAtSchema(const QString &path, int version, const QS
             if (!file.open(QIODevice::ReadOnly))
                 return file.errorString();
             // The same split as the store: statements end with ";\n", "--" lines are comments.
-            for (QString statement : QString::fromUtf8(file.readAll()).split(u";\n"_s, Qt::SkipEmptyParts)) {
+            for (QString statement :
+                 QString::fromUtf8(file.readAll()).split(u";\n"_s, Qt::SkipEmptyParts)) {
                 QStringList lines = statement.split(u'\n');
                 lines.removeIf([](const QString &l) { return l.trimmed().startsWith(u"--"); });
                 statement = lines.join(u'\n').trimmed();

@@ -111,7 +111,8 @@ WorkerRecord worker(const QString &name, const TokenRecord &t, WorkerStatus stat
 Result<RunRecord> seedEndedSteps(Store &store, int steps, const QDateTime &firstFinished)
 {
     const RunRecord old = run(u"old"_s);
-    const StepState endings[] = {StepState::Succeeded, StepState::Failed, StepState::Cancelled, StepState::TimedOut};
+    const StepState endings[] = {StepState::Succeeded, StepState::Failed, StepState::Cancelled,
+                                 StepState::TimedOut};
     auto seeded = store.transaction([&]() -> Result<void> {
         if (auto r = store.insertRun(old); !r)
             return r;
@@ -122,7 +123,9 @@ Result<RunRecord> seedEndedSteps(Store &store, int steps, const QDateTime &first
             if (auto r = store.insertLease(lease(s, LeaseState::Completed)); !r)
                 return r;
             for (int chunk = 1; chunk <= 2; ++chunk) {
-                if (auto r = store.appendOutput(s.id, chunk, u"l"_s, 1, u"stdout"_s, u"x\n"_s, firstFinished); !r)
+                if (auto r = store.appendOutput(s.id, chunk, u"l"_s, 1, u"stdout"_s, u"x\n"_s,
+                                                firstFinished);
+                    !r)
                     return r;
             }
         }
@@ -199,7 +202,8 @@ void tst_RetentionStore::endedStepsGoInBatches()
         QVERIFY_RESULT(store->insertStep(s));
     const LeaseRecord active = lease(running, LeaseState::Active);
     QVERIFY_RESULT(store->insertLease(active));
-    QVERIFY_RESULT(store->appendOutput(running.id, 1, active.id, 1, u"stdout"_s, u"still here\n"_s, at(10)));
+    QVERIFY_RESULT(
+        store->appendOutput(running.id, 1, active.id, 1, u"stdout"_s, u"still here\n"_s, at(10)));
     // Recent: ended after the cutoff.
     const RunRecord recent = run(u"recent"_s);
     QVERIFY_RESULT(store->insertRun(recent));
@@ -241,7 +245,8 @@ void tst_RetentionStore::endedStepsGoInBatches()
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM step_leases WHERE state = 'active'"_s), 2);
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM step_leases"_s), 2);
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM step_output"_s), 1);
-    QCOMPARE(count(*store, u"SELECT COUNT(*) FROM step_output WHERE step_id = ?"_s, {running.id}), 1);
+    QCOMPARE(count(*store, u"SELECT COUNT(*) FROM step_output WHERE step_id = ?"_s, {running.id}),
+             1);
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM runs"_s), 3);
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM runs WHERE id = ?"_s, {old.id}), 0);
 
@@ -268,7 +273,9 @@ void tst_RetentionStore::largeOutputGoesOverSeveralBatches()
         if (auto x = store->insertLease(lease(s, LeaseState::Completed)); !x)
             return x;
         for (int chunk = 1; chunk <= 1300; ++chunk) {
-            if (auto x = store->appendOutput(s.id, chunk, u"l"_s, 1, u"stdout"_s, u"line\n"_s, at(10)); !x)
+            if (auto x =
+                    store->appendOutput(s.id, chunk, u"l"_s, 1, u"stdout"_s, u"line\n"_s, at(10));
+                !x)
                 return x;
         }
         return {};
@@ -304,7 +311,8 @@ void tst_RetentionStore::eventsGoOldestFirstInBatches()
                 return fail(id.error());
         }
         for (int i = 0; i < 5; ++i) {
-            auto id = store->insertEvent(Event{0, at(7200 + i), u"step.queued"_s, u"s"_s, u"new"_s, {}});
+            auto id =
+                store->insertEvent(Event{0, at(7200 + i), u"step.queued"_s, u"s"_s, u"new"_s, {}});
             if (!id)
                 return fail(id.error());
         }
@@ -390,8 +398,12 @@ void tst_RetentionStore::deletingAWorkerFreesItsBindings()
     QVERIFY_RESULT(tokens);
     for (const TokenRecord &t : std::as_const(*tokens))
         QVERIFY(!t.isBound(w.machineId));
-    QCOMPARE(count(*store, u"SELECT COUNT(*) FROM token_bindings WHERE machine_id = ?"_s, {w.machineId}), 1);
-    QCOMPARE(count(*store, u"SELECT COUNT(*) FROM token_bindings WHERE machine_id = 'another-machine'"_s), 1);
+    QCOMPARE(
+        count(*store, u"SELECT COUNT(*) FROM token_bindings WHERE machine_id = ?"_s, {w.machineId}),
+        1);
+    QCOMPARE(count(*store,
+                   u"SELECT COUNT(*) FROM token_bindings WHERE machine_id = 'another-machine'"_s),
+             1);
 }
 
 void tst_RetentionStore::connectedWorkerIsNotDeleted()
@@ -413,7 +425,9 @@ void tst_RetentionStore::connectedWorkerIsNotDeleted()
     QVERIFY_ERROR_CODE(refused, u"worker_connected"_s);
     QVERIFY2(refused.error().message.contains(u"solo"_s), qPrintable(refused.error().message));
     // Rolled back: the binding is still there.
-    QCOMPARE(count(*store, u"SELECT COUNT(*) FROM token_bindings WHERE machine_id = ?"_s, {w.machineId}), 1);
+    QCOMPARE(
+        count(*store, u"SELECT COUNT(*) FROM token_bindings WHERE machine_id = ?"_s, {w.machineId}),
+        1);
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM workers WHERE id = ?"_s, {w.id}), 1);
 }
 
@@ -428,7 +442,7 @@ void tst_RetentionStore::reaperYieldsBetweenBatches()
     QVERIFY_RESULT(store->insertEvent(Event{0, recent, u"step.queued"_s, u"s"_s, u"new"_s, {}}));
 
     Reaper reaper(store.get(), 60 * 60 * 1000);
-    QCOMPARE(reaper.intervalMs(), 5 * 60 * 1000); // a quarter of 1h, at most 5 min
+    QCOMPARE(reaper.intervalMs(), 5 * 60 * 1000);           // a quarter of 1h, at most 5 min
     QCOMPARE(Reaper(store.get(), 1000).intervalMs(), 1000); // at least 1s
     // Something else that wants the event loop while the pass runs: it must get turns.
     int turns = 0;
@@ -456,9 +470,11 @@ void tst_RetentionStore::reaperYieldsBetweenBatches()
     // 4 rows a step, 500 rows a batch: at least 8 batches of steps, then one of events.
     QVERIFY2(summary.batches >= 9, qPrintable(summary.message()));
     QVERIFY2(turnsDuringPass >= summary.batches - 1,
-             qPrintable(u"%1 turns of the event loop during %2 batches"_s.arg(turnsDuringPass).arg(summary.batches)));
-    QVERIFY(summary.message().startsWith(u"retention: removed 1000 step(s), 1000 lease(s), 2000 output chunk(s), "
-                                         "1 run(s) and 1 event(s) older than 1h in "_s));
+             qPrintable(u"%1 turns of the event loop during %2 batches"_s.arg(turnsDuringPass)
+                            .arg(summary.batches)));
+    QVERIFY(summary.message().startsWith(
+        u"retention: removed 1000 step(s), 1000 lease(s), 2000 output chunk(s), "
+        "1 run(s) and 1 event(s) older than 1h in "_s));
     QCOMPARE(summary.toJson().value(u"steps"_s).toInt(), 1000);
     QVERIFY(!reaper.isRunning());
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM steps"_s), 0);
@@ -471,18 +487,19 @@ void tst_RetentionStore::auditRoundTrip()
     QTemporaryDir dir;
     auto store = openStore(dir.filePath(u"swamp.db"_s));
     QVERIFY(store);
-    const QString adminToken = u"9d4f26e8f7e09c0fcb47b23f75d7e4cadd2ae7dca42147fe193edb627e458a9c"_s;
+    const QString adminToken =
+        u"9d4f26e8f7e09c0fcb47b23f75d7e4cadd2ae7dca42147fe193edb627e458a9c"_s;
     const QString key = adminKeyFingerprint(adminToken);
     QVERIFY2(QRegularExpression(u"^sha256:[0-9a-f]{16}$"_s).match(key).hasMatch(), qPrintable(key));
     QVERIFY(!adminToken.contains(key.mid(7)));
     QVERIFY(adminKeyFingerprint(adminToken + u'x') != key);
 
-    AuditRecord created{0, at(1), u"token.create"_s, u"t1"_s, u"ci"_s, {}, key, u"swamp/0.1.0"_s,
-                        u"127.0.0.1"_s, u"ticket OPS-42"_s};
-    AuditRecord revoked{0, at(2), u"token.revoke"_s, u"t1"_s, u"ci"_s, {}, key, u"swamp-console/0.1.0"_s,
-                        u"10.0.0.7"_s, u"leaked"_s};
-    AuditRecord pruned{0, at(3), u"worker.prune"_s, u"t2"_s, u"pool"_s, u"pool-1e23cb9d"_s, key, {},
-                       u"::1"_s, {}};
+    AuditRecord created{0,  at(1), u"token.create"_s, u"t1"_s,        u"ci"_s,
+                        {}, key,   u"swamp/0.1.0"_s,  u"127.0.0.1"_s, u"ticket OPS-42"_s};
+    AuditRecord revoked{0,  at(2), u"token.revoke"_s,        u"t1"_s,       u"ci"_s,
+                        {}, key,   u"swamp-console/0.1.0"_s, u"10.0.0.7"_s, u"leaked"_s};
+    AuditRecord pruned{0,   at(3), u"worker.prune"_s, u"t2"_s, u"pool"_s, u"pool-1e23cb9d"_s,
+                       key, {},    u"::1"_s,          {}};
     for (AuditRecord *r : {&created, &revoked, &pruned}) {
         auto id = store->insertAudit(*r);
         QVERIFY_RESULT(id);
@@ -515,7 +532,8 @@ void tst_RetentionStore::auditRoundTrip()
     QCOMPARE(json.value(u"at"_s).toString(), u"2026-11-24T10:00:03.000Z"_s);
     QCOMPARE(json.value(u"client"_s).toObject().value(u"adminKey"_s).toString(), key);
     const QJsonObject short_ = all->at(0).toTokenJson();
-    QCOMPARE(short_.keys(), (QStringList{u"action"_s, u"address"_s, u"at"_s, u"client"_s, u"reason"_s}));
+    QCOMPARE(short_.keys(),
+             (QStringList{u"action"_s, u"address"_s, u"at"_s, u"client"_s, u"reason"_s}));
     QCOMPARE(all->at(2).toTokenJson().value(u"workerName"_s).toString(), u"pool-1e23cb9d"_s);
 
     // Retention never touches the audit trail.
@@ -534,7 +552,8 @@ void tst_RetentionStore::previousSchemaIsBackedUpThenMigrated()
     const TokenRecord t = token(u"kept"_s);
     const QString problem = SwampTest::createDatabaseAtSchema(
         path, previous, u"0.0.9"_s,
-        {u"INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, max_enrollments, "
+        {u"INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, "
+         u"max_enrollments, "
          "labels, updated_at) VALUES ('%1', 'kept', 'h', 1, 2, 1, '{}', 1)"_s.arg(t.id)});
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
 
@@ -548,7 +567,8 @@ void tst_RetentionStore::previousSchemaIsBackedUpThenMigrated()
     auto tokens = store->tokensNamed(u"kept"_s);
     QVERIFY_RESULT(tokens);
     QCOMPARE(tokens->size(), 1);
-    QCOMPARE(count(*store, u"SELECT MAX(version) FROM schema_migrations"_s), Store::knownSchemaVersion());
+    QCOMPARE(count(*store, u"SELECT MAX(version) FROM schema_migrations"_s),
+             Store::knownSchemaVersion());
     QCOMPARE(count(*store, u"SELECT COUNT(*) FROM audit_events"_s), 0);
 
     // The backup is the old database, whole.
