@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "orchestrator/metrics.h"
 #include "pool/workerpool.h"
 #include "scheduling/steps.h"
 #include "tokens/tokens.h"
@@ -19,6 +20,7 @@ namespace Swamp {
 
 class AdminConnection;
 class EventLog;
+class MetricsServer;
 class PeerConnection;
 class Scheduler;
 class Store;
@@ -33,6 +35,8 @@ struct OrchestratorConfig
     QString database; // empty: SQLite in dataDir; else a postgresql:// URL
     QString tlsCertPath;
     QString tlsKeyPath;
+    QString metricsHost;      // empty: no metrics listener (--metrics-listen)
+    quint16 metricsPort = 0;
     qint64 heartbeatIntervalMs = 5000;
     qint64 heartbeatTimeoutMs = 15000;
     qint64 reconnectGraceMs = 30000;
@@ -61,6 +65,12 @@ public:
     void stop();
 
     QString url() const;
+    // http://host:port/metrics when --metrics-listen was given, else empty.
+    QString metricsUrl() const;
+    // What the operator should know about how it serves (no TLS on the network, an expired
+    // certificate, unauthenticated metrics on the network), one sentence each.
+    QStringList warnings() const { return m_warnings; }
+    const Metrics &metrics() const { return *m_metrics; }
     QString dataDir() const { return m_config.dataDir; }
     EventLog *eventLog() const { return m_events.get(); }
     // Events recorded while starting (boot reconciliation), before anyone could subscribe.
@@ -101,6 +111,13 @@ private:
     void checkDrained(WorkerSession *session);
     void slotsChanged(WorkerSession *session);
 
+    // metrics and health (observability.cpp)
+    Result<void> startMetrics();
+    void observeConnection(PeerConnection *connection, Metrics::Endpoint endpoint);
+    void observeStep(const StepRecord &step);
+    void observeEvent(const Event &event);
+    Result<void> checkHealth() const;
+
     // admin (adminservice.cpp)
     void handleAdminFrame(AdminConnection *connection, const QJsonObject &frame);
     Result<QJsonObject> adminCall(AdminConnection *connection, const QString &method,
@@ -132,6 +149,9 @@ private:
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<QWebSocketServer> m_server;
     std::unique_ptr<Scheduler> m_scheduler;
+    std::unique_ptr<Metrics> m_metrics;
+    std::unique_ptr<MetricsServer> m_metricsServer;
+    QStringList m_warnings;
     QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
     WorkerPool m_pool;
     QList<QPointer<AdminConnection>> m_admins;
