@@ -46,10 +46,11 @@ using Handler = std::function<HttpResponse(const QByteArray &method, const QByte
 class HttpExchange final : public QObject
 {
 public:
-    HttpExchange(QTcpSocket *socket, Handler handler, QObject *parent)
+    HttpExchange(QTcpSocket *socket, Handler handler, int timeoutMs, QObject *parent)
         : QObject(parent)
         , m_socket(socket)
         , m_handler(std::move(handler))
+        , m_timeoutMs(timeoutMs)
     {
         m_socket->setParent(this);
         connect(m_socket, &QTcpSocket::readyRead, this, &HttpExchange::read);
@@ -61,7 +62,7 @@ public:
             else
                 answer(plain(408, "request timeout"), false);
         });
-        m_timer.start(MetricsServer::RequestTimeoutMs);
+        m_timer.start(m_timeoutMs);
         read(); // bytes may have arrived before we connected
     }
 
@@ -121,11 +122,12 @@ private:
             bytes += response.body;
         m_socket->write(bytes);
         m_socket->disconnectFromHost(); // after the bytes are written
-        m_timer.start(MetricsServer::RequestTimeoutMs);
+        m_timer.start(m_timeoutMs);
     }
 
     QTcpSocket *m_socket;
     Handler m_handler;
+    int m_timeoutMs;
     QByteArray m_buffer;
     QTimer m_timer;
     bool m_answered = false;
@@ -200,7 +202,7 @@ void MetricsServer::acceptConnections()
             if (!health)
                 return plain(503, health.error().message.toUtf8());
             return plain(200, "ok");
-        }, this);
+        }, m_requestTimeoutMs, this);
         connect(exchange, &QObject::destroyed, this, [this] { --m_open; });
     }
 }

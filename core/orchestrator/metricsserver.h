@@ -28,7 +28,7 @@ public:
 
     static constexpr qsizetype MaxRequestBytes = 8 * 1024;
     static constexpr int MaxConnections = 64;
-    static constexpr int RequestTimeoutMs = 10000;
+    static constexpr int DefaultRequestTimeoutMs = 10000;
 
     MetricsServer(Exposition exposition, HealthCheck health, QObject *parent = nullptr);
     ~MetricsServer() override;
@@ -36,6 +36,8 @@ public:
     // Error "listen" naming the address and the reason.
     Result<void> listen(const QHostAddress &address, quint16 port);
     void close();
+    // How long a client may take to send its request, and then to take the answer.
+    void setRequestTimeoutMs(int ms) { m_requestTimeoutMs = ms; }
     quint16 port() const { return m_server.serverPort(); }
     // http://<host>:<port>/metrics, with the real port.
     QString url() const;
@@ -47,6 +49,7 @@ private:
     HealthCheck m_health;
     QTcpServer m_server;
     int m_open = 0;
+    int m_requestTimeoutMs = DefaultRequestTimeoutMs;
 };
 
 } // namespace Swamp

@@ -1,6 +1,5 @@
 #include "tls/tlscredentials.h"
 
-#include "common/files.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -32,15 +31,13 @@ QString nativePath(const QString &path)
     return QDir::toNativeSeparators(path);
 }
 
-// Reads a PEM file; the error names the file, says why and which flag it came from.
-Result<QByteArray> readPem(const QString &path, const QString &code, const QString &what,
+// Reads a PEM file; `message` ("cannot read ... %1: %2") gets the path and the reason.
+Result<QByteArray> readPem(const QString &path, const QString &code, const QString &message,
                            const QString &fix)
 {
     QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        return fail(code, Tr::tr("cannot read the %1 %2: %3").arg(what, nativePath(path), file.errorString()),
-                    fix);
-    }
+    if (!file.open(QIODevice::ReadOnly))
+        return fail(code, message.arg(nativePath(path), file.errorString()), fix);
     return file.readAll();
 }
 
@@ -135,7 +132,8 @@ Result<QList<QSslCertificate>> loadCaCertificates(const QString &path)
 {
     const QString fix = Tr::tr("pass --ca-cert (or SWAMP_CA_CERT) with the PEM file of the CA that "
                                "signed the orchestrator's certificate");
-    auto bytes = readPem(path, QStringLiteral("invalid_ca_cert"), Tr::tr("CA certificate file"), fix);
+    auto bytes = readPem(path, QStringLiteral("invalid_ca_cert"),
+                         Tr::tr("cannot read the CA certificate file %1: %2"), fix);
     if (!bytes)
         return fail(bytes.error());
     const QList<QSslCertificate> certificates = QSslCertificate::fromData(*bytes, QSsl::Pem);
@@ -172,10 +170,10 @@ Result<ServerCredentials> loadServerCredentials(const QString &certPath, const Q
                                    "readable by this user");
     const QString keyFix = Tr::tr("pass --tls-key with the certificate's private key in PEM, "
                                   "readable by this user");
-    auto certBytes = readPem(certPath, code, Tr::tr("TLS certificate"), certFix);
+    auto certBytes = readPem(certPath, code, Tr::tr("cannot read the TLS certificate %1: %2"), certFix);
     if (!certBytes)
         return fail(certBytes.error());
-    auto keyBytes = readPem(keyPath, code, Tr::tr("TLS private key"), keyFix);
+    auto keyBytes = readPem(keyPath, code, Tr::tr("cannot read the TLS private key %1: %2"), keyFix);
     if (!keyBytes)
         return fail(keyBytes.error());
 

@@ -144,20 +144,24 @@ void tst_Metrics::followsTheFleet()
 void tst_Metrics::rejectedFrames()
 {
     // A client that is not a worker: not JSON, then JSON without the enroll frame.
+    // Returns the close code the orchestrator sent, or -1.
     const auto sendAndWaitForClose = [&](const QString &text) {
         QWebSocket socket;
         QSignalSpy closed(&socket, &QWebSocket::disconnected);
         socket.open(QUrl(h->url() + u"/v1/worker"_s));
         if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; }, 20000))
-            return false;
+            return -1;
         socket.sendTextMessage(text);
-        return closed.wait(20000) || closed.size() > 0;
+        if (!closed.wait(20000) && closed.isEmpty())
+            return -1;
+        return int(socket.closeCode());
     };
-    QVERIFY(sendAndWaitForClose(u"this is not json"_s));
-    QVERIFY(sendAndWaitForClose(u"{\"type\":\"output\"}"_s));
-    QVERIFY(sendAndWaitForClose(u"[1,2]"_s));
+    QCOMPARE(sendAndWaitForClose(u"this is not json"_s), 4000);
+    QCOMPARE(sendAndWaitForClose(u"{\"type\":\"output\"}"_s), 4000);
+    QCOMPARE(sendAndWaitForClose(u"[1,2]"_s), 4000);
     // Over the worker endpoint's 1 MiB frame limit: refused by the WebSocket layer itself.
-    QVERIFY(sendAndWaitForClose(u"{\"type\":\"enroll\",\"pad\":\""_s + QString(1024 * 1024, u'x') + u"\"}"_s));
+    QCOMPARE(sendAndWaitForClose(u"{\"type\":\"enroll\",\"pad\":\""_s + QString(1024 * 1024, u'x') + u"\"}"_s),
+             int(QWebSocketProtocol::CloseCodeTooMuchData));
     const PromDocument doc = scrape();
     QVERIFY2(doc.errors.isEmpty(), qPrintable(doc.errors.join(u'\n')));
     const QString rejected = u"swamp_rejected_frames_total"_s;
