@@ -129,15 +129,34 @@ Result<Metrics::DatabaseState> Metrics::readDatabaseState(Store &store)
     if (!workers)
         return fail(workers.error());
     state.workers = *workers;
-    auto steps = groupedCount(store, QStringLiteral("SELECT state, COUNT(*) FROM steps GROUP BY state"));
-    if (!steps)
-        return fail(steps.error());
-    state.steps = *steps;
+    const QString open = QStringLiteral("('queued', 'dispatched', 'running')");
+    auto openSteps = groupedCount(store, QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state IN ")
+                                             + open + QStringLiteral(" GROUP BY state"));
+    if (!openSteps)
+        return fail(openSteps.error());
+    if (!m_finishedSynced.isValid() || m_finishedSynced.hasExpired(FinishedStepsResyncMs)) {
+        auto finished = groupedCount(store, QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state NOT IN ")
+                                                + open + QStringLiteral(" GROUP BY state"));
+        if (!finished)
+            return fail(finished.error());
+        m_finishedSteps = *finished;
+        m_finishedSynced.start();
+    }
+    state.steps = *openSteps;
+    for (auto it = m_finishedSteps.cbegin(); it != m_finishedSteps.cend(); ++it)
+        state.steps.insert(it.key(), it.value());
     auto leases = store.exec(QStringLiteral("SELECT COUNT(*) FROM step_leases WHERE state = 'active'"));
     if (!leases)
         return fail(leases.error());
     state.activeLeases = leases->next() ? leases->value(0).toLongLong() : 0;
     return state;
+}
+
+void Metrics::countFinishedStep(const QString &state)
+{
+    // Before the first full count there is nothing to advance: that count will include it.
+    if (m_finishedSynced.isValid())
+        ++m_finishedSteps[state];
 }
 
 Metrics::Metrics()

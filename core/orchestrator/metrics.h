@@ -24,16 +24,23 @@ class Metrics final
 public:
     enum class Endpoint { Worker, Admin };
 
-    // The state gauges, read with one grouped COUNT per table over its state index (never a
-    // scan of the rows). They are database-wide: orchestrators sharing one PostgreSQL database
-    // report the same values.
+    // The state gauges, database-wide (orchestrators sharing one PostgreSQL database report the
+    // same values).
     struct DatabaseState
     {
         QMap<QString, qint64> workers; // by status
         QMap<QString, qint64> steps;   // by state
         qint64 activeLeases = 0;
     };
-    static Result<DatabaseState> readDatabaseState(Store &store);
+    // How often the finished-step counts are read again from the database in full.
+    static constexpr qint64 FinishedStepsResyncMs = 5 * 60 * 1000;
+    // Reads the state gauges for a scrape, each a COUNT over its table's state index. A scrape
+    // costs O(workers + open steps + active leases), not O(all steps): the finished states
+    // (succeeded, failed, ...), which grow with every step, are counted in full at the first
+    // scrape and every FinishedStepsResyncMs, and advanced by countFinishedStep() in between.
+    Result<DatabaseState> readDatabaseState(Store &store);
+    // This orchestrator just finished a step in `state` (written to the database already).
+    void countFinishedStep(const QString &state);
 
     // The dispatch latency histogram's upper bounds, in seconds (0.5 ms to 10 s).
     static const QList<double> &dispatchLatencyBuckets();
@@ -60,6 +67,8 @@ public:
 
 private:
     QElapsedTimer m_uptime;
+    QMap<QString, qint64> m_finishedSteps; // by terminal state, as of the last full count ...
+    QElapsedTimer m_finishedSynced;        // ... taken then (invalid: not yet)
     qint64 m_startedAtMs = 0;
     QMap<QString, qint64> m_enrollments;
     QMap<QString, qint64> m_rejectedFrames;

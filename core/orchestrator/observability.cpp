@@ -19,7 +19,7 @@ Result<void> Orchestrator::startMetrics()
     if (!address)
         return fail(address.error());
     m_metricsServer = std::make_unique<MetricsServer>(
-        [this] { return m_metrics->render(Metrics::readDatabaseState(*m_store)); },
+        [this] { return m_metrics->render(m_metrics->readDatabaseState(*m_store)); },
         [this] { return checkHealth(); });
     if (auto listening = m_metricsServer->listen(*address, m_config.metricsPort); !listening)
         return listening;
@@ -57,6 +57,11 @@ void Orchestrator::observeConnection(PeerConnection *connection, Metrics::Endpoi
 
 void Orchestrator::observeStep(const StepRecord &step)
 {
+    // Terminal states are reached once per step, each announced once, after the write.
+    if (isTerminal(step.state)) {
+        m_metrics->countFinishedStep(stepStateName(step.state));
+        return;
+    }
     // A step is `dispatched` exactly once per dispatch; queuedAt is when it entered the queue
     // (submitted, or requeued for another attempt).
     if (step.state != StepState::Dispatched || !step.queuedAt.isValid())

@@ -359,13 +359,51 @@ void tst_MetricsServer::databaseState()
     QVERIFY_RESULT(insert(u"a"_s, WorkerStatus::Idle));
     QVERIFY_RESULT(insert(u"b"_s, WorkerStatus::Idle));
     QVERIFY_RESULT(insert(u"c"_s, WorkerStatus::Lost));
-    auto state = Metrics::readDatabaseState(**store);
+    QVERIFY_RESULT((*store)->execute(u"INSERT INTO runs (id, name, state, created_at, updated_at) "
+                                     "VALUES ('r', 'run', 'running', 0, 0)"_s));
+    int seq = 0;
+    const auto step = [&](const QString &state) {
+        ++seq;
+        return (*store)->execute(u"INSERT INTO steps (id, run_id, seq, name, command, queue_timeout_ms, "
+                                 "max_attempts, state, queued_at, created_at, updated_at) "
+                                 "VALUES (?, 'r', ?, 'x', '[]', 1, 1, ?, 0, 0, 0)"_s,
+                                 {u"s%1"_s.arg(seq), seq, state});
+    };
+    for (const char *state : {"queued", "queued", "running", "succeeded", "succeeded", "failed"})
+        QVERIFY_RESULT(step(QLatin1String(state)));
+
+    Metrics metrics;
+    auto state = metrics.readDatabaseState(**store);
     QVERIFY_RESULT(state);
     QCOMPARE(state->workers.value(u"idle"_s), 2);
     QCOMPARE(state->workers.value(u"lost"_s), 1);
     QCOMPARE(state->workers.value(u"busy"_s), 0);
     QCOMPARE(state->activeLeases, 0);
-    QVERIFY(state->steps.isEmpty());
+    QCOMPARE(state->steps.value(u"queued"_s), 2);
+    QCOMPARE(state->steps.value(u"running"_s), 1);
+    QCOMPARE(state->steps.value(u"succeeded"_s), 2);
+    QCOMPARE(state->steps.value(u"failed"_s), 1);
+
+    // Open states are counted at every scrape; finished ones are advanced by what this process
+    // finishes until the next full count, so a scrape never counts every step ever run.
+    // (Here a step finished by "another orchestrator" is written without being counted.)
+    QVERIFY_RESULT(step(u"queued"_s));
+    QVERIFY_RESULT(step(u"succeeded"_s));
+    QVERIFY_RESULT(step(u"failed"_s));
+    metrics.countFinishedStep(u"failed"_s);
+    state = metrics.readDatabaseState(**store);
+    QVERIFY_RESULT(state);
+    QCOMPARE(state->steps.value(u"queued"_s), 3);
+    QCOMPARE(state->steps.value(u"succeeded"_s), 2); // until the next full count
+    QCOMPARE(state->steps.value(u"failed"_s), 2);
+
+    // A registry that has not counted yet does not advance: its first count includes the step.
+    Metrics fresh;
+    fresh.countFinishedStep(u"failed"_s);
+    state = fresh.readDatabaseState(**store);
+    QVERIFY_RESULT(state);
+    QCOMPARE(state->steps.value(u"failed"_s), 2);
+    QCOMPARE(state->steps.value(u"succeeded"_s), 3);
 }
 
 void tst_MetricsServer::databaseDown()
