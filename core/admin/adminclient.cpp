@@ -45,8 +45,10 @@ Result<AdminEndpoint> resolveAdminEndpoint(const AdminEndpointOptions &options)
             return fail(QStringLiteral("no_orchestrator"), Tr::tr("no orchestrator configured"),
                         Tr::tr("run 'swamp serve' on this machine or pass --server and --admin-token"));
         }
-        if (server.isEmpty())
+        if (server.isEmpty()) {
             server = config->url;
+            endpoint.pinnedCertificate = config->certificate.toLatin1();
+        }
         if (token.isEmpty())
             token = config->adminToken;
     }
@@ -100,6 +102,12 @@ void AdminClient::open()
     connect(m_socket.get(), &QWebSocket::textMessageReceived, this, &AdminClient::handleText);
     connect(m_socket.get(), &QWebSocket::disconnected, this, &AdminClient::handleClosed);
     connect(m_socket.get(), &QWebSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+        if (!m_endpoint.pinnedCertificate.isEmpty()
+            && isPinnedPeer(errors, m_socket->sslConfiguration().peerCertificate(),
+                            m_endpoint.pinnedCertificate)) {
+            m_socket->ignoreSslErrors();
+            return;
+        }
         m_closeError = describeTlsErrors(errors, m_endpoint.url.host());
         m_closeError.message = Tr::tr("cannot reach the orchestrator at %1: %2")
                                    .arg(redactedUrl(m_endpoint.url), m_closeError.message);

@@ -144,7 +144,9 @@ Result<void> Orchestrator::start()
     }
     if (auto metrics = startMetrics(); !metrics)
         return fail(metrics.error());
-    if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken}); !written)
+    // With TLS the local CLI and console pin this very certificate (they need no --ca-cert).
+    const QString pinned = credentials ? QString::fromLatin1(credentials->chain.first().toPem()) : QString();
+    if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken, pinned}); !written)
         return fail(written.error());
 
     m_heartbeatTimer.start();

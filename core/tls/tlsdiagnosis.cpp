@@ -129,6 +129,27 @@ Error describeTlsErrors(const QList<QSslError> &errors, const QString &host)
                      fixes.join(QStringLiteral("; ")));
 }
 
+bool isPinnedPeer(const QList<QSslError> &errors, const QSslCertificate &peer, const QByteArray &pinnedPem)
+{
+    const QList<QSslCertificate> pinned = QSslCertificate::fromData(pinnedPem, QSsl::Pem);
+    if (peer.isNull() || pinned.isEmpty() || pinned.first() != peer)
+        return false;
+    return std::all_of(errors.cbegin(), errors.cend(), [](const QSslError &error) {
+        switch (error.error()) {
+        case QSslError::UnableToGetIssuerCertificate:
+        case QSslError::UnableToGetLocalIssuerCertificate:
+        case QSslError::UnableToVerifyFirstCertificate:
+        case QSslError::SelfSignedCertificate:
+        case QSslError::SelfSignedCertificateInChain:
+        case QSslError::CertificateUntrusted:
+        case QSslError::HostNameMismatch:
+            return true;
+        default:
+            return false;
+        }
+    });
+}
+
 Error describeTlsHandshakeFailure(const QString &reason)
 {
     return makeError(QStringLiteral("tls"),

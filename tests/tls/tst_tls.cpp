@@ -6,6 +6,7 @@
 // naming the file(s).
 #include "integration/swampharness.h"
 
+#include <QSslCertificate>
 #include <QStandardPaths>
 
 using namespace Qt::StringLiterals;
@@ -40,6 +41,7 @@ private Q_SLOTS:
     void wrongHostName();
     void untrustedCa();
     void expiredCertificate();
+    void localClientsPinTheCertificate();
     void schemeMismatch();
     void badCaCertFile_data();
     void badCaCertFile();
@@ -50,6 +52,7 @@ private Q_SLOTS:
 private:
     QString pki(const QString &name) const { return m_pki.filePath(name); }
     QString openssl(const QStringList &arguments);
+    QString adminToken() const;
     QString issue(const QString &name, const QString &subject, const QString &sans);
     bool startTls(const QString &name);
     Run cliWithCa(const QStringList &arguments, const QString &caCert);
@@ -161,15 +164,25 @@ void tst_Tls::cleanup()
     h.reset();
 }
 
+QString tst_Tls::adminToken() const
+{
+    QFile admin(h->dataDir() + u"/admin.json"_s);
+    if (!admin.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(admin.readAll()).object().value(u"adminToken"_s).toString();
+}
+
 bool tst_Tls::startTls(const QString &name)
 {
     return h->startOrchestrator(0, {u"--tls-cert"_s, pki(name + u".pem"_s), u"--tls-key"_s,
                                     pki(name + u".key"_s)});
 }
 
+// With an explicit --server: admin.json's URL would be accepted by its pinned certificate.
 Run tst_Tls::cliWithCa(const QStringList &arguments, const QString &caCert)
 {
-    return h->cli(arguments + QStringList{u"--ca-cert"_s, caCert});
+    return h->cli(arguments + QStringList{u"--server"_s, h->url(), u"--admin-token"_s, adminToken(),
+                                          u"--ca-cert"_s, caCert});
 }
 
 void tst_Tls::expectWorkerRetries(const QStringList &extra, const QString &reason)
@@ -212,6 +225,8 @@ void tst_Tls::goodChain()
                             u"echo"_s, u"over tls"_s});
     QCOMPARE_EXIT(run, 0);
     QCOMPARE(run.out, u"over tls\n"_s);
+    // On this machine, through admin.json, no --ca-cert is needed (see localClientsPinTheCertificate).
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"list"_s}), 0);
 }
 
 void tst_Tls::caFromEnvironmentAndDnsName()
@@ -226,10 +241,7 @@ void tst_Tls::caFromEnvironmentAndDnsName()
 
     // The certificate's DNS name works as well as its IP address.
     const QString byName = QString(h->url()).replace(u"127.0.0.1"_s, u"localhost"_s);
-    QFile admin(h->dataDir() + u"/admin.json"_s);
-    QVERIFY(admin.open(QIODevice::ReadOnly));
-    const QString adminToken = QJsonDocument::fromJson(admin.readAll()).object().value(u"adminToken"_s).toString();
-    const Run named = h->cli({u"worker"_s, u"list"_s, u"--server"_s, byName, u"--admin-token"_s, adminToken},
+    const Run named = h->cli({u"worker"_s, u"list"_s, u"--server"_s, byName, u"--admin-token"_s, adminToken()},
                              swampBinary(), env);
     QCOMPARE_EXIT(named, 0);
 
@@ -266,7 +278,7 @@ void tst_Tls::untrustedCa()
     const Run other = cliWithCa({u"worker"_s, u"list"_s}, pki(u"other-ca.pem"_s));
     QCOMPARE_EXIT(other, 1);
     QCOMPARE(other.err, u"error: cannot reach the orchestrator at %1: %2\n"_s.arg(h->url(), UntrustedCa));
-    const Run system = h->cli({u"worker"_s, u"list"_s});
+    const Run system = h->cli({u"worker"_s, u"list"_s, u"--server"_s, h->url(), u"--admin-token"_s, adminToken()});
     QCOMPARE_EXIT(system, 1);
     QCOMPARE(system.err, other.err);
     const Run json = cliWithCa({u"worker"_s, u"list"_s, u"--json"_s}, pki(u"other-ca.pem"_s));
@@ -288,6 +300,47 @@ void tst_Tls::expiredCertificate()
                                      .arg(h->url(), Expired)),
              qPrintable(list.describe()));
     expectWorkerRetries({u"--ca-cert"_s, pki(u"ca.pem"_s)}, Expired);
+    // The certificate admin.json pins does not make an expired one acceptable.
+    const Run local = h->cli({u"worker"_s, u"list"_s});
+    QCOMPARE_EXIT(local, 1);
+    QVERIFY2(local.err.contains(u"the orchestrator's certificate \"CN=swamp expired orchestrator\" expired on 2020-01-02T00:00:00Z"_s),
+             qPrintable(local.describe()));
+}
+
+void tst_Tls::localClientsPinTheCertificate()
+{
+    // On the orchestrator's machine admin commands work with no flags (SPEC §3) under TLS too:
+    // admin.json carries the orchestrator's certificate, accepted as it is for admin.json's URL.
+    QVERIFY(startTls(u"wrong-name"_s)); // neither a trusted CA nor the name 127.0.0.1
+    QFile file(pki(u"wrong-name.pem"_s));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray served = file.readAll();
+    QFile admin(h->dataDir() + u"/admin.json"_s);
+    QVERIFY(admin.open(QIODevice::ReadOnly));
+    QJsonObject config = QJsonDocument::fromJson(admin.readAll()).object();
+    admin.close();
+    QCOMPARE(QSslCertificate(config.value(u"certificate"_s).toString().toLatin1()),
+             QSslCertificate(served));
+    const Run local = h->cli({u"worker"_s, u"list"_s, u"--json"_s});
+    QCOMPARE_EXIT(local, 0);
+    QCOMPARE(local.json().value(u"count"_s).toInt(), 0);
+
+    // The pin is for admin.json's own URL only: an explicit --server is checked as usual.
+    const Run explicitServer = cliWithCa({u"worker"_s, u"list"_s}, pki(u"ca.pem"_s));
+    QCOMPARE_EXIT(explicitServer, 1);
+    QVERIFY2(explicitServer.err.contains(WrongName), qPrintable(explicitServer.describe()));
+
+    // Another certificate pinned (the orchestrator's was replaced by an impostor's): refused.
+    QFile other(pki(u"good.pem"_s));
+    QVERIFY(other.open(QIODevice::ReadOnly));
+    config.insert(u"certificate"_s, QString::fromLatin1(other.readAll()));
+    QVERIFY(admin.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    admin.write(QJsonDocument(config).toJson());
+    admin.close();
+    const Run impostor = h->cli({u"worker"_s, u"list"_s});
+    QCOMPARE_EXIT(impostor, 1);
+    QVERIFY2(impostor.err.contains(u"the orchestrator's certificate is signed by \"CN=swamp test CA\", which is not trusted"_s),
+             qPrintable(impostor.describe()));
 }
 
 void tst_Tls::schemeMismatch()
