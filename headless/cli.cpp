@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "commands.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -108,6 +110,14 @@ bool parse(QCommandLineParser &parser, const QStringList &arguments, const QStri
                                   QStringLiteral("Show this help."));
     parser.addOption(help);
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsOptions);
+    if (CommandSpec *spec = describing()) {
+        spec->described = true;
+        spec->description = description;
+        spec->examples = examples;
+        spec->options = optionsFromHelpText(parser.helpText());
+        *exitCode = ExitOk;
+        return false;
+    }
     QStringList argv = arguments;
     argv.prepend(QStringLiteral("swamp ") + command);
     if (!parser.parse(argv)) {
@@ -122,6 +132,7 @@ bool parse(QCommandLineParser &parser, const QStringList &arguments, const QStri
         const qsizetype options = usage.indexOf(QStringLiteral(" [options]"));
         usage = QStringLiteral("Usage: swamp ") + command + (options >= 0 ? usage.mid(options) : QString());
         text = usage + text.mid(lineEnd);
+        text += subcommandHelp(command.split(u' ')); // `run` lists `run status` and the others
         out(text + (examples.isEmpty() ? QString() : QStringLiteral("\nExamples:\n") + examples));
         *exitCode = ExitOk;
         return false;

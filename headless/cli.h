@@ -45,5 +45,6 @@ int runRunLogs(const QStringList &arguments);
 int runRunCancel(const QStringList &arguments);
 int runWorkerQueue(const QStringList &arguments);
 int runWorkerDrain(const QStringList &arguments, bool drain);
+int runWorkerPrune(const QStringList &arguments);
 
 } // namespace Swamp::Cli

@@ -2,15 +2,18 @@
 
 #include "common/datadir.h"
 #include "common/duration.h"
+#include "common/files.h"
 #include "common/signalwatcher.h"
 #include "common/urls.h"
 #include "orchestrator/eventlog.h"
 #include "orchestrator/orchestrator.h"
+#include "orchestrator/reaper.h"
 #include "version/version.h"
 
 #include <QCoreApplication>
 #include <QDir>
 #include <QJsonDocument>
+#include <QRegularExpression>
 
 namespace Swamp::Cli {
 
@@ -28,13 +31,16 @@ int runServe(const QStringList &arguments)
         {QStringLiteral("heartbeat-timeout"), QStringLiteral("Silence after which a worker's socket is closed (default 15s)."), QStringLiteral("dur"), QStringLiteral("15s")},
         {QStringLiteral("reconnect-grace"), QStringLiteral("How long a dropped worker may resume its session (default 30s)."), QStringLiteral("dur"), QStringLiteral("30s")},
         {QStringLiteral("queue-timeout"), QStringLiteral("Default time a step waits for a worker (default 10m)."), QStringLiteral("dur"), QStringLiteral("10m")},
-        {QStringLiteral("retention"), QStringLiteral("How long ended steps and leases are kept (default 24h)."), QStringLiteral("dur"), QStringLiteral("24h")},
+        {QStringLiteral("retention"), QStringLiteral("How long ended steps (with leases and output) and operator events are kept (default 24h, at least 1s)."), QStringLiteral("dur"), QStringLiteral("24h")},
+        {QStringLiteral("orchestrator-timeout"), QStringLiteral("Fleet on PostgreSQL: silence after which another orchestrator is taken over (default 15s)."), QStringLiteral("dur"), QStringLiteral("15s")},
+        {QStringLiteral("admin-token-file"), QStringLiteral("Use the admin token in this file (one for every orchestrator of a fleet) instead of a generated one (env SWAMP_ADMIN_TOKEN_FILE)."), QStringLiteral("path")},
         {QStringLiteral("rotate-admin-token"), QStringLiteral("Write a new admin token to admin.json.")},
         {QStringLiteral("json"), QStringLiteral("Print operator events as NDJSON.")},
     });
     int exitCode = 0;
     if (!parse(parser, arguments, QStringLiteral("serve"), QStringLiteral("Run the orchestrator."),
-               QStringLiteral("  swamp serve\n  swamp serve --listen 0.0.0.0:9090 --tls-cert cert.pem --tls-key key.pem\n"),
+               QStringLiteral("  swamp serve\n  swamp serve --listen 0.0.0.0:9090 --tls-cert cert.pem --tls-key key.pem\n"
+                              "  PGPASSWORD=... swamp serve --listen 0.0.0.0:9090 --database postgresql://swamp@db:5432/swamp --admin-token-file /etc/swamp/admin-token\n"),
                &exitCode))
         return exitCode;
     if (!parser.positionalArguments().isEmpty())
@@ -66,6 +72,7 @@ int runServe(const QStringList &arguments)
         {"reconnect-grace", &config.reconnectGraceMs},
         {"queue-timeout", &config.queueTimeoutMs},
         {"retention", &config.retentionMs},
+        {"orchestrator-timeout", &config.orchestratorTimeoutMs},
     };
     for (const auto &[name, target] : durations) {
         auto value = parseDurationMs(parser.value(QLatin1String(name)));
@@ -73,8 +80,27 @@ int runServe(const QStringList &arguments)
             return usageError(QStringLiteral("--%1: %2").arg(QLatin1String(name), value.error().text()), QStringLiteral("serve"));
         *target = *value;
     }
+    if (config.retentionMs < 1000)
+        return usageError(QStringLiteral("--retention must be at least 1s"), QStringLiteral("serve"));
     if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs)
         return usageError(QStringLiteral("--heartbeat-timeout must be longer than --heartbeat-interval"), QStringLiteral("serve"));
+    const QString adminTokenFile = parser.isSet(QStringLiteral("admin-token-file"))
+                                       ? parser.value(QStringLiteral("admin-token-file"))
+                                       : qEnvironmentVariable("SWAMP_ADMIN_TOKEN_FILE");
+    if (!adminTokenFile.isEmpty()) {
+        if (config.rotateAdminToken)
+            return usageError(QStringLiteral("--admin-token-file and --rotate-admin-token exclude each other"), QStringLiteral("serve"));
+        auto bytes = readFile(adminTokenFile);
+        if (!bytes)
+            return usageError(QStringLiteral("--admin-token-file: %1").arg(bytes.error().text()), QStringLiteral("serve"));
+        config.adminToken = QString::fromUtf8(bytes->trimmed());
+        static const QRegularExpression shape(QStringLiteral("^[A-Za-z0-9._~+/=-]{32,256}$"));
+        if (!shape.match(config.adminToken).hasMatch())
+            return usageError(QStringLiteral("--admin-token-file: %1 must hold one token of 32 to 256 letters, digits or "
+                                             "._~+/=- (make one with 'openssl rand -hex 32')")
+                                  .arg(adminTokenFile),
+                              QStringLiteral("serve"));
+    }
     const bool json = parser.isSet(QStringLiteral("json"));
 
     SignalWatcher signals;
@@ -117,13 +143,32 @@ int runServe(const QStringList &arguments)
     for (const Event &event : orchestrator.bootEvents())
         print(event);
     QObject::connect(orchestrator.eventLog(), &EventLog::appended, &orchestrator, print);
+    // One line per retention pass that removed something (not stored as an event: it would be
+    // removed by the next pass and logged again, forever).
+    QObject::connect(orchestrator.reaper(), &Reaper::passFinished, &orchestrator,
+                     [json](const RetentionSummary &summary) {
+                         if (!summary.removedAnything() && summary.error.isEmpty())
+                             return;
+                         const QDateTime now = QDateTime::currentDateTimeUtc();
+                         if (json) {
+                             out(QString::fromUtf8(QJsonDocument(QJsonObject{
+                                 {QStringLiteral("kind"), QStringLiteral("retention.pass")},
+                                 {QStringLiteral("at"), isoUtc(now)},
+                                 {QStringLiteral("message"), summary.message()},
+                                 {QStringLiteral("data"), summary.toJson()},
+                             }).toJson(QJsonDocument::Compact)));
+                         } else {
+                             out(QStringLiteral("%1 %2").arg(isoUtc(now), summary.message()));
+                         }
+                     });
     QObject::connect(&signals, &SignalWatcher::terminationRequested, &orchestrator,
                      [&orchestrator](int, int count) {
                          if (count > 1)
                              QCoreApplication::exit(130);
                          orchestrator.stop();
                      });
-    QObject::connect(&orchestrator, &Orchestrator::stopped, qApp, [] { QCoreApplication::exit(0); });
+    QObject::connect(&orchestrator, &Orchestrator::stopped, qApp,
+                     [&orchestrator] { QCoreApplication::exit(orchestrator.exitCode()); });
     return QCoreApplication::exec();
 }
 

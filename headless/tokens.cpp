@@ -19,10 +19,12 @@ int runTokenCreate(const QStringList &arguments)
         {QStringLiteral("duration"), QStringLiteral("Lifetime (default 24h, at most 365d)."), QStringLiteral("dur"), QStringLiteral("24h")},
         {QStringLiteral("max-enrollments"), QStringLiteral("Distinct machines that may enroll: N or unlimited (default 1)."), QStringLiteral("N|unlimited"), QStringLiteral("1")},
         {QStringLiteral("label"), QStringLiteral("Label k=v given to every worker enrolled on it, repeatable."), QStringLiteral("k=v")},
+        {QStringLiteral("reason"), QStringLiteral("Why (recorded in the audit trail)."), QStringLiteral("text")},
     });
     int exitCode = 0;
     if (!parse(parser, arguments, command, QStringLiteral("Create an enrollment token; its secret is shown once."),
-               QStringLiteral("  swamp worker token create ci --duration 7d --max-enrollments 10 --label pool=ci\n"), &exitCode))
+               QStringLiteral("  swamp worker token create ci --duration 7d --max-enrollments 10 --label pool=ci\n"
+                              "  swamp worker token create build-01 --reason \"new build host, ticket OPS-42\"\n"), &exitCode))
         return exitCode;
     const bool json = parser.isSet(QStringLiteral("json"));
     const QStringList positional = parser.positionalArguments();
@@ -46,12 +48,15 @@ int runTokenCreate(const QStringList &arguments)
     auto labels = parseLabels(parser.values(QStringLiteral("label")));
     if (!labels)
         return usageError(labels.error().text(), command);
+    if (parser.value(QStringLiteral("reason")).size() > 500)
+        return usageError(QStringLiteral("--reason: at most 500 characters"), command);
 
     auto result = adminCall(parser, QStringLiteral("token.create"),
                             {{QStringLiteral("name"), positional.first()},
                              {QStringLiteral("durationMs"), *duration},
                              {QStringLiteral("maxEnrollments"), maxEnrollments},
-                             {QStringLiteral("labels"), labelsToJson(*labels)}});
+                             {QStringLiteral("labels"), labelsToJson(*labels)},
+                             {QStringLiteral("reason"), parser.value(QStringLiteral("reason"))}});
     if (!result)
         return failure(result.error(), json);
     if (json) {
@@ -113,7 +118,7 @@ int runTokenRevoke(const QStringList &arguments)
     QCommandLineParser parser;
     addAdminOptions(parser);
     parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Token name."));
-    parser.addOption({QStringLiteral("reason"), QStringLiteral("Why (recorded)."), QStringLiteral("text")});
+    parser.addOption({QStringLiteral("reason"), QStringLiteral("Why (recorded in the audit trail)."), QStringLiteral("text")});
     int exitCode = 0;
     if (!parse(parser, arguments, command,
                QStringLiteral("Revoke an enrollment token and disconnect its workers at once."),
@@ -122,6 +127,8 @@ int runTokenRevoke(const QStringList &arguments)
     const bool json = parser.isSet(QStringLiteral("json"));
     if (parser.positionalArguments().size() != 1)
         return usageError(QStringLiteral("name one token to revoke"), command);
+    if (parser.value(QStringLiteral("reason")).size() > 500)
+        return usageError(QStringLiteral("--reason: at most 500 characters"), command);
     auto result = adminCall(parser, QStringLiteral("token.revoke"),
                             {{QStringLiteral("name"), parser.positionalArguments().first()},
                              {QStringLiteral("reason"), parser.value(QStringLiteral("reason"))}});

@@ -20,7 +20,9 @@ int runWorkerConnect(const QStringList &arguments)
 {
     const QString command = QStringLiteral("worker connect");
     QCommandLineParser parser;
-    parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("Orchestrator URL, ws:// or wss:// (env SWAMP_ORCHESTRATOR_URL)."));
+    parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("Orchestrator URL, ws:// or wss:// (env SWAMP_ORCHESTRATOR_URL); several "
+                                                                "orchestrators of a fleet: repeat it or separate with commas."),
+                                 QStringLiteral("url..."));
     parser.addOptions({
         {QStringLiteral("token"), QStringLiteral("Enrollment token <name>.<secret> (env SWAMP_WORKER_TOKEN)."), QStringLiteral("token")},
         {QStringLiteral("token-file"), QStringLiteral("File holding the token (env SWAMP_WORKER_TOKEN_FILE)."), QStringLiteral("path")},
@@ -35,23 +37,33 @@ int runWorkerConnect(const QStringList &arguments)
     });
     int exitCode = 0;
     if (!parse(parser, arguments, command, QStringLiteral("Connect this machine to an orchestrator as a worker."),
-               QStringLiteral("  swamp worker connect wss://orchestrator:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"),
+               QStringLiteral("  swamp worker connect wss://orchestrator:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"
+                              "  swamp worker connect wss://orch-a:9090,wss://orch-b:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"),
                &exitCode))
         return exitCode;
     const bool json = parser.isSet(QStringLiteral("json"));
     WorkerOptions options;
 
-    QString urlText = parser.positionalArguments().value(0);
-    if (parser.positionalArguments().size() > 1)
-        return usageError(QStringLiteral("unexpected argument \"%1\"").arg(parser.positionalArguments().at(1)), command);
-    if (urlText.isEmpty())
-        urlText = qEnvironmentVariable("SWAMP_ORCHESTRATOR_URL");
-    if (urlText.isEmpty())
+    // Several orchestrators of one fleet: repeat the argument or separate the URLs with commas.
+    QStringList urlTexts;
+    QStringList given = parser.positionalArguments();
+    if (given.isEmpty() && !qEnvironmentVariableIsEmpty("SWAMP_ORCHESTRATOR_URL"))
+        given << qEnvironmentVariable("SWAMP_ORCHESTRATOR_URL");
+    for (const QString &argument : std::as_const(given)) {
+        for (const QString &part : argument.split(u',', Qt::SkipEmptyParts))
+            urlTexts << part.trimmed();
+    }
+    if (urlTexts.isEmpty())
         return usageError(QStringLiteral("missing orchestrator URL — pass it as the first argument or set SWAMP_ORCHESTRATOR_URL"), command);
-    auto url = parseOrchestratorUrl(urlText);
-    if (!url)
-        return usageError(url.error().text(), command);
-    options.url = *url;
+    for (const QString &urlText : std::as_const(urlTexts)) {
+        auto url = parseOrchestratorUrl(urlText);
+        if (!url)
+            return usageError(url.error().text(), command);
+        if (options.url.isEmpty())
+            options.url = *url;
+        else
+            options.fallbackUrls << *url;
+    }
 
     QString token = parser.value(QStringLiteral("token"));
     QString tokenFile = parser.value(QStringLiteral("token-file"));
@@ -161,14 +173,25 @@ int runWorkerList(const QStringList &arguments)
                                         "'swamp worker connect <url> --token <token> --cache-dir <dir>' on a machine."));
         return ExitOk;
     }
-    TextTable table({QStringLiteral("NAME"), QStringLiteral("STATUS"), QStringLiteral("SLOTS"), QStringLiteral("LABELS"),
-                     QStringLiteral("PLATFORM"), QStringLiteral("VERSION"), QStringLiteral("LAST SEEN")});
+    // In a fleet (several orchestrators on one database) each worker names the one holding it.
+    const bool fleet = result->value(QStringLiteral("fleet")).toBool();
+    QStringList headers{QStringLiteral("NAME"), QStringLiteral("STATUS"), QStringLiteral("SLOTS"), QStringLiteral("LABELS"),
+                        QStringLiteral("PLATFORM"), QStringLiteral("VERSION"), QStringLiteral("LAST SEEN")};
+    if (fleet)
+        headers << QStringLiteral("ORCHESTRATOR");
+    TextTable table(headers);
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QJsonValue &value : workers) {
         const WorkerRecord w = WorkerRecord::fromJson(value.toObject());
-        table.addRow({w.name, colourStatus(workerStatusName(w.status)),
-                      QStringLiteral("%1/%2").arg(w.activeSteps).arg(w.capacity), formatLabels(w.labels),
-                      w.platform + u'/' + w.arch, w.version, formatRelative(w.lastSeenAt, now)});
+        QStringList row{w.name, colourStatus(workerStatusName(w.status)),
+                        QStringLiteral("%1/%2").arg(w.activeSteps).arg(w.capacity), formatLabels(w.labels),
+                        w.platform + u'/' + w.arch, w.version, formatRelative(w.lastSeenAt, now)};
+        if (fleet) {
+            const QUrl holder(w.orchestrator);
+            row << (holder.host().isEmpty() ? QStringLiteral("-")
+                                            : holder.host() + u':' + QString::number(holder.port()));
+        }
+        table.addRow(row);
     }
     QString text = table.render();
     if (hidden > 0)

@@ -6,7 +6,9 @@
 #include "protocol/protocol.h"
 #include "tls/tlscredentials.h"
 #include "tls/tlsdiagnosis.h"
+#include "version/version.h"
 
+#include <QCoreApplication>
 #include <QEventLoop>
 #include <QNetworkRequest>
 #include <QSslConfiguration>
@@ -122,6 +124,8 @@ void AdminClient::open()
             });
     QNetworkRequest request(endpointUrl(m_endpoint.url, QString::fromUtf16(Protocol::AdminPath)));
     request.setRawHeader("Authorization", "Bearer " + m_endpoint.adminToken.toUtf8());
+    // Names the client in the orchestrator's audit trail: "swamp/0.1.0", "swamp-console/0.1.0".
+    request.setRawHeader("User-Agent", (QCoreApplication::applicationName() + u'/' + Swamp::version()).toUtf8());
     m_socket->open(request);
 }
 

@@ -35,6 +35,14 @@ Result<qint64> parseDurationMs(const QString &text)
     return amount * factor;
 }
 
+Result<qint64> parseDurationOrZeroMs(const QString &text)
+{
+    static const QRegularExpression zero(QStringLiteral("^0{1,9}(ms|s|m|h|d|w)?$"));
+    if (zero.match(text.trimmed()).hasMatch())
+        return 0;
+    return parseDurationMs(text);
+}
+
 QString formatDurationMs(qint64 ms)
 {
     struct Unit { qint64 factor; const char16_t *suffix; };

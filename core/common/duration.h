@@ -13,6 +13,8 @@ namespace Swamp {
 // Error code: "invalid_duration", message
 //   invalid duration "<v>" — use a number and a unit: 45s, 30m, 24h, 7d, 2w
 Result<qint64> parseDurationMs(const QString &text);
+// The same, but zero ("0s", "0") is allowed too: "at once" (e.g. `worker prune --grace-period 0s`).
+Result<qint64> parseDurationOrZeroMs(const QString &text);
 
 // The largest unit that divides exactly: 90000 → "90s", 86400000 → "1d", 1500 → "1500ms".
 QString formatDurationMs(qint64 ms);

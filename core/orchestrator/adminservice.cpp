@@ -5,6 +5,7 @@
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/fleet.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "store/store.h"
@@ -43,6 +44,9 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
         connect(connection, &PeerConnection::closed, connection, &QObject::deleteLater);
         return;
     }
+    QString clientName = connection->requestHeader("User-Agent").left(200);
+    clientName.removeIf([](QChar c) { return c.unicode() < 0x20 || c.unicode() > 0x7e; });
+    connection->clientName = clientName.trimmed();
     m_admins << connection;
     connect(connection, &PeerConnection::frameReceived, this,
             [this, connection](const QJsonObject &frame) { handleAdminFrame(connection, frame); });
@@ -83,11 +87,11 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
     if (method == u"worker.list")
         return listWorkers(params);
     if (method == u"token.create")
-        return createToken(params);
+        return createToken(connection, params);
     if (method == u"token.list")
         return listTokens();
     if (method == u"token.revoke")
-        return revokeToken(params);
+        return revokeToken(connection, params);
     if (method == u"events.subscribe")
         return subscribe(connection, params);
     if (method == u"data.query")
@@ -114,6 +118,8 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
         return drainWorker(params, true);
     if (method == u"worker.undrain")
         return drainWorker(params, false);
+    if (method == u"worker.prune")
+        return pruneWorkers(connection, params);
     return fail(QStringLiteral("unknown_method"), Tr::tr("unknown admin request \"%1\"").arg(method),
                 Tr::tr("run the same swamp version on the client and the orchestrator"));
 }
@@ -123,8 +129,20 @@ Result<QList<WorkerRecord>> Orchestrator::currentWorkers()
     auto stored = m_store->allWorkers();
     if (!stored)
         return fail(stored.error());
+    // Workers held by other orchestrators of a fleet: their active steps are their active leases.
+    QHash<QString, int> remoteActive;
+    if (shared()) {
+        auto counts = m_store->exec(QStringLiteral("SELECT worker_id, COUNT(*) FROM step_leases WHERE state = "
+                                                   "'active' AND orchestrator_id <> ? GROUP BY worker_id"),
+                                    {m_fleet->id()});
+        if (counts) {
+            while (counts->next())
+                remoteActive.insert(counts->value(0).toString(), counts->value(1).toInt());
+        }
+    }
     // Live sessions hold fresher values than the database (last seen, active steps).
     for (WorkerRecord &record : *stored) {
+        record.activeSteps = remoteActive.value(record.id);
         if (WorkerSession *session = m_pool.find(record.id)) {
             record = session->record;
             record.activeSteps = int(session->leaseIds.size());
@@ -151,13 +169,30 @@ Result<QJsonObject> Orchestrator::listWorkers(const QJsonObject &params)
         }
         list << record.toJson();
     }
-    return QJsonObject{{QStringLiteral("workers"), list},
+    QJsonObject result{{QStringLiteral("workers"), list},
                        {QStringLiteral("count"), list.size()},
                        {QStringLiteral("hidden"), hidden}};
+    if (shared()) {
+        // The fleet: every orchestrator that shares this database, alive or not.
+        result.insert(QStringLiteral("fleet"), true);
+        QJsonArray orchestrators;
+        if (auto known = m_store->orchestrators()) {
+            for (const auto &o : std::as_const(*known)) {
+                if (o.state == u"alive")
+                    orchestrators << o.toJson();
+            }
+        }
+        result.insert(QStringLiteral("orchestrators"), orchestrators);
+    }
+    return result;
 }
 
-QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &now) const
+QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &now,
+                                    const QList<AuditRecord> &audit) const
 {
+    QJsonArray auditJson;
+    for (const AuditRecord &record : audit)
+        auditJson << record.toTokenJson();
     QJsonArray bindings;
     for (const TokenBinding &binding : token.bindings) {
         bindings << QJsonObject{{QStringLiteral("machineId"), binding.machineId},
@@ -179,12 +214,14 @@ QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &n
         {QStringLiteral("enrollments"), token.bindings.size()},
         {QStringLiteral("bindings"), bindings},
         {QStringLiteral("labels"), labelsToJson(token.labels)},
+        {QStringLiteral("audit"), auditJson},
     };
 }
 
-Result<QJsonObject> Orchestrator::createToken(const QJsonObject &params)
+Result<QJsonObject> Orchestrator::createToken(AdminConnection *connection, const QJsonObject &params)
 {
     const QString name = params.value(QStringLiteral("name")).toString();
+    const QString reason = params.value(QStringLiteral("reason")).toString().left(500);
     if (auto valid = validateTokenName(name); !valid)
         return fail(valid.error());
     const qint64 durationMs = params.value(QStringLiteral("durationMs")).toInteger(24LL * 3600 * 1000);
@@ -228,14 +265,27 @@ Result<QJsonObject> Orchestrator::createToken(const QJsonObject &params)
     token.expiresAt = now.addMSecs(durationMs);
     token.maxEnrollments = int(maxEnrollments);
     token.labels = labels;
-    if (auto inserted = m_store->insertToken(token); !inserted)
+    AuditRecord audit = auditRecord(connection, QStringLiteral("token.create"), now);
+    audit.tokenId = token.id;
+    audit.tokenName = token.name;
+    audit.reason = reason;
+    auto inserted = m_store->transaction([&]() -> Result<void> {
+        if (auto r = m_store->insertToken(token); !r)
+            return r;
+        auto id = m_store->insertAudit(audit);
+        if (!id)
+            return fail(id.error());
+        audit.id = *id;
+        return {};
+    });
+    if (!inserted)
         return fail(inserted.error());
     m_events->append(QStringLiteral("token.created"), name,
                      Tr::tr("enrollment token '%1' created (expires %2, %3 enrollment(s))")
                          .arg(name, isoUtc(token.expiresAt),
                               maxEnrollments == 0 ? QStringLiteral("unlimited") : QString::number(maxEnrollments)),
                      {{QStringLiteral("tokenId"), token.id}});
-    QJsonObject result = tokenJson(token, now);
+    QJsonObject result = tokenJson(token, now, {audit});
     result.insert(QStringLiteral("token"), QString(text.name + u'.' + text.secret));
     return result;
 }
@@ -245,14 +295,17 @@ Result<QJsonObject> Orchestrator::listTokens()
     auto tokens = m_store->allTokens();
     if (!tokens)
         return fail(tokens.error());
+    auto audit = auditByToken();
+    if (!audit)
+        return fail(audit.error());
     const QDateTime now = QDateTime::currentDateTimeUtc();
     QJsonArray list;
     for (const TokenRecord &token : std::as_const(*tokens))
-        list << tokenJson(token, now);
+        list << tokenJson(token, now, audit->value(token.id));
     return QJsonObject{{QStringLiteral("tokens"), list}, {QStringLiteral("count"), list.size()}};
 }
 
-Result<QJsonObject> Orchestrator::revokeToken(const QJsonObject &params)
+Result<QJsonObject> Orchestrator::revokeToken(AdminConnection *connection, const QJsonObject &params)
 {
     const QString name = params.value(QStringLiteral("name")).toString();
     const QString reason = params.value(QStringLiteral("reason")).toString().left(500);
@@ -268,22 +321,33 @@ Result<QJsonObject> Orchestrator::revokeToken(const QJsonObject &params)
     bool revokedNow = false;
     for (const TokenRecord &token : std::as_const(*tokens)) {
         if (!token.revokedAt.isValid() && token.effectiveState(now) != TokenState::Expired) {
-            if (auto revoked = m_store->revokeToken(token.id, now, reason); !revoked)
+            AuditRecord audit = auditRecord(connection, QStringLiteral("token.revoke"), now);
+            audit.tokenId = token.id;
+            audit.tokenName = token.name;
+            audit.reason = reason;
+            auto revoked = m_store->transaction([&]() -> Result<void> {
+                if (auto r = m_store->revokeToken(token.id, now, reason); !r)
+                    return r;
+                auto id = m_store->insertAudit(audit);
+                return id ? Result<void>() : fail(id.error());
+            });
+            if (!revoked)
                 return fail(revoked.error());
             revokedNow = true;
         }
     }
-    // Cut off every live worker on the token at once.
-    QJsonArray disconnected;
-    const Error error = Codes::tokenRevoked(name);
-    for (WorkerSession *session : m_pool.onToken(name)) {
-        disconnected << session->record.name;
-        if (WorkerConnection *connection = session->connection) {
-            connection->sendError(error);
-            connection->workerId.clear();
-            connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
+    // Cut off every live worker on the token at once, here and on every other orchestrator.
+    QJsonArray disconnected = cutOffToken(name);
+    if (shared()) {
+        auto elsewhere = m_store->exec(QStringLiteral("SELECT name FROM workers WHERE token_name = ? AND "
+                                                      "orchestrator_id <> ? AND status NOT IN "
+                                                      "('disconnected', 'lost') ORDER BY name"),
+                                       {name, m_fleet->id()});
+        if (elsewhere) {
+            while (elsewhere->next())
+                disconnected << elsewhere->value(0).toString();
         }
-        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
+        m_fleet->notify(QStringLiteral("revoke"), {{QStringLiteral("name"), name}});
     }
     if (revokedNow) {
         m_events->append(QStringLiteral("token.revoked"), name,

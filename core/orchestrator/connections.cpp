@@ -5,6 +5,7 @@
 #include "protocol/protocol.h"
 
 #include <QDateTime>
+#include <QHostAddress>
 #include <QWebSocket>
 
 namespace Swamp {
@@ -104,7 +105,13 @@ void PeerConnection::ping()
 
 QString PeerConnection::peerAddress() const
 {
-    return m_socket ? m_socket->peerAddress().toString() : QString();
+    if (!m_socket)
+        return {};
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; operators know them as a.b.c.d.
+    const QHostAddress address = m_socket->peerAddress();
+    bool isIPv4 = false;
+    const quint32 ipv4 = address.toIPv4Address(&isIPv4);
+    return isIPv4 ? QHostAddress(ipv4).toString() : address.toString();
 }
 
 QString PeerConnection::requestHeader(const QByteArray &name) const

@@ -73,6 +73,7 @@ class AdminConnection final : public PeerConnection
 public:
     using PeerConnection::PeerConnection;
     bool subscribed = false;
+    QString clientName; // its User-Agent (printable, at most 200 characters), for the audit trail
 };
 
 } // namespace Swamp

@@ -6,6 +6,7 @@
 #include "identity/machineidentity.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/fleet.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -240,7 +241,15 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
     record.version = frame.value(QStringLiteral("version")).toString();
     record.hostname = frame.value(QStringLiteral("hostname")).toString();
     record.capacity = int(frame.value(QStringLiteral("capacity")).toInteger(1));
+    if (shared() && !record.orchestratorId.isEmpty() && record.orchestratorId != m_fleet->id()
+        && record.status != WorkerStatus::Disconnected && record.status != WorkerStatus::Lost) {
+        // The machine was held by another orchestrator (it failed over, or its connection moved
+        // behind a load balancer): that one lets go, and its leases for it expire there.
+        m_fleet->notify(QStringLiteral("takeover"), {{QStringLiteral("workerId"), record.id},
+                                                     {QStringLiteral("by"), m_fleet->name()}});
+    }
     record.orchestrator = url();
+    record.orchestratorId = m_fleet->id();
     if (!resumed) {
         record.status = WorkerStatus::Idle;
         record.draining = false;

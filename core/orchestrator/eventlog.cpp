@@ -13,6 +13,30 @@ EventLog::EventLog(Store *store, QObject *parent)
 {
     if (auto last = m_store->lastEventId())
         m_lastId = *last;
+    m_pulledTo = m_lastId;
+}
+
+void EventLog::pullRemote()
+{
+    if (!m_shared)
+        return;
+    for (;;) {
+        auto stored = m_store->eventsAfter(m_pulledTo, 1000);
+        if (!stored) {
+            qCWarning(lcDb) << "could not read the fleet's events:" << stored.error().message;
+            return;
+        }
+        for (const Event &event : std::as_const(*stored)) {
+            m_pulledTo = std::max(m_pulledTo, event.id);
+            if (m_localIds.remove(event.id))
+                continue;
+            m_lastId = std::max(m_lastId, event.id);
+            Q_EMIT remoteAppended(event);
+        }
+        if (stored->size() < 1000)
+            break;
+    }
+    m_localIds.removeIf([this](qint64 id) { return id <= m_pulledTo; });
 }
 
 Event EventLog::append(const QString &kind, const QString &subject, const QString &message,
@@ -26,6 +50,8 @@ Event EventLog::append(const QString &kind, const QString &subject, const QStrin
         event.id = m_lastId + 1;
     }
     m_lastId = std::max(m_lastId, event.id);
+    if (m_shared && event.id > m_pulledTo)
+        m_localIds.insert(event.id);
     m_recent.push_back(event);
     if (m_recent.size() > RecentEvents)
         m_recent.pop_front();
@@ -35,7 +61,7 @@ Event EventLog::append(const QString &kind, const QString &subject, const QStrin
 
 QList<Event> EventLog::since(qint64 afterId, int limit) const
 {
-    if (!m_recent.empty() && m_recent.front().id <= afterId + 1) {
+    if (!m_shared && !m_recent.empty() && m_recent.front().id <= afterId + 1) {
         QList<Event> events;
         for (const Event &event : m_recent) {
             if (event.id > afterId && events.size() < limit)

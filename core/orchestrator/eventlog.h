@@ -3,6 +3,7 @@
 #include "store/records.h"
 
 #include <QObject>
+#include <QSet>
 
 #include <deque>
 
@@ -24,17 +25,26 @@ public:
     Event append(const QString &kind, const QString &subject, const QString &message,
                  const QJsonObject &data = {});
 
+    // Fleet: other orchestrators write events to the same table. `since` then always reads the
+    // table, and pullRemote() emits remoteAppended for the events others stored since the last pull.
+    void setShared(bool shared) { m_shared = shared; }
+    void pullRemote();
+
     // Events with id > afterId, oldest first, at most `limit`.
     QList<Event> since(qint64 afterId, int limit = 10000) const;
     qint64 lastId() const { return m_lastId; }
 
 Q_SIGNALS:
     void appended(const Swamp::Event &event);
+    void remoteAppended(const Swamp::Event &event);
 
 private:
     Store *m_store;
     qint64 m_lastId = 0;
     std::deque<Event> m_recent; // the newest events, to serve subscribers without a query
+    bool m_shared = false;
+    qint64 m_pulledTo = 0;      // fleet: every event up to this id was seen
+    QSet<qint64> m_localIds;    // fleet: ids this orchestrator stored after m_pulledTo
 };
 
 } // namespace Swamp

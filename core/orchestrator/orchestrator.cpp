@@ -7,6 +7,8 @@
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
 #include "orchestrator/metricsserver.h"
+#include "orchestrator/fleet.h"
+#include "orchestrator/reaper.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -90,10 +92,38 @@ Result<void> Orchestrator::start()
     connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
     connect(m_events.get(), &EventLog::appended, this, &Orchestrator::observeEvent);
     m_bootEventId = m_events->lastId();
+    if (const int found = m_store->foundSchemaVersion(); found > 0 && found < m_store->schemaVersion()) {
+        const QString backup = m_store->backupPath();
+        m_events->append(QStringLiteral("orchestrator.migrated"), QString(),
+                         backup.isEmpty()
+                             ? Tr::tr("database schema migrated from version %1 to %2 (swamp backs up only "
+                                      "SQLite files: back up a PostgreSQL database with pg_dump before upgrading)")
+                                   .arg(found)
+                                   .arg(m_store->schemaVersion())
+                             : Tr::tr("database schema migrated from version %1 to %2; the old database was "
+                                      "backed up to %3")
+                                   .arg(found)
+                                   .arg(m_store->schemaVersion())
+                                   .arg(backup),
+                         {{QStringLiteral("from"), found},
+                          {QStringLiteral("to"), m_store->schemaVersion()},
+                          {QStringLiteral("backup"), backup.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(backup)}});
+    }
 
-    // Boot reconciliation before the listener opens: nobody is connected yet.
+    // Boot reconciliation before the listener opens: nobody is connected yet. In a fleet only
+    // the workers of orchestrators that are gone are disconnected; the others hold theirs.
+    m_fleet = std::make_unique<Fleet>(m_store.get(), m_config.heartbeatIntervalMs, m_config.orchestratorTimeoutMs);
+    m_events->setShared(shared());
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    auto reconciled = m_store->reconcileWorkersOnBoot(now);
+    if (!shared()) {
+        // One orchestrator per SQLite file: whatever was alive before this start is not.
+        if (auto ended = m_store->execute(QStringLiteral("UPDATE orchestrators SET state = 'dead', ended_at = ?, "
+                                                         "ended_reason = 'restart' WHERE state = 'alive'"),
+                                          {Store::toMs(now)});
+            !ended)
+            return fail(ended.error());
+    }
+    auto reconciled = shared() ? m_store->disconnectOrphanedWorkers(now) : m_store->reconcileWorkersOnBoot(now);
     if (!reconciled)
         return fail(reconciled.error());
     if (*reconciled > 0) {
@@ -104,6 +134,7 @@ Result<void> Orchestrator::start()
 
     // Steps: active leases of the previous run expire and their steps go back to the queue.
     m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_pool, m_config.queueTimeoutMs);
+    m_scheduler->setFleet(m_fleet.get(), shared());
     auto recovered = m_scheduler->recover();
     if (!recovered)
         return fail(recovered.error());
@@ -114,7 +145,10 @@ Result<void> Orchestrator::start()
 
     // The admin token is kept across restarts; rotated only on request.
     auto existing = readAdminConfig(m_config.dataDir);
-    m_adminToken = (existing && !m_config.rotateAdminToken) ? existing->adminToken : randomHex32();
+    m_adminToken = !m_config.adminToken.isEmpty()                    ? m_config.adminToken
+                   : (existing && !m_config.rotateAdminToken) ? existing->adminToken
+                                                              : randomHex32();
+    m_adminKey = adminKeyFingerprint(m_adminToken);
 
     QWebSocketServer::SslMode mode = QWebSocketServer::NonSecureMode;
     QSslConfiguration ssl;
@@ -148,9 +182,13 @@ Result<void> Orchestrator::start()
     const QString pinned = credentials ? QString::fromLatin1(credentials->chain.first().toPem()) : QString();
     if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken, pinned}); !written)
         return fail(written.error());
+    if (auto joined = joinFleet(); !joined)
+        return fail(joined.error());
 
     m_heartbeatTimer.start();
     m_sweepTimer.start();
+    m_reaper = std::make_unique<Reaper>(m_store.get(), m_config.retentionMs);
+    m_reaper->start();
     return {};
 }
 
@@ -166,11 +204,17 @@ void Orchestrator::stop()
     m_stopping = true;
     m_heartbeatTimer.stop();
     m_sweepTimer.stop();
+    if (m_reaper)
+        m_reaper->stop();
     if (m_server)
         m_server->close();
     const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},
                               {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")}};
     for (WorkerSession *session : m_pool.all()) {
+        // In a fleet the others carry on at once: running steps go back to the queue now
+        // (cancelled on the worker, no attempt spent) instead of at this orchestrator's restart.
+        if (shared() && !session->leaseIds.isEmpty())
+            m_scheduler->requeueLeases(session, Tr::tr("orchestrator stopped"));
         if (WorkerConnection *connection = session->connection) {
             connection->send(goodbye);
             connection->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
@@ -185,6 +229,8 @@ void Orchestrator::stop()
     }
     if (m_events)
         m_events->append(QStringLiteral("orchestrator.stopped"), QString(), Tr::tr("orchestrator stopped"));
+    if (m_fleet && m_exitCode == 0)
+        m_fleet->leave();
     // Give close frames a moment to leave before the process exits.
     QTimer::singleShot(200, this, &Orchestrator::stopped);
 }
@@ -487,7 +533,7 @@ void Orchestrator::persistWorker(WorkerSession *session)
     session->record.updatedAt = QDateTime::currentDateTimeUtc();
     if (session->record.status != WorkerStatus::Disconnected && session->record.status != WorkerStatus::Lost)
         session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
-    if (auto saved = m_store->upsertWorker(session->record); !saved)
+    if (auto saved = m_store->upsertWorker(session->record, shared() ? m_fleet->id() : QString()); !saved)
         qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message;
 }
 

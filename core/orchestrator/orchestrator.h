@@ -7,6 +7,7 @@
 #include "tokens/tokens.h"
 
 #include <QHash>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
@@ -21,10 +22,13 @@ namespace Swamp {
 class AdminConnection;
 class EventLog;
 class MetricsServer;
+class Fleet;
 class PeerConnection;
+class Reaper;
 class Scheduler;
 class Store;
 class WorkerConnection;
+struct AuditRecord;
 struct Event;
 
 struct OrchestratorConfig
@@ -43,6 +47,8 @@ struct OrchestratorConfig
     qint64 queueTimeoutMs = 10 * 60 * 1000;
     qint64 retentionMs = 24LL * 3600 * 1000;
     qint64 ghostProbeMs = 2000;
+    qint64 orchestratorTimeoutMs = 15000; // fleet: silence before another orchestrator takes over
+    QString adminToken;                   // empty: generated once and kept in admin.json
     bool rotateAdminToken = false;
 };
 
@@ -76,6 +82,11 @@ public:
     // Events recorded while starting (boot reconciliation), before anyone could subscribe.
     QList<Event> bootEvents() const;
     Store *store() const { return m_store.get(); }
+    Fleet *fleet() const { return m_fleet.get(); }
+    // Non-zero when the orchestrator stopped because of a failure (evicted from its fleet).
+    int exitCode() const { return m_exitCode; }
+    // The retention reaper (`--retention`); null before start().
+    Reaper *reaper() const { return m_reaper.get(); }
 
 Q_SIGNALS:
     void stopped();
@@ -117,15 +128,30 @@ private:
     void observeStep(const StepRecord &step);
     void observeEvent(const Event &event);
     Result<void> checkHealth() const;
+    // fleet (fleetservice.cpp): several orchestrators on one PostgreSQL database
+    bool shared() const;
+    Result<void> joinFleet();
+    void handleFleetNotification(const QString &kind, const QJsonObject &payload);
+    void takeOver(const QString &orchestratorId, const QString &name);
+    void evicted(const QString &reason);
+    // Another orchestrator now holds this worker: its session here ends without touching the
+    // worker's record, which belongs to the new holder.
+    void releaseSession(const QString &workerId, const QString &holder);
+    // Every live session on the token here is cut off; returns their names.
+    QJsonArray cutOffToken(const QString &name);
+    void forwardRemoteEvent(const Event &event);
+    void forwardStoredOutput(const QString &stepId);
+    void remoteDrain(const QJsonObject &payload);
+    QHash<QString, int> m_forwardedChunk; // step id → last output chunk sent to its followers
 
     // admin (adminservice.cpp)
     void handleAdminFrame(AdminConnection *connection, const QJsonObject &frame);
     Result<QJsonObject> adminCall(AdminConnection *connection, const QString &method,
                                   const QJsonObject &params);
     Result<QJsonObject> listWorkers(const QJsonObject &params);
-    Result<QJsonObject> createToken(const QJsonObject &params);
+    Result<QJsonObject> createToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> listTokens();
-    Result<QJsonObject> revokeToken(const QJsonObject &params);
+    Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> dataQuery(const QJsonObject &params);
     // steps (runservice.cpp)
@@ -140,7 +166,14 @@ private:
     void forwardStepChange(const StepRecord &step);
     void forwardOutput(const QString &stepId, const QJsonObject &chunk);
     Result<QList<WorkerRecord>> currentWorkers();
-    QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now) const;
+    QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now,
+                          const QList<AuditRecord> &audit) const;
+    // retention and audit (retentionservice.cpp)
+    Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
+    // An audit record of `action` by the admin client on `connection`, at `now`.
+    AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
+    // Audit records by token id.
+    Result<QHash<QString, QList<AuditRecord>>> auditByToken();
     void broadcastEvent(const Event &event);
 
     OrchestratorConfig m_config;
@@ -152,6 +185,11 @@ private:
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MetricsServer> m_metricsServer;
     QStringList m_warnings;
+    std::unique_ptr<Fleet> m_fleet;
+    QTimer m_pullEventsTimer; // fleet: coalesces event notifications into one read
+    int m_exitCode = 0;
+    std::unique_ptr<Reaper> m_reaper;
+    QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
     WorkerPool m_pool;
     QList<QPointer<AdminConnection>> m_admins;

@@ -3,6 +3,7 @@
 // SQL; the predicate always has the final word.
 #include "orchestrator/orchestrator.h"
 
+#include "common/duration.h"
 #include "common/logging.h"
 #include "query/predicate.h"
 #include "scheduling/scheduler.h"
@@ -19,6 +20,7 @@ const QString TokenModel = QStringLiteral("swamp/enrollment-token");
 const QString LeaseModel = QStringLiteral("swamp/step-lease");
 const QString StepModel = QStringLiteral("swamp/step");
 const QString RunModel = QStringLiteral("swamp/run");
+const QString AuditModel = QStringLiteral("swamp/audit-event");
 
 QJsonObject makeRecord(const QString &modelType, const QString &name, const QString &id,
                        const QJsonValue &createdAt, const QJsonValue &updatedAt, const QJsonObject &attributes)
@@ -74,6 +76,11 @@ const QHash<QString, QString> LeaseColumns = {
     {QStringLiteral("exitCode"), QStringLiteral("exit_code")},  {QStringLiteral("runId"), QStringLiteral("run_id")},
     {QStringLiteral("stepId"), QStringLiteral("step_id")},      {QStringLiteral("workerId"), QStringLiteral("worker_id")},
     {QStringLiteral("attempt"), QStringLiteral("attempt")},
+};
+const QHash<QString, QString> AuditColumns = {
+    {QStringLiteral("action"), QStringLiteral("action")},       {QStringLiteral("tokenName"), QStringLiteral("token_name")},
+    {QStringLiteral("tokenId"), QStringLiteral("token_id")},    {QStringLiteral("workerName"), QStringLiteral("worker_name")},
+    {QStringLiteral("address"), QStringLiteral("address")},
 };
 } // namespace
 
@@ -150,8 +157,11 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
         auto tokens = m_store->allTokens();
         if (!tokens)
             return fail(tokens.error());
+        auto audit = auditByToken();
+        if (!audit)
+            return fail(audit.error());
         for (const TokenRecord &t : std::as_const(*tokens))
-            consider(TokenModel, t.name, t.id, tokenJson(t, now));
+            consider(TokenModel, t.name, t.id, tokenJson(t, now, audit->value(t.id)));
     }
     if (wanted(StepModel)) {
         const SqlFilter filter = pushDown(*predicate, StepColumns);
@@ -192,6 +202,19 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
             json.insert(QStringLiteral("failed"), stepCounts.value(QStringLiteral("failed"))
                                                       + stepCounts.value(QStringLiteral("timed_out")));
             consider(RunModel, r.name, r.id, json);
+        }
+    }
+    if (wanted(AuditModel)) {
+        const SqlFilter filter = pushDown(*predicate, AuditColumns);
+        auto records = m_store->auditRecords(filter.where, filter.bindings);
+        if (!records)
+            return fail(records.error());
+        for (const AuditRecord &r : std::as_const(*records)) {
+            QJsonObject json = r.toJson();
+            json.insert(QStringLiteral("createdAt"), isoUtc(r.at));
+            json.insert(QStringLiteral("updatedAt"), isoUtc(r.at));
+            consider(AuditModel, r.workerName.isEmpty() ? r.tokenName : r.workerName,
+                     QString::number(r.id), json);
         }
     }
     if (selectError)

@@ -4,6 +4,7 @@
 #include "common/duration.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/fleet.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
 #include "store/store.h"
@@ -35,8 +36,11 @@ Result<QJsonObject> Orchestrator::submitRun(const QJsonObject &params)
 
 Result<StepRecord> Orchestrator::findStep(const QString &id)
 {
-    if (auto open = m_scheduler->openStep(id))
-        return *open;
+    // In a fleet another orchestrator may have changed the step: the database is the truth.
+    if (!shared()) {
+        if (auto open = m_scheduler->openStep(id))
+            return *open;
+    }
     auto stored = m_store->step(id);
     if (!stored)
         return fail(stored.error());
@@ -113,6 +117,8 @@ Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const 
     QTimer::singleShot(0, connection, [this, connection, stepId, after] {
         auto chunks = m_store->output(stepId, after, 1000000);
         if (chunks) {
+            if (!chunks->isEmpty())
+                m_forwardedChunk[stepId] = std::max(m_forwardedChunk.value(stepId), chunks->last().chunk);
             for (const QJsonValue &chunk : chunksJson(*chunks)) {
                 QJsonObject frame = chunk.toObject();
                 frame.insert(QStringLiteral("type"), Protocol::Type::Output);
@@ -140,8 +146,10 @@ void Orchestrator::forwardStepChange(const StepRecord &step)
         if (follower)
             follower->send(frame);
     }
-    if (isTerminal(step.state))
+    if (isTerminal(step.state)) {
         m_followers.remove(step.id);
+        m_forwardedChunk.remove(step.id);
+    }
 }
 
 void Orchestrator::forwardOutput(const QString &stepId, const QJsonObject &chunk)
@@ -149,6 +157,10 @@ void Orchestrator::forwardOutput(const QString &stepId, const QJsonObject &chunk
     const auto followers = m_followers.values(stepId);
     if (followers.isEmpty())
         return;
+    const int number = chunk.value(QStringLiteral("chunk")).toInt();
+    if (number <= m_forwardedChunk.value(stepId))
+        return; // already sent (stored replay, or read after another orchestrator's notification)
+    m_forwardedChunk[stepId] = number;
     QJsonObject frame = chunk;
     frame.insert(QStringLiteral("type"), Protocol::Type::Output);
     frame.insert(QStringLiteral("stepId"), stepId);
@@ -179,6 +191,23 @@ Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool dr
         if (session->record.name == name || session->record.id == name || session->record.instanceId == name) {
             if (!found || session->isConnected())
                 found = session;
+        }
+    }
+    if (!found && shared()) {
+        // Held by another orchestrator of the fleet: it applies the drain.
+        auto workers = currentWorkers();
+        if (!workers)
+            return fail(workers.error());
+        for (const WorkerRecord &record : std::as_const(*workers)) {
+            const bool live = record.status != WorkerStatus::Disconnected && record.status != WorkerStatus::Lost;
+            if (live && (record.name == name || record.id == name || record.instanceId == name)) {
+                m_fleet->notify(QStringLiteral("drain"),
+                                {{QStringLiteral("workerId"), record.id}, {QStringLiteral("drain"), drain},
+                                 {QStringLiteral("deadlineMs"), params.value(QStringLiteral("deadlineMs")).toInteger(0)}});
+                WorkerRecord next = record;
+                next.draining = drain;
+                return QJsonObject{{QStringLiteral("worker"), next.toJson()}};
+            }
         }
     }
     if (!found) {

@@ -118,6 +118,13 @@ static QString details(const QString &modelType, const QJsonObject &attributes)
         add(u"steps"_s, field(u"steps"_s));
         add(u"succeeded"_s, field(u"succeeded"_s));
         add(u"failed"_s, field(u"failed"_s));
+    } else if (modelType == u"swamp/audit-event") {
+        add(u"action"_s, field(u"action"_s));
+        add(u"at"_s, field(u"at"_s));
+        add(u"worker"_s, field(u"workerName"_s));
+        add(u"client"_s, attributes.value(u"client").toObject().value(u"name").toString());
+        add(u"address"_s, field(u"address"_s));
+        add(u"reason"_s, field(u"reason"_s));
     }
     return parts.join(u' ');
 }

@@ -33,7 +33,8 @@ static Schema makeBuiltin()
                                                   {u"maxEnrollments"_s, Int},
                                                   {u"enrollments"_s, Int},
                                                   {u"bindings"_s, List},
-                                                  {u"labels"_s, Map}});
+                                                  {u"labels"_s, Map},
+                                                  {u"audit"_s, List}});
     schema.addModel(u"swamp/step"_s, {{u"runId"_s, String},
                                       {u"requirement"_s, String},
                                       {u"state"_s, String},
@@ -66,6 +67,14 @@ static Schema makeBuiltin()
                                      {u"succeeded"_s, Int},
                                      {u"failed"_s, Int},
                                      {u"finishedAt"_s, Timestamp}});
+    schema.addModel(u"swamp/audit-event"_s, {{u"action"_s, String},
+                                             {u"at"_s, Timestamp},
+                                             {u"tokenName"_s, String},
+                                             {u"tokenId"_s, String},
+                                             {u"workerName"_s, String},
+                                             {u"client"_s, Map},
+                                             {u"address"_s, String},
+                                             {u"reason"_s, String}});
     return schema;
 }
 

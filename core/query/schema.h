@@ -21,7 +21,8 @@ enum class FieldType { Any, String, Int, Double, Bool, Timestamp, Duration, Map,
 class Schema
 {
 public:
-    // swamp/worker, swamp/enrollment-token, swamp/step, swamp/step-lease, swamp/run.
+    // swamp/worker, swamp/enrollment-token, swamp/step, swamp/step-lease, swamp/run,
+    // swamp/audit-event.
     static const Schema &builtin();
 
     // Adds or replaces a model type; attributes keep the given order.

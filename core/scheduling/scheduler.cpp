@@ -4,6 +4,7 @@
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/fleet.h"
 #include "pool/workerpool.h"
 #include "protocol/protocol.h"
 #include "store/store.h"
@@ -31,6 +32,107 @@ Scheduler::Scheduler(Store *store, EventLog *events, WorkerPool *pool, qint64 de
     m_scheduleTimer.setSingleShot(true);
     m_scheduleTimer.setInterval(0);
     connect(&m_scheduleTimer, &QTimer::timeout, this, &Scheduler::schedule);
+    m_refreshTimer.setSingleShot(true);
+    m_refreshTimer.setInterval(0);
+    connect(&m_refreshTimer, &QTimer::timeout, this, &Scheduler::refreshQueue);
+}
+
+void Scheduler::setFleet(Fleet *fleet, bool shared)
+{
+    m_fleet = fleet;
+    m_shared = shared && fleet;
+}
+
+void Scheduler::requestRefresh()
+{
+    if (m_shared && !m_refreshTimer.isActive())
+        m_refreshTimer.start();
+}
+
+void Scheduler::sortQueue()
+{
+    std::sort(m_queue.begin(), m_queue.end(), [this](const QString &a, const QString &b) {
+        const StepRecord &x = m_open[a], &y = m_open[b];
+        return x.queuedAt != y.queuedAt ? x.queuedAt < y.queuedAt : x.seq < y.seq;
+    });
+}
+
+void Scheduler::refreshQueue()
+{
+    // The database is the queue; this copy only saves a query per scheduling pass.
+    QSet<QString> queued;
+    bool added = false;
+    auto visited = m_store->forEachStep(QStringLiteral("WHERE state = 'queued'"), {}, [&](const StepRecord &step) {
+        queued.insert(step.id);
+        auto it = m_open.find(step.id);
+        if (it == m_open.end()) {
+            m_open.insert(step.id, step);
+            m_queue << step.id;
+            added = true;
+        } else if (it->state == StepState::Queued) {
+            *it = step; // attempts and flags as another orchestrator left them
+        }
+    });
+    if (!visited) {
+        qCWarning(lcLease) << "could not reload the queue:" << visited.error().message;
+        return;
+    }
+    const QList<QString> local = m_queue;
+    for (const QString &id : local) {
+        if (queued.contains(id))
+            continue;
+        // Taken, cancelled or timed out through another orchestrator.
+        m_queue.removeAll(id);
+        auto it = m_open.find(id);
+        if (it != m_open.end() && it->state == StepState::Queued)
+            m_open.erase(it);
+    }
+    if (added)
+        sortQueue();
+    requestSchedule();
+}
+
+int Scheduler::expireLeasesOf(const QString &orchestratorId, const QString &reason)
+{
+    const int expired = expireLeasesWhere(QStringLiteral("WHERE state = 'active' AND orchestrator_id = ?"),
+                                          {orchestratorId}, reason);
+    requestSchedule();
+    return expired;
+}
+
+int Scheduler::expireLeasesWhere(const QString &whereSql, const QVariantList &bindings, const QString &reason)
+{
+    auto active = m_store->leases(whereSql, bindings);
+    if (!active) {
+        qCWarning(lcLease) << "could not load leases to expire:" << active.error().message;
+        return 0;
+    }
+    int expired = 0;
+    for (const LeaseRecord &lease : std::as_const(*active)) {
+        m_leases.insert(lease.id, lease);
+        if (auto r = retireLease(m_leases[lease.id], LeaseState::Expired, reason, true); r)
+            ++expired;
+        m_leases.remove(lease.id); // retired or superseded: never held by this orchestrator
+    }
+    return expired;
+}
+
+void Scheduler::cancelHere(const QString &stepId)
+{
+    auto step = m_open.find(stepId);
+    for (auto lease = m_leases.cbegin(); lease != m_leases.cend(); ++lease) {
+        if (lease->stepId != stepId)
+            continue;
+        if (step != m_open.end())
+            step->cancelRequested = true;
+        if (WorkerSession *session = m_pool->find(lease->workerId)) {
+            sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
+                                   {QStringLiteral("leaseId"), lease->id},
+                                   {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
+        }
+    }
+    if (step != m_open.end() && step->state == StepState::Queued)
+        requestRefresh();
 }
 
 void Scheduler::requestSchedule()
@@ -41,6 +143,14 @@ void Scheduler::requestSchedule()
 
 Result<int> Scheduler::recover()
 {
+    if (m_shared) {
+        // Other orchestrators hold live leases in this database: expire only the leases whose
+        // orchestrator is gone (a previous run of this one, or one that stopped without leaving).
+        refreshQueue();
+        return expireLeasesWhere(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN "
+                                                "(SELECT id FROM orchestrators WHERE state = 'alive')"),
+                                 {}, QStringLiteral("orchestrator restart"));
+    }
     auto open = m_store->steps(QStringLiteral("WHERE state IN ('queued', 'dispatched', 'running') ORDER BY queued_at, seq"));
     if (!open)
         return fail(open.error());
@@ -68,10 +178,7 @@ Result<int> Scheduler::recover()
         if (!m_queue.contains(it->id))
             m_queue << it->id;
     }
-    std::sort(m_queue.begin(), m_queue.end(), [this](const QString &a, const QString &b) {
-        const StepRecord &x = m_open[a], &y = m_open[b];
-        return x.queuedAt != y.queuedAt ? x.queuedAt < y.queuedAt : x.seq < y.seq;
-    });
+    sortQueue();
     return expired;
 }
 
@@ -103,6 +210,8 @@ Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSp
             if (auto r = m_store->insertStep(step); !r)
                 return r;
         }
+        if (m_shared)
+            m_fleet->notify(QStringLiteral("steps"));
         return {};
     });
     if (!saved)
@@ -162,20 +271,37 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     LeaseRecord lease;
-    lease.id = newId();
-    lease.stepId = step.id;
-    lease.runId = step.runId;
-    lease.workerId = session->record.id;
-    lease.workerName = session->record.name;
-    lease.attempt = step.attempt + 1;
-    lease.createdAt = lease.updatedAt = now;
-    StepRecord next = step;
-    next.state = StepState::Dispatched;
-    next.attempt = lease.attempt;
-    next.workerId = session->record.id;
-    next.workerName = session->record.name;
-    next.updatedAt = now;
+    StepRecord next;
+    const auto prepare = [&](const StepRecord &base) {
+        lease.id = newId();
+        lease.stepId = base.id;
+        lease.runId = base.runId;
+        lease.workerId = session->record.id;
+        lease.workerName = session->record.name;
+        lease.orchestratorId = m_fleet ? m_fleet->id() : QString();
+        lease.attempt = base.attempt + 1;
+        lease.createdAt = lease.updatedAt = now;
+        next = base;
+        next.state = StepState::Dispatched;
+        next.attempt = lease.attempt;
+        next.workerId = session->record.id;
+        next.workerName = session->record.name;
+        next.updatedAt = now;
+    };
+    prepare(step);
+    bool taken = false; // another orchestrator claimed it first
     auto saved = m_store->transaction([&]() -> Result<void> {
+        if (m_shared) {
+            // The claim: a row another orchestrator is dispatching is skipped, not waited for.
+            auto claimed = m_store->claimQueuedStep(step.id);
+            if (!claimed)
+                return fail(claimed.error());
+            if (!*claimed) {
+                taken = true;
+                return fail(QStringLiteral("taken"), QStringLiteral("claimed by another orchestrator"));
+            }
+            prepare(**claimed);
+        }
         if (auto r = m_store->insertLease(lease); !r)
             return r;
         if (auto r = m_store->updateStep(next); !r)
@@ -185,6 +311,12 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
                                                "WHERE id = ? AND state = 'queued'"),
                                 {Store::toMs(now), step.runId});
     });
+    if (taken) {
+        const QString id = step.id; // `step` lives in m_open
+        m_queue.removeAll(id);
+        m_open.remove(id);
+        return false;
+    }
     if (!saved) {
         qCWarning(lcLease) << "could not dispatch" << step.id << saved.error().message;
         return false;
@@ -266,11 +398,21 @@ void Scheduler::handleStarted(WorkerSession *session, const QJsonObject &frame)
     if (!next.startedAt.isValid())
         next.startedAt = now;
     next.updatedAt = now;
+    bool superseded = false;
     auto saved = m_store->transaction([&]() -> Result<void> {
-        if (auto r = m_store->updateLease(nextLease); !r)
-            return r;
+        auto written = m_store->updateActiveLease(nextLease);
+        if (!written)
+            return fail(written.error());
+        if (!*written) {
+            superseded = true;
+            return {};
+        }
         return m_store->updateStep(next);
     });
+    if (superseded) {
+        dropSuperseded(session, nextLease.id, QStringLiteral("started"));
+        return;
+    }
     if (!saved)
         return;
     *lease = nextLease;
@@ -313,11 +455,30 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     }
     next.outputChunks += 1;
     next.updatedAt = now;
+    bool superseded = false;
     auto saved = m_store->transaction([&]() -> Result<void> {
+        if (m_shared) {
+            // Another orchestrator may have expired this lease (fencing across orchestrators).
+            LeaseRecord touched = *lease;
+            touched.updatedAt = now;
+            auto written = m_store->updateActiveLease(touched);
+            if (!written)
+                return fail(written.error());
+            if (!*written) {
+                superseded = true;
+                return {};
+            }
+        }
         if (auto r = m_store->appendOutput(next.id, next.outputChunks, lease->id, lease->attempt, stream, data, now); !r)
             return r;
+        if (m_shared)
+            m_fleet->notify(QStringLiteral("output"), {{QStringLiteral("stepId"), next.id}});
         return m_store->updateStep(next);
     });
+    if (superseded) {
+        dropSuperseded(session, lease->id, QStringLiteral("output"));
+        return;
+    }
     if (!saved)
         return;
     *step = next;
@@ -371,13 +532,24 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     }
     nextLease.error = stepError;
 
+    bool superseded = false;
     auto saved = m_store->transaction([&]() -> Result<void> {
-        if (auto r = m_store->updateLease(nextLease); !r)
-            return r;
+        auto written = m_store->updateActiveLease(nextLease);
+        if (!written)
+            return fail(written.error());
+        if (!*written) {
+            superseded = true;
+            return {};
+        }
         if (step == m_open.end())
             return {};
         return finishStep(*step, stepState, exitCode, stepError);
     });
+    if (superseded) {
+        dropSuperseded(session, leaseId, QStringLiteral("finished"));
+        sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("ack")}, {QStringLiteral("leaseId"), leaseId}});
+        return;
+    }
     if (!saved) {
         qCWarning(lcLease) << "could not record result of lease" << leaseId << saved.error().message;
         return; // no ack: the worker sends the result again after it reconnects
@@ -440,22 +612,42 @@ Result<void> Scheduler::finishStep(StepRecord &step, StepState state, std::optio
 Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, const QString &reason,
                                     bool countAttempt)
 {
+    const LeaseRecord old = lease; // `lease` lives in m_leases, which changes below
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    LeaseRecord nextLease = lease;
+    LeaseRecord nextLease = old;
     nextLease.state = leaseState;
     nextLease.error = reason;
     nextLease.endedAt = now;
     nextLease.updatedAt = now;
-    auto stepIt = m_open.find(lease.stepId);
     std::optional<StepRecord> nextStep;
     bool requeue = false;
-    if (stepIt != m_open.end()) {
-        StepRecord step = *stepIt;
+    bool superseded = false;
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        // Fenced on the stored lease: of two orchestrators retiring it, one does.
+        auto written = m_store->updateActiveLease(nextLease);
+        if (!written)
+            return fail(written.error());
+        if (!*written) {
+            superseded = true;
+            return {};
+        }
+        std::optional<StepRecord> current;
+        if (m_shared) {
+            auto fresh = m_store->stepForUpdate(old.stepId);
+            if (!fresh)
+                return fail(fresh.error());
+            current = *fresh;
+        } else if (const auto it = m_open.constFind(old.stepId); it != m_open.cend()) {
+            current = *it;
+        }
+        if (!current || isTerminal(current->state))
+            return {};
+        StepRecord step = *current;
         if (step.cancelRequested) {
             step.state = StepState::Cancelled;
             step.error = Tr::tr("cancelled");
             step.finishedAt = now;
-        } else if (step.spec.atMostOnce && lease.startedAt.isValid()) {
+        } else if (step.spec.atMostOnce && old.startedAt.isValid()) {
             step.state = StepState::Failed;
             step.error = Tr::tr("%1 after the step started").arg(reason);
             step.finishedAt = now;
@@ -474,31 +666,34 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
         }
         step.updatedAt = now;
         nextStep = step;
-    }
-    const auto write = [&]() -> Result<void> {
-        if (auto r = m_store->updateLease(nextLease); !r)
+        if (auto r = m_store->updateStep(step); !r)
             return r;
-        return nextStep ? m_store->updateStep(*nextStep) : Result<void>();
-    };
-    auto saved = m_store->transaction(write);
+        if (requeue && m_shared)
+            m_fleet->notify(QStringLiteral("steps"));
+        return {};
+    });
     if (!saved)
         return saved;
-    const QString leaseId = lease.id;
-    m_events->append(QStringLiteral("lease.expired"), lease.workerName,
+    m_leases.remove(old.id);
+    m_lastSeq.remove(old.id);
+    if (superseded) {
+        qCInfo(lcLease) << "lease" << old.id << "was already retired by another orchestrator";
+        return {};
+    }
+    m_events->append(QStringLiteral("lease.expired"), old.workerName,
                      Tr::tr("lease %1 of step %2 on %3 %4: %5")
-                         .arg(leaseId.left(8), lease.stepId.left(8), lease.workerName, leaseStateName(leaseState), reason),
-                     {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("stepId"), lease.stepId},
+                         .arg(old.id.left(8), old.stepId.left(8), old.workerName, leaseStateName(leaseState), reason),
+                     {{QStringLiteral("leaseId"), old.id}, {QStringLiteral("stepId"), old.stepId},
                       {QStringLiteral("state"), leaseStateName(leaseState)}});
-    m_leases.remove(leaseId);
-    m_lastSeq.remove(leaseId);
     if (nextStep) {
         if (requeue) {
-            *stepIt = *nextStep;
-            m_queue.prepend(nextStep->id);
+            m_open.insert(nextStep->id, *nextStep);
+            if (!m_queue.contains(nextStep->id))
+                m_queue.prepend(nextStep->id);
             stepEvent(*nextStep, QStringLiteral("step.requeued"),
                       Tr::tr("step %1 (%2) requeued: %3").arg(nextStep->id.left(8), nextStep->spec.name, reason));
         } else {
-            m_open.erase(stepIt);
+            m_open.remove(nextStep->id);
             stepEvent(*nextStep, QStringLiteral("step.finished"),
                       Tr::tr("step %1 (%2) %3: %4").arg(nextStep->id.left(8), nextStep->spec.name,
                                                         stepStateName(nextStep->state), nextStep->error));
@@ -507,6 +702,25 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
         Q_EMIT stepChanged(*nextStep);
     }
     return {};
+}
+
+void Scheduler::dropSuperseded(WorkerSession *session, QString leaseId, const QString &what)
+{
+    // Another orchestrator expired this lease (this one was presumed dead, or the worker moved):
+    // the step is no longer ours; the worker is told to forget it.
+    const auto lease = m_leases.constFind(leaseId);
+    if (lease != m_leases.cend()) {
+        const auto step = m_open.constFind(lease->stepId);
+        if (step != m_open.cend() && step->state != StepState::Queued)
+            m_open.erase(step);
+        m_leases.erase(lease);
+    }
+    m_lastSeq.remove(leaseId);
+    session->leaseIds.remove(leaseId);
+    refuse(session, leaseId, what);
+    Q_EMIT slotsChanged(session);
+    requestRefresh();
+    requestSchedule();
 }
 
 void Scheduler::expireLeases(WorkerSession *session, const QString &reason)
@@ -559,6 +773,18 @@ QJsonObject Scheduler::resumeLeases(WorkerSession *session)
 
 Result<QJsonObject> Scheduler::cancel(const QString &id)
 {
+    if (m_shared) {
+        // Steps submitted through, or running on, other orchestrators are only in the database.
+        auto open = m_store->steps(QStringLiteral("WHERE (id = ? OR run_id = ?) AND state IN "
+                                                  "('queued', 'dispatched', 'running')"),
+                                   {id, id});
+        if (!open)
+            return fail(open.error());
+        for (const StepRecord &step : std::as_const(*open)) {
+            if (!m_open.contains(step.id))
+                m_open.insert(step.id, step);
+        }
+    }
     QList<QString> stepIds;
     if (m_open.contains(id)) {
         stepIds << id;
@@ -584,26 +810,49 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
         step.cancelRequested = true;
         cancelled << stepId;
         if (step.state == StepState::Queued) {
+            bool taken = false;
+            auto ended = m_store->transaction([&]() -> Result<void> {
+                if (m_shared) {
+                    auto claimed = m_store->claimQueuedStep(stepId);
+                    if (!claimed)
+                        return fail(claimed.error());
+                    if (!*claimed) {
+                        taken = true; // being dispatched elsewhere right now: cancel it running
+                        return {};
+                    }
+                }
+                return finishStep(step, StepState::Cancelled, std::nullopt, Tr::tr("cancelled while queued"));
+            });
+            if (!ended)
+                return fail(ended.error());
             m_queue.removeAll(stepId);
-            if (auto r = finishStep(step, StepState::Cancelled, std::nullopt, Tr::tr("cancelled while queued")); !r)
-                return fail(r.error());
-            const StepRecord done = step;
-            m_open.remove(stepId);
-            stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) cancelled while queued").arg(done.id.left(8), done.spec.name));
-            Q_EMIT stepChanged(done);
-            updateRun(done.runId);
-            continue;
+            if (!taken) {
+                const StepRecord done = step;
+                m_open.remove(stepId);
+                stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) cancelled while queued").arg(done.id.left(8), done.spec.name));
+                Q_EMIT stepChanged(done);
+                updateRun(done.runId);
+                continue;
+            }
         }
-        if (auto r = saveStep(step); !r)
+        // Running: the flag is stored (it survives a requeue), and the worker is told by
+        // whichever orchestrator holds its lease.
+        if (auto r = m_store->execute(QStringLiteral("UPDATE steps SET cancel_requested = 1 WHERE id = ?"), {stepId}); !r)
             return fail(r.error());
+        bool held = false;
         for (auto lease = m_leases.cbegin(); lease != m_leases.cend(); ++lease) {
             if (lease->stepId != stepId)
                 continue;
+            held = true;
             if (WorkerSession *session = m_pool->find(lease->workerId)) {
                 sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
                                        {QStringLiteral("leaseId"), lease->id},
                                        {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
             }
+        }
+        if (!held && m_shared) {
+            m_open.remove(stepId); // its lease lives on another orchestrator
+            m_fleet->notify(QStringLiteral("cancel"), {{QStringLiteral("stepId"), stepId}});
         }
     }
     return QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("cancelled"), cancelled},
@@ -637,7 +886,24 @@ void Scheduler::sweep()
             continue;
         m_queue.removeAll(id);
         const QString error = Tr::tr("timed out waiting for a worker matching %1").arg(it->spec.requirement.text());
-        if (auto r = finishStep(*it, StepState::TimedOut, std::nullopt, error); !r)
+        bool taken = false;
+        auto ended = m_store->transaction([&]() -> Result<void> {
+            if (m_shared) {
+                auto claimed = m_store->claimQueuedStep(id);
+                if (!claimed)
+                    return fail(claimed.error());
+                if (!*claimed) {
+                    taken = true; // dispatched or ended through another orchestrator meanwhile
+                    return {};
+                }
+            }
+            return finishStep(*it, StepState::TimedOut, std::nullopt, error);
+        });
+        if (taken) {
+            m_open.erase(it);
+            continue;
+        }
+        if (!ended)
             continue;
         const StepRecord done = *it;
         m_open.erase(it);

@@ -11,6 +11,7 @@
 namespace Swamp {
 
 class EventLog;
+class Fleet;
 class Store;
 class WorkerPool;
 struct WorkerSession;
@@ -28,9 +29,23 @@ public:
     Scheduler(Store *store, EventLog *events, WorkerPool *pool, qint64 defaultQueueTimeoutMs,
               QObject *parent = nullptr);
 
+    // Several orchestrators on one database: leases name this orchestrator, queued steps are
+    // claimed in the database (another orchestrator may take them first), lease writes are
+    // fenced on the stored state, and requeues/cancels wake the others. Set before recover().
+    void setFleet(Fleet *fleet, bool shared);
+
     // Boot reconciliation: every active lease expires ("orchestrator restart") and its step is
-    // requeued under the usual rules; queued steps are loaded into the queue.
+    // requeued under the usual rules; queued steps are loaded into the queue. In a shared fleet
+    // only leases of orchestrators that are no longer alive expire.
     Result<int> recover();
+
+    // Fleet: reloads the queue from the database (another orchestrator queued or took steps).
+    // Coalesced like requestSchedule().
+    void requestRefresh();
+    // Fleet: `orchestratorId` died; its active leases expire and their steps are requeued.
+    int expireLeasesOf(const QString &orchestratorId, const QString &reason);
+    // Fleet: an operator cancelled `stepId` through another orchestrator.
+    void cancelHere(const QString &stepId);
 
     Result<QJsonObject> submit(const QString &runName, const QList<StepSpec> &specs);
     // A step id or a run id. Queued steps end at once; running ones are cancelled on the worker.
@@ -65,6 +80,10 @@ Q_SIGNALS:
     void slotsChanged(Swamp::WorkerSession *session);
 
 private:
+    bool shared() const { return m_shared; }
+    void refreshQueue();
+    int expireLeasesWhere(const QString &whereSql, const QVariantList &bindings, const QString &reason);
+    void sortQueue();
     void schedule();
     bool dispatch(StepRecord &step, WorkerSession *session);
     // Ends `lease` with `leaseState` and either requeues the step or ends it.
@@ -74,6 +93,7 @@ private:
                             const QString &error);
     Result<void> saveStep(StepRecord &step);
     void refuse(WorkerSession *session, const QString &leaseId, const QString &what);
+    void dropSuperseded(WorkerSession *session, QString leaseId, const QString &what);
     LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
     void updateRun(const QString &runId);
     void stepEvent(const StepRecord &step, const QString &kind, const QString &message);
@@ -88,6 +108,9 @@ private:
     QHash<QString, LeaseRecord> m_leases;  // active leases
     QHash<QString, int> m_lastSeq;         // per active lease: last output seq stored
     QTimer m_scheduleTimer;
+    QTimer m_refreshTimer;
+    Fleet *m_fleet = nullptr;
+    bool m_shared = false;
 };
 
 } // namespace Swamp

@@ -84,6 +84,7 @@ struct LeaseRecord
     QString runId;
     QString workerId;
     QString workerName;
+    QString orchestratorId; // the orchestrator that dispatched it and talks to its worker
     int attempt = 0;
     LeaseState state = LeaseState::Active;
     QString error;

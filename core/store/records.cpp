@@ -47,6 +47,7 @@ QJsonObject WorkerRecord::toJson() const
         {QStringLiteral("activeSteps"), activeSteps},
         {QStringLiteral("draining"), draining},
         {QStringLiteral("orchestrator"), orchestrator},
+        {QStringLiteral("orchestratorId"), orchestratorId},
         {QStringLiteral("enrolledAt"), isoUtcOrNull(enrolledAt)},
         {QStringLiteral("lastSeenAt"), isoUtcOrNull(lastSeenAt)},
         {QStringLiteral("disconnectedAt"), isoUtcOrNull(disconnectedAt)},
@@ -73,6 +74,7 @@ WorkerRecord WorkerRecord::fromJson(const QJsonObject &o)
     r.activeSteps = o.value(QStringLiteral("activeSteps")).toInt();
     r.draining = o.value(QStringLiteral("draining")).toBool();
     r.orchestrator = o.value(QStringLiteral("orchestrator")).toString();
+    r.orchestratorId = o.value(QStringLiteral("orchestratorId")).toString();
     r.enrolledAt = parseIsoUtc(o.value(QStringLiteral("enrolledAt")).toString());
     r.lastSeenAt = parseIsoUtc(o.value(QStringLiteral("lastSeenAt")).toString());
     r.disconnectedAt = parseIsoUtc(o.value(QStringLiteral("disconnectedAt")).toString());

@@ -32,7 +32,8 @@ struct WorkerRecord
     int activeSteps = 0; // live only, not stored
     WorkerStatus status = WorkerStatus::Disconnected;
     bool draining = false;
-    QString orchestrator;
+    QString orchestrator;   // the URL of the orchestrator holding it (display)
+    QString orchestratorId; // that orchestrator's id in the fleet table
     QDateTime enrolledAt;
     QDateTime lastSeenAt;
     QDateTime disconnectedAt;

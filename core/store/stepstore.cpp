@@ -106,7 +106,9 @@ Result<void> Store::insertStep(const StepRecord &s)
 Result<void> Store::updateStep(const StepRecord &s)
 {
     return execute(QStringLiteral("UPDATE steps SET state = ?, attempt = ?, exit_code = ?, error = ?, "
-                                  "worker_id = ?, worker_name = ?, cancel_requested = ?, output_bytes = ?, "
+                                  "worker_id = ?, worker_name = ?, "
+                                  // A cancel asked through another orchestrator is never undone.
+                                  "cancel_requested = CASE WHEN cancel_requested = 1 THEN 1 ELSE ? END, output_bytes = ?, "
                                   "output_chunks = ?, output_truncated = ?, queued_at = ?, started_at = ?, "
                                   "finished_at = ?, updated_at = ? WHERE id = ?"),
                    {stepStateName(s.state), s.attempt, nullableInt(s.exitCode), nullableText(s.error),
@@ -171,22 +173,19 @@ Result<QList<StepRecord>> Store::steps(const QString &whereSql, const QVariantLi
 Result<void> Store::forEachStep(const QString &whereSql, const QVariantList &bindings,
                                 const std::function<void(const StepRecord &)> &visit)
 {
-    auto q = exec(QString::fromLatin1(StepColumns) + whereSql, bindings);
-    if (!q)
-        return fail(q.error());
-    while (q->next())
-        visit(stepFromQuery(*q));
-    return {};
+    return forEachRow(QString::fromLatin1(StepColumns) + whereSql, bindings,
+                      [&](const QSqlQuery &q) { visit(stepFromQuery(q)); });
 }
 
 Result<void> Store::insertLease(const LeaseRecord &l)
 {
     return execute(QStringLiteral("INSERT INTO step_leases (id, step_id, run_id, worker_id, worker_name, attempt, "
-                                  "state, error, exit_code, created_at, started_at, ended_at, updated_at) "
-                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                                  "state, error, exit_code, created_at, started_at, ended_at, updated_at, "
+                                  "orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                    {l.id, l.stepId, l.runId, l.workerId, l.workerName, l.attempt, leaseStateName(l.state),
                     nullableText(l.error), nullableInt(l.exitCode), toMs(l.createdAt), toMsOrNull(l.startedAt),
-                    toMsOrNull(l.endedAt), toMs(l.updatedAt)});
+                    toMsOrNull(l.endedAt), toMs(l.updatedAt),
+                    l.orchestratorId.isNull() ? QStringLiteral("") : l.orchestratorId});
 }
 
 Result<void> Store::updateLease(const LeaseRecord &l)
@@ -217,30 +216,27 @@ Result<QList<LeaseRecord>> Store::leases(const QString &whereSql, const QVariant
 Result<void> Store::forEachLease(const QString &whereSql, const QVariantList &bindings,
                                  const std::function<void(const LeaseRecord &)> &visit)
 {
-    auto q = exec(QStringLiteral("SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
-                                 "exit_code, created_at, started_at, ended_at, updated_at FROM step_leases ")
-                      + whereSql,
-                  bindings);
-    if (!q)
-        return fail(q.error());
-    while (q->next()) {
-        LeaseRecord l;
-        l.id = q->value(0).toString();
-        l.stepId = q->value(1).toString();
-        l.runId = q->value(2).toString();
-        l.workerId = q->value(3).toString();
-        l.workerName = q->value(4).toString();
-        l.attempt = q->value(5).toInt();
-        l.state = leaseStateFromName(q->value(6).toString());
-        l.error = q->value(7).toString();
-        l.exitCode = optionalInt(q->value(8));
-        l.createdAt = fromMs(q->value(9));
-        l.startedAt = fromMs(q->value(10));
-        l.endedAt = fromMs(q->value(11));
-        l.updatedAt = fromMs(q->value(12));
-        visit(l);
-    }
-    return {};
+    return forEachRow(QStringLiteral("SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
+                                     "exit_code, created_at, started_at, ended_at, updated_at, orchestrator_id FROM step_leases ")
+                          + whereSql,
+                      bindings, [&](const QSqlQuery &q) {
+                          LeaseRecord l;
+                          l.id = q.value(0).toString();
+                          l.stepId = q.value(1).toString();
+                          l.runId = q.value(2).toString();
+                          l.workerId = q.value(3).toString();
+                          l.workerName = q.value(4).toString();
+                          l.attempt = q.value(5).toInt();
+                          l.state = leaseStateFromName(q.value(6).toString());
+                          l.error = q.value(7).toString();
+                          l.exitCode = optionalInt(q.value(8));
+                          l.createdAt = fromMs(q.value(9));
+                          l.startedAt = fromMs(q.value(10));
+                          l.endedAt = fromMs(q.value(11));
+                          l.updatedAt = fromMs(q.value(12));
+                          l.orchestratorId = q.value(13).toString();
+                          visit(l);
+                      });
 }
 
 Result<void> Store::appendOutput(const QString &stepId, int chunk, const QString &leaseId, int attempt,

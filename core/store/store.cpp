@@ -8,14 +8,16 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
+#include <QSqlDriver>
 #include <QSqlError>
+#include <QSqlField>
 #include <QSqlRecord>
 #include <QUrl>
 
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 2;
+constexpr int KnownSchemaVersion = 4;
 
 QString labelsText(const Labels &labels)
 {
@@ -53,6 +55,14 @@ Store::Store(QString connectionName, Dialect dialect)
 
 Store::~Store()
 {
+    if (!m_listenerName.isEmpty()) {
+        {
+            QSqlDatabase listener = QSqlDatabase::database(m_listenerName, false);
+            if (listener.isOpen())
+                listener.close();
+        }
+        QSqlDatabase::removeDatabase(m_listenerName);
+    }
     {
         QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
         if (db.isOpen())
@@ -130,6 +140,11 @@ Result<void> Store::configure()
             if (auto r = exec(QString::fromLatin1(pragma)); !r)
                 return fail(r.error());
         }
+    } else {
+        // Server notices ("relation already exists, skipping") are not the operator's business:
+        // libpq would print them on stderr.
+        if (auto r = execute(QStringLiteral("SET client_min_messages = warning")); !r)
+            return fail(r.error());
     }
     return execute(QStringLiteral(
                     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
@@ -149,6 +164,8 @@ Result<void> Store::migrate(const QString &spec)
         version = current->value(0).toInt();
         writtenBy = current->value(1).toString();
     }
+    current->finish(); // SQLite cannot VACUUM INTO while a statement is still open
+    m_foundSchemaVersion = version;
     if (version > KnownSchemaVersion) {
         return fail(QStringLiteral("schema_too_new"),
                     Tr::tr("the database has schema version %1 (written by swamp %2) but this swamp "
@@ -164,7 +181,19 @@ Result<void> Store::migrate(const QString &spec)
         QFile::remove(backup);
         if (auto r = exec(QStringLiteral("VACUUM INTO ?"), {backup}); !r)
             return fail(r.error());
+        // As private as the database itself (VACUUM INTO follows the umask).
+        QFile::setPermissions(backup, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
         qCInfo(lcDb) << "backed up database to" << backup;
+        m_backupPath = backup;
+    }
+    if (version > 0 && version < KnownSchemaVersion && m_dialect == Dialect::Postgres) {
+        // A server database is not a file swamp could copy: the operator's pg_dump is the backup.
+        qCWarning(lcDb).noquote()
+            << QStringLiteral("migrating PostgreSQL database %1 from schema %2 to %3 without a backup "
+                              "(swamp copies only SQLite files); take one first with pg_dump")
+                   .arg(QUrl(spec).adjusted(QUrl::RemovePassword).toString())
+                   .arg(version)
+                   .arg(KnownSchemaVersion);
     }
     const QString dialectDir = m_dialect == Dialect::Sqlite ? QStringLiteral("sqlite")
                                                             : QStringLiteral("postgresql");
@@ -243,17 +272,111 @@ Result<void> Store::execute(const QString &sql, const QVariantList &bindings)
 
 Result<QSqlQuery> Store::exec(const QString &sql, const QVariantList &bindings)
 {
+    return run(sql, bindings, true);
+}
+
+Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, bool forwardOnly)
+{
     QSqlQuery query(database());
-    query.setForwardOnly(true); // every caller reads rows once, in order: no row cache
-    if (!query.prepare(sql))
-        return databaseError(Tr::tr("preparing a statement"), query.lastError().text());
-    for (qsizetype i = 0; i < bindings.size(); ++i)
-        query.bindValue(int(i), bindings.at(i));
-    if (!query.exec()) {
+    // Forward-only: every caller reads rows once, in order, so no row cache (on PostgreSQL the
+    // rows stream from the server; see forEachRow()).
+    query.setForwardOnly(forwardOnly);
+    bool ok = false;
+    if (bindings.isEmpty()) {
+        ok = query.exec(sql);
+    } else if (m_dialect == Dialect::Postgres) {
+        // QPSQL would PREPARE, EXECUTE and DEALLOCATE every statement: three round trips, no DDL
+        // or cursors, and a failed DEALLOCATE warning in every transaction that aborts. It
+        // substitutes the driver's quoted literals anyway, so do it here and run once.
+        auto inlined = inlineBindings(sql, bindings);
+        if (!inlined)
+            return fail(inlined.error());
+        ok = query.exec(*inlined);
+    } else {
+        ok = query.prepare(sql);
+        for (qsizetype i = 0; ok && i < bindings.size(); ++i)
+            query.bindValue(int(i), bindings.at(i));
+        ok = ok && query.exec();
+    }
+    if (!ok) {
         qCWarning(lcDb) << "statement failed:" << sql.left(80) << query.lastError().text();
         return databaseError(Tr::tr("running a statement"), query.lastError().text());
     }
     return query;
+}
+
+Result<QString> Store::inlineBindings(const QString &sql, const QVariantList &bindings) const
+{
+    const QSqlDriver *driver = database().driver();
+    QString text;
+    text.reserve(sql.size() + 24 * bindings.size());
+    qsizetype next = 0;
+    bool tooFewValues = false;
+    QChar quote; // inside '...' or "...": a ? there is text, not a placeholder
+    for (const QChar c : sql) {
+        if (!quote.isNull()) {
+            if (c == quote)
+                quote = QChar();
+        } else if (c == u'\'' || c == u'"') {
+            quote = c;
+        } else if (c == u'?') {
+            if (next == bindings.size()) {
+                tooFewValues = true;
+                break;
+            }
+            const QVariant &value = bindings.at(next++);
+            QSqlField field(QString(), value.metaType());
+            field.setValue(value);
+            const QString literal = driver->formatValue(field);
+            // "a-?" with -1 must not become the comment "a--1".
+            text += literal.startsWith(u'-') ? u'(' + literal + u')' : literal;
+            continue;
+        }
+        text += c;
+    }
+    if (tooFewValues || next != bindings.size()) {
+        return databaseError(Tr::tr("binding values"),
+                             Tr::tr("the statement has other placeholders than its %1 value(s): %2")
+                                 .arg(bindings.size())
+                                 .arg(sql.left(80)));
+    }
+    return text;
+}
+
+Result<void> Store::forEachRow(const QString &sql, const QVariantList &bindings,
+                               const std::function<void(const QSqlQuery &)> &row)
+{
+    if (m_dialect == Dialect::Sqlite) {
+        auto query = exec(sql, bindings);
+        if (!query)
+            return fail(query.error());
+        while (query->next())
+            row(*query);
+        return {};
+    }
+    // A PostgreSQL connection runs one statement at a time and a forward-only result streams
+    // from the server: a visitor that asks the store something meanwhile would cut the stream
+    // short. A cursor hands the rows out in batches, each read fully before it is visited.
+    constexpr int BatchRows = 500;
+    const QString cursor = QStringLiteral("swamp_rows_%1").arg(++m_cursors);
+    return transaction([&]() -> Result<void> {
+        if (auto declared = execute(QStringLiteral("DECLARE %1 NO SCROLL CURSOR FOR ").arg(cursor) + sql, bindings);
+            !declared)
+            return declared;
+        for (;;) {
+            auto batch = run(QStringLiteral("FETCH FORWARD %1 FROM %2").arg(BatchRows).arg(cursor), {}, false);
+            if (!batch)
+                return fail(batch.error());
+            int rows = 0;
+            while (batch->next()) {
+                ++rows;
+                row(*batch);
+            }
+            if (rows < BatchRows)
+                break;
+        }
+        return execute(QStringLiteral("CLOSE %1").arg(cursor));
+    });
 }
 
 Result<void> Store::insertToken(const TokenRecord &t)
@@ -354,7 +477,7 @@ Result<void> Store::insertBinding(const QString &tokenId, const TokenBinding &b)
 static const char WorkerColumns[] =
     "SELECT id, name, machine_id, token_id, token_name, instance_id, labels, platform, arch, "
     "version, hostname, capacity, status, draining, orchestrator, enrolled_at, last_seen_at, "
-    "disconnected_at, created_at, updated_at FROM workers ";
+    "disconnected_at, created_at, updated_at, orchestrator_id FROM workers ";
 
 static WorkerRecord workerFromQuery(const QSqlQuery &q)
 {
@@ -379,6 +502,7 @@ static WorkerRecord workerFromQuery(const QSqlQuery &q)
     w.disconnectedAt = Store::fromMs(q.value(17));
     w.createdAt = Store::fromMs(q.value(18));
     w.updatedAt = Store::fromMs(q.value(19));
+    w.orchestratorId = q.value(20).toString();
     return w;
 }
 
@@ -395,14 +519,24 @@ Result<std::optional<WorkerRecord>> Store::workerByMachine(const QString &machin
     return std::optional<WorkerRecord>(workerFromQuery(*query));
 }
 
-Result<void> Store::upsertWorker(const WorkerRecord &w)
+Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHeldBy)
 {
+    QVariantList bindings{w.id, w.name, w.machineId, w.tokenId, w.tokenName, w.instanceId, labelsText(w.labels),
+                          w.platform, w.arch, w.version, w.hostname, w.capacity, workerStatusName(w.status),
+                          w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
+                          toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt),
+                          w.orchestratorId.isNull() ? QStringLiteral("") : w.orchestratorId};
+    QString held;
+    if (!onlyIfHeldBy.isEmpty()) {
+        held = QStringLiteral(" WHERE workers.orchestrator_id = ?");
+        bindings << onlyIfHeldBy;
+    }
     return execute(
                QStringLiteral(
                    "INSERT INTO workers (id, name, machine_id, token_id, token_name, instance_id, "
                    "labels, platform, arch, version, hostname, capacity, status, draining, "
                    "orchestrator, enrolled_at, last_seen_at, disconnected_at, created_at, "
-                   "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "updated_at, orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, token_id = "
                    "excluded.token_id, instance_id = excluded.instance_id, labels = excluded.labels, "
                    "platform = excluded.platform, arch = excluded.arch, version = excluded.version, "
@@ -410,23 +544,25 @@ Result<void> Store::upsertWorker(const WorkerRecord &w)
                    "excluded.status, draining = excluded.draining, orchestrator = "
                    "excluded.orchestrator, enrolled_at = excluded.enrolled_at, last_seen_at = "
                    "excluded.last_seen_at, disconnected_at = excluded.disconnected_at, updated_at = "
-                   "excluded.updated_at"),
-               {w.id, w.name, w.machineId, w.tokenId, w.tokenName, w.instanceId, labelsText(w.labels),
-                w.platform, w.arch, w.version, w.hostname, w.capacity, workerStatusName(w.status),
-                w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
-                toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt)})
+                   "excluded.updated_at, orchestrator_id = excluded.orchestrator_id") + held,
+               bindings)
         ;
 }
 
 Result<QList<WorkerRecord>> Store::allWorkers()
 {
-    auto query = exec(QString::fromLatin1(WorkerColumns) + QStringLiteral("ORDER BY name, id"));
+    return workers(QStringLiteral("ORDER BY name, id"));
+}
+
+Result<QList<WorkerRecord>> Store::workers(const QString &whereSql, const QVariantList &bindings)
+{
+    auto query = exec(QString::fromLatin1(WorkerColumns) + whereSql, bindings);
     if (!query)
         return fail(query.error());
-    QList<WorkerRecord> workers;
+    QList<WorkerRecord> list;
     while (query->next())
-        workers << workerFromQuery(*query);
-    return workers;
+        list << workerFromQuery(*query);
+    return list;
 }
 
 Result<int> Store::reconcileWorkersOnBoot(const QDateTime &now)

@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 #include "scheduling/steps.h"
+#include "store/audit.h"
 #include "store/records.h"
 #include "tokens/tokens.h"
 
@@ -36,17 +37,26 @@ public:
     QSqlDatabase database() const;
     int schemaVersion() const { return m_schemaVersion; }
     static int knownSchemaVersion();
+    // The schema version the database had when it was opened (0: a new database). When it was
+    // older than knownSchemaVersion() and SQLite, backupPath() is the copy made before migrating.
+    int foundSchemaVersion() const { return m_foundSchemaVersion; }
+    QString backupPath() const { return m_backupPath; }
 
     // Runs `body` in one transaction: committed when it succeeds, rolled back when it fails.
     // Nested calls join the outermost transaction.
     Result<void> transaction(const std::function<Result<void>()> &body);
 
-    // One prepared statement with positional `?` bindings; the query is positioned before its
-    // first row.
+    // One statement with positional `?` bindings; the query is positioned before its first row.
+    // On PostgreSQL read its rows before running the next statement (one statement at a time
+    // per connection); forEachRow() lets a visitor query the store meanwhile.
     Result<QSqlQuery> exec(const QString &sql, const QVariantList &bindings = {});
     Result<void> execute(const QString &sql, const QVariantList &bindings = {});
 
     // Tokens
+    // Streams the rows of a SELECT to `row`, which may use the store meanwhile.
+    Result<void> forEachRow(const QString &sql, const QVariantList &bindings,
+                            const std::function<void(const QSqlQuery &)> &row);
+
     Result<void> insertToken(const TokenRecord &token);
     Result<QList<TokenRecord>> tokensNamed(const QString &name); // newest first
     Result<QList<TokenRecord>> allTokens();                      // oldest first
@@ -56,8 +66,12 @@ public:
     // Workers
     Result<std::optional<WorkerRecord>> workerByMachine(const QString &machineId,
                                                         const QString &tokenName);
-    Result<void> upsertWorker(const WorkerRecord &worker);
+    // `onlyIfHeldBy`: an existing row is updated only while that orchestrator still holds it
+    // (in a fleet another one may have taken the worker over meanwhile).
+    Result<void> upsertWorker(const WorkerRecord &worker, const QString &onlyIfHeldBy = {});
     Result<QList<WorkerRecord>> allWorkers();
+    // `whereSql` e.g. "WHERE status = ? ORDER BY name".
+    Result<QList<WorkerRecord>> workers(const QString &whereSql, const QVariantList &bindings = {});
     // Every worker that is not `disconnected` or `lost` becomes `disconnected`; returns how many.
     Result<int> reconcileWorkersOnBoot(const QDateTime &now);
 
@@ -91,10 +105,85 @@ public:
     };
     Result<QList<OutputChunk>> output(const QString &stepId, int afterChunk, int limit = 10000);
 
+    // Fleet: several orchestrators on one database (fleetstore.cpp). Only PostgreSQL shares a
+    // database between processes; on SQLite the one orchestrator still registers itself.
+    struct OrchestratorRecord
+    {
+        QString id;
+        QString name;
+        QString url;
+        QString version;
+        QString state; // alive, stopped, dead
+        QDateTime startedAt;
+        QDateTime heartbeatAt;
+        QDateTime endedAt;
+        QString endedReason;
+        QJsonObject toJson() const;
+    };
+    Result<void> registerOrchestrator(const OrchestratorRecord &self);
+    // False when this orchestrator is no longer `alive` in the table: another one declared it dead.
+    Result<bool> heartbeatOrchestrator(const QString &id, const QDateTime &now);
+    Result<QList<OrchestratorRecord>> orchestrators();
+    // Ids of other `alive` orchestrators that have not heartbeated for `silentForMs` (database clock).
+    Result<QStringList> staleOrchestrators(const QString &self, qint64 silentForMs);
+    // Compare-and-set: true for the one caller that moved it from alive to `state` (and, with
+    // `silentForMs`, only while it is still that silent).
+    Result<bool> endOrchestrator(const QString &id, const QString &state, const QString &reason,
+                                 const QDateTime &now, qint64 silentForMs = 0);
+    // Workers held by `orchestratorId` that are not yet disconnected/lost become disconnected.
+    Result<int> disconnectWorkersOf(const QString &orchestratorId, const QDateTime &now);
+    // Workers whose orchestrator is not alive (or unknown) become disconnected (boot, fleet mode).
+    Result<int> disconnectOrphanedWorkers(const QDateTime &now);
+    // Locks a queued step for this transaction (PostgreSQL: FOR UPDATE SKIP LOCKED) and returns
+    // its current row; nullopt when another orchestrator holds or took it, or it is not queued.
+    Result<std::optional<StepRecord>> claimQueuedStep(const QString &id);
+    // Locks a step row for this transaction and returns it (PostgreSQL: FOR UPDATE).
+    Result<std::optional<StepRecord>> stepForUpdate(const QString &id);
+    // Compare-and-set on an active lease: writes `lease` only if the stored lease is still active.
+    // False: it was superseded (expired by another orchestrator): fencing across orchestrators.
+    Result<bool> updateActiveLease(const LeaseRecord &lease);
+    // Wakes the other orchestrators (PostgreSQL NOTIFY on the fleet channel, sent at commit);
+    // nothing on SQLite.
+    Result<void> notifyFleet(const QJsonObject &payload);
+    static QString fleetChannel() { return QStringLiteral("swamp_fleet"); }
+    // A second connection that only LISTENs on the fleet channel (so no query of ours ever reads
+    // its notifications off the socket first); its driver emits QSqlDriver::notification.
+    Result<QSqlDriver *> openFleetListener();
+
     // Operator events
     Result<qint64> insertEvent(const Event &event);
     Result<QList<Event>> eventsAfter(qint64 afterId, int limit);
     Result<qint64> lastEventId();
+
+    // Audit trail of admin actions (audit.cpp). Never removed by retention.
+    Result<qint64> insertAudit(const AuditRecord &record);
+    // Oldest first; `whereSql` e.g. "WHERE token_id = ?".
+    Result<QList<AuditRecord>> auditRecords(const QString &whereSql = {},
+                                            const QVariantList &bindings = {});
+
+    // Retention and pruning (retention.cpp). Each call is one short transaction, so that the
+    // orchestrator can yield to its event loop between batches.
+    struct RetentionBatch
+    {
+        int steps = 0;
+        int leases = 0;
+        int outputChunks = 0;
+        int runs = 0;
+        bool more = false; // the batch was full: call again
+    };
+    // Deletes ended steps (succeeded, failed, cancelled, timed_out) that finished before
+    // `cutoff`, oldest first, with their leases and output chunks, and then the runs left
+    // without steps: about `maxRows` rows in all. A step with an active lease is never touched;
+    // a step with more output than `maxRows` loses its output over several batches first.
+    Result<RetentionBatch> deleteEndedSteps(const QDateTime &cutoff, int maxRows);
+    // Deletes at most `maxRows` operator events older than `cutoff`, oldest first.
+    Result<int> deleteEventsBefore(const QDateTime &cutoff, int maxRows);
+    // Workers `disconnected` or `lost` since before `cutoff` (by disconnectedAt, else
+    // lastSeenAt), oldest first.
+    Result<QList<WorkerRecord>> workersGoneBefore(const QDateTime &cutoff);
+    // Deletes a worker record and the bindings of its machine on the tokens of its token name,
+    // so that a max-enrollments token regains that enrollment. Returns the bindings removed.
+    Result<int> deleteWorker(const WorkerRecord &worker);
 
     static qint64 toMs(const QDateTime &when) { return when.isValid() ? when.toMSecsSinceEpoch() : 0; }
     static QVariant toMsOrNull(const QDateTime &when);
@@ -104,13 +193,19 @@ private:
     Store(QString connectionName, Dialect dialect);
     Result<void> configure();
     Result<void> migrate(const QString &spec);
+    Result<QSqlQuery> run(const QString &sql, const QVariantList &bindings, bool forwardOnly);
+    Result<QString> inlineBindings(const QString &sql, const QVariantList &bindings) const;
     Result<QList<TokenRecord>> loadTokens(QSqlQuery &query);
     std::unexpected<Error> databaseError(const QString &what, const QString &driverText) const;
 
     QString m_connectionName;
     Dialect m_dialect;
     int m_schemaVersion = 0;
+    int m_foundSchemaVersion = 0;
+    QString m_backupPath;
     int m_transactionDepth = 0;
+    int m_cursors = 0;
+    QString m_listenerName;
 };
 
 } // namespace Swamp

@@ -86,6 +86,7 @@ void WorkerAgent::connectNow()
     ++m_attempt;
     m_enrolled = false;
     m_opened = false;
+    m_lastUrl = m_options.url;
     const QUrl endpoint = endpointUrl(m_options.url, QString::fromUtf16(Protocol::WorkerPath));
     emitEvent(QStringLiteral("connecting"),
               Tr::tr("connecting to %1 (attempt %2)").arg(redactedUrl(endpoint)).arg(m_attempt),
@@ -111,13 +112,13 @@ void WorkerAgent::connectNow()
                 if (error == QAbstractSocket::SslHandshakeFailedError)
                     m_lastError = describeTlsHandshakeFailure(m_socket->errorString()).text();
                 else if (error == QAbstractSocket::RemoteHostClosedError && !m_opened)
-                    m_lastError = describeClosedDuringHandshake(m_options.url, m_socket->errorString()).text();
+                    m_lastError = describeClosedDuringHandshake(m_lastUrl, m_socket->errorString()).text();
                 else
                     m_lastError = m_socket->errorString();
             });
     connect(m_socket.get(), &QWebSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
         // Transient (SPEC §4): retried with backoff, and every attempt says what is wrong.
-        m_lastError = describeTlsErrors(errors, m_options.url.host()).text();
+        m_lastError = describeTlsErrors(errors, m_lastUrl.host()).text();
     });
     m_socket->setSslConfiguration(m_tlsConfiguration);
     m_lastPongMs = QDateTime::currentMSecsSinceEpoch();
@@ -414,10 +415,15 @@ void WorkerAgent::scheduleReconnect(const QString &reason)
         finish(1, reason);
         return;
     }
+    if (!m_options.fallbackUrls.isEmpty()) {
+        // Fail over: the next orchestrator of the fleet, round-robin, with the usual backoff.
+        m_options.fallbackUrls.append(m_options.url);
+        m_options.url = m_options.fallbackUrls.takeFirst();
+    }
     const qint64 delay = m_backoff.nextDelayMs();
     emitEvent(QStringLiteral("reconnecting"),
               Tr::tr("cannot reach the orchestrator at %1: %2; reconnecting in %3s")
-                  .arg(redactedUrl(m_options.url), reason)
+                  .arg(redactedUrl(m_lastUrl.isEmpty() ? m_options.url : m_lastUrl), reason)
                   .arg(QString::number(double(delay) / 1000.0, 'f', 1)),
               {{QStringLiteral("delayMs"), delay}, {QStringLiteral("reason"), reason}});
     m_reconnectTimer.start(int(delay));

@@ -24,7 +24,8 @@ class StepRunner;
 
 struct WorkerOptions
 {
-    QUrl url;
+    QUrl url;              // the orchestrator tried first
+    QList<QUrl> fallbackUrls; // more orchestrators of the same fleet, tried in turn on failures
     QString token;         // "<name>.<secret>"; never printed
     QString cacheDir;      // empty: a temporary directory, a new machine on every start
     Labels labels;
@@ -103,6 +104,7 @@ private:
     qint64 m_heartbeatIntervalMs = 5000;
     qint64 m_heartbeatTimeoutMs = 15000;
     QString m_lastError;
+    QUrl m_lastUrl; // the orchestrator of the current or last attempt
     QHash<QString, StepRunner *> m_runners; // by lease id, until the orchestrator acks the result
     QSet<QString> m_stale;                  // leases the orchestrator no longer holds
     QHash<QString, qint64> m_startedAt;

@@ -121,6 +121,9 @@ public:
     }
     ~Harness() { killAll(); }
 
+    // Added to the orchestrator's environment (PGPASSWORD for a PostgreSQL store, say).
+    QProcessEnvironment orchestratorEnvironment;
+
     QString dataDir() const { return m_dataDir; }
     QString url() const { return m_url; }
     quint16 port() const { return m_port; }
@@ -141,13 +144,16 @@ public:
         return env;
     }
 
-    // Starts `swamp serve` with fast liveness timings and waits for its first line.
-    bool startOrchestrator(quint16 port = 0, const QStringList &extra = {})
+    // Starts `swamp serve` (of `binary`) with fast liveness timings and waits for its first line.
+    bool startOrchestrator(quint16 port = 0, const QStringList &extra = {},
+                           const QString &binary = swampBinary())
     {
         Child *child = newChild(u"orchestrator"_s);
         m_orchestrator = child;
-        child->process.setProcessEnvironment(baseEnvironment());
-        child->process.start(swampBinary(),
+        QProcessEnvironment env = baseEnvironment();
+        env.insert(orchestratorEnvironment);
+        child->process.setProcessEnvironment(env);
+        child->process.start(binary,
                              QStringList{u"serve"_s, u"--listen"_s,
                                          u"127.0.0.1:%1"_s.arg(port), u"--data-dir"_s, m_dataDir,
                                          u"--heartbeat-interval"_s, u"200ms"_s,

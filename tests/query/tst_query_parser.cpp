@@ -587,16 +587,18 @@ void tst_QueryParser::schemaLookups()
     const Schema &schema = Schema::builtin();
     QCOMPARE(schema.modelTypes(),
              (QStringList{u"swamp/worker"_s, u"swamp/enrollment-token"_s, u"swamp/step"_s,
-                          u"swamp/step-lease"_s, u"swamp/run"_s}));
+                          u"swamp/step-lease"_s, u"swamp/run"_s, u"swamp/audit-event"_s}));
     QCOMPARE(schema.attributeType(u"lastSeenAt"_s), FieldType::Timestamp);
     QCOMPARE(schema.attributeType(u"labels"_s), FieldType::Map);
     QCOMPARE(schema.attributeType(u"status"_s, {u"swamp/run"_s}), std::nullopt);
     QCOMPARE(schema.attributeNames({u"swamp/run"_s}),
              (QStringList{u"failed"_s, u"finishedAt"_s, u"state"_s, u"steps"_s, u"succeeded"_s}));
     QCOMPARE(schema.attributes(u"swamp/worker"_s).size(), 16);
-    QCOMPARE(schema.attributes(u"swamp/enrollment-token"_s).size(), 8);
+    QCOMPARE(schema.attributes(u"swamp/enrollment-token"_s).size(), 9);
     QCOMPARE(schema.attributes(u"swamp/step"_s).size(), 17);
     QCOMPARE(schema.attributes(u"swamp/step-lease"_s).size(), 10);
+    QCOMPARE(schema.attributes(u"swamp/audit-event"_s).size(), 8);
+    QCOMPARE(schema.attributeType(u"client"_s, {u"swamp/audit-event"_s}), FieldType::Map);
 }
 
 QTEST_GUILESS_MAIN(tst_QueryParser)

@@ -130,7 +130,7 @@ void tst_Leases::orchestratorKilledMidRun()
     QVERIFY(m_h->startEnrolledWorker(m_token, m_h->newCacheDir(), {}, {u"--concurrency"_s, u"4"_s}));
     QStringList ids;
     for (int i = 0; i < 12; ++i)
-        ids << detach(*m_h, {u"--shell"_s, u"--"_s, u"sleep 0.%1; echo step-%2"_s.arg(3 + i % 5).arg(i)});
+        ids << detach(*m_h, {u"--shell"_s, u"--"_s, u"sleep 1.%1; echo step-%2"_s.arg(3 + i % 5).arg(i)}); // outlives the submissions
     QTRY_VERIFY_WITH_TIMEOUT(countState(query(*m_h, u"modelType == \"swamp/step-lease\" && attributes.state == \"active\""_s), u"active"_s) > 0, 30000);
     const quint16 port = m_h->port();
     m_h->orchestrator()->signal(SIGKILL);

@@ -20,6 +20,8 @@ private Q_SLOTS:
     void parseValid();
     void parseInvalid_data();
     void parseInvalid();
+    void parseOrZero_data();
+    void parseOrZero();
     void format_data();
     void format();
     void formatParsesBack_data();
@@ -90,6 +92,34 @@ void tst_Durations::parseInvalid()
     QCOMPARE(parsed.error().fix, u"use a number and a unit: 45s, 30m, 24h, 7d, 2w"_s);
     QCOMPARE(parsed.error().text(),
              u"invalid duration \"%1\" — use a number and a unit: 45s, 30m, 24h, 7d, 2w"_s.arg(text));
+}
+
+void tst_Durations::parseOrZero_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<qint64>("ms"); // -1: invalid_duration
+    QTest::addRow("zero-seconds") << u"0s"_s << qint64(0);
+    QTest::addRow("zero-milliseconds") << u"0ms"_s << qint64(0);
+    QTest::addRow("zero-without-unit") << u"0"_s << qint64(0);
+    QTest::addRow("zero-days-padded") << u" 00d "_s << qint64(0);
+    QTest::addRow("positive") << u"24h"_s << qint64(24LL * 3600000);
+    QTest::addRow("negative") << u"-1s"_s << qint64(-1);
+    QTest::addRow("no-unit") << u"45"_s << qint64(-1);
+    QTest::addRow("empty") << QString() << qint64(-1);
+}
+
+void tst_Durations::parseOrZero()
+{
+    QFETCH(QString, text);
+    QFETCH(qint64, ms);
+    auto parsed = parseDurationOrZeroMs(text);
+    if (ms < 0) {
+        QVERIFY_ERROR_CODE(parsed, u"invalid_duration"_s);
+        QCOMPARE(parsed.error().message, u"invalid duration \"%1\""_s.arg(text));
+        return;
+    }
+    QVERIFY_RESULT(parsed);
+    QCOMPARE(*parsed, ms);
 }
 
 void tst_Durations::format_data()

@@ -1,17 +1,24 @@
-// The orchestrator's database (SQLite in a temporary dir): forward migrations applied once,
-// refusal of a newer schema without touching the file, tokens, bindings, workers, boot
-// reconciliation and operator events.
+// The orchestrator's database, every test on both dialects (global data rows "sqlite": a file in a
+// temporary dir; "postgresql": a fresh database on a real server, see tests/support/pgserver.h):
+// forward migrations applied once, refusal of a newer schema without touching it, tokens,
+// bindings, workers, boot reconciliation, operator events, runs, steps, leases, output and
+// transactions.
 #include "testsupport.h"
 
 #include "store/store.h"
+#include "support/pgserver.h"
 #include "version/version.h"
 
 #include <QCryptographicHash>
+#include <QDir>
 #include <QFile>
 #include <QRegularExpression>
+#include <QSqlError>
 #include <QSqlQuery>
+#include <QSqlRecord>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUrl>
 #include <QUuid>
 
 using namespace Qt::StringLiterals;
@@ -76,10 +83,13 @@ class tst_Store : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase_data();
     void init();
+    void cleanup();
     void migrationsAppliedOnce();
     void reopenIsIdempotent();
     void newerSchemaRefusedUntouched();
+    void olderSchemaMigratedForward();
     void tokenRoundTrip();
     void tokensNamedNewestFirst();
     void allTokensOldestFirst();
@@ -93,20 +103,63 @@ private Q_SLOTS:
     void reconcileOnBoot();
     void reconcileCountsOnlyLive();
     void eventsInOrder();
+    void runStepLeaseOutputRoundTrip();
+    void stepNullsAndFlags();
+    void runsNewestFirstAndLimited();
+    void nestedTransactionJoinsOuter();
+    void failedStatementRollsBackTransaction();
+    void queryWhileVisitingRows();
 
 private:
-    std::unique_ptr<Store> openStore(const QString &path);
-    QTemporaryDir m_dir;
+    bool postgres() const;
+    std::unique_ptr<Store> openStore();
+    QString snapshot(Store &store);
+
+    // Each test function (and data row) gets a fresh database: a SQLite file in its own
+    // directory, or a new PostgreSQL database on the one server of this test executable.
+    SwampTest::PostgresServer m_postgres;
+    std::unique_ptr<QTemporaryDir> m_dir;
+    QString m_spec;
 };
+
+void tst_Store::initTestCase_data()
+{
+    QTest::addColumn<QString>("dialect");
+    QTest::addRow("sqlite") << u"sqlite"_s;
+    QTest::addRow("postgresql") << u"postgresql"_s;
+}
+
+bool tst_Store::postgres() const
+{
+    return m_spec.startsWith(u"postgresql://");
+}
 
 void tst_Store::init()
 {
     QTest::failOnWarning(QRegularExpression(u".*"_s));
+    QFETCH_GLOBAL(QString, dialect);
+    m_spec.clear();
+    if (dialect == u"postgresql") {
+        SWAMP_START_POSTGRES(m_postgres);
+        // As an operator runs it: the password from the environment, never in the URL.
+        qputenv("PGPASSWORD", m_postgres.password().toUtf8());
+        m_spec = m_postgres.createDatabase();
+        QVERIFY2(!m_spec.isEmpty(), qPrintable(m_postgres.errorString()));
+    } else {
+        m_dir = std::make_unique<QTemporaryDir>();
+        QVERIFY(m_dir->isValid());
+        m_spec = m_dir->filePath(u"swamp.db"_s);
+    }
 }
 
-std::unique_ptr<Store> tst_Store::openStore(const QString &path)
+void tst_Store::cleanup()
 {
-    auto store = Store::open(path);
+    m_dir.reset();
+}
+
+std::unique_ptr<Store> tst_Store::openStore()
+{
+    auto store = Store::open(m_spec);
     if (!store) {
         qDebug() << store.error().code << store.error().text();
         return {};
@@ -114,11 +167,31 @@ std::unique_ptr<Store> tst_Store::openStore(const QString &path)
     return std::move(*store);
 }
 
+// Every row of every table in a fixed order: equal snapshots mean nothing was written.
+QString tst_Store::snapshot(Store &store)
+{
+    QString text;
+    for (const char *table : {"schema_migrations", "enrollment_tokens", "token_bindings", "workers",
+                              "events", "runs", "steps", "step_leases", "step_output"}) {
+        auto rows = store.exec(u"SELECT * FROM %1 ORDER BY 1, 2"_s.arg(QLatin1String(table)));
+        if (!rows)
+            return rows.error().text();
+        text += QLatin1String(table) + u'\n';
+        while (rows->next()) {
+            QStringList values;
+            for (int i = 0; i < rows->record().count(); ++i)
+                values << (rows->value(i).isNull() ? u"NULL"_s : rows->value(i).toString());
+            text += values.join(u'|') + u'\n';
+        }
+    }
+    return text;
+}
+
 void tst_Store::migrationsAppliedOnce()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
+    QCOMPARE(store->dialect(), postgres() ? Store::Dialect::Postgres : Store::Dialect::Sqlite);
     QCOMPARE(store->schemaVersion(), Store::knownSchemaVersion());
     auto rows = store->exec(u"SELECT version, swamp_version FROM schema_migrations ORDER BY version"_s);
     QVERIFY_RESULT(rows);
@@ -129,34 +202,38 @@ void tst_Store::migrationsAppliedOnce()
         QCOMPARE(rows->value(1).toString(), Swamp::version());
     }
     QCOMPARE(count, Store::knownSchemaVersion());
-    auto mode = store->exec(u"PRAGMA journal_mode"_s);
-    QVERIFY_RESULT(mode);
-    QVERIFY(mode->next());
-    QCOMPARE(mode->value(0).toString().toLower(), u"wal"_s);
-    for (const char *table : {"enrollment_tokens", "token_bindings", "workers", "events"}) {
-        auto exists = store->exec(u"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"_s,
-                                  {QString::fromLatin1(table)});
+    const QString tableQuery = postgres()
+        ? u"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+          "AND table_name = ?"_s
+        : u"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"_s;
+    for (const char *table : {"enrollment_tokens", "token_bindings", "workers", "events", "runs",
+                              "steps", "step_leases", "step_output"}) {
+        auto exists = store->exec(tableQuery, {QString::fromLatin1(table)});
         QVERIFY_RESULT(exists);
         QVERIFY(exists->next());
         QVERIFY2(exists->value(0).toInt() == 1, table);
     }
-    QCOMPARE(QString::number(int(QFile::permissions(dir.filePath(u"swamp.db"_s))
+    if (postgres())
+        return;
+    auto mode = store->exec(u"PRAGMA journal_mode"_s);
+    QVERIFY_RESULT(mode);
+    QVERIFY(mode->next());
+    QCOMPARE(mode->value(0).toString().toLower(), u"wal"_s);
+    QCOMPARE(QString::number(int(QFile::permissions(m_spec)
                                  & (QFileDevice::ReadOther | QFileDevice::ReadGroup))),
              u"0"_s);
 }
 
 void tst_Store::reopenIsIdempotent()
 {
-    QTemporaryDir dir;
-    const QString path = dir.filePath(u"swamp.db"_s);
     const TokenRecord t = token(u"ci"_s, at(0));
     {
-        auto store = openStore(path);
+        auto store = openStore();
         QVERIFY(store);
         QVERIFY_RESULT(store->insertToken(t));
     }
     for (int round = 0; round < 2; ++round) {
-        auto store = openStore(path);
+        auto store = openStore();
         QVERIFY(store);
         QCOMPARE(store->schemaVersion(), Store::knownSchemaVersion());
         auto count = store->exec(u"SELECT COUNT(*) FROM schema_migrations"_s);
@@ -169,26 +246,31 @@ void tst_Store::reopenIsIdempotent()
         QCOMPARE(tokens->first().id, t.id);
     }
     // No backup is made when nothing needs migrating.
-    QVERIFY(!QFile::exists(path + u".schema1.bak"_s));
+    if (m_dir)
+        QCOMPARE(QDir(m_dir->path()).entryList({u"*.bak"_s}, QDir::Files), QStringList());
 }
 
 void tst_Store::newerSchemaRefusedUntouched()
 {
-    QTemporaryDir dir;
-    const QString path = dir.filePath(u"swamp.db"_s);
+    QString before;
     {
-        auto store = openStore(path);
+        auto store = openStore();
         QVERIFY(store);
         QVERIFY_RESULT(store->insertToken(token(u"ci"_s, at(0))));
         QVERIFY_RESULT(store->execute(u"INSERT INTO schema_migrations (version, applied_at, "
                                       "swamp_version) VALUES (?, ?, ?)"_s,
                                       {99, at(0).toMSecsSinceEpoch(), u"9.9.9"_s}));
+        before = snapshot(*store);
+        QVERIFY(before.contains(u"9.9.9"_s));
     }
-    QVERIFY(!QFile::exists(path + u"-wal"_s) || QFile(path + u"-wal"_s).size() == 0);
-    const QByteArray before = fileHash(path);
-    QVERIFY(!before.isEmpty());
+    QByteArray beforeFile;
+    if (!postgres()) {
+        QVERIFY(!QFile::exists(m_spec + u"-wal"_s) || QFile(m_spec + u"-wal"_s).size() == 0);
+        beforeFile = fileHash(m_spec);
+        QVERIFY(!beforeFile.isEmpty());
+    }
 
-    auto refused = Store::open(path);
+    auto refused = Store::open(m_spec);
     QVERIFY_ERROR_CODE(refused, u"schema_too_new"_s);
     QVERIFY2(refused.error().message.contains(u"schema version 99"_s), qPrintable(refused.error().message));
     QVERIFY2(refused.error().message.contains(u"9.9.9"_s), qPrintable(refused.error().message));
@@ -196,14 +278,87 @@ void tst_Store::newerSchemaRefusedUntouched()
              qPrintable(refused.error().message));
     QCOMPARE(refused.error().fix, u"install swamp 9.9.9 or newer"_s);
 
-    QCOMPARE(fileHash(path), before);
-    QVERIFY(!QFile::exists(path + u".schema99.bak"_s));
+    if (!postgres()) {
+        QCOMPARE(fileHash(m_spec), beforeFile);
+        QVERIFY(!QFile::exists(m_spec + u".schema99.bak"_s));
+    }
+    // Read back through a plain connection: opening a Store would be refused.
+    const QString name = u"tst-store-raw"_s;
+    {
+        QSqlDatabase raw = QSqlDatabase::addDatabase(postgres() ? u"QPSQL"_s : u"QSQLITE"_s, name);
+        if (postgres()) {
+            const QUrl url(m_spec);
+            raw.setHostName(url.host());
+            raw.setPort(url.port());
+            raw.setUserName(url.userName());
+            raw.setDatabaseName(url.path().mid(1));
+        } else {
+            raw.setDatabaseName(m_spec);
+        }
+        QVERIFY2(raw.open(), qPrintable(raw.lastError().text()));
+        QSqlQuery count(raw);
+        QVERIFY(count.exec(u"SELECT COUNT(*) FROM schema_migrations"_s) && count.next());
+        QCOMPARE(count.value(0).toInt(), Store::knownSchemaVersion() + 1);
+        QSqlQuery tokens(raw);
+        QVERIFY(tokens.exec(u"SELECT COUNT(*) FROM enrollment_tokens"_s) && tokens.next());
+        QCOMPARE(tokens.value(0).toInt(), 1);
+    }
+    QSqlDatabase::removeDatabase(name);
+}
+
+// A database of schema 1 (as swamp 0.1 before steps left it) is migrated to the current schema
+// with its rows kept. SQLite is first copied next to the database; PostgreSQL is not copied (the
+// operator's pg_dump is the backup) and the log says so.
+void tst_Store::olderSchemaMigratedForward()
+{
+    const TokenRecord t = token(u"ci"_s, at(0));
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        QVERIFY_RESULT(store->insertToken(t));
+        // Back to schema 1: what schemas 2 (steps), 3 (audit) and 4 (fleet) added goes.
+        for (const char *statement : {"DROP TABLE step_output", "DROP TABLE step_leases", "DROP TABLE steps",
+                                      "DROP TABLE runs", "DROP TABLE audit_events", "DROP INDEX events_by_at",
+                                      "DROP TABLE orchestrators", "DROP INDEX workers_by_orchestrator",
+                                      "ALTER TABLE workers DROP COLUMN orchestrator_id"})
+            QVERIFY_RESULT(store->execute(QLatin1String(statement)));
+        QVERIFY_RESULT(store->execute(u"DELETE FROM schema_migrations WHERE version > 1"_s));
+    }
+    if (postgres()) {
+        QTest::ignoreMessage(QtWarningMsg,
+                             QRegularExpression(u"migrating PostgreSQL database .* from schema 1 to \\d+.*"
+                                                "pg_dump"_s));
+    }
+    auto store = openStore();
+    QVERIFY(store);
+    QCOMPARE(store->schemaVersion(), Store::knownSchemaVersion());
+    auto tokens = store->allTokens();
+    QVERIFY_RESULT(tokens);
+    QCOMPARE(tokens->size(), 1);
+    QCOMPARE(tokens->first().id, t.id);
+    QVERIFY_RESULT(store->insertRun(RunRecord{u"run-1"_s, u"after-upgrade"_s, StepState::Queued, at(1), at(1), {}}));
+    if (postgres()) {
+        QVERIFY(!m_spec.contains(u".bak"_s));
+        return;
+    }
+    const QString backup = m_spec + u".schema1.bak"_s;
+    QVERIFY(QFile::exists(backup));
+    QSqlDatabase copy = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"tst-store-backup"_s);
+    copy.setDatabaseName(backup);
+    QVERIFY(copy.open());
+    {
+        QSqlQuery version(copy);
+        QVERIFY(version.exec(u"SELECT MAX(version) FROM schema_migrations"_s) && version.next());
+        QCOMPARE(version.value(0).toInt(), 1);
+    }
+    copy.close();
+    copy = {};
+    QSqlDatabase::removeDatabase(u"tst-store-backup"_s);
 }
 
 void tst_Store::tokenRoundTrip()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     TokenRecord t = token(u"pool"_s, at(0), 0);
     t.labels = {{u"pool"_s, u"ci"_s}, {u"region"_s, u"eu"_s}};
@@ -230,8 +385,7 @@ void tst_Store::tokenRoundTrip()
 
 void tst_Store::tokensNamedNewestFirst()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     const TokenRecord oldest = token(u"ci"_s, at(0));
     const TokenRecord newest = token(u"ci"_s, at(200));
@@ -250,8 +404,7 @@ void tst_Store::tokensNamedNewestFirst()
 
 void tst_Store::allTokensOldestFirst()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     const TokenRecord b = token(u"b"_s, at(100));
     const TokenRecord a = token(u"a"_s, at(0));
@@ -266,8 +419,7 @@ void tst_Store::allTokensOldestFirst()
 
 void tst_Store::bindingsInEnrollmentOrder()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     const TokenRecord t = token(u"pool"_s, at(0), 3);
     const TokenRecord other = token(u"solo"_s, at(0));
@@ -292,8 +444,7 @@ void tst_Store::bindingsInEnrollmentOrder()
 
 void tst_Store::duplicateBindingFails()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     const TokenRecord t = token(u"pool"_s, at(0), 3);
     QVERIFY_RESULT(store->insertToken(t));
@@ -305,8 +456,7 @@ void tst_Store::duplicateBindingFails()
 
 void tst_Store::revokeKeepsFirstRevocation()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     const TokenRecord t = token(u"ci"_s, at(0));
     QVERIFY_RESULT(store->insertToken(t));
@@ -323,8 +473,7 @@ void tst_Store::revokeKeepsFirstRevocation()
 
 void tst_Store::workerRoundTrip()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     WorkerRecord w = worker(u"ci"_s, WorkerStatus::Idle);
     w.draining = true;
@@ -358,8 +507,7 @@ void tst_Store::workerRoundTrip()
 
 void tst_Store::workerUpsertUpdatesInPlace()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     WorkerRecord w = worker(u"ci"_s, WorkerStatus::Idle);
     QVERIFY_RESULT(store->upsertWorker(w));
@@ -380,8 +528,7 @@ void tst_Store::workerUpsertUpdatesInPlace()
 
 void tst_Store::workerByMachineNeedsTokenName()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     const WorkerRecord w = worker(u"ci"_s, WorkerStatus::Idle);
     QVERIFY_RESULT(store->upsertWorker(w));
@@ -412,8 +559,7 @@ void tst_Store::reconcileOnBoot()
     QFETCH(Swamp::WorkerStatus, before);
     QFETCH(Swamp::WorkerStatus, after);
     QFETCH(bool, touched);
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     WorkerRecord w = worker(u"ci"_s, before);
     w.draining = before == WorkerStatus::Draining;
@@ -434,8 +580,7 @@ void tst_Store::reconcileOnBoot()
 
 void tst_Store::reconcileCountsOnlyLive()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     for (WorkerStatus status : {WorkerStatus::Idle, WorkerStatus::Busy, WorkerStatus::Draining,
                                 WorkerStatus::Disconnected, WorkerStatus::Lost})
@@ -450,8 +595,7 @@ void tst_Store::reconcileCountsOnlyLive()
 
 void tst_Store::eventsInOrder()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath(u"swamp.db"_s));
+    auto store = openStore();
     QVERIFY(store);
     auto none = store->lastEventId();
     QVERIFY_RESULT(none);
@@ -496,6 +640,272 @@ void tst_Store::eventsInOrder()
     auto nothing = store->eventsAfter(ids.last(), 100);
     QVERIFY_RESULT(nothing);
     QVERIFY(nothing->isEmpty());
+}
+
+namespace {
+RunRecord run(const QString &id, const QDateTime &created)
+{
+    return RunRecord{id, u"build-"_s + id, StepState::Queued, created, created, {}};
+}
+
+StepRecord step(const QString &runId, int seq, const QDateTime &queued)
+{
+    StepRecord s;
+    s.id = u"%1-step-%2"_s.arg(runId).arg(seq);
+    s.runId = runId;
+    s.seq = seq;
+    s.spec.name = u"compile %1"_s.arg(seq);
+    s.spec.command = {u"make"_s, u"-j2"_s, u"it's \"quoted\" ? $1 ünïcode"_s};
+    s.spec.env = {{u"CC"_s, u"gcc"_s}};
+    s.spec.requirement.labels = {{u"pool"_s, u"ci"_s}};
+    s.spec.queueTimeoutMs = 600000;
+    s.spec.maxAttempts = 3;
+    s.queuedAt = queued;
+    s.createdAt = queued;
+    s.updatedAt = queued;
+    return s;
+}
+} // namespace
+
+void tst_Store::runStepLeaseOutputRoundTrip()
+{
+    auto store = openStore();
+    QVERIFY(store);
+    RunRecord r = run(u"r1"_s, at(0));
+    QVERIFY_RESULT(store->insertRun(r));
+    StepRecord s = step(r.id, 1, at(0));
+    s.spec.shell = true;
+    s.spec.atMostOnce = true;
+    s.spec.timeoutMs = 3'600'000'000LL; // beyond 32 bits
+    s.spec.requirement.target = u"build-7"_s;
+    s.spec.requirement.platform = u"linux/x86_64"_s;
+    QVERIFY_RESULT(store->insertStep(s));
+
+    LeaseRecord l;
+    l.id = u"lease-1"_s;
+    l.stepId = s.id;
+    l.runId = r.id;
+    l.workerId = u"worker-1"_s;
+    l.workerName = u"build-7"_s;
+    l.attempt = 1;
+    l.createdAt = at(5);
+    l.updatedAt = at(5);
+    QVERIFY_RESULT(store->insertLease(l));
+    l.state = LeaseState::Completed;
+    l.exitCode = 0;
+    l.startedAt = at(6);
+    l.endedAt = at(9);
+    l.updatedAt = at(9);
+    QVERIFY_RESULT(store->updateLease(l));
+
+    QVERIFY_RESULT(store->appendOutput(s.id, 1, l.id, 1, u"stdout"_s, u"line one\n"_s, at(7)));
+    QVERIFY_RESULT(store->appendOutput(s.id, 2, l.id, 1, u"stderr"_s, u"wärning: ' \" \\ %\n"_s, at(8)));
+    QVERIFY_RESULT(store->appendOutput(s.id, 3, l.id, 1, u"stdout"_s, u"done\n"_s, at(8)));
+
+    s.state = StepState::Succeeded;
+    s.attempt = 1;
+    s.exitCode = 0;
+    s.workerId = l.workerId;
+    s.workerName = l.workerName;
+    s.outputBytes = 5'000'000'000LL;
+    s.outputChunks = 3;
+    s.outputTruncated = true;
+    s.startedAt = at(6);
+    s.finishedAt = at(9);
+    s.updatedAt = at(9);
+    QVERIFY_RESULT(store->updateStep(s));
+    r.state = StepState::Succeeded;
+    r.finishedAt = at(9);
+    r.updatedAt = at(9);
+    QVERIFY_RESULT(store->updateRun(r));
+
+    auto backRun = store->run(r.id);
+    QVERIFY_RESULT(backRun);
+    QVERIFY(backRun->has_value());
+    QCOMPARE((*backRun)->name, r.name);
+    QCOMPARE(stepStateName((*backRun)->state), u"succeeded"_s);
+    QCOMPARE((*backRun)->createdAt, at(0));
+    QCOMPARE((*backRun)->finishedAt, at(9));
+
+    auto found = store->step(s.id);
+    QVERIFY_RESULT(found);
+    QVERIFY(found->has_value());
+    const StepRecord &b = **found;
+    QCOMPARE(b.runId, r.id);
+    QCOMPARE(b.seq, 1);
+    QCOMPARE(b.spec.name, s.spec.name);
+    QCOMPARE(b.spec.command, s.spec.command);
+    QCOMPARE(b.spec.shell, true);
+    QCOMPARE(b.spec.env, s.spec.env);
+    QCOMPARE(b.spec.requirement.target, u"build-7"_s);
+    QCOMPARE(b.spec.requirement.labels, s.spec.requirement.labels);
+    QCOMPARE(b.spec.requirement.platform, u"linux/x86_64"_s);
+    QCOMPARE(b.spec.timeoutMs, 3'600'000'000LL);
+    QCOMPARE(b.spec.queueTimeoutMs, 600000);
+    QCOMPARE(b.spec.maxAttempts, 3);
+    QCOMPARE(b.spec.atMostOnce, true);
+    QCOMPARE(stepStateName(b.state), u"succeeded"_s);
+    QCOMPARE(b.attempt, 1);
+    QCOMPARE(b.exitCode, std::optional<int>(0));
+    QCOMPARE(b.workerName, u"build-7"_s);
+    QCOMPARE(b.cancelRequested, false);
+    QCOMPARE(b.outputBytes, 5'000'000'000LL);
+    QCOMPARE(b.outputChunks, 3);
+    QCOMPARE(b.outputTruncated, true);
+    QCOMPARE(b.queuedAt, at(0));
+    QCOMPARE(b.startedAt, at(6));
+    QCOMPARE(b.finishedAt, at(9));
+
+    auto leases = store->leases(u"WHERE step_id = ? ORDER BY created_at"_s, {s.id});
+    QVERIFY_RESULT(leases);
+    QCOMPARE(leases->size(), 1);
+    QCOMPARE(leases->first().id, l.id);
+    QCOMPARE(leaseStateName(leases->first().state), u"completed"_s);
+    QCOMPARE(leases->first().exitCode, std::optional<int>(0));
+    QVERIFY(leases->first().error.isEmpty());
+    QCOMPARE(leases->first().startedAt, at(6));
+    QCOMPARE(leases->first().endedAt, at(9));
+
+    auto all = store->output(s.id, 0);
+    QVERIFY_RESULT(all);
+    QCOMPARE(all->size(), 3);
+    QCOMPARE(all->at(1).chunk, 2);
+    QCOMPARE(all->at(1).stream, u"stderr"_s);
+    QCOMPARE(all->at(1).data, u"wärning: ' \" \\ %\n"_s);
+    QCOMPARE(all->at(1).at, at(8));
+    auto page = store->output(s.id, 1, 1);
+    QVERIFY_RESULT(page);
+    QCOMPARE(page->size(), 1);
+    QCOMPARE(page->first().chunk, 2);
+    auto none = store->output(s.id, 3);
+    QVERIFY_RESULT(none);
+    QVERIFY(none->isEmpty());
+}
+
+// Unset optional columns stay NULL (not 0 or ''), flags read back as bools on both dialects.
+void tst_Store::stepNullsAndFlags()
+{
+    auto store = openStore();
+    QVERIFY(store);
+    QVERIFY_RESULT(store->insertRun(run(u"r1"_s, at(0))));
+    StepRecord s = step(u"r1"_s, 1, at(0));
+    s.cancelRequested = true;
+    QVERIFY_RESULT(store->insertStep(s));
+    auto nulls = store->exec(u"SELECT COUNT(*) FROM steps WHERE exit_code IS NULL AND target IS NULL "
+                             "AND platform IS NULL AND timeout_ms IS NULL AND error IS NULL AND "
+                             "worker_id IS NULL AND started_at IS NULL AND finished_at IS NULL"_s);
+    QVERIFY_RESULT(nulls);
+    QVERIFY(nulls->next());
+    QCOMPARE(nulls->value(0).toInt(), 1);
+    auto found = store->step(s.id);
+    QVERIFY_RESULT(found);
+    QVERIFY(found->has_value());
+    QCOMPARE((*found)->exitCode, std::nullopt);
+    QCOMPARE((*found)->spec.timeoutMs, 0);
+    QVERIFY(!(*found)->startedAt.isValid());
+    QCOMPARE((*found)->spec.shell, false);
+    QCOMPARE((*found)->spec.atMostOnce, false);
+    QCOMPARE((*found)->cancelRequested, true);
+    QCOMPARE((*found)->outputTruncated, false);
+    // A negative exit code (killed by a signal) is kept as it is.
+    s.exitCode = -9;
+    s.state = StepState::Failed;
+    QVERIFY_RESULT(store->updateStep(s));
+    auto failed = store->steps(u"WHERE state = ? AND exit_code = ?"_s, {u"failed"_s, -9});
+    QVERIFY_RESULT(failed);
+    QCOMPARE(failed->size(), 1);
+    QCOMPARE(failed->first().exitCode, std::optional<int>(-9));
+    auto missing = store->step(u"no-such-step"_s);
+    QVERIFY_RESULT(missing);
+    QVERIFY(!missing->has_value());
+}
+
+void tst_Store::runsNewestFirstAndLimited()
+{
+    auto store = openStore();
+    QVERIFY(store);
+    for (int i = 0; i < 5; ++i)
+        QVERIFY_RESULT(store->insertRun(run(u"r%1"_s.arg(i), at(i * 10))));
+    auto all = store->runs();
+    QVERIFY_RESULT(all);
+    QCOMPARE(all->size(), 5);
+    QCOMPARE(all->first().id, u"r4"_s);
+    QCOMPARE(all->last().id, u"r0"_s);
+    auto two = store->runs(2);
+    QVERIFY_RESULT(two);
+    QCOMPARE(two->size(), 2);
+    QCOMPARE(two->at(1).id, u"r3"_s);
+    auto zero = store->runs(0);
+    QVERIFY_RESULT(zero);
+    QVERIFY(zero->isEmpty());
+}
+
+void tst_Store::nestedTransactionJoinsOuter()
+{
+    auto store = openStore();
+    QVERIFY(store);
+    auto committed = store->transaction([&]() -> Result<void> {
+        if (auto r = store->insertRun(run(u"outer"_s, at(0))); !r)
+            return r;
+        return store->transaction([&] { return store->insertRun(run(u"inner"_s, at(1))); });
+    });
+    QVERIFY_RESULT(committed);
+    auto rolledBack = store->transaction([&]() -> Result<void> {
+        if (auto r = store->insertRun(run(u"discarded-outer"_s, at(2))); !r)
+            return r;
+        auto inner = store->transaction([&] { return store->insertRun(run(u"discarded-inner"_s, at(3))); });
+        if (!inner)
+            return inner;
+        return fail(u"test"_s, u"the body fails after the inner transaction"_s, u"none"_s);
+    });
+    QVERIFY_ERROR_CODE(rolledBack, u"test"_s);
+    auto runs = store->runs();
+    QVERIFY_RESULT(runs);
+    QStringList ids;
+    for (const RunRecord &r : std::as_const(*runs))
+        ids << r.id;
+    ids.sort();
+    QCOMPARE(ids, (QStringList{u"inner"_s, u"outer"_s}));
+}
+
+// A statement that fails inside a transaction rolls the whole transaction back, and the
+// connection is usable afterwards (PostgreSQL aborts the transaction on the first error).
+void tst_Store::failedStatementRollsBackTransaction()
+{
+    auto store = openStore();
+    QVERIFY(store);
+    QVERIFY_RESULT(store->insertRun(run(u"kept"_s, at(0))));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"statement failed"_s));
+    auto failed = store->transaction([&]() -> Result<void> {
+        if (auto r = store->insertRun(run(u"lost"_s, at(1))); !r)
+            return r;
+        return store->insertRun(run(u"kept"_s, at(2))); // duplicate primary key
+    });
+    QVERIFY_ERROR_CODE(failed, u"database"_s);
+    QVERIFY2(!failed.error().message.contains(m_postgres.password()) || !postgres(),
+             qPrintable(failed.error().message));
+    auto runs = store->runs();
+    QVERIFY_RESULT(runs);
+    QCOMPARE(runs->size(), 1);
+    QCOMPARE(runs->first().id, u"kept"_s);
+    QVERIFY_RESULT(store->insertRun(run(u"after"_s, at(3))));
+}
+
+// The query service visits steps one by one and asks the store about other things meanwhile.
+void tst_Store::queryWhileVisitingRows()
+{
+    auto store = openStore();
+    QVERIFY(store);
+    QVERIFY_RESULT(store->insertRun(run(u"r1"_s, at(0))));
+    for (int i = 1; i <= 3; ++i)
+        QVERIFY_RESULT(store->insertStep(step(u"r1"_s, i, at(i))));
+    QStringList visited;
+    auto result = store->forEachStep(u"WHERE run_id = ? ORDER BY seq"_s, {u"r1"_s}, [&](const StepRecord &s) {
+        auto r = store->run(s.runId);
+        visited << s.id + u'@' + (r && *r ? (*r)->id : u"?"_s);
+    });
+    QVERIFY_RESULT(result);
+    QCOMPARE(visited, (QStringList{u"r1-step-1@r1"_s, u"r1-step-2@r1"_s, u"r1-step-3@r1"_s}));
 }
 
 QTEST_GUILESS_MAIN(tst_Store)

@@ -1,0 +1,192 @@
+// Several orchestrators on one PostgreSQL database (a fleet): joining it, reacting to the other
+// orchestrators' notifications, and taking over what a dead orchestrator held.
+
+#include "orchestrator/orchestrator.h"
+
+#include "common/duration.h"
+#include "common/logging.h"
+#include "orchestrator/connections.h"
+#include "orchestrator/eventlog.h"
+#include "orchestrator/fleet.h"
+#include "protocol/errorcodes.h"
+#include "protocol/protocol.h"
+#include "scheduling/scheduler.h"
+#include "store/store.h"
+
+#include <QHostInfo>
+#include <QWebSocketServer>
+
+namespace Swamp {
+
+bool Orchestrator::shared() const
+{
+    return m_store && m_store->dialect() == Store::Dialect::Postgres;
+}
+
+Result<void> Orchestrator::joinFleet()
+{
+    const QString name = QHostInfo::localHostName() + u':' + QString::number(m_server->serverPort());
+    if (auto joined = m_fleet->join(name, url()); !joined)
+        return joined;
+    connect(m_fleet.get(), &Fleet::notified, this, &Orchestrator::handleFleetNotification);
+    connect(m_fleet.get(), &Fleet::orchestratorDied, this, &Orchestrator::takeOver);
+    connect(m_fleet.get(), &Fleet::evicted, this, &Orchestrator::evicted);
+    if (!shared())
+        return {};
+    m_pullEventsTimer.setSingleShot(true);
+    m_pullEventsTimer.setInterval(0);
+    connect(&m_pullEventsTimer, &QTimer::timeout, m_events.get(), &EventLog::pullRemote);
+    connect(m_events.get(), &EventLog::remoteAppended, this, &Orchestrator::forwardRemoteEvent);
+    connect(m_events.get(), &EventLog::appended, this,
+            [this] { m_fleet->notify(QStringLiteral("event")); });
+    // Safety net for notifications missed while the listening connection was down.
+    connect(m_fleet.get(), &Fleet::beat, this, [this] {
+        m_scheduler->requestRefresh();
+        m_pullEventsTimer.start();
+    });
+    auto others = m_store->orchestrators();
+    int alive = 0;
+    if (others) {
+        for (const auto &o : std::as_const(*others))
+            alive += (o.state == u"alive" && o.id != m_fleet->id()) ? 1 : 0;
+    }
+    m_events->append(QStringLiteral("orchestrator.joined"), name,
+                     Tr::tr("orchestrator %1 joined the fleet (%n other orchestrator(s) alive)", nullptr, alive).arg(name),
+                     {{QStringLiteral("orchestratorId"), m_fleet->id()}, {QStringLiteral("url"), url()}});
+    // Someone may have died while nobody was looking (a fleet of one that was killed).
+    QTimer::singleShot(0, m_fleet.get(), &Fleet::reapNow);
+    return {};
+}
+
+void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObject &payload)
+{
+    if (m_stopping)
+        return;
+    if (kind == u"steps") {
+        m_scheduler->requestRefresh();
+    } else if (kind == u"event") {
+        if (!m_pullEventsTimer.isActive())
+            m_pullEventsTimer.start();
+    } else if (kind == u"output") {
+        forwardStoredOutput(payload.value(QStringLiteral("stepId")).toString());
+    } else if (kind == u"cancel") {
+        m_scheduler->cancelHere(payload.value(QStringLiteral("stepId")).toString());
+    } else if (kind == u"revoke") {
+        cutOffToken(payload.value(QStringLiteral("name")).toString());
+    } else if (kind == u"takeover") {
+        releaseSession(payload.value(QStringLiteral("workerId")).toString(),
+                       payload.value(QStringLiteral("by")).toString());
+    } else if (kind == u"drain") {
+        remoteDrain(payload);
+    } else {
+        qCDebug(lcDb) << "ignoring fleet notification" << kind;
+    }
+}
+
+void Orchestrator::takeOver(const QString &orchestratorId, const QString &name)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QString reason = Tr::tr("orchestrator %1 stopped responding").arg(name);
+    auto workers = m_store->disconnectWorkersOf(orchestratorId, now);
+    if (!workers)
+        qCWarning(lcDb) << "could not mark the workers of" << name << "disconnected:" << workers.error().message;
+    const int leases = m_scheduler->expireLeasesOf(orchestratorId, reason);
+    m_events->append(QStringLiteral("orchestrator.lost"), name,
+                     Tr::tr("orchestrator %1 stopped heartbeating for %2: %n lease(s) expired", nullptr, leases)
+                             .arg(name, formatDurationMs(m_fleet->timeoutMs()))
+                         + Tr::tr(", %n worker(s) marked disconnected", nullptr, workers ? *workers : 0),
+                     {{QStringLiteral("orchestratorId"), orchestratorId},
+                      {QStringLiteral("leases"), leases},
+                      {QStringLiteral("workers"), workers ? *workers : 0}});
+    m_fleet->notify(QStringLiteral("steps"));
+}
+
+void Orchestrator::evicted(const QString &reason)
+{
+    qCCritical(lcDb).noquote() << reason;
+    m_events->append(QStringLiteral("orchestrator.evicted"), m_fleet->name(), reason,
+                     {{QStringLiteral("orchestratorId"), m_fleet->id()}});
+    // What this process held was taken over; the only safe way back is a fresh start, which
+    // a supervisor (systemd Restart=on-failure) provides. Its workers reconnect to a survivor.
+    m_exitCode = 1;
+    stop();
+}
+
+void Orchestrator::releaseSession(const QString &workerId, const QString &holder)
+{
+    WorkerSession *session = m_pool.find(workerId);
+    if (!session)
+        return;
+    if (!session->leaseIds.isEmpty())
+        m_scheduler->expireLeases(session, Tr::tr("worker moved to orchestrator %1").arg(holder));
+    if (WorkerConnection *connection = session->connection) {
+        connection->workerId.clear();
+        connection->close(Protocol::CloseReplaced, QStringLiteral("replaced by a connection to another orchestrator"));
+    }
+    m_inGrace.remove(workerId);
+    m_drainDeadlines.remove(workerId);
+    m_events->append(QStringLiteral("worker.moved"), session->record.name,
+                     Tr::tr("worker %1 moved to orchestrator %2").arg(session->record.name, holder),
+                     {{QStringLiteral("workerId"), workerId}, {QStringLiteral("to"), holder}});
+    m_pool.remove(workerId); // the record now belongs to the new holder: not written here
+    m_scheduler->requestSchedule();
+}
+
+QJsonArray Orchestrator::cutOffToken(const QString &name)
+{
+    QJsonArray disconnected;
+    const Error error = Codes::tokenRevoked(name);
+    for (WorkerSession *session : m_pool.onToken(name)) {
+        disconnected << session->record.name;
+        if (WorkerConnection *connection = session->connection) {
+            connection->sendError(error);
+            connection->workerId.clear();
+            connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
+        }
+        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
+    }
+    return disconnected;
+}
+
+void Orchestrator::forwardRemoteEvent(const Event &event)
+{
+    broadcastEvent(event);
+    // A step another orchestrator changed: its followers here see the change.
+    const QString stepId = event.data.value(QStringLiteral("stepId")).toString();
+    if (!event.kind.startsWith(u"step.") || stepId.isEmpty() || !m_followers.contains(stepId))
+        return;
+    forwardStoredOutput(stepId);
+    auto step = m_store->step(stepId);
+    if (step && *step)
+        forwardStepChange(**step);
+}
+
+void Orchestrator::forwardStoredOutput(const QString &stepId)
+{
+    if (!m_followers.contains(stepId))
+        return;
+    auto chunks = m_store->output(stepId, m_forwardedChunk.value(stepId), 100000);
+    if (!chunks)
+        return;
+    for (const Store::OutputChunk &chunk : std::as_const(*chunks)) {
+        forwardOutput(stepId, QJsonObject{{QStringLiteral("chunk"), chunk.chunk},
+                                          {QStringLiteral("attempt"), chunk.attempt},
+                                          {QStringLiteral("stream"), chunk.stream},
+                                          {QStringLiteral("data"), chunk.data}});
+    }
+}
+
+void Orchestrator::remoteDrain(const QJsonObject &payload)
+{
+    const QString workerId = payload.value(QStringLiteral("workerId")).toString();
+    WorkerSession *session = m_pool.find(workerId);
+    if (!session)
+        return;
+    QJsonObject params{{QStringLiteral("name"), workerId},
+                       {QStringLiteral("deadlineMs"), payload.value(QStringLiteral("deadlineMs"))}};
+    auto applied = drainWorker(params, payload.value(QStringLiteral("drain")).toBool(true));
+    if (!applied)
+        qCWarning(lcWorker) << "could not apply a drain from another orchestrator:" << applied.error().message;
+}
+
+} // namespace Swamp

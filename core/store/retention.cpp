@@ -1,0 +1,170 @@
+// Store: retention (ended steps with their leases and output, empty runs, old operator events)
+// and pruning of long-gone workers. Dialect-neutral SQL: SQLite and PostgreSQL alike. Every
+// SELECT is read to the end before the next statement runs (one statement at a time on a
+// PostgreSQL connection).
+#include "store/store.h"
+
+#include <QSet>
+
+namespace Swamp {
+
+namespace {
+// Terminal step states (isTerminal() in scheduling/steps.h); written out for the SQL.
+const char EndedStates[] = "'succeeded', 'failed', 'cancelled', 'timed_out'";
+
+QString placeholders(qsizetype count)
+{
+    QStringList marks;
+    marks.reserve(count);
+    for (qsizetype i = 0; i < count; ++i)
+        marks << QStringLiteral("?");
+    return marks.join(u", ");
+}
+} // namespace
+
+Result<Store::RetentionBatch> Store::deleteEndedSteps(const QDateTime &cutoff, int maxRows)
+{
+    maxRows = std::max(1, maxRows);
+    RetentionBatch batch;
+    auto done = transaction([&]() -> Result<void> {
+        struct Candidate
+        {
+            QString id;
+            QString runId;
+            qint64 cost = 0; // rows it takes with it: itself, its output chunks, its leases
+        };
+        QList<Candidate> candidates;
+        {
+            // The rows each step takes with it are counted, not taken from its counters. The
+            // state is tested with NOT IN so that the planner walks steps_by_finished in order
+            // and stops at the limit, instead of sorting every ended step.
+            auto query = exec(QStringLiteral("SELECT id, run_id, "
+                                             "(SELECT COUNT(*) FROM step_output o WHERE o.step_id = steps.id), "
+                                             "(SELECT COUNT(*) FROM step_leases l WHERE l.step_id = steps.id) FROM steps "
+                                             "WHERE finished_at < ? AND state NOT IN ('queued', 'dispatched', 'running') "
+                                             "AND NOT EXISTS (SELECT 1 FROM step_leases l WHERE l.step_id = steps.id "
+                                             "AND l.state = 'active') "
+                                             "ORDER BY finished_at LIMIT ?"),
+                              {toMs(cutoff), maxRows});
+            if (!query)
+                return fail(query.error());
+            while (query->next()) {
+                candidates << Candidate{query->value(0).toString(), query->value(1).toString(),
+                                        1 + query->value(2).toLongLong() + query->value(3).toLongLong()};
+            }
+        }
+        if (candidates.isEmpty())
+            return {};
+        batch.more = candidates.size() == maxRows;
+
+        // Take the oldest steps while their rows fit the batch (always at least one).
+        QList<Candidate> taken;
+        qint64 rows = 0;
+        for (const Candidate &candidate : std::as_const(candidates)) {
+            if (!taken.isEmpty() && rows + candidate.cost > maxRows) {
+                batch.more = true;
+                break;
+            }
+            taken << candidate;
+            rows += candidate.cost;
+        }
+        if (taken.size() == 1 && taken.first().cost > maxRows) {
+            // One step with much output: its chunks go first, maxRows per batch.
+            auto chunks = exec(QStringLiteral("DELETE FROM step_output WHERE step_id = ? AND chunk IN "
+                                              "(SELECT chunk FROM step_output WHERE step_id = ? ORDER BY chunk LIMIT ?)"),
+                               {taken.first().id, taken.first().id, maxRows});
+            if (!chunks)
+                return fail(chunks.error());
+            batch.outputChunks += chunks->numRowsAffected();
+            if (chunks->numRowsAffected() >= maxRows) {
+                batch.more = true;
+                return {};
+            }
+        }
+
+        QVariantList ids;
+        QSet<QString> runIds;
+        for (const Candidate &candidate : std::as_const(taken)) {
+            ids << candidate.id;
+            runIds.insert(candidate.runId);
+        }
+        const QString in = placeholders(ids.size());
+        auto output = exec(QStringLiteral("DELETE FROM step_output WHERE step_id IN (%1)").arg(in), ids);
+        if (!output)
+            return fail(output.error());
+        batch.outputChunks += output->numRowsAffected();
+        auto leases = exec(QStringLiteral("DELETE FROM step_leases WHERE step_id IN (%1) AND state <> 'active'").arg(in), ids);
+        if (!leases)
+            return fail(leases.error());
+        batch.leases = leases->numRowsAffected();
+        auto steps = exec(QStringLiteral("DELETE FROM steps WHERE id IN (%1) AND state IN (%2)")
+                              .arg(in, QLatin1String(EndedStates)),
+                          ids);
+        if (!steps)
+            return fail(steps.error());
+        batch.steps = steps->numRowsAffected();
+
+        // Runs whose last steps just went.
+        QVariantList runs;
+        for (const QString &runId : std::as_const(runIds))
+            runs << runId;
+        auto emptied = exec(QStringLiteral("DELETE FROM runs WHERE id IN (%1) AND NOT EXISTS "
+                                           "(SELECT 1 FROM steps s WHERE s.run_id = runs.id)")
+                                .arg(placeholders(runs.size())),
+                            runs);
+        if (!emptied)
+            return fail(emptied.error());
+        batch.runs = emptied->numRowsAffected();
+        return {};
+    });
+    if (!done)
+        return fail(done.error());
+    return batch;
+}
+
+Result<int> Store::deleteEventsBefore(const QDateTime &cutoff, int maxRows)
+{
+    auto query = exec(QStringLiteral("DELETE FROM events WHERE id IN "
+                                     "(SELECT id FROM events WHERE at < ? ORDER BY at, id LIMIT ?)"),
+                      {toMs(cutoff), std::max(1, maxRows)});
+    if (!query)
+        return fail(query.error());
+    return query->numRowsAffected();
+}
+
+Result<QList<WorkerRecord>> Store::workersGoneBefore(const QDateTime &cutoff)
+{
+    return workers(QStringLiteral("WHERE status IN ('disconnected', 'lost') "
+                                  "AND COALESCE(disconnected_at, last_seen_at) < ? "
+                                  "ORDER BY COALESCE(disconnected_at, last_seen_at), id"),
+                   {toMs(cutoff)});
+}
+
+Result<int> Store::deleteWorker(const WorkerRecord &worker)
+{
+    int freed = 0;
+    auto done = transaction([&]() -> Result<void> {
+        auto bindings = exec(QStringLiteral("DELETE FROM token_bindings WHERE machine_id = ? AND token_id IN "
+                                            "(SELECT id FROM enrollment_tokens WHERE name = ?)"),
+                             {worker.machineId, worker.tokenName});
+        if (!bindings)
+            return fail(bindings.error());
+        freed = bindings->numRowsAffected();
+        auto removed = exec(QStringLiteral("DELETE FROM workers WHERE id = ? AND status IN ('disconnected', 'lost')"),
+                            {worker.id});
+        if (!removed)
+            return fail(removed.error());
+        if (removed->numRowsAffected() != 1) {
+            // Reconnected meanwhile (through another orchestrator on a shared database): keep it.
+            return fail(QStringLiteral("worker_connected"),
+                        Tr::tr("worker %1 is connected again; it was not pruned").arg(worker.name),
+                        Tr::tr("prune only workers that stay gone; see 'swamp worker list --all'"));
+        }
+        return {};
+    });
+    if (!done)
+        return fail(done.error());
+    return freed;
+}
+
+} // namespace Swamp

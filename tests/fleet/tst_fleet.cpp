@@ -1,0 +1,281 @@
+// Several orchestrators on one PostgreSQL database (a fleet), as operators run them: real
+// `swamp serve` processes on 127.0.0.1 sharing a real PostgreSQL server started by the test,
+// real workers, and the CLI talking to any of them.
+
+#include "integration/swampharness.h"
+#include "steps/stephelpers.h"
+#include "support/pgserver.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QRegularExpression>
+#include <QSet>
+#include <QTest>
+
+#include <csignal>
+#include <memory>
+
+using namespace SwampTest;
+using namespace Qt::StringLiterals;
+
+class TestFleet : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void stepsCrossOrchestrators();
+    void revokeCutsOffEverywhere();
+    void killedOrchestratorIsTakenOver();
+    void pausedOrchestratorIsFenced();
+
+private:
+    // Starts orchestrator `index` on the test's database; all share one admin token.
+    Harness *startOrchestrator(const QStringList &extra = {});
+    QString fleetUrls(int first) const;
+
+    PostgresServer m_server;
+    QString m_database;
+    QTemporaryDir m_dir;
+    QString m_adminTokenFile;
+    std::vector<std::unique_ptr<Harness>> m_orchestrators;
+};
+
+void TestFleet::initTestCase()
+{
+    SWAMP_START_POSTGRES(m_server);
+    m_adminTokenFile = m_dir.filePath(u"admin-token"_s);
+    QFile file(m_adminTokenFile);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("fleet-admin-token-0123456789abcdef0123456789abcdef\n");
+    file.close();
+    file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+}
+
+void TestFleet::init()
+{
+    m_database = m_server.createDatabase();
+    QVERIFY2(!m_database.isEmpty(), qPrintable(m_server.errorString()));
+}
+
+void TestFleet::cleanup()
+{
+    m_orchestrators.clear(); // kills every child of every harness
+}
+
+Harness *TestFleet::startOrchestrator(const QStringList &extra)
+{
+    auto harness = std::make_unique<Harness>();
+    harness->orchestratorEnvironment.insert(u"PGPASSWORD"_s, m_server.password());
+    if (!harness->startOrchestrator(0, QStringList{u"--database"_s, m_database, u"--orchestrator-timeout"_s, u"3s"_s,
+                                                   u"--admin-token-file"_s, m_adminTokenFile}
+                                           + extra))
+        return nullptr;
+    m_orchestrators.push_back(std::move(harness));
+    return m_orchestrators.back().get();
+}
+
+// Every orchestrator's URL, starting with the one at `first`: what a worker is given.
+QString TestFleet::fleetUrls(int first) const
+{
+    QStringList urls;
+    for (size_t i = 0; i < m_orchestrators.size(); ++i)
+        urls << m_orchestrators[(first + i) % m_orchestrators.size()]->url();
+    return urls.join(u',');
+}
+
+static QJsonObject workerIn(const QJsonObject &list, const QString &name)
+{
+    for (const QJsonValue &value : list.value(u"workers"_s).toArray()) {
+        if (value.toObject().value(u"name"_s).toString() == name)
+            return value.toObject();
+    }
+    return {};
+}
+
+void TestFleet::stepsCrossOrchestrators()
+{
+    Harness *a = startOrchestrator();
+    QVERIFY(a);
+    Harness *b = startOrchestrator();
+    QVERIFY(b);
+    QVERIFY(!a->orchestratorOutput().contains(m_server.password()));
+
+    // A token made through A enrolls a worker on B: one fleet, one set of tokens.
+    const QString token = a->createToken(u"fleet"_s, {u"--max-enrollments"_s, u"10"_s});
+    QVERIFY(!token.isEmpty());
+    Child *onA = a->startEnrolledWorker(token, a->newCacheDir(), {}, {u"--label"_s, u"home=a"_s});
+    QVERIFY(onA);
+    Child *onB = b->startEnrolledWorker(token, b->newCacheDir(), {}, {u"--label"_s, u"home=b"_s});
+    QVERIFY(onB);
+    const QString nameA = Harness::enrolledName(onA);
+    const QString nameB = Harness::enrolledName(onB);
+
+    // Either orchestrator lists the whole fleet and says who holds each worker.
+    for (Harness *h : {a, b}) {
+        const QJsonObject list = h->workerList(false);
+        QCOMPARE(list.value(u"count"_s).toInt(), 2);
+        QVERIFY(list.value(u"fleet"_s).toBool());
+        QCOMPARE(list.value(u"orchestrators"_s).toArray().size(), 2);
+        QCOMPARE(workerIn(list, nameA).value(u"orchestrator"_s).toString(), a->url());
+        QCOMPARE(workerIn(list, nameB).value(u"orchestrator"_s).toString(), b->url());
+    }
+    const Run table = b->cli({u"worker"_s, u"list"_s});
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(table.out.contains(u"ORCHESTRATOR"_s), qPrintable(table.out));
+    QVERIFY2(table.out.contains(u"127.0.0.1:%1"_s.arg(a->port())), qPrintable(table.out));
+
+    // Submitted to A, placed on B's worker; the output streams back through A.
+    const Run run = a->cli({u"run"_s, u"--label"_s, u"home=b"_s, u"--"_s, u"sh"_s, u"-c"_s, u"echo from-b; exit 3"_s});
+    QCOMPARE(run.exitCode, 3);
+    QVERIFY2(run.out.contains(u"from-b"_s), qPrintable(run.describe()));
+    QVERIFY2(run.err.contains(nameB) || run.out.contains(nameB), qPrintable(run.describe()));
+
+    // Submitted to B, run on A's worker, detached; B and A agree on its end.
+    const QString stepId = detach(*b, {u"--label"_s, u"home=a"_s, u"--"_s, u"true"_s});
+    QVERIFY(!stepId.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, stepId), u"succeeded"_s, 30000);
+    QCOMPARE(stepState(*b, stepId), u"succeeded"_s);
+    QCOMPARE(stepOf(*b, stepId).value(u"workerName"_s).toString(), nameA);
+
+    // Queries answered by either see every record.
+    for (Harness *h : {a, b}) {
+        QCOMPARE(query(*h, u"modelType == \"swamp/step\""_s).size(), 2);
+        QCOMPARE(query(*h, u"modelType == \"swamp/worker\""_s).size(), 2);
+    }
+    // Drain through A a worker B holds: B applies it.
+    QCOMPARE(a->cli({u"worker"_s, u"drain"_s, nameB}).exitCode, 0);
+    QTRY_VERIFY_WITH_TIMEOUT(onB->waitForExit(100), 30000);
+    QCOMPARE(onB->exitCode(), 0);
+    QVERIFY(!b->orchestratorOutput().contains(m_server.password()));
+}
+
+void TestFleet::revokeCutsOffEverywhere()
+{
+    Harness *a = startOrchestrator();
+    QVERIFY(a);
+    Harness *b = startOrchestrator();
+    QVERIFY(b);
+    const QString token = a->createToken(u"doomed"_s);
+    QVERIFY(!token.isEmpty());
+    Child *onB = b->startEnrolledWorker(token, b->newCacheDir());
+    QVERIFY(onB);
+    const QString name = Harness::enrolledName(onB);
+
+    const Run revoke = a->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"doomed"_s, u"--json"_s});
+    QCOMPARE(revoke.exitCode, 0);
+    QVERIFY2(revoke.json().value(u"disconnected"_s).toArray().contains(name), qPrintable(revoke.out));
+    // B cuts its worker off at once: the worker stops with the revoked message (permanent).
+    QTRY_VERIFY_WITH_TIMEOUT(!onB->isRunning(), 10000);
+    QCOMPARE(onB->exitCode(), 1);
+    QVERIFY2(onB->outputContains(u"revoked"_s), qPrintable(onB->describe()));
+    QTRY_COMPARE_WITH_TIMEOUT(a->workerStatus(name), u"disconnected"_s, 10000);
+}
+
+void TestFleet::killedOrchestratorIsTakenOver()
+{
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(startOrchestrator());
+    Harness *a = m_orchestrators[0].get();
+    Harness *b = m_orchestrators[1].get();
+    const QString token = a->createToken(u"ha"_s, {u"--max-enrollments"_s, u"10"_s});
+    QVERIFY(!token.isEmpty());
+    // Each worker knows every orchestrator, starting with a different one.
+    QList<Child *> workers;
+    QStringList names;
+    for (int i = 0; i < 3; ++i) {
+        Harness *h = m_orchestrators[size_t(i)].get();
+        Child *worker = h->startWorker(token, h->newCacheDir(), {u"--concurrency"_s, u"2"_s}, swampBinary(), fleetUrls(i));
+        QTRY_VERIFY_WITH_TIMEOUT(worker->outContains(u"enrolled as "_s) || !worker->isRunning(), 30000);
+        QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
+        workers << worker;
+        names << Harness::enrolledName(worker);
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(a->workerList(false).value(u"count"_s).toInt(), 3, 10000);
+
+    // 36 steps of a second over 6 slots, submitted through A in one run; B dies while they run.
+    const QString runFile = a->tempPath(u"run.json"_s);
+    {
+        QJsonArray steps;
+        for (int i = 0; i < 36; ++i) {
+            steps << QJsonObject{{u"name"_s, u"s%1"_s.arg(i)}, {u"command"_s, u"sleep 1; echo done-%1"_s.arg(i)},
+                                 {u"attempts"_s, 3}};
+        }
+        QFile file(runFile);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QJsonDocument(QJsonObject{{u"name"_s, u"ha"_s}, {u"steps"_s, steps}}).toJson());
+    }
+    const Run submitted = a->cli({u"run"_s, u"--file"_s, runFile, u"--detach"_s});
+    QCOMPARE(submitted.exitCode, 0);
+    const QStringList stepIds = submitted.outLines();
+    QCOMPARE(stepIds.size(), 36);
+    // Wait until B's worker runs something, then kill -9 B.
+    QTRY_VERIFY_WITH_TIMEOUT(workerIn(a->workerList(false), names[1]).value(u"activeSteps"_s).toInt() > 0, 30000);
+    b->orchestrator()->signal(SIGKILL);
+    QVERIFY(b->orchestrator()->waitForExit(10000));
+
+    // Every step ends exactly once: succeeded, one completed lease each.
+    QTRY_COMPARE_WITH_TIMEOUT(query(*a, u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s).size(),
+                              qsizetype(stepIds.size()), 60000);
+    QVERIFY(query(*a, u"modelType == \"swamp/step\" && attributes.state != \"succeeded\""_s).isEmpty());
+    const QJsonArray leases = query(*a, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s);
+    QHash<QString, int> completed;
+    for (const QJsonValue &lease : leases)
+        ++completed[lease.toObject().value(u"attributes"_s).toObject().value(u"stepId"_s).toString()];
+    for (const QString &id : std::as_const(stepIds))
+        QCOMPARE(completed.value(id), 1);
+    QCOMPARE(completed.size(), stepIds.size());
+    // A survivor took over: B's leases expired, B is gone from the fleet, its worker moved.
+    QTRY_VERIFY_WITH_TIMEOUT(a->orchestratorOutput().contains(u"stopped heartbeating"_s)
+                                 || m_orchestrators[2]->orchestratorOutput().contains(u"stopped heartbeating"_s),
+                             20000);
+    QTRY_COMPARE_WITH_TIMEOUT(a->workerList(false).value(u"orchestrators"_s).toArray().size(), 2, 20000);
+    QTRY_VERIFY_WITH_TIMEOUT(workerIn(a->workerList(false), names[1]).value(u"orchestrator"_s).toString() != b->url()
+                                 && workerIn(a->workerList(false), names[1]).value(u"status"_s).toString() == u"idle"_s,
+                             30000);
+    for (Child *worker : std::as_const(workers))
+        QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
+}
+
+void TestFleet::pausedOrchestratorIsFenced()
+{
+    Harness *a = startOrchestrator();
+    QVERIFY(a);
+    Harness *b = startOrchestrator();
+    QVERIFY(b);
+    const QString token = a->createToken(u"fence"_s);
+    QVERIFY(!token.isEmpty());
+    // The worker starts on B and knows A too.
+    Child *worker = b->startWorker(token, b->newCacheDir(), {}, swampBinary(), b->url() + u',' + a->url());
+    QTRY_VERIFY_WITH_TIMEOUT(worker->outContains(u"enrolled as "_s) || !worker->isRunning(), 30000);
+    QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
+    const QString name = Harness::enrolledName(worker);
+
+    // A step that outlives B's pause; B freezes while the step runs.
+    const QString stepId = detach(*a, {u"--attempts"_s, u"3"_s, u"--"_s, u"sh"_s, u"-c"_s, u"sleep 6; echo slow"_s});
+    QVERIFY(!stepId.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, stepId), u"running"_s, 30000);
+    b->orchestrator()->signal(SIGSTOP);
+    // A declares B dead and requeues the step; the worker fails over to A and runs it again
+    // (its first attempt's result is refused: that lease was superseded).
+    QTRY_VERIFY_WITH_TIMEOUT(a->orchestratorOutput().contains(u"stopped heartbeating"_s), 20000);
+    QTRY_VERIFY_WITH_TIMEOUT(stepOf(*a, stepId).value(u"attempt"_s).toInt() >= 2, 30000);
+    // B wakes up, finds it was declared dead, and exits 1 instead of acting on stale state.
+    b->orchestrator()->signal(SIGCONT);
+    QVERIFY(b->orchestrator()->waitForExit(20000));
+    QCOMPARE(b->orchestrator()->exitCode(), 1);
+    QVERIFY2(b->orchestratorOutput().contains(u"declared this one dead"_s), qPrintable(b->orchestratorOutput()));
+
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, stepId), u"succeeded"_s, 60000);
+    const QJsonArray leases = query(*a, u"modelType == \"swamp/step-lease\" && attributes.stepId == \"%1\""_s.arg(stepId));
+    int completed = 0;
+    for (const QJsonValue &lease : leases)
+        completed += lease.toObject().value(u"attributes"_s).toObject().value(u"state"_s).toString() == u"completed"_s;
+    QCOMPARE(completed, 1);
+    QTRY_VERIFY_WITH_TIMEOUT(workerIn(a->workerList(false), name).value(u"orchestrator"_s).toString() == a->url(), 30000);
+}
+
+QTEST_GUILESS_MAIN(TestFleet)
+#include "tst_fleet.moc"

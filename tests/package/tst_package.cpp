@@ -1,0 +1,206 @@
+// The Debian packages: `cpack -G DEB` builds swamp and swamp-console from this build tree, and
+// what they hold runs when unpacked (`dpkg -x`) into an empty root.
+
+#include "integration/swampharness.h"
+
+#include <QDirIterator>
+#include <QFileInfo>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+
+using namespace SwampTest;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+// Runs a tool to its end (cpack takes a while on a busy machine).
+Run runTool(const QString &program, const QStringList &arguments,
+            const QProcessEnvironment &environment = Harness::baseEnvironment())
+{
+    QProcess process;
+    process.setProcessEnvironment(environment);
+    process.start(program, arguments);
+    Run run;
+    if (!process.waitForStarted(20000) || !process.waitForFinished(240000)) {
+        process.kill();
+        process.waitForFinished(5000);
+        run.err = u"%1 did not start or finish: %2"_s.arg(program, process.errorString());
+        return run;
+    }
+    run.crashed = process.exitStatus() != QProcess::NormalExit;
+    run.exitCode = run.crashed ? -1 : process.exitCode();
+    run.out = QString::fromUtf8(process.readAllStandardOutput());
+    run.err = QString::fromUtf8(process.readAllStandardError());
+    return run;
+}
+
+QByteArray readBytes(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+// The comma-separated package names of a Depends/Recommends field, versions dropped.
+QStringList packageNames(const QString &field)
+{
+    QStringList names;
+    for (const QString &item : field.split(u',', Qt::SkipEmptyParts))
+        names.append(item.trimmed().section(u' ', 0, 0));
+    return names;
+}
+
+} // namespace
+
+class tst_Package : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void swampControl();
+    void swampContents();
+    void swampRunsFromThePackage();
+    void consolePackage();
+
+private:
+    QString field(const QString &deb, const QString &name);
+
+    QTemporaryDir m_dir;
+    QString m_swampDeb;
+    QString m_consoleDeb;
+    QString m_root; // both packages unpacked with dpkg -x
+};
+
+void tst_Package::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    for (const char *tool : {"dpkg-deb", "dpkg-shlibdeps"})
+        QVERIFY2(!QStandardPaths::findExecutable(QLatin1String(tool)).isEmpty(),
+                 qPrintable(QLatin1String(tool) +
+                            u" is missing: run scripts/install-deps.sh (package dpkg-dev)"_s));
+    const QString output = m_dir.filePath(u"packages"_s);
+    const Run cpack = runTool(QStringLiteral(SWAMP_CPACK_COMMAND),
+                              {u"--config"_s, QStringLiteral(SWAMP_BUILD_DIR "/CPackConfig.cmake"),
+                               u"-G"_s, u"DEB"_s, u"-B"_s, output});
+    QCOMPARE_EXIT(cpack, 0);
+    const QString arch = runTool(u"dpkg"_s, {u"--print-architecture"_s}).out.trimmed();
+    m_swampDeb = output + u"/swamp_%1_%2.deb"_s.arg(QStringLiteral(SWAMP_VERSION), arch);
+    m_consoleDeb = output + u"/swamp-console_%1_%2.deb"_s.arg(QStringLiteral(SWAMP_VERSION), arch);
+    QVERIFY2(QFile::exists(m_swampDeb), qPrintable(cpack.describe()));
+    QVERIFY2(QFile::exists(m_consoleDeb), qPrintable(cpack.describe()));
+    m_root = m_dir.filePath(u"root"_s);
+    for (const QString &deb : {m_swampDeb, m_consoleDeb})
+        QCOMPARE_EXIT(runTool(u"dpkg-deb"_s, {u"-x"_s, deb, m_root}), 0);
+}
+
+QString tst_Package::field(const QString &deb, const QString &name)
+{
+    const Run run = runTool(u"dpkg-deb"_s, {u"-f"_s, deb, name});
+    if (run.exitCode != 0)
+        qWarning("dpkg-deb -f %s %s: %s", qPrintable(deb), qPrintable(name),
+                 qPrintable(run.describe()));
+    return run.out.trimmed();
+}
+
+// The Qt runtime the binary links (found by dpkg-shlibdeps) and the SQLite driver Qt loads as a
+// plugin; no development package.
+void tst_Package::swampControl()
+{
+    QCOMPARE(field(m_swampDeb, u"Package"_s), u"swamp"_s);
+    QCOMPARE(field(m_swampDeb, u"Version"_s), QStringLiteral(SWAMP_VERSION));
+    const QStringList depends = packageNames(field(m_swampDeb, u"Depends"_s));
+    for (const QString &package : {u"libqt6core6"_s, u"libqt6network6"_s, u"libqt6websockets6"_s,
+                                   u"libqt6sql6"_s, u"libqt6sql6-sqlite"_s}) {
+        QVERIFY2(depends.contains(package),
+                 qPrintable(package + u" is not in Depends: "_s + depends.join(u", ")));
+    }
+    QVERIFY2(!depends.contains(u"libqt6gui6"_s),
+             "the CLI package must not pull in the GUI libraries");
+    const QStringList recommends = packageNames(field(m_swampDeb, u"Recommends"_s));
+    QVERIFY2(recommends.contains(u"libqt6sql6-psql"_s), qPrintable(recommends.join(u", ")));
+    // Every package named exists in Debian (or, like qt6-websockets-abi, is provided by one), and
+    // none is a -dev package.
+    const QStringList all = depends + recommends;
+    const Run show = runTool(u"apt-cache"_s, QStringList{u"show"_s, u"--no-all-versions"_s} + all);
+    QCOMPARE_EXIT(show, 0);
+    for (const QString &package : all) {
+        QVERIFY2(!package.endsWith(u"-dev"_s), qPrintable(package));
+        if (show.out.contains(u"Package: "_s + package + u'\n'))
+            continue;
+        const Run provided = runTool(u"apt-cache"_s, {u"showpkg"_s, package});
+        const QString providers = provided.out.section(u"Reverse Provides:"_s, 1).trimmed();
+        QVERIFY2(!providers.isEmpty(),
+                 qPrintable(package + u" is neither a Debian package nor provided by one"_s));
+    }
+}
+
+// The binary, the completion, the units as in deploy/systemd, the docs and the recipes.
+void tst_Package::swampContents()
+{
+    const QString root = m_root;
+    QVERIFY(QFileInfo(root + u"/usr/bin/swamp"_s).isExecutable());
+    for (const QString &unit : {u"swamp-serve.service"_s, u"swamp-worker.service"_s}) {
+        const QByteArray packaged = readBytes(root + u"/usr/lib/systemd/system/"_s + unit);
+        QVERIFY2(!packaged.isEmpty(), qPrintable(unit));
+        QCOMPARE(packaged, readBytes(QStringLiteral(SWAMP_SOURCE_DIR "/deploy/systemd/") + unit));
+    }
+    for (const QString &doc :
+         {u"operations.md"_s, u"protocol.md"_s, u"query.md"_s, u"README.md"_s,
+          u"examples/systemd/serve.env"_s, u"examples/systemd/worker.env"_s,
+          u"examples/docker/Dockerfile"_s, u"examples/kubernetes/worker-job.yaml"_s}) {
+        QVERIFY2(QFile::exists(root + u"/usr/share/doc/swamp/"_s + doc), qPrintable(doc));
+    }
+    // The units' comments point at these examples.
+    const QString unit =
+        QString::fromUtf8(readBytes(root + u"/usr/lib/systemd/system/swamp-worker.service"_s));
+    QVERIFY(unit.contains(u"/usr/share/doc/swamp/examples/systemd/worker.env"_s));
+
+    // The completion is the packaged binary's own, and bash reads it.
+    const QString completion = root + u"/usr/share/bash-completion/completions/swamp"_s;
+    const Run printed = runTool(root + u"/usr/bin/swamp"_s, {u"completion"_s, u"bash"_s});
+    QCOMPARE_EXIT(printed, 0);
+    QCOMPARE(QString::fromUtf8(readBytes(completion)), printed.out);
+    QCOMPARE_EXIT(runTool(u"bash"_s, {u"-n"_s, completion}), 0);
+
+    // Nothing of the build or the tests.
+    QDirIterator it(root, QDir::Files, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next().mid(root.size());
+        QVERIFY2(!path.contains(u"tst_"_s) && !path.endsWith(u".a"_s) &&
+                     !path.contains(u"alt-version"_s),
+                 qPrintable(path));
+    }
+}
+
+// The unpacked binary runs on this machine's Qt and reports the package's version.
+void tst_Package::swampRunsFromThePackage()
+{
+    const Run version = runTool(m_root + u"/usr/bin/swamp"_s, {u"version"_s});
+    QCOMPARE_EXIT(version, 0);
+    QVERIFY2(version.out.startsWith(u"swamp %1 (protocol "_s.arg(field(m_swampDeb, u"Version"_s))),
+             qPrintable(version.out));
+    // Stripped: no debug sections left to ship.
+    const Run sections = runTool(u"readelf"_s, {u"-S"_s, m_root + u"/usr/bin/swamp"_s});
+    QCOMPARE_EXIT(sections, 0);
+    QVERIFY2(!sections.out.contains(u".debug_info"_s), "the packaged binary is not stripped");
+}
+
+void tst_Package::consolePackage()
+{
+    QCOMPARE(field(m_consoleDeb, u"Package"_s), u"swamp-console"_s);
+    QCOMPARE(field(m_consoleDeb, u"Version"_s), QStringLiteral(SWAMP_VERSION));
+    const QStringList depends = packageNames(field(m_consoleDeb, u"Depends"_s));
+    for (const QString &package : {u"libqt6widgets6"_s, u"libqt6gui6"_s, u"libqt6websockets6"_s})
+        QVERIFY2(depends.contains(package),
+                 qPrintable(package + u" is not in Depends: "_s + depends.join(u", ")));
+    QVERIFY(QFile::exists(m_root + u"/usr/share/applications/swamp-console.desktop"_s));
+    QProcessEnvironment environment = Harness::baseEnvironment();
+    environment.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
+    const Run version =
+        runTool(m_root + u"/usr/bin/swamp-console"_s, {u"--version"_s}, environment);
+    QCOMPARE_EXIT(version, 0);
+    QCOMPARE(version.out.trimmed(), u"swamp-console %1"_s.arg(QStringLiteral(SWAMP_VERSION)));
+}
+
+QTEST_GUILESS_MAIN(tst_Package)
+#include "tst_package.moc"

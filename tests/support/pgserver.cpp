@@ -1,0 +1,313 @@
+#include "pgserver.h"
+
+#include <QCollator>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QHostAddress>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QTcpServer>
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+
+namespace SwampTest {
+
+namespace {
+const QString AdminRole = u"swamp_admin"_s;
+const QStringList Tools{u"initdb"_s, u"pg_ctl"_s, u"postgres"_s, u"psql"_s};
+
+QString randomSecret(int length)
+{
+    static const QString alphabet = u"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"_s;
+    QString secret;
+    for (int i = 0; i < length; ++i)
+        secret += alphabet.at(QRandomGenerator::system()->bounded(int(alphabet.size())));
+    return secret;
+}
+
+// A port that was free a moment ago on 127.0.0.1; start() retries when another process takes it.
+int freePort()
+{
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    return probe.serverPort();
+}
+
+bool hasTools(const QString &dir)
+{
+    for (const QString &tool : Tools) {
+        if (!QFileInfo(QString(dir + u'/' + tool)).isExecutable())
+            return false;
+    }
+    return true;
+}
+
+QString lastLines(const QString &text, int count)
+{
+    QStringList lines = text.trimmed().split(u'\n');
+    if (lines.size() > count)
+        lines = lines.mid(lines.size() - count);
+    return lines.join(u'\n');
+}
+} // namespace
+
+PostgresServer::PostgresServer() = default;
+
+PostgresServer::~PostgresServer()
+{
+    if (m_running && !stop())
+        qWarning("%s", qPrintable(m_error));
+}
+
+QString PostgresServer::binDir()
+{
+    const QString overridden = qEnvironmentVariable("SWAMP_POSTGRES_BINDIR");
+    if (!overridden.isEmpty())
+        return hasTools(overridden) ? overridden : QString();
+    QStringList versions = QDir(u"/usr/lib/postgresql"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    QCollator collator;
+    collator.setNumericMode(true);
+    std::sort(versions.begin(), versions.end(),
+              [&](const QString &a, const QString &b) { return collator.compare(a, b) > 0; });
+    for (const QString &version : std::as_const(versions)) {
+        const QString dir = u"/usr/lib/postgresql/%1/bin"_s.arg(version);
+        if (hasTools(dir))
+            return dir;
+    }
+    return {};
+}
+
+QString PostgresServer::unavailableReason()
+{
+    return u"PostgreSQL is not installed (no initdb, pg_ctl, postgres and psql in "
+           "/usr/lib/postgresql/*/bin): run scripts/install-deps.sh or 'apt-get install postgresql'"_s;
+}
+
+bool PostgresServer::isRequired()
+{
+    return qEnvironmentVariable("SWAMP_REQUIRE_POSTGRES") == u"1";
+}
+
+PostgresServer::Result PostgresServer::run(const QString &tool, const QStringList &arguments,
+                                           const QByteArray &input, int timeoutMs) const
+{
+    QProcess process;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const QString &key : env.keys()) {
+        if (key.startsWith(u"PG"))
+            env.remove(key);
+    }
+    env.insert(u"LC_ALL"_s, u"C"_s);
+    env.insert(u"HOME"_s, m_dir->path()); // no stray ~/.psqlrc or ~/.pgpass
+    process.setProcessEnvironment(env);
+    process.setWorkingDirectory(m_dir->path()); // reachable by the server's user
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    const QString program = m_bin + u'/' + tool;
+    if (m_runAsUid) {
+        process.start(u"setpriv"_s, QStringList{u"--reuid=%1"_s.arg(*m_runAsUid),
+                                               u"--regid=%1"_s.arg(*m_runAsGid), u"--clear-groups"_s,
+                                               u"--"_s, program}
+                                       + arguments);
+    } else {
+        process.start(program, arguments);
+    }
+    if (!process.waitForStarted())
+        return {false, u"cannot start %1: %2"_s.arg(tool, process.errorString())};
+    if (!input.isEmpty())
+        process.write(input);
+    process.closeWriteChannel();
+    if (!process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished();
+        return {false, u"%1 did not finish within %2 s"_s.arg(tool).arg(timeoutMs / 1000)};
+    }
+    const QString output = QString::fromLocal8Bit(process.readAll());
+    const bool ok = process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0;
+    return {ok, output};
+}
+
+bool PostgresServer::prepareDirectory()
+{
+    const bool root = ::geteuid() == 0;
+    // The server's user must reach its directory: under /tmp every user can.
+    m_dir = std::make_unique<QTemporaryDir>(root ? u"/tmp/swamp-pg-XXXXXX"_s
+                                                 : QDir::tempPath() + u"/swamp-pg-XXXXXX"_s);
+    if (!m_dir->isValid()) {
+        m_error = u"cannot create a temporary directory for PostgreSQL: %1"_s.arg(m_dir->errorString());
+        return false;
+    }
+    if (!root)
+        return true;
+    const QString user = qEnvironmentVariable("SWAMP_TEST_POSTGRES_USER", u"nobody"_s);
+    const passwd *account = ::getpwnam(user.toLocal8Bit().constData());
+    if (!account || account->pw_uid == 0) {
+        m_error = u"PostgreSQL refuses to run as root and there is no unprivileged account '%1' "
+                  "to run it as: create one or set SWAMP_TEST_POSTGRES_USER"_s.arg(user);
+        return false;
+    }
+    m_runAsUid = account->pw_uid;
+    m_runAsGid = account->pw_gid;
+    if (::chown(QFile::encodeName(m_dir->path()).constData(), *m_runAsUid, *m_runAsGid) != 0) {
+        m_error = u"cannot hand %1 to the user '%2': %3"_s.arg(m_dir->path(), user,
+                                                               QString::fromLocal8Bit(strerror(errno)));
+        return false;
+    }
+    return true;
+}
+
+bool PostgresServer::start()
+{
+    if (m_running)
+        return true;
+    m_bin = binDir();
+    if (m_bin.isEmpty()) {
+        m_error = unavailableReason();
+        return false;
+    }
+    if (!prepareDirectory())
+        return false;
+
+    // initdb: the superuser's password from a file, SCRAM for TCP, trust only on the Unix socket
+    // in the server's private directory.
+    const QString pwfile = m_dir->filePath(u"superuser-password"_s);
+    {
+        QFile file(pwfile);
+        if (!file.open(QIODevice::WriteOnly) || file.write(randomSecret(24).toLatin1() + '\n') < 0) {
+            m_error = u"cannot write %1: %2"_s.arg(pwfile, file.errorString());
+            return false;
+        }
+    }
+    if (m_runAsUid)
+        ::chown(QFile::encodeName(pwfile).constData(), *m_runAsUid, *m_runAsGid);
+    const QString data = m_dir->filePath(u"data"_s);
+    const Result initdb = run(u"initdb"_s, {u"--pgdata=%1"_s.arg(data), u"--username=%1"_s.arg(AdminRole),
+                                            u"--pwfile=%1"_s.arg(pwfile), u"--auth-host=scram-sha-256"_s,
+                                            u"--auth-local=trust"_s, u"--encoding=UTF8"_s, u"--locale=C"_s,
+                                            u"--no-sync"_s, u"--no-instructions"_s});
+    QFile::remove(pwfile);
+    if (!initdb.ok) {
+        m_error = u"initdb failed:\n%1"_s.arg(lastLines(initdb.output, 20));
+        return false;
+    }
+    // Test settings: only 127.0.0.1 and the private socket directory, small, no durability.
+    {
+        QFile conf(data + u"/postgresql.conf"_s);
+        if (!conf.open(QIODevice::Append)) {
+            m_error = u"cannot configure %1: %2"_s.arg(conf.fileName(), conf.errorString());
+            return false;
+        }
+        conf.write(u"\n# swamp tests\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%1'\n"
+                   "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                   "shared_buffers = 16MB\nmax_connections = 40\nmax_wal_size = 64MB\n"
+                   "password_encryption = 'scram-sha-256'\n"_s.arg(m_dir->path())
+                       .toUtf8());
+    }
+
+    // pg_ctl start on a port that was free; another process may take it first: try another.
+    const QString logFile = m_dir->filePath(u"postgres.log"_s);
+    QString lastFailure;
+    for (int attempt = 0; attempt < 5 && !m_running; ++attempt) {
+        m_port = freePort();
+        if (m_port == 0) {
+            m_error = u"cannot find a free port on 127.0.0.1"_s;
+            return false;
+        }
+        const Result started = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(data), u"--log=%1"_s.arg(logFile),
+                                                 u"--options=-c port=%1"_s.arg(m_port), u"--wait"_s,
+                                                 u"--timeout=120"_s, u"start"_s});
+        if (started.ok) {
+            m_running = true;
+            break;
+        }
+        lastFailure = started.output + u'\n' + log();
+        if (!lastFailure.contains(u"could not bind"_s) && !lastFailure.contains(u"already in use"_s))
+            break;
+    }
+    if (!m_running) {
+        m_error = u"PostgreSQL did not start (pg_ctl start):\n%1"_s.arg(lastLines(lastFailure, 20));
+        return false;
+    }
+
+    // The role swamp logs in as: not a superuser, owns its databases (can create tables there).
+    m_password = randomSecret(24);
+    if (!adminSql(u"CREATE ROLE swamp LOGIN PASSWORD '%1';"_s.arg(m_password)))
+        return false;
+    return !createDatabase(u"swamp_test"_s).isEmpty();
+}
+
+bool PostgresServer::stop()
+{
+    if (!m_running)
+        return true;
+    const Result stopped = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s)),
+                                             u"--mode=fast"_s, u"--wait"_s, u"stop"_s});
+    if (!stopped.ok) {
+        m_error = u"pg_ctl stop failed:\n%1"_s.arg(lastLines(stopped.output, 10));
+        return false;
+    }
+    m_running = false;
+    return true;
+}
+
+bool PostgresServer::adminSql(const QString &sql, const QString &database)
+{
+    const Result result = run(u"psql"_s,
+                              {u"--no-psqlrc"_s, u"--quiet"_s, u"--set=ON_ERROR_STOP=1"_s,
+                               u"--host=%1"_s.arg(m_dir->path()), u"--port=%1"_s.arg(m_port),
+                               u"--username=%1"_s.arg(AdminRole), u"--dbname=%1"_s.arg(database),
+                               u"--file=-"_s},
+                              sql.toUtf8());
+    if (!result.ok) {
+        m_error = u"psql failed on %1: %2"_s.arg(database, lastLines(result.output, 10));
+        return false;
+    }
+    return true;
+}
+
+QString PostgresServer::createDatabase(const QString &name)
+{
+    const QString database = name.isEmpty() ? u"swamp_test_%1"_s.arg(++m_databases) : name;
+    static const QRegularExpression identifier(u"^[a-z_][a-z0-9_]*$"_s);
+    if (!identifier.match(database).hasMatch()) {
+        m_error = u"'%1' is not a plain database name (a-z, 0-9, _)"_s.arg(database);
+        return {};
+    }
+    if (!adminSql(u"CREATE DATABASE %1 OWNER swamp;"_s.arg(database)))
+        return {};
+    return url(database);
+}
+
+QString PostgresServer::url(const QString &database) const
+{
+    return u"postgresql://%1@%2:%3/%4"_s.arg(role(), host()).arg(m_port).arg(database);
+}
+
+QProcessEnvironment PostgresServer::environment() const
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const QString &key : env.keys()) {
+        if (key.startsWith(u"PG"))
+            env.remove(key);
+    }
+    env.insert(u"PGPASSWORD"_s, m_password);
+    return env;
+}
+
+QString PostgresServer::log() const
+{
+    if (!m_dir)
+        return {};
+    QFile file(m_dir->filePath(u"postgres.log"_s));
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QString::fromUtf8(file.readAll());
+}
+
+} // namespace SwampTest

@@ -1,0 +1,157 @@
+// The PostgreSQL test fixture: a real server that only listens on 127.0.0.1, lets the `swamp`
+// role in with its password (and nobody without it), hands out fresh databases the role owns,
+// and is gone when the fixture is destroyed.
+#include "support/pgserver.h"
+
+#include <QRegularExpression>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTcpSocket>
+#include <QTest>
+#include <QUrl>
+
+using namespace Qt::StringLiterals;
+using SwampTest::PostgresServer;
+
+namespace {
+// Opens `url` with QPSQL as a client would; the connection is removed with the returned guard.
+struct Connection
+{
+    QString name;
+    QSqlDatabase db;
+    Connection(const QString &url, const QString &password)
+        : name(u"tst-pgserver-%1"_s.arg(quintptr(this)))
+    {
+        const QUrl parsed(url);
+        db = QSqlDatabase::addDatabase(u"QPSQL"_s, name);
+        db.setHostName(parsed.host());
+        db.setPort(parsed.port());
+        db.setDatabaseName(parsed.path().mid(1));
+        db.setUserName(parsed.userName());
+        db.setPassword(password);
+        db.open();
+    }
+    ~Connection()
+    {
+        db.close();
+        db = {};
+        QSqlDatabase::removeDatabase(name);
+    }
+    QVariant scalar(const QString &sql)
+    {
+        QSqlQuery query(db);
+        if (!query.exec(sql) || !query.next())
+            return {};
+        return query.value(0);
+    }
+};
+} // namespace
+
+class tst_PgServer : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void urlHasNoPassword();
+    void roleLogsInWithPassword();
+    void wrongPasswordRefused();
+    void onlyLoopback();
+    void freshDatabases();
+    void stoppedOnDestruction();
+
+private:
+    PostgresServer m_server;
+};
+
+void tst_PgServer::initTestCase()
+{
+    QVERIFY(QSqlDatabase::isDriverAvailable(u"QPSQL"_s));
+    SWAMP_START_POSTGRES(m_server);
+}
+
+void tst_PgServer::urlHasNoPassword()
+{
+    const QUrl url(m_server.url());
+    QCOMPARE(url.scheme(), u"postgresql"_s);
+    QCOMPARE(url.host(), u"127.0.0.1"_s);
+    QCOMPARE(url.port(), m_server.port());
+    QCOMPARE(url.userName(), u"swamp"_s);
+    QVERIFY(url.password().isEmpty());
+    QVERIFY(!m_server.password().isEmpty());
+    QVERIFY(!m_server.url().contains(m_server.password()));
+    QCOMPARE(m_server.environment().value(u"PGPASSWORD"_s), m_server.password());
+}
+
+void tst_PgServer::roleLogsInWithPassword()
+{
+    Connection c(m_server.url(), m_server.password());
+    QVERIFY2(c.db.isOpen(), qPrintable(c.db.lastError().text()));
+    QCOMPARE(c.scalar(u"SELECT current_user"_s).toString(), u"swamp"_s);
+    QCOMPARE(c.scalar(u"SELECT rolsuper FROM pg_roles WHERE rolname = current_user"_s).toBool(), false);
+    QCOMPARE(c.scalar(u"SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database "
+                      "WHERE datname = current_database()"_s).toString(),
+             u"swamp"_s);
+    QSqlQuery create(c.db);
+    QVERIFY2(create.exec(u"CREATE TABLE probe (id BIGINT PRIMARY KEY)"_s), qPrintable(create.lastError().text()));
+}
+
+void tst_PgServer::wrongPasswordRefused()
+{
+    Connection c(m_server.url(), u"not-the-password"_s);
+    QVERIFY(!c.db.isOpen());
+    QVERIFY2(c.db.lastError().text().contains(u"password authentication failed"_s),
+             qPrintable(c.db.lastError().text()));
+    Connection none(m_server.url(), QString());
+    QVERIFY(!none.db.isOpen());
+}
+
+void tst_PgServer::onlyLoopback()
+{
+    Connection c(m_server.url(), m_server.password());
+    QVERIFY(c.db.isOpen());
+    QCOMPARE(c.scalar(u"SHOW listen_addresses"_s).toString(), u"127.0.0.1"_s);
+    QCOMPARE(c.scalar(u"SHOW port"_s).toInt(), m_server.port());
+    QCOMPARE(c.scalar(u"SELECT inet_server_addr()::text"_s).toString(), u"127.0.0.1/32"_s);
+}
+
+void tst_PgServer::freshDatabases()
+{
+    const QString first = m_server.createDatabase();
+    QVERIFY2(!first.isEmpty(), qPrintable(m_server.errorString()));
+    const QString second = m_server.createDatabase();
+    QVERIFY2(!second.isEmpty(), qPrintable(m_server.errorString()));
+    QVERIFY(first != second);
+    {
+        Connection c(first, m_server.password());
+        QVERIFY2(c.db.isOpen(), qPrintable(c.db.lastError().text()));
+        QSqlQuery create(c.db);
+        QVERIFY(create.exec(u"CREATE TABLE only_in_first (id BIGINT)"_s));
+    }
+    Connection c(second, m_server.password());
+    QVERIFY(c.db.isOpen());
+    QCOMPARE(c.scalar(u"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"_s).toInt(), 0);
+    QVERIFY(m_server.createDatabase(u"Robert'); DROP TABLE x; --"_s).isEmpty());
+    QVERIFY(m_server.errorString().contains(u"not a plain database name"_s));
+}
+
+void tst_PgServer::stoppedOnDestruction()
+{
+    int port = 0;
+    {
+        PostgresServer other;
+        QVERIFY2(other.start(), qPrintable(other.errorString()));
+        port = other.port();
+        QVERIFY(port != m_server.port());
+        Connection c(other.url(), other.password());
+        QVERIFY2(c.db.isOpen(), qPrintable(c.db.lastError().text()));
+    }
+    QTcpSocket socket;
+    socket.connectToHost(u"127.0.0.1"_s, quint16(port));
+    QVERIFY(!socket.waitForConnected(5000));
+    QCOMPARE(socket.error(), QAbstractSocket::ConnectionRefusedError);
+}
+
+QTEST_GUILESS_MAIN(tst_PgServer)
+#include "tst_pgserver.moc"
