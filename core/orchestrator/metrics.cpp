@@ -17,11 +17,16 @@ namespace {
 const QStringList &knownEnrollmentResults()
 {
     static const QStringList results{
-        QStringLiteral("ok"),            QStringLiteral("protocol_mismatch"),
-        QStringLiteral("invalid_token"), QStringLiteral("token_not_found"),
-        QStringLiteral("token_revoked"), QStringLiteral("token_expired"),
-        QStringLiteral("rate_limited"),  QStringLiteral("token_mismatch"),
-        QStringLiteral("token_bound"),   QStringLiteral("already_connected"),
+        QStringLiteral("ok"),
+        QStringLiteral("protocol_mismatch"),
+        QStringLiteral("invalid_token"),
+        QStringLiteral("token_not_found"),
+        QStringLiteral("token_revoked"),
+        QStringLiteral("token_expired"),
+        QStringLiteral("rate_limited"),
+        QStringLiteral("token_mismatch"),
+        QStringLiteral("token_bound"),
+        QStringLiteral("already_connected"),
         QStringLiteral("bad_frame"),
     };
     return results;
@@ -49,9 +54,9 @@ const QStringList &workerStatuses()
 
 const QStringList &stepStates()
 {
-    static const QStringList states{QStringLiteral("queued"),    QStringLiteral("dispatched"),
-                                    QStringLiteral("running"),   QStringLiteral("succeeded"),
-                                    QStringLiteral("failed"),    QStringLiteral("cancelled"),
+    static const QStringList states{QStringLiteral("queued"),   QStringLiteral("dispatched"),
+                                    QStringLiteral("running"),  QStringLiteral("succeeded"),
+                                    QStringLiteral("failed"),   QStringLiteral("cancelled"),
                                     QStringLiteral("timed_out")};
     return states;
 }
@@ -72,7 +77,8 @@ public:
         m_text += QStringLiteral("# HELP %1 %2\n# TYPE %1 %3\n")
                       .arg(QLatin1String(name), escapeHelp(help), QLatin1String(type));
     }
-    void sample(const QString &name, const QList<std::pair<QString, QString>> &labels, const QString &value)
+    void sample(const QString &name, const QList<std::pair<QString, QString>> &labels,
+                const QString &value)
     {
         m_text += name;
         if (!labels.isEmpty()) {
@@ -125,18 +131,21 @@ const QList<double> &Metrics::dispatchLatencyBuckets()
 Result<Metrics::DatabaseState> Metrics::readDatabaseState(Store &store)
 {
     DatabaseState state;
-    auto workers = groupedCount(store, QStringLiteral("SELECT status, COUNT(*) FROM workers GROUP BY status"));
+    auto workers =
+        groupedCount(store, QStringLiteral("SELECT status, COUNT(*) FROM workers GROUP BY status"));
     if (!workers)
         return fail(workers.error());
     state.workers = *workers;
     const QString open = QStringLiteral("('queued', 'dispatched', 'running')");
-    auto openSteps = groupedCount(store, QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state IN ")
-                                             + open + QStringLiteral(" GROUP BY state"));
+    auto openSteps =
+        groupedCount(store, QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state IN ") +
+                                open + QStringLiteral(" GROUP BY state"));
     if (!openSteps)
         return fail(openSteps.error());
     if (!m_finishedSynced.isValid() || m_finishedSynced.hasExpired(FinishedStepsResyncMs)) {
-        auto finished = groupedCount(store, QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state NOT IN ")
-                                                + open + QStringLiteral(" GROUP BY state"));
+        auto finished = groupedCount(
+            store, QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state NOT IN ") + open +
+                       QStringLiteral(" GROUP BY state"));
         if (!finished)
             return fail(finished.error());
         m_finishedSteps = *finished;
@@ -145,7 +154,8 @@ Result<Metrics::DatabaseState> Metrics::readDatabaseState(Store &store)
     state.steps = *openSteps;
     for (auto it = m_finishedSteps.cbegin(); it != m_finishedSteps.cend(); ++it)
         state.steps.insert(it.key(), it.value());
-    auto leases = store.exec(QStringLiteral("SELECT COUNT(*) FROM step_leases WHERE state = 'active'"));
+    auto leases =
+        store.exec(QStringLiteral("SELECT COUNT(*) FROM step_leases WHERE state = 'active'"));
     if (!leases)
         return fail(leases.error());
     state.activeLeases = leases->next() ? leases->value(0).toLongLong() : 0;
@@ -160,8 +170,8 @@ void Metrics::countFinishedStep(const QString &state)
 }
 
 Metrics::Metrics()
-    : m_startedAtMs(QDateTime::currentMSecsSinceEpoch())
-    , m_dispatchBuckets(dispatchLatencyBuckets().size() + 1, 0)
+    : m_startedAtMs(QDateTime::currentMSecsSinceEpoch()),
+      m_dispatchBuckets(dispatchLatencyBuckets().size() + 1, 0)
 {
     m_uptime.start();
     for (const QString &result : knownEnrollmentResults())
@@ -220,11 +230,14 @@ QByteArray Metrics::render(const Result<DatabaseState> &state) const
                 {QStringLiteral("protocol"), QString::number(Swamp::protocolVersion())},
                 {QStringLiteral("qt"), QString::fromLatin1(qVersion())}},
                1);
-    out.family("swamp_uptime_seconds", "gauge", QStringLiteral("Seconds since this orchestrator started."));
-    out.sample(QStringLiteral("swamp_uptime_seconds"), {}, number(double(m_uptime.elapsed()) / 1000.0));
+    out.family("swamp_uptime_seconds", "gauge",
+               QStringLiteral("Seconds since this orchestrator started."));
+    out.sample(QStringLiteral("swamp_uptime_seconds"), {},
+               number(double(m_uptime.elapsed()) / 1000.0));
     out.family("process_start_time_seconds", "gauge",
                QStringLiteral("Start time of the process since the Unix epoch, in seconds."));
-    out.sample(QStringLiteral("process_start_time_seconds"), {}, number(double(m_startedAtMs) / 1000.0));
+    out.sample(QStringLiteral("process_start_time_seconds"), {},
+               number(double(m_startedAtMs) / 1000.0));
 
     out.family("swamp_database_up", "gauge",
                QStringLiteral("1 when the database answered this scrape's state queries, else 0 "
@@ -248,13 +261,15 @@ QByteArray Metrics::render(const Result<DatabaseState> &state) const
         out.sample("swamp_active_leases", {}, state->activeLeases);
     }
 
-    out.family("swamp_enrollments_total", "counter",
-               QStringLiteral("Enroll frames answered, by result: ok or the error code of the refusal."));
+    out.family(
+        "swamp_enrollments_total", "counter",
+        QStringLiteral("Enroll frames answered, by result: ok or the error code of the refusal."));
     for (auto it = m_enrollments.cbegin(); it != m_enrollments.cend(); ++it)
         out.sample("swamp_enrollments_total", label("result", it.key()), it.value());
 
     out.family("swamp_dispatch_latency_seconds", "histogram",
-               QStringLiteral("Time from a step entering the queue (submitted or requeued) to its dispatch."));
+               QStringLiteral(
+                   "Time from a step entering the queue (submitted or requeued) to its dispatch."));
     const QList<double> &bounds = dispatchLatencyBuckets();
     qint64 cumulative = 0;
     for (qsizetype i = 0; i <= bounds.size(); ++i) {
@@ -272,8 +287,10 @@ QByteArray Metrics::render(const Result<DatabaseState> &state) const
 
     out.family("swamp_connected_sockets", "gauge",
                QStringLiteral("Open WebSocket connections, by endpoint."));
-    out.sample("swamp_connected_sockets", label("endpoint", QStringLiteral("worker")), m_workerSockets);
-    out.sample("swamp_connected_sockets", label("endpoint", QStringLiteral("admin")), m_adminSockets);
+    out.sample("swamp_connected_sockets", label("endpoint", QStringLiteral("worker")),
+               m_workerSockets);
+    out.sample("swamp_connected_sockets", label("endpoint", QStringLiteral("admin")),
+               m_adminSockets);
     return out.bytes();
 }
 

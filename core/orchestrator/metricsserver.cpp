@@ -22,15 +22,24 @@ struct HttpResponse
 QByteArray reasonPhrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Error";
     }
 }
 
@@ -47,10 +56,7 @@ class HttpExchange final : public QObject
 {
 public:
     HttpExchange(QTcpSocket *socket, Handler handler, int timeoutMs, QObject *parent)
-        : QObject(parent)
-        , m_socket(socket)
-        , m_handler(std::move(handler))
-        , m_timeoutMs(timeoutMs)
+        : QObject(parent), m_socket(socket), m_handler(std::move(handler)), m_timeoutMs(timeoutMs)
     {
         m_socket->setParent(this);
         connect(m_socket, &QTcpSocket::readyRead, this, &HttpExchange::read);
@@ -112,12 +118,12 @@ private:
     void answer(const HttpResponse &response, bool headOnly)
     {
         m_answered = true;
-        QByteArray bytes = "HTTP/1.1 " + QByteArray::number(response.status) + ' '
-                           + reasonPhrase(response.status) + "\r\n"
-                           + "Content-Type: " + response.contentType + "\r\n"
-                           + "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n"
-                           + "Cache-Control: no-store\r\n"
-                           + "Connection: close\r\n" + response.extraHeaders + "\r\n";
+        QByteArray bytes = "HTTP/1.1 " + QByteArray::number(response.status) + ' ' +
+                           reasonPhrase(response.status) + "\r\n" +
+                           "Content-Type: " + response.contentType + "\r\n" +
+                           "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n" +
+                           "Cache-Control: no-store\r\n" + "Connection: close\r\n" +
+                           response.extraHeaders + "\r\n";
         if (!headOnly)
             bytes += response.body;
         m_socket->write(bytes);
@@ -136,9 +142,7 @@ private:
 } // namespace
 
 MetricsServer::MetricsServer(Exposition exposition, HealthCheck health, QObject *parent)
-    : QObject(parent)
-    , m_exposition(std::move(exposition))
-    , m_health(std::move(health))
+    : QObject(parent), m_exposition(std::move(exposition)), m_health(std::move(health))
 {
     m_server.setMaxPendingConnections(MaxConnections);
     connect(&m_server, &QTcpServer::newConnection, this, &MetricsServer::acceptConnections);
@@ -149,12 +153,13 @@ MetricsServer::~MetricsServer() = default;
 Result<void> MetricsServer::listen(const QHostAddress &address, quint16 port)
 {
     if (!m_server.listen(address, port)) {
-        return fail(QStringLiteral("listen"),
-                    Tr::tr("cannot serve metrics on %1:%2: %3")
-                        .arg(address.toString())
-                        .arg(port)
-                        .arg(m_server.errorString()),
-                    Tr::tr("pick a free port with --metrics-listen host:port, or stop what uses it"));
+        return fail(
+            QStringLiteral("listen"),
+            Tr::tr("cannot serve metrics on %1:%2: %3")
+                .arg(address.toString())
+                .arg(port)
+                .arg(m_server.errorString()),
+            Tr::tr("pick a free port with --metrics-listen host:port, or stop what uses it"));
     }
     return {};
 }
@@ -181,28 +186,33 @@ void MetricsServer::acceptConnections()
 {
     while (QTcpSocket *socket = m_server.nextPendingConnection()) {
         if (m_open >= MaxConnections) {
-            qCInfo(lcWs) << "metrics: too many connections, dropping one from" << socket->peerAddress();
+            qCInfo(lcWs) << "metrics: too many connections, dropping one from"
+                         << socket->peerAddress();
             socket->abort();
             socket->deleteLater();
             continue;
         }
         ++m_open;
-        auto *exchange = new HttpExchange(socket, [this](const QByteArray &method, const QByteArray &path) {
-            const bool known = path == "/metrics" || path == "/healthz";
-            if (!known)
-                return plain(404, "not found; try /metrics or /healthz");
-            if (method != "GET" && method != "HEAD") {
-                HttpResponse response = plain(405, "method not allowed; use GET or HEAD");
-                response.extraHeaders = "Allow: GET, HEAD\r\n";
-                return response;
-            }
-            if (path == "/metrics")
-                return HttpResponse{200, m_exposition(), "text/plain; version=0.0.4; charset=utf-8", {}};
-            const Result<void> health = m_health();
-            if (!health)
-                return plain(503, health.error().message.toUtf8());
-            return plain(200, "ok");
-        }, m_requestTimeoutMs, this);
+        auto *exchange = new HttpExchange(
+            socket,
+            [this](const QByteArray &method, const QByteArray &path) {
+                const bool known = path == "/metrics" || path == "/healthz";
+                if (!known)
+                    return plain(404, "not found; try /metrics or /healthz");
+                if (method != "GET" && method != "HEAD") {
+                    HttpResponse response = plain(405, "method not allowed; use GET or HEAD");
+                    response.extraHeaders = "Allow: GET, HEAD\r\n";
+                    return response;
+                }
+                if (path == "/metrics")
+                    return HttpResponse{
+                        200, m_exposition(), "text/plain; version=0.0.4; charset=utf-8", {}};
+                const Result<void> health = m_health();
+                if (!health)
+                    return plain(503, health.error().message.toUtf8());
+                return plain(200, "ok");
+            },
+            m_requestTimeoutMs, this);
         connect(exchange, &QObject::destroyed, this, [this] { --m_open; });
     }
 }

@@ -42,7 +42,8 @@ Result<void> Orchestrator::checkHealth() const
     if (!answer)
         return fail(answer.error());
     if (!answer->next())
-        return fail(QStringLiteral("database"), Tr::tr("the database returned no row for a trivial query"));
+        return fail(QStringLiteral("database"),
+                    Tr::tr("the database returned no row for a trivial query"));
     return {};
 }
 

@@ -15,9 +15,10 @@ Result<QHostAddress> bindAddress(const QString &host)
         return QHostAddress(QHostAddress::LocalHost);
     const QHostAddress address(host);
     if (address.isNull()) {
-        return fail(QStringLiteral("invalid_listen"),
-                    Tr::tr("cannot listen on \"%1\": not an IP address").arg(host),
-                    Tr::tr("use an address of this machine, 0.0.0.0 (all), 127.0.0.1 or localhost"));
+        return fail(
+            QStringLiteral("invalid_listen"),
+            Tr::tr("cannot listen on \"%1\": not an IP address").arg(host),
+            Tr::tr("use an address of this machine, 0.0.0.0 (all), 127.0.0.1 or localhost"));
     }
     return address;
 }

@@ -1,6 +1,5 @@
 #include "tls/tlscredentials.h"
 
-
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -23,8 +22,7 @@ struct OpenSslFree
     void operator()(EVP_PKEY *key) const { EVP_PKEY_free(key); }
     void operator()(X509 *certificate) const { X509_free(certificate); }
 };
-template<typename T>
-using OpenSslPtr = std::unique_ptr<T, OpenSslFree>;
+template <typename T> using OpenSslPtr = std::unique_ptr<T, OpenSslFree>;
 
 QString nativePath(const QString &path)
 {
@@ -44,13 +42,13 @@ Result<QByteArray> readPem(const QString &path, const QString &code, const QStri
 QString distinguishedName(const QSslCertificate &certificate, bool issuer)
 {
     // RFC 4514 order: the most specific attribute (CN) first.
-    QList<QByteArray> attributes = issuer ? certificate.issuerInfoAttributes()
-                                          : certificate.subjectInfoAttributes();
+    QList<QByteArray> attributes =
+        issuer ? certificate.issuerInfoAttributes() : certificate.subjectInfoAttributes();
     std::reverse(attributes.begin(), attributes.end());
     QStringList parts;
     for (const QByteArray &attribute : std::as_const(attributes)) {
-        const QStringList values = issuer ? certificate.issuerInfo(attribute)
-                                          : certificate.subjectInfo(attribute);
+        const QStringList values =
+            issuer ? certificate.issuerInfo(attribute) : certificate.subjectInfo(attribute);
         for (const QString &value : values)
             parts << QString::fromLatin1(attribute) + u'=' + value;
     }
@@ -82,7 +80,8 @@ OpenSslPtr<X509> toX509(const QSslCertificate &certificate)
 QByteArray toPkcs8Pem(EVP_PKEY *key)
 {
     OpenSslPtr<BIO> bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    if (!bio ||
+        PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
         ERR_clear_error();
         return {};
     }
@@ -118,7 +117,8 @@ QStringList certificateNames(const QSslCertificate &certificate)
     for (const QString &name : alternatives.values(QSsl::AlternativeNameEntryType::DnsEntry))
         names.prepend(QStringLiteral("DNS:") + name); // values() is newest first
     QStringList addresses;
-    for (const QString &address : alternatives.values(QSsl::AlternativeNameEntryType::IpAddressEntry))
+    for (const QString &address :
+         alternatives.values(QSsl::AlternativeNameEntryType::IpAddressEntry))
         addresses.prepend(QStringLiteral("IP:") + address);
     names += addresses;
     if (names.isEmpty()) {
@@ -170,20 +170,23 @@ Result<ServerCredentials> loadServerCredentials(const QString &certPath, const Q
                                    "readable by this user");
     const QString keyFix = Tr::tr("pass --tls-key with the certificate's private key in PEM, "
                                   "readable by this user");
-    auto certBytes = readPem(certPath, code, Tr::tr("cannot read the TLS certificate %1: %2"), certFix);
+    auto certBytes =
+        readPem(certPath, code, Tr::tr("cannot read the TLS certificate %1: %2"), certFix);
     if (!certBytes)
         return fail(certBytes.error());
-    auto keyBytes = readPem(keyPath, code, Tr::tr("cannot read the TLS private key %1: %2"), keyFix);
+    auto keyBytes =
+        readPem(keyPath, code, Tr::tr("cannot read the TLS private key %1: %2"), keyFix);
     if (!keyBytes)
         return fail(keyBytes.error());
 
     ServerCredentials credentials;
     credentials.chain = QSslCertificate::fromData(*certBytes, QSsl::Pem);
     if (credentials.chain.isEmpty() || credentials.chain.first().isNull()) {
-        return fail(code,
-                    Tr::tr("the TLS certificate %1 holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
-                        .arg(nativePath(certPath)),
-                    certFix);
+        return fail(
+            code,
+            Tr::tr("the TLS certificate %1 holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+                .arg(nativePath(certPath)),
+            certFix);
     }
     if (keyBytes->contains("ENCRYPTED")) {
         return fail(code, Tr::tr("the TLS private key %1 is encrypted").arg(nativePath(keyPath)),
@@ -193,15 +196,17 @@ Result<ServerCredentials> loadServerCredentials(const QString &certPath, const Q
     }
     OpenSslPtr<EVP_PKEY> key = readPrivateKey(*keyBytes);
     if (!key) {
-        return fail(code,
-                    Tr::tr("the TLS private key %1 holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
-                        .arg(nativePath(keyPath)),
-                    keyFix);
+        return fail(
+            code,
+            Tr::tr("the TLS private key %1 holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
+                .arg(nativePath(keyPath)),
+            keyFix);
     }
     // The key must belong to the first certificate of the chain (the server's own); a chain
     // written CA first is put in order rather than refused.
-    const auto own = std::find_if(credentials.chain.cbegin(), credentials.chain.cend(),
-                                  [&](const QSslCertificate &c) { return keyBelongsTo(key.get(), c); });
+    const auto own =
+        std::find_if(credentials.chain.cbegin(), credentials.chain.cend(),
+                     [&](const QSslCertificate &c) { return keyBelongsTo(key.get(), c); });
     if (own == credentials.chain.cend()) {
         return fail(code,
                     Tr::tr("the TLS private key %1 does not belong to the certificate %2")
@@ -215,10 +220,17 @@ Result<ServerCredentials> loadServerCredentials(const QString &certPath, const Q
 
     QSsl::KeyAlgorithm algorithm = QSsl::Opaque;
     switch (EVP_PKEY_get_base_id(key.get())) {
-    case EVP_PKEY_RSA: algorithm = QSsl::Rsa; break;
-    case EVP_PKEY_EC: algorithm = QSsl::Ec; break;
-    case EVP_PKEY_DSA: algorithm = QSsl::Dsa; break;
-    default: break;
+    case EVP_PKEY_RSA:
+        algorithm = QSsl::Rsa;
+        break;
+    case EVP_PKEY_EC:
+        algorithm = QSsl::Ec;
+        break;
+    case EVP_PKEY_DSA:
+        algorithm = QSsl::Dsa;
+        break;
+    default:
+        break;
     }
     if (algorithm != QSsl::Opaque)
         credentials.key = QSslKey(toPkcs8Pem(key.get()), algorithm, QSsl::Pem, QSsl::PrivateKey);
@@ -233,13 +245,15 @@ Result<ServerCredentials> loadServerCredentials(const QString &certPath, const Q
     const QSslCertificate &leaf = credentials.chain.first();
     const QDateTime now = QDateTime::currentDateTimeUtc();
     if (leaf.expiryDate().isValid() && leaf.expiryDate() < now) {
-        credentials.warnings << Tr::tr("the TLS certificate %1 expired on %2: workers and admin "
-                                       "clients will refuse it — renew it and restart 'swamp serve'")
+        credentials.warnings << Tr::tr(
+                                    "the TLS certificate %1 expired on %2: workers and admin "
+                                    "clients will refuse it — renew it and restart 'swamp serve'")
                                     .arg(nativePath(certPath),
                                          leaf.expiryDate().toUTC().toString(Qt::ISODate));
     } else if (leaf.effectiveDate().isValid() && leaf.effectiveDate() > now) {
-        credentials.warnings << Tr::tr("the TLS certificate %1 is not valid before %2: clients will "
-                                       "refuse it until then — check this machine's clock")
+        credentials.warnings << Tr::tr(
+                                    "the TLS certificate %1 is not valid before %2: clients will "
+                                    "refuse it until then — check this machine's clock")
                                     .arg(nativePath(certPath),
                                          leaf.effectiveDate().toUTC().toString(Qt::ISODate));
     }

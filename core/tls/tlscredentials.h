@@ -23,7 +23,7 @@ struct ServerCredentials
 {
     QList<QSslCertificate> chain; // leaf first
     QSslKey key;
-    QStringList warnings;         // e.g. the certificate has expired: clients will refuse it
+    QStringList warnings; // e.g. the certificate has expired: clients will refuse it
 };
 
 // Loads and checks the certificate chain and its private key (both PEM). Every error has code

@@ -42,34 +42,40 @@ std::optional<Diagnosis> diagnose(const QSslError &error, const QString &host)
     case QSslError::UnableToGetLocalIssuerCertificate:
     case QSslError::UnableToVerifyFirstCertificate:
     case QSslError::CertificateUntrusted:
-        return Diagnosis{0,
-                         Tr::tr("the orchestrator's certificate is signed by %1, which is not trusted")
-                             .arg(quoted(certificate.isNull() ? Tr::tr("an unknown CA") : issuerName(certificate))),
-                         caFix};
+        return Diagnosis{
+            0,
+            Tr::tr("the orchestrator's certificate is signed by %1, which is not trusted")
+                .arg(quoted(certificate.isNull() ? Tr::tr("an unknown CA")
+                                                 : issuerName(certificate))),
+            caFix};
     case QSslError::SelfSignedCertificateInChain:
-        return Diagnosis{0,
-                         Tr::tr("the orchestrator's certificate is signed by %1, which is not trusted")
-                             .arg(quoted(certificateLabel(certificate))),
-                         caFix};
+        return Diagnosis{
+            0,
+            Tr::tr("the orchestrator's certificate is signed by %1, which is not trusted")
+                .arg(quoted(certificateLabel(certificate))),
+            caFix};
     case QSslError::SelfSignedCertificate:
-        return Diagnosis{0,
-                         Tr::tr("the orchestrator's certificate %1 is self-signed and not trusted")
-                             .arg(quoted(certificateLabel(certificate))),
-                         Tr::tr("pass --ca-cert (or SWAMP_CA_CERT) with that certificate's PEM file, "
-                                "or serve a certificate signed by a CA")};
+        return Diagnosis{
+            0,
+            Tr::tr("the orchestrator's certificate %1 is self-signed and not trusted")
+                .arg(quoted(certificateLabel(certificate))),
+            Tr::tr("pass --ca-cert (or SWAMP_CA_CERT) with that certificate's PEM file, "
+                   "or serve a certificate signed by a CA")};
     case QSslError::CertificateExpired:
-        return Diagnosis{1,
-                         Tr::tr("the orchestrator's certificate %1 expired on %2")
-                             .arg(quoted(certificateLabel(certificate)), isoTime(certificate.expiryDate())),
-                         Tr::tr("renew it and restart 'swamp serve' with the new --tls-cert "
-                                "(and check this machine's clock: it is %1)")
-                             .arg(isoTime(QDateTime::currentDateTimeUtc()))};
+        return Diagnosis{
+            1,
+            Tr::tr("the orchestrator's certificate %1 expired on %2")
+                .arg(quoted(certificateLabel(certificate)), isoTime(certificate.expiryDate())),
+            Tr::tr("renew it and restart 'swamp serve' with the new --tls-cert "
+                   "(and check this machine's clock: it is %1)")
+                .arg(isoTime(QDateTime::currentDateTimeUtc()))};
     case QSslError::CertificateNotYetValid:
-        return Diagnosis{1,
-                         Tr::tr("the orchestrator's certificate %1 is not valid before %2")
-                             .arg(quoted(certificateLabel(certificate)), isoTime(certificate.effectiveDate())),
-                         Tr::tr("check this machine's clock (it is %1), or wait")
-                             .arg(isoTime(QDateTime::currentDateTimeUtc()))};
+        return Diagnosis{
+            1,
+            Tr::tr("the orchestrator's certificate %1 is not valid before %2")
+                .arg(quoted(certificateLabel(certificate)), isoTime(certificate.effectiveDate())),
+            Tr::tr("check this machine's clock (it is %1), or wait")
+                .arg(isoTime(QDateTime::currentDateTimeUtc()))};
     case QSslError::HostNameMismatch: {
         const QStringList names = certificateNames(certificate);
         QString primary = names.value(0);
@@ -79,13 +85,15 @@ std::optional<Diagnosis> diagnose(const QSslError &error, const QString &host)
             listed = Tr::tr("common name: %1").arg(primary);
         else if (!names.isEmpty())
             listed = Tr::tr("subject alternative names: %1").arg(names.join(QStringLiteral(", ")));
-        const QString wanted = (QHostAddress(host).isNull() ? QStringLiteral("DNS:") : QStringLiteral("IP:")) + host;
-        return Diagnosis{2,
-                         Tr::tr("the orchestrator's certificate is for %1, not %2")
-                             .arg(quoted(primary.isEmpty() ? Tr::tr("no name") : primary), quoted(host)),
-                         Tr::tr("connect with a name the certificate lists (%1), or reissue it with "
-                                "subjectAltName %2")
-                             .arg(listed, wanted)};
+        const QString wanted =
+            (QHostAddress(host).isNull() ? QStringLiteral("DNS:") : QStringLiteral("IP:")) + host;
+        return Diagnosis{
+            2,
+            Tr::tr("the orchestrator's certificate is for %1, not %2")
+                .arg(quoted(primary.isEmpty() ? Tr::tr("no name") : primary), quoted(host)),
+            Tr::tr("connect with a name the certificate lists (%1), or reissue it with "
+                   "subjectAltName %2")
+                .arg(listed, wanted)};
     }
     case QSslError::NoError:
         return std::nullopt;
@@ -129,7 +137,8 @@ Error describeTlsErrors(const QList<QSslError> &errors, const QString &host)
                      fixes.join(QStringLiteral("; ")));
 }
 
-bool isPinnedPeer(const QList<QSslError> &errors, const QSslCertificate &peer, const QByteArray &pinnedPem)
+bool isPinnedPeer(const QList<QSslError> &errors, const QSslCertificate &peer,
+                  const QByteArray &pinnedPem)
 {
     const QList<QSslCertificate> pinned = QSslCertificate::fromData(pinnedPem, QSsl::Pem);
     if (peer.isNull() || pinned.isEmpty() || pinned.first() != peer)
@@ -161,12 +170,12 @@ Error describeTlsHandshakeFailure(const QString &reason)
 Error describeClosedDuringHandshake(const QUrl &url, const QString &reason)
 {
     const bool secure = url.scheme().compare(u"wss", Qt::CaseInsensitive) == 0;
-    return makeError(QStringLiteral("unreachable"),
-                     Tr::tr("%1 during the WebSocket handshake").arg(reason),
-                     secure ? Tr::tr("check that the orchestrator serves wss:// on that port (started with "
-                                     "--tls-cert and --tls-key); if it serves ws://, use a ws:// URL")
-                            : Tr::tr("if the orchestrator serves wss:// (started with --tls-cert), use a "
-                                     "wss:// URL (and --ca-cert for a private CA)"));
+    return makeError(
+        QStringLiteral("unreachable"), Tr::tr("%1 during the WebSocket handshake").arg(reason),
+        secure ? Tr::tr("check that the orchestrator serves wss:// on that port (started with "
+                        "--tls-cert and --tls-key); if it serves ws://, use a ws:// URL")
+               : Tr::tr("if the orchestrator serves wss:// (started with --tls-cert), use a "
+                        "wss:// URL (and --ca-cert for a private CA)"));
 }
 
 } // namespace Swamp

@@ -22,7 +22,8 @@ Error describeTlsErrors(const QList<QSslError> &errors, const QString &host);
 // True when `peer` is exactly the certificate `pinnedPem` and every error is one that pinning
 // answers (an untrusted issuer, a self-signed certificate, a host name it does not list); an
 // expired or otherwise invalid certificate is never accepted this way.
-bool isPinnedPeer(const QList<QSslError> &errors, const QSslCertificate &peer, const QByteArray &pinnedPem);
+bool isPinnedPeer(const QList<QSslError> &errors, const QSslCertificate &peer,
+                  const QByteArray &pinnedPem);
 
 // The TLS handshake failed without a certificate error (`reason`: the socket's error text),
 // typically because the orchestrator does not serve TLS on that port.

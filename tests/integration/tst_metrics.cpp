@@ -66,7 +66,8 @@ PromDocument tst_Metrics::scrape()
     if (reply.status != 200)
         document.errors.prepend(u"HTTP status %1"_s.arg(reply.status));
     if (reply.headers.value("content-type") != "text/plain; version=0.0.4; charset=utf-8")
-        document.errors.prepend(u"content type %1"_s.arg(QString::fromLatin1(reply.headers.value("content-type"))));
+        document.errors.prepend(
+            u"content type %1"_s.arg(QString::fromLatin1(reply.headers.value("content-type"))));
     return document;
 }
 
@@ -80,10 +81,10 @@ void tst_Metrics::metricsLineAndFormat()
     QCOMPARE(build.size(), 1);
     QVERIFY2(version.out.startsWith(u"swamp %1 "_s.arg(build.first().labels.value(u"version"_s))),
              qPrintable(version.out));
-    for (const char *family : {"swamp_workers", "swamp_steps", "swamp_active_leases",
-                               "swamp_enrollments_total", "swamp_dispatch_latency_seconds",
-                               "swamp_rejected_frames_total", "swamp_connected_sockets",
-                               "swamp_uptime_seconds", "swamp_database_up"}) {
+    for (const char *family :
+         {"swamp_workers", "swamp_steps", "swamp_active_leases", "swamp_enrollments_total",
+          "swamp_dispatch_latency_seconds", "swamp_rejected_frames_total",
+          "swamp_connected_sockets", "swamp_uptime_seconds", "swamp_database_up"}) {
         QVERIFY2(doc.types.contains(QLatin1String(family)), family);
         QVERIFY2(!doc.help.value(QLatin1String(family)).isEmpty(), family);
     }
@@ -92,7 +93,8 @@ void tst_Metrics::metricsLineAndFormat()
     QCOMPARE(doc.valueOr(u"swamp_dispatch_latency_seconds_count"_s), 0.0);
     // A loopback metrics address prints no warning (read after the exit: all output is in).
     QVERIFY(h->stopOrchestrator());
-    QVERIFY2(!h->orchestrator()->err().contains(u"warning"_s), qPrintable(h->orchestrator()->describe()));
+    QVERIFY2(!h->orchestrator()->err().contains(u"warning"_s),
+             qPrintable(h->orchestrator()->describe()));
 }
 
 void tst_Metrics::followsTheFleet()
@@ -133,7 +135,8 @@ void tst_Metrics::followsTheFleet()
 
     // Killed: disconnected within the reconnect grace (2s in the harness), then lost.
     first->signal(SIGKILL);
-    QTRY_COMPARE_WITH_TIMEOUT(value(u"swamp_workers"_s, {{u"status"_s, u"disconnected"_s}}), 1.0, 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(value(u"swamp_workers"_s, {{u"status"_s, u"disconnected"_s}}), 1.0,
+                              20000);
     doc = scrape();
     QCOMPARE(doc.valueOr(u"swamp_workers"_s, idle), 1.0);
     QCOMPARE(doc.valueOr(u"swamp_connected_sockets"_s, {{u"endpoint"_s, u"worker"_s}}), 1.0);
@@ -149,7 +152,8 @@ void tst_Metrics::rejectedFrames()
         QWebSocket socket;
         QSignalSpy closed(&socket, &QWebSocket::disconnected);
         socket.open(QUrl(h->url() + u"/v1/worker"_s));
-        if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; }, 20000))
+        if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; },
+                             20000))
             return -1;
         socket.sendTextMessage(text);
         if (!closed.wait(20000) && closed.isEmpty())
@@ -160,7 +164,8 @@ void tst_Metrics::rejectedFrames()
     QCOMPARE(sendAndWaitForClose(u"{\"type\":\"output\"}"_s), 4000);
     QCOMPARE(sendAndWaitForClose(u"[1,2]"_s), 4000);
     // Over the worker endpoint's 1 MiB frame limit: refused by the WebSocket layer itself.
-    QCOMPARE(sendAndWaitForClose(u"{\"type\":\"enroll\",\"pad\":\""_s + QString(1024 * 1024, u'x') + u"\"}"_s),
+    QCOMPARE(sendAndWaitForClose(u"{\"type\":\"enroll\",\"pad\":\""_s + QString(1024 * 1024, u'x') +
+                                 u"\"}"_s),
              int(QWebSocketProtocol::CloseCodeTooMuchData));
     const PromDocument doc = scrape();
     QVERIFY2(doc.errors.isEmpty(), qPrintable(doc.errors.join(u'\n')));
@@ -170,7 +175,8 @@ void tst_Metrics::rejectedFrames()
     QCOMPARE(doc.valueOr(rejected, {{u"reason"_s, u"not_an_object"_s}}), 1.0);
     QCOMPARE(doc.valueOr(rejected, {{u"reason"_s, u"too_large"_s}}), 1.0);
     QCOMPARE(doc.valueOr(rejected, {{u"reason"_s, u"binary"_s}}), 0.0);
-    QTRY_COMPARE_WITH_TIMEOUT(value(u"swamp_connected_sockets"_s, {{u"endpoint"_s, u"worker"_s}}), 0.0, 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(value(u"swamp_connected_sockets"_s, {{u"endpoint"_s, u"worker"_s}}),
+                              0.0, 20000);
 }
 
 void tst_Metrics::healthAndErrors()

@@ -70,8 +70,8 @@ QString tst_Tls::openssl(const QStringList &arguments)
     QProcess process;
     process.setWorkingDirectory(m_pki.path());
     process.start(m_openssl, arguments);
-    if (!process.waitForFinished(60000) || process.exitStatus() != QProcess::NormalExit
-        || process.exitCode() != 0) {
+    if (!process.waitForFinished(60000) || process.exitStatus() != QProcess::NormalExit ||
+        process.exitCode() != 0) {
         return u"openssl %1 failed: %2"_s.arg(arguments.join(u' '),
                                               QString::fromUtf8(process.readAllStandardError()));
     }
@@ -85,7 +85,8 @@ QString tst_Tls::issue(const QString &name, const QString &subject, const QStrin
     if (!ext.open(QIODevice::WriteOnly))
         return u"cannot write %1"_s.arg(ext.fileName());
     ext.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n"
-              "subjectAltName=" + sans.toUtf8() + '\n');
+              "subjectAltName=" +
+              sans.toUtf8() + '\n');
     ext.close();
     return openssl({u"req"_s, u"-new"_s, u"-newkey"_s, u"ec"_s, u"-pkeyopt"_s,
                     u"ec_paramgen_curve:P-256"_s, u"-nodes"_s, u"-keyout"_s, name + u".key"_s,
@@ -95,14 +96,16 @@ QString tst_Tls::issue(const QString &name, const QString &subject, const QStrin
 void tst_Tls::initTestCase()
 {
     m_openssl = QStandardPaths::findExecutable(u"openssl"_s);
-    QVERIFY2(!m_openssl.isEmpty(), "the openssl command is needed (scripts/install-deps.sh installs it)");
-    const QStringList newCa{u"req"_s, u"-x509"_s, u"-newkey"_s, u"ec"_s, u"-pkeyopt"_s,
-                            u"ec_paramgen_curve:P-256"_s, u"-nodes"_s, u"-days"_s, u"30"_s};
+    QVERIFY2(!m_openssl.isEmpty(),
+             "the openssl command is needed (scripts/install-deps.sh installs it)");
+    const QStringList newCa{u"req"_s,    u"-x509"_s,    u"-newkey"_s,
+                            u"ec"_s,     u"-pkeyopt"_s, u"ec_paramgen_curve:P-256"_s,
+                            u"-nodes"_s, u"-days"_s,    u"30"_s};
     QString error = openssl(newCa + QStringList{u"-keyout"_s, u"ca.key"_s, u"-out"_s, u"ca.pem"_s,
                                                 u"-subj"_s, u"/CN=swamp test CA"_s});
     QVERIFY2(error.isEmpty(), qPrintable(error));
-    error = openssl(newCa + QStringList{u"-keyout"_s, u"other-ca.key"_s, u"-out"_s, u"other-ca.pem"_s,
-                                        u"-subj"_s, u"/CN=Evil CA"_s});
+    error = openssl(newCa + QStringList{u"-keyout"_s, u"other-ca.key"_s, u"-out"_s,
+                                        u"other-ca.pem"_s, u"-subj"_s, u"/CN=Evil CA"_s});
     QVERIFY2(error.isEmpty(), qPrintable(error));
 
     // Signed by the test CA: the good one and one for another name only.
@@ -111,7 +114,8 @@ void tst_Tls::initTestCase()
         {u"wrong-name"_s, u"DNS:foo.example"_s},
     };
     for (const auto &[name, sans] : signedByX509) {
-        error = issue(name, name == u"good" ? u"/CN=swamp test orchestrator"_s : u"/CN=foo.example"_s, sans);
+        error = issue(
+            name, name == u"good" ? u"/CN=swamp test orchestrator"_s : u"/CN=foo.example"_s, sans);
         QVERIFY2(error.isEmpty(), qPrintable(error));
         error = openssl({u"x509"_s, u"-req"_s, u"-in"_s, name + u".csr"_s, u"-CA"_s, u"ca.pem"_s,
                          u"-CAkey"_s, u"ca.key"_s, u"-CAcreateserial"_s, u"-days"_s, u"30"_s,
@@ -139,14 +143,15 @@ void tst_Tls::initTestCase()
     config.close();
     error = issue(u"expired"_s, u"/CN=swamp expired orchestrator"_s, GoodSans);
     QVERIFY2(error.isEmpty(), qPrintable(error));
-    error = openssl({u"ca"_s, u"-batch"_s, u"-config"_s, u"ca.cnf"_s, u"-in"_s, u"expired.csr"_s,
-                     u"-out"_s, u"expired.pem"_s, u"-notext"_s, u"-startdate"_s, u"20200101000000Z"_s,
-                     u"-enddate"_s, u"20200102000000Z"_s, u"-extfile"_s, u"expired.ext"_s});
+    error =
+        openssl({u"ca"_s, u"-batch"_s, u"-config"_s, u"ca.cnf"_s, u"-in"_s, u"expired.csr"_s,
+                 u"-out"_s, u"expired.pem"_s, u"-notext"_s, u"-startdate"_s, u"20200101000000Z"_s,
+                 u"-enddate"_s, u"20200102000000Z"_s, u"-extfile"_s, u"expired.ext"_s});
     QVERIFY2(error.isEmpty(), qPrintable(error));
 
     // The good key with a passphrase, and garbage that is not PEM.
-    error = openssl({u"pkey"_s, u"-in"_s, u"good.key"_s, u"-aes256"_s, u"-passout"_s, u"pass:secret"_s,
-                     u"-out"_s, u"encrypted.key"_s});
+    error = openssl({u"pkey"_s, u"-in"_s, u"good.key"_s, u"-aes256"_s, u"-passout"_s,
+                     u"pass:secret"_s, u"-out"_s, u"encrypted.key"_s});
     QVERIFY2(error.isEmpty(), qPrintable(error));
     QFile garbage(pki(u"garbage.pem"_s));
     QVERIFY(garbage.open(QIODevice::WriteOnly));
@@ -174,8 +179,8 @@ QString tst_Tls::adminToken() const
 
 bool tst_Tls::startTls(const QString &name)
 {
-    return h->startOrchestrator(0, {u"--tls-cert"_s, pki(name + u".pem"_s), u"--tls-key"_s,
-                                    pki(name + u".key"_s)});
+    return h->startOrchestrator(
+        0, {u"--tls-cert"_s, pki(name + u".pem"_s), u"--tls-key"_s, pki(name + u".key"_s)});
 }
 
 // With an explicit --server: admin.json's URL would be accepted by its pinned certificate.
@@ -212,7 +217,8 @@ void tst_Tls::goodChain()
     Child *worker = h->startEnrolledWorker(token, h->newCacheDir(), u"ci"_s,
                                            {u"--ca-cert"_s, pki(u"ca.pem"_s)});
     QVERIFY(worker);
-    QVERIFY2(worker->outContains(u"connecting to %1/v1/worker"_s.arg(h->url())), qPrintable(worker->describe()));
+    QVERIFY2(worker->outContains(u"connecting to %1/v1/worker"_s.arg(h->url())),
+             qPrintable(worker->describe()));
 
     const Run list = cliWithCa({u"worker"_s, u"list"_s, u"--json"_s}, pki(u"ca.pem"_s));
     QCOMPARE_EXIT(list, 0);
@@ -221,11 +227,12 @@ void tst_Tls::goodChain()
     QCOMPARE(workers.first().toObject().value(u"name"_s).toString(), u"ci"_s);
     QCOMPARE(workers.first().toObject().value(u"status"_s).toString(), u"idle"_s);
 
-    const Run run = h->cli({u"run"_s, u"--target"_s, u"ci"_s, u"--ca-cert"_s, pki(u"ca.pem"_s), u"--"_s,
-                            u"echo"_s, u"over tls"_s});
+    const Run run = h->cli({u"run"_s, u"--target"_s, u"ci"_s, u"--ca-cert"_s, pki(u"ca.pem"_s),
+                            u"--"_s, u"echo"_s, u"over tls"_s});
     QCOMPARE_EXIT(run, 0);
     QCOMPARE(run.out, u"over tls\n"_s);
-    // On this machine, through admin.json, no --ca-cert is needed (see localClientsPinTheCertificate).
+    // On this machine, through admin.json, no --ca-cert is needed (see
+    // localClientsPinTheCertificate).
     QCOMPARE_EXIT(h->cli({u"worker"_s, u"list"_s}), 0);
 }
 
@@ -241,8 +248,9 @@ void tst_Tls::caFromEnvironmentAndDnsName()
 
     // The certificate's DNS name works as well as its IP address.
     const QString byName = QString(h->url()).replace(u"127.0.0.1"_s, u"localhost"_s);
-    const Run named = h->cli({u"worker"_s, u"list"_s, u"--server"_s, byName, u"--admin-token"_s, adminToken()},
-                             swampBinary(), env);
+    const Run named =
+        h->cli({u"worker"_s, u"list"_s, u"--server"_s, byName, u"--admin-token"_s, adminToken()},
+               swampBinary(), env);
     QCOMPARE_EXIT(named, 0);
 
     // Worker: SWAMP_CA_CERT too, and the DNS name in its URL.
@@ -267,7 +275,8 @@ void tst_Tls::wrongHostName()
     QVERIFY(startTls(u"wrong-name"_s));
     const Run list = cliWithCa({u"worker"_s, u"list"_s}, pki(u"ca.pem"_s));
     QCOMPARE_EXIT(list, 1);
-    QCOMPARE(list.err, u"error: cannot reach the orchestrator at %1: %2\n"_s.arg(h->url(), WrongName));
+    QCOMPARE(list.err,
+             u"error: cannot reach the orchestrator at %1: %2\n"_s.arg(h->url(), WrongName));
     expectWorkerRetries({u"--ca-cert"_s, pki(u"ca.pem"_s)}, WrongName);
 }
 
@@ -277,8 +286,10 @@ void tst_Tls::untrustedCa()
     // Trusting another CA, and trusting only the system store: both name the CA that signed it.
     const Run other = cliWithCa({u"worker"_s, u"list"_s}, pki(u"other-ca.pem"_s));
     QCOMPARE_EXIT(other, 1);
-    QCOMPARE(other.err, u"error: cannot reach the orchestrator at %1: %2\n"_s.arg(h->url(), UntrustedCa));
-    const Run system = h->cli({u"worker"_s, u"list"_s, u"--server"_s, h->url(), u"--admin-token"_s, adminToken()});
+    QCOMPARE(other.err,
+             u"error: cannot reach the orchestrator at %1: %2\n"_s.arg(h->url(), UntrustedCa));
+    const Run system =
+        h->cli({u"worker"_s, u"list"_s, u"--server"_s, h->url(), u"--admin-token"_s, adminToken()});
     QCOMPARE_EXIT(system, 1);
     QCOMPARE(system.err, other.err);
     const Run json = cliWithCa({u"worker"_s, u"list"_s, u"--json"_s}, pki(u"other-ca.pem"_s));
@@ -291,20 +302,26 @@ void tst_Tls::expiredCertificate()
 {
     QVERIFY(startTls(u"expired"_s));
     // serve says so at start, and still serves (the operator may be rotating the certificate).
-    QTRY_VERIFY2_WITH_TIMEOUT(h->orchestrator()->errContains(
-                                  u"warning: the TLS certificate %1 expired on 2020-01-02T00:00:00Z"_s.arg(pki(u"expired.pem"_s))),
-                              qPrintable(h->orchestrator()->describe()), 20000);
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        h->orchestrator()->errContains(
+            u"warning: the TLS certificate %1 expired on 2020-01-02T00:00:00Z"_s.arg(
+                pki(u"expired.pem"_s))),
+        qPrintable(h->orchestrator()->describe()), 20000);
     const Run list = cliWithCa({u"worker"_s, u"list"_s}, pki(u"ca.pem"_s));
     QCOMPARE_EXIT(list, 1);
-    QVERIFY2(list.err.startsWith(u"error: cannot reach the orchestrator at %1: %2 (and check this machine's clock: it is "_s
-                                     .arg(h->url(), Expired)),
-             qPrintable(list.describe()));
+    QVERIFY2(
+        list.err.startsWith(
+            u"error: cannot reach the orchestrator at %1: %2 (and check this machine's clock: it is "_s
+                .arg(h->url(), Expired)),
+        qPrintable(list.describe()));
     expectWorkerRetries({u"--ca-cert"_s, pki(u"ca.pem"_s)}, Expired);
     // The certificate admin.json pins does not make an expired one acceptable.
     const Run local = h->cli({u"worker"_s, u"list"_s});
     QCOMPARE_EXIT(local, 1);
-    QVERIFY2(local.err.contains(u"the orchestrator's certificate \"CN=swamp expired orchestrator\" expired on 2020-01-02T00:00:00Z"_s),
-             qPrintable(local.describe()));
+    QVERIFY2(
+        local.err.contains(
+            u"the orchestrator's certificate \"CN=swamp expired orchestrator\" expired on 2020-01-02T00:00:00Z"_s),
+        qPrintable(local.describe()));
 }
 
 void tst_Tls::localClientsPinTheCertificate()
@@ -339,8 +356,10 @@ void tst_Tls::localClientsPinTheCertificate()
     admin.close();
     const Run impostor = h->cli({u"worker"_s, u"list"_s});
     QCOMPARE_EXIT(impostor, 1);
-    QVERIFY2(impostor.err.contains(u"the orchestrator's certificate is signed by \"CN=swamp test CA\", which is not trusted"_s),
-             qPrintable(impostor.describe()));
+    QVERIFY2(
+        impostor.err.contains(
+            u"the orchestrator's certificate is signed by \"CN=swamp test CA\", which is not trusted"_s),
+        qPrintable(impostor.describe()));
 }
 
 void tst_Tls::schemeMismatch()
@@ -350,17 +369,20 @@ void tst_Tls::schemeMismatch()
     const QString plainUrl = QString(h->url()).replace(u"wss://"_s, u"ws://"_s);
     const Run toTls = h->cli({u"worker"_s, u"list"_s, u"--server"_s, plainUrl});
     QCOMPARE_EXIT(toTls, 1);
-    QVERIFY2(toTls.err.contains(u"during the WebSocket handshake — if the orchestrator serves wss:// "
-                                "(started with --tls-cert), use a wss:// URL"_s),
-             qPrintable(toTls.describe()));
+    QVERIFY2(
+        toTls.err.contains(u"during the WebSocket handshake — if the orchestrator serves wss:// "
+                           "(started with --tls-cert), use a wss:// URL"_s),
+        qPrintable(toTls.describe()));
 
     Harness plain;
     QVERIFY(plain.startOrchestrator());
     const QString secureUrl = QString(plain.url()).replace(u"ws://"_s, u"wss://"_s);
-    const Run toPlain = plain.cli({u"worker"_s, u"list"_s, u"--server"_s, secureUrl, u"--ca-cert"_s, pki(u"ca.pem"_s)});
+    const Run toPlain = plain.cli(
+        {u"worker"_s, u"list"_s, u"--server"_s, secureUrl, u"--ca-cert"_s, pki(u"ca.pem"_s)});
     QCOMPARE_EXIT(toPlain, 1);
-    QVERIFY2(toPlain.err.contains(u"check that the orchestrator serves wss:// on that port (started with "
-                                  "--tls-cert and --tls-key); if it serves ws://, use a ws:// URL"_s),
+    QVERIFY2(toPlain.err.contains(
+                 u"check that the orchestrator serves wss:// on that port (started with "
+                 "--tls-cert and --tls-key); if it serves ws://, use a ws:// URL"_s),
              qPrintable(toPlain.describe()));
 }
 
@@ -368,12 +390,15 @@ void tst_Tls::badCaCertFile_data()
 {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("message");
-    QTest::addRow("missing") << u"missing.pem"_s
-                             << u"cannot read the CA certificate file %1: No such file or directory"_s;
-    QTest::addRow("not-pem") << u"garbage.pem"_s
-                             << u"the CA certificate file %1 holds no PEM certificate (-----BEGIN CERTIFICATE-----)"_s;
-    QTest::addRow("a-key-not-a-certificate") << u"ca.key"_s
-                                             << u"the CA certificate file %1 holds no PEM certificate (-----BEGIN CERTIFICATE-----)"_s;
+    QTest::addRow("missing")
+        << u"missing.pem"_s
+        << u"cannot read the CA certificate file %1: No such file or directory"_s;
+    QTest::addRow("not-pem")
+        << u"garbage.pem"_s
+        << u"the CA certificate file %1 holds no PEM certificate (-----BEGIN CERTIFICATE-----)"_s;
+    QTest::addRow("a-key-not-a-certificate")
+        << u"ca.key"_s
+        << u"the CA certificate file %1 holds no PEM certificate (-----BEGIN CERTIFICATE-----)"_s;
 }
 
 void tst_Tls::badCaCertFile()
@@ -386,7 +411,8 @@ void tst_Tls::badCaCertFile()
 
     const Run cli = cliWithCa({u"worker"_s, u"list"_s}, path);
     QCOMPARE_EXIT(cli, 2);
-    QVERIFY2(cli.err.startsWith(u"error: "_s + expected + u" — pass --ca-cert"_s), qPrintable(cli.describe()));
+    QVERIFY2(cli.err.startsWith(u"error: "_s + expected + u" — pass --ca-cert"_s),
+             qPrintable(cli.describe()));
 
     QProcessEnvironment env = Harness::baseEnvironment();
     env.insert(u"SWAMP_DATA_DIR"_s, h->dataDir());
@@ -395,7 +421,8 @@ void tst_Tls::badCaCertFile()
     QCOMPARE_EXIT(fromEnv, 2);
     QVERIFY2(fromEnv.err.contains(expected), qPrintable(fromEnv.describe()));
 
-    Child *worker = h->startWorker(u"ci."_s + QString(64, u'0'), h->newCacheDir(), {u"--ca-cert"_s, path});
+    Child *worker =
+        h->startWorker(u"ci."_s + QString(64, u'0'), h->newCacheDir(), {u"--ca-cert"_s, path});
     QVERIFY(worker->waitForExit(30000));
     QCOMPARE(worker->exitCode(), 2);
     QVERIFY2(worker->errContains(u"error: "_s + expected), qPrintable(worker->describe()));
@@ -411,26 +438,29 @@ void tst_Tls::badServerCredentials_data()
     };
     QTest::addRow("key-of-another-certificate")
         << both(u"good.pem"_s, u"wrong-name.key"_s)
-        << u"error: the TLS private key %1 does not belong to the certificate %2 — pass the key the "
+        << u"error: the TLS private key %1 does not belong to the certificate %2 — pass the key "
+           u"the "
            "certificate was issued for"_s.arg(pki(u"wrong-name.key"_s), pki(u"good.pem"_s));
     QTest::addRow("missing-certificate")
         << both(u"missing.pem"_s, u"good.key"_s)
-        << u"error: cannot read the TLS certificate %1: No such file or directory"_s.arg(pki(u"missing.pem"_s));
+        << u"error: cannot read the TLS certificate %1: No such file or directory"_s.arg(
+               pki(u"missing.pem"_s));
     QTest::addRow("missing-key")
         << both(u"good.pem"_s, u"missing.key"_s)
-        << u"error: cannot read the TLS private key %1: No such file or directory"_s.arg(pki(u"missing.key"_s));
+        << u"error: cannot read the TLS private key %1: No such file or directory"_s.arg(
+               pki(u"missing.key"_s));
     QTest::addRow("certificate-not-pem")
         << both(u"garbage.pem"_s, u"good.key"_s)
         << u"error: the TLS certificate %1 holds no PEM certificate"_s.arg(pki(u"garbage.pem"_s));
-    QTest::addRow("key-not-pem")
-        << both(u"good.pem"_s, u"good.pem"_s)
-        << u"error: the TLS private key %1 holds no PEM private key"_s.arg(pki(u"good.pem"_s));
+    QTest::addRow("key-not-pem") << both(u"good.pem"_s, u"good.pem"_s)
+                                 << u"error: the TLS private key %1 holds no PEM private key"_s.arg(
+                                        pki(u"good.pem"_s));
     QTest::addRow("encrypted-key")
         << both(u"good.pem"_s, u"encrypted.key"_s)
-        << u"error: the TLS private key %1 is encrypted — decrypt it with 'openssl pkey -in %1"_s.arg(pki(u"encrypted.key"_s));
-    QTest::addRow("certificate-without-key")
-        << QStringList{u"--tls-cert"_s, pki(u"good.pem"_s)}
-        << u"error: --tls-cert and --tls-key go together"_s;
+        << u"error: the TLS private key %1 is encrypted — decrypt it with 'openssl pkey -in %1"_s
+               .arg(pki(u"encrypted.key"_s));
+    QTest::addRow("certificate-without-key") << QStringList{u"--tls-cert"_s, pki(u"good.pem"_s)}
+                                             << u"error: --tls-cert and --tls-key go together"_s;
 }
 
 void tst_Tls::badServerCredentials()
@@ -438,8 +468,9 @@ void tst_Tls::badServerCredentials()
     QFETCH(QStringList, arguments);
     QFETCH(QString, message);
     const QString dataDir = h->tempPath(u"serve-data"_s);
-    const Run serve = h->cli(QStringList{u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s, dataDir}
-                             + arguments);
+    const Run serve =
+        h->cli(QStringList{u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s, dataDir} +
+               arguments);
     QCOMPARE_EXIT(serve, 1);
     QVERIFY2(serve.err.startsWith(message), qPrintable(serve.describe()));
     QVERIFY2(!serve.out.contains(u"Listening on"_s), qPrintable(serve.describe()));
@@ -455,13 +486,17 @@ void tst_Tls::noPlaintextWarningOnLoopback()
     QVERIFY(h->startOrchestrator());
     QVERIFY(h->stopOrchestrator());
     QCOMPARE(h->orchestrator()->exitCode(), 0);
-    QVERIFY2(!h->orchestrator()->err().contains(u"serving without TLS"_s), qPrintable(h->orchestrator()->describe()));
-    QVERIFY2(!h->orchestrator()->err().contains(u"warning"_s), qPrintable(h->orchestrator()->describe()));
+    QVERIFY2(!h->orchestrator()->err().contains(u"serving without TLS"_s),
+             qPrintable(h->orchestrator()->describe()));
+    QVERIFY2(!h->orchestrator()->err().contains(u"warning"_s),
+             qPrintable(h->orchestrator()->describe()));
 
     Harness tls;
-    QVERIFY(tls.startOrchestrator(0, {u"--tls-cert"_s, pki(u"good.pem"_s), u"--tls-key"_s, pki(u"good.key"_s)}));
+    QVERIFY(tls.startOrchestrator(
+        0, {u"--tls-cert"_s, pki(u"good.pem"_s), u"--tls-key"_s, pki(u"good.key"_s)}));
     QVERIFY(tls.stopOrchestrator());
-    QVERIFY2(!tls.orchestrator()->err().contains(u"warning"_s), qPrintable(tls.orchestrator()->describe()));
+    QVERIFY2(!tls.orchestrator()->err().contains(u"warning"_s),
+             qPrintable(tls.orchestrator()->describe()));
 }
 
 QTEST_GUILESS_MAIN(tst_Tls)

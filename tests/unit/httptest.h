@@ -37,7 +37,8 @@ inline HttpReply parseHttpReply(const QByteArray &raw)
     for (qsizetype i = 1; i < lines.size(); ++i) {
         const qsizetype colon = lines.at(i).indexOf(':');
         if (colon > 0)
-            reply.headers.insert(lines.at(i).left(colon).trimmed().toLower(), lines.at(i).mid(colon + 1).trimmed());
+            reply.headers.insert(lines.at(i).left(colon).trimmed().toLower(),
+                                 lines.at(i).mid(colon + 1).trimmed());
     }
     reply.body = raw.mid(headEnd + 4);
     return reply;
@@ -49,9 +50,11 @@ inline HttpReply httpExchange(quint16 port, const QList<QByteArray> &pieces, int
 {
     QTcpSocket socket;
     QByteArray received;
-    QObject::connect(&socket, &QTcpSocket::readyRead, &socket, [&] { received += socket.readAll(); });
+    QObject::connect(&socket, &QTcpSocket::readyRead, &socket,
+                     [&] { received += socket.readAll(); });
     socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; }, timeoutMs))
+    if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; },
+                         timeoutMs))
         return {};
     for (const QByteArray &piece : pieces) {
         socket.write(piece);
@@ -61,8 +64,8 @@ inline HttpReply httpExchange(quint16 port, const QList<QByteArray> &pieces, int
         QCoreApplication::processEvents();
         QCoreApplication::processEvents();
     }
-    const bool closed = QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::UnconnectedState; },
-                                        timeoutMs);
+    const bool closed = QTest::qWaitFor(
+        [&] { return socket.state() == QAbstractSocket::UnconnectedState; }, timeoutMs);
     received += socket.readAll();
     HttpReply reply = parseHttpReply(received);
     reply.closedByServer = closed;

@@ -29,9 +29,10 @@ struct PromDocument
     QList<PromSample> samples;
     QHash<QString, QString> types; // family → counter, gauge, histogram, ...
     QHash<QString, QString> help;
-    QStringList errors;            // empty when the document is well formed
+    QStringList errors; // empty when the document is well formed
 
-    std::optional<double> value(const QString &name, const QMap<QString, QString> &labels = {}) const
+    std::optional<double> value(const QString &name,
+                                const QMap<QString, QString> &labels = {}) const
     {
         for (const PromSample &sample : samples) {
             if (sample.name == name && sample.labels == labels)

@@ -58,8 +58,9 @@ void tst_ListenSafety::plaintextWarning()
     const QString warning = plaintextListenWarning(host, tls);
     if (warns) {
         // SPEC §2, word for word.
-        QCOMPARE(warning, u"serving without TLS on a non-loopback address — tokens cross the network "
-                          "in clear; pass --tls-cert and --tls-key"_s);
+        QCOMPARE(warning,
+                 u"serving without TLS on a non-loopback address — tokens cross the network "
+                 "in clear; pass --tls-cert and --tls-key"_s);
     } else {
         QCOMPARE(warning, QString());
     }

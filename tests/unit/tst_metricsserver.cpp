@@ -89,7 +89,8 @@ void tst_MetricsServer::metrics()
 {
     const auto reply = httpGet(m_server->port(), "/metrics");
     QCOMPARE(reply.status, 200);
-    QCOMPARE(reply.headers.value("content-type"), QByteArray("text/plain; version=0.0.4; charset=utf-8"));
+    QCOMPARE(reply.headers.value("content-type"),
+             QByteArray("text/plain; version=0.0.4; charset=utf-8"));
     QCOMPARE(reply.headers.value("connection"), QByteArray("close"));
     QCOMPARE(reply.headers.value("content-length").toInt(), int(m_body.size()));
     QCOMPARE(reply.body, m_body);
@@ -161,8 +162,9 @@ void tst_MetricsServer::methodNotAllowed()
 
 void tst_MetricsServer::requestInPieces()
 {
-    const auto reply = httpExchange(m_server->port(), {"GE", "T /metr", "ics HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-                                                       "Accept: text/plain\r\n", "\r\n"});
+    const auto reply =
+        httpExchange(m_server->port(), {"GE", "T /metr", "ics HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                                        "Accept: text/plain\r\n", "\r\n"});
     QCOMPARE(reply.status, 200);
     QCOMPARE(reply.body, m_body);
     QCOMPARE(m_scrapes, 1);
@@ -204,8 +206,8 @@ void tst_MetricsServer::badRequests()
 void tst_MetricsServer::oversizedHead()
 {
     // Headers that never end: answered once the limit is passed, without waiting for the rest.
-    const QByteArray head = "GET /metrics HTTP/1.1\r\nX-Padding: "
-                            + QByteArray(MetricsServer::MaxRequestBytes, 'a');
+    const QByteArray head =
+        "GET /metrics HTTP/1.1\r\nX-Padding: " + QByteArray(MetricsServer::MaxRequestBytes, 'a');
     const auto reply = httpExchange(m_server->port(), {head});
     QCOMPARE(reply.status, 431);
     QCOMPARE(m_scrapes, 0);
@@ -227,9 +229,10 @@ void tst_MetricsServer::connectionLimit()
         idle.push_back(std::make_unique<QTcpSocket>());
         idle.back()->connectToHost(QHostAddress::LocalHost, m_server->port());
     }
-    QTRY_VERIFY_WITH_TIMEOUT(std::all_of(idle.cbegin(), idle.cend(), [](const auto &s) {
-                                 return s->state() == QAbstractSocket::ConnectedState;
-                             }), 20000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        std::all_of(idle.cbegin(), idle.cend(),
+                    [](const auto &s) { return s->state() == QAbstractSocket::ConnectedState; }),
+        20000);
     // One more is dropped without an answer while the others hold their slots ...
     const auto dropped = httpGet(m_server->port(), "/metrics");
     QVERIFY(dropped.closedByServer);
@@ -259,12 +262,17 @@ void tst_MetricsServer::exposition()
     QVERIFY2(doc.errors.isEmpty(), qPrintable(doc.errors.join(u'\n')));
 
     const QMap<QString, QString> types{
-        {u"swamp_build_info"_s, u"gauge"_s},           {u"swamp_uptime_seconds"_s, u"gauge"_s},
-        {u"process_start_time_seconds"_s, u"gauge"_s}, {u"swamp_database_up"_s, u"gauge"_s},
-        {u"swamp_workers"_s, u"gauge"_s},              {u"swamp_steps"_s, u"gauge"_s},
-        {u"swamp_active_leases"_s, u"gauge"_s},        {u"swamp_enrollments_total"_s, u"counter"_s},
+        {u"swamp_build_info"_s, u"gauge"_s},
+        {u"swamp_uptime_seconds"_s, u"gauge"_s},
+        {u"process_start_time_seconds"_s, u"gauge"_s},
+        {u"swamp_database_up"_s, u"gauge"_s},
+        {u"swamp_workers"_s, u"gauge"_s},
+        {u"swamp_steps"_s, u"gauge"_s},
+        {u"swamp_active_leases"_s, u"gauge"_s},
+        {u"swamp_enrollments_total"_s, u"counter"_s},
         {u"swamp_dispatch_latency_seconds"_s, u"histogram"_s},
-        {u"swamp_rejected_frames_total"_s, u"counter"_s}, {u"swamp_connected_sockets"_s, u"gauge"_s},
+        {u"swamp_rejected_frames_total"_s, u"counter"_s},
+        {u"swamp_connected_sockets"_s, u"gauge"_s},
     };
     for (auto it = types.cbegin(); it != types.cend(); ++it) {
         QCOMPARE(doc.types.value(it.key()), it.value());
@@ -275,7 +283,8 @@ void tst_MetricsServer::exposition()
     QCOMPARE(doc.valueOr(u"swamp_enrollments_total"_s, {{u"result"_s, u"token_mismatch"_s}}), 1.0);
     // Known results are there before they happen, so alerts on them work from the start.
     QCOMPARE(doc.valueOr(u"swamp_enrollments_total"_s, {{u"result"_s, u"token_expired"_s}}), 0.0);
-    QCOMPARE(doc.valueOr(u"swamp_rejected_frames_total"_s, {{u"reason"_s, u"invalid_json"_s}}), 1.0);
+    QCOMPARE(doc.valueOr(u"swamp_rejected_frames_total"_s, {{u"reason"_s, u"invalid_json"_s}}),
+             1.0);
     QCOMPARE(doc.valueOr(u"swamp_rejected_frames_total"_s, {{u"reason"_s, u"too_large"_s}}), 0.0);
     QCOMPARE(doc.valueOr(u"swamp_connected_sockets"_s, {{u"endpoint"_s, u"worker"_s}}), 1.0);
     QCOMPARE(doc.valueOr(u"swamp_connected_sockets"_s, {{u"endpoint"_s, u"admin"_s}}), 1.0);
@@ -364,10 +373,11 @@ void tst_MetricsServer::databaseState()
     int seq = 0;
     const auto step = [&](const QString &state) {
         ++seq;
-        return (*store)->execute(u"INSERT INTO steps (id, run_id, seq, name, command, queue_timeout_ms, "
-                                 "max_attempts, state, queued_at, created_at, updated_at) "
-                                 "VALUES (?, 'r', ?, 'x', '[]', 1, 1, ?, 0, 0, 0)"_s,
-                                 {u"s%1"_s.arg(seq), seq, state});
+        return (*store)->execute(
+            u"INSERT INTO steps (id, run_id, seq, name, command, queue_timeout_ms, "
+            "max_attempts, state, queued_at, created_at, updated_at) "
+            "VALUES (?, 'r', ?, 'x', '[]', 1, 1, ?, 0, 0, 0)"_s,
+            {u"s%1"_s.arg(seq), seq, state});
     };
     for (const char *state : {"queued", "queued", "running", "succeeded", "succeeded", "failed"})
         QVERIFY_RESULT(step(QLatin1String(state)));
