@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include "store/postgresconnection_p.h"
+
 #include "common/logging.h"
 #include "version/version.h"
 
@@ -90,25 +92,8 @@ Result<std::unique_ptr<Store>> Store::open(const QString &spec)
     std::unique_ptr<Store> store(new Store(connectionName, postgres ? Dialect::Postgres : Dialect::Sqlite));
 
     if (postgres) {
-        if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL"))) {
-            return fail(QStringLiteral("database"), Tr::tr("the PostgreSQL driver (QPSQL) is not installed"),
-                        Tr::tr("install it with 'apt-get install libqt6sql6-psql'"));
-        }
-        const QUrl url(spec, QUrl::StrictMode);
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), connectionName);
-        db.setHostName(url.host().isEmpty() ? QStringLiteral("localhost") : url.host());
-        db.setPort(url.port(5432));
-        db.setDatabaseName(url.path().mid(1));
-        if (!url.userName().isEmpty())
-            db.setUserName(url.userName());
-        if (!url.password().isEmpty())
-            db.setPassword(url.password());
-        if (!db.open()) {
-            return fail(QStringLiteral("database"),
-                        Tr::tr("cannot open PostgreSQL database %1: %2")
-                            .arg(url.adjusted(QUrl::RemovePassword).toString(), db.lastError().text()),
-                        Tr::tr("check the URL, that the server runs, and PGPASSWORD or ~/.pgpass"));
-        }
+        if (auto opened = openPostgresConnection(connectionName, spec); !opened)
+            return fail(opened.error());
     } else {
         if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QSQLITE"))) {
             return fail(QStringLiteral("database"), Tr::tr("the SQLite driver (QSQLITE) is not installed"),
@@ -191,7 +176,7 @@ Result<void> Store::migrate(const QString &spec)
         qCWarning(lcDb).noquote()
             << QStringLiteral("migrating PostgreSQL database %1 from schema %2 to %3 without a backup "
                               "(swamp copies only SQLite files); take one first with pg_dump")
-                   .arg(QUrl(spec).adjusted(QUrl::RemovePassword).toString())
+                   .arg(redactedDatabaseUrl(spec))
                    .arg(version)
                    .arg(KnownSchemaVersion);
     }

@@ -144,6 +144,9 @@ public:
         return env;
     }
 
+    // The orchestrator's environment instead of baseEnvironment() (e.g. PGPASSWORD).
+    void setOrchestratorEnvironment(const QProcessEnvironment &env) { m_orchestratorEnvironment = env; }
+
     // Starts `swamp serve` (of `binary`) with fast liveness timings and waits for its first line.
     bool startOrchestrator(quint16 port = 0, const QStringList &extra = {},
                            const QString &binary = swampBinary())
@@ -152,7 +155,7 @@ public:
         m_orchestrator = child;
         QProcessEnvironment env = baseEnvironment();
         env.insert(orchestratorEnvironment);
-        child->process.setProcessEnvironment(env);
+        child->process.setProcessEnvironment(m_orchestratorEnvironment.isEmpty() ? env : m_orchestratorEnvironment);
         child->process.start(binary,
                              QStringList{u"serve"_s, u"--listen"_s,
                                          u"127.0.0.1:%1"_s.arg(port), u"--data-dir"_s, m_dataDir,
@@ -343,6 +346,7 @@ private:
     quint16 m_port = 0;
     int m_cacheDirs = 0;
     Child *m_orchestrator = nullptr;
+    QProcessEnvironment m_orchestratorEnvironment;
     std::vector<std::unique_ptr<Child>> m_children;
 };
 

@@ -109,7 +109,7 @@ void tst_Leases::revokeRequeuesRunningSteps()
     // spending an attempt, and runs on a worker of another token.
     Child *revoked = m_h->startEnrolledWorker(m_token, m_h->newCacheDir());
     QVERIFY(revoked);
-    const QString id = detach(*m_h, {u"--attempts"_s, u"1"_s, u"--shell"_s, u"--"_s, u"sleep 1; echo ok"_s});
+    const QString id = detach(*m_h, {u"--attempts"_s, u"1"_s, u"--shell"_s, u"--"_s, u"sleep 3; echo ok"_s}); // still running at the revoke
     QTRY_COMPARE_WITH_TIMEOUT(stepState(*m_h, id), u"running"_s, 30000);
     const Run revoke = m_h->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"pool"_s});
     QCOMPARE_EXIT(revoke, 0);

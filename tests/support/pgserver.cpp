@@ -95,9 +95,41 @@ bool PostgresServer::isRequired()
     return qEnvironmentVariable("SWAMP_REQUIRE_POSTGRES") == u"1";
 }
 
+QStringList PostgresServer::asServerUser(const QStringList &command) const
+{
+    if (!m_runAsUid)
+        return command;
+    return QStringList{u"setpriv"_s, u"--reuid=%1"_s.arg(*m_runAsUid), u"--regid=%1"_s.arg(*m_runAsGid),
+                       u"--clear-groups"_s, u"--"_s}
+        + command;
+}
+
+// A test killed before its destructor runs (a ctest timeout, SIGKILL) would leave its server
+// running and its directory behind. The watchdog, in a session of its own so that signals to
+// the test's process group miss it, blocks reading its stdin; when the test process dies the
+// pipe closes and it stops the server and removes the directory.
+bool PostgresServer::startWatchdog()
+{
+    m_watchdog = std::make_unique<QProcess>();
+    m_watchdog->setStandardOutputFile(QProcess::nullDevice());
+    m_watchdog->setStandardErrorFile(QProcess::nullDevice());
+    m_watchdog->setWorkingDirectory(u"/"_s);
+    const QStringList command = asServerUser(
+        {u"setsid"_s, u"sh"_s, u"-c"_s,
+         u"cat >/dev/null; \"$0\" --pgdata=\"$1/data\" --mode=immediate --wait stop; rm -rf \"$1\""_s,
+         m_bin + u"/pg_ctl"_s, m_dir->path()});
+    m_watchdog->start(command.first(), command.mid(1));
+    if (!m_watchdog->waitForStarted()) {
+        m_error = u"cannot start the watchdog of the PostgreSQL server: %1"_s.arg(m_watchdog->errorString());
+        return false;
+    }
+    return true;
+}
+
 PostgresServer::Result PostgresServer::run(const QString &tool, const QStringList &arguments,
                                            const QByteArray &input, int timeoutMs) const
 {
+    const QString workDir = m_dir->path();
     QProcess process;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     for (const QString &key : env.keys()) {
@@ -105,19 +137,12 @@ PostgresServer::Result PostgresServer::run(const QString &tool, const QStringLis
             env.remove(key);
     }
     env.insert(u"LC_ALL"_s, u"C"_s);
-    env.insert(u"HOME"_s, m_dir->path()); // no stray ~/.psqlrc or ~/.pgpass
+    env.insert(u"HOME"_s, workDir); // no stray ~/.psqlrc or ~/.pgpass
     process.setProcessEnvironment(env);
-    process.setWorkingDirectory(m_dir->path()); // reachable by the server's user
+    process.setWorkingDirectory(workDir); // reachable by the server's user
     process.setProcessChannelMode(QProcess::MergedChannels);
-    const QString program = m_bin + u'/' + tool;
-    if (m_runAsUid) {
-        process.start(u"setpriv"_s, QStringList{u"--reuid=%1"_s.arg(*m_runAsUid),
-                                               u"--regid=%1"_s.arg(*m_runAsGid), u"--clear-groups"_s,
-                                               u"--"_s, program}
-                                       + arguments);
-    } else {
-        process.start(program, arguments);
-    }
+    const QStringList command = asServerUser(QStringList{m_bin + u'/' + tool} + arguments);
+    process.start(command.first(), command.mid(1));
     if (!process.waitForStarted())
         return {false, u"cannot start %1: %2"_s.arg(tool, process.errorString())};
     if (!input.isEmpty())
@@ -137,14 +162,26 @@ bool PostgresServer::prepareDirectory()
 {
     const bool root = ::geteuid() == 0;
     // The server's user must reach its directory: under /tmp every user can.
-    m_dir = std::make_unique<QTemporaryDir>(root ? u"/tmp/swamp-pg-XXXXXX"_s
-                                                 : QDir::tempPath() + u"/swamp-pg-XXXXXX"_s);
+    const QString tempRoot = root ? u"/tmp"_s : QDir::tempPath();
+    if (root && !resolveAccount())
+        return false;
+    m_dir = std::make_unique<QTemporaryDir>(tempRoot + u"/swamp-pg-XXXXXX"_s);
     if (!m_dir->isValid()) {
         m_error = u"cannot create a temporary directory for PostgreSQL: %1"_s.arg(m_dir->errorString());
         return false;
     }
     if (!root)
         return true;
+    if (::chown(QFile::encodeName(m_dir->path()).constData(), *m_runAsUid, *m_runAsGid) != 0) {
+        m_error = u"cannot hand %1 to the user running PostgreSQL: %2"_s.arg(
+            m_dir->path(), QString::fromLocal8Bit(strerror(errno)));
+        return false;
+    }
+    return true;
+}
+
+bool PostgresServer::resolveAccount()
+{
     const QString user = qEnvironmentVariable("SWAMP_TEST_POSTGRES_USER", u"nobody"_s);
     const passwd *account = ::getpwnam(user.toLocal8Bit().constData());
     if (!account || account->pw_uid == 0) {
@@ -154,11 +191,6 @@ bool PostgresServer::prepareDirectory()
     }
     m_runAsUid = account->pw_uid;
     m_runAsGid = account->pw_gid;
-    if (::chown(QFile::encodeName(m_dir->path()).constData(), *m_runAsUid, *m_runAsGid) != 0) {
-        m_error = u"cannot hand %1 to the user '%2': %3"_s.arg(m_dir->path(), user,
-                                                               QString::fromLocal8Bit(strerror(errno)));
-        return false;
-    }
     return true;
 }
 
@@ -190,7 +222,8 @@ bool PostgresServer::start()
     const Result initdb = run(u"initdb"_s, {u"--pgdata=%1"_s.arg(data), u"--username=%1"_s.arg(AdminRole),
                                             u"--pwfile=%1"_s.arg(pwfile), u"--auth-host=scram-sha-256"_s,
                                             u"--auth-local=trust"_s, u"--encoding=UTF8"_s, u"--locale=C"_s,
-                                            u"--no-sync"_s, u"--no-instructions"_s});
+                                            u"--no-sync"_s, u"--no-instructions"_s,
+                                            u"--wal-segsize=1"_s});
     QFile::remove(pwfile);
     if (!initdb.ok) {
         m_error = u"initdb failed:\n%1"_s.arg(lastLines(initdb.output, 20));
@@ -205,7 +238,7 @@ bool PostgresServer::start()
         }
         conf.write(u"\n# swamp tests\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%1'\n"
                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                   "shared_buffers = 16MB\nmax_connections = 40\nmax_wal_size = 64MB\n"
+                   "shared_buffers = 16MB\nmax_connections = 40\nmin_wal_size = 4MB\nmax_wal_size = 32MB\n"
                    "password_encryption = 'scram-sha-256'\n"_s.arg(m_dir->path())
                        .toUtf8());
     }
@@ -234,6 +267,8 @@ bool PostgresServer::start()
         m_error = u"PostgreSQL did not start (pg_ctl start):\n%1"_s.arg(lastLines(lastFailure, 20));
         return false;
     }
+    if (!startWatchdog())
+        return false;
 
     // The role swamp logs in as: not a superuser, owns its databases (can create tables there).
     m_password = randomSecret(24);
@@ -246,6 +281,12 @@ bool PostgresServer::stop()
 {
     if (!m_running)
         return true;
+    // The watchdog must not race this stop and the directory's removal.
+    if (m_watchdog) {
+        m_watchdog->kill();
+        m_watchdog->waitForFinished();
+        m_watchdog.reset();
+    }
     const Result stopped = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s)),
                                              u"--mode=fast"_s, u"--wait"_s, u"stop"_s});
     if (!stopped.ok) {

@@ -16,6 +16,7 @@
 //     SWAMP_START_POSTGRES(server); // QSKIP without the binaries, QFAIL when it cannot start
 //     const QString url = server.createDatabase();
 
+#include <QProcess>
 #include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
@@ -67,6 +68,8 @@ public:
     QProcessEnvironment environment() const;
     // The server's log so far, for failure messages.
     QString log() const;
+    // The temporary directory holding the data directory, socket and log.
+    QString directory() const { return m_dir ? m_dir->path() : QString(); }
 
 private:
     struct Result
@@ -76,10 +79,14 @@ private:
     };
     Result run(const QString &tool, const QStringList &arguments, const QByteArray &input = {},
                int timeoutMs = 120000) const;
+    QStringList asServerUser(const QStringList &command) const;
+    bool resolveAccount();
     bool prepareDirectory();
+    bool startWatchdog();
     bool stop();
 
     std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<QProcess> m_watchdog;
     std::optional<uint> m_runAsUid;
     std::optional<uint> m_runAsGid;
     QString m_bin;

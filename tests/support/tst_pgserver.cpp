@@ -1,8 +1,11 @@
 // The PostgreSQL test fixture: a real server that only listens on 127.0.0.1, lets the `swamp`
 // role in with its password (and nobody without it), hands out fresh databases the role owns,
-// and is gone when the fixture is destroyed.
+// and is gone when the fixture is destroyed, or when its test process is killed.
 #include "support/pgserver.h"
 
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -10,6 +13,8 @@
 #include <QTcpSocket>
 #include <QTest>
 #include <QUrl>
+
+#include <signal.h>
 
 using namespace Qt::StringLiterals;
 using SwampTest::PostgresServer;
@@ -60,6 +65,7 @@ private Q_SLOTS:
     void onlyLoopback();
     void freshDatabases();
     void stoppedOnDestruction();
+    void stoppedWhenTheTestIsKilled();
 
 private:
     PostgresServer m_server;
@@ -153,5 +159,49 @@ void tst_PgServer::stoppedOnDestruction()
     QCOMPARE(socket.error(), QAbstractSocket::ConnectionRefusedError);
 }
 
-QTEST_GUILESS_MAIN(tst_PgServer)
+// A test process killed before its destructors run (a ctest timeout) leaves no server behind.
+void tst_PgServer::stoppedWhenTheTestIsKilled()
+{
+    QProcess holder;
+    holder.start(QCoreApplication::applicationFilePath(), {u"--hold-server"_s});
+    QVERIFY(holder.waitForStarted());
+    QTRY_VERIFY_WITH_TIMEOUT(holder.canReadLine() || holder.state() == QProcess::NotRunning, 120000);
+    const QStringList held = QString::fromUtf8(holder.readLine()).trimmed().split(u' ');
+    QVERIFY2(held.size() == 3, qPrintable(held.join(u' ') + QString::fromUtf8(holder.readAllStandardError())));
+    const QString url = held.at(0);
+    const QString password = held.at(1);
+    const QString directory = held.at(2);
+    {
+        Connection c(url, password);
+        QVERIFY2(c.db.isOpen(), qPrintable(c.db.lastError().text()));
+    }
+    QVERIFY(QFileInfo::exists(directory + u"/data/postmaster.pid"_s));
+    ::kill(pid_t(holder.processId()), SIGKILL);
+    QVERIFY(holder.waitForFinished());
+    QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(directory), 60000);
+    QTcpSocket socket;
+    socket.connectToHost(u"127.0.0.1"_s, quint16(QUrl(url).port()));
+    QVERIFY(!socket.waitForConnected(5000));
+    QCOMPARE(socket.error(), QAbstractSocket::ConnectionRefusedError);
+}
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    if (app.arguments().contains(u"--hold-server"_s)) {
+        // For stoppedWhenTheTestIsKilled(): start a server, say where it is, wait to be killed.
+        PostgresServer server;
+        if (!server.start()) {
+            fprintf(stderr, "%s\n", qPrintable(server.errorString()));
+            return 1;
+        }
+        printf("%s %s %s\n", qPrintable(server.url()), qPrintable(server.password()),
+               qPrintable(server.directory()));
+        fflush(stdout);
+        return app.exec();
+    }
+    tst_PgServer test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
 #include "tst_pgserver.moc"

@@ -1,0 +1,284 @@
+// `swamp serve --database postgresql://...` end to end against a real PostgreSQL server (see
+// tests/support/pgserver.h): a worker enrolls, a step runs, `swamp data query` reads it back, the
+// state is in PostgreSQL and survives a restart; SWAMP_DATABASE_URL and ~/.pgpass work; a wrong
+// password, a missing database or an unreachable server fail with the host and the fix. The
+// password never appears in any output.
+
+#include "steps/stephelpers.h"
+#include "support/pgserver.h"
+
+#include <QDir>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTcpServer>
+#include <QUrl>
+
+using namespace SwampTest;
+
+namespace {
+// The harness's clean environment without any PG* variable of the developer's.
+QProcessEnvironment cleanEnvironment()
+{
+    QProcessEnvironment env = Harness::baseEnvironment();
+    const QStringList keys = env.keys();
+    for (const QString &key : keys) {
+        if (key.startsWith(u"PG"))
+            env.remove(key);
+    }
+    return env;
+}
+
+int unusedPort()
+{
+    QTcpServer probe;
+    return probe.listen(QHostAddress::LocalHost, 0) ? probe.serverPort() : 0;
+}
+} // namespace
+
+class tst_PostgresServe : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void servesStepsFromPostgres();
+    void databaseUrlFromEnvironment();
+    void passwordFromPgpass();
+    void passwordInUrlNeverShown();
+    void connectionErrors_data();
+    void connectionErrors();
+
+private:
+    // Rows of `table` in the database of `url`, read with the test role's own connection.
+    int rowCount(const QString &url, const QString &table);
+    void verifyNoPassword(const QString &text, const QString &where);
+
+    PostgresServer m_postgres;
+    std::unique_ptr<Harness> m_h;
+};
+
+void tst_PostgresServe::initTestCase()
+{
+    SWAMP_START_POSTGRES(m_postgres);
+}
+
+void tst_PostgresServe::init()
+{
+    m_h = std::make_unique<Harness>();
+}
+
+void tst_PostgresServe::cleanup()
+{
+    m_h.reset();
+}
+
+int tst_PostgresServe::rowCount(const QString &url, const QString &table)
+{
+    const QString name = u"tst-postgres-serve-count"_s;
+    int count = -1;
+    {
+        const QUrl parsed(url);
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QPSQL"_s, name);
+        db.setHostName(parsed.host());
+        db.setPort(parsed.port());
+        db.setDatabaseName(parsed.path().mid(1));
+        db.setUserName(parsed.userName());
+        db.setPassword(m_postgres.password());
+        if (db.open()) {
+            QSqlQuery query(db);
+            if (query.exec(u"SELECT COUNT(*) FROM "_s + table) && query.next())
+                count = query.value(0).toInt();
+            else
+                qWarning("counting %s failed: %s", qPrintable(table), qPrintable(query.lastError().text()));
+        } else {
+            qWarning("cannot connect to %s: %s", qPrintable(url), qPrintable(db.lastError().text()));
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return count;
+}
+
+void tst_PostgresServe::verifyNoPassword(const QString &text, const QString &where)
+{
+    QVERIFY2(!text.contains(m_postgres.password()), qPrintable(u"the password appears in "_s + where));
+}
+
+void tst_PostgresServe::servesStepsFromPostgres()
+{
+    const QString url = m_postgres.createDatabase();
+    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"PGPASSWORD"_s, m_postgres.password());
+    m_h->setOrchestratorEnvironment(env);
+    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
+    verifyNoPassword(m_h->orchestratorOutput(), u"the Listening line"_s);
+
+    const QString token = m_h->createToken(u"pool"_s, {u"--max-enrollments"_s, u"unlimited"_s});
+    QVERIFY(!token.isEmpty());
+    Child *worker = m_h->startEnrolledWorker(token, m_h->newCacheDir());
+    QVERIFY(worker);
+    const Run run = m_h->cli({u"run"_s, u"--"_s, u"true"_s});
+    QCOMPARE_EXIT(run, 0);
+    QVERIFY2(run.err.contains(u"dispatched to pool-"_s), qPrintable(run.describe()));
+
+    const QJsonArray steps = query(*m_h, u"modelType == \"swamp/step\""_s);
+    QCOMPARE(steps.size(), 1);
+    const QJsonObject step = steps.first().toObject().value(u"attributes"_s).toObject();
+    QCOMPARE(step.value(u"state"_s).toString(), u"succeeded"_s);
+    QCOMPARE(step.value(u"exitCode"_s).toInt(-1), 0);
+    // Conditions the query service hands to SQL: integer and text columns, matching or not.
+    QCOMPARE(query(*m_h, u"modelType == \"swamp/step\" && attributes.exitCode == 0"_s).size(), 1);
+    QCOMPARE(query(*m_h, u"modelType == \"swamp/step\" && attributes.exitCode == 3"_s).size(), 0);
+    QCOMPARE(query(*m_h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s).size(), 1);
+    QCOMPARE(query(*m_h, u"modelType == \"swamp/run\""_s).size(), 1);
+
+    // The state is in PostgreSQL, not in a SQLite file in the data dir.
+    QCOMPARE(rowCount(url, u"steps"_s), 1);
+    QCOMPARE(rowCount(url, u"workers"_s), 1);
+    QCOMPARE(rowCount(url, u"enrollment_tokens"_s), 1);
+    QVERIFY(!QFile::exists(m_h->dataDir() + u"/swamp.db"_s));
+
+    const Run workers = m_h->cli({u"worker"_s, u"list"_s, u"--all"_s});
+    QCOMPARE_EXIT(workers, 0);
+    QVERIFY2(workers.out.contains(Harness::enrolledName(worker)), qPrintable(workers.describe()));
+    verifyNoPassword(workers.out + workers.err, u"swamp worker list"_s);
+    verifyNoPassword(run.out + run.err, u"swamp run"_s);
+
+    // Restarted on the same database, the orchestrator knows the worker and the step.
+    QVERIFY(m_h->stopOrchestrator());
+    QCOMPARE(m_h->orchestrator()->exitCode(), 0);
+    verifyNoPassword(m_h->orchestratorOutput(), u"the orchestrator's output"_s);
+    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
+    QCOMPARE(m_h->workerStatus(Harness::enrolledName(worker)), u"disconnected"_s);
+    QCOMPARE(query(*m_h, u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s).size(), 1);
+    verifyNoPassword(m_h->orchestratorOutput(), u"the orchestrator's output"_s);
+    verifyNoPassword(worker->output(), u"the worker's output"_s);
+    // Nothing from the server (notices) or the driver (warnings) in the orchestrator's output.
+    QVERIFY2(!m_h->orchestratorOutput().contains(u"NOTICE"_s), qPrintable(m_h->orchestratorOutput()));
+    QVERIFY2(!m_h->orchestratorOutput().contains(u"QPSQL"_s), qPrintable(m_h->orchestratorOutput()));
+}
+
+void tst_PostgresServe::databaseUrlFromEnvironment()
+{
+    const QString url = m_postgres.createDatabase();
+    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"PGPASSWORD"_s, m_postgres.password());
+    // libpq options ride along as query items.
+    env.insert(u"SWAMP_DATABASE_URL"_s, url + u"?application_name=swamp_from_env&connect_timeout=5"_s);
+    m_h->setOrchestratorEnvironment(env);
+    QVERIFY(m_h->startOrchestrator());
+    QVERIFY(!m_h->createToken(u"from-env"_s).isEmpty());
+    QCOMPARE(rowCount(url, u"enrollment_tokens"_s), 1);
+    QCOMPARE(rowCount(url, u"pg_stat_activity WHERE application_name = 'swamp_from_env'"_s), 1);
+    QVERIFY(!QFile::exists(m_h->dataDir() + u"/swamp.db"_s));
+}
+
+// libpq reads ~/.pgpass: no PGPASSWORD needed.
+void tst_PostgresServe::passwordFromPgpass()
+{
+    const QString url = m_postgres.createDatabase();
+    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
+    const QString home = m_h->tempPath(u"home"_s);
+    QVERIFY(QDir().mkpath(home));
+    QFile pgpass(home + u"/.pgpass"_s);
+    QVERIFY(pgpass.open(QIODevice::WriteOnly));
+    pgpass.write(u"%1:%2:%3:swamp:%4\n"_s.arg(m_postgres.host())
+                     .arg(m_postgres.port())
+                     .arg(QUrl(url).path().mid(1), m_postgres.password())
+                     .toUtf8());
+    pgpass.close();
+    QVERIFY(pgpass.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"HOME"_s, home);
+    m_h->setOrchestratorEnvironment(env);
+    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
+    QVERIFY(!m_h->createToken(u"pgpass"_s).isEmpty());
+    QCOMPARE(rowCount(url, u"enrollment_tokens"_s), 1);
+    verifyNoPassword(m_h->orchestratorOutput(), u"the orchestrator's output"_s);
+}
+
+// Discouraged but accepted: the password in the URL. It is still never printed.
+void tst_PostgresServe::passwordInUrlNeverShown()
+{
+    const QString url = m_postgres.createDatabase();
+    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
+    QUrl withPassword(url);
+    withPassword.setPassword(m_postgres.password());
+    m_h->setOrchestratorEnvironment(cleanEnvironment());
+    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, withPassword.toString()}));
+    QVERIFY(!m_h->createToken(u"in-url"_s).isEmpty());
+    const Run workers = m_h->cli({u"worker"_s, u"list"_s, u"--all"_s, u"--json"_s});
+    QCOMPARE_EXIT(workers, 0);
+    verifyNoPassword(workers.out + workers.err, u"swamp worker list"_s);
+    QVERIFY(m_h->stopOrchestrator());
+    verifyNoPassword(m_h->orchestratorOutput(), u"the orchestrator's output"_s);
+}
+
+void tst_PostgresServe::connectionErrors_data()
+{
+    QTest::addColumn<QString>("database"); // URL; PORT and PASSWORD are replaced
+    QTest::addColumn<QString>("password"); // PGPASSWORD; empty: none
+    QTest::addColumn<QStringList>("expected");
+    const QString wrong = u"wrong-Secret-8f3k2"_s;
+    QTest::addRow("wrong-password")
+        << u"postgresql://swamp@127.0.0.1:PORT/swamp_test"_s << wrong
+        << QStringList{u"cannot connect to PostgreSQL at 127.0.0.1:PORT (database swamp_test, role swamp)"_s,
+                       u"password authentication failed"_s, u"set PGPASSWORD"_s, u"~/.pgpass"_s};
+    QTest::addRow("no-password")
+        << u"postgresql://swamp@127.0.0.1:PORT/swamp_test"_s << QString()
+        << QStringList{u"127.0.0.1:PORT"_s, u"no password supplied"_s, u"set PGPASSWORD"_s};
+    QTest::addRow("wrong-password-in-url")
+        << u"postgresql://swamp:%1@127.0.0.1:PORT/swamp_test"_s.arg(wrong) << QString()
+        << QStringList{u"127.0.0.1:PORT"_s, u"password authentication failed"_s};
+    QTest::addRow("missing-database")
+        << u"postgresql://swamp@127.0.0.1:PORT/no_such_db"_s << u"PASSWORD"_s
+        << QStringList{u"127.0.0.1:PORT"_s, u"database \"no_such_db\" does not exist"_s,
+                       u"createdb -h 127.0.0.1 -p PORT -O swamp no_such_db"_s};
+    QTest::addRow("unreachable-server")
+        << u"postgresql://swamp@127.0.0.1:UNUSED/swamp_test"_s << u"PASSWORD"_s
+        << QStringList{u"cannot connect to PostgreSQL at 127.0.0.1:UNUSED"_s, u"Connection refused"_s,
+                       u"check that PostgreSQL runs on 127.0.0.1:UNUSED"_s};
+    QTest::addRow("url-options-reach-libpq")
+        << u"postgresql://swamp@127.0.0.1:PORT/swamp_test?sslmode=require"_s << u"PASSWORD"_s
+        << QStringList{u"127.0.0.1:PORT"_s, u"server does not support SSL"_s};
+    QTest::addRow("password-in-query-refused")
+        << u"postgresql://swamp@127.0.0.1:PORT/swamp_test?password=%1"_s.arg(wrong) << QString()
+        << QStringList{u"invalid PostgreSQL URL postgresql://swamp@127.0.0.1:PORT/swamp_test"_s,
+                       u"a password in the query is not supported"_s};
+    QTest::addRow("no-database-in-url")
+        << u"postgresql://swamp:%1@127.0.0.1:PORT"_s.arg(wrong) << QString()
+        << QStringList{u"invalid PostgreSQL URL postgresql://swamp@127.0.0.1:PORT"_s,
+                       u"names no database"_s, u"postgresql://user@host[:port]/database"_s};
+}
+
+void tst_PostgresServe::connectionErrors()
+{
+    QFETCH(QString, database);
+    QFETCH(QString, password);
+    QFETCH(QStringList, expected);
+    const QString port = QString::number(m_postgres.port());
+    const QString unused = QString::number(unusedPort());
+    const auto fill = [&](QString text) {
+        return text.replace(u"UNUSED"_s, unused).replace(u"PORT"_s, port);
+    };
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"HOME"_s, m_h->tempPath(u"home-without-pgpass"_s));
+    if (!password.isEmpty())
+        env.insert(u"PGPASSWORD"_s, password == u"PASSWORD" ? m_postgres.password() : password);
+    const Run run = m_h->cli({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s,
+                              m_h->dataDir(), u"--database"_s, fill(database)},
+                             swampBinary(), env);
+    QVERIFY2(run.exitCode != 0 && !run.crashed, qPrintable(run.describe()));
+    QVERIFY2(!run.out.contains(u"Listening"_s), qPrintable(run.describe()));
+    for (const QString &text : std::as_const(expected))
+        QVERIFY2(run.err.contains(fill(text)), qPrintable(fill(text) + u"\nnot in:\n"_s + run.describe()));
+    verifyNoPassword(run.out + run.err, u"the error"_s);
+    QVERIFY2(!run.err.contains(u"wrong-Secret"_s), qPrintable(run.describe()));
+}
+
+QTEST_GUILESS_MAIN(tst_PostgresServe)
+#include "tst_postgres_serve.moc"
