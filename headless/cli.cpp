@@ -79,7 +79,7 @@ void addAdminOptions(QCommandLineParser &parser)
         {QStringLiteral("server"), QStringLiteral("Orchestrator URL (env SWAMP_SERVER); default: the local admin.json."), QStringLiteral("url")},
         {QStringLiteral("admin-token"), QStringLiteral("Admin token (env SWAMP_ADMIN_TOKEN)."), QStringLiteral("token")},
         {QStringLiteral("admin-token-file"), QStringLiteral("File holding the admin token (env SWAMP_ADMIN_TOKEN_FILE)."), QStringLiteral("path")},
-        {QStringLiteral("ca-cert"), QStringLiteral("CA certificate (PEM) to trust for wss://."), QStringLiteral("pem")},
+        {QStringLiteral("ca-cert"), QStringLiteral("CA certificate (PEM) to trust for wss:// (env SWAMP_CA_CERT)."), QStringLiteral("pem")},
         {QStringLiteral("json"), QStringLiteral("Print one JSON document.")},
     });
 }

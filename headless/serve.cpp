@@ -12,7 +12,6 @@
 
 #include <QCoreApplication>
 #include <QDir>
-#include <QHostAddress>
 #include <QJsonDocument>
 #include <QRegularExpression>
 
@@ -27,6 +26,7 @@ int runServe(const QStringList &arguments)
         {QStringLiteral("database"), QStringLiteral("postgresql://user@host/db instead of the embedded SQLite (env SWAMP_DATABASE_URL)."), QStringLiteral("url")},
         {QStringLiteral("tls-cert"), QStringLiteral("Certificate chain (PEM): serve wss://."), QStringLiteral("pem")},
         {QStringLiteral("tls-key"), QStringLiteral("Private key (PEM) of --tls-cert."), QStringLiteral("pem")},
+        {QStringLiteral("metrics-listen"), QStringLiteral("Serve Prometheus /metrics and /healthz over plain HTTP on this address (e.g. 127.0.0.1:9091)."), QStringLiteral("host:port")},
         {QStringLiteral("heartbeat-interval"), QStringLiteral("How often workers are pinged (default 5s)."), QStringLiteral("dur"), QStringLiteral("5s")},
         {QStringLiteral("heartbeat-timeout"), QStringLiteral("Silence after which a worker's socket is closed (default 15s)."), QStringLiteral("dur"), QStringLiteral("15s")},
         {QStringLiteral("reconnect-grace"), QStringLiteral("How long a dropped worker may resume its session (default 30s)."), QStringLiteral("dur"), QStringLiteral("30s")},
@@ -56,6 +56,13 @@ int runServe(const QStringList &arguments)
     config.dataDir = QDir(config.dataDir).absolutePath();
     config.database = parser.isSet(QStringLiteral("database")) ? parser.value(QStringLiteral("database"))
                                                                : qEnvironmentVariable("SWAMP_DATABASE_URL");
+    if (parser.isSet(QStringLiteral("metrics-listen"))) {
+        auto metrics = parseListenAddress(parser.value(QStringLiteral("metrics-listen")));
+        if (!metrics)
+            return usageError(QStringLiteral("--metrics-listen: ") + metrics.error().text(), QStringLiteral("serve"));
+        config.metricsHost = metrics->first;
+        config.metricsPort = metrics->second;
+    }
     config.tlsCertPath = parser.value(QStringLiteral("tls-cert"));
     config.tlsKeyPath = parser.value(QStringLiteral("tls-key"));
     config.rotateAdminToken = parser.isSet(QStringLiteral("rotate-admin-token"));
@@ -101,11 +108,8 @@ int runServe(const QStringList &arguments)
     if (auto started = orchestrator.start(); !started)
         return failure(started.error(), json);
 
-    const QHostAddress address(config.listenHost);
-    if (config.tlsCertPath.isEmpty() && !address.isLoopback()) {
-        err(QStringLiteral("warning: serving without TLS on a non-loopback address — tokens cross the "
-                           "network in clear; pass --tls-cert and --tls-key"));
-    }
+    for (const QString &warning : orchestrator.warnings())
+        err(QStringLiteral("warning: ") + warning);
     if (json) {
         out(QString::fromUtf8(QJsonDocument(QJsonObject{
             {QStringLiteral("kind"), QStringLiteral("orchestrator.listening")},
@@ -117,6 +121,18 @@ int runServe(const QStringList &arguments)
     } else {
         out(QStringLiteral("Listening on %1 (swamp %2, data %3)")
                 .arg(orchestrator.url(), Swamp::version(), config.dataDir));
+    }
+    if (const QString metricsUrl = orchestrator.metricsUrl(); !metricsUrl.isEmpty()) {
+        const QString message = QStringLiteral("Metrics on %1").arg(metricsUrl);
+        if (json) {
+            out(QString::fromUtf8(QJsonDocument(QJsonObject{
+                {QStringLiteral("kind"), QStringLiteral("orchestrator.metrics")},
+                {QStringLiteral("url"), metricsUrl},
+                {QStringLiteral("message"), message},
+            }).toJson(QJsonDocument::Compact)));
+        } else {
+            out(message);
+        }
     }
     const auto print = [json](const Event &event) {
         if (json)

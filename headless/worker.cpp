@@ -5,6 +5,7 @@
 #include "common/signalwatcher.h"
 #include "common/table.h"
 #include "common/urls.h"
+#include "tls/tlscredentials.h"
 #include "worker/workeragent.h"
 
 #include <QCoreApplication>
@@ -28,7 +29,7 @@ int runWorkerConnect(const QStringList &arguments)
         {QStringLiteral("cache-dir"), QStringLiteral("Stable directory for the machine identity (env SWAMP_WORKER_CACHE_DIR)."), QStringLiteral("dir")},
         {QStringLiteral("label"), QStringLiteral("Label k=v, repeatable (env SWAMP_WORKER_LABELS=k=v,k=v)."), QStringLiteral("k=v")},
         {QStringLiteral("concurrency"), QStringLiteral("Steps run at once: N or auto (default 1)."), QStringLiteral("N|auto"), QStringLiteral("1")},
-        {QStringLiteral("ca-cert"), QStringLiteral("CA certificate (PEM) to trust for wss://."), QStringLiteral("pem")},
+        {QStringLiteral("ca-cert"), QStringLiteral("CA certificate (PEM) to trust for wss:// (env SWAMP_CA_CERT)."), QStringLiteral("pem")},
         {QStringLiteral("max-steps"), QStringLiteral("Drain and exit 0 after N steps."), QStringLiteral("N")},
         {QStringLiteral("idle-timeout"), QStringLiteral("Drain and exit 0 after being idle this long."), QStringLiteral("dur")},
         {QStringLiteral("no-reconnect"), QStringLiteral("Exit 1 instead of reconnecting when the connection fails.")},
@@ -111,7 +112,12 @@ int runWorkerConnect(const QStringList &arguments)
             return usageError(QStringLiteral("--idle-timeout: ") + idle.error().text(), command);
         options.idleTimeoutMs = *idle;
     }
-    options.caCertPath = parser.value(QStringLiteral("ca-cert"));
+    options.caCertPath = parser.isSet(QStringLiteral("ca-cert")) ? parser.value(QStringLiteral("ca-cert"))
+                                                                 : qEnvironmentVariable("SWAMP_CA_CERT");
+    if (!options.caCertPath.isEmpty()) {
+        if (auto certificates = loadCaCertificates(options.caCertPath); !certificates)
+            return usageError(certificates.error().text(), command);
+    }
     options.reconnect = !parser.isSet(QStringLiteral("no-reconnect"));
 
     SignalWatcher signals;

@@ -226,14 +226,6 @@
         <translation>starten Sie &apos;swamp serve&apos; auf diesem Rechner oder geben Sie --server und --admin-token an</translation>
     </message>
     <message>
-        <source>cannot reach the orchestrator at %1: TLS: %2</source>
-        <translation>der Orchestrator unter %1 ist nicht erreichbar: TLS: %2</translation>
-    </message>
-    <message>
-        <source>pass --ca-cert with the CA that signed its certificate, and use the host name in the certificate</source>
-        <translation>geben Sie mit --ca-cert die CA an, die sein Zertifikat signiert hat, und verwenden Sie den Hostnamen aus dem Zertifikat</translation>
-    </message>
-    <message>
         <source>cannot reach the orchestrator at %1: %2</source>
         <translation>der Orchestrator unter %1 ist nicht erreichbar: %2</translation>
     </message>
@@ -648,6 +640,174 @@
     <message>
         <source>DETAILS</source>
         <translation>DETAILS</translation>
+    </message>
+    <message>
+        <source>pass --ca-cert (or SWAMP_CA_CERT) with the PEM file of the CA that signed the orchestrator&apos;s certificate</source>
+        <translation>übergeben Sie mit --ca-cert (oder SWAMP_CA_CERT) die PEM-Datei der CA, die das Zertifikat des Orchestrators signiert hat</translation>
+    </message>
+    <message>
+        <source>the CA certificate file %1 holds no PEM certificate (-----BEGIN CERTIFICATE-----)</source>
+        <translation>die CA-Zertifikatsdatei %1 enthält kein PEM-Zertifikat (-----BEGIN CERTIFICATE-----)</translation>
+    </message>
+    <message>
+        <source>--tls-cert and --tls-key go together</source>
+        <translation>--tls-cert und --tls-key gehören zusammen</translation>
+    </message>
+    <message>
+        <source>pass both the certificate chain and its private key (PEM)</source>
+        <translation>übergeben Sie die Zertifikatskette und ihren privaten Schlüssel (PEM)</translation>
+    </message>
+    <message>
+        <source>pass --tls-cert with the server&apos;s certificate chain in PEM, readable by this user</source>
+        <translation>übergeben Sie mit --tls-cert die Zertifikatskette des Servers als PEM, lesbar für diesen Benutzer</translation>
+    </message>
+    <message>
+        <source>pass --tls-key with the certificate&apos;s private key in PEM, readable by this user</source>
+        <translation>übergeben Sie mit --tls-key den privaten Schlüssel des Zertifikats als PEM, lesbar für diesen Benutzer</translation>
+    </message>
+    <message>
+        <source>the TLS certificate %1 holds no PEM certificate (-----BEGIN CERTIFICATE-----)</source>
+        <translation>das TLS-Zertifikat %1 enthält kein PEM-Zertifikat (-----BEGIN CERTIFICATE-----)</translation>
+    </message>
+    <message>
+        <source>the TLS private key %1 is encrypted</source>
+        <translation>der private TLS-Schlüssel %1 ist verschlüsselt</translation>
+    </message>
+    <message>
+        <source>decrypt it with &apos;openssl pkey -in %1 -out key.pem&apos; and pass that file (mode 0600)</source>
+        <translation>entschlüsseln Sie ihn mit &apos;openssl pkey -in %1 -out key.pem&apos; und übergeben Sie diese Datei (Modus 0600)</translation>
+    </message>
+    <message>
+        <source>the TLS private key %1 holds no PEM private key (-----BEGIN PRIVATE KEY-----)</source>
+        <translation>der private TLS-Schlüssel %1 enthält keinen privaten PEM-Schlüssel (-----BEGIN PRIVATE KEY-----)</translation>
+    </message>
+    <message>
+        <source>the TLS private key %1 does not belong to the certificate %2</source>
+        <translation>der private TLS-Schlüssel %1 gehört nicht zum Zertifikat %2</translation>
+    </message>
+    <message>
+        <source>pass the key the certificate was issued for (compare &apos;openssl x509 -noout -pubkey -in %1&apos; with &apos;openssl pkey -pubout -in %2&apos;)</source>
+        <translation>übergeben Sie den Schlüssel, für den das Zertifikat ausgestellt wurde (vergleichen Sie &apos;openssl x509 -noout -pubkey -in %1&apos; mit &apos;openssl pkey -pubout -in %2&apos;)</translation>
+    </message>
+    <message>
+        <source>the TLS private key %1 is of a type swamp cannot serve with</source>
+        <translation>der private TLS-Schlüssel %1 hat einen Typ, mit dem swamp nicht dienen kann</translation>
+    </message>
+    <message>
+        <source>issue the certificate for an RSA or ECDSA key (for example &apos;openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256&apos;)</source>
+        <translation>stellen Sie das Zertifikat für einen RSA- oder ECDSA-Schlüssel aus (zum Beispiel &apos;openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256&apos;)</translation>
+    </message>
+    <message>
+        <source>the TLS certificate %1 expired on %2: workers and admin clients will refuse it — renew it and restart &apos;swamp serve&apos;</source>
+        <translation>das TLS-Zertifikat %1 ist am %2 abgelaufen: Worker und Admin-Clients werden es ablehnen — erneuern Sie es und starten Sie &apos;swamp serve&apos; neu</translation>
+    </message>
+    <message>
+        <source>the TLS certificate %1 is not valid before %2: clients will refuse it until then — check this machine&apos;s clock</source>
+        <translation>das TLS-Zertifikat %1 ist erst ab %2 gültig: Clients lehnen es bis dahin ab — prüfen Sie die Uhr dieses Rechners</translation>
+    </message>
+    <message>
+        <source>(no subject)</source>
+        <translation>(kein Subject)</translation>
+    </message>
+    <message>
+        <source>pass --ca-cert (or SWAMP_CA_CERT) with that CA&apos;s PEM file</source>
+        <translation>übergeben Sie mit --ca-cert (oder SWAMP_CA_CERT) die PEM-Datei dieser CA</translation>
+    </message>
+    <message>
+        <source>the orchestrator&apos;s certificate is signed by %1, which is not trusted</source>
+        <translation>das Zertifikat des Orchestrators ist von %1 signiert; dieser Aussteller ist nicht vertrauenswürdig</translation>
+    </message>
+    <message>
+        <source>an unknown CA</source>
+        <translation>einer unbekannten CA</translation>
+    </message>
+    <message>
+        <source>the orchestrator&apos;s certificate %1 is self-signed and not trusted</source>
+        <translation>das Zertifikat %1 des Orchestrators ist selbstsigniert und nicht vertrauenswürdig</translation>
+    </message>
+    <message>
+        <source>pass --ca-cert (or SWAMP_CA_CERT) with that certificate&apos;s PEM file, or serve a certificate signed by a CA</source>
+        <translation>übergeben Sie mit --ca-cert (oder SWAMP_CA_CERT) die PEM-Datei dieses Zertifikats, oder verwenden Sie ein von einer CA signiertes Zertifikat</translation>
+    </message>
+    <message>
+        <source>the orchestrator&apos;s certificate %1 expired on %2</source>
+        <translation>das Zertifikat %1 des Orchestrators ist am %2 abgelaufen</translation>
+    </message>
+    <message>
+        <source>renew it and restart &apos;swamp serve&apos; with the new --tls-cert (and check this machine&apos;s clock: it is %1)</source>
+        <translation>erneuern Sie es und starten Sie &apos;swamp serve&apos; mit dem neuen --tls-cert neu (und prüfen Sie die Uhr dieses Rechners: sie zeigt %1)</translation>
+    </message>
+    <message>
+        <source>the orchestrator&apos;s certificate %1 is not valid before %2</source>
+        <translation>das Zertifikat %1 des Orchestrators ist erst ab %2 gültig</translation>
+    </message>
+    <message>
+        <source>check this machine&apos;s clock (it is %1), or wait</source>
+        <translation>prüfen Sie die Uhr dieses Rechners (sie zeigt %1), oder warten Sie</translation>
+    </message>
+    <message>
+        <source>it lists none</source>
+        <translation>es nennt keine</translation>
+    </message>
+    <message>
+        <source>common name: %1</source>
+        <translation>Common Name: %1</translation>
+    </message>
+    <message>
+        <source>subject alternative names: %1</source>
+        <translation>alternative Namen (SAN): %1</translation>
+    </message>
+    <message>
+        <source>the orchestrator&apos;s certificate is for %1, not %2</source>
+        <translation>das Zertifikat des Orchestrators gilt für %1, nicht für %2</translation>
+    </message>
+    <message>
+        <source>no name</source>
+        <translation>keinen Namen</translation>
+    </message>
+    <message>
+        <source>connect with a name the certificate lists (%1), or reissue it with subjectAltName %2</source>
+        <translation>verbinden Sie sich mit einem Namen, den das Zertifikat nennt (%1), oder stellen Sie es mit subjectAltName %2 neu aus</translation>
+    </message>
+    <message>
+        <source>the orchestrator&apos;s certificate %1 was refused: %2</source>
+        <translation>das Zertifikat %1 des Orchestrators wurde abgelehnt: %2</translation>
+    </message>
+    <message>
+        <source>serve a valid certificate signed by a CA the clients trust</source>
+        <translation>verwenden Sie ein gültiges Zertifikat einer CA, der die Clients vertrauen</translation>
+    </message>
+    <message>
+        <source>unknown certificate problem</source>
+        <translation>unbekanntes Zertifikatsproblem</translation>
+    </message>
+    <message>
+        <source>the TLS handshake with the orchestrator failed: %1</source>
+        <translation>der TLS-Handshake mit dem Orchestrator ist fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <source>check that the orchestrator serves wss:// on that port (started with --tls-cert and --tls-key); if it serves ws://, use a ws:// URL</source>
+        <translation>prüfen Sie, ob der Orchestrator auf diesem Port wss:// anbietet (gestartet mit --tls-cert und --tls-key); bietet er ws:// an, verwenden Sie eine ws://-URL</translation>
+    </message>
+    <message>
+        <source>%1 during the WebSocket handshake</source>
+        <translation>%1 während des WebSocket-Handshakes</translation>
+    </message>
+    <message>
+        <source>if the orchestrator serves wss:// (started with --tls-cert), use a wss:// URL (and --ca-cert for a private CA)</source>
+        <translation>bietet der Orchestrator wss:// an (gestartet mit --tls-cert), verwenden Sie eine wss://-URL (und --ca-cert für eine private CA)</translation>
+    </message>
+    <message>
+        <source>cannot read the CA certificate file %1: %2</source>
+        <translation>die CA-Zertifikatsdatei %1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>cannot read the TLS certificate %1: %2</source>
+        <translation>das TLS-Zertifikat %1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>cannot read the TLS private key %1: %2</source>
+        <translation>der private TLS-Schlüssel %1 kann nicht gelesen werden: %2</translation>
     </message>
 </context>
 <context>

@@ -4,6 +4,8 @@
 #include "common/files.h"
 #include "common/urls.h"
 #include "protocol/protocol.h"
+#include "tls/tlscredentials.h"
+#include "tls/tlsdiagnosis.h"
 #include "version/version.h"
 
 #include <QCoreApplication>
@@ -20,6 +22,11 @@ Result<AdminEndpoint> resolveAdminEndpoint(const AdminEndpointOptions &options)
     AdminEndpoint endpoint;
     endpoint.caCertPath = options.caCertPath.isEmpty() ? qEnvironmentVariable("SWAMP_CA_CERT")
                                                        : options.caCertPath;
+    // A CA file that cannot be used is a usage error, found before any connection is tried.
+    if (!endpoint.caCertPath.isEmpty()) {
+        if (auto certificates = loadCaCertificates(endpoint.caCertPath); !certificates)
+            return fail(certificates.error());
+    }
     QString server = options.server.isEmpty() ? qEnvironmentVariable("SWAMP_SERVER") : options.server;
     QString token = options.adminToken.isEmpty() ? qEnvironmentVariable("SWAMP_ADMIN_TOKEN")
                                                  : options.adminToken;
@@ -40,8 +47,10 @@ Result<AdminEndpoint> resolveAdminEndpoint(const AdminEndpointOptions &options)
             return fail(QStringLiteral("no_orchestrator"), Tr::tr("no orchestrator configured"),
                         Tr::tr("run 'swamp serve' on this machine or pass --server and --admin-token"));
         }
-        if (server.isEmpty())
+        if (server.isEmpty()) {
             server = config->url;
+            endpoint.pinnedCertificate = config->certificate.toLatin1();
+        }
         if (token.isEmpty())
             token = config->adminToken;
     }
@@ -74,10 +83,18 @@ void AdminClient::open()
     m_closeError = Error();
     m_socket = std::make_unique<QWebSocket>();
     m_socket->setMaxAllowedIncomingMessageSize(quint64(Protocol::MaxAdminFrameBytes) * 16);
-    if (!m_endpoint.caCertPath.isEmpty()) {
-        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
-        ssl.addCaCertificates(QSslCertificate::fromPath(m_endpoint.caCertPath, QSsl::Pem));
-        m_socket->setSslConfiguration(ssl);
+    auto tls = clientTlsConfiguration(m_endpoint.caCertPath);
+    if (tls) {
+        m_socket->setSslConfiguration(*tls);
+    } else {
+        // The CA file went away since the endpoint was resolved: fail like a refused connection.
+        const Error error = tls.error();
+        m_socket.reset();
+        QTimer::singleShot(0, this, [this, error] {
+            failAll(error);
+            Q_EMIT disconnected(error);
+        });
+        return;
     }
     connect(m_socket.get(), &QWebSocket::connected, this, [this] {
         m_connected = true;
@@ -87,15 +104,24 @@ void AdminClient::open()
     connect(m_socket.get(), &QWebSocket::textMessageReceived, this, &AdminClient::handleText);
     connect(m_socket.get(), &QWebSocket::disconnected, this, &AdminClient::handleClosed);
     connect(m_socket.get(), &QWebSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
-        QStringList texts;
-        for (const QSslError &error : errors)
-            texts << error.errorString();
-        m_closeError = makeError(QStringLiteral("tls"),
-                                 Tr::tr("cannot reach the orchestrator at %1: TLS: %2")
-                                     .arg(redactedUrl(m_endpoint.url), texts.join(QStringLiteral("; "))),
-                                 Tr::tr("pass --ca-cert with the CA that signed its certificate, and use "
-                                        "the host name in the certificate"));
+        if (!m_endpoint.pinnedCertificate.isEmpty()
+            && isPinnedPeer(errors, m_socket->sslConfiguration().peerCertificate(),
+                            m_endpoint.pinnedCertificate)) {
+            m_socket->ignoreSslErrors();
+            return;
+        }
+        m_closeError = describeTlsErrors(errors, m_endpoint.url.host());
+        m_closeError.message = Tr::tr("cannot reach the orchestrator at %1: %2")
+                                   .arg(redactedUrl(m_endpoint.url), m_closeError.message);
     });
+    connect(m_socket.get(), qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
+            [this](QAbstractSocket::SocketError error) {
+                if (error != QAbstractSocket::SslHandshakeFailedError || !m_closeError.code.isEmpty())
+                    return;
+                m_closeError = describeTlsHandshakeFailure(m_socket->errorString());
+                m_closeError.message = Tr::tr("cannot reach the orchestrator at %1: %2")
+                                           .arg(redactedUrl(m_endpoint.url), m_closeError.message);
+            });
     QNetworkRequest request(endpointUrl(m_endpoint.url, QString::fromUtf16(Protocol::AdminPath)));
     request.setRawHeader("Authorization", "Bearer " + m_endpoint.adminToken.toUtf8());
     // Names the client in the orchestrator's audit trail: "swamp/0.1.0", "swamp-console/0.1.0".
@@ -164,6 +190,12 @@ void AdminClient::handleText(const QString &text)
 void AdminClient::handleClosed()
 {
     Error error = m_closeError;
+    if (error.code.isEmpty() && !m_connected
+        && m_socket->error() == QAbstractSocket::RemoteHostClosedError) {
+        error = describeClosedDuringHandshake(m_endpoint.url, m_socket->errorString());
+        error.message = Tr::tr("cannot reach the orchestrator at %1: %2")
+                            .arg(redactedUrl(m_endpoint.url), error.message);
+    }
     if (error.code.isEmpty()) {
         const QString reason = m_socket->closeReason().isEmpty() ? m_socket->errorString()
                                                                  : m_socket->closeReason();

@@ -22,6 +22,10 @@ struct AdminEndpoint
     QUrl url;
     QString adminToken;
     QString caCertPath;
+    // From admin.json, for its URL only: the orchestrator's own certificate (PEM). A peer that
+    // presents exactly this certificate is accepted even when no trusted CA signed it or the
+    // URL's host is not among its names; an expired one is still refused.
+    QByteArray pinnedCertificate;
 };
 
 struct AdminEndpointOptions

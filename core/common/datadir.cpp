@@ -35,7 +35,8 @@ Result<AdminConfig> readAdminConfig(const QString &dataDir)
     const QJsonDocument document = QJsonDocument::fromJson(*bytes, &parseError);
     const QJsonObject object = document.object();
     AdminConfig config{object.value(QStringLiteral("url")).toString(),
-                       object.value(QStringLiteral("adminToken")).toString()};
+                       object.value(QStringLiteral("adminToken")).toString(),
+                       object.value(QStringLiteral("certificate")).toString()};
     if (parseError.error != QJsonParseError::NoError || config.url.isEmpty()
         || config.adminToken.isEmpty()) {
         return fail(QStringLiteral("admin_config"),
@@ -47,8 +48,10 @@ Result<AdminConfig> readAdminConfig(const QString &dataDir)
 
 Result<void> writeAdminConfig(const QString &dataDir, const AdminConfig &config)
 {
-    const QJsonObject object{{QStringLiteral("url"), config.url},
-                             {QStringLiteral("adminToken"), config.adminToken}};
+    QJsonObject object{{QStringLiteral("url"), config.url},
+                       {QStringLiteral("adminToken"), config.adminToken}};
+    if (!config.certificate.isEmpty())
+        object.insert(QStringLiteral("certificate"), config.certificate);
     return writeFileAtomically(adminConfigPath(dataDir),
                                QJsonDocument(object).toJson(QJsonDocument::Indented));
 }

@@ -14,6 +14,8 @@ struct AdminConfig
 {
     QString url;        // ws://127.0.0.1:<port>
     QString adminToken; // the admin bearer token
+    QString certificate; // wss:// only: the PEM of the orchestrator's own certificate, which
+                         // clients on this machine accept as it is (pinned), without --ca-cert
 };
 
 QString adminConfigPath(const QString &dataDir);

@@ -63,7 +63,7 @@ void Orchestrator::handleAdminFrame(AdminConnection *connection, const QJsonObje
     const QString requestId = frame.value(QStringLiteral("id")).toString();
     const QString method = frame.value(QStringLiteral("type")).toString();
     if (requestId.isEmpty() || requestId.size() > 64) {
-        connection->close(Protocol::CloseBadFrame, QStringLiteral("admin requests need an \"id\""));
+        connection->reject(QStringLiteral("missing_id"), QStringLiteral("admin requests need an \"id\""));
         return;
     }
     auto result = adminCall(connection, method, frame.value(QStringLiteral("params")).toObject());

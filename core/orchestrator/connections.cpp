@@ -21,8 +21,7 @@ PeerConnection::PeerConnection(QWebSocket *socket, qint64 maxFrameBytes, QObject
     m_socket->setMaxAllowedIncomingFrameSize(quint64(maxFrameBytes));
     connect(m_socket.get(), &QWebSocket::textMessageReceived, this, &PeerConnection::handleText);
     connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &) {
-        ++m_badFrames;
-        close(Protocol::CloseBadFrame, QStringLiteral("binary frames are not part of the protocol"));
+        reject(QStringLiteral("binary"), QStringLiteral("binary frames are not part of the protocol"));
     });
     connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64, const QByteArray &) {
         m_lastHeardMs = QDateTime::currentMSecsSinceEpoch();
@@ -32,6 +31,9 @@ PeerConnection::PeerConnection(QWebSocket *socket, qint64 maxFrameBytes, QObject
         if (m_closedEmitted)
             return;
         m_closedEmitted = true;
+        // QWebSocket refuses a message over the size limit itself, closing with this code.
+        if (m_socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData)
+            Q_EMIT frameRejected(QStringLiteral("too_large"));
         Q_EMIT closed();
     });
 }
@@ -49,9 +51,9 @@ void PeerConnection::handleText(const QString &text)
     m_lastHeardMs = QDateTime::currentMSecsSinceEpoch();
     auto frame = Protocol::decodeFrame(text, m_maxFrameBytes);
     if (!frame) {
-        ++m_badFrames;
         qCInfo(lcWs) << "bad frame from" << peerAddress() << frame.error().message;
-        close(Protocol::CloseBadFrame, frame.error().message);
+        reject(frame.error().details.value(QStringLiteral("reason")).toString(QStringLiteral("bad_frame")),
+               frame.error().message);
         return;
     }
     Q_EMIT frameReceived(*frame);
@@ -80,6 +82,13 @@ void PeerConnection::close(int code, const QString &reason)
     if (utf8.size() > 123)
         utf8.truncate(120);
     m_socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), QString::fromUtf8(utf8));
+}
+
+void PeerConnection::reject(const QString &reason, const QString &closeReason)
+{
+    ++m_badFrames;
+    Q_EMIT frameRejected(reason);
+    close(Protocol::CloseBadFrame, closeReason);
 }
 
 void PeerConnection::abort()

@@ -28,6 +28,9 @@ public:
     void sendError(const Error &error, const QString &requestId = {});
     // Sends a close frame; the reason is truncated to the protocol's 123 bytes, never a secret.
     void close(int code, const QString &reason);
+    // Refuses a bad frame: counts it under `reason` (frameRejected) and closes with a bad-frame
+    // close code and `closeReason`.
+    void reject(const QString &reason, const QString &closeReason);
     void abort();
     void ping();
 
@@ -40,6 +43,9 @@ public:
 Q_SIGNALS:
     void frameReceived(const QJsonObject &frame);
     void pongReceived();
+    // A frame was refused and the connection is closing; `reason` is a stable code
+    // ("too_large", "invalid_json", "binary", "unknown_type", ...).
+    void frameRejected(const QString &reason);
     void closed();
 
 private:

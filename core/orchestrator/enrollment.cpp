@@ -34,6 +34,7 @@ std::unexpected<Error> badEnroll(const QString &why)
 void Orchestrator::refuse(WorkerConnection *connection, const Error &error, const QString &requestId)
 {
     qCInfo(lcEnroll) << "refused enrollment from" << connection->peerAddress() << error.code;
+    m_metrics->countEnrollment(error.code);
     m_events->append(QStringLiteral("enrollment.refused"),
                      error.details.value(QStringLiteral("tokenName")).toString(),
                      Tr::tr("enrollment refused from %1: %2").arg(connection->peerAddress(), error.message),
@@ -298,6 +299,7 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
         {QStringLiteral("leases"), leases},
         {QStringLiteral("draining"), record.draining},
     });
+    m_metrics->countEnrollment(QStringLiteral("ok"));
     const QString kind = resumed ? QStringLiteral("worker.resumed") : QStringLiteral("worker.enrolled");
     const QString message = resumed
         ? Tr::tr("worker %1 reconnected (same process, session resumed)").arg(record.name)

@@ -6,19 +6,20 @@
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/metricsserver.h"
 #include "orchestrator/fleet.h"
 #include "orchestrator/reaper.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
 #include "store/store.h"
+#include "tls/listensafety.h"
+#include "tls/tlscredentials.h"
 #include "version/version.h"
 
 #include <QDir>
 #include <QFile>
-#include <QSslCertificate>
 #include <QSslConfiguration>
-#include <QSslKey>
 #include <QWebSocket>
 #include <QWebSocketServer>
 
@@ -27,6 +28,7 @@ namespace Swamp {
 Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
+    , m_metrics(std::make_unique<Metrics>())
 {
     m_heartbeatTimer.setInterval(int(m_config.heartbeatIntervalMs));
     connect(&m_heartbeatTimer, &QTimer::timeout, this, &Orchestrator::heartbeat);
@@ -59,6 +61,24 @@ QString Orchestrator::url() const
 
 Result<void> Orchestrator::start()
 {
+    // Flags are checked before the database is touched: a bad certificate must not reconcile
+    // (disconnect, expire) anything.
+    auto address = bindAddress(m_config.listenHost);
+    if (!address)
+        return fail(address.error());
+    if (!m_config.metricsHost.isEmpty()) {
+        if (auto metricsAddress = bindAddress(m_config.metricsHost); !metricsAddress)
+            return fail(metricsAddress.error());
+    }
+    const bool tls = !m_config.tlsCertPath.isEmpty() || !m_config.tlsKeyPath.isEmpty();
+    std::optional<ServerCredentials> credentials;
+    if (tls) {
+        auto loaded = loadServerCredentials(m_config.tlsCertPath, m_config.tlsKeyPath);
+        if (!loaded)
+            return fail(loaded.error());
+        credentials = std::move(*loaded);
+    }
+
     if (auto dir = ensurePrivateDirectory(m_config.dataDir); !dir)
         return fail(dir.error());
     const QString spec = m_config.database.isEmpty()
@@ -70,6 +90,7 @@ Result<void> Orchestrator::start()
     m_store = std::move(*store);
     m_events = std::make_unique<EventLog>(m_store.get());
     connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
+    connect(m_events.get(), &EventLog::appended, this, &Orchestrator::observeEvent);
     m_bootEventId = m_events->lastId();
     if (const int found = m_store->foundSchemaVersion(); found > 0 && found < m_store->schemaVersion()) {
         const QString backup = m_store->backupPath();
@@ -119,6 +140,7 @@ Result<void> Orchestrator::start()
         return fail(recovered.error());
     connect(m_scheduler.get(), &Scheduler::slotsChanged, this, &Orchestrator::slotsChanged);
     connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::forwardStepChange);
+    connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::observeStep);
     connect(m_scheduler.get(), &Scheduler::outputAppended, this, &Orchestrator::forwardOutput);
 
     // The admin token is kept across restarts; rotated only on request.
@@ -130,39 +152,23 @@ Result<void> Orchestrator::start()
 
     QWebSocketServer::SslMode mode = QWebSocketServer::NonSecureMode;
     QSslConfiguration ssl;
-    if (!m_config.tlsCertPath.isEmpty() || !m_config.tlsKeyPath.isEmpty()) {
-        if (m_config.tlsCertPath.isEmpty() || m_config.tlsKeyPath.isEmpty()) {
-            return fail(QStringLiteral("tls"), Tr::tr("--tls-cert and --tls-key go together"),
-                        Tr::tr("pass both the certificate chain and its private key (PEM)"));
-        }
-        const auto certs = QSslCertificate::fromPath(m_config.tlsCertPath, QSsl::Pem);
-        auto keyBytes = readFile(m_config.tlsKeyPath);
-        if (certs.isEmpty() || !keyBytes) {
-            return fail(QStringLiteral("tls"),
-                        Tr::tr("cannot read the TLS certificate %1 or key %2")
-                            .arg(m_config.tlsCertPath, m_config.tlsKeyPath),
-                        Tr::tr("pass PEM files readable by this user"));
-        }
-        QSslKey key(*keyBytes, QSsl::Rsa, QSsl::Pem);
-        if (key.isNull())
-            key = QSslKey(*keyBytes, QSsl::Ec, QSsl::Pem);
-        if (key.isNull()) {
-            return fail(QStringLiteral("tls"), Tr::tr("%1 is not an unencrypted PEM RSA or EC private key").arg(m_config.tlsKeyPath),
-                        Tr::tr("convert it with 'openssl pkey -in KEY -out key.pem'"));
-        }
+    if (credentials) {
         ssl = QSslConfiguration::defaultConfiguration();
-        ssl.setLocalCertificateChain(certs);
-        ssl.setPrivateKey(key);
+        ssl.setLocalCertificateChain(credentials->chain);
+        ssl.setPrivateKey(credentials->key);
         ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
         mode = QWebSocketServer::SecureMode;
+        m_warnings += credentials->warnings;
     }
+    if (const QString warning = plaintextListenWarning(m_config.listenHost, tls); !warning.isEmpty())
+        m_warnings << warning;
     m_server = std::make_unique<QWebSocketServer>(QStringLiteral("swamp/") + Swamp::version(), mode);
     if (mode == QWebSocketServer::SecureMode)
         m_server->setSslConfiguration(ssl);
     m_server->setMaxPendingConnections(1024);
     m_server->setHandshakeTimeout(10000);
     connect(m_server.get(), &QWebSocketServer::newConnection, this, &Orchestrator::acceptConnection);
-    if (!m_server->listen(QHostAddress(m_config.listenHost), m_config.listenPort)) {
+    if (!m_server->listen(*address, m_config.listenPort)) {
         return fail(QStringLiteral("listen"),
                     Tr::tr("cannot listen on %1:%2: %3")
                         .arg(m_config.listenHost)
@@ -170,7 +176,11 @@ Result<void> Orchestrator::start()
                         .arg(m_server->errorString()),
                     Tr::tr("pick a free port with --listen host:port, or stop what uses it"));
     }
-    if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken}); !written)
+    if (auto metrics = startMetrics(); !metrics)
+        return fail(metrics.error());
+    // With TLS the local CLI and console pin this very certificate (they need no --ca-cert).
+    const QString pinned = credentials ? QString::fromLatin1(credentials->chain.first().toPem()) : QString();
+    if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken, pinned}); !written)
         return fail(written.error());
     if (auto joined = joinFleet(); !joined)
         return fail(joined.error());
@@ -234,9 +244,13 @@ void Orchestrator::acceptConnection()
                           QStringLiteral("orchestrator shutting down"));
             socket->deleteLater();
         } else if (path == QStringView(Protocol::WorkerPath)) {
-            attachWorker(new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this));
+            auto *connection = new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this);
+            observeConnection(connection, Metrics::Endpoint::Worker);
+            attachWorker(connection);
         } else if (path == QStringView(Protocol::AdminPath)) {
-            attachAdmin(new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this));
+            auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this);
+            observeConnection(connection, Metrics::Endpoint::Admin);
+            attachAdmin(connection);
         } else {
             socket->close(static_cast<QWebSocketProtocol::CloseCode>(Protocol::CloseBadFrame),
                           QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));
@@ -269,7 +283,7 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
         if (type == Protocol::Type::Enroll)
             handleEnroll(connection, frame);
         else
-            connection->close(Protocol::CloseBadFrame, QStringLiteral("the first frame must be enroll"));
+            connection->reject(QStringLiteral("enroll_expected"), QStringLiteral("the first frame must be enroll"));
         return;
     }
     WorkerSession *session = m_pool.find(connection->workerId);
@@ -307,7 +321,7 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
         connection->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("goodbye"));
         return;
     }
-    connection->close(Protocol::CloseBadFrame, QStringLiteral("unknown frame type"));
+    connection->reject(QStringLiteral("unknown_type"), QStringLiteral("unknown frame type"));
 }
 
 void Orchestrator::handleWorkerClosed(WorkerConnection *connection)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "orchestrator/metrics.h"
 #include "pool/workerpool.h"
 #include "scheduling/steps.h"
 #include "tokens/tokens.h"
@@ -20,6 +21,7 @@ namespace Swamp {
 
 class AdminConnection;
 class EventLog;
+class MetricsServer;
 class Fleet;
 class PeerConnection;
 class Reaper;
@@ -37,6 +39,8 @@ struct OrchestratorConfig
     QString database; // empty: SQLite in dataDir; else a postgresql:// URL
     QString tlsCertPath;
     QString tlsKeyPath;
+    QString metricsHost;      // empty: no metrics listener (--metrics-listen)
+    quint16 metricsPort = 0;
     qint64 heartbeatIntervalMs = 5000;
     qint64 heartbeatTimeoutMs = 15000;
     qint64 reconnectGraceMs = 30000;
@@ -67,6 +71,12 @@ public:
     void stop();
 
     QString url() const;
+    // http://host:port/metrics when --metrics-listen was given, else empty.
+    QString metricsUrl() const;
+    // What the operator should know about how it serves (no TLS on the network, an expired
+    // certificate, unauthenticated metrics on the network), one sentence each.
+    QStringList warnings() const { return m_warnings; }
+    const Metrics &metrics() const { return *m_metrics; }
     QString dataDir() const { return m_config.dataDir; }
     EventLog *eventLog() const { return m_events.get(); }
     // Events recorded while starting (boot reconciliation), before anyone could subscribe.
@@ -112,6 +122,12 @@ private:
     void checkDrained(WorkerSession *session);
     void slotsChanged(WorkerSession *session);
 
+    // metrics and health (observability.cpp)
+    Result<void> startMetrics();
+    void observeConnection(PeerConnection *connection, Metrics::Endpoint endpoint);
+    void observeStep(const StepRecord &step);
+    void observeEvent(const Event &event);
+    Result<void> checkHealth() const;
     // fleet (fleetservice.cpp): several orchestrators on one PostgreSQL database
     bool shared() const;
     Result<void> joinFleet();
@@ -166,6 +182,9 @@ private:
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<QWebSocketServer> m_server;
     std::unique_ptr<Scheduler> m_scheduler;
+    std::unique_ptr<Metrics> m_metrics;
+    std::unique_ptr<MetricsServer> m_metricsServer;
+    QStringList m_warnings;
     std::unique_ptr<Fleet> m_fleet;
     QTimer m_pullEventsTimer; // fleet: coalesces event notifications into one read
     int m_exitCode = 0;

@@ -6,6 +6,8 @@
 #include "identity/machineidentity.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
+#include "tls/tlscredentials.h"
+#include "tls/tlsdiagnosis.h"
 #include "version/version.h"
 #include "worker/steprunner.h"
 
@@ -61,6 +63,10 @@ Result<void> WorkerAgent::start()
                          "machine on every start; pass --cache-dir with a stable path to keep its identity")
                       .arg(m_options.cacheDir));
     }
+    auto tls = clientTlsConfiguration(m_options.caCertPath);
+    if (!tls)
+        return fail(tls.error());
+    m_tlsConfiguration = *tls;
     auto lock = lockCacheDir(m_options.cacheDir);
     if (!lock)
         return fail(lock.error());
@@ -79,6 +85,7 @@ void WorkerAgent::connectNow()
         return;
     ++m_attempt;
     m_enrolled = false;
+    m_opened = false;
     m_lastUrl = m_options.url;
     const QUrl endpoint = endpointUrl(m_options.url, QString::fromUtf16(Protocol::WorkerPath));
     emitEvent(QStringLiteral("connecting"),
@@ -96,22 +103,24 @@ void WorkerAgent::connectNow()
     connect(m_socket.get(), &QWebSocket::disconnected, this, &WorkerAgent::handleDisconnected);
     connect(m_socket.get(), &QWebSocket::pong, this,
             [this](quint64, const QByteArray &) { m_lastPongMs = QDateTime::currentMSecsSinceEpoch(); });
+    // The first reason wins: a certificate problem (sslErrors) comes before the socket error
+    // it causes, and a shutdown or close reason before the socket drops.
     connect(m_socket.get(), qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
-            [this](QAbstractSocket::SocketError) { m_lastError = m_socket->errorString(); });
+            [this](QAbstractSocket::SocketError error) {
+                if (!m_lastError.isEmpty())
+                    return;
+                if (error == QAbstractSocket::SslHandshakeFailedError)
+                    m_lastError = describeTlsHandshakeFailure(m_socket->errorString()).text();
+                else if (error == QAbstractSocket::RemoteHostClosedError && !m_opened)
+                    m_lastError = describeClosedDuringHandshake(m_lastUrl, m_socket->errorString()).text();
+                else
+                    m_lastError = m_socket->errorString();
+            });
     connect(m_socket.get(), &QWebSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
-        QStringList texts;
-        for (const QSslError &error : errors)
-            texts << error.errorString();
-        m_lastError = Tr::tr("TLS: %1 (pass --ca-cert with the CA that signed the orchestrator's "
-                             "certificate, and use the host name in the certificate)")
-                          .arg(texts.join(QStringLiteral("; ")));
+        // Transient (SPEC §4): retried with backoff, and every attempt says what is wrong.
+        m_lastError = describeTlsErrors(errors, m_lastUrl.host()).text();
     });
-    if (!m_options.caCertPath.isEmpty()) {
-        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
-        auto certs = QSslCertificate::fromPath(m_options.caCertPath, QSsl::Pem);
-        ssl.addCaCertificates(certs);
-        m_socket->setSslConfiguration(ssl);
-    }
+    m_socket->setSslConfiguration(m_tlsConfiguration);
     m_lastPongMs = QDateTime::currentMSecsSinceEpoch();
     // Until enrolled, the same watchdog bounds the handshake and the enroll reply.
     m_heartbeatTimeoutMs = 15000;
@@ -121,6 +130,7 @@ void WorkerAgent::connectNow()
 
 void WorkerAgent::handleConnected()
 {
+    m_opened = true;
     QString arch = QSysInfo::currentCpuArchitecture();
     m_socket->sendTextMessage(Protocol::encodeFrame(QJsonObject{
         {QStringLiteral("type"), Protocol::Type::Enroll},

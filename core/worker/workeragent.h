@@ -9,6 +9,7 @@
 #include <QHash>
 #include <QObject>
 #include <QSet>
+#include <QSslConfiguration>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QUrl>
@@ -29,7 +30,7 @@ struct WorkerOptions
     QString cacheDir;      // empty: a temporary directory, a new machine on every start
     Labels labels;
     int capacity = 1;
-    QString caCertPath;
+    QString caCertPath;    // PEM CA certificates to trust besides the system's; error "invalid_ca_cert"
     int maxSteps = 0;      // 0: unlimited
     qint64 idleTimeoutMs = 0;
     bool reconnect = true;
@@ -86,6 +87,7 @@ private:
     std::unique_ptr<QTemporaryDir> m_temporaryDir;
     std::unique_ptr<QLockFile> m_lock;
     std::unique_ptr<QWebSocket> m_socket;
+    QSslConfiguration m_tlsConfiguration; // the system CAs plus --ca-cert
     QString m_machineId;
     QString m_instanceId;
     QString m_workerName;
@@ -94,6 +96,7 @@ private:
     QTimer m_pingTimer;
     int m_attempt = 0;
     bool m_enrolled = false;
+    bool m_opened = false;      // the WebSocket handshake of the current connection completed
     bool m_stopping = false;
     bool m_finished = false;
     bool m_permanentFailure = false;

@@ -164,7 +164,7 @@ public:
                                          u"--reconnect-grace"_s, u"2s"_s}
                                  + extra);
         static const QRegularExpression first(
-            u"^Listening on (ws://127\\.0\\.0\\.1:(\\d+)) \\(swamp (\\S+), data (.+)\\)$"_s);
+            u"^Listening on (wss?://127\\.0\\.0\\.1:(\\d+)) \\(swamp (\\S+), data (.+)\\)$"_s);
         QRegularExpressionMatch match;
         const bool started = QTest::qWaitFor([&] {
             const QString out = child->out();

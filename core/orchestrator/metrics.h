@@ -1,0 +1,82 @@
+#pragma once
+
+#include "common/result.h"
+
+#include <QByteArray>
+#include <QElapsedTimer>
+#include <QHash>
+#include <QList>
+#include <QMap>
+#include <QString>
+
+namespace Swamp {
+
+class Store;
+
+// The orchestrator's metrics registry: counters, one histogram and socket gauges incremented
+// where things happen (enrollment, dispatch, frame validation), rendered in the Prometheus text
+// exposition format 0.0.4 together with the state gauges read from the database at scrape time.
+// Per process; the orchestrator's one thread owns it (not thread-safe).
+class Metrics final
+{
+    Q_DISABLE_COPY_MOVE(Metrics)
+
+public:
+    enum class Endpoint { Worker, Admin };
+
+    // The state gauges, database-wide (orchestrators sharing one PostgreSQL database report the
+    // same values).
+    struct DatabaseState
+    {
+        QMap<QString, qint64> workers; // by status
+        QMap<QString, qint64> steps;   // by state
+        qint64 activeLeases = 0;
+    };
+    // How often the finished-step counts are read again from the database in full.
+    static constexpr qint64 FinishedStepsResyncMs = 5 * 60 * 1000;
+    // Reads the state gauges for a scrape, each a COUNT over its table's state index. A scrape
+    // costs O(workers + open steps + active leases), not O(all steps): the finished states
+    // (succeeded, failed, ...), which grow with every step, are counted in full at the first
+    // scrape and every FinishedStepsResyncMs, and advanced by countFinishedStep() in between.
+    Result<DatabaseState> readDatabaseState(Store &store);
+    // This orchestrator just finished a step in `state` (written to the database already).
+    void countFinishedStep(const QString &state);
+
+    // The dispatch latency histogram's upper bounds, in seconds (0.5 ms to 10 s).
+    static const QList<double> &dispatchLatencyBuckets();
+
+    Metrics();
+
+    // `result`: "ok" or the error code the enrollment was refused with ("token_mismatch", ...).
+    void countEnrollment(const QString &result);
+    // `reason`: a stable code ("invalid_json", "too_large", "unknown_type", ...).
+    void countRejectedFrame(const QString &reason);
+    // Time from a step entering the queue (submitted or requeued) to its dispatch.
+    void observeDispatchLatency(double seconds);
+    void socketOpened(Endpoint endpoint);
+    void socketClosed(Endpoint endpoint);
+
+    qint64 enrollments(const QString &result) const { return m_enrollments.value(result); }
+    qint64 rejectedFrames(const QString &reason) const { return m_rejectedFrames.value(reason); }
+    qint64 dispatches() const { return m_dispatchCount; }
+    qint64 sockets(Endpoint endpoint) const;
+
+    // The exposition: `state` is the database's answer, or the reason it gave none (then the
+    // state gauges are left out and swamp_database_up is 0).
+    QByteArray render(const Result<DatabaseState> &state) const;
+
+private:
+    QElapsedTimer m_uptime;
+    QMap<QString, qint64> m_finishedSteps; // by terminal state, as of the last full count ...
+    QElapsedTimer m_finishedSynced;        // ... taken then (invalid: not yet)
+    qint64 m_startedAtMs = 0;
+    QMap<QString, qint64> m_enrollments;
+    QMap<QString, qint64> m_rejectedFrames;
+    QList<qint64> m_dispatchBuckets; // per bucket, not cumulative; last one is +Inf
+    double m_dispatchSum = 0;
+    qint64 m_dispatchCount = 0;
+    qint64 m_workerSockets = 0;
+    qint64 m_adminSockets = 0;
+};
+
+} // namespace Swamp
