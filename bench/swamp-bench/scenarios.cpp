@@ -182,7 +182,9 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
         return result;
     const qint64 rssBefore = setup.serve->rssKb();
     const qint64 filesBefore = setup.serve->openFiles();
+    const double cpuBefore = setup.serve->cpuSeconds();
     const Wave wave = enrollWave(*fleet, workers, options.window);
+    const double cpuPerEnrollMs = (setup.serve->cpuSeconds() - cpuBefore) * 1000.0 / std::max(1, workers);
     check(result, QStringLiteral("all enrolled"), wave.complete,
           QStringLiteral("%1 of %2 enrolled; failed attempts %3; errors %4")
               .arg(fleet->enrolledCount()).arg(workers).arg(fleet->failedAttempts()).arg(errorCodesText(*fleet)));
@@ -201,6 +203,7 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
     result.figures = {{QStringLiteral("workers"), workers},
                       {QStringLiteral("enrollmentsPerSecond"), wave.perSecond},
                       {QStringLiteral("enrollSeconds"), ms(wave.lastEnrollUs - wave.firstAttemptUs) / 1000.0},
+                      {QStringLiteral("orchestratorCpuMsPerEnrollment"), cpuPerEnrollMs},
                       {QStringLiteral("rssBeforeKb"), rssBefore},
                       {QStringLiteral("rssAfterKb"), rssAfter},
                       {QStringLiteral("rssPerWorkerKb"), perWorkerKb},
@@ -208,10 +211,11 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
                       {QStringLiteral("openFilesAfter"), filesAfter},
                       {QStringLiteral("failedAttempts"), fleet->failedAttempts()},
                       {QStringLiteral("window"), options.window}};
-    say(QStringLiteral("enrolled %1/%2 in %3 s: %4 enrollments/s (window %5, failed attempts %6)")
+    say(QStringLiteral("enrolled %1/%2 in %3 s: %4 enrollments/s (window %5, failed attempts %6); "
+                       "orchestrator CPU %7 ms per enrollment")
             .arg(fleet->enrolledCount()).arg(workers)
             .arg(fixed(ms(wave.lastEnrollUs - wave.firstAttemptUs) / 1000.0, 2), fixed(wave.perSecond, 0))
-            .arg(options.window).arg(fleet->failedAttempts()));
+            .arg(options.window).arg(fleet->failedAttempts()).arg(fixed(cpuPerEnrollMs, 3)));
     say(QStringLiteral("orchestrator RSS %1 MB → %2 MB: %3 KB per connected worker; open files %4 → %5")
             .arg(fixed(rssBefore / 1024.0), fixed(rssAfter / 1024.0), fixed(perWorkerKb, 2))
             .arg(filesBefore).arg(filesAfter));
@@ -261,6 +265,7 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
     int inFlight = 0;
     bool submitOk = true;
     const qint64 firstSubmitUs = nowUs();
+    const double cpuBefore = setup.serve->cpuSeconds();
     const auto submitMore = [&](auto &self) -> void {
         while (next < total && inFlight < options.inflight) {
             QJsonArray batch;
@@ -292,6 +297,7 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
             loadFinish << trace.ackUs - trace.submitUs;
         }
     }
+    const double cpuPerStepMs = (setup.serve->cpuSeconds() - cpuBefore) * 1000.0 / std::max(1, steps);
     const double seconds = double(lastAckUs - firstSubmitUs) / 1e6;
     const double perSecond = seconds > 0 ? double(steps) / seconds : 0;
 
@@ -327,6 +333,7 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
                       {QStringLiteral("inflight"), options.inflight},
                       {QStringLiteral("stepsPerSecond"), perSecond},
                       {QStringLiteral("seconds"), seconds},
+                      {QStringLiteral("orchestratorCpuMsPerStep"), cpuPerStepMs},
                       {QStringLiteral("idleSubmitToStart"), pct(probeStart)},
                       {QStringLiteral("idleSubmitToFinished"), pct(probeFinish)},
                       {QStringLiteral("loadedSubmitToStart"), pct(loadStart)},
@@ -339,8 +346,10 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
     };
     say(QStringLiteral("idle workers, %1 steps one at a time: submit→start %2").arg(probe).arg(line(probeStart)));
     say(QStringLiteral("                                   submit→finished %1").arg(line(probeFinish)));
-    say(QStringLiteral("%1 steps (batch %2, %3 submits in flight): %4 steps/s, %5 s end to end")
-            .arg(steps).arg(options.batch).arg(options.inflight).arg(fixed(perSecond, 0), fixed(seconds, 2)));
+    say(QStringLiteral("%1 steps (batch %2, %3 submits in flight): %4 steps/s, %5 s end to end; "
+                       "orchestrator CPU %6 ms per step")
+            .arg(steps).arg(options.batch).arg(options.inflight).arg(fixed(perSecond, 0), fixed(seconds, 2))
+            .arg(fixed(cpuPerStepMs, 3)));
     say(QStringLiteral("  under load: submit→start %1").arg(line(loadStart)));
     say(QStringLiteral("              submit→finished %1").arg(line(loadFinish)));
     fleet->closeAll();

@@ -5,9 +5,11 @@
 #include <QDir>
 #include <QFile>
 #include <QRegularExpression>
+#include <QTextStream>
 #include <QUrl>
 
 #include <signal.h>
+#include <unistd.h>
 
 using namespace Swamp;
 
@@ -79,6 +81,7 @@ Result<void> ServeProcess::start(int timeoutMs)
                     QStringLiteral("see %1").arg(m_logPath));
     }
     m_bootUs = nowUs() - started;
+    QTextStream(stdout) << "orchestrator pid " << pid() << ", log " << m_logPath << Qt::endl;
     m_url = match.captured(1);
     m_port = quint16(QUrl(m_url).port());
     return {};
@@ -117,6 +120,22 @@ qint64 ServeProcess::openFiles() const
     if (!isRunning())
         return -1;
     return QDir(QStringLiteral("/proc/%1/fd").arg(pid())).entryList(QDir::NoDotAndDotDot | QDir::AllEntries | QDir::System).size();
+}
+
+double ServeProcess::cpuSeconds() const
+{
+    if (!isRunning())
+        return -1;
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid()));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const QByteArray text = stat.readAll();
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13)
+        return -1;
+    const double ticks = double(sysconf(_SC_CLK_TCK));
+    return double(fields.at(11).toLongLong() + fields.at(12).toLongLong()) / ticks;
 }
 
 QStringList ServeProcess::logLines(const QString &text) const

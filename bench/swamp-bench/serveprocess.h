@@ -36,6 +36,9 @@ public:
     // From /proc/<pid>/status and /proc/<pid>/fd; -1 when not running.
     qint64 rssKb() const;
     qint64 openFiles() const;
+    // User + system CPU seconds the orchestrator used so far (from /proc/<pid>/stat): on a shared,
+    // loaded machine its CPU per step is steadier than wall-clock rates.
+    double cpuSeconds() const;
     // The lines of the current log that contain `text`.
     QStringList logLines(const QString &text) const;
 

@@ -6,6 +6,7 @@
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
+#include "orchestrator/listenertuning.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -125,7 +126,8 @@ Result<void> Orchestrator::start()
     m_server = std::make_unique<QWebSocketServer>(QStringLiteral("swamp/") + Swamp::version(), mode);
     if (mode == QWebSocketServer::SecureMode)
         m_server->setSslConfiguration(ssl);
-    m_server->setMaxPendingConnections(1024);
+    m_server->setMaxPendingConnections(4096);
+    tuneListener(m_server.get(), 4096);
     m_server->setHandshakeTimeout(10000);
     connect(m_server.get(), &QWebSocketServer::newConnection, this, &Orchestrator::acceptConnection);
     if (!m_server->listen(QHostAddress(m_config.listenHost), m_config.listenPort)) {
