@@ -379,7 +379,7 @@ Result<void> Store::insertToken(const TokenRecord &t)
         ;
 }
 
-Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query)
+Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query, bool withBindings)
 {
     QList<TokenRecord> tokens;
     QHash<QString, qsizetype> indexById;
@@ -398,7 +398,7 @@ Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query)
         indexById.insert(t.id, tokens.size());
         tokens << t;
     }
-    if (tokens.isEmpty())
+    if (tokens.isEmpty() || !withBindings)
         return tokens;
     // Bindings of the loaded tokens, in one query.
     QStringList placeholders;
@@ -428,14 +428,35 @@ static const char TokenColumns[] = "SELECT id, name, secret_hash, created_at, ex
                                    "max_enrollments, labels, revoked_at, revoke_reason, updated_at "
                                    "FROM enrollment_tokens ";
 
-Result<QList<TokenRecord>> Store::tokensNamed(const QString &name)
+Result<QList<TokenRecord>> Store::tokensNamed(const QString &name, bool withBindings)
 {
     auto query = exec(QString::fromLatin1(TokenColumns)
                           + QStringLiteral("WHERE name = ? ORDER BY created_at DESC, id DESC"),
                       {name});
     if (!query)
         return fail(query.error());
-    return loadTokens(*query);
+    return loadTokens(*query, withBindings);
+}
+
+Result<std::optional<TokenBinding>> Store::binding(const QString &tokenId, const QString &machineId)
+{
+    auto query = exec(QStringLiteral("SELECT machine_id, worker_name, enrolled_at FROM token_bindings "
+                                     "WHERE token_id = ? AND machine_id = ?"),
+                      {tokenId, machineId});
+    if (!query)
+        return fail(query.error());
+    if (!query->next())
+        return std::optional<TokenBinding>();
+    return std::optional<TokenBinding>(
+        TokenBinding{query->value(0).toString(), query->value(1).toString(), fromMs(query->value(2))});
+}
+
+Result<qint64> Store::bindingCount(const QString &tokenId)
+{
+    auto query = exec(QStringLiteral("SELECT COUNT(*) FROM token_bindings WHERE token_id = ?"), {tokenId});
+    if (!query)
+        return fail(query.error());
+    return query->next() ? query->value(0).toLongLong() : 0;
 }
 
 Result<QList<TokenRecord>> Store::allTokens()

@@ -53,7 +53,11 @@ public:
                             const std::function<void(const QSqlQuery &)> &row);
 
     Result<void> insertToken(const TokenRecord &token);
-    Result<QList<TokenRecord>> tokensNamed(const QString &name); // newest first
+    // Newest first. Without `withBindings` the tokens' `bindings` are left empty: loading every
+    // binding of a token with thousands of enrollments on each enrollment made enrolling O(n).
+    Result<QList<TokenRecord>> tokensNamed(const QString &name, bool withBindings = true);
+    Result<std::optional<TokenBinding>> binding(const QString &tokenId, const QString &machineId);
+    Result<qint64> bindingCount(const QString &tokenId);
     Result<QList<TokenRecord>> allTokens();                      // oldest first
     Result<void> revokeToken(const QString &tokenId, const QDateTime &at, const QString &reason);
     Result<void> insertBinding(const QString &tokenId, const TokenBinding &binding);
@@ -111,7 +115,7 @@ private:
     Result<void> migrate(const QString &spec);
     Result<QSqlQuery> run(const QString &sql, const QVariantList &bindings, bool forwardOnly);
     Result<QString> inlineBindings(const QString &sql, const QVariantList &bindings) const;
-    Result<QList<TokenRecord>> loadTokens(QSqlQuery &query);
+    Result<QList<TokenRecord>> loadTokens(QSqlQuery &query, bool withBindings = true);
     std::unexpected<Error> databaseError(const QString &what, const QString &driverText) const;
 
     QString m_connectionName;
