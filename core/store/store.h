@@ -11,6 +11,7 @@
 #include <QVariantList>
 
 #include <memory>
+#include <unordered_map>
 #include <optional>
 
 namespace Swamp {
@@ -38,8 +39,18 @@ public:
     static int knownSchemaVersion();
 
     // Runs `body` in one transaction: committed when it succeeds, rolled back when it fails.
-    // Nested calls join the outermost transaction.
+    // Nested calls join the outermost transaction. In group-commit mode the body runs in a
+    // savepoint of the open batch: rolled back alone when it fails, committed with the batch.
     Result<void> transaction(const std::function<Result<void>()> &body);
+
+    // Group commit: every statement joins one open batch transaction; the first one opens it and
+    // calls `scheduleCommit`, which must arrange for commitBatch() to run soon (the orchestrator:
+    // on its next event-loop turn). Nothing that depends on a change may be sent before the
+    // batch holding it is committed (inBatch() tells). Off (nullptr) by default.
+    void setGroupCommit(std::function<void()> scheduleCommit);
+    bool inBatch() const { return m_batchOpen; }
+    // Commits the open batch (nothing to do without one). On failure the batch is rolled back.
+    Result<void> commitBatch();
 
     // One statement with positional `?` bindings; the query is positioned before its first row.
     // On PostgreSQL read its rows before running the next statement (one statement at a time
@@ -112,6 +123,7 @@ public:
 private:
     Store(QString connectionName, Dialect dialect);
     Result<void> configure();
+    Result<void> openBatch();
     Result<void> migrate(const QString &spec);
     Result<QSqlQuery> run(const QString &sql, const QVariantList &bindings, bool forwardOnly);
     Result<QString> inlineBindings(const QString &sql, const QVariantList &bindings) const;
@@ -122,6 +134,9 @@ private:
     Dialect m_dialect;
     int m_schemaVersion = 0;
     int m_transactionDepth = 0;
+    std::function<void()> m_scheduleCommit;
+    bool m_batchOpen = false;
+    std::unordered_map<QString, std::unique_ptr<QSqlQuery>> m_writeStatements; // prepared once (SQLite), see execute()
     int m_cursors = 0;
 };
 
