@@ -108,6 +108,10 @@ int runServe(const QStringList &arguments)
                          orchestrator.stop();
                      });
     QObject::connect(&orchestrator, &Orchestrator::stopped, qApp, [] { QCoreApplication::exit(0); });
+    QObject::connect(&orchestrator, &Orchestrator::failed, qApp, [json](const Error &error) {
+        failure(error, json);
+        QCoreApplication::exit(1);
+    });
     return QCoreApplication::exec();
 }
 

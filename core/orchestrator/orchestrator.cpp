@@ -26,6 +26,7 @@ namespace Swamp {
 Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
+    , m_gate([this] { return m_store && m_store->inBatch(); })
 {
     m_heartbeatTimer.setInterval(int(m_config.heartbeatIntervalMs));
     connect(&m_heartbeatTimer, &QTimer::timeout, this, &Orchestrator::heartbeat);
@@ -143,7 +144,32 @@ Result<void> Orchestrator::start()
 
     m_heartbeatTimer.start();
     m_sweepTimer.start();
+    // Group commit (SQLite): every change made while handling the frames and timers of one
+    // event-loop turn is committed in one transaction on the next turn, and only then are the
+    // frames that announce those changes sent (OutboundGate). Under load one commit carries many
+    // steps' changes; an idle orchestrator commits at once. Each change is still written before
+    // anything that depends on it leaves the process.
+    if (m_store->dialect() == Store::Dialect::Sqlite) {
+        m_store->setGroupCommit([this] {
+            QMetaObject::invokeMethod(this, &Orchestrator::commitBatch, Qt::QueuedConnection);
+        });
+    }
     return {};
+}
+
+void Orchestrator::commitBatch()
+{
+    if (auto committed = m_store->commitBatch(); !committed) {
+        qCCritical(lcDb) << "commit failed, stopping:" << committed.error().message;
+        m_gate.discard();
+        m_heartbeatTimer.stop();
+        m_sweepTimer.stop();
+        if (m_server)
+            m_server->close();
+        Q_EMIT failed(committed.error());
+        return;
+    }
+    m_gate.release();
 }
 
 QList<Event> Orchestrator::bootEvents() const
@@ -177,6 +203,8 @@ void Orchestrator::stop()
     }
     if (m_events)
         m_events->append(QStringLiteral("orchestrator.stopped"), QString(), Tr::tr("orchestrator stopped"));
+    if (m_store)
+        commitBatch();
     // Give close frames a moment to leave before the process exits.
     QTimer::singleShot(200, this, &Orchestrator::stopped);
 }
@@ -190,9 +218,13 @@ void Orchestrator::acceptConnection()
                           QStringLiteral("orchestrator shutting down"));
             socket->deleteLater();
         } else if (path == QStringView(Protocol::WorkerPath)) {
-            attachWorker(new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this));
+            auto *connection = new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this);
+            connection->setGate(&m_gate);
+            attachWorker(connection);
         } else if (path == QStringView(Protocol::AdminPath)) {
-            attachAdmin(new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this));
+            auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this);
+            connection->setGate(&m_gate);
+            attachAdmin(connection);
         } else {
             socket->close(static_cast<QWebSocketProtocol::CloseCode>(Protocol::CloseBadFrame),
                           QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));

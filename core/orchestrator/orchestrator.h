@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "orchestrator/connections.h"
 #include "pool/workerpool.h"
 #include "scheduling/steps.h"
 #include "tokens/tokens.h"
@@ -69,6 +70,10 @@ public:
 
 Q_SIGNALS:
     void stopped();
+    // A group-commit batch could not be committed (disk full, I/O error): nothing of it was sent,
+    // but the in-memory state is ahead of the database, so the orchestrator must exit; a restart
+    // recovers from the last committed state (boot reconciliation).
+    void failed(const Swamp::Error &error);
 
 private:
     // wiring
@@ -85,6 +90,9 @@ private:
     void refuse(WorkerConnection *connection, const Error &error, const QString &requestId);
     bool rateLimited(const QString &tokenName, const QString &address) const;
     void recordSecretFailure(const QString &tokenName, const QString &address);
+
+    // group commit: what one event-loop turn changed is committed at once, then sent
+    void commitBatch();
 
     // liveness
     void heartbeat();
@@ -143,6 +151,7 @@ private:
     QHash<QString, QList<qint64>> m_secretFailures; // by "name:" / "addr:" key, recent ms
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
+    OutboundGate m_gate;
 };
 
 } // namespace Swamp
