@@ -2,6 +2,7 @@
 
 #include "common/datadir.h"
 #include "common/duration.h"
+#include "common/openfiles.h"
 #include "common/signalwatcher.h"
 #include "common/urls.h"
 #include "orchestrator/eventlog.h"
@@ -70,6 +71,8 @@ int runServe(const QStringList &arguments)
         return usageError(QStringLiteral("--heartbeat-timeout must be longer than --heartbeat-interval"), QStringLiteral("serve"));
     const bool json = parser.isSet(QStringLiteral("json"));
 
+    // One file per connected worker: take the whole hard limit, and say so when it is low.
+    const OpenFileLimit files = raiseOpenFileLimit();
     SignalWatcher signals;
     Orchestrator orchestrator(config);
     if (auto started = orchestrator.start(); !started)
@@ -91,6 +94,13 @@ int runServe(const QStringList &arguments)
     } else {
         out(QStringLiteral("Listening on %1 (swamp %2, data %3)")
                 .arg(orchestrator.url(), Swamp::version(), config.dataDir));
+    }
+    constexpr qint64 WantedOpenFiles = 16384;
+    if (files.limit >= 0 && files.limit < WantedOpenFiles) {
+        err(QStringLiteral("warning: the open-file limit is %1 (hard limit %2), enough for about %3 "
+                           "connected workers; raise it with 'ulimit -n 65536' before 'swamp serve', or "
+                           "LimitNOFILE=65536 in its systemd unit")
+                .arg(files.limit).arg(files.hard).arg(std::max<qint64>(0, files.limit - 64)));
     }
     const auto print = [json](const Event &event) {
         if (json)

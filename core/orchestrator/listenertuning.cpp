@@ -6,6 +6,7 @@
 #include <QPointer>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTimer>
 #include <QWebSocketServer>
 
 namespace Swamp {
@@ -42,6 +43,15 @@ bool tuneListener(QWebSocketServer *server, int backlog)
         return false;
     }
     tcp->setListenBacklogSize(backlog);
+    // Out of file descriptors, QTcpServer pauses accepting for good: resume after a second, and
+    // say what to raise (the connections already open keep working meanwhile).
+    QObject::connect(tcp, &QTcpServer::acceptError, tcp, [tcp](QAbstractSocket::SocketError error) {
+        qCWarning(lcWs).noquote() << "cannot accept a connection:" << tcp->errorString()
+                                  << (error == QAbstractSocket::SocketResourceError
+                                          ? "— out of open files; raise the limit ('ulimit -n', LimitNOFILE=)"
+                                          : "");
+        QTimer::singleShot(1000, tcp, [tcp] { tcp->resumeAccepting(); });
+    });
     tcp->installEventFilter(new NoDelayFilter(tcp));
     return true;
 }
