@@ -147,6 +147,9 @@ void SimWorker::handleText(const QString &text)
     } else if (type == Protocol::Type::Cancel) {
         if (m_held.remove(leaseId))
             sendFinished(leaseId, QStringLiteral("cancelled"));
+    } else if (type == Protocol::Type::Shutdown) {
+        // As the real worker does: spread the reconnect over the window the orchestrator asks.
+        m_backoff.spreadOver(std::clamp<qint64>(frame->value(QStringLiteral("reconnectWindowMs")).toInteger(0), 0, 300000));
     } else if (type == Protocol::Type::Error) {
         const QString code = frame->value(QStringLiteral("code")).toString();
         ++m_fleet->m_errorCodes[code];

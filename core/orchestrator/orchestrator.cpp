@@ -186,8 +186,16 @@ void Orchestrator::stop()
     m_sweepTimer.stop();
     if (m_server)
         m_server->close();
+    // The fleet will reconnect to the next orchestrator at once: ask it to spread the reconnects
+    // so that they arrive at about ReconnectsPerSecond (1 s at least, a minute at most).
+    constexpr qint64 ReconnectsPerSecond = 1000;
+    qint64 connected = 0;
+    for (WorkerSession *session : m_pool.all())
+        connected += session->isConnected() ? 1 : 0;
+    const qint64 windowMs = std::clamp<qint64>(connected * 1000 / ReconnectsPerSecond, 1000, 60000);
     const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},
-                              {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")}};
+                              {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")},
+                              {QStringLiteral("reconnectWindowMs"), windowMs}};
     for (WorkerSession *session : m_pool.all()) {
         if (WorkerConnection *connection = session->connection) {
             connection->send(goodbye);
