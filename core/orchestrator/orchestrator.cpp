@@ -23,12 +23,18 @@
 
 namespace Swamp {
 
+namespace {
+constexpr qint64 HeartbeatSlices = 50;
+}
+
 Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_gate([this] { return m_store && m_store->inBatch(); })
 {
-    m_heartbeatTimer.setInterval(int(m_config.heartbeatIntervalMs));
+    // The heartbeat pass is spread over the interval in slices (one every 100 ms by default), so
+    // thousands of pings and pongs do not arrive in one burst that delays everything else.
+    m_heartbeatTimer.setInterval(int(std::max<qint64>(20, m_config.heartbeatIntervalMs / HeartbeatSlices)));
     connect(&m_heartbeatTimer, &QTimer::timeout, this, &Orchestrator::heartbeat);
     m_sweepTimer.setInterval(250);
     connect(&m_sweepTimer, &QTimer::timeout, this, &Orchestrator::sweep);
@@ -316,9 +322,19 @@ void Orchestrator::handleWorkerClosed(WorkerConnection *connection)
 
 void Orchestrator::heartbeat()
 {
-    // One pass per heartbeat interval: ping the connected, drop the silent.
+    // One pass per heartbeat interval, a slice per tick: ping the connected, drop the silent.
+    if (m_heartbeatNext >= m_heartbeatRound.size()) {
+        m_heartbeatRound = m_pool.ids();
+        m_heartbeatNext = 0;
+        const qint64 ticks = std::max<qint64>(1, m_config.heartbeatIntervalMs / m_heartbeatTimer.interval());
+        m_heartbeatSlice = std::max<qsizetype>(1, qsizetype((m_heartbeatRound.size() + ticks - 1) / ticks));
+    }
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    for (WorkerSession *session : m_pool.all()) {
+    const qsizetype end = std::min(m_heartbeatRound.size(), m_heartbeatNext + m_heartbeatSlice);
+    for (; m_heartbeatNext < end; ++m_heartbeatNext) {
+        WorkerSession *session = m_pool.find(m_heartbeatRound.at(m_heartbeatNext));
+        if (!session)
+            continue;
         WorkerConnection *connection = session->connection;
         if (!connection)
             continue;
