@@ -197,8 +197,11 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
     const qint64 listedCount = listed ? listed->value(QStringLiteral("count")).toInteger() : -1;
     check(result, QStringLiteral("worker list counts every worker"), listedCount == workers,
           QStringLiteral("worker.list counted %1 of %2").arg(listedCount).arg(workers));
+    QStringList reasons;
+    for (auto it = fleet->closeReasons().cbegin(); it != fleet->closeReasons().cend(); ++it)
+        reasons << QStringLiteral("%1×%2").arg(it.value()).arg(it.key());
     check(result, QStringLiteral("none dropped"), fleet->disconnects() == 0,
-          QStringLiteral("%1 disconnects while idle").arg(fleet->disconnects()));
+          QStringLiteral("%1 disconnects (%2)").arg(fleet->disconnects()).arg(reasons.join(QStringLiteral(", "))));
     const double perWorkerKb = workers > 0 ? double(rssAfter - rssBefore) / workers : 0;
     result.figures = {{QStringLiteral("workers"), workers},
                       {QStringLiteral("enrollmentsPerSecond"), wave.perSecond},

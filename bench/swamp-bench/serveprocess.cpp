@@ -64,12 +64,18 @@ Result<void> ServeProcess::start(int timeoutMs)
             return true;
         if (!log.isOpen() && !log.open(QIODevice::ReadOnly))
             return false;
+        // The Listening line is the first line of swamp serve; a wrapper (--swamp pointing at a
+        // profiler's launcher) may print before it.
         log.seek(0);
-        const QString text = QString::fromUtf8(log.readLine());
-        if (!text.endsWith(u'\n'))
-            return false;
-        firstLine = text;
-        return true;
+        while (!log.atEnd()) {
+            const QString text = QString::fromUtf8(log.readLine());
+            if (!text.endsWith(u'\n'))
+                return false;
+            firstLine = text;
+            if (listening.match(text).hasMatch())
+                return true;
+        }
+        return false;
     }, timeoutMs);
     const QRegularExpressionMatch match = listening.match(firstLine);
     if (!up || !match.hasMatch()) {

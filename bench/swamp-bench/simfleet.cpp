@@ -210,6 +210,8 @@ void SimWorker::handleDisconnected()
     if (wasEnrolled) {
         --m_fleet->m_enrolled;
         ++m_fleet->m_disconnects;
+        if (m_socket && m_socket->closeCode() != QWebSocketProtocol::CloseCodeNormal)
+            ++m_fleet->m_closeReasons[QStringLiteral("%1 %2").arg(int(m_socket->closeCode())).arg(m_socket->closeReason())];
     }
     if (wasConnecting) {
         ++m_fleet->m_failedAttempts;
@@ -307,14 +309,18 @@ void SimFleet::tick()
     for (size_t i = 0; i < m_workers.size(); ++i) {
         SimWorker *worker = m_workers[i].get();
         if (worker->isConnecting()) {
-            if (now - worker->connectStartedUs() > 15'000'000)
+            if (now - worker->connectStartedUs() > 15'000'000) {
+                ++m_closeReasons[QStringLiteral("bench: no enrollment within 15 s")];
                 worker->abort();
+            }
             continue;
         }
         if (i % slices != slice || !worker->isEnrolled())
             continue;
-        if (now - worker->lastHeardUs() > m_heartbeatTimeoutMs * 1000)
+        if (now - worker->lastHeardUs() > m_heartbeatTimeoutMs * 1000) {
+            ++m_closeReasons[QStringLiteral("bench: orchestrator silent")];
             worker->abort();
+        }
         else
             worker->ping();
     }

@@ -110,6 +110,8 @@ public:
     int failedAttempts() const { return m_failedAttempts; }
     int disconnects() const { return m_disconnects; }
     const QMap<QString, int> &errorCodes() const { return m_errorCodes; }
+    // Why enrolled workers were dropped: "<close code> <reason>", or the bench's own watchdogs.
+    const QMap<QString, int> &closeReasons() const { return m_closeReasons; }
     qint64 refused() const { return m_refused; }
     qint64 unknownSteps() const { return m_unknownSteps; }
 
@@ -142,6 +144,7 @@ private:
     int m_failedAttempts = 0;
     int m_disconnects = 0;
     QMap<QString, int> m_errorCodes;
+    QMap<QString, int> m_closeReasons;
     qint64 m_refused = 0;
     qint64 m_unknownSteps = 0;
     qint64 m_acks = 0;
