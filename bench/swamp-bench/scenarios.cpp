@@ -423,6 +423,17 @@ ScenarioResult runStorm(const BenchOptions &options, int workers)
     window << upUs;
     const RateProfile profile = rateProfile(window, 100'000);
     const double peakToMean = profile.meanPerBucket > 0 ? double(profile.peakPerBucket) / profile.meanPerBucket : 0;
+    // The attempts (TCP connects started) in the same window: what the jitter shapes, before the
+    // orchestrator's accept and enrollment queue.
+    QList<qint64> attempts;
+    for (qint64 t : fleet->connectAttemptTimesUs().mid(attemptsBefore)) {
+        if (t >= upUs && t <= lastBackUs)
+            attempts << t;
+    }
+    attempts << upUs << lastBackUs;
+    const RateProfile attemptProfile = rateProfile(attempts, 100'000);
+    const double attemptPeakToMean = attemptProfile.meanPerBucket > 0
+        ? double(attemptProfile.peakPerBucket) / attemptProfile.meanPerBucket : 0;
 
     // Every step runs again and finishes once.
     fleet->setHoldSteps(false);
@@ -452,6 +463,9 @@ ScenarioResult runStorm(const BenchOptions &options, int workers)
                       {QStringLiteral("connectMeanPer100ms"), profile.meanPerBucket},
                       {QStringLiteral("connectPeakPer100ms"), profile.peakPerBucket},
                       {QStringLiteral("peakToMean"), peakToMean},
+                      {QStringLiteral("attemptPeakToMean"), attemptPeakToMean},
+                      {QStringLiteral("attemptMeanPer100ms"), attemptProfile.meanPerBucket},
+                      {QStringLiteral("attemptPeakPer100ms"), attemptProfile.peakPerBucket},
                       {QStringLiteral("connectAttempts"), fleet->connectAttemptTimesUs().size() - attemptsBefore},
                       {QStringLiteral("failedAttempts"), fleet->failedAttempts() - failedBefore},
                       {QStringLiteral("stepsLost"), lost},
@@ -463,6 +477,8 @@ ScenarioResult runStorm(const BenchOptions &options, int workers)
     say(QStringLiteral("connects per 100 ms: mean %1, peak %2 (peak/mean %3); %4 attempts, %5 failed")
             .arg(fixed(profile.meanPerBucket)).arg(profile.peakPerBucket).arg(fixed(peakToMean, 2))
             .arg(fleet->connectAttemptTimesUs().size() - attemptsBefore).arg(fleet->failedAttempts() - failedBefore));
+    say(QStringLiteral("connect attempts per 100 ms after listening: mean %1, peak %2 (peak/mean %3)")
+            .arg(fixed(attemptProfile.meanPerBucket)).arg(attemptProfile.peakPerBucket).arg(fixed(attemptPeakToMean, 2)));
     say(QStringLiteral("%1 running steps: %2 succeeded after the restart, %3 lost, %4 finished twice")
             .arg(held).arg(succeeded).arg(lost).arg(twice));
     fleet->closeAll();
