@@ -322,15 +322,21 @@ void Orchestrator::handleWorkerClosed(WorkerConnection *connection)
 
 void Orchestrator::heartbeat()
 {
-    // One pass per heartbeat interval, a slice per tick: ping the connected, drop the silent.
+    // One pass per heartbeat interval, spread over it: each tick pings the share of the round that
+    // is due by the clock (not a fixed slice per tick), so a busy loop whose ticks come late still
+    // pings everyone once per interval.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (m_heartbeatNext >= m_heartbeatRound.size()) {
+        if (now - m_heartbeatRoundStartMs < m_config.heartbeatIntervalMs && !m_heartbeatRound.isEmpty())
+            return;
         m_heartbeatRound = m_pool.ids();
         m_heartbeatNext = 0;
-        const qint64 ticks = std::max<qint64>(1, m_config.heartbeatIntervalMs / m_heartbeatTimer.interval());
-        m_heartbeatSlice = std::max<qsizetype>(1, qsizetype((m_heartbeatRound.size() + ticks - 1) / ticks));
+        m_heartbeatRoundStartMs = now;
     }
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    const qsizetype end = std::min(m_heartbeatRound.size(), m_heartbeatNext + m_heartbeatSlice);
+    const double due = double(now - m_heartbeatRoundStartMs + m_heartbeatTimer.interval())
+                       / double(m_config.heartbeatIntervalMs);
+    const qsizetype end = std::min(m_heartbeatRound.size(),
+                                   std::max(m_heartbeatNext + 1, qsizetype(due * double(m_heartbeatRound.size()))));
     for (; m_heartbeatNext < end; ++m_heartbeatNext) {
         WorkerSession *session = m_pool.find(m_heartbeatRound.at(m_heartbeatNext));
         if (!session)

@@ -146,7 +146,7 @@ private:
     QTimer m_heartbeatTimer;
     QList<QString> m_heartbeatRound; // worker ids of this interval's pass
     qsizetype m_heartbeatNext = 0;
-    qsizetype m_heartbeatSlice = 1;
+    qint64 m_heartbeatRoundStartMs = 0;
     QTimer m_sweepTimer;
     QSet<QString> m_inGrace;                       // worker ids disconnected within grace
     QSet<QString> m_drainDeadlines;                // worker ids draining with a deadline
