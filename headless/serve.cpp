@@ -3,6 +3,7 @@
 #include "common/datadir.h"
 #include "common/duration.h"
 #include "common/files.h"
+#include "common/openfiles.h"
 #include "common/signalwatcher.h"
 #include "common/urls.h"
 #include "orchestrator/eventlog.h"
@@ -103,6 +104,8 @@ int runServe(const QStringList &arguments)
     }
     const bool json = parser.isSet(QStringLiteral("json"));
 
+    // One file per connected worker: take the whole hard limit, and say so when it is low.
+    const OpenFileLimit files = raiseOpenFileLimit();
     SignalWatcher signals;
     Orchestrator orchestrator(config);
     if (auto started = orchestrator.start(); !started)
@@ -133,6 +136,13 @@ int runServe(const QStringList &arguments)
         } else {
             out(message);
         }
+    }
+    constexpr qint64 WantedOpenFiles = 16384;
+    if (files.limit >= 0 && files.limit < WantedOpenFiles) {
+        err(QStringLiteral("warning: the open-file limit is %1 (hard limit %2), enough for about %3 "
+                           "connected workers; raise it with 'ulimit -n 65536' before 'swamp serve', or "
+                           "LimitNOFILE=65536 in its systemd unit")
+                .arg(files.limit).arg(files.hard).arg(std::max<qint64>(0, files.limit - 64)));
     }
     const auto print = [json](const Event &event) {
         if (json)
@@ -169,6 +179,10 @@ int runServe(const QStringList &arguments)
                      });
     QObject::connect(&orchestrator, &Orchestrator::stopped, qApp,
                      [&orchestrator] { QCoreApplication::exit(orchestrator.exitCode()); });
+    QObject::connect(&orchestrator, &Orchestrator::failed, qApp, [json](const Error &error) {
+        failure(error, json);
+        QCoreApplication::exit(1);
+    });
     return QCoreApplication::exec();
 }
 

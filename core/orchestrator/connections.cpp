@@ -59,10 +59,52 @@ void PeerConnection::handleText(const QString &text)
     Q_EMIT frameReceived(*frame);
 }
 
+void OutboundGate::wait(PeerConnection *connection)
+{
+    m_waiting << QPointer<PeerConnection>(connection);
+}
+
+void OutboundGate::release()
+{
+    const auto waiting = std::exchange(m_waiting, {});
+    for (const QPointer<PeerConnection> &connection : waiting) {
+        if (connection)
+            connection->flushHeld();
+    }
+}
+
+void OutboundGate::discard()
+{
+    const auto waiting = std::exchange(m_waiting, {});
+    for (const QPointer<PeerConnection> &connection : waiting) {
+        if (connection)
+            connection->abort();
+    }
+}
+
 void PeerConnection::send(const QJsonObject &frame)
 {
-    if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+    if (!m_socket)
+        return;
+    if ((m_gate && m_gate->isClosed()) || !m_held.isEmpty()) {
+        if (m_held.isEmpty() && !m_heldClose)
+            m_gate->wait(this);
+        m_held << Protocol::encodeFrame(frame);
+        return;
+    }
+    if (m_socket->state() == QAbstractSocket::ConnectedState)
         m_socket->sendTextMessage(Protocol::encodeFrame(frame));
+}
+
+void PeerConnection::flushHeld()
+{
+    const QStringList held = std::exchange(m_held, {});
+    if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState) {
+        for (const QString &text : held)
+            m_socket->sendTextMessage(text);
+    }
+    if (auto close = std::exchange(m_heldClose, std::nullopt))
+        closeNow(close->first, close->second);
 }
 
 void PeerConnection::sendError(const Error &error, const QString &requestId)
@@ -75,6 +117,16 @@ void PeerConnection::sendError(const Error &error, const QString &requestId)
 }
 
 void PeerConnection::close(int code, const QString &reason)
+{
+    if (!m_held.isEmpty()) {
+        // The frames before it (e.g. an error that explains the close) go first.
+        m_heldClose = std::pair{code, reason};
+        return;
+    }
+    closeNow(code, reason);
+}
+
+void PeerConnection::closeNow(int code, const QString &reason)
 {
     if (!m_socket)
         return;
@@ -93,6 +145,8 @@ void PeerConnection::reject(const QString &reason, const QString &closeReason)
 
 void PeerConnection::abort()
 {
+    m_held.clear();
+    m_heldClose.reset();
     if (m_socket)
         m_socket->abort();
 }

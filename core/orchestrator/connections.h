@@ -2,15 +2,43 @@
 
 #include <QJsonObject>
 #include <QObject>
+#include <QPointer>
+#include <QStringList>
 #include <QString>
 
+#include <functional>
 #include <memory>
+#include <optional>
 
 class QWebSocket;
 
 namespace Swamp {
 
 struct Error;
+class PeerConnection;
+
+// Nothing that announces a state change may leave before that change is committed. While the gate
+// is closed (the orchestrator's group-commit batch is open), send() and close() of every
+// connection wait, in order; release() sends what waited once the batch is committed.
+class OutboundGate final
+{
+    Q_DISABLE_COPY_MOVE(OutboundGate)
+
+public:
+    explicit OutboundGate(std::function<bool()> isClosed)
+        : m_isClosed(std::move(isClosed))
+    {
+    }
+    bool isClosed() const { return m_isClosed(); }
+    void wait(PeerConnection *connection);
+    void release();
+    // The batch failed: what waited is dropped (the connections are aborted).
+    void discard();
+
+private:
+    std::function<bool()> m_isClosed;
+    QList<QPointer<PeerConnection>> m_waiting;
+};
 
 // One WebSocket peer (a worker on /v1/worker or an admin client on /v1/admin). Owns its socket,
 // validates every frame (size, JSON, type) and hands valid ones on; a bad frame closes only this
@@ -33,6 +61,8 @@ public:
     void reject(const QString &reason, const QString &closeReason);
     void abort();
     void ping();
+    // Frames go through `gate` (never null once set; see OutboundGate).
+    void setGate(OutboundGate *gate) { m_gate = gate; }
 
     QString peerAddress() const;
     QString requestHeader(const QByteArray &name) const;
@@ -49,9 +79,15 @@ Q_SIGNALS:
     void closed();
 
 private:
+    friend class OutboundGate;
     void handleText(const QString &text);
+    void closeNow(int code, const QString &reason);
+    void flushHeld();
 
     std::unique_ptr<QWebSocket> m_socket;
+    OutboundGate *m_gate = nullptr;
+    QStringList m_held;                              // encoded frames waiting for the gate
+    std::optional<std::pair<int, QString>> m_heldClose; // a close requested behind them
     qint64 m_maxFrameBytes;
     qint64 m_lastHeardMs = 0;
     qint64 m_badFrames = 0;

@@ -86,7 +86,7 @@ Result<TokenRecord> Orchestrator::checkToken(const QJsonObject &frame, const QSt
         return fail(std::move(error));
     };
     // 3. exists (the live token of that name, else the newest for a precise reason)
-    auto tokens = m_store->tokensNamed(text->name);
+    auto tokens = m_store->tokensNamed(text->name, false);
     if (!tokens)
         return fail(tokens.error());
     if (tokens->isEmpty())
@@ -108,12 +108,24 @@ Result<TokenRecord> Orchestrator::checkToken(const QJsonObject &frame, const QSt
         qCWarning(lcEnroll) << "wrong secret for token" << token.name << "from" << peer;
         return named(Codes::tokenMismatch(token.name));
     }
-    // 7. binding
+    // 7. binding: one indexed lookup for this machine; the others are counted only when a new
+    // machine claims a token with a limit (a token may have thousands of enrollments).
     const QString machineId = frame.value(QStringLiteral("machineId")).toString();
-    if (!token.isBound(machineId) && token.maxEnrollments > 0
-        && token.bindings.size() >= token.maxEnrollments)
-        return named(Codes::tokenBound(token.name, int(token.bindings.size()), token.maxEnrollments));
-    return token;
+    auto bound = m_store->binding(token.id, machineId);
+    if (!bound)
+        return fail(bound.error());
+    TokenRecord checked = token;
+    checked.bindings.clear();
+    if (*bound) {
+        checked.bindings << **bound; // only this machine's binding: all that admission needs
+    } else if (token.maxEnrollments > 0) {
+        auto used = m_store->bindingCount(token.id);
+        if (!used)
+            return fail(used.error());
+        if (*used >= token.maxEnrollments)
+            return named(Codes::tokenBound(token.name, int(*used), token.maxEnrollments));
+    }
+    return checked;
 }
 
 void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject &frame)

@@ -9,6 +9,7 @@
 #include "orchestrator/metricsserver.h"
 #include "orchestrator/fleet.h"
 #include "orchestrator/reaper.h"
+#include "orchestrator/listenertuning.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -25,12 +26,19 @@
 
 namespace Swamp {
 
+namespace {
+constexpr qint64 HeartbeatSlices = 50;
+}
+
 Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_metrics(std::make_unique<Metrics>())
+    , m_gate([this] { return m_store && m_store->inBatch(); })
 {
-    m_heartbeatTimer.setInterval(int(m_config.heartbeatIntervalMs));
+    // The heartbeat pass is spread over the interval in slices (one every 100 ms by default), so
+    // thousands of pings and pongs do not arrive in one burst that delays everything else.
+    m_heartbeatTimer.setInterval(int(std::max<qint64>(20, m_config.heartbeatIntervalMs / HeartbeatSlices)));
     connect(&m_heartbeatTimer, &QTimer::timeout, this, &Orchestrator::heartbeat);
     m_sweepTimer.setInterval(250);
     connect(&m_sweepTimer, &QTimer::timeout, this, &Orchestrator::sweep);
@@ -165,7 +173,8 @@ Result<void> Orchestrator::start()
     m_server = std::make_unique<QWebSocketServer>(QStringLiteral("swamp/") + Swamp::version(), mode);
     if (mode == QWebSocketServer::SecureMode)
         m_server->setSslConfiguration(ssl);
-    m_server->setMaxPendingConnections(1024);
+    m_server->setMaxPendingConnections(4096);
+    tuneListener(m_server.get(), 4096);
     m_server->setHandshakeTimeout(10000);
     connect(m_server.get(), &QWebSocketServer::newConnection, this, &Orchestrator::acceptConnection);
     if (!m_server->listen(*address, m_config.listenPort)) {
@@ -189,7 +198,32 @@ Result<void> Orchestrator::start()
     m_sweepTimer.start();
     m_reaper = std::make_unique<Reaper>(m_store.get(), m_config.retentionMs);
     m_reaper->start();
+    // Group commit (SQLite): every change made while handling the frames and timers of one
+    // event-loop turn is committed in one transaction on the next turn, and only then are the
+    // frames that announce those changes sent (OutboundGate). Under load one commit carries many
+    // steps' changes; an idle orchestrator commits at once. Each change is still written before
+    // anything that depends on it leaves the process.
+    if (m_store->dialect() == Store::Dialect::Sqlite) {
+        m_store->setGroupCommit([this] {
+            QMetaObject::invokeMethod(this, &Orchestrator::commitBatch, Qt::QueuedConnection);
+        });
+    }
     return {};
+}
+
+void Orchestrator::commitBatch()
+{
+    if (auto committed = m_store->commitBatch(); !committed) {
+        qCCritical(lcDb) << "commit failed, stopping:" << committed.error().message;
+        m_gate.discard();
+        m_heartbeatTimer.stop();
+        m_sweepTimer.stop();
+        if (m_server)
+            m_server->close();
+        Q_EMIT failed(committed.error());
+        return;
+    }
+    m_gate.release();
 }
 
 QList<Event> Orchestrator::bootEvents() const
@@ -208,8 +242,16 @@ void Orchestrator::stop()
         m_reaper->stop();
     if (m_server)
         m_server->close();
+    // The fleet will reconnect to the next orchestrator at once: ask it to spread the reconnects
+    // so that they arrive at about ReconnectsPerSecond (1 s at least, a minute at most).
+    constexpr qint64 ReconnectsPerSecond = 1000;
+    qint64 connected = 0;
+    for (WorkerSession *session : m_pool.all())
+        connected += session->isConnected() ? 1 : 0;
+    const qint64 windowMs = std::clamp<qint64>(connected * 1000 / ReconnectsPerSecond, 1000, 60000);
     const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},
-                              {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")}};
+                              {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")},
+                              {QStringLiteral("reconnectWindowMs"), windowMs}};
     for (WorkerSession *session : m_pool.all()) {
         // In a fleet the others carry on at once: running steps go back to the queue now
         // (cancelled on the worker, no attempt spent) instead of at this orchestrator's restart.
@@ -229,6 +271,8 @@ void Orchestrator::stop()
     }
     if (m_events)
         m_events->append(QStringLiteral("orchestrator.stopped"), QString(), Tr::tr("orchestrator stopped"));
+    if (m_store)
+        commitBatch();
     if (m_fleet && m_exitCode == 0)
         m_fleet->leave();
     // Give close frames a moment to leave before the process exits.
@@ -246,10 +290,12 @@ void Orchestrator::acceptConnection()
         } else if (path == QStringView(Protocol::WorkerPath)) {
             auto *connection = new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this);
             observeConnection(connection, Metrics::Endpoint::Worker);
+            connection->setGate(&m_gate);
             attachWorker(connection);
         } else if (path == QStringView(Protocol::AdminPath)) {
             auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this);
             observeConnection(connection, Metrics::Endpoint::Admin);
+            connection->setGate(&m_gate);
             attachAdmin(connection);
         } else {
             socket->close(static_cast<QWebSocketProtocol::CloseCode>(Protocol::CloseBadFrame),
@@ -334,9 +380,25 @@ void Orchestrator::handleWorkerClosed(WorkerConnection *connection)
 
 void Orchestrator::heartbeat()
 {
-    // One pass per heartbeat interval: ping the connected, drop the silent.
+    // One pass per heartbeat interval, spread over it: each tick pings the share of the round that
+    // is due by the clock (not a fixed slice per tick), so a busy loop whose ticks come late still
+    // pings everyone once per interval.
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    for (WorkerSession *session : m_pool.all()) {
+    if (m_heartbeatNext >= m_heartbeatRound.size()) {
+        if (now - m_heartbeatRoundStartMs < m_config.heartbeatIntervalMs && !m_heartbeatRound.isEmpty())
+            return;
+        m_heartbeatRound = m_pool.ids();
+        m_heartbeatNext = 0;
+        m_heartbeatRoundStartMs = now;
+    }
+    const double due = double(now - m_heartbeatRoundStartMs + m_heartbeatTimer.interval())
+                       / double(m_config.heartbeatIntervalMs);
+    const qsizetype end = std::min(m_heartbeatRound.size(),
+                                   std::max(m_heartbeatNext + 1, qsizetype(due * double(m_heartbeatRound.size()))));
+    for (; m_heartbeatNext < end; ++m_heartbeatNext) {
+        WorkerSession *session = m_pool.find(m_heartbeatRound.at(m_heartbeatNext));
+        if (!session)
+            continue;
         WorkerConnection *connection = session->connection;
         if (!connection)
             continue;

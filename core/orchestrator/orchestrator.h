@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 #include "orchestrator/metrics.h"
+#include "orchestrator/connections.h"
 #include "pool/workerpool.h"
 #include "scheduling/steps.h"
 #include "tokens/tokens.h"
@@ -90,6 +91,10 @@ public:
 
 Q_SIGNALS:
     void stopped();
+    // A group-commit batch could not be committed (disk full, I/O error): nothing of it was sent,
+    // but the in-memory state is ahead of the database, so the orchestrator must exit; a restart
+    // recovers from the last committed state (boot reconciliation).
+    void failed(const Swamp::Error &error);
 
 private:
     // wiring
@@ -106,6 +111,9 @@ private:
     void refuse(WorkerConnection *connection, const Error &error, const QString &requestId);
     bool rateLimited(const QString &tokenName, const QString &address) const;
     void recordSecretFailure(const QString &tokenName, const QString &address);
+
+    // group commit: what one event-loop turn changed is committed at once, then sent
+    void commitBatch();
 
     // liveness
     void heartbeat();
@@ -194,6 +202,9 @@ private:
     WorkerPool m_pool;
     QList<QPointer<AdminConnection>> m_admins;
     QTimer m_heartbeatTimer;
+    QList<QString> m_heartbeatRound; // worker ids of this interval's pass
+    qsizetype m_heartbeatNext = 0;
+    qint64 m_heartbeatRoundStartMs = 0;
     QTimer m_sweepTimer;
     QSet<QString> m_inGrace;                       // worker ids disconnected within grace
     QSet<QString> m_drainDeadlines;                // worker ids draining with a deadline
@@ -201,6 +212,7 @@ private:
     QHash<QString, QList<qint64>> m_secretFailures; // by "name:" / "addr:" key, recent ms
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
+    OutboundGate m_gate;
 };
 
 } // namespace Swamp

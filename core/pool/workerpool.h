@@ -44,6 +44,7 @@ public:
     WorkerSession *findByMachine(const QString &machineId, const QString &tokenName) const;
     QList<WorkerSession *> onToken(const QString &tokenName) const;
     QList<WorkerSession *> all() const;
+    QList<QString> ids() const { return m_sessions.keys(); }
     qsizetype size() const { return m_sessions.size(); }
 
     WorkerSession *insert(std::unique_ptr<WorkerSession> session);

@@ -57,6 +57,9 @@ Store::Store(QString connectionName, Dialect dialect)
 
 Store::~Store()
 {
+    if (auto committed = commitBatch(); !committed)
+        qCWarning(lcDb) << committed.error().message;
+    m_writeStatements.clear();
     if (!m_listenerName.isEmpty()) {
         {
             QSqlDatabase listener = QSqlDatabase::database(m_listenerName, false);
@@ -217,16 +220,68 @@ Result<void> Store::migrate(const QString &spec)
     return {};
 }
 
+namespace {
+struct Depth
+{
+    int &depth;
+    explicit Depth(int &d) : depth(d) { ++depth; }
+    ~Depth() { --depth; }
+};
+} // namespace
+
+void Store::setGroupCommit(std::function<void()> scheduleCommit)
+{
+    m_scheduleCommit = std::move(scheduleCommit);
+}
+
+Result<void> Store::openBatch()
+{
+    if (m_batchOpen || !m_scheduleCommit || m_transactionDepth > 0)
+        return {};
+    QSqlDatabase db = database();
+    if (!db.transaction())
+        return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
+    m_batchOpen = true;
+    m_scheduleCommit();
+    return {};
+}
+
+Result<void> Store::commitBatch()
+{
+    if (!m_batchOpen)
+        return {};
+    m_batchOpen = false;
+    QSqlDatabase db = database();
+    if (!db.commit()) {
+        const QString text = db.lastError().text();
+        db.rollback();
+        return databaseError(Tr::tr("committing"), text);
+    }
+    return {};
+}
+
 Result<void> Store::transaction(const std::function<Result<void>()> &body)
 {
     if (m_transactionDepth > 0)
         return body();
-    struct Depth
-    {
-        int &depth;
-        explicit Depth(int &d) : depth(d) { ++depth; }
-        ~Depth() { --depth; }
-    };
+    if (auto opened = openBatch(); !opened)
+        return opened;
+    if (m_batchOpen) {
+        // One savepoint per body: a failing body leaves the rest of the batch intact.
+        if (auto r = execute(QStringLiteral("SAVEPOINT swamp_change")); !r)
+            return r;
+        Result<void> result;
+        {
+            Depth depth(m_transactionDepth);
+            result = body();
+        }
+        if (!result) {
+            execute(QStringLiteral("ROLLBACK TO SAVEPOINT swamp_change"));
+            execute(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
+            return result;
+        }
+        return execute(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
+    }
     QSqlDatabase db = database();
     if (!db.transaction())
         return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
@@ -249,6 +304,31 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
 
 Result<void> Store::execute(const QString &sql, const QVariantList &bindings)
 {
+    if (m_dialect == Dialect::Sqlite && !bindings.isEmpty()) {
+        // Writes are few distinct statements run very often: prepare each once. (Its rows, if
+        // any, are not read, so reusing the statement cannot disturb a caller.)
+        if (auto opened = openBatch(); !opened)
+            return opened;
+        std::unique_ptr<QSqlQuery> &statement = m_writeStatements[sql];
+        if (!statement) {
+            auto query = std::make_unique<QSqlQuery>(database());
+            query->setForwardOnly(true);
+            if (!query->prepare(sql))
+                return databaseError(Tr::tr("preparing a statement"), query->lastError().text());
+            statement = std::move(query);
+        }
+        for (qsizetype i = 0; i < bindings.size(); ++i)
+            statement->bindValue(int(i), bindings.at(i));
+        const bool ok = statement->exec();
+        if (!ok) {
+            const QString text = statement->lastError().text();
+            qCWarning(lcDb) << "statement failed:" << sql.left(80) << text;
+            statement->finish();
+            return databaseError(Tr::tr("running a statement"), text);
+        }
+        statement->finish();
+        return {};
+    }
     auto query = exec(sql, bindings);
     if (!query)
         return fail(query.error());
@@ -262,6 +342,8 @@ Result<QSqlQuery> Store::exec(const QString &sql, const QVariantList &bindings)
 
 Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, bool forwardOnly)
 {
+    if (auto opened = openBatch(); !opened)
+        return fail(opened.error());
     QSqlQuery query(database());
     // Forward-only: every caller reads rows once, in order, so no row cache (on PostgreSQL the
     // rows stream from the server; see forEachRow()).
@@ -376,7 +458,7 @@ Result<void> Store::insertToken(const TokenRecord &t)
         ;
 }
 
-Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query)
+Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query, bool withBindings)
 {
     QList<TokenRecord> tokens;
     QHash<QString, qsizetype> indexById;
@@ -395,7 +477,7 @@ Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query)
         indexById.insert(t.id, tokens.size());
         tokens << t;
     }
-    if (tokens.isEmpty())
+    if (tokens.isEmpty() || !withBindings)
         return tokens;
     // Bindings of the loaded tokens, in one query.
     QStringList placeholders;
@@ -425,14 +507,35 @@ static const char TokenColumns[] = "SELECT id, name, secret_hash, created_at, ex
                                    "max_enrollments, labels, revoked_at, revoke_reason, updated_at "
                                    "FROM enrollment_tokens ";
 
-Result<QList<TokenRecord>> Store::tokensNamed(const QString &name)
+Result<QList<TokenRecord>> Store::tokensNamed(const QString &name, bool withBindings)
 {
     auto query = exec(QString::fromLatin1(TokenColumns)
                           + QStringLiteral("WHERE name = ? ORDER BY created_at DESC, id DESC"),
                       {name});
     if (!query)
         return fail(query.error());
-    return loadTokens(*query);
+    return loadTokens(*query, withBindings);
+}
+
+Result<std::optional<TokenBinding>> Store::binding(const QString &tokenId, const QString &machineId)
+{
+    auto query = exec(QStringLiteral("SELECT machine_id, worker_name, enrolled_at FROM token_bindings "
+                                     "WHERE token_id = ? AND machine_id = ?"),
+                      {tokenId, machineId});
+    if (!query)
+        return fail(query.error());
+    if (!query->next())
+        return std::optional<TokenBinding>();
+    return std::optional<TokenBinding>(
+        TokenBinding{query->value(0).toString(), query->value(1).toString(), fromMs(query->value(2))});
+}
+
+Result<qint64> Store::bindingCount(const QString &tokenId)
+{
+    auto query = exec(QStringLiteral("SELECT COUNT(*) FROM token_bindings WHERE token_id = ?"), {tokenId});
+    if (!query)
+        return fail(query.error());
+    return query->next() ? query->value(0).toLongLong() : 0;
 }
 
 Result<QList<TokenRecord>> Store::allTokens()

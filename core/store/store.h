@@ -12,6 +12,7 @@
 #include <QVariantList>
 
 #include <memory>
+#include <unordered_map>
 #include <optional>
 
 namespace Swamp {
@@ -43,8 +44,18 @@ public:
     QString backupPath() const { return m_backupPath; }
 
     // Runs `body` in one transaction: committed when it succeeds, rolled back when it fails.
-    // Nested calls join the outermost transaction.
+    // Nested calls join the outermost transaction. In group-commit mode the body runs in a
+    // savepoint of the open batch: rolled back alone when it fails, committed with the batch.
     Result<void> transaction(const std::function<Result<void>()> &body);
+
+    // Group commit: every statement joins one open batch transaction; the first one opens it and
+    // calls `scheduleCommit`, which must arrange for commitBatch() to run soon (the orchestrator:
+    // on its next event-loop turn). Nothing that depends on a change may be sent before the
+    // batch holding it is committed (inBatch() tells). Off (nullptr) by default.
+    void setGroupCommit(std::function<void()> scheduleCommit);
+    bool inBatch() const { return m_batchOpen; }
+    // Commits the open batch (nothing to do without one). On failure the batch is rolled back.
+    Result<void> commitBatch();
 
     // One statement with positional `?` bindings; the query is positioned before its first row.
     // On PostgreSQL read its rows before running the next statement (one statement at a time
@@ -58,7 +69,11 @@ public:
                             const std::function<void(const QSqlQuery &)> &row);
 
     Result<void> insertToken(const TokenRecord &token);
-    Result<QList<TokenRecord>> tokensNamed(const QString &name); // newest first
+    // Newest first. Without `withBindings` the tokens' `bindings` are left empty: loading every
+    // binding of a token with thousands of enrollments on each enrollment made enrolling O(n).
+    Result<QList<TokenRecord>> tokensNamed(const QString &name, bool withBindings = true);
+    Result<std::optional<TokenBinding>> binding(const QString &tokenId, const QString &machineId);
+    Result<qint64> bindingCount(const QString &tokenId);
     Result<QList<TokenRecord>> allTokens();                      // oldest first
     Result<void> revokeToken(const QString &tokenId, const QDateTime &at, const QString &reason);
     Result<void> insertBinding(const QString &tokenId, const TokenBinding &binding);
@@ -192,10 +207,11 @@ public:
 private:
     Store(QString connectionName, Dialect dialect);
     Result<void> configure();
+    Result<void> openBatch();
     Result<void> migrate(const QString &spec);
     Result<QSqlQuery> run(const QString &sql, const QVariantList &bindings, bool forwardOnly);
     Result<QString> inlineBindings(const QString &sql, const QVariantList &bindings) const;
-    Result<QList<TokenRecord>> loadTokens(QSqlQuery &query);
+    Result<QList<TokenRecord>> loadTokens(QSqlQuery &query, bool withBindings = true);
     std::unexpected<Error> databaseError(const QString &what, const QString &driverText) const;
 
     QString m_connectionName;
@@ -204,6 +220,9 @@ private:
     int m_foundSchemaVersion = 0;
     QString m_backupPath;
     int m_transactionDepth = 0;
+    std::function<void()> m_scheduleCommit;
+    bool m_batchOpen = false;
+    std::unordered_map<QString, std::unique_ptr<QSqlQuery>> m_writeStatements; // prepared once (SQLite), see execute()
     int m_cursors = 0;
     QString m_listenerName;
 };

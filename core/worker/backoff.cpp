@@ -12,7 +12,7 @@ Backoff::Backoff(qint64 baseMs, qint64 capMs, quint32 seed)
 qint64 Backoff::nextCeilingMs() const
 {
     const int shift = std::min(m_attempt, 30);
-    return std::min(m_capMs, m_baseMs << shift);
+    return std::max(m_windowMs, std::min(m_capMs, m_baseMs << shift));
 }
 
 qint64 Backoff::nextDelayMs()

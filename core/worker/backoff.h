@@ -2,6 +2,8 @@
 
 #include <QRandomGenerator>
 
+#include <algorithm>
+
 namespace Swamp {
 
 // Exponential backoff with full jitter: the n-th delay is uniform in [0, min(cap, base·2^(n-1))].
@@ -15,12 +17,20 @@ public:
     // The upper bound the next call will draw from.
     qint64 nextCeilingMs() const;
     int attempt() const { return m_attempt; }
-    void reset() { m_attempt = 0; }
+    // Until reset(), every draw's ceiling is at least `windowMs` (above the cap if need be): the
+    // orchestrator asked its fleet to spread its reconnects over that window (`shutdown` frame).
+    void spreadOver(qint64 windowMs) { m_windowMs = std::max<qint64>(0, windowMs); }
+    void reset()
+    {
+        m_attempt = 0;
+        m_windowMs = 0;
+    }
 
 private:
     qint64 m_baseMs;
     qint64 m_capMs;
     int m_attempt = 0;
+    qint64 m_windowMs = 0;
     QRandomGenerator m_random;
 };
 

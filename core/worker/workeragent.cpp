@@ -163,8 +163,12 @@ void WorkerAgent::handleText(const QString &text)
         handleEnrolled(*frame);
     else if (type == Protocol::Type::Error)
         handleError(*frame);
-    else if (type == Protocol::Type::Shutdown)
+    else if (type == Protocol::Type::Shutdown) {
         m_lastError = frame->value(QStringLiteral("reason")).toString();
+        // The whole fleet reconnects at once otherwise: spread over the window the orchestrator
+        // asks for (bounded, whatever it sends).
+        m_backoff.spreadOver(std::clamp<qint64>(frame->value(QStringLiteral("reconnectWindowMs")).toInteger(0), 0, 300000));
+    }
     else if (type == Protocol::Type::Dispatch)
         handleDispatch(*frame);
     else if (type == Protocol::Type::Cancel) {

@@ -23,6 +23,7 @@ private Q_SLOTS:
     void resetStartsOver();
     void sameSeedSameSequence();
     void customBaseAndCap();
+    void spreadOverWindowUntilReset();
 };
 
 void tst_Backoff::init()
@@ -114,6 +115,30 @@ void tst_Backoff::customBaseAndCap()
     QCOMPARE(backoff.nextCeilingMs(), qint64(200));
     backoff.nextDelayMs();
     QCOMPARE(backoff.nextCeilingMs(), qint64(250));
+}
+
+void tst_Backoff::spreadOverWindowUntilReset()
+{
+    // After a `shutdown` frame asking for a 10 s window, a fleet's first reconnects spread over
+    // the whole window (beyond the usual 1 s and even the 30 s cap when asked), and the window
+    // ends with the next enrollment (reset).
+    qint64 largest = 0;
+    for (quint32 seed = 1; seed <= 300; ++seed) {
+        Backoff backoff(1000, 30000, seed);
+        backoff.spreadOver(10000);
+        QCOMPARE(backoff.nextCeilingMs(), qint64(10000));
+        const qint64 delay = backoff.nextDelayMs();
+        QVERIFY(delay >= 0 && delay <= 10000);
+        largest = std::max(largest, delay);
+    }
+    QVERIFY2(largest > 9000, qPrintable(u"largest delay %1 ms: not spread over 10 s"_s.arg(largest)));
+    Backoff backoff(1000, 30000, 7);
+    backoff.spreadOver(45000);
+    for (int i = 0; i < 8; ++i)
+        backoff.nextDelayMs();
+    QCOMPARE(backoff.nextCeilingMs(), qint64(45000));
+    backoff.reset();
+    QCOMPARE(backoff.nextCeilingMs(), qint64(1000));
 }
 
 QTEST_GUILESS_MAIN(tst_Backoff)

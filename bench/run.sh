@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs every swamp-bench scenario and the Celery+Redis peer RUNS times each (default 3) and writes
+# the medians to bench/results/<date>.md, with the machine they ran on. Figures, never verdicts
+# that fail a build: swamp-bench exits 1 only when a correctness check failed.
+#
+#   bench/run.sh                       # idle 10000, throughput 100 20000, storm 10000, query 100000
+#   RUNS=5 IDLE=2000 bench/run.sh      # fewer workers, more runs
+#
+# Installs the peer's Debian packages (redis-server, python3-celery, python3-redis) with apt-get
+# when they are missing, and builds swamp and swamp-bench (RelWithDebInfo) into ${BUILD:-build}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD:-build}
+runs=${RUNS:-3}
+idle=${IDLE:-10000}
+workers=${THROUGHPUT_WORKERS:-100}
+steps=${THROUGHPUT_STEPS:-20000}
+storm=${STORM:-10000}
+records=${QUERY:-100000}
+probe=${PROBE:-1000}
+
+missing=()
+for p in redis-server python3-celery python3-redis; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=1
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE:-RelWithDebInfo} >/dev/null
+cmake --build "$build" --target swamp swamp-bench --parallel 2 >/dev/null
+
+date=$(date -u +%Y-%m-%d)
+raw=bench/results/raw/$date-$(date -u +%H%M%S)
+mkdir -p "$raw"
+bench="$build/bench/swamp-bench/swamp-bench"
+{
+    echo "nproc=$(nproc)"
+    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "memory=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+    echo "kernel=$(uname -r)"
+    echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "nofile=$(ulimit -Hn)"
+    echo "build=$(grep -m1 CMAKE_BUILD_TYPE: "$build/CMakeCache.txt" | cut -d= -f2)"
+    echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')"
+} > "$raw/machine.env"
+
+status=0
+for i in $(seq "$runs"); do
+    echo "== run $i of $runs"
+    "$bench" --json "$raw/idle-$i.json" idle "$idle" || status=1
+    "$bench" --json "$raw/throughput-$i.json" --probe "$probe" throughput "$workers" "$steps" || status=1
+    "$bench" --json "$raw/storm-$i.json" storm "$storm" || status=1
+    "$bench" --json "$raw/query-$i.json" query "$records" || status=1
+    for mode in durable default; do
+        /usr/bin/python3 bench/peers/celery/driver.py "$workers" "$steps" --probe "$probe" --mode "$mode" \
+            > "$raw/celery-$mode-$i.json" || status=1
+    done
+done
+/usr/bin/python3 bench/summarize.py "$raw" > "bench/results/$date.md"
+echo "wrote bench/results/$date.md (raw figures in $raw)"
+exit $status

@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""Turns the raw JSON of bench/run.sh into the markdown report: medians of every figure over the
+runs, the goals of issue 8 next to what was measured, and the Celery+Redis comparison."""
+import glob
+import json
+import os
+import statistics
+import sys
+
+
+def load(raw, prefix):
+    runs = []
+    for path in sorted(glob.glob(os.path.join(raw, prefix + "-*.json"))):
+        with open(path) as f:
+            text = f.read().strip()
+        if text:
+            runs.append(json.loads(text))
+    return runs
+
+
+def scenario(runs):
+    return [s for r in runs for s in r.get("scenarios", [])]
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fig(scenarios, *path):
+    values = []
+    for s in scenarios:
+        v = s.get("figures", {})
+        for key in path:
+            v = v.get(key, {}) if isinstance(v, dict) else None
+        values.append(v if isinstance(v, (int, float)) else None)
+    return med(values)
+
+
+def peer(runs, *path):
+    values = []
+    for r in runs:
+        v = r
+        for key in path:
+            v = v.get(key, {}) if isinstance(v, dict) else None
+        values.append(v if isinstance(v, (int, float)) else None)
+    return med(values)
+
+
+def num(v, digits=0):
+    return "n/a" if v is None else f"{v:,.{digits}f}"
+
+
+def main():
+    raw = sys.argv[1]
+    machine = {}
+    with open(os.path.join(raw, "machine.env")) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            machine[key] = value
+    idle, thr, storm, query = (scenario(load(raw, n)) for n in ("idle", "throughput", "storm", "query"))
+    durable, default = load(raw, "celery-durable"), load(raw, "celery-default")
+    failures = [f"{s['name']}: {f}" for s in idle + thr + storm + query for f in s.get("failures", [])]
+    runs = max(len(idle), len(thr), len(storm), len(query), 1)
+
+    w = lambda line="": print(line)
+    w(f"# swamp-bench results, {os.path.basename(raw)[:10]}")
+    w()
+    w(f"Machine: {machine.get('nproc')} cores ({machine.get('cpu')}), {machine.get('memory')}, Linux "
+      f"{machine.get('kernel')}, load average at start {machine.get('load')}, open-file hard limit "
+      f"{machine.get('nofile')}. Build: {machine.get('build')} of {machine.get('commit')}. "
+      f"Orchestrator on the embedded SQLite, loopback. Every figure is the median of {runs} run(s); "
+      "raw JSON in `" + raw + "`.")
+    w()
+    if failures:
+        w("**Correctness checks failed:**")
+        for f in failures:
+            w(f"- {f}")
+        w()
+    else:
+        w("Every correctness check passed (all workers enrolled and back after the restart, every step "
+          "dispatched and acknowledged exactly once, one completed lease per step, 0 steps lost).")
+        w()
+
+    n_idle = fig(idle, "workers")
+    enroll = fig(idle, "enrollmentsPerSecond")
+    per_worker = fig(idle, "rssPerWorkerKb")
+    tw, tm = fig(thr, "workers"), fig(thr, "steps")
+    sps = fig(thr, "stepsPerSecond")
+    p99_start = fig(thr, "idleSubmitToStart", "p99Ms")
+    n_storm = fig(storm, "workers")
+    back = fig(storm, "allBackSeconds")
+    ptm = fig(storm, "peakToMean")
+    lost = fig(storm, "stepsLost")
+    celery_sps = peer(durable, "tasksPerSecond")
+    celery_default_sps = peer(default, "tasksPerSecond")
+    ratio = sps / celery_sps if sps and celery_sps else None
+
+    def met(ok):
+        return "n/a" if ok is None else ("yes" if ok else "**no**")
+
+    w("## Goals")
+    w()
+    w("| goal | measured | met |")
+    w("|---|---|---|")
+    w(f"| ≥10,000 idle workers on one orchestrator | {num(n_idle)} connected | {met(n_idle and n_idle >= 10000 and not any('idle' in f for f in failures))} |")
+    w(f"| ≤20 KB orchestrator RSS per worker | {num(per_worker, 1)} KB | {met(per_worker is not None and per_worker <= 20)} |")
+    w(f"| ≥2,000 enrollments/s | {num(enroll)} /s | {met(enroll is not None and enroll >= 2000)} |")
+    w(f"| ≥5,000 durable no-op steps/s with 100 workers | {num(sps)} steps/s ({num(tw)} workers) | {met(sps is not None and sps >= 5000 and tw == 100)} |")
+    w(f"| ≥2× Celery+Redis (durable settings) | {num(ratio, 2)}× ({num(celery_sps)} tasks/s) | {met(ratio is not None and ratio >= 2)} |")
+    w(f"| p99 submit→start < 5 ms, idle workers | {num(p99_start, 2)} ms | {met(p99_start is not None and p99_start < 5)} |")
+    w(f"| 10,000 workers back < 60 s after a restart | {num(n_storm)} back in {num(back, 1)} s | {met(back is not None and n_storm and n_storm >= 10000 and back < 60)} |")
+    w(f"| connect peak per 100 ms ≤ 3× mean | {num(ptm, 2)}× (attempts: {num(fig(storm, 'attemptPeakToMean'), 2)}×) | {met(ptm is not None and ptm <= 3)} |")
+    w(f"| 0 steps lost | {num(lost)} | {met(lost == 0 if lost is not None else None)} |")
+    w()
+
+    w("## swamp")
+    w()
+    w("| scenario | figure | median |")
+    w("|---|---|---|")
+    rows = [
+        ("idle", idle, [("enrollments/s", ("enrollmentsPerSecond",), 0),
+                        ("orchestrator CPU per enrollment (ms)", ("orchestratorCpuMsPerEnrollment",), 3),
+                        ("orchestrator RSS before (KB)", ("rssBeforeKb",), 0),
+                        ("orchestrator RSS after (KB)", ("rssAfterKb",), 0),
+                        ("RSS per connected worker (KB)", ("rssPerWorkerKb",), 2),
+                        ("open files after", ("openFilesAfter",), 0)]),
+        ("throughput", thr, [("steps/s end to end", ("stepsPerSecond",), 0),
+                             ("orchestrator CPU per step (ms)", ("orchestratorCpuMsPerStep",), 3),
+                             ("idle: submit→start p50 / p99 / p99.9 (ms)", ("idleSubmitToStart",), None),
+                             ("idle: submit→finished p50 / p99 / p99.9 (ms)", ("idleSubmitToFinished",), None),
+                             ("loaded: submit→start p50 / p99 / p99.9 (ms)", ("loadedSubmitToStart",), None),
+                             ("loaded: submit→finished p50 / p99 / p99.9 (ms)", ("loadedSubmitToFinished",), None)]),
+        ("storm", storm, [("stop (s)", ("stopSeconds",), 2), ("boot to Listening (s)", ("bootSeconds",), 2),
+                          ("all back after the stop (s)", ("allBackSeconds",), 2),
+                          ("all back after Listening (s)", ("backAfterListeningSeconds",), 2),
+                          ("connects per 100 ms, mean", ("connectMeanPer100ms",), 1),
+                          ("connects per 100 ms, peak", ("connectPeakPer100ms",), 0),
+                          ("connects per 100 ms, peak ÷ mean", ("peakToMean",), 2),
+                          ("connect attempts per 100 ms after Listening, mean", ("attemptMeanPer100ms",), 1),
+                          ("connect attempts per 100 ms, peak ÷ mean", ("attemptPeakToMean",), 2),
+                          ("connect attempts / failed", ("connectAttempts",), 0),
+                          ("steps lost", ("stepsLost",), 0)]),
+    ]
+    for name, scen, figures in rows:
+        if not scen:
+            continue
+        args = scen[0]["name"]
+        for label, path, digits in figures:
+            if digits is None:
+                value = " / ".join(num(fig(scen, *path, k), 2) for k in ("p50Ms", "p99Ms", "p999Ms"))
+            else:
+                value = num(fig(scen, *path), digits)
+                if path == ("connectAttempts",):
+                    value += " / " + num(fig(scen, "failedAttempts"))
+            w(f"| `{args}` | {label} | {value} |")
+    for s in query[:1]:
+        for key, q in s["figures"].get("queries", {}).items():
+            value = med([x["figures"]["queries"][key]["medianMs"] for x in query])
+            w(f"| `{s['name']}` | `swamp data query '{q['predicate']}'` (ms, {q['results']} results) | {num(value)} |")
+    w()
+
+    w("## Celery + Redis on the same workload")
+    w()
+    if durable or default:
+        w(f"Celery {durable[0]['celery'] if durable else default[0]['celery']} with Redis "
+          f"{(durable or default)[0]['redis']} from Debian's packages, a worker with "
+          f"{num(peer(durable or default, 'workers'))} {(durable or default)[0]['pool']} (the same as swamp's "
+          "simulated workers), the same number of no-op tasks submitted from one thread.")
+        w()
+        w("| configuration | tasks/s | idle submit→start p50 / p99 (ms) | idle submit→finished p50 / p99 (ms) | swamp ÷ Celery |")
+        w("|---|---|---|---|---|")
+        for label, runs_ in (("durable: acks_late, Redis AOF fsync every second", durable),
+                             ("Celery defaults: early ack, Redis in memory", default)):
+            if not runs_:
+                continue
+            t = peer(runs_, "tasksPerSecond")
+            w(f"| {label} | {num(t)} | {num(peer(runs_, 'idleSubmitToStart', 'p50Ms'), 2)} / "
+              f"{num(peer(runs_, 'idleSubmitToStart', 'p99Ms'), 2)} | {num(peer(runs_, 'idleSubmitToFinished', 'p50Ms'), 2)} / "
+              f"{num(peer(runs_, 'idleSubmitToFinished', 'p99Ms'), 2)} | {num(sps / t if sps and t else None, 2)}× |")
+        w(f"| swamp (for comparison) | {num(sps)} | {num(fig(thr, 'idleSubmitToStart', 'p50Ms'), 2)} / {num(p99_start, 2)} | "
+          f"{num(fig(thr, 'idleSubmitToFinished', 'p50Ms'), 2)} / {num(fig(thr, 'idleSubmitToFinished', 'p99Ms'), 2)} | |")
+        w()
+    w("Delivery guarantees, stated plainly:")
+    w("- **swamp**: every state change of a step (queued, dispatched with its lease, started, finished) "
+      "is committed to SQLite (WAL, `synchronous=NORMAL`) before the orchestrator sends anything that "
+      "depends on it (the dispatch, the worker's `ack`, the admin reply). A committed change survives "
+      "a crash or `kill -9` of the orchestrator; it is not fsynced per commit, so a power loss or "
+      "kernel crash may lose the most recent commits (the database stays consistent). Exactly-once "
+      "completion: a result is taken only from the active lease (fencing), a lost lease requeues the "
+      "step as a new attempt.")
+    w("- **Celery, durable configuration**: `task_acks_late` (the task message is acknowledged after "
+      "the task ran: at-least-once; a task may run twice), results in Redis, Redis with an append-only "
+      "file fsynced every second (survives a Redis crash, loses up to a second on power loss).")
+    w("- **Celery defaults**: the message is acknowledged when the task starts (at-most-once: a worker "
+      "crash loses the task), Redis keeps queue and results in memory only.")
+    w()
+    w("Reproduce: `bench/run.sh` (see bench/README.md).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,565 @@
+#include "scenarios.h"
+
+#include "benchclock.h"
+#include "seeding.h"
+#include "serveprocess.h"
+#include "simfleet.h"
+
+#include "admin/adminclient.h"
+#include "store/store.h"
+
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTextStream>
+
+#include <memory>
+#include <optional>
+
+#include <signal.h>
+
+using namespace Swamp;
+
+namespace SwampBench {
+
+QJsonObject ScenarioResult::toJson() const
+{
+    return {{QStringLiteral("name"), name},
+            {QStringLiteral("figures"), figures},
+            {QStringLiteral("checks"), checks},
+            {QStringLiteral("failures"), QJsonArray::fromStringList(failures)},
+            {QStringLiteral("ok"), ok()}};
+}
+
+namespace {
+
+void say(const QString &line)
+{
+    QTextStream(stdout) << line << Qt::endl;
+}
+
+double ms(qint64 us)
+{
+    return double(us) / 1000.0;
+}
+
+QString fixed(double value, int decimals = 1)
+{
+    return QString::number(value, 'f', decimals);
+}
+
+// A fresh orchestrator with its own data dir, an admin connection to it, and one enrollment token
+// for the whole fleet (unlimited enrollments, as for an autoscaled pool).
+class Setup
+{
+public:
+    explicit Setup(const BenchOptions &options)
+        : m_options(options)
+        , m_dir(options.workRoot + QStringLiteral("/swamp-bench-XXXXXX"))
+    {
+        m_dir.setAutoRemove(!options.keep);
+        serve = std::make_unique<ServeProcess>(options.swampBinary, m_dir.path(), options.serveArguments);
+    }
+
+    QString path() const { return m_dir.path(); }
+
+    Result<void> start()
+    {
+        if (!m_dir.isValid())
+            return fail(QStringLiteral("directory"), QStringLiteral("cannot create a directory under %1").arg(m_options.workRoot));
+        if (auto started = serve->start(); !started)
+            return started;
+        AdminEndpointOptions endpointOptions;
+        endpointOptions.dataDir = serve->dataDir();
+        auto endpoint = resolveAdminEndpoint(endpointOptions);
+        if (!endpoint)
+            return fail(endpoint.error());
+        admin = std::make_unique<AdminClient>(*endpoint);
+        return {};
+    }
+
+    Result<QJsonObject> call(const QString &method, const QJsonObject &params = {}, qint64 timeoutMs = 120000)
+    {
+        std::optional<Result<QJsonObject>> answer;
+        admin->request(method, params, [&answer](const Result<QJsonObject> &result) { answer = result; });
+        if (!waitUntil([&] { return answer.has_value(); }, timeoutMs))
+            return fail(QStringLiteral("timeout"), QStringLiteral("%1: no answer within %2 s").arg(method).arg(timeoutMs / 1000));
+        return *answer;
+    }
+
+    Result<QString> createToken()
+    {
+        auto created = call(QStringLiteral("token.create"),
+                            {{QStringLiteral("name"), QStringLiteral("bench")},
+                             {QStringLiteral("durationMs"), qint64(7) * 24 * 3600 * 1000},
+                             {QStringLiteral("maxEnrollments"), 0}});
+        if (!created)
+            return fail(created.error());
+        return created->value(QStringLiteral("token")).toString();
+    }
+
+    // How many records match `predicate` (data.query with limit 0).
+    qint64 count(const QString &predicate)
+    {
+        auto answer = call(QStringLiteral("data.query"),
+                           {{QStringLiteral("predicate"), predicate}, {QStringLiteral("limit"), 0}});
+        return answer ? answer->value(QStringLiteral("total")).toInteger(-1) : -1;
+    }
+
+    std::unique_ptr<ServeProcess> serve;
+    std::unique_ptr<AdminClient> admin;
+
+private:
+    const BenchOptions &m_options;
+    QTemporaryDir m_dir;
+};
+
+// Grows `fleet` by `count` and waits until every worker enrolled; the figures of that wave.
+struct Wave
+{
+    bool complete = false;
+    qint64 firstAttemptUs = 0;
+    qint64 lastEnrollUs = 0;
+    double perSecond = 0;
+};
+
+Wave enrollWave(SimFleet &fleet, int count, int window)
+{
+    Wave wave;
+    const int target = fleet.enrolledCount() + count;
+    const qsizetype before = fleet.enrollTimesUs().size();
+    wave.firstAttemptUs = nowUs();
+    fleet.grow(count, window);
+    wave.complete = waitUntil([&] { return fleet.enrolledCount() >= target; }, 60000 + qint64(count) * 20);
+    const QList<qint64> &times = fleet.enrollTimesUs();
+    wave.lastEnrollUs = times.size() > before ? times.last() : wave.firstAttemptUs;
+    const qint64 span = std::max<qint64>(1, wave.lastEnrollUs - wave.firstAttemptUs);
+    wave.perSecond = double(times.size() - before) * 1e6 / double(span);
+    return wave;
+}
+
+void check(ScenarioResult &result, const QString &name, bool passed, const QString &detail)
+{
+    result.checks.insert(name, passed);
+    if (!passed)
+        result.failures << QStringLiteral("%1: %2").arg(name, detail);
+}
+
+bool startFleet(Setup &setup, ScenarioResult &result, std::unique_ptr<SimFleet> &fleet)
+{
+    if (auto started = setup.start(); !started) {
+        result.failures << started.error().text();
+        return false;
+    }
+    auto token = setup.createToken();
+    if (!token) {
+        result.failures << token.error().text();
+        return false;
+    }
+    fleet = std::make_unique<SimFleet>(QUrl(setup.serve->url()), *token);
+    return true;
+}
+
+QString errorCodesText(const SimFleet &fleet)
+{
+    QStringList parts;
+    for (auto it = fleet.errorCodes().cbegin(); it != fleet.errorCodes().cend(); ++it)
+        parts << QStringLiteral("%1×%2").arg(it.key()).arg(it.value());
+    return parts.isEmpty() ? QStringLiteral("none") : parts.join(QStringLiteral(", "));
+}
+
+} // namespace
+
+ScenarioResult runIdle(const BenchOptions &options, int workers)
+{
+    ScenarioResult result{QStringLiteral("idle %1").arg(workers), {}, {}, {}};
+    say(QStringLiteral("== idle %1: connect %1 workers and keep them idle").arg(workers));
+    Setup setup(options);
+    std::unique_ptr<SimFleet> fleet;
+    if (!startFleet(setup, result, fleet))
+        return result;
+    const qint64 rssBefore = setup.serve->rssKb();
+    const qint64 filesBefore = setup.serve->openFiles();
+    const double cpuBefore = setup.serve->cpuSeconds();
+    const Wave wave = enrollWave(*fleet, workers, options.window);
+    const double cpuPerEnrollMs = (setup.serve->cpuSeconds() - cpuBefore) * 1000.0 / std::max(1, workers);
+    check(result, QStringLiteral("all enrolled"), wave.complete,
+          QStringLiteral("%1 of %2 enrolled; failed attempts %3; errors %4")
+              .arg(fleet->enrolledCount()).arg(workers).arg(fleet->failedAttempts()).arg(errorCodesText(*fleet)));
+    // Let every worker go through a ping/pong cycle before measuring memory.
+    const qint64 settleUntil = nowUs() + 6'000'000;
+    waitUntil([&] { return nowUs() >= settleUntil; }, 7000);
+    const qint64 rssAfter = setup.serve->rssKb();
+    const qint64 filesAfter = setup.serve->openFiles();
+    auto listed = setup.call(QStringLiteral("worker.list"));
+    const qint64 listedCount = listed ? listed->value(QStringLiteral("count")).toInteger() : -1;
+    check(result, QStringLiteral("worker list counts every worker"), listedCount == workers,
+          QStringLiteral("worker.list counted %1 of %2").arg(listedCount).arg(workers));
+    QStringList reasons;
+    for (auto it = fleet->closeReasons().cbegin(); it != fleet->closeReasons().cend(); ++it)
+        reasons << QStringLiteral("%1×%2").arg(it.value()).arg(it.key());
+    check(result, QStringLiteral("none dropped"), fleet->disconnects() == 0,
+          QStringLiteral("%1 disconnects (%2)").arg(fleet->disconnects()).arg(reasons.join(QStringLiteral(", "))));
+    const double perWorkerKb = workers > 0 ? double(rssAfter - rssBefore) / workers : 0;
+    result.figures = {{QStringLiteral("workers"), workers},
+                      {QStringLiteral("enrollmentsPerSecond"), wave.perSecond},
+                      {QStringLiteral("enrollSeconds"), ms(wave.lastEnrollUs - wave.firstAttemptUs) / 1000.0},
+                      {QStringLiteral("orchestratorCpuMsPerEnrollment"), cpuPerEnrollMs},
+                      {QStringLiteral("rssBeforeKb"), rssBefore},
+                      {QStringLiteral("rssAfterKb"), rssAfter},
+                      {QStringLiteral("rssPerWorkerKb"), perWorkerKb},
+                      {QStringLiteral("openFilesBefore"), filesBefore},
+                      {QStringLiteral("openFilesAfter"), filesAfter},
+                      {QStringLiteral("failedAttempts"), fleet->failedAttempts()},
+                      {QStringLiteral("window"), options.window}};
+    say(QStringLiteral("enrolled %1/%2 in %3 s: %4 enrollments/s (window %5, failed attempts %6); "
+                       "orchestrator CPU %7 ms per enrollment")
+            .arg(fleet->enrolledCount()).arg(workers)
+            .arg(fixed(ms(wave.lastEnrollUs - wave.firstAttemptUs) / 1000.0, 2), fixed(wave.perSecond, 0))
+            .arg(options.window).arg(fleet->failedAttempts()).arg(fixed(cpuPerEnrollMs, 3)));
+    say(QStringLiteral("orchestrator RSS %1 MB → %2 MB: %3 KB per connected worker; open files %4 → %5")
+            .arg(fixed(rssBefore / 1024.0), fixed(rssAfter / 1024.0), fixed(perWorkerKb, 2))
+            .arg(filesBefore).arg(filesAfter));
+    fleet->closeAll();
+    setup.serve->stop();
+    return result;
+}
+
+ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps)
+{
+    ScenarioResult result{QStringLiteral("throughput %1 %2").arg(workers).arg(steps), {}, {}, {}};
+    say(QStringLiteral("== throughput %1 %2: %2 no-op steps over %1 workers (1 slot each)").arg(workers).arg(steps));
+    Setup setup(options);
+    std::unique_ptr<SimFleet> fleet;
+    if (!startFleet(setup, result, fleet))
+        return result;
+    const Wave wave = enrollWave(*fleet, workers, options.window);
+    check(result, QStringLiteral("all enrolled"), wave.complete,
+          QStringLiteral("%1 of %2 enrolled").arg(fleet->enrolledCount()).arg(workers));
+    if (!wave.complete)
+        return result;
+    const int probe = std::min(options.probe, steps);
+    std::vector<StepTrace> &traces = fleet->steps();
+    traces.assign(size_t(probe + steps), StepTrace());
+    const auto stepJson = [](qsizetype number) {
+        return QJsonObject{{QStringLiteral("name"), SimFleet::stepName(number)},
+                           {QStringLiteral("command"), QJsonArray{QStringLiteral("true")}}};
+    };
+
+    // 1. Latency with idle workers: one step at a time, each submitted when the last is done.
+    QList<qint64> probeStart, probeFinish;
+    bool probeOk = true;
+    for (int i = 0; i < probe && probeOk; ++i) {
+        StepTrace &trace = traces[size_t(i)];
+        trace.submitUs = nowUs();
+        setup.admin->request(QStringLiteral("run.submit"), {{QStringLiteral("steps"), QJsonArray{stepJson(i)}}},
+                             [&probeOk](const Result<QJsonObject> &r) { probeOk = probeOk && r.has_value(); });
+        probeOk = waitUntil([&] { return trace.acks > 0; }, 30000) && probeOk;
+        probeStart << trace.dispatchUs - trace.submitUs;
+        probeFinish << trace.ackUs - trace.submitUs;
+    }
+    check(result, QStringLiteral("probe steps finished"), probeOk, QStringLiteral("a probe step did not finish within 30 s"));
+
+    // 2. Throughput: every step submitted as fast as the admin connection takes them.
+    const qsizetype total = probe + steps;
+    qsizetype next = probe;
+    int inFlight = 0;
+    bool submitOk = true;
+    const qint64 firstSubmitUs = nowUs();
+    const double cpuBefore = setup.serve->cpuSeconds();
+    const auto submitMore = [&](auto &self) -> void {
+        while (next < total && inFlight < options.inflight) {
+            QJsonArray batch;
+            const qint64 at = nowUs();
+            for (int b = 0; b < options.batch && next < total; ++b, ++next) {
+                traces[size_t(next)].submitUs = at;
+                batch << stepJson(next);
+            }
+            ++inFlight;
+            setup.admin->request(QStringLiteral("run.submit"), {{QStringLiteral("steps"), batch}},
+                                 [&, self](const Result<QJsonObject> &r) {
+                                     --inFlight;
+                                     submitOk = submitOk && r.has_value();
+                                     self(self);
+                                 });
+        }
+    };
+    submitMore(submitMore);
+    const qint64 target = total;
+    const bool finished = waitUntil([&] { return fleet->finishedSteps() >= target || !submitOk; },
+                                    120000 + qint64(steps) * 10);
+    qint64 lastAckUs = firstSubmitUs;
+    QList<qint64> loadStart, loadFinish;
+    for (qsizetype i = probe; i < total; ++i) {
+        const StepTrace &trace = traces[size_t(i)];
+        lastAckUs = std::max(lastAckUs, trace.ackUs);
+        if (trace.acks > 0) {
+            loadStart << trace.dispatchUs - trace.submitUs;
+            loadFinish << trace.ackUs - trace.submitUs;
+        }
+    }
+    const double cpuPerStepMs = (setup.serve->cpuSeconds() - cpuBefore) * 1000.0 / std::max(1, steps);
+    const double seconds = double(lastAckUs - firstSubmitUs) / 1e6;
+    const double perSecond = seconds > 0 ? double(steps) / seconds : 0;
+
+    // Exactly once, as the workers saw it and as the orchestrator recorded it.
+    qsizetype notOnce = 0;
+    for (const StepTrace &trace : traces)
+        notOnce += (trace.dispatches != 1 || trace.acks != 1) ? 1 : 0;
+    check(result, QStringLiteral("submitted"), submitOk, QStringLiteral("a run.submit failed"));
+    check(result, QStringLiteral("all finished"), finished,
+          QStringLiteral("%1 of %2 steps finished").arg(fleet->finishedSteps()).arg(total));
+    check(result, QStringLiteral("each step dispatched and acked exactly once"), notOnce == 0,
+          QStringLiteral("%1 steps were not dispatched and acked exactly once").arg(notOnce));
+    const qint64 succeeded = setup.count(QStringLiteral("modelType == \"swamp/step\" && attributes.state == \"succeeded\""));
+    const qint64 stepRecords = setup.count(QStringLiteral("modelType == \"swamp/step\""));
+    const qint64 completedLeases = setup.count(QStringLiteral("modelType == \"swamp/step-lease\" && attributes.state == \"completed\""));
+    const qint64 leaseRecords = setup.count(QStringLiteral("modelType == \"swamp/step-lease\""));
+    check(result, QStringLiteral("stored: every step succeeded"), succeeded == total && stepRecords == total,
+          QStringLiteral("%1 succeeded of %2 step records, %3 submitted").arg(succeeded).arg(stepRecords).arg(total));
+    check(result, QStringLiteral("stored: one completed lease per step"), completedLeases == total && leaseRecords == total,
+          QStringLiteral("%1 completed of %2 leases for %3 steps").arg(completedLeases).arg(leaseRecords).arg(total));
+    check(result, QStringLiteral("no refusals"), fleet->refused() == 0 && fleet->unknownSteps() == 0,
+          QStringLiteral("%1 refused frames, %2 unknown steps").arg(fleet->refused()).arg(fleet->unknownSteps()));
+
+    const auto pct = [](const QList<qint64> &samples) {
+        return QJsonObject{{QStringLiteral("p50Ms"), ms(percentileUs(samples, 50))},
+                           {QStringLiteral("p99Ms"), ms(percentileUs(samples, 99))},
+                           {QStringLiteral("p999Ms"), ms(percentileUs(samples, 99.9))},
+                           {QStringLiteral("samples"), samples.size()}};
+    };
+    result.figures = {{QStringLiteral("workers"), workers},
+                      {QStringLiteral("steps"), steps},
+                      {QStringLiteral("batch"), options.batch},
+                      {QStringLiteral("inflight"), options.inflight},
+                      {QStringLiteral("stepsPerSecond"), perSecond},
+                      {QStringLiteral("seconds"), seconds},
+                      {QStringLiteral("orchestratorCpuMsPerStep"), cpuPerStepMs},
+                      {QStringLiteral("idleSubmitToStart"), pct(probeStart)},
+                      {QStringLiteral("idleSubmitToFinished"), pct(probeFinish)},
+                      {QStringLiteral("loadedSubmitToStart"), pct(loadStart)},
+                      {QStringLiteral("loadedSubmitToFinished"), pct(loadFinish)},
+                      {QStringLiteral("rssKb"), setup.serve->rssKb()}};
+    const auto line = [](const QList<qint64> &samples) {
+        return QStringLiteral("p50 %1 ms, p99 %2 ms, p99.9 %3 ms")
+            .arg(fixed(ms(percentileUs(samples, 50)), 2), fixed(ms(percentileUs(samples, 99)), 2),
+                 fixed(ms(percentileUs(samples, 99.9)), 2));
+    };
+    say(QStringLiteral("idle workers, %1 steps one at a time: submit→start %2").arg(probe).arg(line(probeStart)));
+    say(QStringLiteral("                                   submit→finished %1").arg(line(probeFinish)));
+    say(QStringLiteral("%1 steps (batch %2, %3 submits in flight): %4 steps/s, %5 s end to end; "
+                       "orchestrator CPU %6 ms per step")
+            .arg(steps).arg(options.batch).arg(options.inflight).arg(fixed(perSecond, 0), fixed(seconds, 2))
+            .arg(fixed(cpuPerStepMs, 3)));
+    say(QStringLiteral("  under load: submit→start %1").arg(line(loadStart)));
+    say(QStringLiteral("              submit→finished %1").arg(line(loadFinish)));
+    fleet->closeAll();
+    setup.serve->stop();
+    return result;
+}
+
+ScenarioResult runStorm(const BenchOptions &options, int workers)
+{
+    ScenarioResult result{QStringLiteral("storm %1").arg(workers), {}, {}, {}};
+    say(QStringLiteral("== storm %1: restart the orchestrator (%2) under %1 workers with running steps")
+            .arg(workers).arg(options.crash ? QStringLiteral("SIGKILL") : QStringLiteral("SIGTERM")));
+    Setup setup(options);
+    std::unique_ptr<SimFleet> fleet;
+    if (!startFleet(setup, result, fleet))
+        return result;
+    const Wave wave = enrollWave(*fleet, workers, options.window);
+    check(result, QStringLiteral("all enrolled"), wave.complete,
+          QStringLiteral("%1 of %2 enrolled").arg(fleet->enrolledCount()).arg(workers));
+    if (!wave.complete)
+        return result;
+
+    // Steps running when the orchestrator goes away: their leases expire at boot and they must
+    // run again and finish, none lost and none finished twice.
+    const int held = std::max(1, std::min(workers / 2, 1000));
+    fleet->setHoldSteps(true);
+    std::vector<StepTrace> &traces = fleet->steps();
+    traces.assign(size_t(held), StepTrace());
+    QJsonArray specs;
+    for (int i = 0; i < held; ++i) {
+        specs << QJsonObject{{QStringLiteral("name"), SimFleet::stepName(i)},
+                             {QStringLiteral("command"), QJsonArray{QStringLiteral("true")}}};
+    }
+    auto submitted = setup.call(QStringLiteral("run.submit"), {{QStringLiteral("steps"), specs}});
+    check(result, QStringLiteral("submitted"), submitted.has_value(), submitted ? QString() : submitted.error().text());
+    if (!submitted)
+        return result;
+    const bool running = waitUntil([&] { return fleet->heldCount() >= held; }, 60000);
+    check(result, QStringLiteral("steps running before the restart"), running,
+          QStringLiteral("%1 of %2 held").arg(fleet->heldCount()).arg(held));
+
+    const qsizetype enrollsBefore = fleet->enrollTimesUs().size();
+    const qsizetype attemptsBefore = fleet->connectAttemptTimesUs().size();
+    const int failedBefore = fleet->failedAttempts();
+    const qint64 stopUs = nowUs();
+    if (options.crash) {
+        ::kill(pid_t(setup.serve->pid()), SIGKILL);
+        waitUntil([&] { return !setup.serve->isRunning(); }, 30000);
+    } else {
+        setup.serve->stop();
+    }
+    const qint64 downUs = nowUs();
+    auto restarted = setup.serve->start(120000);
+    check(result, QStringLiteral("orchestrator restarted"), restarted.has_value(),
+          restarted ? QString() : restarted.error().text());
+    if (!restarted)
+        return result;
+    const qint64 upUs = nowUs();
+    const bool back = waitUntil([&] { return fleet->enrolledCount() >= workers; }, 300000);
+    const qint64 backUs = nowUs();
+    check(result, QStringLiteral("all workers back"), back,
+          QStringLiteral("%1 of %2 back after %3 s; errors %4")
+              .arg(fleet->enrolledCount()).arg(workers).arg(fixed(ms(backUs - stopUs) / 1000.0)).arg(errorCodesText(*fleet)));
+    const QList<qint64> reEnrolls = fleet->enrollTimesUs().mid(enrollsBefore);
+    const qint64 lastBackUs = reEnrolls.isEmpty() ? backUs : *std::max_element(reEnrolls.cbegin(), reEnrolls.cend());
+    // The connect rate from the listener opening to the last worker back, per 100 ms.
+    QList<qint64> window = reEnrolls;
+    window << upUs;
+    const RateProfile profile = rateProfile(window, 100'000);
+    const double peakToMean = profile.meanPerBucket > 0 ? double(profile.peakPerBucket) / profile.meanPerBucket : 0;
+    // The attempts (TCP connects started) in the same window: what the jitter shapes, before the
+    // orchestrator's accept and enrollment queue.
+    QList<qint64> attempts;
+    for (qint64 t : fleet->connectAttemptTimesUs().mid(attemptsBefore)) {
+        if (t >= upUs && t <= lastBackUs)
+            attempts << t;
+    }
+    attempts << upUs << lastBackUs;
+    const RateProfile attemptProfile = rateProfile(attempts, 100'000);
+    const double attemptPeakToMean = attemptProfile.meanPerBucket > 0
+        ? double(attemptProfile.peakPerBucket) / attemptProfile.meanPerBucket : 0;
+
+    // Every step runs again and finishes once.
+    fleet->setHoldSteps(false);
+    fleet->releaseHeld();
+    const bool allDone = waitUntil([&] {
+        return std::all_of(traces.cbegin(), traces.cend(), [](const StepTrace &t) { return t.acks > 0; });
+    }, 120000);
+    const qint64 succeeded = setup.count(QStringLiteral("modelType == \"swamp/step\" && attributes.state == \"succeeded\""));
+    const qint64 stepRecords = setup.count(QStringLiteral("modelType == \"swamp/step\""));
+    const qint64 completedLeases = setup.count(QStringLiteral("modelType == \"swamp/step-lease\" && attributes.state == \"completed\""));
+    const qint64 lost = held - std::max<qint64>(0, succeeded);
+    qsizetype twice = 0;
+    for (const StepTrace &trace : traces)
+        twice += trace.acks > 1 ? 1 : 0;
+    check(result, QStringLiteral("0 steps lost"), allDone && lost == 0 && stepRecords == held,
+          QStringLiteral("%1 of %2 steps succeeded (%3 records)").arg(succeeded).arg(held).arg(stepRecords));
+    check(result, QStringLiteral("each step completed exactly once"), twice == 0 && completedLeases == held,
+          QStringLiteral("%1 steps acked twice; %2 completed leases for %3 steps").arg(twice).arg(completedLeases).arg(held));
+
+    result.figures = {{QStringLiteral("workers"), workers},
+                      {QStringLiteral("runningSteps"), held},
+                      {QStringLiteral("crash"), options.crash},
+                      {QStringLiteral("stopSeconds"), ms(downUs - stopUs) / 1000.0},
+                      {QStringLiteral("bootSeconds"), ms(setup.serve->bootUs()) / 1000.0},
+                      {QStringLiteral("allBackSeconds"), ms(lastBackUs - stopUs) / 1000.0},
+                      {QStringLiteral("backAfterListeningSeconds"), ms(lastBackUs - upUs) / 1000.0},
+                      {QStringLiteral("connectMeanPer100ms"), profile.meanPerBucket},
+                      {QStringLiteral("connectPeakPer100ms"), profile.peakPerBucket},
+                      {QStringLiteral("peakToMean"), peakToMean},
+                      {QStringLiteral("attemptPeakToMean"), attemptPeakToMean},
+                      {QStringLiteral("attemptMeanPer100ms"), attemptProfile.meanPerBucket},
+                      {QStringLiteral("attemptPeakPer100ms"), attemptProfile.peakPerBucket},
+                      {QStringLiteral("connectAttempts"), fleet->connectAttemptTimesUs().size() - attemptsBefore},
+                      {QStringLiteral("failedAttempts"), fleet->failedAttempts() - failedBefore},
+                      {QStringLiteral("stepsLost"), lost},
+                      {QStringLiteral("stepsFinishedTwice"), twice}};
+    say(QStringLiteral("stop %1 s, boot %2 s; all %3 back %4 s after the stop (%5 s after listening)")
+            .arg(fixed(ms(downUs - stopUs) / 1000.0, 2), fixed(ms(setup.serve->bootUs()) / 1000.0, 2))
+            .arg(workers)
+            .arg(fixed(ms(lastBackUs - stopUs) / 1000.0, 2), fixed(ms(lastBackUs - upUs) / 1000.0, 2)));
+    say(QStringLiteral("connects per 100 ms: mean %1, peak %2 (peak/mean %3); %4 attempts, %5 failed")
+            .arg(fixed(profile.meanPerBucket)).arg(profile.peakPerBucket).arg(fixed(peakToMean, 2))
+            .arg(fleet->connectAttemptTimesUs().size() - attemptsBefore).arg(fleet->failedAttempts() - failedBefore));
+    say(QStringLiteral("connect attempts per 100 ms after listening: mean %1, peak %2 (peak/mean %3)")
+            .arg(fixed(attemptProfile.meanPerBucket)).arg(attemptProfile.peakPerBucket).arg(fixed(attemptPeakToMean, 2)));
+    say(QStringLiteral("%1 running steps: %2 succeeded after the restart, %3 lost, %4 finished twice")
+            .arg(held).arg(succeeded).arg(lost).arg(twice));
+    fleet->closeAll();
+    setup.serve->stop();
+    return result;
+}
+
+ScenarioResult runQuery(const BenchOptions &options, int records)
+{
+    ScenarioResult result{QStringLiteral("query %1").arg(records), {}, {}, {}};
+    say(QStringLiteral("== query %1: swamp data query over %1 finished steps and their %1 leases").arg(records));
+    Setup setup(options);
+    {
+        if (auto dir = QDir().mkpath(setup.serve->dataDir()); !dir) {
+            result.failures << QStringLiteral("cannot create %1").arg(setup.serve->dataDir());
+            return result;
+        }
+        auto store = Store::open(setup.serve->dataDir() + QStringLiteral("/swamp.db"));
+        if (!store) {
+            result.failures << store.error().text();
+            return result;
+        }
+        const qint64 seedStart = nowUs();
+        if (auto seeded = seedFinishedSteps(**store, records); !seeded) {
+            result.failures << seeded.error().text();
+            return result;
+        }
+        result.figures.insert(QStringLiteral("seedSeconds"), ms(nowUs() - seedStart) / 1000.0);
+    }
+    if (auto started = setup.start(); !started) {
+        result.failures << started.error().text();
+        return result;
+    }
+    struct Case
+    {
+        QString key;
+        QString label;
+        QString predicate;
+        qint64 expected;
+    };
+    const QList<Case> cases{
+        {QStringLiteral("failedSteps"), QStringLiteral("failed steps (pushed down to SQL)"),
+         QStringLiteral("modelType == \"swamp/step\" && attributes.state == \"failed\""), (records + 19) / 20},
+        {QStringLiteral("failedStepsInEu"), QStringLiteral("failed steps in eu with exit code 2 (evaluated)"),
+         QStringLiteral("modelType == \"swamp/step\" && attributes.labels.region == \"eu\" && attributes.exitCode == 2"), 0},
+        {QStringLiteral("completedLeases"), QStringLiteral("completed leases"),
+         QStringLiteral("modelType == \"swamp/step-lease\" && attributes.state == \"completed\""), -1},
+        {QStringLiteral("workers"), QStringLiteral("all workers"), QStringLiteral("modelType == \"swamp/worker\""), 0},
+    };
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("SWAMP_DATA_DIR"), setup.serve->dataDir());
+    QJsonObject times;
+    for (const Case &c : cases) {
+        QList<double> runs;
+        qint64 total = -1;
+        for (int i = 0; i < options.queryRuns; ++i) {
+            QProcess cli;
+            cli.setProcessEnvironment(env);
+            const qint64 start = nowUs();
+            cli.start(options.swampBinary, {QStringLiteral("data"), QStringLiteral("query"), c.predicate, QStringLiteral("--json")});
+            cli.waitForFinished(600000);
+            runs << ms(nowUs() - start);
+            const QJsonObject answer = QJsonDocument::fromJson(cli.readAllStandardOutput()).object();
+            total = cli.exitCode() == 0 ? answer.value(QStringLiteral("total")).toInteger(-1) : -1;
+        }
+        // Every step with index % 20 == 0 failed; odd indexes are in eu; 0 is even, so none of
+        // the failed ones is in eu.
+        if (c.expected >= 0)
+            check(result, QStringLiteral("%1 count").arg(c.key), total == c.expected,
+                  QStringLiteral("%1 results, expected %2").arg(total).arg(c.expected));
+        else
+            check(result, QStringLiteral("%1 count").arg(c.key), total > 0, QStringLiteral("%1 results").arg(total));
+        times.insert(c.key, QJsonObject{{QStringLiteral("medianMs"), median(runs)}, {QStringLiteral("results"), total},
+                                        {QStringLiteral("predicate"), c.predicate}});
+        say(QStringLiteral("%1: median %2 ms over %3 runs (%4 results)")
+                .arg(c.label, fixed(median(runs), 0)).arg(options.queryRuns).arg(total));
+    }
+    result.figures.insert(QStringLiteral("records"), records);
+    result.figures.insert(QStringLiteral("queries"), times);
+    setup.serve->stop();
+    return result;
+}
+
+} // namespace SwampBench

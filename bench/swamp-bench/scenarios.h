@@ -1,0 +1,40 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+
+namespace SwampBench {
+
+struct BenchOptions
+{
+    QString swampBinary;
+    QString workRoot;           // fresh temporary directories are made under it
+    QStringList serveArguments; // passed on to every `swamp serve`
+    int window = 256;           // handshakes + enrollments in flight while a fleet grows
+    int batch = 1;              // steps per run.submit in the throughput phase
+    int inflight = 64;          // run.submit requests in flight in the throughput phase
+    int probe = 1000;           // sequential steps of the idle-latency probe
+    int queryRuns = 5;          // runs of each `swamp data query` command
+    bool crash = false;         // storm: SIGKILL the orchestrator instead of SIGTERM
+    bool keep = false;          // keep the data dirs and logs
+};
+
+// One scenario's outcome: figures (times, rates, memory) and checks (correctness). `ok` is false
+// when a check failed; figures never decide it.
+struct ScenarioResult
+{
+    QString name;
+    QJsonObject figures;
+    QJsonObject checks;
+    QStringList failures;
+    bool ok() const { return failures.isEmpty(); }
+    QJsonObject toJson() const;
+};
+
+ScenarioResult runIdle(const BenchOptions &options, int workers);
+ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps);
+ScenarioResult runStorm(const BenchOptions &options, int workers);
+ScenarioResult runQuery(const BenchOptions &options, int records);
+
+} // namespace SwampBench

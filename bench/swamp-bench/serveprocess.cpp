@@ -1,0 +1,161 @@
+#include "serveprocess.h"
+
+#include "benchclock.h"
+
+#include <QDir>
+#include <QFile>
+#include <QRegularExpression>
+#include <QTextStream>
+#include <QUrl>
+
+#include <signal.h>
+#include <unistd.h>
+
+using namespace Swamp;
+
+namespace SwampBench {
+
+ServeProcess::ServeProcess(QString binary, QString workDir, QStringList extraArguments)
+    : m_binary(std::move(binary))
+    , m_dataDir(workDir + QStringLiteral("/data"))
+    , m_workDir(std::move(workDir))
+    , m_extra(std::move(extraArguments))
+{
+}
+
+ServeProcess::~ServeProcess()
+{
+    if (isRunning()) {
+        m_process.kill();
+        m_process.waitForFinished(10000);
+    }
+}
+
+Result<void> ServeProcess::start(int timeoutMs)
+{
+    ++m_starts;
+    m_logPath = QStringLiteral("%1/serve-%2.log").arg(m_workDir).arg(m_starts);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    const QStringList keys = env.keys();
+    for (const QString &key : keys) {
+        if (key.startsWith(u"SWAMP_"))
+            env.remove(key);
+    }
+    env.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("swamp.*.info=false"));
+    m_process.setProcessEnvironment(env);
+    m_process.setStandardOutputFile(m_logPath);
+    m_process.setStandardErrorFile(m_logPath + QStringLiteral(".err"));
+    QStringList arguments{QStringLiteral("serve"), QStringLiteral("--listen"),
+                          QStringLiteral("127.0.0.1:%1").arg(m_port), QStringLiteral("--data-dir"),
+                          m_dataDir};
+    arguments += m_extra;
+    const qint64 started = nowUs();
+    m_process.start(m_binary, arguments);
+    if (!m_process.waitForStarted(10000)) {
+        return fail(QStringLiteral("serve"), QStringLiteral("cannot start %1: %2").arg(m_binary, m_process.errorString()),
+                    QStringLiteral("pass --swamp with the path of a built swamp binary"));
+    }
+    static const QRegularExpression listening(QStringLiteral("^Listening on (\\S+)"),
+                                              QRegularExpression::MultilineOption);
+    QFile log(m_logPath);
+    QString firstLine;
+    const bool up = waitUntil([&] {
+        if (!isRunning())
+            return true;
+        if (!log.isOpen() && !log.open(QIODevice::ReadOnly))
+            return false;
+        // The Listening line is the first line of swamp serve; a wrapper (--swamp pointing at a
+        // profiler's launcher) may print before it.
+        log.seek(0);
+        while (!log.atEnd()) {
+            const QString text = QString::fromUtf8(log.readLine());
+            if (!text.endsWith(u'\n'))
+                return false;
+            firstLine = text;
+            if (listening.match(text).hasMatch())
+                return true;
+        }
+        return false;
+    }, timeoutMs);
+    const QRegularExpressionMatch match = listening.match(firstLine);
+    if (!up || !match.hasMatch()) {
+        QFile err(m_logPath + QStringLiteral(".err"));
+        err.open(QIODevice::ReadOnly);
+        return fail(QStringLiteral("serve"),
+                    QStringLiteral("swamp serve did not print its Listening line: %1 %2")
+                        .arg(firstLine.trimmed(), QString::fromUtf8(err.readAll()).trimmed()),
+                    QStringLiteral("see %1").arg(m_logPath));
+    }
+    m_bootUs = nowUs() - started;
+    QTextStream(stdout) << "orchestrator pid " << pid() << ", log " << m_logPath << Qt::endl;
+    m_url = match.captured(1);
+    m_port = quint16(QUrl(m_url).port());
+    return {};
+}
+
+int ServeProcess::stop(int timeoutMs)
+{
+    if (!isRunning())
+        return m_process.exitCode();
+    ::kill(pid_t(m_process.processId()), SIGTERM);
+    if (!waitUntil([this] { return !isRunning(); }, timeoutMs)) {
+        m_process.kill();
+        m_process.waitForFinished(10000);
+        return -1;
+    }
+    return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
+}
+
+qint64 ServeProcess::rssKb() const
+{
+    if (!isRunning())
+        return -1;
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid()));
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    const QList<QByteArray> lines = status.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+    }
+    return -1;
+}
+
+qint64 ServeProcess::openFiles() const
+{
+    if (!isRunning())
+        return -1;
+    return QDir(QStringLiteral("/proc/%1/fd").arg(pid())).entryList(QDir::NoDotAndDotDot | QDir::AllEntries | QDir::System).size();
+}
+
+double ServeProcess::cpuSeconds() const
+{
+    if (!isRunning())
+        return -1;
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid()));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const QByteArray text = stat.readAll();
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13)
+        return -1;
+    const double ticks = double(sysconf(_SC_CLK_TCK));
+    return double(fields.at(11).toLongLong() + fields.at(12).toLongLong()) / ticks;
+}
+
+QStringList ServeProcess::logLines(const QString &text) const
+{
+    QFile log(m_logPath);
+    if (!log.open(QIODevice::ReadOnly))
+        return {};
+    QStringList lines;
+    while (!log.atEnd()) {
+        const QString line = QString::fromUtf8(log.readLine());
+        if (line.contains(text))
+            lines << line.trimmed();
+    }
+    return lines;
+}
+
+} // namespace SwampBench

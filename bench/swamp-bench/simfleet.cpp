@@ -1,0 +1,332 @@
+#include "simfleet.h"
+
+#include "benchclock.h"
+#include "protocol/errorcodes.h"
+#include "protocol/protocol.h"
+#include "version/version.h"
+
+#include <QJsonArray>
+#include <QNetworkRequest>
+#include <QUuid>
+#include <QWebSocket>
+
+using namespace Swamp;
+
+namespace SwampBench {
+
+namespace {
+const QString StepPrefix = QStringLiteral("bench-");
+}
+
+SimWorker::SimWorker(SimFleet *fleet, int index)
+    : m_fleet(fleet)
+    , m_index(index)
+    , m_machineId(QUuid::createUuid().toString(QUuid::WithoutBraces))
+    , m_instanceId(QUuid::createUuid().toString(QUuid::WithoutBraces))
+{
+    m_reconnectTimer.setSingleShot(true);
+    // Precise: coarse timers are moved to round boundaries of this process's clock, which would
+    // line up the reconnects of 10,000 simulated machines that in reality each have their own.
+    m_reconnectTimer.setTimerType(Qt::PreciseTimer);
+    connect(&m_reconnectTimer, &QTimer::timeout, this, &SimWorker::connectNow);
+}
+
+SimWorker::~SimWorker()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+void SimWorker::connectNow()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+        m_socket.release()->deleteLater();
+    }
+    ++m_attempt;
+    m_enrolled = false;
+    m_connecting = true;
+    m_connectStartedUs = nowUs();
+    m_lastHeardUs = m_connectStartedUs;
+    m_fleet->m_attemptTimesUs << m_connectStartedUs;
+    m_socket = std::make_unique<QWebSocket>(QString(), QWebSocketProtocol::VersionLatest);
+    m_socket->setMaxAllowedIncomingMessageSize(quint64(Protocol::MaxWorkerFrameBytes));
+    connect(m_socket.get(), &QWebSocket::connected, this, &SimWorker::handleConnected);
+    connect(m_socket.get(), &QWebSocket::textMessageReceived, this, &SimWorker::handleText);
+    connect(m_socket.get(), &QWebSocket::disconnected, this, &SimWorker::handleDisconnected);
+    connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64, const QByteArray &) { m_lastHeardUs = nowUs(); });
+    QUrl endpoint = m_fleet->m_url;
+    endpoint.setPath(QString::fromUtf16(Protocol::WorkerPath));
+    m_socket->open(QNetworkRequest(endpoint));
+}
+
+void SimWorker::abort()
+{
+    if (m_socket)
+        m_socket->abort();
+}
+
+void SimWorker::stop()
+{
+    m_stopped = true;
+    m_reconnectTimer.stop();
+    abort();
+}
+
+void SimWorker::ping()
+{
+    if (m_enrolled && m_socket)
+        m_socket->ping();
+}
+
+void SimWorker::handleConnected()
+{
+    m_socket->sendTextMessage(Protocol::encodeFrame(QJsonObject{
+        {QStringLiteral("type"), Protocol::Type::Enroll},
+        {QStringLiteral("id"), QString::number(m_attempt)},
+        {QStringLiteral("protocol"), Swamp::protocolVersion()},
+        {QStringLiteral("version"), Swamp::version()},
+        {QStringLiteral("token"), m_fleet->m_token},
+        {QStringLiteral("machineId"), m_machineId},
+        {QStringLiteral("instanceId"), m_instanceId},
+        {QStringLiteral("hostname"), QStringLiteral("bench-%1").arg(m_index)},
+        {QStringLiteral("platform"), QStringLiteral("linux")},
+        {QStringLiteral("arch"), QStringLiteral("x86_64")},
+        {QStringLiteral("labels"), QJsonObject{{QStringLiteral("pool"), QStringLiteral("bench")}}},
+        {QStringLiteral("capacity"), m_fleet->m_capacity},
+    }));
+}
+
+void SimWorker::send(const QJsonObject &frame)
+{
+    if (m_socket && m_enrolled)
+        m_socket->sendTextMessage(Protocol::encodeFrame(frame));
+}
+
+void SimWorker::handleText(const QString &text)
+{
+    m_lastHeardUs = nowUs();
+    auto frame = Protocol::decodeFrame(text, Protocol::MaxWorkerFrameBytes);
+    if (!frame)
+        return;
+    const QString type = frame->value(QStringLiteral("type")).toString();
+    const QString leaseId = frame->value(QStringLiteral("leaseId")).toString();
+    if (type == Protocol::Type::Enrolled) {
+        m_enrolled = true;
+        m_connecting = false;
+        m_everEnrolled = true;
+        m_backoff.reset();
+        // Leases the orchestrator no longer holds are stale: the real worker stops the step and
+        // offers its result once (refused and acked); those it still holds get their result.
+        const QJsonObject leases = frame->value(QStringLiteral("leases")).toObject();
+        const QSet<QString> mine = QSet<QString>(m_held) + m_unacked;
+        for (const QString &lease : mine) {
+            if (leases.contains(lease) && m_held.contains(lease))
+                continue;
+            m_held.remove(lease);
+            if (!leases.contains(lease))
+                m_stepOfLease.insert(lease, -1); // its ack is not this step's result
+            sendFinished(lease, leases.contains(lease) ? QStringLiteral("exited") : QStringLiteral("cancelled"));
+        }
+        m_fleet->workerEnrolled(this);
+    } else if (type == Protocol::Type::Dispatch) {
+        handleDispatch(*frame);
+    } else if (type == u"ack") {
+        m_unacked.remove(leaseId);
+        const int step = m_stepOfLease.value(leaseId, -1);
+        m_stepOfLease.remove(leaseId);
+        if (step >= 0 && size_t(step) < m_fleet->m_steps.size()) {
+            StepTrace &trace = m_fleet->m_steps[size_t(step)];
+            if (trace.acks++ == 0)
+                trace.ackUs = m_lastHeardUs;
+            ++m_fleet->m_acks;
+        }
+    } else if (type == u"refused") {
+        ++m_fleet->m_refused;
+        m_held.remove(leaseId);
+    } else if (type == Protocol::Type::Cancel) {
+        if (m_held.remove(leaseId))
+            sendFinished(leaseId, QStringLiteral("cancelled"));
+    } else if (type == Protocol::Type::Shutdown) {
+        // As the real worker does: spread the reconnect over the window the orchestrator asks.
+        m_backoff.spreadOver(std::clamp<qint64>(frame->value(QStringLiteral("reconnectWindowMs")).toInteger(0), 0, 300000));
+    } else if (type == Protocol::Type::Error) {
+        const QString code = frame->value(QStringLiteral("code")).toString();
+        ++m_fleet->m_errorCodes[code];
+        if (Codes::isPermanent(code))
+            m_stopped = true;
+    }
+}
+
+void SimWorker::handleDispatch(const QJsonObject &frame)
+{
+    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
+    const QString name = frame.value(QStringLiteral("name")).toString();
+    bool ok = false;
+    const qsizetype number = name.startsWith(StepPrefix) ? name.mid(StepPrefix.size()).toLongLong(&ok) : -1;
+    int step = -1;
+    if (ok && number >= 0 && size_t(number) < m_fleet->m_steps.size()) {
+        step = int(number);
+        StepTrace &trace = m_fleet->m_steps[size_t(step)];
+        if (trace.dispatches++ == 0)
+            trace.dispatchUs = m_lastHeardUs;
+    } else {
+        ++m_fleet->m_unknownSteps;
+    }
+    m_stepOfLease.insert(leaseId, step);
+    send({{QStringLiteral("type"), Protocol::Type::Started}, {QStringLiteral("leaseId"), leaseId},
+          {QStringLiteral("pid"), 0}});
+    if (m_fleet->m_holdSteps)
+        m_held.insert(leaseId);
+    else
+        sendFinished(leaseId, QStringLiteral("exited"));
+}
+
+void SimWorker::sendFinished(const QString &leaseId, const QString &outcome)
+{
+    m_unacked.insert(leaseId);
+    QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Finished},
+                      {QStringLiteral("leaseId"), leaseId},
+                      {QStringLiteral("outcome"), outcome},
+                      {QStringLiteral("lastSeq"), 0}};
+    if (outcome == u"exited")
+        frame.insert(QStringLiteral("exitCode"), 0);
+    send(frame);
+}
+
+void SimWorker::releaseHeld()
+{
+    const QSet<QString> held = std::exchange(m_held, {});
+    for (const QString &leaseId : held)
+        sendFinished(leaseId, QStringLiteral("exited"));
+}
+
+void SimWorker::handleDisconnected()
+{
+    const bool wasEnrolled = m_enrolled;
+    const bool wasConnecting = m_connecting;
+    m_enrolled = false;
+    m_connecting = false;
+    if (wasEnrolled) {
+        --m_fleet->m_enrolled;
+        ++m_fleet->m_disconnects;
+        if (m_socket && m_socket->closeCode() != QWebSocketProtocol::CloseCodeNormal)
+            ++m_fleet->m_closeReasons[QStringLiteral("%1 %2").arg(int(m_socket->closeCode())).arg(m_socket->closeReason())];
+    }
+    if (wasConnecting) {
+        ++m_fleet->m_failedAttempts;
+        m_fleet->workerFailed(this);
+    }
+    if (m_stopped)
+        return;
+    m_reconnectTimer.start(int(m_backoff.nextDelayMs()));
+}
+
+SimFleet::SimFleet(QUrl url, QString token, QObject *parent)
+    : QObject(parent)
+    , m_url(std::move(url))
+    , m_token(std::move(token))
+{
+    m_tick.setInterval(100);
+    connect(&m_tick, &QTimer::timeout, this, &SimFleet::tick);
+    m_tick.start();
+}
+
+SimFleet::~SimFleet() = default;
+
+void SimFleet::setHeartbeat(qint64 intervalMs, qint64 timeoutMs)
+{
+    m_heartbeatIntervalMs = intervalMs;
+    m_heartbeatTimeoutMs = timeoutMs;
+}
+
+QString SimFleet::stepName(qsizetype number)
+{
+    return StepPrefix + QString::number(number);
+}
+
+qsizetype SimFleet::heldCount() const
+{
+    qsizetype held = 0;
+    for (const auto &worker : m_workers)
+        held += worker->heldCount();
+    return held;
+}
+
+void SimFleet::grow(int count, int window)
+{
+    m_window = std::max(1, window);
+    for (int i = 0; i < count; ++i) {
+        m_workers.push_back(std::make_unique<SimWorker>(this, int(m_workers.size())));
+        m_toConnect << m_workers.back().get();
+    }
+    pump();
+}
+
+void SimFleet::pump()
+{
+    while (!m_toConnect.isEmpty() && m_windowed.size() < m_window) {
+        SimWorker *worker = m_toConnect.takeFirst();
+        m_windowed.insert(worker);
+        worker->connectNow();
+    }
+}
+
+void SimFleet::workerEnrolled(SimWorker *worker)
+{
+    ++m_enrolled;
+    m_enrollTimesUs << worker->lastHeardUs();
+    if (m_windowed.remove(worker))
+        pump();
+}
+
+void SimFleet::workerFailed(SimWorker *worker)
+{
+    // A failed first attempt frees its place in the window; the worker retries with backoff.
+    if (m_windowed.remove(worker))
+        pump();
+}
+
+void SimFleet::releaseHeld()
+{
+    for (const auto &worker : m_workers)
+        worker->releaseHeld();
+}
+
+void SimFleet::closeAll()
+{
+    for (const auto &worker : m_workers)
+        worker->stop();
+}
+
+void SimFleet::tick()
+{
+    // Like the real worker: ping every heartbeat interval (spread over the interval), drop a
+    // connection silent for the heartbeat timeout or one not enrolled within 15 s.
+    const quint64 slices = quint64(std::max<qint64>(1, m_heartbeatIntervalMs / 100));
+    const quint64 slice = m_ticks++ % slices;
+    const qint64 now = nowUs();
+    for (size_t i = 0; i < m_workers.size(); ++i) {
+        SimWorker *worker = m_workers[i].get();
+        if (worker->isConnecting()) {
+            if (now - worker->connectStartedUs() > 15'000'000) {
+                ++m_closeReasons[QStringLiteral("bench: no enrollment within 15 s")];
+                worker->abort();
+            }
+            continue;
+        }
+        if (i % slices != slice || !worker->isEnrolled())
+            continue;
+        if (now - worker->lastHeardUs() > m_heartbeatTimeoutMs * 1000) {
+            ++m_closeReasons[QStringLiteral("bench: orchestrator silent")];
+            worker->abort();
+        }
+        else
+            worker->ping();
+    }
+}
+
+} // namespace SwampBench

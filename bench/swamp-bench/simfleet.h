@@ -1,0 +1,156 @@
+#pragma once
+
+#include "worker/backoff.h"
+
+#include <QHash>
+#include <QList>
+#include <QMap>
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+#include <QUrl>
+
+#include <memory>
+#include <vector>
+
+class QWebSocket;
+
+namespace SwampBench {
+
+class SimFleet;
+
+// What the bench saw of one step, keyed by the number in its name ("bench-<n>").
+struct StepTrace
+{
+    qint64 submitUs = 0;   // the run.submit frame carrying it was sent
+    qint64 dispatchUs = 0; // first `dispatch` reached a simulated worker (= start)
+    qint64 ackUs = 0;      // the `ack` of its `finished` reached the worker (= durably finished)
+    int dispatches = 0;
+    int acks = 0;
+};
+
+// One simulated `swamp worker connect`: its own machine id and instance id (one process, no
+// cache dir), the real enroll/started/finished/ack frames, client pings, and reconnects with the
+// worker's own Backoff (full jitter). It runs no process: a dispatched step completes at once
+// (or is held, see SimFleet::setHoldSteps).
+class SimWorker final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(SimWorker)
+
+public:
+    SimWorker(SimFleet *fleet, int index);
+    ~SimWorker() override;
+
+    void connectNow();
+    void ping();
+    bool isEnrolled() const { return m_enrolled; }
+    bool isConnecting() const { return m_connecting; }
+    qint64 connectStartedUs() const { return m_connectStartedUs; }
+    qint64 lastHeardUs() const { return m_lastHeardUs; }
+    void abort();
+    // No more reconnects (a permanent enrollment error, or the bench is done), and abort.
+    void stop();
+    void releaseHeld();
+    qsizetype heldCount() const { return m_held.size(); }
+
+private:
+    void handleConnected();
+    void handleText(const QString &text);
+    void handleDisconnected();
+    void handleDispatch(const QJsonObject &frame);
+    void sendFinished(const QString &leaseId, const QString &outcome);
+    void send(const QJsonObject &frame);
+
+    SimFleet *m_fleet;
+    int m_index;
+    QString m_machineId;
+    QString m_instanceId;
+    std::unique_ptr<QWebSocket> m_socket;
+    Swamp::Backoff m_backoff;
+    QTimer m_reconnectTimer;
+    bool m_enrolled = false;
+    bool m_connecting = false;
+    bool m_everEnrolled = false;
+    bool m_stopped = false;
+    qint64 m_connectStartedUs = 0;
+    qint64 m_lastHeardUs = 0;
+    int m_attempt = 0;
+    QHash<QString, int> m_stepOfLease; // active leases → step number
+    QSet<QString> m_held;              // started, not finished (hold mode)
+    QSet<QString> m_unacked;           // finished sent, no ack yet
+};
+
+// N simulated workers on one event loop against one orchestrator.
+class SimFleet final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(SimFleet)
+
+public:
+    SimFleet(QUrl url, QString token, QObject *parent = nullptr);
+    ~SimFleet() override;
+
+    void setCapacity(int capacity) { m_capacity = capacity; }
+    int capacity() const { return m_capacity; }
+    // Held steps are started but not finished until releaseHeld().
+    void setHoldSteps(bool hold) { m_holdSteps = hold; }
+    void setHeartbeat(qint64 intervalMs, qint64 timeoutMs);
+
+    // Creates `count` more workers and connects them, at most `window` handshakes+enrollments
+    // at a time (the next starts when one enrolls or fails).
+    void grow(int count, int window);
+    void releaseHeld();
+    void closeAll();
+
+    int size() const { return int(m_workers.size()); }
+    int enrolledCount() const { return m_enrolled; }
+    const QList<qint64> &enrollTimesUs() const { return m_enrollTimesUs; }
+    const QList<qint64> &connectAttemptTimesUs() const { return m_attemptTimesUs; }
+    int failedAttempts() const { return m_failedAttempts; }
+    int disconnects() const { return m_disconnects; }
+    const QMap<QString, int> &errorCodes() const { return m_errorCodes; }
+    // Why enrolled workers were dropped: "<close code> <reason>", or the bench's own watchdogs.
+    const QMap<QString, int> &closeReasons() const { return m_closeReasons; }
+    qint64 refused() const { return m_refused; }
+    qint64 unknownSteps() const { return m_unknownSteps; }
+
+    // Step traces, indexed by the number in the step's name.
+    std::vector<StepTrace> &steps() { return m_steps; }
+    static QString stepName(qsizetype number);
+    qsizetype heldCount() const;
+    qsizetype finishedSteps() const { return m_acks; }
+
+private:
+    friend class SimWorker;
+    void workerEnrolled(SimWorker *worker);
+    void workerFailed(SimWorker *worker);
+    void pump();
+    void tick();
+
+    QUrl m_url;
+    QString m_token;
+    int m_capacity = 1;
+    bool m_holdSteps = false;
+    qint64 m_heartbeatIntervalMs = 5000;
+    qint64 m_heartbeatTimeoutMs = 15000;
+    std::vector<std::unique_ptr<SimWorker>> m_workers;
+    QList<SimWorker *> m_toConnect;
+    QSet<SimWorker *> m_windowed; // connecting as part of a grow() window
+    int m_window = 1;
+    int m_enrolled = 0;
+    QList<qint64> m_enrollTimesUs;
+    QList<qint64> m_attemptTimesUs;
+    int m_failedAttempts = 0;
+    int m_disconnects = 0;
+    QMap<QString, int> m_errorCodes;
+    QMap<QString, int> m_closeReasons;
+    qint64 m_refused = 0;
+    qint64 m_unknownSteps = 0;
+    qint64 m_acks = 0;
+    std::vector<StepTrace> m_steps;
+    QTimer m_tick;
+    quint64 m_ticks = 0;
+};
+
+} // namespace SwampBench

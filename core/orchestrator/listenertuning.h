@@ -1,0 +1,18 @@
+#pragma once
+
+class QWebSocketServer;
+
+namespace Swamp {
+
+// QWebSocketServer keeps its QTcpServer and the sockets it accepts to itself, so two settings a
+// server with thousands of connections needs are out of reach of its API:
+// - the listen backlog (Qt's default is 50: a reconnect storm overflows it, and every dropped SYN
+//   costs the worker a 1 s retransmission);
+// - TCP_NODELAY on every accepted socket: our frames are small request/answer exchanges, and
+//   without it Nagle's algorithm holds a frame until the peer's delayed ACK of the previous one
+//   (up to 40 ms on Linux), e.g. a dispatch sent right after an ack on the same connection.
+// Call before listen(). Returns false (and nothing is changed) when the server's internals are
+// not what this Qt version is known to have.
+bool tuneListener(QWebSocketServer *server, int backlog);
+
+} // namespace Swamp
