@@ -5,6 +5,7 @@
 
 #include "common/duration.h"
 
+#include <QDeadlineTimer>
 #include <QRegularExpression>
 #include <QTest>
 
@@ -99,6 +100,9 @@ void tst_Retention::retentionRemovesOldStepsInBatches()
     QVERIFY(!queued.isEmpty());
 
     // The same data dir with a retention of 1s: the first pass removes all of it, in batches.
+    // Every step must be older than that retention by then: the last ones may have just ended.
+    QDeadlineTimer olderThanRetention(1500);
+    QTRY_VERIFY_WITH_TIMEOUT(olderThanRetention.hasExpired(), 5000);
     QVERIFY(h->stopOrchestrator());
     QCOMPARE(h->orchestrator()->exitCode(), 0);
     QVERIFY(h->startOrchestrator(port, {u"--retention"_s, u"1s"_s}));
