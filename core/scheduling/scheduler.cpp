@@ -398,23 +398,13 @@ void Scheduler::handleStarted(WorkerSession *session, const QJsonObject &frame)
     if (!next.startedAt.isValid())
         next.startedAt = now;
     next.updatedAt = now;
-    bool superseded = false;
-    auto saved = m_store->transaction([&]() -> Result<void> {
-        auto written = m_store->updateActiveLease(nextLease);
-        if (!written)
-            return fail(written.error());
-        if (!*written) {
-            superseded = true;
-            return {};
-        }
-        return m_store->updateStep(next);
-    });
-    if (superseded) {
+    auto saved = writeFenced(nextLease, [&] { return m_store->updateStep(next); });
+    if (!saved)
+        return;
+    if (!*saved) {
         dropSuperseded(session, nextLease.id, QStringLiteral("started"));
         return;
     }
-    if (!saved)
-        return;
     *lease = nextLease;
     *step = next;
     stepEvent(next, QStringLiteral("step.started"),
@@ -532,20 +522,12 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     }
     nextLease.error = stepError;
 
-    bool superseded = false;
-    auto saved = m_store->transaction([&]() -> Result<void> {
-        auto written = m_store->updateActiveLease(nextLease);
-        if (!written)
-            return fail(written.error());
-        if (!*written) {
-            superseded = true;
-            return {};
-        }
+    auto saved = writeFenced(nextLease, [&]() -> Result<void> {
         if (step == m_open.end())
             return {};
         return finishStep(*step, stepState, exitCode, stepError);
     });
-    if (superseded) {
+    if (saved && !*saved) {
         dropSuperseded(session, leaseId, QStringLiteral("finished"));
         sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("ack")}, {QStringLiteral("leaseId"), leaseId}});
         return;
@@ -593,6 +575,40 @@ void Scheduler::handleRejected(WorkerSession *session, const QJsonObject &frame)
     QTimer::singleShot(HoldMs + 10, this, &Scheduler::requestSchedule);
 }
 
+Result<bool> Scheduler::writeFenced(const LeaseRecord &lease, const std::function<Result<void>()> &then)
+{
+    bool active = false;
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        auto written = m_store->updateActiveLease(lease);
+        if (!written)
+            return fail(written.error());
+        active = *written;
+        return active ? then() : Result<void>();
+    });
+    if (!saved)
+        return fail(saved.error());
+    return active;
+}
+
+Result<bool> Scheduler::endQueued(StepRecord &step, StepState state, const QString &error)
+{
+    bool claimed = true;
+    auto ended = m_store->transaction([&]() -> Result<void> {
+        if (m_shared) {
+            auto row = m_store->claimQueuedStep(step.id);
+            if (!row)
+                return fail(row.error());
+            claimed = row->has_value();
+            if (!claimed)
+                return {};
+        }
+        return finishStep(step, state, std::nullopt, error);
+    });
+    if (!ended)
+        return fail(ended.error());
+    return claimed;
+}
+
 Result<void> Scheduler::saveStep(StepRecord &step)
 {
     step.updatedAt = QDateTime::currentDateTimeUtc();
@@ -621,16 +637,8 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
     nextLease.updatedAt = now;
     std::optional<StepRecord> nextStep;
     bool requeue = false;
-    bool superseded = false;
-    auto saved = m_store->transaction([&]() -> Result<void> {
-        // Fenced on the stored lease: of two orchestrators retiring it, one does.
-        auto written = m_store->updateActiveLease(nextLease);
-        if (!written)
-            return fail(written.error());
-        if (!*written) {
-            superseded = true;
-            return {};
-        }
+    // Fenced on the stored lease: of two orchestrators retiring it, one does.
+    auto saved = writeFenced(nextLease, [&]() -> Result<void> {
         std::optional<StepRecord> current;
         if (m_shared) {
             auto fresh = m_store->stepForUpdate(old.stepId);
@@ -673,10 +681,10 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
         return {};
     });
     if (!saved)
-        return saved;
+        return fail(saved.error());
     m_leases.remove(old.id);
     m_lastSeq.remove(old.id);
-    if (superseded) {
+    if (!*saved) {
         qCInfo(lcLease) << "lease" << old.id << "was already retired by another orchestrator";
         return {};
     }
@@ -810,21 +818,11 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
         step.cancelRequested = true;
         cancelled << stepId;
         if (step.state == StepState::Queued) {
-            bool taken = false;
-            auto ended = m_store->transaction([&]() -> Result<void> {
-                if (m_shared) {
-                    auto claimed = m_store->claimQueuedStep(stepId);
-                    if (!claimed)
-                        return fail(claimed.error());
-                    if (!*claimed) {
-                        taken = true; // being dispatched elsewhere right now: cancel it running
-                        return {};
-                    }
-                }
-                return finishStep(step, StepState::Cancelled, std::nullopt, Tr::tr("cancelled while queued"));
-            });
+            // Not ended: being dispatched elsewhere right now, so it is cancelled running.
+            auto ended = endQueued(step, StepState::Cancelled, Tr::tr("cancelled while queued"));
             if (!ended)
                 return fail(ended.error());
+            const bool taken = !*ended;
             m_queue.removeAll(stepId);
             if (!taken) {
                 const StepRecord done = step;
@@ -886,25 +884,13 @@ void Scheduler::sweep()
             continue;
         m_queue.removeAll(id);
         const QString error = Tr::tr("timed out waiting for a worker matching %1").arg(it->spec.requirement.text());
-        bool taken = false;
-        auto ended = m_store->transaction([&]() -> Result<void> {
-            if (m_shared) {
-                auto claimed = m_store->claimQueuedStep(id);
-                if (!claimed)
-                    return fail(claimed.error());
-                if (!*claimed) {
-                    taken = true; // dispatched or ended through another orchestrator meanwhile
-                    return {};
-                }
-            }
-            return finishStep(*it, StepState::TimedOut, std::nullopt, error);
-        });
-        if (taken) {
+        auto ended = endQueued(*it, StepState::TimedOut, error);
+        if (!ended)
+            continue;
+        if (!*ended) { // dispatched or ended through another orchestrator meanwhile
             m_open.erase(it);
             continue;
         }
-        if (!ended)
-            continue;
         const StepRecord done = *it;
         m_open.erase(it);
         stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) %3").arg(done.id.left(8), done.spec.name, error));

@@ -92,6 +92,12 @@ private:
     Result<void> finishStep(StepRecord &step, StepState state, std::optional<int> exitCode,
                             const QString &error);
     Result<void> saveStep(StepRecord &step);
+    // One transaction that writes `lease` only while the stored lease is still active (fencing,
+    // also across orchestrators) and then runs `then`; false when the lease was superseded.
+    Result<bool> writeFenced(const LeaseRecord &lease, const std::function<Result<void>()> &then);
+    // Ends a step that is still queued (in a fleet: claimed in the database first); false when
+    // another orchestrator dispatched or ended it meanwhile.
+    Result<bool> endQueued(StepRecord &step, StepState state, const QString &error);
     void refuse(WorkerSession *session, const QString &leaseId, const QString &what);
     void dropSuperseded(WorkerSession *session, QString leaseId, const QString &what);
     LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
