@@ -85,7 +85,52 @@ QString isoUtc(const QDateTime &when)
 {
     if (!when.isValid())
         return {};
-    return when.toUTC().toString(Qt::ISODateWithMs);
+    // Every record and event carries several timestamps: QDateTime::toString() (locale-free
+    // but general) was a noticeable share of the orchestrator's time per step. Years 1970-9999
+    // are formatted here (civil-from-days, H. Hinnant), anything else by Qt.
+    const qint64 ms = when.toMSecsSinceEpoch();
+    constexpr qint64 MsPerDay = 86400000;
+    constexpr qint64 Year10000 = 253402300800000; // 10000-01-01T00:00:00Z
+    if (ms < 0 || ms >= Year10000)
+        return when.toUTC().toString(Qt::ISODateWithMs);
+    const qint64 days = ms / MsPerDay;
+    qint64 rest = ms % MsPerDay;
+    const qint64 z = days + 719468;
+    const qint64 era = z / 146097;
+    const qint64 doe = z - era * 146097;
+    const qint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const qint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const qint64 mp = (5 * doy + 2) / 153;
+    const qint64 day = doy - (153 * mp + 2) / 5 + 1;
+    const qint64 month = mp < 10 ? mp + 3 : mp - 9;
+    const qint64 year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    const qint64 hour = rest / 3600000;
+    rest %= 3600000;
+    const qint64 minute = rest / 60000;
+    rest %= 60000;
+    const qint64 second = rest / 1000;
+    const qint64 milli = rest % 1000;
+
+    char text[24]; // YYYY-MM-DDTHH:MM:SS.mmmZ
+    const auto put = [&text](int at, qint64 value, int digits) {
+        for (int i = digits - 1; i >= 0; --i, value /= 10)
+            text[at + i] = char('0' + value % 10);
+    };
+    put(0, year, 4);
+    text[4] = '-';
+    put(5, month, 2);
+    text[7] = '-';
+    put(8, day, 2);
+    text[10] = 'T';
+    put(11, hour, 2);
+    text[13] = ':';
+    put(14, minute, 2);
+    text[16] = ':';
+    put(17, second, 2);
+    text[19] = '.';
+    put(20, milli, 3);
+    text[23] = 'Z';
+    return QString::fromLatin1(text, sizeof text);
 }
 
 QJsonValue isoUtcOrNull(const QDateTime &when)

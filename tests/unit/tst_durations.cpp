@@ -5,7 +5,9 @@
 #include "common/duration.h"
 
 #include <QRegularExpression>
+#include <QRandomGenerator>
 #include <QTest>
+#include <QTimeZone>
 
 using namespace Qt::StringLiterals;
 using namespace Swamp;
@@ -30,6 +32,7 @@ private Q_SLOTS:
     void relative();
     void isoUtcRoundTrip();
     void isoUtcInvalid();
+    void isoUtcMatchesQt();
 };
 
 void tst_Durations::init()
@@ -199,6 +202,26 @@ void tst_Durations::isoUtcInvalid()
     QCOMPARE(isoUtc(QDateTime()), QString());
     QCOMPARE(formatRelative(QDateTime(), QDateTime::currentDateTimeUtc()), u"-"_s);
     QVERIFY(!parseIsoUtc(QString()).isValid());
+}
+
+// isoUtc() formats years 1970-9999 itself: it must agree with Qt's own ISO formatting on
+// every kind of date (leap days, century rules, ends of months and years) and offset zone.
+void tst_Durations::isoUtcMatchesQt()
+{
+    QList<qint64> samples{0, 1, 999, 86399999, 86400000, 951782400000 /* 2000-02-29 */,
+                          4107542400000 /* 2100-03-01 */, 253402300799999 /* 9999-12-31 */,
+                          -1, 253402300800000};
+    QRandomGenerator random(20261201);
+    for (int i = 0; i < 20000; ++i)
+        samples << qint64(random.bounded(quint64(253402300800000)));
+    for (const qint64 ms : std::as_const(samples)) {
+        const QDateTime when = QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC);
+        const QString expected = when.toString(Qt::ISODateWithMs);
+        if (isoUtc(when) != expected)
+            QFAIL(qPrintable(u"%1 ms: %2, Qt says %3"_s.arg(ms).arg(isoUtc(when), expected)));
+    }
+    const QDateTime offset = QDateTime::fromMSecsSinceEpoch(1795514400123, QTimeZone(3600 * 5));
+    QCOMPARE(isoUtc(offset), u"2026-11-24T10:00:00.123Z"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Durations)
