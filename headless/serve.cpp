@@ -14,7 +14,11 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QJsonDocument>
+#include <QMetaObject>
 #include <QRegularExpression>
+
+#include <cstdio>
+#include <utility>
 
 namespace Swamp::Cli {
 
@@ -144,11 +148,24 @@ int runServe(const QStringList &arguments)
                            "LimitNOFILE=65536 in its systemd unit")
                 .arg(files.limit).arg(files.hard).arg(std::max<qint64>(0, files.limit - 64)));
     }
-    const auto print = [json](const Event &event) {
-        if (json)
-            out(QString::fromUtf8(QJsonDocument(event.toJson()).toJson(QJsonDocument::Compact)));
-        else
-            out(QStringLiteral("%1 %2").arg(isoUtc(event.at), event.message));
+    // Event lines leave in one write per event-loop turn (a busy orchestrator logs several
+    // events per step; a write(2) each was a measurable share of its time). out() and err()
+    // still flush at once, so the order of lines is kept.
+    bool flushQueued = false;
+    const auto print = [json, &flushQueued, &orchestrator](const Event &event) {
+        QByteArray line = json ? QJsonDocument(event.toJson()).toJson(QJsonDocument::Compact)
+                               : QStringLiteral("%1 %2").arg(isoUtc(event.at), event.message).toUtf8();
+        line += '\n';
+        std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
+        if (!std::exchange(flushQueued, true)) {
+            QMetaObject::invokeMethod(
+                &orchestrator,
+                [&flushQueued] {
+                    flushQueued = false;
+                    std::fflush(stdout);
+                },
+                Qt::QueuedConnection);
+        }
     };
     for (const Event &event : orchestrator.bootEvents())
         print(event);

@@ -140,11 +140,13 @@ Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const 
 
 void Orchestrator::forwardStepChange(const StepRecord &step)
 {
-    const QJsonObject frame{{QStringLiteral("type"), QStringLiteral("step")}, {QStringLiteral("step"), step.toJson()}};
     const auto followers = m_followers.values(step.id);
-    for (const QPointer<AdminConnection> &follower : followers) {
-        if (follower)
-            follower->send(frame);
+    if (!followers.isEmpty()) {
+        const QJsonObject frame{{QStringLiteral("type"), QStringLiteral("step")}, {QStringLiteral("step"), step.toJson()}};
+        for (const QPointer<AdminConnection> &follower : followers) {
+            if (follower)
+                follower->send(frame);
+        }
     }
     if (isTerminal(step.state)) {
         m_followers.remove(step.id);
