@@ -207,6 +207,7 @@ Result<void> Orchestrator::start()
         m_store->setGroupCommit([this] {
             QMetaObject::invokeMethod(this, &Orchestrator::commitBatch, Qt::QueuedConnection);
         });
+        m_store->checkpointInBackground();
     }
     return {};
 }

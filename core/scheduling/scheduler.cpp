@@ -906,12 +906,11 @@ void Scheduler::updateRun(const QString &runId)
         return;
     // Every state change is written before it is applied in memory, so the database's states
     // are current; the run's state depends only on which states its steps are in.
-    auto distinct = m_store->exec(QStringLiteral("SELECT DISTINCT state FROM steps WHERE run_id = ?"), {runId});
+    QList<StepState> states;
+    auto distinct = m_store->select(QStringLiteral("SELECT DISTINCT state FROM steps WHERE run_id = ?"), {runId},
+                                        [&](const QSqlQuery &q) { states << stepStateFromName(q.value(0).toString()); });
     if (!distinct)
         return;
-    QList<StepState> states;
-    while (distinct->next())
-        states << stepStateFromName(distinct->value(0).toString());
     RunRecord next = **run;
     next.state = runStateFrom(states);
     next.updatedAt = QDateTime::currentDateTimeUtc();

@@ -145,14 +145,14 @@ Result<std::optional<StepRecord>> Store::stepForUpdate(const QString &id)
 
 Result<bool> Store::updateActiveLease(const LeaseRecord &l)
 {
-    auto q = exec(QStringLiteral("UPDATE step_leases SET state = ?, error = ?, exit_code = ?, started_at = ?, "
+    auto q = write(QStringLiteral("UPDATE step_leases SET state = ?, error = ?, exit_code = ?, started_at = ?, "
                                  "ended_at = ?, updated_at = ? WHERE id = ? AND state = 'active'"),
                   {leaseStateName(l.state), l.error.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(l.error),
                    l.exitCode ? QVariant(*l.exitCode) : QVariant(QMetaType::fromType<int>()),
                    toMsOrNull(l.startedAt), toMsOrNull(l.endedAt), toMs(l.updatedAt), l.id});
     if (!q)
         return fail(q.error());
-    return q->numRowsAffected() == 1;
+    return q->rowsAffected == 1;
 }
 
 Result<void> Store::notifyFleet(const QJsonObject &payload)

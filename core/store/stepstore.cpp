@@ -55,12 +55,12 @@ static RunRecord runFromQuery(const QSqlQuery &q)
 
 Result<std::optional<RunRecord>> Store::run(const QString &id)
 {
-    auto q = exec(QStringLiteral("SELECT id, name, state, created_at, updated_at, finished_at FROM runs WHERE id = ?"), {id});
-    if (!q)
-        return fail(q.error());
-    if (!q->next())
-        return std::optional<RunRecord>();
-    return std::optional<RunRecord>(runFromQuery(*q));
+    std::optional<RunRecord> found;
+    auto read = select(QStringLiteral("SELECT id, name, state, created_at, updated_at, finished_at FROM runs WHERE id = ?"),
+                           {id}, [&](const QSqlQuery &q) { found = runFromQuery(q); });
+    if (!read)
+        return fail(read.error());
+    return found;
 }
 
 Result<QList<RunRecord>> Store::runs(int limit)

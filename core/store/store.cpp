@@ -1,4 +1,5 @@
 #include "store/store.h"
+#include "store/walcheckpointer.h"
 
 #include "store/postgresconnection_p.h"
 
@@ -59,7 +60,8 @@ Store::~Store()
 {
     if (auto committed = commitBatch(); !committed)
         qCWarning(lcDb) << committed.error().message;
-    m_writeStatements.clear();
+    m_checkpointer.reset();
+    m_prepared.clear();
     if (!m_listenerName.isEmpty()) {
         {
             QSqlDatabase listener = QSqlDatabase::database(m_listenerName, false);
@@ -246,6 +248,21 @@ Result<void> Store::openBatch()
     return {};
 }
 
+void Store::checkpointInBackground()
+{
+    if (m_dialect != Dialect::Sqlite || m_checkpointer)
+        return;
+    // A safety net only: 16384 pages (64 MiB at 4 KiB) is far more than the log grows between
+    // two background checkpoints.
+    constexpr int IntervalMs = 200;
+    if (auto raised = exec(QStringLiteral("PRAGMA wal_autocheckpoint=16384")); !raised) {
+        qCWarning(lcDb) << raised.error().message;
+        return;
+    }
+    m_checkpointer = std::make_unique<WalCheckpointer>(database().databaseName(), IntervalMs);
+    m_checkpointer->start(QThread::LowPriority);
+}
+
 Result<void> Store::commitBatch()
 {
     if (!m_batchOpen)
@@ -268,19 +285,21 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
         return opened;
     if (m_batchOpen) {
         // One savepoint per body: a failing body leaves the rest of the batch intact.
-        if (auto r = execute(QStringLiteral("SAVEPOINT swamp_change")); !r)
-            return r;
+        if (auto r = write(QStringLiteral("SAVEPOINT swamp_change")); !r)
+            return fail(r.error());
         Result<void> result;
         {
             Depth depth(m_transactionDepth);
             result = body();
         }
         if (!result) {
-            execute(QStringLiteral("ROLLBACK TO SAVEPOINT swamp_change"));
-            execute(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
+            write(QStringLiteral("ROLLBACK TO SAVEPOINT swamp_change"));
+            write(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
             return result;
         }
-        return execute(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
+        if (auto released = write(QStringLiteral("RELEASE SAVEPOINT swamp_change")); !released)
+            return fail(released.error());
+        return {};
     }
     QSqlDatabase db = database();
     if (!db.transaction())
@@ -305,34 +324,58 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
 Result<void> Store::execute(const QString &sql, const QVariantList &bindings)
 {
     if (m_dialect == Dialect::Sqlite && !bindings.isEmpty()) {
-        // Writes are few distinct statements run very often: prepare each once. (Its rows, if
-        // any, are not read, so reusing the statement cannot disturb a caller.)
-        if (auto opened = openBatch(); !opened)
-            return opened;
-        std::unique_ptr<QSqlQuery> &statement = m_writeStatements[sql];
-        if (!statement) {
-            auto query = std::make_unique<QSqlQuery>(database());
-            query->setForwardOnly(true);
-            if (!query->prepare(sql))
-                return databaseError(Tr::tr("preparing a statement"), query->lastError().text());
-            statement = std::move(query);
-        }
-        for (qsizetype i = 0; i < bindings.size(); ++i)
-            statement->bindValue(int(i), bindings.at(i));
-        const bool ok = statement->exec();
-        if (!ok) {
-            const QString text = statement->lastError().text();
-            qCWarning(lcDb) << "statement failed:" << sql.left(80) << text;
-            statement->finish();
-            return databaseError(Tr::tr("running a statement"), text);
-        }
-        statement->finish();
+        auto written = write(sql, bindings);
+        if (!written)
+            return fail(written.error());
         return {};
     }
     auto query = exec(sql, bindings);
     if (!query)
         return fail(query.error());
     return {};
+}
+
+Result<QSqlQuery *> Store::prepared(const QString &sql, const QVariantList &bindings)
+{
+    Prepared &statement = m_prepared[sql];
+    if (!statement.query) {
+        auto query = std::make_unique<QSqlQuery>(database());
+        query->setForwardOnly(true);
+        if (!query->prepare(sql)) {
+            const QString text = query->lastError().text();
+            m_prepared.erase(sql);
+            return databaseError(Tr::tr("preparing a statement"), text);
+        }
+        statement.query = std::move(query);
+    }
+    for (qsizetype i = 0; i < bindings.size(); ++i)
+        statement.query->bindValue(int(i), bindings.at(i));
+    return statement.query.get();
+}
+
+Result<Store::Written> Store::write(const QString &sql, const QVariantList &bindings)
+{
+    if (m_dialect != Dialect::Sqlite) {
+        auto query = exec(sql, bindings);
+        if (!query)
+            return fail(query.error());
+        return Written{query->numRowsAffected(), QVariant()};
+    }
+    if (auto opened = openBatch(); !opened)
+        return fail(opened.error());
+    auto statement = prepared(sql, bindings);
+    if (!statement)
+        return fail(statement.error());
+    QSqlQuery *query = *statement;
+    if (!query->exec()) {
+        const QString text = query->lastError().text();
+        qCWarning(lcDb) << "statement failed:" << sql.left(80) << text;
+        query->finish();
+        return databaseError(Tr::tr("running a statement"), text);
+    }
+    Written written{query->numRowsAffected(), query->lastInsertId()};
+    query->finish();
+    return written;
 }
 
 Result<QSqlQuery> Store::exec(const QString &sql, const QVariantList &bindings)
@@ -410,10 +453,12 @@ Result<QString> Store::inlineBindings(const QString &sql, const QVariantList &bi
     return text;
 }
 
-Result<void> Store::forEachRow(const QString &sql, const QVariantList &bindings,
-                               const std::function<void(const QSqlQuery &)> &row)
+Result<void> Store::select(const QString &sql, const QVariantList &bindings,
+                           const std::function<void(const QSqlQuery &)> &row)
 {
-    if (m_dialect == Dialect::Sqlite) {
+    // PostgreSQL, or the same text nested in its own visitor: a statement of its own.
+    const auto cached = m_prepared.find(sql);
+    if (m_dialect != Dialect::Sqlite || (cached != m_prepared.end() && cached->second.busy)) {
         auto query = exec(sql, bindings);
         if (!query)
             return fail(query.error());
@@ -421,6 +466,31 @@ Result<void> Store::forEachRow(const QString &sql, const QVariantList &bindings,
             row(*query);
         return {};
     }
+    if (auto opened = openBatch(); !opened)
+        return fail(opened.error());
+    auto statement = prepared(sql, bindings);
+    if (!statement)
+        return fail(statement.error());
+    QSqlQuery *query = *statement;
+    if (!query->exec()) {
+        const QString text = query->lastError().text();
+        qCWarning(lcDb) << "statement failed:" << sql.left(80) << text;
+        query->finish();
+        return databaseError(Tr::tr("running a statement"), text);
+    }
+    m_prepared[sql].busy = true;
+    while (query->next())
+        row(*query);
+    query->finish();
+    m_prepared[sql].busy = false;
+    return {};
+}
+
+Result<void> Store::forEachRow(const QString &sql, const QVariantList &bindings,
+                               const std::function<void(const QSqlQuery &)> &row)
+{
+    if (m_dialect == Dialect::Sqlite)
+        return select(sql, bindings, row);
     // A PostgreSQL connection runs one statement at a time and a forward-only result streams
     // from the server: a visitor that asks the store something meanwhile would cut the stream
     // short. A cursor hands the rows out in batches, each read fully before it is visited.
@@ -672,12 +742,19 @@ Result<qint64> Store::insertEvent(const Event &e)
                                              "VALUES (?, ?, ?, ?, ?) RETURNING id")
                             : QStringLiteral("INSERT INTO events (at, kind, subject, message, data) "
                                              "VALUES (?, ?, ?, ?, ?)");
-    auto query = exec(sql, {toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message, data});
-    if (!query)
-        return fail(query.error());
-    if (m_dialect == Dialect::Postgres && query->next())
+    const QVariantList values{toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message, data};
+    if (m_dialect == Dialect::Postgres) {
+        auto query = exec(sql, values);
+        if (!query)
+            return fail(query.error());
+        if (!query->next())
+            return databaseError(Tr::tr("recording an event"), Tr::tr("no id was returned"));
         return query->value(0).toLongLong();
-    return query->lastInsertId().toLongLong();
+    }
+    auto written = write(sql, values);
+    if (!written)
+        return fail(written.error());
+    return written->lastInsertId.toLongLong();
 }
 
 Result<QList<Event>> Store::eventsAfter(qint64 afterId, int limit)

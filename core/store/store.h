@@ -17,6 +17,8 @@
 
 namespace Swamp {
 
+class WalCheckpointer;
+
 // The orchestrator's one database: SQLite (WAL) by default, PostgreSQL when given a
 // postgresql:// URL. Holds the connection *name*, never a QSqlDatabase member. Every call
 // checks its statement and returns the driver's error text in the Error ("database" code).
@@ -56,18 +58,34 @@ public:
     bool inBatch() const { return m_batchOpen; }
     // Commits the open batch (nothing to do without one). On failure the batch is rolled back.
     Result<void> commitBatch();
+    // SQLite: WAL checkpoints run on a thread of their own (see WalCheckpointer) instead of
+    // inside the commit that happens to cross the log's size threshold. Nothing on PostgreSQL.
+    void checkpointInBackground();
 
     // One statement with positional `?` bindings; the query is positioned before its first row.
     // On PostgreSQL read its rows before running the next statement (one statement at a time
     // per connection); forEachRow() lets a visitor query the store meanwhile.
     Result<QSqlQuery> exec(const QString &sql, const QVariantList &bindings = {});
     Result<void> execute(const QString &sql, const QVariantList &bindings = {});
+    // One data-changing statement, for callers that need what it changed. On SQLite every
+    // distinct text is prepared once and kept: the orchestrator runs a few dozen statements
+    // thousands of times a second, and parsing them each time cost more than running them.
+    struct Written
+    {
+        qint64 rowsAffected = 0;
+        QVariant lastInsertId; // SQLite: the rowid inserted; PostgreSQL: use RETURNING instead
+    };
+    Result<Written> write(const QString &sql, const QVariantList &bindings = {});
 
-    // Tokens
+    // Hands the rows of a SELECT to `row`, which must not use the store meanwhile (see
+    // forEachRow()). On SQLite the statement is prepared once and kept, as in write().
+    Result<void> select(const QString &sql, const QVariantList &bindings,
+                        const std::function<void(const QSqlQuery &)> &row);
     // Streams the rows of a SELECT to `row`, which may use the store meanwhile.
     Result<void> forEachRow(const QString &sql, const QVariantList &bindings,
                             const std::function<void(const QSqlQuery &)> &row);
 
+    // Tokens
     Result<void> insertToken(const TokenRecord &token);
     // Newest first. Without `withBindings` the tokens' `bindings` are left empty: loading every
     // binding of a token with thousands of enrollments on each enrollment made enrolling O(n).
@@ -222,9 +240,18 @@ private:
     int m_transactionDepth = 0;
     std::function<void()> m_scheduleCommit;
     bool m_batchOpen = false;
-    std::unordered_map<QString, std::unique_ptr<QSqlQuery>> m_writeStatements; // prepared once (SQLite), see execute()
+    // SQLite statements prepared once (see write() and forEachRow()); `busy` while a visitor
+    // reads its rows, so that a nested use of the same text prepares a fresh one.
+    struct Prepared
+    {
+        std::unique_ptr<QSqlQuery> query;
+        bool busy = false;
+    };
+    Result<QSqlQuery *> prepared(const QString &sql, const QVariantList &bindings);
+    std::unordered_map<QString, Prepared> m_prepared;
     int m_cursors = 0;
     QString m_listenerName;
+    std::unique_ptr<WalCheckpointer> m_checkpointer;
 };
 
 } // namespace Swamp
