@@ -198,17 +198,24 @@ Result<void> Orchestrator::start()
     m_sweepTimer.start();
     m_reaper = std::make_unique<Reaper>(m_store.get(), m_config.retentionMs);
     m_reaper->start();
-    // Group commit (SQLite): every change made while handling the frames and timers of one
-    // event-loop turn is committed in one transaction on the next turn, and only then are the
-    // frames that announce those changes sent (OutboundGate). Under load one commit carries many
-    // steps' changes; an idle orchestrator commits at once. Each change is still written before
+    // Group commit: every change made while handling the frames and timers of one event-loop
+    // turn is committed in one transaction on the next turn, and only then are the frames that
+    // announce those changes sent (OutboundGate). Under load one commit carries many steps'
+    // changes; an idle orchestrator commits at once. Each change is still written before
     // anything that depends on it leaves the process.
-    if (m_store->dialect() == Store::Dialect::Sqlite) {
-        m_store->setGroupCommit([this] {
-            QMetaObject::invokeMethod(this, &Orchestrator::commitBatch, Qt::QueuedConnection);
-        });
-        m_store->checkpointInBackground();
+    if (m_store->dialect() == Store::Dialect::Postgres) {
+        // A batch holds row locks until the next turn. Should this process be paused with one
+        // open (SIGSTOP, a frozen VM), the server ends its session once it would have been
+        // declared dead anyway, and the others never wait long for a lock it holds.
+        const qint64 idleMs = std::max<qint64>(1000, m_config.orchestratorTimeoutMs);
+        const qint64 lockMs = std::max<qint64>(500, m_config.orchestratorTimeoutMs / 3);
+        if (auto limited = m_store->limitSession(idleMs, lockMs); !limited)
+            return fail(limited.error());
     }
+    m_store->setGroupCommit([this] {
+        QMetaObject::invokeMethod(this, &Orchestrator::commitBatch, Qt::QueuedConnection);
+    });
+    m_store->checkpointInBackground();
     return {};
 }
 

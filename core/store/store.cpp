@@ -248,6 +248,15 @@ Result<void> Store::openBatch()
     return {};
 }
 
+Result<void> Store::limitSession(qint64 idleInTransactionMs, qint64 lockMs)
+{
+    if (m_dialect != Dialect::Postgres)
+        return {};
+    if (auto r = execute(QStringLiteral("SET idle_in_transaction_session_timeout = %1").arg(idleInTransactionMs)); !r)
+        return r;
+    return execute(QStringLiteral("SET lock_timeout = %1").arg(lockMs));
+}
+
 void Store::checkpointInBackground()
 {
     if (m_dialect != Dialect::Sqlite || m_checkpointer)
@@ -337,6 +346,11 @@ Result<void> Store::execute(const QString &sql, const QVariantList &bindings)
 
 Result<QSqlQuery *> Store::prepared(const QString &sql, const QVariantList &bindings)
 {
+    // The orchestrator's own statements are a few dozen; query push-down builds more. Bounded,
+    // so that those cannot pile up: past the bound every idle statement is let go.
+    constexpr size_t MaxPrepared = 512;
+    if (m_prepared.size() >= MaxPrepared && !m_prepared.contains(sql))
+        std::erase_if(m_prepared, [](const auto &entry) { return !entry.second.busy; });
     Prepared &statement = m_prepared[sql];
     if (!statement.query) {
         auto query = std::make_unique<QSqlQuery>(database());

@@ -58,6 +58,10 @@ public:
     bool inBatch() const { return m_batchOpen; }
     // Commits the open batch (nothing to do without one). On failure the batch is rolled back.
     Result<void> commitBatch();
+    // PostgreSQL: the server ends this session when it sits in a transaction for longer than
+    // `idleInTransactionMs`, and a statement waiting for a row lock gives up after `lockMs`.
+    // Nothing on SQLite.
+    Result<void> limitSession(qint64 idleInTransactionMs, qint64 lockMs);
     // SQLite: WAL checkpoints run on a thread of their own (see WalCheckpointer) instead of
     // inside the commit that happens to cross the log's size threshold. Nothing on PostgreSQL.
     void checkpointInBackground();
