@@ -14,6 +14,8 @@
 #include <QJsonArray>
 #include <QUuid>
 
+#include <optional>
+
 namespace Swamp {
 
 void Orchestrator::attachAdmin(AdminConnection *connection)
@@ -379,11 +381,13 @@ Result<QJsonObject> Orchestrator::subscribe(AdminConnection *connection, const Q
 
 void Orchestrator::broadcastEvent(const Event &event)
 {
-    const QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Event},
-                            {QStringLiteral("event"), event.toJson()}};
+    std::optional<QJsonObject> frame; // built for the first subscriber (several events per step)
     for (const QPointer<AdminConnection> &admin : std::as_const(m_admins)) {
-        if (admin && admin->subscribed)
-            admin->send(frame);
+        if (!admin || !admin->subscribed)
+            continue;
+        if (!frame)
+            frame = QJsonObject{{QStringLiteral("type"), Protocol::Type::Event}, {QStringLiteral("event"), event.toJson()}};
+        admin->send(*frame);
     }
 }
 
