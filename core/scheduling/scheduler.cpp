@@ -51,10 +51,15 @@ void Scheduler::requestRefresh()
 
 void Scheduler::sortQueue()
 {
-    std::sort(m_queue.begin(), m_queue.end(), [this](const QString &a, const QString &b) {
+    m_queue.sort([this](const QString &a, const QString &b) {
         const StepRecord &x = m_open[a], &y = m_open[b];
         return x.queuedAt != y.queuedAt ? x.queuedAt < y.queuedAt : x.seq < y.seq;
     });
+}
+
+qint64 Scheduler::queueDeadlineMs(const StepRecord &step)
+{
+    return step.queuedAt.toMSecsSinceEpoch() + step.spec.queueTimeoutMs;
 }
 
 void Scheduler::refreshQueue()
@@ -67,26 +72,27 @@ void Scheduler::refreshQueue()
         auto it = m_open.find(step.id);
         if (it == m_open.end()) {
             m_open.insert(step.id, step);
-            m_queue << step.id;
+            m_queue.append(step.id, queueDeadlineMs(step));
             added = true;
         } else if (it->state == StepState::Queued) {
             *it = step; // attempts and flags as another orchestrator left them
+            m_queue.setDeadline(step.id, queueDeadlineMs(step));
         }
     });
     if (!visited) {
         qCWarning(lcLease) << "could not reload the queue:" << visited.error().message;
         return;
     }
-    const QList<QString> local = m_queue;
-    for (const QString &id : local) {
+    m_queue.forEach([&](const QString &id) {
         if (queued.contains(id))
-            continue;
+            return true;
         // Taken, cancelled or timed out through another orchestrator.
-        m_queue.removeAll(id);
+        m_queue.remove(id);
         auto it = m_open.find(id);
         if (it != m_open.end() && it->state == StepState::Queued)
             m_open.erase(it);
-    }
+        return true;
+    });
     if (added)
         sortQueue();
     requestSchedule();
@@ -175,8 +181,7 @@ Result<int> Scheduler::recover()
             if (auto r = saveStep(*it); !r)
                 return fail(r.error());
         }
-        if (!m_queue.contains(it->id))
-            m_queue << it->id;
+        m_queue.append(it->id, queueDeadlineMs(*it));
     }
     sortQueue();
     return expired;
@@ -219,7 +224,7 @@ Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSp
     QJsonArray stepIds;
     for (const StepRecord &step : std::as_const(steps)) {
         m_open.insert(step.id, step);
-        m_queue << step.id;
+        m_queue.append(step.id, queueDeadlineMs(step));
         stepIds << step.id;
         stepEvent(step, QStringLiteral("step.queued"),
                   Tr::tr("step %1 (%2) queued for %3").arg(step.id.left(8), step.spec.name, step.spec.requirement.text()));
@@ -243,17 +248,26 @@ void Scheduler::schedule()
     }
     if (available.isEmpty())
         return;
-    const QList<QString> queue = m_queue;
-    for (const QString &stepId : queue) {
+    // Requirements no available worker meets: their steps are skipped without looking at the
+    // workers again (a deep queue of steps for labels nobody has made every pass O(steps x
+    // workers)). Workers only get busier during a pass, so the set stays true.
+    QSet<QString> unmet;
+    m_queue.forEach([&](const QString &stepId) {
         auto it = m_open.find(stepId);
         if (it == m_open.end())
-            continue;
+            return true;
+        const Requirement &requirement = it->spec.requirement;
+        const bool anyWorker = requirement.target.isEmpty() && requirement.labels.isEmpty()
+                               && requirement.platform.isEmpty();
+        const QString key = anyWorker ? QString() : requirement.text();
+        if (!anyWorker && unmet.contains(key))
+            return true;
         WorkerSession *best = nullptr;
         for (WorkerSession *session : std::as_const(available)) {
             if (session->freeSlots() <= 0)
                 continue;
             const WorkerRecord &w = session->record;
-            if (!it->spec.requirement.matches(w.name, w.instanceId, w.labels, w.platform, w.arch))
+            if (!anyWorker && !requirement.matches(w.name, w.instanceId, w.labels, w.platform, w.arch))
                 continue;
             if (!best || session->freeSlots() > best->freeSlots()
                 || (session->freeSlots() == best->freeSlots() && w.name < best->record.name))
@@ -261,10 +275,11 @@ void Scheduler::schedule()
         }
         if (best)
             dispatch(*it, best);
+        else if (!anyWorker)
+            unmet.insert(key);
         available.removeIf([](WorkerSession *s) { return s->freeSlots() <= 0; });
-        if (available.isEmpty())
-            break;
-    }
+        return !available.isEmpty();
+    });
 }
 
 bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
@@ -313,7 +328,7 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
     });
     if (taken) {
         const QString id = step.id; // `step` lives in m_open
-        m_queue.removeAll(id);
+        m_queue.remove(id);
         m_open.remove(id);
         return false;
     }
@@ -322,7 +337,7 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
         return false;
     }
     step = next;
-    m_queue.removeAll(step.id);
+    m_queue.remove(step.id);
     m_leases.insert(lease.id, lease);
     m_lastSeq.insert(lease.id, 0);
     session->leaseIds.insert(lease.id);
@@ -696,8 +711,7 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
     if (nextStep) {
         if (requeue) {
             m_open.insert(nextStep->id, *nextStep);
-            if (!m_queue.contains(nextStep->id))
-                m_queue.prepend(nextStep->id);
+            m_queue.prepend(nextStep->id, queueDeadlineMs(*nextStep));
             stepEvent(*nextStep, QStringLiteral("step.requeued"),
                       Tr::tr("step %1 (%2) requeued: %3").arg(nextStep->id.left(8), nextStep->spec.name, reason));
         } else {
@@ -823,7 +837,7 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
             if (!ended)
                 return fail(ended.error());
             const bool taken = !*ended;
-            m_queue.removeAll(stepId);
+            m_queue.remove(stepId);
             if (!taken) {
                 const StepRecord done = step;
                 m_open.remove(stepId);
@@ -860,11 +874,12 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
 QList<StepRecord> Scheduler::queuedSteps() const
 {
     QList<StepRecord> steps;
-    for (const QString &id : m_queue) {
+    m_queue.forEach([&](const QString &id) {
         const auto it = m_open.constFind(id);
         if (it != m_open.cend())
             steps << *it;
-    }
+        return true;
+    });
     return steps;
 }
 
@@ -877,12 +892,15 @@ std::optional<StepRecord> Scheduler::openStep(const QString &id) const
 void Scheduler::sweep()
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    const QList<QString> queue = m_queue;
-    for (const QString &id : queue) {
+    for (const QString &id : m_queue.due(now.toMSecsSinceEpoch())) {
         auto it = m_open.find(id);
-        if (it == m_open.end() || it->queuedAt.addMSecs(it->spec.queueTimeoutMs) > now)
+        if (it == m_open.end())
             continue;
-        m_queue.removeAll(id);
+        if (const qint64 deadline = queueDeadlineMs(*it); deadline > now.toMSecsSinceEpoch()) {
+            m_queue.setDeadline(id, deadline); // requeued through another orchestrator meanwhile
+            continue;
+        }
+        m_queue.remove(id);
         const QString error = Tr::tr("timed out waiting for a worker matching %1").arg(it->spec.requirement.text());
         auto ended = endQueued(*it, StepState::TimedOut, error);
         if (!ended)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "scheduling/stepqueue.h"
 #include "scheduling/steps.h"
 
 #include <QHash>
@@ -102,6 +103,7 @@ private:
     void dropSuperseded(WorkerSession *session, QString leaseId, const QString &what);
     LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
     void updateRun(const QString &runId);
+    static qint64 queueDeadlineMs(const StepRecord &step);
     void stepEvent(const StepRecord &step, const QString &kind, const QString &message);
     void sendToWorker(WorkerSession *session, const QJsonObject &frame);
 
@@ -110,7 +112,7 @@ private:
     WorkerPool *m_pool;
     qint64 m_defaultQueueTimeoutMs;
     QHash<QString, StepRecord> m_open;     // every non-terminal step
-    QList<QString> m_queue;                // queued step ids, oldest first
+    StepQueue m_queue;                     // queued step ids, oldest first
     QHash<QString, LeaseRecord> m_leases;  // active leases
     QHash<QString, int> m_lastSeq;         // per active lease: last output seq stored
     QTimer m_scheduleTimer;
