@@ -66,7 +66,8 @@ bench="$build/bench/swamp-bench/swamp-bench"
     echo "build=$(grep -m1 CMAKE_BUILD_TYPE: "$build/CMakeCache.txt" | cut -d= -f2)"
     echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')"
     if [ $have_pg = 1 ]; then
-        echo "postgres=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1 | xargs -I{} {}/postgres --version)"
+        pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+        echo "postgres=$("$pgbin/postgres" --version)"
         echo "pg_settings=${PG_SETTINGS:-}"
     fi
 } > "$raw/machine.env"
