@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Turns the raw JSON of bench/run.sh into the markdown report: medians of every figure over the
-runs, the goals of issue 8 next to what was measured, and the Celery+Redis comparison."""
+runs, the goals of issue 8 next to what was measured, the Celery+Redis comparison, and the
+PostgreSQL fleet rows of issue 9 (SQLite vs PostgreSQL with one and two orchestrators)."""
 import glob
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -51,6 +53,76 @@ def num(v, digits=0):
     return "n/a" if v is None else f"{v:,.{digits}f}"
 
 
+FLEET_CONFIGS = (("sqlite1", "SQLite", 1), ("pg1", "PostgreSQL", 1), ("pg2", "PostgreSQL", 2))
+
+
+def fleet_rows(raw):
+    """{(workers, steps): {config: [scenario, ...]}} from fleet-<config>-<W>-<M>-<run>.json."""
+    rows = {}
+    for path in sorted(glob.glob(os.path.join(raw, "fleet-*.json"))):
+        m = re.match(r"fleet-(\w+?)-(\d+)-(\d+)-\d+\.json$", os.path.basename(path))
+        if not m:
+            continue
+        with open(path) as f:
+            text = f.read().strip()
+        if not text:
+            continue
+        key = (int(m.group(2)), int(m.group(3)))
+        rows.setdefault(key, {}).setdefault(m.group(1), []).extend(json.loads(text).get("scenarios", []))
+    return rows
+
+
+def print_fleet(w, raw, machine):
+    rows = fleet_rows(raw)
+    if not rows:
+        return []
+    failures = [f"{s['name']}: {f}" for by in rows.values() for scen in by.values() for s in scen
+                for f in s.get("failures", [])]
+    w("## PostgreSQL fleet (issue 9)")
+    w()
+    settings = machine.get("pg_settings") or "none: PostgreSQL's durable defaults (fsync, synchronous_commit on)"
+    w(f"`swamp-bench throughput W M` on SQLite, and on {machine.get('postgres', 'PostgreSQL')} started by the "
+      f"bench (`--postgres`, 127.0.0.1, settings changed: {settings}) with one and with two orchestrators "
+      "(`--orchestrators 2`: workers spread evenly, steps submitted round-robin to both). CPU is the sum over "
+      "the orchestrators per step; PostgreSQL's own CPU is not in it. 'cross' is the share of steps that ran "
+      "on a worker of the other orchestrator than the one they were submitted to.")
+    w()
+    if failures:
+        w("**Correctness checks failed:**")
+        for f in failures:
+            w(f"- {f}")
+        w()
+    w("| W M | store | orch. | steps/s | CPU/step (ms) | idle submit→start p50 / p99 (ms) | "
+      "idle submit→finished p50 / p99 (ms) | loaded submit→finished p50 / p99 (ms) | cross (idle / loaded) | "
+      "idle cross-orch. submit→start p50 / p99 (ms) | runs |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (workers, steps) in sorted(rows):
+        by = rows[(workers, steps)]
+        for config, store, orchestrators in FLEET_CONFIGS:
+            scen = by.get(config)
+            if not scen:
+                continue
+            pair = lambda key: f"{num(fig(scen, key, 'p50Ms'), 2)} / {num(fig(scen, key, 'p99Ms'), 2)}"
+            cross = "—"
+            cross_start = "—"
+            if orchestrators > 1:
+                idle_share, loaded_share = fig(scen, "idleCrossShare"), fig(scen, "loadedCrossShare")
+                cross = (f"{num(idle_share * 100 if idle_share is not None else None)} % / "
+                         f"{num(loaded_share * 100 if loaded_share is not None else None)} %")
+                cross_start = pair("idleCrossSubmitToStart")
+            w(f"| {workers} {steps} | {store} | {orchestrators} | {num(fig(scen, 'stepsPerSecond'))} | "
+              f"{num(fig(scen, 'orchestratorCpuMsPerStep'), 3)} | {pair('idleSubmitToStart')} | "
+              f"{pair('idleSubmitToFinished')} | {pair('loadedSubmitToFinished')} | {cross} | {cross_start} | "
+              f"{len(scen)} |")
+    w()
+    stderr = med([s.get("figures", {}).get("orchestratorStderrLines") for by in rows.values()
+                  for scen in by.values() for s in scen])
+    if stderr:
+        w(f"The orchestrators wrote a median of {num(stderr)} line(s) on stderr per run (see `--keep` logs).")
+        w()
+    return failures
+
+
 def main():
     raw = sys.argv[1]
     machine = {}
@@ -59,11 +131,23 @@ def main():
             key, _, value = line.rstrip("\n").partition("=")
             machine[key] = value
     idle, thr, storm, query = (scenario(load(raw, n)) for n in ("idle", "throughput", "storm", "query"))
+    w = lambda line="": print(line)
+    if not (idle or thr or storm or query):
+        # ONLY=fleet: the fleet rows alone.
+        w(f"# swamp-bench PostgreSQL fleet results, {os.path.basename(raw)[:10]}")
+        w()
+        w(f"Machine: {machine.get('nproc')} cores ({machine.get('cpu')}), {machine.get('memory')}, Linux "
+          f"{machine.get('kernel')}, load average at start {machine.get('load')}. Build: {machine.get('build')} of "
+          f"{machine.get('commit')}. Loopback. Every figure is the median of the runs counted in its row; raw "
+          "JSON in `" + raw + "`.")
+        w()
+        print_fleet(w, raw, machine)
+        w("Reproduce: `ONLY=fleet bench/run.sh` (see bench/README.md).")
+        return
     durable, default = load(raw, "celery-durable"), load(raw, "celery-default")
     failures = [f"{s['name']}: {f}" for s in idle + thr + storm + query for f in s.get("failures", [])]
     runs = max(len(idle), len(thr), len(storm), len(query), 1)
 
-    w = lambda line="": print(line)
     w(f"# swamp-bench results, {os.path.basename(raw)[:10]}")
     w()
     w(f"Machine: {machine.get('nproc')} cores ({machine.get('cpu')}), {machine.get('memory')}, Linux "
@@ -181,6 +265,7 @@ def main():
         w(f"| swamp (for comparison) | {num(sps)} | {num(fig(thr, 'idleSubmitToStart', 'p50Ms'), 2)} / {num(p99_start, 2)} | "
           f"{num(fig(thr, 'idleSubmitToFinished', 'p50Ms'), 2)} / {num(fig(thr, 'idleSubmitToFinished', 'p99Ms'), 2)} | |")
         w()
+    print_fleet(w, raw, machine)
     w("Delivery guarantees, stated plainly:")
     w("- **swamp**: every state change of a step (queued, dispatched with its lease, started, finished) "
       "is committed to SQLite (WAL, `synchronous=NORMAL`) before the orchestrator sends anything that "

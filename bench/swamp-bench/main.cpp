@@ -1,11 +1,13 @@
 // swamp-bench: simulated fleets against a real `swamp serve` (see bench/README.md).
 //
-//   swamp-bench [options] idle N | throughput W M | storm N | query R | quick
+//   swamp-bench [options] idle N | throughput W M | storm N | query R | quick | quick-fleet
 //
 // Prints figures as it goes; --json FILE also writes them. Exit status 1 when a correctness check
 // failed (a worker that never enrolled, a step lost or finished twice), never because of a time.
 
+#include "benchdatabase.h"
 #include "scenarios.h"
+#include "serveprocess.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -16,6 +18,9 @@
 #include <QSysInfo>
 #include <QTextStream>
 
+#include <memory>
+
+#include <signal.h>
 #include <sys/resource.h>
 
 using namespace SwampBench;
@@ -36,6 +41,18 @@ void raiseOpenFileLimit(qint64 needed)
         QTextStream(stderr) << "warning: the open-file limit is " << limit.rlim_max << " but " << needed
                             << " are needed; raise it with 'ulimit -n " << needed << "' (as root)" << Qt::endl;
     }
+}
+
+// Exit status of quick-fleet when PostgreSQL is not installed (ctest's SKIP_RETURN_CODE).
+constexpr int SkippedStatus = 77;
+
+// Ctrl-C or a kill: the orchestrators go with the bench (their destructors will not run); a
+// PostgreSQL server of the bench's own is stopped by its watchdog when this process is gone.
+void onTerminate(int signal)
+{
+    killRunningServeProcesses();
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);
 }
 
 int positive(const QString &text)
@@ -64,7 +81,12 @@ int main(int argc, char **argv)
         "  storm N           restart the orchestrator under N workers: time until all are back,\n"
         "                    connect rate peak vs mean, steps lost\n"
         "  query R           swamp data query over R finished steps (and their leases)\n"
-        "  quick             idle 50, throughput 10 200, storm 50, query 1000 (the ctest)"));
+        "  quick             idle 50, throughput 10 200, storm 50, query 1000 (the ctest)\n"
+        "  quick-fleet       idle 50 and throughput 10 200 on PostgreSQL with 2 orchestrators\n"
+        "                    (ctest bench_quick_fleet; exit status 77 without PostgreSQL)\n\n"
+        "PostgreSQL: --postgres starts a server for the run (PostgreSQL's binaries from Debian's\n"
+        "postgresql package; run as 'nobody' when the bench runs as root), --database uses an\n"
+        "existing one. Each scenario gets a new database; --orchestrators N runs N swamp serve on it."));
     parser.addHelpOption();
     parser.addOptions({
         {QStringLiteral("swamp"), QStringLiteral("The swamp binary (default: the one of this build)."), QStringLiteral("path"),
@@ -78,9 +100,16 @@ int main(int argc, char **argv)
         {QStringLiteral("probe"), QStringLiteral("Steps of the idle-latency probe, one at a time (default 1000)."), QStringLiteral("n"), QStringLiteral("1000")},
         {QStringLiteral("query-runs"), QStringLiteral("Runs of each data query command (default 5)."), QStringLiteral("n"), QStringLiteral("5")},
         {QStringLiteral("crash"), QStringLiteral("storm: SIGKILL the orchestrator instead of SIGTERM.")},
-        {QStringLiteral("keep"), QStringLiteral("Keep data dirs and orchestrator logs.")},
+        {QStringLiteral("keep"), QStringLiteral("Keep data dirs and orchestrator logs (and PostgreSQL databases on --database).")},
+        {QStringLiteral("postgres"), QStringLiteral("Run the orchestrators on a PostgreSQL server the bench starts for the run.")},
+        {QStringLiteral("database"), QStringLiteral("Run the orchestrators on this existing PostgreSQL server (a role with CREATEDB; "
+                                                    "password in PGPASSWORD or ~/.pgpass)."), QStringLiteral("postgresql-url")},
+        {QStringLiteral("pg-setting"), QStringLiteral("--postgres: a server setting applied on reload (repeatable; default PostgreSQL's "
+                                                      "durable fsync=on, synchronous_commit=on)."), QStringLiteral("name=value")},
+        {QStringLiteral("orchestrators"), QStringLiteral("swamp serve processes on one PostgreSQL database (default 1; "
+                                                         "idle and throughput)."), QStringLiteral("n"), QStringLiteral("1")},
     });
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("idle | throughput | storm | query | quick"));
+    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("idle | throughput | storm | query | quick | quick-fleet"));
     parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("its numbers"));
     parser.process(app);
 
@@ -95,8 +124,11 @@ int main(int argc, char **argv)
     options.queryRuns = positive(parser.value(QStringLiteral("query-runs")));
     options.crash = parser.isSet(QStringLiteral("crash"));
     options.keep = parser.isSet(QStringLiteral("keep"));
-    if (options.window < 0 || options.batch < 0 || options.inflight < 0 || options.probe < 0 || options.queryRuns < 0) {
-        QTextStream(stderr) << "error: --window, --batch, --inflight, --probe and --query-runs take a positive number" << Qt::endl;
+    options.orchestrators = positive(parser.value(QStringLiteral("orchestrators")));
+    if (options.window < 0 || options.batch < 0 || options.inflight < 0 || options.probe < 0 || options.queryRuns < 0
+        || options.orchestrators < 0) {
+        QTextStream(stderr) << "error: --window, --batch, --inflight, --probe, --query-runs and --orchestrators take a "
+                               "positive number" << Qt::endl;
         return 2;
     }
     for (const char *name : {"SWAMP_SERVER", "SWAMP_ADMIN_TOKEN", "SWAMP_ADMIN_TOKEN_FILE", "SWAMP_DATA_DIR"})
@@ -105,11 +137,66 @@ int main(int argc, char **argv)
     const QStringList args = parser.positionalArguments();
     const QString scenario = args.value(0);
     const auto number = [&](int i) { return positive(args.value(i)); };
-    const auto usage = [] {
-        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | quick "
+    const bool known = ((scenario == u"idle" || scenario == u"storm" || scenario == u"query") && args.size() == 2 && number(1) > 0)
+        || (scenario == u"throughput" && args.size() == 3 && number(1) > 0 && number(2) > 0)
+        || ((scenario == u"quick" || scenario == u"quick-fleet") && args.size() == 1);
+    if (!known) {
+        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | quick | quick-fleet "
                                "(see --help)" << Qt::endl;
         return 2;
+    }
+    const auto usageError = [](const QString &text) {
+        QTextStream(stderr) << "error: " << text << Qt::endl;
+        return 2;
     };
+
+    // The store: SQLite, or PostgreSQL (the bench's own server or an existing one).
+    const bool quickFleet = scenario == u"quick-fleet";
+    bool ownPostgres = parser.isSet(QStringLiteral("postgres"));
+    const bool existingPostgres = parser.isSet(QStringLiteral("database"));
+    if (ownPostgres && existingPostgres)
+        return usageError(QStringLiteral("--postgres starts a server, --database uses one: pass one of them"));
+    if (quickFleet) {
+        ownPostgres = !existingPostgres;
+        if (!parser.isSet(QStringLiteral("orchestrators")))
+            options.orchestrators = 2;
+    }
+    if (parser.isSet(QStringLiteral("pg-setting")) && !ownPostgres)
+        return usageError(QStringLiteral("--pg-setting applies to the server of --postgres; set an existing server's "
+                                         "settings there"));
+    if (options.orchestrators > 1 && !ownPostgres && !existingPostgres)
+        return usageError(QStringLiteral("--orchestrators %1 needs PostgreSQL (orchestrators share one database): add "
+                                         "--postgres or --database URL").arg(options.orchestrators));
+    if (options.orchestrators > 1 && (scenario == u"storm" || scenario == u"query" || scenario == u"quick"))
+        return usageError(QStringLiteral("%1 runs one orchestrator: --orchestrators is for idle and throughput").arg(scenario));
+    if ((ownPostgres || existingPostgres) && (scenario == u"query" || scenario == u"quick"))
+        return usageError(QStringLiteral("%1 seeds an SQLite store: run it without --postgres and --database "
+                                         "(quick-fleet is the PostgreSQL quick run)").arg(scenario));
+    ::signal(SIGINT, onTerminate);
+    ::signal(SIGTERM, onTerminate);
+    ::signal(SIGHUP, onTerminate);
+    BenchDatabase database;
+    if (ownPostgres) {
+        if (!BenchDatabase::isAvailable()) {
+            if (quickFleet && !BenchDatabase::isRequired()) {
+                QTextStream(stdout) << "SKIPPED quick-fleet: " << BenchDatabase::unavailableReason() << Qt::endl;
+                return SkippedStatus;
+            }
+            QTextStream(stderr) << "error: " << BenchDatabase::unavailableReason()
+                                << (BenchDatabase::isRequired() ? " (SWAMP_REQUIRE_POSTGRES=1 is set)" : "") << Qt::endl;
+            return 1;
+        }
+        if (auto started = database.startOwnServer(parser.values(QStringLiteral("pg-setting"))); !started) {
+            QTextStream(stderr) << "error: " << started.error().text() << Qt::endl;
+            return 1;
+        }
+    } else if (existingPostgres) {
+        if (auto used = database.useExisting(parser.value(QStringLiteral("database"))); !used) {
+            QTextStream(stderr) << "error: " << used.error().text() << Qt::endl;
+            return 1;
+        }
+    }
+    options.database = &database;
     QList<ScenarioResult> results;
     if (scenario == u"idle" && args.size() == 2 && number(1) > 0) {
         raiseOpenFileLimit(number(1) + 256);
@@ -127,8 +214,9 @@ int main(int argc, char **argv)
         options.queryRuns = std::min(options.queryRuns, 2);
         results << runIdle(options, 50) << runThroughput(options, 10, 200) << runStorm(options, 50)
                 << runQuery(options, 1000);
-    } else {
-        return usage();
+    } else if (quickFleet && args.size() == 1) {
+        options.probe = std::min(options.probe, 50);
+        results << runIdle(options, 50) << runThroughput(options, 10, 200);
     }
 
     QJsonArray scenarios;
@@ -147,6 +235,8 @@ int main(int argc, char **argv)
         }
         file.write(QJsonDocument(QJsonObject{{QStringLiteral("scenarios"), scenarios},
                                              {QStringLiteral("swamp"), options.swampBinary},
+                                             {QStringLiteral("database"), database.description()},
+                                             {QStringLiteral("orchestrators"), options.orchestrators},
                                              {QStringLiteral("ok"), ok}})
                        .toJson());
     }

@@ -6,14 +6,17 @@
 #include "simfleet.h"
 
 #include "admin/adminclient.h"
+#include "benchdatabase.h"
 #include "store/store.h"
 
 #include <QDir>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTextStream>
+#include <QUuid>
 
 #include <memory>
 #include <optional>
@@ -50,8 +53,10 @@ QString fixed(double value, int decimals = 1)
     return QString::number(value, 'f', decimals);
 }
 
-// A fresh orchestrator with its own data dir, an admin connection to it, and one enrollment token
-// for the whole fleet (unlimited enrollments, as for an autoscaled pool).
+// Fresh orchestrators with their own data dirs, an admin connection to each, and one enrollment
+// token for the whole fleet (unlimited enrollments, as for an autoscaled pool). On SQLite one
+// orchestrator; on PostgreSQL `options.orchestrators` of them on a new database of their own,
+// sharing one admin token (--admin-token-file), as operators run a fleet.
 class Setup
 {
 public:
@@ -60,30 +65,81 @@ public:
         , m_dir(options.workRoot + QStringLiteral("/swamp-bench-XXXXXX"))
     {
         m_dir.setAutoRemove(!options.keep);
-        serve = std::make_unique<ServeProcess>(options.swampBinary, m_dir.path(), options.serveArguments);
+        const int count = std::max(1, options.orchestrators);
+        for (int i = 0; i < count; ++i) {
+            const QString workDir = count == 1 ? m_dir.path() : QStringLiteral("%1/orchestrator-%2").arg(m_dir.path()).arg(i);
+            serves.push_back(std::make_unique<ServeProcess>(options.swampBinary, workDir, options.serveArguments));
+        }
+        serve = serves.front().get();
+    }
+
+    ~Setup()
+    {
+        admins.clear();
+        serves.clear(); // kills what still runs, before its database goes
+        if (!m_databaseUrl.isEmpty() && !m_options.keep)
+            m_options.database->dropDatabase(m_databaseUrl);
     }
 
     QString path() const { return m_dir.path(); }
+    bool isPostgres() const { return m_options.database && m_options.database->isPostgres(); }
+    int size() const { return int(serves.size()); }
+    // "", or " on PostgreSQL, 2 orchestrators": what scenario names and headings add.
+    QString suffix() const
+    {
+        if (!isPostgres())
+            return {};
+        return size() == 1 ? QStringLiteral(" on PostgreSQL") : QStringLiteral(" on PostgreSQL, %1 orchestrators").arg(size());
+    }
 
     Result<void> start()
     {
         if (!m_dir.isValid())
             return fail(QStringLiteral("directory"), QStringLiteral("cannot create a directory under %1").arg(m_options.workRoot));
-        if (auto started = serve->start(); !started)
-            return started;
-        AdminEndpointOptions endpointOptions;
-        endpointOptions.dataDir = serve->dataDir();
-        auto endpoint = resolveAdminEndpoint(endpointOptions);
-        if (!endpoint)
-            return fail(endpoint.error());
-        admin = std::make_unique<AdminClient>(*endpoint);
+        if (isPostgres()) {
+            auto url = m_options.database->createDatabase();
+            if (!url)
+                return fail(url.error());
+            m_databaseUrl = *url;
+            m_tokenFile = m_dir.filePath(QStringLiteral("admin-token"));
+            QFile file(m_tokenFile);
+            if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)
+                || !file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner)
+                || file.write(QUuid::createUuid().toString(QUuid::Id128).toLatin1()
+                              + QUuid::createUuid().toString(QUuid::Id128).toLatin1() + '\n') < 0) {
+                return fail(QStringLiteral("directory"), QStringLiteral("cannot write %1: %2").arg(m_tokenFile, file.errorString()));
+            }
+            for (const auto &orchestrator : serves) {
+                orchestrator->addArguments({QStringLiteral("--database"), m_databaseUrl,
+                                            QStringLiteral("--admin-token-file"), m_tokenFile});
+                orchestrator->setExtraEnvironment(m_options.database->environment());
+            }
+        }
+        // One after the other: the first creates the schema, the others find it migrated.
+        for (const auto &orchestrator : serves) {
+            if (auto started = orchestrator->start(); !started)
+                return started;
+            AdminEndpointOptions endpointOptions;
+            if (isPostgres()) {
+                endpointOptions.server = orchestrator->url();
+                endpointOptions.adminTokenFile = m_tokenFile;
+            } else {
+                endpointOptions.dataDir = orchestrator->dataDir();
+            }
+            auto endpoint = resolveAdminEndpoint(endpointOptions);
+            if (!endpoint)
+                return fail(endpoint.error());
+            admins.push_back(std::make_unique<AdminClient>(*endpoint));
+        }
+        admin = admins.front().get();
         return {};
     }
 
-    Result<QJsonObject> call(const QString &method, const QJsonObject &params = {}, qint64 timeoutMs = 120000)
+    // A request to orchestrator `to` (any one of a fleet answers for the whole fleet).
+    Result<QJsonObject> call(const QString &method, const QJsonObject &params = {}, qint64 timeoutMs = 120000, int to = 0)
     {
         std::optional<Result<QJsonObject>> answer;
-        admin->request(method, params, [&answer](const Result<QJsonObject> &result) { answer = result; });
+        admins.at(size_t(to))->request(method, params, [&answer](const Result<QJsonObject> &result) { answer = result; });
         if (!waitUntil([&] { return answer.has_value(); }, timeoutMs))
             return fail(QStringLiteral("timeout"), QStringLiteral("%1: no answer within %2 s").arg(method).arg(timeoutMs / 1000));
         return *answer;
@@ -100,20 +156,86 @@ public:
         return created->value(QStringLiteral("token")).toString();
     }
 
-    // How many records match `predicate` (data.query with limit 0).
-    qint64 count(const QString &predicate)
+    // How many records match `predicate` (data.query with limit 0), as orchestrator `to` sees them.
+    qint64 count(const QString &predicate, int to = 0)
     {
         auto answer = call(QStringLiteral("data.query"),
-                           {{QStringLiteral("predicate"), predicate}, {QStringLiteral("limit"), 0}});
+                           {{QStringLiteral("predicate"), predicate}, {QStringLiteral("limit"), 0}}, 120000, to);
         return answer ? answer->value(QStringLiteral("total")).toInteger(-1) : -1;
     }
 
-    std::unique_ptr<ServeProcess> serve;
-    std::unique_ptr<AdminClient> admin;
+    QList<QUrl> urls() const
+    {
+        QList<QUrl> list;
+        for (const auto &orchestrator : serves)
+            list << QUrl(orchestrator->url());
+        return list;
+    }
+
+    // Sums over the orchestrators; -1 when one is not running.
+    double cpuSeconds() const
+    {
+        double total = 0;
+        for (const auto &orchestrator : serves) {
+            const double cpu = orchestrator->cpuSeconds();
+            if (cpu < 0)
+                return -1;
+            total += cpu;
+        }
+        return total;
+    }
+    qint64 rssKb() const
+    {
+        qint64 total = 0;
+        for (const auto &orchestrator : serves) {
+            const qint64 rss = orchestrator->rssKb();
+            if (rss < 0)
+                return -1;
+            total += rss;
+        }
+        return total;
+    }
+    qint64 openFiles() const
+    {
+        qint64 total = 0;
+        for (const auto &orchestrator : serves)
+            total += std::max<qint64>(0, orchestrator->openFiles());
+        return total;
+    }
+
+    // What the orchestrators wrote on stderr (warnings, errors): a clean run writes nothing.
+    QStringList stderrLines() const
+    {
+        QStringList lines;
+        for (const auto &orchestrator : serves) {
+            QFile err(orchestrator->logPath() + QStringLiteral(".err"));
+            if (!err.open(QIODevice::ReadOnly))
+                continue;
+            while (!err.atEnd()) {
+                const QString line = QString::fromUtf8(err.readLine()).trimmed();
+                if (!line.isEmpty())
+                    lines << line;
+            }
+        }
+        return lines;
+    }
+
+    void stopAll()
+    {
+        for (const auto &orchestrator : serves)
+            orchestrator->stop();
+    }
+
+    std::vector<std::unique_ptr<ServeProcess>> serves;
+    std::vector<std::unique_ptr<AdminClient>> admins;
+    ServeProcess *serve = nullptr;  // the first orchestrator
+    AdminClient *admin = nullptr;   // its admin connection
 
 private:
     const BenchOptions &m_options;
     QTemporaryDir m_dir;
+    QString m_databaseUrl;
+    QString m_tokenFile;
 };
 
 // Grows `fleet` by `count` and waits until every worker enrolled; the figures of that wave.
@@ -158,7 +280,7 @@ bool startFleet(Setup &setup, ScenarioResult &result, std::unique_ptr<SimFleet> 
         result.failures << token.error().text();
         return false;
     }
-    fleet = std::make_unique<SimFleet>(QUrl(setup.serve->url()), *token);
+    fleet = std::make_unique<SimFleet>(setup.urls(), *token);
     return true;
 }
 
@@ -170,29 +292,43 @@ QString errorCodesText(const SimFleet &fleet)
     return parts.isEmpty() ? QStringLiteral("none") : parts.join(QStringLiteral(", "));
 }
 
+// Which store, how many orchestrators, and what they wrote on stderr (a clean run writes nothing).
+void addFleetFigures(const Setup &setup, ScenarioResult &result)
+{
+    result.figures.insert(QStringLiteral("database"), setup.isPostgres() ? QStringLiteral("postgresql") : QStringLiteral("sqlite"));
+    result.figures.insert(QStringLiteral("orchestrators"), setup.size());
+    const QStringList lines = setup.stderrLines();
+    result.figures.insert(QStringLiteral("orchestratorStderrLines"), lines.size());
+    if (lines.isEmpty())
+        return;
+    say(QStringLiteral("the orchestrators wrote %1 line(s) on stderr, the first:").arg(lines.size()));
+    for (const QString &text : lines.mid(0, 5))
+        say(QStringLiteral("  ") + text);
+}
+
 } // namespace
 
 ScenarioResult runIdle(const BenchOptions &options, int workers)
 {
-    ScenarioResult result{QStringLiteral("idle %1").arg(workers), {}, {}, {}};
-    say(QStringLiteral("== idle %1: connect %1 workers and keep them idle").arg(workers));
     Setup setup(options);
+    ScenarioResult result{QStringLiteral("idle %1").arg(workers) + setup.suffix(), {}, {}, {}};
+    say(QStringLiteral("== idle %1: connect %1 workers and keep them idle%2").arg(workers).arg(setup.suffix()));
     std::unique_ptr<SimFleet> fleet;
     if (!startFleet(setup, result, fleet))
         return result;
-    const qint64 rssBefore = setup.serve->rssKb();
-    const qint64 filesBefore = setup.serve->openFiles();
-    const double cpuBefore = setup.serve->cpuSeconds();
+    const qint64 rssBefore = setup.rssKb();
+    const qint64 filesBefore = setup.openFiles();
+    const double cpuBefore = setup.cpuSeconds();
     const Wave wave = enrollWave(*fleet, workers, options.window);
-    const double cpuPerEnrollMs = (setup.serve->cpuSeconds() - cpuBefore) * 1000.0 / std::max(1, workers);
+    const double cpuPerEnrollMs = (setup.cpuSeconds() - cpuBefore) * 1000.0 / std::max(1, workers);
     check(result, QStringLiteral("all enrolled"), wave.complete,
           QStringLiteral("%1 of %2 enrolled; failed attempts %3; errors %4")
               .arg(fleet->enrolledCount()).arg(workers).arg(fleet->failedAttempts()).arg(errorCodesText(*fleet)));
     // Let every worker go through a ping/pong cycle before measuring memory.
     const qint64 settleUntil = nowUs() + 6'000'000;
     waitUntil([&] { return nowUs() >= settleUntil; }, 7000);
-    const qint64 rssAfter = setup.serve->rssKb();
-    const qint64 filesAfter = setup.serve->openFiles();
+    const qint64 rssAfter = setup.rssKb();
+    const qint64 filesAfter = setup.openFiles();
     auto listed = setup.call(QStringLiteral("worker.list"));
     const qint64 listedCount = listed ? listed->value(QStringLiteral("count")).toInteger() : -1;
     check(result, QStringLiteral("worker list counts every worker"), listedCount == workers,
@@ -222,16 +358,20 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
     say(QStringLiteral("orchestrator RSS %1 MB → %2 MB: %3 KB per connected worker; open files %4 → %5")
             .arg(fixed(rssBefore / 1024.0), fixed(rssAfter / 1024.0), fixed(perWorkerKb, 2))
             .arg(filesBefore).arg(filesAfter));
+    if (setup.size() > 1)
+        say(QStringLiteral("(RSS, CPU and open files are the sums over the %1 orchestrators)").arg(setup.size()));
+    addFleetFigures(setup, result);
     fleet->closeAll();
-    setup.serve->stop();
+    setup.stopAll();
     return result;
 }
 
 ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps)
 {
-    ScenarioResult result{QStringLiteral("throughput %1 %2").arg(workers).arg(steps), {}, {}, {}};
-    say(QStringLiteral("== throughput %1 %2: %2 no-op steps over %1 workers (1 slot each)").arg(workers).arg(steps));
     Setup setup(options);
+    ScenarioResult result{QStringLiteral("throughput %1 %2").arg(workers).arg(steps) + setup.suffix(), {}, {}, {}};
+    say(QStringLiteral("== throughput %1 %2: %2 no-op steps over %1 workers (1 slot each)%3")
+            .arg(workers).arg(steps).arg(setup.suffix()));
     std::unique_ptr<SimFleet> fleet;
     if (!startFleet(setup, result, fleet))
         return result;
@@ -253,8 +393,9 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
     bool probeOk = true;
     for (int i = 0; i < probe && probeOk; ++i) {
         StepTrace &trace = traces[size_t(i)];
+        trace.submittedTo = i % setup.size();
         trace.submitUs = nowUs();
-        setup.admin->request(QStringLiteral("run.submit"), {{QStringLiteral("steps"), QJsonArray{stepJson(i)}}},
+        setup.admins[size_t(trace.submittedTo)]->request(QStringLiteral("run.submit"), {{QStringLiteral("steps"), QJsonArray{stepJson(i)}}},
                              [&probeOk](const Result<QJsonObject> &r) { probeOk = probeOk && r.has_value(); });
         probeOk = waitUntil([&] { return trace.acks > 0; }, 30000) && probeOk;
         probeStart << trace.dispatchUs - trace.submitUs;
@@ -262,23 +403,30 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
     }
     check(result, QStringLiteral("probe steps finished"), probeOk, QStringLiteral("a probe step did not finish within 30 s"));
 
-    // 2. Throughput: every step submitted as fast as the admin connection takes them.
+    // 2. Throughput: every step submitted as fast as the admin connections take them (round-robin
+    // over a fleet's orchestrators, --inflight requests in flight in all).
     const qsizetype total = probe + steps;
     qsizetype next = probe;
     int inFlight = 0;
+    int turn = 0;
     bool submitOk = true;
     const qint64 firstSubmitUs = nowUs();
-    const double cpuBefore = setup.serve->cpuSeconds();
+    const double cpuBefore = setup.cpuSeconds();
+    QList<double> cpuBeforeEach;
+    for (const auto &orchestrator : setup.serves)
+        cpuBeforeEach << orchestrator->cpuSeconds();
     const auto submitMore = [&](auto &self) -> void {
         while (next < total && inFlight < options.inflight) {
             QJsonArray batch;
             const qint64 at = nowUs();
+            const int to = turn++ % setup.size();
             for (int b = 0; b < options.batch && next < total; ++b, ++next) {
                 traces[size_t(next)].submitUs = at;
+                traces[size_t(next)].submittedTo = to;
                 batch << stepJson(next);
             }
             ++inFlight;
-            setup.admin->request(QStringLiteral("run.submit"), {{QStringLiteral("steps"), batch}},
+            setup.admins[size_t(to)]->request(QStringLiteral("run.submit"), {{QStringLiteral("steps"), batch}},
                                  [&, self](const Result<QJsonObject> &r) {
                                      --inFlight;
                                      submitOk = submitOk && r.has_value();
@@ -287,9 +435,15 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
         }
     };
     submitMore(submitMore);
+    // Until every step finished, as long as steps keep finishing: a slow store (PostgreSQL with
+    // synchronous commits on a slow disk) is a figure, not a failure; 60 s without one is.
     const qint64 target = total;
-    const bool finished = waitUntil([&] { return fleet->finishedSteps() >= target || !submitOk; },
-                                    120000 + qint64(steps) * 10);
+    bool finished = false;
+    for (qsizetype seen = -1; !finished && submitOk && fleet->finishedSteps() > seen;) {
+        seen = fleet->finishedSteps();
+        finished = waitUntil([&] { return fleet->finishedSteps() >= target || !submitOk; }, 60000);
+    }
+    finished = finished && fleet->finishedSteps() >= target;
     qint64 lastAckUs = firstSubmitUs;
     QList<qint64> loadStart, loadFinish;
     for (qsizetype i = probe; i < total; ++i) {
@@ -300,7 +454,10 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
             loadFinish << trace.ackUs - trace.submitUs;
         }
     }
-    const double cpuPerStepMs = (setup.serve->cpuSeconds() - cpuBefore) * 1000.0 / std::max(1, steps);
+    const double cpuPerStepMs = (setup.cpuSeconds() - cpuBefore) * 1000.0 / std::max(1, steps);
+    QJsonArray cpuPerStepEach;
+    for (size_t o = 0; o < setup.serves.size(); ++o)
+        cpuPerStepEach << (setup.serves[o]->cpuSeconds() - cpuBeforeEach.value(qsizetype(o))) * 1000.0 / std::max(1, steps);
     const double seconds = double(lastAckUs - firstSubmitUs) / 1e6;
     const double perSecond = seconds > 0 ? double(steps) / seconds : 0;
 
@@ -313,14 +470,18 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
           QStringLiteral("%1 of %2 steps finished").arg(fleet->finishedSteps()).arg(total));
     check(result, QStringLiteral("each step dispatched and acked exactly once"), notOnce == 0,
           QStringLiteral("%1 steps were not dispatched and acked exactly once").arg(notOnce));
-    const qint64 succeeded = setup.count(QStringLiteral("modelType == \"swamp/step\" && attributes.state == \"succeeded\""));
-    const qint64 stepRecords = setup.count(QStringLiteral("modelType == \"swamp/step\""));
-    const qint64 completedLeases = setup.count(QStringLiteral("modelType == \"swamp/step-lease\" && attributes.state == \"completed\""));
-    const qint64 leaseRecords = setup.count(QStringLiteral("modelType == \"swamp/step-lease\""));
-    check(result, QStringLiteral("stored: every step succeeded"), succeeded == total && stepRecords == total,
-          QStringLiteral("%1 succeeded of %2 step records, %3 submitted").arg(succeeded).arg(stepRecords).arg(total));
-    check(result, QStringLiteral("stored: one completed lease per step"), completedLeases == total && leaseRecords == total,
-          QStringLiteral("%1 completed of %2 leases for %3 steps").arg(completedLeases).arg(leaseRecords).arg(total));
+    // A fleet's store is one database: every orchestrator must tell the same.
+    for (int o = 0; o < setup.size(); ++o) {
+        const QString who = setup.size() == 1 ? QString() : QStringLiteral(" (orchestrator %1)").arg(o);
+        const qint64 succeeded = setup.count(QStringLiteral("modelType == \"swamp/step\" && attributes.state == \"succeeded\""), o);
+        const qint64 stepRecords = setup.count(QStringLiteral("modelType == \"swamp/step\""), o);
+        const qint64 completedLeases = setup.count(QStringLiteral("modelType == \"swamp/step-lease\" && attributes.state == \"completed\""), o);
+        const qint64 leaseRecords = setup.count(QStringLiteral("modelType == \"swamp/step-lease\""), o);
+        check(result, QStringLiteral("stored: every step succeeded") + who, succeeded == total && stepRecords == total,
+              QStringLiteral("%1 succeeded of %2 step records, %3 submitted").arg(succeeded).arg(stepRecords).arg(total));
+        check(result, QStringLiteral("stored: one completed lease per step") + who, completedLeases == total && leaseRecords == total,
+              QStringLiteral("%1 completed of %2 leases for %3 steps").arg(completedLeases).arg(leaseRecords).arg(total));
+    }
     check(result, QStringLiteral("no refusals"), fleet->refused() == 0 && fleet->unknownSteps() == 0,
           QStringLiteral("%1 refused frames, %2 unknown steps").arg(fleet->refused()).arg(fleet->unknownSteps()));
 
@@ -341,7 +502,8 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
                       {QStringLiteral("idleSubmitToFinished"), pct(probeFinish)},
                       {QStringLiteral("loadedSubmitToStart"), pct(loadStart)},
                       {QStringLiteral("loadedSubmitToFinished"), pct(loadFinish)},
-                      {QStringLiteral("rssKb"), setup.serve->rssKb()}};
+                      {QStringLiteral("rssKb"), setup.rssKb()},
+                      {QStringLiteral("orchestratorCpuMsPerStepEach"), cpuPerStepEach}};
     const auto line = [](const QList<qint64> &samples) {
         return QStringLiteral("p50 %1 ms, p99 %2 ms, p99.9 %3 ms")
             .arg(fixed(ms(percentileUs(samples, 50)), 2), fixed(ms(percentileUs(samples, 99)), 2),
@@ -349,23 +511,60 @@ ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps
     };
     say(QStringLiteral("idle workers, %1 steps one at a time: submit→start %2").arg(probe).arg(line(probeStart)));
     say(QStringLiteral("                                   submit→finished %1").arg(line(probeFinish)));
+    QStringList cpuEach;
+    for (const QJsonValue &value : std::as_const(cpuPerStepEach))
+        cpuEach << fixed(value.toDouble(), 3);
     say(QStringLiteral("%1 steps (batch %2, %3 submits in flight): %4 steps/s, %5 s end to end; "
-                       "orchestrator CPU %6 ms per step")
+                       "orchestrator CPU %6 ms per step%7")
             .arg(steps).arg(options.batch).arg(options.inflight).arg(fixed(perSecond, 0), fixed(seconds, 2))
-            .arg(fixed(cpuPerStepMs, 3)));
+            .arg(fixed(cpuPerStepMs, 3))
+            .arg(setup.size() > 1 ? QStringLiteral(" (%1)").arg(cpuEach.join(QStringLiteral(" + "))) : QString()));
     say(QStringLiteral("  under load: submit→start %1").arg(line(loadStart)));
     say(QStringLiteral("              submit→finished %1").arg(line(loadFinish)));
+    if (setup.size() > 1) {
+        // The cross-orchestrator path: submitted to one orchestrator, run by a worker of another
+        // (claimed after a LISTEN/NOTIFY wake-up).
+        QList<qint64> sameStart, crossStart, sameFinish, crossFinish;
+        qsizetype crossLoaded = 0, loaded = 0;
+        for (qsizetype i = 0; i < total; ++i) {
+            const StepTrace &trace = traces[size_t(i)];
+            if (trace.acks == 0)
+                continue;
+            const bool cross = trace.ranOn != trace.submittedTo;
+            if (i < probe) {
+                (cross ? crossStart : sameStart) << trace.dispatchUs - trace.submitUs;
+                (cross ? crossFinish : sameFinish) << trace.ackUs - trace.submitUs;
+            } else {
+                ++loaded;
+                crossLoaded += cross ? 1 : 0;
+            }
+        }
+        const double probeShare = probe > 0 ? double(crossStart.size()) / double(probe) : 0;
+        const double loadedShare = loaded > 0 ? double(crossLoaded) / double(loaded) : 0;
+        result.figures.insert(QStringLiteral("idleCrossShare"), probeShare);
+        result.figures.insert(QStringLiteral("loadedCrossShare"), loadedShare);
+        result.figures.insert(QStringLiteral("idleSameSubmitToStart"), pct(sameStart));
+        result.figures.insert(QStringLiteral("idleCrossSubmitToStart"), pct(crossStart));
+        result.figures.insert(QStringLiteral("idleSameSubmitToFinished"), pct(sameFinish));
+        result.figures.insert(QStringLiteral("idleCrossSubmitToFinished"), pct(crossFinish));
+        say(QStringLiteral("ran on a worker of another orchestrator than the one submitted to: %1% of the idle "
+                           "steps, %2% under load")
+                .arg(fixed(probeShare * 100), fixed(loadedShare * 100)));
+        say(QStringLiteral("  idle, same orchestrator:  submit→start %1").arg(line(sameStart)));
+        say(QStringLiteral("  idle, cross-orchestrator: submit→start %1").arg(line(crossStart)));
+    }
+    addFleetFigures(setup, result);
     fleet->closeAll();
-    setup.serve->stop();
+    setup.stopAll();
     return result;
 }
 
 ScenarioResult runStorm(const BenchOptions &options, int workers)
 {
-    ScenarioResult result{QStringLiteral("storm %1").arg(workers), {}, {}, {}};
-    say(QStringLiteral("== storm %1: restart the orchestrator (%2) under %1 workers with running steps")
-            .arg(workers).arg(options.crash ? QStringLiteral("SIGKILL") : QStringLiteral("SIGTERM")));
     Setup setup(options);
+    ScenarioResult result{QStringLiteral("storm %1").arg(workers) + setup.suffix(), {}, {}, {}};
+    say(QStringLiteral("== storm %1: restart the orchestrator (%2) under %1 workers with running steps%3")
+            .arg(workers).arg(options.crash ? QStringLiteral("SIGKILL") : QStringLiteral("SIGTERM"), setup.suffix()));
     std::unique_ptr<SimFleet> fleet;
     if (!startFleet(setup, result, fleet))
         return result;

@@ -6,6 +6,8 @@
 
 namespace SwampBench {
 
+class BenchDatabase;
+
 struct BenchOptions
 {
     QString swampBinary;
@@ -18,6 +20,8 @@ struct BenchOptions
     int queryRuns = 5;          // runs of each `swamp data query` command
     bool crash = false;         // storm: SIGKILL the orchestrator instead of SIGTERM
     bool keep = false;          // keep the data dirs and logs
+    BenchDatabase *database = nullptr; // SQLite when null or not PostgreSQL
+    int orchestrators = 1;      // swamp serve processes on one PostgreSQL database (a fleet)
 };
 
 // One scenario's outcome: figures (times, rates, memory) and checks (correctness). `ok` is false

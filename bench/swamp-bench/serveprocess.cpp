@@ -8,12 +8,47 @@
 #include <QTextStream>
 #include <QUrl>
 
+#include <atomic>
+
 #include <signal.h>
 #include <unistd.h>
 
 using namespace Swamp;
 
 namespace SwampBench {
+
+namespace {
+// The pids of running orchestrators, for killRunningServeProcesses() in a signal handler.
+constexpr int MaxTracked = 64;
+std::atomic<pid_t> trackedPids[MaxTracked];
+
+void track(pid_t pid)
+{
+    for (auto &slot : trackedPids) {
+        pid_t empty = 0;
+        if (slot.compare_exchange_strong(empty, pid))
+            return;
+    }
+}
+
+void untrack(pid_t pid)
+{
+    for (auto &slot : trackedPids) {
+        pid_t expected = pid;
+        if (slot.compare_exchange_strong(expected, 0))
+            return;
+    }
+}
+} // namespace
+
+void killRunningServeProcesses()
+{
+    for (auto &slot : trackedPids) {
+        const pid_t pid = slot.exchange(0);
+        if (pid > 0)
+            ::kill(pid, SIGKILL);
+    }
+}
 
 ServeProcess::ServeProcess(QString binary, QString workDir, QStringList extraArguments)
     : m_binary(std::move(binary))
@@ -29,11 +64,14 @@ ServeProcess::~ServeProcess()
         m_process.kill();
         m_process.waitForFinished(10000);
     }
+    untrack(m_pid);
 }
 
 Result<void> ServeProcess::start(int timeoutMs)
 {
     ++m_starts;
+    if (!QDir().mkpath(m_workDir))
+        return fail(QStringLiteral("serve"), QStringLiteral("cannot create %1").arg(m_workDir));
     m_logPath = QStringLiteral("%1/serve-%2.log").arg(m_workDir).arg(m_starts);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     const QStringList keys = env.keys();
@@ -42,6 +80,9 @@ Result<void> ServeProcess::start(int timeoutMs)
             env.remove(key);
     }
     env.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("swamp.*.info=false"));
+    const QStringList extraKeys = m_extraEnvironment.keys();
+    for (const QString &key : extraKeys)
+        env.insert(key, m_extraEnvironment.value(key));
     m_process.setProcessEnvironment(env);
     m_process.setStandardOutputFile(m_logPath);
     m_process.setStandardErrorFile(m_logPath + QStringLiteral(".err"));
@@ -51,10 +92,13 @@ Result<void> ServeProcess::start(int timeoutMs)
     arguments += m_extra;
     const qint64 started = nowUs();
     m_process.start(m_binary, arguments);
+    untrack(std::exchange(m_pid, 0)); // a previous run's pid (killed by storm --crash)
     if (!m_process.waitForStarted(10000)) {
         return fail(QStringLiteral("serve"), QStringLiteral("cannot start %1: %2").arg(m_binary, m_process.errorString()),
                     QStringLiteral("pass --swamp with the path of a built swamp binary"));
     }
+    m_pid = int(pid());
+    track(m_pid);
     static const QRegularExpression listening(QStringLiteral("^Listening on (\\S+)"),
                                               QRegularExpression::MultilineOption);
     QFile log(m_logPath);
@@ -95,6 +139,7 @@ Result<void> ServeProcess::start(int timeoutMs)
 
 int ServeProcess::stop(int timeoutMs)
 {
+    untrack(std::exchange(m_pid, 0));
     if (!isRunning())
         return m_process.exitCode();
     ::kill(pid_t(m_process.processId()), SIGTERM);

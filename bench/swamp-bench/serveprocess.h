@@ -19,6 +19,11 @@ public:
     ServeProcess(QString binary, QString workDir, QStringList extraArguments);
     ~ServeProcess();
 
+    // Arguments appended to the next starts (--database, --admin-token-file).
+    void addArguments(const QStringList &arguments) { m_extra += arguments; }
+    // Variables added to the orchestrator's environment at every start (PGPASSWORD).
+    void setExtraEnvironment(const QProcessEnvironment &environment) { m_extraEnvironment = environment; }
+
     // Starts and waits for the `Listening on` line (at most `timeoutMs`).
     Swamp::Result<void> start(int timeoutMs = 60000);
     // SIGTERM, then waits for the exit (SIGKILL after `timeoutMs`). Returns the exit code.
@@ -47,12 +52,18 @@ private:
     QString m_dataDir;
     QString m_workDir;
     QStringList m_extra;
+    QProcessEnvironment m_extraEnvironment;
     QProcess m_process;
     QString m_logPath;
     QString m_url;
     quint16 m_port = 0;
     int m_starts = 0;
     qint64 m_bootUs = 0;
+    int m_pid = 0; // tracked for killRunningServeProcesses()
 };
+
+// Async-signal-safe: SIGKILLs every orchestrator still running (the bench's SIGINT/SIGTERM handler;
+// destructors do not run then).
+void killRunningServeProcesses();
 
 } // namespace SwampBench

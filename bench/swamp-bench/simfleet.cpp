@@ -21,6 +21,7 @@ const QString StepPrefix = QStringLiteral("bench-");
 SimWorker::SimWorker(SimFleet *fleet, int index)
     : m_fleet(fleet)
     , m_index(index)
+    , m_orchestrator(index % int(fleet->m_urls.size()))
     , m_machineId(QUuid::createUuid().toString(QUuid::WithoutBraces))
     , m_instanceId(QUuid::createUuid().toString(QUuid::WithoutBraces))
 {
@@ -58,7 +59,7 @@ void SimWorker::connectNow()
     connect(m_socket.get(), &QWebSocket::textMessageReceived, this, &SimWorker::handleText);
     connect(m_socket.get(), &QWebSocket::disconnected, this, &SimWorker::handleDisconnected);
     connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64, const QByteArray &) { m_lastHeardUs = nowUs(); });
-    QUrl endpoint = m_fleet->m_url;
+    QUrl endpoint = m_fleet->m_urls.at(m_orchestrator);
     endpoint.setPath(QString::fromUtf16(Protocol::WorkerPath));
     m_socket->open(QNetworkRequest(endpoint));
 }
@@ -171,8 +172,10 @@ void SimWorker::handleDispatch(const QJsonObject &frame)
     if (ok && number >= 0 && size_t(number) < m_fleet->m_steps.size()) {
         step = int(number);
         StepTrace &trace = m_fleet->m_steps[size_t(step)];
-        if (trace.dispatches++ == 0)
+        if (trace.dispatches++ == 0) {
             trace.dispatchUs = m_lastHeardUs;
+            trace.ranOn = m_orchestrator;
+        }
     } else {
         ++m_fleet->m_unknownSteps;
     }
@@ -225,11 +228,12 @@ void SimWorker::handleDisconnected()
     m_reconnectTimer.start(int(m_backoff.nextDelayMs()));
 }
 
-SimFleet::SimFleet(QUrl url, QString token, QObject *parent)
+SimFleet::SimFleet(QList<QUrl> urls, QString token, QObject *parent)
     : QObject(parent)
-    , m_url(std::move(url))
+    , m_urls(std::move(urls))
     , m_token(std::move(token))
 {
+    Q_ASSERT(!m_urls.isEmpty());
     m_tick.setInterval(100);
     connect(&m_tick, &QTimer::timeout, this, &SimFleet::tick);
     m_tick.start();

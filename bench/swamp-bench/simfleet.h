@@ -27,6 +27,8 @@ struct StepTrace
     qint64 ackUs = 0;      // the `ack` of its `finished` reached the worker (= durably finished)
     int dispatches = 0;
     int acks = 0;
+    int submittedTo = 0; // the orchestrator (index) whose admin connection submitted it
+    int ranOn = -1;      // the orchestrator (index) of the worker that got its first dispatch
 };
 
 // One simulated `swamp worker connect`: its own machine id and instance id (one process, no
@@ -39,6 +41,7 @@ class SimWorker final : public QObject
     Q_DISABLE_COPY_MOVE(SimWorker)
 
 public:
+    // Worker `index` dials orchestrator index % (number of URLs).
     SimWorker(SimFleet *fleet, int index);
     ~SimWorker() override;
 
@@ -64,6 +67,7 @@ private:
 
     SimFleet *m_fleet;
     int m_index;
+    int m_orchestrator;
     QString m_machineId;
     QString m_instanceId;
     std::unique_ptr<QWebSocket> m_socket;
@@ -81,14 +85,15 @@ private:
     QSet<QString> m_unacked;           // finished sent, no ack yet
 };
 
-// N simulated workers on one event loop against one orchestrator.
+// N simulated workers on one event loop against one orchestrator, or spread evenly over the
+// orchestrators of a fleet (worker i dials urls[i % urls.size()]).
 class SimFleet final : public QObject
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(SimFleet)
 
 public:
-    SimFleet(QUrl url, QString token, QObject *parent = nullptr);
+    SimFleet(QList<QUrl> urls, QString token, QObject *parent = nullptr);
     ~SimFleet() override;
 
     void setCapacity(int capacity) { m_capacity = capacity; }
@@ -128,7 +133,7 @@ private:
     void pump();
     void tick();
 
-    QUrl m_url;
+    QList<QUrl> m_urls;
     QString m_token;
     int m_capacity = 1;
     bool m_holdSteps = false;
