@@ -292,7 +292,10 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
         refuse(connection, saved.error(), requestId);
         return;
     }
-    m_tokenExpiries.insert(token.expiresAt, token.name);
+    // One entry per token and expiry, not one per enrollment: at the expiry every session of the
+    // token is looked at once.
+    if (!m_tokenExpiries.contains(token.expiresAt, token.name))
+        m_tokenExpiries.insert(token.expiresAt, token.name);
     updateStatus(session);
     const QJsonObject leases = resumed ? m_scheduler->resumeLeases(session) : QJsonObject();
 

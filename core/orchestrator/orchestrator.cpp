@@ -28,6 +28,7 @@ namespace Swamp {
 
 namespace {
 constexpr qint64 HeartbeatSlices = 50;
+constexpr qint64 EnrollDeadlineMs = 15000;
 }
 
 Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
@@ -323,11 +324,9 @@ void Orchestrator::attachWorker(WorkerConnection *connection)
     });
     connect(connection, &PeerConnection::closed, this,
             [this, connection] { handleWorkerClosed(connection); });
-    // A connection that does not enroll promptly is dropped.
-    QTimer::singleShot(15000, connection, [connection] {
-        if (connection->workerId.isEmpty())
-            connection->close(Protocol::CloseBadFrame, QStringLiteral("no enroll frame within 15s"));
-    });
+    // A connection that does not enroll promptly is dropped (by sweep(): one timer for all, not
+    // one per connection, whose start and stop would each walk every pending timer of the loop).
+    m_enrollDeadlines.emplace_back(QDateTime::currentMSecsSinceEpoch() + EnrollDeadlineMs, connection);
 }
 
 void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame)
@@ -422,6 +421,13 @@ void Orchestrator::heartbeat()
 void Orchestrator::sweep()
 {
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    // Enrollment deadlines, oldest first (they all have the same length).
+    while (!m_enrollDeadlines.empty() && m_enrollDeadlines.front().first <= nowMs) {
+        const QPointer<WorkerConnection> connection = m_enrollDeadlines.front().second;
+        m_enrollDeadlines.pop_front();
+        if (connection && connection->workerId.isEmpty())
+            connection->close(Protocol::CloseBadFrame, QStringLiteral("no enroll frame within 15s"));
+    }
     // Grace over → lost (only the disconnected are looked at).
     const QSet<QString> inGrace = m_inGrace;
     for (const QString &id : inGrace) {

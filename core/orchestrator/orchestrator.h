@@ -14,7 +14,9 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <deque>
 #include <memory>
+#include <utility>
 
 class QWebSocketServer;
 
@@ -206,6 +208,7 @@ private:
     qsizetype m_heartbeatNext = 0;
     qint64 m_heartbeatRoundStartMs = 0;
     QTimer m_sweepTimer;
+    std::deque<std::pair<qint64, QPointer<WorkerConnection>>> m_enrollDeadlines; // accepted, by deadline ms
     QSet<QString> m_inGrace;                       // worker ids disconnected within grace
     QSet<QString> m_drainDeadlines;                // worker ids draining with a deadline
     QMultiMap<QDateTime, QString> m_tokenExpiries; // tokens with live sessions, by expiry
