@@ -544,11 +544,11 @@ Result<void> Store::insertToken(const TokenRecord &t)
         ;
 }
 
-Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query, bool withBindings)
+Result<QList<TokenRecord>> Store::loadTokens(const QString &sql, const QVariantList &values, bool withBindings)
 {
     QList<TokenRecord> tokens;
     QHash<QString, qsizetype> indexById;
-    while (query.next()) {
+    auto read = select(sql, values, [&](const QSqlQuery &query) {
         TokenRecord t;
         t.id = query.value(0).toString();
         t.name = query.value(1).toString();
@@ -562,7 +562,9 @@ Result<QList<TokenRecord>> Store::loadTokens(QSqlQuery &query, bool withBindings
         t.updatedAt = fromMs(query.value(9));
         indexById.insert(t.id, tokens.size());
         tokens << t;
-    }
+    });
+    if (!read)
+        return fail(read.error());
     if (tokens.isEmpty() || !withBindings)
         return tokens;
     // Bindings of the loaded tokens, in one query.
@@ -595,25 +597,22 @@ static const char TokenColumns[] = "SELECT id, name, secret_hash, created_at, ex
 
 Result<QList<TokenRecord>> Store::tokensNamed(const QString &name, bool withBindings)
 {
-    auto query = exec(QString::fromLatin1(TokenColumns)
-                          + QStringLiteral("WHERE name = ? ORDER BY created_at DESC, id DESC"),
-                      {name});
-    if (!query)
-        return fail(query.error());
-    return loadTokens(*query, withBindings);
+    return loadTokens(QString::fromLatin1(TokenColumns) + QStringLiteral("WHERE name = ? ORDER BY created_at DESC, id DESC"),
+                      {name}, withBindings);
 }
 
 Result<std::optional<TokenBinding>> Store::binding(const QString &tokenId, const QString &machineId)
 {
-    auto query = exec(QStringLiteral("SELECT machine_id, worker_name, enrolled_at FROM token_bindings "
-                                     "WHERE token_id = ? AND machine_id = ?"),
-                      {tokenId, machineId});
-    if (!query)
-        return fail(query.error());
-    if (!query->next())
-        return std::optional<TokenBinding>();
-    return std::optional<TokenBinding>(
-        TokenBinding{query->value(0).toString(), query->value(1).toString(), fromMs(query->value(2))});
+    std::optional<TokenBinding> found;
+    auto read = select(QStringLiteral("SELECT machine_id, worker_name, enrolled_at FROM token_bindings "
+                                      "WHERE token_id = ? AND machine_id = ?"),
+                       {tokenId, machineId}, [&](const QSqlQuery &query) {
+                           found = TokenBinding{query.value(0).toString(), query.value(1).toString(),
+                                                fromMs(query.value(2))};
+                       });
+    if (!read)
+        return fail(read.error());
+    return found;
 }
 
 Result<qint64> Store::bindingCount(const QString &tokenId)
@@ -626,10 +625,7 @@ Result<qint64> Store::bindingCount(const QString &tokenId)
 
 Result<QList<TokenRecord>> Store::allTokens()
 {
-    auto query = exec(QString::fromLatin1(TokenColumns) + QStringLiteral("ORDER BY created_at, id"));
-    if (!query)
-        return fail(query.error());
-    return loadTokens(*query);
+    return loadTokens(QString::fromLatin1(TokenColumns) + QStringLiteral("ORDER BY created_at, id"), {});
 }
 
 Result<void> Store::revokeToken(const QString &tokenId, const QDateTime &at, const QString &reason)
@@ -683,14 +679,12 @@ static WorkerRecord workerFromQuery(const QSqlQuery &q)
 Result<std::optional<WorkerRecord>> Store::workerByMachine(const QString &machineId,
                                                            const QString &tokenName)
 {
-    auto query = exec(QString::fromLatin1(WorkerColumns)
-                          + QStringLiteral("WHERE machine_id = ? AND token_name = ?"),
-                      {machineId, tokenName});
-    if (!query)
-        return fail(query.error());
-    if (!query->next())
-        return std::optional<WorkerRecord>();
-    return std::optional<WorkerRecord>(workerFromQuery(*query));
+    std::optional<WorkerRecord> found;
+    auto read = select(QString::fromLatin1(WorkerColumns) + QStringLiteral("WHERE machine_id = ? AND token_name = ?"),
+                       {machineId, tokenName}, [&](const QSqlQuery &query) { found = workerFromQuery(query); });
+    if (!read)
+        return fail(read.error());
+    return found;
 }
 
 Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHeldBy)

@@ -233,7 +233,7 @@ private:
     Result<void> migrate(const QString &spec);
     Result<QSqlQuery> run(const QString &sql, const QVariantList &bindings, bool forwardOnly);
     Result<QString> inlineBindings(const QString &sql, const QVariantList &bindings) const;
-    Result<QList<TokenRecord>> loadTokens(QSqlQuery &query, bool withBindings = true);
+    Result<QList<TokenRecord>> loadTokens(const QString &sql, const QVariantList &values, bool withBindings = true);
     std::unexpected<Error> databaseError(const QString &what, const QString &driverText) const;
 
     QString m_connectionName;
