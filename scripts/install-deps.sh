@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(cmake ninja-build g++ ccache pkg-config
           qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite libqt6sql6-psql
           qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
-          postgresql xvfb xauth openssl libssl-dev
+          postgresql xvfb xauth openssl libssl-dev libsqlite3-dev
           dpkg-dev systemd python3-yaml)   # packages (dpkg-shlibdeps) and the deploy recipe tests
 missing=()
 for p in "${packages[@]}"; do

@@ -62,6 +62,7 @@ Store::~Store()
         qCWarning(lcDb) << committed.error().message;
     m_checkpointer.reset();
     m_prepared.clear();
+    m_writer.clear();
     if (!m_listenerName.isEmpty()) {
         {
             QSqlDatabase listener = QSqlDatabase::database(m_listenerName, false);
@@ -114,6 +115,8 @@ Result<std::unique_ptr<Store>> Store::open(const QString &spec)
                         Tr::tr("check that the data directory is writable by this user"));
         }
         QFile::setPermissions(spec, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+        if (!store->m_writer.attach(db))
+            qCWarning(lcDb) << "the SQLite driver hands out no sqlite3 handle; writes go through QSqlQuery";
     }
     if (auto configured = store->configure(); !configured)
         return fail(configured.error());
@@ -379,6 +382,14 @@ Result<Store::Written> Store::write(const QString &sql, const QVariantList &bind
     }
     if (auto opened = openBatch(); !opened)
         return fail(opened.error());
+    if (m_writer.isAttached()) {
+        auto native = m_writer.write(sql, bindings);
+        if (!native) {
+            qCWarning(lcDb) << "statement failed:" << sql.left(80) << native.error();
+            return databaseError(Tr::tr("running a statement"), native.error());
+        }
+        return Written{native->rowsAffected, native->lastInsertId};
+    }
     auto statement = prepared(sql, bindings);
     if (!statement)
         return fail(statement.error());

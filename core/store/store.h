@@ -4,6 +4,7 @@
 #include "scheduling/steps.h"
 #include "store/audit.h"
 #include "store/records.h"
+#include "store/sqlitewriter.h"
 #include "tokens/tokens.h"
 
 #include <QSqlDatabase>
@@ -253,6 +254,7 @@ private:
     };
     Result<QSqlQuery *> prepared(const QString &sql, const QVariantList &bindings);
     std::unordered_map<QString, Prepared> m_prepared;
+    SqliteWriter m_writer; // write() on SQLite
     int m_cursors = 0;
     QString m_listenerName;
     std::unique_ptr<WalCheckpointer> m_checkpointer;
