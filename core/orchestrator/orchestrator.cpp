@@ -600,16 +600,21 @@ void Orchestrator::updateStatus(WorkerSession *session)
         status = WorkerStatus::Busy;
     if (status != session->record.status) {
         session->record.status = status;
-        persistWorker(session);
+        // Only the state moves here (every idle/busy change of every worker): the whole row was
+        // written when the session began.
+        persistWorker(session, PersistWhat::State);
     }
 }
 
-void Orchestrator::persistWorker(WorkerSession *session)
+void Orchestrator::persistWorker(WorkerSession *session, PersistWhat what)
 {
     session->record.updatedAt = QDateTime::currentDateTimeUtc();
     if (session->record.status != WorkerStatus::Disconnected && session->record.status != WorkerStatus::Lost)
         session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
-    if (auto saved = m_store->upsertWorker(session->record, shared() ? m_fleet->id() : QString()); !saved)
+    const QString heldBy = shared() ? m_fleet->id() : QString();
+    auto saved = what == PersistWhat::State ? m_store->updateWorkerState(session->record, heldBy)
+                                            : m_store->upsertWorker(session->record, heldBy);
+    if (!saved)
         qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message;
 }
 

@@ -125,7 +125,8 @@ private:
     // instead of expiring like a lost worker's.
     void endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason,
                     bool requeue = false);
-    void persistWorker(WorkerSession *session);
+    enum class PersistWhat { Row, State };
+    void persistWorker(WorkerSession *session, PersistWhat what = PersistWhat::Row);
     void updateStatus(WorkerSession *session);
     void expireTokenSessions(const QString &tokenName);
     void startDrain(WorkerSession *session, const QString &code, const QString &reason, qint64 deadlineMs);

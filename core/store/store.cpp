@@ -728,6 +728,19 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
         ;
 }
 
+Result<void> Store::updateWorkerState(const WorkerRecord &w, const QString &onlyIfHeldBy)
+{
+    QVariantList bindings{workerStatusName(w.status), w.draining ? 1 : 0, toMs(w.lastSeenAt),
+                          toMsOrNull(w.disconnectedAt), toMs(w.updatedAt), w.id};
+    QString sql = QStringLiteral("UPDATE workers SET status = ?, draining = ?, last_seen_at = ?, "
+                                 "disconnected_at = ?, updated_at = ? WHERE id = ?");
+    if (!onlyIfHeldBy.isEmpty()) {
+        sql += QStringLiteral(" AND orchestrator_id = ?");
+        bindings << onlyIfHeldBy;
+    }
+    return execute(sql, bindings);
+}
+
 Result<QList<WorkerRecord>> Store::allWorkers()
 {
     return workers(QStringLiteral("ORDER BY name, id"));

@@ -107,6 +107,9 @@ public:
     // `onlyIfHeldBy`: an existing row is updated only while that orchestrator still holds it
     // (in a fleet another one may have taken the worker over meanwhile).
     Result<void> upsertWorker(const WorkerRecord &worker, const QString &onlyIfHeldBy = {});
+    // Only the columns that move while a worker is connected (status, draining, last seen,
+    // disconnected, updated): the hot path of every idle/busy change, a quarter of the upsert.
+    Result<void> updateWorkerState(const WorkerRecord &worker, const QString &onlyIfHeldBy = {});
     Result<QList<WorkerRecord>> allWorkers();
     // `whereSql` e.g. "WHERE status = ? ORDER BY name".
     Result<QList<WorkerRecord>> workers(const QString &whereSql, const QVariantList &bindings = {});
