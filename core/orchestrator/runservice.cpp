@@ -115,6 +115,10 @@ Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const 
     const int after = params.value(QStringLiteral("after")).toInt(0);
     // After the response: the stored chunks after `after`, then live chunks and state changes.
     QTimer::singleShot(0, connection, [this, connection, stepId, after] {
+        // The state first, then the output: a step that is over by now has all its output
+        // stored, so none of it can slip in between the two reads (another orchestrator of a
+        // fleet may finish the step at any moment).
+        auto current = findStep(stepId);
         auto chunks = m_store->output(stepId, after, 1000000);
         if (chunks) {
             if (!chunks->isEmpty())
@@ -126,12 +130,14 @@ Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const 
                 connection->send(frame);
             }
         }
-        auto current = findStep(stepId);
         if (current) {
             connection->send({{QStringLiteral("type"), QStringLiteral("step")},
                               {QStringLiteral("step"), current->toJson()}});
-            if (isTerminal(current->state))
+            if (isTerminal(current->state)) {
+                if (!m_followers.contains(stepId))
+                    m_forwardedChunk.remove(stepId);
                 return;
+            }
         }
         m_followers.insert(stepId, connection);
     });

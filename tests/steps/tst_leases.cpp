@@ -3,6 +3,8 @@
 
 #include "steps/stephelpers.h"
 
+#include <QFile>
+
 using namespace SwampTest;
 
 class tst_Leases : public QObject
@@ -152,10 +154,16 @@ void tst_Leases::lateResultFromExpiredLeaseIsRefused()
     Child *paused = m_h->startEnrolledWorker(m_token, m_h->newCacheDir());
     QVERIFY(paused);
     const QString pausedName = Harness::enrolledName(paused);
-    const QString id = detach(*m_h, {u"--shell"_s, u"--"_s, u"sleep 1; echo result"_s});
+    // The step runs until the test lets it finish: a fixed sleep could end before the freeze
+    // on a loaded machine, and then there would be no late result to refuse.
+    const QString release = m_h->tempPath(u"release"_s);
+    const QString id = detach(*m_h, {u"--shell"_s, u"--"_s,
+                                     u"while [ ! -e '%1' ]; do sleep 0.05; done; echo result"_s.arg(release)});
     QTRY_COMPARE_WITH_TIMEOUT(stepState(*m_h, id), u"running"_s, 30000);
-    // Frozen past heartbeat timeout and grace: the orchestrator declares it lost.
+    // Frozen past heartbeat timeout and grace: the orchestrator declares it lost. Its step's
+    // process is not frozen: it finishes now, and the worker holds the result until it wakes.
     paused->signal(SIGSTOP);
+    QVERIFY(QFile(release).open(QIODevice::WriteOnly));
     QTRY_COMPARE_WITH_TIMEOUT(m_h->workerStatus(pausedName), u"lost"_s, 45000);
     Child *other = m_h->startEnrolledWorker(m_token, m_h->newCacheDir());
     QVERIFY(other);
