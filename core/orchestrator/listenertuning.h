@@ -10,7 +10,9 @@ namespace Swamp {
 //   costs the worker a 1 s retransmission);
 // - TCP_NODELAY on every accepted socket: our frames are small request/answer exchanges, and
 //   without it Nagle's algorithm holds a frame until the peer's delayed ACK of the previous one
-//   (up to 40 ms on Linux), e.g. a dispatch sent right after an ack on the same connection.
+//   (up to 40 ms on Linux), e.g. a dispatch sent right after an ack on the same connection;
+// - the clean-up of a closed socket, which QWebSocketServer does in time proportional to the
+//   number of open sockets (see AcceptedSocketFilter).
 // Call before listen(). Returns false (and nothing is changed) when the server's internals are
 // not what this Qt version is known to have.
 bool tuneListener(QWebSocketServer *server, int backlog);
