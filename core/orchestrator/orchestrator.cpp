@@ -380,8 +380,14 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
 void Orchestrator::handleWorkerClosed(WorkerConnection *connection)
 {
     WorkerSession *session = m_pool.find(connection->workerId);
-    if (session && session->connection == connection)
-        markDisconnected(session, Tr::tr("connection closed"), true);
+    if (session && session->connection == connection) {
+        // stop() has recorded every worker disconnected already, with one event for all of them:
+        // not another row write and event per worker while the process is on its way out.
+        if (m_stopping)
+            session->connection = nullptr;
+        else
+            markDisconnected(session, Tr::tr("connection closed"), true);
+    }
     connection->deleteLater();
 }
 
