@@ -109,7 +109,10 @@ def print_fleet(w, raw, machine):
                 idle_share, loaded_share = fig(scen, "idleCrossShare"), fig(scen, "loadedCrossShare")
                 cross = (f"{num(idle_share * 100 if idle_share is not None else None)} % / "
                          f"{num(loaded_share * 100 if loaded_share is not None else None)} %")
-                cross_start = pair("idleCrossSubmitToStart")
+                if (fig(scen, "idleCrossSubmitToStart", "samples") or 0) > 0:
+                    cross_start = pair("idleCrossSubmitToStart")
+                else:
+                    cross_start = "— (none crossed)"
             w(f"| {workers} {steps} | {store} | {orchestrators} | {num(fig(scen, 'stepsPerSecond'))} | "
               f"{num(fig(scen, 'orchestratorCpuMsPerStep'), 3)} | {pair('idleSubmitToStart')} | "
               f"{pair('idleSubmitToFinished')} | {pair('loadedSubmitToFinished')} | {cross} | {cross_start} | "
