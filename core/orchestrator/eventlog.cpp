@@ -6,6 +6,11 @@
 namespace Swamp {
 
 static constexpr size_t RecentEvents = 4096;
+// A batch stays open for one event-loop turn, and the database ends a session idle in a
+// transaction within seconds: an event id missing for this long belongs to a rolled-back one.
+static constexpr qint64 MaxGapAgeMs = 120000;
+// More ids missing at once than this is a jump of the sequence, not transactions still open.
+static constexpr qint64 MaxGap = 4096;
 
 EventLog::EventLog(Store *store, QObject *parent)
     : QObject(parent)
@@ -20,6 +25,25 @@ void EventLog::pullRemote()
 {
     if (!m_shared)
         return;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    m_gaps.removeIf([now](const auto &gap) { return now - gap.value() > MaxGapAgeMs; });
+    auto deliver = [this](const Event &event) {
+        if (m_localIds.remove(event.id))
+            return;
+        m_lastId = std::max(m_lastId, event.id);
+        Q_EMIT remoteAppended(event);
+    };
+    if (!m_gaps.isEmpty()) {
+        auto filled = m_store->eventsWithIds(m_gaps.keys());
+        if (!filled) {
+            qCWarning(lcDb) << "could not read the fleet's events:" << filled.error().message;
+            return;
+        }
+        for (const Event &event : std::as_const(*filled)) {
+            m_gaps.remove(event.id);
+            deliver(event);
+        }
+    }
     for (;;) {
         auto stored = m_store->eventsAfter(m_pulledTo, 1000);
         if (!stored) {
@@ -27,16 +51,17 @@ void EventLog::pullRemote()
             return;
         }
         for (const Event &event : std::as_const(*stored)) {
-            m_pulledTo = std::max(m_pulledTo, event.id);
-            if (m_localIds.remove(event.id))
-                continue;
-            m_lastId = std::max(m_lastId, event.id);
-            Q_EMIT remoteAppended(event);
+            if (event.id - m_pulledTo - 1 <= MaxGap) {
+                for (qint64 id = m_pulledTo + 1; id < event.id; ++id)
+                    m_gaps.insert(id, now);
+            }
+            m_pulledTo = event.id;
+            deliver(event);
         }
         if (stored->size() < 1000)
             break;
     }
-    m_localIds.removeIf([this](qint64 id) { return id <= m_pulledTo; });
+    m_localIds.removeIf([this](qint64 id) { return id <= m_pulledTo && !m_gaps.contains(id); });
 }
 
 Event EventLog::append(const QString &kind, const QString &subject, const QString &message,

@@ -2,6 +2,7 @@
 
 #include "store/records.h"
 
+#include <QMap>
 #include <QObject>
 #include <QSet>
 
@@ -43,8 +44,12 @@ private:
     qint64 m_lastId = 0;
     std::deque<Event> m_recent; // the newest events, to serve subscribers without a query
     bool m_shared = false;
-    qint64 m_pulledTo = 0;      // fleet: every event up to this id was seen
-    QSet<qint64> m_localIds;    // fleet: ids this orchestrator stored after m_pulledTo
+    qint64 m_pulledTo = 0;      // fleet: every event up to this id was seen, but the gaps
+    QSet<qint64> m_localIds;    // fleet: ids this orchestrator stored after m_pulledTo, or in a gap
+    // Fleet: ids below m_pulledTo not read yet, with when the gap was noticed (ms). Ids come from
+    // one sequence but commit in any order: another orchestrator's batch that took id n may
+    // commit after an event n+1 was read. Asked for again on every pull until MaxGapAgeMs.
+    QMap<qint64, qint64> m_gaps;
 };
 
 } // namespace Swamp

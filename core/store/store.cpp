@@ -17,6 +17,8 @@
 #include <QSqlRecord>
 #include <QUrl>
 
+#include <algorithm>
+
 namespace Swamp {
 
 namespace {
@@ -791,6 +793,18 @@ Result<qint64> Store::insertEvent(const Event &e)
     return written->lastInsertId.toLongLong();
 }
 
+static QList<Event> eventsFromQuery(QSqlQuery &query)
+{
+    QList<Event> events;
+    while (query.next()) {
+        events << Event{query.value(0).toLongLong(), Store::fromMs(query.value(1)),
+                        query.value(2).toString(), query.value(3).toString(),
+                        query.value(4).toString(),
+                        QJsonDocument::fromJson(query.value(5).toString().toUtf8()).object()};
+    }
+    return events;
+}
+
 Result<QList<Event>> Store::eventsAfter(qint64 afterId, int limit)
 {
     auto query = exec(QStringLiteral("SELECT id, at, kind, subject, message, data FROM events "
@@ -798,13 +812,29 @@ Result<QList<Event>> Store::eventsAfter(qint64 afterId, int limit)
                       {afterId, limit});
     if (!query)
         return fail(query.error());
+    return eventsFromQuery(*query);
+}
+
+Result<QList<Event>> Store::eventsWithIds(const QList<qint64> &ids)
+{
+    // A fixed number of placeholders (the missing ones repeat the first id), so that one
+    // statement text serves every call.
+    constexpr qsizetype PerQuery = 64;
+    QString sql = QStringLiteral("SELECT id, at, kind, subject, message, data FROM events WHERE id IN (?");
+    for (qsizetype i = 1; i < PerQuery; ++i)
+        sql += QStringLiteral(", ?");
+    sql += QStringLiteral(") ORDER BY id");
     QList<Event> events;
-    while (query->next()) {
-        events << Event{query->value(0).toLongLong(), fromMs(query->value(1)),
-                        query->value(2).toString(), query->value(3).toString(),
-                        query->value(4).toString(),
-                        QJsonDocument::fromJson(query->value(5).toString().toUtf8()).object()};
+    for (qsizetype from = 0; from < ids.size(); from += PerQuery) {
+        QVariantList bindings;
+        for (qsizetype i = 0; i < PerQuery; ++i)
+            bindings << ids.at(from + i < ids.size() ? from + i : from);
+        auto query = exec(sql, bindings);
+        if (!query)
+            return fail(query.error());
+        events << eventsFromQuery(*query);
     }
+    std::sort(events.begin(), events.end(), [](const Event &a, const Event &b) { return a.id < b.id; });
     return events;
 }
 

@@ -194,6 +194,8 @@ public:
     // Operator events
     Result<qint64> insertEvent(const Event &event);
     Result<QList<Event>> eventsAfter(qint64 afterId, int limit);
+    // The events among `ids` that exist (oldest first).
+    Result<QList<Event>> eventsWithIds(const QList<qint64> &ids);
     Result<qint64> lastEventId();
 
     // Audit trail of admin actions (audit.cpp). Never removed by retention.

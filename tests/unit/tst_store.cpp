@@ -5,6 +5,7 @@
 // transactions.
 #include "testsupport.h"
 
+#include "orchestrator/eventlog.h"
 #include "store/store.h"
 #include "support/pgserver.h"
 #include "version/version.h"
@@ -103,6 +104,7 @@ private Q_SLOTS:
     void reconcileOnBoot();
     void reconcileCountsOnlyLive();
     void eventsInOrder();
+    void fleetPullsEventsCommittedOutOfOrder();
     void runStepLeaseOutputRoundTrip();
     void stepNullsAndFlags();
     void runsNewestFirstAndLimited();
@@ -640,6 +642,49 @@ void tst_Store::eventsInOrder()
     auto nothing = store->eventsAfter(ids.last(), 100);
     QVERIFY_RESULT(nothing);
     QVERIFY(nothing->isEmpty());
+}
+
+// Fleet: event ids come from one sequence but commit in any order. An orchestrator that has
+// read id n+1 still gets n once the transaction holding it commits, and never its own events.
+void tst_Store::fleetPullsEventsCommittedOutOfOrder()
+{
+    if (!postgres())
+        QSKIP("SQLite has one writer at a time: its events commit in id order");
+    auto a = openStore(); // the orchestrator that pulls
+    auto b = openStore(); // another one, whose transaction stays open for a while
+    auto c = openStore(); // a third, committing at once
+    QVERIFY(a && b && c);
+    EventLog log(a.get());
+    log.setShared(true);
+    QList<Event> remote;
+    connect(&log, &EventLog::remoteAppended, this, [&remote](const Event &event) { remote << event; });
+    auto event = [](const QString &kind) {
+        return Event{0, QDateTime::currentDateTimeUtc(), kind, u"ci"_s, kind, {}};
+    };
+
+    QSqlDatabase held = b->database();
+    QVERIFY(held.transaction());
+    auto first = b->insertEvent(event(u"b.first"_s));
+    QVERIFY_RESULT(first);
+    auto second = c->insertEvent(event(u"c.second"_s));
+    QVERIFY_RESULT(second);
+    QVERIFY(*second > *first);
+    const Event own = log.append(u"a.own"_s, u"ci"_s, u"a.own"_s);
+    QVERIFY(own.id > *second);
+
+    log.pullRemote();
+    QCOMPARE(remote.size(), 1);
+    QCOMPARE(remote.at(0).kind, u"c.second"_s);
+
+    QVERIFY(held.commit());
+    log.pullRemote();
+    QCOMPARE(remote.size(), 2);
+    QCOMPARE(remote.at(1).kind, u"b.first"_s);
+    QCOMPARE(remote.at(1).id, *first);
+
+    log.pullRemote();
+    QCOMPARE(remote.size(), 2);
+    QCOMPARE(log.lastId(), own.id);
 }
 
 namespace {
