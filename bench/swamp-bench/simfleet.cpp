@@ -120,6 +120,8 @@ void SimWorker::handleText(const QString &text)
         m_connecting = false;
         m_everEnrolled = true;
         m_backoff.reset();
+        m_reconnectGraceMs = frame->value(QStringLiteral("reconnectGraceMs")).toInteger(0);
+        m_dropWindowMs = dropWindowMs(reconnectWindowMs(*frame), m_reconnectGraceMs);
         // Leases the orchestrator no longer holds are stale: the real worker stops the step and
         // offers its result once (refused and acked); those it still holds get their result.
         const QJsonObject leases = frame->value(QStringLiteral("leases")).toObject();
@@ -151,9 +153,11 @@ void SimWorker::handleText(const QString &text)
     } else if (type == Protocol::Type::Cancel) {
         if (m_held.remove(leaseId))
             sendFinished(leaseId, QStringLiteral("cancelled"));
+    } else if (type == Protocol::Type::Window) {
+        m_dropWindowMs = dropWindowMs(reconnectWindowMs(*frame), m_reconnectGraceMs);
     } else if (type == Protocol::Type::Shutdown) {
         // As the real worker does: spread the reconnect over the window the orchestrator asks.
-        m_backoff.spreadOver(std::clamp<qint64>(frame->value(QStringLiteral("reconnectWindowMs")).toInteger(0), 0, 300000));
+        m_backoff.spreadOver(reconnectWindowMs(*frame));
     } else if (type == Protocol::Type::Error) {
         const QString code = frame->value(QStringLiteral("code")).toString();
         ++m_fleet->m_errorCodes[code];
@@ -216,6 +220,8 @@ void SimWorker::handleDisconnected()
     if (wasEnrolled) {
         --m_fleet->m_enrolled;
         ++m_fleet->m_disconnects;
+        // As the real worker does after a drop without a `shutdown` frame.
+        m_backoff.spreadAtLeast(m_dropWindowMs);
         if (m_socket && m_socket->closeCode() != QWebSocketProtocol::CloseCodeNormal)
             ++m_fleet->m_closeReasons[QStringLiteral("%1 %2").arg(int(m_socket->closeCode())).arg(m_socket->closeReason())];
     }

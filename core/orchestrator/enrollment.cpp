@@ -310,6 +310,8 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
         {QStringLiteral("heartbeatIntervalMs"), m_config.heartbeatIntervalMs},
         {QStringLiteral("heartbeatTimeoutMs"), m_config.heartbeatTimeoutMs},
         {QStringLiteral("reconnectGraceMs"), m_config.reconnectGraceMs},
+        // For a drop without a `shutdown` frame (the orchestrator killed, its host gone).
+        {QStringLiteral("reconnectWindowMs"), reconnectWindowMs()},
         {QStringLiteral("tokenExpiresAt"), token.expiresAt.toUTC().toString(Qt::ISODateWithMs)},
         {QStringLiteral("leases"), leases},
         {QStringLiteral("draining"), record.draining},
@@ -325,6 +327,7 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
                      {{QStringLiteral("workerId"), record.id},
                       {QStringLiteral("tokenName"), token.name},
                       {QStringLiteral("address"), connection->peerAddress()}});
+    announceReconnectWindow();
     m_scheduler->requestSchedule();
 }
 

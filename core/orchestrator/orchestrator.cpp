@@ -251,16 +251,10 @@ void Orchestrator::stop()
         m_reaper->stop();
     if (m_server)
         m_server->close();
-    // The fleet will reconnect to the next orchestrator at once: ask it to spread the reconnects
-    // so that they arrive at about ReconnectsPerSecond (1 s at least, a minute at most).
-    constexpr qint64 ReconnectsPerSecond = 1000;
-    qint64 connected = 0;
-    for (WorkerSession *session : m_pool.all())
-        connected += session->isConnected() ? 1 : 0;
-    const qint64 windowMs = std::clamp<qint64>(connected * 1000 / ReconnectsPerSecond, 1000, 60000);
+    // The fleet will reconnect to the next orchestrator at once: ask it to spread the reconnects.
     const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},
                               {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")},
-                              {QStringLiteral("reconnectWindowMs"), windowMs}};
+                              {QStringLiteral("reconnectWindowMs"), reconnectWindowMs()}};
     for (WorkerSession *session : m_pool.all()) {
         // In a fleet the others carry on at once: running steps go back to the queue now
         // (cancelled on the worker, no attempt spent) instead of at this orchestrator's restart.
@@ -286,6 +280,28 @@ void Orchestrator::stop()
         m_fleet->leave();
     // Give close frames a moment to leave before the process exits.
     QTimer::singleShot(200, this, &Orchestrator::stopped);
+}
+
+qint64 Orchestrator::reconnectWindowMs() const
+{
+    // Reconnects arriving at about ReconnectsPerSecond: 1 s at least, a minute at most.
+    constexpr qint64 ReconnectsPerSecond = 1000;
+    return std::clamp<qint64>(qint64(m_pool.size()) * 1000 / ReconnectsPerSecond, 1000, 60000);
+}
+
+void Orchestrator::announceReconnectWindow()
+{
+    // A frame per worker per doubling: about 2 N frames while a fleet grows to N.
+    const qint64 window = reconnectWindowMs();
+    if (window < 2 * m_announcedWindowMs)
+        return;
+    m_announcedWindowMs = window;
+    const QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Window},
+                            {QStringLiteral("reconnectWindowMs"), window}};
+    for (WorkerSession *session : m_pool.all()) {
+        if (WorkerConnection *connection = session->connection)
+            connection->send(frame);
+    }
 }
 
 void Orchestrator::acceptConnection()

@@ -128,6 +128,11 @@ private:
     enum class PersistWhat { Row, State };
     void persistWorker(WorkerSession *session, PersistWhat what = PersistWhat::Row);
     void updateStatus(WorkerSession *session);
+    // Over how long the fleet should spread its reconnects when this orchestrator goes away.
+    qint64 reconnectWindowMs() const;
+    // Workers that enrolled while the fleet was small hold a small window: tell every connected
+    // worker each time the window has doubled since the fleet was last told.
+    void announceReconnectWindow();
     void expireTokenSessions(const QString &tokenName);
     void startDrain(WorkerSession *session, const QString &code, const QString &reason, qint64 deadlineMs);
     void checkDrained(WorkerSession *session);
@@ -217,6 +222,7 @@ private:
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
     OutboundGate m_gate;
+    qint64 m_announcedWindowMs = 1000; // the smallest reconnectWindowMs()
 };
 
 } // namespace Swamp

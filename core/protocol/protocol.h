@@ -41,6 +41,7 @@ inline const QString Cancel = QStringLiteral("cancel");
 inline const QString Drain = QStringLiteral("drain");
 inline const QString Undrain = QStringLiteral("undrain");
 inline const QString Shutdown = QStringLiteral("shutdown");
+inline const QString Window = QStringLiteral("window");
 // admin
 inline const QString Result = QStringLiteral("result");
 inline const QString Event = QStringLiteral("event");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QJsonObject>
 #include <QRandomGenerator>
 
 #include <algorithm>
@@ -20,6 +21,8 @@ public:
     // Until reset(), every draw's ceiling is at least `windowMs` (above the cap if need be): the
     // orchestrator asked its fleet to spread its reconnects over that window (`shutdown` frame).
     void spreadOver(qint64 windowMs) { m_windowMs = std::max<qint64>(0, windowMs); }
+    // As spreadOver(), keeping a wider window already asked for.
+    void spreadAtLeast(qint64 windowMs) { m_windowMs = std::max(m_windowMs, windowMs); }
     void reset()
     {
         m_attempt = 0;
@@ -33,5 +36,12 @@ private:
     qint64 m_windowMs = 0;
     QRandomGenerator m_random;
 };
+
+// `reconnectWindowMs` of a `shutdown` or `enrolled` frame, bounded whatever the orchestrator sends.
+qint64 reconnectWindowMs(const QJsonObject &frame);
+// After a drop without a `shutdown` frame: the window the orchestrator gave (`enrolled`,
+// `window`), at most half the reconnect grace (a worker back later than the grace loses its
+// session and its steps).
+qint64 dropWindowMs(qint64 windowMs, qint64 reconnectGraceMs);
 
 } // namespace Swamp

@@ -167,8 +167,10 @@ void WorkerAgent::handleText(const QString &text)
         m_lastError = frame->value(QStringLiteral("reason")).toString();
         // The whole fleet reconnects at once otherwise: spread over the window the orchestrator
         // asks for (bounded, whatever it sends).
-        m_backoff.spreadOver(std::clamp<qint64>(frame->value(QStringLiteral("reconnectWindowMs")).toInteger(0), 0, 300000));
+        m_backoff.spreadOver(reconnectWindowMs(*frame));
     }
+    else if (type == Protocol::Type::Window)
+        m_dropWindowMs = dropWindowMs(reconnectWindowMs(*frame), m_reconnectGraceMs); // the fleet grew
     else if (type == Protocol::Type::Dispatch)
         handleDispatch(*frame);
     else if (type == Protocol::Type::Cancel) {
@@ -203,6 +205,8 @@ void WorkerAgent::handleEnrolled(const QJsonObject &frame)
     m_workerName = frame.value(QStringLiteral("workerName")).toString();
     m_heartbeatIntervalMs = std::max<qint64>(100, frame.value(QStringLiteral("heartbeatIntervalMs")).toInteger(5000));
     m_heartbeatTimeoutMs = std::max<qint64>(m_heartbeatIntervalMs, frame.value(QStringLiteral("heartbeatTimeoutMs")).toInteger(15000));
+    m_reconnectGraceMs = frame.value(QStringLiteral("reconnectGraceMs")).toInteger(0);
+    m_dropWindowMs = dropWindowMs(reconnectWindowMs(frame), m_reconnectGraceMs);
     m_pingTimer.start(int(m_heartbeatIntervalMs));
     const bool resumed = frame.value(QStringLiteral("resumed")).toBool();
     m_draining = frame.value(QStringLiteral("draining")).toBool();
@@ -400,9 +404,13 @@ void WorkerAgent::handleDisconnected()
     if (reason.isEmpty())
         reason = Tr::tr("connection closed");
     m_lastError.clear();
-    if (m_enrolled)
+    if (m_enrolled) {
         emitEvent(QStringLiteral("disconnected"), Tr::tr("disconnected: %1").arg(reason),
                   {{QStringLiteral("reason"), reason}});
+        // Without a `shutdown` frame (the orchestrator was killed) the whole fleet lost it at
+        // once too: spread the reconnects over the window it gave at enrollment.
+        m_backoff.spreadAtLeast(m_dropWindowMs);
+    }
     m_enrolled = false;
     if (m_stopping && m_runners.isEmpty()) {
         finish(0, Tr::tr("drained"));

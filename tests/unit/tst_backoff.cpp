@@ -24,6 +24,7 @@ private Q_SLOTS:
     void sameSeedSameSequence();
     void customBaseAndCap();
     void spreadOverWindowUntilReset();
+    void dropWindowFromEnrolled();
 };
 
 void tst_Backoff::init()
@@ -139,6 +140,28 @@ void tst_Backoff::spreadOverWindowUntilReset()
     QCOMPARE(backoff.nextCeilingMs(), qint64(45000));
     backoff.reset();
     QCOMPARE(backoff.nextCeilingMs(), qint64(1000));
+}
+
+void tst_Backoff::dropWindowFromEnrolled()
+{
+    // The window for a drop without `shutdown` (from `enrolled` or `window`), never more than
+    // half the reconnect grace, and bounded whatever the orchestrator sends.
+    QCOMPARE(dropWindowMs(10000, 30000), qint64(10000));
+    QCOMPARE(dropWindowMs(60000, 30000), qint64(15000));
+    QCOMPARE(dropWindowMs(10000, 0), qint64(0)); // no grace: reconnect as before
+    QCOMPARE(dropWindowMs(0, 30000), qint64(0));  // an orchestrator that gives no window
+    QCOMPARE(reconnectWindowMs({{u"reconnectGraceMs"_s, 30000}}), qint64(0));
+    QCOMPARE(reconnectWindowMs({{u"reconnectWindowMs"_s, -5}}), qint64(0));
+    QCOMPARE(reconnectWindowMs({{u"reconnectWindowMs"_s, 1e12}}), qint64(300000));
+
+    // A wider window already asked for (a `shutdown` frame) is kept; a narrower one widens.
+    Backoff backoff(1000, 30000, 3);
+    backoff.spreadOver(20000);
+    backoff.spreadAtLeast(5000);
+    QCOMPARE(backoff.nextCeilingMs(), qint64(20000));
+    backoff.reset();
+    backoff.spreadAtLeast(5000);
+    QCOMPARE(backoff.nextCeilingMs(), qint64(5000));
 }
 
 QTEST_GUILESS_MAIN(tst_Backoff)
