@@ -120,8 +120,7 @@ void SimWorker::handleText(const QString &text)
         m_connecting = false;
         m_everEnrolled = true;
         m_backoff.reset();
-        m_reconnectGraceMs = frame->value(QStringLiteral("reconnectGraceMs")).toInteger(0);
-        m_dropWindowMs = dropWindowMs(reconnectWindowMs(*frame), m_reconnectGraceMs);
+        m_dropWindow.enrolled(*frame);
         // Leases the orchestrator no longer holds are stale: the real worker stops the step and
         // offers its result once (refused and acked); those it still holds get their result.
         const QJsonObject leases = frame->value(QStringLiteral("leases")).toObject();
@@ -154,7 +153,7 @@ void SimWorker::handleText(const QString &text)
         if (m_held.remove(leaseId))
             sendFinished(leaseId, QStringLiteral("cancelled"));
     } else if (type == Protocol::Type::Window) {
-        m_dropWindowMs = dropWindowMs(reconnectWindowMs(*frame), m_reconnectGraceMs);
+        m_dropWindow.update(*frame);
     } else if (type == Protocol::Type::Shutdown) {
         // As the real worker does: spread the reconnect over the window the orchestrator asks.
         m_backoff.spreadOver(reconnectWindowMs(*frame));
@@ -221,7 +220,7 @@ void SimWorker::handleDisconnected()
         --m_fleet->m_enrolled;
         ++m_fleet->m_disconnects;
         // As the real worker does after a drop without a `shutdown` frame.
-        m_backoff.spreadAtLeast(m_dropWindowMs);
+        m_backoff.spreadAtLeast(m_dropWindow.ms());
         if (m_socket && m_socket->closeCode() != QWebSocketProtocol::CloseCodeNormal)
             ++m_fleet->m_closeReasons[QStringLiteral("%1 %2").arg(int(m_socket->closeCode())).arg(m_socket->closeReason())];
     }

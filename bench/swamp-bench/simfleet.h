@@ -72,8 +72,7 @@ private:
     QString m_instanceId;
     std::unique_ptr<QWebSocket> m_socket;
     Swamp::Backoff m_backoff;
-    qint64 m_dropWindowMs = 0; // from `enrolled` and `window`, as the real worker keeps it
-    qint64 m_reconnectGraceMs = 0;
+    Swamp::DropWindow m_dropWindow; // as the real worker keeps it
     QTimer m_reconnectTimer;
     bool m_enrolled = false;
     bool m_connecting = false;

@@ -27,9 +27,4 @@ qint64 reconnectWindowMs(const QJsonObject &frame)
     return std::clamp<qint64>(frame.value(QStringLiteral("reconnectWindowMs")).toInteger(0), 0, 300000);
 }
 
-qint64 dropWindowMs(qint64 windowMs, qint64 reconnectGraceMs)
-{
-    return std::clamp<qint64>(windowMs, 0, std::max<qint64>(0, reconnectGraceMs / 2));
-}
-
 } // namespace Swamp

@@ -37,11 +37,30 @@ private:
     QRandomGenerator m_random;
 };
 
-// `reconnectWindowMs` of a `shutdown` or `enrolled` frame, bounded whatever the orchestrator sends.
+// `reconnectWindowMs` of a `shutdown`, `enrolled` or `window` frame, bounded whatever the
+// orchestrator sends.
 qint64 reconnectWindowMs(const QJsonObject &frame);
-// After a drop without a `shutdown` frame: the window the orchestrator gave (`enrolled`,
-// `window`), at most half the reconnect grace (a worker back later than the grace loses its
-// session and its steps).
-qint64 dropWindowMs(qint64 windowMs, qint64 reconnectGraceMs);
+
+// Over how long to spread the reconnect after a drop without a `shutdown` frame: the window the
+// orchestrator gave at enrollment and updated as its fleet grew (`window`), at most half the
+// reconnect grace (a worker back later than the grace loses its session and its steps).
+class DropWindow
+{
+public:
+    void enrolled(const QJsonObject &frame)
+    {
+        m_graceMs = frame.value(QStringLiteral("reconnectGraceMs")).toInteger(0);
+        update(frame);
+    }
+    void update(const QJsonObject &frame)
+    {
+        m_windowMs = std::clamp<qint64>(reconnectWindowMs(frame), 0, std::max<qint64>(0, m_graceMs / 2));
+    }
+    qint64 ms() const { return m_windowMs; }
+
+private:
+    qint64 m_graceMs = 0;
+    qint64 m_windowMs = 0;
+};
 
 } // namespace Swamp

@@ -170,7 +170,7 @@ void WorkerAgent::handleText(const QString &text)
         m_backoff.spreadOver(reconnectWindowMs(*frame));
     }
     else if (type == Protocol::Type::Window)
-        m_dropWindowMs = dropWindowMs(reconnectWindowMs(*frame), m_reconnectGraceMs); // the fleet grew
+        m_dropWindow.update(*frame); // the fleet grew
     else if (type == Protocol::Type::Dispatch)
         handleDispatch(*frame);
     else if (type == Protocol::Type::Cancel) {
@@ -205,8 +205,7 @@ void WorkerAgent::handleEnrolled(const QJsonObject &frame)
     m_workerName = frame.value(QStringLiteral("workerName")).toString();
     m_heartbeatIntervalMs = std::max<qint64>(100, frame.value(QStringLiteral("heartbeatIntervalMs")).toInteger(5000));
     m_heartbeatTimeoutMs = std::max<qint64>(m_heartbeatIntervalMs, frame.value(QStringLiteral("heartbeatTimeoutMs")).toInteger(15000));
-    m_reconnectGraceMs = frame.value(QStringLiteral("reconnectGraceMs")).toInteger(0);
-    m_dropWindowMs = dropWindowMs(reconnectWindowMs(frame), m_reconnectGraceMs);
+    m_dropWindow.enrolled(frame);
     m_pingTimer.start(int(m_heartbeatIntervalMs));
     const bool resumed = frame.value(QStringLiteral("resumed")).toBool();
     m_draining = frame.value(QStringLiteral("draining")).toBool();
@@ -409,7 +408,7 @@ void WorkerAgent::handleDisconnected()
                   {{QStringLiteral("reason"), reason}});
         // Without a `shutdown` frame (the orchestrator was killed) the whole fleet lost it at
         // once too: spread the reconnects over the window it gave at enrollment.
-        m_backoff.spreadAtLeast(m_dropWindowMs);
+        m_backoff.spreadAtLeast(m_dropWindow.ms());
     }
     m_enrolled = false;
     if (m_stopping && m_runners.isEmpty()) {

@@ -103,8 +103,7 @@ private:
     qint64 m_lastPongMs = 0;
     qint64 m_heartbeatIntervalMs = 5000;
     qint64 m_heartbeatTimeoutMs = 15000;
-    qint64 m_dropWindowMs = 0; // spread a reconnect after a drop over this (`enrolled`, `window`)
-    qint64 m_reconnectGraceMs = 0;
+    DropWindow m_dropWindow;
     QString m_lastError;
     QUrl m_lastUrl; // the orchestrator of the current or last attempt
     QHash<QString, StepRunner *> m_runners; // by lease id, until the orchestrator acks the result

@@ -146,10 +146,21 @@ void tst_Backoff::dropWindowFromEnrolled()
 {
     // The window for a drop without `shutdown` (from `enrolled` or `window`), never more than
     // half the reconnect grace, and bounded whatever the orchestrator sends.
-    QCOMPARE(dropWindowMs(10000, 30000), qint64(10000));
-    QCOMPARE(dropWindowMs(60000, 30000), qint64(15000));
-    QCOMPARE(dropWindowMs(10000, 0), qint64(0)); // no grace: reconnect as before
-    QCOMPARE(dropWindowMs(0, 30000), qint64(0));  // an orchestrator that gives no window
+    auto enrolled = [](qint64 windowMs, qint64 graceMs) {
+        DropWindow window;
+        window.enrolled({{u"reconnectWindowMs"_s, windowMs}, {u"reconnectGraceMs"_s, graceMs}});
+        return window;
+    };
+    QCOMPARE(enrolled(10000, 30000).ms(), qint64(10000));
+    QCOMPARE(enrolled(60000, 30000).ms(), qint64(15000));
+    QCOMPARE(enrolled(10000, 0).ms(), qint64(0)); // no grace: reconnect as before
+    QCOMPARE(enrolled(0, 30000).ms(), qint64(0));  // an orchestrator that gives no window
+    // `window` updates it as the fleet grows, still within half the grace from `enrolled`.
+    DropWindow grown = enrolled(1000, 30000);
+    grown.update({{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 8000}});
+    QCOMPARE(grown.ms(), qint64(8000));
+    grown.update({{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 32000}});
+    QCOMPARE(grown.ms(), qint64(15000));
     QCOMPARE(reconnectWindowMs({{u"reconnectGraceMs"_s, 30000}}), qint64(0));
     QCOMPARE(reconnectWindowMs({{u"reconnectWindowMs"_s, -5}}), qint64(0));
     QCOMPARE(reconnectWindowMs({{u"reconnectWindowMs"_s, 1e12}}), qint64(300000));
