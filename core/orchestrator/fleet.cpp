@@ -86,6 +86,20 @@ void Fleet::handleNotification(const QString &name, QSqlDriver::NotificationSour
         Q_EMIT notified(kind, object);
 }
 
+QString Fleet::evictedMessage() const
+{
+    return Tr::tr("another orchestrator declared this one dead: its database heartbeat was more than %1 late")
+        .arg(formatDurationMs(m_timeoutMs));
+}
+
+QString Fleet::evictionReason()
+{
+    if (m_store->dialect() != Store::Dialect::Postgres || m_id.isEmpty())
+        return {};
+    auto state = m_store->orchestratorStateOnListener(m_id);
+    return state && *state == u"dead" ? evictedMessage() : QString();
+}
+
 void Fleet::heartbeat()
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -97,9 +111,7 @@ void Fleet::heartbeat()
     }
     if (!*alive) {
         m_timer.stop();
-        Q_EMIT evicted(Tr::tr("another orchestrator declared this one dead: its database heartbeat "
-                              "was more than %1 late")
-                           .arg(formatDurationMs(m_timeoutMs)));
+        Q_EMIT evicted(evictedMessage());
         return;
     }
     if (m_store->dialect() == Store::Dialect::Postgres) {

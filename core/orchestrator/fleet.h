@@ -40,6 +40,9 @@ public:
 
     // Looks for orchestrators whose heartbeat stopped now instead of at the next beat.
     void reapNow() { reap(); }
+    // Why this orchestrator lost its place, when another one declared it dead; empty otherwise
+    // or when that cannot be read. For a failure seen first elsewhere (a commit after a pause).
+    QString evictionReason();
 
 Q_SIGNALS:
     // A notification from another orchestrator (never our own).
@@ -53,6 +56,7 @@ Q_SIGNALS:
 
 private:
     void heartbeat();
+    QString evictedMessage() const;
     void reap();
     void listen();
     void handleNotification(const QString &name, QSqlDriver::NotificationSource source,

@@ -223,6 +223,12 @@ Result<void> Orchestrator::start()
 void Orchestrator::commitBatch()
 {
     if (auto committed = m_store->commitBatch(); !committed) {
+        // Paused past the fleet's timeout with a batch open, this process finds its session ended
+        // by the server before its heartbeat can tell it why: say so.
+        if (shared()) {
+            if (const QString reason = m_fleet->evictionReason(); !reason.isEmpty())
+                qCCritical(lcDb).noquote() << reason;
+        }
         qCCritical(lcDb) << "commit failed, stopping:" << committed.error().message;
         m_gate.discard();
         m_heartbeatTimer.stop();

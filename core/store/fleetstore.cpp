@@ -163,6 +163,20 @@ Result<void> Store::notifyFleet(const QJsonObject &payload)
     return execute(QStringLiteral("SELECT pg_notify(?, ?)"), {fleetChannel(), text});
 }
 
+Result<QString> Store::orchestratorStateOnListener(const QString &id)
+{
+    QSqlDatabase listener = m_listenerName.isEmpty() ? QSqlDatabase() : QSqlDatabase::database(m_listenerName, false);
+    if (!listener.isOpen())
+        return databaseError(Tr::tr("reading this orchestrator's state"), Tr::tr("no fleet connection"));
+    auto sql = inlineBindings(QStringLiteral("SELECT state FROM orchestrators WHERE id = ?"), {id});
+    if (!sql)
+        return fail(sql.error());
+    QSqlQuery query(listener);
+    if (!query.exec(*sql) || !query.next())
+        return databaseError(Tr::tr("reading this orchestrator's state"), query.lastError().text());
+    return query.value(0).toString();
+}
+
 Result<QSqlDriver *> Store::openFleetListener()
 {
     if (m_dialect != Dialect::Postgres)

@@ -164,6 +164,10 @@ public:
     Result<void> registerOrchestrator(const OrchestratorRecord &self);
     // False when this orchestrator is no longer `alive` in the table: another one declared it dead.
     Result<bool> heartbeatOrchestrator(const QString &id, const QDateTime &now);
+    // The orchestrator's state (`alive`, `dead`, ...) read on the fleet's listening connection:
+    // it never holds a transaction, so it still answers when the server has ended the main
+    // session (idle in a transaction while the process was paused).
+    Result<QString> orchestratorStateOnListener(const QString &id);
     Result<QList<OrchestratorRecord>> orchestrators();
     // Ids of other `alive` orchestrators that have not heartbeated for `silentForMs` (database clock).
     Result<QStringList> staleOrchestrators(const QString &self, qint64 silentForMs);

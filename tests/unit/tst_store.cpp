@@ -105,6 +105,7 @@ private Q_SLOTS:
     void reconcileCountsOnlyLive();
     void eventsInOrder();
     void fleetPullsEventsCommittedOutOfOrder();
+    void evictedStateReadableAfterSessionEnded();
     void runStepLeaseOutputRoundTrip();
     void stepNullsAndFlags();
     void runsNewestFirstAndLimited();
@@ -685,6 +686,40 @@ void tst_Store::fleetPullsEventsCommittedOutOfOrder()
     log.pullRemote();
     QCOMPARE(remote.size(), 2);
     QCOMPARE(log.lastId(), own.id);
+}
+
+// An orchestrator paused with a transaction open finds its session ended by the server; its
+// listening connection still tells it that another one declared it dead.
+void tst_Store::evictedStateReadableAfterSessionEnded()
+{
+    if (!postgres())
+        QSKIP("only PostgreSQL ends a session idle in a transaction and has a fleet connection");
+    auto paused = openStore();
+    auto survivor = openStore();
+    QVERIFY(paused && survivor);
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    QVERIFY_RESULT(paused->registerOrchestrator({u"o-paused"_s, u"paused"_s, u"ws://p"_s, u"0"_s, u"alive"_s, now, now, {}, {}}));
+    auto listener = paused->openFleetListener();
+    QVERIFY_RESULT(listener);
+    auto alive = paused->orchestratorStateOnListener(u"o-paused"_s);
+    QVERIFY_RESULT(alive);
+    QCOMPARE(*alive, u"alive"_s);
+
+    QSqlDatabase held = paused->database();
+    QVERIFY(held.transaction());
+    auto pid = paused->exec(u"SELECT pg_backend_pid()"_s);
+    QVERIFY_RESULT(pid);
+    QVERIFY(pid->next());
+    const qint64 backend = pid->value(0).toLongLong();
+    auto ended = survivor->endOrchestrator(u"o-paused"_s, u"dead"_s, u"stopped responding"_s, now);
+    QVERIFY_RESULT(ended);
+    QVERIFY(*ended);
+    QVERIFY_RESULT(survivor->exec(u"SELECT pg_terminate_backend(?)"_s, {backend}));
+    QVERIFY(!held.commit());
+
+    auto dead = paused->orchestratorStateOnListener(u"o-paused"_s);
+    QVERIFY_RESULT(dead);
+    QCOMPARE(*dead, u"dead"_s);
 }
 
 namespace {
