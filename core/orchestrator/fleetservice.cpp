@@ -155,8 +155,10 @@ void Orchestrator::forwardRemoteEvent(const Event &event)
     const QString stepId = event.data.value(QStringLiteral("stepId")).toString();
     if (!event.kind.startsWith(u"step.") || stepId.isEmpty() || !m_followers.contains(stepId))
         return;
-    forwardStoredOutput(stepId);
+    // The state first, then the output (as in followStep): the other orchestrator may finish
+    // the step between the two reads, and a finished step's output is all stored by then.
     auto step = m_store->step(stepId);
+    forwardStoredOutput(stepId);
     if (step && *step)
         forwardStepChange(**step);
 }
