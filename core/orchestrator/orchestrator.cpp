@@ -10,6 +10,9 @@
 #include "orchestrator/fleet.h"
 #include "orchestrator/reaper.h"
 #include "orchestrator/listenertuning.h"
+#include "orchestrator/peersocket.h"
+#include "orchestrator/rawwebsocket.h"
+#include "orchestrator/rawwebsocketserver.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -53,19 +56,22 @@ Orchestrator::~Orchestrator()
         delete session->connection.data();
 }
 
+quint16 Orchestrator::listenPort() const
+{
+    return m_tlsServer ? m_tlsServer->serverPort() : m_server ? m_server->serverPort() : 0;
+}
+
 QString Orchestrator::url() const
 {
-    if (!m_server)
+    if (!m_server && !m_tlsServer)
         return {};
-    const QString scheme = m_server->secureMode() == QWebSocketServer::SecureMode
-                               ? QStringLiteral("wss")
-                               : QStringLiteral("ws");
+    const QString scheme = m_tlsServer ? QStringLiteral("wss") : QStringLiteral("ws");
     QString host = m_config.listenHost;
     if (host == u"0.0.0.0" || host == u"::")
         host = QStringLiteral("127.0.0.1");
     if (host.contains(u':'))
         host = u'[' + host + u']';
-    return QStringLiteral("%1://%2:%3").arg(scheme, host).arg(m_server->serverPort());
+    return QStringLiteral("%1://%2:%3").arg(scheme, host).arg(listenPort());
 }
 
 Result<void> Orchestrator::start()
@@ -159,31 +165,41 @@ Result<void> Orchestrator::start()
                                                               : randomHex32();
     m_adminKey = adminKeyFingerprint(m_adminToken);
 
-    QWebSocketServer::SslMode mode = QWebSocketServer::NonSecureMode;
-    QSslConfiguration ssl;
+    if (const QString warning = plaintextListenWarning(m_config.listenHost, tls); !warning.isEmpty())
+        m_warnings << warning;
+    const QString serverName = QStringLiteral("swamp/") + Swamp::version();
+    bool listening = false;
+    QString listenError;
     if (credentials) {
-        ssl = QSslConfiguration::defaultConfiguration();
+        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
         ssl.setLocalCertificateChain(credentials->chain);
         ssl.setPrivateKey(credentials->key);
         ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
-        mode = QWebSocketServer::SecureMode;
         m_warnings += credentials->warnings;
+        m_tlsServer = std::make_unique<QWebSocketServer>(serverName, QWebSocketServer::SecureMode);
+        m_tlsServer->setSslConfiguration(ssl);
+        m_tlsServer->setMaxPendingConnections(4096);
+        tuneListener(m_tlsServer.get(), 4096);
+        m_tlsServer->setHandshakeTimeout(10000);
+        connect(m_tlsServer.get(), &QWebSocketServer::newConnection, this, &Orchestrator::acceptConnections);
+        listening = m_tlsServer->listen(*address, m_config.listenPort);
+        listenError = m_tlsServer->errorString();
+    } else {
+        // Plain ws:// is served on the file descriptors (RawWebSocketServer): QWebSocketServer's
+        // sockets each keep 48 KB of buffers for good, most of an idle worker's cost (issue 8).
+        m_server = std::make_unique<RawWebSocketServer>(serverName);
+        tuneTcpServer(m_server->tcpServer(), 4096);
+        m_server->setHandshakeTimeout(10000);
+        connect(m_server.get(), &RawWebSocketServer::newConnection, this, &Orchestrator::acceptConnections);
+        listening = m_server->listen(*address, m_config.listenPort);
+        listenError = m_server->errorString();
     }
-    if (const QString warning = plaintextListenWarning(m_config.listenHost, tls); !warning.isEmpty())
-        m_warnings << warning;
-    m_server = std::make_unique<QWebSocketServer>(QStringLiteral("swamp/") + Swamp::version(), mode);
-    if (mode == QWebSocketServer::SecureMode)
-        m_server->setSslConfiguration(ssl);
-    m_server->setMaxPendingConnections(4096);
-    tuneListener(m_server.get(), 4096);
-    m_server->setHandshakeTimeout(10000);
-    connect(m_server.get(), &QWebSocketServer::newConnection, this, &Orchestrator::acceptConnection);
-    if (!m_server->listen(*address, m_config.listenPort)) {
+    if (!listening) {
         return fail(QStringLiteral("listen"),
                     Tr::tr("cannot listen on %1:%2: %3")
                         .arg(m_config.listenHost)
                         .arg(m_config.listenPort)
-                        .arg(m_server->errorString()),
+                        .arg(listenError),
                     Tr::tr("pick a free port with --listen host:port, or stop what uses it"));
     }
     if (auto metrics = startMetrics(); !metrics)
@@ -217,6 +233,11 @@ Result<void> Orchestrator::start()
         QMetaObject::invokeMethod(this, &Orchestrator::commitBatch, Qt::QueuedConnection);
     });
     m_store->checkpointInBackground();
+    // One orchestrator on SQLite is the only writer: the hot rows can wait for the commit.
+    if (!shared()) {
+        if (auto behind = m_store->setWriteBehind(true); !behind)
+            return fail(behind.error());
+    }
     return {};
 }
 
@@ -233,8 +254,7 @@ void Orchestrator::commitBatch()
         m_gate.discard();
         m_heartbeatTimer.stop();
         m_sweepTimer.stop();
-        if (m_server)
-            m_server->close();
+        closeListener();
         Q_EMIT failed(committed.error());
         return;
     }
@@ -255,8 +275,7 @@ void Orchestrator::stop()
     m_sweepTimer.stop();
     if (m_reaper)
         m_reaper->stop();
-    if (m_server)
-        m_server->close();
+    closeListener();
     // The fleet will reconnect to the next orchestrator at once: ask it to spread the reconnects.
     const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},
                               {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")},
@@ -310,29 +329,45 @@ void Orchestrator::announceReconnectWindow()
     }
 }
 
-void Orchestrator::acceptConnection()
+void Orchestrator::closeListener()
 {
-    while (QWebSocket *socket = m_server->nextPendingConnection()) {
-        const QString path = socket->requestUrl().path();
-        if (m_stopping) {
-            socket->close(static_cast<QWebSocketProtocol::CloseCode>(Protocol::CloseShutdown),
-                          QStringLiteral("orchestrator shutting down"));
-            socket->deleteLater();
-        } else if (path == QStringView(Protocol::WorkerPath)) {
-            auto *connection = new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this);
-            observeConnection(connection, Metrics::Endpoint::Worker);
-            connection->setGate(&m_gate);
-            attachWorker(connection);
-        } else if (path == QStringView(Protocol::AdminPath)) {
-            auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this);
-            observeConnection(connection, Metrics::Endpoint::Admin);
-            connection->setGate(&m_gate);
-            attachAdmin(connection);
-        } else {
-            socket->close(static_cast<QWebSocketProtocol::CloseCode>(Protocol::CloseBadFrame),
-                          QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));
-            socket->deleteLater();
-        }
+    if (m_server)
+        m_server->close();
+    if (m_tlsServer)
+        m_tlsServer->close();
+}
+
+void Orchestrator::acceptConnections()
+{
+    if (m_server) {
+        while (RawWebSocket *socket = m_server->nextPendingConnection())
+            acceptConnection(socket);
+    }
+    if (m_tlsServer) {
+        while (QWebSocket *socket = m_tlsServer->nextPendingConnection())
+            acceptConnection(new QtPeerSocket(socket));
+    }
+}
+
+void Orchestrator::acceptConnection(PeerSocket *socket)
+{
+    const QString path = socket->requestPath();
+    if (m_stopping) {
+        socket->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
+        socket->deleteLater();
+    } else if (path == QStringView(Protocol::WorkerPath)) {
+        auto *connection = new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this);
+        observeConnection(connection, Metrics::Endpoint::Worker);
+        connection->setGate(&m_gate);
+        attachWorker(connection);
+    } else if (path == QStringView(Protocol::AdminPath)) {
+        auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this);
+        observeConnection(connection, Metrics::Endpoint::Admin);
+        connection->setGate(&m_gate);
+        attachAdmin(connection);
+    } else {
+        socket->close(Protocol::CloseBadFrame, QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));
+        socket->deleteLater();
     }
 }
 

@@ -222,7 +222,10 @@ Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSp
     if (!saved)
         return fail(saved.error());
     QJsonArray stepIds;
+    OpenRun *open = m_shared ? nullptr : &*m_runs.insert(run.id, OpenRun{run, {}, {}});
     for (const StepRecord &step : std::as_const(steps)) {
+        if (open)
+            open->set(step.id, step.state);
         m_open.insert(step.id, step);
         m_queue.append(step.id, queueDeadlineMs(step));
         stepIds << step.id;
@@ -321,6 +324,10 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
             return r;
         if (auto r = m_store->updateStep(next); !r)
             return r;
+        if (!m_shared) {
+            updateRun(next);
+            return {};
+        }
         // The run is running from its first dispatch (one cheap statement, no scan of its steps).
         return m_store->execute(QStringLiteral("UPDATE runs SET state = 'running', updated_at = ? "
                                                "WHERE id = ? AND state = 'queued'"),
@@ -564,7 +571,7 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
                       .arg(done.id.left(8), done.spec.name, stepStateName(done.state), session->record.name,
                            done.exitCode ? Tr::tr(" (exit code %1)").arg(*done.exitCode) : QString()));
         Q_EMIT stepChanged(done);
-        updateRun(done.runId);
+        updateRun(done);
     }
     Q_EMIT slotsChanged(session);
     requestSchedule();
@@ -594,6 +601,13 @@ Result<bool> Scheduler::writeFenced(const LeaseRecord &lease, const std::functio
 {
     bool active = false;
     auto saved = m_store->transaction([&]() -> Result<void> {
+        if (!m_shared) {
+            // The only writer: a lease in m_leases is the active one in the store.
+            if (auto r = m_store->updateLease(lease); !r)
+                return r;
+            active = true;
+            return then();
+        }
         auto written = m_store->updateActiveLease(lease);
         if (!written)
             return fail(written.error());
@@ -712,6 +726,7 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
         if (requeue) {
             m_open.insert(nextStep->id, *nextStep);
             m_queue.prepend(nextStep->id, queueDeadlineMs(*nextStep));
+            trackRunStep(*nextStep);
             stepEvent(*nextStep, QStringLiteral("step.requeued"),
                       Tr::tr("step %1 (%2) requeued: %3").arg(nextStep->id.left(8), nextStep->spec.name, reason));
         } else {
@@ -719,7 +734,7 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
             stepEvent(*nextStep, QStringLiteral("step.finished"),
                       Tr::tr("step %1 (%2) %3: %4").arg(nextStep->id.left(8), nextStep->spec.name,
                                                         stepStateName(nextStep->state), nextStep->error));
-            updateRun(nextStep->runId);
+            updateRun(*nextStep);
         }
         Q_EMIT stepChanged(*nextStep);
     }
@@ -843,7 +858,7 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
                 m_open.remove(stepId);
                 stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) cancelled while queued").arg(done.id.left(8), done.spec.name));
                 Q_EMIT stepChanged(done);
-                updateRun(done.runId);
+                updateRun(done);
                 continue;
             }
         }
@@ -913,12 +928,72 @@ void Scheduler::sweep()
         m_open.erase(it);
         stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) %3").arg(done.id.left(8), done.spec.name, error));
         Q_EMIT stepChanged(done);
-        updateRun(done.runId);
+        updateRun(done);
     }
 }
 
-void Scheduler::updateRun(const QString &runId)
+void Scheduler::OpenRun::set(const QString &stepId, StepState state)
 {
+    auto it = steps.find(stepId);
+    if (it == steps.end()) {
+        it = steps.insert(stepId, state);
+    } else {
+        --counts[size_t(*it)];
+        *it = state;
+    }
+    ++counts[size_t(state)];
+}
+
+Scheduler::OpenRun *Scheduler::openRun(const QString &runId)
+{
+    if (auto it = m_runs.find(runId); it != m_runs.end())
+        return &*it;
+    auto run = m_store->run(runId);
+    if (!run || !*run)
+        return nullptr;
+    OpenRun open{**run, {}, {}};
+    auto read = m_store->select(QStringLiteral("SELECT id, state FROM steps WHERE run_id = ?"), {runId},
+                                [&](const QSqlQuery &q) { open.set(q.value(0).toString(), stepStateFromName(q.value(1).toString())); });
+    if (!read)
+        return nullptr;
+    return &*m_runs.insert(runId, std::move(open));
+}
+
+void Scheduler::trackRunStep(const StepRecord &changed)
+{
+    if (m_shared)
+        return;
+    if (OpenRun *run = openRun(changed.runId))
+        run->set(changed.id, changed.state);
+}
+
+void Scheduler::updateRun(const StepRecord &changed)
+{
+    if (!m_shared) {
+        OpenRun *run = openRun(changed.runId);
+        if (!run)
+            return;
+        run->set(changed.id, changed.state);
+        QList<StepState> states;
+        for (size_t state = 0; state < run->counts.size(); ++state) {
+            if (run->counts[state] > 0)
+                states << StepState(state);
+        }
+        RunRecord next = run->record;
+        next.state = runStateFrom(states);
+        if (next.state != run->record.state) {
+            next.updatedAt = QDateTime::currentDateTimeUtc();
+            if (isTerminal(next.state) && !next.finishedAt.isValid())
+                next.finishedAt = next.updatedAt;
+            if (!m_store->updateRun(next))
+                return;
+            run->record = next;
+        }
+        if (isTerminal(next.state))
+            m_runs.remove(changed.runId);
+        return;
+    }
+    const QString runId = changed.runId;
     auto run = m_store->run(runId);
     if (!run || !*run)
         return;

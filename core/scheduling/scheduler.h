@@ -9,6 +9,8 @@
 #include <QObject>
 #include <QTimer>
 
+#include <array>
+
 namespace Swamp {
 
 class EventLog;
@@ -102,7 +104,12 @@ private:
     void refuse(WorkerSession *session, const QString &leaseId, const QString &what);
     void dropSuperseded(WorkerSession *session, QString leaseId, const QString &what);
     LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
-    void updateRun(const QString &runId);
+    // The run of `changed` takes the state its steps' states give (runStateFrom()).
+    void updateRun(const StepRecord &changed);
+    // Only notes a step's new state for its run (a requeue does not change the run's state).
+    void trackRunStep(const StepRecord &changed);
+    struct OpenRun;
+    OpenRun *openRun(const QString &runId);
     static qint64 queueDeadlineMs(const StepRecord &step);
     void stepEvent(const StepRecord &step, const QString &kind, const QString &message);
     void sendToWorker(WorkerSession *session, const QJsonObject &frame);
@@ -119,6 +126,18 @@ private:
     QTimer m_refreshTimer;
     Fleet *m_fleet = nullptr;
     bool m_shared = false;
+    // One orchestrator: each open run's record and how many of its steps are in each state, so
+    // that a step's change updates its run without reading the run and its steps back (a run
+    // with one step used to cost two SELECTs per change). Loaded on first use after a restart;
+    // dropped when the run ends. A fleet reads the store instead: the others change steps too.
+    struct OpenRun
+    {
+        RunRecord record;
+        QHash<QString, StepState> steps;
+        std::array<int, 7> counts{}; // by StepState
+        void set(const QString &stepId, StepState state);
+    };
+    QHash<QString, OpenRun> m_runs;
 };
 
 } // namespace Swamp

@@ -35,6 +35,8 @@ std::optional<int> optionalInt(const QVariant &value)
 
 Result<void> Store::insertRun(const RunRecord &r)
 {
+    if (deferring())
+        return defer(PendingRow{QStringLiteral("r") + r.id, true, {}, r});
     return execute(QStringLiteral("INSERT INTO runs (id, name, state, created_at, updated_at, finished_at) "
                                   "VALUES (?, ?, ?, ?, ?, ?)"),
                    {r.id, r.name, stepStateName(r.state), toMs(r.createdAt), toMs(r.updatedAt),
@@ -43,6 +45,8 @@ Result<void> Store::insertRun(const RunRecord &r)
 
 Result<void> Store::updateRun(const RunRecord &r)
 {
+    if (deferring())
+        return defer(PendingRow{QStringLiteral("r") + r.id, false, {}, r});
     return execute(QStringLiteral("UPDATE runs SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?"),
                    {stepStateName(r.state), toMs(r.updatedAt), toMsOrNull(r.finishedAt), r.id});
 }
@@ -84,6 +88,8 @@ static const char StepColumns[] =
 
 Result<void> Store::insertStep(const StepRecord &s)
 {
+    if (deferring())
+        return defer(PendingRow{QStringLiteral("s") + s.id, true, {}, s});
     QJsonArray command = QJsonArray::fromStringList(s.spec.command);
     return execute(
         QStringLiteral("INSERT INTO steps (id, run_id, seq, name, command, shell, env, target, labels, "
@@ -105,6 +111,8 @@ Result<void> Store::insertStep(const StepRecord &s)
 
 Result<void> Store::updateStep(const StepRecord &s)
 {
+    if (deferring())
+        return defer(PendingRow{QStringLiteral("s") + s.id, false, {}, s});
     return execute(QStringLiteral("UPDATE steps SET state = ?, attempt = ?, exit_code = ?, error = ?, "
                                   "worker_id = ?, worker_name = ?, "
                                   // A cancel asked through another orchestrator is never undone.
@@ -179,6 +187,8 @@ Result<void> Store::forEachStep(const QString &whereSql, const QVariantList &bin
 
 Result<void> Store::insertLease(const LeaseRecord &l)
 {
+    if (deferring())
+        return defer(PendingRow{QStringLiteral("l") + l.id, true, {}, l});
     return execute(QStringLiteral("INSERT INTO step_leases (id, step_id, run_id, worker_id, worker_name, attempt, "
                                   "state, error, exit_code, created_at, started_at, ended_at, updated_at, "
                                   "orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -190,6 +200,8 @@ Result<void> Store::insertLease(const LeaseRecord &l)
 
 Result<void> Store::updateLease(const LeaseRecord &l)
 {
+    if (deferring())
+        return defer(PendingRow{QStringLiteral("l") + l.id, false, {}, l});
     return execute(QStringLiteral("UPDATE step_leases SET state = ?, error = ?, exit_code = ?, started_at = ?, "
                                   "ended_at = ?, updated_at = ? WHERE id = ?"),
                    {leaseStateName(l.state), nullableText(l.error), nullableInt(l.exitCode),

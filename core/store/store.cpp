@@ -283,6 +283,13 @@ Result<void> Store::commitBatch()
 {
     if (!m_batchOpen)
         return {};
+    if (auto flushed = flushPending(m_batchRows); !flushed || m_batchBroken) {
+        const Error error = m_batchBroken ? *m_batchBroken : flushed.error();
+        m_batchBroken.reset();
+        m_batchOpen = false;
+        database().rollback();
+        return fail(error);
+    }
     m_batchOpen = false;
     QSqlDatabase db = database();
     if (!db.commit()) {
@@ -299,6 +306,31 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
         return body();
     if (auto opened = openBatch(); !opened)
         return opened;
+    if (m_batchOpen && m_writeBehind) {
+        // The savepoint is opened by the body's first statement (beforeStatement()): a body that
+        // only changes rows kept for write-behind needs none, its rows wait in m_bodyRows.
+        m_inBody = true;
+        Result<void> result;
+        {
+            Depth depth(m_transactionDepth);
+            result = body();
+        }
+        m_inBody = false;
+        const bool opened = std::exchange(m_bodySavepoint, false);
+        if (result && opened)
+            result = savepoint(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
+        if (!result) {
+            m_bodyRows = {};
+            if (opened) {
+                savepoint(QStringLiteral("ROLLBACK TO SAVEPOINT swamp_change"));
+                savepoint(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
+            }
+            return result;
+        }
+        for (PendingRow &row : std::exchange(m_bodyRows, {}).rows)
+            m_batchRows.put(std::move(row));
+        return {};
+    }
     if (m_batchOpen) {
         // One savepoint per body: a failing body leaves the rest of the batch intact.
         if (auto r = write(QStringLiteral("SAVEPOINT swamp_change")); !r)
@@ -335,6 +367,121 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
         return databaseError(Tr::tr("committing"), text);
     }
     return {};
+}
+
+Result<void> Store::setWriteBehind(bool on)
+{
+    if (!on || m_dialect != Dialect::Sqlite || !m_scheduleCommit) {
+        if (m_writeBehind) {
+            if (auto flushed = flushPending(m_batchRows); !flushed)
+                return flushed;
+        }
+        m_writeBehind = false;
+        return {};
+    }
+    if (m_writeBehind)
+        return {};
+    // Ids continue after the largest ever handed out (AUTOINCREMENT's counter), as SQLite would.
+    qint64 last = 0;
+    auto read = select(QStringLiteral("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), "
+                                      "COALESCE((SELECT MAX(id) FROM events), 0))"),
+                       {}, [&](const QSqlQuery &q) { last = q.value(0).toLongLong(); });
+    if (!read)
+        return read;
+    m_lastEventId = last;
+    m_writeBehind = true;
+    return {};
+}
+
+void Store::PendingRows::put(PendingRow row)
+{
+    if (!row.key.isEmpty()) {
+        if (const auto it = index.constFind(row.key); it != index.cend()) {
+            PendingRow &kept = rows[*it];
+            kept.row = std::move(row.row); // the newest version; inserted or not as first seen
+            kept.heldBy = std::move(row.heldBy);
+            return;
+        }
+        index.insert(row.key, rows.size());
+    }
+    rows.push_back(std::move(row));
+}
+
+Result<void> Store::defer(PendingRow row)
+{
+    if (auto opened = openBatch(); !opened)
+        return opened;
+    (m_inBody ? m_bodyRows : m_batchRows).put(std::move(row));
+    return {};
+}
+
+Result<void> Store::flushPending(PendingRows &pending)
+{
+    if (pending.rows.empty())
+        return {};
+    const PendingRows rows = std::exchange(pending, {});
+    m_flushing = true;
+    Result<void> result;
+    for (const PendingRow &row : rows.rows) {
+        if (result = writeNow(row); !result)
+            break;
+    }
+    m_flushing = false;
+    // Part of the rows may be written: whatever the caller does next, this batch must not commit.
+    if (!result && &pending == &m_batchRows && !m_batchBroken)
+        m_batchBroken = result.error();
+    return result;
+}
+
+Result<void> Store::writeNow(const PendingRow &pending)
+{
+    return std::visit([&](const auto &row) -> Result<void> {
+        using Row = std::decay_t<decltype(row)>;
+        if constexpr (std::is_same_v<Row, RunRecord>)
+            return pending.insert ? insertRun(row) : updateRun(row);
+        else if constexpr (std::is_same_v<Row, StepRecord>)
+            return pending.insert ? insertStep(row) : updateStep(row);
+        else if constexpr (std::is_same_v<Row, LeaseRecord>)
+            return pending.insert ? insertLease(row) : updateLease(row);
+        else if constexpr (std::is_same_v<Row, WorkerRecord>)
+            return updateWorkerState(row, pending.heldBy);
+        else {
+            auto inserted = insertEvent(row);
+            if (!inserted)
+                return fail(inserted.error());
+            return {};
+        }
+    }, pending.row);
+}
+
+Result<void> Store::savepoint(const QString &sql)
+{
+    m_flushing = true;
+    auto written = write(sql);
+    m_flushing = false;
+    if (!written)
+        return fail(written.error());
+    return {};
+}
+
+Result<void> Store::beforeStatement()
+{
+    if (!m_writeBehind || m_flushing)
+        return {};
+    if (m_batchBroken)
+        return fail(*m_batchBroken);
+    if (!m_inBody)
+        return flushPending(m_batchRows);
+    if (!m_bodySavepoint) {
+        // What earlier bodies changed goes before this body's savepoint, so that rolling the body
+        // back cannot take it along.
+        if (auto flushed = flushPending(m_batchRows); !flushed)
+            return flushed;
+        if (auto opened = savepoint(QStringLiteral("SAVEPOINT swamp_change")); !opened)
+            return opened;
+        m_bodySavepoint = true;
+    }
+    return flushPending(m_bodyRows);
 }
 
 Result<void> Store::execute(const QString &sql, const QVariantList &bindings)
@@ -384,6 +531,8 @@ Result<Store::Written> Store::write(const QString &sql, const QVariantList &bind
     }
     if (auto opened = openBatch(); !opened)
         return fail(opened.error());
+    if (auto flushed = beforeStatement(); !flushed)
+        return fail(flushed.error());
     if (m_writer.isAttached()) {
         auto native = m_writer.write(sql, bindings);
         if (!native) {
@@ -416,6 +565,8 @@ Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, b
 {
     if (auto opened = openBatch(); !opened)
         return fail(opened.error());
+    if (auto flushed = beforeStatement(); !flushed)
+        return fail(flushed.error());
     QSqlQuery query(database());
     // Forward-only: every caller reads rows once, in order, so no row cache (on PostgreSQL the
     // rows stream from the server; see forEachRow()).
@@ -497,6 +648,8 @@ Result<void> Store::select(const QString &sql, const QVariantList &bindings,
     }
     if (auto opened = openBatch(); !opened)
         return fail(opened.error());
+    if (auto flushed = beforeStatement(); !flushed)
+        return fail(flushed.error());
     auto statement = prepared(sql, bindings);
     if (!statement)
         return fail(statement.error());
@@ -732,6 +885,8 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
 
 Result<void> Store::updateWorkerState(const WorkerRecord &w, const QString &onlyIfHeldBy)
 {
+    if (deferring())
+        return defer(PendingRow{QStringLiteral("w") + w.id, false, onlyIfHeldBy, w});
     QVariantList bindings{workerStatusName(w.status), w.draining ? 1 : 0, toMs(w.lastSeenAt),
                           toMsOrNull(w.disconnectedAt), toMs(w.updatedAt), w.id};
     QString sql = QStringLiteral("UPDATE workers SET status = ?, draining = ?, last_seen_at = ?, "
@@ -772,6 +927,22 @@ Result<int> Store::reconcileWorkersOnBoot(const QDateTime &now)
 
 Result<qint64> Store::insertEvent(const Event &e)
 {
+    if (deferring()) {
+        Event kept = e;
+        kept.id = ++m_lastEventId;
+        if (auto r = defer(PendingRow{{}, true, {}, kept}); !r)
+            return fail(r.error());
+        return kept.id;
+    }
+    if (e.id > 0 && m_dialect == Dialect::Sqlite) { // written behind, with the id it was given
+        auto written = write(QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) "
+                                            "VALUES (?, ?, ?, ?, ?, ?)"),
+                             {e.id, toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message,
+                              QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact))});
+        if (!written)
+            return fail(written.error());
+        return e.id;
+    }
     const QString data = QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact));
     const QString sql = m_dialect == Dialect::Postgres
                             ? QStringLiteral("INSERT INTO events (at, kind, subject, message, data) "

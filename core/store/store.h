@@ -7,6 +7,7 @@
 #include "store/sqlitewriter.h"
 #include "tokens/tokens.h"
 
+#include <QHash>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QString>
@@ -15,6 +16,8 @@
 #include <memory>
 #include <unordered_map>
 #include <optional>
+#include <variant>
+#include <vector>
 
 namespace Swamp {
 
@@ -59,6 +62,17 @@ public:
     bool inBatch() const { return m_batchOpen; }
     // Commits the open batch (nothing to do without one). On failure the batch is rolled back.
     Result<void> commitBatch();
+    // Write-behind (SQLite with one orchestrator, in group-commit mode only): the rows that every
+    // step changes several times (its run, step and lease rows, the worker's state and the
+    // operator events) are kept in memory until the batch commits or the next other statement
+    // runs, whichever comes first, and each row is written once, in its newest version. A step
+    // whose `started` and `finished` arrive together is then one UPDATE, not two, and a body of
+    // transaction() that only changes such rows needs no savepoint. Nothing else changes: every
+    // statement still sees every change made before it, a failing body loses its own changes
+    // only, and nothing may be sent before commitBatch() (which writes them first) succeeds.
+    // Event ids are then counted here (this process is the only writer). Off by default.
+    Result<void> setWriteBehind(bool on);
+    bool writeBehind() const { return m_writeBehind; }
     // PostgreSQL: the server ends this session when it sits in a transaction for longer than
     // `idleInTransactionMs`, and a statement waiting for a row lock gives up after `lockMs`.
     // Nothing on SQLite.
@@ -246,6 +260,29 @@ private:
     Result<QList<TokenRecord>> loadTokens(const QString &sql, const QVariantList &values, bool withBindings = true);
     std::unexpected<Error> databaseError(const QString &what, const QString &driverText) const;
 
+    // A row kept for write-behind: written as an INSERT when the batch first saw it inserted.
+    struct PendingRow
+    {
+        QString key; // kind and id: the newest version replaces an older one; empty: never merged
+        bool insert = false;
+        QString heldBy; // workers: updateWorkerState()'s onlyIfHeldBy
+        std::variant<RunRecord, StepRecord, LeaseRecord, WorkerRecord, Event> row;
+    };
+    struct PendingRows
+    {
+        std::vector<PendingRow> rows; // in the order each row was first changed (foreign keys)
+        QHash<QString, size_t> index;
+        void put(PendingRow row);
+    };
+    bool deferring() const { return m_writeBehind && !m_flushing; }
+    Result<void> defer(PendingRow row);
+    Result<void> flushPending(PendingRows &pending);
+    Result<void> writeNow(const PendingRow &pending);
+    // Before any statement: writes what is pending, opening the running body's savepoint first
+    // when there is one (see transaction()).
+    Result<void> beforeStatement();
+    Result<void> savepoint(const QString &sql);
+
     QString m_connectionName;
     Dialect m_dialect;
     int m_schemaVersion = 0;
@@ -254,6 +291,14 @@ private:
     int m_transactionDepth = 0;
     std::function<void()> m_scheduleCommit;
     bool m_batchOpen = false;
+    bool m_writeBehind = false;
+    bool m_flushing = false;       // writing pending rows: the public calls write at once
+    bool m_inBody = false;         // a transaction() body of the open batch is running
+    bool m_bodySavepoint = false;  // ... and has opened its savepoint
+    PendingRows m_batchRows;       // from finished bodies and from outside any body
+    PendingRows m_bodyRows;        // from the running body: dropped when it fails
+    std::optional<Error> m_batchBroken; // pending rows could not be written: the batch must not commit
+    qint64 m_lastEventId = 0;
     // SQLite statements prepared once (see write() and forEachRow()); `busy` while a visitor
     // reads its rows, so that a nested use of the same text prepares a fresh one.
     struct Prepared

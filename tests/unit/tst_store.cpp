@@ -112,8 +112,14 @@ private Q_SLOTS:
     void nestedTransactionJoinsOuter();
     void failedStatementRollsBackTransaction();
     void queryWhileVisitingRows();
+    void writeBehindWritesNewestVersionOnce();
+    void writeBehindFailingBodyLosesOnlyItsRows();
+    void writeBehindEventIdsContinue();
+    void writeBehindFailedFlushRefusesCommit();
 
 private:
+    // SQLite in the orchestrator's mode: group commit (committed by the test) and write-behind.
+    std::unique_ptr<Store> openWriteBehindStore();
     bool postgres() const;
     std::unique_ptr<Store> openStore();
     QString snapshot(Store &store);
@@ -986,6 +992,235 @@ void tst_Store::queryWhileVisitingRows()
     });
     QVERIFY_RESULT(result);
     QCOMPARE(visited, (QStringList{u"r1-step-1@r1"_s, u"r1-step-2@r1"_s, u"r1-step-3@r1"_s}));
+}
+
+std::unique_ptr<Store> tst_Store::openWriteBehindStore()
+{
+    auto store = openStore();
+    if (!store)
+        return {};
+    store->setGroupCommit([] {});
+    if (auto on = store->setWriteBehind(true); !on) {
+        qDebug() << on.error().text();
+        return {};
+    }
+    if (!store->writeBehind())
+        return {};
+    return store;
+}
+
+namespace {
+// Counts the statements that really reach a table, from inside SQLite (temporary triggers on the
+// store's own connection).
+Result<void> countWrites(Store &store, const QString &table)
+{
+    for (const QString &sql : {u"CREATE TEMP TABLE IF NOT EXISTS written (what TEXT PRIMARY KEY, n INTEGER NOT NULL)"_s,
+                               u"INSERT INTO written VALUES ('%1 insert', 0), ('%1 update', 0)"_s.arg(table),
+                               u"CREATE TEMP TRIGGER count_%1_inserts AFTER INSERT ON %1 BEGIN "
+                               "UPDATE written SET n = n + 1 WHERE what = '%1 insert'; END"_s.arg(table),
+                               u"CREATE TEMP TRIGGER count_%1_updates AFTER UPDATE ON %1 BEGIN "
+                               "UPDATE written SET n = n + 1 WHERE what = '%1 update'; END"_s.arg(table)}) {
+        if (auto r = store.exec(sql); !r)
+            return fail(r.error());
+    }
+    return {};
+}
+
+LeaseRecord activeLease(const QString &id, const QString &stepId, const QString &runId)
+{
+    LeaseRecord l;
+    l.id = id;
+    l.stepId = stepId;
+    l.runId = runId;
+    l.workerId = u"w1"_s;
+    l.workerName = u"build-7"_s;
+    l.attempt = 1;
+    l.createdAt = l.updatedAt = at(1);
+    return l;
+}
+
+qint64 writes(Store &store, const QString &what)
+{
+    auto q = store.exec(u"SELECT n FROM written WHERE what = ?"_s, {what});
+    return q && q->next() ? q->value(0).toLongLong() : -1;
+}
+} // namespace
+
+// The orchestrator's hot rows wait for the commit: a step inserted, dispatched, started and
+// finished in one batch is one INSERT of its final version; a read in between sees the newest.
+void tst_Store::writeBehindWritesNewestVersionOnce()
+{
+    if (postgres())
+        QSKIP("write-behind is SQLite's (one orchestrator) only");
+    auto store = openWriteBehindStore();
+    QVERIFY(store);
+    QVERIFY_RESULT(countWrites(*store, u"steps"_s));
+    QVERIFY_RESULT(countWrites(*store, u"step_leases"_s));
+    QVERIFY_RESULT(store->commitBatch());
+
+    RunRecord r = run(u"r1"_s, at(0));
+    StepRecord s = step(r.id, 1, at(0));
+    QVERIFY_RESULT(store->transaction([&]() -> Result<void> {
+        if (auto w = store->insertRun(r); !w)
+            return w;
+        return store->insertStep(s);
+    }));
+    LeaseRecord l = activeLease(u"lease-1"_s, s.id, r.id);
+    s.state = StepState::Dispatched;
+    s.attempt = 1;
+    s.workerId = u"w1"_s;
+    QVERIFY_RESULT(store->transaction([&]() -> Result<void> {
+        if (auto w = store->insertLease(l); !w)
+            return w;
+        return store->updateStep(s);
+    }));
+    // A read flushes what waits: it sees the dispatched step.
+    auto read = store->step(s.id);
+    QVERIFY_RESULT(read);
+    QVERIFY(read->has_value());
+    QCOMPARE((*read)->state, StepState::Dispatched);
+    QCOMPARE(writes(*store, u"steps insert"_s), 1);
+
+    s.state = StepState::Running;
+    s.startedAt = at(2);
+    l.startedAt = at(2);
+    QVERIFY_RESULT(store->transaction([&]() -> Result<void> {
+        if (auto w = store->updateLease(l); !w)
+            return w;
+        return store->updateStep(s);
+    }));
+    s.state = StepState::Succeeded;
+    s.exitCode = 0;
+    s.finishedAt = at(3);
+    l.state = LeaseState::Completed;
+    l.exitCode = 0;
+    l.endedAt = at(3);
+    QVERIFY_RESULT(store->transaction([&]() -> Result<void> {
+        if (auto w = store->updateLease(l); !w)
+            return w;
+        return store->updateStep(s);
+    }));
+    QVERIFY_RESULT(store->commitBatch());
+
+    QCOMPARE(writes(*store, u"steps insert"_s), 1);
+    QCOMPARE(writes(*store, u"steps update"_s), 1);       // started and finished: one UPDATE
+    QCOMPARE(writes(*store, u"step_leases insert"_s), 1); // inserted and updated before the read
+    QCOMPARE(writes(*store, u"step_leases update"_s), 1);
+    auto stored = store->step(s.id);
+    QVERIFY_RESULT(stored);
+    QCOMPARE((*stored)->state, StepState::Succeeded);
+    QCOMPARE((*stored)->exitCode, std::optional<int>(0));
+    QCOMPARE((*stored)->startedAt, at(2));
+    auto lease = store->lease(l.id);
+    QVERIFY_RESULT(lease);
+    QCOMPARE((*lease)->state, LeaseState::Completed);
+    QCOMPARE((*lease)->startedAt, at(2));
+
+    // Another connection sees it all once committed.
+    {
+        QSqlDatabase other = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"other"_s);
+        other.setDatabaseName(m_spec);
+        QVERIFY(other.open());
+        QSqlQuery q(other);
+        QVERIFY(q.exec(u"SELECT s.state, l.state FROM steps s JOIN step_leases l ON l.step_id = s.id"_s));
+        QVERIFY(q.next());
+        QCOMPARE(q.value(0).toString(), u"succeeded"_s);
+        QCOMPARE(q.value(1).toString(), u"completed"_s);
+        QVERIFY(!q.next());
+    }
+    QSqlDatabase::removeDatabase(u"other"_s);
+}
+
+// A failing body loses its own rows, whether they still wait or were written inside its
+// savepoint; the rows of the bodies before it are committed.
+void tst_Store::writeBehindFailingBodyLosesOnlyItsRows()
+{
+    if (postgres())
+        QSKIP("write-behind is SQLite's (one orchestrator) only");
+    auto store = openWriteBehindStore();
+    QVERIFY(store);
+    QVERIFY_RESULT(store->transaction([&] { return store->insertRun(run(u"first"_s, at(0))); }));
+    auto waiting = store->transaction([&]() -> Result<void> {
+        if (auto r = store->insertRun(run(u"waiting"_s, at(1))); !r)
+            return r;
+        return fail(u"test"_s, u"the body fails with its row still waiting"_s, u"none"_s);
+    });
+    QVERIFY_ERROR_CODE(waiting, u"test"_s);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"statement failed"_s));
+    auto written = store->transaction([&]() -> Result<void> {
+        if (auto r = store->insertRun(run(u"written"_s, at(2))); !r)
+            return r;
+        // A statement of its own: "first" is written before the savepoint, "written" inside it.
+        return store->execute(u"INSERT INTO runs (id, name, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"_s,
+                              {u"first"_s, u"duplicate"_s, u"queued"_s, 0, 0});
+    });
+    QVERIFY_ERROR_CODE(written, u"database"_s);
+    QVERIFY_RESULT(store->transaction([&] { return store->insertRun(run(u"last"_s, at(3))); }));
+    QVERIFY_RESULT(store->commitBatch());
+    auto runs = store->runs();
+    QVERIFY_RESULT(runs);
+    QStringList ids;
+    for (const RunRecord &r : std::as_const(*runs))
+        ids << r.id;
+    ids.sort();
+    QCOMPARE(ids, (QStringList{u"first"_s, u"last"_s}));
+}
+
+// Event ids counted in memory continue after the largest SQLite ever handed out, also when the
+// newest events were deleted since (AUTOINCREMENT never reuses an id).
+void tst_Store::writeBehindEventIdsContinue()
+{
+    if (postgres())
+        QSKIP("write-behind is SQLite's (one orchestrator) only");
+    qint64 last = 0;
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        for (int i = 0; i < 3; ++i) {
+            auto id = store->insertEvent(Event{0, at(i), u"worker.enrolled"_s, u"ci"_s, u"m"_s, {}});
+            QVERIFY_RESULT(id);
+            last = *id;
+        }
+        QVERIFY_RESULT(store->execute(u"DELETE FROM events WHERE id > 1"_s));
+    }
+    auto store = openWriteBehindStore();
+    QVERIFY(store);
+    auto id = store->insertEvent(Event{0, at(5), u"worker.lost"_s, u"ci"_s, u"gone"_s, {{u"n"_s, 5}}});
+    QVERIFY_RESULT(id);
+    QCOMPARE(*id, last + 1);
+    auto next = store->insertEvent(Event{0, at(6), u"worker.lost"_s, u"ci"_s, u"gone"_s, {}});
+    QVERIFY_RESULT(next);
+    QCOMPARE(*next, last + 2);
+    QVERIFY_RESULT(store->commitBatch());
+    auto all = store->eventsAfter(1, 10);
+    QVERIFY_RESULT(all);
+    QCOMPARE(all->size(), 2);
+    QCOMPARE(all->first().id, last + 1);
+    QCOMPARE(all->first().data.value(u"n"_s).toInt(), 5);
+    QCOMPARE(all->first().at, at(5));
+}
+
+// A waiting row that cannot be written (here a lease of a step that does not exist) fails the
+// batch: nothing of it is committed, and the store goes on with the next one.
+void tst_Store::writeBehindFailedFlushRefusesCommit()
+{
+    if (postgres())
+        QSKIP("write-behind is SQLite's (one orchestrator) only");
+    auto store = openWriteBehindStore();
+    QVERIFY(store);
+    QVERIFY_RESULT(store->insertRun(run(u"lost"_s, at(0))));
+    QVERIFY_RESULT(store->insertLease(activeLease(u"orphan"_s, u"no-such-step"_s, u"lost"_s)));
+    QVERIFY_RESULT(store->insertRun(run(u"also-lost"_s, at(2))));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"statement failed"_s));
+    auto committed = store->commitBatch();
+    QVERIFY_ERROR_CODE(committed, u"database"_s);
+    QVERIFY(!store->inBatch());
+    QVERIFY_RESULT(store->insertRun(run(u"next"_s, at(3))));
+    QVERIFY_RESULT(store->commitBatch());
+    auto runs = store->runs();
+    QVERIFY_RESULT(runs);
+    QCOMPARE(runs->size(), 1);
+    QCOMPARE(runs->first().id, u"next"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Store)
