@@ -3,6 +3,7 @@
 #include "statuspalette.h"
 
 #include "common/duration.h"
+#include "common/ids.h"
 
 #include <QGuiApplication>
 #include <QJsonArray>
@@ -83,7 +84,7 @@ QVariant StepModel::displayValue(const Row &row, int column) const
     case Queued: return row.queuedAt.isValid() ? formatRelative(row.queuedAt, m_now) : QString();
     case Started: return row.startedAt.isValid() ? formatRelative(row.startedAt, m_now) : QString();
     case Finished: return row.finishedAt.isValid() ? formatRelative(row.finishedAt, m_now) : QString();
-    case Id: return text(json, u"id").left(8);
+    case Id: return shortId(text(json, u"id"));
     case Error: return text(json, u"error").section(u'\n', 0, 0);
     }
     return {};

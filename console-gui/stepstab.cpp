@@ -3,6 +3,7 @@
 #include "tabsupport.h"
 
 #include "adminsession.h"
+#include "common/ids.h"
 #include "statuspalette.h"
 #include "stepfeed.h"
 #include "stepmodel.h"
@@ -267,8 +268,8 @@ QMessageBox *StepsTab::confirmCancel()
     const QString name = step->value(QStringLiteral("name")).toString();
     const QString worker = step->value(QStringLiteral("workerName")).toString();
     const QString text = step->value(QStringLiteral("state")).toString() == u"queued" || worker.isEmpty()
-        ? tr("Cancel step '%1' (%2)? It is still queued and will not run.").arg(name, id.left(8))
-        : tr("Cancel step '%1' (%2)? Its process on worker '%3' is killed.").arg(name, id.left(8), worker);
+        ? tr("Cancel step '%1' (%2)? It is still queued and will not run.").arg(name, shortId(id))
+        : tr("Cancel step '%1' (%2)? Its process on worker '%3' is killed.").arg(name, shortId(id), worker);
     auto *box = new QMessageBox(QMessageBox::Question, tr("Cancel step %1").arg(name), text,
                                 QMessageBox::NoButton, this);
     QPushButton *cancelStep = box->addButton(tr("Cancel &step"), QMessageBox::AcceptRole);
@@ -331,7 +332,7 @@ void StepsTab::updateDetails()
         return;
     }
     const QString name = step->value(QStringLiteral("name")).toString();
-    m_detailsTitle->setText(name.isEmpty() ? m_selectedId.left(8) : name);
+    m_detailsTitle->setText(name.isEmpty() ? shortId(m_selectedId) : name);
     const auto set = [this](const char16_t *key, const QString &text) {
         m_details.value(QString::fromUtf16(key))->setText(text.isEmpty() ? QStringLiteral("-") : text);
     };

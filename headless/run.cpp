@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "common/duration.h"
+#include "common/ids.h"
 #include "common/files.h"
 #include "common/table.h"
 #include "scheduling/steps.h"
@@ -128,12 +129,12 @@ private:
             if (!m_quiet && attempt > it->announcedAttempt && !workerName.isEmpty()) {
                 it->announcedAttempt = attempt;
                 err(QStringLiteral("swamp: step %1 (%2) dispatched to %3 (attempt %4/%5)")
-                        .arg(it.key().left(8), it->name, workerName)
+                        .arg(shortId(it.key()), it->name, workerName)
                         .arg(attempt)
                         .arg(step.value(QStringLiteral("maxAttempts")).toInt()));
             }
             if (state != it->lastState && !m_quiet) {
-                const QString id8 = it.key().left(8);
+                const QString id8 = shortId(it.key());
                 if (state == u"queued" && !it->lastState.isEmpty() && it->lastState != u"queued") {
                     err(QStringLiteral("swamp: step %1 (%2) requeued").arg(id8, it->name));
                 } else if (state == u"queued") {
@@ -159,7 +160,7 @@ private:
                 }
                 if (state != u"succeeded") {
                     err(QStringLiteral("swamp: step %1 (%2) %3: %4")
-                            .arg(it.key().left(8), it->name, state, step.value(QStringLiteral("error")).toString()));
+                            .arg(shortId(it.key()), it->name, state, step.value(QStringLiteral("error")).toString()));
                 }
                 if (m_firstFailure == 0 && code != 0)
                     m_firstFailure = code;

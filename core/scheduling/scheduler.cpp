@@ -1,6 +1,7 @@
 #include "scheduling/scheduler.h"
 
 #include "common/duration.h"
+#include "common/ids.h"
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
@@ -17,7 +18,7 @@ namespace Swamp {
 namespace {
 QString newId()
 {
-    return QUuid::createUuid().toString(QUuid::WithoutBraces);
+    return newTimeOrderedId();
 }
 } // namespace
 
@@ -230,7 +231,7 @@ Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSp
         m_queue.append(step.id, queueDeadlineMs(step));
         stepIds << step.id;
         stepEvent(step, QStringLiteral("step.queued"),
-                  Tr::tr("step %1 (%2) queued for %3").arg(step.id.left(8), step.spec.name, step.spec.requirement.text()));
+                  Tr::tr("step %1 (%2) queued for %3").arg(shortId(step.id), step.spec.name, step.spec.requirement.text()));
         Q_EMIT stepChanged(step);
     }
     requestSchedule();
@@ -361,7 +362,7 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
     });
     stepEvent(step, QStringLiteral("step.dispatched"),
               Tr::tr("step %1 (%2) dispatched to %3 (attempt %4/%5)")
-                  .arg(step.id.left(8), step.spec.name, session->record.name)
+                  .arg(shortId(step.id), step.spec.name, session->record.name)
                   .arg(lease.attempt)
                   .arg(step.spec.maxAttempts));
     Q_EMIT stepChanged(step);
@@ -430,7 +431,7 @@ void Scheduler::handleStarted(WorkerSession *session, const QJsonObject &frame)
     *lease = nextLease;
     *step = next;
     stepEvent(next, QStringLiteral("step.started"),
-              Tr::tr("step %1 (%2) started on %3").arg(next.id.left(8), next.spec.name, session->record.name));
+              Tr::tr("step %1 (%2) started on %3").arg(shortId(next.id), next.spec.name, session->record.name));
     Q_EMIT stepChanged(next);
 }
 
@@ -568,7 +569,7 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
         m_open.erase(step);
         stepEvent(done, QStringLiteral("step.finished"),
                   Tr::tr("step %1 (%2) %3 on %4%5")
-                      .arg(done.id.left(8), done.spec.name, stepStateName(done.state), session->record.name,
+                      .arg(shortId(done.id), done.spec.name, stepStateName(done.state), session->record.name,
                            done.exitCode ? Tr::tr(" (exit code %1)").arg(*done.exitCode) : QString()));
         Q_EMIT stepChanged(done);
         updateRun(done);
@@ -719,7 +720,7 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
     }
     m_events->append(QStringLiteral("lease.expired"), old.workerName,
                      Tr::tr("lease %1 of step %2 on %3 %4: %5")
-                         .arg(old.id.left(8), old.stepId.left(8), old.workerName, leaseStateName(leaseState), reason),
+                         .arg(shortId(old.id), shortId(old.stepId), old.workerName, leaseStateName(leaseState), reason),
                      {{QStringLiteral("leaseId"), old.id}, {QStringLiteral("stepId"), old.stepId},
                       {QStringLiteral("state"), leaseStateName(leaseState)}});
     if (nextStep) {
@@ -728,11 +729,11 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
             m_queue.prepend(nextStep->id, queueDeadlineMs(*nextStep));
             trackRunStep(*nextStep);
             stepEvent(*nextStep, QStringLiteral("step.requeued"),
-                      Tr::tr("step %1 (%2) requeued: %3").arg(nextStep->id.left(8), nextStep->spec.name, reason));
+                      Tr::tr("step %1 (%2) requeued: %3").arg(shortId(nextStep->id), nextStep->spec.name, reason));
         } else {
             m_open.remove(nextStep->id);
             stepEvent(*nextStep, QStringLiteral("step.finished"),
-                      Tr::tr("step %1 (%2) %3: %4").arg(nextStep->id.left(8), nextStep->spec.name,
+                      Tr::tr("step %1 (%2) %3: %4").arg(shortId(nextStep->id), nextStep->spec.name,
                                                         stepStateName(nextStep->state), nextStep->error));
             updateRun(*nextStep);
         }
@@ -856,7 +857,7 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
             if (!taken) {
                 const StepRecord done = step;
                 m_open.remove(stepId);
-                stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) cancelled while queued").arg(done.id.left(8), done.spec.name));
+                stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) cancelled while queued").arg(shortId(done.id), done.spec.name));
                 Q_EMIT stepChanged(done);
                 updateRun(done);
                 continue;
@@ -926,7 +927,7 @@ void Scheduler::sweep()
         }
         const StepRecord done = *it;
         m_open.erase(it);
-        stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) %3").arg(done.id.left(8), done.spec.name, error));
+        stepEvent(done, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) %3").arg(shortId(done.id), done.spec.name, error));
         Q_EMIT stepChanged(done);
         updateRun(done);
     }

@@ -1,6 +1,7 @@
 #include "worker/workeragent.h"
 
 #include "common/duration.h"
+#include "common/ids.h"
 #include "common/logging.h"
 #include "common/urls.h"
 #include "identity/machineidentity.h"
@@ -278,7 +279,7 @@ void WorkerAgent::handleDispatch(const QJsonObject &frame)
         const QString type = f.value(QStringLiteral("type")).toString();
         if (type == Protocol::Type::Started) {
             m_startedAt.insert(leaseId, QDateTime::currentMSecsSinceEpoch());
-            emitEvent(QStringLiteral("step"), Tr::tr("step started: %1 (step %2, attempt %3)").arg(name, stepId.left(8)).arg(attempt),
+            emitEvent(QStringLiteral("step"), Tr::tr("step started: %1 (step %2, attempt %3)").arg(name, shortId(stepId)).arg(attempt),
                       {{QStringLiteral("stepId"), stepId}, {QStringLiteral("leaseId"), leaseId}, {QStringLiteral("state"), QStringLiteral("started")}});
         } else if (type == Protocol::Type::Finished) {
             const qint64 ms = QDateTime::currentMSecsSinceEpoch() - m_startedAt.value(leaseId, QDateTime::currentMSecsSinceEpoch());
@@ -286,7 +287,7 @@ void WorkerAgent::handleDispatch(const QJsonObject &frame)
             const QString outcome = f.value(QStringLiteral("outcome")).toString();
             emitEvent(QStringLiteral("step"),
                       Tr::tr("step finished: %1 (step %2) %3 in %4s")
-                          .arg(name, stepId.left(8),
+                          .arg(name, shortId(stepId),
                                exitCode.isDouble() ? Tr::tr("exit code %1").arg(exitCode.toInt()) : outcome,
                                QString::number(double(ms) / 1000.0, 'f', 1)),
                       {{QStringLiteral("stepId"), stepId}, {QStringLiteral("leaseId"), leaseId},
@@ -322,7 +323,7 @@ void WorkerAgent::handleRefused(const QJsonObject &frame)
         return;
     emitEvent(QStringLiteral("warning"),
               Tr::tr("the orchestrator refused a frame for lease %1: %2")
-                  .arg(leaseId.left(8), frame.value(QStringLiteral("reason")).toString()));
+                  .arg(shortId(leaseId), frame.value(QStringLiteral("reason")).toString()));
     m_stale.insert(leaseId);
     if (!runner->isDone())
         runner->cancel(Tr::tr("lease no longer active"));

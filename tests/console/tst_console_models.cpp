@@ -434,7 +434,7 @@ void tst_ConsoleModels::stepDisplay_data()
     QTest::addRow("failed-exit") << "failed" << int(StepModel::ExitCode) << "2";
     QTest::addRow("queued-relative") << "queued" << int(StepModel::Queued) << formatRelative(T0, T0.addSecs(12));
     QTest::addRow("running-not-finished") << "running" << int(StepModel::Finished) << "";
-    QTest::addRow("short-id") << "running" << int(StepModel::Id) << "abcdef01";
+    QTest::addRow("short-id") << "running" << int(StepModel::Id) << "23456789";
 }
 
 void tst_ConsoleModels::stepDisplay()
