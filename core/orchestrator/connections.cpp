@@ -2,37 +2,40 @@
 
 #include "common/error.h"
 #include "common/logging.h"
+#include "orchestrator/peersocket.h"
 #include "protocol/protocol.h"
 
 #include <QDateTime>
 #include <QHostAddress>
-#include <QWebSocket>
 
 namespace Swamp {
 
-PeerConnection::PeerConnection(QWebSocket *socket, qint64 maxFrameBytes, QObject *parent)
+namespace {
+constexpr int CloseCodeTooBig = 1009; // RFC 6455: message too big
+}
+
+PeerConnection::PeerConnection(PeerSocket *socket, qint64 maxFrameBytes, QObject *parent)
     : QObject(parent)
     , m_socket(socket)
     , m_maxFrameBytes(maxFrameBytes)
     , m_lastHeardMs(QDateTime::currentMSecsSinceEpoch())
 {
     m_socket->setParent(nullptr);
-    m_socket->setMaxAllowedIncomingMessageSize(quint64(maxFrameBytes));
-    m_socket->setMaxAllowedIncomingFrameSize(quint64(maxFrameBytes));
-    connect(m_socket.get(), &QWebSocket::textMessageReceived, this, &PeerConnection::handleText);
-    connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &) {
+    m_socket->setMaxMessageBytes(maxFrameBytes);
+    connect(m_socket.get(), &PeerSocket::textMessageReceived, this, &PeerConnection::handleText);
+    connect(m_socket.get(), &PeerSocket::binaryMessageReceived, this, [this](const QByteArray &) {
         reject(QStringLiteral("binary"), QStringLiteral("binary frames are not part of the protocol"));
     });
-    connect(m_socket.get(), &QWebSocket::pong, this, [this](quint64, const QByteArray &) {
+    connect(m_socket.get(), &PeerSocket::pongReceived, this, [this] {
         m_lastHeardMs = QDateTime::currentMSecsSinceEpoch();
         Q_EMIT pongReceived();
     });
-    connect(m_socket.get(), &QWebSocket::disconnected, this, [this] {
+    connect(m_socket.get(), &PeerSocket::disconnected, this, [this] {
         if (m_closedEmitted)
             return;
         m_closedEmitted = true;
-        // QWebSocket refuses a message over the size limit itself, closing with this code.
-        if (m_socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData)
+        // The socket refuses a message over the size limit itself, closing with this code.
+        if (m_socket->closeCode() == CloseCodeTooBig)
             Q_EMIT frameRejected(QStringLiteral("too_large"));
         Q_EMIT closed();
     });
@@ -92,14 +95,14 @@ void PeerConnection::send(const QJsonObject &frame)
         m_held << Protocol::encodeFrame(frame);
         return;
     }
-    if (m_socket->state() == QAbstractSocket::ConnectedState)
+    if (m_socket->isOpen())
         m_socket->sendTextMessage(Protocol::encodeFrame(frame));
 }
 
 void PeerConnection::flushHeld()
 {
     const QStringList held = std::exchange(m_held, {});
-    if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState) {
+    if (m_socket && m_socket->isOpen()) {
         for (const QString &text : held)
             m_socket->sendTextMessage(text);
     }
@@ -133,7 +136,7 @@ void PeerConnection::closeNow(int code, const QString &reason)
     QByteArray utf8 = reason.toUtf8();
     if (utf8.size() > 123)
         utf8.truncate(120);
-    m_socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), QString::fromUtf8(utf8));
+    m_socket->close(code, QString::fromUtf8(utf8));
 }
 
 void PeerConnection::reject(const QString &reason, const QString &closeReason)
@@ -153,7 +156,7 @@ void PeerConnection::abort()
 
 void PeerConnection::ping()
 {
-    if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+    if (m_socket && m_socket->isOpen())
         m_socket->ping();
 }
 
@@ -170,12 +173,12 @@ QString PeerConnection::peerAddress() const
 
 QString PeerConnection::requestHeader(const QByteArray &name) const
 {
-    return m_socket ? QString::fromLatin1(m_socket->request().rawHeader(name)) : QString();
+    return m_socket ? QString::fromLatin1(m_socket->requestHeader(name)) : QString();
 }
 
 bool PeerConnection::isOpen() const
 {
-    return m_socket && m_socket->state() == QAbstractSocket::ConnectedState;
+    return m_socket && m_socket->isOpen();
 }
 
 } // namespace Swamp

@@ -10,12 +10,11 @@
 #include <memory>
 #include <optional>
 
-class QWebSocket;
-
 namespace Swamp {
 
 struct Error;
 class PeerConnection;
+class PeerSocket;
 
 // Nothing that announces a state change may leave before that change is committed. While the gate
 // is closed (the orchestrator's group-commit batch is open), send() and close() of every
@@ -49,7 +48,8 @@ class PeerConnection : public QObject
     Q_DISABLE_COPY_MOVE(PeerConnection)
 
 public:
-    PeerConnection(QWebSocket *socket, qint64 maxFrameBytes, QObject *parent = nullptr);
+    // Takes ownership of `socket` (RawWebSocket for ws://, QtPeerSocket for wss://).
+    PeerConnection(PeerSocket *socket, qint64 maxFrameBytes, QObject *parent = nullptr);
     ~PeerConnection() override;
 
     void send(const QJsonObject &frame);
@@ -84,7 +84,7 @@ private:
     void closeNow(int code, const QString &reason);
     void flushHeld();
 
-    std::unique_ptr<QWebSocket> m_socket;
+    std::unique_ptr<PeerSocket> m_socket;
     OutboundGate *m_gate = nullptr;
     QStringList m_held;                              // encoded frames waiting for the gate
     std::optional<std::pair<int, QString>> m_heldClose; // a close requested behind them

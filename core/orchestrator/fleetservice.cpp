@@ -14,7 +14,6 @@
 #include "store/store.h"
 
 #include <QHostInfo>
-#include <QWebSocketServer>
 
 namespace Swamp {
 
@@ -25,7 +24,7 @@ bool Orchestrator::shared() const
 
 Result<void> Orchestrator::joinFleet()
 {
-    const QString name = QHostInfo::localHostName() + u':' + QString::number(m_server->serverPort());
+    const QString name = QHostInfo::localHostName() + u':' + QString::number(listenPort());
     if (auto joined = m_fleet->join(name, url()); !joined)
         return joined;
     connect(m_fleet.get(), &Fleet::notified, this, &Orchestrator::handleFleetNotification);

@@ -52,13 +52,8 @@ private:
 
 } // namespace
 
-bool tuneListener(QWebSocketServer *server, int backlog)
+void tuneTcpServer(QTcpServer *tcp, int backlog)
 {
-    QTcpServer *tcp = server->findChild<QTcpServer *>(QString(), Qt::FindDirectChildrenOnly);
-    if (!tcp) {
-        qCWarning(lcWs) << "QWebSocketServer has no QTcpServer child: default backlog, no TCP_NODELAY";
-        return false;
-    }
     tcp->setListenBacklogSize(backlog);
     // Out of file descriptors, QTcpServer pauses accepting for good: resume after a second, and
     // say what to raise (the connections already open keep working meanwhile).
@@ -69,6 +64,16 @@ bool tuneListener(QWebSocketServer *server, int backlog)
                                           : "");
         QTimer::singleShot(1000, tcp, [tcp] { tcp->resumeAccepting(); });
     });
+}
+
+bool tuneListener(QWebSocketServer *server, int backlog)
+{
+    QTcpServer *tcp = server->findChild<QTcpServer *>(QString(), Qt::FindDirectChildrenOnly);
+    if (!tcp) {
+        qCWarning(lcWs) << "QWebSocketServer has no QTcpServer child: default backlog, no TCP_NODELAY";
+        return false;
+    }
+    tuneTcpServer(tcp, backlog);
     tcp->installEventFilter(new AcceptedSocketFilter(server, tcp));
     return true;
 }

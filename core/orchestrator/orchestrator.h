@@ -24,6 +24,8 @@ namespace Swamp {
 
 class AdminConnection;
 class EventLog;
+class PeerSocket;
+class RawWebSocketServer;
 class MetricsServer;
 class Fleet;
 class PeerConnection;
@@ -100,7 +102,10 @@ Q_SIGNALS:
 
 private:
     // wiring
-    void acceptConnection();
+    void acceptConnections();
+    void acceptConnection(PeerSocket *socket);
+    quint16 listenPort() const;
+    void closeListener();
     void attachWorker(WorkerConnection *connection);
     void attachAdmin(AdminConnection *connection);
     void handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame);
@@ -196,7 +201,8 @@ private:
     QString m_adminToken;
     std::unique_ptr<Store> m_store;
     std::unique_ptr<EventLog> m_events;
-    std::unique_ptr<QWebSocketServer> m_server;
+    std::unique_ptr<RawWebSocketServer> m_server;   // ws://
+    std::unique_ptr<QWebSocketServer> m_tlsServer;  // wss://
     std::unique_ptr<Scheduler> m_scheduler;
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MetricsServer> m_metricsServer;

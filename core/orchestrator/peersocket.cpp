@@ -1,0 +1,79 @@
+#include "orchestrator/peersocket.h"
+
+#include <QWebSocket>
+
+namespace Swamp {
+
+QtPeerSocket::QtPeerSocket(QWebSocket *socket, QObject *parent)
+    : PeerSocket(parent), m_socket(socket)
+{
+    m_socket->setParent(nullptr);
+    connect(m_socket.get(), &QWebSocket::textMessageReceived, this,
+            &PeerSocket::textMessageReceived);
+    connect(m_socket.get(), &QWebSocket::binaryMessageReceived, this,
+            &PeerSocket::binaryMessageReceived);
+    connect(m_socket.get(), &QWebSocket::pong, this,
+            [this](quint64, const QByteArray &) { Q_EMIT pongReceived(); });
+    connect(m_socket.get(), &QWebSocket::disconnected, this, &PeerSocket::disconnected);
+}
+
+QtPeerSocket::~QtPeerSocket()
+{
+    m_socket->disconnect(this);
+    m_socket->abort();
+}
+
+void QtPeerSocket::setMaxMessageBytes(qint64 bytes)
+{
+    m_socket->setMaxAllowedIncomingMessageSize(quint64(bytes));
+    m_socket->setMaxAllowedIncomingFrameSize(quint64(bytes));
+}
+
+void QtPeerSocket::sendTextMessage(const QString &text)
+{
+    if (isOpen())
+        m_socket->sendTextMessage(text);
+}
+
+void QtPeerSocket::close(int code, const QString &reason)
+{
+    m_socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), reason);
+}
+
+void QtPeerSocket::abort()
+{
+    m_socket->abort();
+}
+
+void QtPeerSocket::ping()
+{
+    if (isOpen())
+        m_socket->ping();
+}
+
+bool QtPeerSocket::isOpen() const
+{
+    return m_socket->state() == QAbstractSocket::ConnectedState;
+}
+
+int QtPeerSocket::closeCode() const
+{
+    return m_socket->closeCode();
+}
+
+QHostAddress QtPeerSocket::peerAddress() const
+{
+    return m_socket->peerAddress();
+}
+
+QString QtPeerSocket::requestPath() const
+{
+    return m_socket->requestUrl().path();
+}
+
+QByteArray QtPeerSocket::requestHeader(const QByteArray &name) const
+{
+    return m_socket->request().rawHeader(name);
+}
+
+} // namespace Swamp

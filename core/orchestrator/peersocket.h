@@ -1,0 +1,80 @@
+#pragma once
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QObject>
+#include <QString>
+
+#include <memory>
+
+class QWebSocket;
+
+namespace Swamp {
+
+// The server side of one accepted WebSocket, as much of it as PeerConnection needs. Two
+// implementations: RawWebSocket (the plain ws:// listener, on the file descriptor, without
+// per-socket buffers) and QtPeerSocket (a QWebSocket from QWebSocketServer, for wss://).
+//
+// Messages over maxMessageBytes (or a frame over it) close the socket with 1009 and
+// closeCode() says so. `disconnected` is emitted exactly once, when the connection is over
+// (after the close handshake, an abort, or the peer going away). Delete a socket with
+// deleteLater(), never from inside one of its signals.
+class PeerSocket : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(PeerSocket)
+
+public:
+    explicit PeerSocket(QObject *parent = nullptr) : QObject(parent) {}
+
+    // The largest text or binary message (and frame) accepted, in bytes.
+    virtual void setMaxMessageBytes(qint64 bytes) = 0;
+    // Sends one text message; dropped unless isOpen().
+    virtual void sendTextMessage(const QString &text) = 0;
+    // Starts the close handshake with `code` and `reason` (at most 123 bytes of UTF-8).
+    virtual void close(int code, const QString &reason) = 0;
+    // Drops the connection at once.
+    virtual void abort() = 0;
+    virtual void ping() = 0;
+    // True from the handshake until a close frame is sent or received or the connection drops.
+    virtual bool isOpen() const = 0;
+    // The close code sent or received first (1006 when the connection dropped without one).
+    virtual int closeCode() const = 0;
+    virtual QHostAddress peerAddress() const = 0;
+    // The path of the upgrade request (without the query) and its headers (case-insensitive).
+    virtual QString requestPath() const = 0;
+    virtual QByteArray requestHeader(const QByteArray &name) const = 0;
+
+Q_SIGNALS:
+    void textMessageReceived(const QString &text);
+    void binaryMessageReceived(const QByteArray &data);
+    void pongReceived();
+    void disconnected();
+};
+
+// A QWebSocket accepted by QWebSocketServer (the TLS listener), which it owns.
+class QtPeerSocket final : public PeerSocket
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(QtPeerSocket)
+
+public:
+    explicit QtPeerSocket(QWebSocket *socket, QObject *parent = nullptr);
+    ~QtPeerSocket() override;
+
+    void setMaxMessageBytes(qint64 bytes) override;
+    void sendTextMessage(const QString &text) override;
+    void close(int code, const QString &reason) override;
+    void abort() override;
+    void ping() override;
+    bool isOpen() const override;
+    int closeCode() const override;
+    QHostAddress peerAddress() const override;
+    QString requestPath() const override;
+    QByteArray requestHeader(const QByteArray &name) const override;
+
+private:
+    std::unique_ptr<QWebSocket> m_socket;
+};
+
+} // namespace Swamp

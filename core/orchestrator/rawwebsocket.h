@@ -1,0 +1,100 @@
+#pragma once
+
+#include "orchestrator/peersocket.h"
+
+#include <QByteArray>
+#include <QPointer>
+#include <QSocketNotifier>
+
+#include <memory>
+
+namespace Swamp {
+
+class RawWebSocketServer;
+
+// One connection accepted by RawWebSocketServer: the server side of RFC 6455 on the file
+// descriptor itself. Memory is what an idle orchestrator spends per worker, so an open idle
+// connection holds no buffer: input is read into one scratch buffer shared by all connections
+// and only the bytes of an unfinished frame (or message) are kept; output goes to the kernel
+// at once and only what it did not take is kept, with a write notifier while it waits. There
+// are no timers per connection: RawWebSocketServer times out handshakes and close handshakes.
+//
+// Protocol errors close with the RFC codes: 1002 (unmasked or malformed frame, reserved bits or
+// opcodes, a bad control frame), 1007 (a text message that is not UTF-8), 1009 (a message or
+// frame over maxMessageBytes). close() waits for the peer's close frame (or end of stream) before
+// it drops the connection; the server aborts those that take too long. `disconnected` is always
+// emitted from the event loop, never from inside a call to this object.
+class RawWebSocket final : public PeerSocket
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(RawWebSocket)
+
+public:
+    ~RawWebSocket() override;
+
+    void setMaxMessageBytes(qint64 bytes) override { m_maxMessageBytes = bytes; }
+    void sendTextMessage(const QString &text) override;
+    void close(int code, const QString &reason) override;
+    void abort() override;
+    void ping() override;
+    bool isOpen() const override { return m_state == State::Open; }
+    int closeCode() const override { return m_closeCode; }
+    QHostAddress peerAddress() const override;
+    QString requestPath() const override;
+    QByteArray requestHeader(const QByteArray &name) const override;
+
+private:
+    friend class RawWebSocketServer;
+
+    enum class State : quint8 {
+        Handshake, // reading the upgrade request
+        Pending,   // upgraded, waiting for nextPendingConnection(); nothing is read
+        Open,
+        Closing,    // our close frame is sent: frames are skipped until the peer's close frame
+        Discarding, // an HTTP error or a protocol error was sent: input is dropped until EOF
+        Finishing,  // the close handshake is over: the rest of the output drains, then the end
+        Closed,
+    };
+
+    RawWebSocket(int descriptor, RawWebSocketServer *server);
+    // Handed over by the server: frames are read from now on (the bytes that came with the
+    // handshake first, on the next event-loop turn, once the new owner has connected).
+    void start();
+    void readAvailable();
+    void writeAvailable();
+    void consume(char *data, qsizetype size);
+    void readHandshake(const char *data, qsizetype size);
+    void answerHandshake(const QByteArray &head);
+    void refuseHandshake(int status, const QByteArray &reason);
+    void parseBuffered();
+    void parseBuffer(QByteArray buffer);
+    qsizetype parseFrames(char *data, qsizetype size);
+    void handleFrame(bool final, int opcode, const char *payload, qsizetype size);
+    void handleClose(const char *payload, qsizetype size);
+    void deliver(int opcode, const char *payload, qsizetype size);
+    void failProtocol(int code, const char *reason);
+    void sendClose(int code, const QByteArray &reason);
+    void sendFrame(int opcode, const char *payload, qsizetype size);
+    void write(const char *head, qsizetype headSize, const char *body, qsizetype bodySize);
+    void finishWhenWritten();
+    void finish();
+    bool readsFrames() const { return m_state == State::Open || m_state == State::Closing; }
+
+    QPointer<RawWebSocketServer> m_server;
+    QSocketNotifier m_readNotifier;
+    std::unique_ptr<QSocketNotifier> m_writeNotifier; // created at the first short write
+    QByteArray m_in;      // handshake bytes, or the start of an unfinished frame
+    QByteArray m_message; // the fragments of an unfinished message
+    QByteArray m_out;     // what the kernel did not take yet
+    QByteArray m_request; // the upgrade request's head, for requestPath() and requestHeader()
+    qint64 m_maxMessageBytes = 1024 * 1024;
+    quint64 m_skip = 0; // bytes of a frame still to skip (while closing)
+    int m_descriptor;
+    quint16 m_closeCode = 1006;
+    State m_state = State::Handshake;
+    quint8 m_messageOpcode = 0; // of the unfinished message; 0: none
+    bool m_reading = false;
+    bool m_readDeferred = false;
+};
+
+} // namespace Swamp

@@ -1,0 +1,192 @@
+#include "orchestrator/rawwebsocketserver.h"
+
+#include "orchestrator/rawwebsocket.h"
+
+#include <QDeadlineTimer>
+#include <QTcpServer>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace Swamp {
+
+namespace Internal {
+
+// Takes the accepted descriptors before QTcpServer would wrap each in a QTcpSocket (whose read
+// and write buffers are what an idle connection cost before).
+class DescriptorServer final : public QTcpServer
+{
+public:
+    explicit DescriptorServer(RawWebSocketServer *owner) : m_owner(owner) {}
+
+protected:
+    void incomingConnection(qintptr descriptor) override { m_owner->accept(int(descriptor)); }
+
+private:
+    RawWebSocketServer *m_owner;
+};
+
+} // namespace Internal
+
+namespace {
+
+qint64 nowMs()
+{
+    return QDeadlineTimer::current().deadline();
+}
+
+} // namespace
+
+RawWebSocketServer::RawWebSocketServer(const QString &serverName, QObject *parent)
+    : QObject(parent), m_listener(std::make_unique<Internal::DescriptorServer>(this)),
+      m_serverName(serverName.toUtf8())
+{
+    connect(&m_sweepTimer, &QTimer::timeout, this, &RawWebSocketServer::sweep);
+}
+
+RawWebSocketServer::~RawWebSocketServer()
+{
+    m_listener->close();
+    QList<RawWebSocket *> owned = m_handshaking.keys();
+    owned += std::exchange(m_pending, {});
+    m_handshaking.clear();
+    for (RawWebSocket *socket : std::as_const(owned)) {
+        m_closing.remove(socket);
+        socket->m_server = nullptr;
+        delete socket;
+    }
+    // Taken connections still in their close handshake have nobody to time them out.
+    const QList<RawWebSocket *> closing = std::exchange(m_closing, {}).keys();
+    for (RawWebSocket *socket : closing)
+        socket->abort();
+}
+
+bool RawWebSocketServer::listen(const QHostAddress &address, quint16 port)
+{
+    return m_listener->listen(address, port);
+}
+
+void RawWebSocketServer::close()
+{
+    m_listener->close();
+    const QList<RawWebSocket *> handshaking = m_handshaking.keys();
+    for (RawWebSocket *socket : handshaking)
+        socket->abort();
+    const QList<RawWebSocket *> pending = m_pending;
+    for (RawWebSocket *socket : pending) {
+        socket->close(1001, QStringLiteral("server closed"));
+        socket->abort();
+    }
+}
+
+bool RawWebSocketServer::isListening() const
+{
+    return m_listener->isListening();
+}
+
+quint16 RawWebSocketServer::serverPort() const
+{
+    return m_listener->serverPort();
+}
+
+QString RawWebSocketServer::errorString() const
+{
+    return m_listener->errorString();
+}
+
+QTcpServer *RawWebSocketServer::tcpServer() const
+{
+    return m_listener.get();
+}
+
+void RawWebSocketServer::setHandshakeTimeout(int ms)
+{
+    m_handshakeTimeoutMs = std::max(1, ms);
+}
+
+void RawWebSocketServer::setCloseTimeout(int ms)
+{
+    m_closeTimeoutMs = std::max(1, ms);
+}
+
+RawWebSocket *RawWebSocketServer::nextPendingConnection()
+{
+    if (m_pending.isEmpty())
+        return nullptr;
+    RawWebSocket *socket = m_pending.takeFirst();
+    socket->start();
+    return socket;
+}
+
+void RawWebSocketServer::accept(int descriptor)
+{
+    // QTcpServer accepts blocking descriptors (QTcpSocket would make them non-blocking).
+    ::fcntl(descriptor, F_SETFL, ::fcntl(descriptor, F_GETFL) | O_NONBLOCK);
+    // Our frames are small request/answer exchanges: without TCP_NODELAY Nagle's algorithm holds
+    // one until the peer's delayed ACK of the previous one (up to 40 ms on Linux).
+    const int on = 1;
+    ::setsockopt(descriptor, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    auto *socket = new RawWebSocket(descriptor, this);
+    m_handshaking.insert(socket, nowMs() + m_handshakeTimeoutMs);
+    armSweep();
+}
+
+void RawWebSocketServer::upgraded(RawWebSocket *socket)
+{
+    m_handshaking.remove(socket);
+    m_pending.append(socket);
+    Q_EMIT newConnection();
+}
+
+void RawWebSocketServer::closing(RawWebSocket *socket)
+{
+    if (!m_closing.contains(socket))
+        m_closing.insert(socket, nowMs() + m_closeTimeoutMs);
+    armSweep();
+}
+
+void RawWebSocketServer::finished(RawWebSocket *socket)
+{
+    m_closing.remove(socket);
+    if (m_handshaking.remove(socket) || m_pending.removeOne(socket))
+        socket->deleteLater();
+}
+
+void RawWebSocketServer::detach(RawWebSocket *socket)
+{
+    m_closing.remove(socket);
+    m_handshaking.remove(socket);
+    m_pending.removeOne(socket);
+}
+
+void RawWebSocketServer::armSweep()
+{
+    if (m_sweepTimer.isActive())
+        return;
+    // A quarter of the shorter timeout: a connection is dropped at most 25% late.
+    m_sweepTimer.start(std::clamp(std::min(m_handshakeTimeoutMs, m_closeTimeoutMs) / 4, 10, 1000));
+}
+
+void RawWebSocketServer::sweep()
+{
+    // Only the connections in a handshake are looked at, never every connection.
+    const qint64 now = nowMs();
+    QList<RawWebSocket *> expired;
+    for (auto it = m_handshaking.cbegin(); it != m_handshaking.cend(); ++it) {
+        if (it.value() <= now && !m_closing.contains(it.key()))
+            expired << it.key();
+    }
+    for (auto it = m_closing.cbegin(); it != m_closing.cend(); ++it) {
+        if (it.value() <= now)
+            expired << it.key();
+    }
+    for (RawWebSocket *socket : std::as_const(expired))
+        socket->abort();
+    if (m_handshaking.isEmpty() && m_closing.isEmpty())
+        m_sweepTimer.stop();
+}
+
+} // namespace Swamp

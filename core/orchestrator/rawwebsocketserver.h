@@ -1,0 +1,93 @@
+#pragma once
+
+#include <QByteArray>
+#include <QHash>
+#include <QHostAddress>
+#include <QList>
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+
+class QTcpServer;
+
+namespace Swamp {
+
+class RawWebSocket;
+
+namespace Internal {
+class DescriptorServer;
+}
+
+// The plain (ws://) WebSocket listener of the orchestrator, in place of QWebSocketServer: a
+// QTcpServer that hands over accepted file descriptors (no QTcpSocket is ever made) to
+// RawWebSocket, which does the upgrade handshake and the framing. What an idle connection costs
+// is what `swamp serve` spends per worker (issue 8), see RawWebSocket.
+//
+// One sweep timer, running only while there is something to time out, drops connections whose
+// handshake is not done within handshakeTimeout() and those whose close handshake is not done
+// within closeTimeout(). Every accepted socket gets TCP_NODELAY.
+class RawWebSocketServer final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(RawWebSocketServer)
+
+public:
+    static constexpr int DefaultHandshakeTimeoutMs = 10000;
+    static constexpr int DefaultCloseTimeoutMs = 5000;
+    // The largest upgrade request head accepted (a larger one is answered 431).
+    static constexpr qsizetype MaxRequestHeadBytes = 16 * 1024;
+
+    // `serverName` is sent in the Server header of the handshake response.
+    explicit RawWebSocketServer(const QString &serverName, QObject *parent = nullptr);
+    ~RawWebSocketServer() override;
+
+    bool listen(const QHostAddress &address, quint16 port);
+    // Stops listening. Connections still in their handshake are dropped; upgraded ones not taken
+    // yet are closed (1001). Connections already taken are not affected.
+    void close();
+    bool isListening() const;
+    quint16 serverPort() const;
+    QString errorString() const;
+    // The listening socket, for its backlog and accept errors (listenertuning.h).
+    QTcpServer *tcpServer() const;
+
+    void setHandshakeTimeout(int ms);
+    int handshakeTimeout() const { return m_handshakeTimeoutMs; }
+    void setCloseTimeout(int ms);
+    int closeTimeout() const { return m_closeTimeoutMs; }
+
+    bool hasPendingConnections() const { return !m_pending.isEmpty(); }
+    // The next upgraded connection, or null. The caller owns it (delete it with deleteLater());
+    // its frames are read from the next event-loop turn on.
+    RawWebSocket *nextPendingConnection();
+
+Q_SIGNALS:
+    // One or more upgraded connections wait in nextPendingConnection().
+    void newConnection();
+
+private:
+    friend class Internal::DescriptorServer;
+    friend class RawWebSocket;
+
+    void accept(int descriptor);
+    QByteArray serverName() const { return m_serverName; }
+    // From RawWebSocket:
+    void upgraded(RawWebSocket *socket);
+    void closing(RawWebSocket *socket);
+    void finished(RawWebSocket *socket); // its descriptor is closed
+    void detach(RawWebSocket *socket);   // it is being destroyed
+    void armSweep();
+    void sweep();
+
+    std::unique_ptr<Internal::DescriptorServer> m_listener;
+    QByteArray m_serverName;
+    QHash<RawWebSocket *, qint64> m_handshaking; // owned; handshake deadline (ms since epoch)
+    QList<RawWebSocket *> m_pending;             // owned; upgraded, not taken yet
+    QHash<RawWebSocket *, qint64> m_closing;     // in a close handshake; its deadline
+    QTimer m_sweepTimer;
+    int m_handshakeTimeoutMs = DefaultHandshakeTimeoutMs;
+    int m_closeTimeoutMs = DefaultCloseTimeoutMs;
+};
+
+} // namespace Swamp
