@@ -230,6 +230,14 @@ void RawWebSocket::parseBuffer(QByteArray buffer)
 
 void RawWebSocket::readHandshake(const char *data, qsizetype size)
 {
+    if (m_in.isEmpty() && size > 0 && (uchar(data[0]) < 0x20 || uchar(data[0]) >= 0x7f)) {
+        // Not HTTP at all, most likely a TLS ClientHello (wss:// to this ws:// listener): the
+        // client hears at once that the connection was closed during the handshake, instead of
+        // after the handshake timeout (an HTTP answer would only confuse its TLS layer).
+        qCDebug(lcWs) << "dropped a connection that does not speak HTTP from" << peerAddress();
+        finish();
+        return;
+    }
     const qsizetype from = std::max<qsizetype>(0, m_in.size() - 3);
     m_in.append(data, size);
     const qsizetype end = m_in.indexOf("\r\n\r\n", from);

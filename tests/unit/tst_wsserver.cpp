@@ -261,6 +261,7 @@ private Q_SLOTS:
     void framesInPieces();
     void pipelinedFirstFrame();
     void handshakeTimeout();
+    void notHttp();
     void slowReader();
     void serverClose();
     void manyConnections();
@@ -912,6 +913,22 @@ void tst_WsServer::handshakeTimeout()
     QTest::qWait(600);
     QVERIFY(latest()->socket->isOpen());
     QCOMPARE(prompt.socket().state(), QAbstractSocket::ConnectedState);
+}
+
+void tst_WsServer::notHttp()
+{
+    // A TLS ClientHello (a wss:// client at this ws:// listener) is dropped at once, without an
+    // HTTP answer its TLS layer could not read, not after the handshake timeout.
+    m_server->setHandshakeTimeout(60000);
+    RawClient client;
+    QVERIFY(client.connectTo(m_server->serverPort()));
+    QElapsedTimer clock;
+    clock.start();
+    client.send(QByteArray::fromHex("16030100c4010000c00303"));
+    QVERIFY(client.waitClosed(5000));
+    QVERIFY2(clock.elapsed() < 5000, qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(client.rest(), QByteArray());
+    QCOMPARE(m_accepted.size(), size_t(0));
 }
 
 void tst_WsServer::slowReader()
