@@ -67,12 +67,12 @@ void OutboundGate::wait(PeerConnection *connection)
     m_waiting << QPointer<PeerConnection>(connection);
 }
 
-void OutboundGate::release()
+void OutboundGate::release(quint64 upTo)
 {
     const auto waiting = std::exchange(m_waiting, {});
     for (const QPointer<PeerConnection> &connection : waiting) {
-        if (connection)
-            connection->flushHeld();
+        if (connection && connection->flushHeld(upTo))
+            m_waiting << connection;
     }
 }
 
@@ -92,22 +92,28 @@ void PeerConnection::send(const QJsonObject &frame)
     if ((m_gate && m_gate->isClosed()) || !m_held.isEmpty()) {
         if (m_held.isEmpty() && !m_heldClose)
             m_gate->wait(this);
-        m_held << Protocol::encodeFrame(frame);
+        m_held << Held{m_gate->epoch(), Protocol::encodeFrame(frame)};
         return;
     }
     if (m_socket->isOpen())
         m_socket->sendTextMessage(Protocol::encodeFrame(frame));
 }
 
-void PeerConnection::flushHeld()
+bool PeerConnection::flushHeld(quint64 upTo)
 {
-    const QStringList held = std::exchange(m_held, {});
-    if (m_socket && m_socket->isOpen()) {
-        for (const QString &text : held)
-            m_socket->sendTextMessage(text);
+    qsizetype ready = 0;
+    while (ready < m_held.size() && m_held.at(ready).epoch <= upTo)
+        ++ready;
+    if (ready > 0 && m_socket && m_socket->isOpen()) {
+        for (qsizetype i = 0; i < ready; ++i)
+            m_socket->sendTextMessage(m_held.at(i).text);
     }
-    if (auto close = std::exchange(m_heldClose, std::nullopt))
-        closeNow(close->first, close->second);
+    m_held.remove(0, ready);
+    if (m_held.isEmpty() && m_heldClose && m_heldClose->epoch <= upTo) {
+        const HeldClose close = *std::exchange(m_heldClose, std::nullopt);
+        closeNow(close.code, close.reason);
+    }
+    return !m_held.isEmpty() || m_heldClose;
 }
 
 void PeerConnection::sendError(const Error &error, const QString &requestId)
@@ -123,7 +129,7 @@ void PeerConnection::close(int code, const QString &reason)
 {
     if (!m_held.isEmpty()) {
         // The frames before it (e.g. an error that explains the close) go first.
-        m_heldClose = std::pair{code, reason};
+        m_heldClose = HeldClose{m_gate->epoch(), code, reason};
         return;
     }
     closeNow(code, reason);

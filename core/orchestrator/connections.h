@@ -17,8 +17,11 @@ class PeerConnection;
 class PeerSocket;
 
 // Nothing that announces a state change may leave before that change is committed. While the gate
-// is closed (the orchestrator's group-commit batch is open), send() and close() of every
-// connection wait, in order; release() sends what waited once the batch is committed.
+// is closed (a group-commit batch is open, or batches handed to the store's committer thread are
+// not durable yet), send() and close() of every connection wait, in order, each frame tagged with
+// the gate's epoch: the batch it may depend on. seal() ends an epoch when its batch goes to be
+// committed; release(upTo) sends what waited for the epochs up to `upTo` once their batches are
+// committed (a later batch's commit implies the earlier ones').
 class OutboundGate final
 {
     Q_DISABLE_COPY_MOVE(OutboundGate)
@@ -29,13 +32,20 @@ public:
     {
     }
     bool isClosed() const { return m_isClosed(); }
+    quint64 epoch() const { return m_epoch; }
+    // The open batch goes to be committed: returns its epoch; what is sent from now on waits for
+    // the next one.
+    quint64 seal() { return m_epoch++; }
     void wait(PeerConnection *connection);
-    void release();
+    void release(quint64 upTo);
+    // Everything that waits (nothing is left to commit).
+    void releaseAll() { release(m_epoch); }
     // The batch failed: what waited is dropped (the connections are aborted).
     void discard();
 
 private:
     std::function<bool()> m_isClosed;
+    quint64 m_epoch = 0;
     QList<QPointer<PeerConnection>> m_waiting;
 };
 
@@ -82,12 +92,25 @@ private:
     friend class OutboundGate;
     void handleText(const QString &text);
     void closeNow(int code, const QString &reason);
-    void flushHeld();
+    // Sends the frames that waited for epochs up to `upTo` (and a close behind them); true when
+    // some still wait.
+    bool flushHeld(quint64 upTo);
 
     std::unique_ptr<PeerSocket> m_socket;
     OutboundGate *m_gate = nullptr;
-    QStringList m_held;                              // encoded frames waiting for the gate
-    std::optional<std::pair<int, QString>> m_heldClose; // a close requested behind them
+    struct Held
+    {
+        quint64 epoch;
+        QString text;
+    };
+    QList<Held> m_held; // encoded frames waiting for the gate, oldest first
+    struct HeldClose
+    {
+        quint64 epoch;
+        int code;
+        QString reason;
+    };
+    std::optional<HeldClose> m_heldClose; // a close requested behind them
     qint64 m_maxFrameBytes;
     qint64 m_lastHeardMs = 0;
     qint64 m_badFrames = 0;

@@ -38,7 +38,7 @@ Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_metrics(std::make_unique<Metrics>())
-    , m_gate([this] { return m_store && m_store->inBatch(); })
+    , m_gate([this] { return m_store && (m_store->inBatch() || m_store->commitsPending()); })
 {
     // The heartbeat pass is spread over the interval in slices (one every 100 ms by default), so
     // thousands of pings and pongs do not arrive in one burst that delays everything else.
@@ -243,7 +243,21 @@ Result<void> Orchestrator::start()
 
 void Orchestrator::commitBatch()
 {
-    if (auto committed = m_store->commitBatch(); !committed) {
+    const quint64 sealed = m_gate.seal();
+    m_store->commitBatchAsync(this, [this, sealed](const Result<void> &committed) { batchCommitted(sealed, committed); });
+}
+
+void Orchestrator::commitNow()
+{
+    const quint64 sealed = m_gate.seal();
+    batchCommitted(sealed, m_store->commitBatch());
+}
+
+void Orchestrator::batchCommitted(quint64 epoch, const Result<void> &committed)
+{
+    if (!committed) {
+        if (std::exchange(m_commitFailed, true))
+            return; // the batches behind the one that failed fail too
         // Paused past the fleet's timeout with a batch open, this process finds its session ended
         // by the server before its heartbeat can tell it why: say so.
         if (shared()) {
@@ -258,7 +272,10 @@ void Orchestrator::commitBatch()
         Q_EMIT failed(committed.error());
         return;
     }
-    m_gate.release();
+    if (m_store->inBatch() || m_store->commitsPending())
+        m_gate.release(epoch);
+    else
+        m_gate.releaseAll(); // also what was sent while only commits were in flight
 }
 
 QList<Event> Orchestrator::bootEvents() const
@@ -300,7 +317,7 @@ void Orchestrator::stop()
     if (m_events)
         m_events->append(QStringLiteral("orchestrator.stopped"), QString(), Tr::tr("orchestrator stopped"));
     if (m_store)
-        commitBatch();
+        commitNow();
     if (m_fleet && m_exitCode == 0)
         m_fleet->leave();
     // Give close frames a moment to leave before the process exits.

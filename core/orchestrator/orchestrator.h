@@ -120,7 +120,9 @@ private:
     void recordSecretFailure(const QString &tokenName, const QString &address);
 
     // group commit: what one event-loop turn changed is committed at once, then sent
-    void commitBatch();
+    void commitBatch();      // on the next event-loop turn after a batch opened; may not wait
+    void commitNow();        // waits (stop())
+    void batchCommitted(quint64 epoch, const Result<void> &committed);
 
     // liveness
     void heartbeat();
@@ -228,6 +230,7 @@ private:
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
     OutboundGate m_gate;
+    bool m_commitFailed = false;
     qint64 m_announcedWindowMs = 1000; // the smallest reconnectWindowMs()
 };
 

@@ -41,6 +41,12 @@ public:
 
     // False when the connection is not SQLite's (then use QSqlQuery).
     bool attach(const QSqlDatabase &db);
+    // A connection of the caller's own (SqliteCommitter's).
+    void attach(sqlite3 *db)
+    {
+        clear();
+        m_db = db;
+    }
     bool isAttached() const { return m_db != nullptr; }
     // Finalizes every kept statement: before the connection closes.
     void clear();

@@ -33,22 +33,31 @@ std::optional<int> optionalInt(const QVariant &value)
 }
 } // namespace
 
+Store::Statement Store::runInsertStatement(const RunRecord &r)
+{
+    return {QStringLiteral("INSERT INTO runs (id, name, state, created_at, updated_at, finished_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?)"),
+            {r.id, r.name, stepStateName(r.state), toMs(r.createdAt), toMs(r.updatedAt), toMsOrNull(r.finishedAt)}};
+}
+
+Store::Statement Store::runUpdateStatement(const RunRecord &r)
+{
+    return {QStringLiteral("UPDATE runs SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?"),
+            {stepStateName(r.state), toMs(r.updatedAt), toMsOrNull(r.finishedAt), r.id}};
+}
+
 Result<void> Store::insertRun(const RunRecord &r)
 {
     if (deferring())
         return defer(PendingRow{QStringLiteral("r") + r.id, true, {}, r});
-    return execute(QStringLiteral("INSERT INTO runs (id, name, state, created_at, updated_at, finished_at) "
-                                  "VALUES (?, ?, ?, ?, ?, ?)"),
-                   {r.id, r.name, stepStateName(r.state), toMs(r.createdAt), toMs(r.updatedAt),
-                    toMsOrNull(r.finishedAt)});
+    return execute(runInsertStatement(r));
 }
 
 Result<void> Store::updateRun(const RunRecord &r)
 {
     if (deferring())
         return defer(PendingRow{QStringLiteral("r") + r.id, false, {}, r});
-    return execute(QStringLiteral("UPDATE runs SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?"),
-                   {stepStateName(r.state), toMs(r.updatedAt), toMsOrNull(r.finishedAt), r.id});
+    return execute(runUpdateStatement(r));
 }
 
 static RunRecord runFromQuery(const QSqlQuery &q)
@@ -86,43 +95,52 @@ static const char StepColumns[] =
     "worker_name, cancel_requested, output_bytes, output_chunks, output_truncated, queued_at, "
     "started_at, finished_at, created_at, updated_at FROM steps ";
 
+Store::Statement Store::stepInsertStatement(const StepRecord &s)
+{
+    QJsonArray command = QJsonArray::fromStringList(s.spec.command);
+    return {QStringLiteral("INSERT INTO steps (id, run_id, seq, name, command, shell, env, target, labels, "
+                           "platform, timeout_ms, queue_timeout_ms, max_attempts, at_most_once, state, attempt, "
+                           "exit_code, error, worker_id, worker_name, cancel_requested, output_bytes, "
+                           "output_chunks, output_truncated, queued_at, started_at, finished_at, created_at, "
+                           "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?, ?, ?, ?, ?, ?, ?)"),
+            {s.id, s.runId, s.seq, s.spec.name, jsonText(command), s.spec.shell ? 1 : 0, jsonText(s.spec.env),
+             nullableText(s.spec.requirement.target), jsonText(labelsToJson(s.spec.requirement.labels)),
+             nullableText(s.spec.requirement.platform),
+             s.spec.timeoutMs > 0 ? QVariant(s.spec.timeoutMs) : QVariant(QMetaType::fromType<qlonglong>()),
+             s.spec.queueTimeoutMs, s.spec.maxAttempts, s.spec.atMostOnce ? 1 : 0, stepStateName(s.state),
+             s.attempt, nullableInt(s.exitCode), nullableText(s.error), nullableText(s.workerId),
+             nullableText(s.workerName), s.cancelRequested ? 1 : 0, s.outputBytes, s.outputChunks,
+             s.outputTruncated ? 1 : 0, toMs(s.queuedAt), toMsOrNull(s.startedAt), toMsOrNull(s.finishedAt),
+             toMs(s.createdAt), toMs(s.updatedAt)}};
+}
+
+Store::Statement Store::stepUpdateStatement(const StepRecord &s)
+{
+    return {QStringLiteral("UPDATE steps SET state = ?, attempt = ?, exit_code = ?, error = ?, "
+                           "worker_id = ?, worker_name = ?, "
+                           // A cancel asked through another orchestrator is never undone.
+                           "cancel_requested = CASE WHEN cancel_requested = 1 THEN 1 ELSE ? END, output_bytes = ?, "
+                           "output_chunks = ?, output_truncated = ?, queued_at = ?, started_at = ?, "
+                           "finished_at = ?, updated_at = ? WHERE id = ?"),
+            {stepStateName(s.state), s.attempt, nullableInt(s.exitCode), nullableText(s.error),
+             nullableText(s.workerId), nullableText(s.workerName), s.cancelRequested ? 1 : 0, s.outputBytes,
+             s.outputChunks, s.outputTruncated ? 1 : 0, toMs(s.queuedAt), toMsOrNull(s.startedAt),
+             toMsOrNull(s.finishedAt), toMs(s.updatedAt), s.id}};
+}
+
 Result<void> Store::insertStep(const StepRecord &s)
 {
     if (deferring())
         return defer(PendingRow{QStringLiteral("s") + s.id, true, {}, s});
-    QJsonArray command = QJsonArray::fromStringList(s.spec.command);
-    return execute(
-        QStringLiteral("INSERT INTO steps (id, run_id, seq, name, command, shell, env, target, labels, "
-                       "platform, timeout_ms, queue_timeout_ms, max_attempts, at_most_once, state, attempt, "
-                       "exit_code, error, worker_id, worker_name, cancel_requested, output_bytes, "
-                       "output_chunks, output_truncated, queued_at, started_at, finished_at, created_at, "
-                       "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                       "?, ?, ?, ?, ?, ?, ?, ?)"),
-        {s.id, s.runId, s.seq, s.spec.name, jsonText(command), s.spec.shell ? 1 : 0, jsonText(s.spec.env),
-         nullableText(s.spec.requirement.target), jsonText(labelsToJson(s.spec.requirement.labels)),
-         nullableText(s.spec.requirement.platform),
-         s.spec.timeoutMs > 0 ? QVariant(s.spec.timeoutMs) : QVariant(QMetaType::fromType<qlonglong>()),
-         s.spec.queueTimeoutMs, s.spec.maxAttempts, s.spec.atMostOnce ? 1 : 0, stepStateName(s.state),
-         s.attempt, nullableInt(s.exitCode), nullableText(s.error), nullableText(s.workerId),
-         nullableText(s.workerName), s.cancelRequested ? 1 : 0, s.outputBytes, s.outputChunks,
-         s.outputTruncated ? 1 : 0, toMs(s.queuedAt), toMsOrNull(s.startedAt), toMsOrNull(s.finishedAt),
-         toMs(s.createdAt), toMs(s.updatedAt)});
+    return execute(stepInsertStatement(s));
 }
 
 Result<void> Store::updateStep(const StepRecord &s)
 {
     if (deferring())
         return defer(PendingRow{QStringLiteral("s") + s.id, false, {}, s});
-    return execute(QStringLiteral("UPDATE steps SET state = ?, attempt = ?, exit_code = ?, error = ?, "
-                                  "worker_id = ?, worker_name = ?, "
-                                  // A cancel asked through another orchestrator is never undone.
-                                  "cancel_requested = CASE WHEN cancel_requested = 1 THEN 1 ELSE ? END, output_bytes = ?, "
-                                  "output_chunks = ?, output_truncated = ?, queued_at = ?, started_at = ?, "
-                                  "finished_at = ?, updated_at = ? WHERE id = ?"),
-                   {stepStateName(s.state), s.attempt, nullableInt(s.exitCode), nullableText(s.error),
-                    nullableText(s.workerId), nullableText(s.workerName), s.cancelRequested ? 1 : 0,
-                    s.outputBytes, s.outputChunks, s.outputTruncated ? 1 : 0, toMs(s.queuedAt),
-                    toMsOrNull(s.startedAt), toMsOrNull(s.finishedAt), toMs(s.updatedAt), s.id});
+    return execute(stepUpdateStatement(s));
 }
 
 static StepRecord stepFromQuery(const QSqlQuery &q)
@@ -185,27 +203,36 @@ Result<void> Store::forEachStep(const QString &whereSql, const QVariantList &bin
                       [&](const QSqlQuery &q) { visit(stepFromQuery(q)); });
 }
 
+Store::Statement Store::leaseInsertStatement(const LeaseRecord &l)
+{
+    return {QStringLiteral("INSERT INTO step_leases (id, step_id, run_id, worker_id, worker_name, attempt, "
+                           "state, error, exit_code, created_at, started_at, ended_at, updated_at, "
+                           "orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            {l.id, l.stepId, l.runId, l.workerId, l.workerName, l.attempt, leaseStateName(l.state),
+             nullableText(l.error), nullableInt(l.exitCode), toMs(l.createdAt), toMsOrNull(l.startedAt),
+             toMsOrNull(l.endedAt), toMs(l.updatedAt), l.orchestratorId.isNull() ? QStringLiteral("") : l.orchestratorId}};
+}
+
+Store::Statement Store::leaseUpdateStatement(const LeaseRecord &l)
+{
+    return {QStringLiteral("UPDATE step_leases SET state = ?, error = ?, exit_code = ?, started_at = ?, "
+                           "ended_at = ?, updated_at = ? WHERE id = ?"),
+            {leaseStateName(l.state), nullableText(l.error), nullableInt(l.exitCode), toMsOrNull(l.startedAt),
+             toMsOrNull(l.endedAt), toMs(l.updatedAt), l.id}};
+}
+
 Result<void> Store::insertLease(const LeaseRecord &l)
 {
     if (deferring())
         return defer(PendingRow{QStringLiteral("l") + l.id, true, {}, l});
-    return execute(QStringLiteral("INSERT INTO step_leases (id, step_id, run_id, worker_id, worker_name, attempt, "
-                                  "state, error, exit_code, created_at, started_at, ended_at, updated_at, "
-                                  "orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                   {l.id, l.stepId, l.runId, l.workerId, l.workerName, l.attempt, leaseStateName(l.state),
-                    nullableText(l.error), nullableInt(l.exitCode), toMs(l.createdAt), toMsOrNull(l.startedAt),
-                    toMsOrNull(l.endedAt), toMs(l.updatedAt),
-                    l.orchestratorId.isNull() ? QStringLiteral("") : l.orchestratorId});
+    return execute(leaseInsertStatement(l));
 }
 
 Result<void> Store::updateLease(const LeaseRecord &l)
 {
     if (deferring())
         return defer(PendingRow{QStringLiteral("l") + l.id, false, {}, l});
-    return execute(QStringLiteral("UPDATE step_leases SET state = ?, error = ?, exit_code = ?, started_at = ?, "
-                                  "ended_at = ?, updated_at = ? WHERE id = ?"),
-                   {leaseStateName(l.state), nullableText(l.error), nullableInt(l.exitCode),
-                    toMsOrNull(l.startedAt), toMsOrNull(l.endedAt), toMs(l.updatedAt), l.id});
+    return execute(leaseUpdateStatement(l));
 }
 
 Result<std::optional<LeaseRecord>> Store::lease(const QString &id)

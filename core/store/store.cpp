@@ -1,4 +1,5 @@
 #include "store/store.h"
+#include "store/sqlitecommitter.h"
 #include "store/walcheckpointer.h"
 
 #include "store/postgresconnection_p.h"
@@ -62,6 +63,7 @@ Store::~Store()
 {
     if (auto committed = commitBatch(); !committed)
         qCWarning(lcDb) << committed.error().message;
+    m_committer.reset();
     m_checkpointer.reset();
     m_prepared.clear();
     m_writer.clear();
@@ -251,6 +253,7 @@ Result<void> Store::openBatch()
     if (!db.transaction())
         return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
     m_batchOpen = true;
+    m_mainWrote = false;
     m_scheduleCommit();
     return {};
 }
@@ -279,10 +282,50 @@ void Store::checkpointInBackground()
     m_checkpointer->start(QThread::LowPriority);
 }
 
+void Store::commitBatchAsync(QObject *context, std::function<void(const Result<void> &)> done)
+{
+    if (!m_committer || m_mainWrote || m_batchBroken || (!m_batchOpen && m_commitsInFlight == 0)) {
+        done(commitBatch());
+        return;
+    }
+    // Only kept rows (or nothing, behind commits still in flight): this connection's transaction
+    // at most read, and the rows go to the committer, in order after the batches before them.
+    if (m_batchOpen) {
+        m_batchOpen = false;
+        database().commit();
+    }
+    auto rows = std::make_shared<std::vector<PendingRow>>(std::exchange(m_batchRows, {}).rows);
+    ++m_commitsInFlight;
+    m_committer->submit(
+        [rows](SqliteWriter &writer) -> std::expected<void, QString> {
+            for (const PendingRow &row : *rows) {
+                const Statement statement = statementFor(row);
+                if (auto written = writer.write(statement.sql, statement.values); !written)
+                    return std::unexpected(written.error());
+            }
+            return {};
+        },
+        context,
+        [this, done = std::move(done)](const std::optional<QString> &error) {
+            --m_commitsInFlight;
+            if (error)
+                done(databaseError(Tr::tr("committing"), *error));
+            else
+                done({});
+        });
+}
+
 Result<void> Store::commitBatch()
 {
-    if (!m_batchOpen)
+    if (m_committer) {
+        if (auto failed = m_committer->waitIdle(); failed && !m_batchBroken)
+            m_batchBroken = databaseError(Tr::tr("committing"), *failed).error();
+    }
+    if (!m_batchOpen) {
+        if (m_batchBroken)
+            return fail(*std::exchange(m_batchBroken, std::nullopt));
         return {};
+    }
     if (auto flushed = flushPending(m_batchRows); !flushed || m_batchBroken) {
         const Error error = m_batchBroken ? *m_batchBroken : flushed.error();
         m_batchBroken.reset();
@@ -389,6 +432,13 @@ Result<void> Store::setWriteBehind(bool on)
     if (!read)
         return read;
     m_lastEventId = last;
+    const QString path = database().databaseName();
+    if (!path.isEmpty() && path != u":memory:") {
+        auto committer = std::make_unique<SqliteCommitter>(path);
+        if (auto started = committer->start(m_checkpointer ? 16384 : 1000); !started)
+            return databaseError(Tr::tr("opening the commit connection"), started.error());
+        m_committer = std::move(committer);
+    }
     m_writeBehind = true;
     return {};
 }
@@ -435,23 +485,7 @@ Result<void> Store::flushPending(PendingRows &pending)
 
 Result<void> Store::writeNow(const PendingRow &pending)
 {
-    return std::visit([&](const auto &row) -> Result<void> {
-        using Row = std::decay_t<decltype(row)>;
-        if constexpr (std::is_same_v<Row, RunRecord>)
-            return pending.insert ? insertRun(row) : updateRun(row);
-        else if constexpr (std::is_same_v<Row, StepRecord>)
-            return pending.insert ? insertStep(row) : updateStep(row);
-        else if constexpr (std::is_same_v<Row, LeaseRecord>)
-            return pending.insert ? insertLease(row) : updateLease(row);
-        else if constexpr (std::is_same_v<Row, WorkerRecord>)
-            return updateWorkerState(row, pending.heldBy);
-        else {
-            auto inserted = insertEvent(row);
-            if (!inserted)
-                return fail(inserted.error());
-            return {};
-        }
-    }, pending.row);
+    return execute(statementFor(pending));
 }
 
 Result<void> Store::savepoint(const QString &sql)
@@ -468,6 +502,12 @@ Result<void> Store::beforeStatement()
 {
     if (!m_writeBehind || m_flushing)
         return {};
+    // The batches on the committer's connection first: this statement must see them, and may
+    // need the database's one write lock.
+    if (m_committer && m_commitsInFlight > 0) {
+        if (auto failed = m_committer->waitIdle(); failed && !m_batchBroken)
+            m_batchBroken = databaseError(Tr::tr("committing"), *failed).error();
+    }
     if (m_batchBroken)
         return fail(*m_batchBroken);
     if (!m_inBody)
@@ -482,6 +522,14 @@ Result<void> Store::beforeStatement()
         m_bodySavepoint = true;
     }
     return flushPending(m_bodyRows);
+}
+
+Result<void> Store::execute(const Statement &statement)
+{
+    auto written = write(statement.sql, statement.values);
+    if (!written)
+        return fail(written.error());
+    return {};
 }
 
 Result<void> Store::execute(const QString &sql, const QVariantList &bindings)
@@ -533,6 +581,7 @@ Result<Store::Written> Store::write(const QString &sql, const QVariantList &bind
         return fail(opened.error());
     if (auto flushed = beforeStatement(); !flushed)
         return fail(flushed.error());
+    m_mainWrote = m_mainWrote || m_batchOpen;
     if (m_writer.isAttached()) {
         auto native = m_writer.write(sql, bindings);
         if (!native) {
@@ -883,19 +932,24 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
         ;
 }
 
+Store::Statement Store::workerStateStatement(const WorkerRecord &w, const QString &onlyIfHeldBy)
+{
+    Statement statement{QStringLiteral("UPDATE workers SET status = ?, draining = ?, last_seen_at = ?, "
+                                       "disconnected_at = ?, updated_at = ? WHERE id = ?"),
+                        {workerStatusName(w.status), w.draining ? 1 : 0, toMs(w.lastSeenAt),
+                         toMsOrNull(w.disconnectedAt), toMs(w.updatedAt), w.id}};
+    if (!onlyIfHeldBy.isEmpty()) {
+        statement.sql += QStringLiteral(" AND orchestrator_id = ?");
+        statement.values << onlyIfHeldBy;
+    }
+    return statement;
+}
+
 Result<void> Store::updateWorkerState(const WorkerRecord &w, const QString &onlyIfHeldBy)
 {
     if (deferring())
         return defer(PendingRow{QStringLiteral("w") + w.id, false, onlyIfHeldBy, w});
-    QVariantList bindings{workerStatusName(w.status), w.draining ? 1 : 0, toMs(w.lastSeenAt),
-                          toMsOrNull(w.disconnectedAt), toMs(w.updatedAt), w.id};
-    QString sql = QStringLiteral("UPDATE workers SET status = ?, draining = ?, last_seen_at = ?, "
-                                 "disconnected_at = ?, updated_at = ? WHERE id = ?");
-    if (!onlyIfHeldBy.isEmpty()) {
-        sql += QStringLiteral(" AND orchestrator_id = ?");
-        bindings << onlyIfHeldBy;
-    }
-    return execute(sql, bindings);
+    return execute(workerStateStatement(w, onlyIfHeldBy));
 }
 
 Result<QList<WorkerRecord>> Store::allWorkers()
@@ -925,6 +979,30 @@ Result<int> Store::reconcileWorkersOnBoot(const QDateTime &now)
     return query->numRowsAffected();
 }
 
+Store::Statement Store::eventInsertStatement(const Event &e)
+{
+    return {QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) VALUES (?, ?, ?, ?, ?, ?)"),
+            {e.id, toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message,
+             QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact))}};
+}
+
+Store::Statement Store::statementFor(const PendingRow &pending)
+{
+    return std::visit([&](const auto &row) -> Statement {
+        using Row = std::decay_t<decltype(row)>;
+        if constexpr (std::is_same_v<Row, RunRecord>)
+            return pending.insert ? runInsertStatement(row) : runUpdateStatement(row);
+        else if constexpr (std::is_same_v<Row, StepRecord>)
+            return pending.insert ? stepInsertStatement(row) : stepUpdateStatement(row);
+        else if constexpr (std::is_same_v<Row, LeaseRecord>)
+            return pending.insert ? leaseInsertStatement(row) : leaseUpdateStatement(row);
+        else if constexpr (std::is_same_v<Row, WorkerRecord>)
+            return workerStateStatement(row, pending.heldBy);
+        else
+            return eventInsertStatement(row);
+    }, pending.row);
+}
+
 Result<qint64> Store::insertEvent(const Event &e)
 {
     if (deferring()) {
@@ -935,12 +1013,8 @@ Result<qint64> Store::insertEvent(const Event &e)
         return kept.id;
     }
     if (e.id > 0 && m_dialect == Dialect::Sqlite) { // written behind, with the id it was given
-        auto written = write(QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) "
-                                            "VALUES (?, ?, ?, ?, ?, ?)"),
-                             {e.id, toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message,
-                              QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact))});
-        if (!written)
-            return fail(written.error());
+        if (auto r = execute(eventInsertStatement(e)); !r)
+            return fail(r.error());
         return e.id;
     }
     const QString data = QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact));

@@ -21,6 +21,7 @@
 
 namespace Swamp {
 
+class SqliteCommitter;
 class WalCheckpointer;
 
 // The orchestrator's one database: SQLite (WAL) by default, PostgreSQL when given a
@@ -62,6 +63,13 @@ public:
     bool inBatch() const { return m_batchOpen; }
     // Commits the open batch (nothing to do without one). On failure the batch is rolled back.
     Result<void> commitBatch();
+    // The same without waiting, where it can: with write-behind, a batch that wrote nothing but
+    // its kept rows is written and committed on a thread of its own (SqliteCommitter) while this
+    // one goes on; otherwise it is committed here. `done` runs on `context`'s thread once the
+    // batch is durable or failed (at once when it was committed here), always in batch order.
+    // Until then commitsPending() is true: nothing that depends on it may be sent.
+    void commitBatchAsync(QObject *context, std::function<void(const Result<void> &)> done);
+    bool commitsPending() const { return m_commitsInFlight > 0; }
     // Write-behind (SQLite with one orchestrator, in group-commit mode only): the rows that every
     // step changes several times (its run, step and lease rows, the worker's state and the
     // operator events) are kept in memory until the batch commits or the next other statement
@@ -274,6 +282,22 @@ private:
         QHash<QString, size_t> index;
         void put(PendingRow row);
     };
+    // One row's statement, built without touching the store (also on SqliteCommitter's thread).
+    struct Statement
+    {
+        QString sql;
+        QVariantList values;
+    };
+    static Statement runInsertStatement(const RunRecord &run);
+    static Statement runUpdateStatement(const RunRecord &run);
+    static Statement stepInsertStatement(const StepRecord &step);
+    static Statement stepUpdateStatement(const StepRecord &step);
+    static Statement leaseInsertStatement(const LeaseRecord &lease);
+    static Statement leaseUpdateStatement(const LeaseRecord &lease);
+    static Statement workerStateStatement(const WorkerRecord &worker, const QString &onlyIfHeldBy);
+    static Statement eventInsertStatement(const Event &event); // with its id
+    static Statement statementFor(const PendingRow &pending);
+    Result<void> execute(const Statement &statement);
     bool deferring() const { return m_writeBehind && !m_flushing; }
     Result<void> defer(PendingRow row);
     Result<void> flushPending(PendingRows &pending);
@@ -299,6 +323,9 @@ private:
     PendingRows m_bodyRows;        // from the running body: dropped when it fails
     std::optional<Error> m_batchBroken; // pending rows could not be written: the batch must not commit
     qint64 m_lastEventId = 0;
+    std::unique_ptr<SqliteCommitter> m_committer; // write-behind on a file: commits off this thread
+    bool m_mainWrote = false;  // this batch wrote on this thread's connection: commit it here
+    int m_commitsInFlight = 0; // handed to m_committer, `done` not yet run
     // SQLite statements prepared once (see write() and forEachRow()); `busy` while a visitor
     // reads its rows, so that a nested use of the same text prepares a fresh one.
     struct Prepared

@@ -116,6 +116,8 @@ private Q_SLOTS:
     void writeBehindFailingBodyLosesOnlyItsRows();
     void writeBehindEventIdsContinue();
     void writeBehindFailedFlushRefusesCommit();
+    void writeBehindCommitsOffThread();
+    void writeBehindOffThreadFailureStopsLaterBatches();
 
 private:
     // SQLite in the orchestrator's mode: group commit (committed by the test) and write-behind.
@@ -1221,6 +1223,80 @@ void tst_Store::writeBehindFailedFlushRefusesCommit()
     QVERIFY_RESULT(runs);
     QCOMPARE(runs->size(), 1);
     QCOMPARE(runs->first().id, u"next"_s);
+}
+
+// A batch of kept rows only is committed on the committer's thread: `done` comes in batch order
+// once it is durable (another connection sees it), commitsPending() tells until then, and a
+// statement meanwhile waits for it and sees its rows.
+void tst_Store::writeBehindCommitsOffThread()
+{
+    if (postgres())
+        QSKIP("write-behind is SQLite's (one orchestrator) only");
+    auto store = openWriteBehindStore();
+    QVERIFY(store);
+    QObject context;
+    QList<int> done;
+    for (int batch = 0; batch < 3; ++batch) {
+        QVERIFY_RESULT(store->transaction([&]() -> Result<void> {
+            const RunRecord r = run(u"run-%1"_s.arg(batch), at(batch));
+            if (auto w = store->insertRun(r); !w)
+                return w;
+            return store->insertStep(step(r.id, 1, at(batch)));
+        }));
+        store->commitBatchAsync(&context, [&done, batch](const Result<void> &committed) {
+            QVERIFY_RESULT(committed);
+            done << batch;
+        });
+        QVERIFY(!store->inBatch());
+    }
+    QVERIFY(store->commitsPending());
+    QTRY_COMPARE(done, (QList<int>{0, 1, 2}));
+    QVERIFY(!store->commitsPending());
+    {
+        QSqlDatabase other = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"other"_s);
+        other.setDatabaseName(m_spec);
+        QVERIFY(other.open());
+        QSqlQuery q(other);
+        QVERIFY(q.exec(u"SELECT COUNT(*) FROM steps"_s));
+        QVERIFY(q.next());
+        QCOMPARE(q.value(0).toInt(), 3);
+    }
+    QSqlDatabase::removeDatabase(u"other"_s);
+
+    // A read right behind an async commit waits for it.
+    QVERIFY_RESULT(store->insertRun(run(u"run-3"_s, at(3))));
+    bool committed = false;
+    store->commitBatchAsync(&context, [&](const Result<void> &r) { committed = r.has_value(); });
+    auto read = store->run(u"run-3"_s);
+    QVERIFY_RESULT(read);
+    QVERIFY(read->has_value());
+    QTRY_VERIFY(committed);
+}
+
+// When a batch fails on the committer's thread, its `done` says so and so do the later batches'
+// and the next commit's: the orchestrator stops on the first.
+void tst_Store::writeBehindOffThreadFailureStopsLaterBatches()
+{
+    if (postgres())
+        QSKIP("write-behind is SQLite's (one orchestrator) only");
+    auto store = openWriteBehindStore();
+    QVERIFY(store);
+    QObject context;
+    QStringList outcomes;
+    const auto record = [&](const Result<void> &r) { outcomes << (r ? u"ok"_s : r.error().code); };
+    QVERIFY_RESULT(store->insertRun(run(u"kept"_s, at(0))));
+    store->commitBatchAsync(&context, record);
+    // Batches queued while one is written share its transaction, and its fate: wait for this one.
+    QTRY_COMPARE(outcomes.size(), 1);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"FOREIGN KEY constraint failed"_s));
+    QVERIFY_RESULT(store->insertLease(activeLease(u"orphan"_s, u"no-such-step"_s, u"kept"_s)));
+    store->commitBatchAsync(&context, record);
+    QVERIFY_RESULT(store->insertRun(run(u"after"_s, at(1))));
+    store->commitBatchAsync(&context, record);
+    QTRY_COMPARE(outcomes.size(), 3);
+    QCOMPARE(outcomes, (QStringList{u"ok"_s, u"database"_s, u"database"_s}));
+    QVERIFY_RESULT(store->insertRun(run(u"later"_s, at(2))));
+    QVERIFY_ERROR_CODE(store->commitBatch(), u"database"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Store)
