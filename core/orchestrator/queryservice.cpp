@@ -167,7 +167,8 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
         const SqlFilter filter = pushDown(*predicate, StepColumns);
         auto visited = m_store->forEachStep(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings,
                                             [&](const StepRecord &stored) {
-                                                const auto open = m_scheduler->openStep(stored.id);
+                                                // In a fleet the database is the truth (findStep()).
+                                                const auto open = shared() ? std::nullopt : m_scheduler->openStep(stored.id);
                                                 const StepRecord &s = open ? *open : stored;
                                                 consider(StepModel, s.spec.name, s.id, s.toJson());
                                             });

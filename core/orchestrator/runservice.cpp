@@ -70,7 +70,9 @@ Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
         return fail(steps.error());
     QJsonArray list;
     for (const StepRecord &stored : std::as_const(*steps)) {
-        const StepRecord current = m_scheduler->openStep(stored.id).value_or(stored);
+        // As in findStep(): in a fleet the database is the truth (another orchestrator may have
+        // dispatched or finished a step that is still queued in this one's copy).
+        const StepRecord current = shared() ? stored : m_scheduler->openStep(stored.id).value_or(stored);
         list << current.toJson();
     }
     auto leases = m_store->leases(QStringLiteral("WHERE run_id = ? ORDER BY created_at"), {runId});
