@@ -38,7 +38,7 @@ public:
         m_deadlines.erase({member.value(), id});
         m_members.erase(member);
         m_stale.insert(id);
-        if (m_stale.size() > 64 && m_stale.size() > m_members.size())
+        if (m_visiting == 0 && m_stale.size() > 64 && m_stale.size() > m_members.size())
             compact();
     }
 
@@ -46,11 +46,16 @@ public:
     template <typename Visit>
     void forEach(Visit visit) const
     {
+        // Dispatching takes from the front: without this every pass of a deep queue walked
+        // the places of all the steps dispatched since the last compaction first.
+        trimFront();
         const QList<QString> order = m_order; // shared: the visitor's changes detach m_order
+        ++m_visiting;
         for (const QString &id : order) {
             if (m_members.contains(id) && !visit(id))
-                return;
+                break;
         }
+        --m_visiting;
     }
 
     QList<QString> ids() const
@@ -105,6 +110,16 @@ private:
             m_order.append(id);
     }
 
+    // Drops the stale places at the front of the order (O(1) each: QList erases its front
+    // by moving its start).
+    void trimFront() const
+    {
+        qsizetype stale = 0;
+        while (stale < m_order.size() && !m_members.contains(m_order.at(stale)))
+            m_stale.remove(m_order.at(stale++));
+        if (stale > 0)
+            m_order.remove(0, stale);
+    }
     void compact()
     {
         if (m_stale.isEmpty())
@@ -113,10 +128,11 @@ private:
         m_stale.clear();
     }
 
-    QList<QString> m_order;   // queued ids in order, plus stale places of removed ones
+    mutable QList<QString> m_order; // queued ids in order, plus stale places of removed ones
     QHash<QString, qint64> m_members;              // the queued ids and their deadlines
     std::set<std::pair<qint64, QString>> m_deadlines; // the same, by deadline
-    QSet<QString> m_stale;    // ids with a stale place in m_order
+    mutable QSet<QString> m_stale;  // ids with a stale place in m_order
+    mutable int m_visiting = 0;     // forEach() runs: m_order keeps its places meanwhile
 };
 
 } // namespace Swamp
