@@ -92,11 +92,11 @@ void PeerConnection::send(const QJsonObject &frame)
     if ((m_gate && m_gate->isClosed()) || !m_held.isEmpty()) {
         if (m_held.isEmpty() && !m_heldClose)
             m_gate->wait(this);
-        m_held << Held{m_gate->epoch(), Protocol::encodeFrame(frame)};
+        m_held << Held{m_gate->epoch(), Protocol::encodeFrameUtf8(frame)};
         return;
     }
     if (m_socket->isOpen())
-        m_socket->sendTextMessage(Protocol::encodeFrame(frame));
+        m_socket->sendText(Protocol::encodeFrameUtf8(frame));
 }
 
 bool PeerConnection::flushHeld(quint64 upTo)
@@ -105,8 +105,11 @@ bool PeerConnection::flushHeld(quint64 upTo)
     while (ready < m_held.size() && m_held.at(ready).epoch <= upTo)
         ++ready;
     if (ready > 0 && m_socket && m_socket->isOpen()) {
+        QList<QByteArray> texts;
+        texts.reserve(ready);
         for (qsizetype i = 0; i < ready; ++i)
-            m_socket->sendTextMessage(m_held.at(i).text);
+            texts << m_held.at(i).text;
+        m_socket->sendTexts(texts);
     }
     m_held.remove(0, ready);
     if (m_held.isEmpty() && m_heldClose && m_heldClose->epoch <= upTo) {

@@ -101,7 +101,7 @@ private:
     struct Held
     {
         quint64 epoch;
-        QString text;
+        QByteArray text; // UTF-8
     };
     QList<Held> m_held; // encoded frames waiting for the gate, oldest first
     struct HeldClose

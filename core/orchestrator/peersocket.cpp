@@ -29,10 +29,12 @@ void QtPeerSocket::setMaxMessageBytes(qint64 bytes)
     m_socket->setMaxAllowedIncomingFrameSize(quint64(bytes));
 }
 
-void QtPeerSocket::sendTextMessage(const QString &text)
+void QtPeerSocket::sendTexts(const QList<QByteArray> &utf8)
 {
-    if (isOpen())
-        m_socket->sendTextMessage(text);
+    if (!isOpen())
+        return;
+    for (const QByteArray &text : utf8)
+        m_socket->sendTextMessage(QString::fromUtf8(text));
 }
 
 void QtPeerSocket::close(int code, const QString &reason)

@@ -29,8 +29,11 @@ public:
 
     // The largest text or binary message (and frame) accepted, in bytes.
     virtual void setMaxMessageBytes(qint64 bytes) = 0;
-    // Sends one text message; dropped unless isOpen().
-    virtual void sendTextMessage(const QString &text) = 0;
+    // Sends text messages (UTF-8) in order, all in one write where the socket can; dropped
+    // unless isOpen().
+    virtual void sendTexts(const QList<QByteArray> &utf8) = 0;
+    void sendText(const QByteArray &utf8) { sendTexts({utf8}); }
+    void sendTextMessage(const QString &text) { sendText(text.toUtf8()); }
     // Starts the close handshake with `code` and `reason` (at most 123 bytes of UTF-8).
     virtual void close(int code, const QString &reason) = 0;
     // Drops the connection at once.
@@ -63,7 +66,7 @@ public:
     ~QtPeerSocket() override;
 
     void setMaxMessageBytes(qint64 bytes) override;
-    void sendTextMessage(const QString &text) override;
+    void sendTexts(const QList<QByteArray> &utf8) override;
     void close(int code, const QString &reason) override;
     void abort() override;
     void ping() override;

@@ -552,23 +552,28 @@ void RawWebSocket::sendClose(int code, const QByteArray &reason)
     sendFrame(OpClose, payload, 2 + reasonSize);
 }
 
-void RawWebSocket::sendFrame(int opcode, const char *payload, qsizetype size)
+qsizetype RawWebSocket::frameHeader(uchar *header, int opcode, qsizetype size)
 {
     // Server frames are not masked.
-    uchar header[10];
-    qsizetype headerSize = 2;
     header[0] = uchar(0x80 | opcode);
     if (size <= 125) {
         header[1] = uchar(size);
-    } else if (size <= 0xffff) {
+        return 2;
+    }
+    if (size <= 0xffff) {
         header[1] = 126;
         qToBigEndian<quint16>(quint16(size), header + 2);
-        headerSize = 4;
-    } else {
-        header[1] = 127;
-        qToBigEndian<quint64>(quint64(size), header + 2);
-        headerSize = 10;
+        return 4;
     }
+    header[1] = 127;
+    qToBigEndian<quint64>(quint64(size), header + 2);
+    return 10;
+}
+
+void RawWebSocket::sendFrame(int opcode, const char *payload, qsizetype size)
+{
+    uchar header[10];
+    const qsizetype headerSize = frameHeader(header, opcode, size);
     write(reinterpret_cast<const char *>(header), headerSize, payload, size);
 }
 
@@ -671,12 +676,27 @@ void RawWebSocket::finish()
         m_server->finished(this);
 }
 
-void RawWebSocket::sendTextMessage(const QString &text)
+void RawWebSocket::sendTexts(const QList<QByteArray> &utf8)
 {
-    if (m_state != State::Open)
+    if (m_state != State::Open || utf8.isEmpty())
         return;
-    const QByteArray utf8 = text.toUtf8();
-    sendFrame(OpText, utf8.constData(), utf8.size());
+    if (utf8.size() == 1) {
+        sendFrame(OpText, utf8.first().constData(), utf8.first().size());
+        return;
+    }
+    // Several frames (what waited for a commit): one write for all of them.
+    qsizetype total = 0;
+    for (const QByteArray &text : utf8)
+        total += text.size() + 10;
+    QByteArray frames;
+    frames.reserve(total);
+    for (const QByteArray &text : utf8) {
+        uchar header[10];
+        const qsizetype headerSize = frameHeader(header, OpText, text.size());
+        frames.append(reinterpret_cast<const char *>(header), headerSize);
+        frames.append(text);
+    }
+    write(frames.constData(), frames.size(), nullptr, 0);
 }
 
 void RawWebSocket::close(int code, const QString &reason)

@@ -33,7 +33,7 @@ public:
     ~RawWebSocket() override;
 
     void setMaxMessageBytes(qint64 bytes) override { m_maxMessageBytes = bytes; }
-    void sendTextMessage(const QString &text) override;
+    void sendTexts(const QList<QByteArray> &utf8) override;
     void close(int code, const QString &reason) override;
     void abort() override;
     void ping() override;
@@ -75,6 +75,8 @@ private:
     void failProtocol(int code, const char *reason);
     void sendClose(int code, const QByteArray &reason);
     void sendFrame(int opcode, const char *payload, qsizetype size);
+    // Writes the header of a frame of `size` bytes into `header` (10 bytes); returns its length.
+    static qsizetype frameHeader(uchar *header, int opcode, qsizetype size);
     void write(const char *head, qsizetype headSize, const char *body, qsizetype bodySize);
     void finishWhenWritten();
     void finish();

@@ -36,6 +36,11 @@ Swamp::Result<QJsonObject> decodeFrame(const QString &text, qint64 maxBytes)
     return frame;
 }
 
+QByteArray encodeFrameUtf8(const QJsonObject &frame)
+{
+    return QJsonDocument(frame).toJson(QJsonDocument::Compact);
+}
+
 QString encodeFrame(const QJsonObject &frame)
 {
     return QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact));

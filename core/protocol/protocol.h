@@ -51,6 +51,8 @@ inline const QString Event = QStringLiteral("event");
 // Error code "bad_frame" with a reason fit for a close frame (no frame content echoed).
 Swamp::Result<QJsonObject> decodeFrame(const QString &text, qint64 maxBytes);
 QString encodeFrame(const QJsonObject &frame);
+// The same as UTF-8, what goes on the wire.
+QByteArray encodeFrameUtf8(const QJsonObject &frame);
 
 // Required-field helpers for validation; each fails with code "bad_frame" naming the field.
 Swamp::Result<QString> requireString(const QJsonObject &frame, const QString &field,
