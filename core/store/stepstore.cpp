@@ -49,14 +49,14 @@ Store::Statement Store::runUpdateStatement(const RunRecord &r)
 Result<void> Store::insertRun(const RunRecord &r)
 {
     if (deferring())
-        return defer(PendingRow{QStringLiteral("r") + r.id, true, {}, r});
+        return defer(PendingRow{r.id, true, {}, r});
     return execute(runInsertStatement(r));
 }
 
 Result<void> Store::updateRun(const RunRecord &r)
 {
     if (deferring())
-        return defer(PendingRow{QStringLiteral("r") + r.id, false, {}, r});
+        return defer(PendingRow{r.id, false, {}, r});
     return execute(runUpdateStatement(r));
 }
 
@@ -132,14 +132,14 @@ Store::Statement Store::stepUpdateStatement(const StepRecord &s)
 Result<void> Store::insertStep(const StepRecord &s)
 {
     if (deferring())
-        return defer(PendingRow{QStringLiteral("s") + s.id, true, {}, s});
+        return defer(PendingRow{s.id, true, {}, s});
     return execute(stepInsertStatement(s));
 }
 
 Result<void> Store::updateStep(const StepRecord &s)
 {
     if (deferring())
-        return defer(PendingRow{QStringLiteral("s") + s.id, false, {}, s});
+        return defer(PendingRow{s.id, false, {}, s});
     return execute(stepUpdateStatement(s));
 }
 
@@ -224,14 +224,14 @@ Store::Statement Store::leaseUpdateStatement(const LeaseRecord &l)
 Result<void> Store::insertLease(const LeaseRecord &l)
 {
     if (deferring())
-        return defer(PendingRow{QStringLiteral("l") + l.id, true, {}, l});
+        return defer(PendingRow{l.id, true, {}, l});
     return execute(leaseInsertStatement(l));
 }
 
 Result<void> Store::updateLease(const LeaseRecord &l)
 {
     if (deferring())
-        return defer(PendingRow{QStringLiteral("l") + l.id, false, {}, l});
+        return defer(PendingRow{l.id, false, {}, l});
     return execute(leaseUpdateStatement(l));
 }
 

@@ -298,8 +298,20 @@ void Store::commitBatchAsync(QObject *context, std::function<void(const Result<v
     ++m_commitsInFlight;
     m_committer->submit(
         [rows](SqliteWriter &writer) -> std::expected<void, QString> {
+            // Events reference nothing: they go last, many to a statement (a step makes four).
+            constexpr qsizetype EventsPerStatement = 32;
+            QList<const Event *> events;
             for (const PendingRow &row : *rows) {
+                if (const Event *event = std::get_if<Event>(&row.row)) {
+                    events << event;
+                    continue;
+                }
                 const Statement statement = statementFor(row);
+                if (auto written = writer.write(statement.sql, statement.values); !written)
+                    return std::unexpected(written.error());
+            }
+            for (qsizetype first = 0; first < events.size(); first += EventsPerStatement) {
+                const Statement statement = eventsInsertStatement(events.mid(first, EventsPerStatement));
                 if (auto written = writer.write(statement.sql, statement.values); !written)
                     return std::unexpected(written.error());
             }
@@ -445,14 +457,15 @@ Result<void> Store::setWriteBehind(bool on)
 
 void Store::PendingRows::put(PendingRow row)
 {
-    if (!row.key.isEmpty()) {
-        if (const auto it = index.constFind(row.key); it != index.cend()) {
+    if (!row.id.isEmpty()) {
+        const std::pair<size_t, QString> key{row.row.index(), row.id};
+        if (const auto it = index.constFind(key); it != index.cend()) {
             PendingRow &kept = rows[*it];
             kept.row = std::move(row.row); // the newest version; inserted or not as first seen
             kept.heldBy = std::move(row.heldBy);
             return;
         }
-        index.insert(row.key, rows.size());
+        index.insert(key, rows.size());
     }
     rows.push_back(std::move(row));
 }
@@ -948,7 +961,7 @@ Store::Statement Store::workerStateStatement(const WorkerRecord &w, const QStrin
 Result<void> Store::updateWorkerState(const WorkerRecord &w, const QString &onlyIfHeldBy)
 {
     if (deferring())
-        return defer(PendingRow{QStringLiteral("w") + w.id, false, onlyIfHeldBy, w});
+        return defer(PendingRow{w.id, false, onlyIfHeldBy, w});
     return execute(workerStateStatement(w, onlyIfHeldBy));
 }
 
@@ -984,6 +997,19 @@ Store::Statement Store::eventInsertStatement(const Event &e)
     return {QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) VALUES (?, ?, ?, ?, ?, ?)"),
             {e.id, toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message,
              QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact))}};
+}
+
+Store::Statement Store::eventsInsertStatement(const QList<const Event *> &events)
+{
+    Statement statement{QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) VALUES "), {}};
+    statement.values.reserve(events.size() * 6);
+    for (qsizetype i = 0; i < events.size(); ++i) {
+        const Event &e = *events.at(i);
+        statement.sql += i == 0 ? QStringLiteral("(?, ?, ?, ?, ?, ?)") : QStringLiteral(", (?, ?, ?, ?, ?, ?)");
+        statement.values << e.id << toMs(e.at) << e.kind << (e.subject.isNull() ? QStringLiteral("") : e.subject)
+                         << e.message << QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact));
+    }
+    return statement;
 }
 
 Store::Statement Store::statementFor(const PendingRow &pending)

@@ -271,7 +271,7 @@ private:
     // A row kept for write-behind: written as an INSERT when the batch first saw it inserted.
     struct PendingRow
     {
-        QString key; // kind and id: the newest version replaces an older one; empty: never merged
+        QString id; // with the kind of row: the newest version replaces an older one; empty: never merged
         bool insert = false;
         QString heldBy; // workers: updateWorkerState()'s onlyIfHeldBy
         std::variant<RunRecord, StepRecord, LeaseRecord, WorkerRecord, Event> row;
@@ -279,7 +279,7 @@ private:
     struct PendingRows
     {
         std::vector<PendingRow> rows; // in the order each row was first changed (foreign keys)
-        QHash<QString, size_t> index;
+        QHash<std::pair<size_t, QString>, size_t> index; // (kind, id) → its place in rows
         void put(PendingRow row);
     };
     // One row's statement, built without touching the store (also on SqliteCommitter's thread).
@@ -296,6 +296,7 @@ private:
     static Statement leaseUpdateStatement(const LeaseRecord &lease);
     static Statement workerStateStatement(const WorkerRecord &worker, const QString &onlyIfHeldBy);
     static Statement eventInsertStatement(const Event &event); // with its id
+    static Statement eventsInsertStatement(const QList<const Event *> &events); // one statement
     static Statement statementFor(const PendingRow &pending);
     Result<void> execute(const Statement &statement);
     bool deferring() const { return m_writeBehind && !m_flushing; }
