@@ -501,6 +501,10 @@ void Orchestrator::heartbeat()
 void Orchestrator::sweep()
 {
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    for (const QString &id : std::exchange(m_statusToWrite, {})) {
+        if (WorkerSession *session = m_pool.find(id); session && session->isConnected())
+            persistWorker(session, PersistWhat::State);
+    }
     // Enrollment deadlines, oldest first (they all have the same length).
     while (!m_enrollDeadlines.empty() && m_enrollDeadlines.front().first <= nowMs) {
         const QPointer<WorkerConnection> connection = m_enrollDeadlines.front().second;
@@ -679,9 +683,18 @@ void Orchestrator::updateStatus(WorkerSession *session)
     else if (session->freeSlots() == 0)
         status = WorkerStatus::Busy;
     if (status != session->record.status) {
+        const bool flip = (status == WorkerStatus::Idle || status == WorkerStatus::Busy)
+                          && (session->record.status == WorkerStatus::Idle || session->record.status == WorkerStatus::Busy);
         session->record.status = status;
-        // Only the state moves here (every idle/busy change of every worker): the whole row was
-        // written when the session began.
+        // A worker with one slot flips between idle and busy twice per step. One orchestrator
+        // answers every question about a connected worker from its session (worker.list, data
+        // query), and a restart marks them all disconnected, so the flips are written at the
+        // next sweep (250 ms), once. A fleet shares them at once.
+        if (flip && !shared()) {
+            m_statusToWrite.insert(session->record.id);
+            return;
+        }
+        // Only the state moves here: the whole row was written when the session began.
         persistWorker(session, PersistWhat::State);
     }
 }

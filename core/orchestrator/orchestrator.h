@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QObject>
+#include <QSet>
 #include <QPointer>
 #include <QTimer>
 
@@ -231,6 +232,7 @@ private:
     qint64 m_bootEventId = 0;
     OutboundGate m_gate;
     bool m_commitFailed = false;
+    QSet<QString> m_statusToWrite; // workers whose idle/busy flips wait for the next sweep
     qint64 m_announcedWindowMs = 1000; // the smallest reconnectWindowMs()
 };
 
