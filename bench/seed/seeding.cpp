@@ -10,7 +10,9 @@ namespace SwampBench {
 
 Result<void> seedFinishedSteps(Store &store, int count)
 {
-    const QDateTime base = QDateTime::currentDateTimeUtc().addDays(-1);
+    // Half a day ago: well inside the orchestrator's default retention (24h). A day ago put the
+    // first steps at its edge, and the reaper removed some of them while the queries ran.
+    const QDateTime base = QDateTime::currentDateTimeUtc().addSecs(-12 * 3600);
     RunRecord run;
     return store.transaction([&]() -> Result<void> {
         for (int i = 0; i < count; ++i) {
