@@ -3,10 +3,13 @@
 // writes the bytes of the handshake and of masked frames itself for what a broken one does.
 #include "testsupport.h"
 
+#include "orchestrator/connections.h"
 #include "orchestrator/rawwebsocket.h"
 #include "orchestrator/rawwebsocketserver.h"
 
 #include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QNetworkRequest>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -265,6 +268,7 @@ private Q_SLOTS:
     void slowReader();
     void serverClose();
     void manyConnections();
+    void gateReleasesFramesByCommit();
 
 private:
     struct Accepted
@@ -1034,6 +1038,68 @@ void tst_WsServer::manyConnections()
         30000);
     for (const auto &client : clients)
         QCOMPARE(int(client->closeCode()), 4503);
+}
+
+// What the orchestrator sends while a batch is open waits for that batch's commit: frames are
+// tagged with the gate's epoch and leave, in order and in one write, once theirs is released;
+// a frame sent behind waiting ones waits too, and so does a close.
+void tst_WsServer::gateReleasesFramesByCommit()
+{
+    QWebSocket client;
+    QSignalSpy connected(&client, &QWebSocket::connected);
+    QSignalSpy received(&client, &QWebSocket::textMessageReceived);
+    QSignalSpy disconnected(&client, &QWebSocket::disconnected);
+    client.open(QUrl(u"ws://127.0.0.1:%1/v1/worker"_s.arg(m_server->serverPort())));
+    QVERIFY(connected.wait(5000));
+    QTRY_COMPARE(m_accepted.size(), size_t(1));
+    bool closed = true;
+    OutboundGate gate([&closed] { return closed; });
+    PeerConnection connection(latest()->socket.release(), 1024 * 1024);
+    connection.setGate(&gate);
+    const auto frame = [](int n) { return QJsonObject{{u"type"_s, u"n"_s}, {u"n"_s, n}}; };
+    const auto numbers = [&received] {
+        QList<int> seen;
+        for (const QList<QVariant> &args : std::as_const(received))
+            seen << QJsonDocument::fromJson(args.at(0).toString().toUtf8()).object().value(u"n"_s).toInt();
+        return seen;
+    };
+
+    connection.send(frame(1));
+    const quint64 first = gate.seal();
+    connection.send(frame(2));
+    connection.send(frame(3));
+    const quint64 second = gate.seal();
+    connection.send(frame(4));
+    QTest::qWait(100);
+    QCOMPARE(received.size(), 0);
+
+    gate.release(first);
+    QTRY_COMPARE(numbers(), (QList<int>{1}));
+    QTest::qWait(100);
+    QCOMPARE(numbers(), (QList<int>{1}));
+    gate.release(second);
+    QTRY_COMPARE(numbers(), (QList<int>{1, 2, 3}));
+
+    closed = false; // nothing open any more, but frame 4 still waits: 5 goes behind it
+    connection.send(frame(5));
+    QTest::qWait(100);
+    QCOMPARE(numbers(), (QList<int>{1, 2, 3}));
+    gate.releaseAll();
+    QTRY_COMPARE(numbers(), (QList<int>{1, 2, 3, 4, 5}));
+    connection.send(frame(6)); // nothing waits: at once
+    QTRY_COMPARE(numbers(), (QList<int>{1, 2, 3, 4, 5, 6}));
+
+    closed = true;
+    connection.send(frame(7));
+    connection.close(4000, u"goodbye"_s);
+    QTest::qWait(100);
+    QCOMPARE(received.size(), 6);
+    QCOMPARE(disconnected.size(), 0);
+    gate.release(gate.seal());
+    QTRY_COMPARE(numbers(), (QList<int>{1, 2, 3, 4, 5, 6, 7}));
+    QTRY_COMPARE(disconnected.size(), 1);
+    QCOMPARE(int(client.closeCode()), 4000);
+    QCOMPARE(client.closeReason(), u"goodbye"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_WsServer)
