@@ -329,6 +329,12 @@ void RawWebSocket::refuseHandshake(int status, const QByteArray &reason)
     write(response.constData(), response.size(), nullptr, 0);
     if (m_state == State::Closed)
         return;
+    discardUntilClosed();
+}
+
+void RawWebSocket::discardUntilClosed()
+{
+    m_state = State::Discarding;
     if (m_out.isEmpty())
         ::shutdown(m_descriptor, SHUT_WR);
     if (m_server)
@@ -533,14 +539,7 @@ void RawWebSocket::failProtocol(int code, const char *reason)
     m_messageOpcode = 0;
     if (m_state == State::Closed)
         return;
-    // The input can no longer be parsed: it is dropped until the peer closes its side.
-    m_state = State::Discarding;
-    if (m_out.isEmpty())
-        ::shutdown(m_descriptor, SHUT_WR);
-    if (m_server)
-        m_server->closing(this);
-    else
-        finish();
+    discardUntilClosed();
 }
 
 void RawWebSocket::sendClose(int code, const QByteArray &reason)

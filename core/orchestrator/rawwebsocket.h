@@ -75,6 +75,9 @@ private:
     void failProtocol(int code, const char *reason);
     void sendClose(int code, const QByteArray &reason);
     void sendFrame(int opcode, const char *payload, qsizetype size);
+    // The input can no longer be parsed (an HTTP or protocol error was sent): it is dropped until
+    // the peer closes its side, or the server's sweep gives up on it.
+    void discardUntilClosed();
     // Writes the header of a frame of `size` bytes into `header` (10 bytes); returns its length.
     static qsizetype frameHeader(uchar *header, int opcode, qsizetype size);
     void write(const char *head, qsizetype headSize, const char *body, qsizetype bodySize);

@@ -736,6 +736,19 @@ RunRecord run(const QString &id, const QDateTime &created)
     return RunRecord{id, u"build-"_s + id, StepState::Queued, created, created, {}};
 }
 
+// The ids of every stored run, sorted.
+QStringList runIds(Store &store)
+{
+    auto runs = store.runs();
+    if (!runs)
+        return {runs.error().text()};
+    QStringList ids;
+    for (const RunRecord &r : std::as_const(*runs))
+        ids << r.id;
+    ids.sort();
+    return ids;
+}
+
 StepRecord step(const QString &runId, int seq, const QDateTime &queued)
 {
     StepRecord s;
@@ -947,13 +960,7 @@ void tst_Store::nestedTransactionJoinsOuter()
         return fail(u"test"_s, u"the body fails after the inner transaction"_s, u"none"_s);
     });
     QVERIFY_ERROR_CODE(rolledBack, u"test"_s);
-    auto runs = store->runs();
-    QVERIFY_RESULT(runs);
-    QStringList ids;
-    for (const RunRecord &r : std::as_const(*runs))
-        ids << r.id;
-    ids.sort();
-    QCOMPARE(ids, (QStringList{u"inner"_s, u"outer"_s}));
+    QCOMPARE(runIds(*store), (QStringList{u"inner"_s, u"outer"_s}));
 }
 
 // A statement that fails inside a transaction rolls the whole transaction back, and the
@@ -1159,13 +1166,7 @@ void tst_Store::writeBehindFailingBodyLosesOnlyItsRows()
     QVERIFY_ERROR_CODE(written, u"database"_s);
     QVERIFY_RESULT(store->transaction([&] { return store->insertRun(run(u"last"_s, at(3))); }));
     QVERIFY_RESULT(store->commitBatch());
-    auto runs = store->runs();
-    QVERIFY_RESULT(runs);
-    QStringList ids;
-    for (const RunRecord &r : std::as_const(*runs))
-        ids << r.id;
-    ids.sort();
-    QCOMPARE(ids, (QStringList{u"first"_s, u"last"_s}));
+    QCOMPARE(runIds(*store), (QStringList{u"first"_s, u"last"_s}));
 }
 
 // Event ids counted in memory continue after the largest SQLite ever handed out, also when the
