@@ -13,6 +13,9 @@
 #include <QJsonArray>
 #include <QUuid>
 
+#include <algorithm>
+#include <vector>
+
 namespace Swamp {
 
 namespace {
@@ -245,13 +248,51 @@ void Scheduler::schedule()
         return;
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
     QList<WorkerSession *> available;
+    int slots = 0; // free slots of the available workers, left in this pass
     for (WorkerSession *session : m_pool->all()) {
         if (session->isConnected() && !session->record.draining && session->freeSlots() > 0
-            && session->holdUntilMs <= nowMs)
+            && session->holdUntilMs <= nowMs) {
             available << session;
+            slots += session->freeSlots();
+        }
     }
     if (available.isEmpty())
         return;
+    // The best worker has the most free slots, then the first name. For steps that any worker
+    // may run (most of them) a heap finds it in O(log workers): looking at every available
+    // worker for every step made a burst of steps on thousands of idle workers quadratic. An
+    // entry whose worker got busier meanwhile (a step with a requirement went to it) is put
+    // back with its current free slots when it comes up.
+    struct Candidate
+    {
+        int freeSlots;
+        WorkerSession *session;
+    };
+    const auto worse = [](const Candidate &a, const Candidate &b) {
+        return a.freeSlots != b.freeSlots ? a.freeSlots < b.freeSlots : a.session->record.name > b.session->record.name;
+    };
+    std::vector<Candidate> heap;
+    heap.reserve(size_t(available.size()));
+    for (WorkerSession *session : std::as_const(available))
+        heap.push_back({session->freeSlots(), session});
+    std::make_heap(heap.begin(), heap.end(), worse);
+    const auto push = [&](WorkerSession *session) {
+        heap.push_back({session->freeSlots(), session});
+        std::push_heap(heap.begin(), heap.end(), worse);
+    };
+    const auto takeBest = [&]() -> WorkerSession * {
+        while (!heap.empty()) {
+            std::pop_heap(heap.begin(), heap.end(), worse);
+            const Candidate top = heap.back();
+            heap.pop_back();
+            const int now = top.session->freeSlots();
+            if (now == top.freeSlots)
+                return top.session;
+            if (now > 0)
+                push(top.session);
+        }
+        return nullptr;
+    };
     // Requirements no available worker meets: their steps are skipped without looking at the
     // workers again (a deep queue of steps for labels nobody has made every pass O(steps x
     // workers)). Workers only get busier during a pass, so the set stays true.
@@ -267,22 +308,29 @@ void Scheduler::schedule()
         if (!anyWorker && unmet.contains(key))
             return true;
         WorkerSession *best = nullptr;
-        for (WorkerSession *session : std::as_const(available)) {
-            if (session->freeSlots() <= 0)
-                continue;
-            const WorkerRecord &w = session->record;
-            if (!anyWorker && !requirement.matches(w.name, w.instanceId, w.labels, w.platform, w.arch))
-                continue;
-            if (!best || session->freeSlots() > best->freeSlots()
-                || (session->freeSlots() == best->freeSlots() && w.name < best->record.name))
-                best = session;
+        if (anyWorker) {
+            best = takeBest();
+        } else {
+            for (WorkerSession *session : std::as_const(available)) {
+                if (session->freeSlots() <= 0)
+                    continue;
+                const WorkerRecord &w = session->record;
+                if (!requirement.matches(w.name, w.instanceId, w.labels, w.platform, w.arch))
+                    continue;
+                if (!best || session->freeSlots() > best->freeSlots()
+                    || (session->freeSlots() == best->freeSlots() && w.name < best->record.name))
+                    best = session;
+            }
         }
-        if (best)
-            dispatch(*it, best);
-        else if (!anyWorker)
+        if (best) {
+            if (dispatch(*it, best))
+                --slots;
+            if (anyWorker && best->freeSlots() > 0)
+                push(best);
+        } else if (!anyWorker) {
             unmet.insert(key);
-        available.removeIf([](WorkerSession *s) { return s->freeSlots() <= 0; });
-        return !available.isEmpty();
+        }
+        return slots > 0;
     });
 }
 
