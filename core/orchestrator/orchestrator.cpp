@@ -235,7 +235,7 @@ Result<void> Orchestrator::start()
     m_store->checkpointInBackground();
     // One orchestrator on SQLite is the only writer: the hot rows can wait for the commit.
     if (!shared()) {
-        if (auto behind = m_store->setWriteBehind(true); !behind)
+        if (auto behind = m_store->enableWriteBehind(); !behind)
             return fail(behind.error());
     }
     return {};

@@ -17,7 +17,7 @@ struct sqlite3;
 
 namespace Swamp {
 
-// Commits the store's write-behind batches (see Store::setWriteBehind()) on a thread and a
+// Commits the store's write-behind batches (see Store::enableWriteBehind()) on a thread and a
 // connection of its own, while the orchestrator's thread goes on with the next batch.
 //
 // Each batch is a job: a function that writes its rows through the given SqliteWriter. Jobs run

@@ -298,20 +298,7 @@ void Store::commitBatchAsync(QObject *context, std::function<void(const Result<v
     ++m_commitsInFlight;
     m_committer->submit(
         [rows](SqliteWriter &writer) -> std::expected<void, QString> {
-            // Events reference nothing: they go last, many to a statement (a step makes four).
-            constexpr qsizetype EventsPerStatement = 32;
-            QList<const Event *> events;
-            for (const PendingRow &row : *rows) {
-                if (const Event *event = std::get_if<Event>(&row.row)) {
-                    events << event;
-                    continue;
-                }
-                const Statement statement = statementFor(row);
-                if (auto written = writer.write(statement.sql, statement.values); !written)
-                    return std::unexpected(written.error());
-            }
-            for (qsizetype first = 0; first < events.size(); first += EventsPerStatement) {
-                const Statement statement = eventsInsertStatement(events.mid(first, EventsPerStatement));
+            for (const Statement &statement : statementsFor(*rows)) {
                 if (auto written = writer.write(statement.sql, statement.values); !written)
                     return std::unexpected(written.error());
             }
@@ -424,17 +411,9 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
     return {};
 }
 
-Result<void> Store::setWriteBehind(bool on)
+Result<void> Store::enableWriteBehind()
 {
-    if (!on || m_dialect != Dialect::Sqlite || !m_scheduleCommit) {
-        if (m_writeBehind) {
-            if (auto flushed = flushPending(m_batchRows); !flushed)
-                return flushed;
-        }
-        m_writeBehind = false;
-        return {};
-    }
-    if (m_writeBehind)
+    if (m_writeBehind || m_dialect != Dialect::Sqlite || !m_scheduleCommit)
         return {};
     // Ids continue after the largest ever handed out (AUTOINCREMENT's counter), as SQLite would.
     qint64 last = 0;
@@ -485,8 +464,8 @@ Result<void> Store::flushPending(PendingRows &pending)
     const PendingRows rows = std::exchange(pending, {});
     m_flushing = true;
     Result<void> result;
-    for (const PendingRow &row : rows.rows) {
-        if (result = writeNow(row); !result)
+    for (const Statement &statement : statementsFor(rows.rows)) {
+        if (result = execute(statement); !result)
             break;
     }
     m_flushing = false;
@@ -494,11 +473,6 @@ Result<void> Store::flushPending(PendingRows &pending)
     if (!result && &pending == &m_batchRows && !m_batchBroken)
         m_batchBroken = result.error();
     return result;
-}
-
-Result<void> Store::writeNow(const PendingRow &pending)
-{
-    return execute(statementFor(pending));
 }
 
 Result<void> Store::savepoint(const QString &sql)
@@ -992,13 +966,6 @@ Result<int> Store::reconcileWorkersOnBoot(const QDateTime &now)
     return query->numRowsAffected();
 }
 
-Store::Statement Store::eventInsertStatement(const Event &e)
-{
-    return {QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) VALUES (?, ?, ?, ?, ?, ?)"),
-            {e.id, toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message,
-             QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact))}};
-}
-
 Store::Statement Store::eventsInsertStatement(const QList<const Event *> &events)
 {
     Statement statement{QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) VALUES "), {}};
@@ -1025,8 +992,24 @@ Store::Statement Store::statementFor(const PendingRow &pending)
         else if constexpr (std::is_same_v<Row, WorkerRecord>)
             return workerStateStatement(row, pending.heldBy);
         else
-            return eventInsertStatement(row);
+            return eventsInsertStatement({&row});
     }, pending.row);
+}
+
+QList<Store::Statement> Store::statementsFor(const std::vector<PendingRow> &rows)
+{
+    constexpr qsizetype EventsPerStatement = 32;
+    QList<Statement> statements;
+    QList<const Event *> events;
+    for (const PendingRow &row : rows) {
+        if (const Event *event = std::get_if<Event>(&row.row))
+            events << event;
+        else
+            statements << statementFor(row);
+    }
+    for (qsizetype first = 0; first < events.size(); first += EventsPerStatement)
+        statements << eventsInsertStatement(events.mid(first, EventsPerStatement));
+    return statements;
 }
 
 Result<qint64> Store::insertEvent(const Event &e)
@@ -1037,11 +1020,6 @@ Result<qint64> Store::insertEvent(const Event &e)
         if (auto r = defer(PendingRow{{}, true, {}, kept}); !r)
             return fail(r.error());
         return kept.id;
-    }
-    if (e.id > 0 && m_dialect == Dialect::Sqlite) { // written behind, with the id it was given
-        if (auto r = execute(eventInsertStatement(e)); !r)
-            return fail(r.error());
-        return e.id;
     }
     const QString data = QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact));
     const QString sql = m_dialect == Dialect::Postgres

@@ -78,8 +78,9 @@ public:
     // transaction() that only changes such rows needs no savepoint. Nothing else changes: every
     // statement still sees every change made before it, a failing body loses its own changes
     // only, and nothing may be sent before commitBatch() (which writes them first) succeeds.
-    // Event ids are then counted here (this process is the only writer). Off by default.
-    Result<void> setWriteBehind(bool on);
+    // Event ids are then counted here (this process is the only writer). Off until enabled;
+    // nothing on PostgreSQL or without group commit.
+    Result<void> enableWriteBehind();
     bool writeBehind() const { return m_writeBehind; }
     // PostgreSQL: the server ends this session when it sits in a transaction for longer than
     // `idleInTransactionMs`, and a statement waiting for a row lock gives up after `lockMs`.
@@ -295,14 +296,15 @@ private:
     static Statement leaseInsertStatement(const LeaseRecord &lease);
     static Statement leaseUpdateStatement(const LeaseRecord &lease);
     static Statement workerStateStatement(const WorkerRecord &worker, const QString &onlyIfHeldBy);
-    static Statement eventInsertStatement(const Event &event); // with its id
-    static Statement eventsInsertStatement(const QList<const Event *> &events); // one statement
+    static Statement eventsInsertStatement(const QList<const Event *> &events); // with their ids
     static Statement statementFor(const PendingRow &pending);
+    // The statements that write `rows`, in order; events (which reference nothing) last, many to
+    // a statement (a step makes four).
+    static QList<Statement> statementsFor(const std::vector<PendingRow> &rows);
     Result<void> execute(const Statement &statement);
     bool deferring() const { return m_writeBehind && !m_flushing; }
     Result<void> defer(PendingRow row);
     Result<void> flushPending(PendingRows &pending);
-    Result<void> writeNow(const PendingRow &pending);
     // Before any statement: writes what is pending, opening the running body's savepoint first
     // when there is one (see transaction()).
     Result<void> beforeStatement();

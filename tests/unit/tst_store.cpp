@@ -1009,7 +1009,7 @@ std::unique_ptr<Store> tst_Store::openWriteBehindStore()
     if (!store)
         return {};
     store->setGroupCommit([] {});
-    if (auto on = store->setWriteBehind(true); !on) {
+    if (auto on = store->enableWriteBehind(); !on) {
         qDebug() << on.error().text();
         return {};
     }
