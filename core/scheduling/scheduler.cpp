@@ -11,19 +11,11 @@
 #include "store/store.h"
 
 #include <QJsonArray>
-#include <QUuid>
 
 #include <algorithm>
 #include <vector>
 
 namespace Swamp {
-
-namespace {
-QString newId()
-{
-    return newTimeOrderedId();
-}
-} // namespace
 
 Scheduler::Scheduler(Store *store, EventLog *events, WorkerPool *pool, qint64 defaultQueueTimeoutMs,
                      QObject *parent)
@@ -198,12 +190,12 @@ Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSp
                     Tr::tr("pass a command after --, or steps in --file"));
     }
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    RunRecord run{newId(), runName.isEmpty() ? specs.first().name : runName, StepState::Queued, now, now, {}};
+    RunRecord run{newTimeOrderedId(), runName.isEmpty() ? specs.first().name : runName, StepState::Queued, now, now, {}};
     QList<StepRecord> steps;
     int seq = 0;
     for (const StepSpec &spec : specs) {
         StepRecord step;
-        step.id = newId();
+        step.id = newTimeOrderedId();
         step.runId = run.id;
         step.seq = seq++;
         step.spec = spec;
@@ -317,8 +309,7 @@ void Scheduler::schedule()
                 const WorkerRecord &w = session->record;
                 if (!requirement.matches(w.name, w.instanceId, w.labels, w.platform, w.arch))
                     continue;
-                if (!best || session->freeSlots() > best->freeSlots()
-                    || (session->freeSlots() == best->freeSlots() && w.name < best->record.name))
+                if (!best || worse({best->freeSlots(), best}, {session->freeSlots(), session}))
                     best = session;
             }
         }
@@ -340,7 +331,7 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
     LeaseRecord lease;
     StepRecord next;
     const auto prepare = [&](const StepRecord &base) {
-        lease.id = newId();
+        lease.id = newTimeOrderedId();
         lease.stepId = base.id;
         lease.runId = base.runId;
         lease.workerId = session->record.id;
@@ -1018,48 +1009,45 @@ void Scheduler::trackRunStep(const StepRecord &changed)
 
 void Scheduler::updateRun(const StepRecord &changed)
 {
+    // The run's state depends only on which states its steps are in: one orchestrator counts them
+    // in memory; a fleet asks the store (every change is written before it is applied in
+    // memory, so the stored states are current), as other orchestrators change steps too.
+    OpenRun *open = nullptr;
+    RunRecord current;
+    QList<StepState> states;
     if (!m_shared) {
-        OpenRun *run = openRun(changed.runId);
-        if (!run)
+        open = openRun(changed.runId);
+        if (!open)
             return;
-        run->set(changed.id, changed.state);
-        QList<StepState> states;
-        for (size_t state = 0; state < run->counts.size(); ++state) {
-            if (run->counts[state] > 0)
+        open->set(changed.id, changed.state);
+        current = open->record;
+        for (size_t state = 0; state < open->counts.size(); ++state) {
+            if (open->counts[state] > 0)
                 states << StepState(state);
         }
-        RunRecord next = run->record;
-        next.state = runStateFrom(states);
-        if (next.state != run->record.state) {
-            next.updatedAt = QDateTime::currentDateTimeUtc();
-            if (isTerminal(next.state) && !next.finishedAt.isValid())
-                next.finishedAt = next.updatedAt;
-            if (!m_store->updateRun(next))
-                return;
-            run->record = next;
-        }
-        if (isTerminal(next.state))
-            m_runs.remove(changed.runId);
-        return;
-    }
-    const QString runId = changed.runId;
-    auto run = m_store->run(runId);
-    if (!run || !*run)
-        return;
-    // Every state change is written before it is applied in memory, so the database's states
-    // are current; the run's state depends only on which states its steps are in.
-    QList<StepState> states;
-    auto distinct = m_store->select(QStringLiteral("SELECT DISTINCT state FROM steps WHERE run_id = ?"), {runId},
+    } else {
+        auto run = m_store->run(changed.runId);
+        if (!run || !*run)
+            return;
+        current = **run;
+        auto distinct = m_store->select(QStringLiteral("SELECT DISTINCT state FROM steps WHERE run_id = ?"), {changed.runId},
                                         [&](const QSqlQuery &q) { states << stepStateFromName(q.value(0).toString()); });
-    if (!distinct)
-        return;
-    RunRecord next = **run;
+        if (!distinct)
+            return;
+    }
+    RunRecord next = current;
     next.state = runStateFrom(states);
-    next.updatedAt = QDateTime::currentDateTimeUtc();
-    if (isTerminal(next.state) && !next.finishedAt.isValid())
-        next.finishedAt = next.updatedAt;
-    if (next.state != (*run)->state)
-        m_store->updateRun(next);
+    if (next.state != current.state) {
+        next.updatedAt = QDateTime::currentDateTimeUtc();
+        if (isTerminal(next.state) && !next.finishedAt.isValid())
+            next.finishedAt = next.updatedAt;
+        if (!m_store->updateRun(next))
+            return;
+        if (open)
+            open->record = next;
+    }
+    if (open && isTerminal(next.state))
+        m_runs.remove(changed.runId);
 }
 
 void Scheduler::stepEvent(const StepRecord &step, const QString &kind, const QString &message)
