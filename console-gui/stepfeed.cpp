@@ -104,12 +104,13 @@ void StepFeed::finishLoad(const QString &error)
 
 void StepFeed::handleEvent(const Event &event)
 {
-    const QString stepId = event.data.value(QStringLiteral("stepId")).toString();
+    const QJsonObject data = event.data();
+    const QString stepId = data.value(QStringLiteral("stepId")).toString();
     if (stepId.isEmpty())
         return;
     if (event.kind.startsWith(u"step.")) {
-        m_model->applyEvent(stepId, event.data);
-        fetch(stepId, event.data.value(QStringLiteral("runId")).toString());
+        m_model->applyEvent(stepId, data);
+        fetch(stepId, data.value(QStringLiteral("runId")).toString());
     } else if (event.kind == u"lease.expired") {
         const QJsonObject *step = m_model->step(stepId);
         fetch(stepId, step ? step->value(QStringLiteral("runId")).toString() : QString());

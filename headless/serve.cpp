@@ -153,7 +153,7 @@ int runServe(const QStringList &arguments)
     // still flush at once, so the order of lines is kept.
     bool flushQueued = false;
     const auto print = [json, &flushQueued, &orchestrator](const Event &event) {
-        QByteArray line = json ? QJsonDocument(event.toJson()).toJson(QJsonDocument::Compact)
+        QByteArray line = json ? event.toJsonText()
                                : QStringLiteral("%1 %2").arg(isoUtc(event.at), event.message).toUtf8();
         line += '\n';
         std::fwrite(line.constData(), 1, size_t(line.size()), stdout);

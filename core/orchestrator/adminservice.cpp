@@ -2,6 +2,7 @@
 #include "orchestrator/orchestrator.h"
 
 #include "common/duration.h"
+#include "common/jsonwriter.h"
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
@@ -15,6 +16,8 @@
 #include <QUuid>
 
 #include <optional>
+
+using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
@@ -363,6 +366,12 @@ Result<QJsonObject> Orchestrator::revokeToken(AdminConnection *connection, const
                        {QStringLiteral("disconnected"), disconnected}};
 }
 
+// The `event` frame, written as text: the event's data is already JSON text (Event::dataJson).
+static QByteArray eventFrame(const Event &event)
+{
+    return JsonObjectWriter().add("type"_L1, Protocol::Type::Event).addRaw("event"_L1, event.toJsonText()).finish();
+}
+
 Result<QJsonObject> Orchestrator::subscribe(AdminConnection *connection, const QJsonObject &params)
 {
     const qint64 after = params.value(QStringLiteral("after")).toInteger(-1);
@@ -371,8 +380,7 @@ Result<QJsonObject> Orchestrator::subscribe(AdminConnection *connection, const Q
     QTimer::singleShot(0, connection, [this, connection, after] {
         if (after >= 0) {
             for (const Event &event : m_events->since(after))
-                connection->send({{QStringLiteral("type"), Protocol::Type::Event},
-                                  {QStringLiteral("event"), event.toJson()}});
+                connection->sendEncoded(eventFrame(event));
         }
         connection->subscribed = true;
     });
@@ -381,13 +389,13 @@ Result<QJsonObject> Orchestrator::subscribe(AdminConnection *connection, const Q
 
 void Orchestrator::broadcastEvent(const Event &event)
 {
-    std::optional<QJsonObject> frame; // built for the first subscriber (several events per step)
+    QByteArray frame; // built for the first subscriber (several events per step)
     for (const QPointer<AdminConnection> &admin : std::as_const(m_admins)) {
         if (!admin || !admin->subscribed)
             continue;
-        if (!frame)
-            frame = QJsonObject{{QStringLiteral("type"), Protocol::Type::Event}, {QStringLiteral("event"), event.toJson()}};
-        admin->send(*frame);
+        if (frame.isEmpty())
+            frame = eventFrame(event);
+        admin->sendEncoded(frame);
     }
 }
 

@@ -87,16 +87,22 @@ void OutboundGate::discard()
 
 void PeerConnection::send(const QJsonObject &frame)
 {
+    if (m_socket)
+        sendEncoded(Protocol::encodeFrameUtf8(frame));
+}
+
+void PeerConnection::sendEncoded(QByteArray text)
+{
     if (!m_socket)
         return;
     if ((m_gate && m_gate->isClosed()) || !m_held.isEmpty()) {
         if (m_held.isEmpty() && !m_heldClose)
             m_gate->wait(this);
-        m_held << Held{m_gate->epoch(), Protocol::encodeFrameUtf8(frame)};
+        m_held << Held{m_gate->epoch(), std::move(text)};
         return;
     }
     if (m_socket->isOpen())
-        m_socket->sendText(Protocol::encodeFrameUtf8(frame));
+        m_socket->sendText(text);
 }
 
 bool PeerConnection::flushHeld(quint64 upTo)

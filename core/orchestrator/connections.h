@@ -63,6 +63,8 @@ public:
     ~PeerConnection() override;
 
     void send(const QJsonObject &frame);
+    // A frame already encoded as compact UTF-8 JSON text.
+    void sendEncoded(QByteArray text);
     void sendError(const Error &error, const QString &requestId = {});
     // Sends a close frame; the reason is truncated to the protocol's 123 bytes, never a secret.
     void close(int code, const QString &reason);

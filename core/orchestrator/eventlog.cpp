@@ -67,11 +67,23 @@ void EventLog::pullRemote()
 Event EventLog::append(const QString &kind, const QString &subject, const QString &message,
                        const QJsonObject &data)
 {
-    Event event{0, QDateTime::currentDateTimeUtc(), kind, subject, message, data};
+    Event event{0, QDateTime::currentDateTimeUtc(), kind, subject, message, {}};
+    event.setData(data);
+    return append(std::move(event));
+}
+
+Event EventLog::append(const QString &kind, const QString &subject, const QString &message,
+                       QByteArray dataJson)
+{
+    return append(Event{0, QDateTime::currentDateTimeUtc(), kind, subject, message, std::move(dataJson)});
+}
+
+Event EventLog::append(Event event)
+{
     if (auto id = m_store->insertEvent(event)) {
         event.id = *id;
     } else {
-        qCWarning(lcDb) << "could not store event" << kind << id.error().message;
+        qCWarning(lcDb) << "could not store event" << event.kind << id.error().message;
         event.id = m_lastId + 1;
     }
     m_lastId = std::max(m_lastId, event.id);

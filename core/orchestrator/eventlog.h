@@ -25,6 +25,9 @@ public:
 
     Event append(const QString &kind, const QString &subject, const QString &message,
                  const QJsonObject &data = {});
+    // `dataJson`: the data object as compact JSON text (JsonObjectWriter), for the hot paths.
+    Event append(const QString &kind, const QString &subject, const QString &message,
+                 QByteArray dataJson);
 
     // Fleet: other orchestrators write events to the same table. `since` then always reads the
     // table, and pullRemote() emits remoteAppended for the events others stored since the last pull.
@@ -40,6 +43,8 @@ Q_SIGNALS:
     void remoteAppended(const Swamp::Event &event);
 
 private:
+    Event append(Event event);
+
     Store *m_store;
     qint64 m_lastId = 0;
     std::deque<Event> m_recent; // the newest events, to serve subscribers without a query

@@ -151,7 +151,7 @@ void Orchestrator::forwardRemoteEvent(const Event &event)
 {
     broadcastEvent(event);
     // A step another orchestrator changed: its followers here see the change.
-    const QString stepId = event.data.value(QStringLiteral("stepId")).toString();
+    const QString stepId = event.data().value(QStringLiteral("stepId")).toString();
     if (!event.kind.startsWith(u"step.") || stepId.isEmpty() || !m_followers.contains(stepId))
         return;
     // The state first, then the output (as in followStep): the other orchestrator may finish

@@ -2,6 +2,7 @@
 
 #include "common/duration.h"
 #include "common/ids.h"
+#include "common/jsonwriter.h"
 #include "common/logging.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
@@ -14,6 +15,8 @@
 
 #include <algorithm>
 #include <vector>
+
+using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
@@ -1053,12 +1056,15 @@ void Scheduler::updateRun(const StepRecord &changed)
 void Scheduler::stepEvent(const StepRecord &step, const QString &kind, const QString &message)
 {
     m_events->append(kind, step.id, message,
-                     {{QStringLiteral("stepId"), step.id}, {QStringLiteral("runId"), step.runId},
-                      {QStringLiteral("name"), step.spec.name},
-                      {QStringLiteral("state"), stepStateName(step.state)},
-                      {QStringLiteral("workerName"), step.workerName},
-                      {QStringLiteral("attempt"), step.attempt},
-                      {QStringLiteral("maxAttempts"), step.spec.maxAttempts}});
+                     JsonObjectWriter()
+                         .add("stepId"_L1, step.id)
+                         .add("runId"_L1, step.runId)
+                         .add("name"_L1, step.spec.name)
+                         .add("state"_L1, stepStateName(step.state))
+                         .add("workerName"_L1, step.workerName)
+                         .add("attempt"_L1, step.attempt)
+                         .add("maxAttempts"_L1, step.spec.maxAttempts)
+                         .finish());
 }
 
 } // namespace Swamp

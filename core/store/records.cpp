@@ -1,6 +1,11 @@
 #include "store/records.h"
 
 #include "common/duration.h"
+#include "common/jsonwriter.h"
+
+#include <QJsonDocument>
+
+using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
@@ -84,6 +89,16 @@ WorkerRecord WorkerRecord::fromJson(const QJsonObject &o)
     return r;
 }
 
+QJsonObject Event::data() const
+{
+    return dataJson.isEmpty() ? QJsonObject() : QJsonDocument::fromJson(dataJson).object();
+}
+
+void Event::setData(const QJsonObject &data)
+{
+    dataJson = data.isEmpty() ? QByteArray() : QJsonDocument(data).toJson(QJsonDocument::Compact);
+}
+
 QJsonObject Event::toJson() const
 {
     return QJsonObject{{QStringLiteral("id"), id},
@@ -91,17 +106,31 @@ QJsonObject Event::toJson() const
                        {QStringLiteral("kind"), kind},
                        {QStringLiteral("subject"), subject},
                        {QStringLiteral("message"), message},
-                       {QStringLiteral("data"), data}};
+                       {QStringLiteral("data"), data()}};
+}
+
+QByteArray Event::toJsonText() const
+{
+    return JsonObjectWriter()
+        .add("id"_L1, id)
+        .add("at"_L1, isoUtc(at))
+        .add("kind"_L1, kind)
+        .add("subject"_L1, subject)
+        .add("message"_L1, message)
+        .addRaw("data"_L1, dataJson.isEmpty() ? QByteArrayView("{}") : QByteArrayView(dataJson))
+        .finish();
 }
 
 Event Event::fromJson(const QJsonObject &o)
 {
-    return Event{o.value(QStringLiteral("id")).toInteger(),
-                 parseIsoUtc(o.value(QStringLiteral("at")).toString()),
-                 o.value(QStringLiteral("kind")).toString(),
-                 o.value(QStringLiteral("subject")).toString(),
-                 o.value(QStringLiteral("message")).toString(),
-                 o.value(QStringLiteral("data")).toObject()};
+    Event event{o.value(QStringLiteral("id")).toInteger(),
+                parseIsoUtc(o.value(QStringLiteral("at")).toString()),
+                o.value(QStringLiteral("kind")).toString(),
+                o.value(QStringLiteral("subject")).toString(),
+                o.value(QStringLiteral("message")).toString(),
+                {}};
+    event.setData(o.value(QStringLiteral("data")).toObject());
+    return event;
 }
 
 } // namespace Swamp

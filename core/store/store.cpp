@@ -966,6 +966,12 @@ Result<int> Store::reconcileWorkersOnBoot(const QDateTime &now)
     return query->numRowsAffected();
 }
 
+// The events table's data column: the object's JSON text, "{}" when there is none.
+static QString storedEventData(const Event &e)
+{
+    return e.dataJson.isEmpty() ? QStringLiteral("{}") : QString::fromUtf8(e.dataJson);
+}
+
 Store::Statement Store::eventsInsertStatement(const QList<const Event *> &events)
 {
     Statement statement{QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) VALUES "), {}};
@@ -974,7 +980,7 @@ Store::Statement Store::eventsInsertStatement(const QList<const Event *> &events
         const Event &e = *events.at(i);
         statement.sql += i == 0 ? QStringLiteral("(?, ?, ?, ?, ?, ?)") : QStringLiteral(", (?, ?, ?, ?, ?, ?)");
         statement.values << e.id << toMs(e.at) << e.kind << (e.subject.isNull() ? QStringLiteral("") : e.subject)
-                         << e.message << QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact));
+                         << e.message << storedEventData(e);
     }
     return statement;
 }
@@ -1021,7 +1027,7 @@ Result<qint64> Store::insertEvent(const Event &e)
             return fail(r.error());
         return kept.id;
     }
-    const QString data = QString::fromUtf8(QJsonDocument(e.data).toJson(QJsonDocument::Compact));
+    const QString data = storedEventData(e);
     const QString sql = m_dialect == Dialect::Postgres
                             ? QStringLiteral("INSERT INTO events (at, kind, subject, message, data) "
                                              "VALUES (?, ?, ?, ?, ?) RETURNING id")
@@ -1048,8 +1054,9 @@ static QList<Event> eventsFromQuery(QSqlQuery &query)
     while (query.next()) {
         events << Event{query.value(0).toLongLong(), Store::fromMs(query.value(1)),
                         query.value(2).toString(), query.value(3).toString(),
-                        query.value(4).toString(),
-                        QJsonDocument::fromJson(query.value(5).toString().toUtf8()).object()};
+                        query.value(4).toString(), query.value(5).toString().toUtf8()};
+        if (events.last().dataJson == "{}")
+            events.last().dataJson.clear();
     }
     return events;
 }

@@ -619,7 +619,7 @@ void tst_Store::eventsInOrder()
         e.kind = kinds.at(i);
         e.subject = i == 0 ? QString() : u"ci"_s;
         e.message = u"message %1"_s.arg(i);
-        e.data = {{u"n"_s, i}};
+        e.setData({{u"n"_s, i}});
         auto id = store->insertEvent(e);
         QVERIFY_RESULT(id);
         if (!ids.isEmpty())
@@ -637,7 +637,7 @@ void tst_Store::eventsInOrder()
         QCOMPARE(all->at(i).kind, kinds.at(i));
         QCOMPARE(all->at(i).at, at(i));
         QCOMPARE(all->at(i).message, u"message %1"_s.arg(i));
-        QCOMPARE(all->at(i).data.value(u"n"_s).toInt(), i);
+        QCOMPARE(all->at(i).data().value(u"n"_s).toInt(), i);
     }
     QCOMPARE(all->at(0).subject, QString());
     auto afterFirst = store->eventsAfter(ids.first(), 100);
@@ -1188,7 +1188,7 @@ void tst_Store::writeBehindEventIdsContinue()
     }
     auto store = openWriteBehindStore();
     QVERIFY(store);
-    auto id = store->insertEvent(Event{0, at(5), u"worker.lost"_s, u"ci"_s, u"gone"_s, {{u"n"_s, 5}}});
+    auto id = store->insertEvent(Event{0, at(5), u"worker.lost"_s, u"ci"_s, u"gone"_s, R"({"n":5})"_ba});
     QVERIFY_RESULT(id);
     QCOMPARE(*id, last + 1);
     auto next = store->insertEvent(Event{0, at(6), u"worker.lost"_s, u"ci"_s, u"gone"_s, {}});
@@ -1199,7 +1199,7 @@ void tst_Store::writeBehindEventIdsContinue()
     QVERIFY_RESULT(all);
     QCOMPARE(all->size(), 2);
     QCOMPARE(all->first().id, last + 1);
-    QCOMPARE(all->first().data.value(u"n"_s).toInt(), 5);
+    QCOMPARE(all->first().data().value(u"n"_s).toInt(), 5);
     QCOMPARE(all->first().at, at(5));
 }
 

@@ -1,0 +1,110 @@
+// JsonObjectWriter: the hand-written JSON of events (and event frames) must read back, through
+// Qt's own parser, as exactly the object it describes, whatever the strings hold.
+#include "common/jsonwriter.h"
+#include "store/records.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Swamp;
+
+class tst_JsonWriter : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void strings_data();
+    void strings();
+    void numbersAndBools();
+    void rawValues();
+    void emptyObject();
+    void eventTextMatchesToJson();
+};
+
+static QJsonObject parsed(const QByteArray &text)
+{
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(text, &error);
+    if (error.error != QJsonParseError::NoError)
+        qWarning("not JSON (%s): %s", qPrintable(error.errorString()), text.constData());
+    return document.object();
+}
+
+void tst_JsonWriter::strings_data()
+{
+    QTest::addColumn<QString>("value");
+    QTest::newRow("plain") << u"build-42"_s;
+    QTest::newRow("empty") << QString();
+    QTest::newRow("quotes and backslashes") << u"say \"hi\" to C:\\temp\\"_s;
+    QTest::newRow("named controls") << u"a\nb\rc\td\be\ff"_s;
+    QString controls;
+    for (char16_t c = 0; c < 0x20; ++c)
+        controls += QChar(c);
+    controls += QChar(0x7f);
+    QTest::newRow("every control character") << controls;
+    QTest::newRow("latin-1") << u"wärme größe"_s;
+    QTest::newRow("cjk and emoji") << u"構築 🚀 done"_s;
+    QTest::newRow("non-ASCII with quote") << u"ü\"\\\n"_s;
+    QTest::newRow("slash and html") << u"</script><b>"_s;
+}
+
+void tst_JsonWriter::strings()
+{
+    QFETCH(QString, value);
+    const QByteArray text = JsonObjectWriter().add("v"_L1, value).add("w"_L1, u"x"_s).finish();
+    const QJsonObject object = parsed(text);
+    QCOMPARE(object.value(u"v"_s).toString(), value);
+    QCOMPARE(object.value(u"w"_s).toString(), u"x"_s);
+    QCOMPARE(object.size(), 2);
+    // No raw control character may reach the text (a JSON parser must refuse one).
+    for (char c : text)
+        QVERIFY2(uchar(c) >= 0x20, text.constData());
+}
+
+void tst_JsonWriter::numbersAndBools()
+{
+    const QByteArray text = JsonObjectWriter()
+                                .add("zero"_L1, 0)
+                                .add("negative"_L1, -7)
+                                .add("big"_L1, qint64(1) << 52)
+                                .add("yes"_L1, true)
+                                .add("no"_L1, false)
+                                .finish();
+    const QJsonObject object = parsed(text);
+    QCOMPARE(object.value(u"zero"_s).toInteger(-1), 0);
+    QCOMPARE(object.value(u"negative"_s).toInteger(), -7);
+    QCOMPARE(object.value(u"big"_s).toInteger(), qint64(1) << 52);
+    QCOMPARE(object.value(u"yes"_s), QJsonValue(true));
+    QCOMPARE(object.value(u"no"_s), QJsonValue(false));
+}
+
+void tst_JsonWriter::rawValues()
+{
+    const QByteArray inner = JsonObjectWriter().add("a"_L1, 1).finish();
+    const QJsonObject object = parsed(JsonObjectWriter().addRaw("inner"_L1, inner).addRaw("list"_L1, "[1,2]").finish());
+    QCOMPARE(object.value(u"inner"_s).toObject(), (QJsonObject{{u"a"_s, 1}}));
+    QCOMPARE(object.value(u"list"_s).toArray(), (QJsonArray{1, 2}));
+}
+
+void tst_JsonWriter::emptyObject()
+{
+    QCOMPARE(JsonObjectWriter().finish(), "{}"_ba);
+}
+
+void tst_JsonWriter::eventTextMatchesToJson()
+{
+    Event event{42, QDateTime::fromMSecsSinceEpoch(1764633600123, Qt::UTC), u"step.finished"_s,
+                u"0190abcd"_s, u"step 0190abcd (build \"x\") succeeded\n"_s, {}};
+    event.setData({{u"stepId"_s, u"s"_s}, {u"attempt"_s, 2}, {u"note"_s, u"ü\t"_s}});
+    QCOMPARE(parsed(event.toJsonText()), event.toJson());
+    QCOMPARE(Event::fromJson(parsed(event.toJsonText())).data(), event.data());
+    event.dataJson.clear();
+    QCOMPARE(parsed(event.toJsonText()).value(u"data"_s), QJsonValue(QJsonObject()));
+    QCOMPARE(parsed(event.toJsonText()), event.toJson());
+}
+
+QTEST_GUILESS_MAIN(tst_JsonWriter)
+#include "tst_jsonwriter.moc"
