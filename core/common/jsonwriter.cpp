@@ -1,5 +1,8 @@
 #include "common/jsonwriter.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
+
 namespace Swamp {
 
 static void appendEscaped(QByteArray &out, char c)
@@ -43,6 +46,29 @@ void appendJsonString(QByteArray &out, QStringView text)
             appendEscaped(out, c);
     }
     out += '"';
+}
+
+JsonObjectWriter &JsonObjectWriter::add(QLatin1StringView key, const QStringList &values)
+{
+    appendKey(key);
+    m_out += '[';
+    for (qsizetype i = 0; i < values.size(); ++i) {
+        if (i > 0)
+            m_out += ',';
+        appendJsonString(m_out, values.at(i));
+    }
+    m_out += ']';
+    return *this;
+}
+
+JsonObjectWriter &JsonObjectWriter::add(QLatin1StringView key, const QJsonObject &object)
+{
+    appendKey(key);
+    if (object.isEmpty())
+        m_out += "{}";
+    else
+        m_out += QJsonDocument(object).toJson(QJsonDocument::Compact);
+    return *this;
 }
 
 } // namespace Swamp

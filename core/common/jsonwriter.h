@@ -3,7 +3,10 @@
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QLatin1StringView>
+#include <QStringList>
 #include <QStringView>
+
+class QJsonObject;
 
 namespace Swamp {
 
@@ -26,6 +29,7 @@ public:
         return *this;
     }
     JsonObjectWriter &add(QLatin1StringView key, const QString &value) { return add(key, QStringView(value)); }
+    JsonObjectWriter &add(QLatin1StringView key, QLatin1StringView value) { return add(key, QString(value)); }
     JsonObjectWriter &add(QLatin1StringView key, qint64 value)
     {
         appendKey(key);
@@ -37,6 +41,15 @@ public:
     {
         appendKey(key);
         m_out += value ? "true" : "false";
+        return *this;
+    }
+    JsonObjectWriter &add(QLatin1StringView key, const QStringList &values);
+    // Written by QJsonDocument (an object's keys need sorting and its values any type).
+    JsonObjectWriter &add(QLatin1StringView key, const QJsonObject &object);
+    JsonObjectWriter &addNull(QLatin1StringView key)
+    {
+        appendKey(key);
+        m_out += "null";
         return *this;
     }
     // A string literal would otherwise become a bool.

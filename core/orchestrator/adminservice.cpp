@@ -71,6 +71,20 @@ void Orchestrator::handleAdminFrame(AdminConnection *connection, const QJsonObje
         connection->reject(QStringLiteral("missing_id"), QStringLiteral("admin requests need an \"id\""));
         return;
     }
+    if (method == u"run.submit") {
+        // The hot request: its result is written as text, never built as an object.
+        auto result = submitRun(frame.value(QStringLiteral("params")).toObject());
+        if (!result) {
+            connection->sendError(result.error(), requestId);
+            return;
+        }
+        connection->sendEncoded(JsonObjectWriter()
+                                    .add("type"_L1, Protocol::Type::Result)
+                                    .add("id"_L1, requestId)
+                                    .addRaw("result"_L1, *result)
+                                    .finish());
+        return;
+    }
     auto result = adminCall(connection, method, frame.value(QStringLiteral("params")).toObject());
     if (!result) {
         connection->sendError(result.error(), requestId);
@@ -101,8 +115,6 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
         return subscribe(connection, params);
     if (method == u"data.query")
         return dataQuery(params);
-    if (method == u"run.submit")
-        return submitRun(params);
     if (method == u"run.status")
         return runStatus(params);
     if (method == u"run.logs")

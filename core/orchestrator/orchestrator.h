@@ -179,7 +179,7 @@ private:
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> dataQuery(const QJsonObject &params);
     // steps (runservice.cpp)
-    Result<QJsonObject> submitRun(const QJsonObject &params);
+    Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
     Result<QJsonObject> runStatus(const QJsonObject &params);
     Result<QJsonObject> runLogs(const QJsonObject &params);
     Result<QJsonObject> followStep(AdminConnection *connection, const QJsonObject &params);

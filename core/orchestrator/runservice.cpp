@@ -13,7 +13,7 @@
 
 namespace Swamp {
 
-Result<QJsonObject> Orchestrator::submitRun(const QJsonObject &params)
+Result<QByteArray> Orchestrator::submitRun(const QJsonObject &params)
 {
     const QJsonArray stepsJson = params.value(QStringLiteral("steps")).toArray();
     if (stepsJson.size() > 10000) {

@@ -186,7 +186,7 @@ Result<int> Scheduler::recover()
     return expired;
 }
 
-Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSpec> &specs)
+Result<QByteArray> Scheduler::submit(const QString &runName, const QList<StepSpec> &specs)
 {
     if (specs.isEmpty()) {
         return fail(QStringLiteral("invalid_step"), Tr::tr("a run needs at least one step"),
@@ -220,7 +220,7 @@ Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSp
     });
     if (!saved)
         return fail(saved.error());
-    QJsonArray stepIds;
+    QStringList stepIds;
     OpenRun *open = m_shared ? nullptr : &*m_runs.insert(run.id, OpenRun{run, {}, {}});
     for (const StepRecord &step : std::as_const(steps)) {
         if (open)
@@ -233,8 +233,7 @@ Result<QJsonObject> Scheduler::submit(const QString &runName, const QList<StepSp
         Q_EMIT stepChanged(step);
     }
     requestSchedule();
-    return QJsonObject{{QStringLiteral("runId"), run.id}, {QStringLiteral("stepIds"), stepIds},
-                       {QStringLiteral("run"), run.toJson()}};
+    return JsonObjectWriter().add("runId"_L1, run.id).add("stepIds"_L1, stepIds).addRaw("run"_L1, run.toJsonText()).finish();
 }
 
 void Scheduler::schedule()
@@ -391,17 +390,19 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
     m_leases.insert(lease.id, lease);
     m_lastSeq.insert(lease.id, 0);
     session->leaseIds.insert(lease.id);
-    sendToWorker(session, QJsonObject{
-        {QStringLiteral("type"), Protocol::Type::Dispatch},
-        {QStringLiteral("stepId"), step.id},
-        {QStringLiteral("leaseId"), lease.id},
-        {QStringLiteral("attempt"), lease.attempt},
-        {QStringLiteral("name"), step.spec.name},
-        {QStringLiteral("command"), QJsonArray::fromStringList(step.spec.command)},
-        {QStringLiteral("shell"), step.spec.shell},
-        {QStringLiteral("env"), step.spec.env},
-        {QStringLiteral("timeoutMs"), step.spec.timeoutMs},
-    });
+    if (WorkerConnection *connection = session->connection) {
+        connection->sendEncoded(JsonObjectWriter()
+                                    .add("type"_L1, Protocol::Type::Dispatch)
+                                    .add("stepId"_L1, step.id)
+                                    .add("leaseId"_L1, lease.id)
+                                    .add("attempt"_L1, lease.attempt)
+                                    .add("name"_L1, step.spec.name)
+                                    .add("command"_L1, step.spec.command)
+                                    .add("shell"_L1, step.spec.shell)
+                                    .add("env"_L1, step.spec.env)
+                                    .add("timeoutMs"_L1, step.spec.timeoutMs)
+                                    .finish());
+    }
     stepEvent(step, QStringLiteral("step.dispatched"),
               Tr::tr("step %1 (%2) dispatched to %3 (attempt %4/%5)")
                   .arg(shortId(step.id), step.spec.name, session->record.name)
@@ -416,6 +417,12 @@ void Scheduler::sendToWorker(WorkerSession *session, const QJsonObject &frame)
 {
     if (WorkerConnection *connection = session->connection)
         connection->send(frame);
+}
+
+void Scheduler::sendAck(WorkerSession *session, const QString &leaseId)
+{
+    if (WorkerConnection *connection = session->connection)
+        connection->sendEncoded(JsonObjectWriter().add("type"_L1, "ack"_L1).add("leaseId"_L1, leaseId).finish());
 }
 
 void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QString &what)
@@ -594,7 +601,7 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     });
     if (saved && !*saved) {
         dropSuperseded(session, leaseId, QStringLiteral("finished"));
-        sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("ack")}, {QStringLiteral("leaseId"), leaseId}});
+        sendAck(session, leaseId);
         return;
     }
     if (!saved) {
@@ -605,7 +612,7 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     m_lastSeq.remove(leaseId);
     session->leaseIds.remove(leaseId);
     session->holdUntilMs = 0;
-    sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("ack")}, {QStringLiteral("leaseId"), leaseId}});
+    sendAck(session, leaseId);
     if (step != m_open.end()) {
         const StepRecord done = *step;
         m_open.erase(step);

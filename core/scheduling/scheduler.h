@@ -50,7 +50,8 @@ public:
     // Fleet: an operator cancelled `stepId` through another orchestrator.
     void cancelHere(const QString &stepId);
 
-    Result<QJsonObject> submit(const QString &runName, const QList<StepSpec> &specs);
+    // The result object (runId, stepIds, run) as compact JSON text.
+    Result<QByteArray> submit(const QString &runName, const QList<StepSpec> &specs);
     // A step id or a run id. Queued steps end at once; running ones are cancelled on the worker.
     Result<QJsonObject> cancel(const QString &id);
     QList<StepRecord> queuedSteps() const;
@@ -113,6 +114,7 @@ private:
     static qint64 queueDeadlineMs(const StepRecord &step);
     void stepEvent(const StepRecord &step, const QString &kind, const QString &message);
     void sendToWorker(WorkerSession *session, const QJsonObject &frame);
+    void sendAck(WorkerSession *session, const QString &leaseId);
 
     Store *m_store;
     EventLog *m_events;

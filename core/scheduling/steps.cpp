@@ -1,8 +1,12 @@
 #include "scheduling/steps.h"
 
 #include "common/duration.h"
+#include "common/jsonwriter.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
+
+using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
@@ -248,14 +252,21 @@ QJsonObject LeaseRecord::toJson() const
 
 QJsonObject RunRecord::toJson() const
 {
-    return QJsonObject{
-        {QStringLiteral("id"), id},
-        {QStringLiteral("name"), name},
-        {QStringLiteral("state"), stepStateName(state)},
-        {QStringLiteral("createdAt"), isoUtcOrNull(createdAt)},
-        {QStringLiteral("updatedAt"), isoUtcOrNull(updatedAt)},
-        {QStringLiteral("finishedAt"), isoUtcOrNull(finishedAt)},
-    };
+    return QJsonDocument::fromJson(toJsonText()).object();
+}
+
+QByteArray RunRecord::toJsonText() const
+{
+    JsonObjectWriter writer;
+    writer.add("id"_L1, id).add("name"_L1, name).add("state"_L1, stepStateName(state));
+    for (const auto &[key, when] : {std::pair{"createdAt"_L1, &createdAt}, std::pair{"updatedAt"_L1, &updatedAt},
+                                    std::pair{"finishedAt"_L1, &finishedAt}}) {
+        if (when->isValid())
+            writer.add(key, isoUtc(*when));
+        else
+            writer.addNull(key);
+    }
+    return writer.finish();
 }
 
 StepState runStateFrom(const QList<StepState> &steps)

@@ -107,6 +107,8 @@ struct RunRecord
     QDateTime finishedAt;
 
     QJsonObject toJson() const;
+    // The same, as compact JSON text written without building an object (run.submit replies).
+    QByteArray toJsonText() const;
 };
 
 // A run's state from its steps: running while any is not terminal (queued if none started),

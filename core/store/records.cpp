@@ -101,12 +101,7 @@ void Event::setData(const QJsonObject &data)
 
 QJsonObject Event::toJson() const
 {
-    return QJsonObject{{QStringLiteral("id"), id},
-                       {QStringLiteral("at"), isoUtc(at)},
-                       {QStringLiteral("kind"), kind},
-                       {QStringLiteral("subject"), subject},
-                       {QStringLiteral("message"), message},
-                       {QStringLiteral("data"), data()}};
+    return QJsonDocument::fromJson(toJsonText()).object();
 }
 
 QByteArray Event::toJsonText() const
