@@ -3,49 +3,59 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
+
 namespace Swamp {
 
-static void appendEscaped(QByteArray &out, char c)
+// Writes `c` at `out` as JSON wants it inside a string; returns the end.
+static char *writeEscaped(char *out, uchar c)
 {
     static constexpr char Hex[] = "0123456789abcdef";
-    switch (c) {
-    case '"': out += "\\\""; return;
-    case '\\': out += "\\\\"; return;
-    case '\b': out += "\\b"; return;
-    case '\f': out += "\\f"; return;
-    case '\n': out += "\\n"; return;
-    case '\r': out += "\\r"; return;
-    case '\t': out += "\\t"; return;
-    default:
-        if (uchar(c) < 0x20) {
-            out += "\\u00";
-            out += Hex[uchar(c) >> 4];
-            out += Hex[uchar(c) & 0xf];
-        } else {
-            out += c;
-        }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+        *out++ = char(c);
+        return out;
     }
+    *out++ = '\\';
+    switch (c) {
+    case '"': *out++ = '"'; break;
+    case '\\': *out++ = '\\'; break;
+    case '\b': *out++ = 'b'; break;
+    case '\f': *out++ = 'f'; break;
+    case '\n': *out++ = 'n'; break;
+    case '\r': *out++ = 'r'; break;
+    case '\t': *out++ = 't'; break;
+    default:
+        *out++ = 'u';
+        *out++ = '0';
+        *out++ = '0';
+        *out++ = Hex[c >> 4];
+        *out++ = Hex[c & 0xf];
+    }
+    return out;
 }
 
 void appendJsonString(QByteArray &out, QStringView text)
 {
-    out += '"';
-    bool ascii = true;
-    for (QChar c : text) {
-        if (c.unicode() >= 0x80) {
-            ascii = false;
-            break;
-        }
-    }
+    // Room for the worst case (every character escaped as \u00XX), then cut back: one
+    // allocation at most, no per-character append.
+    const auto appendBytes = [&out](auto begin, auto end, qsizetype count) {
+        const qsizetype start = out.size();
+        out.resize(start + count * 6 + 2);
+        char *at = out.data() + start;
+        *at++ = '"';
+        for (auto it = begin; it != end; ++it)
+            at = writeEscaped(at, uchar(*it));
+        *at++ = '"';
+        out.truncate(at - out.constData());
+    };
+    const bool ascii = std::all_of(text.begin(), text.end(), [](QChar c) { return c.unicode() < 0x80; });
     if (ascii) {
-        for (QChar c : text)
-            appendEscaped(out, char(c.unicode()));
+        appendBytes(text.utf16(), text.utf16() + text.size(), text.size());
     } else {
         // Bytes of a multi-byte UTF-8 sequence are all >= 0x80: none needs escaping.
-        for (char c : text.toUtf8())
-            appendEscaped(out, c);
+        const QByteArray utf8 = text.toUtf8();
+        appendBytes(utf8.begin(), utf8.end(), utf8.size());
     }
-    out += '"';
 }
 
 JsonObjectWriter &JsonObjectWriter::add(QLatin1StringView key, const QStringList &values)

@@ -295,6 +295,7 @@ void Store::commitBatchAsync(QObject *context, std::function<void(const Result<v
         database().commit();
     }
     auto rows = std::make_shared<std::vector<PendingRow>>(std::exchange(m_batchRows, {}).rows);
+    m_batchRows.rows.reserve(rows->size()); // the next batch is likely as large
     ++m_commitsInFlight;
     m_committer->submit(
         [rows](SqliteWriter &writer) -> std::expected<void, QString> {
@@ -362,15 +363,16 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
         if (result && opened)
             result = savepoint(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
         if (!result) {
-            m_bodyRows = {};
+            m_bodyRows.clear();
             if (opened) {
                 savepoint(QStringLiteral("ROLLBACK TO SAVEPOINT swamp_change"));
                 savepoint(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
             }
             return result;
         }
-        for (PendingRow &row : std::exchange(m_bodyRows, {}).rows)
+        for (PendingRow &row : m_bodyRows.rows)
             m_batchRows.put(std::move(row));
+        m_bodyRows.clear();
         return {};
     }
     if (m_batchOpen) {
@@ -436,17 +438,41 @@ Result<void> Store::enableWriteBehind()
 
 void Store::PendingRows::put(PendingRow row)
 {
+    static constexpr size_t LinearSearchRows = 16;
     if (!row.id.isEmpty()) {
-        const std::pair<size_t, QString> key{row.row.index(), row.id};
-        if (const auto it = index.constFind(key); it != index.cend()) {
-            PendingRow &kept = rows[*it];
+        const size_t kind = row.row.index();
+        std::optional<size_t> found;
+        if (index.isEmpty()) {
+            for (size_t i = 0; i < rows.size() && !found; ++i) {
+                if (rows[i].row.index() == kind && rows[i].id == row.id)
+                    found = i;
+            }
+            if (!found && rows.size() >= LinearSearchRows) {
+                index.reserve(qsizetype(rows.size() * 2));
+                for (size_t i = 0; i < rows.size(); ++i) {
+                    if (!rows[i].id.isEmpty())
+                        index.insert({rows[i].row.index(), rows[i].id}, i);
+                }
+            }
+        } else if (const auto it = index.constFind({kind, row.id}); it != index.cend()) {
+            found = *it;
+        }
+        if (found) {
+            PendingRow &kept = rows[*found];
             kept.row = std::move(row.row); // the newest version; inserted or not as first seen
             kept.heldBy = std::move(row.heldBy);
             return;
         }
-        index.insert(key, rows.size());
+        if (!index.isEmpty())
+            index.insert({kind, row.id}, rows.size());
     }
     rows.push_back(std::move(row));
+}
+
+void Store::PendingRows::clear()
+{
+    rows.clear();
+    index.clear();
 }
 
 Result<void> Store::defer(PendingRow row)

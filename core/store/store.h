@@ -280,8 +280,12 @@ private:
     struct PendingRows
     {
         std::vector<PendingRow> rows; // in the order each row was first changed (foreign keys)
-        QHash<std::pair<size_t, QString>, size_t> index; // (kind, id) → its place in rows
+        // (kind, id) → its place in rows; built only once rows outgrow a linear search (a body
+        // changes a few rows; a batch under load, hundreds).
+        QHash<std::pair<size_t, QString>, size_t> index;
         void put(PendingRow row);
+        // Empty again, keeping the vector's storage for the next body.
+        void clear();
     };
     // One row's statement, built without touching the store (also on SqliteCommitter's thread).
     struct Statement

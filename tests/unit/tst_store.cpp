@@ -113,6 +113,7 @@ private Q_SLOTS:
     void failedStatementRollsBackTransaction();
     void queryWhileVisitingRows();
     void writeBehindWritesNewestVersionOnce();
+    void writeBehindLargeBatchMergesEveryRow();
     void writeBehindFailingBodyLosesOnlyItsRows();
     void writeBehindEventIdsContinue();
     void writeBehindFailedFlushRefusesCommit();
@@ -1138,6 +1139,58 @@ void tst_Store::writeBehindWritesNewestVersionOnce()
         QVERIFY(!q.next());
     }
     QSqlDatabase::removeDatabase(u"other"_s);
+}
+
+// A batch of many rows (past the size where the kept rows get an index) still merges every
+// later change of a row into its first place: one INSERT per row, one UPDATE per updated row,
+// the newest version of each.
+void tst_Store::writeBehindLargeBatchMergesEveryRow()
+{
+    if (postgres())
+        QSKIP("write-behind is SQLite's (one orchestrator) only");
+    auto store = openWriteBehindStore();
+    QVERIFY(store);
+    QVERIFY_RESULT(countWrites(*store, u"steps"_s));
+    QVERIFY_RESULT(store->commitBatch());
+    const RunRecord r = run(u"big"_s, at(0));
+    QVERIFY_RESULT(store->transaction([&] { return store->insertRun(r); }));
+    QList<StepRecord> steps;
+    for (int i = 0; i < 40; ++i) {
+        steps << step(r.id, i, at(0));
+        // Inserts and updates interleaved, in bodies of a few rows and one of many.
+        QVERIFY_RESULT(store->transaction([&] { return store->insertStep(steps.last()); }));
+        if (i % 3 == 0) {
+            steps.last().state = StepState::Dispatched;
+            QVERIFY_RESULT(store->transaction([&] { return store->updateStep(steps.last()); }));
+        }
+    }
+    QVERIFY_RESULT(store->transaction([&]() -> Result<void> {
+        for (StepRecord &s : steps) {
+            s.state = StepState::Running;
+            s.startedAt = at(1);
+            if (auto w = store->updateStep(s); !w)
+                return w;
+        }
+        for (int i = 0; i < steps.size(); i += 2) {
+            steps[i].state = StepState::Succeeded;
+            steps[i].exitCode = 0;
+            steps[i].finishedAt = at(2);
+            if (auto w = store->updateStep(steps[i]); !w)
+                return w;
+        }
+        return {};
+    }));
+    QVERIFY_RESULT(store->commitBatch());
+    // All of it was kept until the commit: one INSERT per step, no UPDATE.
+    QCOMPARE(writes(*store, u"steps insert"_s), 40);
+    QCOMPARE(writes(*store, u"steps update"_s), 0);
+    for (int i = 0; i < steps.size(); ++i) {
+        auto stored = store->step(steps.at(i).id);
+        QVERIFY_RESULT(stored);
+        QVERIFY(stored->has_value());
+        QCOMPARE((*stored)->state, i % 2 == 0 ? StepState::Succeeded : StepState::Running);
+        QCOMPARE((*stored)->startedAt, at(1));
+    }
 }
 
 // A failing body loses its own rows, whether they still wait or were written inside its
