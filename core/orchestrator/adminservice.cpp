@@ -54,7 +54,10 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
     connection->clientName = clientName.trimmed();
     m_admins << connection;
     connect(connection, &PeerConnection::frameReceived, this,
-            [this, connection](const QJsonObject &frame) { handleAdminFrame(connection, frame); });
+            [this, connection](const QJsonObject &frame) {
+                handleAdminFrame(connection, frame);
+                sealEarlyIfDue();
+            });
     connect(connection, &PeerConnection::closed, this, [this, connection] {
         m_admins.removeAll(connection);
         for (auto it = m_followers.begin(); it != m_followers.end();)

@@ -230,7 +230,17 @@ Result<void> Orchestrator::start()
             return fail(limited.error());
     }
     m_store->setGroupCommit([this] {
-        QMetaObject::invokeMethod(this, &Orchestrator::commitBatch, Qt::QueuedConnection);
+        // Once per turn: a batch sealed early (sealEarlyIfDue) and the one opened after it in the
+        // same turn share the commit posted for the first.
+        if (std::exchange(m_commitPosted, true))
+            return;
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                m_commitPosted = false;
+                commitBatch();
+            },
+            Qt::QueuedConnection);
     });
     m_store->checkpointInBackground();
     // One orchestrator on SQLite is the only writer: the hot rows can wait for the commit.
@@ -245,6 +255,17 @@ void Orchestrator::commitBatch()
 {
     const quint64 sealed = m_gate.seal();
     m_store->commitBatchAsync(this, [this, sealed](const Result<void> &committed) { batchCommitted(sealed, committed); });
+}
+
+void Orchestrator::sealEarlyIfDue()
+{
+    // A turn that reads a burst of frames (the replies to a release bring the next ones at once)
+    // can take milliseconds; the changes of its first frames need not wait for its last ones.
+    // Their batch goes to the committer thread while this one handles the rest (SQLite only: a
+    // batch committed here would make the turn wait instead).
+    constexpr qint64 EarlySealNs = 1'000'000;
+    if (m_store->inBatch() && m_store->commitsOffThread() && m_store->batchAgeNs() >= EarlySealNs)
+        commitBatch();
 }
 
 void Orchestrator::commitNow()
@@ -391,7 +412,10 @@ void Orchestrator::acceptConnection(PeerSocket *socket)
 void Orchestrator::attachWorker(WorkerConnection *connection)
 {
     connect(connection, &PeerConnection::frameReceived, this,
-            [this, connection](const QJsonObject &frame) { handleWorkerFrame(connection, frame); });
+            [this, connection](const QJsonObject &frame) {
+                handleWorkerFrame(connection, frame);
+                sealEarlyIfDue();
+            });
     connect(connection, &PeerConnection::pongReceived, this, [this, connection] {
         if (WorkerSession *session = m_pool.find(connection->workerId); session && session->connection == connection)
             session->lastHeardMs = connection->lastHeardMs();

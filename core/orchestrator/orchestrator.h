@@ -123,6 +123,7 @@ private:
     // group commit: what one event-loop turn changed is committed at once, then sent
     void commitBatch();      // on the next event-loop turn after a batch opened; may not wait
     void commitNow();        // waits (stop())
+    void sealEarlyIfDue();   // after a frame: commits a batch open for long on the committer thread
     void batchCommitted(quint64 epoch, const Result<void> &committed);
 
     // liveness
@@ -232,6 +233,7 @@ private:
     qint64 m_bootEventId = 0;
     OutboundGate m_gate;
     bool m_commitFailed = false;
+    bool m_commitPosted = false; // commitBatch() is posted for the next turn
     QSet<QString> m_statusToWrite; // workers whose idle/busy flips wait for the next sweep
     qint64 m_announcedWindowMs = 1000; // the smallest reconnectWindowMs()
 };

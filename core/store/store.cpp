@@ -253,6 +253,7 @@ Result<void> Store::openBatch()
     if (!db.transaction())
         return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
     m_batchOpen = true;
+    m_batchClock.start();
     m_mainWrote = false;
     m_scheduleCommit();
     return {};

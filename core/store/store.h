@@ -7,6 +7,7 @@
 #include "store/sqlitewriter.h"
 #include "tokens/tokens.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -70,6 +71,10 @@ public:
     // Until then commitsPending() is true: nothing that depends on it may be sent.
     void commitBatchAsync(QObject *context, std::function<void(const Result<void> &)> done);
     bool commitsPending() const { return m_commitsInFlight > 0; }
+    // Whether commitBatchAsync() would hand the open batch to the committer thread (rather than
+    // commit it here), and for how long that batch has been open.
+    bool commitsOffThread() const { return m_committer && !m_mainWrote && !m_batchBroken; }
+    qint64 batchAgeNs() const { return m_batchOpen ? m_batchClock.nsecsElapsed() : 0; }
     // Write-behind (SQLite with one orchestrator, in group-commit mode only): the rows that every
     // step changes several times (its run, step and lease rows, the worker's state and the
     // operator events) are kept in memory until the batch commits or the next other statement
@@ -322,6 +327,7 @@ private:
     int m_transactionDepth = 0;
     std::function<void()> m_scheduleCommit;
     bool m_batchOpen = false;
+    QElapsedTimer m_batchClock; // since the open batch was opened
     bool m_writeBehind = false;
     bool m_flushing = false;       // writing pending rows: the public calls write at once
     bool m_inBody = false;         // a transaction() body of the open batch is running
