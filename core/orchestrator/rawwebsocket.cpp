@@ -581,6 +581,10 @@ void RawWebSocket::write(const char *head, qsizetype headSize, const char *body,
     if (m_state == State::Closed)
         return;
     if (!m_out.isEmpty()) {
+        if (m_out.size() + headSize + bodySize > m_maxUnsentBytes) {
+            dropStalled();
+            return;
+        }
         m_out.append(head, headSize);
         m_out.append(body, bodySize);
         return;
@@ -618,6 +622,15 @@ void RawWebSocket::write(const char *head, qsizetype headSize, const char *body,
                 &RawWebSocket::writeAvailable);
     }
     m_writeNotifier->setEnabled(true);
+}
+
+void RawWebSocket::dropStalled()
+{
+    qCWarning(lcWs).noquote() << QStringLiteral("dropped the connection from %1: it left %2 MiB unread (a stalled or "
+                                                "far too slow client); it may reconnect")
+                                     .arg(peerAddress().toString())
+                                     .arg(double(m_out.size()) / (1024 * 1024), 0, 'f', 1);
+    finish();
 }
 
 void RawWebSocket::writeAvailable()

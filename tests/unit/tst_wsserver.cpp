@@ -266,6 +266,7 @@ private Q_SLOTS:
     void handshakeTimeout();
     void notHttp();
     void slowReader();
+    void stalledReaderIsDropped();
     void serverClose();
     void manyConnections();
     void gateReleasesFramesByCommit();
@@ -965,6 +966,25 @@ void tst_WsServer::slowReader()
     QCOMPARE(accepted->disconnects, 0);
     client.send(clientFrame(OpClose, closePayload(1000)));
     QVERIFY(client.waitClosed());
+    QTRY_COMPARE(accepted->disconnects, 1);
+}
+
+void tst_WsServer::stalledReaderIsDropped()
+{
+    // A client that stops reading: once more than the limit waits behind the kernel's buffers,
+    // the connection is dropped with a warning, instead of the orchestrator keeping it all.
+    RawClient client;
+    Accepted *accepted = openRaw(client);
+    QVERIFY(accepted);
+    client.socket().setReadBufferSize(16 * 1024);
+    accepted->socket->setMaxUnsentBytes(1024 * 1024);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"dropped the connection from 127\\.0\\.0\\.1: it left "
+                                                          "[0-9.]+ MiB unread"_s));
+    const QString chunk(64 * 1024, u'x');
+    // Far more than loopback's socket buffers take (a few MiB), never read by the client.
+    for (int i = 0; i < 512 && accepted->disconnects == 0 && accepted->socket->isOpen(); ++i)
+        accepted->socket->sendTextMessage(chunk);
+    QVERIFY(!accepted->socket->isOpen());
     QTRY_COMPARE(accepted->disconnects, 1);
 }
 
