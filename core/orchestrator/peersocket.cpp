@@ -1,8 +1,18 @@
 #include "orchestrator/peersocket.h"
 
+#include "common/logging.h"
+
 #include <QWebSocket>
 
 namespace Swamp {
+
+void PeerSocket::warnStalled(qint64 unsentBytes) const
+{
+    qCWarning(lcWs).noquote() << QStringLiteral("dropped the connection from %1: it left %2 MiB unread (a stalled or "
+                                                "far too slow client); it may reconnect")
+                                     .arg(peerAddress().toString())
+                                     .arg(double(unsentBytes) / (1024 * 1024), 0, 'f', 1);
+}
 
 QtPeerSocket::QtPeerSocket(QWebSocket *socket, QObject *parent)
     : PeerSocket(parent), m_socket(socket)
@@ -35,6 +45,10 @@ void QtPeerSocket::sendTexts(const QList<QByteArray> &utf8)
         return;
     for (const QByteArray &text : utf8)
         m_socket->sendTextMessage(QString::fromUtf8(text));
+    if (const qint64 unsent = m_socket->bytesToWrite(); unsent > m_maxUnsentBytes) {
+        warnStalled(unsent);
+        m_socket->abort();
+    }
 }
 
 void QtPeerSocket::close(int code, const QString &reason)

@@ -29,6 +29,11 @@ public:
 
     // The largest text or binary message (and frame) accepted, in bytes.
     virtual void setMaxMessageBytes(qint64 bytes) = 0;
+    // A peer that leaves more than this unread (the kernel's buffer full and this much waiting
+    // behind it) is stalled or far too slow: its connection is dropped with a warning, so that
+    // one client that stopped reading cannot grow the orchestrator's memory without end.
+    static constexpr qint64 DefaultMaxUnsentBytes = 64 * 1024 * 1024;
+    void setMaxUnsentBytes(qint64 bytes) { m_maxUnsentBytes = bytes; }
     // Sends text messages (UTF-8) in order, all in one write where the socket can; dropped
     // unless isOpen().
     virtual void sendTexts(const QList<QByteArray> &utf8) = 0;
@@ -53,6 +58,12 @@ Q_SIGNALS:
     void binaryMessageReceived(const QByteArray &data);
     void pongReceived();
     void disconnected();
+
+protected:
+    // Logs why a connection with `unsentBytes` waiting is being dropped (the caller drops it).
+    void warnStalled(qint64 unsentBytes) const;
+
+    qint64 m_maxUnsentBytes = DefaultMaxUnsentBytes;
 };
 
 // A QWebSocket accepted by QWebSocketServer (the TLS listener), which it owns.

@@ -626,10 +626,7 @@ void RawWebSocket::write(const char *head, qsizetype headSize, const char *body,
 
 void RawWebSocket::dropStalled()
 {
-    qCWarning(lcWs).noquote() << QStringLiteral("dropped the connection from %1: it left %2 MiB unread (a stalled or "
-                                                "far too slow client); it may reconnect")
-                                     .arg(peerAddress().toString())
-                                     .arg(double(m_out.size()) / (1024 * 1024), 0, 'f', 1);
+    warnStalled(m_out.size());
     finish();
 }
 

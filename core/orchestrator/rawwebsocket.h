@@ -33,11 +33,6 @@ public:
     ~RawWebSocket() override;
 
     void setMaxMessageBytes(qint64 bytes) override { m_maxMessageBytes = bytes; }
-    // A peer that leaves more than this unread (the kernel's buffer full and this much waiting
-    // behind it) is stalled or far too slow: its connection is dropped, so that one client that
-    // stopped reading cannot grow the orchestrator's memory without end.
-    void setMaxUnsentBytes(qint64 bytes) { m_maxUnsentBytes = bytes; }
-    static constexpr qint64 DefaultMaxUnsentBytes = 64 * 1024 * 1024;
     void sendTexts(const QList<QByteArray> &utf8) override;
     void close(int code, const QString &reason) override;
     void abort() override;
@@ -99,7 +94,6 @@ private:
     QByteArray m_out;     // what the kernel did not take yet
     QByteArray m_request; // the upgrade request's head, for requestPath() and requestHeader()
     qint64 m_maxMessageBytes = 1024 * 1024;
-    qint64 m_maxUnsentBytes = DefaultMaxUnsentBytes;
     quint64 m_skip = 0; // bytes of a frame still to skip (while closing)
     int m_descriptor;
     quint16 m_closeCode = 1006;

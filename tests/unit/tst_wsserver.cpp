@@ -4,6 +4,7 @@
 #include "testsupport.h"
 
 #include "orchestrator/connections.h"
+#include "orchestrator/peersocket.h"
 #include "orchestrator/rawwebsocket.h"
 #include "orchestrator/rawwebsocketserver.h"
 
@@ -16,6 +17,7 @@
 #include <QTcpSocket>
 #include <QTest>
 #include <QWebSocket>
+#include <QWebSocketServer>
 #include <QtEndian>
 
 #include <memory>
@@ -267,6 +269,7 @@ private Q_SLOTS:
     void notHttp();
     void slowReader();
     void stalledReaderIsDropped();
+    void stalledReaderIsDroppedByQtPeerSocket();
     void serverClose();
     void manyConnections();
     void gateReleasesFramesByCommit();
@@ -986,6 +989,29 @@ void tst_WsServer::stalledReaderIsDropped()
         accepted->socket->sendTextMessage(chunk);
     QVERIFY(!accepted->socket->isOpen());
     QTRY_COMPARE(accepted->disconnects, 1);
+}
+
+void tst_WsServer::stalledReaderIsDroppedByQtPeerSocket()
+{
+    // The same bound on the wss:// path's socket (QWebSocketServer's QWebSocket; plain here, the
+    // buffering is the same under TLS).
+    QWebSocketServer server(u"swamp-test"_s, QWebSocketServer::NonSecureMode);
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    RawClient client;
+    QVERIFY(client.connectTo(server.serverPort()));
+    QCOMPARE(client.handshake(), 101);
+    QVERIFY(QTest::qWaitFor([&] { return server.hasPendingConnections(); }, 5000));
+    QtPeerSocket socket(server.nextPendingConnection());
+    QSignalSpy disconnected(&socket, &PeerSocket::disconnected);
+    client.socket().setReadBufferSize(16 * 1024);
+    socket.setMaxUnsentBytes(1024 * 1024);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"dropped the connection from 127\\.0\\.0\\.1: it left "
+                                                          "[0-9.]+ MiB unread"_s));
+    const QString chunk(64 * 1024, u'x');
+    for (int i = 0; i < 512 && socket.isOpen(); ++i)
+        socket.sendTextMessage(chunk);
+    QVERIFY(!socket.isOpen());
+    QTRY_COMPARE(disconnected.size(), 1);
 }
 
 void tst_WsServer::serverClose()
