@@ -1079,11 +1079,12 @@ static QList<Event> eventsFromQuery(QSqlQuery &query)
 {
     QList<Event> events;
     while (query.next()) {
-        events << Event{query.value(0).toLongLong(), Store::fromMs(query.value(1)),
-                        query.value(2).toString(), query.value(3).toString(),
-                        query.value(4).toString(), query.value(5).toString().toUtf8()};
-        if (events.last().dataJson == "{}")
-            events.last().dataJson.clear();
+        Event event{query.value(0).toLongLong(), Store::fromMs(query.value(1)), query.value(2).toString(),
+                    query.value(3).toString(), query.value(4).toString(), {}};
+        // The text goes into event frames as it is: only a JSON object may (a row changed by hand
+        // could hold anything), compacted (PostgreSQL returns what it was given).
+        event.setData(QJsonDocument::fromJson(query.value(5).toString().toUtf8()).object());
+        events << event;
     }
     return events;
 }

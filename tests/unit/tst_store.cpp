@@ -13,6 +13,7 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
+#include <QJsonDocument>
 #include <QRegularExpression>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -652,6 +653,21 @@ void tst_Store::eventsInOrder()
     auto nothing = store->eventsAfter(ids.last(), 100);
     QVERIFY_RESULT(nothing);
     QVERIFY(nothing->isEmpty());
+
+    // Event data goes into frames as stored text: a row changed by hand to hold something that
+    // is not a JSON object reads back as empty data, and the event's text stays valid JSON.
+    QVERIFY_RESULT(store->exec(u"UPDATE events SET data = ? WHERE id = ?"_s, {u"{\"n\": 1"_s, ids.at(1)}));
+    QVERIFY_RESULT(store->exec(u"UPDATE events SET data = ? WHERE id = ?"_s, {u"[1, 2]"_s, ids.at(2)}));
+    auto edited = store->eventsAfter(ids.first(), 100);
+    QVERIFY_RESULT(edited);
+    QCOMPARE(edited->size(), 2);
+    for (const Event &event : std::as_const(*edited)) {
+        QCOMPARE(event.data(), QJsonObject());
+        QJsonParseError error;
+        const QJsonDocument text = QJsonDocument::fromJson(event.toJsonText(), &error);
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        QCOMPARE(text.object().value(u"data"_s), QJsonValue(QJsonObject()));
+    }
 }
 
 // Fleet: event ids come from one sequence but commit in any order. An orchestrator that has
