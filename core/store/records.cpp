@@ -91,12 +91,15 @@ WorkerRecord WorkerRecord::fromJson(const QJsonObject &o)
 
 QJsonObject Event::data() const
 {
-    return dataJson.isEmpty() ? QJsonObject() : QJsonDocument::fromJson(dataJson).object();
+    if (!dataObject.isEmpty() || dataJson.isEmpty())
+        return dataObject;
+    return QJsonDocument::fromJson(dataJson).object();
 }
 
 void Event::setData(const QJsonObject &data)
 {
     dataJson = data.isEmpty() ? QByteArray() : QJsonDocument(data).toJson(QJsonDocument::Compact);
+    dataObject = data;
 }
 
 QJsonObject Event::toJson() const

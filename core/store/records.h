@@ -58,6 +58,9 @@ struct Event
     // the event frames carry. An event the orchestrator only stores and forwards is never built
     // as a QJsonObject (issue 8: that was a fifth of its time per step). Empty means {}.
     QByteArray dataJson;
+    // The same as an object where one was at hand (setData(), an event read from a frame), so
+    // that data() need not parse it again; empty on the orchestrator's hot path.
+    QJsonObject dataObject;
 
     QJsonObject data() const;
     void setData(const QJsonObject &data);
