@@ -29,7 +29,6 @@ public:
         return *this;
     }
     JsonObjectWriter &add(QLatin1StringView key, const QString &value) { return add(key, QStringView(value)); }
-    JsonObjectWriter &add(QLatin1StringView key, QLatin1StringView value) { return add(key, QString(value)); }
     JsonObjectWriter &add(QLatin1StringView key, qint64 value)
     {
         appendKey(key);

@@ -13,9 +13,8 @@
 #include "version/version.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QUuid>
-
-#include <optional>
 
 using namespace Qt::StringLiterals;
 
@@ -74,28 +73,21 @@ void Orchestrator::handleAdminFrame(AdminConnection *connection, const QJsonObje
         connection->reject(QStringLiteral("missing_id"), QStringLiteral("admin requests need an \"id\""));
         return;
     }
+    const QJsonObject params = frame.value(QStringLiteral("params")).toObject();
+    Result<QByteArray> result; // the result object as JSON text
     if (method == u"run.submit") {
-        // The hot request: its result is written as text, never built as an object.
-        auto result = submitRun(frame.value(QStringLiteral("params")).toObject());
-        if (!result) {
-            connection->sendError(result.error(), requestId);
-            return;
-        }
-        connection->sendEncoded(JsonObjectWriter()
-                                    .add("type"_L1, Protocol::Type::Result)
-                                    .add("id"_L1, requestId)
-                                    .addRaw("result"_L1, *result)
-                                    .finish());
-        return;
+        result = submitRun(params); // the hot request: written as text, never built as an object
+    } else if (auto object = adminCall(connection, method, params)) {
+        result = QJsonDocument(*object).toJson(QJsonDocument::Compact);
+    } else {
+        result = fail(object.error());
     }
-    auto result = adminCall(connection, method, frame.value(QStringLiteral("params")).toObject());
     if (!result) {
         connection->sendError(result.error(), requestId);
         return;
     }
-    connection->send({{QStringLiteral("type"), Protocol::Type::Result},
-                      {QStringLiteral("id"), requestId},
-                      {QStringLiteral("result"), *result}});
+    connection->sendEncoded(
+        JsonObjectWriter().add("type"_L1, Protocol::Type::Result).add("id"_L1, requestId).addRaw("result"_L1, *result).finish());
 }
 
 Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const QString &method,

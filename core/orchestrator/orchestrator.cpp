@@ -293,7 +293,7 @@ void Orchestrator::batchCommitted(quint64 epoch, const Result<void> &committed)
         Q_EMIT failed(committed.error());
         return;
     }
-    if (m_store->inBatch() || m_store->commitsPending())
+    if (m_gate.isClosed())
         m_gate.release(epoch);
     else
         m_gate.releaseAll(); // also what was sent while only commits were in flight

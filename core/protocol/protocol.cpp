@@ -43,7 +43,7 @@ QByteArray encodeFrameUtf8(const QJsonObject &frame)
 
 QString encodeFrame(const QJsonObject &frame)
 {
-    return QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact));
+    return QString::fromUtf8(encodeFrameUtf8(frame));
 }
 
 Swamp::Result<QString> requireString(const QJsonObject &frame, const QString &field,

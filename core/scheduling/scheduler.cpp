@@ -390,19 +390,17 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
     m_leases.insert(lease.id, lease);
     m_lastSeq.insert(lease.id, 0);
     session->leaseIds.insert(lease.id);
-    if (WorkerConnection *connection = session->connection) {
-        connection->sendEncoded(JsonObjectWriter()
-                                    .add("type"_L1, Protocol::Type::Dispatch)
-                                    .add("stepId"_L1, step.id)
-                                    .add("leaseId"_L1, lease.id)
-                                    .add("attempt"_L1, lease.attempt)
-                                    .add("name"_L1, step.spec.name)
-                                    .add("command"_L1, step.spec.command)
-                                    .add("shell"_L1, step.spec.shell)
-                                    .add("env"_L1, step.spec.env)
-                                    .add("timeoutMs"_L1, step.spec.timeoutMs)
-                                    .finish());
-    }
+    sendToWorker(session, JsonObjectWriter()
+                              .add("type"_L1, Protocol::Type::Dispatch)
+                              .add("stepId"_L1, step.id)
+                              .add("leaseId"_L1, lease.id)
+                              .add("attempt"_L1, lease.attempt)
+                              .add("name"_L1, step.spec.name)
+                              .add("command"_L1, step.spec.command)
+                              .add("shell"_L1, step.spec.shell)
+                              .add("env"_L1, step.spec.env)
+                              .add("timeoutMs"_L1, step.spec.timeoutMs)
+                              .finish());
     stepEvent(step, QStringLiteral("step.dispatched"),
               Tr::tr("step %1 (%2) dispatched to %3 (attempt %4/%5)")
                   .arg(shortId(step.id), step.spec.name, session->record.name)
@@ -419,10 +417,15 @@ void Scheduler::sendToWorker(WorkerSession *session, const QJsonObject &frame)
         connection->send(frame);
 }
 
-void Scheduler::sendAck(WorkerSession *session, const QString &leaseId)
+void Scheduler::sendToWorker(WorkerSession *session, QByteArray frame)
 {
     if (WorkerConnection *connection = session->connection)
-        connection->sendEncoded(JsonObjectWriter().add("type"_L1, "ack"_L1).add("leaseId"_L1, leaseId).finish());
+        connection->sendEncoded(std::move(frame));
+}
+
+void Scheduler::sendAck(WorkerSession *session, const QString &leaseId)
+{
+    sendToWorker(session, JsonObjectWriter().add("type"_L1, u"ack"_s).add("leaseId"_L1, leaseId).finish());
 }
 
 void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QString &what)

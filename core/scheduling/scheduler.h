@@ -114,6 +114,7 @@ private:
     static qint64 queueDeadlineMs(const StepRecord &step);
     void stepEvent(const StepRecord &step, const QString &kind, const QString &message);
     void sendToWorker(WorkerSession *session, const QJsonObject &frame);
+    void sendToWorker(WorkerSession *session, QByteArray frame); // already encoded (JsonObjectWriter)
     void sendAck(WorkerSession *session, const QString &leaseId);
 
     Store *m_store;
