@@ -50,13 +50,17 @@ HttpResponse plain(int status, const QByteArray &body)
 
 using Handler = std::function<HttpResponse(const QByteArray &method, const QByteArray &path)>;
 
+} // namespace
+
+namespace Internal {
+
 // One connection: reads one request head (in as many pieces as it arrives), answers it, closes.
 // Owns its socket; deletes itself (deleteLater) once the socket is closed.
 class HttpExchange final : public QObject
 {
 public:
-    HttpExchange(QTcpSocket *socket, Handler handler, int timeoutMs, QObject *parent)
-        : QObject(parent), m_socket(socket), m_handler(std::move(handler)), m_timeoutMs(timeoutMs)
+    HttpExchange(QTcpSocket *socket, Handler handler, int headTimeoutMs, QObject *parent)
+        : QObject(parent), m_socket(socket), m_handler(std::move(handler))
     {
         m_socket->setParent(this);
         connect(m_socket, &QTcpSocket::readyRead, this, &HttpExchange::read);
@@ -68,8 +72,21 @@ public:
             else
                 answer(plain(408, "request timeout"), false);
         });
-        m_timer.start(m_timeoutMs);
+        m_timer.start(headTimeoutMs);
         read(); // bytes may have arrived before we connected
+    }
+
+    // Still waiting for a complete request head (nothing answered yet).
+    bool isWaiting() const { return !m_answered; }
+    QHostAddress peerAddress() const { return m_socket->peerAddress(); }
+
+    // Drops the connection without an answer, to make room for a new one.
+    void evict()
+    {
+        m_answered = true;
+        m_timer.stop();
+        m_socket->abort();
+        deleteLater();
     }
 
 private:
@@ -128,18 +145,17 @@ private:
             bytes += response.body;
         m_socket->write(bytes);
         m_socket->disconnectFromHost(); // after the bytes are written
-        m_timer.start(m_timeoutMs);
+        m_timer.start(MetricsServer::AnswerTimeoutMs);
     }
 
     QTcpSocket *m_socket;
     Handler m_handler;
-    int m_timeoutMs;
     QByteArray m_buffer;
     QTimer m_timer;
     bool m_answered = false;
 };
 
-} // namespace
+} // namespace Internal
 
 MetricsServer::MetricsServer(Exposition exposition, HealthCheck health, QObject *parent)
     : QObject(parent), m_exposition(std::move(exposition)), m_health(std::move(health))
@@ -182,18 +198,32 @@ QString MetricsServer::url() const
     return QStringLiteral("http://%1:%2/metrics").arg(host).arg(m_server.serverPort());
 }
 
+bool MetricsServer::evictOneWaiting()
+{
+    for (Internal::HttpExchange *exchange : std::as_const(m_exchanges)) {
+        if (exchange->isWaiting()) {
+            qCInfo(lcWs) << "metrics: at" << MaxConnections
+                         << "connections, dropping the oldest idle one, from"
+                         << exchange->peerAddress();
+            m_exchanges.removeOne(exchange);
+            exchange->evict();
+            return true;
+        }
+    }
+    return false;
+}
+
 void MetricsServer::acceptConnections()
 {
     while (QTcpSocket *socket = m_server.nextPendingConnection()) {
-        if (m_open >= MaxConnections) {
-            qCInfo(lcWs) << "metrics: too many connections, dropping one from"
+        if (m_exchanges.size() >= MaxConnections && !evictOneWaiting()) {
+            qCInfo(lcWs) << "metrics: too many connections being answered, dropping one from"
                          << socket->peerAddress();
             socket->abort();
             socket->deleteLater();
             continue;
         }
-        ++m_open;
-        auto *exchange = new HttpExchange(
+        auto *exchange = new Internal::HttpExchange(
             socket,
             [this](const QByteArray &method, const QByteArray &path) {
                 const bool known = path == "/metrics" || path == "/healthz";
@@ -212,8 +242,10 @@ void MetricsServer::acceptConnections()
                     return plain(503, health.error().message.toUtf8());
                 return plain(200, "ok");
             },
-            m_requestTimeoutMs, this);
-        connect(exchange, &QObject::destroyed, this, [this] { --m_open; });
+            m_requestHeadTimeoutMs, this);
+        m_exchanges.append(exchange);
+        connect(exchange, &QObject::destroyed, this,
+                [this, exchange] { m_exchanges.removeOne(exchange); });
     }
 }
 

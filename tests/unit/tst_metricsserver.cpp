@@ -8,11 +8,13 @@
 #include "orchestrator/metricsserver.h"
 #include "store/store.h"
 
+#include <QElapsedTimer>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUuid>
 
+#include <algorithm>
 #include <memory>
 
 using namespace Qt::StringLiterals;
@@ -43,7 +45,8 @@ private Q_SLOTS:
     void badRequests();
     void oversizedHead();
     void silentClient();
-    void connectionLimit();
+    void idleClientDroppedQuickly();
+    void idleConnectionsDoNotStarveProbes();
     void exposition();
     void histogramBuckets();
     void labelEscaping();
@@ -215,32 +218,99 @@ void tst_MetricsServer::oversizedHead()
 
 void tst_MetricsServer::silentClient()
 {
-    m_server->setRequestTimeoutMs(200);
+    m_server->setRequestHeadTimeoutMs(200);
     const auto reply = httpExchange(m_server->port(), {"GET /metrics HTTP/1.1\r\n"});
     QCOMPARE(reply.status, 408);
     QVERIFY(reply.closedByServer);
     QCOMPARE(m_scrapes, 0);
 }
 
-void tst_MetricsServer::connectionLimit()
+void tst_MetricsServer::idleClientDroppedQuickly()
 {
+    // A connection that sends nothing holds its slot for RequestHeadTimeoutMs, not longer.
+    QElapsedTimer clock;
+    clock.start();
+    const auto reply = httpExchange(m_server->port(), {});
+    const qint64 elapsed = clock.elapsed();
+    QCOMPARE(reply.status, 408);
+    QVERIFY(reply.closedByServer);
+    // Coarse timers fire up to 5 % early.
+    QVERIFY2(elapsed >= MetricsServer::RequestHeadTimeoutMs * 9 / 10,
+             qPrintable(QString::number(elapsed)));
+    // Far below the 10 s that let idle connections starve the probes; generous for a loaded
+    // machine.
+    QVERIFY2(elapsed < MetricsServer::RequestHeadTimeoutMs + 4000,
+             qPrintable(QString::number(elapsed)));
+}
+
+void tst_MetricsServer::idleConnectionsDoNotStarveProbes()
+{
+    // Idle connections that would hold their slots for the whole test: only taking their places
+    // lets the probes in.
+    m_server->setRequestHeadTimeoutMs(120000);
+    constexpr int Idle = MetricsServer::MaxConnections + 6;
     std::vector<std::unique_ptr<QTcpSocket>> idle;
-    for (int i = 0; i < MetricsServer::MaxConnections; ++i) {
+    for (int i = 0; i < Idle; ++i) {
         idle.push_back(std::make_unique<QTcpSocket>());
         idle.back()->connectToHost(QHostAddress::LocalHost, m_server->port());
+        // One after another, so that "oldest" is well defined.
+        QVERIFY(QTest::qWaitFor(
+            [&] { return idle.back()->state() == QAbstractSocket::ConnectedState; }, 20000));
     }
-    QTRY_VERIFY_WITH_TIMEOUT(
-        std::all_of(idle.cbegin(), idle.cend(),
-                    [](const auto &s) { return s->state() == QAbstractSocket::ConnectedState; }),
-        20000);
-    // One more is dropped without an answer while the others hold their slots ...
-    const auto dropped = httpGet(m_server->port(), "/metrics");
-    QVERIFY(dropped.closedByServer);
-    QCOMPARE(dropped.status, -1);
+    const auto dropped = [&] {
+        return std::count_if(idle.cbegin(), idle.cend(), [](const auto &s) {
+            return s->state() == QAbstractSocket::UnconnectedState;
+        });
+    };
+    // The server took all of them: the six beyond the cap each replaced the oldest.
+    QTRY_COMPARE_WITH_TIMEOUT(dropped(), Idle - MetricsServer::MaxConnections, 20000);
+    for (int i = 0; i < Idle - MetricsServer::MaxConnections; ++i)
+        QCOMPARE(idle[size_t(i)]->state(), QAbstractSocket::UnconnectedState);
+
+    // 60 probes at once, as load balancers and kubelets send them: all connected before any
+    // sends its request, so each needs a slot of its own.
+    constexpr int Probes = 60;
+    struct Probe
+    {
+        QTcpSocket socket;
+        QByteArray received;
+    };
+    std::vector<std::unique_ptr<Probe>> probes;
+    for (int i = 0; i < Probes; ++i) {
+        probes.push_back(std::make_unique<Probe>());
+        Probe *probe = probes.back().get();
+        connect(&probe->socket, &QTcpSocket::readyRead, &probe->socket,
+                [probe] { probe->received += probe->socket.readAll(); });
+        probe->socket.connectToHost(QHostAddress::LocalHost, m_server->port());
+        QVERIFY(QTest::qWaitFor(
+            [&] { return probe->socket.state() == QAbstractSocket::ConnectedState; }, 20000));
+    }
+    for (const auto &probe : probes)
+        probe->socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            return std::all_of(probes.cbegin(), probes.cend(), [](const auto &probe) {
+                return probe->socket.state() == QAbstractSocket::UnconnectedState;
+            });
+        },
+        30000));
+    int answered = 0;
+    for (const auto &probe : probes) {
+        probe->received += probe->socket.readAll();
+        const auto reply = SwampTest::parseHttpReply(probe->received);
+        QCOMPARE(reply.status, 200);
+        QCOMPARE(reply.body, QByteArray("ok\n"));
+        ++answered;
+    }
+    QCOMPARE(answered, Probes);
+    // Each probe took the place of one idle connection, oldest first; the newest are still open.
+    QCOMPARE(dropped(), Idle - MetricsServer::MaxConnections + Probes);
+    for (int i = 0; i < Idle; ++i) {
+        QCOMPARE(idle[size_t(i)]->state(), i < Idle - MetricsServer::MaxConnections + Probes
+                                               ? QAbstractSocket::UnconnectedState
+                                               : QAbstractSocket::ConnectedState);
+    }
     QCOMPARE(m_scrapes, 0);
-    // ... and served again once they are gone.
-    idle.clear();
-    QTRY_COMPARE_WITH_TIMEOUT(httpGet(m_server->port(), "/healthz").status, 200, 20000);
 }
 
 void tst_MetricsServer::exposition()
