@@ -1,5 +1,6 @@
 #include "common/datadir.h"
 
+#include "common/directorylock.h"
 #include "common/files.h"
 
 #include <QDir>
@@ -54,6 +55,17 @@ Result<void> writeAdminConfig(const QString &dataDir, const AdminConfig &config)
         object.insert(QStringLiteral("certificate"), config.certificate);
     return writeFileAtomically(adminConfigPath(dataDir),
                                QJsonDocument(object).toJson(QJsonDocument::Indented));
+}
+
+Result<std::unique_ptr<QLockFile>> lockDataDir(const QString &dataDir)
+{
+    return lockDirectory(dataDir, QStringLiteral("serve.lock"), [&](qint64 pid) {
+        return makeError(QStringLiteral("data_dir_in_use"),
+                         Tr::tr("data dir %1 is in use by swamp serve (pid %2)")
+                             .arg(QDir::toNativeSeparators(dataDir))
+                             .arg(pid),
+                         Tr::tr("stop that orchestrator first, or give this one its own --data-dir"));
+    });
 }
 
 QString randomHex32()

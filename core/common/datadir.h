@@ -2,7 +2,10 @@
 
 #include "common/result.h"
 
+#include <QLockFile>
 #include <QString>
+
+#include <memory>
 
 namespace Swamp {
 
@@ -21,6 +24,13 @@ struct AdminConfig
 QString adminConfigPath(const QString &dataDir);
 Result<AdminConfig> readAdminConfig(const QString &dataDir);
 Result<void> writeAdminConfig(const QString &dataDir, const AdminConfig &config);
+
+// One `swamp serve` per data dir, with SQLite or PostgreSQL alike (admin.json is the data dir's
+// either way): holds `<data-dir>/serve.lock` while the orchestrator lives; a lock left by a process
+// that is gone is taken over (see lockDirectory()). Error "data_dir_in_use":
+//   data dir <dir> is in use by swamp serve (pid <n>) — stop that orchestrator first, or give this
+//   one its own --data-dir
+Result<std::unique_ptr<QLockFile>> lockDataDir(const QString &dataDir);
 
 // 32 random bytes as 64 lowercase hex characters.
 QString randomHex32();

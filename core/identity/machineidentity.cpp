@@ -1,5 +1,6 @@
 #include "identity/machineidentity.h"
 
+#include "common/directorylock.h"
 #include "common/files.h"
 
 #include <QCryptographicHash>
@@ -35,24 +36,14 @@ Result<QString> loadOrCreateMachineId(const QString &cacheDir)
 
 Result<std::unique_ptr<QLockFile>> lockCacheDir(const QString &cacheDir)
 {
-    if (auto dir = ensurePrivateDirectory(cacheDir); !dir)
-        return fail(dir.error());
-    auto lock = std::make_unique<QLockFile>(cacheDir + QStringLiteral("/worker.lock"));
-    lock->setStaleLockTime(0); // only a dead pid makes the lock stale, never its age
-    if (lock->tryLock(0)) {
-        // Every file the worker writes in its cache dir is 0600 (SPEC §9).
-        QFile::setPermissions(cacheDir + QStringLiteral("/worker.lock"),
-                              QFileDevice::ReadOwner | QFileDevice::WriteOwner);
-        return lock;
-    }
-    qint64 pid = 0;
-    QString host, app;
-    lock->getLockInfo(&pid, &host, &app);
-    return fail(QStringLiteral("cache_dir_in_use"),
-                Tr::tr("cache dir %1 is in use by another worker (pid %2)")
-                    .arg(QDir::toNativeSeparators(cacheDir))
-                    .arg(pid),
-                Tr::tr("give each worker its own --cache-dir"));
+    // The lock file is 0600 like every file the worker writes in its cache dir (SPEC §9).
+    return lockDirectory(cacheDir, QStringLiteral("worker.lock"), [&](qint64 pid) {
+        return makeError(QStringLiteral("cache_dir_in_use"),
+                         Tr::tr("cache dir %1 is in use by another worker (pid %2)")
+                             .arg(QDir::toNativeSeparators(cacheDir))
+                             .arg(pid),
+                         Tr::tr("give each worker its own --cache-dir"));
+    });
 }
 
 QString machineIdSuffix(const QString &machineId)

@@ -15,8 +15,8 @@ namespace Swamp {
 // exists but holds no UUID: names the file and says to delete it to enroll as a new machine).
 Result<QString> loadOrCreateMachineId(const QString &cacheDir);
 
-// One worker process per cache dir: holds `<cache-dir>/worker.lock` while alive (a stale lock of a
-// dead process is taken over). Error "cache_dir_in_use":
+// One worker process per cache dir: holds `<cache-dir>/worker.lock` while alive (a lock left by a
+// process that is gone is taken over: see lockDirectory()). Error "cache_dir_in_use":
 //   cache dir <dir> is in use by another worker (pid <n>) — give each worker its own --cache-dir
 Result<std::unique_ptr<QLockFile>> lockCacheDir(const QString &cacheDir);
 

@@ -94,8 +94,11 @@ Result<void> Orchestrator::start()
         credentials = std::move(*loaded);
     }
 
-    if (auto dir = ensurePrivateDirectory(m_config.dataDir); !dir)
-        return fail(dir.error());
+    // One orchestrator per data dir, before anything in it is read or written.
+    auto lock = lockDataDir(m_config.dataDir);
+    if (!lock)
+        return fail(lock.error());
+    m_dataDirLock = std::move(*lock);
     const QString spec = m_config.database.isEmpty()
                              ? m_config.dataDir + QStringLiteral("/swamp.db")
                              : m_config.database;

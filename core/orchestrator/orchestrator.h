@@ -19,6 +19,7 @@
 #include <memory>
 #include <utility>
 
+class QLockFile;
 class QWebSocketServer;
 
 namespace Swamp {
@@ -202,6 +203,7 @@ private:
     void broadcastEvent(const Event &event);
 
     OrchestratorConfig m_config;
+    std::unique_ptr<QLockFile> m_dataDirLock; // held from start() until after everything else is gone
     QString m_adminToken;
     std::unique_ptr<Store> m_store;
     std::unique_ptr<EventLog> m_events;
