@@ -45,6 +45,7 @@ private Q_SLOTS:
     void init();
     void cleanup();
     void servesStepsFromPostgres();
+    void secondServeOnSameDataDirRefused();
     void databaseUrlFromEnvironment();
     void passwordFromPgpass();
     void passwordInUrlNeverShown();
@@ -159,6 +160,37 @@ void tst_PostgresServe::servesStepsFromPostgres()
     // Nothing from the server (notices) or the driver (warnings) in the orchestrator's output.
     QVERIFY2(!m_h->orchestratorOutput().contains(u"NOTICE"_s), qPrintable(m_h->orchestratorOutput()));
     QVERIFY2(!m_h->orchestratorOutput().contains(u"QPSQL"_s), qPrintable(m_h->orchestratorOutput()));
+}
+
+void tst_PostgresServe::secondServeOnSameDataDirRefused()
+{
+    // The data dir (admin.json) is locked with PostgreSQL too: a fleet's orchestrators share the
+    // database, each with a data dir of its own.
+    const QString url = m_postgres.createDatabase();
+    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"PGPASSWORD"_s, m_postgres.password());
+    m_h->setOrchestratorEnvironment(env);
+    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
+    QFile adminJson(m_h->dataDir() + u"/admin.json"_s);
+    QVERIFY(adminJson.open(QIODevice::ReadOnly));
+    const QByteArray adminBefore = adminJson.readAll();
+    adminJson.close();
+    QCOMPARE(rowCount(url, u"orchestrators"_s), 1);
+
+    const Run second = m_h->cli({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s,
+                                 m_h->dataDir(), u"--database"_s, url},
+                                swampBinary(), env);
+    QCOMPARE_EXIT(second, 1);
+    QCOMPARE(second.err,
+             u"error: data dir %1 is in use by swamp serve (pid %2) — stop that orchestrator "
+             "first, or give this one its own --data-dir\n"_s.arg(QDir(m_h->dataDir()).absolutePath())
+                 .arg(m_h->orchestrator()->pid()));
+    QVERIFY(adminJson.open(QIODevice::ReadOnly));
+    QCOMPARE(adminJson.readAll(), adminBefore);
+    QCOMPARE(rowCount(url, u"orchestrators"_s), 1);
+    QVERIFY(m_h->orchestrator()->isRunning());
+    QVERIFY(!m_h->createToken(u"after"_s).isEmpty());
 }
 
 void tst_PostgresServe::databaseUrlFromEnvironment()
