@@ -16,6 +16,7 @@
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
+#include "store/databasecheck.h"
 #include "store/store.h"
 #include "tls/listensafety.h"
 #include "tls/tlscredentials.h"
@@ -94,7 +95,8 @@ Result<void> Orchestrator::start()
         credentials = std::move(*loaded);
     }
 
-    // One orchestrator per data dir, before anything in it is read or written.
+    // One orchestrator per data dir, before anything in it is read or written; its SQLite file is
+    // checked before it is opened for writing, so that a damaged or emptied one is refused.
     auto lock = lockDataDir(m_config.dataDir);
     if (!lock)
         return fail(lock.error());
@@ -102,6 +104,13 @@ Result<void> Orchestrator::start()
     const QString spec = m_config.database.isEmpty()
                              ? m_config.dataDir + QStringLiteral("/swamp.db")
                              : m_config.database;
+    if (m_config.database.isEmpty()) {
+        auto checked = checkDataDirDatabase(m_config.dataDir, spec);
+        if (!checked)
+            return fail(checked.error());
+        if (!checked->warning.isEmpty())
+            m_warnings << checked->warning;
+    }
     auto store = Store::open(spec);
     if (!store)
         return fail(store.error());
