@@ -2,6 +2,7 @@
 
 #include "admin/adminclient.h"
 #include "common/result.h"
+#include "common/table.h"
 
 #include <QCommandLineParser>
 #include <QJsonObject>
@@ -18,7 +19,12 @@ void printJson(const QJsonValue &value);
 int usageError(const QString &message, const QString &command);
 int failure(const Error &error, bool json);
 bool colourEnabled();
+// A state or status in its colour on a terminal (never with NO_COLOR), escaped (text.h).
 QString colourStatus(const QString &status);
+// The SGR colour of a state or status ("32"), empty for none.
+QString statusColour(const QString &status);
+// Colours a table column of states or statuses, when colour is on.
+void colourStatusColumn(TextTable &table, int column);
 
 // Common admin flags: --server, --admin-token, --admin-token-file, --ca-cert, --json.
 void addAdminOptions(QCommandLineParser &parser);
@@ -32,6 +38,7 @@ bool parse(QCommandLineParser &parser, const QStringList &arguments, const QStri
            const QString &description, const QString &examples, int *exitCode);
 
 int runServe(const QStringList &arguments);
+int runBackup(const QStringList &arguments);
 int runWorkerConnect(const QStringList &arguments);
 int runWorkerList(const QStringList &arguments);
 int runTokenCreate(const QStringList &arguments);

@@ -30,6 +30,7 @@ const QList<Command> &commands()
     // clang-format off
     static const QList<Command> table{
         {words("serve"), {}, QStringLiteral("Run the orchestrator."), orchestrator, runServe},
+        {words("backup"), QStringLiteral("<file>"), QStringLiteral("Copy the SQLite database to a new file, also while serve runs."), orchestrator, runBackup},
         {words("worker connect"), QStringLiteral("<url>[,<url>...]"), QStringLiteral("Connect this machine as a worker."), workers, runWorkerConnect},
         {words("worker list"), {}, QStringLiteral("List workers."), workers, runWorkerList},
         {words("worker queue"), {}, QStringLiteral("Steps waiting for a worker."), workers, runWorkerQueue},

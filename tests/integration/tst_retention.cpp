@@ -39,14 +39,6 @@ int openSteps(Harness &h)
         .value(u"total"_s)
         .toInt(-1);
 }
-
-int total(Harness &h, const QString &predicate)
-{
-    return h.cli({u"data"_s, u"query"_s, predicate, u"--json"_s, u"--limit"_s, u"0"_s})
-        .json()
-        .value(u"total"_s)
-        .toInt(-1);
-}
 } // namespace
 
 void tst_Retention::init()

@@ -46,4 +46,14 @@ inline QJsonArray query(Harness &h, const QString &predicate)
     return h.cli({u"data"_s, u"query"_s, predicate, u"--json"_s}).json().value(u"results"_s).toArray();
 }
 
+// How many records match `predicate`, counted by the orchestrator (`data query --limit 0`); -1
+// when the query failed.
+inline int total(Harness &h, const QString &predicate)
+{
+    return h.cli({u"data"_s, u"query"_s, predicate, u"--json"_s, u"--limit"_s, u"0"_s})
+        .json()
+        .value(u"total"_s)
+        .toInt(-1);
+}
+
 } // namespace SwampTest
