@@ -36,6 +36,14 @@ QString isoUtc(const QDateTime &when)
     return when.toUTC().toString(Qt::ISODate);
 }
 
+// quick_check's first problem starts with a line naming the database ("*** in database main
+// ***"): there is only one here, and an operator's message is one line.
+QString oneLine(QString problem)
+{
+    problem.remove(QStringLiteral("*** in database main ***\n"));
+    return problem.replace(u'\n', u' ').trimmed();
+}
+
 struct Connection
 {
     sqlite3 *db = nullptr;
@@ -133,7 +141,7 @@ Result<QuickCheck> quickCheck(sqlite3 *db, qint64 budgetMs)
         const QString row =
             QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(statement, 0)));
         if (row != u"ok")
-            check.problems.append(row);
+            check.problems.append(oneLine(row));
     }
     const QString error = QString::fromUtf8(sqlite3_errmsg(db));
     sqlite3_finalize(statement);
