@@ -1,6 +1,7 @@
 #include "cli.h"
-
 #include "commands.h"
+
+#include "common/text.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -57,20 +58,31 @@ bool colourEnabled()
     return ::isatty(STDOUT_FILENO) && qEnvironmentVariableIsEmpty("NO_COLOR");
 }
 
+QString statusColour(const QString &status)
+{
+    if (status == u"idle" || status == u"unused" || status == u"succeeded")
+        return QStringLiteral("32");
+    if (status == u"busy" || status == u"enrolled" || status == u"running")
+        return QStringLiteral("36");
+    if (status == u"draining" || status == u"expired")
+        return QStringLiteral("33");
+    if (status == u"disconnected" || status == u"lost" || status == u"revoked" || status == u"failed")
+        return QStringLiteral("31");
+    return {};
+}
+
 QString colourStatus(const QString &status)
 {
-    if (!colourEnabled())
-        return status;
-    const char *code = "0";
-    if (status == u"idle" || status == u"unused" || status == u"succeeded")
-        code = "32";
-    else if (status == u"busy" || status == u"enrolled" || status == u"running")
-        code = "36";
-    else if (status == u"draining" || status == u"expired")
-        code = "33";
-    else if (status == u"disconnected" || status == u"lost" || status == u"revoked" || status == u"failed")
-        code = "31";
-    return QStringLiteral("\x1b[%1m%2\x1b[0m").arg(QLatin1String(code), status);
+    const QString code = statusColour(status);
+    if (!colourEnabled() || code.isEmpty())
+        return printable(status);
+    return QStringLiteral("\x1b[%1m%2\x1b[0m").arg(code, printable(status));
+}
+
+void colourStatusColumn(TextTable &table, int column)
+{
+    if (colourEnabled())
+        table.setColumnColour(column, &statusColour);
 }
 
 void addAdminOptions(QCommandLineParser &parser)

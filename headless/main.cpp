@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include "version/version.h"
+#include "worker/processsecrets.h"
 
 #include <QCoreApplication>
 #include <QJsonObject>
@@ -42,6 +43,8 @@ int swampMain(int argc, char **argv)
     // dispatcher does not (swamp-bench idle: 1.9 → 1.2 ms of CPU per enrollment at 4,000 workers).
     if (argc > 1 && qstrcmp(argv[1], "serve") == 0 && !qEnvironmentVariableIsSet("QT_NO_GLIB"))
         qputenv("QT_NO_GLIB", "1");
+    // Before anything reads argv: `worker connect` overwrites its token there (processsecrets.h).
+    Swamp::rememberProcessArguments(argc, argv);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("swamp"));
     return Swamp::Cli::dispatch(QCoreApplication::arguments().mid(1));

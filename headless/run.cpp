@@ -4,6 +4,7 @@
 #include "common/ids.h"
 #include "common/files.h"
 #include "common/table.h"
+#include "common/text.h"
 #include "scheduling/steps.h"
 
 #include <QCoreApplication>
@@ -119,7 +120,7 @@ private:
             auto it = m_steps.find(step.value(QStringLiteral("id")).toString());
             if (it == m_steps.end())
                 return;
-            it->name = step.value(QStringLiteral("name")).toString();
+            it->name = printable(step.value(QStringLiteral("name")).toString());
             it->step = step;
             const QString state = step.value(QStringLiteral("state")).toString();
             const int attempt = step.value(QStringLiteral("attempt")).toInt();
@@ -129,7 +130,7 @@ private:
             if (!m_quiet && attempt > it->announcedAttempt && !workerName.isEmpty()) {
                 it->announcedAttempt = attempt;
                 err(QStringLiteral("swamp: step %1 (%2) dispatched to %3 (attempt %4/%5)")
-                        .arg(shortId(it.key()), it->name, workerName)
+                        .arg(shortId(it.key()), it->name, printable(workerName))
                         .arg(attempt)
                         .arg(step.value(QStringLiteral("maxAttempts")).toInt()));
             }
@@ -139,7 +140,7 @@ private:
                     err(QStringLiteral("swamp: step %1 (%2) requeued").arg(id8, it->name));
                 } else if (state == u"queued") {
                     err(QStringLiteral("swamp: step %1 (%2) queued for %3")
-                            .arg(id8, it->name, step.value(QStringLiteral("requirement")).toString()));
+                            .arg(id8, it->name, printable(step.value(QStringLiteral("requirement")).toString())));
                 }
             }
             it->lastState = state;
@@ -160,7 +161,7 @@ private:
                 }
                 if (state != u"succeeded") {
                     err(QStringLiteral("swamp: step %1 (%2) %3: %4")
-                            .arg(shortId(it.key()), it->name, state, step.value(QStringLiteral("error")).toString()));
+                            .arg(shortId(it.key()), it->name, state, printable(step.value(QStringLiteral("error")).toString())));
                 }
                 if (m_firstFailure == 0 && code != 0)
                     m_firstFailure = code;
@@ -353,15 +354,17 @@ int runRunStatus(const QStringList &arguments)
         return ExitOk;
     }
     const QJsonObject run = result->value(QStringLiteral("run")).toObject();
-    out(QStringLiteral("Run %1 (%2): %3").arg(run.value(QStringLiteral("id")).toString(), run.value(QStringLiteral("name")).toString(),
+    out(QStringLiteral("Run %1 (%2): %3").arg(printable(run.value(QStringLiteral("id")).toString()),
+                                               printable(run.value(QStringLiteral("name")).toString()),
                                                colourStatus(run.value(QStringLiteral("state")).toString())));
     TextTable table({QStringLiteral("STEP"), QStringLiteral("NAME"), QStringLiteral("STATE"), QStringLiteral("WORKER"),
                      QStringLiteral("ATTEMPT"), QStringLiteral("EXIT"), QStringLiteral("ERROR")});
+    colourStatusColumn(table, 2);
     for (const QJsonValue &value : result->value(QStringLiteral("steps")).toArray()) {
         const QJsonObject s = value.toObject();
         const QJsonValue exit = s.value(QStringLiteral("exitCode"));
         table.addRow({s.value(QStringLiteral("id")).toString(), s.value(QStringLiteral("name")).toString(),
-                      colourStatus(s.value(QStringLiteral("state")).toString()),
+                      s.value(QStringLiteral("state")).toString(),
                       s.value(QStringLiteral("workerName")).toString(QStringLiteral("-")),
                       QStringLiteral("%1/%2").arg(s.value(QStringLiteral("attempt")).toInt()).arg(s.value(QStringLiteral("maxAttempts")).toInt()),
                       exit.isDouble() ? QString::number(exit.toInt()) : QStringLiteral("-"),

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "common/text.h"
+
 #include "common/datadir.h"
 #include "common/duration.h"
 #include "common/files.h"
@@ -153,8 +155,9 @@ int runServe(const QStringList &arguments)
     // still flush at once, so the order of lines is kept.
     bool flushQueued = false;
     const auto print = [json, &flushQueued, &orchestrator](const Event &event) {
+        // A message may quote what a worker or client sent: one event, one line, whatever it holds.
         QByteArray line = json ? event.toJsonText()
-                               : QStringLiteral("%1 %2").arg(isoUtc(event.at), event.message).toUtf8();
+                               : QStringLiteral("%1 %2").arg(isoUtc(event.at), printable(event.message)).toUtf8();
         line += '\n';
         std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
         if (!std::exchange(flushQueued, true)) {

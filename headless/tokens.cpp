@@ -97,12 +97,13 @@ int runTokenList(const QStringList &arguments)
     }
     TextTable table({QStringLiteral("NAME"), QStringLiteral("STATE"), QStringLiteral("EXPIRES"),
                      QStringLiteral("ENROLLMENTS"), QStringLiteral("LABELS")});
+    colourStatusColumn(table, 1);
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QJsonValue &value : tokens) {
         const QJsonObject t = value.toObject();
         const QJsonValue max = t.value(QStringLiteral("maxEnrollments"));
         table.addRow({t.value(QStringLiteral("name")).toString(),
-                      colourStatus(t.value(QStringLiteral("state")).toString()),
+                      t.value(QStringLiteral("state")).toString(),
                       formatRelative(parseIsoUtc(t.value(QStringLiteral("expiresAt")).toString()), now),
                       QStringLiteral("%1/%2").arg(t.value(QStringLiteral("enrollments")).toInt())
                           .arg(max.isNull() ? QStringLiteral("unlimited") : QString::number(max.toInt())),

@@ -4,8 +4,11 @@
 #include "common/files.h"
 #include "common/signalwatcher.h"
 #include "common/table.h"
+#include "common/text.h"
 #include "common/urls.h"
 #include "tls/tlscredentials.h"
+#include "tokens/tokens.h"
+#include "worker/processsecrets.h"
 #include "worker/workeragent.h"
 
 #include <QCoreApplication>
@@ -27,6 +30,9 @@ int runWorkerConnect(const QStringList &arguments)
         {QStringLiteral("token"), QStringLiteral("Enrollment token <name>.<secret> (env SWAMP_WORKER_TOKEN)."), QStringLiteral("token")},
         {QStringLiteral("token-file"), QStringLiteral("File holding the token (env SWAMP_WORKER_TOKEN_FILE)."), QStringLiteral("path")},
         {QStringLiteral("cache-dir"), QStringLiteral("Stable directory for the machine identity (env SWAMP_WORKER_CACHE_DIR)."), QStringLiteral("dir")},
+        {QStringLiteral("step-user"), QStringLiteral("Run steps as this unprivileged user, which cannot read the token, the cache dir "
+                                                     "or the worker's memory (env SWAMP_WORKER_STEP_USER; the worker runs as root)."),
+         QStringLiteral("user")},
         {QStringLiteral("label"), QStringLiteral("Label k=v, repeatable (env SWAMP_WORKER_LABELS=k=v,k=v)."), QStringLiteral("k=v")},
         {QStringLiteral("concurrency"), QStringLiteral("Steps run at once: N or auto (default 1)."), QStringLiteral("N|auto"), QStringLiteral("1")},
         {QStringLiteral("ca-cert"), QStringLiteral("CA certificate (PEM) to trust for wss:// (env SWAMP_CA_CERT)."), QStringLiteral("pem")},
@@ -76,10 +82,25 @@ int runWorkerConnect(const QStringList &arguments)
         if (!bytes)
             return failure(bytes.error(), json);
         token = QString::fromUtf8(bytes->trimmed());
+        options.tokenFile = tokenFile;
     }
     if (token.isEmpty())
         return usageError(QStringLiteral("missing enrollment token — pass --token, --token-file, or set SWAMP_WORKER_TOKEN"), command);
     options.token = token.trimmed();
+    // The secret leaves /proc/<pid>/cmdline and environ, and this process's /proc files become
+    // root's (processsecrets.h): other processes of this user cannot read them.
+    if (auto parsed = parseToken(options.token); parsed)
+        eraseFromProcess(parsed->secret.toLatin1());
+    if (auto undumpable = makeUndumpable(); !undumpable)
+        err(QStringLiteral("warning: ") + undumpable.error().text());
+    const QString stepUser = parser.isSet(QStringLiteral("step-user")) ? parser.value(QStringLiteral("step-user"))
+                                                                       : qEnvironmentVariable("SWAMP_WORKER_STEP_USER");
+    if (!stepUser.isEmpty()) {
+        auto user = StepUser::resolve(stepUser);
+        if (!user)
+            return usageError(user.error().text(), command);
+        options.stepUser = *user;
+    }
 
     options.cacheDir = parser.isSet(QStringLiteral("cache-dir")) ? parser.value(QStringLiteral("cache-dir"))
                                                                  : qEnvironmentVariable("SWAMP_WORKER_CACHE_DIR");
@@ -131,9 +152,10 @@ int runWorkerConnect(const QStringList &arguments)
                              line.insert(QStringLiteral("at"), isoUtc(QDateTime::currentDateTimeUtc()));
                              out(QString::fromUtf8(QJsonDocument(line).toJson(QJsonDocument::Compact)));
                          } else if (kind == u"error" || kind == u"warning") {
-                             err((kind == u"warning" ? QStringLiteral("warning: ") : QString()) + text);
+                             // Texts may quote the orchestrator (reasons, errors): one line each.
+                             err((kind == u"warning" ? QStringLiteral("warning: ") : QString()) + printable(text));
                          } else {
-                             out(text);
+                             out(printable(text));
                          }
                      });
     QObject::connect(&agent, &WorkerAgent::finished, qApp, [](int code) { QCoreApplication::exit(code); });
@@ -180,10 +202,11 @@ int runWorkerList(const QStringList &arguments)
     if (fleet)
         headers << QStringLiteral("ORCHESTRATOR");
     TextTable table(headers);
+    colourStatusColumn(table, 1);
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QJsonValue &value : workers) {
         const WorkerRecord w = WorkerRecord::fromJson(value.toObject());
-        QStringList row{w.name, colourStatus(workerStatusName(w.status)),
+        QStringList row{w.name, workerStatusName(w.status),
                         QStringLiteral("%1/%2").arg(w.activeSteps).arg(w.capacity), formatLabels(w.labels),
                         w.platform + u'/' + w.arch, w.version, formatRelative(w.lastSeenAt, now)};
         if (fleet) {

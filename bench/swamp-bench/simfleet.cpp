@@ -1,6 +1,8 @@
 #include "simfleet.h"
 
 #include "benchclock.h"
+#include "common/datadir.h"
+#include "protocol/enrollrequest.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "version/version.h"
@@ -23,6 +25,7 @@ SimWorker::SimWorker(SimFleet *fleet, int index)
     , m_index(index)
     , m_orchestrator(index % int(fleet->m_urls.size()))
     , m_machineId(QUuid::createUuid().toString(QUuid::WithoutBraces))
+    , m_machineKey(randomHex32())
     , m_instanceId(QUuid::createUuid().toString(QUuid::WithoutBraces))
 {
     m_reconnectTimer.setSingleShot(true);
@@ -85,20 +88,20 @@ void SimWorker::ping()
 
 void SimWorker::handleConnected()
 {
-    m_socket->sendTextMessage(Protocol::encodeFrame(QJsonObject{
-        {QStringLiteral("type"), Protocol::Type::Enroll},
-        {QStringLiteral("id"), QString::number(m_attempt)},
-        {QStringLiteral("protocol"), Swamp::protocolVersion()},
-        {QStringLiteral("version"), Swamp::version()},
-        {QStringLiteral("token"), m_fleet->m_token},
-        {QStringLiteral("machineId"), m_machineId},
-        {QStringLiteral("instanceId"), m_instanceId},
-        {QStringLiteral("hostname"), QStringLiteral("bench-%1").arg(m_index)},
-        {QStringLiteral("platform"), QStringLiteral("linux")},
-        {QStringLiteral("arch"), QStringLiteral("x86_64")},
-        {QStringLiteral("labels"), QJsonObject{{QStringLiteral("pool"), QStringLiteral("bench")}}},
-        {QStringLiteral("capacity"), m_fleet->m_capacity},
-    }));
+    Protocol::EnrollRequest request;
+    request.id = QString::number(m_attempt);
+    request.protocol = Swamp::protocolVersion();
+    request.version = Swamp::version();
+    request.token = m_fleet->m_token;
+    request.machineId = m_machineId;
+    request.machineKey = m_machineKey;
+    request.instanceId = m_instanceId;
+    request.hostname = QStringLiteral("bench-%1").arg(m_index);
+    request.platform = QStringLiteral("linux");
+    request.arch = QStringLiteral("x86_64");
+    request.labels = {{QStringLiteral("pool"), QStringLiteral("bench")}};
+    request.capacity = m_fleet->m_capacity;
+    m_socket->sendTextMessage(Protocol::encodeFrame(request.toJson()));
 }
 
 void SimWorker::send(const QJsonObject &frame)

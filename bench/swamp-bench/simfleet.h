@@ -69,6 +69,7 @@ private:
     int m_index;
     int m_orchestrator;
     QString m_machineId;
+    QString m_machineKey;
     QString m_instanceId;
     std::unique_ptr<QWebSocket> m_socket;
     Swamp::Backoff m_backoff;

@@ -11,9 +11,14 @@ namespace Swamp {
 
 using Labels = QMap<QString, QString>;
 
-// One `k=v` label. Keys: [A-Za-z0-9][A-Za-z0-9._/-]{0,62}; values: up to 255 printable
-// characters without `,` or `=` (may be empty). Error code "invalid_label".
+// One label. Keys: [A-Za-z0-9][A-Za-z0-9._/-]{0,62}; values: up to 255 characters without `,`,
+// `=` or control characters (text.h; may be empty). Error code "invalid_label".
+Result<void> checkLabel(const QString &key, const QString &value);
+// One `k=v` label, checked as above.
 Result<std::pair<QString, QString>> parseLabel(const QString &text);
+// Labels as they come in a frame: absent or null (none), else an object of at most `maxLabels`
+// string values, each checked as above. Error code "invalid_label" naming the label.
+Result<Labels> labelsFromWire(const QJsonValue &value, qsizetype maxLabels = 64);
 
 // Several labels, from repeated `--label k=v` and/or a comma-separated `k=v,k=v` list.
 Result<Labels> parseLabels(const QStringList &items);

@@ -1,5 +1,7 @@
 #include "common/table.h"
 
+#include "common/text.h"
+
 #include <QRegularExpression>
 
 namespace Swamp {
@@ -13,7 +15,14 @@ void TextTable::addRow(QStringList cells)
 {
     while (cells.size() < m_headers.size())
         cells << QString();
+    for (QString &cell : cells)
+        cell = printable(cell);
     m_rows << cells;
+}
+
+void TextTable::setColumnColour(int column, std::function<QString(const QString &)> sgrFor)
+{
+    m_colours.insert(column, std::move(sgrFor));
 }
 
 QString TextTable::render() const
@@ -26,20 +35,25 @@ QString TextTable::render() const
             widths[i] = std::max(widths[i], row.value(i).size());
     }
     QString out;
-    const auto appendLine = [&](const QStringList &cells) {
+    const auto appendLine = [&](const QStringList &cells, bool colour) {
         QString line;
         for (qsizetype i = 0; i < widths.size(); ++i) {
-            if (i + 1 == widths.size())
-                line += cells.value(i);
+            const QString &cell = cells.value(i);
+            const bool last = i + 1 == widths.size();
+            const QString padding = last ? QString() : QString(widths[i] - cell.size() + 2, u' ');
+            const auto style = m_colours.constFind(int(i));
+            const QString sgr = colour && style != m_colours.cend() ? (*style)(cell) : QString();
+            if (sgr.isEmpty())
+                line += cell + padding;
             else
-                line += cells.value(i).leftJustified(widths[i]) + QStringLiteral("  ");
+                line += QStringLiteral("\x1b[%1m%2\x1b[0m").arg(sgr, cell) + padding;
         }
         out += line.trimmed().isEmpty() ? line : line.remove(QRegularExpression(QStringLiteral("\\s+$")));
         out += u'\n';
     };
-    appendLine(m_headers);
+    appendLine(m_headers, false);
     for (const QStringList &row : m_rows)
-        appendLine(row);
+        appendLine(row, true);
     return out;
 }
 

@@ -2,11 +2,14 @@
 // secret, binding, live session), the ghost-session rule, and admission into the pool.
 #include "orchestrator/orchestrator.h"
 
+#include "common/duration.h"
 #include "common/logging.h"
+#include "common/text.h"
 #include "identity/machineidentity.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
 #include "orchestrator/fleet.h"
+#include "protocol/enrollrequest.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -19,151 +22,154 @@
 namespace Swamp {
 
 namespace {
-constexpr int MaxSecretFailures = 10;        // per token name and per address ...
-constexpr qint64 SecretFailureWindowMs = 60000; // ... within this window
-constexpr int MaxLabels = 64;
-constexpr qint64 MaxCapacity = 1024;
 
-std::unexpected<Error> badEnroll(const QString &why)
+using Protocol::EnrollRequest;
+
+// Refusals only a stranger causes (no such token, a wrong secret or machine key, a malformed
+// frame) count against the address; those that a legitimate worker meets (an expired or revoked
+// token, another version) do not, so that they keep their permanent answer.
+bool countsAgainstAddress(const QString &code)
 {
-    return fail(QStringLiteral("bad_frame"), Tr::tr("invalid enroll frame: %1").arg(why),
-                Tr::tr("run the same swamp version on the worker and the orchestrator"));
+    return code == u"token_not_found" || code == u"invalid_token" || code == u"token_mismatch"
+           || code == u"machine_key_mismatch" || code == u"invalid_enroll";
 }
+
 } // namespace
 
 void Orchestrator::refuse(WorkerConnection *connection, const Error &error, const QString &requestId)
 {
-    qCInfo(lcEnroll) << "refused enrollment from" << connection->peerAddress() << error.code;
     m_metrics->countEnrollment(error.code);
-    m_events->append(QStringLiteral("enrollment.refused"),
-                     error.details.value(QStringLiteral("tokenName")).toString(),
-                     Tr::tr("enrollment refused from %1: %2").arg(connection->peerAddress(), error.message),
-                     {{QStringLiteral("code"), error.code},
-                      {QStringLiteral("address"), connection->peerAddress()}});
+    const QString address = connection->peerAddress();
+    // A token name that does not exist is the stranger's own text: it does not make a key of its
+    // own, or anyone could write one event per name they make up.
+    const QString tokenName = error.code == u"token_not_found" || error.code == u"invalid_token"
+                                  || error.code == u"invalid_enroll"
+                                  ? QString()
+                                  : error.details.value(QStringLiteral("tokenName")).toString();
+    if (m_enrollRefusals.admit(AddressThrottle::keyOf(address) + u'|' + tokenName, QDateTime::currentMSecsSinceEpoch())) {
+        m_events->append(QStringLiteral("enrollment.refused"), tokenName,
+                         Tr::tr("enrollment refused from %1: %2").arg(address, error.message),
+                         {{QStringLiteral("code"), error.code}, {QStringLiteral("address"), address}});
+    }
     connection->sendError(error, requestId);
     connection->close(Protocol::CloseEnrollmentFailed, error.code);
 }
 
-bool Orchestrator::rateLimited(const QString &tokenName, const QString &address) const
-{
-    const qint64 horizon = QDateTime::currentMSecsSinceEpoch() - SecretFailureWindowMs;
-    const QStringList keys{QStringLiteral("name:") + tokenName, QStringLiteral("addr:") + address};
-    for (const QString &key : keys) {
-        const QList<qint64> failures = m_secretFailures.value(key);
-        if (std::count_if(failures.cbegin(), failures.cend(), [&](qint64 t) { return t > horizon; })
-            >= MaxSecretFailures)
-            return true;
-    }
-    return false;
-}
-
-void Orchestrator::recordSecretFailure(const QString &tokenName, const QString &address)
+void Orchestrator::reportRefusalSummaries()
 {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    const QStringList keys{QStringLiteral("name:") + tokenName, QStringLiteral("addr:") + address};
-    for (const QString &key : keys) {
-        QList<qint64> &failures = m_secretFailures[key];
-        failures.removeIf([&](qint64 t) { return t <= now - SecretFailureWindowMs; });
-        failures << now;
+    const QString window = formatDurationMs(m_enrollRefusals.windowMs());
+    for (const RefusalDigest::Summary &summary : m_enrollRefusals.takeSummaries(now)) {
+        const QString address = summary.key.section(u'|', 0, 0);
+        const QString tokenName = summary.key.section(u'|', 1);
+        QString message;
+        if (summary.key.isEmpty())
+            message = Tr::tr("%n more enrollment(s) refused in the last %1 from %2 other address(es)", nullptr, summary.count)
+                          .arg(window).arg(summary.keys);
+        else if (tokenName.isEmpty())
+            message = Tr::tr("%n more enrollment(s) refused from %1 in the last %2", nullptr, summary.count)
+                          .arg(address, window);
+        else
+            message = Tr::tr("%n more enrollment(s) refused from %1 for token '%2' in the last %3", nullptr, summary.count)
+                          .arg(address, tokenName, window);
+        m_events->append(QStringLiteral("enrollment.refused"), tokenName, message,
+                         {{QStringLiteral("address"), address.isEmpty() ? QJsonValue() : QJsonValue(address)},
+                          {QStringLiteral("count"), summary.count},
+                          {QStringLiteral("addresses"), summary.keys}});
     }
+    m_enrollThrottle.prune(now);
 }
 
-Result<TokenRecord> Orchestrator::checkToken(const QJsonObject &frame, const QString &peer)
+Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const QString &peer)
 {
-    // 1. version
-    const QString workerVersion = frame.value(QStringLiteral("version")).toString();
-    if (workerVersion != Swamp::version()
-        || frame.value(QStringLiteral("protocol")).toInt(-1) != Swamp::protocolVersion())
-        return fail(Codes::protocolMismatch(workerVersion.isEmpty() ? Tr::tr("unknown") : workerVersion,
-                                            Swamp::version()));
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    // A refusal a stranger could cause counts against its address; past the limit it is answered
+    // `rate_limited` (transient) instead. What a correct secret reaches is never throttled.
+    const auto stranger = [&](Error error) -> std::unexpected<Error> {
+        m_enrollThrottle.record(peer, nowMs);
+        if (m_enrollThrottle.isThrottled(peer, nowMs)) {
+            Error limited = Codes::rateLimited(error.details.value(QStringLiteral("tokenName")).toString(),
+                                               int(m_enrollThrottle.windowMs() / 1000));
+            limited.details = error.details;
+            return fail(std::move(limited));
+        }
+        return fail(std::move(error));
+    };
     // 2. shape
-    auto text = parseToken(frame.value(QStringLiteral("token")).toString());
+    auto text = parseToken(request.token);
     if (!text)
-        return fail(text.error());
-    Error withName;
+        return stranger(text.error());
     const auto named = [&](Error error) {
         error.details.insert(QStringLiteral("tokenName"), text->name);
-        return fail(std::move(error));
+        return error;
     };
     // 3. exists (the live token of that name, else the newest for a precise reason)
     auto tokens = m_store->tokensNamed(text->name, false);
     if (!tokens)
         return fail(tokens.error());
     if (tokens->isEmpty())
-        return named(Codes::tokenNotFound(text->name));
+        return stranger(named(Codes::tokenNotFound(text->name)));
     const QDateTime now = QDateTime::currentDateTimeUtc();
     const auto live = std::find_if(tokens->cbegin(), tokens->cend(),
                                    [&](const TokenRecord &t) { return t.isLive(now); });
     const TokenRecord token = live != tokens->cend() ? *live : tokens->first();
     // 4. revoked, 5. expired
     if (token.effectiveState(now) == TokenState::Revoked)
-        return named(Codes::tokenRevoked(token.name));
+        return fail(named(Codes::tokenRevoked(token.name)));
     if (token.effectiveState(now) == TokenState::Expired)
-        return named(Codes::tokenExpired(token.name));
-    // 6. secret (rate-limited per name and address; only the name is ever logged)
-    if (rateLimited(token.name, peer))
-        return named(Codes::rateLimited(token.name, int(SecretFailureWindowMs / 1000)));
-    if (!verifySecret(text->secret, token.secretHash)) {
-        recordSecretFailure(token.name, peer);
-        qCWarning(lcEnroll) << "wrong secret for token" << token.name << "from" << peer;
-        return named(Codes::tokenMismatch(token.name));
-    }
+        return fail(named(Codes::tokenExpired(token.name)));
+    // 6. secret (only the token's name is ever logged, never the secret)
+    if (!verifySecret(text->secret, token.secretHash))
+        return stranger(named(Codes::tokenMismatch(token.name)));
     // 7. binding: one indexed lookup for this machine; the others are counted only when a new
-    // machine claims a token with a limit (a token may have thousands of enrollments).
-    const QString machineId = frame.value(QStringLiteral("machineId")).toString();
-    auto bound = m_store->binding(token.id, machineId);
+    // machine claims a token with a limit (a token may have thousands of enrollments). A bound
+    // machine proves itself with its key: its token and machine id alone are not enough.
+    auto bound = m_store->binding(token.id, request.machineId);
     if (!bound)
         return fail(bound.error());
     TokenRecord checked = token;
     checked.bindings.clear();
     if (*bound) {
+        if (!(*bound)->keyHash.isEmpty() && !verifySecret(request.machineKey, (*bound)->keyHash))
+            return stranger(named(Codes::machineKeyMismatch(token.name, machineIdSuffix(request.machineId))));
         checked.bindings << **bound; // only this machine's binding: all that admission needs
     } else if (token.maxEnrollments > 0) {
         auto used = m_store->bindingCount(token.id);
         if (!used)
             return fail(used.error());
         if (*used >= token.maxEnrollments)
-            return named(Codes::tokenBound(token.name, int(*used), token.maxEnrollments));
+            return fail(named(Codes::tokenBound(token.name, int(*used), token.maxEnrollments)));
     }
     return checked;
 }
 
 void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject &frame)
 {
-    const QString requestId = frame.value(QStringLiteral("id")).toString();
-    // Shape of the rest of the frame (the token and version are checked in SPEC order below).
-    const auto validate = [&]() -> Result<void> {
-        if (QUuid::fromString(frame.value(QStringLiteral("machineId")).toString()).isNull())
-            return badEnroll(QStringLiteral("machineId must be a UUID"));
-        const QString instance = frame.value(QStringLiteral("instanceId")).toString();
-        if (instance.isEmpty() || instance.size() > 64)
-            return badEnroll(QStringLiteral("instanceId is missing"));
-        const qint64 capacity = frame.value(QStringLiteral("capacity")).toInteger(-1);
-        if (capacity < 1 || capacity > MaxCapacity)
-            return badEnroll(QStringLiteral("capacity must be 1 to 1024"));
-        if (frame.value(QStringLiteral("labels")).toObject().size() > MaxLabels)
-            return badEnroll(QStringLiteral("at most 64 labels"));
-        for (const char *field : {"hostname", "platform", "arch", "version"}) {
-            if (frame.value(QLatin1String(field)).toString().size() > 255)
-                return badEnroll(QStringLiteral("%1 is too long").arg(QLatin1String(field)));
-        }
-        return {};
-    };
-    auto token = checkToken(frame, connection->peerAddress());
+    const QString requestId = frame.value(QStringLiteral("id")).toString().left(64);
+    // 1. version, whatever the rest of the frame looks like; then the frame's shape.
+    const QString workerVersion = EnrollRequest::versionOf(frame);
+    if (workerVersion != Swamp::version() || EnrollRequest::protocolOf(frame) != Swamp::protocolVersion()) {
+        refuse(connection,
+               Codes::protocolMismatch(workerVersion.isEmpty() ? Tr::tr("unknown") : printable(workerVersion.left(64)),
+                                       Swamp::version()),
+               requestId);
+        return;
+    }
+    auto request = EnrollRequest::fromJson(frame);
+    if (!request) {
+        m_enrollThrottle.record(connection->peerAddress(), QDateTime::currentMSecsSinceEpoch());
+        refuse(connection, request.error(), requestId);
+        return;
+    }
+    auto token = checkToken(*request, connection->peerAddress());
     if (!token) {
         refuse(connection, token.error(), requestId);
         return;
     }
-    if (auto valid = validate(); !valid) {
-        refuse(connection, valid.error(), requestId);
-        return;
-    }
 
     // 8. live session: the ghost-session rule.
-    const QString machineId = frame.value(QStringLiteral("machineId")).toString();
-    const QString instanceId = frame.value(QStringLiteral("instanceId")).toString();
-    WorkerSession *existing = m_pool.findByMachine(machineId, token->name);
-    if (existing && existing->isConnected() && existing->record.instanceId != instanceId) {
+    WorkerSession *existing = m_pool.findByMachine(request->machineId, token->name);
+    if (existing && existing->isConnected() && existing->record.instanceId != request->instanceId) {
         // Another process claims this machine while a socket is open: ask the old one.
         QPointer<WorkerConnection> fresh = connection;
         QPointer<WorkerConnection> old = existing->connection;
@@ -177,30 +183,30 @@ void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject 
             error.details.insert(QStringLiteral("tokenName"), tokenName);
             refuse(fresh, error, requestId);
         });
-        QTimer::singleShot(m_config.ghostProbeMs, fresh.data(), [=, this] {
+        QTimer::singleShot(m_config.ghostProbeMs, fresh.data(), [=, this, request = *request] {
             if (*decided || !fresh || !fresh->isOpen())
                 return;
             *decided = true;
             // Re-check: the session may have changed during the probe.
-            auto again = checkToken(frame, fresh->peerAddress());
+            auto again = checkToken(request, fresh->peerAddress());
             if (!again) {
                 refuse(fresh, again.error(), requestId);
                 return;
             }
-            admitWorker(fresh, frame, *again);
+            admitWorker(fresh, request, *again);
         });
         old->ping();
         return;
     }
-    admitWorker(connection, frame, *token);
+    admitWorker(connection, *request, *token);
 }
 
-void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &frame,
+void Orchestrator::admitWorker(WorkerConnection *connection, const EnrollRequest &request,
                                const TokenRecord &token)
 {
-    const QString requestId = frame.value(QStringLiteral("id")).toString();
-    const QString machineId = frame.value(QStringLiteral("machineId")).toString();
-    const QString instanceId = frame.value(QStringLiteral("instanceId")).toString();
+    const QString &requestId = request.id;
+    const QString &machineId = request.machineId;
+    const QString &instanceId = request.instanceId;
     const QDateTime now = QDateTime::currentDateTimeUtc();
 
     bool resumed = false;
@@ -247,12 +253,12 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
     WorkerRecord &record = session->record;
     record.instanceId = instanceId;
     // Token labels are fixed by the token's creator: they win over the worker's own.
-    record.labels = mergeLabels(labelsFromJson(frame.value(QStringLiteral("labels")).toObject()), token.labels);
-    record.platform = frame.value(QStringLiteral("platform")).toString();
-    record.arch = frame.value(QStringLiteral("arch")).toString();
-    record.version = frame.value(QStringLiteral("version")).toString();
-    record.hostname = frame.value(QStringLiteral("hostname")).toString();
-    record.capacity = int(frame.value(QStringLiteral("capacity")).toInteger(1));
+    record.labels = mergeLabels(request.labels, token.labels);
+    record.platform = request.platform;
+    record.arch = request.arch;
+    record.version = request.version;
+    record.hostname = request.hostname;
+    record.capacity = request.capacity;
     if (shared() && !record.orchestratorId.isEmpty() && record.orchestratorId != m_fleet->id()
         && record.status != WorkerStatus::Disconnected && record.status != WorkerStatus::Lost) {
         // The machine was held by another orchestrator (it failed over, or its connection moved
@@ -277,10 +283,16 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const QJsonObject &
     connection->instanceId = instanceId;
 
     const bool newBinding = !token.isBound(machineId);
+    // Bound before machine keys existed: this enrollment's key is the machine's from now on.
+    const bool adoptKey = !newBinding && token.bindings.value(0).keyHash.isEmpty();
     auto saved = m_store->transaction([&]() -> Result<void> {
         if (newBinding) {
-            if (auto bound = m_store->insertBinding(token.id, TokenBinding{machineId, record.name, now}); !bound)
+            const TokenBinding binding{machineId, record.name, now, hashSecret(request.machineKey)};
+            if (auto bound = m_store->insertBinding(token.id, binding); !bound)
                 return bound;
+        } else if (adoptKey) {
+            if (auto keyed = m_store->setBindingKey(token.id, machineId, hashSecret(request.machineKey)); !keyed)
+                return keyed;
         }
         record.updatedAt = now;
         record.lastSeenAt = now;

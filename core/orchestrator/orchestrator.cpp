@@ -563,6 +563,7 @@ void Orchestrator::sweep()
         }
     }
     m_scheduler->sweep();
+    reportRefusalSummaries();
     // Drain deadlines: only sessions draining with a deadline are looked at.
     const QSet<QString> withDeadline = m_drainDeadlines;
     for (const QString &id : withDeadline) {

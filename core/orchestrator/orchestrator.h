@@ -2,7 +2,9 @@
 
 #include "common/result.h"
 #include "orchestrator/metrics.h"
+#include "orchestrator/addressthrottle.h"
 #include "orchestrator/connections.h"
+#include "orchestrator/refusaldigest.h"
 #include "pool/workerpool.h"
 #include "scheduling/steps.h"
 #include "tokens/tokens.h"
@@ -37,6 +39,9 @@ class Store;
 class WorkerConnection;
 struct AuditRecord;
 struct Event;
+namespace Protocol {
+struct EnrollRequest;
+}
 
 struct OrchestratorConfig
 {
@@ -115,11 +120,13 @@ private:
 
     // enrollment (enrollment.cpp)
     void handleEnroll(WorkerConnection *connection, const QJsonObject &frame);
-    Result<TokenRecord> checkToken(const QJsonObject &frame, const QString &peer);
-    void admitWorker(WorkerConnection *connection, const QJsonObject &frame, const TokenRecord &token);
+    Result<TokenRecord> checkToken(const Protocol::EnrollRequest &request, const QString &peer);
+    void admitWorker(WorkerConnection *connection, const Protocol::EnrollRequest &request,
+                     const TokenRecord &token);
     void refuse(WorkerConnection *connection, const Error &error, const QString &requestId);
-    bool rateLimited(const QString &tokenName, const QString &address) const;
-    void recordSecretFailure(const QString &tokenName, const QString &address);
+    // Once a window of the refusal digests is over: one summary event per address and token for
+    // what was only counted (sweep()).
+    void reportRefusalSummaries();
 
     // group commit: what one event-loop turn changed is committed at once, then sent
     void commitBatch();      // on the next event-loop turn after a batch opened; may not wait
@@ -230,7 +237,8 @@ private:
     QSet<QString> m_inGrace;                       // worker ids disconnected within grace
     QSet<QString> m_drainDeadlines;                // worker ids draining with a deadline
     QMultiMap<QDateTime, QString> m_tokenExpiries; // tokens with live sessions, by expiry
-    QHash<QString, QList<qint64>> m_secretFailures; // by "name:" / "addr:" key, recent ms
+    AddressThrottle m_enrollThrottle{10, 60000}; // refused enrollments per source address
+    RefusalDigest m_enrollRefusals{60000, 20};    // which of them become events
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
     OutboundGate m_gate;

@@ -11,6 +11,7 @@ bool isPermanent(const QString &code)
         QStringLiteral("token_bound"),       QStringLiteral("token_expired"),
         QStringLiteral("token_revoked"),     QStringLiteral("token_mismatch"),
         QStringLiteral("token_not_found"),   QStringLiteral("invalid_token"),
+        QStringLiteral("machine_key_mismatch"), QStringLiteral("invalid_enroll"),
     };
     return permanent.contains(code);
 }
@@ -79,11 +80,21 @@ Error invalidToken()
                      Tr::tr("copy the whole token printed by 'swamp worker token create'"));
 }
 
+Error machineKeyMismatch(const QString &tokenName, const QString &machineSuffix)
+{
+    return makeError(QStringLiteral("machine_key_mismatch"),
+                     Tr::tr("machine %1 is enrolled with enrollment token '%2' under another machine "
+                            "key: this cache dir's machine-key does not belong to that machine")
+                         .arg(machineSuffix, tokenName),
+                     Tr::tr("restore the machine's original --cache-dir; if the machine is gone for good, "
+                            "free its enrollment with 'swamp worker prune' and enroll again"));
+}
+
 Error rateLimited(const QString &tokenName, int retryAfterSeconds)
 {
     return makeError(QStringLiteral("rate_limited"),
-                     Tr::tr("too many failed attempts for enrollment token '%1' or from this "
-                            "address")
+                     Tr::tr("too many failed enrollment attempts from this address (the last one for "
+                            "enrollment token '%1')")
                          .arg(tokenName),
                      Tr::tr("wait %1s; check the token for typos").arg(retryAfterSeconds));
 }

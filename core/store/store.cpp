@@ -23,7 +23,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 4;
+constexpr int KnownSchemaVersion = 5;
 
 QString labelsText(const Labels &labels)
 {
@@ -833,11 +833,11 @@ Result<QList<TokenRecord>> Store::tokensNamed(const QString &name, bool withBind
 Result<std::optional<TokenBinding>> Store::binding(const QString &tokenId, const QString &machineId)
 {
     std::optional<TokenBinding> found;
-    auto read = select(QStringLiteral("SELECT machine_id, worker_name, enrolled_at FROM token_bindings "
-                                      "WHERE token_id = ? AND machine_id = ?"),
+    auto read = select(QStringLiteral("SELECT machine_id, worker_name, enrolled_at, key_hash FROM "
+                                      "token_bindings WHERE token_id = ? AND machine_id = ?"),
                        {tokenId, machineId}, [&](const QSqlQuery &query) {
                            found = TokenBinding{query.value(0).toString(), query.value(1).toString(),
-                                                fromMs(query.value(2))};
+                                                fromMs(query.value(2)), query.value(3).toString()};
                        });
     if (!read)
         return fail(read.error());
@@ -868,9 +868,16 @@ Result<void> Store::revokeToken(const QString &tokenId, const QDateTime &at, con
 Result<void> Store::insertBinding(const QString &tokenId, const TokenBinding &b)
 {
     return execute(QStringLiteral("INSERT INTO token_bindings (token_id, machine_id, worker_name, "
-                               "enrolled_at) VALUES (?, ?, ?, ?)"),
-                {tokenId, b.machineId, b.workerName, toMs(b.enrolledAt)})
-        ;
+                                  "enrolled_at, key_hash) VALUES (?, ?, ?, ?, ?)"),
+                   {tokenId, b.machineId, b.workerName, toMs(b.enrolledAt),
+                    b.keyHash.isEmpty() ? QStringLiteral("") : b.keyHash}); // never NULL
+}
+
+Result<void> Store::setBindingKey(const QString &tokenId, const QString &machineId, const QString &keyHash)
+{
+    return execute(QStringLiteral("UPDATE token_bindings SET key_hash = ? WHERE token_id = ? AND machine_id = ? "
+                                  "AND key_hash = ''"),
+                   {keyHash, tokenId, machineId});
 }
 
 static const char WorkerColumns[] =

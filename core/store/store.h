@@ -128,6 +128,8 @@ public:
     Result<QList<TokenRecord>> allTokens();                      // oldest first
     Result<void> revokeToken(const QString &tokenId, const QDateTime &at, const QString &reason);
     Result<void> insertBinding(const QString &tokenId, const TokenBinding &binding);
+    // Records the key of a machine bound before machine keys existed (its first enrollment since).
+    Result<void> setBindingKey(const QString &tokenId, const QString &machineId, const QString &keyHash);
 
     // Workers
     Result<std::optional<WorkerRecord>> workerByMachine(const QString &machineId,

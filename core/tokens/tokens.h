@@ -41,6 +41,7 @@ struct TokenBinding
     QString machineId;
     QString workerName;
     QDateTime enrolledAt;
+    QString keyHash; // SHA-256 (hex) of the machine's key; empty: bound before machine keys
 };
 
 struct TokenRecord

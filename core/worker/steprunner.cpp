@@ -1,14 +1,24 @@
 #include "worker/steprunner.h"
 
 #include "common/files.h"
+#include "common/logging.h"
 #include "protocol/protocol.h"
 #include "scheduling/steps.h"
+#include "worker/stepcgroups.h"
+#include "worker/stepuser.h"
 
 #include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QProcessEnvironment>
 
 #include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -17,9 +27,69 @@ namespace Swamp {
 namespace {
 constexpr int KillGraceMs = 5000;
 constexpr qsizetype ChunkChars = 32 * 1024;
+
+// What the step's child does between fork and exec, prepared before the fork: a forked child of
+// a threaded process may only make async-signal-safe calls (no allocation, no locks).
+struct ChildSetup
+{
+    QByteArray workDir;
+    QByteArray cgroupProcs; // empty: no cgroup
+    bool switchUser = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;
+    pid_t parent = 0;
+};
+
+[[noreturn]] void childFails(const char *message, size_t length)
+{
+    ssize_t written = ::write(STDERR_FILENO, message, length);
+    Q_UNUSED(written);
+    ::_exit(126);
+}
+
+// A session and process group of its own (so signals reach everything it starts), its cgroup,
+// then the step user (groups, gid, uid: in that order, and checked: a step must never run with
+// the worker's privileges by mistake), no capabilities, and death with the worker.
+void setUpChild(const ChildSetup &setup)
+{
+    static const char cannotSwitch[] = "swamp: cannot switch to the step user; the step was not run\n";
+    static const char noWorkDir[] = "swamp: cannot enter the step's work directory; the step was not run\n";
+    ::setsid();
+    if (!setup.cgroupProcs.isEmpty()) {
+        const int fd = ::open(setup.cgroupProcs.constData(), O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t written = ::write(fd, "0", 1);
+            Q_UNUSED(written);
+            ::close(fd);
+        }
+    }
+    if (setup.switchUser) {
+        if (::setgroups(setup.groups.size(), setup.groups.data()) != 0 || ::setgid(setup.gid) != 0
+            || ::setuid(setup.uid) != 0 || ::getuid() != setup.uid || ::geteuid() != setup.uid
+            || ::getegid() != setup.gid || ::setuid(0) == 0)
+            childFails(cannotSwitch, sizeof cannotSwitch - 1);
+    }
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    // No descriptor of the worker's reaches the step (its sockets to the orchestrator among them:
+    // a step could write frames on them). Close-on-exec rather than closed: QProcess reports a
+    // failed exec through a pipe of its own until then.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        rlimit limit{};
+        const long open = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? long(limit.rlim_cur) : 65536;
+        for (int fd = 3; fd < open; ++fd)
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (::chdir(setup.workDir.constData()) != 0)
+        childFails(noWorkDir, sizeof noWorkDir - 1);
+    // After the user switch, which clears it. If the worker died before this, die now.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != setup.parent)
+        ::_exit(127);
+}
 } // namespace
 
-StepRunner::StepRunner(const QJsonObject &dispatch, const QString &workRoot, QObject *parent)
+StepRunner::StepRunner(const QJsonObject &dispatch, const StepLaunch &launch, QObject *parent)
     : QObject(parent)
     , m_leaseId(dispatch.value(QStringLiteral("leaseId")).toString())
     , m_stepId(dispatch.value(QStringLiteral("stepId")).toString())
@@ -27,7 +97,8 @@ StepRunner::StepRunner(const QJsonObject &dispatch, const QString &workRoot, QOb
     , m_shell(dispatch.value(QStringLiteral("shell")).toBool())
     , m_env(dispatch.value(QStringLiteral("env")).toObject())
     , m_timeoutMs(dispatch.value(QStringLiteral("timeoutMs")).toInteger(0))
-    , m_workDir(workRoot + u'/' + m_leaseId)
+    , m_workDir(launch.workRoot + u'/' + m_leaseId)
+    , m_launch(launch)
 {
     for (const QJsonValue &arg : dispatch.value(QStringLiteral("command")).toArray())
         m_command << arg.toString();
@@ -48,10 +119,11 @@ StepRunner::~StepRunner()
         signalGroup(SIGKILL);
         m_process->waitForFinished(1000);
     }
+    killLeftovers();
     QDir(m_workDir).removeRecursively();
 }
 
-QStringList StepRunner::minimalEnvironment(const QJsonObject &stepEnv)
+QStringList StepRunner::minimalEnvironment(const QJsonObject &stepEnv, const StepUser *user)
 {
     const QProcessEnvironment system = QProcessEnvironment::systemEnvironment();
     QProcessEnvironment env;
@@ -59,6 +131,15 @@ QStringList StepRunner::minimalEnvironment(const QJsonObject &stepEnv)
         const QString key = QLatin1String(name);
         if (system.contains(key))
             env.insert(key, system.value(key));
+    }
+    if (user) {
+        // The worker's TMPDIR may be its own: the step user gets the system's.
+        env.remove(QStringLiteral("TMPDIR"));
+        env.insert(QStringLiteral("USER"), user->name);
+        env.insert(QStringLiteral("LOGNAME"), user->name);
+        env.insert(QStringLiteral("HOME"), user->home);
+        if (!user->shell.isEmpty())
+            env.insert(QStringLiteral("SHELL"), user->shell);
     }
     if (!env.contains(QStringLiteral("PATH")))
         env.insert(QStringLiteral("PATH"), QStringLiteral("/usr/local/bin:/usr/bin:/bin"));
@@ -75,21 +156,41 @@ void StepRunner::start()
         finish(QStringLiteral("failed_to_start"), std::nullopt, dir.error().text());
         return;
     }
+    ChildSetup setup;
+    setup.workDir = QFile::encodeName(m_workDir);
+    setup.parent = ::getpid();
+    if (const StepUser *user = m_launch.user) {
+        // The step's own directory; everything above it stays the worker's.
+        if (::chown(setup.workDir.constData(), user->uid, user->gid) != 0) {
+            finish(QStringLiteral("failed_to_start"), std::nullopt,
+                   tr("cannot give the work directory %1 to the step user %2: %3")
+                       .arg(m_workDir, user->name, QString::fromLocal8Bit(std::strerror(errno))));
+            return;
+        }
+        setup.switchUser = true;
+        setup.uid = user->uid;
+        setup.gid = user->gid;
+        setup.groups = user->groups;
+    }
+    if (m_launch.cgroups) {
+        auto cgroup = m_launch.cgroups->create(m_leaseId);
+        if (cgroup) {
+            m_cgroup = *cgroup;
+            setup.cgroupProcs = StepCgroups::procsFile(m_cgroup);
+        } else {
+            qCWarning(lcWorker).noquote() << cgroup.error().text();
+        }
+    }
     m_process = std::make_unique<QProcess>();
-    m_process->setWorkingDirectory(m_workDir);
-    m_process->setEnvironment(minimalEnvironment(m_env));
+    m_process->setEnvironment(minimalEnvironment(m_env, m_launch.user));
     m_process->setInputChannelMode(QProcess::ManagedInputChannel);
-    // Its own process group, so a timeout or cancel reaches everything the step started.
-    // If the worker dies (kill -9), the step dies with it instead of running on unsupervised.
-    m_process->setChildProcessModifier([] {
-        ::setsid();
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    });
+    m_process->setChildProcessModifier([setup] { setUpChild(setup); });
     connect(m_process.get(), &QProcess::readyReadStandardOutput, this,
             [this] { readStream(QProcess::StandardOutput); });
     connect(m_process.get(), &QProcess::readyReadStandardError, this,
             [this] { readStream(QProcess::StandardError); });
     connect(m_process.get(), &QProcess::started, this, [this] {
+        m_pid = m_process->processId();
         m_process->closeWriteChannel();
         if (m_timeoutMs > 0)
             m_timeout.start(int(std::min<qint64>(m_timeoutMs, std::numeric_limits<int>::max())));
@@ -109,6 +210,7 @@ void StepRunner::start()
         readStream(QProcess::StandardError);
         m_timeout.stop();
         m_killTimer.stop();
+        killLeftovers();
         if (!m_stopOutcome.isEmpty())
             finish(m_stopOutcome, std::nullopt, QString());
         else if (status == QProcess::CrashExit)
@@ -137,11 +239,24 @@ void StepRunner::cancel(const QString &)
 
 void StepRunner::signalGroup(int signal)
 {
+    if (!m_cgroup.isEmpty())
+        StepCgroups::signalAll(m_cgroup, signal);
     if (!m_process || m_process->state() == QProcess::NotRunning)
         return;
     const qint64 pid = m_process->processId();
     if (pid > 0 && ::kill(-pid_t(pid), signal) != 0)
         ::kill(pid_t(pid), signal);
+}
+
+void StepRunner::killLeftovers()
+{
+    // The step's process has ended (or is being killed): its group and cgroup may still hold
+    // what it started in the background. Its pid stays its group's id while any member lives.
+    if (m_pid > 0)
+        ::kill(-pid_t(m_pid), SIGKILL);
+    m_pid = 0;
+    if (!m_cgroup.isEmpty())
+        StepCgroups::release(std::exchange(m_cgroup, QString()));
 }
 
 void StepRunner::readStream(QProcess::ProcessChannel channel)

@@ -11,18 +11,31 @@
 
 namespace Swamp {
 
-// Runs one dispatched step: QProcess on argv (or /bin/sh -c for shell steps) in its own process
-// group, in a scratch directory under the cache dir that is removed afterwards, with a minimal
-// environment (no SWAMP_* variables, never the worker's token). Every output frame and the final
-// `finished` frame are kept until the orchestrator acknowledges the lease, so they can be sent
-// again after a reconnect without a gap or a duplicate (sequence numbers).
+class StepCgroups;
+struct StepUser;
+
+// Where and as whom the worker's steps run, decided once when it starts.
+struct StepLaunch
+{
+    QString workRoot;                   // each step gets <workRoot>/<lease id>, removed afterwards
+    const StepUser *user = nullptr;     // --step-user; null: the worker's own user
+    const StepCgroups *cgroups = nullptr; // null: no usable cgroup v2 (the process group only)
+};
+
+// Runs one dispatched step: QProcess on argv (or /bin/sh -c for shell steps) in a session and
+// process group of its own (and a cgroup of its own where the worker has one), as the step user
+// when one is set, in a scratch directory that is removed afterwards, with a minimal environment
+// (no SWAMP_* variables, never the worker's token). When the step's process ends (exit, cancel,
+// timeout), everything else it started is killed: its process group and its cgroup. Every output
+// frame and the final `finished` frame are kept until the orchestrator acknowledges the lease, so
+// they can be sent again after a reconnect without a gap or a duplicate (sequence numbers).
 class StepRunner final : public QObject
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(StepRunner)
 
 public:
-    StepRunner(const QJsonObject &dispatch, const QString &workRoot, QObject *parent = nullptr);
+    StepRunner(const QJsonObject &dispatch, const StepLaunch &launch, QObject *parent = nullptr);
     ~StepRunner() override;
 
     void start();
@@ -36,7 +49,9 @@ public:
     // Frames to (re)send after the orchestrator has stored output up to `lastSeq`.
     QList<QJsonObject> framesAfter(int lastSeq) const;
     QJsonObject finishedFrame() const { return m_finishedFrame; }
-    static QStringList minimalEnvironment(const QJsonObject &stepEnv);
+    // PATH, HOME, USER, LOGNAME, LANG, LC_ALL, TZ, TMPDIR and SHELL of the worker (the step
+    // user's own HOME, USER, LOGNAME and SHELL with one), plus the step's variables but SWAMP_*.
+    static QStringList minimalEnvironment(const QJsonObject &stepEnv, const StepUser *user = nullptr);
 
 Q_SIGNALS:
     void frameReady(const QJsonObject &frame); // started, output or finished
@@ -46,7 +61,10 @@ private:
     void readStream(QProcess::ProcessChannel channel);
     void emitOutput(const QString &stream, const QString &data);
     void finish(const QString &outcome, std::optional<int> exitCode, const QString &error);
+    // `signal` to the step's process group and cgroup.
     void signalGroup(int signal);
+    // The step's process is gone: what it left behind (background children, daemons) is killed.
+    void killLeftovers();
 
     QString m_leaseId;
     QString m_stepId;
@@ -56,6 +74,9 @@ private:
     QJsonObject m_env;
     qint64 m_timeoutMs = 0;
     QString m_workDir;
+    StepLaunch m_launch;
+    QString m_cgroup; // empty: none
+    qint64 m_pid = 0; // of the step's process, its process group and session
     std::unique_ptr<QProcess> m_process;
     QTimer m_timeout;
     QTimer m_killTimer;

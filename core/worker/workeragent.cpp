@@ -1,10 +1,12 @@
 #include "worker/workeragent.h"
 
 #include "common/duration.h"
+#include "common/files.h"
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/urls.h"
 #include "identity/machineidentity.h"
+#include "protocol/enrollrequest.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "tls/tlscredentials.h"
@@ -14,6 +16,7 @@
 
 #include <QDateTime>
 #include <QDir>
+#include <QFile>
 #include <QNetworkRequest>
 #include <QSslConfiguration>
 #include <QSysInfo>
@@ -76,7 +79,50 @@ Result<void> WorkerAgent::start()
     if (!machineId)
         return fail(machineId.error());
     m_machineId = *machineId;
+    auto machineKey = loadOrCreateMachineKey(m_options.cacheDir);
+    if (!machineKey)
+        return fail(machineKey.error());
+    m_machineKey = *machineKey;
+    if (auto prepared = prepareSteps(); !prepared)
+        return prepared;
     connectNow();
+    return {};
+}
+
+Result<void> WorkerAgent::prepareSteps()
+{
+    m_launch.workRoot = m_options.cacheDir + QStringLiteral("/work");
+    if (auto dir = ensurePrivateDirectory(m_launch.workRoot); !dir)
+        return fail(dir.error());
+    if (m_options.stepUser) {
+        // The step user may pass through the cache dir to its work directories (0711), never
+        // list it or read what the worker keeps there (0600 files).
+        const QFileDevice::Permissions passThrough = QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                                     | QFileDevice::ExeOwner | QFileDevice::ExeGroup
+                                                     | QFileDevice::ExeOther;
+        QFile::setPermissions(m_options.cacheDir, passThrough);
+        QFile::setPermissions(m_launch.workRoot, passThrough);
+        const QString dir = m_options.cacheDir + u'/';
+        const QStringList secrets{m_options.cacheDir, dir + QStringLiteral("machine-id"),
+                                  dir + QStringLiteral("machine-key"), dir + QStringLiteral("worker.lock"),
+                                  m_options.tokenFile};
+        if (auto isolated = checkStepUserIsolation(*m_options.stepUser, secrets, m_launch.workRoot); !isolated)
+            return isolated;
+        m_launch.user = &*m_options.stepUser;
+    }
+    QString why;
+    m_cgroups = StepCgroups::detect(&why);
+    if (m_cgroups) {
+        m_launch.cgroups = &*m_cgroups;
+        emitEvent(QStringLiteral("info"),
+                  Tr::tr("steps run in cgroups under %1%2: nothing they start outlives them")
+                      .arg(m_cgroups->root(),
+                           m_options.stepUser ? Tr::tr(", as user %1").arg(m_options.stepUser->name) : QString()));
+    } else {
+        emitEvent(QStringLiteral("info"),
+                  Tr::tr("steps run in process groups%1 (no cgroups: %2): a step's setsid daemon can outlive it")
+                      .arg(m_options.stepUser ? Tr::tr(" as user %1").arg(m_options.stepUser->name) : QString(), why));
+    }
     return {};
 }
 
@@ -132,21 +178,20 @@ void WorkerAgent::connectNow()
 void WorkerAgent::handleConnected()
 {
     m_opened = true;
-    QString arch = QSysInfo::currentCpuArchitecture();
-    m_socket->sendTextMessage(Protocol::encodeFrame(QJsonObject{
-        {QStringLiteral("type"), Protocol::Type::Enroll},
-        {QStringLiteral("id"), QString::number(m_attempt)},
-        {QStringLiteral("protocol"), Swamp::protocolVersion()},
-        {QStringLiteral("version"), Swamp::version()},
-        {QStringLiteral("token"), m_options.token},
-        {QStringLiteral("machineId"), m_machineId},
-        {QStringLiteral("instanceId"), m_instanceId},
-        {QStringLiteral("hostname"), QSysInfo::machineHostName()},
-        {QStringLiteral("platform"), QSysInfo::kernelType()},
-        {QStringLiteral("arch"), arch},
-        {QStringLiteral("labels"), labelsToJson(m_options.labels)},
-        {QStringLiteral("capacity"), m_options.capacity},
-    }));
+    Protocol::EnrollRequest request;
+    request.id = QString::number(m_attempt);
+    request.protocol = Swamp::protocolVersion();
+    request.version = Swamp::version();
+    request.token = m_options.token;
+    request.machineId = m_machineId;
+    request.machineKey = m_machineKey;
+    request.instanceId = m_instanceId;
+    request.hostname = QSysInfo::machineHostName();
+    request.platform = QSysInfo::kernelType();
+    request.arch = QSysInfo::currentCpuArchitecture();
+    request.labels = m_options.labels;
+    request.capacity = m_options.capacity;
+    m_socket->sendTextMessage(Protocol::encodeFrame(request.toJson()));
 }
 
 void WorkerAgent::handleText(const QString &text)
@@ -267,7 +312,7 @@ void WorkerAgent::handleDispatch(const QJsonObject &frame)
     if (m_runners.size() >= m_options.capacity)
         return reject(Tr::tr("all %1 slots are busy").arg(m_options.capacity));
     m_idleTimer.stop();
-    auto *runner = new StepRunner(frame, m_options.cacheDir + QStringLiteral("/work"), this);
+    auto *runner = new StepRunner(frame, m_launch, this);
     m_runners.insert(leaseId, runner);
     const QString name = runner->name();
     const QString stepId = runner->stepId();
@@ -472,6 +517,9 @@ void WorkerAgent::finish(int exitCode, const QString &reason)
     if (!m_permanentFailure)
         emitEvent(QStringLiteral("stopped"), Tr::tr("stopped: %1").arg(reason),
                   {{QStringLiteral("exitCode"), exitCode}});
+    qDeleteAll(std::exchange(m_runners, {}));
+    if (m_cgroups)
+        m_cgroups->removeRoot();
     m_lock.reset();
     m_temporaryDir.reset();
     Q_EMIT finished(exitCode);

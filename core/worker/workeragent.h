@@ -3,6 +3,9 @@
 #include "common/labels.h"
 #include "common/result.h"
 #include "worker/backoff.h"
+#include "worker/stepcgroups.h"
+#include "worker/steprunner.h"
+#include "worker/stepuser.h"
 
 #include <QJsonObject>
 #include <QLockFile>
@@ -28,6 +31,8 @@ struct WorkerOptions
     QList<QUrl> fallbackUrls; // more orchestrators of the same fleet, tried in turn on failures
     QString token;         // "<name>.<secret>"; never printed
     QString cacheDir;      // empty: a temporary directory, a new machine on every start
+    QString tokenFile;     // where the token was read from (kept from the step user); may be empty
+    std::optional<StepUser> stepUser; // --step-user: steps run as this account
     Labels labels;
     int capacity = 1;
     QString caCertPath;    // PEM CA certificates to trust besides the system's; error "invalid_ca_cert"
@@ -49,7 +54,9 @@ public:
     explicit WorkerAgent(WorkerOptions options, QObject *parent = nullptr);
     ~WorkerAgent() override;
 
-    // Takes the cache dir lock and the machine identity, then starts connecting.
+    // Takes the cache dir lock and the machine identity, sets up what steps run as and in (the
+    // step user's checks, cgroups; see StepLaunch), then starts connecting. Errors name the cause
+    // and the fix ("step_user", "cache_dir_in_use", "identity_corrupt", ...).
     Result<void> start();
     // First call: drain and exit 0; second: stop at once with 130.
     void requestStop(int count);
@@ -64,6 +71,7 @@ Q_SIGNALS:
     void finished(int exitCode);
 
 private:
+    Result<void> prepareSteps();
     void connectNow();
     void handleConnected();
     void handleText(const QString &text);
@@ -89,8 +97,11 @@ private:
     std::unique_ptr<QWebSocket> m_socket;
     QSslConfiguration m_tlsConfiguration; // the system CAs plus --ca-cert
     QString m_machineId;
+    QString m_machineKey; // never printed or logged
     QString m_instanceId;
     QString m_workerName;
+    std::optional<StepCgroups> m_cgroups;
+    StepLaunch m_launch;
     Backoff m_backoff;
     QTimer m_reconnectTimer;
     QTimer m_pingTimer;

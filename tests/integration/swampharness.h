@@ -123,6 +123,8 @@ public:
 
     // Added to the orchestrator's environment (PGPASSWORD for a PostgreSQL store, say).
     QProcessEnvironment orchestratorEnvironment;
+    // Added to the environment of the workers started from now on.
+    QProcessEnvironment workerEnvironment;
 
     QString dataDir() const { return m_dataDir; }
     QString url() const { return m_url; }
@@ -271,14 +273,19 @@ public:
         return m_root.filePath(u"cache-%1"_s.arg(++m_cacheDirs));
     }
 
-    // Starts `swamp worker connect <url> --token <token> [--cache-dir <dir>] ...`.
+    // Starts `swamp worker connect <url> --token <token> [--cache-dir <dir>] ...` (without
+    // --token when `token` is empty: from --token-file or the environment).
     Child *startWorker(const QString &token, const QString &cacheDir,
                        const QStringList &extra = {}, const QString &binary = swampBinary(),
                        const QString &url = {})
     {
         Child *child = newChild(u"worker %1"_s.arg(cacheDir.isEmpty() ? u"(no cache dir)"_s : cacheDir));
-        child->process.setProcessEnvironment(baseEnvironment());
-        QStringList args{u"worker"_s, u"connect"_s, url.isEmpty() ? m_url : url, u"--token"_s, token};
+        QProcessEnvironment env = baseEnvironment();
+        env.insert(workerEnvironment);
+        child->process.setProcessEnvironment(env);
+        QStringList args{u"worker"_s, u"connect"_s, url.isEmpty() ? m_url : url};
+        if (!token.isEmpty())
+            args << u"--token"_s << token;
         if (!cacheDir.isEmpty())
             args << u"--cache-dir"_s << cacheDir;
         child->process.start(binary, args + extra);
@@ -350,12 +357,17 @@ private:
     std::vector<std::unique_ptr<Child>> m_children;
 };
 
+// Makes `toCacheDir` the same machine as `fromCacheDir`: its machine id and its machine key.
 inline bool copyMachineId(const QString &fromCacheDir, const QString &toCacheDir)
 {
     if (!QDir().mkpath(toCacheDir))
         return false;
-    QFile::remove(toCacheDir + u"/machine-id"_s);
-    return QFile::copy(fromCacheDir + u"/machine-id"_s, toCacheDir + u"/machine-id"_s);
+    for (const QString &file : {u"/machine-id"_s, u"/machine-key"_s}) {
+        QFile::remove(toCacheDir + file);
+        if (!QFile::copy(fromCacheDir + file, toCacheDir + file))
+            return false;
+    }
+    return true;
 }
 
 inline QString readMachineId(const QString &cacheDir)

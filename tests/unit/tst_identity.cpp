@@ -56,6 +56,8 @@ private Q_SLOTS:
     void acceptsIdWithBraces();
     void corruptFile_data();
     void corruptFile();
+    void machineKeyIsCreatedOnceAndPrivate();
+    void corruptMachineKey();
     void distinctDirsDistinctIds();
     void suffix_data();
     void suffix();
@@ -259,6 +261,36 @@ void tst_Identity::staleLockOfDeadProcessTakenOver()
     QVERIFY(QFile::exists(tmp.filePath(u"worker.lock"_s)));
     auto lock = lockCacheDir(tmp.path());
     QVERIFY_RESULT(lock);
+}
+
+void tst_Identity::machineKeyIsCreatedOnceAndPrivate()
+{
+    QTemporaryDir tmp;
+    auto key = loadOrCreateMachineKey(tmp.path());
+    QVERIFY_RESULT(key);
+    QVERIFY2(QRegularExpression(u"^[0-9a-f]{64}$"_s).match(*key).hasMatch(), qPrintable(*key));
+    const QString file = tmp.filePath(u"machine-key"_s);
+    QCOMPARE(QFile::permissions(file) & ~(QFileDevice::ReadUser | QFileDevice::WriteUser),
+             QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    auto again = loadOrCreateMachineKey(tmp.path());
+    QVERIFY_RESULT(again);
+    QCOMPARE(*again, *key);
+    QTemporaryDir other;
+    auto otherKey = loadOrCreateMachineKey(other.path());
+    QVERIFY_RESULT(otherKey);
+    QVERIFY(*otherKey != *key);
+}
+
+void tst_Identity::corruptMachineKey()
+{
+    QTemporaryDir tmp;
+    const QString file = tmp.filePath(u"machine-key"_s);
+    const QByteArray content = QByteArray(63, 'a') + '\n';
+    QVERIFY(writeAll(file, content));
+    auto key = loadOrCreateMachineKey(tmp.path());
+    QVERIFY_ERROR_CODE(key, u"identity_corrupt"_s);
+    QVERIFY2(key.error().message.contains(QDir::toNativeSeparators(file)), qPrintable(key.error().message));
+    QCOMPARE(readAll(file), content); // left for the operator, never silently replaced
 }
 
 QTEST_GUILESS_MAIN(tst_Identity)

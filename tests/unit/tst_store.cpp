@@ -329,11 +329,13 @@ void tst_Store::olderSchemaMigratedForward()
         auto store = openStore();
         QVERIFY(store);
         QVERIFY_RESULT(store->insertToken(t));
-        // Back to schema 1: what schemas 2 (steps), 3 (audit) and 4 (fleet) added goes.
+        // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet) and 5 (machine keys)
+        // added goes.
         for (const char *statement : {"DROP TABLE step_output", "DROP TABLE step_leases", "DROP TABLE steps",
                                       "DROP TABLE runs", "DROP TABLE audit_events", "DROP INDEX events_by_at",
                                       "DROP TABLE orchestrators", "DROP INDEX workers_by_orchestrator",
-                                      "ALTER TABLE workers DROP COLUMN orchestrator_id"})
+                                      "ALTER TABLE workers DROP COLUMN orchestrator_id",
+                                      "ALTER TABLE token_bindings DROP COLUMN key_hash"})
             QVERIFY_RESULT(store->execute(QLatin1String(statement)));
         QVERIFY_RESULT(store->execute(u"DELETE FROM schema_migrations WHERE version > 1"_s));
     }

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <QString>
+#include <QStringView>
+
+namespace Swamp {
+
+// Text that came from the wire (a worker's hostname, an error a worker reported, a step's name)
+// must not steer the terminal or forge log lines when it is printed. These are the characters
+// that can: C0 controls (newline, carriage return, escape, tab, ...), DEL, C1 controls, and the
+// Unicode direction overrides and isolates that reorder what a reader sees.
+bool isUnsafeCharacter(char32_t c);
+bool hasUnsafeCharacters(QStringView text);
+
+// `text` with every unsafe character written as a visible escape: \n \r \t \e, \xHH for other
+// controls below U+0100, \uHHHH above; a backslash stays a backslash. Safe text comes back
+// unchanged (and without a copy when it is a QString).
+QString printable(const QString &text);
+
+} // namespace Swamp

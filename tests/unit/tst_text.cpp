@@ -1,0 +1,67 @@
+// Text from the wire printed safely (common/text.h): no control character, escape sequence or
+// direction override reaches a terminal or a log line as itself.
+#include "unit/testsupport.h"
+
+#include "common/table.h"
+#include "common/text.h"
+
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Swamp;
+
+class tst_Text : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void printable_data();
+    void printable();
+    void tableCellsCannotSplitRows();
+};
+
+void tst_Text::init()
+{
+    QTest::failOnWarning(QRegularExpression(u".*"_s));
+}
+
+void tst_Text::printable_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("shown");
+    QTest::addRow("plain") << u"build-01 (eu)"_s << u"build-01 (eu)"_s;
+    QTest::addRow("unicode-kept") << u"Zeitüberschreitung ✓"_s << u"Zeitüberschreitung ✓"_s;
+    QTest::addRow("newline") << u"a\nworker evil enrolled"_s << u"a\\nworker evil enrolled"_s;
+    QTest::addRow("carriage-return") << u"ok\rFAKE"_s << u"ok\\rFAKE"_s;
+    QTest::addRow("tab") << u"a\tb"_s << u"a\\tb"_s;
+    QTest::addRow("escape-sequence") << u"\x1b[31mred\x1b[0m"_s << u"\\e[31mred\\e[0m"_s;
+    QTest::addRow("bell") << u"\x07"_s << u"\\x07"_s;
+    QTest::addRow("nul") << QString(QChar(0)) << u"\\x00"_s;
+    QTest::addRow("delete") << u"\x7f"_s << u"\\x7f"_s;
+    QTest::addRow("c1-csi") << QString(QChar(0x9b)) + u"31m"_s << u"\\x9b31m"_s;
+    QTest::addRow("bidi-override") << u"abc\u202Efed"_s << u"abc\\u202efed"_s;
+    QTest::addRow("bidi-isolate") << u"\u2066x\u2069"_s << u"\\u2066x\\u2069"_s;
+}
+
+void tst_Text::printable()
+{
+    QFETCH(QString, text);
+    QFETCH(QString, shown);
+    QCOMPARE(Swamp::printable(text), shown);
+    QCOMPARE(hasUnsafeCharacters(text), text != shown);
+    QVERIFY(!hasUnsafeCharacters(Swamp::printable(text)));
+}
+
+void tst_Text::tableCellsCannotSplitRows()
+{
+    TextTable table({u"NAME"_s, u"PLATFORM"_s});
+    table.addRow({u"w1\nw2  linux/x86_64"_s, u"linux/\x1b[2Jx86"_s});
+    const QString rendered = table.render();
+    QCOMPARE(rendered.count(u'\n'), 2); // the header and one row
+    QVERIFY(!rendered.contains(QChar(0x1b)));
+    QVERIFY2(rendered.contains(u"w1\\nw2"_s), qPrintable(rendered));
+}
+
+QTEST_GUILESS_MAIN(tst_Text)
+#include "tst_text.moc"
