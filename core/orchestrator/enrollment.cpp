@@ -42,8 +42,7 @@ void Orchestrator::refuse(WorkerConnection *connection, const Error &error, cons
     const QString address = connection->peerAddress();
     // A token name that does not exist is the stranger's own text: it does not make a key of its
     // own, or anyone could write one event per name they make up.
-    const QString tokenName = error.code == u"token_not_found" || error.code == u"invalid_token"
-                                  || error.code == u"invalid_enroll"
+    const QString tokenName = error.details.value(QStringLiteral("unknownToken")).toBool()
                                   ? QString()
                                   : error.details.value(QStringLiteral("tokenName")).toString();
     if (m_enrollRefusals.admit(AddressThrottle::keyOf(address) + u'|' + tokenName, QDateTime::currentMSecsSinceEpoch())) {
@@ -86,8 +85,9 @@ Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const
     // A refusal a stranger could cause counts against its address; past the limit it is answered
     // `rate_limited` (transient) instead. What a correct secret reaches is never throttled.
     const auto stranger = [&](Error error) -> std::unexpected<Error> {
+        const bool throttled = m_enrollThrottle.isThrottled(peer, nowMs);
         m_enrollThrottle.record(peer, nowMs);
-        if (m_enrollThrottle.isThrottled(peer, nowMs)) {
+        if (throttled) {
             Error limited = Codes::rateLimited(error.details.value(QStringLiteral("tokenName")).toString(),
                                                int(m_enrollThrottle.windowMs() / 1000));
             limited.details = error.details;
@@ -107,8 +107,11 @@ Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const
     auto tokens = m_store->tokensNamed(text->name, false);
     if (!tokens)
         return fail(tokens.error());
-    if (tokens->isEmpty())
-        return stranger(named(Codes::tokenNotFound(text->name)));
+    if (tokens->isEmpty()) {
+        Error unknown = named(Codes::tokenNotFound(text->name));
+        unknown.details.insert(QStringLiteral("unknownToken"), true); // the name is the stranger's text
+        return stranger(std::move(unknown));
+    }
     const QDateTime now = QDateTime::currentDateTimeUtc();
     const auto live = std::find_if(tokens->cbegin(), tokens->cend(),
                                    [&](const TokenRecord &t) { return t.isLive(now); });

@@ -1,0 +1,114 @@
+// Network peers without a secret against the real orchestrator (issue 18): they cannot lock a
+// token's workers out, grow the database or the log, or hold the orchestrator's memory.
+#include "hostilepeer.h"
+#include "swampharness.h"
+
+#include <QRegularExpression>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace SwampTest;
+
+class tst_HostilePeers : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void wrongSecretsNeverLockOutTheRealWorker();
+    void refusalFloodWritesBoundedEvents();
+    void shapeErrorsArePermanentAndNameTheField();
+
+private:
+    std::unique_ptr<Harness> h;
+};
+
+void tst_HostilePeers::init()
+{
+    h = std::make_unique<Harness>();
+    QVERIFY(h->startOrchestrator());
+}
+
+void tst_HostilePeers::cleanup()
+{
+    h.reset();
+}
+
+void tst_HostilePeers::wrongSecretsNeverLockOutTheRealWorker()
+{
+    // Issue 18 item 2: ten wrong secrets for 'ci' from anywhere made the real worker get
+    // `too many failed attempts` for a minute, re-armed forever by one request a second. Here the
+    // stranger shares the real worker's address (127.0.0.1), the hardest case.
+    const QString token = h->createToken(u"ci"_s);
+    QVERIFY(!token.isEmpty());
+    const QString wrong = u"ci."_s + QString(64, u'0');
+    QStringList codes;
+    for (int i = 0; i < 30; ++i)
+        codes << enrollOnce(h->url(), enrollFrame(wrong).toJson());
+    QCOMPARE(codes.count(u"token_mismatch"_s), 10); // ten a minute, then throttled
+    QCOMPARE(codes.count(u"rate_limited"_s), 20);
+
+    // The correct secret is accepted at once, from the same throttled address.
+    const QString cacheDir = h->newCacheDir();
+    Child *worker = h->startEnrolledWorker(token, cacheDir, u"ci"_s);
+    QVERIFY(worker);
+    // And while the flood goes on, a worker whose connection drops comes back.
+    for (int i = 0; i < 10; ++i)
+        QCOMPARE(enrollOnce(h->url(), enrollFrame(wrong).toJson()), u"rate_limited"_s);
+    worker->signal(SIGSTOP); // silent past the heartbeat timeout (1 s): its socket is closed
+    QTRY_VERIFY_WITH_TIMEOUT(h->orchestratorOutput().contains(u"worker ci disconnected"_s), 10000);
+    worker->signal(SIGCONT);
+    QTRY_VERIFY2_WITH_TIMEOUT(worker->out().count(u"as ci"_s) >= 2, qPrintable(worker->describe()), 20000);
+    QVERIFY2(!worker->errContains(u"too many failed"_s), qPrintable(worker->describe()));
+    QTRY_COMPARE_WITH_TIMEOUT(h->workerStatus(u"ci"_s), u"idle"_s, 10000);
+}
+
+void tst_HostilePeers::refusalFloodWritesBoundedEvents()
+{
+    // Issue 18 item 4: every refused enrollment wrote an event (924/s measured, unknown names not
+    // even throttled). 600 attempts from one address: made-up names, and wrong secrets.
+    const QString token = h->createToken(u"ci"_s);
+    QVERIFY(!token.isEmpty());
+    const qsizetype before = h->orchestratorOutput().count(u"enrollment refused"_s);
+    for (int i = 0; i < 300; ++i) {
+        const QString made = u"name-%1."_s.arg(i) + QString(64, u'1');
+        QVERIFY(!enrollOnce(h->url(), enrollFrame(made).toJson()).isEmpty());
+        QVERIFY(!enrollOnce(h->url(), enrollFrame(u"ci."_s + QString(64, u'2')).toJson()).isEmpty());
+    }
+    // Nothing of the flood reached the token: the real worker enrolls. Its line comes after those
+    // of the flood.
+    QVERIFY(h->startEnrolledWorker(token, h->newCacheDir(), u"ci"_s));
+    QTRY_VERIFY_WITH_TIMEOUT(h->orchestratorOutput().contains(u"worker ci enrolled"_s), 10000);
+    // One event for the address with made-up names, one for the address and 'ci'; the rest is
+    // counted for the summary at the end of the minute.
+    const qsizetype lines = h->orchestratorOutput().count(u"enrollment refused"_s) - before;
+    QVERIFY2(lines == 2, qPrintable(h->orchestratorOutput().right(2000)));
+}
+
+void tst_HostilePeers::shapeErrorsArePermanentAndNameTheField()
+{
+    // Issue 18 item 15: an enroll without hostname answered `database` (NOT NULL constraint
+    // failed: workers.hostname), a transient code, so such a worker retried forever.
+    const QString token = h->createToken(u"ci"_s);
+    QJsonObject frame = enrollFrame(token).toJson();
+    frame.remove(u"hostname"_s);
+    HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(peer.waitOpen());
+    peer.send(frame);
+    QVERIFY(peer.waitFrames(1));
+    const QJsonObject reply = peer.frames.first();
+    QCOMPARE(reply.value(u"code"_s).toString(), u"invalid_enroll"_s);
+    QCOMPARE(reply.value(u"message"_s).toString(), u"invalid enroll frame: \"hostname\" is missing"_s);
+    QVERIFY(peer.waitClosed());
+    QCOMPARE(peer.closeCode, int(Swamp::Protocol::CloseEnrollmentFailed));
+    QVERIFY(!h->orchestratorOutput().contains(u"NOT NULL"_s));
+    // A hostname with a newline would have forged a line of serve's log.
+    frame = enrollFrame(token).toJson();
+    frame.insert(u"hostname"_s, u"x\n2026-12-04T00:00:00.000Z worker admin enrolled"_s);
+    QCOMPARE(enrollOnce(h->url(), frame), u"invalid_enroll"_s);
+    QVERIFY(!h->orchestratorOutput().contains(u"\n2026-12-04T00:00:00.000Z worker admin"_s));
+}
+
+QTEST_GUILESS_MAIN(tst_HostilePeers)
+#include "tst_hostile_peers.moc"
