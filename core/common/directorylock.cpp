@@ -42,6 +42,12 @@ Result<std::unique_ptr<QLockFile>> lockDirectory(const QString &dir, const QStri
     if (auto created = ensurePrivateDirectory(dir); !created)
         return fail(created.error());
     const QString path = dir + u'/' + fileName;
+    if (const QFileInfo existing(path); existing.exists() && !existing.isFile()) {
+        return fail(QStringLiteral("lock_file"),
+                    Tr::tr("%1 is in the way of the lock file: it is not a file")
+                        .arg(QDir::toNativeSeparators(path)),
+                    Tr::tr("remove it; swamp creates the lock file itself"));
+    }
     auto lock = std::make_unique<QLockFile>(path);
     lock->setStaleLockTime(0); // only a holder that is gone makes the lock stale, never its age
     for (int attempt = 0;; ++attempt) {

@@ -20,9 +20,10 @@ namespace Swamp {
 // another process after a reboot or a container restart (a server that is PID 1 in its container
 // finds its own pid in the lock it left), and a holder that died before it wrote its pid.
 //
-// Errors: "directory" (cannot create `dir`); "lock_file" (cannot create the lock file: names the
-// file and the reason); and, while another live process holds the lock, the error that
-// `inUse(pid)` makes (pid 0 when the holder has not written its pid yet).
+// Errors: "directory" (cannot create `dir`); "lock_file" (cannot create the lock file, or something
+// that is not a file is in its place: names the file and the reason); and, while another live
+// process holds the lock, the error that `inUse(pid)` makes (pid 0 when the holder has not written
+// its pid yet).
 Result<std::unique_ptr<QLockFile>> lockDirectory(const QString &dir, const QString &fileName,
                                                  const std::function<Error(qint64 pid)> &inUse);
 
