@@ -16,7 +16,12 @@ class tst_CrashRecovery : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void cleanup();
     void orchestratorKilledMidRun();
+
+private:
+    std::unique_ptr<Harness> m_h;
+    QList<Child *> m_children;
 };
 
 static int countOf(const QString &text, const QString &what)
@@ -24,18 +29,42 @@ static int countOf(const QString &text, const QString &what)
     return int(text.count(what));
 }
 
+static QString lastLines(const QString &text, int count)
+{
+    const QStringList lines = text.split(u'\n');
+    return lines.mid(std::max<qsizetype>(0, lines.size() - count)).join(u'\n');
+}
+
+void tst_CrashRecovery::cleanup()
+{
+    // A failure message is cut at 1 KB: what the processes said last goes to the log instead.
+    if (QTest::currentTestFailed()) {
+        for (Child *child : std::as_const(m_children)) {
+            qWarning("%s (%s), last lines:\n--- stdout ---\n%s\n--- stderr ---\n%s",
+                     qPrintable(child->name()), child->isRunning() ? "running" : "exited",
+                     qPrintable(lastLines(child->out(), 60)),
+                     qPrintable(lastLines(child->err(), 30)));
+        }
+    }
+    m_children.clear();
+    m_h.reset();
+}
+
 void tst_CrashRecovery::orchestratorKilledMidRun()
 {
     constexpr int Steps = 500;
     constexpr int Workers = 3;
-    Harness h;
+    m_h = std::make_unique<Harness>();
+    Harness &h = *m_h;
     QVERIFY(h.startOrchestrator()); // 200ms heartbeat, 1s timeout, 2s grace
+    m_children << h.orchestrator();
     const QString token = h.createToken(u"crash"_s, {u"--max-enrollments"_s, u"unlimited"_s});
     QVERIFY(!token.isEmpty());
     QList<Child *> workers;
     for (int i = 0; i < Workers; ++i) {
         workers << h.startEnrolledWorker(token, h.newCacheDir(), {}, {u"--concurrency"_s, u"4"_s});
         QVERIFY(workers.last());
+        m_children << workers.last();
     }
 
     // Short steps with a little sleep after their output: at any moment a dozen are running,
@@ -71,6 +100,7 @@ void tst_CrashRecovery::orchestratorKilledMidRun()
     sinceKill.start();
     QVERIFY(h.startOrchestrator(h.port()));
     Child *second = h.orchestrator();
+    m_children << second;
     QVERIFY(second != first);
     const QString openSteps = u"modelType == \"swamp/step\" && "
                               "attributes.state in [\"queued\", \"dispatched\", \"running\"]"_s;

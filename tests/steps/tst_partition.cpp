@@ -115,6 +115,7 @@ class tst_Partition : public QObject
 
 private Q_SLOTS:
     void initTestCase();
+    void cleanup();
     void partitionedWorkerIsLostAndItsLateResultRefused();
 
 private:
@@ -125,6 +126,8 @@ private:
     qint64 droppedPackets();
 
     QString m_tc;
+    std::unique_ptr<Harness> m_h;
+    QList<Child *> m_workers;
 };
 
 void tst_Partition::initTestCase()
@@ -202,9 +205,22 @@ qint64 tst_Partition::droppedPackets()
     return match.hasMatch() ? match.captured(1).toLongLong() : -1;
 }
 
+void tst_Partition::cleanup()
+{
+    // A failure message is cut at 1 KB: the whole story goes to the log instead.
+    if (QTest::currentTestFailed() && m_h) {
+        qWarning("orchestrator:\n%s", qPrintable(m_h->orchestratorOutput()));
+        for (Child *worker : std::as_const(m_workers))
+            qWarning("%s", qPrintable(worker->describe()));
+    }
+    m_workers.clear();
+    m_h.reset();
+}
+
 void tst_Partition::partitionedWorkerIsLostAndItsLateResultRefused()
 {
-    Harness h;
+    m_h = std::make_unique<Harness>();
+    Harness &h = *m_h;
     QVERIFY(h.startOrchestrator()); // 200ms heartbeat, 1s timeout, 2s grace
     const QString token = h.createToken(u"pool"_s, {u"--max-enrollments"_s, u"unlimited"_s});
     QVERIFY(!token.isEmpty());
@@ -214,10 +230,10 @@ void tst_Partition::partitionedWorkerIsLostAndItsLateResultRefused()
     // Worker A dials the relay; it is the only worker when the step is submitted, so it gets it.
     Child *a = h.startWorker(token, h.newCacheDir(), {}, swampBinary(),
                              u"ws://127.0.0.1:%1"_s.arg(relay.port()));
-    QTRY_VERIFY2_WITH_TIMEOUT(a->outContains(u"enrolled as "_s) || !a->isRunning(),
-                              qPrintable(a->describe()), 30000);
+    m_workers << a;
+    QTRY_VERIFY_WITH_TIMEOUT(a->outContains(u"enrolled as "_s) || !a->isRunning(), 30000);
     const QString aName = Harness::enrolledName(a);
-    QVERIFY2(!aName.isEmpty(), qPrintable(a->describe()));
+    QVERIFY(!aName.isEmpty());
 
     // Attempt 1 (whoever runs it first) waits for the release file, then exits 41; any later
     // attempt exits 0 at once. The release comes while A is cut off, so A holds a result the
@@ -230,8 +246,7 @@ void tst_Partition::partitionedWorkerIsLostAndItsLateResultRefused()
         "echo attempt-2-result"_s.arg(firstRun, release);
     const QString id = detach(h, {u"--name"_s, u"partitioned"_s, u"--shell"_s, u"--"_s, script});
     QVERIFY(!id.isEmpty());
-    QTRY_VERIFY2_WITH_TIMEOUT(a->outContains(u"step started: partitioned"_s),
-                              qPrintable(a->describe()), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(a->outContains(u"step started: partitioned"_s), 30000);
     QTRY_COMPARE_WITH_TIMEOUT(stepState(h, id), u"running"_s, 30000);
     // Attempt 1's first line is stored before the cut (the check of the output below needs it).
     QTRY_COMPARE_WITH_TIMEOUT(h.cli({u"run"_s, u"logs"_s, id}).out, u"attempt-1-started\n"_s,
@@ -245,58 +260,55 @@ void tst_Partition::partitionedWorkerIsLostAndItsLateResultRefused()
     // Worker B dials the orchestrator directly and stays connected throughout.
     Child *b = h.startEnrolledWorker(token, h.newCacheDir());
     QVERIFY(b);
+    m_workers << b;
     const QString bName = Harness::enrolledName(b);
 
     QVERIFY(partition(relay.port()));
     QElapsedTimer clock;
     clock.start();
     const QString step = u"step %1 (partitioned)"_s.arg(shortId(id));
+    const auto printed = [&h](const QString &line) {
+        return h.orchestratorOutput().contains(line);
+    };
     // No timer: the partition lasts until the orchestrator has given A up and requeued its step.
-    QTRY_VERIFY2_WITH_TIMEOUT(h.orchestratorOutput().contains(
-                                  u"worker %1 lost: no reconnect within the 2s grace"_s.arg(aName)),
-                              qPrintable(h.orchestratorOutput()), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        printed(u"worker %1 lost: no reconnect within the 2s grace"_s.arg(aName)), 30000);
     const qint64 lostAfterMs = clock.elapsed();
-    const QString events = h.orchestratorOutput();
-    QVERIFY2(events.contains(u"worker %1 disconnected: connection closed"_s.arg(aName)),
-             qPrintable(events));
-    QVERIFY2(events.contains(u"lease %1 of step %2 on %3 expired: worker lost"_s.arg(
-                 shortId(firstLease), shortId(id), aName)),
-             qPrintable(events));
-    QVERIFY2(events.contains(step + u" requeued: worker lost"_s), qPrintable(events));
+    QVERIFY(printed(u"worker %1 disconnected: connection closed"_s.arg(aName)));
+    QVERIFY(printed(u"lease %1 of step %2 on %3 expired: worker lost"_s.arg(shortId(firstLease),
+                                                                            shortId(id), aName)));
+    QVERIFY(printed(step + u" requeued: worker lost"_s));
     // A heard nothing (no FIN, no RST): its own heartbeat watchdog gave up on the link.
-    QVERIFY2(a->outContains(u"disconnected: no answer from the orchestrator for 1s"_s),
-             qPrintable(a->describe()));
+    QVERIFY(a->outContains(u"disconnected: no answer from the orchestrator for 1s"_s));
     QVERIFY(a->isRunning());
 
     // Attempt 2 runs on B and succeeds while A is still cut off.
-    QTRY_VERIFY2_WITH_TIMEOUT(
-        h.orchestratorOutput().contains(step + u" dispatched to %1 (attempt 2/3)"_s.arg(bName)),
-        qPrintable(h.orchestratorOutput()), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(printed(step + u" dispatched to %1 (attempt 2/3)"_s.arg(bName)),
+                             30000);
     QTRY_COMPARE_WITH_TIMEOUT(stepState(h, id), u"succeeded"_s, 30000);
 
     // Now A's attempt 1 ends, behind the partition: A keeps its result until it can send it.
     QVERIFY(QFile(release).open(QIODevice::WriteOnly));
-    QTRY_VERIFY2_WITH_TIMEOUT(
+    QTRY_VERIFY_WITH_TIMEOUT(
         a->outContains(u"step finished: partitioned (step %1) exit code 41"_s.arg(shortId(id))),
-        qPrintable(a->describe()), 30000);
+        30000);
     QVERIFY2(droppedPackets() > 0,
              "the blackhole dropped nothing: the partition did not cut A off");
 
     QVERIFY(heal());
     const qint64 healedAtMs = clock.elapsed();
     // A comes back as a new session (the old one was lost) and offers its result: refused.
-    QTRY_VERIFY2_WITH_TIMEOUT(
-        h.orchestratorOutput().contains(
-            u"refused finished from %1 for lease %2: the lease is not active"_s.arg(aName,
-                                                                                    firstLease)),
-        qPrintable(h.orchestratorOutput() + a->describe()), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        printed(u"refused finished from %1 for lease %2: the lease is not active"_s.arg(
+            aName, firstLease)),
+        30000);
     const qint64 refusedAfterHealMs = clock.elapsed() - healedAtMs;
-    QTRY_VERIFY2_WITH_TIMEOUT(
+    QTRY_VERIFY_WITH_TIMEOUT(
         a->errContains(
             u"warning: the orchestrator refused a frame for lease %1"_s.arg(shortId(firstLease))),
-        qPrintable(a->describe()), 30000);
+        30000);
     QCOMPARE(a->count(u"enrolled as %1 "_s.arg(aName)), 2);
-    QVERIFY2(!a->outContains(u"session resumed"_s), qPrintable(a->describe()));
+    QVERIFY(!a->outContains(u"session resumed"_s));
 
     // The step ended once, on B, with attempt 2's exit code; one lease completed, one expired.
     const QJsonObject final = stepOf(h, id);
@@ -345,8 +357,8 @@ void tst_Partition::partitionedWorkerIsLostAndItsLateResultRefused()
     // And A is whole again: it takes and runs a new step.
     const QString after = detach(h, {u"--target"_s, aName, u"--"_s, u"true"_s});
     QTRY_COMPARE_WITH_TIMEOUT(stepState(h, after), u"succeeded"_s, 30000);
-    qInfo("worker lost %lld ms into the partition, healed after %lld ms, late result refused %lld "
-          "ms after the heal",
+    qInfo("worker lost %lld ms into the partition, healed after %lld ms, late result refused "
+          "%lld ms after the heal",
           lostAfterMs, healedAtMs, refusedAfterHealMs);
 }
 
