@@ -216,27 +216,16 @@ void tst_DamagedDatabase::refused()
         fileInTheWay = false;
     } else if (damage == u"foreign") {
         QVERIFY(QFile::remove(db));
-        {
-            QSqlDatabase other = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"foreign"_s);
-            other.setDatabaseName(db);
-            QVERIFY(other.open());
-            QVERIFY(QSqlQuery(other).exec(u"CREATE TABLE bookmarks (url TEXT)"_s));
-            other.close();
-        }
-        QSqlDatabase::removeDatabase(u"foreign"_s);
+        const QString problem = executeSql(db, u"CREATE TABLE bookmarks (url TEXT)"_s);
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
         cause = u"the database %1 holds no swamp schema, but the data dir held one before (it "
                 "holds admin.json)"_s.arg(db);
     } else if (damage == u"newer") {
-        {
-            QSqlDatabase future = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"future"_s);
-            future.setDatabaseName(db);
-            QVERIFY(future.open());
-            QVERIFY(QSqlQuery(future).exec(
-                u"INSERT INTO schema_migrations (version, applied_at, swamp_version) VALUES (%1, 0, '9.0.0')"_s
-                    .arg(Swamp::Store::knownSchemaVersion() + 1)));
-            future.close();
-        }
-        QSqlDatabase::removeDatabase(u"future"_s);
+        const QString problem = executeSql(
+            db,
+            u"INSERT INTO schema_migrations (version, applied_at, swamp_version) VALUES (%1, 0, "
+            "'9.0.0')"_s.arg(Swamp::Store::knownSchemaVersion() + 1));
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
     }
 
     const QString startOver = u"or start over with an empty database by moving %1 away (every "

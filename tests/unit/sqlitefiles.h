@@ -5,6 +5,8 @@
 
 #include <QFile>
 #include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QString>
 
 #include <functional>
@@ -46,6 +48,27 @@ inline void withReadOnlyDatabase(const QString &path,
         db.close();
     }
     QSqlDatabase::removeDatabase(name);
+}
+
+// Runs one statement on the SQLite file at `path` (created when missing). Returns what went
+// wrong, or an empty string.
+inline QString executeSql(const QString &path, const QString &sql)
+{
+    const QString name = QStringLiteral("swamp-test-execute");
+    QString problem;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        QSqlQuery query(db);
+        if (!db.open())
+            problem = db.lastError().text();
+        else if (!query.exec(sql))
+            problem = query.lastError().text();
+        query.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+    return problem;
 }
 
 } // namespace SwampTest
