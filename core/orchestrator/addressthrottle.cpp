@@ -14,6 +14,9 @@ QString AddressThrottle::keyOf(const QString &address)
     const QHostAddress host(address);
     if (host.protocol() != QAbstractSocket::IPv6Protocol)
         return address;
+    bool mapped = false;
+    if (const quint32 ipv4 = host.toIPv4Address(&mapped); mapped)
+        return QHostAddress(ipv4).toString(); // ::ffff:a.b.c.d from a dual-stack listener
     Q_IPV6ADDR bytes = host.toIPv6Address();
     std::fill(std::begin(bytes.c) + 8, std::end(bytes.c), quint8(0));
     return QHostAddress(bytes).toString() + QStringLiteral("/64");

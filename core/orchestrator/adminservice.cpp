@@ -48,6 +48,7 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
         connect(connection, &PeerConnection::closed, connection, &QObject::deleteLater);
         return;
     }
+    connection->authenticate();
     QString clientName = connection->requestHeader("User-Agent").left(200);
     clientName.removeIf([](QChar c) { return c.unicode() < 0x20 || c.unicode() > 0x7e; });
     connection->clientName = clientName.trimmed();

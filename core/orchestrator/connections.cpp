@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "common/logging.h"
 #include "orchestrator/peersocket.h"
+#include "orchestrator/unauthenticatedpool.h"
 #include "protocol/protocol.h"
 
 #include <QDateTime>
@@ -12,16 +13,23 @@ namespace Swamp {
 
 namespace {
 constexpr int CloseCodeTooBig = 1009; // RFC 6455: message too big
+// Backpressure: past PauseReadingBytes of backlog the peer's frames are no longer read, until
+// it is down to ResumeReadingBytes. Frames already read meanwhile wait, up to MaxDeferredBytes.
+constexpr qint64 PauseReadingBytes = 1024 * 1024;
+constexpr qint64 ResumeReadingBytes = 256 * 1024;
+constexpr qint64 MaxDeferredBytes = 8 * 1024 * 1024;
 }
 
 PeerConnection::PeerConnection(PeerSocket *socket, qint64 maxFrameBytes, QObject *parent)
     : QObject(parent)
     , m_socket(socket)
-    , m_maxFrameBytes(maxFrameBytes)
+    , m_maxFrameBytes(std::min(maxFrameBytes, Protocol::MaxUnauthenticatedFrameBytes))
+    , m_authenticatedMaxFrameBytes(maxFrameBytes)
     , m_lastHeardMs(QDateTime::currentMSecsSinceEpoch())
 {
     m_socket->setParent(nullptr);
-    m_socket->setMaxMessageBytes(maxFrameBytes);
+    m_socket->setMaxMessageBytes(m_maxFrameBytes);
+    connect(m_socket.get(), &PeerSocket::unsentReduced, this, &PeerConnection::checkBacklog);
     connect(m_socket.get(), &PeerSocket::textMessageReceived, this, &PeerConnection::handleText);
     connect(m_socket.get(), &PeerSocket::binaryMessageReceived, this, [this](const QByteArray &) {
         reject(QStringLiteral("binary"), QStringLiteral("binary frames are not part of the protocol"));
@@ -43,15 +51,88 @@ PeerConnection::PeerConnection(PeerSocket *socket, qint64 maxFrameBytes, QObject
 
 PeerConnection::~PeerConnection()
 {
+    if (m_pool)
+        m_pool->remove(this);
     if (m_socket) {
         m_socket->disconnect(this);
         m_socket->abort();
     }
 }
 
+void PeerConnection::authenticate()
+{
+    if (std::exchange(m_authenticated, true))
+        return;
+    m_maxFrameBytes = m_authenticatedMaxFrameBytes;
+    if (m_socket) {
+        m_socket->setMaxMessageBytes(m_maxFrameBytes);
+        m_socket->setAuthenticated();
+    }
+    if (m_pool)
+        std::exchange(m_pool, nullptr)->remove(this);
+}
+
+qint64 PeerConnection::backlogBytes() const
+{
+    return m_heldBytes + (m_socket ? m_socket->unsentBytes() : 0);
+}
+
+void PeerConnection::checkBacklog()
+{
+    if (!m_socket)
+        return;
+    const qint64 backlog = backlogBytes();
+    if (backlog > PeerSocket::DefaultMaxUnsentBytes) {
+        qCWarning(lcWs).noquote() << QStringLiteral("dropped the connection from %1: %2 MiB of replies and events "
+                                                    "wait for it (a client that does not read them); it may reconnect")
+                                         .arg(peerAddress())
+                                         .arg(double(backlog) / (1024 * 1024), 0, 'f', 1);
+        abort();
+        return;
+    }
+    if (!m_readingPaused && backlog > PauseReadingBytes) {
+        m_readingPaused = true;
+        m_socket->setReadingPaused(true);
+    } else if (m_readingPaused && backlog <= ResumeReadingBytes) {
+        m_readingPaused = false;
+        m_socket->setReadingPaused(false);
+        if (!m_deferred.isEmpty()) {
+            // From the event loop: this may run inside a send of the frame handler.
+            QMetaObject::invokeMethod(this, &PeerConnection::handleDeferred, Qt::QueuedConnection);
+        }
+    }
+}
+
+void PeerConnection::handleDeferred()
+{
+    while (!m_deferred.isEmpty() && !m_readingPaused && !m_closeDecided) {
+        const QString text = m_deferred.takeFirst();
+        m_deferredBytes -= text.size();
+        handleFrame(text);
+    }
+}
+
 void PeerConnection::handleText(const QString &text)
 {
     m_lastHeardMs = QDateTime::currentMSecsSinceEpoch();
+    if (m_closeDecided)
+        return; // the close the peer gets is decided; nothing it says changes it
+    if (m_readingPaused || !m_deferred.isEmpty()) {
+        // Its replies back up: what was read meanwhile waits its turn (bounded).
+        m_deferredBytes += text.size();
+        if (m_deferredBytes > MaxDeferredBytes) {
+            reject(QStringLiteral("backlog"),
+                   QStringLiteral("too many requests while the replies are not read"));
+            return;
+        }
+        m_deferred << text;
+        return;
+    }
+    handleFrame(text);
+}
+
+void PeerConnection::handleFrame(const QString &text)
+{
     auto frame = Protocol::decodeFrame(text, m_maxFrameBytes);
     if (!frame) {
         qCInfo(lcWs) << "bad frame from" << peerAddress() << frame.error().message;
@@ -98,11 +179,12 @@ void PeerConnection::sendEncoded(QByteArray text)
     if ((m_gate && m_gate->isClosed()) || !m_held.isEmpty()) {
         if (m_held.isEmpty() && !m_heldClose)
             m_gate->wait(this);
+        m_heldBytes += text.size();
         m_held << Held{m_gate->epoch(), std::move(text)};
-        return;
-    }
-    if (m_socket->isOpen())
+    } else if (m_socket->isOpen()) {
         m_socket->sendText(text);
+    }
+    checkBacklog();
 }
 
 bool PeerConnection::flushHeld(quint64 upTo)
@@ -117,12 +199,17 @@ bool PeerConnection::flushHeld(quint64 upTo)
             texts << m_held.at(i).text;
         m_socket->sendTexts(texts);
     }
+    for (qsizetype i = 0; i < ready; ++i)
+        m_heldBytes -= m_held.at(i).text.size();
     m_held.remove(0, ready);
     if (m_held.isEmpty() && m_heldClose && m_heldClose->epoch <= upTo) {
         const HeldClose close = *std::exchange(m_heldClose, std::nullopt);
         closeNow(close.code, close.reason);
     }
-    return !m_held.isEmpty() || m_heldClose;
+    const bool waiting = !m_held.isEmpty() || m_heldClose;
+    if (ready > 0)
+        checkBacklog();
+    return waiting;
 }
 
 void PeerConnection::sendError(const Error &error, const QString &requestId)
@@ -136,6 +223,10 @@ void PeerConnection::sendError(const Error &error, const QString &requestId)
 
 void PeerConnection::close(int code, const QString &reason)
 {
+    // The first close decided wins: a frame handled after it (say, one that crossed a revocation
+    // in the same turn) must not replace its code with another.
+    if (std::exchange(m_closeDecided, true))
+        return;
     if (!m_held.isEmpty()) {
         // The frames before it (e.g. an error that explains the close) go first.
         m_heldClose = HeldClose{m_gate->epoch(), code, reason};
@@ -163,7 +254,11 @@ void PeerConnection::reject(const QString &reason, const QString &closeReason)
 
 void PeerConnection::abort()
 {
+    m_closeDecided = true;
     m_held.clear();
+    m_heldBytes = 0;
+    m_deferred.clear();
+    m_deferredBytes = 0;
     m_heldClose.reset();
     if (m_socket)
         m_socket->abort();

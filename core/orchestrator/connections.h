@@ -49,9 +49,19 @@ private:
     QList<QPointer<PeerConnection>> m_waiting;
 };
 
+class UnauthenticatedPool;
+
 // One WebSocket peer (a worker on /v1/worker or an admin client on /v1/admin). Owns its socket,
 // validates every frame (size, JSON, type) and hands valid ones on; a bad frame closes only this
 // connection with a reason. Destroyed with deleteLater() by its owner after `closed`.
+//
+// Until authenticate() (the worker enrolled, the admin token matched) frames are limited to
+// Protocol::MaxUnauthenticatedFrameBytes. What waits to go to the peer (held for a commit, and
+// not yet taken by the kernel) is bounded: past 1 MiB the peer's frames are no longer read (TCP
+// slows it down) until it has taken most of it, and past 64 MiB the connection is dropped, so a
+// client that sends requests and never reads the replies costs a bounded amount of memory.
+// The first close decided is the one the peer gets: a later close() is ignored, and so are the
+// peer's frames once a close is decided.
 class PeerConnection : public QObject
 {
     Q_OBJECT
@@ -75,6 +85,16 @@ public:
     void ping();
     // Frames go through `gate` (never null once set; see OutboundGate).
     void setGate(OutboundGate *gate) { m_gate = gate; }
+    // The peer proved a secret: its frames may be as large as the endpoint allows, and it leaves
+    // the bounds on connections without one.
+    void authenticate();
+    bool isAuthenticated() const { return m_authenticated; }
+    // Where this connection counts until authenticate() (the TLS listener's; the plain one keeps
+    // its own). Removed from it when authenticated or destroyed.
+    void setUnauthenticatedPool(UnauthenticatedPool *pool) { m_pool = pool; }
+    bool isClosing() const { return m_closeDecided; }
+    // What waits to go to the peer: held for a commit, plus not yet taken by the kernel.
+    qint64 backlogBytes() const;
 
     QString peerAddress() const;
     QString requestHeader(const QByteArray &name) const;
@@ -93,6 +113,10 @@ Q_SIGNALS:
 private:
     friend class OutboundGate;
     void handleText(const QString &text);
+    void handleFrame(const QString &text);
+    // Pauses or resumes reading by the backlog, drops the connection past the hard bound.
+    void checkBacklog();
+    void handleDeferred();
     void closeNow(int code, const QString &reason);
     // Sends the frames that waited for epochs up to `upTo` (and a close behind them); true when
     // some still wait.
@@ -113,9 +137,17 @@ private:
         QString reason;
     };
     std::optional<HeldClose> m_heldClose; // a close requested behind them
+    qint64 m_heldBytes = 0;
+    QList<QString> m_deferred; // frames read while reading was paused, oldest first
+    qint64 m_deferredBytes = 0;
     qint64 m_maxFrameBytes;
+    qint64 m_authenticatedMaxFrameBytes;
     qint64 m_lastHeardMs = 0;
     qint64 m_badFrames = 0;
+    UnauthenticatedPool *m_pool = nullptr;
+    bool m_authenticated = false;
+    bool m_readingPaused = false;
+    bool m_closeDecided = false;
     bool m_closedEmitted = false;
 };
 

@@ -307,6 +307,7 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const EnrollRequest
         refuse(connection, saved.error(), requestId);
         return;
     }
+    connection->authenticate(); // its frames may be full size from now on
     // One entry per token and expiry, not one per enrollment: at the expiry every session of the
     // token is looked at once.
     if (!m_tokenExpiries.contains(token.expiresAt, token.name))

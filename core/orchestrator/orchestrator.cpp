@@ -407,11 +407,15 @@ void Orchestrator::acceptConnection(PeerSocket *socket)
         socket->deleteLater();
     } else if (path == QStringView(Protocol::WorkerPath)) {
         auto *connection = new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this);
+        if (!admitUnauthenticated(connection))
+            return;
         observeConnection(connection, Metrics::Endpoint::Worker);
         connection->setGate(&m_gate);
         attachWorker(connection);
     } else if (path == QStringView(Protocol::AdminPath)) {
         auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this);
+        if (!admitUnauthenticated(connection))
+            return;
         observeConnection(connection, Metrics::Endpoint::Admin);
         connection->setGate(&m_gate);
         attachAdmin(connection);
@@ -419,6 +423,23 @@ void Orchestrator::acceptConnection(PeerSocket *socket)
         socket->close(Protocol::CloseBadFrame, QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));
         socket->deleteLater();
     }
+}
+
+bool Orchestrator::admitUnauthenticated(PeerConnection *connection)
+{
+    // The plain listener bounds its connections without a secret itself, from accept() on (with
+    // what they buffer); the TLS one hands them over upgraded, and they are bounded here.
+    if (!m_tlsServer)
+        return true;
+    if (!m_tlsUnauthenticated.admit(connection, connection->peerAddress())) {
+        qCInfo(lcWs) << "refused a connection from" << connection->peerAddress()
+                     << ": too many connections without a secret from that address";
+        connection->abort();
+        connection->deleteLater();
+        return false;
+    }
+    connection->setUnauthenticatedPool(&m_tlsUnauthenticated);
+    return true;
 }
 
 void Orchestrator::attachWorker(WorkerConnection *connection)

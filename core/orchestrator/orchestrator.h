@@ -5,6 +5,7 @@
 #include "orchestrator/addressthrottle.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/refusaldigest.h"
+#include "orchestrator/unauthenticatedpool.h"
 #include "pool/workerpool.h"
 #include "scheduling/steps.h"
 #include "tokens/tokens.h"
@@ -113,6 +114,9 @@ private:
     void acceptConnection(PeerSocket *socket);
     quint16 listenPort() const;
     void closeListener();
+    // Counts a connection of the TLS listener among those without a secret; false: refused (and
+    // deleted), its address holds too many.
+    bool admitUnauthenticated(PeerConnection *connection);
     void attachWorker(WorkerConnection *connection);
     void attachAdmin(AdminConnection *connection);
     void handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame);
@@ -239,6 +243,9 @@ private:
     QMultiMap<QDateTime, QString> m_tokenExpiries; // tokens with live sessions, by expiry
     AddressThrottle m_enrollThrottle{10, 60000}; // refused enrollments per source address
     RefusalDigest m_enrollRefusals{60000, 20};    // which of them become events
+    UnauthenticatedPool m_tlsUnauthenticated{{}, [](QObject *connection) {
+        static_cast<PeerConnection *>(connection)->abort();
+    }};
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
     OutboundGate m_gate;

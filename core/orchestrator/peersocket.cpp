@@ -25,6 +25,12 @@ QtPeerSocket::QtPeerSocket(QWebSocket *socket, QObject *parent)
     connect(m_socket.get(), &QWebSocket::pong, this,
             [this](quint64, const QByteArray &) { Q_EMIT pongReceived(); });
     connect(m_socket.get(), &QWebSocket::disconnected, this, &PeerSocket::disconnected);
+    connect(m_socket.get(), &QWebSocket::bytesWritten, this, &PeerSocket::unsentReduced);
+}
+
+qint64 QtPeerSocket::unsentBytes() const
+{
+    return m_socket->bytesToWrite();
 }
 
 QtPeerSocket::~QtPeerSocket()

@@ -29,6 +29,15 @@ public:
 
     // The largest text or binary message (and frame) accepted, in bytes.
     virtual void setMaxMessageBytes(qint64 bytes) = 0;
+    // The peer proved a secret (it enrolled, or sent the admin token): it leaves the bounds on
+    // connections without one (UnauthenticatedPool), where its transport keeps them.
+    virtual void setAuthenticated() {}
+    // Bytes given to sendTexts() that the kernel has not taken yet.
+    virtual qint64 unsentBytes() const = 0;
+    // True: stop reading the peer's frames; the kernel holds them and TCP slows the peer down.
+    // False: read again. A transport that cannot pause keeps delivering (PeerConnection defers
+    // those frames itself).
+    virtual void setReadingPaused(bool paused) { Q_UNUSED(paused); }
     // A peer that leaves more than this unread (the kernel's buffer full and this much waiting
     // behind it) is stalled or far too slow: its connection is dropped with a warning, so that
     // one client that stopped reading cannot grow the orchestrator's memory without end.
@@ -58,6 +67,8 @@ Q_SIGNALS:
     void binaryMessageReceived(const QByteArray &data);
     void pongReceived();
     void disconnected();
+    // Some of the unsent bytes were written.
+    void unsentReduced();
 
 protected:
     // Logs why a connection with `unsentBytes` waiting is being dropped (the caller drops it).
@@ -77,6 +88,7 @@ public:
     ~QtPeerSocket() override;
 
     void setMaxMessageBytes(qint64 bytes) override;
+    qint64 unsentBytes() const override;
     void sendTexts(const QList<QByteArray> &utf8) override;
     void close(int code, const QString &reason) override;
     void abort() override;

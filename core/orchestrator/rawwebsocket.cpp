@@ -133,7 +133,7 @@ void RawWebSocket::start()
     if (m_state != State::Pending)
         return;
     m_state = State::Open;
-    m_readNotifier.setEnabled(true);
+    enableReading();
     // A client may send its first frame right behind the handshake.
     if (!m_in.isEmpty())
         QMetaObject::invokeMethod(this, &RawWebSocket::parseBuffered, Qt::QueuedConnection);
@@ -162,7 +162,8 @@ void RawWebSocket::readAvailable()
     m_reading = true;
     // A few buffers per turn at most, so that one busy peer does not hold up the others.
     for (int round = 0; round < 16; ++round) {
-        if (m_state == State::Pending || m_state == State::Finishing || m_state == State::Closed)
+        if (m_state == State::Pending || m_state == State::Finishing || m_state == State::Closed
+            || (m_readPaused && m_state == State::Open))
             break;
         const ssize_t received = ::recv(m_descriptor, buffer, size_t(ScratchBytes), 0);
         if (received > 0) {
@@ -182,10 +183,44 @@ void RawWebSocket::readAvailable()
     m_reading = false;
     if (!own)
         scratch.busy = false;
-    if (std::exchange(m_readDeferred, false) && m_state != State::Closed &&
-        m_state != State::Pending && m_state != State::Finishing) {
-        m_readNotifier.setEnabled(true);
-    }
+    if (std::exchange(m_readDeferred, false))
+        enableReading();
+    reportBuffered();
+}
+
+void RawWebSocket::enableReading()
+{
+    if (m_state == State::Closed || m_state == State::Pending || m_state == State::Finishing
+        || (m_readPaused && m_state == State::Open))
+        return;
+    m_readNotifier.setEnabled(true);
+}
+
+void RawWebSocket::setReadingPaused(bool paused)
+{
+    if (m_readPaused == paused)
+        return;
+    m_readPaused = paused;
+    if (paused)
+        m_readNotifier.setEnabled(false);
+    else if (!m_reading)
+        enableReading();
+    else
+        m_readDeferred = true;
+}
+
+void RawWebSocket::setAuthenticated()
+{
+    if (std::exchange(m_authenticated, true))
+        return;
+    if (m_server)
+        m_server->authenticated(this);
+}
+
+void RawWebSocket::reportBuffered()
+{
+    if (!m_authenticated && m_server && m_state != State::Closed)
+        m_server->buffered(this, m_in.size() + m_message.size() + m_request.size());
 }
 
 void RawWebSocket::consume(char *data, qsizetype size)
@@ -632,6 +667,7 @@ void RawWebSocket::dropStalled()
 
 void RawWebSocket::writeAvailable()
 {
+    qsizetype written = 0;
     while (!m_out.isEmpty()) {
         const ssize_t sent =
             ::send(m_descriptor, m_out.constData(), size_t(m_out.size()), MSG_NOSIGNAL);
@@ -639,18 +675,26 @@ void RawWebSocket::writeAvailable()
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
+                break;
             finish();
             return;
         }
         m_out.remove(0, qsizetype(sent));
+        written += qsizetype(sent);
     }
-    m_out = QByteArray(); // release the buffer
-    m_writeNotifier->setEnabled(false);
-    if (m_state == State::Finishing)
-        finish();
-    else if (m_state == State::Discarding)
-        ::shutdown(m_descriptor, SHUT_WR);
+    if (m_out.isEmpty()) {
+        m_out = QByteArray(); // release the buffer
+        m_writeNotifier->setEnabled(false);
+        if (m_state == State::Finishing) {
+            finish();
+            return;
+        }
+        if (m_state == State::Discarding)
+            ::shutdown(m_descriptor, SHUT_WR);
+    }
+    // Last: its handler may send more (a connection that paused reading resumes).
+    if (written > 0)
+        Q_EMIT unsentReduced();
 }
 
 void RawWebSocket::finishWhenWritten()

@@ -33,6 +33,9 @@ public:
     ~RawWebSocket() override;
 
     void setMaxMessageBytes(qint64 bytes) override { m_maxMessageBytes = bytes; }
+    void setAuthenticated() override;
+    qint64 unsentBytes() const override { return m_out.size(); }
+    void setReadingPaused(bool paused) override;
     void sendTexts(const QList<QByteArray> &utf8) override;
     void close(int code, const QString &reason) override;
     void abort() override;
@@ -85,6 +88,10 @@ private:
     void finish();
     void dropStalled(); // over m_maxUnsentBytes: warns and drops the connection
     bool readsFrames() const { return m_state == State::Open || m_state == State::Closing; }
+    // Until authenticated, what this connection buffers counts against the server's budget for
+    // connections without a secret.
+    void reportBuffered();
+    void enableReading();
 
     QPointer<RawWebSocketServer> m_server;
     QSocketNotifier m_readNotifier;
@@ -101,6 +108,8 @@ private:
     quint8 m_messageOpcode = 0; // of the unfinished message; 0: none
     bool m_reading = false;
     bool m_readDeferred = false;
+    bool m_readPaused = false;
+    bool m_authenticated = false;
 };
 
 } // namespace Swamp

@@ -1,5 +1,6 @@
 #include "orchestrator/rawwebsocketserver.h"
 
+#include "common/logging.h"
 #include "orchestrator/rawwebsocket.h"
 
 #include <QDeadlineTimer>
@@ -42,7 +43,8 @@ qint64 nowMs()
 
 RawWebSocketServer::RawWebSocketServer(const QString &serverName, QObject *parent)
     : QObject(parent), m_listener(std::make_unique<Internal::DescriptorServer>(this)),
-      m_serverName(serverName.toUtf8())
+      m_serverName(serverName.toUtf8()),
+      m_unauthenticated({}, [](QObject *socket) { static_cast<RawWebSocket *>(socket)->abort(); })
 {
     connect(&m_sweepTimer, &QTimer::timeout, this, &RawWebSocketServer::sweep);
 }
@@ -112,6 +114,11 @@ void RawWebSocketServer::setCloseTimeout(int ms)
     m_closeTimeoutMs = std::max(1, ms);
 }
 
+void RawWebSocketServer::setUnauthenticatedLimits(const UnauthenticatedPool::Limits &limits)
+{
+    m_unauthenticated.setLimits(limits);
+}
+
 RawWebSocket *RawWebSocketServer::nextPendingConnection()
 {
     if (m_pending.isEmpty())
@@ -130,8 +137,59 @@ void RawWebSocketServer::accept(int descriptor)
     const int on = 1;
     ::setsockopt(descriptor, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     auto *socket = new RawWebSocket(descriptor, this);
+    const QString address = socket->peerAddress().toString();
+    if (!m_unauthenticated.admit(socket, address)) {
+        socket->m_server = nullptr;
+        delete socket; // closes the descriptor: the peer sees the connection reset
+        warnRefused(address);
+        return;
+    }
     m_handshaking.insert(socket, nowMs() + m_handshakeTimeoutMs);
     armSweep();
+    if (m_unauthenticated.evicted() != m_droppedAtWarning)
+        warnRefused(QString());
+}
+
+void RawWebSocketServer::warnRefused(const QString &address)
+{
+    if (!address.isEmpty()) {
+        ++m_refusedSinceWarning;
+        m_lastRefusedAddress = address;
+    }
+    const qint64 now = nowMs();
+    if (now - m_lastWarningMs < 10000)
+        return;
+    QStringList what;
+    if (m_refusedSinceWarning > 0) {
+        what << QStringLiteral("refused %1 (at most %2 from one address; the last from %3)")
+                    .arg(m_refusedSinceWarning)
+                    .arg(m_unauthenticated.limits().perAddress)
+                    .arg(m_lastRefusedAddress);
+    }
+    if (const qint64 dropped = m_unauthenticated.evicted() - m_droppedAtWarning; dropped > 0)
+        what << QStringLiteral("dropped %1 to make room").arg(dropped);
+    qCWarning(lcWs).noquote() << QStringLiteral("connections without a secret at their bounds (%1 of %2 held, %3 KiB "
+                                                "buffered): %4 since the last warning")
+                                     .arg(m_unauthenticated.size())
+                                     .arg(m_unauthenticated.limits().total)
+                                     .arg(m_unauthenticated.bytes() / 1024)
+                                     .arg(what.join(QStringLiteral(", ")));
+    m_lastWarningMs = now;
+    m_refusedSinceWarning = 0;
+    m_droppedAtWarning = m_unauthenticated.evicted();
+}
+
+void RawWebSocketServer::authenticated(RawWebSocket *socket)
+{
+    m_unauthenticated.remove(socket);
+}
+
+void RawWebSocketServer::buffered(RawWebSocket *socket, qint64 bytes)
+{
+    const qint64 before = m_unauthenticated.evicted();
+    m_unauthenticated.setBytes(socket, bytes);
+    if (m_unauthenticated.evicted() != before)
+        warnRefused(QString());
 }
 
 void RawWebSocketServer::upgraded(RawWebSocket *socket)
@@ -150,6 +208,7 @@ void RawWebSocketServer::closing(RawWebSocket *socket)
 
 void RawWebSocketServer::finished(RawWebSocket *socket)
 {
+    m_unauthenticated.remove(socket);
     m_closing.remove(socket);
     if (m_handshaking.remove(socket) || m_pending.removeOne(socket))
         socket->deleteLater();
@@ -157,6 +216,7 @@ void RawWebSocketServer::finished(RawWebSocket *socket)
 
 void RawWebSocketServer::detach(RawWebSocket *socket)
 {
+    m_unauthenticated.remove(socket);
     m_closing.remove(socket);
     m_handshaking.remove(socket);
     m_pending.removeOne(socket);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "orchestrator/unauthenticatedpool.h"
+
 #include <QByteArray>
 #include <QHash>
 #include <QHostAddress>
@@ -27,6 +29,11 @@ class DescriptorServer;
 // One sweep timer, running only while there is something to time out, drops connections whose
 // handshake is not done within handshakeTimeout() and those whose close handshake is not done
 // within closeTimeout(). Every accepted socket gets TCP_NODELAY.
+//
+// A connection counts as unauthenticated from accept() until its owner calls setAuthenticated()
+// on it (the worker enrolled, the admin token matched): those are bounded per address, in number
+// and in the bytes they buffer (UnauthenticatedPool), and a connection over a bound is refused at
+// accept() or dropped, with a warning at most every ten seconds.
 class RawWebSocketServer final : public QObject
 {
     Q_OBJECT
@@ -57,6 +64,9 @@ public:
     void setCloseTimeout(int ms);
     int closeTimeout() const { return m_closeTimeoutMs; }
 
+    void setUnauthenticatedLimits(const UnauthenticatedPool::Limits &limits);
+    const UnauthenticatedPool &unauthenticated() const { return m_unauthenticated; }
+
     bool hasPendingConnections() const { return !m_pending.isEmpty(); }
     // The next upgraded connection, or null. The caller owns it (delete it with deleteLater());
     // its frames are read from the next event-loop turn on.
@@ -77,6 +87,9 @@ private:
     void closing(RawWebSocket *socket);
     void finished(RawWebSocket *socket); // its descriptor is closed
     void detach(RawWebSocket *socket);   // it is being destroyed
+    void authenticated(RawWebSocket *socket);
+    void buffered(RawWebSocket *socket, qint64 bytes);
+    void warnRefused(const QString &address);
     void armSweep();
     void sweep();
 
@@ -88,6 +101,11 @@ private:
     QTimer m_sweepTimer;
     int m_handshakeTimeoutMs = DefaultHandshakeTimeoutMs;
     int m_closeTimeoutMs = DefaultCloseTimeoutMs;
+    UnauthenticatedPool m_unauthenticated;
+    qint64 m_lastWarningMs = 0;
+    qint64 m_refusedSinceWarning = 0;
+    QString m_lastRefusedAddress;
+    qint64 m_droppedAtWarning = 0;
 };
 
 } // namespace Swamp

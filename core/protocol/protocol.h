@@ -15,6 +15,9 @@ inline constexpr char16_t AdminPath[] = u"/v1/admin";
 // Frame size limits (bytes of UTF-8 text). A larger frame closes that connection.
 inline constexpr qint64 MaxWorkerFrameBytes = 1024 * 1024;
 inline constexpr qint64 MaxAdminFrameBytes = 4 * 1024 * 1024;
+// Before a connection proves a secret (a worker's `enrolled`): an enroll frame is a few
+// kilobytes, 64 labels of 255 characters included.
+inline constexpr qint64 MaxUnauthenticatedFrameBytes = 64 * 1024;
 
 // WebSocket close codes in the private range.
 enum CloseCode : int {

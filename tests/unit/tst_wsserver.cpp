@@ -101,8 +101,11 @@ struct ServerFrame
 class RawClient
 {
 public:
-    bool connectTo(quint16 port)
+    // From `from` (another loopback address, say) when given.
+    bool connectTo(quint16 port, const QHostAddress &from = {})
     {
+        if (!from.isNull() && !m_socket.bind(from))
+            return false;
         m_socket.connectToHost(QHostAddress::LocalHost, port);
         return m_socket.waitForConnected(5000);
     }
@@ -273,6 +276,12 @@ private Q_SLOTS:
     void serverClose();
     void manyConnections();
     void gateReleasesFramesByCommit();
+    void unauthenticatedPerAddressLimit();
+    void unauthenticatedTotalEvictsTheBusiestAddress();
+    void unauthenticatedBytesBudget();
+    void unauthenticatedFramesAreSmall();
+    void backlogPausesReadingAndResumes();
+    void firstCloseDecidedWins();
 
 private:
     struct Accepted
@@ -1146,6 +1155,170 @@ void tst_WsServer::gateReleasesFramesByCommit()
     QTRY_COMPARE(disconnected.size(), 1);
     QCOMPARE(int(client.closeCode()), 4000);
     QCOMPARE(client.closeReason(), u"goodbye"_s);
+}
+
+// Connections without a secret (UnauthenticatedPool): at most perAddress from one address (more
+// are refused at accept), at most `total` (a new one evicts the oldest of the busiest address),
+// and a budget for what they buffer.
+void tst_WsServer::unauthenticatedPerAddressLimit()
+{
+    m_server->setUnauthenticatedLimits({3, 100, 16 * 1024 * 1024});
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connections without a secret at their bounds .* refused 1 "
+                                                          "\\(at most 3 from one address; the last from 127\\.0\\.0\\.1\\)"_s));
+    RawClient clients[4];
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(openRaw(clients[i]));
+    QVERIFY(clients[3].connectTo(m_server->serverPort()));
+    QVERIFY(clients[3].waitClosed()); // refused at accept
+    QCOMPARE(m_server->unauthenticated().size(), 3);
+    // One proves a secret: its place is free for the next.
+    m_accepted.front()->socket->setAuthenticated();
+    QCOMPARE(m_server->unauthenticated().size(), 2);
+    RawClient next;
+    QVERIFY(openRaw(next));
+    QVERIFY(m_accepted.front()->socket->isOpen());
+}
+
+void tst_WsServer::unauthenticatedTotalEvictsTheBusiestAddress()
+{
+    m_server->setUnauthenticatedLimits({100, 4, 16 * 1024 * 1024});
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connections without a secret at their bounds \\(4 of 4 "
+                                                          "held.*dropped 1 to make room"_s));
+    RawClient flood[4];
+    for (RawClient &client : flood)
+        QVERIFY(openRaw(client));
+    // A newcomer from another address gets in; the oldest of the flood's address makes room.
+    RawClient newcomer;
+    QVERIFY(newcomer.connectTo(m_server->serverPort(), QHostAddress(u"127.0.0.2"_s)));
+    QCOMPARE(newcomer.handshake(), 101);
+    QVERIFY(flood[0].waitClosed());
+    for (int i = 1; i < 4; ++i)
+        QCOMPARE(flood[i].socket().state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(m_server->unauthenticated().size(), 4);
+}
+
+void tst_WsServer::unauthenticatedBytesBudget()
+{
+    // Budget 256 KiB: five peers each hold all but the last byte of a 60 KiB frame (300 KiB).
+    m_server->setUnauthenticatedLimits({100, 100, 256 * 1024});
+    m_maxMessageBytes = 64 * 1024;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connections without a secret at their bounds .*dropped"_s));
+    RawClient small;
+    QVERIFY(openRaw(small));
+    small.send(clientFrame(OpText, QByteArray(1000, 'e')).chopped(1)); // an enroll frame's size
+    RawClient big[5];
+    for (RawClient &client : big) {
+        QVERIFY(openRaw(client));
+        client.send(clientFrame(OpText, QByteArray(60 * 1024, 'x')).chopped(1));
+    }
+    QTRY_VERIFY(std::count_if(std::begin(big), std::end(big), [](RawClient &c) {
+                    return c.socket().state() == QAbstractSocket::UnconnectedState || c.waitClosed(1);
+                }) >= 2);
+    QVERIFY(m_server->unauthenticated().bytes() <= 256 * 1024);
+    // The small one, the biggest holders' bystander, is still there and finishes its frame.
+    QCOMPARE(small.socket().state(), QAbstractSocket::ConnectedState);
+    small.send(QByteArray(1, char('e' ^ 0x37 ^ 0x37))); // any last byte completes it
+    QTRY_VERIFY(!m_accepted.front()->texts.isEmpty());
+}
+
+void tst_WsServer::unauthenticatedFramesAreSmall()
+{
+    // Before authenticate(), a peer may send frames of 64 KiB: a 1 MiB frame (the old
+    // slow-loris: all but the last byte) is refused by its header, before it is buffered.
+    QWebSocket client;
+    QSignalSpy connected(&client, &QWebSocket::connected);
+    QSignalSpy disconnected(&client, &QWebSocket::disconnected);
+    client.open(QUrl(u"ws://127.0.0.1:%1/v1/worker"_s.arg(m_server->serverPort())));
+    QVERIFY(connected.wait(5000));
+    QTRY_COMPARE(m_accepted.size(), size_t(1));
+    PeerConnection connection(latest()->socket.release(), 1024 * 1024);
+    QSignalSpy rejected(&connection, &PeerConnection::frameRejected);
+    QSignalSpy frames(&connection, &PeerConnection::frameReceived);
+    client.sendTextMessage(u"{\"type\":\"enroll\",\"pad\":\"%1\"}"_s.arg(QString(100 * 1024, u'x')));
+    QVERIFY(disconnected.wait(5000));
+    QCOMPARE(int(client.closeCode()), 1009);
+    QCOMPARE(frames.size(), 0);
+
+    // Authenticated, the endpoint's own limit applies.
+    QWebSocket second;
+    QSignalSpy secondConnected(&second, &QWebSocket::connected);
+    second.open(QUrl(u"ws://127.0.0.1:%1/v1/worker"_s.arg(m_server->serverPort())));
+    QVERIFY(secondConnected.wait(5000));
+    QTRY_COMPARE(m_accepted.size(), size_t(2));
+    PeerConnection trusted(latest()->socket.release(), 1024 * 1024);
+    QSignalSpy trustedFrames(&trusted, &PeerConnection::frameReceived);
+    trusted.authenticate();
+    second.sendTextMessage(u"{\"type\":\"output\",\"data\":\"%1\"}"_s.arg(QString(100 * 1024, u'x')));
+    QVERIFY(trustedFrames.wait(5000));
+}
+
+void tst_WsServer::backlogPausesReadingAndResumes()
+{
+    // A client that pipelines requests and reads none of the replies: once 1 MiB of replies
+    // waits, its requests are no longer read (the kernel and TCP hold them), so what it costs is
+    // bounded; when it reads again, every request is answered.
+    RawClient client;
+    QVERIFY(client.connectTo(m_server->serverPort()));
+    QCOMPARE(client.handshake(), 101);
+    QTRY_COMPARE(m_accepted.size(), size_t(1));
+    client.socket().setReadBufferSize(16 * 1024);
+    PeerConnection connection(latest()->socket.release(), 1024 * 1024);
+    connection.authenticate();
+    int handled = 0;
+    qint64 largestBacklog = 0;
+    const QString reply(256 * 1024, u'r');
+    connect(&connection, &PeerConnection::frameReceived, this, [&](const QJsonObject &) {
+        ++handled;
+        connection.send(QJsonObject{{u"type"_s, u"result"_s}, {u"data"_s, reply}});
+        largestBacklog = std::max(largestBacklog, connection.backlogBytes());
+    });
+    constexpr int Requests = 400; // 100 MiB of replies if all were answered
+    QByteArray requests;
+    for (int i = 0; i < Requests; ++i)
+        requests += clientFrame(OpText, QByteArrayLiteral("{\"type\":\"worker.list\",\"id\":\"1\"}"));
+    client.send(requests);
+    QTRY_VERIFY(handled > 0);
+    QTest::qWait(500); // nothing more is read while the replies wait
+    const int whilePaused = handled;
+    QVERIFY2(whilePaused < Requests, qPrintable(QString::number(whilePaused)));
+    QVERIFY(connection.isOpen());
+    // At most the pause threshold plus the replies to what was read in the same turn.
+    QVERIFY2(largestBacklog < 24 * 1024 * 1024, qPrintable(QString::number(largestBacklog)));
+    // The client reads again: the rest is answered.
+    client.socket().setReadBufferSize(0);
+    QTRY_VERIFY_WITH_TIMEOUT((client.rest().clear(), handled == Requests), 30000);
+    QVERIFY(connection.isOpen());
+}
+
+void tst_WsServer::firstCloseDecidedWins()
+{
+    // Issue 18 item 18: a revoked worker's connection is closed with 4003 behind a commit; a
+    // frame of the worker handled meanwhile was refused as "before enroll" and its 4000 replaced
+    // the 4003.
+    QWebSocket client;
+    QSignalSpy connected(&client, &QWebSocket::connected);
+    QSignalSpy disconnected(&client, &QWebSocket::disconnected);
+    client.open(QUrl(u"ws://127.0.0.1:%1/v1/worker"_s.arg(m_server->serverPort())));
+    QVERIFY(connected.wait(5000));
+    QTRY_COMPARE(m_accepted.size(), size_t(1));
+    bool batchOpen = true;
+    OutboundGate gate([&batchOpen] { return batchOpen; });
+    PeerConnection connection(latest()->socket.release(), 1024 * 1024);
+    connection.setGate(&gate);
+    QSignalSpy frames(&connection, &PeerConnection::frameReceived);
+    connection.send(QJsonObject{{u"type"_s, u"error"_s}, {u"code"_s, u"token_revoked"_s}});
+    connection.close(4003, u"token_revoked"_s);
+    QVERIFY(connection.isClosing());
+    connection.reject(u"enroll_expected"_s, u"the first frame must be enroll"_s);
+    connection.close(4000, u"another reason"_s);
+    client.sendTextMessage(u"{\"type\":\"finished\"}"_s); // crossing the close
+    QTest::qWait(100);
+    QCOMPARE(frames.size(), 0); // ignored: the close is decided
+    batchOpen = false;
+    gate.releaseAll();
+    QVERIFY(disconnected.wait(5000));
+    QCOMPARE(int(client.closeCode()), 4003);
+    QCOMPARE(client.closeReason(), u"token_revoked"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_WsServer)

@@ -1,0 +1,91 @@
+#include "orchestrator/unauthenticatedpool.h"
+
+#include "orchestrator/addressthrottle.h"
+
+#include <algorithm>
+
+namespace Swamp {
+
+UnauthenticatedPool::UnauthenticatedPool(Limits limits, Drop drop)
+    : m_limits(limits), m_drop(std::move(drop))
+{
+}
+
+bool UnauthenticatedPool::admit(QObject *connection, const QString &address)
+{
+    const QString key = AddressThrottle::keyOf(address);
+    QList<QObject *> &same = m_byAddress[key];
+    if (same.size() >= m_limits.perAddress) {
+        ++m_refused;
+        return false;
+    }
+    QList<QObject *> victims;
+    if (m_entries.size() >= m_limits.total) {
+        // The oldest connection of the address holding the most (this one's own included).
+        auto busiest = m_byAddress.cbegin();
+        for (auto it = m_byAddress.cbegin(); it != m_byAddress.cend(); ++it) {
+            if (it.value().size() > busiest.value().size())
+                busiest = it;
+        }
+        if (!busiest.value().isEmpty())
+            victims << busiest.value().first();
+    }
+    same << connection;
+    m_entries.insert(connection, Entry{key, 0});
+    dropNow(victims);
+    return true;
+}
+
+void UnauthenticatedPool::setBytes(QObject *connection, qint64 bytes)
+{
+    const auto it = m_entries.find(connection);
+    if (it == m_entries.end())
+        return;
+    m_bytes += bytes - it->bytes;
+    it->bytes = bytes;
+    if (m_bytes <= m_limits.bytes)
+        return;
+    // Over the budget: the biggest holders go first (a worker's enroll frame is a kilobyte, a
+    // slow-loris frame tens of them), until a quarter of the budget is free.
+    QList<std::pair<qint64, QObject *>> holders;
+    holders.reserve(m_entries.size());
+    for (auto entry = m_entries.cbegin(); entry != m_entries.cend(); ++entry)
+        holders << std::pair{entry->bytes, entry.key()};
+    std::sort(holders.begin(), holders.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+    QList<QObject *> victims;
+    qint64 remaining = m_bytes;
+    for (const auto &[held, holder] : std::as_const(holders)) {
+        if (remaining <= m_limits.bytes * 3 / 4 || held == 0)
+            break;
+        victims << holder;
+        remaining -= held;
+    }
+    dropNow(victims);
+}
+
+void UnauthenticatedPool::remove(QObject *connection)
+{
+    const auto it = m_entries.find(connection);
+    if (it == m_entries.end())
+        return;
+    m_bytes -= it->bytes;
+    const auto same = m_byAddress.find(it->address);
+    if (same != m_byAddress.end()) {
+        same->removeOne(connection);
+        if (same->isEmpty())
+            m_byAddress.erase(same);
+    }
+    m_entries.erase(it);
+}
+
+void UnauthenticatedPool::dropNow(const QList<QObject *> &victims)
+{
+    // Forgotten first: dropping a connection may come back here (remove()) from its owner.
+    for (QObject *victim : victims)
+        remove(victim);
+    m_evicted += victims.size();
+    for (QObject *victim : victims)
+        m_drop(victim);
+}
+
+} // namespace Swamp

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <QHash>
+#include <QList>
+#include <QString>
+
+#include <functional>
+
+class QObject;
+
+namespace Swamp {
+
+// The connections that have not proven a secret yet (a worker before `enrolled`, a handshake in
+// progress), bounded so that peers without a secret can neither take the orchestrator's memory
+// nor crowd out the real workers:
+// - at most `perAddress` from one source address (IPv6 by /64): more are refused at once;
+// - at most `total` in all: a new one evicts the oldest connection of the address that holds
+//   the most, so a flood from a few addresses cannot keep anyone else out;
+// - at most `bytes` buffered by all of them together (unfinished handshakes and frames): past it
+//   the biggest holders are dropped until a quarter of the budget is free.
+// The pool never deletes a connection: it names those to drop to the `drop` callback, after it
+// has forgotten them.
+class UnauthenticatedPool final
+{
+public:
+    struct Limits
+    {
+        int perAddress = 1024;
+        int total = 4096;
+        qint64 bytes = 16 * 1024 * 1024;
+    };
+    using Drop = std::function<void(QObject *connection)>;
+
+    explicit UnauthenticatedPool(Limits limits, Drop drop);
+    // For connections admitted from now on.
+    void setLimits(const Limits &limits) { m_limits = limits; }
+
+    // A new connection from `address`. False: refused (its address holds perAddress already);
+    // the caller closes it. True: admitted, after evicting one when the pool was full.
+    bool admit(QObject *connection, const QString &address);
+    // What the connection buffers now.
+    void setBytes(QObject *connection, qint64 bytes);
+    // Authenticated, or gone. Unknown connections are ignored.
+    void remove(QObject *connection);
+
+    bool contains(QObject *connection) const { return m_entries.contains(connection); }
+    int size() const { return int(m_entries.size()); }
+    qint64 bytes() const { return m_bytes; }
+    const Limits &limits() const { return m_limits; }
+    // Connections refused or dropped so far (for the log and the metrics).
+    qint64 refused() const { return m_refused; }
+    qint64 evicted() const { return m_evicted; }
+
+private:
+    struct Entry
+    {
+        QString address;
+        qint64 bytes = 0;
+    };
+    void dropNow(const QList<QObject *> &victims);
+
+    Limits m_limits;
+    Drop m_drop;
+    QHash<QObject *, Entry> m_entries;
+    QHash<QString, QList<QObject *>> m_byAddress; // oldest first
+    qint64 m_bytes = 0;
+    qint64 m_refused = 0;
+    qint64 m_evicted = 0;
+};
+
+} // namespace Swamp
