@@ -26,26 +26,46 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
     const QString bearer = header.startsWith(u"Bearer ", Qt::CaseInsensitive) ? header.mid(7).trimmed()
                                                                               : QString();
     Error refusal;
+    QString reason; // the metric's label
     if (bearer.isEmpty()) {
+        reason = QStringLiteral("missing");
         refusal = makeError(QStringLiteral("unauthorized"),
                             Tr::tr("the admin endpoint needs the admin token"),
                             Tr::tr("pass --admin-token-file (or SWAMP_ADMIN_TOKEN); on the orchestrator's "
                                    "machine it is in admin.json"));
     } else if (parseToken(bearer)) {
+        reason = QStringLiteral("worker_token");
         refusal = makeError(QStringLiteral("unauthorized"),
                             Tr::tr("that is a worker enrollment token; the admin endpoint accepts only the "
                                    "admin token"),
                             Tr::tr("use the adminToken from the orchestrator's admin.json"));
     } else if (!constantTimeEquals(bearer.toLatin1(), m_adminToken.toLatin1())) {
+        reason = QStringLiteral("mismatch");
         refusal = makeError(QStringLiteral("unauthorized"), Tr::tr("the admin token does not match"),
                             Tr::tr("use the adminToken from the orchestrator's current admin.json "
                                    "(it changes only with 'swamp serve --rotate-admin-token')"));
     }
     if (!refusal.code.isEmpty()) {
-        qCInfo(lcAdmin) << "refused admin connection from" << connection->peerAddress();
+        // Counted always, logged as digested events (the first per address and minute, then a
+        // summary), throttled per address: past ten a minute a wrong token gets no answer at all,
+        // the connection is dropped at once. A correct token was accepted above, throttled or not.
+        const QString address = connection->peerAddress();
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const bool throttled = m_adminThrottle.isThrottled(address, now);
+        m_adminThrottle.record(address, now);
+        m_metrics->countAdminAuthFailure(throttled ? QStringLiteral("rate_limited") : reason);
+        if (m_adminRefusals.admit(AddressThrottle::keyOf(address), now)) {
+            m_events->append(QStringLiteral("admin.refused"), QString(),
+                             Tr::tr("admin connection refused from %1: %2").arg(address, refusal.message),
+                             {{QStringLiteral("address"), address}, {QStringLiteral("reason"), reason}});
+        }
+        connect(connection, &PeerConnection::closed, connection, &QObject::deleteLater);
+        if (throttled) {
+            connection->abort();
+            return;
+        }
         connection->sendError(refusal);
         connection->close(Protocol::CloseUnauthorized, QStringLiteral("unauthorized"));
-        connect(connection, &PeerConnection::closed, connection, &QObject::deleteLater);
         return;
     }
     connection->authenticate();

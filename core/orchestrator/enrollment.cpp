@@ -76,7 +76,22 @@ void Orchestrator::reportRefusalSummaries()
                           {QStringLiteral("count"), summary.count},
                           {QStringLiteral("addresses"), summary.keys}});
     }
+    for (const RefusalDigest::Summary &summary : m_adminRefusals.takeSummaries(now)) {
+        const QString message =
+            summary.key.isEmpty()
+                ? Tr::tr("%n more admin connection(s) refused in the last %1 from %2 other address(es)", nullptr,
+                         summary.count)
+                      .arg(window)
+                      .arg(summary.keys)
+                : Tr::tr("%n more admin connection(s) refused from %1 in the last %2", nullptr, summary.count)
+                      .arg(summary.key, window);
+        m_events->append(QStringLiteral("admin.refused"), QString(), message,
+                         {{QStringLiteral("address"), summary.key.isEmpty() ? QJsonValue() : QJsonValue(summary.key)},
+                          {QStringLiteral("count"), summary.count},
+                          {QStringLiteral("addresses"), summary.keys}});
+    }
     m_enrollThrottle.prune(now);
+    m_adminThrottle.prune(now);
 }
 
 Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const QString &peer)

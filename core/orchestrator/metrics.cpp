@@ -27,6 +27,8 @@ const QStringList &knownEnrollmentResults()
         QStringLiteral("token_mismatch"),
         QStringLiteral("token_bound"),
         QStringLiteral("already_connected"),
+        QStringLiteral("machine_key_mismatch"),
+        QStringLiteral("invalid_enroll"),
         QStringLiteral("bad_frame"),
     };
     return results;
@@ -39,8 +41,15 @@ const QStringList &knownRejectReasons()
         QStringLiteral("not_an_object"),  QStringLiteral("missing_type"),
         QStringLiteral("binary"),         QStringLiteral("enroll_expected"),
         QStringLiteral("unknown_type"),   QStringLiteral("missing_id"),
-        QStringLiteral("inactive_lease"),
+        QStringLiteral("inactive_lease"), QStringLiteral("backlog"),
     };
+    return reasons;
+}
+
+const QStringList &adminAuthFailureReasons()
+{
+    static const QStringList reasons{QStringLiteral("missing"), QStringLiteral("worker_token"),
+                                     QStringLiteral("mismatch"), QStringLiteral("rate_limited")};
     return reasons;
 }
 
@@ -178,6 +187,13 @@ Metrics::Metrics()
         m_enrollments.insert(result, 0);
     for (const QString &reason : knownRejectReasons())
         m_rejectedFrames.insert(reason, 0);
+    for (const QString &reason : adminAuthFailureReasons())
+        m_adminAuthFailures.insert(reason, 0);
+}
+
+void Metrics::countAdminAuthFailure(const QString &reason)
+{
+    ++m_adminAuthFailures[reason];
 }
 
 void Metrics::countEnrollment(const QString &result)
@@ -284,6 +300,12 @@ QByteArray Metrics::render(const Result<DatabaseState> &state) const
                QStringLiteral("Frames refused by validation or fencing, by reason."));
     for (auto it = m_rejectedFrames.cbegin(); it != m_rejectedFrames.cend(); ++it)
         out.sample("swamp_rejected_frames_total", label("reason", it.key()), it.value());
+
+    out.family("swamp_admin_auth_failures_total", "counter",
+               QStringLiteral("Admin connections refused, by reason: missing (no token), worker_token, "
+                              "mismatch, rate_limited (too many failures from the address)."));
+    for (auto it = m_adminAuthFailures.cbegin(); it != m_adminAuthFailures.cend(); ++it)
+        out.sample("swamp_admin_auth_failures_total", label("reason", it.key()), it.value());
 
     out.family("swamp_connected_sockets", "gauge",
                QStringLiteral("Open WebSocket connections, by endpoint."));

@@ -51,6 +51,9 @@ public:
     void countEnrollment(const QString &result);
     // `reason`: a stable code ("invalid_json", "too_large", "unknown_type", ...).
     void countRejectedFrame(const QString &reason);
+    // An admin connection refused: "missing" (no token), "worker_token", "mismatch",
+    // "rate_limited" (too many failures from its address).
+    void countAdminAuthFailure(const QString &reason);
     // Time from a step entering the queue (submitted or requeued) to its dispatch.
     void observeDispatchLatency(double seconds);
     void socketOpened(Endpoint endpoint);
@@ -58,6 +61,7 @@ public:
 
     qint64 enrollments(const QString &result) const { return m_enrollments.value(result); }
     qint64 rejectedFrames(const QString &reason) const { return m_rejectedFrames.value(reason); }
+    qint64 adminAuthFailures(const QString &reason) const { return m_adminAuthFailures.value(reason); }
     qint64 dispatches() const { return m_dispatchCount; }
     qint64 sockets(Endpoint endpoint) const;
 
@@ -72,6 +76,7 @@ private:
     qint64 m_startedAtMs = 0;
     QMap<QString, qint64> m_enrollments;
     QMap<QString, qint64> m_rejectedFrames;
+    QMap<QString, qint64> m_adminAuthFailures;
     QList<qint64> m_dispatchBuckets; // per bucket, not cumulative; last one is +Inf
     double m_dispatchSum = 0;
     qint64 m_dispatchCount = 0;

@@ -71,10 +71,4 @@ void Orchestrator::observeStep(const StepRecord &step)
     m_metrics->observeDispatchLatency(double(waitedMs) / 1000.0);
 }
 
-void Orchestrator::observeEvent(const Event &event)
-{
-    if (event.kind == u"lease.refused")
-        m_metrics->countRejectedFrame(QStringLiteral("inactive_lease"));
-}
-
 } // namespace Swamp

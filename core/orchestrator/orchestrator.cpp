@@ -117,7 +117,6 @@ Result<void> Orchestrator::start()
     m_store = std::move(*store);
     m_events = std::make_unique<EventLog>(m_store.get());
     connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
-    connect(m_events.get(), &EventLog::appended, this, &Orchestrator::observeEvent);
     m_bootEventId = m_events->lastId();
     if (const int found = m_store->foundSchemaVersion(); found > 0 && found < m_store->schemaVersion()) {
         const QString backup = m_store->backupPath();
@@ -169,6 +168,8 @@ Result<void> Orchestrator::start()
     connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::forwardStepChange);
     connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::observeStep);
     connect(m_scheduler.get(), &Scheduler::outputAppended, this, &Orchestrator::forwardOutput);
+    connect(m_scheduler.get(), &Scheduler::leaseFrameRefused, this,
+            [this] { m_metrics->countRejectedFrame(QStringLiteral("inactive_lease")); });
 
     // The admin token is kept across restarts; rotated only on request.
     auto existing = readAdminConfig(m_config.dataDir);

@@ -4,7 +4,7 @@
 #include "orchestrator/metrics.h"
 #include "orchestrator/addressthrottle.h"
 #include "orchestrator/connections.h"
-#include "orchestrator/refusaldigest.h"
+#include "common/refusaldigest.h"
 #include "orchestrator/unauthenticatedpool.h"
 #include "pool/workerpool.h"
 #include "scheduling/steps.h"
@@ -163,7 +163,6 @@ private:
     Result<void> startMetrics();
     void observeConnection(PeerConnection *connection, Metrics::Endpoint endpoint);
     void observeStep(const StepRecord &step);
-    void observeEvent(const Event &event);
     Result<void> checkHealth() const;
     // fleet (fleetservice.cpp): several orchestrators on one PostgreSQL database
     bool shared() const;
@@ -243,6 +242,8 @@ private:
     QMultiMap<QDateTime, QString> m_tokenExpiries; // tokens with live sessions, by expiry
     AddressThrottle m_enrollThrottle{10, 60000}; // refused enrollments per source address
     RefusalDigest m_enrollRefusals{60000, 20};    // which of them become events
+    AddressThrottle m_adminThrottle{10, 60000};   // refused admin connections per source address
+    RefusalDigest m_adminRefusals{60000, 20};
     UnauthenticatedPool m_tlsUnauthenticated{{}, [](QObject *connection) {
         static_cast<PeerConnection *>(connection)->abort();
     }};

@@ -430,19 +430,41 @@ void Scheduler::sendAck(WorkerSession *session, const QString &leaseId)
 
 void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QString &what)
 {
-    qCInfo(lcLease) << "refused" << what << "for lease" << leaseId << "from" << session->record.name;
-    // Refusals are rare (a superseded lease speaking up): one lookup to name the step is fine.
-    QString stepId;
-    if (auto stored = m_store->lease(leaseId); stored && *stored)
-        stepId = (*stored)->stepId;
-    m_events->append(QStringLiteral("lease.refused"), session->record.name,
-                     Tr::tr("refused %1 from %2 for lease %3: the lease is not active")
-                         .arg(what, session->record.name, leaseId),
-                     {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("stepId"), stepId},
-                      {QStringLiteral("frame"), what}});
+    Q_EMIT leaseFrameRefused();
+    // The worker is told every time (it stops that lease); operators hear of the first per
+    // worker and minute, and of the rest in one summary (reportLeaseRefusals()).
+    if (m_leaseRefusals.admit(session->record.name, QDateTime::currentMSecsSinceEpoch())) {
+        qCInfo(lcLease) << "refused" << what << "for lease" << leaseId << "from" << session->record.name;
+        QString stepId;
+        if (auto stored = m_store->lease(leaseId); stored && *stored)
+            stepId = (*stored)->stepId;
+        m_events->append(QStringLiteral("lease.refused"), session->record.name,
+                         Tr::tr("refused %1 from %2 for lease %3: the lease is not active")
+                             .arg(what, session->record.name, leaseId),
+                         {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("stepId"), stepId},
+                          {QStringLiteral("frame"), what}});
+    }
     sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("refused")},
                            {QStringLiteral("leaseId"), leaseId},
                            {QStringLiteral("reason"), Tr::tr("lease %1 is no longer active").arg(leaseId)}});
+}
+
+void Scheduler::reportLeaseRefusals()
+{
+    const QString window = formatDurationMs(m_leaseRefusals.windowMs());
+    for (const RefusalDigest::Summary &summary : m_leaseRefusals.takeSummaries(QDateTime::currentMSecsSinceEpoch())) {
+        const QString message =
+            summary.key.isEmpty()
+                ? Tr::tr("%n more frame(s) for leases that are not active refused in the last %1 from %2 other worker(s)",
+                         nullptr, summary.count)
+                      .arg(window)
+                      .arg(summary.keys)
+                : Tr::tr("%n more frame(s) for leases that are not active refused from %1 in the last %2", nullptr,
+                         summary.count)
+                      .arg(summary.key, window);
+        m_events->append(QStringLiteral("lease.refused"), summary.key, message,
+                         {{QStringLiteral("count"), summary.count}, {QStringLiteral("workers"), summary.keys}});
+    }
 }
 
 LeaseRecord *Scheduler::activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what)
@@ -959,6 +981,7 @@ std::optional<StepRecord> Scheduler::openStep(const QString &id) const
 
 void Scheduler::sweep()
 {
+    reportLeaseRefusals();
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QString &id : m_queue.due(now.toMSecsSinceEpoch())) {
         auto it = m_open.find(id);

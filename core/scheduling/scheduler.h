@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "common/refusaldigest.h"
 #include "scheduling/stepqueue.h"
 #include "scheduling/steps.h"
 
@@ -75,13 +76,16 @@ public:
     // cancels that could not be delivered while it was away.
     QJsonObject resumeLeases(WorkerSession *session);
 
-    void sweep(); // queue timeouts
+    void sweep(); // queue timeouts, and the summaries of refused lease frames
 
 Q_SIGNALS:
     void stepChanged(const Swamp::StepRecord &step);
     void outputAppended(const QString &stepId, const QJsonObject &chunk);
     // Leases were added or removed on this session (slots changed).
     void slotsChanged(Swamp::WorkerSession *session);
+    // A frame named a lease that is not active on its session (fencing); every one, while the
+    // events about them are digested.
+    void leaseFrameRefused();
 
 private:
     bool shared() const { return m_shared; }
@@ -103,6 +107,7 @@ private:
     // another orchestrator dispatched or ended it meanwhile.
     Result<bool> endQueued(StepRecord &step, StepState state, const QString &error);
     void refuse(WorkerSession *session, const QString &leaseId, const QString &what);
+    void reportLeaseRefusals();
     void dropSuperseded(WorkerSession *session, QString leaseId, const QString &what);
     LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
     // The run of `changed` takes the state its steps' states give (runStateFrom()).
@@ -127,6 +132,9 @@ private:
     QHash<QString, int> m_lastSeq;         // per active lease: last output seq stored
     QTimer m_scheduleTimer;
     QTimer m_refreshTimer;
+    // Which refused lease frames become events: the first per worker per minute, then a summary,
+    // so that a worker sending frames for made-up leases cannot grow the database or the log.
+    RefusalDigest m_leaseRefusals{60000, 20};
     Fleet *m_fleet = nullptr;
     bool m_shared = false;
     // One orchestrator: each open run's record and how many of its steps are in each state, so

@@ -3,6 +3,9 @@
 #include "hostilepeer.h"
 #include "swampharness.h"
 
+#include "unit/httptest.h"
+#include "unit/prometheustext.h"
+
 #include <QRegularExpression>
 #include <QTest>
 
@@ -19,15 +22,28 @@ private Q_SLOTS:
     void wrongSecretsNeverLockOutTheRealWorker();
     void refusalFloodWritesBoundedEvents();
     void shapeErrorsArePermanentAndNameTheField();
+    void adminTokenFailuresAreCountedDigestedAndThrottled();
+    void framesForInactiveLeasesAreDigested();
 
 private:
+    double metric(const QString &name, const QMap<QString, QString> &labels);
     std::unique_ptr<Harness> h;
+    quint16 m_metricsPort = 0;
 };
 
 void tst_HostilePeers::init()
 {
     h = std::make_unique<Harness>();
-    QVERIFY(h->startOrchestrator());
+    QVERIFY(h->startOrchestrator(0, {u"--metrics-listen"_s, u"127.0.0.1:0"_s}));
+    static const QRegularExpression line(u"Metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics"_s);
+    QRegularExpressionMatch match;
+    QTRY_VERIFY_WITH_TIMEOUT((match = line.match(h->orchestrator()->out())).hasMatch(), 20000);
+    m_metricsPort = quint16(match.captured(1).toUInt());
+}
+
+double tst_HostilePeers::metric(const QString &name, const QMap<QString, QString> &labels)
+{
+    return parsePrometheusText(httpGet(m_metricsPort, "/metrics").body).valueOr(name, labels);
 }
 
 void tst_HostilePeers::cleanup()
@@ -108,6 +124,55 @@ void tst_HostilePeers::shapeErrorsArePermanentAndNameTheField()
     frame.insert(u"hostname"_s, u"x\n2026-12-04T00:00:00.000Z worker admin enrolled"_s);
     QCOMPARE(enrollOnce(h->url(), frame), u"invalid_enroll"_s);
     QVERIFY(!h->orchestratorOutput().contains(u"\n2026-12-04T00:00:00.000Z worker admin"_s));
+}
+
+void tst_HostilePeers::adminTokenFailuresAreCountedDigestedAndThrottled()
+{
+    // Issue 18 item 11: failed admin-token attempts were invisible.
+    const QList<std::pair<QByteArray, QByteArray>> wrong{{"Authorization", "Bearer " + QByteArray(64, 'f')}};
+    int answered = 0;
+    int dropped = 0;
+    for (int i = 0; i < 30; ++i) {
+        HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath), wrong);
+        QVERIFY(peer.waitClosed());
+        if (!peer.frames.isEmpty() && peer.frames.first().value(u"code"_s).toString() == u"unauthorized"_s
+            && peer.closeCode == int(Swamp::Protocol::CloseUnauthorized))
+            ++answered;
+        else if (peer.frames.isEmpty())
+            ++dropped;
+    }
+    QCOMPARE(answered, 10); // then the address is throttled: dropped without an answer
+    QCOMPARE(dropped, 20);
+    QCOMPARE(metric(u"swamp_admin_auth_failures_total"_s, {{u"reason"_s, u"mismatch"_s}}), 10.0);
+    QCOMPARE(metric(u"swamp_admin_auth_failures_total"_s, {{u"reason"_s, u"rate_limited"_s}}), 20.0);
+    // The admin token is accepted from that very address, and the CLI's line comes after the
+    // refusals' in serve's log.
+    const Run list = h->cli({u"worker"_s, u"token"_s, u"create"_s, u"after"_s});
+    QCOMPARE_EXIT(list, 0);
+    QTRY_VERIFY(h->orchestratorOutput().contains(u"'after'"_s));
+    QCOMPARE(h->orchestratorOutput().count(u"admin connection refused from 127.0.0.1"_s), 1);
+}
+
+void tst_HostilePeers::framesForInactiveLeasesAreDigested()
+{
+    // Issue 18 item 17: 20,000 frames naming unknown leases wrote 20,000 events and log lines.
+    const QString token = h->createToken(u"rogue"_s);
+    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(worker.waitOpen());
+    worker.send(enrollFrame(token).toJson());
+    QVERIFY(worker.waitFrames(1));
+    QCOMPARE(worker.frames.first().value(u"type"_s).toString(), u"enrolled"_s);
+    constexpr int Frames = 2000;
+    for (int i = 0; i < Frames; ++i) {
+        worker.send(QJsonObject{{u"type"_s, u"finished"_s}, {u"leaseId"_s, u"made-up-%1"_s.arg(i)},
+                                {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}, {u"lastSeq"_s, 0}});
+    }
+    // Each is refused to the worker (it must stop that lease), and counted.
+    QVERIFY(worker.waitFrames(1 + Frames, 30000));
+    QCOMPARE(metric(u"swamp_rejected_frames_total"_s, {{u"reason"_s, u"inactive_lease"_s}}), double(Frames));
+    QTRY_VERIFY(h->orchestratorOutput().contains(u"the lease is not active"_s));
+    QCOMPARE(h->orchestratorOutput().count(u"the lease is not active"_s), 1);
+    QVERIFY(!worker.closed);
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)

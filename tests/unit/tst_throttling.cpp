@@ -4,7 +4,7 @@
 #include "unit/testsupport.h"
 
 #include "orchestrator/addressthrottle.h"
-#include "orchestrator/refusaldigest.h"
+#include "common/refusaldigest.h"
 
 #include <QTest>
 

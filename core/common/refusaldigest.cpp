@@ -1,4 +1,4 @@
-#include "orchestrator/refusaldigest.h"
+#include "common/refusaldigest.h"
 
 #include <algorithm>
 
