@@ -2,6 +2,7 @@
 #include "orchestrator/orchestrator.h"
 
 #include "common/duration.h"
+#include "common/text.h"
 #include "orchestrator/connections.h"
 #include "orchestrator/eventlog.h"
 #include "orchestrator/fleet.h"
@@ -15,13 +16,25 @@ namespace Swamp {
 
 Result<QByteArray> Orchestrator::submitRun(const QJsonObject &params)
 {
+    const auto invalid = [](const QString &why, const QString &fix) {
+        return fail(QStringLiteral("invalid_step"), why, fix);
+    };
+    const QJsonValue name = params.value(QStringLiteral("name"));
+    if (!name.isUndefined() && !name.isNull() && (!name.isString() || hasUnsafeCharacters(name.toString())))
+        return invalid(Tr::tr("the run's \"name\" must be a string without control characters"),
+                       Tr::tr("see the run file format in docs/operations.md"));
+    if (!params.value(QStringLiteral("steps")).isArray() || params.value(QStringLiteral("steps")).toArray().isEmpty())
+        return invalid(Tr::tr("a run needs \"steps\": a non-empty list of steps"),
+                       Tr::tr("see the run file format in docs/operations.md"));
     const QJsonArray stepsJson = params.value(QStringLiteral("steps")).toArray();
-    if (stepsJson.size() > 10000) {
-        return fail(QStringLiteral("invalid_step"), Tr::tr("a run holds at most 10000 steps"),
-                    Tr::tr("split the run file"));
-    }
+    if (stepsJson.size() > 10000)
+        return invalid(Tr::tr("a run holds at most 10000 steps"), Tr::tr("split the run file"));
     QList<StepSpec> specs;
     for (qsizetype i = 0; i < stepsJson.size(); ++i) {
+        if (!stepsJson.at(i).isObject()) {
+            return invalid(Tr::tr("step %1: a step is an object with a \"command\"").arg(i + 1),
+                           Tr::tr("see the run file format in docs/operations.md"));
+        }
         auto spec = StepSpec::fromJson(stepsJson.at(i).toObject());
         if (!spec) {
             Error error = spec.error();
@@ -31,7 +44,7 @@ Result<QByteArray> Orchestrator::submitRun(const QJsonObject &params)
         }
         specs << *spec;
     }
-    return m_scheduler->submit(params.value(QStringLiteral("name")).toString().left(128), specs);
+    return m_scheduler->submit(name.toString().left(128), specs);
 }
 
 Result<StepRecord> Orchestrator::findStep(const QString &id)

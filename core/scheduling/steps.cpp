@@ -2,6 +2,7 @@
 
 #include "common/duration.h"
 #include "common/jsonwriter.h"
+#include "common/text.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -128,6 +129,15 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
         return fail(QStringLiteral("invalid_step"), Tr::tr("invalid step: %1").arg(why),
                     Tr::tr("see 'swamp run --help' and the run file format in docs/operations.md"));
     };
+    // Every field is either absent (or null: the default) or of its type; a wrong type is never
+    // read as a default, so a step never runs with a setting it was not given.
+    const auto present = [&](const char *field) {
+        const QJsonValue value = o.value(QLatin1String(field));
+        return !value.isUndefined() && !value.isNull();
+    };
+    const auto typeError = [&](const char *field, const QString &type) {
+        return invalid(Tr::tr("\"%1\" must be %2").arg(QLatin1String(field), type));
+    };
     StepSpec spec;
     const QJsonValue command = o.value(QStringLiteral("command"));
     if (command.isString()) {
@@ -139,6 +149,8 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
                 return invalid(Tr::tr("every command argument must be a string"));
             spec.command << arg.toString();
         }
+        if (present("shell") && !o.value(QStringLiteral("shell")).isBool())
+            return typeError("shell", Tr::tr("true or false"));
         spec.shell = o.value(QStringLiteral("shell")).toBool(false);
     }
     if (spec.command.isEmpty() || spec.command.first().isEmpty())
@@ -147,27 +159,36 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
         return invalid(Tr::tr("a shell command is one string"));
     if (spec.command.join(u' ').size() > 128 * 1024)
         return invalid(Tr::tr("the command is longer than 128 KiB"));
-    spec.name = o.value(QStringLiteral("name")).toString(spec.command.first().section(u'/', -1).left(64));
+    if (present("name") && !o.value(QStringLiteral("name")).isString())
+        return typeError("name", Tr::tr("a string"));
+    spec.name = present("name") ? o.value(QStringLiteral("name")).toString()
+                                : spec.command.first().section(u'/', -1).left(64);
     if (spec.name.size() > 128)
         return invalid(Tr::tr("\"name\" is longer than 128 characters"));
+    if (hasUnsafeCharacters(spec.name))
+        return invalid(Tr::tr("\"name\" must not contain control characters"));
+    if (present("env") && !o.value(QStringLiteral("env")).isObject())
+        return typeError("env", Tr::tr("an object of string values"));
     const QJsonObject env = o.value(QStringLiteral("env")).toObject();
     for (auto it = env.begin(); it != env.end(); ++it) {
         if (!it.value().isString() || it.key().isEmpty() || it.key().contains(u'='))
-            return invalid(Tr::tr("environment variable \"%1\" must have a name and a string value").arg(it.key()));
+            return invalid(Tr::tr("environment variable \"%1\" must have a name and a string value").arg(printable(it.key())));
         if (it.key().startsWith(u"SWAMP_"))
             return invalid(Tr::tr("environment variables starting with SWAMP_ are reserved"));
     }
     spec.env = env;
-    spec.requirement.target = o.value(QStringLiteral("target")).toString();
-    const QJsonObject labels = o.value(QStringLiteral("labels")).toObject();
-    for (auto it = labels.begin(); it != labels.end(); ++it) {
-        auto label = parseLabel(it.key() + u'=' + it.value().toString());
-        if (!label)
-            return invalid(label.error().message);
-        spec.requirement.labels.insert(label->first, label->second);
+    for (const char *field : {"target", "platform"}) {
+        if (present(field) && !o.value(QLatin1String(field)).isString())
+            return typeError(field, qstrcmp(field, "target") == 0 ? Tr::tr("a string (a worker's name)")
+                                                                  : Tr::tr("a string such as linux or linux/x86_64"));
     }
+    spec.requirement.target = o.value(QStringLiteral("target")).toString();
+    auto labels = labelsFromWire(o.value(QStringLiteral("labels")), 64);
+    if (!labels)
+        return invalid(labels.error().message);
+    spec.requirement.labels = *labels;
     spec.requirement.platform = o.value(QStringLiteral("platform")).toString();
-    if (!spec.requirement.target.isEmpty() && (!labels.isEmpty() || !spec.requirement.platform.isEmpty()))
+    if (!spec.requirement.target.isEmpty() && (!labels->isEmpty() || !spec.requirement.platform.isEmpty()))
         return invalid(Tr::tr("--target names one worker; it does not combine with --label or --platform"));
     const auto duration = [&](const char *field, qint64 *out) -> Result<void> {
         const QJsonValue value = o.value(QLatin1String(field));
@@ -180,10 +201,9 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
             *out = *parsed;
             return {};
         }
-        const qint64 ms = value.toInteger(-1);
-        if (ms <= 0)
+        if (!value.isDouble() || value.toDouble() != double(value.toInteger()) || value.toInteger() <= 0)
             return invalid(Tr::tr("%1 must be a positive duration").arg(QLatin1String(field)));
-        *out = ms;
+        *out = value.toInteger();
         return {};
     };
     for (const auto &[field, out] : {std::pair{"timeoutMs", &spec.timeoutMs}, std::pair{"timeout", &spec.timeoutMs},
@@ -192,10 +212,14 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
         if (auto r = duration(field, out); !r)
             return fail(r.error());
     }
-    const qint64 attempts = o.value(QStringLiteral("attempts")).toInteger(3);
-    if (attempts < 1 || attempts > 100)
-        return invalid(Tr::tr("attempts must be from 1 to 100"));
-    spec.maxAttempts = int(attempts);
+    const QJsonValue attempts = o.value(QStringLiteral("attempts"));
+    if (present("attempts")
+        && (!attempts.isDouble() || attempts.toDouble() != double(attempts.toInteger())
+            || attempts.toInteger() < 1 || attempts.toInteger() > 100))
+        return invalid(Tr::tr("attempts must be a whole number from 1 to 100"));
+    spec.maxAttempts = int(attempts.toInteger(3));
+    if (present("atMostOnce") && !o.value(QStringLiteral("atMostOnce")).isBool())
+        return typeError("atMostOnce", Tr::tr("true or false"));
     spec.atMostOnce = o.value(QStringLiteral("atMostOnce")).toBool(false);
     return spec;
 }

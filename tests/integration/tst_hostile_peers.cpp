@@ -6,6 +6,7 @@
 #include "unit/httptest.h"
 #include "unit/prometheustext.h"
 
+#include <QFile>
 #include <QRegularExpression>
 #include <QTest>
 
@@ -24,6 +25,7 @@ private Q_SLOTS:
     void shapeErrorsArePermanentAndNameTheField();
     void adminTokenFailuresAreCountedDigestedAndThrottled();
     void framesForInactiveLeasesAreDigested();
+    void runFileWithAWrongTypeRunsNothing();
 
 private:
     double metric(const QString &name, const QMap<QString, QString> &labels);
@@ -173,6 +175,24 @@ void tst_HostilePeers::framesForInactiveLeasesAreDigested()
     QTRY_VERIFY(h->orchestratorOutput().contains(u"the lease is not active"_s));
     QCOMPARE(h->orchestratorOutput().count(u"the lease is not active"_s), 1);
     QVERIFY(!worker.closed);
+}
+
+void tst_HostilePeers::runFileWithAWrongTypeRunsNothing()
+{
+    // Issue 18 item 16: a wrong type became a default (target: 5 ran anywhere). The whole file is
+    // refused before anything of it runs.
+    const QString file = h->tempPath(u"run.json"_s);
+    QFile out(file);
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(R"([{"name":"first","command":["echo","runs"]},{"name":"second","command":["true"],"target":5}])");
+    out.close();
+    const Run run = h->cli({u"run"_s, u"--file"_s, file, u"--detach"_s});
+    QCOMPARE_EXIT(run, 2);
+    QVERIFY2(run.err.contains(u"step 2: invalid step: \"target\" must be a string (a worker's name)"_s),
+             qPrintable(run.describe()));
+    const Run steps = h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/step\""_s, u"--json"_s});
+    QCOMPARE_EXIT(steps, 0);
+    QCOMPARE(steps.json().value(u"total"_s).toInt(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)

@@ -1,0 +1,109 @@
+// What a step may be submitted as (StepSpec::fromJson, behind run.submit and run files): every
+// field absent, null or of its type. Issue 18 item 16: wrong types used to become defaults, so a
+// step ran on any worker, without its timeout, or more than once.
+#include "unit/testsupport.h"
+
+#include "scheduling/steps.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Swamp;
+
+class tst_StepSpec : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void accepted_data();
+    void accepted();
+    void refused_data();
+    void refused();
+};
+
+void tst_StepSpec::init()
+{
+    QTest::failOnWarning(QRegularExpression(u".*"_s));
+}
+
+static QJsonObject parse(const QByteArray &json)
+{
+    return QJsonDocument::fromJson(json).object();
+}
+
+void tst_StepSpec::accepted_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("requirement");
+    QTest::addColumn<qint64>("timeoutMs");
+    QTest::addColumn<bool>("atMostOnce");
+    QTest::addRow("argv") << QByteArray(R"({"command":["echo","hi"]})") << u"any worker"_s << qint64(0) << false;
+    QTest::addRow("shell-string") << QByteArray(R"({"command":"echo hi"})") << u"any worker"_s << qint64(0) << false;
+    QTest::addRow("nulls-are-defaults") << QByteArray(R"({"command":["true"],"target":null,"labels":null,
+        "platform":null,"timeout":null,"attempts":null,"atMostOnce":null,"env":null,"name":null})")
+                                        << u"any worker"_s << qint64(0) << false;
+    QTest::addRow("everything") << QByteArray(R"({"command":["make"],"name":"build","labels":{"region":"eu"},
+        "platform":"linux/x86_64","timeout":"10m","queueTimeout":"1h","attempts":2,"atMostOnce":true,
+        "env":{"CI":"1"}})") << u"region=eu, platform=linux/x86_64"_s << qint64(600000) << true;
+    QTest::addRow("timeout-ms-number") << QByteArray(R"({"command":["true"],"timeoutMs":1500})") << u"any worker"_s
+                                       << qint64(1500) << false;
+    QTest::addRow("target") << QByteArray(R"({"command":["true"],"target":"w1"})") << u"target=w1"_s << qint64(0)
+                            << false;
+}
+
+void tst_StepSpec::accepted()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, requirement);
+    QFETCH(qint64, timeoutMs);
+    QFETCH(bool, atMostOnce);
+    auto spec = StepSpec::fromJson(parse(json));
+    QVERIFY_RESULT(spec);
+    QCOMPARE(spec->requirement.text(), requirement);
+    QCOMPARE(spec->timeoutMs, timeoutMs);
+    QCOMPARE(spec->atMostOnce, atMostOnce);
+}
+
+void tst_StepSpec::refused_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("says");
+    // The issue's cases: each ran anywhere, or with a setting silently dropped.
+    QTest::addRow("target-number") << QByteArray(R"({"command":["true"],"target":5})") << u"\"target\" must be a string"_s;
+    QTest::addRow("target-list") << QByteArray(R"({"command":["true"],"target":["w1"]})") << u"\"target\" must be a string"_s;
+    QTest::addRow("labels-list") << QByteArray(R"({"command":["true"],"labels":[]})") << u"labels must be an object"_s;
+    QTest::addRow("at-most-once-string") << QByteArray(R"({"command":["true"],"atMostOnce":"true"})")
+                                         << u"\"atMostOnce\" must be true or false"_s;
+    QTest::addRow("label-value-bool") << QByteArray(R"({"command":["true"],"labels":{"gpu":true}})")
+                                      << u"\"gpu\" must be a string"_s;
+    QTest::addRow("platform-number") << QByteArray(R"({"command":["true"],"platform":1})") << u"\"platform\" must be a string"_s;
+    QTest::addRow("shell-string") << QByteArray(R"({"command":["true"],"shell":"yes"})") << u"\"shell\" must be true or false"_s;
+    QTest::addRow("name-number") << QByteArray(R"({"command":["true"],"name":7})") << u"\"name\" must be a string"_s;
+    QTest::addRow("name-newline") << QByteArray(R"({"command":["true"],"name":"a\nb"})") << u"control characters"_s;
+    QTest::addRow("env-list") << QByteArray(R"({"command":["true"],"env":["A=1"]})") << u"\"env\" must be an object"_s;
+    QTest::addRow("env-value-number") << QByteArray(R"({"command":["true"],"env":{"A":1}})") << u"string value"_s;
+    QTest::addRow("timeout-bool") << QByteArray(R"({"command":["true"],"timeout":true})") << u"timeout must be a positive"_s;
+    QTest::addRow("timeout-fraction") << QByteArray(R"({"command":["true"],"timeoutMs":1.5})") << u"timeoutMs must be a positive"_s;
+    QTest::addRow("timeout-zero") << QByteArray(R"({"command":["true"],"timeoutMs":0})") << u"timeoutMs must be a positive"_s;
+    QTest::addRow("attempts-string") << QByteArray(R"({"command":["true"],"attempts":"3"})") << u"attempts must be a whole number"_s;
+    QTest::addRow("attempts-fraction") << QByteArray(R"({"command":["true"],"attempts":2.5})") << u"attempts must be a whole number"_s;
+    QTest::addRow("command-number") << QByteArray(R"({"command":5})") << u"\"command\" must be a non-empty list"_s;
+    QTest::addRow("command-missing") << QByteArray(R"({"name":"x"})") << u"\"command\" must be a non-empty list"_s;
+    QTest::addRow("command-mixed") << QByteArray(R"({"command":["a",1]})") << u"every command argument must be a string"_s;
+}
+
+void tst_StepSpec::refused()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, says);
+    QVERIFY2(!parse(json).isEmpty(), json.constData());
+    auto spec = StepSpec::fromJson(parse(json));
+    QVERIFY_ERROR_CODE(spec, u"invalid_step"_s);
+    QVERIFY2(spec.error().message.contains(says), qPrintable(spec.error().message));
+}
+
+QTEST_GUILESS_MAIN(tst_StepSpec)
+#include "tst_stepspec.moc"
