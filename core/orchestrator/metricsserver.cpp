@@ -7,6 +7,8 @@
 #include <QTimer>
 #include <QUrl>
 
+#include <unistd.h>
+
 namespace Swamp {
 
 namespace {
@@ -160,21 +162,20 @@ private:
 MetricsServer::MetricsServer(Exposition exposition, HealthCheck health, QObject *parent)
     : QObject(parent), m_exposition(std::move(exposition)), m_health(std::move(health))
 {
-    m_server.setMaxPendingConnections(MaxConnections);
-    connect(&m_server, &QTcpServer::newConnection, this, &MetricsServer::acceptConnections);
+    connect(&m_listener, &TcpListener::accepted, this, &MetricsServer::acceptConnection);
 }
 
 MetricsServer::~MetricsServer() = default;
 
 Result<void> MetricsServer::listen(const QHostAddress &address, quint16 port)
 {
-    if (!m_server.listen(address, port)) {
+    if (!m_listener.listen(address, port, MaxConnections)) {
         return fail(
             QStringLiteral("listen"),
             Tr::tr("cannot serve metrics on %1:%2: %3")
                 .arg(address.toString())
                 .arg(port)
-                .arg(m_server.errorString()),
+                .arg(m_listener.errorString()),
             Tr::tr("pick a free port with --metrics-listen host:port, or stop what uses it"));
     }
     return {};
@@ -182,12 +183,12 @@ Result<void> MetricsServer::listen(const QHostAddress &address, quint16 port)
 
 void MetricsServer::close()
 {
-    m_server.close();
+    m_listener.close();
 }
 
 QString MetricsServer::url() const
 {
-    QHostAddress address = m_server.serverAddress();
+    QHostAddress address = m_listener.serverAddress();
     if (address == QHostAddress::AnyIPv4)
         address = QHostAddress(QHostAddress::LocalHost);
     else if (address == QHostAddress::AnyIPv6 || address == QHostAddress::Any)
@@ -195,7 +196,7 @@ QString MetricsServer::url() const
     QString host = address.toString();
     if (address.protocol() == QAbstractSocket::IPv6Protocol)
         host = u'[' + host + u']';
-    return QStringLiteral("http://%1:%2/metrics").arg(host).arg(m_server.serverPort());
+    return QStringLiteral("http://%1:%2/metrics").arg(host).arg(m_listener.serverPort());
 }
 
 bool MetricsServer::evictOneWaiting()
@@ -213,40 +214,44 @@ bool MetricsServer::evictOneWaiting()
     return false;
 }
 
-void MetricsServer::acceptConnections()
+void MetricsServer::acceptConnection(int descriptor)
 {
-    while (QTcpSocket *socket = m_server.nextPendingConnection()) {
-        if (m_exchanges.size() >= MaxConnections && !evictOneWaiting()) {
-            qCInfo(lcWs) << "metrics: too many connections being answered, dropping one from"
-                         << socket->peerAddress();
-            socket->abort();
-            socket->deleteLater();
-            continue;
-        }
-        auto *exchange = new Internal::HttpExchange(
-            socket,
-            [this](const QByteArray &method, const QByteArray &path) {
-                const bool known = path == "/metrics" || path == "/healthz";
-                if (!known)
-                    return plain(404, "not found; try /metrics or /healthz");
-                if (method != "GET" && method != "HEAD") {
-                    HttpResponse response = plain(405, "method not allowed; use GET or HEAD");
-                    response.extraHeaders = "Allow: GET, HEAD\r\n";
-                    return response;
-                }
-                if (path == "/metrics")
-                    return HttpResponse{
-                        200, m_exposition(), "text/plain; version=0.0.4; charset=utf-8", {}};
-                const Result<void> health = m_health();
-                if (!health)
-                    return plain(503, health.error().message.toUtf8());
-                return plain(200, "ok");
-            },
-            m_requestHeadTimeoutMs, this);
-        m_exchanges.append(exchange);
-        connect(exchange, &QObject::destroyed, this,
-                [this, exchange] { m_exchanges.removeOne(exchange); });
+    auto *socket = new QTcpSocket;
+    if (!socket->setSocketDescriptor(descriptor)) {
+        ::close(descriptor);
+        delete socket;
+        return;
     }
+    if (m_exchanges.size() >= MaxConnections && !evictOneWaiting()) {
+        qCInfo(lcWs) << "metrics: too many connections being answered, dropping one from"
+                     << socket->peerAddress();
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
+    auto *exchange = new Internal::HttpExchange(
+        socket,
+        [this](const QByteArray &method, const QByteArray &path) {
+            const bool known = path == "/metrics" || path == "/healthz";
+            if (!known)
+                return plain(404, "not found; try /metrics or /healthz");
+            if (method != "GET" && method != "HEAD") {
+                HttpResponse response = plain(405, "method not allowed; use GET or HEAD");
+                response.extraHeaders = "Allow: GET, HEAD\r\n";
+                return response;
+            }
+            if (path == "/metrics")
+                return HttpResponse{
+                    200, m_exposition(), "text/plain; version=0.0.4; charset=utf-8", {}};
+            const Result<void> health = m_health();
+            if (!health)
+                return plain(503, health.error().message.toUtf8());
+            return plain(200, "ok");
+        },
+        m_requestHeadTimeoutMs, this);
+    m_exchanges.append(exchange);
+    connect(exchange, &QObject::destroyed, this,
+            [this, exchange] { m_exchanges.removeOne(exchange); });
 }
 
 } // namespace Swamp

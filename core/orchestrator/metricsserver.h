@@ -1,11 +1,11 @@
 #pragma once
 
 #include "common/result.h"
+#include "orchestrator/tcplistener.h"
 
 #include <QByteArray>
 #include <QHostAddress>
 #include <QObject>
-#include <QTcpServer>
 
 #include <functional>
 
@@ -50,19 +50,19 @@ public:
     void close();
     // How long a client may take to send its request head (tests shorten or lengthen it).
     void setRequestHeadTimeoutMs(int ms) { m_requestHeadTimeoutMs = ms; }
-    quint16 port() const { return m_server.serverPort(); }
+    quint16 port() const { return m_listener.serverPort(); }
     // http://<host>:<port>/metrics, with the real port.
     QString url() const;
 
 private:
-    void acceptConnections();
+    void acceptConnection(int descriptor);
     // At the cap: drops the oldest connection that has not sent its request head yet; false when
     // every connection has (each is being answered and goes away by itself).
     bool evictOneWaiting();
 
     Exposition m_exposition;
     HealthCheck m_health;
-    QTcpServer m_server;
+    TcpListener m_listener{QStringLiteral("the metrics listener")}; // pauses when out of files
     QList<Internal::HttpExchange *> m_exchanges; // open connections, oldest first
     int m_requestHeadTimeoutMs = RequestHeadTimeoutMs;
 };

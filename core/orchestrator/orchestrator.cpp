@@ -9,10 +9,10 @@
 #include "orchestrator/metricsserver.h"
 #include "orchestrator/fleet.h"
 #include "orchestrator/reaper.h"
-#include "orchestrator/listenertuning.h"
 #include "orchestrator/peersocket.h"
 #include "orchestrator/rawwebsocket.h"
 #include "orchestrator/rawwebsocketserver.h"
+#include "orchestrator/tlswebsocketserver.h"
 #include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "scheduling/scheduler.h"
@@ -26,7 +26,6 @@
 #include <QFile>
 #include <QSslConfiguration>
 #include <QWebSocket>
-#include <QWebSocketServer>
 
 namespace Swamp {
 
@@ -189,19 +188,14 @@ Result<void> Orchestrator::start()
         ssl.setPrivateKey(credentials->key);
         ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
         m_warnings += credentials->warnings;
-        m_tlsServer = std::make_unique<QWebSocketServer>(serverName, QWebSocketServer::SecureMode);
-        m_tlsServer->setSslConfiguration(ssl);
-        m_tlsServer->setMaxPendingConnections(4096);
-        tuneListener(m_tlsServer.get(), 4096);
-        m_tlsServer->setHandshakeTimeout(10000);
-        connect(m_tlsServer.get(), &QWebSocketServer::newConnection, this, &Orchestrator::acceptConnections);
+        m_tlsServer = std::make_unique<TlsWebSocketServer>(serverName, ssl, 10000);
+        connect(m_tlsServer.get(), &TlsWebSocketServer::newConnection, this, &Orchestrator::acceptConnections);
         listening = m_tlsServer->listen(*address, m_config.listenPort);
         listenError = m_tlsServer->errorString();
     } else {
         // Plain ws:// is served on the file descriptors (RawWebSocketServer): QWebSocketServer's
         // sockets each keep 48 KB of buffers for good, most of an idle worker's cost (issue 8).
         m_server = std::make_unique<RawWebSocketServer>(serverName);
-        tuneTcpServer(m_server->tcpServer(), 4096);
         m_server->setHandshakeTimeout(10000);
         connect(m_server.get(), &RawWebSocketServer::newConnection, this, &Orchestrator::acceptConnections);
         listening = m_server->listen(*address, m_config.listenPort);
@@ -432,14 +426,14 @@ bool Orchestrator::admitUnauthenticated(PeerConnection *connection)
     // what they buffer); the TLS one hands them over upgraded, and they are bounded here.
     if (!m_tlsServer)
         return true;
-    if (!m_tlsUnauthenticated.admit(connection, connection->peerAddress())) {
+    if (!m_tlsServer->unauthenticated().admit(connection, connection->peerAddress())) {
         qCInfo(lcWs) << "refused a connection from" << connection->peerAddress()
                      << ": too many connections without a secret from that address";
         connection->abort();
         connection->deleteLater();
         return false;
     }
-    connection->setUnauthenticatedPool(&m_tlsUnauthenticated);
+    connection->setUnauthenticatedPool(&m_tlsServer->unauthenticated());
     return true;
 }
 

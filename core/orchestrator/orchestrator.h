@@ -5,7 +5,6 @@
 #include "orchestrator/addressthrottle.h"
 #include "orchestrator/connections.h"
 #include "common/refusaldigest.h"
-#include "orchestrator/unauthenticatedpool.h"
 #include "pool/workerpool.h"
 #include "scheduling/steps.h"
 #include "tokens/tokens.h"
@@ -23,7 +22,6 @@
 #include <utility>
 
 class QLockFile;
-class QWebSocketServer;
 
 namespace Swamp {
 
@@ -31,6 +29,7 @@ class AdminConnection;
 class EventLog;
 class PeerSocket;
 class RawWebSocketServer;
+class TlsWebSocketServer;
 class MetricsServer;
 class Fleet;
 class PeerConnection;
@@ -218,7 +217,7 @@ private:
     std::unique_ptr<Store> m_store;
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<RawWebSocketServer> m_server;   // ws://
-    std::unique_ptr<QWebSocketServer> m_tlsServer;  // wss://
+    std::unique_ptr<TlsWebSocketServer> m_tlsServer; // wss://
     std::unique_ptr<Scheduler> m_scheduler;
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MetricsServer> m_metricsServer;
@@ -244,9 +243,6 @@ private:
     RefusalDigest m_enrollRefusals{60000, 20};    // which of them become events
     AddressThrottle m_adminThrottle{10, 60000};   // refused admin connections per source address
     RefusalDigest m_adminRefusals{60000, 20};
-    UnauthenticatedPool m_tlsUnauthenticated{{}, [](QObject *connection) {
-        static_cast<PeerConnection *>(connection)->abort();
-    }};
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
     OutboundGate m_gate;

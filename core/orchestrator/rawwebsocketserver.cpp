@@ -2,35 +2,14 @@
 
 #include "common/logging.h"
 #include "orchestrator/rawwebsocket.h"
+#include "orchestrator/tcplistener.h"
 
 #include <QDeadlineTimer>
-#include <QTcpServer>
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 namespace Swamp {
 
-namespace Internal {
-
-// Takes the accepted descriptors before QTcpServer would wrap each in a QTcpSocket (whose read
-// and write buffers are what an idle connection cost before).
-class DescriptorServer final : public QTcpServer
-{
-public:
-    explicit DescriptorServer(RawWebSocketServer *owner) : m_owner(owner) {}
-
-protected:
-    void incomingConnection(qintptr descriptor) override { m_owner->accept(int(descriptor)); }
-
-private:
-    RawWebSocketServer *m_owner;
-};
-
-} // namespace Internal
 
 namespace {
 
@@ -42,10 +21,11 @@ qint64 nowMs()
 } // namespace
 
 RawWebSocketServer::RawWebSocketServer(const QString &serverName, QObject *parent)
-    : QObject(parent), m_listener(std::make_unique<Internal::DescriptorServer>(this)),
+    : QObject(parent), m_listener(std::make_unique<TcpListener>(QStringLiteral("the WebSocket listener"))),
       m_serverName(serverName.toUtf8()),
       m_unauthenticated({}, [](QObject *socket) { static_cast<RawWebSocket *>(socket)->abort(); })
 {
+    connect(m_listener.get(), &TcpListener::accepted, this, &RawWebSocketServer::accept);
     connect(&m_sweepTimer, &QTimer::timeout, this, &RawWebSocketServer::sweep);
 }
 
@@ -66,9 +46,9 @@ RawWebSocketServer::~RawWebSocketServer()
         socket->abort();
 }
 
-bool RawWebSocketServer::listen(const QHostAddress &address, quint16 port)
+bool RawWebSocketServer::listen(const QHostAddress &address, quint16 port, int backlog)
 {
-    return m_listener->listen(address, port);
+    return m_listener->listen(address, port, backlog);
 }
 
 void RawWebSocketServer::close()
@@ -99,11 +79,6 @@ QString RawWebSocketServer::errorString() const
     return m_listener->errorString();
 }
 
-QTcpServer *RawWebSocketServer::tcpServer() const
-{
-    return m_listener.get();
-}
-
 void RawWebSocketServer::setHandshakeTimeout(int ms)
 {
     m_handshakeTimeoutMs = std::max(1, ms);
@@ -130,12 +105,9 @@ RawWebSocket *RawWebSocketServer::nextPendingConnection()
 
 void RawWebSocketServer::accept(int descriptor)
 {
-    // QTcpServer accepts blocking descriptors (QTcpSocket would make them non-blocking).
-    ::fcntl(descriptor, F_SETFL, ::fcntl(descriptor, F_GETFL) | O_NONBLOCK);
-    // Our frames are small request/answer exchanges: without TCP_NODELAY Nagle's algorithm holds
-    // one until the peer's delayed ACK of the previous one (up to 40 ms on Linux).
-    const int on = 1;
-    ::setsockopt(descriptor, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    // Non-blocking, with TCP_NODELAY (TcpListener): our frames are small request/answer
+    // exchanges, and Nagle's algorithm would hold one until the peer's delayed ACK of the
+    // previous one (up to 40 ms on Linux).
     auto *socket = new RawWebSocket(descriptor, this);
     const QString address = socket->peerAddress().toString();
     if (!m_unauthenticated.admit(socket, address)) {

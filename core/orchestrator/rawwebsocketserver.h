@@ -11,19 +11,15 @@
 
 #include <memory>
 
-class QTcpServer;
-
 namespace Swamp {
 
 class RawWebSocket;
-
-namespace Internal {
-class DescriptorServer;
-}
+class TcpListener;
 
 // The plain (ws://) WebSocket listener of the orchestrator, in place of QWebSocketServer: a
-// QTcpServer that hands over accepted file descriptors (no QTcpSocket is ever made) to
-// RawWebSocket, which does the upgrade handshake and the framing. What an idle connection costs
+// TcpListener that hands over accepted file descriptors (no QTcpSocket is ever made) to
+// RawWebSocket, which does the upgrade handshake and the framing. Out of file descriptors it
+// pauses accepting and says so (TcpListener). What an idle connection costs
 // is what `swamp serve` spends per worker (issue 8), see RawWebSocket.
 //
 // One sweep timer, running only while there is something to time out, drops connections whose
@@ -49,15 +45,14 @@ public:
     explicit RawWebSocketServer(const QString &serverName, QObject *parent = nullptr);
     ~RawWebSocketServer() override;
 
-    bool listen(const QHostAddress &address, quint16 port);
+    // `backlog`: connections the kernel holds before they are accepted (a reconnect storm).
+    bool listen(const QHostAddress &address, quint16 port, int backlog = 4096);
     // Stops listening. Connections still in their handshake are dropped; upgraded ones not taken
     // yet are closed (1001). Connections already taken are not affected.
     void close();
     bool isListening() const;
     quint16 serverPort() const;
     QString errorString() const;
-    // The listening socket, for its backlog and accept errors (listenertuning.h).
-    QTcpServer *tcpServer() const;
 
     void setHandshakeTimeout(int ms);
     int handshakeTimeout() const { return m_handshakeTimeoutMs; }
@@ -77,7 +72,6 @@ Q_SIGNALS:
     void newConnection();
 
 private:
-    friend class Internal::DescriptorServer;
     friend class RawWebSocket;
 
     void accept(int descriptor);
@@ -93,7 +87,7 @@ private:
     void armSweep();
     void sweep();
 
-    std::unique_ptr<Internal::DescriptorServer> m_listener;
+    std::unique_ptr<TcpListener> m_listener;
     QByteArray m_serverName;
     QHash<RawWebSocket *, qint64> m_handshaking; // owned; handshake deadline (ms since epoch)
     QList<RawWebSocket *> m_pending;             // owned; upgraded, not taken yet

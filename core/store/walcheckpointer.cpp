@@ -43,6 +43,7 @@ void WalCheckpointer::run()
                 << db.lastError().text();
         } else {
             QSqlQuery checkpoint(db);
+            bool failing = false;
             for (;;) {
                 {
                     std::unique_lock lock(m_mutex);
@@ -51,8 +52,16 @@ void WalCheckpointer::run()
                 }
                 if (m_stopping)
                     break;
-                if (!checkpoint.exec(QStringLiteral("PRAGMA wal_checkpoint(PASSIVE)")))
-                    qCWarning(lcDb) << "WAL checkpoint failed:" << checkpoint.lastError().text();
+                // Once per streak of failures (out of open files, say, it fails every time until
+                // files are free again), not once per interval.
+                if (!checkpoint.exec(QStringLiteral("PRAGMA wal_checkpoint(PASSIVE)"))) {
+                    if (!std::exchange(failing, true)) {
+                        qCWarning(lcDb) << "WAL checkpoint failed:" << checkpoint.lastError().text()
+                                        << "(not logged again until checkpoints work again)";
+                    }
+                } else if (std::exchange(failing, false)) {
+                    qCWarning(lcDb) << "WAL checkpoints work again";
+                }
                 checkpoint.finish();
                 ++m_checkpoints;
             }

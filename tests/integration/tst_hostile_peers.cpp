@@ -6,9 +6,16 @@
 #include "unit/httptest.h"
 #include "unit/prometheustext.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QFile>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTcpSocket>
 #include <QRegularExpression>
 #include <QTest>
+
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 using namespace SwampTest;
@@ -26,6 +33,7 @@ private Q_SLOTS:
     void adminTokenFailuresAreCountedDigestedAndThrottled();
     void framesForInactiveLeasesAreDigested();
     void runFileWithAWrongTypeRunsNothing();
+    void outOfFilesPausesAcceptingWithoutSpinning();
 
 private:
     double metric(const QString &name, const QMap<QString, QString> &labels);
@@ -193,6 +201,71 @@ void tst_HostilePeers::runFileWithAWrongTypeRunsNothing()
     const Run steps = h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/step\""_s, u"--json"_s});
     QCOMPARE_EXIT(steps, 0);
     QCOMPARE(steps.json().value(u"total"_s).toInt(), 0);
+}
+
+// CPU seconds the process has used (user + system), from /proc/<pid>/stat.
+static double cpuSeconds(qint64 pid)
+{
+    QFile stat(u"/proc/%1/stat"_s.arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray line = stat.readAll();
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    return double(fields.value(11).toLongLong() + fields.value(12).toLongLong()) / double(::sysconf(_SC_CLK_TCK));
+}
+
+void tst_HostilePeers::outOfFilesPausesAcceptingWithoutSpinning()
+{
+    // Issue 18 item 7: at the open-file limit the orchestrator called accept4 ~6,000 times a second
+    // (EMFILE, a full core) and never logged the documented line.
+    if (QStandardPaths::findExecutable(u"prlimit"_s).isEmpty())
+        QSKIP("prlimit (util-linux) is not installed");
+    const QString token = h->createToken(u"pool"_s, {u"--max-enrollments"_s, u"unlimited"_s});
+    Child *worker = h->startEnrolledWorker(token, h->newCacheDir());
+    QVERIFY(worker);
+    // An admin client connected before the limit drops: it is served throughout.
+    QFile adminJson(h->dataDir() + u"/admin.json"_s);
+    QVERIFY(adminJson.open(QIODevice::ReadOnly));
+    const QByteArray adminToken =
+        QJsonDocument::fromJson(adminJson.readAll()).object().value(u"adminToken"_s).toString().toLatin1();
+    HostilePeer admin(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
+                      {{"Authorization", "Bearer " + adminToken}});
+    QVERIFY(admin.waitOpen());
+    const qint64 pid = h->orchestrator()->pid();
+    QProcess limit;
+    limit.start(u"prlimit"_s, {u"--pid"_s, QString::number(pid), u"--nofile=64:64"_s});
+    QVERIFY(limit.waitForFinished(10000));
+    QCOMPARE(limit.exitCode(), 0);
+    // Far more connections than descriptors: the rest wait in the kernel's backlog.
+    std::vector<std::unique_ptr<QTcpSocket>> flood;
+    for (int i = 0; i < 120; ++i) {
+        flood.push_back(std::make_unique<QTcpSocket>());
+        flood.back()->connectToHost(QHostAddress::LocalHost, h->port());
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(h->orchestratorOutput().contains(u"cannot accept connections on the WebSocket listener"_s), 20000);
+    QVERIFY2(h->orchestratorOutput().contains(u"out of open files (the limit is 64)"_s), qPrintable(h->orchestratorOutput()));
+    // Paused, not spinning: over a second it uses a small share of a core.
+    const double before = cpuSeconds(pid);
+    QTest::qWait(1000);
+    const double used = cpuSeconds(pid) - before;
+    QVERIFY2(used < 0.25, qPrintable(u"%1 s of CPU in 1 s while out of files"_s.arg(used)));
+    QCOMPARE(h->orchestratorOutput().count(u"cannot accept connections"_s), 1);
+    // What is connected is served: a step submitted on the open admin connection runs on the
+    // connected worker.
+    admin.send(QJsonObject{{u"type"_s, u"run.submit"_s}, {u"id"_s, u"1"_s},
+                           {u"params"_s, QJsonObject{{u"steps"_s, QJsonArray{QJsonObject{
+                                              {u"command"_s, QJsonArray{u"echo"_s, u"served"_s}}}}}}}});
+    QVERIFY(admin.waitFrames(1));
+    const QString stepId = admin.frames.last().value(u"result"_s).toObject().value(u"stepIds"_s).toArray().first().toString();
+    QVERIFY2(!stepId.isEmpty(), QJsonDocument(admin.frames.last()).toJson().constData());
+    QTRY_VERIFY_WITH_TIMEOUT(worker->outContains(u"step finished"_s), 20000);
+    // Descriptors free up: it accepts again, says so, and a new worker enrolls.
+    flood.clear();
+    QTRY_VERIFY_WITH_TIMEOUT(h->orchestratorOutput().contains(u"accepting connections on the WebSocket listener again"_s), 20000);
+    QVERIFY(h->startEnrolledWorker(token, h->newCacheDir()));
+    const Run after = h->cli({u"run"_s, u"--"_s, u"echo"_s, u"after"_s});
+    QCOMPARE_EXIT(after, 0);
+    QVERIFY(worker->isRunning());
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)
