@@ -3,6 +3,7 @@
 // ends exactly once. None is lost (all succeed), none completes twice (one completed lease each),
 // and each attempt's output is stored once.
 
+#include "steps/privatenetwork.h"
 #include "steps/stephelpers.h"
 
 #include <QElapsedTimer>
@@ -16,6 +17,7 @@ class tst_CrashRecovery : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase();
     void cleanup();
     void orchestratorKilledMidRun();
 
@@ -33,6 +35,15 @@ static QString lastLines(const QString &text, int count)
 {
     const QStringList lines = text.split(u'\n');
     return lines.mid(std::max<qsizetype>(0, lines.size() - count)).join(u'\n');
+}
+
+void tst_CrashRecovery::initTestCase()
+{
+    // The restart takes the port back: in the machine's shared namespace another process (a test
+    // running at the same time, say) may have been given it meanwhile. A namespace of its own
+    // rules that out where it may have one; elsewhere it runs as it is.
+    if (const QString failed = enterPrivateNetwork(); !failed.isEmpty())
+        qInfo("running in the machine's network namespace: %s", qPrintable(failed));
 }
 
 void tst_CrashRecovery::cleanup()

@@ -3,12 +3,13 @@
 // its step again elsewhere (attempt 2); when the link heals, the worker's late result for the old
 // lease must be refused (fencing), so the step ends once, with the second attempt's exit code.
 //
-// Everything runs in a network namespace of this test's own (unshare(CLONE_NEWNET): its own
+// Everything runs in a network namespace of this test's own (enterPrivateNetwork(): its own
 // 127.0.0.1, gone with the process, even when the test is killed), and the partition is made with
 // tc on that namespace's lo. The partitioned worker reaches the orchestrator through a relay on a
 // port of its own, so that dropping that port's packets cuts the worker off completely: its
 // reconnects too (each comes from a new source port), and nobody else's traffic.
 
+#include "steps/privatenetwork.h"
 #include "steps/stephelpers.h"
 
 #include "common/ids.h"
@@ -20,11 +21,6 @@
 #include <QStandardPaths>
 #include <QTcpServer>
 #include <QTcpSocket>
-
-#include <cerrno>
-#include <cstring>
-
-#include <sched.h>
 
 using namespace SwampTest;
 using Swamp::shortId;
@@ -132,32 +128,15 @@ private:
 
 void tst_Partition::initTestCase()
 {
-    const QString ip = findTool(u"ip"_s);
     m_tc = findTool(u"tc"_s);
-    QStringList missing;
-    if (ip.isEmpty())
-        missing << u"'ip'"_s;
-    if (m_tc.isEmpty())
-        missing << u"'tc'"_s;
-    if (!missing.isEmpty()) {
-        QSKIP(qPrintable(
-            u"the partition test needs %1, not found in PATH, /usr/sbin or /sbin: install the "
-            "Debian package iproute2 (scripts/install-deps.sh does)"_s.arg(
-                missing.join(u" and "_s))));
+    if (m_tc.isEmpty()) {
+        QSKIP("the partition test needs 'tc', not found in PATH, /usr/sbin or /sbin: install the "
+              "Debian package iproute2 (scripts/install-deps.sh does)");
     }
-    if (::unshare(CLONE_NEWNET) != 0) {
-        const QString why = QString::fromLocal8Bit(std::strerror(errno));
-        QSKIP(qPrintable(
-            u"the partition test needs a network namespace of its own, and "
-            "unshare(CLONE_NEWNET) failed: %1 (run it as root, or with CAP_SYS_ADMIN and CAP_NET_ADMIN)"_s
-                .arg(why)));
+    if (const QString failed = enterPrivateNetwork(); !failed.isEmpty()) {
+        QSKIP(qPrintable(u"the partition test needs a network namespace of its own, and %1 (run it "
+                         "as root, or with CAP_SYS_ADMIN and CAP_NET_ADMIN)"_s.arg(failed)));
     }
-    // A new namespace's lo is down: no 127.0.0.1 until it is up.
-    const Run up = runTool(ip, {u"link"_s, u"set"_s, u"lo"_s, u"up"_s});
-    if (up.exitCode != 0)
-        QSKIP(qPrintable(
-            u"'ip link set lo up' in the test's network namespace failed (CAP_NET_ADMIN?): "_s +
-            up.describe()));
     // The blackhole: an htb root (what no filter picks is sent as is, unshaped) with one class
     // whose leaf qdisc drops every packet. partition() steers the worker's packets into it.
     for (const QString &command : {u"qdisc add dev lo root handle 1: htb"_s,
