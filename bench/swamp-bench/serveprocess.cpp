@@ -151,19 +151,27 @@ int ServeProcess::stop(int timeoutMs)
     return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
 }
 
-qint64 ServeProcess::rssKb() const
+qint64 ServeProcess::statusKb(qint64 pid, QByteArrayView field)
 {
-    if (!isRunning())
-        return -1;
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid()));
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
     if (!status.open(QIODevice::ReadOnly))
         return -1;
     const QList<QByteArray> lines = status.readAll().split('\n');
     for (const QByteArray &line : lines) {
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+        if (line.startsWith(field) && line.size() > field.size() && line.at(field.size()) == ':')
+            return line.mid(field.size() + 1).trimmed().split(' ').value(0).toLongLong();
     }
     return -1;
+}
+
+qint64 ServeProcess::rssKb() const
+{
+    return isRunning() ? statusKb(pid(), "VmRSS") : -1;
+}
+
+qint64 ServeProcess::peakRssKb() const
+{
+    return isRunning() ? statusKb(pid(), "VmHWM") : -1;
 }
 
 qint64 ServeProcess::openFiles() const

@@ -40,6 +40,10 @@ public:
 
     // From /proc/<pid>/status and /proc/<pid>/fd; -1 when not running.
     qint64 rssKb() const;
+    // VmHWM: the highest RSS since the process started.
+    qint64 peakRssKb() const;
+    // A field of /proc/<pid>/status in kB (VmRSS, VmHWM, ...), -1 when there is none. Any thread.
+    static qint64 statusKb(qint64 pid, QByteArrayView field);
     qint64 openFiles() const;
     // User + system CPU seconds the orchestrator used so far (from /proc/<pid>/stat): on a shared,
     // loaded machine its CPU per step is steadier than wall-clock rates.

@@ -53,6 +53,7 @@ void SimWorker::connectNow()
     ++m_attempt;
     m_enrolled = false;
     m_connecting = true;
+    m_upgraded = false;
     m_connectStartedUs = nowUs();
     m_lastHeardUs = m_connectStartedUs;
     m_fleet->m_attemptTimesUs << m_connectStartedUs;
@@ -73,6 +74,18 @@ void SimWorker::abort()
         m_socket->abort();
 }
 
+bool SimWorker::restart()
+{
+    if (!m_enrolled || m_stopped)
+        return false;
+    m_enrolled = false;
+    --m_fleet->m_enrolled;
+    ++m_fleet->m_restarts;
+    m_reconnectTimer.stop();
+    connectNow(); // drops the old socket without its disconnected()
+    return true;
+}
+
 void SimWorker::stop()
 {
     m_stopped = true;
@@ -88,6 +101,8 @@ void SimWorker::ping()
 
 void SimWorker::handleConnected()
 {
+    m_upgraded = true;
+    m_upgradedUs = nowUs();
     Protocol::EnrollRequest request;
     request.id = QString::number(m_attempt);
     request.protocol = Swamp::protocolVersion();
@@ -229,6 +244,11 @@ void SimWorker::handleDisconnected()
     }
     if (wasConnecting) {
         ++m_fleet->m_failedAttempts;
+        if (m_socket) {
+            ++m_fleet->m_failureReasons[m_upgraded ? QStringLiteral("after the upgrade: %1 %2")
+                                                         .arg(int(m_socket->closeCode())).arg(m_socket->closeReason())
+                                                   : QStringLiteral("before the upgrade: %1").arg(m_socket->errorString())];
+        }
         m_fleet->workerFailed(this);
     }
     if (m_stopped)
@@ -291,6 +311,7 @@ void SimFleet::workerEnrolled(SimWorker *worker)
 {
     ++m_enrolled;
     m_enrollTimesUs << worker->lastHeardUs();
+    m_enrollments.append({worker->connectStartedUs(), worker->upgradedUs(), worker->lastHeardUs()});
     if (m_windowed.remove(worker))
         pump();
 }
@@ -300,6 +321,11 @@ void SimFleet::workerFailed(SimWorker *worker)
     // A failed first attempt frees its place in the window; the worker retries with backoff.
     if (m_windowed.remove(worker))
         pump();
+}
+
+bool SimFleet::restart(int index)
+{
+    return index >= 0 && size_t(index) < m_workers.size() && m_workers[size_t(index)]->restart();
 }
 
 void SimFleet::releaseHeld()

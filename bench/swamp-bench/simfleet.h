@@ -31,6 +31,15 @@ struct StepTrace
     int ranOn = -1;      // the orchestrator (index) of the worker that got its first dispatch
 };
 
+// One enrollment of a simulated worker, bench clock: the attempt's TCP connect started, its
+// WebSocket handshake was done, `enrolled` arrived.
+struct Enrollment
+{
+    qint64 startedUs = 0;
+    qint64 upgradedUs = 0;
+    qint64 enrolledUs = 0;
+};
+
 // One simulated `swamp worker connect`: its own machine id and instance id (one process, no
 // cache dir), the real enroll/started/finished/ack frames, client pings, and reconnects with the
 // worker's own Backoff (full jitter). It runs no process: a dispatched step completes at once
@@ -50,8 +59,12 @@ public:
     bool isEnrolled() const { return m_enrolled; }
     bool isConnecting() const { return m_connecting; }
     qint64 connectStartedUs() const { return m_connectStartedUs; }
+    qint64 upgradedUs() const { return m_upgradedUs; }
     qint64 lastHeardUs() const { return m_lastHeardUs; }
     void abort();
+    // A worker process that restarts: drops its session (if enrolled) and dials again at once.
+    // False when it is not enrolled.
+    bool restart();
     // No more reconnects (a permanent enrollment error, or the bench is done), and abort.
     void stop();
     void releaseHeld();
@@ -77,9 +90,11 @@ private:
     QTimer m_reconnectTimer;
     bool m_enrolled = false;
     bool m_connecting = false;
+    bool m_upgraded = false; // the WebSocket handshake of this attempt is done
     bool m_everEnrolled = false;
     bool m_stopped = false;
     qint64 m_connectStartedUs = 0;
+    qint64 m_upgradedUs = 0;
     qint64 m_lastHeardUs = 0;
     int m_attempt = 0;
     QHash<QString, int> m_stepOfLease; // active leases → step number
@@ -114,11 +129,17 @@ public:
     int enrolledCount() const { return m_enrolled; }
     const QList<qint64> &enrollTimesUs() const { return m_enrollTimesUs; }
     const QList<qint64> &connectAttemptTimesUs() const { return m_attemptTimesUs; }
+    const QList<Enrollment> &enrollments() const { return m_enrollments; }
+    // Restarts the worker `index` (SimWorker::restart()); false when it is not enrolled.
+    bool restart(int index);
+    int restarts() const { return m_restarts; }
     int failedAttempts() const { return m_failedAttempts; }
     int disconnects() const { return m_disconnects; }
     const QMap<QString, int> &errorCodes() const { return m_errorCodes; }
     // Why enrolled workers were dropped: "<close code> <reason>", or the bench's own watchdogs.
     const QMap<QString, int> &closeReasons() const { return m_closeReasons; }
+    // Why attempts failed before `enrolled`: before or after the WebSocket upgrade, and how.
+    const QMap<QString, int> &failureReasons() const { return m_failureReasons; }
     qint64 refused() const { return m_refused; }
     qint64 unknownSteps() const { return m_unknownSteps; }
 
@@ -148,10 +169,13 @@ private:
     int m_enrolled = 0;
     QList<qint64> m_enrollTimesUs;
     QList<qint64> m_attemptTimesUs;
+    QList<Enrollment> m_enrollments;
+    int m_restarts = 0;
     int m_failedAttempts = 0;
     int m_disconnects = 0;
     QMap<QString, int> m_errorCodes;
     QMap<QString, int> m_closeReasons;
+    QMap<QString, int> m_failureReasons;
     qint64 m_refused = 0;
     qint64 m_unknownSteps = 0;
     qint64 m_acks = 0;
