@@ -1,6 +1,6 @@
 // swamp-bench: simulated fleets against a real `swamp serve` (see bench/README.md).
 //
-//   swamp-bench [options] idle N | throughput W M | storm N | query R | quick | quick-fleet
+//   swamp-bench [options] idle N | throughput W M | storm N | query R | hostile N W | quick | quick-fleet
 //
 // Prints figures as it goes; --json FILE also writes them. Exit status 1 when a correctness check
 // failed (a worker that never enrolled, a step lost or finished twice), never because of a time.
@@ -81,7 +81,10 @@ int main(int argc, char **argv)
         "  storm N           restart the orchestrator under N workers: time until all are back,\n"
         "                    connect rate peak vs mean, steps lost\n"
         "  query R           swamp data query over R finished steps (and their leases)\n"
-        "  quick             idle 50, throughput 10 200, storm 50, query 1000 (the ctest)\n"
+        "  hostile N W       N connections without a secret (per --hostile-variant, each against its\n"
+        "                    own orchestrator) while W real workers enroll: orchestrator RSS, enrollment\n"
+        "                    success and latency against the same run without an attack\n"
+        "  quick             idle 50, throughput 10 200, storm 50, query 1000, hostile 200 20 (the ctest)\n"
         "  quick-fleet       idle 50 and throughput 10 200 on PostgreSQL with 2 orchestrators\n"
         "                    (ctest bench_quick_fleet; exit status 77 without PostgreSQL)\n\n"
         "PostgreSQL: --postgres starts a server for the run (PostgreSQL's binaries from Debian's\n"
@@ -108,8 +111,20 @@ int main(int argc, char **argv)
                                                       "durable fsync=on, synchronous_commit=on)."), QStringLiteral("name=value")},
         {QStringLiteral("orchestrators"), QStringLiteral("swamp serve processes on one PostgreSQL database (default 1; "
                                                          "idle and throughput)."), QStringLiteral("n"), QStringLiteral("1")},
+        {QStringLiteral("hostile-variant"), QStringLiteral("hostile: none | head | frame | oversized | idle (repeatable; "
+                                                           "default all, in that order)."), QStringLiteral("variant")},
+        {QStringLiteral("hostile-seconds"), QStringLiteral("hostile: the window in which the real workers enroll under "
+                                                           "attack (default 30)."), QStringLiteral("s"), QStringLiteral("30")},
+        {QStringLiteral("hostile-addresses"), QStringLiteral("hostile: source addresses the attackers spread over, "
+                                                             "127.0.0.2 onwards (default 100)."), QStringLiteral("n"), QStringLiteral("100")},
+        {QStringLiteral("hostile-threads"), QStringLiteral("hostile: threads the attackers run on (default 2)."),
+         QStringLiteral("n"), QStringLiteral("2")},
+        {QStringLiteral("hostile-rate"), QStringLiteral("hostile: attacker connects per second at most, reconnects "
+                                                        "included (default 2000)."), QStringLiteral("n"), QStringLiteral("2000")},
+        {QStringLiteral("hostile-trickle"), QStringLiteral("hostile: an enrolled real worker restarts every this many ms "
+                                                           "(default 100)."), QStringLiteral("ms"), QStringLiteral("100")},
     });
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("idle | throughput | storm | query | quick | quick-fleet"));
+    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("idle | throughput | storm | query | hostile | quick | quick-fleet"));
     parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("its numbers"));
     parser.process(app);
 
@@ -125,11 +140,32 @@ int main(int argc, char **argv)
     options.crash = parser.isSet(QStringLiteral("crash"));
     options.keep = parser.isSet(QStringLiteral("keep"));
     options.orchestrators = positive(parser.value(QStringLiteral("orchestrators")));
+    options.hostileSeconds = positive(parser.value(QStringLiteral("hostile-seconds")));
+    options.hostileAddresses = positive(parser.value(QStringLiteral("hostile-addresses")));
+    options.hostileThreads = positive(parser.value(QStringLiteral("hostile-threads")));
+    options.hostileRate = positive(parser.value(QStringLiteral("hostile-rate")));
+    options.hostileTrickleMs = positive(parser.value(QStringLiteral("hostile-trickle")));
     if (options.window < 0 || options.batch < 0 || options.inflight < 0 || options.probe < 0 || options.queryRuns < 0
-        || options.orchestrators < 0) {
-        QTextStream(stderr) << "error: --window, --batch, --inflight, --probe, --query-runs and --orchestrators take a "
-                               "positive number" << Qt::endl;
+        || options.orchestrators < 0 || options.hostileSeconds < 0 || options.hostileAddresses < 0
+        || options.hostileThreads < 0 || options.hostileRate < 0 || options.hostileTrickleMs < 0) {
+        QTextStream(stderr) << "error: --window, --batch, --inflight, --probe, --query-runs, --orchestrators and the "
+                               "--hostile-* numbers take a positive number" << Qt::endl;
         return 2;
+    }
+    // 127.0.0.2 up to 127.0.255.254 (never 127.0.0.1, the real workers' address).
+    if (options.hostileAddresses > 65533) {
+        QTextStream(stderr) << "error: --hostile-addresses is at most 65533" << Qt::endl;
+        return 2;
+    }
+    QStringList hostileVariants = parser.values(QStringLiteral("hostile-variant"));
+    if (hostileVariants.isEmpty())
+        hostileVariants = SwampBench::hostileVariants();
+    for (const QString &variant : std::as_const(hostileVariants)) {
+        if (!SwampBench::hostileVariants().contains(variant)) {
+            QTextStream(stderr) << "error: --hostile-variant is one of " << SwampBench::hostileVariants().join(u", ")
+                                << ", not " << variant << Qt::endl;
+            return 2;
+        }
     }
     for (const char *name : {"SWAMP_SERVER", "SWAMP_ADMIN_TOKEN", "SWAMP_ADMIN_TOKEN_FILE", "SWAMP_DATA_DIR"})
         qunsetenv(name);
@@ -138,10 +174,11 @@ int main(int argc, char **argv)
     const QString scenario = args.value(0);
     const auto number = [&](int i) { return positive(args.value(i)); };
     const bool known = ((scenario == u"idle" || scenario == u"storm" || scenario == u"query") && args.size() == 2 && number(1) > 0)
-        || (scenario == u"throughput" && args.size() == 3 && number(1) > 0 && number(2) > 0)
+        || ((scenario == u"throughput" || scenario == u"hostile") && args.size() == 3 && number(1) > 0 && number(2) > 0)
         || ((scenario == u"quick" || scenario == u"quick-fleet") && args.size() == 1);
     if (!known) {
-        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | quick | quick-fleet "
+        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | hostile N W | quick | "
+                               "quick-fleet "
                                "(see --help)" << Qt::endl;
         return 2;
     }
@@ -169,6 +206,8 @@ int main(int argc, char **argv)
                                          "--postgres or --database URL").arg(options.orchestrators));
     if (options.orchestrators > 1 && (scenario == u"storm" || scenario == u"query" || scenario == u"quick"))
         return usageError(QStringLiteral("%1 runs one orchestrator: --orchestrators is for idle and throughput").arg(scenario));
+    if (options.orchestrators > 1 && scenario == u"hostile")
+        return usageError(QStringLiteral("hostile runs one orchestrator: --orchestrators is for idle and throughput"));
     if ((ownPostgres || existingPostgres) && (scenario == u"query" || scenario == u"quick"))
         return usageError(QStringLiteral("%1 seeds an SQLite store: run it without --postgres and --database "
                                          "(quick-fleet is the PostgreSQL quick run)").arg(scenario));
@@ -209,11 +248,20 @@ int main(int argc, char **argv)
         results << runStorm(options, number(1));
     } else if (scenario == u"query" && args.size() == 2 && number(1) > 0) {
         results << runQuery(options, number(1));
+    } else if (scenario == u"hostile" && args.size() == 3 && number(1) > 0 && number(2) > 0) {
+        raiseOpenFileLimit(number(1) + number(2) + 256);
+        for (const QString &variant : std::as_const(hostileVariants))
+            results << runHostile(options, variant, number(1), number(2));
     } else if (scenario == u"quick" && args.size() == 1) {
         options.probe = std::min(options.probe, 50);
         options.queryRuns = std::min(options.queryRuns, 2);
         results << runIdle(options, 50) << runThroughput(options, 10, 200) << runStorm(options, 50)
                 << runQuery(options, 1000);
+        // Every hostile variant, small and short: correctness only (the real workers get in).
+        options.hostileSeconds = 2;
+        options.hostileRate = std::min(options.hostileRate, 400);
+        for (const QString &variant : SwampBench::hostileVariants())
+            results << runHostile(options, variant, 200, 20);
     } else if (quickFleet && args.size() == 1) {
         options.probe = std::min(options.probe, 50);
         results << runIdle(options, 50) << runThroughput(options, 10, 200);

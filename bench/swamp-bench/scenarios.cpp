@@ -1,6 +1,7 @@
 #include "scenarios.h"
 
 #include "benchclock.h"
+#include "hostilefleet.h"
 #include "seeding.h"
 #include "serveprocess.h"
 #include "simfleet.h"
@@ -14,14 +15,21 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTextStream>
 #include <QUuid>
 
+#include <atomic>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace Swamp;
 
@@ -758,6 +766,473 @@ ScenarioResult runQuery(const BenchOptions &options, int records)
     result.figures.insert(QStringLiteral("records"), records);
     result.figures.insert(QStringLiteral("queries"), times);
     setup.serve->stop();
+    return result;
+}
+
+namespace {
+
+std::optional<HostileKind> hostileKind(const QString &variant)
+{
+    for (HostileKind kind : {HostileKind::PartialHead, HostileKind::PartialFrame, HostileKind::OversizedFrame,
+                             HostileKind::Idle}) {
+        if (variant == QLatin1String(HostileFleet::kindName(kind)))
+            return kind;
+    }
+    return std::nullopt;
+}
+
+QString hostileDescription(const QString &variant)
+{
+    if (variant == u"head")
+        return QStringLiteral("an upgrade request head that never ends (15 KiB)");
+    if (variant == u"frame")
+        return QStringLiteral("upgraded, then all but the last byte of a 60 KiB text frame");
+    if (variant == u"oversized")
+        return QStringLiteral("upgraded, then all but the last byte of a 1 MiB text frame");
+    if (variant == u"idle")
+        return QStringLiteral("upgraded, then silent (never enrolls)");
+    return QStringLiteral("no attack");
+}
+
+QString loadAverage()
+{
+    QFile file(QStringLiteral("/proc/loadavg"));
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QString::fromLatin1(file.readAll()).section(u' ', 0, 2);
+}
+
+double processCpuSeconds()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+void waitMs(qint64 ms)
+{
+    const qint64 until = nowUs() + ms * 1000;
+    waitUntil([&] { return nowUs() >= until; }, ms + 1000);
+}
+
+// What the kernel holds for the orchestrator's listener on `port` (from /proc/net/tcp): the
+// connections waiting in its accept queue, and the bytes its connections received and it has not
+// read yet (kernel memory, not in its RSS).
+struct KernelQueues
+{
+    qint64 acceptQueue = 0;
+    qint64 unreadBytes = 0;
+};
+
+KernelQueues kernelQueues(quint16 port)
+{
+    KernelQueues queues;
+    QFile file(QStringLiteral("/proc/net/tcp"));
+    if (!file.open(QIODevice::ReadOnly))
+        return queues;
+    const QByteArray local = ':' + QByteArray::number(port, 16).toUpper().rightJustified(4, '0');
+    const QList<QByteArray> lines = file.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        // "  sl  local_address rem_address   st tx_queue:rx_queue ..."
+        const QList<QByteArray> fields = line.simplified().split(' ');
+        if (fields.size() < 5 || !fields.at(1).endsWith(local))
+            continue;
+        const qint64 received = fields.at(4).mid(fields.at(4).indexOf(':') + 1).toLongLong(nullptr, 16);
+        if (fields.at(3) == "0A")
+            queues.acceptQueue = received;
+        else
+            queues.unreadBytes += received;
+    }
+    return queues;
+}
+
+// The scheduler's account of a thread (/proc/<pid>/task/<tid>/schedstat): nanoseconds on a CPU and
+// nanoseconds runnable but waiting for one. On a shared machine the second says how much of a
+// latency is the machine's, not the orchestrator's.
+std::pair<qint64, qint64> schedStat(qint64 pid, qint64 tid)
+{
+    QFile file(QStringLiteral("/proc/%1/task/%2/schedstat").arg(pid).arg(tid));
+    if (!file.open(QIODevice::ReadOnly))
+        return {0, 0};
+    const QList<QByteArray> fields = file.readAll().simplified().split(' ');
+    return {fields.value(0).toLongLong(), fields.value(1).toLongLong()};
+}
+
+// The kernel's TCP buffers, all sockets of the machine (both ends of every loopback connection).
+qint64 tcpMemoryKb()
+{
+    QFile file(QStringLiteral("/proc/net/sockstat"));
+    if (!file.open(QIODevice::ReadOnly))
+        return -1;
+    static const QRegularExpression mem(QStringLiteral("^TCP:.* mem (\\d+)"), QRegularExpression::MultilineOption);
+    const QRegularExpressionMatch match = mem.match(QString::fromLatin1(file.readAll()));
+    return match.hasMatch() ? match.captured(1).toLongLong() * (sysconf(_SC_PAGESIZE) / 1024) : -1;
+}
+
+// The orchestrator's figures during a hostile run, sampled from a thread of their own: reading
+// /proc/net/tcp with tens of thousands of sockets takes milliseconds, which must not stall the
+// simulated workers' event loop (their latencies are the bench's own clock). RSS every 100 ms;
+// open files, the kernel's queues and TCP memory every second.
+class OrchestratorSampler final
+{
+    Q_DISABLE_COPY_MOVE(OrchestratorSampler)
+
+public:
+    OrchestratorSampler(qint64 pid, quint16 port)
+        : m_thread([this, pid, port] { run(pid, port); })
+    {
+    }
+    ~OrchestratorSampler() { stop(); }
+
+    void stop()
+    {
+        m_stop = true;
+        if (m_thread.joinable())
+            m_thread.join();
+    }
+    // After stop():
+    const QList<std::pair<qint64, qint64>> &rssSamples() const { return m_rss; } // (bench µs, kB)
+    qint64 openFilesPeak() const { return m_openFilesPeak; }
+    qint64 tcpMemoryPeakKb() const { return m_tcpMemoryPeakKb; }
+    KernelQueues queuesPeak() const { return m_queuesPeak; }
+
+private:
+    void run(qint64 pid, quint16 port)
+    {
+        for (quint64 tick = 0; !m_stop; ++tick) {
+            m_rss.append({nowUs(), ServeProcess::statusKb(pid, "VmRSS")});
+            m_tcpMemoryPeakKb = std::max(m_tcpMemoryPeakKb, tcpMemoryKb());
+            if (tick % 10 == 0) {
+                m_openFilesPeak = std::max(m_openFilesPeak, qint64(QDir(QStringLiteral("/proc/%1/fd").arg(pid))
+                                                                       .entryList(QDir::NoDotAndDotDot | QDir::AllEntries
+                                                                                  | QDir::System)
+                                                                       .size()));
+                const KernelQueues queues = kernelQueues(port);
+                m_queuesPeak.acceptQueue = std::max(m_queuesPeak.acceptQueue, queues.acceptQueue);
+                m_queuesPeak.unreadBytes = std::max(m_queuesPeak.unreadBytes, queues.unreadBytes);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+
+    std::atomic<bool> m_stop{false};
+    QList<std::pair<qint64, qint64>> m_rss;
+    qint64 m_openFilesPeak = 0;
+    qint64 m_tcpMemoryPeakKb = 0;
+    KernelQueues m_queuesPeak;
+    std::thread m_thread; // last: starts once the members above are there
+};
+
+// The orchestrator's warnings about connections without a secret (at most one every 10 s, each
+// counting what happened since the one before; what happened after the last is not in them).
+struct BoundsLog
+{
+    int warnings = 0;
+    qint64 refused = 0;
+    qint64 dropped = 0;
+    qint64 maxHeld = 0;
+    qint64 maxBufferedKiB = 0;
+    QStringList otherLines; // anything else on stderr
+};
+
+BoundsLog readBoundsLog(const Setup &setup)
+{
+    static const QRegularExpression warning(QStringLiteral(
+        "connections without a secret at their bounds \\((\\d+) of \\d+ held, (\\d+) KiB buffered\\): (.*)"));
+    static const QRegularExpression refused(QStringLiteral("refused (\\d+)"));
+    static const QRegularExpression dropped(QStringLiteral("dropped (\\d+) to make room"));
+    BoundsLog log;
+    for (const QString &line : setup.stderrLines()) {
+        const QRegularExpressionMatch match = warning.match(line);
+        if (!match.hasMatch()) {
+            log.otherLines << line;
+            continue;
+        }
+        ++log.warnings;
+        log.maxHeld = std::max(log.maxHeld, match.captured(1).toLongLong());
+        log.maxBufferedKiB = std::max(log.maxBufferedKiB, match.captured(2).toLongLong());
+        const QString what = match.captured(3);
+        if (const QRegularExpressionMatch m = refused.match(what); m.hasMatch())
+            log.refused += m.captured(1).toLongLong();
+        if (const QRegularExpressionMatch m = dropped.match(what); m.hasMatch())
+            log.dropped += m.captured(1).toLongLong();
+    }
+    return log;
+}
+
+} // namespace
+
+QStringList hostileVariants()
+{
+    return {QStringLiteral("none"), QStringLiteral("head"), QStringLiteral("frame"), QStringLiteral("oversized"),
+            QStringLiteral("idle")};
+}
+
+ScenarioResult runHostile(const BenchOptions &options, const QString &variant, int hostile, int workers)
+{
+    const std::optional<HostileKind> kind = hostileKind(variant);
+    const int attackers = kind ? hostile : 0;
+    const qint64 windowMs = qint64(options.hostileSeconds) * 1000;
+    const qint64 settleMs = std::min<qint64>(2000, windowMs / 4); // before the window and after the attack
+    Setup setup(options);
+    ScenarioResult result{QStringLiteral("hostile %1 %2 %3").arg(hostile).arg(workers).arg(variant) + setup.suffix(), {}, {}, {}};
+    say(QStringLiteral("== hostile %1 %2 %3: %4 connections from %5 addresses, %6; %2 real workers enroll over %7 s")
+            .arg(hostile).arg(workers).arg(variant).arg(attackers).arg(options.hostileAddresses)
+            .arg(hostileDescription(variant)).arg(options.hostileSeconds));
+    std::unique_ptr<SimFleet> fleet;
+    if (!startFleet(setup, result, fleet))
+        return result;
+    // At rest: booted, the bench's admin connection and the token made, nothing else.
+    waitMs(1000);
+    const qint64 rssRest = setup.rssKb();
+
+    // The orchestrator from a thread of its own, and the attackers' open connections here.
+    OrchestratorSampler orchestratorSampler(setup.serve->pid(), setup.serve->port());
+    QList<std::pair<qint64, qint64>> openSamples; // open, upgraded and open
+    std::unique_ptr<HostileFleet> attack;
+    QTimer sampler;
+    QObject::connect(&sampler, &QTimer::timeout, &sampler, [&] {
+        if (attack)
+            openSamples.append({attack->openCount(), attack->upgradedOpenCount()});
+    });
+    sampler.start(100);
+
+    const qint64 attackStartUs = nowUs();
+    if (kind) {
+        HostileOptions hostileOptions;
+        hostileOptions.kind = *kind;
+        hostileOptions.port = setup.serve->port();
+        hostileOptions.connections = attackers;
+        hostileOptions.addresses = options.hostileAddresses;
+        hostileOptions.threads = options.hostileThreads;
+        hostileOptions.connectsPerSecond = options.hostileRate;
+        hostileOptions.frameBytes = *kind == HostileKind::OversizedFrame ? 1024 * 1024 : 60 * 1024;
+        attack = std::make_unique<HostileFleet>(hostileOptions);
+        attack->start();
+        // Every attacker has dialed once, and a little more: the pool is at its bounds.
+        waitUntil([&] { return attack->attempts() >= attackers; }, 60000);
+        waitMs(settleMs);
+    }
+    const double rampSeconds = ms(nowUs() - attackStartUs) / 1000.0;
+    openSamples.clear();
+
+    // The window: `workers` new workers at an even pace, and a trickle of restarts of enrolled ones.
+    const double orchestratorCpuBefore = setup.cpuSeconds();
+    const double benchCpuBefore = processCpuSeconds();
+    const auto schedBefore = schedStat(setup.serve->pid(), setup.serve->pid()); // its event loop
+    const qint64 windowStartUs = nowUs();
+    const qsizetype attemptsBefore = fleet->connectAttemptTimesUs().size();
+    const qint64 hostileAttemptsBefore = attack ? attack->attempts() : 0;
+    QTimer pace;
+    QObject::connect(&pace, &QTimer::timeout, &pace, [&] {
+        const qint64 due = std::min<qint64>(workers, (nowUs() - windowStartUs) / 1000 * workers / std::max<qint64>(1, windowMs) + 1);
+        if (due > fleet->size())
+            fleet->grow(int(due - fleet->size()), std::numeric_limits<int>::max());
+    });
+    pace.start(10);
+    QTimer trickle;
+    QObject::connect(&trickle, &QTimer::timeout, &trickle, [&] {
+        for (int tries = 0; tries < 20 && fleet->size() > 0; ++tries) {
+            if (fleet->restart(int(QRandomGenerator::global()->bounded(fleet->size()))))
+                return;
+        }
+    });
+    trickle.start(options.hostileTrickleMs);
+    waitUntil([&] { return nowUs() - windowStartUs >= windowMs && fleet->size() >= workers; }, windowMs + 60000);
+    pace.stop();
+    trickle.stop();
+    const qint64 windowEndUs = nowUs();
+    const double windowSeconds = double(windowEndUs - windowStartUs) / 1e6;
+    const double orchestratorCores = (setup.cpuSeconds() - orchestratorCpuBefore) / windowSeconds;
+    const double benchCores = (processCpuSeconds() - benchCpuBefore) / windowSeconds;
+    const auto schedAfter = schedStat(setup.serve->pid(), setup.serve->pid());
+    const double loopRunning = double(schedAfter.first - schedBefore.first) / 1e9 / windowSeconds;
+    const double loopWaiting = double(schedAfter.second - schedBefore.second) / 1e9 / windowSeconds;
+    const qint64 hostileAttemptsInWindow = attack ? attack->attempts() - hostileAttemptsBefore : 0;
+
+    // Still under attack: every real worker must get in.
+    const bool allEnrolled = waitUntil([&] { return fleet->enrolledCount() >= workers; }, 60000);
+    const qint64 enrolledUs = nowUs();
+    check(result, QStringLiteral("every real worker enrolled during the attack"), allEnrolled,
+          QStringLiteral("%1 of %2 enrolled %3 s after the window; failed attempts %4; errors %5")
+              .arg(fleet->enrolledCount()).arg(workers).arg(fixed(ms(enrolledUs - windowEndUs) / 1000.0))
+              .arg(fleet->failedAttempts()).arg(errorCodesText(*fleet)));
+    const qint64 rssPeak = setup.serve->peakRssKb();
+    sampler.stop();
+    orchestratorSampler.stop();
+    const QList<std::pair<qint64, qint64>> rssSamples = orchestratorSampler.rssSamples();
+    const qint64 openFilesPeak = orchestratorSampler.openFilesPeak();
+    const qint64 tcpMemoryPeakKb = orchestratorSampler.tcpMemoryPeakKb();
+    const KernelQueues queuesPeak = orchestratorSampler.queuesPeak();
+    const double attackSeconds = double(nowUs() - attackStartUs) / 1e6;
+    double hostileCores = 0;
+    HostileStats stats;
+    if (attack) {
+        attack->stop();
+        stats = attack->stats();
+        hostileCores = stats.cpuSeconds / attackSeconds;
+    }
+    auto listed = setup.call(QStringLiteral("worker.list"));
+    const qint64 listedCount = listed ? listed->value(QStringLiteral("count")).toInteger() : -1;
+    check(result, QStringLiteral("worker list counts every worker"), listedCount == workers,
+          QStringLiteral("worker.list counted %1 of %2").arg(listedCount).arg(workers));
+    QStringList reasons;
+    for (auto it = fleet->closeReasons().cbegin(); it != fleet->closeReasons().cend(); ++it)
+        reasons << QStringLiteral("%1×%2").arg(it.value()).arg(it.key());
+    check(result, QStringLiteral("no enrolled worker dropped"), fleet->disconnects() == 0,
+          QStringLiteral("%1 disconnects (%2)").arg(fleet->disconnects()).arg(reasons.join(QStringLiteral(", "))));
+    if (kind == HostileKind::OversizedFrame) {
+        check(result, QStringLiteral("the 1 MiB frame is refused by its header (1009)"), stats.closeTooBig > 0,
+              QStringLiteral("no close 1009 among %1 upgraded connections").arg(stats.upgraded));
+    } else if (kind == HostileKind::PartialFrame) {
+        check(result, QStringLiteral("a 60 KiB frame is under the bound (no 1009)"), stats.closeTooBig == 0,
+              QStringLiteral("%1 closes 1009").arg(stats.closeTooBig));
+    }
+    // After the attack: what the orchestrator gives back.
+    waitMs(settleMs);
+    const qint64 rssAfter = setup.rssKb();
+
+    // Real workers: every attempt started in the window, and how long it took to `enrolled`.
+    QList<qint64> latencies, handshakes, enrollFrames;
+    for (const Enrollment &enrollment : fleet->enrollments()) {
+        if (enrollment.startedUs < windowStartUs || enrollment.startedUs >= windowEndUs)
+            continue;
+        latencies << enrollment.enrolledUs - enrollment.startedUs;
+        handshakes << enrollment.upgradedUs - enrollment.startedUs;
+        enrollFrames << enrollment.enrolledUs - enrollment.upgradedUs;
+    }
+    qsizetype attemptsInWindow = 0;
+    for (qint64 t : fleet->connectAttemptTimesUs().mid(attemptsBefore))
+        attemptsInWindow += (t >= windowStartUs && t < windowEndUs) ? 1 : 0;
+    const double successRate = attemptsInWindow > 0 ? double(latencies.size()) / double(attemptsInWindow) : 0;
+
+    QList<qint64> rssSteady;
+    qint64 rssSampledPeak = 0;
+    for (const auto &[t, rss] : std::as_const(rssSamples)) {
+        rssSampledPeak = std::max(rssSampledPeak, rss);
+        if (t >= windowStartUs + (windowEndUs - windowStartUs) / 2 && t <= windowEndUs)
+            rssSteady << rss;
+    }
+    const qint64 rssSteadyKb = percentileUs(rssSteady, 50);
+    QList<qint64> open, upgradedOpen;
+    for (const auto &[all, upgraded] : std::as_const(openSamples)) {
+        open << all;
+        upgradedOpen << upgraded;
+    }
+    const BoundsLog bounds = readBoundsLog(setup);
+    const auto mib = [](qint64 kb) { return double(kb) / 1024.0; };
+
+    result.figures = {
+        {QStringLiteral("variant"), variant},
+        {QStringLiteral("hostile"), attackers},
+        {QStringLiteral("workers"), workers},
+        {QStringLiteral("seconds"), windowSeconds},
+        {QStringLiteral("rampSeconds"), rampSeconds},
+        {QStringLiteral("addresses"), options.hostileAddresses},
+        {QStringLiteral("rssRestKb"), rssRest},
+        {QStringLiteral("rssPeakKb"), rssPeak},
+        {QStringLiteral("rssSampledPeakKb"), rssSampledPeak},
+        {QStringLiteral("rssSteadyKb"), rssSteadyKb},
+        {QStringLiteral("rssAfterKb"), rssAfter},
+        {QStringLiteral("rssPeakAboveRestMiB"), mib(rssPeak - rssRest)},
+        {QStringLiteral("rssSteadyAboveRestMiB"), mib(rssSteadyKb - rssRest)},
+        {QStringLiteral("rssAfterAboveRestMiB"), mib(rssAfter - rssRest)},
+        {QStringLiteral("openFilesPeak"), openFilesPeak},
+        {QStringLiteral("acceptQueuePeak"), queuesPeak.acceptQueue},
+        {QStringLiteral("unreadPeakMiB"), double(queuesPeak.unreadBytes) / (1024.0 * 1024.0)},
+        {QStringLiteral("kernelTcpPeakMiB"), mib(tcpMemoryPeakKb)},
+        {QStringLiteral("orchestratorCpuCores"), orchestratorCores},
+        {QStringLiteral("benchCpuCores"), benchCores},
+        // The orchestrator's event-loop thread: share of the window on a CPU, and runnable but
+        // waiting for a CPU (taken by other processes of the machine).
+        {QStringLiteral("eventLoopRunning"), loopRunning},
+        {QStringLiteral("eventLoopWaitingForCpu"), loopWaiting},
+        {QStringLiteral("hostileCpuCores"), hostileCores},
+        {QStringLiteral("enrollAttempts"), attemptsInWindow},
+        {QStringLiteral("enrolled"), latencies.size()},
+        {QStringLiteral("enrollSuccessRate"), successRate},
+        {QStringLiteral("enroll"), QJsonObject{{QStringLiteral("p50Ms"), ms(percentileUs(latencies, 50))},
+                                               {QStringLiteral("p99Ms"), ms(percentileUs(latencies, 99))},
+                                               {QStringLiteral("maxMs"), ms(percentileUs(latencies, 100))},
+                                               {QStringLiteral("samples"), latencies.size()}}},
+        // The same split: TCP connect + WebSocket handshake, then enroll → enrolled.
+        {QStringLiteral("handshake"), QJsonObject{{QStringLiteral("p50Ms"), ms(percentileUs(handshakes, 50))},
+                                                  {QStringLiteral("p99Ms"), ms(percentileUs(handshakes, 99))}}},
+        {QStringLiteral("enrollFrame"), QJsonObject{{QStringLiteral("p50Ms"), ms(percentileUs(enrollFrames, 50))},
+                                                    {QStringLiteral("p99Ms"), ms(percentileUs(enrollFrames, 99))}}},
+        {QStringLiteral("restarts"), fleet->restarts()},
+        {QStringLiteral("failedAttempts"), fleet->failedAttempts()},
+        {QStringLiteral("allEnrolledSecondsAfterWindow"), ms(enrolledUs - windowEndUs) / 1000.0},
+        {QStringLiteral("attack"),
+         QJsonObject{{QStringLiteral("connectsPerSecond"), double(hostileAttemptsInWindow) / windowSeconds},
+                     {QStringLiteral("attempts"), stats.attempts},
+                     {QStringLiteral("openMedian"), percentileUs(open, 50)},
+                     {QStringLiteral("upgradedOpenMedian"), percentileUs(upgradedOpen, 50)},
+                     {QStringLiteral("connectFailures"), stats.connectFailures},
+                     {QStringLiteral("upgraded"), stats.upgraded},
+                     {QStringLiteral("httpRefusals"), stats.httpRefusals},
+                     {QStringLiteral("droppedBeforeUpgrade"), stats.droppedBeforeUpgrade},
+                     {QStringLiteral("droppedAfterUpgrade"), stats.droppedAfterUpgrade},
+                     {QStringLiteral("closeTooBig"), stats.closeTooBig},
+                     {QStringLiteral("closeNoEnroll"), stats.closeNoEnroll},
+                     {QStringLiteral("closeOther"), stats.closeOther},
+                     {QStringLiteral("droppedSilently"), stats.droppedSilently},
+                     {QStringLiteral("lifetimeP50Ms"), stats.lifetimeP50Ms},
+                     {QStringLiteral("lifetimeP90Ms"), stats.lifetimeP90Ms},
+                     {QStringLiteral("sentMiB"), double(stats.bytesSent) / (1024.0 * 1024.0)}}},
+        {QStringLiteral("orchestratorLog"),
+         QJsonObject{{QStringLiteral("warnings"), bounds.warnings},
+                     {QStringLiteral("refused"), bounds.refused},
+                     {QStringLiteral("dropped"), bounds.dropped},
+                     {QStringLiteral("maxHeld"), bounds.maxHeld},
+                     {QStringLiteral("maxBufferedKiB"), bounds.maxBufferedKiB}}},
+        {QStringLiteral("orchestratorStderrLines"), bounds.otherLines.size()},
+    };
+    say(QStringLiteral("orchestrator RSS at rest %1 MiB; peak %2 MiB (+%3), steady %4 MiB (+%5), after the attack %6 MiB; "
+                       "open files at most %7; CPU %8 cores (bench %9, its attackers %10)")
+            .arg(fixed(mib(rssRest)), fixed(mib(rssPeak)), fixed(mib(rssPeak - rssRest)), fixed(mib(rssSteadyKb)),
+                 fixed(mib(rssSteadyKb - rssRest)), fixed(mib(rssAfter)))
+            .arg(openFilesPeak)
+            .arg(fixed(orchestratorCores, 2), fixed(benchCores, 2), fixed(hostileCores, 2)));
+    say(QStringLiteral("orchestrator event loop: on a CPU %1% of the window, runnable and waiting for a CPU %2%; load average %3")
+            .arg(fixed(loopRunning * 100), fixed(loopWaiting * 100), loadAverage()));
+    say(QStringLiteral("kernel (sampled every second): accept queue at most %1, at most %2 MiB received and not read by "
+                       "the orchestrator; all TCP buffers of the machine at most %3 MiB")
+            .arg(queuesPeak.acceptQueue)
+            .arg(fixed(double(queuesPeak.unreadBytes) / (1024.0 * 1024.0)), fixed(mib(tcpMemoryPeakKb))));
+    say(QStringLiteral("real workers: %1 of %2 attempts enrolled (%3%), enrollment p50 %4 ms, p99 %5 ms, max %6 ms; "
+                       "%7 restarts, all %8 enrolled %9 s after the window")
+            .arg(latencies.size()).arg(attemptsInWindow).arg(fixed(successRate * 100, 2))
+            .arg(fixed(ms(percentileUs(latencies, 50)), 2), fixed(ms(percentileUs(latencies, 99)), 2),
+                 fixed(ms(percentileUs(latencies, 100)), 1))
+            .arg(fleet->restarts()).arg(workers).arg(fixed(ms(enrolledUs - windowEndUs) / 1000.0, 2)));
+    say(QStringLiteral("  of which connect and WebSocket handshake p50 %1 ms, p99 %2 ms; enroll → enrolled p50 %3 ms, p99 %4 ms")
+            .arg(fixed(ms(percentileUs(handshakes, 50)), 2), fixed(ms(percentileUs(handshakes, 99)), 2),
+                 fixed(ms(percentileUs(enrollFrames, 50)), 2), fixed(ms(percentileUs(enrollFrames, 99)), 2)));
+    if (attack) {
+        say(QStringLiteral("attackers: %1 connects (%2/s in the window), open median %3 (upgraded %4); connect failures %5, "
+                           "HTTP refusals %6; dropped before the upgrade %7, after it %8; close frames received 1009: %9, "
+                           "4000: %10, other: %11; dropped without one %12; lifetime p50 %13 ms, p90 %14 ms; %15 MiB sent")
+                .arg(stats.attempts).arg(fixed(double(hostileAttemptsInWindow) / windowSeconds, 0))
+                .arg(percentileUs(open, 50)).arg(percentileUs(upgradedOpen, 50))
+                .arg(stats.connectFailures).arg(stats.httpRefusals).arg(stats.droppedBeforeUpgrade)
+                .arg(stats.droppedAfterUpgrade).arg(stats.closeTooBig).arg(stats.closeNoEnroll).arg(stats.closeOther)
+                .arg(stats.droppedSilently).arg(stats.lifetimeP50Ms).arg(stats.lifetimeP90Ms)
+                .arg(fixed(double(stats.bytesSent) / (1024.0 * 1024.0), 0)));
+        say(QStringLiteral("orchestrator log: %1 warnings, %2 refused, %3 dropped, at most %4 held and %5 KiB buffered")
+                .arg(bounds.warnings).arg(bounds.refused).arg(bounds.dropped).arg(bounds.maxHeld).arg(bounds.maxBufferedKiB));
+    }
+    QJsonObject failureReasons;
+    for (auto it = fleet->failureReasons().cbegin(); it != fleet->failureReasons().cend(); ++it) {
+        failureReasons.insert(it.key(), it.value());
+        say(QStringLiteral("  real workers' failed attempts: %1× %2").arg(it.value()).arg(it.key()));
+    }
+    result.figures.insert(QStringLiteral("failureReasons"), failureReasons);
+    for (const QString &line : bounds.otherLines.mid(0, 5))
+        say(QStringLiteral("  stderr: ") + line);
+    fleet->closeAll();
+    setup.stopAll();
     return result;
 }
 

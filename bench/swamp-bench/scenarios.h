@@ -22,6 +22,12 @@ struct BenchOptions
     bool keep = false;          // keep the data dirs and logs
     BenchDatabase *database = nullptr; // SQLite when null or not PostgreSQL
     int orchestrators = 1;      // swamp serve processes on one PostgreSQL database (a fleet)
+    // hostile: how long real workers enroll under the attack, and the attack's shape
+    int hostileSeconds = 30;    // the measurement window
+    int hostileAddresses = 100; // source addresses of the attackers (127.0.0.2 onwards)
+    int hostileThreads = 2;     // epoll threads of the attackers
+    int hostileRate = 2000;     // attacker connects per second at most, reconnects included
+    int hostileTrickleMs = 100; // an enrolled real worker restarts every this many ms
 };
 
 // One scenario's outcome: figures (times, rates, memory) and checks (correctness). `ok` is false
@@ -40,5 +46,10 @@ ScenarioResult runIdle(const BenchOptions &options, int workers);
 ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps);
 ScenarioResult runStorm(const BenchOptions &options, int workers);
 ScenarioResult runQuery(const BenchOptions &options, int records);
+// `hostile` attacking connections of one kind ("head", "frame", "oversized", "idle"; "none" for
+// the same run without them) while `workers` real workers enroll (issue 18, item 3).
+ScenarioResult runHostile(const BenchOptions &options, const QString &variant, int hostile, int workers);
+// The variants of runHostile(), "none" first.
+QStringList hostileVariants();
 
 } // namespace SwampBench
