@@ -123,6 +123,12 @@ int main(int argc, char **argv)
                                                         "included (default 2000)."), QStringLiteral("n"), QStringLiteral("2000")},
         {QStringLiteral("hostile-trickle"), QStringLiteral("hostile: an enrolled real worker restarts every this many ms "
                                                            "(default 100)."), QStringLiteral("ms"), QStringLiteral("100")},
+        {QStringLiteral("hostile-head-bytes"), QStringLiteral("hostile head: bytes of the request head that never ends "
+                                                              "(default 15360; the orchestrator answers 431 past 16 KiB)."),
+         QStringLiteral("n"), QStringLiteral("15360")},
+        {QStringLiteral("hostile-frame-bytes"), QStringLiteral("hostile frame: the length of the frame sent but its last byte "
+                                                               "(default 61440; the bound before enrollment is 65536)."),
+         QStringLiteral("n"), QStringLiteral("61440")},
     });
     parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("idle | throughput | storm | query | hostile | quick | quick-fleet"));
     parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("its numbers"));
@@ -145,9 +151,12 @@ int main(int argc, char **argv)
     options.hostileThreads = positive(parser.value(QStringLiteral("hostile-threads")));
     options.hostileRate = positive(parser.value(QStringLiteral("hostile-rate")));
     options.hostileTrickleMs = positive(parser.value(QStringLiteral("hostile-trickle")));
+    options.hostileHeadBytes = positive(parser.value(QStringLiteral("hostile-head-bytes")));
+    options.hostileFrameBytes = positive(parser.value(QStringLiteral("hostile-frame-bytes")));
     if (options.window < 0 || options.batch < 0 || options.inflight < 0 || options.probe < 0 || options.queryRuns < 0
         || options.orchestrators < 0 || options.hostileSeconds < 0 || options.hostileAddresses < 0
-        || options.hostileThreads < 0 || options.hostileRate < 0 || options.hostileTrickleMs < 0) {
+        || options.hostileThreads < 0 || options.hostileRate < 0 || options.hostileTrickleMs < 0
+        || options.hostileHeadBytes < 0 || options.hostileFrameBytes < 0) {
         QTextStream(stderr) << "error: --window, --batch, --inflight, --probe, --query-runs, --orchestrators and the "
                                "--hostile-* numbers take a positive number" << Qt::endl;
         return 2;

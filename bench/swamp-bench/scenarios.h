@@ -28,6 +28,8 @@ struct BenchOptions
     int hostileThreads = 2;     // epoll threads of the attackers
     int hostileRate = 2000;     // attacker connects per second at most, reconnects included
     int hostileTrickleMs = 100; // an enrolled real worker restarts every this many ms
+    int hostileHeadBytes = 15 * 1024;  // head: the request head sent (the orchestrator's bound is 16 KiB)
+    int hostileFrameBytes = 60 * 1024; // frame: the frame announced (the bound before enrollment is 64 KiB)
 };
 
 // One scenario's outcome: figures (times, rates, memory) and checks (correctness). `ok` is false
