@@ -3,9 +3,11 @@
 # the medians to bench/results/<date>.md, with the machine they ran on. Figures, never verdicts
 # that fail a build: swamp-bench exits 1 only when a correctness check failed.
 #
-#   bench/run.sh                       # idle 10000, throughput 100 20000, storm 10000, query 100000
+#   bench/run.sh                       # idle 10000, throughput 100 20000, storm 10000, query 100000,
+#                                      # hostile 5000 1000
 #   RUNS=5 IDLE=2000 bench/run.sh      # fewer workers, more runs
 #   ONLY=fleet bench/run.sh            # only the PostgreSQL fleet rows (issue 9)
+#   ONLY=hostile bench/run.sh          # only hostile 5000 1000 (issue 18: connections without a secret)
 #
 # When PostgreSQL is installed (pg_ctl in /usr/lib/postgresql/*/bin) it also runs the fleet rows:
 # for each W:M of FLEET_SIZES (default "20:2000 100:5000"), throughput W M on SQLite, on
@@ -24,6 +26,8 @@ steps=${THROUGHPUT_STEPS:-20000}
 storm=${STORM:-10000}
 records=${QUERY:-100000}
 probe=${PROBE:-1000}
+hostile=${HOSTILE:-5000}
+hostile_workers=${HOSTILE_WORKERS:-1000}
 only=${ONLY:-all}
 fleet_sizes=${FLEET_SIZES:-20:2000 100:5000}
 fleet_probe=${FLEET_PROBE:-$probe}
@@ -31,7 +35,7 @@ pg_args=()
 for setting in ${PG_SETTINGS:-}; do pg_args+=(--pg-setting "$setting"); done
 have_pg=0
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null && have_pg=1
-case $only in all|fleet) ;; *) echo "ONLY is 'all' or 'fleet', not '$only'" >&2; exit 2 ;; esac
+case $only in all|fleet|hostile) ;; *) echo "ONLY is 'all', 'fleet' or 'hostile', not '$only'" >&2; exit 2 ;; esac
 if [ "$only" = fleet ] && [ $have_pg = 0 ]; then
     echo "ONLY=fleet needs PostgreSQL: apt-get install postgresql (or scripts/install-deps.sh)" >&2
     exit 2
@@ -85,7 +89,10 @@ for i in $(seq "$runs"); do
                 > "$raw/celery-$mode-$i.json" || status=1
         done
     fi
-    if [ $have_pg = 1 ]; then
+    if [ "$only" = all ] || [ "$only" = hostile ]; then
+        "$bench" --json "$raw/hostile-$i.json" hostile "$hostile" "$hostile_workers" || status=1
+    fi
+    if [ $have_pg = 1 ] && [ "$only" != hostile ]; then
         for size in $fleet_sizes; do
             w=${size%%:*} m=${size##*:}
             "$bench" --json "$raw/fleet-sqlite1-$w-$m-$i.json" --probe "$fleet_probe" throughput "$w" "$m" || status=1

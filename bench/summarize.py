@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Turns the raw JSON of bench/run.sh into the markdown report: medians of every figure over the
-runs, the goals of issue 8 next to what was measured, the Celery+Redis comparison, and the
-PostgreSQL fleet rows of issue 9 (SQLite vs PostgreSQL with one and two orchestrators)."""
+runs, the goals of issue 8 next to what was measured, the Celery+Redis comparison, the
+PostgreSQL fleet rows of issue 9 (SQLite vs PostgreSQL with one and two orchestrators), and the
+connections without a secret of issue 18."""
 import glob
 import json
 import os
@@ -126,6 +127,72 @@ def print_fleet(w, raw, machine):
     return failures
 
 
+HOSTILE_VARIANTS = (
+    ("none", "no attack"),
+    ("head", "(a) a request head that never ends ({head:,} bytes)"),
+    ("frame", "(b) upgraded, a {frame:,}-byte frame but its last byte"),
+    ("oversized", "(c) upgraded, a 1 MiB frame but its last byte"),
+    ("idle", "(d) upgraded, silent"),
+)
+
+
+def hostile_peak(scenarios):
+    """The highest median peak RSS above rest over the attack variants (MiB), or None."""
+    peaks = [fig([s for s in scenarios if s["figures"].get("variant") == v], "rssPeakAboveRestMiB")
+             for v, _ in HOSTILE_VARIANTS[1:]]
+    peaks = [p for p in peaks if p is not None]
+    return max(peaks) if peaks else None
+
+
+def print_hostile(w, scenarios):
+    """Issue 18, item 3: what connections without a secret cost, and whether real workers get in."""
+    if not scenarios:
+        return []
+    failures = [f"{s['name']}: {f}" for s in scenarios for f in s.get("failures", [])]
+    first = scenarios[0]["figures"]
+    attackers = max(s["figures"].get("hostile", 0) for s in scenarios)
+    w("## Connections without a secret (issue 18)")
+    w()
+    w(f"`swamp-bench hostile {attackers} {first.get('workers')}`: each row against a fresh orchestrator. {attackers:,} "
+      f"attacking connections from {first.get('addresses')} loopback addresses (127.0.0.2 on; each dials again when "
+      f"dropped, {num(first.get('connectsPerSecondLimit'))} connects/s at most in all), while "
+      f"{first.get('workers'):,} new real workers enroll from 127.0.0.1 over {num(fig(scenarios, 'seconds'))} s and an "
+      f"enrolled one restarts every {num(first.get('trickleMs'))} ms. RSS is above the orchestrator's own at rest (the real workers' share "
+      "is in it: see 'no attack'); peak is VmHWM. Enrollment latency is from the TCP connect to `enrolled`, "
+      "for every attempt started in the window.")
+    w()
+    if failures:
+        w("**Correctness checks failed:**")
+        for f in failures:
+            w(f"- {f}")
+        w()
+    w("| attack | RSS peak / steady above rest (MiB) | after the attack (MiB) | attacker connects/s | attackers "
+      "open (median) | dropped by the orchestrator (its log) | real workers: attempts enrolled | enrollment p50 / "
+      "p99 (ms) | of which handshake p50 / enroll frame p50 (ms) | orchestrator CPU (cores) | its event loop "
+      "waiting for a CPU | runs |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for variant, label in HOSTILE_VARIANTS:
+        scen = [s for s in scenarios if s["figures"].get("variant") == variant]
+        if not scen:
+            continue
+        attack = variant != "none"
+        success = fig(scen, "enrollSuccessRate")
+        waiting = fig(scen, "eventLoopWaitingForCpu")
+        label = label.format(head=scen[0]["figures"].get("headBytes", 15360), frame=scen[0]["figures"].get("frameBytes", 61440))
+        w(f"| {label} | {num(fig(scen, 'rssPeakAboveRestMiB'), 1)} / {num(fig(scen, 'rssSteadyAboveRestMiB'), 1)} | "
+          f"{num(fig(scen, 'rssAfterAboveRestMiB'), 1)} | "
+          f"{num(fig(scen, 'attack', 'connectsPerSecond')) if attack else '—'} | "
+          f"{num(fig(scen, 'attack', 'openMedian')) if attack else '—'} | "
+          f"{num(fig(scen, 'orchestratorLog', 'dropped')) if attack else '—'} | "
+          f"{num(success * 100 if success is not None else None, 1)} % of {num(fig(scen, 'enrollAttempts'))} | "
+          f"{num(fig(scen, 'enroll', 'p50Ms'), 1)} / {num(fig(scen, 'enroll', 'p99Ms'), 1)} | "
+          f"{num(fig(scen, 'handshake', 'p50Ms'), 1)} / {num(fig(scen, 'enrollFrame', 'p50Ms'), 1)} | "
+          f"{num(fig(scen, 'orchestratorCpuCores'), 2)} | "
+          f"{num(waiting * 100 if waiting is not None else None)} % | {len(scen)} |")
+    w()
+    return failures
+
+
 def main():
     raw = sys.argv[1]
     machine = {}
@@ -134,10 +201,13 @@ def main():
             key, _, value = line.rstrip("\n").partition("=")
             machine[key] = value
     idle, thr, storm, query = (scenario(load(raw, n)) for n in ("idle", "throughput", "storm", "query"))
+    hostile = scenario(load(raw, "hostile"))
     w = lambda line="": print(line)
     if not (idle or thr or storm or query):
-        # ONLY=fleet: the fleet rows alone.
-        w(f"# swamp-bench PostgreSQL fleet results, {os.path.basename(raw)[:10]}")
+        # ONLY=fleet or ONLY=hostile: those rows alone.
+        only = "hostile" if hostile else "fleet"
+        title = "connections without a secret" if hostile else "PostgreSQL fleet"
+        w(f"# swamp-bench {title} results, {os.path.basename(raw)[:10]}")
         w()
         w(f"Machine: {machine.get('nproc')} cores ({machine.get('cpu')}), {machine.get('memory')}, Linux "
           f"{machine.get('kernel')}, load average at start {machine.get('load')}. Build: {machine.get('build')} of "
@@ -145,10 +215,11 @@ def main():
           "JSON in `" + raw + "`.")
         w()
         print_fleet(w, raw, machine)
-        w("Reproduce: `ONLY=fleet bench/run.sh` (see bench/README.md).")
+        print_hostile(w, hostile)
+        w(f"Reproduce: `ONLY={only} bench/run.sh` (see bench/README.md).")
         return
     durable, default = load(raw, "celery-durable"), load(raw, "celery-default")
-    failures = [f"{s['name']}: {f}" for s in idle + thr + storm + query for f in s.get("failures", [])]
+    failures = [f"{s['name']}: {f}" for s in idle + thr + storm + query + hostile for f in s.get("failures", [])]
     runs = max(len(idle), len(thr), len(storm), len(query), 1)
 
     w(f"# swamp-bench results, {os.path.basename(raw)[:10]}")
@@ -199,6 +270,17 @@ def main():
     w(f"| 10,000 workers back < 60 s after a restart | {num(n_storm)} back in {num(back, 1)} s | {met(back is not None and n_storm and n_storm >= 10000 and back < 60)} |")
     w(f"| connect peak per 100 ms ≤ 3× mean | {num(ptm, 2)}× (attempts: {num(fig(storm, 'attemptPeakToMean'), 2)}×) | {met(ptm is not None and ptm <= 3)} |")
     w(f"| 0 steps lost | {num(lost)} | {met(lost == 0 if lost is not None else None)} |")
+    if hostile:
+        peak = hostile_peak(hostile)
+        attacked = [s for s in hostile if s["figures"].get("variant") != "none"]
+        w(f"| {num(max(s['figures'].get('hostile', 0) for s in hostile))} hostile connections without a secret cost "
+          f"< 64 MiB RSS | {num(peak, 1)} MiB peak above rest (worst attack) | "
+          f"{met(peak is not None and peak < 64)} |")
+        rates = [fig([s for s in attacked if s["figures"].get("variant") == v], "enrollSuccessRate")
+                 for v, _ in HOSTILE_VARIANTS[1:]]
+        worst = min((r for r in rates if r is not None), default=None)
+        w(f"| real workers keep enrolling under attack | {num(worst * 100 if worst is not None else None, 1)} % of "
+          f"attempts enrolled at worst | {met(bool(attacked) and not any(f.startswith('hostile') for f in failures))} |")
     w()
 
     w("## swamp")
@@ -269,6 +351,7 @@ def main():
           f"{num(fig(thr, 'idleSubmitToFinished', 'p50Ms'), 2)} / {num(fig(thr, 'idleSubmitToFinished', 'p99Ms'), 2)} | |")
         w()
     print_fleet(w, raw, machine)
+    print_hostile(w, hostile)
     w("Delivery guarantees, stated plainly:")
     w("- **swamp**: every state change of a step (queued, dispatched with its lease, started, finished) "
       "is committed to SQLite (WAL, `synchronous=NORMAL`) before the orchestrator sends anything that "
