@@ -3,6 +3,7 @@
 #include "common/duration.h"
 #include "common/ids.h"
 #include "common/files.h"
+#include "common/secretmasker.h"
 #include "common/table.h"
 #include "common/text.h"
 #include "scheduling/steps.h"
@@ -210,6 +211,47 @@ private:
     qint64 m_lastContactMs = 0;
 };
 
+// `--secret-env` items and a run file's "secretEnv" entries: NAME (the value of NAME in this
+// environment) or NAME=@FILE (the content of FILE, without one trailing newline). A value is never
+// taken from the command line itself: it would be in ps and the shell's history.
+Result<QJsonObject> resolveSecretEnv(const QStringList &items, const QString &origin)
+{
+    const auto invalid = [&](const QString &why, const QString &fix) {
+        return fail(QStringLiteral("invalid_step"), QStringLiteral("%1 %2").arg(origin, why), fix);
+    };
+    QJsonObject values;
+    for (const QString &item : items) {
+        const qsizetype eq = item.indexOf(u'=');
+        const QString name = eq < 0 ? item : item.left(eq);
+        if (name.isEmpty() || name.startsWith(u"SWAMP_") || hasUnsafeCharacters(name))
+            return invalid(QStringLiteral("\"%1\": not a variable name").arg(printable(name)),
+                           QStringLiteral("name a variable, as in --secret-env API_TOKEN"));
+        QString value;
+        if (eq < 0) {
+            if (!qEnvironmentVariableIsSet(name.toLocal8Bit().constData()))
+                return invalid(QStringLiteral("%1: %1 is not set in this environment").arg(name),
+                               QStringLiteral("export %1 first, or pass %1=@FILE to read it from a file").arg(name));
+            value = qEnvironmentVariable(name.toLocal8Bit().constData());
+        } else if (item.mid(eq + 1).startsWith(u'@')) {
+            auto bytes = readFile(item.mid(eq + 2));
+            if (!bytes)
+                return fail(bytes.error());
+            if (bytes->endsWith('\n'))
+                bytes->chop(bytes->endsWith("\r\n") ? 2 : 1);
+            value = QString::fromUtf8(*bytes);
+        } else {
+            return invalid(QStringLiteral("%1: a value on the command line would be visible in ps and the shell's history").arg(name),
+                           QStringLiteral("pass --secret-env %1 with %1 exported, or %1=@FILE").arg(name));
+        }
+        if (value.size() < SecretMasker::MinimumLength)
+            err(QStringLiteral("warning: the value of %1 is shorter than %2 characters: it is not masked in the output")
+                    .arg(name)
+                    .arg(SecretMasker::MinimumLength));
+        values.insert(name, value);
+    }
+    return values;
+}
+
 Result<QJsonObject> readRunFile(const QString &path)
 {
     auto bytes = readFile(path);
@@ -223,11 +265,36 @@ Result<QJsonObject> readRunFile(const QString &path)
     };
     if (error.error != QJsonParseError::NoError)
         return invalid(QStringLiteral("not valid JSON at offset %1: %2").arg(error.offset).arg(error.errorString()));
-    if (document.isArray())
-        return QJsonObject{{QStringLiteral("steps"), document.array()}};
-    if (!document.object().value(QStringLiteral("steps")).isArray())
+    QJsonObject run = document.isArray() ? QJsonObject{{QStringLiteral("steps"), document.array()}} : document.object();
+    if (!run.value(QStringLiteral("steps")).isArray())
         return invalid(QStringLiteral("expected {\"name\": ..., \"steps\": [...]} or a list of steps"));
-    return document.object();
+    // A run file names its secret variables; their values come from this environment or files.
+    QJsonArray steps = run.value(QStringLiteral("steps")).toArray();
+    for (qsizetype i = 0; i < steps.size(); ++i) {
+        QJsonObject step = steps.at(i).toObject();
+        const QJsonValue secrets = step.value(QStringLiteral("secretEnv"));
+        if (secrets.isUndefined() || secrets.isNull())
+            continue;
+        const auto notNames = [&] {
+            return invalid(QStringLiteral("step %1: \"secretEnv\" lists variable names (NAME or NAME=@FILE); a run file "
+                                          "never holds secret values").arg(i + 1));
+        };
+        if (!secrets.isArray())
+            return notNames();
+        QStringList items;
+        for (const QJsonValue &item : secrets.toArray()) {
+            if (!item.isString())
+                return notNames();
+            items << item.toString();
+        }
+        auto values = resolveSecretEnv(items, QStringLiteral("%1: step %2: secretEnv").arg(path).arg(i + 1));
+        if (!values)
+            return fail(values.error());
+        step.insert(QStringLiteral("secretEnv"), *values);
+        steps.replace(i, step);
+    }
+    run.insert(QStringLiteral("steps"), steps);
+    return run;
 }
 
 } // namespace
@@ -248,6 +315,10 @@ int runRun(const QStringList &arguments)
         {QStringLiteral("at-most-once"), QStringLiteral("Never run again once started, even if its worker dies.")},
         {QStringLiteral("shell"), QStringLiteral("Run the command with /bin/sh -c (one string).")},
         {QStringLiteral("env"), QStringLiteral("Environment variable for the step, repeatable."), QStringLiteral("K=V")},
+        {QStringLiteral("secret-env"), QStringLiteral("Secret variable for the step, repeatable: NAME takes its value from this "
+                                                      "environment, NAME=@FILE from a file. Never stored or logged; masked in "
+                                                      "the output."),
+         QStringLiteral("NAME[=@FILE]")},
         {QStringLiteral("name"), QStringLiteral("Name of the step (default: the command)."), QStringLiteral("name")},
         {QStringLiteral("file"), QStringLiteral("Submit the steps of a run file (JSON; see docs/operations.md)."), QStringLiteral("path")},
         {QStringLiteral("detach"), QStringLiteral("Print the step id(s) and return at once.")},
@@ -308,6 +379,12 @@ int runRun(const QStringList &arguments)
             env.insert(item.left(eq), item.mid(eq + 1));
         }
         step.insert(QStringLiteral("env"), env);
+        if (parser.isSet(QStringLiteral("secret-env"))) {
+            auto secrets = resolveSecretEnv(parser.values(QStringLiteral("secret-env")), QStringLiteral("--secret-env"));
+            if (!secrets)
+                return usageError(secrets.error().text(), command);
+            step.insert(QStringLiteral("secretEnv"), *secrets);
+        }
         params.insert(QStringLiteral("steps"), QJsonArray{step});
     }
 

@@ -44,6 +44,7 @@ static Schema makeBuiltin()
                                       {u"attempt"_s, Int},
                                       {u"maxAttempts"_s, Int},
                                       {u"atMostOnce"_s, Bool},
+                                      {u"maskedEnv"_s, List},
                                       {u"target"_s, String},
                                       {u"platform"_s, String},
                                       {u"labels"_s, Map},

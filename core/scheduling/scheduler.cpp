@@ -1,6 +1,7 @@
 #include "scheduling/scheduler.h"
 
 #include "common/duration.h"
+#include "common/secretmasker.h"
 #include "common/ids.h"
 #include "common/jsonwriter.h"
 #include "common/logging.h"
@@ -101,6 +102,7 @@ int Scheduler::expireLeasesOf(const QString &orchestratorId, const QString &reas
 {
     const int expired = expireLeasesWhere(QStringLiteral("WHERE state = 'active' AND orchestrator_id = ?"),
                                           {orchestratorId}, reason);
+    failLostSecretsOf(orchestratorId); // it held the --secret-env values of the steps it received
     requestSchedule();
     return expired;
 }
@@ -152,9 +154,11 @@ Result<int> Scheduler::recover()
         // Other orchestrators hold live leases in this database: expire only the leases whose
         // orchestrator is gone (a previous run of this one, or one that stopped without leaving).
         refreshQueue();
-        return expireLeasesWhere(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN "
-                                                "(SELECT id FROM orchestrators WHERE state = 'alive')"),
-                                 {}, QStringLiteral("orchestrator restart"));
+        const int expired = expireLeasesWhere(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN "
+                                                             "(SELECT id FROM orchestrators WHERE state = 'alive')"),
+                                              {}, QStringLiteral("orchestrator restart"));
+        failLostSecretsOf(QString());
+        return expired;
     }
     auto open = m_store->steps(QStringLiteral("WHERE state IN ('queued', 'dispatched', 'running') ORDER BY queued_at, seq"));
     if (!open)
@@ -183,7 +187,49 @@ Result<int> Scheduler::recover()
         m_queue.append(it->id, queueDeadlineMs(*it));
     }
     sortQueue();
+    // Whatever this database held for a previous run of this orchestrator held its secret
+    // values in that process's memory.
+    failLostSecrets(m_open.values());
     return expired;
+}
+
+QString Scheduler::secretHolder() const
+{
+    return m_fleet ? m_fleet->id() : QStringLiteral("local");
+}
+
+void Scheduler::failLostSecrets(const QList<StepRecord> &steps)
+{
+    const QString error = Tr::tr("its --secret-env values were held in memory by an orchestrator that has "
+                                 "restarted or stopped (they are never stored); submit the step again");
+    for (StepRecord step : steps) {
+        if (step.state != StepState::Queued || step.spec.secretNames.isEmpty() || m_secrets.contains(step.id))
+            continue;
+        m_queue.remove(step.id);
+        m_open.remove(step.id);
+        auto ended = endQueued(step, StepState::Failed, error);
+        if (!ended || !*ended)
+            continue; // dispatched or ended through another orchestrator meanwhile
+        stepEvent(step, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) failed: %3").arg(shortId(step.id), step.spec.name, error));
+        Q_EMIT stepChanged(step);
+        updateRun(step);
+    }
+}
+
+void Scheduler::failLostSecretsOf(const QString &holder)
+{
+    // A fleet: the steps whose values the orchestrator that just died held, or (empty) every
+    // orchestrator that is not alive.
+    auto steps = holder.isEmpty()
+                     ? m_store->steps(QStringLiteral("WHERE state = 'queued' AND secret_env <> '[]' AND (secret_holder IS NULL "
+                                                     "OR secret_holder NOT IN (SELECT id FROM orchestrators WHERE state = 'alive'))"))
+                     : m_store->steps(QStringLiteral("WHERE state = 'queued' AND secret_env <> '[]' AND secret_holder = ?"),
+                                      {holder});
+    if (!steps) {
+        qCWarning(lcLease) << "could not look for steps whose secret environment is lost:" << steps.error().message;
+        return;
+    }
+    failLostSecrets(*steps);
 }
 
 Result<QByteArray> Scheduler::submit(const QString &runName, const QList<StepSpec> &specs)
@@ -202,6 +248,12 @@ Result<QByteArray> Scheduler::submit(const QString &runName, const QList<StepSpe
         step.runId = run.id;
         step.seq = seq++;
         step.spec = spec;
+        if (!spec.secretEnv.isEmpty()) {
+            // The values stay here, in memory; the record keeps the names and who holds them.
+            m_secrets.insert(step.id, spec.secretEnv);
+            step.spec.secretEnv = QJsonObject();
+            step.spec.secretHolder = secretHolder();
+        }
         if (step.spec.queueTimeoutMs <= 0)
             step.spec.queueTimeoutMs = m_defaultQueueTimeoutMs;
         step.queuedAt = step.createdAt = step.updatedAt = now;
@@ -218,8 +270,11 @@ Result<QByteArray> Scheduler::submit(const QString &runName, const QList<StepSpe
             m_fleet->notify(QStringLiteral("steps"));
         return {};
     });
-    if (!saved)
+    if (!saved) {
+        for (const StepRecord &step : std::as_const(steps))
+            m_secrets.remove(step.id);
         return fail(saved.error());
+    }
     QStringList stepIds;
     OpenRun *open = m_shared ? nullptr : &*m_runs.insert(run.id, OpenRun{run, {}, {}});
     for (const StepRecord &step : std::as_const(steps)) {
@@ -294,6 +349,9 @@ void Scheduler::schedule()
     m_queue.forEach([&](const QString &stepId) {
         auto it = m_open.find(stepId);
         if (it == m_open.end())
+            return true;
+        // Only the orchestrator holding a step's secret values can dispatch it.
+        if (!it->spec.secretNames.isEmpty() && !m_secrets.contains(stepId))
             return true;
         const Requirement &requirement = it->spec.requirement;
         const bool anyWorker = requirement.target.isEmpty() && requirement.labels.isEmpty()
@@ -399,6 +457,7 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
                               .add("command"_L1, step.spec.command)
                               .add("shell"_L1, step.spec.shell)
                               .add("env"_L1, step.spec.env)
+                              .add("secretEnv"_L1, m_secrets.value(step.id))
                               .add("timeoutMs"_L1, step.spec.timeoutMs)
                               .finish());
     stepEvent(step, QStringLiteral("step.dispatched"),
@@ -530,6 +589,14 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     if (stream != u"stdout" && stream != u"stderr")
         stream = QStringLiteral("stdout");
     QString data = frame.value(QStringLiteral("data")).toString();
+    if (const auto secrets = m_secrets.constFind(step->id); secrets != m_secrets.cend()) {
+        // The worker masks its step's secret values as the output streams; this is a second
+        // line, chunk by chunk, before anything is stored or forwarded.
+        QStringList values;
+        for (const QJsonValue &value : *secrets)
+            values << value.toString();
+        data = SecretMasker(values).mask(data);
+    }
     const QDateTime now = QDateTime::currentDateTimeUtc();
     StepRecord next = *step;
     const qint64 bytes = data.toUtf8().size();
@@ -1045,6 +1112,8 @@ void Scheduler::trackRunStep(const StepRecord &changed)
 
 void Scheduler::updateRun(const StepRecord &changed)
 {
+    if (isTerminal(changed.state))
+        m_secrets.remove(changed.id); // every way a step ends comes here
     // The run's state depends only on which states its steps are in: one orchestrator counts them
     // in memory; a fleet asks the store (every change is written before it is applied in
     // memory, so the stored states are current), as other orchestrators change steps too.

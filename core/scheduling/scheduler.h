@@ -11,6 +11,7 @@
 #include <QTimer>
 
 #include <array>
+#include <functional>
 
 namespace Swamp {
 
@@ -108,6 +109,14 @@ private:
     Result<bool> endQueued(StepRecord &step, StepState state, const QString &error);
     void refuse(WorkerSession *session, const QString &leaseId, const QString &what);
     void reportLeaseRefusals();
+    // The orchestrator a step's --secret-env values are held by: this one.
+    QString secretHolder() const;
+    // Queued steps with --secret-env whose values this orchestrator does not hold: their holder
+    // (a previous run of this one, or another orchestrator that died) is gone, so they can never
+    // run; they fail, saying why.
+    void failLostSecrets(const QList<StepRecord> &steps);
+    // A fleet: the queued steps whose values `holder` held (empty: any orchestrator not alive).
+    void failLostSecretsOf(const QString &holder);
     void dropSuperseded(WorkerSession *session, QString leaseId, const QString &what);
     LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
     // The run of `changed` takes the state its steps' states give (runStateFrom()).
@@ -130,6 +139,9 @@ private:
     StepQueue m_queue;                     // queued step ids, oldest first
     QHash<QString, LeaseRecord> m_leases;  // active leases
     QHash<QString, int> m_lastSeq;         // per active lease: last output seq stored
+    // --secret-env values of the steps submitted here, by step id: in memory only, until the
+    // step ends. Never written to the database, an event or a log.
+    QHash<QString, QJsonObject> m_secrets;
     QTimer m_scheduleTimer;
     QTimer m_refreshTimer;
     // Which refused lease frames become events: the first per worker per minute, then a summary,

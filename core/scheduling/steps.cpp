@@ -120,6 +120,7 @@ QJsonObject StepSpec::toJson() const
         {QStringLiteral("queueTimeoutMs"), queueTimeoutMs},
         {QStringLiteral("attempts"), maxAttempts},
         {QStringLiteral("atMostOnce"), atMostOnce},
+        {QStringLiteral("maskedEnv"), QJsonArray::fromStringList(secretNames)}, // names, never values
     };
 }
 
@@ -177,6 +178,24 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
             return invalid(Tr::tr("environment variables starting with SWAMP_ are reserved"));
     }
     spec.env = env;
+    if (present("secretEnv") && !o.value(QStringLiteral("secretEnv")).isObject())
+        return typeError("secretEnv", Tr::tr("an object of string values (swamp run --secret-env reads them)"));
+    const QJsonObject secrets = o.value(QStringLiteral("secretEnv")).toObject();
+    if (secrets.size() > MaxSecretVariables)
+        return invalid(Tr::tr("at most %1 secret environment variables").arg(MaxSecretVariables));
+    for (auto it = secrets.begin(); it != secrets.end(); ++it) {
+        // The value is never part of an error: only its name.
+        if (!it.value().isString() || it.key().isEmpty() || it.key().contains(u'=') || hasUnsafeCharacters(it.key()))
+            return invalid(Tr::tr("secret environment variable \"%1\" must have a name and a string value").arg(printable(it.key())));
+        if (it.key().startsWith(u"SWAMP_"))
+            return invalid(Tr::tr("environment variables starting with SWAMP_ are reserved"));
+        if (env.contains(it.key()))
+            return invalid(Tr::tr("\"%1\" is both in env and in secretEnv").arg(it.key()));
+        if (it.value().toString().toUtf8().size() > MaxSecretValueBytes)
+            return invalid(Tr::tr("the value of secret environment variable \"%1\" is larger than 64 KiB").arg(it.key()));
+    }
+    spec.secretEnv = secrets;
+    spec.secretNames = secrets.keys();
     for (const char *field : {"target", "platform"}) {
         if (present(field) && !o.value(QLatin1String(field)).isString())
             return typeError(field, qstrcmp(field, "target") == 0 ? Tr::tr("a string (a worker's name)")
@@ -242,6 +261,7 @@ QJsonObject StepRecord::toJson() const
         {QStringLiteral("attempt"), attempt},
         {QStringLiteral("maxAttempts"), spec.maxAttempts},
         {QStringLiteral("atMostOnce"), spec.atMostOnce},
+        {QStringLiteral("maskedEnv"), QJsonArray::fromStringList(spec.secretNames)}, // names, never values
         {QStringLiteral("exitCode"), exitCode ? QJsonValue(*exitCode) : QJsonValue(QJsonValue::Null)},
         {QStringLiteral("error"), orNull(error)},
         {QStringLiteral("workerName"), orNull(workerName)},

@@ -46,7 +46,15 @@ struct StepSpec
     qint64 queueTimeoutMs = 0; // 0: the orchestrator's default
     int maxAttempts = 3;
     bool atMostOnce = false;
+    // `--secret-env`: values for the step's environment that are never stored, logged or put in
+    // an event: the orchestrator that received them keeps them in memory for the dispatch, and
+    // the worker masks them in the output. Only the names are stored (secretNames), with the
+    // orchestrator holding the values (secretHolder); a step whose values are gone fails.
+    QJsonObject secretEnv; // name → value; empty once taken in by the scheduler
+    QStringList secretNames;
+    QString secretHolder;
 
+    // The names of secretEnv as "maskedEnv", never its values.
     QJsonObject toJson() const;
     // Validates a submitted step; errors have code "invalid_step" and name the field.
     static Result<StepSpec> fromJson(const QJsonObject &object);
@@ -114,6 +122,10 @@ struct RunRecord
 // A run's state from its steps: running while any is not terminal (queued if none started),
 // else failed/timed_out/cancelled if any is, else succeeded.
 StepState runStateFrom(const QList<StepState> &steps);
+
+// At most this many --secret-env variables per step, of at most MaxSecretValueBytes each.
+inline constexpr int MaxSecretVariables = 32;
+inline constexpr qsizetype MaxSecretValueBytes = 64 * 1024;
 
 // The most output a step keeps (bytes); beyond it one truncation marker is stored.
 inline constexpr qint64 MaxStepOutputBytes = 4 * 1024 * 1024;

@@ -93,7 +93,7 @@ static const char StepColumns[] =
     "SELECT id, run_id, seq, name, command, shell, env, target, labels, platform, timeout_ms, "
     "queue_timeout_ms, max_attempts, at_most_once, state, attempt, exit_code, error, worker_id, "
     "worker_name, cancel_requested, output_bytes, output_chunks, output_truncated, queued_at, "
-    "started_at, finished_at, created_at, updated_at FROM steps ";
+    "started_at, finished_at, created_at, updated_at, secret_env, secret_holder FROM steps ";
 
 Store::Statement Store::stepInsertStatement(const StepRecord &s)
 {
@@ -102,8 +102,8 @@ Store::Statement Store::stepInsertStatement(const StepRecord &s)
                            "platform, timeout_ms, queue_timeout_ms, max_attempts, at_most_once, state, attempt, "
                            "exit_code, error, worker_id, worker_name, cancel_requested, output_bytes, "
                            "output_chunks, output_truncated, queued_at, started_at, finished_at, created_at, "
-                           "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                           "?, ?, ?, ?, ?, ?, ?, ?)"),
+                           "updated_at, secret_env, secret_holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             {s.id, s.runId, s.seq, s.spec.name, jsonText(command), s.spec.shell ? 1 : 0, jsonText(s.spec.env),
              nullableText(s.spec.requirement.target), jsonText(labelsToJson(s.spec.requirement.labels)),
              nullableText(s.spec.requirement.platform),
@@ -112,7 +112,9 @@ Store::Statement Store::stepInsertStatement(const StepRecord &s)
              s.attempt, nullableInt(s.exitCode), nullableText(s.error), nullableText(s.workerId),
              nullableText(s.workerName), s.cancelRequested ? 1 : 0, s.outputBytes, s.outputChunks,
              s.outputTruncated ? 1 : 0, toMs(s.queuedAt), toMsOrNull(s.startedAt), toMsOrNull(s.finishedAt),
-             toMs(s.createdAt), toMs(s.updatedAt)}};
+             toMs(s.createdAt), toMs(s.updatedAt),
+             // The names of --secret-env only: its values never reach the database.
+             jsonText(QJsonArray::fromStringList(s.spec.secretNames)), nullableText(s.spec.secretHolder)}};
 }
 
 Store::Statement Store::stepUpdateStatement(const StepRecord &s)
@@ -173,6 +175,9 @@ static StepRecord stepFromQuery(const QSqlQuery &q)
     s.outputTruncated = q.value(23).toInt() != 0;
     s.queuedAt = Store::fromMs(q.value(24));
     s.startedAt = Store::fromMs(q.value(25));
+    for (const QJsonValue &name : QJsonDocument::fromJson(q.value(29).toString().toUtf8()).array())
+        s.spec.secretNames << name.toString();
+    s.spec.secretHolder = q.value(30).toString();
     s.finishedAt = Store::fromMs(q.value(26));
     s.createdAt = Store::fromMs(q.value(27));
     s.updatedAt = Store::fromMs(q.value(28));

@@ -23,7 +23,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 5;
+constexpr int KnownSchemaVersion = 6;
 
 QString labelsText(const Labels &labels)
 {

@@ -96,12 +96,18 @@ StepRunner::StepRunner(const QJsonObject &dispatch, const StepLaunch &launch, QO
     , m_name(dispatch.value(QStringLiteral("name")).toString())
     , m_shell(dispatch.value(QStringLiteral("shell")).toBool())
     , m_env(dispatch.value(QStringLiteral("env")).toObject())
+    , m_secretEnv(dispatch.value(QStringLiteral("secretEnv")).toObject())
     , m_timeoutMs(dispatch.value(QStringLiteral("timeoutMs")).toInteger(0))
     , m_workDir(launch.workRoot + u'/' + m_leaseId)
     , m_launch(launch)
 {
     for (const QJsonValue &arg : dispatch.value(QStringLiteral("command")).toArray())
         m_command << arg.toString();
+    QStringList secrets;
+    for (const QJsonValue &value : std::as_const(m_secretEnv))
+        secrets << value.toString();
+    m_stdoutMasker = SecretMasker(secrets);
+    m_stderrMasker = SecretMasker(secrets);
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, [this] {
         m_stopOutcome = QStringLiteral("timed_out");
@@ -123,7 +129,8 @@ StepRunner::~StepRunner()
     QDir(m_workDir).removeRecursively();
 }
 
-QStringList StepRunner::minimalEnvironment(const QJsonObject &stepEnv, const StepUser *user)
+QStringList StepRunner::minimalEnvironment(const QJsonObject &stepEnv, const StepUser *user,
+                                           const QJsonObject &secretEnv)
 {
     const QProcessEnvironment system = QProcessEnvironment::systemEnvironment();
     QProcessEnvironment env;
@@ -143,9 +150,11 @@ QStringList StepRunner::minimalEnvironment(const QJsonObject &stepEnv, const Ste
     }
     if (!env.contains(QStringLiteral("PATH")))
         env.insert(QStringLiteral("PATH"), QStringLiteral("/usr/local/bin:/usr/bin:/bin"));
-    for (auto it = stepEnv.begin(); it != stepEnv.end(); ++it) {
-        if (!it.key().startsWith(u"SWAMP_"))
-            env.insert(it.key(), it.value().toString());
+    for (const QJsonObject &variables : {stepEnv, secretEnv}) {
+        for (auto it = variables.begin(); it != variables.end(); ++it) {
+            if (!it.key().startsWith(u"SWAMP_"))
+                env.insert(it.key(), it.value().toString());
+        }
     }
     return env.toStringList();
 }
@@ -182,7 +191,7 @@ void StepRunner::start()
         }
     }
     m_process = std::make_unique<QProcess>();
-    m_process->setEnvironment(minimalEnvironment(m_env, m_launch.user));
+    m_process->setEnvironment(minimalEnvironment(m_env, m_launch.user, m_secretEnv));
     m_process->setInputChannelMode(QProcess::ManagedInputChannel);
     m_process->setChildProcessModifier([setup] { setUpChild(setup); });
     connect(m_process.get(), &QProcess::readyReadStandardOutput, this,
@@ -208,6 +217,9 @@ void StepRunner::start()
     connect(m_process.get(), &QProcess::finished, this, [this](int exitCode, QProcess::ExitStatus status) {
         readStream(QProcess::StandardOutput);
         readStream(QProcess::StandardError);
+        // What the maskers held back in case a secret continued: the streams are over.
+        emitText(QStringLiteral("stdout"), m_stdoutMasker.flush());
+        emitText(QStringLiteral("stderr"), m_stderrMasker.flush());
         m_timeout.stop();
         m_killTimer.stop();
         killLeftovers();
@@ -267,9 +279,14 @@ void StepRunner::readStream(QProcess::ProcessChannel channel)
     const QByteArray bytes = m_process->readAll();
     if (bytes.isEmpty())
         return;
-    QStringDecoder &decoder = channel == QProcess::StandardOutput ? m_stdoutDecoder : m_stderrDecoder;
-    const QString text = decoder.decode(bytes);
-    const QString stream = channel == QProcess::StandardOutput ? QStringLiteral("stdout") : QStringLiteral("stderr");
+    const bool out = channel == QProcess::StandardOutput;
+    QStringDecoder &decoder = out ? m_stdoutDecoder : m_stderrDecoder;
+    SecretMasker &masker = out ? m_stdoutMasker : m_stderrMasker;
+    emitText(out ? QStringLiteral("stdout") : QStringLiteral("stderr"), masker.feed(decoder.decode(bytes)));
+}
+
+void StepRunner::emitText(const QString &stream, const QString &text)
+{
     for (qsizetype at = 0; at < text.size(); at += ChunkChars)
         emitOutput(stream, text.mid(at, ChunkChars));
 }

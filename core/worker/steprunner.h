@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/secretmasker.h"
+
 #include <QJsonObject>
 #include <QList>
 #include <QObject>
@@ -50,8 +52,10 @@ public:
     QList<QJsonObject> framesAfter(int lastSeq) const;
     QJsonObject finishedFrame() const { return m_finishedFrame; }
     // PATH, HOME, USER, LOGNAME, LANG, LC_ALL, TZ, TMPDIR and SHELL of the worker (the step
-    // user's own HOME, USER, LOGNAME and SHELL with one), plus the step's variables but SWAMP_*.
-    static QStringList minimalEnvironment(const QJsonObject &stepEnv, const StepUser *user = nullptr);
+    // user's own HOME, USER, LOGNAME and SHELL with one), plus the step's variables (env, then
+    // its --secret-env) but SWAMP_*.
+    static QStringList minimalEnvironment(const QJsonObject &stepEnv, const StepUser *user = nullptr,
+                                          const QJsonObject &secretEnv = {});
 
 Q_SIGNALS:
     void frameReady(const QJsonObject &frame); // started, output or finished
@@ -59,6 +63,8 @@ Q_SIGNALS:
 
 private:
     void readStream(QProcess::ProcessChannel channel);
+    // Sends `text` of `stream` in chunks of at most ChunkChars.
+    void emitText(const QString &stream, const QString &text);
     void emitOutput(const QString &stream, const QString &data);
     void finish(const QString &outcome, std::optional<int> exitCode, const QString &error);
     // `signal` to the step's process group and cgroup.
@@ -72,6 +78,9 @@ private:
     QStringList m_command;
     bool m_shell = false;
     QJsonObject m_env;
+    QJsonObject m_secretEnv; // --secret-env: into the environment, masked in the output
+    SecretMasker m_stdoutMasker;
+    SecretMasker m_stderrMasker;
     qint64 m_timeoutMs = 0;
     QString m_workDir;
     StepLaunch m_launch;

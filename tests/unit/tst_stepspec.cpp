@@ -22,6 +22,7 @@ private Q_SLOTS:
     void accepted();
     void refused_data();
     void refused();
+    void secretValuesAreNeverInItsJson();
 };
 
 void tst_StepSpec::init()
@@ -93,6 +94,29 @@ void tst_StepSpec::refused_data()
     QTest::addRow("command-number") << QByteArray(R"({"command":5})") << u"\"command\" must be a non-empty list"_s;
     QTest::addRow("command-missing") << QByteArray(R"({"name":"x"})") << u"\"command\" must be a non-empty list"_s;
     QTest::addRow("command-mixed") << QByteArray(R"({"command":["a",1]})") << u"every command argument must be a string"_s;
+    QTest::addRow("secret-env-list") << QByteArray(R"({"command":["true"],"secretEnv":["A"]})")
+                                     << u"\"secretEnv\" must be an object"_s;
+    QTest::addRow("secret-env-number") << QByteArray(R"({"command":["true"],"secretEnv":{"A":1}})")
+                                       << u"secret environment variable \"A\" must have a name and a string value"_s;
+    QTest::addRow("secret-env-reserved") << QByteArray(R"({"command":["true"],"secretEnv":{"SWAMP_X":"abcd"}})")
+                                         << u"SWAMP_ are reserved"_s;
+    QTest::addRow("secret-env-twice") << QByteArray(R"({"command":["true"],"env":{"A":"1"},"secretEnv":{"A":"abcd"}})")
+                                      << u"\"A\" is both in env and in secretEnv"_s;
+}
+
+void tst_StepSpec::secretValuesAreNeverInItsJson()
+{
+    auto spec = StepSpec::fromJson(parse(R"({"command":["true"],"secretEnv":{"API_TOKEN":"hunter2-secret"}})"));
+    QVERIFY_RESULT(spec);
+    QCOMPARE(spec->secretNames, QStringList{u"API_TOKEN"_s});
+    QCOMPARE(spec->secretEnv.value(u"API_TOKEN"_s).toString(), u"hunter2-secret"_s);
+    const QByteArray json = QJsonDocument(spec->toJson()).toJson();
+    QVERIFY(json.contains("API_TOKEN"));
+    QVERIFY(!json.contains("hunter2"));
+    // An error about a secret variable names it, never its value.
+    auto refused = StepSpec::fromJson(parse(R"({"command":["true"],"secretEnv":{"SWAMP_A":"hunter2-secret"}})"));
+    QVERIFY(!refused);
+    QVERIFY(!refused.error().text().contains(u"hunter2"_s));
 }
 
 void tst_StepSpec::refused()

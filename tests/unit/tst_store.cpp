@@ -329,9 +329,11 @@ void tst_Store::olderSchemaMigratedForward()
         auto store = openStore();
         QVERIFY(store);
         QVERIFY_RESULT(store->insertToken(t));
-        // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet) and 5 (machine keys)
-        // added goes.
-        for (const char *statement : {"DROP TABLE step_output", "DROP TABLE step_leases", "DROP TABLE steps",
+        // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet), 5 (machine keys) and 6
+        // (secret environment) added goes.
+        for (const char *statement : {"ALTER TABLE steps DROP COLUMN secret_env",
+                                      "ALTER TABLE steps DROP COLUMN secret_holder",
+                                      "DROP TABLE step_output", "DROP TABLE step_leases", "DROP TABLE steps",
                                       "DROP TABLE runs", "DROP TABLE audit_events", "DROP INDEX events_by_at",
                                       "DROP TABLE orchestrators", "DROP INDEX workers_by_orchestrator",
                                       "ALTER TABLE workers DROP COLUMN orchestrator_id",
