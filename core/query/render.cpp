@@ -1,6 +1,7 @@
 #include "query/render.h"
 
 #include "common/table.h"
+#include "common/text.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -155,9 +156,11 @@ QString renderSelection(const QJsonArray &values)
     const bool allMaps = std::all_of(values.begin(), values.end(),
                                      [](const QJsonValue &value) { return value.isObject(); });
     if (!allMaps) {
+        // One value a line, whatever a value holds (a worker's text may hold newlines or escape
+        // sequences): the same escaping as table cells.
         QString out;
         for (const QJsonValue &value : values)
-            out += scalarText(value) + u'\n';
+            out += printable(scalarText(value)) + u'\n';
         return out;
     }
     QStringList keys;

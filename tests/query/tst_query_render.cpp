@@ -182,6 +182,10 @@ void tst_QueryRender::selection_data()
     QTest::addRow("maps-union-of-keys")
         << u"modelType == 'swamp/worker' ? {'b': 1, 'a': [1]} : {'c': attributes.state}"_s
         << u"a    b  c\n[1]  1\n        enrolled\n        running\n        active\n        running\n"_s;
+    // A value may be a worker's text: one value, one line, nothing that steers the terminal.
+    QTest::addRow("control-characters") << u"name + '\\n\\u001b[2J' + 'x'"_s
+                                        << u"ci-linux-1\\n\\e[2Jx\nci\\n\\e[2Jx\nbuild\\n\\e[2Jx\n"
+                                           "build#1\\n\\e[2Jx\nnightly\\n\\e[2Jx\n"_s;
     QTest::addRow("record-maps") << u"has(attributes.labels) ? attributes.labels : {}"_s
                                  << u"größe  os     region\n"
                                     "groß   linux  eu\n"
