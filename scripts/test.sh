@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The README's second command: installs what is missing, builds, and runs every test.
+# The README's second command: installs what is missing, builds, and runs every test; then the
+# unit and integration tests again under ASan and UBSan (scripts/test-sanitized.sh).
+# SWAMP_SKIP_SANITIZE=1 skips that stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,3 +12,6 @@ export QT_QPA_PLATFORM=offscreen
 # install-deps.sh installs PostgreSQL, so its tests run for real here: missing binaries fail them.
 export SWAMP_REQUIRE_POSTGRES=1
 ctest --test-dir "$build_dir" --output-on-failure --parallel 2 --timeout 600 "$@"
+if [ "${SWAMP_SKIP_SANITIZE:-0}" != 1 ]; then
+    scripts/test-sanitized.sh
+fi
