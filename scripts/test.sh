@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: installs what is missing, builds, and runs every test; then the
-# unit and integration tests again under ASan and UBSan (scripts/test-sanitized.sh).
-# SWAMP_SKIP_SANITIZE=1 skips that stage.
+# unit and integration tests again under ASan and UBSan (scripts/test-sanitized.sh) and each
+# fuzzer for a while (scripts/fuzz.sh). SWAMP_SKIP_SANITIZE=1 skips those two stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -14,4 +14,5 @@ export SWAMP_REQUIRE_POSTGRES=1
 ctest --test-dir "$build_dir" --output-on-failure --parallel 2 --timeout 600 "$@"
 if [ "${SWAMP_SKIP_SANITIZE:-0}" != 1 ]; then
     scripts/test-sanitized.sh
+    scripts/fuzz.sh
 fi
