@@ -1,5 +1,6 @@
 #include "common/jsonwriter.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -51,10 +52,16 @@ void appendJsonString(QByteArray &out, QStringView text)
     const bool ascii = std::all_of(text.begin(), text.end(), [](QChar c) { return c.unicode() < 0x80; });
     if (ascii) {
         appendBytes(text.utf16(), text.utf16() + text.size(), text.size());
-    } else {
+    } else if (text.isValidUtf16()) {
         // Bytes of a multi-byte UTF-8 sequence are all >= 0x80: none needs escaping.
         const QByteArray utf8 = text.toUtf8();
         appendBytes(utf8.begin(), utf8.end(), utf8.size());
+    } else {
+        // A lone surrogate (a peer's "\ud800") has no UTF-8; toUtf8() would write '?' and an
+        // echoed request id would come back changed. Qt's writer escapes it: rare enough to ask it.
+        const QByteArray array =
+            QJsonDocument(QJsonArray{text.toString()}).toJson(QJsonDocument::Compact);
+        out += QByteArrayView(array).sliced(1, array.size() - 2);
     }
 }
 

@@ -49,6 +49,10 @@ void tst_JsonWriter::strings_data()
     QTest::newRow("cjk and emoji") << u"構築 🚀 done"_s;
     QTest::newRow("non-ASCII with quote") << u"ü\"\\\n"_s;
     QTest::newRow("slash and html") << u"</script><b>"_s;
+    // A peer's "\ud800" escapes: an admin request id is echoed in its answer (fuzz_admin).
+    QTest::newRow("lone high surrogate") << u"a"_s + QChar(0xd800) + u"1"_s;
+    QTest::newRow("lone low surrogate at the end") << u"ü"_s + QChar(0xdc00);
+    QTest::newRow("pair reversed") << QString(QChar(0xdc00)) + QChar(0xd800);
 }
 
 void tst_JsonWriter::strings()
