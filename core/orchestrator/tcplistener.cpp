@@ -131,7 +131,6 @@ void TcpListener::acceptAll()
 
 void TcpListener::pause(int error)
 {
-    ++m_refusedWhilePaused;
     if (m_paused)
         return;
     m_paused = true;
@@ -151,7 +150,6 @@ void TcpListener::resume()
     if (m_notifier)
         m_notifier->setEnabled(true);
     qCWarning(lcWs).noquote() << QStringLiteral("accepting connections on %1 again").arg(m_what);
-    m_refusedWhilePaused = 0;
 }
 
 } // namespace Swamp

@@ -59,7 +59,6 @@ private:
     std::unique_ptr<QSocketNotifier> m_notifier;
     QTimer m_retry;
     bool m_paused = false;
-    qint64 m_refusedWhilePaused = 0;
 };
 
 } // namespace Swamp

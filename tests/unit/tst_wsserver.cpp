@@ -298,6 +298,8 @@ private:
     void accept();
     // The connection a raw client opened with the default upgrade request.
     Accepted *openRaw(RawClient &client);
+    // Opens `client` on /v1/worker and waits until the server has taken its connection (latest()).
+    bool openClient(QWebSocket &client);
     Accepted *latest() { return m_accepted.empty() ? nullptr : m_accepted.back().get(); }
 
     std::unique_ptr<RawWebSocketServer> m_server;
@@ -361,6 +363,14 @@ tst_WsServer::Accepted *tst_WsServer::openRaw(RawClient &client)
     if (!QTest::qWaitFor([&] { return m_accepted.size() > before; }, 5000))
         return nullptr;
     return latest();
+}
+
+bool tst_WsServer::openClient(QWebSocket &client)
+{
+    const size_t before = m_accepted.size();
+    QSignalSpy connected(&client, &QWebSocket::connected);
+    client.open(QUrl(u"ws://127.0.0.1:%1/v1/worker"_s.arg(m_server->serverPort())));
+    return connected.wait(5000) && QTest::qWaitFor([&] { return m_accepted.size() > before; }, 5000);
 }
 
 void tst_WsServer::textRoundTrip()
@@ -1226,13 +1236,9 @@ void tst_WsServer::unauthenticatedFramesAreSmall()
     // Before authenticate(), a peer may send frames of 64 KiB: a 1 MiB frame (the old
     // slow-loris: all but the last byte) is refused by its header, before it is buffered.
     QWebSocket client;
-    QSignalSpy connected(&client, &QWebSocket::connected);
     QSignalSpy disconnected(&client, &QWebSocket::disconnected);
-    client.open(QUrl(u"ws://127.0.0.1:%1/v1/worker"_s.arg(m_server->serverPort())));
-    QVERIFY(connected.wait(5000));
-    QTRY_COMPARE(m_accepted.size(), size_t(1));
+    QVERIFY(openClient(client));
     PeerConnection connection(latest()->socket.release(), 1024 * 1024);
-    QSignalSpy rejected(&connection, &PeerConnection::frameRejected);
     QSignalSpy frames(&connection, &PeerConnection::frameReceived);
     client.sendTextMessage(u"{\"type\":\"enroll\",\"pad\":\"%1\"}"_s.arg(QString(100 * 1024, u'x')));
     QVERIFY(disconnected.wait(5000));
@@ -1241,10 +1247,7 @@ void tst_WsServer::unauthenticatedFramesAreSmall()
 
     // Authenticated, the endpoint's own limit applies.
     QWebSocket second;
-    QSignalSpy secondConnected(&second, &QWebSocket::connected);
-    second.open(QUrl(u"ws://127.0.0.1:%1/v1/worker"_s.arg(m_server->serverPort())));
-    QVERIFY(secondConnected.wait(5000));
-    QTRY_COMPARE(m_accepted.size(), size_t(2));
+    QVERIFY(openClient(second));
     PeerConnection trusted(latest()->socket.release(), 1024 * 1024);
     QSignalSpy trustedFrames(&trusted, &PeerConnection::frameReceived);
     trusted.authenticate();
@@ -1296,11 +1299,8 @@ void tst_WsServer::firstCloseDecidedWins()
     // frame of the worker handled meanwhile was refused as "before enroll" and its 4000 replaced
     // the 4003.
     QWebSocket client;
-    QSignalSpy connected(&client, &QWebSocket::connected);
     QSignalSpy disconnected(&client, &QWebSocket::disconnected);
-    client.open(QUrl(u"ws://127.0.0.1:%1/v1/worker"_s.arg(m_server->serverPort())));
-    QVERIFY(connected.wait(5000));
-    QTRY_COMPARE(m_accepted.size(), size_t(1));
+    QVERIFY(openClient(client));
     bool batchOpen = true;
     OutboundGate gate([&batchOpen] { return batchOpen; });
     PeerConnection connection(latest()->socket.release(), 1024 * 1024);
