@@ -90,14 +90,25 @@ bool WebSocketClient::connectTo(quint16 port, quint32 source)
     remote.sin_family = AF_INET;
     remote.sin_port = htons(port);
     remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    // On the loopback a blocking connect returns once the kernel queued the connection for the
-    // listener; the server accepts it from the event loop later.
+    // Non-blocking: libFuzzer's timers interrupt a blocking connect() (EINTR). On the loopback
+    // the kernel completes it at once, queued for the listener that accepts it later.
+    ::fcntl(m_descriptor, F_SETFL, ::fcntl(m_descriptor, F_GETFL) | O_NONBLOCK);
     if (::connect(m_descriptor, reinterpret_cast<const sockaddr *>(&remote), sizeof remote) != 0) {
-        std::fprintf(stderr, "connect: %s\n", std::strerror(errno));
-        return false;
+        int error = errno;
+        if (error == EINPROGRESS || error == EINTR) {
+            pollfd writable{m_descriptor, POLLOUT, 0};
+            while (::poll(&writable, 1, 5000) < 0 && errno == EINTR) {
+            }
+            socklen_t size = sizeof error;
+            if (::getsockopt(m_descriptor, SOL_SOCKET, SO_ERROR, &error, &size) != 0)
+                error = errno;
+        }
+        if (error != 0) {
+            std::fprintf(stderr, "connect: %s\n", std::strerror(error));
+            return false;
+        }
     }
     ::setsockopt(m_descriptor, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-    ::fcntl(m_descriptor, F_SETFL, ::fcntl(m_descriptor, F_GETFL) | O_NONBLOCK);
     m_notifier = std::make_unique<QSocketNotifier>(m_descriptor, QSocketNotifier::Read);
     QObject::connect(m_notifier.get(), &QSocketNotifier::activated, m_notifier.get(),
                      [this] { readAvailable(); });
