@@ -56,7 +56,7 @@ QString runId;
 QString stepId;
 int tokens = 0;
 
-void run(WebSocketClient *client, const WebSocketClient::Message &message)
+void runAsWorker(WebSocketClient *client, const WebSocketClient::Message &message)
 {
     const QJsonObject frame = QJsonDocument::fromJson(message.payload).object();
     const QString type = frame.value(u"type"_s).toString();
@@ -121,13 +121,12 @@ void connectWorker()
         finding("the fixture's worker did not enroll");
     worker.name = enrolled.value(u"workerName"_s).toString();
     client->setMessageHandler(
-        [client](const WebSocketClient::Message &message) { run(client, message); });
+        [client](const WebSocketClient::Message &message) { runAsWorker(client, message); });
 }
 
 void prepare()
 {
     if (fixture->ensure()) {
-        worker = Worker{};
         connectWorker();
         const QJsonObject submitted = fixture->request(
             u"run.submit"_s,

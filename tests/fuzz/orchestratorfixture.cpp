@@ -37,11 +37,6 @@ bool OrchestratorFixture::ensure()
     return true;
 }
 
-void OrchestratorFixture::restart()
-{
-    stop();
-}
-
 void OrchestratorFixture::start()
 {
     const QString base = QDir(u"/dev/shm"_s).exists() ? u"/dev/shm"_s : QDir::tempPath();

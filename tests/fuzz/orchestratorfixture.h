@@ -34,8 +34,6 @@ public:
 
     // Call first for each input: true when a fresh orchestrator was started.
     bool ensure();
-    // Ends the current orchestrator; the next ensure() starts another.
-    void restart();
 
     quint16 port() const { return m_port; }
     QByteArray adminToken() const { return m_adminToken; }
