@@ -17,9 +17,9 @@
 //
 // Findings: sanitizer reports; a frame that is not a JSON object of a type the admin endpoint
 // sends, or an error without code and message; answers (result or error) whose ids are not
-// those of the requests, in order; with the admin token and only valid requests (a JSON object,
-// a "type" and an "id" of 1 to 64 characters), the connection closed or the last request not
-// answered; a failed commit; no answer or no close within 10 s.
+// those of the requests, in order; with the admin token and only valid requests (UTF-8, a JSON
+// object, a "type" and an "id" of 1 to 64 characters), the connection closed or the last request
+// not answered; a failed commit; no answer or no close within 10 s.
 
 #include "fuzzsupport.h"
 #include "orchestratorfixture.h"
@@ -162,6 +162,8 @@ void checkFrame(const QJsonObject &frame, const QByteArray &payload)
 // A request the orchestrator must answer without closing the connection; its id.
 std::optional<QString> validRequestId(const QByteArray &text)
 {
+    if (!text.isValidUtf8()) // a text message must be UTF-8 (RFC 6455 closes with 1007)
+        return std::nullopt;
     QJsonParseError error;
     const QJsonDocument document = QJsonDocument::fromJson(text, &error);
     if (error.error != QJsonParseError::NoError || !document.isObject())
