@@ -15,6 +15,8 @@
 
 #include <map>
 
+#include <sys/stat.h>
+
 namespace SwampTest::Recipes {
 
 using namespace Qt::StringLiterals;
@@ -36,6 +38,27 @@ inline bool writeText(const QString &path, const QString &text)
 {
     QFile file(path);
     return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(text.toUtf8()) >= 0;
+}
+
+// A secret as a platform puts it down: `text` in a file of mode `mode` (e.g. 0600), written
+// only once the mode is set.
+inline bool writeSecret(const QString &path, const QString &text, uint mode)
+{
+    QFile::remove(path);
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+        ::fchmod(file.handle(), mode_t(mode)) != 0)
+        return false;
+    return file.write(text.toUtf8()) >= 0;
+}
+
+// A file mode as YAML carries it, which PyYAML's BaseLoader keeps as text: `0600` and `'0600'`
+// are octal (YAML 1.1, as cloud-init and Kubernetes read them), `384` decimal. -1 when neither.
+inline int fileMode(const QString &text)
+{
+    bool ok = false;
+    const int mode = text.startsWith(u'0') ? text.toInt(&ok, 8) : text.toInt(&ok, 10);
+    return ok && mode >= 0 && mode <= 07777 ? mode : -1;
 }
 
 // Runs a short tool to its end, waiting in the event loop so the orchestrator's pipes drain.
@@ -173,6 +196,92 @@ inline QString lastInstruction(const QList<DockerInstruction> &instructions, con
             found = instruction.arguments;
     }
     return found;
+}
+
+// The shell commands a file shows in its comments to run `docker run`: comment lines whose text
+// starts with `docker run`, joined with the comment lines they continue onto (`\`), as words.
+inline QList<QStringList> dockerRunsInComments(const QString &text)
+{
+    QList<QStringList> runs;
+    QString pending;
+    for (const QString &raw : text.split(u'\n')) {
+        const QString line = raw.trimmed();
+        if (!line.startsWith(u'#')) {
+            pending.clear();
+            continue;
+        }
+        const QString comment = line.mid(1).trimmed();
+        if (pending.isEmpty() && !comment.startsWith(u"docker run "_s))
+            continue;
+        pending += comment + u'\n';
+        if (!comment.endsWith(u'\\')) {
+            runs.append(shellWords(pending));
+            pending.clear();
+        }
+    }
+    return runs;
+}
+
+// `docker run [options] IMAGE [COMMAND...]`, for the options the recipes use.
+struct DockerRun
+{
+    std::map<QString, QString> environment;         // -e/--env K=V
+    QList<std::pair<QString, QString>> volumes;     // -v/--volume SOURCE:TARGET[:ro]
+    QStringList options;                            // all of them, as written
+    QString image;
+    QStringList command;
+    QString error;
+};
+
+inline DockerRun parseDockerRun(const QStringList &words)
+{
+    DockerRun run;
+    if (words.size() < 3 || words.at(0) != u"docker" || words.at(1) != u"run") {
+        run.error = u"not a docker run command: "_s + words.join(u' ');
+        return run;
+    }
+    qsizetype i = 2;
+    for (; i < words.size() && words.at(i).startsWith(u'-'); ++i) {
+        const QString option = words.at(i).section(u'=', 0, 0);
+        run.options.append(words.at(i));
+        if (option == u"-d" || option == u"--detach" || option == u"--rm")
+            continue;
+        if (option != u"-e" && option != u"--env" && option != u"-v" && option != u"--volume" &&
+            option != u"--name") {
+            run.error = u"docker run option %1 is not known to this test"_s.arg(option);
+            return run;
+        }
+        QString value = words.at(i).section(u'=', 1);
+        if (!words.at(i).contains(u'=')) {
+            if (++i >= words.size()) {
+                run.error = u"docker run option %1 has no value"_s.arg(option);
+                return run;
+            }
+            value = words.at(i);
+            run.options.append(value);
+        }
+        if (option == u"-e" || option == u"--env") {
+            if (!value.contains(u'=')) {
+                run.error = u"-e %1 takes its value from the caller's environment"_s.arg(value);
+                return run;
+            }
+            run.environment[value.section(u'=', 0, 0)] = value.section(u'=', 1);
+        } else if (option == u"-v" || option == u"--volume") {
+            const QStringList parts = value.split(u':');
+            if (parts.size() < 2 || parts.size() > 3 || (parts.size() == 3 && parts.at(2) != u"ro")) {
+                run.error = u"-v %1 is not SOURCE:TARGET[:ro]"_s.arg(value);
+                return run;
+            }
+            run.volumes.append({parts.at(0), parts.at(1)});
+        }
+    }
+    if (i >= words.size()) {
+        run.error = u"docker run without an image: "_s + words.join(u' ');
+        return run;
+    }
+    run.image = words.at(i);
+    run.command = words.mid(i + 1);
+    return run;
 }
 
 // ---- systemd ------------------------------------------------------------------------------

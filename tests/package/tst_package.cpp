@@ -1,6 +1,8 @@
-// The Debian packages: `cpack -G DEB` builds swamp and swamp-console from this build tree, and
-// what they hold runs when unpacked (`dpkg -x`) into an empty root.
+// The Debian packages: `cpack -G DEB` builds swamp and swamp-console from this build tree, what
+// they hold runs when unpacked (`dpkg -x`) into an empty root, and swamp's maintainer scripts
+// create and remove the step account in a private copy of /etc.
 
+#include "deploy/privateetc.h"
 #include "integration/swampharness.h"
 
 #include <QDirIterator>
@@ -60,6 +62,7 @@ private Q_SLOTS:
     void swampControl();
     void swampContents();
     void swampRunsFromThePackage();
+    void stepAccount();
     void consolePackage();
 
 private:
@@ -110,7 +113,7 @@ void tst_Package::swampControl()
     QCOMPARE(field(m_swampDeb, u"Version"_s), QStringLiteral(SWAMP_VERSION));
     const QStringList depends = packageNames(field(m_swampDeb, u"Depends"_s));
     for (const QString &package : {u"libqt6core6"_s, u"libqt6network6"_s, u"libqt6websockets6"_s,
-                                   u"libqt6sql6"_s, u"libqt6sql6-sqlite"_s}) {
+                                   u"libqt6sql6"_s, u"libqt6sql6-sqlite"_s, u"adduser"_s}) {
         QVERIFY2(depends.contains(package),
                  qPrintable(package + u" is not in Depends: "_s + depends.join(u", ")));
     }
@@ -183,6 +186,58 @@ void tst_Package::swampRunsFromThePackage()
     const Run sections = runTool(u"readelf"_s, {u"-S"_s, m_root + u"/usr/bin/swamp"_s});
     QCOMPARE_EXIT(sections, 0);
     QVERIFY2(!sections.out.contains(u".debug_info"_s), "the packaged binary is not stripped");
+}
+
+// The maintainer scripts the package carries, run as dpkg runs them in a private copy of /etc:
+// configure creates the system account the worker unit and the image run steps as (an
+// unprivileged one, without a login shell or a home), again without a complaint on every
+// upgrade; remove keeps it; purge removes it and its group, and the step work directories it may
+// still own.
+void tst_Package::stepAccount()
+{
+    const QString control = m_dir.filePath(u"control"_s);
+    QCOMPARE_EXIT(runTool(u"dpkg-deb"_s, {u"-e"_s, m_swampDeb, control}), 0);
+    for (const QString &script : {u"postinst"_s, u"postrm"_s}) {
+        QVERIFY2(QFileInfo(control + u'/' + script).isExecutable(), qPrintable(script));
+        QCOMPARE(readBytes(control + u'/' + script),
+                 readBytes(QStringLiteral(SWAMP_SOURCE_DIR "/packaging/") + script));
+    }
+    PrivateEtc etc;
+    QString error;
+    QVERIFY2(etc.create(m_dir.filePath(u"system"_s), &error), qPrintable(error));
+    QVERIFY2(!etc.user(u"swamp-step"_s), "this machine has a swamp-step account already");
+
+    const QString postinst = control + u"/postinst"_s;
+    const QString postrm = control + u"/postrm"_s;
+    QCOMPARE_EXIT(etc.inNamespace(postinst, {u"configure"_s}), 0);
+    const std::optional<PasswdEntry> account = etc.user(u"swamp-step"_s);
+    QVERIFY2(account, "postinst configure did not create swamp-step");
+    // adduser --system takes uids from 100 to 999 (adduser.conf, Debian policy 9.2.2).
+    QVERIFY2(account->uid >= 100 && account->uid <= 999, qPrintable(QString::number(account->uid)));
+    QCOMPARE(etc.group(u"swamp-step"_s), std::optional<uint>(account->gid));
+    QVERIFY(account->gid != 0);
+    QCOMPARE(account->home, u"/nonexistent"_s);
+    QCOMPARE(account->shell, u"/usr/sbin/nologin"_s);
+    QVERIFY(!QFile::exists(etc.varLib() + u"/nonexistent"_s));
+
+    // An upgrade configures again: same account, no error.
+    QCOMPARE_EXIT(etc.inNamespace(postinst, {u"configure"_s, QStringLiteral(SWAMP_VERSION)}), 0);
+    QCOMPARE(etc.user(u"swamp-step"_s)->uid, account->uid);
+
+    QCOMPARE_EXIT(etc.inNamespace(postrm, {u"remove"_s}), 0);
+    QVERIFY2(etc.user(u"swamp-step"_s), "postrm remove must keep the account");
+
+    const QString leftover = etc.varLib() + u"/swamp-worker/work/lease-1"_s;
+    QVERIFY(QDir().mkpath(leftover));
+    QVERIFY(QFile(etc.varLib() + u"/swamp-worker/machine-id"_s).open(QIODevice::WriteOnly));
+    QCOMPARE_EXIT(etc.inNamespace(postrm, {u"purge"_s}), 0);
+    QVERIFY2(!etc.user(u"swamp-step"_s), "postrm purge must remove the account");
+    QVERIFY2(!etc.group(u"swamp-step"_s), "postrm purge must remove the account's group");
+    QVERIFY2(!QFile::exists(etc.varLib() + u"/swamp-worker/work"_s), "purge left step work dirs");
+    QVERIFY2(QFile::exists(etc.varLib() + u"/swamp-worker/machine-id"_s),
+             "purge must keep the machine identity");
+    // Purging again (the account is gone) is no error either.
+    QCOMPARE_EXIT(etc.inNamespace(postrm, {u"purge"_s}), 0);
 }
 
 void tst_Package::consolePackage()
