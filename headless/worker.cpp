@@ -93,9 +93,12 @@ int runWorkerConnect(const QStringList &arguments)
         eraseFromProcess(parsed->secret.toLatin1());
     if (auto undumpable = makeUndumpable(); !undumpable)
         err(QStringLiteral("warning: ") + undumpable.error().text());
+    // Given but empty is a mistake, never "no step user": that would run steps as the worker's
+    // own user (root, where a step user is meant) without a word.
+    const bool stepUserGiven = parser.isSet(QStringLiteral("step-user")) || qEnvironmentVariableIsSet("SWAMP_WORKER_STEP_USER");
     const QString stepUser = parser.isSet(QStringLiteral("step-user")) ? parser.value(QStringLiteral("step-user"))
                                                                        : qEnvironmentVariable("SWAMP_WORKER_STEP_USER");
-    if (!stepUser.isEmpty()) {
+    if (stepUserGiven) {
         auto user = StepUser::resolve(stepUser);
         if (!user)
             return usageError(user.error().text(), command);

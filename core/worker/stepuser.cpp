@@ -45,8 +45,11 @@ Result<StepUser> StepUser::resolve(const QString &nameOrUid)
     bool numeric = false;
     const uint uid = nameOrUid.toUInt(&numeric);
     const QByteArray name = nameOrUid.toLocal8Bit();
-    if (nameOrUid.isEmpty())
-        return fail(QStringLiteral("invalid_step_user"), Tr::tr("--step-user is empty"), fix);
+    if (nameOrUid.trimmed().isEmpty()) {
+        return fail(QStringLiteral("invalid_step_user"),
+                    Tr::tr("--step-user (or SWAMP_WORKER_STEP_USER) is empty"),
+                    Tr::tr("name the account steps run as, or leave both out to run steps as the worker's own user"));
+    }
     const int rc = numeric ? ::getpwuid_r(uid_t(uid), &entry, buffer.data(), buffer.size(), &found)
                            : ::getpwnam_r(name.constData(), &entry, buffer.data(), buffer.size(), &found);
     if (rc != 0 || !found) {
@@ -64,6 +67,9 @@ Result<StepUser> StepUser::resolve(const QString &nameOrUid)
     user.gid = found->pw_gid;
     user.home = QString::fromLocal8Bit(found->pw_dir);
     user.shell = QString::fromLocal8Bit(found->pw_shell);
+    // System accounts have no login shell; a step's tools that start $SHELL get a real one.
+    if (user.shell.isEmpty() || user.shell.endsWith(u"/nologin") || user.shell.endsWith(u"/false"))
+        user.shell = QStringLiteral("/bin/sh");
     int count = 64;
     user.groups.resize(size_t(count));
     if (::getgrouplist(found->pw_name, found->pw_gid, user.groups.data(), &count) < 0) {

@@ -130,6 +130,7 @@ void tst_StepIsolation::stepUserCannotReachTheWorker()
     // Everything a step's code would try, each line saying what happened.
     const QString script =
         uR"(id -un
+echo "SHELL=$SHELL"
 for f in /proc/$PPID/environ /proc/$PPID/mem "$1" "$2/machine-id" "$2/machine-key" "$2/worker.lock"; do
   if cat "$f" >/dev/null 2>&1; then echo "READ $f"; else echo "DENIED $f"; fi
 done
@@ -141,6 +142,7 @@ ls /proc/self/fd | sort -n | tr '\n' ' '; echo)"_s;
     QCOMPARE_EXIT(run, 0);
     const QStringList lines = run.outLines();
     QCOMPARE(lines.value(0), u"nobody"_s);
+    QVERIFY2(run.out.contains(u"SHELL=/bin/sh"_s), qPrintable(run.out)); // not nobody's nologin
     QVERIFY2(!run.out.contains(u"READ "_s), qPrintable(run.out));
     QCOMPARE(run.out.count(u"DENIED /"_s), 6);
     QVERIFY2(run.out.contains(u"DENIED cache dir"_s), qPrintable(run.out));
@@ -219,6 +221,12 @@ void tst_StepIsolation::badStepUserIsAUsageError()
     QVERIFY(root->waitForExit(20000));
     QCOMPARE(root->exitCode(), 2);
     QVERIFY2(root->errContains(u"is root"_s), qPrintable(root->describe()));
+    // Set but empty is a mistake, never "no step user" (steps would run as root unannounced).
+    m_h->workerEnvironment.insert(u"SWAMP_WORKER_STEP_USER"_s, QString());
+    Child *empty = m_h->startWorker(m_token, m_h->newCacheDir());
+    QVERIFY(empty->waitForExit(20000));
+    QCOMPARE(empty->exitCode(), 2);
+    QVERIFY2(empty->errContains(u"--step-user (or SWAMP_WORKER_STEP_USER) is empty"_s), qPrintable(empty->describe()));
 }
 
 void tst_StepIsolation::stepUserMustNotReadTheTokenFile()
