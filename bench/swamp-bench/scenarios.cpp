@@ -859,6 +859,32 @@ std::pair<qint64, qint64> schedStat(qint64 pid, qint64 tid)
     return {fields.value(0).toLongLong(), fields.value(1).toLongLong()};
 }
 
+// The machine's CPU time so far (/proc/stat, in clock ticks): user (with nice), system, softirq
+// (the network's receive path), idle (with iowait), all. The hostile attacks move up to 1 GB/s
+// over loopback, which the kernel pays for on the same 2 cores as everything else.
+struct MachineCpu
+{
+    qint64 user = 0, system = 0, softirq = 0, idle = 0, total = 0;
+};
+
+MachineCpu machineCpu()
+{
+    MachineCpu cpu;
+    QFile file(QStringLiteral("/proc/stat"));
+    if (!file.open(QIODevice::ReadOnly))
+        return cpu;
+    // "cpu  user nice system idle iowait irq softirq steal ..."
+    const QList<QByteArray> fields = file.readLine().simplified().split(' ');
+    const auto field = [&](int i) { return fields.value(i).toLongLong(); };
+    cpu.user = field(1) + field(2);
+    cpu.system = field(3) + field(6);
+    cpu.idle = field(4) + field(5);
+    cpu.softirq = field(7);
+    for (int i = 1; i < std::min<qsizetype>(fields.size(), 9); ++i)
+        cpu.total += field(i);
+    return cpu;
+}
+
 // The kernel's TCP buffers, all sockets of the machine (both ends of every loopback connection).
 qint64 tcpMemoryKb()
 {
@@ -1022,6 +1048,7 @@ ScenarioResult runHostile(const BenchOptions &options, const QString &variant, i
     const double orchestratorCpuBefore = setup.cpuSeconds();
     const double benchCpuBefore = processCpuSeconds();
     const auto schedBefore = schedStat(setup.serve->pid(), setup.serve->pid()); // its event loop
+    const MachineCpu machineBefore = machineCpu();
     const qint64 windowStartUs = nowUs();
     const qsizetype attemptsBefore = fleet->connectAttemptTimesUs().size();
     const qint64 hostileAttemptsBefore = attack ? attack->attempts() : 0;
@@ -1050,6 +1077,11 @@ ScenarioResult runHostile(const BenchOptions &options, const QString &variant, i
     const auto schedAfter = schedStat(setup.serve->pid(), setup.serve->pid());
     const double loopRunning = double(schedAfter.first - schedBefore.first) / 1e9 / windowSeconds;
     const double loopWaiting = double(schedAfter.second - schedBefore.second) / 1e9 / windowSeconds;
+    const MachineCpu machineAfter = machineCpu();
+    const double machineTicks = std::max<double>(1, double(machineAfter.total - machineBefore.total));
+    const auto machineShare = [&](qint64 MachineCpu::*part) {
+        return double(machineAfter.*part - machineBefore.*part) / machineTicks;
+    };
     const qint64 hostileAttemptsInWindow = attack ? attack->attempts() - hostileAttemptsBefore : 0;
 
     // Still under attack: every real worker must get in.
@@ -1153,6 +1185,12 @@ ScenarioResult runHostile(const BenchOptions &options, const QString &variant, i
         // waiting for a CPU (taken by other processes of the machine).
         {QStringLiteral("eventLoopRunning"), loopRunning},
         {QStringLiteral("eventLoopWaitingForCpu"), loopWaiting},
+        // The whole machine during the window (every process, the kernel's network work included).
+        {QStringLiteral("machineCpu"), QJsonObject{{QStringLiteral("user"), machineShare(&MachineCpu::user)},
+                                                   {QStringLiteral("system"), machineShare(&MachineCpu::system)},
+                                                   {QStringLiteral("softirq"), machineShare(&MachineCpu::softirq)},
+                                                   {QStringLiteral("idle"), machineShare(&MachineCpu::idle)}}},
+        {QStringLiteral("loadAverage"), loadAverage()},
         {QStringLiteral("hostileCpuCores"), hostileCores},
         {QStringLiteral("enrollAttempts"), attemptsInWindow},
         {QStringLiteral("enrolled"), latencies.size()},
@@ -1200,8 +1238,11 @@ ScenarioResult runHostile(const BenchOptions &options, const QString &variant, i
                  fixed(mib(rssSteadyKb - rssRest)), fixed(mib(rssAfter)))
             .arg(openFilesPeak)
             .arg(fixed(orchestratorCores, 2), fixed(benchCores, 2), fixed(hostileCores, 2)));
-    say(QStringLiteral("orchestrator event loop: on a CPU %1% of the window, runnable and waiting for a CPU %2%; load average %3")
-            .arg(fixed(loopRunning * 100), fixed(loopWaiting * 100), loadAverage()));
+    say(QStringLiteral("orchestrator event loop: on a CPU %1% of the window, runnable and waiting for a CPU %2%; machine: "
+                       "user %3%, system %4%, softirq %5%, idle %6%; load average %7")
+            .arg(fixed(loopRunning * 100), fixed(loopWaiting * 100), fixed(machineShare(&MachineCpu::user) * 100),
+                 fixed(machineShare(&MachineCpu::system) * 100), fixed(machineShare(&MachineCpu::softirq) * 100),
+                 fixed(machineShare(&MachineCpu::idle) * 100), loadAverage()));
     say(QStringLiteral("kernel (sampled every second): accept queue at most %1, at most %2 MiB received and not read by "
                        "the orchestrator; all TCP buffers of the machine at most %3 MiB")
             .arg(queuesPeak.acceptQueue)
