@@ -220,6 +220,11 @@ void tst_HostilePeers::outOfFilesPausesAcceptingWithoutSpinning()
     // (EMFILE, a full core) and never logged the documented line.
     if (QStandardPaths::findExecutable(u"prlimit"_s).isEmpty())
         QSKIP("prlimit (util-linux) is not installed");
+#ifdef __SANITIZE_ADDRESS__
+    // -DSWAMP_SANITIZE=ON: g++'s UBSan reads a vtable only after testing it through a pipe(); with
+    // no descriptor left it reports every member call of a polymorphic object as invalid.
+    QSKIP("out of descriptors, UBSan's vptr check fails every call (it needs a pipe)");
+#endif
     const QString token = h->createToken(u"pool"_s, {u"--max-enrollments"_s, u"unlimited"_s});
     Child *worker = h->startEnrolledWorker(token, h->newCacheDir());
     QVERIFY(worker);
