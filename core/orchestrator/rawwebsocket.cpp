@@ -190,7 +190,7 @@ void RawWebSocket::readAvailable()
 
 void RawWebSocket::enableReading()
 {
-    if (m_state == State::Closed || m_state == State::Pending || m_state == State::Finishing
+    if (m_state == State::Closed || m_state == State::Pending || m_state == State::Finishing || m_readStopped
         || (m_readPaused && m_state == State::Open))
         return;
     m_readNotifier.setEnabled(true);
@@ -367,6 +367,29 @@ void RawWebSocket::refuseHandshake(int status, const QByteArray &reason)
     discardUntilClosed();
 }
 
+void RawWebSocket::refuseUnread(int code, const char *reason)
+{
+    m_closeCode = quint16(code);
+    sendClose(code, reason);
+    if (m_state == State::Closed)
+        return;
+    // The close frame and then the end of our side go out; nothing more is read, and the server
+    // drops the connection within a second (UnreadCloseTimeoutMs) whatever the peer does.
+    m_state = State::Discarding;
+    m_readStopped = true;
+    m_readNotifier.setEnabled(false);
+    m_in = QByteArray();
+    m_message = QByteArray();
+    m_messageOpcode = 0;
+    m_skip = 0;
+    if (m_out.isEmpty())
+        ::shutdown(m_descriptor, SHUT_WR);
+    if (m_server)
+        m_server->closing(this, RawWebSocketServer::UnreadCloseTimeoutMs);
+    else
+        finish();
+}
+
 void RawWebSocket::discardUntilClosed()
 {
     m_state = State::Discarding;
@@ -459,10 +482,16 @@ qsizetype RawWebSocket::parseFrames(char *data, qsizetype size)
                 }
                 if (length > quint64(m_maxMessageBytes) ||
                     quint64(m_message.size()) + length > quint64(m_maxMessageBytes)) {
-                    // Refused before it is read: its bytes are skipped while we wait for the
-                    // peer's close frame.
                     qCDebug(lcWs) << "message over" << m_maxMessageBytes << "bytes from"
                                   << peerAddress();
+                    if (!m_authenticated) {
+                        // A peer without a secret: not a byte more of it is read (skipping a
+                        // megabyte a frame at loopback speed was what such an attack cost).
+                        refuseUnread(CloseTooBig, "message too big");
+                        break;
+                    }
+                    // Refused before it is read: its bytes are skipped while we wait for the
+                    // peer's close frame.
                     close(CloseTooBig, QStringLiteral("message too big"));
                     m_skip = quint64(headerSize) + length;
                     continue;

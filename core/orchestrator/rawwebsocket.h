@@ -21,7 +21,8 @@ class RawWebSocketServer;
 //
 // Protocol errors close with the RFC codes: 1002 (unmasked or malformed frame, reserved bits or
 // opcodes, a bad control frame), 1007 (a text message that is not UTF-8), 1009 (a message or
-// frame over maxMessageBytes). close() waits for the peer's close frame (or end of stream) before
+// frame over maxMessageBytes; before setAuthenticated() the rest is not read at all: the close
+// frame and the end of our side go out and the connection is dropped within a second). close() waits for the peer's close frame (or end of stream) before
 // it drops the connection; the server aborts those that take too long. `disconnected` is always
 // emitted from the event loop, never from inside a call to this object.
 class RawWebSocket final : public PeerSocket
@@ -81,6 +82,9 @@ private:
     // The input can no longer be parsed (an HTTP or protocol error was sent): it is dropped until
     // the peer closes its side, or the server's sweep gives up on it.
     void discardUntilClosed();
+    // Sends a close frame with `code` and the end of our side, then reads nothing more: the
+    // server drops the connection shortly (a peer without a secret that sent a frame too large).
+    void refuseUnread(int code, const char *reason);
     // Writes the header of a frame of `size` bytes into `header` (10 bytes); returns its length.
     static qsizetype frameHeader(uchar *header, int opcode, qsizetype size);
     void write(const char *head, qsizetype headSize, const char *body, qsizetype bodySize);
@@ -109,6 +113,7 @@ private:
     bool m_reading = false;
     bool m_readDeferred = false;
     bool m_readPaused = false;
+    bool m_readStopped = false; // refuseUnread(): never again
     bool m_authenticated = false;
 };
 

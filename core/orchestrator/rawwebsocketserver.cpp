@@ -171,10 +171,10 @@ void RawWebSocketServer::upgraded(RawWebSocket *socket)
     Q_EMIT newConnection();
 }
 
-void RawWebSocketServer::closing(RawWebSocket *socket)
+void RawWebSocketServer::closing(RawWebSocket *socket, int timeoutMs)
 {
     if (!m_closing.contains(socket))
-        m_closing.insert(socket, nowMs() + m_closeTimeoutMs);
+        m_closing.insert(socket, nowMs() + (timeoutMs > 0 ? timeoutMs : m_closeTimeoutMs));
     armSweep();
 }
 

@@ -38,6 +38,8 @@ class RawWebSocketServer final : public QObject
 public:
     static constexpr int DefaultHandshakeTimeoutMs = 10000;
     static constexpr int DefaultCloseTimeoutMs = 5000;
+    // How long a peer without a secret that was refused unread (RawWebSocket) keeps its socket.
+    static constexpr int UnreadCloseTimeoutMs = 1000;
     // The largest upgrade request head accepted (a larger one is answered 431).
     static constexpr qsizetype MaxRequestHeadBytes = 16 * 1024;
 
@@ -78,7 +80,8 @@ private:
     QByteArray serverName() const { return m_serverName; }
     // From RawWebSocket:
     void upgraded(RawWebSocket *socket);
-    void closing(RawWebSocket *socket);
+    // The socket is in a close handshake: dropped after `timeoutMs` (0: closeTimeout()).
+    void closing(RawWebSocket *socket, int timeoutMs = 0);
     void finished(RawWebSocket *socket); // its descriptor is closed
     void detach(RawWebSocket *socket);   // it is being destroyed
     void authenticated(RawWebSocket *socket);

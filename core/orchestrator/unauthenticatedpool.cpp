@@ -14,24 +14,18 @@ UnauthenticatedPool::UnauthenticatedPool(Limits limits, Drop drop)
 bool UnauthenticatedPool::admit(QObject *connection, const QString &address)
 {
     const QString key = AddressThrottle::keyOf(address);
-    QList<QObject *> &same = m_byAddress[key];
-    if (same.size() >= m_limits.perAddress) {
+    int &same = m_perAddress[key];
+    if (same >= m_limits.perAddress) {
         ++m_refused;
         return false;
     }
     QList<QObject *> victims;
-    if (m_entries.size() >= m_limits.total) {
-        // The oldest connection of the address holding the most (this one's own included).
-        auto busiest = m_byAddress.cbegin();
-        for (auto it = m_byAddress.cbegin(); it != m_byAddress.cend(); ++it) {
-            if (it.value().size() > busiest.value().size())
-                busiest = it;
-        }
-        if (!busiest.value().isEmpty())
-            victims << busiest.value().first();
-    }
-    same << connection;
-    m_entries.insert(connection, Entry{key, 0});
+    if (m_entries.size() >= m_limits.total && !m_byAge.empty())
+        victims << m_byAge.begin()->second;
+    ++same;
+    const quint64 age = m_nextAge++;
+    m_entries.insert(connection, Entry{key, 0, age});
+    m_byAge.emplace(age, connection);
     dropNow(victims);
     return true;
 }
@@ -69,12 +63,9 @@ void UnauthenticatedPool::remove(QObject *connection)
     if (it == m_entries.end())
         return;
     m_bytes -= it->bytes;
-    const auto same = m_byAddress.find(it->address);
-    if (same != m_byAddress.end()) {
-        same->removeOne(connection);
-        if (same->isEmpty())
-            m_byAddress.erase(same);
-    }
+    m_byAge.erase(it->age);
+    if (const auto same = m_perAddress.find(it->address); same != m_perAddress.end() && --*same <= 0)
+        m_perAddress.erase(same);
     m_entries.erase(it);
 }
 

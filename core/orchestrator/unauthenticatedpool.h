@@ -5,6 +5,7 @@
 #include <QString>
 
 #include <functional>
+#include <map>
 
 class QObject;
 
@@ -14,8 +15,10 @@ namespace Swamp {
 // progress), bounded so that peers without a secret can neither take the orchestrator's memory
 // nor crowd out the real workers:
 // - at most `perAddress` from one source address (IPv6 by /64): more are refused at once;
-// - at most `total` in all: a new one evicts the oldest connection of the address that holds
-//   the most, so a flood from a few addresses cannot keep anyone else out;
+// - at most `total` in all: a new one evicts the oldest connection without a secret. A real
+//   worker's is young (it enrolls within milliseconds), an attacker's holds on, so a flood
+//   cannot keep anyone out; evicting from the address that holds the most (tried first) turned
+//   on the workers' own address when many attacker addresses held a few each;
 // - at most `bytes` buffered by all of them together (unfinished handshakes and frames): past it
 //   the biggest holders are dropped until a quarter of the budget is free.
 // The pool never deletes a connection: it names those to drop to the `drop` callback, after it
@@ -56,13 +59,16 @@ private:
     {
         QString address;
         qint64 bytes = 0;
+        quint64 age = 0; // admission order
     };
     void dropNow(const QList<QObject *> &victims);
 
     Limits m_limits;
     Drop m_drop;
     QHash<QObject *, Entry> m_entries;
-    QHash<QString, QList<QObject *>> m_byAddress; // oldest first
+    QHash<QString, int> m_perAddress;
+    std::map<quint64, QObject *> m_byAge; // oldest first
+    quint64 m_nextAge = 0;
     qint64 m_bytes = 0;
     qint64 m_refused = 0;
     qint64 m_evicted = 0;
