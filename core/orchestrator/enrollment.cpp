@@ -21,20 +21,7 @@
 
 namespace Swamp {
 
-namespace {
-
 using Protocol::EnrollRequest;
-
-// Refusals only a stranger causes (no such token, a wrong secret or machine key, a malformed
-// frame) count against the address; those that a legitimate worker meets (an expired or revoked
-// token, another version) do not, so that they keep their permanent answer.
-bool countsAgainstAddress(const QString &code)
-{
-    return code == u"token_not_found" || code == u"invalid_token" || code == u"token_mismatch"
-           || code == u"machine_key_mismatch" || code == u"invalid_enroll";
-}
-
-} // namespace
 
 void Orchestrator::refuse(WorkerConnection *connection, const Error &error, const QString &requestId)
 {
@@ -97,8 +84,10 @@ void Orchestrator::reportRefusalSummaries()
 Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const QString &peer)
 {
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
-    // A refusal a stranger could cause counts against its address; past the limit it is answered
-    // `rate_limited` (transient) instead. What a correct secret reaches is never throttled.
+    // Refusals only a stranger causes (no such token, a wrong secret or machine key, a malformed
+    // frame) count against its address; past the limit they are answered `rate_limited`
+    // (transient) instead. Those a legitimate worker meets (an expired or revoked token, another
+    // version) do not count, and what a correct secret reaches is never throttled.
     const auto stranger = [&](Error error) -> std::unexpected<Error> {
         const bool throttled = m_enrollThrottle.isThrottled(peer, nowMs);
         m_enrollThrottle.record(peer, nowMs);
