@@ -69,6 +69,25 @@ public:
     // Whether commands run as the real root (and can therefore switch to another user).
     static bool realRoot() { return ::geteuid() == 0; }
 
+    // Why no private copy of /etc can be made here, or empty. In a chroot whose / is not a mount
+    // point (../shared/tools/fresh-debian.sh, some build sandboxes) unshare(1) cannot make the
+    // new namespace's mounts private (`--propagation private` remounts /: EINVAL) and the kernel
+    // refuses user namespaces: a bind mount there could reach the host's mounts, so none is made.
+    static QString unavailableReason()
+    {
+        QFile mountInfo(u"/proc/self/mountinfo"_s);
+        if (!mountInfo.open(QIODevice::ReadOnly))
+            return u"cannot read /proc/self/mountinfo"_s;
+        // Field 5 of each line is the mount point, relative to this process's root.
+        for (const QByteArray &line : mountInfo.readAll().split('\n')) {
+            if (line.split(' ').value(4) == "/")
+                return {};
+        }
+        return u"this runs in a chroot whose / is not a mount point, where no mount namespace can be "
+               "made private: the tests of the package's accounts need a real machine, VM or "
+               "container"_s;
+    }
+
     // `program arguments` with the copy bound over /etc (what a maintainer script needs: adduser
     // rewrites passwd, group, shadow and gshadow and renames files next to them), varLib() over
     // /var/lib and an empty directory over /run (adduser's lock; and no systemd to reload).
