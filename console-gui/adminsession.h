@@ -1,8 +1,9 @@
 #pragma once
 
-#include "admin/adminclient.h"
-#include "store/records.h"
-#include "worker/backoff.h"
+#include "client/adminclient.h"
+#include "common/backoff.h"
+#include "model/event.h"
+#include "model/worker.h"
 
 #include <QJsonArray>
 #include <QObject>

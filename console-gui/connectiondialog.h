@@ -1,6 +1,6 @@
 #pragma once
 
-#include "admin/adminclient.h"
+#include "client/adminclient.h"
 
 #include <QDialog>
 

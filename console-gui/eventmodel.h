@@ -1,6 +1,6 @@
 #pragma once
 
-#include "store/records.h"
+#include "model/event.h"
 
 #include <QAbstractTableModel>
 #include <QList>

@@ -4,7 +4,7 @@
 
 #include "common/duration.h"
 #include "common/labels.h"
-#include "tokens/tokens.h"
+#include "model/token.h"
 
 #include <QCheckBox>
 #include <QDialogButtonBox>

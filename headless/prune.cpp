@@ -2,8 +2,8 @@
 
 #include "common/duration.h"
 #include "common/table.h"
-#include "identity/machineidentity.h"
-#include "store/records.h"
+#include "model/token.h"
+#include "model/worker.h"
 
 #include <QDateTime>
 #include <QJsonArray>

@@ -1,12 +1,12 @@
 #include "cli.h"
 
 #include "common/duration.h"
-#include "common/ids.h"
 #include "common/files.h"
+#include "common/ids.h"
 #include "common/secretmasker.h"
 #include "common/table.h"
 #include "common/text.h"
-#include "scheduling/steps.h"
+#include "model/step.h"
 
 #include <QCoreApplication>
 #include <QDateTime>

@@ -8,9 +8,9 @@
 #include "common/openfiles.h"
 #include "common/signalwatcher.h"
 #include "common/urls.h"
-#include "orchestrator/eventlog.h"
-#include "orchestrator/orchestrator.h"
-#include "orchestrator/reaper.h"
+#include "server/eventlog.h"
+#include "server/orchestrator.h"
+#include "server/reaper.h"
 #include "version/version.h"
 
 #include <QCoreApplication>

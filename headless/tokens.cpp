@@ -2,7 +2,7 @@
 
 #include "common/duration.h"
 #include "common/table.h"
-#include "tokens/tokens.h"
+#include "model/token.h"
 
 #include <QDateTime>
 #include <QJsonArray>

@@ -6,8 +6,9 @@
 #include "common/table.h"
 #include "common/text.h"
 #include "common/urls.h"
+#include "model/token.h"
+#include "model/worker.h"
 #include "tls/tlscredentials.h"
-#include "tokens/tokens.h"
 #include "worker/processsecrets.h"
 #include "worker/workeragent.h"
 

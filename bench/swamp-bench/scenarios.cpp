@@ -6,8 +6,8 @@
 #include "serveprocess.h"
 #include "simfleet.h"
 
-#include "admin/adminclient.h"
 #include "benchdatabase.h"
+#include "client/adminclient.h"
 #include "store/store.h"
 
 #include <QDir>

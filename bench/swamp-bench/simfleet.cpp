@@ -2,8 +2,8 @@
 
 #include "benchclock.h"
 #include "common/datadir.h"
+#include "model/errorcodes.h"
 #include "protocol/enrollrequest.h"
-#include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "version/version.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "worker/backoff.h"
+#include "common/backoff.h"
 
 #include <QHash>
 #include <QList>

@@ -1,4 +1,4 @@
-#include "admin/adminclient.h"
+#include "client/adminclient.h"
 
 #include "common/datadir.h"
 #include "common/files.h"

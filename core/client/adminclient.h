@@ -1,7 +1,7 @@
 #pragma once
 
 #include "common/result.h"
-#include "store/records.h"
+#include "model/event.h"
 
 #include <QHash>
 #include <QJsonObject>

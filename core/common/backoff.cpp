@@ -1,4 +1,4 @@
-#include "worker/backoff.h"
+#include "common/backoff.h"
 
 namespace Swamp {
 

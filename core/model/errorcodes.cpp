@@ -1,4 +1,4 @@
-#include "protocol/errorcodes.h"
+#include "model/errorcodes.h"
 
 #include <QSet>
 

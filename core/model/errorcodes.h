@@ -20,7 +20,7 @@ Error tokenRevoked(const QString &tokenName);
 Error tokenMismatch(const QString &tokenName);
 Error tokenNotFound(const QString &tokenName);
 Error invalidToken();
-// The machine id is bound to the token with another machine key (identity/machineidentity.h).
+// The machine id is bound to the token with another machine key (worker/machineidentity.h).
 Error machineKeyMismatch(const QString &tokenName, const QString &machineSuffix);
 // Refused attempts from one address (never per token name: a stranger must not lock a token's
 // workers out); a correct secret is never answered with it.

@@ -1,4 +1,4 @@
-#include "scheduling/steps.h"
+#include "model/step.h"
 
 #include "common/duration.h"
 #include "common/jsonwriter.h"

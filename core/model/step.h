@@ -2,6 +2,7 @@
 
 #include "common/labels.h"
 #include "common/result.h"
+#include "model/limits.h"
 
 #include <QDateTime>
 #include <QJsonObject>
@@ -122,12 +123,5 @@ struct RunRecord
 // A run's state from its steps: running while any is not terminal (queued if none started),
 // else failed/timed_out/cancelled if any is, else succeeded.
 StepState runStateFrom(const QList<StepState> &steps);
-
-// At most this many --secret-env variables per step, of at most MaxSecretValueBytes each.
-inline constexpr int MaxSecretVariables = 32;
-inline constexpr qsizetype MaxSecretValueBytes = 64 * 1024;
-
-// The most output a step keeps (bytes); beyond it one truncation marker is stored.
-inline constexpr qint64 MaxStepOutputBytes = 4 * 1024 * 1024;
 
 } // namespace Swamp

@@ -1,7 +1,6 @@
-#include "tokens/tokens.h"
+#include "model/token.h"
 
-#include "identity/machineidentity.h"
-#include "protocol/errorcodes.h"
+#include "model/errorcodes.h"
 
 #include <QCryptographicHash>
 #include <QRandomGenerator>
@@ -100,6 +99,12 @@ QString TokenRecord::enrollmentsText() const
 {
     return QString::number(bindings.size()) + u'/'
            + (maxEnrollments == 0 ? QStringLiteral("unlimited") : QString::number(maxEnrollments));
+}
+
+QString machineIdSuffix(const QString &machineId)
+{
+    return QString::fromLatin1(
+        QCryptographicHash::hash(machineId.toUtf8(), QCryptographicHash::Sha256).toHex().left(8));
 }
 
 QString workerNameFor(const TokenRecord &token, const QString &machineId)

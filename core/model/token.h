@@ -2,6 +2,7 @@
 
 #include "common/labels.h"
 #include "common/result.h"
+#include "model/limits.h"
 
 #include <QDateTime>
 #include <QList>
@@ -70,6 +71,7 @@ struct TokenRecord
 // enrollment, else "<token>-<first 8 hex of SHA-256(machine-id)>".
 QString workerNameFor(const TokenRecord &token, const QString &machineId);
 
-inline constexpr qint64 MaxTokenLifetimeMs = 365LL * 24 * 3600 * 1000;
+// First 8 hex characters of SHA-256(machine id): the suffix of multi-enrollment worker names.
+QString machineIdSuffix(const QString &machineId);
 
 } // namespace Swamp

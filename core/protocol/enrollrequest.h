@@ -17,7 +17,7 @@ struct EnrollRequest
     QString version;    // the swamp version: must equal the orchestrator's
     QString token;      // "<name>.<secret>" (its shape is checked with the token, SPEC §4 order)
     QString machineId;  // a UUID
-    QString machineKey; // 64 lowercase hex: the machine's credential (identity/machineidentity.h)
+    QString machineKey; // 64 lowercase hex: the machine's credential (worker/machineidentity.h)
     QString instanceId; // 1–64 printable ASCII characters, new for every process
     QString hostname;   // 1–255 characters, no control characters
     QString platform;   // 1–64 of [A-Za-z0-9._+-], e.g. "linux"

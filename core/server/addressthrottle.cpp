@@ -1,4 +1,4 @@
-#include "orchestrator/addressthrottle.h"
+#include "server/addressthrottle.h"
 
 #include <QHostAddress>
 

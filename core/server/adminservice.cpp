@@ -1,14 +1,14 @@
 // The admin endpoint (/v1/admin): authentication, request dispatch and the event subscription.
-#include "orchestrator/orchestrator.h"
+#include "server/orchestrator.h"
 
 #include "common/duration.h"
 #include "common/jsonwriter.h"
 #include "common/logging.h"
-#include "orchestrator/connections.h"
-#include "orchestrator/eventlog.h"
-#include "orchestrator/fleet.h"
-#include "protocol/errorcodes.h"
+#include "model/errorcodes.h"
 #include "protocol/protocol.h"
+#include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/transport/connections.h"
 #include "store/store.h"
 #include "version/version.h"
 

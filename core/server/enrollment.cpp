@@ -1,18 +1,18 @@
 // Enrollment: the SPEC §4 checks in their order (version, shape, exists, revoked, expired,
 // secret, binding, live session), the ghost-session rule, and admission into the pool.
-#include "orchestrator/orchestrator.h"
+#include "server/orchestrator.h"
 
 #include "common/duration.h"
 #include "common/logging.h"
 #include "common/text.h"
-#include "identity/machineidentity.h"
-#include "orchestrator/connections.h"
-#include "orchestrator/eventlog.h"
-#include "orchestrator/fleet.h"
+#include "model/errorcodes.h"
+#include "model/token.h"
 #include "protocol/enrollrequest.h"
-#include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
-#include "scheduling/scheduler.h"
+#include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/scheduler.h"
+#include "server/transport/connections.h"
 #include "store/store.h"
 #include "version/version.h"
 

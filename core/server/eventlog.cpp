@@ -1,4 +1,4 @@
-#include "orchestrator/eventlog.h"
+#include "server/eventlog.h"
 
 #include "common/logging.h"
 #include "store/store.h"

@@ -1,4 +1,4 @@
-#include "orchestrator/fleet.h"
+#include "server/fleet.h"
 
 #include "common/duration.h"
 #include "common/logging.h"

@@ -1,16 +1,16 @@
 // Several orchestrators on one PostgreSQL database (a fleet): joining it, reacting to the other
 // orchestrators' notifications, and taking over what a dead orchestrator held.
 
-#include "orchestrator/orchestrator.h"
+#include "server/orchestrator.h"
 
 #include "common/duration.h"
 #include "common/logging.h"
-#include "orchestrator/connections.h"
-#include "orchestrator/eventlog.h"
-#include "orchestrator/fleet.h"
-#include "protocol/errorcodes.h"
+#include "model/errorcodes.h"
 #include "protocol/protocol.h"
-#include "scheduling/scheduler.h"
+#include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/scheduler.h"
+#include "server/transport/connections.h"
 #include "store/store.h"
 
 #include <QHostInfo>

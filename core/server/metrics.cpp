@@ -1,4 +1,4 @@
-#include "orchestrator/metrics.h"
+#include "server/metrics.h"
 
 #include "store/store.h"
 #include "version/version.h"

@@ -1,11 +1,12 @@
 // Metrics and health: the registry's hooks that need no line in the scheduler (dispatches are
 // seen through stepChanged, fenced frames through the lease.refused event), the per-endpoint
 // socket gauges, and the /metrics + /healthz listener.
-#include "orchestrator/orchestrator.h"
+#include "server/orchestrator.h"
 
-#include "orchestrator/connections.h"
-#include "orchestrator/metricsserver.h"
-#include "store/records.h"
+#include "model/event.h"
+#include "model/worker.h"
+#include "server/transport/connections.h"
+#include "server/transport/metricsserver.h"
 #include "store/store.h"
 #include "tls/listensafety.h"
 

@@ -1,13 +1,13 @@
 #pragma once
 
-#include "common/result.h"
-#include "orchestrator/metrics.h"
-#include "orchestrator/addressthrottle.h"
-#include "orchestrator/connections.h"
 #include "common/refusaldigest.h"
-#include "pool/workerpool.h"
-#include "scheduling/steps.h"
-#include "tokens/tokens.h"
+#include "common/result.h"
+#include "model/step.h"
+#include "model/token.h"
+#include "server/addressthrottle.h"
+#include "server/metrics.h"
+#include "server/transport/connections.h"
+#include "server/workerpool.h"
 
 #include <QHash>
 #include <QJsonArray>

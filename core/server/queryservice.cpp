@@ -1,12 +1,12 @@
 // `data.query`: the orchestrator's state as records of the built-in models, filtered by a
 // compiled predicate. `modelType ==` and `attributes.state/status == <literal>` are pushed down to
 // SQL; the predicate always has the final word.
-#include "orchestrator/orchestrator.h"
+#include "server/orchestrator.h"
 
 #include "common/duration.h"
 #include "common/logging.h"
 #include "query/predicate.h"
-#include "scheduling/scheduler.h"
+#include "server/scheduler.h"
 #include "store/store.h"
 
 #include <QElapsedTimer>

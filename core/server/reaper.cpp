@@ -1,4 +1,4 @@
-#include "orchestrator/reaper.h"
+#include "server/reaper.h"
 
 #include "common/duration.h"
 #include "common/logging.h"

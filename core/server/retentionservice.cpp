@@ -1,9 +1,9 @@
 // `worker.prune` and the audit trail of admin actions (who, from where, why).
-#include "orchestrator/orchestrator.h"
+#include "server/orchestrator.h"
 
 #include "common/duration.h"
-#include "orchestrator/connections.h"
-#include "orchestrator/eventlog.h"
+#include "server/eventlog.h"
+#include "server/transport/connections.h"
 #include "store/store.h"
 
 #include <QJsonArray>

@@ -1,13 +1,13 @@
 // Admin requests about steps: submit, status, logs, follow, cancel, the queue, drain/undrain.
-#include "orchestrator/orchestrator.h"
+#include "server/orchestrator.h"
 
 #include "common/duration.h"
 #include "common/text.h"
-#include "orchestrator/connections.h"
-#include "orchestrator/eventlog.h"
-#include "orchestrator/fleet.h"
 #include "protocol/protocol.h"
-#include "scheduling/scheduler.h"
+#include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/scheduler.h"
+#include "server/transport/connections.h"
 #include "store/store.h"
 
 #include <QJsonArray>

@@ -1,15 +1,15 @@
-#include "scheduling/scheduler.h"
+#include "server/scheduler.h"
 
 #include "common/duration.h"
-#include "common/secretmasker.h"
 #include "common/ids.h"
 #include "common/jsonwriter.h"
 #include "common/logging.h"
-#include "orchestrator/connections.h"
-#include "orchestrator/eventlog.h"
-#include "orchestrator/fleet.h"
-#include "pool/workerpool.h"
+#include "common/secretmasker.h"
 #include "protocol/protocol.h"
+#include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/transport/connections.h"
+#include "server/workerpool.h"
 #include "store/store.h"
 
 #include <QJsonArray>

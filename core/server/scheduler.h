@@ -1,9 +1,9 @@
 #pragma once
 
-#include "common/result.h"
 #include "common/refusaldigest.h"
-#include "scheduling/stepqueue.h"
-#include "scheduling/steps.h"
+#include "common/result.h"
+#include "model/step.h"
+#include "server/stepqueue.h"
 
 #include <QHash>
 #include <QJsonObject>

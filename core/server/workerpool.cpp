@@ -1,4 +1,4 @@
-#include "pool/workerpool.h"
+#include "server/workerpool.h"
 
 namespace Swamp {
 

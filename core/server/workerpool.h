@@ -1,6 +1,6 @@
 #pragma once
 
-#include "store/records.h"
+#include "model/worker.h"
 
 #include <QHash>
 #include <QPointer>

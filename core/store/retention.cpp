@@ -9,7 +9,7 @@
 namespace Swamp {
 
 namespace {
-// Terminal step states (isTerminal() in scheduling/steps.h); written out for the SQL.
+// Terminal step states (isTerminal() in model/step.h); written out for the SQL.
 const char EndedStates[] = "'succeeded', 'failed', 'cancelled', 'timed_out'";
 
 QString placeholders(qsizetype count)

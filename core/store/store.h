@@ -1,11 +1,12 @@
 #pragma once
 
 #include "common/result.h"
-#include "scheduling/steps.h"
-#include "store/audit.h"
-#include "store/records.h"
+#include "model/audit.h"
+#include "model/event.h"
+#include "model/step.h"
+#include "model/token.h"
+#include "model/worker.h"
 #include "store/sqlitewriter.h"
-#include "tokens/tokens.h"
 
 #include <QElapsedTimer>
 #include <QHash>

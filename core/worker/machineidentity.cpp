@@ -1,4 +1,4 @@
-#include "identity/machineidentity.h"
+#include "worker/machineidentity.h"
 
 #include "common/datadir.h"
 #include "common/directorylock.h"
@@ -79,12 +79,6 @@ Result<std::unique_ptr<QLockFile>> lockCacheDir(const QString &cacheDir)
                              .arg(pid),
                          Tr::tr("give each worker its own --cache-dir"));
     });
-}
-
-QString machineIdSuffix(const QString &machineId)
-{
-    return QString::fromLatin1(
-        QCryptographicHash::hash(machineId.toUtf8(), QCryptographicHash::Sha256).toHex().left(8));
 }
 
 } // namespace Swamp

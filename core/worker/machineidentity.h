@@ -29,7 +29,4 @@ Result<QString> loadOrCreateMachineKey(const QString &cacheDir);
 //   cache dir <dir> is in use by another worker (pid <n>) — give each worker its own --cache-dir
 Result<std::unique_ptr<QLockFile>> lockCacheDir(const QString &cacheDir);
 
-// First 8 hex characters of SHA-256(machine id): the suffix of multi-enrollment worker names.
-QString machineIdSuffix(const QString &machineId);
-
 } // namespace Swamp

@@ -2,8 +2,8 @@
 
 #include "common/files.h"
 #include "common/logging.h"
+#include "model/limits.h"
 #include "protocol/protocol.h"
-#include "scheduling/steps.h"
 #include "worker/stepcgroups.h"
 #include "worker/stepuser.h"
 

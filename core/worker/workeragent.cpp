@@ -5,13 +5,14 @@
 #include "common/ids.h"
 #include "common/logging.h"
 #include "common/urls.h"
-#include "identity/machineidentity.h"
+#include "model/errorcodes.h"
+#include "model/token.h"
 #include "protocol/enrollrequest.h"
-#include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 #include "tls/tlscredentials.h"
 #include "tls/tlsdiagnosis.h"
 #include "version/version.h"
+#include "worker/machineidentity.h"
 #include "worker/steprunner.h"
 
 #include <QDateTime>

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "common/backoff.h"
 #include "common/labels.h"
 #include "common/result.h"
-#include "worker/backoff.h"
 #include "worker/stepcgroups.h"
 #include "worker/steprunner.h"
 #include "worker/stepuser.h"

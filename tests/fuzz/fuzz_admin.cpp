@@ -1,4 +1,4 @@
-// libFuzzer harness for the orchestrator's admin endpoint /v1/admin (core/orchestrator/
+// libFuzzer harness for the orchestrator's admin endpoint /v1/admin (core/server/
 // adminservice.cpp, runservice.cpp, queryservice.cpp, retentionservice.cpp), through a real
 // Orchestrator in this process (OrchestratorFixture) and a WebSocket client. See
 // docs/protocol.md ("Fuzzing").

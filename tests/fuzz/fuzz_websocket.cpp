@@ -1,5 +1,5 @@
 // libFuzzer harness for RawWebSocket, the server side of RFC 6455 behind ws://
-// (core/orchestrator/rawwebsocket.cpp): a real RawWebSocketServer on 127.0.0.1 and, per input,
+// (core/server/transport/rawwebsocket.cpp): a real RawWebSocketServer on 127.0.0.1 and, per input,
 // one loopback TCP connection that carries the input's bytes. See docs/protocol.md ("Fuzzing").
 //
 // An input is a mode byte, then bytes. Mode bits:
@@ -24,8 +24,8 @@
 #include "fuzzsupport.h"
 #include "websocketclient.h"
 
-#include "orchestrator/rawwebsocket.h"
-#include "orchestrator/rawwebsocketserver.h"
+#include "server/transport/rawwebsocket.h"
+#include "server/transport/rawwebsocketserver.h"
 
 #include <QCoreApplication>
 #include <QHostAddress>

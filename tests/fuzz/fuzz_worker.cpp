@@ -1,5 +1,5 @@
 // libFuzzer harness for what the orchestrator does with a worker's frames on /v1/worker
-// (core/orchestrator/: enrollment, the session, the scheduler's lease handling), through a real
+// (core/server/: enrollment, the session, the scheduler's lease handling), through a real
 // Orchestrator in this process (OrchestratorFixture) and a WebSocket client. See
 // docs/protocol.md ("Fuzzing").
 //

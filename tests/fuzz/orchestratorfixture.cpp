@@ -2,7 +2,7 @@
 
 #include "fuzzsupport.h"
 
-#include "orchestrator/orchestrator.h"
+#include "server/orchestrator.h"
 
 #include <QCoreApplication>
 #include <QDir>

@@ -3,7 +3,7 @@
 // Also the check order (version, shape, exists, revoked, expired, secret, binding, live session).
 #include "swampharness.h"
 
-#include "tokens/tokens.h"
+#include "model/token.h"
 
 #include <QRegularExpression>
 #include <QTest>

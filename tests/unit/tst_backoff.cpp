@@ -2,7 +2,7 @@
 // after a session that enrolled.
 #include "testsupport.h"
 
-#include "worker/backoff.h"
+#include "common/backoff.h"
 
 #include <QRegularExpression>
 #include <QTest>

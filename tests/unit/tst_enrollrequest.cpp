@@ -3,8 +3,8 @@
 // is permanent (invalid_enroll) and names the field.
 #include "unit/testsupport.h"
 
+#include "model/errorcodes.h"
 #include "protocol/enrollrequest.h"
-#include "protocol/errorcodes.h"
 #include "protocol/protocol.h"
 
 #include <QJsonArray>

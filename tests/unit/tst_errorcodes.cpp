@@ -2,7 +2,7 @@
 // retried, and the enrollment failures of SPEC §4 with their promised substrings and fixes.
 #include "testsupport.h"
 
-#include "protocol/errorcodes.h"
+#include "model/errorcodes.h"
 
 #include <QRegularExpression>
 #include <QTest>

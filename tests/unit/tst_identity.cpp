@@ -1,7 +1,8 @@
 // The worker's machine identity and the one-process-per-cache-dir lock (SPEC §4).
 #include "testsupport.h"
 
-#include "identity/machineidentity.h"
+#include "model/token.h"
+#include "worker/machineidentity.h"
 
 #include <QCryptographicHash>
 #include <QDir>
@@ -294,4 +295,5 @@ void tst_Identity::corruptMachineKey()
 }
 
 QTEST_GUILESS_MAIN(tst_Identity)
+#include "model/token.h"
 #include "tst_identity.moc"

@@ -1,7 +1,7 @@
 // JsonObjectWriter: the hand-written JSON of events (and event frames) must read back, through
 // Qt's own parser, as exactly the object it describes, whatever the strings hold.
 #include "common/jsonwriter.h"
-#include "store/records.h"
+#include "model/event.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

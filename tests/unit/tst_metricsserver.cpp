@@ -1,11 +1,11 @@
 // The metrics listener (a real QTcpServer on 127.0.0.1:0, spoken to over TCP) and the
 // registry's exposition, read back with a strict parser of the text format.
-#include "testsupport.h"
 #include "httptest.h"
 #include "prometheustext.h"
+#include "testsupport.h"
 
-#include "orchestrator/metrics.h"
-#include "orchestrator/metricsserver.h"
+#include "server/metrics.h"
+#include "server/transport/metricsserver.h"
 #include "store/store.h"
 
 #include <QElapsedTimer>

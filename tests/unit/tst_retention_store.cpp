@@ -4,10 +4,10 @@
 // their token bindings; the reaper works in batches and yields to the event loop between them;
 // audit records round-trip; and a database of the previous schema is
 // backed up before it is migrated.
-#include "testsupport.h"
 #include "oldschema.h"
+#include "testsupport.h"
 
-#include "orchestrator/reaper.h"
+#include "server/reaper.h"
 #include "store/store.h"
 #include "version/version.h"
 

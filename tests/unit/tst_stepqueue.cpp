@@ -2,7 +2,7 @@
 // iteration that tolerates the visitor dispatching (removing) and requeueing steps.
 #include "testsupport.h"
 
-#include "scheduling/stepqueue.h"
+#include "server/stepqueue.h"
 
 #include <QRandomGenerator>
 #include <QTest>

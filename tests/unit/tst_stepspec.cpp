@@ -3,7 +3,7 @@
 // step ran on any worker, without its timeout, or more than once.
 #include "unit/testsupport.h"
 
-#include "scheduling/steps.h"
+#include "model/step.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -5,7 +5,7 @@
 // transactions.
 #include "testsupport.h"
 
-#include "orchestrator/eventlog.h"
+#include "server/eventlog.h"
 #include "store/store.h"
 #include "support/pgserver.h"
 #include "version/version.h"

@@ -3,8 +3,8 @@
 // refusals become operator events).
 #include "unit/testsupport.h"
 
-#include "orchestrator/addressthrottle.h"
 #include "common/refusaldigest.h"
+#include "server/addressthrottle.h"
 
 #include <QTest>
 

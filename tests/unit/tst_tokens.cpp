@@ -2,8 +2,8 @@
 // effective state (SPEC §5) and worker naming (SPEC §4).
 #include "testsupport.h"
 
-#include "protocol/errorcodes.h"
-#include "tokens/tokens.h"
+#include "model/errorcodes.h"
+#include "model/token.h"
 
 #include <QCryptographicHash>
 #include <QRegularExpression>

@@ -3,10 +3,10 @@
 // writes the bytes of the handshake and of masked frames itself for what a broken one does.
 #include "testsupport.h"
 
-#include "orchestrator/connections.h"
-#include "orchestrator/peersocket.h"
-#include "orchestrator/rawwebsocket.h"
-#include "orchestrator/rawwebsocketserver.h"
+#include "server/transport/connections.h"
+#include "server/transport/peersocket.h"
+#include "server/transport/rawwebsocket.h"
+#include "server/transport/rawwebsocketserver.h"
 
 #include <QElapsedTimer>
 #include <QJsonDocument>

@@ -1,10 +1,10 @@
-#include "orchestrator/connections.h"
+#include "server/transport/connections.h"
 
 #include "common/error.h"
 #include "common/logging.h"
-#include "orchestrator/peersocket.h"
-#include "orchestrator/unauthenticatedpool.h"
 #include "protocol/protocol.h"
+#include "server/transport/peersocket.h"
+#include "server/transport/unauthenticatedpool.h"
 
 #include <QDateTime>
 #include <QHostAddress>

@@ -1,4 +1,4 @@
-#include "orchestrator/metricsserver.h"
+#include "server/transport/metricsserver.h"
 
 #include "common/logging.h"
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "common/result.h"
-#include "orchestrator/tcplistener.h"
+#include "server/transport/tcplistener.h"
 
 #include <QByteArray>
 #include <QHostAddress>

@@ -1,4 +1,4 @@
-#include "orchestrator/peersocket.h"
+#include "server/transport/peersocket.h"
 
 #include "common/logging.h"
 

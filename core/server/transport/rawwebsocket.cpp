@@ -1,7 +1,7 @@
-#include "orchestrator/rawwebsocket.h"
+#include "server/transport/rawwebsocket.h"
 
 #include "common/logging.h"
-#include "orchestrator/rawwebsocketserver.h"
+#include "server/transport/rawwebsocketserver.h"
 
 #include <QCryptographicHash>
 #include <QStringDecoder>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "orchestrator/peersocket.h"
+#include "server/transport/peersocket.h"
 
 #include <QByteArray>
 #include <QPointer>

@@ -1,8 +1,8 @@
-#include "orchestrator/rawwebsocketserver.h"
+#include "server/transport/rawwebsocketserver.h"
 
 #include "common/logging.h"
-#include "orchestrator/rawwebsocket.h"
-#include "orchestrator/tcplistener.h"
+#include "server/transport/rawwebsocket.h"
+#include "server/transport/tcplistener.h"
 
 #include <QDeadlineTimer>
 

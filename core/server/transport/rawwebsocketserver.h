@@ -1,6 +1,6 @@
 #pragma once
 
-#include "orchestrator/unauthenticatedpool.h"
+#include "server/transport/unauthenticatedpool.h"
 
 #include <QByteArray>
 #include <QHash>

@@ -1,4 +1,4 @@
-#include "orchestrator/tcplistener.h"
+#include "server/transport/tcplistener.h"
 
 #include "common/logging.h"
 

@@ -1,8 +1,8 @@
-#include "orchestrator/tlswebsocketserver.h"
+#include "server/transport/tlswebsocketserver.h"
 
 #include "common/logging.h"
-#include "orchestrator/connections.h"
-#include "orchestrator/tcplistener.h"
+#include "server/transport/connections.h"
+#include "server/transport/tcplistener.h"
 
 #include <QSslSocket>
 #include <QTimer>

@@ -1,6 +1,6 @@
-#include "orchestrator/unauthenticatedpool.h"
+#include "server/transport/unauthenticatedpool.h"
 
-#include "orchestrator/addressthrottle.h"
+#include "server/addressthrottle.h"
 
 #include <algorithm>
 
