@@ -158,7 +158,7 @@ Result<void> Orchestrator::start()
     }
 
     // Steps: active leases of the previous run expire and their steps go back to the queue.
-    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_pool, m_config.queueTimeoutMs);
+    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_pool, &m_link, m_config.queueTimeoutMs);
     m_scheduler->setFleet(m_fleet.get(), shared());
     auto recovered = m_scheduler->recover();
     if (!recovered)

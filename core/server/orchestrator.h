@@ -7,6 +7,7 @@
 #include "server/addressthrottle.h"
 #include "server/metrics.h"
 #include "server/transport/connections.h"
+#include "server/workerlink.h"
 #include "server/workerpool.h"
 
 #include <QHash>
@@ -229,6 +230,7 @@ private:
     QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
     WorkerPool m_pool;
+    ConnectionLink m_link; // the scheduler's way to the workers' sockets
     QList<QPointer<AdminConnection>> m_admins;
     QTimer m_heartbeatTimer;
     QList<QString> m_heartbeatRound; // worker ids of this interval's pass

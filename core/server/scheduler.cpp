@@ -8,7 +8,7 @@
 #include "protocol/protocol.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
-#include "server/transport/connections.h"
+#include "server/workerlink.h"
 #include "server/workerpool.h"
 #include "store/store.h"
 
@@ -21,12 +21,13 @@ using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
-Scheduler::Scheduler(Store *store, EventLog *events, WorkerPool *pool, qint64 defaultQueueTimeoutMs,
-                     QObject *parent)
+Scheduler::Scheduler(Store *store, EventLog *events, WorkerPool *pool, WorkerLink *link,
+                     qint64 defaultQueueTimeoutMs, QObject *parent)
     : QObject(parent)
     , m_store(store)
     , m_events(events)
     , m_pool(pool)
+    , m_link(link)
     , m_defaultQueueTimeoutMs(defaultQueueTimeoutMs)
 {
     m_scheduleTimer.setSingleShot(true);
@@ -299,7 +300,7 @@ void Scheduler::schedule()
     QList<WorkerSession *> available;
     int slots = 0; // free slots of the available workers, left in this pass
     for (WorkerSession *session : m_pool->all()) {
-        if (session->isConnected() && !session->record.draining && session->freeSlots() > 0
+        if (m_link->isConnected(*session) && !session->record.draining && session->freeSlots() > 0
             && session->holdUntilMs <= nowMs) {
             available << session;
             slots += session->freeSlots();
@@ -472,14 +473,12 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
 
 void Scheduler::sendToWorker(WorkerSession *session, const QJsonObject &frame)
 {
-    if (WorkerConnection *connection = session->connection)
-        connection->send(frame);
+    m_link->send(*session, Protocol::encodeFrameUtf8(frame));
 }
 
 void Scheduler::sendToWorker(WorkerSession *session, QByteArray frame)
 {
-    if (WorkerConnection *connection = session->connection)
-        connection->sendEncoded(std::move(frame));
+    m_link->send(*session, std::move(frame));
 }
 
 void Scheduler::sendAck(WorkerSession *session, const QString &leaseId)

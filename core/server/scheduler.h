@@ -18,6 +18,7 @@ namespace Swamp {
 class EventLog;
 class Fleet;
 class Store;
+class WorkerLink;
 class WorkerPool;
 struct WorkerSession;
 
@@ -31,8 +32,9 @@ class Scheduler final : public QObject
     Q_DISABLE_COPY_MOVE(Scheduler)
 
 public:
-    Scheduler(Store *store, EventLog *events, WorkerPool *pool, qint64 defaultQueueTimeoutMs,
-              QObject *parent = nullptr);
+    // `link` reaches the workers' sockets (WorkerLink); all four outlive the scheduler.
+    Scheduler(Store *store, EventLog *events, WorkerPool *pool, WorkerLink *link,
+              qint64 defaultQueueTimeoutMs, QObject *parent = nullptr);
 
     // Several orchestrators on one database: leases name this orchestrator, queued steps are
     // claimed in the database (another orchestrator may take them first), lease writes are
@@ -134,6 +136,7 @@ private:
     Store *m_store;
     EventLog *m_events;
     WorkerPool *m_pool;
+    WorkerLink *m_link;
     qint64 m_defaultQueueTimeoutMs;
     QHash<QString, StepRecord> m_open;     // every non-terminal step
     StepQueue m_queue;                     // queued step ids, oldest first

@@ -1,0 +1,350 @@
+// The scheduler in-process: a real store (SQLite in a temporary dir), event log and worker pool,
+// and a fake WorkerLink that records the frames each worker would receive. The lease rules the
+// process tests check through real workers are checked here directly: where a step goes, in
+// which order, what a frame for a lease that is not active gets (fencing), what expiry and
+// attempts do, and that nothing reaches a session after the pool dropped it.
+#include "testsupport.h"
+
+#include "server/eventlog.h"
+#include "server/scheduler.h"
+#include "server/workerlink.h"
+#include "server/workerpool.h"
+#include "store/store.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Swamp;
+
+namespace {
+
+// Records every frame per worker id; a worker is connected unless the test says otherwise.
+class FakeLink final : public WorkerLink
+{
+public:
+    bool isConnected(const WorkerSession &session) const override
+    {
+        return !disconnected.contains(session.record.id);
+    }
+    void send(const WorkerSession &session, QByteArray frame) override
+    {
+        frames[session.record.id] << QJsonDocument::fromJson(frame).object();
+    }
+
+    // The frames of `type` sent to `workerId`, oldest first.
+    QList<QJsonObject> sent(const QString &workerId, const QString &type) const
+    {
+        QList<QJsonObject> matching;
+        for (const QJsonObject &frame : frames.value(workerId)) {
+            if (frame.value(u"type"_s).toString() == type)
+                matching << frame;
+        }
+        return matching;
+    }
+
+    QHash<QString, QList<QJsonObject>> frames;
+    QSet<QString> disconnected;
+};
+
+StepSpec spec(const QString &name, const Labels &labels = {})
+{
+    StepSpec s;
+    s.name = name;
+    s.command = QStringList{u"true"_s};
+    s.requirement.labels = labels;
+    return s;
+}
+
+} // namespace
+
+class tst_Scheduler : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void dispatchesOnlyToAMatchingConnectedWorker();
+    void stepsOfARunGoInSubmissionOrder();
+    void finishedEndsTheStepAndAcks();
+    void framesForALeaseNotActiveOnTheSessionAreRefused();
+    void anExpiredLeaseRequeuesAndFencesTheLateResult();
+    void theLastAttemptFailsTheStep();
+    void atMostOnceIsNotRetried();
+    void aQueuedStepIsCancelledAtOnce();
+
+private:
+    WorkerSession *addWorker(const QString &name, int capacity = 1, const Labels &labels = {});
+    QStringList submit(const QList<StepSpec> &specs);
+    // Lets the scheduler's coalesced timers run.
+    static void settle() { QCoreApplication::processEvents(); QCoreApplication::processEvents(); }
+    StepState stateOf(const QString &stepId);
+    QJsonObject onlyDispatch(const QString &workerId);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<Store> m_store;
+    std::unique_ptr<EventLog> m_events;
+    std::unique_ptr<WorkerPool> m_pool;
+    FakeLink m_link;
+    std::unique_ptr<Scheduler> m_scheduler;
+    int m_workers = 0;
+};
+
+void tst_Scheduler::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+    auto store = Store::open(m_dir->filePath(u"swamp.db"_s));
+    QVERIFY2(store, qPrintable(store ? QString() : store.error().message));
+    m_store = std::move(*store);
+    m_events = std::make_unique<EventLog>(m_store.get());
+    m_pool = std::make_unique<WorkerPool>();
+    m_link = FakeLink();
+    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), m_pool.get(), &m_link, 600000);
+    auto recovered = m_scheduler->recover();
+    QVERIFY(recovered);
+}
+
+void tst_Scheduler::cleanup()
+{
+    m_scheduler.reset();
+    m_pool.reset();
+    m_events.reset();
+    m_store.reset();
+    m_dir.reset();
+}
+
+WorkerSession *tst_Scheduler::addWorker(const QString &name, int capacity, const Labels &labels)
+{
+    auto session = std::make_unique<WorkerSession>();
+    session->record.id = u"worker-%1"_s.arg(++m_workers);
+    session->record.name = name;
+    session->record.capacity = capacity;
+    session->record.labels = labels;
+    session->record.platform = u"linux"_s;
+    session->record.arch = u"x86_64"_s;
+    session->record.status = WorkerStatus::Idle;
+    return m_pool->insert(std::move(session));
+}
+
+QStringList tst_Scheduler::submit(const QList<StepSpec> &specs)
+{
+    auto submitted = m_scheduler->submit(u"run"_s, specs);
+    if (!submitted)
+        qWarning() << submitted.error().message;
+    QStringList ids;
+    const QJsonArray stepIds = QJsonDocument::fromJson(submitted.value_or(QByteArray())).object()
+                                   .value(u"stepIds"_s).toArray();
+    for (const QJsonValue &id : stepIds)
+        ids << id.toString();
+    return ids;
+}
+
+StepState tst_Scheduler::stateOf(const QString &stepId)
+{
+    if (auto open = m_scheduler->openStep(stepId))
+        return open->state;
+    auto stored = m_store->step(stepId);
+    return stored && *stored ? (*stored)->state : StepState::Queued;
+}
+
+QJsonObject tst_Scheduler::onlyDispatch(const QString &workerId)
+{
+    const QList<QJsonObject> dispatches = m_link.sent(workerId, u"dispatch"_s);
+    return dispatches.size() == 1 ? dispatches.first() : QJsonObject();
+}
+
+void tst_Scheduler::dispatchesOnlyToAMatchingConnectedWorker()
+{
+    WorkerSession *plain = addWorker(u"plain"_s);
+    WorkerSession *gone = addWorker(u"gone"_s, 1, {{u"gpu"_s, u"a100"_s}});
+    m_link.disconnected.insert(gone->record.id);
+    const QStringList ids = submit({spec(u"train"_s, {{u"gpu"_s, u"a100"_s}})});
+    QCOMPARE(ids.size(), 1);
+    settle();
+    // The only matching worker has no socket: the step waits.
+    QVERIFY(m_link.frames.isEmpty());
+    QCOMPARE(stateOf(ids.first()), StepState::Queued);
+
+    WorkerSession *gpu = addWorker(u"gpu"_s, 1, {{u"gpu"_s, u"a100"_s}});
+    m_scheduler->requestSchedule();
+    settle();
+    const QJsonObject dispatch = onlyDispatch(gpu->record.id);
+    QCOMPARE(dispatch.value(u"stepId"_s).toString(), ids.first());
+    QCOMPARE(dispatch.value(u"attempt"_s).toInt(), 1);
+    QVERIFY(!dispatch.value(u"leaseId"_s).toString().isEmpty());
+    QVERIFY(m_link.frames.value(plain->record.id).isEmpty());
+    QVERIFY(m_link.frames.value(gone->record.id).isEmpty());
+    QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
+    QCOMPARE(gpu->leaseIds.size(), 1);
+}
+
+void tst_Scheduler::stepsOfARunGoInSubmissionOrder()
+{
+    WorkerSession *worker = addWorker(u"one-slot"_s);
+    const QStringList ids = submit({spec(u"first"_s), spec(u"second"_s), spec(u"third"_s)});
+    QCOMPARE(ids.size(), 3);
+    QStringList order;
+    for (int i = 0; i < 3; ++i) {
+        settle();
+        const QList<QJsonObject> dispatches = m_link.sent(worker->record.id, u"dispatch"_s);
+        QCOMPARE(dispatches.size(), i + 1); // one slot: the next only after the previous ended
+        const QJsonObject dispatch = dispatches.last();
+        order << dispatch.value(u"stepId"_s).toString();
+        const QString leaseId = dispatch.value(u"leaseId"_s).toString();
+        m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+        m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                             {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+    }
+    QCOMPARE(order, ids);
+}
+
+void tst_Scheduler::finishedEndsTheStepAndAcks()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    QSignalSpy changed(m_scheduler.get(), &Scheduler::stepChanged);
+    const QStringList ids = submit({spec(u"fails"_s)});
+    settle();
+    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    QCOMPARE(stateOf(ids.first()), StepState::Running);
+    m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 3}});
+    QCOMPARE(stateOf(ids.first()), StepState::Failed);
+    auto stored = m_store->step(ids.first());
+    QVERIFY(stored && *stored);
+    QCOMPARE((*stored)->exitCode, std::optional<int>(3));
+    const QList<QJsonObject> acks = m_link.sent(worker->record.id, u"ack"_s);
+    QCOMPARE(acks.size(), 1);
+    QCOMPARE(acks.first().value(u"leaseId"_s).toString(), leaseId);
+    QVERIFY(worker->leaseIds.isEmpty());
+    QVERIFY(!changed.isEmpty());
+    QCOMPARE(changed.last().first().value<StepRecord>().state, StepState::Failed);
+}
+
+void tst_Scheduler::framesForALeaseNotActiveOnTheSessionAreRefused()
+{
+    WorkerSession *holder = addWorker(u"holder"_s);
+    WorkerSession *other = addWorker(u"other"_s);
+    m_link.disconnected.insert(other->record.id); // the step goes to `holder`
+    const QStringList ids = submit({spec(u"s"_s)});
+    settle();
+    const QString leaseId = onlyDispatch(holder->record.id).value(u"leaseId"_s).toString();
+    QVERIFY(!leaseId.isEmpty());
+    QSignalSpy refusedSignal(m_scheduler.get(), &Scheduler::leaseFrameRefused);
+
+    // Another worker names the lease: refused, and the step does not move.
+    m_scheduler->handleStarted(other, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    m_scheduler->handleFinished(other, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                        {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+    // A made-up lease on the holder: refused too.
+    m_scheduler->handleOutput(holder, {{u"type"_s, u"output"_s}, {u"leaseId"_s, u"made-up"_s},
+                                       {u"seq"_s, 1}, {u"stream"_s, u"stdout"_s}, {u"data"_s, u"x"_s}});
+    QCOMPARE(refusedSignal.size(), 3);
+    QCOMPARE(m_link.sent(other->record.id, u"refused"_s).size(), 2);
+    QCOMPARE(m_link.sent(holder->record.id, u"refused"_s).size(), 1);
+    QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
+    QCOMPARE(holder->leaseIds.size(), 1);
+}
+
+void tst_Scheduler::anExpiredLeaseRequeuesAndFencesTheLateResult()
+{
+    WorkerSession *first = addWorker(u"first"_s);
+    const QStringList ids = submit({spec(u"s"_s)});
+    settle();
+    const QString oldLease = onlyDispatch(first->record.id).value(u"leaseId"_s).toString();
+    m_scheduler->handleStarted(first, {{u"type"_s, u"started"_s}, {u"leaseId"_s, oldLease}});
+
+    // The worker is lost: the lease expires and the step goes back to the queue, attempt 1 spent.
+    m_link.disconnected.insert(first->record.id);
+    m_scheduler->expireLeases(first, u"worker lost"_s);
+    QCOMPARE(stateOf(ids.first()), StepState::Queued);
+    QVERIFY(first->leaseIds.isEmpty());
+
+    WorkerSession *second = addWorker(u"second"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    const QJsonObject redispatch = onlyDispatch(second->record.id);
+    QCOMPARE(redispatch.value(u"attempt"_s).toInt(), 2);
+    QVERIFY(redispatch.value(u"leaseId"_s).toString() != oldLease);
+
+    // The first worker comes back with the old lease's result: fenced, acked so it forgets it,
+    // and the step stays with the second worker.
+    m_link.disconnected.remove(first->record.id);
+    m_scheduler->handleFinished(first, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, oldLease},
+                                        {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+    QCOMPARE(m_link.sent(first->record.id, u"refused"_s).size(), 1);
+    QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
+    QCOMPARE(m_scheduler->openStep(ids.first())->workerName, u"second"_s);
+    auto expired = m_store->lease(oldLease);
+    QVERIFY(expired && *expired);
+    QCOMPARE((*expired)->state, LeaseState::Expired);
+}
+
+void tst_Scheduler::theLastAttemptFailsTheStep()
+{
+    StepSpec twice = spec(u"flaky"_s);
+    twice.maxAttempts = 2;
+    const QStringList ids = submit({twice});
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+        WorkerSession *worker = addWorker(u"w%1"_s.arg(attempt));
+        m_scheduler->requestSchedule();
+        settle();
+        QCOMPARE(onlyDispatch(worker->record.id).value(u"attempt"_s).toInt(), attempt);
+        m_link.disconnected.insert(worker->record.id);
+        m_scheduler->expireLeases(worker, u"worker lost"_s);
+    }
+    QCOMPARE(stateOf(ids.first()), StepState::Failed);
+    auto stored = m_store->step(ids.first());
+    QVERIFY(stored && *stored);
+    QCOMPARE((*stored)->attempt, 2);
+    QVERIFY2((*stored)->error.contains(u"worker lost"_s), qPrintable((*stored)->error));
+}
+
+void tst_Scheduler::atMostOnceIsNotRetried()
+{
+    StepSpec once = spec(u"charge-card"_s);
+    once.atMostOnce = true;
+    const QStringList ids = submit({once});
+    // Lost before it started: nothing ran, so it may go to another worker.
+    WorkerSession *first = addWorker(u"first"_s);
+    settle();
+    QVERIFY(!onlyDispatch(first->record.id).isEmpty());
+    m_link.disconnected.insert(first->record.id);
+    m_scheduler->expireLeases(first, u"worker lost"_s);
+    QCOMPARE(stateOf(ids.first()), StepState::Queued);
+
+    // Lost after it started: it may have run, so it fails instead of running twice.
+    WorkerSession *second = addWorker(u"second"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    const QString leaseId = onlyDispatch(second->record.id).value(u"leaseId"_s).toString();
+    m_scheduler->handleStarted(second, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    m_link.disconnected.insert(second->record.id);
+    m_scheduler->expireLeases(second, u"worker lost"_s);
+    QCOMPARE(stateOf(ids.first()), StepState::Failed);
+    WorkerSession *third = addWorker(u"third"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    QVERIFY(m_link.sent(third->record.id, u"dispatch"_s).isEmpty());
+}
+
+void tst_Scheduler::aQueuedStepIsCancelledAtOnce()
+{
+    const QStringList ids = submit({spec(u"never-runs"_s)});
+    auto cancelled = m_scheduler->cancel(ids.first());
+    QVERIFY(cancelled);
+    QCOMPARE(stateOf(ids.first()), StepState::Cancelled);
+    addWorker(u"late"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    QVERIFY(m_link.frames.isEmpty());
+}
+
+QTEST_GUILESS_MAIN(tst_Scheduler)
+#include "tst_scheduler.moc"
