@@ -938,8 +938,13 @@ QJsonObject Scheduler::resumeLeases(WorkerSession *session)
         if (lease != m_leases.cend()) {
             const auto step = m_open.constFind(lease->stepId);
             if (step != m_open.cend() && step->cancelRequested) {
-                QTimer::singleShot(0, this, [this, session, leaseId] {
-                    sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
+                // On the next turn, after `enrolled` (this returns its leases). The session may be
+                // gone by then (the pool deletes it): it is looked up again, never kept.
+                QTimer::singleShot(0, this, [this, workerId = session->record.id, leaseId] {
+                    WorkerSession *current = m_pool->find(workerId);
+                    if (!current || !current->leaseIds.contains(leaseId))
+                        return;
+                    sendToWorker(current, {{QStringLiteral("type"), Protocol::Type::Cancel},
                                            {QStringLiteral("leaseId"), leaseId},
                                            {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
                 });

@@ -77,6 +77,7 @@ private Q_SLOTS:
     void theLastAttemptFailsTheStep();
     void atMostOnceIsNotRetried();
     void aQueuedStepIsCancelledAtOnce();
+    void aResumedCancelDoesNotReachARemovedSession();
 
 private:
     WorkerSession *addWorker(const QString &name, int capacity = 1, const Labels &labels = {});
@@ -344,6 +345,30 @@ void tst_Scheduler::aQueuedStepIsCancelledAtOnce()
     m_scheduler->requestSchedule();
     settle();
     QVERIFY(m_link.frames.isEmpty());
+}
+
+// Issue 19: resumeLeases() re-sends an operator's cancel on the next event-loop turn. It used to
+// capture the raw WorkerSession*, which the pool may delete before that turn (the worker's
+// session ended): a use-after-free that AddressSanitizer reports (scripts/test-sanitized.sh).
+void tst_Scheduler::aResumedCancelDoesNotReachARemovedSession()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QStringList ids = submit({spec(u"long"_s)});
+    settle();
+    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    QVERIFY(m_scheduler->cancel(ids.first()));
+    QCOMPARE(m_link.sent(worker->record.id, u"cancel"_s).size(), 1);
+
+    // The worker reconnects: the cancel it may have missed is sent again on the next turn...
+    const QString workerId = worker->record.id;
+    const QJsonObject resumed = m_scheduler->resumeLeases(worker);
+    QVERIFY(resumed.contains(leaseId));
+    // ...but before that turn its session ends and the pool deletes it.
+    m_scheduler->expireLeases(worker, u"worker lost"_s);
+    m_pool->remove(workerId);
+    settle();
+    QCOMPARE(m_link.sent(workerId, u"cancel"_s).size(), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_Scheduler)
