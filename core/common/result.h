@@ -3,12 +3,24 @@
 #include "common/error.h"
 
 #include <expected>
+#include <tuple> // std::ignore, for a result dropped on purpose
 
 namespace Swamp {
 
-// Fallible core calls return Result<T>: the value, or an Error naming cause and fix.
+// Fallible core calls return Result<T>: the value, or an Error naming cause and fix. It is
+// std::expected, made [[nodiscard]]: a result is handled, or dropped on purpose with a reason
+// (`std::ignore = call(); // why`).
 template<typename T = void>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error>
+{
+    using Base = std::expected<T, Error>;
+
+public:
+    using Base::Base;
+    Result() = default;
+    Result(const Base &other) : Base(other) {}
+    Result(Base &&other) : Base(std::move(other)) {}
+};
 
 inline std::unexpected<Error> fail(const QString &code, const QString &message,
                                    const QString &fix = {})

@@ -1,6 +1,7 @@
 #include "server/eventlog.h"
 
 #include "common/logging.h"
+#include "common/text.h"
 #include "store/store.h"
 
 namespace Swamp {
@@ -80,12 +81,15 @@ Event EventLog::append(const QString &kind, const QString &subject, const QStrin
 
 Event EventLog::append(Event event)
 {
-    if (auto id = m_store->insertEvent(event)) {
-        event.id = *id;
-    } else {
-        qCWarning(lcDb) << "could not store event" << event.kind << id.error().message;
-        event.id = m_lastId + 1;
+    auto id = m_store->insertEvent(event);
+    if (!id) {
+        // Not stored, so not sent either: subscribers resume after the last id they saw, and an
+        // id made up here would be the next stored event's (which they would then skip).
+        qCWarning(lcDb).noquote() << "could not store event" << event.kind << "-" << printable(event.message)
+                                  << ":" << id.error().message;
+        return event;
     }
+    event.id = *id;
     m_lastId = std::max(m_lastId, event.id);
     if (m_shared && event.id > m_pulledTo)
         m_localIds.insert(event.id);

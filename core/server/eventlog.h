@@ -23,6 +23,8 @@ class EventLog final : public QObject
 public:
     explicit EventLog(Store *store, QObject *parent = nullptr);
 
+    // The event as stored and sent, with its id; id 0 when the database refused it (then it was
+    // logged as a warning and not sent).
     Event append(const QString &kind, const QString &subject, const QString &message,
                  const QJsonObject &data = {});
     // `dataJson`: the data object as compact JSON text (JsonObjectWriter), for the hot paths.

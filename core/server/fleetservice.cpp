@@ -127,6 +127,7 @@ void Orchestrator::releaseSession(const QString &workerId, const QString &holder
     m_events->append(QStringLiteral("worker.moved"), session->record.name,
                      Tr::tr("worker %1 moved to orchestrator %2").arg(session->record.name, holder),
                      {{QStringLiteral("workerId"), workerId}, {QStringLiteral("to"), holder}});
+    m_unsavedWorkers.remove(workerId);
     m_pool.remove(workerId); // the record now belongs to the new holder: not written here
     m_scheduler->requestSchedule();
 }

@@ -578,6 +578,7 @@ void Orchestrator::sweep()
                        Tr::tr("no reconnect within the %1 grace").arg(formatDurationMs(m_config.reconnectGraceMs)));
         }
     }
+    retryUnsavedWorkers();
     m_scheduler->sweep();
     reportRefusalSummaries();
     // Drain deadlines: only sessions draining with a deadline are looked at.
@@ -760,8 +761,30 @@ void Orchestrator::persistWorker(WorkerSession *session, PersistWhat what)
     const QString heldBy = shared() ? m_fleet->id() : QString();
     auto saved = what == PersistWhat::State ? m_store->updateWorkerState(session->record, heldBy)
                                             : m_store->upsertWorker(session->record, heldBy);
-    if (!saved)
-        qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message;
+    if (saved) {
+        m_unsavedWorkers.remove(session->record.id);
+        return;
+    }
+    // The database refused the write (its batch then fails, or the statement alone did): the
+    // stored row would keep an old status. The whole row is written again at the next sweep,
+    // from the session if it is still here, else from this copy (a lost worker's last status).
+    qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message
+                    << "- retrying at the next sweep";
+    m_unsavedWorkers.insert(session->record.id, session->record);
+}
+
+void Orchestrator::retryUnsavedWorkers()
+{
+    const QString heldBy = shared() ? m_fleet->id() : QString();
+    const QHash<QString, WorkerRecord> unsaved = std::exchange(m_unsavedWorkers, {});
+    for (auto it = unsaved.cbegin(); it != unsaved.cend(); ++it) {
+        if (WorkerSession *session = m_pool.find(it.key())) {
+            persistWorker(session, PersistWhat::Row); // puts it back if it fails again
+        } else if (auto saved = m_store->upsertWorker(*it, heldBy); !saved) {
+            qCWarning(lcDb) << "could not save worker" << it->name << saved.error().message;
+            m_unsavedWorkers.insert(it.key(), *it);
+        }
+    }
 }
 
 } // namespace Swamp

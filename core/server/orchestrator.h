@@ -148,6 +148,8 @@ private:
                     bool requeue = false);
     enum class PersistWhat { Row, State };
     void persistWorker(WorkerSession *session, PersistWhat what = PersistWhat::Row);
+    // Writes again the rows persistWorker() could not write (sweep()).
+    void retryUnsavedWorkers();
     void updateStatus(WorkerSession *session);
     // Over how long the fleet should spread its reconnects when this orchestrator goes away.
     qint64 reconnectWindowMs() const;
@@ -251,6 +253,7 @@ private:
     bool m_commitFailed = false;
     bool m_commitPosted = false; // commitBatch() is posted for the next turn
     QSet<QString> m_statusToWrite; // workers whose idle/busy flips wait for the next sweep
+    QHash<QString, WorkerRecord> m_unsavedWorkers; // rows the database refused, by worker id
     qint64 m_announcedWindowMs = 1000; // the smallest reconnectWindowMs()
 };
 

@@ -882,6 +882,25 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
     return {};
 }
 
+void Scheduler::retireOrRetry(const QString &leaseId, const Retirement &retirement)
+{
+    const auto lease = m_leases.find(leaseId);
+    if (lease == m_leases.end()) {
+        m_unretired.remove(leaseId); // ended meanwhile (another orchestrator, a late result)
+        return;
+    }
+    auto retired = retireLease(*lease, retirement.state, retirement.reason, retirement.countAttempt);
+    if (retired) {
+        m_unretired.remove(leaseId);
+        return;
+    }
+    // The database refused it: the lease stays active in memory and in the database, held by no
+    // session, so its step would never move again. sweep() tries again until it is written.
+    qCWarning(lcLease) << "could not end lease" << leaseId << "(" << retirement.reason << "):"
+                       << retired.error().message << "- retrying at the next sweep";
+    m_unretired.insert(leaseId, retirement);
+}
+
 void Scheduler::dropSuperseded(WorkerSession *session, QString leaseId, const QString &what)
 {
     // Another orchestrator expired this lease (this one was presumed dead, or the worker moved):
@@ -904,11 +923,8 @@ void Scheduler::dropSuperseded(WorkerSession *session, QString leaseId, const QS
 void Scheduler::expireLeases(WorkerSession *session, const QString &reason)
 {
     const QSet<QString> leaseIds = session->leaseIds;
-    for (const QString &leaseId : leaseIds) {
-        auto it = m_leases.find(leaseId);
-        if (it != m_leases.end())
-            retireLease(*it, LeaseState::Expired, reason, true);
-    }
+    for (const QString &leaseId : leaseIds)
+        retireOrRetry(leaseId, {LeaseState::Expired, reason, true});
     session->leaseIds.clear();
     requestSchedule();
 }
@@ -920,9 +936,7 @@ void Scheduler::requeueLeases(WorkerSession *session, const QString &reason)
         sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
                                {QStringLiteral("leaseId"), leaseId},
                                {QStringLiteral("reason"), reason}});
-        auto it = m_leases.find(leaseId);
-        if (it != m_leases.end())
-            retireLease(*it, LeaseState::Cancelled, reason, false);
+        retireOrRetry(leaseId, {LeaseState::Cancelled, reason, false});
     }
     session->leaseIds.clear();
     Q_EMIT slotsChanged(session);
@@ -1053,6 +1067,9 @@ std::optional<StepRecord> Scheduler::openStep(const QString &id) const
 void Scheduler::sweep()
 {
     reportLeaseRefusals();
+    const QHash<QString, Retirement> unretired = m_unretired;
+    for (auto it = unretired.cbegin(); it != unretired.cend(); ++it)
+        retireOrRetry(it.key(), *it);
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QString &id : m_queue.due(now.toMSecsSinceEpoch())) {
         auto it = m_open.find(id);

@@ -120,6 +120,15 @@ private:
     // A fleet: the queued steps whose values `holder` held (empty: any orchestrator not alive).
     void failLostSecretsOf(const QString &holder);
     void dropSuperseded(WorkerSession *session, QString leaseId, const QString &what);
+    // How a lease whose worker is gone ends (expireLeases(), requeueLeases()).
+    struct Retirement
+    {
+        LeaseState state;
+        QString reason;
+        bool countAttempt;
+    };
+    // retireLease(), and if the database refuses it, again at every sweep() until it is written.
+    void retireOrRetry(const QString &leaseId, const Retirement &retirement);
     LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
     // The run of `changed` takes the state its steps' states give (runStateFrom()).
     void updateRun(const StepRecord &changed);
@@ -142,6 +151,7 @@ private:
     StepQueue m_queue;                     // queued step ids, oldest first
     QHash<QString, LeaseRecord> m_leases;  // active leases
     QHash<QString, int> m_lastSeq;         // per active lease: last output seq stored
+    QHash<QString, Retirement> m_unretired; // leases of gone sessions whose end is not written yet
     // --secret-env values of the steps submitted here, by step id: in memory only, until the
     // step ends. Never written to the database, an event or a log.
     QHash<QString, QJsonObject> m_secrets;

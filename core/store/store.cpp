@@ -365,10 +365,8 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
             result = savepoint(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
         if (!result) {
             m_bodyRows.clear();
-            if (opened) {
-                savepoint(QStringLiteral("ROLLBACK TO SAVEPOINT swamp_change"));
-                savepoint(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
-            }
+            if (opened)
+                undoBody([this](const QString &sql) { return savepoint(sql); });
             return result;
         }
         for (PendingRow &row : m_bodyRows.rows)
@@ -386,8 +384,11 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
             result = body();
         }
         if (!result) {
-            write(QStringLiteral("ROLLBACK TO SAVEPOINT swamp_change"));
-            write(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
+            undoBody([this](const QString &sql) -> Result<void> {
+                if (auto written = write(sql); !written)
+                    return fail(written.error());
+                return {};
+            });
             return result;
         }
         if (auto released = write(QStringLiteral("RELEASE SAVEPOINT swamp_change")); !released)
@@ -500,6 +501,18 @@ Result<void> Store::flushPending(PendingRows &pending)
     if (!result && &pending == &m_batchRows && !m_batchBroken)
         m_batchBroken = result.error();
     return result;
+}
+
+void Store::undoBody(const std::function<Result<void>(const QString &)> &run)
+{
+    auto undone = run(QStringLiteral("ROLLBACK TO SAVEPOINT swamp_change"));
+    if (undone)
+        undone = run(QStringLiteral("RELEASE SAVEPOINT swamp_change"));
+    // The failed body's changes may still be in the open batch: it must not commit. Its commit
+    // fails, nothing that waited for it is sent, and the orchestrator restarts from the last
+    // committed state.
+    if (!undone && !m_batchBroken)
+        m_batchBroken = undone.error();
 }
 
 Result<void> Store::savepoint(const QString &sql)

@@ -321,6 +321,9 @@ private:
     // when there is one (see transaction()).
     Result<void> beforeStatement();
     Result<void> savepoint(const QString &sql);
+    // Rolls back and releases the savepoint of a body that failed, with `run` (savepoint() or
+    // write()); if that fails too, the open batch is broken (m_batchBroken).
+    void undoBody(const std::function<Result<void>(const QString &)> &run);
 
     QString m_connectionName;
     Dialect m_dialect;

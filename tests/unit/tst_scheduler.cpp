@@ -78,6 +78,8 @@ private Q_SLOTS:
     void atMostOnceIsNotRetried();
     void aQueuedStepIsCancelledAtOnce();
     void aResumedCancelDoesNotReachARemovedSession();
+    void aLeaseTheDatabaseCouldNotEndIsRetried();
+    void anEventTheDatabaseRefusesIsNotSent();
 
 private:
     WorkerSession *addWorker(const QString &name, int capacity = 1, const Labels &labels = {});
@@ -369,6 +371,57 @@ void tst_Scheduler::aResumedCancelDoesNotReachARemovedSession()
     m_pool->remove(workerId);
     settle();
     QCOMPARE(m_link.sent(workerId, u"cancel"_s).size(), 1);
+}
+
+// A worker is lost while the database refuses writes: its lease cannot be ended. It used to be
+// dropped from the session anyway and stay active forever, its step never moving again; now
+// sweep() ends it once the database takes writes again, and the step is requeued.
+void tst_Scheduler::aLeaseTheDatabaseCouldNotEndIsRetried()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QStringList ids = submit({spec(u"s"_s)});
+    settle();
+    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+    QVERIFY(!leaseId.isEmpty());
+
+    QVERIFY(m_store->execute(u"PRAGMA query_only = ON"_s));
+    m_link.disconnected.insert(worker->record.id);
+    m_scheduler->expireLeases(worker, u"worker lost"_s);
+    m_scheduler->sweep();
+    QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
+    auto stored = m_store->lease(leaseId);
+    QVERIFY(stored && *stored);
+    QCOMPARE((*stored)->state, LeaseState::Active);
+
+    QVERIFY(m_store->execute(u"PRAGMA query_only = OFF"_s));
+    m_scheduler->sweep();
+    QCOMPARE(stateOf(ids.first()), StepState::Queued);
+    stored = m_store->lease(leaseId);
+    QVERIFY(stored && *stored);
+    QCOMPARE((*stored)->state, LeaseState::Expired);
+    WorkerSession *next = addWorker(u"next"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    QCOMPARE(onlyDispatch(next->record.id).value(u"attempt"_s).toInt(), 2);
+}
+
+// An event the database refuses gets no made-up id and reaches no subscriber: a subscriber
+// resumes after the last id it saw, so a made-up id (the next stored event's) would hide one.
+void tst_Scheduler::anEventTheDatabaseRefusesIsNotSent()
+{
+    QSignalSpy appended(m_events.get(), &EventLog::appended);
+    const Event stored = m_events->append(u"test.stored"_s, u"s"_s, u"stored"_s);
+    QVERIFY(stored.id > 0);
+    QVERIFY(m_store->execute(u"PRAGMA query_only = ON"_s));
+    const Event refused = m_events->append(u"test.refused"_s, u"s"_s, u"refused"_s);
+    QVERIFY(m_store->execute(u"PRAGMA query_only = OFF"_s));
+    QCOMPARE(refused.id, 0);
+    const Event next = m_events->append(u"test.next"_s, u"s"_s, u"next"_s);
+    QCOMPARE(appended.size(), 2);
+    QCOMPARE(appended.at(1).first().value<Event>().id, next.id);
+    const QList<Event> after = m_events->since(stored.id, 10);
+    QCOMPARE(after.size(), 1);
+    QCOMPARE(after.first().kind, u"test.next"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Scheduler)
