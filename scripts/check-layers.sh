@@ -65,6 +65,14 @@ for folder in "${!forbidden[@]}"; do
     done
 done
 
+# SQL lives in core/store/ only: the others name what they want (store/namedqueries.cpp).
+while IFS=: read -r file line _; do
+    echo "check-layers: $file:$line: SQL outside core/store/: add a named query to the store" \
+         "(core/store/namedqueries.cpp) and call it" >&2
+    failed=1
+done < <(grep -rnE '"[^"]*\b(SELECT|INSERT INTO|DELETE FROM|UPDATE [a-z_]+ SET|WHERE|ORDER BY|GROUP BY|PRAGMA)\b' \
+             core --include='*.h' --include='*.cpp' | grep -v '^core/store/' || true)
+
 # A cycle between folders (possible only if the table above allows one) fails too.
 if ! sort -u "$edges" | tsort >/dev/null 2>"$edges.err"; then
     echo "check-layers: the core folders include each other in a cycle:" >&2

@@ -165,13 +165,8 @@ Result<QList<WorkerRecord>> Orchestrator::currentWorkers()
     // Workers held by other orchestrators of a fleet: their active steps are their active leases.
     QHash<QString, int> remoteActive;
     if (shared()) {
-        auto counts = m_store->exec(QStringLiteral("SELECT worker_id, COUNT(*) FROM step_leases WHERE state = "
-                                                   "'active' AND orchestrator_id <> ? GROUP BY worker_id"),
-                                    {m_fleet->id()});
-        if (counts) {
-            while (counts->next())
-                remoteActive.insert(counts->value(0).toString(), counts->value(1).toInt());
-        }
+        if (auto counts = m_store->activeLeasesPerWorkerElsewhere(m_fleet->id()))
+            remoteActive = *counts;
     }
     // Live sessions hold fresher values than the database (last seen, active steps).
     for (WorkerRecord &record : *stored) {
@@ -372,13 +367,9 @@ Result<QJsonObject> Orchestrator::revokeToken(AdminConnection *connection, const
     // Cut off every live worker on the token at once, here and on every other orchestrator.
     QJsonArray disconnected = cutOffToken(name);
     if (shared()) {
-        auto elsewhere = m_store->exec(QStringLiteral("SELECT name FROM workers WHERE token_name = ? AND "
-                                                      "orchestrator_id <> ? AND status NOT IN "
-                                                      "('disconnected', 'lost') ORDER BY name"),
-                                       {name, m_fleet->id()});
-        if (elsewhere) {
-            while (elsewhere->next())
-                disconnected << elsewhere->value(0).toString();
+        if (auto elsewhere = m_store->liveWorkersOnTokenElsewhere(name, m_fleet->id())) {
+            for (const QString &worker : std::as_const(*elsewhere))
+                disconnected << worker;
         }
         m_fleet->notify(QStringLiteral("revoke"), {{QStringLiteral("name"), name}});
     }

@@ -117,16 +117,6 @@ private:
     QString m_text;
 };
 
-Result<QMap<QString, qint64>> groupedCount(Store &store, const QString &sql)
-{
-    auto query = store.exec(sql);
-    if (!query)
-        return fail(query.error());
-    QMap<QString, qint64> counts;
-    while (query->next())
-        counts.insert(query->value(0).toString(), query->value(1).toLongLong());
-    return counts;
-}
 
 } // namespace
 
@@ -140,21 +130,15 @@ const QList<double> &Metrics::dispatchLatencyBuckets()
 Result<Metrics::DatabaseState> Metrics::readDatabaseState(Store &store)
 {
     DatabaseState state;
-    auto workers =
-        groupedCount(store, QStringLiteral("SELECT status, COUNT(*) FROM workers GROUP BY status"));
+    auto workers = store.workerCountsByStatus();
     if (!workers)
         return fail(workers.error());
     state.workers = *workers;
-    const QString open = QStringLiteral("('queued', 'dispatched', 'running')");
-    auto openSteps =
-        groupedCount(store, QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state IN ") +
-                                open + QStringLiteral(" GROUP BY state"));
+    auto openSteps = store.stepCountsByState(Store::StepStates::Open);
     if (!openSteps)
         return fail(openSteps.error());
     if (!m_finishedSynced.isValid() || m_finishedSynced.hasExpired(FinishedStepsResyncMs)) {
-        auto finished = groupedCount(
-            store, QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state NOT IN ") + open +
-                       QStringLiteral(" GROUP BY state"));
+        auto finished = store.stepCountsByState(Store::StepStates::Ended);
         if (!finished)
             return fail(finished.error());
         m_finishedSteps = *finished;
@@ -163,11 +147,10 @@ Result<Metrics::DatabaseState> Metrics::readDatabaseState(Store &store)
     state.steps = *openSteps;
     for (auto it = m_finishedSteps.cbegin(); it != m_finishedSteps.cend(); ++it)
         state.steps.insert(it.key(), it.value());
-    auto leases =
-        store.exec(QStringLiteral("SELECT COUNT(*) FROM step_leases WHERE state = 'active'"));
+    auto leases = store.activeLeaseCount();
     if (!leases)
         return fail(leases.error());
-    state.activeLeases = leases->next() ? leases->value(0).toLongLong() : 0;
+    state.activeLeases = *leases;
     return state;
 }
 

@@ -38,14 +38,7 @@ Result<void> Orchestrator::checkHealth() const
 {
     if (m_stopping)
         return fail(QStringLiteral("stopping"), Tr::tr("the orchestrator is shutting down"));
-    // A read of a real table: for SQLite this touches the file, for PostgreSQL the connection.
-    auto answer = m_store->exec(QStringLiteral("SELECT COUNT(*) FROM schema_migrations"));
-    if (!answer)
-        return fail(answer.error());
-    if (!answer->next())
-        return fail(QStringLiteral("database"),
-                    Tr::tr("the database returned no row for a trivial query"));
-    return {};
+    return m_store->checkReadable();
 }
 
 void Orchestrator::observeConnection(PeerConnection *connection, Metrics::Endpoint endpoint)

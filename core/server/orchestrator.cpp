@@ -142,10 +142,7 @@ Result<void> Orchestrator::start()
     const QDateTime now = QDateTime::currentDateTimeUtc();
     if (!shared()) {
         // One orchestrator per SQLite file: whatever was alive before this start is not.
-        if (auto ended = m_store->execute(QStringLiteral("UPDATE orchestrators SET state = 'dead', ended_at = ?, "
-                                                         "ended_reason = 'restart' WHERE state = 'alive'"),
-                                          {Store::toMs(now)});
-            !ended)
+        if (auto ended = m_store->endAliveOrchestrators(now, QStringLiteral("restart")); !ended)
             return fail(ended.error());
     }
     auto reconciled = shared() ? m_store->disconnectOrphanedWorkers(now) : m_store->reconcileWorkersOnBoot(now);

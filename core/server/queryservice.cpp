@@ -40,48 +40,6 @@ QString equality(const Query::Predicate &predicate, const QString &field)
     return {};
 }
 
-// A WHERE clause from the predicate's top-level `attributes.<field> == <literal>` conditions on
-// fields that are columns of the table. Each is a necessary condition, so the SQL only narrows
-// what the predicate then decides.
-struct SqlFilter
-{
-    QString where;
-    QVariantList bindings;
-};
-
-SqlFilter pushDown(const Query::Predicate &predicate, const QHash<QString, QString> &columns)
-{
-    QStringList conditions;
-    SqlFilter filter;
-    for (const auto &[field, value] : predicate.attributeEqualities()) {
-        const QString column = columns.value(field);
-        const bool integral = value.isDouble() && value.toDouble() == double(value.toInteger());
-        if (column.isEmpty() || !(value.isString() || integral))
-            continue;
-        conditions << column + QStringLiteral(" = ?");
-        filter.bindings << (value.isString() ? QVariant(value.toString()) : QVariant(value.toInteger()));
-    }
-    if (!conditions.isEmpty())
-        filter.where = QStringLiteral("WHERE ") + conditions.join(QStringLiteral(" AND ")) + u' ';
-    return filter;
-}
-
-const QHash<QString, QString> StepColumns = {
-    {QStringLiteral("state"), QStringLiteral("state")},         {QStringLiteral("workerName"), QStringLiteral("worker_name")},
-    {QStringLiteral("exitCode"), QStringLiteral("exit_code")},  {QStringLiteral("runId"), QStringLiteral("run_id")},
-    {QStringLiteral("attempt"), QStringLiteral("attempt")},     {QStringLiteral("target"), QStringLiteral("target")},
-};
-const QHash<QString, QString> LeaseColumns = {
-    {QStringLiteral("state"), QStringLiteral("state")},         {QStringLiteral("workerName"), QStringLiteral("worker_name")},
-    {QStringLiteral("exitCode"), QStringLiteral("exit_code")},  {QStringLiteral("runId"), QStringLiteral("run_id")},
-    {QStringLiteral("stepId"), QStringLiteral("step_id")},      {QStringLiteral("workerId"), QStringLiteral("worker_id")},
-    {QStringLiteral("attempt"), QStringLiteral("attempt")},
-};
-const QHash<QString, QString> AuditColumns = {
-    {QStringLiteral("action"), QStringLiteral("action")},       {QStringLiteral("tokenName"), QStringLiteral("token_name")},
-    {QStringLiteral("tokenId"), QStringLiteral("token_id")},    {QStringLiteral("workerName"), QStringLiteral("worker_name")},
-    {QStringLiteral("address"), QStringLiteral("address")},
-};
 } // namespace
 
 Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
@@ -164,9 +122,7 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
             consider(TokenModel, t.name, t.id, tokenJson(t, now, audit->value(t.id)));
     }
     if (wanted(StepModel)) {
-        const SqlFilter filter = pushDown(*predicate, StepColumns);
-        auto visited = m_store->forEachStep(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings,
-                                            [&](const StepRecord &stored) {
+        auto visited = m_store->forEachStepMatching(predicate->attributeEqualities(), [&](const StepRecord &stored) {
                                                 // In a fleet the database is the truth (findStep()).
                                                 const auto open = shared() ? std::nullopt : m_scheduler->openStep(stored.id);
                                                 const StepRecord &s = open ? *open : stored;
@@ -176,25 +132,22 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
             return fail(visited.error());
     }
     if (wanted(LeaseModel)) {
-        const SqlFilter filter = pushDown(*predicate, LeaseColumns);
-        auto visited = m_store->forEachLease(filter.where + QStringLiteral("ORDER BY created_at"), filter.bindings,
-                                             [&](const LeaseRecord &l) { consider(LeaseModel, l.id, l.id, l.toJson()); });
+        auto visited = m_store->forEachLeaseMatching(predicate->attributeEqualities(), [&](const LeaseRecord &l) {
+            consider(LeaseModel, l.id, l.id, l.toJson());
+        });
         if (!visited)
             return fail(visited.error());
     }
     if (wanted(RunModel)) {
         auto runs = m_store->runs();
-        auto counts = m_store->exec(QStringLiteral("SELECT run_id, state, COUNT(*) FROM steps GROUP BY run_id, state"));
+        auto byRun = m_store->stepCountsByRun();
         if (!runs)
             return fail(runs.error());
-        if (!counts)
-            return fail(counts.error());
-        QHash<QString, QHash<QString, int>> byRun;
-        while (counts->next())
-            byRun[counts->value(0).toString()][counts->value(1).toString()] += counts->value(2).toInt();
+        if (!byRun)
+            return fail(byRun.error());
         for (const RunRecord &r : std::as_const(*runs)) {
             QJsonObject json = r.toJson();
-            const QHash<QString, int> stepCounts = byRun.value(r.id);
+            const QHash<QString, int> stepCounts = byRun->value(r.id);
             int steps = 0;
             for (int n : stepCounts)
                 steps += n;
@@ -206,8 +159,7 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
         }
     }
     if (wanted(AuditModel)) {
-        const SqlFilter filter = pushDown(*predicate, AuditColumns);
-        auto records = m_store->auditRecords(filter.where, filter.bindings);
+        auto records = m_store->auditRecordsMatching(predicate->attributeEqualities());
         if (!records)
             return fail(records.error());
         for (const AuditRecord &r : std::as_const(*records)) {

@@ -26,7 +26,7 @@ AuditRecord Orchestrator::auditRecord(AdminConnection *connection, const QString
 
 Result<QHash<QString, QList<AuditRecord>>> Orchestrator::auditByToken()
 {
-    auto records = m_store->auditRecords(QStringLiteral("WHERE token_id IS NOT NULL"));
+    auto records = m_store->tokenAuditRecords();
     if (!records)
         return fail(records.error());
     QHash<QString, QList<AuditRecord>> byToken;

@@ -78,7 +78,7 @@ Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
         return fail(QStringLiteral("not_found"), Tr::tr("no run or step with id '%1'").arg(id),
                     Tr::tr("'swamp run --detach' prints ids; 'swamp data query' lists them"));
     }
-    auto steps = m_store->steps(QStringLiteral("WHERE run_id = ? ORDER BY seq"), {runId});
+    auto steps = m_store->stepsOfRun(runId);
     if (!steps)
         return fail(steps.error());
     QJsonArray list;
@@ -88,7 +88,7 @@ Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
         const StepRecord current = shared() ? stored : m_scheduler->openStep(stored.id).value_or(stored);
         list << current.toJson();
     }
-    auto leases = m_store->leases(QStringLiteral("WHERE run_id = ? ORDER BY created_at"), {runId});
+    auto leases = m_store->leasesOfRun(runId);
     QJsonArray leaseList;
     if (leases) {
         for (const LeaseRecord &lease : std::as_const(*leases))

@@ -68,7 +68,7 @@ void Scheduler::refreshQueue()
     // The database is the queue; this copy only saves a query per scheduling pass.
     QSet<QString> queued;
     bool added = false;
-    auto visited = m_store->forEachStep(QStringLiteral("WHERE state = 'queued'"), {}, [&](const StepRecord &step) {
+    auto visited = m_store->forEachQueuedStep([&](const StepRecord &step) {
         queued.insert(step.id);
         auto it = m_open.find(step.id);
         if (it == m_open.end()) {
@@ -101,16 +101,14 @@ void Scheduler::refreshQueue()
 
 int Scheduler::expireLeasesOf(const QString &orchestratorId, const QString &reason)
 {
-    const int expired = expireLeasesWhere(QStringLiteral("WHERE state = 'active' AND orchestrator_id = ?"),
-                                          {orchestratorId}, reason);
+    const int expired = expireStoredLeases(m_store->activeLeasesOf(orchestratorId), reason);
     failLostSecretsOf(orchestratorId); // it held the --secret-env values of the steps it received
     requestSchedule();
     return expired;
 }
 
-int Scheduler::expireLeasesWhere(const QString &whereSql, const QVariantList &bindings, const QString &reason)
+int Scheduler::expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason)
 {
-    auto active = m_store->leases(whereSql, bindings);
     if (!active) {
         qCWarning(lcLease) << "could not load leases to expire:" << active.error().message;
         return 0;
@@ -155,18 +153,17 @@ Result<int> Scheduler::recover()
         // Other orchestrators hold live leases in this database: expire only the leases whose
         // orchestrator is gone (a previous run of this one, or one that stopped without leaving).
         refreshQueue();
-        const int expired = expireLeasesWhere(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN "
-                                                             "(SELECT id FROM orchestrators WHERE state = 'alive')"),
-                                              {}, QStringLiteral("orchestrator restart"));
+        const int expired = expireStoredLeases(m_store->activeLeasesOfGoneOrchestrators(),
+                                               QStringLiteral("orchestrator restart"));
         failLostSecretsOf(QString());
         return expired;
     }
-    auto open = m_store->steps(QStringLiteral("WHERE state IN ('queued', 'dispatched', 'running') ORDER BY queued_at, seq"));
+    auto open = m_store->openSteps();
     if (!open)
         return fail(open.error());
     for (const StepRecord &step : std::as_const(*open))
         m_open.insert(step.id, step);
-    auto active = m_store->leases(QStringLiteral("WHERE state = 'active'"));
+    auto active = m_store->activeLeases();
     if (!active)
         return fail(active.error());
     int expired = 0;
@@ -221,11 +218,7 @@ void Scheduler::failLostSecretsOf(const QString &holder)
 {
     // A fleet: the steps whose values the orchestrator that just died held, or (empty) every
     // orchestrator that is not alive.
-    auto steps = holder.isEmpty()
-                     ? m_store->steps(QStringLiteral("WHERE state = 'queued' AND secret_env <> '[]' AND (secret_holder IS NULL "
-                                                     "OR secret_holder NOT IN (SELECT id FROM orchestrators WHERE state = 'alive'))"))
-                     : m_store->steps(QStringLiteral("WHERE state = 'queued' AND secret_env <> '[]' AND secret_holder = ?"),
-                                      {holder});
+    auto steps = m_store->queuedStepsWithSecretsHeldBy(holder);
     if (!steps) {
         qCWarning(lcLease) << "could not look for steps whose secret environment is lost:" << steps.error().message;
         return;
@@ -430,9 +423,7 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
             return {};
         }
         // The run is running from its first dispatch (one cheap statement, no scan of its steps).
-        return m_store->execute(QStringLiteral("UPDATE runs SET state = 'running', updated_at = ? "
-                                               "WHERE id = ? AND state = 'queued'"),
-                                {Store::toMs(now), step.runId});
+        return m_store->markRunRunning(step.runId, now);
     });
     if (taken) {
         const QString id = step.id; // `step` lives in m_open
@@ -972,9 +963,7 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
 {
     if (m_shared) {
         // Steps submitted through, or running on, other orchestrators are only in the database.
-        auto open = m_store->steps(QStringLiteral("WHERE (id = ? OR run_id = ?) AND state IN "
-                                                  "('queued', 'dispatched', 'running')"),
-                                   {id, id});
+        auto open = m_store->openStepsOf(id);
         if (!open)
             return fail(open.error());
         for (const StepRecord &step : std::as_const(*open)) {
@@ -1024,7 +1013,7 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
         }
         // Running: the flag is stored (it survives a requeue), and the worker is told by
         // whichever orchestrator holds its lease.
-        if (auto r = m_store->execute(QStringLiteral("UPDATE steps SET cancel_requested = 1 WHERE id = ?"), {stepId}); !r)
+        if (auto r = m_store->requestStepCancel(stepId); !r)
             return fail(r.error());
         bool held = false;
         for (auto lease = m_leases.cbegin(); lease != m_leases.cend(); ++lease) {
@@ -1116,10 +1105,11 @@ Scheduler::OpenRun *Scheduler::openRun(const QString &runId)
     if (!run || !*run)
         return nullptr;
     OpenRun open{**run, {}, {}};
-    auto read = m_store->select(QStringLiteral("SELECT id, state FROM steps WHERE run_id = ?"), {runId},
-                                [&](const QSqlQuery &q) { open.set(q.value(0).toString(), stepStateFromName(q.value(1).toString())); });
-    if (!read)
+    auto states = m_store->stepStatesOfRun(runId);
+    if (!states)
         return nullptr;
+    for (const auto &[stepId, state] : std::as_const(*states))
+        open.set(stepId, state);
     return &*m_runs.insert(runId, std::move(open));
 }
 
@@ -1156,10 +1146,10 @@ void Scheduler::updateRun(const StepRecord &changed)
         if (!run || !*run)
             return;
         current = **run;
-        auto distinct = m_store->select(QStringLiteral("SELECT DISTINCT state FROM steps WHERE run_id = ?"), {changed.runId},
-                                        [&](const QSqlQuery &q) { states << stepStateFromName(q.value(0).toString()); });
+        auto distinct = m_store->distinctStepStatesOfRun(changed.runId);
         if (!distinct)
             return;
+        states = *distinct;
     }
     RunRecord next = current;
     next.state = runStateFrom(states);

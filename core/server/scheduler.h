@@ -93,7 +93,8 @@ Q_SIGNALS:
 private:
     bool shared() const { return m_shared; }
     void refreshQueue();
-    int expireLeasesWhere(const QString &whereSql, const QVariantList &bindings, const QString &reason);
+    // Expires the leases read from the store (`active`, another orchestrator's): returns how many.
+    int expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason);
     void sortQueue();
     void schedule();
     bool dispatch(StepRecord &step, WorkerSession *session);

@@ -10,11 +10,14 @@
 
 #include <QElapsedTimer>
 #include <QHash>
+#include <QJsonValue>
+#include <QMap>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QString>
 #include <QVariantList>
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <optional>
@@ -226,6 +229,47 @@ public:
     // its notifications off the socket first); its driver emits QSqlDriver::notification.
     Result<QSqlDriver *> openFleetListener();
 
+    // Named queries (namedqueries.cpp): what the scheduler and the services ask of the database
+    // beyond one record, so that no SQL is written outside core/store/.
+    // The scheduler
+    Result<void> forEachQueuedStep(const std::function<void(const StepRecord &)> &visit);
+    Result<QList<StepRecord>> openSteps();                          // not terminal, oldest queued first
+    Result<QList<StepRecord>> openStepsOf(const QString &stepOrRunId); // that step, or that run's steps
+    Result<QList<LeaseRecord>> activeLeases();
+    Result<QList<LeaseRecord>> activeLeasesOf(const QString &orchestratorId);
+    Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators();  // their orchestrator is not alive
+    // Queued steps with --secret-env values held by `holder`; empty: by no orchestrator alive.
+    Result<QList<StepRecord>> queuedStepsWithSecretsHeldBy(const QString &holder);
+    Result<void> markRunRunning(const QString &runId, const QDateTime &now); // only if still queued
+    Result<void> requestStepCancel(const QString &stepId);
+    Result<QList<std::pair<QString, StepState>>> stepStatesOfRun(const QString &runId);
+    Result<QList<StepState>> distinctStepStatesOfRun(const QString &runId);
+    // Runs and `data query`
+    Result<QList<StepRecord>> stepsOfRun(const QString &runId);     // by seq
+    Result<QList<LeaseRecord>> leasesOfRun(const QString &runId);   // oldest first
+    Result<QHash<QString, QHash<QString, int>>> stepCountsByRun();  // run id → state → count
+    // A query's top-level `attributes.<field> == <literal>` conditions; those on columns narrow
+    // the rows read (the query still decides on each row).
+    using AttributeEqualities = QList<std::pair<QString, QJsonValue>>;
+    Result<void> forEachStepMatching(const AttributeEqualities &equalities,
+                                     const std::function<void(const StepRecord &)> &visit);
+    Result<void> forEachLeaseMatching(const AttributeEqualities &equalities,
+                                      const std::function<void(const LeaseRecord &)> &visit);
+    Result<QList<AuditRecord>> auditRecordsMatching(const AttributeEqualities &equalities);
+    Result<QList<AuditRecord>> tokenAuditRecords(); // every record about a token, oldest first
+    // A fleet
+    Result<QHash<QString, int>> activeLeasesPerWorkerElsewhere(const QString &orchestratorId);
+    Result<QStringList> liveWorkersOnTokenElsewhere(const QString &tokenName, const QString &orchestratorId);
+    // One orchestrator per SQLite file: whatever was alive before this start is not.
+    Result<void> endAliveOrchestrators(const QDateTime &now, const QString &reason);
+    // Metrics and health
+    Result<QMap<QString, qint64>> workerCountsByStatus();
+    enum class StepStates { Open, Ended };
+    Result<QMap<QString, qint64>> stepCountsByState(StepStates which);
+    Result<qint64> activeLeaseCount();
+    // Fails unless a real table can be read (SQLite: the file; PostgreSQL: the connection).
+    Result<void> checkReadable();
+
     // Operator events
     Result<qint64> insertEvent(const Event &event);
     Result<QList<Event>> eventsAfter(qint64 afterId, int limit);
@@ -321,6 +365,8 @@ private:
     // when there is one (see transaction()).
     Result<void> beforeStatement();
     Result<void> savepoint(const QString &sql);
+    // `SELECT key, COUNT(*) ...` as key → count.
+    Result<QMap<QString, qint64>> countBy(const QString &sql);
     // Rolls back and releases the savepoint of a body that failed, with `run` (savepoint() or
     // write()); if that fails too, the open batch is broken (m_batchBroken).
     void undoBody(const std::function<Result<void>(const QString &)> &run);

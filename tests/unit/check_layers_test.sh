@@ -36,6 +36,10 @@ printf '#include "worker/runner.h"\n' >>"$tree"/console-gui/view.cpp
 expect_refusal "the console including worker" 'console-gui/view.cpp:2: console-gui/ must not include worker/'
 sed -i '/worker/d' "$tree"/console-gui/view.cpp
 
+printf 'auto q = "SELECT name FROM workers WHERE id = ?";\n' >>"$tree"/core/server/transport/peer.cpp
+expect_refusal "SQL outside the store" 'core/server/transport/peer.cpp:2: SQL outside core/store/'
+sed -i '/SELECT/d' "$tree"/core/server/transport/peer.cpp
+
 mkdir "$tree"/core/newthing
 expect_refusal "a folder missing from the table" 'core/newthing/ is not in the layer table'
 rmdir "$tree"/core/newthing

@@ -1,0 +1,259 @@
+// The named queries the orchestrator's services and scheduler run: every statement they need
+// that is not a plain read or write of one record. No SQL is written outside core/store/
+// (scripts/check-layers.sh checks it); the services name what they want instead.
+#include "store/store.h"
+
+namespace Swamp {
+
+namespace {
+
+const QString OpenStates = QStringLiteral("('queued', 'dispatched', 'running')");
+const QString AliveOrchestrators = QStringLiteral("(SELECT id FROM orchestrators WHERE state = 'alive')");
+
+// `attribute == value` conditions on the attributes that are columns of a table, as a WHERE
+// clause; the others are left to the caller's predicate. Each condition is necessary, so the
+// clause only narrows what the predicate then decides.
+struct Filter
+{
+    QString where;
+    QVariantList bindings;
+};
+
+Filter filterOn(const Store::AttributeEqualities &equalities, const QHash<QString, QString> &columns)
+{
+    QStringList conditions;
+    Filter filter;
+    for (const auto &[field, value] : equalities) {
+        const QString column = columns.value(field);
+        const bool integral = value.isDouble() && value.toDouble() == double(value.toInteger());
+        if (column.isEmpty() || !(value.isString() || integral))
+            continue;
+        conditions << column + QStringLiteral(" = ?");
+        filter.bindings << (value.isString() ? QVariant(value.toString()) : QVariant(value.toInteger()));
+    }
+    if (!conditions.isEmpty())
+        filter.where = QStringLiteral("WHERE ") + conditions.join(QStringLiteral(" AND ")) + u' ';
+    return filter;
+}
+
+const QHash<QString, QString> StepAttributeColumns = {
+    {QStringLiteral("state"), QStringLiteral("state")},         {QStringLiteral("workerName"), QStringLiteral("worker_name")},
+    {QStringLiteral("exitCode"), QStringLiteral("exit_code")},  {QStringLiteral("runId"), QStringLiteral("run_id")},
+    {QStringLiteral("attempt"), QStringLiteral("attempt")},     {QStringLiteral("target"), QStringLiteral("target")},
+};
+const QHash<QString, QString> LeaseAttributeColumns = {
+    {QStringLiteral("state"), QStringLiteral("state")},         {QStringLiteral("workerName"), QStringLiteral("worker_name")},
+    {QStringLiteral("exitCode"), QStringLiteral("exit_code")},  {QStringLiteral("runId"), QStringLiteral("run_id")},
+    {QStringLiteral("stepId"), QStringLiteral("step_id")},      {QStringLiteral("workerId"), QStringLiteral("worker_id")},
+    {QStringLiteral("attempt"), QStringLiteral("attempt")},
+};
+const QHash<QString, QString> AuditAttributeColumns = {
+    {QStringLiteral("action"), QStringLiteral("action")},       {QStringLiteral("tokenName"), QStringLiteral("token_name")},
+    {QStringLiteral("tokenId"), QStringLiteral("token_id")},    {QStringLiteral("workerName"), QStringLiteral("worker_name")},
+    {QStringLiteral("address"), QStringLiteral("address")},
+};
+
+} // namespace
+
+// --- the scheduler --------------------------------------------------------------------------
+
+Result<void> Store::forEachQueuedStep(const std::function<void(const StepRecord &)> &visit)
+{
+    return forEachStep(QStringLiteral("WHERE state = 'queued'"), {}, visit);
+}
+
+Result<QList<StepRecord>> Store::openSteps()
+{
+    return steps(QStringLiteral("WHERE state IN ") + OpenStates + QStringLiteral(" ORDER BY queued_at, seq"));
+}
+
+Result<QList<StepRecord>> Store::openStepsOf(const QString &stepOrRunId)
+{
+    return steps(QStringLiteral("WHERE (id = ? OR run_id = ?) AND state IN ") + OpenStates,
+                 {stepOrRunId, stepOrRunId});
+}
+
+Result<QList<LeaseRecord>> Store::activeLeases()
+{
+    return leases(QStringLiteral("WHERE state = 'active'"));
+}
+
+Result<QList<LeaseRecord>> Store::activeLeasesOf(const QString &orchestratorId)
+{
+    return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id = ?"), {orchestratorId});
+}
+
+Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators()
+{
+    return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN ") + AliveOrchestrators);
+}
+
+Result<QList<StepRecord>> Store::queuedStepsWithSecretsHeldBy(const QString &holder)
+{
+    if (holder.isEmpty()) {
+        return steps(QStringLiteral("WHERE state = 'queued' AND secret_env <> '[]' AND (secret_holder IS NULL "
+                                    "OR secret_holder NOT IN ") + AliveOrchestrators + u')');
+    }
+    return steps(QStringLiteral("WHERE state = 'queued' AND secret_env <> '[]' AND secret_holder = ?"), {holder});
+}
+
+Result<void> Store::markRunRunning(const QString &runId, const QDateTime &now)
+{
+    return execute(QStringLiteral("UPDATE runs SET state = 'running', updated_at = ? WHERE id = ? AND state = 'queued'"),
+                   {toMs(now), runId});
+}
+
+Result<void> Store::requestStepCancel(const QString &stepId)
+{
+    return execute(QStringLiteral("UPDATE steps SET cancel_requested = 1 WHERE id = ?"), {stepId});
+}
+
+Result<QList<std::pair<QString, StepState>>> Store::stepStatesOfRun(const QString &runId)
+{
+    QList<std::pair<QString, StepState>> states;
+    auto read = select(QStringLiteral("SELECT id, state FROM steps WHERE run_id = ?"), {runId}, [&](const QSqlQuery &q) {
+        states.append({q.value(0).toString(), stepStateFromName(q.value(1).toString())});
+    });
+    if (!read)
+        return fail(read.error());
+    return states;
+}
+
+Result<QList<StepState>> Store::distinctStepStatesOfRun(const QString &runId)
+{
+    QList<StepState> states;
+    auto read = select(QStringLiteral("SELECT DISTINCT state FROM steps WHERE run_id = ?"), {runId},
+                       [&](const QSqlQuery &q) { states << stepStateFromName(q.value(0).toString()); });
+    if (!read)
+        return fail(read.error());
+    return states;
+}
+
+// --- runs, queries ----------------------------------------------------------------------------
+
+Result<QList<StepRecord>> Store::stepsOfRun(const QString &runId)
+{
+    return steps(QStringLiteral("WHERE run_id = ? ORDER BY seq"), {runId});
+}
+
+Result<QList<LeaseRecord>> Store::leasesOfRun(const QString &runId)
+{
+    return leases(QStringLiteral("WHERE run_id = ? ORDER BY created_at"), {runId});
+}
+
+Result<QHash<QString, QHash<QString, int>>> Store::stepCountsByRun()
+{
+    auto counts = exec(QStringLiteral("SELECT run_id, state, COUNT(*) FROM steps GROUP BY run_id, state"));
+    if (!counts)
+        return fail(counts.error());
+    QHash<QString, QHash<QString, int>> byRun;
+    while (counts->next())
+        byRun[counts->value(0).toString()][counts->value(1).toString()] += counts->value(2).toInt();
+    return byRun;
+}
+
+Result<void> Store::forEachStepMatching(const AttributeEqualities &equalities,
+                                        const std::function<void(const StepRecord &)> &visit)
+{
+    const Filter filter = filterOn(equalities, StepAttributeColumns);
+    return forEachStep(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings, visit);
+}
+
+Result<void> Store::forEachLeaseMatching(const AttributeEqualities &equalities,
+                                         const std::function<void(const LeaseRecord &)> &visit)
+{
+    const Filter filter = filterOn(equalities, LeaseAttributeColumns);
+    return forEachLease(filter.where + QStringLiteral("ORDER BY created_at"), filter.bindings, visit);
+}
+
+Result<QList<AuditRecord>> Store::auditRecordsMatching(const AttributeEqualities &equalities)
+{
+    const Filter filter = filterOn(equalities, AuditAttributeColumns);
+    return auditRecords(filter.where, filter.bindings);
+}
+
+Result<QList<AuditRecord>> Store::tokenAuditRecords()
+{
+    return auditRecords(QStringLiteral("WHERE token_id IS NOT NULL"));
+}
+
+// --- workers in a fleet -----------------------------------------------------------------------
+
+Result<QHash<QString, int>> Store::activeLeasesPerWorkerElsewhere(const QString &orchestratorId)
+{
+    auto counts = exec(QStringLiteral("SELECT worker_id, COUNT(*) FROM step_leases WHERE state = 'active' "
+                                      "AND orchestrator_id <> ? GROUP BY worker_id"),
+                       {orchestratorId});
+    if (!counts)
+        return fail(counts.error());
+    QHash<QString, int> active;
+    while (counts->next())
+        active.insert(counts->value(0).toString(), counts->value(1).toInt());
+    return active;
+}
+
+Result<QStringList> Store::liveWorkersOnTokenElsewhere(const QString &tokenName, const QString &orchestratorId)
+{
+    auto names = exec(QStringLiteral("SELECT name FROM workers WHERE token_name = ? AND orchestrator_id <> ? "
+                                     "AND status NOT IN ('disconnected', 'lost') ORDER BY name"),
+                      {tokenName, orchestratorId});
+    if (!names)
+        return fail(names.error());
+    QStringList list;
+    while (names->next())
+        list << names->value(0).toString();
+    return list;
+}
+
+Result<void> Store::endAliveOrchestrators(const QDateTime &now, const QString &reason)
+{
+    return execute(QStringLiteral("UPDATE orchestrators SET state = 'dead', ended_at = ?, ended_reason = ? "
+                                  "WHERE state = 'alive'"),
+                   {toMs(now), reason});
+}
+
+// --- metrics and health -----------------------------------------------------------------------
+
+Result<QMap<QString, qint64>> Store::countBy(const QString &sql)
+{
+    auto query = exec(sql);
+    if (!query)
+        return fail(query.error());
+    QMap<QString, qint64> counts;
+    while (query->next())
+        counts.insert(query->value(0).toString(), query->value(1).toLongLong());
+    return counts;
+}
+
+Result<QMap<QString, qint64>> Store::workerCountsByStatus()
+{
+    return countBy(QStringLiteral("SELECT status, COUNT(*) FROM workers GROUP BY status"));
+}
+
+Result<QMap<QString, qint64>> Store::stepCountsByState(StepStates which)
+{
+    return countBy(QStringLiteral("SELECT state, COUNT(*) FROM steps WHERE state ")
+                   + (which == StepStates::Open ? QStringLiteral("IN ") : QStringLiteral("NOT IN ")) + OpenStates
+                   + QStringLiteral(" GROUP BY state"));
+}
+
+Result<qint64> Store::activeLeaseCount()
+{
+    auto leases = exec(QStringLiteral("SELECT COUNT(*) FROM step_leases WHERE state = 'active'"));
+    if (!leases)
+        return fail(leases.error());
+    return leases->next() ? leases->value(0).toLongLong() : 0;
+}
+
+Result<void> Store::checkReadable()
+{
+    // A read of a real table: for SQLite this touches the file, for PostgreSQL the connection.
+    auto answer = exec(QStringLiteral("SELECT COUNT(*) FROM schema_migrations"));
+    if (!answer)
+        return fail(answer.error());
+    if (!answer->next())
+        return fail(QStringLiteral("database"), Tr::tr("the database returned no row for a trivial query"));
+    return {};
+}
+
+} // namespace Swamp
