@@ -1,6 +1,6 @@
 // swamp-console: argument parsing, translations and the first connection; the rest is in
 // the swampconsole library.
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "connectiondialog.h"
 #include "mainwindow.h"
 #include "querytab.h"

@@ -1,6 +1,6 @@
 #include "mainwindow.h"
 
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "connectiondialog.h"
 #include "eventmodel.h"
 #include "eventstab.h"

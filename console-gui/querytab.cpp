@@ -1,6 +1,6 @@
 #include "querytab.h"
 
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "queryresultmodel.h"
 #include "statuspalette.h"
 

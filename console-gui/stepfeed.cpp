@@ -1,6 +1,6 @@
 #include "stepfeed.h"
 
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "stepmodel.h"
 
 #include <QJsonArray>

@@ -1,6 +1,6 @@
 #include "stepoutputview.h"
 
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "statuspalette.h"
 #include "stepmodel.h"
 

@@ -2,7 +2,7 @@
 
 #include "tabsupport.h"
 
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "common/ids.h"
 #include "statuspalette.h"
 #include "stepfeed.h"

@@ -2,7 +2,7 @@
 
 #include "tabsupport.h"
 
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "newtokendialog.h"
 #include "revoketokendialog.h"
 #include "tokencreateddialog.h"

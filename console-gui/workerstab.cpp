@@ -2,7 +2,7 @@
 
 #include "tabsupport.h"
 
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "statuspalette.h"
 #include "workermodel.h"
 

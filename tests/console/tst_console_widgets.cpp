@@ -3,7 +3,7 @@
 // the query editor points at errors, and a reconnect resumes the event stream.
 #include "consoleharness.h"
 
-#include "adminsession.h"
+#include "client/adminsession.h"
 #include "eventmodel.h"
 #include "mainwindow.h"
 #include "newtokendialog.h"

@@ -1,4 +1,4 @@
-#include "adminsession.h"
+#include "client/adminsession.h"
 
 #include "common/urls.h"
 
