@@ -342,50 +342,42 @@ int runRun(const QStringList &arguments)
         const QStringList argv = parser.positionalArguments();
         if (argv.isEmpty())
             return usageError(QStringLiteral("missing command — put it after --, e.g. swamp run -- uname -a"), command);
-        QJsonObject step;
-        if (parser.isSet(QStringLiteral("shell")))
-            step.insert(QStringLiteral("command"), argv.join(u' '));
-        else
-            step.insert(QStringLiteral("command"), QJsonArray::fromStringList(argv));
-        if (parser.isSet(QStringLiteral("name")))
-            step.insert(QStringLiteral("name"), parser.value(QStringLiteral("name")));
-        if (parser.isSet(QStringLiteral("target")))
-            step.insert(QStringLiteral("target"), parser.value(QStringLiteral("target")));
+        StepSpec step;
+        step.shell = parser.isSet(QStringLiteral("shell"));
+        step.command = step.shell ? QStringList{argv.join(u' ')} : argv;
+        step.name = parser.value(QStringLiteral("name"));
+        step.requirement.target = parser.value(QStringLiteral("target"));
         auto labels = parseLabels(parser.values(QStringLiteral("label")));
         if (!labels)
             return usageError(labels.error().text(), command);
-        step.insert(QStringLiteral("labels"), labelsToJson(*labels));
-        if (parser.isSet(QStringLiteral("platform")))
-            step.insert(QStringLiteral("platform"), parser.value(QStringLiteral("platform")));
-        for (const char *name : {"timeout", "queue-timeout"}) {
+        step.requirement.labels = *labels;
+        step.requirement.platform = parser.value(QStringLiteral("platform"));
+        for (const auto &[name, out] : {std::pair{"timeout", &step.timeoutMs}, std::pair{"queue-timeout", &step.queueTimeoutMs}}) {
             if (!parser.isSet(QLatin1String(name)))
                 continue;
             auto ms = parseDurationMs(parser.value(QLatin1String(name)));
             if (!ms)
                 return usageError(QStringLiteral("--%1: %2").arg(QLatin1String(name), ms.error().text()), command);
-            step.insert(qstrcmp(name, "timeout") == 0 ? QStringLiteral("timeoutMs") : QStringLiteral("queueTimeoutMs"), *ms);
+            *out = *ms;
         }
         bool ok = false;
-        const int attempts = parser.value(QStringLiteral("attempts")).toInt(&ok);
-        if (!ok || attempts < 1 || attempts > 100)
-            return usageError(QStringLiteral("--attempts must be a whole number from 1 to 100"), command);
-        step.insert(QStringLiteral("attempts"), attempts);
-        step.insert(QStringLiteral("atMostOnce"), parser.isSet(QStringLiteral("at-most-once")));
-        QJsonObject env;
+        step.maxAttempts = parser.value(QStringLiteral("attempts")).toInt(&ok);
+        if (!ok || step.maxAttempts < 1 || step.maxAttempts > MaxStepAttempts)
+            return usageError(QStringLiteral("--attempts must be a whole number from 1 to %1").arg(MaxStepAttempts), command);
+        step.atMostOnce = parser.isSet(QStringLiteral("at-most-once"));
         for (const QString &item : parser.values(QStringLiteral("env"))) {
             const qsizetype eq = item.indexOf(u'=');
             if (eq <= 0)
                 return usageError(QStringLiteral("--env takes K=V, got \"%1\"").arg(item), command);
-            env.insert(item.left(eq), item.mid(eq + 1));
+            step.env.insert(item.left(eq), item.mid(eq + 1));
         }
-        step.insert(QStringLiteral("env"), env);
         if (parser.isSet(QStringLiteral("secret-env"))) {
             auto secrets = resolveSecretEnv(parser.values(QStringLiteral("secret-env")), QStringLiteral("--secret-env"));
             if (!secrets)
                 return usageError(secrets.error().text(), command);
-            step.insert(QStringLiteral("secretEnv"), *secrets);
+            step.secretEnv = *secrets;
         }
-        params.insert(QStringLiteral("steps"), QJsonArray{step});
+        params.insert(QStringLiteral("steps"), QJsonArray{step.toSubmission()});
     }
 
     auto endpoint = adminEndpoint(parser);

@@ -15,6 +15,9 @@ inline constexpr qint64 MaxTokenLifetimeMs = 365LL * 24 * 3600 * 1000;
 inline constexpr int MaxSecretVariables = 32;
 inline constexpr qsizetype MaxSecretValueBytes = 64 * 1024;
 
+// A step runs at most this many times (`--attempts`, "attempts").
+inline constexpr int MaxStepAttempts = 100;
+
 // The most output a step keeps (bytes); beyond it one truncation marker is stored.
 inline constexpr qint64 MaxStepOutputBytes = 4 * 1024 * 1024;
 

@@ -124,6 +124,30 @@ QJsonObject StepSpec::toJson() const
     };
 }
 
+QJsonObject StepSpec::toSubmission() const
+{
+    QJsonObject o{
+        {QStringLiteral("command"), shell ? QJsonValue(command.value(0)) : QJsonValue(QJsonArray::fromStringList(command))},
+        {QStringLiteral("labels"), labelsToJson(requirement.labels)},
+        {QStringLiteral("attempts"), maxAttempts},
+        {QStringLiteral("atMostOnce"), atMostOnce},
+        {QStringLiteral("env"), env},
+    };
+    if (!name.isEmpty())
+        o.insert(QStringLiteral("name"), name);
+    if (!requirement.target.isEmpty())
+        o.insert(QStringLiteral("target"), requirement.target);
+    if (!requirement.platform.isEmpty())
+        o.insert(QStringLiteral("platform"), requirement.platform);
+    if (timeoutMs > 0)
+        o.insert(QStringLiteral("timeoutMs"), timeoutMs);
+    if (queueTimeoutMs > 0)
+        o.insert(QStringLiteral("queueTimeoutMs"), queueTimeoutMs);
+    if (!secretEnv.isEmpty())
+        o.insert(QStringLiteral("secretEnv"), secretEnv);
+    return o;
+}
+
 Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
 {
     const auto invalid = [](const QString &why) {
@@ -234,8 +258,8 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
     const QJsonValue attempts = o.value(QStringLiteral("attempts"));
     if (present("attempts")
         && (!attempts.isDouble() || attempts.toDouble() != double(attempts.toInteger())
-            || attempts.toInteger() < 1 || attempts.toInteger() > 100))
-        return invalid(Tr::tr("attempts must be a whole number from 1 to 100"));
+            || attempts.toInteger() < 1 || attempts.toInteger() > MaxStepAttempts))
+        return invalid(Tr::tr("attempts must be a whole number from 1 to %1").arg(MaxStepAttempts));
     spec.maxAttempts = int(attempts.toInteger(3));
     if (present("atMostOnce") && !o.value(QStringLiteral("atMostOnce")).isBool())
         return typeError("atMostOnce", Tr::tr("true or false"));

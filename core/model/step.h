@@ -57,6 +57,10 @@ struct StepSpec
 
     // The names of secretEnv as "maskedEnv", never its values.
     QJsonObject toJson() const;
+    // The step as run.submit takes it (the run file format), secretEnv values included: only for
+    // sending to an orchestrator. Fields left at their defaults are left out (an empty name
+    // lets the orchestrator name the step after its command). fromJson() reads it back.
+    QJsonObject toSubmission() const;
     // Validates a submitted step; errors have code "invalid_step" and name the field.
     static Result<StepSpec> fromJson(const QJsonObject &object);
 };

@@ -23,6 +23,7 @@ private Q_SLOTS:
     void refused_data();
     void refused();
     void secretValuesAreNeverInItsJson();
+    void submissionRoundTrips();
 };
 
 void tst_StepSpec::init()
@@ -127,6 +128,53 @@ void tst_StepSpec::refused()
     auto spec = StepSpec::fromJson(parse(json));
     QVERIFY_ERROR_CODE(spec, u"invalid_step"_s);
     QVERIFY2(spec.error().message.contains(says), qPrintable(spec.error().message));
+}
+
+// `swamp run` builds its step as a StepSpec and sends toSubmission(): what the orchestrator reads
+// back with fromJson() is the same step, and what was left unset stays the orchestrator's to set.
+void tst_StepSpec::submissionRoundTrips()
+{
+    StepSpec full;
+    full.name = u"build"_s;
+    full.command = {u"make"_s, u"-j"_s, u"4"_s};
+    full.env = {{u"CI"_s, u"1"_s}};
+    full.secretEnv = {{u"API_TOKEN"_s, u"hunter2-secret"_s}};
+    full.requirement.labels = {{u"gpu"_s, u"a100"_s}};
+    full.requirement.platform = u"linux/x86_64"_s;
+    full.timeoutMs = 90000;
+    full.queueTimeoutMs = 5000;
+    full.maxAttempts = 7;
+    full.atMostOnce = true;
+    auto back = StepSpec::fromJson(full.toSubmission());
+    QVERIFY_RESULT(back);
+    QCOMPARE(back->name, full.name);
+    QCOMPARE(back->command, full.command);
+    QVERIFY(!back->shell);
+    QCOMPARE(back->env, full.env);
+    QCOMPARE(back->secretEnv, full.secretEnv);
+    QCOMPARE(back->requirement.labels, full.requirement.labels);
+    QCOMPARE(back->requirement.platform, full.requirement.platform);
+    QCOMPARE(back->timeoutMs, full.timeoutMs);
+    QCOMPARE(back->queueTimeoutMs, full.queueTimeoutMs);
+    QCOMPARE(back->maxAttempts, 7);
+    QVERIFY(back->atMostOnce);
+
+    StepSpec shell;
+    shell.shell = true;
+    shell.command = {u"echo hi | tr a-z A-Z"_s};
+    shell.requirement.target = u"ci-7"_s;
+    const QJsonObject submitted = shell.toSubmission();
+    QVERIFY(submitted.value(u"command"_s).isString());
+    QVERIFY(!submitted.contains(u"name"_s));
+    QVERIFY(!submitted.contains(u"timeoutMs"_s));
+    QVERIFY(!submitted.contains(u"secretEnv"_s));
+    auto shellBack = StepSpec::fromJson(submitted);
+    QVERIFY_RESULT(shellBack);
+    QVERIFY(shellBack->shell);
+    QCOMPARE(shellBack->command, shell.command);
+    QCOMPARE(shellBack->requirement.target, u"ci-7"_s);
+    QCOMPARE(shellBack->name, u"echo hi | tr a-z A-Z"_s); // named after its command
+    QCOMPARE(shellBack->maxAttempts, 3);
 }
 
 QTEST_GUILESS_MAIN(tst_StepSpec)
