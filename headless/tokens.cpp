@@ -48,8 +48,8 @@ int runTokenCreate(const QStringList &arguments)
     auto labels = parseLabels(parser.values(QStringLiteral("label")));
     if (!labels)
         return usageError(labels.error().text(), command);
-    if (parser.value(QStringLiteral("reason")).size() > 500)
-        return usageError(QStringLiteral("--reason: at most 500 characters"), command);
+    if (auto valid = validateReason(parser.value(QStringLiteral("reason"))); !valid)
+        return usageError(valid.error().message, command);
 
     auto result = adminCall(parser, QStringLiteral("token.create"),
                             {{QStringLiteral("name"), positional.first()},
@@ -128,8 +128,8 @@ int runTokenRevoke(const QStringList &arguments)
     const bool json = parser.isSet(QStringLiteral("json"));
     if (parser.positionalArguments().size() != 1)
         return usageError(QStringLiteral("name one token to revoke"), command);
-    if (parser.value(QStringLiteral("reason")).size() > 500)
-        return usageError(QStringLiteral("--reason: at most 500 characters"), command);
+    if (auto valid = validateReason(parser.value(QStringLiteral("reason"))); !valid)
+        return usageError(valid.error().message, command);
     auto result = adminCall(parser, QStringLiteral("token.revoke"),
                             {{QStringLiteral("name"), parser.positionalArguments().first()},
                              {QStringLiteral("reason"), parser.value(QStringLiteral("reason"))}});

@@ -8,6 +8,7 @@
 #include "common/urls.h"
 #include "model/token.h"
 #include "model/worker.h"
+#include "protocol/enrollrequest.h"
 #include "tls/tlscredentials.h"
 #include "worker/processsecrets.h"
 #include "worker/workeragent.h"
@@ -122,8 +123,10 @@ int runWorkerConnect(const QStringList &arguments)
     } else {
         bool ok = false;
         options.capacity = concurrency.toInt(&ok);
-        if (!ok || options.capacity < 1 || options.capacity > 1024)
-            return usageError(QStringLiteral("--concurrency must be a whole number from 1 to 1024, or auto"), command);
+        if (!ok || options.capacity < 1 || options.capacity > Protocol::MaxCapacity)
+            return usageError(QStringLiteral("--concurrency must be a whole number from 1 to %1, or auto")
+                                  .arg(Protocol::MaxCapacity),
+                              command);
     }
     if (parser.isSet(QStringLiteral("max-steps"))) {
         bool ok = false;

@@ -11,6 +11,10 @@ namespace Swamp {
 // The longest an enrollment token may live (`--ttl`): one year.
 inline constexpr qint64 MaxTokenLifetimeMs = 365LL * 24 * 3600 * 1000;
 
+// An operator's `--reason` (token create/revoke), kept in the audit trail: at most this many
+// characters.
+inline constexpr qsizetype MaxReasonLength = 500;
+
 // At most this many --secret-env variables per step, of at most MaxSecretValueBytes each.
 inline constexpr int MaxSecretVariables = 32;
 inline constexpr qsizetype MaxSecretValueBytes = 64 * 1024;

@@ -20,6 +20,14 @@ Result<void> validateTokenName(const QString &name)
     return {};
 }
 
+Result<void> validateReason(const QString &reason)
+{
+    if (reason.size() <= MaxReasonLength)
+        return {};
+    return fail(QStringLiteral("invalid_reason"), Tr::tr("--reason: at most %1 characters").arg(MaxReasonLength),
+                Tr::tr("shorten it: the reason is kept in the audit trail, details belong in a ticket"));
+}
+
 Result<TokenText> parseToken(const QString &text)
 {
     static const QRegularExpression secretPattern(QStringLiteral("^[0-9a-f]{64}$"));

@@ -21,6 +21,11 @@ struct TokenText
 // `[a-z0-9][a-z0-9-]{0,62}`. Error "invalid_token_name".
 Result<void> validateTokenName(const QString &name);
 
+// An operator's reason for a token change: at most MaxReasonLength characters. Error
+// "invalid_reason" ("--reason: at most 500 characters"); checked by the CLI before it sends and by
+// the orchestrator, which used to cut a longer one short without a word.
+Result<void> validateReason(const QString &reason);
+
 // Splits "<name>.<secret>"; anything else is Codes::invalidToken().
 Result<TokenText> parseToken(const QString &text);
 

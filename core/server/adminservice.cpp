@@ -249,8 +249,10 @@ QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &n
 Result<QJsonObject> Orchestrator::createToken(AdminConnection *connection, const QJsonObject &params)
 {
     const QString name = params.value(QStringLiteral("name")).toString();
-    const QString reason = params.value(QStringLiteral("reason")).toString().left(500);
+    const QString reason = params.value(QStringLiteral("reason")).toString();
     if (auto valid = validateTokenName(name); !valid)
+        return fail(valid.error());
+    if (auto valid = validateReason(reason); !valid)
         return fail(valid.error());
     const qint64 durationMs = params.value(QStringLiteral("durationMs")).toInteger(24LL * 3600 * 1000);
     if (durationMs <= 0 || durationMs > MaxTokenLifetimeMs) {
@@ -336,7 +338,9 @@ Result<QJsonObject> Orchestrator::listTokens()
 Result<QJsonObject> Orchestrator::revokeToken(AdminConnection *connection, const QJsonObject &params)
 {
     const QString name = params.value(QStringLiteral("name")).toString();
-    const QString reason = params.value(QStringLiteral("reason")).toString().left(500);
+    const QString reason = params.value(QStringLiteral("reason")).toString();
+    if (auto valid = validateReason(reason); !valid)
+        return fail(valid.error());
     auto tokens = m_store->tokensNamed(name);
     if (!tokens)
         return fail(tokens.error());

@@ -34,6 +34,7 @@ private Q_SLOTS:
     void framesForInactiveLeasesAreDigested();
     void runFileWithAWrongTypeRunsNothing();
     void outOfFilesPausesAcceptingWithoutSpinning();
+    void aReasonOverTheLimitIsRefusedNotCut();
 
 private:
     double metric(const QString &name, const QMap<QString, QString> &labels);
@@ -271,6 +272,40 @@ void tst_HostilePeers::outOfFilesPausesAcceptingWithoutSpinning()
     const Run after = h->cli({u"run"_s, u"--"_s, u"echo"_s, u"after"_s});
     QCOMPARE_EXIT(after, 0);
     QVERIFY(worker->isRunning());
+}
+
+// Issue 19: the CLI refused a --reason over 500 characters while the orchestrator cut one sent
+// by any other client to 500 without a word. Both now apply the same rule (validateReason()): an
+// admin client that sends a longer one gets invalid_reason, and nothing changes.
+void tst_HostilePeers::aReasonOverTheLimitIsRefusedNotCut()
+{
+    QFile adminJson(h->dataDir() + u"/admin.json"_s);
+    QVERIFY(adminJson.open(QIODevice::ReadOnly));
+    const QByteArray adminToken =
+        QJsonDocument::fromJson(adminJson.readAll()).object().value(u"adminToken"_s).toString().toLatin1();
+    HostilePeer admin(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
+                      {{"Authorization", "Bearer " + adminToken}});
+    QVERIFY(admin.waitOpen());
+    const QString tooLong(501, u'x');
+    admin.send(QJsonObject{{u"type"_s, u"token.create"_s}, {u"id"_s, u"1"_s},
+                           {u"params"_s, QJsonObject{{u"name"_s, u"long-reason"_s}, {u"reason"_s, tooLong}}}});
+    QVERIFY(admin.waitFrames(1));
+    const QJsonObject error = admin.frames.last();
+    QCOMPARE(error.value(u"type"_s).toString(), u"error"_s);
+    QCOMPARE(error.value(u"code"_s).toString(), u"invalid_reason"_s);
+    QVERIFY2(error.value(u"message"_s).toString().contains(u"at most 500 characters"_s),
+             QJsonDocument(admin.frames.last()).toJson().constData());
+    const Run list = h->cli({u"worker"_s, u"token"_s, u"list"_s});
+    QCOMPARE_EXIT(list, 0);
+    QVERIFY2(!list.out.contains(u"long-reason"_s), qPrintable(list.out));
+
+    QVERIFY(h->cli({u"worker"_s, u"token"_s, u"create"_s, u"long-reason"_s}).exitCode == 0);
+    admin.send(QJsonObject{{u"type"_s, u"token.revoke"_s}, {u"id"_s, u"2"_s},
+                           {u"params"_s, QJsonObject{{u"name"_s, u"long-reason"_s}, {u"reason"_s, tooLong}}}});
+    QVERIFY(admin.waitFrames(2));
+    QCOMPARE(admin.frames.last().value(u"code"_s).toString(), u"invalid_reason"_s);
+    const Run after = h->cli({u"worker"_s, u"token"_s, u"list"_s});
+    QVERIFY2(!after.out.contains(u"revoked"_s), qPrintable(after.out));
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)
