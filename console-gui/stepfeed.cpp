@@ -1,6 +1,7 @@
 #include "stepfeed.h"
 
 #include "client/adminsession.h"
+#include "model/step.h"
 #include "stepmodel.h"
 
 #include <QJsonArray>
@@ -93,7 +94,7 @@ void StepFeed::finishLoad(const QString &error)
         for (int row = 0; row < m_model->rowCount(); ++row) {
             const QJsonObject &step = m_model->stepAt(row);
             const QString id = step.value(QStringLiteral("id")).toString();
-            if (!StepModel::isTerminalState(step.value(QStringLiteral("state")).toString())
+            if (!isTerminalStateName(step.value(QStringLiteral("state")).toString())
                 && !m_openAtLoad.contains(id))
                 fetch(id, step.value(QStringLiteral("runId")).toString());
         }

@@ -4,6 +4,7 @@
 
 #include "common/duration.h"
 #include "common/ids.h"
+#include "model/step.h"
 
 #include <QGuiApplication>
 #include <QJsonArray>
@@ -26,11 +27,6 @@ StepModel::StepModel(int maxFinished, QObject *parent)
     , m_maxFinished(maxFinished)
     , m_now(QDateTime::currentDateTimeUtc())
 {
-}
-
-bool StepModel::isTerminalState(const QString &state)
-{
-    return state == u"succeeded" || state == u"failed" || state == u"cancelled" || state == u"timed_out";
 }
 
 StepModel::Row StepModel::makeRow(const QJsonObject &json)
@@ -195,7 +191,7 @@ void StepModel::upsertAll(const QList<QJsonObject> &steps)
     });
     int finished = 0;
     for (const Row &row : std::as_const(rows)) {
-        if (isTerminalState(row.state) && ++finished > m_maxFinished && rowOf(text(row.json, u"id")) < 0)
+        if (isTerminalStateName(row.state) && ++finished > m_maxFinished && rowOf(text(row.json, u"id")) < 0)
             continue;
         put(row.json, true);
     }
@@ -271,7 +267,7 @@ void StepModel::trim()
 {
     QList<std::pair<QDateTime, QString>> finished;
     for (const Row &row : std::as_const(m_steps)) {
-        if (isTerminalState(row.state))
+        if (isTerminalStateName(row.state))
             finished.append({finishOrder(row), text(row.json, u"id")});
     }
     if (finished.size() <= m_maxFinished)

@@ -51,8 +51,6 @@ public:
     QDateTime now() const { return m_now; }
     void setNow(const QDateTime &now);
 
-    static bool isTerminalState(const QString &state);
-
 Q_SIGNALS:
     // The number of queued steps changed.
     void queuedCountChanged(int count);

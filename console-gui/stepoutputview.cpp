@@ -1,8 +1,8 @@
 #include "stepoutputview.h"
 
 #include "client/adminsession.h"
+#include "model/step.h"
 #include "statuspalette.h"
-#include "stepmodel.h"
 
 #include <QCheckBox>
 #include <QFontDatabase>
@@ -35,10 +35,16 @@ StepOutputView::StepOutputView(AdminSession *session, QWidget *parent)
         if (on)
             m_text->verticalScrollBar()->setValue(m_text->verticalScrollBar()->maximum());
     });
-    connect(m_session, &AdminSession::frameReceived, this, &StepOutputView::handleFrame);
+    connect(m_session, &AdminSession::frameReceived, &m_follower, &StepFollower::handleFrame);
+    connect(&m_follower, &StepFollower::output, this, &StepOutputView::appendChunk);
+    connect(&m_follower, &StepFollower::stepUpdated, this, [this] { updateStatus(); });
+    connect(&m_follower, &StepFollower::ended, this, [this] {
+        m_following = false;
+        updateStatus();
+    });
     // After a reconnect the orchestrator has forgotten us: follow again after the last chunk.
     connect(m_session, &AdminSession::sessionStarted, this, [this] {
-        if (!m_stepId.isEmpty() && !StepModel::isTerminalState(m_state))
+        if (!m_stepId.isEmpty() && !m_follower.isEnded(m_stepId))
             follow();
     });
 
@@ -57,14 +63,13 @@ void StepOutputView::setStep(const QString &stepId)
     if (stepId == m_stepId)
         return;
     m_stepId = stepId;
-    m_state.clear();
-    m_step = {};
-    m_lastChunk = 0;
-    m_lastAttempt = 0;
+    m_follower.clear();
     m_following = false;
     m_text->clear();
-    if (!m_stepId.isEmpty())
+    if (!m_stepId.isEmpty()) {
+        m_follower.follow(m_stepId);
         follow();
+    }
     updateStatus();
 }
 
@@ -84,7 +89,7 @@ void StepOutputView::follow()
     m_following = true;
     updateStatus();
     m_session->request(QStringLiteral("run.follow"),
-                       {{QStringLiteral("id"), m_stepId}, {QStringLiteral("after"), m_lastChunk}}, this,
+                       {{QStringLiteral("id"), m_stepId}, {QStringLiteral("after"), m_follower.lastChunk(m_stepId)}}, this,
                        [this, generation](const Result<QJsonObject> &result) {
         if (generation != m_generation)
             return;
@@ -93,37 +98,20 @@ void StepOutputView::follow()
             m_status->setText(tr("Cannot follow the output: %1").arg(result.error().text()));
             return;
         }
-        setStepState(result->value(QStringLiteral("step")).toObject());
+        m_follower.handleStep(result->value(QStringLiteral("step")).toObject());
     });
 }
 
-void StepOutputView::handleFrame(const QJsonObject &frame)
+void StepOutputView::appendChunk(const QString &, const QJsonObject &chunk, bool newAttempt)
 {
-    const QString type = frame.value(QStringLiteral("type")).toString();
-    if (type == u"output") {
-        if (frame.value(QStringLiteral("stepId")).toString() == m_stepId && !m_stepId.isEmpty())
-            appendChunk(frame);
-    } else if (type == u"step") {
-        const QJsonObject step = frame.value(QStringLiteral("step")).toObject();
-        if (step.value(QStringLiteral("id")).toString() == m_stepId && !m_stepId.isEmpty())
-            setStepState(step);
-    }
-}
-
-void StepOutputView::appendChunk(const QJsonObject &chunk)
-{
-    const int number = chunk.value(QStringLiteral("chunk")).toInt();
-    if (number <= m_lastChunk)
-        return; // a replay of what we have (following the same step twice)
-    m_lastChunk = number;
     QScrollBar *bar = m_text->verticalScrollBar();
     const bool keepAtEnd = m_follow->isChecked();
     const int scrolledTo = bar->value();
 
     QTextCursor cursor(m_text->document());
     cursor.movePosition(QTextCursor::End);
-    const int attempt = chunk.value(QStringLiteral("attempt")).toInt();
-    if (m_lastAttempt != 0 && attempt != m_lastAttempt) {
+    if (newAttempt) {
+        const int attempt = chunk.value(QStringLiteral("attempt")).toInt();
         QTextCharFormat marker;
         marker.setForeground(palette().color(QPalette::Disabled, QPalette::Text));
         marker.setFontItalic(true);
@@ -131,7 +119,6 @@ void StepOutputView::appendChunk(const QJsonObject &chunk)
             cursor.insertText(QStringLiteral("\n"));
         cursor.insertText(tr("— attempt %1 —").arg(attempt) + u'\n', marker);
     }
-    m_lastAttempt = attempt;
     QTextCharFormat format;
     if (chunk.value(QStringLiteral("stream")).toString() == u"stderr")
         format.setForeground(StatusPalette::stepStateColor(QStringLiteral("failed"), palette()));
@@ -142,37 +129,28 @@ void StepOutputView::appendChunk(const QJsonObject &chunk)
     bar->setValue(keepAtEnd ? bar->maximum() : scrolledTo);
 }
 
-void StepOutputView::setStepState(const QJsonObject &step)
-{
-    if (step.isEmpty())
-        return;
-    m_step = step;
-    m_state = step.value(QStringLiteral("state")).toString();
-    if (StepModel::isTerminalState(m_state))
-        m_following = false;
-    updateStatus();
-}
-
 void StepOutputView::updateStatus()
 {
     if (m_stepId.isEmpty()) {
         m_status->clear();
         return;
     }
-    if (m_state.isEmpty()) {
+    const QString stepState = m_follower.state(m_stepId);
+    if (stepState.isEmpty()) {
         m_status->setText(tr("Loading output…"));
         return;
     }
-    const QString state = StatusPalette::stepStateText(m_state);
-    if (!StepModel::isTerminalState(m_state)) {
-        m_status->setText(m_state == u"queued" ? tr("Queued: output appears when a worker runs it")
+    const QString state = StatusPalette::stepStateText(stepState);
+    if (!isTerminalStateName(stepState)) {
+        m_status->setText(stepState == u"queued" ? tr("Queued: output appears when a worker runs it")
                                                 : tr("Following live output (%1)").arg(state));
         return;
     }
-    const QJsonValue exitCode = m_step.value(QStringLiteral("exitCode"));
+    const QJsonObject step = m_follower.step(m_stepId);
+    const QJsonValue exitCode = step.value(QStringLiteral("exitCode"));
     QString text = exitCode.isDouble() ? tr("Finished: %1, exit code %2").arg(state).arg(exitCode.toInt())
                                        : tr("Finished: %1").arg(state);
-    if (m_step.value(QStringLiteral("outputTruncated")).toBool())
+    if (step.value(QStringLiteral("outputTruncated")).toBool())
         text += u' ' + tr("(output truncated)");
     m_status->setText(text);
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "client/stepfollower.h"
+
 #include <QJsonObject>
 #include <QWidget>
 
@@ -28,16 +30,14 @@ public:
     QString stepId() const { return m_stepId; }
     QString text() const;
     QString statusText() const;
-    int lastChunk() const { return m_lastChunk; }
+    int lastChunk() const { return m_follower.lastChunk(m_stepId); }
     bool isFollowing() const { return m_following; }
     QCheckBox *followBox() const { return m_follow; }
     QPlainTextEdit *editor() const { return m_text; }
 
 private:
     void follow();
-    void handleFrame(const QJsonObject &frame);
-    void appendChunk(const QJsonObject &chunk);
-    void setStepState(const QJsonObject &step);
+    void appendChunk(const QString &stepId, const QJsonObject &chunk, bool newAttempt);
     void updateStatus();
 
     AdminSession *m_session;
@@ -45,10 +45,7 @@ private:
     QCheckBox *m_follow;
     QLabel *m_status;
     QString m_stepId;
-    QString m_state;
-    QJsonObject m_step;
-    int m_lastChunk = 0;
-    int m_lastAttempt = 0;
+    StepFollower m_follower; // of m_stepId only
     bool m_following = false;
     quint64 m_generation = 0;
 };

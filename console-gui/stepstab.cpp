@@ -10,6 +10,7 @@
 #include "stepoutputview.h"
 
 #include "common/duration.h"
+#include "model/step.h"
 
 #include <QAction>
 #include <QCheckBox>
@@ -256,7 +257,7 @@ void StepsTab::updateActions()
 {
     const QJsonObject *step = m_model->step(m_selectedId);
     m_copyId->setEnabled(step != nullptr);
-    m_cancel->setEnabled(step && !StepModel::isTerminalState(step->value(QStringLiteral("state")).toString()));
+    m_cancel->setEnabled(step && !isTerminalStateName(step->value(QStringLiteral("state")).toString()));
 }
 
 QMessageBox *StepsTab::confirmCancel()

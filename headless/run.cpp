@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "client/stepfollower.h"
 #include "common/duration.h"
 #include "common/files.h"
 #include "common/ids.h"
@@ -30,7 +31,8 @@ void writeRaw(FILE *stream, const QString &text)
 
 // Follows steps until each is terminal, printing output as it arrives. With several steps each
 // line is prefixed with the step's name. Survives an orchestrator restart: it reconnects and
-// resumes after the last chunk it printed.
+// resumes after the last chunk it printed. What it follows, and from where, is a StepFollower's
+// (core/client, shared with the console); this prints.
 class Follower
 {
 public:
@@ -38,7 +40,18 @@ public:
         : m_endpoint(std::move(endpoint)), m_prefix(prefix), m_quiet(quiet)
     {
         for (const QString &id : stepIds)
-            m_steps.insert(id, State{});
+            m_follower.follow(id);
+        QObject::connect(&m_follower, &StepFollower::output, &m_follower,
+                         [this](const QString &stepId, const QJsonObject &chunk, bool) {
+                             print(m_view[stepId], chunk.value(QStringLiteral("stream")).toString() == u"stderr",
+                                   chunk.value(QStringLiteral("data")).toString());
+                         });
+        QObject::connect(&m_follower, &StepFollower::stepUpdated, &m_follower,
+                         [this](const QString &stepId, const QJsonObject &step, const QString &previous) {
+                             stepUpdated(stepId, step, previous);
+                         });
+        QObject::connect(&m_follower, &StepFollower::ended, &m_follower,
+                         [this](const QString &stepId, const QJsonObject &step) { ended(stepId, step); });
     }
 
     // Returns the exit code: the step's, or 1 with a reason.
@@ -52,24 +65,23 @@ public:
     }
 
 private:
-    struct State
+    // How a step is shown: its name, and what of its output lines is not printed yet (--prefix).
+    struct View
     {
-        int lastChunk = 0;
         int announcedAttempt = 0;
-        QString lastState;
         QString name;
         QString partial[2];
-        bool done = false;
-        QJsonObject step;
     };
 
     void connectAndFollow()
     {
         m_client = std::make_unique<AdminClient>(m_endpoint);
-        QObject::connect(m_client.get(), &AdminClient::frameReceived, m_client.get(),
-                         [this](const QJsonObject &frame) { handleFrame(frame); });
+        QObject::connect(m_client.get(), &AdminClient::frameReceived, m_client.get(), [this](const QJsonObject &frame) {
+            m_lastContactMs = QDateTime::currentMSecsSinceEpoch();
+            m_follower.handleFrame(frame);
+        });
         QObject::connect(m_client.get(), &AdminClient::disconnected, m_client.get(), [this](const Error &error) {
-            if (allDone())
+            if (m_follower.allEnded())
                 return;
             if (QDateTime::currentMSecsSinceEpoch() - m_lastContactMs > 120000) {
                 err(QStringLiteral("error: ") + error.text());
@@ -84,113 +96,87 @@ private:
             });
         });
         m_lastContactMs = QDateTime::currentMSecsSinceEpoch();
-        for (auto it = m_steps.begin(); it != m_steps.end(); ++it) {
-            if (it->done)
-                continue;
-            const QString id = it.key();
-            m_client->request(QStringLiteral("run.follow"),
-                              {{QStringLiteral("id"), id}, {QStringLiteral("after"), it->lastChunk}},
-                              [this, id](const Result<QJsonObject> &result) {
-                                  if (result) {
-                                      m_lastContactMs = QDateTime::currentMSecsSinceEpoch();
-                                  } else if (result.error().code != u"unreachable") {
-                                      err(QStringLiteral("error: ") + result.error().text());
-                                      m_steps[id].done = true;
-                                      m_exitCode = std::max(m_exitCode, 1);
-                                      if (allDone())
-                                          finish(m_exitCode);
-                                  }
-                              });
+        for (const QJsonObject &params : m_follower.followRequests()) {
+            const QString id = params.value(QStringLiteral("id")).toString();
+            m_client->request(QStringLiteral("run.follow"), params, [this, id](const Result<QJsonObject> &result) {
+                if (result) {
+                    m_lastContactMs = QDateTime::currentMSecsSinceEpoch();
+                } else if (result.error().code != u"unreachable") {
+                    err(QStringLiteral("error: ") + result.error().text());
+                    m_follower.abandon(id);
+                    m_exitCode = std::max(m_exitCode, 1);
+                    if (m_follower.allEnded())
+                        finish(m_exitCode);
+                }
+            });
         }
     }
 
-    void handleFrame(const QJsonObject &frame)
+    void stepUpdated(const QString &stepId, const QJsonObject &step, const QString &previous)
     {
-        m_lastContactMs = QDateTime::currentMSecsSinceEpoch();
-        const QString type = frame.value(QStringLiteral("type")).toString();
-        if (type == u"output") {
-            auto it = m_steps.find(frame.value(QStringLiteral("stepId")).toString());
-            const int chunk = frame.value(QStringLiteral("chunk")).toInt();
-            if (it == m_steps.end() || chunk <= it->lastChunk)
-                return;
-            it->lastChunk = chunk;
-            const bool isErr = frame.value(QStringLiteral("stream")).toString() == u"stderr";
-            print(*it, isErr, frame.value(QStringLiteral("data")).toString());
-        } else if (type == u"step") {
-            const QJsonObject step = frame.value(QStringLiteral("step")).toObject();
-            auto it = m_steps.find(step.value(QStringLiteral("id")).toString());
-            if (it == m_steps.end())
-                return;
-            it->name = printable(step.value(QStringLiteral("name")).toString());
-            it->step = step;
-            const QString state = step.value(QStringLiteral("state")).toString();
-            const int attempt = step.value(QStringLiteral("attempt")).toInt();
-            const QString workerName = step.value(QStringLiteral("workerName")).toString();
-            // Each attempt's worker is named once, also when the step was already past
-            // `dispatched` (or finished) by the time this client subscribed.
-            if (!m_quiet && attempt > it->announcedAttempt && !workerName.isEmpty()) {
-                it->announcedAttempt = attempt;
-                err(QStringLiteral("swamp: step %1 (%2) dispatched to %3 (attempt %4/%5)")
-                        .arg(shortId(it.key()), it->name, printable(workerName))
-                        .arg(attempt)
-                        .arg(step.value(QStringLiteral("maxAttempts")).toInt()));
-            }
-            if (state != it->lastState && !m_quiet) {
-                const QString id8 = shortId(it.key());
-                if (state == u"queued" && !it->lastState.isEmpty() && it->lastState != u"queued") {
-                    err(QStringLiteral("swamp: step %1 (%2) requeued").arg(id8, it->name));
-                } else if (state == u"queued") {
-                    err(QStringLiteral("swamp: step %1 (%2) queued for %3")
-                            .arg(id8, it->name, printable(step.value(QStringLiteral("requirement")).toString())));
-                }
-            }
-            it->lastState = state;
-            if (isTerminal(stepStateFromName(state)) && !it->done) {
-                it->done = true;
-                for (int i = 0; i < 2; ++i) {
-                    if (!it->partial[i].isEmpty())
-                        print(*it, i == 1, QStringLiteral("\n"));
-                }
-                const QJsonValue exitCode = step.value(QStringLiteral("exitCode"));
-                int code = 0;
-                if (state == u"succeeded") {
-                    code = 0;
-                } else if (state == u"failed" && exitCode.isDouble()) {
-                    code = exitCode.toInt();
-                } else {
-                    code = 1;
-                }
-                if (state != u"succeeded") {
-                    err(QStringLiteral("swamp: step %1 (%2) %3: %4")
-                            .arg(shortId(it.key()), it->name, state, printable(step.value(QStringLiteral("error")).toString())));
-                }
-                if (m_firstFailure == 0 && code != 0)
-                    m_firstFailure = code;
-                if (allDone())
-                    finish(m_firstFailure);
-            }
+        View &view = m_view[stepId];
+        view.name = printable(step.value(QStringLiteral("name")).toString());
+        const QString state = step.value(QStringLiteral("state")).toString();
+        const int attempt = step.value(QStringLiteral("attempt")).toInt();
+        const QString workerName = step.value(QStringLiteral("workerName")).toString();
+        // Each attempt's worker is named once, also when the step was already past `dispatched`
+        // (or finished) by the time this client subscribed.
+        if (!m_quiet && attempt > view.announcedAttempt && !workerName.isEmpty()) {
+            view.announcedAttempt = attempt;
+            err(QStringLiteral("swamp: step %1 (%2) dispatched to %3 (attempt %4/%5)")
+                    .arg(shortId(stepId), view.name, printable(workerName))
+                    .arg(attempt)
+                    .arg(step.value(QStringLiteral("maxAttempts")).toInt()));
+        }
+        if (state == previous || m_quiet)
+            return;
+        const QString id8 = shortId(stepId);
+        if (state == u"queued" && !previous.isEmpty() && previous != u"queued") {
+            err(QStringLiteral("swamp: step %1 (%2) requeued").arg(id8, view.name));
+        } else if (state == u"queued") {
+            err(QStringLiteral("swamp: step %1 (%2) queued for %3")
+                    .arg(id8, view.name, printable(step.value(QStringLiteral("requirement")).toString())));
         }
     }
 
-    void print(State &state, bool isErr, const QString &data)
+    void ended(const QString &stepId, const QJsonObject &step)
+    {
+        View &view = m_view[stepId];
+        for (int i = 0; i < 2; ++i) {
+            if (!view.partial[i].isEmpty())
+                print(view, i == 1, QStringLiteral("\n"));
+        }
+        const QString state = step.value(QStringLiteral("state")).toString();
+        const QJsonValue exitCode = step.value(QStringLiteral("exitCode"));
+        int code = 1;
+        if (state == u"succeeded")
+            code = 0;
+        else if (state == u"failed" && exitCode.isDouble())
+            code = exitCode.toInt();
+        if (state != u"succeeded") {
+            err(QStringLiteral("swamp: step %1 (%2) %3: %4")
+                    .arg(shortId(stepId), view.name, state, printable(step.value(QStringLiteral("error")).toString())));
+        }
+        if (m_firstFailure == 0 && code != 0)
+            m_firstFailure = code;
+        if (m_follower.allEnded())
+            finish(m_firstFailure);
+    }
+
+    void print(View &view, bool isErr, const QString &data)
     {
         FILE *stream = isErr ? stderr : stdout;
         if (!m_prefix) {
             writeRaw(stream, data);
             return;
         }
-        QString &partial = state.partial[isErr ? 1 : 0];
+        QString &partial = view.partial[isErr ? 1 : 0];
         partial += data;
         qsizetype newline;
         while ((newline = partial.indexOf(u'\n')) >= 0) {
-            writeRaw(stream, QStringLiteral("[%1] ").arg(state.name) + partial.left(newline + 1));
+            writeRaw(stream, QStringLiteral("[%1] ").arg(view.name) + partial.left(newline + 1));
             partial.remove(0, newline + 1);
         }
-    }
-
-    bool allDone() const
-    {
-        return std::all_of(m_steps.cbegin(), m_steps.cend(), [](const State &s) { return s.done; });
     }
 
     void finish(int code)
@@ -202,7 +188,8 @@ private:
 
     AdminEndpoint m_endpoint;
     std::unique_ptr<AdminClient> m_client;
-    QHash<QString, State> m_steps;
+    StepFollower m_follower;
+    QHash<QString, View> m_view;
     QEventLoop *m_loop = nullptr;
     bool m_prefix = false;
     bool m_quiet = false;

@@ -25,7 +25,8 @@ QString stepStateName(StepState state)
     return {};
 }
 
-StepState stepStateFromName(const QString &name)
+namespace {
+const QHash<QString, StepState> &stepStatesByName()
 {
     static const QHash<QString, StepState> states = {
         {QStringLiteral("queued"), StepState::Queued},       {QStringLiteral("dispatched"), StepState::Dispatched},
@@ -33,7 +34,19 @@ StepState stepStateFromName(const QString &name)
         {QStringLiteral("failed"), StepState::Failed},       {QStringLiteral("cancelled"), StepState::Cancelled},
         {QStringLiteral("timed_out"), StepState::TimedOut},
     };
-    return states.value(name, StepState::Failed);
+    return states;
+}
+} // namespace
+
+StepState stepStateFromName(const QString &name)
+{
+    return stepStatesByName().value(name, StepState::Failed);
+}
+
+bool isTerminalStateName(const QString &name)
+{
+    const auto state = stepStatesByName().constFind(name);
+    return state != stepStatesByName().cend() && isTerminal(*state);
 }
 
 bool isTerminal(StepState state)

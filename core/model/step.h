@@ -16,6 +16,8 @@ enum class StepState { Queued, Dispatched, Running, Succeeded, Failed, Cancelled
 QString stepStateName(StepState state);
 StepState stepStateFromName(const QString &name);
 bool isTerminal(StepState state);
+// Whether `name` is the name of a terminal state; an unknown or empty name is not.
+bool isTerminalStateName(const QString &name);
 
 // One lease per dispatch attempt: active → completed | failed | expired | cancelled.
 enum class LeaseState { Active, Completed, Failed, Expired, Cancelled };

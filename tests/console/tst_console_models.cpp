@@ -7,6 +7,7 @@
 #include "workermodel.h"
 
 #include "common/duration.h"
+#include "model/step.h"
 
 #include <QAbstractItemModelTester>
 #include <QJsonArray>
@@ -53,7 +54,7 @@ QJsonObject token(const QString &id, const QString &name, const QString &state, 
 }
 QJsonObject step(const QString &id, const QString &state, int queuedSecs, int finishedSecs = 0)
 {
-    const bool finished = StepModel::isTerminalState(state);
+    const bool finished = isTerminalStateName(state);
     return {{QStringLiteral("id"), id},
             {QStringLiteral("runId"), QString(QStringLiteral("run-") + id)},
             {QStringLiteral("name"), QString(QStringLiteral("build-") + id)},
