@@ -4,6 +4,7 @@
 
 #include "common/duration.h"
 #include "common/labels.h"
+#include "model/token.h"
 
 #include <QGuiApplication>
 #include <QLocale>
@@ -41,13 +42,7 @@ int TokenModel::columnCount(const QModelIndex &parent) const
 
 QString TokenModel::effectiveState(const QJsonObject &token) const
 {
-    const QString state = token.value(QStringLiteral("state")).toString();
-    if (state == u"unused" || state == u"enrolled") {
-        const QDateTime expires = timeOf(token, u"expiresAt");
-        if (expires.isValid() && expires <= m_now)
-            return QStringLiteral("expired");
-    }
-    return state;
+    return tokenStateNameAt(token.value(QStringLiteral("state")).toString(), timeOf(token, u"expiresAt"), m_now);
 }
 
 QVariant TokenModel::displayValue(const QJsonObject &token, int column) const

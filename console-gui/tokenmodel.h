@@ -34,7 +34,7 @@ public:
 
     int rowOf(const QString &id) const { return m_rows.value(id, -1); }
     QJsonObject tokenAt(int row) const { return m_tokens.at(row); }
-    // The state now: "unused", "enrolled", "expired" or "revoked".
+    // The state now (tokenStateNameAt()): "unused", "enrolled", "expired" or "revoked".
     QString effectiveState(const QJsonObject &token) const;
 
     void setNow(const QDateTime &now);

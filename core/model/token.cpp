@@ -80,6 +80,14 @@ QString tokenStateName(TokenState state)
     return {};
 }
 
+QString tokenStateNameAt(const QString &reported, const QDateTime &expiresAt, const QDateTime &now)
+{
+    const bool live = reported == tokenStateName(TokenState::Unused) || reported == tokenStateName(TokenState::Enrolled);
+    if (live && expiresAt.isValid() && now >= expiresAt)
+        return tokenStateName(TokenState::Expired);
+    return reported;
+}
+
 TokenState TokenRecord::effectiveState(const QDateTime &now) const
 {
     if (revokedAt.isValid())

@@ -41,6 +41,10 @@ bool verifySecret(const QString &secret, const QString &storedHash);
 
 enum class TokenState { Unused, Enrolled, Expired, Revoked };
 QString tokenStateName(TokenState state);
+// The state a token was reported in earlier (token.list's "state"), as it stands at `now`: an
+// unused or enrolled token whose expiry has passed is expired by now. A name that is not a token
+// state is returned as it is.
+QString tokenStateNameAt(const QString &reported, const QDateTime &expiresAt, const QDateTime &now);
 
 struct TokenBinding
 {

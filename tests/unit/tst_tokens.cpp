@@ -31,6 +31,7 @@ class tst_Tokens : public QObject
 
 private Q_SLOTS:
     void init();
+    void stateAgesIntoExpired();
     void mintIsSixtyFourLowercaseHex();
     void mintIsDistinct();
     void parseValid_data();
@@ -371,6 +372,20 @@ void tst_Tokens::workerName()
     }
     // Deterministic: the same machine always gets the same name.
     QCOMPARE(workerNameFor(token, machineId), workerNameFor(token, machineId));
+}
+
+// What the console shows for a token listed a while ago: its reported state, or expired once
+// its expiry has passed; revoked stays revoked.
+void tst_Tokens::stateAgesIntoExpired()
+{
+    const QDateTime listed = QDateTime::fromMSecsSinceEpoch(1795514400000, Qt::UTC);
+    const QDateTime expires = listed.addSecs(3600);
+    QCOMPARE(tokenStateNameAt(u"unused"_s, expires, listed), u"unused"_s);
+    QCOMPARE(tokenStateNameAt(u"enrolled"_s, expires, expires.addMSecs(-1)), u"enrolled"_s);
+    QCOMPARE(tokenStateNameAt(u"enrolled"_s, expires, expires), u"expired"_s);
+    QCOMPARE(tokenStateNameAt(u"unused"_s, expires, expires.addDays(1)), u"expired"_s);
+    QCOMPARE(tokenStateNameAt(u"revoked"_s, expires, expires.addDays(1)), u"revoked"_s);
+    QCOMPARE(tokenStateNameAt(u"unused"_s, QDateTime(), expires.addDays(1)), u"unused"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Tokens)
