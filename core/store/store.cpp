@@ -515,6 +515,21 @@ void Store::undoBody(const std::function<Result<void>(const QString &)> &run)
         m_batchBroken = undone.error();
 }
 
+Result<QSqlQuery *> Store::executedStatement(const QString &sql, const QVariantList &bindings)
+{
+    auto statement = prepared(sql, bindings);
+    if (!statement)
+        return fail(statement.error());
+    QSqlQuery *query = *statement;
+    if (!query->exec()) {
+        const QString text = query->lastError().text();
+        qCWarning(lcDb) << "statement failed:" << sql.left(80) << text;
+        query->finish();
+        return databaseError(Tr::tr("running a statement"), text);
+    }
+    return query;
+}
+
 Result<void> Store::savepoint(const QString &sql)
 {
     m_flushing = true;
@@ -617,16 +632,10 @@ Result<Store::Written> Store::write(const QString &sql, const QVariantList &bind
         }
         return Written{native->rowsAffected, native->lastInsertId};
     }
-    auto statement = prepared(sql, bindings);
+    auto statement = executedStatement(sql, bindings);
     if (!statement)
         return fail(statement.error());
     QSqlQuery *query = *statement;
-    if (!query->exec()) {
-        const QString text = query->lastError().text();
-        qCWarning(lcDb) << "statement failed:" << sql.left(80) << text;
-        query->finish();
-        return databaseError(Tr::tr("running a statement"), text);
-    }
     Written written{query->numRowsAffected(), query->lastInsertId()};
     query->finish();
     return written;
@@ -726,16 +735,10 @@ Result<void> Store::select(const QString &sql, const QVariantList &bindings,
         return fail(opened.error());
     if (auto flushed = beforeStatement(); !flushed)
         return fail(flushed.error());
-    auto statement = prepared(sql, bindings);
+    auto statement = executedStatement(sql, bindings);
     if (!statement)
         return fail(statement.error());
     QSqlQuery *query = *statement;
-    if (!query->exec()) {
-        const QString text = query->lastError().text();
-        qCWarning(lcDb) << "statement failed:" << sql.left(80) << text;
-        query->finish();
-        return databaseError(Tr::tr("running a statement"), text);
-    }
     m_prepared[sql].busy = true;
     while (query->next())
         row(*query);

@@ -399,6 +399,8 @@ private:
         bool busy = false;
     };
     Result<QSqlQuery *> prepared(const QString &sql, const QVariantList &bindings);
+    // prepared(), run: a statement that fails is logged (its first 80 characters) and finished.
+    Result<QSqlQuery *> executedStatement(const QString &sql, const QVariantList &bindings);
     std::unordered_map<QString, Prepared> m_prepared;
     SqliteWriter m_writer; // write() on SQLite
     int m_cursors = 0;
