@@ -1,5 +1,6 @@
 #include "protocol/protocol.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 
 namespace Swamp::Protocol {
@@ -25,8 +26,16 @@ Swamp::Result<QJsonObject> decodeFrame(const QString &text, qint64 maxBytes)
         return badFrame(Tr::tr("frame larger than %1 bytes").arg(maxBytes), QStringLiteral("too_large"));
     QJsonParseError error;
     const QJsonDocument document = QJsonDocument::fromJson(utf8, &error);
-    if (error.error != QJsonParseError::NoError)
+    if (error.error != QJsonParseError::NoError) {
+        // Qt's parser takes only an object or an array at the top: a scalar (`1`, `null`,
+        // `"x"`) is valid JSON that is not an object, which the reason must say.
+        QJsonParseError wrapped;
+        const QByteArray list = '[' + utf8 + ']';
+        const QJsonDocument array = QJsonDocument::fromJson(list, &wrapped);
+        if (wrapped.error == QJsonParseError::NoError && array.array().size() == 1)
+            return badFrame(Tr::tr("frame is not a JSON object"), QStringLiteral("not_an_object"));
         return badFrame(Tr::tr("frame is not valid JSON at offset %1").arg(error.offset), QStringLiteral("invalid_json"));
+    }
     if (!document.isObject())
         return badFrame(Tr::tr("frame is not a JSON object"), QStringLiteral("not_an_object"));
     const QJsonObject frame = document.object();

@@ -80,9 +80,16 @@ void tst_Protocol::decodeBad_data()
                                     << u"frame is not valid JSON"_s;
     QTest::addRow("array") << u"[{\"type\":\"enroll\"}]"_s << qint64(1024)
                            << u"frame is not a JSON object"_s;
-    // Qt 6.4's JSON parser refuses top-level scalars outright; either reason is right.
-    QTest::addRow("string") << u"\"enroll\""_s << qint64(1024) << u"frame is not"_s;
-    QTest::addRow("number") << u"42"_s << qint64(1024) << u"frame is not"_s;
+    // Valid JSON, but not an object (Qt 6.4's parser refuses top-level scalars outright: the
+    // reason must still say what the peer did wrong, as docs/protocol.md promises).
+    QTest::addRow("string") << u"\"enroll\""_s << qint64(1024) << u"frame is not a JSON object"_s;
+    QTest::addRow("number") << u"42"_s << qint64(1024) << u"frame is not a JSON object"_s;
+    QTest::addRow("one") << u"1"_s << qint64(1024) << u"frame is not a JSON object"_s;
+    QTest::addRow("null") << u"null"_s << qint64(1024) << u"frame is not a JSON object"_s;
+    QTest::addRow("true-with-spaces") << u" true\n"_s << qint64(1024) << u"frame is not a JSON object"_s;
+    // Not one value: still invalid JSON, not a list smuggled through the check above.
+    QTest::addRow("two-scalars") << u"1,2"_s << qint64(1024) << u"frame is not valid JSON"_s;
+    QTest::addRow("bracket-close") << u"1]"_s << qint64(1024) << u"frame is not valid JSON"_s;
     QTest::addRow("no-type") << u"{\"token\":\"%1\"}"_s.arg(secretish) << qint64(1024)
                              << u"frame has no \"type\""_s;
     QTest::addRow("empty-type") << u"{\"type\":\"\"}"_s << qint64(1024)
