@@ -29,7 +29,7 @@ Result<QString> stringField(const QJsonObject &frame, const char *name, qsizetyp
     if (!value.isString())
         return invalid(Tr::tr("\"%1\" must be a string").arg(field));
     const QString text = value.toString();
-    if (text.isEmpty() || text.size() > maxLength)
+    if (text.isEmpty() || characterCount(text) > maxLength)
         return invalid(Tr::tr("\"%1\" must have 1 to %2 characters").arg(field).arg(maxLength));
     if (hasUnsafeCharacters(text))
         return invalid(Tr::tr("\"%1\" must not contain control characters").arg(field));

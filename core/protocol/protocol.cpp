@@ -1,5 +1,7 @@
 #include "protocol/protocol.h"
 
+#include "common/text.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -40,7 +42,7 @@ Swamp::Result<QJsonObject> decodeFrame(const QString &text, qint64 maxBytes)
         return badFrame(Tr::tr("frame is not a JSON object"), QStringLiteral("not_an_object"));
     const QJsonObject frame = document.object();
     const QJsonValue type = frame.value(QStringLiteral("type"));
-    if (!type.isString() || type.toString().isEmpty() || type.toString().size() > 64)
+    if (!type.isString() || type.toString().isEmpty() || characterCount(type.toString()) > 64)
         return badFrame(Tr::tr("frame has no \"type\""), QStringLiteral("missing_type"));
     return frame;
 }
@@ -62,7 +64,7 @@ Swamp::Result<QString> requireString(const QJsonObject &frame, const QString &fi
     if (!value.isString())
         return badFrame(Tr::tr("field \"%1\" must be a string").arg(field), QStringLiteral("invalid_field"));
     const QString text = value.toString();
-    if (text.size() > maxLength)
+    if (characterCount(text) > maxLength)
         return badFrame(Tr::tr("field \"%1\" is longer than %2 characters").arg(field).arg(maxLength), QStringLiteral("invalid_field"));
     return text;
 }

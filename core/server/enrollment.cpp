@@ -157,7 +157,7 @@ void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject 
     const QString workerVersion = EnrollRequest::versionOf(frame);
     if (workerVersion != Swamp::version() || EnrollRequest::protocolOf(frame) != Swamp::protocolVersion()) {
         refuse(connection,
-               Codes::protocolMismatch(workerVersion.isEmpty() ? Tr::tr("unknown") : printable(workerVersion.left(64)),
+               Codes::protocolMismatch(workerVersion.isEmpty() ? Tr::tr("unknown") : printable(leftCharacters(workerVersion, 64)),
                                        Swamp::version()),
                requestId);
         return;

@@ -5,6 +5,7 @@
 #include "common/jsonwriter.h"
 #include "common/logging.h"
 #include "common/secretmasker.h"
+#include "common/text.h"
 #include "protocol/protocol.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
@@ -655,7 +656,7 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     const QString outcome = frame.value(QStringLiteral("outcome")).toString();
     const QJsonValue exitValue = frame.value(QStringLiteral("exitCode"));
     const std::optional<int> exitCode = exitValue.isDouble() ? std::optional<int>(exitValue.toInt()) : std::nullopt;
-    const QString error = frame.value(QStringLiteral("error")).toString().left(1000);
+    const QString error = leftCharacters(frame.value(QStringLiteral("error")).toString(), 1000);
     auto step = m_open.find(lease->stepId);
     const QDateTime now = QDateTime::currentDateTimeUtc();
 

@@ -47,6 +47,9 @@ void tst_Protocol::decodeValid_data()
     QTest::addRow("exactly-at-the-limit") << exact << qint64(exact.size()) << u"x"_s;
     QTest::addRow("type-64-characters") << u"{\"type\":\"%1\"}"_s.arg(QString(64, u't'))
                                         << qint64(1024) << QString(64, u't');
+    // Characters are code points: 64 emoji are 64 characters (128 UTF-16 units).
+    const QString emoji = u"\U0001F600"_s.repeated(64);
+    QTest::addRow("type-64-emoji") << u"{\"type\":\"%1\"}"_s.arg(emoji) << qint64(1024) << emoji;
 }
 
 void tst_Protocol::decodeValid()
@@ -98,6 +101,8 @@ void tst_Protocol::decodeBad_data()
                                   << u"frame has no \"type\""_s;
     QTest::addRow("null-type") << u"{\"type\":null}"_s << qint64(1024)
                                << u"frame has no \"type\""_s;
+    QTest::addRow("type-65-emoji") << u"{\"type\":\"%1\"}"_s.arg(u"\U0001F600"_s.repeated(65))
+                                   << qint64(1024) << u"frame has no \"type\""_s;
     QTest::addRow("type-65-characters") << u"{\"type\":\"%1\"}"_s.arg(QString(65, u't'))
                                         << qint64(1024) << u"frame has no \"type\""_s;
 }
@@ -134,6 +139,8 @@ void tst_Protocol::requireString_data()
     QTest::addRow("missing") << QJsonObject{} << false;
     QTest::addRow("number") << QJsonObject{{u"f"_s, 1}} << false;
     QTest::addRow("too-long") << QJsonObject{{u"f"_s, QString(11, u'x')}} << false;
+    QTest::addRow("ten-emoji") << QJsonObject{{u"f"_s, u"\U0001F600"_s.repeated(10)}} << true;
+    QTest::addRow("eleven-emoji") << QJsonObject{{u"f"_s, u"\U0001F600"_s.repeated(11)}} << false;
 }
 
 void tst_Protocol::requireString()
