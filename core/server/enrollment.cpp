@@ -152,7 +152,12 @@ Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const
 
 void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject &frame)
 {
-    const QString requestId = frame.value(QStringLiteral("id")).toString().left(64);
+    // The request id is echoed only when it is one (a string of 1 to 64 characters without
+    // control characters): a refusal for a malformed id must not echo a mangled one.
+    const QString sentId = frame.value(QStringLiteral("id")).toString();
+    const QString requestId = !sentId.isEmpty() && characterCount(sentId) <= 64 && !hasUnsafeCharacters(sentId)
+                                  ? sentId
+                                  : QString();
     // 1. version, whatever the rest of the frame looks like; then the frame's shape.
     const QString workerVersion = EnrollRequest::versionOf(frame);
     if (workerVersion != Swamp::version() || EnrollRequest::protocolOf(frame) != Swamp::protocolVersion()) {

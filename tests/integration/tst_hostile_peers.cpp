@@ -34,6 +34,8 @@ private Q_SLOTS:
     void framesForInactiveLeasesAreDigested();
     void runFileWithAWrongTypeRunsNothing();
     void outOfFilesPausesAcceptingWithoutSpinning();
+    void enrollIdIsEchoedOnlyWhenValid_data();
+    void enrollIdIsEchoedOnlyWhenValid();
 
 private:
     double metric(const QString &name, const QMap<QString, QString> &labels);
@@ -271,6 +273,49 @@ void tst_HostilePeers::outOfFilesPausesAcceptingWithoutSpinning()
     const Run after = h->cli({u"run"_s, u"--"_s, u"echo"_s, u"after"_s});
     QCOMPARE_EXIT(after, 0);
     QVERIFY(worker->isRunning());
+}
+
+void tst_HostilePeers::enrollIdIsEchoedOnlyWhenValid_data()
+{
+    QTest::addColumn<QJsonValue>("id");
+    QTest::addColumn<QString>("message"); // empty: enrolled, with the id echoed whole
+    const QString mustHave = u"invalid enroll frame: \"id\" must have 1 to 64 characters"_s;
+    QTest::addRow("number") << QJsonValue(7) << u"invalid enroll frame: \"id\" must be a string"_s;
+    QTest::addRow("empty") << QJsonValue(u""_s) << mustHave;
+    QTest::addRow("80-characters") << QJsonValue(QString(80, u'x')) << mustHave;
+    QTest::addRow("newline") << QJsonValue(u"1\n2"_s) << u"invalid enroll frame: \"id\" must not contain control characters"_s;
+    QTest::addRow("missing") << QJsonValue(QJsonValue::Undefined) << u"invalid enroll frame: \"id\" is missing"_s;
+    // 64 characters, 128 UTF-16 units: valid, and echoed whole.
+    QTest::addRow("64-emoji") << QJsonValue(u"\U0001F600"_s.repeated(64)) << QString();
+}
+
+void tst_HostilePeers::enrollIdIsEchoedOnlyWhenValid()
+{
+    // Issue 19 item 1: a bad enroll id is refused (invalid_enroll naming "id"), and the refusal
+    // echoes no id: an 80-character one came back cut to 64, which the worker could not match.
+    QFETCH(QJsonValue, id);
+    QFETCH(QString, message);
+    const QString token = h->createToken(u"ci"_s);
+    QJsonObject frame = enrollFrame(token).toJson();
+    if (id.isUndefined())
+        frame.remove(u"id"_s);
+    else
+        frame.insert(u"id"_s, id);
+    HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(peer.waitOpen());
+    peer.send(frame);
+    QVERIFY(peer.waitFrames(1));
+    const QJsonObject reply = peer.frames.first();
+    if (message.isEmpty()) {
+        QCOMPARE(reply.value(u"type"_s).toString(), u"enrolled"_s);
+        QCOMPARE(reply.value(u"id"_s), id);
+        return;
+    }
+    QCOMPARE(reply.value(u"code"_s).toString(), u"invalid_enroll"_s);
+    QCOMPARE(reply.value(u"message"_s).toString(), message);
+    QVERIFY2(!reply.contains(u"id"_s), QJsonDocument(reply).toJson().constData());
+    QVERIFY(peer.waitClosed());
+    QCOMPARE(peer.closeCode, int(Swamp::Protocol::CloseEnrollmentFailed));
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)
