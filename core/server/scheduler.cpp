@@ -16,6 +16,8 @@
 #include <QJsonArray>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 using namespace Qt::StringLiterals;
@@ -654,8 +656,15 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     }
     const QString leaseId = lease->id;
     const QString outcome = frame.value(QStringLiteral("outcome")).toString();
+    // Only `exited` carries an exit code, and only a whole number is one (not 1.5 or "0"); every
+    // other outcome stores none, whatever the frame says (docs/protocol.md, `finished`).
     const QJsonValue exitValue = frame.value(QStringLiteral("exitCode"));
-    const std::optional<int> exitCode = exitValue.isDouble() ? std::optional<int>(exitValue.toInt()) : std::nullopt;
+    const double exitNumber = exitValue.toDouble(0.5);
+    const bool wholeExitCode = exitValue.isDouble() && exitNumber == std::trunc(exitNumber)
+                               && exitNumber >= std::numeric_limits<int>::min()
+                               && exitNumber <= std::numeric_limits<int>::max();
+    const std::optional<int> exitCode =
+        outcome == u"exited" && wholeExitCode ? std::optional<int>(int(exitNumber)) : std::nullopt;
     const QString error = leftCharacters(frame.value(QStringLiteral("error")).toString(), 1000);
     auto step = m_open.find(lease->stepId);
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -680,9 +689,16 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
         stepState = StepState::Cancelled;
         stepError = Tr::tr("cancelled");
     } else {
+        // failed_to_start, crashed, any other outcome, and `exited` without a whole-number
+        // exitCode: the step failed, and no exit code is known.
         nextLease.state = LeaseState::Failed;
         stepState = StepState::Failed;
-        stepError = error.isEmpty() ? Tr::tr("the step failed without an exit code") : error;
+        if (!error.isEmpty())
+            stepError = error;
+        else if (outcome == u"exited")
+            stepError = Tr::tr("the worker reported an exit without an exit code");
+        else
+            stepError = Tr::tr("the step failed without an exit code");
     }
     nextLease.error = stepError;
 

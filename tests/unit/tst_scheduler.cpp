@@ -80,6 +80,8 @@ private Q_SLOTS:
     void aResumedCancelDoesNotReachARemovedSession();
     void aLeaseTheDatabaseCouldNotEndIsRetried();
     void anEventTheDatabaseRefusesIsNotSent();
+    void finishedOutcomes_data();
+    void finishedOutcomes();
 
 private:
     WorkerSession *addWorker(const QString &name, int capacity = 1, const Labels &labels = {});
@@ -422,6 +424,76 @@ void tst_Scheduler::anEventTheDatabaseRefusesIsNotSent()
     const QList<Event> after = m_events->since(stored.id, 10);
     QCOMPARE(after.size(), 1);
     QCOMPARE(after.first().kind, u"test.next"_s);
+}
+
+// Issue 19 items 2 and 3: `exited` without a (whole-number) exitCode, and an exit code sent with
+// another outcome. Only `exited` has an exit code; anything else is stored without one, like
+// failed_to_start (docs/protocol.md, `finished`).
+void tst_Scheduler::finishedOutcomes_data()
+{
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QJsonValue>("exitCode"); // undefined: left out
+    QTest::addColumn<StepState>("stepState");
+    QTest::addColumn<LeaseState>("leaseState");
+    QTest::addColumn<int>("storedExitCode"); // -1: none
+    QTest::addColumn<QString>("error");
+    const QJsonValue absent(QJsonValue::Undefined);
+    QTest::addRow("exited-0") << u"exited"_s << QJsonValue(0) << StepState::Succeeded << LeaseState::Completed << 0
+                              << QString();
+    QTest::addRow("exited-3") << u"exited"_s << QJsonValue(3) << StepState::Failed << LeaseState::Completed << 3
+                              << u"exited with code 3"_s;
+    QTest::addRow("exited-without-exit-code") << u"exited"_s << absent << StepState::Failed << LeaseState::Failed << -1
+                                              << u"the worker reported an exit without an exit code"_s;
+    QTest::addRow("exited-null") << u"exited"_s << QJsonValue(QJsonValue::Null) << StepState::Failed
+                                 << LeaseState::Failed << -1 << u"without an exit code"_s;
+    // 1.5 read as an int is 0: it used to make the step succeed.
+    QTest::addRow("exited-fraction") << u"exited"_s << QJsonValue(1.5) << StepState::Failed << LeaseState::Failed << -1
+                                     << u"without an exit code"_s;
+    QTest::addRow("exited-string") << u"exited"_s << QJsonValue(u"0"_s) << StepState::Failed << LeaseState::Failed
+                                   << -1 << u"without an exit code"_s;
+    QTest::addRow("exited-huge") << u"exited"_s << QJsonValue(1e12) << StepState::Failed << LeaseState::Failed << -1
+                                 << u"without an exit code"_s;
+    QTest::addRow("timed-out-with-137") << u"timed_out"_s << QJsonValue(137) << StepState::TimedOut
+                                        << LeaseState::Failed << -1 << u"timed out"_s;
+    QTest::addRow("crashed-with-139") << u"crashed"_s << QJsonValue(139) << StepState::Failed << LeaseState::Failed
+                                      << -1 << u"without an exit code"_s;
+    QTest::addRow("cancelled-with-0") << u"cancelled"_s << QJsonValue(0) << StepState::Cancelled
+                                      << LeaseState::Cancelled << -1 << u"cancelled"_s;
+    QTest::addRow("unknown-outcome-with-7") << u"exploded"_s << QJsonValue(7) << StepState::Failed << LeaseState::Failed
+                                            << -1 << u"without an exit code"_s;
+    QTest::addRow("failed-to-start") << u"failed_to_start"_s << absent << StepState::Failed << LeaseState::Failed << -1
+                                     << u"without an exit code"_s;
+}
+
+void tst_Scheduler::finishedOutcomes()
+{
+    QFETCH(QString, outcome);
+    QFETCH(QJsonValue, exitCode);
+    QFETCH(StepState, stepState);
+    QFETCH(LeaseState, leaseState);
+    QFETCH(int, storedExitCode);
+    QFETCH(QString, error);
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QStringList ids = submit({spec(u"s"_s)});
+    settle();
+    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    QJsonObject finished{{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId}, {u"outcome"_s, outcome}};
+    if (!exitCode.isUndefined())
+        finished.insert(u"exitCode"_s, exitCode);
+    m_scheduler->handleFinished(worker, finished);
+
+    QCOMPARE(m_link.sent(worker->record.id, u"ack"_s).size(), 1);
+    const std::optional<int> expected = storedExitCode < 0 ? std::nullopt : std::optional<int>(storedExitCode);
+    auto step = m_store->step(ids.first());
+    QVERIFY(step && *step);
+    QCOMPARE((*step)->state, stepState);
+    QCOMPARE((*step)->exitCode, expected);
+    QVERIFY2((*step)->error.contains(error), qPrintable((*step)->error));
+    auto lease = m_store->lease(leaseId);
+    QVERIFY(lease && *lease);
+    QCOMPARE((*lease)->state, leaseState);
+    QCOMPARE((*lease)->exitCode, expected);
 }
 
 QTEST_GUILESS_MAIN(tst_Scheduler)
