@@ -582,14 +582,20 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     int &lastSeq = m_lastSeq[lease->id];
     if (seq <= lastSeq)
         return; // a resend after a reconnect: already stored
+    const QString stream = frame.value(QStringLiteral("stream")).toString();
+    if (stream != u"stdout" && stream != u"stderr") {
+        // Refused, not guessed: the chunk is not stored and its seq not taken, so a resend
+        // after a reconnect is refused again and the step goes on.
+        qCWarning(lcLease) << "refused output" << seq << "of lease" << lease->id << "from"
+                           << session->record.name << ": \"stream\" must be \"stdout\" or \"stderr\"";
+        return;
+    }
     if (seq != lastSeq + 1)
         qCWarning(lcLease) << "output gap on lease" << lease->id << "expected" << lastSeq + 1 << "got" << seq;
     lastSeq = seq;
     if (step->outputTruncated)
         return;
-    QString stream = frame.value(QStringLiteral("stream")).toString();
-    if (stream != u"stdout" && stream != u"stderr")
-        stream = QStringLiteral("stdout");
+    QString storedStream = stream;
     QString data = frame.value(QStringLiteral("data")).toString();
     if (const auto secrets = m_secrets.constFind(step->id); secrets != m_secrets.cend()) {
         // The worker masks its step's secret values as the output streams; this is a second
@@ -604,7 +610,7 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     const qint64 bytes = data.toUtf8().size();
     if (next.outputBytes + bytes > MaxStepOutputBytes) {
         data = Tr::tr("\n[swamp: output truncated: a step keeps at most %1 MiB]\n").arg(MaxStepOutputBytes / (1024 * 1024));
-        stream = QStringLiteral("stderr");
+        storedStream = QStringLiteral("stderr");
         next.outputTruncated = true;
     } else {
         next.outputBytes += bytes;
@@ -625,7 +631,7 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
                 return {};
             }
         }
-        if (auto r = m_store->appendOutput(next.id, next.outputChunks, lease->id, lease->attempt, stream, data, now); !r)
+        if (auto r = m_store->appendOutput(next.id, next.outputChunks, lease->id, lease->attempt, storedStream, data, now); !r)
             return r;
         if (m_shared)
             m_fleet->notify(QStringLiteral("output"), {{QStringLiteral("stepId"), next.id}});
@@ -640,7 +646,7 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     *step = next;
     Q_EMIT outputAppended(next.id, QJsonObject{{QStringLiteral("chunk"), next.outputChunks},
                                                {QStringLiteral("attempt"), lease->attempt},
-                                               {QStringLiteral("stream"), stream},
+                                               {QStringLiteral("stream"), storedStream},
                                                {QStringLiteral("data"), data},
                                                {QStringLiteral("workerName"), lease->workerName}});
 }

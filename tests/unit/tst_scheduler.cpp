@@ -80,6 +80,7 @@ private Q_SLOTS:
     void aResumedCancelDoesNotReachARemovedSession();
     void aLeaseTheDatabaseCouldNotEndIsRetried();
     void anEventTheDatabaseRefusesIsNotSent();
+    void outputOfAnUnknownStreamIsRefused();
     void finishedOutcomes_data();
     void finishedOutcomes();
 
@@ -494,6 +495,46 @@ void tst_Scheduler::finishedOutcomes()
     QVERIFY(lease && *lease);
     QCOMPARE((*lease)->state, leaseState);
     QCOMPARE((*lease)->exitCode, expected);
+}
+
+// Issue 19 item 8: output with a `stream` other than stdout or stderr was stored as stdout. It
+// is refused (not stored); its seq is not taken, so a resend is refused again, and the step
+// goes on.
+void tst_Scheduler::outputOfAnUnknownStreamIsRefused()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QStringList ids = submit({spec(u"s"_s)});
+    settle();
+    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    const auto output = [&](int seq, const QJsonValue &stream, const QString &data) {
+        QJsonObject frame{{u"type"_s, u"output"_s}, {u"leaseId"_s, leaseId}, {u"seq"_s, seq}, {u"data"_s, data}};
+        if (!stream.isUndefined())
+            frame.insert(u"stream"_s, stream);
+        m_scheduler->handleOutput(worker, frame);
+    };
+    const QRegularExpression refused(u"refused output .* \"stream\" must be"_s);
+    for (const QJsonValue &stream : {QJsonValue(u"stdlog"_s), QJsonValue(u"STDOUT"_s), QJsonValue(1),
+                                     QJsonValue(QJsonValue::Undefined)}) {
+        QTest::ignoreMessage(QtWarningMsg, refused);
+        output(1, stream, u"where does this go\n"_s);
+    }
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"output gap"_s));
+    output(2, u"stderr"_s, u"kept\n"_s);
+    QTest::ignoreMessage(QtWarningMsg, refused);
+    output(3, u"stdlog"_s, u"again\n"_s);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"output gap"_s));
+    output(4, u"stdout"_s, u"also kept\n"_s);
+    m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+    QCOMPARE(stateOf(ids.first()), StepState::Succeeded);
+    auto chunks = m_store->output(ids.first(), 0);
+    QVERIFY(chunks);
+    QCOMPARE(chunks->size(), 2);
+    QCOMPARE(chunks->at(0).stream, u"stderr"_s);
+    QCOMPARE(chunks->at(0).data, u"kept\n"_s);
+    QCOMPARE(chunks->at(1).stream, u"stdout"_s);
+    QCOMPARE(chunks->at(1).data, u"also kept\n"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Scheduler)
