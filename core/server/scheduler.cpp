@@ -844,6 +844,16 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
         if (!current || isTerminal(current->state))
             return {};
         StepRecord step = *current;
+        // `attempt` counts every dispatch (attempts started). maxAttempts bounds the ones that
+        // count: a dispatch given back without counting (its lease ended `cancelled` while the
+        // step went on: rejected, drain deadline, revocation, orchestrator stop) uses none up.
+        int spent = step.attempt;
+        if (countAttempt && spent >= step.spec.maxAttempts) {
+            auto givenBack = m_store->leases(QStringLiteral("WHERE step_id = ? AND state = 'cancelled'"), {step.id});
+            if (!givenBack)
+                return fail(givenBack.error());
+            spent -= int(givenBack->size());
+        }
         if (step.cancelRequested) {
             step.state = StepState::Cancelled;
             step.error = Tr::tr("cancelled");
@@ -852,14 +862,12 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
             step.state = StepState::Failed;
             step.error = Tr::tr("%1 after the step started").arg(reason);
             step.finishedAt = now;
-        } else if (countAttempt && step.attempt >= step.spec.maxAttempts) {
+        } else if (countAttempt && spent >= step.spec.maxAttempts) {
             step.state = StepState::Failed;
-            step.error = Tr::tr("%1; attempts exhausted (%2/%3)").arg(reason).arg(step.attempt).arg(step.spec.maxAttempts);
+            step.error = Tr::tr("%1; attempts exhausted (%2/%3)").arg(reason).arg(spent).arg(step.spec.maxAttempts);
             step.finishedAt = now;
         } else {
             step.state = StepState::Queued;
-            if (!countAttempt)
-                step.attempt = std::max(0, step.attempt - 1);
             step.workerId.clear();
             step.workerName.clear();
             step.queuedAt = now;

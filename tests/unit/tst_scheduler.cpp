@@ -80,6 +80,7 @@ private Q_SLOTS:
     void aResumedCancelDoesNotReachARemovedSession();
     void aLeaseTheDatabaseCouldNotEndIsRetried();
     void anEventTheDatabaseRefusesIsNotSent();
+    void aRequeueThatDoesNotCountKeepsTheAttempt();
     void outputOfAnUnknownStreamIsRefused();
     void finishedOutcomes_data();
     void finishedOutcomes();
@@ -535,6 +536,62 @@ void tst_Scheduler::outputOfAnUnknownStreamIsRefused()
     QCOMPARE(chunks->at(0).data, u"kept\n"_s);
     QCOMPARE(chunks->at(1).stream, u"stdout"_s);
     QCOMPARE(chunks->at(1).data, u"also kept\n"_s);
+}
+
+// Issue 19 item 11: a requeue that does not count (drain deadline, rejected) took the attempt
+// back, so the queued step read attempt 0 and its next lease had the same number as the one
+// before (two leases, and their output, under one attempt). `attempt` is the number of attempts
+// started; maxAttempts bounds those that count.
+void tst_Scheduler::aRequeueThatDoesNotCountKeepsTheAttempt()
+{
+    StepSpec once = spec(u"once"_s);
+    once.maxAttempts = 1;
+    const QStringList ids = submit({once});
+    WorkerSession *drained = addWorker(u"drained"_s);
+    settle();
+    const QString first = onlyDispatch(drained->record.id).value(u"leaseId"_s).toString();
+    QCOMPARE(onlyDispatch(drained->record.id).value(u"attempt"_s).toInt(), 1);
+    m_scheduler->handleStarted(drained, {{u"type"_s, u"started"_s}, {u"leaseId"_s, first}});
+
+    // The drain deadline passes: cancelled and requeued, without spending its only attempt.
+    m_link.disconnected.insert(drained->record.id);
+    m_scheduler->requeueLeases(drained, u"drain deadline passed"_s);
+    QCOMPARE(stateOf(ids.first()), StepState::Queued);
+    auto queued = m_store->step(ids.first());
+    QVERIFY(queued && *queued);
+    QCOMPARE((*queued)->attempt, 1);
+    QCOMPARE(m_scheduler->openStep(ids.first())->attempt, 1);
+
+    // The next dispatch is attempt 2; the worker declines it (not counted either): attempt 3.
+    WorkerSession *busy = addWorker(u"busy"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    const QJsonObject second = onlyDispatch(busy->record.id);
+    QCOMPARE(second.value(u"attempt"_s).toInt(), 2);
+    m_link.disconnected.insert(busy->record.id);
+    m_scheduler->handleRejected(busy, {{u"type"_s, u"rejected"_s},
+                                       {u"leaseId"_s, second.value(u"leaseId"_s).toString()}});
+    QCOMPARE(stateOf(ids.first()), StepState::Queued);
+    QCOMPARE(m_scheduler->openStep(ids.first())->attempt, 2);
+    WorkerSession *lost = addWorker(u"lost"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    QCOMPARE(onlyDispatch(lost->record.id).value(u"attempt"_s).toInt(), 3);
+
+    // Lost: the first attempt that counts, and with maxAttempts 1 the last.
+    m_link.disconnected.insert(lost->record.id);
+    m_scheduler->expireLeases(lost, u"worker lost"_s);
+    QCOMPARE(stateOf(ids.first()), StepState::Failed);
+    auto failed = m_store->step(ids.first());
+    QVERIFY(failed && *failed);
+    QCOMPARE((*failed)->attempt, 3);
+    QCOMPARE((*failed)->error, u"worker lost; attempts exhausted (1/1)"_s);
+    auto leases = m_store->leases(u"WHERE step_id = ? ORDER BY created_at"_s, {ids.first()});
+    QVERIFY(leases);
+    QList<int> attempts;
+    for (const LeaseRecord &lease : *leases)
+        attempts << lease.attempt;
+    QCOMPARE(attempts, (QList<int>{1, 2, 3}));
 }
 
 QTEST_GUILESS_MAIN(tst_Scheduler)
