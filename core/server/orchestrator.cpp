@@ -631,7 +631,9 @@ void Orchestrator::startDrain(WorkerSession *session, const QString &code, const
     if (session->drainDeadlineMs > 0)
         m_drainDeadlines.insert(session->record.id);
     updateStatus(session);
-    if (WorkerConnection *connection = session->connection; connection && code != u"worker") {
+    // Also the worker's own drain is echoed (code "worker"): its acknowledgement that nothing more
+    // will be dispatched.
+    if (WorkerConnection *connection = session->connection) {
         connection->send({{QStringLiteral("type"), Protocol::Type::Drain},
                           {QStringLiteral("reason"), reason},
                           {QStringLiteral("code"), code},

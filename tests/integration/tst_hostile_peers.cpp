@@ -34,6 +34,7 @@ private Q_SLOTS:
     void framesForInactiveLeasesAreDigested();
     void runFileWithAWrongTypeRunsNothing();
     void outOfFilesPausesAcceptingWithoutSpinning();
+    void aWorkersOwnDrainIsEchoed();
     void enrollIdIsEchoedOnlyWhenValid_data();
     void enrollIdIsEchoedOnlyWhenValid();
 
@@ -316,6 +317,24 @@ void tst_HostilePeers::enrollIdIsEchoedOnlyWhenValid()
     QVERIFY2(!reply.contains(u"id"_s), QJsonDocument(reply).toJson().constData());
     QVERIFY(peer.waitClosed());
     QCOMPARE(peer.closeCode, int(Swamp::Protocol::CloseEnrollmentFailed));
+}
+
+void tst_HostilePeers::aWorkersOwnDrainIsEchoed()
+{
+    // Issue 19 item 4: docs/protocol.md promises an echo of a worker's own drain, with code
+    // "worker"; none came, so a worker could not tell that the orchestrator took it.
+    const QString token = h->createToken(u"ci"_s);
+    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(worker.waitOpen());
+    worker.send(enrollFrame(token).toJson());
+    QVERIFY(worker.waitFrames(1));
+    QCOMPARE(worker.frames.first().value(u"type"_s).toString(), u"enrolled"_s);
+    worker.send(QJsonObject{{u"type"_s, u"drain"_s}, {u"reason"_s, u"signal received"_s}});
+    QVERIFY(worker.waitFrames(2));
+    QCOMPARE(worker.frames.at(1), (QJsonObject{{u"type"_s, u"drain"_s}, {u"reason"_s, u"signal received"_s},
+                                               {u"code"_s, u"worker"_s}, {u"deadlineMs"_s, 0}}));
+    QTRY_COMPARE_WITH_TIMEOUT(h->workerStatus(u"ci"_s), u"draining"_s, 10000);
+    QVERIFY(!worker.closed);
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)
