@@ -34,6 +34,7 @@ private Q_SLOTS:
     void framesForInactiveLeasesAreDigested();
     void runFileWithAWrongTypeRunsNothing();
     void outOfFilesPausesAcceptingWithoutSpinning();
+    void revocationCancelsThenRefuses();
     void aWorkersOwnDrainIsEchoed();
     void enrollIdIsEchoedOnlyWhenValid_data();
     void enrollIdIsEchoedOnlyWhenValid();
@@ -335,6 +336,37 @@ void tst_HostilePeers::aWorkersOwnDrainIsEchoed()
                                                {u"code"_s, u"worker"_s}, {u"deadlineMs"_s, 0}}));
     QTRY_COMPARE_WITH_TIMEOUT(h->workerStatus(u"ci"_s), u"draining"_s, 10000);
     QVERIFY(!worker.closed);
+}
+
+void tst_HostilePeers::revocationCancelsThenRefuses()
+{
+    // Issue 19 item 5: a revocation sent `cancel` frames docs/protocol.md did not mention, after
+    // the error and the close (delivered or not, depending on the commit in flight). Now: one
+    // `cancel` per running step, then `error` token_revoked, then close 4003.
+    const QString token = h->createToken(u"ci"_s);
+    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(worker.waitOpen());
+    worker.send(enrollFrame(token).toJson());
+    QVERIFY(worker.waitFrames(1));
+    const Run submitted = h->cli({u"run"_s, u"--detach"_s, u"--"_s, u"sleep"_s, u"30"_s});
+    QCOMPARE_EXIT(submitted, 0);
+    QVERIFY(worker.waitFrames(2));
+    const QJsonObject dispatch = worker.frames.at(1);
+    QCOMPARE(dispatch.value(u"type"_s).toString(), u"dispatch"_s);
+    const QString leaseId = dispatch.value(u"leaseId"_s).toString();
+    worker.send(QJsonObject{{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}, {u"pid"_s, 4242}});
+    QTRY_COMPARE_WITH_TIMEOUT(h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/step\" && attributes.state == \"running\""_s,
+                                      u"--json"_s}).json().value(u"total"_s).toInt(), 1, 10000);
+
+    const Run revoke = h->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"ci"_s});
+    QCOMPARE_EXIT(revoke, 0);
+    QVERIFY(worker.waitClosed());
+    QCOMPARE(worker.closeCode, int(Swamp::Protocol::CloseRevoked));
+    QCOMPARE(worker.frames.size(), 4);
+    QCOMPARE(worker.frames.at(2), (QJsonObject{{u"type"_s, u"cancel"_s}, {u"leaseId"_s, leaseId},
+                                               {u"reason"_s, u"enrollment token 'ci' was revoked"_s}}));
+    QCOMPARE(worker.frames.at(3).value(u"type"_s).toString(), u"error"_s);
+    QCOMPARE(worker.frames.at(3).value(u"code"_s).toString(), u"token_revoked"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)
