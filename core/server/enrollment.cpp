@@ -161,10 +161,12 @@ void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject 
     // 1. version, whatever the rest of the frame looks like; then the frame's shape.
     const QString workerVersion = EnrollRequest::versionOf(frame);
     if (workerVersion != Swamp::version() || EnrollRequest::protocolOf(frame) != Swamp::protocolVersion()) {
-        refuse(connection,
-               Codes::protocolMismatch(workerVersion.isEmpty() ? Tr::tr("unknown") : printable(leftCharacters(workerVersion, 64)),
-                                       Swamp::version()),
-               requestId);
+        Error mismatch = Codes::protocolMismatch(
+            workerVersion.isEmpty() ? Tr::tr("unknown") : printable(leftCharacters(workerVersion, 64)), Swamp::version());
+        // What to send instead, for a worker of another make (also in the Server header).
+        mismatch.details.insert(QStringLiteral("orchestratorVersion"), Swamp::version());
+        mismatch.details.insert(QStringLiteral("protocol"), Swamp::protocolVersion());
+        refuse(connection, mismatch, requestId);
         return;
     }
     auto request = EnrollRequest::fromJson(frame);

@@ -179,7 +179,9 @@ Result<void> Orchestrator::start()
 
     if (const QString warning = plaintextListenWarning(m_config.listenHost, tls); !warning.isEmpty())
         m_warnings << warning;
-    const QString serverName = QStringLiteral("swamp/") + Swamp::version();
+    // The upgrade response names what an enroll must send (docs/protocol.md, "Version
+    // discovery"), on ws:// and wss:// alike: both servers send it as their Server header.
+    const QString serverName = QStringLiteral("swamp/%1 swamp-protocol/%2").arg(Swamp::version()).arg(Swamp::protocolVersion());
     bool listening = false;
     QString listenError;
     if (credentials) {

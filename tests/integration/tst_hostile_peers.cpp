@@ -34,6 +34,7 @@ private Q_SLOTS:
     void framesForInactiveLeasesAreDigested();
     void runFileWithAWrongTypeRunsNothing();
     void outOfFilesPausesAcceptingWithoutSpinning();
+    void theVersionToSendIsKnownBeforeEnrolling();
     void revocationCancelsThenRefuses();
     void aWorkersOwnDrainIsEchoed();
     void enrollIdIsEchoedOnlyWhenValid_data();
@@ -367,6 +368,29 @@ void tst_HostilePeers::revocationCancelsThenRefuses()
                                                {u"reason"_s, u"enrollment token 'ci' was revoked"_s}}));
     QCOMPARE(worker.frames.at(3).value(u"type"_s).toString(), u"error"_s);
     QCOMPARE(worker.frames.at(3).value(u"code"_s).toString(), u"token_revoked"_s);
+}
+
+void tst_HostilePeers::theVersionToSendIsKnownBeforeEnrolling()
+{
+    // Issue 19 item 12: a worker of another make learned the `version` to send only from a
+    // protocol_mismatch message. The upgrade response of either endpoint names it, and the
+    // error's details carry it.
+    const QByteArray expected = "swamp/" + Swamp::version().toUtf8() + " swamp-protocol/"
+                                + QByteArray::number(Swamp::protocolVersion());
+    for (const QByteArray &path : {QByteArray("/v1/worker"), QByteArray("/v1/admin")}) {
+        const QByteArray head = upgradeResponseHead(h->port(), path);
+        QVERIFY2(head.startsWith("HTTP/1.1 101"), head.constData());
+        QCOMPARE(headerValue(head, "server"), expected);
+    }
+    QJsonObject frame = enrollFrame(h->createToken(u"ci"_s)).toJson();
+    frame.insert(u"version"_s, u"0.0.9"_s);
+    HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(peer.waitOpen());
+    peer.send(frame);
+    QVERIFY(peer.waitFrames(1));
+    QCOMPARE(peer.frames.first().value(u"code"_s).toString(), u"protocol_mismatch"_s);
+    QCOMPARE(peer.frames.first().value(u"details"_s).toObject(),
+             (QJsonObject{{u"orchestratorVersion"_s, Swamp::version()}, {u"protocol"_s, Swamp::protocolVersion()}}));
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)
