@@ -83,7 +83,12 @@ void tst_EnrollRequest::refused_data()
     // Issue 18 item 15: the fields a worker of another make might leave out.
     for (const char *field : {"hostname", "platform", "arch", "machineId", "machineKey", "instanceId",
                               "id", "token", "capacity", "protocol"})
-        QTest::addRow("missing-%s", field) << QString::fromLatin1(field) << missing << QString::fromLatin1(field);
+        QTest::addRow("missing-%s", field) << QString::fromLatin1(field) << missing
+                                           << u"\"%1\" is missing"_s.arg(QLatin1String(field));
+    // Issue 19 item 9: null reads like missing, for every field docs/protocol.md marks required.
+    for (const char *field : {"capacity", "protocol", "token", "id"})
+        QTest::addRow("null-%s", field) << QString::fromLatin1(field) << QJsonValue(QJsonValue::Null)
+                                        << u"\"%1\" is missing"_s.arg(QLatin1String(field));
     QTest::addRow("hostname-number") << u"hostname"_s << QJsonValue(7) << u"\"hostname\" must be a string"_s;
     QTest::addRow("hostname-null") << u"hostname"_s << QJsonValue(QJsonValue::Null) << u"\"hostname\" is missing"_s;
     QTest::addRow("hostname-empty") << u"hostname"_s << QJsonValue(u""_s) << u"1 to 255"_s;
