@@ -17,7 +17,7 @@ Result<void> checkLabel(const QString &key, const QString &value)
                         .arg(printable(key.left(80))),
                     fix);
     }
-    if (value.size() > 255 || value.contains(u'=') || value.contains(u',') || hasUnsafeCharacters(value)) {
+    if (characterCount(value) > 255 || value.contains(u'=') || value.contains(u',') || hasUnsafeCharacters(value)) {
         return fail(QStringLiteral("invalid_label"),
                     Tr::tr("invalid value for label \"%1\": at most 255 characters, no ',' or '=' "
                            "and no control characters")

@@ -42,4 +42,25 @@ QString printable(const QString &text)
     return out;
 }
 
+qsizetype characterCount(QStringView text)
+{
+    qsizetype count = 0;
+    for (qsizetype i = 0; i < text.size(); ++i, ++count) {
+        if (text.at(i).isHighSurrogate() && i + 1 < text.size() && text.at(i + 1).isLowSurrogate())
+            ++i;
+    }
+    return count;
+}
+
+QString leftCharacters(const QString &text, qsizetype count)
+{
+    qsizetype units = 0;
+    for (qsizetype taken = 0; taken < count && units < text.size(); ++taken) {
+        if (text.at(units).isHighSurrogate() && units + 1 < text.size() && text.at(units + 1).isLowSurrogate())
+            ++units;
+        ++units;
+    }
+    return text.left(units);
+}
+
 } // namespace Swamp

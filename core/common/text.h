@@ -17,4 +17,12 @@ bool hasUnsafeCharacters(QStringView text);
 // unchanged (and without a copy when it is a QString).
 QString printable(const QString &text);
 
+// How long a text of the wire is, as docs/protocol.md counts every length limit: in characters,
+// that is Unicode code points. A character outside the Basic Multilingual Plane (an emoji, say)
+// is one, though a QString holds it as two UTF-16 code units; a lone surrogate counts as one.
+qsizetype characterCount(QStringView text);
+// The first `count` characters of `text` (code points, as characterCount()), never cutting a
+// surrogate pair in two.
+QString leftCharacters(const QString &text, qsizetype count);
+
 } // namespace Swamp

@@ -12,7 +12,7 @@ namespace Swamp {
 inline constexpr qint64 MaxTokenLifetimeMs = 365LL * 24 * 3600 * 1000;
 
 // An operator's `--reason` (token create/revoke), kept in the audit trail: at most this many
-// characters.
+// characters (code points, as every length on the wire).
 inline constexpr qsizetype MaxReasonLength = 500;
 
 // At most this many --secret-env variables per step, of at most MaxSecretValueBytes each.

@@ -195,13 +195,13 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
         return invalid(Tr::tr("\"command\" must be a non-empty list of strings (or one shell string)"));
     if (spec.shell && spec.command.size() != 1)
         return invalid(Tr::tr("a shell command is one string"));
-    if (spec.command.join(u' ').size() > 128 * 1024)
+    if (spec.command.join(u' ').toUtf8().size() > 128 * 1024)
         return invalid(Tr::tr("the command is longer than 128 KiB"));
     if (present("name") && !o.value(QStringLiteral("name")).isString())
         return typeError("name", Tr::tr("a string"));
     spec.name = present("name") ? o.value(QStringLiteral("name")).toString()
-                                : spec.command.first().section(u'/', -1).left(64);
-    if (spec.name.size() > 128)
+                                : leftCharacters(spec.command.first().section(u'/', -1), 64);
+    if (characterCount(spec.name) > 128)
         return invalid(Tr::tr("\"name\" is longer than 128 characters"));
     if (hasUnsafeCharacters(spec.name))
         return invalid(Tr::tr("\"name\" must not contain control characters"));

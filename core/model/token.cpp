@@ -1,5 +1,6 @@
 #include "model/token.h"
 
+#include "common/text.h"
 #include "model/errorcodes.h"
 
 #include <QCryptographicHash>
@@ -22,7 +23,7 @@ Result<void> validateTokenName(const QString &name)
 
 Result<void> validateReason(const QString &reason)
 {
-    if (reason.size() <= MaxReasonLength)
+    if (characterCount(reason) <= MaxReasonLength)
         return {};
     return fail(QStringLiteral("invalid_reason"), Tr::tr("--reason: at most %1 characters").arg(MaxReasonLength),
                 Tr::tr("shorten it: the reason is kept in the audit trail, details belong in a ticket"));

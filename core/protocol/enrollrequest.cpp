@@ -29,7 +29,7 @@ Result<QString> stringField(const QJsonObject &frame, const char *name, qsizetyp
     if (!value.isString())
         return invalid(Tr::tr("\"%1\" must be a string").arg(field));
     const QString text = value.toString();
-    if (text.isEmpty() || text.size() > maxLength)
+    if (text.isEmpty() || characterCount(text) > maxLength)
         return invalid(Tr::tr("\"%1\" must have 1 to %2 characters").arg(field).arg(maxLength));
     if (hasUnsafeCharacters(text))
         return invalid(Tr::tr("\"%1\" must not contain control characters").arg(field));
@@ -103,6 +103,12 @@ Result<EnrollRequest> EnrollRequest::fromJson(const QJsonObject &frame)
     if (QUuid::fromString(request.machineId).isNull())
         return invalid(Tr::tr("\"machineId\" must be a UUID"));
     request.machineId = QUuid::fromString(request.machineId).toString(QUuid::WithoutBraces);
+    // Every required field left out (or null) reads the same: "<field>" is missing.
+    for (const char *required : {"protocol", "capacity"}) {
+        const QJsonValue value = frame.value(QLatin1String(required));
+        if (value.isUndefined() || value.isNull())
+            return invalid(Tr::tr("\"%1\" is missing").arg(QLatin1String(required)));
+    }
     const QJsonValue protocol = frame.value(QStringLiteral("protocol"));
     if (!protocol.isDouble() || protocol.toDouble() != double(protocol.toInt()))
         return invalid(Tr::tr("\"protocol\" must be a whole number"));

@@ -1,5 +1,8 @@
 #include "protocol/protocol.h"
 
+#include "common/text.h"
+
+#include <QJsonArray>
 #include <QJsonDocument>
 
 namespace Swamp::Protocol {
@@ -25,13 +28,21 @@ Swamp::Result<QJsonObject> decodeFrame(const QString &text, qint64 maxBytes)
         return badFrame(Tr::tr("frame larger than %1 bytes").arg(maxBytes), QStringLiteral("too_large"));
     QJsonParseError error;
     const QJsonDocument document = QJsonDocument::fromJson(utf8, &error);
-    if (error.error != QJsonParseError::NoError)
+    if (error.error != QJsonParseError::NoError) {
+        // Qt's parser takes only an object or an array at the top: a scalar (`1`, `null`,
+        // `"x"`) is valid JSON that is not an object, which the reason must say.
+        QJsonParseError wrapped;
+        const QByteArray list = '[' + utf8 + ']';
+        const QJsonDocument array = QJsonDocument::fromJson(list, &wrapped);
+        if (wrapped.error == QJsonParseError::NoError && array.array().size() == 1)
+            return badFrame(Tr::tr("frame is not a JSON object"), QStringLiteral("not_an_object"));
         return badFrame(Tr::tr("frame is not valid JSON at offset %1").arg(error.offset), QStringLiteral("invalid_json"));
+    }
     if (!document.isObject())
         return badFrame(Tr::tr("frame is not a JSON object"), QStringLiteral("not_an_object"));
     const QJsonObject frame = document.object();
     const QJsonValue type = frame.value(QStringLiteral("type"));
-    if (!type.isString() || type.toString().isEmpty() || type.toString().size() > 64)
+    if (!type.isString() || type.toString().isEmpty() || characterCount(type.toString()) > 64)
         return badFrame(Tr::tr("frame has no \"type\""), QStringLiteral("missing_type"));
     return frame;
 }
@@ -53,7 +64,7 @@ Swamp::Result<QString> requireString(const QJsonObject &frame, const QString &fi
     if (!value.isString())
         return badFrame(Tr::tr("field \"%1\" must be a string").arg(field), QStringLiteral("invalid_field"));
     const QString text = value.toString();
-    if (text.size() > maxLength)
+    if (characterCount(text) > maxLength)
         return badFrame(Tr::tr("field \"%1\" is longer than %2 characters").arg(field).arg(maxLength), QStringLiteral("invalid_field"));
     return text;
 }

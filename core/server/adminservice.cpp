@@ -4,6 +4,7 @@
 #include "common/duration.h"
 #include "common/jsonwriter.h"
 #include "common/logging.h"
+#include "common/text.h"
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
 #include "server/eventlog.h"
@@ -69,9 +70,9 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
         return;
     }
     connection->authenticate();
-    QString clientName = connection->requestHeader("User-Agent").left(200);
+    QString clientName = connection->requestHeader("User-Agent");
     clientName.removeIf([](QChar c) { return c.unicode() < 0x20 || c.unicode() > 0x7e; });
-    connection->clientName = clientName.trimmed();
+    connection->clientName = clientName.trimmed().left(200);
     m_admins << connection;
     connect(connection, &PeerConnection::frameReceived, this,
             [this, connection](const QJsonObject &frame) {
@@ -90,7 +91,7 @@ void Orchestrator::handleAdminFrame(AdminConnection *connection, const QJsonObje
 {
     const QString requestId = frame.value(QStringLiteral("id")).toString();
     const QString method = frame.value(QStringLiteral("type")).toString();
-    if (requestId.isEmpty() || requestId.size() > 64) {
+    if (requestId.isEmpty() || characterCount(requestId) > 64) {
         connection->reject(QStringLiteral("missing_id"), QStringLiteral("admin requests need an \"id\""));
         return;
     }

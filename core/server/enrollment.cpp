@@ -152,14 +152,21 @@ Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const
 
 void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject &frame)
 {
-    const QString requestId = frame.value(QStringLiteral("id")).toString().left(64);
+    // The request id is echoed only when it is one (a string of 1 to 64 characters without
+    // control characters): a refusal for a malformed id must not echo a mangled one.
+    const QString sentId = frame.value(QStringLiteral("id")).toString();
+    const QString requestId = !sentId.isEmpty() && characterCount(sentId) <= 64 && !hasUnsafeCharacters(sentId)
+                                  ? sentId
+                                  : QString();
     // 1. version, whatever the rest of the frame looks like; then the frame's shape.
     const QString workerVersion = EnrollRequest::versionOf(frame);
     if (workerVersion != Swamp::version() || EnrollRequest::protocolOf(frame) != Swamp::protocolVersion()) {
-        refuse(connection,
-               Codes::protocolMismatch(workerVersion.isEmpty() ? Tr::tr("unknown") : printable(workerVersion.left(64)),
-                                       Swamp::version()),
-               requestId);
+        Error mismatch = Codes::protocolMismatch(
+            workerVersion.isEmpty() ? Tr::tr("unknown") : printable(leftCharacters(workerVersion, 64)), Swamp::version());
+        // What to send instead, for a worker of another make (also in the Server header).
+        mismatch.details.insert(QStringLiteral("orchestratorVersion"), Swamp::version());
+        mismatch.details.insert(QStringLiteral("protocol"), Swamp::protocolVersion());
+        refuse(connection, mismatch, requestId);
         return;
     }
     auto request = EnrollRequest::fromJson(frame);

@@ -138,12 +138,17 @@ QJsonArray Orchestrator::cutOffToken(const QString &name)
     const Error error = Codes::tokenRevoked(name);
     for (WorkerSession *session : m_pool.onToken(name)) {
         disconnected << session->record.name;
-        if (WorkerConnection *connection = session->connection) {
-            connection->sendError(error);
+        // Its running steps go back to the queue first, each with a `cancel` frame while the
+        // connection is still the session's; then the `error` and the close (the last frames
+        // the worker gets, in this order).
+        const QPointer<WorkerConnection> connection = session->connection;
+        if (connection)
             connection->workerId.clear();
+        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
+        if (connection) {
+            connection->sendError(error);
             connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
         }
-        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
     }
     return disconnected;
 }

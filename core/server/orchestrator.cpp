@@ -176,7 +176,9 @@ Result<void> Orchestrator::start()
 
     if (const QString warning = plaintextListenWarning(m_config.listenHost, tls); !warning.isEmpty())
         m_warnings << warning;
-    const QString serverName = QStringLiteral("swamp/") + Swamp::version();
+    // The upgrade response names what an enroll must send (docs/protocol.md, "Version
+    // discovery"), on ws:// and wss:// alike: both servers send it as their Server header.
+    const QString serverName = QStringLiteral("swamp/%1 swamp-protocol/%2").arg(Swamp::version()).arg(Swamp::protocolVersion());
     bool listening = false;
     QString listenError;
     if (credentials) {
@@ -628,7 +630,9 @@ void Orchestrator::startDrain(WorkerSession *session, const QString &code, const
     if (session->drainDeadlineMs > 0)
         m_drainDeadlines.insert(session->record.id);
     updateStatus(session);
-    if (WorkerConnection *connection = session->connection; connection && code != u"worker") {
+    // Also the worker's own drain is echoed (code "worker"): its acknowledgement that nothing more
+    // will be dispatched.
+    if (WorkerConnection *connection = session->connection) {
         connection->send({{QStringLiteral("type"), Protocol::Type::Drain},
                           {QStringLiteral("reason"), reason},
                           {QStringLiteral("code"), code},

@@ -44,7 +44,7 @@ Result<QByteArray> Orchestrator::submitRun(const QJsonObject &params)
         }
         specs << *spec;
     }
-    return m_scheduler->submit(name.toString().left(128), specs);
+    return m_scheduler->submit(leftCharacters(name.toString(), 128), specs);
 }
 
 Result<StepRecord> Orchestrator::findStep(const QString &id)

@@ -5,6 +5,7 @@
 #include "common/jsonwriter.h"
 #include "common/logging.h"
 #include "common/secretmasker.h"
+#include "common/text.h"
 #include "protocol/protocol.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
@@ -15,6 +16,8 @@
 #include <QJsonArray>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 using namespace Qt::StringLiterals;
@@ -570,14 +573,20 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     int &lastSeq = m_lastSeq[lease->id];
     if (seq <= lastSeq)
         return; // a resend after a reconnect: already stored
+    const QString stream = frame.value(QStringLiteral("stream")).toString();
+    if (stream != u"stdout" && stream != u"stderr") {
+        // Refused, not guessed: the chunk is not stored and its seq not taken, so a resend
+        // after a reconnect is refused again and the step goes on.
+        qCWarning(lcLease) << "refused output" << seq << "of lease" << lease->id << "from"
+                           << session->record.name << ": \"stream\" must be \"stdout\" or \"stderr\"";
+        return;
+    }
     if (seq != lastSeq + 1)
         qCWarning(lcLease) << "output gap on lease" << lease->id << "expected" << lastSeq + 1 << "got" << seq;
     lastSeq = seq;
     if (step->outputTruncated)
         return;
-    QString stream = frame.value(QStringLiteral("stream")).toString();
-    if (stream != u"stdout" && stream != u"stderr")
-        stream = QStringLiteral("stdout");
+    QString storedStream = stream;
     QString data = frame.value(QStringLiteral("data")).toString();
     if (const auto secrets = m_secrets.constFind(step->id); secrets != m_secrets.cend()) {
         // The worker masks its step's secret values as the output streams; this is a second
@@ -592,7 +601,7 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     const qint64 bytes = data.toUtf8().size();
     if (next.outputBytes + bytes > MaxStepOutputBytes) {
         data = Tr::tr("\n[swamp: output truncated: a step keeps at most %1 MiB]\n").arg(MaxStepOutputBytes / (1024 * 1024));
-        stream = QStringLiteral("stderr");
+        storedStream = QStringLiteral("stderr");
         next.outputTruncated = true;
     } else {
         next.outputBytes += bytes;
@@ -613,7 +622,7 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
                 return {};
             }
         }
-        if (auto r = m_store->appendOutput(next.id, next.outputChunks, lease->id, lease->attempt, stream, data, now); !r)
+        if (auto r = m_store->appendOutput(next.id, next.outputChunks, lease->id, lease->attempt, storedStream, data, now); !r)
             return r;
         if (m_shared)
             m_fleet->notify(QStringLiteral("output"), {{QStringLiteral("stepId"), next.id}});
@@ -628,7 +637,7 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     *step = next;
     Q_EMIT outputAppended(next.id, QJsonObject{{QStringLiteral("chunk"), next.outputChunks},
                                                {QStringLiteral("attempt"), lease->attempt},
-                                               {QStringLiteral("stream"), stream},
+                                               {QStringLiteral("stream"), storedStream},
                                                {QStringLiteral("data"), data},
                                                {QStringLiteral("workerName"), lease->workerName}});
 }
@@ -644,9 +653,16 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     }
     const QString leaseId = lease->id;
     const QString outcome = frame.value(QStringLiteral("outcome")).toString();
+    // Only `exited` carries an exit code, and only a whole number is one (not 1.5 or "0"); every
+    // other outcome stores none, whatever the frame says (docs/protocol.md, `finished`).
     const QJsonValue exitValue = frame.value(QStringLiteral("exitCode"));
-    const std::optional<int> exitCode = exitValue.isDouble() ? std::optional<int>(exitValue.toInt()) : std::nullopt;
-    const QString error = frame.value(QStringLiteral("error")).toString().left(1000);
+    const double exitNumber = exitValue.toDouble(0.5);
+    const bool wholeExitCode = exitValue.isDouble() && exitNumber == std::trunc(exitNumber)
+                               && exitNumber >= std::numeric_limits<int>::min()
+                               && exitNumber <= std::numeric_limits<int>::max();
+    const std::optional<int> exitCode =
+        outcome == u"exited" && wholeExitCode ? std::optional<int>(int(exitNumber)) : std::nullopt;
+    const QString error = leftCharacters(frame.value(QStringLiteral("error")).toString(), 1000);
     auto step = m_open.find(lease->stepId);
     const QDateTime now = QDateTime::currentDateTimeUtc();
 
@@ -670,9 +686,16 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
         stepState = StepState::Cancelled;
         stepError = Tr::tr("cancelled");
     } else {
+        // failed_to_start, crashed, any other outcome, and `exited` without a whole-number
+        // exitCode: the step failed, and no exit code is known.
         nextLease.state = LeaseState::Failed;
         stepState = StepState::Failed;
-        stepError = error.isEmpty() ? Tr::tr("the step failed without an exit code") : error;
+        if (!error.isEmpty())
+            stepError = error;
+        else if (outcome == u"exited")
+            stepError = Tr::tr("the worker reported an exit without an exit code");
+        else
+            stepError = Tr::tr("the step failed without an exit code");
     }
     nextLease.error = stepError;
 
@@ -812,6 +835,16 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
         if (!current || isTerminal(current->state))
             return {};
         StepRecord step = *current;
+        // `attempt` counts every dispatch (attempts started). maxAttempts bounds the ones that
+        // count: a dispatch given back without counting (its lease ended `cancelled` while the
+        // step went on: rejected, drain deadline, revocation, orchestrator stop) uses none up.
+        int spent = step.attempt;
+        if (countAttempt && spent >= step.spec.maxAttempts) {
+            auto givenBack = m_store->leasesGivenBack(step.id);
+            if (!givenBack)
+                return fail(givenBack.error());
+            spent -= *givenBack;
+        }
         if (step.cancelRequested) {
             step.state = StepState::Cancelled;
             step.error = Tr::tr("cancelled");
@@ -820,14 +853,12 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
             step.state = StepState::Failed;
             step.error = Tr::tr("%1 after the step started").arg(reason);
             step.finishedAt = now;
-        } else if (countAttempt && step.attempt >= step.spec.maxAttempts) {
+        } else if (countAttempt && spent >= step.spec.maxAttempts) {
             step.state = StepState::Failed;
-            step.error = Tr::tr("%1; attempts exhausted (%2/%3)").arg(reason).arg(step.attempt).arg(step.spec.maxAttempts);
+            step.error = Tr::tr("%1; attempts exhausted (%2/%3)").arg(reason).arg(spent).arg(step.spec.maxAttempts);
             step.finishedAt = now;
         } else {
             step.state = StepState::Queued;
-            if (!countAttempt)
-                step.attempt = std::max(0, step.attempt - 1);
             step.workerId.clear();
             step.workerName.clear();
             step.queuedAt = now;

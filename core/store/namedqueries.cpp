@@ -108,6 +108,14 @@ Result<void> Store::requestStepCancel(const QString &stepId)
     return execute(QStringLiteral("UPDATE steps SET cancel_requested = 1 WHERE id = ?"), {stepId});
 }
 
+Result<int> Store::leasesGivenBack(const QString &stepId)
+{
+    auto count = exec(QStringLiteral("SELECT COUNT(*) FROM step_leases WHERE step_id = ? AND state = 'cancelled'"), {stepId});
+    if (!count)
+        return fail(count.error());
+    return count->next() ? count->value(0).toInt() : 0;
+}
+
 Result<QList<std::pair<QString, StepState>>> Store::stepStatesOfRun(const QString &runId)
 {
     QList<std::pair<QString, StepState>> states;

@@ -242,6 +242,9 @@ public:
     Result<QList<StepRecord>> queuedStepsWithSecretsHeldBy(const QString &holder);
     Result<void> markRunRunning(const QString &runId, const QDateTime &now); // only if still queued
     Result<void> requestStepCancel(const QString &stepId);
+    // How many of the step's leases ended `cancelled` while it went on (given back without
+    // counting as an attempt: rejected, drain deadline, revocation, orchestrator stop).
+    Result<int> leasesGivenBack(const QString &stepId);
     Result<QList<std::pair<QString, StepState>>> stepStatesOfRun(const QString &runId);
     Result<QList<StepState>> distinctStepStatesOfRun(const QString &runId);
     // Runs and `data query`

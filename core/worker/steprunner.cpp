@@ -287,8 +287,14 @@ void StepRunner::readStream(QProcess::ProcessChannel channel)
 
 void StepRunner::emitText(const QString &stream, const QString &text)
 {
-    for (qsizetype at = 0; at < text.size(); at += ChunkChars)
-        emitOutput(stream, text.mid(at, ChunkChars));
+    // A chunk never ends inside a surrogate pair: each half alone is not UTF-8 on the wire.
+    for (qsizetype at = 0; at < text.size();) {
+        qsizetype size = std::min(ChunkChars, text.size() - at);
+        if (at + size < text.size() && text.at(at + size - 1).isHighSurrogate() && size > 1)
+            --size;
+        emitOutput(stream, text.mid(at, size));
+        at += size;
+    }
 }
 
 void StepRunner::emitOutput(const QString &stream, const QString &data)

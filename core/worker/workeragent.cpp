@@ -228,12 +228,14 @@ void WorkerAgent::handleText(const QString &text)
     else if (type == u"refused")
         handleRefused(*frame);
     else if (type == Protocol::Type::Drain) {
-        if (!m_draining) {
-            m_draining = true;
+        // The echo of this worker's own drain (code "worker") says nothing drainSelf() did not.
+        const bool echo = frame->value(QStringLiteral("code")).toString() == u"worker" && m_stopping;
+        if (!m_draining && !echo) {
             emitEvent(QStringLiteral("draining"),
                       Tr::tr("draining: %1").arg(frame->value(QStringLiteral("reason")).toString()),
                       {{QStringLiteral("code"), frame->value(QStringLiteral("code"))}});
         }
+        m_draining = true;
     } else if (type == Protocol::Type::Undrain) {
         m_draining = false;
         emitEvent(QStringLiteral("draining"), Tr::tr("undrained: taking steps again"));

@@ -35,6 +35,11 @@ private Q_SLOTS:
     void runFileWithAWrongTypeRunsNothing();
     void outOfFilesPausesAcceptingWithoutSpinning();
     void aReasonOverTheLimitIsRefusedNotCut();
+    void theVersionToSendIsKnownBeforeEnrolling();
+    void revocationCancelsThenRefuses();
+    void aWorkersOwnDrainIsEchoed();
+    void enrollIdIsEchoedOnlyWhenValid_data();
+    void enrollIdIsEchoedOnlyWhenValid();
 
 private:
     double metric(const QString &name, const QMap<QString, QString> &labels);
@@ -306,6 +311,121 @@ void tst_HostilePeers::aReasonOverTheLimitIsRefusedNotCut()
     QCOMPARE(admin.frames.last().value(u"code"_s).toString(), u"invalid_reason"_s);
     const Run after = h->cli({u"worker"_s, u"token"_s, u"list"_s});
     QVERIFY2(!after.out.contains(u"revoked"_s), qPrintable(after.out));
+}
+
+void tst_HostilePeers::enrollIdIsEchoedOnlyWhenValid_data()
+{
+    QTest::addColumn<QJsonValue>("id");
+    QTest::addColumn<QString>("message"); // empty: enrolled, with the id echoed whole
+    const QString mustHave = u"invalid enroll frame: \"id\" must have 1 to 64 characters"_s;
+    QTest::addRow("number") << QJsonValue(7) << u"invalid enroll frame: \"id\" must be a string"_s;
+    QTest::addRow("empty") << QJsonValue(u""_s) << mustHave;
+    QTest::addRow("80-characters") << QJsonValue(QString(80, u'x')) << mustHave;
+    QTest::addRow("newline") << QJsonValue(u"1\n2"_s) << u"invalid enroll frame: \"id\" must not contain control characters"_s;
+    QTest::addRow("missing") << QJsonValue(QJsonValue::Undefined) << u"invalid enroll frame: \"id\" is missing"_s;
+    // 64 characters, 128 UTF-16 units: valid, and echoed whole.
+    QTest::addRow("64-emoji") << QJsonValue(u"\U0001F600"_s.repeated(64)) << QString();
+}
+
+void tst_HostilePeers::enrollIdIsEchoedOnlyWhenValid()
+{
+    // Issue 19 item 1: a bad enroll id is refused (invalid_enroll naming "id"), and the refusal
+    // echoes no id: an 80-character one came back cut to 64, which the worker could not match.
+    QFETCH(QJsonValue, id);
+    QFETCH(QString, message);
+    const QString token = h->createToken(u"ci"_s);
+    QJsonObject frame = enrollFrame(token).toJson();
+    if (id.isUndefined())
+        frame.remove(u"id"_s);
+    else
+        frame.insert(u"id"_s, id);
+    HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(peer.waitOpen());
+    peer.send(frame);
+    QVERIFY(peer.waitFrames(1));
+    const QJsonObject reply = peer.frames.first();
+    if (message.isEmpty()) {
+        QCOMPARE(reply.value(u"type"_s).toString(), u"enrolled"_s);
+        QCOMPARE(reply.value(u"id"_s), id);
+        return;
+    }
+    QCOMPARE(reply.value(u"code"_s).toString(), u"invalid_enroll"_s);
+    QCOMPARE(reply.value(u"message"_s).toString(), message);
+    QVERIFY2(!reply.contains(u"id"_s), QJsonDocument(reply).toJson().constData());
+    QVERIFY(peer.waitClosed());
+    QCOMPARE(peer.closeCode, int(Swamp::Protocol::CloseEnrollmentFailed));
+}
+
+void tst_HostilePeers::aWorkersOwnDrainIsEchoed()
+{
+    // Issue 19 item 4: docs/protocol.md promises an echo of a worker's own drain, with code
+    // "worker"; none came, so a worker could not tell that the orchestrator took it.
+    const QString token = h->createToken(u"ci"_s);
+    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(worker.waitOpen());
+    worker.send(enrollFrame(token).toJson());
+    QVERIFY(worker.waitFrames(1));
+    QCOMPARE(worker.frames.first().value(u"type"_s).toString(), u"enrolled"_s);
+    worker.send(QJsonObject{{u"type"_s, u"drain"_s}, {u"reason"_s, u"signal received"_s}});
+    QVERIFY(worker.waitFrames(2));
+    QCOMPARE(worker.frames.at(1), (QJsonObject{{u"type"_s, u"drain"_s}, {u"reason"_s, u"signal received"_s},
+                                               {u"code"_s, u"worker"_s}, {u"deadlineMs"_s, 0}}));
+    QTRY_COMPARE_WITH_TIMEOUT(h->workerStatus(u"ci"_s), u"draining"_s, 10000);
+    QVERIFY(!worker.closed);
+}
+
+void tst_HostilePeers::revocationCancelsThenRefuses()
+{
+    // Issue 19 item 5: a revocation sent `cancel` frames docs/protocol.md did not mention, after
+    // the error and the close (delivered or not, depending on the commit in flight). Now: one
+    // `cancel` per running step, then `error` token_revoked, then close 4003.
+    const QString token = h->createToken(u"ci"_s);
+    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(worker.waitOpen());
+    worker.send(enrollFrame(token).toJson());
+    QVERIFY(worker.waitFrames(1));
+    const Run submitted = h->cli({u"run"_s, u"--detach"_s, u"--"_s, u"sleep"_s, u"30"_s});
+    QCOMPARE_EXIT(submitted, 0);
+    QVERIFY(worker.waitFrames(2));
+    const QJsonObject dispatch = worker.frames.at(1);
+    QCOMPARE(dispatch.value(u"type"_s).toString(), u"dispatch"_s);
+    const QString leaseId = dispatch.value(u"leaseId"_s).toString();
+    worker.send(QJsonObject{{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}, {u"pid"_s, 4242}});
+    QTRY_COMPARE_WITH_TIMEOUT(h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/step\" && attributes.state == \"running\""_s,
+                                      u"--json"_s}).json().value(u"total"_s).toInt(), 1, 10000);
+
+    const Run revoke = h->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"ci"_s});
+    QCOMPARE_EXIT(revoke, 0);
+    QVERIFY(worker.waitClosed());
+    QCOMPARE(worker.closeCode, int(Swamp::Protocol::CloseRevoked));
+    QCOMPARE(worker.frames.size(), 4);
+    QCOMPARE(worker.frames.at(2), (QJsonObject{{u"type"_s, u"cancel"_s}, {u"leaseId"_s, leaseId},
+                                               {u"reason"_s, u"enrollment token 'ci' was revoked"_s}}));
+    QCOMPARE(worker.frames.at(3).value(u"type"_s).toString(), u"error"_s);
+    QCOMPARE(worker.frames.at(3).value(u"code"_s).toString(), u"token_revoked"_s);
+}
+
+void tst_HostilePeers::theVersionToSendIsKnownBeforeEnrolling()
+{
+    // Issue 19 item 12: a worker of another make learned the `version` to send only from a
+    // protocol_mismatch message. The upgrade response of either endpoint names it, and the
+    // error's details carry it.
+    const QByteArray expected = "swamp/" + Swamp::version().toUtf8() + " swamp-protocol/"
+                                + QByteArray::number(Swamp::protocolVersion());
+    for (const QByteArray &path : {QByteArray("/v1/worker"), QByteArray("/v1/admin")}) {
+        const QByteArray head = upgradeResponseHead(h->port(), path);
+        QVERIFY2(head.startsWith("HTTP/1.1 101"), head.constData());
+        QCOMPARE(headerValue(head, "server"), expected);
+    }
+    QJsonObject frame = enrollFrame(h->createToken(u"ci"_s)).toJson();
+    frame.insert(u"version"_s, u"0.0.9"_s);
+    HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    QVERIFY(peer.waitOpen());
+    peer.send(frame);
+    QVERIFY(peer.waitFrames(1));
+    QCOMPARE(peer.frames.first().value(u"code"_s).toString(), u"protocol_mismatch"_s);
+    QCOMPARE(peer.frames.first().value(u"details"_s).toObject(),
+             (QJsonObject{{u"orchestratorVersion"_s, Swamp::version()}, {u"protocol"_s, Swamp::protocolVersion()}}));
 }
 
 QTEST_GUILESS_MAIN(tst_HostilePeers)

@@ -26,6 +26,8 @@ private Q_SLOTS:
     void labelsOmittedOrNull();
     void uppercaseMachineIdIsNormalised();
     void versionIsReadWhateverTheShape();
+    void lengthsCountCharacters_data();
+    void lengthsCountCharacters();
 };
 
 static EnrollRequest valid()
@@ -81,7 +83,12 @@ void tst_EnrollRequest::refused_data()
     // Issue 18 item 15: the fields a worker of another make might leave out.
     for (const char *field : {"hostname", "platform", "arch", "machineId", "machineKey", "instanceId",
                               "id", "token", "capacity", "protocol"})
-        QTest::addRow("missing-%s", field) << QString::fromLatin1(field) << missing << QString::fromLatin1(field);
+        QTest::addRow("missing-%s", field) << QString::fromLatin1(field) << missing
+                                           << u"\"%1\" is missing"_s.arg(QLatin1String(field));
+    // Issue 19 item 9: null reads like missing, for every field docs/protocol.md marks required.
+    for (const char *field : {"capacity", "protocol", "token", "id"})
+        QTest::addRow("null-%s", field) << QString::fromLatin1(field) << QJsonValue(QJsonValue::Null)
+                                        << u"\"%1\" is missing"_s.arg(QLatin1String(field));
     QTest::addRow("hostname-number") << u"hostname"_s << QJsonValue(7) << u"\"hostname\" must be a string"_s;
     QTest::addRow("hostname-null") << u"hostname"_s << QJsonValue(QJsonValue::Null) << u"\"hostname\" is missing"_s;
     QTest::addRow("hostname-empty") << u"hostname"_s << QJsonValue(u""_s) << u"1 to 255"_s;
@@ -113,6 +120,13 @@ void tst_EnrollRequest::refused_data()
     QTest::addRow("labels-string") << u"labels"_s << QJsonValue(u"a=b"_s) << u"labels must be an object"_s;
     QTest::addRow("label-value-number") << u"labels"_s << QJsonValue(QJsonObject{{u"gpu"_s, true}})
                                         << u"\"gpu\" must be a string"_s;
+    // Issue 19 item 7: lengths are characters (code points); two-unit characters do not count
+    // double, and one over the limit is still refused.
+    const QString emoji = u"\U0001F600"_s;
+    QTest::addRow("hostname-256-emoji") << u"hostname"_s << QJsonValue(emoji.repeated(256)) << u"1 to 255"_s;
+    QTest::addRow("id-65-emoji") << u"id"_s << QJsonValue(emoji.repeated(65)) << u"1 to 64"_s;
+    QTest::addRow("label-value-256-emoji") << u"labels"_s << QJsonValue(QJsonObject{{u"k"_s, emoji.repeated(256)}})
+                                           << u"at most 255"_s;
     QTest::addRow("label-value-huge") << u"labels"_s << QJsonValue(QJsonObject{{u"k"_s, QString(900000, u'v')}})
                                       << u"at most 255"_s;
     QTest::addRow("label-value-comma") << u"labels"_s << QJsonValue(QJsonObject{{u"k"_s, u"a,b"_s}}) << u"no ','"_s;
@@ -180,6 +194,28 @@ void tst_EnrollRequest::versionIsReadWhateverTheShape()
     QCOMPARE(EnrollRequest::versionOf(frame), u"9.9.9"_s);
     QCOMPARE(EnrollRequest::protocolOf(frame), 7);
     QCOMPARE(EnrollRequest::protocolOf(QJsonObject{}), -1);
+}
+
+void tst_EnrollRequest::lengthsCountCharacters_data()
+{
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QJsonValue>("value");
+    // docs/protocol.md counts characters, that is code points: 255 emoji are a hostname of 255
+    // characters (510 UTF-16 units, 1020 bytes of UTF-8), and fit its limit of 255.
+    const QString emoji = u"\U0001F600"_s;
+    QTest::addRow("hostname-255-emoji") << u"hostname"_s << QJsonValue(emoji.repeated(255));
+    QTest::addRow("hostname-255-accented") << u"hostname"_s << QJsonValue(QString(255, QChar(0x00e9)));
+    QTest::addRow("id-64-emoji") << u"id"_s << QJsonValue(emoji.repeated(64));
+    QTest::addRow("label-value-255-emoji") << u"labels"_s << QJsonValue(QJsonObject{{u"k"_s, emoji.repeated(255)}});
+}
+
+void tst_EnrollRequest::lengthsCountCharacters()
+{
+    QFETCH(QString, field);
+    QFETCH(QJsonValue, value);
+    QJsonObject frame = valid().toJson();
+    frame.insert(field, value);
+    QVERIFY_RESULT(EnrollRequest::fromJson(frame));
 }
 
 QTEST_GUILESS_MAIN(tst_EnrollRequest)

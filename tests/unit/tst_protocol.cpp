@@ -47,6 +47,9 @@ void tst_Protocol::decodeValid_data()
     QTest::addRow("exactly-at-the-limit") << exact << qint64(exact.size()) << u"x"_s;
     QTest::addRow("type-64-characters") << u"{\"type\":\"%1\"}"_s.arg(QString(64, u't'))
                                         << qint64(1024) << QString(64, u't');
+    // Characters are code points: 64 emoji are 64 characters (128 UTF-16 units).
+    const QString emoji = u"\U0001F600"_s.repeated(64);
+    QTest::addRow("type-64-emoji") << u"{\"type\":\"%1\"}"_s.arg(emoji) << qint64(1024) << emoji;
 }
 
 void tst_Protocol::decodeValid()
@@ -80,9 +83,16 @@ void tst_Protocol::decodeBad_data()
                                     << u"frame is not valid JSON"_s;
     QTest::addRow("array") << u"[{\"type\":\"enroll\"}]"_s << qint64(1024)
                            << u"frame is not a JSON object"_s;
-    // Qt 6.4's JSON parser refuses top-level scalars outright; either reason is right.
-    QTest::addRow("string") << u"\"enroll\""_s << qint64(1024) << u"frame is not"_s;
-    QTest::addRow("number") << u"42"_s << qint64(1024) << u"frame is not"_s;
+    // Valid JSON, but not an object (Qt 6.4's parser refuses top-level scalars outright: the
+    // reason must still say what the peer did wrong, as docs/protocol.md promises).
+    QTest::addRow("string") << u"\"enroll\""_s << qint64(1024) << u"frame is not a JSON object"_s;
+    QTest::addRow("number") << u"42"_s << qint64(1024) << u"frame is not a JSON object"_s;
+    QTest::addRow("one") << u"1"_s << qint64(1024) << u"frame is not a JSON object"_s;
+    QTest::addRow("null") << u"null"_s << qint64(1024) << u"frame is not a JSON object"_s;
+    QTest::addRow("true-with-spaces") << u" true\n"_s << qint64(1024) << u"frame is not a JSON object"_s;
+    // Not one value: still invalid JSON, not a list smuggled through the check above.
+    QTest::addRow("two-scalars") << u"1,2"_s << qint64(1024) << u"frame is not valid JSON"_s;
+    QTest::addRow("bracket-close") << u"1]"_s << qint64(1024) << u"frame is not valid JSON"_s;
     QTest::addRow("no-type") << u"{\"token\":\"%1\"}"_s.arg(secretish) << qint64(1024)
                              << u"frame has no \"type\""_s;
     QTest::addRow("empty-type") << u"{\"type\":\"\"}"_s << qint64(1024)
@@ -91,6 +101,8 @@ void tst_Protocol::decodeBad_data()
                                   << u"frame has no \"type\""_s;
     QTest::addRow("null-type") << u"{\"type\":null}"_s << qint64(1024)
                                << u"frame has no \"type\""_s;
+    QTest::addRow("type-65-emoji") << u"{\"type\":\"%1\"}"_s.arg(u"\U0001F600"_s.repeated(65))
+                                   << qint64(1024) << u"frame has no \"type\""_s;
     QTest::addRow("type-65-characters") << u"{\"type\":\"%1\"}"_s.arg(QString(65, u't'))
                                         << qint64(1024) << u"frame has no \"type\""_s;
 }
@@ -127,6 +139,8 @@ void tst_Protocol::requireString_data()
     QTest::addRow("missing") << QJsonObject{} << false;
     QTest::addRow("number") << QJsonObject{{u"f"_s, 1}} << false;
     QTest::addRow("too-long") << QJsonObject{{u"f"_s, QString(11, u'x')}} << false;
+    QTest::addRow("ten-emoji") << QJsonObject{{u"f"_s, u"\U0001F600"_s.repeated(10)}} << true;
+    QTest::addRow("eleven-emoji") << QJsonObject{{u"f"_s, u"\U0001F600"_s.repeated(11)}} << false;
 }
 
 void tst_Protocol::requireString()

@@ -80,6 +80,10 @@ private Q_SLOTS:
     void aResumedCancelDoesNotReachARemovedSession();
     void aLeaseTheDatabaseCouldNotEndIsRetried();
     void anEventTheDatabaseRefusesIsNotSent();
+    void aRequeueThatDoesNotCountKeepsTheAttempt();
+    void outputOfAnUnknownStreamIsRefused();
+    void finishedOutcomes_data();
+    void finishedOutcomes();
 
 private:
     WorkerSession *addWorker(const QString &name, int capacity = 1, const Labels &labels = {});
@@ -422,6 +426,172 @@ void tst_Scheduler::anEventTheDatabaseRefusesIsNotSent()
     const QList<Event> after = m_events->since(stored.id, 10);
     QCOMPARE(after.size(), 1);
     QCOMPARE(after.first().kind, u"test.next"_s);
+}
+
+// Issue 19 items 2 and 3: `exited` without a (whole-number) exitCode, and an exit code sent with
+// another outcome. Only `exited` has an exit code; anything else is stored without one, like
+// failed_to_start (docs/protocol.md, `finished`).
+void tst_Scheduler::finishedOutcomes_data()
+{
+    QTest::addColumn<QString>("outcome");
+    QTest::addColumn<QJsonValue>("exitCode"); // undefined: left out
+    QTest::addColumn<StepState>("stepState");
+    QTest::addColumn<LeaseState>("leaseState");
+    QTest::addColumn<int>("storedExitCode"); // -1: none
+    QTest::addColumn<QString>("error");
+    const QJsonValue absent(QJsonValue::Undefined);
+    QTest::addRow("exited-0") << u"exited"_s << QJsonValue(0) << StepState::Succeeded << LeaseState::Completed << 0
+                              << QString();
+    QTest::addRow("exited-3") << u"exited"_s << QJsonValue(3) << StepState::Failed << LeaseState::Completed << 3
+                              << u"exited with code 3"_s;
+    QTest::addRow("exited-without-exit-code") << u"exited"_s << absent << StepState::Failed << LeaseState::Failed << -1
+                                              << u"the worker reported an exit without an exit code"_s;
+    QTest::addRow("exited-null") << u"exited"_s << QJsonValue(QJsonValue::Null) << StepState::Failed
+                                 << LeaseState::Failed << -1 << u"without an exit code"_s;
+    // 1.5 read as an int is 0: it used to make the step succeed.
+    QTest::addRow("exited-fraction") << u"exited"_s << QJsonValue(1.5) << StepState::Failed << LeaseState::Failed << -1
+                                     << u"without an exit code"_s;
+    QTest::addRow("exited-string") << u"exited"_s << QJsonValue(u"0"_s) << StepState::Failed << LeaseState::Failed
+                                   << -1 << u"without an exit code"_s;
+    QTest::addRow("exited-huge") << u"exited"_s << QJsonValue(1e12) << StepState::Failed << LeaseState::Failed << -1
+                                 << u"without an exit code"_s;
+    QTest::addRow("timed-out-with-137") << u"timed_out"_s << QJsonValue(137) << StepState::TimedOut
+                                        << LeaseState::Failed << -1 << u"timed out"_s;
+    QTest::addRow("crashed-with-139") << u"crashed"_s << QJsonValue(139) << StepState::Failed << LeaseState::Failed
+                                      << -1 << u"without an exit code"_s;
+    QTest::addRow("cancelled-with-0") << u"cancelled"_s << QJsonValue(0) << StepState::Cancelled
+                                      << LeaseState::Cancelled << -1 << u"cancelled"_s;
+    QTest::addRow("unknown-outcome-with-7") << u"exploded"_s << QJsonValue(7) << StepState::Failed << LeaseState::Failed
+                                            << -1 << u"without an exit code"_s;
+    QTest::addRow("failed-to-start") << u"failed_to_start"_s << absent << StepState::Failed << LeaseState::Failed << -1
+                                     << u"without an exit code"_s;
+}
+
+void tst_Scheduler::finishedOutcomes()
+{
+    QFETCH(QString, outcome);
+    QFETCH(QJsonValue, exitCode);
+    QFETCH(StepState, stepState);
+    QFETCH(LeaseState, leaseState);
+    QFETCH(int, storedExitCode);
+    QFETCH(QString, error);
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QStringList ids = submit({spec(u"s"_s)});
+    settle();
+    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    QJsonObject finished{{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId}, {u"outcome"_s, outcome}};
+    if (!exitCode.isUndefined())
+        finished.insert(u"exitCode"_s, exitCode);
+    m_scheduler->handleFinished(worker, finished);
+
+    QCOMPARE(m_link.sent(worker->record.id, u"ack"_s).size(), 1);
+    const std::optional<int> expected = storedExitCode < 0 ? std::nullopt : std::optional<int>(storedExitCode);
+    auto step = m_store->step(ids.first());
+    QVERIFY(step && *step);
+    QCOMPARE((*step)->state, stepState);
+    QCOMPARE((*step)->exitCode, expected);
+    QVERIFY2((*step)->error.contains(error), qPrintable((*step)->error));
+    auto lease = m_store->lease(leaseId);
+    QVERIFY(lease && *lease);
+    QCOMPARE((*lease)->state, leaseState);
+    QCOMPARE((*lease)->exitCode, expected);
+}
+
+// Issue 19 item 8: output with a `stream` other than stdout or stderr was stored as stdout. It
+// is refused (not stored); its seq is not taken, so a resend is refused again, and the step
+// goes on.
+void tst_Scheduler::outputOfAnUnknownStreamIsRefused()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QStringList ids = submit({spec(u"s"_s)});
+    settle();
+    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    const auto output = [&](int seq, const QJsonValue &stream, const QString &data) {
+        QJsonObject frame{{u"type"_s, u"output"_s}, {u"leaseId"_s, leaseId}, {u"seq"_s, seq}, {u"data"_s, data}};
+        if (!stream.isUndefined())
+            frame.insert(u"stream"_s, stream);
+        m_scheduler->handleOutput(worker, frame);
+    };
+    const QRegularExpression refused(u"refused output .* \"stream\" must be"_s);
+    for (const QJsonValue &stream : {QJsonValue(u"stdlog"_s), QJsonValue(u"STDOUT"_s), QJsonValue(1),
+                                     QJsonValue(QJsonValue::Undefined)}) {
+        QTest::ignoreMessage(QtWarningMsg, refused);
+        output(1, stream, u"where does this go\n"_s);
+    }
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"output gap"_s));
+    output(2, u"stderr"_s, u"kept\n"_s);
+    QTest::ignoreMessage(QtWarningMsg, refused);
+    output(3, u"stdlog"_s, u"again\n"_s);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"output gap"_s));
+    output(4, u"stdout"_s, u"also kept\n"_s);
+    m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+    QCOMPARE(stateOf(ids.first()), StepState::Succeeded);
+    auto chunks = m_store->output(ids.first(), 0);
+    QVERIFY(chunks);
+    QCOMPARE(chunks->size(), 2);
+    QCOMPARE(chunks->at(0).stream, u"stderr"_s);
+    QCOMPARE(chunks->at(0).data, u"kept\n"_s);
+    QCOMPARE(chunks->at(1).stream, u"stdout"_s);
+    QCOMPARE(chunks->at(1).data, u"also kept\n"_s);
+}
+
+// Issue 19 item 11: a requeue that does not count (drain deadline, rejected) took the attempt
+// back, so the queued step read attempt 0 and its next lease had the same number as the one
+// before (two leases, and their output, under one attempt). `attempt` is the number of attempts
+// started; maxAttempts bounds those that count.
+void tst_Scheduler::aRequeueThatDoesNotCountKeepsTheAttempt()
+{
+    StepSpec once = spec(u"once"_s);
+    once.maxAttempts = 1;
+    const QStringList ids = submit({once});
+    WorkerSession *drained = addWorker(u"drained"_s);
+    settle();
+    const QString first = onlyDispatch(drained->record.id).value(u"leaseId"_s).toString();
+    QCOMPARE(onlyDispatch(drained->record.id).value(u"attempt"_s).toInt(), 1);
+    m_scheduler->handleStarted(drained, {{u"type"_s, u"started"_s}, {u"leaseId"_s, first}});
+
+    // The drain deadline passes: cancelled and requeued, without spending its only attempt.
+    m_link.disconnected.insert(drained->record.id);
+    m_scheduler->requeueLeases(drained, u"drain deadline passed"_s);
+    QCOMPARE(stateOf(ids.first()), StepState::Queued);
+    auto queued = m_store->step(ids.first());
+    QVERIFY(queued && *queued);
+    QCOMPARE((*queued)->attempt, 1);
+    QCOMPARE(m_scheduler->openStep(ids.first())->attempt, 1);
+
+    // The next dispatch is attempt 2; the worker declines it (not counted either): attempt 3.
+    WorkerSession *busy = addWorker(u"busy"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    const QJsonObject second = onlyDispatch(busy->record.id);
+    QCOMPARE(second.value(u"attempt"_s).toInt(), 2);
+    m_link.disconnected.insert(busy->record.id);
+    m_scheduler->handleRejected(busy, {{u"type"_s, u"rejected"_s},
+                                       {u"leaseId"_s, second.value(u"leaseId"_s).toString()}});
+    QCOMPARE(stateOf(ids.first()), StepState::Queued);
+    QCOMPARE(m_scheduler->openStep(ids.first())->attempt, 2);
+    WorkerSession *lost = addWorker(u"lost"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    QCOMPARE(onlyDispatch(lost->record.id).value(u"attempt"_s).toInt(), 3);
+
+    // Lost: the first attempt that counts, and with maxAttempts 1 the last.
+    m_link.disconnected.insert(lost->record.id);
+    m_scheduler->expireLeases(lost, u"worker lost"_s);
+    QCOMPARE(stateOf(ids.first()), StepState::Failed);
+    auto failed = m_store->step(ids.first());
+    QVERIFY(failed && *failed);
+    QCOMPARE((*failed)->attempt, 3);
+    QCOMPARE((*failed)->error, u"worker lost; attempts exhausted (1/1)"_s);
+    auto leases = m_store->leases(u"WHERE step_id = ? ORDER BY created_at"_s, {ids.first()});
+    QVERIFY(leases);
+    QList<int> attempts;
+    for (const LeaseRecord &lease : *leases)
+        attempts << lease.attempt;
+    QCOMPARE(attempts, (QList<int>{1, 2, 3}));
 }
 
 QTEST_GUILESS_MAIN(tst_Scheduler)

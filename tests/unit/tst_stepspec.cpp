@@ -54,6 +54,10 @@ void tst_StepSpec::accepted_data()
                                        << qint64(1500) << false;
     QTest::addRow("target") << QByteArray(R"({"command":["true"],"target":"w1"})") << u"target=w1"_s << qint64(0)
                             << false;
+    // Issue 19 item 7: a name of 128 characters (code points) fits, whatever their UTF-16 size.
+    QTest::addRow("name-128-emoji") << u"{\"command\":[\"true\"],\"name\":\"%1\"}"_s
+                                           .arg(u"\U0001F600"_s.repeated(128)).toUtf8()
+                                    << u"any worker"_s << qint64(0) << false;
 }
 
 void tst_StepSpec::accepted()
@@ -84,6 +88,13 @@ void tst_StepSpec::refused_data()
     QTest::addRow("platform-number") << QByteArray(R"({"command":["true"],"platform":1})") << u"\"platform\" must be a string"_s;
     QTest::addRow("shell-string") << QByteArray(R"({"command":["true"],"shell":"yes"})") << u"\"shell\" must be true or false"_s;
     QTest::addRow("name-number") << QByteArray(R"({"command":["true"],"name":7})") << u"\"name\" must be a string"_s;
+    QTest::addRow("name-129-emoji") << u"{\"command\":[\"true\"],\"name\":\"%1\"}"_s
+                                           .arg(u"\U0001F600"_s.repeated(129)).toUtf8()
+                                    << u"longer than 128 characters"_s;
+    // 128 KiB is bytes of UTF-8: 50,000 three-byte characters are 150,000 bytes.
+    QTest::addRow("command-over-128-kib-in-bytes") << u"{\"command\":[\"echo\",\"%1\"]}"_s
+                                                          .arg(QString(50000, QChar(0x20ac))).toUtf8()
+                                                   << u"longer than 128 KiB"_s;
     QTest::addRow("name-newline") << QByteArray(R"({"command":["true"],"name":"a\nb"})") << u"control characters"_s;
     QTest::addRow("env-list") << QByteArray(R"({"command":["true"],"env":["A=1"]})") << u"\"env\" must be an object"_s;
     QTest::addRow("env-value-number") << QByteArray(R"({"command":["true"],"env":{"A":1}})") << u"string value"_s;

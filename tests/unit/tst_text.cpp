@@ -19,6 +19,8 @@ private Q_SLOTS:
     void printable_data();
     void printable();
     void tableCellsCannotSplitRows();
+    void charactersAreCodePoints_data();
+    void charactersAreCodePoints();
 };
 
 void tst_Text::init()
@@ -61,6 +63,37 @@ void tst_Text::tableCellsCannotSplitRows()
     QCOMPARE(rendered.count(u'\n'), 2); // the header and one row
     QVERIFY(!rendered.contains(QChar(0x1b)));
     QVERIFY2(rendered.contains(u"w1\\nw2"_s), qPrintable(rendered));
+}
+
+void tst_Text::charactersAreCodePoints_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<qsizetype>("count");
+    QTest::addColumn<qsizetype>("cutAt");
+    QTest::addColumn<QString>("left");
+    const QString emoji = u"\U0001F600"_s;
+    QTest::addRow("empty") << QString() << qsizetype(0) << qsizetype(3) << QString();
+    QTest::addRow("ascii") << u"abcdef"_s << qsizetype(6) << qsizetype(3) << u"abc"_s;
+    QTest::addRow("accented") << u"\u00e9t\u00e9"_s << qsizetype(3) << qsizetype(2) << u"\u00e9t"_s;
+    // Two UTF-16 units, one character: never cut in two.
+    QTest::addRow("emoji") << emoji.repeated(3) << qsizetype(3) << qsizetype(2) << emoji.repeated(2);
+    QTest::addRow("mixed") << u"a"_s + emoji + u"b"_s << qsizetype(3) << qsizetype(2) << u"a"_s + emoji;
+    QTest::addRow("cut-beyond-the-end") << emoji << qsizetype(1) << qsizetype(5) << emoji;
+    // A lone surrogate (JSON may carry one as \ud800) is one character.
+    QTest::addRow("lone-high") << QString(QChar(0xd800)) + u"x"_s << qsizetype(2) << qsizetype(1)
+                               << QString(QChar(0xd800));
+    QTest::addRow("lone-low") << QString(QChar(0xdc00)) + emoji << qsizetype(2) << qsizetype(1)
+                              << QString(QChar(0xdc00));
+}
+
+void tst_Text::charactersAreCodePoints()
+{
+    QFETCH(QString, text);
+    QFETCH(qsizetype, count);
+    QFETCH(qsizetype, cutAt);
+    QFETCH(QString, left);
+    QCOMPARE(characterCount(text), count);
+    QCOMPARE(leftCharacters(text, cutAt), left);
 }
 
 QTEST_GUILESS_MAIN(tst_Text)
