@@ -36,6 +36,7 @@ inline const QString Goodbye = QStringLiteral("goodbye");
 inline const QString Started = QStringLiteral("started");
 inline const QString Output = QStringLiteral("output");
 inline const QString Finished = QStringLiteral("finished");
+inline const QString Rejected = QStringLiteral("rejected");
 // orchestrator → worker
 inline const QString Enrolled = QStringLiteral("enrolled");
 inline const QString Error = QStringLiteral("error");
@@ -45,6 +46,9 @@ inline const QString Drain = QStringLiteral("drain");
 inline const QString Undrain = QStringLiteral("undrain");
 inline const QString Shutdown = QStringLiteral("shutdown");
 inline const QString Window = QStringLiteral("window");
+inline const QString Ack = QStringLiteral("ack");
+inline const QString Refused = QStringLiteral("refused");
+inline const QString Stop = QStringLiteral("stop");
 // admin
 inline const QString Result = QStringLiteral("result");
 inline const QString Event = QStringLiteral("event");

@@ -482,7 +482,7 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
         m_scheduler->handleFinished(session, frame);
         return;
     }
-    if (type == u"rejected") {
+    if (type == Protocol::Type::Rejected) {
         m_scheduler->handleRejected(session, frame);
         return;
     }
@@ -661,7 +661,7 @@ void Orchestrator::checkDrained(WorkerSession *session)
     }
     if (session->drainCode == u"operator") {
         // Drained: the worker is told to exit 0; its goodbye ends the session.
-        connection->send({{QStringLiteral("type"), QStringLiteral("stop")},
+        connection->send({{QStringLiteral("type"), Protocol::Type::Stop},
                           {QStringLiteral("reason"), Tr::tr("drained by an operator")}});
     }
 }

@@ -477,7 +477,7 @@ void Scheduler::sendToWorker(WorkerSession *session, QByteArray frame)
 
 void Scheduler::sendAck(WorkerSession *session, const QString &leaseId)
 {
-    sendToWorker(session, JsonObjectWriter().add("type"_L1, u"ack"_s).add("leaseId"_L1, leaseId).finish());
+    sendToWorker(session, JsonObjectWriter().add("type"_L1, Protocol::Type::Ack).add("leaseId"_L1, leaseId).finish());
 }
 
 void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QString &what)
@@ -496,7 +496,7 @@ void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QSt
                          {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("stepId"), stepId},
                           {QStringLiteral("frame"), what}});
     }
-    sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("refused")},
+    sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Refused},
                            {QStringLiteral("leaseId"), leaseId},
                            {QStringLiteral("reason"), Tr::tr("lease %1 is no longer active").arg(leaseId)}});
 }
@@ -647,7 +647,7 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     LeaseRecord *lease = activeLease(session, frame, QStringLiteral("finished"));
     if (!lease) {
         // Let the worker forget a result the orchestrator will never take.
-        sendToWorker(session, {{QStringLiteral("type"), QStringLiteral("ack")},
+        sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Ack},
                                {QStringLiteral("leaseId"), frame.value(QStringLiteral("leaseId"))}});
         return;
     }

@@ -223,9 +223,9 @@ void WorkerAgent::handleText(const QString &text)
     else if (type == Protocol::Type::Cancel) {
         if (StepRunner *runner = m_runners.value(frame->value(QStringLiteral("leaseId")).toString()))
             runner->cancel(frame->value(QStringLiteral("reason")).toString());
-    } else if (type == u"ack")
+    } else if (type == Protocol::Type::Ack)
         handleAck(frame->value(QStringLiteral("leaseId")).toString());
-    else if (type == u"refused")
+    else if (type == Protocol::Type::Refused)
         handleRefused(*frame);
     else if (type == Protocol::Type::Drain) {
         // The echo of this worker's own drain (code "worker") says nothing drainSelf() did not.
@@ -239,7 +239,7 @@ void WorkerAgent::handleText(const QString &text)
     } else if (type == Protocol::Type::Undrain) {
         m_draining = false;
         emitEvent(QStringLiteral("draining"), Tr::tr("undrained: taking steps again"));
-    } else if (type == u"stop") {
+    } else if (type == Protocol::Type::Stop) {
         drainSelf(frame->value(QStringLiteral("reason")).toString(Tr::tr("told to stop")));
     } else
         qCInfo(lcWorker) << "ignoring frame" << type;
@@ -306,7 +306,7 @@ void WorkerAgent::handleDispatch(const QJsonObject &frame)
     if (leaseId.isEmpty() || m_runners.contains(leaseId))
         return;
     const auto reject = [&](const QString &reason) {
-        send({{QStringLiteral("type"), QStringLiteral("rejected")},
+        send({{QStringLiteral("type"), Protocol::Type::Rejected},
               {QStringLiteral("leaseId"), leaseId},
               {QStringLiteral("reason"), reason}});
     };
