@@ -1,0 +1,556 @@
+// The scheduler's leases: the frames a worker sends about them (started, output, finished,
+// rejected), fencing (a frame for a lease not active on its session is refused), and how a
+// lease ends: finished, expired (worker lost), given back (drain deadline, revocation), or
+// superseded by another orchestrator.
+#include "server/scheduler.h"
+
+#include "common/duration.h"
+#include "common/ids.h"
+#include "common/jsonwriter.h"
+#include "common/logging.h"
+#include "common/secretmasker.h"
+#include "common/text.h"
+#include "protocol/protocol.h"
+#include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/workerlink.h"
+#include "server/workerpool.h"
+#include "store/store.h"
+
+#include <QJsonArray>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using namespace Qt::StringLiterals;
+
+namespace Swamp {
+
+void Scheduler::sendToWorker(WorkerSession *session, const QJsonObject &frame)
+{
+    m_link->send(*session, Protocol::encodeFrameUtf8(frame));
+}
+
+void Scheduler::sendToWorker(WorkerSession *session, QByteArray frame)
+{
+    m_link->send(*session, std::move(frame));
+}
+
+void Scheduler::sendAck(WorkerSession *session, const QString &leaseId)
+{
+    sendToWorker(session, JsonObjectWriter().add("type"_L1, Protocol::Type::Ack).add("leaseId"_L1, leaseId).finish());
+}
+
+void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QString &what)
+{
+    Q_EMIT leaseFrameRefused();
+    // The worker is told every time (it stops that lease); operators hear of the first per
+    // worker and minute, and of the rest in one summary (reportLeaseRefusals()).
+    if (m_leaseRefusals.admit(session->record.name, QDateTime::currentMSecsSinceEpoch())) {
+        qCInfo(lcLease) << "refused" << what << "for lease" << leaseId << "from" << session->record.name;
+        QString stepId;
+        if (auto stored = m_store->lease(leaseId); stored && *stored)
+            stepId = (*stored)->stepId;
+        m_events->append(QStringLiteral("lease.refused"), session->record.name,
+                         Tr::tr("refused %1 from %2 for lease %3: the lease is not active")
+                             .arg(what, session->record.name, leaseId),
+                         {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("stepId"), stepId},
+                          {QStringLiteral("frame"), what}});
+    }
+    sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Refused},
+                           {QStringLiteral("leaseId"), leaseId},
+                           {QStringLiteral("reason"), Tr::tr("lease %1 is no longer active").arg(leaseId)}});
+}
+
+void Scheduler::reportLeaseRefusals()
+{
+    const QString window = formatDurationMs(m_leaseRefusals.windowMs());
+    for (const RefusalDigest::Summary &summary : m_leaseRefusals.takeSummaries(QDateTime::currentMSecsSinceEpoch())) {
+        const QString message =
+            summary.key.isEmpty()
+                ? Tr::tr("%n more frame(s) for leases that are not active refused in the last %1 from %2 other worker(s)",
+                         nullptr, summary.count)
+                      .arg(window)
+                      .arg(summary.keys)
+                : Tr::tr("%n more frame(s) for leases that are not active refused from %1 in the last %2", nullptr,
+                         summary.count)
+                      .arg(summary.key, window);
+        m_events->append(QStringLiteral("lease.refused"), summary.key, message,
+                         {{QStringLiteral("count"), summary.count}, {QStringLiteral("workers"), summary.keys}});
+    }
+}
+
+LeaseRecord *Scheduler::activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what)
+{
+    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
+    auto it = m_leases.find(leaseId);
+    if (it == m_leases.end() || it->workerId != session->record.id || !session->leaseIds.contains(leaseId)) {
+        refuse(session, leaseId.left(64), what);
+        return nullptr;
+    }
+    return &*it;
+}
+
+void Scheduler::handleStarted(WorkerSession *session, const QJsonObject &frame)
+{
+    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("started"));
+    if (!lease)
+        return;
+    auto step = m_open.find(lease->stepId);
+    if (step == m_open.end() || lease->startedAt.isValid())
+        return;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    LeaseRecord nextLease = *lease;
+    nextLease.startedAt = now;
+    nextLease.updatedAt = now;
+    StepRecord next = *step;
+    next.state = StepState::Running;
+    if (!next.startedAt.isValid())
+        next.startedAt = now;
+    next.updatedAt = now;
+    auto saved = writeFenced(nextLease, [&] { return m_store->updateStep(next); });
+    if (!saved)
+        return;
+    if (!*saved) {
+        dropSuperseded(session, nextLease.id, QStringLiteral("started"));
+        return;
+    }
+    *lease = nextLease;
+    *step = next;
+    stepEvent(next, QStringLiteral("step.started"),
+              Tr::tr("step %1 (%2) started on %3").arg(shortId(next.id), next.spec.name, session->record.name));
+    Q_EMIT stepChanged(next);
+}
+
+void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
+{
+    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("output"));
+    if (!lease)
+        return;
+    auto step = m_open.find(lease->stepId);
+    if (step == m_open.end())
+        return;
+    const int seq = frame.value(QStringLiteral("seq")).toInt(-1);
+    int &lastSeq = m_lastSeq[lease->id];
+    if (seq <= lastSeq)
+        return; // a resend after a reconnect: already stored
+    const QString stream = frame.value(QStringLiteral("stream")).toString();
+    if (stream != u"stdout" && stream != u"stderr") {
+        // Refused, not guessed: the chunk is not stored and its seq not taken, so a resend
+        // after a reconnect is refused again and the step goes on.
+        qCWarning(lcLease) << "refused output" << seq << "of lease" << lease->id << "from"
+                           << session->record.name << ": \"stream\" must be \"stdout\" or \"stderr\"";
+        return;
+    }
+    if (seq != lastSeq + 1)
+        qCWarning(lcLease) << "output gap on lease" << lease->id << "expected" << lastSeq + 1 << "got" << seq;
+    lastSeq = seq;
+    if (step->outputTruncated)
+        return;
+    QString storedStream = stream;
+    QString data = frame.value(QStringLiteral("data")).toString();
+    if (const auto secrets = m_secrets.constFind(step->id); secrets != m_secrets.cend()) {
+        // The worker masks its step's secret values as the output streams; this is a second
+        // line, chunk by chunk, before anything is stored or forwarded.
+        QStringList values;
+        for (const QJsonValue &value : *secrets)
+            values << value.toString();
+        data = SecretMasker(values).mask(data);
+    }
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    StepRecord next = *step;
+    const qint64 bytes = data.toUtf8().size();
+    if (next.outputBytes + bytes > MaxStepOutputBytes) {
+        data = Tr::tr("\n[swamp: output truncated: a step keeps at most %1 MiB]\n").arg(MaxStepOutputBytes / (1024 * 1024));
+        storedStream = QStringLiteral("stderr");
+        next.outputTruncated = true;
+    } else {
+        next.outputBytes += bytes;
+    }
+    next.outputChunks += 1;
+    next.updatedAt = now;
+    bool superseded = false;
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        if (m_shared) {
+            // Another orchestrator may have expired this lease (fencing across orchestrators).
+            LeaseRecord touched = *lease;
+            touched.updatedAt = now;
+            auto written = m_store->updateActiveLease(touched);
+            if (!written)
+                return fail(written.error());
+            if (!*written) {
+                superseded = true;
+                return {};
+            }
+        }
+        if (auto r = m_store->appendOutput(next.id, next.outputChunks, lease->id, lease->attempt, storedStream, data, now); !r)
+            return r;
+        if (m_shared)
+            m_fleet->notify(QStringLiteral("output"), {{QStringLiteral("stepId"), next.id}});
+        return m_store->updateStep(next);
+    });
+    if (superseded) {
+        dropSuperseded(session, lease->id, QStringLiteral("output"));
+        return;
+    }
+    if (!saved)
+        return;
+    *step = next;
+    Q_EMIT outputAppended(next.id, QJsonObject{{QStringLiteral("chunk"), next.outputChunks},
+                                               {QStringLiteral("attempt"), lease->attempt},
+                                               {QStringLiteral("stream"), storedStream},
+                                               {QStringLiteral("data"), data},
+                                               {QStringLiteral("workerName"), lease->workerName}});
+}
+
+void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
+{
+    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("finished"));
+    if (!lease) {
+        // Let the worker forget a result the orchestrator will never take.
+        sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Ack},
+                               {QStringLiteral("leaseId"), frame.value(QStringLiteral("leaseId"))}});
+        return;
+    }
+    const QString leaseId = lease->id;
+    const QString outcome = frame.value(QStringLiteral("outcome")).toString();
+    // Only `exited` carries an exit code, and only a whole number is one (not 1.5 or "0"); every
+    // other outcome stores none, whatever the frame says (docs/protocol.md, `finished`).
+    const QJsonValue exitValue = frame.value(QStringLiteral("exitCode"));
+    const double exitNumber = exitValue.toDouble(0.5);
+    const bool wholeExitCode = exitValue.isDouble() && exitNumber == std::trunc(exitNumber)
+                               && exitNumber >= std::numeric_limits<int>::min()
+                               && exitNumber <= std::numeric_limits<int>::max();
+    const std::optional<int> exitCode =
+        outcome == u"exited" && wholeExitCode ? std::optional<int>(int(exitNumber)) : std::nullopt;
+    const QString error = leftCharacters(frame.value(QStringLiteral("error")).toString(), 1000);
+    auto step = m_open.find(lease->stepId);
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+
+    LeaseRecord nextLease = *lease;
+    nextLease.endedAt = now;
+    nextLease.updatedAt = now;
+    nextLease.exitCode = exitCode;
+    StepState stepState = StepState::Failed;
+    QString stepError;
+    if (outcome == u"exited" && exitCode) {
+        nextLease.state = LeaseState::Completed;
+        stepState = *exitCode == 0 ? StepState::Succeeded : StepState::Failed;
+        if (*exitCode != 0)
+            stepError = Tr::tr("exited with code %1").arg(*exitCode);
+    } else if (outcome == u"timed_out") {
+        nextLease.state = LeaseState::Failed;
+        stepState = StepState::TimedOut;
+        stepError = Tr::tr("timed out after %1").arg(formatDurationMs(step != m_open.end() ? step->spec.timeoutMs : 0));
+    } else if (outcome == u"cancelled") {
+        nextLease.state = LeaseState::Cancelled;
+        stepState = StepState::Cancelled;
+        stepError = Tr::tr("cancelled");
+    } else {
+        // failed_to_start, crashed, any other outcome, and `exited` without a whole-number
+        // exitCode: the step failed, and no exit code is known.
+        nextLease.state = LeaseState::Failed;
+        stepState = StepState::Failed;
+        if (!error.isEmpty())
+            stepError = error;
+        else if (outcome == u"exited")
+            stepError = Tr::tr("the worker reported an exit without an exit code");
+        else
+            stepError = Tr::tr("the step failed without an exit code");
+    }
+    nextLease.error = stepError;
+
+    auto saved = writeFenced(nextLease, [&]() -> Result<void> {
+        if (step == m_open.end())
+            return {};
+        return finishStep(*step, stepState, exitCode, stepError);
+    });
+    if (saved && !*saved) {
+        dropSuperseded(session, leaseId, QStringLiteral("finished"));
+        sendAck(session, leaseId);
+        return;
+    }
+    if (!saved) {
+        qCWarning(lcLease) << "could not record result of lease" << leaseId << saved.error().message;
+        return; // no ack: the worker sends the result again after it reconnects
+    }
+    m_leases.remove(leaseId);
+    m_lastSeq.remove(leaseId);
+    session->leaseIds.remove(leaseId);
+    session->holdUntilMs = 0;
+    sendAck(session, leaseId);
+    if (step != m_open.end()) {
+        const StepRecord done = *step;
+        m_open.erase(step);
+        stepEvent(done, QStringLiteral("step.finished"),
+                  Tr::tr("step %1 (%2) %3 on %4%5")
+                      .arg(shortId(done.id), done.spec.name, stepStateName(done.state), session->record.name,
+                           done.exitCode ? Tr::tr(" (exit code %1)").arg(*done.exitCode) : QString()));
+        Q_EMIT stepChanged(done);
+        updateRun(done);
+    }
+    Q_EMIT slotsChanged(session);
+    requestSchedule();
+}
+
+void Scheduler::handleRejected(WorkerSession *session, const QJsonObject &frame)
+{
+    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("rejected"));
+    if (!lease)
+        return;
+    const QString leaseId = lease->id;
+    if (auto r = retireLease(*lease, LeaseState::Cancelled,
+                             frame.value(QStringLiteral("reason")).toString(QStringLiteral("worker declined the step")), false);
+        !r)
+        return;
+    session->leaseIds.remove(leaseId);
+    // The worker's view differs from ours (busy with a stale lease, or draining): give it a moment
+    // instead of sending the step straight back to it.
+    constexpr int HoldMs = 1000;
+    session->holdUntilMs = QDateTime::currentMSecsSinceEpoch() + HoldMs;
+    Q_EMIT slotsChanged(session);
+    requestSchedule();
+    QTimer::singleShot(HoldMs + 10, this, &Scheduler::requestSchedule);
+}
+
+Result<bool> Scheduler::writeFenced(const LeaseRecord &lease, const std::function<Result<void>()> &then)
+{
+    bool active = false;
+    auto saved = m_store->transaction([&]() -> Result<void> {
+        if (!m_shared) {
+            // The only writer: a lease in m_leases is the active one in the store.
+            if (auto r = m_store->updateLease(lease); !r)
+                return r;
+            active = true;
+            return then();
+        }
+        auto written = m_store->updateActiveLease(lease);
+        if (!written)
+            return fail(written.error());
+        active = *written;
+        return active ? then() : Result<void>();
+    });
+    if (!saved)
+        return fail(saved.error());
+    return active;
+}
+
+Result<bool> Scheduler::endQueued(StepRecord &step, StepState state, const QString &error)
+{
+    bool claimed = true;
+    auto ended = m_store->transaction([&]() -> Result<void> {
+        if (m_shared) {
+            auto row = m_store->claimQueuedStep(step.id);
+            if (!row)
+                return fail(row.error());
+            claimed = row->has_value();
+            if (!claimed)
+                return {};
+        }
+        return finishStep(step, state, std::nullopt, error);
+    });
+    if (!ended)
+        return fail(ended.error());
+    return claimed;
+}
+
+Result<void> Scheduler::saveStep(StepRecord &step)
+{
+    step.updatedAt = QDateTime::currentDateTimeUtc();
+    return m_store->updateStep(step);
+}
+
+Result<void> Scheduler::finishStep(StepRecord &step, StepState state, std::optional<int> exitCode,
+                                   const QString &error)
+{
+    step.state = state;
+    step.exitCode = exitCode;
+    step.error = error;
+    step.finishedAt = QDateTime::currentDateTimeUtc();
+    return saveStep(step);
+}
+
+Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, const QString &reason,
+                                    bool countAttempt)
+{
+    const LeaseRecord old = lease; // `lease` lives in m_leases, which changes below
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    LeaseRecord nextLease = old;
+    nextLease.state = leaseState;
+    nextLease.error = reason;
+    nextLease.endedAt = now;
+    nextLease.updatedAt = now;
+    std::optional<StepRecord> nextStep;
+    bool requeue = false;
+    // Fenced on the stored lease: of two orchestrators retiring it, one does.
+    auto saved = writeFenced(nextLease, [&]() -> Result<void> {
+        std::optional<StepRecord> current;
+        if (m_shared) {
+            auto fresh = m_store->stepForUpdate(old.stepId);
+            if (!fresh)
+                return fail(fresh.error());
+            current = *fresh;
+        } else if (const auto it = m_open.constFind(old.stepId); it != m_open.cend()) {
+            current = *it;
+        }
+        if (!current || isTerminal(current->state))
+            return {};
+        StepRecord step = *current;
+        // `attempt` counts every dispatch (attempts started). maxAttempts bounds the ones that
+        // count: a dispatch given back without counting (its lease ended `cancelled` while the
+        // step went on: rejected, drain deadline, revocation, orchestrator stop) uses none up.
+        int spent = step.attempt;
+        if (countAttempt && spent >= step.spec.maxAttempts) {
+            auto givenBack = m_store->leasesGivenBack(step.id);
+            if (!givenBack)
+                return fail(givenBack.error());
+            spent -= *givenBack;
+        }
+        if (step.cancelRequested) {
+            step.state = StepState::Cancelled;
+            step.error = Tr::tr("cancelled");
+            step.finishedAt = now;
+        } else if (step.spec.atMostOnce && old.startedAt.isValid()) {
+            step.state = StepState::Failed;
+            step.error = Tr::tr("%1 after the step started").arg(reason);
+            step.finishedAt = now;
+        } else if (countAttempt && spent >= step.spec.maxAttempts) {
+            step.state = StepState::Failed;
+            step.error = Tr::tr("%1; attempts exhausted (%2/%3)").arg(reason).arg(spent).arg(step.spec.maxAttempts);
+            step.finishedAt = now;
+        } else {
+            step.state = StepState::Queued;
+            step.workerId.clear();
+            step.workerName.clear();
+            step.queuedAt = now;
+            requeue = true;
+        }
+        step.updatedAt = now;
+        nextStep = step;
+        if (auto r = m_store->updateStep(step); !r)
+            return r;
+        if (requeue && m_shared)
+            m_fleet->notify(QStringLiteral("steps"));
+        return {};
+    });
+    if (!saved)
+        return fail(saved.error());
+    m_leases.remove(old.id);
+    m_lastSeq.remove(old.id);
+    if (!*saved) {
+        qCInfo(lcLease) << "lease" << old.id << "was already retired by another orchestrator";
+        return {};
+    }
+    m_events->append(QStringLiteral("lease.expired"), old.workerName,
+                     Tr::tr("lease %1 of step %2 on %3 %4: %5")
+                         .arg(shortId(old.id), shortId(old.stepId), old.workerName, leaseStateName(leaseState), reason),
+                     {{QStringLiteral("leaseId"), old.id}, {QStringLiteral("stepId"), old.stepId},
+                      {QStringLiteral("state"), leaseStateName(leaseState)}});
+    if (nextStep) {
+        if (requeue) {
+            m_open.insert(nextStep->id, *nextStep);
+            m_queue.prepend(nextStep->id, queueDeadlineMs(*nextStep));
+            trackRunStep(*nextStep);
+            stepEvent(*nextStep, QStringLiteral("step.requeued"),
+                      Tr::tr("step %1 (%2) requeued: %3").arg(shortId(nextStep->id), nextStep->spec.name, reason));
+        } else {
+            m_open.remove(nextStep->id);
+            stepEvent(*nextStep, QStringLiteral("step.finished"),
+                      Tr::tr("step %1 (%2) %3: %4").arg(shortId(nextStep->id), nextStep->spec.name,
+                                                        stepStateName(nextStep->state), nextStep->error));
+            updateRun(*nextStep);
+        }
+        Q_EMIT stepChanged(*nextStep);
+    }
+    return {};
+}
+
+void Scheduler::retireOrRetry(const QString &leaseId, const Retirement &retirement)
+{
+    const auto lease = m_leases.find(leaseId);
+    if (lease == m_leases.end()) {
+        m_unretired.remove(leaseId); // ended meanwhile (another orchestrator, a late result)
+        return;
+    }
+    auto retired = retireLease(*lease, retirement.state, retirement.reason, retirement.countAttempt);
+    if (retired) {
+        m_unretired.remove(leaseId);
+        return;
+    }
+    // The database refused it: the lease stays active in memory and in the database, held by no
+    // session, so its step would never move again. sweep() tries again until it is written.
+    qCWarning(lcLease) << "could not end lease" << leaseId << "(" << retirement.reason << "):"
+                       << retired.error().message << "- retrying at the next sweep";
+    m_unretired.insert(leaseId, retirement);
+}
+
+void Scheduler::dropSuperseded(WorkerSession *session, QString leaseId, const QString &what)
+{
+    // Another orchestrator expired this lease (this one was presumed dead, or the worker moved):
+    // the step is no longer ours; the worker is told to forget it.
+    const auto lease = m_leases.constFind(leaseId);
+    if (lease != m_leases.cend()) {
+        const auto step = m_open.constFind(lease->stepId);
+        if (step != m_open.cend() && step->state != StepState::Queued)
+            m_open.erase(step);
+        m_leases.erase(lease);
+    }
+    m_lastSeq.remove(leaseId);
+    session->leaseIds.remove(leaseId);
+    refuse(session, leaseId, what);
+    Q_EMIT slotsChanged(session);
+    requestRefresh();
+    requestSchedule();
+}
+
+void Scheduler::expireLeases(WorkerSession *session, const QString &reason)
+{
+    const QSet<QString> leaseIds = session->leaseIds;
+    for (const QString &leaseId : leaseIds)
+        retireOrRetry(leaseId, {LeaseState::Expired, reason, true});
+    session->leaseIds.clear();
+    requestSchedule();
+}
+
+void Scheduler::requeueLeases(WorkerSession *session, const QString &reason)
+{
+    const QSet<QString> leaseIds = session->leaseIds;
+    for (const QString &leaseId : leaseIds) {
+        sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
+                               {QStringLiteral("leaseId"), leaseId},
+                               {QStringLiteral("reason"), reason}});
+        retireOrRetry(leaseId, {LeaseState::Cancelled, reason, false});
+    }
+    session->leaseIds.clear();
+    Q_EMIT slotsChanged(session);
+    requestSchedule();
+}
+
+QJsonObject Scheduler::resumeLeases(WorkerSession *session)
+{
+    QJsonObject leases;
+    for (const QString &leaseId : std::as_const(session->leaseIds)) {
+        leases.insert(leaseId, m_lastSeq.value(leaseId));
+        const auto lease = m_leases.constFind(leaseId);
+        if (lease != m_leases.cend()) {
+            const auto step = m_open.constFind(lease->stepId);
+            if (step != m_open.cend() && step->cancelRequested) {
+                // On the next turn, after `enrolled` (this returns its leases). The session may be
+                // gone by then (the pool deletes it): it is looked up again, never kept.
+                QTimer::singleShot(0, this, [this, workerId = session->record.id, leaseId] {
+                    WorkerSession *current = m_pool->find(workerId);
+                    if (!current || !current->leaseIds.contains(leaseId))
+                        return;
+                    sendToWorker(current, {{QStringLiteral("type"), Protocol::Type::Cancel},
+                                           {QStringLiteral("leaseId"), leaseId},
+                                           {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
+                });
+            }
+        }
+    }
+    return leases;
+}
+
+} // namespace Swamp
