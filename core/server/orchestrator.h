@@ -9,8 +9,10 @@
 #include "server/transport/connections.h"
 #include "server/workerlink.h"
 #include "server/workerpool.h"
+#include "tls/tlscredentials.h"
 
 #include <QHash>
+#include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QObject>
@@ -109,6 +111,11 @@ Q_SIGNALS:
     void failed(const Swamp::Error &error);
 
 private:
+    // start(), in its order
+    Result<void> openDatabase();
+    Result<void> reconcileOnBoot();
+    Result<void> openListener(const QHostAddress &address, const std::optional<ServerCredentials> &credentials);
+    Result<void> startServing(const std::optional<ServerCredentials> &credentials);
     // wiring
     void acceptConnections();
     void acceptConnection(PeerSocket *socket);

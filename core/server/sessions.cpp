@@ -1,0 +1,329 @@
+// The orchestrator's worker sessions: heartbeats and the sweep (enrollment deadlines, reconnect
+// grace, drain deadlines), disconnecting, ending and draining sessions, their status and its
+// rows in the database, and the reconnect window announced to the fleet.
+#include "server/orchestrator.h"
+
+#include "common/datadir.h"
+#include "common/duration.h"
+#include "common/files.h"
+#include "common/logging.h"
+#include "model/errorcodes.h"
+#include "protocol/protocol.h"
+#include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/reaper.h"
+#include "server/scheduler.h"
+#include "server/transport/connections.h"
+#include "server/transport/metricsserver.h"
+#include "server/transport/peersocket.h"
+#include "server/transport/rawwebsocket.h"
+#include "server/transport/rawwebsocketserver.h"
+#include "server/transport/tlswebsocketserver.h"
+#include "store/databasecheck.h"
+#include "store/store.h"
+#include "tls/listensafety.h"
+#include "tls/tlscredentials.h"
+#include "version/version.h"
+
+#include <QDir>
+#include <QFile>
+#include <QSslConfiguration>
+#include <QWebSocket>
+
+namespace Swamp {
+
+qint64 Orchestrator::reconnectWindowMs() const
+{
+    // Reconnects arriving at about ReconnectsPerSecond: 1 s at least, a minute at most.
+    constexpr qint64 ReconnectsPerSecond = 1000;
+    return std::clamp<qint64>(qint64(m_pool.size()) * 1000 / ReconnectsPerSecond, 1000, 60000);
+}
+
+void Orchestrator::announceReconnectWindow()
+{
+    // A frame per worker per doubling: about 2 N frames while a fleet grows to N.
+    const qint64 window = reconnectWindowMs();
+    if (window < 2 * m_announcedWindowMs)
+        return;
+    m_announcedWindowMs = window;
+    const QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Window},
+                            {QStringLiteral("reconnectWindowMs"), window}};
+    for (WorkerSession *session : m_pool.all()) {
+        if (WorkerConnection *connection = session->connection)
+            connection->send(frame);
+    }
+}
+
+void Orchestrator::heartbeat()
+{
+    // One pass per heartbeat interval, spread over it: each tick pings the share of the round that
+    // is due by the clock (not a fixed slice per tick), so a busy loop whose ticks come late still
+    // pings everyone once per interval.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (m_heartbeatNext >= m_heartbeatRound.size()) {
+        if (now - m_heartbeatRoundStartMs < m_config.heartbeatIntervalMs && !m_heartbeatRound.isEmpty())
+            return;
+        m_heartbeatRound = m_pool.ids();
+        m_heartbeatNext = 0;
+        m_heartbeatRoundStartMs = now;
+    }
+    const double due = double(now - m_heartbeatRoundStartMs + m_heartbeatTimer.interval())
+                       / double(m_config.heartbeatIntervalMs);
+    const qsizetype end = std::min(m_heartbeatRound.size(),
+                                   std::max(m_heartbeatNext + 1, qsizetype(due * double(m_heartbeatRound.size()))));
+    for (; m_heartbeatNext < end; ++m_heartbeatNext) {
+        WorkerSession *session = m_pool.find(m_heartbeatRound.at(m_heartbeatNext));
+        if (!session)
+            continue;
+        WorkerConnection *connection = session->connection;
+        if (!connection)
+            continue;
+        if (now - session->lastHeardMs > m_config.heartbeatTimeoutMs) {
+            qCInfo(lcWs) << "no pong from" << session->record.name << "closing";
+            connection->abort();
+            continue;
+        }
+        connection->ping();
+    }
+}
+
+void Orchestrator::sweep()
+{
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    for (const QString &id : std::exchange(m_statusToWrite, {})) {
+        if (WorkerSession *session = m_pool.find(id); session && session->isConnected())
+            persistWorker(session, PersistWhat::State);
+    }
+    // Enrollment deadlines, oldest first (they all have the same length).
+    while (!m_enrollDeadlines.empty() && m_enrollDeadlines.front().first <= nowMs) {
+        const QPointer<WorkerConnection> connection = m_enrollDeadlines.front().second;
+        m_enrollDeadlines.pop_front();
+        if (connection && connection->workerId.isEmpty())
+            connection->close(Protocol::CloseBadFrame, QStringLiteral("no enroll frame within 15s"));
+    }
+    // Grace over → lost (only the disconnected are looked at).
+    const QSet<QString> inGrace = m_inGrace;
+    for (const QString &id : inGrace) {
+        WorkerSession *session = m_pool.find(id);
+        if (!session || session->isConnected()) {
+            m_inGrace.remove(id);
+            continue;
+        }
+        if (nowMs >= session->graceDeadlineMs) {
+            m_inGrace.remove(id);
+            endSession(session, WorkerStatus::Lost,
+                       Tr::tr("no reconnect within the %1 grace").arg(formatDurationMs(m_config.reconnectGraceMs)));
+        }
+    }
+    retryUnsavedWorkers();
+    m_scheduler->sweep();
+    reportRefusalSummaries();
+    // Drain deadlines: only sessions draining with a deadline are looked at.
+    const QSet<QString> withDeadline = m_drainDeadlines;
+    for (const QString &id : withDeadline) {
+        WorkerSession *session = m_pool.find(id);
+        if (!session || session->drainDeadlineMs == 0) {
+            m_drainDeadlines.remove(id); // gone, undrained or drain restarted without a deadline
+            continue;
+        }
+        if (nowMs >= session->drainDeadlineMs) {
+            m_drainDeadlines.remove(id);
+            session->drainDeadlineMs = 0;
+            m_scheduler->requeueLeases(session, Tr::tr("drain deadline passed"));
+        }
+    }
+    // Token lifetimes: only the nearest expiries are looked at.
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    while (!m_tokenExpiries.isEmpty() && m_tokenExpiries.firstKey() <= now) {
+        const QString tokenName = m_tokenExpiries.first();
+        m_tokenExpiries.erase(m_tokenExpiries.begin());
+        expireTokenSessions(tokenName);
+    }
+}
+
+void Orchestrator::expireTokenSessions(const QString &tokenName)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (WorkerSession *session : m_pool.onToken(tokenName)) {
+        if (!session->tokenExpiresAt.isValid() || session->tokenExpiresAt > now)
+            continue;
+        // The token's lifetime bounds the session: finish running steps, take no new ones, go.
+        if (session->isConnected())
+            startDrain(session, QStringLiteral("token_expired"), Codes::tokenExpired(tokenName).message, 0);
+        else
+            endSession(session, WorkerStatus::Disconnected, Codes::tokenExpired(tokenName).message);
+    }
+}
+
+void Orchestrator::startDrain(WorkerSession *session, const QString &code, const QString &reason,
+                              qint64 deadlineMs)
+{
+    // A token expiry overrides an operator's drain; nothing overrides a token expiry.
+    if (session->record.draining && session->drainCode == u"token_expired")
+        return;
+    const bool already = session->record.draining;
+    session->record.draining = true;
+    session->drainCode = code;
+    session->drainDeadlineMs = deadlineMs > 0 ? QDateTime::currentMSecsSinceEpoch() + deadlineMs : 0;
+    if (session->drainDeadlineMs > 0)
+        m_drainDeadlines.insert(session->record.id);
+    updateStatus(session);
+    // Also the worker's own drain is echoed (code "worker"): its acknowledgement that nothing more
+    // will be dispatched.
+    if (WorkerConnection *connection = session->connection) {
+        connection->send({{QStringLiteral("type"), Protocol::Type::Drain},
+                          {QStringLiteral("reason"), reason},
+                          {QStringLiteral("code"), code},
+                          {QStringLiteral("deadlineMs"), deadlineMs}});
+    }
+    if (!already) {
+        m_events->append(QStringLiteral("worker.draining"), session->record.name,
+                         Tr::tr("worker %1 draining: %2").arg(session->record.name, reason),
+                         {{QStringLiteral("workerId"), session->record.id}, {QStringLiteral("code"), code}});
+    }
+    checkDrained(session);
+}
+
+void Orchestrator::checkDrained(WorkerSession *session)
+{
+    if (!session->record.draining || !session->leaseIds.isEmpty() || !session->isConnected())
+        return;
+    WorkerConnection *connection = session->connection;
+    if (session->drainCode == u"token_expired") {
+        const Error error = Codes::tokenExpired(session->record.tokenName);
+        connection->sendError(error);
+        connection->workerId.clear();
+        connection->close(Protocol::CloseEnrollmentFailed, QStringLiteral("token_expired"));
+        endSession(session, WorkerStatus::Disconnected, error.message);
+        return;
+    }
+    if (session->drainCode == u"operator") {
+        // Drained: the worker is told to exit 0; its goodbye ends the session.
+        connection->send({{QStringLiteral("type"), Protocol::Type::Stop},
+                          {QStringLiteral("reason"), Tr::tr("drained by an operator")}});
+    }
+}
+
+void Orchestrator::slotsChanged(WorkerSession *session)
+{
+    updateStatus(session);
+    checkDrained(session);
+}
+
+void Orchestrator::markDisconnected(WorkerSession *session, const QString &reason, bool withGrace)
+{
+    session->connection = nullptr;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    session->record.status = WorkerStatus::Disconnected;
+    session->record.disconnectedAt = now;
+    session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
+    if (withGrace) {
+        session->graceDeadlineMs = now.toMSecsSinceEpoch() + m_config.reconnectGraceMs;
+        m_inGrace.insert(session->record.id);
+    }
+    persistWorker(session);
+    m_events->append(QStringLiteral("worker.disconnected"), session->record.name,
+                     Tr::tr("worker %1 disconnected: %2").arg(session->record.name, reason),
+                     {{QStringLiteral("workerId"), session->record.id},
+                      {QStringLiteral("reason"), reason},
+                      {QStringLiteral("graceMs"), withGrace ? m_config.reconnectGraceMs : 0}});
+}
+
+void Orchestrator::endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason,
+                              bool requeue)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const bool wasConnected = session->isConnected();
+    if (!session->leaseIds.isEmpty()) {
+        const QString leaseReason = finalStatus == WorkerStatus::Lost ? Tr::tr("worker lost") : reason;
+        if (requeue)
+            m_scheduler->requeueLeases(session, leaseReason);
+        else
+            m_scheduler->expireLeases(session, leaseReason);
+    }
+    session->connection = nullptr;
+    session->record.status = finalStatus;
+    session->record.draining = false;
+    if (wasConnected || !session->record.disconnectedAt.isValid())
+        session->record.disconnectedAt = now;
+    if (wasConnected)
+        session->record.lastSeenAt = now;
+    persistWorker(session);
+    const QString name = session->record.name;
+    const QString id = session->record.id;
+    m_inGrace.remove(id);
+    if (finalStatus == WorkerStatus::Lost) {
+        m_events->append(QStringLiteral("worker.lost"), name,
+                         Tr::tr("worker %1 lost: %2").arg(name, reason),
+                         {{QStringLiteral("workerId"), id}, {QStringLiteral("reason"), reason}});
+    } else if (wasConnected) {
+        m_events->append(QStringLiteral("worker.disconnected"), name,
+                         Tr::tr("worker %1 disconnected: %2").arg(name, reason),
+                         {{QStringLiteral("workerId"), id}, {QStringLiteral("reason"), reason},
+                          {QStringLiteral("graceMs"), 0}});
+    }
+    m_pool.remove(id);
+    m_scheduler->requestSchedule();
+}
+
+void Orchestrator::updateStatus(WorkerSession *session)
+{
+    if (!session->isConnected())
+        return;
+    WorkerStatus status = WorkerStatus::Idle;
+    if (session->record.draining)
+        status = WorkerStatus::Draining;
+    else if (session->freeSlots() == 0)
+        status = WorkerStatus::Busy;
+    if (status != session->record.status) {
+        const bool flip = (status == WorkerStatus::Idle || status == WorkerStatus::Busy)
+                          && (session->record.status == WorkerStatus::Idle || session->record.status == WorkerStatus::Busy);
+        session->record.status = status;
+        // A worker with one slot flips between idle and busy twice per step. One orchestrator
+        // answers every question about a connected worker from its session (worker.list, data
+        // query), and a restart marks them all disconnected, so the flips are written at the
+        // next sweep (250 ms), once. A fleet shares them at once.
+        if (flip && !shared()) {
+            m_statusToWrite.insert(session->record.id);
+            return;
+        }
+        // Only the state moves here: the whole row was written when the session began.
+        persistWorker(session, PersistWhat::State);
+    }
+}
+
+void Orchestrator::persistWorker(WorkerSession *session, PersistWhat what)
+{
+    session->record.updatedAt = QDateTime::currentDateTimeUtc();
+    if (session->record.status != WorkerStatus::Disconnected && session->record.status != WorkerStatus::Lost)
+        session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
+    const QString heldBy = shared() ? m_fleet->id() : QString();
+    auto saved = what == PersistWhat::State ? m_store->updateWorkerState(session->record, heldBy)
+                                            : m_store->upsertWorker(session->record, heldBy);
+    if (saved) {
+        m_unsavedWorkers.remove(session->record.id);
+        return;
+    }
+    // The database refused the write (its batch then fails, or the statement alone did): the
+    // stored row would keep an old status. The whole row is written again at the next sweep,
+    // from the session if it is still here, else from this copy (a lost worker's last status).
+    qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message
+                    << "- retrying at the next sweep";
+    m_unsavedWorkers.insert(session->record.id, session->record);
+}
+
+void Orchestrator::retryUnsavedWorkers()
+{
+    const QString heldBy = shared() ? m_fleet->id() : QString();
+    const QHash<QString, WorkerRecord> unsaved = std::exchange(m_unsavedWorkers, {});
+    for (auto it = unsaved.cbegin(); it != unsaved.cend(); ++it) {
+        if (WorkerSession *session = m_pool.find(it.key())) {
+            persistWorker(session, PersistWhat::Row); // puts it back if it fails again
+        } else if (auto saved = m_store->upsertWorker(*it, heldBy); !saved) {
+            qCWarning(lcDb) << "could not save worker" << it->name << saved.error().message;
+            m_unsavedWorkers.insert(it.key(), *it);
+        }
+    }
+}
+
+} // namespace Swamp
