@@ -321,7 +321,8 @@ Result<QJsonObject> Orchestrator::createToken(AdminConnection *connection, const
     return result;
 }
 
-Result<QJsonObject> Orchestrator::listTokens()
+Result<void> Orchestrator::forEachTokenJson(const QDateTime &now,
+                                            const std::function<void(const TokenRecord &, const QJsonObject &)> &visit)
 {
     auto tokens = m_store->allTokens();
     if (!tokens)
@@ -329,10 +330,18 @@ Result<QJsonObject> Orchestrator::listTokens()
     auto audit = auditByToken();
     if (!audit)
         return fail(audit.error());
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    QJsonArray list;
     for (const TokenRecord &token : std::as_const(*tokens))
-        list << tokenJson(token, now, audit->value(token.id));
+        visit(token, tokenJson(token, now, audit->value(token.id)));
+    return {};
+}
+
+Result<QJsonObject> Orchestrator::listTokens()
+{
+    QJsonArray list;
+    auto listed = forEachTokenJson(QDateTime::currentDateTimeUtc(),
+                                   [&](const TokenRecord &, const QJsonObject &json) { list << json; });
+    if (!listed)
+        return fail(listed.error());
     return QJsonObject{{QStringLiteral("tokens"), list}, {QStringLiteral("count"), list.size()}};
 }
 

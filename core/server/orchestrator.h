@@ -213,6 +213,9 @@ private:
     Result<QList<WorkerRecord>> currentWorkers();
     QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now,
                           const QList<AuditRecord> &audit) const;
+    // Every token, oldest first, with its token.list object (audit entries included).
+    Result<void> forEachTokenJson(const QDateTime &now,
+                                  const std::function<void(const TokenRecord &, const QJsonObject &)> &visit);
     // retention and audit (retentionservice.cpp)
     Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
     // An audit record of `action` by the admin client on `connection`, at `now`.

@@ -112,14 +112,11 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
         }
     }
     if (wanted(TokenModel)) {
-        auto tokens = m_store->allTokens();
-        if (!tokens)
-            return fail(tokens.error());
-        auto audit = auditByToken();
-        if (!audit)
-            return fail(audit.error());
-        for (const TokenRecord &t : std::as_const(*tokens))
-            consider(TokenModel, t.name, t.id, tokenJson(t, now, audit->value(t.id)));
+        auto visited = forEachTokenJson(now, [&](const TokenRecord &t, const QJsonObject &json) {
+            consider(TokenModel, t.name, t.id, json);
+        });
+        if (!visited)
+            return fail(visited.error());
     }
     if (wanted(StepModel)) {
         auto visited = m_store->forEachStepMatching(predicate->attributeEqualities(), [&](const StepRecord &stored) {
