@@ -481,8 +481,11 @@ void Scheduler::retireOrRetry(const QString &leaseId, const Retirement &retireme
     }
     // The database refused it: the lease stays active in memory and in the database, held by no
     // session, so its step would never move again. sweep() tries again until it is written.
-    qCWarning(lcLease) << "could not end lease" << leaseId << "(" << retirement.reason << "):"
-                       << retired.error().message << "- retrying at the next sweep";
+    // Said once per lease, not at every retry.
+    if (!m_unretired.contains(leaseId)) {
+        qCWarning(lcLease) << "could not end lease" << leaseId << "(" << retirement.reason << "):"
+                           << retired.error().message << "- retrying at every sweep";
+    }
     m_unretired.insert(leaseId, retirement);
 }
 

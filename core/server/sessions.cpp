@@ -307,8 +307,11 @@ void Orchestrator::persistWorker(WorkerSession *session, PersistWhat what)
     // The database refused the write (its batch then fails, or the statement alone did): the
     // stored row would keep an old status. The whole row is written again at the next sweep,
     // from the session if it is still here, else from this copy (a lost worker's last status).
-    qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message
-                    << "- retrying at the next sweep";
+    // Said once per worker, not at every retry.
+    if (!m_unsavedWorkers.contains(session->record.id)) {
+        qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message
+                        << "- retrying at every sweep";
+    }
     m_unsavedWorkers.insert(session->record.id, session->record);
 }
 
@@ -320,8 +323,7 @@ void Orchestrator::retryUnsavedWorkers()
         if (WorkerSession *session = m_pool.find(it.key())) {
             persistWorker(session, PersistWhat::Row); // puts it back if it fails again
         } else if (auto saved = m_store->upsertWorker(*it, heldBy); !saved) {
-            qCWarning(lcDb) << "could not save worker" << it->name << saved.error().message;
-            m_unsavedWorkers.insert(it.key(), *it);
+            m_unsavedWorkers.insert(it.key(), *it); // warned about when it was first refused
         }
     }
 }
