@@ -218,52 +218,73 @@ void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject 
 void Orchestrator::admitWorker(WorkerConnection *connection, const EnrollRequest &request,
                                const TokenRecord &token)
 {
-    const QString &requestId = request.id;
-    const QString &machineId = request.machineId;
-    const QString &instanceId = request.instanceId;
     const QDateTime now = QDateTime::currentDateTimeUtc();
-
     bool resumed = false;
+    auto found = sessionFor(request, token, now, &resumed);
+    if (!found) {
+        refuse(connection, found.error(), request.id);
+        return;
+    }
+    WorkerSession *session = *found;
+    attachSession(session, connection, request, token, resumed);
+    if (auto saved = saveEnrollment(session, request, token, now); !saved) {
+        connection->workerId.clear();
+        m_pool.remove(session->record.id);
+        refuse(connection, saved.error(), request.id);
+        return;
+    }
+    welcome(session, connection, request, token, resumed);
+}
+
+// The session of this machine on this token: the same process back (`resumed`), or a new one
+// (a new process of the machine ends the old session at once). Fails only on a database error.
+Result<WorkerSession *> Orchestrator::sessionFor(const EnrollRequest &request, const TokenRecord &token,
+                                                const QDateTime &now, bool *resumed)
+{
+    const QString &machineId = request.machineId;
     WorkerSession *session = m_pool.findByMachine(machineId, token.name);
-    if (session && session->record.instanceId == instanceId) {
+    if (session && session->record.instanceId == request.instanceId) {
         // The same process came back (within the grace, or before we noticed the drop).
-        resumed = true;
-        if (WorkerConnection *old = session->connection; old && old != connection) {
-            old->workerId.clear();
-            old->close(Protocol::CloseReplaced, QStringLiteral("replaced by a newer connection"));
-        }
-    } else if (session) {
+        *resumed = true;
+        return session;
+    }
+    if (session) {
         // A new process of the same machine ends the old session at once.
         if (WorkerConnection *old = session->connection) {
             old->workerId.clear();
             old->close(Protocol::CloseReplaced, QStringLiteral("replaced by a new process of this machine"));
         }
         endSession(session, WorkerStatus::Disconnected, Tr::tr("worker replaced by a new process of its machine"));
-        session = nullptr;
     }
+    auto stored = m_store->workerByMachine(machineId, token.name);
+    if (!stored)
+        return fail(stored.error());
+    auto fresh = std::make_unique<WorkerSession>();
+    WorkerRecord &record = fresh->record;
+    if (*stored) {
+        record = **stored;
+    } else {
+        record.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        record.machineId = machineId;
+        record.tokenName = token.name;
+        record.createdAt = now;
+    }
+    record.name = workerNameFor(token, machineId);
+    record.tokenId = token.id;
+    record.enrolledAt = now;
+    record.disconnectedAt = QDateTime();
+    return m_pool.insert(std::move(fresh));
+}
 
-    if (!session) {
-        auto stored = m_store->workerByMachine(machineId, token.name);
-        if (!stored) {
-            refuse(connection, stored.error(), requestId);
-            return;
-        }
-        auto fresh = std::make_unique<WorkerSession>();
-        WorkerRecord &record = fresh->record;
-        if (*stored) {
-            record = **stored;
-        } else {
-            record.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
-            record.machineId = machineId;
-            record.tokenName = token.name;
-            record.createdAt = now;
-        }
-        record.name = workerNameFor(token, machineId);
-        record.tokenId = token.id;
-        record.enrolledAt = now;
-        record.disconnectedAt = QDateTime();
-        session = m_pool.insert(std::move(fresh));
+// The session takes what the worker says of itself and its new connection.
+void Orchestrator::attachSession(WorkerSession *session, WorkerConnection *connection,
+                                 const EnrollRequest &request, const TokenRecord &token, bool resumed)
+{
+    if (WorkerConnection *old = session->connection; resumed && old && old != connection) {
+        old->workerId.clear();
+        old->close(Protocol::CloseReplaced, QStringLiteral("replaced by a newer connection"));
     }
+    const QString &instanceId = request.instanceId;
     WorkerRecord &record = session->record;
     record.instanceId = instanceId;
     // Token labels are fixed by the token's creator: they win over the worker's own.
@@ -295,11 +316,19 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const EnrollRequest
     m_inGrace.remove(record.id);
     connection->workerId = record.id;
     connection->instanceId = instanceId;
+}
 
+// The binding (or its key, for a machine bound before machine keys) and the worker row, in one
+// transaction.
+Result<void> Orchestrator::saveEnrollment(WorkerSession *session, const EnrollRequest &request,
+                                          const TokenRecord &token, const QDateTime &now)
+{
+    const QString &machineId = request.machineId;
+    WorkerRecord &record = session->record;
     const bool newBinding = !token.isBound(machineId);
     // Bound before machine keys existed: this enrollment's key is the machine's from now on.
     const bool adoptKey = !newBinding && token.bindings.value(0).keyHash.isEmpty();
-    auto saved = m_store->transaction([&]() -> Result<void> {
+    return m_store->transaction([&]() -> Result<void> {
         if (newBinding) {
             const TokenBinding binding{machineId, record.name, now, hashSecret(request.machineKey)};
             if (auto bound = m_store->insertBinding(token.id, binding); !bound)
@@ -312,12 +341,15 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const EnrollRequest
         record.lastSeenAt = now;
         return m_store->upsertWorker(record);
     });
-    if (!saved) {
-        connection->workerId.clear();
-        m_pool.remove(record.id);
-        refuse(connection, saved.error(), requestId);
-        return;
-    }
+}
+
+// `enrolled` (with the leases a resumed worker still holds), the event, and a scheduling pass.
+void Orchestrator::welcome(WorkerSession *session, WorkerConnection *connection, const EnrollRequest &request,
+                           const TokenRecord &token, bool resumed)
+{
+    const QString &requestId = request.id;
+    const QString &machineId = request.machineId;
+    const WorkerRecord &record = session->record;
     connection->authenticate(); // its frames may be full size from now on
     // One entry per token and expiry, not one per enrollment: at the expiry every session of the
     // token is looked at once.

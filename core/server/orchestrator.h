@@ -135,6 +135,15 @@ private:
     void admitWorker(WorkerConnection *connection, const Protocol::EnrollRequest &request,
                      const TokenRecord &token);
     void refuse(WorkerConnection *connection, const Error &error, const QString &requestId);
+    // admitWorker(), in its order
+    Result<WorkerSession *> sessionFor(const Protocol::EnrollRequest &request, const TokenRecord &token,
+                                       const QDateTime &now, bool *resumed);
+    void attachSession(WorkerSession *session, WorkerConnection *connection,
+                       const Protocol::EnrollRequest &request, const TokenRecord &token, bool resumed);
+    Result<void> saveEnrollment(WorkerSession *session, const Protocol::EnrollRequest &request,
+                                const TokenRecord &token, const QDateTime &now);
+    void welcome(WorkerSession *session, WorkerConnection *connection, const Protocol::EnrollRequest &request,
+                 const TokenRecord &token, bool resumed);
     // Once a window of the refusal digests is over: one summary event per address and token for
     // what was only counted (sweep()).
     void reportRefusalSummaries();
