@@ -41,6 +41,7 @@ class Scheduler;
 class Store;
 class WorkerConnection;
 struct AuditRecord;
+struct QueryRun;
 struct Event;
 namespace Protocol {
 struct EnrollRequest;
@@ -208,6 +209,7 @@ private:
     Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> dataQuery(const QJsonObject &params);
+    Result<void> visitQueryCandidates(QueryRun &run);
     // steps (runservice.cpp)
     Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
     Result<QJsonObject> runStatus(const QJsonObject &params);

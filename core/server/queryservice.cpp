@@ -42,44 +42,33 @@ QString equality(const Query::Predicate &predicate, const QString &field)
 
 } // namespace
 
-Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
+// One `data.query`: the compiled predicate and select, and what the candidates gave so far.
+// Each candidate record is built, evaluated and dropped unless it matches: a query over a large
+// store never holds more than its results.
+struct QueryRun
 {
-    const QString text = params.value(QStringLiteral("predicate")).toString();
-    auto predicate = Query::Predicate::compile(text);
-    if (!predicate)
-        return fail(predicate.error());
+    Query::Predicate predicate;
     std::optional<Query::Predicate> select;
-    const QString selectText = params.value(QStringLiteral("select")).toString();
-    if (!selectText.isEmpty()) {
-        auto compiled = Query::Predicate::compile(selectText);
-        if (!compiled) {
-            Error error = compiled.error();
-            error.details.insert(QStringLiteral("in"), QStringLiteral("select"));
-            return fail(error);
-        }
-        select = *compiled;
-    }
-    const qint64 limit = params.value(QStringLiteral("limit")).toInteger(-1);
-    const std::optional<QStringList> types = predicate->modelTypes();
-    const auto wanted = [&](const QString &model) { return !types || types->contains(model); };
-    const QString status = equality(*predicate, QStringLiteral("status"));
-
-    // Each candidate record is built, evaluated and dropped unless it matches: a query over a
-    // large store never holds more than its results.
-    QElapsedTimer timer;
-    timer.start();
-    const QDateTime now = QDateTime::currentDateTimeUtc();
+    qint64 limit = -1;
+    QDateTime now;
     QJsonArray results;
     qint64 candidates = 0;
     qint64 total = 0;
     std::optional<Error> firstError;
     std::optional<Error> selectError;
-    const auto consider = [&](const QString &modelType, const QString &name, const QString &id,
-                              const QJsonObject &attributes) {
+
+    bool wants(const QString &model) const
+    {
+        const std::optional<QStringList> types = predicate.modelTypes();
+        return !types || types->contains(model);
+    }
+
+    void consider(const QString &modelType, const QString &name, const QString &id, const QJsonObject &attributes)
+    {
         ++candidates;
         const QJsonObject record = makeRecord(modelType, name, id, attributes.value(QStringLiteral("createdAt")),
                                               attributes.value(QStringLiteral("updatedAt")), attributes);
-        auto matched = predicate->matches(record, now);
+        auto matched = predicate.matches(record, now);
         if (!matched) {
             // A record the predicate cannot decide (e.g. a missing label) does not match.
             if (!firstError)
@@ -100,42 +89,86 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
             results << *value;
         else if (!selectError)
             selectError = value.error();
-    };
+    }
+};
 
-    if (wanted(WorkerModel)) {
+Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
+{
+    const QString text = params.value(QStringLiteral("predicate")).toString();
+    auto predicate = Query::Predicate::compile(text);
+    if (!predicate)
+        return fail(predicate.error());
+    QueryRun run{*predicate, {}, params.value(QStringLiteral("limit")).toInteger(-1),
+                 QDateTime::currentDateTimeUtc(), {}, 0, 0, {}, {}};
+    const QString selectText = params.value(QStringLiteral("select")).toString();
+    if (!selectText.isEmpty()) {
+        auto compiled = Query::Predicate::compile(selectText);
+        if (!compiled) {
+            Error error = compiled.error();
+            error.details.insert(QStringLiteral("in"), QStringLiteral("select"));
+            return fail(error);
+        }
+        run.select = *compiled;
+    }
+    QElapsedTimer timer;
+    timer.start();
+    if (auto visited = visitQueryCandidates(run); !visited)
+        return fail(visited.error());
+    if (run.selectError)
+        return fail(*run.selectError);
+    qCDebug(lcAdmin) << "data.query" << run.candidates << "candidates," << run.total << "matched in"
+                     << timer.elapsed() << "ms";
+    // A predicate that errors on every candidate is a mistake worth reporting, not "no results".
+    if (run.total == 0 && run.firstError && run.firstError->code != u"query_runtime")
+        return fail(*run.firstError);
+    QJsonObject response{{QStringLiteral("predicate"), text},
+                         {QStringLiteral("results"), run.results},
+                         {QStringLiteral("total"), run.total},
+                         {QStringLiteral("limited"), run.limit >= 0 && run.total > run.limit}};
+    if (run.select)
+        response.insert(QStringLiteral("select"), selectText);
+    return response;
+}
+
+// Every record of the types the predicate can match, read as narrowly as it allows.
+Result<void> Orchestrator::visitQueryCandidates(QueryRun &run)
+{
+    const QDateTime &now = run.now;
+    if (run.wants(WorkerModel)) {
         auto workers = currentWorkers();
         if (!workers)
             return fail(workers.error());
+        const QString status = equality(run.predicate, QStringLiteral("status"));
         for (const WorkerRecord &w : std::as_const(*workers)) {
             if (status.isEmpty() || workerStatusName(w.status) == status)
-                consider(WorkerModel, w.name, w.id, w.toJson());
+                run.consider(WorkerModel, w.name, w.id, w.toJson());
         }
     }
-    if (wanted(TokenModel)) {
+    if (run.wants(TokenModel)) {
         auto visited = forEachTokenJson(now, [&](const TokenRecord &t, const QJsonObject &json) {
-            consider(TokenModel, t.name, t.id, json);
+            run.consider(TokenModel, t.name, t.id, json);
         });
         if (!visited)
             return fail(visited.error());
     }
-    if (wanted(StepModel)) {
-        auto visited = m_store->forEachStepMatching(predicate->attributeEqualities(), [&](const StepRecord &stored) {
-                                                // In a fleet the database is the truth (findStep()).
-                                                const auto open = shared() ? std::nullopt : m_scheduler->openStep(stored.id);
-                                                const StepRecord &s = open ? *open : stored;
-                                                consider(StepModel, s.spec.name, s.id, s.toJson());
-                                            });
-        if (!visited)
-            return fail(visited.error());
-    }
-    if (wanted(LeaseModel)) {
-        auto visited = m_store->forEachLeaseMatching(predicate->attributeEqualities(), [&](const LeaseRecord &l) {
-            consider(LeaseModel, l.id, l.id, l.toJson());
+    if (run.wants(StepModel)) {
+        auto visited = m_store->forEachStepMatching(run.predicate.attributeEqualities(), [&](const StepRecord &stored) {
+            // In a fleet the database is the truth (findStep()).
+            const auto open = shared() ? std::nullopt : m_scheduler->openStep(stored.id);
+            const StepRecord &s = open ? *open : stored;
+            run.consider(StepModel, s.spec.name, s.id, s.toJson());
         });
         if (!visited)
             return fail(visited.error());
     }
-    if (wanted(RunModel)) {
+    if (run.wants(LeaseModel)) {
+        auto visited = m_store->forEachLeaseMatching(run.predicate.attributeEqualities(), [&](const LeaseRecord &l) {
+            run.consider(LeaseModel, l.id, l.id, l.toJson());
+        });
+        if (!visited)
+            return fail(visited.error());
+    }
+    if (run.wants(RunModel)) {
         auto runs = m_store->runs();
         auto byRun = m_store->stepCountsByRun();
         if (!runs)
@@ -152,35 +185,21 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
             json.insert(QStringLiteral("succeeded"), stepCounts.value(QStringLiteral("succeeded")));
             json.insert(QStringLiteral("failed"), stepCounts.value(QStringLiteral("failed"))
                                                       + stepCounts.value(QStringLiteral("timed_out")));
-            consider(RunModel, r.name, r.id, json);
+            run.consider(RunModel, r.name, r.id, json);
         }
     }
-    if (wanted(AuditModel)) {
-        auto records = m_store->auditRecordsMatching(predicate->attributeEqualities());
+    if (run.wants(AuditModel)) {
+        auto records = m_store->auditRecordsMatching(run.predicate.attributeEqualities());
         if (!records)
             return fail(records.error());
         for (const AuditRecord &r : std::as_const(*records)) {
             QJsonObject json = r.toJson();
             json.insert(QStringLiteral("createdAt"), isoUtc(r.at));
             json.insert(QStringLiteral("updatedAt"), isoUtc(r.at));
-            consider(AuditModel, r.workerName.isEmpty() ? r.tokenName : r.workerName,
-                     QString::number(r.id), json);
+            run.consider(AuditModel, r.workerName.isEmpty() ? r.tokenName : r.workerName, QString::number(r.id), json);
         }
     }
-    if (selectError)
-        return fail(*selectError);
-    qCDebug(lcAdmin) << "data.query" << candidates << "candidates," << total << "matched in"
-                     << timer.elapsed() << "ms";
-    // A predicate that errors on every candidate is a mistake worth reporting, not "no results".
-    if (total == 0 && firstError && firstError->code != u"query_runtime")
-        return fail(*firstError);
-    QJsonObject response{{QStringLiteral("predicate"), text},
-                         {QStringLiteral("results"), results},
-                         {QStringLiteral("total"), total},
-                         {QStringLiteral("limited"), limit >= 0 && total > limit}};
-    if (select)
-        response.insert(QStringLiteral("select"), selectText);
-    return response;
+    return {};
 }
 
 } // namespace Swamp
