@@ -43,6 +43,11 @@ private Q_SLOTS:
 
 private:
     double metric(const QString &name, const QMap<QString, QString> &labels);
+    // The admin token the orchestrator wrote to admin.json (empty if unreadable).
+    QByteArray adminToken() const;
+    // Opens `worker` and enrolls it with `token`: whether the answer was `enrolled`.
+    static bool enrolls(HostilePeer &worker, const QString &token);
+    static QString describe(const HostilePeer &peer);
     std::unique_ptr<Harness> h;
     quint16 m_metricsPort = 0;
 };
@@ -60,6 +65,30 @@ void tst_HostilePeers::init()
 double tst_HostilePeers::metric(const QString &name, const QMap<QString, QString> &labels)
 {
     return parsePrometheusText(httpGet(m_metricsPort, "/metrics").body).valueOr(name, labels);
+}
+
+QByteArray tst_HostilePeers::adminToken() const
+{
+    QFile adminJson(h->dataDir() + u"/admin.json"_s);
+    if (!adminJson.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(adminJson.readAll()).object().value(u"adminToken"_s).toString().toLatin1();
+}
+
+bool tst_HostilePeers::enrolls(HostilePeer &worker, const QString &token)
+{
+    if (!worker.waitOpen())
+        return false;
+    worker.send(enrollFrame(token).toJson());
+    return worker.waitFrames(1) && worker.frames.first().value(u"type"_s).toString() == u"enrolled"_s;
+}
+
+QString tst_HostilePeers::describe(const HostilePeer &peer)
+{
+    QStringList frames;
+    for (const QJsonObject &frame : peer.frames)
+        frames << QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact));
+    return u"frames: "_s + frames.join(u"; "_s);
 }
 
 void tst_HostilePeers::cleanup()
@@ -174,10 +203,7 @@ void tst_HostilePeers::framesForInactiveLeasesAreDigested()
     // Issue 18 item 17: 20,000 frames naming unknown leases wrote 20,000 events and log lines.
     const QString token = h->createToken(u"rogue"_s);
     HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
-    QVERIFY(worker.waitOpen());
-    worker.send(enrollFrame(token).toJson());
-    QVERIFY(worker.waitFrames(1));
-    QCOMPARE(worker.frames.first().value(u"type"_s).toString(), u"enrolled"_s);
+    QVERIFY2(enrolls(worker, token), qPrintable(describe(worker)));
     constexpr int Frames = 2000;
     for (int i = 0; i < Frames; ++i) {
         worker.send(QJsonObject{{u"type"_s, u"finished"_s}, {u"leaseId"_s, u"made-up-%1"_s.arg(i)},
@@ -235,10 +261,8 @@ void tst_HostilePeers::outOfFilesPausesAcceptingWithoutSpinning()
     Child *worker = h->startEnrolledWorker(token, h->newCacheDir());
     QVERIFY(worker);
     // An admin client connected before the limit drops: it is served throughout.
-    QFile adminJson(h->dataDir() + u"/admin.json"_s);
-    QVERIFY(adminJson.open(QIODevice::ReadOnly));
-    const QByteArray adminToken =
-        QJsonDocument::fromJson(adminJson.readAll()).object().value(u"adminToken"_s).toString().toLatin1();
+    const QByteArray adminToken = this->adminToken();
+    QVERIFY(!adminToken.isEmpty());
     HostilePeer admin(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
                       {{"Authorization", "Bearer " + adminToken}});
     QVERIFY(admin.waitOpen());
@@ -284,10 +308,8 @@ void tst_HostilePeers::outOfFilesPausesAcceptingWithoutSpinning()
 // admin client that sends a longer one gets invalid_reason, and nothing changes.
 void tst_HostilePeers::aReasonOverTheLimitIsRefusedNotCut()
 {
-    QFile adminJson(h->dataDir() + u"/admin.json"_s);
-    QVERIFY(adminJson.open(QIODevice::ReadOnly));
-    const QByteArray adminToken =
-        QJsonDocument::fromJson(adminJson.readAll()).object().value(u"adminToken"_s).toString().toLatin1();
+    const QByteArray adminToken = this->adminToken();
+    QVERIFY(!adminToken.isEmpty());
     HostilePeer admin(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
                       {{"Authorization", "Bearer " + adminToken}});
     QVERIFY(admin.waitOpen());
@@ -362,10 +384,7 @@ void tst_HostilePeers::aWorkersOwnDrainIsEchoed()
     // "worker"; none came, so a worker could not tell that the orchestrator took it.
     const QString token = h->createToken(u"ci"_s);
     HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
-    QVERIFY(worker.waitOpen());
-    worker.send(enrollFrame(token).toJson());
-    QVERIFY(worker.waitFrames(1));
-    QCOMPARE(worker.frames.first().value(u"type"_s).toString(), u"enrolled"_s);
+    QVERIFY2(enrolls(worker, token), qPrintable(describe(worker)));
     worker.send(QJsonObject{{u"type"_s, u"drain"_s}, {u"reason"_s, u"signal received"_s}});
     QVERIFY(worker.waitFrames(2));
     QCOMPARE(worker.frames.at(1), (QJsonObject{{u"type"_s, u"drain"_s}, {u"reason"_s, u"signal received"_s},
