@@ -48,6 +48,7 @@ QString equality(const Query::Predicate &predicate, const QString &field)
 struct QueryRun
 {
     Query::Predicate predicate;
+    std::optional<QStringList> types; // the model types the predicate can match (all: nullopt)
     std::optional<Query::Predicate> select;
     qint64 limit = -1;
     QDateTime now;
@@ -57,11 +58,7 @@ struct QueryRun
     std::optional<Error> firstError;
     std::optional<Error> selectError;
 
-    bool wants(const QString &model) const
-    {
-        const std::optional<QStringList> types = predicate.modelTypes();
-        return !types || types->contains(model);
-    }
+    bool wants(const QString &model) const { return !types || types->contains(model); }
 
     void consider(const QString &modelType, const QString &name, const QString &id, const QJsonObject &attributes)
     {
@@ -98,7 +95,7 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
     auto predicate = Query::Predicate::compile(text);
     if (!predicate)
         return fail(predicate.error());
-    QueryRun run{*predicate, {}, params.value(QStringLiteral("limit")).toInteger(-1),
+    QueryRun run{*predicate, predicate->modelTypes(), {}, params.value(QStringLiteral("limit")).toInteger(-1),
                  QDateTime::currentDateTimeUtc(), {}, 0, 0, {}, {}};
     const QString selectText = params.value(QStringLiteral("select")).toString();
     if (!selectText.isEmpty()) {
