@@ -168,6 +168,8 @@ private:
     QJsonObject enrollFrameFromDoc(const QString &machineId, const QString &instanceId) const;
     // Sends an admin request and returns its reply (result or error).
     QJsonObject request(const QJsonObject &frame);
+    // run.submit of one step that runs for a minute (`sleep 60`), as request `id`.
+    QJsonObject submitLongStep(const QString &id);
     QJsonObject sendAs(const Example *sent, const QString &leaseId);
 
     std::unique_ptr<Harness> h;
@@ -433,6 +435,14 @@ QJsonObject tst_ProtocolConformance::enrollFrameFromDoc(const QString &machineId
     return frame;
 }
 
+QJsonObject tst_ProtocolConformance::submitLongStep(const QString &id)
+{
+    const QJsonObject step{{u"command"_s, QJsonArray{u"sleep"_s, u"60"_s}}};
+    return request(QJsonObject{{u"type"_s, u"run.submit"_s},
+                               {u"id"_s, id},
+                               {u"params"_s, QJsonObject{{u"steps"_s, QJsonArray{step}}}}});
+}
+
 QJsonObject tst_ProtocolConformance::request(const QJsonObject &frame)
 {
     const QString id = frame.value(u"id"_s).toString();
@@ -617,12 +627,7 @@ void tst_ProtocolConformance::workerSession()
     QCOMPARE(next(worker, &cursor, u"ack"_s).value(u"leaseId"_s).toString(), leaseId);
 
     // An operator cancels a running step → cancel; the cancelled finished is acked.
-    const QJsonObject longRun = request(QJsonObject{
-        {u"type"_s, u"run.submit"_s},
-        {u"id"_s, u"submit-2"_s},
-        {u"params"_s,
-         QJsonObject{{u"steps"_s,
-                      QJsonArray{QJsonObject{{u"command"_s, QJsonArray{u"sleep"_s, u"60"_s}}}}}}}});
+    const QJsonObject longRun = submitLongStep(u"submit-2"_s);
     const QString longStep =
         longRun.value(u"result"_s).toObject().value(u"stepIds"_s).toArray().first().toString();
     const QString longLease = next(worker, &cursor, u"dispatch"_s).value(u"leaseId"_s).toString();
@@ -721,12 +726,7 @@ void tst_ProtocolConformance::resumeAfterReconnect()
     qsizetype cursor = 0;
     first->send(enrollFrameFromDoc(machineId, instanceId));
     QVERIFY(!next(*first, &cursor, u"enrolled"_s).isEmpty());
-    const QJsonObject submitted = request(QJsonObject{
-        {u"type"_s, u"run.submit"_s},
-        {u"id"_s, u"submit-3"_s},
-        {u"params"_s,
-         QJsonObject{{u"steps"_s,
-                      QJsonArray{QJsonObject{{u"command"_s, QJsonArray{u"sleep"_s, u"60"_s}}}}}}}});
+    const QJsonObject submitted = submitLongStep(u"submit-3"_s);
     QCOMPARE(submitted.value(u"type"_s).toString(), u"result"_s);
     const QString leaseId = next(*first, &cursor, u"dispatch"_s).value(u"leaseId"_s).toString();
     QVERIFY(!leaseId.isEmpty());

@@ -92,6 +92,10 @@ private:
     static void settle() { QCoreApplication::processEvents(); QCoreApplication::processEvents(); }
     StepState stateOf(const QString &stepId);
     QJsonObject onlyDispatch(const QString &workerId);
+    // The lease of the one dispatch `worker` got (empty if it got none or several).
+    QString dispatchedLease(const WorkerSession *worker);
+    // The worker says it started the step of `leaseId`.
+    void started(WorkerSession *worker, const QString &leaseId);
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<Store> m_store;
@@ -166,6 +170,16 @@ QJsonObject tst_Scheduler::onlyDispatch(const QString &workerId)
     return dispatches.size() == 1 ? dispatches.first() : QJsonObject();
 }
 
+QString tst_Scheduler::dispatchedLease(const WorkerSession *worker)
+{
+    return onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+}
+
+void tst_Scheduler::started(WorkerSession *worker, const QString &leaseId)
+{
+    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+}
+
 void tst_Scheduler::dispatchesOnlyToAMatchingConnectedWorker()
 {
     WorkerSession *plain = addWorker(u"plain"_s);
@@ -204,7 +218,7 @@ void tst_Scheduler::stepsOfARunGoInSubmissionOrder()
         const QJsonObject dispatch = dispatches.last();
         order << dispatch.value(u"stepId"_s).toString();
         const QString leaseId = dispatch.value(u"leaseId"_s).toString();
-        m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+        started(worker, leaseId);
         m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
                                              {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
     }
@@ -217,8 +231,8 @@ void tst_Scheduler::finishedEndsTheStepAndAcks()
     QSignalSpy changed(m_scheduler.get(), &Scheduler::stepChanged);
     const QStringList ids = submit({spec(u"fails"_s)});
     settle();
-    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
-    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    const QString leaseId = dispatchedLease(worker);
+    started(worker, leaseId);
     QCOMPARE(stateOf(ids.first()), StepState::Running);
     m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
                                          {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 3}});
@@ -241,12 +255,12 @@ void tst_Scheduler::framesForALeaseNotActiveOnTheSessionAreRefused()
     m_link.disconnected.insert(other->record.id); // the step goes to `holder`
     const QStringList ids = submit({spec(u"s"_s)});
     settle();
-    const QString leaseId = onlyDispatch(holder->record.id).value(u"leaseId"_s).toString();
+    const QString leaseId = dispatchedLease(holder);
     QVERIFY(!leaseId.isEmpty());
     QSignalSpy refusedSignal(m_scheduler.get(), &Scheduler::leaseFrameRefused);
 
     // Another worker names the lease: refused, and the step does not move.
-    m_scheduler->handleStarted(other, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    started(other, leaseId);
     m_scheduler->handleFinished(other, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
     // A made-up lease on the holder: refused too.
@@ -264,8 +278,8 @@ void tst_Scheduler::anExpiredLeaseRequeuesAndFencesTheLateResult()
     WorkerSession *first = addWorker(u"first"_s);
     const QStringList ids = submit({spec(u"s"_s)});
     settle();
-    const QString oldLease = onlyDispatch(first->record.id).value(u"leaseId"_s).toString();
-    m_scheduler->handleStarted(first, {{u"type"_s, u"started"_s}, {u"leaseId"_s, oldLease}});
+    const QString oldLease = dispatchedLease(first);
+    started(first, oldLease);
 
     // The worker is lost: the lease expires and the step goes back to the queue, attempt 1 spent.
     m_link.disconnected.insert(first->record.id);
@@ -330,8 +344,8 @@ void tst_Scheduler::atMostOnceIsNotRetried()
     WorkerSession *second = addWorker(u"second"_s);
     m_scheduler->requestSchedule();
     settle();
-    const QString leaseId = onlyDispatch(second->record.id).value(u"leaseId"_s).toString();
-    m_scheduler->handleStarted(second, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    const QString leaseId = dispatchedLease(second);
+    started(second, leaseId);
     m_link.disconnected.insert(second->record.id);
     m_scheduler->expireLeases(second, u"worker lost"_s);
     QCOMPARE(stateOf(ids.first()), StepState::Failed);
@@ -361,8 +375,8 @@ void tst_Scheduler::aResumedCancelDoesNotReachARemovedSession()
     WorkerSession *worker = addWorker(u"w"_s);
     const QStringList ids = submit({spec(u"long"_s)});
     settle();
-    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
-    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    const QString leaseId = dispatchedLease(worker);
+    started(worker, leaseId);
     QVERIFY(m_scheduler->cancel(ids.first()));
     QCOMPARE(m_link.sent(worker->record.id, u"cancel"_s).size(), 1);
 
@@ -385,7 +399,7 @@ void tst_Scheduler::aLeaseTheDatabaseCouldNotEndIsRetried()
     WorkerSession *worker = addWorker(u"w"_s);
     const QStringList ids = submit({spec(u"s"_s)});
     settle();
-    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
+    const QString leaseId = dispatchedLease(worker);
     QVERIFY(!leaseId.isEmpty());
 
     QVERIFY(m_store->execute(u"PRAGMA query_only = ON"_s));
@@ -478,8 +492,8 @@ void tst_Scheduler::finishedOutcomes()
     WorkerSession *worker = addWorker(u"w"_s);
     const QStringList ids = submit({spec(u"s"_s)});
     settle();
-    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
-    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    const QString leaseId = dispatchedLease(worker);
+    started(worker, leaseId);
     QJsonObject finished{{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId}, {u"outcome"_s, outcome}};
     if (!exitCode.isUndefined())
         finished.insert(u"exitCode"_s, exitCode);
@@ -506,8 +520,8 @@ void tst_Scheduler::outputOfAnUnknownStreamIsRefused()
     WorkerSession *worker = addWorker(u"w"_s);
     const QStringList ids = submit({spec(u"s"_s)});
     settle();
-    const QString leaseId = onlyDispatch(worker->record.id).value(u"leaseId"_s).toString();
-    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    const QString leaseId = dispatchedLease(worker);
+    started(worker, leaseId);
     const auto output = [&](int seq, const QJsonValue &stream, const QString &data) {
         QJsonObject frame{{u"type"_s, u"output"_s}, {u"leaseId"_s, leaseId}, {u"seq"_s, seq}, {u"data"_s, data}};
         if (!stream.isUndefined())
@@ -549,9 +563,9 @@ void tst_Scheduler::aRequeueThatDoesNotCountKeepsTheAttempt()
     const QStringList ids = submit({once});
     WorkerSession *drained = addWorker(u"drained"_s);
     settle();
-    const QString first = onlyDispatch(drained->record.id).value(u"leaseId"_s).toString();
+    const QString first = dispatchedLease(drained);
     QCOMPARE(onlyDispatch(drained->record.id).value(u"attempt"_s).toInt(), 1);
-    m_scheduler->handleStarted(drained, {{u"type"_s, u"started"_s}, {u"leaseId"_s, first}});
+    started(drained, first);
 
     // The drain deadline passes: cancelled and requeued, without spending its only attempt.
     m_link.disconnected.insert(drained->record.id);
