@@ -6,10 +6,12 @@
 // of 64 bytes. Findings: sanitizer reports; a frame accepted without a "type" string of 1 to 64
 // characters, or over the limit; an accepted frame that does not decode to itself once encoded;
 // an error that is not bad_frame with one of its documented reasons; requireString() or
-// requireInt() accepting a value of the wrong type or out of its bounds.
+// requireInt() accepting a value of the wrong type or out of its bounds. Lengths are counted in
+// characters (code points), as docs/protocol.md counts them, never in UTF-16 code units.
 
 #include "fuzzsupport.h"
 
+#include "common/text.h"
 #include "protocol/protocol.h"
 
 #include <QJsonArray>
@@ -28,7 +30,7 @@ void checkFields(const QJsonObject &frame)
     for (auto it = frame.begin(); it != frame.end(); ++it) {
         const QJsonValue value = it.value();
         const auto text = Swamp::Protocol::requireString(frame, it.key(), 16);
-        if (text && (!value.isString() || text->size() > 16 || *text != value.toString()))
+        if (text && (!value.isString() || Swamp::characterCount(*text) > 16 || *text != value.toString()))
             finding("requireString() accepted what it must refuse");
         const auto number = Swamp::Protocol::requireInt(frame, it.key(), -1000, 1000);
         if (number && (!value.isDouble() || *number < -1000 || *number > 1000 ||
@@ -56,7 +58,7 @@ void decode(const QString &text, qint64 maxBytes)
         return;
     }
     const QJsonValue type = frame->value(u"type"_s);
-    if (!type.isString() || type.toString().isEmpty() || type.toString().size() > 64)
+    if (!type.isString() || type.toString().isEmpty() || Swamp::characterCount(type.toString()) > 64)
         finding("a frame accepted without a type of 1 to 64 characters");
     if (text.toUtf8().size() > maxBytes)
         finding("a frame over the limit accepted");
