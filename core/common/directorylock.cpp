@@ -3,12 +3,15 @@
 #include "common/files.h"
 
 #include <QDateTime>
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QSysInfo>
+#include <QThread>
 
 #include <cerrno>
+#include <csignal>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -32,6 +35,28 @@ bool flockHeld(const QString &path)
     const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
     ::close(fd); // also releases the flock this probe may have taken
     return held;
+}
+
+// A holder that died a moment ago may still hold the flock through a child it was forking (a
+// step's process between fork and exec inherits the descriptor until its exec closes it, or
+// until it sees its parent gone and exits): a worker restarted at once after a crash must not be
+// refused for that. So while the pid in the file names no process, the flock gets this long to go.
+constexpr qint64 DeadHolderGraceMs = 2000;
+
+bool processGone(qint64 pid)
+{
+    return pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+}
+
+bool flockHeldBy(const QString &path, qint64 pid)
+{
+    QDeadlineTimer deadline(DeadHolderGraceMs);
+    while (flockHeld(path)) {
+        if (!processGone(pid) || deadline.hasExpired())
+            return true;
+        QThread::msleep(20);
+    }
+    return false;
 }
 
 } // namespace
@@ -75,7 +100,7 @@ Result<std::unique_ptr<QLockFile>> lockDirectory(const QString &dir, const QStri
                                            QDateTime::currentDateTimeUtc()) < UnwrittenLockGraceMs;
         // A holder on another machine (a shared file system) is not ours to judge.
         const bool otherHost = written && !host.isEmpty() && host != QSysInfo::machineHostName();
-        if (attempt > 0 || youngAndUnwritten || otherHost || flockHeld(path))
+        if (attempt > 0 || youngAndUnwritten || otherHost || flockHeldBy(path, written ? pid : 0))
             return fail(inUse(pid));
         // Nobody holds it: the process that wrote it is gone, whatever its pid now names.
         lock->removeStaleLockFile();

@@ -8,11 +8,18 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QRegularExpression>
 #include <QSysInfo>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 using namespace Swamp;
@@ -31,10 +38,16 @@ private Q_SLOTS:
     void unwrittenYoungLockRefused();
     void lockOfAnotherHostRefused();
     void somethingElseInItsPlace();
+    void deadHoldersForkLetsGo();
+    void deadHoldersForkThatStaysRefused();
 
 private:
     Result<std::unique_ptr<QLockFile>> lock();
     void writeLock(const QByteArray &content, const QDateTime &modified = {});
+    // The lock of a process that is gone, whose flock a descriptor of this test holds (as a
+    // child it was forking when it died would) until `releaseAfterMs`; -1: not released.
+    void lockOfDeadHolderHeldFor(int releaseAfterMs);
+    std::thread m_holder;
     QTemporaryDir m_root;
     QString m_dir;
     QList<qint64> m_inUsePids; // what inUse() was called with
@@ -154,6 +167,52 @@ void tst_DirectoryLock::somethingElseInItsPlace()
              u"%1/test.lock is in the way of the lock file: it is not a file — remove it; swamp "
              "creates the lock file itself"_s.arg(m_dir));
     QVERIFY(m_inUsePids.isEmpty());
+}
+
+void tst_DirectoryLock::lockOfDeadHolderHeldFor(int releaseAfterMs)
+{
+    const pid_t dead = ::fork();
+    if (dead == 0)
+        ::_exit(0);
+    QVERIFY(dead > 0);
+    QCOMPARE(::waitpid(dead, nullptr, 0), dead);
+    writeLock(QByteArray::number(dead) + '\n' + QCoreApplication::applicationFilePath().toUtf8() + '\n' +
+                  QSysInfo::machineHostName().toUtf8() + '\n',
+              QDateTime::currentDateTime().addSecs(-3600));
+    const int fd = ::open(QFile::encodeName(m_dir + u"/test.lock"_s).constData(), O_RDONLY | O_CLOEXEC);
+    QVERIFY(fd >= 0);
+    QCOMPARE(::flock(fd, LOCK_EX | LOCK_NB), 0);
+    if (m_holder.joinable())
+        m_holder.join();
+    m_holder = std::thread([fd, releaseAfterMs] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(releaseAfterMs < 0 ? 3000 : releaseAfterMs));
+        ::close(fd);
+    });
+}
+
+void tst_DirectoryLock::deadHoldersForkLetsGo()
+{
+    // The worker killed while a step's process was between fork and exec: the worker restarted
+    // at once waits for that child to let go of the lock instead of refusing to start.
+    lockOfDeadHolderHeldFor(300);
+    auto held = lock();
+    m_holder.join();
+    QVERIFY_RESULT(held);
+    QVERIFY(m_inUsePids.isEmpty());
+}
+
+void tst_DirectoryLock::deadHoldersForkThatStaysRefused()
+{
+    // A flock that outlives its pid for longer is a holder of its own: refused, after the grace.
+    lockOfDeadHolderHeldFor(-1);
+    QElapsedTimer waited;
+    waited.start();
+    auto refused = lock();
+    const qint64 waitedMs = waited.elapsed();
+    m_holder.join();
+    QVERIFY_ERROR_CODE(refused, u"in_use"_s);
+    QCOMPARE(m_inUsePids.size(), 1);
+    QVERIFY2(waitedMs >= 1500, qPrintable(u"refused after %1 ms"_s.arg(waitedMs)));
 }
 
 QTEST_GUILESS_MAIN(tst_DirectoryLock)
