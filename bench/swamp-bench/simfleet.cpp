@@ -5,6 +5,7 @@
 #include "model/errorcodes.h"
 #include "protocol/enrollrequest.h"
 #include "protocol/protocol.h"
+#include "protocol/workerframes.h"
 #include "version/version.h"
 
 #include <QJsonArray>
@@ -119,10 +120,10 @@ void SimWorker::handleConnected()
     m_socket->sendTextMessage(Protocol::encodeFrame(request.toJson()));
 }
 
-void SimWorker::send(const QJsonObject &frame)
+void SimWorker::send(const QByteArray &frame)
 {
     if (m_socket && m_enrolled)
-        m_socket->sendTextMessage(Protocol::encodeFrame(frame));
+        m_socket->sendTextMessage(QString::fromUtf8(frame));
 }
 
 void SimWorker::handleText(const QString &text)
@@ -132,16 +133,16 @@ void SimWorker::handleText(const QString &text)
     if (!frame)
         return;
     const QString type = frame->value(QStringLiteral("type")).toString();
-    const QString leaseId = frame->value(QStringLiteral("leaseId")).toString();
     if (type == Protocol::Type::Enrolled) {
+        const auto enrolled = Protocol::Enrolled::decode(*frame);
         m_enrolled = true;
         m_connecting = false;
         m_everEnrolled = true;
         m_backoff.reset();
-        m_dropWindow.enrolled(*frame);
+        m_dropWindow.enrolled(enrolled.reconnectGraceMs, enrolled.reconnectWindowMs);
         // Leases the orchestrator no longer holds are stale: the real worker stops the step and
         // offers its result once (refused and acked); those it still holds get their result.
-        const QJsonObject leases = frame->value(QStringLiteral("leases")).toObject();
+        const QJsonObject &leases = enrolled.leases;
         const QSet<QString> mine = QSet<QString>(m_held) + m_unacked;
         for (const QString &lease : mine) {
             if (leases.contains(lease) && m_held.contains(lease))
@@ -149,12 +150,13 @@ void SimWorker::handleText(const QString &text)
             m_held.remove(lease);
             if (!leases.contains(lease))
                 m_stepOfLease.insert(lease, -1); // its ack is not this step's result
-            sendFinished(lease, leases.contains(lease) ? QStringLiteral("exited") : QStringLiteral("cancelled"));
+            sendFinished(lease, leases.contains(lease) ? Protocol::Outcome::Exited : Protocol::Outcome::Cancelled);
         }
         m_fleet->workerEnrolled(this);
     } else if (type == Protocol::Type::Dispatch) {
-        handleDispatch(*frame);
-    } else if (type == u"ack") {
+        handleDispatch(Protocol::Dispatch::decode(*frame));
+    } else if (type == Protocol::Type::Ack) {
+        const QString leaseId = Protocol::Ack::decode(*frame).leaseId;
         m_unacked.remove(leaseId);
         const int step = m_stepOfLease.value(leaseId, -1);
         m_stepOfLease.remove(leaseId);
@@ -164,17 +166,18 @@ void SimWorker::handleText(const QString &text)
                 trace.ackUs = m_lastHeardUs;
             ++m_fleet->m_acks;
         }
-    } else if (type == u"refused") {
+    } else if (type == Protocol::Type::Refused) {
         ++m_fleet->m_refused;
-        m_held.remove(leaseId);
+        m_held.remove(Protocol::Refused::decode(*frame).leaseId);
     } else if (type == Protocol::Type::Cancel) {
+        const QString leaseId = Protocol::Cancel::decode(*frame).leaseId;
         if (m_held.remove(leaseId))
-            sendFinished(leaseId, QStringLiteral("cancelled"));
+            sendFinished(leaseId, Protocol::Outcome::Cancelled);
     } else if (type == Protocol::Type::Window) {
-        m_dropWindow.update(*frame);
+        m_dropWindow.update(Protocol::Window::decode(*frame).reconnectWindowMs);
     } else if (type == Protocol::Type::Shutdown) {
         // As the real worker does: spread the reconnect over the window the orchestrator asks.
-        m_backoff.spreadOver(reconnectWindowMs(*frame));
+        m_backoff.spreadOver(Protocol::Shutdown::decode(*frame).reconnectWindowMs);
     } else if (type == Protocol::Type::Error) {
         const QString code = frame->value(QStringLiteral("code")).toString();
         ++m_fleet->m_errorCodes[code];
@@ -183,10 +186,10 @@ void SimWorker::handleText(const QString &text)
     }
 }
 
-void SimWorker::handleDispatch(const QJsonObject &frame)
+void SimWorker::handleDispatch(const Protocol::Dispatch &dispatch)
 {
-    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
-    const QString name = frame.value(QStringLiteral("name")).toString();
+    const QString &leaseId = dispatch.leaseId;
+    const QString &name = dispatch.name;
     bool ok = false;
     const qsizetype number = name.startsWith(StepPrefix) ? name.mid(StepPrefix.size()).toLongLong(&ok) : -1;
     int step = -1;
@@ -201,31 +204,29 @@ void SimWorker::handleDispatch(const QJsonObject &frame)
         ++m_fleet->m_unknownSteps;
     }
     m_stepOfLease.insert(leaseId, step);
-    send({{QStringLiteral("type"), Protocol::Type::Started}, {QStringLiteral("leaseId"), leaseId},
-          {QStringLiteral("pid"), 0}});
+    send(Protocol::Started{leaseId, 0}.encode());
     if (m_fleet->m_holdSteps)
         m_held.insert(leaseId);
     else
-        sendFinished(leaseId, QStringLiteral("exited"));
+        sendFinished(leaseId, Protocol::Outcome::Exited);
 }
 
-void SimWorker::sendFinished(const QString &leaseId, const QString &outcome)
+void SimWorker::sendFinished(const QString &leaseId, Protocol::Outcome outcome)
 {
     m_unacked.insert(leaseId);
-    QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Finished},
-                      {QStringLiteral("leaseId"), leaseId},
-                      {QStringLiteral("outcome"), outcome},
-                      {QStringLiteral("lastSeq"), 0}};
-    if (outcome == u"exited")
-        frame.insert(QStringLiteral("exitCode"), 0);
-    send(frame);
+    Protocol::Finished finished;
+    finished.leaseId = leaseId;
+    finished.outcome = outcome;
+    if (outcome == Protocol::Outcome::Exited)
+        finished.exitCode = 0;
+    send(finished.encode());
 }
 
 void SimWorker::releaseHeld()
 {
     const QSet<QString> held = std::exchange(m_held, {});
     for (const QString &leaseId : held)
-        sendFinished(leaseId, QStringLiteral("exited"));
+        sendFinished(leaseId, Protocol::Outcome::Exited);
 }
 
 void SimWorker::handleDisconnected()

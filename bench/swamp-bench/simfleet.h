@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/backoff.h"
+#include "protocol/workerframes.h"
 
 #include <QHash>
 #include <QList>
@@ -74,9 +75,9 @@ private:
     void handleConnected();
     void handleText(const QString &text);
     void handleDisconnected();
-    void handleDispatch(const QJsonObject &frame);
-    void sendFinished(const QString &leaseId, const QString &outcome);
-    void send(const QJsonObject &frame);
+    void handleDispatch(const Swamp::Protocol::Dispatch &dispatch);
+    void sendFinished(const QString &leaseId, Swamp::Protocol::Outcome outcome);
+    void send(const QByteArray &frame);
 
     SimFleet *m_fleet;
     int m_index;

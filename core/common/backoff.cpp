@@ -22,9 +22,4 @@ qint64 Backoff::nextDelayMs()
     return qint64(m_random.bounded(quint64(ceiling) + 1));
 }
 
-qint64 reconnectWindowMs(const QJsonObject &frame)
-{
-    return std::clamp<qint64>(frame.value(QStringLiteral("reconnectWindowMs")).toInteger(0), 0, 300000);
-}
-
 } // namespace Swamp

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <QJsonObject>
 #include <QRandomGenerator>
 
 #include <algorithm>
@@ -37,25 +36,20 @@ private:
     QRandomGenerator m_random;
 };
 
-// `reconnectWindowMs` of a `shutdown`, `enrolled` or `window` frame, bounded whatever the
-// orchestrator sends.
-qint64 reconnectWindowMs(const QJsonObject &frame);
-
 // Over how long to spread the reconnect after a drop without a `shutdown` frame: the window the
 // orchestrator gave at enrollment and updated as its fleet grew (`window`), at most half the
 // reconnect grace (a worker back later than the grace loses its session and its steps).
 class DropWindow
 {
 public:
-    void enrolled(const QJsonObject &frame)
+    // The `reconnectGraceMs` and `reconnectWindowMs` of `enrolled`.
+    void enrolled(qint64 graceMs, qint64 windowMs)
     {
-        m_graceMs = frame.value(QStringLiteral("reconnectGraceMs")).toInteger(0);
-        update(frame);
+        m_graceMs = graceMs;
+        update(windowMs);
     }
-    void update(const QJsonObject &frame)
-    {
-        m_windowMs = std::clamp<qint64>(reconnectWindowMs(frame), 0, std::max<qint64>(0, m_graceMs / 2));
-    }
+    // The `reconnectWindowMs` of `window`.
+    void update(qint64 windowMs) { m_windowMs = std::clamp<qint64>(windowMs, 0, std::max<qint64>(0, m_graceMs / 2)); }
     qint64 ms() const { return m_windowMs; }
 
 private:

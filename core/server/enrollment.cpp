@@ -9,6 +9,7 @@
 #include "model/token.h"
 #include "protocol/enrollrequest.h"
 #include "protocol/protocol.h"
+#include "protocol/workerframes.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/scheduler.h"
@@ -358,23 +359,22 @@ void Orchestrator::welcome(WorkerSession *session, WorkerConnection *connection,
     updateStatus(session);
     const QJsonObject leases = resumed ? m_scheduler->resumeLeases(session) : QJsonObject();
 
-    connection->send(QJsonObject{
-        {QStringLiteral("type"), Protocol::Type::Enrolled},
-        {QStringLiteral("id"), requestId},
-        {QStringLiteral("workerId"), record.id},
-        {QStringLiteral("workerName"), record.name},
-        {QStringLiteral("resumed"), resumed},
-        {QStringLiteral("labels"), labelsToJson(record.labels)},
-        {QStringLiteral("orchestratorVersion"), Swamp::version()},
-        {QStringLiteral("heartbeatIntervalMs"), m_config.heartbeatIntervalMs},
-        {QStringLiteral("heartbeatTimeoutMs"), m_config.heartbeatTimeoutMs},
-        {QStringLiteral("reconnectGraceMs"), m_config.reconnectGraceMs},
-        // For a drop without a `shutdown` frame (the orchestrator killed, its host gone).
-        {QStringLiteral("reconnectWindowMs"), reconnectWindowMs()},
-        {QStringLiteral("tokenExpiresAt"), token.expiresAt.toUTC().toString(Qt::ISODateWithMs)},
-        {QStringLiteral("leases"), leases},
-        {QStringLiteral("draining"), record.draining},
-    });
+    Protocol::Enrolled enrolled;
+    enrolled.id = requestId;
+    enrolled.workerId = record.id;
+    enrolled.workerName = record.name;
+    enrolled.resumed = resumed;
+    enrolled.labels = labelsToJson(record.labels);
+    enrolled.orchestratorVersion = Swamp::version();
+    enrolled.heartbeatIntervalMs = m_config.heartbeatIntervalMs;
+    enrolled.heartbeatTimeoutMs = m_config.heartbeatTimeoutMs;
+    enrolled.reconnectGraceMs = m_config.reconnectGraceMs;
+    // For a drop without a `shutdown` frame (the orchestrator killed, its host gone).
+    enrolled.reconnectWindowMs = reconnectWindowMs();
+    enrolled.tokenExpiresAt = token.expiresAt.toUTC().toString(Qt::ISODateWithMs);
+    enrolled.leases = leases;
+    enrolled.draining = record.draining;
+    connection->sendEncoded(enrolled.encode());
     m_metrics->countEnrollment(QStringLiteral("ok"));
     const QString kind = resumed ? QStringLiteral("worker.resumed") : QStringLiteral("worker.enrolled");
     const QString message = resumed

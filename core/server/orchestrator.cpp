@@ -10,6 +10,7 @@
 #include "common/logging.h"
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
+#include "protocol/workerframes.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/reaper.h"
@@ -353,16 +354,15 @@ void Orchestrator::stop()
         m_reaper->stop();
     closeListener();
     // The fleet will reconnect to the next orchestrator at once: ask it to spread the reconnects.
-    const QJsonObject goodbye{{QStringLiteral("type"), Protocol::Type::Shutdown},
-                              {QStringLiteral("reason"), Tr::tr("the orchestrator is shutting down")},
-                              {QStringLiteral("reconnectWindowMs"), reconnectWindowMs()}};
+    const QByteArray goodbye =
+        Protocol::Shutdown{Tr::tr("the orchestrator is shutting down"), reconnectWindowMs()}.encode();
     for (WorkerSession *session : m_pool.all()) {
         // In a fleet the others carry on at once: running steps go back to the queue now
         // (cancelled on the worker, no attempt spent) instead of at this orchestrator's restart.
         if (shared() && !session->leaseIds.isEmpty())
             m_scheduler->requeueLeases(session, Tr::tr("orchestrator stopped"));
         if (WorkerConnection *connection = session->connection) {
-            connection->send(goodbye);
+            connection->sendEncoded(goodbye);
             connection->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
         }
         session->record.status = WorkerStatus::Disconnected;
@@ -481,31 +481,28 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
     }
     session->lastHeardMs = connection->lastHeardMs();
     if (type == Protocol::Type::Started) {
-        m_scheduler->handleStarted(session, frame);
+        m_scheduler->handleStarted(session, Protocol::Started::decode(frame));
         return;
     }
     if (type == Protocol::Type::Output) {
-        m_scheduler->handleOutput(session, frame);
+        m_scheduler->handleOutput(session, Protocol::Output::decode(frame));
         return;
     }
     if (type == Protocol::Type::Finished) {
-        m_scheduler->handleFinished(session, frame);
+        m_scheduler->handleFinished(session, Protocol::Finished::decode(frame));
         return;
     }
     if (type == Protocol::Type::Rejected) {
-        m_scheduler->handleRejected(session, frame);
+        m_scheduler->handleRejected(session, Protocol::Rejected::decode(frame));
         return;
     }
     if (type == Protocol::Type::Drain) {
-        // The worker drains itself (signal, --max-steps, --idle-timeout).
-        startDrain(session, QStringLiteral("worker"),
-                   frame.value(QStringLiteral("reason")).toString(Tr::tr("the worker is draining")), 0);
+        startDrain(session, QStringLiteral("worker"), Protocol::SelfDrain::decode(frame).reason, 0);
         return;
     }
     if (type == Protocol::Type::Goodbye) {
         connection->workerId.clear();
-        endSession(session, WorkerStatus::Disconnected,
-                   frame.value(QStringLiteral("reason")).toString(Tr::tr("worker stopped")));
+        endSession(session, WorkerStatus::Disconnected, Protocol::Goodbye::decode(frame).reason);
         connection->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("goodbye"));
         return;
     }

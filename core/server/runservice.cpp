@@ -4,6 +4,7 @@
 #include "common/duration.h"
 #include "common/text.h"
 #include "protocol/protocol.h"
+#include "protocol/workerframes.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/scheduler.h"
@@ -251,7 +252,7 @@ Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool dr
         found->drainDeadlineMs = 0;
         updateStatus(found);
         if (WorkerConnection *connection = found->connection)
-            connection->send({{QStringLiteral("type"), Protocol::Type::Undrain}});
+            connection->sendEncoded(Protocol::Undrain{}.encode());
         m_events->append(QStringLiteral("worker.undrained"), found->record.name,
                          Tr::tr("worker %1 takes steps again").arg(found->record.name),
                          {{QStringLiteral("workerId"), found->record.id}});

@@ -10,6 +10,7 @@
 #include "common/secretmasker.h"
 #include "common/text.h"
 #include "protocol/protocol.h"
+#include "protocol/workerframes.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/workerlink.h"
@@ -138,9 +139,7 @@ void Scheduler::cancelHere(const QString &stepId)
         if (step != m_open.end())
             step->cancelRequested = true;
         if (WorkerSession *session = m_pool->find(lease->workerId)) {
-            sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
-                                   {QStringLiteral("leaseId"), lease->id},
-                                   {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
+            sendCancel(session, lease->id, Tr::tr("cancelled by an operator"));
         }
     }
     if (step != m_open.end() && step->state == StepState::Queued)
@@ -446,18 +445,10 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
     m_leases.insert(lease.id, lease);
     m_lastSeq.insert(lease.id, 0);
     session->leaseIds.insert(lease.id);
-    sendToWorker(session, JsonObjectWriter()
-                              .add("type"_L1, Protocol::Type::Dispatch)
-                              .add("stepId"_L1, step.id)
-                              .add("leaseId"_L1, lease.id)
-                              .add("attempt"_L1, lease.attempt)
-                              .add("name"_L1, step.spec.name)
-                              .add("command"_L1, step.spec.command)
-                              .add("shell"_L1, step.spec.shell)
-                              .add("env"_L1, step.spec.env)
-                              .add("secretEnv"_L1, m_secrets.value(step.id))
-                              .add("timeoutMs"_L1, step.spec.timeoutMs)
-                              .finish());
+    sendToWorker(session, Protocol::Dispatch{step.id, lease.id, lease.attempt, step.spec.name, step.spec.command,
+                                             step.spec.shell, step.spec.env, m_secrets.value(step.id),
+                                             step.spec.timeoutMs}
+                              .encode());
     stepEvent(step, QStringLiteral("step.dispatched"),
               Tr::tr("step %1 (%2) dispatched to %3 (attempt %4/%5)")
                   .arg(shortId(step.id), step.spec.name, session->record.name)

@@ -3,6 +3,7 @@
 #include "common/refusaldigest.h"
 #include "common/result.h"
 #include "model/step.h"
+#include "protocol/workerframes.h"
 #include "server/stepqueue.h"
 
 #include <QHash>
@@ -65,10 +66,10 @@ public:
     void requestSchedule();
 
     // Worker frames, each already tied to its session.
-    void handleStarted(WorkerSession *session, const QJsonObject &frame);
-    void handleOutput(WorkerSession *session, const QJsonObject &frame);
-    void handleFinished(WorkerSession *session, const QJsonObject &frame);
-    void handleRejected(WorkerSession *session, const QJsonObject &frame);
+    void handleStarted(WorkerSession *session, const Protocol::Started &started);
+    void handleOutput(WorkerSession *session, const Protocol::Output &output);
+    void handleFinished(WorkerSession *session, const Protocol::Finished &finished);
+    void handleRejected(WorkerSession *session, const Protocol::Rejected &rejected);
 
     // The session's active leases expire at once (worker lost, replaced, revoked); their steps are
     // requeued or failed by the rules of SPEC §5. `reason`: "worker lost", ...
@@ -130,7 +131,7 @@ private:
     };
     // retireLease(), and if the database refuses it, again at every sweep() until it is written.
     void retireOrRetry(const QString &leaseId, const Retirement &retirement);
-    LeaseRecord *activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what);
+    LeaseRecord *activeLease(WorkerSession *session, const QString &leaseId, const QString &what);
     // The run of `changed` takes the state its steps' states give (runStateFrom()).
     void updateRun(const StepRecord &changed);
     // Only notes a step's new state for its run (a requeue does not change the run's state).
@@ -139,8 +140,8 @@ private:
     OpenRun *openRun(const QString &runId);
     static qint64 queueDeadlineMs(const StepRecord &step);
     void stepEvent(const StepRecord &step, const QString &kind, const QString &message);
-    void sendToWorker(WorkerSession *session, const QJsonObject &frame);
-    void sendToWorker(WorkerSession *session, QByteArray frame); // already encoded (JsonObjectWriter)
+    void sendToWorker(WorkerSession *session, QByteArray frame); // encoded (protocol/workerframes.h)
+    void sendCancel(WorkerSession *session, const QString &leaseId, const QString &reason);
     void sendAck(WorkerSession *session, const QString &leaseId);
 
     Store *m_store;

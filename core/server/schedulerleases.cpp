@@ -6,11 +6,11 @@
 
 #include "common/duration.h"
 #include "common/ids.h"
-#include "common/jsonwriter.h"
 #include "common/logging.h"
 #include "common/secretmasker.h"
 #include "common/text.h"
 #include "protocol/protocol.h"
+#include "protocol/workerframes.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/workerlink.h"
@@ -28,11 +28,6 @@ using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
-void Scheduler::sendToWorker(WorkerSession *session, const QJsonObject &frame)
-{
-    m_link->send(*session, Protocol::encodeFrameUtf8(frame));
-}
-
 void Scheduler::sendToWorker(WorkerSession *session, QByteArray frame)
 {
     m_link->send(*session, std::move(frame));
@@ -40,7 +35,12 @@ void Scheduler::sendToWorker(WorkerSession *session, QByteArray frame)
 
 void Scheduler::sendAck(WorkerSession *session, const QString &leaseId)
 {
-    sendToWorker(session, JsonObjectWriter().add("type"_L1, Protocol::Type::Ack).add("leaseId"_L1, leaseId).finish());
+    sendToWorker(session, Protocol::Ack{leaseId}.encode());
+}
+
+void Scheduler::sendCancel(WorkerSession *session, const QString &leaseId, const QString &reason)
+{
+    sendToWorker(session, Protocol::Cancel{leaseId, reason}.encode());
 }
 
 void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QString &what)
@@ -59,9 +59,7 @@ void Scheduler::refuse(WorkerSession *session, const QString &leaseId, const QSt
                          {{QStringLiteral("leaseId"), leaseId}, {QStringLiteral("stepId"), stepId},
                           {QStringLiteral("frame"), what}});
     }
-    sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Refused},
-                           {QStringLiteral("leaseId"), leaseId},
-                           {QStringLiteral("reason"), Tr::tr("lease %1 is no longer active").arg(leaseId)}});
+    sendToWorker(session, Protocol::Refused{leaseId, Tr::tr("lease %1 is no longer active").arg(leaseId)}.encode());
 }
 
 void Scheduler::reportLeaseRefusals()
@@ -82,9 +80,8 @@ void Scheduler::reportLeaseRefusals()
     }
 }
 
-LeaseRecord *Scheduler::activeLease(WorkerSession *session, const QJsonObject &frame, const QString &what)
+LeaseRecord *Scheduler::activeLease(WorkerSession *session, const QString &leaseId, const QString &what)
 {
-    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
     auto it = m_leases.find(leaseId);
     if (it == m_leases.end() || it->workerId != session->record.id || !session->leaseIds.contains(leaseId)) {
         refuse(session, leaseId.left(64), what);
@@ -93,9 +90,9 @@ LeaseRecord *Scheduler::activeLease(WorkerSession *session, const QJsonObject &f
     return &*it;
 }
 
-void Scheduler::handleStarted(WorkerSession *session, const QJsonObject &frame)
+void Scheduler::handleStarted(WorkerSession *session, const Protocol::Started &started)
 {
-    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("started"));
+    LeaseRecord *lease = activeLease(session, started.leaseId, QStringLiteral("started"));
     if (!lease)
         return;
     auto step = m_open.find(lease->stepId);
@@ -124,20 +121,19 @@ void Scheduler::handleStarted(WorkerSession *session, const QJsonObject &frame)
     Q_EMIT stepChanged(next);
 }
 
-void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
+void Scheduler::handleOutput(WorkerSession *session, const Protocol::Output &output)
 {
-    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("output"));
+    LeaseRecord *lease = activeLease(session, output.leaseId, QStringLiteral("output"));
     if (!lease)
         return;
     auto step = m_open.find(lease->stepId);
     if (step == m_open.end())
         return;
-    const int seq = frame.value(QStringLiteral("seq")).toInt(-1);
+    const int seq = output.seq;
     int &lastSeq = m_lastSeq[lease->id];
     if (seq <= lastSeq)
         return; // a resend after a reconnect: already stored
-    const QString stream = frame.value(QStringLiteral("stream")).toString();
-    if (stream != u"stdout" && stream != u"stderr") {
+    if (output.stream == Protocol::OutputStream::Unknown) {
         // Refused, not guessed: the chunk is not stored and its seq not taken, so a resend
         // after a reconnect is refused again and the step goes on.
         qCWarning(lcLease) << "refused output" << seq << "of lease" << lease->id << "from"
@@ -149,8 +145,8 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
     lastSeq = seq;
     if (step->outputTruncated)
         return;
-    QString storedStream = stream;
-    QString data = frame.value(QStringLiteral("data")).toString();
+    QString storedStream = Protocol::outputStreamName(output.stream);
+    QString data = output.data;
     if (const auto secrets = m_secrets.constFind(step->id); secrets != m_secrets.cend()) {
         // The worker masks its step's secret values as the output streams; this is a second
         // line, chunk by chunk, before anything is stored or forwarded.
@@ -205,27 +201,18 @@ void Scheduler::handleOutput(WorkerSession *session, const QJsonObject &frame)
                                                {QStringLiteral("workerName"), lease->workerName}});
 }
 
-void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
+void Scheduler::handleFinished(WorkerSession *session, const Protocol::Finished &finished)
 {
-    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("finished"));
+    LeaseRecord *lease = activeLease(session, finished.leaseId, QStringLiteral("finished"));
     if (!lease) {
         // Let the worker forget a result the orchestrator will never take.
-        sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Ack},
-                               {QStringLiteral("leaseId"), frame.value(QStringLiteral("leaseId"))}});
+        sendAck(session, finished.leaseId);
         return;
     }
     const QString leaseId = lease->id;
-    const QString outcome = frame.value(QStringLiteral("outcome")).toString();
-    // Only `exited` carries an exit code, and only a whole number is one (not 1.5 or "0"); every
-    // other outcome stores none, whatever the frame says (docs/protocol.md, `finished`).
-    const QJsonValue exitValue = frame.value(QStringLiteral("exitCode"));
-    const double exitNumber = exitValue.toDouble(0.5);
-    const bool wholeExitCode = exitValue.isDouble() && exitNumber == std::trunc(exitNumber)
-                               && exitNumber >= std::numeric_limits<int>::min()
-                               && exitNumber <= std::numeric_limits<int>::max();
-    const std::optional<int> exitCode =
-        outcome == u"exited" && wholeExitCode ? std::optional<int>(int(exitNumber)) : std::nullopt;
-    const QString error = leftCharacters(frame.value(QStringLiteral("error")).toString(), 1000);
+    const Protocol::Outcome outcome = finished.outcome;
+    const std::optional<int> exitCode = finished.exitCode; // only with `exited` (the codec's rule)
+    const QString &error = finished.error;
     auto step = m_open.find(lease->stepId);
     const QDateTime now = QDateTime::currentDateTimeUtc();
 
@@ -235,16 +222,16 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     nextLease.exitCode = exitCode;
     StepState stepState = StepState::Failed;
     QString stepError;
-    if (outcome == u"exited" && exitCode) {
+    if (outcome == Protocol::Outcome::Exited && exitCode) {
         nextLease.state = LeaseState::Completed;
         stepState = *exitCode == 0 ? StepState::Succeeded : StepState::Failed;
         if (*exitCode != 0)
             stepError = Tr::tr("exited with code %1").arg(*exitCode);
-    } else if (outcome == u"timed_out") {
+    } else if (outcome == Protocol::Outcome::TimedOut) {
         nextLease.state = LeaseState::Failed;
         stepState = StepState::TimedOut;
         stepError = Tr::tr("timed out after %1").arg(formatDurationMs(step != m_open.end() ? step->spec.timeoutMs : 0));
-    } else if (outcome == u"cancelled") {
+    } else if (outcome == Protocol::Outcome::Cancelled) {
         nextLease.state = LeaseState::Cancelled;
         stepState = StepState::Cancelled;
         stepError = Tr::tr("cancelled");
@@ -255,7 +242,7 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
         stepState = StepState::Failed;
         if (!error.isEmpty())
             stepError = error;
-        else if (outcome == u"exited")
+        else if (outcome == Protocol::Outcome::Exited)
             stepError = Tr::tr("the worker reported an exit without an exit code");
         else
             stepError = Tr::tr("the step failed without an exit code");
@@ -295,15 +282,13 @@ void Scheduler::handleFinished(WorkerSession *session, const QJsonObject &frame)
     requestSchedule();
 }
 
-void Scheduler::handleRejected(WorkerSession *session, const QJsonObject &frame)
+void Scheduler::handleRejected(WorkerSession *session, const Protocol::Rejected &rejected)
 {
-    LeaseRecord *lease = activeLease(session, frame, QStringLiteral("rejected"));
+    LeaseRecord *lease = activeLease(session, rejected.leaseId, QStringLiteral("rejected"));
     if (!lease)
         return;
     const QString leaseId = lease->id;
-    if (auto r = retireLease(*lease, LeaseState::Cancelled,
-                             frame.value(QStringLiteral("reason")).toString(QStringLiteral("worker declined the step")), false);
-        !r)
+    if (auto r = retireLease(*lease, LeaseState::Cancelled, rejected.reason, false); !r)
         return;
     session->leaseIds.remove(leaseId);
     // The worker's view differs from ours (busy with a stale lease, or draining): give it a moment
@@ -521,9 +506,7 @@ void Scheduler::requeueLeases(WorkerSession *session, const QString &reason)
 {
     const QSet<QString> leaseIds = session->leaseIds;
     for (const QString &leaseId : leaseIds) {
-        sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
-                               {QStringLiteral("leaseId"), leaseId},
-                               {QStringLiteral("reason"), reason}});
+        sendCancel(session, leaseId, reason);
         retireOrRetry(leaseId, {LeaseState::Cancelled, reason, false});
     }
     session->leaseIds.clear();
@@ -546,9 +529,7 @@ QJsonObject Scheduler::resumeLeases(WorkerSession *session)
                     WorkerSession *current = m_pool->find(workerId);
                     if (!current || !current->leaseIds.contains(leaseId))
                         return;
-                    sendToWorker(current, {{QStringLiteral("type"), Protocol::Type::Cancel},
-                                           {QStringLiteral("leaseId"), leaseId},
-                                           {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
+                    sendCancel(current, leaseId, Tr::tr("cancelled by an operator"));
                 });
             }
         }

@@ -87,9 +87,7 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
                 continue;
             held = true;
             if (WorkerSession *session = m_pool->find(lease->workerId)) {
-                sendToWorker(session, {{QStringLiteral("type"), Protocol::Type::Cancel},
-                                       {QStringLiteral("leaseId"), lease->id},
-                                       {QStringLiteral("reason"), Tr::tr("cancelled by an operator")}});
+                sendCancel(session, lease->id, Tr::tr("cancelled by an operator"));
             }
         }
         if (!held && m_shared) {

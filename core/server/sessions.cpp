@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
+#include "protocol/workerframes.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/reaper.h"
@@ -46,11 +47,10 @@ void Orchestrator::announceReconnectWindow()
     if (window < 2 * m_announcedWindowMs)
         return;
     m_announcedWindowMs = window;
-    const QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Window},
-                            {QStringLiteral("reconnectWindowMs"), window}};
+    const QByteArray frame = Protocol::Window{window}.encode();
     for (WorkerSession *session : m_pool.all()) {
         if (WorkerConnection *connection = session->connection)
-            connection->send(frame);
+            connection->sendEncoded(frame);
     }
 }
 
@@ -171,10 +171,7 @@ void Orchestrator::startDrain(WorkerSession *session, const QString &code, const
     // Also the worker's own drain is echoed (code "worker"): its acknowledgement that nothing more
     // will be dispatched.
     if (WorkerConnection *connection = session->connection) {
-        connection->send({{QStringLiteral("type"), Protocol::Type::Drain},
-                          {QStringLiteral("reason"), reason},
-                          {QStringLiteral("code"), code},
-                          {QStringLiteral("deadlineMs"), deadlineMs}});
+        connection->sendEncoded(Protocol::Drain{reason, code, deadlineMs}.encode());
     }
     if (!already) {
         m_events->append(QStringLiteral("worker.draining"), session->record.name,
@@ -199,8 +196,7 @@ void Orchestrator::checkDrained(WorkerSession *session)
     }
     if (session->drainCode == u"operator") {
         // Drained: the worker is told to exit 0; its goodbye ends the session.
-        connection->send({{QStringLiteral("type"), Protocol::Type::Stop},
-                          {QStringLiteral("reason"), Tr::tr("drained by an operator")}});
+        connection->sendEncoded(Protocol::Stop{Tr::tr("drained by an operator")}.encode());
     }
 }
 

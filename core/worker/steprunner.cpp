@@ -89,28 +89,20 @@ void setUpChild(const ChildSetup &setup)
 }
 } // namespace
 
-StepRunner::StepRunner(const QJsonObject &dispatch, const StepLaunch &launch, QObject *parent)
+StepRunner::StepRunner(const Protocol::Dispatch &dispatch, const StepLaunch &launch, QObject *parent)
     : QObject(parent)
-    , m_leaseId(dispatch.value(QStringLiteral("leaseId")).toString())
-    , m_stepId(dispatch.value(QStringLiteral("stepId")).toString())
-    , m_name(dispatch.value(QStringLiteral("name")).toString())
-    , m_shell(dispatch.value(QStringLiteral("shell")).toBool())
-    , m_env(dispatch.value(QStringLiteral("env")).toObject())
-    , m_secretEnv(dispatch.value(QStringLiteral("secretEnv")).toObject())
-    , m_timeoutMs(dispatch.value(QStringLiteral("timeoutMs")).toInteger(0))
-    , m_workDir(launch.workRoot + u'/' + m_leaseId)
+    , m_dispatch(dispatch)
+    , m_workDir(launch.workRoot + u'/' + dispatch.leaseId)
     , m_launch(launch)
 {
-    for (const QJsonValue &arg : dispatch.value(QStringLiteral("command")).toArray())
-        m_command << arg.toString();
     QStringList secrets;
-    for (const QJsonValue &value : std::as_const(m_secretEnv))
+    for (const QJsonValue &value : std::as_const(m_dispatch.secretEnv))
         secrets << value.toString();
     m_stdoutMasker = SecretMasker(secrets);
     m_stderrMasker = SecretMasker(secrets);
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, [this] {
-        m_stopOutcome = QStringLiteral("timed_out");
+        m_stopOutcome = Protocol::Outcome::TimedOut;
         signalGroup(SIGTERM);
         m_killTimer.start(KillGraceMs);
     });
@@ -162,7 +154,7 @@ QStringList StepRunner::minimalEnvironment(const QJsonObject &stepEnv, const Ste
 void StepRunner::start()
 {
     if (auto dir = ensurePrivateDirectory(m_workDir); !dir) {
-        finish(QStringLiteral("failed_to_start"), std::nullopt, dir.error().text());
+        finish(Protocol::Outcome::FailedToStart, std::nullopt, dir.error().text());
         return;
     }
     ChildSetup setup;
@@ -171,7 +163,7 @@ void StepRunner::start()
     if (const StepUser *user = m_launch.user) {
         // The step's own directory; everything above it stays the worker's.
         if (::chown(setup.workDir.constData(), user->uid, user->gid) != 0) {
-            finish(QStringLiteral("failed_to_start"), std::nullopt,
+            finish(Protocol::Outcome::FailedToStart, std::nullopt,
                    tr("cannot give the work directory %1 to the step user %2: %3")
                        .arg(m_workDir, user->name, QString::fromLocal8Bit(std::strerror(errno))));
             return;
@@ -182,7 +174,7 @@ void StepRunner::start()
         setup.groups = user->groups;
     }
     if (m_launch.cgroups) {
-        auto cgroup = m_launch.cgroups->create(m_leaseId);
+        auto cgroup = m_launch.cgroups->create(m_dispatch.leaseId);
         if (cgroup) {
             m_cgroup = *cgroup;
             setup.cgroupProcs = StepCgroups::procsFile(m_cgroup);
@@ -191,7 +183,7 @@ void StepRunner::start()
         }
     }
     m_process = std::make_unique<QProcess>();
-    m_process->setEnvironment(minimalEnvironment(m_env, m_launch.user, m_secretEnv));
+    m_process->setEnvironment(minimalEnvironment(m_dispatch.env, m_launch.user, m_dispatch.secretEnv));
     m_process->setInputChannelMode(QProcess::ManagedInputChannel);
     m_process->setChildProcessModifier([setup] { setUpChild(setup); });
     connect(m_process.get(), &QProcess::readyReadStandardOutput, this,
@@ -201,48 +193,47 @@ void StepRunner::start()
     connect(m_process.get(), &QProcess::started, this, [this] {
         m_pid = m_process->processId();
         m_process->closeWriteChannel();
-        if (m_timeoutMs > 0)
-            m_timeout.start(int(std::min<qint64>(m_timeoutMs, std::numeric_limits<int>::max())));
-        m_startedFrame = {{QStringLiteral("type"), Protocol::Type::Started},
-                          {QStringLiteral("leaseId"), m_leaseId},
-                          {QStringLiteral("pid"), m_process->processId()}};
-        Q_EMIT frameReady(m_startedFrame);
+        if (m_dispatch.timeoutMs > 0)
+            m_timeout.start(int(std::min<qint64>(m_dispatch.timeoutMs, std::numeric_limits<int>::max())));
+        m_started = Protocol::Started{m_dispatch.leaseId, m_process->processId()};
+        Q_EMIT frameReady(m_started->encode());
+        Q_EMIT started();
     });
     connect(m_process.get(), &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
         if (error == QProcess::FailedToStart) {
-            finish(QStringLiteral("failed_to_start"), std::nullopt,
-                   tr("cannot start '%1': %2").arg(m_command.value(0), m_process->errorString()));
+            finish(Protocol::Outcome::FailedToStart, std::nullopt,
+                   tr("cannot start '%1': %2").arg(m_dispatch.command.value(0), m_process->errorString()));
         }
     });
     connect(m_process.get(), &QProcess::finished, this, [this](int exitCode, QProcess::ExitStatus status) {
         readStream(QProcess::StandardOutput);
         readStream(QProcess::StandardError);
         // What the maskers held back in case a secret continued: the streams are over.
-        emitText(QStringLiteral("stdout"), m_stdoutMasker.flush());
-        emitText(QStringLiteral("stderr"), m_stderrMasker.flush());
+        emitText(Protocol::OutputStream::Stdout, m_stdoutMasker.flush());
+        emitText(Protocol::OutputStream::Stderr, m_stderrMasker.flush());
         m_timeout.stop();
         m_killTimer.stop();
         killLeftovers();
-        if (!m_stopOutcome.isEmpty())
-            finish(m_stopOutcome, std::nullopt, QString());
+        if (m_stopOutcome)
+            finish(*m_stopOutcome, std::nullopt, QString());
         else if (status == QProcess::CrashExit)
-            finish(QStringLiteral("crashed"), std::nullopt, tr("the step was killed by a signal"));
+            finish(Protocol::Outcome::Crashed, std::nullopt, tr("the step was killed by a signal"));
         else
-            finish(QStringLiteral("exited"), exitCode, QString());
+            finish(Protocol::Outcome::Exited, exitCode, QString());
     });
-    if (m_shell)
-        m_process->start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), m_command.value(0)});
+    if (m_dispatch.shell)
+        m_process->start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), m_dispatch.command.value(0)});
     else
-        m_process->start(m_command.value(0), m_command.mid(1));
+        m_process->start(m_dispatch.command.value(0), m_dispatch.command.mid(1));
 }
 
 void StepRunner::cancel(const QString &)
 {
     if (isDone())
         return;
-    m_stopOutcome = QStringLiteral("cancelled");
+    m_stopOutcome = Protocol::Outcome::Cancelled;
     if (!m_process || m_process->state() == QProcess::NotRunning) {
-        finish(QStringLiteral("cancelled"), std::nullopt, QString());
+        finish(Protocol::Outcome::Cancelled, std::nullopt, QString());
         return;
     }
     signalGroup(SIGTERM);
@@ -282,10 +273,10 @@ void StepRunner::readStream(QProcess::ProcessChannel channel)
     const bool out = channel == QProcess::StandardOutput;
     QStringDecoder &decoder = out ? m_stdoutDecoder : m_stderrDecoder;
     SecretMasker &masker = out ? m_stdoutMasker : m_stderrMasker;
-    emitText(out ? QStringLiteral("stdout") : QStringLiteral("stderr"), masker.feed(decoder.decode(bytes)));
+    emitText(out ? Protocol::OutputStream::Stdout : Protocol::OutputStream::Stderr, masker.feed(decoder.decode(bytes)));
 }
 
-void StepRunner::emitText(const QString &stream, const QString &text)
+void StepRunner::emitText(Protocol::OutputStream stream, const QString &text)
 {
     // A chunk never ends inside a surrogate pair: each half alone is not UTF-8 on the wire.
     for (qsizetype at = 0; at < text.size();) {
@@ -297,52 +288,47 @@ void StepRunner::emitText(const QString &stream, const QString &text)
     }
 }
 
-void StepRunner::emitOutput(const QString &stream, const QString &data)
+void StepRunner::emitOutput(Protocol::OutputStream stream, const QString &data)
 {
     if (m_truncated)
         return;
     m_bytes += data.size();
     if (m_bytes > MaxStepOutputBytes)
         m_truncated = true; // the orchestrator stores the marker; nothing more is sent
-    const QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Output},
-                            {QStringLiteral("leaseId"), m_leaseId},
-                            {QStringLiteral("seq"), ++m_seq},
-                            {QStringLiteral("stream"), stream},
-                            {QStringLiteral("data"), data}};
-    m_outputFrames << frame;
-    Q_EMIT frameReady(frame);
+    m_outputs << Protocol::Output{m_dispatch.leaseId, ++m_seq, stream, data};
+    Q_EMIT frameReady(m_outputs.constLast().encode());
 }
 
-void StepRunner::finish(const QString &outcome, std::optional<int> exitCode, const QString &error)
+void StepRunner::finish(Protocol::Outcome outcome, std::optional<int> exitCode, const QString &error)
 {
     if (isDone())
         return;
-    QJsonObject frame{{QStringLiteral("type"), Protocol::Type::Finished},
-                      {QStringLiteral("leaseId"), m_leaseId},
-                      {QStringLiteral("outcome"), outcome},
-                      {QStringLiteral("lastSeq"), m_seq}};
-    frame.insert(QStringLiteral("exitCode"), exitCode ? QJsonValue(*exitCode) : QJsonValue(QJsonValue::Null));
-    if (!error.isEmpty())
-        frame.insert(QStringLiteral("error"), error);
-    m_finishedFrame = frame;
+    Protocol::Finished finished;
+    finished.leaseId = m_dispatch.leaseId;
+    finished.outcome = outcome;
+    finished.outcomeText = Protocol::outcomeName(outcome);
+    finished.exitCode = exitCode;
+    finished.error = error;
+    finished.lastSeq = m_seq;
+    m_finished = finished;
     QDir(m_workDir).removeRecursively();
-    Q_EMIT frameReady(frame);
+    Q_EMIT frameReady(finished.encode());
     Q_EMIT done();
 }
 
-QList<QJsonObject> StepRunner::framesAfter(int lastSeq) const
+QList<QByteArray> StepRunner::framesAfter(int lastSeq) const
 {
     // `started` goes again too: the orchestrator ignores a repeat, and must not miss it (an
     // at-most-once step that started is never run twice).
-    QList<QJsonObject> frames;
-    if (!m_startedFrame.isEmpty())
-        frames << m_startedFrame;
-    for (const QJsonObject &frame : m_outputFrames) {
-        if (frame.value(QStringLiteral("seq")).toInt() > lastSeq)
-            frames << frame;
+    QList<QByteArray> frames;
+    if (m_started)
+        frames << m_started->encode();
+    for (const Protocol::Output &output : m_outputs) {
+        if (output.seq > lastSeq)
+            frames << output.encode();
     }
-    if (!m_finishedFrame.isEmpty())
-        frames << m_finishedFrame;
+    if (m_finished)
+        frames << m_finished->encode();
     return frames;
 }
 

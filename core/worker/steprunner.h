@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/secretmasker.h"
+#include "protocol/workerframes.h"
 
 #include <QJsonObject>
 #include <QList>
@@ -37,20 +38,22 @@ class StepRunner final : public QObject
     Q_DISABLE_COPY_MOVE(StepRunner)
 
 public:
-    StepRunner(const QJsonObject &dispatch, const StepLaunch &launch, QObject *parent = nullptr);
+    StepRunner(const Protocol::Dispatch &dispatch, const StepLaunch &launch, QObject *parent = nullptr);
     ~StepRunner() override;
 
     void start();
     // Terminates the process group, then kills it after a grace; ends with outcome "cancelled".
     void cancel(const QString &reason);
 
-    QString leaseId() const { return m_leaseId; }
-    QString stepId() const { return m_stepId; }
-    QString name() const { return m_name; }
-    bool isDone() const { return !m_finishedFrame.isEmpty(); }
-    // Frames to (re)send after the orchestrator has stored output up to `lastSeq`.
-    QList<QJsonObject> framesAfter(int lastSeq) const;
-    QJsonObject finishedFrame() const { return m_finishedFrame; }
+    QString leaseId() const { return m_dispatch.leaseId; }
+    QString stepId() const { return m_dispatch.stepId; }
+    QString name() const { return m_dispatch.name; }
+    int attempt() const { return m_dispatch.attempt; }
+    bool isDone() const { return m_finished.has_value(); }
+    // Encoded frames to (re)send after the orchestrator has stored output up to `lastSeq`.
+    QList<QByteArray> framesAfter(int lastSeq) const;
+    // The result once isDone().
+    const Protocol::Finished &finished() const { return *m_finished; }
     // PATH, HOME, USER, LOGNAME, LANG, LC_ALL, TZ, TMPDIR and SHELL of the worker (the step
     // user's own HOME, USER, LOGNAME and SHELL with one), plus the step's variables (env, then
     // its --secret-env) but SWAMP_*.
@@ -58,30 +61,24 @@ public:
                                           const QJsonObject &secretEnv = {});
 
 Q_SIGNALS:
-    void frameReady(const QJsonObject &frame); // started, output or finished
-    void done();
+    void frameReady(const QByteArray &frame); // started, output or finished, encoded
+    void started();                            // after its `started` frame
+    void done();                               // after its `finished` frame
 
 private:
     void readStream(QProcess::ProcessChannel channel);
     // Sends `text` of `stream` in chunks of at most ChunkChars.
-    void emitText(const QString &stream, const QString &text);
-    void emitOutput(const QString &stream, const QString &data);
-    void finish(const QString &outcome, std::optional<int> exitCode, const QString &error);
+    void emitText(Protocol::OutputStream stream, const QString &text);
+    void emitOutput(Protocol::OutputStream stream, const QString &data);
+    void finish(Protocol::Outcome outcome, std::optional<int> exitCode, const QString &error);
     // `signal` to the step's process group and cgroup.
     void signalGroup(int signal);
     // The step's process is gone: what it left behind (background children, daemons) is killed.
     void killLeftovers();
 
-    QString m_leaseId;
-    QString m_stepId;
-    QString m_name;
-    QStringList m_command;
-    bool m_shell = false;
-    QJsonObject m_env;
-    QJsonObject m_secretEnv; // --secret-env: into the environment, masked in the output
+    Protocol::Dispatch m_dispatch; // secretEnv (--secret-env): into the environment, masked in the output
     SecretMasker m_stdoutMasker;
     SecretMasker m_stderrMasker;
-    qint64 m_timeoutMs = 0;
     QString m_workDir;
     StepLaunch m_launch;
     QString m_cgroup; // empty: none
@@ -89,15 +86,15 @@ private:
     std::unique_ptr<QProcess> m_process;
     QTimer m_timeout;
     QTimer m_killTimer;
-    QString m_stopOutcome; // "timed_out" or "cancelled" once a stop was asked
+    std::optional<Protocol::Outcome> m_stopOutcome; // TimedOut or Cancelled once a stop was asked
     QStringDecoder m_stdoutDecoder{QStringDecoder::Utf8};
     QStringDecoder m_stderrDecoder{QStringDecoder::Utf8};
     int m_seq = 0;
     qint64 m_bytes = 0;
     bool m_truncated = false;
-    QJsonObject m_startedFrame;
-    QList<QJsonObject> m_outputFrames;
-    QJsonObject m_finishedFrame;
+    std::optional<Protocol::Started> m_started;
+    QList<Protocol::Output> m_outputs;
+    std::optional<Protocol::Finished> m_finished;
 };
 
 } // namespace Swamp

@@ -9,6 +9,7 @@
 #include "model/token.h"
 #include "protocol/enrollrequest.h"
 #include "protocol/protocol.h"
+#include "protocol/workerframes.h"
 #include "tls/tlscredentials.h"
 #include "tls/tlsdiagnosis.h"
 #include "version/version.h"
@@ -207,77 +208,71 @@ void WorkerAgent::handleText(const QString &text)
     }
     const QString type = frame->value(QStringLiteral("type")).toString();
     if (type == Protocol::Type::Enrolled)
-        handleEnrolled(*frame);
+        handleEnrolled(Protocol::Enrolled::decode(*frame));
     else if (type == Protocol::Type::Error)
         handleError(*frame);
     else if (type == Protocol::Type::Shutdown) {
-        m_lastError = frame->value(QStringLiteral("reason")).toString();
+        const auto shutdown = Protocol::Shutdown::decode(*frame);
+        m_lastError = shutdown.reason;
         // The whole fleet reconnects at once otherwise: spread over the window the orchestrator
-        // asks for (bounded, whatever it sends).
-        m_backoff.spreadOver(reconnectWindowMs(*frame));
+        // asks for (bounded by the codec, whatever it sends).
+        m_backoff.spreadOver(shutdown.reconnectWindowMs);
     }
     else if (type == Protocol::Type::Window)
-        m_dropWindow.update(*frame); // the fleet grew
+        m_dropWindow.update(Protocol::Window::decode(*frame).reconnectWindowMs); // the fleet grew
     else if (type == Protocol::Type::Dispatch)
-        handleDispatch(*frame);
+        handleDispatch(Protocol::Dispatch::decode(*frame));
     else if (type == Protocol::Type::Cancel) {
-        if (StepRunner *runner = m_runners.value(frame->value(QStringLiteral("leaseId")).toString()))
-            runner->cancel(frame->value(QStringLiteral("reason")).toString());
+        const auto cancel = Protocol::Cancel::decode(*frame);
+        if (StepRunner *runner = m_runners.value(cancel.leaseId))
+            runner->cancel(cancel.reason);
     } else if (type == Protocol::Type::Ack)
-        handleAck(frame->value(QStringLiteral("leaseId")).toString());
+        handleAck(Protocol::Ack::decode(*frame).leaseId);
     else if (type == Protocol::Type::Refused)
-        handleRefused(*frame);
+        handleRefused(Protocol::Refused::decode(*frame));
     else if (type == Protocol::Type::Drain) {
-        // The echo of this worker's own drain (code "worker") says nothing drainSelf() did not.
-        const bool echo = frame->value(QStringLiteral("code")).toString() == u"worker" && m_stopping;
-        if (!m_draining && !echo) {
-            emitEvent(QStringLiteral("draining"),
-                      Tr::tr("draining: %1").arg(frame->value(QStringLiteral("reason")).toString()),
-                      {{QStringLiteral("code"), frame->value(QStringLiteral("code"))}});
-        }
-        m_draining = true;
+        handleDrain(Protocol::Drain::decode(*frame));
     } else if (type == Protocol::Type::Undrain) {
         m_draining = false;
         emitEvent(QStringLiteral("draining"), Tr::tr("undrained: taking steps again"));
     } else if (type == Protocol::Type::Stop) {
-        drainSelf(frame->value(QStringLiteral("reason")).toString(Tr::tr("told to stop")));
+        drainSelf(Protocol::Stop::decode(*frame).reason);
     } else
         qCInfo(lcWorker) << "ignoring frame" << type;
 }
 
-void WorkerAgent::handleEnrolled(const QJsonObject &frame)
+void WorkerAgent::handleEnrolled(const Protocol::Enrolled &enrolled)
 {
     m_enrolled = true;
     m_backoff.reset();
     m_attempt = 0;
     m_lastError.clear();
-    m_workerName = frame.value(QStringLiteral("workerName")).toString();
-    m_heartbeatIntervalMs = std::max<qint64>(100, frame.value(QStringLiteral("heartbeatIntervalMs")).toInteger(5000));
-    m_heartbeatTimeoutMs = std::max<qint64>(m_heartbeatIntervalMs, frame.value(QStringLiteral("heartbeatTimeoutMs")).toInteger(15000));
-    m_dropWindow.enrolled(frame);
+    m_workerName = enrolled.workerName;
+    m_heartbeatIntervalMs = std::max<qint64>(100, enrolled.heartbeatIntervalMs);
+    m_heartbeatTimeoutMs = std::max<qint64>(m_heartbeatIntervalMs, enrolled.heartbeatTimeoutMs);
+    m_dropWindow.enrolled(enrolled.reconnectGraceMs, enrolled.reconnectWindowMs);
     m_pingTimer.start(int(m_heartbeatIntervalMs));
-    const bool resumed = frame.value(QStringLiteral("resumed")).toBool();
-    m_draining = frame.value(QStringLiteral("draining")).toBool();
+    const bool resumed = enrolled.resumed;
+    m_draining = enrolled.draining;
     emitEvent(QStringLiteral("enrolled"),
               resumed ? Tr::tr("reconnected as %1 (session resumed)").arg(m_workerName)
                       : Tr::tr("enrolled as %1 (machine %2, orchestrator swamp %3)")
-                            .arg(m_workerName, machineIdSuffix(m_machineId),
-                                 frame.value(QStringLiteral("orchestratorVersion")).toString()),
+                            .arg(m_workerName, machineIdSuffix(m_machineId), enrolled.orchestratorVersion),
               {{QStringLiteral("workerName"), m_workerName},
-               {QStringLiteral("workerId"), frame.value(QStringLiteral("workerId"))},
+               {QStringLiteral("workerId"), enrolled.workerId},
                {QStringLiteral("machineId"), m_machineId},
                {QStringLiteral("resumed"), resumed}});
-    resumeLeases(frame.value(QStringLiteral("leases")).toObject());
+    resumeLeases(enrolled.leases);
     if (m_stopping)
-        send({{QStringLiteral("type"), Protocol::Type::Drain}, {QStringLiteral("reason"), Tr::tr("the worker is stopping")}});
+        send(Protocol::SelfDrain{Tr::tr("the worker is stopping")}.encode());
     restartIdleTimer();
     checkStop();
 }
 
-void WorkerAgent::send(const QJsonObject &frame)
+void WorkerAgent::send(const QByteArray &frame)
 {
     if (m_socket && m_enrolled && m_socket->state() == QAbstractSocket::ConnectedState)
-        m_socket->sendTextMessage(Protocol::encodeFrame(frame));
+        m_socket->sendTextMessage(QString::fromUtf8(frame));
 }
 
 void WorkerAgent::resumeLeases(const QJsonObject &leases)
@@ -288,62 +283,75 @@ void WorkerAgent::resumeLeases(const QJsonObject &leases)
     for (auto it = runners.cbegin(); it != runners.cend(); ++it) {
         StepRunner *runner = it.value();
         if (leases.contains(it.key()) && !m_stale.contains(it.key())) {
-            for (const QJsonObject &frame : runner->framesAfter(leases.value(it.key()).toInt()))
+            for (const QByteArray &frame : runner->framesAfter(leases.value(it.key()).toInt()))
                 send(frame);
             continue;
         }
         m_stale.insert(it.key());
         if (runner->isDone())
-            send(runner->finishedFrame());
+            send(runner->finished().encode());
         else
             runner->cancel(Tr::tr("the orchestrator no longer holds this lease"));
     }
 }
 
-void WorkerAgent::handleDispatch(const QJsonObject &frame)
+void WorkerAgent::handleDispatch(const Protocol::Dispatch &dispatch)
 {
-    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
+    const QString &leaseId = dispatch.leaseId;
     if (leaseId.isEmpty() || m_runners.contains(leaseId))
         return;
-    const auto reject = [&](const QString &reason) {
-        send({{QStringLiteral("type"), Protocol::Type::Rejected},
-              {QStringLiteral("leaseId"), leaseId},
-              {QStringLiteral("reason"), reason}});
-    };
+    const auto reject = [&](const QString &reason) { send(Protocol::Rejected{leaseId, reason}.encode()); };
     if (m_stopping || m_draining)
         return reject(Tr::tr("the worker is draining"));
     if (m_runners.size() >= m_options.capacity)
         return reject(Tr::tr("all %1 slots are busy").arg(m_options.capacity));
     m_idleTimer.stop();
-    auto *runner = new StepRunner(frame, m_launch, this);
+    auto *runner = new StepRunner(dispatch, m_launch, this);
     m_runners.insert(leaseId, runner);
-    const QString name = runner->name();
-    const QString stepId = runner->stepId();
-    const int attempt = frame.value(QStringLiteral("attempt")).toInt();
-    connect(runner, &StepRunner::frameReady, this, [this, leaseId, name, stepId, attempt](const QJsonObject &f) {
-        if (m_stale.contains(leaseId) && f.value(QStringLiteral("type")).toString() != Protocol::Type::Finished)
-            return;
-        send(f);
-        const QString type = f.value(QStringLiteral("type")).toString();
-        if (type == Protocol::Type::Started) {
-            m_startedAt.insert(leaseId, QDateTime::currentMSecsSinceEpoch());
-            emitEvent(QStringLiteral("step"), Tr::tr("step started: %1 (step %2, attempt %3)").arg(name, shortId(stepId)).arg(attempt),
-                      {{QStringLiteral("stepId"), stepId}, {QStringLiteral("leaseId"), leaseId}, {QStringLiteral("state"), QStringLiteral("started")}});
-        } else if (type == Protocol::Type::Finished) {
-            const qint64 ms = QDateTime::currentMSecsSinceEpoch() - m_startedAt.value(leaseId, QDateTime::currentMSecsSinceEpoch());
-            const QJsonValue exitCode = f.value(QStringLiteral("exitCode"));
-            const QString outcome = f.value(QStringLiteral("outcome")).toString();
-            emitEvent(QStringLiteral("step"),
-                      Tr::tr("step finished: %1 (step %2) %3 in %4s")
-                          .arg(name, shortId(stepId),
-                               exitCode.isDouble() ? Tr::tr("exit code %1").arg(exitCode.toInt()) : outcome,
-                               QString::number(double(ms) / 1000.0, 'f', 1)),
-                      {{QStringLiteral("stepId"), stepId}, {QStringLiteral("leaseId"), leaseId},
-                       {QStringLiteral("state"), QStringLiteral("finished")}, {QStringLiteral("outcome"), outcome},
-                       {QStringLiteral("exitCode"), exitCode}, {QStringLiteral("durationMs"), ms}});
-        }
-    });
+    watch(runner);
     runner->start();
+}
+
+// Sends what the runner reports (but a stale lease's output: only its result is offered, to be
+// refused), and tells the worker's log of its start and end.
+void WorkerAgent::watch(StepRunner *runner)
+{
+    const QString leaseId = runner->leaseId();
+    connect(runner, &StepRunner::frameReady, this, [this, runner, leaseId](const QByteArray &frame) {
+        if (m_stale.contains(leaseId) && !runner->isDone())
+            return;
+        send(frame);
+    });
+    const QJsonObject ids{{QStringLiteral("stepId"), runner->stepId()}, {QStringLiteral("leaseId"), leaseId}};
+    connect(runner, &StepRunner::started, this, [this, runner, leaseId, ids] {
+        if (m_stale.contains(leaseId))
+            return;
+        m_startedAt.insert(leaseId, QDateTime::currentMSecsSinceEpoch());
+        QJsonObject data = ids;
+        data.insert(QStringLiteral("state"), QStringLiteral("started"));
+        emitEvent(QStringLiteral("step"),
+                  Tr::tr("step started: %1 (step %2, attempt %3)")
+                      .arg(runner->name(), shortId(runner->stepId()))
+                      .arg(runner->attempt()),
+                  data);
+    });
+    connect(runner, &StepRunner::done, this, [this, runner, leaseId, ids] {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const qint64 ms = now - m_startedAt.value(leaseId, now);
+        const Protocol::Finished &finished = runner->finished();
+        const QJsonValue exitCode = finished.exitCode ? QJsonValue(*finished.exitCode) : QJsonValue(QJsonValue::Null);
+        QJsonObject data = ids;
+        data.insert(QStringLiteral("state"), QStringLiteral("finished"));
+        data.insert(QStringLiteral("outcome"), finished.outcomeText);
+        data.insert(QStringLiteral("exitCode"), exitCode);
+        data.insert(QStringLiteral("durationMs"), ms);
+        emitEvent(QStringLiteral("step"),
+                  Tr::tr("step finished: %1 (step %2) %3 in %4s")
+                      .arg(runner->name(), shortId(runner->stepId()),
+                           finished.exitCode ? Tr::tr("exit code %1").arg(*finished.exitCode) : finished.outcomeText,
+                           QString::number(double(ms) / 1000.0, 'f', 1)),
+                  data);
+    });
 }
 
 void WorkerAgent::handleAck(const QString &leaseId)
@@ -363,15 +371,23 @@ void WorkerAgent::handleAck(const QString &leaseId)
     checkStop();
 }
 
-void WorkerAgent::handleRefused(const QJsonObject &frame)
+void WorkerAgent::handleDrain(const Protocol::Drain &drain)
 {
-    const QString leaseId = frame.value(QStringLiteral("leaseId")).toString();
+    // The echo of this worker's own drain (code "worker") says nothing drainSelf() did not.
+    const bool echo = drain.code == u"worker" && m_stopping;
+    if (!m_draining && !echo)
+        emitEvent(QStringLiteral("draining"), Tr::tr("draining: %1").arg(drain.reason), {{QStringLiteral("code"), drain.code}});
+    m_draining = true;
+}
+
+void WorkerAgent::handleRefused(const Protocol::Refused &refused)
+{
+    const QString &leaseId = refused.leaseId;
     StepRunner *runner = m_runners.value(leaseId);
     if (!runner)
         return;
     emitEvent(QStringLiteral("warning"),
-              Tr::tr("the orchestrator refused a frame for lease %1: %2")
-                  .arg(shortId(leaseId), frame.value(QStringLiteral("reason")).toString()));
+              Tr::tr("the orchestrator refused a frame for lease %1: %2").arg(shortId(leaseId), refused.reason));
     m_stale.insert(leaseId);
     if (!runner->isDone())
         runner->cancel(Tr::tr("lease no longer active"));
@@ -391,7 +407,7 @@ void WorkerAgent::drainSelf(const QString &reason)
     m_idleTimer.stop();
     emitEvent(QStringLiteral("draining"), Tr::tr("draining: %1; finishing %n running step(s), then exiting", nullptr,
                                                  int(m_runners.size())).arg(reason));
-    send({{QStringLiteral("type"), Protocol::Type::Drain}, {QStringLiteral("reason"), reason}});
+    send(Protocol::SelfDrain{reason}.encode());
     checkStop();
 }
 
@@ -400,8 +416,7 @@ void WorkerAgent::checkStop()
     if (!m_stopping || !m_runners.isEmpty() || m_finished)
         return;
     if (m_socket && m_enrolled) {
-        send({{QStringLiteral("type"), Protocol::Type::Goodbye},
-              {QStringLiteral("reason"), Tr::tr("worker stopped")}});
+        send(Protocol::Goodbye{Tr::tr("worker stopped")}.encode());
         m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("goodbye"));
         // If the close handshake stalls, go anyway.
         QTimer::singleShot(3000, this, [this] { finish(0, Tr::tr("drained")); });
@@ -497,9 +512,8 @@ void WorkerAgent::requestStop(int count)
         qDeleteAll(m_runners);
         m_runners.clear();
         if (m_socket && m_enrolled) {
-            m_socket->sendTextMessage(Protocol::encodeFrame(
-                {{QStringLiteral("type"), Protocol::Type::Goodbye},
-                 {QStringLiteral("reason"), Tr::tr("stopped at once on a second signal")}}));
+            m_socket->sendTextMessage(
+                QString::fromUtf8(Protocol::Goodbye{Tr::tr("stopped at once on a second signal")}.encode()));
             m_socket->flush();
         }
         finish(130, Tr::tr("stopped at once on a second signal"));

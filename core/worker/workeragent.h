@@ -76,15 +76,17 @@ private:
     void handleConnected();
     void handleText(const QString &text);
     void handleDisconnected();
-    void handleEnrolled(const QJsonObject &frame);
+    void handleEnrolled(const Protocol::Enrolled &enrolled);
     void handleError(const QJsonObject &frame);
     void scheduleReconnect(const QString &reason);
     void checkLiveness();
     void finish(int exitCode, const QString &reason);
-    void send(const QJsonObject &frame);
-    void handleDispatch(const QJsonObject &frame);
+    void send(const QByteArray &frame); // encoded (protocol/workerframes.h)
+    void handleDispatch(const Protocol::Dispatch &dispatch);
     void handleAck(const QString &leaseId);
-    void handleRefused(const QJsonObject &frame);
+    void handleRefused(const Protocol::Refused &refused);
+    void handleDrain(const Protocol::Drain &drain);
+    void watch(StepRunner *runner);
     void resumeLeases(const QJsonObject &leases);
     void drainSelf(const QString &reason);
     void checkStop();

@@ -3,6 +3,7 @@
 #include "testsupport.h"
 
 #include "common/backoff.h"
+#include "protocol/workerframes.h"
 
 #include <QRegularExpression>
 #include <QTest>
@@ -148,7 +149,9 @@ void tst_Backoff::dropWindowFromEnrolled()
     // half the reconnect grace, and bounded whatever the orchestrator sends.
     auto enrolled = [](qint64 windowMs, qint64 graceMs) {
         DropWindow window;
-        window.enrolled({{u"reconnectWindowMs"_s, windowMs}, {u"reconnectGraceMs"_s, graceMs}});
+        const auto frame = Protocol::Enrolled::decode(
+            {{u"type"_s, u"enrolled"_s}, {u"reconnectWindowMs"_s, windowMs}, {u"reconnectGraceMs"_s, graceMs}});
+        window.enrolled(frame.reconnectGraceMs, frame.reconnectWindowMs);
         return window;
     };
     QCOMPARE(enrolled(10000, 30000).ms(), qint64(10000));
@@ -157,13 +160,14 @@ void tst_Backoff::dropWindowFromEnrolled()
     QCOMPARE(enrolled(0, 30000).ms(), qint64(0));  // an orchestrator that gives no window
     // `window` updates it as the fleet grows, still within half the grace from `enrolled`.
     DropWindow grown = enrolled(1000, 30000);
-    grown.update({{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 8000}});
+    const auto window = [](const QJsonObject &frame) { return Protocol::Window::decode(frame).reconnectWindowMs; };
+    grown.update(window({{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 8000}}));
     QCOMPARE(grown.ms(), qint64(8000));
-    grown.update({{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 32000}});
+    grown.update(window({{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 32000}}));
     QCOMPARE(grown.ms(), qint64(15000));
-    QCOMPARE(reconnectWindowMs({{u"reconnectGraceMs"_s, 30000}}), qint64(0));
-    QCOMPARE(reconnectWindowMs({{u"reconnectWindowMs"_s, -5}}), qint64(0));
-    QCOMPARE(reconnectWindowMs({{u"reconnectWindowMs"_s, 1e12}}), qint64(300000));
+    QCOMPARE(window({{u"reconnectGraceMs"_s, 30000}}), qint64(0));
+    QCOMPARE(window({{u"reconnectWindowMs"_s, -5}}), qint64(0));
+    QCOMPARE(window({{u"reconnectWindowMs"_s, 1e12}}), qint64(300000));
 
     // A wider window already asked for (a `shutdown` frame) is kept; a narrower one widens.
     Backoff backoff(1000, 30000, 3);

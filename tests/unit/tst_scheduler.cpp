@@ -177,7 +177,7 @@ QString tst_Scheduler::dispatchedLease(const WorkerSession *worker)
 
 void tst_Scheduler::started(WorkerSession *worker, const QString &leaseId)
 {
-    m_scheduler->handleStarted(worker, {{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}});
+    m_scheduler->handleStarted(worker, Protocol::Started::decode({{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}}));
 }
 
 void tst_Scheduler::dispatchesOnlyToAMatchingConnectedWorker()
@@ -219,8 +219,8 @@ void tst_Scheduler::stepsOfARunGoInSubmissionOrder()
         order << dispatch.value(u"stepId"_s).toString();
         const QString leaseId = dispatch.value(u"leaseId"_s).toString();
         started(worker, leaseId);
-        m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
-                                             {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+        m_scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                             {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}}));
     }
     QCOMPARE(order, ids);
 }
@@ -234,8 +234,8 @@ void tst_Scheduler::finishedEndsTheStepAndAcks()
     const QString leaseId = dispatchedLease(worker);
     started(worker, leaseId);
     QCOMPARE(stateOf(ids.first()), StepState::Running);
-    m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
-                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 3}});
+    m_scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 3}}));
     QCOMPARE(stateOf(ids.first()), StepState::Failed);
     auto stored = m_store->step(ids.first());
     QVERIFY(stored && *stored);
@@ -261,11 +261,11 @@ void tst_Scheduler::framesForALeaseNotActiveOnTheSessionAreRefused()
 
     // Another worker names the lease: refused, and the step does not move.
     started(other, leaseId);
-    m_scheduler->handleFinished(other, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
-                                        {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+    m_scheduler->handleFinished(other, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                        {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}}));
     // A made-up lease on the holder: refused too.
-    m_scheduler->handleOutput(holder, {{u"type"_s, u"output"_s}, {u"leaseId"_s, u"made-up"_s},
-                                       {u"seq"_s, 1}, {u"stream"_s, u"stdout"_s}, {u"data"_s, u"x"_s}});
+    m_scheduler->handleOutput(holder, Protocol::Output::decode({{u"type"_s, u"output"_s}, {u"leaseId"_s, u"made-up"_s},
+                                       {u"seq"_s, 1}, {u"stream"_s, u"stdout"_s}, {u"data"_s, u"x"_s}}));
     QCOMPARE(refusedSignal.size(), 3);
     QCOMPARE(m_link.sent(other->record.id, u"refused"_s).size(), 2);
     QCOMPARE(m_link.sent(holder->record.id, u"refused"_s).size(), 1);
@@ -297,8 +297,8 @@ void tst_Scheduler::anExpiredLeaseRequeuesAndFencesTheLateResult()
     // The first worker comes back with the old lease's result: fenced, acked so it forgets it,
     // and the step stays with the second worker.
     m_link.disconnected.remove(first->record.id);
-    m_scheduler->handleFinished(first, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, oldLease},
-                                        {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+    m_scheduler->handleFinished(first, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, oldLease},
+                                        {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}}));
     QCOMPARE(m_link.sent(first->record.id, u"refused"_s).size(), 1);
     QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
     QCOMPARE(m_scheduler->openStep(ids.first())->workerName, u"second"_s);
@@ -497,7 +497,7 @@ void tst_Scheduler::finishedOutcomes()
     QJsonObject finished{{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId}, {u"outcome"_s, outcome}};
     if (!exitCode.isUndefined())
         finished.insert(u"exitCode"_s, exitCode);
-    m_scheduler->handleFinished(worker, finished);
+    m_scheduler->handleFinished(worker, Protocol::Finished::decode(finished));
 
     QCOMPARE(m_link.sent(worker->record.id, u"ack"_s).size(), 1);
     const std::optional<int> expected = storedExitCode < 0 ? std::nullopt : std::optional<int>(storedExitCode);
@@ -526,7 +526,7 @@ void tst_Scheduler::outputOfAnUnknownStreamIsRefused()
         QJsonObject frame{{u"type"_s, u"output"_s}, {u"leaseId"_s, leaseId}, {u"seq"_s, seq}, {u"data"_s, data}};
         if (!stream.isUndefined())
             frame.insert(u"stream"_s, stream);
-        m_scheduler->handleOutput(worker, frame);
+        m_scheduler->handleOutput(worker, Protocol::Output::decode(frame));
     };
     const QRegularExpression refused(u"refused output .* \"stream\" must be"_s);
     for (const QJsonValue &stream : {QJsonValue(u"stdlog"_s), QJsonValue(u"STDOUT"_s), QJsonValue(1),
@@ -540,8 +540,8 @@ void tst_Scheduler::outputOfAnUnknownStreamIsRefused()
     output(3, u"stdlog"_s, u"again\n"_s);
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"output gap"_s));
     output(4, u"stdout"_s, u"also kept\n"_s);
-    m_scheduler->handleFinished(worker, {{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
-                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}});
+    m_scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}}));
     QCOMPARE(stateOf(ids.first()), StepState::Succeeded);
     auto chunks = m_store->output(ids.first(), 0);
     QVERIFY(chunks);
@@ -583,8 +583,8 @@ void tst_Scheduler::aRequeueThatDoesNotCountKeepsTheAttempt()
     const QJsonObject second = onlyDispatch(busy->record.id);
     QCOMPARE(second.value(u"attempt"_s).toInt(), 2);
     m_link.disconnected.insert(busy->record.id);
-    m_scheduler->handleRejected(busy, {{u"type"_s, u"rejected"_s},
-                                       {u"leaseId"_s, second.value(u"leaseId"_s).toString()}});
+    m_scheduler->handleRejected(busy, Protocol::Rejected::decode({{u"type"_s, u"rejected"_s},
+                                       {u"leaseId"_s, second.value(u"leaseId"_s).toString()}}));
     QCOMPARE(stateOf(ids.first()), StepState::Queued);
     QCOMPARE(m_scheduler->openStep(ids.first())->attempt, 2);
     WorkerSession *lost = addWorker(u"lost"_s);
