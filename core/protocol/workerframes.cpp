@@ -45,14 +45,6 @@ QByteArray reasonFrame(const QString &type, const QString &reason)
     return frame(type).add("reason"_L1, reason).finish();
 }
 
-constexpr std::pair<Outcome, QLatin1StringView> OutcomeNames[] = {
-    {Outcome::Exited, "exited"_L1},
-    {Outcome::TimedOut, "timed_out"_L1},
-    {Outcome::Cancelled, "cancelled"_L1},
-    {Outcome::FailedToStart, "failed_to_start"_L1},
-    {Outcome::Crashed, "crashed"_L1},
-};
-
 } // namespace
 
 QString outputStreamName(OutputStream stream)
@@ -66,24 +58,6 @@ QString outputStreamName(OutputStream stream)
         break;
     }
     return {};
-}
-
-QString outcomeName(Outcome outcome)
-{
-    for (const auto &[value, name] : OutcomeNames) {
-        if (value == outcome)
-            return name;
-    }
-    return {};
-}
-
-Outcome outcomeFromName(const QString &name)
-{
-    for (const auto &[value, text] : OutcomeNames) {
-        if (name == text)
-            return value;
-    }
-    return Outcome::Unknown;
 }
 
 QByteArray Started::encode() const

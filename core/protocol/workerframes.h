@@ -1,5 +1,7 @@
 #pragma once
 
+#include "model/leaserules.h"
+
 #include <QByteArray>
 #include <QJsonObject>
 #include <QString>
@@ -51,9 +53,10 @@ struct Output
     static Output decode(const QJsonObject &frame);
 };
 
-enum class Outcome { Exited, TimedOut, Cancelled, FailedToStart, Crashed, Unknown };
-QString outcomeName(Outcome outcome); // "exited", ...; empty for Unknown
-Outcome outcomeFromName(const QString &name);
+// The `outcome` of `finished`: the model's (model/leaserules.h, with the rules of what it means).
+using Outcome = StepOutcome;
+inline QString outcomeName(Outcome outcome) { return stepOutcomeName(outcome); }
+inline Outcome outcomeFromName(const QString &name) { return stepOutcomeFromName(name); }
 
 struct Finished
 {

@@ -98,10 +98,21 @@ private:
     int expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason);
     void sortQueue();
     void schedule();
+    // Connected, not draining, not held back, with a free slot; adds their free slots to `slots`.
+    QList<WorkerSession *> availableWorkers(int *slots) const;
     bool dispatch(StepRecord &step, WorkerSession *session);
+    // The lease of `base`'s next attempt on `session`, and the step once dispatched.
+    void prepareDispatch(const StepRecord &base, const WorkerSession &session, const QDateTime &now,
+                         LeaseRecord &lease, StepRecord &next) const;
     // Ends `lease` with `leaseState` and either requeues the step or ends it.
     Result<void> retireLease(LeaseRecord &lease, LeaseState leaseState, const QString &reason,
                              bool countAttempt);
+    // The step of `lease` as the lease rules make it (stepAfterLeaseEnded()), read for update in
+    // a fleet; nullopt when it is gone or already ended. In retireLease()'s transaction.
+    Result<std::optional<StepRecord>> stepAfterRetiring(const LeaseRecord &lease, const QString &reason,
+                                                        bool countAttempt, const QDateTime &now);
+    // Once retired and durable: the step back in the queue, or ended, with its event.
+    void stepRetired(const StepRecord &step, const QString &reason);
     Result<void> finishStep(StepRecord &step, StepState state, std::optional<int> exitCode,
                             const QString &error);
     Result<void> saveStep(StepRecord &step);

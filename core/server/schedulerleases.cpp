@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "common/secretmasker.h"
 #include "common/text.h"
+#include "model/leaserules.h"
 #include "protocol/protocol.h"
 #include "protocol/workerframes.h"
 #include "server/eventlog.h"
@@ -210,49 +211,22 @@ void Scheduler::handleFinished(WorkerSession *session, const Protocol::Finished 
         return;
     }
     const QString leaseId = lease->id;
-    const Protocol::Outcome outcome = finished.outcome;
-    const std::optional<int> exitCode = finished.exitCode; // only with `exited` (the codec's rule)
-    const QString &error = finished.error;
     auto step = m_open.find(lease->stepId);
+    // The exit code comes only with `exited` (the codec's rule); the rest is the model's.
+    const LeaseResult result = leaseResultOf(finished.outcome, finished.exitCode, finished.error,
+                                             step != m_open.end() ? step->spec.timeoutMs : 0);
     const QDateTime now = QDateTime::currentDateTimeUtc();
-
     LeaseRecord nextLease = *lease;
+    nextLease.state = result.lease;
     nextLease.endedAt = now;
     nextLease.updatedAt = now;
-    nextLease.exitCode = exitCode;
-    StepState stepState = StepState::Failed;
-    QString stepError;
-    if (outcome == Protocol::Outcome::Exited && exitCode) {
-        nextLease.state = LeaseState::Completed;
-        stepState = *exitCode == 0 ? StepState::Succeeded : StepState::Failed;
-        if (*exitCode != 0)
-            stepError = Tr::tr("exited with code %1").arg(*exitCode);
-    } else if (outcome == Protocol::Outcome::TimedOut) {
-        nextLease.state = LeaseState::Failed;
-        stepState = StepState::TimedOut;
-        stepError = Tr::tr("timed out after %1").arg(formatDurationMs(step != m_open.end() ? step->spec.timeoutMs : 0));
-    } else if (outcome == Protocol::Outcome::Cancelled) {
-        nextLease.state = LeaseState::Cancelled;
-        stepState = StepState::Cancelled;
-        stepError = Tr::tr("cancelled");
-    } else {
-        // failed_to_start, crashed, any other outcome, and `exited` without a whole-number
-        // exitCode: the step failed, and no exit code is known.
-        nextLease.state = LeaseState::Failed;
-        stepState = StepState::Failed;
-        if (!error.isEmpty())
-            stepError = error;
-        else if (outcome == Protocol::Outcome::Exited)
-            stepError = Tr::tr("the worker reported an exit without an exit code");
-        else
-            stepError = Tr::tr("the step failed without an exit code");
-    }
-    nextLease.error = stepError;
+    nextLease.exitCode = finished.exitCode;
+    nextLease.error = result.error;
 
     auto saved = writeFenced(nextLease, [&]() -> Result<void> {
         if (step == m_open.end())
             return {};
-        return finishStep(*step, stepState, exitCode, stepError);
+        return finishStep(*step, result.step, finished.exitCode, result.error);
     });
     if (saved && !*saved) {
         dropSuperseded(session, leaseId, QStringLiteral("finished"));
@@ -368,55 +342,17 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
     nextLease.endedAt = now;
     nextLease.updatedAt = now;
     std::optional<StepRecord> nextStep;
-    bool requeue = false;
     // Fenced on the stored lease: of two orchestrators retiring it, one does.
     auto saved = writeFenced(nextLease, [&]() -> Result<void> {
-        std::optional<StepRecord> current;
-        if (m_shared) {
-            auto fresh = m_store->stepForUpdate(old.stepId);
-            if (!fresh)
-                return fail(fresh.error());
-            current = *fresh;
-        } else if (const auto it = m_open.constFind(old.stepId); it != m_open.cend()) {
-            current = *it;
-        }
-        if (!current || isTerminal(current->state))
+        auto step = stepAfterRetiring(old, reason, countAttempt, now);
+        if (!step)
+            return fail(step.error());
+        if (!*step)
             return {};
-        StepRecord step = *current;
-        // `attempt` counts every dispatch (attempts started). maxAttempts bounds the ones that
-        // count: a dispatch given back without counting (its lease ended `cancelled` while the
-        // step went on: rejected, drain deadline, revocation, orchestrator stop) uses none up.
-        int spent = step.attempt;
-        if (countAttempt && spent >= step.spec.maxAttempts) {
-            auto givenBack = m_store->leasesGivenBack(step.id);
-            if (!givenBack)
-                return fail(givenBack.error());
-            spent -= *givenBack;
-        }
-        if (step.cancelRequested) {
-            step.state = StepState::Cancelled;
-            step.error = Tr::tr("cancelled");
-            step.finishedAt = now;
-        } else if (step.spec.atMostOnce && old.startedAt.isValid()) {
-            step.state = StepState::Failed;
-            step.error = Tr::tr("%1 after the step started").arg(reason);
-            step.finishedAt = now;
-        } else if (countAttempt && spent >= step.spec.maxAttempts) {
-            step.state = StepState::Failed;
-            step.error = Tr::tr("%1; attempts exhausted (%2/%3)").arg(reason).arg(spent).arg(step.spec.maxAttempts);
-            step.finishedAt = now;
-        } else {
-            step.state = StepState::Queued;
-            step.workerId.clear();
-            step.workerName.clear();
-            step.queuedAt = now;
-            requeue = true;
-        }
-        step.updatedAt = now;
-        nextStep = step;
-        if (auto r = m_store->updateStep(step); !r)
+        nextStep = *step;
+        if (auto r = m_store->updateStep(*nextStep); !r)
             return r;
-        if (requeue && m_shared)
+        if (nextStep->state == StepState::Queued && m_shared)
             m_fleet->notify(QStringLiteral("steps"));
         return {};
     });
@@ -433,23 +369,52 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
                          .arg(shortId(old.id), shortId(old.stepId), old.workerName, leaseStateName(leaseState), reason),
                      {{QStringLiteral("leaseId"), old.id}, {QStringLiteral("stepId"), old.stepId},
                       {QStringLiteral("state"), leaseStateName(leaseState)}});
-    if (nextStep) {
-        if (requeue) {
-            m_open.insert(nextStep->id, *nextStep);
-            m_queue.prepend(nextStep->id, queueDeadlineMs(*nextStep));
-            trackRunStep(*nextStep);
-            stepEvent(*nextStep, QStringLiteral("step.requeued"),
-                      Tr::tr("step %1 (%2) requeued: %3").arg(shortId(nextStep->id), nextStep->spec.name, reason));
-        } else {
-            m_open.remove(nextStep->id);
-            stepEvent(*nextStep, QStringLiteral("step.finished"),
-                      Tr::tr("step %1 (%2) %3: %4").arg(shortId(nextStep->id), nextStep->spec.name,
-                                                        stepStateName(nextStep->state), nextStep->error));
-            updateRun(*nextStep);
-        }
-        Q_EMIT stepChanged(*nextStep);
-    }
+    if (nextStep)
+        stepRetired(*nextStep, reason);
     return {};
+}
+
+Result<std::optional<StepRecord>> Scheduler::stepAfterRetiring(const LeaseRecord &lease, const QString &reason,
+                                                               bool countAttempt, const QDateTime &now)
+{
+    std::optional<StepRecord> current;
+    if (m_shared) {
+        auto fresh = m_store->stepForUpdate(lease.stepId);
+        if (!fresh)
+            return fail(fresh.error());
+        current = *fresh;
+    } else if (const auto it = m_open.constFind(lease.stepId); it != m_open.cend()) {
+        current = *it;
+    }
+    if (!current || isTerminal(current->state))
+        return std::optional<StepRecord>();
+    int givenBack = 0;
+    if (needsAttemptsGivenBack(*current, countAttempt)) {
+        auto counted = m_store->leasesGivenBack(current->id);
+        if (!counted)
+            return fail(counted.error());
+        givenBack = *counted;
+    }
+    return std::optional<StepRecord>(
+        stepAfterLeaseEnded(*current, lease.startedAt.isValid(), reason, countAttempt, givenBack, now));
+}
+
+void Scheduler::stepRetired(const StepRecord &step, const QString &reason)
+{
+    if (step.state == StepState::Queued) {
+        m_open.insert(step.id, step);
+        m_queue.prepend(step.id, queueDeadlineMs(step));
+        trackRunStep(step);
+        stepEvent(step, QStringLiteral("step.requeued"),
+                  Tr::tr("step %1 (%2) requeued: %3").arg(shortId(step.id), step.spec.name, reason));
+    } else {
+        m_open.remove(step.id);
+        stepEvent(step, QStringLiteral("step.finished"),
+                  Tr::tr("step %1 (%2) %3: %4")
+                      .arg(shortId(step.id), step.spec.name, stepStateName(step.state), step.error));
+        updateRun(step);
+    }
+    Q_EMIT stepChanged(step);
 }
 
 void Scheduler::retireOrRetry(const QString &leaseId, const Retirement &retirement)
