@@ -290,49 +290,42 @@ Result<QByteArray> Scheduler::submit(const QString &runName, const QList<StepSpe
     return JsonObjectWriter().add("runId"_L1, run.id).add("stepIds"_L1, stepIds).addRaw("run"_L1, run.toJsonText()).finish();
 }
 
-void Scheduler::schedule()
+namespace {
+
+// The best worker has the most free slots, then the first name.
+bool worse(int aSlots, const WorkerSession *a, int bSlots, const WorkerSession *b)
 {
-    if (m_queue.isEmpty())
-        return;
-    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
-    QList<WorkerSession *> available;
-    int slots = 0; // free slots of the available workers, left in this pass
-    for (WorkerSession *session : m_pool->all()) {
-        if (m_link->isConnected(*session) && !session->record.draining && session->freeSlots() > 0
-            && session->holdUntilMs <= nowMs) {
-            available << session;
-            slots += session->freeSlots();
-        }
-    }
-    if (available.isEmpty())
-        return;
-    // The best worker has the most free slots, then the first name. For steps that any worker
-    // may run (most of them) a heap finds it in O(log workers): looking at every available
-    // worker for every step made a burst of steps on thousands of idle workers quadratic. An
-    // entry whose worker got busier meanwhile (a step with a requirement went to it) is put
-    // back with its current free slots when it comes up.
-    struct Candidate
+    return aSlots != bSlots ? aSlots < bSlots : a->record.name > b->record.name;
+}
+
+// The available workers, best first. For steps that any worker may run (most of them) a heap
+// finds the best in O(log workers): looking at every available worker for every step made a
+// burst of steps on thousands of idle workers quadratic. An entry whose worker got busier
+// meanwhile (a step with a requirement went to it) is put back with its current free slots
+// when it comes up.
+class FreeSlotHeap
+{
+public:
+    explicit FreeSlotHeap(const QList<WorkerSession *> &sessions)
     {
-        int freeSlots;
-        WorkerSession *session;
-    };
-    const auto worse = [](const Candidate &a, const Candidate &b) {
-        return a.freeSlots != b.freeSlots ? a.freeSlots < b.freeSlots : a.session->record.name > b.session->record.name;
-    };
-    std::vector<Candidate> heap;
-    heap.reserve(size_t(available.size()));
-    for (WorkerSession *session : std::as_const(available))
-        heap.push_back({session->freeSlots(), session});
-    std::make_heap(heap.begin(), heap.end(), worse);
-    const auto push = [&](WorkerSession *session) {
-        heap.push_back({session->freeSlots(), session});
-        std::push_heap(heap.begin(), heap.end(), worse);
-    };
-    const auto takeBest = [&]() -> WorkerSession * {
-        while (!heap.empty()) {
-            std::pop_heap(heap.begin(), heap.end(), worse);
-            const Candidate top = heap.back();
-            heap.pop_back();
+        m_heap.reserve(size_t(sessions.size()));
+        for (WorkerSession *session : sessions)
+            m_heap.push_back({session->freeSlots(), session});
+        std::make_heap(m_heap.begin(), m_heap.end(), &FreeSlotHeap::worseEntry);
+    }
+
+    void push(WorkerSession *session)
+    {
+        m_heap.push_back({session->freeSlots(), session});
+        std::push_heap(m_heap.begin(), m_heap.end(), &FreeSlotHeap::worseEntry);
+    }
+
+    WorkerSession *takeBest()
+    {
+        while (!m_heap.empty()) {
+            std::pop_heap(m_heap.begin(), m_heap.end(), &FreeSlotHeap::worseEntry);
+            const Entry top = m_heap.back();
+            m_heap.pop_back();
             const int now = top.session->freeSlots();
             if (now == top.freeSlots)
                 return top.session;
@@ -340,7 +333,60 @@ void Scheduler::schedule()
                 push(top.session);
         }
         return nullptr;
+    }
+
+private:
+    struct Entry
+    {
+        int freeSlots;
+        WorkerSession *session;
     };
+    static bool worseEntry(const Entry &a, const Entry &b) { return worse(a.freeSlots, a.session, b.freeSlots, b.session); }
+
+    std::vector<Entry> m_heap;
+};
+
+// The best of `available` that meets `requirement`, or null.
+WorkerSession *bestMatching(const QList<WorkerSession *> &available, const Requirement &requirement)
+{
+    WorkerSession *best = nullptr;
+    for (WorkerSession *session : available) {
+        if (session->freeSlots() <= 0)
+            continue;
+        const WorkerRecord &w = session->record;
+        if (!requirement.matches(w.name, w.instanceId, w.labels, w.platform, w.arch))
+            continue;
+        if (!best || worse(best->freeSlots(), best, session->freeSlots(), session))
+            best = session;
+    }
+    return best;
+}
+
+} // namespace
+
+QList<WorkerSession *> Scheduler::availableWorkers(int *slots) const
+{
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    QList<WorkerSession *> available;
+    for (WorkerSession *session : m_pool->all()) {
+        if (m_link->isConnected(*session) && !session->record.draining && session->freeSlots() > 0
+            && session->holdUntilMs <= nowMs) {
+            available << session;
+            *slots += session->freeSlots();
+        }
+    }
+    return available;
+}
+
+void Scheduler::schedule()
+{
+    if (m_queue.isEmpty())
+        return;
+    int slots = 0; // free slots of the available workers, left in this pass
+    const QList<WorkerSession *> available = availableWorkers(&slots);
+    if (available.isEmpty())
+        return;
+    FreeSlotHeap heap(available);
     // Requirements no available worker meets: their steps are skipped without looking at the
     // workers again (a deep queue of steps for labels nobody has made every pass O(steps x
     // workers)). Workers only get busier during a pass, so the set stays true.
@@ -358,25 +404,12 @@ void Scheduler::schedule()
         const QString key = anyWorker ? QString() : requirement.text();
         if (!anyWorker && unmet.contains(key))
             return true;
-        WorkerSession *best = nullptr;
-        if (anyWorker) {
-            best = takeBest();
-        } else {
-            for (WorkerSession *session : std::as_const(available)) {
-                if (session->freeSlots() <= 0)
-                    continue;
-                const WorkerRecord &w = session->record;
-                if (!requirement.matches(w.name, w.instanceId, w.labels, w.platform, w.arch))
-                    continue;
-                if (!best || worse({best->freeSlots(), best}, {session->freeSlots(), session}))
-                    best = session;
-            }
-        }
+        WorkerSession *best = anyWorker ? heap.takeBest() : bestMatching(available, requirement);
         if (best) {
             if (dispatch(*it, best))
                 --slots;
             if (anyWorker && best->freeSlots() > 0)
-                push(best);
+                heap.push(best);
         } else if (!anyWorker) {
             unmet.insert(key);
         }
@@ -384,28 +417,32 @@ void Scheduler::schedule()
     });
 }
 
+void Scheduler::prepareDispatch(const StepRecord &base, const WorkerSession &session, const QDateTime &now,
+                                LeaseRecord &lease, StepRecord &next) const
+{
+    lease = LeaseRecord();
+    lease.id = newTimeOrderedId();
+    lease.stepId = base.id;
+    lease.runId = base.runId;
+    lease.workerId = session.record.id;
+    lease.workerName = session.record.name;
+    lease.orchestratorId = m_fleet ? m_fleet->id() : QString();
+    lease.attempt = base.attempt + 1;
+    lease.createdAt = lease.updatedAt = now;
+    next = base;
+    next.state = StepState::Dispatched;
+    next.attempt = lease.attempt;
+    next.workerId = session.record.id;
+    next.workerName = session.record.name;
+    next.updatedAt = now;
+}
+
 bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     LeaseRecord lease;
     StepRecord next;
-    const auto prepare = [&](const StepRecord &base) {
-        lease.id = newTimeOrderedId();
-        lease.stepId = base.id;
-        lease.runId = base.runId;
-        lease.workerId = session->record.id;
-        lease.workerName = session->record.name;
-        lease.orchestratorId = m_fleet ? m_fleet->id() : QString();
-        lease.attempt = base.attempt + 1;
-        lease.createdAt = lease.updatedAt = now;
-        next = base;
-        next.state = StepState::Dispatched;
-        next.attempt = lease.attempt;
-        next.workerId = session->record.id;
-        next.workerName = session->record.name;
-        next.updatedAt = now;
-    };
-    prepare(step);
+    prepareDispatch(step, *session, now, lease, next);
     bool taken = false; // another orchestrator claimed it first
     auto saved = m_store->transaction([&]() -> Result<void> {
         if (m_shared) {
@@ -417,7 +454,7 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
                 taken = true;
                 return fail(QStringLiteral("taken"), QStringLiteral("claimed by another orchestrator"));
             }
-            prepare(**claimed);
+            prepareDispatch(**claimed, *session, now, lease, next);
         }
         if (auto r = m_store->insertLease(lease); !r)
             return r;
