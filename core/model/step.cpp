@@ -161,22 +161,31 @@ QJsonObject StepSpec::toSubmission() const
     return o;
 }
 
-Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
+namespace {
+
+using StepFieldReader = Result<void> (*)(const QJsonObject &, StepSpec &);
+
+std::unexpected<Error> invalidStep(const QString &why)
 {
-    const auto invalid = [](const QString &why) {
-        return fail(QStringLiteral("invalid_step"), Tr::tr("invalid step: %1").arg(why),
-                    Tr::tr("see 'swamp run --help' and the run file format in docs/operations.md"));
-    };
-    // Every field is either absent (or null: the default) or of its type; a wrong type is never
-    // read as a default, so a step never runs with a setting it was not given.
-    const auto present = [&](const char *field) {
-        const QJsonValue value = o.value(QLatin1String(field));
-        return !value.isUndefined() && !value.isNull();
-    };
-    const auto typeError = [&](const char *field, const QString &type) {
-        return invalid(Tr::tr("\"%1\" must be %2").arg(QLatin1String(field), type));
-    };
-    StepSpec spec;
+    return fail(QStringLiteral("invalid_step"), Tr::tr("invalid step: %1").arg(why),
+                Tr::tr("see 'swamp run --help' and the run file format in docs/operations.md"));
+}
+
+// Every field is either absent (or null: the default) or of its type; a wrong type is never
+// read as a default, so a step never runs with a setting it was not given.
+bool isPresent(const QJsonObject &o, const char *field)
+{
+    const QJsonValue value = o.value(QLatin1String(field));
+    return !value.isUndefined() && !value.isNull();
+}
+
+std::unexpected<Error> typeError(const char *field, const QString &type)
+{
+    return invalidStep(Tr::tr("\"%1\" must be %2").arg(QLatin1String(field), type));
+}
+
+Result<void> readCommand(const QJsonObject &o, StepSpec &spec)
+{
     const QJsonValue command = o.value(QStringLiteral("command"));
     if (command.isString()) {
         spec.command = {command.toString()};
@@ -184,99 +193,168 @@ Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
     } else if (command.isArray()) {
         for (const QJsonValue &arg : command.toArray()) {
             if (!arg.isString())
-                return invalid(Tr::tr("every command argument must be a string"));
+                return invalidStep(Tr::tr("every command argument must be a string"));
             spec.command << arg.toString();
         }
-        if (present("shell") && !o.value(QStringLiteral("shell")).isBool())
+        if (isPresent(o, "shell") && !o.value(QStringLiteral("shell")).isBool())
             return typeError("shell", Tr::tr("true or false"));
         spec.shell = o.value(QStringLiteral("shell")).toBool(false);
     }
     if (spec.command.isEmpty() || spec.command.first().isEmpty())
-        return invalid(Tr::tr("\"command\" must be a non-empty list of strings (or one shell string)"));
+        return invalidStep(
+            Tr::tr("\"command\" must be a non-empty list of strings (or one shell string)"));
     if (spec.shell && spec.command.size() != 1)
-        return invalid(Tr::tr("a shell command is one string"));
+        return invalidStep(Tr::tr("a shell command is one string"));
     if (spec.command.join(u' ').toUtf8().size() > 128 * 1024)
-        return invalid(Tr::tr("the command is longer than 128 KiB"));
-    if (present("name") && !o.value(QStringLiteral("name")).isString())
+        return invalidStep(Tr::tr("the command is longer than 128 KiB"));
+    return {};
+}
+
+// Without a name the step is named after its program.
+Result<void> readName(const QJsonObject &o, StepSpec &spec)
+{
+    if (isPresent(o, "name") && !o.value(QStringLiteral("name")).isString())
         return typeError("name", Tr::tr("a string"));
-    spec.name = present("name") ? o.value(QStringLiteral("name")).toString()
-                                : leftCharacters(spec.command.first().section(u'/', -1), 64);
+    spec.name = isPresent(o, "name") ? o.value(QStringLiteral("name")).toString()
+                                     : leftCharacters(spec.command.first().section(u'/', -1), 64);
     if (characterCount(spec.name) > 128)
-        return invalid(Tr::tr("\"name\" is longer than 128 characters"));
+        return invalidStep(Tr::tr("\"name\" is longer than 128 characters"));
     if (hasUnsafeCharacters(spec.name))
-        return invalid(Tr::tr("\"name\" must not contain control characters"));
-    if (present("env") && !o.value(QStringLiteral("env")).isObject())
+        return invalidStep(Tr::tr("\"name\" must not contain control characters"));
+    return {};
+}
+
+Result<void> readEnv(const QJsonObject &o, StepSpec &spec)
+{
+    if (isPresent(o, "env") && !o.value(QStringLiteral("env")).isObject())
         return typeError("env", Tr::tr("an object of string values"));
     const QJsonObject env = o.value(QStringLiteral("env")).toObject();
     for (auto it = env.begin(); it != env.end(); ++it) {
         if (!it.value().isString() || it.key().isEmpty() || it.key().contains(u'='))
-            return invalid(Tr::tr("environment variable \"%1\" must have a name and a string value").arg(printable(it.key())));
+            return invalidStep(
+                Tr::tr("environment variable \"%1\" must have a name and a string value")
+                    .arg(printable(it.key())));
         if (it.key().startsWith(u"SWAMP_"))
-            return invalid(Tr::tr("environment variables starting with SWAMP_ are reserved"));
+            return invalidStep(Tr::tr("environment variables starting with SWAMP_ are reserved"));
     }
     spec.env = env;
-    if (present("secretEnv") && !o.value(QStringLiteral("secretEnv")).isObject())
-        return typeError("secretEnv", Tr::tr("an object of string values (swamp run --secret-env reads them)"));
+    return {};
+}
+
+// After readEnv(): a name may not be both in env and in secretEnv.
+Result<void> readSecretEnv(const QJsonObject &o, StepSpec &spec)
+{
+    if (isPresent(o, "secretEnv") && !o.value(QStringLiteral("secretEnv")).isObject())
+        return typeError("secretEnv",
+                         Tr::tr("an object of string values (swamp run --secret-env reads them)"));
     const QJsonObject secrets = o.value(QStringLiteral("secretEnv")).toObject();
     if (secrets.size() > MaxSecretVariables)
-        return invalid(Tr::tr("at most %1 secret environment variables").arg(MaxSecretVariables));
+        return invalidStep(
+            Tr::tr("at most %1 secret environment variables").arg(MaxSecretVariables));
     for (auto it = secrets.begin(); it != secrets.end(); ++it) {
         // The value is never part of an error: only its name.
-        if (!it.value().isString() || it.key().isEmpty() || it.key().contains(u'=') || hasUnsafeCharacters(it.key()))
-            return invalid(Tr::tr("secret environment variable \"%1\" must have a name and a string value").arg(printable(it.key())));
+        if (!it.value().isString() || it.key().isEmpty() || it.key().contains(u'=') ||
+            hasUnsafeCharacters(it.key()))
+            return invalidStep(
+                Tr::tr("secret environment variable \"%1\" must have a name and a string value")
+                    .arg(printable(it.key())));
         if (it.key().startsWith(u"SWAMP_"))
-            return invalid(Tr::tr("environment variables starting with SWAMP_ are reserved"));
-        if (env.contains(it.key()))
-            return invalid(Tr::tr("\"%1\" is both in env and in secretEnv").arg(it.key()));
+            return invalidStep(Tr::tr("environment variables starting with SWAMP_ are reserved"));
+        if (spec.env.contains(it.key()))
+            return invalidStep(Tr::tr("\"%1\" is both in env and in secretEnv").arg(it.key()));
         if (it.value().toString().toUtf8().size() > MaxSecretValueBytes)
-            return invalid(Tr::tr("the value of secret environment variable \"%1\" is larger than 64 KiB").arg(it.key()));
+            return invalidStep(
+                Tr::tr("the value of secret environment variable \"%1\" is larger than 64 KiB")
+                    .arg(it.key()));
     }
     spec.secretEnv = secrets;
     spec.secretNames = secrets.keys();
+    return {};
+}
+
+Result<void> readRequirement(const QJsonObject &o, StepSpec &spec)
+{
     for (const char *field : {"target", "platform"}) {
-        if (present(field) && !o.value(QLatin1String(field)).isString())
-            return typeError(field, qstrcmp(field, "target") == 0 ? Tr::tr("a string (a worker's name)")
-                                                                  : Tr::tr("a string such as linux or linux/x86_64"));
+        if (isPresent(o, field) && !o.value(QLatin1String(field)).isString())
+            return typeError(field, qstrcmp(field, "target") == 0
+                                        ? Tr::tr("a string (a worker's name)")
+                                        : Tr::tr("a string such as linux or linux/x86_64"));
     }
     spec.requirement.target = o.value(QStringLiteral("target")).toString();
     auto labels = labelsFromWire(o.value(QStringLiteral("labels")), 64);
     if (!labels)
-        return invalid(labels.error().message);
+        return invalidStep(labels.error().message);
     spec.requirement.labels = *labels;
     spec.requirement.platform = o.value(QStringLiteral("platform")).toString();
-    if (!spec.requirement.target.isEmpty() && (!labels->isEmpty() || !spec.requirement.platform.isEmpty()))
-        return invalid(Tr::tr("--target names one worker; it does not combine with --label or --platform"));
-    const auto duration = [&](const char *field, qint64 *out) -> Result<void> {
-        const QJsonValue value = o.value(QLatin1String(field));
-        if (value.isUndefined() || value.isNull())
-            return {};
-        if (value.isString()) {
-            auto parsed = parseDurationMs(value.toString());
-            if (!parsed)
-                return invalid(QStringLiteral("%1: %2").arg(QLatin1String(field), parsed.error().text()));
-            *out = *parsed;
-            return {};
-        }
-        if (!value.isDouble() || value.toDouble() != double(value.toInteger()) || value.toInteger() <= 0)
-            return invalid(Tr::tr("%1 must be a positive duration").arg(QLatin1String(field)));
-        *out = value.toInteger();
+    if (!spec.requirement.target.isEmpty() &&
+        (!labels->isEmpty() || !spec.requirement.platform.isEmpty()))
+        return invalidStep(
+            Tr::tr("--target names one worker; it does not combine with --label or --platform"));
+    return {};
+}
+
+// A duration is a string ("45s", "30m") or a positive whole number of milliseconds; absent or
+// null leaves `out` as it is.
+Result<void> readDuration(const QJsonObject &o, const char *field, qint64 *out)
+{
+    const QJsonValue value = o.value(QLatin1String(field));
+    if (value.isUndefined() || value.isNull())
         return {};
-    };
-    for (const auto &[field, out] : {std::pair{"timeoutMs", &spec.timeoutMs}, std::pair{"timeout", &spec.timeoutMs},
-                                     std::pair{"queueTimeoutMs", &spec.queueTimeoutMs},
-                                     std::pair{"queueTimeout", &spec.queueTimeoutMs}}) {
-        if (auto r = duration(field, out); !r)
+    if (value.isString()) {
+        auto parsed = parseDurationMs(value.toString());
+        if (!parsed)
+            return invalidStep(
+                QStringLiteral("%1: %2").arg(QLatin1String(field), parsed.error().text()));
+        *out = *parsed;
+        return {};
+    }
+    if (!value.isDouble() || value.toDouble() != double(value.toInteger()) ||
+        value.toInteger() <= 0)
+        return invalidStep(Tr::tr("%1 must be a positive duration").arg(QLatin1String(field)));
+    *out = value.toInteger();
+    return {};
+}
+
+// Each timeout has two spellings; where both are given, the later one here wins.
+Result<void> readTimeouts(const QJsonObject &o, StepSpec &spec)
+{
+    for (const auto &[field, out] :
+         {std::pair{"timeoutMs", &spec.timeoutMs}, std::pair{"timeout", &spec.timeoutMs},
+          std::pair{"queueTimeoutMs", &spec.queueTimeoutMs},
+          std::pair{"queueTimeout", &spec.queueTimeoutMs}}) {
+        if (auto r = readDuration(o, field, out); !r)
             return fail(r.error());
     }
+    return {};
+}
+
+Result<void> readAttempts(const QJsonObject &o, StepSpec &spec)
+{
     const QJsonValue attempts = o.value(QStringLiteral("attempts"));
-    if (present("attempts")
-        && (!attempts.isDouble() || attempts.toDouble() != double(attempts.toInteger())
-            || attempts.toInteger() < 1 || attempts.toInteger() > MaxStepAttempts))
-        return invalid(Tr::tr("attempts must be a whole number from 1 to %1").arg(MaxStepAttempts));
+    if (isPresent(o, "attempts") &&
+        (!attempts.isDouble() || attempts.toDouble() != double(attempts.toInteger()) ||
+         attempts.toInteger() < 1 || attempts.toInteger() > MaxStepAttempts))
+        return invalidStep(
+            Tr::tr("attempts must be a whole number from 1 to %1").arg(MaxStepAttempts));
     spec.maxAttempts = int(attempts.toInteger(3));
-    if (present("atMostOnce") && !o.value(QStringLiteral("atMostOnce")).isBool())
+    if (isPresent(o, "atMostOnce") && !o.value(QStringLiteral("atMostOnce")).isBool())
         return typeError("atMostOnce", Tr::tr("true or false"));
     spec.atMostOnce = o.value(QStringLiteral("atMostOnce")).toBool(false);
+    return {};
+}
+
+} // namespace
+
+Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
+{
+    StepSpec spec;
+    // In this order: a step with several mistakes is refused for the first, and readSecretEnv()
+    // and readName() look at what the readers before them accepted.
+    for (const StepFieldReader read : {readCommand, readName, readEnv, readSecretEnv,
+                                       readRequirement, readTimeouts, readAttempts}) {
+        if (auto r = read(o, spec); !r)
+            return fail(r.error());
+    }
     return spec;
 }
 

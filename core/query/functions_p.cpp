@@ -168,127 +168,170 @@ static QString asciiCase(const QString &text, bool upper)
     return result;
 }
 
+static std::unexpected<Error> noImplementation(const QString &name)
+{
+    return conversionError(Tr::tr("internal error: no implementation of %1()").arg(name));
+}
+
+static Value sizeOf(const Value &value)
+{
+    switch (value.kind()) {
+    case Kind::String:
+        return Value::fromInt(codePoints(value.string()));
+    case Kind::List:
+        return Value::fromInt(value.list().size());
+    default:
+        return Value::fromInt(mapSize(value));
+    }
+}
+
+// `regex` is the literal pattern the checker compiled; any other is compiled per call, and an
+// invalid one is an error of the run, not of the query's syntax.
+static Result<Value> matches(const Value &text, const Value &pattern,
+                             const QRegularExpression *regex)
+{
+    if (regex)
+        return Value::fromBool(regex->match(text.string()).hasMatch());
+    Result<QRegularExpression> compiled = compilePattern(pattern.string());
+    if (!compiled) {
+        compiled.error().code = u"query_runtime"_s;
+        return std::unexpected(compiled.error());
+    }
+    return Value::fromBool(compiled->match(text.string()).hasMatch());
+}
+
+static Result<Value> toStringValue(const Value &value)
+{
+    switch (value.kind()) {
+    case Kind::Int:
+        return Value::fromString(QString::number(value.integer()));
+    case Kind::Double:
+        return Value::fromString(doubleToString(value.number()));
+    case Kind::String:
+        return value;
+    case Kind::Bool:
+        return Value::fromString(value.boolean() ? u"true"_s : u"false"_s);
+    case Kind::Timestamp:
+        return Value::fromString(formatTimestamp(value.timestampMs()));
+    case Kind::Duration:
+        return Value::fromString(formatDuration(value.durationMs()));
+    default:
+        break;
+    }
+    return noImplementation(u"string"_s);
+}
+
+static Result<Value> toBool(const Value &value)
+{
+    if (value.kind() == Kind::Bool)
+        return value;
+    static const QStringList truths{u"true"_s, u"True"_s, u"TRUE"_s, u"t"_s, u"1"_s};
+    static const QStringList lies{u"false"_s, u"False"_s, u"FALSE"_s, u"f"_s, u"0"_s};
+    if (truths.contains(value.string()))
+        return Value::fromBool(true);
+    if (lies.contains(value.string()))
+        return Value::fromBool(false);
+    return conversionError(Tr::tr("cannot convert \"%1\" to bool").arg(value.string()));
+}
+
+static Result<Value> toTimestamp(const Value &value)
+{
+    if (value.kind() == Kind::Timestamp)
+        return value;
+    if (value.kind() == Kind::Int) {
+        const qint64 seconds = value.integer();
+        if (seconds < minTimestampMs / 1000 || seconds > maxTimestampMs / 1000)
+            return conversionError(Tr::tr("timestamp(%1) is out of range").arg(seconds));
+        return Value::fromTimestamp(seconds * 1000);
+    }
+    if (const auto ms = parseTimestamp(value.string()))
+        return Value::fromTimestamp(*ms);
+    return conversionError(Tr::tr("\"%1\" is not a valid timestamp").arg(value.string()));
+}
+
+static Result<Value> toDuration(const Value &value)
+{
+    if (value.kind() == Kind::Duration)
+        return value;
+    if (const auto ms = parseDuration(value.string()))
+        return Value::fromDuration(*ms);
+    return conversionError(Tr::tr("\"%1\" is not a valid duration").arg(value.string()));
+}
+
+// A duration's getters count the whole duration in their unit, not a clock field.
+static Result<Value> durationPart(const QString &name, qint64 ms)
+{
+    if (name == u"getHours")
+        return Value::fromInt(ms / 3600000);
+    if (name == u"getMinutes")
+        return Value::fromInt(ms / 60000);
+    if (name == u"getSeconds")
+        return Value::fromInt(ms / 1000);
+    if (name == u"getMilliseconds")
+        return Value::fromInt(ms);
+    return noImplementation(name);
+}
+
+static Result<Value> timestampPart(const QString &name, qint64 ms)
+{
+    const Civil civil = civilFromMs(ms);
+    if (name == u"getFullYear")
+        return Value::fromInt(civil.year);
+    if (name == u"getMonth")
+        return Value::fromInt(civil.month - 1);
+    if (name == u"getDate")
+        return Value::fromInt(civil.day);
+    if (name == u"getDayOfMonth")
+        return Value::fromInt(civil.day - 1);
+    if (name == u"getDayOfWeek")
+        return Value::fromInt(civil.dayOfWeek);
+    if (name == u"getDayOfYear")
+        return Value::fromInt(civil.dayOfYear);
+    if (name == u"getHours")
+        return Value::fromInt(civil.hours);
+    if (name == u"getMinutes")
+        return Value::fromInt(civil.minutes);
+    if (name == u"getSeconds")
+        return Value::fromInt(civil.seconds);
+    if (name == u"getMilliseconds")
+        return Value::fromInt(civil.milliseconds);
+    return noImplementation(name);
+}
+
 Result<Value> callFunction(const QString &name, bool isMethod, const QList<Value> &arguments,
                            const QRegularExpression *regex)
 {
     const Value &first = arguments.at(0);
-    if (name == u"size") {
-        switch (first.kind()) {
-        case Kind::String:
-            return Value::fromInt(codePoints(first.string()));
-        case Kind::List:
-            return Value::fromInt(first.list().size());
-        default:
-            return Value::fromInt(mapSize(first));
-        }
-    }
+    if (name == u"size")
+        return sizeOf(first);
     if (name == u"contains")
         return Value::fromBool(first.string().contains(arguments.at(1).string()));
     if (name == u"startsWith")
         return Value::fromBool(first.string().startsWith(arguments.at(1).string()));
     if (name == u"endsWith")
         return Value::fromBool(first.string().endsWith(arguments.at(1).string()));
-    if (name == u"matches") {
-        if (regex)
-            return Value::fromBool(regex->match(first.string()).hasMatch());
-        Result<QRegularExpression> compiled = compilePattern(arguments.at(1).string());
-        if (!compiled) {
-            compiled.error().code = u"query_runtime"_s;
-            return std::unexpected(compiled.error());
-        }
-        return Value::fromBool(compiled->match(first.string()).hasMatch());
-    }
+    if (name == u"matches")
+        return matches(first, arguments.at(1), regex);
     if (name == u"lowerAscii" || name == u"upperAscii")
         return Value::fromString(asciiCase(first.string(), name == u"upperAscii"));
-    if (name == u"string") {
-        switch (first.kind()) {
-        case Kind::Int:
-            return Value::fromString(QString::number(first.integer()));
-        case Kind::Double:
-            return Value::fromString(doubleToString(first.number()));
-        case Kind::String:
-            return first;
-        case Kind::Bool:
-            return Value::fromString(first.boolean() ? u"true"_s : u"false"_s);
-        case Kind::Timestamp:
-            return Value::fromString(formatTimestamp(first.timestampMs()));
-        case Kind::Duration:
-            return Value::fromString(formatDuration(first.durationMs()));
-        default:
-            break;
-        }
-    }
+    if (name == u"string")
+        return toStringValue(first);
     if (name == u"int")
         return toInt(first);
     if (name == u"double")
         return toDouble(first);
-    if (name == u"bool") {
-        if (first.kind() == Kind::Bool)
-            return first;
-        static const QStringList truths{u"true"_s, u"True"_s, u"TRUE"_s, u"t"_s, u"1"_s};
-        static const QStringList lies{u"false"_s, u"False"_s, u"FALSE"_s, u"f"_s, u"0"_s};
-        if (truths.contains(first.string()))
-            return Value::fromBool(true);
-        if (lies.contains(first.string()))
-            return Value::fromBool(false);
-        return conversionError(Tr::tr("cannot convert \"%1\" to bool").arg(first.string()));
-    }
-    if (name == u"timestamp") {
-        if (first.kind() == Kind::Timestamp)
-            return first;
-        if (first.kind() == Kind::Int) {
-            const qint64 seconds = first.integer();
-            if (seconds < minTimestampMs / 1000 || seconds > maxTimestampMs / 1000)
-                return conversionError(Tr::tr("timestamp(%1) is out of range").arg(seconds));
-            return Value::fromTimestamp(seconds * 1000);
-        }
-        if (const auto ms = parseTimestamp(first.string()))
-            return Value::fromTimestamp(*ms);
-        return conversionError(Tr::tr("\"%1\" is not a valid timestamp").arg(first.string()));
-    }
-    if (name == u"duration") {
-        if (first.kind() == Kind::Duration)
-            return first;
-        if (const auto ms = parseDuration(first.string()))
-            return Value::fromDuration(*ms);
-        return conversionError(Tr::tr("\"%1\" is not a valid duration").arg(first.string()));
-    }
-    if (first.kind() == Kind::Duration) {
-        const qint64 ms = first.durationMs();
-        if (name == u"getHours")
-            return Value::fromInt(ms / 3600000);
-        if (name == u"getMinutes")
-            return Value::fromInt(ms / 60000);
-        if (name == u"getSeconds")
-            return Value::fromInt(ms / 1000);
-        if (name == u"getMilliseconds")
-            return Value::fromInt(ms);
-    }
-    if (first.kind() == Kind::Timestamp) {
-        const Civil civil = civilFromMs(first.timestampMs());
-        if (name == u"getFullYear")
-            return Value::fromInt(civil.year);
-        if (name == u"getMonth")
-            return Value::fromInt(civil.month - 1);
-        if (name == u"getDate")
-            return Value::fromInt(civil.day);
-        if (name == u"getDayOfMonth")
-            return Value::fromInt(civil.day - 1);
-        if (name == u"getDayOfWeek")
-            return Value::fromInt(civil.dayOfWeek);
-        if (name == u"getDayOfYear")
-            return Value::fromInt(civil.dayOfYear);
-        if (name == u"getHours")
-            return Value::fromInt(civil.hours);
-        if (name == u"getMinutes")
-            return Value::fromInt(civil.minutes);
-        if (name == u"getSeconds")
-            return Value::fromInt(civil.seconds);
-        if (name == u"getMilliseconds")
-            return Value::fromInt(civil.milliseconds);
-    }
+    if (name == u"bool")
+        return toBool(first);
+    if (name == u"timestamp")
+        return toTimestamp(first);
+    if (name == u"duration")
+        return toDuration(first);
+    if (first.kind() == Kind::Duration)
+        return durationPart(name, first.durationMs());
+    if (first.kind() == Kind::Timestamp)
+        return timestampPart(name, first.timestampMs());
     Q_UNUSED(isMethod);
-    return conversionError(Tr::tr("internal error: no implementation of %1()").arg(name));
+    return noImplementation(name);
 }
 
 } // namespace Swamp::Query::Internal

@@ -106,28 +106,44 @@ private:
                 return string(true);
             if ((c == u'b' || c == u'B') && (c1 == u'"' || c1 == u'\''))
                 return syntax(Tr::tr("bytes literals are not supported"), start, 2);
-            while (m_at < m_text.size() &&
-                   (isIdentifierStart(m_text.at(m_at)) || isDigit(m_text.at(m_at))))
-                ++m_at;
-            Token token = make(TokenKind::Identifier, start);
-            token.text = m_text.mid(start, m_at - start);
-            if (token.text == u"true")
-                token.kind = TokenKind::True;
-            else if (token.text == u"false")
-                token.kind = TokenKind::False;
-            else if (token.text == u"null")
-                token.kind = TokenKind::Null;
-            else if (token.text == u"in")
-                token.kind = TokenKind::In;
-            else if (reservedWords().contains(token.text))
-                return syntax(Tr::tr("\"%1\" is a reserved word").arg(token.text), start,
-                              token.length);
-            return token;
+            return word();
         }
         if (isDigit(c) || (c == u'.' && isDigit(c1)))
             return number();
         if (c == u'"' || c == u'\'')
             return string(false);
+        return punctuation();
+    }
+
+    // An identifier, or the keyword it spells; a reserved word is refused.
+    Result<Token> word()
+    {
+        const qsizetype start = m_at;
+        while (m_at < m_text.size() &&
+               (isIdentifierStart(m_text.at(m_at)) || isDigit(m_text.at(m_at))))
+            ++m_at;
+        Token token = make(TokenKind::Identifier, start);
+        token.text = m_text.mid(start, m_at - start);
+        if (token.text == u"true")
+            token.kind = TokenKind::True;
+        else if (token.text == u"false")
+            token.kind = TokenKind::False;
+        else if (token.text == u"null")
+            token.kind = TokenKind::Null;
+        else if (token.text == u"in")
+            token.kind = TokenKind::In;
+        else if (reservedWords().contains(token.text))
+            return syntax(Tr::tr("\"%1\" is a reserved word").arg(token.text), start, token.length);
+        return token;
+    }
+
+    // An operator or a bracket of one or two characters; anything else is refused, with a hint
+    // for the C-like operators CEL spells differently.
+    Result<Token> punctuation()
+    {
+        const qsizetype start = m_at;
+        const QChar c = m_text.at(m_at);
+        const QChar c1 = peek(1);
         const auto two = [&](TokenKind kind) {
             m_at += 2;
             return make(kind, start);

@@ -428,90 +428,114 @@ private:
         case TokenKind::String:
         case TokenKind::True:
         case TokenKind::False:
-        case TokenKind::Null: {
-            NodePtr made = node(NodeKind::Literal, advance(), start);
-            if (token.kind == TokenKind::Int)
-                made->literal = Value::fromInt(token.intValue);
-            else if (token.kind == TokenKind::Double)
-                made->literal = Value::fromDouble(token.doubleValue);
-            else if (token.kind == TokenKind::String)
-                made->literal = Value::fromString(token.text);
-            else if (token.kind != TokenKind::Null)
-                made->literal = Value::fromBool(token.kind == TokenKind::True);
-            made->end = previousEnd();
-            return finish(std::move(made));
-        }
+        case TokenKind::Null:
+            return literal(start);
         case TokenKind::Dot:
             if (ahead(1).kind != TokenKind::Identifier)
                 return unexpected(Tr::tr("an expression"));
             advance();
             [[fallthrough]];
-        case TokenKind::Identifier: {
-            const Token &name = advance();
-            if (current().kind == TokenKind::LeftParen) {
-                advance();
-                NodePtr call = node(NodeKind::Call, name, start);
-                call->name = name.text;
-                if (Result<void> args = arguments(*call); !args)
-                    return std::unexpected(args.error());
-                call->end = previousEnd();
-                return macro(std::move(call));
-            }
-            NodePtr made = node(NodeKind::Identifier, name, start);
-            made->name = name.text;
-            made->end = previousEnd();
-            return finish(std::move(made));
-        }
-        case TokenKind::LeftParen: {
-            advance();
-            Result<NodePtr> inner = expression();
-            if (!inner)
-                return inner;
-            if (Result<void> close = expect(TokenKind::RightParen, u")"_s); !close)
-                return std::unexpected(close.error());
-            return inner;
-        }
-        case TokenKind::LeftBracket: {
-            NodePtr made = node(NodeKind::ListLiteral, advance(), start);
-            while (current().kind != TokenKind::RightBracket) {
-                Result<NodePtr> element = expression();
-                if (!element)
-                    return element;
-                made->children.push_back(std::move(*element));
-                if (current().kind != TokenKind::Comma)
-                    break;
-                advance();
-            }
-            if (Result<void> close = expect(TokenKind::RightBracket, u"]"_s); !close)
-                return std::unexpected(close.error());
-            made->end = previousEnd();
-            return finish(std::move(made));
-        }
-        case TokenKind::LeftBrace: {
-            NodePtr made = node(NodeKind::MapLiteral, advance(), start);
-            while (current().kind != TokenKind::RightBrace) {
-                Result<NodePtr> key = expression();
-                if (!key)
-                    return key;
-                if (Result<void> colon = expect(TokenKind::Colon, u":"_s); !colon)
-                    return std::unexpected(colon.error());
-                Result<NodePtr> value = expression();
-                if (!value)
-                    return value;
-                made->children.push_back(std::move(*key));
-                made->children.push_back(std::move(*value));
-                if (current().kind != TokenKind::Comma)
-                    break;
-                advance();
-            }
-            if (Result<void> close = expect(TokenKind::RightBrace, u"}"_s); !close)
-                return std::unexpected(close.error());
-            made->end = previousEnd();
-            return finish(std::move(made));
-        }
+        case TokenKind::Identifier:
+            return identifierOrCall(start);
+        case TokenKind::LeftParen:
+            return parenthesized();
+        case TokenKind::LeftBracket:
+            return listLiteral(start);
+        case TokenKind::LeftBrace:
+            return mapLiteral(start);
         default:
             return unexpected(Tr::tr("an expression"));
         }
+    }
+
+    // The current token is a literal (an int in range).
+    Result<NodePtr> literal(qsizetype start)
+    {
+        const Token &token = advance();
+        NodePtr made = node(NodeKind::Literal, token, start);
+        if (token.kind == TokenKind::Int)
+            made->literal = Value::fromInt(token.intValue);
+        else if (token.kind == TokenKind::Double)
+            made->literal = Value::fromDouble(token.doubleValue);
+        else if (token.kind == TokenKind::String)
+            made->literal = Value::fromString(token.text);
+        else if (token.kind != TokenKind::Null)
+            made->literal = Value::fromBool(token.kind == TokenKind::True);
+        made->end = previousEnd();
+        return finish(std::move(made));
+    }
+
+    // `name` or `name(args)`; a leading dot (`.name`) is already read and counts from `start`.
+    Result<NodePtr> identifierOrCall(qsizetype start)
+    {
+        const Token &name = advance();
+        if (current().kind == TokenKind::LeftParen) {
+            advance();
+            NodePtr call = node(NodeKind::Call, name, start);
+            call->name = name.text;
+            if (Result<void> args = arguments(*call); !args)
+                return std::unexpected(args.error());
+            call->end = previousEnd();
+            return macro(std::move(call));
+        }
+        NodePtr made = node(NodeKind::Identifier, name, start);
+        made->name = name.text;
+        made->end = previousEnd();
+        return finish(std::move(made));
+    }
+
+    Result<NodePtr> parenthesized()
+    {
+        advance();
+        Result<NodePtr> inner = expression();
+        if (!inner)
+            return inner;
+        if (Result<void> close = expect(TokenKind::RightParen, u")"_s); !close)
+            return std::unexpected(close.error());
+        return inner;
+    }
+
+    Result<NodePtr> listLiteral(qsizetype start)
+    {
+        NodePtr made = node(NodeKind::ListLiteral, advance(), start);
+        while (current().kind != TokenKind::RightBracket) {
+            Result<NodePtr> element = expression();
+            if (!element)
+                return element;
+            made->children.push_back(std::move(*element));
+            if (current().kind != TokenKind::Comma)
+                break;
+            advance();
+        }
+        if (Result<void> close = expect(TokenKind::RightBracket, u"]"_s); !close)
+            return std::unexpected(close.error());
+        made->end = previousEnd();
+        return finish(std::move(made));
+    }
+
+    // The children are key, value, key, value, ...
+    Result<NodePtr> mapLiteral(qsizetype start)
+    {
+        NodePtr made = node(NodeKind::MapLiteral, advance(), start);
+        while (current().kind != TokenKind::RightBrace) {
+            Result<NodePtr> key = expression();
+            if (!key)
+                return key;
+            if (Result<void> colon = expect(TokenKind::Colon, u":"_s); !colon)
+                return std::unexpected(colon.error());
+            Result<NodePtr> value = expression();
+            if (!value)
+                return value;
+            made->children.push_back(std::move(*key));
+            made->children.push_back(std::move(*value));
+            if (current().kind != TokenKind::Comma)
+                break;
+            advance();
+        }
+        if (Result<void> close = expect(TokenKind::RightBrace, u"}"_s); !close)
+            return std::unexpected(close.error());
+        made->end = previousEnd();
+        return finish(std::move(made));
     }
 
     const QString &m_text;

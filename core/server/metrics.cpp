@@ -102,6 +102,16 @@ public:
     {
         sample(QLatin1String(name), labels, QString::number(value));
     }
+    // One sample of `name` per entry of `counts`, labelled `labelName` with its key.
+    void samples(const char *name, const char *labelName, const QMap<QString, qint64> &counts)
+    {
+        for (auto it = counts.cbegin(); it != counts.cend(); ++it)
+            sample(name, labelled(labelName, it.key()), it.value());
+    }
+    static QList<std::pair<QString, QString>> labelled(const char *name, const QString &value)
+    {
+        return {{QLatin1String(name), value}};
+    }
     QByteArray bytes() const { return m_text.toUtf8(); }
 
 private:
@@ -117,6 +127,45 @@ private:
     QString m_text;
 };
 
+void renderDatabaseState(Exposition &out, const Metrics::DatabaseState &state)
+{
+    out.family("swamp_workers", "gauge",
+               QStringLiteral("Worker records by status (database-wide)."));
+    for (const QString &status : workerStatuses())
+        out.sample("swamp_workers", Exposition::labelled("status", status),
+                   state.workers.value(status));
+    out.family("swamp_steps", "gauge", QStringLiteral("Steps by state (database-wide)."));
+    QStringList states = stepStates();
+    for (auto it = state.steps.cbegin(); it != state.steps.cend(); ++it) {
+        if (!states.contains(it.key()))
+            states << it.key(); // a state of a newer schema: shown rather than hidden
+    }
+    for (const QString &stepState : std::as_const(states))
+        out.sample("swamp_steps", Exposition::labelled("state", stepState),
+                   state.steps.value(stepState));
+    out.family("swamp_active_leases", "gauge",
+               QStringLiteral("Step leases in state active (database-wide)."));
+    out.sample("swamp_active_leases", {}, state.activeLeases);
+}
+
+// `buckets`: the count per bucket of Metrics::dispatchLatencyBuckets(), the last one +Inf;
+// Prometheus wants them cumulative.
+void renderDispatchLatency(Exposition &out, const QList<qint64> &buckets, double sum, qint64 count)
+{
+    out.family("swamp_dispatch_latency_seconds", "histogram",
+               QStringLiteral(
+                   "Time from a step entering the queue (submitted or requeued) to its dispatch."));
+    const QList<double> &bounds = Metrics::dispatchLatencyBuckets();
+    qint64 cumulative = 0;
+    for (qsizetype i = 0; i <= bounds.size(); ++i) {
+        cumulative += buckets.at(i);
+        const QString le = i < bounds.size() ? number(bounds.at(i)) : QStringLiteral("+Inf");
+        out.sample("swamp_dispatch_latency_seconds_bucket", Exposition::labelled("le", le),
+                   cumulative);
+    }
+    out.sample(QStringLiteral("swamp_dispatch_latency_seconds_sum"), {}, number(sum));
+    out.sample("swamp_dispatch_latency_seconds_count", {}, count);
+}
 
 } // namespace
 
@@ -218,10 +267,6 @@ qint64 Metrics::sockets(Endpoint endpoint) const
 QByteArray Metrics::render(const Result<DatabaseState> &state) const
 {
     Exposition out;
-    const auto label = [](const char *name, const QString &value) {
-        return QList<std::pair<QString, QString>>{{QLatin1String(name), value}};
-    };
-
     out.family("swamp_build_info", "gauge",
                QStringLiteral("The swamp version this orchestrator runs (always 1)."));
     out.sample("swamp_build_info",
@@ -242,59 +287,30 @@ QByteArray Metrics::render(const Result<DatabaseState> &state) const
                QStringLiteral("1 when the database answered this scrape's state queries, else 0 "
                               "(and the state gauges are missing)."));
     out.sample("swamp_database_up", {}, state ? 1 : 0);
-    if (state) {
-        out.family("swamp_workers", "gauge",
-                   QStringLiteral("Worker records by status (database-wide)."));
-        for (const QString &status : workerStatuses())
-            out.sample("swamp_workers", label("status", status), state->workers.value(status));
-        out.family("swamp_steps", "gauge", QStringLiteral("Steps by state (database-wide)."));
-        QStringList states = stepStates();
-        for (auto it = state->steps.cbegin(); it != state->steps.cend(); ++it) {
-            if (!states.contains(it.key()))
-                states << it.key(); // a state of a newer schema: shown rather than hidden
-        }
-        for (const QString &stepState : std::as_const(states))
-            out.sample("swamp_steps", label("state", stepState), state->steps.value(stepState));
-        out.family("swamp_active_leases", "gauge",
-                   QStringLiteral("Step leases in state active (database-wide)."));
-        out.sample("swamp_active_leases", {}, state->activeLeases);
-    }
+    if (state)
+        renderDatabaseState(out, *state);
 
     out.family(
         "swamp_enrollments_total", "counter",
         QStringLiteral("Enroll frames answered, by result: ok or the error code of the refusal."));
-    for (auto it = m_enrollments.cbegin(); it != m_enrollments.cend(); ++it)
-        out.sample("swamp_enrollments_total", label("result", it.key()), it.value());
+    out.samples("swamp_enrollments_total", "result", m_enrollments);
 
-    out.family("swamp_dispatch_latency_seconds", "histogram",
-               QStringLiteral(
-                   "Time from a step entering the queue (submitted or requeued) to its dispatch."));
-    const QList<double> &bounds = dispatchLatencyBuckets();
-    qint64 cumulative = 0;
-    for (qsizetype i = 0; i <= bounds.size(); ++i) {
-        cumulative += m_dispatchBuckets.at(i);
-        const QString le = i < bounds.size() ? number(bounds.at(i)) : QStringLiteral("+Inf");
-        out.sample("swamp_dispatch_latency_seconds_bucket", label("le", le), cumulative);
-    }
-    out.sample(QStringLiteral("swamp_dispatch_latency_seconds_sum"), {}, number(m_dispatchSum));
-    out.sample("swamp_dispatch_latency_seconds_count", {}, m_dispatchCount);
+    renderDispatchLatency(out, m_dispatchBuckets, m_dispatchSum, m_dispatchCount);
 
     out.family("swamp_rejected_frames_total", "counter",
                QStringLiteral("Frames refused by validation or fencing, by reason."));
-    for (auto it = m_rejectedFrames.cbegin(); it != m_rejectedFrames.cend(); ++it)
-        out.sample("swamp_rejected_frames_total", label("reason", it.key()), it.value());
+    out.samples("swamp_rejected_frames_total", "reason", m_rejectedFrames);
 
     out.family("swamp_admin_auth_failures_total", "counter",
                QStringLiteral("Admin connections refused, by reason: missing (no token), worker_token, "
                               "mismatch, rate_limited (too many failures from the address)."));
-    for (auto it = m_adminAuthFailures.cbegin(); it != m_adminAuthFailures.cend(); ++it)
-        out.sample("swamp_admin_auth_failures_total", label("reason", it.key()), it.value());
+    out.samples("swamp_admin_auth_failures_total", "reason", m_adminAuthFailures);
 
     out.family("swamp_connected_sockets", "gauge",
                QStringLiteral("Open WebSocket connections, by endpoint."));
-    out.sample("swamp_connected_sockets", label("endpoint", QStringLiteral("worker")),
-               m_workerSockets);
-    out.sample("swamp_connected_sockets", label("endpoint", QStringLiteral("admin")),
+    out.sample("swamp_connected_sockets",
+               Exposition::labelled("endpoint", QStringLiteral("worker")), m_workerSockets);
+    out.sample("swamp_connected_sockets", Exposition::labelled("endpoint", QStringLiteral("admin")),
                m_adminSockets);
     return out.bytes();
 }

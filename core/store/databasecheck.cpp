@@ -88,6 +88,118 @@ QString restoreFix(const QString &dataDir, const QString &databasePath,
              startOver);
 }
 
+// What the data dir holds besides its database, which decides whether a missing or empty
+// database is refused, and what the refusal offers instead.
+struct DataDirContents
+{
+    QString dataDir;
+    QString databasePath;
+    bool adminJson = false;
+    QList<DatabaseBackup> backups;
+
+    bool heldOne() const { return adminJson || !backups.isEmpty(); }
+
+    std::unexpected<Error> refuse(const QString &code, const QString &cause,
+                                  bool fileInTheWay) const
+    {
+        return fail(code, cause + Tr::tr("; nothing was changed"),
+                    restoreFix(dataDir, databasePath, backups, fileInTheWay));
+    }
+
+    QString heldBefore() const
+    {
+        return Tr::tr("but the data dir held one before (%1)")
+            .arg(evidence(adminJson, backups.size()));
+    }
+};
+
+// Read-only: whatever is wrong with the file, this look changes none of its bytes.
+Result<void> openReadOnly(Connection &connection, const QString &databasePath)
+{
+    const int opened = sqlite3_open_v2(QFile::encodeName(databasePath).constData(), &connection.db,
+                                       SQLITE_OPEN_READONLY, nullptr);
+    if (opened != SQLITE_OK) {
+        return fail(
+            QStringLiteral("database"),
+            Tr::tr("cannot open the database %1: %2")
+                .arg(native(databasePath), QString::fromUtf8(sqlite3_errmsg(connection.db))),
+            Tr::tr("check that the file is readable by this user"));
+    }
+    sqlite3_busy_timeout(connection.db, 5000);
+    return {};
+}
+
+// The schema's version (0: no swamp schema), which also reads the file's header and first page,
+// so a file that is no database or is damaged there is refused here.
+Result<int> readSchemaVersion(sqlite3 *db, const DataDirContents &contents)
+{
+    int version = 0;
+    sqlite3_stmt *statement = nullptr;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                "name = 'schema_migrations'",
+                                -1, &statement, nullptr);
+    bool hasTable = false;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW)
+        hasTable = sqlite3_column_int(statement, 0) > 0;
+    sqlite3_finalize(statement);
+    if (rc == SQLITE_ROW && hasTable) {
+        rc = sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_migrations", -1, &statement,
+                                nullptr);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW)
+            version = sqlite3_column_int(statement, 0);
+        sqlite3_finalize(statement);
+    }
+    if (rc == SQLITE_ROW)
+        return version;
+    const QString name = native(contents.databasePath);
+    const QString error = QString::fromUtf8(sqlite3_errmsg(db));
+    if ((rc & 0xff) == SQLITE_NOTADB) {
+        return contents.refuse(QStringLiteral("not_a_database"),
+                               Tr::tr("%1 is not a SQLite database (SQLite: %2)").arg(name, error),
+                               true);
+    }
+    if (isDamage(rc)) {
+        return contents.refuse(QStringLiteral("database_corrupt"),
+                               Tr::tr("the database %1 is damaged (SQLite: %2)").arg(name, error),
+                               true);
+    }
+    return fail(QStringLiteral("database"),
+                Tr::tr("cannot read the database %1: %2").arg(name, error),
+                Tr::tr("check that the file is readable and the disk is healthy"));
+}
+
+void logQuickCheck(const QString &db, const QuickCheck &checked)
+{
+    qCInfo(lcDb).noquote() << QStringLiteral("PRAGMA quick_check of %1: %2 in %3 ms")
+                                  .arg(db, !checked.problems.isEmpty() ? QStringLiteral("damaged")
+                                           : checked.complete          ? QStringLiteral("ok")
+                                                              : QStringLiteral("cut short"))
+                                  .arg(checked.elapsedMs);
+}
+
+// Refuses a database PRAGMA quick_check found damaged; every problem it found is in the details.
+std::unexpected<Error> refuseDamaged(const DataDirContents &contents, const QuickCheck &checked)
+{
+    std::unexpected<Error> refused =
+        contents.refuse(QStringLiteral("database_corrupt"),
+                        Tr::tr("the database %1 is damaged (PRAGMA quick_check: %2)")
+                            .arg(native(contents.databasePath), checked.problems.first()),
+                        true);
+    refused.error().details.insert(QStringLiteral("problems"),
+                                   QJsonArray::fromStringList(checked.problems));
+    return refused;
+}
+
+QString cutShortWarning(const QString &db, const QuickCheck &checked)
+{
+    return Tr::tr("the integrity check of %1 (PRAGMA quick_check) was cut short after %2 s, "
+                  "before it had read the whole file; serving without it — 'swamp backup "
+                  "<file>' reads and checks all of it while swamp serve runs")
+        .arg(db)
+        .arg(checked.elapsedMs / 1000.0, 0, 'f', 1);
+}
+
 } // namespace
 
 QList<DatabaseBackup> findDatabaseBackups(const QString &dataDir, const QString &databasePath)
@@ -165,121 +277,53 @@ Result<DataDirDatabase> checkDataDirDatabase(const QString &dataDir, const QStri
                                              qint64 quickCheckBudgetMs)
 {
     const QFileInfo file(databasePath);
-    const bool adminJson = QFile::exists(adminConfigPath(dataDir));
-    const QList<DatabaseBackup> backups = findDatabaseBackups(dataDir, databasePath);
-    const bool heldOne = adminJson || !backups.isEmpty();
+    const DataDirContents contents{dataDir, databasePath, QFile::exists(adminConfigPath(dataDir)),
+                                   findDatabaseBackups(dataDir, databasePath)};
     const QString db = native(databasePath);
-    const auto refuse = [&](const QString &code, const QString &cause, bool fileInTheWay) {
-        return fail(code, cause + Tr::tr("; nothing was changed"),
-                    restoreFix(dataDir, databasePath, backups, fileInTheWay));
-    };
-    const auto heldBefore = [&] {
-        return Tr::tr("but the data dir held one before (%1)")
-            .arg(evidence(adminJson, backups.size()));
-    };
 
     if (!file.exists()) {
-        if (heldOne) {
-            return refuse(QStringLiteral("database_missing"),
-                          Tr::tr("the database %1 does not exist, %2").arg(db, heldBefore()),
-                          false);
+        if (contents.heldOne()) {
+            return contents.refuse(
+                QStringLiteral("database_missing"),
+                Tr::tr("the database %1 does not exist, %2").arg(db, contents.heldBefore()), false);
         }
         return DataDirDatabase{};
     }
     if (file.size() == 0) {
-        if (heldOne) {
-            return refuse(QStringLiteral("database_empty"),
-                          Tr::tr("the database %1 is empty (0 bytes), %2").arg(db, heldBefore()),
-                          false);
+        if (contents.heldOne()) {
+            return contents.refuse(
+                QStringLiteral("database_empty"),
+                Tr::tr("the database %1 is empty (0 bytes), %2").arg(db, contents.heldBefore()),
+                false);
         }
         return DataDirDatabase{};
     }
 
-    // Read-only: whatever is wrong with the file, this look changes none of its bytes.
     Connection connection;
-    const int opened = sqlite3_open_v2(QFile::encodeName(databasePath).constData(), &connection.db,
-                                       SQLITE_OPEN_READONLY, nullptr);
-    if (opened != SQLITE_OK) {
-        return fail(QStringLiteral("database"),
-                    Tr::tr("cannot open the database %1: %2")
-                        .arg(db, QString::fromUtf8(sqlite3_errmsg(connection.db))),
-                    Tr::tr("check that the file is readable by this user"));
-    }
-    sqlite3_busy_timeout(connection.db, 5000);
-
-    // The schema's version, which also reads the file's header and first page.
-    int version = 0;
-    {
-        sqlite3_stmt *statement = nullptr;
-        int rc = sqlite3_prepare_v2(connection.db,
-                                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                                    "name = 'schema_migrations'",
-                                    -1, &statement, nullptr);
-        bool hasTable = false;
-        if (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW)
-            hasTable = sqlite3_column_int(statement, 0) > 0;
-        sqlite3_finalize(statement);
-        if (rc == SQLITE_ROW && hasTable) {
-            rc = sqlite3_prepare_v2(connection.db, "SELECT max(version) FROM schema_migrations", -1,
-                                    &statement, nullptr);
-            if (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW)
-                version = sqlite3_column_int(statement, 0);
-            sqlite3_finalize(statement);
-        }
-        if (rc != SQLITE_ROW) {
-            const QString error = QString::fromUtf8(sqlite3_errmsg(connection.db));
-            if ((rc & 0xff) == SQLITE_NOTADB) {
-                return refuse(QStringLiteral("not_a_database"),
-                              Tr::tr("%1 is not a SQLite database (SQLite: %2)").arg(db, error),
-                              true);
-            }
-            if (isDamage(rc)) {
-                return refuse(QStringLiteral("database_corrupt"),
-                              Tr::tr("the database %1 is damaged (SQLite: %2)").arg(db, error),
-                              true);
-            }
-            return fail(QStringLiteral("database"),
-                        Tr::tr("cannot read the database %1: %2").arg(db, error),
-                        Tr::tr("check that the file is readable and the disk is healthy"));
-        }
-    }
+    if (auto opened = openReadOnly(connection, databasePath); !opened)
+        return fail(opened.error());
+    const Result<int> version = readSchemaVersion(connection.db, contents);
+    if (!version)
+        return fail(version.error());
 
     auto checked = quickCheck(connection.db, quickCheckBudgetMs);
     if (!checked)
         return fail(checked.error());
-    qCInfo(lcDb).noquote() << QStringLiteral("PRAGMA quick_check of %1: %2 in %3 ms")
-                                  .arg(db, !checked->problems.isEmpty() ? QStringLiteral("damaged")
-                                           : checked->complete          ? QStringLiteral("ok")
-                                                               : QStringLiteral("cut short"))
-                                  .arg(checked->elapsedMs);
-    if (!checked->problems.isEmpty()) {
-        Result<DataDirDatabase> refused =
-            refuse(QStringLiteral("database_corrupt"),
-                   Tr::tr("the database %1 is damaged (PRAGMA quick_check: %2)")
-                       .arg(db, checked->problems.first()),
-                   true);
-        refused.error().details.insert(QStringLiteral("problems"),
-                                       QJsonArray::fromStringList(checked->problems));
-        return refused;
-    }
-    if (version <= 0 && heldOne) {
-        return refuse(QStringLiteral("database_empty"),
-                      Tr::tr("the database %1 holds no swamp schema, %2").arg(db, heldBefore()),
-                      true);
+    logQuickCheck(db, *checked);
+    if (!checked->problems.isEmpty())
+        return refuseDamaged(contents, *checked);
+    if (*version <= 0 && contents.heldOne()) {
+        return contents.refuse(
+            QStringLiteral("database_empty"),
+            Tr::tr("the database %1 holds no swamp schema, %2").arg(db, contents.heldBefore()),
+            true);
     }
 
     DataDirDatabase result;
     result.exists = true;
     result.quickCheck = *checked;
-    if (!checked->complete) {
-        result.warning =
-            Tr::tr(
-                "the integrity check of %1 (PRAGMA quick_check) was cut short after %2 s, before "
-                "it had read the whole file; serving without it — 'swamp backup <file>' reads "
-                "and checks all of it while swamp serve runs")
-                .arg(db)
-                .arg(checked->elapsedMs / 1000.0, 0, 'f', 1);
-    }
+    if (!checked->complete)
+        result.warning = cutShortWarning(db, *checked);
     return result;
 }
 

@@ -98,6 +98,88 @@ bool keyBelongsTo(EVP_PKEY *key, const QSslCertificate &certificate)
     return matches;
 }
 
+// The private key in `pem`, refused when it is encrypted (swamp serve never asks for a
+// passphrase) or holds no key.
+Result<OpenSslPtr<EVP_PKEY>> readServerKey(const QByteArray &pem, const QString &keyPath,
+                                           const QString &keyFix)
+{
+    if (pem.contains("ENCRYPTED")) {
+        return fail(QStringLiteral("tls"),
+                    Tr::tr("the TLS private key %1 is encrypted").arg(nativePath(keyPath)),
+                    Tr::tr("decrypt it with 'openssl pkey -in %1 -out key.pem' and pass that file "
+                           "(mode 0600)")
+                        .arg(nativePath(keyPath)));
+    }
+    OpenSslPtr<EVP_PKEY> key = readPrivateKey(pem);
+    if (!key) {
+        return fail(
+            QStringLiteral("tls"),
+            Tr::tr("the TLS private key %1 holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
+                .arg(nativePath(keyPath)),
+            keyFix);
+    }
+    return key;
+}
+
+// The key must belong to the first certificate of the chain (the server's own); a chain
+// written CA first is put in order rather than refused.
+Result<void> putOwnCertificateFirst(QList<QSslCertificate> &chain, EVP_PKEY *key,
+                                    const QString &certPath, const QString &keyPath)
+{
+    const auto own = std::find_if(chain.cbegin(), chain.cend(),
+                                  [&](const QSslCertificate &c) { return keyBelongsTo(key, c); });
+    if (own == chain.cend()) {
+        return fail(QStringLiteral("tls"),
+                    Tr::tr("the TLS private key %1 does not belong to the certificate %2")
+                        .arg(nativePath(keyPath), nativePath(certPath)),
+                    Tr::tr("pass the key the certificate was issued for (compare 'openssl x509 "
+                           "-noout -pubkey -in %1' with 'openssl pkey -pubout -in %2')")
+                        .arg(nativePath(certPath), nativePath(keyPath)));
+    }
+    if (own != chain.cbegin())
+        chain.move(own - chain.cbegin(), 0);
+    return {};
+}
+
+// The key as QSslKey, null for a type Qt's TLS backend cannot serve with.
+QSslKey toSslKey(EVP_PKEY *key)
+{
+    QSsl::KeyAlgorithm algorithm = QSsl::Opaque;
+    switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+        algorithm = QSsl::Rsa;
+        break;
+    case EVP_PKEY_EC:
+        algorithm = QSsl::Ec;
+        break;
+    case EVP_PKEY_DSA:
+        algorithm = QSsl::Dsa;
+        break;
+    default:
+        break;
+    }
+    if (algorithm == QSsl::Opaque)
+        return {};
+    return QSslKey(toPkcs8Pem(key), algorithm, QSsl::Pem, QSsl::PrivateKey);
+}
+
+// A certificate out of its validity period still serves: the operator is warned instead.
+QStringList validityWarnings(const QSslCertificate &leaf, const QString &certPath)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    if (leaf.expiryDate().isValid() && leaf.expiryDate() < now) {
+        return {Tr::tr("the TLS certificate %1 expired on %2: workers and admin clients will "
+                       "refuse it — renew it and restart 'swamp serve'")
+                    .arg(nativePath(certPath), leaf.expiryDate().toUTC().toString(Qt::ISODate))};
+    }
+    if (leaf.effectiveDate().isValid() && leaf.effectiveDate() > now) {
+        return {Tr::tr("the TLS certificate %1 is not valid before %2: clients will refuse it "
+                       "until then — check this machine's clock")
+                    .arg(nativePath(certPath), leaf.effectiveDate().toUTC().toString(Qt::ISODate))};
+    }
+    return {};
+}
+
 } // namespace
 
 QString subjectName(const QSslCertificate &certificate)
@@ -188,52 +270,13 @@ Result<ServerCredentials> loadServerCredentials(const QString &certPath, const Q
                 .arg(nativePath(certPath)),
             certFix);
     }
-    if (keyBytes->contains("ENCRYPTED")) {
-        return fail(code, Tr::tr("the TLS private key %1 is encrypted").arg(nativePath(keyPath)),
-                    Tr::tr("decrypt it with 'openssl pkey -in %1 -out key.pem' and pass that file "
-                           "(mode 0600)")
-                        .arg(nativePath(keyPath)));
-    }
-    OpenSslPtr<EVP_PKEY> key = readPrivateKey(*keyBytes);
-    if (!key) {
-        return fail(
-            code,
-            Tr::tr("the TLS private key %1 holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
-                .arg(nativePath(keyPath)),
-            keyFix);
-    }
-    // The key must belong to the first certificate of the chain (the server's own); a chain
-    // written CA first is put in order rather than refused.
-    const auto own =
-        std::find_if(credentials.chain.cbegin(), credentials.chain.cend(),
-                     [&](const QSslCertificate &c) { return keyBelongsTo(key.get(), c); });
-    if (own == credentials.chain.cend()) {
-        return fail(code,
-                    Tr::tr("the TLS private key %1 does not belong to the certificate %2")
-                        .arg(nativePath(keyPath), nativePath(certPath)),
-                    Tr::tr("pass the key the certificate was issued for (compare 'openssl x509 "
-                           "-noout -pubkey -in %1' with 'openssl pkey -pubout -in %2')")
-                        .arg(nativePath(certPath), nativePath(keyPath)));
-    }
-    if (own != credentials.chain.cbegin())
-        credentials.chain.move(own - credentials.chain.cbegin(), 0);
-
-    QSsl::KeyAlgorithm algorithm = QSsl::Opaque;
-    switch (EVP_PKEY_get_base_id(key.get())) {
-    case EVP_PKEY_RSA:
-        algorithm = QSsl::Rsa;
-        break;
-    case EVP_PKEY_EC:
-        algorithm = QSsl::Ec;
-        break;
-    case EVP_PKEY_DSA:
-        algorithm = QSsl::Dsa;
-        break;
-    default:
-        break;
-    }
-    if (algorithm != QSsl::Opaque)
-        credentials.key = QSslKey(toPkcs8Pem(key.get()), algorithm, QSsl::Pem, QSsl::PrivateKey);
+    const auto key = readServerKey(*keyBytes, keyPath, keyFix);
+    if (!key)
+        return fail(key.error());
+    const auto ordered = putOwnCertificateFirst(credentials.chain, key->get(), certPath, keyPath);
+    if (!ordered)
+        return fail(ordered.error());
+    credentials.key = toSslKey(key->get());
     if (credentials.key.isNull()) {
         return fail(code,
                     Tr::tr("the TLS private key %1 is of a type swamp cannot serve with")
@@ -241,22 +284,7 @@ Result<ServerCredentials> loadServerCredentials(const QString &certPath, const Q
                     Tr::tr("issue the certificate for an RSA or ECDSA key (for example "
                            "'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256')"));
     }
-
-    const QSslCertificate &leaf = credentials.chain.first();
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    if (leaf.expiryDate().isValid() && leaf.expiryDate() < now) {
-        credentials.warnings << Tr::tr(
-                                    "the TLS certificate %1 expired on %2: workers and admin "
-                                    "clients will refuse it — renew it and restart 'swamp serve'")
-                                    .arg(nativePath(certPath),
-                                         leaf.expiryDate().toUTC().toString(Qt::ISODate));
-    } else if (leaf.effectiveDate().isValid() && leaf.effectiveDate() > now) {
-        credentials.warnings << Tr::tr(
-                                    "the TLS certificate %1 is not valid before %2: clients will "
-                                    "refuse it until then — check this machine's clock")
-                                    .arg(nativePath(certPath),
-                                         leaf.effectiveDate().toUTC().toString(Qt::ISODate));
-    }
+    credentials.warnings = validityWarnings(credentials.chain.first(), certPath);
     return credentials;
 }
 

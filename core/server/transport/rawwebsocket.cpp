@@ -52,6 +52,57 @@ void unmask(char *payload, quint64 size, const uchar *key)
         payload[i] = char(uchar(payload[i]) ^ key[i & 3]);
 }
 
+// Decodes the header at `bytes`; false while fewer than all of its `available` bytes are there.
+inline bool readFrameHeader(const uchar *bytes, qsizetype available, FrameHeader &frame)
+{
+    if (available < 2)
+        return false;
+    frame.final = bytes[0] & 0x80;
+    frame.reserved = bytes[0] & 0x70;
+    frame.opcode = bytes[0] & 0x0f;
+    frame.masked = bytes[1] & 0x80;
+    frame.length = bytes[1] & 0x7f;
+    frame.size = 2;
+    if (frame.length == 126) {
+        if (available < 4)
+            return false;
+        frame.length = qFromBigEndian<quint16>(bytes + 2);
+        frame.size = 4;
+    } else if (frame.length == 127) {
+        if (available < 10)
+            return false;
+        frame.length = qFromBigEndian<quint64>(bytes + 2);
+        frame.size = 10;
+    }
+    if (frame.masked)
+        frame.size += 4;
+    return true;
+}
+
+// Why a frame a client sent on an open connection breaks RFC 6455, or null if it does not. The
+// message size limit is not checked here. `messageOpcode`: of the unfinished message, 0: none.
+inline const char *protocolViolation(const FrameHeader &frame, quint8 messageOpcode)
+{
+    if (frame.reserved)
+        return "reserved bits set (no extension was negotiated)";
+    if (!frame.masked)
+        return "client frames must be masked";
+    if (frame.isControl()) {
+        if (frame.opcode > OpPong)
+            return "reserved opcode";
+        if (!frame.final || frame.length > 125)
+            return "control frames must be unfragmented and at most 125 bytes";
+        return nullptr;
+    }
+    if (frame.opcode > OpBinary)
+        return "reserved opcode";
+    if (frame.opcode == OpContinuation && messageOpcode == 0)
+        return "continuation frame outside a fragmented message";
+    if (frame.opcode != OpContinuation && messageOpcode != 0)
+        return "new message inside a fragmented message";
+    return nullptr;
+}
+
 } // namespace
 
 RawWebSocket::RawWebSocket(int descriptor, RawWebSocketServer *server)
@@ -252,103 +303,70 @@ qsizetype RawWebSocket::parseFrames(char *data, qsizetype size)
             continue;
         }
         const auto *bytes = reinterpret_cast<const uchar *>(data + position);
-        if (available < 2)
+        FrameHeader frame;
+        if (!readFrameHeader(bytes, available, frame))
             break;
-        const bool final = bytes[0] & 0x80;
-        const bool reserved = bytes[0] & 0x70;
-        const int opcode = bytes[0] & 0x0f;
-        const bool masked = bytes[1] & 0x80;
-        quint64 length = bytes[1] & 0x7f;
-        qsizetype headerSize = 2;
-        if (length == 126) {
-            if (available < 4)
-                break;
-            length = qFromBigEndian<quint16>(bytes + 2);
-            headerSize = 4;
-        } else if (length == 127) {
-            if (available < 10)
-                break;
-            length = qFromBigEndian<quint64>(bytes + 2);
-            headerSize = 10;
-        }
-        if (masked)
-            headerSize += 4;
-        const bool control = opcode & 0x8;
-        if (length > quint64(std::numeric_limits<qint64>::max()) - 16) {
-            if (m_state == State::Open)
-                failProtocol(CloseProtocolError, "frame length out of range");
-            else
-                finish();
+        const FrameVerdict verdict = checkFrame(frame);
+        if (verdict == FrameVerdict::Stop)
             break;
-        }
-        if (m_state == State::Closing && opcode != OpClose) {
-            // Our close frame is out: the peer's frames are dropped until its close frame.
-            m_skip = quint64(headerSize) + length;
+        if (verdict == FrameVerdict::Skip)
             continue;
-        }
-        if (m_state == State::Open) {
-            if (reserved) {
-                failProtocol(CloseProtocolError, "reserved bits set (no extension was negotiated)");
-                break;
-            }
-            if (!masked) {
-                failProtocol(CloseProtocolError, "client frames must be masked");
-                break;
-            }
-            if (control) {
-                if (opcode > OpPong) {
-                    failProtocol(CloseProtocolError, "reserved opcode");
-                    break;
-                }
-                if (!final || length > 125) {
-                    failProtocol(CloseProtocolError,
-                                 "control frames must be unfragmented and at most 125 bytes");
-                    break;
-                }
-            } else {
-                if (opcode > OpBinary) {
-                    failProtocol(CloseProtocolError, "reserved opcode");
-                    break;
-                }
-                if (opcode == OpContinuation && m_messageOpcode == 0) {
-                    failProtocol(CloseProtocolError,
-                                 "continuation frame outside a fragmented message");
-                    break;
-                }
-                if (opcode != OpContinuation && m_messageOpcode != 0) {
-                    failProtocol(CloseProtocolError, "new message inside a fragmented message");
-                    break;
-                }
-                if (length > quint64(m_maxMessageBytes) ||
-                    quint64(m_message.size()) + length > quint64(m_maxMessageBytes)) {
-                    qCDebug(lcWs) << "message over" << m_maxMessageBytes << "bytes from"
-                                  << peerAddress();
-                    if (!m_authenticated) {
-                        // A peer without a secret: not a byte more of it is read (skipping a
-                        // megabyte a frame at loopback speed was what such an attack cost).
-                        refuseUnread(CloseTooBig, "message too big");
-                        break;
-                    }
-                    // Refused before it is read: its bytes are skipped while we wait for the
-                    // peer's close frame.
-                    close(CloseTooBig, QStringLiteral("message too big"));
-                    m_skip = quint64(headerSize) + length;
-                    continue;
-                }
-            }
-        } else if (!final || length > 125) {
-            finish(); // a malformed close frame while closing: nothing more to wait for
-            break;
-        }
-        if (quint64(available) < quint64(headerSize) + length)
+        if (quint64(available) < quint64(frame.size) + frame.length)
             break; // unfinished
-        char *payload = data + position + headerSize;
-        if (masked)
-            unmask(payload, length, bytes + headerSize - 4);
-        position += headerSize + qsizetype(length);
-        handleFrame(final, opcode, payload, qsizetype(length));
+        char *payload = data + position + frame.size;
+        if (frame.masked)
+            unmask(payload, frame.length, bytes + frame.size - 4);
+        position += frame.size + qsizetype(frame.length);
+        handleFrame(frame.final, frame.opcode, payload, qsizetype(frame.length));
     }
     return position;
+}
+
+RawWebSocket::FrameVerdict RawWebSocket::checkFrame(const FrameHeader &frame)
+{
+    if (frame.length > quint64(std::numeric_limits<qint64>::max()) - 16) {
+        if (m_state == State::Open)
+            failProtocol(CloseProtocolError, "frame length out of range");
+        else
+            finish();
+        return FrameVerdict::Stop;
+    }
+    if (m_state == State::Closing && frame.opcode != OpClose) {
+        // Our close frame is out: the peer's frames are dropped until its close frame.
+        m_skip = quint64(frame.size) + frame.length;
+        return FrameVerdict::Skip;
+    }
+    if (m_state != State::Open) {
+        if (!frame.final || frame.length > 125) {
+            finish(); // a malformed close frame while closing: nothing more to wait for
+            return FrameVerdict::Stop;
+        }
+        return FrameVerdict::Read;
+    }
+    if (const char *violation = protocolViolation(frame, m_messageOpcode)) {
+        failProtocol(CloseProtocolError, violation);
+        return FrameVerdict::Stop;
+    }
+    if (!frame.isControl() &&
+        (frame.length > quint64(m_maxMessageBytes) ||
+         quint64(m_message.size()) + frame.length > quint64(m_maxMessageBytes)))
+        return refuseTooBig(frame);
+    return FrameVerdict::Read;
+}
+
+RawWebSocket::FrameVerdict RawWebSocket::refuseTooBig(const FrameHeader &frame)
+{
+    qCDebug(lcWs) << "message over" << m_maxMessageBytes << "bytes from" << peerAddress();
+    if (!m_authenticated) {
+        // A peer without a secret: not a byte more of it is read (skipping a megabyte a frame
+        // at loopback speed was what such an attack cost).
+        refuseUnread(CloseTooBig, "message too big");
+        return FrameVerdict::Stop;
+    }
+    // Refused before it is read: its bytes are skipped while we wait for the peer's close frame.
+    close(CloseTooBig, QStringLiteral("message too big"));
+    m_skip = quint64(frame.size) + frame.length;
+    return FrameVerdict::Skip;
 }
 
 void RawWebSocket::handleFrame(bool final, int opcode, const char *payload, qsizetype size)

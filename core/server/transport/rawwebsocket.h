@@ -11,6 +11,9 @@
 namespace Swamp {
 
 class RawWebSocketServer;
+namespace WebSocketFrames {
+struct FrameHeader;
+}
 
 // One connection accepted by RawWebSocketServer: the server side of RFC 6455 on the file
 // descriptor itself. Memory is what an idle orchestrator spends per worker, so an open idle
@@ -73,6 +76,13 @@ private:
     void parseBuffered();
     void parseBuffer(QByteArray buffer);
     qsizetype parseFrames(char *data, qsizetype size);
+    // What parseFrames() does with a frame once its header is read: read it, skip its bytes, or
+    // stop reading (the connection is failing or finished).
+    enum class FrameVerdict : quint8 { Read, Skip, Stop };
+    FrameVerdict checkFrame(const WebSocketFrames::FrameHeader &frame);
+    // A frame over maxMessageBytes: see the class comment for what a peer with and without a
+    // secret gets.
+    FrameVerdict refuseTooBig(const WebSocketFrames::FrameHeader &frame);
     void handleFrame(bool final, int opcode, const char *payload, qsizetype size);
     void handleClose(const char *payload, qsizetype size);
     void deliver(int opcode, const char *payload, qsizetype size);

@@ -24,4 +24,17 @@ constexpr quint16 CloseTooBig = 1009;
 constexpr qsizetype MaxCloseReasonBytes = 123;
 constexpr qsizetype ScratchBytes = 64 * 1024;
 
+// The first bytes of a frame, decoded (RFC 6455 5.2).
+struct FrameHeader
+{
+    quint64 length = 0; // of the payload
+    qsizetype size = 2; // of the header, the masking key included
+    int opcode = 0;
+    bool final = false;
+    bool reserved = false; // one of RSV1-3 is set
+    bool masked = false;
+
+    bool isControl() const { return opcode & 0x8; }
+};
+
 } // namespace Swamp::WebSocketFrames
