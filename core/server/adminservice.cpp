@@ -7,7 +7,9 @@
 #include "common/text.h"
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
+#include "server/commitpipeline.h"
 #include "server/eventlog.h"
+#include "server/sessions.h"
 #include "server/fleet.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
@@ -77,7 +79,7 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
     connect(connection, &PeerConnection::frameReceived, this,
             [this, connection](const QJsonObject &frame) {
                 handleAdminFrame(connection, frame);
-                sealEarlyIfDue();
+                m_commits->sealEarlyIfDue();
             });
     connect(connection, &PeerConnection::closed, this, [this, connection] {
         m_admins.removeAll(connection);
@@ -172,7 +174,7 @@ Result<QList<WorkerRecord>> Orchestrator::currentWorkers()
     // Live sessions hold fresher values than the database (last seen, active steps).
     for (WorkerRecord &record : *stored) {
         record.activeSteps = remoteActive.value(record.id);
-        if (WorkerSession *session = m_pool.find(record.id)) {
+        if (WorkerSession *session = m_sessions->pool().find(record.id)) {
             record = session->record;
             record.activeSteps = int(session->leaseIds.size());
             if (session->isConnected())

@@ -13,6 +13,7 @@
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/scheduler.h"
+#include "server/sessions.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 #include "version/version.h"
@@ -183,7 +184,7 @@ void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject 
     }
 
     // 8. live session: the ghost-session rule.
-    WorkerSession *existing = m_pool.findByMachine(request->machineId, token->name);
+    WorkerSession *existing = m_sessions->pool().findByMachine(request->machineId, token->name);
     if (existing && existing->isConnected() && existing->record.instanceId != request->instanceId) {
         // Another process claims this machine while a socket is open: ask the old one.
         QPointer<WorkerConnection> fresh = connection;
@@ -230,7 +231,7 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const EnrollRequest
     attachSession(session, connection, request, token, resumed);
     if (auto saved = saveEnrollment(session, request, token, now); !saved) {
         connection->workerId.clear();
-        m_pool.remove(session->record.id);
+        m_sessions->pool().remove(session->record.id);
         refuse(connection, saved.error(), request.id);
         return;
     }
@@ -243,7 +244,7 @@ Result<WorkerSession *> Orchestrator::sessionFor(const EnrollRequest &request, c
                                                 const QDateTime &now, bool *resumed)
 {
     const QString &machineId = request.machineId;
-    WorkerSession *session = m_pool.findByMachine(machineId, token.name);
+    WorkerSession *session = m_sessions->pool().findByMachine(machineId, token.name);
     if (session && session->record.instanceId == request.instanceId) {
         // The same process came back (within the grace, or before we noticed the drop).
         *resumed = true;
@@ -255,7 +256,7 @@ Result<WorkerSession *> Orchestrator::sessionFor(const EnrollRequest &request, c
             old->workerId.clear();
             old->close(Protocol::CloseReplaced, QStringLiteral("replaced by a new process of this machine"));
         }
-        endSession(session, WorkerStatus::Disconnected, Tr::tr("worker replaced by a new process of its machine"));
+        m_sessions->endSession(session, WorkerStatus::Disconnected, Tr::tr("worker replaced by a new process of its machine"));
     }
     auto stored = m_store->workerByMachine(machineId, token.name);
     if (!stored)
@@ -274,7 +275,7 @@ Result<WorkerSession *> Orchestrator::sessionFor(const EnrollRequest &request, c
     record.tokenId = token.id;
     record.enrolledAt = now;
     record.disconnectedAt = QDateTime();
-    return m_pool.insert(std::move(fresh));
+    return m_sessions->pool().insert(std::move(fresh));
 }
 
 // The session takes what the worker says of itself and its new connection.
@@ -314,7 +315,7 @@ void Orchestrator::attachSession(WorkerSession *session, WorkerConnection *conne
     session->lastHeardMs = QDateTime::currentMSecsSinceEpoch();
     session->graceDeadlineMs = 0;
     session->tokenExpiresAt = token.expiresAt;
-    m_inGrace.remove(record.id);
+    m_sessions->attached(session);
     connection->workerId = record.id;
     connection->instanceId = instanceId;
 }
@@ -352,11 +353,8 @@ void Orchestrator::welcome(WorkerSession *session, WorkerConnection *connection,
     const QString &machineId = request.machineId;
     const WorkerRecord &record = session->record;
     connection->authenticate(); // its frames may be full size from now on
-    // One entry per token and expiry, not one per enrollment: at the expiry every session of the
-    // token is looked at once.
-    if (!m_tokenExpiries.contains(token.expiresAt, token.name))
-        m_tokenExpiries.insert(token.expiresAt, token.name);
-    updateStatus(session);
+    m_sessions->watchTokenExpiry(token.expiresAt, token.name);
+    m_sessions->updateStatus(session);
     const QJsonObject leases = resumed ? m_scheduler->resumeLeases(session) : QJsonObject();
 
     Protocol::Enrolled enrolled;
@@ -370,7 +368,7 @@ void Orchestrator::welcome(WorkerSession *session, WorkerConnection *connection,
     enrolled.heartbeatTimeoutMs = m_config.heartbeatTimeoutMs;
     enrolled.reconnectGraceMs = m_config.reconnectGraceMs;
     // For a drop without a `shutdown` frame (the orchestrator killed, its host gone).
-    enrolled.reconnectWindowMs = reconnectWindowMs();
+    enrolled.reconnectWindowMs = m_sessions->reconnectWindowMs();
     enrolled.tokenExpiresAt = token.expiresAt.toUTC().toString(Qt::ISODateWithMs);
     enrolled.leases = leases;
     enrolled.draining = record.draining;
@@ -386,7 +384,7 @@ void Orchestrator::welcome(WorkerSession *session, WorkerConnection *connection,
                      {{QStringLiteral("workerId"), record.id},
                       {QStringLiteral("tokenName"), token.name},
                       {QStringLiteral("address"), connection->peerAddress()}});
-    announceReconnectWindow();
+    m_sessions->announceReconnectWindow();
     m_scheduler->requestSchedule();
 }
 

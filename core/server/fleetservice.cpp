@@ -10,6 +10,7 @@
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/scheduler.h"
+#include "server/sessions.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 
@@ -113,7 +114,7 @@ void Orchestrator::evicted(const QString &reason)
 
 void Orchestrator::releaseSession(const QString &workerId, const QString &holder)
 {
-    WorkerSession *session = m_pool.find(workerId);
+    WorkerSession *session = m_sessions->pool().find(workerId);
     if (!session)
         return;
     if (!session->leaseIds.isEmpty())
@@ -122,13 +123,10 @@ void Orchestrator::releaseSession(const QString &workerId, const QString &holder
         connection->workerId.clear();
         connection->close(Protocol::CloseReplaced, QStringLiteral("replaced by a connection to another orchestrator"));
     }
-    m_inGrace.remove(workerId);
-    m_drainDeadlines.remove(workerId);
     m_events->append(QStringLiteral("worker.moved"), session->record.name,
                      Tr::tr("worker %1 moved to orchestrator %2").arg(session->record.name, holder),
                      {{QStringLiteral("workerId"), workerId}, {QStringLiteral("to"), holder}});
-    m_unsavedWorkers.remove(workerId);
-    m_pool.remove(workerId); // the record now belongs to the new holder: not written here
+    m_sessions->forget(workerId); // the record now belongs to the new holder: not written here
     m_scheduler->requestSchedule();
 }
 
@@ -136,7 +134,7 @@ QJsonArray Orchestrator::cutOffToken(const QString &name)
 {
     QJsonArray disconnected;
     const Error error = Codes::tokenRevoked(name);
-    for (WorkerSession *session : m_pool.onToken(name)) {
+    for (WorkerSession *session : m_sessions->pool().onToken(name)) {
         disconnected << session->record.name;
         // Its running steps go back to the queue first, each with a `cancel` frame while the
         // connection is still the session's; then the `error` and the close (the last frames
@@ -144,7 +142,7 @@ QJsonArray Orchestrator::cutOffToken(const QString &name)
         const QPointer<WorkerConnection> connection = session->connection;
         if (connection)
             connection->workerId.clear();
-        endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
+        m_sessions->endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
         if (connection) {
             connection->sendError(error);
             connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
@@ -186,7 +184,7 @@ void Orchestrator::forwardStoredOutput(const QString &stepId)
 void Orchestrator::remoteDrain(const QJsonObject &payload)
 {
     const QString workerId = payload.value(QStringLiteral("workerId")).toString();
-    WorkerSession *session = m_pool.find(workerId);
+    WorkerSession *session = m_sessions->pool().find(workerId);
     if (!session)
         return;
     QJsonObject params{{QStringLiteral("name"), workerId},

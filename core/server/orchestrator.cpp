@@ -11,10 +11,12 @@
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
 #include "protocol/workerframes.h"
+#include "server/commitpipeline.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/reaper.h"
 #include "server/scheduler.h"
+#include "server/sessions.h"
 #include "server/transport/connections.h"
 #include "server/transport/metricsserver.h"
 #include "server/transport/peersocket.h"
@@ -35,7 +37,6 @@
 namespace Swamp {
 
 namespace {
-constexpr qint64 HeartbeatSlices = 50;
 constexpr qint64 EnrollDeadlineMs = 15000;
 }
 
@@ -43,12 +44,7 @@ Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_metrics(std::make_unique<Metrics>())
-    , m_gate([this] { return m_store && (m_store->inBatch() || m_store->commitsPending()); })
 {
-    // The heartbeat pass is spread over the interval in slices (one every 100 ms by default), so
-    // thousands of pings and pongs do not arrive in one burst that delays everything else.
-    m_heartbeatTimer.setInterval(int(std::max<qint64>(20, m_config.heartbeatIntervalMs / HeartbeatSlices)));
-    connect(&m_heartbeatTimer, &QTimer::timeout, this, &Orchestrator::heartbeat);
     m_sweepTimer.setInterval(250);
     connect(&m_sweepTimer, &QTimer::timeout, this, &Orchestrator::sweep);
 }
@@ -57,8 +53,10 @@ Orchestrator::~Orchestrator()
 {
     for (const QPointer<AdminConnection> &admin : std::as_const(m_admins))
         delete admin.data();
-    for (WorkerSession *session : m_pool.all())
-        delete session->connection.data();
+    if (m_sessions) {
+        for (WorkerSession *session : m_sessions->pool().all())
+            delete session->connection.data();
+    }
 }
 
 quint16 Orchestrator::listenPort() const
@@ -175,13 +173,19 @@ Result<void> Orchestrator::reconcileOnBoot()
                          {{QStringLiteral("workers"), *reconciled}});
     }
 
+    m_sessions = std::make_unique<WorkerSessions>(
+        WorkerSessions::Settings{m_config.heartbeatIntervalMs, m_config.heartbeatTimeoutMs, m_config.reconnectGraceMs},
+        m_store.get(), m_events.get());
+    if (shared())
+        m_sessions->setHolder(m_fleet->id());
     // Steps: active leases of the previous run expire and their steps go back to the queue.
-    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_pool, &m_link, m_config.queueTimeoutMs);
+    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_sessions->pool(), &m_link, m_config.queueTimeoutMs);
     m_scheduler->setFleet(m_fleet.get(), shared());
     auto recovered = m_scheduler->recover();
     if (!recovered)
         return fail(recovered.error());
-    connect(m_scheduler.get(), &Scheduler::slotsChanged, this, &Orchestrator::slotsChanged);
+    m_sessions->setScheduler(m_scheduler.get());
+    connect(m_scheduler.get(), &Scheduler::slotsChanged, m_sessions.get(), &WorkerSessions::slotsChanged);
     connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::forwardStepChange);
     connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::observeStep);
     connect(m_scheduler.get(), &Scheduler::outputAppended, this, &Orchestrator::forwardOutput);
@@ -250,7 +254,7 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
     if (auto joined = joinFleet(); !joined)
         return fail(joined.error());
 
-    m_heartbeatTimer.start();
+    m_sessions->startHeartbeats();
     m_sweepTimer.start();
     m_reaper = std::make_unique<Reaper>(m_store.get(), m_config.retentionMs);
     m_reaper->start();
@@ -268,19 +272,8 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
         if (auto limited = m_store->limitSession(idleMs, lockMs); !limited)
             return fail(limited.error());
     }
-    m_store->setGroupCommit([this] {
-        // Once per turn: a batch sealed early (sealEarlyIfDue) and the one opened after it in the
-        // same turn share the commit posted for the first.
-        if (std::exchange(m_commitPosted, true))
-            return;
-        QMetaObject::invokeMethod(
-            this,
-            [this] {
-                m_commitPosted = false;
-                commitBatch();
-            },
-            Qt::QueuedConnection);
-    });
+    m_commits = std::make_unique<CommitPipeline>(*m_store);
+    connect(m_commits.get(), &CommitPipeline::failed, this, &Orchestrator::commitFailed);
     m_store->checkpointInBackground();
     // One orchestrator on SQLite is the only writer: the hot rows can wait for the commit.
     if (!shared()) {
@@ -290,52 +283,35 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
     return {};
 }
 
-void Orchestrator::commitBatch()
+void Orchestrator::commitFailed(const Error &error)
 {
-    const quint64 sealed = m_gate.seal();
-    m_store->commitBatchAsync(this, [this, sealed](const Result<void> &committed) { batchCommitted(sealed, committed); });
-}
-
-void Orchestrator::sealEarlyIfDue()
-{
-    // A turn that reads a burst of frames (the replies to a release bring the next ones at once)
-    // can take milliseconds; the changes of its first frames need not wait for its last ones.
-    // Their batch goes to the committer thread while this one handles the rest (SQLite only: a
-    // batch committed here would make the turn wait instead).
-    constexpr qint64 EarlySealNs = 1'000'000;
-    if (m_store->inBatch() && m_store->commitsOffThread() && m_store->batchAgeNs() >= EarlySealNs)
-        commitBatch();
-}
-
-void Orchestrator::commitNow()
-{
-    const quint64 sealed = m_gate.seal();
-    batchCommitted(sealed, m_store->commitBatch());
-}
-
-void Orchestrator::batchCommitted(quint64 epoch, const Result<void> &committed)
-{
-    if (!committed) {
-        if (std::exchange(m_commitFailed, true))
-            return; // the batches behind the one that failed fail too
-        // Paused past the fleet's timeout with a batch open, this process finds its session ended
-        // by the server before its heartbeat can tell it why: say so.
-        if (shared()) {
-            if (const QString reason = m_fleet->evictionReason(); !reason.isEmpty())
-                qCCritical(lcDb).noquote() << reason;
-        }
-        qCCritical(lcDb) << "commit failed, stopping:" << committed.error().message;
-        m_gate.discard();
-        m_heartbeatTimer.stop();
-        m_sweepTimer.stop();
-        closeListener();
-        Q_EMIT failed(committed.error());
-        return;
+    // Paused past the fleet's timeout with a batch open, this process finds its session ended by
+    // the server before its heartbeat can tell it why: say so.
+    if (shared()) {
+        if (const QString reason = m_fleet->evictionReason(); !reason.isEmpty())
+            qCCritical(lcDb).noquote() << reason;
     }
-    if (m_gate.isClosed())
-        m_gate.release(epoch);
-    else
-        m_gate.releaseAll(); // also what was sent while only commits were in flight
+    qCCritical(lcDb) << "commit failed, stopping:" << error.message;
+    m_sessions->stopHeartbeats();
+    m_sweepTimer.stop();
+    closeListener();
+    Q_EMIT failed(error);
+}
+
+void Orchestrator::sweep()
+{
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    // Enrollment deadlines, oldest first (they all have the same length).
+    while (!m_enrollDeadlines.empty() && m_enrollDeadlines.front().first <= nowMs) {
+        const QPointer<WorkerConnection> connection = m_enrollDeadlines.front().second;
+        m_enrollDeadlines.pop_front();
+        if (connection && connection->workerId.isEmpty())
+            connection->close(Protocol::CloseBadFrame, QStringLiteral("no enroll frame within 15s"));
+    }
+    m_sessions->sweepLiveness(nowMs);
+    m_scheduler->sweep();
+    reportRefusalSummaries();
+    m_sessions->sweepDeadlines(nowMs);
 }
 
 QList<Event> Orchestrator::bootEvents() const
@@ -348,15 +324,17 @@ void Orchestrator::stop()
     if (m_stopping)
         return;
     m_stopping = true;
-    m_heartbeatTimer.stop();
+    if (m_sessions)
+        m_sessions->stopHeartbeats();
     m_sweepTimer.stop();
     if (m_reaper)
         m_reaper->stop();
     closeListener();
     // The fleet will reconnect to the next orchestrator at once: ask it to spread the reconnects.
     const QByteArray goodbye =
-        Protocol::Shutdown{Tr::tr("the orchestrator is shutting down"), reconnectWindowMs()}.encode();
-    for (WorkerSession *session : m_pool.all()) {
+        Protocol::Shutdown{Tr::tr("the orchestrator is shutting down"), m_sessions ? m_sessions->reconnectWindowMs() : 0}.encode();
+    const QList<WorkerSession *> sessions = m_sessions ? m_sessions->pool().all() : QList<WorkerSession *>();
+    for (WorkerSession *session : sessions) {
         // In a fleet the others carry on at once: running steps go back to the queue now
         // (cancelled on the worker, no attempt spent) instead of at this orchestrator's restart.
         if (shared() && !session->leaseIds.isEmpty())
@@ -367,7 +345,7 @@ void Orchestrator::stop()
         }
         session->record.status = WorkerStatus::Disconnected;
         session->record.disconnectedAt = QDateTime::currentDateTimeUtc();
-        persistWorker(session);
+        m_sessions->persistWorker(session);
     }
     for (const QPointer<AdminConnection> &admin : std::as_const(m_admins)) {
         if (admin)
@@ -375,8 +353,8 @@ void Orchestrator::stop()
     }
     if (m_events)
         m_events->append(QStringLiteral("orchestrator.stopped"), QString(), Tr::tr("orchestrator stopped"));
-    if (m_store)
-        commitNow();
+    if (m_commits)
+        m_commits->commitNow();
     if (m_fleet && m_exitCode == 0)
         m_fleet->leave();
     // Give close frames a moment to leave before the process exits.
@@ -414,14 +392,14 @@ void Orchestrator::acceptConnection(PeerSocket *socket)
         if (!admitUnauthenticated(connection))
             return;
         observeConnection(connection, Metrics::Endpoint::Worker);
-        connection->setGate(&m_gate);
+        connection->setGate(m_commits->gate());
         attachWorker(connection);
     } else if (path == QStringView(Protocol::AdminPath)) {
         auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this);
         if (!admitUnauthenticated(connection))
             return;
         observeConnection(connection, Metrics::Endpoint::Admin);
-        connection->setGate(&m_gate);
+        connection->setGate(m_commits->gate());
         attachAdmin(connection);
     } else {
         socket->close(Protocol::CloseBadFrame, QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));
@@ -451,10 +429,10 @@ void Orchestrator::attachWorker(WorkerConnection *connection)
     connect(connection, &PeerConnection::frameReceived, this,
             [this, connection](const QJsonObject &frame) {
                 handleWorkerFrame(connection, frame);
-                sealEarlyIfDue();
+                m_commits->sealEarlyIfDue();
             });
     connect(connection, &PeerConnection::pongReceived, this, [this, connection] {
-        if (WorkerSession *session = m_pool.find(connection->workerId); session && session->connection == connection)
+        if (WorkerSession *session = m_sessions->pool().find(connection->workerId); session && session->connection == connection)
             session->lastHeardMs = connection->lastHeardMs();
     });
     connect(connection, &PeerConnection::closed, this,
@@ -474,7 +452,7 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
             connection->reject(QStringLiteral("enroll_expected"), QStringLiteral("the first frame must be enroll"));
         return;
     }
-    WorkerSession *session = m_pool.find(connection->workerId);
+    WorkerSession *session = m_sessions->pool().find(connection->workerId);
     if (!session || session->connection != connection) {
         connection->close(Protocol::CloseReplaced, QStringLiteral("session was replaced"));
         return;
@@ -497,12 +475,12 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
         return;
     }
     if (type == Protocol::Type::Drain) {
-        startDrain(session, QStringLiteral("worker"), Protocol::SelfDrain::decode(frame).reason, 0);
+        m_sessions->startDrain(session, QStringLiteral("worker"), Protocol::SelfDrain::decode(frame).reason, 0);
         return;
     }
     if (type == Protocol::Type::Goodbye) {
         connection->workerId.clear();
-        endSession(session, WorkerStatus::Disconnected, Protocol::Goodbye::decode(frame).reason);
+        m_sessions->endSession(session, WorkerStatus::Disconnected, Protocol::Goodbye::decode(frame).reason);
         connection->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("goodbye"));
         return;
     }
@@ -511,14 +489,14 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
 
 void Orchestrator::handleWorkerClosed(WorkerConnection *connection)
 {
-    WorkerSession *session = m_pool.find(connection->workerId);
+    WorkerSession *session = m_sessions->pool().find(connection->workerId);
     if (session && session->connection == connection) {
         // stop() has recorded every worker disconnected already, with one event for all of them:
         // not another row write and event per worker while the process is on its way out.
         if (m_stopping)
             session->connection = nullptr;
         else
-            markDisconnected(session, Tr::tr("connection closed"), true);
+            m_sessions->markDisconnected(session, Tr::tr("connection closed"), true);
     }
     connection->deleteLater();
 }

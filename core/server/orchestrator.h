@@ -29,6 +29,8 @@ class QLockFile;
 namespace Swamp {
 
 class AdminConnection;
+class CommitPipeline;
+class WorkerSessions;
 class EventLog;
 class PeerSocket;
 class RawWebSocketServer;
@@ -149,34 +151,12 @@ private:
     // what was only counted (sweep()).
     void reportRefusalSummaries();
 
-    // group commit: what one event-loop turn changed is committed at once, then sent
-    void commitBatch();      // on the next event-loop turn after a batch opened; may not wait
-    void commitNow();        // waits (stop())
-    void sealEarlyIfDue();   // after a frame: commits a batch open for long on the committer thread
-    void batchCommitted(quint64 epoch, const Result<void> &committed);
+    // A batch could not be committed (CommitPipeline::failed): stop serving, and say why.
+    void commitFailed(const Error &error);
 
-    // liveness
-    void heartbeat();
+    // Every 250 ms: enrollment deadlines, the sessions' liveness and deadlines, the scheduler's
+    // retries and timeouts, refusal summaries.
     void sweep();
-    void markDisconnected(WorkerSession *session, const QString &reason, bool withGrace);
-    // `requeue`: its running steps go back to the queue without counting an attempt (revoke),
-    // instead of expiring like a lost worker's.
-    void endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason,
-                    bool requeue = false);
-    enum class PersistWhat { Row, State };
-    void persistWorker(WorkerSession *session, PersistWhat what = PersistWhat::Row);
-    // Writes again the rows persistWorker() could not write (sweep()).
-    void retryUnsavedWorkers();
-    void updateStatus(WorkerSession *session);
-    // Over how long the fleet should spread its reconnects when this orchestrator goes away.
-    qint64 reconnectWindowMs() const;
-    // Workers that enrolled while the fleet was small hold a small window: tell every connected
-    // worker each time the window has doubled since the fleet was last told.
-    void announceReconnectWindow();
-    void expireTokenSessions(const QString &tokenName);
-    void startDrain(WorkerSession *session, const QString &code, const QString &reason, qint64 deadlineMs);
-    void checkDrained(WorkerSession *session);
-    void slotsChanged(WorkerSession *session);
 
     // metrics and health (observability.cpp)
     Result<void> startMetrics();
@@ -239,6 +219,7 @@ private:
     std::unique_ptr<QLockFile> m_dataDirLock; // held from start() until after everything else is gone
     QString m_adminToken;
     std::unique_ptr<Store> m_store;
+    std::unique_ptr<CommitPipeline> m_commits; // after the store: its hook is the store's
     std::unique_ptr<EventLog> m_events;
     std::unique_ptr<RawWebSocketServer> m_server;   // ws://
     std::unique_ptr<TlsWebSocketServer> m_tlsServer; // wss://
@@ -252,30 +233,17 @@ private:
     std::unique_ptr<Reaper> m_reaper;
     QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
-    WorkerPool m_pool;
+    std::unique_ptr<WorkerSessions> m_sessions; // from start(); the scheduler works on its pool
     ConnectionLink m_link; // the scheduler's way to the workers' sockets
     QList<QPointer<AdminConnection>> m_admins;
-    QTimer m_heartbeatTimer;
-    QList<QString> m_heartbeatRound; // worker ids of this interval's pass
-    qsizetype m_heartbeatNext = 0;
-    qint64 m_heartbeatRoundStartMs = 0;
     QTimer m_sweepTimer;
     std::deque<std::pair<qint64, QPointer<WorkerConnection>>> m_enrollDeadlines; // accepted, by deadline ms
-    QSet<QString> m_inGrace;                       // worker ids disconnected within grace
-    QSet<QString> m_drainDeadlines;                // worker ids draining with a deadline
-    QMultiMap<QDateTime, QString> m_tokenExpiries; // tokens with live sessions, by expiry
     AddressThrottle m_enrollThrottle{10, 60000}; // refused enrollments per source address
     RefusalDigest m_enrollRefusals{60000, 20};    // which of them become events
     AddressThrottle m_adminThrottle{10, 60000};   // refused admin connections per source address
     RefusalDigest m_adminRefusals{60000, 20};
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
-    OutboundGate m_gate;
-    bool m_commitFailed = false;
-    bool m_commitPosted = false; // commitBatch() is posted for the next turn
-    QSet<QString> m_statusToWrite; // workers whose idle/busy flips wait for the next sweep
-    QHash<QString, WorkerRecord> m_unsavedWorkers; // rows the database refused, by worker id
-    qint64 m_announcedWindowMs = 1000; // the smallest reconnectWindowMs()
 };
 
 } // namespace Swamp

@@ -3,6 +3,7 @@
 
 #include "common/duration.h"
 #include "server/eventlog.h"
+#include "server/sessions.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 
@@ -55,7 +56,7 @@ Result<QJsonObject> Orchestrator::pruneWorkers(AdminConnection *connection,
     int inGrace = 0;
     for (const WorkerRecord &worker : std::as_const(*gone)) {
         // Disconnected within its reconnect grace: it may still resume its session and steps.
-        if (m_pool.find(worker.id)) {
+        if (m_sessions->pool().find(worker.id)) {
             ++inGrace;
             continue;
         }

@@ -8,6 +8,7 @@
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/scheduler.h"
+#include "server/sessions.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 
@@ -211,7 +212,7 @@ Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool dr
 {
     const QString name = params.value(QStringLiteral("name")).toString();
     WorkerSession *found = nullptr;
-    for (WorkerSession *session : m_pool.all()) {
+    for (WorkerSession *session : m_sessions->pool().all()) {
         if (session->record.name == name || session->record.id == name || session->record.instanceId == name) {
             if (!found || session->isConnected())
                 found = session;
@@ -239,7 +240,7 @@ Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool dr
                     Tr::tr("see 'swamp worker list'"));
     }
     if (drain) {
-        startDrain(found, QStringLiteral("operator"), Tr::tr("drained by an operator"),
+        m_sessions->startDrain(found, QStringLiteral("operator"), Tr::tr("drained by an operator"),
                    params.value(QStringLiteral("deadlineMs")).toInteger(0));
     } else if (found->record.draining) {
         if (found->drainCode == u"token_expired") {
@@ -250,7 +251,7 @@ Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool dr
         found->record.draining = false;
         found->drainCode.clear();
         found->drainDeadlineMs = 0;
-        updateStatus(found);
+        m_sessions->updateStatus(found);
         if (WorkerConnection *connection = found->connection)
             connection->sendEncoded(Protocol::Undrain{}.encode());
         m_events->append(QStringLiteral("worker.undrained"), found->record.name,

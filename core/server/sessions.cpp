@@ -1,46 +1,46 @@
-// The orchestrator's worker sessions: heartbeats and the sweep (enrollment deadlines, reconnect
-// grace, drain deadlines), disconnecting, ending and draining sessions, their status and its
-// rows in the database, and the reconnect window announced to the fleet.
-#include "server/orchestrator.h"
+// The orchestrator's worker sessions (WorkerSessions): heartbeats and the sweep (reconnect grace,
+// drain deadlines, token lifetimes), disconnecting, ending and draining sessions, their status
+// and its rows in the database, and the reconnect window announced to the fleet.
+#include "server/sessions.h"
 
-#include "common/datadir.h"
 #include "common/duration.h"
-#include "common/files.h"
 #include "common/logging.h"
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
 #include "protocol/workerframes.h"
 #include "server/eventlog.h"
-#include "server/fleet.h"
-#include "server/reaper.h"
 #include "server/scheduler.h"
 #include "server/transport/connections.h"
-#include "server/transport/metricsserver.h"
-#include "server/transport/peersocket.h"
-#include "server/transport/rawwebsocket.h"
-#include "server/transport/rawwebsocketserver.h"
-#include "server/transport/tlswebsocketserver.h"
-#include "store/databasecheck.h"
 #include "store/store.h"
-#include "tls/listensafety.h"
-#include "tls/tlscredentials.h"
-#include "version/version.h"
-
-#include <QDir>
-#include <QFile>
-#include <QSslConfiguration>
-#include <QWebSocket>
 
 namespace Swamp {
 
-qint64 Orchestrator::reconnectWindowMs() const
+namespace {
+// The heartbeat pass is spread over the interval in slices (one every 100 ms by default), so
+// thousands of pings and pongs do not arrive in one burst that delays everything else.
+constexpr qint64 HeartbeatSlices = 50;
+} // namespace
+
+WorkerSessions::WorkerSessions(const Settings &settings, Store *store, EventLog *events, QObject *parent)
+    : QObject(parent)
+    , m_settings(settings)
+    , m_store(store)
+    , m_events(events)
+{
+    m_heartbeatTimer.setInterval(int(std::max<qint64>(20, m_settings.heartbeatIntervalMs / HeartbeatSlices)));
+    connect(&m_heartbeatTimer, &QTimer::timeout, this, &WorkerSessions::heartbeat);
+}
+
+WorkerSessions::~WorkerSessions() = default;
+
+qint64 WorkerSessions::reconnectWindowMs() const
 {
     // Reconnects arriving at about ReconnectsPerSecond: 1 s at least, a minute at most.
     constexpr qint64 ReconnectsPerSecond = 1000;
     return std::clamp<qint64>(qint64(m_pool.size()) * 1000 / ReconnectsPerSecond, 1000, 60000);
 }
 
-void Orchestrator::announceReconnectWindow()
+void WorkerSessions::announceReconnectWindow()
 {
     // A frame per worker per doubling: about 2 N frames while a fleet grows to N.
     const qint64 window = reconnectWindowMs();
@@ -54,21 +54,21 @@ void Orchestrator::announceReconnectWindow()
     }
 }
 
-void Orchestrator::heartbeat()
+void WorkerSessions::heartbeat()
 {
     // One pass per heartbeat interval, spread over it: each tick pings the share of the round that
     // is due by the clock (not a fixed slice per tick), so a busy loop whose ticks come late still
     // pings everyone once per interval.
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (m_heartbeatNext >= m_heartbeatRound.size()) {
-        if (now - m_heartbeatRoundStartMs < m_config.heartbeatIntervalMs && !m_heartbeatRound.isEmpty())
+        if (now - m_heartbeatRoundStartMs < m_settings.heartbeatIntervalMs && !m_heartbeatRound.isEmpty())
             return;
         m_heartbeatRound = m_pool.ids();
         m_heartbeatNext = 0;
         m_heartbeatRoundStartMs = now;
     }
     const double due = double(now - m_heartbeatRoundStartMs + m_heartbeatTimer.interval())
-                       / double(m_config.heartbeatIntervalMs);
+                       / double(m_settings.heartbeatIntervalMs);
     const qsizetype end = std::min(m_heartbeatRound.size(),
                                    std::max(m_heartbeatNext + 1, qsizetype(due * double(m_heartbeatRound.size()))));
     for (; m_heartbeatNext < end; ++m_heartbeatNext) {
@@ -78,7 +78,7 @@ void Orchestrator::heartbeat()
         WorkerConnection *connection = session->connection;
         if (!connection)
             continue;
-        if (now - session->lastHeardMs > m_config.heartbeatTimeoutMs) {
+        if (now - session->lastHeardMs > m_settings.heartbeatTimeoutMs) {
             qCInfo(lcWs) << "no pong from" << session->record.name << "closing";
             connection->abort();
             continue;
@@ -87,19 +87,11 @@ void Orchestrator::heartbeat()
     }
 }
 
-void Orchestrator::sweep()
+void WorkerSessions::sweepLiveness(qint64 nowMs)
 {
-    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
     for (const QString &id : std::exchange(m_statusToWrite, {})) {
         if (WorkerSession *session = m_pool.find(id); session && session->isConnected())
             persistWorker(session, PersistWhat::State);
-    }
-    // Enrollment deadlines, oldest first (they all have the same length).
-    while (!m_enrollDeadlines.empty() && m_enrollDeadlines.front().first <= nowMs) {
-        const QPointer<WorkerConnection> connection = m_enrollDeadlines.front().second;
-        m_enrollDeadlines.pop_front();
-        if (connection && connection->workerId.isEmpty())
-            connection->close(Protocol::CloseBadFrame, QStringLiteral("no enroll frame within 15s"));
     }
     // Grace over → lost (only the disconnected are looked at).
     const QSet<QString> inGrace = m_inGrace;
@@ -112,12 +104,14 @@ void Orchestrator::sweep()
         if (nowMs >= session->graceDeadlineMs) {
             m_inGrace.remove(id);
             endSession(session, WorkerStatus::Lost,
-                       Tr::tr("no reconnect within the %1 grace").arg(formatDurationMs(m_config.reconnectGraceMs)));
+                       Tr::tr("no reconnect within the %1 grace").arg(formatDurationMs(m_settings.reconnectGraceMs)));
         }
     }
     retryUnsavedWorkers();
-    m_scheduler->sweep();
-    reportRefusalSummaries();
+}
+
+void WorkerSessions::sweepDeadlines(qint64 nowMs)
+{
     // Drain deadlines: only sessions draining with a deadline are looked at.
     const QSet<QString> withDeadline = m_drainDeadlines;
     for (const QString &id : withDeadline) {
@@ -133,17 +127,38 @@ void Orchestrator::sweep()
         }
     }
     // Token lifetimes: only the nearest expiries are looked at.
-    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QDateTime now = QDateTime::fromMSecsSinceEpoch(nowMs, Qt::UTC);
     while (!m_tokenExpiries.isEmpty() && m_tokenExpiries.firstKey() <= now) {
         const QString tokenName = m_tokenExpiries.first();
         m_tokenExpiries.erase(m_tokenExpiries.begin());
-        expireTokenSessions(tokenName);
+        expireTokenSessions(tokenName, now);
     }
 }
 
-void Orchestrator::expireTokenSessions(const QString &tokenName)
+void WorkerSessions::attached(WorkerSession *session)
 {
-    const QDateTime now = QDateTime::currentDateTimeUtc();
+    m_inGrace.remove(session->record.id);
+}
+
+void WorkerSessions::watchTokenExpiry(const QDateTime &expiresAt, const QString &tokenName)
+{
+    // One entry per token and expiry, not one per enrollment: at the expiry every session of the
+    // token is looked at once.
+    if (!m_tokenExpiries.contains(expiresAt, tokenName))
+        m_tokenExpiries.insert(expiresAt, tokenName);
+}
+
+void WorkerSessions::forget(const QString &workerId)
+{
+    m_inGrace.remove(workerId);
+    m_drainDeadlines.remove(workerId);
+    m_unsavedWorkers.remove(workerId);
+    m_statusToWrite.remove(workerId);
+    m_pool.remove(workerId); // the record now belongs to the new holder: not written here
+}
+
+void WorkerSessions::expireTokenSessions(const QString &tokenName, const QDateTime &now)
+{
     for (WorkerSession *session : m_pool.onToken(tokenName)) {
         if (!session->tokenExpiresAt.isValid() || session->tokenExpiresAt > now)
             continue;
@@ -155,7 +170,7 @@ void Orchestrator::expireTokenSessions(const QString &tokenName)
     }
 }
 
-void Orchestrator::startDrain(WorkerSession *session, const QString &code, const QString &reason,
+void WorkerSessions::startDrain(WorkerSession *session, const QString &code, const QString &reason,
                               qint64 deadlineMs)
 {
     // A token expiry overrides an operator's drain; nothing overrides a token expiry.
@@ -181,7 +196,7 @@ void Orchestrator::startDrain(WorkerSession *session, const QString &code, const
     checkDrained(session);
 }
 
-void Orchestrator::checkDrained(WorkerSession *session)
+void WorkerSessions::checkDrained(WorkerSession *session)
 {
     if (!session->record.draining || !session->leaseIds.isEmpty() || !session->isConnected())
         return;
@@ -200,13 +215,13 @@ void Orchestrator::checkDrained(WorkerSession *session)
     }
 }
 
-void Orchestrator::slotsChanged(WorkerSession *session)
+void WorkerSessions::slotsChanged(WorkerSession *session)
 {
     updateStatus(session);
     checkDrained(session);
 }
 
-void Orchestrator::markDisconnected(WorkerSession *session, const QString &reason, bool withGrace)
+void WorkerSessions::markDisconnected(WorkerSession *session, const QString &reason, bool withGrace)
 {
     session->connection = nullptr;
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -214,7 +229,7 @@ void Orchestrator::markDisconnected(WorkerSession *session, const QString &reaso
     session->record.disconnectedAt = now;
     session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
     if (withGrace) {
-        session->graceDeadlineMs = now.toMSecsSinceEpoch() + m_config.reconnectGraceMs;
+        session->graceDeadlineMs = now.toMSecsSinceEpoch() + m_settings.reconnectGraceMs;
         m_inGrace.insert(session->record.id);
     }
     persistWorker(session);
@@ -222,10 +237,10 @@ void Orchestrator::markDisconnected(WorkerSession *session, const QString &reaso
                      Tr::tr("worker %1 disconnected: %2").arg(session->record.name, reason),
                      {{QStringLiteral("workerId"), session->record.id},
                       {QStringLiteral("reason"), reason},
-                      {QStringLiteral("graceMs"), withGrace ? m_config.reconnectGraceMs : 0}});
+                      {QStringLiteral("graceMs"), withGrace ? m_settings.reconnectGraceMs : 0}});
 }
 
-void Orchestrator::endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason,
+void WorkerSessions::endSession(WorkerSession *session, WorkerStatus finalStatus, const QString &reason,
                               bool requeue)
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -262,7 +277,7 @@ void Orchestrator::endSession(WorkerSession *session, WorkerStatus finalStatus, 
     m_scheduler->requestSchedule();
 }
 
-void Orchestrator::updateStatus(WorkerSession *session)
+void WorkerSessions::updateStatus(WorkerSession *session)
 {
     if (!session->isConnected())
         return;
@@ -288,12 +303,12 @@ void Orchestrator::updateStatus(WorkerSession *session)
     }
 }
 
-void Orchestrator::persistWorker(WorkerSession *session, PersistWhat what)
+void WorkerSessions::persistWorker(WorkerSession *session, PersistWhat what)
 {
     session->record.updatedAt = QDateTime::currentDateTimeUtc();
     if (session->record.status != WorkerStatus::Disconnected && session->record.status != WorkerStatus::Lost)
         session->record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
-    const QString heldBy = shared() ? m_fleet->id() : QString();
+    const QString &heldBy = m_holder;
     auto saved = what == PersistWhat::State ? m_store->updateWorkerState(session->record, heldBy)
                                             : m_store->upsertWorker(session->record, heldBy);
     if (saved) {
@@ -311,9 +326,9 @@ void Orchestrator::persistWorker(WorkerSession *session, PersistWhat what)
     m_unsavedWorkers.insert(session->record.id, session->record);
 }
 
-void Orchestrator::retryUnsavedWorkers()
+void WorkerSessions::retryUnsavedWorkers()
 {
-    const QString heldBy = shared() ? m_fleet->id() : QString();
+    const QString &heldBy = m_holder;
     const QHash<QString, WorkerRecord> unsaved = std::exchange(m_unsavedWorkers, {});
     for (auto it = unsaved.cbegin(); it != unsaved.cend(); ++it) {
         if (WorkerSession *session = m_pool.find(it.key())) {

@@ -3,6 +3,7 @@
 // process tests check through real workers are checked here directly: where a step goes, in
 // which order, what a frame for a lease that is not active gets (fencing), what expiry and
 // attempts do, and that nothing reaches a session after the pool dropped it.
+#include "fakelink.h"
 #include "testsupport.h"
 
 #include "server/eventlog.h"
@@ -21,34 +22,6 @@ using namespace Qt::StringLiterals;
 using namespace Swamp;
 
 namespace {
-
-// Records every frame per worker id; a worker is connected unless the test says otherwise.
-class FakeLink final : public WorkerLink
-{
-public:
-    bool isConnected(const WorkerSession &session) const override
-    {
-        return !disconnected.contains(session.record.id);
-    }
-    void send(const WorkerSession &session, QByteArray frame) override
-    {
-        frames[session.record.id] << QJsonDocument::fromJson(frame).object();
-    }
-
-    // The frames of `type` sent to `workerId`, oldest first.
-    QList<QJsonObject> sent(const QString &workerId, const QString &type) const
-    {
-        QList<QJsonObject> matching;
-        for (const QJsonObject &frame : frames.value(workerId)) {
-            if (frame.value(u"type"_s).toString() == type)
-                matching << frame;
-        }
-        return matching;
-    }
-
-    QHash<QString, QList<QJsonObject>> frames;
-    QSet<QString> disconnected;
-};
 
 StepSpec spec(const QString &name, const Labels &labels = {})
 {

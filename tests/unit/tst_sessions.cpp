@@ -1,0 +1,248 @@
+// The worker sessions (server/sessions.h) in-process: a real store (SQLite in a temporary dir),
+// event log and scheduler, a fake WorkerLink, and sessions without sockets (a worker within its
+// reconnect grace has none). What the process tests check through dropped and killed workers is
+// checked here on the clock the sweep is given: the grace ends in `lost` and requeues the
+// worker's steps, a drain deadline gives running steps back without spending an attempt, a token
+// that expired ends its sessions, a row the database refused is written again, and the reconnect
+// window follows the fleet's size.
+#include "fakelink.h"
+#include "testsupport.h"
+
+#include "model/errorcodes.h"
+#include "server/eventlog.h"
+#include "server/scheduler.h"
+#include "server/sessions.h"
+#include "store/store.h"
+
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Swamp;
+
+class tst_Sessions : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void graceOverMakesTheWorkerLostAndRequeuesItsSteps();
+    void aReconnectWithinTheGraceKeepsTheSession();
+    void aDrainDeadlineGivesTheStepBackWithoutAnAttempt();
+    void anExpiredTokenEndsItsDisconnectedSessions();
+    void theReconnectWindowFollowsTheFleet();
+
+private:
+    WorkerSession *addWorker(const QString &name);
+    QString submitAndDispatch(WorkerSession *worker); // the step id
+    StepState stateOf(const QString &stepId);
+    WorkerStatus storedStatus(const QString &id); // warns (and fails) when there is no row
+    bool hasEvent(const QString &kind);
+    static void settle() { QCoreApplication::processEvents(); QCoreApplication::processEvents(); }
+
+    static constexpr qint64 GraceMs = 30000;
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<Store> m_store;
+    std::unique_ptr<EventLog> m_events;
+    std::unique_ptr<WorkerSessions> m_sessions;
+    FakeLink m_link;
+    std::unique_ptr<Scheduler> m_scheduler;
+    int m_workers = 0;
+};
+
+void tst_Sessions::init()
+{
+    QTest::failOnWarning(QRegularExpression(u".*"_s));
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+    auto store = Store::open(m_dir->filePath(u"swamp.db"_s));
+    QVERIFY2(store, qPrintable(store ? QString() : store.error().message));
+    m_store = std::move(*store);
+    m_events = std::make_unique<EventLog>(m_store.get());
+    m_sessions = std::make_unique<WorkerSessions>(WorkerSessions::Settings{5000, 15000, GraceMs}, m_store.get(),
+                                                  m_events.get());
+    m_link = FakeLink();
+    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_sessions->pool(), &m_link, 600000);
+    m_sessions->setScheduler(m_scheduler.get());
+    QVERIFY(m_scheduler->recover());
+}
+
+void tst_Sessions::cleanup()
+{
+    m_scheduler.reset();
+    m_sessions.reset();
+    m_events.reset();
+    m_store.reset();
+    m_dir.reset();
+}
+
+WorkerSession *tst_Sessions::addWorker(const QString &name)
+{
+    auto session = std::make_unique<WorkerSession>();
+    session->record.id = u"worker-%1"_s.arg(++m_workers);
+    session->record.name = name;
+    session->record.tokenId = u"token-1"_s;
+    session->record.tokenName = u"pool"_s;
+    session->record.machineId = u"machine-%1"_s.arg(m_workers);
+    session->record.capacity = 1;
+    session->record.platform = u"linux"_s;
+    session->record.arch = u"x86_64"_s;
+    session->record.status = WorkerStatus::Idle;
+    session->record.instanceId = u"instance-%1"_s.arg(m_workers);
+    session->record.version = u"0.1.0"_s;
+    session->record.hostname = u"host"_s;
+    session->record.orchestrator = u"ws://127.0.0.1:1"_s;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    session->record.enrolledAt = session->record.createdAt = session->record.lastSeenAt = now;
+    session->lastHeardMs = now.toMSecsSinceEpoch();
+    WorkerSession *added = m_sessions->pool().insert(std::move(session));
+    m_sessions->persistWorker(added);
+    return added;
+}
+
+QString tst_Sessions::submitAndDispatch(WorkerSession *worker)
+{
+    StepSpec spec;
+    spec.name = u"s"_s;
+    spec.command = QStringList{u"true"_s};
+    auto submitted = m_scheduler->submit(u"run"_s, {spec});
+    if (!submitted)
+        return {};
+    settle();
+    if (m_link.sent(worker->record.id, u"dispatch"_s).size() != 1)
+        return {};
+    return QJsonDocument::fromJson(*submitted).object().value(u"stepIds"_s).toArray().first().toString();
+}
+
+StepState tst_Sessions::stateOf(const QString &stepId)
+{
+    if (auto open = m_scheduler->openStep(stepId))
+        return open->state;
+    auto stored = m_store->step(stepId);
+    return stored && *stored ? (*stored)->state : StepState::Queued;
+}
+
+WorkerStatus tst_Sessions::storedStatus(const QString &id)
+{
+    auto all = m_store->allWorkers();
+    if (all) {
+        for (const WorkerRecord &worker : *all) {
+            if (worker.id == id)
+                return worker.status;
+        }
+    }
+    qWarning() << "no stored worker" << id;
+    return WorkerStatus::Idle;
+}
+
+bool tst_Sessions::hasEvent(const QString &kind)
+{
+    for (const Event &event : m_events->since(0, 1000)) {
+        if (event.kind == kind)
+            return true;
+    }
+    return false;
+}
+
+void tst_Sessions::graceOverMakesTheWorkerLostAndRequeuesItsSteps()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QString stepId = submitAndDispatch(worker);
+    QVERIFY(!stepId.isEmpty());
+    const QString workerId = worker->record.id;
+    m_link.disconnected.insert(workerId);
+    m_sessions->markDisconnected(worker, u"connection closed"_s, true);
+    QCOMPARE(storedStatus(workerId), WorkerStatus::Disconnected);
+
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    m_sessions->sweepLiveness(now + GraceMs - 1000);
+    QVERIFY(m_sessions->pool().find(workerId)); // still resumable
+    QCOMPARE(stateOf(stepId), StepState::Dispatched);
+
+    m_sessions->sweepLiveness(now + GraceMs + 1000);
+    QVERIFY(!m_sessions->pool().find(workerId));
+    QCOMPARE(storedStatus(workerId), WorkerStatus::Lost);
+    QVERIFY(hasEvent(u"worker.lost"_s));
+    QCOMPARE(stateOf(stepId), StepState::Queued); // a worker lost gives its steps back
+}
+
+void tst_Sessions::aReconnectWithinTheGraceKeepsTheSession()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    m_sessions->markDisconnected(worker, u"connection closed"_s, true);
+    m_sessions->attached(worker); // enrollment attached a connection again
+    m_sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch() + 10 * GraceMs);
+    QVERIFY(m_sessions->pool().find(worker->record.id));
+    QVERIFY(!hasEvent(u"worker.lost"_s));
+}
+
+void tst_Sessions::aDrainDeadlineGivesTheStepBackWithoutAnAttempt()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QString stepId = submitAndDispatch(worker);
+    QVERIFY(!stepId.isEmpty());
+    m_sessions->startDrain(worker, u"operator"_s, u"drained by an operator"_s, 1000);
+    QVERIFY(worker->record.draining);
+
+    m_sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch());
+    QCOMPARE(stateOf(stepId), StepState::Dispatched); // before the deadline: left to finish
+    m_sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch() + 2000);
+    QCOMPARE(stateOf(stepId), StepState::Queued);
+    const QList<QJsonObject> cancels = m_link.sent(worker->record.id, u"cancel"_s);
+    QCOMPARE(cancels.size(), 1);
+    QCOMPARE(cancels.first().value(u"reason"_s).toString(), u"drain deadline passed"_s);
+    // The next worker gets it as attempt 2 of 3: the given-back dispatch used up none.
+    WorkerSession *next = addWorker(u"next"_s);
+    m_scheduler->requestSchedule();
+    settle();
+    const QList<QJsonObject> dispatches = m_link.sent(next->record.id, u"dispatch"_s);
+    QCOMPARE(dispatches.size(), 1);
+    QCOMPARE(dispatches.first().value(u"attempt"_s).toInt(), 2);
+    auto step = m_store->step(stepId);
+    QVERIFY(step && *step);
+}
+
+void tst_Sessions::anExpiredTokenEndsItsDisconnectedSessions()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    const QDateTime expiry = QDateTime::currentDateTimeUtc().addSecs(60);
+    worker->tokenExpiresAt = expiry;
+    m_sessions->watchTokenExpiry(expiry, u"pool"_s);
+    m_sessions->watchTokenExpiry(expiry, u"pool"_s); // one entry per token and expiry
+    m_sessions->markDisconnected(worker, u"connection closed"_s, true);
+
+    m_sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch());
+    QVERIFY(m_sessions->pool().find(worker->record.id));
+    const QString workerId = worker->record.id;
+    m_sessions->sweepDeadlines(expiry.toMSecsSinceEpoch() + 1000);
+    QVERIFY(!m_sessions->pool().find(workerId));
+    QCOMPARE(storedStatus(workerId), WorkerStatus::Disconnected);
+}
+
+void tst_Sessions::theReconnectWindowFollowsTheFleet()
+{
+    QCOMPARE(m_sessions->reconnectWindowMs(), qint64(1000)); // at least a second
+    for (int i = 0; i < 2500; ++i) {
+        auto session = std::make_unique<WorkerSession>();
+        session->record.id = u"bulk-%1"_s.arg(i);
+        session->record.tokenName = u"bulk"_s;
+        session->record.machineId = session->record.id;
+        m_sessions->pool().insert(std::move(session));
+    }
+    QCOMPARE(m_sessions->reconnectWindowMs(), qint64(2500)); // reconnects at 1,000 a second
+    for (int i = 2500; i < 70000; ++i) {
+        auto session = std::make_unique<WorkerSession>();
+        session->record.id = u"bulk-%1"_s.arg(i);
+        session->record.tokenName = u"bulk"_s;
+        session->record.machineId = session->record.id;
+        m_sessions->pool().insert(std::move(session));
+    }
+    QCOMPARE(m_sessions->reconnectWindowMs(), qint64(60000)); // a minute at most
+}
+
+QTEST_GUILESS_MAIN(tst_Sessions)
+#include "tst_sessions.moc"
