@@ -329,13 +329,14 @@ void WorkerSessions::persistWorker(WorkerSession *session, PersistWhat what)
 void WorkerSessions::retryUnsavedWorkers()
 {
     const QString &heldBy = m_holder;
-    const QHash<QString, WorkerRecord> unsaved = std::exchange(m_unsavedWorkers, {});
+    // A copy: persistWorker() takes out what it writes, and keeps (without a second warning)
+    // what is refused again.
+    const QHash<QString, WorkerRecord> unsaved = m_unsavedWorkers;
     for (auto it = unsaved.cbegin(); it != unsaved.cend(); ++it) {
-        if (WorkerSession *session = m_pool.find(it.key())) {
-            persistWorker(session, PersistWhat::Row); // puts it back if it fails again
-        } else if (auto saved = m_store->upsertWorker(*it, heldBy); !saved) {
-            m_unsavedWorkers.insert(it.key(), *it); // warned about when it was first refused
-        }
+        if (WorkerSession *session = m_pool.find(it.key()))
+            persistWorker(session, PersistWhat::Row);
+        else if (m_store->upsertWorker(*it, heldBy))
+            m_unsavedWorkers.remove(it.key()); // else warned about when it was first refused
     }
 }
 

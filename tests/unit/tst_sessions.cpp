@@ -34,6 +34,7 @@ private Q_SLOTS:
     void aReconnectWithinTheGraceKeepsTheSession();
     void aDrainDeadlineGivesTheStepBackWithoutAnAttempt();
     void anExpiredTokenEndsItsDisconnectedSessions();
+    void aRowTheDatabaseRefusedIsWrittenAgain();
     void theReconnectWindowFollowsTheFleet();
 
 private:
@@ -221,6 +222,25 @@ void tst_Sessions::anExpiredTokenEndsItsDisconnectedSessions()
     m_sessions->sweepDeadlines(expiry.toMSecsSinceEpoch() + 1000);
     QVERIFY(!m_sessions->pool().find(workerId));
     QCOMPARE(storedStatus(workerId), WorkerStatus::Disconnected);
+}
+
+void tst_Sessions::aRowTheDatabaseRefusedIsWrittenAgain()
+{
+    WorkerSession *worker = addWorker(u"w"_s);
+    QVERIFY(m_store->execute(u"PRAGMA query_only = ON"_s));
+    // Said once for the row, however often it is refused again (the store logs each statement).
+    const QRegularExpression statement(u"statement failed: .*INSERT INTO workers.*readonly"_s);
+    QTest::ignoreMessage(QtWarningMsg, statement);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"could not save worker.*retrying at every sweep"_s));
+    QTest::ignoreMessage(QtWarningMsg, statement);
+    worker->record.status = WorkerStatus::Disconnected;
+    m_sessions->persistWorker(worker);
+    QCOMPARE(storedStatus(worker->record.id), WorkerStatus::Idle);
+    m_sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch()); // refused again: not said again
+    QVERIFY(m_store->execute(u"PRAGMA query_only = OFF"_s));
+    m_sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch());
+    QCOMPARE(storedStatus(worker->record.id), WorkerStatus::Disconnected);
+    m_sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch()); // written: nothing more to retry
 }
 
 void tst_Sessions::theReconnectWindowFollowsTheFleet()
