@@ -320,4 +320,81 @@ int runWorkerList(const QStringList &arguments)
     return ExitOk;
 }
 
+int runWorkerQueue(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    int exitCode = 0;
+    if (!parse(parser, arguments, QStringLiteral("worker queue"), QStringLiteral("Steps waiting for a worker."),
+               QStringLiteral("  swamp worker queue --json\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    auto result = adminCall(parser, QStringLiteral("worker.queue"));
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonArray steps = result->value(QStringLiteral("steps")).toArray();
+    if (steps.isEmpty()) {
+        out(QStringLiteral("No steps are waiting for a worker."));
+        return ExitOk;
+    }
+    TextTable table({QStringLiteral("STEP"), QStringLiteral("REQUIREMENT"), QStringLiteral("QUEUED"), QStringLiteral("AGE")});
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const QJsonValue &value : steps) {
+        const QJsonObject s = value.toObject();
+        const QDateTime queued = parseIsoUtc(s.value(QStringLiteral("queuedAt")).toString());
+        table.addRow({s.value(QStringLiteral("id")).toString(), s.value(QStringLiteral("requirement")).toString(),
+                      isoUtc(queued), formatRelative(queued, now)});
+    }
+    out(table.render());
+    return ExitOk;
+}
+
+int runWorkerDrain(const QStringList &arguments, bool drain)
+{
+    const QString command = drain ? QStringLiteral("worker drain") : QStringLiteral("worker undrain");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Worker name."));
+    if (drain)
+        parser.addOption({QStringLiteral("deadline"), QStringLiteral("Cancel and requeue what still runs after this long."), QStringLiteral("dur")});
+    int exitCode = 0;
+    if (!parse(parser, arguments, command,
+               drain ? QStringLiteral("Stop giving a worker steps; it finishes what it runs, then exits 0.")
+                     : QStringLiteral("Let a draining worker take steps again."),
+               drain ? QStringLiteral("  swamp worker drain ci-7f3a9b2c --deadline 10m\n") : QStringLiteral("  swamp worker undrain ci-7f3a9b2c\n"),
+               &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.positionalArguments().size() != 1)
+        return usageError(QStringLiteral("name one worker"), command);
+    QJsonObject params{{QStringLiteral("name"), parser.positionalArguments().first()}};
+    if (drain && parser.isSet(QStringLiteral("deadline"))) {
+        auto ms = parseDurationMs(parser.value(QStringLiteral("deadline")));
+        if (!ms)
+            return usageError(QStringLiteral("--deadline: ") + ms.error().text(), command);
+        params.insert(QStringLiteral("deadlineMs"), *ms);
+    }
+    auto result = adminCall(parser, drain ? QStringLiteral("worker.drain") : QStringLiteral("worker.undrain"), params);
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonObject worker = result->value(QStringLiteral("worker")).toObject();
+    const int active = worker.value(QStringLiteral("activeSteps")).toInt();
+    if (drain) {
+        out(QStringLiteral("Draining %1: no new steps; %2 running step(s) finish, then it exits.")
+                .arg(worker.value(QStringLiteral("name")).toString())
+                .arg(active));
+    } else {
+        out(QStringLiteral("%1 takes steps again.").arg(worker.value(QStringLiteral("name")).toString()));
+    }
+    return ExitOk;
+}
+
 } // namespace Swamp::Cli
