@@ -21,6 +21,7 @@
 #include <QTranslator>
 
 #include <cstdio>
+#include <optional>
 
 namespace {
 
@@ -55,17 +56,17 @@ QString languageArgument(int argc, char **argv)
     return {};
 }
 
-} // namespace
-
-int main(int argc, char **argv)
+// What the command line asks for, beyond --lang (read before the parser, see main()).
+struct Arguments
 {
-    QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("swamp"));
-    QApplication::setApplicationName(QStringLiteral("swamp-console"));
-    QApplication::setApplicationVersion(Swamp::version());
-    // The language must be known before the parser's help texts are translated.
-    installTranslators(app, languageArgument(argc, argv));
+    Swamp::AdminEndpointOptions endpoint;
+    bool screenshots = false;
+    QString screenshotDirectory;
+};
 
+// Exits on --help, --version and mistakes, as QCommandLineParser::process() does.
+Arguments parseArguments(QApplication &app)
+{
     QCommandLineParser parser;
     parser.setApplicationDescription(Tr::tr("The desktop admin console of swamp."));
     parser.addHelpOption();
@@ -90,60 +91,104 @@ int main(int argc, char **argv)
     parser.addOptions({server, tokenFile, caCert, dataDir, lang, screenshot});
     parser.process(app);
 
-    Swamp::AdminEndpointOptions options;
-    options.server = parser.value(server);
-    options.adminTokenFile = parser.value(tokenFile);
-    options.caCertPath = parser.value(caCert);
-    options.dataDir = parser.value(dataDir);
-    auto endpoint = Swamp::resolveAdminEndpoint(options);
-    if (!endpoint) {
-        if (parser.isSet(screenshot)) {
-            std::fprintf(stderr, "swamp-console: %s\n", qPrintable(endpoint.error().text()));
-            return 1;
-        }
-        Swamp::Console::ConnectionDialog dialog;
-        dialog.setMessage(endpoint.error().text());
-        if (dialog.exec() != QDialog::Accepted)
-            return 0;
-        endpoint = dialog.endpoint();
-    }
+    Arguments arguments;
+    arguments.endpoint.server = parser.value(server);
+    arguments.endpoint.adminTokenFile = parser.value(tokenFile);
+    arguments.endpoint.caCertPath = parser.value(caCert);
+    arguments.endpoint.dataDir = parser.value(dataDir);
+    arguments.screenshots = parser.isSet(screenshot);
+    arguments.screenshotDirectory = parser.value(screenshot);
+    return arguments;
+}
 
+// The orchestrator to connect to: the arguments' or admin.json's, else the one the user picks.
+// Nothing (with the exit code) when there is none, or the user cancels.
+std::optional<Swamp::AdminEndpoint> firstEndpoint(const Arguments &arguments, int *exitCode)
+{
+    auto endpoint = Swamp::resolveAdminEndpoint(arguments.endpoint);
+    if (endpoint)
+        return *endpoint;
+    if (arguments.screenshots) {
+        std::fprintf(stderr, "swamp-console: %s\n", qPrintable(endpoint.error().text()));
+        *exitCode = 1;
+        return std::nullopt;
+    }
+    Swamp::Console::ConnectionDialog dialog;
+    dialog.setMessage(endpoint.error().text());
+    if (dialog.exec() != QDialog::Accepted) {
+        *exitCode = 0;
+        return std::nullopt;
+    }
+    return dialog.endpoint();
+}
+
+// Results of a real query, a selected worker, and the newest step (the script's last, which
+// writes output as it runs).
+void showScreenshotData(Swamp::Console::MainWindow &window)
+{
+    window.queryTab()->setPredicate(QStringLiteral("modelType == \"swamp/worker\""));
+    window.queryTab()->run();
+    if (window.workerModel()->rowCount() > 0) {
+        auto *proxy = window.workersTab()->proxy();
+        window.workersTab()->selectWorker(proxy->index(0, 0).data(Swamp::Console::WorkerModel::IdRole).toString());
+    }
+    if (window.stepModel()->rowCount() > 0) {
+        auto *proxy = window.stepsTab()->proxy();
+        window.stepsTab()->selectStep(proxy->index(0, 0).data(Swamp::Console::StepModel::IdRole).toString());
+    }
+}
+
+// A typo in the editor shows live validation over the results; then every tab is saved and the
+// console quits, 0 when every tab was written.
+void saveScreenshotsAndQuit(Swamp::Console::MainWindow &window, const QString &directory, const QString &suffix)
+{
+    window.queryTab()->setPredicate(
+        QStringLiteral("modelType == \"swamp/worker\" && attributes.stauts == \"idle\""));
+    const QStringList files = window.saveScreenshots(directory, suffix);
+    for (const QString &file : files)
+        std::printf("%s\n", qPrintable(file));
+    QApplication::exit(files.size() == window.tabs()->count() ? 0 : 1);
+}
+
+// Documentation screenshots: a fixed size, a query that shows live validation.
+void takeScreenshotsWhenLoaded(QApplication &app, Swamp::Console::MainWindow &window, const QString &directory)
+{
+    window.resize(1100, 560);
+
+    const QString suffix = u'-' + QLocale().name().section(u'_', 0, 0);
+    QObject::connect(&window, &Swamp::Console::MainWindow::loaded, &window, [&window, directory, suffix] {
+        showScreenshotData(window);
+        // After the replay settled and the times ticked.
+        QTimer::singleShot(1500, &window, [&window, directory, suffix] {
+            saveScreenshotsAndQuit(window, directory, suffix);
+        });
+    });
+    QTimer::singleShot(30000, &app, [] {
+        std::fprintf(stderr, "swamp-console: no data from the orchestrator within 30s\n");
+        QApplication::exit(1);
+    });
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("swamp"));
+    QApplication::setApplicationName(QStringLiteral("swamp-console"));
+    QApplication::setApplicationVersion(Swamp::version());
+    // The language must be known before the parser's help texts are translated.
+    installTranslators(app, languageArgument(argc, argv));
+    const Arguments arguments = parseArguments(app);
+
+    int exitCode = 0;
+    const std::optional<Swamp::AdminEndpoint> endpoint = firstEndpoint(arguments, &exitCode);
+    if (!endpoint)
+        return exitCode;
     Swamp::Console::AdminSession session(*endpoint);
     Swamp::Console::MainWindow window(&session);
-    if (parser.isSet(screenshot)) {
-        // Documentation screenshots: a fixed size, a query that shows live validation.
-        window.resize(1100, 560);
-
-        const QString directory = parser.value(screenshot);
-        const QString suffix = u'-' + QLocale().name().section(u'_', 0, 0);
-        QObject::connect(&window, &Swamp::Console::MainWindow::loaded, &window, [&window, directory, suffix] {
-            // Results of a real query, a selected worker, then (after the replay settled and the
-            // times ticked) a typo in the editor to show live validation over those results.
-            window.queryTab()->setPredicate(QStringLiteral("modelType == \"swamp/worker\""));
-            window.queryTab()->run();
-            if (window.workerModel()->rowCount() > 0) {
-                auto *proxy = window.workersTab()->proxy();
-                window.workersTab()->selectWorker(proxy->index(0, 0).data(Swamp::Console::WorkerModel::IdRole).toString());
-            }
-            // The newest step (the script's last, which writes output as it runs).
-            if (window.stepModel()->rowCount() > 0) {
-                auto *proxy = window.stepsTab()->proxy();
-                window.stepsTab()->selectStep(proxy->index(0, 0).data(Swamp::Console::StepModel::IdRole).toString());
-            }
-            QTimer::singleShot(1500, &window, [&window, directory, suffix] {
-                window.queryTab()->setPredicate(
-                    QStringLiteral("modelType == \"swamp/worker\" && attributes.stauts == \"idle\""));
-                const QStringList files = window.saveScreenshots(directory, suffix);
-                for (const QString &file : files)
-                    std::printf("%s\n", qPrintable(file));
-                QApplication::exit(files.size() == window.tabs()->count() ? 0 : 1);
-            });
-        });
-        QTimer::singleShot(30000, &app, [] {
-            std::fprintf(stderr, "swamp-console: no data from the orchestrator within 30s\n");
-            QApplication::exit(1);
-        });
-    }
+    if (arguments.screenshots)
+        takeScreenshotsWhenLoaded(app, window, arguments.screenshotDirectory);
     window.show();
     session.start();
     return app.exec();

@@ -54,6 +54,20 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     , m_connectionButton(new QToolButton(this))
 {
     setWindowTitle(tr("swamp console"));
+    createTabs();
+    createStatusBar();
+    connectSession();
+    connect(m_tokensTab, &TokensTab::message, this, &MainWindow::showTabMessage);
+    connect(m_workersTab, &WorkersTab::message, this, &MainWindow::showTabMessage);
+    connect(m_stepsTab, &StepsTab::message, this, &MainWindow::showTabMessage);
+    startClock();
+    createMenus();
+    restoreSettings();
+    updateConnectionIndicator();
+}
+
+void MainWindow::createTabs()
+{
     m_tabs->addTab(m_workersTab, tr("&Workers"));
     m_tabs->addTab(m_tokensTab, tr("T&okens"));
     m_tabs->addTab(m_queryTab, tr("&Query"));
@@ -61,7 +75,11 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     m_tabs->addTab(m_stepsTab, tr("&Steps"));
     m_tabs->setDocumentMode(true);
     setCentralWidget(m_tabs);
+}
 
+// The connection's state and the queue's length, and a button to reconnect or connect elsewhere.
+void MainWindow::createStatusBar()
+{
     m_connectionText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_connectionText->setMinimumWidth(100);
     m_connectionButton->setAutoRaise(true);
@@ -82,7 +100,10 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
         else
             m_session->reconnectNow();
     });
+}
 
+void MainWindow::connectSession()
+{
     connect(m_session, &AdminSession::workersReceived, this, [this](const QList<WorkerRecord> &workers) {
         m_workerModel->setWorkers(workers);
         if (!std::exchange(m_workersLoaded, true) && hasLoaded())
@@ -104,17 +125,16 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
             }
         });
     });
-    connect(m_tokensTab, &TokensTab::message, this, [this](const QString &text) {
-        statusBar()->showMessage(text, 10000);
-    });
-    connect(m_workersTab, &WorkersTab::message, this, [this](const QString &text) {
-        statusBar()->showMessage(text, 10000);
-    });
-    connect(m_stepsTab, &StepsTab::message, this, [this](const QString &text) {
-        statusBar()->showMessage(text, 10000);
-    });
+}
 
-    // Relative times tick; only their columns change.
+void MainWindow::showTabMessage(const QString &text)
+{
+    statusBar()->showMessage(text, 10000);
+}
+
+// Relative times tick; only their columns change.
+void MainWindow::startClock()
+{
     auto *tick = new QTimer(this);
     tick->setInterval(1000);
     connect(tick, &QTimer::timeout, this, [this] {
@@ -124,8 +144,10 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
         m_stepModel->setNow(now);
     });
     tick->start();
+}
 
-    createMenus();
+void MainWindow::restoreSettings()
+{
     QSettings settings;
     if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
         resize(1100, 640);
@@ -135,7 +157,6 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     m_eventsTab->restoreState(settings);
     m_stepsTab->restoreState(settings);
     m_tabs->setCurrentIndex(settings.value(QStringLiteral("window/tab"), 0).toInt());
-    updateConnectionIndicator();
 }
 
 void MainWindow::createMenus()

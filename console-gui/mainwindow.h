@@ -58,7 +58,13 @@ protected:
     void closeEvent(QCloseEvent *event) override;
 
 private:
+    void createTabs();
+    void createStatusBar();
+    void connectSession();
+    void startClock();
     void createMenus();
+    void restoreSettings();
+    void showTabMessage(const QString &text);
     void updateConnectionIndicator();
     void showConnectionDialog();
     void focusFilter();

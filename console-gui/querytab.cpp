@@ -3,6 +3,7 @@
 #include "client/adminsession.h"
 #include "queryresultmodel.h"
 #include "statuspalette.h"
+#include "tabsupport.h"
 
 #include "query/predicate.h"
 
@@ -61,6 +62,19 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     , m_run(new QAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Run query"), this))
     , m_export(new QAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("E&xport JSON…"), this))
 {
+    setUpEditors();
+    setUpActions();
+    QToolButton *runButton = createActionButton(m_run, this);
+    QToolButton *exportButton = createActionButton(m_export, this);
+    connectEditors();
+    setUpResults();
+    setUpLayout(runButton, exportButton);
+    validate();
+}
+
+// The predicate and the projection in a fixed font; the editor is two to four lines high.
+void QueryTab::setUpEditors()
+{
     const QFont fixed = QFontDatabase::systemFont(QFontDatabase::FixedFont);
     m_editor->setFont(fixed);
     m_editor->setTabChangesFocus(true);
@@ -81,7 +95,10 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     m_validation->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_status->setWordWrap(true);
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+}
 
+void QueryTab::setUpActions()
+{
     m_run->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
     m_run->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     m_run->setToolTip(tr("Run the query (Ctrl+Return)"));
@@ -92,13 +109,11 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     addAction(m_export);
     connect(m_run, &QAction::triggered, this, &QueryTab::run);
     connect(m_export, &QAction::triggered, this, &QueryTab::exportResults);
-    auto *runButton = new QToolButton(this);
-    runButton->setDefaultAction(m_run);
-    runButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    auto *exportButton = new QToolButton(this);
-    exportButton->setDefaultAction(m_export);
-    exportButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+}
 
+// Every change is validated at once; an example replaces the predicate.
+void QueryTab::connectEditors()
+{
     connect(m_editor, &QPlainTextEdit::textChanged, this, &QueryTab::validate);
     connect(m_select, &QLineEdit::textChanged, this, &QueryTab::validate);
     connect(m_select, &QLineEdit::returnPressed, this, &QueryTab::run);
@@ -108,7 +123,10 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
         m_examples->setCurrentIndex(0);
         m_editor->setFocus();
     });
+}
 
+void QueryTab::setUpResults()
+{
     m_proxy->setSourceModel(m_model);
     m_proxy->setSortRole(QueryResultModel::SortRole);
     m_view->setModel(m_proxy);
@@ -123,7 +141,10 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
         for (int column = 0; column < m_model->columnCount(); ++column)
             m_view->setColumnWidth(column, std::min(m_view->columnWidth(column), 320));
     });
+}
 
+void QueryTab::setUpLayout(QToolButton *runButton, QToolButton *exportButton)
+{
     auto *form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
     form->addRow(tr("&Predicate:"), m_editor);
@@ -154,7 +175,6 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     setTabOrder(runButton, exportButton);
     setTabOrder(exportButton, m_examples);
     setTabOrder(m_examples, m_view);
-    validate();
 }
 
 QString QueryTab::validationText() const

@@ -13,6 +13,7 @@ class QPlainTextEdit;
 class QSortFilterProxyModel;
 class QSpinBox;
 class QTableView;
+class QToolButton;
 
 namespace Swamp::Console {
 
@@ -47,6 +48,11 @@ public:
     bool exportTo(const QString &path, QString *errorString = nullptr) const;
 
 private:
+    void setUpEditors();
+    void setUpActions();
+    void connectEditors();
+    void setUpResults();
+    void setUpLayout(QToolButton *runButton, QToolButton *exportButton);
     void validate();
     void showError(const Error &error, bool fromPredicate);
     void exportResults();

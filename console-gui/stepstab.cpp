@@ -72,18 +72,31 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     , m_cancel(new QAction(style()->standardIcon(QStyle::SP_DialogCancelButton), tr("C&ancel step…"), this))
     , m_copyId(new QAction(tr("Copy step &ID"), this))
 {
+    setUpActions();
+    QToolButton *cancelButton = createActionButton(m_cancel, this);
+    QToolButton *copyButton = createActionButton(m_copyId, this);
+    setUpFilter();
+    setUpTable();
+    setUpDetails();
+    setUpSplitters();
+    setUpLayout(cancelButton, copyButton);
+    connectModel();
+    updateDetails();
+    updateActions();
+    updateSummary();
+}
+
+void StepsTab::setUpActions()
+{
     m_cancel->setToolTip(tr("Stop the step: a queued step is dropped, a running one is killed on its worker"));
     m_copyId->setToolTip(tr("Copy the full step id, for 'swamp run logs' or 'swamp run status'"));
     m_copyId->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
     connect(m_cancel, &QAction::triggered, this, &StepsTab::confirmCancel);
     connect(m_copyId, &QAction::triggered, this, &StepsTab::copyId);
-    auto *cancelButton = new QToolButton(this);
-    cancelButton->setDefaultAction(m_cancel);
-    cancelButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    auto *copyButton = new QToolButton(this);
-    copyButton->setDefaultAction(m_copyId);
-    copyButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+}
 
+void StepsTab::setUpFilter()
+{
     m_proxy->setSourceModel(m_model);
     m_proxy->setSortRole(StepModel::SortRole);
     m_proxy->setFilterRole(StepModel::FilterRole);
@@ -94,7 +107,10 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_filter->setPlaceholderText(tr("Filter by name, state, worker, id, error…"));
     m_filter->setClearButtonEnabled(true);
     connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+}
 
+void StepsTab::setUpTable()
+{
     setUpLiveTable(m_view, m_proxy, StepModel::Queued, Qt::DescendingOrder);
     // Defaults that fit the table beside the details in a 1100 px window: the error takes what
     // the others leave, down to the header's minimum (a stretched last section would not shrink
@@ -115,8 +131,11 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &StepsTab::handleSelectionChanged);
+}
 
-    // Details: the step's fields, then its leases (one per attempt).
+// Details: the step's fields, then its leases (one per attempt).
+void StepsTab::setUpDetails()
+{
     auto *details = new QGroupBox(tr("Details"), this);
     auto *form = new QFormLayout;
     form->setRowWrapPolicy(QFormLayout::WrapLongRows);
@@ -136,15 +155,7 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     };
     m_details = addDetailRows(form, details, fields);
     styleDetailsTitle(m_detailsTitle);
-    m_leases->setHeaderLabels({tr("Attempt"), tr("Worker"), tr("Lease"), tr("Started"), tr("Ended")});
-    m_leases->setRootIsDecorated(false);
-    m_leases->setSelectionMode(QAbstractItemView::NoSelection);
-    m_leases->setMinimumHeight(50);
-    m_leases->setFrameShape(QFrame::NoFrame);
-    m_leases->header()->setStretchLastSection(true);
-    m_leases->setColumnWidth(0, 60);
-    m_leases->setColumnWidth(1, 120);
-    m_leases->setColumnWidth(2, 75);
+    setUpLeasesView();
     auto *detailsLayout = new QVBoxLayout(details);
     detailsLayout->addWidget(m_detailsTitle);
     detailsLayout->addLayout(form);
@@ -163,7 +174,23 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_detailsSplitter->setStretchFactor(0, 3);
     m_detailsSplitter->setStretchFactor(1, 1);
     m_detailsSplitter->setChildrenCollapsible(false);
+}
 
+void StepsTab::setUpLeasesView()
+{
+    m_leases->setHeaderLabels({tr("Attempt"), tr("Worker"), tr("Lease"), tr("Started"), tr("Ended")});
+    m_leases->setRootIsDecorated(false);
+    m_leases->setSelectionMode(QAbstractItemView::NoSelection);
+    m_leases->setMinimumHeight(50);
+    m_leases->setFrameShape(QFrame::NoFrame);
+    m_leases->header()->setStretchLastSection(true);
+    m_leases->setColumnWidth(0, 60);
+    m_leases->setColumnWidth(1, 120);
+    m_leases->setColumnWidth(2, 75);
+}
+
+void StepsTab::setUpSplitters()
+{
     m_outputSplitter->addWidget(m_view);
     m_outputSplitter->addWidget(m_output);
     m_outputSplitter->setStretchFactor(0, 3);
@@ -175,7 +202,10 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     m_splitter->setStretchFactor(1, 1);
     m_splitter->setSizes({800, 300});
     m_splitter->setChildrenCollapsible(false);
+}
 
+void StepsTab::setUpLayout(QToolButton *cancelButton, QToolButton *copyButton)
+{
     auto *top = new QHBoxLayout;
     top->addWidget(cancelButton);
     top->addWidget(copyButton);
@@ -189,7 +219,11 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     setTabOrder(copyButton, m_filter);
     setTabOrder(m_filter, m_view);
     setTabOrder(m_view, m_output->followBox());
+}
 
+// The details and actions follow the selected step's row; the summary follows every row.
+void StepsTab::connectModel()
+{
     connect(m_model, &QAbstractItemModel::dataChanged, this,
             [this](const QModelIndex &topLeft, const QModelIndex &bottomRight) {
                 if (topLeft.column() > StepModel::State && bottomRight.column() < StepModel::ColumnCount - 1)
@@ -213,9 +247,6 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
         }
     });
     connect(m_feed, &StepFeed::statusReceived, this, &StepsTab::handleStatus);
-    updateDetails();
-    updateActions();
-    updateSummary();
 }
 
 void StepsTab::handleSelectionChanged()

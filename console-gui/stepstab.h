@@ -12,6 +12,7 @@ class QSettings;
 class QSortFilterProxyModel;
 class QSplitter;
 class QTableView;
+class QToolButton;
 class QTreeWidget;
 
 namespace Swamp::Console {
@@ -54,6 +55,14 @@ Q_SIGNALS:
     void message(const QString &text);
 
 private:
+    void setUpActions();
+    void setUpFilter();
+    void setUpTable();
+    void setUpDetails();
+    void setUpLeasesView();
+    void setUpSplitters();
+    void setUpLayout(QToolButton *cancelButton, QToolButton *copyButton);
+    void connectModel();
     void handleSelectionChanged();
     void handleStatus(const QJsonObject &status);
     void updateDetails();

@@ -4,6 +4,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QTableView>
+#include <QToolButton>
 
 namespace Swamp::Console {
 
@@ -18,6 +19,14 @@ void setUpLiveTable(QTableView *view, QAbstractItemModel *model, int sortColumn,
     view->setWordWrap(false);
     view->verticalHeader()->setVisible(false);
     view->horizontalHeader()->setSectionsMovable(true);
+}
+
+QToolButton *createActionButton(QAction *action, QWidget *parent)
+{
+    auto *button = new QToolButton(parent);
+    button->setDefaultAction(action);
+    button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    return button;
 }
 
 QHash<QString, QLabel *> addDetailRows(QFormLayout *form, QWidget *parent,

@@ -7,10 +7,12 @@
 #include <utility>
 
 class QAbstractItemModel;
+class QAction;
 class QModelIndex;
 class QFormLayout;
 class QLabel;
 class QTableView;
+class QToolButton;
 class QWidget;
 
 namespace Swamp::Console {
@@ -18,6 +20,9 @@ namespace Swamp::Console {
 // A live table as every tab shows it: sorted by `sortColumn`, one whole row selected at a time,
 // alternating rows, no row numbers, movable columns.
 void setUpLiveTable(QTableView *view, QAbstractItemModel *model, int sortColumn, Qt::SortOrder order);
+
+// A button for `action` in a tab's top row: its icon with its text beside it.
+QToolButton *createActionButton(QAction *action, QWidget *parent);
 
 // The rows of a details pane: one selectable, wrapping label per (field key, title), added to
 // `form` and returned by key so the tab can fill them.

@@ -60,12 +60,8 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     connect(m_newToken, &QAction::triggered, this, &TokensTab::openNewTokenDialog);
     connect(m_revoke, &QAction::triggered, this, &TokensTab::openRevokeDialog);
 
-    auto *newButton = new QToolButton(this);
-    newButton->setDefaultAction(m_newToken);
-    newButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    auto *revokeButton = new QToolButton(this);
-    revokeButton->setDefaultAction(m_revoke);
-    revokeButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    QToolButton *newButton = createActionButton(m_newToken, this);
+    QToolButton *revokeButton = createActionButton(m_revoke, this);
 
     m_filter->setPlaceholderText(tr("Filter by name, state, label…"));
     m_filter->setClearButtonEnabled(true);

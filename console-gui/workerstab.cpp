@@ -53,17 +53,31 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
     , m_drain(new QAction(style()->standardIcon(QStyle::SP_MediaPause), tr("&Drain…"), this))
     , m_undrain(new QAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Undrain"), this))
 {
+    setUpActions();
+    QToolButton *drainButton = createActionButton(m_drain, this);
+    QToolButton *undrainButton = createActionButton(m_undrain, this);
+    setUpFilters();
+    setUpTable();
+    QScrollArea *details = createDetailsPane();
+    setUpSplitter(details);
+    setUpLayout(drainButton, undrainButton);
+    connectModel();
+    updateDetails();
+    updateActions();
+    updateSummary();
+}
+
+void WorkersTab::setUpActions()
+{
     m_drain->setToolTip(tr("Finish the running steps, take no new ones, then exit"));
     m_undrain->setToolTip(tr("Take steps again"));
     connect(m_drain, &QAction::triggered, this, &WorkersTab::confirmDrain);
     connect(m_undrain, &QAction::triggered, this, &WorkersTab::undrain);
-    auto *drainButton = new QToolButton(this);
-    drainButton->setDefaultAction(m_drain);
-    drainButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    auto *undrainButton = new QToolButton(this);
-    undrainButton->setDefaultAction(m_undrain);
-    undrainButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+}
 
+// The text filter over the status filter: "Show disconnected" off hides the gone workers.
+void WorkersTab::setUpFilters()
+{
     m_statusProxy->setSourceModel(m_model);
     m_statusProxy->setFilterRole(WorkerModel::RawStatusRole);
     m_proxy->setSourceModel(m_statusProxy);
@@ -82,7 +96,10 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
         m_statusProxy->setFilterRegularExpression(show ? QString() : QStringLiteral("^(idle|busy|draining)$"));
         updateSummary();
     });
+}
 
+void WorkersTab::setUpTable()
+{
     setUpLiveTable(m_view, m_proxy, WorkerModel::Name, Qt::AscendingOrder);
     // Defaults that fit the table beside the details pane in a 1100 px window: the labels, the
     // one column of open-ended length, take what the others leave (a remembered layout wins).
@@ -97,8 +114,10 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
     m_view->setColumnWidth(WorkerModel::Token, 90);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &WorkersTab::handleSelectionChanged);
+}
 
-    // Details pane.
+QScrollArea *WorkersTab::createDetailsPane()
+{
     auto *details = new QGroupBox(tr("Details"), this);
     auto *form = new QFormLayout;
     form->setRowWrapPolicy(QFormLayout::WrapAllRows);
@@ -125,14 +144,21 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     scroll->setMinimumWidth(200);
+    return scroll;
+}
 
+void WorkersTab::setUpSplitter(QScrollArea *details)
+{
     m_splitter->addWidget(m_view);
-    m_splitter->addWidget(scroll);
+    m_splitter->addWidget(details);
     m_splitter->setStretchFactor(0, 4);
     m_splitter->setStretchFactor(1, 1);
     m_splitter->setSizes({800, 300});
     m_splitter->setChildrenCollapsible(false);
+}
 
+void WorkersTab::setUpLayout(QToolButton *drainButton, QToolButton *undrainButton)
+{
     auto *top = new QHBoxLayout;
     top->addWidget(drainButton);
     top->addWidget(undrainButton);
@@ -147,7 +173,11 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
     setTabOrder(undrainButton, m_filter);
     setTabOrder(m_filter, m_showGone);
     setTabOrder(m_showGone, m_view);
+}
 
+// The details and actions follow the selected worker's row; the summary counts statuses.
+void WorkersTab::connectModel()
+{
     connect(m_model, &QAbstractItemModel::dataChanged, this,
             [this](const QModelIndex &topLeft, const QModelIndex &bottomRight) {
                 const int row = m_model->rowOf(m_selectedId);
@@ -167,9 +197,6 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
             updateActions();
         }
     });
-    updateDetails();
-    updateActions();
-    updateSummary();
 }
 
 void WorkersTab::handleSelectionChanged()

@@ -8,10 +8,12 @@ class QMessageBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
+class QScrollArea;
 class QSettings;
 class QSortFilterProxyModel;
 class QSplitter;
 class QTableView;
+class QToolButton;
 
 namespace Swamp::Console {
 
@@ -45,6 +47,13 @@ public:
     void restoreState(const QSettings &settings);
 
 private:
+    void setUpActions();
+    void setUpFilters();
+    void setUpTable();
+    QScrollArea *createDetailsPane();
+    void setUpSplitter(QScrollArea *details);
+    void setUpLayout(QToolButton *drainButton, QToolButton *undrainButton);
+    void connectModel();
     void updateDetails();
     void updateSummary();
     void handleSelectionChanged();

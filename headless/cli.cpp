@@ -37,6 +37,11 @@ void printJson(const QJsonValue &value)
     out(QString::fromUtf8(document.toJson(QJsonDocument::Indented)));
 }
 
+void printJsonLine(const QJsonObject &object)
+{
+    out(QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)));
+}
+
 int usageError(const QString &message, const QString &command)
 {
     err(QStringLiteral("error: %1\nRun 'swamp %2 --help' for usage.").arg(message, command));

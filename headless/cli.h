@@ -16,6 +16,7 @@ enum ExitCode { ExitOk = 0, ExitFailed = 1, ExitUsage = 2 };
 void out(const QString &text);   // stdout, flushed, newline added when missing
 void err(const QString &text);   // stderr, flushed
 void printJson(const QJsonValue &value);
+void printJsonLine(const QJsonObject &object); // one compact line of NDJSON
 int usageError(const QString &message, const QString &command);
 int failure(const Error &error, bool json);
 bool colourEnabled();

@@ -284,12 +284,8 @@ Result<QJsonObject> readRunFile(const QString &path)
     return run;
 }
 
-} // namespace
-
-int runRun(const QStringList &arguments)
+void addRunOptions(QCommandLineParser &parser)
 {
-    const QString command = QStringLiteral("run");
-    QCommandLineParser parser;
     addAdminOptions(parser);
     parser.addPositionalArgument(QStringLiteral("--"), QStringLiteral("The command and its arguments."), QStringLiteral("-- CMD [ARGS...]"));
     parser.addOptions({
@@ -310,63 +306,106 @@ int runRun(const QStringList &arguments)
         {QStringLiteral("file"), QStringLiteral("Submit the steps of a run file (JSON; see docs/operations.md)."), QStringLiteral("path")},
         {QStringLiteral("detach"), QStringLiteral("Print the step id(s) and return at once.")},
     });
-    int exitCode = 0;
-    if (!parse(parser, arguments, command, QStringLiteral("Run a command as a step on a worker."),
-               QStringLiteral("  swamp run -- uname -a\n  swamp run --label region=eu --timeout 10m -- make test\n"
-                              "  swamp run --shell -- 'echo $HOME; ls'\n  swamp run --file run.json --detach\n"),
-               &exitCode))
-        return exitCode;
-    const bool json = parser.isSet(QStringLiteral("json"));
-    QJsonObject params;
-    if (parser.isSet(QStringLiteral("file"))) {
-        if (!parser.positionalArguments().isEmpty())
-            return usageError(QStringLiteral("--file and a command do not go together"), command);
-        auto file = readRunFile(parser.value(QStringLiteral("file")));
-        if (!file)
-            return usageError(file.error().text(), command);
-        params = *file;
-    } else {
-        const QStringList argv = parser.positionalArguments();
-        if (argv.isEmpty())
-            return usageError(QStringLiteral("missing command — put it after --, e.g. swamp run -- uname -a"), command);
-        StepSpec step;
-        step.shell = parser.isSet(QStringLiteral("shell"));
-        step.command = step.shell ? QStringList{argv.join(u' ')} : argv;
-        step.name = parser.value(QStringLiteral("name"));
-        step.requirement.target = parser.value(QStringLiteral("target"));
-        auto labels = parseLabels(parser.values(QStringLiteral("label")));
-        if (!labels)
-            return usageError(labels.error().text(), command);
-        step.requirement.labels = *labels;
-        step.requirement.platform = parser.value(QStringLiteral("platform"));
-        for (const auto &[name, out] : {std::pair{"timeout", &step.timeoutMs}, std::pair{"queue-timeout", &step.queueTimeoutMs}}) {
-            if (!parser.isSet(QLatin1String(name)))
-                continue;
-            auto ms = parseDurationMs(parser.value(QLatin1String(name)));
-            if (!ms)
-                return usageError(QStringLiteral("--%1: %2").arg(QLatin1String(name), ms.error().text()), command);
-            *out = *ms;
-        }
-        bool ok = false;
-        step.maxAttempts = parser.value(QStringLiteral("attempts")).toInt(&ok);
-        if (!ok || step.maxAttempts < 1 || step.maxAttempts > MaxStepAttempts)
-            return usageError(QStringLiteral("--attempts must be a whole number from 1 to %1").arg(MaxStepAttempts), command);
-        step.atMostOnce = parser.isSet(QStringLiteral("at-most-once"));
-        for (const QString &item : parser.values(QStringLiteral("env"))) {
-            const qsizetype eq = item.indexOf(u'=');
-            if (eq <= 0)
-                return usageError(QStringLiteral("--env takes K=V, got \"%1\"").arg(item), command);
-            step.env.insert(item.left(eq), item.mid(eq + 1));
-        }
-        if (parser.isSet(QStringLiteral("secret-env"))) {
-            auto secrets = resolveSecretEnv(parser.values(QStringLiteral("secret-env")), QStringLiteral("--secret-env"));
-            if (!secrets)
-                return usageError(secrets.error().text(), command);
-            step.secretEnv = *secrets;
-        }
-        params.insert(QStringLiteral("steps"), QJsonArray{step.toSubmission()});
-    }
+}
 
+// The read* functions below each fill part of a step or submission from the parser; on a mistake
+// they print it, set `exitCode` and return false.
+
+// --timeout, --queue-timeout and --attempts.
+bool readStepLimits(const QCommandLineParser &parser, const QString &command, StepSpec *step, int *exitCode)
+{
+    for (const auto &[name, out] : {std::pair{"timeout", &step->timeoutMs}, std::pair{"queue-timeout", &step->queueTimeoutMs}}) {
+        if (!parser.isSet(QLatin1String(name)))
+            continue;
+        auto ms = parseDurationMs(parser.value(QLatin1String(name)));
+        if (!ms) {
+            *exitCode = usageError(QStringLiteral("--%1: %2").arg(QLatin1String(name), ms.error().text()), command);
+            return false;
+        }
+        *out = *ms;
+    }
+    bool ok = false;
+    step->maxAttempts = parser.value(QStringLiteral("attempts")).toInt(&ok);
+    if (!ok || step->maxAttempts < 1 || step->maxAttempts > MaxStepAttempts) {
+        *exitCode = usageError(QStringLiteral("--attempts must be a whole number from 1 to %1").arg(MaxStepAttempts), command);
+        return false;
+    }
+    return true;
+}
+
+// --env and --secret-env.
+bool readStepEnvironment(const QCommandLineParser &parser, const QString &command, StepSpec *step, int *exitCode)
+{
+    for (const QString &item : parser.values(QStringLiteral("env"))) {
+        const qsizetype eq = item.indexOf(u'=');
+        if (eq <= 0) {
+            *exitCode = usageError(QStringLiteral("--env takes K=V, got \"%1\"").arg(item), command);
+            return false;
+        }
+        step->env.insert(item.left(eq), item.mid(eq + 1));
+    }
+    if (parser.isSet(QStringLiteral("secret-env"))) {
+        auto secrets = resolveSecretEnv(parser.values(QStringLiteral("secret-env")), QStringLiteral("--secret-env"));
+        if (!secrets) {
+            *exitCode = usageError(secrets.error().text(), command);
+            return false;
+        }
+        step->secretEnv = *secrets;
+    }
+    return true;
+}
+
+// The one step of `swamp run [options] -- CMD [ARGS...]`.
+bool readCommandStep(const QCommandLineParser &parser, const QString &command, StepSpec *step, int *exitCode)
+{
+    const QStringList argv = parser.positionalArguments();
+    if (argv.isEmpty()) {
+        *exitCode = usageError(QStringLiteral("missing command — put it after --, e.g. swamp run -- uname -a"), command);
+        return false;
+    }
+    step->shell = parser.isSet(QStringLiteral("shell"));
+    step->command = step->shell ? QStringList{argv.join(u' ')} : argv;
+    step->name = parser.value(QStringLiteral("name"));
+    step->requirement.target = parser.value(QStringLiteral("target"));
+    auto labels = parseLabels(parser.values(QStringLiteral("label")));
+    if (!labels) {
+        *exitCode = usageError(labels.error().text(), command);
+        return false;
+    }
+    step->requirement.labels = *labels;
+    step->requirement.platform = parser.value(QStringLiteral("platform"));
+    if (!readStepLimits(parser, command, step, exitCode))
+        return false;
+    step->atMostOnce = parser.isSet(QStringLiteral("at-most-once"));
+    return readStepEnvironment(parser, command, step, exitCode);
+}
+
+// What run.submit is sent: the steps of --file, or the one step of the command line.
+bool readSubmission(const QCommandLineParser &parser, const QString &command, QJsonObject *params, int *exitCode)
+{
+    if (parser.isSet(QStringLiteral("file"))) {
+        if (!parser.positionalArguments().isEmpty()) {
+            *exitCode = usageError(QStringLiteral("--file and a command do not go together"), command);
+            return false;
+        }
+        auto file = readRunFile(parser.value(QStringLiteral("file")));
+        if (!file) {
+            *exitCode = usageError(file.error().text(), command);
+            return false;
+        }
+        *params = *file;
+        return true;
+    }
+    StepSpec step;
+    if (!readCommandStep(parser, command, &step, exitCode))
+        return false;
+    params->insert(QStringLiteral("steps"), QJsonArray{step.toSubmission()});
+    return true;
+}
+
+// Submits the steps; with --detach prints their ids, else follows them to their end.
+int submitAndFollow(const QCommandLineParser &parser, const QJsonObject &params, bool json)
+{
     auto endpoint = adminEndpoint(parser);
     if (!endpoint)
         return failure(endpoint.error(), json);
@@ -387,6 +426,26 @@ int runRun(const QStringList &arguments)
     client.close();
     Follower follower(*endpoint, stepIds, stepIds.size() > 1, false);
     return follower.run();
+}
+
+} // namespace
+
+int runRun(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("run");
+    QCommandLineParser parser;
+    addRunOptions(parser);
+    int exitCode = 0;
+    if (!parse(parser, arguments, command, QStringLiteral("Run a command as a step on a worker."),
+               QStringLiteral("  swamp run -- uname -a\n  swamp run --label region=eu --timeout 10m -- make test\n"
+                              "  swamp run --shell -- 'echo $HOME; ls'\n  swamp run --file run.json --detach\n"),
+               &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    QJsonObject params;
+    if (!readSubmission(parser, command, &params, &exitCode))
+        return exitCode;
+    return submitAndFollow(parser, params, json);
 }
 
 int runRunStatus(const QStringList &arguments)
@@ -493,83 +552,6 @@ int runRunCancel(const QStringList &arguments)
     const QJsonArray cancelled = result->value(QStringLiteral("cancelled")).toArray();
     out(cancelled.isEmpty() ? QStringLiteral("Nothing to cancel: it has already finished.")
                             : QStringLiteral("Cancelling %1 step(s).").arg(cancelled.size()));
-    return ExitOk;
-}
-
-int runWorkerQueue(const QStringList &arguments)
-{
-    QCommandLineParser parser;
-    addAdminOptions(parser);
-    int exitCode = 0;
-    if (!parse(parser, arguments, QStringLiteral("worker queue"), QStringLiteral("Steps waiting for a worker."),
-               QStringLiteral("  swamp worker queue --json\n"), &exitCode))
-        return exitCode;
-    const bool json = parser.isSet(QStringLiteral("json"));
-    auto result = adminCall(parser, QStringLiteral("worker.queue"));
-    if (!result)
-        return failure(result.error(), json);
-    if (json) {
-        printJson(*result);
-        return ExitOk;
-    }
-    const QJsonArray steps = result->value(QStringLiteral("steps")).toArray();
-    if (steps.isEmpty()) {
-        out(QStringLiteral("No steps are waiting for a worker."));
-        return ExitOk;
-    }
-    TextTable table({QStringLiteral("STEP"), QStringLiteral("REQUIREMENT"), QStringLiteral("QUEUED"), QStringLiteral("AGE")});
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    for (const QJsonValue &value : steps) {
-        const QJsonObject s = value.toObject();
-        const QDateTime queued = parseIsoUtc(s.value(QStringLiteral("queuedAt")).toString());
-        table.addRow({s.value(QStringLiteral("id")).toString(), s.value(QStringLiteral("requirement")).toString(),
-                      isoUtc(queued), formatRelative(queued, now)});
-    }
-    out(table.render());
-    return ExitOk;
-}
-
-int runWorkerDrain(const QStringList &arguments, bool drain)
-{
-    const QString command = drain ? QStringLiteral("worker drain") : QStringLiteral("worker undrain");
-    QCommandLineParser parser;
-    addAdminOptions(parser);
-    parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Worker name."));
-    if (drain)
-        parser.addOption({QStringLiteral("deadline"), QStringLiteral("Cancel and requeue what still runs after this long."), QStringLiteral("dur")});
-    int exitCode = 0;
-    if (!parse(parser, arguments, command,
-               drain ? QStringLiteral("Stop giving a worker steps; it finishes what it runs, then exits 0.")
-                     : QStringLiteral("Let a draining worker take steps again."),
-               drain ? QStringLiteral("  swamp worker drain ci-7f3a9b2c --deadline 10m\n") : QStringLiteral("  swamp worker undrain ci-7f3a9b2c\n"),
-               &exitCode))
-        return exitCode;
-    const bool json = parser.isSet(QStringLiteral("json"));
-    if (parser.positionalArguments().size() != 1)
-        return usageError(QStringLiteral("name one worker"), command);
-    QJsonObject params{{QStringLiteral("name"), parser.positionalArguments().first()}};
-    if (drain && parser.isSet(QStringLiteral("deadline"))) {
-        auto ms = parseDurationMs(parser.value(QStringLiteral("deadline")));
-        if (!ms)
-            return usageError(QStringLiteral("--deadline: ") + ms.error().text(), command);
-        params.insert(QStringLiteral("deadlineMs"), *ms);
-    }
-    auto result = adminCall(parser, drain ? QStringLiteral("worker.drain") : QStringLiteral("worker.undrain"), params);
-    if (!result)
-        return failure(result.error(), json);
-    if (json) {
-        printJson(*result);
-        return ExitOk;
-    }
-    const QJsonObject worker = result->value(QStringLiteral("worker")).toObject();
-    const int active = worker.value(QStringLiteral("activeSteps")).toInt();
-    if (drain) {
-        out(QStringLiteral("Draining %1: no new steps; %2 running step(s) finish, then it exits.")
-                .arg(worker.value(QStringLiteral("name")).toString())
-                .arg(active));
-    } else {
-        out(QStringLiteral("%1 takes steps again.").arg(worker.value(QStringLiteral("name")).toString()));
-    }
     return ExitOk;
 }
 

@@ -15,7 +15,6 @@
 
 #include <QCoreApplication>
 #include <QDir>
-#include <QJsonDocument>
 #include <QMetaObject>
 #include <QRegularExpression>
 
@@ -24,9 +23,10 @@
 
 namespace Swamp::Cli {
 
-int runServe(const QStringList &arguments)
+namespace {
+
+void addServeOptions(QCommandLineParser &parser)
 {
-    QCommandLineParser parser;
     parser.addOptions({
         {QStringLiteral("listen"), QStringLiteral("Address to listen on (default 127.0.0.1:9090; port 0 picks one)."), QStringLiteral("host:port"), QStringLiteral("127.0.0.1:9090")},
         {QStringLiteral("data-dir"), QStringLiteral("Data directory (default $SWAMP_DATA_DIR, $XDG_DATA_HOME/swamp, ~/.local/share/swamp)."), QStringLiteral("dir")},
@@ -44,72 +44,191 @@ int runServe(const QStringList &arguments)
         {QStringLiteral("rotate-admin-token"), QStringLiteral("Write a new admin token to admin.json.")},
         {QStringLiteral("json"), QStringLiteral("Print operator events as NDJSON.")},
     });
-    int exitCode = 0;
-    if (!parse(parser, arguments, QStringLiteral("serve"), QStringLiteral("Run the orchestrator."),
-               QStringLiteral("  swamp serve\n  swamp serve --listen 0.0.0.0:9090 --tls-cert cert.pem --tls-key key.pem\n"
-                              "  PGPASSWORD=... swamp serve --listen 0.0.0.0:9090 --database postgresql://swamp@db:5432/swamp --admin-token-file /etc/swamp/admin-token\n"),
-               &exitCode))
-        return exitCode;
-    if (!parser.positionalArguments().isEmpty())
-        return usageError(QStringLiteral("unexpected argument \"%1\"").arg(parser.positionalArguments().first()), QStringLiteral("serve"));
+}
 
-    OrchestratorConfig config;
+// The read* functions below each fill part of `config` from the parser; on a mistake they print
+// it, set `exitCode` and return false.
+
+bool readAddresses(const QCommandLineParser &parser, OrchestratorConfig *config, int *exitCode)
+{
     auto listen = parseListenAddress(parser.value(QStringLiteral("listen")));
-    if (!listen)
-        return usageError(listen.error().text(), QStringLiteral("serve"));
-    config.listenHost = listen->first;
-    config.listenPort = listen->second;
-    config.dataDir = parser.isSet(QStringLiteral("data-dir")) ? parser.value(QStringLiteral("data-dir")) : defaultDataDir();
-    config.dataDir = QDir(config.dataDir).absolutePath();
-    config.database = parser.isSet(QStringLiteral("database")) ? parser.value(QStringLiteral("database"))
-                                                               : qEnvironmentVariable("SWAMP_DATABASE_URL");
+    if (!listen) {
+        *exitCode = usageError(listen.error().text(), QStringLiteral("serve"));
+        return false;
+    }
+    config->listenHost = listen->first;
+    config->listenPort = listen->second;
+    config->dataDir = parser.isSet(QStringLiteral("data-dir")) ? parser.value(QStringLiteral("data-dir")) : defaultDataDir();
+    config->dataDir = QDir(config->dataDir).absolutePath();
+    config->database = parser.isSet(QStringLiteral("database")) ? parser.value(QStringLiteral("database"))
+                                                                : qEnvironmentVariable("SWAMP_DATABASE_URL");
     if (parser.isSet(QStringLiteral("metrics-listen"))) {
         auto metrics = parseListenAddress(parser.value(QStringLiteral("metrics-listen")));
-        if (!metrics)
-            return usageError(QStringLiteral("--metrics-listen: ") + metrics.error().text(), QStringLiteral("serve"));
-        config.metricsHost = metrics->first;
-        config.metricsPort = metrics->second;
+        if (!metrics) {
+            *exitCode = usageError(QStringLiteral("--metrics-listen: ") + metrics.error().text(), QStringLiteral("serve"));
+            return false;
+        }
+        config->metricsHost = metrics->first;
+        config->metricsPort = metrics->second;
     }
-    config.tlsCertPath = parser.value(QStringLiteral("tls-cert"));
-    config.tlsKeyPath = parser.value(QStringLiteral("tls-key"));
-    config.rotateAdminToken = parser.isSet(QStringLiteral("rotate-admin-token"));
+    return true;
+}
+
+bool readDurations(const QCommandLineParser &parser, OrchestratorConfig *config, int *exitCode)
+{
     const std::pair<const char *, qint64 *> durations[] = {
-        {"heartbeat-interval", &config.heartbeatIntervalMs},
-        {"heartbeat-timeout", &config.heartbeatTimeoutMs},
-        {"reconnect-grace", &config.reconnectGraceMs},
-        {"queue-timeout", &config.queueTimeoutMs},
-        {"retention", &config.retentionMs},
-        {"orchestrator-timeout", &config.orchestratorTimeoutMs},
+        {"heartbeat-interval", &config->heartbeatIntervalMs},
+        {"heartbeat-timeout", &config->heartbeatTimeoutMs},
+        {"reconnect-grace", &config->reconnectGraceMs},
+        {"queue-timeout", &config->queueTimeoutMs},
+        {"retention", &config->retentionMs},
+        {"orchestrator-timeout", &config->orchestratorTimeoutMs},
     };
     for (const auto &[name, target] : durations) {
         auto value = parseDurationMs(parser.value(QLatin1String(name)));
-        if (!value)
-            return usageError(QStringLiteral("--%1: %2").arg(QLatin1String(name), value.error().text()), QStringLiteral("serve"));
+        if (!value) {
+            *exitCode = usageError(QStringLiteral("--%1: %2").arg(QLatin1String(name), value.error().text()), QStringLiteral("serve"));
+            return false;
+        }
         *target = *value;
     }
-    if (config.retentionMs < 1000)
-        return usageError(QStringLiteral("--retention must be at least 1s"), QStringLiteral("serve"));
-    if (config.heartbeatTimeoutMs <= config.heartbeatIntervalMs)
-        return usageError(QStringLiteral("--heartbeat-timeout must be longer than --heartbeat-interval"), QStringLiteral("serve"));
+    if (config->retentionMs < 1000) {
+        *exitCode = usageError(QStringLiteral("--retention must be at least 1s"), QStringLiteral("serve"));
+        return false;
+    }
+    if (config->heartbeatTimeoutMs <= config->heartbeatIntervalMs) {
+        *exitCode = usageError(QStringLiteral("--heartbeat-timeout must be longer than --heartbeat-interval"), QStringLiteral("serve"));
+        return false;
+    }
+    return true;
+}
+
+// --admin-token-file (or SWAMP_ADMIN_TOKEN_FILE); reads config->rotateAdminToken, which excludes it.
+bool readAdminToken(const QCommandLineParser &parser, OrchestratorConfig *config, int *exitCode)
+{
     const QString adminTokenFile = parser.isSet(QStringLiteral("admin-token-file"))
                                        ? parser.value(QStringLiteral("admin-token-file"))
                                        : qEnvironmentVariable("SWAMP_ADMIN_TOKEN_FILE");
-    if (!adminTokenFile.isEmpty()) {
-        if (config.rotateAdminToken)
-            return usageError(QStringLiteral("--admin-token-file and --rotate-admin-token exclude each other"), QStringLiteral("serve"));
-        auto bytes = readFile(adminTokenFile);
-        if (!bytes)
-            return usageError(QStringLiteral("--admin-token-file: %1").arg(bytes.error().text()), QStringLiteral("serve"));
-        config.adminToken = QString::fromUtf8(bytes->trimmed());
-        static const QRegularExpression shape(QStringLiteral("^[A-Za-z0-9._~+/=-]{32,256}$"));
-        if (!shape.match(config.adminToken).hasMatch())
-            return usageError(QStringLiteral("--admin-token-file: %1 must hold one token of 32 to 256 letters, digits or "
-                                             "._~+/=- (make one with 'openssl rand -hex 32')")
-                                  .arg(adminTokenFile),
-                              QStringLiteral("serve"));
+    if (adminTokenFile.isEmpty())
+        return true;
+    if (config->rotateAdminToken) {
+        *exitCode = usageError(QStringLiteral("--admin-token-file and --rotate-admin-token exclude each other"), QStringLiteral("serve"));
+        return false;
     }
-    const bool json = parser.isSet(QStringLiteral("json"));
+    auto bytes = readFile(adminTokenFile);
+    if (!bytes) {
+        *exitCode = usageError(QStringLiteral("--admin-token-file: %1").arg(bytes.error().text()), QStringLiteral("serve"));
+        return false;
+    }
+    config->adminToken = QString::fromUtf8(bytes->trimmed());
+    static const QRegularExpression shape(QStringLiteral("^[A-Za-z0-9._~+/=-]{32,256}$"));
+    if (!shape.match(config->adminToken).hasMatch()) {
+        *exitCode = usageError(QStringLiteral("--admin-token-file: %1 must hold one token of 32 to 256 letters, digits or "
+                                              "._~+/=- (make one with 'openssl rand -hex 32')")
+                                   .arg(adminTokenFile),
+                               QStringLiteral("serve"));
+        return false;
+    }
+    return true;
+}
 
+bool readServeConfig(const QCommandLineParser &parser, OrchestratorConfig *config, int *exitCode)
+{
+    if (!readAddresses(parser, config, exitCode))
+        return false;
+    config->tlsCertPath = parser.value(QStringLiteral("tls-cert"));
+    config->tlsKeyPath = parser.value(QStringLiteral("tls-key"));
+    config->rotateAdminToken = parser.isSet(QStringLiteral("rotate-admin-token"));
+    return readDurations(parser, config, exitCode) && readAdminToken(parser, config, exitCode);
+}
+
+// Where it listens (and serves metrics), the first lines a supervisor or a test reads.
+void announceListening(const Orchestrator &orchestrator, const QString &dataDir, bool json)
+{
+    if (json) {
+        printJsonLine({
+            {QStringLiteral("kind"), QStringLiteral("orchestrator.listening")},
+            {QStringLiteral("url"), orchestrator.url()},
+            {QStringLiteral("version"), Swamp::version()},
+            {QStringLiteral("dataDir"), dataDir},
+            {QStringLiteral("message"), QStringLiteral("Listening on %1").arg(orchestrator.url())},
+        });
+    } else {
+        out(QStringLiteral("Listening on %1 (swamp %2, data %3)")
+                .arg(orchestrator.url(), Swamp::version(), dataDir));
+    }
+    if (const QString metricsUrl = orchestrator.metricsUrl(); !metricsUrl.isEmpty()) {
+        const QString message = QStringLiteral("Metrics on %1").arg(metricsUrl);
+        if (json) {
+            printJsonLine({
+                {QStringLiteral("kind"), QStringLiteral("orchestrator.metrics")},
+                {QStringLiteral("url"), metricsUrl},
+                {QStringLiteral("message"), message},
+            });
+        } else {
+            out(message);
+        }
+    }
+}
+
+void warnIfFewOpenFiles(const OpenFileLimit &files)
+{
+    constexpr qint64 WantedOpenFiles = 16384;
+    if (files.limit >= 0 && files.limit < WantedOpenFiles) {
+        err(QStringLiteral("warning: the open-file limit is %1 (hard limit %2), enough for about %3 "
+                           "connected workers; raise it with 'ulimit -n 65536' before 'swamp serve', or "
+                           "LimitNOFILE=65536 in its systemd unit")
+                .arg(files.limit).arg(files.hard).arg(std::max<qint64>(0, files.limit - 64)));
+    }
+}
+
+// Event lines leave in one write per event-loop turn (a busy orchestrator logs several
+// events per step; a write(2) each was a measurable share of its time). out() and err()
+// still flush at once, so the order of lines is kept. `flushQueued` must outlive the loop.
+void printEvents(Orchestrator &orchestrator, bool json, bool *flushQueued)
+{
+    const auto print = [json, flushQueued, &orchestrator](const Event &event) {
+        // A message may quote what a worker or client sent: one event, one line, whatever it holds.
+        QByteArray line = json ? event.toJsonText()
+                               : QStringLiteral("%1 %2").arg(isoUtc(event.at), printable(event.message)).toUtf8();
+        line += '\n';
+        std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
+        if (!std::exchange(*flushQueued, true)) {
+            QMetaObject::invokeMethod(
+                &orchestrator,
+                [flushQueued] {
+                    *flushQueued = false;
+                    std::fflush(stdout);
+                },
+                Qt::QueuedConnection);
+        }
+    };
+    for (const Event &event : orchestrator.bootEvents())
+        print(event);
+    QObject::connect(orchestrator.eventLog(), &EventLog::appended, &orchestrator, print);
+}
+
+// One line per retention pass that removed something (not stored as an event: it would be
+// removed by the next pass and logged again, forever).
+void printRetentionPass(const RetentionSummary &summary, bool json)
+{
+    if (!summary.removedAnything() && summary.error.isEmpty())
+        return;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    if (json) {
+        printJsonLine({
+            {QStringLiteral("kind"), QStringLiteral("retention.pass")},
+            {QStringLiteral("at"), isoUtc(now)},
+            {QStringLiteral("message"), summary.message()},
+            {QStringLiteral("data"), summary.toJson()},
+        });
+    } else {
+        out(QStringLiteral("%1 %2").arg(isoUtc(now), summary.message()));
+    }
+}
+
+int runOrchestrator(const OrchestratorConfig &config, bool json)
+{
     // One file per connected worker: take the whole hard limit, and say so when it is low.
     const OpenFileLimit files = raiseOpenFileLimit();
     SignalWatcher signals;
@@ -119,78 +238,12 @@ int runServe(const QStringList &arguments)
 
     for (const QString &warning : orchestrator.warnings())
         err(QStringLiteral("warning: ") + warning);
-    if (json) {
-        out(QString::fromUtf8(QJsonDocument(QJsonObject{
-            {QStringLiteral("kind"), QStringLiteral("orchestrator.listening")},
-            {QStringLiteral("url"), orchestrator.url()},
-            {QStringLiteral("version"), Swamp::version()},
-            {QStringLiteral("dataDir"), config.dataDir},
-            {QStringLiteral("message"), QStringLiteral("Listening on %1").arg(orchestrator.url())},
-        }).toJson(QJsonDocument::Compact)));
-    } else {
-        out(QStringLiteral("Listening on %1 (swamp %2, data %3)")
-                .arg(orchestrator.url(), Swamp::version(), config.dataDir));
-    }
-    if (const QString metricsUrl = orchestrator.metricsUrl(); !metricsUrl.isEmpty()) {
-        const QString message = QStringLiteral("Metrics on %1").arg(metricsUrl);
-        if (json) {
-            out(QString::fromUtf8(QJsonDocument(QJsonObject{
-                {QStringLiteral("kind"), QStringLiteral("orchestrator.metrics")},
-                {QStringLiteral("url"), metricsUrl},
-                {QStringLiteral("message"), message},
-            }).toJson(QJsonDocument::Compact)));
-        } else {
-            out(message);
-        }
-    }
-    constexpr qint64 WantedOpenFiles = 16384;
-    if (files.limit >= 0 && files.limit < WantedOpenFiles) {
-        err(QStringLiteral("warning: the open-file limit is %1 (hard limit %2), enough for about %3 "
-                           "connected workers; raise it with 'ulimit -n 65536' before 'swamp serve', or "
-                           "LimitNOFILE=65536 in its systemd unit")
-                .arg(files.limit).arg(files.hard).arg(std::max<qint64>(0, files.limit - 64)));
-    }
-    // Event lines leave in one write per event-loop turn (a busy orchestrator logs several
-    // events per step; a write(2) each was a measurable share of its time). out() and err()
-    // still flush at once, so the order of lines is kept.
+    announceListening(orchestrator, config.dataDir, json);
+    warnIfFewOpenFiles(files);
     bool flushQueued = false;
-    const auto print = [json, &flushQueued, &orchestrator](const Event &event) {
-        // A message may quote what a worker or client sent: one event, one line, whatever it holds.
-        QByteArray line = json ? event.toJsonText()
-                               : QStringLiteral("%1 %2").arg(isoUtc(event.at), printable(event.message)).toUtf8();
-        line += '\n';
-        std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
-        if (!std::exchange(flushQueued, true)) {
-            QMetaObject::invokeMethod(
-                &orchestrator,
-                [&flushQueued] {
-                    flushQueued = false;
-                    std::fflush(stdout);
-                },
-                Qt::QueuedConnection);
-        }
-    };
-    for (const Event &event : orchestrator.bootEvents())
-        print(event);
-    QObject::connect(orchestrator.eventLog(), &EventLog::appended, &orchestrator, print);
-    // One line per retention pass that removed something (not stored as an event: it would be
-    // removed by the next pass and logged again, forever).
+    printEvents(orchestrator, json, &flushQueued);
     QObject::connect(orchestrator.reaper(), &Reaper::passFinished, &orchestrator,
-                     [json](const RetentionSummary &summary) {
-                         if (!summary.removedAnything() && summary.error.isEmpty())
-                             return;
-                         const QDateTime now = QDateTime::currentDateTimeUtc();
-                         if (json) {
-                             out(QString::fromUtf8(QJsonDocument(QJsonObject{
-                                 {QStringLiteral("kind"), QStringLiteral("retention.pass")},
-                                 {QStringLiteral("at"), isoUtc(now)},
-                                 {QStringLiteral("message"), summary.message()},
-                                 {QStringLiteral("data"), summary.toJson()},
-                             }).toJson(QJsonDocument::Compact)));
-                         } else {
-                             out(QStringLiteral("%1 %2").arg(isoUtc(now), summary.message()));
-                         }
-                     });
+                     [json](const RetentionSummary &summary) { printRetentionPass(summary, json); });
     QObject::connect(&signals, &SignalWatcher::terminationRequested, &orchestrator,
                      [&orchestrator](int, int count) {
                          if (count > 1)
@@ -204,6 +257,27 @@ int runServe(const QStringList &arguments)
         QCoreApplication::exit(1);
     });
     return QCoreApplication::exec();
+}
+
+} // namespace
+
+int runServe(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    addServeOptions(parser);
+    int exitCode = 0;
+    if (!parse(parser, arguments, QStringLiteral("serve"), QStringLiteral("Run the orchestrator."),
+               QStringLiteral("  swamp serve\n  swamp serve --listen 0.0.0.0:9090 --tls-cert cert.pem --tls-key key.pem\n"
+                              "  PGPASSWORD=... swamp serve --listen 0.0.0.0:9090 --database postgresql://swamp@db:5432/swamp --admin-token-file /etc/swamp/admin-token\n"),
+               &exitCode))
+        return exitCode;
+    if (!parser.positionalArguments().isEmpty())
+        return usageError(QStringLiteral("unexpected argument \"%1\"").arg(parser.positionalArguments().first()), QStringLiteral("serve"));
+
+    OrchestratorConfig config;
+    if (!readServeConfig(parser, &config, &exitCode))
+        return exitCode;
+    return runOrchestrator(config, parser.isSet(QStringLiteral("json")));
 }
 
 } // namespace Swamp::Cli

@@ -16,15 +16,14 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QJsonArray>
-#include <QJsonDocument>
 #include <QThread>
 
 namespace Swamp::Cli {
 
-int runWorkerConnect(const QStringList &arguments)
+namespace {
+
+void addConnectOptions(QCommandLineParser &parser)
 {
-    const QString command = QStringLiteral("worker connect");
-    QCommandLineParser parser;
     parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("Orchestrator URL, ws:// or wss:// (env SWAMP_ORCHESTRATOR_URL); several "
                                                                 "orchestrators of a fleet: repeat it or separate with commas."),
                                  QStringLiteral("url..."));
@@ -43,15 +42,13 @@ int runWorkerConnect(const QStringList &arguments)
         {QStringLiteral("no-reconnect"), QStringLiteral("Exit 1 instead of reconnecting when the connection fails.")},
         {QStringLiteral("json"), QStringLiteral("Print events as NDJSON.")},
     });
-    int exitCode = 0;
-    if (!parse(parser, arguments, command, QStringLiteral("Connect this machine to an orchestrator as a worker."),
-               QStringLiteral("  swamp worker connect wss://orchestrator:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"
-                              "  swamp worker connect wss://orch-a:9090,wss://orch-b:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"),
-               &exitCode))
-        return exitCode;
-    const bool json = parser.isSet(QStringLiteral("json"));
-    WorkerOptions options;
+}
 
+// The read* functions below each fill part of `options` from the parser or, where an option is
+// not given, its environment variable. On a mistake they print it, set `exitCode` and return false.
+
+bool readOrchestratorUrls(const QCommandLineParser &parser, const QString &command, WorkerOptions *options, int *exitCode)
+{
     // Several orchestrators of one fleet: repeat the argument or separate the URLs with commas.
     QStringList urlTexts;
     QStringList given = parser.positionalArguments();
@@ -61,18 +58,26 @@ int runWorkerConnect(const QStringList &arguments)
         for (const QString &part : argument.split(u',', Qt::SkipEmptyParts))
             urlTexts << part.trimmed();
     }
-    if (urlTexts.isEmpty())
-        return usageError(QStringLiteral("missing orchestrator URL — pass it as the first argument or set SWAMP_ORCHESTRATOR_URL"), command);
+    if (urlTexts.isEmpty()) {
+        *exitCode = usageError(QStringLiteral("missing orchestrator URL — pass it as the first argument or set SWAMP_ORCHESTRATOR_URL"), command);
+        return false;
+    }
     for (const QString &urlText : std::as_const(urlTexts)) {
         auto url = parseOrchestratorUrl(urlText);
-        if (!url)
-            return usageError(url.error().text(), command);
-        if (options.url.isEmpty())
-            options.url = *url;
+        if (!url) {
+            *exitCode = usageError(url.error().text(), command);
+            return false;
+        }
+        if (options->url.isEmpty())
+            options->url = *url;
         else
-            options.fallbackUrls << *url;
+            options->fallbackUrls << *url;
     }
+    return true;
+}
 
+bool readToken(const QCommandLineParser &parser, const QString &command, bool json, WorkerOptions *options, int *exitCode)
+{
     QString token = parser.value(QStringLiteral("token"));
     QString tokenFile = parser.value(QStringLiteral("token-file"));
     if (token.isEmpty() && tokenFile.isEmpty()) {
@@ -81,20 +86,33 @@ int runWorkerConnect(const QStringList &arguments)
     }
     if (token.isEmpty() && !tokenFile.isEmpty()) {
         auto bytes = readFile(tokenFile);
-        if (!bytes)
-            return failure(bytes.error(), json);
+        if (!bytes) {
+            *exitCode = failure(bytes.error(), json);
+            return false;
+        }
         token = QString::fromUtf8(bytes->trimmed());
-        options.tokenFile = tokenFile;
+        options->tokenFile = tokenFile;
     }
-    if (token.isEmpty())
-        return usageError(QStringLiteral("missing enrollment token — pass --token, --token-file, or set SWAMP_WORKER_TOKEN"), command);
-    options.token = token.trimmed();
-    // The secret leaves /proc/<pid>/cmdline and environ, and this process's /proc files become
-    // root's (processsecrets.h): other processes of this user cannot read them.
-    if (auto parsed = parseToken(options.token); parsed)
+    if (token.isEmpty()) {
+        *exitCode = usageError(QStringLiteral("missing enrollment token — pass --token, --token-file, or set SWAMP_WORKER_TOKEN"), command);
+        return false;
+    }
+    options->token = token.trimmed();
+    return true;
+}
+
+// The secret leaves /proc/<pid>/cmdline and environ, and this process's /proc files become
+// root's (processsecrets.h): other processes of this user cannot read them.
+void hideTokenFromProcess(const QString &token)
+{
+    if (auto parsed = parseToken(token); parsed)
         eraseFromProcess(parsed->secret.toLatin1());
     if (auto undumpable = makeUndumpable(); !undumpable)
         err(QStringLiteral("warning: ") + undumpable.error().text());
+}
+
+bool readStepUser(const QCommandLineParser &parser, const QString &command, WorkerOptions *options, int *exitCode)
+{
     // Given but empty is a mistake, never "no step user": that would run steps as the worker's
     // own user (root, where a step user is meant) without a word.
     const bool stepUserGiven = parser.isSet(QStringLiteral("step-user")) || qEnvironmentVariableIsSet("SWAMP_WORKER_STEP_USER");
@@ -102,68 +120,120 @@ int runWorkerConnect(const QStringList &arguments)
                                                                        : qEnvironmentVariable("SWAMP_WORKER_STEP_USER");
     if (stepUserGiven) {
         auto user = StepUser::resolve(stepUser);
-        if (!user)
-            return usageError(user.error().text(), command);
-        options.stepUser = *user;
+        if (!user) {
+            *exitCode = usageError(user.error().text(), command);
+            return false;
+        }
+        options->stepUser = *user;
     }
+    return true;
+}
 
-    options.cacheDir = parser.isSet(QStringLiteral("cache-dir")) ? parser.value(QStringLiteral("cache-dir"))
-                                                                 : qEnvironmentVariable("SWAMP_WORKER_CACHE_DIR");
+bool readLabels(const QCommandLineParser &parser, const QString &command, WorkerOptions *options, int *exitCode)
+{
     QStringList labelItems = parser.values(QStringLiteral("label"));
     if (labelItems.isEmpty() && !qEnvironmentVariableIsEmpty("SWAMP_WORKER_LABELS"))
         labelItems << qEnvironmentVariable("SWAMP_WORKER_LABELS");
     auto labels = parseLabels(labelItems);
-    if (!labels)
-        return usageError(labels.error().text(), command);
-    options.labels = *labels;
+    if (!labels) {
+        *exitCode = usageError(labels.error().text(), command);
+        return false;
+    }
+    options->labels = *labels;
+    return true;
+}
 
+// --concurrency, --max-steps and --idle-timeout.
+bool readLimits(const QCommandLineParser &parser, const QString &command, WorkerOptions *options, int *exitCode)
+{
     const QString concurrency = parser.value(QStringLiteral("concurrency"));
     if (concurrency == u"auto") {
-        options.capacity = std::max(1, QThread::idealThreadCount());
+        options->capacity = std::max(1, QThread::idealThreadCount());
     } else {
         bool ok = false;
-        options.capacity = concurrency.toInt(&ok);
-        if (!ok || options.capacity < 1 || options.capacity > Protocol::MaxCapacity)
-            return usageError(QStringLiteral("--concurrency must be a whole number from 1 to %1, or auto")
-                                  .arg(Protocol::MaxCapacity),
-                              command);
+        options->capacity = concurrency.toInt(&ok);
+        if (!ok || options->capacity < 1 || options->capacity > Protocol::MaxCapacity) {
+            *exitCode = usageError(QStringLiteral("--concurrency must be a whole number from 1 to %1, or auto")
+                                       .arg(Protocol::MaxCapacity),
+                                   command);
+            return false;
+        }
     }
     if (parser.isSet(QStringLiteral("max-steps"))) {
         bool ok = false;
-        options.maxSteps = parser.value(QStringLiteral("max-steps")).toInt(&ok);
-        if (!ok || options.maxSteps < 1)
-            return usageError(QStringLiteral("--max-steps must be a whole number of at least 1"), command);
+        options->maxSteps = parser.value(QStringLiteral("max-steps")).toInt(&ok);
+        if (!ok || options->maxSteps < 1) {
+            *exitCode = usageError(QStringLiteral("--max-steps must be a whole number of at least 1"), command);
+            return false;
+        }
     }
     if (parser.isSet(QStringLiteral("idle-timeout"))) {
         auto idle = parseDurationMs(parser.value(QStringLiteral("idle-timeout")));
-        if (!idle)
-            return usageError(QStringLiteral("--idle-timeout: ") + idle.error().text(), command);
-        options.idleTimeoutMs = *idle;
+        if (!idle) {
+            *exitCode = usageError(QStringLiteral("--idle-timeout: ") + idle.error().text(), command);
+            return false;
+        }
+        options->idleTimeoutMs = *idle;
     }
-    options.caCertPath = parser.isSet(QStringLiteral("ca-cert")) ? parser.value(QStringLiteral("ca-cert"))
-                                                                 : qEnvironmentVariable("SWAMP_CA_CERT");
-    if (!options.caCertPath.isEmpty()) {
-        if (auto certificates = loadCaCertificates(options.caCertPath); !certificates)
-            return usageError(certificates.error().text(), command);
-    }
-    options.reconnect = !parser.isSet(QStringLiteral("no-reconnect"));
+    return true;
+}
 
+bool readCaCert(const QCommandLineParser &parser, const QString &command, WorkerOptions *options, int *exitCode)
+{
+    options->caCertPath = parser.isSet(QStringLiteral("ca-cert")) ? parser.value(QStringLiteral("ca-cert"))
+                                                                  : qEnvironmentVariable("SWAMP_CA_CERT");
+    if (!options->caCertPath.isEmpty()) {
+        if (auto certificates = loadCaCertificates(options->caCertPath); !certificates) {
+            *exitCode = usageError(certificates.error().text(), command);
+            return false;
+        }
+    }
+    return true;
+}
+
+// In this order, so that the first mistake on the command line is the one reported, and the token
+// is hidden from the process as soon as it is read.
+bool readWorkerOptions(const QCommandLineParser &parser, const QString &command, bool json, WorkerOptions *options,
+                       int *exitCode)
+{
+    if (!readOrchestratorUrls(parser, command, options, exitCode) || !readToken(parser, command, json, options, exitCode))
+        return false;
+    hideTokenFromProcess(options->token);
+    if (!readStepUser(parser, command, options, exitCode))
+        return false;
+    options->cacheDir = parser.isSet(QStringLiteral("cache-dir")) ? parser.value(QStringLiteral("cache-dir"))
+                                                                  : qEnvironmentVariable("SWAMP_WORKER_CACHE_DIR");
+    if (!readLabels(parser, command, options, exitCode) || !readLimits(parser, command, options, exitCode)
+        || !readCaCert(parser, command, options, exitCode))
+        return false;
+    options->reconnect = !parser.isSet(QStringLiteral("no-reconnect"));
+    return true;
+}
+
+void printAgentEvent(bool json, const QString &kind, const QString &text, const QJsonObject &data)
+{
+    if (json) {
+        QJsonObject line = data;
+        line.insert(QStringLiteral("event"), kind);
+        line.insert(QStringLiteral("message"), text);
+        line.insert(QStringLiteral("at"), isoUtc(QDateTime::currentDateTimeUtc()));
+        printJsonLine(line);
+    } else if (kind == u"error" || kind == u"warning") {
+        // Texts may quote the orchestrator (reasons, errors): one line each.
+        err((kind == u"warning" ? QStringLiteral("warning: ") : QString()) + printable(text));
+    } else {
+        out(printable(text));
+    }
+}
+
+// Runs the agent until it finishes; the first termination signal drains it, the second stops it.
+int runAgent(const WorkerOptions &options, bool json)
+{
     SignalWatcher signals;
     WorkerAgent agent(options);
     QObject::connect(&agent, &WorkerAgent::event, &agent,
                      [json](const QString &kind, const QString &text, const QJsonObject &data) {
-                         if (json) {
-                             QJsonObject line = data;
-                             line.insert(QStringLiteral("event"), kind);
-                             line.insert(QStringLiteral("message"), text);
-                             line.insert(QStringLiteral("at"), isoUtc(QDateTime::currentDateTimeUtc()));
-                             out(QString::fromUtf8(QJsonDocument(line).toJson(QJsonDocument::Compact)));
-                         } else if (kind == u"error" || kind == u"warning") {
-                             // Texts may quote the orchestrator (reasons, errors): one line each.
-                             err((kind == u"warning" ? QStringLiteral("warning: ") : QString()) + printable(text));
-                         } else {
-                             out(printable(text));
-                         }
+                         printAgentEvent(json, kind, text, data);
                      });
     QObject::connect(&agent, &WorkerAgent::finished, qApp, [](int code) { QCoreApplication::exit(code); });
     QObject::connect(&signals, &SignalWatcher::terminationRequested, &agent,
@@ -175,6 +245,26 @@ int runWorkerConnect(const QStringList &arguments)
         return ExitFailed;
     }
     return QCoreApplication::exec();
+}
+
+} // namespace
+
+int runWorkerConnect(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("worker connect");
+    QCommandLineParser parser;
+    addConnectOptions(parser);
+    int exitCode = 0;
+    if (!parse(parser, arguments, command, QStringLiteral("Connect this machine to an orchestrator as a worker."),
+               QStringLiteral("  swamp worker connect wss://orchestrator:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"
+                              "  swamp worker connect wss://orch-a:9090,wss://orch-b:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"),
+               &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    WorkerOptions options;
+    if (!readWorkerOptions(parser, command, json, &options, &exitCode))
+        return exitCode;
+    return runAgent(options, json);
 }
 
 int runWorkerList(const QStringList &arguments)
@@ -227,6 +317,83 @@ int runWorkerList(const QStringList &arguments)
     if (hidden > 0)
         text += QStringLiteral("(%1 disconnected or lost worker(s) hidden; --all shows them)\n").arg(hidden);
     out(text);
+    return ExitOk;
+}
+
+int runWorkerQueue(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    int exitCode = 0;
+    if (!parse(parser, arguments, QStringLiteral("worker queue"), QStringLiteral("Steps waiting for a worker."),
+               QStringLiteral("  swamp worker queue --json\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    auto result = adminCall(parser, QStringLiteral("worker.queue"));
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonArray steps = result->value(QStringLiteral("steps")).toArray();
+    if (steps.isEmpty()) {
+        out(QStringLiteral("No steps are waiting for a worker."));
+        return ExitOk;
+    }
+    TextTable table({QStringLiteral("STEP"), QStringLiteral("REQUIREMENT"), QStringLiteral("QUEUED"), QStringLiteral("AGE")});
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const QJsonValue &value : steps) {
+        const QJsonObject s = value.toObject();
+        const QDateTime queued = parseIsoUtc(s.value(QStringLiteral("queuedAt")).toString());
+        table.addRow({s.value(QStringLiteral("id")).toString(), s.value(QStringLiteral("requirement")).toString(),
+                      isoUtc(queued), formatRelative(queued, now)});
+    }
+    out(table.render());
+    return ExitOk;
+}
+
+int runWorkerDrain(const QStringList &arguments, bool drain)
+{
+    const QString command = drain ? QStringLiteral("worker drain") : QStringLiteral("worker undrain");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Worker name."));
+    if (drain)
+        parser.addOption({QStringLiteral("deadline"), QStringLiteral("Cancel and requeue what still runs after this long."), QStringLiteral("dur")});
+    int exitCode = 0;
+    if (!parse(parser, arguments, command,
+               drain ? QStringLiteral("Stop giving a worker steps; it finishes what it runs, then exits 0.")
+                     : QStringLiteral("Let a draining worker take steps again."),
+               drain ? QStringLiteral("  swamp worker drain ci-7f3a9b2c --deadline 10m\n") : QStringLiteral("  swamp worker undrain ci-7f3a9b2c\n"),
+               &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.positionalArguments().size() != 1)
+        return usageError(QStringLiteral("name one worker"), command);
+    QJsonObject params{{QStringLiteral("name"), parser.positionalArguments().first()}};
+    if (drain && parser.isSet(QStringLiteral("deadline"))) {
+        auto ms = parseDurationMs(parser.value(QStringLiteral("deadline")));
+        if (!ms)
+            return usageError(QStringLiteral("--deadline: ") + ms.error().text(), command);
+        params.insert(QStringLiteral("deadlineMs"), *ms);
+    }
+    auto result = adminCall(parser, drain ? QStringLiteral("worker.drain") : QStringLiteral("worker.undrain"), params);
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QJsonObject worker = result->value(QStringLiteral("worker")).toObject();
+    const int active = worker.value(QStringLiteral("activeSteps")).toInt();
+    if (drain) {
+        out(QStringLiteral("Draining %1: no new steps; %2 running step(s) finish, then it exits.")
+                .arg(worker.value(QStringLiteral("name")).toString())
+                .arg(active));
+    } else {
+        out(QStringLiteral("%1 takes steps again.").arg(worker.value(QStringLiteral("name")).toString()));
+    }
     return ExitOk;
 }
 
