@@ -10,7 +10,9 @@
 #include "server/commitpipeline.h"
 #include "server/eventlog.h"
 #include "server/sessions.h"
+#include "server/stateview.h"
 #include "server/fleet.h"
+#include "server/queryservice.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 #include "version/version.h"
@@ -133,7 +135,7 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
     if (method == u"events.subscribe")
         return subscribe(connection, params);
     if (method == u"data.query")
-        return dataQuery(params);
+        return m_query->dataQuery(params);
     if (method == u"run.status")
         return runStatus(params);
     if (method == u"run.logs")
@@ -160,34 +162,10 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
                 Tr::tr("run the same swamp version on the client and the orchestrator"));
 }
 
-Result<QList<WorkerRecord>> Orchestrator::currentWorkers()
-{
-    auto stored = m_store->allWorkers();
-    if (!stored)
-        return fail(stored.error());
-    // Workers held by other orchestrators of a fleet: their active steps are their active leases.
-    QHash<QString, int> remoteActive;
-    if (shared()) {
-        if (auto counts = m_store->activeLeasesPerWorkerElsewhere(m_fleet->id()))
-            remoteActive = *counts;
-    }
-    // Live sessions hold fresher values than the database (last seen, active steps).
-    for (WorkerRecord &record : *stored) {
-        record.activeSteps = remoteActive.value(record.id);
-        if (WorkerSession *session = m_sessions->pool().find(record.id)) {
-            record = session->record;
-            record.activeSteps = int(session->leaseIds.size());
-            if (session->isConnected())
-                record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);
-        }
-    }
-    return stored;
-}
-
 Result<QJsonObject> Orchestrator::listWorkers(const QJsonObject &params)
 {
     const bool all = params.value(QStringLiteral("all")).toBool();
-    auto workers = currentWorkers();
+    auto workers = m_view->currentWorkers();
     if (!workers)
         return fail(workers.error());
     QJsonArray list;
@@ -216,37 +194,6 @@ Result<QJsonObject> Orchestrator::listWorkers(const QJsonObject &params)
         result.insert(QStringLiteral("orchestrators"), orchestrators);
     }
     return result;
-}
-
-QJsonObject Orchestrator::tokenJson(const TokenRecord &token, const QDateTime &now,
-                                    const QList<AuditRecord> &audit) const
-{
-    QJsonArray auditJson;
-    for (const AuditRecord &record : audit)
-        auditJson << record.toTokenJson();
-    QJsonArray bindings;
-    for (const TokenBinding &binding : token.bindings) {
-        bindings << QJsonObject{{QStringLiteral("machineId"), binding.machineId},
-                                {QStringLiteral("workerName"), binding.workerName},
-                                {QStringLiteral("enrolledAt"), isoUtc(binding.enrolledAt)}};
-    }
-    return QJsonObject{
-        {QStringLiteral("id"), token.id},
-        {QStringLiteral("name"), token.name},
-        {QStringLiteral("state"), tokenStateName(token.effectiveState(now))},
-        {QStringLiteral("createdAt"), isoUtc(token.createdAt)},
-        {QStringLiteral("updatedAt"), isoUtc(token.updatedAt)},
-        {QStringLiteral("expiresAt"), isoUtc(token.expiresAt)},
-        {QStringLiteral("revokedAt"), isoUtcOrNull(token.revokedAt)},
-        {QStringLiteral("revokeReason"), token.revokeReason.isEmpty() ? QJsonValue(QJsonValue::Null)
-                                                                      : QJsonValue(token.revokeReason)},
-        {QStringLiteral("maxEnrollments"), token.maxEnrollments == 0 ? QJsonValue(QJsonValue::Null)
-                                                                     : QJsonValue(token.maxEnrollments)},
-        {QStringLiteral("enrollments"), token.bindings.size()},
-        {QStringLiteral("bindings"), bindings},
-        {QStringLiteral("labels"), labelsToJson(token.labels)},
-        {QStringLiteral("audit"), auditJson},
-    };
 }
 
 Result<QJsonObject> Orchestrator::createToken(AdminConnection *connection, const QJsonObject &params)
@@ -318,29 +265,15 @@ Result<QJsonObject> Orchestrator::createToken(AdminConnection *connection, const
                          .arg(name, isoUtc(token.expiresAt),
                               maxEnrollments == 0 ? QStringLiteral("unlimited") : QString::number(maxEnrollments)),
                      {{QStringLiteral("tokenId"), token.id}});
-    QJsonObject result = tokenJson(token, now, {audit});
+    QJsonObject result = StateView::tokenJson(token, now, {audit});
     result.insert(QStringLiteral("token"), QString(text.name + u'.' + text.secret));
     return result;
-}
-
-Result<void> Orchestrator::forEachTokenJson(const QDateTime &now,
-                                            const std::function<void(const TokenRecord &, const QJsonObject &)> &visit)
-{
-    auto tokens = m_store->allTokens();
-    if (!tokens)
-        return fail(tokens.error());
-    auto audit = auditByToken();
-    if (!audit)
-        return fail(audit.error());
-    for (const TokenRecord &token : std::as_const(*tokens))
-        visit(token, tokenJson(token, now, audit->value(token.id)));
-    return {};
 }
 
 Result<QJsonObject> Orchestrator::listTokens()
 {
     QJsonArray list;
-    auto listed = forEachTokenJson(QDateTime::currentDateTimeUtc(),
+    auto listed = m_view->forEachTokenJson(QDateTime::currentDateTimeUtc(),
                                    [&](const TokenRecord &, const QJsonObject &json) { list << json; });
     if (!listed)
         return fail(listed.error());
@@ -420,6 +353,26 @@ Result<QJsonObject> Orchestrator::subscribe(AdminConnection *connection, const Q
         connection->subscribed = true;
     });
     return QJsonObject{{QStringLiteral("lastId"), m_events->lastId()}};
+}
+
+void Orchestrator::reportAdminRefusals(qint64 nowMs)
+{
+    const QString window = formatDurationMs(m_adminRefusals.windowMs());
+    for (const RefusalDigest::Summary &summary : m_adminRefusals.takeSummaries(nowMs)) {
+        const QString message =
+            summary.key.isEmpty()
+                ? Tr::tr("%n more admin connection(s) refused in the last %1 from %2 other address(es)", nullptr,
+                         summary.count)
+                      .arg(window)
+                      .arg(summary.keys)
+                : Tr::tr("%n more admin connection(s) refused from %1 in the last %2", nullptr, summary.count)
+                      .arg(summary.key, window);
+        m_events->append(QStringLiteral("admin.refused"), QString(), message,
+                         {{QStringLiteral("address"), summary.key.isEmpty() ? QJsonValue() : QJsonValue(summary.key)},
+                          {QStringLiteral("count"), summary.count},
+                          {QStringLiteral("addresses"), summary.keys}});
+    }
+    m_adminThrottle.prune(nowMs);
 }
 
 void Orchestrator::broadcastEvent(const Event &event)

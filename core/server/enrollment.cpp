@@ -1,6 +1,6 @@
 // Enrollment: the SPEC §4 checks in their order (version, shape, exists, revoked, expired,
-// secret, binding, live session), the ghost-session rule, and admission into the pool.
-#include "server/orchestrator.h"
+// secret, binding, live session), the ghost-session rule, and admission into the sessions.
+#include "server/enrollment.h"
 
 #include "common/duration.h"
 #include "common/logging.h"
@@ -12,6 +12,7 @@
 #include "protocol/workerframes.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
+#include "server/metrics.h"
 #include "server/scheduler.h"
 #include "server/sessions.h"
 #include "server/transport/connections.h"
@@ -25,7 +26,42 @@ namespace Swamp {
 
 using Protocol::EnrollRequest;
 
-void Orchestrator::refuse(WorkerConnection *connection, const Error &error, const QString &requestId)
+Enrollment::Enrollment(const Settings &settings, Store *store, EventLog *events, WorkerSessions *sessions,
+                       Scheduler *scheduler, Metrics *metrics, Fleet *fleet, QObject *parent)
+    : QObject(parent)
+    , m_settings(settings)
+    , m_store(store)
+    , m_events(events)
+    , m_sessions(sessions)
+    , m_scheduler(scheduler)
+    , m_metrics(metrics)
+    , m_fleet(fleet)
+{
+}
+
+bool Enrollment::shared() const
+{
+    return m_store->dialect() == Store::Dialect::Postgres;
+}
+
+void Enrollment::expect(WorkerConnection *connection)
+{
+    // One deque for all, swept in order (every deadline has the same length), not a timer per
+    // connection, whose start and stop would each walk every pending timer of the loop.
+    m_deadlines.emplace_back(QDateTime::currentMSecsSinceEpoch() + DeadlineMs, connection);
+}
+
+void Enrollment::closeOverdue(qint64 nowMs)
+{
+    while (!m_deadlines.empty() && m_deadlines.front().first <= nowMs) {
+        const QPointer<WorkerConnection> connection = m_deadlines.front().second;
+        m_deadlines.pop_front();
+        if (connection && connection->workerId.isEmpty())
+            connection->close(Protocol::CloseBadFrame, QStringLiteral("no enroll frame within 15s"));
+    }
+}
+
+void Enrollment::refuse(WorkerConnection *connection, const Error &error, const QString &requestId)
 {
     m_metrics->countEnrollment(error.code);
     const QString address = connection->peerAddress();
@@ -34,7 +70,7 @@ void Orchestrator::refuse(WorkerConnection *connection, const Error &error, cons
     const QString tokenName = error.details.value(QStringLiteral("unknownToken")).toBool()
                                   ? QString()
                                   : error.details.value(QStringLiteral("tokenName")).toString();
-    if (m_enrollRefusals.admit(AddressThrottle::keyOf(address) + u'|' + tokenName, QDateTime::currentMSecsSinceEpoch())) {
+    if (m_refusals.admit(AddressThrottle::keyOf(address) + u'|' + tokenName, QDateTime::currentMSecsSinceEpoch())) {
         m_events->append(QStringLiteral("enrollment.refused"), tokenName,
                          Tr::tr("enrollment refused from %1: %2").arg(address, error.message),
                          {{QStringLiteral("code"), error.code}, {QStringLiteral("address"), address}});
@@ -43,11 +79,10 @@ void Orchestrator::refuse(WorkerConnection *connection, const Error &error, cons
     connection->close(Protocol::CloseEnrollmentFailed, error.code);
 }
 
-void Orchestrator::reportRefusalSummaries()
+void Enrollment::reportRefusals(qint64 nowMs)
 {
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    const QString window = formatDurationMs(m_enrollRefusals.windowMs());
-    for (const RefusalDigest::Summary &summary : m_enrollRefusals.takeSummaries(now)) {
+    const QString window = formatDurationMs(m_refusals.windowMs());
+    for (const RefusalDigest::Summary &summary : m_refusals.takeSummaries(nowMs)) {
         const QString address = summary.key.section(u'|', 0, 0);
         const QString tokenName = summary.key.section(u'|', 1);
         QString message;
@@ -65,25 +100,10 @@ void Orchestrator::reportRefusalSummaries()
                           {QStringLiteral("count"), summary.count},
                           {QStringLiteral("addresses"), summary.keys}});
     }
-    for (const RefusalDigest::Summary &summary : m_adminRefusals.takeSummaries(now)) {
-        const QString message =
-            summary.key.isEmpty()
-                ? Tr::tr("%n more admin connection(s) refused in the last %1 from %2 other address(es)", nullptr,
-                         summary.count)
-                      .arg(window)
-                      .arg(summary.keys)
-                : Tr::tr("%n more admin connection(s) refused from %1 in the last %2", nullptr, summary.count)
-                      .arg(summary.key, window);
-        m_events->append(QStringLiteral("admin.refused"), QString(), message,
-                         {{QStringLiteral("address"), summary.key.isEmpty() ? QJsonValue() : QJsonValue(summary.key)},
-                          {QStringLiteral("count"), summary.count},
-                          {QStringLiteral("addresses"), summary.keys}});
-    }
-    m_enrollThrottle.prune(now);
-    m_adminThrottle.prune(now);
+    m_throttle.prune(nowMs);
 }
 
-Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const QString &peer)
+Result<TokenRecord> Enrollment::checkToken(const EnrollRequest &request, const QString &peer)
 {
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
     // Refusals only a stranger causes (no such token, a wrong secret or machine key, a malformed
@@ -91,11 +111,11 @@ Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const
     // (transient) instead. Those a legitimate worker meets (an expired or revoked token, another
     // version) do not count, and what a correct secret reaches is never throttled.
     const auto stranger = [&](Error error) -> std::unexpected<Error> {
-        const bool throttled = m_enrollThrottle.isThrottled(peer, nowMs);
-        m_enrollThrottle.record(peer, nowMs);
+        const bool throttled = m_throttle.isThrottled(peer, nowMs);
+        m_throttle.record(peer, nowMs);
         if (throttled) {
             Error limited = Codes::rateLimited(error.details.value(QStringLiteral("tokenName")).toString(),
-                                               int(m_enrollThrottle.windowMs() / 1000));
+                                               int(m_throttle.windowMs() / 1000));
             limited.details = error.details;
             return fail(std::move(limited));
         }
@@ -152,7 +172,7 @@ Result<TokenRecord> Orchestrator::checkToken(const EnrollRequest &request, const
     return checked;
 }
 
-void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject &frame)
+void Enrollment::handleEnroll(WorkerConnection *connection, const QJsonObject &frame)
 {
     // The request id is echoed only when it is one (a string of 1 to 64 characters without
     // control characters): a refusal for a malformed id must not echo a mangled one.
@@ -173,7 +193,7 @@ void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject 
     }
     auto request = EnrollRequest::fromJson(frame);
     if (!request) {
-        m_enrollThrottle.record(connection->peerAddress(), QDateTime::currentMSecsSinceEpoch());
+        m_throttle.record(connection->peerAddress(), QDateTime::currentMSecsSinceEpoch());
         refuse(connection, request.error(), requestId);
         return;
     }
@@ -186,38 +206,41 @@ void Orchestrator::handleEnroll(WorkerConnection *connection, const QJsonObject 
     // 8. live session: the ghost-session rule.
     WorkerSession *existing = m_sessions->pool().findByMachine(request->machineId, token->name);
     if (existing && existing->isConnected() && existing->record.instanceId != request->instanceId) {
-        // Another process claims this machine while a socket is open: ask the old one.
-        QPointer<WorkerConnection> fresh = connection;
-        QPointer<WorkerConnection> old = existing->connection;
-        auto decided = std::make_shared<bool>(false);
-        const QString tokenName = token->name;
-        connect(old.data(), &PeerConnection::pongReceived, fresh.data(), [=, this] {
-            if (*decided || !fresh)
-                return;
-            *decided = true;
-            Error error = Codes::alreadyConnected(tokenName);
-            error.details.insert(QStringLiteral("tokenName"), tokenName);
-            refuse(fresh, error, requestId);
-        });
-        QTimer::singleShot(m_config.ghostProbeMs, fresh.data(), [=, this, request = *request] {
-            if (*decided || !fresh || !fresh->isOpen())
-                return;
-            *decided = true;
-            // Re-check: the session may have changed during the probe.
-            auto again = checkToken(request, fresh->peerAddress());
-            if (!again) {
-                refuse(fresh, again.error(), requestId);
-                return;
-            }
-            admitWorker(fresh, request, *again);
-        });
-        old->ping();
+        probeGhost(connection, existing->connection, *request, token->name, requestId);
         return;
     }
     admitWorker(connection, *request, *token);
 }
 
-void Orchestrator::admitWorker(WorkerConnection *connection, const EnrollRequest &request,
+void Enrollment::probeGhost(WorkerConnection *connection, WorkerConnection *old, const EnrollRequest &request,
+                            const QString &tokenName, const QString &requestId)
+{
+    QPointer<WorkerConnection> fresh = connection;
+    auto decided = std::make_shared<bool>(false);
+    connect(old, &PeerConnection::pongReceived, fresh.data(), [=, this] {
+        if (*decided || !fresh)
+            return;
+        *decided = true;
+        Error error = Codes::alreadyConnected(tokenName);
+        error.details.insert(QStringLiteral("tokenName"), tokenName);
+        refuse(fresh, error, requestId);
+    });
+    QTimer::singleShot(m_settings.ghostProbeMs, fresh.data(), [=, this] {
+        if (*decided || !fresh || !fresh->isOpen())
+            return;
+        *decided = true;
+        // Re-check: the session may have changed during the probe.
+        auto again = checkToken(request, fresh->peerAddress());
+        if (!again) {
+            refuse(fresh, again.error(), requestId);
+            return;
+        }
+        admitWorker(fresh, request, *again);
+    });
+    old->ping();
+}
+
+void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &request,
                                const TokenRecord &token)
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -240,7 +263,7 @@ void Orchestrator::admitWorker(WorkerConnection *connection, const EnrollRequest
 
 // The session of this machine on this token: the same process back (`resumed`), or a new one
 // (a new process of the machine ends the old session at once). Fails only on a database error.
-Result<WorkerSession *> Orchestrator::sessionFor(const EnrollRequest &request, const TokenRecord &token,
+Result<WorkerSession *> Enrollment::sessionFor(const EnrollRequest &request, const TokenRecord &token,
                                                 const QDateTime &now, bool *resumed)
 {
     const QString &machineId = request.machineId;
@@ -279,7 +302,7 @@ Result<WorkerSession *> Orchestrator::sessionFor(const EnrollRequest &request, c
 }
 
 // The session takes what the worker says of itself and its new connection.
-void Orchestrator::attachSession(WorkerSession *session, WorkerConnection *connection,
+void Enrollment::attachSession(WorkerSession *session, WorkerConnection *connection,
                                  const EnrollRequest &request, const TokenRecord &token, bool resumed)
 {
     if (WorkerConnection *old = session->connection; resumed && old && old != connection) {
@@ -303,7 +326,7 @@ void Orchestrator::attachSession(WorkerSession *session, WorkerConnection *conne
         m_fleet->notify(QStringLiteral("takeover"), {{QStringLiteral("workerId"), record.id},
                                                      {QStringLiteral("by"), m_fleet->name()}});
     }
-    record.orchestrator = url();
+    record.orchestrator = m_url;
     record.orchestratorId = m_fleet->id();
     if (!resumed) {
         record.status = WorkerStatus::Idle;
@@ -322,7 +345,7 @@ void Orchestrator::attachSession(WorkerSession *session, WorkerConnection *conne
 
 // The binding (or its key, for a machine bound before machine keys) and the worker row, in one
 // transaction.
-Result<void> Orchestrator::saveEnrollment(WorkerSession *session, const EnrollRequest &request,
+Result<void> Enrollment::saveEnrollment(WorkerSession *session, const EnrollRequest &request,
                                           const TokenRecord &token, const QDateTime &now)
 {
     const QString &machineId = request.machineId;
@@ -346,7 +369,7 @@ Result<void> Orchestrator::saveEnrollment(WorkerSession *session, const EnrollRe
 }
 
 // `enrolled` (with the leases a resumed worker still holds), the event, and a scheduling pass.
-void Orchestrator::welcome(WorkerSession *session, WorkerConnection *connection, const EnrollRequest &request,
+void Enrollment::welcome(WorkerSession *session, WorkerConnection *connection, const EnrollRequest &request,
                            const TokenRecord &token, bool resumed)
 {
     const QString &requestId = request.id;
@@ -364,9 +387,9 @@ void Orchestrator::welcome(WorkerSession *session, WorkerConnection *connection,
     enrolled.resumed = resumed;
     enrolled.labels = labelsToJson(record.labels);
     enrolled.orchestratorVersion = Swamp::version();
-    enrolled.heartbeatIntervalMs = m_config.heartbeatIntervalMs;
-    enrolled.heartbeatTimeoutMs = m_config.heartbeatTimeoutMs;
-    enrolled.reconnectGraceMs = m_config.reconnectGraceMs;
+    enrolled.heartbeatIntervalMs = m_settings.heartbeatIntervalMs;
+    enrolled.heartbeatTimeoutMs = m_settings.heartbeatTimeoutMs;
+    enrolled.reconnectGraceMs = m_settings.reconnectGraceMs;
     // For a drop without a `shutdown` frame (the orchestrator killed, its host gone).
     enrolled.reconnectWindowMs = m_sessions->reconnectWindowMs();
     enrolled.tokenExpiresAt = token.expiresAt.toUTC().toString(Qt::ISODateWithMs);

@@ -12,11 +12,14 @@
 #include "protocol/protocol.h"
 #include "protocol/workerframes.h"
 #include "server/commitpipeline.h"
+#include "server/enrollment.h"
+#include "server/queryservice.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/reaper.h"
 #include "server/scheduler.h"
 #include "server/sessions.h"
+#include "server/stateview.h"
 #include "server/transport/connections.h"
 #include "server/transport/metricsserver.h"
 #include "server/transport/peersocket.h"
@@ -35,10 +38,6 @@
 #include <QWebSocket>
 
 namespace Swamp {
-
-namespace {
-constexpr qint64 EnrollDeadlineMs = 15000;
-}
 
 Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
     : QObject(parent)
@@ -186,6 +185,13 @@ Result<void> Orchestrator::reconcileOnBoot()
         return fail(recovered.error());
     m_sessions->setScheduler(m_scheduler.get());
     connect(m_scheduler.get(), &Scheduler::slotsChanged, m_sessions.get(), &WorkerSessions::slotsChanged);
+    m_enrollment = std::make_unique<Enrollment>(
+        Enrollment::Settings{m_config.heartbeatIntervalMs, m_config.heartbeatTimeoutMs, m_config.reconnectGraceMs,
+                             m_config.ghostProbeMs},
+        m_store.get(), m_events.get(), m_sessions.get(), m_scheduler.get(), m_metrics.get(), m_fleet.get());
+    m_view = std::make_unique<StateView>(m_store.get(), m_sessions.get(), m_scheduler.get(),
+                                         shared() ? m_fleet->id() : QString());
+    m_query = std::make_unique<QueryService>(m_store.get(), m_view.get());
     connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::forwardStepChange);
     connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::observeStep);
     connect(m_scheduler.get(), &Scheduler::outputAppended, this, &Orchestrator::forwardOutput);
@@ -251,6 +257,7 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
     const QString pinned = credentials ? QString::fromLatin1(credentials->chain.first().toPem()) : QString();
     if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken, pinned}); !written)
         return fail(written.error());
+    m_enrollment->setOrchestratorUrl(url());
     if (auto joined = joinFleet(); !joined)
         return fail(joined.error());
 
@@ -301,16 +308,11 @@ void Orchestrator::commitFailed(const Error &error)
 void Orchestrator::sweep()
 {
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
-    // Enrollment deadlines, oldest first (they all have the same length).
-    while (!m_enrollDeadlines.empty() && m_enrollDeadlines.front().first <= nowMs) {
-        const QPointer<WorkerConnection> connection = m_enrollDeadlines.front().second;
-        m_enrollDeadlines.pop_front();
-        if (connection && connection->workerId.isEmpty())
-            connection->close(Protocol::CloseBadFrame, QStringLiteral("no enroll frame within 15s"));
-    }
+    m_enrollment->closeOverdue(nowMs);
     m_sessions->sweepLiveness(nowMs);
     m_scheduler->sweep();
-    reportRefusalSummaries();
+    m_enrollment->reportRefusals(nowMs);
+    reportAdminRefusals(nowMs);
     m_sessions->sweepDeadlines(nowMs);
 }
 
@@ -437,9 +439,8 @@ void Orchestrator::attachWorker(WorkerConnection *connection)
     });
     connect(connection, &PeerConnection::closed, this,
             [this, connection] { handleWorkerClosed(connection); });
-    // A connection that does not enroll promptly is dropped (by sweep(): one timer for all, not
-    // one per connection, whose start and stop would each walk every pending timer of the loop).
-    m_enrollDeadlines.emplace_back(QDateTime::currentMSecsSinceEpoch() + EnrollDeadlineMs, connection);
+    // A connection that does not enroll promptly is dropped (by sweep()).
+    m_enrollment->expect(connection);
 }
 
 void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame)
@@ -447,7 +448,7 @@ void Orchestrator::handleWorkerFrame(WorkerConnection *connection, const QJsonOb
     const QString type = frame.value(QStringLiteral("type")).toString();
     if (connection->workerId.isEmpty()) {
         if (type == Protocol::Type::Enroll)
-            handleEnroll(connection, frame);
+            m_enrollment->handleEnroll(connection, frame);
         else
             connection->reject(QStringLiteral("enroll_expected"), QStringLiteral("the first frame must be enroll"));
         return;

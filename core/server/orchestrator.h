@@ -20,7 +20,6 @@
 #include <QPointer>
 #include <QTimer>
 
-#include <deque>
 #include <memory>
 #include <utility>
 
@@ -30,6 +29,9 @@ namespace Swamp {
 
 class AdminConnection;
 class CommitPipeline;
+class Enrollment;
+class QueryService;
+class StateView;
 class WorkerSessions;
 class EventLog;
 class PeerSocket;
@@ -43,7 +45,6 @@ class Scheduler;
 class Store;
 class WorkerConnection;
 struct AuditRecord;
-struct QueryRun;
 struct Event;
 namespace Protocol {
 struct EnrollRequest;
@@ -132,24 +133,9 @@ private:
     void handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame);
     void handleWorkerClosed(WorkerConnection *connection);
 
-    // enrollment (enrollment.cpp)
-    void handleEnroll(WorkerConnection *connection, const QJsonObject &frame);
-    Result<TokenRecord> checkToken(const Protocol::EnrollRequest &request, const QString &peer);
-    void admitWorker(WorkerConnection *connection, const Protocol::EnrollRequest &request,
-                     const TokenRecord &token);
-    void refuse(WorkerConnection *connection, const Error &error, const QString &requestId);
-    // admitWorker(), in its order
-    Result<WorkerSession *> sessionFor(const Protocol::EnrollRequest &request, const TokenRecord &token,
-                                       const QDateTime &now, bool *resumed);
-    void attachSession(WorkerSession *session, WorkerConnection *connection,
-                       const Protocol::EnrollRequest &request, const TokenRecord &token, bool resumed);
-    Result<void> saveEnrollment(WorkerSession *session, const Protocol::EnrollRequest &request,
-                                const TokenRecord &token, const QDateTime &now);
-    void welcome(WorkerSession *session, WorkerConnection *connection, const Protocol::EnrollRequest &request,
-                 const TokenRecord &token, bool resumed);
-    // Once a window of the refusal digests is over: one summary event per address and token for
-    // what was only counted (sweep()).
-    void reportRefusalSummaries();
+    // Once a window of the admin refusal digest is over: one summary event per address for what
+    // was only counted (sweep()).
+    void reportAdminRefusals(qint64 nowMs);
 
     // A batch could not be committed (CommitPipeline::failed): stop serving, and say why.
     void commitFailed(const Error &error);
@@ -188,8 +174,6 @@ private:
     Result<QJsonObject> listTokens();
     Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
-    Result<QJsonObject> dataQuery(const QJsonObject &params);
-    Result<void> visitQueryCandidates(QueryRun &run);
     // steps (runservice.cpp)
     Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
     Result<QJsonObject> runStatus(const QJsonObject &params);
@@ -198,21 +182,12 @@ private:
     Result<QJsonObject> cancelRun(const QJsonObject &params);
     Result<QJsonObject> workerQueue();
     Result<QJsonObject> drainWorker(const QJsonObject &params, bool drain);
-    Result<StepRecord> findStep(const QString &id);
     void forwardStepChange(const StepRecord &step);
     void forwardOutput(const QString &stepId, const QJsonObject &chunk);
-    Result<QList<WorkerRecord>> currentWorkers();
-    QJsonObject tokenJson(const TokenRecord &token, const QDateTime &now,
-                          const QList<AuditRecord> &audit) const;
-    // Every token, oldest first, with its token.list object (audit entries included).
-    Result<void> forEachTokenJson(const QDateTime &now,
-                                  const std::function<void(const TokenRecord &, const QJsonObject &)> &visit);
     // retention and audit (retentionservice.cpp)
     Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
     // An audit record of `action` by the admin client on `connection`, at `now`.
     AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
-    // Audit records by token id.
-    Result<QHash<QString, QList<AuditRecord>>> auditByToken();
     void broadcastEvent(const Event &event);
 
     OrchestratorConfig m_config;
@@ -237,9 +212,9 @@ private:
     ConnectionLink m_link; // the scheduler's way to the workers' sockets
     QList<QPointer<AdminConnection>> m_admins;
     QTimer m_sweepTimer;
-    std::deque<std::pair<qint64, QPointer<WorkerConnection>>> m_enrollDeadlines; // accepted, by deadline ms
-    AddressThrottle m_enrollThrottle{10, 60000}; // refused enrollments per source address
-    RefusalDigest m_enrollRefusals{60000, 20};    // which of them become events
+    std::unique_ptr<Enrollment> m_enrollment; // from start(), after the sessions and the scheduler
+    std::unique_ptr<StateView> m_view;        // from start(): what the admin methods read
+    std::unique_ptr<QueryService> m_query;
     AddressThrottle m_adminThrottle{10, 60000};   // refused admin connections per source address
     RefusalDigest m_adminRefusals{60000, 20};
     bool m_stopping = false;

@@ -1,12 +1,12 @@
 // `data.query`: the orchestrator's state as records of the built-in models, filtered by a
 // compiled predicate. `modelType ==` and `attributes.state/status == <literal>` are pushed down to
 // SQL; the predicate always has the final word.
-#include "server/orchestrator.h"
+#include "server/queryservice.h"
 
 #include "common/duration.h"
 #include "common/logging.h"
 #include "query/predicate.h"
-#include "server/scheduler.h"
+#include "server/stateview.h"
 #include "store/store.h"
 
 #include <QElapsedTimer>
@@ -89,7 +89,13 @@ struct QueryRun
     }
 };
 
-Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
+QueryService::QueryService(Store *store, const StateView *view)
+    : m_store(store)
+    , m_view(view)
+{
+}
+
+Result<QJsonObject> QueryService::dataQuery(const QJsonObject &params) const
 {
     const QString text = params.value(QStringLiteral("predicate")).toString();
     auto predicate = Query::Predicate::compile(text);
@@ -109,7 +115,7 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
     }
     QElapsedTimer timer;
     timer.start();
-    if (auto visited = visitQueryCandidates(run); !visited)
+    if (auto visited = visitCandidates(run); !visited)
         return fail(visited.error());
     if (run.selectError)
         return fail(*run.selectError);
@@ -127,12 +133,11 @@ Result<QJsonObject> Orchestrator::dataQuery(const QJsonObject &params)
     return response;
 }
 
-// Every record of the types the predicate can match, read as narrowly as it allows.
-Result<void> Orchestrator::visitQueryCandidates(QueryRun &run)
+Result<void> QueryService::visitCandidates(QueryRun &run) const
 {
     const QDateTime &now = run.now;
     if (run.wants(WorkerModel)) {
-        auto workers = currentWorkers();
+        auto workers = m_view->currentWorkers();
         if (!workers)
             return fail(workers.error());
         const QString status = equality(run.predicate, QStringLiteral("status"));
@@ -142,7 +147,7 @@ Result<void> Orchestrator::visitQueryCandidates(QueryRun &run)
         }
     }
     if (run.wants(TokenModel)) {
-        auto visited = forEachTokenJson(now, [&](const TokenRecord &t, const QJsonObject &json) {
+        auto visited = m_view->forEachTokenJson(now, [&](const TokenRecord &t, const QJsonObject &json) {
             run.consider(TokenModel, t.name, t.id, json);
         });
         if (!visited)
@@ -150,9 +155,7 @@ Result<void> Orchestrator::visitQueryCandidates(QueryRun &run)
     }
     if (run.wants(StepModel)) {
         auto visited = m_store->forEachStepMatching(run.predicate.attributeEqualities(), [&](const StepRecord &stored) {
-            // In a fleet the database is the truth (findStep()).
-            const auto open = shared() ? std::nullopt : m_scheduler->openStep(stored.id);
-            const StepRecord &s = open ? *open : stored;
+            const StepRecord s = m_view->current(stored);
             run.consider(StepModel, s.spec.name, s.id, s.toJson());
         });
         if (!visited)

@@ -25,17 +25,6 @@ AuditRecord Orchestrator::auditRecord(AdminConnection *connection, const QString
     return record;
 }
 
-Result<QHash<QString, QList<AuditRecord>>> Orchestrator::auditByToken()
-{
-    auto records = m_store->tokenAuditRecords();
-    if (!records)
-        return fail(records.error());
-    QHash<QString, QList<AuditRecord>> byToken;
-    for (const AuditRecord &record : std::as_const(*records))
-        byToken[record.tokenId] << record;
-    return byToken;
-}
-
 Result<QJsonObject> Orchestrator::pruneWorkers(AdminConnection *connection,
                                                const QJsonObject &params)
 {

@@ -9,6 +9,7 @@
 #include "server/fleet.h"
 #include "server/scheduler.h"
 #include "server/sessions.h"
+#include "server/stateview.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 
@@ -49,28 +50,11 @@ Result<QByteArray> Orchestrator::submitRun(const QJsonObject &params)
     return m_scheduler->submit(leftCharacters(name.toString(), 128), specs);
 }
 
-Result<StepRecord> Orchestrator::findStep(const QString &id)
-{
-    // In a fleet another orchestrator may have changed the step: the database is the truth.
-    if (!shared()) {
-        if (auto open = m_scheduler->openStep(id))
-            return *open;
-    }
-    auto stored = m_store->step(id);
-    if (!stored)
-        return fail(stored.error());
-    if (!*stored) {
-        return fail(QStringLiteral("not_found"), Tr::tr("no step with id '%1'").arg(id),
-                    Tr::tr("'swamp run --detach' prints step ids; 'swamp data query' lists them"));
-    }
-    return **stored;
-}
-
 Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
 {
     const QString id = params.value(QStringLiteral("id")).toString();
     QString runId = id;
-    auto step = findStep(id);
+    auto step = m_view->findStep(id);
     if (step)
         runId = step->runId;
     auto run = m_store->run(runId);
@@ -84,12 +68,8 @@ Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
     if (!steps)
         return fail(steps.error());
     QJsonArray list;
-    for (const StepRecord &stored : std::as_const(*steps)) {
-        // As in findStep(): in a fleet the database is the truth (another orchestrator may have
-        // dispatched or finished a step that is still queued in this one's copy).
-        const StepRecord current = shared() ? stored : m_scheduler->openStep(stored.id).value_or(stored);
-        list << current.toJson();
-    }
+    for (const StepRecord &stored : std::as_const(*steps))
+        list << m_view->current(stored).toJson();
     auto leases = m_store->leasesOfRun(runId);
     QJsonArray leaseList;
     if (leases) {
@@ -114,7 +94,7 @@ static QJsonArray chunksJson(const QList<Store::OutputChunk> &chunks)
 
 Result<QJsonObject> Orchestrator::runLogs(const QJsonObject &params)
 {
-    auto step = findStep(params.value(QStringLiteral("id")).toString());
+    auto step = m_view->findStep(params.value(QStringLiteral("id")).toString());
     if (!step)
         return fail(step.error());
     auto chunks = m_store->output(step->id, params.value(QStringLiteral("after")).toInt(0), 100000);
@@ -125,7 +105,7 @@ Result<QJsonObject> Orchestrator::runLogs(const QJsonObject &params)
 
 Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const QJsonObject &params)
 {
-    auto step = findStep(params.value(QStringLiteral("id")).toString());
+    auto step = m_view->findStep(params.value(QStringLiteral("id")).toString());
     if (!step)
         return fail(step.error());
     const QString stepId = step->id;
@@ -135,7 +115,7 @@ Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const 
         // The state first, then the output: a step that is over by now has all its output
         // stored, so none of it can slip in between the two reads (another orchestrator of a
         // fleet may finish the step at any moment).
-        auto current = findStep(stepId);
+        auto current = m_view->findStep(stepId);
         auto chunks = m_store->output(stepId, after, 1000000);
         if (chunks) {
             if (!chunks->isEmpty())
@@ -220,7 +200,7 @@ Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool dr
     }
     if (!found && shared()) {
         // Held by another orchestrator of the fleet: it applies the drain.
-        auto workers = currentWorkers();
+        auto workers = m_view->currentWorkers();
         if (!workers)
             return fail(workers.error());
         for (const WorkerRecord &record : std::as_const(*workers)) {

@@ -3,7 +3,7 @@
 // process tests check through real workers are checked here directly: where a step goes, in
 // which order, what a frame for a lease that is not active gets (fencing), what expiry and
 // attempts do, and that nothing reaches a session after the pool dropped it.
-#include "fakelink.h"
+#include "serverfixture.h"
 #include "testsupport.h"
 
 #include "server/eventlog.h"
@@ -70,37 +70,18 @@ private:
     // The worker says it started the step of `leaseId`.
     void started(WorkerSession *worker, const QString &leaseId);
 
-    std::unique_ptr<QTemporaryDir> m_dir;
-    std::unique_ptr<Store> m_store;
-    std::unique_ptr<EventLog> m_events;
-    std::unique_ptr<WorkerPool> m_pool;
-    FakeLink m_link;
-    std::unique_ptr<Scheduler> m_scheduler;
+    ServerParts m_parts;
     int m_workers = 0;
 };
 
 void tst_Scheduler::init()
 {
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
-    auto store = Store::open(m_dir->filePath(u"swamp.db"_s));
-    QVERIFY2(store, qPrintable(store ? QString() : store.error().message));
-    m_store = std::move(*store);
-    m_events = std::make_unique<EventLog>(m_store.get());
-    m_pool = std::make_unique<WorkerPool>();
-    m_link = FakeLink();
-    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), m_pool.get(), &m_link, 600000);
-    auto recovered = m_scheduler->recover();
-    QVERIFY(recovered);
+    QVERIFY(m_parts.open());
 }
 
 void tst_Scheduler::cleanup()
 {
-    m_scheduler.reset();
-    m_pool.reset();
-    m_events.reset();
-    m_store.reset();
-    m_dir.reset();
+    m_parts.close();
 }
 
 WorkerSession *tst_Scheduler::addWorker(const QString &name, int capacity, const Labels &labels)
@@ -113,12 +94,12 @@ WorkerSession *tst_Scheduler::addWorker(const QString &name, int capacity, const
     session->record.platform = u"linux"_s;
     session->record.arch = u"x86_64"_s;
     session->record.status = WorkerStatus::Idle;
-    return m_pool->insert(std::move(session));
+    return m_parts.sessions->pool().insert(std::move(session));
 }
 
 QStringList tst_Scheduler::submit(const QList<StepSpec> &specs)
 {
-    auto submitted = m_scheduler->submit(u"run"_s, specs);
+    auto submitted = m_parts.scheduler->submit(u"run"_s, specs);
     if (!submitted)
         qWarning() << submitted.error().message;
     QStringList ids;
@@ -131,15 +112,15 @@ QStringList tst_Scheduler::submit(const QList<StepSpec> &specs)
 
 StepState tst_Scheduler::stateOf(const QString &stepId)
 {
-    if (auto open = m_scheduler->openStep(stepId))
+    if (auto open = m_parts.scheduler->openStep(stepId))
         return open->state;
-    auto stored = m_store->step(stepId);
+    auto stored = m_parts.store->step(stepId);
     return stored && *stored ? (*stored)->state : StepState::Queued;
 }
 
 QJsonObject tst_Scheduler::onlyDispatch(const QString &workerId)
 {
-    const QList<QJsonObject> dispatches = m_link.sent(workerId, u"dispatch"_s);
+    const QList<QJsonObject> dispatches = m_parts.link.sent(workerId, u"dispatch"_s);
     return dispatches.size() == 1 ? dispatches.first() : QJsonObject();
 }
 
@@ -150,30 +131,30 @@ QString tst_Scheduler::dispatchedLease(const WorkerSession *worker)
 
 void tst_Scheduler::started(WorkerSession *worker, const QString &leaseId)
 {
-    m_scheduler->handleStarted(worker, Protocol::Started::decode({{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}}));
+    m_parts.scheduler->handleStarted(worker, Protocol::Started::decode({{u"type"_s, u"started"_s}, {u"leaseId"_s, leaseId}}));
 }
 
 void tst_Scheduler::dispatchesOnlyToAMatchingConnectedWorker()
 {
     WorkerSession *plain = addWorker(u"plain"_s);
     WorkerSession *gone = addWorker(u"gone"_s, 1, {{u"gpu"_s, u"a100"_s}});
-    m_link.disconnected.insert(gone->record.id);
+    m_parts.link.disconnected.insert(gone->record.id);
     const QStringList ids = submit({spec(u"train"_s, {{u"gpu"_s, u"a100"_s}})});
     QCOMPARE(ids.size(), 1);
     settle();
     // The only matching worker has no socket: the step waits.
-    QVERIFY(m_link.frames.isEmpty());
+    QVERIFY(m_parts.link.frames.isEmpty());
     QCOMPARE(stateOf(ids.first()), StepState::Queued);
 
     WorkerSession *gpu = addWorker(u"gpu"_s, 1, {{u"gpu"_s, u"a100"_s}});
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
     const QJsonObject dispatch = onlyDispatch(gpu->record.id);
     QCOMPARE(dispatch.value(u"stepId"_s).toString(), ids.first());
     QCOMPARE(dispatch.value(u"attempt"_s).toInt(), 1);
     QVERIFY(!dispatch.value(u"leaseId"_s).toString().isEmpty());
-    QVERIFY(m_link.frames.value(plain->record.id).isEmpty());
-    QVERIFY(m_link.frames.value(gone->record.id).isEmpty());
+    QVERIFY(m_parts.link.frames.value(plain->record.id).isEmpty());
+    QVERIFY(m_parts.link.frames.value(gone->record.id).isEmpty());
     QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
     QCOMPARE(gpu->leaseIds.size(), 1);
 }
@@ -186,13 +167,13 @@ void tst_Scheduler::stepsOfARunGoInSubmissionOrder()
     QStringList order;
     for (int i = 0; i < 3; ++i) {
         settle();
-        const QList<QJsonObject> dispatches = m_link.sent(worker->record.id, u"dispatch"_s);
+        const QList<QJsonObject> dispatches = m_parts.link.sent(worker->record.id, u"dispatch"_s);
         QCOMPARE(dispatches.size(), i + 1); // one slot: the next only after the previous ended
         const QJsonObject dispatch = dispatches.last();
         order << dispatch.value(u"stepId"_s).toString();
         const QString leaseId = dispatch.value(u"leaseId"_s).toString();
         started(worker, leaseId);
-        m_scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+        m_parts.scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
                                              {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}}));
     }
     QCOMPARE(order, ids);
@@ -201,19 +182,19 @@ void tst_Scheduler::stepsOfARunGoInSubmissionOrder()
 void tst_Scheduler::finishedEndsTheStepAndAcks()
 {
     WorkerSession *worker = addWorker(u"w"_s);
-    QSignalSpy changed(m_scheduler.get(), &Scheduler::stepChanged);
+    QSignalSpy changed(m_parts.scheduler.get(), &Scheduler::stepChanged);
     const QStringList ids = submit({spec(u"fails"_s)});
     settle();
     const QString leaseId = dispatchedLease(worker);
     started(worker, leaseId);
     QCOMPARE(stateOf(ids.first()), StepState::Running);
-    m_scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+    m_parts.scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
                                          {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 3}}));
     QCOMPARE(stateOf(ids.first()), StepState::Failed);
-    auto stored = m_store->step(ids.first());
+    auto stored = m_parts.store->step(ids.first());
     QVERIFY(stored && *stored);
     QCOMPARE((*stored)->exitCode, std::optional<int>(3));
-    const QList<QJsonObject> acks = m_link.sent(worker->record.id, u"ack"_s);
+    const QList<QJsonObject> acks = m_parts.link.sent(worker->record.id, u"ack"_s);
     QCOMPARE(acks.size(), 1);
     QCOMPARE(acks.first().value(u"leaseId"_s).toString(), leaseId);
     QVERIFY(worker->leaseIds.isEmpty());
@@ -225,23 +206,23 @@ void tst_Scheduler::framesForALeaseNotActiveOnTheSessionAreRefused()
 {
     WorkerSession *holder = addWorker(u"holder"_s);
     WorkerSession *other = addWorker(u"other"_s);
-    m_link.disconnected.insert(other->record.id); // the step goes to `holder`
+    m_parts.link.disconnected.insert(other->record.id); // the step goes to `holder`
     const QStringList ids = submit({spec(u"s"_s)});
     settle();
     const QString leaseId = dispatchedLease(holder);
     QVERIFY(!leaseId.isEmpty());
-    QSignalSpy refusedSignal(m_scheduler.get(), &Scheduler::leaseFrameRefused);
+    QSignalSpy refusedSignal(m_parts.scheduler.get(), &Scheduler::leaseFrameRefused);
 
     // Another worker names the lease: refused, and the step does not move.
     started(other, leaseId);
-    m_scheduler->handleFinished(other, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+    m_parts.scheduler->handleFinished(other, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}}));
     // A made-up lease on the holder: refused too.
-    m_scheduler->handleOutput(holder, Protocol::Output::decode({{u"type"_s, u"output"_s}, {u"leaseId"_s, u"made-up"_s},
+    m_parts.scheduler->handleOutput(holder, Protocol::Output::decode({{u"type"_s, u"output"_s}, {u"leaseId"_s, u"made-up"_s},
                                        {u"seq"_s, 1}, {u"stream"_s, u"stdout"_s}, {u"data"_s, u"x"_s}}));
     QCOMPARE(refusedSignal.size(), 3);
-    QCOMPARE(m_link.sent(other->record.id, u"refused"_s).size(), 2);
-    QCOMPARE(m_link.sent(holder->record.id, u"refused"_s).size(), 1);
+    QCOMPARE(m_parts.link.sent(other->record.id, u"refused"_s).size(), 2);
+    QCOMPARE(m_parts.link.sent(holder->record.id, u"refused"_s).size(), 1);
     QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
     QCOMPARE(holder->leaseIds.size(), 1);
 }
@@ -255,13 +236,13 @@ void tst_Scheduler::anExpiredLeaseRequeuesAndFencesTheLateResult()
     started(first, oldLease);
 
     // The worker is lost: the lease expires and the step goes back to the queue, attempt 1 spent.
-    m_link.disconnected.insert(first->record.id);
-    m_scheduler->expireLeases(first, u"worker lost"_s);
+    m_parts.link.disconnected.insert(first->record.id);
+    m_parts.scheduler->expireLeases(first, u"worker lost"_s);
     QCOMPARE(stateOf(ids.first()), StepState::Queued);
     QVERIFY(first->leaseIds.isEmpty());
 
     WorkerSession *second = addWorker(u"second"_s);
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
     const QJsonObject redispatch = onlyDispatch(second->record.id);
     QCOMPARE(redispatch.value(u"attempt"_s).toInt(), 2);
@@ -269,13 +250,13 @@ void tst_Scheduler::anExpiredLeaseRequeuesAndFencesTheLateResult()
 
     // The first worker comes back with the old lease's result: fenced, acked so it forgets it,
     // and the step stays with the second worker.
-    m_link.disconnected.remove(first->record.id);
-    m_scheduler->handleFinished(first, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, oldLease},
+    m_parts.link.disconnected.remove(first->record.id);
+    m_parts.scheduler->handleFinished(first, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, oldLease},
                                         {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}}));
-    QCOMPARE(m_link.sent(first->record.id, u"refused"_s).size(), 1);
+    QCOMPARE(m_parts.link.sent(first->record.id, u"refused"_s).size(), 1);
     QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
-    QCOMPARE(m_scheduler->openStep(ids.first())->workerName, u"second"_s);
-    auto expired = m_store->lease(oldLease);
+    QCOMPARE(m_parts.scheduler->openStep(ids.first())->workerName, u"second"_s);
+    auto expired = m_parts.store->lease(oldLease);
     QVERIFY(expired && *expired);
     QCOMPARE((*expired)->state, LeaseState::Expired);
 }
@@ -287,14 +268,14 @@ void tst_Scheduler::theLastAttemptFailsTheStep()
     const QStringList ids = submit({twice});
     for (int attempt = 1; attempt <= 2; ++attempt) {
         WorkerSession *worker = addWorker(u"w%1"_s.arg(attempt));
-        m_scheduler->requestSchedule();
+        m_parts.scheduler->requestSchedule();
         settle();
         QCOMPARE(onlyDispatch(worker->record.id).value(u"attempt"_s).toInt(), attempt);
-        m_link.disconnected.insert(worker->record.id);
-        m_scheduler->expireLeases(worker, u"worker lost"_s);
+        m_parts.link.disconnected.insert(worker->record.id);
+        m_parts.scheduler->expireLeases(worker, u"worker lost"_s);
     }
     QCOMPARE(stateOf(ids.first()), StepState::Failed);
-    auto stored = m_store->step(ids.first());
+    auto stored = m_parts.store->step(ids.first());
     QVERIFY(stored && *stored);
     QCOMPARE((*stored)->attempt, 2);
     QVERIFY2((*stored)->error.contains(u"worker lost"_s), qPrintable((*stored)->error));
@@ -309,35 +290,35 @@ void tst_Scheduler::atMostOnceIsNotRetried()
     WorkerSession *first = addWorker(u"first"_s);
     settle();
     QVERIFY(!onlyDispatch(first->record.id).isEmpty());
-    m_link.disconnected.insert(first->record.id);
-    m_scheduler->expireLeases(first, u"worker lost"_s);
+    m_parts.link.disconnected.insert(first->record.id);
+    m_parts.scheduler->expireLeases(first, u"worker lost"_s);
     QCOMPARE(stateOf(ids.first()), StepState::Queued);
 
     // Lost after it started: it may have run, so it fails instead of running twice.
     WorkerSession *second = addWorker(u"second"_s);
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
     const QString leaseId = dispatchedLease(second);
     started(second, leaseId);
-    m_link.disconnected.insert(second->record.id);
-    m_scheduler->expireLeases(second, u"worker lost"_s);
+    m_parts.link.disconnected.insert(second->record.id);
+    m_parts.scheduler->expireLeases(second, u"worker lost"_s);
     QCOMPARE(stateOf(ids.first()), StepState::Failed);
     WorkerSession *third = addWorker(u"third"_s);
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
-    QVERIFY(m_link.sent(third->record.id, u"dispatch"_s).isEmpty());
+    QVERIFY(m_parts.link.sent(third->record.id, u"dispatch"_s).isEmpty());
 }
 
 void tst_Scheduler::aQueuedStepIsCancelledAtOnce()
 {
     const QStringList ids = submit({spec(u"never-runs"_s)});
-    auto cancelled = m_scheduler->cancel(ids.first());
+    auto cancelled = m_parts.scheduler->cancel(ids.first());
     QVERIFY(cancelled);
     QCOMPARE(stateOf(ids.first()), StepState::Cancelled);
     addWorker(u"late"_s);
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
-    QVERIFY(m_link.frames.isEmpty());
+    QVERIFY(m_parts.link.frames.isEmpty());
 }
 
 // Issue 19: resumeLeases() re-sends an operator's cancel on the next event-loop turn. It used to
@@ -350,18 +331,18 @@ void tst_Scheduler::aResumedCancelDoesNotReachARemovedSession()
     settle();
     const QString leaseId = dispatchedLease(worker);
     started(worker, leaseId);
-    QVERIFY(m_scheduler->cancel(ids.first()));
-    QCOMPARE(m_link.sent(worker->record.id, u"cancel"_s).size(), 1);
+    QVERIFY(m_parts.scheduler->cancel(ids.first()));
+    QCOMPARE(m_parts.link.sent(worker->record.id, u"cancel"_s).size(), 1);
 
     // The worker reconnects: the cancel it may have missed is sent again on the next turn...
     const QString workerId = worker->record.id;
-    const QJsonObject resumed = m_scheduler->resumeLeases(worker);
+    const QJsonObject resumed = m_parts.scheduler->resumeLeases(worker);
     QVERIFY(resumed.contains(leaseId));
     // ...but before that turn its session ends and the pool deletes it.
-    m_scheduler->expireLeases(worker, u"worker lost"_s);
-    m_pool->remove(workerId);
+    m_parts.scheduler->expireLeases(worker, u"worker lost"_s);
+    m_parts.sessions->pool().remove(workerId);
     settle();
-    QCOMPARE(m_link.sent(workerId, u"cancel"_s).size(), 1);
+    QCOMPARE(m_parts.link.sent(workerId, u"cancel"_s).size(), 1);
 }
 
 // A worker is lost while the database refuses writes: its lease cannot be ended. It used to be
@@ -375,23 +356,23 @@ void tst_Scheduler::aLeaseTheDatabaseCouldNotEndIsRetried()
     const QString leaseId = dispatchedLease(worker);
     QVERIFY(!leaseId.isEmpty());
 
-    QVERIFY(m_store->execute(u"PRAGMA query_only = ON"_s));
-    m_link.disconnected.insert(worker->record.id);
-    m_scheduler->expireLeases(worker, u"worker lost"_s);
-    m_scheduler->sweep();
+    QVERIFY(m_parts.store->execute(u"PRAGMA query_only = ON"_s));
+    m_parts.link.disconnected.insert(worker->record.id);
+    m_parts.scheduler->expireLeases(worker, u"worker lost"_s);
+    m_parts.scheduler->sweep();
     QCOMPARE(stateOf(ids.first()), StepState::Dispatched);
-    auto stored = m_store->lease(leaseId);
+    auto stored = m_parts.store->lease(leaseId);
     QVERIFY(stored && *stored);
     QCOMPARE((*stored)->state, LeaseState::Active);
 
-    QVERIFY(m_store->execute(u"PRAGMA query_only = OFF"_s));
-    m_scheduler->sweep();
+    QVERIFY(m_parts.store->execute(u"PRAGMA query_only = OFF"_s));
+    m_parts.scheduler->sweep();
     QCOMPARE(stateOf(ids.first()), StepState::Queued);
-    stored = m_store->lease(leaseId);
+    stored = m_parts.store->lease(leaseId);
     QVERIFY(stored && *stored);
     QCOMPARE((*stored)->state, LeaseState::Expired);
     WorkerSession *next = addWorker(u"next"_s);
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
     QCOMPARE(onlyDispatch(next->record.id).value(u"attempt"_s).toInt(), 2);
 }
@@ -400,17 +381,17 @@ void tst_Scheduler::aLeaseTheDatabaseCouldNotEndIsRetried()
 // resumes after the last id it saw, so a made-up id (the next stored event's) would hide one.
 void tst_Scheduler::anEventTheDatabaseRefusesIsNotSent()
 {
-    QSignalSpy appended(m_events.get(), &EventLog::appended);
-    const Event stored = m_events->append(u"test.stored"_s, u"s"_s, u"stored"_s);
+    QSignalSpy appended(m_parts.events.get(), &EventLog::appended);
+    const Event stored = m_parts.events->append(u"test.stored"_s, u"s"_s, u"stored"_s);
     QVERIFY(stored.id > 0);
-    QVERIFY(m_store->execute(u"PRAGMA query_only = ON"_s));
-    const Event refused = m_events->append(u"test.refused"_s, u"s"_s, u"refused"_s);
-    QVERIFY(m_store->execute(u"PRAGMA query_only = OFF"_s));
+    QVERIFY(m_parts.store->execute(u"PRAGMA query_only = ON"_s));
+    const Event refused = m_parts.events->append(u"test.refused"_s, u"s"_s, u"refused"_s);
+    QVERIFY(m_parts.store->execute(u"PRAGMA query_only = OFF"_s));
     QCOMPARE(refused.id, 0);
-    const Event next = m_events->append(u"test.next"_s, u"s"_s, u"next"_s);
+    const Event next = m_parts.events->append(u"test.next"_s, u"s"_s, u"next"_s);
     QCOMPARE(appended.size(), 2);
     QCOMPARE(appended.at(1).first().value<Event>().id, next.id);
-    const QList<Event> after = m_events->since(stored.id, 10);
+    const QList<Event> after = m_parts.events->since(stored.id, 10);
     QCOMPARE(after.size(), 1);
     QCOMPARE(after.first().kind, u"test.next"_s);
 }
@@ -470,16 +451,16 @@ void tst_Scheduler::finishedOutcomes()
     QJsonObject finished{{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId}, {u"outcome"_s, outcome}};
     if (!exitCode.isUndefined())
         finished.insert(u"exitCode"_s, exitCode);
-    m_scheduler->handleFinished(worker, Protocol::Finished::decode(finished));
+    m_parts.scheduler->handleFinished(worker, Protocol::Finished::decode(finished));
 
-    QCOMPARE(m_link.sent(worker->record.id, u"ack"_s).size(), 1);
+    QCOMPARE(m_parts.link.sent(worker->record.id, u"ack"_s).size(), 1);
     const std::optional<int> expected = storedExitCode < 0 ? std::nullopt : std::optional<int>(storedExitCode);
-    auto step = m_store->step(ids.first());
+    auto step = m_parts.store->step(ids.first());
     QVERIFY(step && *step);
     QCOMPARE((*step)->state, stepState);
     QCOMPARE((*step)->exitCode, expected);
     QVERIFY2((*step)->error.contains(error), qPrintable((*step)->error));
-    auto lease = m_store->lease(leaseId);
+    auto lease = m_parts.store->lease(leaseId);
     QVERIFY(lease && *lease);
     QCOMPARE((*lease)->state, leaseState);
     QCOMPARE((*lease)->exitCode, expected);
@@ -499,7 +480,7 @@ void tst_Scheduler::outputOfAnUnknownStreamIsRefused()
         QJsonObject frame{{u"type"_s, u"output"_s}, {u"leaseId"_s, leaseId}, {u"seq"_s, seq}, {u"data"_s, data}};
         if (!stream.isUndefined())
             frame.insert(u"stream"_s, stream);
-        m_scheduler->handleOutput(worker, Protocol::Output::decode(frame));
+        m_parts.scheduler->handleOutput(worker, Protocol::Output::decode(frame));
     };
     const QRegularExpression refused(u"refused output .* \"stream\" must be"_s);
     for (const QJsonValue &stream : {QJsonValue(u"stdlog"_s), QJsonValue(u"STDOUT"_s), QJsonValue(1),
@@ -513,10 +494,10 @@ void tst_Scheduler::outputOfAnUnknownStreamIsRefused()
     output(3, u"stdlog"_s, u"again\n"_s);
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"output gap"_s));
     output(4, u"stdout"_s, u"also kept\n"_s);
-    m_scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
+    m_parts.scheduler->handleFinished(worker, Protocol::Finished::decode({{u"type"_s, u"finished"_s}, {u"leaseId"_s, leaseId},
                                          {u"outcome"_s, u"exited"_s}, {u"exitCode"_s, 0}}));
     QCOMPARE(stateOf(ids.first()), StepState::Succeeded);
-    auto chunks = m_store->output(ids.first(), 0);
+    auto chunks = m_parts.store->output(ids.first(), 0);
     QVERIFY(chunks);
     QCOMPARE(chunks->size(), 2);
     QCOMPARE(chunks->at(0).stream, u"stderr"_s);
@@ -541,39 +522,39 @@ void tst_Scheduler::aRequeueThatDoesNotCountKeepsTheAttempt()
     started(drained, first);
 
     // The drain deadline passes: cancelled and requeued, without spending its only attempt.
-    m_link.disconnected.insert(drained->record.id);
-    m_scheduler->requeueLeases(drained, u"drain deadline passed"_s);
+    m_parts.link.disconnected.insert(drained->record.id);
+    m_parts.scheduler->requeueLeases(drained, u"drain deadline passed"_s);
     QCOMPARE(stateOf(ids.first()), StepState::Queued);
-    auto queued = m_store->step(ids.first());
+    auto queued = m_parts.store->step(ids.first());
     QVERIFY(queued && *queued);
     QCOMPARE((*queued)->attempt, 1);
-    QCOMPARE(m_scheduler->openStep(ids.first())->attempt, 1);
+    QCOMPARE(m_parts.scheduler->openStep(ids.first())->attempt, 1);
 
     // The next dispatch is attempt 2; the worker declines it (not counted either): attempt 3.
     WorkerSession *busy = addWorker(u"busy"_s);
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
     const QJsonObject second = onlyDispatch(busy->record.id);
     QCOMPARE(second.value(u"attempt"_s).toInt(), 2);
-    m_link.disconnected.insert(busy->record.id);
-    m_scheduler->handleRejected(busy, Protocol::Rejected::decode({{u"type"_s, u"rejected"_s},
+    m_parts.link.disconnected.insert(busy->record.id);
+    m_parts.scheduler->handleRejected(busy, Protocol::Rejected::decode({{u"type"_s, u"rejected"_s},
                                        {u"leaseId"_s, second.value(u"leaseId"_s).toString()}}));
     QCOMPARE(stateOf(ids.first()), StepState::Queued);
-    QCOMPARE(m_scheduler->openStep(ids.first())->attempt, 2);
+    QCOMPARE(m_parts.scheduler->openStep(ids.first())->attempt, 2);
     WorkerSession *lost = addWorker(u"lost"_s);
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
     QCOMPARE(onlyDispatch(lost->record.id).value(u"attempt"_s).toInt(), 3);
 
     // Lost: the first attempt that counts, and with maxAttempts 1 the last.
-    m_link.disconnected.insert(lost->record.id);
-    m_scheduler->expireLeases(lost, u"worker lost"_s);
+    m_parts.link.disconnected.insert(lost->record.id);
+    m_parts.scheduler->expireLeases(lost, u"worker lost"_s);
     QCOMPARE(stateOf(ids.first()), StepState::Failed);
-    auto failed = m_store->step(ids.first());
+    auto failed = m_parts.store->step(ids.first());
     QVERIFY(failed && *failed);
     QCOMPARE((*failed)->attempt, 3);
     QCOMPARE((*failed)->error, u"worker lost; attempts exhausted (1/1)"_s);
-    auto leases = m_store->leases(u"WHERE step_id = ? ORDER BY created_at"_s, {ids.first()});
+    auto leases = m_parts.store->leases(u"WHERE step_id = ? ORDER BY created_at"_s, {ids.first()});
     QVERIFY(leases);
     QList<int> attempts;
     for (const LeaseRecord &lease : *leases)

@@ -5,7 +5,7 @@
 // worker's steps, a drain deadline gives running steps back without spending an attempt, a token
 // that expired ends its sessions, a row the database refused is written again, and the reconnect
 // window follows the fleet's size.
-#include "fakelink.h"
+#include "serverfixture.h"
 #include "testsupport.h"
 
 #include "model/errorcodes.h"
@@ -46,62 +46,27 @@ private:
     static void settle() { QCoreApplication::processEvents(); QCoreApplication::processEvents(); }
 
     static constexpr qint64 GraceMs = 30000;
-    std::unique_ptr<QTemporaryDir> m_dir;
-    std::unique_ptr<Store> m_store;
-    std::unique_ptr<EventLog> m_events;
-    std::unique_ptr<WorkerSessions> m_sessions;
-    FakeLink m_link;
-    std::unique_ptr<Scheduler> m_scheduler;
+    ServerParts m_parts;
     int m_workers = 0;
 };
 
 void tst_Sessions::init()
 {
     QTest::failOnWarning(QRegularExpression(u".*"_s));
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
-    auto store = Store::open(m_dir->filePath(u"swamp.db"_s));
-    QVERIFY2(store, qPrintable(store ? QString() : store.error().message));
-    m_store = std::move(*store);
-    m_events = std::make_unique<EventLog>(m_store.get());
-    m_sessions = std::make_unique<WorkerSessions>(WorkerSessions::Settings{5000, 15000, GraceMs}, m_store.get(),
-                                                  m_events.get());
-    m_link = FakeLink();
-    m_scheduler = std::make_unique<Scheduler>(m_store.get(), m_events.get(), &m_sessions->pool(), &m_link, 600000);
-    m_sessions->setScheduler(m_scheduler.get());
-    QVERIFY(m_scheduler->recover());
+    QVERIFY(m_parts.open({5000, 15000, GraceMs}));
 }
 
 void tst_Sessions::cleanup()
 {
-    m_scheduler.reset();
-    m_sessions.reset();
-    m_events.reset();
-    m_store.reset();
-    m_dir.reset();
+    m_parts.close();
 }
 
 WorkerSession *tst_Sessions::addWorker(const QString &name)
 {
-    auto session = std::make_unique<WorkerSession>();
-    session->record.id = u"worker-%1"_s.arg(++m_workers);
-    session->record.name = name;
-    session->record.tokenId = u"token-1"_s;
-    session->record.tokenName = u"pool"_s;
-    session->record.machineId = u"machine-%1"_s.arg(m_workers);
-    session->record.capacity = 1;
-    session->record.platform = u"linux"_s;
-    session->record.arch = u"x86_64"_s;
-    session->record.status = WorkerStatus::Idle;
-    session->record.instanceId = u"instance-%1"_s.arg(m_workers);
-    session->record.version = u"0.1.0"_s;
-    session->record.hostname = u"host"_s;
-    session->record.orchestrator = u"ws://127.0.0.1:1"_s;
-    const QDateTime now = QDateTime::currentDateTimeUtc();
-    session->record.enrolledAt = session->record.createdAt = session->record.lastSeenAt = now;
-    session->lastHeardMs = now.toMSecsSinceEpoch();
-    WorkerSession *added = m_sessions->pool().insert(std::move(session));
-    m_sessions->persistWorker(added);
+    ++m_workers;
+    WorkerSession *added =
+        m_parts.sessions->pool().insert(ServerParts::makeSession(u"worker-%1"_s.arg(m_workers), name));
+    m_parts.sessions->persistWorker(added);
     return added;
 }
 
@@ -110,26 +75,26 @@ QString tst_Sessions::submitAndDispatch(WorkerSession *worker)
     StepSpec spec;
     spec.name = u"s"_s;
     spec.command = QStringList{u"true"_s};
-    auto submitted = m_scheduler->submit(u"run"_s, {spec});
+    auto submitted = m_parts.scheduler->submit(u"run"_s, {spec});
     if (!submitted)
         return {};
     settle();
-    if (m_link.sent(worker->record.id, u"dispatch"_s).size() != 1)
+    if (m_parts.link.sent(worker->record.id, u"dispatch"_s).size() != 1)
         return {};
     return QJsonDocument::fromJson(*submitted).object().value(u"stepIds"_s).toArray().first().toString();
 }
 
 StepState tst_Sessions::stateOf(const QString &stepId)
 {
-    if (auto open = m_scheduler->openStep(stepId))
+    if (auto open = m_parts.scheduler->openStep(stepId))
         return open->state;
-    auto stored = m_store->step(stepId);
+    auto stored = m_parts.store->step(stepId);
     return stored && *stored ? (*stored)->state : StepState::Queued;
 }
 
 WorkerStatus tst_Sessions::storedStatus(const QString &id)
 {
-    auto all = m_store->allWorkers();
+    auto all = m_parts.store->allWorkers();
     if (all) {
         for (const WorkerRecord &worker : *all) {
             if (worker.id == id)
@@ -142,7 +107,7 @@ WorkerStatus tst_Sessions::storedStatus(const QString &id)
 
 bool tst_Sessions::hasEvent(const QString &kind)
 {
-    for (const Event &event : m_events->since(0, 1000)) {
+    for (const Event &event : m_parts.events->since(0, 1000)) {
         if (event.kind == kind)
             return true;
     }
@@ -155,17 +120,17 @@ void tst_Sessions::graceOverMakesTheWorkerLostAndRequeuesItsSteps()
     const QString stepId = submitAndDispatch(worker);
     QVERIFY(!stepId.isEmpty());
     const QString workerId = worker->record.id;
-    m_link.disconnected.insert(workerId);
-    m_sessions->markDisconnected(worker, u"connection closed"_s, true);
+    m_parts.link.disconnected.insert(workerId);
+    m_parts.sessions->markDisconnected(worker, u"connection closed"_s, true);
     QCOMPARE(storedStatus(workerId), WorkerStatus::Disconnected);
 
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    m_sessions->sweepLiveness(now + GraceMs - 1000);
-    QVERIFY(m_sessions->pool().find(workerId)); // still resumable
+    m_parts.sessions->sweepLiveness(now + GraceMs - 1000);
+    QVERIFY(m_parts.sessions->pool().find(workerId)); // still resumable
     QCOMPARE(stateOf(stepId), StepState::Dispatched);
 
-    m_sessions->sweepLiveness(now + GraceMs + 1000);
-    QVERIFY(!m_sessions->pool().find(workerId));
+    m_parts.sessions->sweepLiveness(now + GraceMs + 1000);
+    QVERIFY(!m_parts.sessions->pool().find(workerId));
     QCOMPARE(storedStatus(workerId), WorkerStatus::Lost);
     QVERIFY(hasEvent(u"worker.lost"_s));
     QCOMPARE(stateOf(stepId), StepState::Queued); // a worker lost gives its steps back
@@ -174,10 +139,10 @@ void tst_Sessions::graceOverMakesTheWorkerLostAndRequeuesItsSteps()
 void tst_Sessions::aReconnectWithinTheGraceKeepsTheSession()
 {
     WorkerSession *worker = addWorker(u"w"_s);
-    m_sessions->markDisconnected(worker, u"connection closed"_s, true);
-    m_sessions->attached(worker); // enrollment attached a connection again
-    m_sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch() + 10 * GraceMs);
-    QVERIFY(m_sessions->pool().find(worker->record.id));
+    m_parts.sessions->markDisconnected(worker, u"connection closed"_s, true);
+    m_parts.sessions->attached(worker); // enrollment attached a connection again
+    m_parts.sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch() + 10 * GraceMs);
+    QVERIFY(m_parts.sessions->pool().find(worker->record.id));
     QVERIFY(!hasEvent(u"worker.lost"_s));
 }
 
@@ -186,24 +151,24 @@ void tst_Sessions::aDrainDeadlineGivesTheStepBackWithoutAnAttempt()
     WorkerSession *worker = addWorker(u"w"_s);
     const QString stepId = submitAndDispatch(worker);
     QVERIFY(!stepId.isEmpty());
-    m_sessions->startDrain(worker, u"operator"_s, u"drained by an operator"_s, 1000);
+    m_parts.sessions->startDrain(worker, u"operator"_s, u"drained by an operator"_s, 1000);
     QVERIFY(worker->record.draining);
 
-    m_sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch());
+    m_parts.sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch());
     QCOMPARE(stateOf(stepId), StepState::Dispatched); // before the deadline: left to finish
-    m_sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch() + 2000);
+    m_parts.sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch() + 2000);
     QCOMPARE(stateOf(stepId), StepState::Queued);
-    const QList<QJsonObject> cancels = m_link.sent(worker->record.id, u"cancel"_s);
+    const QList<QJsonObject> cancels = m_parts.link.sent(worker->record.id, u"cancel"_s);
     QCOMPARE(cancels.size(), 1);
     QCOMPARE(cancels.first().value(u"reason"_s).toString(), u"drain deadline passed"_s);
     // The next worker gets it as attempt 2 of 3: the given-back dispatch used up none.
     WorkerSession *next = addWorker(u"next"_s);
-    m_scheduler->requestSchedule();
+    m_parts.scheduler->requestSchedule();
     settle();
-    const QList<QJsonObject> dispatches = m_link.sent(next->record.id, u"dispatch"_s);
+    const QList<QJsonObject> dispatches = m_parts.link.sent(next->record.id, u"dispatch"_s);
     QCOMPARE(dispatches.size(), 1);
     QCOMPARE(dispatches.first().value(u"attempt"_s).toInt(), 2);
-    auto step = m_store->step(stepId);
+    auto step = m_parts.store->step(stepId);
     QVERIFY(step && *step);
 }
 
@@ -212,56 +177,56 @@ void tst_Sessions::anExpiredTokenEndsItsDisconnectedSessions()
     WorkerSession *worker = addWorker(u"w"_s);
     const QDateTime expiry = QDateTime::currentDateTimeUtc().addSecs(60);
     worker->tokenExpiresAt = expiry;
-    m_sessions->watchTokenExpiry(expiry, u"pool"_s);
-    m_sessions->watchTokenExpiry(expiry, u"pool"_s); // one entry per token and expiry
-    m_sessions->markDisconnected(worker, u"connection closed"_s, true);
+    m_parts.sessions->watchTokenExpiry(expiry, u"pool"_s);
+    m_parts.sessions->watchTokenExpiry(expiry, u"pool"_s); // one entry per token and expiry
+    m_parts.sessions->markDisconnected(worker, u"connection closed"_s, true);
 
-    m_sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch());
-    QVERIFY(m_sessions->pool().find(worker->record.id));
+    m_parts.sessions->sweepDeadlines(QDateTime::currentMSecsSinceEpoch());
+    QVERIFY(m_parts.sessions->pool().find(worker->record.id));
     const QString workerId = worker->record.id;
-    m_sessions->sweepDeadlines(expiry.toMSecsSinceEpoch() + 1000);
-    QVERIFY(!m_sessions->pool().find(workerId));
+    m_parts.sessions->sweepDeadlines(expiry.toMSecsSinceEpoch() + 1000);
+    QVERIFY(!m_parts.sessions->pool().find(workerId));
     QCOMPARE(storedStatus(workerId), WorkerStatus::Disconnected);
 }
 
 void tst_Sessions::aRowTheDatabaseRefusedIsWrittenAgain()
 {
     WorkerSession *worker = addWorker(u"w"_s);
-    QVERIFY(m_store->execute(u"PRAGMA query_only = ON"_s));
+    QVERIFY(m_parts.store->execute(u"PRAGMA query_only = ON"_s));
     // Said once for the row, however often it is refused again (the store logs each statement).
     const QRegularExpression statement(u"statement failed: .*INSERT INTO workers.*readonly"_s);
     QTest::ignoreMessage(QtWarningMsg, statement);
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"could not save worker.*retrying at every sweep"_s));
     QTest::ignoreMessage(QtWarningMsg, statement);
     worker->record.status = WorkerStatus::Disconnected;
-    m_sessions->persistWorker(worker);
+    m_parts.sessions->persistWorker(worker);
     QCOMPARE(storedStatus(worker->record.id), WorkerStatus::Idle);
-    m_sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch()); // refused again: not said again
-    QVERIFY(m_store->execute(u"PRAGMA query_only = OFF"_s));
-    m_sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch());
+    m_parts.sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch()); // refused again: not said again
+    QVERIFY(m_parts.store->execute(u"PRAGMA query_only = OFF"_s));
+    m_parts.sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch());
     QCOMPARE(storedStatus(worker->record.id), WorkerStatus::Disconnected);
-    m_sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch()); // written: nothing more to retry
+    m_parts.sessions->sweepLiveness(QDateTime::currentMSecsSinceEpoch()); // written: nothing more to retry
 }
 
 void tst_Sessions::theReconnectWindowFollowsTheFleet()
 {
-    QCOMPARE(m_sessions->reconnectWindowMs(), qint64(1000)); // at least a second
+    QCOMPARE(m_parts.sessions->reconnectWindowMs(), qint64(1000)); // at least a second
     for (int i = 0; i < 2500; ++i) {
         auto session = std::make_unique<WorkerSession>();
         session->record.id = u"bulk-%1"_s.arg(i);
         session->record.tokenName = u"bulk"_s;
         session->record.machineId = session->record.id;
-        m_sessions->pool().insert(std::move(session));
+        m_parts.sessions->pool().insert(std::move(session));
     }
-    QCOMPARE(m_sessions->reconnectWindowMs(), qint64(2500)); // reconnects at 1,000 a second
+    QCOMPARE(m_parts.sessions->reconnectWindowMs(), qint64(2500)); // reconnects at 1,000 a second
     for (int i = 2500; i < 70000; ++i) {
         auto session = std::make_unique<WorkerSession>();
         session->record.id = u"bulk-%1"_s.arg(i);
         session->record.tokenName = u"bulk"_s;
         session->record.machineId = session->record.id;
-        m_sessions->pool().insert(std::move(session));
+        m_parts.sessions->pool().insert(std::move(session));
     }
-    QCOMPARE(m_sessions->reconnectWindowMs(), qint64(60000)); // a minute at most
+    QCOMPARE(m_parts.sessions->reconnectWindowMs(), qint64(60000)); // a minute at most
 }
 
 QTEST_GUILESS_MAIN(tst_Sessions)
