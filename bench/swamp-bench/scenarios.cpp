@@ -205,6 +205,20 @@ Wave enrollWave(SimFleet &fleet, int count, int window)
     return wave;
 }
 
+bool enrollAll(ScenarioResult &result, SimFleet &fleet, int workers, int window)
+{
+    const Wave wave = enrollWave(fleet, workers, window);
+    check(result, QStringLiteral("all enrolled"), wave.complete,
+          QStringLiteral("%1 of %2 enrolled").arg(fleet.enrolledCount()).arg(workers));
+    return wave.complete;
+}
+
+QJsonObject noOpStep(qsizetype number)
+{
+    return QJsonObject{{QStringLiteral("name"), SimFleet::stepName(number)},
+                       {QStringLiteral("command"), QJsonArray{QStringLiteral("true")}}};
+}
+
 void check(ScenarioResult &result, const QString &name, bool passed, const QString &detail)
 {
     result.checks.insert(name, passed);

@@ -97,6 +97,32 @@ struct Wave
 
 Wave enrollWave(SimFleet &fleet, int count, int window);
 
+// enrollWave() of `workers` workers, checked: false (and a failure in `result`) when not all enrolled.
+bool enrollAll(ScenarioResult &result, SimFleet &fleet, int workers, int window);
+
+// The step `number` of a scenario: named as SimFleet traces it, and a no-op (`true`).
+QJsonObject noOpStep(qsizetype number);
+
+// data.query predicates of the exactly-once checks: what the store recorded of the bench's steps.
+namespace Predicate {
+inline QString steps()
+{
+    return QStringLiteral("modelType == \"swamp/step\"");
+}
+inline QString succeededSteps()
+{
+    return QStringLiteral("modelType == \"swamp/step\" && attributes.state == \"succeeded\"");
+}
+inline QString leases()
+{
+    return QStringLiteral("modelType == \"swamp/step-lease\"");
+}
+inline QString completedLeases()
+{
+    return QStringLiteral("modelType == \"swamp/step-lease\" && attributes.state == \"completed\"");
+}
+} // namespace Predicate
+
 void check(ScenarioResult &result, const QString &name, bool passed, const QString &detail);
 
 bool startFleet(Setup &setup, ScenarioResult &result, std::unique_ptr<SimFleet> &fleet);
