@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QRegularExpression>
 
+#include <algorithm>
 #include <chrono>
 
 #include <sys/resource.h>
@@ -87,6 +88,49 @@ qint64 tcpMemoryKb()
     static const QRegularExpression mem(QStringLiteral("^TCP:.* mem (\\d+)"), QRegularExpression::MultilineOption);
     const QRegularExpressionMatch match = mem.match(QString::fromLatin1(file.readAll()));
     return match.hasMatch() ? match.captured(1).toLongLong() * (sysconf(_SC_PAGESIZE) / 1024) : -1;
+}
+
+WindowCpu windowCpu(const CpuReading &before, const CpuReading &after, double seconds)
+{
+    WindowCpu cpu;
+    cpu.orchestratorCores = (after.orchestratorSeconds - before.orchestratorSeconds) / seconds;
+    cpu.benchCores = (after.benchSeconds - before.benchSeconds) / seconds;
+    cpu.loopRunning = double(after.loopNs.first - before.loopNs.first) / 1e9 / seconds;
+    cpu.loopWaiting = double(after.loopNs.second - before.loopNs.second) / 1e9 / seconds;
+    const double ticks = std::max<double>(1, double(after.machine.total - before.machine.total));
+    const auto share = [&](qint64 MachineCpu::*part) {
+        return double(after.machine.*part - before.machine.*part) / ticks;
+    };
+    cpu.user = share(&MachineCpu::user);
+    cpu.system = share(&MachineCpu::system);
+    cpu.softirq = share(&MachineCpu::softirq);
+    cpu.idle = share(&MachineCpu::idle);
+    return cpu;
+}
+
+BoundsLog boundsLog(const QStringList &stderrLines)
+{
+    static const QRegularExpression warning(QStringLiteral(
+        "connections without a secret at their bounds \\((\\d+) of \\d+ held, (\\d+) KiB buffered\\): (.*)"));
+    static const QRegularExpression refused(QStringLiteral("refused (\\d+)"));
+    static const QRegularExpression dropped(QStringLiteral("dropped (\\d+) to make room"));
+    BoundsLog log;
+    for (const QString &line : stderrLines) {
+        const QRegularExpressionMatch match = warning.match(line);
+        if (!match.hasMatch()) {
+            log.otherLines << line;
+            continue;
+        }
+        ++log.warnings;
+        log.maxHeld = std::max(log.maxHeld, match.captured(1).toLongLong());
+        log.maxBufferedKiB = std::max(log.maxBufferedKiB, match.captured(2).toLongLong());
+        const QString what = match.captured(3);
+        if (const QRegularExpressionMatch m = refused.match(what); m.hasMatch())
+            log.refused += m.captured(1).toLongLong();
+        if (const QRegularExpressionMatch m = dropped.match(what); m.hasMatch())
+            log.dropped += m.captured(1).toLongLong();
+    }
+    return log;
 }
 
 void OrchestratorSampler::run(qint64 pid, quint16 port)

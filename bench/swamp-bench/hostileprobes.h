@@ -1,10 +1,12 @@
 #pragma once
 
-// What the hostile scenario reads of the orchestrator, the kernel and the machine (from /proc and
-// getrusage), and the thread that samples the orchestrator while the attack runs.
+// What the hostile scenario reads of the orchestrator, the kernel and the machine (from /proc,
+// getrusage and the orchestrator's warnings), and the thread that samples the orchestrator while
+// the attack runs.
 
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 #include <atomic>
 #include <thread>
@@ -45,6 +47,43 @@ MachineCpu machineCpu();
 
 // The kernel's TCP buffers, all sockets of the machine (both ends of every loopback connection).
 qint64 tcpMemoryKb();
+
+// CPU time at one moment: the orchestrator's, the bench's, the orchestrator's event-loop thread
+// (on a CPU, and runnable but waiting for one), and the machine's.
+struct CpuReading
+{
+    double orchestratorSeconds = 0;
+    double benchSeconds = 0;
+    std::pair<qint64, qint64> loopNs;
+    MachineCpu machine;
+};
+
+// The CPU of the window between two readings: cores, shares of the window (the event loop), and
+// shares of the machine's time (every process, the kernel's network work included).
+struct WindowCpu
+{
+    double orchestratorCores = 0;
+    double benchCores = 0;
+    double loopRunning = 0;
+    double loopWaiting = 0;
+    double user = 0, system = 0, softirq = 0, idle = 0;
+};
+
+WindowCpu windowCpu(const CpuReading &before, const CpuReading &after, double seconds);
+
+// The orchestrator's warnings about connections without a secret (at most one every 10 s, each
+// counting what happened since the one before; what happened after the last is not in them).
+struct BoundsLog
+{
+    int warnings = 0;
+    qint64 refused = 0;
+    qint64 dropped = 0;
+    qint64 maxHeld = 0;
+    qint64 maxBufferedKiB = 0;
+    QStringList otherLines; // anything else on stderr
+};
+
+BoundsLog boundsLog(const QStringList &stderrLines);
 
 // The orchestrator's figures during a hostile run, sampled from a thread of their own: reading
 // /proc/net/tcp with tens of thousands of sockets takes milliseconds, which must not stall the

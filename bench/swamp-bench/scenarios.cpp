@@ -249,6 +249,23 @@ QString errorCodesText(const SimFleet &fleet)
     return parts.isEmpty() ? QStringLiteral("none") : parts.join(QStringLiteral(", "));
 }
 
+void checkWorkerList(Setup &setup, ScenarioResult &result, int workers)
+{
+    auto listed = setup.call(QStringLiteral("worker.list"));
+    const qint64 listedCount = listed ? listed->value(QStringLiteral("count")).toInteger() : -1;
+    check(result, QStringLiteral("worker list counts every worker"), listedCount == workers,
+          QStringLiteral("worker.list counted %1 of %2").arg(listedCount).arg(workers));
+}
+
+void checkNoneDropped(ScenarioResult &result, const SimFleet &fleet, const QString &name)
+{
+    QStringList reasons;
+    for (auto it = fleet.closeReasons().cbegin(); it != fleet.closeReasons().cend(); ++it)
+        reasons << QStringLiteral("%1×%2").arg(it.value()).arg(it.key());
+    check(result, name, fleet.disconnects() == 0,
+          QStringLiteral("%1 disconnects (%2)").arg(fleet.disconnects()).arg(reasons.join(QStringLiteral(", "))));
+}
+
 void addFleetFigures(const Setup &setup, ScenarioResult &result)
 {
     result.figures.insert(QStringLiteral("database"), setup.isPostgres() ? QStringLiteral("postgresql") : QStringLiteral("sqlite"));

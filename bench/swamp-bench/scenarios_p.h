@@ -129,6 +129,11 @@ bool startFleet(Setup &setup, ScenarioResult &result, std::unique_ptr<SimFleet> 
 
 QString errorCodesText(const SimFleet &fleet);
 
+// worker.list must count all `workers`.
+void checkWorkerList(Setup &setup, ScenarioResult &result, int workers);
+// The check `name`: no enrolled worker was dropped (the detail says why some were).
+void checkNoneDropped(ScenarioResult &result, const SimFleet &fleet, const QString &name);
+
 // Which store, how many orchestrators, and what they wrote on stderr (a clean run writes nothing).
 void addFleetFigures(const Setup &setup, ScenarioResult &result);
 
