@@ -43,12 +43,6 @@ QString hostileDescription(const BenchOptions &options, const QString &variant)
     return QStringLiteral("no attack");
 }
 
-void waitMs(qint64 ms)
-{
-    const qint64 until = nowUs() + ms * 1000;
-    waitUntil([&] { return nowUs() >= until; }, ms + 1000);
-}
-
 double mib(qint64 kb)
 {
     return double(kb) / 1024.0;

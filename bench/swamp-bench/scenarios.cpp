@@ -205,6 +205,12 @@ Wave enrollWave(SimFleet &fleet, int count, int window)
     return wave;
 }
 
+void waitMs(qint64 ms)
+{
+    const qint64 until = nowUs() + ms * 1000;
+    waitUntil([&] { return nowUs() >= until; }, ms + 1000);
+}
+
 bool enrollAll(ScenarioResult &result, SimFleet &fleet, int workers, int window)
 {
     const Wave wave = enrollWave(fleet, workers, window);
@@ -300,19 +306,11 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
           QStringLiteral("%1 of %2 enrolled; failed attempts %3; errors %4")
               .arg(fleet->enrolledCount()).arg(workers).arg(fleet->failedAttempts()).arg(errorCodesText(*fleet)));
     // Let every worker go through a ping/pong cycle before measuring memory.
-    const qint64 settleUntil = nowUs() + 6'000'000;
-    waitUntil([&] { return nowUs() >= settleUntil; }, 7000);
+    waitMs(6000);
     const qint64 rssAfter = setup.rssKb();
     const qint64 filesAfter = setup.openFiles();
-    auto listed = setup.call(QStringLiteral("worker.list"));
-    const qint64 listedCount = listed ? listed->value(QStringLiteral("count")).toInteger() : -1;
-    check(result, QStringLiteral("worker list counts every worker"), listedCount == workers,
-          QStringLiteral("worker.list counted %1 of %2").arg(listedCount).arg(workers));
-    QStringList reasons;
-    for (auto it = fleet->closeReasons().cbegin(); it != fleet->closeReasons().cend(); ++it)
-        reasons << QStringLiteral("%1×%2").arg(it.value()).arg(it.key());
-    check(result, QStringLiteral("none dropped"), fleet->disconnects() == 0,
-          QStringLiteral("%1 disconnects (%2)").arg(fleet->disconnects()).arg(reasons.join(QStringLiteral(", "))));
+    checkWorkerList(setup, result, workers);
+    checkNoneDropped(result, *fleet, QStringLiteral("none dropped"));
     const double perWorkerKb = workers > 0 ? double(rssAfter - rssBefore) / workers : 0;
     result.figures = {{QStringLiteral("workers"), workers},
                       {QStringLiteral("enrollmentsPerSecond"), wave.perSecond},

@@ -40,6 +40,9 @@ inline QString fixed(double value, int decimals = 1)
     return QString::number(value, 'f', decimals);
 }
 
+// Runs the event loop for `ms` milliseconds.
+void waitMs(qint64 ms);
+
 // Fresh orchestrators with their own data dirs, an admin connection to each, and one enrollment
 // token for the whole fleet (unlimited enrollments, as for an autoscaled pool). On SQLite one
 // orchestrator; on PostgreSQL `options.orchestrators` of them on a new database of their own,
