@@ -136,28 +136,32 @@ QList<QUrl> Setup::urls() const
     return list;
 }
 
-double Setup::cpuSeconds() const
+namespace {
+
+// A figure summed over the orchestrators; -1 when one of them has none (it is not running).
+template<typename T>
+T sumOrNone(const std::vector<std::unique_ptr<ServeProcess>> &serves, T (ServeProcess::*figure)() const)
 {
-    double total = 0;
+    T total = 0;
     for (const auto &orchestrator : serves) {
-        const double cpu = orchestrator->cpuSeconds();
-        if (cpu < 0)
+        const T value = (orchestrator.get()->*figure)();
+        if (value < 0)
             return -1;
-        total += cpu;
+        total += value;
     }
     return total;
 }
 
+} // namespace
+
+double Setup::cpuSeconds() const
+{
+    return sumOrNone(serves, &ServeProcess::cpuSeconds);
+}
+
 qint64 Setup::rssKb() const
 {
-    qint64 total = 0;
-    for (const auto &orchestrator : serves) {
-        const qint64 rss = orchestrator->rssKb();
-        if (rss < 0)
-            return -1;
-        total += rss;
-    }
-    return total;
+    return sumOrNone(serves, &ServeProcess::rssKb);
 }
 
 qint64 Setup::openFiles() const
