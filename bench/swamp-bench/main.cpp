@@ -19,6 +19,7 @@
 #include <QTextStream>
 
 #include <memory>
+#include <optional>
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -55,6 +56,7 @@ void onTerminate(int signal)
     ::raise(signal);
 }
 
+// A number that must be positive; -1 when it is not one.
 int positive(const QString &text)
 {
     bool ok = false;
@@ -62,18 +64,23 @@ int positive(const QString &text)
     return ok && value > 0 ? value : -1;
 }
 
-} // namespace
+// Exit status of a usage error: options that are wrong or do not go together.
+constexpr int UsageStatus = 2;
 
-int main(int argc, char **argv)
+void sayError(const QString &text)
 {
-    // Thousands of sockets: the glib dispatcher's O(sockets) notifier toggling would make the
-    // bench, not the orchestrator, the bottleneck (swamp serve makes the same choice).
-    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
-        qputenv("QT_NO_GLIB", "1");
-    QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(QStringLiteral("swamp-bench"));
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
+    QTextStream(stderr) << "error: " << text << Qt::endl;
+}
+
+int usageError(const QString &text)
+{
+    sayError(text);
+    return UsageStatus;
+}
+
+QString description()
+{
+    return QStringLiteral(
         "Simulated swamp fleets against a real orchestrator.\n\n"
         "Scenarios:\n"
         "  idle N            connect N workers: enrollments/s, orchestrator RSS per worker\n"
@@ -89,9 +96,13 @@ int main(int argc, char **argv)
         "                    (ctest bench_quick_fleet; exit status 77 without PostgreSQL)\n\n"
         "PostgreSQL: --postgres starts a server for the run (PostgreSQL's binaries from Debian's\n"
         "postgresql package; run as 'nobody' when the bench runs as root), --database uses an\n"
-        "existing one. Each scenario gets a new database; --orchestrators N runs N swamp serve on it."));
-    parser.addHelpOption();
-    parser.addOptions({
+        "existing one. Each scenario gets a new database; --orchestrators N runs N swamp serve on it.");
+}
+
+// How a run goes: the binary, where its files go, the sizes of its phases.
+QList<QCommandLineOption> runOptions()
+{
+    return {
         {QStringLiteral("swamp"), QStringLiteral("The swamp binary (default: the one of this build)."), QStringLiteral("path"),
          QStringLiteral(SWAMP_BINARY)},
         {QStringLiteral("json"), QStringLiteral("Also write the figures to this JSON file."), QStringLiteral("file")},
@@ -104,6 +115,13 @@ int main(int argc, char **argv)
         {QStringLiteral("query-runs"), QStringLiteral("Runs of each data query command (default 5)."), QStringLiteral("n"), QStringLiteral("5")},
         {QStringLiteral("crash"), QStringLiteral("storm: SIGKILL the orchestrator instead of SIGTERM.")},
         {QStringLiteral("keep"), QStringLiteral("Keep data dirs and orchestrator logs (and PostgreSQL databases on --database).")},
+    };
+}
+
+// Where the orchestrators keep their store, and how many share it.
+QList<QCommandLineOption> storeOptions()
+{
+    return {
         {QStringLiteral("postgres"), QStringLiteral("Run the orchestrators on a PostgreSQL server the bench starts for the run.")},
         {QStringLiteral("database"), QStringLiteral("Run the orchestrators on this existing PostgreSQL server (a role with CREATEDB; "
                                                     "password in PGPASSWORD or ~/.pgpass)."), QStringLiteral("postgresql-url")},
@@ -111,6 +129,12 @@ int main(int argc, char **argv)
                                                       "durable fsync=on, synchronous_commit=on)."), QStringLiteral("name=value")},
         {QStringLiteral("orchestrators"), QStringLiteral("swamp serve processes on one PostgreSQL database (default 1; "
                                                          "idle and throughput)."), QStringLiteral("n"), QStringLiteral("1")},
+    };
+}
+
+QList<QCommandLineOption> hostileOptions()
+{
+    return {
         {QStringLiteral("hostile-variant"), QStringLiteral("hostile: none | head | frame | oversized | idle (repeatable; "
                                                            "default all, in that order)."), QStringLiteral("variant")},
         {QStringLiteral("hostile-seconds"), QStringLiteral("hostile: the window in which the real workers enroll under "
@@ -129,14 +153,27 @@ int main(int argc, char **argv)
         {QStringLiteral("hostile-frame-bytes"), QStringLiteral("hostile frame: the length of the frame sent but its last byte "
                                                                "(default 61440; the bound before enrollment is 65536)."),
          QStringLiteral("n"), QStringLiteral("61440")},
-    });
-    parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("idle | throughput | storm | query | hostile | quick | quick-fleet"));
-    parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("its numbers"));
-    parser.process(app);
+    };
+}
 
+void setUpParser(QCommandLineParser &parser)
+{
+    parser.setApplicationDescription(description());
+    parser.addHelpOption();
+    parser.addOptions(runOptions());
+    parser.addOptions(storeOptions());
+    parser.addOptions(hostileOptions());
+    parser.addPositionalArgument(QStringLiteral("scenario"),
+                                 QStringLiteral("idle | throughput | storm | query | hostile | quick | quick-fleet"));
+    parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("its numbers"));
+}
+
+BenchOptions readOptions(const QCommandLineParser &parser)
+{
     BenchOptions options;
     options.swampBinary = parser.value(QStringLiteral("swamp"));
-    options.workRoot = parser.isSet(QStringLiteral("work-dir")) ? parser.value(QStringLiteral("work-dir")) : QDir::tempPath();
+    options.workRoot =
+        parser.isSet(QStringLiteral("work-dir")) ? parser.value(QStringLiteral("work-dir")) : QDir::tempPath();
     options.serveArguments = parser.values(QStringLiteral("serve-arg"));
     options.window = positive(parser.value(QStringLiteral("window")));
     options.batch = positive(parser.value(QStringLiteral("batch")));
@@ -153,149 +190,245 @@ int main(int argc, char **argv)
     options.hostileTrickleMs = positive(parser.value(QStringLiteral("hostile-trickle")));
     options.hostileHeadBytes = positive(parser.value(QStringLiteral("hostile-head-bytes")));
     options.hostileFrameBytes = positive(parser.value(QStringLiteral("hostile-frame-bytes")));
+    return options;
+}
+
+// False, with the error on stderr, when a number of the options is out of its range.
+bool checkNumbers(const BenchOptions &options)
+{
     if (options.window < 0 || options.batch < 0 || options.inflight < 0 || options.probe < 0 || options.queryRuns < 0
         || options.orchestrators < 0 || options.hostileSeconds < 0 || options.hostileAddresses < 0
         || options.hostileThreads < 0 || options.hostileRate < 0 || options.hostileTrickleMs < 0
         || options.hostileHeadBytes < 0 || options.hostileFrameBytes < 0) {
-        QTextStream(stderr) << "error: --window, --batch, --inflight, --probe, --query-runs, --orchestrators and the "
-                               "--hostile-* numbers take a positive number" << Qt::endl;
-        return 2;
+        sayError(QStringLiteral("--window, --batch, --inflight, --probe, --query-runs, --orchestrators and the "
+                                "--hostile-* numbers take a positive number"));
+        return false;
     }
     // 127.0.0.2 up to 127.0.255.254 (never 127.0.0.1, the real workers' address).
     if (options.hostileAddresses > 65533) {
-        QTextStream(stderr) << "error: --hostile-addresses is at most 65533" << Qt::endl;
-        return 2;
+        sayError(QStringLiteral("--hostile-addresses is at most 65533"));
+        return false;
     }
-    QStringList hostileVariants = parser.values(QStringLiteral("hostile-variant"));
-    if (hostileVariants.isEmpty())
-        hostileVariants = SwampBench::hostileVariants();
-    for (const QString &variant : std::as_const(hostileVariants)) {
-        if (!SwampBench::hostileVariants().contains(variant)) {
-            QTextStream(stderr) << "error: --hostile-variant is one of " << SwampBench::hostileVariants().join(u", ")
-                                << ", not " << variant << Qt::endl;
-            return 2;
+    return true;
+}
+
+// The variants --hostile-variant names, all of them without it; nothing, with the error on
+// stderr, when it names an unknown one.
+std::optional<QStringList> chosenHostileVariants(const QCommandLineParser &parser)
+{
+    QStringList variants = parser.values(QStringLiteral("hostile-variant"));
+    if (variants.isEmpty())
+        variants = hostileVariants();
+    for (const QString &variant : std::as_const(variants)) {
+        if (!hostileVariants().contains(variant)) {
+            sayError(QStringLiteral("--hostile-variant is one of %1, not %2").arg(hostileVariants().join(u", "), variant));
+            return std::nullopt;
         }
     }
-    for (const char *name : {"SWAMP_SERVER", "SWAMP_ADMIN_TOKEN", "SWAMP_ADMIN_TOKEN_FILE", "SWAMP_DATA_DIR"})
-        qunsetenv(name);
+    return variants;
+}
 
-    const QStringList args = parser.positionalArguments();
+// Whether `args` are a scenario and the numbers it takes.
+bool isKnownScenario(const QStringList &args)
+{
     const QString scenario = args.value(0);
     const auto number = [&](int i) { return positive(args.value(i)); };
-    const bool known = ((scenario == u"idle" || scenario == u"storm" || scenario == u"query") && args.size() == 2 && number(1) > 0)
+    return ((scenario == u"idle" || scenario == u"storm" || scenario == u"query") && args.size() == 2 && number(1) > 0)
         || ((scenario == u"throughput" || scenario == u"hostile") && args.size() == 3 && number(1) > 0 && number(2) > 0)
         || ((scenario == u"quick" || scenario == u"quick-fleet") && args.size() == 1);
-    if (!known) {
-        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | hostile N W | quick | "
-                               "quick-fleet "
-                               "(see --help)" << Qt::endl;
-        return 2;
-    }
-    const auto usageError = [](const QString &text) {
-        QTextStream(stderr) << "error: " << text << Qt::endl;
-        return 2;
-    };
+}
 
-    // The store: SQLite, or PostgreSQL (the bench's own server or an existing one).
-    const bool quickFleet = scenario == u"quick-fleet";
-    bool ownPostgres = parser.isSet(QStringLiteral("postgres"));
-    const bool existingPostgres = parser.isSet(QStringLiteral("database"));
-    if (ownPostgres && existingPostgres)
-        return usageError(QStringLiteral("--postgres starts a server, --database uses one: pass one of them"));
-    if (quickFleet) {
-        ownPostgres = !existingPostgres;
+// The store the orchestrators run on: SQLite, or PostgreSQL (the bench's own server or an
+// existing one).
+struct Store
+{
+    bool ownPostgres = false;
+    bool existingPostgres = false;
+};
+
+// The store of `scenario`, and quick-fleet's orchestrators: a PostgreSQL server of the bench's own
+// (unless --database) and 2 of them (unless --orchestrators). An error text when the options do not
+// go together or with the scenario.
+QString chooseStore(const QCommandLineParser &parser, const QString &scenario, BenchOptions &options, Store &store)
+{
+    store.ownPostgres = parser.isSet(QStringLiteral("postgres"));
+    store.existingPostgres = parser.isSet(QStringLiteral("database"));
+    if (store.ownPostgres && store.existingPostgres)
+        return QStringLiteral("--postgres starts a server, --database uses one: pass one of them");
+    if (scenario == u"quick-fleet") {
+        store.ownPostgres = !store.existingPostgres;
         if (!parser.isSet(QStringLiteral("orchestrators")))
             options.orchestrators = 2;
     }
-    if (parser.isSet(QStringLiteral("pg-setting")) && !ownPostgres)
-        return usageError(QStringLiteral("--pg-setting applies to the server of --postgres; set an existing server's "
-                                         "settings there"));
-    if (options.orchestrators > 1 && !ownPostgres && !existingPostgres)
-        return usageError(QStringLiteral("--orchestrators %1 needs PostgreSQL (orchestrators share one database): add "
-                                         "--postgres or --database URL").arg(options.orchestrators));
+    if (parser.isSet(QStringLiteral("pg-setting")) && !store.ownPostgres)
+        return QStringLiteral("--pg-setting applies to the server of --postgres; set an existing server's "
+                              "settings there");
+    if (options.orchestrators > 1 && !store.ownPostgres && !store.existingPostgres)
+        return QStringLiteral("--orchestrators %1 needs PostgreSQL (orchestrators share one database): add "
+                              "--postgres or --database URL").arg(options.orchestrators);
     if (options.orchestrators > 1 && (scenario == u"storm" || scenario == u"query" || scenario == u"quick"))
-        return usageError(QStringLiteral("%1 runs one orchestrator: --orchestrators is for idle and throughput").arg(scenario));
+        return QStringLiteral("%1 runs one orchestrator: --orchestrators is for idle and throughput").arg(scenario);
     if (options.orchestrators > 1 && scenario == u"hostile")
-        return usageError(QStringLiteral("hostile runs one orchestrator: --orchestrators is for idle and throughput"));
-    if ((ownPostgres || existingPostgres) && (scenario == u"query" || scenario == u"quick"))
-        return usageError(QStringLiteral("%1 seeds an SQLite store: run it without --postgres and --database "
-                                         "(quick-fleet is the PostgreSQL quick run)").arg(scenario));
-    ::signal(SIGINT, onTerminate);
-    ::signal(SIGTERM, onTerminate);
-    ::signal(SIGHUP, onTerminate);
-    BenchDatabase database;
-    if (ownPostgres) {
+        return QStringLiteral("hostile runs one orchestrator: --orchestrators is for idle and throughput");
+    if ((store.ownPostgres || store.existingPostgres) && (scenario == u"query" || scenario == u"quick"))
+        return QStringLiteral("%1 seeds an SQLite store: run it without --postgres and --database "
+                              "(quick-fleet is the PostgreSQL quick run)").arg(scenario);
+    return {};
+}
+
+// Starts the bench's own PostgreSQL server, or connects to the existing one. The exit status when
+// the bench cannot go on: skipped (quick-fleet without PostgreSQL, unless it is required) or failed.
+std::optional<int> openStore(BenchDatabase &database, const Store &store, bool quickFleet,
+                             const QCommandLineParser &parser)
+{
+    if (store.ownPostgres) {
         if (!BenchDatabase::isAvailable()) {
             if (quickFleet && !BenchDatabase::isRequired()) {
                 QTextStream(stdout) << "SKIPPED quick-fleet: " << BenchDatabase::unavailableReason() << Qt::endl;
                 return SkippedStatus;
             }
-            QTextStream(stderr) << "error: " << BenchDatabase::unavailableReason()
-                                << (BenchDatabase::isRequired() ? " (SWAMP_REQUIRE_POSTGRES=1 is set)" : "") << Qt::endl;
+            sayError(BenchDatabase::unavailableReason()
+                     + (BenchDatabase::isRequired() ? QStringLiteral(" (SWAMP_REQUIRE_POSTGRES=1 is set)") : QString()));
             return 1;
         }
         if (auto started = database.startOwnServer(parser.values(QStringLiteral("pg-setting"))); !started) {
-            QTextStream(stderr) << "error: " << started.error().text() << Qt::endl;
+            sayError(started.error().text());
             return 1;
         }
-    } else if (existingPostgres) {
+    } else if (store.existingPostgres) {
         if (auto used = database.useExisting(parser.value(QStringLiteral("database"))); !used) {
-            QTextStream(stderr) << "error: " << used.error().text() << Qt::endl;
+            sayError(used.error().text());
             return 1;
         }
     }
-    options.database = &database;
+    return std::nullopt;
+}
+
+// quick: small versions of every scenario (ctest bench_quick).
+QList<ScenarioResult> runQuick(BenchOptions options)
+{
+    options.probe = std::min(options.probe, 50);
+    options.queryRuns = std::min(options.queryRuns, 2);
     QList<ScenarioResult> results;
-    if (scenario == u"idle" && args.size() == 2 && number(1) > 0) {
+    results << runIdle(options, 50) << runThroughput(options, 10, 200) << runStorm(options, 50)
+            << runQuery(options, 1000);
+    // Every hostile variant, small and short: correctness only (the real workers get in).
+    options.hostileSeconds = 2;
+    options.hostileRate = std::min(options.hostileRate, 400);
+    for (const QString &variant : hostileVariants())
+        results << runHostile(options, variant, 200, 20);
+    return results;
+}
+
+// Runs the scenario of `args` (isKnownScenario()).
+QList<ScenarioResult> runScenarios(const QStringList &args, BenchOptions options, const QStringList &variants)
+{
+    const QString scenario = args.value(0);
+    const auto number = [&](int i) { return positive(args.value(i)); };
+    QList<ScenarioResult> results;
+    if (scenario == u"idle") {
         raiseOpenFileLimit(number(1) + 256);
         results << runIdle(options, number(1));
-    } else if (scenario == u"throughput" && args.size() == 3 && number(1) > 0 && number(2) > 0) {
+    } else if (scenario == u"throughput") {
         raiseOpenFileLimit(number(1) + 256);
         results << runThroughput(options, number(1), number(2));
-    } else if (scenario == u"storm" && args.size() == 2 && number(1) > 0) {
+    } else if (scenario == u"storm") {
         raiseOpenFileLimit(number(1) + 256);
         results << runStorm(options, number(1));
-    } else if (scenario == u"query" && args.size() == 2 && number(1) > 0) {
+    } else if (scenario == u"query") {
         results << runQuery(options, number(1));
-    } else if (scenario == u"hostile" && args.size() == 3 && number(1) > 0 && number(2) > 0) {
+    } else if (scenario == u"hostile") {
         raiseOpenFileLimit(number(1) + number(2) + 256);
-        for (const QString &variant : std::as_const(hostileVariants))
+        for (const QString &variant : variants)
             results << runHostile(options, variant, number(1), number(2));
-    } else if (scenario == u"quick" && args.size() == 1) {
-        options.probe = std::min(options.probe, 50);
-        options.queryRuns = std::min(options.queryRuns, 2);
-        results << runIdle(options, 50) << runThroughput(options, 10, 200) << runStorm(options, 50)
-                << runQuery(options, 1000);
-        // Every hostile variant, small and short: correctness only (the real workers get in).
-        options.hostileSeconds = 2;
-        options.hostileRate = std::min(options.hostileRate, 400);
-        for (const QString &variant : SwampBench::hostileVariants())
-            results << runHostile(options, variant, 200, 20);
-    } else if (quickFleet && args.size() == 1) {
+    } else if (scenario == u"quick") {
+        results = runQuick(options);
+    } else if (scenario == u"quick-fleet") {
         options.probe = std::min(options.probe, 50);
         results << runIdle(options, 50) << runThroughput(options, 10, 200);
     }
+    return results;
+}
 
-    QJsonArray scenarios;
+// Prints every failed check on stderr; true when none failed.
+bool reportFailures(const QList<ScenarioResult> &results)
+{
     bool ok = true;
-    for (const ScenarioResult &result : std::as_const(results)) {
-        scenarios << result.toJson();
+    for (const ScenarioResult &result : results) {
         for (const QString &failure : result.failures)
             QTextStream(stderr) << "FAILED " << result.name << ": " << failure << Qt::endl;
         ok = ok && result.ok();
     }
-    if (parser.isSet(QStringLiteral("json"))) {
-        QFile file(parser.value(QStringLiteral("json")));
-        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
-            QTextStream(stderr) << "error: cannot write " << file.fileName() << ": " << file.errorString() << Qt::endl;
-            return 1;
-        }
-        file.write(QJsonDocument(QJsonObject{{QStringLiteral("scenarios"), scenarios},
-                                             {QStringLiteral("swamp"), options.swampBinary},
-                                             {QStringLiteral("database"), database.description()},
-                                             {QStringLiteral("orchestrators"), options.orchestrators},
-                                             {QStringLiteral("ok"), ok}})
-                       .toJson());
+    return ok;
+}
+
+// --json: every scenario's figures and checks, and what they ran on. False, with the error on
+// stderr, when the file cannot be written.
+bool writeJson(const QString &path, const QList<ScenarioResult> &results, const BenchOptions &options,
+               const BenchDatabase &database, bool ok)
+{
+    QJsonArray scenarios;
+    for (const ScenarioResult &result : results)
+        scenarios << result.toJson();
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+        sayError(QStringLiteral("cannot write %1: %2").arg(file.fileName(), file.errorString()));
+        return false;
+    }
+    file.write(QJsonDocument(QJsonObject{{QStringLiteral("scenarios"), scenarios},
+                                         {QStringLiteral("swamp"), options.swampBinary},
+                                         {QStringLiteral("database"), database.description()},
+                                         {QStringLiteral("orchestrators"), options.orchestrators},
+                                         {QStringLiteral("ok"), ok}})
+                   .toJson());
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    // Thousands of sockets: the glib dispatcher's O(sockets) notifier toggling would make the
+    // bench, not the orchestrator, the bottleneck (swamp serve makes the same choice).
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("swamp-bench"));
+    QCommandLineParser parser;
+    setUpParser(parser);
+    parser.process(app);
+
+    BenchOptions options = readOptions(parser);
+    if (!checkNumbers(options))
+        return UsageStatus;
+    const std::optional<QStringList> variants = chosenHostileVariants(parser);
+    if (!variants)
+        return UsageStatus;
+    for (const char *name : {"SWAMP_SERVER", "SWAMP_ADMIN_TOKEN", "SWAMP_ADMIN_TOKEN_FILE", "SWAMP_DATA_DIR"})
+        qunsetenv(name);
+    const QStringList args = parser.positionalArguments();
+    if (!isKnownScenario(args)) {
+        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | hostile N W | quick | "
+                               "quick-fleet "
+                               "(see --help)" << Qt::endl;
+        return UsageStatus;
+    }
+    Store store;
+    if (const QString error = chooseStore(parser, args.value(0), options, store); !error.isEmpty())
+        return usageError(error);
+
+    ::signal(SIGINT, onTerminate);
+    ::signal(SIGTERM, onTerminate);
+    ::signal(SIGHUP, onTerminate);
+    BenchDatabase database;
+    if (const std::optional<int> status = openStore(database, store, args.value(0) == u"quick-fleet", parser))
+        return *status;
+    options.database = &database;
+    const QList<ScenarioResult> results = runScenarios(args, options, *variants);
+    const bool ok = reportFailures(results);
+    if (parser.isSet(QStringLiteral("json"))
+        && !writeJson(parser.value(QStringLiteral("json")), results, options, database, ok)) {
+        return 1;
     }
     return ok ? 0 : 1;
 }
