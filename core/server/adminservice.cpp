@@ -11,6 +11,7 @@
 #include "server/eventlog.h"
 #include "server/sessions.h"
 #include "server/stateview.h"
+#include "server/stepfollowers.h"
 #include "server/fleet.h"
 #include "server/queryservice.h"
 #include "server/transport/connections.h"
@@ -85,8 +86,7 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
             });
     connect(connection, &PeerConnection::closed, this, [this, connection] {
         m_admins.removeAll(connection);
-        for (auto it = m_followers.begin(); it != m_followers.end();)
-            it = it.value() == connection ? m_followers.erase(it) : std::next(it);
+        m_followers->forget(connection);
         connection->deleteLater();
     });
 }
@@ -146,8 +146,7 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
         return cancelRun(params);
     if (method == u"run.unfollow") {
         const QString stepId = params.value(QStringLiteral("id")).toString();
-        for (auto it = m_followers.find(stepId); it != m_followers.end() && it.key() == stepId;)
-            it = it.value() == connection ? m_followers.erase(it) : std::next(it);
+        m_followers->unfollow(connection, stepId);
         return QJsonObject{{QStringLiteral("id"), stepId}};
     }
     if (method == u"worker.queue")

@@ -11,6 +11,7 @@
 #include "server/fleet.h"
 #include "server/scheduler.h"
 #include "server/sessions.h"
+#include "server/stepfollowers.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 
@@ -68,7 +69,7 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
         if (!m_pullEventsTimer.isActive())
             m_pullEventsTimer.start();
     } else if (kind == u"output") {
-        forwardStoredOutput(payload.value(QStringLiteral("stepId")).toString());
+        m_followers->forwardStored(payload.value(QStringLiteral("stepId")).toString());
     } else if (kind == u"cancel") {
         m_scheduler->cancelHere(payload.value(QStringLiteral("stepId")).toString());
     } else if (kind == u"revoke") {
@@ -156,29 +157,8 @@ void Orchestrator::forwardRemoteEvent(const Event &event)
     broadcastEvent(event);
     // A step another orchestrator changed: its followers here see the change.
     const QString stepId = event.data().value(QStringLiteral("stepId")).toString();
-    if (!event.kind.startsWith(u"step.") || stepId.isEmpty() || !m_followers.contains(stepId))
-        return;
-    // The state first, then the output (as in followStep): the other orchestrator may finish
-    // the step between the two reads, and a finished step's output is all stored by then.
-    auto step = m_store->step(stepId);
-    forwardStoredOutput(stepId);
-    if (step && *step)
-        forwardStepChange(**step);
-}
-
-void Orchestrator::forwardStoredOutput(const QString &stepId)
-{
-    if (!m_followers.contains(stepId))
-        return;
-    auto chunks = m_store->output(stepId, m_forwardedChunk.value(stepId), 100000);
-    if (!chunks)
-        return;
-    for (const Store::OutputChunk &chunk : std::as_const(*chunks)) {
-        forwardOutput(stepId, QJsonObject{{QStringLiteral("chunk"), chunk.chunk},
-                                          {QStringLiteral("attempt"), chunk.attempt},
-                                          {QStringLiteral("stream"), chunk.stream},
-                                          {QStringLiteral("data"), chunk.data}});
-    }
+    if (event.kind.startsWith(u"step.") && !stepId.isEmpty())
+        m_followers->remoteStepChanged(stepId);
 }
 
 void Orchestrator::remoteDrain(const QJsonObject &payload)

@@ -20,6 +20,7 @@
 #include "server/scheduler.h"
 #include "server/sessions.h"
 #include "server/stateview.h"
+#include "server/stepfollowers.h"
 #include "server/transport/connections.h"
 #include "server/transport/metricsserver.h"
 #include "server/transport/peersocket.h"
@@ -50,12 +51,8 @@ Orchestrator::Orchestrator(OrchestratorConfig config, QObject *parent)
 
 Orchestrator::~Orchestrator()
 {
-    for (const QPointer<AdminConnection> &admin : std::as_const(m_admins))
-        delete admin.data();
-    if (m_sessions) {
-        for (WorkerSession *session : m_sessions->pool().all())
-            delete session->connection.data();
-    }
+    // Before the services they call into go: every connection still open, enrolled or not.
+    qDeleteAll(std::exchange(m_connections, {}));
 }
 
 quint16 Orchestrator::listenPort() const
@@ -192,9 +189,10 @@ Result<void> Orchestrator::reconcileOnBoot()
     m_view = std::make_unique<StateView>(m_store.get(), m_sessions.get(), m_scheduler.get(),
                                          shared() ? m_fleet->id() : QString());
     m_query = std::make_unique<QueryService>(m_store.get(), m_view.get());
-    connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::forwardStepChange);
+    m_followers = std::make_unique<StepFollowers>(m_store.get(), m_view.get());
+    connect(m_scheduler.get(), &Scheduler::stepChanged, m_followers.get(), &StepFollowers::stepChanged);
     connect(m_scheduler.get(), &Scheduler::stepChanged, this, &Orchestrator::observeStep);
-    connect(m_scheduler.get(), &Scheduler::outputAppended, this, &Orchestrator::forwardOutput);
+    connect(m_scheduler.get(), &Scheduler::outputAppended, m_followers.get(), &StepFollowers::outputAppended);
     connect(m_scheduler.get(), &Scheduler::leaseFrameRefused, this,
             [this] { m_metrics->countRejectedFrame(QStringLiteral("inactive_lease")); });
     return {};
@@ -390,14 +388,16 @@ void Orchestrator::acceptConnection(PeerSocket *socket)
         socket->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
         socket->deleteLater();
     } else if (path == QStringView(Protocol::WorkerPath)) {
-        auto *connection = new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes, this);
+        auto *connection = new WorkerConnection(socket, Protocol::MaxWorkerFrameBytes);
+        own(connection);
         if (!admitUnauthenticated(connection))
             return;
         observeConnection(connection, Metrics::Endpoint::Worker);
         connection->setGate(m_commits->gate());
         attachWorker(connection);
     } else if (path == QStringView(Protocol::AdminPath)) {
-        auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes, this);
+        auto *connection = new AdminConnection(socket, Protocol::MaxAdminFrameBytes);
+        own(connection);
         if (!admitUnauthenticated(connection))
             return;
         observeConnection(connection, Metrics::Endpoint::Admin);
@@ -407,6 +407,12 @@ void Orchestrator::acceptConnection(PeerSocket *socket)
         socket->close(Protocol::CloseBadFrame, QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));
         socket->deleteLater();
     }
+}
+
+void Orchestrator::own(PeerConnection *connection)
+{
+    m_connections.insert(connection);
+    connect(connection, &QObject::destroyed, this, [this, connection] { m_connections.remove(connection); });
 }
 
 bool Orchestrator::admitUnauthenticated(PeerConnection *connection)

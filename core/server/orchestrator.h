@@ -32,6 +32,7 @@ class CommitPipeline;
 class Enrollment;
 class QueryService;
 class StateView;
+class StepFollowers;
 class WorkerSessions;
 class EventLog;
 class PeerSocket;
@@ -128,6 +129,9 @@ private:
     // Counts a connection of the TLS listener among those without a secret; false: refused (and
     // deleted), its address holds too many.
     bool admitUnauthenticated(PeerConnection *connection);
+    // The orchestrator is a connection's one owner (it has no parent): it is deleted (later)
+    // once its close is handled, or with the orchestrator.
+    void own(PeerConnection *connection);
     void attachWorker(WorkerConnection *connection);
     void attachAdmin(AdminConnection *connection);
     void handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame);
@@ -161,9 +165,7 @@ private:
     // Every live session on the token here is cut off; returns their names.
     QJsonArray cutOffToken(const QString &name);
     void forwardRemoteEvent(const Event &event);
-    void forwardStoredOutput(const QString &stepId);
     void remoteDrain(const QJsonObject &payload);
-    QHash<QString, int> m_forwardedChunk; // step id → last output chunk sent to its followers
 
     // admin (adminservice.cpp)
     void handleAdminFrame(AdminConnection *connection, const QJsonObject &frame);
@@ -182,8 +184,6 @@ private:
     Result<QJsonObject> cancelRun(const QJsonObject &params);
     Result<QJsonObject> workerQueue();
     Result<QJsonObject> drainWorker(const QJsonObject &params, bool drain);
-    void forwardStepChange(const StepRecord &step);
-    void forwardOutput(const QString &stepId, const QJsonObject &chunk);
     // retention and audit (retentionservice.cpp)
     Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
     // An audit record of `action` by the admin client on `connection`, at `now`.
@@ -207,14 +207,15 @@ private:
     int m_exitCode = 0;
     std::unique_ptr<Reaper> m_reaper;
     QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
-    QMultiHash<QString, QPointer<AdminConnection>> m_followers; // step id → clients following it
     std::unique_ptr<WorkerSessions> m_sessions; // from start(); the scheduler works on its pool
     ConnectionLink m_link; // the scheduler's way to the workers' sockets
+    QSet<PeerConnection *> m_connections; // every accepted connection not yet deleted (own())
     QList<QPointer<AdminConnection>> m_admins;
     QTimer m_sweepTimer;
     std::unique_ptr<Enrollment> m_enrollment; // from start(), after the sessions and the scheduler
     std::unique_ptr<StateView> m_view;        // from start(): what the admin methods read
     std::unique_ptr<QueryService> m_query;
+    std::unique_ptr<StepFollowers> m_followers; // run.follow
     AddressThrottle m_adminThrottle{10, 60000};   // refused admin connections per source address
     RefusalDigest m_adminRefusals{60000, 20};
     bool m_stopping = false;

@@ -10,6 +10,7 @@
 #include "server/scheduler.h"
 #include "server/sessions.h"
 #include "server/stateview.h"
+#include "server/stepfollowers.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 
@@ -80,18 +81,6 @@ Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
                        {QStringLiteral("leases"), leaseList}};
 }
 
-static QJsonArray chunksJson(const QList<Store::OutputChunk> &chunks)
-{
-    QJsonArray list;
-    for (const Store::OutputChunk &chunk : chunks) {
-        list << QJsonObject{{QStringLiteral("chunk"), chunk.chunk},
-                            {QStringLiteral("attempt"), chunk.attempt},
-                            {QStringLiteral("stream"), chunk.stream},
-                            {QStringLiteral("data"), chunk.data}};
-    }
-    return list;
-}
-
 Result<QJsonObject> Orchestrator::runLogs(const QJsonObject &params)
 {
     auto step = m_view->findStep(params.value(QStringLiteral("id")).toString());
@@ -100,7 +89,7 @@ Result<QJsonObject> Orchestrator::runLogs(const QJsonObject &params)
     auto chunks = m_store->output(step->id, params.value(QStringLiteral("after")).toInt(0), 100000);
     if (!chunks)
         return fail(chunks.error());
-    return QJsonObject{{QStringLiteral("step"), step->toJson()}, {QStringLiteral("chunks"), chunksJson(*chunks)}};
+    return QJsonObject{{QStringLiteral("step"), step->toJson()}, {QStringLiteral("chunks"), outputChunksJson(*chunks)}};
 }
 
 Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const QJsonObject &params)
@@ -108,71 +97,8 @@ Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const 
     auto step = m_view->findStep(params.value(QStringLiteral("id")).toString());
     if (!step)
         return fail(step.error());
-    const QString stepId = step->id;
-    const int after = params.value(QStringLiteral("after")).toInt(0);
-    // After the response: the stored chunks after `after`, then live chunks and state changes.
-    QTimer::singleShot(0, connection, [this, connection, stepId, after] {
-        // The state first, then the output: a step that is over by now has all its output
-        // stored, so none of it can slip in between the two reads (another orchestrator of a
-        // fleet may finish the step at any moment).
-        auto current = m_view->findStep(stepId);
-        auto chunks = m_store->output(stepId, after, 1000000);
-        if (chunks) {
-            if (!chunks->isEmpty())
-                m_forwardedChunk[stepId] = std::max(m_forwardedChunk.value(stepId), chunks->last().chunk);
-            for (const QJsonValue &chunk : chunksJson(*chunks)) {
-                QJsonObject frame = chunk.toObject();
-                frame.insert(QStringLiteral("type"), Protocol::Type::Output);
-                frame.insert(QStringLiteral("stepId"), stepId);
-                connection->send(frame);
-            }
-        }
-        if (current) {
-            connection->send({{QStringLiteral("type"), QStringLiteral("step")},
-                              {QStringLiteral("step"), current->toJson()}});
-            if (isTerminal(current->state)) {
-                if (!m_followers.contains(stepId))
-                    m_forwardedChunk.remove(stepId);
-                return;
-            }
-        }
-        m_followers.insert(stepId, connection);
-    });
+    m_followers->follow(connection, step->id, params.value(QStringLiteral("after")).toInt(0));
     return QJsonObject{{QStringLiteral("step"), step->toJson()}};
-}
-
-void Orchestrator::forwardStepChange(const StepRecord &step)
-{
-    const auto followers = m_followers.values(step.id);
-    if (!followers.isEmpty()) {
-        const QJsonObject frame{{QStringLiteral("type"), QStringLiteral("step")}, {QStringLiteral("step"), step.toJson()}};
-        for (const QPointer<AdminConnection> &follower : followers) {
-            if (follower)
-                follower->send(frame);
-        }
-    }
-    if (isTerminal(step.state)) {
-        m_followers.remove(step.id);
-        m_forwardedChunk.remove(step.id);
-    }
-}
-
-void Orchestrator::forwardOutput(const QString &stepId, const QJsonObject &chunk)
-{
-    const auto followers = m_followers.values(stepId);
-    if (followers.isEmpty())
-        return;
-    const int number = chunk.value(QStringLiteral("chunk")).toInt();
-    if (number <= m_forwardedChunk.value(stepId))
-        return; // already sent (stored replay, or read after another orchestrator's notification)
-    m_forwardedChunk[stepId] = number;
-    QJsonObject frame = chunk;
-    frame.insert(QStringLiteral("type"), Protocol::Type::Output);
-    frame.insert(QStringLiteral("stepId"), stepId);
-    for (const QPointer<AdminConnection> &follower : followers) {
-        if (follower)
-            follower->send(frame);
-    }
 }
 
 Result<QJsonObject> Orchestrator::cancelRun(const QJsonObject &params)

@@ -306,7 +306,7 @@ void WorkerAgent::handleDispatch(const Protocol::Dispatch &dispatch)
     if (m_runners.size() >= m_options.capacity)
         return reject(Tr::tr("all %1 slots are busy").arg(m_options.capacity));
     m_idleTimer.stop();
-    auto *runner = new StepRunner(dispatch, m_launch, this);
+    auto *runner = new StepRunner(dispatch, m_launch); // owned by m_runners alone
     m_runners.insert(leaseId, runner);
     watch(runner);
     runner->start();

@@ -119,7 +119,9 @@ private:
     DropWindow m_dropWindow;
     QString m_lastError;
     QUrl m_lastUrl; // the orchestrator of the current or last attempt
-    QHash<QString, StepRunner *> m_runners; // by lease id, until the orchestrator acks the result
+    // By lease id, until the orchestrator acks the result; their only owner (they have no parent):
+    // deleted once acked, or all of them when the worker stops.
+    QHash<QString, StepRunner *> m_runners;
     QSet<QString> m_stale;                  // leases the orchestrator no longer holds
     QHash<QString, qint64> m_startedAt;
     bool m_draining = false;                // told by the orchestrator: take no new steps
