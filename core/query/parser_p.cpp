@@ -104,11 +104,26 @@ private:
             height = std::max(height, child->height);
         node->height = height + 1;
         if (node->height > maxNesting)
-            return std::unexpected(positionedError(
-                u"query_too_deep"_s,
-                Tr::tr("query predicate is nested deeper than %1 levels").arg(maxNesting),
-                node->position, node->length, Tr::tr("split the predicate into simpler parts")));
+            return tooDeep(node->position, node->length);
         return node;
+    }
+
+    static std::unexpected<Error> tooDeep(qsizetype position, qsizetype length)
+    {
+        return std::unexpected(positionedError(u"query_too_deep"_s,
+                                               Tr::tr("query predicate is nested deeper than %1 levels").arg(maxNesting),
+                                               position, length, Tr::tr("split the predicate into simpler parts")));
+    }
+
+    // `parse` one level of recursion deeper; past maxNesting the predicate is refused before
+    // the parser's own stack could run out.
+    Result<NodePtr> nested(Result<NodePtr> (Parser::*parse)())
+    {
+        if (++m_depth > maxNesting)
+            return tooDeep(current().position, current().length);
+        Result<NodePtr> result = (this->*parse)();
+        --m_depth;
+        return result;
     }
 
     NodePtr node(NodeKind kind, const Token &focus, qsizetype start) const
@@ -121,19 +136,7 @@ private:
         return made;
     }
 
-    Result<NodePtr> expression()
-    {
-        if (++m_depth > maxNesting) {
-            const Token &token = current();
-            return std::unexpected(positionedError(
-                u"query_too_deep"_s,
-                Tr::tr("query predicate is nested deeper than %1 levels").arg(maxNesting),
-                token.position, token.length, Tr::tr("split the predicate into simpler parts")));
-        }
-        Result<NodePtr> result = conditional();
-        --m_depth;
-        return result;
-    }
+    Result<NodePtr> expression() { return nested(&Parser::conditional); }
 
     Result<NodePtr> conditional()
     {
@@ -281,19 +284,7 @@ private:
 
     // The operand of a prefix operator; long runs of `!!!!` are bounded by the height check
     // before they can recurse deeply.
-    Result<NodePtr> unaryChain()
-    {
-        if (++m_depth > maxNesting) {
-            const Token &token = current();
-            return std::unexpected(positionedError(
-                u"query_too_deep"_s,
-                Tr::tr("query predicate is nested deeper than %1 levels").arg(maxNesting),
-                token.position, token.length, Tr::tr("split the predicate into simpler parts")));
-        }
-        Result<NodePtr> result = unary();
-        --m_depth;
-        return result;
-    }
+    Result<NodePtr> unaryChain() { return nested(&Parser::unary); }
 
     Result<NodePtr> member()
     {
