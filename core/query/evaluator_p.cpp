@@ -514,50 +514,12 @@ private:
         const Kind r = right.kind();
         const Op op = node.op;
         if (l == Kind::Int && r == Kind::Int) {
-            const qint64 a = left.integer();
-            const qint64 b = right.integer();
-            qint64 result = 0;
-            switch (op) {
-            case Op::Add:
-                if (__builtin_add_overflow(a, b, &result))
-                    return overflow(node);
-                return Value::fromInt(result);
-            case Op::Subtract:
-                if (__builtin_sub_overflow(a, b, &result))
-                    return overflow(node);
-                return Value::fromInt(result);
-            case Op::Multiply:
-                if (__builtin_mul_overflow(a, b, &result))
-                    return overflow(node);
-                return Value::fromInt(result);
-            case Op::Divide:
-            case Op::Modulo:
-                if (b == 0)
-                    return runtime(Tr::tr("division by zero in %1").arg(source(node)), node);
-                if (a == std::numeric_limits<qint64>::min() && b == -1)
-                    return overflow(node);
-                return Value::fromInt(op == Op::Divide ? a / b : a % b);
-            default:
-                break;
-            }
+            if (auto value = integerArithmetic(node, left.integer(), right.integer()))
+                return std::move(*value);
         }
         if (l == Kind::Double && r == Kind::Double && op != Op::Modulo) {
-            const double a = left.number();
-            const double b = right.number();
-            switch (op) {
-            case Op::Add:
-                return Value::fromDouble(a + b);
-            case Op::Subtract:
-                return Value::fromDouble(a - b);
-            case Op::Multiply:
-                return Value::fromDouble(a * b);
-            case Op::Divide:
-                if (b == 0)
-                    return runtime(Tr::tr("division by zero in %1").arg(source(node)), node);
-                return Value::fromDouble(a / b);
-            default:
-                break;
-            }
+            if (auto value = doubleArithmetic(node, left.number(), right.number()))
+                return std::move(*value);
         }
         if (op == Op::Add && l == Kind::String && r == Kind::String) {
             if (Result<void> charged = charge(left.string().size() + right.string().size(), node);
@@ -571,34 +533,91 @@ private:
                 return std::unexpected(charged.error());
             return Value::fromList(left.list() + right.list());
         }
-        const auto timestamp = [&](qint64 a, qint64 b, bool add) -> Result<Value> {
+        if (auto value = timeArithmetic(node, left, right))
+            return std::move(*value);
+        return noOverload();
+    }
+
+    // int op int, checked for overflow; nullopt when `node.op` is not one of + - * / %.
+    std::optional<Result<Value>> integerArithmetic(const Node &node, qint64 a, qint64 b)
+    {
+        qint64 result = 0;
+        switch (node.op) {
+        case Op::Add:
+            if (__builtin_add_overflow(a, b, &result))
+                return overflow(node);
+            return Value::fromInt(result);
+        case Op::Subtract:
+            if (__builtin_sub_overflow(a, b, &result))
+                return overflow(node);
+            return Value::fromInt(result);
+        case Op::Multiply:
+            if (__builtin_mul_overflow(a, b, &result))
+                return overflow(node);
+            return Value::fromInt(result);
+        case Op::Divide:
+        case Op::Modulo:
+            if (b == 0)
+                return runtime(Tr::tr("division by zero in %1").arg(source(node)), node);
+            if (a == std::numeric_limits<qint64>::min() && b == -1)
+                return overflow(node);
+            return Value::fromInt(node.op == Op::Divide ? a / b : a % b);
+        default:
+            return std::nullopt;
+        }
+    }
+
+    // double op double; nullopt when `node.op` is not one of + - * /.
+    std::optional<Result<Value>> doubleArithmetic(const Node &node, double a, double b)
+    {
+        switch (node.op) {
+        case Op::Add:
+            return Value::fromDouble(a + b);
+        case Op::Subtract:
+            return Value::fromDouble(a - b);
+        case Op::Multiply:
+            return Value::fromDouble(a * b);
+        case Op::Divide:
+            if (b == 0)
+                return runtime(Tr::tr("division by zero in %1").arg(source(node)), node);
+            return Value::fromDouble(a / b);
+        default:
+            return std::nullopt;
+        }
+    }
+
+    // timestamp ± duration, duration + timestamp, duration ± duration, timestamp − timestamp,
+    // each within its range; nullopt for any other pair.
+    std::optional<Result<Value>> timeArithmetic(const Node &node, const Value &left, const Value &right)
+    {
+        if (node.op != Op::Add && node.op != Op::Subtract)
+            return std::nullopt;
+        const Kind l = left.kind();
+        const Kind r = right.kind();
+        const bool add = node.op == Op::Add;
+        const auto timestamp = [&](qint64 a, qint64 b, bool plus) -> Result<Value> {
             qint64 result = 0;
-            if ((add ? __builtin_add_overflow(a, b, &result)
-                     : __builtin_sub_overflow(a, b, &result)) ||
+            if ((plus ? __builtin_add_overflow(a, b, &result) : __builtin_sub_overflow(a, b, &result)) ||
                 result < minTimestampMs || result > maxTimestampMs)
                 return runtime(Tr::tr("timestamp out of range in %1").arg(source(node)), node);
             return Value::fromTimestamp(result);
         };
-        const auto duration = [&](qint64 a, qint64 b, bool add) -> Result<Value> {
+        const auto duration = [&](qint64 a, qint64 b, bool plus) -> Result<Value> {
             qint64 result = 0;
-            if ((add ? __builtin_add_overflow(a, b, &result)
-                     : __builtin_sub_overflow(a, b, &result)) ||
+            if ((plus ? __builtin_add_overflow(a, b, &result) : __builtin_sub_overflow(a, b, &result)) ||
                 result < -maxDurationMs || result > maxDurationMs)
                 return runtime(Tr::tr("duration out of range in %1").arg(source(node)), node);
             return Value::fromDuration(result);
         };
-        if (op == Op::Add || op == Op::Subtract) {
-            const bool add = op == Op::Add;
-            if (l == Kind::Timestamp && r == Kind::Duration)
-                return timestamp(left.timestampMs(), right.durationMs(), add);
-            if (add && l == Kind::Duration && r == Kind::Timestamp)
-                return timestamp(right.timestampMs(), left.durationMs(), true);
-            if (l == Kind::Duration && r == Kind::Duration)
-                return duration(left.durationMs(), right.durationMs(), add);
-            if (!add && l == Kind::Timestamp && r == Kind::Timestamp)
-                return duration(left.timestampMs(), right.timestampMs(), false);
-        }
-        return noOverload();
+        if (l == Kind::Timestamp && r == Kind::Duration)
+            return timestamp(left.timestampMs(), right.durationMs(), add);
+        if (add && l == Kind::Duration && r == Kind::Timestamp)
+            return timestamp(right.timestampMs(), left.durationMs(), true);
+        if (l == Kind::Duration && r == Kind::Duration)
+            return duration(left.durationMs(), right.durationMs(), add);
+        if (!add && l == Kind::Timestamp && r == Kind::Timestamp)
+            return duration(left.timestampMs(), right.timestampMs(), false);
+        return std::nullopt;
     }
 
     const Program &m_program;
