@@ -5,13 +5,16 @@
 // worker's steps, a drain deadline gives running steps back without spending an attempt, a token
 // that expired ends its sessions, a row the database refused is written again, and the reconnect
 // window follows the fleet's size.
+#include "fakepeersocket.h"
 #include "serverfixture.h"
 #include "testsupport.h"
 
 #include "model/errorcodes.h"
 #include "server/eventlog.h"
 #include "server/scheduler.h"
+#include "protocol/protocol.h"
 #include "server/sessions.h"
+#include "server/transport/connections.h"
 #include "store/store.h"
 
 #include <QJsonArray>
@@ -36,6 +39,7 @@ private Q_SLOTS:
     void anExpiredTokenEndsItsDisconnectedSessions();
     void aRowTheDatabaseRefusedIsWrittenAgain();
     void theReconnectWindowFollowsTheFleet();
+    void theFleetIsToldWhenTheWindowDoubles();
 
 private:
     WorkerSession *addWorker(const QString &name);
@@ -227,6 +231,25 @@ void tst_Sessions::theReconnectWindowFollowsTheFleet()
         m_parts.sessions->pool().insert(std::move(session));
     }
     QCOMPARE(m_parts.sessions->reconnectWindowMs(), qint64(60000)); // a minute at most
+}
+
+void tst_Sessions::theFleetIsToldWhenTheWindowDoubles()
+{
+    // One connected worker among 2,000 sessions: the window (2 s) is twice the smallest one.
+    auto *socket = new FakePeerSocket();
+    WorkerConnection connection(socket, Protocol::MaxWorkerFrameBytes);
+    WorkerSession *connected = addWorker(u"connected"_s);
+    connected->connection = &connection;
+    m_parts.sessions->announceReconnectWindow();
+    QVERIFY(socket->sentOfType(u"window"_s).isEmpty()); // a fleet of one: nothing to say
+    for (int i = 1; i < 2000; ++i)
+        m_parts.sessions->pool().insert(ServerParts::makeSession(u"bulk-%1"_s.arg(i), u"bulk-%1"_s.arg(i)));
+    m_parts.sessions->announceReconnectWindow();
+    QCOMPARE(socket->sentOfType(u"window"_s),
+             (QList<QJsonObject>{{{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 2000}}}));
+    m_parts.sessions->announceReconnectWindow(); // told once per doubling
+    QCOMPARE(socket->sentOfType(u"window"_s).size(), 1);
+    connected->connection = nullptr;
 }
 
 QTEST_GUILESS_MAIN(tst_Sessions)
