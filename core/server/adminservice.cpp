@@ -65,7 +65,7 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
                              Tr::tr("admin connection refused from %1: %2").arg(address, refusal.message),
                              {{QStringLiteral("address"), address}, {QStringLiteral("reason"), reason}});
         }
-        connect(connection, &PeerConnection::closed, connection, &QObject::deleteLater);
+        connect(connection, &PeerConnection::closed, this, [this, connection] { release(connection); });
         if (throttled) {
             connection->abort();
             return;
@@ -87,7 +87,7 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
     connect(connection, &PeerConnection::closed, this, [this, connection] {
         m_admins.removeAll(connection);
         m_followers->forget(connection);
-        connection->deleteLater();
+        release(connection);
     });
 }
 

@@ -412,7 +412,12 @@ void Orchestrator::acceptConnection(PeerSocket *socket)
 void Orchestrator::own(PeerConnection *connection)
 {
     m_connections.insert(connection);
-    connect(connection, &QObject::destroyed, this, [this, connection] { m_connections.remove(connection); });
+}
+
+void Orchestrator::release(PeerConnection *connection)
+{
+    m_connections.remove(connection);
+    connection->deleteLater();
 }
 
 bool Orchestrator::admitUnauthenticated(PeerConnection *connection)
@@ -425,7 +430,7 @@ bool Orchestrator::admitUnauthenticated(PeerConnection *connection)
         qCInfo(lcWs) << "refused a connection from" << connection->peerAddress()
                      << ": too many connections without a secret from that address";
         connection->abort();
-        connection->deleteLater();
+        release(connection);
         return false;
     }
     connection->setUnauthenticatedPool(&m_tlsServer->unauthenticated());
@@ -505,7 +510,7 @@ void Orchestrator::handleWorkerClosed(WorkerConnection *connection)
         else
             m_sessions->markDisconnected(session, Tr::tr("connection closed"), true);
     }
-    connection->deleteLater();
+    release(connection);
 }
 
 } // namespace Swamp

@@ -129,9 +129,10 @@ private:
     // Counts a connection of the TLS listener among those without a secret; false: refused (and
     // deleted), its address holds too many.
     bool admitUnauthenticated(PeerConnection *connection);
-    // The orchestrator is a connection's one owner (it has no parent): it is deleted (later)
-    // once its close is handled, or with the orchestrator.
+    // The orchestrator is a connection's one owner (it has no parent): release() deletes it
+    // (later) once its close is handled; what is left goes with the orchestrator.
     void own(PeerConnection *connection);
+    void release(PeerConnection *connection);
     void attachWorker(WorkerConnection *connection);
     void attachAdmin(AdminConnection *connection);
     void handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame);
