@@ -298,8 +298,6 @@ void tst_Enrollment::aLiveMachineThatAnswersKeepsItsSession()
     first.socket->pong();
     QCOMPARE(refusal(second).value(u"code"_s).toString(), u"already_connected"_s);
     QVERIFY(first.socket->isOpen());
-    QTest::qWait(2 * GhostProbeMs); // the probe's deadline passes: nothing more happens
-    QCOMPARE(second.socket->sent.size(), 1);
 }
 
 void tst_Enrollment::aSilentMachineIsReplacedByItsNewProcess()
