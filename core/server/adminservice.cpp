@@ -1,5 +1,5 @@
 // The admin endpoint (/v1/admin): authentication, request dispatch and the event subscription.
-#include "server/orchestrator.h"
+#include "server/adminservice.h"
 
 #include "common/duration.h"
 #include "common/jsonwriter.h"
@@ -9,11 +9,12 @@
 #include "protocol/protocol.h"
 #include "server/commitpipeline.h"
 #include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/metrics.h"
+#include "server/queryservice.h"
 #include "server/sessions.h"
 #include "server/stateview.h"
 #include "server/stepfollowers.h"
-#include "server/fleet.h"
-#include "server/queryservice.h"
 #include "server/transport/connections.h"
 #include "store/store.h"
 #include "version/version.h"
@@ -26,7 +27,34 @@ using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
-void Orchestrator::attachAdmin(AdminConnection *connection)
+AdminService::AdminService(const Services &services, const QString &adminToken,
+                             std::function<void(PeerConnection *)> release, QObject *parent)
+    : QObject(parent)
+    , m_store(services.store)
+    , m_events(services.events)
+    , m_sessions(services.sessions)
+    , m_scheduler(services.scheduler)
+    , m_view(services.view)
+    , m_query(services.query)
+    , m_followers(services.followers)
+    , m_commits(services.commits)
+    , m_metrics(services.metrics)
+    , m_fleet(services.fleet)
+    , m_adminToken(adminToken)
+    , m_adminKey(adminKeyFingerprint(adminToken))
+    , m_release(std::move(release))
+{
+}
+
+void AdminService::closeAll()
+{
+    for (const QPointer<AdminConnection> &admin : std::as_const(m_admins)) {
+        if (admin)
+            admin->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
+    }
+}
+
+void AdminService::attach(AdminConnection *connection)
 {
     QString header = connection->requestHeader("Authorization").trimmed();
     const QString bearer = header.startsWith(u"Bearer ", Qt::CaseInsensitive) ? header.mid(7).trimmed()
@@ -57,15 +85,15 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
         // the connection is dropped at once. A correct token was accepted above, throttled or not.
         const QString address = connection->peerAddress();
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        const bool throttled = m_adminThrottle.isThrottled(address, now);
-        m_adminThrottle.record(address, now);
+        const bool throttled = m_throttle.isThrottled(address, now);
+        m_throttle.record(address, now);
         m_metrics->countAdminAuthFailure(throttled ? QStringLiteral("rate_limited") : reason);
-        if (m_adminRefusals.admit(AddressThrottle::keyOf(address), now)) {
+        if (m_refusals.admit(AddressThrottle::keyOf(address), now)) {
             m_events->append(QStringLiteral("admin.refused"), QString(),
                              Tr::tr("admin connection refused from %1: %2").arg(address, refusal.message),
                              {{QStringLiteral("address"), address}, {QStringLiteral("reason"), reason}});
         }
-        connect(connection, &PeerConnection::closed, this, [this, connection] { release(connection); });
+        connect(connection, &PeerConnection::closed, this, [this, connection] { m_release(connection); });
         if (throttled) {
             connection->abort();
             return;
@@ -81,17 +109,17 @@ void Orchestrator::attachAdmin(AdminConnection *connection)
     m_admins << connection;
     connect(connection, &PeerConnection::frameReceived, this,
             [this, connection](const QJsonObject &frame) {
-                handleAdminFrame(connection, frame);
+                handleFrame(connection, frame);
                 m_commits->sealEarlyIfDue();
             });
     connect(connection, &PeerConnection::closed, this, [this, connection] {
         m_admins.removeAll(connection);
         m_followers->forget(connection);
-        release(connection);
+        m_release(connection);
     });
 }
 
-void Orchestrator::handleAdminFrame(AdminConnection *connection, const QJsonObject &frame)
+void AdminService::handleFrame(AdminConnection *connection, const QJsonObject &frame)
 {
     const QString requestId = frame.value(QStringLiteral("id")).toString();
     const QString method = frame.value(QStringLiteral("type")).toString();
@@ -103,7 +131,7 @@ void Orchestrator::handleAdminFrame(AdminConnection *connection, const QJsonObje
     Result<QByteArray> result; // the result object as JSON text
     if (method == u"run.submit") {
         result = submitRun(params); // the hot request: written as text, never built as an object
-    } else if (auto object = adminCall(connection, method, params)) {
+    } else if (auto object = call(connection, method, params)) {
         result = QJsonDocument(*object).toJson(QJsonDocument::Compact);
     } else {
         result = fail(object.error());
@@ -116,7 +144,7 @@ void Orchestrator::handleAdminFrame(AdminConnection *connection, const QJsonObje
         JsonObjectWriter().add("type"_L1, Protocol::Type::Result).add("id"_L1, requestId).addRaw("result"_L1, *result).finish());
 }
 
-Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const QString &method,
+Result<QJsonObject> AdminService::call(AdminConnection *connection, const QString &method,
                                             const QJsonObject &params)
 {
     if (method == u"version") {
@@ -161,7 +189,7 @@ Result<QJsonObject> Orchestrator::adminCall(AdminConnection *connection, const Q
                 Tr::tr("run the same swamp version on the client and the orchestrator"));
 }
 
-Result<QJsonObject> Orchestrator::listWorkers(const QJsonObject &params)
+Result<QJsonObject> AdminService::listWorkers(const QJsonObject &params)
 {
     const bool all = params.value(QStringLiteral("all")).toBool();
     auto workers = m_view->currentWorkers();
@@ -195,7 +223,7 @@ Result<QJsonObject> Orchestrator::listWorkers(const QJsonObject &params)
     return result;
 }
 
-Result<QJsonObject> Orchestrator::createToken(AdminConnection *connection, const QJsonObject &params)
+Result<QJsonObject> AdminService::createToken(AdminConnection *connection, const QJsonObject &params)
 {
     const QString name = params.value(QStringLiteral("name")).toString();
     const QString reason = params.value(QStringLiteral("reason")).toString();
@@ -269,7 +297,7 @@ Result<QJsonObject> Orchestrator::createToken(AdminConnection *connection, const
     return result;
 }
 
-Result<QJsonObject> Orchestrator::listTokens()
+Result<QJsonObject> AdminService::listTokens()
 {
     QJsonArray list;
     auto listed = m_view->forEachTokenJson(QDateTime::currentDateTimeUtc(),
@@ -279,7 +307,7 @@ Result<QJsonObject> Orchestrator::listTokens()
     return QJsonObject{{QStringLiteral("tokens"), list}, {QStringLiteral("count"), list.size()}};
 }
 
-Result<QJsonObject> Orchestrator::revokeToken(AdminConnection *connection, const QJsonObject &params)
+Result<QJsonObject> AdminService::revokeToken(AdminConnection *connection, const QJsonObject &params)
 {
     const QString name = params.value(QStringLiteral("name")).toString();
     const QString reason = params.value(QStringLiteral("reason")).toString();
@@ -313,7 +341,7 @@ Result<QJsonObject> Orchestrator::revokeToken(AdminConnection *connection, const
         }
     }
     // Cut off every live worker on the token at once, here and on every other orchestrator.
-    QJsonArray disconnected = cutOffToken(name);
+    QJsonArray disconnected = m_sessions->cutOffToken(name);
     if (shared()) {
         if (auto elsewhere = m_store->liveWorkersOnTokenElsewhere(name, m_fleet->id())) {
             for (const QString &worker : std::as_const(*elsewhere))
@@ -339,7 +367,7 @@ static QByteArray eventFrame(const Event &event)
     return JsonObjectWriter().add("type"_L1, Protocol::Type::Event).addRaw("event"_L1, event.toJsonText()).finish();
 }
 
-Result<QJsonObject> Orchestrator::subscribe(AdminConnection *connection, const QJsonObject &params)
+Result<QJsonObject> AdminService::subscribe(AdminConnection *connection, const QJsonObject &params)
 {
     const qint64 after = params.value(QStringLiteral("after")).toInteger(-1);
     // After the response: replay what the client missed, then stream live events
@@ -354,10 +382,10 @@ Result<QJsonObject> Orchestrator::subscribe(AdminConnection *connection, const Q
     return QJsonObject{{QStringLiteral("lastId"), m_events->lastId()}};
 }
 
-void Orchestrator::reportAdminRefusals(qint64 nowMs)
+void AdminService::reportRefusals(qint64 nowMs)
 {
-    const QString window = formatDurationMs(m_adminRefusals.windowMs());
-    for (const RefusalDigest::Summary &summary : m_adminRefusals.takeSummaries(nowMs)) {
+    const QString window = formatDurationMs(m_refusals.windowMs());
+    for (const RefusalDigest::Summary &summary : m_refusals.takeSummaries(nowMs)) {
         const QString message =
             summary.key.isEmpty()
                 ? Tr::tr("%n more admin connection(s) refused in the last %1 from %2 other address(es)", nullptr,
@@ -371,10 +399,10 @@ void Orchestrator::reportAdminRefusals(qint64 nowMs)
                           {QStringLiteral("count"), summary.count},
                           {QStringLiteral("addresses"), summary.keys}});
     }
-    m_adminThrottle.prune(nowMs);
+    m_throttle.prune(nowMs);
 }
 
-void Orchestrator::broadcastEvent(const Event &event)
+void AdminService::broadcast(const Event &event)
 {
     QByteArray frame; // built for the first subscriber (several events per step)
     for (const QPointer<AdminConnection> &admin : std::as_const(m_admins)) {

@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
+#include "server/adminservice.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/scheduler.h"
@@ -73,7 +74,7 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
     } else if (kind == u"cancel") {
         m_scheduler->cancelHere(payload.value(QStringLiteral("stepId")).toString());
     } else if (kind == u"revoke") {
-        cutOffToken(payload.value(QStringLiteral("name")).toString());
+        m_sessions->cutOffToken(payload.value(QStringLiteral("name")).toString());
     } else if (kind == u"takeover") {
         releaseSession(payload.value(QStringLiteral("workerId")).toString(),
                        payload.value(QStringLiteral("by")).toString());
@@ -131,30 +132,9 @@ void Orchestrator::releaseSession(const QString &workerId, const QString &holder
     m_scheduler->requestSchedule();
 }
 
-QJsonArray Orchestrator::cutOffToken(const QString &name)
-{
-    QJsonArray disconnected;
-    const Error error = Codes::tokenRevoked(name);
-    for (WorkerSession *session : m_sessions->pool().onToken(name)) {
-        disconnected << session->record.name;
-        // Its running steps go back to the queue first, each with a `cancel` frame while the
-        // connection is still the session's; then the `error` and the close (the last frames
-        // the worker gets, in this order).
-        const QPointer<WorkerConnection> connection = session->connection;
-        if (connection)
-            connection->workerId.clear();
-        m_sessions->endSession(session, WorkerStatus::Disconnected, Tr::tr("enrollment token '%1' was revoked").arg(name), true);
-        if (connection) {
-            connection->sendError(error);
-            connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
-        }
-    }
-    return disconnected;
-}
-
 void Orchestrator::forwardRemoteEvent(const Event &event)
 {
-    broadcastEvent(event);
+    m_admin->broadcast(event);
     // A step another orchestrator changed: its followers here see the change.
     const QString stepId = event.data().value(QStringLiteral("stepId")).toString();
     if (event.kind.startsWith(u"step.") && !stepId.isEmpty())
@@ -169,7 +149,7 @@ void Orchestrator::remoteDrain(const QJsonObject &payload)
         return;
     QJsonObject params{{QStringLiteral("name"), workerId},
                        {QStringLiteral("deadlineMs"), payload.value(QStringLiteral("deadlineMs"))}};
-    auto applied = drainWorker(params, payload.value(QStringLiteral("drain")).toBool(true));
+    auto applied = m_admin->drainWorker(params, payload.value(QStringLiteral("drain")).toBool(true));
     if (!applied)
         qCWarning(lcWorker) << "could not apply a drain from another orchestrator:" << applied.error().message;
 }

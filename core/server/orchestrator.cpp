@@ -11,6 +11,7 @@
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
 #include "protocol/workerframes.h"
+#include "server/adminservice.h"
 #include "server/commitpipeline.h"
 #include "server/enrollment.h"
 #include "server/queryservice.h"
@@ -125,7 +126,6 @@ Result<void> Orchestrator::openDatabase()
         return fail(store.error());
     m_store = std::move(*store);
     m_events = std::make_unique<EventLog>(m_store.get());
-    connect(m_events.get(), &EventLog::appended, this, &Orchestrator::broadcastEvent);
     m_bootEventId = m_events->lastId();
     if (const int found = m_store->foundSchemaVersion(); found > 0 && found < m_store->schemaVersion()) {
         const QString backup = m_store->backupPath();
@@ -207,7 +207,6 @@ Result<void> Orchestrator::openListener(const QHostAddress &address, const std::
     m_adminToken = !m_config.adminToken.isEmpty()                    ? m_config.adminToken
                    : (existing && !m_config.rotateAdminToken) ? existing->adminToken
                                                               : randomHex32();
-    m_adminKey = adminKeyFingerprint(m_adminToken);
 
     if (const QString warning = plaintextListenWarning(m_config.listenHost, tls); !warning.isEmpty())
         m_warnings << warning;
@@ -279,6 +278,7 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
     }
     m_commits = std::make_unique<CommitPipeline>(*m_store);
     connect(m_commits.get(), &CommitPipeline::failed, this, &Orchestrator::commitFailed);
+    createAdminService();
     m_store->checkpointInBackground();
     // One orchestrator on SQLite is the only writer: the hot rows can wait for the commit.
     if (!shared()) {
@@ -286,6 +286,25 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
             return fail(behind.error());
     }
     return {};
+}
+
+// The admin endpoint, on every service (the commit pipeline included) and the admin token.
+void Orchestrator::createAdminService()
+{
+    AdminService::Services services;
+    services.store = m_store.get();
+    services.events = m_events.get();
+    services.sessions = m_sessions.get();
+    services.scheduler = m_scheduler.get();
+    services.view = m_view.get();
+    services.query = m_query.get();
+    services.followers = m_followers.get();
+    services.commits = m_commits.get();
+    services.metrics = m_metrics.get();
+    services.fleet = shared() ? m_fleet.get() : nullptr;
+    m_admin = std::make_unique<AdminService>(services, m_adminToken,
+                                              [this](PeerConnection *connection) { release(connection); });
+    connect(m_events.get(), &EventLog::appended, m_admin.get(), &AdminService::broadcast);
 }
 
 void Orchestrator::commitFailed(const Error &error)
@@ -310,7 +329,7 @@ void Orchestrator::sweep()
     m_sessions->sweepLiveness(nowMs);
     m_scheduler->sweep();
     m_enrollment->reportRefusals(nowMs);
-    reportAdminRefusals(nowMs);
+    m_admin->reportRefusals(nowMs);
     m_sessions->sweepDeadlines(nowMs);
 }
 
@@ -347,10 +366,8 @@ void Orchestrator::stop()
         session->record.disconnectedAt = QDateTime::currentDateTimeUtc();
         m_sessions->persistWorker(session);
     }
-    for (const QPointer<AdminConnection> &admin : std::as_const(m_admins)) {
-        if (admin)
-            admin->close(Protocol::CloseShutdown, QStringLiteral("orchestrator shutting down"));
-    }
+    if (m_admin)
+        m_admin->closeAll();
     if (m_events)
         m_events->append(QStringLiteral("orchestrator.stopped"), QString(), Tr::tr("orchestrator stopped"));
     if (m_commits)
@@ -402,7 +419,7 @@ void Orchestrator::acceptConnection(PeerSocket *socket)
             return;
         observeConnection(connection, Metrics::Endpoint::Admin);
         connection->setGate(m_commits->gate());
-        attachAdmin(connection);
+        m_admin->attach(connection);
     } else {
         socket->close(Protocol::CloseBadFrame, QStringLiteral("unknown endpoint; use /v1/worker or /v1/admin"));
         socket->deleteLater();

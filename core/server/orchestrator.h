@@ -28,6 +28,7 @@ class QLockFile;
 namespace Swamp {
 
 class AdminConnection;
+class AdminService;
 class CommitPipeline;
 class Enrollment;
 class QueryService;
@@ -134,14 +135,10 @@ private:
     void own(PeerConnection *connection);
     void release(PeerConnection *connection);
     void attachWorker(WorkerConnection *connection);
-    void attachAdmin(AdminConnection *connection);
     void handleWorkerFrame(WorkerConnection *connection, const QJsonObject &frame);
     void handleWorkerClosed(WorkerConnection *connection);
 
-    // Once a window of the admin refusal digest is over: one summary event per address for what
-    // was only counted (sweep()).
-    void reportAdminRefusals(qint64 nowMs);
-
+    void createAdminService();
     // A batch could not be committed (CommitPipeline::failed): stop serving, and say why.
     void commitFailed(const Error &error);
 
@@ -163,33 +160,9 @@ private:
     // Another orchestrator now holds this worker: its session here ends without touching the
     // worker's record, which belongs to the new holder.
     void releaseSession(const QString &workerId, const QString &holder);
-    // Every live session on the token here is cut off; returns their names.
-    QJsonArray cutOffToken(const QString &name);
     void forwardRemoteEvent(const Event &event);
     void remoteDrain(const QJsonObject &payload);
 
-    // admin (adminservice.cpp)
-    void handleAdminFrame(AdminConnection *connection, const QJsonObject &frame);
-    Result<QJsonObject> adminCall(AdminConnection *connection, const QString &method,
-                                  const QJsonObject &params);
-    Result<QJsonObject> listWorkers(const QJsonObject &params);
-    Result<QJsonObject> createToken(AdminConnection *connection, const QJsonObject &params);
-    Result<QJsonObject> listTokens();
-    Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
-    Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
-    // steps (runservice.cpp)
-    Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
-    Result<QJsonObject> runStatus(const QJsonObject &params);
-    Result<QJsonObject> runLogs(const QJsonObject &params);
-    Result<QJsonObject> followStep(AdminConnection *connection, const QJsonObject &params);
-    Result<QJsonObject> cancelRun(const QJsonObject &params);
-    Result<QJsonObject> workerQueue();
-    Result<QJsonObject> drainWorker(const QJsonObject &params, bool drain);
-    // retention and audit (retentionservice.cpp)
-    Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
-    // An audit record of `action` by the admin client on `connection`, at `now`.
-    AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
-    void broadcastEvent(const Event &event);
 
     OrchestratorConfig m_config;
     std::unique_ptr<QLockFile> m_dataDirLock; // held from start() until after everything else is gone
@@ -207,18 +180,15 @@ private:
     QTimer m_pullEventsTimer; // fleet: coalesces event notifications into one read
     int m_exitCode = 0;
     std::unique_ptr<Reaper> m_reaper;
-    QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     std::unique_ptr<WorkerSessions> m_sessions; // from start(); the scheduler works on its pool
     ConnectionLink m_link; // the scheduler's way to the workers' sockets
     QSet<PeerConnection *> m_connections; // every accepted connection not yet deleted (own())
-    QList<QPointer<AdminConnection>> m_admins;
     QTimer m_sweepTimer;
     std::unique_ptr<Enrollment> m_enrollment; // from start(), after the sessions and the scheduler
     std::unique_ptr<StateView> m_view;        // from start(): what the admin methods read
     std::unique_ptr<QueryService> m_query;
     std::unique_ptr<StepFollowers> m_followers; // run.follow
-    AddressThrottle m_adminThrottle{10, 60000};   // refused admin connections per source address
-    RefusalDigest m_adminRefusals{60000, 20};
+    std::unique_ptr<AdminService> m_admin;     // from start(), once the token and the commit pipeline are
     bool m_stopping = false;
     qint64 m_bootEventId = 0;
 };

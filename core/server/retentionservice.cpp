@@ -1,5 +1,5 @@
 // `worker.prune` and the audit trail of admin actions (who, from where, why).
-#include "server/orchestrator.h"
+#include "server/adminservice.h"
 
 #include "common/duration.h"
 #include "server/eventlog.h"
@@ -11,7 +11,7 @@
 
 namespace Swamp {
 
-AuditRecord Orchestrator::auditRecord(AdminConnection *connection, const QString &action,
+AuditRecord AdminService::auditRecord(AdminConnection *connection, const QString &action,
                                       const QDateTime &now) const
 {
     AuditRecord record;
@@ -25,7 +25,7 @@ AuditRecord Orchestrator::auditRecord(AdminConnection *connection, const QString
     return record;
 }
 
-Result<QJsonObject> Orchestrator::pruneWorkers(AdminConnection *connection,
+Result<QJsonObject> AdminService::pruneWorkers(AdminConnection *connection,
                                                const QJsonObject &params)
 {
     constexpr qint64 DefaultGraceMs = 24LL * 3600 * 1000;

@@ -1,5 +1,5 @@
 // Admin requests about steps: submit, status, logs, follow, cancel, the queue, drain/undrain.
-#include "server/orchestrator.h"
+#include "server/adminservice.h"
 
 #include "common/duration.h"
 #include "common/text.h"
@@ -18,7 +18,7 @@
 
 namespace Swamp {
 
-Result<QByteArray> Orchestrator::submitRun(const QJsonObject &params)
+Result<QByteArray> AdminService::submitRun(const QJsonObject &params)
 {
     const auto invalid = [](const QString &why, const QString &fix) {
         return fail(QStringLiteral("invalid_step"), why, fix);
@@ -51,7 +51,7 @@ Result<QByteArray> Orchestrator::submitRun(const QJsonObject &params)
     return m_scheduler->submit(leftCharacters(name.toString(), 128), specs);
 }
 
-Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
+Result<QJsonObject> AdminService::runStatus(const QJsonObject &params)
 {
     const QString id = params.value(QStringLiteral("id")).toString();
     QString runId = id;
@@ -81,7 +81,7 @@ Result<QJsonObject> Orchestrator::runStatus(const QJsonObject &params)
                        {QStringLiteral("leases"), leaseList}};
 }
 
-Result<QJsonObject> Orchestrator::runLogs(const QJsonObject &params)
+Result<QJsonObject> AdminService::runLogs(const QJsonObject &params)
 {
     auto step = m_view->findStep(params.value(QStringLiteral("id")).toString());
     if (!step)
@@ -92,7 +92,7 @@ Result<QJsonObject> Orchestrator::runLogs(const QJsonObject &params)
     return QJsonObject{{QStringLiteral("step"), step->toJson()}, {QStringLiteral("chunks"), outputChunksJson(*chunks)}};
 }
 
-Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const QJsonObject &params)
+Result<QJsonObject> AdminService::followStep(AdminConnection *connection, const QJsonObject &params)
 {
     auto step = m_view->findStep(params.value(QStringLiteral("id")).toString());
     if (!step)
@@ -101,12 +101,12 @@ Result<QJsonObject> Orchestrator::followStep(AdminConnection *connection, const 
     return QJsonObject{{QStringLiteral("step"), step->toJson()}};
 }
 
-Result<QJsonObject> Orchestrator::cancelRun(const QJsonObject &params)
+Result<QJsonObject> AdminService::cancelRun(const QJsonObject &params)
 {
     return m_scheduler->cancel(params.value(QStringLiteral("id")).toString());
 }
 
-Result<QJsonObject> Orchestrator::workerQueue()
+Result<QJsonObject> AdminService::workerQueue()
 {
     QJsonArray steps;
     for (const StepRecord &step : m_scheduler->queuedSteps())
@@ -114,7 +114,7 @@ Result<QJsonObject> Orchestrator::workerQueue()
     return QJsonObject{{QStringLiteral("steps"), steps}, {QStringLiteral("count"), steps.size()}};
 }
 
-Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool drain)
+Result<QJsonObject> AdminService::drainWorker(const QJsonObject &params, bool drain)
 {
     const QString name = params.value(QStringLiteral("name")).toString();
     WorkerSession *found = nullptr;
@@ -148,22 +148,10 @@ Result<QJsonObject> Orchestrator::drainWorker(const QJsonObject &params, bool dr
     if (drain) {
         m_sessions->startDrain(found, QStringLiteral("operator"), Tr::tr("drained by an operator"),
                    params.value(QStringLiteral("deadlineMs")).toInteger(0));
-    } else if (found->record.draining) {
-        if (found->drainCode == u"token_expired") {
-            return fail(QStringLiteral("token_expired"),
-                        Tr::tr("worker '%1' drains because its enrollment token expired").arg(name),
-                        Tr::tr("enroll it with a new token"));
-        }
-        found->record.draining = false;
-        found->drainCode.clear();
-        found->drainDeadlineMs = 0;
-        m_sessions->updateStatus(found);
-        if (WorkerConnection *connection = found->connection)
-            connection->sendEncoded(Protocol::Undrain{}.encode());
-        m_events->append(QStringLiteral("worker.undrained"), found->record.name,
-                         Tr::tr("worker %1 takes steps again").arg(found->record.name),
-                         {{QStringLiteral("workerId"), found->record.id}});
-        m_scheduler->requestSchedule();
+    } else if (auto undrained = m_sessions->undrain(found); !undrained) {
+        Error error = undrained.error();
+        error.message = Tr::tr("worker '%1' %2").arg(name, error.message);
+        return fail(error);
     }
     WorkerRecord record = found->record;
     record.activeSteps = int(found->leaseIds.size());

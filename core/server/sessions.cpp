@@ -196,6 +196,49 @@ void WorkerSessions::startDrain(WorkerSession *session, const QString &code, con
     checkDrained(session);
 }
 
+Result<void> WorkerSessions::undrain(WorkerSession *session)
+{
+    if (!session->record.draining)
+        return {};
+    if (session->drainCode == u"token_expired") {
+        return fail(QStringLiteral("token_expired"), Tr::tr("drains because its enrollment token expired"),
+                    Tr::tr("enroll it with a new token"));
+    }
+    session->record.draining = false;
+    session->drainCode.clear();
+    session->drainDeadlineMs = 0;
+    updateStatus(session);
+    if (WorkerConnection *connection = session->connection)
+        connection->sendEncoded(Protocol::Undrain{}.encode());
+    m_events->append(QStringLiteral("worker.undrained"), session->record.name,
+                     Tr::tr("worker %1 takes steps again").arg(session->record.name),
+                     {{QStringLiteral("workerId"), session->record.id}});
+    m_scheduler->requestSchedule();
+    return {};
+}
+
+QJsonArray WorkerSessions::cutOffToken(const QString &tokenName)
+{
+    QJsonArray disconnected;
+    const Error error = Codes::tokenRevoked(tokenName);
+    for (WorkerSession *session : m_pool.onToken(tokenName)) {
+        disconnected << session->record.name;
+        // Its running steps go back to the queue first, each with a `cancel` frame while the
+        // connection is still the session's; then the `error` and the close (the last frames
+        // the worker gets, in this order).
+        const QPointer<WorkerConnection> connection = session->connection;
+        if (connection)
+            connection->workerId.clear();
+        endSession(session, WorkerStatus::Disconnected,
+                   Tr::tr("enrollment token '%1' was revoked").arg(tokenName), true);
+        if (connection) {
+            connection->sendError(error);
+            connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
+        }
+    }
+    return disconnected;
+}
+
 void WorkerSessions::checkDrained(WorkerSession *session)
 {
     if (!session->record.draining || !session->leaseIds.isEmpty() || !session->isConnected())

@@ -1,9 +1,11 @@
 #pragma once
 
+#include "common/result.h"
 #include "server/workerpool.h"
 
 #include <QDateTime>
 #include <QHash>
+#include <QJsonArray>
 #include <QMultiMap>
 #include <QObject>
 #include <QSet>
@@ -71,6 +73,11 @@ public:
     // Another orchestrator holds the worker now: the session is forgotten here, its row not written.
     void forget(const QString &workerId);
     void startDrain(WorkerSession *session, const QString &code, const QString &reason, qint64 deadlineMs);
+    // An operator's undrain; error token_expired when the token's expiry drains it.
+    Result<void> undrain(WorkerSession *session);
+    // The token was revoked: every live session on it here ends at once, its running steps back
+    // in the queue (a `cancel` each), then `error` token_revoked and close 4003. Their names.
+    QJsonArray cutOffToken(const QString &tokenName);
     void checkDrained(WorkerSession *session);
     void slotsChanged(WorkerSession *session);
     void updateStatus(WorkerSession *session);

@@ -1,0 +1,111 @@
+#pragma once
+
+#include "common/refusaldigest.h"
+#include "common/result.h"
+#include "model/audit.h"
+#include "server/addressthrottle.h"
+
+#include <QJsonObject>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+
+#include <functional>
+
+namespace Swamp {
+
+class AdminConnection;
+class CommitPipeline;
+class EventLog;
+class Fleet;
+class Metrics;
+class PeerConnection;
+class QueryService;
+class Scheduler;
+class StateView;
+class StepFollowers;
+class Store;
+class WorkerSessions;
+struct Event;
+
+// The admin endpoint, /v1/admin: the admin token checked on the upgrade request (a wrong one counted, digested and
+// throttled per address), then each request decoded, handed to the service it is about, and its
+// result or error encoded (docs/protocol.md, "Admin methods"). The methods are in three files:
+// adminservice.cpp (version, workers, tokens, events, data.query), runservice.cpp (run.*,
+// worker.queue, worker.drain/undrain) and retentionservice.cpp (worker.prune, the audit trail).
+class AdminService final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(AdminService)
+
+public:
+    struct Services
+    {
+        Store *store = nullptr;
+        EventLog *events = nullptr;
+        WorkerSessions *sessions = nullptr;
+        Scheduler *scheduler = nullptr;
+        const StateView *view = nullptr;
+        const QueryService *query = nullptr;
+        StepFollowers *followers = nullptr;
+        CommitPipeline *commits = nullptr;
+        Metrics *metrics = nullptr;
+        Fleet *fleet = nullptr; // in a fleet (a shared database); null when alone
+    };
+    // `release`: hands a closed connection back to its owner, which deletes it.
+    AdminService(const Services &services, const QString &adminToken,
+                  std::function<void(PeerConnection *)> release, QObject *parent = nullptr);
+
+    // A connection upgraded on /v1/admin: authenticated by its Authorization header, or refused.
+    void attach(AdminConnection *connection);
+    // An event for every subscribed client.
+    void broadcast(const Event &event);
+    // The orchestrator is going away: every admin client is told (close 4503).
+    void closeAll();
+    // Once a window of the refusal digest is over: one summary event per address for what was
+    // only counted.
+    void reportRefusals(qint64 nowMs);
+    // worker.drain / worker.undrain, also as another orchestrator of the fleet asks it.
+    Result<QJsonObject> drainWorker(const QJsonObject &params, bool drain);
+
+private:
+    bool shared() const { return m_fleet != nullptr; }
+    void handleFrame(AdminConnection *connection, const QJsonObject &frame);
+    Result<QJsonObject> call(AdminConnection *connection, const QString &method, const QJsonObject &params);
+    // adminservice.cpp
+    Result<QJsonObject> listWorkers(const QJsonObject &params);
+    Result<QJsonObject> createToken(AdminConnection *connection, const QJsonObject &params);
+    Result<QJsonObject> listTokens();
+    Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
+    Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
+    // runservice.cpp
+    Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
+    Result<QJsonObject> runStatus(const QJsonObject &params);
+    Result<QJsonObject> runLogs(const QJsonObject &params);
+    Result<QJsonObject> followStep(AdminConnection *connection, const QJsonObject &params);
+    Result<QJsonObject> cancelRun(const QJsonObject &params);
+    Result<QJsonObject> workerQueue();
+    // retentionservice.cpp
+    Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
+    // An audit record of `action` by the admin client on `connection`, at `now`.
+    AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
+
+    Store *m_store;
+    EventLog *m_events;
+    WorkerSessions *m_sessions;
+    Scheduler *m_scheduler;
+    const StateView *m_view;
+    const QueryService *m_query;
+    StepFollowers *m_followers;
+    CommitPipeline *m_commits;
+    Metrics *m_metrics;
+    Fleet *m_fleet;
+    QString m_adminToken;
+    QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
+    std::function<void(PeerConnection *)> m_release;
+    QList<QPointer<AdminConnection>> m_admins;
+    AddressThrottle m_throttle{10, 60000}; // refused admin connections per source address
+    RefusalDigest m_refusals{60000, 20};   // which of them become events
+};
+
+} // namespace Swamp
