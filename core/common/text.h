@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QString>
+#include <QStringList>
 #include <QStringView>
 
 namespace Swamp {
@@ -24,5 +25,9 @@ qsizetype characterCount(QStringView text);
 // The first `count` characters of `text` (code points, as characterCount()), never cutting a
 // surrogate pair in two.
 QString leftCharacters(const QString &text, qsizetype count);
+
+// The candidate closest to `word` by edit distance (a transposition counts as one edit; case is
+// ignored), if close enough to be a likely typo: at most a third of the word. Empty if none is.
+QString closestMatch(const QString &word, const QStringList &candidates);
 
 } // namespace Swamp

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "common/text.h"
 
 #include <QString>
 #include <QStringList>
@@ -11,7 +12,7 @@ namespace Swamp::Query::Internal {
 Error positionedError(const QString &code, const QString &message, qsizetype position,
                       qsizetype length, const QString &fix = {});
 
-// The candidate closest to `word` by edit distance, if close enough to be a likely typo.
-QString closestMatch(const QString &word, const QStringList &candidates);
+// closestMatch() (common/text.h) suggests the name meant.
+using Swamp::closestMatch;
 
 } // namespace Swamp::Query::Internal
