@@ -255,6 +255,14 @@ Result<QJsonObject> readRunFile(const QString &path)
     QJsonObject run = document.isArray() ? QJsonObject{{QStringLiteral("steps"), document.array()}} : document.object();
     if (!run.value(QStringLiteral("steps")).isArray())
         return invalid(QStringLiteral("expected {\"name\": ..., \"steps\": [...]} or a list of steps"));
+    const QStringList runFields{QStringLiteral("name"), QStringLiteral("steps")};
+    for (auto it = run.begin(); it != run.end(); ++it) {
+        if (!runFields.contains(it.key())) {
+            const QString meant = closestMatch(it.key(), runFields);
+            return invalid(meant.isEmpty() ? QStringLiteral("unknown field \"%1\" (a run has: name, steps)").arg(printable(it.key()))
+                                           : QStringLiteral("unknown field \"%1\"; did you mean \"%2\"?").arg(printable(it.key()), meant));
+        }
+    }
     // A run file names its secret variables; their values come from this environment or files.
     QJsonArray steps = run.value(QStringLiteral("steps")).toArray();
     for (qsizetype i = 0; i < steps.size(); ++i) {
@@ -279,6 +287,15 @@ Result<QJsonObject> readRunFile(const QString &path)
             return fail(values.error());
         step.insert(QStringLiteral("secretEnv"), *values);
         steps.replace(i, step);
+    }
+    // Checked here as the orchestrator will check them, so a mistake is reported before anything
+    // is submitted (exit 2), with the step it is in.
+    for (qsizetype i = 0; i < steps.size(); ++i) {
+        if (auto spec = StepSpec::fromJson(steps.at(i).toObject()); !spec) {
+            Error error = spec.error();
+            error.message = QStringLiteral("%1: step %2: %3").arg(path).arg(i + 1).arg(error.message);
+            return fail(error);
+        }
     }
     run.insert(QStringLiteral("steps"), steps);
     return run;

@@ -184,6 +184,23 @@ std::unexpected<Error> typeError(const char *field, const QString &type)
     return invalidStep(Tr::tr("\"%1\" must be %2").arg(QLatin1String(field), type));
 }
 
+// A field this version does not know is a mistake (a typo such as "timout" would otherwise run
+// the step without its timeout): refused, naming it and the field it most likely meant.
+Result<void> readKnownFields(const QJsonObject &o, StepSpec &)
+{
+    const QStringList known = StepSpec::fieldNames();
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        if (known.contains(it.key()))
+            continue;
+        const QString field = printable(leftCharacters(it.key(), 64));
+        const QString meant = closestMatch(it.key(), known);
+        return invalidStep(meant.isEmpty()
+                               ? Tr::tr("unknown field \"%1\" (a step has: %2)").arg(field, known.join(u", "))
+                               : Tr::tr("unknown field \"%1\"; did you mean \"%2\"?").arg(field, meant));
+    }
+    return {};
+}
+
 Result<void> readCommand(const QJsonObject &o, StepSpec &spec)
 {
     const QJsonValue command = o.value(QStringLiteral("command"));
@@ -345,12 +362,24 @@ Result<void> readAttempts(const QJsonObject &o, StepSpec &spec)
 
 } // namespace
 
+QStringList StepSpec::fieldNames()
+{
+    static const QStringList names{
+        QStringLiteral("name"),      QStringLiteral("command"),        QStringLiteral("shell"),
+        QStringLiteral("env"),       QStringLiteral("secretEnv"),      QStringLiteral("target"),
+        QStringLiteral("labels"),    QStringLiteral("platform"),       QStringLiteral("timeout"),
+        QStringLiteral("timeoutMs"), QStringLiteral("queueTimeout"),   QStringLiteral("queueTimeoutMs"),
+        QStringLiteral("attempts"),  QStringLiteral("atMostOnce"),
+    };
+    return names;
+}
+
 Result<StepSpec> StepSpec::fromJson(const QJsonObject &o)
 {
     StepSpec spec;
     // In this order: a step with several mistakes is refused for the first, and readSecretEnv()
     // and readName() look at what the readers before them accepted.
-    for (const StepFieldReader read : {readCommand, readName, readEnv, readSecretEnv,
+    for (const StepFieldReader read : {readKnownFields, readCommand, readName, readEnv, readSecretEnv,
                                        readRequirement, readTimeouts, readAttempts}) {
         if (auto r = read(o, spec); !r)
             return fail(r.error());

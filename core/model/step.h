@@ -63,8 +63,11 @@ struct StepSpec
     // sending to an orchestrator. Fields left at their defaults are left out (an empty name
     // lets the orchestrator name the step after its command). fromJson() reads it back.
     QJsonObject toSubmission() const;
-    // Validates a submitted step; errors have code "invalid_step" and name the field.
+    // Validates a submitted step; errors have code "invalid_step" and name the field. A field not
+    // in fieldNames() is refused, with the one it most likely meant.
     static Result<StepSpec> fromJson(const QJsonObject &object);
+    // The fields of a step in run.submit and a run file.
+    static QStringList fieldNames();
 };
 
 struct StepRecord

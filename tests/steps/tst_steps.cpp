@@ -28,6 +28,8 @@ private Q_SLOTS:
     void maxStepsDrainsAndExits();
     void idleTimeoutExits();
     void runFileSubmitsSeveralSteps();
+    void aRunFileWithATypoIsRefusedBeforeAnythingRuns_data();
+    void aRunFileWithATypoIsRefusedBeforeAnythingRuns();
     void tokenExpiryDrainsItsWorkers();
     void outputIsBoundedWithAMarker();
     void usageErrors_data();
@@ -314,6 +316,34 @@ void tst_Steps::runFileSubmitsSeveralSteps()
     QCOMPARE(attributes.value(u"succeeded"_s).toInt(), 2);
     QCOMPARE(attributes.value(u"failed"_s).toInt(), 1);
     QCOMPARE(attributes.value(u"state"_s).toString(), u"failed"_s);
+}
+
+void tst_Steps::aRunFileWithATypoIsRefusedBeforeAnythingRuns_data()
+{
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<QString>("message");
+    // The issue's run file: it ran anywhere, without its timeout, and exited 0.
+    QTest::addRow("step-fields") << QByteArray(R"([{"name":"typo-step","command":["sleep","3"],"timout":"1s",
+                                                   "lables":{"region":"mars"}}])")
+                                 << u"step 1: invalid step: unknown field \"lables\"; did you mean \"labels\"?"_s;
+    QTest::addRow("run-fields") << QByteArray(R"({"nmae":"typo-run","steps":[{"name":"typo-step","command":["true"]}]})")
+                                << u"unknown field \"nmae\"; did you mean \"name\"?"_s;
+}
+
+void tst_Steps::aRunFileWithATypoIsRefusedBeforeAnythingRuns()
+{
+    QFETCH(QByteArray, content);
+    QFETCH(QString, message);
+    const QString path = m_h->tempPath(u"typo.json"_s);
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    file.write(content);
+    file.close();
+    const Run run = m_h->cli({u"run"_s, u"--file"_s, path});
+    QCOMPARE_EXIT(run, 2);
+    QVERIFY2(run.err.contains(message), qPrintable(run.describe()));
+    QVERIFY2(run.err.contains(path), qPrintable(run.describe()));
+    QCOMPARE(query(*m_h, u"modelType == \"swamp/step\" && name == \"typo-step\""_s).size(), 0);
 }
 
 void tst_Steps::tokenExpiryDrainsItsWorkers()

@@ -112,6 +112,15 @@ void tst_StepSpec::refused_data()
                                        << u"secret environment variable \"A\" must have a name and a string value"_s;
     QTest::addRow("secret-env-reserved") << QByteArray(R"({"command":["true"],"secretEnv":{"SWAMP_X":"abcd"}})")
                                          << u"SWAMP_ are reserved"_s;
+    // A typo would run the step without the setting it names (issue 21's run file).
+    QTest::addRow("unknown-field-typo") << QByteArray(R"({"command":["sleep","3"],"timout":"1s"})")
+                                        << u"unknown field \"timout\"; did you mean \"timeout\"?"_s;
+    QTest::addRow("unknown-field-typo-labels") << QByteArray(R"({"command":["true"],"lables":{"region":"mars"}})")
+                                               << u"unknown field \"lables\"; did you mean \"labels\"?"_s;
+    QTest::addRow("unknown-field-far") << QByteArray(R"({"command":["true"],"priority":5})")
+                                       << u"unknown field \"priority\" (a step has: name, command, shell"_s;
+    QTest::addRow("unknown-field-control-characters") << QByteArray(R"({"command":["true"],"a\u001b[2Jb":1})")
+                                                      << u"unknown field \"a\\e[2Jb\""_s;
     QTest::addRow("secret-env-twice") << QByteArray(R"({"command":["true"],"env":{"A":"1"},"secretEnv":{"A":"abcd"}})")
                                       << u"\"A\" is both in env and in secretEnv"_s;
 }
