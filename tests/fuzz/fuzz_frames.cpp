@@ -68,7 +68,10 @@ void decode(const QString &text, qint64 maxBytes)
         finding("a frame over the limit accepted");
     const auto again = Swamp::Protocol::decodeFrame(Swamp::Protocol::encodeFrame(*frame),
                                                     std::numeric_limits<qint64>::max());
-    if (!again || *again != *frame)
+    // The same members, compared as maps: QJsonObject's == walks both in their stored order, and
+    // Qt 6.4 can store the same keys (replacement characters beside other non-ASCII ones) in
+    // another order once they are parsed again.
+    if (!again || again->toVariantMap() != frame->toVariantMap())
         finding("an accepted frame does not decode to itself once encoded");
     checkFields(*frame);
 }
