@@ -255,14 +255,10 @@ Result<QJsonObject> readRunFile(const QString &path)
     QJsonObject run = document.isArray() ? QJsonObject{{QStringLiteral("steps"), document.array()}} : document.object();
     if (!run.value(QStringLiteral("steps")).isArray())
         return invalid(QStringLiteral("expected {\"name\": ..., \"steps\": [...]} or a list of steps"));
-    const QStringList runFields{QStringLiteral("name"), QStringLiteral("steps")};
-    for (auto it = run.begin(); it != run.end(); ++it) {
-        if (!runFields.contains(it.key())) {
-            const QString meant = closestMatch(it.key(), runFields);
-            return invalid(meant.isEmpty() ? QStringLiteral("unknown field \"%1\" (a run has: name, steps)").arg(printable(it.key()))
-                                           : QStringLiteral("unknown field \"%1\"; did you mean \"%2\"?").arg(printable(it.key()), meant));
-        }
-    }
+    const QString unknown =
+        unknownField(run, {QStringLiteral("name"), QStringLiteral("steps")}, QStringLiteral("a run"));
+    if (!unknown.isEmpty())
+        return invalid(unknown);
     // A run file names its secret variables; their values come from this environment or files.
     QJsonArray steps = run.value(QStringLiteral("steps")).toArray();
     for (qsizetype i = 0; i < steps.size(); ++i) {

@@ -188,16 +188,8 @@ std::unexpected<Error> typeError(const char *field, const QString &type)
 // the step without its timeout): refused, naming it and the field it most likely meant.
 Result<void> readKnownFields(const QJsonObject &o, StepSpec &)
 {
-    const QStringList known = StepSpec::fieldNames();
-    for (auto it = o.begin(); it != o.end(); ++it) {
-        if (known.contains(it.key()))
-            continue;
-        const QString field = printable(leftCharacters(it.key(), 64));
-        const QString meant = closestMatch(it.key(), known);
-        return invalidStep(meant.isEmpty()
-                               ? Tr::tr("unknown field \"%1\" (a step has: %2)").arg(field, known.join(u", "))
-                               : Tr::tr("unknown field \"%1\"; did you mean \"%2\"?").arg(field, meant));
-    }
+    if (const QString unknown = unknownField(o, StepSpec::fieldNames(), Tr::tr("a step")); !unknown.isEmpty())
+        return invalidStep(unknown);
     return {};
 }
 
@@ -361,6 +353,19 @@ Result<void> readAttempts(const QJsonObject &o, StepSpec &spec)
 }
 
 } // namespace
+
+QString unknownField(const QJsonObject &object, const QStringList &known, const QString &holder)
+{
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        if (known.contains(it.key()))
+            continue;
+        const QString field = printable(leftCharacters(it.key(), 64));
+        const QString meant = closestMatch(it.key(), known);
+        return meant.isEmpty() ? Tr::tr("unknown field \"%1\" (%2 has: %3)").arg(field, holder, known.join(u", "))
+                               : Tr::tr("unknown field \"%1\"; did you mean \"%2\"?").arg(field, meant);
+    }
+    return {};
+}
 
 QStringList StepSpec::fieldNames()
 {

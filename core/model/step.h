@@ -70,6 +70,11 @@ struct StepSpec
     static QStringList fieldNames();
 };
 
+// The first key of `object` not in `known`, as an error message that names the field it most
+// likely meant ("unknown field \"timout\"; did you mean \"timeout\"?"), or lists `known` for
+// `holder` ("a step"); empty when every key is known.
+QString unknownField(const QJsonObject &object, const QStringList &known, const QString &holder);
+
 struct StepRecord
 {
     QString id;
