@@ -20,8 +20,6 @@
 #include <QJsonArray>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <vector>
 
 using namespace Qt::StringLiterals;

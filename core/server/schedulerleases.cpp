@@ -21,8 +21,6 @@
 #include <QJsonArray>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <vector>
 
 using namespace Qt::StringLiterals;
