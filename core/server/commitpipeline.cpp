@@ -52,19 +52,20 @@ void CommitPipeline::commitNow()
     batchCommitted(sealed, m_store.commitBatch());
 }
 
-void CommitPipeline::batchCommitted(quint64 epoch, const Result<void> &committed)
+void CommitPipeline::batchCommitted(quint64 epoch, const Result<void> &outcome)
 {
-    if (!committed) {
+    if (!outcome) {
         if (std::exchange(m_failed, true))
             return; // the batches behind the one that failed fail too
         m_gate.discard();
-        Q_EMIT failed(committed.error());
+        Q_EMIT failed(outcome.error());
         return;
     }
     if (m_gate.isClosed())
         m_gate.release(epoch);
     else
         m_gate.releaseAll(); // also what was sent while only commits were in flight
+    Q_EMIT committed();
 }
 
 } // namespace Swamp

@@ -38,10 +38,12 @@ public:
 Q_SIGNALS:
     // The first batch that could not be committed (disk full, I/O error, the database gone).
     void failed(const Swamp::Error &error);
+    // A batch is durable (what waited for it has been released).
+    void committed();
 
 private:
     void commitBatch(); // the open batch, sealed, without waiting
-    void batchCommitted(quint64 epoch, const Result<void> &committed);
+    void batchCommitted(quint64 epoch, const Result<void> &outcome);
 
     Store &m_store;
     OutboundGate m_gate;

@@ -22,47 +22,55 @@ EventLog::EventLog(Store *store, QObject *parent)
     m_pulledTo = m_lastId;
 }
 
-void EventLog::pullRemote()
+void EventLog::pull()
 {
-    if (!m_shared)
+    if (!m_shared && m_ownPending.isEmpty())
         return;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     m_gaps.removeIf([now](const auto &gap) { return now - gap.value() > MaxGapAgeMs; });
-    auto deliver = [this](const Event &event) {
-        if (m_localIds.remove(event.id))
-            return;
-        m_lastId = std::max(m_lastId, event.id);
-        Q_EMIT remoteAppended(event);
-    };
+    QList<qint64> pendingIds;
     if (!m_gaps.isEmpty()) {
-        auto filled = m_store->eventsWithIds(m_gaps.keys());
+        auto filled = m_store->eventsWithIds(m_gaps.keys(), &pendingIds);
         if (!filled) {
             qCWarning(lcDb) << "could not read the fleet's events:" << filled.error().message;
             return;
         }
-        for (const Event &event : std::as_const(*filled)) {
-            m_gaps.remove(event.id);
-            deliver(event);
+        for (qsizetype i = 0; i < filled->size(); ++i) {
+            m_gaps.remove(filled->at(i).id);
+            deliver(filled->at(i), pendingIds.at(i));
         }
     }
     for (;;) {
-        auto stored = m_store->eventsAfter(m_pulledTo, 1000);
+        pendingIds.clear();
+        auto stored = m_store->eventsAfter(m_pulledTo, 1000, &pendingIds);
         if (!stored) {
-            qCWarning(lcDb) << "could not read the fleet's events:" << stored.error().message;
+            qCWarning(lcDb) << "could not read the events:" << stored.error().message;
             return;
         }
-        for (const Event &event : std::as_const(*stored)) {
+        for (qsizetype i = 0; i < stored->size(); ++i) {
+            const Event &event = stored->at(i);
             if (event.id - m_pulledTo - 1 <= MaxGap) {
                 for (qint64 id = m_pulledTo + 1; id < event.id; ++id)
                     m_gaps.insert(id, now);
             }
             m_pulledTo = event.id;
-            deliver(event);
+            deliver(event, pendingIds.at(i));
         }
         if (stored->size() < 1000)
             break;
     }
-    m_localIds.removeIf([this](qint64 id) { return id <= m_pulledTo && !m_gaps.contains(id); });
+}
+
+void EventLog::deliver(const Event &event, qint64 pendingId)
+{
+    if (pendingId != 0 && m_ownPending.remove(pendingId)) {
+        stored(event);
+        return;
+    }
+    if (!m_shared)
+        return;
+    m_lastId = std::max(m_lastId, event.id);
+    Q_EMIT remoteAppended(event);
 }
 
 Event EventLog::append(const QString &kind, const QString &subject, const QString &message,
@@ -90,14 +98,30 @@ Event EventLog::append(Event event)
         return event;
     }
     event.id = *id;
+    Q_EMIT written();
+    if (event.id > 0)
+        stored(event);
+    else if (!m_store->inBatch())
+        deliverCommitted(); // stored outside a batch: committed already
+    return event;
+}
+
+void EventLog::deliverCommitted()
+{
+    const QSet<qint64> own = m_store->takeOwnCommittedEvents();
+    if (own.isEmpty())
+        return;
+    m_ownPending.unite(own);
+    pull();
+}
+
+void EventLog::stored(const Event &event)
+{
     m_lastId = std::max(m_lastId, event.id);
-    if (m_shared && event.id > m_pulledTo)
-        m_localIds.insert(event.id);
     m_recent.push_back(event);
     if (m_recent.size() > RecentEvents)
         m_recent.pop_front();
     Q_EMIT appended(event);
-    return event;
 }
 
 QList<Event> EventLog::since(qint64 afterId, int limit) const

@@ -5,6 +5,7 @@
 #include "store/store.h"
 #include "version/version.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QUuid>
 
@@ -78,12 +79,18 @@ void Fleet::handleNotification(const QString &name, QSqlDriver::NotificationSour
 {
     if (name != Store::fleetChannel())
         return;
-    const QJsonObject object = QJsonDocument::fromJson(payload.toString().toUtf8()).object();
-    if (object.value(QStringLiteral("o")).toString() == m_id)
-        return; // our own
-    const QString kind = object.value(QStringLiteral("k")).toString();
-    if (!kind.isEmpty())
-        Q_EMIT notified(kind, object);
+    // A batch's notifications arrive as one JSON array (Store::notifyFleet()); one object each
+    // from an orchestrator of an older version.
+    const QJsonDocument document = QJsonDocument::fromJson(payload.toString().toUtf8());
+    const QJsonArray notifications = document.isArray() ? document.array() : QJsonArray{document.object()};
+    for (const QJsonValue &value : notifications) {
+        const QJsonObject object = value.toObject();
+        if (object.value(QStringLiteral("o")).toString() == m_id)
+            continue; // our own
+        const QString kind = object.value(QStringLiteral("k")).toString();
+        if (!kind.isEmpty())
+            Q_EMIT notified(kind, object);
+    }
 }
 
 QString Fleet::evictedMessage() const

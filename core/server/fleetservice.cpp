@@ -39,8 +39,7 @@ Result<void> Orchestrator::joinFleet()
     m_pullEventsTimer.setInterval(0);
     connect(&m_pullEventsTimer, &QTimer::timeout, m_events.get(), &EventLog::pullRemote);
     connect(m_events.get(), &EventLog::remoteAppended, this, &Orchestrator::forwardRemoteEvent);
-    connect(m_events.get(), &EventLog::appended, this,
-            [this] { m_fleet->notify(QStringLiteral("event")); });
+    connect(m_events.get(), &EventLog::written, this, [this] { m_fleet->notify(QStringLiteral("event")); });
     // Safety net for notifications missed while the listening connection was down.
     connect(m_fleet.get(), &Fleet::beat, this, [this] {
         m_scheduler->requestRefresh();

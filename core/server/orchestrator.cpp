@@ -278,13 +278,13 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
     }
     m_commits = std::make_unique<CommitPipeline>(*m_store);
     connect(m_commits.get(), &CommitPipeline::failed, this, &Orchestrator::commitFailed);
+    connect(m_commits.get(), &CommitPipeline::committed, m_events.get(), &EventLog::deliverCommitted);
     createAdminService();
     m_store->checkpointInBackground();
-    // One orchestrator on SQLite is the only writer: the hot rows can wait for the commit.
-    if (!shared()) {
-        if (auto behind = m_store->enableWriteBehind(); !behind)
-            return fail(behind.error());
-    }
+    // The hot rows wait for the commit: on SQLite written once each in their newest version, on
+    // PostgreSQL as a few multi-row statements per batch (store.h).
+    if (auto behind = m_store->enableWriteBehind(); !behind)
+        return fail(behind.error());
     return {};
 }
 

@@ -462,8 +462,8 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
             updateRun(next);
             return {};
         }
-        // The run is running from its first dispatch (one cheap statement, no scan of its steps).
-        return m_store->markRunRunning(step.runId, now);
+        // The run is running from its first dispatch (brought up to date with the batch).
+        return m_store->refreshRunState(step.runId);
     });
     if (taken) {
         const QString id = step.id; // `step` lives in m_open

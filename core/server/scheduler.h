@@ -175,6 +175,8 @@ private:
     RefusalDigest m_leaseRefusals{60000, 20};
     Fleet *m_fleet = nullptr;
     bool m_shared = false;
+    // Whether this orchestrator holds the lease (in a fleet, it may retire another's).
+    bool heldHere(const LeaseRecord &lease) const;
     // One orchestrator: each open run's record and how many of its steps are in each state, so
     // that a step's change updates its run without reading the run and its steps back (a run
     // with one step used to cost two SELECTs per change). Loaded on first use after a restart;

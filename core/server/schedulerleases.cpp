@@ -172,7 +172,7 @@ void Scheduler::handleOutput(WorkerSession *session, const Protocol::Output &out
             // Another orchestrator may have expired this lease (fencing across orchestrators).
             LeaseRecord touched = *lease;
             touched.updatedAt = now;
-            auto written = m_store->updateActiveLease(touched);
+            auto written = m_store->updateHeldLease(touched);
             if (!written)
                 return fail(written.error());
             if (!*written) {
@@ -272,6 +272,11 @@ void Scheduler::handleRejected(WorkerSession *session, const Protocol::Rejected 
     QTimer::singleShot(HoldMs + 10, this, &Scheduler::requestSchedule);
 }
 
+bool Scheduler::heldHere(const LeaseRecord &lease) const
+{
+    return m_fleet && lease.orchestratorId == m_fleet->id();
+}
+
 Result<bool> Scheduler::writeFenced(const LeaseRecord &lease, const std::function<Result<void>()> &then)
 {
     bool active = false;
@@ -283,7 +288,9 @@ Result<bool> Scheduler::writeFenced(const LeaseRecord &lease, const std::functio
             active = true;
             return then();
         }
-        auto written = m_store->updateActiveLease(lease);
+        // A lease of this orchestrator's is checked with the whole batch at its commit; one that
+        // another held (taking over from a dead orchestrator) is compared and set here.
+        auto written = heldHere(lease) ? m_store->updateHeldLease(lease) : m_store->updateActiveLease(lease);
         if (!written)
             return fail(written.error());
         active = *written;
@@ -376,13 +383,15 @@ Result<std::optional<StepRecord>> Scheduler::stepAfterRetiring(const LeaseRecord
                                                                bool countAttempt, const QDateTime &now)
 {
     std::optional<StepRecord> current;
-    if (m_shared) {
+    const auto open = m_open.constFind(lease.stepId);
+    if (m_shared && (!heldHere(lease) || open == m_open.cend())) {
+        // Another orchestrator's step (a takeover): its row as stored, locked.
         auto fresh = m_store->stepForUpdate(lease.stepId);
         if (!fresh)
             return fail(fresh.error());
         current = *fresh;
-    } else if (const auto it = m_open.constFind(lease.stepId); it != m_open.cend()) {
-        current = *it;
+    } else if (open != m_open.cend()) {
+        current = *open; // this orchestrator's: written by it alone while its lease is active
     }
     if (!current || isTerminal(current->state))
         return std::optional<StepRecord>();

@@ -156,14 +156,10 @@ void Scheduler::updateRun(const StepRecord &changed)
                 states << StepState(state);
         }
     } else {
-        auto run = m_store->run(changed.runId);
-        if (!run || !*run)
-            return;
-        current = **run;
-        auto distinct = m_store->distinctStepStatesOfRun(changed.runId);
-        if (!distinct)
-            return;
-        states = *distinct;
+        // Other orchestrators change the run's other steps: the store recomputes it from them all.
+        if (auto r = m_store->refreshRunState(changed.runId); !r)
+            qCWarning(lcLease) << "could not bring run" << changed.runId << "up to date:" << r.error().message;
+        return;
     }
     RunRecord next = current;
     next.state = runStateFrom(states);

@@ -13,14 +13,23 @@ static QString storedEventData(const Event &e)
     return e.dataJson.isEmpty() ? QStringLiteral("{}") : QString::fromUtf8(e.dataJson);
 }
 
-Store::Statement Store::eventsInsertStatement(const QList<const Event *> &events)
+Store::Statement Store::eventsInsertStatement(const QList<const Event *> &events, bool withIds)
 {
-    Statement statement{QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) VALUES "), {}};
+    // PostgreSQL: staged, numbered at commit (migration 007); the first row wakes the trigger.
+    Statement statement{withIds ? QStringLiteral("INSERT INTO events (id, at, kind, subject, message, data) VALUES ")
+                                : QStringLiteral("INSERT INTO swamp_staged_events (seq, at, kind, subject, message, "
+                                                 "data, first) VALUES "),
+                        {}};
     statement.values.reserve(events.size() * 6);
     for (qsizetype i = 0; i < events.size(); ++i) {
         const Event &e = *events.at(i);
-        statement.sql += i == 0 ? QStringLiteral("(?, ?, ?, ?, ?, ?)") : QStringLiteral(", (?, ?, ?, ?, ?, ?)");
-        statement.values << e.id << toMs(e.at) << e.kind << (e.subject.isNull() ? QStringLiteral("") : e.subject)
+        const QString row = withIds ? QStringLiteral("(?, ?, ?, ?, ?, ?)")
+                                    : QStringLiteral("(nextval('events_pending_id'), ?, ?, ?, ?, ?, %1)")
+                                          .arg(i == 0 ? QStringLiteral("true") : QStringLiteral("false"));
+        statement.sql += i == 0 ? row : QStringLiteral(", ") + row;
+        if (withIds)
+            statement.values << e.id;
+        statement.values << toMs(e.at) << e.kind << (e.subject.isNull() ? QStringLiteral("") : e.subject)
                          << e.message << storedEventData(e);
     }
     return statement;
@@ -30,36 +39,35 @@ Result<qint64> Store::insertEvent(const Event &e)
 {
     if (deferring()) {
         Event kept = e;
-        kept.id = ++m_lastEventId;
+        // PostgreSQL: the id is handed out at commit (eventIdsAtCommit()).
+        kept.id = m_dialect == Dialect::Postgres ? 0 : ++m_lastEventId;
         if (auto r = defer(PendingRow{{}, true, {}, kept}); !r)
             return fail(r.error());
         return kept.id;
     }
-    const QString data = storedEventData(e);
-    const QString sql = m_dialect == Dialect::Postgres
-                            ? QStringLiteral("INSERT INTO events (at, kind, subject, message, data) "
-                                             "VALUES (?, ?, ?, ?, ?) RETURNING id")
-                            : QStringLiteral("INSERT INTO events (at, kind, subject, message, data) "
-                                             "VALUES (?, ?, ?, ?, ?)");
-    const QVariantList values{toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message, data};
     if (m_dialect == Dialect::Postgres) {
-        auto query = exec(sql, values);
-        if (!query)
-            return fail(query.error());
-        if (!query->next())
-            return databaseError(Tr::tr("recording an event"), Tr::tr("no id was returned"));
-        return query->value(0).toLongLong();
+        // Outside a transaction the statement commits at once; inside one, with it.
+        if (auto r = insertEventsNumbered({&e}); !r)
+            return fail(r.error());
+        if (!m_batchOpen && m_transactionDepth == 0)
+            eventsCommitted(true);
+        return 0;
     }
+    const QString data = storedEventData(e);
+    const QString sql = QStringLiteral("INSERT INTO events (at, kind, subject, message, data) VALUES (?, ?, ?, ?, ?)");
+    const QVariantList values{toMs(e.at), e.kind, e.subject.isNull() ? QStringLiteral("") : e.subject, e.message, data};
     auto written = write(sql, values);
     if (!written)
         return fail(written.error());
     return written->lastInsertId.toLongLong();
 }
 
-static QList<Event> eventsFromQuery(QSqlQuery &query)
+static QList<Event> eventsFromQuery(QSqlQuery &query, QList<qint64> *pendingIds)
 {
     QList<Event> events;
     while (query.next()) {
+        if (pendingIds)
+            *pendingIds << query.value(6).toLongLong();
         Event event{query.value(0).toLongLong(), Store::fromMs(query.value(1)), query.value(2).toString(),
                     query.value(3).toString(), query.value(4).toString(), {}};
         // The text goes into event frames as it is: only a JSON object may (a row changed by hand
@@ -70,36 +78,42 @@ static QList<Event> eventsFromQuery(QSqlQuery &query)
     return events;
 }
 
-Result<QList<Event>> Store::eventsAfter(qint64 afterId, int limit)
+static QString eventColumns(Store::Dialect dialect)
 {
-    auto query = exec(QStringLiteral("SELECT id, at, kind, subject, message, data FROM events "
-                                     "WHERE id > ? ORDER BY id LIMIT ?"),
-                      {afterId, limit});
-    if (!query)
-        return fail(query.error());
-    return eventsFromQuery(*query);
+    return dialect == Store::Dialect::Postgres ? QStringLiteral("SELECT id, at, kind, subject, message, data, pending_id FROM events ")
+                                               : QStringLiteral("SELECT id, at, kind, subject, message, data, 0 FROM events ");
 }
 
-Result<QList<Event>> Store::eventsWithIds(const QList<qint64> &ids)
+Result<QList<Event>> Store::eventsAfter(qint64 afterId, int limit, QList<qint64> *pendingIds)
+{
+    auto query = exec(eventColumns(m_dialect) + QStringLiteral("WHERE id > ? ORDER BY id LIMIT ?"), {afterId, limit});
+    if (!query)
+        return fail(query.error());
+    return eventsFromQuery(*query, pendingIds);
+}
+
+Result<QList<Event>> Store::eventsWithIds(const QList<qint64> &ids, QList<qint64> *pendingIds)
 {
     // A fixed number of placeholders (the missing ones repeat the first id), so that one
     // statement text serves every call.
     constexpr qsizetype PerQuery = 64;
-    QString sql = QStringLiteral("SELECT id, at, kind, subject, message, data FROM events WHERE id IN (?");
+    QString sql = eventColumns(m_dialect) + QStringLiteral("WHERE id IN (?");
     for (qsizetype i = 1; i < PerQuery; ++i)
         sql += QStringLiteral(", ?");
     sql += QStringLiteral(") ORDER BY id");
+    // In id order across the statements too (and `pendingIds` beside them).
+    QList<qint64> sorted = ids;
+    std::sort(sorted.begin(), sorted.end());
     QList<Event> events;
-    for (qsizetype from = 0; from < ids.size(); from += PerQuery) {
+    for (qsizetype from = 0; from < sorted.size(); from += PerQuery) {
         QVariantList bindings;
         for (qsizetype i = 0; i < PerQuery; ++i)
-            bindings << ids.at(from + i < ids.size() ? from + i : from);
+            bindings << sorted.at(from + i < sorted.size() ? from + i : from);
         auto query = exec(sql, bindings);
         if (!query)
             return fail(query.error());
-        events << eventsFromQuery(*query);
+        events << eventsFromQuery(*query, pendingIds);
     }
-    std::sort(events.begin(), events.end(), [](const Event &a, const Event &b) { return a.id < b.id; });
     return events;
 }
 

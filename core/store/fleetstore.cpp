@@ -124,16 +124,6 @@ Result<int> Store::disconnectOrphanedWorkers(const QDateTime &now)
     return q->numRowsAffected();
 }
 
-Result<std::optional<StepRecord>> Store::claimQueuedStep(const QString &id)
-{
-    // SQLite has one writer (this process) and no row locks: the plain read is the claim.
-    const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE SKIP LOCKED") : QString();
-    auto list = steps(QStringLiteral("WHERE id = ? AND state = 'queued'") + lock, {id});
-    if (!list)
-        return fail(list.error());
-    return list->isEmpty() ? std::optional<StepRecord>() : std::optional<StepRecord>(list->first());
-}
-
 Result<std::optional<StepRecord>> Store::stepForUpdate(const QString &id)
 {
     const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
@@ -153,14 +143,6 @@ Result<bool> Store::updateActiveLease(const LeaseRecord &l)
     if (!q)
         return fail(q.error());
     return q->rowsAffected == 1;
-}
-
-Result<void> Store::notifyFleet(const QJsonObject &payload)
-{
-    if (m_dialect != Dialect::Postgres)
-        return {};
-    const QString text = QString::fromUtf8(QJsonDocument(payload).toJson(QJsonDocument::Compact));
-    return execute(QStringLiteral("SELECT pg_notify(?, ?)"), {fleetChannel(), text});
 }
 
 Result<QString> Store::orchestratorStateOnListener(const QString &id)

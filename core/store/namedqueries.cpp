@@ -97,12 +97,6 @@ Result<QList<StepRecord>> Store::queuedStepsWithSecretsHeldBy(const QString &hol
     return steps(QStringLiteral("WHERE state = 'queued' AND secret_env <> '[]' AND secret_holder = ?"), {holder});
 }
 
-Result<void> Store::markRunRunning(const QString &runId, const QDateTime &now)
-{
-    return execute(QStringLiteral("UPDATE runs SET state = 'running', updated_at = ? WHERE id = ? AND state = 'queued'"),
-                   {toMs(now), runId});
-}
-
 Result<void> Store::requestStepCancel(const QString &stepId)
 {
     return execute(QStringLiteral("UPDATE steps SET cancel_requested = 1 WHERE id = ?"), {stepId});
@@ -122,16 +116,6 @@ Result<QList<std::pair<QString, StepState>>> Store::stepStatesOfRun(const QStrin
     auto read = select(QStringLiteral("SELECT id, state FROM steps WHERE run_id = ?"), {runId}, [&](const QSqlQuery &q) {
         states.append({q.value(0).toString(), stepStateFromName(q.value(1).toString())});
     });
-    if (!read)
-        return fail(read.error());
-    return states;
-}
-
-Result<QList<StepState>> Store::distinctStepStatesOfRun(const QString &runId)
-{
-    QList<StepState> states;
-    auto read = select(QStringLiteral("SELECT DISTINCT state FROM steps WHERE run_id = ?"), {runId},
-                       [&](const QSqlQuery &q) { states << stepStateFromName(q.value(0).toString()); });
     if (!read)
         return fail(read.error());
     return states;

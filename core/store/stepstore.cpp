@@ -194,11 +194,36 @@ Result<std::optional<StepRecord>> Store::step(const QString &id)
 
 Result<QList<StepRecord>> Store::steps(const QString &whereSql, const QVariantList &bindings)
 {
+    // One statement, its rows read before anything else runs (forEachStep() needs a cursor on
+    // PostgreSQL: three round trips for what is often one row).
     QList<StepRecord> list;
-    auto visited = forEachStep(whereSql, bindings, [&](const StepRecord &step) { list << step; });
-    if (!visited)
-        return fail(visited.error());
+    auto read = select(QString::fromLatin1(StepColumns) + whereSql, bindings,
+                       [&](const QSqlQuery &q) { list << stepFromQuery(q); });
+    if (!read)
+        return fail(read.error());
     return list;
+}
+
+Result<std::optional<StepRecord>> Store::claimQueuedStep(const QString &id)
+{
+    if (deferring()) {
+        // A step row the open batch changed is this orchestrator's already: it inserted the step,
+        // claimed it, or holds its lease. Nobody else can take it before the batch commits.
+        if (const PendingRow *pending = pendingRow(PendingRowKind<StepRecord>, id)) {
+            const StepRecord &step = std::get<StepRecord>(pending->row);
+            return step.state == StepState::Queued ? std::optional<StepRecord>(step) : std::nullopt;
+        }
+    }
+    // SQLite has one writer (this process) and no row locks: the plain read is the claim. The
+    // claim reads only the step's own row, which no pending row changes: no need to write them.
+    const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE SKIP LOCKED") : QString();
+    const QString sql = QString::fromLatin1(StepColumns) + QStringLiteral("WHERE id = ? AND state = 'queued'") + lock;
+    auto query = deferring() ? execWithoutFlush(sql, {id}) : exec(sql, {id});
+    if (!query)
+        return fail(query.error());
+    if (!query->next())
+        return std::optional<StepRecord>();
+    return std::optional<StepRecord>(stepFromQuery(*query));
 }
 
 Result<void> Store::forEachStep(const QString &whereSql, const QVariantList &bindings,

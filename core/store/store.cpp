@@ -28,7 +28,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 6;
+constexpr int KnownSchemaVersion = 7;
 } // namespace
 
 int Store::knownSchemaVersion()
@@ -121,7 +121,27 @@ Result<std::unique_ptr<Store>> Store::open(const QString &spec)
         return fail(configured.error());
     if (auto migrated = store->migrate(spec); !migrated)
         return fail(migrated.error());
+    if (auto staged = store->stageEvents(); !staged)
+        return fail(staged.error());
     return store;
+}
+
+Result<void> Store::stageEvents()
+{
+    if (m_dialect != Dialect::Postgres)
+        return {};
+    // This session's staging table for events (migration 007): emptied at every commit, its
+    // first row of each INSERT wakes the trigger that numbers them inside the commit.
+    for (const char *sql : {"CREATE TEMP TABLE swamp_staged_events (seq BIGINT NOT NULL, at BIGINT NOT NULL, "
+                            "kind TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL, data TEXT NOT NULL, "
+                            "first BOOLEAN NOT NULL) ON COMMIT DELETE ROWS",
+                            "CREATE CONSTRAINT TRIGGER swamp_publish_at_commit AFTER INSERT ON "
+                            "pg_temp.swamp_staged_events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                            "WHEN (NEW.first) EXECUTE FUNCTION swamp_publish_events()"}) {
+        if (auto r = execute(QString::fromLatin1(sql)); !r)
+            return r;
+    }
+    return {};
 }
 
 Result<void> Store::configure()
@@ -145,6 +165,23 @@ Result<void> Store::configure()
                     "applied_at BIGINT NOT NULL, swamp_version TEXT NOT NULL)"))
         ;
 }
+
+namespace {
+// A migration's statements: split at ";" ending a line, but not inside a $$-quoted function body.
+QStringList migrationStatements(const QString &script)
+{
+    QStringList statements;
+    QString current;
+    for (const QString &part : script.split(QStringLiteral(";\n"), Qt::SkipEmptyParts)) {
+        current += current.isEmpty() ? part : QStringLiteral(";\n") + part;
+        if (current.count(QStringLiteral("$$")) % 2 == 0)
+            statements << std::exchange(current, {});
+    }
+    if (!current.trimmed().isEmpty())
+        statements << current;
+    return statements;
+}
+} // namespace
 
 Result<void> Store::migrate(const QString &spec)
 {
@@ -202,8 +239,7 @@ Result<void> Store::migrate(const QString &spec)
             return fail(QStringLiteral("database"), Tr::tr("cannot read migration %1").arg(next));
         const QString script = QString::fromUtf8(file.readAll());
         auto applied = transaction([&]() -> Result<void> {
-            const QStringList statements = script.split(QStringLiteral(";\n"), Qt::SkipEmptyParts);
-            for (QString statement : statements) {
+            for (QString statement : migrationStatements(script)) {
                 QStringList lines = statement.split(u'\n');
                 lines.removeIf([](const QString &l) { return l.trimmed().startsWith(u"--"); });
                 statement = lines.join(u'\n').trimmed();
@@ -379,6 +415,7 @@ Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, b
     // Forward-only: every caller reads rows once, in order, so no row cache (on PostgreSQL the
     // rows stream from the server; see forEachRow()).
     query.setForwardOnly(forwardOnly);
+    countRoundTrip();
     bool ok = false;
     if (bindings.isEmpty()) {
         ok = query.exec(sql);
@@ -400,6 +437,16 @@ Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, b
         qCWarning(lcDb) << "statement failed:" << sql.left(80) << query.lastError().text();
         return databaseError(Tr::tr("running a statement"), query.lastError().text());
     }
+    return query;
+}
+
+Result<QSqlQuery> Store::execWithoutFlush(const QString &sql, const QVariantList &bindings)
+{
+    if (auto opened = openBatch(); !opened)
+        return fail(opened.error());
+    const bool flushing = std::exchange(m_flushing, true);
+    auto query = run(sql, bindings, true);
+    m_flushing = flushing;
     return query;
 }
 

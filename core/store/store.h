@@ -14,6 +14,7 @@
 #include <QMap>
 #include <QSqlDatabase>
 #include <QSqlQuery>
+#include <QSet>
 #include <QString>
 #include <QVariantList>
 
@@ -79,7 +80,7 @@ public:
     // commit it here), and for how long that batch has been open.
     bool commitsOffThread() const { return m_committer && !m_mainWrote && !m_batchBroken; }
     qint64 batchAgeNs() const { return m_batchOpen ? m_batchClock.nsecsElapsed() : 0; }
-    // Write-behind (SQLite with one orchestrator, in group-commit mode only): the rows that every
+    // Write-behind (in group-commit mode only): the rows that every
     // step changes several times (its run, step and lease rows, the worker's state and the
     // operator events) are kept in memory until the batch commits or the next other statement
     // runs, whichever comes first, and each row is written once, in its newest version. A step
@@ -87,10 +88,21 @@ public:
     // transaction() that only changes such rows needs no savepoint. Nothing else changes: every
     // statement still sees every change made before it, a failing body loses its own changes
     // only, and nothing may be sent before commitBatch() (which writes them first) succeeds.
-    // Event ids are then counted here (this process is the only writer). Off until enabled;
-    // nothing on PostgreSQL or without group commit.
+    // On SQLite event ids are then counted here (this process is the only writer). On
+    // PostgreSQL (postgresbatch.cpp) a batch's rows are written as a few multi-row statements
+    // just before its commit, and claims and fences are checked there too. Off until enabled;
+    // nothing without group commit.
     Result<void> enableWriteBehind();
     bool writeBehind() const { return m_writeBehind; }
+    // PostgreSQL hands event ids out at commit, in commit order across a fleet (migration 007):
+    // insertEvent() returns 0, and the event is stored with a pending id until its transaction
+    // commits. The pending ids of this store's events committed since the last call; an event
+    // read back with eventsAfter() is one of them when its pendingIds entry is.
+    bool eventIdsAtCommit() const { return m_dialect == Dialect::Postgres; }
+    QSet<qint64> takeOwnCommittedEvents() { return std::exchange(m_committedEventIds, {}); }
+    // Statements, transaction starts and commits sent to PostgreSQL on the main connection since
+    // the store opened (each one is a network round trip); 0 on SQLite.
+    qint64 roundTrips() const { return m_roundTrips; }
     // PostgreSQL: the server ends this session when it sits in a transaction for longer than
     // `idleInTransactionMs`, and a statement waiting for a row lock gives up after `lockMs`.
     // Nothing on SQLite.
@@ -221,8 +233,17 @@ public:
     // Compare-and-set on an active lease: writes `lease` only if the stored lease is still active.
     // False: it was superseded (expired by another orchestrator): fencing across orchestrators.
     Result<bool> updateActiveLease(const LeaseRecord &lease);
+    // The same for a lease this orchestrator holds. With write-behind on PostgreSQL it waits for
+    // the batch like any row and returns true; the commit then checks, in one statement for the
+    // whole batch, that every such lease is still active, and fails the batch if not (only an
+    // orchestrator declared dead loses its leases to another one).
+    Result<bool> updateHeldLease(const LeaseRecord &lease);
+    // The run's state follows its steps': recomputed from the stored steps (with write-behind,
+    // once per batch for every run it touched, under the runs' row locks).
+    Result<void> refreshRunState(const QString &runId);
     // Wakes the other orchestrators (PostgreSQL NOTIFY on the fleet channel, sent at commit);
-    // nothing on SQLite.
+    // nothing on SQLite. With write-behind the batch's payloads (each once) go in one statement,
+    // as JSON arrays of at most 7,900 bytes.
     Result<void> notifyFleet(const QJsonObject &payload);
     static QString fleetChannel() { return QStringLiteral("swamp_fleet"); }
     // A second connection that only LISTENs on the fleet channel (so no query of ours ever reads
@@ -240,13 +261,11 @@ public:
     Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators();  // their orchestrator is not alive
     // Queued steps with --secret-env values held by `holder`; empty: by no orchestrator alive.
     Result<QList<StepRecord>> queuedStepsWithSecretsHeldBy(const QString &holder);
-    Result<void> markRunRunning(const QString &runId, const QDateTime &now); // only if still queued
     Result<void> requestStepCancel(const QString &stepId);
     // How many of the step's leases ended `cancelled` while it went on (given back without
     // counting as an attempt: rejected, drain deadline, revocation, orchestrator stop).
     Result<int> leasesGivenBack(const QString &stepId);
     Result<QList<std::pair<QString, StepState>>> stepStatesOfRun(const QString &runId);
-    Result<QList<StepState>> distinctStepStatesOfRun(const QString &runId);
     // Runs and `data query`
     Result<QList<StepRecord>> stepsOfRun(const QString &runId);     // by seq
     Result<QList<LeaseRecord>> leasesOfRun(const QString &runId);   // oldest first
@@ -275,9 +294,10 @@ public:
 
     // Operator events
     Result<qint64> insertEvent(const Event &event);
-    Result<QList<Event>> eventsAfter(qint64 afterId, int limit);
+    // `pendingIds`: for each event, the pending id it had before its commit (PostgreSQL), or 0.
+    Result<QList<Event>> eventsAfter(qint64 afterId, int limit, QList<qint64> *pendingIds = nullptr);
     // The events among `ids` that exist (oldest first).
-    Result<QList<Event>> eventsWithIds(const QList<qint64> &ids);
+    Result<QList<Event>> eventsWithIds(const QList<qint64> &ids, QList<qint64> *pendingIds = nullptr);
     Result<qint64> lastEventId();
 
     // Audit trail of admin actions (audit.cpp). Never removed by retention.
@@ -319,6 +339,7 @@ private:
     Result<void> configure();
     Result<void> openBatch();
     Result<void> migrate(const QString &spec);
+    Result<void> stageEvents();
     Result<QSqlQuery> run(const QString &sql, const QVariantList &bindings, bool forwardOnly);
     Result<QString> inlineBindings(const QString &sql, const QVariantList &bindings) const;
     Result<QList<TokenRecord>> loadTokens(const QString &sql, const QVariantList &values, bool withBindings = true);
@@ -332,13 +353,31 @@ private:
         QString heldBy; // workers: updateWorkerState()'s onlyIfHeldBy
         std::variant<RunRecord, StepRecord, LeaseRecord, WorkerRecord, Event> row;
     };
+    template<typename Row>
+    static constexpr size_t PendingRowKind =
+        std::is_same_v<Row, RunRecord> ? 0
+        : std::is_same_v<Row, StepRecord> ? 1
+        : std::is_same_v<Row, LeaseRecord> ? 2
+        : std::is_same_v<Row, WorkerRecord> ? 3
+                                            : 4;
     struct PendingRows
     {
         std::vector<PendingRow> rows; // in the order each row was first changed (foreign keys)
         // (kind, id) → its place in rows; built only once rows outgrow a linear search (a body
         // changes a few rows; a batch under load, hundreds).
         QHash<std::pair<size_t, QString>, size_t> index;
+        // PostgreSQL: what the commit checks or does besides writing the rows.
+        QSet<QString> heldLeases;    // leases that must still be active (updateHeldLease())
+        QSet<QString> runsToRefresh; // refreshRunState()
+        QStringList notifications;   // notifyFleet() payloads, each once
         void put(PendingRow row);
+        const PendingRow *find(size_t kind, const QString &id) const;
+        // Takes `other`'s rows and sets (a body that succeeded joins its batch).
+        void merge(PendingRows &other);
+        bool isEmpty() const
+        {
+            return rows.empty() && heldLeases.isEmpty() && runsToRefresh.isEmpty() && notifications.isEmpty();
+        }
         // Empty again, keeping the vector's storage for the next body.
         void clear();
     };
@@ -355,7 +394,8 @@ private:
     static Statement leaseInsertStatement(const LeaseRecord &lease);
     static Statement leaseUpdateStatement(const LeaseRecord &lease);
     static Statement workerStateStatement(const WorkerRecord &worker, const QString &onlyIfHeldBy);
-    static Statement eventsInsertStatement(const QList<const Event *> &events); // with their ids
+    // With their ids, or (`withIds` false) leaving them to the table's sequence.
+    static Statement eventsInsertStatement(const QList<const Event *> &events, bool withIds = true);
     static Statement statementFor(const PendingRow &pending);
     // The statements that write `rows`, in order; events (which reference nothing) last, many to
     // a statement (a step makes four).
@@ -363,7 +403,24 @@ private:
     Result<void> execute(const Statement &statement);
     bool deferring() const { return m_writeBehind && !m_flushing; }
     Result<void> defer(PendingRow row);
-    Result<void> flushPending(PendingRows &pending);
+    // `final`: the batch commits next (on PostgreSQL only then are events and the like written).
+    Result<void> flushPending(PendingRows &pending, bool final = false);
+    void countRoundTrip()
+    {
+        if (m_dialect == Dialect::Postgres)
+            ++m_roundTrips;
+    }
+    // postgresbatch.cpp: the rows of a batch as multi-row statements, the held leases checked,
+    // the runs refreshed, the events given their ids and the fleet notified.
+    Result<void> flushPendingPostgres(const PendingRows &pending);
+    Result<void> checkHeldLeases(const PendingRows &pending);
+    Result<void> refreshRuns(const QSet<QString> &runIds);
+    Result<void> insertEventsNumbered(const QList<const Event *> &events);
+    Result<void> notifyPending(const QStringList &payloads);
+    PendingRows &pendingRows() { return m_inBody ? m_bodyRows : m_batchRows; }
+    // A statement that must not write the batch's rows first (a claim reads one row it locks).
+    Result<QSqlQuery> execWithoutFlush(const QString &sql, const QVariantList &bindings);
+    const PendingRow *pendingRow(size_t kind, const QString &id) const;
     // Before any statement: writes what is pending, opening the running body's savepoint first
     // when there is one (see transaction()).
     Result<void> beforeStatement();
@@ -391,6 +448,15 @@ private:
     PendingRows m_bodyRows;        // from the running body: dropped when it fails
     std::optional<Error> m_batchBroken; // pending rows could not be written: the batch must not commit
     qint64 m_lastEventId = 0;
+    qint64 m_roundTrips = 0;
+    QSet<qint64> m_uncommittedEventIds; // PostgreSQL: pending ids of events not committed yet
+    QSet<qint64> m_committedEventIds;   // ... and committed
+    void eventsCommitted(bool committed)
+    {
+        if (committed)
+            m_committedEventIds.unite(m_uncommittedEventIds);
+        m_uncommittedEventIds.clear();
+    }
     std::unique_ptr<SqliteCommitter> m_committer; // write-behind on a file: commits off this thread
     bool m_mainWrote = false;  // this batch wrote on this thread's connection: commit it here
     int m_commitsInFlight = 0; // handed to m_committer, `done` not yet run

@@ -32,6 +32,7 @@ Result<void> Store::openBatch()
     if (m_batchOpen || !m_scheduleCommit || m_transactionDepth > 0)
         return {};
     QSqlDatabase db = database();
+    countRoundTrip();
     if (!db.transaction())
         return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
     m_batchOpen = true;
@@ -109,20 +110,25 @@ Result<void> Store::commitBatch()
             return fail(*std::exchange(m_batchBroken, std::nullopt));
         return {};
     }
-    if (auto flushed = flushPending(m_batchRows); !flushed || m_batchBroken) {
+    if (auto flushed = flushPending(m_batchRows, true); !flushed || m_batchBroken) {
         const Error error = m_batchBroken ? *m_batchBroken : flushed.error();
         m_batchBroken.reset();
         m_batchOpen = false;
+        eventsCommitted(false);
+        countRoundTrip();
         database().rollback();
         return fail(error);
     }
     m_batchOpen = false;
     QSqlDatabase db = database();
+    countRoundTrip();
     if (!db.commit()) {
         const QString text = db.lastError().text();
+        eventsCommitted(false);
         db.rollback();
         return databaseError(Tr::tr("committing"), text);
     }
+    eventsCommitted(true);
     return {};
 }
 
@@ -151,9 +157,7 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
                 undoBody([this](const QString &sql) { return savepoint(sql); });
             return result;
         }
-        for (PendingRow &row : m_bodyRows.rows)
-            m_batchRows.put(std::move(row));
-        m_bodyRows.clear();
+        m_batchRows.merge(m_bodyRows);
         return {};
     }
     if (m_batchOpen) {
@@ -178,6 +182,7 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
         return {};
     }
     QSqlDatabase db = database();
+    countRoundTrip();
     if (!db.transaction())
         return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
     Result<void> result;
@@ -185,22 +190,31 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
         Depth depth(m_transactionDepth);
         result = body();
     }
+    countRoundTrip();
     if (!result) {
+        eventsCommitted(false);
         db.rollback();
         return result;
     }
     if (!db.commit()) {
         const QString text = db.lastError().text();
+        eventsCommitted(false);
         db.rollback();
         return databaseError(Tr::tr("committing"), text);
     }
+    eventsCommitted(true);
     return {};
 }
 
 Result<void> Store::enableWriteBehind()
 {
-    if (m_writeBehind || m_dialect != Dialect::Sqlite || !m_scheduleCommit)
+    if (m_writeBehind || !m_scheduleCommit)
         return {};
+    if (m_dialect == Dialect::Postgres) {
+        // Several orchestrators may write: event ids come from the database's sequence at commit.
+        m_writeBehind = true;
+        return {};
+    }
     // Ids continue after the largest ever handed out (AUTOINCREMENT's counter), as SQLite would.
     qint64 last = 0;
     auto read = select(QStringLiteral("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), "
@@ -257,26 +271,79 @@ void Store::PendingRows::clear()
 {
     rows.clear();
     index.clear();
+    heldLeases.clear();
+    runsToRefresh.clear();
+    notifications.clear();
+}
+
+void Store::PendingRows::merge(PendingRows &other)
+{
+    for (PendingRow &row : other.rows)
+        put(std::move(row));
+    heldLeases.unite(other.heldLeases);
+    runsToRefresh.unite(other.runsToRefresh);
+    for (const QString &payload : std::as_const(other.notifications)) {
+        if (!notifications.contains(payload))
+            notifications << payload;
+    }
+    other.clear();
+}
+
+const Store::PendingRow *Store::PendingRows::find(size_t kind, const QString &id) const
+{
+    if (!index.isEmpty()) {
+        const auto it = index.constFind({kind, id});
+        return it == index.cend() ? nullptr : &rows[*it];
+    }
+    for (const PendingRow &row : rows) {
+        if (row.row.index() == kind && row.id == id)
+            return &row;
+    }
+    return nullptr;
+}
+
+const Store::PendingRow *Store::pendingRow(size_t kind, const QString &id) const
+{
+    if (const PendingRow *row = m_bodyRows.find(kind, id))
+        return row;
+    return m_batchRows.find(kind, id);
 }
 
 Result<void> Store::defer(PendingRow row)
 {
     if (auto opened = openBatch(); !opened)
         return opened;
-    (m_inBody ? m_bodyRows : m_batchRows).put(std::move(row));
+    pendingRows().put(std::move(row));
     return {};
 }
 
-Result<void> Store::flushPending(PendingRows &pending)
+Result<void> Store::flushPending(PendingRows &pending, bool final)
 {
-    if (pending.rows.empty())
+    if (pending.isEmpty())
         return {};
-    const PendingRows rows = std::exchange(pending, {});
+    PendingRows rows = std::exchange(pending, {});
+    if (m_dialect == Dialect::Postgres && !final) {
+        // A statement in the middle of the batch sees every row; events, notifications and the
+        // runs' states wait for the commit (nothing reads them back within a batch).
+        std::erase_if(rows.rows, [&](PendingRow &row) {
+            if (!std::holds_alternative<Event>(row.row))
+                return false;
+            pending.rows.push_back(std::move(row));
+            return true;
+        });
+        pending.runsToRefresh = std::exchange(rows.runsToRefresh, {});
+        pending.notifications = std::exchange(rows.notifications, {});
+        rows.index.clear();
+    }
     m_flushing = true;
     Result<void> result;
-    for (const Statement &statement : statementsFor(rows.rows)) {
-        if (result = execute(statement); !result)
-            break;
+    if (m_dialect == Dialect::Postgres) {
+        result = flushPendingPostgres(rows);
+    } else {
+        for (const Statement &statement : statementsFor(rows.rows)) {
+            if (result = execute(statement); !result)
+                break;
+        }
     }
     m_flushing = false;
     // Part of the rows may be written: whatever the caller does next, this batch must not commit.

@@ -329,8 +329,14 @@ void tst_Store::olderSchemaMigratedForward()
         auto store = openStore();
         QVERIFY(store);
         QVERIFY_RESULT(store->insertToken(t));
-        // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet), 5 (machine keys) and 6
-        // (secret environment) added goes.
+        // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet), 5 (machine keys), 6
+        // (secret environment) and 7 (event order, PostgreSQL only) added goes.
+        if (postgres()) {
+            for (const char *statement : {"DROP TRIGGER swamp_publish_at_commit ON pg_temp.swamp_staged_events",
+                                          "DROP FUNCTION swamp_publish_events()", "DROP SEQUENCE events_pending_id",
+                                          "ALTER TABLE events DROP COLUMN pending_id"})
+                QVERIFY_RESULT(store->execute(QLatin1String(statement)));
+        }
         for (const char *statement : {"ALTER TABLE steps DROP COLUMN secret_env",
                                       "ALTER TABLE steps DROP COLUMN secret_holder",
                                       "DROP TABLE step_output", "DROP TABLE step_leases", "DROP TABLE steps",
@@ -628,6 +634,13 @@ void tst_Store::eventsInOrder()
         e.setData({{u"n"_s, i}});
         auto id = store->insertEvent(e);
         QVERIFY_RESULT(id);
+        if (postgres()) {
+            QCOMPARE(*id, 0); // given at commit (here at once: no transaction is open)
+            auto stored = store->eventsAfter(ids.isEmpty() ? 0 : ids.last(), 10);
+            QVERIFY_RESULT(stored);
+            QCOMPARE(stored->size(), 1);
+            id = stored->first().id;
+        }
         if (!ids.isEmpty())
             QVERIFY(*id > ids.last());
         ids << *id;
@@ -674,8 +687,8 @@ void tst_Store::eventsInOrder()
     }
 }
 
-// Fleet: event ids come from one sequence but commit in any order. An orchestrator that has
-// read id n+1 still gets n once the transaction holding it commits, and never its own events.
+// Fleet: event ids follow commit order (migration 007). An orchestrator pulling the others'
+// events gets each once, in id order, and knows its own: appended, never remoteAppended.
 void tst_Store::fleetPullsEventsCommittedOutOfOrder()
 {
     if (!postgres())
@@ -687,34 +700,33 @@ void tst_Store::fleetPullsEventsCommittedOutOfOrder()
     EventLog log(a.get());
     log.setShared(true);
     QList<Event> remote;
+    QList<Event> own;
     connect(&log, &EventLog::remoteAppended, this, [&remote](const Event &event) { remote << event; });
+    connect(&log, &EventLog::appended, this, [&own](const Event &event) { own << event; });
     auto event = [](const QString &kind) {
         return Event{0, QDateTime::currentDateTimeUtc(), kind, u"ci"_s, kind, {}};
     };
 
     QSqlDatabase held = b->database();
     QVERIFY(held.transaction());
-    auto first = b->insertEvent(event(u"b.first"_s));
-    QVERIFY_RESULT(first);
-    auto second = c->insertEvent(event(u"c.second"_s));
-    QVERIFY_RESULT(second);
-    QVERIFY(*second > *first);
-    const Event own = log.append(u"a.own"_s, u"ci"_s, u"a.own"_s);
-    QVERIFY(own.id > *second);
-
-    log.pullRemote();
+    QVERIFY_RESULT(b->insertEvent(event(u"b.first"_s)));
+    QVERIFY_RESULT(c->insertEvent(event(u"c.second"_s)));
+    log.append(u"a.own"_s, u"ci"_s, u"a.own"_s);
+    QCOMPARE(own.size(), 1); // read back with its id once committed
     QCOMPARE(remote.size(), 1);
     QCOMPARE(remote.at(0).kind, u"c.second"_s);
+    QVERIFY(own.at(0).id > remote.at(0).id);
 
     QVERIFY(held.commit());
     log.pullRemote();
     QCOMPARE(remote.size(), 2);
     QCOMPARE(remote.at(1).kind, u"b.first"_s);
-    QCOMPARE(remote.at(1).id, *first);
+    QVERIFY(remote.at(1).id > own.at(0).id); // committed last: numbered last
 
     log.pullRemote();
     QCOMPARE(remote.size(), 2);
-    QCOMPARE(log.lastId(), own.id);
+    QCOMPARE(own.size(), 1);
+    QCOMPARE(log.lastId(), remote.at(1).id);
 }
 
 // An orchestrator paused with a transaction open finds its session ended by the server; its

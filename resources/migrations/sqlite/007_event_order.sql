@@ -1,0 +1,2 @@
+-- Event ids in commit order (issue 20): nothing to do on SQLite, where one orchestrator writes and
+-- commits its events in id order. The version is kept in step with PostgreSQL's.
