@@ -111,13 +111,17 @@ struct CpuMark
 {
     double total = 0;
     QList<double> each;
+    qint64 roundTrips = 0; // PostgreSQL, all orchestrators; -1: unknown
 };
 
 CpuMark cpuMark(const Setup &setup)
 {
-    CpuMark mark{setup.cpuSeconds(), {}};
-    for (const auto &orchestrator : setup.serves)
+    CpuMark mark{setup.cpuSeconds(), {}, 0};
+    for (const auto &orchestrator : setup.serves) {
         mark.each << orchestrator->cpuSeconds();
+        const qint64 trips = orchestrator->metric("swamp_database_round_trips_total");
+        mark.roundTrips = trips < 0 || mark.roundTrips < 0 ? -1 : mark.roundTrips + trips;
+    }
     return mark;
 }
 
@@ -128,6 +132,7 @@ struct LoadRun
     double seconds = 0;
     double perSecond = 0;
     double cpuPerStepMs = 0;
+    double roundTripsPerStep = -1; // PostgreSQL: statements and commits per step, all orchestrators
     QJsonArray cpuPerStepEach;   // per orchestrator
     QList<qint64> start, finish; // submit → start and → finished of the steps acked, µs
 };
@@ -150,7 +155,10 @@ LoadRun runLoad(Setup &setup, SimFleet &fleet, LoadSubmitter &submitter, qsizety
             run.finish << trace.ackUs - trace.submitUs;
         }
     }
-    run.cpuPerStepMs = (setup.cpuSeconds() - cpuBefore.total) * 1000.0 / std::max(1, steps);
+    const CpuMark cpuAfter = cpuMark(setup);
+    run.cpuPerStepMs = (cpuAfter.total - cpuBefore.total) * 1000.0 / std::max(1, steps);
+    if (cpuBefore.roundTrips >= 0 && cpuAfter.roundTrips >= 0)
+        run.roundTripsPerStep = double(cpuAfter.roundTrips - cpuBefore.roundTrips) / std::max(1, steps);
     for (size_t o = 0; o < setup.serves.size(); ++o) {
         run.cpuPerStepEach << (setup.serves[o]->cpuSeconds() - cpuBefore.each.value(qsizetype(o))) * 1000.0
                 / std::max(1, steps);
@@ -228,7 +236,8 @@ QJsonObject throughputFigures(const Setup &setup, const BenchOptions &options, i
             {QStringLiteral("loadedSubmitToStart"), latencyFigures(load.start)},
             {QStringLiteral("loadedSubmitToFinished"), latencyFigures(load.finish)},
             {QStringLiteral("rssKb"), setup.rssKb()},
-            {QStringLiteral("orchestratorCpuMsPerStepEach"), load.cpuPerStepEach}};
+            {QStringLiteral("orchestratorCpuMsPerStepEach"), load.cpuPerStepEach},
+            {QStringLiteral("databaseRoundTripsPerStep"), load.roundTripsPerStep}};
 }
 
 void sayThroughput(const Setup &setup, const BenchOptions &options, int steps, int probeSteps,
@@ -245,6 +254,8 @@ void sayThroughput(const Setup &setup, const BenchOptions &options, int steps, i
             .arg(steps).arg(options.batch).arg(options.inflight).arg(fixed(load.perSecond, 0), fixed(load.seconds, 2))
             .arg(fixed(load.cpuPerStepMs, 3))
             .arg(setup.size() > 1 ? QStringLiteral(" (%1)").arg(cpuEach.join(QStringLiteral(" + "))) : QString()));
+    if (load.roundTripsPerStep >= 0)
+        say(QStringLiteral("  PostgreSQL round trips per step: %1").arg(fixed(load.roundTripsPerStep, 2)));
     say(QStringLiteral("  under load: submit→start %1").arg(latencyLine(load.start)));
     say(QStringLiteral("              submit→finished %1").arg(latencyLine(load.finish)));
 }

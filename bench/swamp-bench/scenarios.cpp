@@ -76,8 +76,10 @@ Result<void> Setup::start()
             return fail(QStringLiteral("directory"), QStringLiteral("cannot write %1: %2").arg(m_tokenFile, file.errorString()));
         }
         for (const auto &orchestrator : serves) {
+            // Metrics for swamp_database_round_trips_total (PostgreSQL round trips per step).
             orchestrator->addArguments({QStringLiteral("--database"), m_databaseUrl,
-                                        QStringLiteral("--admin-token-file"), m_tokenFile});
+                                        QStringLiteral("--admin-token-file"), m_tokenFile,
+                                        QStringLiteral("--metrics-listen"), QStringLiteral("127.0.0.1:0")});
             orchestrator->setExtraEnvironment(m_options.database->environment());
         }
     }

@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QFile>
 #include <QRegularExpression>
+#include <QTcpSocket>
 #include <QTextStream>
 #include <QUrl>
 
@@ -134,6 +135,18 @@ Result<void> ServeProcess::start(int timeoutMs)
     QTextStream(stdout) << "orchestrator pid " << pid() << ", log " << m_logPath << Qt::endl;
     m_url = match.captured(1);
     m_port = quint16(QUrl(m_url).port());
+    m_metricsUrl.clear();
+    if (m_extra.contains(QStringLiteral("--metrics-listen"))) {
+        // Printed right after the Listening line.
+        static const QRegularExpression metrics(QStringLiteral("^Metrics on (\\S+)"));
+        waitUntil([&] {
+            for (const QString &line : logLines(QStringLiteral("Metrics on "))) {
+                if (const auto found = metrics.match(line); found.hasMatch())
+                    m_metricsUrl = found.captured(1);
+            }
+            return !m_metricsUrl.isEmpty();
+        }, 5000);
+    }
     return {};
 }
 
@@ -209,6 +222,28 @@ QStringList ServeProcess::logLines(const QString &text) const
             lines << line.trimmed();
     }
     return lines;
+}
+
+qint64 ServeProcess::metric(QByteArrayView name) const
+{
+    const QUrl url(m_metricsUrl);
+    if (m_metricsUrl.isEmpty() || !isRunning())
+        return -1;
+    QTcpSocket socket;
+    socket.connectToHost(url.host(), quint16(url.port()));
+    if (!socket.waitForConnected(5000))
+        return -1;
+    socket.write("GET /metrics HTTP/1.0\r\nHost: " + url.host().toLatin1() + "\r\n\r\n");
+    QByteArray response;
+    while (socket.waitForReadyRead(5000))
+        response += socket.readAll();
+    response += socket.readAll();
+    const QByteArray prefix = name.toByteArray() + ' ';
+    for (const QByteArray &line : response.split('\n')) {
+        if (line.startsWith(prefix))
+            return line.mid(prefix.size()).trimmed().toLongLong();
+    }
+    return -1;
 }
 
 } // namespace SwampBench

@@ -50,6 +50,9 @@ public:
     double cpuSeconds() const;
     // The lines of the current log that contain `text`.
     QStringList logLines(const QString &text) const;
+    // With --metrics-listen among the arguments: a sample of /metrics without labels (e.g.
+    // swamp_database_round_trips_total); -1 when there is no such sample or no metrics.
+    qint64 metric(QByteArrayView name) const;
 
 private:
     QString m_binary;
@@ -60,6 +63,7 @@ private:
     QProcess m_process;
     QString m_logPath;
     QString m_url;
+    QString m_metricsUrl;
     quint16 m_port = 0;
     int m_starts = 0;
     qint64 m_bootUs = 0;

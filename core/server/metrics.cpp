@@ -179,6 +179,8 @@ const QList<double> &Metrics::dispatchLatencyBuckets()
 Result<Metrics::DatabaseState> Metrics::readDatabaseState(Store &store)
 {
     DatabaseState state;
+    if (store.dialect() == Store::Dialect::Postgres)
+        state.roundTrips = store.roundTrips();
     auto workers = store.workerCountsByStatus();
     if (!workers)
         return fail(workers.error());
@@ -289,6 +291,12 @@ QByteArray Metrics::render(const Result<DatabaseState> &state) const
     out.sample("swamp_database_up", {}, state ? 1 : 0);
     if (state)
         renderDatabaseState(out, *state);
+    if (state && state->roundTrips) {
+        out.family("swamp_database_round_trips_total", "counter",
+                   QStringLiteral("Statements, transaction starts and commits this orchestrator sent to "
+                                  "PostgreSQL on its main connection, each a network round trip."));
+        out.sample("swamp_database_round_trips_total", {}, *state->roundTrips);
+    }
 
     out.family(
         "swamp_enrollments_total", "counter",

@@ -9,6 +9,8 @@
 #include <QMap>
 #include <QString>
 
+#include <optional>
+
 namespace Swamp {
 
 class Store;
@@ -31,6 +33,7 @@ public:
         QMap<QString, qint64> workers; // by status
         QMap<QString, qint64> steps;   // by state
         qint64 activeLeases = 0;
+        std::optional<qint64> roundTrips; // PostgreSQL: Store::roundTrips()
     };
     // How often the finished-step counts are read again from the database in full.
     static constexpr qint64 FinishedStepsResyncMs = 5 * 60 * 1000;
