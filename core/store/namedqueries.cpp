@@ -220,6 +220,16 @@ Result<void> Store::endAliveOrchestrators(const QDateTime &now, const QString &r
                    {toMs(now), reason});
 }
 
+Result<bool> Store::orchestratorAlive(const QString &id)
+{
+    auto alive =
+        exec(QStringLiteral("SELECT COUNT(*) FROM orchestrators WHERE id = ? AND state = 'alive'"),
+             {id});
+    if (!alive)
+        return fail(alive.error());
+    return alive->next() && alive->value(0).toInt() > 0;
+}
+
 // --- metrics and health -----------------------------------------------------------------------
 
 Result<QMap<QString, qint64>> Store::countBy(const QString &sql)

@@ -265,6 +265,8 @@ public:
     Result<QStringList> liveWorkersOnTokenElsewhere(const QString &tokenName, const QString &orchestratorId);
     // One orchestrator per SQLite file: whatever was alive before this start is not.
     Result<void> endAliveOrchestrators(const QDateTime &now, const QString &reason);
+    // Whether orchestrator `id` is `alive` in the fleet table.
+    Result<bool> orchestratorAlive(const QString &id);
     // Metrics and health
     Result<QMap<QString, qint64>> workerCountsByStatus();
     enum class StepStates { Open, Ended };

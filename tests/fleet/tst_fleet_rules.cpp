@@ -1,0 +1,189 @@
+// The rules one orchestrator keeps, kept by a fleet (several orchestrators on one PostgreSQL
+// database): real `swamp serve` processes on 127.0.0.1 sharing a PostgreSQL server the test
+// starts, real workers and the CLI. The ghost-session rule whichever orchestrator holds the
+// machine: a live duplicate is refused, a ghost is replaced.
+
+#include "integration/swampharness.h"
+#include "steps/stephelpers.h"
+#include "support/pgserver.h"
+
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <QTest>
+
+#include <csignal>
+#include <memory>
+
+using namespace SwampTest;
+using namespace Qt::StringLiterals;
+
+class tst_FleetRules : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void aLiveDuplicateIsRefusedWhicheverOrchestratorHoldsIt();
+    void aGhostIsReplacedThroughAnotherOrchestrator();
+
+private:
+    Harness *startOrchestrator(const QStringList &extra = {});
+
+    PostgresServer m_server;
+    QString m_database;
+    QTemporaryDir m_dir;
+    QString m_adminTokenFile;
+    std::vector<std::unique_ptr<Harness>> m_orchestrators;
+};
+
+namespace {
+
+QJsonObject workerIn(const QJsonObject &list, const QString &name)
+{
+    for (const QJsonValue &value : list.value(u"workers"_s).toArray()) {
+        if (value.toObject().value(u"name"_s).toString() == name)
+            return value.toObject();
+    }
+    return {};
+}
+
+// A worker that must be refused: exit 1 with `enrollment failed: <message> — <fix>`.
+bool refusedWith(Child *worker, const QString &substring, const QString &fix)
+{
+    if (!worker->waitForExit(30000) || worker->exitCode() != 1 ||
+        worker->outContains(u"enrolled as"_s))
+        return false;
+    static const QRegularExpression line(u"^enrollment failed: (.+) — (.+)$"_s,
+                                         QRegularExpression::MultilineOption);
+    const auto match = line.match(worker->err());
+    return match.hasMatch() && match.captured(1).contains(substring) &&
+           match.captured(2).startsWith(fix);
+}
+
+} // namespace
+
+void tst_FleetRules::initTestCase()
+{
+    SWAMP_START_POSTGRES(m_server);
+    m_adminTokenFile = m_dir.filePath(u"admin-token"_s);
+    QFile file(m_adminTokenFile);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("fleet-rules-admin-token-0123456789abcdef0123456789ab\n");
+    file.close();
+    file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+}
+
+void tst_FleetRules::init()
+{
+    m_database = m_server.createDatabase();
+    QVERIFY2(!m_database.isEmpty(), qPrintable(m_server.errorString()));
+}
+
+void tst_FleetRules::cleanup()
+{
+    m_orchestrators.clear(); // kills every child of every harness
+}
+
+Harness *tst_FleetRules::startOrchestrator(const QStringList &extra)
+{
+    auto harness = std::make_unique<Harness>();
+    harness->orchestratorEnvironment.insert(u"PGPASSWORD"_s, m_server.password());
+    if (!harness->startOrchestrator(0, QStringList{u"--database"_s, m_database,
+                                                   u"--orchestrator-timeout"_s, u"3s"_s,
+                                                   u"--admin-token-file"_s, m_adminTokenFile} +
+                                           extra))
+        return nullptr;
+    m_orchestrators.push_back(std::move(harness));
+    return m_orchestrators.back().get();
+}
+
+void tst_FleetRules::aLiveDuplicateIsRefusedWhicheverOrchestratorHoldsIt()
+{
+    Harness *a = startOrchestrator();
+    QVERIFY(a);
+    Harness *b = startOrchestrator();
+    QVERIFY(b);
+    const QString token = a->createToken(u"dup"_s);
+    QVERIFY(!token.isEmpty());
+    const QString cacheA = a->newCacheDir();
+    Child *first = a->startEnrolledWorker(token, cacheA);
+    QVERIFY(first);
+    const QString name = Harness::enrolledName(first);
+
+    // A second process of the same machine (its identity copied: the cache dir lock forbids
+    // sharing the dir) through B, then through A: the first answers A's pings, so it is live.
+    for (Harness *h : {b, a}) {
+        const QString cache = h->newCacheDir();
+        QVERIFY(copyMachineId(cacheA, cache));
+        Child *duplicate = h->startWorker(token, cache);
+        QVERIFY2(
+            refusedWith(duplicate, u"already_connected"_s,
+                        u"check for duplicate worker processes; revoke and re-create the token"_s),
+            qPrintable(duplicate->describe()));
+    }
+    // The live one is untouched: still A's, idle, enrolled once.
+    QVERIFY2(first->isRunning(), qPrintable(first->describe()));
+    QCOMPARE(first->count(u"enrolled as"_s), 1);
+    const QJsonObject held = workerIn(b->workerList(false), name);
+    QCOMPARE(held.value(u"orchestrator"_s).toString(), a->url());
+    QCOMPARE(held.value(u"status"_s).toString(), u"idle"_s);
+    QVERIFY2(!a->orchestratorOutput().contains(u"moved to orchestrator"_s),
+             qPrintable(a->orchestratorOutput()));
+    QVERIFY2(b->orchestratorOutput().contains(u"already_connected"_s),
+             qPrintable(b->orchestratorOutput()));
+}
+
+void tst_FleetRules::aGhostIsReplacedThroughAnotherOrchestrator()
+{
+    // A frozen worker keeps looking connected (no heartbeat timeout during the test), and a
+    // dropped one stays within its grace until the next one comes.
+    const QStringList slow{u"--heartbeat-timeout"_s, u"60s"_s, u"--reconnect-grace"_s, u"60s"_s};
+    Harness *a = startOrchestrator(slow);
+    QVERIFY(a);
+    Harness *b = startOrchestrator(slow);
+    QVERIFY(b);
+    const QString token = a->createToken(u"ghost"_s);
+    QVERIFY(!token.isEmpty());
+    const QString cacheA = a->newCacheDir();
+    Child *first = a->startEnrolledWorker(token, cacheA);
+    QVERIFY(first);
+    const QString name = Harness::enrolledName(first);
+
+    // Frozen: its socket is open on A but nothing answers A's ping. B asks A, A's probe goes
+    // unanswered, and the new process through B takes the worker over.
+    first->signal(SIGSTOP);
+    const QString cacheB = b->newCacheDir();
+    QVERIFY(copyMachineId(cacheA, cacheB));
+    Child *second = b->startEnrolledWorker(token, cacheB);
+    QVERIFY(second);
+    QVERIFY(!second->outputContains(u"already_connected"_s));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        workerIn(a->workerList(false), name).value(u"orchestrator"_s).toString(), b->url(), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        a->orchestratorOutput().contains(u"worker %1 moved to orchestrator"_s.arg(name)), 10000);
+    first->process.kill();
+    QVERIFY(first->waitForExit(10000));
+
+    // Killed -9: B sees the socket close and keeps the session within its grace. A new process
+    // through A takes the worker over at once, and B lets its session go instead of losing it.
+    second->process.kill();
+    QVERIFY(second->waitForExit(10000));
+    QTRY_COMPARE_WITH_TIMEOUT(b->workerStatus(name), u"disconnected"_s, 10000);
+    const QString cacheC = a->newCacheDir();
+    QVERIFY(copyMachineId(cacheA, cacheC));
+    Child *third = a->startEnrolledWorker(token, cacheC);
+    QVERIFY(third);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        workerIn(b->workerList(false), name).value(u"orchestrator"_s).toString(), a->url(), 10000);
+    QCOMPARE(workerIn(b->workerList(false), name).value(u"status"_s).toString(), u"idle"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        b->orchestratorOutput().contains(u"worker %1 moved to orchestrator"_s.arg(name)), 10000);
+    QVERIFY2(!b->orchestratorOutput().contains(u"worker %1 lost"_s.arg(name)),
+             qPrintable(b->orchestratorOutput()));
+    QVERIFY2(third->isRunning(), qPrintable(third->describe()));
+}
+
+QTEST_GUILESS_MAIN(tst_FleetRules)
+#include "tst_fleet_rules.moc"
