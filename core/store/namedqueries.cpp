@@ -230,6 +230,20 @@ Result<bool> Store::orchestratorAlive(const QString &id)
     return alive->next() && alive->value(0).toInt() > 0;
 }
 
+Result<QSet<QString>> Store::workersWithinReconnectGrace()
+{
+    QSet<QString> ids;
+    auto read = select(
+        QStringLiteral(
+            "SELECT id FROM workers WHERE status = 'disconnected' AND grace_until IS NOT NULL "
+            "AND orchestrator_id IN ") +
+            AliveOrchestrators,
+        {}, [&](const QSqlQuery &q) { ids.insert(q.value(0).toString()); });
+    if (!read)
+        return fail(read.error());
+    return ids;
+}
+
 // --- metrics and health -----------------------------------------------------------------------
 
 Result<QMap<QString, qint64>> Store::countBy(const QString &sql)

@@ -28,7 +28,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 6;
+constexpr int KnownSchemaVersion = 7;
 } // namespace
 
 int Store::knownSchemaVersion()

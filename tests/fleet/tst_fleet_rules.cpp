@@ -1,7 +1,8 @@
 // The rules one orchestrator keeps, kept by a fleet (several orchestrators on one PostgreSQL
 // database): real `swamp serve` processes on 127.0.0.1 sharing a PostgreSQL server the test
 // starts, real workers and the CLI. The ghost-session rule whichever orchestrator holds the
-// machine: a live duplicate is refused, a ghost is replaced.
+// machine (a live duplicate is refused, a ghost is replaced), and `swamp worker prune` sparing
+// a worker within any orchestrator's reconnect grace.
 
 #include "integration/swampharness.h"
 #include "steps/stephelpers.h"
@@ -27,6 +28,7 @@ private Q_SLOTS:
     void cleanup();
     void aLiveDuplicateIsRefusedWhicheverOrchestratorHoldsIt();
     void aGhostIsReplacedThroughAnotherOrchestrator();
+    void pruneSparesAWorkerWithinAnotherOrchestratorsGrace();
 
 private:
     Harness *startOrchestrator(const QStringList &extra = {});
@@ -47,6 +49,14 @@ QJsonObject workerIn(const QJsonObject &list, const QString &name)
             return value.toObject();
     }
     return {};
+}
+
+QStringList namesOf(const QJsonArray &workers)
+{
+    QStringList names;
+    for (const QJsonValue &value : workers)
+        names << value.toObject().value(u"name"_s).toString();
+    return names;
 }
 
 // A worker that must be refused: exit 1 with `enrollment failed: <message> — <fix>`.
@@ -183,6 +193,51 @@ void tst_FleetRules::aGhostIsReplacedThroughAnotherOrchestrator()
     QVERIFY2(!b->orchestratorOutput().contains(u"worker %1 lost"_s.arg(name)),
              qPrintable(b->orchestratorOutput()));
     QVERIFY2(third->isRunning(), qPrintable(third->describe()));
+}
+
+void tst_FleetRules::pruneSparesAWorkerWithinAnotherOrchestratorsGrace()
+{
+    const QStringList longGrace{u"--reconnect-grace"_s, u"5m"_s};
+    Harness *a = startOrchestrator(longGrace);
+    QVERIFY(a);
+    Harness *b = startOrchestrator(longGrace);
+    QVERIFY(b);
+    const QString resumable = a->createToken(u"resumable"_s);
+    const QString revoked = a->createToken(u"revoked"_s);
+    QVERIFY(!resumable.isEmpty() && !revoked.isEmpty());
+    Child *dropped = b->startEnrolledWorker(resumable, b->newCacheDir());
+    Child *cutOff = b->startEnrolledWorker(revoked, b->newCacheDir());
+    QVERIFY(dropped && cutOff);
+    const QString droppedName = Harness::enrolledName(dropped);
+    const QString cutOffName = Harness::enrolledName(cutOff);
+
+    // One is killed: B keeps its session within the grace, it may resume there. The other's
+    // token is revoked: B ends its session, nothing resumes it.
+    dropped->process.kill();
+    QVERIFY(dropped->waitForExit(10000));
+    QCOMPARE(a->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"revoked"_s}).exitCode, 0);
+    QVERIFY(cutOff->waitForExit(20000));
+    QTRY_COMPARE_WITH_TIMEOUT(a->workerStatus(droppedName), u"disconnected"_s, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(a->workerStatus(cutOffName), u"disconnected"_s, 10000);
+
+    // Pruned through A, which holds neither: only the revoked one goes.
+    const Run pruned = a->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--json"_s});
+    QCOMPARE(pruned.exitCode, 0);
+    QCOMPARE(namesOf(pruned.json().value(u"workers"_s).toArray()), QStringList{cutOffName});
+    QCOMPARE(pruned.json().value(u"inReconnectGrace"_s).toInt(), 1);
+    QCOMPARE(a->workerStatus(droppedName), u"disconnected"_s);
+    // Through B, which holds it, the same.
+    const Run again = b->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--json"_s});
+    QCOMPARE(again.exitCode, 0);
+    QCOMPARE(again.json().value(u"count"_s).toInt(), 0);
+    QCOMPARE(again.json().value(u"inReconnectGrace"_s).toInt(), 1);
+
+    // Once B is gone nothing can resume the session: A prunes it.
+    QVERIFY(b->stopOrchestrator());
+    const Run last = a->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--json"_s});
+    QCOMPARE(last.exitCode, 0);
+    QCOMPARE(namesOf(last.json().value(u"workers"_s).toArray()), QStringList{droppedName});
+    QCOMPARE(last.json().value(u"inReconnectGrace"_s).toInt(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_FleetRules)

@@ -329,9 +329,10 @@ void tst_Store::olderSchemaMigratedForward()
         auto store = openStore();
         QVERIFY(store);
         QVERIFY_RESULT(store->insertToken(t));
-        // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet), 5 (machine keys) and 6
-        // (secret environment) added goes.
-        for (const char *statement : {"ALTER TABLE steps DROP COLUMN secret_env",
+        // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet), 5 (machine keys), 6
+        // (secret environment) and 7 (the worker's reconnect grace) added goes.
+        for (const char *statement : {"ALTER TABLE workers DROP COLUMN grace_until",
+                                      "ALTER TABLE steps DROP COLUMN secret_env",
                                       "ALTER TABLE steps DROP COLUMN secret_holder",
                                       "DROP TABLE step_output", "DROP TABLE step_leases", "DROP TABLE steps",
                                       "DROP TABLE runs", "DROP TABLE audit_events", "DROP INDEX events_by_at",
