@@ -244,6 +244,15 @@ Result<QSet<QString>> Store::workersWithinReconnectGrace()
     return ids;
 }
 
+Result<QString> Store::fleetLeader()
+{
+    auto leader = exec(QStringLiteral(
+        "SELECT id FROM orchestrators WHERE state = 'alive' ORDER BY started_at, id LIMIT 1"));
+    if (!leader)
+        return fail(leader.error());
+    return leader->next() ? leader->value(0).toString() : QString();
+}
+
 // --- metrics and health -----------------------------------------------------------------------
 
 Result<QMap<QString, qint64>> Store::countBy(const QString &sql)

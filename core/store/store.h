@@ -271,6 +271,9 @@ public:
     // Ids of the workers an alive orchestrator keeps disconnected within their reconnect grace
     // (a row's grace counts only while its holder is alive: nobody else can resume it).
     Result<QSet<QString>> workersWithinReconnectGrace();
+    // The fleet's leader: the oldest alive orchestrator (by start, then id); empty when none is.
+    // It alone reports the database-wide metrics, so that a sum over the fleet counts once.
+    Result<QString> fleetLeader();
     // Metrics and health
     Result<QMap<QString, qint64>> workerCountsByStatus();
     enum class StepStates { Open, Ended };

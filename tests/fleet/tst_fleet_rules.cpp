@@ -1,12 +1,15 @@
 // The rules one orchestrator keeps, kept by a fleet (several orchestrators on one PostgreSQL
 // database): real `swamp serve` processes on 127.0.0.1 sharing a PostgreSQL server the test
 // starts, real workers and the CLI. The ghost-session rule whichever orchestrator holds the
-// machine (a live duplicate is refused, a ghost is replaced), and `swamp worker prune` sparing
-// a worker within any orchestrator's reconnect grace.
+// machine (a live duplicate is refused, a ghost is replaced), `swamp worker prune` sparing a
+// worker within any orchestrator's reconnect grace, and /metrics whose sum over the fleet counts
+// each record once.
 
 #include "integration/swampharness.h"
 #include "steps/stephelpers.h"
 #include "support/pgserver.h"
+#include "unit/httptest.h"
+#include "unit/prometheustext.h"
 
 #include <QJsonArray>
 #include <QRegularExpression>
@@ -29,6 +32,7 @@ private Q_SLOTS:
     void aLiveDuplicateIsRefusedWhicheverOrchestratorHoldsIt();
     void aGhostIsReplacedThroughAnotherOrchestrator();
     void pruneSparesAWorkerWithinAnotherOrchestratorsGrace();
+    void metricsSumOverTheFleetCountsEachRecordOnce();
 
 private:
     Harness *startOrchestrator(const QStringList &extra = {});
@@ -70,6 +74,41 @@ bool refusedWith(Child *worker, const QString &substring, const QString &fix)
     const auto match = line.match(worker->err());
     return match.hasMatch() && match.captured(1).contains(substring) &&
            match.captured(2).startsWith(fix);
+}
+
+// The metrics port an orchestrator printed on its second line.
+quint16 metricsPortOf(Harness *h)
+{
+    static const QRegularExpression line(u"^Metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics$"_s,
+                                         QRegularExpression::MultilineOption);
+    quint16 port = 0;
+    const bool printed = QTest::qWaitFor(
+        [&] {
+            const auto match = line.match(h->orchestrator()->out());
+            port = match.hasMatch() ? quint16(match.captured(1).toUInt()) : 0;
+            return port != 0;
+        },
+        20000);
+    return printed ? port : 0;
+}
+
+PromDocument scrape(quint16 port)
+{
+    const HttpReply reply = httpGet(port, "/metrics");
+    PromDocument document = parsePrometheusText(reply.body);
+    if (reply.status != 200)
+        document.errors.prepend(u"HTTP status %1"_s.arg(reply.status));
+    return document;
+}
+
+// What `sum(name{labels})` over these orchestrators gives Prometheus: absent series add nothing.
+double sumOver(const QList<quint16> &ports, const QString &name,
+               const QMap<QString, QString> &labels = {})
+{
+    double sum = 0;
+    for (quint16 port : ports)
+        sum += scrape(port).value(name, labels).value_or(0);
+    return sum;
 }
 
 } // namespace
@@ -238,6 +277,63 @@ void tst_FleetRules::pruneSparesAWorkerWithinAnotherOrchestratorsGrace()
     QCOMPARE(last.exitCode, 0);
     QCOMPARE(namesOf(last.json().value(u"workers"_s).toArray()), QStringList{droppedName});
     QCOMPARE(last.json().value(u"inReconnectGrace"_s).toInt(), 0);
+}
+
+void tst_FleetRules::metricsSumOverTheFleetCountsEachRecordOnce()
+{
+    const QStringList metrics{u"--metrics-listen"_s, u"127.0.0.1:0"_s};
+    Harness *a = startOrchestrator(metrics);
+    QVERIFY(a);
+    Harness *b = startOrchestrator(metrics);
+    QVERIFY(b);
+    const quint16 portA = metricsPortOf(a);
+    const quint16 portB = metricsPortOf(b);
+    QVERIFY(portA != 0 && portB != 0);
+    const QList<quint16> fleet{portA, portB};
+    const QString token = a->createToken(u"measured"_s, {u"--max-enrollments"_s, u"5"_s});
+    QVERIFY(!token.isEmpty());
+    QVERIFY(a->startEnrolledWorker(token, a->newCacheDir(), {}, {u"--label"_s, u"home=a"_s}));
+    QVERIFY(b->startEnrolledWorker(token, b->newCacheDir(), {}, {u"--label"_s, u"home=b"_s}));
+    // One step waits for a worker nobody has, one runs on B's worker.
+    QVERIFY(!detach(*a, {u"--label"_s, u"home=nowhere"_s, u"--queue-timeout"_s, u"10m"_s, u"--"_s,
+                         u"true"_s})
+                 .isEmpty());
+    const QString running = detach(*a, {u"--label"_s, u"home=b"_s, u"--"_s, u"sleep"_s, u"60"_s});
+    QVERIFY(!running.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, running), u"running"_s, 20000);
+
+    // Database-wide series: summed over the fleet, the true counts.
+    const QMap<QString, QString> idle{{u"status"_s, u"idle"_s}};
+    QTRY_COMPARE_WITH_TIMEOUT(sumOver(fleet, u"swamp_workers"_s, idle), 1.0, 10000);
+    QCOMPARE(sumOver(fleet, u"swamp_workers"_s, {{u"status"_s, u"busy"_s}}), 1.0);
+    QCOMPARE(sumOver(fleet, u"swamp_steps"_s, {{u"state"_s, u"queued"_s}}), 1.0);
+    QCOMPARE(sumOver(fleet, u"swamp_steps"_s, {{u"state"_s, u"running"_s}}), 1.0);
+    QCOMPARE(sumOver(fleet, u"swamp_active_leases"_s), 1.0);
+    // Reported by the leader, the oldest orchestrator: A.
+    const PromDocument docA = scrape(portA);
+    const PromDocument docB = scrape(portB);
+    QVERIFY2(docA.errors.isEmpty(), qPrintable(docA.errors.join(u'\n')));
+    QVERIFY2(docB.errors.isEmpty(), qPrintable(docB.errors.join(u'\n')));
+    QCOMPARE(docA.valueOr(u"swamp_fleet_leader"_s), 1.0);
+    QCOMPARE(docB.valueOr(u"swamp_fleet_leader"_s), 0.0);
+    QVERIFY(docB.family(u"swamp_workers"_s).isEmpty());
+    QCOMPARE(docB.valueOr(u"swamp_database_up"_s), 1.0);
+    // Per-orchestrator series: each its own, and their sum the fleet's.
+    const QMap<QString, QString> connected{{u"state"_s, u"connected"_s}};
+    QCOMPARE(docA.valueOr(u"swamp_worker_sessions"_s, connected), 1.0);
+    QCOMPARE(docB.valueOr(u"swamp_worker_sessions"_s, connected), 1.0);
+    QCOMPARE(docA.valueOr(u"swamp_held_leases"_s), 0.0);
+    QCOMPARE(docB.valueOr(u"swamp_held_leases"_s), 1.0);
+    QCOMPARE(docB.valueOr(u"swamp_connected_sockets"_s, {{u"endpoint"_s, u"worker"_s}}), 1.0);
+
+    // The leader stops: B leads, and the sum is still the true count (A's worker is
+    // disconnected: it knows no other orchestrator).
+    QVERIFY(a->stopOrchestrator());
+    QTRY_COMPARE_WITH_TIMEOUT(scrape(portB).valueOr(u"swamp_fleet_leader"_s), 1.0, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        sumOver({portB}, u"swamp_workers"_s, {{u"status"_s, u"disconnected"_s}}), 1.0, 10000);
+    QCOMPARE(sumOver({portB}, u"swamp_workers"_s, {{u"status"_s, u"busy"_s}}), 1.0);
+    QCOMPARE(sumOver({portB}, u"swamp_steps"_s, {{u"state"_s, u"queued"_s}}), 1.0);
 }
 
 QTEST_GUILESS_MAIN(tst_FleetRules)
