@@ -37,6 +37,10 @@ struct WorkerRecord
     QDateTime enrolledAt;
     QDateTime lastSeenAt;
     QDateTime disconnectedAt;
+    // Disconnected within its reconnect grace: until when its holder keeps the session for a
+    // resume (invalid otherwise). Stored so that every orchestrator of a fleet knows; not part
+    // of the JSON.
+    QDateTime graceUntil;
     QDateTime createdAt;
     QDateTime updatedAt;
 

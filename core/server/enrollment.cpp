@@ -203,41 +203,26 @@ void Enrollment::handleEnroll(WorkerConnection *connection, const QJsonObject &f
         return;
     }
 
-    // 8. live session: the ghost-session rule.
+    // 8. live session: the ghost-session rule, for a session here ...
     WorkerSession *existing = m_sessions->pool().findByMachine(request->machineId, token->name);
-    if (existing && existing->isConnected() && existing->record.instanceId != request->instanceId) {
-        probeGhost(connection, existing->connection, *request, token->name, requestId);
-        return;
-    }
-    admitWorker(connection, *request, *token);
-}
-
-void Enrollment::probeGhost(WorkerConnection *connection, WorkerConnection *old, const EnrollRequest &request,
-                            const QString &tokenName, const QString &requestId)
-{
-    QPointer<WorkerConnection> fresh = connection;
-    auto decided = std::make_shared<bool>(false);
-    connect(old, &PeerConnection::pongReceived, fresh.data(), [=, this] {
-        if (*decided || !fresh)
-            return;
-        *decided = true;
-        Error error = Codes::alreadyConnected(tokenName);
-        error.details.insert(QStringLiteral("tokenName"), tokenName);
-        refuse(fresh, error, requestId);
-    });
-    QTimer::singleShot(m_settings.ghostProbeMs, fresh.data(), [=, this] {
-        if (*decided || !fresh || !fresh->isOpen())
-            return;
-        *decided = true;
-        // Re-check: the session may have changed during the probe.
-        auto again = checkToken(request, fresh->peerAddress());
-        if (!again) {
-            refuse(fresh, again.error(), requestId);
+    if (existing && existing->isConnected()) {
+        if (existing->record.instanceId != request->instanceId) {
+            probeGhost(connection, existing->connection, *request, token->name, requestId);
             return;
         }
-        admitWorker(fresh, request, *again);
-    });
-    old->ping();
+    } else if (shared()) {
+        // ... and for one another orchestrator of the fleet holds.
+        auto held = heldLiveElsewhere(*request, token->name);
+        if (!held) {
+            refuse(connection, held.error(), requestId);
+            return;
+        }
+        if (*held) {
+            probeRemote(connection, **held, *request, token->name, requestId);
+            return;
+        }
+    }
+    admitWorker(connection, *request, *token);
 }
 
 void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &request,
@@ -320,9 +305,10 @@ void Enrollment::attachSession(WorkerSession *session, WorkerConnection *connect
     record.hostname = request.hostname;
     record.capacity = request.capacity;
     if (shared() && !record.orchestratorId.isEmpty() && record.orchestratorId != m_fleet->id()
-        && record.status != WorkerStatus::Disconnected && record.status != WorkerStatus::Lost) {
-        // The machine was held by another orchestrator (it failed over, or its connection moved
-        // behind a load balancer): that one lets go, and its leases for it expire there.
+        && record.status != WorkerStatus::Lost) {
+        // The machine was held by another orchestrator (it failed over, its connection moved
+        // behind a load balancer, or its old process died there and the session waits out its
+        // reconnect grace): that one lets go, and its leases for it expire there.
         m_fleet->notify(QStringLiteral("takeover"), {{QStringLiteral("workerId"), record.id},
                                                      {QStringLiteral("by"), m_fleet->name()}});
     }

@@ -3,14 +3,19 @@
 #include "common/refusaldigest.h"
 #include "common/result.h"
 #include "model/token.h"
+#include "model/worker.h"
+#include "protocol/enrollrequest.h"
 #include "server/addressthrottle.h"
 
 #include <QDateTime>
+#include <QHash>
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
 
 #include <deque>
+#include <functional>
+#include <optional>
 #include <utility>
 
 namespace Swamp {
@@ -23,9 +28,6 @@ class Store;
 class WorkerConnection;
 class WorkerSessions;
 struct WorkerSession;
-namespace Protocol {
-struct EnrollRequest;
-}
 
 // Enrollment on /v1/worker: a new connection's first frame, checked in the order of SPEC §4
 // (version, the frame's shape, the token exists, is not revoked or expired, the secret, the
@@ -33,6 +35,12 @@ struct EnrollRequest;
 // worker admitted into the sessions and told `enrolled`; or refused with an `error` and close
 // 4001. Refusals only a stranger causes count against its address (AddressThrottle); one event
 // per address and token per minute is written (RefusalDigest), the rest summed up.
+//
+// In a fleet the ghost-session rule holds across orchestrators: when another live orchestrator
+// holds the machine's session as connected, it is asked (a `probe` notification) to ping that
+// session's socket, and answers `probed` with whether it did within ghostProbeMs; a live one
+// means `already_connected`, no answer within twice ghostProbeMs (the holder is gone) or a dead
+// socket means the worker moves here.
 class Enrollment final : public QObject
 {
     Q_OBJECT
@@ -48,6 +56,9 @@ public:
     };
     // A connection has this long to send `enroll`.
     static constexpr qint64 DeadlineMs = 15000;
+    // How many ghostProbeMs an enrollment waits for another orchestrator's answer about the
+    // machine's session there: its ping, and the notifications' round trip.
+    static constexpr qint64 RemoteProbeFactor = 2;
 
     Enrollment(const Settings &settings, Store *store, EventLog *events, WorkerSessions *sessions,
                Scheduler *scheduler, Metrics *metrics, Fleet *fleet, QObject *parent = nullptr);
@@ -63,7 +74,23 @@ public:
     // over.
     void reportRefusals(qint64 nowMs);
 
+    // Fleet notifications for the ghost-session rule across orchestrators (enrollmentghost.cpp):
+    // another orchestrator asks whether a session held here is live (`probe`: it is pinged, and
+    // `probed` answers) ...
+    void answerProbe(const QJsonObject &payload);
+    // ... and the answer to a probe this orchestrator sent.
+    void probeAnswered(const QJsonObject &payload);
+
 private:
+    // An enrollment waiting for another orchestrator's answer about the machine's session there.
+    struct RemoteProbe
+    {
+        QPointer<WorkerConnection> connection;
+        Protocol::EnrollRequest request;
+        QString tokenName;
+        QString requestId;
+    };
+
     Result<TokenRecord> checkToken(const Protocol::EnrollRequest &request, const QString &peer);
     void admitWorker(WorkerConnection *connection, const Protocol::EnrollRequest &request, const TokenRecord &token);
     void refuse(WorkerConnection *connection, const Error &error, const QString &requestId);
@@ -71,6 +98,23 @@ private:
     // new one is refused only if it answers.
     void probeGhost(WorkerConnection *connection, WorkerConnection *old, const Protocol::EnrollRequest &request,
                     const QString &tokenName, const QString &requestId);
+    // Pings `old` and calls `done` once (unless `context` is gone first): true when a pong
+    // arrives within ghostProbeMs, false when none does (also when the socket closes meanwhile).
+    void pingForLiveness(WorkerConnection *old, QObject *context,
+                         const std::function<void(bool)> &done);
+    // The probe's verdict for the newcomer: a live session refuses it, a ghost lets it in.
+    void decideGhost(const QPointer<WorkerConnection> &fresh,
+                     const Protocol::EnrollRequest &request, const QString &tokenName,
+                     const QString &requestId, bool live);
+    // In a fleet: the stored worker of this machine when another live orchestrator holds it as
+    // connected by another process (then its session there must be probed); nullopt otherwise.
+    Result<std::optional<WorkerRecord>> heldLiveElsewhere(const Protocol::EnrollRequest &request,
+                                                          const QString &tokenName);
+    void probeRemote(WorkerConnection *connection, const WorkerRecord &held,
+                     const Protocol::EnrollRequest &request, const QString &tokenName,
+                     const QString &requestId);
+    // The answer to the probe `probeId` (or its timeout): decideGhost() for its enrollment.
+    void decideProbe(const QString &probeId, bool live);
     // admitWorker(), in its order
     Result<WorkerSession *> sessionFor(const Protocol::EnrollRequest &request, const TokenRecord &token,
                                        const QDateTime &now, bool *resumed);
@@ -93,6 +137,7 @@ private:
     std::deque<std::pair<qint64, QPointer<WorkerConnection>>> m_deadlines; // by deadline ms
     AddressThrottle m_throttle{10, 60000}; // refused enrollments per source address
     RefusalDigest m_refusals{60000, 20};   // which of them become events
+    QHash<QString, RemoteProbe> m_remoteProbes; // by probe id, until answered or timed out
 };
 
 } // namespace Swamp

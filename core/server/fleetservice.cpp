@@ -8,6 +8,7 @@
 #include "model/errorcodes.h"
 #include "protocol/protocol.h"
 #include "server/adminservice.h"
+#include "server/enrollment.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
 #include "server/scheduler.h"
@@ -79,6 +80,10 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
                        payload.value(QStringLiteral("by")).toString());
     } else if (kind == u"drain") {
         remoteDrain(payload);
+    } else if (kind == u"probe") {
+        m_enrollment->answerProbe(payload);
+    } else if (kind == u"probed") {
+        m_enrollment->probeAnswered(payload);
     } else {
         qCDebug(lcDb) << "ignoring fleet notification" << kind;
     }

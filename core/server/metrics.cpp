@@ -148,6 +148,21 @@ void renderDatabaseState(Exposition &out, const Metrics::DatabaseState &state)
     out.sample("swamp_active_leases", {}, state.activeLeases);
 }
 
+void renderOwnState(Exposition &out, const Metrics::OwnState &own)
+{
+    out.family(
+        "swamp_worker_sessions", "gauge",
+        QStringLiteral("Worker sessions this orchestrator holds: connected, or disconnected within "
+                       "its reconnect grace (reconnecting)."));
+    out.sample("swamp_worker_sessions", Exposition::labelled("state", QStringLiteral("connected")),
+               own.connectedSessions);
+    out.sample("swamp_worker_sessions",
+               Exposition::labelled("state", QStringLiteral("reconnecting")), own.graceSessions);
+    out.family("swamp_held_leases", "gauge",
+               QStringLiteral("Active step leases on the workers this orchestrator holds."));
+    out.sample("swamp_held_leases", {}, own.heldLeases);
+}
+
 // `buckets`: the count per bucket of Metrics::dispatchLatencyBuckets(), the last one +Inf;
 // Prometheus wants them cumulative.
 void renderDispatchLatency(Exposition &out, const QList<qint64> &buckets, double sum, qint64 count)
@@ -176,11 +191,21 @@ const QList<double> &Metrics::dispatchLatencyBuckets()
     return buckets;
 }
 
-Result<Metrics::DatabaseState> Metrics::readDatabaseState(Store &store)
+Result<Metrics::DatabaseState> Metrics::readDatabaseState(Store &store, const QString &fleetId)
 {
     DatabaseState state;
     if (store.dialect() == Store::Dialect::Postgres)
         state.roundTrips = store.roundTrips();
+    if (!fleetId.isEmpty()) {
+        auto leader = store.fleetLeader();
+        if (!leader)
+            return fail(leader.error());
+        if (*leader != fleetId) {
+            state.reported = false;
+            m_finishedSynced.invalidate(); // should it lead later, its first scrape counts in full
+            return state;
+        }
+    }
     auto workers = store.workerCountsByStatus();
     if (!workers)
         return fail(workers.error());
@@ -266,7 +291,7 @@ qint64 Metrics::sockets(Endpoint endpoint) const
     return endpoint == Endpoint::Worker ? m_workerSockets : m_adminSockets;
 }
 
-QByteArray Metrics::render(const Result<DatabaseState> &state) const
+QByteArray Metrics::render(const Result<DatabaseState> &state, const OwnState &own) const
 {
     Exposition out;
     out.family("swamp_build_info", "gauge",
@@ -289,14 +314,22 @@ QByteArray Metrics::render(const Result<DatabaseState> &state) const
                QStringLiteral("1 when the database answered this scrape's state queries, else 0 "
                               "(and the state gauges are missing)."));
     out.sample("swamp_database_up", {}, state ? 1 : 0);
-    if (state)
-        renderDatabaseState(out, *state);
+    if (state) {
+        out.family("swamp_fleet_leader", "gauge",
+                   QStringLiteral(
+                       "1 when this orchestrator reports the database-wide gauges (it is alone, or "
+                       "the oldest alive orchestrator of its fleet), else 0."));
+        out.sample("swamp_fleet_leader", {}, state->reported ? 1 : 0);
+        if (state->reported)
+            renderDatabaseState(out, *state);
+    }
     if (state && state->roundTrips) {
         out.family("swamp_database_round_trips_total", "counter",
                    QStringLiteral("Statements, transaction starts and commits this orchestrator sent to "
                                   "PostgreSQL on its main connection, each a network round trip."));
         out.sample("swamp_database_round_trips_total", {}, *state->roundTrips);
     }
+    renderOwnState(out, own);
 
     out.family(
         "swamp_enrollments_total", "counter",

@@ -26,14 +26,23 @@ class Metrics final
 public:
     enum class Endpoint { Worker, Admin };
 
-    // The state gauges, database-wide (orchestrators sharing one PostgreSQL database report the
-    // same values).
+    // The state gauges, database-wide. In a fleet (orchestrators sharing one PostgreSQL
+    // database) only its leader reports them, so that a sum over the fleet counts each record
+    // once; the others answer `reported` false and leave them out.
     struct DatabaseState
     {
+        bool reported = true;
         QMap<QString, qint64> workers; // by status
         QMap<QString, qint64> steps;   // by state
         qint64 activeLeases = 0;
         std::optional<qint64> roundTrips; // PostgreSQL: Store::roundTrips()
+    };
+    // What this orchestrator holds itself: summed over a fleet, the fleet's.
+    struct OwnState
+    {
+        qint64 connectedSessions = 0; // workers connected to it
+        qint64 graceSessions = 0;     // workers disconnected within its reconnect grace
+        qint64 heldLeases = 0;        // active leases of its sessions
     };
     // How often the finished-step counts are read again from the database in full.
     static constexpr qint64 FinishedStepsResyncMs = 5 * 60 * 1000;
@@ -41,7 +50,9 @@ public:
     // costs O(workers + open steps + active leases), not O(all steps): the finished states
     // (succeeded, failed, ...), which grow with every step, are counted in full at the first
     // scrape and every FinishedStepsResyncMs, and advanced by countFinishedStep() in between.
-    Result<DatabaseState> readDatabaseState(Store &store);
+    // `fleetId`: this orchestrator's id in a fleet; unless it is the leader (Store::fleetLeader)
+    // nothing more is read and the state is not `reported`. Empty: alone, always reported.
+    Result<DatabaseState> readDatabaseState(Store &store, const QString &fleetId = {});
     // This orchestrator just finished a step in `state` (written to the database already).
     void countFinishedStep(const QString &state);
 
@@ -69,8 +80,12 @@ public:
     qint64 sockets(Endpoint endpoint) const;
 
     // The exposition: `state` is the database's answer, or the reason it gave none (then the
-    // state gauges are left out and swamp_database_up is 0).
-    QByteArray render(const Result<DatabaseState> &state) const;
+    // state gauges are left out and swamp_database_up is 0); `own` what this process holds.
+    QByteArray render(const Result<DatabaseState> &state, const OwnState &own) const;
+    QByteArray render(const Result<DatabaseState> &state) const
+    {
+        return render(state, OwnState());
+    }
 
 private:
     QElapsedTimer m_uptime;

@@ -5,6 +5,8 @@
 
 #include "model/event.h"
 #include "model/worker.h"
+#include "server/fleet.h"
+#include "server/sessions.h"
 #include "server/transport/connections.h"
 #include "server/transport/metricsserver.h"
 #include "store/store.h"
@@ -20,13 +22,27 @@ Result<void> Orchestrator::startMetrics()
     if (!address)
         return fail(address.error());
     m_metricsServer = std::make_unique<MetricsServer>(
-        [this] { return m_metrics->render(m_metrics->readDatabaseState(*m_store)); },
+        [this] {
+            return m_metrics->render(
+                m_metrics->readDatabaseState(*m_store, shared() ? m_fleet->id() : QString()),
+                ownMetrics());
+        },
         [this] { return checkHealth(); });
     if (auto listening = m_metricsServer->listen(*address, m_config.metricsPort); !listening)
         return listening;
     if (const QString warning = metricsListenWarning(m_config.metricsHost); !warning.isEmpty())
         m_warnings << warning;
     return {};
+}
+
+Metrics::OwnState Orchestrator::ownMetrics() const
+{
+    Metrics::OwnState own;
+    for (const WorkerSession *session : m_sessions->pool().all()) {
+        ++(session->isConnected() ? own.connectedSessions : own.graceSessions);
+        own.heldLeases += session->leaseIds.size();
+    }
+    return own;
 }
 
 QString Orchestrator::metricsUrl() const

@@ -364,6 +364,7 @@ void Orchestrator::stop()
         }
         session->record.status = WorkerStatus::Disconnected;
         session->record.disconnectedAt = QDateTime::currentDateTimeUtc();
+        session->record.graceUntil = QDateTime(); // nothing resumes here any more
         m_sessions->persistWorker(session);
     }
     if (m_admin)

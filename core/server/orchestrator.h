@@ -150,6 +150,8 @@ private:
     Result<void> startMetrics();
     void observeConnection(PeerConnection *connection, Metrics::Endpoint endpoint);
     void observeStep(const StepRecord &step);
+    // The sessions and leases this process holds, for the per-orchestrator gauges.
+    Metrics::OwnState ownMetrics() const;
     Result<void> checkHealth() const;
     // fleet (fleetservice.cpp): several orchestrators on one PostgreSQL database
     bool shared() const;

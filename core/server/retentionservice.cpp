@@ -40,12 +40,16 @@ Result<QJsonObject> AdminService::pruneWorkers(AdminConnection *connection,
     auto gone = m_store->workersGoneBefore(now.addMSecs(-graceMs));
     if (!gone)
         return fail(gone.error());
+    // In a fleet another orchestrator may keep a worker within its grace: the rows say which.
+    auto resumable = m_store->workersWithinReconnectGrace();
+    if (!resumable)
+        return fail(resumable.error());
 
     QJsonArray pruned;
     int inGrace = 0;
     for (const WorkerRecord &worker : std::as_const(*gone)) {
         // Disconnected within its reconnect grace: it may still resume its session and steps.
-        if (m_sessions->pool().find(worker.id)) {
+        if (m_sessions->pool().find(worker.id) || resumable->contains(worker.id)) {
             ++inGrace;
             continue;
         }

@@ -138,6 +138,7 @@ void WorkerSessions::sweepDeadlines(qint64 nowMs)
 void WorkerSessions::attached(WorkerSession *session)
 {
     m_inGrace.remove(session->record.id);
+    session->record.graceUntil = QDateTime();
 }
 
 void WorkerSessions::watchTokenExpiry(const QDateTime &expiresAt, const QString &tokenName)
@@ -275,6 +276,9 @@ void WorkerSessions::markDisconnected(WorkerSession *session, const QString &rea
         session->graceDeadlineMs = now.toMSecsSinceEpoch() + m_settings.reconnectGraceMs;
         m_inGrace.insert(session->record.id);
     }
+    // On the row too: another orchestrator of a fleet asked to prune it must leave it alone.
+    session->record.graceUntil =
+        withGrace ? QDateTime::fromMSecsSinceEpoch(session->graceDeadlineMs, Qt::UTC) : QDateTime();
     persistWorker(session);
     m_events->append(QStringLiteral("worker.disconnected"), session->record.name,
                      Tr::tr("worker %1 disconnected: %2").arg(session->record.name, reason),
@@ -298,6 +302,7 @@ void WorkerSessions::endSession(WorkerSession *session, WorkerStatus finalStatus
     session->connection = nullptr;
     session->record.status = finalStatus;
     session->record.draining = false;
+    session->record.graceUntil = QDateTime();
     if (wasConnected || !session->record.disconnectedAt.isValid())
         session->record.disconnectedAt = now;
     if (wasConnected)

@@ -204,6 +204,39 @@ Result<void> Store::endAliveOrchestrators(const QDateTime &now, const QString &r
                    {toMs(now), reason});
 }
 
+Result<bool> Store::orchestratorAlive(const QString &id)
+{
+    auto alive =
+        exec(QStringLiteral("SELECT COUNT(*) FROM orchestrators WHERE id = ? AND state = 'alive'"),
+             {id});
+    if (!alive)
+        return fail(alive.error());
+    return alive->next() && alive->value(0).toInt() > 0;
+}
+
+Result<QSet<QString>> Store::workersWithinReconnectGrace()
+{
+    QSet<QString> ids;
+    auto read = select(
+        QStringLiteral(
+            "SELECT id FROM workers WHERE status = 'disconnected' AND grace_until IS NOT NULL "
+            "AND orchestrator_id IN ") +
+            AliveOrchestrators,
+        {}, [&](const QSqlQuery &q) { ids.insert(q.value(0).toString()); });
+    if (!read)
+        return fail(read.error());
+    return ids;
+}
+
+Result<QString> Store::fleetLeader()
+{
+    auto leader = exec(QStringLiteral(
+        "SELECT id FROM orchestrators WHERE state = 'alive' ORDER BY started_at, id LIMIT 1"));
+    if (!leader)
+        return fail(leader.error());
+    return leader->next() ? leader->value(0).toString() : QString();
+}
+
 // --- metrics and health -----------------------------------------------------------------------
 
 Result<QMap<QString, qint64>> Store::countBy(const QString &sql)

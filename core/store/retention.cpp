@@ -199,14 +199,18 @@ Result<int> Store::deleteWorker(const WorkerRecord &worker)
         if (!bindings)
             return fail(bindings.error());
         freed = bindings->numRowsAffected();
+        // Not while an alive orchestrator keeps it within its reconnect grace: it may resume.
         auto removed =
             exec(QStringLiteral(
-                     "DELETE FROM workers WHERE id = ? AND status IN ('disconnected', 'lost')"),
+                     "DELETE FROM workers WHERE id = ? AND status IN ('disconnected', 'lost') "
+                     "AND (grace_until IS NULL OR orchestrator_id NOT IN "
+                     "(SELECT id FROM orchestrators WHERE state = 'alive'))"),
                  {worker.id});
         if (!removed)
             return fail(removed.error());
         if (removed->numRowsAffected() != 1) {
-            // Reconnected meanwhile (through another orchestrator on a shared database): keep it.
+            // Reconnected meanwhile (through another orchestrator on a shared database), or
+            // dropped into another one's grace: keep it.
             return fail(QStringLiteral("worker_connected"),
                         Tr::tr("worker %1 is connected again; it was not pruned").arg(worker.name),
                         Tr::tr("prune only workers that stay gone; see 'swamp worker list --all'"));

@@ -28,7 +28,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 7;
+constexpr int KnownSchemaVersion = 8;
 } // namespace
 
 int Store::knownSchemaVersion()

@@ -12,6 +12,7 @@
 #include <QHash>
 #include <QJsonValue>
 #include <QMap>
+#include <QSet>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QSet>
@@ -284,6 +285,14 @@ public:
     Result<QStringList> liveWorkersOnTokenElsewhere(const QString &tokenName, const QString &orchestratorId);
     // One orchestrator per SQLite file: whatever was alive before this start is not.
     Result<void> endAliveOrchestrators(const QDateTime &now, const QString &reason);
+    // Whether orchestrator `id` is `alive` in the fleet table.
+    Result<bool> orchestratorAlive(const QString &id);
+    // Ids of the workers an alive orchestrator keeps disconnected within their reconnect grace
+    // (a row's grace counts only while its holder is alive: nobody else can resume it).
+    Result<QSet<QString>> workersWithinReconnectGrace();
+    // The fleet's leader: the oldest alive orchestrator (by start, then id); empty when none is.
+    // It alone reports the database-wide metrics, so that a sum over the fleet counts once.
+    Result<QString> fleetLeader();
     // Metrics and health
     Result<QMap<QString, qint64>> workerCountsByStatus();
     enum class StepStates { Open, Ended };
@@ -328,6 +337,8 @@ public:
     Result<QList<WorkerRecord>> workersGoneBefore(const QDateTime &cutoff);
     // Deletes a worker record and the bindings of its machine on the tokens of its token name,
     // so that a max-enrollments token regains that enrollment. Returns the bindings removed.
+    // Error "worker_connected" (nothing removed) when it is connected again or, in a fleet,
+    // within an alive orchestrator's reconnect grace.
     Result<int> deleteWorker(const WorkerRecord &worker);
 
     static qint64 toMs(const QDateTime &when) { return when.isValid() ? when.toMSecsSinceEpoch() : 0; }

@@ -9,7 +9,7 @@ namespace Swamp {
 static const char WorkerColumns[] =
     "SELECT id, name, machine_id, token_id, token_name, instance_id, labels, platform, arch, "
     "version, hostname, capacity, status, draining, orchestrator, enrolled_at, last_seen_at, "
-    "disconnected_at, created_at, updated_at, orchestrator_id FROM workers ";
+    "disconnected_at, created_at, updated_at, orchestrator_id, grace_until FROM workers ";
 
 static WorkerRecord workerFromQuery(const QSqlQuery &q)
 {
@@ -35,6 +35,7 @@ static WorkerRecord workerFromQuery(const QSqlQuery &q)
     w.createdAt = Store::fromMs(q.value(18));
     w.updatedAt = Store::fromMs(q.value(19));
     w.orchestratorId = q.value(20).toString();
+    w.graceUntil = Store::fromMs(q.value(21));
     return w;
 }
 
@@ -55,7 +56,8 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
                           w.platform, w.arch, w.version, w.hostname, w.capacity, workerStatusName(w.status),
                           w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
                           toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt),
-                          w.orchestratorId.isNull() ? QStringLiteral("") : w.orchestratorId};
+                          w.orchestratorId.isNull() ? QStringLiteral("") : w.orchestratorId,
+                          toMsOrNull(w.graceUntil)};
     QString held;
     if (!onlyIfHeldBy.isEmpty()) {
         held = QStringLiteral(" WHERE workers.orchestrator_id = ?");
@@ -66,7 +68,8 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
                    "INSERT INTO workers (id, name, machine_id, token_id, token_name, instance_id, "
                    "labels, platform, arch, version, hostname, capacity, status, draining, "
                    "orchestrator, enrolled_at, last_seen_at, disconnected_at, created_at, "
-                   "updated_at, orchestrator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "updated_at, orchestrator_id, grace_until) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, token_id = "
                    "excluded.token_id, instance_id = excluded.instance_id, labels = excluded.labels, "
                    "platform = excluded.platform, arch = excluded.arch, version = excluded.version, "
@@ -74,7 +77,8 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
                    "excluded.status, draining = excluded.draining, orchestrator = "
                    "excluded.orchestrator, enrolled_at = excluded.enrolled_at, last_seen_at = "
                    "excluded.last_seen_at, disconnected_at = excluded.disconnected_at, updated_at = "
-                   "excluded.updated_at, orchestrator_id = excluded.orchestrator_id") + held,
+                   "excluded.updated_at, orchestrator_id = excluded.orchestrator_id, "
+                   "grace_until = excluded.grace_until") + held,
                bindings)
         ;
 }

@@ -51,6 +51,7 @@ private Q_SLOTS:
     void histogramBuckets();
     void labelEscaping();
     void databaseState();
+    void databaseStateOnlyFromTheFleetsLeader();
     void databaseDown();
 
 private:
@@ -484,6 +485,62 @@ void tst_MetricsServer::databaseState()
     QVERIFY_RESULT(state);
     QCOMPARE(state->steps.value(u"failed"_s), 2);
     QCOMPARE(state->steps.value(u"succeeded"_s), 3);
+}
+
+void tst_MetricsServer::databaseStateOnlyFromTheFleetsLeader()
+{
+    QTemporaryDir dir;
+    auto store = Store::open(dir.filePath(u"swamp.db"_s));
+    QVERIFY_RESULT(store);
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const auto join = [&](const QString &id, const QDateTime &startedAt) {
+        return (*store)->registerOrchestrator({id,
+                                               id,
+                                               u"ws://127.0.0.1:9090"_s,
+                                               u"0.1.0"_s,
+                                               u"alive"_s,
+                                               startedAt,
+                                               startedAt,
+                                               {},
+                                               {}});
+    };
+    QVERIFY_RESULT(join(u"younger"_s, now));
+    QVERIFY_RESULT(join(u"older"_s, now.addSecs(-60)));
+
+    // Only the oldest alive orchestrator reports the database-wide gauges; every one reports
+    // what it holds itself.
+    Metrics follower;
+    auto state = follower.readDatabaseState(**store, u"younger"_s);
+    QVERIFY_RESULT(state);
+    QVERIFY(!state->reported);
+    SwampTest::PromDocument doc =
+        parsePrometheusText(follower.render(state, Metrics::OwnState{3, 1, 2}));
+    QVERIFY2(doc.errors.isEmpty(), qPrintable(doc.errors.join(u'\n')));
+    QCOMPARE(doc.valueOr(u"swamp_database_up"_s), 1.0);
+    QCOMPARE(doc.valueOr(u"swamp_fleet_leader"_s), 0.0);
+    for (const char *family : {"swamp_workers", "swamp_steps", "swamp_active_leases"})
+        QVERIFY2(!doc.types.contains(QLatin1String(family)), family);
+    QCOMPARE(doc.valueOr(u"swamp_worker_sessions"_s, {{u"state"_s, u"connected"_s}}), 3.0);
+    QCOMPARE(doc.valueOr(u"swamp_worker_sessions"_s, {{u"state"_s, u"reconnecting"_s}}), 1.0);
+    QCOMPARE(doc.valueOr(u"swamp_held_leases"_s), 2.0);
+
+    Metrics leader;
+    state = leader.readDatabaseState(**store, u"older"_s);
+    QVERIFY_RESULT(state);
+    QVERIFY(state->reported);
+    doc = parsePrometheusText(leader.render(state, {}));
+    QCOMPARE(doc.valueOr(u"swamp_fleet_leader"_s), 1.0);
+    QCOMPARE(doc.valueOr(u"swamp_workers"_s, {{u"status"_s, u"idle"_s}}), 0.0);
+
+    // The leader gone, the next oldest leads.
+    QVERIFY_RESULT((*store)->endOrchestrator(u"older"_s, u"stopped"_s, u"stopped"_s, now));
+    state = follower.readDatabaseState(**store, u"younger"_s);
+    QVERIFY_RESULT(state);
+    QVERIFY(state->reported);
+    // Alone (no fleet id): always.
+    state = Metrics().readDatabaseState(**store);
+    QVERIFY_RESULT(state);
+    QVERIFY(state->reported);
 }
 
 void tst_MetricsServer::databaseDown()

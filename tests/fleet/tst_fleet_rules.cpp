@@ -1,0 +1,340 @@
+// The rules one orchestrator keeps, kept by a fleet (several orchestrators on one PostgreSQL
+// database): real `swamp serve` processes on 127.0.0.1 sharing a PostgreSQL server the test
+// starts, real workers and the CLI. The ghost-session rule whichever orchestrator holds the
+// machine (a live duplicate is refused, a ghost is replaced), `swamp worker prune` sparing a
+// worker within any orchestrator's reconnect grace, and /metrics whose sum over the fleet counts
+// each record once.
+
+#include "integration/swampharness.h"
+#include "steps/stephelpers.h"
+#include "support/pgserver.h"
+#include "unit/httptest.h"
+#include "unit/prometheustext.h"
+
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <QTest>
+
+#include <csignal>
+#include <memory>
+
+using namespace SwampTest;
+using namespace Qt::StringLiterals;
+
+class tst_FleetRules : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void aLiveDuplicateIsRefusedWhicheverOrchestratorHoldsIt();
+    void aGhostIsReplacedThroughAnotherOrchestrator();
+    void pruneSparesAWorkerWithinAnotherOrchestratorsGrace();
+    void metricsSumOverTheFleetCountsEachRecordOnce();
+
+private:
+    Harness *startOrchestrator(const QStringList &extra = {});
+
+    PostgresServer m_server;
+    QString m_database;
+    QTemporaryDir m_dir;
+    QString m_adminTokenFile;
+    std::vector<std::unique_ptr<Harness>> m_orchestrators;
+};
+
+namespace {
+
+QJsonObject workerIn(const QJsonObject &list, const QString &name)
+{
+    for (const QJsonValue &value : list.value(u"workers"_s).toArray()) {
+        if (value.toObject().value(u"name"_s).toString() == name)
+            return value.toObject();
+    }
+    return {};
+}
+
+QStringList namesOf(const QJsonArray &workers)
+{
+    QStringList names;
+    for (const QJsonValue &value : workers)
+        names << value.toObject().value(u"name"_s).toString();
+    return names;
+}
+
+// A worker that must be refused: exit 1 with `enrollment failed: <message> — <fix>`.
+bool refusedWith(Child *worker, const QString &substring, const QString &fix)
+{
+    if (!worker->waitForExit(30000) || worker->exitCode() != 1 ||
+        worker->outContains(u"enrolled as"_s))
+        return false;
+    static const QRegularExpression line(u"^enrollment failed: (.+) — (.+)$"_s,
+                                         QRegularExpression::MultilineOption);
+    const auto match = line.match(worker->err());
+    return match.hasMatch() && match.captured(1).contains(substring) &&
+           match.captured(2).startsWith(fix);
+}
+
+// The metrics port an orchestrator printed on its second line.
+quint16 metricsPortOf(Harness *h)
+{
+    static const QRegularExpression line(u"^Metrics on http://127\\.0\\.0\\.1:(\\d+)/metrics$"_s,
+                                         QRegularExpression::MultilineOption);
+    quint16 port = 0;
+    const bool printed = QTest::qWaitFor(
+        [&] {
+            const auto match = line.match(h->orchestrator()->out());
+            port = match.hasMatch() ? quint16(match.captured(1).toUInt()) : 0;
+            return port != 0;
+        },
+        20000);
+    return printed ? port : 0;
+}
+
+PromDocument scrape(quint16 port)
+{
+    const HttpReply reply = httpGet(port, "/metrics");
+    PromDocument document = parsePrometheusText(reply.body);
+    if (reply.status != 200)
+        document.errors.prepend(u"HTTP status %1"_s.arg(reply.status));
+    return document;
+}
+
+// What `sum(name{labels})` over these orchestrators gives Prometheus: absent series add nothing.
+double sumOver(const QList<quint16> &ports, const QString &name,
+               const QMap<QString, QString> &labels = {})
+{
+    double sum = 0;
+    for (quint16 port : ports)
+        sum += scrape(port).value(name, labels).value_or(0);
+    return sum;
+}
+
+} // namespace
+
+void tst_FleetRules::initTestCase()
+{
+    SWAMP_START_POSTGRES(m_server);
+    m_adminTokenFile = m_dir.filePath(u"admin-token"_s);
+    QFile file(m_adminTokenFile);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("fleet-rules-admin-token-0123456789abcdef0123456789ab\n");
+    file.close();
+    file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+}
+
+void tst_FleetRules::init()
+{
+    m_database = m_server.createDatabase();
+    QVERIFY2(!m_database.isEmpty(), qPrintable(m_server.errorString()));
+}
+
+void tst_FleetRules::cleanup()
+{
+    m_orchestrators.clear(); // kills every child of every harness
+}
+
+Harness *tst_FleetRules::startOrchestrator(const QStringList &extra)
+{
+    auto harness = std::make_unique<Harness>();
+    harness->orchestratorEnvironment.insert(u"PGPASSWORD"_s, m_server.password());
+    if (!harness->startOrchestrator(0, QStringList{u"--database"_s, m_database,
+                                                   u"--orchestrator-timeout"_s, u"3s"_s,
+                                                   u"--admin-token-file"_s, m_adminTokenFile} +
+                                           extra))
+        return nullptr;
+    m_orchestrators.push_back(std::move(harness));
+    return m_orchestrators.back().get();
+}
+
+void tst_FleetRules::aLiveDuplicateIsRefusedWhicheverOrchestratorHoldsIt()
+{
+    Harness *a = startOrchestrator();
+    QVERIFY(a);
+    Harness *b = startOrchestrator();
+    QVERIFY(b);
+    const QString token = a->createToken(u"dup"_s);
+    QVERIFY(!token.isEmpty());
+    const QString cacheA = a->newCacheDir();
+    Child *first = a->startEnrolledWorker(token, cacheA);
+    QVERIFY(first);
+    const QString name = Harness::enrolledName(first);
+
+    // A second process of the same machine (its identity copied: the cache dir lock forbids
+    // sharing the dir) through B, then through A: the first answers A's pings, so it is live.
+    for (Harness *h : {b, a}) {
+        const QString cache = h->newCacheDir();
+        QVERIFY(copyMachineId(cacheA, cache));
+        Child *duplicate = h->startWorker(token, cache);
+        QVERIFY2(
+            refusedWith(duplicate, u"already_connected"_s,
+                        u"check for duplicate worker processes; revoke and re-create the token"_s),
+            qPrintable(duplicate->describe()));
+    }
+    // The live one is untouched: still A's, idle, enrolled once.
+    QVERIFY2(first->isRunning(), qPrintable(first->describe()));
+    QCOMPARE(first->count(u"enrolled as"_s), 1);
+    const QJsonObject held = workerIn(b->workerList(false), name);
+    QCOMPARE(held.value(u"orchestrator"_s).toString(), a->url());
+    QCOMPARE(held.value(u"status"_s).toString(), u"idle"_s);
+    QVERIFY2(!a->orchestratorOutput().contains(u"moved to orchestrator"_s),
+             qPrintable(a->orchestratorOutput()));
+    QVERIFY2(b->orchestratorOutput().contains(u"already_connected"_s),
+             qPrintable(b->orchestratorOutput()));
+}
+
+void tst_FleetRules::aGhostIsReplacedThroughAnotherOrchestrator()
+{
+    // A frozen worker keeps looking connected (no heartbeat timeout during the test), and a
+    // dropped one stays within its grace until the next one comes.
+    const QStringList slow{u"--heartbeat-timeout"_s, u"60s"_s, u"--reconnect-grace"_s, u"60s"_s};
+    Harness *a = startOrchestrator(slow);
+    QVERIFY(a);
+    Harness *b = startOrchestrator(slow);
+    QVERIFY(b);
+    const QString token = a->createToken(u"ghost"_s);
+    QVERIFY(!token.isEmpty());
+    const QString cacheA = a->newCacheDir();
+    Child *first = a->startEnrolledWorker(token, cacheA);
+    QVERIFY(first);
+    const QString name = Harness::enrolledName(first);
+
+    // Frozen: its socket is open on A but nothing answers A's ping. B asks A, A's probe goes
+    // unanswered, and the new process through B takes the worker over.
+    first->signal(SIGSTOP);
+    const QString cacheB = b->newCacheDir();
+    QVERIFY(copyMachineId(cacheA, cacheB));
+    Child *second = b->startEnrolledWorker(token, cacheB);
+    QVERIFY(second);
+    QVERIFY(!second->outputContains(u"already_connected"_s));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        workerIn(a->workerList(false), name).value(u"orchestrator"_s).toString(), b->url(), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        a->orchestratorOutput().contains(u"worker %1 moved to orchestrator"_s.arg(name)), 10000);
+    first->process.kill();
+    QVERIFY(first->waitForExit(10000));
+
+    // Killed -9: B sees the socket close and keeps the session within its grace. A new process
+    // through A takes the worker over at once, and B lets its session go instead of losing it.
+    second->process.kill();
+    QVERIFY(second->waitForExit(10000));
+    QTRY_COMPARE_WITH_TIMEOUT(b->workerStatus(name), u"disconnected"_s, 10000);
+    const QString cacheC = a->newCacheDir();
+    QVERIFY(copyMachineId(cacheA, cacheC));
+    Child *third = a->startEnrolledWorker(token, cacheC);
+    QVERIFY(third);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        workerIn(b->workerList(false), name).value(u"orchestrator"_s).toString(), a->url(), 10000);
+    QCOMPARE(workerIn(b->workerList(false), name).value(u"status"_s).toString(), u"idle"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        b->orchestratorOutput().contains(u"worker %1 moved to orchestrator"_s.arg(name)), 10000);
+    QVERIFY2(!b->orchestratorOutput().contains(u"worker %1 lost"_s.arg(name)),
+             qPrintable(b->orchestratorOutput()));
+    QVERIFY2(third->isRunning(), qPrintable(third->describe()));
+}
+
+void tst_FleetRules::pruneSparesAWorkerWithinAnotherOrchestratorsGrace()
+{
+    const QStringList longGrace{u"--reconnect-grace"_s, u"5m"_s};
+    Harness *a = startOrchestrator(longGrace);
+    QVERIFY(a);
+    Harness *b = startOrchestrator(longGrace);
+    QVERIFY(b);
+    const QString resumable = a->createToken(u"resumable"_s);
+    const QString revoked = a->createToken(u"revoked"_s);
+    QVERIFY(!resumable.isEmpty() && !revoked.isEmpty());
+    Child *dropped = b->startEnrolledWorker(resumable, b->newCacheDir());
+    Child *cutOff = b->startEnrolledWorker(revoked, b->newCacheDir());
+    QVERIFY(dropped && cutOff);
+    const QString droppedName = Harness::enrolledName(dropped);
+    const QString cutOffName = Harness::enrolledName(cutOff);
+
+    // One is killed: B keeps its session within the grace, it may resume there. The other's
+    // token is revoked: B ends its session, nothing resumes it.
+    dropped->process.kill();
+    QVERIFY(dropped->waitForExit(10000));
+    QCOMPARE(a->cli({u"worker"_s, u"token"_s, u"revoke"_s, u"revoked"_s}).exitCode, 0);
+    QVERIFY(cutOff->waitForExit(20000));
+    QTRY_COMPARE_WITH_TIMEOUT(a->workerStatus(droppedName), u"disconnected"_s, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(a->workerStatus(cutOffName), u"disconnected"_s, 10000);
+
+    // Pruned through A, which holds neither: only the revoked one goes.
+    const Run pruned = a->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--json"_s});
+    QCOMPARE(pruned.exitCode, 0);
+    QCOMPARE(namesOf(pruned.json().value(u"workers"_s).toArray()), QStringList{cutOffName});
+    QCOMPARE(pruned.json().value(u"inReconnectGrace"_s).toInt(), 1);
+    QCOMPARE(a->workerStatus(droppedName), u"disconnected"_s);
+    // Through B, which holds it, the same.
+    const Run again = b->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--json"_s});
+    QCOMPARE(again.exitCode, 0);
+    QCOMPARE(again.json().value(u"count"_s).toInt(), 0);
+    QCOMPARE(again.json().value(u"inReconnectGrace"_s).toInt(), 1);
+
+    // Once B is gone nothing can resume the session: A prunes it.
+    QVERIFY(b->stopOrchestrator());
+    const Run last = a->cli({u"worker"_s, u"prune"_s, u"--grace-period"_s, u"0s"_s, u"--json"_s});
+    QCOMPARE(last.exitCode, 0);
+    QCOMPARE(namesOf(last.json().value(u"workers"_s).toArray()), QStringList{droppedName});
+    QCOMPARE(last.json().value(u"inReconnectGrace"_s).toInt(), 0);
+}
+
+void tst_FleetRules::metricsSumOverTheFleetCountsEachRecordOnce()
+{
+    const QStringList metrics{u"--metrics-listen"_s, u"127.0.0.1:0"_s};
+    Harness *a = startOrchestrator(metrics);
+    QVERIFY(a);
+    Harness *b = startOrchestrator(metrics);
+    QVERIFY(b);
+    const quint16 portA = metricsPortOf(a);
+    const quint16 portB = metricsPortOf(b);
+    QVERIFY(portA != 0 && portB != 0);
+    const QList<quint16> fleet{portA, portB};
+    const QString token = a->createToken(u"measured"_s, {u"--max-enrollments"_s, u"5"_s});
+    QVERIFY(!token.isEmpty());
+    QVERIFY(a->startEnrolledWorker(token, a->newCacheDir(), {}, {u"--label"_s, u"home=a"_s}));
+    QVERIFY(b->startEnrolledWorker(token, b->newCacheDir(), {}, {u"--label"_s, u"home=b"_s}));
+    // One step waits for a worker nobody has, one runs on B's worker.
+    QVERIFY(!detach(*a, {u"--label"_s, u"home=nowhere"_s, u"--queue-timeout"_s, u"10m"_s, u"--"_s,
+                         u"true"_s})
+                 .isEmpty());
+    const QString running = detach(*a, {u"--label"_s, u"home=b"_s, u"--"_s, u"sleep"_s, u"60"_s});
+    QVERIFY(!running.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, running), u"running"_s, 20000);
+
+    // Database-wide series: summed over the fleet, the true counts.
+    const QMap<QString, QString> idle{{u"status"_s, u"idle"_s}};
+    QTRY_COMPARE_WITH_TIMEOUT(sumOver(fleet, u"swamp_workers"_s, idle), 1.0, 10000);
+    QCOMPARE(sumOver(fleet, u"swamp_workers"_s, {{u"status"_s, u"busy"_s}}), 1.0);
+    QCOMPARE(sumOver(fleet, u"swamp_steps"_s, {{u"state"_s, u"queued"_s}}), 1.0);
+    QCOMPARE(sumOver(fleet, u"swamp_steps"_s, {{u"state"_s, u"running"_s}}), 1.0);
+    QCOMPARE(sumOver(fleet, u"swamp_active_leases"_s), 1.0);
+    // Reported by the leader, the oldest orchestrator: A.
+    const PromDocument docA = scrape(portA);
+    const PromDocument docB = scrape(portB);
+    QVERIFY2(docA.errors.isEmpty(), qPrintable(docA.errors.join(u'\n')));
+    QVERIFY2(docB.errors.isEmpty(), qPrintable(docB.errors.join(u'\n')));
+    QCOMPARE(docA.valueOr(u"swamp_fleet_leader"_s), 1.0);
+    QCOMPARE(docB.valueOr(u"swamp_fleet_leader"_s), 0.0);
+    QVERIFY(docB.family(u"swamp_workers"_s).isEmpty());
+    QCOMPARE(docB.valueOr(u"swamp_database_up"_s), 1.0);
+    // Per-orchestrator series: each its own, and their sum the fleet's.
+    const QMap<QString, QString> connected{{u"state"_s, u"connected"_s}};
+    QCOMPARE(docA.valueOr(u"swamp_worker_sessions"_s, connected), 1.0);
+    QCOMPARE(docB.valueOr(u"swamp_worker_sessions"_s, connected), 1.0);
+    QCOMPARE(docA.valueOr(u"swamp_held_leases"_s), 0.0);
+    QCOMPARE(docB.valueOr(u"swamp_held_leases"_s), 1.0);
+    QCOMPARE(docB.valueOr(u"swamp_connected_sockets"_s, {{u"endpoint"_s, u"worker"_s}}), 1.0);
+
+    // The leader stops: B leads, and the sum is still the true count (A's worker is
+    // disconnected: it knows no other orchestrator).
+    QVERIFY(a->stopOrchestrator());
+    QTRY_COMPARE_WITH_TIMEOUT(scrape(portB).valueOr(u"swamp_fleet_leader"_s), 1.0, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        sumOver({portB}, u"swamp_workers"_s, {{u"status"_s, u"disconnected"_s}}), 1.0, 10000);
+    QCOMPARE(sumOver({portB}, u"swamp_workers"_s, {{u"status"_s, u"busy"_s}}), 1.0);
+    QCOMPARE(sumOver({portB}, u"swamp_steps"_s, {{u"state"_s, u"queued"_s}}), 1.0);
+}
+
+QTEST_GUILESS_MAIN(tst_FleetRules)
+#include "tst_fleet_rules.moc"
