@@ -9,6 +9,8 @@ CommitPipeline::CommitPipeline(Store &store, QObject *parent)
     , m_store(store)
     , m_gate([this] { return m_store.inBatch() || m_store.commitsPending(); })
 {
+    m_reconnect.setSingleShot(true);
+    connect(&m_reconnect, &QTimer::timeout, this, &CommitPipeline::tryReconnect);
     m_store.setGroupCommit([this] {
         // Once per turn: a batch sealed early (sealEarlyIfDue) and the one opened after it in the
         // same turn share the commit posted for the first.
@@ -54,11 +56,16 @@ void CommitPipeline::commitNow()
 
 void CommitPipeline::batchCommitted(quint64 epoch, const Result<void> &outcome)
 {
+    if (!outcome && outcome.error().code == u"database_away") {
+        // Held, not failed: what waits keeps waiting for the database to come back.
+        if (!m_reconnect.isActive()) {
+            m_reconnectDelayMs = m_reconnectDelayMs == 0 ? 250 : m_reconnectDelayMs;
+            m_reconnect.start(m_reconnectDelayMs);
+        }
+        return;
+    }
     if (!outcome) {
-        if (std::exchange(m_failed, true))
-            return; // the batches behind the one that failed fail too
-        m_gate.discard();
-        Q_EMIT failed(outcome.error());
+        fail(outcome.error());
         return;
     }
     if (m_gate.isClosed())
@@ -66,6 +73,31 @@ void CommitPipeline::batchCommitted(quint64 epoch, const Result<void> &outcome)
     else
         m_gate.releaseAll(); // also what was sent while only commits were in flight
     Q_EMIT committed();
+}
+
+void CommitPipeline::fail(const Error &error)
+{
+    if (std::exchange(m_failed, true))
+        return; // the batches behind the one that failed fail too
+    m_gate.discard();
+    Q_EMIT failed(error);
+}
+
+void CommitPipeline::tryReconnect()
+{
+    constexpr int MaxDelayMs = 5000;
+    if (auto back = m_store.reconnect(); !back) {
+        if (m_store.isAway()) {
+            m_reconnectDelayMs = std::min(MaxDelayMs, m_reconnectDelayMs * 2);
+            m_reconnect.start(m_reconnectDelayMs);
+            return;
+        }
+        fail(back.error()); // the held batch no longer applies
+        return;
+    }
+    m_reconnectDelayMs = 0;
+    Q_EMIT reconnected();
+    commitBatch();
 }
 
 } // namespace Swamp

@@ -4,6 +4,7 @@
 #include "server/transport/connections.h"
 
 #include <QObject>
+#include <QTimer>
 
 namespace Swamp {
 
@@ -16,7 +17,9 @@ class Store;
 // of a PeerConnection waits in the OutboundGate until the batch it depends on is durable. A
 // failed commit drops what waited (the connections are aborted) and is reported once, by
 // failed(): the in-memory state is then ahead of the database, so the orchestrator must stop, and
-// a restart recovers from the last committed state.
+// a restart recovers from the last committed state. A commit that finds PostgreSQL gone is not a
+// failed one: the batch and what waits for it are held, the store reconnects with a backoff
+// (250 ms doubling to 5 s) and the batch is committed then (Store::isAway()).
 class CommitPipeline final : public QObject
 {
     Q_OBJECT
@@ -40,15 +43,21 @@ Q_SIGNALS:
     void failed(const Swamp::Error &error);
     // A batch is durable (what waited for it has been released).
     void committed();
+    // PostgreSQL is back after a loss, and the batch held meanwhile is being committed.
+    void reconnected();
 
 private:
     void commitBatch(); // the open batch, sealed, without waiting
     void batchCommitted(quint64 epoch, const Result<void> &outcome);
+    void fail(const Error &error);
+    void tryReconnect();
 
     Store &m_store;
     OutboundGate m_gate;
     bool m_failed = false;
     bool m_posted = false; // commitBatch() is posted for the next turn
+    QTimer m_reconnect;    // PostgreSQL away: the next attempt
+    int m_reconnectDelayMs = 0;
 };
 
 } // namespace Swamp

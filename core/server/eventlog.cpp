@@ -32,7 +32,8 @@ void EventLog::pull()
     if (!m_gaps.isEmpty()) {
         auto filled = m_store->eventsWithIds(m_gaps.keys(), &pendingIds);
         if (!filled) {
-            qCWarning(lcDb) << "could not read the fleet's events:" << filled.error().message;
+            if (!Store::isAwayError(filled.error()))
+                qCWarning(lcDb) << "could not read the fleet's events:" << filled.error().message;
             return;
         }
         for (qsizetype i = 0; i < filled->size(); ++i) {
@@ -44,7 +45,8 @@ void EventLog::pull()
         pendingIds.clear();
         auto stored = m_store->eventsAfter(m_pulledTo, 1000, &pendingIds);
         if (!stored) {
-            qCWarning(lcDb) << "could not read the events:" << stored.error().message;
+            if (!Store::isAwayError(stored.error()))
+                qCWarning(lcDb) << "could not read the events:" << stored.error().message;
             return;
         }
         for (qsizetype i = 0; i < stored->size(); ++i) {

@@ -70,7 +70,7 @@ void Fleet::notify(const QString &kind, QJsonObject fields)
         return;
     fields.insert(QStringLiteral("o"), m_id);
     fields.insert(QStringLiteral("k"), kind);
-    if (auto r = m_store->notifyFleet(fields); !r)
+    if (auto r = m_store->notifyFleet(fields); !r && !Store::isAwayError(r.error()))
         qCWarning(lcDb) << "could not notify the fleet:" << kind << r.error().message;
 }
 
@@ -109,11 +109,14 @@ QString Fleet::evictionReason()
 
 void Fleet::heartbeat()
 {
+    if (m_store->isAway())
+        return; // the store said so once; nobody can write a verdict meanwhile
     const QDateTime now = QDateTime::currentDateTimeUtc();
     auto alive = m_store->heartbeatOrchestrator(m_id, now);
     if (!alive) {
         // The database is away: nothing to decide until it answers again.
-        qCWarning(lcDb) << "fleet heartbeat failed:" << alive.error().message;
+        if (!Store::isAwayError(alive.error()))
+            qCWarning(lcDb) << "fleet heartbeat failed:" << alive.error().message;
         return;
     }
     if (!*alive) {
@@ -134,7 +137,8 @@ void Fleet::reap()
     const QDateTime now = QDateTime::currentDateTimeUtc();
     auto stale = m_store->staleOrchestrators(m_id, m_timeoutMs);
     if (!stale) {
-        qCWarning(lcDb) << "could not look for stopped orchestrators:" << stale.error().message;
+        if (!Store::isAwayError(stale.error()))
+            qCWarning(lcDb) << "could not look for stopped orchestrators:" << stale.error().message;
         return;
     }
     if (stale->isEmpty())

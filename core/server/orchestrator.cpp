@@ -279,6 +279,8 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
     m_commits = std::make_unique<CommitPipeline>(*m_store);
     connect(m_commits.get(), &CommitPipeline::failed, this, &Orchestrator::commitFailed);
     connect(m_commits.get(), &CommitPipeline::committed, m_events.get(), &EventLog::deliverCommitted);
+    // Back after a loss: what the fleet announced meanwhile was missed.
+    connect(m_commits.get(), &CommitPipeline::reconnected, m_scheduler.get(), &Scheduler::requestRefresh);
     createAdminService();
     m_store->checkpointInBackground();
     // The hot rows wait for the commit: on SQLite written once each in their newest version, on

@@ -86,7 +86,8 @@ void Scheduler::refreshQueue()
         }
     });
     if (!visited) {
-        qCWarning(lcLease) << "could not reload the queue:" << visited.error().message;
+        if (!Store::isAwayError(visited.error()))
+            qCWarning(lcLease) << "could not reload the queue:" << visited.error().message;
         return;
     }
     m_queue.forEach([&](const QString &id) {
@@ -472,7 +473,8 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
         return false;
     }
     if (!saved) {
-        qCWarning(lcLease) << "could not dispatch" << step.id << saved.error().message;
+        if (!Store::isAwayError(saved.error()))
+            qCWarning(lcLease) << "could not dispatch" << step.id << saved.error().message;
         return false;
     }
     step = next;

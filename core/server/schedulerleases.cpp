@@ -232,7 +232,8 @@ void Scheduler::handleFinished(WorkerSession *session, const Protocol::Finished 
         return;
     }
     if (!saved) {
-        qCWarning(lcLease) << "could not record result of lease" << leaseId << saved.error().message;
+        if (!Store::isAwayError(saved.error()))
+            qCWarning(lcLease) << "could not record result of lease" << leaseId << saved.error().message;
         return; // no ack: the worker sends the result again after it reconnects
     }
     m_leases.remove(leaseId);

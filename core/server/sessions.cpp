@@ -368,7 +368,8 @@ void WorkerSessions::persistWorker(WorkerSession *session, PersistWhat what)
     // from the session if it is still here, else from this copy (a lost worker's last status).
     // Said once per worker, not at every retry.
     if (!m_unsavedWorkers.contains(session->record.id)) {
-        qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message
+        if (!Store::isAwayError(saved.error()))
+            qCWarning(lcDb) << "could not save worker" << session->record.name << saved.error().message
                         << "- retrying at every sweep";
     }
     m_unsavedWorkers.insert(session->record.id, session->record);

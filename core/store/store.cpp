@@ -130,18 +130,23 @@ Result<void> Store::stageEvents()
 {
     if (m_dialect != Dialect::Postgres)
         return {};
-    // This session's staging table for events (migration 007): emptied at every commit, its
-    // first row of each INSERT wakes the trigger that numbers them inside the commit.
-    for (const char *sql : {"CREATE TEMP TABLE swamp_staged_events (seq BIGINT NOT NULL, at BIGINT NOT NULL, "
-                            "kind TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL, data TEXT NOT NULL, "
-                            "first BOOLEAN NOT NULL) ON COMMIT DELETE ROWS",
-                            "CREATE CONSTRAINT TRIGGER swamp_publish_at_commit AFTER INSERT ON "
-                            "pg_temp.swamp_staged_events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-                            "WHEN (NEW.first) EXECUTE FUNCTION swamp_publish_events()"}) {
-        if (auto r = execute(QString::fromLatin1(sql)); !r)
+    for (const QString &sql : stagingStatements()) {
+        if (auto r = execute(sql); !r)
             return r;
     }
     return {};
+}
+
+QStringList Store::stagingStatements()
+{
+    // This session's staging table for events (migration 007): emptied at every commit, its
+    // first row of each INSERT wakes the trigger that numbers them inside the commit.
+    return {QStringLiteral("CREATE TEMP TABLE swamp_staged_events (seq BIGINT NOT NULL, at BIGINT NOT NULL, "
+                           "kind TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL, data TEXT NOT NULL, "
+                           "first BOOLEAN NOT NULL) ON COMMIT DELETE ROWS"),
+            QStringLiteral("CREATE CONSTRAINT TRIGGER swamp_publish_at_commit AFTER INSERT ON "
+                           "pg_temp.swamp_staged_events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                           "WHEN (NEW.first) EXECUTE FUNCTION swamp_publish_events()")};
 }
 
 Result<void> Store::configure()
@@ -407,16 +412,21 @@ Result<QSqlQuery> Store::exec(const QString &sql, const QVariantList &bindings)
 
 Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, bool forwardOnly)
 {
+    if (m_away)
+        return awayError();
     if (auto opened = openBatch(); !opened)
         return fail(opened.error());
     if (auto flushed = beforeStatement(); !flushed)
         return fail(flushed.error());
     QSqlQuery query(database());
     // Forward-only: every caller reads rows once, in order, so no row cache (on PostgreSQL the
-    // rows stream from the server; see forEachRow()).
-    query.setForwardOnly(forwardOnly);
+    // rows stream from the server; see forEachRow()). A locking read is counted instead, so that
+    // a replay (postgresaway.cpp) can tell whether it still finds the same rows.
+    const bool locking = m_dialect == Dialect::Postgres && sql.contains(QStringLiteral(" FOR UPDATE"));
+    query.setForwardOnly(forwardOnly && !locking);
     countRoundTrip();
     bool ok = false;
+    QString text = sql;
     if (bindings.isEmpty()) {
         ok = query.exec(sql);
     } else if (m_dialect == Dialect::Postgres) {
@@ -426,7 +436,8 @@ Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, b
         auto inlined = inlineBindings(sql, bindings);
         if (!inlined)
             return fail(inlined.error());
-        ok = query.exec(*inlined);
+        text = *inlined;
+        ok = query.exec(text);
     } else {
         ok = query.prepare(sql);
         for (qsizetype i = 0; ok && i < bindings.size(); ++i)
@@ -434,9 +445,13 @@ Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, b
         ok = ok && query.exec();
     }
     if (!ok) {
+        if (noteConnectionLost(query.lastError()))
+            return awayError();
         qCWarning(lcDb) << "statement failed:" << sql.left(80) << query.lastError().text();
         return databaseError(Tr::tr("running a statement"), query.lastError().text());
     }
+    if (m_dialect == Dialect::Postgres)
+        logForReplay(text, query, locking);
     return query;
 }
 

@@ -14,6 +14,7 @@
 #include <QMap>
 #include <QSet>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QSet>
 #include <QString>
@@ -104,6 +105,20 @@ public:
     // Statements, transaction starts and commits sent to PostgreSQL on the main connection since
     // the store opened (each one is a network round trip); 0 on SQLite.
     qint64 roundTrips() const { return m_roundTrips; }
+
+    // PostgreSQL gone (postgresaway.cpp): when a statement or a commit finds the connection
+    // broken, the store is "away". It says so once; every statement then fails at once with the
+    // code "database_away" (no round trip, no log line), the open batch keeps its rows in memory
+    // and commitBatch() returns "database_away" without losing them. reconnect() opens a new
+    // session and replays what the batch had already written, statement by statement, checking
+    // that each still changes (or locks) the same number of rows; a batch whose replay differs
+    // (another orchestrator took a step it had claimed, ended a lease it held) is refused, and
+    // its commit fails as any failed commit does.
+    bool isAway() const { return m_away; }
+    // An error that only says the store is away (said once already: not worth a log line).
+    static bool isAwayError(const Error &error) { return error.code == u"database_away"; }
+    Result<void> reconnect();
+    qint64 awayMs() const { return m_away ? m_awayClock.elapsed() : 0; }
     // PostgreSQL: the server ends this session when it sits in a transaction for longer than
     // `idleInTransactionMs`, and a statement waiting for a row lock gives up after `lockMs`.
     // Nothing on SQLite.
@@ -432,6 +447,15 @@ private:
     // A statement that must not write the batch's rows first (a claim reads one row it locks).
     Result<QSqlQuery> execWithoutFlush(const QString &sql, const QVariantList &bindings);
     const PendingRow *pendingRow(size_t kind, const QString &id) const;
+    // postgresaway.cpp
+    static QStringList stagingStatements();
+    std::unexpected<Error> awayError() const;
+    // After a failed statement: whether libpq found the connection broken (then the store is away).
+    bool noteConnectionLost(const QSqlError &error);
+    void logForReplay(const QString &sql, const QSqlQuery &query, bool locking);
+    std::unexpected<Error> keepForReplay(PendingRows rows);
+    Result<void> setUpSession();
+    Result<void> replay();
     // Before any statement: writes what is pending, opening the running body's savepoint first
     // when there is one (see transaction()).
     Result<void> beforeStatement();
@@ -460,6 +484,22 @@ private:
     std::optional<Error> m_batchBroken; // pending rows could not be written: the batch must not commit
     qint64 m_lastEventId = 0;
     qint64 m_roundTrips = 0;
+    // PostgreSQL away (see isAway()).
+    bool m_away = false;
+    QElapsedTimer m_awayClock;
+    bool m_finalFlush = false; // the commit's own flush: its rows are kept, not logged
+    bool m_replaying = false;
+    struct Logged
+    {
+        QString sql;      // bindings inlined
+        qint64 rows = -1; // rows changed, or locked by a FOR UPDATE read; -1: not compared
+        bool locking = false;
+        bool stagesEvents = false;
+    };
+    QList<Logged> m_replayLog; // what the open batch wrote before its commit
+    PendingRows m_finalRows;   // the rows its commit wrote (again rows if the commit is lost)
+    qint64 m_idleInTransactionMs = 0;
+    qint64 m_lockMs = 0;
     QSet<qint64> m_uncommittedEventIds; // PostgreSQL: pending ids of events not committed yet
     QSet<qint64> m_committedEventIds;   // ... and committed
     void eventsCommitted(bool committed)

@@ -31,10 +31,20 @@ Result<void> Store::openBatch()
 {
     if (m_batchOpen || !m_scheduleCommit || m_transactionDepth > 0)
         return {};
+    if (m_away) {
+        // No server transaction until the database is back: the batch's rows wait in memory.
+        m_batchOpen = true;
+        m_batchClock.start();
+        m_scheduleCommit();
+        return {};
+    }
     QSqlDatabase db = database();
     countRoundTrip();
-    if (!db.transaction())
+    if (!db.transaction()) {
+        if (noteConnectionLost(db.lastError()))
+            return openBatch(); // held in memory until the database is back
         return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
+    }
     m_batchOpen = true;
     m_batchClock.start();
     m_mainWrote = false;
@@ -46,6 +56,8 @@ Result<void> Store::limitSession(qint64 idleInTransactionMs, qint64 lockMs)
 {
     if (m_dialect != Dialect::Postgres)
         return {};
+    m_idleInTransactionMs = idleInTransactionMs;
+    m_lockMs = lockMs;
     if (auto r = execute(QStringLiteral("SET idle_in_transaction_session_timeout = %1").arg(idleInTransactionMs)); !r)
         return r;
     return execute(QStringLiteral("SET lock_timeout = %1").arg(lockMs));
@@ -110,24 +122,37 @@ Result<void> Store::commitBatch()
             return fail(*std::exchange(m_batchBroken, std::nullopt));
         return {};
     }
-    if (auto flushed = flushPending(m_batchRows, true); !flushed || m_batchBroken) {
+    if (m_away && !m_batchBroken)
+        return awayError(); // held until reconnect() replays it
+    if (auto flushed = flushPending(m_batchRows, true); !flushed && m_away && !m_batchBroken) {
+        return awayError(); // the rows went back to m_batchRows
+    } else if (!flushed || m_batchBroken) {
         const Error error = m_batchBroken ? *m_batchBroken : flushed.error();
         m_batchBroken.reset();
         m_batchOpen = false;
+        m_replayLog.clear();
+        m_finalRows.clear();
         eventsCommitted(false);
         countRoundTrip();
         database().rollback();
         return fail(error);
     }
-    m_batchOpen = false;
     QSqlDatabase db = database();
     countRoundTrip();
     if (!db.commit()) {
         const QString text = db.lastError().text();
+        if (noteConnectionLost(db.lastError()))
+            return keepForReplay(std::move(m_finalRows));
+        m_batchOpen = false;
+        m_replayLog.clear();
+        m_finalRows.clear();
         eventsCommitted(false);
         db.rollback();
         return databaseError(Tr::tr("committing"), text);
     }
+    m_batchOpen = false;
+    m_finalRows.clear();
+    m_replayLog.clear();
     eventsCommitted(true);
     return {};
 }
@@ -338,7 +363,18 @@ Result<void> Store::flushPending(PendingRows &pending, bool final)
     m_flushing = true;
     Result<void> result;
     if (m_dialect == Dialect::Postgres) {
+        // The final flush is not logged for a replay: its rows are kept instead, and written
+        // again as rows.
+        m_finalFlush = final;
         result = flushPendingPostgres(rows);
+        m_finalFlush = false;
+        if (!result && m_away && &pending == &m_batchRows) {
+            pending.merge(rows); // nothing is lost: the batch waits for the database with them
+            m_flushing = false;
+            return result;
+        }
+        if (final && &pending == &m_batchRows)
+            m_finalRows = std::move(rows);
     } else {
         for (const Statement &statement : statementsFor(rows.rows)) {
             if (result = execute(statement); !result)

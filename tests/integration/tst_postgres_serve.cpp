@@ -45,6 +45,7 @@ private Q_SLOTS:
     void init();
     void cleanup();
     void servesStepsFromPostgres();
+    void databaseRestartLosesNoStep();
     void secondServeOnSameDataDirRefused();
     void databaseUrlFromEnvironment();
     void passwordFromPgpass();
@@ -160,6 +161,56 @@ void tst_PostgresServe::servesStepsFromPostgres()
     // Nothing from the server (notices) or the driver (warnings) in the orchestrator's output.
     QVERIFY2(!m_h->orchestratorOutput().contains(u"NOTICE"_s), qPrintable(m_h->orchestratorOutput()));
     QVERIFY2(!m_h->orchestratorOutput().contains(u"QPSQL"_s), qPrintable(m_h->orchestratorOutput()));
+}
+
+// PostgreSQL restarts (pg_ctl restart -m fast) while steps run: the orchestrator keeps its
+// sockets, says once that the database is gone and once that it is back, and every step ends
+// once, on its first attempt, with one completed lease, its command run once.
+void tst_PostgresServe::databaseRestartLosesNoStep()
+{
+    const QString url = m_postgres.createDatabase();
+    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"PGPASSWORD"_s, m_postgres.password());
+    m_h->setOrchestratorEnvironment(env);
+    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
+    const qint64 pid = m_h->orchestrator()->pid();
+    const QString token = m_h->createToken(u"pool"_s, {u"--max-enrollments"_s, u"unlimited"_s});
+    QVERIFY(!token.isEmpty());
+    QVERIFY(m_h->startEnrolledWorker(token, m_h->newCacheDir(), {}, {u"--concurrency"_s, u"4"_s}));
+
+    const QString ran = QDir(m_h->dataDir()).filePath(u"../ran.txt"_s);
+    QStringList stepIds;
+    auto submit = [&](int n) {
+        const QString id = detach(*m_h, {u"--"_s, u"sh"_s, u"-c"_s, u"sleep 0.2; echo %1 >> '%2'"_s.arg(n).arg(ran)});
+        QVERIFY(!id.isEmpty());
+        stepIds << id;
+    };
+    for (int n = 0; n < 12; ++n)
+        submit(n);
+    QTRY_VERIFY_WITH_TIMEOUT(total(*m_h, u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s) >= 2, 30000);
+    QVERIFY2(m_postgres.restart(), qPrintable(m_postgres.errorString()));
+    for (int n = 12; n < 20; ++n)
+        submit(n);
+
+    const QString succeeded = u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s;
+    QTRY_COMPARE_WITH_TIMEOUT(total(*m_h, succeeded), 20, 60000);
+    QCOMPARE(m_h->orchestrator()->pid(), pid);
+    QCOMPARE(total(*m_h, u"modelType == \"swamp/step\" && attributes.attempt == 1"_s), 20);
+    QCOMPARE(total(*m_h, u"modelType == \"swamp/step-lease\""_s), 20);
+    QCOMPARE(total(*m_h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), 20);
+    QFile file(ran);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QStringList lines = QString::fromUtf8(file.readAll()).split(u'\n', Qt::SkipEmptyParts);
+    lines.sort();
+    QCOMPARE(lines.size(), 20);
+    lines.removeDuplicates();
+    QCOMPARE(lines.size(), 20); // each command ran once
+    const QString output = m_h->orchestratorOutput();
+    QVERIFY2(output.count(u"connection to PostgreSQL is lost"_s) == 1, qPrintable(output));
+    QCOMPARE(output.count(u"connection to PostgreSQL is back"_s), 1);
+    QVERIFY2(!output.contains(u"statement failed"_s), qPrintable(output));
+    verifyNoPassword(output, u"the orchestrator's output"_s);
 }
 
 void tst_PostgresServe::secondServeOnSameDataDirRefused()

@@ -297,6 +297,23 @@ bool PostgresServer::stop()
     return true;
 }
 
+bool PostgresServer::restart()
+{
+    if (!m_running) {
+        m_error = u"the PostgreSQL server is not running"_s;
+        return false;
+    }
+    const Result restarted = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s)),
+                                               u"--log=%1"_s.arg(m_dir->filePath(u"postgres.log"_s)),
+                                               u"--options=-c port=%1"_s.arg(m_port), u"--mode=fast"_s,
+                                               u"--wait"_s, u"--timeout=120"_s, u"restart"_s});
+    if (!restarted.ok) {
+        m_error = u"pg_ctl restart failed:\n%1"_s.arg(lastLines(restarted.output, 10));
+        return false;
+    }
+    return true;
+}
+
 bool PostgresServer::adminSql(const QString &sql, const QString &database)
 {
     const Result result = run(u"psql"_s,

@@ -47,6 +47,9 @@ public:
     // initdb + pg_ctl start + the `swamp` role. False with errorString() when it fails.
     bool start();
     bool isRunning() const { return m_running; }
+    // pg_ctl restart -m fast, as an operator restarts it: every session is ended, the server is
+    // back on the same port when this returns. False with errorString() when it fails.
+    bool restart();
     QString errorString() const { return m_error; }
 
     // A new empty database owned by the test role; its URL, or empty with errorString().

@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSqlDriver>
 #include <QSqlQuery>
 #include <QTest>
@@ -113,9 +114,15 @@ private Q_SLOTS:
     void claimSkipsWhatAnotherBatchHolds();
     void notificationsGoOutOncePerBatch();
     void eventIdsFollowCommitOrder();
+    void lostConnectionHoldsTheBatchUntilReconnect();
+    void replayRefusedWhenAnotherTookTheClaim();
 
 private:
     std::unique_ptr<Store> openStore(bool writeBehind = true);
+    // The server ends `store`'s session, as a restart or a failover does.
+    void terminateSession(Store &store);
+    // A batch with a claimed step dispatched on it, its lease and an event; not committed.
+    void dispatchInOpenBatch(Store &store, const QString &stepId);
 
     SwampTest::PostgresServer m_postgres;
     QString m_url;
@@ -472,6 +479,108 @@ void tst_PostgresBatch::eventIdsFollowCommitOrder()
     auto all = reader->eventsAfter(0, 10);
     QVERIFY_RESULT(all);
     QCOMPARE(all->size(), 2);
+}
+
+void tst_PostgresBatch::terminateSession(Store &store)
+{
+    auto pid = store.exec(u"SELECT pg_backend_pid()"_s);
+    QVERIFY_RESULT(pid);
+    QVERIFY(pid->next());
+    const int backend = pid->value(0).toInt();
+    auto admin = openStore(false);
+    QVERIFY(admin);
+    auto ended = admin->exec(u"SELECT pg_terminate_backend(?)"_s, {backend});
+    QVERIFY_RESULT(ended);
+}
+
+void tst_PostgresBatch::dispatchInOpenBatch(Store &store, const QString &stepId)
+{
+    auto claimed = store.claimQueuedStep(stepId);
+    QVERIFY_RESULT(claimed);
+    QVERIFY(claimed->has_value());
+    StepRecord s = **claimed;
+    s.state = StepState::Dispatched;
+    s.attempt = 1;
+    s.workerId = u"w1"_s;
+    QVERIFY_RESULT(store.insertLease(lease(s, u"orch-a"_s)));
+    QVERIFY_RESULT(store.updateStep(s));
+    QVERIFY_RESULT(store.insertEvent(makeEvent(u"step.dispatched"_s, 1)));
+}
+
+// The server goes away with a batch open: nothing is lost or logged per statement, and once the
+// store is back the batch (its claim replayed and checked) commits.
+void tst_PostgresBatch::lostConnectionHoldsTheBatchUntilReconnect()
+{
+    auto store = openStore();
+    auto reader = openStore(false);
+    QVERIFY(store && reader);
+    QVERIFY_RESULT(store->insertRun(run(u"r"_s)));
+    QVERIFY_RESULT(store->insertStep(step(u"r"_s, 1)));
+    QVERIFY_RESULT(store->commitBatch());
+    dispatchInOpenBatch(*store, u"r-step-1"_s);
+    terminateSession(*store);
+
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is lost"_s));
+    auto held = store->commitBatch();
+    QVERIFY_ERROR_CODE(held, u"database_away"_s);
+    QVERIFY(store->isAway());
+    QVERIFY(store->inBatch()); // what waits for it keeps waiting
+    // Meanwhile: no round trip, no log line, and changes still join the batch.
+    const qint64 trips = store->roundTrips();
+    QVERIFY_ERROR_CODE(store->exec(u"SELECT 1"_s), u"database_away"_s);
+    QVERIFY_RESULT(store->insertEvent(makeEvent(u"while.away"_s, 2)));
+    QCOMPARE(store->roundTrips(), trips);
+
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is back"_s));
+    QVERIFY_RESULT(store->reconnect());
+    QVERIFY(!store->isAway());
+    QVERIFY_RESULT(store->commitBatch());
+    auto stored = reader->step(u"r-step-1"_s);
+    QVERIFY_RESULT(stored);
+    QCOMPARE((*stored)->state, StepState::Dispatched);
+    auto leases = reader->leases(u"WHERE step_id = ?"_s, {u"r-step-1"_s});
+    QVERIFY_RESULT(leases);
+    QCOMPARE(leases->size(), 1);
+    QCOMPARE(store->takeOwnCommittedEvents().size(), 2);
+    auto events = reader->eventsAfter(0, 10);
+    QVERIFY_RESULT(events);
+    QCOMPARE(events->size(), 2);
+    QCOMPARE(events->at(1).kind, u"while.away"_s);
+}
+
+// While the store was away another one dispatched the step it had claimed: its held batch must
+// not be written over that (the step would run twice).
+void tst_PostgresBatch::replayRefusedWhenAnotherTookTheClaim()
+{
+    auto store = openStore();
+    auto other = openStore();
+    QVERIFY(store && other);
+    QVERIFY_RESULT(store->insertRun(run(u"r"_s)));
+    QVERIFY_RESULT(store->insertStep(step(u"r"_s, 1)));
+    QVERIFY_RESULT(store->commitBatch());
+    dispatchInOpenBatch(*store, u"r-step-1"_s);
+    terminateSession(*store);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is lost"_s));
+    QVERIFY_ERROR_CODE(store->commitBatch(), u"database_away"_s);
+
+    auto taken = other->claimQueuedStep(u"r-step-1"_s);
+    QVERIFY_RESULT(taken);
+    QVERIFY(taken->has_value());
+    StepRecord s = **taken;
+    s.state = StepState::Dispatched;
+    s.workerId = u"w2"_s;
+    QVERIFY_RESULT(other->updateStep(s));
+    QVERIFY_RESULT(other->commitBatch());
+
+    auto back = store->reconnect();
+    QVERIFY_ERROR_CODE(back, u"database"_s);
+    QVERIFY2(back.error().message.contains(u"changed while the connection was lost"_s), qPrintable(back.error().message));
+    QVERIFY(!store->isAway());
+    QVERIFY_ERROR_CODE(store->commitBatch(), u"database"_s);
+    auto stored = other->step(u"r-step-1"_s);
+    QVERIFY_RESULT(stored);
+    QCOMPARE((*stored)->workerId, u"w2"_s);
+    QVERIFY_RESULT(other->commitBatch());
 }
 
 QTEST_GUILESS_MAIN(tst_PostgresBatch)

@@ -1,0 +1,176 @@
+// PostgreSQL gone and back (Store::isAway()): the connection's loss noticed once, the open batch
+// kept in memory, a new session, and what the batch had written replayed and checked.
+#include "store/store.h"
+
+#include "common/logging.h"
+
+#include <QRegularExpression>
+#include <QSqlDriver>
+#include <QSqlError>
+
+#include <libpq-fe.h>
+
+namespace Swamp {
+
+namespace {
+QString oneLine(QString text)
+{
+    static const QRegularExpression space(QStringLiteral("\\s+"));
+    return text.replace(space, QStringLiteral(" ")).trimmed();
+}
+
+bool startsWith(const QString &sql, const char *word)
+{
+    return sql.startsWith(QLatin1String(word), Qt::CaseInsensitive);
+}
+} // namespace
+
+std::unexpected<Error> Store::awayError() const
+{
+    return fail(QStringLiteral("database_away"),
+                Tr::tr("PostgreSQL is unavailable; swamp reconnects by itself and holds this "
+                       "orchestrator's changes until then"),
+                Tr::tr("check that PostgreSQL runs and that this host reaches it"));
+}
+
+bool Store::noteConnectionLost(const QSqlError &error)
+{
+    if (m_dialect != Dialect::Postgres || m_away)
+        return m_away;
+    // The server ended the session (a restart, a failover, pg_terminate_backend, the idle-in-
+    // transaction timeout: 57P01-57P03, 25P03), the connection failed (class 08), or libpq found
+    // it broken. Any other failed statement (a constraint, a lock timeout) is that statement's.
+    const QString state = error.nativeErrorCode();
+    bool lost = state.startsWith(u"08") || state.startsWith(u"57P0") || state == u"25P03";
+    const QSqlDatabase db = database();
+    if (!lost && !db.isOpen())
+        lost = true;
+    if (!lost) {
+        const QVariant handle = db.driver()->handle();
+        if (handle.isValid() && qstrcmp(handle.typeName(), "PGconn*") == 0) {
+            PGconn *connection = *static_cast<PGconn *const *>(handle.constData());
+            lost = !connection || PQstatus(connection) == CONNECTION_BAD;
+        }
+    }
+    if (!lost)
+        return false;
+    m_away = true;
+    m_awayClock.start();
+    m_uncommittedEventIds.clear(); // staged in the transaction the server dropped
+    qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is lost (%1); holding this orchestrator's "
+                                        "changes and reconnecting")
+                                     .arg(oneLine(error.databaseText().isEmpty() ? error.text() : error.databaseText()));
+    return true;
+}
+
+void Store::logForReplay(const QString &sql, const QSqlQuery &query, bool locking)
+{
+    if (!m_batchOpen || m_finalFlush || m_replaying)
+        return;
+    const bool notify = startsWith(sql, "SELECT pg_notify");
+    const bool read = startsWith(sql, "SELECT") || startsWith(sql, "DECLARE") || startsWith(sql, "FETCH")
+                      || startsWith(sql, "CLOSE");
+    if (read && !locking && !notify)
+        return; // nothing to do again: a read's rows were used already
+    Logged logged{sql, -1, locking, startsWith(sql, "INSERT INTO swamp_staged_events")};
+    if (locking)
+        logged.rows = query.size();
+    else if (!notify)
+        logged.rows = query.numRowsAffected();
+    m_replayLog << logged;
+}
+
+std::unexpected<Error> Store::keepForReplay(PendingRows rows)
+{
+    m_batchRows.merge(rows);
+    return awayError();
+}
+
+Result<void> Store::setUpSession()
+{
+    QSqlDatabase db = database();
+    QStringList statements{QStringLiteral("SET client_min_messages = warning")};
+    if (m_idleInTransactionMs > 0) {
+        statements << QStringLiteral("SET idle_in_transaction_session_timeout = %1").arg(m_idleInTransactionMs)
+                   << QStringLiteral("SET lock_timeout = %1").arg(m_lockMs);
+    }
+    statements << stagingStatements();
+    for (const QString &sql : std::as_const(statements)) {
+        QSqlQuery query(db);
+        countRoundTrip();
+        if (!query.exec(sql))
+            return databaseError(Tr::tr("setting up the session"), query.lastError().text());
+    }
+    return {};
+}
+
+Result<void> Store::reconnect()
+{
+    if (!m_away)
+        return {};
+    QSqlDatabase db = database();
+    db.close();
+    if (!db.open())
+        return databaseError(Tr::tr("reconnecting"), oneLine(db.lastError().text()));
+    m_away = false;
+    if (auto ready = setUpSession(); !ready) {
+        m_away = true; // gone again already: the next attempt starts over
+        return ready;
+    }
+    // The fleet's LISTEN connection went with the server too: the fleet's next heartbeat opens it
+    // again and catches up with what it missed.
+    if (!m_listenerName.isEmpty())
+        QSqlDatabase::database(m_listenerName, false).close();
+    if (m_batchOpen) {
+        if (auto replayed = replay(); !replayed)
+            return replayed;
+    }
+    qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is back after %1 ms")
+                                     .arg(m_awayClock.elapsed());
+    return {};
+}
+
+Result<void> Store::replay()
+{
+    QSqlDatabase db = database();
+    countRoundTrip();
+    if (!db.transaction()) {
+        if (noteConnectionLost(db.lastError()))
+            return awayError();
+        return databaseError(Tr::tr("starting a transaction"), db.lastError().text());
+    }
+    m_replaying = true;
+    for (const Logged &logged : std::as_const(m_replayLog)) {
+        QSqlQuery query(db);
+        query.setForwardOnly(!logged.locking);
+        countRoundTrip();
+        if (!query.exec(logged.sql)) {
+            m_replaying = false;
+            if (noteConnectionLost(query.lastError()))
+                return awayError();
+            m_batchBroken = databaseError(Tr::tr("replaying after a reconnect"), query.lastError().text()).error();
+            return fail(*m_batchBroken);
+        }
+        const qint64 rows = logged.locking ? query.size() : logged.rows < 0 ? -1 : query.numRowsAffected();
+        if (rows != logged.rows) {
+            m_replaying = false;
+            m_batchBroken = Error{QStringLiteral("database"),
+                                  Tr::tr("the database changed while the connection was lost: a change this "
+                                         "orchestrator made before (%1...) now touches %2 row(s), not %3; its "
+                                         "held changes are not kept")
+                                      .arg(logged.sql.left(60))
+                                      .arg(rows)
+                                      .arg(logged.rows),
+                                  Tr::tr("nothing to do: it stops, and started again it goes on from what is stored")};
+            return fail(*m_batchBroken);
+        }
+        if (logged.stagesEvents) {
+            while (query.next())
+                m_uncommittedEventIds.insert(query.value(0).toLongLong());
+        }
+    }
+    m_replaying = false;
+    return {};
+}
+
+} // namespace Swamp
