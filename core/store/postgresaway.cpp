@@ -57,6 +57,9 @@ bool Store::noteConnectionLost(const QSqlError &error)
     m_away = true;
     m_awayClock.start();
     m_uncommittedEventIds.clear(); // staged in the transaction the server dropped
+    // Also when no batch is open (a heartbeat found it): the commit pipeline is what reconnects.
+    if (m_scheduleCommit)
+        m_scheduleCommit();
     qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is lost (%1); holding this orchestrator's "
                                         "changes and reconnecting")
                                      .arg(oneLine(error.databaseText().isEmpty() ? error.text() : error.databaseText()));

@@ -117,13 +117,13 @@ Result<void> Store::commitBatch()
         if (auto failed = m_committer->waitIdle(); failed && !m_batchBroken)
             m_batchBroken = databaseError(Tr::tr("committing"), *failed).error();
     }
+    if (m_away && !m_batchBroken)
+        return awayError(); // held until reconnect() replays it (also no batch: reconnect first)
     if (!m_batchOpen) {
         if (m_batchBroken)
             return fail(*std::exchange(m_batchBroken, std::nullopt));
         return {};
     }
-    if (m_away && !m_batchBroken)
-        return awayError(); // held until reconnect() replays it
     if (auto flushed = flushPending(m_batchRows, true); !flushed && m_away && !m_batchBroken) {
         return awayError(); // the rows went back to m_batchRows
     } else if (!flushed || m_batchBroken) {

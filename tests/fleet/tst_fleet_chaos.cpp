@@ -1,0 +1,173 @@
+// A fleet on a bad day (issue 20): three orchestrators on one PostgreSQL server, real workers that
+// know every orchestrator, a few hundred steps submitted through all of them, and meanwhile one
+// orchestrator killed -9, another frozen past the fleet's timeout and thawed, and PostgreSQL
+// restarted. Every step must end exactly once: succeeded, with exactly one completed lease, its
+// command run at least once (a step whose lease was taken over may run again; none is lost).
+
+#include "integration/swampharness.h"
+#include "steps/stephelpers.h"
+#include "support/pgserver.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTest>
+
+#include <csignal>
+#include <memory>
+
+using namespace SwampTest;
+using namespace Qt::StringLiterals;
+
+class TestFleetChaos : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanup();
+    void everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart();
+
+private:
+    Harness *startOrchestrator();
+    QString fleetUrls(int first) const;
+    // Submits a run of `count` steps through `via`; each appends its number to `ran`.
+    QStringList submitRun(Harness &via, int first, int count, const QString &ran);
+    int succeeded(Harness &via);
+    // Whether `via` lists the orchestrator at `url` among the fleet's alive ones.
+    static bool isAlive(Harness &via, const QString &url);
+
+    PostgresServer m_server;
+    QString m_database;
+    QTemporaryDir m_dir;
+    QString m_adminTokenFile;
+    std::vector<std::unique_ptr<Harness>> m_orchestrators;
+};
+
+void TestFleetChaos::initTestCase()
+{
+    SWAMP_START_POSTGRES(m_server);
+    m_database = m_server.createDatabase();
+    QVERIFY2(!m_database.isEmpty(), qPrintable(m_server.errorString()));
+    m_adminTokenFile = m_dir.filePath(u"admin-token"_s);
+    QFile file(m_adminTokenFile);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("fleet-admin-token-0123456789abcdef0123456789abcdef\n");
+    file.close();
+    file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+}
+
+void TestFleetChaos::cleanup()
+{
+    m_orchestrators.clear();
+}
+
+Harness *TestFleetChaos::startOrchestrator()
+{
+    auto harness = std::make_unique<Harness>();
+    harness->orchestratorEnvironment.insert(u"PGPASSWORD"_s, m_server.password());
+    if (!harness->startOrchestrator(0, {u"--database"_s, m_database, u"--orchestrator-timeout"_s, u"3s"_s,
+                                        u"--admin-token-file"_s, m_adminTokenFile}))
+        return nullptr;
+    m_orchestrators.push_back(std::move(harness));
+    return m_orchestrators.back().get();
+}
+
+QString TestFleetChaos::fleetUrls(int first) const
+{
+    QStringList urls;
+    for (size_t i = 0; i < m_orchestrators.size(); ++i)
+        urls << m_orchestrators[(first + i) % m_orchestrators.size()]->url();
+    return urls.join(u',');
+}
+
+QStringList TestFleetChaos::submitRun(Harness &via, int first, int count, const QString &ran)
+{
+    QJsonArray steps;
+    for (int n = first; n < first + count; ++n) {
+        steps << QJsonObject{{u"name"_s, u"s%1"_s.arg(n)},
+                             {u"command"_s, QJsonArray{u"sh"_s, u"-c"_s, u"sleep 0.3; echo %1 >> '%2'"_s.arg(n).arg(ran)}},
+                             {u"attempts"_s, 5}};
+    }
+    const QString path = m_dir.filePath(u"run-%1.json"_s.arg(first));
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return {};
+    file.write(QJsonDocument(QJsonObject{{u"name"_s, u"chaos-%1"_s.arg(first)}, {u"steps"_s, steps}}).toJson());
+    file.close();
+    const Run submitted = via.cli({u"run"_s, u"--file"_s, path, u"--detach"_s});
+    if (submitted.exitCode != 0)
+        qWarning("submitting failed: %s", qPrintable(submitted.describe()));
+    return submitted.outLines();
+}
+
+int TestFleetChaos::succeeded(Harness &via)
+{
+    return total(via, u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s);
+}
+
+bool TestFleetChaos::isAlive(Harness &via, const QString &url)
+{
+    for (const QJsonValue &o : via.workerList(false).value(u"orchestrators"_s).toArray()) {
+        if (o.toObject().value(u"url"_s).toString() == url)
+            return true;
+    }
+    return false;
+}
+
+void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
+{
+    constexpr int Runs = 6;
+    constexpr int StepsPerRun = 40;
+    constexpr int Steps = Runs * StepsPerRun;
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(startOrchestrator());
+    Harness &a = *m_orchestrators[0];
+    Harness &b = *m_orchestrators[1];
+    Harness &c = *m_orchestrators[2];
+    const QString token = a.createToken(u"chaos"_s, {u"--max-enrollments"_s, u"unlimited"_s});
+    QVERIFY(!token.isEmpty());
+    for (int i = 0; i < 3; ++i) {
+        Child *worker = m_orchestrators[size_t(i)]->startWorker(token, a.newCacheDir(), {u"--concurrency"_s, u"4"_s},
+                                                                 swampBinary(), fleetUrls(i));
+        QTRY_VERIFY_WITH_TIMEOUT(worker->outContains(u"enrolled as "_s) || !worker->isRunning(), 30000);
+        QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
+    }
+
+    const QString ran = m_dir.filePath(u"ran.txt"_s);
+    QStringList stepIds;
+    for (int r = 0; r < Runs; ++r)
+        stepIds << submitRun(*m_orchestrators[size_t(r % 3)], r * StepsPerRun, StepsPerRun, ran);
+    QCOMPARE(stepIds.size(), Steps);
+
+    // C dies while its workers run steps; B freezes past the timeout; the database restarts.
+    QTRY_VERIFY_WITH_TIMEOUT(succeeded(a) >= 20, 60000);
+    c.orchestrator()->signal(SIGKILL);
+    QTRY_VERIFY_WITH_TIMEOUT(succeeded(a) >= 50, 60000);
+    b.orchestrator()->signal(SIGSTOP);
+    QTRY_VERIFY_WITH_TIMEOUT(!isAlive(a, b.url()), 30000);
+    QVERIFY2(m_server.restart(), qPrintable(m_server.errorString()));
+    b.orchestrator()->signal(SIGCONT);
+    // B finds it was declared dead (at its heartbeat, or its commit refused) and exits 1.
+    QVERIFY2(b.orchestrator()->waitForExit(30000), qPrintable(b.orchestratorOutput().right(2000)));
+    QCOMPARE(b.orchestrator()->exitCode(), 1);
+
+    QTRY_COMPARE_WITH_TIMEOUT(succeeded(a), Steps, 180000);
+    QVERIFY(a.orchestrator()->isRunning());
+    QCOMPARE(total(a, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), Steps);
+    QCOMPARE(total(a, u"modelType == \"swamp/step-lease\" && attributes.state == \"active\""_s), 0);
+    const QJsonArray runs = query(a, u"modelType == \"swamp/run\""_s);
+    QCOMPARE(runs.size(), Runs);
+    for (const QJsonValue &run : runs)
+        QCOMPARE(run.toObject().value(u"attributes"_s).toObject().value(u"state"_s).toString(), u"succeeded"_s);
+    // Every command ran at least once; each step's completed lease is its only one that counted.
+    QFile file(ran);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QSet<QString> numbers;
+    for (const QString &line : QString::fromUtf8(file.readAll()).split(u'\n', Qt::SkipEmptyParts))
+        numbers.insert(line.trimmed());
+    QCOMPARE(numbers.size(), Steps);
+    QVERIFY2(a.orchestratorOutput().count(u"connection to PostgreSQL is lost"_s) == 1, qPrintable(a.orchestratorOutput()));
+}
+
+QTEST_GUILESS_MAIN(TestFleetChaos)
+#include "tst_fleet_chaos.moc"
