@@ -4,6 +4,7 @@
 
 #include "integration/swampharness.h"
 #include "steps/stephelpers.h"
+#include "fleetfixture.h"
 #include "support/pgserver.h"
 
 #include <QJsonArray>
@@ -32,76 +33,33 @@ private Q_SLOTS:
     void pausedOrchestratorIsFenced();
 
 private:
-    // Starts orchestrator `index` on the test's database; all share one admin token.
-    Harness *startOrchestrator(const QStringList &extra = {});
-    QString fleetUrls(int first) const;
 
-    PostgresServer m_server;
-    QString m_database;
-    QTemporaryDir m_dir;
-    QString m_adminTokenFile;
-    std::vector<std::unique_ptr<Harness>> m_orchestrators;
+    FleetFixture m_fleet;
 };
 
 void TestFleet::initTestCase()
 {
-    SWAMP_START_POSTGRES(m_server);
-    m_adminTokenFile = m_dir.filePath(u"admin-token"_s);
-    QFile file(m_adminTokenFile);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write("fleet-admin-token-0123456789abcdef0123456789abcdef\n");
-    file.close();
-    file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    SWAMP_START_POSTGRES(m_fleet.server);
+    QVERIFY(m_fleet.writeAdminToken());
 }
 
 void TestFleet::init()
 {
-    m_database = m_server.createDatabase();
-    QVERIFY2(!m_database.isEmpty(), qPrintable(m_server.errorString()));
+    QVERIFY2(m_fleet.newDatabase(), qPrintable(m_fleet.server.errorString()));
 }
 
 void TestFleet::cleanup()
 {
-    m_orchestrators.clear(); // kills every child of every harness
-}
-
-Harness *TestFleet::startOrchestrator(const QStringList &extra)
-{
-    auto harness = std::make_unique<Harness>();
-    harness->orchestratorEnvironment.insert(u"PGPASSWORD"_s, m_server.password());
-    if (!harness->startOrchestrator(0, QStringList{u"--database"_s, m_database, u"--orchestrator-timeout"_s, u"3s"_s,
-                                                   u"--admin-token-file"_s, m_adminTokenFile}
-                                           + extra))
-        return nullptr;
-    m_orchestrators.push_back(std::move(harness));
-    return m_orchestrators.back().get();
-}
-
-// Every orchestrator's URL, starting with the one at `first`: what a worker is given.
-QString TestFleet::fleetUrls(int first) const
-{
-    QStringList urls;
-    for (size_t i = 0; i < m_orchestrators.size(); ++i)
-        urls << m_orchestrators[(first + i) % m_orchestrators.size()]->url();
-    return urls.join(u',');
-}
-
-static QJsonObject workerIn(const QJsonObject &list, const QString &name)
-{
-    for (const QJsonValue &value : list.value(u"workers"_s).toArray()) {
-        if (value.toObject().value(u"name"_s).toString() == name)
-            return value.toObject();
-    }
-    return {};
+    m_fleet.orchestrators.clear(); // kills every child of every harness
 }
 
 void TestFleet::stepsCrossOrchestrators()
 {
-    Harness *a = startOrchestrator();
+    Harness *a = m_fleet.startOrchestrator();
     QVERIFY(a);
-    Harness *b = startOrchestrator();
+    Harness *b = m_fleet.startOrchestrator();
     QVERIFY(b);
-    QVERIFY(!a->orchestratorOutput().contains(m_server.password()));
+    QVERIFY(!a->orchestratorOutput().contains(m_fleet.server.password()));
 
     // A token made through A enrolls a worker on B: one fleet, one set of tokens.
     const QString token = a->createToken(u"fleet"_s, {u"--max-enrollments"_s, u"10"_s});
@@ -119,8 +77,8 @@ void TestFleet::stepsCrossOrchestrators()
         QCOMPARE(list.value(u"count"_s).toInt(), 2);
         QVERIFY(list.value(u"fleet"_s).toBool());
         QCOMPARE(list.value(u"orchestrators"_s).toArray().size(), 2);
-        QCOMPARE(workerIn(list, nameA).value(u"orchestrator"_s).toString(), a->url());
-        QCOMPARE(workerIn(list, nameB).value(u"orchestrator"_s).toString(), b->url());
+        QCOMPARE(FleetFixture::workerIn(list, nameA).value(u"orchestrator"_s).toString(), a->url());
+        QCOMPARE(FleetFixture::workerIn(list, nameB).value(u"orchestrator"_s).toString(), b->url());
     }
     const Run table = b->cli({u"worker"_s, u"list"_s});
     QCOMPARE(table.exitCode, 0);
@@ -149,14 +107,14 @@ void TestFleet::stepsCrossOrchestrators()
     QCOMPARE(a->cli({u"worker"_s, u"drain"_s, nameB}).exitCode, 0);
     QTRY_VERIFY_WITH_TIMEOUT(onB->waitForExit(100), 30000);
     QCOMPARE(onB->exitCode(), 0);
-    QVERIFY(!b->orchestratorOutput().contains(m_server.password()));
+    QVERIFY(!b->orchestratorOutput().contains(m_fleet.server.password()));
 }
 
 void TestFleet::revokeCutsOffEverywhere()
 {
-    Harness *a = startOrchestrator();
+    Harness *a = m_fleet.startOrchestrator();
     QVERIFY(a);
-    Harness *b = startOrchestrator();
+    Harness *b = m_fleet.startOrchestrator();
     QVERIFY(b);
     const QString token = a->createToken(u"doomed"_s);
     QVERIFY(!token.isEmpty());
@@ -177,17 +135,17 @@ void TestFleet::revokeCutsOffEverywhere()
 void TestFleet::killedOrchestratorIsTakenOver()
 {
     for (int i = 0; i < 3; ++i)
-        QVERIFY(startOrchestrator());
-    Harness *a = m_orchestrators[0].get();
-    Harness *b = m_orchestrators[1].get();
+        QVERIFY(m_fleet.startOrchestrator());
+    Harness *a = m_fleet.orchestrators[0].get();
+    Harness *b = m_fleet.orchestrators[1].get();
     const QString token = a->createToken(u"ha"_s, {u"--max-enrollments"_s, u"10"_s});
     QVERIFY(!token.isEmpty());
     // Each worker knows every orchestrator, starting with a different one.
     QList<Child *> workers;
     QStringList names;
     for (int i = 0; i < 3; ++i) {
-        Harness *h = m_orchestrators[size_t(i)].get();
-        Child *worker = h->startWorker(token, h->newCacheDir(), {u"--concurrency"_s, u"2"_s}, swampBinary(), fleetUrls(i));
+        Harness *h = m_fleet.orchestrators[size_t(i)].get();
+        Child *worker = h->startWorker(token, h->newCacheDir(), {u"--concurrency"_s, u"2"_s}, swampBinary(), m_fleet.fleetUrls(i));
         QTRY_VERIFY_WITH_TIMEOUT(worker->outContains(u"enrolled as "_s) || !worker->isRunning(), 30000);
         QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
         workers << worker;
@@ -212,7 +170,7 @@ void TestFleet::killedOrchestratorIsTakenOver()
     const QStringList stepIds = submitted.outLines();
     QCOMPARE(stepIds.size(), 36);
     // Wait until B's worker runs something, then kill -9 B.
-    QTRY_VERIFY_WITH_TIMEOUT(workerIn(a->workerList(false), names[1]).value(u"activeSteps"_s).toInt() > 0, 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(FleetFixture::workerIn(a->workerList(false), names[1]).value(u"activeSteps"_s).toInt() > 0, 30000);
     b->orchestrator()->signal(SIGKILL);
     QVERIFY(b->orchestrator()->waitForExit(10000));
 
@@ -229,11 +187,11 @@ void TestFleet::killedOrchestratorIsTakenOver()
     QCOMPARE(completed.size(), stepIds.size());
     // A survivor took over: B's leases expired, B is gone from the fleet, its worker moved.
     QTRY_VERIFY_WITH_TIMEOUT(a->orchestratorOutput().contains(u"stopped heartbeating"_s)
-                                 || m_orchestrators[2]->orchestratorOutput().contains(u"stopped heartbeating"_s),
+                                 || m_fleet.orchestrators[2]->orchestratorOutput().contains(u"stopped heartbeating"_s),
                              20000);
     QTRY_COMPARE_WITH_TIMEOUT(a->workerList(false).value(u"orchestrators"_s).toArray().size(), 2, 20000);
-    QTRY_VERIFY_WITH_TIMEOUT(workerIn(a->workerList(false), names[1]).value(u"orchestrator"_s).toString() != b->url()
-                                 && workerIn(a->workerList(false), names[1]).value(u"status"_s).toString() == u"idle"_s,
+    QTRY_VERIFY_WITH_TIMEOUT(FleetFixture::workerIn(a->workerList(false), names[1]).value(u"orchestrator"_s).toString() != b->url()
+                                 && FleetFixture::workerIn(a->workerList(false), names[1]).value(u"status"_s).toString() == u"idle"_s,
                              30000);
     for (Child *worker : std::as_const(workers))
         QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
@@ -241,9 +199,9 @@ void TestFleet::killedOrchestratorIsTakenOver()
 
 void TestFleet::pausedOrchestratorIsFenced()
 {
-    Harness *a = startOrchestrator();
+    Harness *a = m_fleet.startOrchestrator();
     QVERIFY(a);
-    Harness *b = startOrchestrator();
+    Harness *b = m_fleet.startOrchestrator();
     QVERIFY(b);
     const QString token = a->createToken(u"fence"_s);
     QVERIFY(!token.isEmpty());
@@ -274,7 +232,7 @@ void TestFleet::pausedOrchestratorIsFenced()
     for (const QJsonValue &lease : leases)
         completed += lease.toObject().value(u"attributes"_s).toObject().value(u"state"_s).toString() == u"completed"_s;
     QCOMPARE(completed, 1);
-    QTRY_VERIFY_WITH_TIMEOUT(workerIn(a->workerList(false), name).value(u"orchestrator"_s).toString() == a->url(), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(FleetFixture::workerIn(a->workerList(false), name).value(u"orchestrator"_s).toString() == a->url(), 30000);
 }
 
 QTEST_GUILESS_MAIN(TestFleet)

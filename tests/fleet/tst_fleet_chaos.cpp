@@ -6,6 +6,7 @@
 
 #include "integration/swampharness.h"
 #include "steps/stephelpers.h"
+#include "fleetfixture.h"
 #include "support/pgserver.h"
 
 #include <QJsonArray>
@@ -28,56 +29,25 @@ private Q_SLOTS:
     void everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart();
 
 private:
-    Harness *startOrchestrator();
-    QString fleetUrls(int first) const;
     // Submits a run of `count` steps through `via`; each appends its number to `ran`.
     QStringList submitRun(Harness &via, int first, int count, const QString &ran);
     int succeeded(Harness &via);
     // Whether `via` lists the orchestrator at `url` among the fleet's alive ones.
     static bool isAlive(Harness &via, const QString &url);
 
-    PostgresServer m_server;
-    QString m_database;
-    QTemporaryDir m_dir;
-    QString m_adminTokenFile;
-    std::vector<std::unique_ptr<Harness>> m_orchestrators;
+    FleetFixture m_fleet;
 };
 
 void TestFleetChaos::initTestCase()
 {
-    SWAMP_START_POSTGRES(m_server);
-    m_database = m_server.createDatabase();
-    QVERIFY2(!m_database.isEmpty(), qPrintable(m_server.errorString()));
-    m_adminTokenFile = m_dir.filePath(u"admin-token"_s);
-    QFile file(m_adminTokenFile);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write("fleet-admin-token-0123456789abcdef0123456789abcdef\n");
-    file.close();
-    file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    SWAMP_START_POSTGRES(m_fleet.server);
+    QVERIFY2(m_fleet.newDatabase(), qPrintable(m_fleet.server.errorString()));
+    QVERIFY(m_fleet.writeAdminToken());
 }
 
 void TestFleetChaos::cleanup()
 {
-    m_orchestrators.clear();
-}
-
-Harness *TestFleetChaos::startOrchestrator()
-{
-    auto harness = std::make_unique<Harness>();
-    harness->orchestratorEnvironment.insert(u"PGPASSWORD"_s, m_server.password());
-    if (!harness->startOrchestrator(0, {u"--database"_s, m_database, u"--orchestrator-timeout"_s, u"3s"_s,
-                                        u"--admin-token-file"_s, m_adminTokenFile}))
-        return nullptr;
-    m_orchestrators.push_back(std::move(harness));
-    return m_orchestrators.back().get();
-}
-
-QString TestFleetChaos::fleetUrls(int first) const
-{
-    QStringList urls;
-    for (size_t i = 0; i < m_orchestrators.size(); ++i)
-        urls << m_orchestrators[(first + i) % m_orchestrators.size()]->url();
-    return urls.join(u',');
+    m_fleet.orchestrators.clear();
 }
 
 QStringList TestFleetChaos::submitRun(Harness &via, int first, int count, const QString &ran)
@@ -88,7 +58,7 @@ QStringList TestFleetChaos::submitRun(Harness &via, int first, int count, const 
                              {u"command"_s, QJsonArray{u"sh"_s, u"-c"_s, u"sleep 0.3; echo %1 >> '%2'"_s.arg(n).arg(ran)}},
                              {u"attempts"_s, 5}};
     }
-    const QString path = m_dir.filePath(u"run-%1.json"_s.arg(first));
+    const QString path = m_fleet.dir.filePath(u"run-%1.json"_s.arg(first));
     QFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return {};
@@ -120,23 +90,23 @@ void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
     constexpr int StepsPerRun = 40;
     constexpr int Steps = Runs * StepsPerRun;
     for (int i = 0; i < 3; ++i)
-        QVERIFY(startOrchestrator());
-    Harness &a = *m_orchestrators[0];
-    Harness &b = *m_orchestrators[1];
-    Harness &c = *m_orchestrators[2];
+        QVERIFY(m_fleet.startOrchestrator());
+    Harness &a = *m_fleet.orchestrators[0];
+    Harness &b = *m_fleet.orchestrators[1];
+    Harness &c = *m_fleet.orchestrators[2];
     const QString token = a.createToken(u"chaos"_s, {u"--max-enrollments"_s, u"unlimited"_s});
     QVERIFY(!token.isEmpty());
     for (int i = 0; i < 3; ++i) {
-        Child *worker = m_orchestrators[size_t(i)]->startWorker(token, a.newCacheDir(), {u"--concurrency"_s, u"4"_s},
-                                                                 swampBinary(), fleetUrls(i));
+        Child *worker = m_fleet.orchestrators[size_t(i)]->startWorker(token, a.newCacheDir(), {u"--concurrency"_s, u"4"_s},
+                                                                 swampBinary(), m_fleet.fleetUrls(i));
         QTRY_VERIFY_WITH_TIMEOUT(worker->outContains(u"enrolled as "_s) || !worker->isRunning(), 30000);
         QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
     }
 
-    const QString ran = m_dir.filePath(u"ran.txt"_s);
+    const QString ran = m_fleet.dir.filePath(u"ran.txt"_s);
     QStringList stepIds;
     for (int r = 0; r < Runs; ++r)
-        stepIds << submitRun(*m_orchestrators[size_t(r % 3)], r * StepsPerRun, StepsPerRun, ran);
+        stepIds << submitRun(*m_fleet.orchestrators[size_t(r % 3)], r * StepsPerRun, StepsPerRun, ran);
     QCOMPARE(stepIds.size(), Steps);
 
     // C dies while its workers run steps; B freezes past the timeout; the database restarts.
@@ -145,7 +115,7 @@ void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
     QTRY_VERIFY_WITH_TIMEOUT(succeeded(a) >= 50, 60000);
     b.orchestrator()->signal(SIGSTOP);
     QTRY_VERIFY_WITH_TIMEOUT(!isAlive(a, b.url()), 30000);
-    QVERIFY2(m_server.restart(), qPrintable(m_server.errorString()));
+    QVERIFY2(m_fleet.server.restart(), qPrintable(m_fleet.server.errorString()));
     b.orchestrator()->signal(SIGCONT);
     // B finds it was declared dead (at its heartbeat, or its commit refused) and exits 1.
     QVERIFY2(b.orchestrator()->waitForExit(30000), qPrintable(b.orchestratorOutput().right(2000)));

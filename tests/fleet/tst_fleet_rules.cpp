@@ -7,6 +7,7 @@
 
 #include "integration/swampharness.h"
 #include "steps/stephelpers.h"
+#include "fleetfixture.h"
 #include "support/pgserver.h"
 #include "unit/httptest.h"
 #include "unit/prometheustext.h"
@@ -35,25 +36,11 @@ private Q_SLOTS:
     void metricsSumOverTheFleetCountsEachRecordOnce();
 
 private:
-    Harness *startOrchestrator(const QStringList &extra = {});
 
-    PostgresServer m_server;
-    QString m_database;
-    QTemporaryDir m_dir;
-    QString m_adminTokenFile;
-    std::vector<std::unique_ptr<Harness>> m_orchestrators;
+    FleetFixture m_fleet;
 };
 
 namespace {
-
-QJsonObject workerIn(const QJsonObject &list, const QString &name)
-{
-    for (const QJsonValue &value : list.value(u"workers"_s).toArray()) {
-        if (value.toObject().value(u"name"_s).toString() == name)
-            return value.toObject();
-    }
-    return {};
-}
 
 QStringList namesOf(const QJsonArray &workers)
 {
@@ -115,44 +102,25 @@ double sumOver(const QList<quint16> &ports, const QString &name,
 
 void tst_FleetRules::initTestCase()
 {
-    SWAMP_START_POSTGRES(m_server);
-    m_adminTokenFile = m_dir.filePath(u"admin-token"_s);
-    QFile file(m_adminTokenFile);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write("fleet-rules-admin-token-0123456789abcdef0123456789ab\n");
-    file.close();
-    file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    SWAMP_START_POSTGRES(m_fleet.server);
+    QVERIFY(m_fleet.writeAdminToken());
 }
 
 void tst_FleetRules::init()
 {
-    m_database = m_server.createDatabase();
-    QVERIFY2(!m_database.isEmpty(), qPrintable(m_server.errorString()));
+    QVERIFY2(m_fleet.newDatabase(), qPrintable(m_fleet.server.errorString()));
 }
 
 void tst_FleetRules::cleanup()
 {
-    m_orchestrators.clear(); // kills every child of every harness
-}
-
-Harness *tst_FleetRules::startOrchestrator(const QStringList &extra)
-{
-    auto harness = std::make_unique<Harness>();
-    harness->orchestratorEnvironment.insert(u"PGPASSWORD"_s, m_server.password());
-    if (!harness->startOrchestrator(0, QStringList{u"--database"_s, m_database,
-                                                   u"--orchestrator-timeout"_s, u"3s"_s,
-                                                   u"--admin-token-file"_s, m_adminTokenFile} +
-                                           extra))
-        return nullptr;
-    m_orchestrators.push_back(std::move(harness));
-    return m_orchestrators.back().get();
+    m_fleet.orchestrators.clear(); // kills every child of every harness
 }
 
 void tst_FleetRules::aLiveDuplicateIsRefusedWhicheverOrchestratorHoldsIt()
 {
-    Harness *a = startOrchestrator();
+    Harness *a = m_fleet.startOrchestrator();
     QVERIFY(a);
-    Harness *b = startOrchestrator();
+    Harness *b = m_fleet.startOrchestrator();
     QVERIFY(b);
     const QString token = a->createToken(u"dup"_s);
     QVERIFY(!token.isEmpty());
@@ -175,7 +143,7 @@ void tst_FleetRules::aLiveDuplicateIsRefusedWhicheverOrchestratorHoldsIt()
     // The live one is untouched: still A's, idle, enrolled once.
     QVERIFY2(first->isRunning(), qPrintable(first->describe()));
     QCOMPARE(first->count(u"enrolled as"_s), 1);
-    const QJsonObject held = workerIn(b->workerList(false), name);
+    const QJsonObject held = FleetFixture::workerIn(b->workerList(false), name);
     QCOMPARE(held.value(u"orchestrator"_s).toString(), a->url());
     QCOMPARE(held.value(u"status"_s).toString(), u"idle"_s);
     QVERIFY2(!a->orchestratorOutput().contains(u"moved to orchestrator"_s),
@@ -189,9 +157,9 @@ void tst_FleetRules::aGhostIsReplacedThroughAnotherOrchestrator()
     // A frozen worker keeps looking connected (no heartbeat timeout during the test), and a
     // dropped one stays within its grace until the next one comes.
     const QStringList slow{u"--heartbeat-timeout"_s, u"60s"_s, u"--reconnect-grace"_s, u"60s"_s};
-    Harness *a = startOrchestrator(slow);
+    Harness *a = m_fleet.startOrchestrator(slow);
     QVERIFY(a);
-    Harness *b = startOrchestrator(slow);
+    Harness *b = m_fleet.startOrchestrator(slow);
     QVERIFY(b);
     const QString token = a->createToken(u"ghost"_s);
     QVERIFY(!token.isEmpty());
@@ -209,7 +177,7 @@ void tst_FleetRules::aGhostIsReplacedThroughAnotherOrchestrator()
     QVERIFY(second);
     QVERIFY(!second->outputContains(u"already_connected"_s));
     QTRY_COMPARE_WITH_TIMEOUT(
-        workerIn(a->workerList(false), name).value(u"orchestrator"_s).toString(), b->url(), 10000);
+        FleetFixture::workerIn(a->workerList(false), name).value(u"orchestrator"_s).toString(), b->url(), 10000);
     QTRY_VERIFY_WITH_TIMEOUT(
         a->orchestratorOutput().contains(u"worker %1 moved to orchestrator"_s.arg(name)), 10000);
     first->process.kill();
@@ -225,8 +193,8 @@ void tst_FleetRules::aGhostIsReplacedThroughAnotherOrchestrator()
     Child *third = a->startEnrolledWorker(token, cacheC);
     QVERIFY(third);
     QTRY_COMPARE_WITH_TIMEOUT(
-        workerIn(b->workerList(false), name).value(u"orchestrator"_s).toString(), a->url(), 10000);
-    QCOMPARE(workerIn(b->workerList(false), name).value(u"status"_s).toString(), u"idle"_s);
+        FleetFixture::workerIn(b->workerList(false), name).value(u"orchestrator"_s).toString(), a->url(), 10000);
+    QCOMPARE(FleetFixture::workerIn(b->workerList(false), name).value(u"status"_s).toString(), u"idle"_s);
     QTRY_VERIFY_WITH_TIMEOUT(
         b->orchestratorOutput().contains(u"worker %1 moved to orchestrator"_s.arg(name)), 10000);
     QVERIFY2(!b->orchestratorOutput().contains(u"worker %1 lost"_s.arg(name)),
@@ -237,9 +205,9 @@ void tst_FleetRules::aGhostIsReplacedThroughAnotherOrchestrator()
 void tst_FleetRules::pruneSparesAWorkerWithinAnotherOrchestratorsGrace()
 {
     const QStringList longGrace{u"--reconnect-grace"_s, u"5m"_s};
-    Harness *a = startOrchestrator(longGrace);
+    Harness *a = m_fleet.startOrchestrator(longGrace);
     QVERIFY(a);
-    Harness *b = startOrchestrator(longGrace);
+    Harness *b = m_fleet.startOrchestrator(longGrace);
     QVERIFY(b);
     const QString resumable = a->createToken(u"resumable"_s);
     const QString revoked = a->createToken(u"revoked"_s);
@@ -282,9 +250,9 @@ void tst_FleetRules::pruneSparesAWorkerWithinAnotherOrchestratorsGrace()
 void tst_FleetRules::metricsSumOverTheFleetCountsEachRecordOnce()
 {
     const QStringList metrics{u"--metrics-listen"_s, u"127.0.0.1:0"_s};
-    Harness *a = startOrchestrator(metrics);
+    Harness *a = m_fleet.startOrchestrator(metrics);
     QVERIFY(a);
-    Harness *b = startOrchestrator(metrics);
+    Harness *b = m_fleet.startOrchestrator(metrics);
     QVERIFY(b);
     const quint16 portA = metricsPortOf(a);
     const quint16 portB = metricsPortOf(b);

@@ -57,6 +57,8 @@ private:
     // Rows of `table` in the database of `url`, read with the test role's own connection.
     int rowCount(const QString &url, const QString &table);
     void verifyNoPassword(const QString &text, const QString &where);
+    // An orchestrator on a new database, its password in PGPASSWORD; the database's URL, or empty.
+    QString startOnNewDatabase();
 
     PostgresServer m_postgres;
     std::unique_ptr<Harness> m_h;
@@ -103,6 +105,19 @@ int tst_PostgresServe::rowCount(const QString &url, const QString &table)
     return count;
 }
 
+QString tst_PostgresServe::startOnNewDatabase()
+{
+    const QString url = m_postgres.createDatabase();
+    if (url.isEmpty()) {
+        qWarning("%s", qPrintable(m_postgres.errorString()));
+        return {};
+    }
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"PGPASSWORD"_s, m_postgres.password());
+    m_h->setOrchestratorEnvironment(env);
+    return m_h->startOrchestrator(0, {u"--database"_s, url}) ? url : QString();
+}
+
 void tst_PostgresServe::verifyNoPassword(const QString &text, const QString &where)
 {
     QVERIFY2(!text.contains(m_postgres.password()), qPrintable(u"the password appears in "_s + where));
@@ -110,12 +125,8 @@ void tst_PostgresServe::verifyNoPassword(const QString &text, const QString &whe
 
 void tst_PostgresServe::servesStepsFromPostgres()
 {
-    const QString url = m_postgres.createDatabase();
-    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
-    QProcessEnvironment env = cleanEnvironment();
-    env.insert(u"PGPASSWORD"_s, m_postgres.password());
-    m_h->setOrchestratorEnvironment(env);
-    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
+    const QString url = startOnNewDatabase();
+    QVERIFY(!url.isEmpty());
     verifyNoPassword(m_h->orchestratorOutput(), u"the Listening line"_s);
 
     const QString token = m_h->createToken(u"pool"_s, {u"--max-enrollments"_s, u"unlimited"_s});
@@ -168,12 +179,8 @@ void tst_PostgresServe::servesStepsFromPostgres()
 // once, on its first attempt, with one completed lease, its command run once.
 void tst_PostgresServe::databaseRestartLosesNoStep()
 {
-    const QString url = m_postgres.createDatabase();
-    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
-    QProcessEnvironment env = cleanEnvironment();
-    env.insert(u"PGPASSWORD"_s, m_postgres.password());
-    m_h->setOrchestratorEnvironment(env);
-    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
+    const QString url = startOnNewDatabase();
+    QVERIFY(!url.isEmpty());
     const qint64 pid = m_h->orchestrator()->pid();
     const QString token = m_h->createToken(u"pool"_s, {u"--max-enrollments"_s, u"unlimited"_s});
     QVERIFY(!token.isEmpty());
@@ -217,18 +224,16 @@ void tst_PostgresServe::secondServeOnSameDataDirRefused()
 {
     // The data dir (admin.json) is locked with PostgreSQL too: a fleet's orchestrators share the
     // database, each with a data dir of its own.
-    const QString url = m_postgres.createDatabase();
-    QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
-    QProcessEnvironment env = cleanEnvironment();
-    env.insert(u"PGPASSWORD"_s, m_postgres.password());
-    m_h->setOrchestratorEnvironment(env);
-    QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
+    const QString url = startOnNewDatabase();
+    QVERIFY(!url.isEmpty());
     QFile adminJson(m_h->dataDir() + u"/admin.json"_s);
     QVERIFY(adminJson.open(QIODevice::ReadOnly));
     const QByteArray adminBefore = adminJson.readAll();
     adminJson.close();
     QCOMPARE(rowCount(url, u"orchestrators"_s), 1);
 
+    QProcessEnvironment env = cleanEnvironment();
+    env.insert(u"PGPASSWORD"_s, m_postgres.password());
     const Run second = m_h->cli({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s,
                                  m_h->dataDir(), u"--database"_s, url},
                                 swampBinary(), env);

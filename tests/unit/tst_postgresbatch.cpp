@@ -83,6 +83,14 @@ Event makeEvent(const QString &kind, int n)
     return Event{0, at(n), kind, u"subject-%1"_s.arg(n), u"message %1"_s.arg(n), R"({"n":%1})"_ba.replace("%1", QByteArray::number(n))};
 }
 
+// Run "r" with its step "r-step-1" queued, committed.
+void queueOneStep(Store &store)
+{
+    QVERIFY_RESULT(store.insertRun(run(u"r"_s)));
+    QVERIFY_RESULT(store.insertStep(step(u"r"_s, 1)));
+    QVERIFY_RESULT(store.commitBatch());
+}
+
 // Dispatched and running in the same batch: inserted once in its newest version.
 void addDispatchedStep(Store &store, const QString &runId, int seq, const QString &orchestratorId)
 {
@@ -397,9 +405,7 @@ void tst_PostgresBatch::claimSkipsWhatAnotherBatchHolds()
     auto a = openStore();
     auto b = openStore();
     QVERIFY(a && b);
-    QVERIFY_RESULT(a->insertRun(run(u"r"_s)));
-    QVERIFY_RESULT(a->insertStep(step(u"r"_s, 1)));
-    QVERIFY_RESULT(a->commitBatch());
+    queueOneStep(*a);
 
     auto claimed = a->claimQueuedStep(u"r-step-1"_s);
     QVERIFY_RESULT(claimed);
@@ -514,9 +520,7 @@ void tst_PostgresBatch::lostConnectionHoldsTheBatchUntilReconnect()
     auto store = openStore();
     auto reader = openStore(false);
     QVERIFY(store && reader);
-    QVERIFY_RESULT(store->insertRun(run(u"r"_s)));
-    QVERIFY_RESULT(store->insertStep(step(u"r"_s, 1)));
-    QVERIFY_RESULT(store->commitBatch());
+    queueOneStep(*store);
     dispatchInOpenBatch(*store, u"r-step-1"_s);
     terminateSession(*store);
 
@@ -555,9 +559,7 @@ void tst_PostgresBatch::replayRefusedWhenAnotherTookTheClaim()
     auto store = openStore();
     auto other = openStore();
     QVERIFY(store && other);
-    QVERIFY_RESULT(store->insertRun(run(u"r"_s)));
-    QVERIFY_RESULT(store->insertStep(step(u"r"_s, 1)));
-    QVERIFY_RESULT(store->commitBatch());
+    queueOneStep(*store);
     dispatchInOpenBatch(*store, u"r-step-1"_s);
     terminateSession(*store);
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is lost"_s));
