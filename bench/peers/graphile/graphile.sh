@@ -36,7 +36,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
     missing "graphile-worker $GRAPHILE_WORKER_VERSION needs Node.js 18 or newer for this bench; $(command -v node) is $(node --version)"
 
 installed() {
-    [ "$(node -p "require('$cache/node_modules/graphile-worker/package.json').version" 2>/dev/null)" = \
+    [ "$(node -p 'require(process.argv[1]).version' "$cache/node_modules/graphile-worker/package.json" 2>/dev/null)" = \
         "$GRAPHILE_WORKER_VERSION" ]
 }
 
