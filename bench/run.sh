@@ -8,11 +8,20 @@
 #   RUNS=5 IDLE=2000 bench/run.sh      # fewer workers, more runs
 #   ONLY=fleet bench/run.sh            # only the PostgreSQL fleet rows (issue 9)
 #   ONLY=hostile bench/run.sh          # only hostile 5000 1000 (issue 18: connections without a secret)
+#   ONLY=graphile bench/run.sh         # only swamp vs graphile-worker on one PostgreSQL server
 #
 # When PostgreSQL is installed (pg_ctl in /usr/lib/postgresql/*/bin) it also runs the fleet rows:
 # for each W:M of FLEET_SIZES (default "20:2000 100:5000"), throughput W M on SQLite, on
 # PostgreSQL with one orchestrator and with two (--postgres: a server started by the bench,
 # PostgreSQL's durable defaults; PG_SETTINGS="synchronous_commit=off ..." passes --pg-setting).
+#
+# When PostgreSQL, Node.js and npm are installed it also runs the graphile-worker peer: ONE
+# PostgreSQL server for the whole bench (bench/pgserver.sh: durable defaults, as nobody through
+# setpriv when root), and in each run `swamp-bench --database URL throughput W M` and
+# bench/peers/graphile/graphile.sh (W workers, M jobs, PROBE idle jobs; GRAPHILE_BATCH=1000 per
+# add_jobs, GRAPHILE_INFLIGHT=24 addJob calls in flight) against it, in alternating order.
+# graphile-worker is installed from npm into ~/.cache/swamp-bench (see graphile.sh).
+# SKIP_GRAPHILE=1 leaves it out.
 #
 # Installs the peer's Debian packages (redis-server, python3-celery, python3-redis) with apt-get
 # when they are missing, and builds swamp and swamp-bench (RelWithDebInfo) into ${BUILD:-build}.
@@ -35,10 +44,25 @@ pg_args=()
 for setting in ${PG_SETTINGS:-}; do pg_args+=(--pg-setting "$setting"); done
 have_pg=0
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null && have_pg=1
-case $only in all|fleet|hostile) ;; *) echo "ONLY is 'all', 'fleet' or 'hostile', not '$only'" >&2; exit 2 ;; esac
-if [ "$only" = fleet ] && [ $have_pg = 0 ]; then
-    echo "ONLY=fleet needs PostgreSQL: apt-get install postgresql (or scripts/install-deps.sh)" >&2
+case $only in all|fleet|hostile|graphile) ;; *) echo "ONLY is 'all', 'fleet', 'hostile' or 'graphile', not '$only'" >&2; exit 2 ;; esac
+if { [ "$only" = fleet ] || [ "$only" = graphile ]; } && [ $have_pg = 0 ]; then
+    echo "ONLY=$only needs PostgreSQL: apt-get install postgresql (or scripts/install-deps.sh)" >&2
     exit 2
+fi
+graphile_batch=${GRAPHILE_BATCH:-1000}
+graphile_inflight=${GRAPHILE_INFLIGHT:-24}
+run_graphile=0
+if [ "$only" = all ] || [ "$only" = graphile ]; then
+    if [ "${SKIP_GRAPHILE:-0}" = 1 ]; then
+        [ "$only" = all ] || { echo "ONLY=graphile and SKIP_GRAPHILE=1 leave nothing to run" >&2; exit 2; }
+    elif [ $have_pg = 1 ] && command -v node >/dev/null && command -v npm >/dev/null; then
+        run_graphile=1
+    elif [ "$only" = graphile ]; then
+        echo "ONLY=graphile needs Node.js 18 or newer and npm: apt-get install nodejs npm" >&2
+        exit 2
+    else
+        echo "skipping the graphile-worker peer: it needs PostgreSQL, Node.js and npm" >&2
+    fi
 fi
 
 missing=()
@@ -55,6 +79,22 @@ fi
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=1
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE:-RelWithDebInfo} >/dev/null
 cmake --build "$build" --target swamp swamp-bench --parallel 2 >/dev/null
+if [ $run_graphile = 1 ]; then
+    graphile_status=0
+    bench/peers/graphile/graphile.sh --install || graphile_status=$?
+    if [ $graphile_status != 0 ]; then
+        [ "$only" = all ] && [ $graphile_status = 77 ] || exit $graphile_status
+        echo "skipping the graphile-worker peer (above: why)" >&2
+        run_graphile=0
+    fi
+fi
+if [ $run_graphile = 1 ]; then
+    . bench/pgserver.sh
+    pg_server_start
+    trap pg_server_stop EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+fi
 
 date=$(date -u +%Y-%m-%d)
 raw=bench/results/raw/$date-$(date -u +%H%M%S)
@@ -76,6 +116,21 @@ bench="$build/bench/swamp-bench/swamp-bench"
     fi
 } > "$raw/machine.env"
 
+# swamp and graphile-worker on the one server of pg_server_start, the first of them alternating.
+peer_pg_swamp() {
+    local i=$1 before
+    before=$(pg_server_cpu_ms)
+    PGPASSWORD=$PG_SERVER_PASSWORD "$bench" --json "$raw/peer-pg-swamp-$i.json" --probe "$probe" \
+        --database "$PG_SERVER_URL" throughput "$workers" "$steps" || status=1
+    echo "{\"postgresCpuMs\": $(($(pg_server_cpu_ms) - before)), \"jobs\": $((steps + probe))}" \
+        > "$raw/peer-pg-cpu-swamp-$i.json"
+}
+peer_pg_graphile() {
+    PGPASSWORD=$PG_SERVER_PASSWORD bench/peers/graphile/graphile.sh "$PG_SERVER_URL" --pg-pid "$PG_SERVER_PID" \
+        --workers "$workers" --jobs "$steps" --probe "$probe" --batch "$graphile_batch" \
+        --inflight "$graphile_inflight" --json "$raw/peer-pg-graphile-$1.json" || status=1
+}
+
 status=0
 for i in $(seq "$runs"); do
     echo "== run $i of $runs"
@@ -92,7 +147,10 @@ for i in $(seq "$runs"); do
     if [ "$only" = all ] || [ "$only" = hostile ]; then
         "$bench" --json "$raw/hostile-$i.json" hostile "$hostile" "$hostile_workers" || status=1
     fi
-    if [ $have_pg = 1 ] && [ "$only" != hostile ]; then
+    if [ $run_graphile = 1 ]; then
+        if ((i % 2)); then peer_pg_swamp "$i"; peer_pg_graphile "$i"; else peer_pg_graphile "$i"; peer_pg_swamp "$i"; fi
+    fi
+    if [ $have_pg = 1 ] && { [ "$only" = all ] || [ "$only" = fleet ]; }; then
         for size in $fleet_sizes; do
             w=${size%%:*} m=${size##*:}
             "$bench" --json "$raw/fleet-sqlite1-$w-$m-$i.json" --probe "$fleet_probe" throughput "$w" "$m" || status=1

@@ -2,7 +2,7 @@
 """Turns the raw JSON of bench/run.sh into the markdown report: medians of every figure over the
 runs, the goals of issue 8 next to what was measured, the Celery+Redis comparison, the
 PostgreSQL fleet rows of issue 9 (SQLite vs PostgreSQL with one and two orchestrators), and the
-connections without a secret of issue 18."""
+connections without a secret of issue 18, and graphile-worker beside swamp on one PostgreSQL server."""
 import glob
 import json
 import os
@@ -127,6 +127,71 @@ def print_fleet(w, raw, machine):
     return failures
 
 
+def print_graphile(w, raw, machine):
+    """swamp and graphile-worker on one PostgreSQL server in the same run (bench/run.sh)."""
+    swamp = scenario(load(raw, "peer-pg-swamp"))
+    graphile = load(raw, "peer-pg-graphile")
+    if not (swamp or graphile):
+        return []
+    swamp_cpu = load(raw, "peer-pg-cpu-swamp")
+    failures = [f"swamp {s['name']}: {f}" for s in swamp for f in s.get("failures", [])]
+    failures += [f"graphile-worker: {f}" for r in graphile for f in r.get("failures", [])]
+    g = graphile[0] if graphile else {}
+    w("## Peers: graphile-worker on the same PostgreSQL")
+    w()
+    w(f"One PostgreSQL server ({machine.get('postgres', '?')}) started by `bench/run.sh` for both (127.0.0.1, "
+      "`fsync`, `full_page_writes` and `synchronous_commit` on: PostgreSQL's defaults; `max_connections` 200), "
+      "swamp and graphile-worker one after the other in each run, each in a database of its own. swamp: "
+      f"`swamp-bench --database URL throughput {num(fig(swamp, 'workers'))} {fig(swamp, 'steps') or 0:.0f}`, one "
+      f"orchestrator, {num(fig(swamp, 'batch'))} step(s) per `run.submit`, {num(fig(swamp, 'inflight'))} in flight. "
+      "graphile-worker "
+      f"{g.get('version', '?')} (Node {g.get('node', '?')}, pg {g.get('pg', '?')}): one worker process with "
+      f"concurrency {g.get('workers', '?')} (a pool of {g.get('maxPoolSize', '?')} connections), a no-op task; "
+      "`bench/peers/graphile/graphile.sh`. Latency: add (swamp: the `run.submit` frame sent) → the task "
+      "starting (swamp: the `dispatch` reaching the worker) → done (swamp: the result stored and acked; "
+      "graphile-worker: the job's row deleted). Last column: how many times better swamp is (rates: swamp ÷ "
+      "graphile-worker; times: graphile-worker ÷ swamp).")
+    w()
+    if failures:
+        w("**Correctness checks failed:**")
+        for f in failures:
+            w(f"- {f}")
+        w()
+
+    def ratio(ours, theirs, higher_better):
+        if not ours or not theirs:
+            return "n/a"
+        return f"{num(ours / theirs if higher_better else theirs / ours, 2)}×"
+
+    def row(label, ours, theirs, digits, higher_better):
+        w(f"| {label} | {num(ours, digits)} | {num(theirs, digits)} | {ratio(ours, theirs, higher_better)} |")
+
+    sps = fig(swamp, "stepsPerSecond")
+    inflight = peer(graphile, "oneAtATime", "inflight")
+    batch = peer(graphile, "batched", "batch")
+    w("| figure | swamp | graphile-worker | swamp better by |")
+    w("|---|---|---|---|")
+    row(f"jobs/s, added one per request (graphile-worker: `addJob`, {num(inflight)} in flight)", sps,
+        peer(graphile, "oneAtATime", "jobsPerSecond"), 0, True)
+    row(f"jobs/s, graphile-worker adding batches of {num(batch)} (`add_jobs`); swamp as above", sps,
+        peer(graphile, "batched", "jobsPerSecond"), 0, True)
+    for key, theirs, label in (("idleSubmitToStart", "addToStart", "idle add→start"),
+                               ("idleSubmitToFinished", "addToDone", "idle add→done")):
+        for p in ("p50Ms", "p99Ms"):
+            row(f"{label} {p[:3]} (ms)", fig(swamp, key, p), peer(graphile, "idle", theirs, p), 2, False)
+    pg_swamp = med([c["postgresCpuMs"] / c["jobs"] for c in swamp_cpu if c.get("jobs")])
+    for mode, label in (("oneAtATime", "one at a time"), ("batched", "batched")):
+        row(f"CPU per job of the queue's own process (ms; swamp: the orchestrator; graphile-worker: the worker "
+            f"process, {label})", fig(swamp, "orchestratorCpuMsPerStep"), peer(graphile, mode, "workerCpuMsPerJob"),
+            3, False)
+    for mode, label in (("oneAtATime", "one at a time"), ("batched", "batched")):
+        row(f"PostgreSQL's CPU per job (ms; swamp: over its whole run, setup and probe included; graphile-worker: "
+            f"{label})", pg_swamp, peer(graphile, mode, "postgresCpuMsPerJob"), 3, False)
+    w(f"| runs | {len(swamp)} | {len(graphile)} | |")
+    w()
+    return failures
+
+
 HOSTILE_VARIANTS = (
     ("none", "no attack"),
     ("head", "(a) a request head that never ends ({head:,} bytes)"),
@@ -205,8 +270,8 @@ def main():
     w = lambda line="": print(line)
     if not (idle or thr or storm or query):
         # ONLY=fleet or ONLY=hostile: those rows alone.
-        only = "hostile" if hostile else "fleet"
-        title = "connections without a secret" if hostile else "PostgreSQL fleet"
+        only, title = (("hostile", "connections without a secret") if hostile else
+                       ("fleet", "PostgreSQL fleet") if fleet_rows(raw) else ("graphile", "graphile-worker peer"))
         w(f"# swamp-bench {title} results, {os.path.basename(raw)[:10]}")
         w()
         w(f"Machine: {machine.get('nproc')} cores ({machine.get('cpu')}), {machine.get('memory')}, Linux "
@@ -216,6 +281,7 @@ def main():
         w()
         print_fleet(w, raw, machine)
         print_hostile(w, hostile)
+        print_graphile(w, raw, machine)
         w(f"Reproduce: `ONLY={only} bench/run.sh` (see bench/README.md).")
         return
     durable, default = load(raw, "celery-durable"), load(raw, "celery-default")
@@ -352,6 +418,7 @@ def main():
         w()
     print_fleet(w, raw, machine)
     print_hostile(w, hostile)
+    print_graphile(w, raw, machine)
     w("Delivery guarantees, stated plainly:")
     w("- **swamp**: every state change of a step (queued, dispatched with its lease, started, finished) "
       "is committed to SQLite (WAL, `synchronous=NORMAL`) before the orchestrator sends anything that "
