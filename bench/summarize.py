@@ -57,6 +57,17 @@ def num(v, digits=0):
 FLEET_CONFIGS = (("sqlite1", "SQLite", 1), ("pg1", "PostgreSQL", 1), ("pg2", "PostgreSQL", 2))
 
 
+def write_failures(w, failures):
+    """The failed correctness checks as a list under a bold heading; False when there are none."""
+    if not failures:
+        return False
+    w("**Correctness checks failed:**")
+    for f in failures:
+        w(f"- {f}")
+    w()
+    return True
+
+
 def fleet_rows(raw):
     """{(workers, steps): {config: [scenario, ...]}} from fleet-<config>-<W>-<M>-<run>.json."""
     rows = {}
@@ -88,11 +99,7 @@ def print_fleet(w, raw, machine):
       "the orchestrators per step; PostgreSQL's own CPU is not in it. 'cross' is the share of steps that ran "
       "on a worker of the other orchestrator than the one they were submitted to.")
     w()
-    if failures:
-        w("**Correctness checks failed:**")
-        for f in failures:
-            w(f"- {f}")
-        w()
+    write_failures(w, failures)
     w("| W M | store | orch. | steps/s | CPU/step (ms) | idle submit→start p50 / p99 (ms) | "
       "idle submit→finished p50 / p99 (ms) | loaded submit→finished p50 / p99 (ms) | cross (idle / loaded) | "
       "idle cross-orch. submit→start p50 / p99 (ms) | runs |")
@@ -152,11 +159,7 @@ def print_graphile(w, raw, machine):
       "graphile-worker: the job's row deleted). Last column: how many times better swamp is (rates: swamp ÷ "
       "graphile-worker; times: graphile-worker ÷ swamp).")
     w()
-    if failures:
-        w("**Correctness checks failed:**")
-        for f in failures:
-            w(f"- {f}")
-        w()
+    write_failures(w, failures)
 
     def ratio(ours, theirs, higher_better):
         if not ours or not theirs:
@@ -226,11 +229,7 @@ def print_hostile(w, scenarios):
       "is in it: see 'no attack'); peak is VmHWM. Enrollment latency is from the TCP connect to `enrolled`, "
       "for every attempt started in the window.")
     w()
-    if failures:
-        w("**Correctness checks failed:**")
-        for f in failures:
-            w(f"- {f}")
-        w()
+    write_failures(w, failures)
     w("| attack | RSS peak / steady above rest (MiB) | after the attack (MiB) | attacker connects/s | attackers "
       "open (median) | dropped by the orchestrator (its log) | real workers: attempts enrolled | enrollment p50 / "
       "p99 (ms) | of which handshake p50 / enroll frame p50 (ms) | orchestrator CPU (cores) | its event loop "
@@ -296,12 +295,7 @@ def main():
       f"Orchestrator on the embedded SQLite, loopback. Every figure is the median of {runs} run(s); "
       "raw JSON in `" + raw + "`.")
     w()
-    if failures:
-        w("**Correctness checks failed:**")
-        for f in failures:
-            w(f"- {f}")
-        w()
-    else:
+    if not write_failures(w, failures):
         w("Every correctness check passed (all workers enrolled and back after the restart, every step "
           "dispatched and acknowledged exactly once, one completed lease per step, 0 steps lost).")
         w()
