@@ -4,8 +4,10 @@
 // core/store/).
 
 #include "common/labels.h"
+#include "model/step.h"
 
 #include <QJsonDocument>
+#include <QSqlQuery>
 #include <QString>
 
 namespace Swamp {
@@ -20,5 +22,9 @@ inline Labels labelsFromText(const QString &text)
 {
     return labelsFromJson(QJsonDocument::fromJson(text.toUtf8()).object());
 }
+
+// A run from the columns of RunColumns, in that order (stepstore.cpp).
+inline constexpr char RunColumns[] = "SELECT id, name, state, created_at, updated_at, finished_at FROM runs ";
+RunRecord runFromQuery(const QSqlQuery &q);
 
 } // namespace Swamp

@@ -1,10 +1,10 @@
 // PostgreSQL gone and back (Store::isAway()): the connection's loss noticed once, the open batch
 // kept in memory, a new session, and what the batch had written replayed and checked.
 #include "store/store.h"
+#include "store/postgresconnection_p.h"
 
 #include "common/logging.h"
 
-#include <QRegularExpression>
 #include <QSqlDriver>
 #include <QSqlError>
 
@@ -13,12 +13,6 @@
 namespace Swamp {
 
 namespace {
-QString oneLine(QString text)
-{
-    static const QRegularExpression space(QStringLiteral("\\s+"));
-    return text.replace(space, QStringLiteral(" ")).trimmed();
-}
-
 bool startsWith(const QString &sql, const char *word)
 {
     return sql.startsWith(QLatin1String(word), Qt::CaseInsensitive);
@@ -62,7 +56,7 @@ bool Store::noteConnectionLost(const QSqlError &error)
         m_scheduleCommit();
     qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is lost (%1); holding this orchestrator's "
                                         "changes and reconnecting")
-                                     .arg(oneLine(error.databaseText().isEmpty() ? error.text() : error.databaseText()));
+                                     .arg(driverMessage(error));
     return true;
 }
 
@@ -114,7 +108,7 @@ Result<void> Store::reconnect()
     QSqlDatabase db = database();
     db.close();
     if (!db.open())
-        return databaseError(Tr::tr("reconnecting"), oneLine(db.lastError().text()));
+        return databaseError(Tr::tr("reconnecting"), driverMessage(db.lastError()));
     m_away = false;
     if (auto ready = setUpSession(); !ready) {
         m_away = true; // gone again already: the next attempt starts over

@@ -3,6 +3,7 @@
 // a plan) per row. The same pass checks that the leases this orchestrator wrote are still its
 // own, brings the runs' states up to date, gives the batch's events their ids and wakes the fleet.
 #include "store/store.h"
+#include "store/columns_p.h"
 
 #include "common/logging.h"
 
@@ -36,6 +37,14 @@ QString multiRowInsertSql(const QString &singleRow, qsizetype rows)
     return sql;
 }
 
+QString placeholders(qsizetype count)
+{
+    QString text = QStringLiteral("?");
+    for (qsizetype i = 1; i < count; ++i)
+        text += QStringLiteral(", ?");
+    return text;
+}
+
 // The shape of one kind of row's UPDATE as one statement for many rows:
 // UPDATE t SET c = v.c::type, ... FROM (VALUES (...), ...) AS v(c, ..., id) WHERE t.id = v.id.
 struct UpdateShape
@@ -63,10 +72,7 @@ QString multiRowUpdateSql(const UpdateShape &shape, qsizetype rows, qsizetype va
     if (!special.isEmpty())
         set << special;
     Q_ASSERT(names.size() == valuesPerRow);
-    QString group = QStringLiteral("(?");
-    for (qsizetype i = 1; i < valuesPerRow; ++i)
-        group += QStringLiteral(", ?");
-    group += u')';
+    const QString group = u'(' + placeholders(valuesPerRow) + u')';
     QStringList groups;
     groups.reserve(rows);
     for (qsizetype i = 0; i < rows; ++i)
@@ -91,13 +97,6 @@ const UpdateShape WorkerStateUpdate{"workers",
                                     "updated_at:bigint id:text held_by:text:read",
                                     "", " AND (v.held_by IS NULL OR t.orchestrator_id = v.held_by::text)"};
 
-QString placeholders(qsizetype count)
-{
-    QString text = QStringLiteral("?");
-    for (qsizetype i = 1; i < count; ++i)
-        text += QStringLiteral(", ?");
-    return text;
-}
 } // namespace
 
 Result<void> Store::flushPendingPostgres(const PendingRows &pending)
@@ -195,14 +194,10 @@ Result<void> Store::refreshRuns(const QSet<QString> &runIds)
     // before their steps are read: a batch that commits meanwhile, changing another step of the
     // same run, is then seen, and no run keeps a state its steps have left.
     QHash<QString, RunRecord> runs;
-    auto locked = select(QStringLiteral("SELECT id, name, state, created_at, updated_at, finished_at FROM runs "
-                                        "WHERE id IN (%1) ORDER BY id FOR UPDATE")
-                             .arg(in),
+    auto locked = select(QString::fromLatin1(RunColumns) + QStringLiteral("WHERE id IN (%1) ORDER BY id FOR UPDATE").arg(in),
                          ids, [&](const QSqlQuery &q) {
-                             runs.insert(q.value(0).toString(),
-                                         RunRecord{q.value(0).toString(), q.value(1).toString(),
-                                                   stepStateFromName(q.value(2).toString()), fromMs(q.value(3)),
-                                                   fromMs(q.value(4)), fromMs(q.value(5))});
+                             RunRecord run = runFromQuery(q);
+                             runs.insert(run.id, run);
                          });
     if (!locked)
         return locked;

@@ -29,6 +29,11 @@ QString oneLine(QString text)
 }
 } // namespace
 
+QString driverMessage(const QSqlError &error)
+{
+    return oneLine(error.databaseText().isEmpty() ? error.text() : error.databaseText());
+}
+
 QString redactedDatabaseUrl(const QString &spec)
 {
     QUrl url(spec, QUrl::StrictMode);
@@ -87,7 +92,7 @@ Result<void> openPostgresConnection(const QString &connectionName, const QString
         return {};
 
     const QSqlError error = db.lastError();
-    const QString reason = oneLine(error.databaseText().isEmpty() ? error.text() : error.databaseText());
+    const QString reason = driverMessage(error);
     const QString role = user.isEmpty() ? Tr::tr("(the login name)") : user;
     const QString where = QStringLiteral("%1:%2").arg(host).arg(port);
     QString fix;

@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 
+#include <QSqlError>
 #include <QString>
 
 namespace Swamp {
@@ -16,5 +17,8 @@ Result<void> openPostgresConnection(const QString &connectionName, const QString
 
 // The URL without its password, for messages and logs.
 QString redactedDatabaseUrl(const QString &spec);
+
+// libpq's message of `error` on one line ("connection to server at ... failed: FATAL: ...").
+QString driverMessage(const QSqlError &error);
 
 } // namespace Swamp

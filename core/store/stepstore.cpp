@@ -1,5 +1,6 @@
 // Store: runs, steps, step leases and step output.
 #include "store/store.h"
+#include "store/columns_p.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -60,7 +61,7 @@ Result<void> Store::updateRun(const RunRecord &r)
     return execute(runUpdateStatement(r));
 }
 
-static RunRecord runFromQuery(const QSqlQuery &q)
+RunRecord runFromQuery(const QSqlQuery &q)
 {
     return RunRecord{q.value(0).toString(), q.value(1).toString(), stepStateFromName(q.value(2).toString()),
                      Store::fromMs(q.value(3)), Store::fromMs(q.value(4)), Store::fromMs(q.value(5))};
@@ -69,8 +70,8 @@ static RunRecord runFromQuery(const QSqlQuery &q)
 Result<std::optional<RunRecord>> Store::run(const QString &id)
 {
     std::optional<RunRecord> found;
-    auto read = select(QStringLiteral("SELECT id, name, state, created_at, updated_at, finished_at FROM runs WHERE id = ?"),
-                           {id}, [&](const QSqlQuery &q) { found = runFromQuery(q); });
+    auto read = select(QString::fromLatin1(RunColumns) + QStringLiteral("WHERE id = ?"), {id},
+                       [&](const QSqlQuery &q) { found = runFromQuery(q); });
     if (!read)
         return fail(read.error());
     return found;
@@ -78,8 +79,7 @@ Result<std::optional<RunRecord>> Store::run(const QString &id)
 
 Result<QList<RunRecord>> Store::runs(int limit)
 {
-    auto q = exec(QStringLiteral("SELECT id, name, state, created_at, updated_at, finished_at FROM runs "
-                                 "ORDER BY created_at DESC LIMIT ?"),
+    auto q = exec(QString::fromLatin1(RunColumns) + QStringLiteral("ORDER BY created_at DESC LIMIT ?"),
                   {limit < 0 ? std::numeric_limits<int>::max() : limit});
     if (!q)
         return fail(q.error());
