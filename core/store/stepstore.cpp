@@ -194,10 +194,13 @@ Result<std::optional<StepRecord>> Store::step(const QString &id)
 
 Result<QList<StepRecord>> Store::steps(const QString &whereSql, const QVariantList &bindings)
 {
+    // The rows only fill a list: one statement, where forEachStep() declares, fetches from and
+    // closes a cursor on PostgreSQL (three round trips for the one row of step() or a claim).
     QList<StepRecord> list;
-    auto visited = forEachStep(whereSql, bindings, [&](const StepRecord &step) { list << step; });
-    if (!visited)
-        return fail(visited.error());
+    auto read = select(QString::fromLatin1(StepColumns) + whereSql, bindings,
+                       [&](const QSqlQuery &q) { list << stepFromQuery(q); });
+    if (!read)
+        return fail(read.error());
     return list;
 }
 
@@ -248,39 +251,46 @@ Result<std::optional<LeaseRecord>> Store::lease(const QString &id)
     return list->isEmpty() ? std::optional<LeaseRecord>() : std::optional<LeaseRecord>(list->first());
 }
 
+static const char LeaseColumns[] = "SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
+                                   "exit_code, created_at, started_at, ended_at, updated_at, orchestrator_id "
+                                   "FROM step_leases ";
+
+static LeaseRecord leaseFromQuery(const QSqlQuery &q)
+{
+    LeaseRecord l;
+    l.id = q.value(0).toString();
+    l.stepId = q.value(1).toString();
+    l.runId = q.value(2).toString();
+    l.workerId = q.value(3).toString();
+    l.workerName = q.value(4).toString();
+    l.attempt = q.value(5).toInt();
+    l.state = leaseStateFromName(q.value(6).toString());
+    l.error = q.value(7).toString();
+    l.exitCode = optionalInt(q.value(8));
+    l.createdAt = Store::fromMs(q.value(9));
+    l.startedAt = Store::fromMs(q.value(10));
+    l.endedAt = Store::fromMs(q.value(11));
+    l.updatedAt = Store::fromMs(q.value(12));
+    l.orchestratorId = q.value(13).toString();
+    return l;
+}
+
 Result<QList<LeaseRecord>> Store::leases(const QString &whereSql, const QVariantList &bindings)
 {
+    // One statement, as steps() does.
     QList<LeaseRecord> list;
-    auto visited = forEachLease(whereSql, bindings, [&](const LeaseRecord &lease) { list << lease; });
-    if (!visited)
-        return fail(visited.error());
+    auto read = select(QString::fromLatin1(LeaseColumns) + whereSql, bindings,
+                       [&](const QSqlQuery &q) { list << leaseFromQuery(q); });
+    if (!read)
+        return fail(read.error());
     return list;
 }
 
 Result<void> Store::forEachLease(const QString &whereSql, const QVariantList &bindings,
                                  const std::function<void(const LeaseRecord &)> &visit)
 {
-    return forEachRow(QStringLiteral("SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
-                                     "exit_code, created_at, started_at, ended_at, updated_at, orchestrator_id FROM step_leases ")
-                          + whereSql,
-                      bindings, [&](const QSqlQuery &q) {
-                          LeaseRecord l;
-                          l.id = q.value(0).toString();
-                          l.stepId = q.value(1).toString();
-                          l.runId = q.value(2).toString();
-                          l.workerId = q.value(3).toString();
-                          l.workerName = q.value(4).toString();
-                          l.attempt = q.value(5).toInt();
-                          l.state = leaseStateFromName(q.value(6).toString());
-                          l.error = q.value(7).toString();
-                          l.exitCode = optionalInt(q.value(8));
-                          l.createdAt = fromMs(q.value(9));
-                          l.startedAt = fromMs(q.value(10));
-                          l.endedAt = fromMs(q.value(11));
-                          l.updatedAt = fromMs(q.value(12));
-                          l.orchestratorId = q.value(13).toString();
-                          visit(l);
-                      });
+    return forEachRow(QString::fromLatin1(LeaseColumns) + whereSql, bindings,
+                      [&](const QSqlQuery &q) { visit(leaseFromQuery(q)); });
 }
 
 Result<void> Store::appendOutput(const QString &stepId, int chunk, const QString &leaseId, int attempt,
