@@ -350,7 +350,7 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
         nextStep = *step;
         if (auto r = m_store->updateStep(*nextStep); !r)
             return r;
-        if (nextStep->state == StepState::Queued && m_shared)
+        if (nextStep->state == StepState::Queued && m_shared && !m_recovering)
             m_fleet->notify(QStringLiteral("steps"));
         return {};
     });
@@ -376,7 +376,7 @@ Result<std::optional<StepRecord>> Scheduler::stepAfterRetiring(const LeaseRecord
                                                                bool countAttempt, const QDateTime &now)
 {
     std::optional<StepRecord> current;
-    if (m_shared) {
+    if (m_shared && !m_recovering) {
         auto fresh = m_store->stepForUpdate(lease.stepId);
         if (!fresh)
             return fail(fresh.error());

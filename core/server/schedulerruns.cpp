@@ -33,15 +33,21 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
         if (!open)
             return fail(open.error());
         for (const StepRecord &step : std::as_const(*open)) {
-            if (!m_open.contains(step.id))
+            if (!m_open.contains(step.id)) {
                 m_open.insert(step.id, step);
+                m_queuedOnly.remove(step.id);
+            }
         }
     }
     QList<QString> stepIds;
-    if (m_open.contains(id)) {
+    if (m_open.contains(id) || m_queuedOnly.contains(id)) {
         stepIds << id;
     } else {
         for (auto it = m_open.cbegin(); it != m_open.cend(); ++it) {
+            if (it->runId == id)
+                stepIds << it.key();
+        }
+        for (auto it = m_queuedOnly.cbegin(); it != m_queuedOnly.cend(); ++it) {
             if (it->runId == id)
                 stepIds << it.key();
         }
@@ -58,7 +64,12 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
     }
     QJsonArray cancelled;
     for (const QString &stepId : std::as_const(stepIds)) {
-        StepRecord &step = m_open[stepId];
+        auto record = openRecord(stepId);
+        if (!record)
+            return fail(record.error());
+        if (!*record)
+            continue; // taken or ended through another orchestrator meanwhile
+        StepRecord &step = **record;
         step.cancelRequested = true;
         cancelled << stepId;
         if (step.state == StepState::Queued) {

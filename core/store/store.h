@@ -233,7 +233,15 @@ public:
     // beyond one record, so that no SQL is written outside core/store/.
     // The scheduler
     Result<void> forEachQueuedStep(const std::function<void(const StepRecord &)> &visit);
-    Result<QList<StepRecord>> openSteps();                          // not terminal, oldest queued first
+    // The queued steps as scheduling needs them, in queue order (queued_at, seq): their columns
+    // only, no command or environment; steps of a run share its id's text, steps with the same
+    // labels their labels'.
+    Result<void> forEachQueuedStepSummary(const std::function<void(const QueuedStep &)> &visit);
+    Result<QList<StepRecord>> stepsOnWorkers();                     // dispatched or running
+    // Those of `ids` that exist, in any order; with `forUpdate` locked for the running transaction
+    // (PostgreSQL: FOR UPDATE), as stepForUpdate() does one.
+    enum class Lock { None, ForUpdate };
+    Result<QList<StepRecord>> stepsWithIds(const QStringList &ids, Lock lock = Lock::None);
     Result<QList<StepRecord>> openStepsOf(const QString &stepOrRunId); // that step, or that run's steps
     Result<QList<LeaseRecord>> activeLeases();
     Result<QList<LeaseRecord>> activeLeasesOf(const QString &orchestratorId);
