@@ -98,6 +98,8 @@ struct StepRecord
     QDateTime updatedAt;
 
     QJsonObject toJson() const; // the `run status` / swamp/step attribute shape
+    // The same, as compact JSON text written without building an object (data.query's results).
+    QByteArray toJsonText() const;
 };
 
 // What scheduling needs of a queued step, read from its columns without its command, environment
@@ -137,6 +139,7 @@ struct LeaseRecord
     QDateTime updatedAt;
 
     QJsonObject toJson() const;
+    QByteArray toJsonText() const; // the same, as compact JSON text
 };
 
 struct RunRecord
