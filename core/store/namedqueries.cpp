@@ -4,6 +4,8 @@
 #include "store/store.h"
 
 #include "store/columns_p.h"
+#include "store/queryrows.h"
+#include "store/rows_p.h"
 
 namespace Swamp {
 
@@ -217,18 +219,20 @@ Result<QHash<QString, QHash<QString, int>>> Store::stepCountsByRun()
     return byRun;
 }
 
-Result<void> Store::forEachStepMatching(const AttributeEqualities &equalities,
-                                        const std::function<void(const StepRecord &)> &visit)
+Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const std::function<void(const StepRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, StepAttributeColumns);
-    return forEachStep(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings, visit);
+    Internal::TextCache texts;
+    return forEachColumns(QString::fromLatin1(Internal::StepColumnsSql) + filter.where, filter.bindings,
+                          [&](const Internal::RowColumns &columns) { visit(StepRow(columns, texts)); });
 }
 
-Result<void> Store::forEachLeaseMatching(const AttributeEqualities &equalities,
-                                         const std::function<void(const LeaseRecord &)> &visit)
+Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities,
+                                    const std::function<void(const LeaseRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, LeaseAttributeColumns);
-    return forEachLease(filter.where + QStringLiteral("ORDER BY created_at"), filter.bindings, visit);
+    return forEachColumns(QString::fromLatin1(Internal::LeaseColumnsSql) + filter.where, filter.bindings,
+                          [&](const Internal::RowColumns &columns) { visit(LeaseRow(columns)); });
 }
 
 Result<QList<AuditRecord>> Store::auditRecordsMatching(const AttributeEqualities &equalities)

@@ -26,8 +26,13 @@
 
 namespace Swamp {
 
+class LeaseRow;
 class SqliteCommitter;
+class StepRow;
 class WalCheckpointer;
+namespace Internal {
+class RowColumns;
+}
 
 // The orchestrator's one database: SQLite (WAL) by default, PostgreSQL when given a
 // postgresql:// URL. Holds the connection *name*, never a QSqlDatabase member. Every call
@@ -262,10 +267,12 @@ public:
     // A query's top-level `attributes.<field> == <literal>` conditions; those on columns narrow
     // the rows read (the query still decides on each row).
     using AttributeEqualities = QList<std::pair<QString, QJsonValue>>;
-    Result<void> forEachStepMatching(const AttributeEqualities &equalities,
-                                     const std::function<void(const StepRecord &)> &visit);
-    Result<void> forEachLeaseMatching(const AttributeEqualities &equalities,
-                                      const std::function<void(const LeaseRecord &)> &visit);
+    // The rows of the steps (leases) the equalities leave, in no order (the caller orders what
+    // it keeps: a store-wide ORDER BY sorted every whole row before the first one came), each as
+    // a record read column by column (queryrows.h). `visit` must not use the store.
+    Result<void> forEachStepRow(const AttributeEqualities &equalities, const std::function<void(const StepRow &)> &visit);
+    Result<void> forEachLeaseRow(const AttributeEqualities &equalities,
+                                 const std::function<void(const LeaseRow &)> &visit);
     Result<QList<AuditRecord>> auditRecordsMatching(const AttributeEqualities &equalities);
     Result<QList<AuditRecord>> tokenAuditRecords(); // every record about a token, oldest first
     // A fleet
@@ -378,6 +385,10 @@ private:
     Result<void> savepoint(const QString &sql);
     // `SELECT key, COUNT(*) ...` as key → count.
     Result<QMap<QString, qint64>> countBy(const QString &sql);
+    // The rows of a SELECT, each column converted only when `row` reads it (queryrows.cpp): on
+    // SQLite straight from SQLite. `row` must not use the store.
+    Result<void> forEachColumns(const QString &sql, const QVariantList &bindings,
+                                const std::function<void(const Internal::RowColumns &)> &row);
     // Rolls back and releases the savepoint of a body that failed, with `run` (savepoint() or
     // write()); if that fails too, the open batch is broken (m_batchBroken).
     void undoBody(const std::function<Result<void>(const QString &)> &run);
