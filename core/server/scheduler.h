@@ -192,9 +192,10 @@ private:
     RefusalDigest m_leaseRefusals{60000, 20};
     Fleet *m_fleet = nullptr;
     bool m_shared = false;
-    // Boot recovery in a fleet: the steps of the leases it expires were locked for its
-    // transaction and read into m_open at once (retiring reads them there, not one query each),
-    // and the others are woken once at its end, not once per requeued step.
+    // Boot recovery in a fleet: the leases it expires and their steps were locked for its
+    // transaction, the leases expired and the steps read into m_open all at once (retiring
+    // neither writes the lease nor reads the step again), and the others are woken once at its
+    // end, not once per requeued step.
     bool m_recovering = false;
     // One orchestrator: each open run's record and how many of its steps are in each state, so
     // that a step's change updates its run without reading the run and its steps back (a run

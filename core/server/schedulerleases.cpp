@@ -276,6 +276,10 @@ Result<bool> Scheduler::writeFenced(const LeaseRecord &lease, const std::functio
 {
     bool active = false;
     auto saved = m_store->transaction([&]() -> Result<void> {
+        if (m_recovering) {
+            active = true; // boot recovery locked and expired its leases already, all at once
+            return then();
+        }
         if (!m_shared) {
             // The only writer: a lease in m_leases is the active one in the store.
             if (auto r = m_store->updateLease(lease); !r)

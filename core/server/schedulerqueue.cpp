@@ -86,13 +86,20 @@ Result<void> Scheduler::recoverShared(int &expired)
     // Other orchestrators hold live leases in this database: expire only the leases whose
     // orchestrator is gone (a previous run of this one, or one that stopped without leaving).
     refreshQueue();
-    auto active = m_store->activeLeasesOfGoneOrchestrators();
+    // The leases and their steps, locked until this transaction ends: nobody else changes them
+    // meanwhile, so the leases are expired all at once and the steps read once.
+    auto active = m_store->activeLeasesOfGoneOrchestrators(Store::Lock::ForUpdate);
     if (!active)
         return fail(active.error());
-    // Their steps, locked until this transaction ends: nobody else changes them meanwhile.
+    QStringList leaseIds;
     QStringList stepIds;
-    for (const LeaseRecord &lease : std::as_const(*active))
+    for (const LeaseRecord &lease : std::as_const(*active)) {
+        leaseIds << lease.id;
         stepIds << lease.stepId;
+    }
+    const QString reason = QStringLiteral("orchestrator restart");
+    if (auto ended = m_store->expireLeases(leaseIds, reason, QDateTime::currentDateTimeUtc()); !ended)
+        return ended;
     auto locked = m_store->stepsWithIds(stepIds, Store::Lock::ForUpdate);
     if (!locked)
         return fail(locked.error());
@@ -104,7 +111,7 @@ Result<void> Scheduler::recoverShared(int &expired)
     Result<void> retired;
     for (const LeaseRecord &lease : std::as_const(*active)) {
         m_leases.insert(lease.id, lease);
-        retired = retireLease(m_leases[lease.id], LeaseState::Expired, QStringLiteral("orchestrator restart"), true);
+        retired = retireLease(m_leases[lease.id], LeaseState::Expired, reason, true);
         m_leases.remove(lease.id); // retired or superseded: never held by this orchestrator
         if (!retired)
             break;

@@ -142,9 +142,31 @@ Result<QList<LeaseRecord>> Store::activeLeasesOf(const QString &orchestratorId)
     return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id = ?"), {orchestratorId});
 }
 
-Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators()
+Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators(Lock lock)
 {
-    return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN ") + AliveOrchestrators);
+    const QString forUpdate =
+        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
+    return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN ") + AliveOrchestrators + forUpdate);
+}
+
+Result<void> Store::expireLeases(const QStringList &ids, const QString &reason, const QDateTime &now)
+{
+    constexpr qsizetype Chunk = 256;
+    for (qsizetype from = 0; from < ids.size(); from += Chunk) {
+        const QStringList chunk = ids.mid(from, Chunk);
+        QVariantList bindings{reason, toMs(now), toMs(now)};
+        for (const QString &id : chunk)
+            bindings << id;
+        QString in = QStringLiteral("?");
+        in += QStringLiteral(", ?").repeated(chunk.size() - 1);
+        if (auto r = execute(QStringLiteral("UPDATE step_leases SET state = 'expired', error = ?, ended_at = ?, updated_at = ? "
+                                            "WHERE state = 'active' AND id IN (")
+                                 + in + u')',
+                             bindings);
+            !r)
+            return r;
+    }
+    return {};
 }
 
 Result<QList<StepRecord>> Store::queuedStepsWithSecretsHeldBy(const QString &holder)

@@ -250,7 +250,11 @@ public:
     Result<QList<StepRecord>> openStepsOf(const QString &stepOrRunId); // that step, or that run's steps
     Result<QList<LeaseRecord>> activeLeases();
     Result<QList<LeaseRecord>> activeLeasesOf(const QString &orchestratorId);
-    Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators();  // their orchestrator is not alive
+    // Their orchestrator is not alive; with ForUpdate locked for the running transaction.
+    Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators(Lock lock = Lock::None);
+    // Boot recovery: those of these leases still active end `expired` with `reason`, up to 256
+    // to a statement.
+    Result<void> expireLeases(const QStringList &ids, const QString &reason, const QDateTime &now);
     // Queued steps with --secret-env values held by `holder`; empty: by no orchestrator alive.
     Result<QList<StepRecord>> queuedStepsWithSecretsHeldBy(const QString &holder);
     Result<void> markRunRunning(const QString &runId, const QDateTime &now); // only if still queued
