@@ -543,9 +543,8 @@ private:
         }
         if (node.children.empty())
             return;
-        Result<Value> value = callFunction(node.name, node.isMethod,
-                                           std::span<const Value>(arguments.constData(), size_t(arguments.size())),
-                                           node.regex.get());
+        const std::span<const Value> values(arguments.constData(), size_t(arguments.size()));
+        Result<Value> value = callFunction(node.name, node.isMethod, values, node.regex.get());
         if (!value)
             return;
         node.kind = NodeKind::Literal;

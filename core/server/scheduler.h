@@ -111,6 +111,8 @@ private:
     Result<StepRecord *> openRecord(const QString &id);
     // When queued step `id` times out waiting for a worker; nothing when it is not queued here.
     std::optional<qint64> queueDeadlineOf(const QString &id) const;
+    // The open step `stepOrRunId`, or the open steps of that run.
+    QList<QString> openStepIdsOf(const QString &stepOrRunId) const;
     // Connected, not draining, not held back, with a free slot; adds their free slots to `slots`.
     QList<WorkerSession *> availableWorkers(int *slots) const;
     bool dispatch(StepRecord &step, WorkerSession *session);

@@ -25,6 +25,22 @@ using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
+QList<QString> Scheduler::openStepIdsOf(const QString &stepOrRunId) const
+{
+    if (m_open.contains(stepOrRunId) || m_queuedOnly.contains(stepOrRunId))
+        return {stepOrRunId};
+    QList<QString> stepIds;
+    for (auto it = m_open.cbegin(); it != m_open.cend(); ++it) {
+        if (it->runId == stepOrRunId)
+            stepIds << it.key();
+    }
+    for (auto it = m_queuedOnly.cbegin(); it != m_queuedOnly.cend(); ++it) {
+        if (it->runId == stepOrRunId)
+            stepIds << it.key();
+    }
+    return stepIds;
+}
+
 Result<QJsonObject> Scheduler::cancel(const QString &id)
 {
     if (m_shared) {
@@ -39,19 +55,7 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
             }
         }
     }
-    QList<QString> stepIds;
-    if (m_open.contains(id) || m_queuedOnly.contains(id)) {
-        stepIds << id;
-    } else {
-        for (auto it = m_open.cbegin(); it != m_open.cend(); ++it) {
-            if (it->runId == id)
-                stepIds << it.key();
-        }
-        for (auto it = m_queuedOnly.cbegin(); it != m_queuedOnly.cend(); ++it) {
-            if (it->runId == id)
-                stepIds << it.key();
-        }
-    }
+    const QList<QString> stepIds = openStepIdsOf(id);
     if (stepIds.isEmpty()) {
         auto stored = m_store->step(id);
         auto run = m_store->run(id);
