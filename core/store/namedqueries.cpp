@@ -3,6 +3,10 @@
 // (scripts/check-layers.sh checks it); the services name what they want instead.
 #include "store/store.h"
 
+#include "store/columns_p.h"
+#include "store/queryrows.h"
+#include "store/rows_p.h"
+
 namespace Swamp {
 
 namespace {
@@ -62,9 +66,64 @@ Result<void> Store::forEachQueuedStep(const std::function<void(const StepRecord 
     return forEachStep(QStringLiteral("WHERE state = 'queued'"), {}, visit);
 }
 
-Result<QList<StepRecord>> Store::openSteps()
+Result<void> Store::forEachQueuedStepSummary(const std::function<void(const QueuedStep &)> &visit)
 {
-    return steps(QStringLiteral("WHERE state IN ") + OpenStates + QStringLiteral(" ORDER BY queued_at, seq"));
+    QString runId;
+    QHash<QString, Labels> labels; // by their column's text: parsed once each
+    return forEachRow(QStringLiteral("SELECT id, run_id, seq, attempt, target, labels, platform, queued_at, "
+                                     "queue_timeout_ms, secret_env <> '[]' FROM steps WHERE state = 'queued' "
+                                     "ORDER BY queued_at, seq"),
+                      {}, [&](const QSqlQuery &q) {
+                          QueuedStep step;
+                          step.id = q.value(0).toString();
+                          if (const QString run = q.value(1).toString(); run != runId)
+                              runId = run;
+                          step.runId = runId;
+                          step.seq = q.value(2).toInt();
+                          step.attempt = q.value(3).toInt();
+                          step.requirement.target = q.value(4).toString();
+                          const QString labelsText = q.value(5).toString();
+                          auto known = labels.constFind(labelsText);
+                          if (known == labels.cend())
+                              known = labels.insert(labelsText, labelsFromText(labelsText));
+                          step.requirement.labels = *known;
+                          step.requirement.platform = q.value(6).toString();
+                          step.queuedAt = fromMs(q.value(7));
+                          step.queueTimeoutMs = q.value(8).toLongLong();
+                          step.hasSecrets = q.value(9).toBool();
+                          visit(step);
+                      });
+}
+
+Result<QList<StepRecord>> Store::stepsOnWorkers()
+{
+    return steps(QStringLiteral("WHERE state IN ('dispatched', 'running') ORDER BY queued_at, seq"));
+}
+
+Result<QList<StepRecord>> Store::stepsWithIds(const QStringList &ids, Lock lock)
+{
+    // Up to 256 ids a statement, the list of marks padded to a power of two (by repeating the
+    // last id): SQLite keeps each statement text prepared, so a few texts serve every size.
+    constexpr qsizetype Chunk = 256;
+    QList<StepRecord> found;
+    for (qsizetype from = 0; from < ids.size(); from += Chunk) {
+        const QStringList chunk = ids.mid(from, Chunk);
+        qsizetype marks = 1;
+        while (marks < chunk.size())
+            marks *= 2;
+        QVariantList bindings;
+        for (qsizetype i = 0; i < marks; ++i)
+            bindings << chunk.at(std::min(i, chunk.size() - 1));
+        QString in = QStringLiteral("?");
+        in += QStringLiteral(", ?").repeated(marks - 1);
+        const QString forUpdate =
+            lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
+        auto part = steps(QStringLiteral("WHERE id IN (") + in + u')' + forUpdate, bindings);
+        if (!part)
+            return fail(part.error());
+        found += *part;
+    }
+    return found;
 }
 
 Result<QList<StepRecord>> Store::openStepsOf(const QString &stepOrRunId)
@@ -83,9 +142,31 @@ Result<QList<LeaseRecord>> Store::activeLeasesOf(const QString &orchestratorId)
     return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id = ?"), {orchestratorId});
 }
 
-Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators()
+Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators(Lock lock)
 {
-    return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN ") + AliveOrchestrators);
+    const QString forUpdate =
+        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
+    return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN ") + AliveOrchestrators + forUpdate);
+}
+
+Result<void> Store::expireLeases(const QStringList &ids, const QString &reason, const QDateTime &now)
+{
+    constexpr qsizetype Chunk = 256;
+    for (qsizetype from = 0; from < ids.size(); from += Chunk) {
+        const QStringList chunk = ids.mid(from, Chunk);
+        QVariantList bindings{reason, toMs(now), toMs(now)};
+        for (const QString &id : chunk)
+            bindings << id;
+        QString in = QStringLiteral("?");
+        in += QStringLiteral(", ?").repeated(chunk.size() - 1);
+        if (auto r = execute(QStringLiteral("UPDATE step_leases SET state = 'expired', error = ?, ended_at = ?, updated_at = ? "
+                                            "WHERE state = 'active' AND id IN (")
+                                 + in + u')',
+                             bindings);
+            !r)
+            return r;
+    }
+    return {};
 }
 
 Result<QList<StepRecord>> Store::queuedStepsWithSecretsHeldBy(const QString &holder)
@@ -144,18 +225,20 @@ Result<QHash<QString, QHash<QString, int>>> Store::stepCountsByRun()
     return byRun;
 }
 
-Result<void> Store::forEachStepMatching(const AttributeEqualities &equalities,
-                                        const std::function<void(const StepRecord &)> &visit)
+Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const std::function<void(const StepRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, StepAttributeColumns);
-    return forEachStep(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings, visit);
+    Internal::TextCache texts;
+    return forEachColumns(QString::fromLatin1(Internal::StepColumnsSql) + filter.where, filter.bindings,
+                          [&](const Internal::RowColumns &columns) { visit(StepRow(columns, texts)); });
 }
 
-Result<void> Store::forEachLeaseMatching(const AttributeEqualities &equalities,
-                                         const std::function<void(const LeaseRecord &)> &visit)
+Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities,
+                                    const std::function<void(const LeaseRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, LeaseAttributeColumns);
-    return forEachLease(filter.where + QStringLiteral("ORDER BY created_at"), filter.bindings, visit);
+    return forEachColumns(QString::fromLatin1(Internal::LeaseColumnsSql) + filter.where, filter.bindings,
+                          [&](const Internal::RowColumns &columns) { visit(LeaseRow(columns)); });
 }
 
 Result<QList<AuditRecord>> Store::auditRecordsMatching(const AttributeEqualities &equalities)

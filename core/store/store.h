@@ -29,8 +29,13 @@
 
 namespace Swamp {
 
+class LeaseRow;
 class SqliteCommitter;
+class StepRow;
 class WalCheckpointer;
+namespace Internal {
+class RowColumns;
+}
 
 // The orchestrator's one database: SQLite (WAL) by default, PostgreSQL when given a
 // postgresql:// URL. Holds the connection *name*, never a QSqlDatabase member. Every call
@@ -270,11 +275,23 @@ public:
     // beyond one record, so that no SQL is written outside core/store/.
     // The scheduler
     Result<void> forEachQueuedStep(const std::function<void(const StepRecord &)> &visit);
-    Result<QList<StepRecord>> openSteps();                          // not terminal, oldest queued first
+    // The queued steps as scheduling needs them, in queue order (queued_at, seq): their columns
+    // only, no command or environment; steps of a run share its id's text, steps with the same
+    // labels their labels'.
+    Result<void> forEachQueuedStepSummary(const std::function<void(const QueuedStep &)> &visit);
+    Result<QList<StepRecord>> stepsOnWorkers();                     // dispatched or running
+    // Those of `ids` that exist, in any order; with `forUpdate` locked for the running transaction
+    // (PostgreSQL: FOR UPDATE), as stepForUpdate() does one.
+    enum class Lock { None, ForUpdate };
+    Result<QList<StepRecord>> stepsWithIds(const QStringList &ids, Lock lock = Lock::None);
     Result<QList<StepRecord>> openStepsOf(const QString &stepOrRunId); // that step, or that run's steps
     Result<QList<LeaseRecord>> activeLeases();
     Result<QList<LeaseRecord>> activeLeasesOf(const QString &orchestratorId);
-    Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators();  // their orchestrator is not alive
+    // Their orchestrator is not alive; with ForUpdate locked for the running transaction.
+    Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators(Lock lock = Lock::None);
+    // Boot recovery: those of these leases still active end `expired` with `reason`, up to 256
+    // to a statement.
+    Result<void> expireLeases(const QStringList &ids, const QString &reason, const QDateTime &now);
     // Queued steps with --secret-env values held by `holder`; empty: by no orchestrator alive.
     Result<QList<StepRecord>> queuedStepsWithSecretsHeldBy(const QString &holder);
     Result<void> requestStepCancel(const QString &stepId);
@@ -289,10 +306,12 @@ public:
     // A query's top-level `attributes.<field> == <literal>` conditions; those on columns narrow
     // the rows read (the query still decides on each row).
     using AttributeEqualities = QList<std::pair<QString, QJsonValue>>;
-    Result<void> forEachStepMatching(const AttributeEqualities &equalities,
-                                     const std::function<void(const StepRecord &)> &visit);
-    Result<void> forEachLeaseMatching(const AttributeEqualities &equalities,
-                                      const std::function<void(const LeaseRecord &)> &visit);
+    // The rows of the steps (leases) the equalities leave, in no order (the caller orders what
+    // it keeps: a store-wide ORDER BY sorted every whole row before the first one came), each as
+    // a record read column by column (queryrows.h). `visit` must not use the store.
+    Result<void> forEachStepRow(const AttributeEqualities &equalities, const std::function<void(const StepRow &)> &visit);
+    Result<void> forEachLeaseRow(const AttributeEqualities &equalities,
+                                 const std::function<void(const LeaseRow &)> &visit);
     Result<QList<AuditRecord>> auditRecordsMatching(const AttributeEqualities &equalities);
     Result<QList<AuditRecord>> tokenAuditRecords(); // every record about a token, oldest first
     // A fleet
@@ -462,6 +481,10 @@ private:
     Result<void> savepoint(const QString &sql);
     // `SELECT key, COUNT(*) ...` as key → count.
     Result<QMap<QString, qint64>> countBy(const QString &sql);
+    // The rows of a SELECT, each column converted only when `row` reads it (queryrows.cpp): on
+    // SQLite straight from SQLite. `row` must not use the store.
+    Result<void> forEachColumns(const QString &sql, const QVariantList &bindings,
+                                const std::function<void(const Internal::RowColumns &)> &row);
     // Rolls back and releases the savepoint of a body that failed, with `run` (savepoint() or
     // write()); if that fails too, the open batch is broken (m_batchBroken).
     void undoBody(const std::function<Result<void>(const QString &)> &run);
