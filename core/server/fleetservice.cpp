@@ -40,12 +40,16 @@ Result<void> Orchestrator::joinFleet()
     m_pullEventsTimer.setInterval(0);
     connect(&m_pullEventsTimer, &QTimer::timeout, m_events.get(), &EventLog::pullRemote);
     connect(m_events.get(), &EventLog::remoteAppended, this, &Orchestrator::forwardRemoteEvent);
-    connect(m_events.get(), &EventLog::written, this, [this] { m_fleet->notify(QStringLiteral("event")); });
-    // Safety net for notifications missed while the listening connection was down.
-    connect(m_fleet.get(), &Fleet::beat, this, [this] {
-        m_scheduler->requestRefresh();
-        m_pullEventsTimer.start();
+    // A step's every move out of or into the queue is an event committed with it: the events
+    // another orchestrator wrote since the last pull name the steps to read again.
+    connect(m_events.get(), &EventLog::remoteAppended, m_scheduler.get(), [this](const Event &event) {
+        if (event.kind.startsWith(u"step."))
+            m_scheduler->stepChangedElsewhere(event.subject);
     });
+    connect(m_events.get(), &EventLog::written, this, [this] { m_fleet->notify(QStringLiteral("event")); });
+    // Safety net for notifications missed while the listening connection was down: the events
+    // since the last pull, and through them the steps they name (never the whole queue).
+    connect(m_fleet.get(), &Fleet::beat, this, [this] { m_pullEventsTimer.start(); });
     auto others = m_store->orchestrators();
     int alive = 0;
     if (others) {
@@ -64,9 +68,8 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
 {
     if (m_stopping)
         return;
-    if (kind == u"steps") {
-        m_scheduler->requestRefresh();
-    } else if (kind == u"event") {
+    if (kind == u"steps" || kind == u"event") {
+        // The steps' events were committed with them: pulling those tells the scheduler which.
         if (!m_pullEventsTimer.isActive())
             m_pullEventsTimer.start();
     } else if (kind == u"output") {

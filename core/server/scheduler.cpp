@@ -52,7 +52,19 @@ void Scheduler::setFleet(Fleet *fleet, bool shared)
 
 void Scheduler::requestRefresh()
 {
-    if (m_shared && !m_refreshTimer.isActive())
+    if (!m_shared)
+        return;
+    m_refreshWhole = true;
+    if (!m_refreshTimer.isActive())
+        m_refreshTimer.start();
+}
+
+void Scheduler::stepChangedElsewhere(const QString &stepId)
+{
+    if (!m_shared || stepId.isEmpty())
+        return;
+    m_changedElsewhere.insert(stepId);
+    if (!m_refreshTimer.isActive())
         m_refreshTimer.start();
 }
 
@@ -98,7 +110,7 @@ void Scheduler::cancelHere(const QString &stepId)
         }
     }
     if ((step != m_open.end() && step->state == StepState::Queued) || m_queuedOnly.contains(stepId))
-        requestRefresh();
+        stepChangedElsewhere(stepId);
 }
 
 void Scheduler::requestSchedule()
@@ -292,10 +304,15 @@ void Scheduler::schedule()
         if (best) {
             // `requirement` may point into m_queuedOnly, which openRecord() changes.
             auto step = openRecord(stepId);
-            if (!step)
+            if (!step) {
+                // While the database is away no step can be read or dispatched: the pass ends,
+                // and the next one runs when it is back (reconnected() refreshes the queue).
+                if (Store::isAwayError(step.error()))
+                    return false;
                 qCWarning(lcLease) << "could not read queued step" << stepId << step.error().message;
-            else if (*step && dispatch(**step, best))
+            } else if (*step && dispatch(**step, best)) {
                 --slots;
+            }
             if (anyWorker && best->freeSlots() > 0)
                 heap.push(best);
         } else if (!anyWorker) {
@@ -401,6 +418,8 @@ void Scheduler::sweep()
             continue;
         }
         if (auto step = openRecord(id); !step || !*step) {
+            if (!step && Store::isAwayError(step.error()))
+                break; // timed out at a sweep after the database is back
             if (!step)
                 qCWarning(lcLease) << "could not read queued step" << id << step.error().message;
             continue;

@@ -50,9 +50,13 @@ public:
     // the database as it was.
     Result<int> recover();
 
-    // Fleet: reloads the queue from the database (another orchestrator queued or took steps).
+    // Fleet: reloads the whole queue from the database (at boot, when the database is back).
     // Coalesced like requestSchedule().
     void requestRefresh();
+    // Fleet: another orchestrator queued, requeued, dispatched or ended `stepId` (its event was
+    // pulled): the steps changed since the last look are read again together, by id, never the
+    // whole queue.
+    void stepChangedElsewhere(const QString &stepId);
     // Fleet: `orchestratorId` died; its active leases expire and their steps are requeued.
     int expireLeasesOf(const QString &orchestratorId, const QString &reason);
     // Fleet: an operator cancelled `stepId` through another orchestrator.
@@ -97,6 +101,13 @@ Q_SIGNALS:
 private:
     bool shared() const { return m_shared; }
     void refreshQueue();
+    void refreshWholeQueue();
+    void refreshChangedSteps();
+    // A queued step as the database has it: held as what scheduling needs unless this
+    // orchestrator holds its current record. True when it joined the queue.
+    bool mergeQueued(const QueuedStep &step);
+    // A step that is no longer queued in the database (taken, cancelled or timed out elsewhere).
+    void forgetQueued(const QString &id);
     // Expires the leases read from the store (`active`, another orchestrator's): returns how many.
     int expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason);
     Result<void> recoverAlone(int &expired);
@@ -189,6 +200,8 @@ private:
     QHash<QString, QJsonObject> m_secrets;
     QTimer m_scheduleTimer;
     QTimer m_refreshTimer;
+    bool m_refreshWhole = false;
+    QSet<QString> m_changedElsewhere; // read at the next refresh
     // Which refused lease frames become events: the first per worker per minute, then a summary,
     // so that a worker sending frames for made-up leases cannot grow the database or the log.
     RefusalDigest m_leaseRefusals{60000, 20};

@@ -461,13 +461,13 @@ void Scheduler::dropSuperseded(WorkerSession *session, QString leaseId, const QS
         const auto step = m_open.constFind(lease->stepId);
         if (step != m_open.cend() && step->state != StepState::Queued)
             m_open.erase(step);
+        stepChangedElsewhere(lease->stepId); // requeued by whoever expired the lease
         m_leases.erase(lease);
     }
     m_lastSeq.remove(leaseId);
     session->leaseIds.remove(leaseId);
     refuse(session, leaseId, what);
     Q_EMIT slotsChanged(session);
-    requestRefresh();
     requestSchedule();
 }
 

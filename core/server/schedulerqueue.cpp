@@ -85,7 +85,7 @@ Result<void> Scheduler::recoverShared(int &expired)
 {
     // Other orchestrators hold live leases in this database: expire only the leases whose
     // orchestrator is gone (a previous run of this one, or one that stopped without leaving).
-    refreshQueue();
+    refreshWholeQueue();
     // The leases and their steps, locked until this transaction ends: nobody else changes them
     // meanwhile, so the leases are expired all at once and the steps read once.
     auto active = m_store->activeLeasesOfGoneOrchestrators(Store::Lock::ForUpdate);
@@ -155,47 +155,104 @@ QList<StepRecord> Scheduler::queuedWithSecrets()
 
 void Scheduler::refreshQueue()
 {
-    // The database is the queue; this copy only saves a query per scheduling pass. A step
-    // another orchestrator queued is held by what scheduling needs, like those recovered at boot.
+    // The database is the queue; this copy only saves a query per scheduling pass.
+    if (m_refreshWhole)
+        refreshWholeQueue();
+    else
+        refreshChangedSteps();
+}
+
+void Scheduler::refreshWholeQueue()
+{
+    // Every queued step, read in one pass: at boot and when the database is back (events pulled
+    // meanwhile would do, but a reconnect is rare and this needs no reasoning about what was
+    // missed). Steps changed elsewhere since are covered too.
+    m_refreshWhole = false;
+    m_changedElsewhere.clear();
     QSet<QString> queued;
     bool added = false;
     auto visited = m_store->forEachQueuedStepSummary([&](const QueuedStep &step) {
         queued.insert(step.id);
-        const auto open = m_open.find(step.id);
-        if (open == m_open.end()) {
-            added = added || !m_queue.contains(step.id);
-            m_queuedOnly.insert(step.id, step);
-            m_queue.append(step.id, step.queueDeadlineMs());
-            m_queue.setDeadline(step.id, step.queueDeadlineMs());
-        } else if (open->state == StepState::Queued) {
-            if (open->attempt != step.attempt || open->queuedAt != step.queuedAt) {
-                // Dispatched and requeued through another orchestrator meanwhile: its record is
-                // read again when it is needed.
-                m_open.erase(open);
-                m_queuedOnly.insert(step.id, step);
-            }
-            m_queue.setDeadline(step.id, step.queueDeadlineMs());
-        }
+        added = mergeQueued(step) || added;
     });
     if (!visited) {
+        m_refreshWhole = true; // again at the next beat or reconnect
         if (!Store::isAwayError(visited.error()))
             qCWarning(lcLease) << "could not reload the queue:" << visited.error().message;
         return;
     }
+    QStringList gone;
     m_queue.forEach([&](const QString &id) {
-        if (queued.contains(id))
-            return true;
-        // Taken, cancelled or timed out through another orchestrator.
-        m_queue.remove(id);
-        m_queuedOnly.remove(id);
-        auto it = m_open.find(id);
-        if (it != m_open.end() && it->state == StepState::Queued)
-            m_open.erase(it);
+        if (!queued.contains(id))
+            gone << id;
         return true;
     });
+    for (const QString &id : std::as_const(gone))
+        forgetQueued(id);
     if (added)
         sortQueue();
     requestSchedule();
+}
+
+void Scheduler::refreshChangedSteps()
+{
+    // The steps whose events other orchestrators committed since the last pull: read by id, in
+    // one statement per 256; what is no longer queued leaves the queue.
+    if (m_changedElsewhere.isEmpty())
+        return;
+    const QStringList ids(m_changedElsewhere.cbegin(), m_changedElsewhere.cend());
+    m_changedElsewhere.clear();
+    QSet<QString> queued;
+    bool added = false;
+    auto visited = m_store->forEachQueuedStepSummary(ids, [&](const QueuedStep &step) {
+        queued.insert(step.id);
+        added = mergeQueued(step) || added;
+    });
+    if (!visited) {
+        for (const QString &id : ids)
+            m_changedElsewhere.insert(id); // read at the next refresh
+        if (!Store::isAwayError(visited.error()))
+            qCWarning(lcLease) << "could not read the steps changed by the fleet:" << visited.error().message;
+        return;
+    }
+    for (const QString &id : ids) {
+        if (!queued.contains(id))
+            forgetQueued(id);
+    }
+    if (added)
+        sortQueue();
+    requestSchedule();
+}
+
+bool Scheduler::mergeQueued(const QueuedStep &step)
+{
+    const auto open = m_open.find(step.id);
+    if (open == m_open.end()) {
+        const bool added = !m_queue.contains(step.id);
+        m_queuedOnly.insert(step.id, step);
+        m_queue.append(step.id, step.queueDeadlineMs());
+        m_queue.setDeadline(step.id, step.queueDeadlineMs());
+        return added;
+    }
+    if (open->state == StepState::Queued) {
+        if (open->attempt != step.attempt || open->queuedAt != step.queuedAt) {
+            // Dispatched and requeued through another orchestrator meanwhile: its record is read
+            // again when it is needed.
+            m_open.erase(open);
+            m_queuedOnly.insert(step.id, step);
+        }
+        m_queue.setDeadline(step.id, step.queueDeadlineMs());
+    }
+    return false;
+}
+
+void Scheduler::forgetQueued(const QString &id)
+{
+    m_queue.remove(id);
+    m_queuedOnly.remove(id);
+    const auto open = m_open.find(id);
+    if (open != m_open.end() && open->state == StepState::Queued)
+        m_open.erase(open);
 }
 
 void Scheduler::sortQueue()

@@ -66,14 +66,61 @@ Result<void> Store::forEachQueuedStep(const std::function<void(const StepRecord 
     return forEachStep(QStringLiteral("WHERE state = 'queued'"), {}, visit);
 }
 
+namespace {
+
+// `ids` as "IN (?, …)" lists of up to 256 marks: padded to a power of two (by repeating the last
+// id), so that SQLite keeps a few statement texts prepared for every size.
+struct IdChunk
+{
+    QString in;
+    QVariantList ids;
+};
+
+QList<IdChunk> idChunks(const QStringList &ids)
+{
+    constexpr qsizetype Chunk = 256;
+    QList<IdChunk> chunks;
+    for (qsizetype from = 0; from < ids.size(); from += Chunk) {
+        const QStringList chunk = ids.mid(from, Chunk);
+        qsizetype marks = 1;
+        while (marks < chunk.size())
+            marks *= 2;
+        IdChunk part{QStringLiteral("IN (?") + QStringLiteral(", ?").repeated(marks - 1) + u')', {}};
+        for (qsizetype i = 0; i < marks; ++i)
+            part.ids << chunk.at(std::min(i, chunk.size() - 1));
+        chunks << part;
+    }
+    return chunks;
+}
+
+} // namespace
+
 Result<void> Store::forEachQueuedStepSummary(const std::function<void(const QueuedStep &)> &visit)
+{
+    return queuedStepSummaries(QString(), {}, visit, true);
+}
+
+Result<void> Store::forEachQueuedStepSummary(const QStringList &ids, const std::function<void(const QueuedStep &)> &visit)
+{
+    for (const IdChunk &chunk : idChunks(ids)) {
+        // A padded list names its last id more than once; IN matches its row once.
+        if (auto r = queuedStepSummaries(QStringLiteral(" AND id ") + chunk.in, chunk.ids, visit, false); !r)
+            return r;
+    }
+    return {};
+}
+
+Result<void> Store::queuedStepSummaries(const QString &andSql, const QVariantList &bindings,
+                                        const std::function<void(const QueuedStep &)> &visit, bool stream)
 {
     QString runId;
     QHash<QString, Labels> labels; // by their column's text: parsed once each
-    return forEachRow(QStringLiteral("SELECT id, run_id, seq, attempt, target, labels, platform, queued_at, "
-                                     "queue_timeout_ms, secret_env <> '[]' FROM steps WHERE state = 'queued' "
-                                     "ORDER BY queued_at, seq"),
-                      {}, [&](const QSqlQuery &q) {
+    // A whole queue is streamed (on PostgreSQL through a cursor); a few ids are one statement.
+    const auto read = stream ? &Store::forEachRow : &Store::select;
+    return (this->*read)(QStringLiteral("SELECT id, run_id, seq, attempt, target, labels, platform, queued_at, "
+                                     "queue_timeout_ms, secret_env <> '[]' FROM steps WHERE state = 'queued'")
+                          + andSql + QStringLiteral(" ORDER BY queued_at, seq"),
+                      bindings, [&](const QSqlQuery &q) {
                           QueuedStep step;
                           step.id = q.value(0).toString();
                           if (const QString run = q.value(1).toString(); run != runId)
@@ -102,23 +149,11 @@ Result<QList<StepRecord>> Store::stepsOnWorkers()
 
 Result<QList<StepRecord>> Store::stepsWithIds(const QStringList &ids, Lock lock)
 {
-    // Up to 256 ids a statement, the list of marks padded to a power of two (by repeating the
-    // last id): SQLite keeps each statement text prepared, so a few texts serve every size.
-    constexpr qsizetype Chunk = 256;
+    const QString forUpdate =
+        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
     QList<StepRecord> found;
-    for (qsizetype from = 0; from < ids.size(); from += Chunk) {
-        const QStringList chunk = ids.mid(from, Chunk);
-        qsizetype marks = 1;
-        while (marks < chunk.size())
-            marks *= 2;
-        QVariantList bindings;
-        for (qsizetype i = 0; i < marks; ++i)
-            bindings << chunk.at(std::min(i, chunk.size() - 1));
-        QString in = QStringLiteral("?");
-        in += QStringLiteral(", ?").repeated(marks - 1);
-        const QString forUpdate =
-            lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
-        auto part = steps(QStringLiteral("WHERE id IN (") + in + u')' + forUpdate, bindings);
+    for (const IdChunk &chunk : idChunks(ids)) {
+        auto part = steps(QStringLiteral("WHERE id ") + chunk.in + forUpdate, chunk.ids);
         if (!part)
             return fail(part.error());
         found += *part;
@@ -151,18 +186,11 @@ Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators(Lock lock)
 
 Result<void> Store::expireLeases(const QStringList &ids, const QString &reason, const QDateTime &now)
 {
-    constexpr qsizetype Chunk = 256;
-    for (qsizetype from = 0; from < ids.size(); from += Chunk) {
-        const QStringList chunk = ids.mid(from, Chunk);
-        QVariantList bindings{reason, toMs(now), toMs(now)};
-        for (const QString &id : chunk)
-            bindings << id;
-        QString in = QStringLiteral("?");
-        in += QStringLiteral(", ?").repeated(chunk.size() - 1);
+    for (const IdChunk &chunk : idChunks(ids)) {
         if (auto r = execute(QStringLiteral("UPDATE step_leases SET state = 'expired', error = ?, ended_at = ?, updated_at = ? "
-                                            "WHERE state = 'active' AND id IN (")
-                                 + in + u')',
-                             bindings);
+                                            "WHERE state = 'active' AND id ")
+                                 + chunk.in,
+                             QVariantList{reason, toMs(now), toMs(now)} + chunk.ids);
             !r)
             return r;
     }

@@ -279,6 +279,9 @@ public:
     // only, no command or environment; steps of a run share its id's text, steps with the same
     // labels their labels'.
     Result<void> forEachQueuedStepSummary(const std::function<void(const QueuedStep &)> &visit);
+    // The same for those of `ids` still queued (a fleet's changes since its last look), up to 256
+    // to a statement.
+    Result<void> forEachQueuedStepSummary(const QStringList &ids, const std::function<void(const QueuedStep &)> &visit);
     Result<QList<StepRecord>> stepsOnWorkers();                     // dispatched or running
     // Those of `ids` that exist, in any order; with `forUpdate` locked for the running transaction
     // (PostgreSQL: FOR UPDATE), as stepForUpdate() does one.
@@ -460,6 +463,8 @@ private:
     Result<void> flushPendingPostgres(const PendingRows &pending);
     Result<void> checkHeldLeases(const PendingRows &pending);
     Result<void> refreshRuns(const QSet<QString> &runIds);
+    Result<void> queuedStepSummaries(const QString &andSql, const QVariantList &bindings,
+                                     const std::function<void(const QueuedStep &)> &visit, bool stream);
     Result<void> insertEventsNumbered(const QList<const Event *> &events);
     Result<void> notifyPending(const QStringList &payloads);
     PendingRows &pendingRows() { return m_inBody ? m_bodyRows : m_batchRows; }
