@@ -329,6 +329,21 @@ bool PostgresServer::adminSql(const QString &sql, const QString &database)
     return true;
 }
 
+std::optional<QString> PostgresServer::adminValue(const QString &sql, const QString &database)
+{
+    const Result result = run(u"psql"_s,
+                              {u"--no-psqlrc"_s, u"--quiet"_s, u"--tuples-only"_s, u"--no-align"_s,
+                               u"--set=ON_ERROR_STOP=1"_s, u"--host=%1"_s.arg(m_dir->path()),
+                               u"--port=%1"_s.arg(m_port), u"--username=%1"_s.arg(AdminRole),
+                               u"--dbname=%1"_s.arg(database), u"--file=-"_s},
+                              sql.toUtf8());
+    if (!result.ok) {
+        m_error = u"psql failed on %1: %2"_s.arg(database, lastLines(result.output, 10));
+        return std::nullopt;
+    }
+    return result.output.section(u'\n', 0, 0).trimmed();
+}
+
 QString PostgresServer::createDatabase(const QString &name)
 {
     const QString database = name.isEmpty() ? u"swamp_test_%1"_s.arg(++m_databases) : name;

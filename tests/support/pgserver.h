@@ -57,6 +57,9 @@ public:
     QString createDatabase(const QString &name = {});
     // Runs SQL as the superuser over the server's private Unix socket; false with errorString().
     bool adminSql(const QString &sql, const QString &database = QStringLiteral("postgres"));
+    // The first column of the first row `sql` returns, as the superuser; empty with errorString()
+    // when psql fails.
+    std::optional<QString> adminValue(const QString &sql, const QString &database = QStringLiteral("postgres"));
 
     QString host() const { return QStringLiteral("127.0.0.1"); }
     int port() const { return m_port; }
