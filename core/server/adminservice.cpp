@@ -40,6 +40,7 @@ AdminService::AdminService(const Services &services, const QString &adminToken,
     , m_commits(services.commits)
     , m_metrics(services.metrics)
     , m_fleet(services.fleet)
+    , m_workerUrls(services.workerUrls)
     , m_adminToken(adminToken)
     , m_adminKey(adminKeyFingerprint(adminToken))
     , m_release(std::move(release))

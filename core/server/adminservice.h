@@ -51,6 +51,7 @@ public:
         CommitPipeline *commits = nullptr;
         Metrics *metrics = nullptr;
         Fleet *fleet = nullptr; // in a fleet (a shared database); null when alone
+        QStringList workerUrls; // what workers dial, best first (token.create's "workerUrl")
     };
     // `release`: hands a closed connection back to its owner, which deletes it.
     AdminService(const Services &services, const QString &adminToken,
@@ -100,6 +101,7 @@ private:
     CommitPipeline *m_commits;
     Metrics *m_metrics;
     Fleet *m_fleet;
+    QStringList m_workerUrls;
     QString m_adminToken;
     QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     std::function<void(PeerConnection *)> m_release;
