@@ -79,6 +79,11 @@ private:
     Result<QJsonObject> listTokens();
     Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
+    // tokenservice.cpp
+    Result<QJsonObject> extendToken(AdminConnection *connection, const QJsonObject &params);
+    // Connected workers (idle, busy, draining) by token name, fleet-wide.
+    Result<QHash<QString, qint64>> liveWorkersByToken() const;
+    static Result<void> checkTokenLifetime(qint64 durationMs);
     // runservice.cpp
     Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
     Result<QJsonObject> runStatus(const QJsonObject &params);

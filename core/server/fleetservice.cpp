@@ -75,6 +75,9 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
         m_scheduler->cancelHere(payload.value(QStringLiteral("stepId")).toString());
     } else if (kind == u"revoke") {
         m_sessions->cutOffToken(payload.value(QStringLiteral("name")).toString());
+    } else if (kind == u"extend") {
+        m_sessions->extendToken(payload.value(QStringLiteral("name")).toString(),
+                                parseIsoUtc(payload.value(QStringLiteral("expiresAt")).toString()));
     } else if (kind == u"takeover") {
         releaseSession(payload.value(QStringLiteral("workerId")).toString(),
                        payload.value(QStringLiteral("by")).toString());

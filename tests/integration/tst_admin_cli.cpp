@@ -310,10 +310,11 @@ void tst_AdminCli::usageErrors_data()
     const QStringList create{u"worker"_s, u"token"_s, u"create"_s};
     QTest::addRow("duration-fraction") << create + QStringList{u"ci"_s, u"--duration"_s, u"1.5h"_s}
                                        << u"invalid duration \"1.5h\""_s + fix;
+    // Zero and negative are a number and a unit: the message says what is wrong with them.
     QTest::addRow("duration-zero") << create + QStringList{u"ci"_s, u"--duration"_s, u"0s"_s}
-                                   << u"invalid duration \"0s\""_s + fix;
+                                   << u"error: --duration: invalid duration \"0s\": a token must live longer than 0"_s + fix;
     QTest::addRow("duration-negative") << create + QStringList{u"ci"_s, u"--duration=-1s"_s}
-                                       << u"invalid duration \"-1s\""_s + fix;
+                                       << u"error: --duration: invalid duration \"-1s\": a token's lifetime cannot be negative"_s + fix;
     QTest::addRow("duration-over-a-year") << create + QStringList{u"ci"_s, u"--duration"_s, u"366d"_s}
                                           << u"365d"_s;
     QTest::addRow("token-name-uppercase") << create + QStringList{u"Bad_Name"_s}
