@@ -47,6 +47,14 @@ Error tokenBound(const QString &tokenName, int used, int max)
                      Tr::tr("use a new token, or restore the original --cache-dir"));
 }
 
+QString tokenBoundWithoutCacheDirFix()
+{
+    return Tr::tr("this worker runs without --cache-dir, so each start is a new machine: free the old "
+                  "enrollment with 'swamp worker prune' (once that worker is gone) or use a new token "
+                  "('swamp worker token create'), and give the worker a --cache-dir so that it keeps "
+                  "its identity");
+}
+
 Error tokenExpired(const QString &tokenName)
 {
     return makeError(QStringLiteral("token_expired"),

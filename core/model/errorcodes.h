@@ -15,6 +15,9 @@ bool isPermanent(const QString &code);
 Error protocolMismatch(const QString &workerVersion, const QString &orchestratorVersion);
 Error alreadyConnected(const QString &tokenName);
 Error tokenBound(const QString &tokenName, int used, int max);
+// The fix of token_bound for a worker that ran without --cache-dir (a fresh machine identity on
+// every start): there is no original cache dir to restore.
+QString tokenBoundWithoutCacheDirFix();
 Error tokenExpired(const QString &tokenName);
 Error tokenRevoked(const QString &tokenName);
 Error tokenMismatch(const QString &tokenName);
