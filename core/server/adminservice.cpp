@@ -308,9 +308,10 @@ Result<QJsonObject> AdminService::listTokens()
     QJsonArray list;
     auto listed = m_view->forEachTokenJson(QDateTime::currentDateTimeUtc(),
                                    [&](const TokenRecord &token, QJsonObject json) {
-                                       // The connected workers of the token's live record only.
-                                       const bool ended = token.revokedAt.isValid();
-                                       json.insert(QStringLiteral("liveWorkers"), ended ? 0 : live->value(token.name));
+                                       // Workers count by token name: a revoked record of that
+                                       // name cut its own off, those connected belong to another.
+                                       const bool revoked = token.revokedAt.isValid();
+                                       json.insert(QStringLiteral("liveWorkers"), revoked ? 0 : live->value(token.name));
                                        list << json;
                                    });
     if (!listed)

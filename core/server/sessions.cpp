@@ -246,7 +246,7 @@ QJsonArray WorkerSessions::extendToken(const QString &tokenName, const QDateTime
     for (WorkerSession *session : m_pool.onToken(tokenName)) {
         session->tokenExpiresAt = expiresAt;
         if (session->record.draining && session->drainCode == u"token_expired") {
-            session->drainCode = QStringLiteral("token_extended"); // not the expiry's: undrain() may lift it
+            session->drainCode.clear(); // the expiry that drained it has moved: undrain() may lift it
             if (auto undrained = undrain(session); !undrained)
                 qCWarning(lcEnroll) << "could not undrain" << session->record.name << undrained.error().message;
         }
