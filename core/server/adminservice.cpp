@@ -40,6 +40,7 @@ AdminService::AdminService(const Services &services, const QString &adminToken,
     , m_commits(services.commits)
     , m_metrics(services.metrics)
     , m_fleet(services.fleet)
+    , m_workerUrls(services.workerUrls)
     , m_adminToken(adminToken)
     , m_adminKey(adminKeyFingerprint(adminToken))
     , m_release(std::move(release))
@@ -166,6 +167,8 @@ Result<QJsonObject> AdminService::call(AdminConnection *connection, const QStrin
         return listTokens();
     if (method == u"token.revoke")
         return revokeToken(connection, params);
+    if (method == u"token.extend")
+        return extendToken(connection, params);
     if (method == u"events.subscribe")
         return subscribe(connection, params);
     if (method == u"run.status")
@@ -236,11 +239,8 @@ Result<QJsonObject> AdminService::createToken(AdminConnection *connection, const
     if (auto valid = validateReason(reason); !valid)
         return fail(valid.error());
     const qint64 durationMs = params.value(QStringLiteral("durationMs")).toInteger(24LL * 3600 * 1000);
-    if (durationMs <= 0 || durationMs > MaxTokenLifetimeMs) {
-        return fail(QStringLiteral("invalid_duration"),
-                    Tr::tr("a token's duration must be more than 0 and at most 365d"),
-                    Tr::tr("pass --duration with a number and a unit: 45s, 30m, 24h, 7d, 2w"));
-    }
+    if (auto valid = checkTokenLifetime(durationMs); !valid)
+        return fail(valid.error());
     const qint64 maxEnrollments = params.value(QStringLiteral("maxEnrollments")).toInteger(1);
     if (maxEnrollments < 0 || maxEnrollments > 1000000) {
         return fail(QStringLiteral("invalid_max_enrollments"),
@@ -298,14 +298,26 @@ Result<QJsonObject> AdminService::createToken(AdminConnection *connection, const
                      {{QStringLiteral("tokenId"), token.id}});
     QJsonObject result = StateView::tokenJson(token, now, {audit});
     result.insert(QStringLiteral("token"), QString(text.name + u'.' + text.secret));
+    // What the deploy snippets and `token create` put in `swamp worker connect`.
+    result.insert(QStringLiteral("workerUrl"), m_workerUrls.value(0));
+    result.insert(QStringLiteral("workerUrls"), QJsonArray::fromStringList(m_workerUrls));
     return result;
 }
 
 Result<QJsonObject> AdminService::listTokens()
 {
+    auto live = liveWorkersByToken();
+    if (!live)
+        return fail(live.error());
     QJsonArray list;
     auto listed = m_view->forEachTokenJson(QDateTime::currentDateTimeUtc(),
-                                   [&](const TokenRecord &, const QJsonObject &json) { list << json; });
+                                   [&](const TokenRecord &token, QJsonObject json) {
+                                       // Workers count by token name: a revoked record of that
+                                       // name cut its own off, those connected belong to another.
+                                       const bool revoked = token.revokedAt.isValid();
+                                       json.insert(QStringLiteral("liveWorkers"), revoked ? 0 : live->value(token.name));
+                                       list << json;
+                                   });
     if (!listed)
         return fail(listed.error());
     return QJsonObject{{QStringLiteral("tokens"), list}, {QStringLiteral("count"), list.size()}};

@@ -29,7 +29,7 @@ bool Orchestrator::shared() const
 Result<void> Orchestrator::joinFleet()
 {
     const QString name = QHostInfo::localHostName() + u':' + QString::number(listenPort());
-    if (auto joined = m_fleet->join(name, url()); !joined)
+    if (auto joined = m_fleet->join(name, workerUrl()); !joined)
         return joined;
     connect(m_fleet.get(), &Fleet::notified, this, &Orchestrator::handleFleetNotification);
     connect(m_fleet.get(), &Fleet::orchestratorDied, this, &Orchestrator::takeOver);
@@ -58,7 +58,7 @@ Result<void> Orchestrator::joinFleet()
     }
     m_events->append(QStringLiteral("orchestrator.joined"), name,
                      Tr::tr("orchestrator %1 joined the fleet (%n other orchestrator(s) alive)", nullptr, alive).arg(name),
-                     {{QStringLiteral("orchestratorId"), m_fleet->id()}, {QStringLiteral("url"), url()}});
+                     {{QStringLiteral("orchestratorId"), m_fleet->id()}, {QStringLiteral("url"), workerUrl()}});
     // Someone may have died while nobody was looking (a fleet of one that was killed).
     QTimer::singleShot(0, m_fleet.get(), &Fleet::reapNow);
     return {};
@@ -78,6 +78,9 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
         m_scheduler->cancelHere(payload.value(QStringLiteral("stepId")).toString());
     } else if (kind == u"revoke") {
         m_sessions->cutOffToken(payload.value(QStringLiteral("name")).toString());
+    } else if (kind == u"extend") {
+        m_sessions->extendToken(payload.value(QStringLiteral("name")).toString(),
+                                parseIsoUtc(payload.value(QStringLiteral("expiresAt")).toString()));
     } else if (kind == u"takeover") {
         releaseSession(payload.value(QStringLiteral("workerId")).toString(),
                        payload.value(QStringLiteral("by")).toString());

@@ -164,6 +164,8 @@ public:
     Result<qint64> bindingCount(const QString &tokenId);
     Result<QList<TokenRecord>> allTokens();                      // oldest first
     Result<void> revokeToken(const QString &tokenId, const QDateTime &at, const QString &reason);
+    // A new expiry for a token that is not revoked (a revoked one is left as it is).
+    Result<void> extendToken(const QString &tokenId, const QDateTime &expiresAt, const QDateTime &at);
     Result<void> insertBinding(const QString &tokenId, const TokenBinding &binding);
     // Records the key of a machine bound before machine keys existed (its first enrollment since).
     Result<void> setBindingKey(const QString &tokenId, const QString &machineId, const QString &keyHash);
