@@ -126,7 +126,7 @@ Result<int> Store::disconnectOrphanedWorkers(const QDateTime &now)
 
 Result<std::optional<StepRecord>> Store::stepForUpdate(const QString &id)
 {
-    const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
+    const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR NO KEY UPDATE") : QString();
     auto list = steps(QStringLiteral("WHERE id = ?") + lock, {id});
     if (!list)
         return fail(list.error());

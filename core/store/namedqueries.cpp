@@ -150,7 +150,7 @@ Result<QList<StepRecord>> Store::stepsOnWorkers()
 Result<QList<StepRecord>> Store::stepsWithIds(const QStringList &ids, Lock lock)
 {
     const QString forUpdate =
-        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
+        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR NO KEY UPDATE") : QString();
     QList<StepRecord> found;
     for (const IdChunk &chunk : idChunks(ids)) {
         auto part = steps(QStringLiteral("WHERE id ") + chunk.in + forUpdate, chunk.ids);
@@ -180,7 +180,7 @@ Result<QList<LeaseRecord>> Store::activeLeasesOf(const QString &orchestratorId)
 Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators(Lock lock)
 {
     const QString forUpdate =
-        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
+        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR NO KEY UPDATE") : QString();
     return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN ") + AliveOrchestrators + forUpdate);
 }
 

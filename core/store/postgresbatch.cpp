@@ -161,7 +161,7 @@ Result<void> Store::checkHeldLeases(const PendingRows &pending)
         return {};
     // Locked, so that another orchestrator retiring one of them waits for this commit and then
     // finds it no longer active (its own compare-and-set fails, as it must).
-    auto query = exec(QStringLiteral("SELECT id FROM step_leases WHERE id IN (%1) AND state = 'active' FOR UPDATE")
+    auto query = exec(QStringLiteral("SELECT id FROM step_leases WHERE id IN (%1) AND state = 'active' FOR NO KEY UPDATE")
                           .arg(placeholders(ids.size())),
                       ids);
     if (!query)
@@ -194,7 +194,7 @@ Result<void> Store::refreshRuns(const QSet<QString> &runIds)
     // before their steps are read: a batch that commits meanwhile, changing another step of the
     // same run, is then seen, and no run keeps a state its steps have left.
     QHash<QString, RunRecord> runs;
-    auto locked = select(QString::fromLatin1(RunColumns) + QStringLiteral("WHERE id IN (%1) ORDER BY id FOR UPDATE").arg(in),
+    auto locked = select(QString::fromLatin1(RunColumns) + QStringLiteral("WHERE id IN (%1) ORDER BY id FOR NO KEY UPDATE").arg(in),
                          ids, [&](const QSqlQuery &q) {
                              RunRecord run = runFromQuery(q);
                              runs.insert(run.id, run);

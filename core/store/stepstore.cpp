@@ -277,7 +277,7 @@ Result<std::optional<StepRecord>> Store::claimQueuedStep(const QString &id)
     }
     // SQLite has one writer (this process) and no row locks: the plain read is the claim. The
     // claim reads only the step's own row, which no pending row changes: no need to write them.
-    const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE SKIP LOCKED") : QString();
+    const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR NO KEY UPDATE SKIP LOCKED") : QString();
     const QString sql = QString::fromLatin1(Internal::StepColumnsSql) + QStringLiteral("WHERE id = ? AND state = 'queued'") + lock;
     auto query = deferring() ? execWithoutFlush(sql, {id}) : exec(sql, {id});
     if (!query)

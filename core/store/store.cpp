@@ -422,7 +422,7 @@ Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, b
     // Forward-only: every caller reads rows once, in order, so no row cache (on PostgreSQL the
     // rows stream from the server; see forEachRow()). A locking read is counted instead, so that
     // a replay (postgresaway.cpp) can tell whether it still finds the same rows.
-    const bool locking = m_dialect == Dialect::Postgres && sql.contains(QStringLiteral(" FOR UPDATE"));
+    const bool locking = m_dialect == Dialect::Postgres && sql.contains(QStringLiteral(" FOR NO KEY UPDATE"));
     query.setForwardOnly(forwardOnly && !locking);
     countRoundTrip();
     bool ok = false;

@@ -248,10 +248,10 @@ public:
     Result<int> disconnectWorkersOf(const QString &orchestratorId, const QDateTime &now);
     // Workers whose orchestrator is not alive (or unknown) become disconnected (boot, fleet mode).
     Result<int> disconnectOrphanedWorkers(const QDateTime &now);
-    // Locks a queued step for this transaction (PostgreSQL: FOR UPDATE SKIP LOCKED) and returns
+    // Locks a queued step for this transaction (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED) and returns
     // its current row; nullopt when another orchestrator holds or took it, or it is not queued.
     Result<std::optional<StepRecord>> claimQueuedStep(const QString &id);
-    // Locks a step row for this transaction and returns it (PostgreSQL: FOR UPDATE).
+    // Locks a step row for this transaction and returns it (PostgreSQL: FOR NO KEY UPDATE).
     Result<std::optional<StepRecord>> stepForUpdate(const QString &id);
     // Compare-and-set on an active lease: writes `lease` only if the stored lease is still active.
     // False: it was superseded (expired by another orchestrator): fencing across orchestrators.
@@ -286,7 +286,7 @@ public:
     Result<void> forEachQueuedStepSummary(const QStringList &ids, const std::function<void(const QueuedStep &)> &visit);
     Result<QList<StepRecord>> stepsOnWorkers();                     // dispatched or running
     // Those of `ids` that exist, in any order; with `forUpdate` locked for the running transaction
-    // (PostgreSQL: FOR UPDATE), as stepForUpdate() does one.
+    // (PostgreSQL: FOR NO KEY UPDATE), as stepForUpdate() does one.
     enum class Lock { None, ForUpdate };
     Result<QList<StepRecord>> stepsWithIds(const QStringList &ids, Lock lock = Lock::None);
     Result<QList<StepRecord>> openStepsOf(const QString &stepOrRunId); // that step, or that run's steps
@@ -522,7 +522,7 @@ private:
     struct Logged
     {
         QString sql;      // bindings inlined
-        qint64 rows = -1; // rows changed, or locked by a FOR UPDATE read; -1: not compared
+        qint64 rows = -1; // rows changed, or locked by a FOR NO KEY UPDATE read; -1: not compared
         bool locking = false;
         bool stagesEvents = false;
     };

@@ -119,6 +119,7 @@ private Q_SLOTS:
     void failingBodyLosesOnlyItsRows();
     void supersededHeldLeaseFailsTheBatch();
     void runFollowsStepsFinishedByTwoStores();
+    void aStepInsertedElsewhereDoesNotBlockItsRunsRefresh();
     void claimSkipsWhatAnotherBatchHolds();
     void notificationsGoOutOncePerBatch();
     void eventIdsFollowCommitOrder();
@@ -396,6 +397,43 @@ void tst_PostgresBatch::runFollowsStepsFinishedByTwoStores()
     QVERIFY_RESULT(stored);
     QCOMPARE((*stored)->state, StepState::Succeeded);
     QVERIFY((*stored)->finishedAt.isValid());
+}
+
+// Inserting a step takes a key-share lock on its run's row (the foreign key) until its
+// transaction ends. A batch that refreshes that run must not wait for it: with FOR UPDATE it did,
+// and two orchestrators doing both in turn deadlocked (40P01), which stopped one of them.
+void tst_PostgresBatch::aStepInsertedElsewhereDoesNotBlockItsRunsRefresh()
+{
+    auto setup = openStore();
+    auto holder = openStore(false);
+    QVERIFY(setup && holder);
+    QVERIFY_RESULT(setup->insertRun(run(u"r"_s)));
+    addDispatchedStep(*setup, u"r"_s, 1, u"orch-a"_s);
+    QVERIFY_RESULT(setup->refreshRunState(u"r"_s));
+    QVERIFY_RESULT(setup->commitBatch());
+
+    QSqlDatabase db = holder->database();
+    QVERIFY(db.transaction());
+    QSqlQuery keyShare(db);
+    // The lock an INSERT of a step of run r takes on r's row, held until the transaction ends.
+    QVERIFY(keyShare.exec(u"SELECT 1 FROM runs WHERE id = 'r' FOR KEY SHARE"_s));
+
+    std::atomic<bool> committed = false;
+    std::thread other([&] {
+        auto store = openStore();
+        if (!store)
+            return;
+        StepRecord done = step(u"r"_s, 1);
+        done.state = StepState::Succeeded;
+        done.attempt = 1;
+        done.exitCode = 0;
+        done.finishedAt = at(5);
+        committed = store->updateStep(done) && store->refreshRunState(u"r"_s) && store->commitBatch();
+    });
+    const bool beforeTheHolderEnds = QTest::qWaitFor([&] { return committed.load(); }, 10000);
+    QVERIFY(db.rollback());
+    other.join();
+    QVERIFY2(beforeTheHolderEnds, "the run's refresh waited for a key-share lock");
 }
 
 // A claim holds the step's row until its batch commits: another store skips it meanwhile. A step
