@@ -47,6 +47,10 @@ struct ScenarioResult
 ScenarioResult runIdle(const BenchOptions &options, int workers);
 ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps);
 ScenarioResult runStorm(const BenchOptions &options, int workers);
+// `steps` no-op steps over `workers` simulated workers of a PostgreSQL fleet while orchestrators are
+// killed -9, workers drop and PostgreSQL restarts (issue 20): steps/s, lost, completed twice, retries,
+// recovery per fault.
+ScenarioResult runSoak(const BenchOptions &options, int workers, int steps);
 ScenarioResult runQuery(const BenchOptions &options, int records);
 // `hostile` attacking connections of one kind ("head", "frame", "oversized", "idle"; "none" for
 // the same run without them) while `workers` real workers enroll (issue 18, item 3).
