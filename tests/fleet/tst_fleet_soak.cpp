@@ -55,7 +55,14 @@ struct WorkerMachine
     Child *process = nullptr;
 };
 
-enum class Fault { KillOrchestrator, FreezeOrchestrator, PauseOrchestrator, KillWorker, FreezeWorker, RestartDatabase };
+enum class Fault {
+    KillOrchestrator,
+    FreezeOrchestrator,
+    PauseOrchestrator,
+    KillWorker,
+    FreezeWorker,
+    RestartDatabase
+};
 
 } // namespace
 
@@ -97,10 +104,10 @@ private:
     QString m_ran;
     std::vector<WorkerMachine> m_workers;
     std::vector<bool> m_frozen = std::vector<bool>(Orchestrators, false);
-    int m_down = -1;          // the orchestrator a fault killed and has not started again yet
-    int m_workerExits = 0;    // workers that exited by themselves (none should)
-    int m_badStarts = 0;      // orchestrators that crashed or did not start again (none should)
-    QStringList m_log; // what was done, in order: printed when a check fails
+    int m_down = -1;       // the orchestrator a fault killed and has not started again yet
+    int m_workerExits = 0; // workers that exited by themselves (none should)
+    int m_badStarts = 0;   // orchestrators that crashed or did not start again (none should)
+    QStringList m_log;     // what was done, in order: printed when a check fails
 };
 
 void TestFleetSoak::initTestCase()
@@ -109,8 +116,8 @@ void TestFleetSoak::initTestCase()
     QVERIFY2(m_fleet.newDatabase(), qPrintable(m_fleet.server.errorString()));
     QVERIFY(m_fleet.writeAdminToken());
     const quint32 seed = qEnvironmentVariableIsSet("SWAMP_SOAK_SEED")
-        ? quint32(qEnvironmentVariableIntValue("SWAMP_SOAK_SEED"))
-        : QRandomGenerator::global()->generate();
+                             ? qEnvironmentVariable("SWAMP_SOAK_SEED").toUInt()
+                             : QRandomGenerator::global()->generate();
     qInfo("soak seed %u (replay the same faults with SWAMP_SOAK_SEED=%u)", seed, seed);
     m_random.seed(seed);
 }
@@ -135,7 +142,8 @@ bool TestFleetSoak::submitRun(Harness &via, int run)
     QFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return false;
-    file.write(QJsonDocument(QJsonObject{{u"name"_s, u"soak-%1"_s.arg(run)}, {u"steps"_s, steps}}).toJson());
+    file.write(QJsonDocument(QJsonObject{{u"name"_s, u"soak-%1"_s.arg(run)}, {u"steps"_s, steps}})
+                   .toJson());
     file.close();
     const Run submitted = via.cli({u"run"_s, u"--file"_s, path, u"--detach"_s});
     if (submitted.exitCode != 0 || submitted.outLines().size() != StepsPerRun) {
@@ -148,8 +156,8 @@ bool TestFleetSoak::submitRun(Harness &via, int run)
 bool TestFleetSoak::startWorker(WorkerMachine &machine, int index)
 {
     Harness &first = *m_fleet.orchestrators[0];
-    machine.process = first.startWorker(m_token, machine.cacheDir, {u"--concurrency"_s, u"6"_s}, swampBinary(),
-                                        m_fleet.fleetUrls(index % Orchestrators));
+    machine.process = first.startWorker(m_token, machine.cacheDir, {u"--concurrency"_s, u"6"_s},
+                                        swampBinary(), m_fleet.fleetUrls(index % Orchestrators));
     return machine.process->process.waitForStarted(20000);
 }
 
@@ -165,19 +173,23 @@ Harness &TestFleetSoak::live()
 
 int TestFleetSoak::terminalSteps()
 {
-    return total(live(), u"modelType == \"swamp/step\" && attributes.state in [\"succeeded\", \"failed\"]"_s);
+    return total(
+        live(),
+        u"modelType == \"swamp/step\" && attributes.state in [\"succeeded\", \"failed\"]"_s);
 }
 
 bool TestFleetSoak::pollUntil(const std::function<bool()> &done, int timeoutMs)
 {
     QElapsedTimer asked;
-    return QTest::qWaitFor([&] {
-        if (asked.isValid() && asked.elapsed() < 300)
-            return false;
-        asked.start();
-        restartExited();
-        return done();
-    }, timeoutMs);
+    return QTest::qWaitFor(
+        [&] {
+            if (asked.isValid() && asked.elapsed() < 300)
+                return false;
+            asked.start();
+            restartExited();
+            return done();
+        },
+        timeoutMs);
 }
 
 void TestFleetSoak::restartExited()
@@ -197,7 +209,8 @@ void TestFleetSoak::restartExited()
         if (m_workers[i].process->isRunning())
             continue;
         ++m_workerExits;
-        m_log << u"worker %1 had exited by itself (%2): restarted; %3"_s.arg(i).arg(m_workers[i].process->exitCode())
+        m_log << u"worker %1 had exited by itself (%2): restarted; %3"_s.arg(i)
+                     .arg(m_workers[i].process->exitCode())
                      .arg(m_workers[i].process->err().right(300));
         startWorker(m_workers[i], int(i));
     }
@@ -221,7 +234,8 @@ void TestFleetSoak::killOrchestrator()
     harness.orchestrator()->waitForExit(10000);
     // Half of the time it is back at once (before the fleet noticed), half after its takeover.
     const bool afterTakeover = m_random.bounded(2) == 1;
-    m_log << u"kill -9 orchestrator %1, restarted %2"_s.arg(i).arg(afterTakeover ? u"after the takeover"_s : u"at once"_s);
+    m_log << u"kill -9 orchestrator %1, restarted %2"_s.arg(i).arg(
+        afterTakeover ? u"after the takeover"_s : u"at once"_s);
     if (afterTakeover)
         pollUntil([&] { return !isAlive(harness.url()); }, 30000);
     m_down = -1;
@@ -244,7 +258,8 @@ void TestFleetSoak::freezeOrchestrator(bool pastTimeout)
     m_frozen[size_t(i)] = true;
     harness.orchestrator()->signal(SIGSTOP);
     if (pastTimeout) {
-        // Declared dead by the others; thawed, it finds out and exits 1 (restarted by restartExited).
+        // Declared dead by the others; thawed, it finds out and exits 1 (restarted by
+        // restartExited).
         m_log << u"SIGSTOP orchestrator %1 until the fleet declared it dead, then SIGCONT"_s.arg(i);
         pollUntil([&] { return !isAlive(harness.url()); }, 30000);
     } else {
@@ -307,7 +322,8 @@ void TestFleetSoak::everyStepEndsExactlyOnceThroughRandomFaults()
 {
     for (int i = 0; i < Orchestrators; ++i)
         QVERIFY(m_fleet.startOrchestrator());
-    m_token = m_fleet.orchestrators[0]->createToken(u"soak"_s, {u"--max-enrollments"_s, u"unlimited"_s});
+    m_token =
+        m_fleet.orchestrators[0]->createToken(u"soak"_s, {u"--max-enrollments"_s, u"unlimited"_s});
     QVERIFY(!m_token.isEmpty());
     m_ran = m_fleet.dir.filePath(u"ran.txt"_s);
     for (int i = 0; i < Workers; ++i) {
@@ -318,10 +334,12 @@ void TestFleetSoak::everyStepEndsExactlyOnceThroughRandomFaults()
     for (int r = 0; r < Runs; ++r)
         QVERIFY(submitRun(*m_fleet.orchestrators[size_t(r % Orchestrators)], r));
 
-    // The faults in a random order, spread evenly over the run: one each time another 1/25 of the steps ended.
+    // The faults in a random order, spread evenly over the run: one each time another 1/25 of the
+    // steps ended.
     QList<Fault> faults{Fault::RestartDatabase};
     for (int i = 0; i < 4; ++i)
-        faults << Fault::KillOrchestrator << Fault::KillWorker << Fault::FreezeWorker << Fault::KillWorker;
+        faults << Fault::KillOrchestrator << Fault::KillWorker << Fault::FreezeWorker
+               << Fault::KillWorker;
     for (int i = 0; i < 3; ++i)
         faults << Fault::FreezeOrchestrator << Fault::PauseOrchestrator;
     for (qsizetype i = faults.size() - 1; i > 0; --i)
@@ -351,7 +369,8 @@ void TestFleetSoak::checkEveryStepEndedOnce()
     QHash<QString, QHash<QString, int>> leaseStates; // step id → lease state → count
     for (const QJsonValue &lease : leases) {
         const QJsonObject attributes = lease.toObject().value(u"attributes"_s).toObject();
-        ++leaseStates[attributes.value(u"stepId"_s).toString()][attributes.value(u"state"_s).toString()];
+        ++leaseStates[attributes.value(u"stepId"_s).toString()]
+                     [attributes.value(u"state"_s).toString()];
     }
     QSet<QString> ran;
     QFile file(m_ran);
@@ -375,8 +394,10 @@ void TestFleetSoak::checkEveryStepEndedOnce()
             leaseText << u"%1 %2"_s.arg(it.value()).arg(it.key());
             leaseCount += it.value();
         }
-        const QString what = u"step s%1: %2 (%3), attempt %4, leases: %5\nfaults:\n%6"_s.arg(n).arg(state, error)
-                                 .arg(attributes.value(u"attempt"_s).toInt()).arg(leaseText.join(u", "_s), m_log.join(u'\n'));
+        const QString what = u"step s%1: %2 (%3), attempt %4, leases: %5\nfaults:\n%6"_s.arg(n)
+                                 .arg(state, error)
+                                 .arg(attributes.value(u"attempt"_s).toInt())
+                                 .arg(leaseText.join(u", "_s), m_log.join(u'\n'));
         QVERIFY2(states.value(u"active"_s) == 0, qPrintable(what));
         QVERIFY2(leaseCount == attributes.value(u"attempt"_s).toInt(), qPrintable(what));
         retried += leaseCount > 1 ? 1 : 0;
@@ -389,14 +410,25 @@ void TestFleetSoak::checkEveryStepEndedOnce()
         // Failed only by its retry policy, never with a completed lease.
         QVERIFY2(state == u"failed" && states.value(u"completed"_s) == 0, qPrintable(what));
         const QRegularExpressionMatch match = exhausted.match(error);
-        const bool spent = match.hasMatch() && match.captured(1) == match.captured(2)
-            && match.captured(2).toInt() == attemptsOf(n);
-        QVERIFY2(spent || (atMostOnce(n) && error.endsWith(u" after the step started"_s)), qPrintable(what));
+        const bool spent = match.hasMatch() && match.captured(1) == match.captured(2) &&
+                           match.captured(2).toInt() == attemptsOf(n);
+        QVERIFY2(spent || (atMostOnce(n) && error.endsWith(u" after the step started"_s)),
+                 qPrintable(what));
     }
-    QCOMPARE(total(via, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), succeeded);
-    QCOMPARE(total(via, u"modelType == \"swamp/step\" && attributes.state in [\"queued\", \"dispatched\", \"running\"]"_s), 0);
-    QCOMPARE(total(via, u"modelType == \"swamp/run\" && attributes.state in [\"queued\", \"running\"]"_s), 0);
-    qInfo("%d steps: %d succeeded, %d failed by their retry policy, %d took more than one attempt; %d leases",
+    QCOMPARE(
+        total(via, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s),
+        succeeded);
+    QCOMPARE(
+        total(
+            via,
+            u"modelType == \"swamp/step\" && attributes.state in [\"queued\", \"dispatched\", \"running\"]"_s),
+        0);
+    QCOMPARE(
+        total(via,
+              u"modelType == \"swamp/run\" && attributes.state in [\"queued\", \"running\"]"_s),
+        0);
+    qInfo("%d steps: %d succeeded, %d failed by their retry policy, %d took more than one attempt; "
+          "%d leases",
           Steps, succeeded, Steps - succeeded, retried, int(leases.size()));
 }
 
