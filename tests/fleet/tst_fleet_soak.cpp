@@ -97,6 +97,8 @@ private:
     void freezeWorker();
     void restartDatabase();
     void checkEveryStepEndedOnce();
+    // The steps not ended and the leases still active, for a failure.
+    QString unfinished();
 
     FleetFixture m_fleet;
     QRandomGenerator m_random;
@@ -350,7 +352,8 @@ void TestFleetSoak::everyStepEndsExactlyOnceThroughRandomFaults()
         QVERIFY2(pollUntil([&] { return terminalSteps() >= mark; }, 120000), logged().constData());
         inject(faults[f]);
     }
-    QVERIFY2(pollUntil([&] { return terminalSteps() == Steps; }, 180000), logged().constData());
+    if (!pollUntil([&] { return terminalSteps() == Steps; }, 180000))
+        QFAIL(qPrintable(u"steps did not all end:\n%1\nfaults:\n%2"_s.arg(unfinished(), m_log.join(u'\n'))));
     // Everything up again and settled before the books are checked.
     QVERIFY2(pollUntil([&] { return true; }, 1000), logged().constData());
     qInfo("faults:\n%s", logged().constData());
@@ -358,6 +361,30 @@ void TestFleetSoak::everyStepEndsExactlyOnceThroughRandomFaults()
     QVERIFY2(m_workerExits == 0, logged().constData());
     QVERIFY2(m_badStarts == 0, logged().constData());
     checkEveryStepEndedOnce();
+}
+
+QString TestFleetSoak::unfinished()
+{
+    Harness &via = live();
+    const Run steps = via.cli({u"data"_s, u"query"_s,
+                               u"modelType == \"swamp/step\" && !(attributes.state in [\"succeeded\", \"failed\"])"_s,
+                               u"--limit"_s, u"20"_s});
+    const Run leases = via.cli({u"data"_s, u"query"_s,
+                                u"modelType == \"swamp/step-lease\" && attributes.state == \"active\""_s,
+                                u"--limit"_s, u"20"_s});
+    const Run workers = via.cli({u"worker"_s, u"list"_s, u"--all"_s});
+    QString text = steps.out + steps.err + leases.out + leases.err + workers.out + workers.err;
+    // What the orchestrators and the workers said last about steps and sessions.
+    static const QRegularExpression about(u"dispatched|started on|reconnected|disconnected|moved|lost|expired|"
+                                          "replaced|refused|rejected|enrolled|evicted|database"_s);
+    for (size_t i = 0; i < m_fleet.orchestrators.size(); ++i) {
+        const QStringList lines = m_fleet.orchestrators[i]->orchestratorOutput().split(u'\n').filter(about);
+        text += u"--- orchestrator %1 (%2)\n"_s.arg(i).arg(m_fleet.orchestrators[i]->url())
+            + lines.mid(std::max<qsizetype>(0, lines.size() - 60)).join(u'\n') + u'\n';
+    }
+    for (size_t i = 0; i < m_workers.size(); ++i)
+        text += u"--- worker %1\n"_s.arg(i) + m_workers[i].process->output().right(1500) + u'\n';
+    return text;
 }
 
 void TestFleetSoak::checkEveryStepEndedOnce()
