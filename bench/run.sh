@@ -9,6 +9,9 @@
 #   ONLY=fleet bench/run.sh            # only the PostgreSQL fleet rows (issue 9)
 #   ONLY=hostile bench/run.sh          # only hostile 5000 1000 (issue 18: connections without a secret)
 #   ONLY=graphile bench/run.sh         # only swamp vs graphile-worker on one PostgreSQL server
+#   ONLY=soak bench/run.sh             # only the fleet soak (issue 20; opt-in, never part of 'all'):
+#                                      # soak SOAK_WORKERS SOAK_STEPS (1000 20000) on PostgreSQL with
+#                                      # SOAK_ORCHESTRATORS (3) orchestrators, through kills and restarts
 #
 # When PostgreSQL is installed (pg_ctl in /usr/lib/postgresql/*/bin) it also runs the fleet rows:
 # for each W:M of FLEET_SIZES (default "20:2000 100:5000"), throughput W M on SQLite, on
@@ -40,12 +43,17 @@ hostile_workers=${HOSTILE_WORKERS:-1000}
 only=${ONLY:-all}
 fleet_sizes=${FLEET_SIZES:-20:2000 100:5000}
 fleet_probe=${FLEET_PROBE:-$probe}
+soak_workers=${SOAK_WORKERS:-1000}
+soak_steps=${SOAK_STEPS:-20000}
+soak_orchestrators=${SOAK_ORCHESTRATORS:-3}
 pg_args=()
 for setting in ${PG_SETTINGS:-}; do pg_args+=(--pg-setting "$setting"); done
 have_pg=0
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null && have_pg=1
-case $only in all|fleet|hostile|graphile) ;; *) echo "ONLY is 'all', 'fleet', 'hostile' or 'graphile', not '$only'" >&2; exit 2 ;; esac
-if { [ "$only" = fleet ] || [ "$only" = graphile ]; } && [ $have_pg = 0 ]; then
+case $only in all|fleet|hostile|graphile|soak) ;;
+    *) echo "ONLY is 'all', 'fleet', 'hostile', 'graphile' or 'soak', not '$only'" >&2; exit 2 ;;
+esac
+if { [ "$only" = fleet ] || [ "$only" = graphile ] || [ "$only" = soak ]; } && [ $have_pg = 0 ]; then
     echo "ONLY=$only needs PostgreSQL: apt-get install postgresql (or scripts/install-deps.sh)" >&2
     exit 2
 fi
@@ -146,6 +154,10 @@ for i in $(seq "$runs"); do
     fi
     if [ "$only" = all ] || [ "$only" = hostile ]; then
         "$bench" --json "$raw/hostile-$i.json" hostile "$hostile" "$hostile_workers" || status=1
+    fi
+    if [ "$only" = soak ]; then
+        "$bench" --json "$raw/soak-$i.json" --postgres "${pg_args[@]}" --orchestrators "$soak_orchestrators" \
+            soak "$soak_workers" "$soak_steps" || status=1
     fi
     if [ $run_graphile = 1 ]; then
         if ((i % 2)); then peer_pg_swamp "$i"; peer_pg_graphile "$i"; else peer_pg_graphile "$i"; peer_pg_swamp "$i"; fi

@@ -195,6 +195,51 @@ def print_graphile(w, raw, machine):
     return failures
 
 
+SOAK_FAULTS = (("kill -9 orchestrator", "an orchestrator killed -9 and started again"),
+               ("workers reconnect", "5% of the simulated workers dropped (half reconnect, half crash)"),
+               ("pg_ctl restart", "PostgreSQL restarted (`pg_ctl restart -m fast`)"))
+
+
+def print_soak(w, scenarios):
+    """The fleet soak of issue 20: steps through orchestrator kills, worker drops and a PostgreSQL
+    restart. Medians over the runs, and the worst run for the counts that must be 0."""
+    if not scenarios:
+        return []
+    failures = [f"{s['name']}: {f}" for s in scenarios for f in s.get("failures", [])]
+    first = scenarios[0]["figures"]
+    w("## Fleet soak: steps through faults")
+    w()
+    w(f"`swamp-bench --postgres --orchestrators {first.get('orchestrators')} soak {first.get('workers')} "
+      f"{first.get('steps')}`: the steps submitted in 8 waves (runs of 500, through the orchestrators in turn), each "
+      "simulated step taking 0–100 ms; halfway through each wave but the last one fault, in an order drawn from the "
+      "run's seed: 3 "
+      "orchestrators killed -9 (started again at once or after the fleet declared them dead; "
+      "`--orchestrator-timeout 5s`), 3 drops of 5% of the simulated workers, one PostgreSQL restart. Recovery: from "
+      "the fault until every worker is enrolled again and the fleet lists each orchestrator once (the killed one "
+      f"declared dead). {len(scenarios)} run(s).")
+    w()
+    write_failures(w, failures)
+    worst = lambda key: max((s["figures"].get(key, 0) for s in scenarios), default=None)
+    w("| figure | median | worst run |")
+    w("|---|---|---|")
+    w(f"| steps/s over the whole run, faults included | {num(fig(scenarios, 'stepsPerSecond'))} | "
+      f"{num(min(s['figures'].get('stepsPerSecond', 0) for s in scenarios))} |")
+    w(f"| steps lost | {num(fig(scenarios, 'stepsLost'))} | {num(worst('stepsLost'))} |")
+    w(f"| steps completed twice | {num(fig(scenarios, 'stepsCompletedTwice'))} | {num(worst('stepsCompletedTwice'))} |")
+    w(f"| retries caused by the faults (leases beyond a step's first) | {num(fig(scenarios, 'retries'))} | "
+      f"{num(worst('retries'))} |")
+    w(f"| steps failed by their retry policy (attempts exhausted) | {num(fig(scenarios, 'stepsFailed'))} | "
+      f"{num(worst('stepsFailed'))} |")
+    w(f"| orchestrators that exited by themselves and were started again | "
+      f"{num(fig(scenarios, 'unexpectedOrchestratorExits'))} | {num(worst('unexpectedOrchestratorExits'))} |")
+    for prefix, label in SOAK_FAULTS:
+        times = [f["recoverySeconds"] for s in scenarios for f in s["figures"].get("faults", [])
+                 if f.get("fault", "").startswith(prefix) or prefix in f.get("fault", "")]
+        w(f"| recovery (s): {label} | {num(med(times), 2)} | {num(max(times, default=None), 2)} |")
+    w()
+    return failures
+
+
 HOSTILE_VARIANTS = (
     ("none", "no attack"),
     ("head", "(a) a request head that never ends ({head:,} bytes)"),
@@ -266,10 +311,12 @@ def main():
             machine[key] = value
     idle, thr, storm, query = (scenario(load(raw, n)) for n in ("idle", "throughput", "storm", "query"))
     hostile = scenario(load(raw, "hostile"))
+    soak = scenario(load(raw, "soak"))
     w = lambda line="": print(line)
     if not (idle or thr or storm or query):
         # ONLY=fleet or ONLY=hostile: those rows alone.
         only, title = (("hostile", "connections without a secret") if hostile else
+                       ("soak", "fleet soak") if soak else
                        ("fleet", "PostgreSQL fleet") if fleet_rows(raw) else ("graphile", "graphile-worker peer"))
         w(f"# swamp-bench {title} results, {os.path.basename(raw)[:10]}")
         w()
@@ -281,6 +328,7 @@ def main():
         print_fleet(w, raw, machine)
         print_hostile(w, hostile)
         print_graphile(w, raw, machine)
+        print_soak(w, soak)
         w(f"Reproduce: `ONLY={only} bench/run.sh` (see bench/README.md).")
         return
     durable, default = load(raw, "celery-durable"), load(raw, "celery-default")

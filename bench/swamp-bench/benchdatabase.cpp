@@ -207,6 +207,15 @@ Result<QString> BenchDatabase::createDatabase()
     return url.toString();
 }
 
+Result<void> BenchDatabase::restartOwnServer()
+{
+    if (m_kind != Kind::OwnServer)
+        return fail(QStringLiteral("postgres"), QStringLiteral("only the bench's own server (--postgres) is restarted"));
+    if (!m_server->restart())
+        return fail(QStringLiteral("postgres"), m_server->errorString());
+    return {};
+}
+
 void BenchDatabase::dropDatabase(const QString &url)
 {
     const QString name = QUrl(url).path().mid(1);

@@ -38,6 +38,8 @@ public:
     Swamp::Result<void> useExisting(const QString &url);
 
     bool isPostgres() const { return m_kind != Kind::Sqlite; }
+    // The bench started the server (--postgres): it may restart it.
+    bool ownsServer() const { return m_kind == Kind::OwnServer; }
     // "SQLite", "PostgreSQL 15 (started by the bench)", "PostgreSQL (postgresql://...)".
     QString description() const;
 
@@ -45,6 +47,9 @@ public:
     Swamp::Result<QString> createDatabase();
     // Drops a database of createDatabase() (its orchestrators must be stopped).
     void dropDatabase(const QString &url);
+    // The bench's own server restarted as an operator does (`pg_ctl restart -m fast`): every session
+    // ends, the server is back on its port when this returns. An error on an existing server.
+    Swamp::Result<void> restartOwnServer();
     // What swamp serve needs on top of the bench's environment (PGPASSWORD of the own server).
     QProcessEnvironment environment() const;
 

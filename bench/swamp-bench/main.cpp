@@ -1,7 +1,7 @@
 // swamp-bench: simulated fleets against a real `swamp serve` (see bench/README.md).
 //
-//   swamp-bench [options] idle N | throughput W M | storm N | query R | boot Q A | hostile N W | quick |
-//               quick-fleet
+//   swamp-bench [options] idle N | throughput W M | storm N | soak W M | query R | boot Q A | hostile N W |
+//               quick | quick-fleet
 //
 // Prints figures as it goes; --json FILE also writes them. Exit status 1 when a correctness check
 // failed (a worker that never enrolled, a step lost or finished twice), never because of a time.
@@ -94,6 +94,8 @@ QString description()
         "  hostile N W       N connections without a secret (per --hostile-variant, each against its\n"
         "                    own orchestrator) while W real workers enroll: orchestrator RSS, enrollment\n"
         "                    success and latency against the same run without an attack\n"
+        "  soak W M          M steps over W workers of a PostgreSQL fleet while orchestrators are\n"
+        "                    killed -9, workers drop and PostgreSQL restarts: lost, twice, recovery\n"
         "  quick             idle 50, throughput 10 200, storm 50, query 1000, hostile 200 20 (the ctest)\n"
         "  quick-fleet       idle 50 and throughput 10 200 on PostgreSQL with 2 orchestrators\n"
         "                    (ctest bench_quick_fleet; exit status 77 without PostgreSQL)\n\n"
@@ -167,7 +169,7 @@ void setUpParser(QCommandLineParser &parser)
     parser.addOptions(storeOptions());
     parser.addOptions(hostileOptions());
     parser.addPositionalArgument(QStringLiteral("scenario"),
-                                 QStringLiteral("idle | throughput | storm | query | boot | hostile | quick | quick-fleet"));
+                                 QStringLiteral("idle | throughput | storm | soak | query | boot | hostile | quick | quick-fleet"));
     parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("its numbers"));
 }
 
@@ -237,8 +239,8 @@ bool isKnownScenario(const QStringList &args)
     const QString scenario = args.value(0);
     const auto number = [&](int i) { return positive(args.value(i)); };
     return ((scenario == u"idle" || scenario == u"storm" || scenario == u"query") && args.size() == 2 && number(1) > 0)
-        || ((scenario == u"throughput" || scenario == u"hostile" || scenario == u"boot") && args.size() == 3
-            && number(1) > 0 && number(2) > 0)
+        || ((scenario == u"throughput" || scenario == u"hostile" || scenario == u"boot" || scenario == u"soak")
+            && args.size() == 3 && number(1) > 0 && number(2) > 0)
         || ((scenario == u"quick" || scenario == u"quick-fleet") && args.size() == 1);
 }
 
@@ -270,6 +272,9 @@ QString chooseStore(const QCommandLineParser &parser, const QString &scenario, B
     if (options.orchestrators > 1 && !store.ownPostgres && !store.existingPostgres)
         return QStringLiteral("--orchestrators %1 needs PostgreSQL (orchestrators share one database): add "
                               "--postgres or --database URL").arg(options.orchestrators);
+    if (scenario == u"soak" && ((!store.ownPostgres && !store.existingPostgres) || options.orchestrators < 2))
+        return QStringLiteral("soak kills orchestrators of a fleet: add --postgres (or --database URL) and "
+                              "--orchestrators 2 or more");
     if (options.orchestrators > 1
         && (scenario == u"storm" || scenario == u"query" || scenario == u"boot" || scenario == u"quick"))
         return QStringLiteral("%1 runs one orchestrator: --orchestrators is for idle and throughput").arg(scenario);
@@ -340,6 +345,9 @@ QList<ScenarioResult> runScenarios(const QStringList &args, BenchOptions options
     } else if (scenario == u"storm") {
         raiseOpenFileLimit(number(1) + 256);
         results << runStorm(options, number(1));
+    } else if (scenario == u"soak") {
+        raiseOpenFileLimit(number(1) + 256);
+        results << runSoak(options, number(1), number(2));
     } else if (scenario == u"query") {
         results << runQuery(options, number(1));
     } else if (scenario == u"boot") {
@@ -415,9 +423,8 @@ int main(int argc, char **argv)
         qunsetenv(name);
     const QStringList args = parser.positionalArguments();
     if (!isKnownScenario(args)) {
-        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | boot Q A | "
-                               "hostile N W | quick | "
-                               "quick-fleet "
+        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | soak W M | query R | "
+                               "boot Q A | hostile N W | quick | quick-fleet "
                                "(see --help)" << Qt::endl;
         return UsageStatus;
     }

@@ -47,6 +47,10 @@ struct ScenarioResult
 ScenarioResult runIdle(const BenchOptions &options, int workers);
 ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps);
 ScenarioResult runStorm(const BenchOptions &options, int workers);
+// `steps` no-op steps over `workers` simulated workers of a PostgreSQL fleet while orchestrators are
+// killed -9, workers drop and PostgreSQL restarts (issue 20): steps/s, lost, completed twice, retries,
+// recovery per fault.
+ScenarioResult runSoak(const BenchOptions &options, int workers, int steps);
 ScenarioResult runQuery(const BenchOptions &options, int records);
 // `swamp serve` on a store seeded with `queued` queued steps and `active` active leases (issue 20):
 // the time to `Listening`, RSS, then the same for a restart with nothing left to expire.

@@ -10,6 +10,7 @@
 
 #include <QJsonArray>
 #include <QNetworkRequest>
+#include <QRandomGenerator>
 #include <QUuid>
 #include <QWebSocket>
 
@@ -79,12 +80,37 @@ bool SimWorker::restart()
 {
     if (!m_enrolled || m_stopped)
         return false;
-    m_enrolled = false;
-    --m_fleet->m_enrolled;
+    dropSession();
     ++m_fleet->m_restarts;
-    m_reconnectTimer.stop();
     connectNow(); // drops the old socket without its disconnected()
     return true;
+}
+
+bool SimWorker::crash(int downMs)
+{
+    if (!m_enrolled || m_stopped)
+        return false;
+    dropSession();
+    ++m_fleet->m_crashes;
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+        m_socket.release()->deleteLater();
+    }
+    m_instanceId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    m_held.clear();
+    m_unacked.clear();
+    m_stepOfLease.clear();
+    m_backoff.reset();
+    m_reconnectTimer.start(downMs);
+    return true;
+}
+
+void SimWorker::dropSession()
+{
+    m_enrolled = false;
+    --m_fleet->m_enrolled;
+    m_reconnectTimer.stop();
 }
 
 void SimWorker::stop()
@@ -152,6 +178,13 @@ void SimWorker::handleText(const QString &text)
                 m_stepOfLease.insert(lease, -1); // its ack is not this step's result
             sendFinished(lease, leases.contains(lease) ? Protocol::Outcome::Exited : Protocol::Outcome::Cancelled);
         }
+        // As the real worker does: a lease whose dispatch was lost with the old connection is
+        // given back.
+        for (auto it = leases.constBegin(); it != leases.constEnd(); ++it) {
+            if (!mine.contains(it.key()))
+                send(Protocol::Rejected{it.key(), QStringLiteral("the dispatch was lost with the connection")}
+                         .encode());
+        }
         m_fleet->workerEnrolled(this);
     } else if (type == Protocol::Type::Dispatch) {
         handleDispatch(Protocol::Dispatch::decode(*frame));
@@ -205,10 +238,25 @@ void SimWorker::handleDispatch(const Protocol::Dispatch &dispatch)
     }
     m_stepOfLease.insert(leaseId, step);
     send(Protocol::Started{leaseId, 0}.encode());
-    if (m_fleet->m_holdSteps)
+    if (m_fleet->m_holdSteps) {
         m_held.insert(leaseId);
-    else
+    } else if (m_fleet->m_stepMs > 0) {
+        m_held.insert(leaseId);
+        finishLater(leaseId);
+    } else {
         sendFinished(leaseId, Protocol::Outcome::Exited);
+    }
+}
+
+void SimWorker::finishLater(const QString &leaseId)
+{
+    // The instance the step belongs to: a crash in between forgets it.
+    const QString instance = m_instanceId;
+    const int ms = int(QRandomGenerator::global()->bounded(m_fleet->m_stepMs + 1));
+    QTimer::singleShot(ms, this, [this, leaseId, instance] {
+        if (m_instanceId == instance && m_held.remove(leaseId))
+            sendFinished(leaseId, Protocol::Outcome::Exited);
+    });
 }
 
 void SimWorker::sendFinished(const QString &leaseId, Protocol::Outcome outcome)
@@ -245,6 +293,8 @@ void SimWorker::handleDisconnected()
     }
     if (wasConnecting) {
         ++m_fleet->m_failedAttempts;
+        if (m_fleet->m_failover)
+            m_orchestrator = (m_orchestrator + 1) % int(m_fleet->m_urls.size());
         if (m_socket) {
             ++m_fleet->m_failureReasons[m_upgraded ? QStringLiteral("after the upgrade: %1 %2")
                                                          .arg(int(m_socket->closeCode())).arg(m_socket->closeReason())
@@ -327,6 +377,12 @@ void SimFleet::workerFailed(SimWorker *worker)
 bool SimFleet::restart(int index)
 {
     return index >= 0 && size_t(index) < m_workers.size() && m_workers[size_t(index)]->restart();
+}
+
+bool SimFleet::crash(int index, int downMs)
+{
+    return index >= 0 && size_t(index) < m_workers.size()
+        && m_workers[size_t(index)]->crash(downMs);
 }
 
 void SimFleet::releaseHeld()

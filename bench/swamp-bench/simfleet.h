@@ -66,6 +66,10 @@ public:
     // A worker process that restarts: drops its session (if enrolled) and dials again at once.
     // False when it is not enrolled.
     bool restart();
+    // A worker process killed (SIGKILL) and started again by its service manager after `downMs`:
+    // the socket is gone at once, the new process has a new instance id and knows no lease.
+    // False when it is not enrolled.
+    bool crash(int downMs);
     // No more reconnects (a permanent enrollment error, or the bench is done), and abort.
     void stop();
     void releaseHeld();
@@ -77,6 +81,9 @@ private:
     void handleDisconnected();
     void handleDispatch(const Swamp::Protocol::Dispatch &dispatch);
     void sendFinished(const QString &leaseId, Swamp::Protocol::Outcome outcome);
+    // A step that takes time (SimFleet::setStepMs): finished when its time is up, if still held.
+    void finishLater(const QString &leaseId);
+    void dropSession();
     void send(const QByteArray &frame);
 
     SimFleet *m_fleet;
@@ -118,6 +125,12 @@ public:
     int capacity() const { return m_capacity; }
     // Held steps are started but not finished until releaseHeld().
     void setHoldSteps(bool hold) { m_holdSteps = hold; }
+    // Steps take 0 to `maxMs` (uniform) before they finish, so that a fault can land while they
+    // run; 0 (the default): they finish at once.
+    void setStepMs(int maxMs) { m_stepMs = maxMs; }
+    // A worker whose attempt failed dials the next orchestrator's URL (as `swamp worker connect`
+    // does with several URLs: round-robin, one URL per attempt); off by default.
+    void setFailover(bool failover) { m_failover = failover; }
     void setHeartbeat(qint64 intervalMs, qint64 timeoutMs);
 
     // Creates `count` more workers and connects them, at most `window` handshakes+enrollments
@@ -133,7 +146,10 @@ public:
     const QList<Enrollment> &enrollments() const { return m_enrollments; }
     // Restarts the worker `index` (SimWorker::restart()); false when it is not enrolled.
     bool restart(int index);
+    // Crashes the worker `index` (SimWorker::crash()); false when it is not enrolled.
+    bool crash(int index, int downMs);
     int restarts() const { return m_restarts; }
+    int crashes() const { return m_crashes; }
     int failedAttempts() const { return m_failedAttempts; }
     int disconnects() const { return m_disconnects; }
     const QMap<QString, int> &errorCodes() const { return m_errorCodes; }
@@ -161,6 +177,8 @@ private:
     QString m_token;
     int m_capacity = 1;
     bool m_holdSteps = false;
+    int m_stepMs = 0;
+    bool m_failover = false;
     qint64 m_heartbeatIntervalMs = 5000;
     qint64 m_heartbeatTimeoutMs = 15000;
     std::vector<std::unique_ptr<SimWorker>> m_workers;
@@ -172,6 +190,7 @@ private:
     QList<qint64> m_attemptTimesUs;
     QList<Enrollment> m_enrollments;
     int m_restarts = 0;
+    int m_crashes = 0;
     int m_failedAttempts = 0;
     int m_disconnects = 0;
     QMap<QString, int> m_errorCodes;

@@ -144,7 +144,10 @@ void Orchestrator::releaseSession(const QString &workerId, const QString &holder
 
 void Orchestrator::forwardRemoteEvent(const Event &event)
 {
-    m_admin->broadcast(event);
+    // Joining a busy fleet, the `orchestrator.joined` event pulls the others' events before the
+    // admin endpoint exists: there is no subscriber to give them to yet.
+    if (m_admin)
+        m_admin->broadcast(event);
     // A step another orchestrator changed: its followers here see the change.
     const QString stepId = event.data().value(QStringLiteral("stepId")).toString();
     if (event.kind.startsWith(u"step.") && !stepId.isEmpty())

@@ -293,6 +293,13 @@ void WorkerAgent::resumeLeases(const QJsonObject &leases)
         else
             runner->cancel(Tr::tr("the orchestrator no longer holds this lease"));
     }
+    // A lease held for this worker that it never got: its `dispatch` was lost with the old
+    // connection. Given back, the step is queued again; kept, it would wait as long as this
+    // session lasts.
+    for (auto it = leases.constBegin(); it != leases.constEnd(); ++it) {
+        if (!runners.contains(it.key()))
+            send(Protocol::Rejected{it.key(), Tr::tr("the dispatch was lost with the connection")}.encode());
+    }
 }
 
 void WorkerAgent::handleDispatch(const Protocol::Dispatch &dispatch)

@@ -51,12 +51,23 @@ struct FleetFixture
     {
         auto harness = std::make_unique<Harness>();
         harness->orchestratorEnvironment.insert(QStringLiteral("PGPASSWORD"), server.password());
-        const QStringList arguments{QStringLiteral("--database"), database, QStringLiteral("--orchestrator-timeout"),
-                                    QStringLiteral("3s"), QStringLiteral("--admin-token-file"), adminTokenFile};
-        if (!harness->startOrchestrator(0, arguments + extra))
+        if (!harness->startOrchestrator(0, serveArguments() + extra))
             return nullptr;
         orchestrators.push_back(std::move(harness));
         return orchestrators.back().get();
+    }
+
+    // Starts the orchestrator of `harness` again after it ended (killed, evicted), on its port and
+    // data dir, as a service manager does: its workers' URLs stay right. False when it did not start.
+    bool restartOrchestrator(Harness &harness, const QStringList &extra = {})
+    {
+        return harness.startOrchestrator(harness.port(), serveArguments() + extra);
+    }
+
+    QStringList serveArguments() const
+    {
+        return {QStringLiteral("--database"), database, QStringLiteral("--orchestrator-timeout"), QStringLiteral("3s"),
+                QStringLiteral("--admin-token-file"), adminTokenFile};
     }
 
     // Every orchestrator's URL, starting with the one at `first`: what a worker is given.
