@@ -6,6 +6,7 @@
 
 #include "store/store.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -204,8 +205,9 @@ Wave enrollWave(SimFleet &fleet, int count, int window)
     wave.firstAttemptUs = nowUs();
     fleet.grow(count, window);
     wave.complete = waitUntil([&] { return fleet.enrolledCount() >= target; }, 60000 + qint64(count) * 20);
+    // Shards report in turns, so the last enrollment reported is not always the last one made.
     const QList<qint64> &times = fleet.enrollTimesUs();
-    wave.lastEnrollUs = times.size() > before ? times.last() : wave.firstAttemptUs;
+    wave.lastEnrollUs = times.size() > before ? *std::max_element(times.cbegin() + before, times.cend()) : wave.firstAttemptUs;
     const qint64 span = std::max<qint64>(1, wave.lastEnrollUs - wave.firstAttemptUs);
     wave.perSecond = double(times.size() - before) * 1e6 / double(span);
     return wave;
@@ -250,6 +252,7 @@ bool startFleet(Setup &setup, ScenarioResult &result, std::unique_ptr<SimFleet> 
         return false;
     }
     fleet = std::make_unique<SimFleet>(setup.urls(), *token);
+    fleet->setShards(setup.options().shardSize, QCoreApplication::applicationFilePath());
     return true;
 }
 
@@ -328,12 +331,14 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
                       {QStringLiteral("openFilesBefore"), filesBefore},
                       {QStringLiteral("openFilesAfter"), filesAfter},
                       {QStringLiteral("failedAttempts"), fleet->failedAttempts()},
-                      {QStringLiteral("window"), options.window}};
-    say(QStringLiteral("enrolled %1/%2 in %3 s: %4 enrollments/s (window %5, failed attempts %6); "
-                       "orchestrator CPU %7 ms per enrollment")
+                      {QStringLiteral("window"), options.window},
+                      {QStringLiteral("benchProcesses"), std::max(1, fleet->shardCount())}};
+    say(QStringLiteral("enrolled %1/%2 in %3 s: %4 enrollments/s (window %5, failed attempts %6, %7 bench "
+                       "process(es)); orchestrator CPU %8 ms per enrollment")
             .arg(fleet->enrolledCount()).arg(workers)
             .arg(fixed(ms(wave.lastEnrollUs - wave.firstAttemptUs) / 1000.0, 2), fixed(wave.perSecond, 0))
-            .arg(options.window).arg(fleet->failedAttempts()).arg(fixed(cpuPerEnrollMs, 3)));
+            .arg(options.window).arg(fleet->failedAttempts()).arg(std::max(1, fleet->shardCount()))
+            .arg(fixed(cpuPerEnrollMs, 3)));
     say(QStringLiteral("orchestrator RSS %1 MB → %2 MB: %3 KB per connected worker; open files %4 → %5")
             .arg(fixed(rssBefore / 1024.0), fixed(rssAfter / 1024.0), fixed(perWorkerKb, 2))
             .arg(filesBefore).arg(filesAfter));

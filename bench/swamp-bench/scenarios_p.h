@@ -54,6 +54,7 @@ public:
     ~Setup();
 
     QString path() const { return m_dir.path(); }
+    const BenchOptions &options() const { return m_options; }
     bool isPostgres() const { return m_options.database && m_options.database->isPostgres(); }
     int size() const { return int(serves.size()); }
     // "", or " on PostgreSQL, 2 orchestrators": what scenario names and headings add.
