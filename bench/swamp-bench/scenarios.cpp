@@ -314,8 +314,11 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
     check(result, QStringLiteral("all enrolled"), wave.complete,
           QStringLiteral("%1 of %2 enrolled; failed attempts %3; errors %4")
               .arg(fleet->enrolledCount()).arg(workers).arg(fleet->failedAttempts()).arg(errorCodesText(*fleet)));
-    // Let every worker go through a ping/pong cycle before measuring memory.
+    // Let every worker go through a ping/pong cycle before measuring memory; what that costs the
+    // orchestrator is what an idle fleet of this size takes of a core.
+    const double cpuRestBefore = setup.cpuSeconds();
     waitMs(6000);
+    const double idleCoreShare = (setup.cpuSeconds() - cpuRestBefore) / 6.0;
     const qint64 rssAfter = setup.rssKb();
     const qint64 filesAfter = setup.openFiles();
     checkWorkerList(setup, result, workers);
@@ -328,6 +331,7 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
                       {QStringLiteral("rssBeforeKb"), rssBefore},
                       {QStringLiteral("rssAfterKb"), rssAfter},
                       {QStringLiteral("rssPerWorkerKb"), perWorkerKb},
+                      {QStringLiteral("orchestratorIdleCoreShare"), idleCoreShare},
                       {QStringLiteral("openFilesBefore"), filesBefore},
                       {QStringLiteral("openFilesAfter"), filesAfter},
                       {QStringLiteral("failedAttempts"), fleet->failedAttempts()},
@@ -339,9 +343,10 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
             .arg(fixed(ms(wave.lastEnrollUs - wave.firstAttemptUs) / 1000.0, 2), fixed(wave.perSecond, 0))
             .arg(options.window).arg(fleet->failedAttempts()).arg(std::max(1, fleet->shardCount()))
             .arg(fixed(cpuPerEnrollMs, 3)));
-    say(QStringLiteral("orchestrator RSS %1 MB → %2 MB: %3 KB per connected worker; open files %4 → %5")
+    say(QStringLiteral("orchestrator RSS %1 MB → %2 MB: %3 KB per connected worker; open files %4 → %5; "
+                       "%6 % of a core while they idle")
             .arg(fixed(rssBefore / 1024.0), fixed(rssAfter / 1024.0), fixed(perWorkerKb, 2))
-            .arg(filesBefore).arg(filesAfter));
+            .arg(filesBefore).arg(filesAfter).arg(fixed(idleCoreShare * 100.0)));
     if (setup.size() > 1)
         say(QStringLiteral("(RSS, CPU and open files are the sums over the %1 orchestrators)").arg(setup.size()));
     addFleetFigures(setup, result);
