@@ -263,7 +263,7 @@ def spread(scenarios, *path):
     if not values:
         return "n/a"
     digits = 0 if max(values) >= 100 or all(float(v).is_integer() for v in values) else 2
-    if len(values) == 1:
+    if min(values) == max(values):
         return num(values[0], digits)
     return f"{num(med(values), digits)} ({num(min(values), digits)}–{num(max(values), digits)})"
 
@@ -283,6 +283,7 @@ def print_idle19k(w, raw):
     w("|---|---|---|---|---|")
     w(f"| workers | ≥ 19,000 | {spread(idle, 'workers')} | {spread(storm, 'workers')} | {spread(crash, 'workers')} |")
     w(f"| orchestrator RSS per worker | ≤ 8 KB | {spread(idle, 'rssPerWorkerKb')} KB | | |")
+    w(f"| orchestrator CPU while the fleet idles | | {spread([s for s in idle if 'orchestratorIdleCoreShare' in s.get('figures', {})], 'orchestratorIdleCoreShare')} cores | | |")
     w(f"| enrollments/s (CPU ms each) | | {spread(idle, 'enrollmentsPerSecond')} ({spread(idle, 'orchestratorCpuMsPerEnrollment')}) | | |")
     w(f"| all back after the stop | < 60 s | | {spread(storm, 'allBackSeconds')} s | {spread(crash, 'allBackSeconds')} s |")
     w(f"| connects per 100 ms, peak ÷ mean | ≤ 3 | | {spread(storm, 'peakToMean')} | {spread(crash, 'peakToMean')} |")
