@@ -334,14 +334,16 @@ QList<ScenarioResult> runScenarios(const QStringList &args, BenchOptions options
     const QString scenario = args.value(0);
     const auto number = [&](int i) { return positive(args.value(i)); };
     QList<ScenarioResult> results;
+    // A fleet over --shard-size runs in child processes: this one holds at most a shard's sockets.
+    const int ownWorkers = std::min(number(1), options.shardSize);
     if (scenario == u"idle") {
-        raiseOpenFileLimit(number(1) + 256);
+        raiseOpenFileLimit(ownWorkers + 256);
         results << runIdle(options, number(1));
     } else if (scenario == u"throughput") {
         raiseOpenFileLimit(number(1) + 256);
         results << runThroughput(options, number(1), number(2));
     } else if (scenario == u"storm") {
-        raiseOpenFileLimit(number(1) + 256);
+        raiseOpenFileLimit(ownWorkers + 256);
         results << runStorm(options, number(1));
     } else if (scenario == u"query") {
         results << runQuery(options, number(1));
