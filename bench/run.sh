@@ -12,6 +12,9 @@
 #   ONLY=soak bench/run.sh             # only the fleet soak (issue 20; opt-in, never part of 'all'):
 #                                      # soak SOAK_WORKERS SOAK_STEPS (1000 20000) on PostgreSQL with
 #                                      # SOAK_ORCHESTRATORS (3) orchestrators, through kills and restarts
+#   ONLY=idle19k bench/run.sh          # only idle, storm and storm --crash at IDLE19K=19000 workers
+#                                      # (issue 20: as many as the open-file limit allows; opt-in,
+#                                      # about 15 minutes a run)
 #
 # When PostgreSQL is installed (pg_ctl in /usr/lib/postgresql/*/bin) it also runs the fleet rows:
 # for each W:M of FLEET_SIZES (default "20:2000 100:5000"), throughput W M on SQLite, on
@@ -40,6 +43,7 @@ records=${QUERY:-100000}
 probe=${PROBE:-1000}
 hostile=${HOSTILE:-5000}
 hostile_workers=${HOSTILE_WORKERS:-1000}
+idle19k=${IDLE19K:-19000}
 only=${ONLY:-all}
 fleet_sizes=${FLEET_SIZES:-20:2000 100:5000}
 fleet_probe=${FLEET_PROBE:-$probe}
@@ -50,8 +54,8 @@ pg_args=()
 for setting in ${PG_SETTINGS:-}; do pg_args+=(--pg-setting "$setting"); done
 have_pg=0
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null && have_pg=1
-case $only in all|fleet|hostile|graphile|soak) ;;
-    *) echo "ONLY is 'all', 'fleet', 'hostile', 'graphile' or 'soak', not '$only'" >&2; exit 2 ;;
+case $only in all|fleet|hostile|graphile|soak|idle19k) ;;
+    *) echo "ONLY is 'all', 'fleet', 'hostile', 'graphile', 'soak' or 'idle19k', not '$only'" >&2; exit 2 ;;
 esac
 if { [ "$only" = fleet ] || [ "$only" = graphile ] || [ "$only" = soak ]; } && [ $have_pg = 0 ]; then
     echo "ONLY=$only needs PostgreSQL: apt-get install postgresql (or scripts/install-deps.sh)" >&2
@@ -158,6 +162,11 @@ for i in $(seq "$runs"); do
     if [ "$only" = soak ]; then
         "$bench" --json "$raw/soak-$i.json" --postgres "${pg_args[@]}" --orchestrators "$soak_orchestrators" \
             soak "$soak_workers" "$soak_steps" || status=1
+    fi
+    if [ "$only" = idle19k ]; then
+        "$bench" --json "$raw/idle19k-idle-$i.json" idle "$idle19k" || status=1
+        "$bench" --json "$raw/idle19k-storm-$i.json" storm "$idle19k" || status=1
+        "$bench" --json "$raw/idle19k-crash-$i.json" --crash storm "$idle19k" || status=1
     fi
     if [ $run_graphile = 1 ]; then
         if ((i % 2)); then peer_pg_swamp "$i"; peer_pg_graphile "$i"; else peer_pg_graphile "$i"; peer_pg_swamp "$i"; fi

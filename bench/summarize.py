@@ -302,6 +302,43 @@ def print_hostile(w, scenarios):
     return failures
 
 
+def spread(scenarios, *path):
+    """'median (min–max)' of a figure over the runs."""
+    values = [v for v in (fig([s], *path) for s in scenarios) if v is not None]
+    if not values:
+        return "n/a"
+    digits = 0 if max(values) >= 100 or all(float(v).is_integer() for v in values) else 2
+    if min(values) == max(values):
+        return num(values[0], digits)
+    return f"{num(med(values), digits)} ({num(min(values), digits)}–{num(max(values), digits)})"
+
+
+def print_idle19k(w, raw):
+    """ONLY=idle19k: idle, storm and storm --crash at the open-file limit (issue 20)."""
+    idle, storm, crash = (scenario(load(raw, "idle19k-" + n)) for n in ("idle", "storm", "crash"))
+    if not (idle or storm or crash):
+        return
+    failures = [f"{s['name']}: {f}" for s in idle + storm + crash for f in s.get("failures", [])]
+    write_failures(w, failures)
+    n = int(fig(idle + storm + crash, "workers") or 0)
+    w(f"`swamp-bench idle {n}`, `storm {n}` and `storm {n} --crash`; the simulated fleet runs "
+      "in several processes of the bench (`--shard-size`). Median (range) over the runs.")
+    w()
+    w("| figure | goal | idle | storm (SIGTERM) | storm --crash |")
+    w("|---|---|---|---|---|")
+    w(f"| workers | ≥ 19,000 | {spread(idle, 'workers')} | {spread(storm, 'workers')} | {spread(crash, 'workers')} |")
+    w(f"| orchestrator RSS per worker | ≤ 8 KB | {spread(idle, 'rssPerWorkerKb')} KB | | |")
+    w(f"| orchestrator CPU while the fleet idles | | {spread([s for s in idle if 'orchestratorIdleCoreShare' in s.get('figures', {})], 'orchestratorIdleCoreShare')} cores | | |")
+    w(f"| enrollments/s (CPU ms each) | | {spread(idle, 'enrollmentsPerSecond')} ({spread(idle, 'orchestratorCpuMsPerEnrollment')}) | | |")
+    w(f"| all back after the stop | < 60 s | | {spread(storm, 'allBackSeconds')} s | {spread(crash, 'allBackSeconds')} s |")
+    w(f"| connects per 100 ms, peak ÷ mean | ≤ 3 | | {spread(storm, 'peakToMean')} | {spread(crash, 'peakToMean')} |")
+    w(f"| connect attempts, peak ÷ mean | | | {spread(storm, 'attemptPeakToMean')} | {spread(crash, 'attemptPeakToMean')} |")
+    w(f"| failed attempts | | {spread(idle, 'failedAttempts')} | {spread(storm, 'failedAttempts')} | {spread(crash, 'failedAttempts')} |")
+    w(f"| steps lost / finished twice | 0 / 0 | | {spread(storm, 'stepsLost')} / {spread(storm, 'stepsFinishedTwice')} "
+      f"| {spread(crash, 'stepsLost')} / {spread(crash, 'stepsFinishedTwice')} |")
+    w()
+
+
 def main():
     raw = sys.argv[1]
     machine = {}
@@ -317,7 +354,9 @@ def main():
         # ONLY=fleet or ONLY=hostile: those rows alone.
         only, title = (("hostile", "connections without a secret") if hostile else
                        ("soak", "fleet soak") if soak else
-                       ("fleet", "PostgreSQL fleet") if fleet_rows(raw) else ("graphile", "graphile-worker peer"))
+                       ("fleet", "PostgreSQL fleet") if fleet_rows(raw) else
+                       ("idle19k", "idle workers at the open-file limit") if load(raw, "idle19k-idle") else
+                       ("graphile", "graphile-worker peer"))
         w(f"# swamp-bench {title} results, {os.path.basename(raw)[:10]}")
         w()
         w(f"Machine: {machine.get('nproc')} cores ({machine.get('cpu')}), {machine.get('memory')}, Linux "
@@ -327,6 +366,7 @@ def main():
         w()
         print_fleet(w, raw, machine)
         print_hostile(w, hostile)
+        print_idle19k(w, raw)
         print_graphile(w, raw, machine)
         print_soak(w, soak)
         w(f"Reproduce: `ONLY={only} bench/run.sh` (see bench/README.md).")

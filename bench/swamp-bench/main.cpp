@@ -7,6 +7,7 @@
 // failed (a worker that never enrolled, a step lost or finished twice), never because of a time.
 
 #include "benchdatabase.h"
+#include "fleetshards.h"
 #include "scenarios.h"
 #include "serveprocess.h"
 
@@ -120,6 +121,9 @@ QList<QCommandLineOption> runOptions()
         {QStringLiteral("query-runs"), QStringLiteral("Runs of each data query command (default 5)."), QStringLiteral("n"), QStringLiteral("5")},
         {QStringLiteral("crash"), QStringLiteral("storm: SIGKILL the orchestrator instead of SIGTERM.")},
         {QStringLiteral("keep"), QStringLiteral("Keep data dirs and orchestrator logs (and PostgreSQL databases on --database).")},
+        {QStringLiteral("shard-size"), QStringLiteral("A fleet that grows by more workers at once runs in child processes "
+                                                      "of this many workers each (default 5000)."),
+         QStringLiteral("n"), QStringLiteral("5000")},
     };
 }
 
@@ -168,6 +172,9 @@ void setUpParser(QCommandLineParser &parser)
     parser.addOptions(runOptions());
     parser.addOptions(storeOptions());
     parser.addOptions(hostileOptions());
+    QCommandLineOption shard(QStringLiteral("shard"), QStringLiteral("Run one shard of a fleet (the bench's own child)."));
+    shard.setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOption(shard);
     parser.addPositionalArgument(QStringLiteral("scenario"),
                                  QStringLiteral("idle | throughput | storm | soak | query | boot | hostile | quick | quick-fleet"));
     parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("its numbers"));
@@ -188,6 +195,7 @@ BenchOptions readOptions(const QCommandLineParser &parser)
     options.crash = parser.isSet(QStringLiteral("crash"));
     options.keep = parser.isSet(QStringLiteral("keep"));
     options.orchestrators = positive(parser.value(QStringLiteral("orchestrators")));
+    options.shardSize = positive(parser.value(QStringLiteral("shard-size")));
     options.hostileSeconds = positive(parser.value(QStringLiteral("hostile-seconds")));
     options.hostileAddresses = positive(parser.value(QStringLiteral("hostile-addresses")));
     options.hostileThreads = positive(parser.value(QStringLiteral("hostile-threads")));
@@ -202,10 +210,10 @@ BenchOptions readOptions(const QCommandLineParser &parser)
 bool checkNumbers(const BenchOptions &options)
 {
     if (options.window < 0 || options.batch < 0 || options.inflight < 0 || options.probe < 0 || options.queryRuns < 0
-        || options.orchestrators < 0 || options.hostileSeconds < 0 || options.hostileAddresses < 0
+        || options.orchestrators < 0 || options.shardSize < 0 || options.hostileSeconds < 0 || options.hostileAddresses < 0
         || options.hostileThreads < 0 || options.hostileRate < 0 || options.hostileTrickleMs < 0
         || options.hostileHeadBytes < 0 || options.hostileFrameBytes < 0) {
-        sayError(QStringLiteral("--window, --batch, --inflight, --probe, --query-runs, --orchestrators and the "
+        sayError(QStringLiteral("--window, --batch, --inflight, --probe, --query-runs, --orchestrators, --shard-size and the "
                                 "--hostile-* numbers take a positive number"));
         return false;
     }
@@ -336,14 +344,16 @@ QList<ScenarioResult> runScenarios(const QStringList &args, BenchOptions options
     const QString scenario = args.value(0);
     const auto number = [&](int i) { return positive(args.value(i)); };
     QList<ScenarioResult> results;
+    // A fleet over --shard-size runs in child processes: this one holds at most a shard's sockets.
+    const int ownWorkers = std::min(number(1), options.shardSize);
     if (scenario == u"idle") {
-        raiseOpenFileLimit(number(1) + 256);
+        raiseOpenFileLimit(ownWorkers + 256);
         results << runIdle(options, number(1));
     } else if (scenario == u"throughput") {
         raiseOpenFileLimit(number(1) + 256);
         results << runThroughput(options, number(1), number(2));
     } else if (scenario == u"storm") {
-        raiseOpenFileLimit(number(1) + 256);
+        raiseOpenFileLimit(ownWorkers + 256);
         results << runStorm(options, number(1));
     } else if (scenario == u"soak") {
         raiseOpenFileLimit(number(1) + 256);
@@ -412,6 +422,8 @@ int main(int argc, char **argv)
     QCommandLineParser parser;
     setUpParser(parser);
     parser.process(app);
+    if (parser.isSet(QStringLiteral("shard")))
+        return runFleetShard();
 
     BenchOptions options = readOptions(parser);
     if (!checkNumbers(options))

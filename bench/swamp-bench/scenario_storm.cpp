@@ -195,18 +195,23 @@ QJsonObject stormFigures(const Setup &setup, const SimFleet &fleet, bool crash, 
             {QStringLiteral("connectAttempts"), fleet.connectAttemptTimesUs().size() - storm.mark.attempts},
             {QStringLiteral("failedAttempts"), fleet.failedAttempts() - storm.mark.failed},
             {QStringLiteral("stepsLost"), storm.rerun.lost},
-            {QStringLiteral("stepsFinishedTwice"), storm.rerun.twice}};
+            {QStringLiteral("stepsFinishedTwice"), storm.rerun.twice},
+            {QStringLiteral("benchProcesses"), std::max(1, fleet.shardCount())},
+            {QStringLiteral("dropReasons"), countsToJson(fleet.closeReasons())},
+            {QStringLiteral("failureReasons"), countsToJson(fleet.failureReasons())}};
 }
 
 void sayStorm(const Setup &setup, const SimFleet &fleet, const StormRun &storm)
 {
     const Restart &restart = storm.restart;
     const Comeback &comeback = storm.comeback;
-    say(QStringLiteral("stop %1 s, boot %2 s; all %3 back %4 s after the stop (%5 s after listening)")
+    say(QStringLiteral("stop %1 s, boot %2 s; all %3 back %4 s after the stop (%5 s after listening); "
+                       "%6 bench process(es)")
             .arg(fixed(ms(restart.downUs - restart.stopUs) / 1000.0, 2), fixed(ms(setup.serve->bootUs()) / 1000.0, 2))
             .arg(storm.workers)
             .arg(fixed(ms(comeback.lastBackUs - restart.stopUs) / 1000.0, 2),
-                 fixed(ms(comeback.lastBackUs - restart.upUs) / 1000.0, 2)));
+                 fixed(ms(comeback.lastBackUs - restart.upUs) / 1000.0, 2))
+            .arg(std::max(1, fleet.shardCount())));
     say(QStringLiteral("connects per 100 ms: mean %1, peak %2 (peak/mean %3); %4 attempts, %5 failed")
             .arg(fixed(comeback.connects.meanPerBucket)).arg(comeback.connects.peakPerBucket)
             .arg(fixed(peakToMean(comeback.connects), 2))

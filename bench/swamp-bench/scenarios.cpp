@@ -3,6 +3,7 @@
 
 #include "benchclock.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -215,8 +216,9 @@ Wave enrollWave(SimFleet &fleet, int count, int window)
     wave.firstAttemptUs = nowUs();
     fleet.grow(count, window);
     wave.complete = waitUntil([&] { return fleet.enrolledCount() >= target; }, 60000 + qint64(count) * 20);
+    // Shards report in turns, so the last enrollment reported is not always the last one made.
     const QList<qint64> &times = fleet.enrollTimesUs();
-    wave.lastEnrollUs = times.size() > before ? times.last() : wave.firstAttemptUs;
+    wave.lastEnrollUs = times.size() > before ? *std::max_element(times.cbegin() + before, times.cend()) : wave.firstAttemptUs;
     const qint64 span = std::max<qint64>(1, wave.lastEnrollUs - wave.firstAttemptUs);
     wave.perSecond = double(times.size() - before) * 1e6 / double(span);
     return wave;
@@ -261,6 +263,7 @@ bool startFleet(Setup &setup, ScenarioResult &result, std::unique_ptr<SimFleet> 
         return false;
     }
     fleet = std::make_unique<SimFleet>(setup.urls(), *token);
+    fleet->setShards(setup.options().shardSize, QCoreApplication::applicationFilePath());
     return true;
 }
 
@@ -322,8 +325,11 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
     check(result, QStringLiteral("all enrolled"), wave.complete,
           QStringLiteral("%1 of %2 enrolled; failed attempts %3; errors %4")
               .arg(fleet->enrolledCount()).arg(workers).arg(fleet->failedAttempts()).arg(errorCodesText(*fleet)));
-    // Let every worker go through a ping/pong cycle before measuring memory.
+    // Let every worker go through a ping/pong cycle before measuring memory; what that costs the
+    // orchestrator is what an idle fleet of this size takes of a core.
+    const double cpuRestBefore = setup.cpuSeconds();
     waitMs(6000);
+    const double idleCoreShare = (setup.cpuSeconds() - cpuRestBefore) / 6.0;
     const qint64 rssAfter = setup.rssKb();
     const qint64 filesAfter = setup.openFiles();
     checkWorkerList(setup, result, workers);
@@ -336,18 +342,22 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
                       {QStringLiteral("rssBeforeKb"), rssBefore},
                       {QStringLiteral("rssAfterKb"), rssAfter},
                       {QStringLiteral("rssPerWorkerKb"), perWorkerKb},
+                      {QStringLiteral("orchestratorIdleCoreShare"), idleCoreShare},
                       {QStringLiteral("openFilesBefore"), filesBefore},
                       {QStringLiteral("openFilesAfter"), filesAfter},
                       {QStringLiteral("failedAttempts"), fleet->failedAttempts()},
-                      {QStringLiteral("window"), options.window}};
-    say(QStringLiteral("enrolled %1/%2 in %3 s: %4 enrollments/s (window %5, failed attempts %6); "
-                       "orchestrator CPU %7 ms per enrollment")
+                      {QStringLiteral("window"), options.window},
+                      {QStringLiteral("benchProcesses"), std::max(1, fleet->shardCount())}};
+    say(QStringLiteral("enrolled %1/%2 in %3 s: %4 enrollments/s (window %5, failed attempts %6, %7 bench "
+                       "process(es)); orchestrator CPU %8 ms per enrollment")
             .arg(fleet->enrolledCount()).arg(workers)
             .arg(fixed(ms(wave.lastEnrollUs - wave.firstAttemptUs) / 1000.0, 2), fixed(wave.perSecond, 0))
-            .arg(options.window).arg(fleet->failedAttempts()).arg(fixed(cpuPerEnrollMs, 3)));
-    say(QStringLiteral("orchestrator RSS %1 MB → %2 MB: %3 KB per connected worker; open files %4 → %5")
+            .arg(options.window).arg(fleet->failedAttempts()).arg(std::max(1, fleet->shardCount()))
+            .arg(fixed(cpuPerEnrollMs, 3)));
+    say(QStringLiteral("orchestrator RSS %1 MB → %2 MB: %3 KB per connected worker; open files %4 → %5; "
+                       "%6 % of a core while they idle")
             .arg(fixed(rssBefore / 1024.0), fixed(rssAfter / 1024.0), fixed(perWorkerKb, 2))
-            .arg(filesBefore).arg(filesAfter));
+            .arg(filesBefore).arg(filesAfter).arg(fixed(idleCoreShare * 100.0)));
     if (setup.size() > 1)
         say(QStringLiteral("(RSS, CPU and open files are the sums over the %1 orchestrators)").arg(setup.size()));
     addFleetFigures(setup, result);

@@ -22,6 +22,7 @@ struct BenchOptions
     bool keep = false;          // keep the data dirs and logs
     BenchDatabase *database = nullptr; // SQLite when null or not PostgreSQL
     int orchestrators = 1;      // swamp serve processes on one PostgreSQL database (a fleet)
+    int shardSize = 5000;       // a fleet that grows by more runs in child processes of this many
     // hostile: how long real workers enroll under the attack, and the attack's shape
     int hostileSeconds = 30;    // the measurement window
     int hostileAddresses = 100; // source addresses of the attackers (127.0.0.2 onwards)

@@ -1,6 +1,7 @@
 #include "simfleet.h"
 
 #include "benchclock.h"
+#include "fleetshards.h"
 #include "common/datadir.h"
 #include "model/errorcodes.h"
 #include "protocol/enrollrequest.h"
@@ -193,10 +194,9 @@ void SimWorker::handleText(const QString &text)
         m_unacked.remove(leaseId);
         const int step = m_stepOfLease.value(leaseId, -1);
         m_stepOfLease.remove(leaseId);
-        if (step >= 0 && size_t(step) < m_fleet->m_steps.size()) {
-            StepTrace &trace = m_fleet->m_steps[size_t(step)];
-            if (trace.acks++ == 0)
-                trace.ackUs = m_lastHeardUs;
+        if (StepTrace *trace = m_fleet->trace(step)) {
+            if (trace->acks++ == 0)
+                trace->ackUs = m_lastHeardUs;
             ++m_fleet->m_acks;
         }
     } else if (type == Protocol::Type::Refused) {
@@ -226,12 +226,11 @@ void SimWorker::handleDispatch(const Protocol::Dispatch &dispatch)
     bool ok = false;
     const qsizetype number = name.startsWith(StepPrefix) ? name.mid(StepPrefix.size()).toLongLong(&ok) : -1;
     int step = -1;
-    if (ok && number >= 0 && size_t(number) < m_fleet->m_steps.size()) {
+    if (StepTrace *trace = ok ? m_fleet->trace(number) : nullptr) {
         step = int(number);
-        StepTrace &trace = m_fleet->m_steps[size_t(step)];
-        if (trace.dispatches++ == 0) {
-            trace.dispatchUs = m_lastHeardUs;
-            trace.ranOn = m_orchestrator;
+        if (trace->dispatches++ == 0) {
+            trace->dispatchUs = m_lastHeardUs;
+            trace->ranOn = m_orchestrator;
         }
     } else {
         ++m_fleet->m_unknownSteps;
@@ -307,6 +306,14 @@ void SimWorker::handleDisconnected()
     m_reconnectTimer.start(int(m_backoff.nextDelayMs()));
 }
 
+QJsonObject countsToJson(const QMap<QString, int> &counts)
+{
+    QJsonObject object;
+    for (auto it = counts.cbegin(); it != counts.cend(); ++it)
+        object.insert(it.key(), it.value());
+    return object;
+}
+
 SimFleet::SimFleet(QList<QUrl> urls, QString token, QObject *parent)
     : QObject(parent)
     , m_urls(std::move(urls))
@@ -326,6 +333,49 @@ void SimFleet::setHeartbeat(qint64 intervalMs, qint64 timeoutMs)
     m_heartbeatTimeoutMs = timeoutMs;
 }
 
+void SimFleet::setHoldSteps(bool hold)
+{
+    m_holdSteps = hold;
+    if (m_shards)
+        m_shards->setHoldSteps(hold);
+}
+
+void SimFleet::setShards(int shardSize, const QString &program)
+{
+    m_shardSize = shardSize;
+    m_shardProgram = program;
+}
+
+int SimFleet::shardCount() const
+{
+    return m_shards ? m_shards->shardCount() : 0;
+}
+
+int SimFleet::size() const
+{
+    return int(m_workers.size()) + (m_shards ? m_shards->size() : 0);
+}
+
+StepTrace *SimFleet::trace(qsizetype number)
+{
+    // A shard does not know how many steps the scenario submits: it traces any it is given,
+    // up to a bound that no scenario reaches.
+    constexpr qsizetype MostTracedSteps = 10'000'000;
+    if (m_traceEveryStep && number >= 0 && number < MostTracedSteps && size_t(number) >= m_steps.size())
+        m_steps.resize(size_t(number) + 1);
+    if (number < 0 || size_t(number) >= m_steps.size())
+        return nullptr;
+    if (m_traceEveryStep)
+        m_changedSteps.insert(number);
+    return &m_steps[size_t(number)];
+}
+
+QList<qsizetype> SimFleet::takeChangedSteps()
+{
+    const QSet<qsizetype> changed = std::exchange(m_changedSteps, {});
+    return QList<qsizetype>(changed.cbegin(), changed.cend());
+}
+
 QString SimFleet::stepName(qsizetype number)
 {
     return StepPrefix + QString::number(number);
@@ -333,7 +383,7 @@ QString SimFleet::stepName(qsizetype number)
 
 qsizetype SimFleet::heldCount() const
 {
-    qsizetype held = 0;
+    qsizetype held = m_shards ? m_shards->heldCount() : 0;
     for (const auto &worker : m_workers)
         held += worker->heldCount();
     return held;
@@ -341,9 +391,15 @@ qsizetype SimFleet::heldCount() const
 
 void SimFleet::grow(int count, int window)
 {
+    if (m_shardSize > 0 && count > m_shardSize) {
+        if (!m_shards)
+            m_shards = std::make_unique<FleetShards>(this, m_shardProgram);
+        m_shards->grow(m_firstIndex + size(), count, window, m_shardSize);
+        return;
+    }
     m_window = std::max(1, window);
     for (int i = 0; i < count; ++i) {
-        m_workers.push_back(std::make_unique<SimWorker>(this, int(m_workers.size())));
+        m_workers.push_back(std::make_unique<SimWorker>(this, m_firstIndex + size()));
         m_toConnect << m_workers.back().get();
     }
     pump();
@@ -387,12 +443,16 @@ bool SimFleet::crash(int index, int downMs)
 
 void SimFleet::releaseHeld()
 {
+    if (m_shards)
+        m_shards->releaseHeld();
     for (const auto &worker : m_workers)
         worker->releaseHeld();
 }
 
 void SimFleet::closeAll()
 {
+    if (m_shards)
+        m_shards->closeAll();
     for (const auto &worker : m_workers)
         worker->stop();
 }

@@ -4,6 +4,7 @@
 #include "protocol/workerframes.h"
 
 #include <QHash>
+#include <QJsonObject>
 #include <QList>
 #include <QMap>
 #include <QObject>
@@ -18,6 +19,7 @@ class QWebSocket;
 
 namespace SwampBench {
 
+class FleetShards;
 class SimFleet;
 
 // What the bench saw of one step, keyed by the number in its name ("bench-<n>").
@@ -110,6 +112,9 @@ private:
     QSet<QString> m_unacked;           // finished sent, no ack yet
 };
 
+// {"reason": count, ...} of closeReasons(), failureReasons(), errorCodes().
+QJsonObject countsToJson(const QMap<QString, int> &counts);
+
 // N simulated workers on one event loop against one orchestrator, or spread evenly over the
 // orchestrators of a fleet (worker i dials urls[i % urls.size()]).
 class SimFleet final : public QObject
@@ -124,7 +129,7 @@ public:
     void setCapacity(int capacity) { m_capacity = capacity; }
     int capacity() const { return m_capacity; }
     // Held steps are started but not finished until releaseHeld().
-    void setHoldSteps(bool hold) { m_holdSteps = hold; }
+    void setHoldSteps(bool hold);
     // Steps take 0 to `maxMs` (uniform) before they finish, so that a fault can land while they
     // run; 0 (the default): they finish at once.
     void setStepMs(int maxMs) { m_stepMs = maxMs; }
@@ -132,6 +137,18 @@ public:
     // does with several URLs: round-robin, one URL per attempt); off by default.
     void setFailover(bool failover) { m_failover = failover; }
     void setHeartbeat(qint64 intervalMs, qint64 timeoutMs);
+    // A grow() of more than `shardSize` workers runs them in child processes of `program` (this
+    // swamp-bench, see FleetShards), at most `shardSize` each; 0 (the default) runs every worker
+    // here. restart() works only on workers that run here.
+    void setShards(int shardSize, const QString &program);
+    int shardCount() const;
+    // In a shard: this fleet's workers are numbered from `index` (worker i dials
+    // urls[i % urls.size()] and is called bench-<i>), and every "bench-<n>" step a worker is
+    // dispatched is traced (the parent knows how many the scenario submitted).
+    void setFirstIndex(int index) { m_firstIndex = index; }
+    void traceEveryStep() { m_traceEveryStep = true; }
+    // The numbers of the steps whose traces changed since the last call (traceEveryStep()).
+    QList<qsizetype> takeChangedSteps();
 
     // Creates `count` more workers and connects them, at most `window` handshakes+enrollments
     // at a time (the next starts when one enrolls or fails).
@@ -139,7 +156,7 @@ public:
     void releaseHeld();
     void closeAll();
 
-    int size() const { return int(m_workers.size()); }
+    int size() const;
     int enrolledCount() const { return m_enrolled; }
     const QList<qint64> &enrollTimesUs() const { return m_enrollTimesUs; }
     const QList<qint64> &connectAttemptTimesUs() const { return m_attemptTimesUs; }
@@ -168,6 +185,9 @@ public:
 
 private:
     friend class SimWorker;
+    friend class FleetShards; // adds up what the shards report into the figures below
+    // The trace of step `number` to update, null when it is none of the scenario's steps.
+    StepTrace *trace(qsizetype number);
     void workerEnrolled(SimWorker *worker);
     void workerFailed(SimWorker *worker);
     void pump();
@@ -202,6 +222,12 @@ private:
     std::vector<StepTrace> m_steps;
     QTimer m_tick;
     quint64 m_ticks = 0;
+    int m_firstIndex = 0;
+    bool m_traceEveryStep = false;
+    QSet<qsizetype> m_changedSteps;
+    int m_shardSize = 0;
+    QString m_shardProgram;
+    std::unique_ptr<FleetShards> m_shards;
 };
 
 } // namespace SwampBench

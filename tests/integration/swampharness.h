@@ -16,6 +16,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -125,6 +126,8 @@ public:
     QProcessEnvironment orchestratorEnvironment;
     // Added to the environment of the workers started from now on.
     QProcessEnvironment workerEnvironment;
+    // Runs in the orchestrator's process between fork and exec (setrlimit, say).
+    std::function<void()> orchestratorModifier;
 
     QString dataDir() const { return m_dataDir; }
     QString url() const { return m_url; }
@@ -158,6 +161,8 @@ public:
         QProcessEnvironment env = baseEnvironment();
         env.insert(orchestratorEnvironment);
         child->process.setProcessEnvironment(m_orchestratorEnvironment.isEmpty() ? env : m_orchestratorEnvironment);
+        if (orchestratorModifier)
+            child->process.setChildProcessModifier(orchestratorModifier);
         child->process.start(binary,
                              QStringList{u"serve"_s, u"--listen"_s,
                                          u"127.0.0.1:%1"_s.arg(port), u"--data-dir"_s, m_dataDir,
