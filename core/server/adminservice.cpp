@@ -232,15 +232,10 @@ Result<QJsonObject> AdminService::listWorkers(const QJsonObject &params)
 
 Result<QJsonObject> AdminService::createToken(AdminConnection *connection, const QJsonObject &params)
 {
-    const QString name = params.value(QStringLiteral("name")).toString();
-    const QString reason = params.value(QStringLiteral("reason")).toString();
-    if (auto valid = validateTokenName(name); !valid)
-        return fail(valid.error());
-    if (auto valid = validateReason(reason); !valid)
-        return fail(valid.error());
-    const qint64 durationMs = params.value(QStringLiteral("durationMs")).toInteger(24LL * 3600 * 1000);
-    if (auto valid = checkTokenLifetime(durationMs); !valid)
-        return fail(valid.error());
+    auto request = tokenRequest(params, 24LL * 3600 * 1000);
+    if (!request)
+        return fail(request.error());
+    const auto &[name, reason, durationMs] = *request;
     const qint64 maxEnrollments = params.value(QStringLiteral("maxEnrollments")).toInteger(1);
     if (maxEnrollments < 0 || maxEnrollments > 1000000) {
         return fail(QStringLiteral("invalid_max_enrollments"),

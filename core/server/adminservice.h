@@ -84,6 +84,15 @@ private:
     // Connected workers (idle, busy, draining) by token name, fleet-wide.
     Result<QHash<QString, qint64>> liveWorkersByToken() const;
     static Result<void> checkTokenLifetime(qint64 durationMs);
+    // token.create and token.extend: the name, the reason and the lifetime asked for (`durationMs`,
+    // or `defaultMs` without one), each checked.
+    struct TokenRequest
+    {
+        QString name;
+        QString reason;
+        qint64 durationMs = 0;
+    };
+    static Result<TokenRequest> tokenRequest(const QJsonObject &params, qint64 defaultMs);
     // runservice.cpp
     Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
     Result<QJsonObject> runStatus(const QJsonObject &params);

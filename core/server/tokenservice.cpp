@@ -36,20 +36,29 @@ Result<QHash<QString, qint64>> AdminService::liveWorkersByToken() const
     return live;
 }
 
+Result<AdminService::TokenRequest> AdminService::tokenRequest(const QJsonObject &params, qint64 defaultMs)
+{
+    TokenRequest request{params.value(QStringLiteral("name")).toString(),
+                         params.value(QStringLiteral("reason")).toString(),
+                         params.value(QStringLiteral("durationMs")).toInteger(defaultMs)};
+    if (auto valid = validateTokenName(request.name); !valid)
+        return fail(valid.error());
+    if (auto valid = validateReason(request.reason); !valid)
+        return fail(valid.error());
+    if (auto valid = checkTokenLifetime(request.durationMs); !valid)
+        return fail(valid.error());
+    return request;
+}
+
 // The newest record of that name is the one extended: the live token, or (none live) the one
 // that expired last, so that a fleet stopped by its token's expiry can be brought back. A revoked
 // token stays revoked: a leaked secret must not come back to life.
 Result<QJsonObject> AdminService::extendToken(AdminConnection *connection, const QJsonObject &params)
 {
-    const QString name = params.value(QStringLiteral("name")).toString();
-    const QString reason = params.value(QStringLiteral("reason")).toString();
-    if (auto valid = validateTokenName(name); !valid)
-        return fail(valid.error());
-    if (auto valid = validateReason(reason); !valid)
-        return fail(valid.error());
-    const qint64 durationMs = params.value(QStringLiteral("durationMs")).toInteger(0);
-    if (auto valid = checkTokenLifetime(durationMs); !valid)
-        return fail(valid.error());
+    auto request = tokenRequest(params, 0);
+    if (!request)
+        return fail(request.error());
+    const auto &[name, reason, durationMs] = *request;
     auto tokens = m_store->tokensNamed(name);
     if (!tokens)
         return fail(tokens.error());
