@@ -124,6 +124,7 @@ Result<void> Store::reconnect()
         if (auto replayed = replay(); !replayed)
             return replayed;
     }
+    m_backClock.start();
     qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is back after %1 ms")
                                      .arg(m_awayClock.elapsed());
     return {};
