@@ -404,6 +404,24 @@ bool PostgresServer::stopStandby()
     return true;
 }
 
+// The processes whose parent is `parent` (PostgreSQL's backends each lead a process group of
+// their own, so a signal to the postmaster's group misses them).
+static QList<pid_t> childrenOf(pid_t parent)
+{
+    QList<pid_t> children;
+    const QStringList entries = QDir(u"/proc"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &entry : entries) {
+        QFile stat(u"/proc/%1/stat"_s.arg(entry));
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray text = stat.readAll();
+        const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+        if (fields.size() > 1 && fields.at(1).toInt() == parent)
+            children << entry.toInt();
+    }
+    return children;
+}
+
 bool PostgresServer::killPrimary()
 {
     QFile pidFile(m_dir ? m_dir->filePath(u"data/postmaster.pid"_s) : QString());
@@ -412,19 +430,25 @@ bool PostgresServer::killPrimary()
         return false;
     }
     const pid_t pid = pidFile.readLine().trimmed().toInt();
-    // pg_ctl starts the postmaster in a session of its own: its process group is it and every
-    // backend, walsender and helper it started.
-    if (pid <= 1 || ::kill(-pid, SIGKILL) != 0) {
-        m_error = u"cannot kill the primary's process group %1: %2"_s.arg(pid).arg(QString::fromLocal8Bit(strerror(errno)));
+    // All at once, as when the machine dies: the postmaster is frozen first (it forks no new
+    // process and notices nothing), then it and every process it started get SIGKILL.
+    if (pid <= 1 || ::kill(pid, SIGSTOP) != 0) {
+        m_error = u"cannot stop the primary's postmaster %1: %2"_s.arg(pid).arg(QString::fromLocal8Bit(strerror(errno)));
         return false;
     }
+    const QList<pid_t> children = childrenOf(pid);
+    for (const pid_t child : children)
+        ::kill(child, SIGSTOP);
+    for (const pid_t child : children)
+        ::kill(child, SIGKILL);
+    ::kill(pid, SIGKILL);
     m_running = false;
-    const auto gone = [pid] {
-        QFile stat(u"/proc/%1/stat"_s.arg(pid));
+    const auto gone = [](pid_t process) {
+        QFile stat(u"/proc/%1/stat"_s.arg(process));
         return !stat.open(QIODevice::ReadOnly) || stat.readAll().contains(") Z "); // no process, or a zombie
     };
-    if (!QTest::qWaitFor(gone, 30000)) {
-        m_error = u"the primary's postmaster %1 is still there 30 s after SIGKILL"_s.arg(pid);
+    if (!QTest::qWaitFor([&] { return gone(pid) && std::all_of(children.cbegin(), children.cend(), gone); }, 30000)) {
+        m_error = u"the primary's processes are still there 30 s after SIGKILL"_s;
         return false;
     }
     return true;

@@ -69,8 +69,9 @@ public:
     enum class Replication { Asynchronous, Synchronous };
     bool startStandby(Replication replication);
     int standbyPort() const { return m_standbyPort; }
-    // SIGKILL to the primary's postmaster and every process of it (its process group), as when
-    // its machine dies: no shutdown checkpoint, sessions cut. Returns once they are gone.
+    // SIGKILL to the primary's postmaster and every process it started, all at once, as when
+    // its machine dies: no shutdown checkpoint, no last word to any client. Returns once they
+    // are gone.
     bool killPrimary();
     // pg_ctl promote on the standby; returns once it accepts writes (it is then the primary).
     bool promoteStandby();
