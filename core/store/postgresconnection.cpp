@@ -36,6 +36,11 @@ QString connectionFix(const PostgresUrl &url, const QString &reason, const QStri
             .arg(role, lines.join(Tr::tr(" and the line ")));
     }
     if (reason.contains(u"database \"") && reason.contains(u"does not exist")) {
+        if (url.hosts.size() > 1) {
+            return Tr::tr("create it on the primary (one of %1) as a PostgreSQL administrator: "
+                          "createdb -h <host> -p <port> -O %2 %3")
+                .arg(url.where(), role, url.database);
+        }
         return Tr::tr("create it as a PostgreSQL administrator: createdb -h %1 -p %2 -O %3 %4")
             .arg(first.name)
             .arg(first.port)
