@@ -61,7 +61,8 @@ Result<PostgresUrl::Host> parseHost(const QString &spec, const QString &item, bo
     }
     name = decoded(name);
     if (name.isEmpty() && !only)
-        return urlError(spec, Tr::tr("the host list has an empty entry (look for ',,' or a ',' at an end)"));
+        return urlError(
+            spec, Tr::tr("the host list has an empty entry (look for ',,' or a ',' at an end)"));
     static const QRegularExpression valid(QStringLiteral("^[A-Za-z0-9._:%-]*$"));
     if (!valid.match(name).hasMatch())
         return urlError(spec, Tr::tr("host '%1' has characters no host name has").arg(name));
@@ -70,7 +71,9 @@ Result<PostgresUrl::Host> parseHost(const QString &spec, const QString &item, bo
         bool ok = false;
         host.port = port.toInt(&ok);
         if (!ok || host.port < 1 || host.port > 65535 || port.startsWith(u'+'))
-            return urlError(spec, Tr::tr("the port of host '%1' is not a number from 1 to 65535").arg(host.name));
+            return urlError(
+                spec,
+                Tr::tr("the port of host '%1' is not a number from 1 to 65535").arg(host.name));
     }
     return host;
 }
@@ -81,7 +84,8 @@ Result<QStringList> parseOptions(const QString &spec, const QString &query, qsiz
 {
     static const QRegularExpression key(QStringLiteral("^[a-z_]+$"));
     static const QRegularExpression value(QStringLiteral("^[A-Za-z0-9_./:@,+-]*$"));
-    static const QStringList inHostList{QStringLiteral("host"), QStringLiteral("hostaddr"), QStringLiteral("port")};
+    static const QStringList inHostList{QStringLiteral("host"), QStringLiteral("hostaddr"),
+                                        QStringLiteral("port")};
     QStringList options;
     bool timeoutGiven = false;
     bool targetGiven = false;
@@ -89,9 +93,13 @@ Result<QStringList> parseOptions(const QString &spec, const QString &query, qsiz
         if (name == u"password")
             return urlError(spec, Tr::tr("a password in the query is not supported"));
         if (inHostList.contains(name))
-            return urlError(spec, Tr::tr("give hosts and ports in the host list (h1:5432,h2:5433), not as '%1='").arg(name));
+            return urlError(
+                spec,
+                Tr::tr("give hosts and ports in the host list (h1:5432,h2:5433), not as '%1='")
+                    .arg(name));
         if (!key.match(name).hasMatch() || !value.match(text).hasMatch())
-            return urlError(spec, Tr::tr("option '%1' has characters swamp cannot pass to libpq").arg(name));
+            return urlError(
+                spec, Tr::tr("option '%1' has characters swamp cannot pass to libpq").arg(name));
         options << name + u'=' + text;
         timeoutGiven = timeoutGiven || name == u"connect_timeout";
         targetGiven = targetGiven || name == u"target_session_attrs";
@@ -134,7 +142,9 @@ Result<PostgresUrl> parsePostgresUrl(const QString &spec)
     const qsizetype queryAt = rest.indexOf(u'?');
     const QString query = queryAt < 0 ? QString() : rest.mid(queryAt + 1);
     if (query.contains(u'@'))
-        return urlError(spec, Tr::tr("'@' after '?': percent-encode '@', '?' and '/' in a password (%40, %3F, %2F)"));
+        return urlError(
+            spec,
+            Tr::tr("'@' after '?': percent-encode '@', '?' and '/' in a password (%40, %3F, %2F)"));
     if (queryAt >= 0)
         rest.truncate(queryAt);
 
@@ -179,7 +189,9 @@ QString redactedDatabaseUrl(const QString &spec)
     if (const qsizetype queryAt = rest.indexOf(u'?'); queryAt >= 0) {
         QStringList kept;
         for (const QString &item : rest.mid(queryAt + 1).split(u'&', Qt::SkipEmptyParts)) {
-            if (decoded(item.section(u'=', 0, 0)).trimmed().compare(u"password", Qt::CaseInsensitive) != 0)
+            if (decoded(item.section(u'=', 0, 0))
+                    .trimmed()
+                    .compare(u"password", Qt::CaseInsensitive) != 0)
                 kept << item;
         }
         rest = rest.left(queryAt) + (kept.isEmpty() ? QString() : u'?' + kept.join(u'&'));
