@@ -12,6 +12,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -58,6 +59,7 @@ NewTokenDialog::NewTokenDialog(QWidget *parent)
     , m_labels(new QLineEdit(this))
     , m_nameError(errorLabel(this))
     , m_durationError(errorLabel(this))
+    , m_durationHint(new QLabel(this))
     , m_labelsError(errorLabel(this))
     , m_serverError(errorLabel(this))
     , m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this))
@@ -71,6 +73,7 @@ NewTokenDialog::NewTokenDialog(QWidget *parent)
     m_maxEnrollments->setToolTip(tr("How many distinct machines may enroll with this token"));
     m_labels->setPlaceholderText(tr("k=v, k=v (added to every worker enrolled on it)"));
     m_buttons->button(QDialogButtonBox::Ok)->setText(tr("C&reate token"));
+    m_durationHint->setWordWrap(true);
 
     auto *enrollmentsRow = new QWidget(this);
     auto *enrollmentsLayout = new QHBoxLayout(enrollmentsRow);
@@ -85,6 +88,7 @@ NewTokenDialog::NewTokenDialog(QWidget *parent)
     form->addRow(QString(), m_nameError);
     form->addRow(tr("&Duration:"), m_duration);
     form->addRow(QString(), m_durationError);
+    form->addRow(QString(), m_durationHint);
     form->addRow(tr("&Max enrollments:"), enrollmentsRow);
     form->addRow(tr("&Labels:"), m_labels);
     form->addRow(QString(), m_labelsError);
@@ -115,8 +119,7 @@ NewTokenDialog::NewTokenDialog(QWidget *parent)
 bool NewTokenDialog::isValid() const
 {
     return validateTokenName(m_name->text().trimmed()).has_value()
-        && parseDurationMs(m_duration->text().trimmed()).has_value()
-        && *parseDurationMs(m_duration->text().trimmed()) <= MaxTokenLifetimeMs
+        && parseTokenLifetime(m_duration->text()).has_value()
         && labelsFrom(m_labels->text()).has_value();
 }
 
@@ -127,13 +130,17 @@ void NewTokenDialog::validate()
     const auto nameValid = validateTokenName(name);
     showProblem(m_nameError, name.isEmpty() || nameValid ? QString() : nameValid.error().text());
 
-    const auto duration = parseDurationMs(m_duration->text().trimmed());
-    QString durationProblem;
-    if (!duration)
-        durationProblem = duration.error().text();
-    else if (*duration > MaxTokenLifetimeMs)
-        durationProblem = tr("a token lives at most 365d");
-    showProblem(m_durationError, durationProblem);
+    const auto duration = parseTokenLifetime(m_duration->text());
+    showProblem(m_durationError, duration ? QString() : duration.error().text());
+    // The token's expiry also ends the sessions of its workers: say when, before it is created.
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    m_durationHint->setText(duration ? tr("Workers enrolled with it stop at %1 (%2), when it expires, unless "
+                                          "it is extended.")
+                                           .arg(QLocale().toString(now.addMSecs(*duration).toLocalTime(),
+                                                                   QLocale::ShortFormat),
+                                                formatRelative(now.addMSecs(*duration), now))
+                                     : QString());
+    m_durationHint->setVisible(duration.has_value());
 
     const auto labels = labelsFrom(m_labels->text());
     showProblem(m_labelsError, labels ? QString() : labels.error().text());
@@ -145,7 +152,7 @@ void NewTokenDialog::validate()
 QJsonObject NewTokenDialog::parameters() const
 {
     return {{QStringLiteral("name"), m_name->text().trimmed()},
-            {QStringLiteral("durationMs"), parseDurationMs(m_duration->text().trimmed()).value_or(0)},
+            {QStringLiteral("durationMs"), parseTokenLifetime(m_duration->text()).value_or(0)},
             {QStringLiteral("maxEnrollments"), m_unlimited->isChecked() ? 0 : m_maxEnrollments->value()},
             {QStringLiteral("labels"), labelsToJson(labelsFrom(m_labels->text()).value_or(Labels()))}};
 }

@@ -27,6 +27,8 @@ public:
     QSpinBox *maxEnrollmentsBox() const { return m_maxEnrollments; }
     QCheckBox *unlimitedBox() const { return m_unlimited; }
     QLineEdit *labelsEdit() const { return m_labels; }
+    // Says when the workers enrolled with the token will stop (its expiry ends their sessions).
+    QLabel *durationHint() const { return m_durationHint; }
     bool isValid() const;
 
     // The token.create parameters; valid only when isValid().
@@ -51,6 +53,7 @@ private:
     QLineEdit *m_labels;
     QLabel *m_nameError;
     QLabel *m_durationError;
+    QLabel *m_durationHint;
     QLabel *m_labelsError;
     QLabel *m_serverError;
     QDialogButtonBox *m_buttons;

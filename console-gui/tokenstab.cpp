@@ -7,10 +7,12 @@
 #include "revoketokendialog.h"
 #include "tokencreateddialog.h"
 #include "tokenmodel.h"
+#include "statuspalette.h"
 #include "workermodel.h"
 
 #include "common/duration.h"
 #include "common/labels.h"
+#include "model/token.h"
 
 #include <QAction>
 #include <QCheckBox>
@@ -40,6 +42,7 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     , m_showEnded(new QCheckBox(tr("Show e&xpired and revoked"), this))
     , m_view(new QTableView(this))
     , m_summary(new QLabel(this))
+    , m_expiryWarning(new QLabel(this))
     , m_newToken(new QAction(style()->standardIcon(QStyle::SP_FileDialogNewFolder), tr("&New token…"), this))
     , m_revoke(new QAction(style()->standardIcon(QStyle::SP_DialogDiscardButton), tr("&Revoke…"), this))
 {
@@ -93,8 +96,20 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     top->addSpacing(12);
     top->addWidget(m_filter, 1);
     top->addWidget(m_showEnded);
+    m_expiryWarning->setWordWrap(true);
+    m_expiryWarning->setVisible(false);
+    QPalette warningPalette = m_expiryWarning->palette();
+    warningPalette.setColor(QPalette::WindowText,
+                            StatusPalette::readable(QColor(0xb3, 0x5c, 0x00), warningPalette));
+    m_expiryWarning->setPalette(warningPalette);
+    connect(m_workers, &QAbstractItemModel::dataChanged, this, &TokensTab::updateActions);
+    connect(m_workers, &QAbstractItemModel::rowsInserted, this, &TokensTab::updateActions);
+    connect(m_workers, &QAbstractItemModel::rowsRemoved, this, &TokensTab::updateActions);
+    connect(m_workers, &QAbstractItemModel::modelReset, this, &TokensTab::updateActions);
+
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(top);
+    layout->addWidget(m_expiryWarning);
     layout->addWidget(m_view, 1);
     layout->addWidget(m_summary);
     setTabOrder(newButton, revokeButton);
@@ -122,6 +137,29 @@ void TokensTab::updateActions()
             ++live;
     }
     m_summary->setText(tr("%n token(s), %1 live", nullptr, m_tokens->rowCount()).arg(live));
+    const QString warning = expiryWarning();
+    m_expiryWarning->setText(warning);
+    m_expiryWarning->setVisible(!warning.isEmpty());
+}
+
+QString TokensTab::expiryWarning() const
+{
+    // Connected workers by token, from the live worker list (fresher than token.list's count).
+    QHash<QString, int> connected;
+    const QList<WorkerRecord> workers = m_workers->workers();
+    for (const WorkerRecord &worker : workers) {
+        if (isConnectedStatus(worker.status))
+            ++connected[worker.tokenName];
+    }
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    QStringList warnings;
+    for (int row = 0; row < m_tokens->rowCount(); ++row) {
+        QJsonObject token = m_tokens->tokenAt(row);
+        token.insert(QStringLiteral("liveWorkers"), connected.value(token.value(QStringLiteral("name")).toString()));
+        if (const QString warning = tokenExpiryWarning(token, now); !warning.isEmpty())
+            warnings << warning;
+    }
+    return warnings.join(u'\n');
 }
 
 void TokensTab::selectToken(const QString &name)
@@ -163,14 +201,21 @@ void TokensTab::createToken(NewTokenDialog *dialog, const QJsonObject &parameter
                 .arg(name, QLocale().toString(expires.toLocalTime(), QLocale::ShortFormat),
                      formatRelative(expires, QDateTime::currentDateTimeUtc()),
                      max.isNull() ? tr("unlimited") : QString::number(max.toInt()),
-                     formatLabels(labelsFromJson(result->value(QStringLiteral("labels")).toObject())));
+                     formatLabels(labelsFromJson(result->value(QStringLiteral("labels")).toObject())))
+            + u' '
+            + tr("Workers enrolled with it stop then too (its expiry ends their sessions): extend it in time with "
+                 "'swamp worker token extend %1 --duration 30d'.")
+                  .arg(name);
+        // The URL workers on other machines dial, as the orchestrator advertises it (not the one
+        // this console reached it on, which may be loopback); older orchestrators do not say.
+        const QString workerUrl = result->value(QStringLiteral("workerUrl")).toString();
         dialog->markCreated();
         // The secret goes to the result dialog only; the token list never holds it.
         QJsonObject listed = *result;
         listed.remove(QStringLiteral("token"));
         m_tokens->upsert(listed);
         selectToken(name);
-        auto *created = new TokenCreatedDialog(m_session->orchestratorUrl(),
+        auto *created = new TokenCreatedDialog(workerUrl.isEmpty() ? m_session->orchestratorUrl() : workerUrl,
                                                result->value(QStringLiteral("token")).toString(), summary, this);
         created->open();
         Q_EMIT message(tr("Created enrollment token '%1'.").arg(name));

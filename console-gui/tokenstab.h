@@ -40,6 +40,8 @@ public:
     NewTokenDialog *openNewTokenDialog();
     RevokeTokenDialog *openRevokeDialog();
     void selectToken(const QString &name);
+    // The warning about tokens whose expiry will stop connected workers; empty: none.
+    QString expiryWarning() const;
 
     void saveState(QSettings &settings) const;
     void restoreState(const QSettings &settings);
@@ -62,6 +64,7 @@ private:
     QCheckBox *m_showEnded;
     QTableView *m_view;
     QLabel *m_summary;
+    QLabel *m_expiryWarning; // tokens with connected workers that expire within a day
     QAction *m_newToken;
     QAction *m_revoke;
 };

@@ -45,6 +45,7 @@ int runWorkerList(const QStringList &arguments);
 int runTokenCreate(const QStringList &arguments);
 int runTokenList(const QStringList &arguments);
 int runTokenRevoke(const QStringList &arguments);
+int runTokenExtend(const QStringList &arguments);
 int runDataQuery(const QStringList &arguments);
 int runVersion(const QStringList &arguments);
 int runRun(const QStringList &arguments);

@@ -39,6 +39,7 @@ const QList<Command> &commands()
         {words("worker prune"), {}, QStringLiteral("Remove workers gone for longer than --grace-period."), workers, runWorkerPrune},
         {words("worker token create"), QStringLiteral("<name>"), QStringLiteral("Create an enrollment token (secret shown once)."), workers, runTokenCreate},
         {words("worker token list"), {}, QStringLiteral("List enrollment tokens."), workers, runTokenList},
+        {words("worker token extend"), QStringLiteral("<name> --duration <dur>"), QStringLiteral("Move a token's expiry (and its workers' stop) later."), workers, runTokenExtend},
         {words("worker token revoke"), QStringLiteral("<name>"), QStringLiteral("Revoke a token and disconnect its workers."), workers, runTokenRevoke},
         {words("run"), QStringLiteral("[placement] -- CMD..."), QStringLiteral("Run a command on a worker (or --file run.json) and stream its output."), steps, runRun},
         {words("run status"), QStringLiteral("<id>"), QStringLiteral("A run's steps and their state."), steps, runRunStatus},

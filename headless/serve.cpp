@@ -11,10 +11,12 @@
 #include "server/eventlog.h"
 #include "server/orchestrator.h"
 #include "server/reaper.h"
+#include "tls/listensafety.h"
 #include "version/version.h"
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QJsonArray>
 #include <QMetaObject>
 #include <QRegularExpression>
 
@@ -29,6 +31,7 @@ void addServeOptions(QCommandLineParser &parser)
 {
     parser.addOptions({
         {QStringLiteral("listen"), QStringLiteral("Address to listen on (default 127.0.0.1:9090; port 0 picks one)."), QStringLiteral("host:port"), QStringLiteral("127.0.0.1:9090")},
+        {QStringLiteral("advertise-url"), QStringLiteral("The URL workers on other machines dial (a DNS name, a load balancer, a proxy); printed, written to admin.json and used by the console's deploy snippets. Default: with --listen 0.0.0.0 or [::], this machine's host name and addresses."), QStringLiteral("url")},
         {QStringLiteral("data-dir"), QStringLiteral("Data directory (default $SWAMP_DATA_DIR, $XDG_DATA_HOME/swamp, ~/.local/share/swamp)."), QStringLiteral("dir")},
         {QStringLiteral("database"), QStringLiteral("postgresql://user@host/db instead of the embedded SQLite (env SWAMP_DATABASE_URL)."), QStringLiteral("url")},
         {QStringLiteral("tls-cert"), QStringLiteral("Certificate chain (PEM): serve wss://."), QStringLiteral("pem")},
@@ -58,6 +61,14 @@ bool readAddresses(const QCommandLineParser &parser, OrchestratorConfig *config,
     }
     config->listenHost = listen->first;
     config->listenPort = listen->second;
+    if (parser.isSet(QStringLiteral("advertise-url"))) {
+        auto advertised = parseAdvertiseUrl(parser.value(QStringLiteral("advertise-url")));
+        if (!advertised) {
+            *exitCode = usageError(advertised.error().text(), QStringLiteral("serve"));
+            return false;
+        }
+        config->advertiseUrl = *advertised;
+    }
     config->dataDir = parser.isSet(QStringLiteral("data-dir")) ? parser.value(QStringLiteral("data-dir")) : defaultDataDir();
     config->dataDir = QDir(config->dataDir).absolutePath();
     config->database = parser.isSet(QStringLiteral("database")) ? parser.value(QStringLiteral("database"))
@@ -142,6 +153,28 @@ bool readServeConfig(const QCommandLineParser &parser, OrchestratorConfig *confi
     return readDurations(parser, config, exitCode) && readAdminToken(parser, config, exitCode);
 }
 
+// The URLs workers on other machines dial, when they are not the one `Listening on` printed
+// (a wildcard listener, --advertise-url): the host name and addresses, best first.
+void announceWorkerUrls(const Orchestrator &orchestrator, bool json)
+{
+    const QStringList urls = orchestrator.workerUrls();
+    if (urls.isEmpty() || urls == QStringList{orchestrator.url()})
+        return;
+    const QString message =
+        urls.size() == 1 ? QStringLiteral("Workers connect to %1").arg(urls.first())
+                         : QStringLiteral("Workers connect to %1 (or %2)")
+                               .arg(urls.first(), urls.mid(1).join(QStringLiteral(", ")));
+    if (json) {
+        printJsonLine({
+            {QStringLiteral("kind"), QStringLiteral("orchestrator.workerUrls")},
+            {QStringLiteral("urls"), QJsonArray::fromStringList(urls)},
+            {QStringLiteral("message"), message},
+        });
+    } else {
+        out(message);
+    }
+}
+
 // Where it listens (and serves metrics), the first lines a supervisor or a test reads.
 void announceListening(const Orchestrator &orchestrator, const QString &dataDir, bool json)
 {
@@ -157,6 +190,7 @@ void announceListening(const Orchestrator &orchestrator, const QString &dataDir,
         out(QStringLiteral("Listening on %1 (swamp %2, data %3)")
                 .arg(orchestrator.url(), Swamp::version(), dataDir));
     }
+    announceWorkerUrls(orchestrator, json);
     if (const QString metricsUrl = orchestrator.metricsUrl(); !metricsUrl.isEmpty()) {
         const QString message = QStringLiteral("Metrics on %1").arg(metricsUrl);
         if (json) {
@@ -238,6 +272,9 @@ int runOrchestrator(const OrchestratorConfig &config, bool json)
 
     for (const QString &warning : orchestrator.warnings())
         err(QStringLiteral("warning: ") + warning);
+    if (const QString note = loopbackOnlyNote(config.listenHost, config.advertiseUrl, quint16(QUrl(orchestrator.url()).port()));
+        !note.isEmpty())
+        err(QStringLiteral("note: ") + note);
     announceListening(orchestrator, config.dataDir, json);
     warnIfFewOpenFiles(files);
     bool flushQueued = false;
@@ -268,6 +305,7 @@ int runServe(const QStringList &arguments)
     int exitCode = 0;
     if (!parse(parser, arguments, QStringLiteral("serve"), QStringLiteral("Run the orchestrator."),
                QStringLiteral("  swamp serve\n  swamp serve --listen 0.0.0.0:9090 --tls-cert cert.pem --tls-key key.pem\n"
+                              "  swamp serve --listen 0.0.0.0:9090 --advertise-url wss://swamp.example.com:9090 --tls-cert cert.pem --tls-key key.pem\n"
                               "  PGPASSWORD=... swamp serve --listen 0.0.0.0:9090 --database postgresql://swamp@db:5432/swamp --admin-token-file /etc/swamp/admin-token\n"),
                &exitCode))
         return exitCode;

@@ -16,7 +16,7 @@ int runTokenCreate(const QStringList &arguments)
     addAdminOptions(parser);
     parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Token name: [a-z0-9][a-z0-9-]{0,62}."));
     parser.addOptions({
-        {QStringLiteral("duration"), QStringLiteral("Lifetime (default 24h, at most 365d)."), QStringLiteral("dur"), QStringLiteral("24h")},
+        {QStringLiteral("duration"), QStringLiteral("Lifetime (default 24h, at most 365d). When it ends, the workers enrolled with the token stop too (they drain, then exit 1); extend it with 'swamp worker token extend'."), QStringLiteral("dur"), QStringLiteral("24h")},
         {QStringLiteral("max-enrollments"), QStringLiteral("Distinct machines that may enroll: N or unlimited (default 1)."), QStringLiteral("N|unlimited"), QStringLiteral("1")},
         {QStringLiteral("label"), QStringLiteral("Label k=v given to every worker enrolled on it, repeatable."), QStringLiteral("k=v")},
         {QStringLiteral("reason"), QStringLiteral("Why (recorded in the audit trail)."), QStringLiteral("text")},
@@ -32,11 +32,9 @@ int runTokenCreate(const QStringList &arguments)
         return usageError(positional.isEmpty() ? QStringLiteral("missing token name") : QStringLiteral("one token name at a time"), command);
     if (auto valid = validateTokenName(positional.first()); !valid)
         return usageError(valid.error().text(), command);
-    auto duration = parseDurationMs(parser.value(QStringLiteral("duration")));
+    auto duration = parseTokenLifetime(parser.value(QStringLiteral("duration")));
     if (!duration)
-        return usageError(duration.error().text(), command);
-    if (*duration > MaxTokenLifetimeMs)
-        return usageError(QStringLiteral("--duration: a token lives at most 365d"), command);
+        return usageError(QStringLiteral("--duration: ") + duration.error().text(), command);
     qint64 maxEnrollments = 0;
     const QString max = parser.value(QStringLiteral("max-enrollments"));
     if (max != u"unlimited") {
@@ -64,12 +62,20 @@ int runTokenCreate(const QStringList &arguments)
         return ExitOk;
     }
     const QDateTime expires = parseIsoUtc(result->value(QStringLiteral("expiresAt")).toString());
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QString name = positional.first();
     out(result->value(QStringLiteral("token")).toString());
     out(QStringLiteral("This token is shown once and will not be displayed again — store it now."));
     err(QStringLiteral("Token '%1' expires %2 (%3); enrollments: %4; labels: %5")
-            .arg(positional.first(), isoUtc(expires), formatRelative(expires, QDateTime::currentDateTimeUtc()),
+            .arg(name, isoUtc(expires), formatRelative(expires, now),
                  maxEnrollments == 0 ? QStringLiteral("unlimited") : QString::number(maxEnrollments),
                  formatLabels(*labels)));
+    err(QStringLiteral("Its expiry ends their sessions too: %1; move it later with "
+                       "'swamp worker token extend %2 --duration 30d'.")
+            .arg(tokenStopText(expires, now), name));
+    if (const QString workerUrl = result->value(QStringLiteral("workerUrl")).toString(); !workerUrl.isEmpty())
+        err(QStringLiteral("Connect a worker: swamp worker connect %1 --token <token> --cache-dir /var/lib/swamp-worker")
+                .arg(workerUrl));
     return ExitOk;
 }
 
@@ -102,14 +108,22 @@ int runTokenList(const QStringList &arguments)
     for (const QJsonValue &value : tokens) {
         const QJsonObject t = value.toObject();
         const QJsonValue max = t.value(QStringLiteral("maxEnrollments"));
-        table.addRow({t.value(QStringLiteral("name")).toString(),
-                      t.value(QStringLiteral("state")).toString(),
-                      formatRelative(parseIsoUtc(t.value(QStringLiteral("expiresAt")).toString()), now),
+        const QString state = t.value(QStringLiteral("state")).toString();
+        // A revoked token does not expire any more: when it was revoked is what matters.
+        const QString expires =
+            state == u"revoked"
+                ? QStringLiteral("revoked %1").arg(formatRelative(parseIsoUtc(t.value(QStringLiteral("revokedAt")).toString()), now))
+                : formatRelative(parseIsoUtc(t.value(QStringLiteral("expiresAt")).toString()), now);
+        table.addRow({t.value(QStringLiteral("name")).toString(), state, expires,
                       QStringLiteral("%1/%2").arg(t.value(QStringLiteral("enrollments")).toInt())
                           .arg(max.isNull() ? QStringLiteral("unlimited") : QString::number(max.toInt())),
                       formatLabels(labelsFromJson(t.value(QStringLiteral("labels")).toObject()))});
     }
     out(table.render());
+    for (const QJsonValue &value : tokens) {
+        if (const QString warning = tokenExpiryWarning(value.toObject(), now); !warning.isEmpty())
+            err(QStringLiteral("warning: ") + warning);
+    }
     return ExitOk;
 }
 
@@ -148,6 +162,60 @@ int runTokenRevoke(const QStringList &arguments)
             : QStringLiteral("Revoked enrollment token '%1'.").arg(name));
     out(disconnected.isEmpty() ? QStringLiteral("No worker was connected on it.")
                                : QStringLiteral("Disconnected %1 worker(s): %2").arg(disconnected.size()).arg(disconnected.join(QStringLiteral(", "))));
+    return ExitOk;
+}
+
+int runTokenExtend(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("worker token extend");
+    QCommandLineParser parser;
+    addAdminOptions(parser);
+    parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Token name."));
+    parser.addOptions({
+        {QStringLiteral("duration"), QStringLiteral("The new lifetime, counted from now (at most 365d); required."), QStringLiteral("dur")},
+        {QStringLiteral("reason"), QStringLiteral("Why (recorded in the audit trail)."), QStringLiteral("text")},
+    });
+    int exitCode = 0;
+    if (!parse(parser, arguments, command,
+               QStringLiteral("Move a token's expiry to --duration from now: new enrollments and the sessions of its "
+                              "workers (which stop when it expires) last until then. Also revives an expired token; a "
+                              "revoked one stays revoked."),
+               QStringLiteral("  swamp worker token extend ci --duration 30d --reason \"build fleet, ticket OPS-7\"\n"), &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.positionalArguments().size() != 1)
+        return usageError(QStringLiteral("name one token to extend"), command);
+    const QString name = parser.positionalArguments().first();
+    if (auto valid = validateTokenName(name); !valid)
+        return usageError(valid.error().text(), command);
+    if (!parser.isSet(QStringLiteral("duration")))
+        return usageError(QStringLiteral("missing --duration — say how long from now the token should live, for example --duration 30d"), command);
+    auto duration = parseTokenLifetime(parser.value(QStringLiteral("duration")));
+    if (!duration)
+        return usageError(QStringLiteral("--duration: ") + duration.error().text(), command);
+    if (auto valid = validateReason(parser.value(QStringLiteral("reason"))); !valid)
+        return usageError(valid.error().message, command);
+    auto result = adminCall(parser, QStringLiteral("token.extend"),
+                            {{QStringLiteral("name"), name},
+                             {QStringLiteral("durationMs"), *duration},
+                             {QStringLiteral("reason"), parser.value(QStringLiteral("reason"))}});
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QDateTime expires = parseIsoUtc(result->value(QStringLiteral("expiresAt")).toString());
+    const QDateTime previous = parseIsoUtc(result->value(QStringLiteral("previousExpiresAt")).toString());
+    out(QStringLiteral("Extended enrollment token '%1': expires %2 (%3), was %4.")
+            .arg(name, isoUtc(expires), formatRelative(expires, now), isoUtc(previous)));
+    QStringList workers;
+    for (const QJsonValue &worker : result->value(QStringLiteral("workers")).toArray())
+        workers << worker.toString();
+    out(workers.isEmpty() ? QStringLiteral("No worker is connected on it.")
+                          : QStringLiteral("%1 connected worker(s) now stop at %2: %3")
+                                .arg(workers.size()).arg(isoUtc(expires), workers.join(QStringLiteral(", "))));
     return ExitOk;
 }
 

@@ -1,6 +1,7 @@
 // swamp-bench: simulated fleets against a real `swamp serve` (see bench/README.md).
 //
-//   swamp-bench [options] idle N | throughput W M | storm N | query R | hostile N W | quick | quick-fleet
+//   swamp-bench [options] idle N | throughput W M | storm N | query R | boot Q A | hostile N W | quick |
+//               quick-fleet
 //
 // Prints figures as it goes; --json FILE also writes them. Exit status 1 when a correctness check
 // failed (a worker that never enrolled, a step lost or finished twice), never because of a time.
@@ -88,6 +89,8 @@ QString description()
         "  storm N           restart the orchestrator under N workers: time until all are back,\n"
         "                    connect rate peak vs mean, steps lost\n"
         "  query R           swamp data query over R finished steps (and their leases)\n"
+        "  boot Q A          swamp serve on a store with Q queued steps and A active leases: time to\n"
+        "                    Listening and RSS, first boot and a restart\n"
         "  hostile N W       N connections without a secret (per --hostile-variant, each against its\n"
         "                    own orchestrator) while W real workers enroll: orchestrator RSS, enrollment\n"
         "                    success and latency against the same run without an attack\n"
@@ -164,7 +167,7 @@ void setUpParser(QCommandLineParser &parser)
     parser.addOptions(storeOptions());
     parser.addOptions(hostileOptions());
     parser.addPositionalArgument(QStringLiteral("scenario"),
-                                 QStringLiteral("idle | throughput | storm | query | hostile | quick | quick-fleet"));
+                                 QStringLiteral("idle | throughput | storm | query | boot | hostile | quick | quick-fleet"));
     parser.addPositionalArgument(QStringLiteral("args"), QStringLiteral("its numbers"));
 }
 
@@ -234,7 +237,8 @@ bool isKnownScenario(const QStringList &args)
     const QString scenario = args.value(0);
     const auto number = [&](int i) { return positive(args.value(i)); };
     return ((scenario == u"idle" || scenario == u"storm" || scenario == u"query") && args.size() == 2 && number(1) > 0)
-        || ((scenario == u"throughput" || scenario == u"hostile") && args.size() == 3 && number(1) > 0 && number(2) > 0)
+        || ((scenario == u"throughput" || scenario == u"hostile" || scenario == u"boot") && args.size() == 3
+            && number(1) > 0 && number(2) > 0)
         || ((scenario == u"quick" || scenario == u"quick-fleet") && args.size() == 1);
 }
 
@@ -266,7 +270,8 @@ QString chooseStore(const QCommandLineParser &parser, const QString &scenario, B
     if (options.orchestrators > 1 && !store.ownPostgres && !store.existingPostgres)
         return QStringLiteral("--orchestrators %1 needs PostgreSQL (orchestrators share one database): add "
                               "--postgres or --database URL").arg(options.orchestrators);
-    if (options.orchestrators > 1 && (scenario == u"storm" || scenario == u"query" || scenario == u"quick"))
+    if (options.orchestrators > 1
+        && (scenario == u"storm" || scenario == u"query" || scenario == u"boot" || scenario == u"quick"))
         return QStringLiteral("%1 runs one orchestrator: --orchestrators is for idle and throughput").arg(scenario);
     if (options.orchestrators > 1 && scenario == u"hostile")
         return QStringLiteral("hostile runs one orchestrator: --orchestrators is for idle and throughput");
@@ -337,6 +342,8 @@ QList<ScenarioResult> runScenarios(const QStringList &args, BenchOptions options
         results << runStorm(options, number(1));
     } else if (scenario == u"query") {
         results << runQuery(options, number(1));
+    } else if (scenario == u"boot") {
+        results << runBoot(options, number(1), number(2));
     } else if (scenario == u"hostile") {
         raiseOpenFileLimit(number(1) + number(2) + 256);
         for (const QString &variant : variants)
@@ -408,7 +415,8 @@ int main(int argc, char **argv)
         qunsetenv(name);
     const QStringList args = parser.positionalArguments();
     if (!isKnownScenario(args)) {
-        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | hostile N W | quick | "
+        QTextStream(stderr) << "usage: swamp-bench [options] idle N | throughput W M | storm N | query R | boot Q A | "
+                               "hostile N W | quick | "
                                "quick-fleet "
                                "(see --help)" << Qt::endl;
         return UsageStatus;

@@ -2,9 +2,6 @@
 #include "scenarios_p.h"
 
 #include "benchclock.h"
-#include "seeding.h"
-
-#include "store/store.h"
 
 #include <QDir>
 #include <QFile>
@@ -58,7 +55,7 @@ QString Setup::suffix() const
     return size() == 1 ? QStringLiteral(" on PostgreSQL") : QStringLiteral(" on PostgreSQL, %1 orchestrators").arg(size());
 }
 
-Result<void> Setup::start()
+Result<void> Setup::start(const Seed &seed)
 {
     if (!m_dir.isValid())
         return fail(QStringLiteral("directory"), QStringLiteral("cannot create a directory under %1").arg(m_options.workRoot));
@@ -83,9 +80,23 @@ Result<void> Setup::start()
             orchestrator->setExtraEnvironment(m_options.database->environment());
         }
     }
+    if (seed) {
+        QString spec = m_databaseUrl;
+        if (isPostgres()) {
+            const QProcessEnvironment env = m_options.database->environment();
+            if (env.contains(QStringLiteral("PGPASSWORD")))
+                qputenv("PGPASSWORD", env.value(QStringLiteral("PGPASSWORD")).toUtf8());
+        } else {
+            if (!QDir().mkpath(serve->dataDir()))
+                return fail(QStringLiteral("directory"), QStringLiteral("cannot create %1").arg(serve->dataDir()));
+            spec = serve->dataDir() + QStringLiteral("/swamp.db");
+        }
+        if (auto seeded = seed(spec); !seeded)
+            return seeded;
+    }
     // One after the other: the first creates the schema, the others find it migrated.
     for (const auto &orchestrator : serves) {
-        if (auto started = orchestrator->start(); !started)
+        if (auto started = orchestrator->start(startTimeoutMs); !started)
             return started;
         AdminEndpointOptions endpointOptions;
         if (isPostgres()) {
@@ -342,82 +353,6 @@ ScenarioResult runIdle(const BenchOptions &options, int workers)
     addFleetFigures(setup, result);
     fleet->closeAll();
     setup.stopAll();
-    return result;
-}
-
-ScenarioResult runQuery(const BenchOptions &options, int records)
-{
-    ScenarioResult result{QStringLiteral("query %1").arg(records), {}, {}, {}};
-    say(QStringLiteral("== query %1: swamp data query over %1 finished steps and their %1 leases").arg(records));
-    Setup setup(options);
-    {
-        if (auto dir = QDir().mkpath(setup.serve->dataDir()); !dir) {
-            result.failures << QStringLiteral("cannot create %1").arg(setup.serve->dataDir());
-            return result;
-        }
-        auto store = Store::open(setup.serve->dataDir() + QStringLiteral("/swamp.db"));
-        if (!store) {
-            result.failures << store.error().text();
-            return result;
-        }
-        const qint64 seedStart = nowUs();
-        if (auto seeded = seedFinishedSteps(**store, records); !seeded) {
-            result.failures << seeded.error().text();
-            return result;
-        }
-        result.figures.insert(QStringLiteral("seedSeconds"), ms(nowUs() - seedStart) / 1000.0);
-    }
-    if (auto started = setup.start(); !started) {
-        result.failures << started.error().text();
-        return result;
-    }
-    struct Case
-    {
-        QString key;
-        QString label;
-        QString predicate;
-        qint64 expected;
-    };
-    const QList<Case> cases{
-        {QStringLiteral("failedSteps"), QStringLiteral("failed steps (pushed down to SQL)"),
-         QStringLiteral("modelType == \"swamp/step\" && attributes.state == \"failed\""), (records + 19) / 20},
-        {QStringLiteral("failedStepsInEu"), QStringLiteral("failed steps in eu with exit code 2 (evaluated)"),
-         QStringLiteral("modelType == \"swamp/step\" && attributes.labels.region == \"eu\" && attributes.exitCode == 2"), 0},
-        {QStringLiteral("completedLeases"), QStringLiteral("completed leases"),
-         QStringLiteral("modelType == \"swamp/step-lease\" && attributes.state == \"completed\""), -1},
-        {QStringLiteral("workers"), QStringLiteral("all workers"), QStringLiteral("modelType == \"swamp/worker\""), 0},
-    };
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("SWAMP_DATA_DIR"), setup.serve->dataDir());
-    QJsonObject times;
-    for (const Case &c : cases) {
-        QList<double> runs;
-        qint64 total = -1;
-        for (int i = 0; i < options.queryRuns; ++i) {
-            QProcess cli;
-            cli.setProcessEnvironment(env);
-            const qint64 start = nowUs();
-            cli.start(options.swampBinary, {QStringLiteral("data"), QStringLiteral("query"), c.predicate, QStringLiteral("--json")});
-            cli.waitForFinished(600000);
-            runs << ms(nowUs() - start);
-            const QJsonObject answer = QJsonDocument::fromJson(cli.readAllStandardOutput()).object();
-            total = cli.exitCode() == 0 ? answer.value(QStringLiteral("total")).toInteger(-1) : -1;
-        }
-        // Every step with index % 20 == 0 failed; odd indexes are in eu; 0 is even, so none of
-        // the failed ones is in eu.
-        if (c.expected >= 0)
-            check(result, QStringLiteral("%1 count").arg(c.key), total == c.expected,
-                  QStringLiteral("%1 results, expected %2").arg(total).arg(c.expected));
-        else
-            check(result, QStringLiteral("%1 count").arg(c.key), total > 0, QStringLiteral("%1 results").arg(total));
-        times.insert(c.key, QJsonObject{{QStringLiteral("medianMs"), median(runs)}, {QStringLiteral("results"), total},
-                                        {QStringLiteral("predicate"), c.predicate}});
-        say(QStringLiteral("%1: median %2 ms over %3 runs (%4 results)")
-                .arg(c.label, fixed(median(runs), 0)).arg(options.queryRuns).arg(total));
-    }
-    result.figures.insert(QStringLiteral("records"), records);
-    result.figures.insert(QStringLiteral("queries"), times);
-    setup.serve->stop();
     return result;
 }
 

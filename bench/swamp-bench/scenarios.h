@@ -48,6 +48,9 @@ ScenarioResult runIdle(const BenchOptions &options, int workers);
 ScenarioResult runThroughput(const BenchOptions &options, int workers, int steps);
 ScenarioResult runStorm(const BenchOptions &options, int workers);
 ScenarioResult runQuery(const BenchOptions &options, int records);
+// `swamp serve` on a store seeded with `queued` queued steps and `active` active leases (issue 20):
+// the time to `Listening`, RSS, then the same for a restart with nothing left to expire.
+ScenarioResult runBoot(const BenchOptions &options, int queued, int active);
 // `hostile` attacking connections of one kind ("head", "frame", "oversized", "idle"; "none" for
 // the same run without them) while `workers` real workers enroll (issue 18, item 3).
 ScenarioResult runHostile(const BenchOptions &options, const QString &variant, int hostile, int workers);

@@ -20,6 +20,7 @@
 #include <QTextStream>
 #include <QUrl>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -59,7 +60,12 @@ public:
     // "", or " on PostgreSQL, 2 orchestrators": what scenario names and headings add.
     QString suffix() const;
 
-    Swamp::Result<void> start();
+    // What a scenario puts into the store before the first orchestrator starts, given the store's
+    // spec (the SQLite file in the first data dir, or the PostgreSQL URL; the bench's own server's
+    // password is then in the bench's PGPASSWORD too).
+    using Seed = std::function<Swamp::Result<void>(const QString &storeSpec)>;
+    Swamp::Result<void> start(const Seed &seed = {});
+    int startTimeoutMs = 60000; // for each orchestrator's `Listening` line
     // A request to orchestrator `to` (any one of a fleet answers for the whole fleet).
     Swamp::Result<QJsonObject> call(const QString &method, const QJsonObject &params = {}, qint64 timeoutMs = 120000,
                                     int to = 0);

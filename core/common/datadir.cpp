@@ -4,6 +4,7 @@
 #include "common/files.h"
 
 #include <QDir>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
@@ -37,7 +38,9 @@ Result<AdminConfig> readAdminConfig(const QString &dataDir)
     const QJsonObject object = document.object();
     AdminConfig config{object.value(QStringLiteral("url")).toString(),
                        object.value(QStringLiteral("adminToken")).toString(),
-                       object.value(QStringLiteral("certificate")).toString()};
+                       object.value(QStringLiteral("certificate")).toString(), {}};
+    for (const QJsonValue &workerUrl : object.value(QStringLiteral("workerUrls")).toArray())
+        config.workerUrls << workerUrl.toString();
     if (parseError.error != QJsonParseError::NoError || config.url.isEmpty()
         || config.adminToken.isEmpty()) {
         return fail(QStringLiteral("admin_config"),
@@ -53,6 +56,10 @@ Result<void> writeAdminConfig(const QString &dataDir, const AdminConfig &config)
                        {QStringLiteral("adminToken"), config.adminToken}};
     if (!config.certificate.isEmpty())
         object.insert(QStringLiteral("certificate"), config.certificate);
+    if (!config.workerUrls.isEmpty()) {
+        object.insert(QStringLiteral("workerUrl"), config.workerUrls.first());
+        object.insert(QStringLiteral("workerUrls"), QJsonArray::fromStringList(config.workerUrls));
+    }
     return writeFileAtomically(adminConfigPath(dataDir),
                                QJsonDocument(object).toJson(QJsonDocument::Indented));
 }

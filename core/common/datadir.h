@@ -4,6 +4,7 @@
 
 #include <QLockFile>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 
@@ -15,10 +16,12 @@ QString defaultDataDir();
 // What `swamp serve` leaves in admin.json (mode 0600) for the CLI and console on this machine.
 struct AdminConfig
 {
-    QString url;        // ws://127.0.0.1:<port>
+    QString url;        // ws://127.0.0.1:<port>: for the CLI and console on this machine
     QString adminToken; // the admin bearer token
     QString certificate; // wss:// only: the PEM of the orchestrator's own certificate, which
                          // clients on this machine accept as it is (pinned), without --ca-cert
+    QStringList workerUrls; // what workers on other machines dial, best first ("workerUrl" is
+                            // the first); empty in an admin.json of an older version
 };
 
 QString adminConfigPath(const QString &dataDir);

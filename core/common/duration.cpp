@@ -85,14 +85,24 @@ QString isoUtc(const QDateTime &when)
 {
     if (!when.isValid())
         return {};
+    char text[IsoUtcLength];
+    if (!formatIsoUtc(when, text))
+        return when.toUTC().toString(Qt::ISODateWithMs);
+    return QString::fromLatin1(text, sizeof text);
+}
+
+bool formatIsoUtc(const QDateTime &when, char *text)
+{
     // Every record and event carries several timestamps: QDateTime::toString() (locale-free
     // but general) was a noticeable share of the orchestrator's time per step. Years 1970-9999
     // are formatted here (civil-from-days, H. Hinnant), anything else by Qt.
+    if (!when.isValid())
+        return false;
     const qint64 ms = when.toMSecsSinceEpoch();
     constexpr qint64 MsPerDay = 86400000;
     constexpr qint64 Year10000 = 253402300800000; // 10000-01-01T00:00:00Z
     if (ms < 0 || ms >= Year10000)
-        return when.toUTC().toString(Qt::ISODateWithMs);
+        return false;
     const qint64 days = ms / MsPerDay;
     qint64 rest = ms % MsPerDay;
     const qint64 z = days + 719468;
@@ -111,8 +121,8 @@ QString isoUtc(const QDateTime &when)
     const qint64 second = rest / 1000;
     const qint64 milli = rest % 1000;
 
-    char text[24]; // YYYY-MM-DDTHH:MM:SS.mmmZ
-    const auto put = [&text](int at, qint64 value, int digits) {
+    // YYYY-MM-DDTHH:MM:SS.mmmZ
+    const auto put = [text](int at, qint64 value, int digits) {
         for (int i = digits - 1; i >= 0; --i, value /= 10)
             text[at + i] = char('0' + value % 10);
     };
@@ -130,7 +140,7 @@ QString isoUtc(const QDateTime &when)
     text[19] = '.';
     put(20, milli, 3);
     text[23] = 'Z';
-    return QString::fromLatin1(text, sizeof text);
+    return true;
 }
 
 QJsonValue isoUtcOrNull(const QDateTime &when)

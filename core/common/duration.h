@@ -25,6 +25,10 @@ QString formatRelative(const QDateTime &when, const QDateTime &now);
 // ISO-8601 UTC with milliseconds: "2026-11-24T10:00:00.123Z". Empty for an invalid time.
 QString isoUtc(const QDateTime &when);
 QDateTime parseIsoUtc(const QString &text);
+// The same into `text` (IsoUtcLength characters, no terminator), for years 1970-9999; false for
+// any other time (then isoUtc() formats it) and for an invalid one.
+constexpr int IsoUtcLength = 24;
+bool formatIsoUtc(const QDateTime &when, char *text);
 
 // For JSON records: the ISO time, or null for an invalid (unset) time.
 QJsonValue isoUtcOrNull(const QDateTime &when);

@@ -1,5 +1,7 @@
 #include "common/jsonwriter.h"
 
+#include "common/duration.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -63,6 +65,35 @@ void appendJsonString(QByteArray &out, QStringView text)
             QJsonDocument(QJsonArray{text.toString()}).toJson(QJsonDocument::Compact);
         out += QByteArrayView(array).sliced(1, array.size() - 2);
     }
+}
+
+JsonObjectWriter &JsonObjectWriter::addTime(QLatin1StringView key, const QDateTime &when)
+{
+    char text[IsoUtcLength];
+    if (!when.isValid())
+        return addNull(key);
+    if (!formatIsoUtc(when, text))
+        return add(key, isoUtc(when));
+    appendKey(key);
+    m_out += '"';
+    m_out += QByteArrayView(text, sizeof text);
+    m_out += '"';
+    return *this;
+}
+
+JsonObjectWriter &JsonObjectWriter::add(QLatin1StringView key, const QMap<QString, QString> &values)
+{
+    appendKey(key);
+    m_out += '{';
+    for (auto it = values.cbegin(); it != values.cend(); ++it) {
+        if (it != values.cbegin())
+            m_out += ',';
+        appendJsonString(m_out, it.key());
+        m_out += ':';
+        appendJsonString(m_out, it.value());
+    }
+    m_out += '}';
+    return *this;
 }
 
 JsonObjectWriter &JsonObjectWriter::add(QLatin1StringView key, const QStringList &values)

@@ -3,9 +3,11 @@
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QLatin1StringView>
+#include <QMap>
 #include <QStringList>
 #include <QStringView>
 
+class QDateTime;
 class QJsonObject;
 
 namespace Swamp {
@@ -20,7 +22,8 @@ void appendJsonString(QByteArray &out, QStringView text);
 class JsonObjectWriter
 {
 public:
-    JsonObjectWriter() { m_out.reserve(192); m_out += '{'; }
+    // `capacity`: the bytes the object is expected to take (one allocation if it does not grow).
+    explicit JsonObjectWriter(qsizetype capacity = 192) { m_out.reserve(capacity); m_out += '{'; }
 
     JsonObjectWriter &add(QLatin1StringView key, QStringView value)
     {
@@ -43,8 +46,12 @@ public:
         return *this;
     }
     JsonObjectWriter &add(QLatin1StringView key, const QStringList &values);
+    // An object of strings (labels), its keys in the map's order.
+    JsonObjectWriter &add(QLatin1StringView key, const QMap<QString, QString> &values);
     // Written by QJsonDocument (an object's keys need sorting and its values any type).
     JsonObjectWriter &add(QLatin1StringView key, const QJsonObject &object);
+    // An ISO-8601 UTC time (isoUtc()), or null for an invalid one.
+    JsonObjectWriter &addTime(QLatin1StringView key, const QDateTime &when);
     JsonObjectWriter &addNull(QLatin1StringView key)
     {
         appendKey(key);

@@ -13,7 +13,7 @@ struct AuditRecord
 {
     qint64 id = 0;
     QDateTime at;
-    QString action; // "token.create", "token.revoke", "worker.prune"
+    QString action; // "token.create", "token.revoke", "token.extend", "worker.prune"
     QString tokenId;
     QString tokenName;
     QString workerName; // "worker.prune" only

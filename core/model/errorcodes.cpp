@@ -1,5 +1,7 @@
 #include "model/errorcodes.h"
 
+#include "common/text.h"
+
 #include <QSet>
 
 namespace Swamp::Codes {
@@ -43,6 +45,14 @@ Error tokenBound(const QString &tokenName, int used, int max)
                          .arg(used)
                          .arg(max),
                      Tr::tr("use a new token, or restore the original --cache-dir"));
+}
+
+QString tokenBoundWithoutCacheDirFix()
+{
+    return Tr::tr("this worker runs without --cache-dir, so each start is a new machine: free the old "
+                  "enrollment with 'swamp worker prune' (once that worker is gone) or use a new token "
+                  "('swamp worker token create'), and give the worker a --cache-dir so that it keeps "
+                  "its identity");
 }
 
 Error tokenExpired(const QString &tokenName)
@@ -102,6 +112,18 @@ Error rateLimited(const QString &tokenName, int retryAfterSeconds)
 QString enrollmentFailureLine(const Error &error)
 {
     return Tr::tr("enrollment failed: %1").arg(error.text());
+}
+
+QString sessionEndedLine(const Error &error)
+{
+    const QString name = error.details.value(QStringLiteral("tokenName")).toString();
+    if (error.code != u"token_expired" || name.isEmpty())
+        return enrollmentFailureLine(error);
+    const QString at = error.details.value(QStringLiteral("expiresAt")).toString();
+    return Tr::tr("token '%1' expired at %2 and ended this worker's session — ask for a new token "
+                  "('swamp worker token create'), or extend this one: swamp worker token extend %1 "
+                  "--duration 30d")
+        .arg(printable(name.left(63)), printable(at.left(40)));
 }
 
 } // namespace Swamp::Codes

@@ -15,6 +15,9 @@ bool isPermanent(const QString &code);
 Error protocolMismatch(const QString &workerVersion, const QString &orchestratorVersion);
 Error alreadyConnected(const QString &tokenName);
 Error tokenBound(const QString &tokenName, int used, int max);
+// The fix of token_bound for a worker that ran without --cache-dir (a fresh machine identity on
+// every start): there is no original cache dir to restore.
+QString tokenBoundWithoutCacheDirFix();
 Error tokenExpired(const QString &tokenName);
 Error tokenRevoked(const QString &tokenName);
 Error tokenMismatch(const QString &tokenName);
@@ -28,5 +31,10 @@ Error rateLimited(const QString &tokenName, int retryAfterSeconds);
 
 // "enrollment failed: <message> — <fix>"
 QString enrollmentFailureLine(const Error &error);
+// A permanent error that ended an enrolled session (not a refused enrollment): for token_expired
+//   token 'ci' expired at 2026-12-06T07:00:00Z and ended this worker's session — ask for a new
+//   token ('swamp worker token create'), or extend this one: swamp worker token extend ci --duration 30d
+// (details "tokenName", "expiresAt"); any other error as enrollmentFailureLine().
+QString sessionEndedLine(const Error &error);
 
 } // namespace Swamp::Codes

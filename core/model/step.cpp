@@ -424,6 +424,70 @@ QJsonObject StepRecord::toJson() const
     };
 }
 
+namespace {
+
+void addTextOrNull(JsonObjectWriter &writer, QLatin1StringView key, const QString &text)
+{
+    if (text.isEmpty())
+        writer.addNull(key);
+    else
+        writer.add(key, text);
+}
+
+void addIntOrNull(JsonObjectWriter &writer, QLatin1StringView key, std::optional<int> value)
+{
+    if (value)
+        writer.add(key, *value);
+    else
+        writer.addNull(key);
+}
+
+} // namespace
+
+QByteArray StepRecord::toJsonText() const
+{
+    // toJson()'s keys in the order QJsonDocument writes them (sorted).
+    JsonObjectWriter writer(1024);
+    writer.add("atMostOnce"_L1, spec.atMostOnce).add("attempt"_L1, attempt).add("command"_L1, spec.command);
+    writer.addTime("createdAt"_L1, createdAt);
+    addTextOrNull(writer, "error"_L1, error);
+    addIntOrNull(writer, "exitCode"_L1, exitCode);
+    writer.addTime("finishedAt"_L1, finishedAt);
+    writer.add("id"_L1, id).add("labels"_L1, spec.requirement.labels).add("maskedEnv"_L1, spec.secretNames);
+    writer.add("maxAttempts"_L1, spec.maxAttempts).add("name"_L1, spec.name).add("outputBytes"_L1, outputBytes);
+    writer.add("outputTruncated"_L1, outputTruncated);
+    addTextOrNull(writer, "platform"_L1, spec.requirement.platform);
+    writer.addTime("queuedAt"_L1, queuedAt);
+    writer.add("requirement"_L1, spec.requirement.text()).add("runId"_L1, runId).add("seq"_L1, seq);
+    writer.add("shell"_L1, spec.shell);
+    writer.addTime("startedAt"_L1, startedAt);
+    writer.add("state"_L1, stepStateName(state));
+    addTextOrNull(writer, "target"_L1, spec.requirement.target);
+    if (spec.timeoutMs > 0)
+        writer.add("timeoutSeconds"_L1, spec.timeoutMs / 1000);
+    else
+        writer.addNull("timeoutSeconds"_L1);
+    writer.addTime("updatedAt"_L1, updatedAt);
+    addTextOrNull(writer, "workerName"_L1, workerName);
+    return writer.finish();
+}
+
+QByteArray LeaseRecord::toJsonText() const
+{
+    JsonObjectWriter writer(512);
+    writer.add("attempt"_L1, attempt);
+    writer.addTime("createdAt"_L1, createdAt);
+    writer.addTime("endedAt"_L1, endedAt);
+    addTextOrNull(writer, "error"_L1, error);
+    addIntOrNull(writer, "exitCode"_L1, exitCode);
+    writer.add("id"_L1, id).add("runId"_L1, runId);
+    writer.addTime("startedAt"_L1, startedAt);
+    writer.add("state"_L1, leaseStateName(state)).add("stepId"_L1, stepId);
+    writer.addTime("updatedAt"_L1, updatedAt);
+    writer.add("workerId"_L1, workerId).add("workerName"_L1, workerName);
+    return writer.finish();
+}
+
 QJsonObject LeaseRecord::toJson() const
 {
     return QJsonObject{

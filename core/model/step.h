@@ -98,6 +98,27 @@ struct StepRecord
     QDateTime updatedAt;
 
     QJsonObject toJson() const; // the `run status` / swamp/step attribute shape
+    // The same, as compact JSON text written without building an object (data.query's results).
+    QByteArray toJsonText() const;
+};
+
+// What scheduling needs of a queued step, read from its columns without its command, environment
+// or output (Store::forEachQueuedStepSummary()): its place in the queue, its deadline and where
+// it may run. The scheduler holds no more than this of the steps it recovers at boot (or reloads
+// in a fleet), and reads a step's full record when it dispatches, cancels or ends it.
+struct QueuedStep
+{
+    QString id;
+    QString runId;
+    int seq = 0;
+    int attempt = 0;
+    Requirement requirement;
+    QDateTime queuedAt;
+    qint64 queueTimeoutMs = 0;
+    bool hasSecrets = false; // it has --secret-env names (their values are in no database)
+
+    // When it times out waiting for a worker.
+    qint64 queueDeadlineMs() const { return queuedAt.toMSecsSinceEpoch() + queueTimeoutMs; }
 };
 
 struct LeaseRecord
@@ -118,6 +139,7 @@ struct LeaseRecord
     QDateTime updatedAt;
 
     QJsonObject toJson() const;
+    QByteArray toJsonText() const; // the same, as compact JSON text
 };
 
 struct RunRecord

@@ -1,5 +1,6 @@
 #include "model/token.h"
 
+#include "common/duration.h"
 #include "common/text.h"
 #include "model/errorcodes.h"
 
@@ -19,6 +20,45 @@ Result<void> validateTokenName(const QString &name)
                            "or digit"));
     }
     return {};
+}
+
+Result<qint64> parseTokenLifetime(const QString &text)
+{
+    const auto invalid = [&](const QString &why) {
+        const QString quoted = Tr::tr("invalid duration \"%1\"").arg(printable(text.left(40)));
+        return fail(QStringLiteral("invalid_duration"), why.isEmpty() ? quoted : quoted + u": " + why,
+                    Tr::tr("use a number and a unit: 45s, 30m, 24h, 7d, 2w (from 1s to 365d)"));
+    };
+    const QString trimmed = text.trimmed();
+    if (auto zero = parseDurationOrZeroMs(trimmed); zero && *zero == 0)
+        return invalid(Tr::tr("a token must live longer than 0"));
+    if (trimmed.startsWith(u'-'))
+        return invalid(Tr::tr("a token's lifetime cannot be negative"));
+    auto ms = parseDurationMs(trimmed);
+    if (!ms)
+        return invalid(QString());
+    if (*ms > MaxTokenLifetimeMs)
+        return invalid(Tr::tr("a token lives at most 365d"));
+    return *ms;
+}
+
+QString tokenStopText(const QDateTime &at, const QDateTime &now)
+{
+    return Tr::tr("workers enrolled with it stop at %1 (%2)").arg(isoUtc(at), formatRelative(at, now));
+}
+
+QString tokenExpiryWarning(const QJsonObject &token, const QDateTime &now)
+{
+    const QString name = token.value(QStringLiteral("name")).toString();
+    const qint64 workers = token.value(QStringLiteral("liveWorkers")).toInteger();
+    const QDateTime expires = parseIsoUtc(token.value(QStringLiteral("expiresAt")).toString());
+    const QString state = tokenStateNameAt(token.value(QStringLiteral("state")).toString(), expires, now);
+    if (workers <= 0 || (state != u"unused" && state != u"enrolled") || !expires.isValid()
+        || now.msecsTo(expires) > TokenExpiryWarningMs)
+        return {};
+    return Tr::tr("token '%1' expires %2 (%3): its %n connected worker(s) stop then — extend it with "
+                  "'swamp worker token extend %1 --duration 30d'", nullptr, int(workers))
+        .arg(name, formatRelative(expires, now), isoUtc(expires));
 }
 
 Result<void> validateReason(const QString &reason)

@@ -5,6 +5,7 @@
 #include "model/limits.h"
 
 #include <QDateTime>
+#include <QJsonObject>
 #include <QList>
 #include <QString>
 
@@ -25,6 +26,26 @@ Result<void> validateTokenName(const QString &name);
 // "invalid_reason" ("--reason: at most 500 characters"); checked by the CLI before it sends and by
 // the orchestrator, which used to cut a longer one short without a word.
 Result<void> validateReason(const QString &reason);
+
+// A token's lifetime as given to `token create` / `token extend` --duration (and the console):
+// more than 0, at most 365d. Error "invalid_duration" whose message quotes the text and says what
+// is wrong with it (not a number and a unit, zero, negative, over a year); the fix names the
+// accepted form. The CLI puts the flag in front.
+Result<qint64> parseTokenLifetime(const QString &text);
+
+// When the workers enrolled on a token stop (a token's expiry ends their sessions): "workers
+// enrolled with it stop at 2026-12-06T07:00:00Z (in 24h)". `at` is the expiry.
+QString tokenStopText(const QDateTime &at, const QDateTime &now);
+
+// How long before a token's expiry `token list`, the console and the metric warn about the
+// workers connected on it.
+inline constexpr qint64 TokenExpiryWarningMs = 24LL * 3600 * 1000;
+
+// The warning for a live token (unused or enrolled) with connected workers ("liveWorkers" > 0)
+// that expires within TokenExpiryWarningMs; empty otherwise. `token` is an entry of token.list:
+//   token 'ci' expires in 3h (2026-12-06T07:00:00Z): its 2 connected worker(s) stop then —
+//   extend it with 'swamp worker token extend ci --duration 30d'
+QString tokenExpiryWarning(const QJsonObject &token, const QDateTime &now);
 
 // Splits "<name>.<secret>"; anything else is Codes::invalidToken().
 Result<TokenText> parseToken(const QString &text);

@@ -145,6 +145,7 @@ void computeHints(Program &program)
         conjuncts.push_back(&root);
     }
     for (const Node *conjunct : conjuncts) {
+        program.conjunctModelTypes.push_back(modelTypesOf(*conjunct));
         if (std::optional<QStringList> types = modelTypesOf(*conjunct)) {
             types->removeDuplicates();
             if (!program.modelTypes) {
@@ -542,7 +543,8 @@ private:
         }
         if (node.children.empty())
             return;
-        Result<Value> value = callFunction(node.name, node.isMethod, arguments, node.regex.get());
+        const std::span<const Value> values(arguments.constData(), size_t(arguments.size()));
+        Result<Value> value = callFunction(node.name, node.isMethod, values, node.regex.get());
         if (!value)
             return;
         node.kind = NodeKind::Literal;

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace Swamp::Query::Internal {
 
@@ -22,6 +23,9 @@ struct Program
     int slotCount = 0; // comprehension variables
     std::optional<QStringList> modelTypes;
     QList<std::pair<QString, QJsonValue>> attributeEqualities;
+    // Per conjunct of the root's && chain (the root alone when it is none): the model types it
+    // admits when it only names model types (modelType == "x", modelType in [...]).
+    std::vector<std::optional<QStringList>> conjunctModelTypes;
 };
 
 // Resolves names, refuses unknown fields and functions (query_unknown_field, with a

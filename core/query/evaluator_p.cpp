@@ -3,6 +3,9 @@
 #include "query/errors_p.h"
 #include "query/functions_p.h"
 
+#include <QVarLengthArray>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -15,10 +18,22 @@ namespace {
 class Evaluator
 {
 public:
-    Evaluator(const Program &program, const QJsonObject &record, qint64 nowMs)
-        : m_program(program), m_record(record), m_nowMs(nowMs),
+    Evaluator(const Program &program, const QJsonObject *json, const Record *record, qint64 nowMs)
+        : m_program(program), m_json(json), m_record(record), m_nowMs(nowMs),
           m_slots(std::size_t(program.slotCount))
     {
+    }
+
+    // The root without the conjuncts `skip` marks (known true for this record: its model type).
+    Result<Value> root(const std::vector<bool> &skip)
+    {
+        const Node &node = *m_program.root;
+        if (skip.empty())
+            return eval(node);
+        ++m_steps;
+        if (node.kind != NodeKind::And)
+            return skip.front() ? Value::fromBool(true) : eval(node);
+        return logical(node, &skip);
     }
 
     Result<Value> eval(const Node &node)
@@ -126,10 +141,13 @@ private:
         case Binding::Variable:
             return m_slots.at(std::size_t(node.slot));
         case Binding::RecordField: {
-            const auto it = m_record.constFind(node.name);
-            if (it == m_record.constEnd())
+            if (m_record && node.name == "attributes"_L1)
+                return Value::fromAttributesOf(*m_record);
+            const QVariant field = m_record ? m_record->field(node.name) : QVariant();
+            const auto it = m_json ? m_json->constFind(node.name) : QJsonObject::const_iterator();
+            if (m_record ? !field.isValid() : it == m_json->constEnd())
                 return runtime(Tr::tr("the record has no field \"%1\"").arg(node.name), node);
-            Result<Value> value = fromJson(*it, node.fieldType);
+            Result<Value> value = m_record ? fromVariant(field, node.fieldType) : fromJson(*it, node.fieldType);
             if (!value)
                 return runtime(Tr::tr("%1 of %2").arg(value.error().message, node.name), node);
             return value;
@@ -205,32 +223,33 @@ private:
 
     Result<Value> call(const Node &node)
     {
-        QList<Value> arguments;
-        QList<Kind> kinds;
-        arguments.reserve(qsizetype(node.children.size()));
+        QVarLengthArray<Value, 4> arguments; // no allocation for a call per record
         for (const auto &child : node.children) {
             Result<Value> argument = eval(*child);
             if (!argument)
                 return argument;
-            kinds << argument->kind();
             arguments << std::move(*argument);
         }
-        bool found = false;
-        for (const qsizetype index : node.overloads) {
-            if (overloads().at(index).params == kinds) {
-                found = true;
-                break;
-            }
-        }
-        if (!found)
+        const auto fits = [&](qsizetype index) {
+            const QList<Kind> &params = overloads().at(index).params;
+            return std::equal(params.begin(), params.end(), arguments.begin(), arguments.end(),
+                              [](Kind kind, const Value &argument) { return kind == argument.kind(); });
+        };
+        if (std::none_of(node.overloads.begin(), node.overloads.end(), fits)) {
+            QList<Kind> kinds;
+            for (const Value &argument : std::as_const(arguments))
+                kinds << argument.kind();
             return typeError(
                 Tr::tr("no overload of %1").arg(callDescription(node.name, node.isMethod, kinds)),
                 node);
-        if (node.name == u"matches" || node.name == u"contains") {
+        }
+        if (node.name == "matches"_L1 || node.name == "contains"_L1) {
             if (Result<void> charged = charge(arguments.at(0).string().size() / 16, node); !charged)
                 return std::unexpected(charged.error());
         }
-        Result<Value> result = callFunction(node.name, node.isMethod, arguments, node.regex.get());
+        Result<Value> result = callFunction(node.name, node.isMethod,
+                                            std::span<const Value>(arguments.constData(), size_t(arguments.size())),
+                                            node.regex.get());
         if (!result)
             return runtime(result.error().message, node, result.error().fix);
         return result;
@@ -255,9 +274,9 @@ private:
         Value &variable = m_slots.at(std::size_t(node.slot));
         const QString &macro = node.name;
         const Node &condition = *node.children.at(1);
-        if (macro == u"map" || macro == u"filter") {
+        if (macro == "map"_L1 || macro == "filter"_L1) {
             const Node &transform = *node.children.back();
-            const bool filtered = macro == u"filter" || node.children.size() == 3;
+            const bool filtered = macro == "filter"_L1 || node.children.size() == 3;
             ValueList results;
             for (const Value &item : std::as_const(items)) {
                 variable = item;
@@ -268,7 +287,7 @@ private:
                     if (!keep->boolean())
                         continue;
                 }
-                if (macro == u"filter") {
+                if (macro == "filter"_L1) {
                     results << item;
                     continue;
                 }
@@ -280,15 +299,15 @@ private:
             return Value::fromList(std::move(results));
         }
         // exists / all absorb errors like || / &&; exists_one propagates them.
-        const bool isAll = macro == u"all";
-        const bool isOne = macro == u"exists_one";
+        const bool isAll = macro == "all"_L1;
+        const bool isOne = macro == "exists_one"_L1;
         std::optional<Error> firstError;
         qsizetype count = 0;
         for (const Value &item : std::as_const(items)) {
             variable = item;
             Result<Value> test = predicate(condition, macro);
             if (!test) {
-                if (isOne || test.error().code == u"query_budget")
+                if (isOne || test.error().code == "query_budget"_L1)
                     return test;
                 if (!firstError)
                     firstError = test.error();
@@ -368,16 +387,19 @@ private:
                        Tr::tr("integers are 64-bit: -9223372036854775808 to 9223372036854775807"));
     }
 
-    Result<Value> logical(const Node &node)
+    Result<Value> logical(const Node &node, const std::vector<bool> *skip = nullptr)
     {
         // CEL: the result does not depend on operand order. false && error == false,
         // true || error == true; otherwise the first error wins.
         const bool isAnd = node.kind == NodeKind::And;
         std::optional<Error> firstError;
-        for (const auto &child : node.children) {
+        for (std::size_t i = 0; i < node.children.size(); ++i) {
+            if (skip && (*skip)[i])
+                continue; // true: nothing to absorb or report
+            const auto &child = node.children[i];
             Result<Value> operand = eval(*child);
             if (!operand) {
-                if (operand.error().code == u"query_budget")
+                if (operand.error().code == "query_budget"_L1)
                     return operand;
                 if (!firstError)
                     firstError = operand.error();
@@ -400,53 +422,6 @@ private:
         return Value::fromBool(isAnd);
     }
 
-    static std::optional<int> compare(const Value &left, const Value &right)
-    {
-        const auto order = [](auto a, auto b) { return a < b ? -1 : (b < a ? 1 : 0); };
-        const Kind l = left.kind();
-        const Kind r = right.kind();
-        if (l == Kind::Int && r == Kind::Int)
-            return order(left.integer(), right.integer());
-        if ((l == Kind::Int || l == Kind::Double) && (r == Kind::Int || r == Kind::Double)) {
-            // Compare int with double exactly, without rounding the int.
-            if (l == Kind::Double && r == Kind::Double) {
-                if (std::isnan(left.number()) || std::isnan(right.number()))
-                    return std::nullopt;
-                return order(left.number(), right.number());
-            }
-            const bool flipped = l == Kind::Double;
-            const qint64 integer = flipped ? right.integer() : left.integer();
-            const double number = flipped ? left.number() : right.number();
-            int result;
-            if (std::isnan(number))
-                return std::nullopt;
-            if (number >= 9223372036854775808.0)
-                result = -1;
-            else if (number < -9223372036854775808.0)
-                result = 1;
-            else {
-                const double whole = std::floor(number);
-                const qint64 truncated = qint64(whole);
-                result =
-                    integer != truncated ? order(integer, truncated) : (number > whole ? -1 : 0);
-            }
-            return flipped ? -result : result;
-        }
-        if (l != r)
-            return std::nullopt;
-        switch (l) {
-        case Kind::String:
-            return order(left.string().compare(right.string()), 0);
-        case Kind::Bool:
-            return order(int(left.boolean()), int(right.boolean()));
-        case Kind::Timestamp:
-            return order(left.timestampMs(), right.timestampMs());
-        case Kind::Duration:
-            return order(left.durationMs(), right.durationMs());
-        default:
-            return std::nullopt;
-        }
-    }
 
     Result<Value> binary(const Node &node)
     {
@@ -621,7 +596,8 @@ private:
     }
 
     const Program &m_program;
-    const QJsonObject &m_record;
+    const QJsonObject *m_json;  // the record: one of these two
+    const Record *m_record;
     qint64 m_nowMs;
     std::vector<Value> m_slots;
     qint64 m_steps = 0;
@@ -629,9 +605,30 @@ private:
 
 } // namespace
 
-Result<Value> evaluate(const Program &program, const QJsonObject &record, qint64 nowMs)
+void foldConstantLists(Node &node)
 {
-    return Evaluator(program, record, nowMs).eval(*program.root);
+    for (const auto &child : node.children)
+        foldConstantLists(*child);
+    if (node.kind != NodeKind::ListLiteral)
+        return;
+    ValueList list;
+    for (const auto &child : node.children) {
+        if (child->kind != NodeKind::Literal)
+            return;
+        list << child->literal;
+    }
+    node.literal = Value::fromList(std::move(list));
+    node.kind = NodeKind::Literal;
+}
+
+Result<Value> evaluate(const Program &program, const QJsonObject &record, qint64 nowMs, const std::vector<bool> &skip)
+{
+    return Evaluator(program, &record, nullptr, nowMs).root(skip);
+}
+
+Result<Value> evaluate(const Program &program, const Record &record, qint64 nowMs, const std::vector<bool> &skip)
+{
+    return Evaluator(program, nullptr, &record, nowMs).root(skip);
 }
 
 } // namespace Swamp::Query::Internal

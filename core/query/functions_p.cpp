@@ -261,13 +261,13 @@ static Result<Value> toDuration(const Value &value)
 // A duration's getters count the whole duration in their unit, not a clock field.
 static Result<Value> durationPart(const QString &name, qint64 ms)
 {
-    if (name == u"getHours")
+    if (name == "getHours"_L1)
         return Value::fromInt(ms / 3600000);
-    if (name == u"getMinutes")
+    if (name == "getMinutes"_L1)
         return Value::fromInt(ms / 60000);
-    if (name == u"getSeconds")
+    if (name == "getSeconds"_L1)
         return Value::fromInt(ms / 1000);
-    if (name == u"getMilliseconds")
+    if (name == "getMilliseconds"_L1)
         return Value::fromInt(ms);
     return noImplementation(name);
 }
@@ -275,56 +275,56 @@ static Result<Value> durationPart(const QString &name, qint64 ms)
 static Result<Value> timestampPart(const QString &name, qint64 ms)
 {
     const Civil civil = civilFromMs(ms);
-    if (name == u"getFullYear")
+    if (name == "getFullYear"_L1)
         return Value::fromInt(civil.year);
-    if (name == u"getMonth")
+    if (name == "getMonth"_L1)
         return Value::fromInt(civil.month - 1);
-    if (name == u"getDate")
+    if (name == "getDate"_L1)
         return Value::fromInt(civil.day);
-    if (name == u"getDayOfMonth")
+    if (name == "getDayOfMonth"_L1)
         return Value::fromInt(civil.day - 1);
-    if (name == u"getDayOfWeek")
+    if (name == "getDayOfWeek"_L1)
         return Value::fromInt(civil.dayOfWeek);
-    if (name == u"getDayOfYear")
+    if (name == "getDayOfYear"_L1)
         return Value::fromInt(civil.dayOfYear);
-    if (name == u"getHours")
+    if (name == "getHours"_L1)
         return Value::fromInt(civil.hours);
-    if (name == u"getMinutes")
+    if (name == "getMinutes"_L1)
         return Value::fromInt(civil.minutes);
-    if (name == u"getSeconds")
+    if (name == "getSeconds"_L1)
         return Value::fromInt(civil.seconds);
-    if (name == u"getMilliseconds")
+    if (name == "getMilliseconds"_L1)
         return Value::fromInt(civil.milliseconds);
     return noImplementation(name);
 }
 
-Result<Value> callFunction(const QString &name, bool isMethod, const QList<Value> &arguments,
+Result<Value> callFunction(const QString &name, bool isMethod, std::span<const Value> arguments,
                            const QRegularExpression *regex)
 {
-    const Value &first = arguments.at(0);
-    if (name == u"size")
+    const Value &first = arguments[0];
+    if (name == "size"_L1)
         return sizeOf(first);
-    if (name == u"contains")
-        return Value::fromBool(first.string().contains(arguments.at(1).string()));
-    if (name == u"startsWith")
-        return Value::fromBool(first.string().startsWith(arguments.at(1).string()));
-    if (name == u"endsWith")
-        return Value::fromBool(first.string().endsWith(arguments.at(1).string()));
-    if (name == u"matches")
-        return matches(first, arguments.at(1), regex);
-    if (name == u"lowerAscii" || name == u"upperAscii")
-        return Value::fromString(asciiCase(first.string(), name == u"upperAscii"));
-    if (name == u"string")
+    if (name == "contains"_L1)
+        return Value::fromBool(first.string().contains(arguments[1].string()));
+    if (name == "startsWith"_L1)
+        return Value::fromBool(first.string().startsWith(arguments[1].string()));
+    if (name == "endsWith"_L1)
+        return Value::fromBool(first.string().endsWith(arguments[1].string()));
+    if (name == "matches"_L1)
+        return matches(first, arguments[1], regex);
+    if (name == "lowerAscii"_L1 || name == "upperAscii"_L1)
+        return Value::fromString(asciiCase(first.string(), name == "upperAscii"_L1));
+    if (name == "string"_L1)
         return toStringValue(first);
-    if (name == u"int")
+    if (name == "int"_L1)
         return toInt(first);
-    if (name == u"double")
+    if (name == "double"_L1)
         return toDouble(first);
-    if (name == u"bool")
+    if (name == "bool"_L1)
         return toBool(first);
-    if (name == u"timestamp")
+    if (name == "timestamp"_L1)
         return toTimestamp(first);
-    if (name == u"duration")
+    if (name == "duration"_L1)
         return toDuration(first);
     if (first.kind() == Kind::Duration)
         return durationPart(name, first.durationMs());

@@ -8,6 +8,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <span>
+
 namespace Swamp::Query::Internal {
 
 // One signature of a built-in function. For methods the receiver is params[0].
@@ -28,7 +30,7 @@ QString callDescription(const QString &name, bool isMethod, const QList<Kind> &k
 // Calls a built-in with evaluated arguments (receiver first for methods). `regex` is the
 // pattern precompiled by the checker for matches() with a literal pattern, else null.
 // Errors carry no position; the evaluator adds it.
-Result<Value> callFunction(const QString &name, bool isMethod, const QList<Value> &arguments,
+Result<Value> callFunction(const QString &name, bool isMethod, std::span<const Value> arguments,
                            const QRegularExpression *regex);
 
 // Compiles a matches() pattern; the error names the problem and where in the pattern.

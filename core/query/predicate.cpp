@@ -19,6 +19,7 @@ Result<Predicate> Predicate::compile(const QString &text, const Schema &schema)
     program->root = std::move(*root);
     if (Result<void> checked = Internal::check(*program, schema); !checked)
         return std::unexpected(checked.error());
+    Internal::foldConstantLists(*program->root); // after the checks and hints: they read the tree as written
     Predicate predicate;
     predicate.m_program = std::move(program);
     return predicate;
@@ -29,13 +30,15 @@ static qint64 toMs(const QDateTime &now)
     return now.isValid() ? now.toMSecsSinceEpoch() : 0;
 }
 
-Result<bool> Predicate::matches(const QJsonObject &record, const QDateTime &now) const
+namespace {
+
+// The predicate's value as matches() reads it: bool, else an error.
+Result<bool> asMatch(const Internal::Program &program, Result<Internal::Value> value)
 {
-    Result<Internal::Value> value = Internal::evaluate(*m_program, record, toMs(now));
     if (!value)
         return std::unexpected(value.error());
     if (value->kind() != Internal::Kind::Bool) {
-        const Internal::Node &root = *m_program->root;
+        const Internal::Node &root = *program.root;
         return std::unexpected(Internal::positionedError(
             u"query_type"_s,
             Tr::tr("query predicate evaluates to %1, not bool")
@@ -46,12 +49,33 @@ Result<bool> Predicate::matches(const QJsonObject &record, const QDateTime &now)
     return value->boolean();
 }
 
-Result<QJsonValue> Predicate::evaluate(const QJsonObject &record, const QDateTime &now) const
+Result<QJsonValue> asJson(Result<Internal::Value> value)
 {
-    Result<Internal::Value> value = Internal::evaluate(*m_program, record, toMs(now));
     if (!value)
         return std::unexpected(value.error());
     return Internal::toJson(*value);
+}
+
+} // namespace
+
+Result<bool> Predicate::matches(const QJsonObject &record, const QDateTime &now) const
+{
+    return asMatch(*m_program, Internal::evaluate(*m_program, record, toMs(now), m_skip));
+}
+
+Result<bool> Predicate::matches(const Record &record, const QDateTime &now) const
+{
+    return asMatch(*m_program, Internal::evaluate(*m_program, record, toMs(now), m_skip));
+}
+
+Result<QJsonValue> Predicate::evaluate(const QJsonObject &record, const QDateTime &now) const
+{
+    return asJson(Internal::evaluate(*m_program, record, toMs(now), m_skip));
+}
+
+Result<QJsonValue> Predicate::evaluate(const Record &record, const QDateTime &now) const
+{
+    return asJson(Internal::evaluate(*m_program, record, toMs(now), m_skip));
 }
 
 QString Predicate::text() const
@@ -93,6 +117,20 @@ std::optional<QStringList> Predicate::modelTypes() const
 QList<std::pair<QString, QJsonValue>> Predicate::attributeEqualities() const
 {
     return m_program->attributeEqualities;
+}
+
+Predicate Predicate::forModelType(const QString &modelType) const
+{
+    Predicate scoped = *this;
+    scoped.m_skip.clear();
+    bool any = false;
+    for (const std::optional<QStringList> &types : m_program->conjunctModelTypes) {
+        scoped.m_skip.push_back(types && types->contains(modelType));
+        any = any || scoped.m_skip.back();
+    }
+    if (!any)
+        scoped.m_skip.clear();
+    return scoped;
 }
 
 } // namespace Swamp::Query

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "query/record.h"
 #include "query/schema.h"
 
 #include <QDateTime>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace Swamp::Query {
 
@@ -48,9 +50,12 @@ public:
     // True only when the predicate evaluates to bool true, false for bool false. A runtime
     // error is returned as an Error, and so is a non-bool result (query_type).
     Result<bool> matches(const QJsonObject &record, const QDateTime &now) const;
+    // The same on a record read field by field (record.h): the same answer as on its JSON.
+    Result<bool> matches(const Record &record, const QDateTime &now) const;
 
     // For --select: the value as JSON (timestamps → ISO strings, durations → "90s").
     Result<QJsonValue> evaluate(const QJsonObject &record, const QDateTime &now) const;
+    Result<QJsonValue> evaluate(const Record &record, const QDateTime &now) const;
 
     // The predicate text as compiled.
     QString text() const;
@@ -68,10 +73,16 @@ public:
     // bool literals), e.g. {"status", "idle"}.
     QList<std::pair<QString, QJsonValue>> attributeEqualities() const;
 
+    // The same predicate for records of `modelType` only: the top-level conditions that only
+    // name model types and admit it (modelType == "x", modelType in [...]) are true for each of
+    // them, and are no longer evaluated per record. The answer on such a record is the same.
+    Predicate forModelType(const QString &modelType) const;
+
 private:
     Predicate() = default;
 
     std::shared_ptr<const Internal::Program> m_program;
+    std::vector<bool> m_skip; // per top-level conjunct: known true (forModelType())
 };
 
 } // namespace Swamp::Query

@@ -64,7 +64,7 @@ Kind Value::kind() const
 {
     static constexpr Kind kinds[] = {Kind::Null,   Kind::Bool,      Kind::Int,      Kind::Double,
                                      Kind::String, Kind::Timestamp, Kind::Duration, Kind::List,
-                                     Kind::Map,    Kind::Map};
+                                     Kind::Map,    Kind::Map,       Kind::Map};
     return kinds[data.index()];
 }
 
@@ -72,6 +72,8 @@ qsizetype mapSize(const Value &map)
 {
     if (const auto *object = std::get_if<QJsonObject>(&map.data))
         return object->size();
+    if (const auto *attributes = std::get_if<RecordAttributes>(&map.data))
+        return attributes->record->attributeNames().size();
     return std::get<Value::Map>(map.data)->size();
 }
 
@@ -79,6 +81,11 @@ QStringList mapKeys(const Value &map)
 {
     if (const auto *object = std::get_if<QJsonObject>(&map.data))
         return object->keys();
+    if (const auto *attributes = std::get_if<RecordAttributes>(&map.data)) {
+        QStringList names = attributes->record->attributeNames();
+        names.sort(); // as a JSON object's keys
+        return names;
+    }
     return std::get<Value::Map>(map.data)->keys();
 }
 
@@ -86,11 +93,19 @@ bool mapContains(const Value &map, const QString &key)
 {
     if (const auto *object = std::get_if<QJsonObject>(&map.data))
         return object->contains(key);
+    if (const auto *attributes = std::get_if<RecordAttributes>(&map.data))
+        return attributes->record->attribute(key).isValid();
     return std::get<Value::Map>(map.data)->contains(key);
 }
 
 std::optional<Result<Value>> mapValue(const Value &map, const QString &key, FieldType type)
 {
+    if (const auto *attributes = std::get_if<RecordAttributes>(&map.data)) {
+        const QVariant value = attributes->record->attribute(key);
+        if (!value.isValid())
+            return std::nullopt;
+        return fromVariant(value, type);
+    }
     if (const auto *object = std::get_if<QJsonObject>(&map.data)) {
         const auto it = object->constFind(key);
         if (it == object->constEnd())
@@ -102,6 +117,22 @@ std::optional<Result<Value>> mapValue(const Value &map, const QString &key, Fiel
     if (it == native.constEnd())
         return std::nullopt;
     return Result<Value>(it.value());
+}
+
+// A string field: a timestamp or a duration when the schema says so.
+static Result<Value> fromText(QString text, FieldType type)
+{
+    if (type == FieldType::Timestamp) {
+        if (const auto ms = parseTimestamp(text))
+            return Value::fromTimestamp(*ms);
+        return fail(u"query_runtime"_s, Tr::tr("\"%1\" is not a valid timestamp").arg(text));
+    }
+    if (type == FieldType::Duration) {
+        if (const auto ms = parseDuration(text))
+            return Value::fromDuration(*ms);
+        return fail(u"query_runtime"_s, Tr::tr("\"%1\" is not a valid duration").arg(text));
+    }
+    return Value::fromString(std::move(text));
 }
 
 // Works on QJsonValue and on QJsonValueConstRef, which reads a record in place without first
@@ -125,20 +156,8 @@ template <typename Json> static Result<Value> convert(const Json &json, FieldTyp
             return Value::fromInt(integer);
         return Value::fromDouble(number);
     }
-    case QJsonValue::String: {
-        QString text = json.toString();
-        if (type == FieldType::Timestamp) {
-            if (const auto ms = parseTimestamp(text))
-                return Value::fromTimestamp(*ms);
-            return fail(u"query_runtime"_s, Tr::tr("\"%1\" is not a valid timestamp").arg(text));
-        }
-        if (type == FieldType::Duration) {
-            if (const auto ms = parseDuration(text))
-                return Value::fromDuration(*ms);
-            return fail(u"query_runtime"_s, Tr::tr("\"%1\" is not a valid duration").arg(text));
-        }
-        return Value::fromString(std::move(text));
-    }
+    case QJsonValue::String:
+        return fromText(json.toString(), type);
     case QJsonValue::Array: {
         const QJsonArray array = json.toArray();
         ValueList list;
@@ -165,6 +184,42 @@ Result<Value> fromJson(const QJsonValue &json, FieldType type)
 Result<Value> fromJson(QJsonValueConstRef json, FieldType type)
 {
     return convert(json, type);
+}
+
+Result<Value> fromVariant(const QVariant &variant, FieldType type)
+{
+    switch (variant.metaType().id()) {
+    case QMetaType::Nullptr:
+        return Value::null();
+    case QMetaType::Bool:
+        return Value::fromBool(variant.toBool());
+    case QMetaType::Int:
+    case QMetaType::LongLong:
+        return type == FieldType::Double ? Value::fromDouble(variant.toDouble()) : Value::fromInt(variant.toLongLong());
+    case QMetaType::Double:
+        return Value::fromDouble(variant.toDouble());
+    case QMetaType::QString:
+        return fromText(variant.toString(), type);
+    case QMetaType::QDateTime: {
+        const QDateTime at = variant.toDateTime();
+        return at.isValid() ? Value::fromTimestamp(at.toMSecsSinceEpoch()) : Value::null();
+    }
+    case QMetaType::QStringList: {
+        ValueList list;
+        for (const QString &text : variant.toStringList())
+            list << Value::fromString(text);
+        return Value::fromList(std::move(list));
+    }
+    case QMetaType::QJsonObject:
+        return Value::fromJsonObject(variant.toJsonObject());
+    case QMetaType::QJsonArray:
+        return convert(QJsonValue(variant.toJsonArray()), type);
+    case QMetaType::QJsonValue:
+        return convert(variant.toJsonValue(), type);
+    default:
+        break;
+    }
+    return fail(u"query_runtime"_s, Tr::tr("a value of type %1 that a record cannot hold").arg(QString::fromLatin1(variant.typeName())));
 }
 
 QJsonValue toJson(const Value &value)
@@ -197,6 +252,14 @@ QJsonValue toJson(const Value &value)
         const ValueMap &map = *std::get<Value::Map>(value.data);
         for (auto it = map.constBegin(); it != map.constEnd(); ++it)
             object.insert(it.key(), toJson(it.value()));
+        return object;
+    }
+    case 10: {
+        QJsonObject object;
+        for (const QString &key : mapKeys(value)) {
+            const auto element = mapValue(value, key, FieldType::Any);
+            object.insert(key, element && *element ? toJson(**element) : QJsonValue(QJsonValue::Null));
+        }
         return object;
     }
     }
@@ -254,6 +317,54 @@ bool equals(const Value &left, const Value &right)
         break;
     }
     return false;
+}
+
+std::optional<int> compare(const Value &left, const Value &right)
+{
+    const auto order = [](auto a, auto b) { return a < b ? -1 : (b < a ? 1 : 0); };
+    const Kind l = left.kind();
+    const Kind r = right.kind();
+    if (l == Kind::Int && r == Kind::Int)
+        return order(left.integer(), right.integer());
+    if ((l == Kind::Int || l == Kind::Double) && (r == Kind::Int || r == Kind::Double)) {
+        // Compare int with double exactly, without rounding the int.
+        if (l == Kind::Double && r == Kind::Double) {
+            if (std::isnan(left.number()) || std::isnan(right.number()))
+                return std::nullopt;
+            return order(left.number(), right.number());
+        }
+        const bool flipped = l == Kind::Double;
+        const qint64 integer = flipped ? right.integer() : left.integer();
+        const double number = flipped ? left.number() : right.number();
+        int result;
+        if (std::isnan(number))
+            return std::nullopt;
+        if (number >= 9223372036854775808.0)
+            result = -1;
+        else if (number < -9223372036854775808.0)
+            result = 1;
+        else {
+            const double whole = std::floor(number);
+            const qint64 truncated = qint64(whole);
+            result =
+                integer != truncated ? order(integer, truncated) : (number > whole ? -1 : 0);
+        }
+        return flipped ? -result : result;
+    }
+    if (l != r)
+        return std::nullopt;
+    switch (l) {
+    case Kind::String:
+        return order(left.string().compare(right.string()), 0);
+    case Kind::Bool:
+        return order(int(left.boolean()), int(right.boolean()));
+    case Kind::Timestamp:
+        return order(left.timestampMs(), right.timestampMs());
+    case Kind::Duration:
+        return order(left.durationMs(), right.durationMs());
+    default:
+        return std::nullopt;
+    }
 }
 
 // Howard Hinnant's days_from_civil / civil_from_days.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "query/record.h"
 #include "query/schema.h"
 
 #include <QJsonObject>
@@ -39,14 +40,22 @@ struct Value;
 using ValueList = QList<Value>;
 using ValueMap = QMap<QString, Value>;
 
-// One query value. Maps read from records stay QJsonObject (cheap to copy, converted on access);
-// maps built by the query are ValueMap. Map keys are strings.
+// The attributes of a Record (record.h), read one at a time when the query asks: a map. Valid for
+// one evaluation, while its record is.
+struct RecordAttributes
+{
+    const Record *record = nullptr;
+};
+
+// One query value. Maps read from records stay QJsonObject (cheap to copy, converted on access)
+// or, for a Record's attributes, RecordAttributes; maps built by the query are ValueMap. Map keys
+// are strings.
 struct Value
 {
     using List = std::shared_ptr<const ValueList>;
     using Map = std::shared_ptr<const ValueMap>;
     std::variant<std::monostate, bool, qint64, double, QString, Timestamp, Duration, List,
-                 QJsonObject, Map>
+                 QJsonObject, Map, RecordAttributes>
         data;
 
     Kind kind() const;
@@ -75,6 +84,7 @@ struct Value
         return {std::make_shared<const ValueMap>(std::move(map))};
     }
     static Value fromJsonObject(QJsonObject object) { return {std::move(object)}; }
+    static Value fromAttributesOf(const Record &record) { return {RecordAttributes{&record}}; }
 };
 
 // Map helpers over both representations.
@@ -87,12 +97,17 @@ std::optional<Result<Value>> mapValue(const Value &map, const QString &key, Fiel
 // JSON → value, reading strings as timestamps/durations when the schema says so.
 Result<Value> fromJson(const QJsonValue &json, FieldType type = FieldType::Any);
 Result<Value> fromJson(QJsonValueConstRef json, FieldType type = FieldType::Any);
+// A Record's field (record.h) → value, the same way; `variant` must be valid.
+Result<Value> fromVariant(const QVariant &variant, FieldType type = FieldType::Any);
 // Value → JSON: timestamps as ISO strings, durations as "90s".
 QJsonValue toJson(const Value &value);
 
 // CEL equality: heterogeneous (different kinds are unequal, int and double compare
 // numerically), deep for lists and maps.
 bool equals(const Value &left, const Value &right);
+// CEL ordering for < <= > >=: -1, 0 or 1; nullopt when the two kinds have no order (or a NaN).
+// Int and double compare exactly, without rounding the int.
+std::optional<int> compare(const Value &left, const Value &right);
 
 // Fixed RFC 3339: 2026-11-24T10:00:00Z, optional fraction, Z or ±hh:mm.
 std::optional<qint64> parseTimestamp(QStringView text);

@@ -40,6 +40,7 @@ AdminService::AdminService(const Services &services, const QString &adminToken,
     , m_commits(services.commits)
     , m_metrics(services.metrics)
     , m_fleet(services.fleet)
+    , m_workerUrls(services.workerUrls)
     , m_adminToken(adminToken)
     , m_adminKey(adminKeyFingerprint(adminToken))
     , m_release(std::move(release))
@@ -131,6 +132,8 @@ void AdminService::handleFrame(AdminConnection *connection, const QJsonObject &f
     Result<QByteArray> result; // the result object as JSON text
     if (method == u"run.submit") {
         result = submitRun(params); // the hot request: written as text, never built as an object
+    } else if (method == u"data.query") {
+        result = m_query->dataQuery(params); // up to 100,000s of records: written as text too
     } else if (auto object = call(connection, method, params)) {
         result = QJsonDocument(*object).toJson(QJsonDocument::Compact);
     } else {
@@ -140,8 +143,12 @@ void AdminService::handleFrame(AdminConnection *connection, const QJsonObject &f
         connection->sendError(result.error(), requestId);
         return;
     }
-    connection->sendEncoded(
-        JsonObjectWriter().add("type"_L1, Protocol::Type::Result).add("id"_L1, requestId).addRaw("result"_L1, *result).finish());
+    // Sized for the result at once: a data.query answer can be tens of MB.
+    connection->sendEncoded(JsonObjectWriter(result->size() + 64 + requestId.size() * 6)
+                                .add("type"_L1, Protocol::Type::Result)
+                                .add("id"_L1, requestId)
+                                .addRaw("result"_L1, *result)
+                                .finish());
 }
 
 Result<QJsonObject> AdminService::call(AdminConnection *connection, const QString &method,
@@ -160,10 +167,10 @@ Result<QJsonObject> AdminService::call(AdminConnection *connection, const QStrin
         return listTokens();
     if (method == u"token.revoke")
         return revokeToken(connection, params);
+    if (method == u"token.extend")
+        return extendToken(connection, params);
     if (method == u"events.subscribe")
         return subscribe(connection, params);
-    if (method == u"data.query")
-        return m_query->dataQuery(params);
     if (method == u"run.status")
         return runStatus(params);
     if (method == u"run.logs")
@@ -232,11 +239,8 @@ Result<QJsonObject> AdminService::createToken(AdminConnection *connection, const
     if (auto valid = validateReason(reason); !valid)
         return fail(valid.error());
     const qint64 durationMs = params.value(QStringLiteral("durationMs")).toInteger(24LL * 3600 * 1000);
-    if (durationMs <= 0 || durationMs > MaxTokenLifetimeMs) {
-        return fail(QStringLiteral("invalid_duration"),
-                    Tr::tr("a token's duration must be more than 0 and at most 365d"),
-                    Tr::tr("pass --duration with a number and a unit: 45s, 30m, 24h, 7d, 2w"));
-    }
+    if (auto valid = checkTokenLifetime(durationMs); !valid)
+        return fail(valid.error());
     const qint64 maxEnrollments = params.value(QStringLiteral("maxEnrollments")).toInteger(1);
     if (maxEnrollments < 0 || maxEnrollments > 1000000) {
         return fail(QStringLiteral("invalid_max_enrollments"),
@@ -294,14 +298,26 @@ Result<QJsonObject> AdminService::createToken(AdminConnection *connection, const
                      {{QStringLiteral("tokenId"), token.id}});
     QJsonObject result = StateView::tokenJson(token, now, {audit});
     result.insert(QStringLiteral("token"), QString(text.name + u'.' + text.secret));
+    // What the deploy snippets and `token create` put in `swamp worker connect`.
+    result.insert(QStringLiteral("workerUrl"), m_workerUrls.value(0));
+    result.insert(QStringLiteral("workerUrls"), QJsonArray::fromStringList(m_workerUrls));
     return result;
 }
 
 Result<QJsonObject> AdminService::listTokens()
 {
+    auto live = liveWorkersByToken();
+    if (!live)
+        return fail(live.error());
     QJsonArray list;
     auto listed = m_view->forEachTokenJson(QDateTime::currentDateTimeUtc(),
-                                   [&](const TokenRecord &, const QJsonObject &json) { list << json; });
+                                   [&](const TokenRecord &token, QJsonObject json) {
+                                       // Workers count by token name: a revoked record of that
+                                       // name cut its own off, those connected belong to another.
+                                       const bool revoked = token.revokedAt.isValid();
+                                       json.insert(QStringLiteral("liveWorkers"), revoked ? 0 : live->value(token.name));
+                                       list << json;
+                                   });
     if (!listed)
         return fail(listed.error());
     return QJsonObject{{QStringLiteral("tokens"), list}, {QStringLiteral("count"), list.size()}};

@@ -51,6 +51,7 @@ public:
         CommitPipeline *commits = nullptr;
         Metrics *metrics = nullptr;
         Fleet *fleet = nullptr; // in a fleet (a shared database); null when alone
+        QStringList workerUrls; // what workers dial, best first (token.create's "workerUrl")
     };
     // `release`: hands a closed connection back to its owner, which deletes it.
     AdminService(const Services &services, const QString &adminToken,
@@ -78,6 +79,11 @@ private:
     Result<QJsonObject> listTokens();
     Result<QJsonObject> revokeToken(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> subscribe(AdminConnection *connection, const QJsonObject &params);
+    // tokenservice.cpp
+    Result<QJsonObject> extendToken(AdminConnection *connection, const QJsonObject &params);
+    // Connected workers (idle, busy, draining) by token name, fleet-wide.
+    Result<QHash<QString, qint64>> liveWorkersByToken() const;
+    static Result<void> checkTokenLifetime(qint64 durationMs);
     // runservice.cpp
     Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
     Result<QJsonObject> runStatus(const QJsonObject &params);
@@ -100,6 +106,7 @@ private:
     CommitPipeline *m_commits;
     Metrics *m_metrics;
     Fleet *m_fleet;
+    QStringList m_workerUrls;
     QString m_adminToken;
     QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     std::function<void(PeerConnection *)> m_release;

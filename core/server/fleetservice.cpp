@@ -29,7 +29,7 @@ bool Orchestrator::shared() const
 Result<void> Orchestrator::joinFleet()
 {
     const QString name = QHostInfo::localHostName() + u':' + QString::number(listenPort());
-    if (auto joined = m_fleet->join(name, url()); !joined)
+    if (auto joined = m_fleet->join(name, workerUrl()); !joined)
         return joined;
     connect(m_fleet.get(), &Fleet::notified, this, &Orchestrator::handleFleetNotification);
     connect(m_fleet.get(), &Fleet::orchestratorDied, this, &Orchestrator::takeOver);
@@ -40,12 +40,16 @@ Result<void> Orchestrator::joinFleet()
     m_pullEventsTimer.setInterval(0);
     connect(&m_pullEventsTimer, &QTimer::timeout, m_events.get(), &EventLog::pullRemote);
     connect(m_events.get(), &EventLog::remoteAppended, this, &Orchestrator::forwardRemoteEvent);
-    connect(m_events.get(), &EventLog::written, this, [this] { m_fleet->notify(QStringLiteral("event")); });
-    // Safety net for notifications missed while the listening connection was down.
-    connect(m_fleet.get(), &Fleet::beat, this, [this] {
-        m_scheduler->requestRefresh();
-        m_pullEventsTimer.start();
+    // A step's every move out of or into the queue is an event committed with it: the events
+    // another orchestrator wrote since the last pull name the steps to read again.
+    connect(m_events.get(), &EventLog::remoteAppended, m_scheduler.get(), [this](const Event &event) {
+        if (event.kind.startsWith(u"step."))
+            m_scheduler->stepChangedElsewhere(event.subject);
     });
+    connect(m_events.get(), &EventLog::written, this, [this] { m_fleet->notify(QStringLiteral("event")); });
+    // Safety net for notifications missed while the listening connection was down: the events
+    // since the last pull, and through them the steps they name (never the whole queue).
+    connect(m_fleet.get(), &Fleet::beat, this, [this] { m_pullEventsTimer.start(); });
     auto others = m_store->orchestrators();
     int alive = 0;
     if (others) {
@@ -54,7 +58,7 @@ Result<void> Orchestrator::joinFleet()
     }
     m_events->append(QStringLiteral("orchestrator.joined"), name,
                      Tr::tr("orchestrator %1 joined the fleet (%n other orchestrator(s) alive)", nullptr, alive).arg(name),
-                     {{QStringLiteral("orchestratorId"), m_fleet->id()}, {QStringLiteral("url"), url()}});
+                     {{QStringLiteral("orchestratorId"), m_fleet->id()}, {QStringLiteral("url"), workerUrl()}});
     // Someone may have died while nobody was looking (a fleet of one that was killed).
     QTimer::singleShot(0, m_fleet.get(), &Fleet::reapNow);
     return {};
@@ -64,9 +68,8 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
 {
     if (m_stopping)
         return;
-    if (kind == u"steps") {
-        m_scheduler->requestRefresh();
-    } else if (kind == u"event") {
+    if (kind == u"steps" || kind == u"event") {
+        // The steps' events were committed with them: pulling those tells the scheduler which.
         if (!m_pullEventsTimer.isActive())
             m_pullEventsTimer.start();
     } else if (kind == u"output") {
@@ -75,6 +78,9 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
         m_scheduler->cancelHere(payload.value(QStringLiteral("stepId")).toString());
     } else if (kind == u"revoke") {
         m_sessions->cutOffToken(payload.value(QStringLiteral("name")).toString());
+    } else if (kind == u"extend") {
+        m_sessions->extendToken(payload.value(QStringLiteral("name")).toString(),
+                                parseIsoUtc(payload.value(QStringLiteral("expiresAt")).toString()));
     } else if (kind == u"takeover") {
         releaseSession(payload.value(QStringLiteral("workerId")).toString(),
                        payload.value(QStringLiteral("by")).toString());

@@ -161,6 +161,11 @@ void renderOwnState(Exposition &out, const Metrics::OwnState &own)
     out.family("swamp_held_leases", "gauge",
                QStringLiteral("Active step leases on the workers this orchestrator holds."));
     out.sample("swamp_held_leases", {}, own.heldLeases);
+    out.family("swamp_tokens_expiring_with_workers", "gauge",
+               QStringLiteral("Enrollment tokens that expire within 24h while workers connected to this "
+                              "orchestrator are enrolled on them: those workers stop when the token "
+                              "expires (extend it with 'swamp worker token extend')."));
+    out.sample("swamp_tokens_expiring_with_workers", {}, own.expiringTokensWithWorkers);
 }
 
 // `buckets`: the count per bucket of Metrics::dispatchLatencyBuckets(), the last one +Inf;

@@ -43,6 +43,9 @@ public:
         qint64 connectedSessions = 0; // workers connected to it
         qint64 graceSessions = 0;     // workers disconnected within its reconnect grace
         qint64 heldLeases = 0;        // active leases of its sessions
+        // Tokens whose expiry (within TokenExpiryWarningMs, or already past) will stop workers
+        // connected to it: their sessions end with the token.
+        qint64 expiringTokensWithWorkers = 0;
     };
     // How often the finished-step counts are read again from the database in full.
     static constexpr qint64 FinishedStepsResyncMs = 5 * 60 * 1000;

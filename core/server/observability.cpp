@@ -4,6 +4,7 @@
 #include "server/orchestrator.h"
 
 #include "model/event.h"
+#include "model/token.h"
 #include "model/worker.h"
 #include "server/fleet.h"
 #include "server/sessions.h"
@@ -38,10 +39,15 @@ Result<void> Orchestrator::startMetrics()
 Metrics::OwnState Orchestrator::ownMetrics() const
 {
     Metrics::OwnState own;
+    const QDateTime soon = QDateTime::currentDateTimeUtc().addMSecs(TokenExpiryWarningMs);
+    QSet<QString> expiring;
     for (const WorkerSession *session : m_sessions->pool().all()) {
         ++(session->isConnected() ? own.connectedSessions : own.graceSessions);
         own.heldLeases += session->leaseIds.size();
+        if (session->isConnected() && session->tokenExpiresAt.isValid() && session->tokenExpiresAt <= soon)
+            expiring.insert(session->record.tokenName);
     }
+    own.expiringTokensWithWorkers = expiring.size();
     return own;
 }
 

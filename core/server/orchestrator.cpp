@@ -36,6 +36,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QHostInfo>
 #include <QSslConfiguration>
 #include <QWebSocket>
 
@@ -252,9 +253,16 @@ Result<void> Orchestrator::startServing(const std::optional<ServerCredentials> &
         return fail(metrics.error());
     // With TLS the local CLI and console pin this very certificate (they need no --ca-cert).
     const QString pinned = credentials ? QString::fromLatin1(credentials->chain.first().toPem()) : QString();
-    if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken, pinned}); !written)
+    const QString scheme = credentials ? QStringLiteral("wss") : QStringLiteral("ws");
+    m_workerUrls = workerUrlsFor(scheme, m_config.listenHost, listenPort(), m_config.advertiseUrl,
+                                 interfaceAddresses(), QHostInfo::localHostName());
+    if (const QString warning = workerUrlWarning(m_config.listenHost, m_config.advertiseUrl, m_workerUrls, url());
+        !warning.isEmpty())
+        m_warnings << warning;
+    if (auto written = writeAdminConfig(m_config.dataDir, AdminConfig{url(), m_adminToken, pinned, m_workerUrls});
+        !written)
         return fail(written.error());
-    m_enrollment->setOrchestratorUrl(url());
+    m_enrollment->setOrchestratorUrl(workerUrl());
     if (auto joined = joinFleet(); !joined)
         return fail(joined.error());
 
@@ -304,6 +312,7 @@ void Orchestrator::createAdminService()
     services.commits = m_commits.get();
     services.metrics = m_metrics.get();
     services.fleet = shared() ? m_fleet.get() : nullptr;
+    services.workerUrls = m_workerUrls.isEmpty() ? QStringList{url()} : m_workerUrls;
     m_admin = std::make_unique<AdminService>(services, m_adminToken,
                                               [this](PeerConnection *connection) { release(connection); });
     connect(m_events.get(), &EventLog::appended, m_admin.get(), &AdminService::broadcast);

@@ -56,6 +56,7 @@ struct OrchestratorConfig
 {
     QString listenHost = QStringLiteral("127.0.0.1");
     quint16 listenPort = 9090;
+    QString advertiseUrl; // --advertise-url (checked by parseAdvertiseUrl()); empty: derived
     QString dataDir;
     QString database; // empty: SQLite in dataDir; else a postgresql:// URL
     QString tlsCertPath;
@@ -91,7 +92,13 @@ public:
     // Tells every worker the orchestrator is going away, records them disconnected, closes.
     void stop();
 
+    // The URL on this machine (a wildcard listener: its loopback address), for local admin use.
     QString url() const;
+    // The URLs workers on other machines dial, best first (workerUrlsFor()); empty only for a
+    // wildcard listener on a machine without a network address (then warnings() says so).
+    QStringList workerUrls() const { return m_workerUrls; }
+    // The first of workerUrls(), else url().
+    QString workerUrl() const { return m_workerUrls.isEmpty() ? url() : m_workerUrls.first(); }
     // http://host:port/metrics when --metrics-listen was given, else empty.
     QString metricsUrl() const;
     // What the operator should know about how it serves (no TLS on the network, an expired
@@ -178,6 +185,7 @@ private:
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MetricsServer> m_metricsServer;
     QStringList m_warnings;
+    QStringList m_workerUrls;
     std::unique_ptr<Fleet> m_fleet;
     QTimer m_pullEventsTimer; // fleet: coalesces event notifications into one read
     int m_exitCode = 0;

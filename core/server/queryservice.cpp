@@ -1,16 +1,27 @@
 // `data.query`: the orchestrator's state as records of the built-in models, filtered by a
-// compiled predicate. `modelType ==` and `attributes.state/status == <literal>` are pushed down to
-// SQL; the predicate always has the final word.
+// compiled predicate. `modelType ==` and `attributes.<column> == <literal>` are pushed down to
+// SQL; the predicate always has the final word. Steps and leases (the many records) are read as
+// rows whose columns the predicate reads when it needs them (store/queryrows.h), and only the
+// records kept as results are written out, as JSON text.
 #include "server/queryservice.h"
 
 #include "common/duration.h"
+#include "common/jsonwriter.h"
 #include "common/logging.h"
 #include "query/predicate.h"
 #include "server/stateview.h"
+#include "store/queryrows.h"
 #include "store/store.h"
 
 #include <QElapsedTimer>
 #include <QJsonArray>
+#include <QJsonDocument>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
@@ -30,6 +41,41 @@ QJsonObject makeRecord(const QString &modelType, const QString &name, const QStr
                        {QStringLiteral("updatedAt"), updatedAt}, {QStringLiteral("attributes"), attributes}};
 }
 
+// makeRecord()'s object as text, around attributes already written as text (keys sorted, as
+// QJsonDocument writes them).
+QByteArray recordText(const QString &modelType, const QString &name, const QString &id, const QDateTime &createdAt,
+                      const QDateTime &updatedAt, const QByteArray &attributes)
+{
+    JsonObjectWriter writer(attributes.size() + 192);
+    writer.addRaw("attributes"_L1, attributes).addTime("createdAt"_L1, createdAt);
+    writer.add("id"_L1, id).add("modelType"_L1, modelType).add("name"_L1, name).addTime("updatedAt"_L1, updatedAt);
+    return writer.finish();
+}
+
+QByteArray stepText(const StepRecord &s)
+{
+    return recordText(StepModel, s.spec.name, s.id, s.createdAt, s.updatedAt, s.toJsonText());
+}
+
+QByteArray leaseText(const LeaseRecord &l)
+{
+    return recordText(LeaseModel, l.id, l.id, l.createdAt, l.updatedAt, l.toJsonText());
+}
+
+QJsonObject stepJson(const StepRecord &s)
+{
+    const QJsonObject attributes = s.toJson();
+    return makeRecord(StepModel, s.spec.name, s.id, attributes.value(QStringLiteral("createdAt")),
+                      attributes.value(QStringLiteral("updatedAt")), attributes);
+}
+
+// A JSON value as Qt writes it inside an array.
+QByteArray valueText(const QJsonValue &value)
+{
+    const QByteArray array = QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact);
+    return array.sliced(1, array.size() - 2);
+}
+
 // The string literal of `attributes.<field> == "<v>"` when the predicate has one.
 QString equality(const Query::Predicate &predicate, const QString &field)
 {
@@ -40,11 +86,89 @@ QString equality(const Query::Predicate &predicate, const QString &field)
     return {};
 }
 
+// The results of a scan that reads rows in no order, put in the order of `data.query`'s results
+// (created at, then seq; ties in the order they were read), and no more than `room` of them (-1:
+// all): a match is written out only while it is among the first `room` so far, which for rows
+// read about in creation order is soon none.
+class OrderedResults
+{
+public:
+    struct Key
+    {
+        qint64 createdAtMs;
+        int seq;
+        qint64 read;
+        bool operator<(const Key &other) const
+        {
+            return std::tie(createdAtMs, seq, read) < std::tie(other.createdAtMs, other.seq, other.read);
+        }
+    };
+
+    explicit OrderedResults(qint64 room)
+        : m_room(room)
+    {
+    }
+
+    bool wouldKeep(const Key &key) const
+    {
+        return m_room < 0 || qint64(m_kept.size()) < m_room || (m_room > 0 && key < m_kept.front().key);
+    }
+    // A result for `key` (wouldKeep() said so): its text, or the error its --select gave.
+    void keep(const Key &key, Result<QByteArray> text)
+    {
+        int error = -1;
+        if (!text) {
+            error = int(m_errors.size());
+            m_errors.push_back(text.error());
+        }
+        m_kept.push_back({key, text ? std::move(*text) : QByteArray(), error});
+        if (m_room < 0)
+            return; // in the order read: sorted once at the end, if at all
+        std::push_heap(m_kept.begin(), m_kept.end(), earlier);
+        if (qint64(m_kept.size()) > m_room) {
+            std::pop_heap(m_kept.begin(), m_kept.end(), earlier);
+            m_kept.pop_back();
+        }
+    }
+    // Appends the results, in order, to `out` (comma-separated, after `count` others); the first
+    // --select error among them instead, if there is one.
+    Result<void> appendTo(QByteArray &out, qint64 &count)
+    {
+        if (!std::is_sorted(m_kept.begin(), m_kept.end(), earlier))
+            std::sort(m_kept.begin(), m_kept.end(), earlier);
+        qsizetype bytes = out.size();
+        for (const Kept &kept : m_kept) {
+            if (kept.error >= 0)
+                return fail(m_errors.at(size_t(kept.error)));
+            bytes += kept.text.size() + 1;
+        }
+        out.reserve(bytes);
+        for (const Kept &kept : m_kept) {
+            if (count++ > 0)
+                out += ',';
+            out += kept.text;
+        }
+        return {};
+    }
+
+private:
+    struct Kept
+    {
+        Key key;
+        QByteArray text;
+        int error; // into m_errors, or -1
+    };
+    static bool earlier(const Kept &a, const Kept &b) { return a.key < b.key; }
+
+    qint64 m_room;
+    std::vector<Kept> m_kept; // while bounded, a heap with the latest kept on top
+    std::vector<Error> m_errors;
+};
+
 } // namespace
 
 // One `data.query`: the compiled predicate and select, and what the candidates gave so far.
-// Each candidate record is built, evaluated and dropped unless it matches: a query over a large
-// store never holds more than its results.
+// Only records kept as results are written out: a query over a large store holds no more.
 struct QueryRun
 {
     Query::Predicate predicate;
@@ -52,40 +176,83 @@ struct QueryRun
     std::optional<Query::Predicate> select;
     qint64 limit = -1;
     QDateTime now;
-    QJsonArray results;
+    QByteArray results; // the answer so far: its results' JSON texts, comma-separated, in order
+    qint64 kept = 0;
     qint64 candidates = 0;
     qint64 total = 0;
     std::optional<Error> firstError;
     std::optional<Error> selectError;
 
-    bool wants(const QString &model) const { return !types || types->contains(model); }
+    std::optional<Query::Predicate> scoped; // the predicate for the model being read (forModelType())
 
-    void consider(const QString &modelType, const QString &name, const QString &id, const QJsonObject &attributes)
+    // Whether the predicate can match records of `model`; then they are the ones read next.
+    bool wants(const QString &model)
+    {
+        if (types && !types->contains(model))
+            return false;
+        scoped = predicate.forModelType(model);
+        return true;
+    }
+    // How many more results may be kept (-1: any number).
+    qint64 room() const { return limit < 0 ? -1 : std::max<qint64>(0, limit - kept); }
+
+    // Whether `record` (a QJsonObject or a Query::Record) matches; counts it.
+    template <typename Record>
+    bool matches(const Record &record)
     {
         ++candidates;
-        const QJsonObject record = makeRecord(modelType, name, id, attributes.value(QStringLiteral("createdAt")),
-                                              attributes.value(QStringLiteral("updatedAt")), attributes);
-        auto matched = predicate.matches(record, now);
+        auto matched = (scoped ? *scoped : predicate).matches(record, now);
         if (!matched) {
             // A record the predicate cannot decide (e.g. a missing label) does not match.
             if (!firstError)
                 firstError = matched.error();
-            return;
+            return false;
         }
-        if (!*matched)
-            return;
-        ++total;
-        if (limit >= 0 && results.size() >= limit)
-            return;
-        if (!select) {
-            results << record;
-            return;
-        }
+        total += *matched ? 1 : 0;
+        return *matched;
+    }
+
+    // The text of a kept result: the record's (`text`), or with --select its projection.
+    template <typename Record, typename Text>
+    Result<QByteArray> resultText(const Record &record, Text text) const
+    {
+        if (!select)
+            return text();
         auto value = select->evaluate(record, now);
-        if (value)
-            results << *value;
+        if (!value)
+            return fail(value.error());
+        return valueText(*value);
+    }
+
+    void append(const QByteArray &text)
+    {
+        if (kept++ > 0)
+            results += ',';
+        results += text;
+    }
+
+    // A record of a model with few records, read in order.
+    void consider(const QJsonObject &record)
+    {
+        if (!matches(record) || room() == 0)
+            return;
+        auto text = resultText(record, [&] { return QJsonDocument(record).toJson(QJsonDocument::Compact); });
+        if (text)
+            append(*text);
         else if (!selectError)
-            selectError = value.error();
+            selectError = text.error();
+    }
+
+    void consider(const QString &modelType, const QString &name, const QString &id, const QJsonObject &attributes)
+    {
+        consider(makeRecord(modelType, name, id, attributes.value(QStringLiteral("createdAt")),
+                            attributes.value(QStringLiteral("updatedAt")), attributes));
+    }
+
+    void appendOrdered(OrderedResults &ordered)
+    {
+        if (auto appended = ordered.appendTo(results, kept); !appended && !selectError)
+            selectError = appended.error();
     }
 };
 
@@ -95,14 +262,16 @@ QueryService::QueryService(Store *store, const StateView *view)
 {
 }
 
-Result<QJsonObject> QueryService::dataQuery(const QJsonObject &params) const
+Result<QByteArray> QueryService::dataQuery(const QJsonObject &params) const
 {
+    QElapsedTimer timer;
+    timer.start();
     const QString text = params.value(QStringLiteral("predicate")).toString();
     auto predicate = Query::Predicate::compile(text);
     if (!predicate)
         return fail(predicate.error());
     QueryRun run{*predicate, predicate->modelTypes(), {}, params.value(QStringLiteral("limit")).toInteger(-1),
-                 QDateTime::currentDateTimeUtc(), {}, 0, 0, {}, {}};
+                 QDateTime::currentDateTimeUtc()};
     const QString selectText = params.value(QStringLiteral("select")).toString();
     if (!selectText.isEmpty()) {
         auto compiled = Query::Predicate::compile(selectText);
@@ -113,29 +282,32 @@ Result<QJsonObject> QueryService::dataQuery(const QJsonObject &params) const
         }
         run.select = *compiled;
     }
-    QElapsedTimer timer;
-    timer.start();
+    // The answer is written as the results come, after what is known first (the keys are in
+    // protocol.md's order, not sorted: a JSON object's keys have none).
+    JsonObjectWriter head;
+    head.add("predicate"_L1, text);
+    if (run.select)
+        head.add("select"_L1, selectText);
+    run.results = head.finish();
+    run.results.chop(1); // the closing brace: more follows
+    run.results += ",\"results\":[";
     if (auto visited = visitCandidates(run); !visited)
         return fail(visited.error());
     if (run.selectError)
         return fail(*run.selectError);
-    qCDebug(lcAdmin) << "data.query" << run.candidates << "candidates," << run.total << "matched in"
-                     << timer.elapsed() << "ms";
     // A predicate that errors on every candidate is a mistake worth reporting, not "no results".
     if (run.total == 0 && run.firstError && run.firstError->code != u"query_runtime")
         return fail(*run.firstError);
-    QJsonObject response{{QStringLiteral("predicate"), text},
-                         {QStringLiteral("results"), run.results},
-                         {QStringLiteral("total"), run.total},
-                         {QStringLiteral("limited"), run.limit >= 0 && run.total > run.limit}};
-    if (run.select)
-        response.insert(QStringLiteral("select"), selectText);
-    return response;
+    QByteArray answer = std::move(run.results);
+    answer += "],\"total\":" + QByteArray::number(run.total) + ",\"limited\":"
+              + (run.limit >= 0 && run.total > run.limit ? "true" : "false") + '}';
+    qCDebug(lcAdmin) << "data.query" << run.candidates << "candidates," << run.total << "matched," << answer.size()
+                     << "bytes in" << timer.elapsed() << "ms";
+    return answer;
 }
 
 Result<void> QueryService::visitCandidates(QueryRun &run) const
 {
-    const QDateTime &now = run.now;
     if (run.wants(WorkerModel)) {
         auto workers = m_view->currentWorkers();
         if (!workers)
@@ -147,46 +319,23 @@ Result<void> QueryService::visitCandidates(QueryRun &run) const
         }
     }
     if (run.wants(TokenModel)) {
-        auto visited = m_view->forEachTokenJson(now, [&](const TokenRecord &t, const QJsonObject &json) {
+        auto visited = m_view->forEachTokenJson(run.now, [&](const TokenRecord &t, const QJsonObject &json) {
             run.consider(TokenModel, t.name, t.id, json);
         });
         if (!visited)
             return fail(visited.error());
     }
     if (run.wants(StepModel)) {
-        auto visited = m_store->forEachStepMatching(run.predicate.attributeEqualities(), [&](const StepRecord &stored) {
-            const StepRecord s = m_view->current(stored);
-            run.consider(StepModel, s.spec.name, s.id, s.toJson());
-        });
-        if (!visited)
-            return fail(visited.error());
+        if (auto visited = visitSteps(run); !visited)
+            return visited;
     }
     if (run.wants(LeaseModel)) {
-        auto visited = m_store->forEachLeaseMatching(run.predicate.attributeEqualities(), [&](const LeaseRecord &l) {
-            run.consider(LeaseModel, l.id, l.id, l.toJson());
-        });
-        if (!visited)
-            return fail(visited.error());
+        if (auto visited = visitLeases(run); !visited)
+            return visited;
     }
     if (run.wants(RunModel)) {
-        auto runs = m_store->runs();
-        auto byRun = m_store->stepCountsByRun();
-        if (!runs)
-            return fail(runs.error());
-        if (!byRun)
-            return fail(byRun.error());
-        for (const RunRecord &r : std::as_const(*runs)) {
-            QJsonObject json = r.toJson();
-            const QHash<QString, int> stepCounts = byRun->value(r.id);
-            int steps = 0;
-            for (int n : stepCounts)
-                steps += n;
-            json.insert(QStringLiteral("steps"), steps);
-            json.insert(QStringLiteral("succeeded"), stepCounts.value(QStringLiteral("succeeded")));
-            json.insert(QStringLiteral("failed"), stepCounts.value(QStringLiteral("failed"))
-                                                      + stepCounts.value(QStringLiteral("timed_out")));
-            run.consider(RunModel, r.name, r.id, json);
-        }
+        if (auto visited = visitRuns(run); !visited)
+            return visited;
     }
     if (run.wants(AuditModel)) {
         auto records = m_store->auditRecordsMatching(run.predicate.attributeEqualities());
@@ -198,6 +347,68 @@ Result<void> QueryService::visitCandidates(QueryRun &run) const
             json.insert(QStringLiteral("updatedAt"), isoUtc(r.at));
             run.consider(AuditModel, r.workerName.isEmpty() ? r.tokenName : r.workerName, QString::number(r.id), json);
         }
+    }
+    return {};
+}
+
+Result<void> QueryService::visitSteps(QueryRun &run) const
+{
+    OrderedResults ordered(run.room());
+    qint64 read = 0;
+    auto visited = m_store->forEachStepRow(run.predicate.attributeEqualities(), [&](const StepRow &row) {
+        const OrderedResults::Key key{row.createdAtMs(), row.seq(), read++};
+        // A step memory holds is open: an ended one in the store is not (its row is written first).
+        const std::optional<StepRecord> open = row.isOpen() ? m_view->openStep(row.id()) : std::nullopt;
+        if (open) {
+            // Memory holds this one (open, one orchestrator): it is what the step is.
+            const QJsonObject record = stepJson(*open);
+            if (run.matches(record) && ordered.wouldKeep(key))
+                ordered.keep(key, run.resultText(record, [&] { return stepText(*open); }));
+            return;
+        }
+        if (run.matches(row) && ordered.wouldKeep(key))
+            ordered.keep(key, run.resultText(row, [&] { return stepText(row.forJson()); }));
+    });
+    if (!visited)
+        return fail(visited.error());
+    run.appendOrdered(ordered);
+    return {};
+}
+
+Result<void> QueryService::visitLeases(QueryRun &run) const
+{
+    OrderedResults ordered(run.room());
+    qint64 read = 0;
+    auto visited = m_store->forEachLeaseRow(run.predicate.attributeEqualities(), [&](const LeaseRow &row) {
+        const OrderedResults::Key key{row.createdAtMs(), 0, read++};
+        if (run.matches(row) && ordered.wouldKeep(key))
+            ordered.keep(key, run.resultText(row, [&] { return leaseText(row.lease()); }));
+    });
+    if (!visited)
+        return fail(visited.error());
+    run.appendOrdered(ordered);
+    return {};
+}
+
+Result<void> QueryService::visitRuns(QueryRun &run) const
+{
+    auto runs = m_store->runs();
+    auto byRun = m_store->stepCountsByRun();
+    if (!runs)
+        return fail(runs.error());
+    if (!byRun)
+        return fail(byRun.error());
+    for (const RunRecord &r : std::as_const(*runs)) {
+        QJsonObject json = r.toJson();
+        const QHash<QString, int> stepCounts = byRun->value(r.id);
+        int steps = 0;
+        for (int n : stepCounts)
+            steps += n;
+        json.insert(QStringLiteral("steps"), steps);
+        json.insert(QStringLiteral("succeeded"), stepCounts.value(QStringLiteral("succeeded")));
+        json.insert(QStringLiteral("failed"), stepCounts.value(QStringLiteral("failed"))
+                                                  + stepCounts.value(QStringLiteral("timed_out")));
+        run.consider(RunModel, r.name, r.id, json);
     }
     return {};
 }

@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 
+#include <QByteArray>
 #include <QJsonObject>
 
 namespace Swamp {
@@ -22,12 +23,17 @@ class QueryService final
 public:
     QueryService(Store *store, const StateView *view);
 
-    // params: predicate, select (optional), limit (optional, -1: all).
-    Result<QJsonObject> dataQuery(const QJsonObject &params) const;
+    // params: predicate, select (optional), limit (optional, -1: all). The result object as
+    // compact JSON text (its results are written as text, never built as objects).
+    Result<QByteArray> dataQuery(const QJsonObject &params) const;
 
 private:
     // Every record of the types the predicate can match, read as narrowly as it allows.
     Result<void> visitCandidates(QueryRun &run) const;
+    // Steps and leases are rows read field by field, in no order, and ordered as they are kept.
+    Result<void> visitSteps(QueryRun &run) const;
+    Result<void> visitLeases(QueryRun &run) const;
+    Result<void> visitRuns(QueryRun &run) const;
 
     Store *m_store;
     const StateView *m_view;

@@ -1,6 +1,7 @@
-// The scheduler: the queue, submitting, matching steps to workers, dispatching, recovery at
-// start and the sweep (queue timeouts). The worker's frames and how a lease ends are in
-// schedulerleases.cpp; cancelling and the runs' states in schedulerruns.cpp.
+// The scheduler: submitting, matching steps to workers, dispatching and the sweep (queue
+// timeouts). The queue itself (recovery at start, a fleet's reloads, its order) is in
+// schedulerqueue.cpp; the worker's frames and how a lease ends in schedulerleases.cpp;
+// cancelling and the runs' states in schedulerruns.cpp.
 #include "server/scheduler.h"
 
 #include "common/duration.h"
@@ -51,58 +52,25 @@ void Scheduler::setFleet(Fleet *fleet, bool shared)
 
 void Scheduler::requestRefresh()
 {
-    if (m_shared && !m_refreshTimer.isActive())
+    if (!m_shared)
+        return;
+    m_refreshWhole = true;
+    if (!m_refreshTimer.isActive())
         m_refreshTimer.start();
 }
 
-void Scheduler::sortQueue()
+void Scheduler::stepChangedElsewhere(const QString &stepId)
 {
-    m_queue.sort([this](const QString &a, const QString &b) {
-        const StepRecord &x = m_open[a], &y = m_open[b];
-        return x.queuedAt != y.queuedAt ? x.queuedAt < y.queuedAt : x.seq < y.seq;
-    });
+    if (!m_shared || stepId.isEmpty())
+        return;
+    m_changedElsewhere.insert(stepId);
+    if (!m_refreshTimer.isActive())
+        m_refreshTimer.start();
 }
 
 qint64 Scheduler::queueDeadlineMs(const StepRecord &step)
 {
     return step.queuedAt.toMSecsSinceEpoch() + step.spec.queueTimeoutMs;
-}
-
-void Scheduler::refreshQueue()
-{
-    // The database is the queue; this copy only saves a query per scheduling pass.
-    QSet<QString> queued;
-    bool added = false;
-    auto visited = m_store->forEachQueuedStep([&](const StepRecord &step) {
-        queued.insert(step.id);
-        auto it = m_open.find(step.id);
-        if (it == m_open.end()) {
-            m_open.insert(step.id, step);
-            m_queue.append(step.id, queueDeadlineMs(step));
-            added = true;
-        } else if (it->state == StepState::Queued) {
-            *it = step; // attempts and flags as another orchestrator left them
-            m_queue.setDeadline(step.id, queueDeadlineMs(step));
-        }
-    });
-    if (!visited) {
-        if (!Store::isAwayError(visited.error()))
-            qCWarning(lcLease) << "could not reload the queue:" << visited.error().message;
-        return;
-    }
-    m_queue.forEach([&](const QString &id) {
-        if (queued.contains(id))
-            return true;
-        // Taken, cancelled or timed out through another orchestrator.
-        m_queue.remove(id);
-        auto it = m_open.find(id);
-        if (it != m_open.end() && it->state == StepState::Queued)
-            m_open.erase(it);
-        return true;
-    });
-    if (added)
-        sortQueue();
-    requestSchedule();
 }
 
 int Scheduler::expireLeasesOf(const QString &orchestratorId, const QString &reason)
@@ -141,93 +109,14 @@ void Scheduler::cancelHere(const QString &stepId)
             sendCancel(session, lease->id, Tr::tr("cancelled by an operator"));
         }
     }
-    if (step != m_open.end() && step->state == StepState::Queued)
-        requestRefresh();
+    if ((step != m_open.end() && step->state == StepState::Queued) || m_queuedOnly.contains(stepId))
+        stepChangedElsewhere(stepId);
 }
 
 void Scheduler::requestSchedule()
 {
     if (!m_scheduleTimer.isActive())
         m_scheduleTimer.start();
-}
-
-Result<int> Scheduler::recover()
-{
-    if (m_shared) {
-        // Other orchestrators hold live leases in this database: expire only the leases whose
-        // orchestrator is gone (a previous run of this one, or one that stopped without leaving).
-        refreshQueue();
-        const int expired = expireStoredLeases(m_store->activeLeasesOfGoneOrchestrators(),
-                                               QStringLiteral("orchestrator restart"));
-        failLostSecretsOf(QString());
-        return expired;
-    }
-    auto open = m_store->openSteps();
-    if (!open)
-        return fail(open.error());
-    for (const StepRecord &step : std::as_const(*open))
-        m_open.insert(step.id, step);
-    auto active = m_store->activeLeases();
-    if (!active)
-        return fail(active.error());
-    int expired = 0;
-    for (LeaseRecord lease : std::as_const(*active)) {
-        m_leases.insert(lease.id, lease);
-        if (auto r = retireLease(m_leases[lease.id], LeaseState::Expired, QStringLiteral("orchestrator restart"), true); !r)
-            return fail(r.error());
-        ++expired;
-    }
-    // Steps left dispatched/running without an active lease (should not happen) go back too.
-    for (auto it = m_open.begin(); it != m_open.end(); ++it) {
-        if (it->state != StepState::Queued) {
-            it->state = StepState::Queued;
-            it->workerId.clear();
-            it->workerName.clear();
-            if (auto r = saveStep(*it); !r)
-                return fail(r.error());
-        }
-        m_queue.append(it->id, queueDeadlineMs(*it));
-    }
-    sortQueue();
-    // Whatever this database held for a previous run of this orchestrator held its secret
-    // values in that process's memory.
-    failLostSecrets(m_open.values());
-    return expired;
-}
-
-QString Scheduler::secretHolder() const
-{
-    return m_fleet ? m_fleet->id() : QStringLiteral("local");
-}
-
-void Scheduler::failLostSecrets(const QList<StepRecord> &steps)
-{
-    const QString error = Tr::tr("its --secret-env values were held in memory by an orchestrator that has "
-                                 "restarted or stopped (they are never stored); submit the step again");
-    for (StepRecord step : steps) {
-        if (step.state != StepState::Queued || step.spec.secretNames.isEmpty() || m_secrets.contains(step.id))
-            continue;
-        m_queue.remove(step.id);
-        m_open.remove(step.id);
-        auto ended = endQueued(step, StepState::Failed, error);
-        if (!ended || !*ended)
-            continue; // dispatched or ended through another orchestrator meanwhile
-        stepEvent(step, QStringLiteral("step.finished"), Tr::tr("step %1 (%2) failed: %3").arg(shortId(step.id), step.spec.name, error));
-        Q_EMIT stepChanged(step);
-        updateRun(step);
-    }
-}
-
-void Scheduler::failLostSecretsOf(const QString &holder)
-{
-    // A fleet: the steps whose values the orchestrator that just died held, or (empty) every
-    // orchestrator that is not alive.
-    auto steps = m_store->queuedStepsWithSecretsHeldBy(holder);
-    if (!steps) {
-        qCWarning(lcLease) << "could not look for steps whose secret environment is lost:" << steps.error().message;
-        return;
-    }
-    failLostSecrets(*steps);
 }
 
 Result<QByteArray> Scheduler::submit(const QString &runName, const QList<StepSpec> &specs)
@@ -391,22 +280,39 @@ void Scheduler::schedule()
     // workers)). Workers only get busier during a pass, so the set stays true.
     QSet<QString> unmet;
     m_queue.forEach([&](const QString &stepId) {
-        auto it = m_open.find(stepId);
-        if (it == m_open.end())
+        // What scheduling needs, from the full record or from the QueuedStep alone.
+        const Requirement *requirement = nullptr;
+        bool hasSecrets = false;
+        if (const auto open = m_open.constFind(stepId); open != m_open.cend()) {
+            requirement = &open->spec.requirement;
+            hasSecrets = !open->spec.secretNames.isEmpty();
+        } else if (const auto only = m_queuedOnly.constFind(stepId); only != m_queuedOnly.cend()) {
+            requirement = &only->requirement;
+            hasSecrets = only->hasSecrets;
+        } else {
             return true;
+        }
         // Only the orchestrator holding a step's secret values can dispatch it.
-        if (!it->spec.secretNames.isEmpty() && !m_secrets.contains(stepId))
+        if (hasSecrets && !m_secrets.contains(stepId))
             return true;
-        const Requirement &requirement = it->spec.requirement;
-        const bool anyWorker = requirement.target.isEmpty() && requirement.labels.isEmpty()
-                               && requirement.platform.isEmpty();
-        const QString key = anyWorker ? QString() : requirement.text();
+        const bool anyWorker = requirement->target.isEmpty() && requirement->labels.isEmpty()
+                               && requirement->platform.isEmpty();
+        const QString key = anyWorker ? QString() : requirement->text();
         if (!anyWorker && unmet.contains(key))
             return true;
-        WorkerSession *best = anyWorker ? heap.takeBest() : bestMatching(available, requirement);
+        WorkerSession *best = anyWorker ? heap.takeBest() : bestMatching(available, *requirement);
         if (best) {
-            if (dispatch(*it, best))
+            // `requirement` may point into m_queuedOnly, which openRecord() changes.
+            auto step = openRecord(stepId);
+            if (!step) {
+                // While the database is away no step can be read or dispatched: the pass ends,
+                // and the next one runs when it is back (reconnected() refreshes the queue).
+                if (Store::isAwayError(step.error()))
+                    return false;
+                qCWarning(lcLease) << "could not read queued step" << stepId << step.error().message;
+            } else if (*step && dispatch(**step, best)) {
                 --slots;
+            }
             if (anyWorker && best->freeSlots() > 0)
                 heap.push(best);
         } else if (!anyWorker) {
@@ -496,24 +402,6 @@ bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
     return true;
 }
 
-QList<StepRecord> Scheduler::queuedSteps() const
-{
-    QList<StepRecord> steps;
-    m_queue.forEach([&](const QString &id) {
-        const auto it = m_open.constFind(id);
-        if (it != m_open.cend())
-            steps << *it;
-        return true;
-    });
-    return steps;
-}
-
-std::optional<StepRecord> Scheduler::openStep(const QString &id) const
-{
-    const auto it = m_open.constFind(id);
-    return it == m_open.cend() ? std::nullopt : std::optional<StepRecord>(*it);
-}
-
 void Scheduler::sweep()
 {
     reportLeaseRefusals();
@@ -522,13 +410,21 @@ void Scheduler::sweep()
         retireOrRetry(it.key(), *it);
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QString &id : m_queue.due(now.toMSecsSinceEpoch())) {
-        auto it = m_open.find(id);
-        if (it == m_open.end())
+        const std::optional<qint64> deadline = queueDeadlineOf(id);
+        if (!deadline)
             continue;
-        if (const qint64 deadline = queueDeadlineMs(*it); deadline > now.toMSecsSinceEpoch()) {
-            m_queue.setDeadline(id, deadline); // requeued through another orchestrator meanwhile
+        if (*deadline > now.toMSecsSinceEpoch()) {
+            m_queue.setDeadline(id, *deadline); // requeued through another orchestrator meanwhile
             continue;
         }
+        if (auto step = openRecord(id); !step || !*step) {
+            if (!step && Store::isAwayError(step.error()))
+                break; // timed out at a sweep after the database is back
+            if (!step)
+                qCWarning(lcLease) << "could not read queued step" << id << step.error().message;
+            continue;
+        }
+        auto it = m_open.find(id);
         m_queue.remove(id);
         const QString error = Tr::tr("timed out waiting for a worker matching %1").arg(it->spec.requirement.text());
         auto ended = endQueued(*it, StepState::TimedOut, error);

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <functional>
+#include <optional>
 
 namespace Swamp {
 
@@ -42,14 +43,20 @@ public:
     // fenced on the stored state, and requeues/cancels wake the others. Set before recover().
     void setFleet(Fleet *fleet, bool shared);
 
-    // Boot reconciliation: every active lease expires ("orchestrator restart") and its step is
-    // requeued under the usual rules; queued steps are loaded into the queue. In a shared fleet
-    // only leases of orchestrators that are no longer alive expire.
+    // Boot reconciliation, in one transaction: every active lease expires ("orchestrator restart")
+    // and its step is requeued under the usual rules; queued steps are loaded into the queue by
+    // what scheduling needs (QueuedStep), their full records read when they are dispatched. In a
+    // shared fleet only leases of orchestrators that are no longer alive expire. An error leaves
+    // the database as it was.
     Result<int> recover();
 
-    // Fleet: reloads the queue from the database (another orchestrator queued or took steps).
+    // Fleet: reloads the whole queue from the database (at boot, when the database is back).
     // Coalesced like requestSchedule().
     void requestRefresh();
+    // Fleet: another orchestrator queued, requeued, dispatched or ended `stepId` (its event was
+    // pulled): the steps changed since the last look are read again together, by id, never the
+    // whole queue.
+    void stepChangedElsewhere(const QString &stepId);
     // Fleet: `orchestratorId` died; its active leases expire and their steps are requeued.
     int expireLeasesOf(const QString &orchestratorId, const QString &reason);
     // Fleet: an operator cancelled `stepId` through another orchestrator.
@@ -94,10 +101,29 @@ Q_SIGNALS:
 private:
     bool shared() const { return m_shared; }
     void refreshQueue();
+    void refreshWholeQueue();
+    void refreshChangedSteps();
+    // A queued step as the database has it: held as what scheduling needs unless this
+    // orchestrator holds its current record. True when it joined the queue.
+    bool mergeQueued(const QueuedStep &step);
+    // A step that is no longer queued in the database (taken, cancelled or timed out elsewhere).
+    void forgetQueued(const QString &id);
     // Expires the leases read from the store (`active`, another orchestrator's): returns how many.
     int expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason);
+    Result<void> recoverAlone(int &expired);
+    Result<void> recoverShared(int &expired);
+    // The queued steps with --secret-env names, in full (their values died with the last run).
+    QList<StepRecord> queuedWithSecrets();
     void sortQueue();
     void schedule();
+    // The open step `id` in full: m_open's, or read from the store into m_open when only its
+    // QueuedStep is held (then also the next few such steps in the queue, in one read: they are
+    // likely dispatched next). Null when it is not open here; an error when the store failed.
+    Result<StepRecord *> openRecord(const QString &id);
+    // When queued step `id` times out waiting for a worker; nothing when it is not queued here.
+    std::optional<qint64> queueDeadlineOf(const QString &id) const;
+    // The open step `stepOrRunId`, or the open steps of that run.
+    QList<QString> openStepIdsOf(const QString &stepOrRunId) const;
     // Connected, not draining, not held back, with a free slot; adds their free slots to `slots`.
     QList<WorkerSession *> availableWorkers(int *slots) const;
     bool dispatch(StepRecord &step, WorkerSession *session);
@@ -160,7 +186,11 @@ private:
     WorkerPool *m_pool;
     WorkerLink *m_link;
     qint64 m_defaultQueueTimeoutMs;
-    QHash<QString, StepRecord> m_open;     // every non-terminal step
+    // Every non-terminal step: in full in m_open, or, for queued steps recovered at boot (or
+    // reloaded in a fleet) and not touched since, only what scheduling needs in m_queuedOnly;
+    // openRecord() moves one from there to m_open. An id is in one of the two, never both.
+    QHash<QString, StepRecord> m_open;
+    QHash<QString, QueuedStep> m_queuedOnly;
     StepQueue m_queue;                     // queued step ids, oldest first
     QHash<QString, LeaseRecord> m_leases;  // active leases
     QHash<QString, int> m_lastSeq;         // per active lease: last output seq stored
@@ -170,6 +200,8 @@ private:
     QHash<QString, QJsonObject> m_secrets;
     QTimer m_scheduleTimer;
     QTimer m_refreshTimer;
+    bool m_refreshWhole = false;
+    QSet<QString> m_changedElsewhere; // read at the next refresh
     // Which refused lease frames become events: the first per worker per minute, then a summary,
     // so that a worker sending frames for made-up leases cannot grow the database or the log.
     RefusalDigest m_leaseRefusals{60000, 20};
@@ -177,6 +209,11 @@ private:
     bool m_shared = false;
     // Whether this orchestrator holds the lease (in a fleet, it may retire another's).
     bool heldHere(const LeaseRecord &lease) const;
+    // Boot recovery in a fleet: the leases it expires and their steps were locked for its
+    // transaction, the leases expired and the steps read into m_open all at once (retiring
+    // neither writes the lease nor reads the step again), and the others are woken once at its
+    // end, not once per requeued step.
+    bool m_recovering = false;
     // One orchestrator: each open run's record and how many of its steps are in each state, so
     // that a step's change updates its run without reading the run and its steps back (a run
     // with one step used to cost two SELECTs per change). Loaded on first use after a restart;

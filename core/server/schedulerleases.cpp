@@ -282,6 +282,10 @@ Result<bool> Scheduler::writeFenced(const LeaseRecord &lease, const std::functio
 {
     bool active = false;
     auto saved = m_store->transaction([&]() -> Result<void> {
+        if (m_recovering) {
+            active = true; // boot recovery locked and expired its leases already, all at once
+            return then();
+        }
         if (!m_shared) {
             // The only writer: a lease in m_leases is the active one in the store.
             if (auto r = m_store->updateLease(lease); !r)
@@ -358,7 +362,7 @@ Result<void> Scheduler::retireLease(LeaseRecord &lease, LeaseState leaseState, c
         nextStep = *step;
         if (auto r = m_store->updateStep(*nextStep); !r)
             return r;
-        if (nextStep->state == StepState::Queued && m_shared)
+        if (nextStep->state == StepState::Queued && m_shared && !m_recovering)
             m_fleet->notify(QStringLiteral("steps"));
         return {};
     });
@@ -385,8 +389,9 @@ Result<std::optional<StepRecord>> Scheduler::stepAfterRetiring(const LeaseRecord
 {
     std::optional<StepRecord> current;
     const auto open = m_open.constFind(lease.stepId);
-    if (m_shared && (!heldHere(lease) || open == m_open.cend())) {
-        // Another orchestrator's step (a takeover): its row as stored, locked.
+    if (m_shared && !m_recovering && (!heldHere(lease) || open == m_open.cend())) {
+        // Another orchestrator's step (a takeover): its row as stored, locked. Boot recovery read
+        // the steps it retires into m_open, locked, in its own transaction.
         auto fresh = m_store->stepForUpdate(lease.stepId);
         if (!fresh)
             return fail(fresh.error());
@@ -456,13 +461,13 @@ void Scheduler::dropSuperseded(WorkerSession *session, QString leaseId, const QS
         const auto step = m_open.constFind(lease->stepId);
         if (step != m_open.cend() && step->state != StepState::Queued)
             m_open.erase(step);
+        stepChangedElsewhere(lease->stepId); // requeued by whoever expired the lease
         m_leases.erase(lease);
     }
     m_lastSeq.remove(leaseId);
     session->leaseIds.remove(leaseId);
     refuse(session, leaseId, what);
     Q_EMIT slotsChanged(session);
-    requestRefresh();
     requestSchedule();
 }
 

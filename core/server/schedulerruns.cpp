@@ -25,6 +25,22 @@ using namespace Qt::StringLiterals;
 
 namespace Swamp {
 
+QList<QString> Scheduler::openStepIdsOf(const QString &stepOrRunId) const
+{
+    if (m_open.contains(stepOrRunId) || m_queuedOnly.contains(stepOrRunId))
+        return {stepOrRunId};
+    QList<QString> stepIds;
+    for (auto it = m_open.cbegin(); it != m_open.cend(); ++it) {
+        if (it->runId == stepOrRunId)
+            stepIds << it.key();
+    }
+    for (auto it = m_queuedOnly.cbegin(); it != m_queuedOnly.cend(); ++it) {
+        if (it->runId == stepOrRunId)
+            stepIds << it.key();
+    }
+    return stepIds;
+}
+
 Result<QJsonObject> Scheduler::cancel(const QString &id)
 {
     if (m_shared) {
@@ -33,19 +49,13 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
         if (!open)
             return fail(open.error());
         for (const StepRecord &step : std::as_const(*open)) {
-            if (!m_open.contains(step.id))
+            if (!m_open.contains(step.id)) {
                 m_open.insert(step.id, step);
+                m_queuedOnly.remove(step.id);
+            }
         }
     }
-    QList<QString> stepIds;
-    if (m_open.contains(id)) {
-        stepIds << id;
-    } else {
-        for (auto it = m_open.cbegin(); it != m_open.cend(); ++it) {
-            if (it->runId == id)
-                stepIds << it.key();
-        }
-    }
+    const QList<QString> stepIds = openStepIdsOf(id);
     if (stepIds.isEmpty()) {
         auto stored = m_store->step(id);
         auto run = m_store->run(id);
@@ -58,7 +68,12 @@ Result<QJsonObject> Scheduler::cancel(const QString &id)
     }
     QJsonArray cancelled;
     for (const QString &stepId : std::as_const(stepIds)) {
-        StepRecord &step = m_open[stepId];
+        auto record = openRecord(stepId);
+        if (!record)
+            return fail(record.error());
+        if (!*record)
+            continue; // taken or ended through another orchestrator meanwhile
+        StepRecord &step = **record;
         step.cancelRequested = true;
         cancelled << stepId;
         if (step.state == StepState::Queued) {

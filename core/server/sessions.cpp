@@ -240,13 +240,33 @@ QJsonArray WorkerSessions::cutOffToken(const QString &tokenName)
     return disconnected;
 }
 
+QJsonArray WorkerSessions::extendToken(const QString &tokenName, const QDateTime &expiresAt)
+{
+    QJsonArray moved;
+    for (WorkerSession *session : m_pool.onToken(tokenName)) {
+        session->tokenExpiresAt = expiresAt;
+        if (session->record.draining && session->drainCode == u"token_expired") {
+            session->drainCode.clear(); // the expiry that drained it has moved: undrain() may lift it
+            if (auto undrained = undrain(session); !undrained)
+                qCWarning(lcEnroll) << "could not undrain" << session->record.name << undrained.error().message;
+        }
+        if (session->isConnected())
+            moved << session->record.name;
+    }
+    watchTokenExpiry(expiresAt, tokenName);
+    return moved;
+}
+
 void WorkerSessions::checkDrained(WorkerSession *session)
 {
     if (!session->record.draining || !session->leaseIds.isEmpty() || !session->isConnected())
         return;
     WorkerConnection *connection = session->connection;
     if (session->drainCode == u"token_expired") {
-        const Error error = Codes::tokenExpired(session->record.tokenName);
+        Error error = Codes::tokenExpired(session->record.tokenName);
+        // The worker tells its operator that its session ended with the token, and when.
+        error.details.insert(QStringLiteral("tokenName"), session->record.tokenName);
+        error.details.insert(QStringLiteral("expiresAt"), isoUtc(session->tokenExpiresAt));
         connection->sendError(error);
         connection->workerId.clear();
         connection->close(Protocol::CloseEnrollmentFailed, QStringLiteral("token_expired"));

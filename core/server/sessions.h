@@ -78,6 +78,9 @@ public:
     // The token was revoked: every live session on it here ends at once, its running steps back
     // in the queue (a `cancel` each), then `error` token_revoked and close 4003. Their names.
     QJsonArray cutOffToken(const QString &tokenName);
+    // The token was extended to `expiresAt`: every session on it here lasts until then, and those
+    // draining because it had expired take steps again. Their names.
+    QJsonArray extendToken(const QString &tokenName, const QDateTime &expiresAt);
     void checkDrained(WorkerSession *session);
     void slotsChanged(WorkerSession *session);
     void updateStatus(WorkerSession *session);

@@ -46,7 +46,12 @@ StepRecord StateView::current(const StepRecord &stored) const
 {
     // In a fleet another orchestrator may have dispatched or finished a step that is still
     // queued in this one's copy: the database is the truth.
-    return shared() ? stored : m_scheduler->openStep(stored.id).value_or(stored);
+    return openStep(stored.id).value_or(stored);
+}
+
+std::optional<StepRecord> StateView::openStep(const QString &id) const
+{
+    return shared() ? std::nullopt : m_scheduler->openStep(id);
 }
 
 Result<StepRecord> StateView::findStep(const QString &id) const

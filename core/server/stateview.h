@@ -38,6 +38,8 @@ public:
     Result<StepRecord> findStep(const QString &id) const;
     // `stored` as it is now (the open step in memory, if alone and it is open).
     StepRecord current(const StepRecord &stored) const;
+    // The step as memory holds it, when that is what it is (alone, and open); else nothing.
+    std::optional<StepRecord> openStep(const QString &id) const;
     // Every token, oldest first, with its token.list object (audit entries included).
     Result<void> forEachTokenJson(const QDateTime &now,
                                   const std::function<void(const TokenRecord &, const QJsonObject &)> &visit) const;

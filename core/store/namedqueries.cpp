@@ -3,6 +3,10 @@
 // (scripts/check-layers.sh checks it); the services name what they want instead.
 #include "store/store.h"
 
+#include "store/columns_p.h"
+#include "store/queryrows.h"
+#include "store/rows_p.h"
+
 namespace Swamp {
 
 namespace {
@@ -62,9 +66,99 @@ Result<void> Store::forEachQueuedStep(const std::function<void(const StepRecord 
     return forEachStep(QStringLiteral("WHERE state = 'queued'"), {}, visit);
 }
 
-Result<QList<StepRecord>> Store::openSteps()
+namespace {
+
+// `ids` as "IN (?, …)" lists of up to 256 marks: padded to a power of two (by repeating the last
+// id), so that SQLite keeps a few statement texts prepared for every size.
+struct IdChunk
 {
-    return steps(QStringLiteral("WHERE state IN ") + OpenStates + QStringLiteral(" ORDER BY queued_at, seq"));
+    QString in;
+    QVariantList ids;
+};
+
+QList<IdChunk> idChunks(const QStringList &ids)
+{
+    constexpr qsizetype Chunk = 256;
+    QList<IdChunk> chunks;
+    for (qsizetype from = 0; from < ids.size(); from += Chunk) {
+        const QStringList chunk = ids.mid(from, Chunk);
+        qsizetype marks = 1;
+        while (marks < chunk.size())
+            marks *= 2;
+        IdChunk part{QStringLiteral("IN (?") + QStringLiteral(", ?").repeated(marks - 1) + u')', {}};
+        for (qsizetype i = 0; i < marks; ++i)
+            part.ids << chunk.at(std::min(i, chunk.size() - 1));
+        chunks << part;
+    }
+    return chunks;
+}
+
+} // namespace
+
+Result<void> Store::forEachQueuedStepSummary(const std::function<void(const QueuedStep &)> &visit)
+{
+    return queuedStepSummaries(QString(), {}, visit, true);
+}
+
+Result<void> Store::forEachQueuedStepSummary(const QStringList &ids, const std::function<void(const QueuedStep &)> &visit)
+{
+    for (const IdChunk &chunk : idChunks(ids)) {
+        // A padded list names its last id more than once; IN matches its row once.
+        if (auto r = queuedStepSummaries(QStringLiteral(" AND id ") + chunk.in, chunk.ids, visit, false); !r)
+            return r;
+    }
+    return {};
+}
+
+Result<void> Store::queuedStepSummaries(const QString &andSql, const QVariantList &bindings,
+                                        const std::function<void(const QueuedStep &)> &visit, bool stream)
+{
+    QString runId;
+    QHash<QString, Labels> labels; // by their column's text: parsed once each
+    // A whole queue is streamed (on PostgreSQL through a cursor); a few ids are one statement.
+    const auto read = stream ? &Store::forEachRow : &Store::select;
+    return (this->*read)(QStringLiteral("SELECT id, run_id, seq, attempt, target, labels, platform, queued_at, "
+                                     "queue_timeout_ms, secret_env <> '[]' FROM steps WHERE state = 'queued'")
+                          + andSql + QStringLiteral(" ORDER BY queued_at, seq"),
+                      bindings, [&](const QSqlQuery &q) {
+                          QueuedStep step;
+                          step.id = q.value(0).toString();
+                          if (const QString run = q.value(1).toString(); run != runId)
+                              runId = run;
+                          step.runId = runId;
+                          step.seq = q.value(2).toInt();
+                          step.attempt = q.value(3).toInt();
+                          step.requirement.target = q.value(4).toString();
+                          const QString labelsText = q.value(5).toString();
+                          auto known = labels.constFind(labelsText);
+                          if (known == labels.cend())
+                              known = labels.insert(labelsText, labelsFromText(labelsText));
+                          step.requirement.labels = *known;
+                          step.requirement.platform = q.value(6).toString();
+                          step.queuedAt = fromMs(q.value(7));
+                          step.queueTimeoutMs = q.value(8).toLongLong();
+                          step.hasSecrets = q.value(9).toBool();
+                          visit(step);
+                      });
+}
+
+Result<QList<StepRecord>> Store::stepsOnWorkers()
+{
+    return steps(QStringLiteral("WHERE state IN ('dispatched', 'running') ORDER BY queued_at, seq"));
+}
+
+Result<QList<StepRecord>> Store::stepsWithIds(const QStringList &ids, Lock lock)
+{
+    const QString forUpdate =
+        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
+    QList<StepRecord> found;
+    for (const IdChunk &chunk : idChunks(ids)) {
+        auto part = steps(QStringLiteral("WHERE id ") + chunk.in + forUpdate, chunk.ids);
+        if (!part)
+            return fail(part.error());
+        found += *part;
+    }
+    return found;
 }
 
 Result<QList<StepRecord>> Store::openStepsOf(const QString &stepOrRunId)
@@ -83,9 +177,24 @@ Result<QList<LeaseRecord>> Store::activeLeasesOf(const QString &orchestratorId)
     return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id = ?"), {orchestratorId});
 }
 
-Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators()
+Result<QList<LeaseRecord>> Store::activeLeasesOfGoneOrchestrators(Lock lock)
 {
-    return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN ") + AliveOrchestrators);
+    const QString forUpdate =
+        lock == Lock::ForUpdate && m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE") : QString();
+    return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id NOT IN ") + AliveOrchestrators + forUpdate);
+}
+
+Result<void> Store::expireLeases(const QStringList &ids, const QString &reason, const QDateTime &now)
+{
+    for (const IdChunk &chunk : idChunks(ids)) {
+        if (auto r = execute(QStringLiteral("UPDATE step_leases SET state = 'expired', error = ?, ended_at = ?, updated_at = ? "
+                                            "WHERE state = 'active' AND id ")
+                                 + chunk.in,
+                             QVariantList{reason, toMs(now), toMs(now)} + chunk.ids);
+            !r)
+            return r;
+    }
+    return {};
 }
 
 Result<QList<StepRecord>> Store::queuedStepsWithSecretsHeldBy(const QString &holder)
@@ -144,18 +253,20 @@ Result<QHash<QString, QHash<QString, int>>> Store::stepCountsByRun()
     return byRun;
 }
 
-Result<void> Store::forEachStepMatching(const AttributeEqualities &equalities,
-                                        const std::function<void(const StepRecord &)> &visit)
+Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const std::function<void(const StepRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, StepAttributeColumns);
-    return forEachStep(filter.where + QStringLiteral("ORDER BY created_at, seq"), filter.bindings, visit);
+    Internal::TextCache texts;
+    return forEachColumns(QString::fromLatin1(Internal::StepColumnsSql) + filter.where, filter.bindings,
+                          [&](const Internal::RowColumns &columns) { visit(StepRow(columns, texts)); });
 }
 
-Result<void> Store::forEachLeaseMatching(const AttributeEqualities &equalities,
-                                         const std::function<void(const LeaseRecord &)> &visit)
+Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities,
+                                    const std::function<void(const LeaseRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, LeaseAttributeColumns);
-    return forEachLease(filter.where + QStringLiteral("ORDER BY created_at"), filter.bindings, visit);
+    return forEachColumns(QString::fromLatin1(Internal::LeaseColumnsSql) + filter.where, filter.bindings,
+                          [&](const Internal::RowColumns &columns) { visit(LeaseRow(columns)); });
 }
 
 Result<QList<AuditRecord>> Store::auditRecordsMatching(const AttributeEqualities &equalities)

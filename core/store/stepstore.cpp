@@ -2,6 +2,8 @@
 #include "store/store.h"
 #include "store/columns_p.h"
 
+#include "store/rows_p.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -26,11 +28,6 @@ QVariant nullableText(const QString &text)
 QVariant nullableInt(const std::optional<int> &value)
 {
     return value ? QVariant(*value) : QVariant(QMetaType::fromType<int>());
-}
-
-std::optional<int> optionalInt(const QVariant &value)
-{
-    return value.isNull() ? std::nullopt : std::optional<int>(value.toInt());
 }
 } // namespace
 
@@ -89,12 +86,6 @@ Result<QList<RunRecord>> Store::runs(int limit)
     return list;
 }
 
-static const char StepColumns[] =
-    "SELECT id, run_id, seq, name, command, shell, env, target, labels, platform, timeout_ms, "
-    "queue_timeout_ms, max_attempts, at_most_once, state, attempt, exit_code, error, worker_id, "
-    "worker_name, cancel_requested, output_bytes, output_chunks, output_truncated, queued_at, "
-    "started_at, finished_at, created_at, updated_at, secret_env, secret_holder FROM steps ";
-
 Store::Statement Store::stepInsertStatement(const StepRecord &s)
 {
     QJsonArray command = QJsonArray::fromStringList(s.spec.command);
@@ -145,43 +136,113 @@ Result<void> Store::updateStep(const StepRecord &s)
     return execute(stepUpdateStatement(s));
 }
 
-static StepRecord stepFromQuery(const QSqlQuery &q)
+namespace Internal {
+
+const char StepColumnsSql[] =
+    "SELECT id, run_id, seq, name, command, shell, env, target, labels, platform, timeout_ms, "
+    "queue_timeout_ms, max_attempts, at_most_once, state, attempt, exit_code, error, worker_id, "
+    "worker_name, cancel_requested, output_bytes, output_chunks, output_truncated, queued_at, "
+    "started_at, finished_at, created_at, updated_at, secret_env, secret_holder FROM steps ";
+
+const char LeaseColumnsSql[] = "SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
+                               "exit_code, created_at, started_at, ended_at, updated_at, orchestrator_id "
+                               "FROM step_leases ";
+
+QDateTime timeFromColumn(const RowColumns &c, int column)
+{
+    return c.isNull(column) ? QDateTime() : QDateTime::fromMSecsSinceEpoch(c.integer(column), Qt::UTC);
+}
+
+static std::optional<int> optionalInt(const RowColumns &c, int column)
+{
+    return c.isNull(column) ? std::nullopt : std::optional<int>(int(c.integer(column)));
+}
+
+// Every column but the four JSON texts, which the callers read their ways.
+static StepRecord stepScalars(const RowColumns &c)
 {
     StepRecord s;
-    s.id = q.value(0).toString();
-    s.runId = q.value(1).toString();
-    s.seq = q.value(2).toInt();
-    s.spec.name = q.value(3).toString();
-    for (const QJsonValue &arg : QJsonDocument::fromJson(q.value(4).toString().toUtf8()).array())
-        s.spec.command << arg.toString();
-    s.spec.shell = q.value(5).toInt() != 0;
-    s.spec.env = QJsonDocument::fromJson(q.value(6).toString().toUtf8()).object();
-    s.spec.requirement.target = q.value(7).toString();
-    s.spec.requirement.labels = labelsFromJson(QJsonDocument::fromJson(q.value(8).toString().toUtf8()).object());
-    s.spec.requirement.platform = q.value(9).toString();
-    s.spec.timeoutMs = q.value(10).toLongLong();
-    s.spec.queueTimeoutMs = q.value(11).toLongLong();
-    s.spec.maxAttempts = q.value(12).toInt();
-    s.spec.atMostOnce = q.value(13).toInt() != 0;
-    s.state = stepStateFromName(q.value(14).toString());
-    s.attempt = q.value(15).toInt();
-    s.exitCode = optionalInt(q.value(16));
-    s.error = q.value(17).toString();
-    s.workerId = q.value(18).toString();
-    s.workerName = q.value(19).toString();
-    s.cancelRequested = q.value(20).toInt() != 0;
-    s.outputBytes = q.value(21).toLongLong();
-    s.outputChunks = q.value(22).toInt();
-    s.outputTruncated = q.value(23).toInt() != 0;
-    s.queuedAt = Store::fromMs(q.value(24));
-    s.startedAt = Store::fromMs(q.value(25));
-    for (const QJsonValue &name : QJsonDocument::fromJson(q.value(29).toString().toUtf8()).array())
-        s.spec.secretNames << name.toString();
-    s.spec.secretHolder = q.value(30).toString();
-    s.finishedAt = Store::fromMs(q.value(26));
-    s.createdAt = Store::fromMs(q.value(27));
-    s.updatedAt = Store::fromMs(q.value(28));
+    s.id = c.text(StepId);
+    s.runId = c.text(StepRunId);
+    s.seq = int(c.integer(StepSeq));
+    s.spec.name = c.text(StepName);
+    s.spec.shell = c.integer(StepShell) != 0;
+    s.spec.requirement.target = c.text(StepTarget);
+    s.spec.requirement.platform = c.text(StepPlatform);
+    s.spec.timeoutMs = c.integer(StepTimeoutMs);
+    s.spec.queueTimeoutMs = c.integer(StepQueueTimeoutMs);
+    s.spec.maxAttempts = int(c.integer(StepMaxAttempts));
+    s.spec.atMostOnce = c.integer(StepAtMostOnce) != 0;
+    s.state = stepStateFromName(c.text(StepState_));
+    s.attempt = int(c.integer(StepAttempt));
+    s.exitCode = optionalInt(c, StepExitCode);
+    s.error = c.text(StepError);
+    s.workerId = c.text(StepWorkerId);
+    s.workerName = c.text(StepWorkerName);
+    s.cancelRequested = c.integer(StepCancelRequested) != 0;
+    s.outputBytes = c.integer(StepOutputBytes);
+    s.outputChunks = int(c.integer(StepOutputChunks));
+    s.outputTruncated = c.integer(StepOutputTruncated) != 0;
+    s.queuedAt = timeFromColumn(c, StepQueuedAt);
+    s.startedAt = timeFromColumn(c, StepStartedAt);
+    s.spec.secretHolder = c.text(StepSecretHolder);
+    s.finishedAt = timeFromColumn(c, StepFinishedAt);
+    s.createdAt = timeFromColumn(c, StepCreatedAt);
+    s.updatedAt = timeFromColumn(c, StepUpdatedAt);
     return s;
+}
+
+StepRecord stepFromColumns(const RowColumns &c)
+{
+    StepRecord s = stepScalars(c);
+    for (const QJsonValue &arg : QJsonDocument::fromJson(c.utf8(StepCommand)).array())
+        s.spec.command << arg.toString();
+    s.spec.env = QJsonDocument::fromJson(c.utf8(StepEnv)).object();
+    s.spec.requirement.labels = labelsFromJson(QJsonDocument::fromJson(c.utf8(StepLabels)).object());
+    for (const QJsonValue &name : QJsonDocument::fromJson(c.utf8(StepSecretEnv)).array())
+        s.spec.secretNames << name.toString();
+    return s;
+}
+
+StepRecord stepForJson(const RowColumns &c, TextCache &texts)
+{
+    StepRecord s = stepScalars(c);
+    s.spec.command = texts.strings(c.utf8(StepCommand));
+    s.spec.requirement.labels = texts.labels(c.utf8(StepLabels));
+    s.spec.secretNames = texts.strings(c.utf8(StepSecretEnv));
+    return s;
+}
+
+LeaseRecord leaseFromColumns(const RowColumns &c)
+{
+    LeaseRecord l;
+    l.id = c.text(LeaseId);
+    l.stepId = c.text(LeaseStepId);
+    l.runId = c.text(LeaseRunId);
+    l.workerId = c.text(LeaseWorkerId);
+    l.workerName = c.text(LeaseWorkerName);
+    l.attempt = int(c.integer(LeaseAttempt));
+    l.state = leaseStateFromName(c.text(LeaseState_));
+    l.error = c.text(LeaseError);
+    l.exitCode = optionalInt(c, LeaseExitCode);
+    l.createdAt = timeFromColumn(c, LeaseCreatedAt);
+    l.startedAt = timeFromColumn(c, LeaseStartedAt);
+    l.endedAt = timeFromColumn(c, LeaseEndedAt);
+    l.updatedAt = timeFromColumn(c, LeaseUpdatedAt);
+    l.orchestratorId = c.text(LeaseOrchestratorId);
+    return l;
+}
+
+} // namespace Internal
+
+static StepRecord stepFromQuery(const QSqlQuery &q)
+{
+    return Internal::stepFromColumns(Internal::QueryColumns(q));
+}
+
+static LeaseRecord leaseFromQuery(const QSqlQuery &q)
+{
+    return Internal::leaseFromColumns(Internal::QueryColumns(q));
 }
 
 Result<std::optional<StepRecord>> Store::step(const QString &id)
@@ -194,10 +255,10 @@ Result<std::optional<StepRecord>> Store::step(const QString &id)
 
 Result<QList<StepRecord>> Store::steps(const QString &whereSql, const QVariantList &bindings)
 {
-    // One statement, its rows read before anything else runs (forEachStep() needs a cursor on
-    // PostgreSQL: three round trips for what is often one row).
+    // The rows only fill a list: one statement, where forEachStep() declares, fetches from and
+    // closes a cursor on PostgreSQL (three round trips for the one row of step() or a claim).
     QList<StepRecord> list;
-    auto read = select(QString::fromLatin1(StepColumns) + whereSql, bindings,
+    auto read = select(QString::fromLatin1(Internal::StepColumnsSql) + whereSql, bindings,
                        [&](const QSqlQuery &q) { list << stepFromQuery(q); });
     if (!read)
         return fail(read.error());
@@ -217,7 +278,7 @@ Result<std::optional<StepRecord>> Store::claimQueuedStep(const QString &id)
     // SQLite has one writer (this process) and no row locks: the plain read is the claim. The
     // claim reads only the step's own row, which no pending row changes: no need to write them.
     const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR UPDATE SKIP LOCKED") : QString();
-    const QString sql = QString::fromLatin1(StepColumns) + QStringLiteral("WHERE id = ? AND state = 'queued'") + lock;
+    const QString sql = QString::fromLatin1(Internal::StepColumnsSql) + QStringLiteral("WHERE id = ? AND state = 'queued'") + lock;
     auto query = deferring() ? execWithoutFlush(sql, {id}) : exec(sql, {id});
     if (!query)
         return fail(query.error());
@@ -229,7 +290,7 @@ Result<std::optional<StepRecord>> Store::claimQueuedStep(const QString &id)
 Result<void> Store::forEachStep(const QString &whereSql, const QVariantList &bindings,
                                 const std::function<void(const StepRecord &)> &visit)
 {
-    return forEachRow(QString::fromLatin1(StepColumns) + whereSql, bindings,
+    return forEachRow(QString::fromLatin1(Internal::StepColumnsSql) + whereSql, bindings,
                       [&](const QSqlQuery &q) { visit(stepFromQuery(q)); });
 }
 
@@ -275,37 +336,20 @@ Result<std::optional<LeaseRecord>> Store::lease(const QString &id)
 
 Result<QList<LeaseRecord>> Store::leases(const QString &whereSql, const QVariantList &bindings)
 {
+    // One statement, as steps() does.
     QList<LeaseRecord> list;
-    auto visited = forEachLease(whereSql, bindings, [&](const LeaseRecord &lease) { list << lease; });
-    if (!visited)
-        return fail(visited.error());
+    auto read = select(QString::fromLatin1(Internal::LeaseColumnsSql) + whereSql, bindings,
+                       [&](const QSqlQuery &q) { list << leaseFromQuery(q); });
+    if (!read)
+        return fail(read.error());
     return list;
 }
 
 Result<void> Store::forEachLease(const QString &whereSql, const QVariantList &bindings,
                                  const std::function<void(const LeaseRecord &)> &visit)
 {
-    return forEachRow(QStringLiteral("SELECT id, step_id, run_id, worker_id, worker_name, attempt, state, error, "
-                                     "exit_code, created_at, started_at, ended_at, updated_at, orchestrator_id FROM step_leases ")
-                          + whereSql,
-                      bindings, [&](const QSqlQuery &q) {
-                          LeaseRecord l;
-                          l.id = q.value(0).toString();
-                          l.stepId = q.value(1).toString();
-                          l.runId = q.value(2).toString();
-                          l.workerId = q.value(3).toString();
-                          l.workerName = q.value(4).toString();
-                          l.attempt = q.value(5).toInt();
-                          l.state = leaseStateFromName(q.value(6).toString());
-                          l.error = q.value(7).toString();
-                          l.exitCode = optionalInt(q.value(8));
-                          l.createdAt = fromMs(q.value(9));
-                          l.startedAt = fromMs(q.value(10));
-                          l.endedAt = fromMs(q.value(11));
-                          l.updatedAt = fromMs(q.value(12));
-                          l.orchestratorId = q.value(13).toString();
-                          visit(l);
-                      });
+    return forEachRow(QString::fromLatin1(Internal::LeaseColumnsSql) + whereSql, bindings,
+                      [&](const QSqlQuery &q) { visit(leaseFromQuery(q)); });
 }
 
 Result<void> Store::appendOutput(const QString &stepId, int chunk, const QString &leaseId, int attempt,

@@ -29,8 +29,13 @@
 
 namespace Swamp {
 
+class LeaseRow;
 class SqliteCommitter;
+class StepRow;
 class WalCheckpointer;
+namespace Internal {
+class RowColumns;
+}
 
 // The orchestrator's one database: SQLite (WAL) by default, PostgreSQL when given a
 // postgresql:// URL. Holds the connection *name*, never a QSqlDatabase member. Every call
@@ -161,6 +166,8 @@ public:
     Result<qint64> bindingCount(const QString &tokenId);
     Result<QList<TokenRecord>> allTokens();                      // oldest first
     Result<void> revokeToken(const QString &tokenId, const QDateTime &at, const QString &reason);
+    // A new expiry for a token that is not revoked (a revoked one is left as it is).
+    Result<void> extendToken(const QString &tokenId, const QDateTime &expiresAt, const QDateTime &at);
     Result<void> insertBinding(const QString &tokenId, const TokenBinding &binding);
     // Records the key of a machine bound before machine keys existed (its first enrollment since).
     Result<void> setBindingKey(const QString &tokenId, const QString &machineId, const QString &keyHash);
@@ -272,11 +279,26 @@ public:
     // beyond one record, so that no SQL is written outside core/store/.
     // The scheduler
     Result<void> forEachQueuedStep(const std::function<void(const StepRecord &)> &visit);
-    Result<QList<StepRecord>> openSteps();                          // not terminal, oldest queued first
+    // The queued steps as scheduling needs them, in queue order (queued_at, seq): their columns
+    // only, no command or environment; steps of a run share its id's text, steps with the same
+    // labels their labels'.
+    Result<void> forEachQueuedStepSummary(const std::function<void(const QueuedStep &)> &visit);
+    // The same for those of `ids` still queued (a fleet's changes since its last look), up to 256
+    // to a statement.
+    Result<void> forEachQueuedStepSummary(const QStringList &ids, const std::function<void(const QueuedStep &)> &visit);
+    Result<QList<StepRecord>> stepsOnWorkers();                     // dispatched or running
+    // Those of `ids` that exist, in any order; with `forUpdate` locked for the running transaction
+    // (PostgreSQL: FOR UPDATE), as stepForUpdate() does one.
+    enum class Lock { None, ForUpdate };
+    Result<QList<StepRecord>> stepsWithIds(const QStringList &ids, Lock lock = Lock::None);
     Result<QList<StepRecord>> openStepsOf(const QString &stepOrRunId); // that step, or that run's steps
     Result<QList<LeaseRecord>> activeLeases();
     Result<QList<LeaseRecord>> activeLeasesOf(const QString &orchestratorId);
-    Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators();  // their orchestrator is not alive
+    // Their orchestrator is not alive; with ForUpdate locked for the running transaction.
+    Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators(Lock lock = Lock::None);
+    // Boot recovery: those of these leases still active end `expired` with `reason`, up to 256
+    // to a statement.
+    Result<void> expireLeases(const QStringList &ids, const QString &reason, const QDateTime &now);
     // Queued steps with --secret-env values held by `holder`; empty: by no orchestrator alive.
     Result<QList<StepRecord>> queuedStepsWithSecretsHeldBy(const QString &holder);
     Result<void> requestStepCancel(const QString &stepId);
@@ -291,10 +313,12 @@ public:
     // A query's top-level `attributes.<field> == <literal>` conditions; those on columns narrow
     // the rows read (the query still decides on each row).
     using AttributeEqualities = QList<std::pair<QString, QJsonValue>>;
-    Result<void> forEachStepMatching(const AttributeEqualities &equalities,
-                                     const std::function<void(const StepRecord &)> &visit);
-    Result<void> forEachLeaseMatching(const AttributeEqualities &equalities,
-                                      const std::function<void(const LeaseRecord &)> &visit);
+    // The rows of the steps (leases) the equalities leave, in no order (the caller orders what
+    // it keeps: a store-wide ORDER BY sorted every whole row before the first one came), each as
+    // a record read column by column (queryrows.h). `visit` must not use the store.
+    Result<void> forEachStepRow(const AttributeEqualities &equalities, const std::function<void(const StepRow &)> &visit);
+    Result<void> forEachLeaseRow(const AttributeEqualities &equalities,
+                                 const std::function<void(const LeaseRow &)> &visit);
     Result<QList<AuditRecord>> auditRecordsMatching(const AttributeEqualities &equalities);
     Result<QList<AuditRecord>> tokenAuditRecords(); // every record about a token, oldest first
     // A fleet
@@ -443,6 +467,8 @@ private:
     Result<void> flushPendingPostgres(const PendingRows &pending);
     Result<void> checkHeldLeases(const PendingRows &pending);
     Result<void> refreshRuns(const QSet<QString> &runIds);
+    Result<void> queuedStepSummaries(const QString &andSql, const QVariantList &bindings,
+                                     const std::function<void(const QueuedStep &)> &visit, bool stream);
     Result<void> insertEventsNumbered(const QList<const Event *> &events);
     Result<void> notifyPending(const QStringList &payloads);
     PendingRows &pendingRows() { return m_inBody ? m_bodyRows : m_batchRows; }
@@ -464,6 +490,10 @@ private:
     Result<void> savepoint(const QString &sql);
     // `SELECT key, COUNT(*) ...` as key → count.
     Result<QMap<QString, qint64>> countBy(const QString &sql);
+    // The rows of a SELECT, each column converted only when `row` reads it (queryrows.cpp): on
+    // SQLite straight from SQLite. `row` must not use the store.
+    Result<void> forEachColumns(const QString &sql, const QVariantList &bindings,
+                                const std::function<void(const Internal::RowColumns &)> &row);
     // Rolls back and releases the savepoint of a body that failed, with `run` (savepoint() or
     // write()); if that fails too, the open batch is broken (m_batchBroken).
     void undoBody(const std::function<Result<void>(const QString &)> &run);

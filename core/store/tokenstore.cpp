@@ -110,6 +110,13 @@ Result<void> Store::revokeToken(const QString &tokenId, const QDateTime &at, con
         ;
 }
 
+Result<void> Store::extendToken(const QString &tokenId, const QDateTime &expiresAt, const QDateTime &at)
+{
+    return execute(QStringLiteral("UPDATE enrollment_tokens SET expires_at = ?, updated_at = ? WHERE id = ? "
+                                  "AND revoked_at IS NULL"),
+                   {toMs(expiresAt), toMs(at), tokenId});
+}
+
 Result<void> Store::insertBinding(const QString &tokenId, const TokenBinding &b)
 {
     return execute(QStringLiteral("INSERT INTO token_bindings (token_id, machine_id, worker_name, "

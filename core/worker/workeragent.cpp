@@ -427,10 +427,15 @@ void WorkerAgent::checkStop()
 
 void WorkerAgent::handleError(const QJsonObject &frame)
 {
-    const Error error = Error::fromJson(frame);
+    Error error = Error::fromJson(frame);
+    // Without --cache-dir there is no original cache dir to restore.
+    if (error.code == u"token_bound" && m_temporaryDir)
+        error.fix = Codes::tokenBoundWithoutCacheDirFix();
     if (Codes::isPermanent(error.code)) {
         m_permanentFailure = true;
-        emitEvent(QStringLiteral("error"), Codes::enrollmentFailureLine(error),
+        // While enrolled, the error ends a session that was running (its token expired).
+        emitEvent(QStringLiteral("error"),
+                  m_enrolled ? Codes::sessionEndedLine(error) : Codes::enrollmentFailureLine(error),
                   {{QStringLiteral("code"), error.code}, {QStringLiteral("reason"), error.message},
                    {QStringLiteral("fix"), error.fix}});
         finish(1, error.code);

@@ -55,15 +55,16 @@ class Orchestrator
 public:
     // Starts `swamp serve` on port 0 (or `port`) with fast heartbeats; false with a message when it
     // did not print its listening line.
-    bool start(quint16 port = 0)
+    bool start(quint16 port = 0, const QStringList &extra = {})
     {
         m_child = std::make_unique<Child>();
         m_child->process.start(swampBinary(),
-                               {QStringLiteral("serve"), QStringLiteral("--listen"),
-                                QStringLiteral("127.0.0.1:%1").arg(port), QStringLiteral("--data-dir"),
-                                m_dataDir.path(), QStringLiteral("--heartbeat-interval"),
-                                QStringLiteral("200ms"), QStringLiteral("--heartbeat-timeout"),
-                                QStringLiteral("1s")});
+                               QStringList{QStringLiteral("serve"), QStringLiteral("--listen"),
+                                           QStringLiteral("127.0.0.1:%1").arg(port), QStringLiteral("--data-dir"),
+                                           m_dataDir.path(), QStringLiteral("--heartbeat-interval"),
+                                           QStringLiteral("200ms"), QStringLiteral("--heartbeat-timeout"),
+                                           QStringLiteral("1s")}
+                                   + extra);
         static const QRegularExpression listening(QStringLiteral("^Listening on (ws://127\\.0\\.0\\.1:(\\d+)) "));
         const bool ok = QTest::qWaitFor([&] {
             return listening.match(m_child->out()).hasMatch()

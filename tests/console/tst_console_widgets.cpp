@@ -54,6 +54,8 @@ private Q_SLOTS:
     void newTokenValidatesAsYouType_data();
     void newTokenValidatesAsYouType();
     void createdTokenIsShownOnceWithSnippets();
+    void snippetsUseTheAdvertisedUrl();
+    void tokensTabWarnsBeforeWorkersStop();
     void revokeDisconnectsTheWorker();
     void drainStopsAnIdleWorker();
     void queryTypoShowsErrorPosition();
@@ -282,6 +284,65 @@ void tst_ConsoleWidgets::createdTokenIsShownOnceWithSnippets()
         return refused;
     }());
     QVERIFY(again->isVisible());
+}
+
+void tst_ConsoleWidgets::snippetsUseTheAdvertisedUrl()
+{
+    // The console reaches the orchestrator on loopback (admin.json); workers elsewhere dial the
+    // URL it advertises, and that is what the deploy snippets must hold.
+    m_orchestrator->stop();
+    const QString advertised = QStringLiteral("wss://swamp.example.com:9443");
+    QVERIFY(m_orchestrator->start(0, {QStringLiteral("--advertise-url"), advertised}));
+    openWindow();
+    NewTokenDialog *dialog = m_window->tokensTab()->openNewTokenDialog();
+    QTest::keyClicks(dialog->nameEdit(), QStringLiteral("remote"));
+    // Before it is created, the dialog says when the workers enrolled with it will stop.
+    QVERIFY(dialog->durationHint()->isVisibleTo(dialog));
+    QVERIFY2(dialog->durationHint()->text().startsWith(u"Workers enrolled with it stop at "),
+             qPrintable(dialog->durationHint()->text()));
+    QVERIFY2(dialog->durationHint()->text().contains(u"(in 23h)") || dialog->durationHint()->text().contains(u"(in 24h)"),
+             qPrintable(dialog->durationHint()->text()));
+    dialog->durationEdit()->clear();
+    QTest::keyClicks(dialog->durationEdit(), QStringLiteral("0s"));
+    QVERIFY(!dialog->isValid());
+    QVERIFY(!dialog->durationHint()->isVisibleTo(dialog));
+    dialog->durationEdit()->clear();
+    QTest::keyClicks(dialog->durationEdit(), QStringLiteral("7d"));
+    QVERIFY(dialog->isValid());
+    dialog->accept();
+
+    TokenCreatedDialog *created = nullptr;
+    QTRY_VERIFY((created = m_window->findChild<TokenCreatedDialog *>()) != nullptr);
+    const QStringList snippets = created->snippets();
+    QCOMPARE(snippets.size(), 5);
+    for (const QString &snippet : snippets) {
+        QVERIFY2(snippet.contains(advertised), qPrintable(snippet));
+        QVERIFY2(!snippet.contains(u"127.0.0.1"), qPrintable(snippet));
+    }
+    bool toldWhenTheyStop = false;
+    for (QLabel *label : created->findChildren<QLabel *>())
+        toldWhenTheyStop = toldWhenTheyStop || label->text().contains(u"swamp worker token extend remote --duration 30d");
+    QVERIFY(toldWhenTheyStop);
+}
+
+void tst_ConsoleWidgets::tokensTabWarnsBeforeWorkersStop()
+{
+    openWindow();
+    TokensTab *tab = m_window->tokensTab();
+    QVERIFY(tab->expiryWarning().isEmpty());
+    // A default (24h) token with a connected worker: it stops within a day.
+    startWorker(QStringLiteral("daily"));
+    QTRY_VERIFY_WITH_TIMEOUT(tab->expiryWarning().contains(u"token 'daily' expires in 23h"), 10000);
+    QVERIFY2(tab->expiryWarning().contains(u"its 1 connected worker(s) stop then — extend it with "
+                                           "'swamp worker token extend daily --duration 30d'"),
+             qPrintable(tab->expiryWarning()));
+    // Extended past a day: no warning.
+    int exitCode = -1;
+    m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("token"), QStringLiteral("extend"),
+                         QStringLiteral("daily"), QStringLiteral("--duration"), QStringLiteral("30d")},
+                        &exitCode);
+    QCOMPARE(exitCode, 0);
+    QTRY_VERIFY_WITH_TIMEOUT(tab->expiryWarning().isEmpty(), 10000);
 }
 
 void tst_ConsoleWidgets::revokeDisconnectsTheWorker()

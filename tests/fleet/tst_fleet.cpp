@@ -29,6 +29,7 @@ private Q_SLOTS:
     void cleanup();
     void stepsCrossOrchestrators();
     void revokeCutsOffEverywhere();
+    void extendReachesEverywhere();
     void killedOrchestratorIsTakenOver();
     void pausedOrchestratorIsFenced();
 
@@ -130,6 +131,29 @@ void TestFleet::revokeCutsOffEverywhere()
     QCOMPARE(onB->exitCode(), 1);
     QVERIFY2(onB->outputContains(u"revoked"_s), qPrintable(onB->describe()));
     QTRY_COMPARE_WITH_TIMEOUT(a->workerStatus(name), u"disconnected"_s, 10000);
+}
+
+void TestFleet::extendReachesEverywhere()
+{
+    Harness *a = m_fleet.startOrchestrator();
+    QVERIFY(a);
+    Harness *b = m_fleet.startOrchestrator();
+    QVERIFY(b);
+    const QString token = a->createToken(u"short"_s, {u"--duration"_s, u"8s"_s});
+    QVERIFY(!token.isEmpty());
+    Child *onB = b->startEnrolledWorker(token, b->newCacheDir());
+    QVERIFY(onB);
+    const QString name = Harness::enrolledName(onB);
+    // A running step keeps the worker draining (not gone) once the token expired on B.
+    QCOMPARE(a->cli({u"run"_s, u"--detach"_s, u"--target"_s, name, u"--"_s, u"sleep"_s, u"120"_s}).exitCode, 0);
+    QTRY_VERIFY_WITH_TIMEOUT(onB->outputContains(u"draining: enrollment token 'short' has expired"_s), 30000);
+
+    // Extended through A: B moves its session and undrains the worker.
+    const Run extend = a->cli({u"worker"_s, u"token"_s, u"extend"_s, u"short"_s, u"--duration"_s, u"1d"_s, u"--json"_s});
+    QCOMPARE(extend.exitCode, 0);
+    QVERIFY2(extend.json().value(u"workers"_s).toArray().contains(name), qPrintable(extend.out));
+    QTRY_VERIFY_WITH_TIMEOUT(onB->outputContains(u"undrained: taking steps again"_s), 10000);
+    QVERIFY(onB->isRunning());
 }
 
 void TestFleet::killedOrchestratorIsTakenOver()

@@ -15,6 +15,7 @@
 #include <QJsonArray>
 #include <QRegularExpression>
 #include <QTest>
+#include <QUrl>
 
 #include <csignal>
 #include <memory>
@@ -34,8 +35,12 @@ private Q_SLOTS:
     void aGhostIsReplacedThroughAnotherOrchestrator();
     void pruneSparesAWorkerWithinAnotherOrchestratorsGrace();
     void metricsSumOverTheFleetCountsEachRecordOnce();
+    void anIdleFleetDoesNotReadItsQueueAgain();
 
 private:
+    // What PostgreSQL's statistics say about the test's database: one column of
+    // pg_stat_user_tables for `table`, or -1.
+    qint64 tableStatistic(const QString &table, const QString &column);
 
     FleetFixture m_fleet;
 };
@@ -302,6 +307,58 @@ void tst_FleetRules::metricsSumOverTheFleetCountsEachRecordOnce()
         sumOver({portB}, u"swamp_workers"_s, {{u"status"_s, u"disconnected"_s}}), 1.0, 10000);
     QCOMPARE(sumOver({portB}, u"swamp_workers"_s, {{u"status"_s, u"busy"_s}}), 1.0);
     QCOMPARE(sumOver({portB}, u"swamp_steps"_s, {{u"state"_s, u"queued"_s}}), 1.0);
+}
+
+
+qint64 tst_FleetRules::tableStatistic(const QString &table, const QString &column)
+{
+    const QString database = QUrl(m_fleet.database).path().mid(1);
+    const auto value = m_fleet.server.adminValue(
+        u"SELECT coalesce(%1, 0) FROM pg_stat_user_tables WHERE relname = '%2'"_s
+            .arg(column, table),
+        database);
+    bool ok = false;
+    const qint64 number = value ? value->toLongLong(&ok) : -1; // a fresh session: no cached snapshot
+    return ok ? number : -1;
+}
+
+// A deep queue nobody can take: an idle fleet must not read it again at every beat (it did, each
+// orchestrator every second: the whole queue), only the steps other orchestrators changed, named
+// by the events committed with them.
+void tst_FleetRules::anIdleFleetDoesNotReadItsQueueAgain()
+{
+    Harness *a = m_fleet.startOrchestrator();
+    QVERIFY(a);
+    Harness *b = m_fleet.startOrchestrator();
+    QVERIFY(b);
+    constexpr int Queued = 400;
+    QJsonArray steps;
+    for (int n = 0; n < Queued; ++n) {
+        steps << QJsonObject{{u"name"_s, u"mars-%1"_s.arg(n)},
+                             {u"command"_s, QJsonArray{u"true"_s}},
+                             {u"labels"_s, QJsonObject{{u"region"_s, u"mars"_s}}}};
+    }
+    const QString path = m_fleet.dir.filePath(u"mars.json"_s);
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QJsonDocument(QJsonObject{{u"name"_s, u"mars"_s}, {u"steps"_s, steps}}).toJson());
+    file.close();
+    const Run submitted = a->cli({u"run"_s, u"--file"_s, path, u"--detach"_s});
+    QVERIFY2(submitted.exitCode == 0, qPrintable(submitted.describe()));
+    // B reads the new steps once (their events name them), A its run's; then the fleet idles.
+    // Each orchestrator beats every second (a 3 s fleet timeout); its heartbeats and whatever it
+    // read meanwhile reach the statistics together when its session flushes them.
+    const QString database = QUrl(m_fleet.database).path().mid(1);
+    QVERIFY2(m_fleet.server.adminSql(u"SELECT pg_stat_reset()"_s, database), qPrintable(m_fleet.server.errorString()));
+    const auto stepRowsRead = [this] {
+        return tableStatistic(u"steps"_s, u"seq_tup_read"_s) + tableStatistic(u"steps"_s, u"idx_tup_fetch"_s);
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(tableStatistic(u"orchestrators"_s, u"n_tup_upd"_s) >= 6, 30000);
+    const qint64 settled = stepRowsRead();
+    QTRY_VERIFY_WITH_TIMEOUT(tableStatistic(u"orchestrators"_s, u"n_tup_upd"_s) >= 18, 30000);
+    const qint64 read = stepRowsRead() - settled;
+    QVERIFY2(settled >= 0, qPrintable(m_fleet.server.errorString()));
+    QVERIFY2(read < Queued, qPrintable(u"an idle fleet read %1 step rows in about 6 beats"_s.arg(read)));
 }
 
 QTEST_GUILESS_MAIN(tst_FleetRules)

@@ -20,6 +20,9 @@ private Q_SLOTS:
     void init();
     void cleanup();
     void listeningLineAndAdminJson();
+    void advertisedUrl();
+    void advertiseUrlRefused_data();
+    void advertiseUrlRefused();
     void tokenCreateOutput();
     void tokenCreateJson();
     void tokenNameInUse();
@@ -64,6 +67,75 @@ void tst_AdminCli::listeningLineAndAdminJson()
     const QJsonObject admin = QJsonDocument::fromJson(file.readAll()).object();
     QCOMPARE(admin.value(u"url"_s).toString(), h->url());
     QVERIFY(QRegularExpression(u"^[0-9a-f]{64}$"_s).match(admin.value(u"adminToken"_s).toString()).hasMatch());
+}
+
+void tst_AdminCli::advertisedUrl()
+{
+    // Loopback only: the orchestrator says workers elsewhere cannot reach it, and advertises
+    // nothing but its own URL.
+    QVERIFY2(h->orchestrator()->err().contains(
+                 u"note: listening on 127.0.0.1 only: workers on other machines cannot reach it; to serve "
+                 "them, pass --listen 0.0.0.0:%1 (with --tls-cert and --tls-key) or --advertise-url"_s.arg(h->port())),
+             qPrintable(h->orchestrator()->describe()));
+    QVERIFY(!h->orchestrator()->outContains(u"Workers connect to"_s));
+
+    // --advertise-url: printed after the listening line, kept in admin.json next to the local
+    // URL (which the CLI still uses), and handed to `token create`.
+    Harness advertised;
+    const QString url = u"wss://swamp.example.com:9443/fleet"_s;
+    QVERIFY(advertised.startOrchestrator(0, {u"--advertise-url"_s, url + u'/'}));
+    QTRY_VERIFY_WITH_TIMEOUT(advertised.orchestrator()->out().split(u'\n').value(1) == u"Workers connect to "_s + url, 10000);
+    QVERIFY2(!advertised.orchestrator()->err().contains(u"note:"_s), qPrintable(advertised.orchestrator()->describe()));
+    QFile file(advertised.dataDir() + u"/admin.json"_s);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QJsonObject admin = QJsonDocument::fromJson(file.readAll()).object();
+    QCOMPARE(admin.value(u"url"_s).toString(), advertised.url());
+    QCOMPARE(admin.value(u"workerUrl"_s).toString(), url);
+    QCOMPARE(admin.value(u"workerUrls"_s).toArray(), QJsonArray{url});
+    const Run created = advertised.cli({u"worker"_s, u"token"_s, u"create"_s, u"remote"_s, u"--json"_s});
+    QCOMPARE_EXIT(created, 0);
+    QCOMPARE(created.json().value(u"workerUrl"_s).toString(), url);
+    const Run plain = advertised.cli({u"worker"_s, u"token"_s, u"create"_s, u"remote2"_s});
+    QCOMPARE_EXIT(plain, 0);
+    QVERIFY2(plain.err.contains(u"Connect a worker: swamp worker connect %1 --token <token>"_s.arg(url)),
+             qPrintable(plain.describe()));
+
+}
+
+void tst_AdminCli::advertiseUrlRefused_data()
+{
+    QTest::addColumn<QString>("value");
+    QTest::addColumn<QString>("message");
+    const QString fix = u" — pass the URL workers on other machines dial, for example --advertise-url "
+                        "wss://swamp.example.com:9090"_s;
+    QTest::addRow("http") << u"http://swamp.example.com:9090"_s
+                          << u"error: --advertise-url: must be a ws:// or wss:// URL with a host"_s + fix;
+    QTest::addRow("no-host") << u"ws://:9090"_s << u"must be a ws:// or wss:// URL with a host"_s;
+    QTest::addRow("bare-host") << u"swamp.example.com:9090"_s << u"must be a ws:// or wss:// URL with a host"_s;
+    QTest::addRow("credentials") << u"wss://admin:hunter2@swamp.example.com"_s
+                                 << u"must not contain a user name or password"_s;
+    QTest::addRow("user-only") << u"wss://admin@swamp.example.com"_s << u"must not contain a user name or password"_s;
+    QTest::addRow("query") << u"wss://swamp.example.com/?token=hunter2"_s << u"must not have a query"_s;
+    QTest::addRow("newline") << u"wss://swamp.example.com\nwss://evil"_s
+                             << u"must not contain spaces or control characters"_s;
+    QTest::addRow("space") << u"wss://swamp example.com"_s << u"must not contain spaces or control characters"_s;
+    QTest::addRow("huge") << u"wss://"_s + QString(5000, u'a') + u".example.com"_s << u"longer than 2048 characters"_s;
+    QTest::addRow("empty") << QString() << u"must be a ws:// or wss:// URL with a host"_s;
+}
+
+void tst_AdminCli::advertiseUrlRefused()
+{
+    QFETCH(QString, value);
+    QFETCH(QString, message);
+    QTemporaryDir data;
+    const Run run = h->cli({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s, data.path(),
+                            u"--advertise-url"_s, value});
+    QCOMPARE_EXIT(run, 2);
+    QVERIFY2(run.err.contains(message), qPrintable(run.describe()));
+    // Nothing of what was given is echoed (it may hold a password), nothing was started.
+    QVERIFY2(!run.err.contains(u"hunter2"_s), qPrintable(run.describe()));
+    QVERIFY(run.out.isEmpty());
+    QVERIFY(!QFile::exists(data.path() + u"/admin.json"_s));
 }
 
 void tst_AdminCli::tokenCreateOutput()
@@ -238,10 +310,11 @@ void tst_AdminCli::usageErrors_data()
     const QStringList create{u"worker"_s, u"token"_s, u"create"_s};
     QTest::addRow("duration-fraction") << create + QStringList{u"ci"_s, u"--duration"_s, u"1.5h"_s}
                                        << u"invalid duration \"1.5h\""_s + fix;
+    // Zero and negative are a number and a unit: the message says what is wrong with them.
     QTest::addRow("duration-zero") << create + QStringList{u"ci"_s, u"--duration"_s, u"0s"_s}
-                                   << u"invalid duration \"0s\""_s + fix;
+                                   << u"error: --duration: invalid duration \"0s\": a token must live longer than 0"_s + fix;
     QTest::addRow("duration-negative") << create + QStringList{u"ci"_s, u"--duration=-1s"_s}
-                                       << u"invalid duration \"-1s\""_s + fix;
+                                       << u"error: --duration: invalid duration \"-1s\": a token's lifetime cannot be negative"_s + fix;
     QTest::addRow("duration-over-a-year") << create + QStringList{u"ci"_s, u"--duration"_s, u"366d"_s}
                                           << u"365d"_s;
     QTest::addRow("token-name-uppercase") << create + QStringList{u"Bad_Name"_s}

@@ -21,6 +21,7 @@ private Q_SLOTS:
     void cleanup();
     void metricsLineAndFormat();
     void followsTheFleet();
+    void tokensExpiringWithWorkers();
     void rejectedFrames();
     void healthAndErrors();
 
@@ -84,7 +85,7 @@ void tst_Metrics::metricsLineAndFormat()
     for (const char *family :
          {"swamp_workers", "swamp_steps", "swamp_active_leases", "swamp_enrollments_total",
           "swamp_dispatch_latency_seconds", "swamp_rejected_frames_total",
-          "swamp_connected_sockets", "swamp_uptime_seconds", "swamp_database_up"}) {
+          "swamp_connected_sockets", "swamp_uptime_seconds", "swamp_database_up", "swamp_tokens_expiring_with_workers"}) {
         QVERIFY2(doc.types.contains(QLatin1String(family)), family);
         QVERIFY2(!doc.help.value(QLatin1String(family)).isEmpty(), family);
     }
@@ -144,6 +145,19 @@ void tst_Metrics::followsTheFleet()
     QCOMPARE(doc.valueOr(u"swamp_connected_sockets"_s, {{u"endpoint"_s, u"worker"_s}}), 1.0);
     QTRY_COMPARE_WITH_TIMEOUT(value(u"swamp_workers"_s, {{u"status"_s, u"lost"_s}}), 1.0, 20000);
     QCOMPARE(value(u"swamp_workers"_s, {{u"status"_s, u"disconnected"_s}}), 0.0);
+}
+
+void tst_Metrics::tokensExpiringWithWorkers()
+{
+    // A token nobody is enrolled on does not count; one (24h) with a connected worker does.
+    QVERIFY(!h->createToken(u"idle-token"_s).isEmpty());
+    QCOMPARE(value(u"swamp_tokens_expiring_with_workers"_s), 0.0);
+    const QString token = h->createToken(u"daily"_s);
+    QVERIFY(h->startEnrolledWorker(token, h->newCacheDir(), u"daily"_s));
+    QTRY_COMPARE_WITH_TIMEOUT(value(u"swamp_tokens_expiring_with_workers"_s), 1.0, 10000);
+    // Extended past a day: no longer.
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"token"_s, u"extend"_s, u"daily"_s, u"--duration"_s, u"30d"_s}), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(value(u"swamp_tokens_expiring_with_workers"_s), 0.0, 10000);
 }
 
 void tst_Metrics::rejectedFrames()

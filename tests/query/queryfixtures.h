@@ -4,6 +4,7 @@
 #include "query/evaluator_p.h"
 #include "query/parser_p.h"
 #include "query/predicate.h"
+#include "query/record.h"
 #include "query/value_p.h"
 
 #include <QDateTime>
@@ -13,6 +14,7 @@
 #include <QLocale>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 
 // Fixed records, one per built-in model, and a fixed query time.
@@ -157,6 +159,76 @@ inline QString describe(const Swamp::Query::Internal::Value &value)
     return u"?"_s;
 }
 
+// A JSON record served field by field, as a store serves its rows (query/record.h): timestamps
+// the schema knows as QDateTime, lists of strings as QStringList, the rest as JSON. Counts what is
+// read, by name.
+class JsonRecord final : public Swamp::Query::Record
+{
+public:
+    explicit JsonRecord(QJsonObject json)
+        : m_json(std::move(json))
+        , m_attributes(m_json.value(u"attributes"_s).toObject())
+        , m_modelType(m_json.value(u"modelType"_s).toString())
+    {
+    }
+
+    QVariant field(const QString &name) const override
+    {
+        ++fieldReads[name];
+        return m_json.contains(name) ? served(name, m_json.value(name)) : QVariant();
+    }
+    QVariant attribute(const QString &name) const override
+    {
+        ++attributeReads[name];
+        return m_attributes.contains(name) ? served(name, m_attributes.value(name)) : QVariant();
+    }
+    QStringList attributeNames() const override
+    {
+        ++nameReads;
+        return m_attributes.keys();
+    }
+
+    mutable QHash<QString, int> fieldReads;
+    mutable QHash<QString, int> attributeReads;
+    mutable int nameReads = 0;
+
+private:
+    QVariant served(const QString &name, const QJsonValue &value) const
+    {
+        using namespace Swamp::Query;
+        const bool topLevel = name == u"createdAt" || name == u"updatedAt";
+        const bool timestamp = topLevel || Schema::builtin().attributeType(name, {m_modelType}) == FieldType::Timestamp;
+        if (value.isNull())
+            return QVariant::fromValue(nullptr);
+        if (timestamp && value.isString()) {
+            const QDateTime at = QDateTime::fromString(value.toString(), Qt::ISODateWithMs);
+            if (at.isValid())
+                return at;
+        }
+        if (value.isArray()) {
+            const QJsonArray array = value.toArray();
+            if (std::all_of(array.begin(), array.end(), [](const QJsonValueConstRef &e) { return e.isString(); })) {
+                QStringList strings;
+                for (const QJsonValueConstRef element : array)
+                    strings << element.toString();
+                return strings;
+            }
+        }
+        if (value.isString())
+            return value.toString();
+        if (value.isBool())
+            return value.toBool();
+        if (value.isDouble() && value.toDouble() == double(value.toInteger()))
+            return value.toInteger();
+        return value.toVariant().metaType().id() == QMetaType::Double ? QVariant(value.toDouble())
+                                                                     : QVariant::fromValue(value);
+    }
+
+    QJsonObject m_json;
+    QJsonObject m_attributes;
+    QString m_modelType;
+};
+
 // Compiles and evaluates; "!code" for an error.
 inline QString evaluateToText(const QString &predicate, const QJsonObject &record)
 {
@@ -170,6 +242,26 @@ inline QString evaluateToText(const QString &predicate, const QJsonObject &recor
     if (auto checked = Internal::check(program, Schema::builtin()); !checked)
         return u'!' + checked.error().code;
     auto value = Internal::evaluate(program, record, now().toMSecsSinceEpoch());
+    if (!value)
+        return u'!' + value.error().code;
+    return describe(*value);
+}
+
+// The same on the record served field by field, with the tree as Predicate::compile() leaves it
+// (constant lists folded): the answer must not change.
+inline QString evaluateRecordToText(const QString &predicate, const QJsonObject &record)
+{
+    using namespace Swamp::Query;
+    auto root = Internal::parse(predicate);
+    if (!root)
+        return u'!' + root.error().code;
+    Internal::Program program;
+    program.source = predicate;
+    program.root = std::move(*root);
+    if (auto checked = Internal::check(program, Schema::builtin()); !checked)
+        return u'!' + checked.error().code;
+    Internal::foldConstantLists(*program.root);
+    auto value = Internal::evaluate(program, JsonRecord(record), now().toMSecsSinceEpoch());
     if (!value)
         return u'!' + value.error().code;
     return describe(*value);

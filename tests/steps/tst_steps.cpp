@@ -349,7 +349,7 @@ void tst_Steps::aRunFileWithATypoIsRefusedBeforeAnythingRuns()
 void tst_Steps::tokenExpiryDrainsItsWorkers()
 {
     // The token's lifetime bounds the session: at expiry the worker finishes its running step,
-    // takes no new one, and then leaves with the expired message.
+    // takes no new one, and then leaves saying that the token's expiry ended its session.
     const QString shortLived = m_h->createToken(u"short"_s, {u"--duration"_s, u"3s"_s});
     Child *w = m_h->startEnrolledWorker(shortLived, m_h->newCacheDir());
     QVERIFY(w);
@@ -364,7 +364,9 @@ void tst_Steps::tokenExpiryDrainsItsWorkers()
     QTRY_COMPARE_WITH_TIMEOUT(stepState(*m_h, id), u"succeeded"_s, 30000);
     QVERIFY2(w->waitForExit(30000), qPrintable(w->describe()));
     QCOMPARE(w->exitCode(), 1);
-    QVERIFY2(w->errContains(u"enrollment token 'short' has expired"_s), qPrintable(w->describe()));
+    QVERIFY2(w->errContains(u"token 'short' expired at "_s), qPrintable(w->describe()));
+    QVERIFY2(w->errContains(u" and ended this worker's session — ask for a new token"_s), qPrintable(w->describe()));
+    QVERIFY2(!w->errContains(u"enrollment failed"_s), qPrintable(w->describe()));
     QCOMPARE(stepState(*m_h, next), u"queued"_s);
     QCOMPARE(m_h->workerStatus(u"short"_s), u"disconnected"_s);
 }

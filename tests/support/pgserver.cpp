@@ -344,6 +344,16 @@ bool PostgresServer::adminSql(const QString &sql, const QString &database)
     return true;
 }
 
+std::optional<QString> PostgresServer::adminValue(const QString &sql, const QString &database)
+{
+    const Result result = psql(m_port, database, sql);
+    if (!result.ok) {
+        m_error = u"psql failed on %1: %2"_s.arg(database, lastLines(result.output, 10));
+        return std::nullopt;
+    }
+    return result.output.section(u'\n', 0, 0).trimmed();
+}
+
 std::optional<QString> PostgresServer::adminQuery(int port, const QString &sql, const QString &database)
 {
     const Result result = psql(port, database, sql);

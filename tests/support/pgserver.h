@@ -57,6 +57,9 @@ public:
     QString createDatabase(const QString &name = {});
     // Runs SQL as the superuser over the server's private Unix socket; false with errorString().
     bool adminSql(const QString &sql, const QString &database = QStringLiteral("postgres"));
+    // The first column of the first row `sql` returns, as the superuser; empty with errorString()
+    // when psql fails.
+    std::optional<QString> adminValue(const QString &sql, const QString &database = QStringLiteral("postgres"));
     // The same on the server listening on `port` (the primary's or the standby's); the rows
     // printed unaligned, or std::nullopt with errorString().
     std::optional<QString> adminQuery(int port, const QString &sql,

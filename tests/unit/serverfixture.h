@@ -3,6 +3,7 @@
 #include "fakelink.h"
 
 #include "server/eventlog.h"
+#include "server/fleet.h"
 #include "server/scheduler.h"
 #include "server/sessions.h"
 #include "store/store.h"
@@ -13,8 +14,8 @@
 #include <memory>
 
 // The orchestrator's parts its services' in-process tests build on: a real store (SQLite in a
-// temporary dir), the event log, the worker sessions (and their pool) and the scheduler on a
-// FakeLink that records what each worker would be sent.
+// temporary dir, or a PostgreSQL database), the event log, the worker sessions (and their pool)
+// and the scheduler on a FakeLink that records what each worker would be sent.
 struct ServerParts
 {
     std::unique_ptr<QTemporaryDir> dir;
@@ -22,17 +23,20 @@ struct ServerParts
     std::unique_ptr<Swamp::EventLog> events;
     std::unique_ptr<Swamp::WorkerSessions> sessions;
     FakeLink link;
+    std::unique_ptr<Swamp::Fleet> fleet; // PostgreSQL: the scheduler's, as one of a fleet
     std::unique_ptr<Swamp::Scheduler> scheduler;
 
-    // False, with a warning that says why, when a part cannot be made.
-    bool open(const Swamp::WorkerSessions::Settings &settings = {})
+    // False, with a warning that says why, when a part cannot be made. With `postgresUrl` the
+    // store is that database and the scheduler runs as one of a fleet (with a Fleet of its own
+    // that never joins: no heartbeat, nobody takes it for alive).
+    bool open(const Swamp::WorkerSessions::Settings &settings = {}, const QString &postgresUrl = {})
     {
         dir = std::make_unique<QTemporaryDir>();
         if (!dir->isValid()) {
             qWarning("cannot create a temporary directory");
             return false;
         }
-        auto opened = Swamp::Store::open(dir->filePath(QStringLiteral("swamp.db")));
+        auto opened = Swamp::Store::open(postgresUrl.isEmpty() ? dir->filePath(QStringLiteral("swamp.db")) : postgresUrl);
         if (!opened) {
             qWarning().noquote() << "cannot open the store:" << opened.error().message;
             return false;
@@ -41,13 +45,24 @@ struct ServerParts
         events = std::make_unique<Swamp::EventLog>(store.get());
         sessions = std::make_unique<Swamp::WorkerSessions>(settings, store.get(), events.get());
         link = FakeLink();
-        scheduler = std::make_unique<Swamp::Scheduler>(store.get(), events.get(), &sessions->pool(), &link, 600000);
-        sessions->setScheduler(scheduler.get());
-        if (auto recovered = scheduler->recover(); !recovered) {
+        if (auto recovered = startScheduler(); !recovered) {
             qWarning().noquote() << "the scheduler did not recover:" << recovered.error().message;
             return false;
         }
         return true;
+    }
+
+    // A new scheduler (and on PostgreSQL a new Fleet) on the same store, as when `swamp serve`
+    // starts again: what its recover() returned.
+    Swamp::Result<int> startScheduler()
+    {
+        scheduler.reset();
+        if (store->dialect() == Swamp::Store::Dialect::Postgres)
+            fleet = std::make_unique<Swamp::Fleet>(store.get(), 1000, 3000);
+        scheduler = std::make_unique<Swamp::Scheduler>(store.get(), events.get(), &sessions->pool(), &link, 600000);
+        scheduler->setFleet(fleet.get(), fleet != nullptr);
+        sessions->setScheduler(scheduler.get());
+        return scheduler->recover();
     }
 
     // A session as enrollment makes one, every column of its row filled; not in the pool yet.
@@ -78,6 +93,7 @@ struct ServerParts
     void close()
     {
         scheduler.reset();
+        fleet.reset();
         sessions.reset();
         events.reset();
         store.reset();

@@ -22,6 +22,9 @@ private Q_SLOTS:
     void metricsWarning();
     void bindAddress_data();
     void bindAddress();
+    void workerUrls_data();
+    void workerUrls();
+    void workerUrlNotes();
 };
 
 void tst_ListenSafety::init()
@@ -114,6 +117,77 @@ void tst_ListenSafety::bindAddress()
     }
     QVERIFY_RESULT(bound);
     QCOMPARE(bound->toString(), address);
+}
+
+
+// What `swamp serve` prints and writes to admin.json for workers: decided from the interface
+// addresses handed in (tests listen on loopback only; the addresses below are never bound).
+void tst_ListenSafety::workerUrls_data()
+{
+    QTest::addColumn<QString>("listen");
+    QTest::addColumn<QString>("advertised");
+    QTest::addColumn<QString>("hostName");
+    QTest::addColumn<QStringList>("expected");
+    QTest::addRow("ipv4-any-host-name-first")
+        << u"0.0.0.0"_s << QString() << u"build-01"_s
+        << QStringList{u"ws://build-01:9090"_s, u"ws://192.168.1.20:9090"_s, u"ws://10.0.0.5:9090"_s};
+    QTest::addRow("ipv6-any-only-ipv6")
+        << u"::"_s << QString() << QString() << QStringList{u"ws://[fd00::5]:9090"_s};
+    QTest::addRow("advertised-wins") << u"0.0.0.0"_s << u"wss://swamp.example.com"_s << u"build-01"_s
+                                     << QStringList{u"wss://swamp.example.com"_s};
+    QTest::addRow("localhost-host-name-skipped")
+        << u"0.0.0.0"_s << QString() << u"localhost"_s
+        << QStringList{u"ws://192.168.1.20:9090"_s, u"ws://10.0.0.5:9090"_s};
+    QTest::addRow("odd-host-name-skipped")
+        << u"0.0.0.0"_s << QString() << u"bad host\nname"_s
+        << QStringList{u"ws://192.168.1.20:9090"_s, u"ws://10.0.0.5:9090"_s};
+    QTest::addRow("loopback-listen") << u"127.0.0.1"_s << QString() << u"build-01"_s
+                                     << QStringList{u"ws://127.0.0.1:9090"_s};
+    QTest::addRow("localhost-listen") << u"localhost"_s << QString() << u"build-01"_s
+                                      << QStringList{u"ws://127.0.0.1:9090"_s};
+    QTest::addRow("one-address") << u"192.168.1.20"_s << QString() << u"build-01"_s
+                                 << QStringList{u"ws://192.168.1.20:9090"_s};
+}
+
+void tst_ListenSafety::workerUrls()
+{
+    QFETCH(QString, listen);
+    QFETCH(QString, advertised);
+    QFETCH(QString, hostName);
+    QFETCH(QStringList, expected);
+    const QList<QHostAddress> addresses{QHostAddress(u"127.0.0.1"_s), QHostAddress(u"192.168.1.20"_s),
+                                        QHostAddress(u"::1"_s), QHostAddress(u"fe80::1"_s),
+                                        QHostAddress(u"10.0.0.5"_s), QHostAddress(u"fd00::5"_s),
+                                        QHostAddress(u"192.168.1.20"_s)};
+    QCOMPARE(workerUrlsFor(u"ws"_s, listen, 9090, advertised, addresses, hostName), expected);
+}
+
+void tst_ListenSafety::workerUrlNotes()
+{
+    // A wildcard listener on a machine with nothing but loopback: a warning naming the way out.
+    const QStringList none = workerUrlsFor(u"ws"_s, u"0.0.0.0"_s, 9090, QString(),
+                                           {QHostAddress(u"127.0.0.1"_s)}, QString());
+    QVERIFY(none.isEmpty());
+    const QString warning = workerUrlWarning(u"0.0.0.0"_s, QString(), none, u"ws://127.0.0.1:9090"_s);
+    QVERIFY2(warning.contains(u"the only URL is ws://127.0.0.1:9090"_s) && warning.contains(u"--advertise-url"_s),
+             qPrintable(warning));
+    QVERIFY(workerUrlWarning(u"0.0.0.0"_s, u"ws://a.example.com"_s, {u"ws://a.example.com"_s}, u"x"_s).isEmpty());
+    QVERIFY(workerUrlWarning(u"0.0.0.0"_s, QString(), {u"ws://10.0.0.5:9090"_s}, u"x"_s).isEmpty());
+    // Loopback: a note; with --advertise-url (a proxy in front) none.
+    QVERIFY(loopbackOnlyNote(u"127.0.0.1"_s, QString(), 9090).contains(u"workers on other machines cannot reach it"_s));
+    QVERIFY(loopbackOnlyNote(u"127.0.0.1"_s, u"wss://proxy.example.com"_s, 9090).isEmpty());
+    QVERIFY(loopbackOnlyNote(u"0.0.0.0"_s, QString(), 9090).isEmpty());
+    // --advertise-url: normalised, hostile input refused without quoting it.
+    QCOMPARE(parseAdvertiseUrl(u"wss://swamp.example.com:9443/"_s).value_or(QString()), u"wss://swamp.example.com:9443"_s);
+    QCOMPARE(parseAdvertiseUrl(u"ws://[fd00::5]:9090"_s).value_or(QString()), u"ws://[fd00::5]:9090"_s);
+    const QStringList hostile{u"wss://u:secret@h"_s, u"wss://h/?secret"_s, u"wss://h#secret"_s,
+                              u"wss://h\r\nsecret"_s, u"ftp://secret"_s, QString(u"wss://"_s + QString(3000, u's'))};
+    for (const QString &bad : hostile) {
+        auto parsed = parseAdvertiseUrl(bad);
+        QVERIFY2(!parsed, qPrintable(bad));
+        QCOMPARE(parsed.error().code, u"invalid_advertise_url"_s);
+        QVERIFY2(!parsed.error().text().contains(u"secret"_s), qPrintable(parsed.error().text()));
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_ListenSafety)

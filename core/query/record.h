@@ -1,0 +1,31 @@
+#pragma once
+
+#include <QString>
+#include <QStringList>
+#include <QVariant>
+
+namespace Swamp::Query {
+
+// A record as a predicate reads it: one field at a time, and only the fields it names. A store can
+// hand out its rows so (their columns read when asked) instead of building each as a JSON object
+// that the predicate then mostly ignores (issue 20: 20 µs a step, most of a scan of 100,000).
+// Predicate::matches() takes either; they must agree with the JSON shape of docs/query.md.
+//
+// Values are QVariants holding: std::nullptr_t (null), bool, qint64, double, QString, QDateTime
+// (a timestamp; invalid: null), QStringList, QJsonObject, QJsonArray or QJsonValue. A timestamp
+// may also come as its ISO-8601 text, a duration as its text ("90s"), as in JSON records.
+class Record
+{
+public:
+    virtual ~Record() = default;
+
+    // A top-level field other than `attributes`: modelType, name, id, createdAt, updatedAt. An
+    // invalid QVariant when the record has no such field.
+    virtual QVariant field(const QString &name) const = 0;
+    // One of its attributes; an invalid QVariant when it has none of that name.
+    virtual QVariant attribute(const QString &name) const = 0;
+    // The names of all its attributes (for `attributes` read whole: in, size(), a macro, ==).
+    virtual QStringList attributeNames() const = 0;
+};
+
+} // namespace Swamp::Query

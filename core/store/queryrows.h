@@ -1,0 +1,70 @@
+#pragma once
+
+#include "model/step.h"
+#include "query/record.h"
+
+#include <QString>
+
+namespace Swamp {
+
+namespace Internal {
+class RowColumns;
+class TextCache;
+} // namespace Internal
+
+// The swamp/step record of `data query` (docs/query.md) over its row, as Store::forEachStepRow()
+// hands it out: each field is read from its column when the predicate asks for it, and step()
+// reads the whole record (for a match). It answers as StepRecord::toJson() of step() would.
+// Valid during the visit only.
+class StepRow final : public Query::Record
+{
+public:
+    StepRow(const Internal::RowColumns &columns, Internal::TextCache &texts)
+        : m_columns(columns)
+        , m_texts(texts)
+    {
+    }
+
+    QString id() const;
+    // Whether its state is queued, dispatched or running.
+    bool isOpen() const;
+    // Where its record goes in the results: by created at, then seq.
+    qint64 createdAtMs() const;
+    int seq() const;
+    StepRecord step() const;
+    // The step as its JSON shows it (toJson(), toJsonText()): step() but its environment, which
+    // is not read.
+    StepRecord forJson() const;
+
+    QVariant field(const QString &name) const override;
+    QVariant attribute(const QString &name) const override;
+    QStringList attributeNames() const override;
+
+private:
+    const Internal::RowColumns &m_columns;
+    Internal::TextCache &m_texts;
+};
+
+// The swamp/step-lease record over its row (Store::forEachLeaseRow()), as LeaseRecord::toJson()
+// of lease() would answer. Valid during the visit only.
+class LeaseRow final : public Query::Record
+{
+public:
+    explicit LeaseRow(const Internal::RowColumns &columns)
+        : m_columns(columns)
+    {
+    }
+
+    QString id() const;
+    qint64 createdAtMs() const; // where its record goes in the results
+    LeaseRecord lease() const;
+
+    QVariant field(const QString &name) const override;
+    QVariant attribute(const QString &name) const override;
+    QStringList attributeNames() const override;
+
+private:
+    const Internal::RowColumns &m_columns;
+};
+
+} // namespace Swamp

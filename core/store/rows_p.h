@@ -1,0 +1,129 @@
+#pragma once
+
+// How the store reads a step or lease row, whether through QSqlQuery or straight from SQLite
+// (queryrows.cpp): one mapping from columns to records (internal to core/store/).
+
+#include "common/labels.h"
+#include "model/step.h"
+
+#include <QByteArray>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSqlQuery>
+#include <QString>
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace Swamp::Internal {
+
+// The columns of the current row, each converted only when asked.
+class RowColumns
+{
+public:
+    virtual ~RowColumns() = default;
+    virtual bool isNull(int column) const = 0;
+    virtual qint64 integer(int column) const = 0;
+    virtual QString text(int column) const = 0;
+    // The text as UTF-8, valid until the row moves on (a key to look up without copying it).
+    virtual QByteArray utf8(int column) const = 0;
+};
+
+// A QSqlQuery positioned on a row.
+class QueryColumns final : public RowColumns
+{
+public:
+    explicit QueryColumns(const QSqlQuery &query)
+        : m_query(query)
+    {
+    }
+    bool isNull(int column) const override { return m_query.isNull(column); }
+    qint64 integer(int column) const override { return m_query.value(column).toLongLong(); }
+    QString text(int column) const override { return m_query.value(column).toString(); }
+    QByteArray utf8(int column) const override { return text(column).toUtf8(); }
+
+private:
+    const QSqlQuery &m_query;
+};
+
+// The columns of StepColumnsSql, in its order.
+enum StepColumn {
+    StepId, StepRunId, StepSeq, StepName, StepCommand, StepShell, StepEnv, StepTarget, StepLabels, StepPlatform,
+    StepTimeoutMs, StepQueueTimeoutMs, StepMaxAttempts, StepAtMostOnce, StepState_, StepAttempt, StepExitCode,
+    StepError, StepWorkerId, StepWorkerName, StepCancelRequested, StepOutputBytes, StepOutputChunks,
+    StepOutputTruncated, StepQueuedAt, StepStartedAt, StepFinishedAt, StepCreatedAt, StepUpdatedAt,
+    StepSecretEnv, StepSecretHolder
+};
+extern const char StepColumnsSql[]; // "SELECT <every column> FROM steps "
+
+// The columns of LeaseColumnsSql, in its order.
+enum LeaseColumn {
+    LeaseId, LeaseStepId, LeaseRunId, LeaseWorkerId, LeaseWorkerName, LeaseAttempt, LeaseState_, LeaseError,
+    LeaseExitCode, LeaseCreatedAt, LeaseStartedAt, LeaseEndedAt, LeaseUpdatedAt, LeaseOrchestratorId
+};
+extern const char LeaseColumnsSql[]; // "SELECT <every column> FROM step_leases "
+
+// Column texts that many rows share (labels, commands, masked variable names), parsed once a scan.
+class TextCache
+{
+public:
+    Labels labels(const QByteArray &utf8)
+    {
+        return find(m_labels, utf8, [](const QByteArray &text) {
+            return labelsFromJson(QJsonDocument::fromJson(text).object());
+        });
+    }
+    // The labels column's object, as labelsToJson() writes it.
+    QJsonObject labelsJson(const QByteArray &utf8)
+    {
+        return find(m_labelsJson, utf8, [this](const QByteArray &text) { return labelsToJson(labels(text)); });
+    }
+    // A JSON array of strings (command, secret_env), each element as toString() reads it.
+    QStringList strings(const QByteArray &utf8)
+    {
+        return find(m_strings, utf8, [](const QByteArray &text) {
+            QStringList strings;
+            for (const QJsonValue &element : QJsonDocument::fromJson(text).array())
+                strings << element.toString();
+            return strings;
+        });
+    }
+
+private:
+    struct Hash
+    {
+        using is_transparent = void;
+        size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+    };
+    template <typename T>
+    using Map = std::unordered_map<std::string, T, Hash, std::equal_to<>>;
+
+    template <typename T, typename Parse>
+    static T find(Map<T> &map, const QByteArray &utf8, Parse parse)
+    {
+        const std::string_view key(utf8.constData(), size_t(utf8.size()));
+        if (const auto found = map.find(key); found != map.end())
+            return found->second;
+        T parsed = parse(utf8);
+        constexpr size_t MaxTexts = 4096; // a store where every row differs gains nothing
+        if (map.size() < MaxTexts)
+            map.emplace(std::string(key), parsed);
+        return parsed;
+    }
+
+    Map<Labels> m_labels;
+    Map<QJsonObject> m_labelsJson;
+    Map<QStringList> m_strings;
+};
+
+StepRecord stepFromColumns(const RowColumns &columns);
+// The step as its JSON shows it (StepRecord::toJson(), toJsonText()): everything but its
+// environment, which is not read; the shared texts parsed once through `texts`.
+StepRecord stepForJson(const RowColumns &columns, TextCache &texts);
+LeaseRecord leaseFromColumns(const RowColumns &columns);
+// A timestamp column (milliseconds; NULL: invalid).
+QDateTime timeFromColumn(const RowColumns &columns, int column);
+
+} // namespace Swamp::Internal
