@@ -85,10 +85,9 @@ void CommitPipeline::fail(const Error &error)
 
 void CommitPipeline::tryReconnect()
 {
-    constexpr int MaxDelayMs = 5000;
     if (auto back = m_store.reconnect(); !back) {
         if (m_store.isAway()) {
-            m_reconnectDelayMs = std::min(MaxDelayMs, m_reconnectDelayMs * 2);
+            m_reconnectDelayMs = std::min(MaxReconnectDelayMs, m_reconnectDelayMs * 2);
             m_reconnect.start(m_reconnectDelayMs);
             return;
         }

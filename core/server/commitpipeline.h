@@ -28,6 +28,8 @@ class CommitPipeline final : public QObject
 public:
     // Installs itself as `store`'s group commit; `store` must outlive it.
     explicit CommitPipeline(Store &store, QObject *parent = nullptr);
+    // The longest wait between two attempts to reach PostgreSQL again.
+    static constexpr int MaxReconnectDelayMs = 5000;
     ~CommitPipeline() override;
 
     // Every connection's sends pass through it (PeerConnection::setGate()).

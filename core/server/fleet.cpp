@@ -2,6 +2,7 @@
 
 #include "common/duration.h"
 #include "common/logging.h"
+#include "server/commitpipeline.h"
 #include "store/store.h"
 #include "version/version.h"
 
@@ -134,6 +135,12 @@ void Fleet::heartbeat()
 
 void Fleet::reap()
 {
+    // Back from losing the database (a restart, a failover), this orchestrator cannot tell who
+    // else lost it: every heartbeat stopped while it was gone, and the others find it again on
+    // their own reconnect schedule. Their silence counts only once they had the time to.
+    if (const qint64 back = m_store->backMs();
+        back >= 0 && back < m_timeoutMs + CommitPipeline::MaxReconnectDelayMs)
+        return;
     const QDateTime now = QDateTime::currentDateTimeUtc();
     auto stale = m_store->staleOrchestrators(m_id, m_timeoutMs);
     if (!stale) {

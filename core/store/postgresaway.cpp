@@ -33,9 +33,11 @@ bool Store::noteConnectionLost(const QSqlError &error)
         return m_away;
     // The server ended the session (a restart, a failover, pg_terminate_backend, the idle-in-
     // transaction timeout: 57P01-57P03, 25P03), the connection failed (class 08), or libpq found
-    // it broken. Any other failed statement (a constraint, a lock timeout) is that statement's.
+    // it broken. A session that cannot write (25006: a standby not promoted yet, a server made
+    // read-only) is no primary: reconnecting finds the one that is. Any other failed statement
+    // (a constraint, a lock timeout) is that statement's.
     const QString state = error.nativeErrorCode();
-    bool lost = state.startsWith(u"08") || state.startsWith(u"57P0") || state == u"25P03";
+    bool lost = state.startsWith(u"08") || state.startsWith(u"57P0") || state == u"25P03" || state == u"25006";
     const QSqlDatabase db = database();
     if (!lost && !db.isOpen())
         lost = true;
@@ -122,6 +124,7 @@ Result<void> Store::reconnect()
         if (auto replayed = replay(); !replayed)
             return replayed;
     }
+    m_backClock.start();
     qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is back after %1 ms")
                                      .arg(m_awayClock.elapsed());
     return {};

@@ -5,22 +5,10 @@
 #include <QRegularExpression>
 #include <QSqlDatabase>
 #include <QSqlError>
-#include <QUrl>
-#include <QUrlQuery>
 
 namespace Swamp {
 
 namespace {
-constexpr int DefaultPort = 5432;
-
-std::unexpected<Error> urlError(const QString &spec, const QString &problem)
-{
-    return fail(QStringLiteral("database"),
-                Tr::tr("invalid PostgreSQL URL %1: %2").arg(redactedDatabaseUrl(spec), problem),
-                Tr::tr("use postgresql://user@host[:port]/database and give the password in "
-                       "PGPASSWORD or ~/.pgpass"));
-}
-
 // libpq's message on one line: "connection to server at ... failed: FATAL:  password ..."
 QString oneLine(QString text)
 {
@@ -34,16 +22,43 @@ QString driverMessage(const QSqlError &error)
     return oneLine(error.databaseText().isEmpty() ? error.text() : error.databaseText());
 }
 
-QString redactedDatabaseUrl(const QString &spec)
+namespace {
+// What to do when no host accepted the connection, from libpq's `reason`.
+QString connectionFix(const PostgresUrl &url, const QString &reason, const QString &role)
 {
-    QUrl url(spec, QUrl::StrictMode);
-    if (!url.isValid())
-        return QStringLiteral("(unparsable URL)");
-    QUrlQuery query(url);
-    query.removeAllQueryItems(QStringLiteral("password"));
-    url.setQuery(query);
-    return url.adjusted(QUrl::RemovePassword).toString();
+    const PostgresUrl::Host &first = url.hosts.first();
+    if (reason.contains(u"password authentication failed") || reason.contains(u"no password supplied")) {
+        QStringList lines;
+        for (const PostgresUrl::Host &host : url.hosts)
+            lines << QStringLiteral("'%1:%2:%3:%4:<password>'").arg(host.name).arg(host.port).arg(url.database, role);
+        return Tr::tr("give the password of role %1: set PGPASSWORD, or add the line %2 to ~/.pgpass "
+                      "(mode 0600) of the user running swamp")
+            .arg(role, lines.join(Tr::tr(" and the line ")));
+    }
+    if (reason.contains(u"database \"") && reason.contains(u"does not exist")) {
+        if (url.hosts.size() > 1) {
+            return Tr::tr("create it on the primary (one of %1) as a PostgreSQL administrator: "
+                          "createdb -h <host> -p <port> -O %2 %3")
+                .arg(url.where(), role, url.database);
+        }
+        return Tr::tr("create it as a PostgreSQL administrator: createdb -h %1 -p %2 -O %3 %4")
+            .arg(first.name)
+            .arg(first.port)
+            .arg(role, url.database);
+    }
+    if (reason.contains(u"pg_hba.conf"))
+        return Tr::tr("allow this host to connect as %1 in the server's pg_hba.conf and reload it").arg(role);
+    if (reason.contains(u"session is read-only") || reason.contains(u"hot standby")) {
+        return Tr::tr("none of %1 accepts writes now (a standby that is not promoted yet): promote "
+                      "the standby (pg_ctl promote) or add the primary to the URL; swamp never "
+                      "writes to a standby")
+            .arg(url.where());
+    }
+    return Tr::tr("check that PostgreSQL runs on %1 and accepts TCP connections from this machine "
+                  "(listen_addresses in postgresql.conf, pg_hba.conf)")
+        .arg(url.where());
 }
+} // namespace
 
 Result<void> openPostgresConnection(const QString &connectionName, const QString &spec)
 {
@@ -51,73 +66,27 @@ Result<void> openPostgresConnection(const QString &connectionName, const QString
         return fail(QStringLiteral("database"), Tr::tr("the PostgreSQL driver (QPSQL) is not installed"),
                     Tr::tr("install it with 'apt-get install libqt6sql6-psql'"));
     }
-    const QUrl url(spec, QUrl::StrictMode);
-    if (!url.isValid())
-        return urlError(spec, url.errorString());
-    const QString database = url.path(QUrl::FullyDecoded).mid(1);
-    if (database.isEmpty() || database.contains(u'/'))
-        return urlError(spec, Tr::tr("it names no database (the path after the host)"));
-    const QString host = url.host().isEmpty() ? QStringLiteral("localhost") : url.host();
-    const int port = url.port(DefaultPort);
-    const QString user = url.userName(QUrl::FullyDecoded);
-
-    // libpq options from the query; the driver joins them into its conninfo string, so values
-    // are kept to characters that need no quoting there.
-    static const QRegularExpression key(QStringLiteral("^[a-z_]+$"));
-    static const QRegularExpression value(QStringLiteral("^[A-Za-z0-9_./:@,+-]*$"));
-    QStringList options;
-    bool timeoutGiven = false;
-    for (const auto &[name, text] : QUrlQuery(url).queryItems(QUrl::FullyDecoded)) {
-        if (name == u"password")
-            return urlError(spec, Tr::tr("a password in the query is not supported"));
-        if (!key.match(name).hasMatch() || !value.match(text).hasMatch())
-            return urlError(spec, Tr::tr("option '%1' has characters swamp cannot pass to libpq").arg(name));
-        options << name + u'=' + text;
-        timeoutGiven = timeoutGiven || name == u"connect_timeout";
-    }
-    if (!timeoutGiven)
-        options << QStringLiteral("connect_timeout=10");
-
+    const auto url = parsePostgresUrl(spec);
+    if (!url)
+        return fail(url.error());
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), connectionName);
-    db.setHostName(host);
-    db.setPort(port);
-    db.setDatabaseName(database);
-    if (!user.isEmpty())
-        db.setUserName(user);
-    const QString password = url.password(QUrl::FullyDecoded);
-    if (!password.isEmpty())
-        db.setPassword(password);
-    db.setConnectOptions(options.join(u';'));
+    // Hosts and ports go to libpq as its own lists (host=h1,h2 port=p1,p2): it tries them in
+    // order, also when the driver reopens the connection after a failover.
+    db.setDatabaseName(url->database);
+    if (!url->user.isEmpty())
+        db.setUserName(url->user);
+    if (!url->password.isEmpty())
+        db.setPassword(url->password);
+    db.setConnectOptions((url->hostOptions() + url->options).join(u';'));
     if (db.open())
         return {};
 
-    const QSqlError error = db.lastError();
-    const QString reason = driverMessage(error);
-    const QString role = user.isEmpty() ? Tr::tr("(the login name)") : user;
-    const QString where = QStringLiteral("%1:%2").arg(host).arg(port);
-    QString fix;
-    if (reason.contains(u"password authentication failed") || reason.contains(u"no password supplied")) {
-        fix = Tr::tr("give the password of role %1: set PGPASSWORD, or add the line "
-                     "'%2:%3:%4:%1:<password>' to ~/.pgpass (mode 0600) of the user running swamp")
-                  .arg(role, host)
-                  .arg(port)
-                  .arg(database);
-    } else if (reason.contains(u"database \"") && reason.contains(u"does not exist")) {
-        fix = Tr::tr("create it as a PostgreSQL administrator: createdb -h %1 -p %2 -O %3 %4")
-                  .arg(host)
-                  .arg(port)
-                  .arg(role, database);
-    } else if (reason.contains(u"pg_hba.conf")) {
-        fix = Tr::tr("allow this host to connect as %1 in the server's pg_hba.conf and reload it").arg(role);
-    } else {
-        fix = Tr::tr("check that PostgreSQL runs on %1 and accepts TCP connections from this machine "
-                     "(listen_addresses in postgresql.conf, pg_hba.conf)")
-                  .arg(where);
-    }
+    const QString reason = driverMessage(db.lastError());
+    const QString role = url->user.isEmpty() ? Tr::tr("(the login name)") : url->user;
     return fail(QStringLiteral("database"),
                 Tr::tr("cannot connect to PostgreSQL at %1 (database %2, role %3): %4")
-                    .arg(where, database, role, reason),
-                fix);
+                    .arg(url->where(), url->database, role, reason),
+                connectionFix(*url, reason, role));
 }
 
 } // namespace Swamp

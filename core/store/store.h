@@ -124,6 +124,8 @@ public:
     static bool isAwayError(const Error &error) { return error.code == u"database_away"; }
     Result<void> reconnect();
     qint64 awayMs() const { return m_away ? m_awayClock.elapsed() : 0; }
+    // Since reconnect() last found the database again; -1 when it never had to.
+    qint64 backMs() const { return m_backClock.isValid() ? m_backClock.elapsed() : -1; }
     // PostgreSQL: the server ends this session when it sits in a transaction for longer than
     // `idleInTransactionMs`, and a statement waiting for a row lock gives up after `lockMs`.
     // Nothing on SQLite.
@@ -517,6 +519,7 @@ private:
     // PostgreSQL away (see isAway()).
     bool m_away = false;
     QElapsedTimer m_awayClock;
+    QElapsedTimer m_backClock;
     bool m_finalFlush = false; // the commit's own flush: its rows are kept, not logged
     bool m_replaying = false;
     struct Logged

@@ -331,6 +331,14 @@ void tst_PostgresServe::connectionErrors_data()
         << u"postgresql://swamp@127.0.0.1:UNUSED/swamp_test"_s << u"PASSWORD"_s
         << QStringList{u"cannot connect to PostgreSQL at 127.0.0.1:UNUSED"_s, u"Connection refused"_s,
                        u"check that PostgreSQL runs on 127.0.0.1:UNUSED"_s};
+    QTest::addRow("no-host-of-several-accepts")
+        << u"postgresql://swamp@127.0.0.1:UNUSED,[::1]:UNUSED/swamp_test"_s << u"PASSWORD"_s
+        << QStringList{u"cannot connect to PostgreSQL at 127.0.0.1:UNUSED, [::1]:UNUSED (database swamp_test"_s,
+                       u"check that PostgreSQL runs on 127.0.0.1:UNUSED, [::1]:UNUSED"_s};
+    QTest::addRow("second-host-accepts")
+        << u"postgresql://swamp@127.0.0.1:UNUSED,127.0.0.1:PORT/no_such_db"_s << u"PASSWORD"_s
+        << QStringList{u"database \"no_such_db\" does not exist"_s, u"create it on the primary (one of 127.0.0.1:UNUSED, 127.0.0.1:PORT)"_s,
+                       u"createdb -h <host> -p <port> -O swamp no_such_db"_s};
     QTest::addRow("url-options-reach-libpq")
         << u"postgresql://swamp@127.0.0.1:PORT/swamp_test?sslmode=require"_s << u"PASSWORD"_s
         << QStringList{u"127.0.0.1:PORT"_s, u"server does not support SSL"_s};
@@ -341,7 +349,7 @@ void tst_PostgresServe::connectionErrors_data()
     QTest::addRow("no-database-in-url")
         << u"postgresql://swamp:%1@127.0.0.1:PORT"_s.arg(wrong) << QString()
         << QStringList{u"invalid PostgreSQL URL postgresql://swamp@127.0.0.1:PORT"_s,
-                       u"names no database"_s, u"postgresql://user@host[:port]/database"_s};
+                       u"names no database"_s, u"postgresql://user@host[:port][,host[:port]...]/database"_s};
 }
 
 void tst_PostgresServe::connectionErrors()

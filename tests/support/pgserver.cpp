@@ -10,6 +10,7 @@
 #include <QRegularExpression>
 #include <QTcpServer>
 
+#include <csignal>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,7 +63,7 @@ PostgresServer::PostgresServer() = default;
 
 PostgresServer::~PostgresServer()
 {
-    if (m_running && !stop())
+    if (!stop())
         qWarning("%s", qPrintable(m_error));
 }
 
@@ -116,7 +117,8 @@ bool PostgresServer::startWatchdog()
     m_watchdog->setWorkingDirectory(u"/"_s);
     const QStringList command = asServerUser(
         {u"setsid"_s, u"sh"_s, u"-c"_s,
-         u"cat >/dev/null; \"$0\" --pgdata=\"$1/data\" --mode=immediate --wait stop; rm -rf \"$1\""_s,
+         u"cat >/dev/null; for d in data standby; do \"$0\" --pgdata=\"$1/$d\" --mode=immediate --wait stop; "
+         "done; rm -rf \"$1\""_s,
          m_bin + u"/pg_ctl"_s, m_dir->path()});
     m_watchdog->start(command.first(), command.mid(1));
     if (!m_watchdog->waitForStarted()) {
@@ -198,6 +200,10 @@ bool PostgresServer::start()
 {
     if (m_running)
         return true;
+    if (m_dir) {
+        m_error = u"this server was started before and is gone (killed): a test starts a new one"_s;
+        return false;
+    }
     m_bin = binDir();
     if (m_bin.isEmpty()) {
         m_error = unavailableReason();
@@ -243,30 +249,9 @@ bool PostgresServer::start()
                        .toUtf8());
     }
 
-    // pg_ctl start on a port that was free; another process may take it first: try another.
-    const QString logFile = m_dir->filePath(u"postgres.log"_s);
-    QString lastFailure;
-    for (int attempt = 0; attempt < 5 && !m_running; ++attempt) {
-        m_port = freePort();
-        if (m_port == 0) {
-            m_error = u"cannot find a free port on 127.0.0.1"_s;
-            return false;
-        }
-        const Result started = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(data), u"--log=%1"_s.arg(logFile),
-                                                 u"--options=-c port=%1"_s.arg(m_port), u"--wait"_s,
-                                                 u"--timeout=120"_s, u"start"_s});
-        if (started.ok) {
-            m_running = true;
-            break;
-        }
-        lastFailure = started.output + u'\n' + log();
-        if (!lastFailure.contains(u"could not bind"_s) && !lastFailure.contains(u"already in use"_s))
-            break;
-    }
-    if (!m_running) {
-        m_error = u"PostgreSQL did not start (pg_ctl start):\n%1"_s.arg(lastLines(lastFailure, 20));
+    if (!startOnFreePort(data, m_dir->filePath(u"postgres.log"_s), &m_port))
         return false;
-    }
+    m_running = true;
     if (!startWatchdog())
         return false;
 
@@ -277,16 +262,42 @@ bool PostgresServer::start()
     return !createDatabase(u"swamp_test"_s).isEmpty();
 }
 
+// pg_ctl start on a port that was free; another process may take it first: try another.
+bool PostgresServer::startOnFreePort(const QString &data, const QString &logFile, int *port)
+{
+    QString lastFailure;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        *port = freePort();
+        if (*port == 0) {
+            m_error = u"cannot find a free port on 127.0.0.1"_s;
+            return false;
+        }
+        const Result started = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(data), u"--log=%1"_s.arg(logFile),
+                                                 u"--options=-c port=%1"_s.arg(*port), u"--wait"_s,
+                                                 u"--timeout=120"_s, u"start"_s});
+        if (started.ok)
+            return true;
+        QFile log(logFile);
+        lastFailure = started.output + u'\n' + (log.open(QIODevice::ReadOnly) ? QString::fromUtf8(log.readAll()) : QString());
+        if (!lastFailure.contains(u"could not bind"_s) && !lastFailure.contains(u"already in use"_s))
+            break;
+    }
+    m_error = u"PostgreSQL did not start (pg_ctl start):\n%1"_s.arg(lastLines(lastFailure, 20));
+    return false;
+}
+
 bool PostgresServer::stop()
 {
-    if (!m_running)
-        return true;
     // The watchdog must not race this stop and the directory's removal.
     if (m_watchdog) {
         m_watchdog->kill();
         m_watchdog->waitForFinished();
         m_watchdog.reset();
     }
+    if (m_standbyRunning && !stopStandby())
+        return false;
+    if (!m_running)
+        return true;
     const Result stopped = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s)),
                                              u"--mode=fast"_s, u"--wait"_s, u"stop"_s});
     if (!stopped.ok) {
@@ -314,14 +325,18 @@ bool PostgresServer::restart()
     return true;
 }
 
+PostgresServer::Result PostgresServer::psql(int port, const QString &database, const QString &sql) const
+{
+    return run(u"psql"_s,
+               {u"--no-psqlrc"_s, u"--quiet"_s, u"--set=ON_ERROR_STOP=1"_s, u"--no-align"_s,
+                u"--tuples-only"_s, u"--host=%1"_s.arg(m_dir->path()), u"--port=%1"_s.arg(port),
+                u"--username=%1"_s.arg(AdminRole), u"--dbname=%1"_s.arg(database), u"--file=-"_s},
+               sql.toUtf8());
+}
+
 bool PostgresServer::adminSql(const QString &sql, const QString &database)
 {
-    const Result result = run(u"psql"_s,
-                              {u"--no-psqlrc"_s, u"--quiet"_s, u"--set=ON_ERROR_STOP=1"_s,
-                               u"--host=%1"_s.arg(m_dir->path()), u"--port=%1"_s.arg(m_port),
-                               u"--username=%1"_s.arg(AdminRole), u"--dbname=%1"_s.arg(database),
-                               u"--file=-"_s},
-                              sql.toUtf8());
+    const Result result = psql(m_port, database, sql);
     if (!result.ok) {
         m_error = u"psql failed on %1: %2"_s.arg(database, lastLines(result.output, 10));
         return false;
@@ -331,17 +346,142 @@ bool PostgresServer::adminSql(const QString &sql, const QString &database)
 
 std::optional<QString> PostgresServer::adminValue(const QString &sql, const QString &database)
 {
-    const Result result = run(u"psql"_s,
-                              {u"--no-psqlrc"_s, u"--quiet"_s, u"--tuples-only"_s, u"--no-align"_s,
-                               u"--set=ON_ERROR_STOP=1"_s, u"--host=%1"_s.arg(m_dir->path()),
-                               u"--port=%1"_s.arg(m_port), u"--username=%1"_s.arg(AdminRole),
-                               u"--dbname=%1"_s.arg(database), u"--file=-"_s},
-                              sql.toUtf8());
+    const Result result = psql(m_port, database, sql);
     if (!result.ok) {
         m_error = u"psql failed on %1: %2"_s.arg(database, lastLines(result.output, 10));
         return std::nullopt;
     }
     return result.output.section(u'\n', 0, 0).trimmed();
+}
+
+std::optional<QString> PostgresServer::adminQuery(int port, const QString &sql, const QString &database)
+{
+    const Result result = psql(port, database, sql);
+    if (!result.ok) {
+        m_error = u"psql failed on port %1: %2"_s.arg(port).arg(lastLines(result.output, 10));
+        return std::nullopt;
+    }
+    return result.output.trimmed();
+}
+
+bool PostgresServer::waitForSql(int port, const QString &sql, const QString &expected, const QString &what)
+{
+    std::optional<QString> last;
+    if (QTest::qWaitFor([&] { return (last = adminQuery(port, sql)) && *last == expected; }, 60000))
+        return true;
+    m_error = u"gave up waiting for %1 after 60 s (%2 answered '%3', not '%4')"_s.arg(
+        what, sql, last.value_or(m_error), expected);
+    return false;
+}
+
+bool PostgresServer::startStandby(Replication replication)
+{
+    if (!m_running) {
+        m_error = u"start the primary before its standby"_s;
+        return false;
+    }
+    // A copy of the primary over its private socket; -R makes it a standby that streams from it.
+    const Result copied = run(u"pg_basebackup"_s,
+                              {u"--pgdata=%1"_s.arg(standbyData()), u"--host=%1"_s.arg(m_dir->path()),
+                               u"--port=%1"_s.arg(m_port), u"--username=%1"_s.arg(AdminRole),
+                               u"--write-recovery-conf"_s, u"--wal-method=stream"_s,
+                               u"--checkpoint=fast"_s, u"--no-sync"_s});
+    if (!copied.ok) {
+        m_error = u"pg_basebackup failed:\n%1"_s.arg(lastLines(copied.output, 10));
+        return false;
+    }
+    if (!startOnFreePort(standbyData(), m_dir->filePath(u"standby.log"_s), &m_standbyPort))
+        return false;
+    m_standbyRunning = true;
+    // Set on the primary only, after the copy: the standby, once promoted, waits for no one.
+    const bool synchronous = replication == Replication::Synchronous;
+    if (synchronous && !adminSql(u"ALTER SYSTEM SET synchronous_standby_names = '*';\n"
+                                 "ALTER SYSTEM SET synchronous_commit = on;\nSELECT pg_reload_conf();"_s))
+        return false;
+    return waitForSql(m_port, u"SELECT state || ' ' || sync_state FROM pg_stat_replication"_s,
+                      synchronous ? u"streaming sync"_s : u"streaming async"_s, u"the standby to stream"_s);
+}
+
+bool PostgresServer::stopStandby()
+{
+    const Result stopped = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(standbyData()), u"--mode=fast"_s,
+                                             u"--wait"_s, u"stop"_s});
+    if (!stopped.ok) {
+        m_error = u"pg_ctl stop (standby) failed:\n%1"_s.arg(lastLines(stopped.output, 10));
+        return false;
+    }
+    m_standbyRunning = false;
+    return true;
+}
+
+// The processes whose parent is `parent` (PostgreSQL's backends each lead a process group of
+// their own, so a signal to the postmaster's group misses them).
+static QList<pid_t> childrenOf(pid_t parent)
+{
+    QList<pid_t> children;
+    const QStringList entries = QDir(u"/proc"_s).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &entry : entries) {
+        QFile stat(u"/proc/%1/stat"_s.arg(entry));
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray text = stat.readAll();
+        const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+        if (fields.size() > 1 && fields.at(1).toInt() == parent)
+            children << entry.toInt();
+    }
+    return children;
+}
+
+bool PostgresServer::killPrimary()
+{
+    QFile pidFile(m_dir ? m_dir->filePath(u"data/postmaster.pid"_s) : QString());
+    if (!m_running || !pidFile.open(QIODevice::ReadOnly)) {
+        m_error = u"the primary is not running"_s;
+        return false;
+    }
+    const pid_t pid = pidFile.readLine().trimmed().toInt();
+    // All at once, as when the machine dies: the postmaster is frozen first (it forks no new
+    // process and notices nothing), then it and every process it started get SIGKILL.
+    if (pid <= 1 || ::kill(pid, SIGSTOP) != 0) {
+        m_error = u"cannot stop the primary's postmaster %1: %2"_s.arg(pid).arg(QString::fromLocal8Bit(strerror(errno)));
+        return false;
+    }
+    const QList<pid_t> children = childrenOf(pid);
+    for (const pid_t child : children)
+        ::kill(child, SIGSTOP);
+    for (const pid_t child : children)
+        ::kill(child, SIGKILL);
+    ::kill(pid, SIGKILL);
+    m_running = false;
+    const auto gone = [](pid_t process) {
+        QFile stat(u"/proc/%1/stat"_s.arg(process));
+        return !stat.open(QIODevice::ReadOnly) || stat.readAll().contains(") Z "); // no process, or a zombie
+    };
+    if (!QTest::qWaitFor([&] { return gone(pid) && std::all_of(children.cbegin(), children.cend(), gone); }, 30000)) {
+        m_error = u"the primary's processes are still there 30 s after SIGKILL"_s;
+        return false;
+    }
+    return true;
+}
+
+bool PostgresServer::promoteStandby()
+{
+    if (!m_standbyRunning) {
+        m_error = u"there is no standby to promote"_s;
+        return false;
+    }
+    const Result promoted = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(standbyData()), u"--wait"_s,
+                                              u"--timeout=120"_s, u"promote"_s});
+    if (!promoted.ok) {
+        m_error = u"pg_ctl promote failed:\n%1"_s.arg(lastLines(promoted.output, 10));
+        return false;
+    }
+    return waitForSql(m_standbyPort, u"SELECT pg_is_in_recovery()"_s, u"f"_s, u"the promoted standby to accept writes"_s);
+}
+
+QString PostgresServer::failoverUrl(const QString &database) const
+{
+    return u"postgresql://%1@%2:%3,%2:%4/%5"_s.arg(role(), host()).arg(m_port).arg(m_standbyPort).arg(database);
 }
 
 QString PostgresServer::createDatabase(const QString &name)

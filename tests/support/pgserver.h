@@ -60,6 +60,26 @@ public:
     // The first column of the first row `sql` returns, as the superuser; empty with errorString()
     // when psql fails.
     std::optional<QString> adminValue(const QString &sql, const QString &database = QStringLiteral("postgres"));
+    // The same on the server listening on `port` (the primary's or the standby's); the rows
+    // printed unaligned, or std::nullopt with errorString().
+    std::optional<QString> adminQuery(int port, const QString &sql,
+                                      const QString &database = QStringLiteral("postgres"));
+
+    // A streaming standby of this server (pg_basebackup -R -X stream), on a port of its own on
+    // 127.0.0.1, started once it streams. `synchronous`: the primary waits for the standby to
+    // flush every commit (synchronous_standby_names = '*', synchronous_commit = on) before it
+    // acknowledges it. False with errorString() when it fails.
+    enum class Replication { Asynchronous, Synchronous };
+    bool startStandby(Replication replication);
+    int standbyPort() const { return m_standbyPort; }
+    // SIGKILL to the primary's postmaster and every process it started, all at once, as when
+    // its machine dies: no shutdown checkpoint, no last word to any client. Returns once they
+    // are gone.
+    bool killPrimary();
+    // pg_ctl promote on the standby; returns once it accepts writes (it is then the primary).
+    bool promoteStandby();
+    // postgresql://swamp@127.0.0.1:PRIMARY,127.0.0.1:STANDBY/<database>: both hosts, no password.
+    QString failoverUrl(const QString &database) const;
 
     QString host() const { return QStringLiteral("127.0.0.1"); }
     int port() const { return m_port; }
@@ -89,7 +109,12 @@ private:
     bool resolveAccount();
     bool prepareDirectory();
     bool startWatchdog();
-    bool stop();
+    Result psql(int port, const QString &database, const QString &sql) const;
+    bool startOnFreePort(const QString &data, const QString &logFile, int *port);
+    bool stop(); // the standby, the primary and the watchdog, whichever runs
+    bool stopStandby();
+    bool waitForSql(int port, const QString &sql, const QString &expected, const QString &what);
+    QString standbyData() const { return m_dir->filePath(QStringLiteral("standby")); }
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<QProcess> m_watchdog;
@@ -100,7 +125,9 @@ private:
     QString m_error;
     int m_port = 0;
     int m_databases = 0;
+    int m_standbyPort = 0;
     bool m_running = false;
+    bool m_standbyRunning = false;
 };
 
 } // namespace SwampTest

@@ -66,6 +66,7 @@ private Q_SLOTS:
     void freshDatabases();
     void stoppedOnDestruction();
     void stoppedWhenTheTestIsKilled();
+    void standbyTakesOverWhenThePrimaryDies();
 
 private:
     PostgresServer m_server;
@@ -183,6 +184,43 @@ void tst_PgServer::stoppedWhenTheTestIsKilled()
     socket.connectToHost(u"127.0.0.1"_s, quint16(QUrl(url).port()));
     QVERIFY(!socket.waitForConnected(5000));
     QCOMPARE(socket.error(), QAbstractSocket::ConnectionRefusedError);
+}
+
+// The failover fixture: a synchronous standby has every acknowledged commit, refuses writes
+// until promoted, and takes them once the primary is killed and it is promoted.
+void tst_PgServer::standbyTakesOverWhenThePrimaryDies()
+{
+    PostgresServer ha;
+    QVERIFY2(ha.start(), qPrintable(ha.errorString()));
+    const QString url = ha.createDatabase(u"ha"_s);
+    QVERIFY2(ha.startStandby(PostgresServer::Replication::Synchronous), qPrintable(ha.errorString()));
+    QVERIFY(ha.standbyPort() != ha.port() && ha.standbyPort() > 0);
+    QCOMPARE(ha.failoverUrl(u"ha"_s),
+             u"postgresql://swamp@127.0.0.1:%1,127.0.0.1:%2/ha"_s.arg(ha.port()).arg(ha.standbyPort()));
+    QUrl standbyUrl(url);
+    standbyUrl.setPort(ha.standbyPort());
+    {
+        Connection primary(url, ha.password());
+        QVERIFY2(primary.db.isOpen(), qPrintable(primary.db.lastError().text()));
+        QSqlQuery query(primary.db);
+        QVERIFY2(query.exec(u"CREATE TABLE t (x INT); INSERT INTO t VALUES (1)"_s), qPrintable(query.lastError().text()));
+        Connection standby(standbyUrl.toString(), ha.password());
+        QVERIFY2(standby.db.isOpen(), qPrintable(standby.db.lastError().text()));
+        QCOMPARE(standby.scalar(u"SELECT COUNT(*) FROM t"_s).toInt(), 1); // synchronous: there already
+        QSqlQuery write(standby.db);
+        QVERIFY(!write.exec(u"INSERT INTO t VALUES (2)"_s));
+        QCOMPARE(write.lastError().nativeErrorCode(), u"25006"_s); // read_only_sql_transaction
+    }
+    QVERIFY2(ha.killPrimary(), qPrintable(ha.errorString()));
+    QTcpSocket socket;
+    socket.connectToHost(u"127.0.0.1"_s, quint16(ha.port()));
+    QVERIFY(!socket.waitForConnected(5000));
+    QVERIFY2(ha.promoteStandby(), qPrintable(ha.errorString()));
+    Connection promoted(standbyUrl.toString(), ha.password());
+    QVERIFY2(promoted.db.isOpen(), qPrintable(promoted.db.lastError().text()));
+    QSqlQuery write(promoted.db);
+    QVERIFY2(write.exec(u"INSERT INTO t VALUES (2)"_s), qPrintable(write.lastError().text()));
+    QCOMPARE(promoted.scalar(u"SELECT COUNT(*) FROM t"_s).toInt(), 2);
 }
 
 int main(int argc, char *argv[])
