@@ -102,6 +102,10 @@ void tst_RunCli::idPrefixAndShortId()
     }
     const Run logs = h->cli({u"run"_s, u"logs"_s, first.right(8)});
     QCOMPARE(logs.out, u"one\n"_s);
+    // data query shows the same short id, in a column of its own.
+    const Run query = h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s});
+    QVERIFY2(query.outLines().value(0).startsWith(u"ID        NAME"_s), qPrintable(query.describe()));
+    QVERIFY2(query.outLines().value(1).startsWith(first.right(8) + u"  echo"_s), qPrintable(query.describe()));
 
     // Every id of this test starts with the same minute: 4 characters name several.
     const Run ambiguous = h->cli({u"run"_s, u"status"_s, first.left(4)});
