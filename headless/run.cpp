@@ -5,6 +5,7 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/secretmasker.h"
+#include "common/signalwatcher.h"
 #include "common/table.h"
 #include "common/text.h"
 #include "model/step.h"
@@ -17,6 +18,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <csignal>
 
 namespace Swamp::Cli {
 
@@ -36,13 +38,33 @@ void writeRaw(FILE *stream, const QString &text)
 class Follower
 {
 public:
-    Follower(AdminEndpoint endpoint, QStringList stepIds, bool prefix, bool quiet)
-        : m_endpoint(std::move(endpoint)), m_prefix(prefix), m_quiet(quiet)
+    // How `swamp run` follows; `run logs --follow` is quiet and ignores Ctrl-C (nothing to cancel).
+    struct Options
+    {
+        bool prefix = false;
+        bool quiet = false;
+        bool json = false;              // NDJSON: one object a line (docs/operations.md)
+        bool interruptible = false;     // Ctrl-C detaches, twice cancels
+        bool cancelOnInterrupt = false; // Ctrl-C cancels at once
+    };
+
+    Follower(AdminEndpoint endpoint, QStringList stepIds, Options options)
+        : m_endpoint(std::move(endpoint)), m_stepIds(stepIds), m_prefix(options.prefix), m_quiet(options.quiet),
+          m_json(options.json), m_options(options)
     {
         for (const QString &id : stepIds)
             m_follower.follow(id);
         QObject::connect(&m_follower, &StepFollower::output, &m_follower,
                          [this](const QString &stepId, const QJsonObject &chunk, bool) {
+                             if (m_detached)
+                                 return;
+                             if (m_json) {
+                                 QJsonObject line = chunk;
+                                 line.insert(QStringLiteral("type"), QStringLiteral("output"));
+                                 line.insert(QStringLiteral("stepId"), stepId);
+                                 printJsonLine(line);
+                                 return;
+                             }
                              print(m_view[stepId], chunk.value(QStringLiteral("stream")).toString() == u"stderr",
                                    chunk.value(QStringLiteral("data")).toString());
                          });
@@ -59,8 +81,16 @@ public:
     {
         QEventLoop loop;
         m_loop = &loop;
+        std::unique_ptr<SignalWatcher> signals;
+        if (m_options.interruptible) {
+            signals = std::make_unique<SignalWatcher>();
+            QObject::connect(signals.get(), &SignalWatcher::terminationRequested, &loop,
+                             [this](int signalNumber, int) { interrupted(signalNumber); });
+        }
         connectAndFollow();
         loop.exec();
+        if (m_json)
+            printJsonLine(resultLine());
         return m_exitCode;
     }
 
@@ -117,6 +147,12 @@ private:
         View &view = m_view[stepId];
         view.name = printable(step.value(QStringLiteral("name")).toString());
         const QString state = step.value(QStringLiteral("state")).toString();
+        m_states.insert(stepId, step);
+        if (m_json) {
+            if (!m_detached)
+                printJsonLine({{QStringLiteral("type"), QStringLiteral("step")}, {QStringLiteral("step"), step}});
+            return;
+        }
         const int attempt = step.value(QStringLiteral("attempt")).toInt();
         const QString workerName = step.value(QStringLiteral("workerName")).toString();
         // Each attempt's worker is named once, also when the step was already past `dispatched`
@@ -147,20 +183,103 @@ private:
                 print(view, i == 1, QStringLiteral("\n"));
         }
         const QString state = step.value(QStringLiteral("state")).toString();
+        m_states.insert(stepId, step);
         const QJsonValue exitCode = step.value(QStringLiteral("exitCode"));
         int code = 1;
         if (state == u"succeeded")
             code = 0;
         else if (state == u"failed" && exitCode.isDouble())
             code = exitCode.toInt();
-        if (state != u"succeeded") {
+        if (m_json && !m_detached)
+            printJsonLine({{QStringLiteral("type"), QStringLiteral("ended")}, {QStringLiteral("step"), step}});
+        if (state != u"succeeded" && !m_json) {
             err(QStringLiteral("swamp: step %1 (%2) %3: %4")
                     .arg(shortId(stepId), view.name, state, printable(step.value(QStringLiteral("error")).toString())));
         }
         if (m_firstFailure == 0 && code != 0)
             m_firstFailure = code;
-        if (m_follower.allEnded())
+        if (m_follower.allEnded() && !m_cancelling)
             finish(m_firstFailure);
+    }
+
+    // The last NDJSON line: how it ended, with each step's state and exit code.
+    QJsonObject resultLine() const
+    {
+        QJsonArray steps;
+        for (const QString &id : m_stepIds) {
+            const QJsonObject step = m_states.value(id);
+            steps << QJsonObject{{QStringLiteral("id"), id}, {QStringLiteral("state"), step.value(QStringLiteral("state"))},
+                                 {QStringLiteral("exitCode"), step.value(QStringLiteral("exitCode"))}};
+        }
+        QJsonObject line{{QStringLiteral("type"), QStringLiteral("result")},
+                         {QStringLiteral("exitCode"), m_exitCode},
+                         {QStringLiteral("steps"), steps}};
+        if (m_detached)
+            line.insert(QStringLiteral("detached"), true);
+        return line;
+    }
+
+    // The steps not ended yet.
+    QStringList openSteps() const
+    {
+        QStringList open;
+        for (const QString &id : m_stepIds) {
+            if (!m_follower.isEnded(id))
+                open << id;
+        }
+        return open;
+    }
+
+    // Ctrl-C (or SIGTERM): the first detaches and leaves the steps running; a second within
+    // InterruptWindowMs, or the first with --cancel-on-interrupt, cancels them.
+    void interrupted(int signalNumber)
+    {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        if (m_cancelling) {
+            finish(ExitInterrupted); // a third: stop waiting for the acknowledgement
+            return;
+        }
+        const bool second = m_detached && now - m_detachedAtMs <= InterruptWindowMs;
+        if (signalNumber == SIGINT && (second || m_options.cancelOnInterrupt)) {
+            cancelOpenSteps();
+            return;
+        }
+        if (m_detached)
+            return;
+        m_detached = true;
+        m_detachedAtMs = now;
+        for (const QString &id : openSteps()) {
+            err(QStringLiteral("detached; step %1 keeps running — swamp run cancel %1 to stop it").arg(shortId(id)));
+        }
+        if (signalNumber == SIGINT)
+            err(QStringLiteral("swamp: press Ctrl-C again within %1 s to cancel it").arg(InterruptWindowMs / 1000));
+        m_exitCode = ExitInterrupted;
+        QTimer::singleShot(signalNumber == SIGINT ? InterruptWindowMs : 0, m_loop, [this] {
+            if (!m_cancelling)
+                finish(ExitInterrupted);
+        });
+    }
+
+    // run.cancel of every open step, on a connection of its own (the following one may be
+    // reconnecting); exits once the orchestrator acknowledged it.
+    void cancelOpenSteps()
+    {
+        m_cancelling = true;
+        m_detached = true;
+        const QStringList open = openSteps();
+        int code = ExitFailed;
+        for (const QString &id : open) {
+            err(QStringLiteral("swamp: cancelling step %1").arg(shortId(id)));
+            auto cancelled = AdminClient(m_endpoint).call(QStringLiteral("run.cancel"), {{QStringLiteral("id"), id}});
+            if (!cancelled) {
+                err(QStringLiteral("error: step %1 was not cancelled: %2 — swamp run cancel %1 to stop it")
+                        .arg(shortId(id), cancelled.error().text()));
+                code = ExitInterrupted;
+                continue;
+            }
+            err(QStringLiteral("swamp: step %1 cancelled (acknowledged by the orchestrator)").arg(shortId(id)));
+        }
+        finish(code);
     }
 
     void print(View &view, bool isErr, const QString &data)
@@ -186,7 +305,17 @@ private:
             m_loop->quit();
     }
 
+    static constexpr int InterruptWindowMs = 2000;
+    static constexpr int ExitInterrupted = 130;
+
     AdminEndpoint m_endpoint;
+    QStringList m_stepIds;
+    QHash<QString, QJsonObject> m_states; // the last record of each step
+    bool m_json = false;
+    Options m_options;
+    bool m_detached = false;
+    bool m_cancelling = false;
+    qint64 m_detachedAtMs = 0;
     std::unique_ptr<AdminClient> m_client;
     StepFollower m_follower;
     QHash<QString, View> m_view;
@@ -318,6 +447,7 @@ void addRunOptions(QCommandLineParser &parser)
         {QStringLiteral("name"), QStringLiteral("Name of the step (default: the command)."), QStringLiteral("name")},
         {QStringLiteral("file"), QStringLiteral("Submit the steps of a run file (JSON; see docs/operations.md)."), QStringLiteral("path")},
         {QStringLiteral("detach"), QStringLiteral("Print the step id(s) and return at once.")},
+        {QStringLiteral("cancel-on-interrupt"), QStringLiteral("Ctrl-C cancels the step(s) instead of detaching.")},
     });
 }
 
@@ -416,7 +546,32 @@ bool readSubmission(const QCommandLineParser &parser, const QString &command, QJ
     return true;
 }
 
-// Submits the steps; with --detach prints their ids, else follows them to their end.
+// Once submitted: says why each step that cannot start now waits (run.status's waitReason),
+// once; a step that starts is not mentioned.
+void printWaitReasons(AdminClient &client, const QString &runId, bool json)
+{
+    auto status = client.call(QStringLiteral("run.status"), {{QStringLiteral("id"), runId}});
+    if (!status)
+        return; // following reports what matters
+    for (const QJsonValue &value : status->value(QStringLiteral("steps")).toArray()) {
+        const QJsonObject step = value.toObject();
+        const QJsonObject reason = step.value(QStringLiteral("waitReason")).toObject();
+        if (reason.isEmpty())
+            continue;
+        const QString id = step.value(QStringLiteral("id")).toString();
+        if (json) {
+            printJsonLine({{QStringLiteral("type"), QStringLiteral("waiting")}, {QStringLiteral("stepId"), id},
+                           {QStringLiteral("waitReason"), reason}});
+        } else {
+            err(QStringLiteral("swamp: step %1 (%2) waits: %3")
+                    .arg(shortId(id), printable(step.value(QStringLiteral("name")).toString()),
+                         printable(reason.value(QStringLiteral("message")).toString())));
+        }
+    }
+}
+
+// Submits the steps; with --detach prints their ids, else follows them to their end (with --json
+// as NDJSON lines).
 int submitAndFollow(const QCommandLineParser &parser, const QJsonObject &params, bool json)
 {
     auto endpoint = adminEndpoint(parser);
@@ -424,20 +579,37 @@ int submitAndFollow(const QCommandLineParser &parser, const QJsonObject &params,
         return failure(endpoint.error(), json);
     AdminClient client(*endpoint);
     auto submitted = client.call(QStringLiteral("run.submit"), params);
-    if (!submitted)
+    const bool detach = parser.isSet(QStringLiteral("detach"));
+    if (!submitted) {
+        if (json && !detach) {
+            printJsonLine({{QStringLiteral("type"), QStringLiteral("error")}, {QStringLiteral("error"), submitted.error().toJson()}});
+            return failure(submitted.error(), false);
+        }
         return failure(submitted.error(), json);
+    }
     QStringList stepIds;
     for (const QJsonValue &id : submitted->value(QStringLiteral("stepIds")).toArray())
         stepIds << id.toString();
-    if (parser.isSet(QStringLiteral("detach"))) {
+    if (detach) {
         if (json)
             printJson(*submitted);
         else
             out(stepIds.join(u'\n'));
         return ExitOk;
     }
+    if (json) {
+        QJsonObject line = *submitted;
+        line.insert(QStringLiteral("type"), QStringLiteral("submitted"));
+        printJsonLine(line);
+    }
+    printWaitReasons(client, submitted->value(QStringLiteral("runId")).toString(), json);
     client.close();
-    Follower follower(*endpoint, stepIds, stepIds.size() > 1, false);
+    Follower::Options options;
+    options.prefix = stepIds.size() > 1;
+    options.json = json;
+    options.interruptible = true;
+    options.cancelOnInterrupt = parser.isSet(QStringLiteral("cancel-on-interrupt"));
+    Follower follower(*endpoint, stepIds, options);
     return follower.run();
 }
 
@@ -466,7 +638,7 @@ int runRunStatus(const QStringList &arguments)
     const QString command = QStringLiteral("run status");
     QCommandLineParser parser;
     addAdminOptions(parser);
-    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id or a run id."));
+    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id or a run id, or a unique part of one: its first or last 4+ characters."));
     int exitCode = 0;
     if (!parse(parser, arguments, command, QStringLiteral("Show a run's steps and their leases."),
                QStringLiteral("  swamp run status 3f2a9c1e-...\n"), &exitCode))
@@ -488,6 +660,7 @@ int runRunStatus(const QStringList &arguments)
     TextTable table({QStringLiteral("STEP"), QStringLiteral("NAME"), QStringLiteral("STATE"), QStringLiteral("WORKER"),
                      QStringLiteral("ATTEMPT"), QStringLiteral("EXIT"), QStringLiteral("ERROR")});
     colourStatusColumn(table, 2);
+    QStringList waiting; // why each queued step waits, under the table
     for (const QJsonValue &value : result->value(QStringLiteral("steps")).toArray()) {
         const QJsonObject s = value.toObject();
         const QJsonValue exit = s.value(QStringLiteral("exitCode"));
@@ -497,25 +670,71 @@ int runRunStatus(const QStringList &arguments)
                       QStringLiteral("%1/%2").arg(s.value(QStringLiteral("attempt")).toInt()).arg(s.value(QStringLiteral("maxAttempts")).toInt()),
                       exit.isDouble() ? QString::number(exit.toInt()) : QStringLiteral("-"),
                       s.value(QStringLiteral("error")).toString(QStringLiteral("-"))});
+        const QString waits = s.value(QStringLiteral("waitReason")).toObject().value(QStringLiteral("message")).toString();
+        if (!waits.isEmpty())
+            waiting << QStringLiteral("step %1 waits: %2").arg(shortId(s.value(QStringLiteral("id")).toString()), printable(waits));
     }
     out(table.render());
+    if (!waiting.isEmpty())
+        out(waiting.join(u'\n'));
     return ExitOk;
 }
+
+namespace {
+
+// The step ids of a run.logs result: its step's, or (a run) each of its steps'.
+QStringList stepIdsOf(const QJsonObject &logs)
+{
+    if (logs.contains(QStringLiteral("step")))
+        return {logs.value(QStringLiteral("step")).toObject().value(QStringLiteral("id")).toString()};
+    QStringList ids;
+    for (const QJsonValue &entry : logs.value(QStringLiteral("steps")).toArray())
+        ids << entry.toObject().value(QStringLiteral("step")).toObject().value(QStringLiteral("id")).toString();
+    return ids;
+}
+
+void printChunks(const QJsonArray &chunks)
+{
+    for (const QJsonValue &chunk : chunks) {
+        const QJsonObject c = chunk.toObject();
+        writeRaw(c.value(QStringLiteral("stream")).toString() == u"stderr" ? stderr : stdout, c.value(QStringLiteral("data")).toString());
+    }
+}
+
+// run.logs of a run: each step's output under a header line naming it.
+void printRunLogs(const QJsonObject &logs)
+{
+    for (const QJsonValue &entry : logs.value(QStringLiteral("steps")).toArray()) {
+        const QJsonObject step = entry.toObject().value(QStringLiteral("step")).toObject();
+        const QJsonValue exit = step.value(QStringLiteral("exitCode"));
+        out(QStringLiteral("==> step %1 (%2): %3%4 <==")
+                .arg(shortId(step.value(QStringLiteral("id")).toString()), printable(step.value(QStringLiteral("name")).toString()),
+                     printable(step.value(QStringLiteral("state")).toString()),
+                     exit.isDouble() ? QStringLiteral(", exit %1").arg(exit.toInt()) : QString()));
+        const QJsonArray chunks = entry.toObject().value(QStringLiteral("chunks")).toArray();
+        printChunks(chunks);
+        const QString last = chunks.isEmpty() ? QString() : chunks.last().toObject().value(QStringLiteral("data")).toString();
+        if (!last.isEmpty() && !last.endsWith(u'\n'))
+            writeRaw(stdout, QStringLiteral("\n"));
+    }
+}
+
+} // namespace
 
 int runRunLogs(const QStringList &arguments)
 {
     const QString command = QStringLiteral("run logs");
     QCommandLineParser parser;
     addAdminOptions(parser);
-    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id."));
-    parser.addOption({QStringLiteral("follow"), QStringLiteral("Keep printing output until the step ends.")});
+    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id or a run id (or a unique part of one)."));
+    parser.addOption({QStringLiteral("follow"), QStringLiteral("Keep printing output until the step(s) end.")});
     int exitCode = 0;
-    if (!parse(parser, arguments, command, QStringLiteral("Print a step's output."),
-               QStringLiteral("  swamp run logs 3f2a9c1e-... --follow\n"), &exitCode))
+    if (!parse(parser, arguments, command, QStringLiteral("Print a step's output, or each step's of a run."),
+               QStringLiteral("  swamp run logs 3f2a9c1e-... --follow\n  swamp run logs 9c1e04b2\n"), &exitCode))
         return exitCode;
     const bool json = parser.isSet(QStringLiteral("json"));
     if (parser.positionalArguments().size() != 1)
-        return usageError(QStringLiteral("name one step id"), command);
+        return usageError(QStringLiteral("name one step or run id"), command);
     const QString id = parser.positionalArguments().first();
     if (parser.isSet(QStringLiteral("follow")) && !json) {
         auto endpoint = adminEndpoint(parser);
@@ -524,21 +743,23 @@ int runRunLogs(const QStringList &arguments)
         auto step = AdminClient(*endpoint).call(QStringLiteral("run.logs"), {{QStringLiteral("id"), id}, {QStringLiteral("after"), 1 << 30}});
         if (!step)
             return failure(step.error(), json);
-        Follower follower(*endpoint, {step->value(QStringLiteral("step")).toObject().value(QStringLiteral("id")).toString()}, false, true);
+        const QStringList ids = stepIdsOf(*step);
+        Follower::Options options;
+        options.quiet = true;
+        options.prefix = ids.size() > 1;
+        Follower follower(*endpoint, ids, options);
         follower.run();
         return ExitOk;
     }
     auto result = adminCall(parser, QStringLiteral("run.logs"), {{QStringLiteral("id"), id}});
     if (!result)
         return failure(result.error(), json);
-    if (json) {
+    if (json)
         printJson(*result);
-        return ExitOk;
-    }
-    for (const QJsonValue &chunk : result->value(QStringLiteral("chunks")).toArray()) {
-        const QJsonObject c = chunk.toObject();
-        writeRaw(c.value(QStringLiteral("stream")).toString() == u"stderr" ? stderr : stdout, c.value(QStringLiteral("data")).toString());
-    }
+    else if (result->contains(QStringLiteral("steps")))
+        printRunLogs(*result);
+    else
+        printChunks(result->value(QStringLiteral("chunks")).toArray());
     return ExitOk;
 }
 
@@ -547,7 +768,7 @@ int runRunCancel(const QStringList &arguments)
     const QString command = QStringLiteral("run cancel");
     QCommandLineParser parser;
     addAdminOptions(parser);
-    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id or a run id."));
+    parser.addPositionalArgument(QStringLiteral("id"), QStringLiteral("A step id or a run id, or a unique part of one: its first or last 4+ characters."));
     int exitCode = 0;
     if (!parse(parser, arguments, command, QStringLiteral("Cancel a step or every open step of a run."),
                QStringLiteral("  swamp run cancel 3f2a9c1e-...\n"), &exitCode))

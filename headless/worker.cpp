@@ -341,13 +341,15 @@ int runWorkerQueue(const QStringList &arguments)
         out(QStringLiteral("No steps are waiting for a worker."));
         return ExitOk;
     }
-    TextTable table({QStringLiteral("STEP"), QStringLiteral("REQUIREMENT"), QStringLiteral("QUEUED"), QStringLiteral("AGE")});
+    TextTable table({QStringLiteral("STEP"), QStringLiteral("REQUIREMENT"), QStringLiteral("QUEUED"), QStringLiteral("AGE"),
+                     QStringLiteral("WHY IT WAITS")});
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QJsonValue &value : steps) {
         const QJsonObject s = value.toObject();
         const QDateTime queued = parseIsoUtc(s.value(QStringLiteral("queuedAt")).toString());
         table.addRow({s.value(QStringLiteral("id")).toString(), s.value(QStringLiteral("requirement")).toString(),
-                      isoUtc(queued), formatRelative(queued, now)});
+                      isoUtc(queued), formatRelative(queued, now),
+                      s.value(QStringLiteral("waitReason")).toObject().value(QStringLiteral("message")).toString(QStringLiteral("a free slot (starting)"))});
     }
     out(table.render());
     return ExitOk;

@@ -28,11 +28,13 @@ void TextTable::setColumnColour(int column, std::function<QString(const QString 
 QString TextTable::render() const
 {
     QList<qsizetype> widths;
+    // Widths count what the terminal shows (terminalColumns()), not UTF-16 units: escape
+    // sequences take no column, a CJK character two.
     for (const QString &header : m_headers)
-        widths << header.size();
+        widths << terminalColumns(header);
     for (const QStringList &row : m_rows) {
         for (qsizetype i = 0; i < widths.size(); ++i)
-            widths[i] = std::max(widths[i], row.value(i).size());
+            widths[i] = std::max(widths[i], terminalColumns(row.value(i)));
     }
     QString out;
     const auto appendLine = [&](const QStringList &cells, bool colour) {
@@ -40,7 +42,7 @@ QString TextTable::render() const
         for (qsizetype i = 0; i < widths.size(); ++i) {
             const QString &cell = cells.value(i);
             const bool last = i + 1 == widths.size();
-            const QString padding = last ? QString() : QString(widths[i] - cell.size() + 2, u' ');
+            const QString padding = last ? QString() : QString(widths[i] - terminalColumns(cell) + 2, u' ');
             const auto style = m_colours.constFind(int(i));
             const QString sgr = colour && style != m_colours.cend() ? (*style)(cell) : QString();
             if (sgr.isEmpty())

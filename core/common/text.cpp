@@ -88,6 +88,56 @@ static qsizetype editDistance(const QString &a, const QString &b)
     return d[n][m];
 }
 
+namespace {
+
+// East Asian Wide (W) and Fullwidth (F) ranges, simplified: what terminals draw two columns wide.
+bool isWide(char32_t c)
+{
+    return (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF && c != 0x303F)
+        || (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F)
+        || (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) || (c >= 0x1F680 && c <= 0x1F6FF)
+        || (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x20000 && c <= 0x3FFFD);
+}
+
+// The length of the ANSI CSI sequence at `i` (ESC [ parameters intermediates final), 0 if none.
+qsizetype csiLength(QStringView text, qsizetype i)
+{
+    if (text.at(i) != u'\x1b' || i + 1 >= text.size() || text.at(i + 1) != u'[')
+        return 0;
+    for (qsizetype j = i + 2; j < text.size(); ++j) {
+        const char16_t c = text.at(j).unicode();
+        if (c >= 0x40 && c <= 0x7E)
+            return j - i + 1;
+        if (c < 0x20 || c > 0x3F)
+            return 0;
+    }
+    return 0;
+}
+
+} // namespace
+
+qsizetype terminalColumns(QStringView text)
+{
+    qsizetype columns = 0;
+    for (qsizetype i = 0; i < text.size();) {
+        if (const qsizetype csi = csiLength(text, i)) {
+            i += csi;
+            continue;
+        }
+        char32_t c = text.at(i).unicode();
+        qsizetype units = 1;
+        if (text.at(i).isHighSurrogate() && i + 1 < text.size() && text.at(i + 1).isLowSurrogate()) {
+            c = QChar::surrogateToUcs4(text.at(i), text.at(i + 1));
+            units = 2;
+        }
+        const auto category = QChar::category(c);
+        if (category != QChar::Mark_NonSpacing && category != QChar::Mark_Enclosing)
+            columns += isWide(c) ? 2 : 1;
+        i += units;
+    }
+    return columns;
+}
+
 QString closestMatch(const QString &word, const QStringList &candidates)
 {
     if (word.size() > 64)

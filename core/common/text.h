@@ -26,6 +26,11 @@ qsizetype characterCount(QStringView text);
 // surrogate pair in two.
 QString leftCharacters(const QString &text, qsizetype count);
 
+// How many columns a terminal gives `text`: ANSI escape sequences (CSI, such as colours) none,
+// combining marks none, East Asian wide and fullwidth characters (CJK, most emoji) two, every
+// other character one. The table printer aligns by it.
+qsizetype terminalColumns(QStringView text);
+
 // The candidate closest to `word` by edit distance (a transposition counts as one edit; case is
 // ignored), if close enough to be a likely typo: at most a third of the word. Empty if none is.
 QString closestMatch(const QString &word, const QStringList &candidates);

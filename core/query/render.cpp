@@ -1,5 +1,6 @@
 #include "query/render.h"
 
+#include "common/ids.h"
 #include "common/table.h"
 #include "common/text.h"
 
@@ -134,7 +135,17 @@ QString renderRecords(const QJsonArray &records)
 {
     if (records.isEmpty())
         return {};
-    TextTable table({Tr::tr("NAME"), Tr::tr("MODEL TYPE"), Tr::tr("STATE"), Tr::tr("DETAILS")});
+    // Steps, runs and leases are named by id (`swamp run status ID`): an ID column with their
+    // short id, as `swamp run` shows it, when the results hold any.
+    const auto hasId = [](const QJsonValue &value) {
+        const QString modelType = value.toObject().value(u"modelType").toString();
+        return modelType == u"swamp/step" || modelType == u"swamp/run" || modelType == u"swamp/step-lease";
+    };
+    const bool idColumn = std::any_of(records.begin(), records.end(), hasId);
+    QStringList headers{Tr::tr("NAME"), Tr::tr("MODEL TYPE"), Tr::tr("STATE"), Tr::tr("DETAILS")};
+    if (idColumn)
+        headers.prepend(Tr::tr("ID"));
+    TextTable table(headers);
     for (const QJsonValue &value : records) {
         const QJsonObject record = value.toObject();
         const QString modelType = record.value(u"modelType").toString();
@@ -142,9 +153,11 @@ QString renderRecords(const QJsonArray &records)
         QJsonValue state = attributes.value(u"status");
         if (state.isUndefined())
             state = attributes.value(u"state");
-        table.addRow({record.value(u"name").toString(), modelType,
-                      state.isUndefined() ? QString() : scalarText(state),
-                      details(modelType, attributes)});
+        QStringList cells{record.value(u"name").toString(), modelType,
+                          state.isUndefined() ? QString() : scalarText(state), details(modelType, attributes)};
+        if (idColumn)
+            cells.prepend(hasId(value) ? shortId(record.value(u"id").toString()) : u"-"_s);
+        table.addRow(cells);
     }
     return table.render();
 }

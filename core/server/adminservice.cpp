@@ -152,8 +152,13 @@ void AdminService::handleFrame(AdminConnection *connection, const QJsonObject &f
 }
 
 Result<QJsonObject> AdminService::call(AdminConnection *connection, const QString &method,
-                                            const QJsonObject &params)
+                                            const QJsonObject &typedParams)
 {
+    // A step, run or lease id as typed (a prefix, the short id) becomes the whole id first.
+    const auto resolved = withResolvedId(method, typedParams);
+    if (!resolved)
+        return fail(resolved.error());
+    const QJsonObject &params = *resolved;
     if (method == u"version") {
         return QJsonObject{{QStringLiteral("version"), Swamp::version()},
                            {QStringLiteral("protocol"), Swamp::protocolVersion()},

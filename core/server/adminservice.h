@@ -3,6 +3,7 @@
 #include "common/refusaldigest.h"
 #include "common/result.h"
 #include "model/audit.h"
+#include "model/worker.h"
 #include "server/addressthrottle.h"
 
 #include <QJsonObject>
@@ -94,9 +95,16 @@ private:
     };
     static Result<TokenRequest> tokenRequest(const QJsonObject &params, qint64 defaultMs);
     // runservice.cpp
+    // `params` with its "id" resolved to a whole id (server/idresolver.h) for the methods that
+    // take a step, run or lease id; unchanged for the others.
+    Result<QJsonObject> withResolvedId(const QString &method, const QJsonObject &params) const;
     Result<QByteArray> submitRun(const QJsonObject &params); // the result as JSON text
     Result<QJsonObject> runStatus(const QJsonObject &params);
     Result<QJsonObject> runLogs(const QJsonObject &params);
+    // run.logs of a run: each step with its output.
+    Result<QJsonObject> runLogsOfRun(const QString &runId);
+    // The workers as StateView shows them, read when called (none when the store fails).
+    std::function<QList<WorkerRecord>()> currentWorkersOrNone() const;
     Result<QJsonObject> followStep(AdminConnection *connection, const QJsonObject &params);
     Result<QJsonObject> cancelRun(const QJsonObject &params);
     Result<QJsonObject> workerQueue();

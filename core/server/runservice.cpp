@@ -7,14 +7,18 @@
 #include "protocol/workerframes.h"
 #include "server/eventlog.h"
 #include "server/fleet.h"
+#include "server/idresolver.h"
 #include "server/scheduler.h"
 #include "server/sessions.h"
 #include "server/stateview.h"
 #include "server/stepfollowers.h"
 #include "server/transport/connections.h"
+#include "server/waitreasons.h"
 #include "store/store.h"
 
 #include <QJsonArray>
+
+#include <optional>
 
 namespace Swamp {
 
@@ -51,6 +55,50 @@ Result<QByteArray> AdminService::submitRun(const QJsonObject &params)
     return m_scheduler->submit(leftCharacters(name.toString(), 128), specs);
 }
 
+Result<QJsonObject> AdminService::withResolvedId(const QString &method, const QJsonObject &params) const
+{
+    int kinds = 0;
+    if (method == u"run.status" || method == u"run.logs" || method == u"run.cancel")
+        kinds = IdResolver::Step | IdResolver::Run;
+    else if (method == u"run.follow")
+        kinds = IdResolver::Step;
+    if (kinds == 0)
+        return params;
+    auto resolved = IdResolver::resolve(*m_store, params.value(QStringLiteral("id")).toString(), kinds);
+    if (!resolved)
+        return fail(resolved.error());
+    QJsonObject next = params;
+    next.insert(QStringLiteral("id"), resolved->id);
+    return next;
+}
+
+namespace {
+
+// A step as run.status and worker.queue show it: with why it waits, when it is queued.
+QJsonObject stepJson(const StepRecord &step, std::optional<WaitReasons> &reasons,
+                     const std::function<QList<WorkerRecord>()> &workers)
+{
+    QJsonObject json = step.toJson();
+    if (step.state != StepState::Queued)
+        return json;
+    if (!reasons)
+        reasons.emplace(workers());
+    const QJsonObject reason = reasons->reasonFor(step.spec.requirement);
+    if (!reason.isEmpty())
+        json.insert(QStringLiteral("waitReason"), reason);
+    return json;
+}
+
+} // namespace
+
+std::function<QList<WorkerRecord>()> AdminService::currentWorkersOrNone() const
+{
+    return [this] {
+        auto workers = m_view->currentWorkers();
+        return workers ? *workers : QList<WorkerRecord>();
+    };
+}
+
 Result<QJsonObject> AdminService::runStatus(const QJsonObject &params)
 {
     const QString id = params.value(QStringLiteral("id")).toString();
@@ -69,8 +117,9 @@ Result<QJsonObject> AdminService::runStatus(const QJsonObject &params)
     if (!steps)
         return fail(steps.error());
     QJsonArray list;
+    std::optional<WaitReasons> reasons; // read once, when a step is queued
     for (const StepRecord &stored : std::as_const(*steps))
-        list << m_view->current(stored).toJson();
+        list << stepJson(m_view->current(stored), reasons, currentWorkersOrNone());
     auto leases = m_store->leasesOfRun(runId);
     QJsonArray leaseList;
     if (leases) {
@@ -83,13 +132,39 @@ Result<QJsonObject> AdminService::runStatus(const QJsonObject &params)
 
 Result<QJsonObject> AdminService::runLogs(const QJsonObject &params)
 {
-    auto step = m_view->findStep(params.value(QStringLiteral("id")).toString());
+    const QString id = params.value(QStringLiteral("id")).toString();
+    auto step = m_view->findStep(id);
+    if (!step && step.error().code == u"not_found")
+        return runLogsOfRun(id); // resolved: a run id
     if (!step)
         return fail(step.error());
     auto chunks = m_store->output(step->id, params.value(QStringLiteral("after")).toInt(0), 100000);
     if (!chunks)
         return fail(chunks.error());
     return QJsonObject{{QStringLiteral("step"), step->toJson()}, {QStringLiteral("chunks"), outputChunksJson(*chunks)}};
+}
+
+Result<QJsonObject> AdminService::runLogsOfRun(const QString &runId)
+{
+    auto run = m_store->run(runId);
+    if (!run)
+        return fail(run.error());
+    if (!*run) {
+        return fail(QStringLiteral("not_found"), Tr::tr("no step or run with id '%1'").arg(runId),
+                    Tr::tr("'swamp run --detach' prints ids; 'swamp data query' lists them"));
+    }
+    auto steps = m_store->stepsOfRun(runId);
+    if (!steps)
+        return fail(steps.error());
+    QJsonArray list;
+    for (const StepRecord &stored : std::as_const(*steps)) {
+        auto chunks = m_store->output(stored.id, 0, 100000);
+        if (!chunks)
+            return fail(chunks.error());
+        list << QJsonObject{{QStringLiteral("step"), m_view->current(stored).toJson()},
+                            {QStringLiteral("chunks"), outputChunksJson(*chunks)}};
+    }
+    return QJsonObject{{QStringLiteral("run"), (*run)->toJson()}, {QStringLiteral("steps"), list}};
 }
 
 Result<QJsonObject> AdminService::followStep(AdminConnection *connection, const QJsonObject &params)
@@ -109,8 +184,9 @@ Result<QJsonObject> AdminService::cancelRun(const QJsonObject &params)
 Result<QJsonObject> AdminService::workerQueue()
 {
     QJsonArray steps;
+    std::optional<WaitReasons> reasons;
     for (const StepRecord &step : m_scheduler->queuedSteps())
-        steps << step.toJson();
+        steps << stepJson(step, reasons, currentWorkersOrNone());
     return QJsonObject{{QStringLiteral("steps"), steps}, {QStringLiteral("count"), steps.size()}};
 }
 

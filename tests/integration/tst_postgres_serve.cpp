@@ -147,6 +147,17 @@ void tst_PostgresServe::servesStepsFromPostgres()
     QCOMPARE(query(*m_h, u"modelType == \"swamp/step\" && attributes.exitCode == 3"_s).size(), 0);
     QCOMPARE(query(*m_h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s).size(), 1);
     QCOMPARE(query(*m_h, u"modelType == \"swamp/run\""_s).size(), 1);
+    // Ids by prefix (across a dash: the range must not depend on the collation), by short id,
+    // never by a wildcard (issue 21).
+    const QString stepId = steps.first().toObject().value(u"id"_s).toString();
+    for (const QString &typed : {stepId.left(20), stepId.right(8), stepId}) {
+        const Run status = m_h->cli({u"run"_s, u"status"_s, typed, u"--json"_s});
+        QCOMPARE_EXIT(status, 0);
+        QCOMPARE(status.json().value(u"steps"_s).toArray().first().toObject().value(u"id"_s).toString(), stepId);
+    }
+    const Run wildcard = m_h->cli({u"run"_s, u"status"_s, stepId.left(4) + u"%"_s});
+    QCOMPARE_EXIT(wildcard, 1);
+    QVERIFY2(wildcard.err.startsWith(u"error: no step or run with id"_s), qPrintable(wildcard.describe()));
 
     // The state is in PostgreSQL, not in a SQLite file in the data dir.
     QCOMPARE(rowCount(url, u"steps"_s), 1);

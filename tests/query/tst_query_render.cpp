@@ -131,15 +131,21 @@ void tst_QueryRender::records_data()
     QTest::addRow("all-models")
         << QJsonArray{QueryFixtures::worker(), QueryFixtures::token(), QueryFixtures::step(),
                       QueryFixtures::lease(), QueryFixtures::run()}
-        << u"NAME        MODEL TYPE              STATE     DETAILS\n"
-           "ci-linux-1  swamp/worker            idle      host=build-01 platform=linux/amd64 "
+        << u"ID     NAME        MODEL TYPE              STATE     DETAILS\n"
+           "-      ci-linux-1  swamp/worker            idle      host=build-01 platform=linux/amd64 "
            "steps=1/4 "
            "lastSeen=2026-11-24T09:50:00.000Z labels=größe=groß,os=linux,region=eu\n"
-           "ci          swamp/enrollment-token  enrolled  expires=2026-12-01T00:00:00.000Z "
+           "-      ci          swamp/enrollment-token  enrolled  expires=2026-12-01T00:00:00.000Z "
            "enrollments=2/unlimited\n"
-           "build       swamp/step              running   run=run_1 attempt=1/3 worker=ci-linux-1\n"
-           "build#1     swamp/step-lease        active    step=stp_1 worker=ci-linux-1 attempt=1\n"
-           "nightly     swamp/run               running   steps=3 succeeded=1 failed=0\n"_s;
+           "stp_1  build       swamp/step              running   run=run_1 attempt=1/3 worker=ci-linux-1\n"
+           "lse_1  build#1     swamp/step-lease        active    step=stp_1 worker=ci-linux-1 attempt=1\n"
+           "run_1  nightly     swamp/run               running   steps=3 succeeded=1 failed=0\n"_s;
+    // Steps and runs get an ID column (the short id `swamp run` prints); other records do not.
+    QTest::addRow("step-ids")
+        << QJsonArray{QueryFixtures::parseObject(
+               R"({"modelType": "swamp/step", "name": "a", "id": "01936f2c-7d3e-7aa1-9c2b-4d5e6f708192",
+                   "attributes": {"state": "queued"}})")}
+        << u"ID        NAME  MODEL TYPE  STATE   DETAILS\n6f708192  a     swamp/step  queued\n"_s;
     QTest::addRow("unknown-model")
         << QJsonArray{QueryFixtures::parseObject(
                R"({"modelType": "acme/widget", "name": "w", "attributes": {"color": "red"}})")}

@@ -21,6 +21,9 @@ private Q_SLOTS:
     void tableCellsCannotSplitRows();
     void charactersAreCodePoints_data();
     void charactersAreCodePoints();
+    void terminalColumns_data();
+    void terminalColumns();
+    void tableAlignsWhatTheTerminalShows();
 };
 
 void tst_Text::init()
@@ -94,6 +97,41 @@ void tst_Text::charactersAreCodePoints()
     QFETCH(QString, left);
     QCOMPARE(characterCount(text), count);
     QCOMPARE(leftCharacters(text, cutAt), left);
+}
+
+void tst_Text::terminalColumns_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<qsizetype>("columns");
+    QTest::newRow("ascii") << u"idle"_s << qsizetype(4);
+    QTest::newRow("colour") << u"\x1b[32midle\x1b[0m"_s << qsizetype(4);
+    QTest::newRow("escaped escape") << Swamp::printable(u"\x1b[31mred"_s) << qsizetype(9); // \e[31mred
+    QTest::newRow("cjk") << u"\u6771\u4EAC"_s << qsizetype(4);
+    QTest::newRow("emoji") << u"\U0001F680go"_s << qsizetype(4);
+    QTest::newRow("combining") << u"e\u0301t\u00E9"_s << qsizetype(3);
+    QTest::newRow("german") << u"Zeit\u00FCberschreitung"_s << qsizetype(18);
+}
+
+void tst_Text::terminalColumns()
+{
+    QFETCH(QString, text);
+    QFETCH(qsizetype, columns);
+    QCOMPARE(Swamp::terminalColumns(text), columns);
+}
+
+void tst_Text::tableAlignsWhatTheTerminalShows()
+{
+    // Coloured states, a wide name and a name with an escape sequence from the wire: every
+    // column starts at the same terminal column on every line.
+    TextTable table({u"NAME"_s, u"STATUS"_s, u"LABELS"_s});
+    table.setColumnColour(1, [](const QString &cell) { return cell == u"idle" ? u"32"_s : QString(); });
+    table.addRow({u"\u6771\u4EAC-1"_s, u"idle"_s, u"a=b"_s});
+    table.addRow({u"\x1b[31mevil"_s, u"busy"_s, u"c=d"_s});
+    table.addRow({u"plain"_s, u"idle"_s, u"e=f"_s});
+    QCOMPARE(table.render(), u"NAME        STATUS  LABELS\n"
+                             "\u6771\u4EAC-1      \x1b[32midle\x1b[0m    a=b\n"
+                             "\\e[31mevil  busy    c=d\n"
+                             "plain       \x1b[32midle\x1b[0m    e=f\n"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Text)
