@@ -4,7 +4,6 @@
 #include "store/store.h"
 
 #include <QJsonArray>
-#include <QSqlQuery>
 
 namespace Swamp::IdResolver {
 
@@ -16,11 +15,13 @@ constexpr int MatchesShown = 10;
 struct Table
 {
     Kind kind;
-    const char *name;
+    Store::IdTable table;
     const char *word;
 };
 
-constexpr Table Tables[] = {{Step, "steps", "step"}, {Run, "runs", "run"}, {Lease, "step_leases", "lease"}};
+constexpr Table Tables[] = {{Step, Store::IdTable::Steps, "step"},
+                            {Run, Store::IdTable::Runs, "run"},
+                            {Lease, Store::IdTable::Leases, "lease"}};
 
 QString kindWords(int kinds)
 {
@@ -30,42 +31,6 @@ QString kindWords(int kinds)
             words << QLatin1String(table.word);
     }
     return words.join(QStringLiteral(" or "));
-}
-
-// `text` for a LIKE pattern with ESCAPE '\': its wildcards and the escape itself taken literally.
-QString likeEscaped(QString text)
-{
-    text.replace(u'\\', QStringLiteral("\\\\"));
-    text.replace(u'%', QStringLiteral("\\%"));
-    text.replace(u'_', QStringLiteral("\\_"));
-    return text;
-}
-
-// Ids of `table` that start with `typed` (or end with it), at most MatchesShown + 1 of them. A
-// prefix is first a range of the primary key, which both databases answer from the index (a LIKE
-// 'p%' is not indexable on PostgreSQL under a non-C collation, nor on SQLite without
-// case_sensitive_like); the escaped LIKE then keeps the exact matches. The range covers the hex
-// digits before the first dash only: a locale's collation may skip punctuation, never reorder
-// hex digits.
-Result<QStringList> matching(Store &store, const Table &table, const QString &typed, bool ending)
-{
-    QString sql = QStringLiteral("SELECT id FROM %1 WHERE ").arg(QLatin1String(table.name));
-    QVariantList bindings;
-    const QString rangeStart = typed.left(typed.indexOf(u'-') < 0 ? typed.size() : typed.indexOf(u'-'));
-    if (!ending && !rangeStart.isEmpty()) {
-        QString rangeEnd = rangeStart;
-        rangeEnd.back() = QChar(rangeEnd.back().unicode() + 1);
-        sql += QStringLiteral("id >= ? AND id < ? AND ");
-        bindings << rangeStart << rangeEnd;
-    }
-    sql += QStringLiteral("id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?");
-    const QString pattern = likeEscaped(typed);
-    bindings << QString(ending ? QStringLiteral("%") + pattern : pattern + QStringLiteral("%")) << MatchesShown + 1;
-    QStringList ids;
-    auto read = store.select(sql, bindings, [&](const QSqlQuery &q) { ids << q.value(0).toString(); });
-    if (!read)
-        return fail(read.error());
-    return ids;
 }
 
 struct Match
@@ -80,7 +45,7 @@ Result<QList<Match>> matchingAll(Store &store, const QString &typed, int kinds, 
     for (const Table &table : Tables) {
         if (!(kinds & table.kind))
             continue;
-        auto ids = matching(store, table, typed, ending);
+        auto ids = store.idsMatching(table.table, typed, ending, MatchesShown + 1);
         if (!ids)
             return fail(ids.error());
         for (const QString &id : std::as_const(*ids))

@@ -142,6 +142,48 @@ Result<void> Store::queuedStepSummaries(const QString &andSql, const QVariantLis
                       });
 }
 
+namespace {
+
+// `text` for a LIKE pattern with ESCAPE '\': its wildcards and the escape itself taken literally.
+QString likeEscaped(QString text)
+{
+    text.replace(u'\\', QStringLiteral("\\\\"));
+    text.replace(u'%', QStringLiteral("\\%"));
+    text.replace(u'_', QStringLiteral("\\_"));
+    return text;
+}
+
+} // namespace
+
+// A prefix is first a range of the primary key, which both databases answer from the index (a LIKE
+// 'p%' is not indexable on PostgreSQL under a non-C collation, nor on SQLite without
+// case_sensitive_like); the escaped LIKE then keeps the exact matches. The range covers the hex
+// digits before the first dash only: a locale's collation may skip punctuation, never reorder
+// hex digits.
+Result<QStringList> Store::idsMatching(IdTable table, const QString &typed, bool ending, int limit)
+{
+    const QString name = table == IdTable::Steps ? QStringLiteral("steps")
+                         : table == IdTable::Runs ? QStringLiteral("runs")
+                                                  : QStringLiteral("step_leases");
+    QString sql = QStringLiteral("SELECT id FROM %1 WHERE ").arg(name);
+    QVariantList bindings;
+    const QString rangeStart = typed.left(typed.indexOf(u'-') < 0 ? typed.size() : typed.indexOf(u'-'));
+    if (!ending && !rangeStart.isEmpty()) {
+        QString rangeEnd = rangeStart;
+        rangeEnd.back() = QChar(rangeEnd.back().unicode() + 1);
+        sql += QStringLiteral("id >= ? AND id < ? AND ");
+        bindings << rangeStart << rangeEnd;
+    }
+    sql += QStringLiteral("id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?");
+    const QString pattern = likeEscaped(typed);
+    bindings << QString(ending ? QStringLiteral("%") + pattern : pattern + QStringLiteral("%")) << limit;
+    QStringList ids;
+    auto read = select(sql, bindings, [&](const QSqlQuery &q) { ids << q.value(0).toString(); });
+    if (!read)
+        return fail(read.error());
+    return ids;
+}
+
 Result<QList<StepRecord>> Store::stepsOnWorkers()
 {
     return steps(QStringLiteral("WHERE state IN ('dispatched', 'running') ORDER BY queued_at, seq"));

@@ -287,6 +287,10 @@ public:
     // to a statement.
     Result<void> forEachQueuedStepSummary(const QStringList &ids, const std::function<void(const QueuedStep &)> &visit);
     Result<QList<StepRecord>> stepsOnWorkers();                     // dispatched or running
+    // Ids an operator typed in part: those of `table` that start with `typed` (or, with `ending`,
+    // end with it), in order, at most `limit`.
+    enum class IdTable { Steps, Runs, Leases };
+    Result<QStringList> idsMatching(IdTable table, const QString &typed, bool ending, int limit);
     // Those of `ids` that exist, in any order; with `forUpdate` locked for the running transaction
     // (PostgreSQL: FOR NO KEY UPDATE), as stepForUpdate() does one.
     enum class Lock { None, ForUpdate };
