@@ -230,6 +230,10 @@ void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     bool resumed = false;
+    if (auto free = checkNameFree(request, token); !free) {
+        refuse(connection, free.error(), request.id);
+        return;
+    }
     auto found = sessionFor(request, token, now, &resumed);
     if (!found) {
         refuse(connection, found.error(), request.id);
@@ -244,6 +248,22 @@ void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &
         return;
     }
     welcome(session, connection, request, token, resumed);
+}
+
+Result<void> Enrollment::checkNameFree(const EnrollRequest &request, const TokenRecord &token)
+{
+    if (request.name.isEmpty())
+        return {};
+    // The database, not the pool: in a fleet another orchestrator may hold the other worker.
+    auto holders = m_store->workers(QStringLiteral("WHERE name = ? AND NOT (machine_id = ? AND token_name = ?)"),
+                                    {request.name, request.machineId, token.name});
+    if (!holders)
+        return fail(holders.error());
+    if (holders->isEmpty())
+        return {};
+    const WorkerRecord &other = holders->first();
+    return fail(Codes::workerNameTaken(request.name, machineIdSuffix(other.machineId),
+                                       workerStatusName(other.status)));
 }
 
 // The session of this machine on this token: the same process back (`resumed`), or a new one
@@ -279,7 +299,12 @@ Result<WorkerSession *> Enrollment::sessionFor(const EnrollRequest &request, con
         record.tokenName = token.name;
         record.createdAt = now;
     }
-    record.name = workerNameFor(token, machineId);
+    // The name asked for; else the one it had (a name given once survives restarts with the same
+    // --cache-dir, which keeps the machine id); else the token's.
+    if (!request.name.isEmpty())
+        record.name = request.name;
+    else if (!*stored)
+        record.name = workerNameFor(token, machineId);
     record.tokenId = token.id;
     record.enrolledAt = now;
     record.disconnectedAt = QDateTime();
