@@ -2,6 +2,9 @@
 
 #include "cli.h"
 
+#include "common/text.h"
+
+#include <QHash>
 #include <QRegularExpression>
 
 #include <algorithm>
@@ -33,6 +36,7 @@ const QList<Command> &commands()
         {words("backup"), QStringLiteral("<file>"), QStringLiteral("Copy the SQLite database to a new file, also while serve runs."), orchestrator, runBackup},
         {words("worker connect"), QStringLiteral("<url>[,<url>...]"), QStringLiteral("Connect this machine as a worker."), workers, runWorkerConnect},
         {words("worker list"), {}, QStringLiteral("List workers."), workers, runWorkerList},
+        {words("worker show"), QStringLiteral("<name>"), QStringLiteral("One worker: labels, slots, steps, leases, token, recent events."), workers, runWorkerShow},
         {words("worker queue"), {}, QStringLiteral("Steps waiting for a worker."), workers, runWorkerQueue},
         {words("worker drain"), QStringLiteral("<name>"), QStringLiteral("Finish running steps, take no new ones, then exit."), workers, runWorkerDrainCommand},
         {words("worker undrain"), QStringLiteral("<name>"), QStringLiteral("Take steps again."), workers, runWorkerUndrainCommand},
@@ -178,6 +182,27 @@ bool isHelp(const QString &argument)
     return argument == u"--help" || argument == u"-h";
 }
 
+// The command a mistyped command line most likely meant ("wroker list" → "worker list"): of the
+// commands of as many words as possible, the closest to that many first arguments; empty when
+// none is close (closestMatch()).
+QString closestCommand(const QStringList &arguments)
+{
+    QHash<qsizetype, QStringList> byWordCount; // commands and groups ("worker", "worker token")
+    for (const Command &command : commands()) {
+        for (qsizetype count = 1; count <= command.words.size(); ++count) {
+            const QString words = joined(command.words.mid(0, count));
+            if (!byWordCount[count].contains(words))
+                byWordCount[count] << words;
+        }
+    }
+    for (qsizetype count = std::min<qsizetype>(arguments.size(), 3); count > 0; --count) {
+        const QString match = closestMatch(joined(arguments.mid(0, count)), byWordCount.value(count));
+        if (!match.isEmpty())
+            return match;
+    }
+    return {};
+}
+
 } // namespace
 
 QString subcommandHelp(const QStringList &words)
@@ -236,7 +261,9 @@ int dispatch(const QStringList &arguments)
             groupUsage(group));
         return ExitUsage;
     }
-    err(QStringLiteral("error: unknown command '%1'\n").arg(joined(group + rest.mid(0, 1))) +
+    const QString suggestion = closestCommand(arguments);
+    err(QStringLiteral("error: unknown command '%1'").arg(printable(leftCharacters(joined(group + rest.mid(0, 1)), 80))) +
+        (suggestion.isEmpty() ? QString() : QStringLiteral(" — did you mean 'swamp %1'?").arg(suggestion)) + u'\n' +
         (group.isEmpty() ? usage() : groupUsage(group)));
     return ExitUsage;
 }

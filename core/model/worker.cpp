@@ -18,6 +18,13 @@ QString workerStatusName(WorkerStatus status)
     return {};
 }
 
+const QStringList &workerStatusNames()
+{
+    static const QStringList names{QStringLiteral("idle"), QStringLiteral("busy"), QStringLiteral("draining"),
+                                   QStringLiteral("disconnected"), QStringLiteral("lost")};
+    return names;
+}
+
 WorkerStatus workerStatusFromName(const QString &name)
 {
     if (name == u"idle")

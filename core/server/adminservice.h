@@ -3,6 +3,7 @@
 #include "common/refusaldigest.h"
 #include "common/result.h"
 #include "model/audit.h"
+#include "model/worker.h"
 #include "server/addressthrottle.h"
 
 #include <QJsonObject>
@@ -33,6 +34,17 @@ struct Event;
 // result or error encoded (docs/protocol.md, "Admin methods"). The methods are in three files:
 // adminservice.cpp (version, workers, tokens, events, data.query), runservice.cpp (run.*,
 // worker.queue, worker.drain/undrain) and retentionservice.cpp (worker.prune, the audit trail).
+// `worker.list`'s filters: every label given (AND) and, when given, the status.
+struct WorkerFilter
+{
+    Labels labels;
+    QString status;
+
+    bool matches(const WorkerRecord &record) const;
+    // {"labels": {k: v}, "status": "idle"}; errors "invalid_label", "invalid_status".
+    static Result<WorkerFilter> fromParams(const QJsonObject &params);
+};
+
 class AdminService final : public QObject
 {
     Q_OBJECT
@@ -93,6 +105,9 @@ private:
     Result<QJsonObject> workerQueue();
     // retentionservice.cpp
     Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
+    // workeradminservice.cpp: one worker by its name (or id).
+    Result<WorkerRecord> workerNamed(const QString &name) const;
+    Result<QJsonObject> showWorker(const QJsonObject &params);
     // An audit record of `action` by the admin client on `connection`, at `now`.
     AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
 

@@ -345,6 +345,8 @@ public:
     // `pendingIds`: for each event, the pending id it had before its commit (PostgreSQL), or 0.
     Result<QList<Event>> eventsAfter(qint64 afterId, int limit, QList<qint64> *pendingIds = nullptr);
     // The events among `ids` that exist (oldest first).
+    // The newest `limit` events whose subject is `subject`, oldest first (`worker show`).
+    Result<QList<Event>> recentEventsAbout(const QString &subject, int limit);
     Result<QList<Event>> eventsWithIds(const QList<qint64> &ids, QList<qint64> *pendingIds = nullptr);
     Result<qint64> lastEventId();
 
