@@ -21,6 +21,16 @@ static int runWorkerUndrainCommand(const QStringList &arguments)
     return runWorkerDrain(arguments, false);
 }
 
+static int runWorkerPauseCommand(const QStringList &arguments)
+{
+    return runWorkerPause(arguments, true);
+}
+
+static int runWorkerResumeCommand(const QStringList &arguments)
+{
+    return runWorkerPause(arguments, false);
+}
+
 const QList<Command> &commands()
 {
     const auto words = [](const char *text) { return QString::fromLatin1(text).split(u' '); };
@@ -40,6 +50,8 @@ const QList<Command> &commands()
         {words("worker queue"), {}, QStringLiteral("Steps waiting for a worker."), workers, runWorkerQueue},
         {words("worker drain"), QStringLiteral("<name>"), QStringLiteral("Finish running steps, take no new ones, then exit."), workers, runWorkerDrainCommand},
         {words("worker undrain"), QStringLiteral("<name>"), QStringLiteral("Take steps again."), workers, runWorkerUndrainCommand},
+        {words("worker pause"), QStringLiteral("<name>"), QStringLiteral("Give a worker no new steps; it stays connected."), workers, runWorkerPauseCommand},
+        {words("worker resume"), QStringLiteral("<name>"), QStringLiteral("Let a paused worker take steps again."), workers, runWorkerResumeCommand},
         {words("worker prune"), {}, QStringLiteral("Remove workers gone for longer than --grace-period."), workers, runWorkerPrune},
         {words("worker token create"), QStringLiteral("<name>"), QStringLiteral("Create an enrollment token (secret shown once)."), workers, runTokenCreate},
         {words("worker token list"), {}, QStringLiteral("List enrollment tokens."), workers, runTokenList},
@@ -182,23 +194,46 @@ bool isHelp(const QString &argument)
     return argument == u"--help" || argument == u"-h";
 }
 
-// The command a mistyped command line most likely meant ("wroker list" → "worker list"): of the
-// commands of as many words as possible, the closest to that many first arguments; empty when
-// none is close (closestMatch()).
+// How many words of `typed` differ from `words`, each one close to its word (closestMatch());
+// -1 when a word is not close.
+qsizetype mistypedWords(const QStringList &typed, const QStringList &words)
+{
+    qsizetype differ = 0;
+    for (qsizetype i = 0; i < words.size(); ++i) {
+        if (typed.value(i) == words.at(i))
+            continue;
+        if (closestMatch(typed.value(i), {words.at(i)}).isEmpty())
+            return -1;
+        ++differ;
+    }
+    return differ;
+}
+
+// The command (or group) a mistyped command line most likely meant: "wroker list" → "worker
+// list". Of the commands of as many words as possible, the one with the fewest words mistyped,
+// each close to its word; empty when none is, or when nothing was mistyped.
 QString closestCommand(const QStringList &arguments)
 {
-    QHash<qsizetype, QStringList> byWordCount; // commands and groups ("worker", "worker token")
+    QHash<qsizetype, QList<QStringList>> byWordCount; // commands and groups ("worker", "worker token")
     for (const Command &command : commands()) {
         for (qsizetype count = 1; count <= command.words.size(); ++count) {
-            const QString words = joined(command.words.mid(0, count));
+            const QStringList words = command.words.mid(0, count);
             if (!byWordCount[count].contains(words))
                 byWordCount[count] << words;
         }
     }
     for (qsizetype count = std::min<qsizetype>(arguments.size(), 3); count > 0; --count) {
-        const QString match = closestMatch(joined(arguments.mid(0, count)), byWordCount.value(count));
-        if (!match.isEmpty())
-            return match;
+        QStringList best;
+        qsizetype fewest = count + 1;
+        for (const QStringList &words : byWordCount.value(count)) {
+            const qsizetype differ = mistypedWords(arguments.mid(0, count), words);
+            if (differ > 0 && differ < fewest) {
+                best = words;
+                fewest = differ;
+            }
+        }
+        if (!best.isEmpty())
+            return joined(best);
     }
     return {};
 }

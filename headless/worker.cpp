@@ -349,7 +349,9 @@ int runWorkerList(const QStringList &arguments)
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QJsonValue &value : workers) {
         const WorkerRecord w = WorkerRecord::fromJson(value.toObject());
-        QStringList row{w.name, workerStatusName(w.status),
+        // Paused is a flag beside the status: a connected paused worker shows it instead.
+        const bool live = w.status == WorkerStatus::Idle || w.status == WorkerStatus::Busy;
+        QStringList row{w.name, w.paused && live ? QStringLiteral("paused") : workerStatusName(w.status),
                         QStringLiteral("%1/%2").arg(w.activeSteps).arg(w.capacity), formatLabels(w.labels),
                         w.platform + u'/' + w.arch, w.version, formatRelative(w.lastSeenAt, now)};
         if (fleet) {

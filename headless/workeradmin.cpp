@@ -1,4 +1,4 @@
-// Commands about one worker by its name (issue 21): worker show.
+// Commands about one worker by its name (issue 21): worker show, pause, resume.
 #include "cli.h"
 
 #include "common/duration.h"
@@ -50,6 +50,8 @@ QString workerSummary(const QJsonObject &result, const QDateTime &now)
     QString status = workerStatusName(w.status);
     if (w.draining && w.status != WorkerStatus::Draining)
         status += QStringLiteral(" (draining)");
+    if (w.paused)
+        status += QStringLiteral(", paused: no new steps ('swamp worker resume %1' ends it)").arg(w.name);
     QString tokenText = w.tokenName;
     if (!token.isEmpty()) {
         const QDateTime expires = parseIsoUtc(token.value(QStringLiteral("expiresAt")).toString());
@@ -156,6 +158,46 @@ int runWorkerShow(const QStringList &arguments)
     }
     const QDateTime now = QDateTime::currentDateTimeUtc();
     out(workerSummary(*result, now) + stepsTable(*result, now) + eventsTable(*result));
+    return ExitOk;
+}
+
+int runWorkerPause(const QStringList &arguments, bool pause)
+{
+    const QString command = pause ? QStringLiteral("worker pause") : QStringLiteral("worker resume");
+    QCommandLineParser parser;
+    parser.addOption({QStringLiteral("reason"), QStringLiteral("Why, kept in the audit trail and the event."), QStringLiteral("text")});
+    QString name;
+    int exitCode = 0;
+    if (!parseNamed(parser, arguments, command,
+                    pause ? QStringLiteral("Give a worker no new steps; it stays connected and finishes what it runs "
+                                           "(drain makes it exit). Kept across its reconnects until 'worker resume'.")
+                          : QStringLiteral("Let a paused worker take steps again."),
+                    pause ? QStringLiteral("  swamp worker pause gpu-01 --reason 'driver update'\n")
+                          : QStringLiteral("  swamp worker resume gpu-01\n"),
+                    &name, &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    QJsonObject params{{QStringLiteral("name"), name}};
+    if (parser.isSet(QStringLiteral("reason")))
+        params.insert(QStringLiteral("reason"), parser.value(QStringLiteral("reason")));
+    auto result = adminCall(parser, pause ? QStringLiteral("worker.pause") : QStringLiteral("worker.resume"), params);
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const WorkerRecord w = WorkerRecord::fromJson(result->value(QStringLiteral("worker")).toObject());
+    const bool changed = result->value(QStringLiteral("changed")).toBool();
+    if (pause) {
+        out((changed ? QStringLiteral("Paused %1") : QStringLiteral("%1 was already paused")).arg(w.name)
+            + QStringLiteral(": it takes no new steps and stays connected; %1 running step(s) finish. "
+                             "'swamp worker resume %2' lets it take steps again.")
+                  .arg(w.activeSteps)
+                  .arg(w.name));
+    } else {
+        out((changed ? QStringLiteral("%1 takes steps again.") : QStringLiteral("%1 was not paused; it takes steps.")).arg(w.name));
+    }
     return ExitOk;
 }
 

@@ -35,6 +35,7 @@ struct WorkerRecord
     int activeSteps = 0; // live only, not stored
     WorkerStatus status = WorkerStatus::Disconnected;
     bool draining = false;
+    bool paused = false;    // by an operator (`swamp worker pause`): no new steps, stays connected
     QString orchestrator;   // the URL of the orchestrator holding it (display)
     QString orchestratorId; // that orchestrator's id in the fleet table
     QDateTime enrolledAt;

@@ -163,6 +163,8 @@ Result<QJsonObject> AdminService::call(AdminConnection *connection, const QStrin
         return listWorkers(params);
     if (method == u"worker.show")
         return showWorker(params);
+    if (method == u"worker.pause" || method == u"worker.resume")
+        return pauseWorker(connection, params, method == u"worker.pause");
     if (method == u"token.create")
         return createToken(connection, params);
     if (method == u"token.list")

@@ -80,6 +80,9 @@ public:
     void reportRefusals(qint64 nowMs);
     // worker.drain / worker.undrain, also as another orchestrator of the fleet asks it.
     Result<QJsonObject> drainWorker(const QJsonObject &params, bool drain);
+    // What worker.pause/resume changed in the database, applied to the session here (if it holds
+    // the worker): through the fleet notification "worker" on the other orchestrators.
+    void applyWorkerChange(const QString &workerId);
 
 private:
     bool shared() const { return m_fleet != nullptr; }
@@ -108,6 +111,7 @@ private:
     // workeradminservice.cpp: one worker by its name (or id).
     Result<WorkerRecord> workerNamed(const QString &name) const;
     Result<QJsonObject> showWorker(const QJsonObject &params);
+    Result<QJsonObject> pauseWorker(AdminConnection *connection, const QJsonObject &params, bool pause);
     // An audit record of `action` by the admin client on `connection`, at `now`.
     AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
 

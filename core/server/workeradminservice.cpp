@@ -1,8 +1,14 @@
-// The admin methods about one worker by its name (issue 21): worker.show.
+// The admin methods about one worker by its name (issue 21): worker.show, worker.pause and
+// worker.resume.
 #include "server/adminservice.h"
 
 #include "common/text.h"
+#include "server/eventlog.h"
+#include "server/fleet.h"
+#include "server/scheduler.h"
+#include "server/sessions.h"
 #include "server/stateview.h"
+#include "server/transport/connections.h"
 #include "store/store.h"
 
 #include <QJsonArray>
@@ -107,6 +113,58 @@ Result<QJsonObject> AdminService::showWorker(const QJsonObject &params)
             result.insert(QStringLiteral("token"), StateView::tokenJson(token, QDateTime::currentDateTimeUtc(), {}));
     }
     return result;
+}
+
+Result<QJsonObject> AdminService::pauseWorker(AdminConnection *connection, const QJsonObject &params, bool pause)
+{
+    const QString reason = params.value(QStringLiteral("reason")).toString();
+    if (auto valid = validateReason(reason); !valid)
+        return fail(valid.error());
+    auto found = workerNamed(params.value(QStringLiteral("name")).toString());
+    if (!found)
+        return fail(found.error());
+    WorkerRecord worker = *found;
+    const bool changed = worker.paused != pause;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    if (changed) {
+        AuditRecord audit = auditRecord(connection, pause ? QStringLiteral("worker.pause") : QStringLiteral("worker.resume"), now);
+        audit.tokenId = worker.tokenId;
+        audit.tokenName = worker.tokenName;
+        audit.workerName = worker.name;
+        audit.reason = reason;
+        auto saved = m_store->transaction([&]() -> Result<void> {
+            if (auto set = m_store->setWorkerPaused(worker.id, pause, now); !set)
+                return set;
+            auto id = m_store->insertAudit(audit);
+            return id ? Result<void>() : fail(id.error());
+        });
+        if (!saved)
+            return fail(saved.error());
+        worker.paused = pause;
+        applyWorkerChange(worker.id);
+        if (shared())
+            m_fleet->notify(QStringLiteral("worker"), {{QStringLiteral("workerId"), worker.id}});
+        const QString message = pause ? Tr::tr("worker %1 paused by an operator: it takes no new steps").arg(worker.name)
+                                      : Tr::tr("worker %1 resumed by an operator: it takes steps again").arg(worker.name);
+        m_events->append(pause ? QStringLiteral("worker.paused") : QStringLiteral("worker.resumed"), worker.name,
+                         reason.isEmpty() ? message : message + QStringLiteral(" (") + reason + u')',
+                         {{QStringLiteral("workerId"), worker.id}, {QStringLiteral("reason"), reason}});
+    }
+    return QJsonObject{{QStringLiteral("worker"), worker.toJson()}, {QStringLiteral("changed"), changed}};
+}
+
+void AdminService::applyWorkerChange(const QString &workerId)
+{
+    // The session here (if any) takes what the database now says of the worker.
+    WorkerSession *session = m_sessions->pool().find(workerId);
+    if (!session)
+        return;
+    auto rows = m_store->workers(QStringLiteral("WHERE id = ?"), {workerId});
+    if (!rows || rows->isEmpty())
+        return;
+    session->record.paused = rows->first().paused;
+    if (!session->record.paused)
+        m_scheduler->requestSchedule();
 }
 
 } // namespace Swamp

@@ -180,6 +180,8 @@ public:
     // disconnected, updated): the hot path of every idle/busy change, a quarter of the upsert.
     Result<void> updateWorkerState(const WorkerRecord &worker, const QString &onlyIfHeldBy = {});
     Result<QList<WorkerRecord>> allWorkers();
+    // `swamp worker pause/resume`: the only writer of the paused column (upsertWorker() keeps it).
+    Result<void> setWorkerPaused(const QString &workerId, bool paused, const QDateTime &now);
     // `whereSql` e.g. "WHERE status = ? ORDER BY name".
     Result<QList<WorkerRecord>> workers(const QString &whereSql, const QVariantList &bindings = {});
     // Every worker that is not `disconnected` or `lost` becomes `disconnected`; returns how many.

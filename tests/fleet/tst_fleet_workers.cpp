@@ -1,8 +1,10 @@
 // One worker at a time in a fleet (issue 21): names chosen with `worker connect --name` are
-// unique across the orchestrators of one database, and `worker show` / `worker list` filters
-// answered by any of them see the workers the others hold.
+// unique across the orchestrators of one database, `worker show` / `worker list` filters
+// answered by any of them see the workers the others hold, and a pause through one reaches the
+// one holding the worker.
 
 #include "integration/swampharness.h"
+#include "steps/stephelpers.h"
 #include "fleetfixture.h"
 #include "support/pgserver.h"
 
@@ -22,6 +24,7 @@ private Q_SLOTS:
     void cleanup();
     void nameIsUniqueAcrossTheFleet();
     void showAndFiltersSeeTheWholeFleet();
+    void pauseThroughAnotherOrchestrator();
 
 private:
     FleetFixture m_fleet;
@@ -92,6 +95,36 @@ void TestFleetWorkers::showAndFiltersSeeTheWholeFleet()
                                  .toArray();
     QCOMPARE(found.size(), 1);
     QCOMPARE(found.first().toObject().value(u"name"_s).toString(), u"on-b"_s);
+}
+
+void TestFleetWorkers::pauseThroughAnotherOrchestrator()
+{
+    Harness *a = m_fleet.startOrchestrator();
+    QVERIFY(a);
+    Harness *b = m_fleet.startOrchestrator();
+    QVERIFY(b);
+    const QString token = a->createToken(u"pool"_s, {u"--max-enrollments"_s, u"5"_s});
+    QVERIFY(!token.isEmpty());
+    Child *worker = a->startEnrolledWorker(token, a->newCacheDir(), u"on-a"_s, {u"--name"_s, u"on-a"_s});
+    QVERIFY(worker);
+    // Paused through B; A, which holds it, gives it nothing submitted to either.
+    QCOMPARE_EXIT(b->cli({u"worker"_s, u"pause"_s, u"on-a"_s, u"--reason"_s, u"maintenance"_s}), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(a->cli({u"worker"_s, u"show"_s, u"on-a"_s, u"--json"_s}).json().value(u"worker"_s).toObject().value(u"paused"_s).toBool(),
+                             10000);
+    for (Harness *h : {a, b}) {
+        const QString waiting = detach(*h, {u"--queue-timeout"_s, u"2s"_s, u"--"_s, u"true"_s});
+        QVERIFY(!waiting.isEmpty());
+        QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, waiting), u"timed_out"_s, 30000);
+        QVERIFY(stepOf(*a, waiting).value(u"workerName"_s).toString().isEmpty());
+    }
+    QVERIFY2(worker->isRunning() && !worker->outContains(u"step started"_s), qPrintable(worker->describe()));
+    // Resumed through B: A's worker runs the next step at once.
+    QCOMPARE_EXIT(b->cli({u"worker"_s, u"resume"_s, u"on-a"_s}), 0);
+    const QString ran = detach(*b, {u"--"_s, u"true"_s});
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*b, ran), u"succeeded"_s, 30000);
+    QCOMPARE(stepOf(*b, ran).value(u"workerName"_s).toString(), u"on-a"_s);
+    // Audited once, whichever orchestrator is asked.
+    QCOMPARE(query(*a, u"modelType == \"swamp/audit-event\" && attributes.workerName == \"on-a\""_s).size(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestFleetWorkers)

@@ -23,6 +23,8 @@ private Q_SLOTS:
     void listFilters();
     void listFilterMistakes_data();
     void listFilterMistakes();
+    void pauseKeepsItConnectedWithoutNewSteps();
+    void pauseMistakes();
     void commandTyposSuggest_data();
     void commandTyposSuggest();
     void unknownOptionNamesItAndHelp();
@@ -44,6 +46,16 @@ private:
             extra << u"--label"_s << label;
         Child *worker = h->startEnrolledWorker(token, h->newCacheDir(), name, extra);
         return worker ? name : QString();
+    }
+
+    QJsonObject stepOf(const QString &stepId)
+    {
+        const QJsonArray steps = h->cli({u"run"_s, u"status"_s, stepId, u"--json"_s}).json().value(u"steps"_s).toArray();
+        return steps.isEmpty() ? QJsonObject() : steps.first().toObject();
+    }
+    QJsonObject shownWorker(const QString &name)
+    {
+        return h->cli({u"worker"_s, u"show"_s, name, u"--json"_s}).json().value(u"worker"_s).toObject();
     }
 
     std::unique_ptr<Harness> h;
@@ -183,6 +195,83 @@ void tst_WorkerAdmin::listFilterMistakes()
     QVERIFY2(run.err.contains(u"swamp worker list --help"_s), qPrintable(run.describe()));
     QVERIFY2(!run.err.contains(QChar(0x1b)), qPrintable(run.describe()));
     QVERIFY2(run.err.size() < 1000, qPrintable(run.describe()));
+}
+
+void tst_WorkerAdmin::pauseKeepsItConnectedWithoutNewSteps()
+{
+    const QString cacheDir = h->newCacheDir();
+    Child *worker = h->startEnrolledWorker(m_token, cacheDir, u"gpu-01"_s, {u"--name"_s, u"gpu-01"_s});
+    QVERIFY(worker);
+    const Run paused = h->cli({u"worker"_s, u"pause"_s, u"gpu-01"_s, u"--reason"_s, u"driver update"_s});
+    QCOMPARE_EXIT(paused, 0);
+    QVERIFY2(paused.out.contains(u"Paused gpu-01: it takes no new steps and stays connected"_s), qPrintable(paused.describe()));
+    QVERIFY(shownWorker(u"gpu-01"_s).value(u"paused"_s).toBool());
+    QCOMPARE(h->workerStatus(u"gpu-01"_s), u"idle"_s); // connected: a flag beside the status
+    const Run table = h->cli({u"worker"_s, u"list"_s});
+    QVERIFY2(table.out.contains(QRegularExpression(u"gpu-01 +paused "_s)), qPrintable(table.describe()));
+    const Run again = h->cli({u"worker"_s, u"pause"_s, u"gpu-01"_s});
+    QVERIFY2(again.exitCode == 0 && again.out.contains(u"gpu-01 was already paused"_s), qPrintable(again.describe()));
+
+    // A step only it could run is not given to it: it waits until its queue timeout.
+    const Run waiting = h->cli({u"run"_s, u"--detach"_s, u"--queue-timeout"_s, u"2s"_s, u"--"_s, u"true"_s});
+    QCOMPARE_EXIT(waiting, 0);
+    const QString waitingId = waiting.outLines().value(0);
+    QTRY_COMPARE_WITH_TIMEOUT(stepOf(waitingId).value(u"state"_s).toString(), u"timed_out"_s, 30000);
+    QVERIFY(stepOf(waitingId).value(u"workerName"_s).toString().isEmpty());
+    QVERIFY2(worker->isRunning() && !worker->outContains(u"step started"_s), qPrintable(worker->describe()));
+
+    // Paused survives the worker's restart (the record's flag, not the session's).
+    worker->signal(SIGTERM);
+    QVERIFY(worker->waitForExit(20000));
+    worker = h->startEnrolledWorker(m_token, cacheDir, u"gpu-01"_s, {u"--name"_s, u"gpu-01"_s});
+    QVERIFY(worker);
+    QVERIFY(shownWorker(u"gpu-01"_s).value(u"paused"_s).toBool());
+
+    const Run resumed = h->cli({u"worker"_s, u"resume"_s, u"gpu-01"_s});
+    QCOMPARE_EXIT(resumed, 0);
+    QVERIFY2(resumed.out.contains(u"gpu-01 takes steps again."_s), qPrintable(resumed.describe()));
+    QVERIFY(!shownWorker(u"gpu-01"_s).value(u"paused"_s).toBool());
+    const Run ran = h->cli({u"run"_s, u"--"_s, u"echo"_s, u"after-resume"_s});
+    QCOMPARE_EXIT(ran, 0);
+    QVERIFY2(ran.out.contains(u"after-resume"_s), qPrintable(ran.describe()));
+
+    // Audited (who, when, why) and in the worker's events.
+    const QJsonArray audit = h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/audit-event\" && attributes.workerName == \"gpu-01\""_s,
+                                     u"--json"_s})
+                                 .json()
+                                 .value(u"results"_s)
+                                 .toArray();
+    QStringList actions;
+    for (const QJsonValue &entry : audit)
+        actions << entry.toObject().value(u"attributes"_s).toObject().value(u"action"_s).toString();
+    QCOMPARE(actions, (QStringList{u"worker.pause"_s, u"worker.resume"_s}));
+    QCOMPARE(audit.first().toObject().value(u"attributes"_s).toObject().value(u"reason"_s).toString(), u"driver update"_s);
+    const Run shown = h->cli({u"worker"_s, u"show"_s, u"gpu-01"_s});
+    QVERIFY2(shown.out.contains(u"worker gpu-01 paused by an operator: it takes no new steps (driver update)"_s),
+             qPrintable(shown.describe()));
+    QVERIFY2(shown.out.contains(u"worker.resumed"_s), qPrintable(shown.describe()));
+}
+
+void tst_WorkerAdmin::pauseMistakes()
+{
+    for (const QString &verb : {u"pause"_s, u"resume"_s}) {
+        const Run unknown = h->cli({u"worker"_s, verb, u"\x1b[31mnope\nforged"_s});
+        QCOMPARE_EXIT(unknown, 1);
+        QVERIFY2(unknown.err.contains(u"no worker named '"_s) && !unknown.err.contains(QChar(0x1b))
+                     && !unknown.err.contains(u"\nforged"_s),
+                 qPrintable(unknown.describe()));
+        QCOMPARE_EXIT(h->cli({u"worker"_s, verb}), 2);
+    }
+    QVERIFY(h->startEnrolledWorker(m_token, h->newCacheDir(), u"w1"_s, {u"--name"_s, u"w1"_s}));
+    const Run longReason = h->cli({u"worker"_s, u"pause"_s, u"w1"_s, u"--reason"_s, QString(10000, u'r')});
+    QCOMPARE_EXIT(longReason, 2);
+    QVERIFY2(longReason.err.contains(u"--reason: at most"_s) && longReason.err.size() < 1000, qPrintable(longReason.describe()));
+    QVERIFY(!shownWorker(u"w1"_s).value(u"paused"_s).toBool()); // nothing changed
+    // A reason with control characters is kept, and shown escaped.
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"pause"_s, u"w1"_s, u"--reason"_s, u"a\x1b[2Jb\nforged"_s}), 0);
+    const Run shown = h->cli({u"worker"_s, u"show"_s, u"w1"_s});
+    QVERIFY2(shown.out.contains(u"worker.paused"_s) && !shown.out.contains(QChar(0x1b)) && !shown.out.contains(u"\nforged"_s),
+             qPrintable(shown.describe()));
 }
 
 void tst_WorkerAdmin::commandTyposSuggest_data()
