@@ -254,16 +254,24 @@ Result<void> Enrollment::checkNameFree(const EnrollRequest &request, const Token
 {
     if (request.name.isEmpty())
         return {};
-    // The database, not the pool: in a fleet another orchestrator may hold the other worker.
+    const auto taken = [&](const WorkerRecord &other) {
+        return fail(Codes::workerNameTaken(request.name, machineIdSuffix(other.machineId),
+                                           workerStatusName(other.status)));
+    };
+    const auto another = [&](const WorkerRecord &record) {
+        return record.name == request.name && (record.machineId != request.machineId || record.tokenName != token.name);
+    };
+    // The sessions here first: an enrollment just admitted may still wait in the write-behind
+    // batch. Then the database: in a fleet another orchestrator may hold the other worker.
+    for (const WorkerSession *session : m_sessions->pool().all()) {
+        if (another(session->record))
+            return taken(session->record);
+    }
     auto holders = m_store->workers(QStringLiteral("WHERE name = ? AND NOT (machine_id = ? AND token_name = ?)"),
                                     {request.name, request.machineId, token.name});
     if (!holders)
         return fail(holders.error());
-    if (holders->isEmpty())
-        return {};
-    const WorkerRecord &other = holders->first();
-    return fail(Codes::workerNameTaken(request.name, machineIdSuffix(other.machineId),
-                                       workerStatusName(other.status)));
+    return holders->isEmpty() ? Result<void>() : taken(holders->first());
 }
 
 // The session of this machine on this token: the same process back (`resumed`), or a new one
