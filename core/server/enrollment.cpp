@@ -267,8 +267,7 @@ Result<void> Enrollment::checkNameFree(const EnrollRequest &request, const Token
         if (another(session->record))
             return taken(session->record);
     }
-    auto holders = m_store->workers(QStringLiteral("WHERE name = ? AND NOT (machine_id = ? AND token_name = ?)"),
-                                    {request.name, request.machineId, token.name});
+    auto holders = m_store->workersNamedElsewhere(request.name, request.machineId, token.name);
     if (!holders)
         return fail(holders.error());
     return holders->isEmpty() ? Result<void>() : taken(holders->first());

@@ -84,8 +84,7 @@ Result<QJsonObject> AdminService::showWorker(const QJsonObject &params)
         return fail(worker.error());
     QJsonObject result{{QStringLiteral("worker"), worker->toJson()}, {QStringLiteral("fleet"), shared()}};
     // Its active leases and the steps they run.
-    auto leases = m_store->leases(QStringLiteral("WHERE worker_id = ? AND state = 'active' ORDER BY created_at"),
-                                  {worker->id});
+    auto leases = m_store->activeLeasesOfWorker(worker->id);
     if (!leases)
         return fail(leases.error());
     QJsonArray leaseList;
@@ -159,10 +158,10 @@ void AdminService::applyWorkerChange(const QString &workerId)
     WorkerSession *session = m_sessions->pool().find(workerId);
     if (!session)
         return;
-    auto rows = m_store->workers(QStringLiteral("WHERE id = ?"), {workerId});
-    if (!rows || rows->isEmpty())
+    auto row = m_store->workerWithId(workerId);
+    if (!row || !*row)
         return;
-    session->record.paused = rows->first().paused;
+    session->record.paused = (*row)->paused;
     if (!session->record.paused)
         m_scheduler->requestSchedule();
 }

@@ -294,6 +294,13 @@ public:
     Result<QList<StepRecord>> openStepsOf(const QString &stepOrRunId); // that step, or that run's steps
     Result<QList<LeaseRecord>> activeLeases();
     Result<QList<LeaseRecord>> activeLeasesOf(const QString &orchestratorId);
+    // The active leases of one worker, oldest first (`worker show`).
+    Result<QList<LeaseRecord>> activeLeasesOfWorker(const QString &workerId);
+    // The worker record of that id, if there is one.
+    Result<std::optional<WorkerRecord>> workerWithId(const QString &workerId);
+    // Workers named `name` other than this machine's on this token (`worker connect --name`).
+    Result<QList<WorkerRecord>> workersNamedElsewhere(const QString &name, const QString &machineId,
+                                                      const QString &tokenName);
     // Their orchestrator is not alive; with ForUpdate locked for the running transaction.
     Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators(Lock lock = Lock::None);
     // Boot recovery: those of these leases still active end `expired` with `reason`, up to 256
