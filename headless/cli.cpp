@@ -119,6 +119,20 @@ Result<QJsonObject> adminCall(const QCommandLineParser &parser, const QString &m
     return client.call(method, params);
 }
 
+// " Did you mean --label?" for the first unknown option close to one of the command's.
+static QString optionSuggestion(const QCommandLineParser &parser)
+{
+    QStringList known;
+    for (const OptionSpec &option : optionsFromHelpText(parser.helpText()))
+        known << option.name;
+    for (const QString &unknown : parser.unknownOptionNames()) {
+        const QString match = closestMatch(unknown, known);
+        if (!match.isEmpty())
+            return QStringLiteral(" Did you mean --%1?").arg(match);
+    }
+    return {};
+}
+
 bool parse(QCommandLineParser &parser, const QStringList &arguments, const QString &command,
            const QString &description, const QString &examples, int *exitCode)
 {
@@ -138,7 +152,7 @@ bool parse(QCommandLineParser &parser, const QStringList &arguments, const QStri
     QStringList argv = arguments;
     argv.prepend(QStringLiteral("swamp ") + command);
     if (!parser.parse(argv)) {
-        *exitCode = usageError(parser.errorText(), command);
+        *exitCode = usageError(printable(leftCharacters(parser.errorText(), 200)) + optionSuggestion(parser), command);
         return false;
     }
     if (parser.isSet(help)) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "client/adminclient.h"
+#include "common/labels.h"
 #include "common/result.h"
 #include "common/table.h"
 
@@ -55,5 +56,10 @@ int runRunCancel(const QStringList &arguments);
 int runWorkerQueue(const QStringList &arguments);
 int runWorkerDrain(const QStringList &arguments, bool drain);
 int runWorkerPrune(const QStringList &arguments);
+int runWorkerShow(const QStringList &arguments); // workeradmin.cpp
+int runWorkerPause(const QStringList &arguments, bool pause);
+// `--label k=v` arguments (repeatable, or k=v,k=v) of an admin command: a key given twice with
+// different values, or (with `valuesRequired`) `k=`, is a mistake. Errors name the argument.
+Result<Labels> parseLabelArguments(const QStringList &items, bool valuesRequired);
 
 } // namespace Swamp::Cli

@@ -2,6 +2,9 @@
 
 #include "cli.h"
 
+#include "common/text.h"
+
+#include <QHash>
 #include <QRegularExpression>
 
 #include <algorithm>
@@ -16,6 +19,16 @@ static int runWorkerDrainCommand(const QStringList &arguments)
 static int runWorkerUndrainCommand(const QStringList &arguments)
 {
     return runWorkerDrain(arguments, false);
+}
+
+static int runWorkerPauseCommand(const QStringList &arguments)
+{
+    return runWorkerPause(arguments, true);
+}
+
+static int runWorkerResumeCommand(const QStringList &arguments)
+{
+    return runWorkerPause(arguments, false);
 }
 
 const QList<Command> &commands()
@@ -33,9 +46,12 @@ const QList<Command> &commands()
         {words("backup"), QStringLiteral("<file>"), QStringLiteral("Copy the SQLite database to a new file, also while serve runs."), orchestrator, runBackup},
         {words("worker connect"), QStringLiteral("<url>[,<url>...]"), QStringLiteral("Connect this machine as a worker."), workers, runWorkerConnect},
         {words("worker list"), {}, QStringLiteral("List workers."), workers, runWorkerList},
+        {words("worker show"), QStringLiteral("<name>"), QStringLiteral("One worker: labels, slots, steps, leases, token, recent events."), workers, runWorkerShow},
         {words("worker queue"), {}, QStringLiteral("Steps waiting for a worker."), workers, runWorkerQueue},
         {words("worker drain"), QStringLiteral("<name>"), QStringLiteral("Finish running steps, take no new ones, then exit."), workers, runWorkerDrainCommand},
         {words("worker undrain"), QStringLiteral("<name>"), QStringLiteral("Take steps again."), workers, runWorkerUndrainCommand},
+        {words("worker pause"), QStringLiteral("<name>"), QStringLiteral("Give a worker no new steps; it stays connected."), workers, runWorkerPauseCommand},
+        {words("worker resume"), QStringLiteral("<name>"), QStringLiteral("Let a paused worker take steps again."), workers, runWorkerResumeCommand},
         {words("worker prune"), {}, QStringLiteral("Remove workers gone for longer than --grace-period."), workers, runWorkerPrune},
         {words("worker token create"), QStringLiteral("<name>"), QStringLiteral("Create an enrollment token (secret shown once)."), workers, runTokenCreate},
         {words("worker token list"), {}, QStringLiteral("List enrollment tokens."), workers, runTokenList},
@@ -178,6 +194,50 @@ bool isHelp(const QString &argument)
     return argument == u"--help" || argument == u"-h";
 }
 
+// How many words of `typed` differ from `words`, each one close to its word (closestMatch());
+// -1 when a word is not close.
+qsizetype mistypedWords(const QStringList &typed, const QStringList &words)
+{
+    qsizetype differ = 0;
+    for (qsizetype i = 0; i < words.size(); ++i) {
+        if (typed.value(i) == words.at(i))
+            continue;
+        if (closestMatch(typed.value(i), {words.at(i)}).isEmpty())
+            return -1;
+        ++differ;
+    }
+    return differ;
+}
+
+// The command (or group) a mistyped command line most likely meant: "wroker list" → "worker
+// list". Of the commands of as many words as possible, the one with the fewest words mistyped,
+// each close to its word; empty when none is, or when nothing was mistyped.
+QString closestCommand(const QStringList &arguments)
+{
+    QHash<qsizetype, QList<QStringList>> byWordCount; // commands and groups ("worker", "worker token")
+    for (const Command &command : commands()) {
+        for (qsizetype count = 1; count <= command.words.size(); ++count) {
+            const QStringList words = command.words.mid(0, count);
+            if (!byWordCount[count].contains(words))
+                byWordCount[count] << words;
+        }
+    }
+    for (qsizetype count = std::min<qsizetype>(arguments.size(), 3); count > 0; --count) {
+        QStringList best;
+        qsizetype fewest = count + 1;
+        for (const QStringList &words : byWordCount.value(count)) {
+            const qsizetype differ = mistypedWords(arguments.mid(0, count), words);
+            if (differ > 0 && differ < fewest) {
+                best = words;
+                fewest = differ;
+            }
+        }
+        if (!best.isEmpty())
+            return joined(best);
+    }
+    return {};
+}
+
 } // namespace
 
 QString subcommandHelp(const QStringList &words)
@@ -236,7 +296,9 @@ int dispatch(const QStringList &arguments)
             groupUsage(group));
         return ExitUsage;
     }
-    err(QStringLiteral("error: unknown command '%1'\n").arg(joined(group + rest.mid(0, 1))) +
+    const QString suggestion = closestCommand(arguments);
+    err(QStringLiteral("error: unknown command '%1'").arg(printable(leftCharacters(joined(group + rest.mid(0, 1)), 80))) +
+        (suggestion.isEmpty() ? QString() : QStringLiteral(" — did you mean 'swamp %1'?").arg(suggestion)) + u'\n' +
         (group.isEmpty() ? usage() : groupUsage(group)));
     return ExitUsage;
 }

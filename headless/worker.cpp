@@ -35,6 +35,10 @@ void addConnectOptions(QCommandLineParser &parser)
                                                      "or the worker's memory (env SWAMP_WORKER_STEP_USER; the worker runs as root)."),
          QStringLiteral("user")},
         {QStringLiteral("label"), QStringLiteral("Label k=v, repeatable (env SWAMP_WORKER_LABELS=k=v,k=v)."), QStringLiteral("k=v")},
+        {QStringLiteral("name"), QStringLiteral("Worker name, unique in the orchestrator: 1-63 of a-z, 0-9, '-' (env SWAMP_WORKER_NAME; "
+                                                "default: the token's name, with a machine suffix when it enrolls several). "
+                                                "Kept across restarts with the same --cache-dir."),
+         QStringLiteral("name")},
         {QStringLiteral("concurrency"), QStringLiteral("Steps run at once: N or auto (default 1)."), QStringLiteral("N|auto"), QStringLiteral("1")},
         {QStringLiteral("ca-cert"), QStringLiteral("CA certificate (PEM) to trust for wss:// (env SWAMP_CA_CERT)."), QStringLiteral("pem")},
         {QStringLiteral("max-steps"), QStringLiteral("Drain and exit 0 after N steps."), QStringLiteral("N")},
@@ -178,6 +182,22 @@ bool readLimits(const QCommandLineParser &parser, const QString &command, Worker
     return true;
 }
 
+// --name (or SWAMP_WORKER_NAME): given but empty or malformed is a mistake, never "the default".
+bool readName(const QCommandLineParser &parser, const QString &command, WorkerOptions *options, int *exitCode)
+{
+    const bool given = parser.isSet(QStringLiteral("name")) || qEnvironmentVariableIsSet("SWAMP_WORKER_NAME");
+    if (!given)
+        return true;
+    const QString name = parser.isSet(QStringLiteral("name")) ? parser.value(QStringLiteral("name"))
+                                                               : qEnvironmentVariable("SWAMP_WORKER_NAME");
+    if (auto valid = validateWorkerName(name); !valid) {
+        *exitCode = usageError(QStringLiteral("--name: ") + valid.error().text(), command);
+        return false;
+    }
+    options->name = name;
+    return true;
+}
+
 bool readCaCert(const QCommandLineParser &parser, const QString &command, WorkerOptions *options, int *exitCode)
 {
     options->caCertPath = parser.isSet(QStringLiteral("ca-cert")) ? parser.value(QStringLiteral("ca-cert"))
@@ -203,7 +223,8 @@ bool readWorkerOptions(const QCommandLineParser &parser, const QString &command,
         return false;
     options->cacheDir = parser.isSet(QStringLiteral("cache-dir")) ? parser.value(QStringLiteral("cache-dir"))
                                                                   : qEnvironmentVariable("SWAMP_WORKER_CACHE_DIR");
-    if (!readLabels(parser, command, options, exitCode) || !readLimits(parser, command, options, exitCode)
+    if (!readLabels(parser, command, options, exitCode) || !readName(parser, command, options, exitCode)
+        || !readLimits(parser, command, options, exitCode)
         || !readCaCert(parser, command, options, exitCode))
         return false;
     options->reconnect = !parser.isSet(QStringLiteral("no-reconnect"));
@@ -272,12 +293,32 @@ int runWorkerList(const QStringList &arguments)
     QCommandLineParser parser;
     addAdminOptions(parser);
     parser.addOption({QStringLiteral("all"), QStringLiteral("Include disconnected and lost workers.")});
+    parser.addOption({QStringLiteral("label"), QStringLiteral("Only workers with this label, repeatable (all must match)."), QStringLiteral("k=v")});
+    parser.addOption({QStringLiteral("status"), QStringLiteral("Only workers in this status: %1.").arg(workerStatusNames().join(QStringLiteral(", "))),
+                      QStringLiteral("status")});
     int exitCode = 0;
-    if (!parse(parser, arguments, QStringLiteral("worker list"), QStringLiteral("List workers."),
-               QStringLiteral("  swamp worker list\n  swamp worker list --all --json\n"), &exitCode))
+    const QString command = QStringLiteral("worker list");
+    if (!parse(parser, arguments, command, QStringLiteral("List workers."),
+               QStringLiteral("  swamp worker list\n  swamp worker list --all --json\n"
+                              "  swamp worker list --label region=eu --label gpu=a100 --status idle\n"),
+               &exitCode))
         return exitCode;
     const bool json = parser.isSet(QStringLiteral("json"));
-    auto result = adminCall(parser, QStringLiteral("worker.list"), {{QStringLiteral("all"), parser.isSet(QStringLiteral("all"))}});
+    auto labels = parseLabelArguments(parser.values(QStringLiteral("label")), true);
+    if (!labels)
+        return usageError(QStringLiteral("--label: ") + labels.error().text(), command);
+    const QString status = parser.value(QStringLiteral("status"));
+    if (parser.isSet(QStringLiteral("status")) && !workerStatusNames().contains(status)) {
+        return usageError(QStringLiteral("--status: unknown worker status \"%1\" — use one of %2")
+                              .arg(printable(leftCharacters(status, 40)), workerStatusNames().join(QStringLiteral(", "))),
+                          command);
+    }
+    QJsonObject params{{QStringLiteral("all"), parser.isSet(QStringLiteral("all"))}};
+    if (!labels->isEmpty())
+        params.insert(QStringLiteral("labels"), labelsToJson(*labels));
+    if (!status.isEmpty())
+        params.insert(QStringLiteral("status"), status);
+    auto result = adminCall(parser, QStringLiteral("worker.list"), params);
     if (!result)
         return failure(result.error(), json);
     if (json) {
@@ -286,6 +327,11 @@ int runWorkerList(const QStringList &arguments)
     }
     const QJsonArray workers = result->value(QStringLiteral("workers")).toArray();
     const int hidden = result->value(QStringLiteral("hidden")).toInt();
+    if (workers.isEmpty() && (!labels->isEmpty() || !status.isEmpty())) {
+        out(QStringLiteral("No workers match the filters%1.")
+                .arg(hidden > 0 ? QStringLiteral(" (%1 disconnected or lost hidden; see them with --all)").arg(hidden) : QString()));
+        return ExitOk;
+    }
     if (workers.isEmpty()) {
         out(hidden > 0 ? QStringLiteral("No connected workers (%1 disconnected or lost hidden; see them with --all).").arg(hidden)
                        : QStringLiteral("No workers yet. Create a token with 'swamp worker token create <name>' and run "
@@ -303,7 +349,9 @@ int runWorkerList(const QStringList &arguments)
     const QDateTime now = QDateTime::currentDateTimeUtc();
     for (const QJsonValue &value : workers) {
         const WorkerRecord w = WorkerRecord::fromJson(value.toObject());
-        QStringList row{w.name, workerStatusName(w.status),
+        // Paused is a flag beside the status: a connected paused worker shows it instead.
+        const bool live = w.status == WorkerStatus::Idle || w.status == WorkerStatus::Busy;
+        QStringList row{w.name, w.paused && live ? QStringLiteral("paused") : workerStatusName(w.status),
                         QStringLiteral("%1/%2").arg(w.activeSteps).arg(w.capacity), formatLabels(w.labels),
                         w.platform + u'/' + w.arch, w.version, formatRelative(w.lastSeenAt, now)};
         if (fleet) {

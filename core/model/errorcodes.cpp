@@ -14,6 +14,7 @@ bool isPermanent(const QString &code)
         QStringLiteral("token_revoked"),     QStringLiteral("token_mismatch"),
         QStringLiteral("token_not_found"),   QStringLiteral("invalid_token"),
         QStringLiteral("machine_key_mismatch"), QStringLiteral("invalid_enroll"),
+        QStringLiteral("worker_name_taken"),
     };
     return permanent.contains(code);
 }
@@ -98,6 +99,15 @@ Error machineKeyMismatch(const QString &tokenName, const QString &machineSuffix)
                          .arg(machineSuffix, tokenName),
                      Tr::tr("restore the machine's original --cache-dir; if the machine is gone for good, "
                             "free its enrollment with 'swamp worker prune' and enroll again"));
+}
+
+Error workerNameTaken(const QString &name, const QString &otherMachineSuffix, const QString &otherStatus)
+{
+    return makeError(QStringLiteral("worker_name_taken"),
+                     Tr::tr("worker name '%1' is taken by another machine's worker (machine %2, %3)")
+                         .arg(name, otherMachineSuffix, otherStatus),
+                     Tr::tr("give this worker another --name; if that worker is gone for good, free "
+                            "its name with 'swamp worker prune' and connect again"));
 }
 
 Error rateLimited(const QString &tokenName, int retryAfterSeconds)

@@ -25,6 +25,8 @@ Error tokenNotFound(const QString &tokenName);
 Error invalidToken();
 // The machine id is bound to the token with another machine key (worker/machineidentity.h).
 Error machineKeyMismatch(const QString &tokenName, const QString &machineSuffix);
+// `worker connect --name NAME` where another machine's worker (connected or not) has that name.
+Error workerNameTaken(const QString &name, const QString &otherMachineSuffix, const QString &otherStatus);
 // Refused attempts from one address (never per token name: a stranger must not lock a token's
 // workers out); a correct secret is never answered with it.
 Error rateLimited(const QString &tokenName, int retryAfterSeconds);

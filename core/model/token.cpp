@@ -10,14 +10,30 @@
 
 namespace Swamp {
 
-Result<void> validateTokenName(const QString &name)
+static bool isName(const QString &name)
 {
     static const QRegularExpression pattern(QStringLiteral("^[a-z0-9][a-z0-9-]{0,62}$"));
-    if (!pattern.match(name).hasMatch()) {
-        return fail(QStringLiteral("invalid_token_name"),
-                    Tr::tr("invalid token name \"%1\"").arg(name),
-                    Tr::tr("use 1 to 63 lowercase letters, digits and '-', starting with a letter "
-                           "or digit"));
+    return pattern.match(name).hasMatch();
+}
+
+static QString nameRule()
+{
+    return Tr::tr("use 1 to 63 lowercase letters, digits and '-', starting with a letter or digit");
+}
+
+Result<void> validateTokenName(const QString &name)
+{
+    if (!isName(name))
+        return fail(QStringLiteral("invalid_token_name"), Tr::tr("invalid token name \"%1\"").arg(name), nameRule());
+    return {};
+}
+
+Result<void> validateWorkerName(const QString &name)
+{
+    // Quoted shortened and printable: the text may be a stranger's (an enroll frame).
+    if (!isName(name)) {
+        return fail(QStringLiteral("invalid_worker_name"),
+                    Tr::tr("invalid worker name \"%1\"").arg(printable(name.left(64))), nameRule());
     }
     return {};
 }

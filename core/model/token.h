@@ -97,6 +97,10 @@ struct TokenRecord
     QString enrollmentsText() const;
 };
 
+// A worker name chosen with `swamp worker connect --name`: the rule of token names
+// (`[a-z0-9][a-z0-9-]{0,62}`). Error "invalid_worker_name".
+Result<void> validateWorkerName(const QString &name);
+
 // The worker name for a machine enrolled on a token: the token name when it allows one
 // enrollment, else "<token>-<first 8 hex of SHA-256(machine-id)>".
 QString workerNameFor(const TokenRecord &token, const QString &machineId);

@@ -18,6 +18,13 @@ QString workerStatusName(WorkerStatus status)
     return {};
 }
 
+const QStringList &workerStatusNames()
+{
+    static const QStringList names{QStringLiteral("idle"), QStringLiteral("busy"), QStringLiteral("draining"),
+                                   QStringLiteral("disconnected"), QStringLiteral("lost")};
+    return names;
+}
+
 WorkerStatus workerStatusFromName(const QString &name)
 {
     if (name == u"idle")
@@ -48,6 +55,7 @@ QJsonObject WorkerRecord::toJson() const
         {QStringLiteral("capacity"), capacity},
         {QStringLiteral("activeSteps"), activeSteps},
         {QStringLiteral("draining"), draining},
+        {QStringLiteral("paused"), paused},
         {QStringLiteral("orchestrator"), orchestrator},
         {QStringLiteral("orchestratorId"), orchestratorId},
         {QStringLiteral("enrolledAt"), isoUtcOrNull(enrolledAt)},
@@ -75,6 +83,7 @@ WorkerRecord WorkerRecord::fromJson(const QJsonObject &o)
     r.capacity = o.value(QStringLiteral("capacity")).toInt();
     r.activeSteps = o.value(QStringLiteral("activeSteps")).toInt();
     r.draining = o.value(QStringLiteral("draining")).toBool();
+    r.paused = o.value(QStringLiteral("paused")).toBool();
     r.orchestrator = o.value(QStringLiteral("orchestrator")).toString();
     r.orchestratorId = o.value(QStringLiteral("orchestratorId")).toString();
     r.enrolledAt = parseIsoUtc(o.value(QStringLiteral("enrolledAt")).toString());

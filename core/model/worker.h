@@ -5,6 +5,7 @@
 #include <QDateTime>
 #include <QJsonObject>
 #include <QString>
+#include <QStringList>
 
 namespace Swamp {
 
@@ -12,6 +13,8 @@ namespace Swamp {
 enum class WorkerStatus { Idle, Busy, Draining, Disconnected, Lost };
 QString workerStatusName(WorkerStatus status);
 WorkerStatus workerStatusFromName(const QString &name);
+// Every status name, in the order of the enum: "idle", "busy", "draining", "disconnected", "lost".
+const QStringList &workerStatusNames();
 
 // The persistent record of one machine enrolled on one token. `lastSeenAt` is written on state
 // changes only; the live pool holds the fresher value for connected workers.
@@ -32,6 +35,7 @@ struct WorkerRecord
     int activeSteps = 0; // live only, not stored
     WorkerStatus status = WorkerStatus::Disconnected;
     bool draining = false;
+    bool paused = false;    // by an operator (`swamp worker pause`): no new steps, stays connected
     QString orchestrator;   // the URL of the orchestrator holding it (display)
     QString orchestratorId; // that orchestrator's id in the fleet table
     QDateTime enrolledAt;

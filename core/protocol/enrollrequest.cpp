@@ -1,6 +1,7 @@
 #include "protocol/enrollrequest.h"
 
 #include "common/text.h"
+#include "model/token.h"
 #include "protocol/protocol.h"
 
 #include <QRegularExpression>
@@ -38,11 +39,25 @@ Result<QString> stringField(const QJsonObject &frame, const char *name, qsizetyp
     return text;
 }
 
+// The optional "name": absent or null for the token's worker name, else a valid worker name.
+Result<EnrollRequest> readName(const QJsonObject &frame, EnrollRequest request)
+{
+    const QJsonValue value = frame.value(QStringLiteral("name"));
+    if (value.isUndefined() || value.isNull())
+        return request;
+    if (!value.isString())
+        return invalid(Tr::tr("\"name\" must be a string"));
+    if (auto valid = validateWorkerName(value.toString()); !valid)
+        return invalid(Tr::tr("\"name\": %1 (%2)").arg(valid.error().message, valid.error().fix));
+    request.name = value.toString();
+    return request;
+}
+
 } // namespace
 
 QJsonObject EnrollRequest::toJson() const
 {
-    return QJsonObject{
+    QJsonObject frame{
         {QStringLiteral("type"), Type::Enroll},
         {QStringLiteral("id"), id},
         {QStringLiteral("protocol"), protocol},
@@ -57,6 +72,9 @@ QJsonObject EnrollRequest::toJson() const
         {QStringLiteral("labels"), labelsToJson(labels)},
         {QStringLiteral("capacity"), capacity},
     };
+    if (!name.isEmpty())
+        frame.insert(QStringLiteral("name"), name);
+    return frame;
 }
 
 QString EnrollRequest::versionOf(const QJsonObject &frame)
@@ -122,7 +140,7 @@ Result<EnrollRequest> EnrollRequest::fromJson(const QJsonObject &frame)
     if (!labels)
         return invalid(labels.error().message);
     request.labels = *labels;
-    return request;
+    return readName(frame, request);
 }
 
 } // namespace Swamp::Protocol

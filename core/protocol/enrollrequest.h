@@ -24,6 +24,7 @@ struct EnrollRequest
     QString arch;       // the same, e.g. "x86_64"
     Labels labels;      // at most 64, the rules of checkLabel()
     int capacity = 1;   // 1–1024 slots
+    QString name;       // optional: the worker name asked for (validateWorkerName()); empty: the token's
 
     QJsonObject toJson() const;
 

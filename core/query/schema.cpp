@@ -23,6 +23,7 @@ static Schema makeBuiltin()
                                         {u"capacity"_s, Int},
                                         {u"activeSteps"_s, Int},
                                         {u"draining"_s, Bool},
+                                        {u"paused"_s, Bool},
                                         {u"enrolledAt"_s, Timestamp},
                                         {u"lastSeenAt"_s, Timestamp},
                                         {u"disconnectedAt"_s, Timestamp}});

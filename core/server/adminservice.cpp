@@ -166,6 +166,10 @@ Result<QJsonObject> AdminService::call(AdminConnection *connection, const QStrin
     }
     if (method == u"worker.list")
         return listWorkers(params);
+    if (method == u"worker.show")
+        return showWorker(params);
+    if (method == u"worker.pause" || method == u"worker.resume")
+        return pauseWorker(connection, params, method == u"worker.pause");
     if (method == u"token.create")
         return createToken(connection, params);
     if (method == u"token.list")
@@ -204,14 +208,19 @@ Result<QJsonObject> AdminService::call(AdminConnection *connection, const QStrin
 Result<QJsonObject> AdminService::listWorkers(const QJsonObject &params)
 {
     const bool all = params.value(QStringLiteral("all")).toBool();
+    auto filter = WorkerFilter::fromParams(params);
+    if (!filter)
+        return fail(filter.error());
     auto workers = m_view->currentWorkers();
     if (!workers)
         return fail(workers.error());
     QJsonArray list;
     int hidden = 0;
     for (const WorkerRecord &record : std::as_const(*workers)) {
+        if (!filter->matches(record))
+            continue;
         const bool gone = record.status == WorkerStatus::Disconnected || record.status == WorkerStatus::Lost;
-        if (gone && !all) {
+        if (gone && !all && filter->status.isEmpty()) {
             ++hidden;
             continue;
         }

@@ -34,6 +34,17 @@ struct Event;
 // result or error encoded (docs/protocol.md, "Admin methods"). The methods are in three files:
 // adminservice.cpp (version, workers, tokens, events, data.query), runservice.cpp (run.*,
 // worker.queue, worker.drain/undrain) and retentionservice.cpp (worker.prune, the audit trail).
+// `worker.list`'s filters: every label given (AND) and, when given, the status.
+struct WorkerFilter
+{
+    Labels labels;
+    QString status;
+
+    bool matches(const WorkerRecord &record) const;
+    // {"labels": {k: v}, "status": "idle"}; errors "invalid_label", "invalid_status".
+    static Result<WorkerFilter> fromParams(const QJsonObject &params);
+};
+
 class AdminService final : public QObject
 {
     Q_OBJECT
@@ -69,6 +80,9 @@ public:
     void reportRefusals(qint64 nowMs);
     // worker.drain / worker.undrain, also as another orchestrator of the fleet asks it.
     Result<QJsonObject> drainWorker(const QJsonObject &params, bool drain);
+    // What worker.pause/resume changed in the database, applied to the session here (if it holds
+    // the worker): through the fleet notification "worker" on the other orchestrators.
+    void applyWorkerChange(const QString &workerId);
 
 private:
     bool shared() const { return m_fleet != nullptr; }
@@ -110,6 +124,10 @@ private:
     Result<QJsonObject> workerQueue();
     // retentionservice.cpp
     Result<QJsonObject> pruneWorkers(AdminConnection *connection, const QJsonObject &params);
+    // workeradminservice.cpp: one worker by its name (or id).
+    Result<WorkerRecord> workerNamed(const QString &name) const;
+    Result<QJsonObject> showWorker(const QJsonObject &params);
+    Result<QJsonObject> pauseWorker(AdminConnection *connection, const QJsonObject &params, bool pause);
     // An audit record of `action` by the admin client on `connection`, at `now`.
     AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
 

@@ -230,6 +230,10 @@ void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     bool resumed = false;
+    if (auto free = checkNameFree(request, token); !free) {
+        refuse(connection, free.error(), request.id);
+        return;
+    }
     auto found = sessionFor(request, token, now, &resumed);
     if (!found) {
         refuse(connection, found.error(), request.id);
@@ -244,6 +248,29 @@ void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &
         return;
     }
     welcome(session, connection, request, token, resumed);
+}
+
+Result<void> Enrollment::checkNameFree(const EnrollRequest &request, const TokenRecord &token)
+{
+    if (request.name.isEmpty())
+        return {};
+    const auto taken = [&](const WorkerRecord &other) {
+        return fail(Codes::workerNameTaken(request.name, machineIdSuffix(other.machineId),
+                                           workerStatusName(other.status)));
+    };
+    const auto another = [&](const WorkerRecord &record) {
+        return record.name == request.name && (record.machineId != request.machineId || record.tokenName != token.name);
+    };
+    // The sessions here first: an enrollment just admitted may still wait in the write-behind
+    // batch. Then the database: in a fleet another orchestrator may hold the other worker.
+    for (const WorkerSession *session : m_sessions->pool().all()) {
+        if (another(session->record))
+            return taken(session->record);
+    }
+    auto holders = m_store->workersNamedElsewhere(request.name, request.machineId, token.name);
+    if (!holders)
+        return fail(holders.error());
+    return holders->isEmpty() ? Result<void>() : taken(holders->first());
 }
 
 // The session of this machine on this token: the same process back (`resumed`), or a new one
@@ -279,7 +306,12 @@ Result<WorkerSession *> Enrollment::sessionFor(const EnrollRequest &request, con
         record.tokenName = token.name;
         record.createdAt = now;
     }
-    record.name = workerNameFor(token, machineId);
+    // The name asked for; else the one it had (a name given once survives restarts with the same
+    // --cache-dir, which keeps the machine id); else the token's.
+    if (!request.name.isEmpty())
+        record.name = request.name;
+    else if (!*stored)
+        record.name = workerNameFor(token, machineId);
     record.tokenId = token.id;
     record.enrolledAt = now;
     record.disconnectedAt = QDateTime();

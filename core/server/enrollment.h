@@ -116,6 +116,8 @@ private:
     // The answer to the probe `probeId` (or its timeout): decideGhost() for its enrollment.
     void decideProbe(const QString &probeId, bool live);
     // admitWorker(), in its order
+    // A name asked for (--name) that another machine's worker row holds: Codes::workerNameTaken.
+    Result<void> checkNameFree(const Protocol::EnrollRequest &request, const TokenRecord &token);
     Result<WorkerSession *> sessionFor(const Protocol::EnrollRequest &request, const TokenRecord &token,
                                        const QDateTime &now, bool *resumed);
     void attachSession(WorkerSession *session, WorkerConnection *connection,

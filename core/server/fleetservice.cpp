@@ -86,6 +86,8 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
                        payload.value(QStringLiteral("by")).toString());
     } else if (kind == u"drain") {
         remoteDrain(payload);
+    } else if (kind == u"worker") {
+        m_admin->applyWorkerChange(payload.value(QStringLiteral("workerId")).toString());
     } else if (kind == u"probe") {
         m_enrollment->answerProbe(payload);
     } else if (kind == u"probed") {

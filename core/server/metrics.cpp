@@ -29,6 +29,7 @@ const QStringList &knownEnrollmentResults()
         QStringLiteral("already_connected"),
         QStringLiteral("machine_key_mismatch"),
         QStringLiteral("invalid_enroll"),
+        QStringLiteral("worker_name_taken"),
         QStringLiteral("bad_frame"),
     };
     return results;

@@ -257,7 +257,8 @@ QList<WorkerSession *> Scheduler::availableWorkers(int *slots) const
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
     QList<WorkerSession *> available;
     for (WorkerSession *session : m_pool->all()) {
-        if (m_link->isConnected(*session) && !session->record.draining && session->freeSlots() > 0
+        if (m_link->isConnected(*session) && !session->record.draining && !session->record.paused
+            && session->freeSlots() > 0
             && session->holdUntilMs <= nowMs) {
             available << session;
             *slots += session->freeSlots();

@@ -33,7 +33,9 @@ Result<QList<WorkerRecord>> StateView::currentWorkers() const
     for (WorkerRecord &record : *stored) {
         record.activeSteps = remoteActive.value(record.id);
         if (const WorkerSession *session = m_sessions->pool().find(record.id)) {
+            const bool paused = record.paused; // the database's: written by worker.pause alone
             record = session->record;
+            record.paused = paused;
             record.activeSteps = int(session->leaseIds.size());
             if (session->isConnected())
                 record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);

@@ -6,6 +6,8 @@
 #include <QJsonDocument>
 #include <QSqlError>
 
+#include <algorithm>
+
 namespace Swamp {
 
 static QString storedEventData(const Event &e)
@@ -90,6 +92,17 @@ Result<QList<Event>> Store::eventsAfter(qint64 afterId, int limit, QList<qint64>
     if (!query)
         return fail(query.error());
     return eventsFromQuery(*query, pendingIds);
+}
+
+Result<QList<Event>> Store::recentEventsAbout(const QString &subject, int limit)
+{
+    auto query = exec(eventColumns(m_dialect) + QStringLiteral("WHERE subject = ? ORDER BY id DESC LIMIT ?"),
+                      {subject, limit});
+    if (!query)
+        return fail(query.error());
+    QList<Event> events = eventsFromQuery(*query, nullptr);
+    std::reverse(events.begin(), events.end());
+    return events;
 }
 
 Result<QList<Event>> Store::eventsWithIds(const QList<qint64> &ids, QList<qint64> *pendingIds)

@@ -214,6 +214,26 @@ Result<QList<LeaseRecord>> Store::activeLeases()
     return leases(QStringLiteral("WHERE state = 'active'"));
 }
 
+Result<QList<LeaseRecord>> Store::activeLeasesOfWorker(const QString &workerId)
+{
+    return leases(QStringLiteral("WHERE worker_id = ? AND state = 'active' ORDER BY created_at"), {workerId});
+}
+
+Result<std::optional<WorkerRecord>> Store::workerWithId(const QString &workerId)
+{
+    auto rows = workers(QStringLiteral("WHERE id = ?"), {workerId});
+    if (!rows)
+        return fail(rows.error());
+    return rows->isEmpty() ? std::optional<WorkerRecord>() : std::optional<WorkerRecord>(rows->first());
+}
+
+Result<QList<WorkerRecord>> Store::workersNamedElsewhere(const QString &name, const QString &machineId,
+                                                         const QString &tokenName)
+{
+    return workers(QStringLiteral("WHERE name = ? AND NOT (machine_id = ? AND token_name = ?)"),
+                   {name, machineId, tokenName});
+}
+
 Result<QList<LeaseRecord>> Store::activeLeasesOf(const QString &orchestratorId)
 {
     return leases(QStringLiteral("WHERE state = 'active' AND orchestrator_id = ?"), {orchestratorId});

@@ -28,7 +28,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 8;
+constexpr int KnownSchemaVersion = 9;
 } // namespace
 
 int Store::knownSchemaVersion()

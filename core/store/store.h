@@ -182,6 +182,8 @@ public:
     // disconnected, updated): the hot path of every idle/busy change, a quarter of the upsert.
     Result<void> updateWorkerState(const WorkerRecord &worker, const QString &onlyIfHeldBy = {});
     Result<QList<WorkerRecord>> allWorkers();
+    // `swamp worker pause/resume`: the only writer of the paused column (upsertWorker() keeps it).
+    Result<void> setWorkerPaused(const QString &workerId, bool paused, const QDateTime &now);
     // `whereSql` e.g. "WHERE status = ? ORDER BY name".
     Result<QList<WorkerRecord>> workers(const QString &whereSql, const QVariantList &bindings = {});
     // Every worker that is not `disconnected` or `lost` becomes `disconnected`; returns how many.
@@ -298,6 +300,13 @@ public:
     Result<QList<StepRecord>> openStepsOf(const QString &stepOrRunId); // that step, or that run's steps
     Result<QList<LeaseRecord>> activeLeases();
     Result<QList<LeaseRecord>> activeLeasesOf(const QString &orchestratorId);
+    // The active leases of one worker, oldest first (`worker show`).
+    Result<QList<LeaseRecord>> activeLeasesOfWorker(const QString &workerId);
+    // The worker record of that id, if there is one.
+    Result<std::optional<WorkerRecord>> workerWithId(const QString &workerId);
+    // Workers named `name` other than this machine's on this token (`worker connect --name`).
+    Result<QList<WorkerRecord>> workersNamedElsewhere(const QString &name, const QString &machineId,
+                                                      const QString &tokenName);
     // Their orchestrator is not alive; with ForUpdate locked for the running transaction.
     Result<QList<LeaseRecord>> activeLeasesOfGoneOrchestrators(Lock lock = Lock::None);
     // Boot recovery: those of these leases still active end `expired` with `reason`, up to 256
@@ -351,6 +360,8 @@ public:
     // `pendingIds`: for each event, the pending id it had before its commit (PostgreSQL), or 0.
     Result<QList<Event>> eventsAfter(qint64 afterId, int limit, QList<qint64> *pendingIds = nullptr);
     // The events among `ids` that exist (oldest first).
+    // The newest `limit` events whose subject is `subject`, oldest first (`worker show`).
+    Result<QList<Event>> recentEventsAbout(const QString &subject, int limit);
     Result<QList<Event>> eventsWithIds(const QList<qint64> &ids, QList<qint64> *pendingIds = nullptr);
     Result<qint64> lastEventId();
 

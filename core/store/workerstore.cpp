@@ -9,7 +9,7 @@ namespace Swamp {
 static const char WorkerColumns[] =
     "SELECT id, name, machine_id, token_id, token_name, instance_id, labels, platform, arch, "
     "version, hostname, capacity, status, draining, orchestrator, enrolled_at, last_seen_at, "
-    "disconnected_at, created_at, updated_at, orchestrator_id, grace_until FROM workers ";
+    "disconnected_at, created_at, updated_at, orchestrator_id, grace_until, paused FROM workers ";
 
 static WorkerRecord workerFromQuery(const QSqlQuery &q)
 {
@@ -36,6 +36,7 @@ static WorkerRecord workerFromQuery(const QSqlQuery &q)
     w.updatedAt = Store::fromMs(q.value(19));
     w.orchestratorId = q.value(20).toString();
     w.graceUntil = Store::fromMs(q.value(21));
+    w.paused = q.value(22).toInt() != 0;
     return w;
 }
 
@@ -57,7 +58,7 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
                           w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
                           toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt),
                           w.orchestratorId.isNull() ? QStringLiteral("") : w.orchestratorId,
-                          toMsOrNull(w.graceUntil)};
+                          toMsOrNull(w.graceUntil), w.paused ? 1 : 0};
     QString held;
     if (!onlyIfHeldBy.isEmpty()) {
         held = QStringLiteral(" WHERE workers.orchestrator_id = ?");
@@ -68,8 +69,8 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
                    "INSERT INTO workers (id, name, machine_id, token_id, token_name, instance_id, "
                    "labels, platform, arch, version, hostname, capacity, status, draining, "
                    "orchestrator, enrolled_at, last_seen_at, disconnected_at, created_at, "
-                   "updated_at, orchestrator_id, grace_until) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "updated_at, orchestrator_id, grace_until, paused) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, token_id = "
                    "excluded.token_id, instance_id = excluded.instance_id, labels = excluded.labels, "
                    "platform = excluded.platform, arch = excluded.arch, version = excluded.version, "
@@ -101,6 +102,12 @@ Result<void> Store::updateWorkerState(const WorkerRecord &w, const QString &only
     if (deferring())
         return defer(PendingRow{w.id, false, onlyIfHeldBy, w});
     return execute(workerStateStatement(w, onlyIfHeldBy));
+}
+
+Result<void> Store::setWorkerPaused(const QString &workerId, bool paused, const QDateTime &now)
+{
+    return execute(QStringLiteral("UPDATE workers SET paused = ?, updated_at = ? WHERE id = ?"),
+                   {paused ? 1 : 0, toMs(now), workerId});
 }
 
 Result<QList<WorkerRecord>> Store::allWorkers()

@@ -193,6 +193,7 @@ void WorkerAgent::handleConnected()
     request.arch = QSysInfo::currentCpuArchitecture();
     request.labels = m_options.labels;
     request.capacity = m_options.capacity;
+    request.name = m_options.name;
     m_socket->sendTextMessage(Protocol::encodeFrame(request.toJson()));
 }
 

@@ -34,6 +34,7 @@ struct WorkerOptions
     QString tokenFile;     // where the token was read from (kept from the step user); may be empty
     std::optional<StepUser> stepUser; // --step-user: steps run as this account
     Labels labels;
+    QString name;          // --name: the worker name asked for; empty: the token's (workerNameFor())
     int capacity = 1;
     QString caCertPath;    // PEM CA certificates to trust besides the system's; error "invalid_ca_cert"
     int maxSteps = 0;      // 0: unlimited

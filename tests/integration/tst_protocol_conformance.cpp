@@ -436,6 +436,9 @@ QJsonObject tst_ProtocolConformance::enrollFrameFromDoc(const QString &machineId
     frame.insert(u"machineId"_s, machineId);
     frame.insert(u"instanceId"_s, instanceId);
     frame.insert(u"version"_s, Swamp::version());
+    // A worker name is one machine's: each machine of the session asks for its own.
+    if (frame.contains(u"name"_s))
+        frame.insert(u"name"_s, QString(frame.value(u"name"_s).toString() + u'-' + machineId.left(8)));
     return frame;
 }
 

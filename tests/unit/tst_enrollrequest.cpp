@@ -23,6 +23,7 @@ private Q_SLOTS:
     void roundTrip();
     void refused_data();
     void refused();
+    void nameOptional();
     void labelsOmittedOrNull();
     void uppercaseMachineIdIsNormalised();
     void versionIsReadWhateverTheShape();
@@ -143,6 +144,15 @@ void tst_EnrollRequest::refused_data()
     for (int i = 0; i < 65; ++i)
         many.insert(u"k%1"_s.arg(i), u"v"_s);
     QTest::addRow("labels-65") << u"labels"_s << QJsonValue(many) << u"at most 64 labels"_s;
+    // The optional worker name (`swamp worker connect --name`): the rule of token names.
+    QTest::addRow("name-number") << u"name"_s << QJsonValue(7) << u"\"name\" must be a string"_s;
+    QTest::addRow("name-empty") << u"name"_s << QJsonValue(u""_s) << u"invalid worker name"_s;
+    QTest::addRow("name-space") << u"name"_s << QJsonValue(u"gpu 1"_s) << u"invalid worker name"_s;
+    QTest::addRow("name-upper") << u"name"_s << QJsonValue(u"GPU"_s) << u"lowercase letters"_s;
+    QTest::addRow("name-newline") << u"name"_s << QJsonValue(u"gpu\nworker evil enrolled"_s) << u"invalid worker name"_s;
+    QTest::addRow("name-escape") << u"name"_s << QJsonValue(u"\x1b[31mred"_s) << u"invalid worker name"_s;
+    QTest::addRow("name-64") << u"name"_s << QJsonValue(QString(64, u'n')) << u"invalid worker name"_s;
+    QTest::addRow("name-10k") << u"name"_s << QJsonValue(QString(10000, u'n')) << u"invalid worker name"_s;
 }
 
 void tst_EnrollRequest::refused()
@@ -165,6 +175,27 @@ void tst_EnrollRequest::refused()
     // Nothing of the frame's content is echoed that could carry a control character.
     QVERIFY2(!parsed.error().message.contains(u'\n') && !parsed.error().message.contains(QChar(0x1b)),
              qPrintable(parsed.error().message));
+}
+
+void tst_EnrollRequest::nameOptional()
+{
+    EnrollRequest sent = valid();
+    QVERIFY(!sent.toJson().contains(u"name"_s)); // none asked for: the token's
+    auto parsed = EnrollRequest::fromJson(sent.toJson());
+    QVERIFY_RESULT(parsed);
+    QVERIFY(parsed->name.isEmpty());
+    sent.name = u"gpu-01"_s;
+    parsed = EnrollRequest::fromJson(sent.toJson());
+    QVERIFY_RESULT(parsed);
+    QCOMPARE(parsed->name, u"gpu-01"_s);
+    QJsonObject frame = sent.toJson();
+    frame.insert(u"name"_s, QJsonValue(QJsonValue::Null));
+    parsed = EnrollRequest::fromJson(frame);
+    QVERIFY_RESULT(parsed);
+    QVERIFY(parsed->name.isEmpty());
+    // The message quotes at most 64 characters of a long name.
+    frame.insert(u"name"_s, QString(10000, u'n'));
+    QVERIFY(EnrollRequest::fromJson(frame).error().message.size() < 400);
 }
 
 void tst_EnrollRequest::labelsOmittedOrNull()

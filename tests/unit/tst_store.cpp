@@ -338,7 +338,8 @@ void tst_Store::olderSchemaMigratedForward()
                                           "ALTER TABLE events DROP COLUMN pending_id"})
                 QVERIFY_RESULT(store->execute(QLatin1String(statement)));
         }
-        for (const char *statement : {"ALTER TABLE workers DROP COLUMN grace_until",
+        for (const char *statement : {"ALTER TABLE workers DROP COLUMN paused", "DROP INDEX events_by_subject",
+                                      "ALTER TABLE workers DROP COLUMN grace_until",
                                       "ALTER TABLE steps DROP COLUMN secret_env",
                                       "ALTER TABLE steps DROP COLUMN secret_holder",
                                       "DROP TABLE step_output", "DROP TABLE step_leases", "DROP TABLE steps",

@@ -1,0 +1,320 @@
+// One worker at a time, as peers' users expect (issue 21): `swamp worker show NAME`,
+// `swamp worker list --label k=v --status S`, and command and option typos, against the real
+// binaries; hostile names and labels are refused or shown escaped.
+#include "swampharness.h"
+
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace SwampTest;
+
+class tst_WorkerAdmin : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void showOneWorker();
+    void showUnknownAndHostileNames_data();
+    void showUnknownAndHostileNames();
+    void listFilters();
+    void listFilterMistakes_data();
+    void listFilterMistakes();
+    void pauseKeepsItConnectedWithoutNewSteps();
+    void pauseMistakes();
+    void commandTyposSuggest_data();
+    void commandTyposSuggest();
+    void unknownOptionNamesItAndHelp();
+
+private:
+    // Names in a `worker list --json` answer.
+    static QStringList names(const Run &run)
+    {
+        QStringList list;
+        for (const QJsonValue &w : run.json().value(u"workers"_s).toArray())
+            list << w.toObject().value(u"name"_s).toString();
+        list.sort();
+        return list;
+    }
+    QString startNamed(const QString &token, const QString &name, const QStringList &labels)
+    {
+        QStringList extra{u"--name"_s, name};
+        for (const QString &label : labels)
+            extra << u"--label"_s << label;
+        Child *worker = h->startEnrolledWorker(token, h->newCacheDir(), name, extra);
+        return worker ? name : QString();
+    }
+
+    QJsonObject stepOf(const QString &stepId)
+    {
+        const QJsonArray steps = h->cli({u"run"_s, u"status"_s, stepId, u"--json"_s}).json().value(u"steps"_s).toArray();
+        return steps.isEmpty() ? QJsonObject() : steps.first().toObject();
+    }
+    QJsonObject shownWorker(const QString &name)
+    {
+        return h->cli({u"worker"_s, u"show"_s, name, u"--json"_s}).json().value(u"worker"_s).toObject();
+    }
+
+    std::unique_ptr<Harness> h;
+    QString m_token;
+};
+
+void tst_WorkerAdmin::init()
+{
+    QTest::failOnWarning(QRegularExpression(u".*"_s));
+    h = std::make_unique<Harness>();
+    QVERIFY(h->startOrchestrator());
+    m_token = h->createToken(u"pool"_s, {u"--max-enrollments"_s, u"5"_s});
+    QVERIFY(!m_token.isEmpty());
+}
+
+void tst_WorkerAdmin::cleanup()
+{
+    h.reset();
+}
+
+void tst_WorkerAdmin::showOneWorker()
+{
+    QCOMPARE(startNamed(m_token, u"gpu-01"_s, {u"region=eu"_s}), u"gpu-01"_s);
+    const Run shown = h->cli({u"worker"_s, u"show"_s, u"gpu-01"_s});
+    QCOMPARE_EXIT(shown, 0);
+    for (const QString &line : {u"Name:"_s, u"gpu-01"_s, u"Status:"_s, u"idle"_s, u"Slots:"_s, u"0/1 in use"_s,
+                                u"Labels:"_s, u"region=eu"_s, u"Token:"_s, u"pool (enrolled, expires in "_s,
+                                u"Steps running: none"_s, u"Recent events:"_s, u"worker.enrolled"_s}) {
+        QVERIFY2(shown.out.contains(line), qPrintable(line + u"\n"_s + shown.describe()));
+    }
+    QVERIFY2(!shown.out.contains(u"Orchestrator:"_s), qPrintable(shown.out)); // alone, not a fleet
+
+    // A step it runs: shown with its lease, in the table and in --json.
+    const Run submitted = h->cli({u"run"_s, u"--detach"_s, u"--"_s, u"sleep"_s, u"60"_s});
+    QCOMPARE_EXIT(submitted, 0);
+    const QString stepId = submitted.outLines().value(0);
+    QVERIFY(!stepId.isEmpty());
+    QJsonObject json;
+    QTRY_VERIFY_WITH_TIMEOUT((json = h->cli({u"worker"_s, u"show"_s, u"gpu-01"_s, u"--json"_s}).json(),
+                              json.value(u"steps"_s).toArray().size() == 1),
+                             30000);
+    QCOMPARE(json.value(u"worker"_s).toObject().value(u"name"_s).toString(), u"gpu-01"_s);
+    QCOMPARE(json.value(u"steps"_s).toArray().first().toObject().value(u"id"_s).toString(), stepId);
+    QCOMPARE(json.value(u"leases"_s).toArray().size(), 1);
+    QCOMPARE(json.value(u"leases"_s).toArray().first().toObject().value(u"stepId"_s).toString(), stepId);
+    QCOMPARE(json.value(u"token"_s).toObject().value(u"name"_s).toString(), u"pool"_s);
+    QCOMPARE(json.value(u"fleet"_s).toBool(), false);
+    bool enrolled = false;
+    for (const QJsonValue &event : json.value(u"events"_s).toArray())
+        enrolled |= event.toObject().value(u"kind"_s).toString() == u"worker.enrolled"_s;
+    QVERIFY2(enrolled, qPrintable(QString::fromUtf8(QJsonDocument(json).toJson())));
+    const Run busy = h->cli({u"worker"_s, u"show"_s, u"gpu-01"_s});
+    QVERIFY2(busy.out.contains(stepId) && busy.out.contains(u"Steps running (1 lease(s)):"_s), qPrintable(busy.describe()));
+    QCOMPARE_EXIT(h->cli({u"run"_s, u"cancel"_s, stepId}), 0);
+    // By id too.
+    const QString id = json.value(u"worker"_s).toObject().value(u"id"_s).toString();
+    QCOMPARE(h->cli({u"worker"_s, u"show"_s, id, u"--json"_s}).json().value(u"worker"_s).toObject().value(u"name"_s).toString(),
+             u"gpu-01"_s);
+}
+
+void tst_WorkerAdmin::showUnknownAndHostileNames_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::newRow("unknown") << u"nope"_s;
+    QTest::newRow("space") << u"gpu 01"_s;
+    QTest::newRow("newline") << u"gpu\nforged line"_s;
+    QTest::newRow("ansi") << u"\x1b[31mred"_s;
+    QTest::newRow("10k") << QString(10000, u'g');
+}
+
+void tst_WorkerAdmin::showUnknownAndHostileNames()
+{
+    QFETCH(QString, name);
+    const Run shown = h->cli({u"worker"_s, u"show"_s, name});
+    QCOMPARE_EXIT(shown, 1);
+    QVERIFY2(shown.err.contains(u"no worker named '"_s), qPrintable(shown.describe()));
+    QVERIFY2(shown.err.contains(u"swamp worker list --all"_s), qPrintable(shown.describe()));
+    QVERIFY2(!shown.err.contains(QChar(0x1b)), qPrintable(shown.describe()));
+    QVERIFY2(!shown.err.contains(u"\nforged"_s), qPrintable(shown.describe()));
+    QVERIFY2(shown.err.size() < 1000, qPrintable(shown.describe()));
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"show"_s}), 2);
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"show"_s, u"a"_s, u"b"_s}), 2);
+}
+
+void tst_WorkerAdmin::listFilters()
+{
+    QVERIFY(!startNamed(m_token, u"eu-gpu"_s, {u"region=eu"_s, u"gpu=a100"_s}).isEmpty());
+    QVERIFY(!startNamed(m_token, u"eu-cpu"_s, {u"region=eu"_s}).isEmpty());
+    QVERIFY(!startNamed(m_token, u"us-gpu"_s, {u"region=us"_s, u"gpu=a100"_s}).isEmpty());
+    const auto list = [&](const QStringList &filters) {
+        return h->cli(QStringList{u"worker"_s, u"list"_s, u"--json"_s} + filters);
+    };
+    QCOMPARE(names(list({u"--label"_s, u"region=eu"_s})), (QStringList{u"eu-cpu"_s, u"eu-gpu"_s}));
+    QCOMPARE(names(list({u"--label"_s, u"region=eu"_s, u"--label"_s, u"gpu=a100"_s})), QStringList{u"eu-gpu"_s});
+    QCOMPARE(names(list({u"--label"_s, u"region=eu,gpu=a100"_s})), QStringList{u"eu-gpu"_s});
+    QCOMPARE(names(list({u"--label"_s, u"gpu=a100"_s, u"--status"_s, u"idle"_s})), (QStringList{u"eu-gpu"_s, u"us-gpu"_s}));
+    QCOMPARE(names(list({u"--status"_s, u"busy"_s})), QStringList{});
+    const Run none = h->cli({u"worker"_s, u"list"_s, u"--label"_s, u"region=mars"_s});
+    QCOMPARE_EXIT(none, 0);
+    QVERIFY2(none.out.contains(u"No workers match the filters."_s), qPrintable(none.describe()));
+    const Run table = h->cli({u"worker"_s, u"list"_s, u"--label"_s, u"region=us"_s});
+    QVERIFY2(table.out.contains(u"us-gpu"_s) && !table.out.contains(u"eu-"_s), qPrintable(table.describe()));
+
+    // A status filter shows disconnected workers without --all.
+    const Run drained = h->cli({u"worker"_s, u"drain"_s, u"us-gpu"_s});
+    QCOMPARE_EXIT(drained, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(h->workerStatus(u"us-gpu"_s), u"disconnected"_s, 30000);
+    QCOMPARE(names(list({u"--status"_s, u"disconnected"_s})), QStringList{u"us-gpu"_s});
+    QCOMPARE(names(list({u"--label"_s, u"gpu=a100"_s})), QStringList{u"eu-gpu"_s});
+    QCOMPARE(names(list({u"--label"_s, u"gpu=a100"_s, u"--all"_s})), (QStringList{u"eu-gpu"_s, u"us-gpu"_s}));
+}
+
+void tst_WorkerAdmin::listFilterMistakes_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("no key") << QStringList{u"--label"_s, u"=v"_s} << u"--label: invalid label \"=v\""_s;
+    QTest::newRow("no value") << QStringList{u"--label"_s, u"k="_s} << u"--label: k= has no value — write --label k=<value>"_s;
+    QTest::newRow("no equals") << QStringList{u"--label"_s, u"region"_s} << u"invalid label \"region\""_s;
+    QTest::newRow("key twice") << QStringList{u"--label"_s, u"a=1"_s, u"--label"_s, u"a=2"_s}
+                               << u"label \"a\" is given twice (a=1 and a=2)"_s;
+    QTest::newRow("ansi key") << QStringList{u"--label"_s, u"\x1b[31m=v"_s} << u"invalid label"_s;
+    QTest::newRow("10k value") << QStringList{u"--label"_s, u"k="_s + QString(10000, u'v')} << u"invalid value for label \"k\""_s;
+    QTest::newRow("status") << QStringList{u"--status"_s, u"sleeping"_s}
+                            << u"--status: unknown worker status \"sleeping\" — use one of idle, busy, draining, disconnected, lost"_s;
+    QTest::newRow("empty status") << QStringList{u"--status"_s, QString()} << u"unknown worker status \"\""_s;
+    QTest::newRow("ansi status") << QStringList{u"--status"_s, u"\x1b[2J"_s} << u"unknown worker status"_s;
+}
+
+void tst_WorkerAdmin::listFilterMistakes()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, expected);
+    const Run run = h->cli(QStringList{u"worker"_s, u"list"_s} + arguments);
+    QCOMPARE_EXIT(run, 2);
+    QVERIFY2(run.err.contains(expected), qPrintable(run.describe()));
+    QVERIFY2(run.err.contains(u"swamp worker list --help"_s), qPrintable(run.describe()));
+    QVERIFY2(!run.err.contains(QChar(0x1b)), qPrintable(run.describe()));
+    QVERIFY2(run.err.size() < 1000, qPrintable(run.describe()));
+}
+
+void tst_WorkerAdmin::pauseKeepsItConnectedWithoutNewSteps()
+{
+    const QString cacheDir = h->newCacheDir();
+    Child *worker = h->startEnrolledWorker(m_token, cacheDir, u"gpu-01"_s, {u"--name"_s, u"gpu-01"_s});
+    QVERIFY(worker);
+    const Run paused = h->cli({u"worker"_s, u"pause"_s, u"gpu-01"_s, u"--reason"_s, u"driver update"_s});
+    QCOMPARE_EXIT(paused, 0);
+    QVERIFY2(paused.out.contains(u"Paused gpu-01: it takes no new steps and stays connected"_s), qPrintable(paused.describe()));
+    QVERIFY(shownWorker(u"gpu-01"_s).value(u"paused"_s).toBool());
+    QCOMPARE(h->workerStatus(u"gpu-01"_s), u"idle"_s); // connected: a flag beside the status
+    const Run table = h->cli({u"worker"_s, u"list"_s});
+    QVERIFY2(table.out.contains(QRegularExpression(u"gpu-01 +paused "_s)), qPrintable(table.describe()));
+    const Run again = h->cli({u"worker"_s, u"pause"_s, u"gpu-01"_s});
+    QVERIFY2(again.exitCode == 0 && again.out.contains(u"gpu-01 was already paused"_s), qPrintable(again.describe()));
+
+    // A step only it could run is not given to it: it waits until its queue timeout.
+    const Run waiting = h->cli({u"run"_s, u"--detach"_s, u"--queue-timeout"_s, u"2s"_s, u"--"_s, u"true"_s});
+    QCOMPARE_EXIT(waiting, 0);
+    const QString waitingId = waiting.outLines().value(0);
+    QTRY_COMPARE_WITH_TIMEOUT(stepOf(waitingId).value(u"state"_s).toString(), u"timed_out"_s, 30000);
+    QVERIFY(stepOf(waitingId).value(u"workerName"_s).toString().isEmpty());
+    QVERIFY2(worker->isRunning() && !worker->outContains(u"step started"_s), qPrintable(worker->describe()));
+
+    // Paused survives the worker's restart (the record's flag, not the session's).
+    worker->signal(SIGTERM);
+    QVERIFY(worker->waitForExit(20000));
+    worker = h->startEnrolledWorker(m_token, cacheDir, u"gpu-01"_s, {u"--name"_s, u"gpu-01"_s});
+    QVERIFY(worker);
+    QVERIFY(shownWorker(u"gpu-01"_s).value(u"paused"_s).toBool());
+
+    const Run resumed = h->cli({u"worker"_s, u"resume"_s, u"gpu-01"_s});
+    QCOMPARE_EXIT(resumed, 0);
+    QVERIFY2(resumed.out.contains(u"gpu-01 takes steps again."_s), qPrintable(resumed.describe()));
+    QVERIFY(!shownWorker(u"gpu-01"_s).value(u"paused"_s).toBool());
+    const Run ran = h->cli({u"run"_s, u"--"_s, u"echo"_s, u"after-resume"_s});
+    QCOMPARE_EXIT(ran, 0);
+    QVERIFY2(ran.out.contains(u"after-resume"_s), qPrintable(ran.describe()));
+
+    // Audited (who, when, why) and in the worker's events.
+    const QJsonArray audit = h->cli({u"data"_s, u"query"_s, u"modelType == \"swamp/audit-event\" && attributes.workerName == \"gpu-01\""_s,
+                                     u"--json"_s})
+                                 .json()
+                                 .value(u"results"_s)
+                                 .toArray();
+    QStringList actions;
+    for (const QJsonValue &entry : audit)
+        actions << entry.toObject().value(u"attributes"_s).toObject().value(u"action"_s).toString();
+    QCOMPARE(actions, (QStringList{u"worker.pause"_s, u"worker.resume"_s}));
+    QCOMPARE(audit.first().toObject().value(u"attributes"_s).toObject().value(u"reason"_s).toString(), u"driver update"_s);
+    const Run shown = h->cli({u"worker"_s, u"show"_s, u"gpu-01"_s});
+    QVERIFY2(shown.out.contains(u"worker gpu-01 paused by an operator: it takes no new steps (driver update)"_s),
+             qPrintable(shown.describe()));
+    QVERIFY2(shown.out.contains(u"worker.resumed"_s), qPrintable(shown.describe()));
+}
+
+void tst_WorkerAdmin::pauseMistakes()
+{
+    for (const QString &verb : {u"pause"_s, u"resume"_s}) {
+        const Run unknown = h->cli({u"worker"_s, verb, u"\x1b[31mnope\nforged"_s});
+        QCOMPARE_EXIT(unknown, 1);
+        QVERIFY2(unknown.err.contains(u"no worker named '"_s) && !unknown.err.contains(QChar(0x1b))
+                     && !unknown.err.contains(u"\nforged"_s),
+                 qPrintable(unknown.describe()));
+        QCOMPARE_EXIT(h->cli({u"worker"_s, verb}), 2);
+    }
+    QVERIFY(h->startEnrolledWorker(m_token, h->newCacheDir(), u"w1"_s, {u"--name"_s, u"w1"_s}));
+    const Run longReason = h->cli({u"worker"_s, u"pause"_s, u"w1"_s, u"--reason"_s, QString(10000, u'r')});
+    QCOMPARE_EXIT(longReason, 2);
+    QVERIFY2(longReason.err.contains(u"--reason: at most"_s) && longReason.err.size() < 1000, qPrintable(longReason.describe()));
+    QVERIFY(!shownWorker(u"w1"_s).value(u"paused"_s).toBool()); // nothing changed
+    // A reason with control characters is kept, and shown escaped.
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"pause"_s, u"w1"_s, u"--reason"_s, u"a\x1b[2Jb\nforged"_s}), 0);
+    const Run shown = h->cli({u"worker"_s, u"show"_s, u"w1"_s});
+    QVERIFY2(shown.out.contains(u"worker.paused"_s) && !shown.out.contains(QChar(0x1b)) && !shown.out.contains(u"\nforged"_s),
+             qPrintable(shown.describe()));
+}
+
+void tst_WorkerAdmin::commandTyposSuggest_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("wroker list") << QStringList{u"wroker"_s, u"list"_s}
+                                 << u"error: unknown command 'wroker' — did you mean 'swamp worker list'?\n"_s;
+    QTest::newRow("worker lsit") << QStringList{u"worker"_s, u"lsit"_s}
+                                 << u"error: unknown command 'worker lsit' — did you mean 'swamp worker list'?\n"_s;
+    QTest::newRow("wroker") << QStringList{u"wroker"_s} << u"did you mean 'swamp worker'?"_s;
+    QTest::newRow("sevre") << QStringList{u"sevre"_s, u"--listen"_s, u"127.0.0.1:0"_s} << u"did you mean 'swamp serve'?"_s;
+    QTest::newRow("worker token lsit") << QStringList{u"worker"_s, u"token"_s, u"lsit"_s}
+                                       << u"did you mean 'swamp worker token list'?"_s;
+    QTest::newRow("ansi") << QStringList{u"\x1b[31mworker"_s} << u"error: unknown command '"_s;
+    QTest::newRow("far off") << QStringList{u"frobnicate"_s} << u"error: unknown command 'frobnicate'\n"_s;
+}
+
+void tst_WorkerAdmin::commandTyposSuggest()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, expected);
+    const Run run = h->cli(arguments);
+    QCOMPARE_EXIT(run, 2);
+    QVERIFY2(run.err.contains(expected), qPrintable(run.describe()));
+    QVERIFY2(!run.err.contains(QChar(0x1b)), qPrintable(run.describe()));
+}
+
+void tst_WorkerAdmin::unknownOptionNamesItAndHelp()
+{
+    const Run typo = h->cli({u"worker"_s, u"list"_s, u"--lable"_s, u"region=eu"_s});
+    QCOMPARE_EXIT(typo, 2);
+    QVERIFY2(typo.err.contains(u"Unknown option 'lable'. Did you mean --label?"_s), qPrintable(typo.describe()));
+    QVERIFY2(typo.err.contains(u"Run 'swamp worker list --help' for usage."_s), qPrintable(typo.describe()));
+    const Run far = h->cli({u"worker"_s, u"show"_s, u"x"_s, u"--frobnicate"_s});
+    QCOMPARE_EXIT(far, 2);
+    QVERIFY2(far.err.contains(u"Unknown option 'frobnicate'."_s) && !far.err.contains(u"Did you mean"_s),
+             qPrintable(far.describe()));
+    QVERIFY2(far.err.contains(u"swamp worker show --help"_s), qPrintable(far.describe()));
+    const Run ansi = h->cli({u"worker"_s, u"list"_s, u"--\x1b[31m"_s});
+    QCOMPARE_EXIT(ansi, 2);
+    QVERIFY2(!ansi.err.contains(QChar(0x1b)), qPrintable(ansi.describe()));
+}
+
+QTEST_GUILESS_MAIN(tst_WorkerAdmin)
+#include "tst_worker_admin.moc"
