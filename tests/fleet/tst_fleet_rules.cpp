@@ -381,7 +381,8 @@ struct ScriptedWorker
     explicit ScriptedWorker(const QString &url)
     {
         QObject::connect(&socket, &QWebSocket::textMessageReceived, [this](const QString &text) {
-            if (auto frame = Swamp::Protocol::decodeFrame(text, Swamp::Protocol::MaxWorkerFrameBytes))
+            if (auto frame =
+                    Swamp::Protocol::decodeFrame(text, Swamp::Protocol::MaxWorkerFrameBytes))
                 frames << *frame;
         });
         socket.open(QUrl(url + QString::fromUtf16(Swamp::Protocol::WorkerPath)));
@@ -434,19 +435,20 @@ void tst_FleetRules::aResumeTheDatabaseRefusesKeepsTheSessionsLeases()
     first.socket.abort(); // the connection drops; the process lives on
 
     // Another session holds the worker's row locked (psql, in an open transaction).
+    const QString database = QUrl(m_fleet.database).path().mid(1);
     QProcess psql;
     psql.setProcessEnvironment(m_fleet.server.environment());
     psql.start(PostgresServer::binDir() + u"/psql"_s,
-               {u"--no-psqlrc"_s, u"--quiet"_s, u"--host=127.0.0.1"_s, u"--port=%1"_s.arg(m_fleet.server.port()),
-                u"--username=swamp"_s, u"--dbname=%1"_s.arg(QUrl(m_fleet.database).path().mid(1))});
+               {u"--no-psqlrc"_s, u"--quiet"_s, u"--host=127.0.0.1"_s,
+                u"--port=%1"_s.arg(m_fleet.server.port()), u"--username=swamp"_s,
+                u"--dbname=%1"_s.arg(database)});
     QVERIFY(psql.waitForStarted(10000));
     psql.write("BEGIN;\nSELECT id FROM workers FOR UPDATE;\n");
-    const QString database = QUrl(m_fleet.database).path().mid(1);
-    QTRY_VERIFY_WITH_TIMEOUT(m_fleet.server.adminValue(u"SELECT count(*) FROM pg_stat_activity WHERE "
-                                                       "application_name = 'psql' AND state = 'idle in transaction'"_s,
-                                                       database)
-                                 == u"1"_s,
-                             10000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        m_fleet.server.adminValue(u"SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "application_name = 'psql' AND state = 'idle in transaction'"_s,
+                                  database) == u"1"_s,
+        10000);
     ScriptedWorker refused(a->url());
     QTRY_VERIFY_WITH_TIMEOUT(refused.socket.state() == QAbstractSocket::ConnectedState, 10000);
     enroll(refused, u"2"_s);
