@@ -243,7 +243,12 @@ void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &
     attachSession(session, connection, request, token, resumed);
     if (auto saved = saveEnrollment(session, request, token, now); !saved) {
         connection->workerId.clear();
-        m_sessions->pool().remove(session->record.id);
+        // A resumed session holds leases: dropped, they would stay active with nobody to expire
+        // them (its step `dispatched` for ever). A new one holds none yet.
+        if (resumed)
+            m_sessions->detached(session);
+        else
+            m_sessions->pool().remove(session->record.id);
         refuse(connection, saved.error(), request.id);
         return;
     }

@@ -141,6 +141,15 @@ void WorkerSessions::attached(WorkerSession *session)
     session->record.graceUntil = QDateTime();
 }
 
+void WorkerSessions::detached(WorkerSession *session)
+{
+    session->connection = nullptr;
+    session->record.status = WorkerStatus::Disconnected;
+    session->graceDeadlineMs = QDateTime::currentMSecsSinceEpoch() + m_settings.reconnectGraceMs;
+    session->record.graceUntil = QDateTime::fromMSecsSinceEpoch(session->graceDeadlineMs, Qt::UTC);
+    m_inGrace.insert(session->record.id);
+}
+
 void WorkerSessions::watchTokenExpiry(const QDateTime &expiresAt, const QString &tokenName)
 {
     // One entry per token and expiry, not one per enrollment: at the expiry every session of the

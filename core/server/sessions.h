@@ -64,6 +64,10 @@ public:
 
     // A connection (back) on `session`: it is no longer within a grace.
     void attached(WorkerSession *session);
+    // A resume whose enrollment the database refused: the session is back within a grace, its
+    // leases kept (the worker's next resume gives back what it never got; the grace's end expires
+    // them). Its row, which the refused write left as it was, is not written.
+    void detached(WorkerSession *session);
     // The session's token ends at `expiresAt`: it is drained then (sweepDeadlines()).
     void watchTokenExpiry(const QDateTime &expiresAt, const QString &tokenName);
     void markDisconnected(WorkerSession *session, const QString &reason, bool withGrace);

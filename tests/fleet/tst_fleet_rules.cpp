@@ -6,16 +6,23 @@
 // each record once.
 
 #include "integration/swampharness.h"
+#include "protocol/enrollrequest.h"
+#include "protocol/protocol.h"
 #include "steps/stephelpers.h"
 #include "fleetfixture.h"
 #include "support/pgserver.h"
 #include "unit/httptest.h"
 #include "unit/prometheustext.h"
+#include "version/version.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QTest>
 #include <QUrl>
+#include <QUuid>
+#include <QWebSocket>
 
 #include <csignal>
 #include <memory>
@@ -36,6 +43,7 @@ private Q_SLOTS:
     void pruneSparesAWorkerWithinAnotherOrchestratorsGrace();
     void metricsSumOverTheFleetCountsEachRecordOnce();
     void anIdleFleetDoesNotReadItsQueueAgain();
+    void aResumeTheDatabaseRefusesKeepsTheSessionsLeases();
 
 private:
     // What PostgreSQL's statistics say about the test's database: one column of
@@ -359,6 +367,107 @@ void tst_FleetRules::anIdleFleetDoesNotReadItsQueueAgain()
     const qint64 read = stepRowsRead() - settled;
     QVERIFY2(settled >= 0, qPrintable(m_fleet.server.errorString()));
     QVERIFY2(read < Queued, qPrintable(u"an idle fleet read %1 step rows in about 6 beats"_s.arg(read)));
+}
+
+namespace {
+
+// One connection of a scripted worker (the frames docs/protocol.md gives it), to script what a
+// real worker does by timing alone.
+struct ScriptedWorker
+{
+    QWebSocket socket;
+    QList<QJsonObject> frames;
+
+    explicit ScriptedWorker(const QString &url)
+    {
+        QObject::connect(&socket, &QWebSocket::textMessageReceived, [this](const QString &text) {
+            if (auto frame =
+                    Swamp::Protocol::decodeFrame(text, Swamp::Protocol::MaxWorkerFrameBytes))
+                frames << *frame;
+        });
+        socket.open(QUrl(url + QString::fromUtf16(Swamp::Protocol::WorkerPath)));
+    }
+    QJsonObject first(const QString &type) const
+    {
+        for (const QJsonObject &frame : frames) {
+            if (frame.value(u"type"_s).toString() == type)
+                return frame;
+        }
+        return {};
+    }
+};
+
+} // namespace
+
+// A worker resumes its session while the database refuses the enrollment's write (here a row
+// lock held past the lock timeout; a PostgreSQL restart or a deadlock does the same): it is
+// refused, and the session keeps its leases, so that its next resume gives back what it never
+// got. (Dropping the session left its leases active with nobody to expire them: steps
+// `dispatched` for ever on a connected worker, issue 20.)
+void tst_FleetRules::aResumeTheDatabaseRefusesKeepsTheSessionsLeases()
+{
+    Harness *a = m_fleet.startOrchestrator({u"--reconnect-grace"_s, u"60s"_s});
+    QVERIFY(a);
+    const QString token = a->createToken(u"resume"_s);
+    QVERIFY(!token.isEmpty());
+    Swamp::Protocol::EnrollRequest request;
+    request.protocol = Swamp::protocolVersion();
+    request.version = Swamp::version();
+    request.token = token;
+    request.machineId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    request.machineKey = QString(64, u'a');
+    request.instanceId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    request.hostname = u"scripted"_s;
+    request.platform = u"linux"_s;
+    request.arch = u"x86_64"_s;
+    const auto enroll = [&](ScriptedWorker &worker, const QString &id) {
+        request.id = id;
+        worker.socket.sendTextMessage(Swamp::Protocol::encodeFrame(request.toJson()));
+    };
+
+    ScriptedWorker first(a->url());
+    QTRY_VERIFY_WITH_TIMEOUT(first.socket.state() == QAbstractSocket::ConnectedState, 10000);
+    enroll(first, u"1"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(!first.first(u"enrolled"_s).isEmpty(), 10000);
+    QVERIFY(!detach(*a, {u"--"_s, u"sleep"_s, u"60"_s}).isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(!first.first(u"dispatch"_s).isEmpty(), 10000);
+    const QString leaseId = first.first(u"dispatch"_s).value(u"leaseId"_s).toString();
+    first.socket.abort(); // the connection drops; the process lives on
+
+    // Another session holds the worker's row locked (psql, in an open transaction).
+    const QString database = QUrl(m_fleet.database).path().mid(1);
+    QProcess psql;
+    psql.setProcessEnvironment(m_fleet.server.environment());
+    psql.start(PostgresServer::binDir() + u"/psql"_s,
+               {u"--no-psqlrc"_s, u"--quiet"_s, u"--host=127.0.0.1"_s,
+                u"--port=%1"_s.arg(m_fleet.server.port()), u"--username=swamp"_s,
+                u"--dbname=%1"_s.arg(database)});
+    QVERIFY(psql.waitForStarted(10000));
+    psql.write("BEGIN;\nSELECT id FROM workers FOR UPDATE;\n");
+    QTRY_VERIFY_WITH_TIMEOUT(
+        m_fleet.server.adminValue(u"SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "application_name = 'psql' AND state = 'idle in transaction'"_s,
+                                  database) == u"1"_s,
+        10000);
+    ScriptedWorker refused(a->url());
+    QTRY_VERIFY_WITH_TIMEOUT(refused.socket.state() == QAbstractSocket::ConnectedState, 10000);
+    enroll(refused, u"2"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(!refused.frames.isEmpty(), 20000);
+    QCOMPARE(refused.frames.first().value(u"type"_s).toString(), u"error"_s);
+    psql.write("ROLLBACK;\n");
+    psql.closeWriteChannel();
+    QVERIFY(psql.waitForFinished(10000));
+
+    // The same process again: its session is resumed with the lease it never ran.
+    ScriptedWorker back(a->url());
+    QTRY_VERIFY_WITH_TIMEOUT(back.socket.state() == QAbstractSocket::ConnectedState, 10000);
+    enroll(back, u"3"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(!back.frames.isEmpty(), 20000);
+    const QJsonObject enrolled = back.frames.first();
+    QCOMPARE(enrolled.value(u"type"_s).toString(), u"enrolled"_s);
+    QVERIFY(enrolled.value(u"resumed"_s).toBool());
+    QVERIFY2(enrolled.value(u"leases"_s).toObject().contains(leaseId),
+             qPrintable(QString::fromUtf8(QJsonDocument(enrolled).toJson())));
 }
 
 QTEST_GUILESS_MAIN(tst_FleetRules)
