@@ -11,6 +11,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+
+#include <expected>
 #include <QLocale>
 #include <QTest>
 
@@ -229,19 +231,29 @@ private:
     QString m_modelType;
 };
 
-// Compiles and evaluates; "!code" for an error.
-inline QString evaluateToText(const QString &predicate, const QJsonObject &record)
+// Parses and checks `predicate` against the built-in schema; the error code when it fails.
+inline std::expected<Swamp::Query::Internal::Program, QString> compiledForTest(const QString &predicate)
 {
     using namespace Swamp::Query;
     auto root = Internal::parse(predicate);
     if (!root)
-        return u'!' + root.error().code;
+        return std::unexpected(root.error().code);
     Internal::Program program;
     program.source = predicate;
     program.root = std::move(*root);
     if (auto checked = Internal::check(program, Schema::builtin()); !checked)
-        return u'!' + checked.error().code;
-    auto value = Internal::evaluate(program, record, now().toMSecsSinceEpoch());
+        return std::unexpected(checked.error().code);
+    return program;
+}
+
+// Compiles and evaluates; "!code" for an error.
+inline QString evaluateToText(const QString &predicate, const QJsonObject &record)
+{
+    using namespace Swamp::Query;
+    auto program = compiledForTest(predicate);
+    if (!program)
+        return u'!' + program.error();
+    auto value = Internal::evaluate(*program, record, now().toMSecsSinceEpoch());
     if (!value)
         return u'!' + value.error().code;
     return describe(*value);
@@ -252,16 +264,11 @@ inline QString evaluateToText(const QString &predicate, const QJsonObject &recor
 inline QString evaluateRecordToText(const QString &predicate, const QJsonObject &record)
 {
     using namespace Swamp::Query;
-    auto root = Internal::parse(predicate);
-    if (!root)
-        return u'!' + root.error().code;
-    Internal::Program program;
-    program.source = predicate;
-    program.root = std::move(*root);
-    if (auto checked = Internal::check(program, Schema::builtin()); !checked)
-        return u'!' + checked.error().code;
-    Internal::foldConstantLists(*program.root);
-    auto value = Internal::evaluate(program, JsonRecord(record), now().toMSecsSinceEpoch());
+    auto program = compiledForTest(predicate);
+    if (!program)
+        return u'!' + program.error();
+    Internal::foldConstantLists(*program->root);
+    auto value = Internal::evaluate(*program, JsonRecord(record), now().toMSecsSinceEpoch());
     if (!value)
         return u'!' + value.error().code;
     return describe(*value);
