@@ -18,6 +18,8 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 
+#include <memory>
+
 using namespace Qt::StringLiterals;
 using namespace SwampTest;
 
@@ -34,7 +36,7 @@ namespace {
 // The frames one connection of the worker sent, decoded.
 struct Connection
 {
-    QWebSocket *socket = nullptr;
+    std::unique_ptr<QWebSocket> socket; // nextPendingConnection() gives it to us
     QList<QJsonObject> frames;
 };
 
@@ -65,7 +67,7 @@ void tst_WorkerResume::leaseNeverReceivedIsGivenBack()
         while (QWebSocket *socket = server.nextPendingConnection()) {
             connections.push_back(std::make_unique<Connection>());
             Connection *connection = connections.back().get();
-            connection->socket = socket;
+            connection->socket.reset(socket);
             connect(socket, &QWebSocket::textMessageReceived, this, [connection](const QString &text) {
                 if (auto frame = Swamp::Protocol::decodeFrame(text, Swamp::Protocol::MaxWorkerFrameBytes))
                     connection->frames << *frame;
