@@ -289,15 +289,7 @@ Result<QJsonObject> AdminService::createToken(AdminConnection *connection, const
     audit.tokenId = token.id;
     audit.tokenName = token.name;
     audit.reason = reason;
-    auto inserted = m_store->transaction([&]() -> Result<void> {
-        if (auto r = m_store->insertToken(token); !r)
-            return r;
-        auto id = m_store->insertAudit(audit);
-        if (!id)
-            return fail(id.error());
-        audit.id = *id;
-        return {};
-    });
+    auto inserted = audited(audit, [&] { return m_store->insertToken(token); });
     if (!inserted)
         return fail(inserted.error());
     m_events->append(QStringLiteral("token.created"), name,
@@ -354,12 +346,7 @@ Result<QJsonObject> AdminService::revokeToken(AdminConnection *connection, const
             audit.tokenId = token.id;
             audit.tokenName = token.name;
             audit.reason = reason;
-            auto revoked = m_store->transaction([&]() -> Result<void> {
-                if (auto r = m_store->revokeToken(token.id, now, reason); !r)
-                    return r;
-                auto id = m_store->insertAudit(audit);
-                return id ? Result<void>() : fail(id.error());
-            });
+            auto revoked = audited(audit, [&] { return m_store->revokeToken(token.id, now, reason); });
             if (!revoked)
                 return fail(revoked.error());
             revokedNow = true;

@@ -130,6 +130,9 @@ private:
     Result<QJsonObject> pauseWorker(AdminConnection *connection, const QJsonObject &params, bool pause);
     // An audit record of `action` by the admin client on `connection`, at `now`.
     AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
+    // `change` and the audit record of it in one transaction: both written or neither; audit.id
+    // is set once it is.
+    Result<void> audited(AuditRecord &audit, const std::function<Result<void>()> &change);
 
     Store *m_store;
     EventLog *m_events;

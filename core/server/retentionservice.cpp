@@ -25,6 +25,19 @@ AuditRecord AdminService::auditRecord(AdminConnection *connection, const QString
     return record;
 }
 
+Result<void> AdminService::audited(AuditRecord &audit, const std::function<Result<void>()> &change)
+{
+    return m_store->transaction([&]() -> Result<void> {
+        if (auto r = change(); !r)
+            return r;
+        auto id = m_store->insertAudit(audit);
+        if (!id)
+            return fail(id.error());
+        audit.id = *id;
+        return {};
+    });
+}
+
 Result<QJsonObject> AdminService::pruneWorkers(AdminConnection *connection,
                                                const QJsonObject &params)
 {
@@ -63,13 +76,12 @@ Result<QJsonObject> AdminService::pruneWorkers(AdminConnection *connection,
         audit.tokenName = worker.tokenName;
         audit.workerName = worker.name;
         int freed = 0;
-        auto removed = m_store->transaction([&]() -> Result<void> {
+        auto removed = audited(audit, [&]() -> Result<void> {
             auto bindings = m_store->deleteWorker(worker);
             if (!bindings)
                 return fail(bindings.error());
             freed = *bindings;
-            auto id = m_store->insertAudit(audit);
-            return id ? Result<void>() : fail(id.error());
+            return {};
         });
         if (!removed) {
             if (removed.error().code == u"worker_connected")

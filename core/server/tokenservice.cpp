@@ -80,15 +80,7 @@ Result<QJsonObject> AdminService::extendToken(AdminConnection *connection, const
     audit.tokenId = token.id;
     audit.tokenName = token.name;
     audit.reason = reason;
-    auto extended = m_store->transaction([&]() -> Result<void> {
-        if (auto r = m_store->extendToken(token.id, token.expiresAt, now); !r)
-            return r;
-        auto id = m_store->insertAudit(audit);
-        if (!id)
-            return fail(id.error());
-        audit.id = *id;
-        return {};
-    });
+    auto extended = audited(audit, [&] { return m_store->extendToken(token.id, token.expiresAt, now); });
     if (!extended)
         return fail(extended.error());
     // Every live session on the token lasts until the new expiry, here and on every orchestrator.

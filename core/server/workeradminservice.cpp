@@ -131,12 +131,7 @@ Result<QJsonObject> AdminService::pauseWorker(AdminConnection *connection, const
         audit.tokenName = worker.tokenName;
         audit.workerName = worker.name;
         audit.reason = reason;
-        auto saved = m_store->transaction([&]() -> Result<void> {
-            if (auto set = m_store->setWorkerPaused(worker.id, pause, now); !set)
-                return set;
-            auto id = m_store->insertAudit(audit);
-            return id ? Result<void>() : fail(id.error());
-        });
+        auto saved = audited(audit, [&] { return m_store->setWorkerPaused(worker.id, pause, now); });
         if (!saved)
             return fail(saved.error());
         worker.paused = pause;
