@@ -46,6 +46,7 @@ private Q_SLOTS:
     void cleanup();
     void servesStepsFromPostgres();
     void databaseRestartLosesNoStep();
+    void outputAndResultsDuringAnOutageAreStoredOnce();
     void secondServeOnSameDataDirRefused();
     void databaseUrlFromEnvironment();
     void passwordFromPgpass();
@@ -229,6 +230,43 @@ void tst_PostgresServe::databaseRestartLosesNoStep()
     QCOMPARE(output.count(u"connection to PostgreSQL is back"_s), 1);
     QVERIFY2(!output.contains(u"statement failed"_s), qPrintable(output));
     verifyNoPassword(output, u"the orchestrator's output"_s);
+}
+
+// PostgreSQL is down for a few seconds while one step streams output and another ends. The
+// orchestrator could not store what the worker sent meanwhile; it asks the worker (still
+// connected) to send it again once the database is back: every line is stored once, in order,
+// and the step that ended during the outage ends, without the worker reconnecting.
+void tst_PostgresServe::outputAndResultsDuringAnOutageAreStoredOnce()
+{
+    const QString url = startOnNewDatabase();
+    QVERIFY(!url.isEmpty());
+    const QString token = m_h->createToken(u"pool"_s);
+    QVERIFY(!token.isEmpty());
+    Child *worker = m_h->startEnrolledWorker(token, m_h->newCacheDir(), {}, {u"--concurrency"_s, u"2"_s});
+    QVERIFY(worker);
+
+    const int lines = 60;
+    const QString streaming = detach(*m_h, {u"--"_s, u"sh"_s, u"-c"_s,
+                                            u"i=0; while [ $i -lt %1 ]; do i=$((i+1)); echo line$i; sleep 0.1; done"_s.arg(lines)});
+    const QString ending = detach(*m_h, {u"--"_s, u"sh"_s, u"-c"_s, u"sleep 2.5; echo ended"_s});
+    QVERIFY(!streaming.isEmpty() && !ending.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(total(*m_h, u"modelType == \"swamp/step\" && attributes.state == \"running\""_s), 2, 30000);
+    QVERIFY2(m_postgres.stopFor(3000), qPrintable(m_postgres.errorString()));
+
+    const QString succeeded = u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s;
+    QTRY_COMPARE_WITH_TIMEOUT(total(*m_h, succeeded), 2, 60000);
+    const Run logs = m_h->cli({u"run"_s, u"logs"_s, streaming});
+    QCOMPARE_EXIT(logs, 0);
+    QStringList expected;
+    for (int n = 1; n <= lines; ++n)
+        expected << u"line%1"_s.arg(n);
+    QStringList stored = logs.out.split(u'\n', Qt::SkipEmptyParts);
+    stored.removeIf([](const QString &line) { return !line.startsWith(u"line"_s); });
+    QCOMPARE(stored, expected);
+    const Run ended = m_h->cli({u"run"_s, u"logs"_s, ending});
+    QCOMPARE(ended.out.count(u"ended"_s), 1);
+    QCOMPARE(total(*m_h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), 2);
+    QVERIFY2(!worker->output().contains(u"reconnecting"_s), qPrintable(worker->output()));
 }
 
 void tst_PostgresServe::secondServeOnSameDataDirRefused()
