@@ -106,7 +106,7 @@ int Scheduler::expireStoredLeases(const Result<QList<LeaseRecord>> &active, cons
     }
     *complete = refused == 0;
     if (refused > 0)
-        qCInfo(lcLease) << refused << "lease(s) could not be expired (" << reason << "): trying again";
+        qCWarning(lcLease) << refused << "lease(s) could not be expired (" << reason << "): trying again at every sweep";
     return expired;
 }
 
