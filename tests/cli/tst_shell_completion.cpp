@@ -1,4 +1,5 @@
-// The zsh and fish completion scripts (`swamp completion zsh|fish`) in the real shells, and the
+// The zsh and fish completion scripts (`swamp completion zsh|fish`) in the real shells (zsh's
+// completion system on a pseudo-terminal, fish's `complete -C`), and the
 // names they (and bash) ask of a real orchestrator with a real worker (`swamp __complete`).
 // The commands come from the binary's own command table (headless/commands.h), so a command added
 // there is checked here without touching this test.
@@ -44,6 +45,7 @@ private Q_SLOTS:
     void scriptParses_data();
     void scriptParses();
     void fishCompletes();
+    void zshCompletes();
     void namesFromTheOrchestrator();
     void namesWithoutAnOrchestrator_data();
     void namesWithoutAnOrchestrator();
@@ -53,6 +55,8 @@ private:
     QProcessEnvironment shellEnvironment(bool withOrchestrator) const;
     // Runs every query in one fish; the replies, one list of words per query.
     QList<QStringList> fish(const QList<FishQuery> &queries, bool withOrchestrator);
+    // What zsh's completion system offers at the end of `line` (tests/cli/zsh-capture.zsh).
+    QStringList zsh(const QString &line, bool withOrchestrator);
     // Runs `_swamp` of the bash script for each COMP_WORDS; the replies.
     QList<QStringList> bash(const QList<QStringList> &queries);
 
@@ -210,6 +214,56 @@ void tst_ShellCompletion::fishCompletes()
     }
 }
 
+QStringList tst_ShellCompletion::zsh(const QString &line, bool withOrchestrator)
+{
+    const QString script = m_dir.filePath(u"_swamp"_s);
+    if (!QFile::exists(script) && writeScript(u"zsh"_s, u"_swamp"_s).isEmpty())
+        return {};
+    QProcessEnvironment env = shellEnvironment(withOrchestrator);
+    env.insert(u"TMPDIR"_s, m_dir.path());
+    Harness harness;
+    const Run run = harness.cli({u"-f"_s, QStringLiteral(SWAMP_SOURCE_DIR "/tests/cli/zsh-capture.zsh"), script, line},
+                                shell(u"zsh"_s), env);
+    if (run.exitCode != 0 || !run.err.isEmpty())
+        qWarning("%s", qPrintable(run.describe()));
+    QStringList words = run.out.split(u'\n', Qt::SkipEmptyParts);
+    words.removeDuplicates();
+    return words;
+}
+
+// The same as fishCompletes() in zsh's own completion system: typed with a Tab on a terminal.
+void tst_ShellCompletion::zshCompletes()
+{
+    QVERIFY(!shell(u"zsh"_s).isEmpty());
+    QCOMPARE(zsh(u"swamp wor"_s, false), QStringList{u"worker"_s});
+    for (const Swamp::Cli::Command &command : Swamp::Cli::commands()) {
+        for (qsizetype i = 0; i < command.words.size(); ++i) {
+            const QStringList typed = QStringList{u"swamp"_s} + command.words.mid(0, i);
+            const QString line = typed.join(u' ') + u' ' + command.words.at(i).left(2);
+            QVERIFY2(zsh(line, false).contains(command.words.at(i)), qPrintable(line));
+        }
+        QStringList options;
+        for (const Swamp::Cli::OptionSpec &option : Swamp::Cli::describe(command).options)
+            options.append(u"--"_s + option.name);
+        const QString line = u"swamp "_s + command.words.join(u' ') + u" --"_s;
+        const QStringList reply = zsh(line, false);
+        QVERIFY2(QSet<QString>(reply.cbegin(), reply.cend()) == QSet<QString>(options.cbegin(), options.cend()),
+                 qPrintable(line + u": "_s + reply.join(u' ') + u" instead of "_s + options.join(u' ')));
+    }
+    // Directories and files complete their last component.
+    const QString dir = m_dir.filePath(u"zsh-dir"_s);
+    QVERIFY(QDir().mkpath(dir));
+    QVERIFY(QFile(m_dir.filePath(u"zsh-file.pem"_s)).open(QIODevice::WriteOnly));
+    QCOMPARE(zsh(u"swamp worker connect --cache-dir "_s + dir.left(dir.size() - 2), false), QStringList{u"zsh-dir"_s});
+    QCOMPARE(zsh(u"swamp serve --tls-cert "_s + m_dir.filePath(u"zsh-file."_s), false), QStringList{u"zsh-file.pem"_s});
+    QCOMPARE(zsh(u"swamp backup "_s + m_dir.filePath(u"zsh-f"_s), false), QStringList{u"zsh-file.pem"_s});
+    const QStringList shells = zsh(u"swamp completion "_s, false);
+    QCOMPARE(QSet<QString>(shells.cbegin(), shells.cend()), (QSet<QString>{u"bash"_s, u"zsh"_s, u"fish"_s}));
+    QVERIFY(zsh(u"swamp run -- bas"_s, false).contains(u"bash"_s));
+    QCOMPARE(zsh(u"swamp worker connect --token "_s, false), QStringList());
+    QCOMPARE(zsh(u"swamp worker show "_s, false), QStringList());
+}
+
 QList<QStringList> tst_ShellCompletion::bash(const QList<QStringList> &queries)
 {
     const QString script = writeScript(u"bash"_s, u"swamp.bash"_s);
@@ -285,6 +339,11 @@ void tst_ShellCompletion::namesFromTheOrchestrator()
     QCOMPARE(fishReplies.at(1), QStringList{u"ci"_s});
     QVERIFY2(fishReplies.at(2).contains(stepId), qPrintable(fishReplies.at(2).join(u' ')));
     QCOMPARE(fishReplies.at(3), QStringList{u"builder-1"_s});
+
+    QCOMPARE(zsh(u"swamp worker resume "_s, true), QStringList{u"builder-1"_s});
+    QCOMPARE(zsh(u"swamp worker token extend c"_s, true), QStringList{u"ci"_s});
+    QVERIFY(zsh(u"swamp run status "_s, true).contains(stepId));
+    QCOMPARE(zsh(u"swamp run --target "_s, true), QStringList{u"builder-1"_s});
 }
 
 void tst_ShellCompletion::namesWithoutAnOrchestrator_data()
