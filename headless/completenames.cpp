@@ -28,16 +28,17 @@ std::optional<NamesQuery> namesQuery(const QString &kind)
     if (kind == u"workers")
         return NamesQuery{QStringLiteral("modelType == \"swamp/worker\""), QStringLiteral("name")};
     if (kind == u"tokens")
-        return NamesQuery{QStringLiteral("modelType == \"swamp/enrollment-token\" && attributes.state != \"revoked\""),
-                          QStringLiteral("name")};
+        return NamesQuery{
+            QStringLiteral(
+                "modelType == \"swamp/enrollment-token\" && attributes.state != \"revoked\""),
+            QStringLiteral("name")};
     if (kind == u"steps")
-        return NamesQuery{QStringLiteral("modelType in [\"swamp/step\", \"swamp/run\"]"), QStringLiteral("id")};
+        return NamesQuery{QStringLiteral("modelType in [\"swamp/step\", \"swamp/run\"]"),
+                          QStringLiteral("id")};
     return std::nullopt;
 }
 
-void discardMessages(QtMsgType, const QMessageLogContext &, const QString &)
-{
-}
+void discardMessages(QtMsgType, const QMessageLogContext &, const QString &) {}
 
 } // namespace
 

@@ -93,14 +93,17 @@ QString fishValue(const OptionSpec &option)
 QString fishLines(const QMap<QString, Node> &nodes, const QString &path)
 {
     const Node &node = nodes.value(path);
-    const QString prefix = QStringLiteral("complete -c swamp -n %1").arg(fishQuoted(QStringLiteral("__swamp_at \"%1\"").arg(path)));
+    const QString prefix = QStringLiteral("complete -c swamp -n %1")
+                               .arg(fishQuoted(QStringLiteral("__swamp_at \"%1\"").arg(path)));
     QString lines;
     for (const QString &word : node.subcommands) {
         const QString child = path.isEmpty() ? word : path + u' ' + word;
-        lines += prefix + QStringLiteral(" -a %1 -d %2\n").arg(fishQuoted(word), fishQuoted(nodes.value(child).summary));
+        lines += prefix + QStringLiteral(" -a %1 -d %2\n")
+                              .arg(fishQuoted(word), fishQuoted(nodes.value(child).summary));
     }
     for (const OptionSpec &option : node.options)
-        lines += prefix + QStringLiteral(" -l %1%2 -d %3\n").arg(option.name, fishValue(option), fishQuoted(option.description));
+        lines += prefix + QStringLiteral(" -l %1%2 -d %3\n")
+                              .arg(option.name, fishValue(option), fishQuoted(option.description));
     if (!node.choices.isEmpty())
         lines += prefix + QStringLiteral(" -a %1\n").arg(fishQuoted(node.choices.join(u' ')));
     if (node.names != Names::None)

@@ -23,7 +23,8 @@ QString roff(const QString &text)
         else if (c == U'-')
             escaped += QStringLiteral("\\-");
         else if (c > 0x7f)
-            escaped += QStringLiteral("\\[u%1]").arg(QString::number(uint(c), 16).toUpper().rightJustified(4, u'0'));
+            escaped += QStringLiteral("\\[u%1]").arg(
+                QString::number(uint(c), 16).toUpper().rightJustified(4, u'0'));
         else
             escaped += QChar(c);
     }
@@ -47,7 +48,8 @@ QString filled(const QString &text)
             if (!current.isEmpty() && current.size() + 1 + word.size() > width) {
                 lines.append(current);
                 // A continuation line must not read as a request.
-                current = word.startsWith(u'.') || word.startsWith(u'\'') ? QStringLiteral("\\&") : QString();
+                current = word.startsWith(u'.') || word.startsWith(u'\'') ? QStringLiteral("\\&")
+                                                                          : QString();
                 current += word;
                 continue;
             }
@@ -127,7 +129,8 @@ QString commandSection(const Command &command)
     QString heading = QStringLiteral("swamp ") + command.words.join(u' ');
     if (!command.arguments.isEmpty())
         heading += u' ' + command.arguments;
-    QString text = QStringLiteral(".SS %1\n%2\n").arg(roffArgument(heading), filled(roff(spec.description)));
+    QString text =
+        QStringLiteral(".SS %1\n%2\n").arg(roffArgument(heading), filled(roff(spec.description)));
     for (const OptionSpec &option : spec.options) {
         if (option.name == u"help")
             continue;
@@ -140,7 +143,8 @@ QString commandSection(const Command &command)
     for (const QString &line : spec.examples.split(u'\n', Qt::SkipEmptyParts))
         examples.append(roff(line.trimmed()));
     if (!examples.isEmpty())
-        text += QStringLiteral(".PP\nExamples:\n.RS\n.nf\n%1\n.fi\n.RE\n").arg(examples.join(u'\n'));
+        text +=
+            QStringLiteral(".PP\nExamples:\n.RS\n.nf\n%1\n.fi\n.RE\n").arg(examples.join(u'\n'));
     return text;
 }
 
@@ -149,7 +153,8 @@ QString pageDate()
 {
     bool ok = false;
     const qint64 epoch = qEnvironmentVariable("SOURCE_DATE_EPOCH").toLongLong(&ok);
-    const QDateTime date = ok ? QDateTime::fromSecsSinceEpoch(epoch, Qt::UTC) : QDateTime::currentDateTimeUtc();
+    const QDateTime date =
+        ok ? QDateTime::fromSecsSinceEpoch(epoch, Qt::UTC) : QDateTime::currentDateTimeUtc();
     return date.toString(QStringLiteral("yyyy-MM-dd"));
 }
 
@@ -158,27 +163,38 @@ QString pageDate()
 QString manPage()
 {
     // No hyphenation and no justification: options, paths and names copy as they are.
-    QString page = QStringLiteral(".TH SWAMP 1 %1 %2 \"swamp manual\"\n.nh\n.ad l\n").arg(pageDate(), roffArgument(QStringLiteral("swamp ") + Swamp::version()));
+    QString page = QStringLiteral(".TH SWAMP 1 %1 %2 \"swamp manual\"\n.nh\n.ad l\n")
+                       .arg(pageDate(), roffArgument(QStringLiteral("swamp ") + Swamp::version()));
     page += filled(QStringLiteral(
-        ".SH NAME\nswamp \\- run commands on a pool of worker machines that dial out to one orchestrator\n"
-        ".SH SYNOPSIS\n.nf\n\\fBswamp\\fR \\fIcommand\\fR [\\fIoptions\\fR]\n"
-        "\\fBswamp\\fR \\fIcommand\\fR \\fB\\-\\-help\\fR\n\\fBswamp help\\fR \\fIcommand\\fR\n.fi\n"
-        ".SH DESCRIPTION\nswamp runs commands (\"steps\") on a pool of worker machines. One orchestrator "
-        "(\\fBswamp serve\\fR) owns all state; workers (\\fBswamp worker connect\\fR) dial out to it over "
-        "WebSocket; the admin commands and the desktop console (\\fBswamp\\-console\\fR(1)) talk to its "
-        "admin endpoint.\n.PP\nEvery command takes \\fB\\-h\\fR, \\fB\\-\\-help\\fR; the admin commands find "
-        "the orchestrator through \\fB\\-\\-server\\fR and \\fB\\-\\-admin\\-token\\fR or "
-        "\\fB\\-\\-admin\\-token\\-file\\fR, else the data dir's admin.json on the orchestrator's own "
-        "machine, and print one JSON document with \\fB\\-\\-json\\fR.\n"
-        ".PP\nShell completion: \\fBswamp completion bash\\fR|\\fBzsh\\fR|\\fBfish\\fR.\n"
-        ".SH COMMANDS")) + u'\n';
+                ".SH NAME\nswamp \\- run commands on a pool of worker machines that dial out to "
+                "one orchestrator\n"
+                ".SH SYNOPSIS\n.nf\n\\fBswamp\\fR \\fIcommand\\fR [\\fIoptions\\fR]\n"
+                "\\fBswamp\\fR \\fIcommand\\fR \\fB\\-\\-help\\fR\n\\fBswamp help\\fR "
+                "\\fIcommand\\fR\n.fi\n"
+                ".SH DESCRIPTION\nswamp runs commands (\"steps\") on a pool of worker machines. "
+                "One orchestrator "
+                "(\\fBswamp serve\\fR) owns all state; workers (\\fBswamp worker connect\\fR) dial "
+                "out to it over "
+                "WebSocket; the admin commands and the desktop console "
+                "(\\fBswamp\\-console\\fR(1)) talk to its "
+                "admin endpoint.\n.PP\nEvery command takes \\fB\\-h\\fR, \\fB\\-\\-help\\fR; the "
+                "admin commands find "
+                "the orchestrator through \\fB\\-\\-server\\fR and \\fB\\-\\-admin\\-token\\fR or "
+                "\\fB\\-\\-admin\\-token\\-file\\fR, else the data dir's admin.json on the "
+                "orchestrator's own "
+                "machine, and print one JSON document with \\fB\\-\\-json\\fR.\n"
+                ".PP\nShell completion: \\fBswamp completion bash\\fR|\\fBzsh\\fR|\\fBfish\\fR.\n"
+                ".SH COMMANDS")) +
+            u'\n';
     for (const Command &command : commands())
         page += commandSection(command);
     page += entries("EXIT STATUS", std::begin(exitCodes), std::end(exitCodes), "B");
     page += entries("ENVIRONMENT", std::begin(environment), std::end(environment), "B");
     page += entries("FILES", std::begin(files), std::end(files), "I");
-    page += filled(QStringLiteral(".SH SEE ALSO\n\\fBswamp\\-console\\fR(1), \\fBsystemctl\\fR(1), "
-                                  "\\fBjournalctl\\fR(1); the operator guide /usr/share/doc/swamp/operations.md")) + u'\n';
+    page += filled(QStringLiteral(
+                ".SH SEE ALSO\n\\fBswamp\\-console\\fR(1), \\fBsystemctl\\fR(1), "
+                "\\fBjournalctl\\fR(1); the operator guide /usr/share/doc/swamp/operations.md")) +
+            u'\n';
     return page;
 }
 

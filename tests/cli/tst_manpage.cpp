@@ -88,8 +88,9 @@ void tst_Manpage::everyCommand()
 {
     QFETCH(QStringList, words);
     const auto &table = Swamp::Cli::commands();
-    const auto command = std::find_if(table.cbegin(), table.cend(),
-                                      [&](const Swamp::Cli::Command &c) { return c.words == words; });
+    const auto command =
+        std::find_if(table.cbegin(), table.cend(),
+                     [&](const Swamp::Cli::Command &c) { return c.words == words; });
     QString heading = u"swamp "_s + words.join(u' ');
     if (!command->arguments.isEmpty())
         heading += u' ' + command->arguments;
@@ -100,7 +101,8 @@ void tst_Manpage::everyCommand()
     QVERIFY(spec.options.size() >= 1);
     for (const Swamp::Cli::OptionSpec &option : spec.options) {
         if (option.name != u"help"_s)
-            QVERIFY2(text.contains(roffOption(option.name)), qPrintable(option.name + u" in " + text));
+            QVERIFY2(text.contains(roffOption(option.name)),
+                     qPrintable(option.name + u" in " + text));
     }
     const QString example = spec.examples.section(u'\n', 0, 0).trimmed().replace(u'-', u"\\-"_s);
     QVERIFY2(text.contains(u"Examples:\n.RS\n.nf\n"_s + example), qPrintable(text));
@@ -136,7 +138,8 @@ void tst_Manpage::exitStatus()
     const QString table = guide.mid(guide.indexOf(u"## Exit codes"_s)).section(u'\n', 2, 2);
     QVERIFY2(table.startsWith(u"| Command |"_s), qPrintable(table));
     for (const QString &cell : table.split(u'|', Qt::SkipEmptyParts).mid(1))
-        QVERIFY2(status.contains(u".TP\n\\fB"_s + cell.trimmed() + u"\\fR\n"_s), qPrintable(cell + status));
+        QVERIFY2(status.contains(u".TP\n\\fB"_s + cell.trimmed() + u"\\fR\n"_s),
+                 qPrintable(cell + status));
 }
 
 // SOURCE_DATE_EPOCH sets the page's date, as reproducible builds want.
@@ -147,14 +150,16 @@ void tst_Manpage::reproducibleDate()
     Harness harness;
     const Run man = harness.cli({u"help"_s, u"--man"_s}, swampBinary(), env);
     QCOMPARE_EXIT(man, 0);
-    QVERIFY2(man.out.startsWith(u".TH SWAMP 1 2026-01-01 \"swamp "_s), qPrintable(man.out.left(80)));
+    QVERIFY2(man.out.startsWith(u".TH SWAMP 1 2026-01-01 \"swamp "_s),
+             qPrintable(man.out.left(80)));
 }
 
 void tst_Manpage::lintsClean_data()
 {
     QTest::addColumn<QString>("page");
     QTest::addRow("swamp.1") << QString();
-    QTest::addRow("swamp-console.1") << QStringLiteral(SWAMP_SOURCE_DIR "/docs/man/swamp-console.1");
+    QTest::addRow("swamp-console.1")
+        << QStringLiteral(SWAMP_SOURCE_DIR "/docs/man/swamp-console.1");
 }
 
 // groff, as `man` runs it, with every warning on; mandoc's linter at its strictest.
@@ -166,15 +171,17 @@ void tst_Manpage::lintsClean()
     Harness harness;
     for (const QString &tool : {u"groff"_s, u"mandoc"_s}) {
         const QString program = QStandardPaths::findExecutable(tool);
-        QVERIFY2(!program.isEmpty(), qPrintable(u"%1 is not installed: apt-get install %2 "
-                                                 "(scripts/install-deps.sh installs it)"_s
-                                                     .arg(tool, tool == u"groff"_s ? u"groff-base"_s : tool)));
-        const QStringList arguments = tool == u"groff"_s
-            ? QStringList{u"-man"_s, u"-Tutf8"_s, u"-ww"_s, u"-z"_s, page}
-            : QStringList{u"-Tlint"_s, u"-Wstyle"_s, page};
+        QVERIFY2(!program.isEmpty(),
+                 qPrintable(u"%1 is not installed: apt-get install %2 "
+                            "(scripts/install-deps.sh installs it)"_s.arg(
+                                tool, tool == u"groff"_s ? u"groff-base"_s : tool)));
+        const QStringList arguments =
+            tool == u"groff"_s ? QStringList{u"-man"_s, u"-Tutf8"_s, u"-ww"_s, u"-z"_s, page}
+                               : QStringList{u"-Tlint"_s, u"-Wstyle"_s, page};
         const Run lint = harness.cli(arguments, program, Harness::baseEnvironment());
         QCOMPARE_EXIT(lint, 0);
-        QVERIFY2(lint.out.isEmpty() && lint.err.isEmpty(), qPrintable(tool + u": "_s + lint.describe()));
+        QVERIFY2(lint.out.isEmpty() && lint.err.isEmpty(),
+                 qPrintable(tool + u": "_s + lint.describe()));
     }
 }
 
@@ -184,7 +191,8 @@ void tst_Manpage::consoleOptions()
     QFile file(QStringLiteral(SWAMP_SOURCE_DIR "/docs/man/swamp-console.1"));
     QVERIFY(file.open(QIODevice::ReadOnly));
     const QString page = QString::fromUtf8(file.readAll());
-    static const QRegularExpression option(u"QCommandLineOption \\w+\\(QStringLiteral\\(\"([\\w-]+)\"\\)"_s);
+    static const QRegularExpression option(
+        u"QCommandLineOption \\w+\\(QStringLiteral\\(\"([\\w-]+)\"\\)"_s);
     QStringList names;
     for (auto match = option.globalMatch(source(u"console-gui/main.cpp"_s)); match.hasNext();)
         names.append(match.next().captured(1));

@@ -89,7 +89,8 @@ QString tst_ShellCompletion::writeScript(const QString &shellName, const QString
     }
     const QString path = m_dir.filePath(fileName);
     QFile file(path);
-    if (!file.open(QIODevice::WriteOnly) || file.write(printed.out.toUtf8()) != printed.out.toUtf8().size())
+    if (!file.open(QIODevice::WriteOnly) ||
+        file.write(printed.out.toUtf8()) != printed.out.toUtf8().size())
         return {};
     return path;
 }
@@ -101,7 +102,8 @@ QProcessEnvironment tst_ShellCompletion::shellEnvironment(bool withOrchestrator)
     env.insert(u"XDG_CONFIG_HOME"_s, m_dir.filePath(u"home/.config"_s));
     env.insert(u"PATH"_s, m_bin + u':' + env.value(u"PATH"_s));
     // Without an orchestrator: a data dir without admin.json.
-    env.insert(u"SWAMP_DATA_DIR"_s, withOrchestrator ? m_harness->dataDir() : m_dir.filePath(u"nothing"_s));
+    env.insert(u"SWAMP_DATA_DIR"_s,
+               withOrchestrator ? m_harness->dataDir() : m_dir.filePath(u"nothing"_s));
     return env;
 }
 
@@ -129,15 +131,19 @@ void tst_ShellCompletion::scriptParses()
     QVERIFY2(syntax.err.isEmpty(), qPrintable(syntax.describe()));
     QString load;
     if (shellName == u"zsh")
-        load = u"autoload -Uz compinit && compinit -u && source '%1' && print ${_comps[swamp]}"_s.arg(script);
+        load =
+            u"autoload -Uz compinit && compinit -u && source '%1' && print ${_comps[swamp]}"_s.arg(
+                script);
     else if (shellName == u"fish")
         load = u"source '%1'; and complete -c swamp | count"_s.arg(script);
     if (load.isEmpty())
         return;
-    const Run loaded = harness.cli({shellName == u"zsh" ? u"-fc"_s : u"-Nc"_s, load}, program, shellEnvironment(false));
+    const Run loaded = harness.cli({shellName == u"zsh" ? u"-fc"_s : u"-Nc"_s, load}, program,
+                                   shellEnvironment(false));
     QCOMPARE_EXIT(loaded, 0);
     QVERIFY2(loaded.err.isEmpty(), qPrintable(loaded.describe()));
-    QVERIFY2(shellName == u"zsh" ? loaded.out.trimmed() == u"_swamp"_s : loaded.out.trimmed().toInt() > 50,
+    QVERIFY2(shellName == u"zsh" ? loaded.out.trimmed() == u"_swamp"_s
+                                 : loaded.out.trimmed().toInt() > 50,
              qPrintable(loaded.describe()));
 }
 
@@ -148,7 +154,8 @@ QList<QStringList> tst_ShellCompletion::fish(const QList<FishQuery> &queries, bo
     for (const FishQuery &query : queries)
         commands += u"complete -C '%1'; echo '<end>'\n"_s.arg(query.line);
     Harness harness;
-    const Run run = harness.cli({u"-Nc"_s, commands}, shell(u"fish"_s), shellEnvironment(withOrchestrator));
+    const Run run =
+        harness.cli({u"-Nc"_s, commands}, shell(u"fish"_s), shellEnvironment(withOrchestrator));
     if (run.exitCode != 0 || !run.err.isEmpty())
         qWarning("%s", qPrintable(run.describe()));
     QList<QStringList> replies;
@@ -175,7 +182,9 @@ void tst_ShellCompletion::fishCompletes()
     for (const Swamp::Cli::Command &command : Swamp::Cli::commands()) {
         for (qsizetype i = 0; i < command.words.size(); ++i) {
             const QStringList typed = QStringList{u"swamp"_s} + command.words.mid(0, i);
-            queries.append({typed.join(u' ') + u' ' + command.words.at(i).left(2), {command.words.at(i)}, false});
+            queries.append({typed.join(u' ') + u' ' + command.words.at(i).left(2),
+                            {command.words.at(i)},
+                            false});
         }
         QStringList options;
         for (const Swamp::Cli::OptionSpec &option : Swamp::Cli::describe(command).options)
@@ -187,7 +196,8 @@ void tst_ShellCompletion::fishCompletes()
     QVERIFY(QDir().mkpath(dir));
     const QString file = m_dir.filePath(u"completion-file.pem"_s);
     QVERIFY(QFile(file).open(QIODevice::WriteOnly));
-    queries.append({u"swamp worker connect --cache-dir "_s + dir.left(dir.size() - 3), {dir + u'/'}, true});
+    queries.append(
+        {u"swamp worker connect --cache-dir "_s + dir.left(dir.size() - 3), {dir + u'/'}, true});
     queries.append({u"swamp serve --tls-cert "_s + file.left(file.size() - 4), {file}, true});
     queries.append({u"swamp backup "_s + file.left(file.size() - 4), {file}, true});
     queries.append({u"swamp completion "_s, {u"bash"_s, u"zsh"_s, u"fish"_s}, true});
@@ -222,8 +232,9 @@ QStringList tst_ShellCompletion::zsh(const QString &line, bool withOrchestrator)
     QProcessEnvironment env = shellEnvironment(withOrchestrator);
     env.insert(u"TMPDIR"_s, m_dir.path());
     Harness harness;
-    const Run run = harness.cli({u"-f"_s, QStringLiteral(SWAMP_SOURCE_DIR "/tests/cli/zsh-capture.zsh"), script, line},
-                                shell(u"zsh"_s), env);
+    const Run run = harness.cli(
+        {u"-f"_s, QStringLiteral(SWAMP_SOURCE_DIR "/tests/cli/zsh-capture.zsh"), script, line},
+        shell(u"zsh"_s), env);
     if (run.exitCode != 0 || !run.err.isEmpty())
         qWarning("%s", qPrintable(run.describe()));
     QStringList words = run.out.split(u'\n', Qt::SkipEmptyParts);
@@ -247,18 +258,24 @@ void tst_ShellCompletion::zshCompletes()
             options.append(u"--"_s + option.name);
         const QString line = u"swamp "_s + command.words.join(u' ') + u" --"_s;
         const QStringList reply = zsh(line, false);
-        QVERIFY2(QSet<QString>(reply.cbegin(), reply.cend()) == QSet<QString>(options.cbegin(), options.cend()),
-                 qPrintable(line + u": "_s + reply.join(u' ') + u" instead of "_s + options.join(u' ')));
+        QVERIFY2(
+            QSet<QString>(reply.cbegin(), reply.cend()) ==
+                QSet<QString>(options.cbegin(), options.cend()),
+            qPrintable(line + u": "_s + reply.join(u' ') + u" instead of "_s + options.join(u' ')));
     }
     // Directories and files complete their last component.
     const QString dir = m_dir.filePath(u"zsh-dir"_s);
     QVERIFY(QDir().mkpath(dir));
     QVERIFY(QFile(m_dir.filePath(u"zsh-file.pem"_s)).open(QIODevice::WriteOnly));
-    QCOMPARE(zsh(u"swamp worker connect --cache-dir "_s + dir.left(dir.size() - 2), false), QStringList{u"zsh-dir"_s});
-    QCOMPARE(zsh(u"swamp serve --tls-cert "_s + m_dir.filePath(u"zsh-file."_s), false), QStringList{u"zsh-file.pem"_s});
-    QCOMPARE(zsh(u"swamp backup "_s + m_dir.filePath(u"zsh-f"_s), false), QStringList{u"zsh-file.pem"_s});
+    QCOMPARE(zsh(u"swamp worker connect --cache-dir "_s + dir.left(dir.size() - 2), false),
+             QStringList{u"zsh-dir"_s});
+    QCOMPARE(zsh(u"swamp serve --tls-cert "_s + m_dir.filePath(u"zsh-file."_s), false),
+             QStringList{u"zsh-file.pem"_s});
+    QCOMPARE(zsh(u"swamp backup "_s + m_dir.filePath(u"zsh-f"_s), false),
+             QStringList{u"zsh-file.pem"_s});
     const QStringList shells = zsh(u"swamp completion "_s, false);
-    QCOMPARE(QSet<QString>(shells.cbegin(), shells.cend()), (QSet<QString>{u"bash"_s, u"zsh"_s, u"fish"_s}));
+    QCOMPARE(QSet<QString>(shells.cbegin(), shells.cend()),
+             (QSet<QString>{u"bash"_s, u"zsh"_s, u"fish"_s}));
     QVERIFY(zsh(u"swamp run -- bas"_s, false).contains(u"bash"_s));
     QCOMPARE(zsh(u"swamp worker connect --token "_s, false), QStringList());
     QCOMPARE(zsh(u"swamp worker show "_s, false), QStringList());
@@ -296,11 +313,13 @@ void tst_ShellCompletion::namesFromTheOrchestrator()
     const QString token = harness.createToken(u"ci"_s);
     QVERIFY(!token.isEmpty());
     QVERIFY(!harness.createToken(u"spare"_s).isEmpty());
-    Child *worker = harness.startEnrolledWorker(token, harness.newCacheDir(), {}, {u"--name"_s, u"builder-1"_s});
+    Child *worker = harness.startEnrolledWorker(token, harness.newCacheDir(), {},
+                                                {u"--name"_s, u"builder-1"_s});
     QVERIFY(worker);
     QTRY_COMPARE_WITH_TIMEOUT(harness.workerStatus(u"builder-1"_s), u"idle"_s, 30000);
     QCOMPARE_EXIT(harness.cli({u"run"_s, u"--"_s, u"true"_s}), 0);
-    const Run steps = harness.cli({u"data"_s, u"query"_s, u"modelType == \"swamp/step\""_s, u"--select"_s, u"id"_s, u"--json"_s});
+    const Run steps = harness.cli({u"data"_s, u"query"_s, u"modelType == \"swamp/step\""_s,
+                                   u"--select"_s, u"id"_s, u"--json"_s});
     QCOMPARE_EXIT(steps, 0);
     const QString stepId = steps.json().value(u"results"_s).toArray().first().toString();
     QVERIFY2(!stepId.isEmpty(), qPrintable(steps.describe()));
@@ -319,10 +338,11 @@ void tst_ShellCompletion::namesFromTheOrchestrator()
     QCOMPARE_EXIT(harness.cli({u"worker"_s, u"token"_s, u"revoke"_s, u"spare"_s}), 0);
     QCOMPARE(harness.cli({u"__complete"_s, u"tokens"_s}).out, u"ci\n"_s);
 
-    const QList<QStringList> bashReplies = bash({{u"swamp"_s, u"worker"_s, u"pause"_s, u"bu"_s},
-                                                 {u"swamp"_s, u"worker"_s, u"token"_s, u"extend"_s, QString()},
-                                                 {u"swamp"_s, u"run"_s, u"logs"_s, stepId.left(8)},
-                                                 {u"swamp"_s, u"run"_s, u"--target"_s, QString()}});
+    const QList<QStringList> bashReplies =
+        bash({{u"swamp"_s, u"worker"_s, u"pause"_s, u"bu"_s},
+              {u"swamp"_s, u"worker"_s, u"token"_s, u"extend"_s, QString()},
+              {u"swamp"_s, u"run"_s, u"logs"_s, stepId.left(8)},
+              {u"swamp"_s, u"run"_s, u"--target"_s, QString()}});
     QCOMPARE(bashReplies.size(), 4);
     QCOMPARE(bashReplies.at(0), QStringList{u"builder-1"_s});
     QCOMPARE(bashReplies.at(1), QStringList{u"ci"_s});
@@ -351,10 +371,12 @@ void tst_ShellCompletion::namesWithoutAnOrchestrator_data()
     QTest::addColumn<QStringList>("arguments");
     QTest::addColumn<QString>("server");
     QTest::addRow("no-admin-json") << QStringList{u"__complete"_s, u"workers"_s} << QString();
-    QTest::addRow("nothing-listens") << QStringList{u"__complete"_s, u"tokens"_s} << u"ws://127.0.0.1:1"_s;
+    QTest::addRow("nothing-listens")
+        << QStringList{u"__complete"_s, u"tokens"_s} << u"ws://127.0.0.1:1"_s;
     QTest::addRow("unknown-kind") << QStringList{u"__complete"_s, u"planets"_s} << QString();
     QTest::addRow("no-kind") << QStringList{u"__complete"_s} << QString();
-    QTest::addRow("unknown-option") << QStringList{u"__complete"_s, u"steps"_s, u"--frobnicate"_s} << QString();
+    QTest::addRow("unknown-option")
+        << QStringList{u"__complete"_s, u"steps"_s, u"--frobnicate"_s} << QString();
 }
 
 // No orchestrator, or a question it cannot answer: nothing on stdout or stderr, exit 0, so that
