@@ -80,6 +80,13 @@ Result<void> checkDuplicateKeys(const QByteArray &bytes, const QString &path)
     return {};
 }
 
+// A value as QSettings reads it: `a,b` is a list.
+QStringList textsOf(const QVariant &value)
+{
+    return value.typeId() == QMetaType::QStringList ? value.toStringList()
+                                                    : QStringList{value.toString()};
+}
+
 // Why `key` of `section` is not one of `known`: another command's, or a typo.
 Error unknownKey(const QString &key, const QString &section, const QString &path,
                  const ConfigSchema &schema)
@@ -127,9 +134,7 @@ Result<void> readGroup(QSettings &settings, const QString &section, const Config
     for (const QString &key : settings.childKeys()) {
         if (!schema.keys.contains(key))
             return fail(unknownKey(key, section, path, schema));
-        const QVariant value = settings.value(key);
-        QStringList list = value.typeId() == QMetaType::QStringList ? value.toStringList()
-                                                                    : QStringList{value.toString()};
+        QStringList list = textsOf(settings.value(key));
         if (schema.switches.contains(key)) {
             auto normalized = switchValue(key, list.join(u','), section, path);
             if (!normalized)
@@ -161,12 +166,13 @@ Result<void> checkSections(const QStringList &sections, const ConfigSchema &sche
     return {};
 }
 
-bool holdsSecret(const QList<ConfigValue> &values, const QStringList &secrets)
+// Any section counts: a file both commands read is as open as the laxer one needs.
+bool holdsSecret(const QSettings &settings, const QStringList &secrets)
 {
-    for (const ConfigValue &value : values) {
-        if (secrets.contains(value.key))
+    for (const QString &key : settings.allKeys()) {
+        if (secrets.contains(key.section(u'/', -1)))
             return true;
-        for (const QString &text : value.values) {
+        for (const QString &text : textsOf(settings.value(key))) {
             if (!QUrl(text).password().isEmpty())
                 return true;
         }
@@ -211,7 +217,7 @@ Result<ConfigFile> readConfigFile(const QString &path, const ConfigSchema &schem
             return fail(own.error());
     }
     const QFileDevice::Permissions permissions = QFileInfo(path).permissions();
-    if (holdsSecret(file.values, schema.secrets) &&
+    if (holdsSecret(settings, schema.secrets) &&
         (permissions & (QFileDevice::ReadGroup | QFileDevice::ReadOther))) {
         file.warnings << Tr::tr(
                              "config file %1 holds a secret and other users may read it (mode %2); "

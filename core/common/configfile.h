@@ -16,7 +16,7 @@ struct ConfigSchema
     QString section;      // "serve": the section of this command, [serve]
     QStringList keys;     // the command's long option names, and its positional key ("url")
     QStringList switches; // the keys that take true or false
-    QStringList secrets;  // keys whose value is a secret ("token")
+    QStringList secrets;  // keys whose value is a secret ("token"), in any section
     // The other commands' sections and their keys: a key of theirs in this command's part of
     // the file is a mistake that says where it belongs.
     QHash<QString, QStringList> otherSections;

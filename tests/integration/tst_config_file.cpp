@@ -29,6 +29,8 @@ private Q_SLOTS:
     void listenOverFile();
     void workerReadsItsSection();
     void secretFileReadableByOthersWarns();
+    void serveWarnsOfSecretsInASharedFile_data();
+    void serveWarnsOfSecretsInASharedFile();
     void mistakesAreUsageErrors_data();
     void mistakesAreUsageErrors();
     void badValueGivesTheFlagsMessage_data();
@@ -212,6 +214,39 @@ void tst_ConfigFile::secretFileReadableByOthersWarns()
                             "(mode 0644); chmod 0600 %1\n"_s.arg(path)),
         qPrintable(worker->describe()));
     QVERIFY2(!worker->output().contains(token.section(u'.', 1)), qPrintable(worker->describe()));
+}
+
+void tst_ConfigFile::serveWarnsOfSecretsInASharedFile_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<bool>("secret");
+    QTest::addRow("workers-token") << u"[worker]\ntoken = pool.0123456789abcdef\n"_s << true;
+    QTest::addRow("database-password")
+        << u"[serve]\ndatabase = postgresql://swamp:hunter2@db.invalid/swamp\n"_s << true;
+    QTest::addRow("token-file") << u"[worker]\ntoken-file = /etc/swamp/worker.token\n"_s << false;
+}
+
+// One file for both commands is as open as serve's dynamic user needs: serve warns of the
+// worker's token in it too, and of a database password (it need not connect to say so).
+void tst_ConfigFile::serveWarnsOfSecretsInASharedFile()
+{
+    QFETCH(QString, text);
+    QFETCH(bool, secret);
+    const QString path =
+        writeConfig(u"swamp.ini"_s,
+                    u"[serve]\nlisten = 127.0.0.1:0\ndata-dir = %1\n"_s.arg(h->dataDir()) + text,
+                    QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadGroup |
+                        QFileDevice::ReadOther);
+    // The second [serve] of the database row is one section with the first, to QSettings and to
+    // the check. A bad flag stops serve after it read the file, before it connects or listens.
+    const Run run = h->cli({u"serve"_s, u"--config"_s, path, u"--heartbeat-interval"_s, u"0s"_s});
+    QCOMPARE_EXIT(run, 2);
+    const QString warning =
+        u"warning: config file %1 holds a secret and other users may read it (mode 0644); "
+        "chmod 0600 %1\n"_s.arg(path);
+    QVERIFY2(run.err.contains(warning) == secret, qPrintable(run.describe()));
+    QVERIFY2(!run.err.contains(u"hunter2"_s) && !run.err.contains(u"0123456789abcdef"_s),
+             qPrintable(run.describe()));
 }
 
 void tst_ConfigFile::mistakesAreUsageErrors_data()
