@@ -13,6 +13,8 @@ namespace Swamp {
 
 namespace {
 
+constexpr qint64 MaxConfigFileBytes = 1024 * 1024;
+
 Error configError(const QString &message, const QString &fix)
 {
     return makeError(QStringLiteral("invalid_config"), message, fix);
@@ -43,13 +45,26 @@ Result<QByteArray> readBytes(const QString &path)
             configError(Tr::tr("config file %1 is a directory").arg(native),
                         Tr::tr("pass the path of an INI file, such as /etc/swamp/swamp.ini")));
     }
+    // A device or a pipe could block or never end (/dev/zero); QSettings reads a file again anyway.
+    if (!info.isFile()) {
+        return fail(
+            configError(Tr::tr("config file %1 is not a regular file").arg(native),
+                        Tr::tr("pass the path of an INI file, such as /etc/swamp/swamp.ini")));
+    }
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
         return fail(
             configError(Tr::tr("cannot read config file %1: %2").arg(native, file.errorString()),
                         Tr::tr("make it readable by the user running swamp")));
     }
-    return file.readAll();
+    QByteArray bytes = file.read(MaxConfigFileBytes + 1);
+    if (bytes.size() > MaxConfigFileBytes) {
+        return fail(configError(Tr::tr("config file %1 is larger than %2 KiB")
+                                    .arg(native)
+                                    .arg(MaxConfigFileBytes / 1024),
+                                Tr::tr("pass the INI file of swamp's options, not another file")));
+    }
+    return bytes;
 }
 
 // QSettings keeps the last of two equal keys and says nothing: find them in the text.

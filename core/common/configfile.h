@@ -38,9 +38,10 @@ struct ConfigFile
 };
 
 // Reads and checks `path`. Errors (code "invalid_config", each naming the file and the fix): it
-// does not exist, is a directory, cannot be read, is not INI; an unknown section or key (with
-// the closest known one); a key of another command; a key given twice in one section; a switch
-// that is not true or false. Values are not checked here: the command checks them as its flags.
+// does not exist, is a directory or no regular file, cannot be read, is over 1 MiB, is not INI; an
+// unknown section or key (with the closest known one); a key of another command; a key given twice
+// in one section; a switch that is not true or false. Values are not checked here: the command
+// checks them as its flags.
 Result<ConfigFile> readConfigFile(const QString &path, const ConfigSchema &schema);
 
 } // namespace Swamp

@@ -36,6 +36,8 @@ private Q_SLOTS:
     void badValueGivesTheFlagsMessage_data();
     void badValueGivesTheFlagsMessage();
     void unreadableFileIsAUsageError();
+    void otherFilesAreUsageErrors_data();
+    void otherFilesAreUsageErrors();
 
 private:
     QString writeConfig(const QString &name, const QString &text,
@@ -358,21 +360,61 @@ void tst_ConfigFile::badValueGivesTheFlagsMessage()
                          "Run 'swamp %3 --help' for usage.\n"_s.arg(path, key, command));
 }
 
-// A file open() refuses: mode 0000 for another user than root, a socket for root (which reads
-// any file).
+// A file open() refuses: mode 0000. Root reads every file, so as root swamp runs as nobody,
+// with the test's directory opened to it (the file itself stays closed).
 void tst_ConfigFile::unreadableFileIsAUsageError()
 {
-    QString path = writeConfig(u"locked.ini"_s, u"[serve]\nlisten = 127.0.0.1:0\n"_s, {});
-    QLocalServer socket;
+    const QString path = writeConfig(u"locked.ini"_s, u"[serve]\nlisten = 127.0.0.1:0\n"_s, {});
+    QProcess process;
+    process.setProcessEnvironment(Harness::baseEnvironment());
     if (::geteuid() == 0) {
+        QVERIFY(QFile::setPermissions(QFileInfo(path).absolutePath(),
+                                      QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                          QFileDevice::ExeOwner | QFileDevice::ExeOther));
+        process.setChildProcessModifier([] {
+            if (::setgid(65534) != 0 || ::setuid(65534) != 0)
+                ::_exit(99);
+        });
+    }
+    process.start(swampBinary(), {u"serve"_s, u"--config"_s, path});
+    QVERIFY(process.waitForFinished(30000));
+    const QString err = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(process.exitCode() == 2, qPrintable(err));
+    QVERIFY2(err.startsWith(u"error: cannot read config file %1: "_s.arg(path)), qPrintable(err));
+    QVERIFY2(err.contains(u" — make it readable by the user running swamp\n"_s), qPrintable(err));
+}
+
+void tst_ConfigFile::otherFilesAreUsageErrors_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<QString>("message");
+    QTest::addRow("socket")
+        << u"socket"_s
+        << u"error: config file PATH is not a regular file — pass the path of an INI file, such as /etc/swamp/swamp.ini\n"_s;
+    QTest::addRow("device")
+        << u"/dev/zero"_s
+        << u"error: config file PATH is not a regular file — pass the path of an INI file, such as /etc/swamp/swamp.ini\n"_s;
+    QTest::addRow("huge")
+        << u"huge"_s
+        << u"error: config file PATH is larger than 1024 KiB — pass the INI file of swamp's options, not another file\n"_s;
+}
+
+// What is no config file at all: a socket, a device that never ends, a file of megabytes.
+void tst_ConfigFile::otherFilesAreUsageErrors()
+{
+    QFETCH(QString, kind);
+    QFETCH(QString, message);
+    QString path = kind;
+    QLocalServer socket;
+    if (kind == u"socket"_s) {
         path = h->tempPath(u"socket.ini"_s);
         QVERIFY2(socket.listen(path), qPrintable(socket.errorString()));
+    } else if (kind == u"huge"_s) {
+        path = writeConfig(u"huge.ini"_s, u"; padding\n"_s.repeated(120 * 1024));
     }
     const Run run = h->cli({u"serve"_s, u"--config"_s, path});
     QCOMPARE_EXIT(run, 2);
-    QVERIFY2(run.err.startsWith(u"error: cannot read config file %1: "_s.arg(path)),
-             qPrintable(run.describe()));
-    QVERIFY2(run.err.contains(u" — make it readable by the user running swamp\n"_s),
+    QVERIFY2(run.err.startsWith(QString(message).replace(u"PATH"_s, path)),
              qPrintable(run.describe()));
 }
 
