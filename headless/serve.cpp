@@ -285,7 +285,6 @@ int runOrchestrator(const OrchestratorConfig &config, bool json)
     if (auto started = orchestrator.start(); !started)
         return failure(started.error(), json);
 
-    // `Listening on` is printed at every --log-level: supervisors and scripts read it.
     if (logs(LogLevel::Warning)) {
         for (const QString &warning : orchestrator.warnings())
             err(QStringLiteral("warning: ") + warning);
@@ -293,7 +292,7 @@ int runOrchestrator(const OrchestratorConfig &config, bool json)
     if (const QString note = loopbackOnlyNote(config.listenHost, config.advertiseUrl, quint16(QUrl(orchestrator.url()).port()));
         !note.isEmpty() && logs(LogLevel::Warning))
         err(QStringLiteral("note: ") + note);
-    announceListening(orchestrator, config.dataDir, json);
+    announceListening(orchestrator, config.dataDir, json); // at every level: scripts read it
     if (logs(LogLevel::Warning))
         warnIfFewOpenFiles(files);
     bool flushQueued = false;

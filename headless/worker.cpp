@@ -53,23 +53,18 @@ void addConnectOptions(QCommandLineParser &parser)
 // The settings a config file gives unless the command line or these variables do (cli.h).
 QList<ConfigSetting> connectConfigSettings()
 {
-    const auto setting = [](QStringList keys, QStringList environment) {
-        return ConfigSetting{std::move(keys), std::move(environment)};
+    const auto variable = [](const char *name) { return QStringList{QLatin1String(name)}; };
+    return {
+        {.keys = {QStringLiteral("token"), QStringLiteral("token-file")},
+         .environment = {QStringLiteral("SWAMP_WORKER_TOKEN"), QStringLiteral("SWAMP_WORKER_TOKEN_FILE")}},
+        {.keys = {QStringLiteral("cache-dir")}, .environment = variable("SWAMP_WORKER_CACHE_DIR")},
+        {.keys = {QStringLiteral("step-user")}, .environment = variable("SWAMP_WORKER_STEP_USER")},
+        {.keys = {QStringLiteral("name")}, .environment = variable("SWAMP_WORKER_NAME")},
+        {.keys = {QStringLiteral("ca-cert")}, .environment = variable("SWAMP_CA_CERT")},
+        {.keys = {QStringLiteral("label")}, .environment = variable("SWAMP_WORKER_LABELS"), .repeatable = true},
+        {.keys = {QStringLiteral("url")}, .environment = variable("SWAMP_ORCHESTRATOR_URL"), .repeatable = true,
+         .positional = true},
     };
-    QList<ConfigSetting> settings{
-        setting({QStringLiteral("token"), QStringLiteral("token-file")},
-                {QStringLiteral("SWAMP_WORKER_TOKEN"), QStringLiteral("SWAMP_WORKER_TOKEN_FILE")}),
-        setting({QStringLiteral("cache-dir")}, {QStringLiteral("SWAMP_WORKER_CACHE_DIR")}),
-        setting({QStringLiteral("step-user")}, {QStringLiteral("SWAMP_WORKER_STEP_USER")}),
-        setting({QStringLiteral("name")}, {QStringLiteral("SWAMP_WORKER_NAME")}),
-        setting({QStringLiteral("ca-cert")}, {QStringLiteral("SWAMP_CA_CERT")}),
-        setting({QStringLiteral("label")}, {QStringLiteral("SWAMP_WORKER_LABELS")}),
-        setting({QStringLiteral("url")}, {QStringLiteral("SWAMP_ORCHESTRATOR_URL")}),
-    };
-    settings[5].repeatable = true;
-    settings[6].repeatable = true;
-    settings[6].positional = true;
-    return settings;
 }
 
 // The read* functions below each fill part of `options` from the parser or, where an option is
