@@ -4,6 +4,7 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/logging.h"
+#include "common/text.h"
 #include "common/urls.h"
 #include "model/errorcodes.h"
 #include "model/token.h"
@@ -208,6 +209,7 @@ void WorkerAgent::handleText(const QString &text)
         return;
     }
     const QString type = frame->value(QStringLiteral("type")).toString();
+    qCDebug(lcWorker).noquote() << "received frame" << printable(leftCharacters(type, 40));
     if (type == Protocol::Type::Enrolled)
         handleEnrolled(Protocol::Enrolled::decode(*frame));
     else if (type == Protocol::Type::Error)
