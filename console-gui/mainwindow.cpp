@@ -11,6 +11,7 @@
 #include "tokenmodel.h"
 #include "tokenstab.h"
 #include "workermodel.h"
+#include "workeractions.h"
 #include "workerstab.h"
 
 #include "common/urls.h"
@@ -183,8 +184,7 @@ void MainWindow::createMenus()
     find->setShortcut(QKeySequence::Find);
 
     QMenu *workers = menuBar()->addMenu(tr("Wor&kers"));
-    workers->addAction(m_workersTab->drainAction());
-    workers->addAction(m_workersTab->undrainAction());
+    m_workersTab->actions()->addTo(workers);
 
     QMenu *tokens = menuBar()->addMenu(tr("&Tokens"));
     tokens->addAction(m_tokensTab->newTokenAction());

@@ -15,6 +15,14 @@ bool isConnectedStatus(WorkerStatus status)
         || status == WorkerStatus::Draining;
 }
 
+QString workerStatusText(const WorkerRecord &worker)
+{
+    // Paused is a flag beside the status (as in `swamp worker list`): a connected paused worker
+    // shows it instead.
+    const bool live = worker.status == WorkerStatus::Idle || worker.status == WorkerStatus::Busy;
+    return worker.paused && live ? WorkerModel::tr("paused") : StatusPalette::workerStatusText(worker.status);
+}
+
 WorkerModel::WorkerModel(QObject *parent)
     : QAbstractTableModel(parent)
     , m_now(QDateTime::currentDateTimeUtc())
@@ -42,7 +50,7 @@ QVariant WorkerModel::displayValue(const WorkerRecord &worker, int column) const
 {
     switch (column) {
     case Name: return worker.name;
-    case Status: return StatusPalette::workerStatusText(worker.status);
+    case Status: return workerStatusText(worker);
     case Slots: return tr("%1/%2").arg(worker.activeSteps).arg(worker.capacity);
     case Labels: return formatLabels(worker.labels);
     case Platform:

@@ -57,5 +57,7 @@ private:
 };
 
 bool isConnectedStatus(WorkerStatus status);
+// The status as the table shows it: "paused" for a connected paused worker.
+QString workerStatusText(const WorkerRecord &worker);
 
 } // namespace Swamp::Console
