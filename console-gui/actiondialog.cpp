@@ -84,6 +84,13 @@ QString ActionDialog::reason() const
     return m_reason->text().trimmed();
 }
 
+void ActionDialog::hideReason()
+{
+    m_reason->setVisible(false);
+    if (QWidget *label = m_form->labelForField(m_reason))
+        label->setVisible(false);
+}
+
 QString ActionDialog::errorText() const
 {
     return m_error->text();

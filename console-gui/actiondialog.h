@@ -33,6 +33,8 @@ public:
     QPushButton *acceptButton() const { return m_accept; }
     // The reason as typed (trimmed); empty when none.
     QString reason() const;
+    // For actions the orchestrator audits without a reason (drain, prune): no reason field.
+    void hideReason();
     // What the orchestrator (or the validation) said last; empty when nothing went wrong.
     QString errorText() const;
     QString errorCode() const { return m_errorCode; }

@@ -27,6 +27,7 @@ DrainWorkerDialog::DrainWorkerDialog(const QString &worker, int runningSteps, QW
                                "With one, steps still running then go back to the queue."),
                             this);
     hint->setWordWrap(true);
+    hideReason();
     form()->insertRow(0, m_useDeadline, m_deadline);
     form()->insertRow(1, QString(), m_deadlineProblem);
     form()->insertRow(2, QString(), hint);

@@ -185,9 +185,12 @@ void MainWindow::createMenus()
 
     QMenu *workers = menuBar()->addMenu(tr("Wor&kers"));
     m_workersTab->actions()->addTo(workers);
+    workers->addSeparator();
+    workers->addAction(m_workersTab->actions()->pruneAction());
 
     QMenu *tokens = menuBar()->addMenu(tr("&Tokens"));
     tokens->addAction(m_tokensTab->newTokenAction());
+    tokens->addAction(m_tokensTab->extendAction());
     tokens->addAction(m_tokensTab->revokeAction());
 
     QMenu *steps = menuBar()->addMenu(tr("Ste&ps"));

@@ -3,6 +3,7 @@
 #include "actiondialog.h"
 #include "client/adminsession.h"
 #include "drainworkerdialog.h"
+#include "pruneworkersdialog.h"
 #include "workerlabelsdialog.h"
 #include "workermodel.h"
 
@@ -10,6 +11,7 @@
 
 #include <QAction>
 #include <QClipboard>
+#include <QJsonArray>
 #include <QGuiApplication>
 #include <QLabel>
 #include <QMenu>
@@ -30,7 +32,9 @@ WorkerActions::WorkerActions(AdminSession *session, WorkerModel *model, QWidget 
     , m_labels(new QAction(tr("&Labels…"), this))
     , m_remove(new QAction(dialogParent->style()->standardIcon(QStyle::SP_DialogDiscardButton), tr("Re&move…"), this))
     , m_copyName(new QAction(tr("&Copy name"), this))
+    , m_prune(new QAction(tr("P&rune gone workers…"), this))
 {
+    m_prune->setToolTip(tr("Remove the workers gone for longer than a grace period and free their enrollments"));
     m_drain->setToolTip(tr("Finish the running steps, take no new ones, then exit"));
     m_undrain->setToolTip(tr("Take steps again"));
     m_pause->setToolTip(tr("Take no new steps but stay connected (Ctrl+P)"));
@@ -54,6 +58,7 @@ WorkerActions::WorkerActions(AdminSession *session, WorkerModel *model, QWidget 
     connect(m_labels, &QAction::triggered, this, &WorkerActions::openLabelsDialog);
     connect(m_remove, &QAction::triggered, this, &WorkerActions::openRemoveDialog);
     connect(m_copyName, &QAction::triggered, this, &WorkerActions::copyName);
+    connect(m_prune, &QAction::triggered, this, &WorkerActions::openPruneDialog);
     update();
 }
 
@@ -73,6 +78,28 @@ void WorkerActions::addTo(QMenu *menu) const
     menu->addAction(m_copyName);
     menu->addSeparator();
     menu->addAction(m_remove);
+}
+
+PruneWorkersDialog *WorkerActions::openPruneDialog()
+{
+    auto *dialog = new PruneWorkersDialog(m_dialogParent);
+    connect(dialog, &PruneWorkersDialog::previewRequested, this, [this, dialog](qint64 grace) {
+        m_session->request(QStringLiteral("worker.prune"),
+                           {{QStringLiteral("gracePeriodMs"), grace}, {QStringLiteral("dryRun"), true}}, dialog,
+                           [dialog, grace](const Result<QJsonObject> &result) { dialog->setPreview(grace, result); });
+    });
+    connectDialog(dialog, QStringLiteral("worker.prune"), [dialog] {
+        return QJsonObject{{QStringLiteral("gracePeriodMs"), dialog->gracePeriodMs()},
+                           {QStringLiteral("dryRun"), false}};
+    }, [](const QJsonObject &result) {
+        int freed = 0;
+        const QJsonArray workers = result.value(QStringLiteral("workers")).toArray();
+        for (const QJsonValue &worker : workers)
+            freed += worker.toObject().value(QStringLiteral("bindingsFreed")).toInt();
+        return tr("Pruned %n worker(s); %1 enrollment(s) freed.", nullptr, int(workers.size())).arg(freed);
+    });
+    dialog->refreshPreview();
+    return dialog;
 }
 
 void WorkerActions::setWorkerId(const QString &id)

@@ -21,11 +21,12 @@ namespace Swamp::Console {
 class ActionDialog;
 class AdminSession;
 class DrainWorkerDialog;
+class PruneWorkersDialog;
 class WorkerLabelsDialog;
 class WorkerModel;
 
 // What an operator can do to the selected worker: drain (with a deadline), undrain, pause,
-// resume, edit its labels, remove it, copy its name. The same actions serve the workers table's
+// resume, edit its labels, remove it, copy its name; and prune the workers gone for long. The same actions serve the workers table's
 // context menu, the Workers menu and the tab's buttons; they follow the selected worker's state.
 // Dialogs are children of `dialogParent`, non-blocking; errors of the orchestrator are shown in
 // the dialog (or as a message for the actions without one).
@@ -44,6 +45,7 @@ public:
     QAction *labelsAction() const { return m_labels; }
     QAction *removeAction() const { return m_remove; }
     QAction *copyNameAction() const { return m_copyName; }
+    QAction *pruneAction() const { return m_prune; }
     QList<QAction *> actions() const;
     // The actions in the order of the menus, with separators.
     void addTo(QMenu *menu) const;
@@ -56,6 +58,7 @@ public:
     DrainWorkerDialog *openDrainDialog();
     WorkerLabelsDialog *openLabelsDialog();
     ActionDialog *openRemoveDialog();
+    PruneWorkersDialog *openPruneDialog();
     void undrain();
     void pause();
     void resume();
@@ -83,6 +86,7 @@ private:
     QAction *m_labels;
     QAction *m_remove;
     QAction *m_copyName;
+    QAction *m_prune;
 };
 
 } // namespace Swamp::Console
