@@ -3,10 +3,14 @@
 // the query editor points at errors, and a reconnect resumes the event stream.
 #include "consoleharness.h"
 
+#include "actiondialog.h"
 #include "client/adminsession.h"
+#include "drainworkerdialog.h"
 #include "eventmodel.h"
+#include "extendtokendialog.h"
 #include "mainwindow.h"
 #include "newtokendialog.h"
+#include "pruneworkersdialog.h"
 #include "queryresultmodel.h"
 #include "querytab.h"
 #include "revoketokendialog.h"
@@ -16,8 +20,13 @@
 #include "tokencreateddialog.h"
 #include "tokenmodel.h"
 #include "tokenstab.h"
+#include "workeractions.h"
+#include "workerlabelsdialog.h"
 #include "workermodel.h"
 #include "workerstab.h"
+
+#include "common/duration.h"
+#include "common/labels.h"
 
 #include <QCheckBox>
 #include <QClipboard>
@@ -27,8 +36,10 @@
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -58,6 +69,13 @@ private Q_SLOTS:
     void tokensTabWarnsBeforeWorkersStop();
     void revokeDisconnectsTheWorker();
     void drainStopsAnIdleWorker();
+    void drainDeadlineRequeuesTheRunningStep();
+    void pauseAndResumeKeepTheWorkerConnected();
+    void contextMenuOffersTheWorkerActions();
+    void labelsDialogChangesTheLabels();
+    void removeEndsTheSessionAndFreesTheName();
+    void extendMovesTheTokenExpiry();
+    void pruneListsWhatItWouldPruneFirst();
     void queryTypoShowsErrorPosition();
     void queryFailureIsShownGracefully();
     void reconnectResumesFromLastEventId();
@@ -72,6 +90,10 @@ private:
     QString statusOf(const QString &workerName) const;
     bool waitEnrolled(ConsoleTest::Child *worker);
     void openWindow();
+    QString selectWorkerNamed(const QString &name);
+    // Accepts `dialog` and waits until the orchestrator answered: true when it closed (done),
+    // false with the dialog's error otherwise.
+    static bool acceptAndWait(ActionDialog *dialog, QString *error, QString *code);
 
     std::unique_ptr<ConsoleTest::Orchestrator> m_orchestrator;
     std::unique_ptr<AdminSession> m_session;
@@ -391,20 +413,260 @@ void tst_ConsoleWidgets::drainStopsAnIdleWorker()
     tab->selectWorker(m_window->workerModel()->workerAt(0).id);
     QVERIFY(tab->drainAction()->isEnabled());
     QVERIFY(!tab->undrainAction()->isEnabled());
-    QMessageBox *box = tab->confirmDrain();
-    QVERIFY(box);
-    QVERIFY(box->text().contains(u"spare"));
-    QAbstractButton *drain = nullptr;
-    for (QAbstractButton *button : box->buttons())
-        if (box->buttonRole(button) == QMessageBox::AcceptRole)
-            drain = button;
-    QVERIFY(drain);
-    drain->click();
+    DrainWorkerDialog *dialog = tab->confirmDrain();
+    QVERIFY(dialog);
+    QVERIFY(dialog->textLabel()->text().contains(u"spare"));
+    QVERIFY(!dialog->deadlineBox()->isChecked());
+    QCOMPARE(dialog->deadlineMs(), 0);
+    QString error;
+    QString code;
+    QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
     // Nothing running: it drains, is told to exit 0, and the row follows.
     QTRY_COMPARE_WITH_TIMEOUT(worker->process.state(), QProcess::NotRunning, 30000);
     QCOMPARE(worker->process.exitCode(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("spare")), QStringLiteral("disconnected"), 20000);
     QVERIFY(!tab->drainAction()->isEnabled());
+}
+
+bool tst_ConsoleWidgets::acceptAndWait(ActionDialog *dialog, QString *error, QString *code)
+{
+    QPointer<ActionDialog> guard(dialog);
+    if (!dialog->acceptButton()->isEnabled()) {
+        *error = QStringLiteral("the dialog's accept button is disabled: ") + dialog->errorText();
+        return false;
+    }
+    dialog->acceptButton()->click();
+    QTest::qWaitFor([&] { return !guard || !guard->isBusy(); }, 20000);
+    if (!guard)
+        return true;
+    *error = guard->errorText();
+    *code = guard->errorCode();
+    return false;
+}
+
+QString tst_ConsoleWidgets::selectWorkerNamed(const QString &name)
+{
+    for (const WorkerRecord &w : m_window->workerModel()->workers()) {
+        if (w.name == name) {
+            m_window->workersTab()->selectWorker(w.id);
+            return w.id;
+        }
+    }
+    return {};
+}
+
+void tst_ConsoleWidgets::drainDeadlineRequeuesTheRunningStep()
+{
+    openWindow();
+    startWorker(QStringLiteral("slow"));
+    const QString id = submit({QStringLiteral("sleep"), QStringLiteral("60")});
+    QVERIFY(!id.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(id), QStringLiteral("running"), 20000);
+    QVERIFY(!selectWorkerNamed(QStringLiteral("slow")).isEmpty());
+    QTRY_COMPARE(m_window->workerModel()->workerAt(0).activeSteps, 1);
+    DrainWorkerDialog *dialog = m_window->workersTab()->confirmDrain();
+    QVERIFY(dialog);
+    QVERIFY2(dialog->textLabel()->text().contains(u"finishes its 1 running step"),
+             qPrintable(dialog->textLabel()->text()));
+    dialog->deadlineBox()->setChecked(true);
+    dialog->deadlineEdit()->setText(QStringLiteral("soon"));
+    QVERIFY(!dialog->acceptButton()->isEnabled());
+    dialog->deadlineEdit()->setText(QStringLiteral("1s"));
+    QCOMPARE(dialog->deadlineMs(), 1000);
+    QString error;
+    QString code;
+    QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("slow")), QStringLiteral("draining"), 5000);
+    // At the deadline the step goes back to the queue and the worker exits 0.
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(id), QStringLiteral("queued"), 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("slow")), QStringLiteral("disconnected"), 30000);
+}
+
+void tst_ConsoleWidgets::pauseAndResumeKeepTheWorkerConnected()
+{
+    openWindow();
+    startWorker(QStringLiteral("gpu"));
+    const QString id = selectWorkerNamed(QStringLiteral("gpu"));
+    WorkerActions *actions = m_window->workersTab()->actions();
+    QVERIFY(actions->pauseAction()->isEnabled());
+    QVERIFY(!actions->resumeAction()->isEnabled());
+    actions->pauseAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->workerModel()->worker(id)->paused, 10000);
+    const QModelIndex status = m_window->workerModel()->index(m_window->workerModel()->rowOf(id), WorkerModel::Status);
+    QCOMPARE(status.data().toString(), u"paused");
+    QCOMPARE(m_window->workersTab()->detail(QStringLiteral("status")), u"paused");
+    QVERIFY(!actions->pauseAction()->isEnabled());
+    QVERIFY(actions->resumeAction()->isEnabled());
+    // The orchestrator has it too, and the worker stays connected.
+    const QString listed = m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("list")});
+    QVERIFY2(QRegularExpression(QStringLiteral("gpu\\s+paused")).match(listed).hasMatch(), qPrintable(listed));
+    QCOMPARE(statusOf(QStringLiteral("gpu")), QStringLiteral("idle"));
+
+    actions->resumeAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(!m_window->workerModel()->worker(id)->paused, 10000);
+    QCOMPARE(status.data().toString(), u"idle");
+    QVERIFY(actions->pauseAction()->isEnabled());
+    QVERIFY(!actions->resumeAction()->isEnabled());
+}
+
+void tst_ConsoleWidgets::contextMenuOffersTheWorkerActions()
+{
+    openWindow();
+    startWorker(QStringLiteral("menu-1"));
+    QVERIFY(!selectWorkerNamed(QStringLiteral("menu-1")).isEmpty());
+    QMenu *menu = m_window->workersTab()->createContextMenu();
+    QStringList texts;
+    QAction *copy = nullptr;
+    for (QAction *action : menu->actions()) {
+        if (action->isSeparator())
+            continue;
+        texts << action->text();
+        if (action == m_window->workersTab()->actions()->copyNameAction())
+            copy = action;
+    }
+    const QStringList wantedTexts{QStringLiteral("&Pause"), QStringLiteral("&Drain…"), QStringLiteral("&Labels…"),
+                                  QStringLiteral("Re&move…"), QStringLiteral("&Copy name")};
+    for (const QString &wanted : wantedTexts)
+        QVERIFY2(texts.contains(wanted), qPrintable(texts.join(u'|')));
+    // The Workers menu of the window has them too.
+    bool inMenuBar = false;
+    for (QMenu *barMenu : m_window->findChildren<QMenu *>())
+        inMenuBar = inMenuBar || (barMenu != menu && barMenu->actions().contains(copy));
+    QVERIFY(inMenuBar);
+    QVERIFY(copy && copy->isEnabled());
+    QGuiApplication::clipboard()->clear();
+    copy->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"menu-1");
+    delete menu;
+    // Ctrl+C in the table copies the name as well.
+    m_window->workersTab()->view()->setFocus();
+    QGuiApplication::clipboard()->clear();
+    QTest::keySequence(m_window->workersTab()->view(), QKeySequence::Copy);
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"menu-1");
+}
+
+void tst_ConsoleWidgets::labelsDialogChangesTheLabels()
+{
+    openWindow();
+    startWorker(QStringLiteral("tagged"));
+    const QString id = selectWorkerNamed(QStringLiteral("tagged"));
+    WorkerLabelsDialog *dialog = m_window->workersTab()->actions()->openLabelsDialog();
+    QVERIFY(dialog);
+    QVERIFY(!dialog->acceptButton()->isEnabled()); // nothing changed yet
+    dialog->labelsEdit()->setText(QStringLiteral("region"));
+    QVERIFY(!dialog->acceptButton()->isEnabled());
+    dialog->labelsEdit()->setText(QStringLiteral("region=eu, gpu=a100"));
+    const QJsonObject params = dialog->parameters();
+    QCOMPARE(params.value(QStringLiteral("set")).toObject(),
+             (QJsonObject{{QStringLiteral("gpu"), QStringLiteral("a100")}, {QStringLiteral("region"), QStringLiteral("eu")}}));
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("new GPU"));
+    QString error;
+    QString code;
+    if (!acceptAndWait(dialog, &error, &code)) {
+        if (code == u"unknown_method") {
+            QVERIFY2(error.contains(u"worker.label"), qPrintable(error));
+            QSKIP("this orchestrator has no worker.label yet (unknown_method)");
+        }
+        QFAIL(qPrintable(error));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(formatLabels(m_window->workerModel()->worker(id)->labels),
+                              QStringLiteral("gpu=a100, region=eu"), 10000);
+    // Removing one sends it in "remove".
+    WorkerLabelsDialog *again = m_window->workersTab()->actions()->openLabelsDialog();
+    again->labelsEdit()->setText(QStringLiteral("region=eu"));
+    QCOMPARE(again->parameters().value(QStringLiteral("remove")).toArray(), QJsonArray{QStringLiteral("gpu")});
+    QVERIFY2(acceptAndWait(again, &error, &code), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(formatLabels(m_window->workerModel()->worker(id)->labels), QStringLiteral("region=eu"),
+                              10000);
+}
+
+void tst_ConsoleWidgets::removeEndsTheSessionAndFreesTheName()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("retired"));
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("retired"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("retired")), QStringLiteral("idle"), 5000);
+    QVERIFY(!selectWorkerNamed(QStringLiteral("retired")).isEmpty());
+    ActionDialog *dialog = m_window->workersTab()->actions()->openRemoveDialog();
+    QVERIFY(dialog);
+    // It says what happens to the session and its steps.
+    QVERIFY2(dialog->textLabel()->text().contains(u"its session ends now"), qPrintable(dialog->textLabel()->text()));
+    QVERIFY2(dialog->textLabel()->text().contains(u"0 running step(s) are cancelled and go back to the queue"),
+             qPrintable(dialog->textLabel()->text()));
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("decommissioned"));
+    QString error;
+    QString code;
+    if (!acceptAndWait(dialog, &error, &code)) {
+        if (code == u"unknown_method") {
+            QVERIFY2(error.contains(u"worker.remove"), qPrintable(error));
+            QSKIP("this orchestrator has no worker.remove yet (unknown_method)");
+        }
+        QFAIL(qPrintable(error));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("retired")), QString(), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(worker->process.state(), QProcess::NotRunning, 30000);
+    const QString listed = m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("list"), QStringLiteral("--all")});
+    QVERIFY2(!listed.contains(u"retired"), qPrintable(listed));
+}
+
+void tst_ConsoleWidgets::extendMovesTheTokenExpiry()
+{
+    openWindow();
+    startWorker(QStringLiteral("daily"));
+    TokensTab *tab = m_window->tokensTab();
+    QTRY_VERIFY_WITH_TIMEOUT(!tab->expiryWarning().isEmpty(), 10000);
+    tab->selectToken(QStringLiteral("daily"));
+    QVERIFY(tab->extendAction()->isEnabled());
+    ExtendTokenDialog *dialog = tab->openExtendDialog();
+    QVERIFY(dialog);
+    QVERIFY2(dialog->textLabel()->text().contains(u"1 connected worker(s) enrolled with it keep running"),
+             qPrintable(dialog->textLabel()->text()));
+    QCOMPARE(dialog->durationEdit()->text(), u"30d");
+    QVERIFY2(dialog->stopHint()->text().contains(u"(in 30d)") || dialog->stopHint()->text().contains(u"(in 29d)"),
+             qPrintable(dialog->stopHint()->text()));
+    dialog->durationEdit()->setText(QStringLiteral("400d"));
+    QVERIFY(!dialog->acceptButton()->isEnabled());
+    dialog->durationEdit()->setText(QStringLiteral("30d"));
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("build fleet stays"));
+    QString error;
+    QString code;
+    QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
+    QTRY_VERIFY_WITH_TIMEOUT(tab->expiryWarning().isEmpty(), 10000);
+    const QDateTime expires = parseIsoUtc(m_window->tokenModel()->tokenAt(0).value(QStringLiteral("expiresAt")).toString());
+    QVERIFY(expires > QDateTime::currentDateTimeUtc().addDays(29));
+    QCOMPARE(statusOf(QStringLiteral("daily")), QStringLiteral("idle"));
+}
+
+void tst_ConsoleWidgets::pruneListsWhatItWouldPruneFirst()
+{
+    m_orchestrator->stop();
+    QVERIFY(m_orchestrator->start(0, {QStringLiteral("--reconnect-grace"), QStringLiteral("1s")}));
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("gone"));
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("gone"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    startWorker(QStringLiteral("stays"));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("gone")), QStringLiteral("idle"), 5000);
+    worker->process.kill();
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("gone")), QStringLiteral("lost"), 20000);
+
+    PruneWorkersDialog *dialog = m_window->workersTab()->actions()->openPruneDialog();
+    // The default grace period (24h) prunes nothing, and says so.
+    QTRY_VERIFY(dialog->previewText().startsWith(u"No worker has been gone for longer than"));
+    QVERIFY(!dialog->acceptButton()->isEnabled());
+    dialog->gracePeriodEdit()->setText(QStringLiteral("0s"));
+    QTRY_COMPARE(dialog->preview()->topLevelItemCount(), 1);
+    QCOMPARE(dialog->preview()->topLevelItem(0)->text(0), u"gone");
+    QVERIFY2(dialog->previewText().contains(u"1 worker(s) would be pruned"), qPrintable(dialog->previewText()));
+    QVERIFY(dialog->acceptButton()->isEnabled());
+    // Nothing was pruned by looking.
+    QCOMPARE(statusOf(QStringLiteral("gone")), QStringLiteral("lost"));
+    QString error;
+    QString code;
+    QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("gone")), QString(), 10000);
+    QCOMPARE(statusOf(QStringLiteral("stays")), QStringLiteral("idle"));
 }
 
 void tst_ConsoleWidgets::queryTypoShowsErrorPosition()
