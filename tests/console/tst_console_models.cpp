@@ -1,6 +1,7 @@
 // The console's models: live upserts without resets, per-column ticks, and the item-model
 // contract (QAbstractItemModelTester) for each.
 #include "eventmodel.h"
+#include "jsontreemodel.h"
 #include "queryresultmodel.h"
 #include "stepmodel.h"
 #include "tokenmodel.h"
@@ -92,6 +93,7 @@ private Q_SLOTS:
     void eventCapacity();
     void queryShapes_data();
     void queryShapes();
+    void jsonTree();
     void stepUpsertsWithoutReset();
     void stepEventThenFullRecord();
     void stepOlderRecordIgnored();
@@ -299,6 +301,41 @@ void tst_ConsoleModels::queryShapes()
     QCOMPARE(model.rowCount(), results.size());
     QCOMPARE(model.index(0, 0).data().toString(), firstCell);
     model.clear();
+    QCOMPARE(model.rowCount(), 0);
+}
+
+void tst_ConsoleModels::jsonTree()
+{
+    JsonTreeModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    const QJsonObject record{{QStringLiteral("name"), QStringLiteral("w1")},
+                             {QStringLiteral("attributes"),
+                              QJsonObject{{QStringLiteral("capacity"), 2},
+                                          {QStringLiteral("labels"), QJsonObject{{QStringLiteral("gpu"), QStringLiteral("a100")}}},
+                                          {QStringLiteral("command"), QJsonArray{QStringLiteral("sleep"), QStringLiteral("3")}},
+                                          {QStringLiteral("disconnectedAt"), QJsonValue::Null},
+                                          {QStringLiteral("draining"), false}}}};
+    model.setValue(record);
+    QCOMPARE(model.rowCount(), 2);
+    const QModelIndex attributes = model.find({QStringLiteral("attributes")});
+    QCOMPARE(model.rowCount(attributes), 5);
+    const auto value = [&model](const QStringList &path) {
+        return model.find(path).siblingAtColumn(JsonTreeModel::Value).data().toString();
+    };
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("capacity")}), u"2");
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("command")}), u"[2 item(s)]");
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("command"), QStringLiteral("[1]")}), u"3");
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("disconnectedAt")}), u"null");
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("draining")}), u"false");
+    QCOMPARE(model.find({QStringLiteral("attributes"), QStringLiteral("command")}).data(JsonTreeModel::JsonRole).toString(),
+             u"[\"sleep\",\"3\"]");
+    QCOMPARE(model.parent(model.find({QStringLiteral("attributes"), QStringLiteral("labels")})), attributes);
+    QVERIFY(!model.find({QStringLiteral("attributes"), QStringLiteral("nope")}).isValid());
+    // A scalar (a --select projection) is one row; nothing is empty.
+    model.setValue(QStringLiteral("idle"));
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.index(0, JsonTreeModel::Value).data().toString(), u"idle");
+    model.setValue(QJsonValue(QJsonValue::Undefined));
     QCOMPARE(model.rowCount(), 0);
 }
 

@@ -8,6 +8,7 @@
 #include "drainworkerdialog.h"
 #include "eventmodel.h"
 #include "extendtokendialog.h"
+#include "jsontreemodel.h"
 #include "mainwindow.h"
 #include "newtokendialog.h"
 #include "pruneworkersdialog.h"
@@ -46,6 +47,7 @@
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTest>
+#include <QTreeView>
 #include <QTreeWidget>
 
 using namespace Swamp;
@@ -78,6 +80,7 @@ private Q_SLOTS:
     void pruneListsWhatItWouldPruneFirst();
     void queryTypoShowsErrorPosition();
     void queryFailureIsShownGracefully();
+    void queryResultIsAnExpandableTree();
     void reconnectResumesFromLastEventId();
     void refusedShowsWhy();
     void stepRunsAndShowsOutput();
@@ -715,6 +718,52 @@ void tst_ConsoleWidgets::queryFailureIsShownGracefully()
         const QJsonObject exported = QJsonDocument::fromJson(file.readAll()).object();
         QCOMPARE(exported.value(QStringLiteral("results")).toArray().size(), 1);
     }
+}
+
+void tst_ConsoleWidgets::queryResultIsAnExpandableTree()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("tree"), {QStringLiteral("--label"),
+                                                                               QStringLiteral("pool=ci")});
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("tree"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QueryTab *tab = m_window->queryTab();
+    m_window->tabs()->setCurrentWidget(tab);
+    tab->setPredicate(QStringLiteral("modelType == \"swamp/worker\""));
+    tab->run();
+    QTRY_COMPARE_WITH_TIMEOUT(tab->model()->rowCount(), 1, 10000);
+    // The first result is shown as a tree at once: its attributes open, nested maps closed.
+    const JsonTreeModel *tree = tab->treeModel();
+    QTRY_VERIFY(tree->find({QStringLiteral("attributes")}).isValid());
+    const QModelIndex attributes = tree->find({QStringLiteral("attributes")});
+    QVERIFY(tab->treeView()->isExpanded(attributes));
+    const QModelIndex labels = tree->find({QStringLiteral("attributes"), QStringLiteral("labels")});
+    QVERIFY(labels.isValid());
+    QVERIFY(!tab->treeView()->isExpanded(labels));
+    QCOMPARE(labels.siblingAtColumn(JsonTreeModel::Value).data().toString(), u"{1 field(s)}");
+    QCOMPARE(labels.siblingAtColumn(JsonTreeModel::Type).data().toString(), u"map");
+    const QModelIndex pool = tree->find({QStringLiteral("attributes"), QStringLiteral("labels"), QStringLiteral("pool")});
+    QCOMPARE(pool.siblingAtColumn(JsonTreeModel::Value).data().toString(), u"ci");
+    QCOMPARE(tree->find({QStringLiteral("name")}).siblingAtColumn(JsonTreeModel::Value).data().toString(), u"tree");
+
+    // Copy: a node as JSON (a string bare), and the whole result from the table.
+    tab->treeView()->setCurrentIndex(labels);
+    tab->copyValueAction()->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"{\"pool\":\"ci\"}");
+    tab->treeView()->setCurrentIndex(pool);
+    tab->copyValueAction()->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"ci");
+    tab->copyResultAction()->trigger();
+    const QJsonObject copied = QJsonDocument::fromJson(QGuiApplication::clipboard()->text().toUtf8()).object();
+    QCOMPARE(copied.value(QStringLiteral("modelType")).toString(), u"swamp/worker");
+    QCOMPARE(copied.value(QStringLiteral("attributes")).toObject().value(QStringLiteral("labels")).toObject(),
+             (QJsonObject{{QStringLiteral("pool"), QStringLiteral("ci")}}));
+    // Export still writes the whole response.
+    QTemporaryDir dir;
+    QVERIFY(tab->exportTo(dir.filePath(QStringLiteral("r.json"))));
+    QFile file(dir.filePath(QStringLiteral("r.json")));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toArray().size(), 1);
 }
 
 void tst_ConsoleWidgets::reconnectResumesFromLastEventId()
