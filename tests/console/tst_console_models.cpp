@@ -1,5 +1,6 @@
 // The console's models: live upserts without resets, per-column ticks, and the item-model
 // contract (QAbstractItemModelTester) for each.
+#include "auditmodel.h"
 #include "eventmodel.h"
 #include "jsontreemodel.h"
 #include "queryresultmodel.h"
@@ -94,6 +95,7 @@ private Q_SLOTS:
     void queryShapes_data();
     void queryShapes();
     void jsonTree();
+    void auditInsertsWithoutReset();
     void stepUpsertsWithoutReset();
     void stepEventThenFullRecord();
     void stepOlderRecordIgnored();
@@ -337,6 +339,39 @@ void tst_ConsoleModels::jsonTree()
     QCOMPARE(model.index(0, JsonTreeModel::Value).data().toString(), u"idle");
     model.setValue(QJsonValue(QJsonValue::Undefined));
     QCOMPARE(model.rowCount(), 0);
+}
+
+void tst_ConsoleModels::auditInsertsWithoutReset()
+{
+    AuditModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    const auto entry = [](int id, const QString &action, const QString &worker) {
+        return QJsonObject{{QStringLiteral("id"), id},
+                           {QStringLiteral("modelType"), QStringLiteral("swamp/audit-event")},
+                           {QStringLiteral("attributes"),
+                            QJsonObject{{QStringLiteral("action"), action},
+                                        {QStringLiteral("at"), QStringLiteral("2026-12-01T08:03:13.149Z")},
+                                        {QStringLiteral("tokenName"), QStringLiteral("ci")},
+                                        {QStringLiteral("workerName"), worker.isEmpty() ? QJsonValue() : QJsonValue(worker)},
+                                        {QStringLiteral("client"), QJsonObject{{QStringLiteral("name"), QStringLiteral("swamp/0.1.0")},
+                                                                               {QStringLiteral("adminKey"), QStringLiteral("sha256:00")}}},
+                                        {QStringLiteral("address"), QStringLiteral("127.0.0.1")},
+                                        {QStringLiteral("reason"), QStringLiteral("why")}}}};
+    };
+    model.setEntries({entry(1, QStringLiteral("token.create"), QString())});
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    model.setEntries({entry(1, QStringLiteral("token.create"), QString()), entry(2, QStringLiteral("worker.prune"), QStringLiteral("b1"))});
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(inserted.count(), 1);
+    QCOMPARE(reset.count(), 0);
+    QCOMPARE(model.index(0, AuditModel::Subject).data().toString(), u"token ci");
+    QCOMPARE(model.index(1, AuditModel::Subject).data().toString(), u"worker b1 (token ci)");
+    QCOMPARE(model.index(1, AuditModel::Client).data().toString(), u"swamp/0.1.0");
+    QCOMPARE(model.index(1, AuditModel::Action).data(AuditModel::ActionRole).toString(), u"worker.prune");
+    model.setEntries({entry(2, QStringLiteral("worker.prune"), QStringLiteral("b1"))});
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(reset.count(), 0);
 }
 
 void tst_ConsoleModels::stepUpsertsWithoutReset()

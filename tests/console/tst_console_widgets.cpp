@@ -4,6 +4,8 @@
 #include "consoleharness.h"
 
 #include "actiondialog.h"
+#include "auditmodel.h"
+#include "audittab.h"
 #include "client/adminsession.h"
 #include "drainworkerdialog.h"
 #include "eventmodel.h"
@@ -30,6 +32,7 @@
 #include "common/labels.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QClipboard>
 #include <QGuiApplication>
 #include <QDialogButtonBox>
@@ -78,6 +81,7 @@ private Q_SLOTS:
     void removeEndsTheSessionAndFreesTheName();
     void extendMovesTheTokenExpiry();
     void pruneListsWhatItWouldPruneFirst();
+    void auditTabShowsWhoDidWhat();
     void queryTypoShowsErrorPosition();
     void queryFailureIsShownGracefully();
     void queryResultIsAnExpandableTree();
@@ -670,6 +674,56 @@ void tst_ConsoleWidgets::pruneListsWhatItWouldPruneFirst()
     QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
     QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("gone")), QString(), 10000);
     QCOMPARE(statusOf(QStringLiteral("stays")), QStringLiteral("idle"));
+}
+
+void tst_ConsoleWidgets::auditTabShowsWhoDidWhat()
+{
+    openWindow();
+    AuditTab *tab = m_window->auditTab();
+    QTRY_VERIFY(tab->statusText().startsWith(u"No audited action yet."));
+    // A token made in the console, with the reason typed in its dialog.
+    NewTokenDialog *dialog = m_window->tokensTab()->openNewTokenDialog();
+    QTest::keyClicks(dialog->nameEdit(), QStringLiteral("audited"));
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("ticket OPS-42"));
+    QCOMPARE(dialog->parameters().value(QStringLiteral("reason")).toString(), u"ticket OPS-42");
+    dialog->accept();
+    QTRY_VERIFY(m_window->findChild<TokenCreatedDialog *>() != nullptr);
+    // A worker paused with the CLI.
+    startWorker(QStringLiteral("paused-1"));
+    int exitCode = -1;
+    m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("pause"), QStringLiteral("paused-1"),
+                         QStringLiteral("--reason"), QStringLiteral("driver update")}, &exitCode);
+    QCOMPARE(exitCode, 0);
+
+    const AuditModel *model = tab->model();
+    // token.create twice (the console's and the CLI's for the worker), worker.pause once.
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 3, 10000);
+    QHash<QString, int> rowOfReason;
+    for (int row = 0; row < model->rowCount(); ++row)
+        rowOfReason.insert(model->index(row, AuditModel::Reason).data().toString(), row);
+    QVERIFY(rowOfReason.contains(QStringLiteral("ticket OPS-42")));
+    const int created = rowOfReason.value(QStringLiteral("ticket OPS-42"));
+    QCOMPARE(model->index(created, AuditModel::Action).data().toString(), u"token.create");
+    QCOMPARE(model->index(created, AuditModel::Subject).data().toString(), u"token audited");
+    QVERIFY2(model->index(created, AuditModel::Client).data().toString().startsWith(u"tst_console_widgets/"),
+             qPrintable(model->index(created, AuditModel::Client).data().toString()));
+    QCOMPARE(model->index(created, AuditModel::Address).data().toString(), u"127.0.0.1");
+    const int paused = rowOfReason.value(QStringLiteral("driver update"), -1);
+    QVERIFY(paused >= 0);
+    QCOMPARE(model->index(paused, AuditModel::Action).data().toString(), u"worker.pause");
+    QVERIFY2(model->index(paused, AuditModel::Subject).data().toString().startsWith(u"worker paused-1"),
+             qPrintable(model->index(paused, AuditModel::Subject).data().toString()));
+    QVERIFY(model->index(paused, AuditModel::Client).data().toString().startsWith(u"swamp/"));
+
+    // Filterable by action and by text; the newest entry first.
+    tab->actionBox()->setCurrentIndex(tab->actionBox()->findData(QStringLiteral("worker.pause")));
+    QCOMPARE(tab->proxy()->rowCount(), 1);
+    tab->actionBox()->setCurrentIndex(0);
+    tab->filterEdit()->setText(QStringLiteral("ops-42"));
+    QCOMPARE(tab->proxy()->rowCount(), 1);
+    tab->filterEdit()->clear();
+    QCOMPARE(tab->proxy()->index(0, AuditModel::Action).data().toString(), u"worker.pause");
+    QVERIFY2(tab->statusText().startsWith(u"3 audit entry(s)"), qPrintable(tab->statusText()));
 }
 
 void tst_ConsoleWidgets::queryTypoShowsErrorPosition()
