@@ -110,6 +110,7 @@ void MainWindow::connectSession()
 {
     connect(m_session, &AdminSession::workersReceived, this, [this](const QList<WorkerRecord> &workers) {
         m_workerModel->setWorkers(workers);
+        m_workersTab->setFleet(m_session->isFleet());
         if (!std::exchange(m_workersLoaded, true) && hasLoaded())
             Q_EMIT loaded();
     });

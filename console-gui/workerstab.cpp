@@ -115,6 +115,8 @@ void WorkersTab::setUpTable()
     m_view->setColumnWidth(WorkerModel::Version, 60);
     m_view->setColumnWidth(WorkerModel::LastSeen, 110);
     m_view->setColumnWidth(WorkerModel::Token, 90);
+    m_view->setColumnWidth(WorkerModel::Orchestrator, 130);
+    m_view->setColumnHidden(WorkerModel::Orchestrator, true);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &WorkersTab::handleSelectionChanged);
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -285,6 +287,12 @@ void WorkersTab::updateSummary()
     m_summary->setText(tr("%n worker(s), %1 connected", nullptr, total).arg(connected));
 }
 
+void WorkersTab::setFleet(bool fleet)
+{
+    m_fleet = fleet;
+    m_view->setColumnHidden(WorkerModel::Orchestrator, !fleet);
+}
+
 void WorkersTab::saveState(QSettings &settings) const
 {
     settings.setValue(QStringLiteral("workers/header"), m_view->horizontalHeader()->saveState());
@@ -295,6 +303,7 @@ void WorkersTab::saveState(QSettings &settings) const
 void WorkersTab::restoreState(const QSettings &settings)
 {
     m_view->horizontalHeader()->restoreState(settings.value(QStringLiteral("workers/header")).toByteArray());
+    setFleet(m_fleet); // a layout saved in a fleet does not show the column elsewhere
     m_splitter->restoreState(settings.value(QStringLiteral("workers/splitter")).toByteArray());
     m_showGone->setChecked(settings.value(QStringLiteral("workers/showDisconnected"), true).toBool());
 }

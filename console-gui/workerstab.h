@@ -48,6 +48,10 @@ public:
     // The context menu of the workers table, as shown at a right click (for tests).
     QMenu *createContextMenu();
 
+    // Shows the Orchestrator column in a fleet, hides it with one orchestrator.
+    void setFleet(bool fleet);
+    bool isFleet() const { return m_fleet; }
+
     void saveState(QSettings &settings) const;
     void restoreState(const QSettings &settings);
 
@@ -82,6 +86,7 @@ private:
     QHash<QString, QLabel *> m_details;
     QString m_selectedId;
     WorkerActions *m_actions;
+    bool m_fleet = false;
 };
 
 } // namespace Swamp::Console

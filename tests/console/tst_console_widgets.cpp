@@ -187,6 +187,10 @@ void tst_ConsoleWidgets::workerAppearsWithinASecond()
     QCOMPARE(tab->detail(QStringLiteral("tokenName")), u"edge");
     QVERIFY(!tab->detail(QStringLiteral("hostname")).isEmpty());
 
+    // One orchestrator: no Orchestrator column.
+    QVERIFY(!tab->isFleet());
+    QVERIFY(tab->view()->isColumnHidden(WorkerModel::Orchestrator));
+
     // The filter box narrows the table.
     tab->filterEdit()->setText(QStringLiteral("no-such-worker"));
     QCOMPARE(tab->proxy()->rowCount(), 0);
