@@ -7,6 +7,7 @@
 #include "auditmodel.h"
 #include "audittab.h"
 #include "client/adminsession.h"
+#include "deploysnippets.h"
 #include "drainworkerdialog.h"
 #include "eventmodel.h"
 #include "extendtokendialog.h"
@@ -37,6 +38,7 @@
 #include <QGuiApplication>
 #include <QDialogButtonBox>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
@@ -45,6 +47,7 @@
 #include <QPlainTextEdit>
 #include <QPointer>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QStandardPaths>
@@ -71,6 +74,8 @@ private Q_SLOTS:
     void newTokenValidatesAsYouType();
     void createdTokenIsShownOnceWithSnippets();
     void snippetsUseTheAdvertisedUrl();
+    void snippetsWorkAsPasted();
+    void sshSnippetEnrollsAWorker();
     void tokensTabWarnsBeforeWorkersStop();
     void revokeDisconnectsTheWorker();
     void drainStopsAnIdleWorker();
@@ -356,6 +361,108 @@ void tst_ConsoleWidgets::snippetsUseTheAdvertisedUrl()
     for (QLabel *label : created->findChildren<QLabel *>())
         toldWhenTheyStop = toldWhenTheyStop || label->text().contains(u"swamp worker token extend remote --duration 30d");
     QVERIFY(toldWhenTheyStop);
+}
+
+namespace {
+// `bash -n`: the exit code and what bash said.
+std::pair<int, QString> bashCheck(const QString &script)
+{
+    QProcess bash;
+    bash.start(QStringLiteral("bash"), {QStringLiteral("-n")});
+    bash.write(script.toUtf8());
+    bash.closeWriteChannel();
+    bash.waitForFinished(10000);
+    return {bash.exitCode(), QString::fromUtf8(bash.readAllStandardError())};
+}
+} // namespace
+
+void tst_ConsoleWidgets::snippetsWorkAsPasted()
+{
+    const QString advertised = QStringLiteral("wss://swamp.example.com:9443");
+    const QString token = QStringLiteral("ci.") + QString(64, u'a');
+    const QString deb = QStringLiteral("https://downloads.example.com/swamp/swamp_0.1.0_amd64.deb");
+    const QList<DeploySnippet> snippets = DeploySnippets::all(advertised, token, deb);
+    QCOMPARE(snippets.size(), 5);
+    int shells = 0;
+    for (const DeploySnippet &snippet : snippets) {
+        QVERIFY2(snippet.text.contains(advertised), qPrintable(snippet.text));
+        QVERIFY2(snippet.text.contains(token), qPrintable(snippet.text));
+        QVERIFY2(!snippet.text.contains(u"127.0.0.1"), qPrintable(snippet.text));
+        if (snippet.shell.isEmpty())
+            continue;
+        ++shells;
+        const auto [exitCode, said] = bashCheck(snippet.shell);
+        QVERIFY2(exitCode == 0, qPrintable(snippet.key + u": " + said + u'\n' + snippet.shell));
+        // What bash checked is what the operator pastes.
+        for (const QString &line : snippet.shell.split(u'\n', Qt::SkipEmptyParts))
+            QVERIFY2(snippet.text.contains(line.trimmed()), qPrintable(snippet.key + u": " + line));
+        if (snippet.needsPackage)
+            QVERIFY2(snippet.shell.contains(u"curl -fsSL -o /tmp/swamp.deb '" + deb + u"'"), qPrintable(snippet.shell));
+    }
+    QCOMPARE(shells, 4); // all but the Kubernetes manifest
+    // cloud-init: the token in a root-only file, swamp installed before it connects.
+    const QString cloudInit = snippets.at(4).text;
+    QVERIFY(cloudInit.startsWith(u"#cloud-config\n"));
+    QVERIFY(cloudInit.contains(u"permissions: '0600'"));
+    QVERIFY(cloudInit.indexOf(u"apt-get install -y --no-install-recommends /tmp/swamp.deb")
+            < cloudInit.indexOf(u"swamp worker connect"));
+    QVERIFY(cloudInit.contains(u"--token-file /etc/swamp/worker.token"));
+    // A bad package URL is never pasted into a snippet.
+    QVERIFY(!DeploySnippets::checkPackageUrl(QStringLiteral("ftp://example.com/swamp.deb")).isEmpty());
+    QVERIFY(!DeploySnippets::checkPackageUrl(QStringLiteral("https://example.com/a'b.deb")).isEmpty());
+    QVERIFY(DeploySnippets::checkPackageUrl(deb).isEmpty());
+    for (const DeploySnippet &snippet : DeploySnippets::all(advertised, token, QStringLiteral("https://x/a'; rm -rf /")))
+        QVERIFY2(!snippet.text.contains(u"rm -rf"), qPrintable(snippet.text));
+
+    // In the dialog: without a package URL the recipes that install swamp cannot be copied.
+    QSettings().remove(QStringLiteral("deploy/packageUrl"));
+    TokenCreatedDialog dialog(advertised, token, QString());
+    QVERIFY(dialog.canCopySnippet(0));
+    QVERIFY(!dialog.canCopySnippet(3));
+    QVERIFY(!dialog.canCopySnippet(4));
+    dialog.packageUrlEdit()->setText(QStringLiteral("ftp://nope"));
+    QVERIFY(!dialog.canCopySnippet(4));
+    dialog.packageUrlEdit()->setText(deb);
+    QVERIFY(dialog.canCopySnippet(3));
+    QVERIFY(dialog.canCopySnippet(4));
+    QVERIFY(dialog.snippets().at(4).contains(deb));
+    // Remembered for the next token.
+    TokenCreatedDialog next(advertised, token, QString());
+    QCOMPARE(next.packageUrlEdit()->text(), deb);
+    QVERIFY(next.canCopySnippet(4));
+    QSettings().remove(QStringLiteral("deploy/packageUrl"));
+}
+
+void tst_ConsoleWidgets::sshSnippetEnrollsAWorker()
+{
+    // The SSH snippet as pasted, with `ssh` standing in for the remote shell on this machine and
+    // the worker's cache dir in a temporary directory instead of /var/lib/swamp-worker.
+    openWindow();
+    NewTokenDialog *dialog = m_window->tokensTab()->openNewTokenDialog();
+    QTest::keyClicks(dialog->nameEdit(), QStringLiteral("pasted"));
+    dialog->accept();
+    TokenCreatedDialog *created = nullptr;
+    QTRY_VERIFY((created = m_window->findChild<TokenCreatedDialog *>()) != nullptr);
+    const QString snippet = created->snippets().at(0);
+    QTemporaryDir cache;
+    const QString fakeSsh = QStringLiteral("ssh() { shift; sh -c \"$(printf '%s' \"$1\" | sed 's#/var/lib/swamp-worker#%1#')\"; }\n")
+                                .arg(cache.path());
+    QProcess shell;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("PATH"), QFileInfo(ConsoleTest::swampBinary()).absolutePath() + u':'
+                                                   + environment.value(QStringLiteral("PATH")));
+    shell.setProcessEnvironment(environment);
+    shell.start(QStringLiteral("bash"), {QStringLiteral("-c"), fakeSsh + snippet});
+    QString out;
+    const bool enrolled = QTest::qWaitFor([&] {
+        out += QString::fromUtf8(shell.readAllStandardOutput());
+        return out.contains(u"enrolled as") || shell.state() == QProcess::NotRunning;
+    }, 20000);
+    const QString err = QString::fromUtf8(shell.readAllStandardError());
+    shell.kill();
+    shell.waitForFinished(5000);
+    QVERIFY2(enrolled && out.contains(u"enrolled as pasted"), qPrintable(out + err));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("pasted")), QStringLiteral("idle"), 5000);
 }
 
 void tst_ConsoleWidgets::tokensTabWarnsBeforeWorkersStop()
