@@ -180,8 +180,10 @@ void QueryTab::setUpResults()
     m_tree->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_splitter->addWidget(m_view);
     m_splitter->addWidget(m_tree);
-    m_splitter->setStretchFactor(0, 3);
-    m_splitter->setStretchFactor(1, 2);
+    // The tree gets room for a worker's attributes without scrolling at the default size.
+    m_splitter->setStretchFactor(0, 1);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setSizes({170, 230});
     m_splitter->setChildrenCollapsible(false);
 }
 
