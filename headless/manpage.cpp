@@ -83,6 +83,9 @@ const Entry exitCodes[] = {
 
 const Entry environment[] = {
     {"SWAMP_DATA_DIR", "The data dir of swamp serve and swamp backup, and where the admin commands on the orchestrator's machine find admin.json. Default: $XDG_DATA_HOME/swamp, else ~/.local/share/swamp."},
+    {"SWAMP_LISTEN", "swamp serve --listen: the address to listen on (host:port)."},
+    {"SWAMP_CONFIG", "--config of swamp serve and swamp worker connect: an INI file of the command's options (flags and the other variables win over it)."},
+    {"SWAMP_LOG_LEVEL", "--log-level of swamp serve and swamp worker connect: error, warning, info (the default) or debug."},
     {"SWAMP_DATABASE_URL", "swamp serve --database: postgresql://user@host[:port][,host[:port]...]/db."},
     {"SWAMP_SERVER", "--server of the admin commands: the orchestrator's URL."},
     {"SWAMP_ADMIN_TOKEN", "--admin-token of the admin commands."},
