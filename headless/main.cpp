@@ -1,6 +1,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "store/store.h"
 #include "version/version.h"
 #include "worker/processsecrets.h"
 
@@ -15,7 +16,7 @@ int runVersion(const QStringList &arguments)
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print one JSON document.")});
     int exitCode = 0;
     if (!parse(parser, arguments, QStringLiteral("version"),
-               QStringLiteral("Print the version of this binary, its wire protocol and Qt. Orchestrator and workers must run the same version."),
+               QStringLiteral("Print the version of this binary, its wire protocol, the newest database schema it knows and Qt. Orchestrator and workers must run the same version."),
                QStringLiteral("  swamp version\n  swamp version --json\n"), &exitCode))
         return exitCode;
     if (!parser.positionalArguments().isEmpty())
@@ -23,11 +24,13 @@ int runVersion(const QStringList &arguments)
     if (parser.isSet(QStringLiteral("json"))) {
         printJson(QJsonObject{{QStringLiteral("version"), Swamp::version()},
                               {QStringLiteral("protocol"), Swamp::protocolVersion()},
+                              {QStringLiteral("schema"), Swamp::Store::knownSchemaVersion()},
                               {QStringLiteral("qt"), QString::fromLatin1(qVersion())}});
     } else {
-        out(QStringLiteral("swamp %1 (protocol %2, Qt %3)")
+        out(QStringLiteral("swamp %1 (protocol %2, schema %3, Qt %4)")
                 .arg(Swamp::version())
                 .arg(Swamp::protocolVersion())
+                .arg(Swamp::Store::knownSchemaVersion())
                 .arg(QString::fromLatin1(qVersion())));
     }
     return ExitOk;

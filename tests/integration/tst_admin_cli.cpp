@@ -3,6 +3,7 @@
 // authentication (no token, a wrong one, a worker token).
 #include "swampharness.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -430,13 +431,22 @@ void tst_AdminCli::version()
 {
     const Run run = h->cli({u"version"_s});
     QCOMPARE_EXIT(run, 0);
-    QVERIFY2(QRegularExpression(u"^swamp \\S+ \\(protocol \\d+, Qt 6\\.\\d+\\.\\d+\\)\n$"_s).match(run.out).hasMatch(),
-             qPrintable(run.out));
+    const QRegularExpressionMatch match =
+        QRegularExpression(u"^swamp \\S+ \\(protocol \\d+, schema (\\d+), Qt 6\\.\\d+\\.\\d+\\)\n$"_s)
+            .match(run.out);
+    QVERIFY2(match.hasMatch(), qPrintable(run.out));
+    // The schema it knows is the newest migration it carries (docs/operations.md points here).
+    const QStringList migrations =
+        QDir(QStringLiteral(SWAMP_SOURCE_DIR "/resources/migrations/sqlite"))
+            .entryList({u"*.sql"_s}, QDir::Files, QDir::Name);
+    QVERIFY(!migrations.isEmpty());
+    QCOMPARE(match.captured(1).toInt(), migrations.last().section(u'_', 0, 0).toInt());
     const Run alt = h->cli({u"version"_s}, altSwampBinary());
     QVERIFY2(alt.out.startsWith(u"swamp 0.0.9-test "_s), qPrintable(alt.out));
     const Run json = h->cli({u"version"_s, u"--json"_s});
     QCOMPARE_EXIT(json, 0);
     QVERIFY(json.json().contains(u"protocol"_s));
+    QCOMPARE(json.json().value(u"schema"_s).toInt(), match.captured(1).toInt());
 }
 
 QTEST_GUILESS_MAIN(tst_AdminCli)

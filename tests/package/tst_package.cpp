@@ -1,12 +1,13 @@
 // The Debian packages: `cpack -G DEB` builds swamp and swamp-console from this build tree, what
-// they hold runs when unpacked (`dpkg -x`) into an empty root, and swamp's maintainer scripts
-// create and remove the step account in a private copy of /etc.
+// they hold runs when unpacked (`dpkg -x`) into an empty root, swamp's maintainer scripts
+// create and remove the step account in a private copy of /etc, and lintian finds no error.
 
 #include "deploy/privateetc.h"
 #include "integration/swampharness.h"
 
 #include <QDirIterator>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 
@@ -51,6 +52,21 @@ QStringList packageNames(const QString &field)
     return names;
 }
 
+// Runs lintian on packages; *errors gets "tag (package)" of each error it reports
+// ("E: swamp: tag-name [details]").
+Run runLintian(const QString &lintian, const QStringList &debs, QStringList *errors)
+{
+    const Run run = runTool(lintian, QStringList{u"--tag-display-limit"_s, u"0"_s} + debs);
+    static const QRegularExpression tag(u"^([EWIPXON]): ([^:]+): (\\S+)(.*)$"_s);
+    for (const QString &line : run.outLines()) {
+        qInfo("lintian: %s", qPrintable(line));
+        const QRegularExpressionMatch match = tag.match(line);
+        if (match.hasMatch() && match.captured(1) == u"E")
+            errors->append(match.captured(3) + u" ("_s + match.captured(2) + u')');
+    }
+    return run;
+}
+
 } // namespace
 
 class tst_Package : public QObject
@@ -64,6 +80,9 @@ private Q_SLOTS:
     void swampRunsFromThePackage();
     void stepAccount();
     void consolePackage();
+    void copyrightAndChangelog_data();
+    void copyrightAndChangelog();
+    void lintian();
 
 private:
     QString field(const QString &deb, const QString &name);
@@ -250,13 +269,88 @@ void tst_Package::consolePackage()
     for (const QString &package : {u"libqt6widgets6"_s, u"libqt6gui6"_s, u"libqt6websockets6"_s})
         QVERIFY2(depends.contains(package),
                  qPrintable(package + u" is not in Depends: "_s + depends.join(u", ")));
-    QVERIFY(QFile::exists(m_root + u"/usr/share/applications/swamp-console.desktop"_s));
+    QCOMPARE(field(m_consoleDeb, u"Maintainer"_s), field(m_swampDeb, u"Maintainer"_s));
+    // Its own summary, not the CLI's.
+    const QString summary = field(m_consoleDeb, u"Description"_s).section(u'\n', 0, 0);
+    QVERIFY2(summary != field(m_swampDeb, u"Description"_s).section(u'\n', 0, 0),
+             qPrintable(summary));
+    const QString desktop = m_root + u"/usr/share/applications/swamp-console.desktop"_s;
+    QVERIFY(QFile::exists(desktop));
+    // The icon the desktop file names is installed where the icon theme looks for it.
+    QVERIFY2(QString::fromUtf8(readBytes(desktop)).split(u'\n').contains(u"Icon=swamp-console"_s),
+             "the desktop file names no Icon=swamp-console");
+    const QByteArray icon =
+        readBytes(m_root + u"/usr/share/icons/hicolor/scalable/apps/swamp-console.svg"_s);
+    QVERIFY2(icon.contains("<svg"), "no SVG icon in the hicolor theme");
+    const QString validate = QStandardPaths::findExecutable(u"desktop-file-validate"_s);
+    QVERIFY2(!validate.isEmpty(), "desktop-file-validate is missing: run scripts/install-deps.sh "
+                                  "(package desktop-file-utils)");
+    const Run validated = runTool(validate, {desktop});
+    QCOMPARE_EXIT(validated, 0);
+    QVERIFY2(validated.out.trimmed().isEmpty() && validated.err.trimmed().isEmpty(),
+             qPrintable(validated.describe()));
     QProcessEnvironment environment = Harness::baseEnvironment();
     environment.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
     const Run version =
         runTool(m_root + u"/usr/bin/swamp-console"_s, {u"--version"_s}, environment);
     QCOMPARE_EXIT(version, 0);
     QCOMPARE(version.out.trimmed(), u"swamp-console %1"_s.arg(QStringLiteral(SWAMP_VERSION)));
+}
+
+void tst_Package::copyrightAndChangelog_data()
+{
+    QTest::addColumn<QString>("package");
+    QTest::addRow("swamp") << u"swamp"_s;
+    QTest::addRow("swamp-console") << u"swamp-console"_s;
+}
+
+// Each package carries the license (DEP-5, pointing at Debian's copy of the text the repository
+// holds as LICENSE) and the changelog, whose newest entry is this version.
+void tst_Package::copyrightAndChangelog()
+{
+    QFETCH(QString, package);
+    const QString doc = m_root + u"/usr/share/doc/"_s + package;
+    const QString copyright = QString::fromUtf8(readBytes(doc + u"/copyright"_s));
+    QVERIFY2(copyright.startsWith(
+                 u"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"_s),
+             qPrintable(copyright.left(200)));
+    QVERIFY(copyright.contains(u"\nLicense: Apache-2.0\n"_s));
+    QVERIFY(copyright.contains(u"/usr/share/common-licenses/Apache-2.0"_s));
+    QCOMPARE(readBytes(QStringLiteral(SWAMP_SOURCE_DIR "/LICENSE")),
+             readBytes(u"/usr/share/common-licenses/Apache-2.0"_s));
+
+    const Run changelog = runTool(u"gzip"_s, {u"-dc"_s, doc + u"/changelog.gz"_s});
+    QCOMPARE_EXIT(changelog, 0);
+    const QString expected = u"swamp (%1) "_s.arg(QStringLiteral(SWAMP_VERSION));
+    QVERIFY2(changelog.out.startsWith(expected),
+             qPrintable(u"the newest entry of packaging/changelog is not for this version: add "
+                        "one that starts \"%1\"\n"_s.arg(expected) + changelog.out.left(200)));
+    QVERIFY(changelog.out.contains(u" -- "_s + field(m_swampDeb, u"Maintainer"_s) + u"  "_s));
+}
+
+// lintian, when it is installed (scripts/install-deps.sh installs it): no error on either
+// package; a failure names the error tags, and every tag it reports is printed. That the errors
+// are read right is checked on a copy of the console package without its copyright file.
+void tst_Package::lintian()
+{
+    const QString lintian = QStandardPaths::findExecutable(u"lintian"_s);
+    if (lintian.isEmpty())
+        QSKIP("lintian is not installed: run scripts/install-deps.sh (package lintian)");
+    QStringList errors;
+    const Run run = runLintian(lintian, {m_swampDeb, m_consoleDeb}, &errors);
+    QVERIFY2(errors.isEmpty(), qPrintable(u"lintian errors: "_s + errors.join(u", ")));
+    QCOMPARE_EXIT(run, 0);
+
+    const QString tree = m_dir.filePath(u"broken"_s);
+    const QString broken = m_dir.filePath(u"broken.deb"_s);
+    QCOMPARE_EXIT(runTool(u"dpkg-deb"_s, {u"-R"_s, m_consoleDeb, tree}), 0);
+    QVERIFY(QFile::remove(tree + u"/usr/share/doc/swamp-console/copyright"_s));
+    QCOMPARE_EXIT(runTool(u"dpkg-deb"_s, {u"-b"_s, tree, broken}), 0);
+    QStringList brokenErrors;
+    const Run brokenRun = runLintian(lintian, {broken}, &brokenErrors);
+    QVERIFY2(brokenRun.exitCode > 0, qPrintable(brokenRun.describe()));
+    QVERIFY2(brokenErrors.contains(u"no-copyright-file (swamp-console)"_s),
+             qPrintable(brokenErrors.join(u", ")));
 }
 
 QTEST_GUILESS_MAIN(tst_Package)
