@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(cmake ninja-build g++ ccache pkg-config
           qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite libqt6sql6-psql
           qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
+          qt6-translations-l10n            # qtbase_de.qm: the console's Cancel/Close in German
           postgresql libpq-dev xvfb xauth openssl libssl-dev libsqlite3-dev
           dpkg-dev file systemd python3-yaml adduser  # packages (dpkg-shlibdeps; cpack's DEB generator
                                                    # needs file(1)), the deploy recipe tests
