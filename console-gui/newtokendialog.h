@@ -45,6 +45,7 @@ Q_SIGNALS:
 
 private:
     void validate();
+    void growToFit();
 
     QLineEdit *m_name;
     QLineEdit *m_duration;

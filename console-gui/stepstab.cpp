@@ -2,6 +2,8 @@
 
 #include "tabsupport.h"
 
+#include "emptystate.h"
+
 #include "client/adminsession.h"
 #include "common/ids.h"
 #include "statuspalette.h"
@@ -81,6 +83,7 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     setUpSplitters();
     setUpLayout(cancelButton, copyButton);
     connectModel();
+    connect(m_session, &AdminSession::stateChanged, this, &StepsTab::updateActions);
     updateDetails();
     updateActions();
     updateSummary();
@@ -126,6 +129,13 @@ void StepsTab::setUpTable()
     m_view->setColumnWidth(StepModel::Started, 70);
     m_view->setColumnWidth(StepModel::Finished, 70);
     m_view->setColumnWidth(StepModel::Id, 70);
+    m_view->horizontalHeader()->setSectionResizeMode(StepModel::State, QHeaderView::ResizeToContents);
+    growColumnsToFit(m_view, {StepModel::Name, StepModel::Worker});
+    new EmptyState(m_view, m_model, m_session, [] {
+        return tr("No steps yet. Submit one with\n"
+                  "swamp run -- echo hello\n"
+                  "and follow it here as it runs.");
+    }, tr("No steps match the filter."));
     m_view->addAction(m_copyId);
     m_view->addAction(m_cancel);
     m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
@@ -288,7 +298,8 @@ void StepsTab::updateActions()
 {
     const QJsonObject *step = m_model->step(m_selectedId);
     m_copyId->setEnabled(step != nullptr);
-    m_cancel->setEnabled(step && !isTerminalStateName(step->value(QStringLiteral("state")).toString()));
+    m_cancel->setEnabled(step && isOnline(m_session)
+                         && !isTerminalStateName(step->value(QStringLiteral("state")).toString()));
 }
 
 QMessageBox *StepsTab::confirmCancel()

@@ -16,7 +16,7 @@ bool isConnectedStatus(WorkerStatus status)
 }
 
 WorkerModel::WorkerModel(QObject *parent)
-    : QAbstractTableModel(parent)
+    : LiveTableModel(parent)
     , m_now(QDateTime::currentDateTimeUtc())
 {
 }
@@ -35,14 +35,17 @@ QDateTime WorkerModel::lastSeen(const WorkerRecord &worker) const
 {
     // Heartbeats are not pushed (they never reach the database). A connected worker has been
     // heard within the heartbeat timeout, or the orchestrator would have sent its disconnect.
-    return isConnectedStatus(worker.status) ? m_now : worker.lastSeenAt;
+    // While the console has lost the orchestrator, that is only known up to the loss.
+    if (!isConnectedStatus(worker.status))
+        return worker.lastSeenAt;
+    return isStale() ? staleSince() : m_now;
 }
 
 QVariant WorkerModel::displayValue(const WorkerRecord &worker, int column) const
 {
     switch (column) {
     case Name: return worker.name;
-    case Status: return StatusPalette::workerStatusText(worker.status);
+    case Status: return StatusPalette::workerText(worker);
     case Slots: return tr("%1/%2").arg(worker.activeSteps).arg(worker.capacity);
     case Labels: return formatLabels(worker.labels);
     case Platform:
@@ -50,7 +53,7 @@ QVariant WorkerModel::displayValue(const WorkerRecord &worker, int column) const
     case Version: return worker.version;
     case LastSeen:
         if (isConnectedStatus(worker.status))
-            return tr("now");
+            return isStale() ? clockTime(staleSince()) : tr("now");
         return formatRelative(worker.lastSeenAt, m_now);
     case Token: return worker.tokenName;
     }
@@ -70,7 +73,7 @@ QVariant WorkerModel::sortValue(const WorkerRecord &worker, int column) const
     }
 }
 
-QVariant WorkerModel::data(const QModelIndex &index, int role) const
+QVariant WorkerModel::liveData(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
@@ -85,6 +88,8 @@ QVariant WorkerModel::data(const QModelIndex &index, int role) const
         for (int column = 0; column < ColumnCount; ++column)
             parts << displayValue(worker, column).toString();
         parts << workerStatusName(worker.status) << worker.hostname << worker.machineId;
+        if (StatusPalette::showsPaused(worker))
+            parts << QStringLiteral("paused");
         return parts.join(u'\n');
     }
     case Qt::ToolTipRole:
@@ -95,13 +100,13 @@ QVariant WorkerModel::data(const QModelIndex &index, int role) const
         return {};
     case Qt::ForegroundRole:
         if (index.column() == Status)
-            return StatusPalette::workerStatusColor(worker.status, QGuiApplication::palette());
+            return StatusPalette::workerColor(worker, QGuiApplication::palette());
         if (!isConnectedStatus(worker.status))
             return QGuiApplication::palette().color(QPalette::Disabled, QPalette::Text);
         return {};
     case Qt::DecorationRole:
         if (index.column() == Status)
-            return StatusPalette::workerStatusIcon(worker.status);
+            return StatusPalette::workerIcon(worker);
         return {};
     case Qt::TextAlignmentRole:
         if (index.column() == Slots)
@@ -114,7 +119,7 @@ QVariant WorkerModel::data(const QModelIndex &index, int role) const
 QVariant WorkerModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return QAbstractTableModel::headerData(section, orientation, role);
+        return LiveTableModel::headerData(section, orientation, role);
     switch (section) {
     case Name: return tr("Name");
     case Status: return tr("Status");

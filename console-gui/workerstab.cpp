@@ -2,6 +2,8 @@
 
 #include "tabsupport.h"
 
+#include "emptystate.h"
+
 #include "client/adminsession.h"
 #include "statuspalette.h"
 #include "workermodel.h"
@@ -37,6 +39,16 @@ QString localTime(const QDateTime &when)
                           : QStringLiteral("-");
 }
 } // namespace
+
+// "now" only while the console hears from the orchestrator; after a loss, when it last did.
+QString WorkersTab::lastSeenText(const WorkerRecord &worker) const
+{
+    if (!isConnectedStatus(worker.status))
+        return localTime(worker.lastSeenAt);
+    if (m_model->isStale())
+        return tr("last known at %1 (connected then)").arg(WorkerModel::clockTime(m_model->staleSince()));
+    return tr("now (connected)");
+}
 
 WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *parent)
     : QWidget(parent)
@@ -112,6 +124,15 @@ void WorkersTab::setUpTable()
     m_view->setColumnWidth(WorkerModel::Version, 60);
     m_view->setColumnWidth(WorkerModel::LastSeen, 110);
     m_view->setColumnWidth(WorkerModel::Token, 90);
+    // States ("draining", German "getrennt") are few and short: always whole.
+    m_view->horizontalHeader()->setSectionResizeMode(WorkerModel::Status, QHeaderView::ResizeToContents);
+    growColumnsToFit(m_view, {WorkerModel::Name, WorkerModel::Platform, WorkerModel::Version, WorkerModel::Token});
+    new EmptyState(m_view, m_model, m_session, [this] {
+        return tr("No workers yet. Create a token on the Tokens tab, then run\n"
+                  "swamp worker connect %1 --token <token> --cache-dir <dir>\n"
+                  "on a machine: it shows here as soon as it enrolls.")
+            .arg(m_session->orchestratorUrl());
+    }, tr("No workers match the filter. Clear it, or tick \u201cShow disconnected\u201d."));
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &WorkersTab::handleSelectionChanged);
 }
@@ -189,6 +210,7 @@ void WorkersTab::connectModel()
                     updateSummary();
             });
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &WorkersTab::updateSummary);
+    connect(m_session, &AdminSession::stateChanged, this, &WorkersTab::updateActions);
     connect(m_model, &QAbstractItemModel::rowsRemoved, this, [this] {
         updateSummary();
         if (!m_model->worker(m_selectedId)) {
@@ -210,7 +232,7 @@ void WorkersTab::handleSelectionChanged()
 void WorkersTab::updateActions()
 {
     const WorkerRecord *worker = m_model->worker(m_selectedId);
-    const bool connected = worker && isConnectedStatus(worker->status);
+    const bool connected = worker && isConnectedStatus(worker->status) && isOnline(m_session);
     m_drain->setEnabled(connected && !worker->draining);
     m_undrain->setEnabled(connected && worker->draining);
 }
@@ -284,7 +306,7 @@ void WorkersTab::updateDetails()
     const auto set = [this](const char16_t *key, const QString &text) {
         m_details.value(QString::fromUtf16(key))->setText(text.isEmpty() ? QStringLiteral("-") : text);
     };
-    set(u"status", StatusPalette::workerStatusText(worker->status));
+    set(u"status", StatusPalette::workerText(*worker));
     set(u"machineId", worker->machineId);
     set(u"instanceId", worker->instanceId);
     set(u"hostname", worker->hostname);
@@ -292,7 +314,7 @@ void WorkersTab::updateDetails()
     set(u"tokenName", worker->tokenName);
     set(u"labels", formatLabels(worker->labels));
     set(u"enrolledAt", localTime(worker->enrolledAt));
-    set(u"lastSeenAt", isConnectedStatus(worker->status) ? tr("now (connected)") : localTime(worker->lastSeenAt));
+    set(u"lastSeenAt", lastSeenText(*worker));
     set(u"disconnectedAt", isConnectedStatus(worker->status) ? QString() : localTime(worker->disconnectedAt));
 }
 

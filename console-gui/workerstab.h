@@ -1,5 +1,7 @@
 #pragma once
 
+#include "model/worker.h"
+
 #include <QWidget>
 
 class QAction;
@@ -59,6 +61,7 @@ private:
     void handleSelectionChanged();
     void updateActions();
     void sendDrain(const QString &method, const QString &name);
+    QString lastSeenText(const WorkerRecord &worker) const;
 
 Q_SIGNALS:
     void message(const QString &text);

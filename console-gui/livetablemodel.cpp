@@ -1,0 +1,50 @@
+#include "livetablemodel.h"
+
+#include <QGuiApplication>
+#include <QLocale>
+#include <QPalette>
+
+namespace Swamp::Console {
+
+LiveTableModel::LiveTableModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{
+}
+
+QString LiveTableModel::clockTime(const QDateTime &when)
+{
+    return QLocale().toString(when.toLocalTime().time(), QStringLiteral("HH:mm:ss"));
+}
+
+QVariant LiveTableModel::data(const QModelIndex &index, int role) const
+{
+    if (role == StaleRole)
+        return isStale();
+    const QVariant live = liveData(index, role);
+    if (!isStale())
+        return live;
+    switch (role) {
+    case Qt::ForegroundRole:
+        return QGuiApplication::palette().color(QPalette::Disabled, QPalette::Text);
+    case Qt::ToolTipRole: {
+        const QString note = tr("Last known at %1: the console has lost the orchestrator.")
+                                 .arg(clockTime(m_staleSince));
+        const QString text = live.toString();
+        return text.isEmpty() ? note : text + u'\n' + note;
+    }
+    default:
+        return live;
+    }
+}
+
+void LiveTableModel::setStaleSince(const QDateTime &since)
+{
+    if (since == m_staleSince)
+        return;
+    m_staleSince = since;
+    // Every cell's colour changes, and the cells that said "now" no longer do.
+    if (rowCount() > 0 && columnCount() > 0)
+        Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+}
+
+} // namespace Swamp::Console
