@@ -102,6 +102,10 @@
         <source>completed</source>
         <translation>abgeschlossen</translation>
     </message>
+    <message>
+        <source>paused</source>
+        <translation>pausiert</translation>
+    </message>
 </context>
 <context>
     <name>Swamp</name>
@@ -152,10 +156,6 @@
     <message>
         <source>invalid label key &quot;%1&quot;: keys start with a letter or digit and use letters, digits, &apos;.&apos;, &apos;_&apos;, &apos;/&apos; or &apos;-&apos; (at most 63)</source>
         <translation>ungültiger Label-Schlüssel „%1“: Schlüssel beginnen mit einem Buchstaben oder einer Ziffer und bestehen aus Buchstaben, Ziffern, &apos;.&apos;, &apos;_&apos;, &apos;/&apos; oder &apos;-&apos; (höchstens 63)</translation>
-    </message>
-    <message>
-        <source>invalid value for label &quot;%1&quot;: at most 255 characters, no &apos;,&apos; or &apos;=&apos;</source>
-        <translation>ungültiger Wert für Label „%1“: höchstens 255 Zeichen, kein &apos;,&apos; oder &apos;=&apos;</translation>
     </message>
     <message>
         <source>cannot write %1: %2</source>
@@ -809,6 +809,85 @@
         <source>cannot read the TLS private key %1: %2</source>
         <translation>der private TLS-Schlüssel %1 kann nicht gelesen werden: %2</translation>
     </message>
+    <message>
+        <source>invalid value for label &quot;%1&quot;: at most 255 characters, no &apos;,&apos; or &apos;=&apos; and no control characters</source>
+        <translation>ungültiger Wert für Label „%1“: höchstens 255 Zeichen, kein &apos;,&apos; oder &apos;=&apos; und keine Steuerzeichen</translation>
+    </message>
+    <message>
+        <source>labels must be an object of string values</source>
+        <translation>Labels müssen ein Objekt mit Zeichenketten-Werten sein</translation>
+    </message>
+    <message>
+        <source>send labels as {&quot;key&quot;: &quot;value&quot;, ...}</source>
+        <translation>senden Sie Labels als {&quot;key&quot;: &quot;value&quot;, ...}</translation>
+    </message>
+    <message>
+        <source>at most %1 labels</source>
+        <translation>höchstens %1 Labels</translation>
+    </message>
+    <message>
+        <source>drop some labels</source>
+        <translation>lassen Sie einige Labels weg</translation>
+    </message>
+    <message>
+        <source>the value of label &quot;%1&quot; must be a string</source>
+        <translation>der Wert von Label „%1“ muss eine Zeichenkette sein</translation>
+    </message>
+    <message>
+        <source>data dir %1 is in use by swamp serve (pid %2)</source>
+        <translation>das Datenverzeichnis %1 wird von swamp serve (PID %2) verwendet</translation>
+    </message>
+    <message>
+        <source>stop that orchestrator first, or give this one its own --data-dir</source>
+        <translation>beenden Sie zuerst jenen Orchestrator oder geben Sie diesem ein eigenes --data-dir</translation>
+    </message>
+    <message>
+        <source>invalid worker name &quot;%1&quot;</source>
+        <translation>ungültiger Worker-Name „%1“</translation>
+    </message>
+    <message>
+        <source>use a number and a unit: 45s, 30m, 24h, 7d, 2w (from 1s to 365d)</source>
+        <translation>geben Sie eine Zahl und eine Einheit an: 45s, 30m, 24h, 7d, 2w (von 1s bis 365d)</translation>
+    </message>
+    <message>
+        <source>a token must live longer than 0</source>
+        <translation>ein Token muss länger als 0 gelten</translation>
+    </message>
+    <message>
+        <source>a token&apos;s lifetime cannot be negative</source>
+        <translation>die Gültigkeitsdauer eines Tokens kann nicht negativ sein</translation>
+    </message>
+    <message>
+        <source>a token lives at most 365d</source>
+        <translation>ein Token gilt höchstens 365d</translation>
+    </message>
+    <message>
+        <source>workers enrolled with it stop at %1 (%2)</source>
+        <translation>damit registrierte Worker hören am %1 (%2) auf</translation>
+    </message>
+    <message numerus="yes">
+        <source>token &apos;%1&apos; expires %2 (%3): its %n connected worker(s) stop then — extend it with &apos;swamp worker token extend %1 --duration 30d&apos;</source>
+        <translation>
+            <numerusform>Token &apos;%1&apos; läuft %2 ab (%3): sein %n verbundener Worker hört dann auf — verlängern Sie es mit &apos;swamp worker token extend %1 --duration 30d&apos;</numerusform>
+            <numerusform>Token &apos;%1&apos; läuft %2 ab (%3): seine %n verbundenen Worker hören dann auf — verlängern Sie es mit &apos;swamp worker token extend %1 --duration 30d&apos;</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>--reason: at most %1 characters</source>
+        <translation>--reason: höchstens %1 Zeichen</translation>
+    </message>
+    <message>
+        <source>shorten it: the reason is kept in the audit trail, details belong in a ticket</source>
+        <translation>kürzen Sie ihn: der Grund wird im Audit-Protokoll aufbewahrt, Einzelheiten gehören in ein Ticket</translation>
+    </message>
+    <message>
+        <source>ID</source>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <source>a value of type %1 that a record cannot hold</source>
+        <translation>ein Wert vom Typ %1, den ein Datensatz nicht enthalten kann</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::AdminSession</name>
@@ -819,6 +898,25 @@
     <message>
         <source>wait for the connection to come back, or use Connection ▸ Reconnect now</source>
         <translation>warten Sie, bis die Verbindung wieder steht, oder wählen Sie Verbindung ▸ Jetzt neu verbinden</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::ConnectionBanner</name>
+    <message>
+        <source>&amp;Reconnect</source>
+        <translation>&amp;Neu verbinden</translation>
+    </message>
+    <message>
+        <source>Connect &amp;to…</source>
+        <translation>&amp;Verbinden mit…</translation>
+    </message>
+    <message>
+        <source>Try to reach the orchestrator again now</source>
+        <translation>Jetzt erneut versuchen, den Orchestrator zu erreichen</translation>
+    </message>
+    <message>
+        <source>Connect to another orchestrator</source>
+        <translation>Mit einem anderen Orchestrator verbinden</translation>
     </message>
 </context>
 <context>
@@ -877,6 +975,13 @@
     </message>
 </context>
 <context>
+    <name>Swamp::Console::EmptyState</name>
+    <message>
+        <source>Nothing to show: the console is not connected to the orchestrator.</source>
+        <translation>Nichts anzuzeigen: Die Konsole ist nicht mit dem Orchestrator verbunden.</translation>
+    </message>
+</context>
+<context>
     <name>Swamp::Console::EventModel</name>
     <message>
         <source>Time</source>
@@ -918,6 +1023,21 @@
             <numerusform>%1 von %n Ereignis</numerusform>
             <numerusform>%1 von %n Ereignissen</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>No events yet. Workers enrolling and leaving, steps finishing and tokens changing are logged here as they happen.</source>
+        <translation>Noch keine Ereignisse. Hier erscheint, sobald es geschieht, wenn sich Worker registrieren oder gehen, Schritte enden und Tokens sich ändern.</translation>
+    </message>
+    <message>
+        <source>No events match the filter or the kind.</source>
+        <translation>Kein Ereignis passt zum Filter oder zur Art.</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::LiveTableModel</name>
+    <message>
+        <source>Last known at %1: the console has lost the orchestrator.</source>
+        <translation>Zuletzt bekannt um %1: Die Konsole hat die Verbindung zum Orchestrator verloren.</translation>
     </message>
 </context>
 <context>
@@ -1049,6 +1169,33 @@
         <source>Queue: %1</source>
         <translation>Warteschlange: %1</translation>
     </message>
+    <message>
+        <source>The tables show what was last known at %1; actions that need the orchestrator are off until it is back.</source>
+        <translation>Die Tabellen zeigen den Stand von %1; Aktionen, die den Orchestrator brauchen, sind aus, bis er wieder erreichbar ist.</translation>
+    </message>
+    <message>
+        <source>Reconnecting to %1…</source>
+        <translation>Verbinde erneut mit %1…</translation>
+    </message>
+    <message>
+        <source>Lost the orchestrator at %1: %2.</source>
+        <translation>Verbindung zum Orchestrator %1 verloren: %2.</translation>
+    </message>
+    <message>
+        <source>Cannot reach the orchestrator at %1: %2.</source>
+        <translation>Orchestrator %1 nicht erreichbar: %2.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Retrying in %n s.</source>
+        <translation>
+            <numerusform>Neuer Versuch in %n s.</numerusform>
+            <numerusform>Neuer Versuch in %n s.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The orchestrator at %1 refused the console: %2</source>
+        <translation>Der Orchestrator %1 hat die Konsole abgewiesen: %2</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::NewTokenDialog</name>
@@ -1097,8 +1244,8 @@
         <translation>&amp;Labels:</translation>
     </message>
     <message>
-        <source>a token lives at most 365d</source>
-        <translation>ein Token gilt höchstens 365d</translation>
+        <source>Workers enrolled with it stop at %1 (%2), when it expires, unless it is extended.</source>
+        <translation>Damit registrierte Worker hören am %1 (%2) auf, wenn es abläuft, außer es wird verlängert.</translation>
     </message>
 </context>
 <context>
@@ -1498,6 +1645,18 @@
         <source>Leases</source>
         <translation>Leases</translation>
     </message>
+    <message>
+        <source>No steps yet. Submit one with
+swamp run -- echo hello
+and follow it here as it runs.</source>
+        <translation>Noch keine Schritte. Reichen Sie einen ein mit
+swamp run -- echo hello
+und verfolgen Sie ihn hier, während er läuft.</translation>
+    </message>
+    <message>
+        <source>No steps match the filter.</source>
+        <translation>Kein Schritt passt zum Filter.</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::TokenCreatedDialog</name>
@@ -1617,6 +1776,18 @@
     <message>
         <source>Show e&amp;xpired and revoked</source>
         <translation>A&amp;bgelaufene und widerrufene zeigen</translation>
+    </message>
+    <message>
+        <source>No tokens yet. Create one with %1 (%2): a worker enrolls with it once, then keeps its identity.</source>
+        <translation>Noch keine Tokens. Erstellen Sie eines mit %1 (%2): Ein Worker registriert sich einmal damit und behält dann seine Identität.</translation>
+    </message>
+    <message>
+        <source>No tokens match the filter. Clear it, or tick “Show expired and revoked”.</source>
+        <translation>Kein Token passt zum Filter. Leeren Sie ihn oder setzen Sie „Abgelaufene und widerrufene zeigen“.</translation>
+    </message>
+    <message>
+        <source>Workers enrolled with it stop then too (its expiry ends their sessions): extend it in time with &apos;swamp worker token extend %1 --duration 30d&apos;.</source>
+        <translation>Damit registrierte Worker hören dann ebenfalls auf (sein Ablauf beendet ihre Sitzungen): Verlängern Sie es rechtzeitig mit &apos;swamp worker token extend %1 --duration 30d&apos;.</translation>
     </message>
 </context>
 <context>
@@ -1774,6 +1945,22 @@
         <source>Show d&amp;isconnected</source>
         <translation>Getrennte &amp;zeigen</translation>
     </message>
+    <message>
+        <source>last known at %1 (connected then)</source>
+        <translation>zuletzt bekannt um %1 (damals verbunden)</translation>
+    </message>
+    <message>
+        <source>No workers yet. Create a token on the Tokens tab, then run
+swamp worker connect %1 --token &lt;token&gt; --cache-dir &lt;dir&gt;
+on a machine: it shows here as soon as it enrolls.</source>
+        <translation>Noch keine Worker. Erstellen Sie im Reiter Tokens ein Token und führen Sie dann
+swamp worker connect %1 --token &lt;token&gt; --cache-dir &lt;dir&gt;
+auf einem Rechner aus: Er erscheint hier, sobald er sich registriert.</translation>
+    </message>
+    <message>
+        <source>No workers match the filter. Clear it, or tick “Show disconnected”.</source>
+        <translation>Kein Worker passt zum Filter. Leeren Sie ihn oder setzen Sie „Getrennte zeigen“.</translation>
+    </message>
 </context>
 <context>
     <name>SwampConsole</name>
@@ -1824,6 +2011,10 @@
     <message>
         <source>Save a PNG of each tab into &lt;dir&gt; once the data has loaded, then quit.</source>
         <translation>Sobald die Daten geladen sind, ein PNG jedes Reiters in &lt;verz&gt; speichern, dann beenden.</translation>
+    </message>
+    <message>
+        <source>With --screenshot: then wait until the orchestrator is gone and save each tab again (console-&lt;tab&gt;-lost-&lt;lang&gt;.png).</source>
+        <translation>Mit --screenshot: danach warten, bis der Orchestrator weg ist, und jeden Reiter erneut speichern (console-&lt;tab&gt;-lost-&lt;lang&gt;.png).</translation>
     </message>
 </context>
 </TS>
