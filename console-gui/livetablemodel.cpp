@@ -1,10 +1,27 @@
 #include "livetablemodel.h"
 
+#include <QApplication>
 #include <QGuiApplication>
+#include <QIcon>
 #include <QLocale>
 #include <QPalette>
+#include <QStyle>
 
 namespace Swamp::Console {
+
+namespace {
+// A state's icon in the style's disabled look, so that its colour does not claim to be current.
+QVariant disabledIcon(const QVariant &live)
+{
+    if (live.userType() != QMetaType::QIcon)
+        return live;
+    const QIcon icon = live.value<QIcon>();
+    const int size = QApplication::style()->pixelMetric(QStyle::PM_SmallIconSize);
+    QIcon disabled;
+    disabled.addPixmap(icon.pixmap(QSize(size, size), QIcon::Disabled));
+    return disabled;
+}
+} // namespace
 
 LiveTableModel::LiveTableModel(QObject *parent)
     : QAbstractTableModel(parent)
@@ -26,6 +43,8 @@ QVariant LiveTableModel::data(const QModelIndex &index, int role) const
     switch (role) {
     case Qt::ForegroundRole:
         return QGuiApplication::palette().color(QPalette::Disabled, QPalette::Text);
+    case Qt::DecorationRole:
+        return disabledIcon(live);
     case Qt::ToolTipRole: {
         const QString note = tr("Last known at %1: the console has lost the orchestrator.")
                                  .arg(clockTime(m_staleSince));

@@ -284,8 +284,8 @@ void MainWindow::updateConnectionIndicator()
         break;
     case AdminSession::State::Reconnecting:
         icon = QStyle::SP_MessageBoxWarning;
-        text = tr("Connection lost: %1 — reconnecting in %n s", nullptr, m_session->secondsUntilRetry())
-                   .arg(withoutPeriod(m_session->lastError().message));
+        // The banner above says why; the tooltip too.
+        text = tr("Connection lost — reconnecting in %n s", nullptr, m_session->secondsUntilRetry());
         button = tr("Reconnect now");
         break;
     case AdminSession::State::Refused:
@@ -338,9 +338,10 @@ void MainWindow::updateBanner()
                               m_staleSince.isValid() ? sentences({tr("Reconnecting to %1…").arg(url), lastKnown}) : QString());
         break;
     case AdminSession::State::Reconnecting: {
-        const QString what = m_staleSince.isValid()
-            ? tr("Lost the orchestrator at %1: %2.").arg(url, withoutPeriod(m_session->lastError().message))
-            : tr("Cannot reach the orchestrator at %1: %2.").arg(url, withoutPeriod(m_session->lastError().message));
+        // The message names the orchestrator already ("cannot reach the orchestrator at URL: ...").
+        const QString reason = withoutPeriod(m_session->lastError().message);
+        const QString what = m_staleSince.isValid() ? tr("Connection lost: %1.").arg(reason)
+                                                    : tr("No connection: %1.").arg(reason);
         m_banner->showMessage(ConnectionBanner::Kind::Warning,
                               sentences({what, lastKnown,
                                     tr("Retrying in %n s.", nullptr, m_session->secondsUntilRetry())}));

@@ -121,15 +121,16 @@ void StepsTab::setUpTable()
     m_view->horizontalHeader()->setStretchLastSection(false);
     m_view->horizontalHeader()->setSectionResizeMode(StepModel::Error, QHeaderView::Stretch);
     m_view->setColumnWidth(StepModel::Name, 110);
-    m_view->setColumnWidth(StepModel::State, 125);
     m_view->setColumnWidth(StepModel::Worker, 95);
+    // The state and the sorted time are always whole, header too (the German "Eingereiht" and
+    // its sort arrow were cut).
+    for (int column : {StepModel::State, StepModel::Queued})
+        m_view->horizontalHeader()->setSectionResizeMode(column, QHeaderView::ResizeToContents);
     m_view->setColumnWidth(StepModel::Attempt, 60);
     m_view->setColumnWidth(StepModel::ExitCode, 35);
-    m_view->setColumnWidth(StepModel::Queued, 85);
     m_view->setColumnWidth(StepModel::Started, 70);
     m_view->setColumnWidth(StepModel::Finished, 70);
     m_view->setColumnWidth(StepModel::Id, 70);
-    m_view->horizontalHeader()->setSectionResizeMode(StepModel::State, QHeaderView::ResizeToContents);
     growColumnsToFit(m_view, {StepModel::Name, StepModel::Worker});
     new EmptyState(m_view, m_model, m_session, [] {
         return tr("No steps yet. Submit one with\n"
@@ -210,7 +211,7 @@ void StepsTab::setUpSplitters()
     m_splitter->addWidget(m_detailsSplitter);
     m_splitter->setStretchFactor(0, 3);
     m_splitter->setStretchFactor(1, 1);
-    m_splitter->setSizes({800, 300});
+    m_splitter->setSizes({840, 260});
     m_splitter->setChildrenCollapsible(false);
 }
 

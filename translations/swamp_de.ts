@@ -1122,13 +1122,6 @@
         <source>Connected to %1 (swamp %2)</source>
         <translation>Verbunden mit %1 (swamp %2)</translation>
     </message>
-    <message numerus="yes">
-        <source>Connection lost: %1 — reconnecting in %n s</source>
-        <translation>
-            <numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform>
-            <numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform>
-        </translation>
-    </message>
     <message>
         <source>Reconnect now</source>
         <translation>Jetzt neu verbinden</translation>
@@ -1177,14 +1170,6 @@
         <source>Reconnecting to %1…</source>
         <translation>Verbinde erneut mit %1…</translation>
     </message>
-    <message>
-        <source>Lost the orchestrator at %1: %2.</source>
-        <translation>Verbindung zum Orchestrator %1 verloren: %2.</translation>
-    </message>
-    <message>
-        <source>Cannot reach the orchestrator at %1: %2.</source>
-        <translation>Orchestrator %1 nicht erreichbar: %2.</translation>
-    </message>
     <message numerus="yes">
         <source>Retrying in %n s.</source>
         <translation>
@@ -1195,6 +1180,21 @@
     <message>
         <source>The orchestrator at %1 refused the console: %2</source>
         <translation>Der Orchestrator %1 hat die Konsole abgewiesen: %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Connection lost — reconnecting in %n s</source>
+        <translation>
+            <numerusform>Verbindung verloren — neuer Versuch in %n s</numerusform>
+            <numerusform>Verbindung verloren — neuer Versuch in %n s</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Connection lost: %1.</source>
+        <translation>Verbindung verloren: %1.</translation>
+    </message>
+    <message>
+        <source>No connection: %1.</source>
+        <translation>Keine Verbindung: %1.</translation>
     </message>
 </context>
 <context>
