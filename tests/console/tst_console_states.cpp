@@ -28,6 +28,7 @@
 
 #include <QAction>
 #include <QDialogButtonBox>
+#include <QFile>
 #include <QGuiApplication>
 #include <QHeaderView>
 #include <QLabel>
@@ -40,6 +41,7 @@
 #include <QTableView>
 #include <QTest>
 #include <QTranslator>
+#include <QXmlStreamReader>
 
 using namespace Swamp;
 using namespace Swamp::Console;
@@ -62,6 +64,7 @@ private Q_SLOTS:
     void namesAndStatesAreNotCut();
     void elidedCellsShowTheirTextAsTooltip();
     void qtButtonsAreGerman();
+    void germanCatalogIsComplete();
     void newTokenProblemsFit_data();
     void newTokenProblemsFit();
 
@@ -419,6 +422,42 @@ void tst_ConsoleStates::qtButtonsAreGerman()
              "qtbase_de.qm is missing: install qt6-translations-l10n (scripts/install-deps.sh)");
     QDialogButtonBox close(QDialogButtonBox::Close);
     QCOMPARE(close.button(QDialogButtonBox::Close)->text().remove(u'&'), u"Schließen");
+}
+
+// Every string lupdate found has a German translation (run the swampconsole_lupdate target after
+// adding strings), and the console's own catalog is the one the console loads.
+void tst_ConsoleStates::germanCatalogIsComplete()
+{
+    QFile file(QStringLiteral(SWAMP_SOURCE_DIR "/translations/swamp_de.ts"));
+    QVERIFY2(file.open(QIODevice::ReadOnly), qPrintable(file.errorString()));
+    QXmlStreamReader xml(&file);
+    QString source;
+    QStringList untranslated;
+    int messages = 0;
+    while (!xml.atEnd()) {
+        if (xml.readNext() != QXmlStreamReader::StartElement)
+            continue;
+        if (xml.name() == u"source") {
+            source = xml.readElementText();
+            ++messages;
+        } else if (xml.name() == u"translation") {
+            const bool unfinished = xml.attributes().value(QStringLiteral("type")) == u"unfinished";
+            const QString text = xml.readElementText(QXmlStreamReader::IncludeChildElements);
+            if (unfinished || text.trimmed().isEmpty())
+                untranslated << source;
+        }
+    }
+    QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+    QVERIFY(messages > 400);
+    QVERIFY2(untranslated.isEmpty(), qPrintable(untranslated.join(u'\n')));
+
+    setLanguage(QStringLiteral("de"));
+    WorkerRecord worker;
+    worker.status = WorkerStatus::Idle;
+    worker.paused = true;
+    QCOMPARE(StatusPalette::workerText(worker), u"pausiert");
+    ConnectionBanner banner;
+    QCOMPARE(banner.reconnectButton()->text(), u"&Neu verbinden");
 }
 
 void tst_ConsoleStates::newTokenProblemsFit_data()

@@ -250,9 +250,14 @@ void tst_Package::consolePackage()
     for (const QString &package : {u"libqt6widgets6"_s, u"libqt6gui6"_s, u"libqt6websockets6"_s})
         QVERIFY2(depends.contains(package),
                  qPrintable(package + u" is not in Depends: "_s + depends.join(u", ")));
+    // Qt's own catalogs: without them the German console's Cancel and Close stay English.
+    const QStringList recommends = packageNames(field(m_consoleDeb, u"Recommends"_s));
+    QVERIFY2(recommends.contains(u"qt6-translations-l10n"_s), qPrintable(recommends.join(u", ")));
     QVERIFY(QFile::exists(m_root + u"/usr/share/applications/swamp-console.desktop"_s));
+    // --version needs no display (a smoke test over ssh has none).
     QProcessEnvironment environment = Harness::baseEnvironment();
-    environment.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
+    for (const QString &name : {u"DISPLAY"_s, u"WAYLAND_DISPLAY"_s, u"QT_QPA_PLATFORM"_s})
+        environment.remove(name);
     const Run version =
         runTool(m_root + u"/usr/bin/swamp-console"_s, {u"--version"_s}, environment);
     QCOMPARE_EXIT(version, 0);
