@@ -8,10 +8,7 @@
 namespace Swamp::Console {
 
 ColumnFitter::ColumnFitter(QTableView *view, const QList<int> &columns, int maximum)
-    : QObject(view)
-    , m_view(view)
-    , m_columns(columns)
-    , m_maximum(maximum)
+    : QObject(view), m_view(view), m_columns(columns), m_maximum(maximum)
 {
     m_timer.setSingleShot(true);
     m_timer.setInterval(100);
@@ -43,7 +40,8 @@ void ColumnFitter::schedule(int firstColumn, int lastColumn)
 void ColumnFitter::fit()
 {
     m_fitting = true;
-    auto *view = static_cast<QAbstractItemView *>(m_view); // sizeHintForColumn: protected in QTableView
+    auto *view =
+        static_cast<QAbstractItemView *>(m_view); // sizeHintForColumn: protected in QTableView
     for (int column : std::as_const(m_columns)) {
         const int wanted = std::min(m_maximum, view->sizeHintForColumn(column));
         if (wanted > m_view->columnWidth(column))

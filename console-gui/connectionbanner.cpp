@@ -10,11 +10,10 @@
 namespace Swamp::Console {
 
 ConnectionBanner::ConnectionBanner(QWidget *parent)
-    : QFrame(parent)
-    , m_icon(new QLabel(this))
-    , m_text(new QLabel(this))
-    , m_reconnect(new QPushButton(style()->standardIcon(QStyle::SP_BrowserReload), tr("&Reconnect"), this))
-    , m_connectTo(new QPushButton(tr("Connect &to…"), this))
+    : QFrame(parent), m_icon(new QLabel(this)), m_text(new QLabel(this)),
+      m_reconnect(
+          new QPushButton(style()->standardIcon(QStyle::SP_BrowserReload), tr("&Reconnect"), this)),
+      m_connectTo(new QPushButton(tr("Connect &to…"), this))
 {
     setObjectName(QStringLiteral("connectionBanner"));
     m_text->setWordWrap(true);
@@ -51,16 +50,16 @@ QString ConnectionBanner::text() const
 // keeps the palette's own colour (readable on light and dark themes).
 void ConnectionBanner::applyKind(Kind kind)
 {
-    const QColor base = StatusPalette::readable(kind == Kind::Error ? QColor(0xb3, 0x1d, 0x1d)
-                                                                    : QColor(0xc8, 0x7a, 0x00),
-                                                palette());
+    const QColor base = StatusPalette::readable(
+        kind == Kind::Error ? QColor(0xb3, 0x1d, 0x1d) : QColor(0xc8, 0x7a, 0x00), palette());
     QColor tint = base;
     tint.setAlphaF(0.2f);
-    setStyleSheet(QStringLiteral("QFrame#connectionBanner { background-color: %1; border: 1px solid %2;"
-                                 " border-radius: 4px; }")
-                      .arg(tint.name(QColor::HexArgb), base.name()));
-    const QStyle::StandardPixmap icon = kind == Kind::Error ? QStyle::SP_MessageBoxCritical
-                                                            : QStyle::SP_MessageBoxWarning;
+    setStyleSheet(
+        QStringLiteral("QFrame#connectionBanner { background-color: %1; border: 1px solid %2;"
+                       " border-radius: 4px; }")
+            .arg(tint.name(QColor::HexArgb), base.name()));
+    const QStyle::StandardPixmap icon =
+        kind == Kind::Error ? QStyle::SP_MessageBoxCritical : QStyle::SP_MessageBoxWarning;
     const int size = style()->pixelMetric(QStyle::PM_SmallIconSize);
     m_icon->setPixmap(style()->standardIcon(icon).pixmap(size, size));
 }

@@ -7,10 +7,7 @@
 
 namespace Swamp::Console {
 
-ElidingDelegate::ElidingDelegate(QObject *parent)
-    : QStyledItemDelegate(parent)
-{
-}
+ElidingDelegate::ElidingDelegate(QObject *parent) : QStyledItemDelegate(parent) {}
 
 bool ElidingDelegate::isElided(const QStyleOptionViewItem &option, const QModelIndex &index,
                                const QAbstractItemView *view) const
@@ -36,8 +33,8 @@ QString ElidingDelegate::toolTip(const QStyleOptionViewItem &option, const QMode
     return own.isEmpty() || own == text ? text : text + u'\n' + own;
 }
 
-bool ElidingDelegate::helpEvent(QHelpEvent *event, QAbstractItemView *view, const QStyleOptionViewItem &option,
-                                const QModelIndex &index)
+bool ElidingDelegate::helpEvent(QHelpEvent *event, QAbstractItemView *view,
+                                const QStyleOptionViewItem &option, const QModelIndex &index)
 {
     if (event->type() != QEvent::ToolTip || !index.isValid())
         return QStyledItemDelegate::helpEvent(event, view, option, index);

@@ -8,14 +8,11 @@
 
 namespace Swamp::Console {
 
-EmptyState::EmptyState(QAbstractItemView *view, QAbstractItemModel *source, const AdminSession *session,
-                       std::function<QString()> guidance, const QString &filtered)
-    : QLabel(view->viewport())
-    , m_view(view)
-    , m_source(source)
-    , m_session(session)
-    , m_guidance(std::move(guidance))
-    , m_filtered(filtered)
+EmptyState::EmptyState(QAbstractItemView *view, QAbstractItemModel *source,
+                       const AdminSession *session, std::function<QString()> guidance,
+                       const QString &filtered)
+    : QLabel(view->viewport()), m_view(view), m_source(source), m_session(session),
+      m_guidance(std::move(guidance)), m_filtered(filtered)
 {
     setObjectName(QStringLiteral("emptyState"));
     setAlignment(Qt::AlignCenter);

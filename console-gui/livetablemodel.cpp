@@ -23,10 +23,7 @@ QVariant disabledIcon(const QVariant &live)
 }
 } // namespace
 
-LiveTableModel::LiveTableModel(QObject *parent)
-    : QAbstractTableModel(parent)
-{
-}
+LiveTableModel::LiveTableModel(QObject *parent) : QAbstractTableModel(parent) {}
 
 QString LiveTableModel::clockTime(const QDateTime &when)
 {

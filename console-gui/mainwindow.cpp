@@ -335,23 +335,24 @@ void MainWindow::updateBanner()
         break;
     case AdminSession::State::Connecting:
         m_banner->showMessage(ConnectionBanner::Kind::Warning,
-                              m_staleSince.isValid() ? sentences({tr("Reconnecting to %1…").arg(url), lastKnown}) : QString());
+                              m_staleSince.isValid()
+                                  ? sentences({tr("Reconnecting to %1…").arg(url), lastKnown})
+                                  : QString());
         break;
     case AdminSession::State::Reconnecting: {
         // The message names the orchestrator already ("cannot reach the orchestrator at URL: ...").
         const QString reason = withoutPeriod(m_session->lastError().message);
         const QString what = m_staleSince.isValid() ? tr("Connection lost: %1.").arg(reason)
                                                     : tr("No connection: %1.").arg(reason);
-        m_banner->showMessage(ConnectionBanner::Kind::Warning,
-                              sentences({what, lastKnown,
-                                    tr("Retrying in %n s.", nullptr, m_session->secondsUntilRetry())}));
+        const QString retry = tr("Retrying in %n s.", nullptr, m_session->secondsUntilRetry());
+        m_banner->showMessage(ConnectionBanner::Kind::Warning, sentences({what, lastKnown, retry}));
         break;
     }
     case AdminSession::State::Refused:
         m_banner->showMessage(ConnectionBanner::Kind::Error,
                               sentences({tr("The orchestrator at %1 refused the console: %2")
-                                        .arg(url, m_session->lastError().text()),
-                                    lastKnown}));
+                                             .arg(url, m_session->lastError().text()),
+                                         lastKnown}));
         break;
     }
 }

@@ -69,7 +69,8 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     connectEditors();
     setUpResults();
     setUpLayout(runButton, exportButton);
-    connect(m_session, &AdminSession::stateChanged, this, [this] { m_run->setEnabled(m_valid && isOnline(m_session)); });
+    connect(m_session, &AdminSession::stateChanged, this,
+            [this] { m_run->setEnabled(m_valid && isOnline(m_session)); });
     validate();
 }
 

@@ -83,12 +83,14 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     m_view->setColumnWidth(TokenModel::Enrollments, 110);
     m_view->setColumnWidth(TokenModel::Expires, 140);
     m_view->setColumnWidth(TokenModel::Labels, 180);
-    m_view->horizontalHeader()->setSectionResizeMode(TokenModel::State, QHeaderView::ResizeToContents);
+    m_view->horizontalHeader()->setSectionResizeMode(TokenModel::State,
+                                                     QHeaderView::ResizeToContents);
     growColumnsToFit(m_view, {TokenModel::Name, TokenModel::Expires});
     new EmptyState(m_view, m_tokens, m_session, [this] {
         return tr("No tokens yet. Create one with %1 (%2): a worker enrolls with it once, then "
                   "keeps its identity.")
-            .arg(m_newToken->text().remove(u'&'), m_newToken->shortcut().toString(QKeySequence::NativeText));
+            .arg(m_newToken->text().remove(u'&'),
+                 m_newToken->shortcut().toString(QKeySequence::NativeText));
     }, tr("No tokens match the filter. Clear it, or tick \u201cShow expired and revoked\u201d."));
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &TokensTab::updateActions);
     connect(m_tokens, &QAbstractItemModel::dataChanged, this, &TokensTab::updateActions);

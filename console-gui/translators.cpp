@@ -18,7 +18,8 @@ QList<QTranslator *> installTranslators(QCoreApplication &app, const QString &la
     QList<QTranslator *> installed;
     for (const auto &[name, directory] : catalogs) {
         auto *translator = new QTranslator(&app);
-        if (translator->load(locale, name, QStringLiteral("_"), directory) && QCoreApplication::installTranslator(translator))
+        if (translator->load(locale, name, QStringLiteral("_"), directory) &&
+            QCoreApplication::installTranslator(translator))
             installed << translator;
         else
             delete translator;

@@ -46,7 +46,8 @@ QString WorkersTab::lastSeenText(const WorkerRecord &worker) const
     if (!isConnectedStatus(worker.status))
         return localTime(worker.lastSeenAt);
     if (m_model->isStale())
-        return tr("last known at %1 (connected then)").arg(WorkerModel::clockTime(m_model->staleSince()));
+        return tr("last known at %1 (connected then)")
+            .arg(WorkerModel::clockTime(m_model->staleSince()));
     return tr("now (connected)");
 }
 
@@ -125,8 +126,10 @@ void WorkersTab::setUpTable()
     m_view->setColumnWidth(WorkerModel::LastSeen, 110);
     m_view->setColumnWidth(WorkerModel::Token, 90);
     // States ("draining", German "getrennt") are few and short: always whole.
-    m_view->horizontalHeader()->setSectionResizeMode(WorkerModel::Status, QHeaderView::ResizeToContents);
-    growColumnsToFit(m_view, {WorkerModel::Name, WorkerModel::Platform, WorkerModel::Version, WorkerModel::Token});
+    m_view->horizontalHeader()->setSectionResizeMode(WorkerModel::Status,
+                                                     QHeaderView::ResizeToContents);
+    growColumnsToFit(m_view, {WorkerModel::Name, WorkerModel::Platform, WorkerModel::Version,
+                              WorkerModel::Token});
     new EmptyState(m_view, m_model, m_session, [this] {
         return tr("No workers yet. Create a token on the Tokens tab, then run\n"
                   "swamp worker connect %1 --token <token> --cache-dir <dir>\n"

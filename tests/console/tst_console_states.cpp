@@ -92,7 +92,8 @@ void tst_ConsoleStates::initTestCase()
 
 void tst_ConsoleStates::init()
 {
-    QTest::failOnWarning(QRegularExpression(QStringLiteral("^(?!This plugin does not support propagateSizeHints).*")));
+    QTest::failOnWarning(QRegularExpression(
+        QStringLiteral("^(?!This plugin does not support propagateSizeHints).*")));
     setLanguage(QStringLiteral("en"));
 }
 
@@ -159,8 +160,8 @@ int tst_ConsoleStates::rowOfWorker(const QString &name) const
 QString tst_ConsoleStates::submit(const QStringList &arguments)
 {
     int exitCode = -1;
-    const QString out = m_orchestrator->cli(QStringList{QStringLiteral("run"), QStringLiteral("--detach")} + arguments,
-                                            &exitCode);
+    const QString out = m_orchestrator->cli(
+        QStringList{QStringLiteral("run"), QStringLiteral("--detach")} + arguments, &exitCode);
     return exitCode == 0 ? out.section(u'\n', 0, 0).trimmed() : QString();
 }
 
@@ -175,9 +176,12 @@ void tst_ConsoleStates::versionAndHelpNeedNoDisplay_data()
     QTest::addColumn<QString>("expected");
     QTest::addRow("version") << QStringList{QStringLiteral("--version")}
                              << QStringLiteral("swamp-console %1").arg(Swamp::version());
-    QTest::addRow("help") << QStringList{QStringLiteral("--help")} << QStringLiteral("--admin-token-file <path>");
-    QTest::addRow("help-short") << QStringList{QStringLiteral("-h")} << QStringLiteral("--server <url>");
-    QTest::addRow("help-german") << QStringList{QStringLiteral("--lang"), QStringLiteral("de"), QStringLiteral("--help")}
+    QTest::addRow("help") << QStringList{QStringLiteral("--help")}
+                          << QStringLiteral("--admin-token-file <path>");
+    QTest::addRow("help-short") << QStringList{QStringLiteral("-h")}
+                                << QStringLiteral("--server <url>");
+    QTest::addRow("help-german") << QStringList{QStringLiteral("--lang"), QStringLiteral("de"),
+                                                QStringLiteral("--help")}
                                  << QStringLiteral("Die Desktop-Verwaltungskonsole von swamp.");
 }
 
@@ -210,11 +214,13 @@ void tst_ConsoleStates::freshOrchestratorGuides()
     QVERIFY(workers);
     QVERIFY(!workers->isHidden());
     QVERIFY2(workers->text().startsWith(u"No workers yet."), qPrintable(workers->text()));
-    QVERIFY2(workers->text().contains(u"swamp worker connect " + m_session->orchestratorUrl() + u" --token"),
+    QVERIFY2(workers->text().contains(u"swamp worker connect " + m_session->orchestratorUrl() +
+                                      u" --token"),
              qPrintable(workers->text()));
     EmptyState *tokens = emptyState(m_window->tokensTab()->view());
     QVERIFY(tokens && !tokens->isHidden());
-    QVERIFY2(tokens->text().startsWith(u"No tokens yet. Create one with New token…"), qPrintable(tokens->text()));
+    QVERIFY2(tokens->text().startsWith(u"No tokens yet. Create one with New token…"),
+             qPrintable(tokens->text()));
     EmptyState *steps = emptyState(m_window->stepsTab()->view());
     QVERIFY(steps && !steps->isHidden());
     QVERIFY2(steps->text().contains(u"swamp run -- echo hello"), qPrintable(steps->text()));
@@ -262,14 +268,16 @@ void tst_ConsoleStates::lostOrchestratorShowsLastKnown()
     static const QRegularExpression clock(QStringLiteral("^\\d\\d:\\d\\d:\\d\\d$"));
     const QString lostAt = LiveTableModel::clockTime(m_window->staleSince());
     QVERIFY(!m_window->banner()->isHidden());
-    QVERIFY2(m_window->banner()->text().contains(u"last known at " + lostAt), qPrintable(m_window->banner()->text()));
+    QVERIFY2(m_window->banner()->text().contains(u"last known at " + lostAt),
+             qPrintable(m_window->banner()->text()));
     QVERIFY(!m_window->banner()->reconnectButton()->isHidden());
     QCOMPARE(status.data(LiveTableModel::StaleRole).toBool(), true);
     QCOMPARE(status.data().toString(), u"idle"); // what was last known, greyed out:
     QCOMPARE(status.data(Qt::ForegroundRole).value<QColor>(),
              QGuiApplication::palette().color(QPalette::Disabled, QPalette::Text));
     QVERIFY(status.data(Qt::ToolTipRole).toString().contains(u"Last known at " + lostAt));
-    QVERIFY2(clock.match(lastSeen.data().toString()).hasMatch(), qPrintable(lastSeen.data().toString()));
+    QVERIFY2(clock.match(lastSeen.data().toString()).hasMatch(),
+             qPrintable(lastSeen.data().toString()));
     QCOMPARE(m_window->workersTab()->detail(QStringLiteral("lastSeenAt")),
              QStringLiteral("last known at %1 (connected then)").arg(lostAt));
     QCOMPARE(m_window->tokenModel()->index(0, 0).data(LiveTableModel::StaleRole).toBool(), true);
@@ -289,7 +297,8 @@ void tst_ConsoleStates::lostOrchestratorShowsLastKnown()
     QVERIFY(m_window->tokensTab()->newTokenAction()->isEnabled());
     QVERIFY(m_window->queryTab()->runAction()->isEnabled());
     QTRY_COMPARE_WITH_TIMEOUT(workers->worker(workerId)->status, WorkerStatus::Idle, 35000);
-    QCOMPARE(workers->index(workers->rowOf(workerId), WorkerModel::LastSeen).data().toString(), u"now");
+    QCOMPARE(workers->index(workers->rowOf(workerId), WorkerModel::LastSeen).data().toString(),
+             u"now");
     QTRY_VERIFY(m_window->workersTab()->drainAction()->isEnabled());
 }
 
@@ -301,10 +310,13 @@ void tst_ConsoleStates::pausedWorkerHasItsOwnState()
     openWindow();
     startWorker(QStringLiteral("resting"));
     WorkerModel *workers = m_window->workerModel();
-    const auto status = [&] { return workers->index(rowOfWorker(QStringLiteral("resting")), WorkerModel::Status); };
+    const auto status = [&] {
+        return workers->index(rowOfWorker(QStringLiteral("resting")), WorkerModel::Status);
+    };
     QTRY_COMPARE(status().data().toString(), u"idle");
     int exitCode = -1;
-    m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("pause"), QStringLiteral("resting")}, &exitCode);
+    m_orchestrator->cli(
+        {QStringLiteral("worker"), QStringLiteral("pause"), QStringLiteral("resting")}, &exitCode);
     QCOMPARE(exitCode, 0);
     QTRY_COMPARE(status().data().toString(), u"paused");
     const QPalette palette = QGuiApplication::palette();
@@ -319,7 +331,8 @@ void tst_ConsoleStates::pausedWorkerHasItsOwnState()
     m_window->workersTab()->selectWorker(workers->workerAt(status().row()).id);
     QCOMPARE(m_window->workersTab()->detail(QStringLiteral("status")), u"paused");
 
-    m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("resume"), QStringLiteral("resting")}, &exitCode);
+    m_orchestrator->cli(
+        {QStringLiteral("worker"), QStringLiteral("resume"), QStringLiteral("resting")}, &exitCode);
     QCOMPARE(exitCode, 0);
     QTRY_COMPARE(status().data().toString(), u"idle");
 }
@@ -328,8 +341,10 @@ void tst_ConsoleStates::namesAndStatesAreNotCut_data()
 {
     QTest::addColumn<QString>("language");
     QTest::addColumn<QString>("timedOut");
-    QTest::addRow("en") << "en" << "timed out";
-    QTest::addRow("de") << "de" << "Zeit überschritten";
+    QTest::addRow("en") << "en"
+                        << "timed out";
+    QTest::addRow("de") << "de"
+                        << "Zeit überschritten";
 }
 
 // At the default window size, the names and states a table shows are whole (the German state
@@ -344,13 +359,15 @@ void tst_ConsoleStates::namesAndStatesAreNotCut()
     openWindow();
     const QString name = QStringLiteral("build-agent-linux-x86-64-eu-west");
     startWorker(name);
-    const QString stepId = submit({QStringLiteral("--timeout"), QStringLiteral("1s"), QStringLiteral("--name"),
-                                   QStringLiteral("integration-tests-nightly"), QStringLiteral("--"),
-                                   QStringLiteral("sleep"), QStringLiteral("30")});
+    const QString stepId =
+        submit({QStringLiteral("--timeout"), QStringLiteral("1s"), QStringLiteral("--name"),
+                QStringLiteral("integration-tests-nightly"), QStringLiteral("--"),
+                QStringLiteral("sleep"), QStringLiteral("30")});
     QVERIFY(!stepId.isEmpty());
     StepModel *steps = m_window->stepModel();
-    QTRY_VERIFY_WITH_TIMEOUT(steps->step(stepId)
-                                 && steps->step(stepId)->value(QStringLiteral("state")).toString() == u"timed_out",
+    QTRY_VERIFY_WITH_TIMEOUT(steps->step(stepId) &&
+                                 steps->step(stepId)->value(QStringLiteral("state")).toString() ==
+                                     u"timed_out",
                              30000);
     QCOMPARE(steps->index(steps->rowOf(stepId), StepModel::State).data().toString(), timedOut);
 
@@ -363,9 +380,11 @@ void tst_ConsoleStates::namesAndStatesAreNotCut()
         return true;
     };
     m_window->tabs()->setCurrentWidget(m_window->workersTab());
-    QTRY_VERIFY(whole(m_window->workersTab()->view(), {WorkerModel::Name, WorkerModel::Status, WorkerModel::Token}));
+    QTRY_VERIFY(whole(m_window->workersTab()->view(),
+                      {WorkerModel::Name, WorkerModel::Status, WorkerModel::Token}));
     m_window->tabs()->setCurrentWidget(m_window->stepsTab());
-    QTRY_VERIFY(whole(m_window->stepsTab()->view(), {StepModel::Name, StepModel::State, StepModel::Worker}));
+    QTRY_VERIFY(whole(m_window->stepsTab()->view(),
+                      {StepModel::Name, StepModel::State, StepModel::Worker}));
 
     const EventModel *events = m_window->eventModel();
     int row = -1;
@@ -383,7 +402,8 @@ void tst_ConsoleStates::elidedCellsShowTheirTextAsTooltip()
 {
     startOrchestrator();
     openWindow();
-    QVERIFY(!m_orchestrator->createToken(QStringLiteral("a-rather-long-token-name-for-the-ci-pool")).isEmpty());
+    QVERIFY(!m_orchestrator->createToken(QStringLiteral("a-rather-long-token-name-for-the-ci-pool"))
+                 .isEmpty());
     QTableView *view = m_window->tokensTab()->view();
     m_window->tabs()->setCurrentWidget(m_window->tokensTab());
     QTRY_COMPARE(view->model()->rowCount(), 1);
@@ -466,12 +486,30 @@ void tst_ConsoleStates::newTokenProblemsFit_data()
     QTest::addColumn<QString>("name");
     QTest::addColumn<QString>("duration");
     QTest::addColumn<QString>("labels");
-    QTest::addRow("en-name") << "en" << "CI Linux" << "24h" << "";
-    QTest::addRow("en-duration") << "en" << "ci" << "10" << "";
-    QTest::addRow("en-labels") << "en" << "ci" << "24h" << "pool";
-    QTest::addRow("de-name") << "de" << "CI Linux" << "24h" << "";
-    QTest::addRow("de-duration") << "de" << "ci" << "366d" << "";
-    QTest::addRow("de-labels") << "de" << "ci" << "24h" << "pool";
+    QTest::addRow("en-name") << "en"
+                             << "CI Linux"
+                             << "24h"
+                             << "";
+    QTest::addRow("en-duration") << "en"
+                                 << "ci"
+                                 << "10"
+                                 << "";
+    QTest::addRow("en-labels") << "en"
+                               << "ci"
+                               << "24h"
+                               << "pool";
+    QTest::addRow("de-name") << "de"
+                             << "CI Linux"
+                             << "24h"
+                             << "";
+    QTest::addRow("de-duration") << "de"
+                                 << "ci"
+                                 << "366d"
+                                 << "";
+    QTest::addRow("de-labels") << "de"
+                               << "ci"
+                               << "24h"
+                               << "pool";
 }
 
 // A problem shown under a field is never cut: the dialog grows to fit its wrapped lines.
@@ -499,7 +537,9 @@ void tst_ConsoleStates::newTokenProblemsFit()
         ++shown;
         QTRY_VERIFY2(label->height() >= label->heightForWidth(label->width()),
                      qPrintable(QStringLiteral("%1 px for %2 px: %3")
-                                    .arg(label->height()).arg(label->heightForWidth(label->width())).arg(label->text())));
+                                    .arg(label->height())
+                                    .arg(label->heightForWidth(label->width()))
+                                    .arg(label->text())));
         const QRect inDialog(label->mapTo(&dialog, QPoint(0, 0)), label->size());
         QVERIFY2(dialog.rect().contains(inDialog), qPrintable(label->text()));
     }
