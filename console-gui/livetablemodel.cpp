@@ -53,6 +53,11 @@ QVariant LiveTableModel::data(const QModelIndex &index, int role) const
     }
 }
 
+QString LiveTableModel::withStaleNote(const QString &summary) const
+{
+    return isStale() ? tr("%1 — last known at %2").arg(summary, clockTime(m_staleSince)) : summary;
+}
+
 void LiveTableModel::setStaleSince(const QDateTime &since)
 {
     if (since == m_staleSince)

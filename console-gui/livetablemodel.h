@@ -31,6 +31,8 @@ public:
 
     // "HH:mm:ss" of a time, in local time: how the console says when something was last known.
     static QString clockTime(const QDateTime &when);
+    // A tab's summary ("5 workers, 4 connected"), marked as last known while stale.
+    QString withStaleNote(const QString &summary) const;
 
 protected:
     virtual QVariant liveData(const QModelIndex &index, int role) const = 0;

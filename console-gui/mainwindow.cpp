@@ -318,6 +318,7 @@ void MainWindow::updateStaleness()
     m_tokenModel->setStaleSince(m_staleSince);
     m_eventModel->setStaleSince(m_staleSince);
     m_stepModel->setStaleSince(m_staleSince);
+    m_queueIndicator->setEnabled(!m_staleSince.isValid()); // greyed: the queue as last known
 }
 
 // What happened, what the tables show, and when the next attempt is; hidden while connected.

@@ -433,11 +433,12 @@ void StepsTab::updateSummary()
         else if (state == u"dispatched" || state == u"running")
             ++running;
     }
-    m_summary->setText(tr("%n step(s): %1 queued, %2 running, %3 finished (the most recent %4 are kept)", nullptr, total)
-                           .arg(queued)
-                           .arg(running)
-                           .arg(total - queued - running)
-                           .arg(m_model->maxFinished()));
+    m_summary->setText(m_model->withStaleNote(
+        tr("%n step(s): %1 queued, %2 running, %3 finished (the most recent %4 are kept)", nullptr, total)
+            .arg(queued)
+            .arg(running)
+            .arg(total - queued - running)
+            .arg(m_model->maxFinished())));
 }
 
 void StepsTab::saveState(QSettings &settings) const

@@ -193,6 +193,7 @@ void WorkersTab::setUpLayout(QToolButton *drainButton, QToolButton *undrainButto
     layout->addLayout(top);
     layout->addWidget(m_splitter, 1);
     layout->addWidget(m_summary);
+    m_summary->setObjectName(QStringLiteral("summary"));
     setTabOrder(drainButton, undrainButton);
     setTabOrder(undrainButton, m_filter);
     setTabOrder(m_filter, m_showGone);
@@ -329,7 +330,8 @@ void WorkersTab::updateSummary()
         if (isConnectedStatus(m_model->workerAt(row).status))
             ++connected;
     }
-    m_summary->setText(tr("%n worker(s), %1 connected", nullptr, total).arg(connected));
+    m_summary->setText(
+        m_model->withStaleNote(tr("%n worker(s), %1 connected", nullptr, total).arg(connected)));
 }
 
 void WorkersTab::saveState(QSettings &settings) const

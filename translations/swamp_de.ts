@@ -1039,6 +1039,10 @@
         <source>Last known at %1: the console has lost the orchestrator.</source>
         <translation>Zuletzt bekannt um %1: Die Konsole hat die Verbindung zum Orchestrator verloren.</translation>
     </message>
+    <message>
+        <source>%1 — last known at %2</source>
+        <translation>%1 — Stand von %2</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::MainWindow</name>

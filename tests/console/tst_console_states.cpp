@@ -281,6 +281,10 @@ void tst_ConsoleStates::lostOrchestratorShowsLastKnown()
     QCOMPARE(m_window->workersTab()->detail(QStringLiteral("lastSeenAt")),
              QStringLiteral("last known at %1 (connected then)").arg(lostAt));
     QCOMPARE(m_window->tokenModel()->index(0, 0).data(LiveTableModel::StaleRole).toBool(), true);
+    const auto summary = [this] {
+        return m_window->workersTab()->findChild<QLabel *>(QStringLiteral("summary"))->text();
+    };
+    QCOMPARE(summary(), QStringLiteral("1 worker(s), 1 connected — last known at %1").arg(lostAt));
     QVERIFY(!m_window->workersTab()->drainAction()->isEnabled());
     QVERIFY(!m_window->workersTab()->undrainAction()->isEnabled());
     QVERIFY(!m_window->tokensTab()->newTokenAction()->isEnabled());
@@ -299,6 +303,7 @@ void tst_ConsoleStates::lostOrchestratorShowsLastKnown()
     QTRY_COMPARE_WITH_TIMEOUT(workers->worker(workerId)->status, WorkerStatus::Idle, 35000);
     QCOMPARE(workers->index(workers->rowOf(workerId), WorkerModel::LastSeen).data().toString(),
              u"now");
+    QCOMPARE(summary(), u"1 worker(s), 1 connected");
     QTRY_VERIFY(m_window->workersTab()->drainAction()->isEnabled());
 }
 
