@@ -11,6 +11,7 @@ namespace Swamp::Console {
 
 class AdminSession;
 class ConnectionBanner;
+class AuditTab;
 class EventModel;
 class EventsTab;
 class QueryTab;
@@ -44,6 +45,7 @@ public:
     QueryTab *queryTab() const { return m_queryTab; }
     EventsTab *eventsTab() const { return m_eventsTab; }
     StepsTab *stepsTab() const { return m_stepsTab; }
+    AuditTab *auditTab() const { return m_auditTab; }
     QString connectionText() const;
     ConnectionBanner *banner() const { return m_banner; }
     // When the console lost the orchestrator whose data the tables show; invalid while live.
@@ -90,6 +92,7 @@ private:
     QueryTab *m_queryTab;
     EventsTab *m_eventsTab;
     StepsTab *m_stepsTab;
+    AuditTab *m_auditTab;
     QLabel *m_queueIndicator;
     QLabel *m_connectionIcon;
     QLabel *m_connectionText;

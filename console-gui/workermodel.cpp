@@ -6,6 +6,7 @@
 
 #include <QGuiApplication>
 #include <QPalette>
+#include <QUrl>
 
 namespace Swamp::Console {
 
@@ -13,6 +14,18 @@ bool isConnectedStatus(WorkerStatus status)
 {
     return status == WorkerStatus::Idle || status == WorkerStatus::Busy
         || status == WorkerStatus::Draining;
+}
+
+QString orchestratorText(const WorkerRecord &worker)
+{
+    // As `swamp worker list` shows it in a fleet.
+    const QUrl holder(worker.orchestrator);
+    return holder.host().isEmpty() ? QStringLiteral("-") : holder.host() + u':' + QString::number(holder.port());
+}
+
+QString workerStatusText(const WorkerRecord &worker)
+{
+    return StatusPalette::workerText(worker);
 }
 
 WorkerModel::WorkerModel(QObject *parent)
@@ -56,6 +69,7 @@ QVariant WorkerModel::displayValue(const WorkerRecord &worker, int column) const
             return isStale() ? clockTime(staleSince()) : tr("now");
         return formatRelative(worker.lastSeenAt, m_now);
     case Token: return worker.tokenName;
+    case Orchestrator: return orchestratorText(worker);
     }
     return {};
 }
@@ -97,6 +111,8 @@ QVariant WorkerModel::liveData(const QModelIndex &index, int role) const
             return QLocale().toString(worker.lastSeenAt.toLocalTime(), QLocale::LongFormat);
         if (index.column() == Labels)
             return formatLabels(worker.labels);
+        if (index.column() == Orchestrator)
+            return worker.orchestrator;
         return {};
     case Qt::ForegroundRole:
         if (index.column() == Status)
@@ -129,6 +145,7 @@ QVariant WorkerModel::headerData(int section, Qt::Orientation orientation, int r
     case Version: return tr("Version");
     case LastSeen: return tr("Last seen");
     case Token: return tr("Token");
+    case Orchestrator: return tr("Orchestrator");
     }
     return {};
 }

@@ -20,6 +20,7 @@
 #include "tokenmodel.h"
 #include "tokenstab.h"
 #include "translators.h"
+#include "workeractions.h"
 #include "workermodel.h"
 #include "workerstab.h"
 
@@ -287,8 +288,13 @@ void tst_ConsoleStates::lostOrchestratorShowsLastKnown()
     QCOMPARE(summary(), QStringLiteral("1 worker(s), 1 connected — last known at %1").arg(lostAt));
     QVERIFY(!m_window->workersTab()->drainAction()->isEnabled());
     QVERIFY(!m_window->workersTab()->undrainAction()->isEnabled());
+    QVERIFY(!m_window->workersTab()->actions()->pauseAction()->isEnabled());
+    QVERIFY(!m_window->workersTab()->actions()->removeAction()->isEnabled());
+    QVERIFY(!m_window->workersTab()->actions()->pruneAction()->isEnabled());
+    QVERIFY(m_window->workersTab()->actions()->copyNameAction()->isEnabled());
     QVERIFY(!m_window->tokensTab()->newTokenAction()->isEnabled());
     QVERIFY(!m_window->tokensTab()->revokeAction()->isEnabled());
+    QVERIFY(!m_window->tokensTab()->extendAction()->isEnabled());
     QVERIFY(!m_window->queryTab()->runAction()->isEnabled());
     QVERIFY(!m_window->stepsTab()->cancelAction()->isEnabled());
 
