@@ -27,6 +27,30 @@
         <source>cloud-init</source>
         <translation>cloud-init</translation>
     </message>
+    <message>
+        <source>The machine that runs the worker, with swamp installed:</source>
+        <translation>Der Rechner, auf dem der Worker läuft, mit installiertem swamp:</translation>
+    </message>
+    <message>
+        <source>The image of deploy/docker/Dockerfile:</source>
+        <translation>Das Image aus deploy/docker/Dockerfile:</translation>
+    </message>
+    <message>
+        <source>The image of deploy/docker/Dockerfile, pushed where the cluster pulls swamp-worker:latest from</source>
+        <translation>Das Image aus deploy/docker/Dockerfile, dorthin übertragen, woher der Cluster swamp-worker:latest bezieht</translation>
+    </message>
+    <message>
+        <source>Steps of a job in a Debian 12 container (container: debian:bookworm):</source>
+        <translation>Schritte eines Jobs in einem Debian-12-Container (container: debian:bookworm):</translation>
+    </message>
+    <message>
+        <source>the package URL must be an http:// or https:// URL of swamp&apos;s .deb</source>
+        <translation>die Paket-URL muss eine http://- oder https://-URL des .deb von swamp sein</translation>
+    </message>
+    <message>
+        <source>the package URL must not hold quotes, spaces or &apos;#&apos;: percent-encode them</source>
+        <translation>die Paket-URL darf keine Anführungszeichen, Leerzeichen oder &apos;#&apos; enthalten: kodieren Sie sie mit Prozentzeichen</translation>
+    </message>
 </context>
 <context>
     <name>StatusPalette</name>
@@ -890,6 +914,21 @@
     </message>
 </context>
 <context>
+    <name>Swamp::Console::ActionDialog</name>
+    <message>
+        <source>optional, recorded in the audit trail</source>
+        <translation>optional, wird im Audit-Protokoll festgehalten</translation>
+    </message>
+    <message>
+        <source>R&amp;eason:</source>
+        <translation>&amp;Grund:</translation>
+    </message>
+    <message>
+        <source>This orchestrator does not offer this action (it runs an older swamp): %1</source>
+        <translation>Dieser Orchestrator bietet diese Aktion nicht an (er läuft mit einem älteren swamp): %1</translation>
+    </message>
+</context>
+<context>
     <name>Swamp::Console::AdminSession</name>
     <message>
         <source>not connected to the orchestrator</source>
@@ -898,6 +937,79 @@
     <message>
         <source>wait for the connection to come back, or use Connection ▸ Reconnect now</source>
         <translation>warten Sie, bis die Verbindung wieder steht, oder wählen Sie Verbindung ▸ Jetzt neu verbinden</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::AuditModel</name>
+    <message>
+        <source>token %1</source>
+        <translation>Token %1</translation>
+    </message>
+    <message>
+        <source>worker %1</source>
+        <translation>Worker %1</translation>
+    </message>
+    <message>
+        <source>worker %1 (token %2)</source>
+        <translation>Worker %1 (Token %2)</translation>
+    </message>
+    <message>
+        <source>admin key %1</source>
+        <translation>Admin-Schlüssel %1</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>Aktion</translation>
+    </message>
+    <message>
+        <source>About</source>
+        <translation>Betrifft</translation>
+    </message>
+    <message>
+        <source>Client</source>
+        <translation>Client</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Adresse</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Grund</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::AuditTab</name>
+    <message>
+        <source>Filter by action, token, worker, client, address, reason…</source>
+        <translation>Nach Aktion, Token, Worker, Client, Adresse, Grund filtern…</translation>
+    </message>
+    <message>
+        <source>All actions</source>
+        <translation>Alle Aktionen</translation>
+    </message>
+    <message>
+        <source>Could not read the audit trail: %1</source>
+        <translation>Das Audit-Protokoll konnte nicht gelesen werden: %1</translation>
+    </message>
+    <message>
+        <source>No audited action yet. Creating, extending or revoking a token and pausing, resuming, relabelling, removing or pruning a worker each write an entry here.</source>
+        <translation>Noch keine protokollierte Aktion. Ein Token erstellen, verlängern oder widerrufen und einen Worker pausieren, fortsetzen, umbenennen, entfernen oder aufräumen schreibt je einen Eintrag hierher.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n audit entry(s)</source>
+        <translation>
+            <numerusform>%n Audit-Eintrag</numerusform>
+            <numerusform>%n Audit-Einträge</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>(%1 shown)</source>
+        <translation>(%1 angezeigt)</translation>
     </message>
 </context>
 <context>
@@ -975,6 +1087,40 @@
     </message>
 </context>
 <context>
+    <name>Swamp::Console::DrainWorkerDialog</name>
+    <message>
+        <source>Drain worker %1</source>
+        <translation>Worker %1 auslaufen lassen</translation>
+    </message>
+    <message numerus="yes">
+        <source>Drain worker &apos;%1&apos;? It finishes its %n running step(s), takes no new ones, and then exits.</source>
+        <translation>
+            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seinen %n laufenden Schritt, nimmt keine neuen an und beendet sich dann.</numerusform>
+            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seine %n laufenden Schritte, nimmt keine neuen an und beendet sich dann.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>&amp;Drain</source>
+        <translation>&amp;Auslaufen lassen</translation>
+    </message>
+    <message>
+        <source>Dead&amp;line:</source>
+        <translation>&amp;Frist:</translation>
+    </message>
+    <message>
+        <source>Steps still running when the deadline has passed are cancelled on the worker and go back to the queue; the worker then exits</source>
+        <translation>Schritte, die nach Ablauf der Frist noch laufen, werden auf dem Worker abgebrochen und kommen zurück in die Warteschlange; dann beendet sich der Worker</translation>
+    </message>
+    <message>
+        <source>45s, 30m, 24h</source>
+        <translation>45s, 30m, 24h</translation>
+    </message>
+    <message>
+        <source>Without a deadline the worker waits for its steps however long they take. With one, steps still running then go back to the queue.</source>
+        <translation>Ohne Frist wartet der Worker auf seine Schritte, egal wie lange sie dauern. Mit Frist kommen Schritte, die dann noch laufen, zurück in die Warteschlange.</translation>
+    </message>
+</context>
+<context>
     <name>Swamp::Console::EmptyState</name>
     <message>
         <source>Nothing to show: the console is not connected to the orchestrator.</source>
@@ -1031,6 +1177,81 @@
     <message>
         <source>No events match the filter or the kind.</source>
         <translation>Kein Ereignis passt zum Filter oder zur Art.</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::ExtendTokenDialog</name>
+    <message>
+        <source>It expired at %1 (%2).</source>
+        <translation>Es ist am %1 abgelaufen (%2).</translation>
+    </message>
+    <message>
+        <source>It expires at %1 (%2).</source>
+        <translation>Es läuft am %1 ab (%2).</translation>
+    </message>
+    <message>
+        <source>Extend token %1</source>
+        <translation>Token %1 verlängern</translation>
+    </message>
+    <message>
+        <source>Give enrollment token &apos;%1&apos; a new expiry, counted from now.</source>
+        <translation>Registrierungstoken &apos;%1&apos; einen neuen Ablauf geben, ab jetzt gerechnet.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n connected worker(s) enrolled with it keep running until the new expiry.</source>
+        <translation>
+            <numerusform>%n damit registrierter, verbundener Worker läuft bis zum neuen Ablauf weiter.</numerusform>
+            <numerusform>%n damit registrierte, verbundene Worker laufen bis zum neuen Ablauf weiter.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>E&amp;xtend</source>
+        <translation>&amp;Verlängern</translation>
+    </message>
+    <message>
+        <source>45s, 30m, 24h, 7d, 2w</source>
+        <translation>45s, 30m, 24h, 7d, 2w</translation>
+    </message>
+    <message>
+        <source>&amp;Duration:</source>
+        <translation>&amp;Dauer:</translation>
+    </message>
+    <message>
+        <source>Workers enrolled with it stop at %1 (%2), when it expires, unless it is extended again.</source>
+        <translation>Damit registrierte Worker hören am %1 (%2) auf, wenn es abläuft, außer es wird erneut verlängert.</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::JsonTreeModel</name>
+    <message>
+        <source>value</source>
+        <translation>Wert</translation>
+    </message>
+    <message numerus="yes">
+        <source>{%n field(s)}</source>
+        <translation>
+            <numerusform>{%n Feld}</numerusform>
+            <numerusform>{%n Felder}</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>[%n item(s)]</source>
+        <translation>
+            <numerusform>[%n Element]</numerusform>
+            <numerusform>[%n Elemente]</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>Feld</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Wert</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>Typ</translation>
     </message>
 </context>
 <context>
@@ -1200,6 +1421,10 @@
         <source>No connection: %1.</source>
         <translation>Keine Verbindung: %1.</translation>
     </message>
+    <message>
+        <source>&amp;Audit</source>
+        <translation>A&amp;udit</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::NewTokenDialog</name>
@@ -1250,6 +1475,79 @@
     <message>
         <source>Workers enrolled with it stop at %1 (%2), when it expires, unless it is extended.</source>
         <translation>Damit registrierte Worker hören am %1 (%2) auf, wenn es abläuft, außer es wird verlängert.</translation>
+    </message>
+    <message>
+        <source>optional, e.g. a ticket; recorded in the audit trail</source>
+        <translation>optional, z. B. ein Ticket; wird im Audit-Protokoll festgehalten</translation>
+    </message>
+    <message>
+        <source>R&amp;eason:</source>
+        <translation>&amp;Grund:</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::PruneWorkersDialog</name>
+    <message>
+        <source>Prune workers</source>
+        <translation>Worker aufräumen</translation>
+    </message>
+    <message>
+        <source>Remove the workers disconnected or lost for longer than the grace period, and free their enrollments so that their tokens can enroll other machines. A pruned machine that connects again enrolls as a new worker. Connected workers, and gone ones that may still resume, are never pruned.</source>
+        <translation>Die Worker entfernen, die länger als die Karenzzeit getrennt oder verloren sind, und ihre Registrierungen freigeben, damit ihre Tokens andere Rechner registrieren können. Ein aufgeräumter Rechner, der sich wieder verbindet, registriert sich als neuer Worker. Verbundene Worker und gegangene, die noch fortsetzen können, werden nie aufgeräumt.</translation>
+    </message>
+    <message>
+        <source>&amp;Prune</source>
+        <translation>&amp;Aufräumen</translation>
+    </message>
+    <message>
+        <source>0s, 30m, 24h, 7d</source>
+        <translation>0s, 30m, 24h, 7d</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <source>Gone since</source>
+        <translation>Weg seit</translation>
+    </message>
+    <message>
+        <source>&amp;Grace period:</source>
+        <translation>&amp;Karenzzeit:</translation>
+    </message>
+    <message>
+        <source>Looking for workers to prune…</source>
+        <translation>Suche nach Workern zum Aufräumen…</translation>
+    </message>
+    <message>
+        <source>The orchestrator cannot say what would be pruned: %1</source>
+        <translation>Der Orchestrator kann nicht sagen, was aufgeräumt würde: %1</translation>
+    </message>
+    <message>
+        <source>No worker has been gone for longer than %1; nothing to prune.</source>
+        <translation>Kein Worker ist länger als %1 weg; nichts aufzuräumen.</translation>
+    </message>
+    <message numerus="yes">
+        <source>These %n worker(s) would be pruned:</source>
+        <translation>
+            <numerusform>Dieser %n Worker würde aufgeräumt:</numerusform>
+            <numerusform>Diese %n Worker würden aufgeräumt:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n gone worker(s) are kept: they may still resume.</source>
+        <translation>
+            <numerusform>%n gegangener Worker wird behalten: er kann noch fortsetzen.</numerusform>
+            <numerusform>%n gegangene Worker werden behalten: sie können noch fortsetzen.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1373,6 +1671,14 @@
     <message>
         <source>E&amp;xport JSON…</source>
         <translation>JSON e&amp;xportieren…</translation>
+    </message>
+    <message>
+        <source>&amp;Copy value</source>
+        <translation>Wert &amp;kopieren</translation>
+    </message>
+    <message>
+        <source>&amp;Copy result as JSON</source>
+        <translation>Ergebnis als JSON &amp;kopieren</translation>
     </message>
 </context>
 <context>
@@ -1684,6 +1990,26 @@ und verfolgen Sie ihn hier, während er läuft.</translation>
         <source>Deploy a worker with this token:</source>
         <translation>Einen Worker mit diesem Token bereitstellen:</translation>
     </message>
+    <message>
+        <source>https://…/swamp_%1_amd64.deb</source>
+        <translation>https://…/swamp_%1_amd64.deb</translation>
+    </message>
+    <message>
+        <source>Where new machines download swamp&apos;s Debian package (built with &apos;cpack -G DEB&apos;; docs/operations.md, &quot;Deploy recipes&quot;). Remembered for the next token.</source>
+        <translation>Woher neue Rechner das Debian-Paket von swamp laden (gebaut mit &apos;cpack -G DEB&apos;; docs/operations.md, &quot;Deploy recipes&quot;). Wird für das nächste Token gemerkt.</translation>
+    </message>
+    <message>
+        <source>&amp;Package URL:</source>
+        <translation>&amp;Paket-URL:</translation>
+    </message>
+    <message>
+        <source>This recipe installs swamp on a fresh machine: enter the package URL above first.</source>
+        <translation>Dieses Rezept installiert swamp auf einem frischen Rechner: Geben Sie zuerst oben die Paket-URL ein.</translation>
+    </message>
+    <message>
+        <source>Enter a valid package URL above: %1.</source>
+        <translation>Geben Sie oben eine gültige Paket-URL ein: %1.</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::TokenModel</name>
@@ -1793,6 +2119,181 @@ und verfolgen Sie ihn hier, während er läuft.</translation>
         <source>Workers enrolled with it stop then too (its expiry ends their sessions): extend it in time with &apos;swamp worker token extend %1 --duration 30d&apos;.</source>
         <translation>Damit registrierte Worker hören dann ebenfalls auf (sein Ablauf beendet ihre Sitzungen): Verlängern Sie es rechtzeitig mit &apos;swamp worker token extend %1 --duration 30d&apos;.</translation>
     </message>
+    <message>
+        <source>E&amp;xtend…</source>
+        <translation>&amp;Verlängern…</translation>
+    </message>
+    <message>
+        <source>Move the selected token&apos;s expiry, and so its workers&apos; stop, later</source>
+        <translation>Den Ablauf des ausgewählten Tokens, und damit das Ende seiner Worker, nach hinten verschieben</translation>
+    </message>
+    <message numerus="yes">
+        <source>Extended enrollment token &apos;%1&apos;: it and its %n connected worker(s) stop at %2.</source>
+        <translation>
+            <numerusform>Registrierungstoken &apos;%1&apos; verlängert: es und sein %n verbundener Worker hören am %2 auf.</numerusform>
+            <numerusform>Registrierungstoken &apos;%1&apos; verlängert: es und seine %n verbundenen Worker hören am %2 auf.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::WorkerActions</name>
+    <message>
+        <source>&amp;Drain…</source>
+        <translation>Aus&amp;laufen lassen…</translation>
+    </message>
+    <message>
+        <source>&amp;Undrain</source>
+        <translation>Wieder aufneh&amp;men</translation>
+    </message>
+    <message>
+        <source>&amp;Pause</source>
+        <translation>&amp;Pausieren</translation>
+    </message>
+    <message>
+        <source>Re&amp;sume</source>
+        <translation>&amp;Fortsetzen</translation>
+    </message>
+    <message>
+        <source>&amp;Labels…</source>
+        <translation>&amp;Labels…</translation>
+    </message>
+    <message>
+        <source>Re&amp;move…</source>
+        <translation>&amp;Entfernen…</translation>
+    </message>
+    <message>
+        <source>&amp;Copy name</source>
+        <translation>Namen &amp;kopieren</translation>
+    </message>
+    <message>
+        <source>P&amp;rune gone workers…</source>
+        <translation>Gegangene Worker auf&amp;räumen…</translation>
+    </message>
+    <message>
+        <source>Remove the workers gone for longer than a grace period and free their enrollments</source>
+        <translation>Die Worker entfernen, die länger als eine Karenzzeit weg sind, und ihre Registrierungen freigeben</translation>
+    </message>
+    <message>
+        <source>Finish the running steps, take no new ones, then exit</source>
+        <translation>Laufende Schritte beenden, keine neuen annehmen, dann beenden</translation>
+    </message>
+    <message>
+        <source>Take steps again</source>
+        <translation>Wieder Schritte annehmen</translation>
+    </message>
+    <message>
+        <source>Take no new steps but stay connected (Ctrl+P)</source>
+        <translation>Keine neuen Schritte annehmen, aber verbunden bleiben (Strg+P)</translation>
+    </message>
+    <message>
+        <source>Take steps again after a pause (Ctrl+Shift+P)</source>
+        <translation>Nach einer Pause wieder Schritte annehmen (Strg+Umschalt+P)</translation>
+    </message>
+    <message>
+        <source>Add, change or remove the worker&apos;s labels (F2)</source>
+        <translation>Labels des Workers hinzufügen, ändern oder entfernen (F2)</translation>
+    </message>
+    <message>
+        <source>Remove the worker and free its enrollment (Del)</source>
+        <translation>Den Worker entfernen und seine Registrierung freigeben (Entf)</translation>
+    </message>
+    <message numerus="yes">
+        <source>Pruned %n worker(s); %1 enrollment(s) freed.</source>
+        <translation>
+            <numerusform>%n Worker aufgeräumt; %1 Registrierung(en) freigegeben.</numerusform>
+            <numerusform>%n Worker aufgeräumt; %1 Registrierung(en) freigegeben.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>This orchestrator does not offer %1 (it runs an older swamp): %2</source>
+        <translation>Dieser Orchestrator bietet %1 nicht an (er läuft mit einem älteren swamp): %2</translation>
+    </message>
+    <message>
+        <source>Draining worker &apos;%1&apos;.</source>
+        <translation>Worker &apos;%1&apos; läuft aus.</translation>
+    </message>
+    <message>
+        <source>Worker &apos;%1&apos; takes steps again.</source>
+        <translation>Worker &apos;%1&apos; nimmt wieder Schritte an.</translation>
+    </message>
+    <message>
+        <source>Paused worker &apos;%1&apos;: it takes no new steps and stays connected.</source>
+        <translation>Worker &apos;%1&apos; pausiert: Er nimmt keine neuen Schritte an und bleibt verbunden.</translation>
+    </message>
+    <message>
+        <source>Changed the labels of worker &apos;%1&apos;.</source>
+        <translation>Labels von Worker &apos;%1&apos; geändert.</translation>
+    </message>
+    <message>
+        <source>Remove worker &apos;%1&apos;? Its record is deleted and its enrollment on token &apos;%2&apos; is freed, so the token can enroll another machine.</source>
+        <translation>Worker &apos;%1&apos; entfernen? Sein Datensatz wird gelöscht und seine Registrierung auf Token &apos;%2&apos; freigegeben, sodass das Token einen anderen Rechner registrieren kann.</translation>
+    </message>
+    <message numerus="yes">
+        <source>It is connected: its session ends now, and its %n running step(s) are cancelled and go back to the queue.</source>
+        <translation>
+            <numerusform>Er ist verbunden: Seine Sitzung endet jetzt, und sein %n laufender Schritt wird abgebrochen und kommt zurück in die Warteschlange.</numerusform>
+            <numerusform>Er ist verbunden: Seine Sitzung endet jetzt, und seine %n laufenden Schritte werden abgebrochen und kommen zurück in die Warteschlange.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>It is not connected; no step runs on it.</source>
+        <translation>Er ist nicht verbunden; kein Schritt läuft auf ihm.</translation>
+    </message>
+    <message>
+        <source>Remove worker %1</source>
+        <translation>Worker %1 entfernen</translation>
+    </message>
+    <message>
+        <source>&amp;Remove</source>
+        <translation>&amp;Entfernen</translation>
+    </message>
+    <message>
+        <source>Removed worker &apos;%1&apos;.</source>
+        <translation>Worker &apos;%1&apos; entfernt.</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::WorkerLabelsDialog</name>
+    <message>
+        <source>Labels of %1</source>
+        <translation>Labels von %1</translation>
+    </message>
+    <message>
+        <source>The labels of worker &apos;%1&apos; decide which steps it takes. Changes apply to the next steps; running ones go on.</source>
+        <translation>Die Labels von Worker &apos;%1&apos; bestimmen, welche Schritte er annimmt. Änderungen gelten für die nächsten Schritte; laufende gehen weiter.</translation>
+    </message>
+    <message>
+        <source>&amp;Apply</source>
+        <translation>&amp;Anwenden</translation>
+    </message>
+    <message>
+        <source>k=v, k=v</source>
+        <translation>k=v, k=v</translation>
+    </message>
+    <message>
+        <source>&amp;Labels:</source>
+        <translation>&amp;Labels:</translation>
+    </message>
+    <message>
+        <source>set %1</source>
+        <translation>%1 setzen</translation>
+    </message>
+    <message>
+        <source>remove %1</source>
+        <translation>%1 entfernen</translation>
+    </message>
+    <message>
+        <source>No change yet.</source>
+        <translation>Noch keine Änderung.</translation>
+    </message>
+    <message>
+        <source>Will %1.</source>
+        <translation>Wird: %1.</translation>
+    </message>
+    <message>
+        <source>; </source>
+        <translation>; </translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::WorkerModel</name>
@@ -1836,25 +2337,13 @@ und verfolgen Sie ihn hier, während er läuft.</translation>
         <source>Token</source>
         <translation>Token</translation>
     </message>
+    <message>
+        <source>Orchestrator</source>
+        <translation>Orchestrator</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::WorkersTab</name>
-    <message>
-        <source>&amp;Drain…</source>
-        <translation>Aus&amp;laufen lassen…</translation>
-    </message>
-    <message>
-        <source>&amp;Undrain</source>
-        <translation>Wieder aufneh&amp;men</translation>
-    </message>
-    <message>
-        <source>Finish the running steps, take no new ones, then exit</source>
-        <translation>Laufende Schritte beenden, keine neuen annehmen, dann beenden</translation>
-    </message>
-    <message>
-        <source>Take steps again</source>
-        <translation>Wieder Schritte annehmen</translation>
-    </message>
     <message>
         <source>Filter by name, status, label, platform, token…</source>
         <translation>Nach Name, Status, Label, Plattform, Token filtern…</translation>
@@ -1906,29 +2395,6 @@ und verfolgen Sie ihn hier, während er läuft.</translation>
     <message>
         <source>Disconnected at:</source>
         <translation>Getrennt am:</translation>
-    </message>
-    <message>
-        <source>Drain worker %1</source>
-        <translation>Worker %1 auslaufen lassen</translation>
-    </message>
-    <message numerus="yes">
-        <source>Drain worker &apos;%1&apos;? It finishes its %n running step(s), takes no new ones, and then exits.</source>
-        <translation>
-            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seinen %n laufenden Schritt, nimmt keine neuen an und beendet sich dann.</numerusform>
-            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seine %n laufenden Schritte, nimmt keine neuen an und beendet sich dann.</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>&amp;Drain</source>
-        <translation>&amp;Auslaufen lassen</translation>
-    </message>
-    <message>
-        <source>Draining worker &apos;%1&apos;.</source>
-        <translation>Worker &apos;%1&apos; läuft aus.</translation>
-    </message>
-    <message>
-        <source>Worker &apos;%1&apos; takes steps again.</source>
-        <translation>Worker &apos;%1&apos; nimmt wieder Schritte an.</translation>
     </message>
     <message>
         <source>No worker selected</source>
