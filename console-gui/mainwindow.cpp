@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "auditmodel.h"
 #include "audittab.h"
 #include "client/adminsession.h"
 #include "connectionbanner.h"
@@ -328,6 +329,7 @@ void MainWindow::updateStaleness()
     m_tokenModel->setStaleSince(m_staleSince);
     m_eventModel->setStaleSince(m_staleSince);
     m_stepModel->setStaleSince(m_staleSince);
+    m_auditTab->model()->setStaleSince(m_staleSince);
     m_queueIndicator->setEnabled(!m_staleSince.isValid()); // greyed: the queue as last known
 }
 

@@ -111,7 +111,7 @@ for lang in en de; do
 done
 for lang in en de; do
     for _ in $(seq 300); do
-        [ "$(grep -c '\.png$' "$tmp/console-$lang.log" 2>/dev/null)" -ge 5 ] && break
+        [ "$(grep -c '\.png$' "$tmp/console-$lang.log" 2>/dev/null)" -ge 6 ] && break
         sleep 0.1
     done
 done
