@@ -8,7 +8,7 @@
 namespace Swamp::Console {
 
 AuditModel::AuditModel(QObject *parent)
-    : QAbstractTableModel(parent)
+    : LiveTableModel(parent)
 {
 }
 
@@ -45,7 +45,7 @@ QString AuditModel::text(const Entry &entry, int column) const
     return {};
 }
 
-QVariant AuditModel::data(const QModelIndex &index, int role) const
+QVariant AuditModel::liveData(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
@@ -75,7 +75,7 @@ QVariant AuditModel::data(const QModelIndex &index, int role) const
 QVariant AuditModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return QAbstractTableModel::headerData(section, orientation, role);
+        return LiveTableModel::headerData(section, orientation, role);
     switch (section) {
     case Time: return tr("Time");
     case Action: return tr("Action");

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <QAbstractTableModel>
+#include "livetablemodel.h"
 #include <QDateTime>
 #include <QHash>
 #include <QJsonArray>
@@ -12,7 +12,7 @@ namespace Swamp::Console {
 // The audit trail (the `swamp/audit-event` records of data.query) as a live table: a list plus
 // an id→row hash. Entries never change once written, so setEntries() only inserts the new ones
 // and removes the ones no longer listed (begin/end, never a reset).
-class AuditModel final : public QAbstractTableModel
+class AuditModel final : public LiveTableModel
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(AuditModel)
@@ -29,13 +29,15 @@ public:
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
     // The complete current list of data.query records.
     void setEntries(const QJsonArray &records);
     // The attributes of the entry in `row`: {action, at, tokenName, workerName, client, address, reason}.
     QJsonObject entryAt(int row) const { return m_entries.at(row).attributes; }
+
+protected:
+    QVariant liveData(const QModelIndex &index, int role) const override;
 
 private:
     struct Entry

@@ -1,11 +1,28 @@
 #include "eventmodel.h"
 
+#include "common/ids.h"
+
 #include <QLocale>
+#include <QUuid>
 
 namespace Swamp::Console {
 
+namespace {
+// Step, run and lease ids share their first digits (UUIDv7: the time); show the end the CLI
+// shows, and the whole id as tooltip. Names stay as they are.
+bool isId(const QString &subject)
+{
+    return !QUuid::fromString(subject).isNull();
+}
+
+QString shownSubject(const QString &subject)
+{
+    return isId(subject) ? shortId(subject) : subject;
+}
+} // namespace
+
 EventModel::EventModel(int capacity, QObject *parent)
-    : QAbstractTableModel(parent)
+    : LiveTableModel(parent)
     , m_capacity(std::max(1, capacity))
 {
 }
@@ -20,7 +37,7 @@ int EventModel::columnCount(const QModelIndex &parent) const
     return parent.isValid() ? 0 : ColumnCount;
 }
 
-QVariant EventModel::data(const QModelIndex &index, int role) const
+QVariant EventModel::liveData(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
@@ -30,7 +47,7 @@ QVariant EventModel::data(const QModelIndex &index, int role) const
         switch (index.column()) {
         case Time: return QLocale().toString(event.at.toLocalTime(), QStringLiteral("yyyy-MM-dd HH:mm:ss"));
         case Kind: return event.kind;
-        case Subject: return event.subject;
+        case Subject: return shownSubject(event.subject);
         case Message: return event.message;
         }
         return {};
@@ -41,6 +58,8 @@ QVariant EventModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole:
         if (index.column() == Message)
             return event.message;
+        if (index.column() == Subject && isId(event.subject))
+            return event.subject;
         if (index.column() == Time)
             return QLocale().toString(event.at.toLocalTime(), QLocale::LongFormat);
         return {};
@@ -51,7 +70,7 @@ QVariant EventModel::data(const QModelIndex &index, int role) const
 QVariant EventModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return QAbstractTableModel::headerData(section, orientation, role);
+        return LiveTableModel::headerData(section, orientation, role);
     switch (section) {
     case Time: return tr("Time");
     case Kind: return tr("Kind");

@@ -1,14 +1,15 @@
 #pragma once
 
+#include "livetablemodel.h"
+
 #include "model/event.h"
 
-#include <QAbstractTableModel>
 #include <QList>
 
 namespace Swamp::Console {
 
 // The operator event log, oldest first, capped at `capacity` rows (the oldest go first).
-class EventModel final : public QAbstractTableModel
+class EventModel final : public LiveTableModel
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(EventModel)
@@ -21,7 +22,6 @@ public:
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
     void append(const Event &event);
@@ -32,6 +32,9 @@ public:
 
 Q_SIGNALS:
     void kindAdded(const QString &kind);
+
+protected:
+    QVariant liveData(const QModelIndex &index, int role) const override;
 
 private:
     QList<Event> m_events;

@@ -1,6 +1,8 @@
 #include "eventstab.h"
 
 #include "eventmodel.h"
+#include "elidingdelegate.h"
+#include "emptystate.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -60,6 +62,11 @@ EventsTab::EventsTab(EventModel *model, QWidget *parent)
     m_view->setColumnWidth(EventModel::Time, 150);
     m_view->setColumnWidth(EventModel::Kind, 150);
     m_view->setColumnWidth(EventModel::Subject, 140);
+    m_view->setItemDelegate(new ElidingDelegate(m_view));
+    new EmptyState(m_view, m_model, nullptr, [] {
+        return tr("No events yet. Workers enrolling and leaving, steps finishing and tokens "
+                  "changing are logged here as they happen.");
+    }, tr("No events match the filter or the kind."));
 
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &EventsTab::updateSummary);
     connect(m_model, &QAbstractItemModel::rowsRemoved, this, &EventsTab::updateSummary);

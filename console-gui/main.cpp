@@ -6,6 +6,7 @@
 #include "querytab.h"
 #include "stepmodel.h"
 #include "stepstab.h"
+#include "translators.h"
 #include "workermodel.h"
 #include "workerstab.h"
 
@@ -15,10 +16,8 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QLibraryInfo>
 #include <QLocale>
 #include <QTimer>
-#include <QTranslator>
 
 #include <cstdio>
 #include <optional>
@@ -29,20 +28,6 @@ struct Tr
 {
     Q_DECLARE_TR_FUNCTIONS(SwampConsole)
 };
-
-// --lang wins over the system locale; English needs no catalog.
-void installTranslators(QApplication &app, const QString &language)
-{
-    const QLocale locale = language.isEmpty() ? QLocale::system() : QLocale(language);
-    QLocale::setDefault(locale);
-    auto *swamp = new QTranslator(&app);
-    if (swamp->load(locale, QStringLiteral("swamp"), QStringLiteral("_"), QStringLiteral(":/i18n")))
-        QApplication::installTranslator(swamp);
-    auto *qt = new QTranslator(&app);
-    if (qt->load(locale, QStringLiteral("qtbase"), QStringLiteral("_"),
-                 QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
-        QApplication::installTranslator(qt);
-}
 
 QString languageArgument(int argc, char **argv)
 {
@@ -61,11 +46,12 @@ struct Arguments
 {
     Swamp::AdminEndpointOptions endpoint;
     bool screenshots = false;
+    bool screenshotsLost = false;
     QString screenshotDirectory;
 };
 
 // Exits on --help, --version and mistakes, as QCommandLineParser::process() does.
-Arguments parseArguments(QApplication &app)
+Arguments parseArguments(QCoreApplication &app)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(Tr::tr("The desktop admin console of swamp."));
@@ -88,7 +74,11 @@ Arguments parseArguments(QApplication &app)
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         Tr::tr("Save a PNG of each tab into <dir> once the data has loaded, then quit."),
                                         Tr::tr("dir"));
-    parser.addOptions({server, tokenFile, caCert, dataDir, lang, screenshot});
+    const QCommandLineOption screenshotLost(
+        QStringLiteral("screenshot-lost"),
+        Tr::tr("With --screenshot: then wait until the orchestrator is gone and save each tab again "
+               "(console-<tab>-lost-<lang>.png)."));
+    parser.addOptions({server, tokenFile, caCert, dataDir, lang, screenshot, screenshotLost});
     parser.process(app);
 
     Arguments arguments;
@@ -98,6 +88,7 @@ Arguments parseArguments(QApplication &app)
     arguments.endpoint.dataDir = parser.value(dataDir);
     arguments.screenshots = parser.isSet(screenshot);
     arguments.screenshotDirectory = parser.value(screenshot);
+    arguments.screenshotsLost = parser.isSet(screenshotLost);
     return arguments;
 }
 
@@ -138,47 +129,99 @@ void showScreenshotData(Swamp::Console::MainWindow &window)
     }
 }
 
-// A typo in the editor shows live validation over the results; then every tab is saved and the
-// console quits, 0 when every tab was written.
-void saveScreenshotsAndQuit(Swamp::Console::MainWindow &window, const QString &directory, const QString &suffix)
+// A typo in the editor shows live validation over the results; then every tab is saved. False
+// unless every tab was written.
+bool saveScreenshots(Swamp::Console::MainWindow &window, const QString &directory, const QString &suffix)
 {
     window.queryTab()->setPredicate(
         QStringLiteral("modelType == \"swamp/worker\" && attributes.stauts == \"idle\""));
     const QStringList files = window.saveScreenshots(directory, suffix);
     for (const QString &file : files)
         std::printf("%s\n", qPrintable(file));
-    QApplication::exit(files.size() == window.tabs()->count() ? 0 : 1);
+    std::fflush(stdout);
+    return files.size() == window.tabs()->count();
+}
+
+// With --screenshot-lost: once the orchestrator is gone (the caller stops it after the first
+// set), the same tabs as they show what was last known.
+void saveLostScreenshotsAndQuit(Swamp::Console::MainWindow &window, const QString &directory,
+                                const QString &suffix, QTimer *deadline)
+{
+    deadline->start(); // the time to stop the orchestrator
+    QObject::connect(window.session(), &Swamp::Console::AdminSession::stateChanged, &window,
+                     [&window, directory, suffix, deadline] {
+        if (window.session()->state() == Swamp::Console::AdminSession::State::Connected || !deadline->isActive())
+            return;
+        deadline->stop();
+        QTimer::singleShot(1500, &window, [&window, directory, suffix] {
+            QApplication::exit(saveScreenshots(window, directory, QStringLiteral("-lost") + suffix) ? 0 : 1);
+        });
+    });
 }
 
 // Documentation screenshots: a fixed size, a query that shows live validation.
-void takeScreenshotsWhenLoaded(QApplication &app, Swamp::Console::MainWindow &window, const QString &directory)
+void takeScreenshotsWhenLoaded(Swamp::Console::MainWindow &window, const QString &directory, bool lost)
 {
     window.resize(1100, 560);
 
     const QString suffix = u'-' + QLocale().name().section(u'_', 0, 0);
-    QObject::connect(&window, &Swamp::Console::MainWindow::loaded, &window, [&window, directory, suffix] {
-        showScreenshotData(window);
-        // After the replay settled and the times ticked.
-        QTimer::singleShot(1500, &window, [&window, directory, suffix] {
-            saveScreenshotsAndQuit(window, directory, suffix);
-        });
-    });
-    QTimer::singleShot(30000, &app, [] {
-        std::fprintf(stderr, "swamp-console: no data from the orchestrator within 30s\n");
+    auto *deadline = new QTimer(&window);
+    deadline->setSingleShot(true);
+    deadline->setInterval(30000);
+    QObject::connect(deadline, &QTimer::timeout, &window, [] {
+        std::fprintf(stderr, "swamp-console: nothing changed within 30s\n");
         QApplication::exit(1);
     });
+    QObject::connect(&window, &Swamp::Console::MainWindow::loaded, &window, [&window, directory, suffix, lost, deadline] {
+        showScreenshotData(window);
+        // After the replay settled and the times ticked.
+        QTimer::singleShot(1500, &window, [&window, directory, suffix, lost, deadline] {
+            const bool saved = saveScreenshots(window, directory, suffix);
+            if (saved && lost)
+                saveLostScreenshotsAndQuit(window, directory, suffix, deadline);
+            else
+                QApplication::exit(saved ? 0 : 1);
+        });
+    });
+    deadline->start();
+}
+
+// --help and --version only print: they must work without a display (over ssh, in a package's
+// smoke test), where constructing a QApplication aborts.
+bool onlyPrints(int argc, char **argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray argument(argv[i]);
+        if (argument == "--") // what follows is no option
+            return false;
+        if (argument == "-h" || argument == "--help" || argument == "-?" || argument == "--help-all"
+            || argument == "-v" || argument == "--version")
+            return true;
+    }
+    return false;
+}
+
+// The names, the version and (before the parser's help texts are translated) the language.
+void setUpApplication(QCoreApplication &app, int argc, char **argv)
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("swamp"));
+    QCoreApplication::setApplicationName(QStringLiteral("swamp-console"));
+    QCoreApplication::setApplicationVersion(Swamp::version());
+    Swamp::Console::installTranslators(app, languageArgument(argc, argv));
 }
 
 } // namespace
 
 int main(int argc, char **argv)
 {
+    if (onlyPrints(argc, argv)) {
+        QCoreApplication app(argc, argv);
+        setUpApplication(app, argc, argv);
+        parseArguments(app); // prints and exits
+        return 0;
+    }
     QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("swamp"));
-    QApplication::setApplicationName(QStringLiteral("swamp-console"));
-    QApplication::setApplicationVersion(Swamp::version());
-    // The language must be known before the parser's help texts are translated.
-    installTranslators(app, languageArgument(argc, argv));
+    setUpApplication(app, argc, argv);
     const Arguments arguments = parseArguments(app);
 
     int exitCode = 0;
@@ -188,7 +231,7 @@ int main(int argc, char **argv)
     Swamp::Console::AdminSession session(*endpoint);
     Swamp::Console::MainWindow window(&session);
     if (arguments.screenshots)
-        takeScreenshotsWhenLoaded(app, window, arguments.screenshotDirectory);
+        takeScreenshotsWhenLoaded(window, arguments.screenshotDirectory, arguments.screenshotsLost);
     window.show();
     session.start();
     return app.exec();

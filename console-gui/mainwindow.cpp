@@ -1,7 +1,9 @@
 #include "mainwindow.h"
 
+#include "auditmodel.h"
 #include "audittab.h"
 #include "client/adminsession.h"
+#include "connectionbanner.h"
 #include "connectiondialog.h"
 #include "eventmodel.h"
 #include "eventstab.h"
@@ -33,8 +35,30 @@
 #include <QTabWidget>
 #include <QTimer>
 #include <QToolButton>
+#include <QVBoxLayout>
 
 namespace Swamp::Console {
+
+namespace {
+// The non-empty parts, one sentence after the other.
+QString sentences(const QStringList &parts)
+{
+    QStringList present;
+    for (const QString &part : parts) {
+        if (!part.isEmpty())
+            present << part;
+    }
+    return present.join(u' ');
+}
+
+// A message that goes inside a sentence of ours.
+QString withoutPeriod(QString message)
+{
+    while (message.endsWith(u'.'))
+        message.chop(1);
+    return message;
+}
+} // namespace
 
 MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     : QMainWindow(parent)
@@ -55,6 +79,7 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     , m_connectionIcon(new QLabel(this))
     , m_connectionText(new QLabel(this))
     , m_connectionButton(new QToolButton(this))
+    , m_banner(new ConnectionBanner(this))
 {
     setWindowTitle(tr("swamp console"));
     createTabs();
@@ -78,7 +103,19 @@ void MainWindow::createTabs()
     m_tabs->addTab(m_stepsTab, tr("&Steps"));
     m_tabs->addTab(m_auditTab, tr("&Audit"));
     m_tabs->setDocumentMode(true);
-    setCentralWidget(m_tabs);
+    // The banner above the tabs, so it is seen whichever tab is open.
+    auto *central = new QWidget(this);
+    auto *layout = new QVBoxLayout(central);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    auto *bannerRow = new QVBoxLayout;
+    bannerRow->setContentsMargins(6, 6, 6, 0);
+    bannerRow->addWidget(m_banner);
+    layout->addLayout(bannerRow);
+    layout->addWidget(m_tabs, 1);
+    setCentralWidget(central);
+    connect(m_banner, &ConnectionBanner::reconnectClicked, m_session, &AdminSession::reconnectNow);
+    connect(m_banner, &ConnectionBanner::connectToClicked, this, &MainWindow::showConnectionDialog);
 }
 
 // The connection's state and the queue's length, and a button to reconnect or connect elsewhere.
@@ -258,8 +295,8 @@ void MainWindow::updateConnectionIndicator()
         break;
     case AdminSession::State::Reconnecting:
         icon = QStyle::SP_MessageBoxWarning;
-        text = tr("Connection lost: %1 — reconnecting in %n s", nullptr, m_session->secondsUntilRetry())
-                   .arg(m_session->lastError().message);
+        // The banner above says why; the tooltip too.
+        text = tr("Connection lost — reconnecting in %n s", nullptr, m_session->secondsUntilRetry());
         button = tr("Reconnect now");
         break;
     case AdminSession::State::Refused:
@@ -275,6 +312,62 @@ void MainWindow::updateConnectionIndicator()
                                      ? QString() : m_session->lastError().text());
     m_connectionButton->setText(button);
     m_connectionButton->setVisible(!button.isEmpty());
+    updateStaleness();
+    updateBanner();
+}
+
+// The tables go grey when the orchestrator is lost, and live again when it is back.
+void MainWindow::updateStaleness()
+{
+    if (m_session->state() == AdminSession::State::Connected) {
+        m_wasConnected = true;
+        m_staleSince = QDateTime();
+    } else if (m_wasConnected && !m_staleSince.isValid()) {
+        m_staleSince = QDateTime::currentDateTimeUtc();
+    }
+    m_workerModel->setStaleSince(m_staleSince);
+    m_tokenModel->setStaleSince(m_staleSince);
+    m_eventModel->setStaleSince(m_staleSince);
+    m_stepModel->setStaleSince(m_staleSince);
+    m_auditTab->model()->setStaleSince(m_staleSince);
+    m_queueIndicator->setEnabled(!m_staleSince.isValid()); // greyed: the queue as last known
+}
+
+// What happened, what the tables show, and when the next attempt is; hidden while connected.
+void MainWindow::updateBanner()
+{
+    const QString url = redactedUrl(m_session->endpoint().url);
+    const QString lastKnown = m_staleSince.isValid()
+        ? tr("The tables show what was last known at %1; actions that need the orchestrator are off "
+             "until it is back.").arg(LiveTableModel::clockTime(m_staleSince))
+        : QString();
+    switch (m_session->state()) {
+    case AdminSession::State::Idle:
+    case AdminSession::State::Connected:
+        m_banner->showMessage(ConnectionBanner::Kind::Warning, QString());
+        break;
+    case AdminSession::State::Connecting:
+        m_banner->showMessage(ConnectionBanner::Kind::Warning,
+                              m_staleSince.isValid()
+                                  ? sentences({tr("Reconnecting to %1…").arg(url), lastKnown})
+                                  : QString());
+        break;
+    case AdminSession::State::Reconnecting: {
+        // The message names the orchestrator already ("cannot reach the orchestrator at URL: ...").
+        const QString reason = withoutPeriod(m_session->lastError().message);
+        const QString what = m_staleSince.isValid() ? tr("Connection lost: %1.").arg(reason)
+                                                    : tr("No connection: %1.").arg(reason);
+        const QString retry = tr("Retrying in %n s.", nullptr, m_session->secondsUntilRetry());
+        m_banner->showMessage(ConnectionBanner::Kind::Warning, sentences({what, lastKnown, retry}));
+        break;
+    }
+    case AdminSession::State::Refused:
+        m_banner->showMessage(ConnectionBanner::Kind::Error,
+                              sentences({tr("The orchestrator at %1 refused the console: %2")
+                                             .arg(url, m_session->lastError().text()),
+                                         lastKnown}));
+        break;
+    }
 }
 
 void MainWindow::showConnectionDialog()

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QDateTime>
 #include <QMainWindow>
 
 class QLabel;
@@ -9,6 +10,7 @@ class QToolButton;
 namespace Swamp::Console {
 
 class AdminSession;
+class ConnectionBanner;
 class AuditTab;
 class EventModel;
 class EventsTab;
@@ -45,6 +47,9 @@ public:
     StepsTab *stepsTab() const { return m_stepsTab; }
     AuditTab *auditTab() const { return m_auditTab; }
     QString connectionText() const;
+    ConnectionBanner *banner() const { return m_banner; }
+    // When the console lost the orchestrator whose data the tables show; invalid while live.
+    QDateTime staleSince() const { return m_staleSince; }
     // True once the first worker, token and step lists arrived.
     bool hasLoaded() const { return m_workersLoaded && m_tokensLoaded && m_stepsLoaded; }
 
@@ -68,6 +73,8 @@ private:
     void restoreSettings();
     void showTabMessage(const QString &text);
     void updateConnectionIndicator();
+    void updateStaleness();
+    void updateBanner();
     void showConnectionDialog();
     void focusFilter();
     void showAbout();
@@ -90,6 +97,9 @@ private:
     QLabel *m_connectionIcon;
     QLabel *m_connectionText;
     QToolButton *m_connectionButton;
+    ConnectionBanner *m_banner;
+    QDateTime m_staleSince;
+    bool m_wasConnected = false;
     QString m_serverVersion;
     bool m_workersLoaded = false;
     bool m_tokensLoaded = false;

@@ -124,6 +124,19 @@ void NewTokenDialog::validate()
 
     showProblem(m_serverError, QString());
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(!m_busy && isValid());
+    growToFit();
+}
+
+// Problems come and go as the user types, and are longer in German: the dialog grows to show
+// every line of them. A word-wrapped label's height depends on its width, which the minimum
+// size a top-level layout keeps does not take into account.
+void NewTokenDialog::growToFit()
+{
+    layout()->activate();
+    const int needed = layout()->hasHeightForWidth() ? layout()->totalHeightForWidth(width())
+                                                     : layout()->totalSizeHint().height();
+    if (needed > height())
+        resize(width(), needed);
 }
 
 QJsonObject NewTokenDialog::parameters() const
@@ -147,6 +160,7 @@ void NewTokenDialog::setBusy(bool busy)
 void NewTokenDialog::showError(const QString &message)
 {
     showProblem(m_serverError, message);
+    growToFit();
 }
 
 void NewTokenDialog::markCreated()

@@ -47,6 +47,7 @@ Q_SIGNALS:
 
 private:
     void validate();
+    void growToFit();
 
     QLineEdit *m_name;
     QLineEdit *m_duration;

@@ -78,6 +78,8 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     connectEditors();
     setUpResults();
     setUpLayout(runButton, exportButton);
+    connect(m_session, &AdminSession::stateChanged, this,
+            [this] { m_run->setEnabled(m_valid && isOnline(m_session)); });
     validate();
 }
 
@@ -293,7 +295,7 @@ void QueryTab::validate()
         }
     }
     m_valid = true;
-    m_run->setEnabled(true);
+    m_run->setEnabled(isOnline(m_session));
 }
 
 void QueryTab::showError(const Error &error, bool fromPredicate)
@@ -340,7 +342,7 @@ void QueryTab::run()
     m_status->setText(tr("Running…"));
     m_run->setEnabled(false);
     m_session->request(QStringLiteral("data.query"), params, this, [this](const Result<QJsonObject> &result) {
-        m_run->setEnabled(m_valid);
+        m_run->setEnabled(m_valid && isOnline(m_session));
         if (!result) {
             m_model->clear();
             m_lastResponse = {};

@@ -41,11 +41,35 @@ QIcon StatusPalette::workerStatusIcon(WorkerStatus status)
     switch (status) {
     case WorkerStatus::Idle: return style->standardIcon(QStyle::SP_DialogApplyButton);
     case WorkerStatus::Busy: return style->standardIcon(QStyle::SP_MediaPlay);
-    case WorkerStatus::Draining: return style->standardIcon(QStyle::SP_MediaPause);
+    case WorkerStatus::Draining: return style->standardIcon(QStyle::SP_ArrowDown);
     case WorkerStatus::Disconnected: return style->standardIcon(QStyle::SP_MediaStop);
     case WorkerStatus::Lost: return style->standardIcon(QStyle::SP_MessageBoxCritical);
     }
     return {};
+}
+
+bool StatusPalette::showsPaused(const WorkerRecord &worker)
+{
+    return worker.paused
+        && (worker.status == WorkerStatus::Idle || worker.status == WorkerStatus::Busy
+            || worker.status == WorkerStatus::Draining);
+}
+
+QString StatusPalette::workerText(const WorkerRecord &worker)
+{
+    return showsPaused(worker) ? tr("paused") : workerStatusText(worker.status);
+}
+
+QColor StatusPalette::workerColor(const WorkerRecord &worker, const QPalette &palette)
+{
+    return showsPaused(worker) ? readable(QColor(0x7b, 0x3f, 0xa0), palette)
+                               : workerStatusColor(worker.status, palette);
+}
+
+QIcon StatusPalette::workerIcon(const WorkerRecord &worker)
+{
+    return showsPaused(worker) ? QApplication::style()->standardIcon(QStyle::SP_MediaPause)
+                               : workerStatusIcon(worker.status);
 }
 
 QString StatusPalette::tokenStateText(const QString &state)

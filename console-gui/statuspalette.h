@@ -19,6 +19,12 @@ public:
     static QString workerStatusText(WorkerStatus status);
     static QColor workerStatusColor(WorkerStatus status, const QPalette &palette);
     static QIcon workerStatusIcon(WorkerStatus status);
+    // A worker's state as the tables show it: its status, or "paused" for a connected worker an
+    // operator paused (`swamp worker pause`), as `swamp worker list` does.
+    static bool showsPaused(const WorkerRecord &worker);
+    static QString workerText(const WorkerRecord &worker);
+    static QColor workerColor(const WorkerRecord &worker, const QPalette &palette);
+    static QIcon workerIcon(const WorkerRecord &worker);
 
     // Token states as the orchestrator names them: unused, enrolled, expired, revoked.
     static QString tokenStateText(const QString &state);

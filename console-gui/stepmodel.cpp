@@ -23,7 +23,7 @@ QString text(const QJsonObject &json, const char16_t *key)
 } // namespace
 
 StepModel::StepModel(int maxFinished, QObject *parent)
-    : QAbstractTableModel(parent)
+    : LiveTableModel(parent)
     , m_maxFinished(maxFinished)
     , m_now(QDateTime::currentDateTimeUtc())
 {
@@ -104,7 +104,7 @@ QVariant StepModel::sortValue(const Row &row, int column) const
     }
 }
 
-QVariant StepModel::data(const QModelIndex &index, int role) const
+QVariant StepModel::liveData(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
@@ -163,7 +163,7 @@ QVariant StepModel::data(const QModelIndex &index, int role) const
 QVariant StepModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return QAbstractTableModel::headerData(section, orientation, role);
+        return LiveTableModel::headerData(section, orientation, role);
     switch (section) {
     case Name: return tr("Name");
     case State: return tr("State");

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <QAbstractTableModel>
+#include "livetablemodel.h"
+
 #include <QDateTime>
 #include <QHash>
 #include <QJsonObject>
@@ -12,7 +13,7 @@ namespace Swamp::Console {
 // finished ones, at most `maxFinished` of them (the oldest finished rows go first). A list plus an
 // id→row hash: upserts emit dataChanged for the changed row only, inserts and removes use
 // begin/end, never a reset. Rows hold the step JSON of `run.status` (StepRecord::toJson()).
-class StepModel final : public QAbstractTableModel
+class StepModel final : public LiveTableModel
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(StepModel)
@@ -30,7 +31,6 @@ public:
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
     // A snapshot of many steps (any order): the newest finished ones are kept, open ones always.
@@ -54,6 +54,9 @@ public:
 Q_SIGNALS:
     // The number of queued steps changed.
     void queuedCountChanged(int count);
+
+protected:
+    QVariant liveData(const QModelIndex &index, int role) const override;
 
 private:
     struct Row

@@ -2,6 +2,8 @@
 
 #include "tabsupport.h"
 
+#include "emptystate.h"
+
 #include "client/adminsession.h"
 #include "common/ids.h"
 #include "statuspalette.h"
@@ -81,6 +83,7 @@ StepsTab::StepsTab(AdminSession *session, StepModel *model, StepFeed *feed, QWid
     setUpSplitters();
     setUpLayout(cancelButton, copyButton);
     connectModel();
+    connect(m_session, &AdminSession::stateChanged, this, &StepsTab::updateActions);
     updateDetails();
     updateActions();
     updateSummary();
@@ -118,14 +121,22 @@ void StepsTab::setUpTable()
     m_view->horizontalHeader()->setStretchLastSection(false);
     m_view->horizontalHeader()->setSectionResizeMode(StepModel::Error, QHeaderView::Stretch);
     m_view->setColumnWidth(StepModel::Name, 110);
-    m_view->setColumnWidth(StepModel::State, 125);
     m_view->setColumnWidth(StepModel::Worker, 95);
+    // The state and the sorted time are always whole, header too (the German "Eingereiht" and
+    // its sort arrow were cut).
+    for (int column : {StepModel::State, StepModel::Queued})
+        m_view->horizontalHeader()->setSectionResizeMode(column, QHeaderView::ResizeToContents);
     m_view->setColumnWidth(StepModel::Attempt, 60);
     m_view->setColumnWidth(StepModel::ExitCode, 35);
-    m_view->setColumnWidth(StepModel::Queued, 85);
     m_view->setColumnWidth(StepModel::Started, 70);
     m_view->setColumnWidth(StepModel::Finished, 70);
     m_view->setColumnWidth(StepModel::Id, 70);
+    growColumnsToFit(m_view, {StepModel::Name, StepModel::Worker});
+    new EmptyState(m_view, m_model, m_session, [] {
+        return tr("No steps yet. Submit one with\n"
+                  "swamp run -- echo hello\n"
+                  "and follow it here as it runs.");
+    }, tr("No steps match the filter."));
     m_view->addAction(m_copyId);
     m_view->addAction(m_cancel);
     m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
@@ -200,7 +211,7 @@ void StepsTab::setUpSplitters()
     m_splitter->addWidget(m_detailsSplitter);
     m_splitter->setStretchFactor(0, 3);
     m_splitter->setStretchFactor(1, 1);
-    m_splitter->setSizes({800, 300});
+    m_splitter->setSizes({840, 260});
     m_splitter->setChildrenCollapsible(false);
 }
 
@@ -288,7 +299,8 @@ void StepsTab::updateActions()
 {
     const QJsonObject *step = m_model->step(m_selectedId);
     m_copyId->setEnabled(step != nullptr);
-    m_cancel->setEnabled(step && !isTerminalStateName(step->value(QStringLiteral("state")).toString()));
+    m_cancel->setEnabled(step && isOnline(m_session)
+                         && !isTerminalStateName(step->value(QStringLiteral("state")).toString()));
 }
 
 QMessageBox *StepsTab::confirmCancel()
@@ -421,11 +433,12 @@ void StepsTab::updateSummary()
         else if (state == u"dispatched" || state == u"running")
             ++running;
     }
-    m_summary->setText(tr("%n step(s): %1 queued, %2 running, %3 finished (the most recent %4 are kept)", nullptr, total)
-                           .arg(queued)
-                           .arg(running)
-                           .arg(total - queued - running)
-                           .arg(m_model->maxFinished()));
+    m_summary->setText(m_model->withStaleNote(
+        tr("%n step(s): %1 queued, %2 running, %3 finished (the most recent %4 are kept)", nullptr, total)
+            .arg(queued)
+            .arg(running)
+            .arg(total - queued - running)
+            .arg(m_model->maxFinished())));
 }
 
 void StepsTab::saveState(QSettings &settings) const

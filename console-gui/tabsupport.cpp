@@ -1,5 +1,9 @@
 #include "tabsupport.h"
 
+#include "client/adminsession.h"
+#include "columnfitter.h"
+#include "elidingdelegate.h"
+
 #include <QFormLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -19,6 +23,12 @@ void setUpLiveTable(QTableView *view, QAbstractItemModel *model, int sortColumn,
     view->setWordWrap(false);
     view->verticalHeader()->setVisible(false);
     view->horizontalHeader()->setSectionsMovable(true);
+    view->setItemDelegate(new ElidingDelegate(view));
+}
+
+void growColumnsToFit(QTableView *view, const QList<int> &columns, int maximum)
+{
+    new ColumnFitter(view, columns, maximum);
 }
 
 QToolButton *createActionButton(QAction *action, QWidget *parent)
@@ -59,6 +69,11 @@ void selectAndReveal(QTableView *view, const QModelIndex &index)
         return;
     view->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
     view->scrollTo(index);
+}
+
+bool isOnline(const AdminSession *session)
+{
+    return session->state() == AdminSession::State::Connected;
 }
 
 QString detailText(const QHash<QString, QLabel *> &labels, const QString &key)

@@ -25,7 +25,7 @@ QDateTime timeOf(const QJsonObject &token, const char16_t *field)
 } // namespace
 
 TokenModel::TokenModel(QObject *parent)
-    : QAbstractTableModel(parent)
+    : LiveTableModel(parent)
     , m_now(QDateTime::currentDateTimeUtc())
 {
 }
@@ -79,7 +79,7 @@ QVariant TokenModel::sortValue(const QJsonObject &token, int column) const
     }
 }
 
-QVariant TokenModel::data(const QModelIndex &index, int role) const
+QVariant TokenModel::liveData(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
@@ -130,7 +130,7 @@ QVariant TokenModel::data(const QModelIndex &index, int role) const
 QVariant TokenModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return QAbstractTableModel::headerData(section, orientation, role);
+        return LiveTableModel::headerData(section, orientation, role);
     switch (section) {
     case Name: return tr("Name");
     case State: return tr("State");

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <QAbstractTableModel>
+#include "livetablemodel.h"
+
 #include <QDateTime>
 #include <QHash>
 #include <QJsonArray>
@@ -12,7 +13,7 @@ namespace Swamp::Console {
 // Enrollment tokens as `token.list` returns them (never a secret), keyed by token id: a list plus
 // an id→row hash, per-row dataChanged on upserts, begin/end on inserts and removes. The state is
 // the effective one and turns "expired" by itself when the expiry passes (setNow()).
-class TokenModel final : public QAbstractTableModel
+class TokenModel final : public LiveTableModel
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(TokenModel)
@@ -25,7 +26,6 @@ public:
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
     void setTokens(const QJsonArray &tokens);
@@ -38,6 +38,9 @@ public:
     QString effectiveState(const QJsonObject &token) const;
 
     void setNow(const QDateTime &now);
+
+protected:
+    QVariant liveData(const QModelIndex &index, int role) const override;
 
 private:
     QVariant displayValue(const QJsonObject &token, int column) const;

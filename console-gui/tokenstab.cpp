@@ -2,6 +2,8 @@
 
 #include "tabsupport.h"
 
+#include "emptystate.h"
+
 #include "client/adminsession.h"
 #include "extendtokendialog.h"
 #include "newtokendialog.h"
@@ -86,10 +88,20 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     m_view->setColumnWidth(TokenModel::Enrollments, 110);
     m_view->setColumnWidth(TokenModel::Expires, 140);
     m_view->setColumnWidth(TokenModel::Labels, 180);
+    m_view->horizontalHeader()->setSectionResizeMode(TokenModel::State,
+                                                     QHeaderView::ResizeToContents);
+    growColumnsToFit(m_view, {TokenModel::Name, TokenModel::Expires});
+    new EmptyState(m_view, m_tokens, m_session, [this] {
+        return tr("No tokens yet. Create one with %1 (%2): a worker enrolls with it once, then "
+                  "keeps its identity.")
+            .arg(m_newToken->text().remove(u'&'),
+                 m_newToken->shortcut().toString(QKeySequence::NativeText));
+    }, tr("No tokens match the filter. Clear it, or tick \u201cShow expired and revoked\u201d."));
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &TokensTab::updateActions);
     connect(m_tokens, &QAbstractItemModel::dataChanged, this, &TokensTab::updateActions);
     connect(m_tokens, &QAbstractItemModel::rowsInserted, this, &TokensTab::updateActions);
     connect(m_tokens, &QAbstractItemModel::rowsRemoved, this, &TokensTab::updateActions);
+    connect(m_session, &AdminSession::stateChanged, this, &TokensTab::updateActions);
     connect(m_view, &QTableView::doubleClicked, this, [this] {
         if (m_revoke->isEnabled())
             openRevokeDialog();
@@ -136,8 +148,11 @@ void TokensTab::updateActions()
 {
     const QModelIndexList rows = m_view->selectionModel()->selectedRows();
     const QString state = rows.isEmpty() ? QString() : rows.first().data(TokenModel::RawStateRole).toString();
-    m_revoke->setEnabled(state == u"unused" || state == u"enrolled");
-    m_extend->setEnabled(state == u"unused" || state == u"enrolled" || state == u"expired");
+    const bool online = isOnline(m_session);
+    const bool usable = state == u"unused" || state == u"enrolled";
+    m_newToken->setEnabled(online);
+    m_revoke->setEnabled(online && usable);
+    m_extend->setEnabled(online && (usable || state == u"expired"));
     int live = 0;
     for (int row = 0; row < m_tokens->rowCount(); ++row) {
         const QString rowState = m_tokens->index(row, 0).data(TokenModel::RawStateRole).toString();

@@ -4,6 +4,7 @@
 #include "client/adminsession.h"
 #include "drainworkerdialog.h"
 #include "pruneworkersdialog.h"
+#include "tabsupport.h"
 #include "workerlabelsdialog.h"
 #include "workermodel.h"
 
@@ -59,6 +60,7 @@ WorkerActions::WorkerActions(AdminSession *session, WorkerModel *model, QWidget 
     connect(m_remove, &QAction::triggered, this, &WorkerActions::openRemoveDialog);
     connect(m_copyName, &QAction::triggered, this, &WorkerActions::copyName);
     connect(m_prune, &QAction::triggered, this, &WorkerActions::openPruneDialog);
+    connect(m_session, &AdminSession::stateChanged, this, &WorkerActions::update);
     update();
 }
 
@@ -116,15 +118,18 @@ const WorkerRecord *WorkerActions::worker() const
 void WorkerActions::update()
 {
     const WorkerRecord *w = worker();
-    const bool connected = w && isConnectedStatus(w->status);
+    // Every action but copying asks the orchestrator: off while the console has lost it.
+    const bool online = isOnline(m_session);
+    const bool connected = online && w && isConnectedStatus(w->status);
     m_drain->setEnabled(connected && !w->draining);
     m_undrain->setEnabled(connected && w->draining);
     // A gone worker can be paused before it comes back (the flag is its record's).
-    m_pause->setEnabled(w && !w->paused);
-    m_resume->setEnabled(w && w->paused);
-    m_labels->setEnabled(w != nullptr);
-    m_remove->setEnabled(w != nullptr);
+    m_pause->setEnabled(online && w && !w->paused);
+    m_resume->setEnabled(online && w && w->paused);
+    m_labels->setEnabled(online && w != nullptr);
+    m_remove->setEnabled(online && w != nullptr);
     m_copyName->setEnabled(w != nullptr);
+    m_prune->setEnabled(online);
 }
 
 // The request of one action. The answer's worker record replaces the row at once; the events

@@ -25,14 +25,11 @@ QString orchestratorText(const WorkerRecord &worker)
 
 QString workerStatusText(const WorkerRecord &worker)
 {
-    // Paused is a flag beside the status (as in `swamp worker list`): a connected paused worker
-    // shows it instead.
-    const bool live = worker.status == WorkerStatus::Idle || worker.status == WorkerStatus::Busy;
-    return worker.paused && live ? WorkerModel::tr("paused") : StatusPalette::workerStatusText(worker.status);
+    return StatusPalette::workerText(worker);
 }
 
 WorkerModel::WorkerModel(QObject *parent)
-    : QAbstractTableModel(parent)
+    : LiveTableModel(parent)
     , m_now(QDateTime::currentDateTimeUtc())
 {
 }
@@ -51,14 +48,17 @@ QDateTime WorkerModel::lastSeen(const WorkerRecord &worker) const
 {
     // Heartbeats are not pushed (they never reach the database). A connected worker has been
     // heard within the heartbeat timeout, or the orchestrator would have sent its disconnect.
-    return isConnectedStatus(worker.status) ? m_now : worker.lastSeenAt;
+    // While the console has lost the orchestrator, that is only known up to the loss.
+    if (!isConnectedStatus(worker.status))
+        return worker.lastSeenAt;
+    return isStale() ? staleSince() : m_now;
 }
 
 QVariant WorkerModel::displayValue(const WorkerRecord &worker, int column) const
 {
     switch (column) {
     case Name: return worker.name;
-    case Status: return workerStatusText(worker);
+    case Status: return StatusPalette::workerText(worker);
     case Slots: return tr("%1/%2").arg(worker.activeSteps).arg(worker.capacity);
     case Labels: return formatLabels(worker.labels);
     case Platform:
@@ -66,7 +66,7 @@ QVariant WorkerModel::displayValue(const WorkerRecord &worker, int column) const
     case Version: return worker.version;
     case LastSeen:
         if (isConnectedStatus(worker.status))
-            return tr("now");
+            return isStale() ? clockTime(staleSince()) : tr("now");
         return formatRelative(worker.lastSeenAt, m_now);
     case Token: return worker.tokenName;
     case Orchestrator: return orchestratorText(worker);
@@ -87,7 +87,7 @@ QVariant WorkerModel::sortValue(const WorkerRecord &worker, int column) const
     }
 }
 
-QVariant WorkerModel::data(const QModelIndex &index, int role) const
+QVariant WorkerModel::liveData(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
@@ -102,6 +102,8 @@ QVariant WorkerModel::data(const QModelIndex &index, int role) const
         for (int column = 0; column < ColumnCount; ++column)
             parts << displayValue(worker, column).toString();
         parts << workerStatusName(worker.status) << worker.hostname << worker.machineId;
+        if (StatusPalette::showsPaused(worker))
+            parts << QStringLiteral("paused");
         return parts.join(u'\n');
     }
     case Qt::ToolTipRole:
@@ -114,13 +116,13 @@ QVariant WorkerModel::data(const QModelIndex &index, int role) const
         return {};
     case Qt::ForegroundRole:
         if (index.column() == Status)
-            return StatusPalette::workerStatusColor(worker.status, QGuiApplication::palette());
+            return StatusPalette::workerColor(worker, QGuiApplication::palette());
         if (!isConnectedStatus(worker.status))
             return QGuiApplication::palette().color(QPalette::Disabled, QPalette::Text);
         return {};
     case Qt::DecorationRole:
         if (index.column() == Status)
-            return StatusPalette::workerStatusIcon(worker.status);
+            return StatusPalette::workerIcon(worker);
         return {};
     case Qt::TextAlignmentRole:
         if (index.column() == Slots)
@@ -133,7 +135,7 @@ QVariant WorkerModel::data(const QModelIndex &index, int role) const
 QVariant WorkerModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return QAbstractTableModel::headerData(section, orientation, role);
+        return LiveTableModel::headerData(section, orientation, role);
     switch (section) {
     case Name: return tr("Name");
     case Status: return tr("Status");

@@ -1,8 +1,9 @@
 #pragma once
 
+#include "livetablemodel.h"
+
 #include "model/worker.h"
 
-#include <QAbstractTableModel>
 #include <QDateTime>
 #include <QHash>
 #include <QList>
@@ -12,7 +13,7 @@ namespace Swamp::Console {
 // The workers as a live table: a list plus an id→row hash. Upserts emit dataChanged for the
 // changed row, inserts and removes use begin/end (never a reset on updates). The "last seen"
 // column ticks through setNow(), which touches that column only.
-class WorkerModel final : public QAbstractTableModel
+class WorkerModel final : public LiveTableModel
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(WorkerModel)
@@ -31,7 +32,6 @@ public:
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
     // The complete current list: rows not in it are removed, the others upserted.
@@ -46,6 +46,9 @@ public:
 
     QDateTime now() const { return m_now; }
     void setNow(const QDateTime &now);
+
+protected:
+    QVariant liveData(const QModelIndex &index, int role) const override;
 
 private:
     QVariant displayValue(const WorkerRecord &worker, int column) const;

@@ -2,6 +2,8 @@
 
 #include "tabsupport.h"
 
+#include "emptystate.h"
+
 #include "client/adminsession.h"
 #include "drainworkerdialog.h"
 #include "statuspalette.h"
@@ -39,6 +41,17 @@ QString localTime(const QDateTime &when)
                           : QStringLiteral("-");
 }
 } // namespace
+
+// "now" only while the console hears from the orchestrator; after a loss, when it last did.
+QString WorkersTab::lastSeenText(const WorkerRecord &worker) const
+{
+    if (!isConnectedStatus(worker.status))
+        return localTime(worker.lastSeenAt);
+    if (m_model->isStale())
+        return tr("last known at %1 (connected then)")
+            .arg(WorkerModel::clockTime(m_model->staleSince()));
+    return tr("now (connected)");
+}
 
 WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *parent)
     : QWidget(parent)
@@ -117,6 +130,17 @@ void WorkersTab::setUpTable()
     m_view->setColumnWidth(WorkerModel::Token, 90);
     m_view->setColumnWidth(WorkerModel::Orchestrator, 130);
     m_view->setColumnHidden(WorkerModel::Orchestrator, true);
+    // States ("draining", German "getrennt") are few and short: always whole.
+    m_view->horizontalHeader()->setSectionResizeMode(WorkerModel::Status,
+                                                     QHeaderView::ResizeToContents);
+    growColumnsToFit(m_view, {WorkerModel::Name, WorkerModel::Platform, WorkerModel::Version,
+                              WorkerModel::Token, WorkerModel::Orchestrator});
+    new EmptyState(m_view, m_model, m_session, [this] {
+        return tr("No workers yet. Create a token on the Tokens tab, then run\n"
+                  "swamp worker connect %1 --token <token> --cache-dir <dir>\n"
+                  "on a machine: it shows here as soon as it enrolls.")
+            .arg(m_session->orchestratorUrl());
+    }, tr("No workers match the filter. Clear it, or tick \u201cShow disconnected\u201d."));
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &WorkersTab::handleSelectionChanged);
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -194,6 +218,7 @@ void WorkersTab::setUpLayout(const QList<QToolButton *> &buttons)
     layout->addLayout(top);
     layout->addWidget(m_splitter, 1);
     layout->addWidget(m_summary);
+    m_summary->setObjectName(QStringLiteral("summary"));
     for (qsizetype i = 1; i < buttons.size(); ++i)
         setTabOrder(buttons.at(i - 1), buttons.at(i));
     setTabOrder(buttons.last(), m_filter);
@@ -264,7 +289,7 @@ void WorkersTab::updateDetails()
     const auto set = [this](const char16_t *key, const QString &text) {
         m_details.value(QString::fromUtf16(key))->setText(text.isEmpty() ? QStringLiteral("-") : text);
     };
-    set(u"status", workerStatusText(*worker));
+    set(u"status", StatusPalette::workerText(*worker));
     set(u"machineId", worker->machineId);
     set(u"instanceId", worker->instanceId);
     set(u"hostname", worker->hostname);
@@ -272,7 +297,7 @@ void WorkersTab::updateDetails()
     set(u"tokenName", worker->tokenName);
     set(u"labels", formatLabels(worker->labels));
     set(u"enrolledAt", localTime(worker->enrolledAt));
-    set(u"lastSeenAt", isConnectedStatus(worker->status) ? tr("now (connected)") : localTime(worker->lastSeenAt));
+    set(u"lastSeenAt", lastSeenText(*worker));
     set(u"disconnectedAt", isConnectedStatus(worker->status) ? QString() : localTime(worker->disconnectedAt));
 }
 
@@ -284,7 +309,8 @@ void WorkersTab::updateSummary()
         if (isConnectedStatus(m_model->workerAt(row).status))
             ++connected;
     }
-    m_summary->setText(tr("%n worker(s), %1 connected", nullptr, total).arg(connected));
+    m_summary->setText(
+        m_model->withStaleNote(tr("%n worker(s), %1 connected", nullptr, total).arg(connected)));
 }
 
 void WorkersTab::setFleet(bool fleet)

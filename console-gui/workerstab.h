@@ -1,5 +1,7 @@
 #pragma once
 
+#include "model/worker.h"
+
 #include <QWidget>
 
 class QAction;
@@ -67,6 +69,7 @@ private:
     void updateSummary();
     void handleSelectionChanged();
     void showContextMenu(const QPoint &position);
+    QString lastSeenText(const WorkerRecord &worker) const;
 
 Q_SIGNALS:
     void message(const QString &text);

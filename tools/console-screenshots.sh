@@ -1,7 +1,8 @@
 #!/bin/sh
 # Screenshots of swamp-console for the docs: starts a throwaway orchestrator with a few tokens,
 # workers and steps, runs the console under Xvfb in English and German, and saves one PNG per
-# tab into docs/images/ (the console's own --screenshot option, which uses QWidget::grab()).
+# tab into docs/images/ (the console's own --screenshot option, which uses QWidget::grab()), then
+# stops the orchestrator and saves each tab again as it looks with the orchestrator lost.
 #
 # Usage: tools/console-screenshots.sh BUILD_DIR [OUTPUT_DIR]
 # Builds nothing: BUILD_DIR must hold headless/swamp and console-gui/swamp-console.
@@ -73,8 +74,9 @@ for n in 1 2 3; do
     worker "$ci" "ci-$n" --concurrency 4
     wait_for "$tmp/ci-$n.log" "enrolled as"
 done
-worker "$gpu" gpu-1 --concurrency 2 --label rack=b7
+worker "$gpu" gpu-1 --concurrency 2 --label rack=b7 --name gpu-a100-eu-west-01
 wait_for "$tmp/gpu-1.log" "enrolled as"
+"$swamp" worker pause gpu-a100-eu-west-01 >/dev/null   # shows up as paused
 worker "$old" laptop
 wait_for "$tmp/laptop.log" "enrolled as"
 kill -9 "$last_pid"   # shows up as disconnected
@@ -98,9 +100,26 @@ run --label pool=ci --name build-linux --shell -- \
     'for i in $(seq 1 60); do echo "[$i/60] compiling src/module$i.cpp"; [ $((i % 4)) = 0 ] && echo "src/module$i.cpp:12: warning: unused variable ‘n’" >&2; sleep 0.2; done' >/dev/null
 sleep 1
 
+# Both languages at once: each console saves its tabs while connected, then waits; once both
+# have, the orchestrator stops and each saves the tabs again as they show a lost orchestrator.
+serve_pid=$(echo $pids | cut -d' ' -f1)
 for lang in en de; do
     xvfb-run -a -s "-screen 0 1400x900x24" \
-        "$console" --lang "$lang" --screenshot "$out" >"$tmp/console-$lang.log" 2>&1 \
-        || { echo "swamp-console --screenshot failed ($lang):" >&2; cat "$tmp/console-$lang.log" >&2; exit 1; }
+        "$console" --lang "$lang" --screenshot "$out" --screenshot-lost >"$tmp/console-$lang.log" 2>&1 &
+    eval "console_$lang=$!"
+    sleep 1 # xvfb-run -a picks a free display: one at a time
+done
+for lang in en de; do
+    for _ in $(seq 300); do
+        [ "$(grep -c '\.png$' "$tmp/console-$lang.log" 2>/dev/null)" -ge 6 ] && break
+        sleep 0.1
+    done
+done
+kill "$serve_pid"
+status=0
+for lang in en de; do
+    eval "pid=\$console_$lang"
+    wait "$pid" || { echo "swamp-console --screenshot failed ($lang):" >&2; cat "$tmp/console-$lang.log" >&2; status=1; }
     cat "$tmp/console-$lang.log"
 done
+exit $status

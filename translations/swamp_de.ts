@@ -27,6 +27,30 @@
         <source>cloud-init</source>
         <translation>cloud-init</translation>
     </message>
+    <message>
+        <source>The machine that runs the worker, with swamp installed:</source>
+        <translation>Der Rechner, auf dem der Worker läuft, mit installiertem swamp:</translation>
+    </message>
+    <message>
+        <source>The image of deploy/docker/Dockerfile:</source>
+        <translation>Das Image aus deploy/docker/Dockerfile:</translation>
+    </message>
+    <message>
+        <source>The image of deploy/docker/Dockerfile, pushed where the cluster pulls swamp-worker:latest from</source>
+        <translation>Das Image aus deploy/docker/Dockerfile, dorthin übertragen, woher der Cluster swamp-worker:latest bezieht</translation>
+    </message>
+    <message>
+        <source>Steps of a job in a Debian 12 container (container: debian:bookworm):</source>
+        <translation>Schritte eines Jobs in einem Debian-12-Container (container: debian:bookworm):</translation>
+    </message>
+    <message>
+        <source>the package URL must be an http:// or https:// URL of swamp&apos;s .deb</source>
+        <translation>die Paket-URL muss eine http://- oder https://-URL des .deb von swamp sein</translation>
+    </message>
+    <message>
+        <source>the package URL must not hold quotes, spaces or &apos;#&apos;: percent-encode them</source>
+        <translation>die Paket-URL darf keine Anführungszeichen, Leerzeichen oder &apos;#&apos; enthalten: kodieren Sie sie mit Prozentzeichen</translation>
+    </message>
 </context>
 <context>
     <name>StatusPalette</name>
@@ -102,6 +126,10 @@
         <source>completed</source>
         <translation>abgeschlossen</translation>
     </message>
+    <message>
+        <source>paused</source>
+        <translation>pausiert</translation>
+    </message>
 </context>
 <context>
     <name>Swamp</name>
@@ -152,10 +180,6 @@
     <message>
         <source>invalid label key &quot;%1&quot;: keys start with a letter or digit and use letters, digits, &apos;.&apos;, &apos;_&apos;, &apos;/&apos; or &apos;-&apos; (at most 63)</source>
         <translation>ungültiger Label-Schlüssel „%1“: Schlüssel beginnen mit einem Buchstaben oder einer Ziffer und bestehen aus Buchstaben, Ziffern, &apos;.&apos;, &apos;_&apos;, &apos;/&apos; oder &apos;-&apos; (höchstens 63)</translation>
-    </message>
-    <message>
-        <source>invalid value for label &quot;%1&quot;: at most 255 characters, no &apos;,&apos; or &apos;=&apos;</source>
-        <translation>ungültiger Wert für Label „%1“: höchstens 255 Zeichen, kein &apos;,&apos; oder &apos;=&apos;</translation>
     </message>
     <message>
         <source>cannot write %1: %2</source>
@@ -809,6 +833,100 @@
         <source>cannot read the TLS private key %1: %2</source>
         <translation>der private TLS-Schlüssel %1 kann nicht gelesen werden: %2</translation>
     </message>
+    <message>
+        <source>invalid value for label &quot;%1&quot;: at most 255 characters, no &apos;,&apos; or &apos;=&apos; and no control characters</source>
+        <translation>ungültiger Wert für Label „%1“: höchstens 255 Zeichen, kein &apos;,&apos; oder &apos;=&apos; und keine Steuerzeichen</translation>
+    </message>
+    <message>
+        <source>labels must be an object of string values</source>
+        <translation>Labels müssen ein Objekt mit Zeichenketten-Werten sein</translation>
+    </message>
+    <message>
+        <source>send labels as {&quot;key&quot;: &quot;value&quot;, ...}</source>
+        <translation>senden Sie Labels als {&quot;key&quot;: &quot;value&quot;, ...}</translation>
+    </message>
+    <message>
+        <source>at most %1 labels</source>
+        <translation>höchstens %1 Labels</translation>
+    </message>
+    <message>
+        <source>drop some labels</source>
+        <translation>lassen Sie einige Labels weg</translation>
+    </message>
+    <message>
+        <source>the value of label &quot;%1&quot; must be a string</source>
+        <translation>der Wert von Label „%1“ muss eine Zeichenkette sein</translation>
+    </message>
+    <message>
+        <source>data dir %1 is in use by swamp serve (pid %2)</source>
+        <translation>das Datenverzeichnis %1 wird von swamp serve (PID %2) verwendet</translation>
+    </message>
+    <message>
+        <source>stop that orchestrator first, or give this one its own --data-dir</source>
+        <translation>beenden Sie zuerst jenen Orchestrator oder geben Sie diesem ein eigenes --data-dir</translation>
+    </message>
+    <message>
+        <source>invalid worker name &quot;%1&quot;</source>
+        <translation>ungültiger Worker-Name „%1“</translation>
+    </message>
+    <message>
+        <source>use a number and a unit: 45s, 30m, 24h, 7d, 2w (from 1s to 365d)</source>
+        <translation>geben Sie eine Zahl und eine Einheit an: 45s, 30m, 24h, 7d, 2w (von 1s bis 365d)</translation>
+    </message>
+    <message>
+        <source>a token must live longer than 0</source>
+        <translation>ein Token muss länger als 0 gelten</translation>
+    </message>
+    <message>
+        <source>a token&apos;s lifetime cannot be negative</source>
+        <translation>die Gültigkeitsdauer eines Tokens kann nicht negativ sein</translation>
+    </message>
+    <message>
+        <source>a token lives at most 365d</source>
+        <translation>ein Token gilt höchstens 365d</translation>
+    </message>
+    <message>
+        <source>workers enrolled with it stop at %1 (%2)</source>
+        <translation>damit registrierte Worker hören am %1 (%2) auf</translation>
+    </message>
+    <message numerus="yes">
+        <source>token &apos;%1&apos; expires %2 (%3): its %n connected worker(s) stop then — extend it with &apos;swamp worker token extend %1 --duration 30d&apos;</source>
+        <translation>
+            <numerusform>Token &apos;%1&apos; läuft %2 ab (%3): sein %n verbundener Worker hört dann auf — verlängern Sie es mit &apos;swamp worker token extend %1 --duration 30d&apos;</numerusform>
+            <numerusform>Token &apos;%1&apos; läuft %2 ab (%3): seine %n verbundenen Worker hören dann auf — verlängern Sie es mit &apos;swamp worker token extend %1 --duration 30d&apos;</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>--reason: at most %1 characters</source>
+        <translation>--reason: höchstens %1 Zeichen</translation>
+    </message>
+    <message>
+        <source>shorten it: the reason is kept in the audit trail, details belong in a ticket</source>
+        <translation>kürzen Sie ihn: der Grund wird im Audit-Protokoll aufbewahrt, Einzelheiten gehören in ein Ticket</translation>
+    </message>
+    <message>
+        <source>ID</source>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <source>a value of type %1 that a record cannot hold</source>
+        <translation>ein Wert vom Typ %1, den ein Datensatz nicht enthalten kann</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::ActionDialog</name>
+    <message>
+        <source>optional, recorded in the audit trail</source>
+        <translation>optional, wird im Audit-Protokoll festgehalten</translation>
+    </message>
+    <message>
+        <source>R&amp;eason:</source>
+        <translation>&amp;Grund:</translation>
+    </message>
+    <message>
+        <source>This orchestrator does not offer this action (it runs an older swamp): %1</source>
+        <translation>Dieser Orchestrator bietet diese Aktion nicht an (er läuft mit einem älteren swamp): %1</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::AdminSession</name>
@@ -819,6 +937,98 @@
     <message>
         <source>wait for the connection to come back, or use Connection ▸ Reconnect now</source>
         <translation>warten Sie, bis die Verbindung wieder steht, oder wählen Sie Verbindung ▸ Jetzt neu verbinden</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::AuditModel</name>
+    <message>
+        <source>token %1</source>
+        <translation>Token %1</translation>
+    </message>
+    <message>
+        <source>worker %1</source>
+        <translation>Worker %1</translation>
+    </message>
+    <message>
+        <source>worker %1 (token %2)</source>
+        <translation>Worker %1 (Token %2)</translation>
+    </message>
+    <message>
+        <source>admin key %1</source>
+        <translation>Admin-Schlüssel %1</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>Aktion</translation>
+    </message>
+    <message>
+        <source>About</source>
+        <translation>Betrifft</translation>
+    </message>
+    <message>
+        <source>Client</source>
+        <translation>Client</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Adresse</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Grund</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::AuditTab</name>
+    <message>
+        <source>Filter by action, token, worker, client, address, reason…</source>
+        <translation>Nach Aktion, Token, Worker, Client, Adresse, Grund filtern…</translation>
+    </message>
+    <message>
+        <source>All actions</source>
+        <translation>Alle Aktionen</translation>
+    </message>
+    <message>
+        <source>Could not read the audit trail: %1</source>
+        <translation>Das Audit-Protokoll konnte nicht gelesen werden: %1</translation>
+    </message>
+    <message>
+        <source>No audited action yet. Creating, extending or revoking a token and pausing, resuming, relabelling, removing or pruning a worker each write an entry here.</source>
+        <translation>Noch keine protokollierte Aktion. Ein Token erstellen, verlängern oder widerrufen und einen Worker pausieren, fortsetzen, umbenennen, entfernen oder aufräumen schreibt je einen Eintrag hierher.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n audit entry(s)</source>
+        <translation>
+            <numerusform>%n Audit-Eintrag</numerusform>
+            <numerusform>%n Audit-Einträge</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>(%1 shown)</source>
+        <translation>(%1 angezeigt)</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::ConnectionBanner</name>
+    <message>
+        <source>&amp;Reconnect</source>
+        <translation>&amp;Neu verbinden</translation>
+    </message>
+    <message>
+        <source>Connect &amp;to…</source>
+        <translation>&amp;Verbinden mit…</translation>
+    </message>
+    <message>
+        <source>Try to reach the orchestrator again now</source>
+        <translation>Jetzt erneut versuchen, den Orchestrator zu erreichen</translation>
+    </message>
+    <message>
+        <source>Connect to another orchestrator</source>
+        <translation>Mit einem anderen Orchestrator verbinden</translation>
     </message>
 </context>
 <context>
@@ -877,6 +1087,47 @@
     </message>
 </context>
 <context>
+    <name>Swamp::Console::DrainWorkerDialog</name>
+    <message>
+        <source>Drain worker %1</source>
+        <translation>Worker %1 auslaufen lassen</translation>
+    </message>
+    <message numerus="yes">
+        <source>Drain worker &apos;%1&apos;? It finishes its %n running step(s), takes no new ones, and then exits.</source>
+        <translation>
+            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seinen %n laufenden Schritt, nimmt keine neuen an und beendet sich dann.</numerusform>
+            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seine %n laufenden Schritte, nimmt keine neuen an und beendet sich dann.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>&amp;Drain</source>
+        <translation>&amp;Auslaufen lassen</translation>
+    </message>
+    <message>
+        <source>Dead&amp;line:</source>
+        <translation>&amp;Frist:</translation>
+    </message>
+    <message>
+        <source>Steps still running when the deadline has passed are cancelled on the worker and go back to the queue; the worker then exits</source>
+        <translation>Schritte, die nach Ablauf der Frist noch laufen, werden auf dem Worker abgebrochen und kommen zurück in die Warteschlange; dann beendet sich der Worker</translation>
+    </message>
+    <message>
+        <source>45s, 30m, 24h</source>
+        <translation>45s, 30m, 24h</translation>
+    </message>
+    <message>
+        <source>Without a deadline the worker waits for its steps however long they take. With one, steps still running then go back to the queue.</source>
+        <translation>Ohne Frist wartet der Worker auf seine Schritte, egal wie lange sie dauern. Mit Frist kommen Schritte, die dann noch laufen, zurück in die Warteschlange.</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::EmptyState</name>
+    <message>
+        <source>Nothing to show: the console is not connected to the orchestrator.</source>
+        <translation>Nichts anzuzeigen: Die Konsole ist nicht mit dem Orchestrator verbunden.</translation>
+    </message>
+</context>
+<context>
     <name>Swamp::Console::EventModel</name>
     <message>
         <source>Time</source>
@@ -918,6 +1169,100 @@
             <numerusform>%1 von %n Ereignis</numerusform>
             <numerusform>%1 von %n Ereignissen</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>No events yet. Workers enrolling and leaving, steps finishing and tokens changing are logged here as they happen.</source>
+        <translation>Noch keine Ereignisse. Hier erscheint, sobald es geschieht, wenn sich Worker registrieren oder gehen, Schritte enden und Tokens sich ändern.</translation>
+    </message>
+    <message>
+        <source>No events match the filter or the kind.</source>
+        <translation>Kein Ereignis passt zum Filter oder zur Art.</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::ExtendTokenDialog</name>
+    <message>
+        <source>It expired at %1 (%2).</source>
+        <translation>Es ist am %1 abgelaufen (%2).</translation>
+    </message>
+    <message>
+        <source>It expires at %1 (%2).</source>
+        <translation>Es läuft am %1 ab (%2).</translation>
+    </message>
+    <message>
+        <source>Extend token %1</source>
+        <translation>Token %1 verlängern</translation>
+    </message>
+    <message>
+        <source>Give enrollment token &apos;%1&apos; a new expiry, counted from now.</source>
+        <translation>Registrierungstoken &apos;%1&apos; einen neuen Ablauf geben, ab jetzt gerechnet.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n connected worker(s) enrolled with it keep running until the new expiry.</source>
+        <translation>
+            <numerusform>%n damit registrierter, verbundener Worker läuft bis zum neuen Ablauf weiter.</numerusform>
+            <numerusform>%n damit registrierte, verbundene Worker laufen bis zum neuen Ablauf weiter.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>E&amp;xtend</source>
+        <translation>&amp;Verlängern</translation>
+    </message>
+    <message>
+        <source>45s, 30m, 24h, 7d, 2w</source>
+        <translation>45s, 30m, 24h, 7d, 2w</translation>
+    </message>
+    <message>
+        <source>&amp;Duration:</source>
+        <translation>&amp;Dauer:</translation>
+    </message>
+    <message>
+        <source>Workers enrolled with it stop at %1 (%2), when it expires, unless it is extended again.</source>
+        <translation>Damit registrierte Worker hören am %1 (%2) auf, wenn es abläuft, außer es wird erneut verlängert.</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::JsonTreeModel</name>
+    <message>
+        <source>value</source>
+        <translation>Wert</translation>
+    </message>
+    <message numerus="yes">
+        <source>{%n field(s)}</source>
+        <translation>
+            <numerusform>{%n Feld}</numerusform>
+            <numerusform>{%n Felder}</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>[%n item(s)]</source>
+        <translation>
+            <numerusform>[%n Element]</numerusform>
+            <numerusform>[%n Elemente]</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>Feld</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Wert</translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation>Typ</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::LiveTableModel</name>
+    <message>
+        <source>Last known at %1: the console has lost the orchestrator.</source>
+        <translation>Zuletzt bekannt um %1: Die Konsole hat die Verbindung zum Orchestrator verloren.</translation>
+    </message>
+    <message>
+        <source>%1 — last known at %2</source>
+        <translation>%1 — Stand von %2</translation>
     </message>
 </context>
 <context>
@@ -1002,13 +1347,6 @@
         <source>Connected to %1 (swamp %2)</source>
         <translation>Verbunden mit %1 (swamp %2)</translation>
     </message>
-    <message numerus="yes">
-        <source>Connection lost: %1 — reconnecting in %n s</source>
-        <translation>
-            <numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform>
-            <numerusform>Verbindung verloren: %1 — neuer Versuch in %n s</numerusform>
-        </translation>
-    </message>
     <message>
         <source>Reconnect now</source>
         <translation>Jetzt neu verbinden</translation>
@@ -1048,6 +1386,44 @@
     <message>
         <source>Queue: %1</source>
         <translation>Warteschlange: %1</translation>
+    </message>
+    <message>
+        <source>The tables show what was last known at %1; actions that need the orchestrator are off until it is back.</source>
+        <translation>Die Tabellen zeigen den Stand von %1; Aktionen, die den Orchestrator brauchen, sind aus, bis er wieder erreichbar ist.</translation>
+    </message>
+    <message>
+        <source>Reconnecting to %1…</source>
+        <translation>Verbinde erneut mit %1…</translation>
+    </message>
+    <message numerus="yes">
+        <source>Retrying in %n s.</source>
+        <translation>
+            <numerusform>Neuer Versuch in %n s.</numerusform>
+            <numerusform>Neuer Versuch in %n s.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The orchestrator at %1 refused the console: %2</source>
+        <translation>Der Orchestrator %1 hat die Konsole abgewiesen: %2</translation>
+    </message>
+    <message numerus="yes">
+        <source>Connection lost — reconnecting in %n s</source>
+        <translation>
+            <numerusform>Verbindung verloren — neuer Versuch in %n s</numerusform>
+            <numerusform>Verbindung verloren — neuer Versuch in %n s</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Connection lost: %1.</source>
+        <translation>Verbindung verloren: %1.</translation>
+    </message>
+    <message>
+        <source>No connection: %1.</source>
+        <translation>Keine Verbindung: %1.</translation>
+    </message>
+    <message>
+        <source>&amp;Audit</source>
+        <translation>A&amp;udit</translation>
     </message>
 </context>
 <context>
@@ -1097,8 +1473,81 @@
         <translation>&amp;Labels:</translation>
     </message>
     <message>
-        <source>a token lives at most 365d</source>
-        <translation>ein Token gilt höchstens 365d</translation>
+        <source>Workers enrolled with it stop at %1 (%2), when it expires, unless it is extended.</source>
+        <translation>Damit registrierte Worker hören am %1 (%2) auf, wenn es abläuft, außer es wird verlängert.</translation>
+    </message>
+    <message>
+        <source>optional, e.g. a ticket; recorded in the audit trail</source>
+        <translation>optional, z. B. ein Ticket; wird im Audit-Protokoll festgehalten</translation>
+    </message>
+    <message>
+        <source>R&amp;eason:</source>
+        <translation>&amp;Grund:</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::PruneWorkersDialog</name>
+    <message>
+        <source>Prune workers</source>
+        <translation>Worker aufräumen</translation>
+    </message>
+    <message>
+        <source>Remove the workers disconnected or lost for longer than the grace period, and free their enrollments so that their tokens can enroll other machines. A pruned machine that connects again enrolls as a new worker. Connected workers, and gone ones that may still resume, are never pruned.</source>
+        <translation>Die Worker entfernen, die länger als die Karenzzeit getrennt oder verloren sind, und ihre Registrierungen freigeben, damit ihre Tokens andere Rechner registrieren können. Ein aufgeräumter Rechner, der sich wieder verbindet, registriert sich als neuer Worker. Verbundene Worker und gegangene, die noch fortsetzen können, werden nie aufgeräumt.</translation>
+    </message>
+    <message>
+        <source>&amp;Prune</source>
+        <translation>&amp;Aufräumen</translation>
+    </message>
+    <message>
+        <source>0s, 30m, 24h, 7d</source>
+        <translation>0s, 30m, 24h, 7d</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <source>Gone since</source>
+        <translation>Weg seit</translation>
+    </message>
+    <message>
+        <source>&amp;Grace period:</source>
+        <translation>&amp;Karenzzeit:</translation>
+    </message>
+    <message>
+        <source>Looking for workers to prune…</source>
+        <translation>Suche nach Workern zum Aufräumen…</translation>
+    </message>
+    <message>
+        <source>The orchestrator cannot say what would be pruned: %1</source>
+        <translation>Der Orchestrator kann nicht sagen, was aufgeräumt würde: %1</translation>
+    </message>
+    <message>
+        <source>No worker has been gone for longer than %1; nothing to prune.</source>
+        <translation>Kein Worker ist länger als %1 weg; nichts aufzuräumen.</translation>
+    </message>
+    <message numerus="yes">
+        <source>These %n worker(s) would be pruned:</source>
+        <translation>
+            <numerusform>Dieser %n Worker würde aufgeräumt:</numerusform>
+            <numerusform>Diese %n Worker würden aufgeräumt:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n gone worker(s) are kept: they may still resume.</source>
+        <translation>
+            <numerusform>%n gegangener Worker wird behalten: er kann noch fortsetzen.</numerusform>
+            <numerusform>%n gegangene Worker werden behalten: sie können noch fortsetzen.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1222,6 +1671,14 @@
     <message>
         <source>E&amp;xport JSON…</source>
         <translation>JSON e&amp;xportieren…</translation>
+    </message>
+    <message>
+        <source>&amp;Copy value</source>
+        <translation>Wert &amp;kopieren</translation>
+    </message>
+    <message>
+        <source>&amp;Copy result as JSON</source>
+        <translation>Ergebnis als JSON &amp;kopieren</translation>
     </message>
 </context>
 <context>
@@ -1498,6 +1955,18 @@
         <source>Leases</source>
         <translation>Leases</translation>
     </message>
+    <message>
+        <source>No steps yet. Submit one with
+swamp run -- echo hello
+and follow it here as it runs.</source>
+        <translation>Noch keine Schritte. Reichen Sie einen ein mit
+swamp run -- echo hello
+und verfolgen Sie ihn hier, während er läuft.</translation>
+    </message>
+    <message>
+        <source>No steps match the filter.</source>
+        <translation>Kein Schritt passt zum Filter.</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::TokenCreatedDialog</name>
@@ -1520,6 +1989,26 @@
     <message>
         <source>Deploy a worker with this token:</source>
         <translation>Einen Worker mit diesem Token bereitstellen:</translation>
+    </message>
+    <message>
+        <source>https://…/swamp_%1_amd64.deb</source>
+        <translation>https://…/swamp_%1_amd64.deb</translation>
+    </message>
+    <message>
+        <source>Where new machines download swamp&apos;s Debian package (built with &apos;cpack -G DEB&apos;; docs/operations.md, &quot;Deploy recipes&quot;). Remembered for the next token.</source>
+        <translation>Woher neue Rechner das Debian-Paket von swamp laden (gebaut mit &apos;cpack -G DEB&apos;; docs/operations.md, &quot;Deploy recipes&quot;). Wird für das nächste Token gemerkt.</translation>
+    </message>
+    <message>
+        <source>&amp;Package URL:</source>
+        <translation>&amp;Paket-URL:</translation>
+    </message>
+    <message>
+        <source>This recipe installs swamp on a fresh machine: enter the package URL above first.</source>
+        <translation>Dieses Rezept installiert swamp auf einem frischen Rechner: Geben Sie zuerst oben die Paket-URL ein.</translation>
+    </message>
+    <message>
+        <source>Enter a valid package URL above: %1.</source>
+        <translation>Geben Sie oben eine gültige Paket-URL ein: %1.</translation>
     </message>
 </context>
 <context>
@@ -1618,6 +2107,193 @@
         <source>Show e&amp;xpired and revoked</source>
         <translation>A&amp;bgelaufene und widerrufene zeigen</translation>
     </message>
+    <message>
+        <source>No tokens yet. Create one with %1 (%2): a worker enrolls with it once, then keeps its identity.</source>
+        <translation>Noch keine Tokens. Erstellen Sie eines mit %1 (%2): Ein Worker registriert sich einmal damit und behält dann seine Identität.</translation>
+    </message>
+    <message>
+        <source>No tokens match the filter. Clear it, or tick “Show expired and revoked”.</source>
+        <translation>Kein Token passt zum Filter. Leeren Sie ihn oder setzen Sie „Abgelaufene und widerrufene zeigen“.</translation>
+    </message>
+    <message>
+        <source>Workers enrolled with it stop then too (its expiry ends their sessions): extend it in time with &apos;swamp worker token extend %1 --duration 30d&apos;.</source>
+        <translation>Damit registrierte Worker hören dann ebenfalls auf (sein Ablauf beendet ihre Sitzungen): Verlängern Sie es rechtzeitig mit &apos;swamp worker token extend %1 --duration 30d&apos;.</translation>
+    </message>
+    <message>
+        <source>E&amp;xtend…</source>
+        <translation>&amp;Verlängern…</translation>
+    </message>
+    <message>
+        <source>Move the selected token&apos;s expiry, and so its workers&apos; stop, later</source>
+        <translation>Den Ablauf des ausgewählten Tokens, und damit das Ende seiner Worker, nach hinten verschieben</translation>
+    </message>
+    <message numerus="yes">
+        <source>Extended enrollment token &apos;%1&apos;: it and its %n connected worker(s) stop at %2.</source>
+        <translation>
+            <numerusform>Registrierungstoken &apos;%1&apos; verlängert: es und sein %n verbundener Worker hören am %2 auf.</numerusform>
+            <numerusform>Registrierungstoken &apos;%1&apos; verlängert: es und seine %n verbundenen Worker hören am %2 auf.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::WorkerActions</name>
+    <message>
+        <source>&amp;Drain…</source>
+        <translation>Aus&amp;laufen lassen…</translation>
+    </message>
+    <message>
+        <source>&amp;Undrain</source>
+        <translation>Wieder aufneh&amp;men</translation>
+    </message>
+    <message>
+        <source>&amp;Pause</source>
+        <translation>&amp;Pausieren</translation>
+    </message>
+    <message>
+        <source>Re&amp;sume</source>
+        <translation>&amp;Fortsetzen</translation>
+    </message>
+    <message>
+        <source>&amp;Labels…</source>
+        <translation>&amp;Labels…</translation>
+    </message>
+    <message>
+        <source>Re&amp;move…</source>
+        <translation>&amp;Entfernen…</translation>
+    </message>
+    <message>
+        <source>&amp;Copy name</source>
+        <translation>Namen &amp;kopieren</translation>
+    </message>
+    <message>
+        <source>P&amp;rune gone workers…</source>
+        <translation>Gegangene Worker auf&amp;räumen…</translation>
+    </message>
+    <message>
+        <source>Remove the workers gone for longer than a grace period and free their enrollments</source>
+        <translation>Die Worker entfernen, die länger als eine Karenzzeit weg sind, und ihre Registrierungen freigeben</translation>
+    </message>
+    <message>
+        <source>Finish the running steps, take no new ones, then exit</source>
+        <translation>Laufende Schritte beenden, keine neuen annehmen, dann beenden</translation>
+    </message>
+    <message>
+        <source>Take steps again</source>
+        <translation>Wieder Schritte annehmen</translation>
+    </message>
+    <message>
+        <source>Take no new steps but stay connected (Ctrl+P)</source>
+        <translation>Keine neuen Schritte annehmen, aber verbunden bleiben (Strg+P)</translation>
+    </message>
+    <message>
+        <source>Take steps again after a pause (Ctrl+Shift+P)</source>
+        <translation>Nach einer Pause wieder Schritte annehmen (Strg+Umschalt+P)</translation>
+    </message>
+    <message>
+        <source>Add, change or remove the worker&apos;s labels (F2)</source>
+        <translation>Labels des Workers hinzufügen, ändern oder entfernen (F2)</translation>
+    </message>
+    <message>
+        <source>Remove the worker and free its enrollment (Del)</source>
+        <translation>Den Worker entfernen und seine Registrierung freigeben (Entf)</translation>
+    </message>
+    <message numerus="yes">
+        <source>Pruned %n worker(s); %1 enrollment(s) freed.</source>
+        <translation>
+            <numerusform>%n Worker aufgeräumt; %1 Registrierung(en) freigegeben.</numerusform>
+            <numerusform>%n Worker aufgeräumt; %1 Registrierung(en) freigegeben.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>This orchestrator does not offer %1 (it runs an older swamp): %2</source>
+        <translation>Dieser Orchestrator bietet %1 nicht an (er läuft mit einem älteren swamp): %2</translation>
+    </message>
+    <message>
+        <source>Draining worker &apos;%1&apos;.</source>
+        <translation>Worker &apos;%1&apos; läuft aus.</translation>
+    </message>
+    <message>
+        <source>Worker &apos;%1&apos; takes steps again.</source>
+        <translation>Worker &apos;%1&apos; nimmt wieder Schritte an.</translation>
+    </message>
+    <message>
+        <source>Paused worker &apos;%1&apos;: it takes no new steps and stays connected.</source>
+        <translation>Worker &apos;%1&apos; pausiert: Er nimmt keine neuen Schritte an und bleibt verbunden.</translation>
+    </message>
+    <message>
+        <source>Changed the labels of worker &apos;%1&apos;.</source>
+        <translation>Labels von Worker &apos;%1&apos; geändert.</translation>
+    </message>
+    <message>
+        <source>Remove worker &apos;%1&apos;? Its record is deleted and its enrollment on token &apos;%2&apos; is freed, so the token can enroll another machine.</source>
+        <translation>Worker &apos;%1&apos; entfernen? Sein Datensatz wird gelöscht und seine Registrierung auf Token &apos;%2&apos; freigegeben, sodass das Token einen anderen Rechner registrieren kann.</translation>
+    </message>
+    <message numerus="yes">
+        <source>It is connected: its session ends now, and its %n running step(s) are cancelled and go back to the queue.</source>
+        <translation>
+            <numerusform>Er ist verbunden: Seine Sitzung endet jetzt, und sein %n laufender Schritt wird abgebrochen und kommt zurück in die Warteschlange.</numerusform>
+            <numerusform>Er ist verbunden: Seine Sitzung endet jetzt, und seine %n laufenden Schritte werden abgebrochen und kommen zurück in die Warteschlange.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>It is not connected; no step runs on it.</source>
+        <translation>Er ist nicht verbunden; kein Schritt läuft auf ihm.</translation>
+    </message>
+    <message>
+        <source>Remove worker %1</source>
+        <translation>Worker %1 entfernen</translation>
+    </message>
+    <message>
+        <source>&amp;Remove</source>
+        <translation>&amp;Entfernen</translation>
+    </message>
+    <message>
+        <source>Removed worker &apos;%1&apos;.</source>
+        <translation>Worker &apos;%1&apos; entfernt.</translation>
+    </message>
+</context>
+<context>
+    <name>Swamp::Console::WorkerLabelsDialog</name>
+    <message>
+        <source>Labels of %1</source>
+        <translation>Labels von %1</translation>
+    </message>
+    <message>
+        <source>The labels of worker &apos;%1&apos; decide which steps it takes. Changes apply to the next steps; running ones go on.</source>
+        <translation>Die Labels von Worker &apos;%1&apos; bestimmen, welche Schritte er annimmt. Änderungen gelten für die nächsten Schritte; laufende gehen weiter.</translation>
+    </message>
+    <message>
+        <source>&amp;Apply</source>
+        <translation>&amp;Anwenden</translation>
+    </message>
+    <message>
+        <source>k=v, k=v</source>
+        <translation>k=v, k=v</translation>
+    </message>
+    <message>
+        <source>&amp;Labels:</source>
+        <translation>&amp;Labels:</translation>
+    </message>
+    <message>
+        <source>set %1</source>
+        <translation>%1 setzen</translation>
+    </message>
+    <message>
+        <source>remove %1</source>
+        <translation>%1 entfernen</translation>
+    </message>
+    <message>
+        <source>No change yet.</source>
+        <translation>Noch keine Änderung.</translation>
+    </message>
+    <message>
+        <source>Will %1.</source>
+        <translation>Wird: %1.</translation>
+    </message>
+    <message>
+        <source>; </source>
+        <translation>; </translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::WorkerModel</name>
@@ -1661,25 +2337,13 @@
         <source>Token</source>
         <translation>Token</translation>
     </message>
+    <message>
+        <source>Orchestrator</source>
+        <translation>Orchestrator</translation>
+    </message>
 </context>
 <context>
     <name>Swamp::Console::WorkersTab</name>
-    <message>
-        <source>&amp;Drain…</source>
-        <translation>Aus&amp;laufen lassen…</translation>
-    </message>
-    <message>
-        <source>&amp;Undrain</source>
-        <translation>Wieder aufneh&amp;men</translation>
-    </message>
-    <message>
-        <source>Finish the running steps, take no new ones, then exit</source>
-        <translation>Laufende Schritte beenden, keine neuen annehmen, dann beenden</translation>
-    </message>
-    <message>
-        <source>Take steps again</source>
-        <translation>Wieder Schritte annehmen</translation>
-    </message>
     <message>
         <source>Filter by name, status, label, platform, token…</source>
         <translation>Nach Name, Status, Label, Plattform, Token filtern…</translation>
@@ -1733,29 +2397,6 @@
         <translation>Getrennt am:</translation>
     </message>
     <message>
-        <source>Drain worker %1</source>
-        <translation>Worker %1 auslaufen lassen</translation>
-    </message>
-    <message numerus="yes">
-        <source>Drain worker &apos;%1&apos;? It finishes its %n running step(s), takes no new ones, and then exits.</source>
-        <translation>
-            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seinen %n laufenden Schritt, nimmt keine neuen an und beendet sich dann.</numerusform>
-            <numerusform>Worker &apos;%1&apos; auslaufen lassen? Er beendet seine %n laufenden Schritte, nimmt keine neuen an und beendet sich dann.</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>&amp;Drain</source>
-        <translation>&amp;Auslaufen lassen</translation>
-    </message>
-    <message>
-        <source>Draining worker &apos;%1&apos;.</source>
-        <translation>Worker &apos;%1&apos; läuft aus.</translation>
-    </message>
-    <message>
-        <source>Worker &apos;%1&apos; takes steps again.</source>
-        <translation>Worker &apos;%1&apos; nimmt wieder Schritte an.</translation>
-    </message>
-    <message>
         <source>No worker selected</source>
         <translation>Kein Worker ausgewählt</translation>
     </message>
@@ -1773,6 +2414,22 @@
     <message>
         <source>Show d&amp;isconnected</source>
         <translation>Getrennte &amp;zeigen</translation>
+    </message>
+    <message>
+        <source>last known at %1 (connected then)</source>
+        <translation>zuletzt bekannt um %1 (damals verbunden)</translation>
+    </message>
+    <message>
+        <source>No workers yet. Create a token on the Tokens tab, then run
+swamp worker connect %1 --token &lt;token&gt; --cache-dir &lt;dir&gt;
+on a machine: it shows here as soon as it enrolls.</source>
+        <translation>Noch keine Worker. Erstellen Sie im Reiter Tokens ein Token und führen Sie dann
+swamp worker connect %1 --token &lt;token&gt; --cache-dir &lt;dir&gt;
+auf einem Rechner aus: Er erscheint hier, sobald er sich registriert.</translation>
+    </message>
+    <message>
+        <source>No workers match the filter. Clear it, or tick “Show disconnected”.</source>
+        <translation>Kein Worker passt zum Filter. Leeren Sie ihn oder setzen Sie „Getrennte zeigen“.</translation>
     </message>
 </context>
 <context>
@@ -1824,6 +2481,10 @@
     <message>
         <source>Save a PNG of each tab into &lt;dir&gt; once the data has loaded, then quit.</source>
         <translation>Sobald die Daten geladen sind, ein PNG jedes Reiters in &lt;verz&gt; speichern, dann beenden.</translation>
+    </message>
+    <message>
+        <source>With --screenshot: then wait until the orchestrator is gone and save each tab again (console-&lt;tab&gt;-lost-&lt;lang&gt;.png).</source>
+        <translation>Mit --screenshot: danach warten, bis der Orchestrator weg ist, und jeden Reiter erneut speichern (console-&lt;tab&gt;-lost-&lt;lang&gt;.png).</translation>
     </message>
 </context>
 </TS>

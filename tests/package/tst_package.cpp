@@ -289,8 +289,13 @@ void tst_Package::consolePackage()
     QCOMPARE_EXIT(validated, 0);
     QVERIFY2(validated.out.trimmed().isEmpty() && validated.err.trimmed().isEmpty(),
              qPrintable(validated.describe()));
+    // Qt's own catalogs: without them the German console's Cancel and Close stay English.
+    const QStringList recommends = packageNames(field(m_consoleDeb, u"Recommends"_s));
+    QVERIFY2(recommends.contains(u"qt6-translations-l10n"_s), qPrintable(recommends.join(u", ")));
+    // --version needs no display (a smoke test over ssh has none).
     QProcessEnvironment environment = Harness::baseEnvironment();
-    environment.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
+    for (const QString &name : {u"DISPLAY"_s, u"WAYLAND_DISPLAY"_s, u"QT_QPA_PLATFORM"_s})
+        environment.remove(name);
     const Run version =
         runTool(m_root + u"/usr/bin/swamp-console"_s, {u"--version"_s}, environment);
     QCOMPARE_EXIT(version, 0);
