@@ -49,8 +49,8 @@ public:
     };
 
     Follower(AdminEndpoint endpoint, QStringList stepIds, Options options)
-        : m_endpoint(std::move(endpoint)), m_stepIds(stepIds), m_prefix(options.prefix), m_quiet(options.quiet),
-          m_json(options.json), m_options(options)
+        : m_endpoint(std::move(endpoint)), m_stepIds(stepIds), m_json(options.json), m_options(options),
+          m_prefix(options.prefix), m_quiet(options.quiet)
     {
         for (const QString &id : stepIds)
             m_follower.follow(id);
