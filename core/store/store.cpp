@@ -28,7 +28,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 9;
+constexpr int KnownSchemaVersion = 11;
 } // namespace
 
 int Store::knownSchemaVersion()
