@@ -31,6 +31,7 @@ private Q_SLOTS:
     void labelMistakes();
     void removeLiveWorker();
     void removeGoneWorkerAndMistakes();
+    void removeWorkerWithinItsGrace();
     void commandTyposSuggest_data();
     void commandTyposSuggest();
     void unknownOptionNamesItAndHelp();
@@ -468,6 +469,33 @@ void tst_WorkerAdmin::removeGoneWorkerAndMistakes()
     QVERIFY2(removed.out.contains(u"Removed old-01 (was disconnected). Its enrollment on token 'pool' is free again."_s),
              qPrintable(removed.describe()));
     QCOMPARE_EXIT(h->cli({u"worker"_s, u"remove"_s, u"old-01"_s}), 1); // once
+}
+
+void tst_WorkerAdmin::removeWorkerWithinItsGrace()
+{
+    // A grace long enough that only the removal can end the session.
+    h = std::make_unique<Harness>();
+    QVERIFY(h->startOrchestrator(0, {u"--reconnect-grace"_s, u"10m"_s}));
+    m_token = h->createToken(u"pool"_s, {u"--max-enrollments"_s, u"5"_s});
+    Child *worker = h->startEnrolledWorker(m_token, h->newCacheDir(), u"gone-01"_s, {u"--name"_s, u"gone-01"_s});
+    QVERIFY(worker);
+    const Run submitted = h->cli({u"run"_s, u"--detach"_s, u"--"_s, u"sleep"_s, u"20"_s});
+    const QString stepId = submitted.outLines().value(0);
+    QTRY_COMPARE_WITH_TIMEOUT(stepOf(stepId).value(u"state"_s).toString(), u"running"_s, 30000);
+    worker->signal(SIGKILL);
+    QVERIFY(worker->waitForExit(20000));
+    QTRY_COMPARE_WITH_TIMEOUT(h->workerStatus(u"gone-01"_s), u"disconnected"_s, 30000);
+    QCOMPARE(stepOf(stepId).value(u"state"_s).toString(), u"running"_s); // its session waits for it
+
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"remove"_s, u"gone-01"_s}), 0);
+    // Its step went back to the queue now, its lease ended by the removal (not counted).
+    QCOMPARE(stepOf(stepId).value(u"state"_s).toString(), u"queued"_s);
+    const QJsonArray leases = h->cli({u"run"_s, u"status"_s, stepId, u"--json"_s}).json().value(u"leases"_s).toArray();
+    QCOMPARE(leases.size(), 1);
+    QCOMPARE(leases.first().toObject().value(u"state"_s).toString(), u"cancelled"_s);
+    QCOMPARE(leases.first().toObject().value(u"error"_s).toString(), u"removed by an operator"_s);
+    QCOMPARE_EXIT(h->cli({u"worker"_s, u"show"_s, u"gone-01"_s}), 1);
+    QCOMPARE_EXIT(h->cli({u"run"_s, u"cancel"_s, stepId}), 0);
 }
 
 void tst_WorkerAdmin::commandTyposSuggest_data()
