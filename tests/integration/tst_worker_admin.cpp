@@ -4,6 +4,8 @@
 // shown escaped.
 #include "swampharness.h"
 
+#include "client/adminclient.h"
+
 #include <QJsonArray>
 #include <QRegularExpression>
 #include <QTest>
@@ -29,6 +31,8 @@ private Q_SLOTS:
     void labelAfterEnrollment();
     void labelMistakes_data();
     void labelMistakes();
+    void labelWireMistakes_data();
+    void labelWireMistakes();
     void removeLiveWorker();
     void removeGoneWorkerAndMistakes();
     void removeWorkerWithinItsGrace();
@@ -394,6 +398,56 @@ void tst_WorkerAdmin::labelMistakes()
     QVERIFY2(!run.err.contains(QChar(0x1b)) && !run.err.contains(u"\nforged"_s), qPrintable(run.describe()));
     QVERIFY2(run.err.size() < 1000, qPrintable(run.describe()));
     // Nothing changed, nothing audited.
+    QCOMPARE(labelsOf(shownWorker(u"w1"_s)), (QJsonObject{{u"region"_s, u"eu"_s}}));
+    QCOMPARE(auditActions(u"w1"_s), QStringList{});
+}
+
+// What the console (or any client) may send that the CLI never does: refused by the orchestrator
+// with the same errors, nothing changed.
+void tst_WorkerAdmin::labelWireMistakes_data()
+{
+    QTest::addColumn<QJsonObject>("params");
+    QTest::addColumn<QString>("code");
+    QTest::addColumn<QString>("message");
+    const QJsonObject w1{{u"name"_s, u"w1"_s}};
+    const auto with = [&](const QJsonObject &more) {
+        QJsonObject params = w1;
+        for (auto it = more.begin(); it != more.end(); ++it)
+            params.insert(it.key(), it.value());
+        return params;
+    };
+    QJsonObject many;
+    for (int i = 0; i < 65; ++i)
+        many.insert(u"k%1"_s.arg(i), u"v"_s);
+    QTest::newRow("empty value") << with({{u"set"_s, QJsonObject{{u"k"_s, u""_s}}}}) << u"invalid_label"_s << u"k= has no value"_s;
+    QTest::newRow("number value") << with({{u"set"_s, QJsonObject{{u"k"_s, 5}}}}) << u"invalid_label"_s
+                                  << u"the value of label \"k\" must be a string"_s;
+    QTest::newRow("set not object") << with({{u"set"_s, u"k=v"_s}}) << u"invalid_label"_s << u"labels must be an object"_s;
+    QTest::newRow("remove not array") << with({{u"remove"_s, u"gpu"_s}}) << u"invalid_label"_s
+                                      << u"\"remove\" must be an array of label keys"_s;
+    QTest::newRow("remove number") << with({{u"remove"_s, QJsonArray{5}}}) << u"invalid_label"_s
+                                   << u"\"remove\" must be an array of label keys"_s;
+    QTest::newRow("both") << with({{u"set"_s, QJsonObject{{u"a"_s, u"1"_s}}}, {u"remove"_s, QJsonArray{u"a"_s}}})
+                          << u"invalid_label"_s << u"label \"a\" is both set and removed"_s;
+    QTest::newRow("nothing") << w1 << u"invalid_label"_s << u"no label to set or remove"_s;
+    QTest::newRow("65 labels") << with({{u"set"_s, many}}) << u"invalid_label"_s << u"at most 64 labels"_s;
+    QTest::newRow("no name") << QJsonObject{{u"set"_s, QJsonObject{{u"a"_s, u"1"_s}}}} << u"not_found"_s
+                             << u"no worker named ''"_s;
+}
+
+void tst_WorkerAdmin::labelWireMistakes()
+{
+    QFETCH(QJsonObject, params);
+    QFETCH(QString, code);
+    QFETCH(QString, message);
+    QVERIFY(h->startEnrolledWorker(m_token, h->newCacheDir(), u"w1"_s, {u"--name"_s, u"w1"_s, u"--label"_s, u"region=eu"_s}));
+    auto endpoint = Swamp::resolveAdminEndpoint({.dataDir = h->dataDir()});
+    QVERIFY(endpoint.has_value());
+    Swamp::AdminClient client(*endpoint);
+    const auto answer = client.call(u"worker.label"_s, params);
+    QVERIFY(!answer.has_value());
+    QCOMPARE(answer.error().code, code);
+    QVERIFY2(answer.error().message.contains(message), qPrintable(answer.error().message));
     QCOMPARE(labelsOf(shownWorker(u"w1"_s)), (QJsonObject{{u"region"_s, u"eu"_s}}));
     QCOMPARE(auditActions(u"w1"_s), QStringList{});
 }
