@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "audittab.h"
 #include "client/adminsession.h"
 #include "connectiondialog.h"
 #include "eventmodel.h"
@@ -11,6 +12,7 @@
 #include "tokenmodel.h"
 #include "tokenstab.h"
 #include "workermodel.h"
+#include "workeractions.h"
 #include "workerstab.h"
 
 #include "common/urls.h"
@@ -48,6 +50,7 @@ MainWindow::MainWindow(AdminSession *session, QWidget *parent)
     , m_queryTab(new QueryTab(session, m_tabs))
     , m_eventsTab(new EventsTab(m_eventModel, m_tabs))
     , m_stepsTab(new StepsTab(session, m_stepModel, m_stepFeed, m_tabs))
+    , m_auditTab(new AuditTab(session, m_tabs))
     , m_queueIndicator(new QLabel(this))
     , m_connectionIcon(new QLabel(this))
     , m_connectionText(new QLabel(this))
@@ -73,6 +76,7 @@ void MainWindow::createTabs()
     m_tabs->addTab(m_queryTab, tr("&Query"));
     m_tabs->addTab(m_eventsTab, tr("&Events"));
     m_tabs->addTab(m_stepsTab, tr("&Steps"));
+    m_tabs->addTab(m_auditTab, tr("&Audit"));
     m_tabs->setDocumentMode(true);
     setCentralWidget(m_tabs);
 }
@@ -106,6 +110,7 @@ void MainWindow::connectSession()
 {
     connect(m_session, &AdminSession::workersReceived, this, [this](const QList<WorkerRecord> &workers) {
         m_workerModel->setWorkers(workers);
+        m_workersTab->setFleet(m_session->isFleet());
         if (!std::exchange(m_workersLoaded, true) && hasLoaded())
             Q_EMIT loaded();
     });
@@ -156,6 +161,7 @@ void MainWindow::restoreSettings()
     m_tokensTab->restoreState(settings);
     m_eventsTab->restoreState(settings);
     m_stepsTab->restoreState(settings);
+    m_auditTab->restoreState(settings);
     m_tabs->setCurrentIndex(settings.value(QStringLiteral("window/tab"), 0).toInt());
 }
 
@@ -173,7 +179,7 @@ void MainWindow::createMenus()
     quit->setMenuRole(QAction::QuitRole);
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
-    const QStringList names{tr("&Workers"), tr("T&okens"), tr("&Query"), tr("&Events"), tr("&Steps")};
+    const QStringList names{tr("&Workers"), tr("T&okens"), tr("&Query"), tr("&Events"), tr("&Steps"), tr("&Audit")};
     for (int i = 0; i < names.size(); ++i) {
         QAction *action = view->addAction(names.at(i), this, [this, i] { m_tabs->setCurrentIndex(i); });
         action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
@@ -183,11 +189,13 @@ void MainWindow::createMenus()
     find->setShortcut(QKeySequence::Find);
 
     QMenu *workers = menuBar()->addMenu(tr("Wor&kers"));
-    workers->addAction(m_workersTab->drainAction());
-    workers->addAction(m_workersTab->undrainAction());
+    m_workersTab->actions()->addTo(workers);
+    workers->addSeparator();
+    workers->addAction(m_workersTab->actions()->pruneAction());
 
     QMenu *tokens = menuBar()->addMenu(tr("&Tokens"));
     tokens->addAction(m_tokensTab->newTokenAction());
+    tokens->addAction(m_tokensTab->extendAction());
     tokens->addAction(m_tokensTab->revokeAction());
 
     QMenu *steps = menuBar()->addMenu(tr("Ste&ps"));
@@ -217,6 +225,8 @@ void MainWindow::focusFilter()
         m_eventsTab->filterEdit()->setFocus(Qt::ShortcutFocusReason);
     else if (current == m_stepsTab)
         m_stepsTab->filterEdit()->setFocus(Qt::ShortcutFocusReason);
+    else if (current == m_auditTab)
+        m_auditTab->filterEdit()->setFocus(Qt::ShortcutFocusReason);
     else if (current == m_queryTab)
         m_queryTab->editor()->setFocus(Qt::ShortcutFocusReason);
 }
@@ -301,7 +311,7 @@ QStringList MainWindow::saveScreenshots(const QString &directory, const QString 
 {
     QDir().mkpath(directory);
     const QStringList names{QStringLiteral("workers"), QStringLiteral("tokens"), QStringLiteral("query"),
-                            QStringLiteral("events"), QStringLiteral("steps")};
+                            QStringLiteral("events"), QStringLiteral("steps"), QStringLiteral("audit")};
     QStringList written;
     const int current = m_tabs->currentIndex();
     for (int i = 0; i < m_tabs->count() && i < names.size(); ++i) {
@@ -324,6 +334,7 @@ void MainWindow::saveSettings() const
     m_tokensTab->saveState(settings);
     m_eventsTab->saveState(settings);
     m_stepsTab->saveState(settings);
+    m_auditTab->saveState(settings);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

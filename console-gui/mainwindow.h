@@ -9,6 +9,7 @@ class QToolButton;
 namespace Swamp::Console {
 
 class AdminSession;
+class AuditTab;
 class EventModel;
 class EventsTab;
 class QueryTab;
@@ -42,6 +43,7 @@ public:
     QueryTab *queryTab() const { return m_queryTab; }
     EventsTab *eventsTab() const { return m_eventsTab; }
     StepsTab *stepsTab() const { return m_stepsTab; }
+    AuditTab *auditTab() const { return m_auditTab; }
     QString connectionText() const;
     // True once the first worker, token and step lists arrived.
     bool hasLoaded() const { return m_workersLoaded && m_tokensLoaded && m_stepsLoaded; }
@@ -83,6 +85,7 @@ private:
     QueryTab *m_queryTab;
     EventsTab *m_eventsTab;
     StepsTab *m_stepsTab;
+    AuditTab *m_auditTab;
     QLabel *m_queueIndicator;
     QLabel *m_connectionIcon;
     QLabel *m_connectionText;

@@ -1,9 +1,11 @@
 #include "newtokendialog.h"
 
-#include "statuspalette.h"
+#include "actiondialog.h"
+
 
 #include "common/duration.h"
 #include "common/labels.h"
+#include "model/limits.h"
 #include "model/token.h"
 
 #include <QCheckBox>
@@ -19,36 +21,6 @@
 
 namespace Swamp::Console {
 
-namespace {
-QLabel *errorLabel(QWidget *parent)
-{
-    auto *label = new QLabel(parent);
-    label->setWordWrap(true);
-    QPalette palette = label->palette();
-    palette.setColor(QPalette::WindowText,
-                     StatusPalette::readable(QColor(0xb3, 0x1d, 0x1d), label->palette()));
-    label->setPalette(palette);
-    label->setVisible(false);
-    return label;
-}
-
-void showProblem(QLabel *label, const QString &problem)
-{
-    label->setText(problem);
-    label->setVisible(!problem.isEmpty());
-}
-
-Result<Labels> labelsFrom(const QString &text)
-{
-    if (text.trimmed().isEmpty())
-        return Labels();
-    QStringList items;
-    const QStringList parts = text.split(u',', Qt::SkipEmptyParts);
-    for (const QString &part : parts)
-        items << part.trimmed();
-    return parseLabels(items);
-}
-} // namespace
 
 NewTokenDialog::NewTokenDialog(QWidget *parent)
     : QDialog(parent)
@@ -57,11 +29,12 @@ NewTokenDialog::NewTokenDialog(QWidget *parent)
     , m_maxEnrollments(new QSpinBox(this))
     , m_unlimited(new QCheckBox(tr("&Unlimited"), this))
     , m_labels(new QLineEdit(this))
-    , m_nameError(errorLabel(this))
-    , m_durationError(errorLabel(this))
+    , m_reason(new QLineEdit(this))
+    , m_nameError(createProblemLabel(this))
+    , m_durationError(createProblemLabel(this))
     , m_durationHint(new QLabel(this))
-    , m_labelsError(errorLabel(this))
-    , m_serverError(errorLabel(this))
+    , m_labelsError(createProblemLabel(this))
+    , m_serverError(createProblemLabel(this))
     , m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this))
 {
     setWindowTitle(tr("New enrollment token"));
@@ -72,6 +45,8 @@ NewTokenDialog::NewTokenDialog(QWidget *parent)
     m_maxEnrollments->setValue(1);
     m_maxEnrollments->setToolTip(tr("How many distinct machines may enroll with this token"));
     m_labels->setPlaceholderText(tr("k=v, k=v (added to every worker enrolled on it)"));
+    m_reason->setPlaceholderText(tr("optional, e.g. a ticket; recorded in the audit trail"));
+    m_reason->setMaxLength(int(MaxReasonLength));
     m_buttons->button(QDialogButtonBox::Ok)->setText(tr("C&reate token"));
     m_durationHint->setWordWrap(true);
 
@@ -92,6 +67,7 @@ NewTokenDialog::NewTokenDialog(QWidget *parent)
     form->addRow(tr("&Max enrollments:"), enrollmentsRow);
     form->addRow(tr("&Labels:"), m_labels);
     form->addRow(QString(), m_labelsError);
+    form->addRow(tr("R&eason:"), m_reason);
 
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
@@ -103,6 +79,7 @@ NewTokenDialog::NewTokenDialog(QWidget *parent)
     setTabOrder(m_duration, m_maxEnrollments);
     setTabOrder(m_maxEnrollments, m_unlimited);
     setTabOrder(m_unlimited, m_labels);
+    setTabOrder(m_labels, m_reason);
 
     connect(m_buttons, &QDialogButtonBox::accepted, this, &NewTokenDialog::accept);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &NewTokenDialog::reject);
@@ -120,7 +97,7 @@ bool NewTokenDialog::isValid() const
 {
     return validateTokenName(m_name->text().trimmed()).has_value()
         && parseTokenLifetime(m_duration->text()).has_value()
-        && labelsFrom(m_labels->text()).has_value();
+        && parseLabelText(m_labels->text()).has_value();
 }
 
 void NewTokenDialog::validate()
@@ -142,7 +119,7 @@ void NewTokenDialog::validate()
                                      : QString());
     m_durationHint->setVisible(duration.has_value());
 
-    const auto labels = labelsFrom(m_labels->text());
+    const auto labels = parseLabelText(m_labels->text());
     showProblem(m_labelsError, labels ? QString() : labels.error().text());
 
     showProblem(m_serverError, QString());
@@ -151,10 +128,13 @@ void NewTokenDialog::validate()
 
 QJsonObject NewTokenDialog::parameters() const
 {
-    return {{QStringLiteral("name"), m_name->text().trimmed()},
+    QJsonObject parameters{{QStringLiteral("name"), m_name->text().trimmed()},
             {QStringLiteral("durationMs"), parseTokenLifetime(m_duration->text()).value_or(0)},
             {QStringLiteral("maxEnrollments"), m_unlimited->isChecked() ? 0 : m_maxEnrollments->value()},
-            {QStringLiteral("labels"), labelsToJson(labelsFrom(m_labels->text()).value_or(Labels()))}};
+            {QStringLiteral("labels"), labelsToJson(parseLabelText(m_labels->text()).value_or(Labels()))}};
+    if (const QString reason = m_reason->text().trimmed(); !reason.isEmpty())
+        parameters.insert(QStringLiteral("reason"), reason);
+    return parameters;
 }
 
 void NewTokenDialog::setBusy(bool busy)

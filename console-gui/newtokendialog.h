@@ -11,7 +11,7 @@ class QSpinBox;
 
 namespace Swamp::Console {
 
-// "New token": name, duration, max enrollments (or unlimited) and labels, validated as you type
+// "New token": name, duration, max enrollments (or unlimited), labels and a reason, validated as you type
 // with core's validators. OK emits createRequested() and waits: the tab closes the dialog when
 // the orchestrator created the token, or shows its error here.
 class NewTokenDialog final : public QDialog
@@ -27,6 +27,8 @@ public:
     QSpinBox *maxEnrollmentsBox() const { return m_maxEnrollments; }
     QCheckBox *unlimitedBox() const { return m_unlimited; }
     QLineEdit *labelsEdit() const { return m_labels; }
+    // Why the token is made, for the audit trail (optional).
+    QLineEdit *reasonEdit() const { return m_reason; }
     // Says when the workers enrolled with the token will stop (its expiry ends their sessions).
     QLabel *durationHint() const { return m_durationHint; }
     bool isValid() const;
@@ -51,6 +53,7 @@ private:
     QSpinBox *m_maxEnrollments;
     QCheckBox *m_unlimited;
     QLineEdit *m_labels;
+    QLineEdit *m_reason;
     QLabel *m_nameError;
     QLabel *m_durationError;
     QLabel *m_durationHint;

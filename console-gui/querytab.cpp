@@ -1,6 +1,7 @@
 #include "querytab.h"
 
 #include "client/adminsession.h"
+#include "jsontreemodel.h"
 #include "queryresultmodel.h"
 #include "statuspalette.h"
 #include "tabsupport.h"
@@ -8,6 +9,8 @@
 #include "query/predicate.h"
 
 #include <QAction>
+#include <QApplication>
+#include <QClipboard>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFontDatabase>
@@ -28,6 +31,7 @@
 #include <QTableView>
 #include <QTextBlock>
 #include <QToolButton>
+#include <QTreeView>
 #include <QVBoxLayout>
 
 namespace Swamp::Console {
@@ -59,8 +63,13 @@ QueryTab::QueryTab(AdminSession *session, QWidget *parent)
     , m_model(new QueryResultModel(this))
     , m_proxy(new QSortFilterProxyModel(this))
     , m_view(new QTableView(this))
+    , m_treeModel(new JsonTreeModel(this))
+    , m_tree(new QTreeView(this))
+    , m_splitter(new QSplitter(Qt::Vertical, this))
     , m_run(new QAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Run query"), this))
     , m_export(new QAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("E&xport JSON…"), this))
+    , m_copyValue(new QAction(tr("&Copy value"), this))
+    , m_copyResult(new QAction(tr("&Copy result as JSON"), this))
 {
     setUpEditors();
     setUpActions();
@@ -109,6 +118,20 @@ void QueryTab::setUpActions()
     addAction(m_export);
     connect(m_run, &QAction::triggered, this, &QueryTab::run);
     connect(m_export, &QAction::triggered, this, &QueryTab::exportResults);
+    // Ctrl+C copies what has the focus: a node of the tree, or the table's selected result.
+    m_copyValue->setShortcut(QKeySequence::Copy);
+    m_copyValue->setShortcutContext(Qt::WidgetShortcut);
+    m_copyResult->setShortcut(QKeySequence::Copy);
+    m_copyResult->setShortcutContext(Qt::WidgetShortcut);
+    connect(m_copyValue, &QAction::triggered, this, [this] {
+        const QModelIndex current = m_tree->currentIndex();
+        if (current.isValid())
+            QApplication::clipboard()->setText(current.siblingAtColumn(0).data(JsonTreeModel::JsonRole).toString());
+    });
+    connect(m_copyResult, &QAction::triggered, this, [this] {
+        if (const QJsonValue result = selectedResult(); !result.isUndefined())
+            QApplication::clipboard()->setText(JsonTreeModel::copyText(result));
+    });
 }
 
 // Every change is validated at once; an example replaces the predicate.
@@ -140,7 +163,55 @@ void QueryTab::setUpResults()
         m_view->resizeColumnsToContents();
         for (int column = 0; column < m_model->columnCount(); ++column)
             m_view->setColumnWidth(column, std::min(m_view->columnWidth(column), 320));
+        selectResult(0);
     });
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &QueryTab::showSelectedResult);
+    m_view->addAction(m_copyResult);
+    m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
+
+    m_tree->setModel(m_treeModel);
+    m_tree->setAlternatingRowColors(true);
+    m_tree->setUniformRowHeights(true);
+    m_tree->setAllColumnsShowFocus(true);
+    m_tree->header()->setStretchLastSection(false);
+    m_tree->header()->setSectionResizeMode(JsonTreeModel::Value, QHeaderView::Stretch);
+    m_tree->setColumnWidth(JsonTreeModel::Key, 220);
+    m_tree->addAction(m_copyValue);
+    m_tree->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_splitter->addWidget(m_view);
+    m_splitter->addWidget(m_tree);
+    // The tree gets room for a worker's attributes without scrolling at the default size.
+    m_splitter->setStretchFactor(0, 1);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setSizes({170, 230});
+    m_splitter->setChildrenCollapsible(false);
+}
+
+void QueryTab::selectResult(int row)
+{
+    if (row >= 0 && row < m_proxy->rowCount())
+        selectAndReveal(m_view, m_proxy->index(row, 0));
+    else
+        showSelectedResult();
+}
+
+QJsonValue QueryTab::selectedResult() const
+{
+    const QModelIndexList rows = m_view->selectionModel()->selectedRows();
+    if (rows.isEmpty())
+        return QJsonValue(QJsonValue::Undefined);
+    return m_model->results().at(m_proxy->mapToSource(rows.first()).row());
+}
+
+// The selected result as a tree; a record's attributes are open, deeper levels closed.
+void QueryTab::showSelectedResult()
+{
+    const QJsonValue result = selectedResult();
+    m_treeModel->setValue(result);
+    if (const QModelIndex attributes = m_treeModel->find({QStringLiteral("attributes")}); attributes.isValid())
+        m_tree->expand(attributes);
+    else if (m_treeModel->rowCount() == 1)
+        m_tree->expand(m_treeModel->index(0, 0));
 }
 
 void QueryTab::setUpLayout(QToolButton *runButton, QToolButton *exportButton)
@@ -168,13 +239,14 @@ void QueryTab::setUpLayout(QToolButton *runButton, QToolButton *exportButton)
     layout->addLayout(form);
     layout->addWidget(m_validation);
     layout->addWidget(m_status);
-    layout->addWidget(m_view, 1);
+    layout->addWidget(m_splitter, 1);
     setTabOrder(m_editor, m_select);
     setTabOrder(m_select, m_limit);
     setTabOrder(m_limit, runButton);
     setTabOrder(runButton, exportButton);
     setTabOrder(exportButton, m_examples);
     setTabOrder(m_examples, m_view);
+    setTabOrder(m_view, m_tree);
 }
 
 QString QueryTab::validationText() const

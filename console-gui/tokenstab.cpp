@@ -3,6 +3,7 @@
 #include "tabsupport.h"
 
 #include "client/adminsession.h"
+#include "extendtokendialog.h"
 #include "newtokendialog.h"
 #include "revoketokendialog.h"
 #include "tokencreateddialog.h"
@@ -45,6 +46,7 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     , m_expiryWarning(new QLabel(this))
     , m_newToken(new QAction(style()->standardIcon(QStyle::SP_FileDialogNewFolder), tr("&New token…"), this))
     , m_revoke(new QAction(style()->standardIcon(QStyle::SP_DialogDiscardButton), tr("&Revoke…"), this))
+    , m_extend(new QAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("E&xtend…"), this))
 {
     m_liveProxy->setSourceModel(m_tokens);
     m_liveProxy->setFilterRole(TokenModel::RawStateRole);
@@ -62,8 +64,11 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     addAction(m_revoke);
     connect(m_newToken, &QAction::triggered, this, &TokensTab::openNewTokenDialog);
     connect(m_revoke, &QAction::triggered, this, &TokensTab::openRevokeDialog);
+    m_extend->setToolTip(tr("Move the selected token's expiry, and so its workers' stop, later"));
+    connect(m_extend, &QAction::triggered, this, &TokensTab::openExtendDialog);
 
     QToolButton *newButton = createActionButton(m_newToken, this);
+    QToolButton *extendButton = createActionButton(m_extend, this);
     QToolButton *revokeButton = createActionButton(m_revoke, this);
 
     m_filter->setPlaceholderText(tr("Filter by name, state, label…"));
@@ -92,6 +97,7 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
 
     auto *top = new QHBoxLayout;
     top->addWidget(newButton);
+    top->addWidget(extendButton);
     top->addWidget(revokeButton);
     top->addSpacing(12);
     top->addWidget(m_filter, 1);
@@ -112,7 +118,8 @@ TokensTab::TokensTab(AdminSession *session, TokenModel *tokens, WorkerModel *wor
     layout->addWidget(m_expiryWarning);
     layout->addWidget(m_view, 1);
     layout->addWidget(m_summary);
-    setTabOrder(newButton, revokeButton);
+    setTabOrder(newButton, extendButton);
+    setTabOrder(extendButton, revokeButton);
     setTabOrder(revokeButton, m_filter);
     setTabOrder(m_filter, m_showEnded);
     setTabOrder(m_showEnded, m_view);
@@ -130,6 +137,7 @@ void TokensTab::updateActions()
     const QModelIndexList rows = m_view->selectionModel()->selectedRows();
     const QString state = rows.isEmpty() ? QString() : rows.first().data(TokenModel::RawStateRole).toString();
     m_revoke->setEnabled(state == u"unused" || state == u"enrolled");
+    m_extend->setEnabled(state == u"unused" || state == u"enrolled" || state == u"expired");
     int live = 0;
     for (int row = 0; row < m_tokens->rowCount(); ++row) {
         const QString rowState = m_tokens->index(row, 0).data(TokenModel::RawStateRole).toString();
@@ -227,17 +235,58 @@ RevokeTokenDialog *TokensTab::openRevokeDialog()
     const QString name = selectedName();
     if (name.isEmpty() || !m_revoke->isEnabled())
         return nullptr;
-    QStringList connected;
-    const QList<WorkerRecord> workers = m_workers->workers();
-    for (const WorkerRecord &worker : workers) {
-        if (worker.tokenName == name && isConnectedStatus(worker.status))
-            connected << worker.name;
-    }
-    connected.sort();
-    auto *dialog = new RevokeTokenDialog(name, connected, this);
+    auto *dialog = new RevokeTokenDialog(name, connectedWorkers(name), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &RevokeTokenDialog::revokeRequested, this,
             [this, dialog](const QString &token, const QString &reason) { revokeToken(dialog, token, reason); });
+    dialog->open();
+    return dialog;
+}
+
+QStringList TokensTab::connectedWorkers(const QString &token) const
+{
+    QStringList connected;
+    const QList<WorkerRecord> workers = m_workers->workers();
+    for (const WorkerRecord &worker : workers) {
+        if (worker.tokenName == token && isConnectedStatus(worker.status))
+            connected << worker.name;
+    }
+    connected.sort();
+    return connected;
+}
+
+QJsonObject TokensTab::selectedToken() const
+{
+    const QModelIndexList rows = m_view->selectionModel()->selectedRows();
+    if (rows.isEmpty())
+        return {};
+    return m_tokens->tokenAt(m_liveProxy->mapToSource(m_proxy->mapToSource(rows.first())).row());
+}
+
+ExtendTokenDialog *TokensTab::openExtendDialog()
+{
+    const QJsonObject token = selectedToken();
+    const QString name = token.value(QStringLiteral("name")).toString();
+    if (name.isEmpty() || !m_extend->isEnabled())
+        return nullptr;
+    auto *dialog = new ExtendTokenDialog(name, parseIsoUtc(token.value(QStringLiteral("expiresAt")).toString()),
+                                         int(connectedWorkers(name).size()), this);
+    connect(dialog, &ActionDialog::confirmed, this, [this, dialog] {
+        m_session->request(QStringLiteral("token.extend"), dialog->parameters(), dialog,
+                           [this, dialog](const Result<QJsonObject> &result) {
+            if (!result) {
+                dialog->showError(result.error());
+                return;
+            }
+            dialog->markDone();
+            const QDateTime expires = parseIsoUtc(result->value(QStringLiteral("expiresAt")).toString());
+            Q_EMIT message(tr("Extended enrollment token '%1': it and its %n connected worker(s) stop at %2.", nullptr,
+                              int(result->value(QStringLiteral("workers")).toArray().size()))
+                               .arg(result->value(QStringLiteral("name")).toString(),
+                                    QLocale().toString(expires.toLocalTime(), QLocale::ShortFormat)));
+            m_session->scheduleRefresh();
+        });
+    });
     dialog->open();
     return dialog;
 }

@@ -6,6 +6,7 @@
 
 #include <QGuiApplication>
 #include <QPalette>
+#include <QUrl>
 
 namespace Swamp::Console {
 
@@ -13,6 +14,21 @@ bool isConnectedStatus(WorkerStatus status)
 {
     return status == WorkerStatus::Idle || status == WorkerStatus::Busy
         || status == WorkerStatus::Draining;
+}
+
+QString orchestratorText(const WorkerRecord &worker)
+{
+    // As `swamp worker list` shows it in a fleet.
+    const QUrl holder(worker.orchestrator);
+    return holder.host().isEmpty() ? QStringLiteral("-") : holder.host() + u':' + QString::number(holder.port());
+}
+
+QString workerStatusText(const WorkerRecord &worker)
+{
+    // Paused is a flag beside the status (as in `swamp worker list`): a connected paused worker
+    // shows it instead.
+    const bool live = worker.status == WorkerStatus::Idle || worker.status == WorkerStatus::Busy;
+    return worker.paused && live ? WorkerModel::tr("paused") : StatusPalette::workerStatusText(worker.status);
 }
 
 WorkerModel::WorkerModel(QObject *parent)
@@ -42,7 +58,7 @@ QVariant WorkerModel::displayValue(const WorkerRecord &worker, int column) const
 {
     switch (column) {
     case Name: return worker.name;
-    case Status: return StatusPalette::workerStatusText(worker.status);
+    case Status: return workerStatusText(worker);
     case Slots: return tr("%1/%2").arg(worker.activeSteps).arg(worker.capacity);
     case Labels: return formatLabels(worker.labels);
     case Platform:
@@ -53,6 +69,7 @@ QVariant WorkerModel::displayValue(const WorkerRecord &worker, int column) const
             return tr("now");
         return formatRelative(worker.lastSeenAt, m_now);
     case Token: return worker.tokenName;
+    case Orchestrator: return orchestratorText(worker);
     }
     return {};
 }
@@ -92,6 +109,8 @@ QVariant WorkerModel::data(const QModelIndex &index, int role) const
             return QLocale().toString(worker.lastSeenAt.toLocalTime(), QLocale::LongFormat);
         if (index.column() == Labels)
             return formatLabels(worker.labels);
+        if (index.column() == Orchestrator)
+            return worker.orchestrator;
         return {};
     case Qt::ForegroundRole:
         if (index.column() == Status)
@@ -124,6 +143,7 @@ QVariant WorkerModel::headerData(int section, Qt::Orientation orientation, int r
     case Version: return tr("Version");
     case LastSeen: return tr("Last seen");
     case Token: return tr("Token");
+    case Orchestrator: return tr("Orchestrator");
     }
     return {};
 }

@@ -18,7 +18,8 @@ class WorkerModel final : public QAbstractTableModel
     Q_DISABLE_COPY_MOVE(WorkerModel)
 
 public:
-    enum Column { Name, Status, Slots, Labels, Platform, Version, LastSeen, Token, ColumnCount };
+    // Orchestrator: which orchestrator of a fleet holds the session (the tab hides it otherwise).
+    enum Column { Name, Status, Slots, Labels, Platform, Version, LastSeen, Token, Orchestrator, ColumnCount };
     enum Role {
         SortRole = Qt::UserRole + 1, // the raw value, for sorting: names, ints, msecs
         IdRole,
@@ -57,5 +58,9 @@ private:
 };
 
 bool isConnectedStatus(WorkerStatus status);
+// "host:port" of the orchestrator URL that holds (or last held) the worker, "-" when none.
+QString orchestratorText(const WorkerRecord &worker);
+// The status as the table shows it: "paused" for a connected paused worker.
+QString workerStatusText(const WorkerRecord &worker);
 
 } // namespace Swamp::Console

@@ -3,7 +3,9 @@
 #include "tabsupport.h"
 
 #include "client/adminsession.h"
+#include "drainworkerdialog.h"
 #include "statuspalette.h"
+#include "workeractions.h"
 #include "workermodel.h"
 
 #include "common/duration.h"
@@ -17,7 +19,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
-#include <QMessageBox>
+#include <QMenu>
 #include <QPushButton>
 #include <QStyle>
 #include <QToolButton>
@@ -50,29 +52,30 @@ WorkersTab::WorkersTab(AdminSession *session, WorkerModel *model, QWidget *paren
     , m_view(new QTableView(this))
     , m_splitter(new QSplitter(Qt::Horizontal, this))
     , m_detailsTitle(new QLabel(this))
-    , m_drain(new QAction(style()->standardIcon(QStyle::SP_MediaPause), tr("&Drain…"), this))
-    , m_undrain(new QAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Undrain"), this))
+    , m_actions(new WorkerActions(session, model, this))
 {
-    setUpActions();
-    QToolButton *drainButton = createActionButton(m_drain, this);
-    QToolButton *undrainButton = createActionButton(m_undrain, this);
+    connect(m_actions, &WorkerActions::message, this, &WorkersTab::message);
+    const QList<QToolButton *> buttons{
+        createActionButton(m_actions->pauseAction(), this), createActionButton(m_actions->resumeAction(), this),
+        createActionButton(m_actions->drainAction(), this), createActionButton(m_actions->undrainAction(), this)};
     setUpFilters();
     setUpTable();
     QScrollArea *details = createDetailsPane();
     setUpSplitter(details);
-    setUpLayout(drainButton, undrainButton);
+    setUpLayout(buttons);
     connectModel();
     updateDetails();
-    updateActions();
     updateSummary();
 }
 
-void WorkersTab::setUpActions()
+QAction *WorkersTab::drainAction() const
 {
-    m_drain->setToolTip(tr("Finish the running steps, take no new ones, then exit"));
-    m_undrain->setToolTip(tr("Take steps again"));
-    connect(m_drain, &QAction::triggered, this, &WorkersTab::confirmDrain);
-    connect(m_undrain, &QAction::triggered, this, &WorkersTab::undrain);
+    return m_actions->drainAction();
+}
+
+QAction *WorkersTab::undrainAction() const
+{
+    return m_actions->undrainAction();
 }
 
 // The text filter over the status filter: "Show disconnected" off hides the gone workers.
@@ -112,8 +115,30 @@ void WorkersTab::setUpTable()
     m_view->setColumnWidth(WorkerModel::Version, 60);
     m_view->setColumnWidth(WorkerModel::LastSeen, 110);
     m_view->setColumnWidth(WorkerModel::Token, 90);
+    m_view->setColumnWidth(WorkerModel::Orchestrator, 130);
+    m_view->setColumnHidden(WorkerModel::Orchestrator, true);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &WorkersTab::handleSelectionChanged);
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_view, &QWidget::customContextMenuRequested, this, &WorkersTab::showContextMenu);
+}
+
+QMenu *WorkersTab::createContextMenu()
+{
+    auto *menu = new QMenu(this);
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    m_actions->addTo(menu);
+    return menu;
+}
+
+// A right click selects the row under the pointer first, as file managers do.
+void WorkersTab::showContextMenu(const QPoint &position)
+{
+    const QModelIndex index = m_view->indexAt(position);
+    if (!index.isValid())
+        return;
+    selectAndReveal(m_view, index);
+    createContextMenu()->popup(m_view->viewport()->mapToGlobal(position));
 }
 
 QScrollArea *WorkersTab::createDetailsPane()
@@ -157,11 +182,11 @@ void WorkersTab::setUpSplitter(QScrollArea *details)
     m_splitter->setChildrenCollapsible(false);
 }
 
-void WorkersTab::setUpLayout(QToolButton *drainButton, QToolButton *undrainButton)
+void WorkersTab::setUpLayout(const QList<QToolButton *> &buttons)
 {
     auto *top = new QHBoxLayout;
-    top->addWidget(drainButton);
-    top->addWidget(undrainButton);
+    for (QToolButton *button : buttons)
+        top->addWidget(button);
     top->addSpacing(12);
     top->addWidget(m_filter, 1);
     top->addWidget(m_showGone);
@@ -169,8 +194,9 @@ void WorkersTab::setUpLayout(QToolButton *drainButton, QToolButton *undrainButto
     layout->addLayout(top);
     layout->addWidget(m_splitter, 1);
     layout->addWidget(m_summary);
-    setTabOrder(drainButton, undrainButton);
-    setTabOrder(undrainButton, m_filter);
+    for (qsizetype i = 1; i < buttons.size(); ++i)
+        setTabOrder(buttons.at(i - 1), buttons.at(i));
+    setTabOrder(buttons.last(), m_filter);
     setTabOrder(m_filter, m_showGone);
     setTabOrder(m_showGone, m_view);
 }
@@ -183,7 +209,7 @@ void WorkersTab::connectModel()
                 const int row = m_model->rowOf(m_selectedId);
                 if (row >= topLeft.row() && row <= bottomRight.row()) {
                     updateDetails();
-                    updateActions();
+                    m_actions->update();
                 }
                 if (topLeft.column() <= WorkerModel::Status && bottomRight.column() >= WorkerModel::Status)
                     updateSummary();
@@ -194,7 +220,7 @@ void WorkersTab::connectModel()
         if (!m_model->worker(m_selectedId)) {
             m_selectedId.clear();
             updateDetails();
-            updateActions();
+            m_actions->setWorkerId(m_selectedId);
         }
     });
 }
@@ -204,58 +230,12 @@ void WorkersTab::handleSelectionChanged()
     const QModelIndexList rows = m_view->selectionModel()->selectedRows();
     m_selectedId = rows.isEmpty() ? QString() : rows.first().data(WorkerModel::IdRole).toString();
     updateDetails();
-    updateActions();
+    m_actions->setWorkerId(m_selectedId);
 }
 
-void WorkersTab::updateActions()
+DrainWorkerDialog *WorkersTab::confirmDrain()
 {
-    const WorkerRecord *worker = m_model->worker(m_selectedId);
-    const bool connected = worker && isConnectedStatus(worker->status);
-    m_drain->setEnabled(connected && !worker->draining);
-    m_undrain->setEnabled(connected && worker->draining);
-}
-
-QMessageBox *WorkersTab::confirmDrain()
-{
-    const WorkerRecord *worker = m_model->worker(m_selectedId);
-    if (!worker || !m_drain->isEnabled())
-        return nullptr;
-    const QString name = worker->name;
-    auto *box = new QMessageBox(QMessageBox::Question, tr("Drain worker %1").arg(name),
-                                tr("Drain worker '%1'? It finishes its %n running step(s), takes no new "
-                                   "ones, and then exits.", nullptr, worker->activeSteps).arg(name),
-                                QMessageBox::Cancel, this);
-    QPushButton *drain = box->addButton(tr("&Drain"), QMessageBox::AcceptRole);
-    box->setDefaultButton(QMessageBox::Cancel);
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    connect(box, &QMessageBox::buttonClicked, this, [this, drain, name](QAbstractButton *button) {
-        if (button == drain)
-            sendDrain(QStringLiteral("worker.drain"), name);
-    });
-    box->open();
-    return box;
-}
-
-void WorkersTab::undrain()
-{
-    if (const WorkerRecord *worker = m_model->worker(m_selectedId); worker && m_undrain->isEnabled())
-        sendDrain(QStringLiteral("worker.undrain"), worker->name);
-}
-
-void WorkersTab::sendDrain(const QString &method, const QString &name)
-{
-    m_session->request(method, {{QStringLiteral("name"), name}}, this,
-                       [this, method, name](const Result<QJsonObject> &result) {
-        if (!result) {
-            Q_EMIT message(result.error().text());
-            return;
-        }
-        const WorkerRecord record = WorkerRecord::fromJson(result->value(QStringLiteral("worker")).toObject());
-        if (!record.id.isEmpty())
-            m_model->upsert(record);
-        Q_EMIT message(method == u"worker.drain" ? tr("Draining worker '%1'.").arg(name)
-                                                 : tr("Worker '%1' takes steps again.").arg(name));
-    });
+    return m_actions->openDrainDialog();
 }
 
 void WorkersTab::selectWorker(const QString &id)
@@ -284,7 +264,7 @@ void WorkersTab::updateDetails()
     const auto set = [this](const char16_t *key, const QString &text) {
         m_details.value(QString::fromUtf16(key))->setText(text.isEmpty() ? QStringLiteral("-") : text);
     };
-    set(u"status", StatusPalette::workerStatusText(worker->status));
+    set(u"status", workerStatusText(*worker));
     set(u"machineId", worker->machineId);
     set(u"instanceId", worker->instanceId);
     set(u"hostname", worker->hostname);
@@ -307,6 +287,12 @@ void WorkersTab::updateSummary()
     m_summary->setText(tr("%n worker(s), %1 connected", nullptr, total).arg(connected));
 }
 
+void WorkersTab::setFleet(bool fleet)
+{
+    m_fleet = fleet;
+    m_view->setColumnHidden(WorkerModel::Orchestrator, !fleet);
+}
+
 void WorkersTab::saveState(QSettings &settings) const
 {
     settings.setValue(QStringLiteral("workers/header"), m_view->horizontalHeader()->saveState());
@@ -317,6 +303,7 @@ void WorkersTab::saveState(QSettings &settings) const
 void WorkersTab::restoreState(const QSettings &settings)
 {
     m_view->horizontalHeader()->restoreState(settings.value(QStringLiteral("workers/header")).toByteArray());
+    setFleet(m_fleet); // a layout saved in a fleet does not show the column elsewhere
     m_splitter->restoreState(settings.value(QStringLiteral("workers/splitter")).toByteArray());
     m_showGone->setChecked(settings.value(QStringLiteral("workers/showDisconnected"), true).toBool());
 }

@@ -4,10 +4,10 @@
 
 class QAction;
 class QCheckBox;
-class QMessageBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QScrollArea;
 class QSettings;
 class QSortFilterProxyModel;
@@ -18,10 +18,13 @@ class QToolButton;
 namespace Swamp::Console {
 
 class AdminSession;
+class DrainWorkerDialog;
+class WorkerActions;
 class WorkerModel;
 
 // The workers table (sortable, filterable, live) with a details pane for the selected worker,
-// and drain/undrain with confirmation. The selection follows the worker's id, whatever the rows do.
+// and the worker actions (drain, pause, labels, remove, ...) in its buttons and context menu.
+// The selection follows the worker's id, whatever the rows do.
 class WorkersTab final : public QWidget
 {
     Q_OBJECT
@@ -37,11 +40,17 @@ public:
     void selectWorker(const QString &id);
     // The details pane's value for a field ("machineId", "instanceId", "hostname", ...).
     QString detail(const QString &field) const;
-    QAction *drainAction() const { return m_drain; }
-    QAction *undrainAction() const { return m_undrain; }
-    // Asks for confirmation (non-blocking); the returned box sends the request when accepted.
-    QMessageBox *confirmDrain();
-    void undrain();
+    WorkerActions *actions() const { return m_actions; }
+    QAction *drainAction() const;
+    QAction *undrainAction() const;
+    // Asks for confirmation (non-blocking); the returned dialog sends the request when accepted.
+    DrainWorkerDialog *confirmDrain();
+    // The context menu of the workers table, as shown at a right click (for tests).
+    QMenu *createContextMenu();
+
+    // Shows the Orchestrator column in a fleet, hides it with one orchestrator.
+    void setFleet(bool fleet);
+    bool isFleet() const { return m_fleet; }
 
     void saveState(QSettings &settings) const;
     void restoreState(const QSettings &settings);
@@ -52,13 +61,12 @@ private:
     void setUpTable();
     QScrollArea *createDetailsPane();
     void setUpSplitter(QScrollArea *details);
-    void setUpLayout(QToolButton *drainButton, QToolButton *undrainButton);
+    void setUpLayout(const QList<QToolButton *> &buttons);
     void connectModel();
     void updateDetails();
     void updateSummary();
     void handleSelectionChanged();
-    void updateActions();
-    void sendDrain(const QString &method, const QString &name);
+    void showContextMenu(const QPoint &position);
 
 Q_SIGNALS:
     void message(const QString &text);
@@ -77,8 +85,8 @@ private:
     QLabel *m_detailsTitle;
     QHash<QString, QLabel *> m_details;
     QString m_selectedId;
-    QAction *m_drain;
-    QAction *m_undrain;
+    WorkerActions *m_actions;
+    bool m_fleet = false;
 };
 
 } // namespace Swamp::Console

@@ -42,9 +42,17 @@ void printJsonLine(const QJsonObject &object)
     out(QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)));
 }
 
+static QString s_usageNote;
+
+void setUsageNote(const QString &note)
+{
+    s_usageNote = note;
+}
+
 int usageError(const QString &message, const QString &command)
 {
-    err(QStringLiteral("error: %1\nRun 'swamp %2 --help' for usage.").arg(message, command));
+    err(QStringLiteral("error: %1\n%2Run 'swamp %3 --help' for usage.")
+            .arg(message, s_usageNote.isEmpty() ? QString() : s_usageNote + u'\n', command));
     return ExitUsage;
 }
 

@@ -19,6 +19,8 @@ void err(const QString &text);   // stderr, flushed
 void printJson(const QJsonValue &value);
 void printJsonLine(const QJsonObject &object); // one compact line of NDJSON
 int usageError(const QString &message, const QString &command);
+// A line added to every later usageError() ("note: /etc/swamp/swamp.ini set listen, ...").
+void setUsageNote(const QString &note);
 int failure(const Error &error, bool json);
 bool colourEnabled();
 // A state or status in its colour on a terminal (never with NO_COLOR), escaped (text.h).
@@ -34,6 +36,27 @@ Result<AdminEndpoint> adminEndpoint(const QCommandLineParser &parser);
 // Runs one admin request and returns the result or prints the failure.
 Result<QJsonObject> adminCall(const QCommandLineParser &parser, const QString &method,
                               const QJsonObject &params = {});
+
+// The options of the long-running commands (serve, worker connect): --config, --log-level, -q, -v.
+void addConfigOptions(QCommandLineParser &parser);
+
+// One setting a config file may hold, and what outranks the file's value of it: the flags of any
+// of its keys on the command line, and its environment variables when set and not empty.
+struct ConfigSetting
+{
+    QStringList keys;        // {"token", "token-file"}: one setting, several ways to give it
+    QStringList environment; // {"SWAMP_WORKER_TOKEN", "SWAMP_WORKER_TOKEN_FILE"}
+    bool repeatable = false; // one flag per value (label); else one flag, the values joined by ','
+    bool positional = false; // the key stands for the positional arguments (worker connect's url)
+};
+
+// After parse(): reads the file of --config (or SWAMP_CONFIG) and parses `arguments` again with
+// the file's value of every setting that neither the command line nor the environment gives
+// (keys not in `settings` are settings of their own flag), then sets the log level (-q, -v,
+// --log-level, SWAMP_LOG_LEVEL or the file). On a mistake prints it, sets `exitCode` and
+// returns false. Later usage errors name the keys the file set.
+bool applyConfigFile(QCommandLineParser &parser, const QStringList &arguments,
+                     const QString &command, const QList<ConfigSetting> &settings, int *exitCode);
 
 // Parses argv of a subcommand; on --help prints it and returns ExitOk via `exitCode`.
 bool parse(QCommandLineParser &parser, const QStringList &arguments, const QString &command,

@@ -46,26 +46,26 @@ const QList<Command> &commands()
         {words("backup"), QStringLiteral("<file>"), QStringLiteral("Copy the SQLite database to a new file, also while serve runs."), orchestrator, runBackup},
         {words("worker connect"), QStringLiteral("<url>[,<url>...]"), QStringLiteral("Connect this machine as a worker."), workers, runWorkerConnect},
         {words("worker list"), {}, QStringLiteral("List workers."), workers, runWorkerList},
-        {words("worker show"), QStringLiteral("<name>"), QStringLiteral("One worker: labels, slots, steps, leases, token, recent events."), workers, runWorkerShow},
+        {words("worker show"), QStringLiteral("<name>"), QStringLiteral("One worker: labels, slots, steps, leases, token, recent events."), workers, runWorkerShow, {}, Names::Workers},
         {words("worker queue"), {}, QStringLiteral("Steps waiting for a worker."), workers, runWorkerQueue},
-        {words("worker drain"), QStringLiteral("<name>"), QStringLiteral("Finish running steps, take no new ones, then exit."), workers, runWorkerDrainCommand},
-        {words("worker undrain"), QStringLiteral("<name>"), QStringLiteral("Take steps again."), workers, runWorkerUndrainCommand},
-        {words("worker pause"), QStringLiteral("<name>"), QStringLiteral("Give a worker no new steps; it stays connected."), workers, runWorkerPauseCommand},
-        {words("worker resume"), QStringLiteral("<name>"), QStringLiteral("Let a paused worker take steps again."), workers, runWorkerResumeCommand},
-        {words("worker label"), QStringLiteral("<name> k=v... [--remove k]..."), QStringLiteral("Set or remove a worker's labels (the operator's record wins)."), workers, runWorkerLabel},
-        {words("worker remove"), QStringLiteral("<name>"), QStringLiteral("Remove a worker: end its session, free its enrollment."), workers, runWorkerRemove},
+        {words("worker drain"), QStringLiteral("<name>"), QStringLiteral("Finish running steps, take no new ones, then exit."), workers, runWorkerDrainCommand, {}, Names::Workers},
+        {words("worker undrain"), QStringLiteral("<name>"), QStringLiteral("Take steps again."), workers, runWorkerUndrainCommand, {}, Names::Workers},
+        {words("worker pause"), QStringLiteral("<name>"), QStringLiteral("Give a worker no new steps; it stays connected."), workers, runWorkerPauseCommand, {}, Names::Workers},
+        {words("worker resume"), QStringLiteral("<name>"), QStringLiteral("Let a paused worker take steps again."), workers, runWorkerResumeCommand, {}, Names::Workers},
+        {words("worker label"), QStringLiteral("<name> k=v... [--remove k]..."), QStringLiteral("Set or remove a worker's labels (the operator's record wins)."), workers, runWorkerLabel, {}, Names::Workers},
+        {words("worker remove"), QStringLiteral("<name>"), QStringLiteral("Remove a worker: end its session, free its enrollment."), workers, runWorkerRemove, {}, Names::Workers},
         {words("worker prune"), {}, QStringLiteral("Remove workers gone for longer than --grace-period."), workers, runWorkerPrune},
         {words("worker token create"), QStringLiteral("<name>"), QStringLiteral("Create an enrollment token (secret shown once)."), workers, runTokenCreate},
         {words("worker token list"), {}, QStringLiteral("List enrollment tokens."), workers, runTokenList},
-        {words("worker token extend"), QStringLiteral("<name> --duration <dur>"), QStringLiteral("Move a token's expiry (and its workers' stop) later."), workers, runTokenExtend},
-        {words("worker token revoke"), QStringLiteral("<name>"), QStringLiteral("Revoke a token and disconnect its workers."), workers, runTokenRevoke},
+        {words("worker token extend"), QStringLiteral("<name> --duration <dur>"), QStringLiteral("Move a token's expiry (and its workers' stop) later."), workers, runTokenExtend, {}, Names::Tokens},
+        {words("worker token revoke"), QStringLiteral("<name>"), QStringLiteral("Revoke a token and disconnect its workers."), workers, runTokenRevoke, {}, Names::Tokens},
         {words("run"), QStringLiteral("[placement] -- CMD..."), QStringLiteral("Run a command on a worker (or --file run.json) and stream its output."), steps, runRun},
-        {words("run status"), QStringLiteral("<id>"), QStringLiteral("A run's steps and their state."), steps, runRunStatus},
-        {words("run logs"), QStringLiteral("<id> [--follow]"), QStringLiteral("A step's output."), steps, runRunLogs},
-        {words("run cancel"), QStringLiteral("<id>"), QStringLiteral("Cancel a step or a run."), steps, runRunCancel},
+        {words("run status"), QStringLiteral("<id>"), QStringLiteral("A run's steps and their state."), steps, runRunStatus, {}, Names::Steps},
+        {words("run logs"), QStringLiteral("<id> [--follow]"), QStringLiteral("A step's output."), steps, runRunLogs, {}, Names::Steps},
+        {words("run cancel"), QStringLiteral("<id>"), QStringLiteral("Cancel a step or a run."), steps, runRunCancel, {}, Names::Steps},
         {words("data query"), QStringLiteral("'<predicate>'"), QStringLiteral("Query the orchestrator's records."), data, runDataQuery},
         {words("version"), {}, QStringLiteral("Print the version."), other, runVersion},
-        {words("completion"), QStringLiteral("bash"), QStringLiteral("Print the bash completion script."), other, runCompletion, {QStringLiteral("bash")}},
+        {words("completion"), QStringLiteral("bash|zsh|fish"), QStringLiteral("Print the completion script of a shell."), other, runCompletion, {QStringLiteral("bash"), QStringLiteral("zsh"), QStringLiteral("fish")}},
     };
     // clang-format on
     return table;
@@ -90,9 +90,9 @@ CommandSpec describe(const Command &command)
 QList<OptionSpec> optionsFromHelpText(const QString &helpText)
 {
     // QCommandLineParser lists each option as "  -h, --help" or "  --name <value>" followed by
-    // its description; wrapped description lines are indented further and start with no '-'.
+    // its description; wrapped description lines are indented further.
     static const QRegularExpression line(
-        QStringLiteral(R"(^  (?:-\w, )?--([\w-]+)(?: <([^>]*)>)?(?:\s|$))"));
+        QStringLiteral(R"(^  (?:-\w, )?--([\w-]+)(?: <([^>]*)>)?(?:\s+(.*))?$)"));
     QList<OptionSpec> options;
     bool inOptions = false;
     for (const QString &text : helpText.split(u'\n')) {
@@ -106,7 +106,9 @@ QList<OptionSpec> optionsFromHelpText(const QString &helpText)
             break;
         const QRegularExpressionMatch match = line.match(text);
         if (match.hasMatch())
-            options.append({match.captured(1), match.captured(2)});
+            options.append({match.captured(1), match.captured(2), match.captured(3).trimmed()});
+        else if (!options.isEmpty() && text.startsWith(QStringLiteral("   ")))
+            options.last().description += u' ' + text.trimmed();
     }
     return options;
 }
@@ -172,6 +174,7 @@ QString usage()
                "  swamp run --label pool=ci --timeout 10m -- make test\n"
                "  swamp data query 'modelType == \"swamp/worker\"'\n"
                "  source <(swamp completion bash)\n"
+               "  man swamp\n"
                "\nRun 'swamp <command> --help' for a command's options.\n");
 }
 
@@ -265,6 +268,12 @@ int dispatch(const QStringList &arguments)
         out(usage());
         return ExitOk;
     }
+    if (first == u"help" && arguments.size() == 2 && arguments.at(1) == u"--man") {
+        out(manPage());
+        return ExitOk;
+    }
+    if (first == u"__complete")
+        return runCompleteNames(arguments.mid(1));
     if (first == u"help")
         return dispatch(arguments.mid(1) + QStringList{QStringLiteral("--help")});
     if (first == u"--version")

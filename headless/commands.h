@@ -8,6 +8,9 @@
 // the commands' own parsers, so a command added here is everywhere at once.
 namespace Swamp::Cli {
 
+// Names only the orchestrator knows, completed by asking it (`swamp __complete workers`).
+enum class Names { None, Workers, Tokens, Steps };
+
 struct Command
 {
     QStringList words; // {"worker", "token", "create"}
@@ -17,6 +20,7 @@ struct Command
     // Must hand its parser to parse() (cli.h) before it does anything else: describe() runs it.
     int (*run)(const QStringList &arguments) = nullptr;
     QStringList argumentChoices; // completion candidates of the first argument, if a fixed set
+    Names argumentNames = Names::None; // what the first argument names, completed from the orchestrator
 };
 
 const QList<Command> &commands();
@@ -26,6 +30,7 @@ struct OptionSpec
 {
     QString name;      // "cache-dir"
     QString valueName; // "dir"; empty for a switch
+    QString description; // as --help shows it, on one line
 };
 
 // What a command's parser declares: collected by running the command in describe mode, in which
@@ -53,5 +58,12 @@ QString subcommandHelp(const QStringList &words);
 int dispatch(const QStringList &arguments);
 
 int runCompletion(const QStringList &arguments);
+
+// `swamp __complete workers|tokens|steps` (hidden): the names the orchestrator knows, one a line,
+// for the completion scripts. Prints nothing and exits 0 when there is no orchestrator to ask.
+int runCompleteNames(const QStringList &arguments);
+
+// `swamp help --man` (hidden): the manual page swamp(1) in roff, from the command table.
+QString manPage();
 
 } // namespace Swamp::Cli

@@ -1,6 +1,9 @@
 #include "commands.h"
 
 #include "cli.h"
+#include "completion_p.h"
+
+#include "common/text.h"
 #include "version/version.h"
 
 #include <QMap>
@@ -8,80 +11,79 @@
 
 namespace Swamp::Cli {
 
-namespace {
+namespace Internal {
 
-// Where completion goes after an option that takes a value, from the option's value name.
-enum class ValueKind { Directory, File, Other };
-
-ValueKind valueKind(const QString &valueName)
+ValueKind valueKind(const OptionSpec &option)
 {
-    if (valueName == u"dir")
+    const QString &name = option.valueName;
+    if (name.isEmpty())
+        return ValueKind::Switch;
+    if (name == u"dir")
         return ValueKind::Directory;
-    if (valueName == u"path" || valueName == u"pem")
+    if (name == u"path" || name == u"pem")
         return ValueKind::File;
+    if (name == u"user")
+        return ValueKind::User;
+    if (name == u"worker")
+        return ValueKind::Worker;
     return ValueKind::Other;
 }
 
-QString quoted(const QString &word)
+QString namesWord(Names names)
 {
-    return u'"' + word + u'"';
-}
-
-// What the completion offers at one position in the command tree (a group or a command).
-struct Node
-{
-    QStringList subcommands;
-    QStringList options;
-    QStringList directoryOptions;
-    QStringList fileOptions;
-    QStringList valueOptions;
-    QStringList choices;
-};
-
-// Where an option of `spec` goes in `node`: every one is offered after "-", and one that takes a
-// value decides what is completed after it.
-void addOptions(Node &node, const CommandSpec &spec)
-{
-    for (const OptionSpec &option : spec.options) {
-        const QString flag = QStringLiteral("--") + option.name;
-        if (!node.options.contains(flag))
-            node.options.append(flag);
-        if (option.valueName.isEmpty())
-            continue;
-        switch (valueKind(option.valueName)) {
-        case ValueKind::Directory:
-            node.directoryOptions.append(flag);
-            break;
-        case ValueKind::File:
-            node.fileOptions.append(flag);
-            break;
-        case ValueKind::Other:
-            node.valueOptions.append(flag);
-            break;
-        }
+    switch (names) {
+    case Names::Workers:
+        return QStringLiteral("workers");
+    case Names::Tokens:
+        return QStringLiteral("tokens");
+    case Names::Steps:
+        return QStringLiteral("steps");
+    case Names::None:
+        break;
     }
+    return {};
 }
 
-// The command tree, by path: the command words joined by spaces; "" is `swamp` itself.
 QMap<QString, Node> completionNodes()
 {
+    const OptionSpec help{QStringLiteral("help"), {}, QStringLiteral("Show this help.")};
     QMap<QString, Node> nodes;
-    nodes[QString()].options = {QStringLiteral("--help"), QStringLiteral("--version")};
+    nodes[QString()].options = {help, {QStringLiteral("version"), {}, QStringLiteral("Print the version.")}};
     for (const Command &command : commands()) {
         for (qsizetype depth = 0; depth < command.words.size(); ++depth) {
             Node &parent = nodes[command.words.mid(0, depth).join(u' ')];
             const QString word = command.words.at(depth);
             if (!parent.subcommands.contains(word))
                 parent.subcommands.append(word);
-            Node &child = nodes[command.words.mid(0, depth + 1).join(u' ')];
-            if (child.options.isEmpty())
-                child.options = {QStringLiteral("--help")};
+            const QString path = command.words.mid(0, depth + 1).join(u' ');
+            Node &child = nodes[path];
+            if (child.options.isEmpty()) {
+                child.options = {help};
+                child.summary = QStringLiteral("The %1 commands.").arg(path);
+            }
         }
         Node &node = nodes[command.words.join(u' ')];
-        addOptions(node, describe(command));
+        node.summary = command.summary;
+        for (const OptionSpec &option : describe(command).options) {
+            if (option.name != help.name)
+                node.options.append(option);
+        }
         node.choices = command.argumentChoices;
+        node.names = command.argumentNames;
+        node.fileArgument = command.arguments.startsWith(u"<file>");
     }
     return nodes;
+}
+
+} // namespace Internal
+
+namespace {
+
+using namespace Internal;
+
+QString quoted(const QString &word)
+{
+    return u'"' + word + u'"';
 }
 
 // Every path but `swamp` itself, quoted, as one bash case pattern.
@@ -95,25 +97,43 @@ QString pathPattern(const QMap<QString, Node> &nodes)
     return paths.join(u'|');
 }
 
+// The --flags of `node` whose value is of `kind`.
+QStringList flags(const Node &node, ValueKind kind)
+{
+    QStringList found;
+    for (const OptionSpec &option : node.options) {
+        if (valueKind(option) == kind)
+            found.append(QStringLiteral("--") + option.name);
+    }
+    return found;
+}
+
 // One arm of `case $path in` per path, setting what the path offers.
 QString caseArms(const QMap<QString, Node> &nodes)
 {
     QString cases;
     for (auto it = nodes.cbegin(); it != nodes.cend(); ++it) {
         const Node &node = it.value();
-        cases += QStringLiteral("        %1)\n").arg(quoted(it.key()));
-        const std::pair<const char *, const QStringList *> fields[] = {
-            {"subcommands", &node.subcommands},
-            {"options", &node.options},
-            {"directory_options", &node.directoryOptions},
-            {"file_options", &node.fileOptions},
-            {"value_options", &node.valueOptions},
-            {"choices", &node.choices},
+        QStringList options;
+        for (const OptionSpec &option : node.options)
+            options.append(QStringLiteral("--") + option.name);
+        const std::pair<const char *, QStringList> fields[] = {
+            {"subcommands", node.subcommands},
+            {"options", options},
+            {"directory_options", flags(node, ValueKind::Directory)},
+            {"file_options", flags(node, ValueKind::File)},
+            {"user_options", flags(node, ValueKind::User)},
+            {"worker_options", flags(node, ValueKind::Worker)},
+            {"value_options", flags(node, ValueKind::Other)},
+            {"choices", node.choices},
+            {"names", QStringList{namesWord(node.names)}},
+            {"file_argument", node.fileArgument ? QStringList{QStringLiteral("1")} : QStringList()},
         };
+        cases += QStringLiteral("        %1)\n").arg(quoted(it.key()));
         for (const auto &[name, list] : fields) {
-            if (!list->isEmpty())
+            if (!list.join(QString()).isEmpty())
                 cases += QStringLiteral("            %1=\"%2\"\n")
-                             .arg(QLatin1String(name), list->join(u' '));
+                             .arg(QLatin1String(name), list.join(u' '));
         }
         cases += QStringLiteral("            ;;\n");
     }
@@ -125,9 +145,15 @@ QString bashScript()
 {
     const QMap<QString, Node> nodes = completionNodes();
     return QStringLiteral(
-               R"(# bash completion for swamp %1, generated by `swamp completion bash` from its command table.
+               R"script(# bash completion for swamp %1, generated by `swamp completion bash` from its command table.
 # Load it in the current shell with `source <(swamp completion bash)`; the Debian package
 # installs it as /usr/share/bash-completion/completions/swamp.
+
+# The names the orchestrator knows (workers, tokens, steps); nothing when it cannot be reached.
+_swamp_names()
+{
+    "${COMP_WORDS[0]}" __complete "$1" 2>/dev/null
+}
 
 _swamp()
 {
@@ -147,7 +173,8 @@ _swamp()
         esac
     done
 
-    local subcommands="" options="" directory_options="" file_options="" value_options="" choices=""
+    local subcommands="" options="" directory_options="" file_options="" user_options=""
+    local worker_options="" value_options="" choices="" names="" file_argument=""
     case $path in
 %3    esac
 
@@ -161,6 +188,14 @@ _swamp()
         COMPREPLY=($(compgen -f -- "$cur"))
         return 0
     fi
+    if [[ " $user_options " == *" $prev "* ]]; then
+        COMPREPLY=($(compgen -u -- "$cur"))
+        return 0
+    fi
+    if [[ " $worker_options " == *" $prev "* ]]; then
+        COMPREPLY=($(compgen -W "$(_swamp_names workers)" -- "$cur"))
+        return 0
+    fi
     if [[ " $value_options " == *" $prev "* ]]; then
         COMPREPLY=()
         return 0
@@ -171,6 +206,11 @@ _swamp()
         COMPREPLY=($(compgen -W "$subcommands" -- "$cur"))
     elif [[ -n $choices ]]; then
         COMPREPLY=($(compgen -W "$choices" -- "$cur"))
+    elif [[ -n $names ]]; then
+        COMPREPLY=($(compgen -W "$(_swamp_names "$names")" -- "$cur"))
+    elif [[ -n $file_argument ]]; then
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -f -- "$cur"))
     else
         COMPREPLY=($(compgen -W "$options" -- "$cur"))
     fi
@@ -178,7 +218,7 @@ _swamp()
 }
 
 complete -F _swamp swamp
-)")
+)script")
         .arg(Swamp::version(), pathPattern(nodes), caseArms(nodes));
 }
 
@@ -188,25 +228,34 @@ int runCompletion(const QStringList &arguments)
 {
     const QString command = QStringLiteral("completion");
     QCommandLineParser parser;
-    parser.addPositionalArgument(QStringLiteral("shell"), QStringLiteral("The shell: bash."),
-                                 QStringLiteral("bash"));
+    parser.addPositionalArgument(QStringLiteral("shell"), QStringLiteral("The shell: bash, zsh or fish."),
+                                 QStringLiteral("bash|zsh|fish"));
     int exitCode = 0;
     if (!parse(parser, arguments, command,
-               QStringLiteral("Print the bash completion script: commands, subcommands and each "
-                              "command's options."),
+               QStringLiteral("Print the completion script of a shell: commands, subcommands, each "
+                              "command's options, files and directories where they go, and the "
+                              "workers, tokens and steps of the orchestrator."),
                QStringLiteral(
                    "  source <(swamp completion bash)\n"
-                   "  swamp completion bash > ~/.local/share/bash-completion/completions/swamp\n"),
+                   "  swamp completion bash > ~/.local/share/bash-completion/completions/swamp\n"
+                   "  swamp completion zsh > ~/.zfunc/_swamp    # with fpath+=(~/.zfunc) before compinit\n"
+                   "  swamp completion fish > ~/.config/fish/completions/swamp.fish\n"),
                &exitCode))
         return exitCode;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1)
-        return usageError(QStringLiteral("name the shell: swamp completion bash"), command);
-    if (positional.first() != u"bash")
-        return usageError(QStringLiteral("no completion for \"%1\": swamp completes in bash only")
-                              .arg(positional.first()),
+        return usageError(QStringLiteral("name the shell: swamp completion bash|zsh|fish"), command);
+    const QString shell = positional.first();
+    if (shell == u"bash")
+        out(bashScript());
+    else if (shell == u"zsh")
+        out(zshScript());
+    else if (shell == u"fish")
+        out(fishScript());
+    else
+        return usageError(QStringLiteral("no completion for \"%1\": swamp completes in bash, zsh and fish")
+                              .arg(printable(leftCharacters(shell, 40))),
                           command);
-    out(bashScript());
     return ExitOk;
 }
 

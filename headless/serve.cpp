@@ -5,6 +5,7 @@
 #include "common/datadir.h"
 #include "common/duration.h"
 #include "common/files.h"
+#include "common/loglevel.h"
 #include "common/openfiles.h"
 #include "common/signalwatcher.h"
 #include "common/urls.h"
@@ -30,7 +31,7 @@ namespace {
 void addServeOptions(QCommandLineParser &parser)
 {
     parser.addOptions({
-        {QStringLiteral("listen"), QStringLiteral("Address to listen on (default 127.0.0.1:9090; port 0 picks one)."), QStringLiteral("host:port"), QStringLiteral("127.0.0.1:9090")},
+        {QStringLiteral("listen"), QStringLiteral("Address to listen on (env SWAMP_LISTEN; default 127.0.0.1:9090; port 0 picks one)."), QStringLiteral("host:port"), QStringLiteral("127.0.0.1:9090")},
         {QStringLiteral("advertise-url"), QStringLiteral("The URL workers on other machines dial (a DNS name, a load balancer, a proxy); printed, written to admin.json and used by the console's deploy snippets. Default: with --listen 0.0.0.0 or [::], this machine's host name and addresses."), QStringLiteral("url")},
         {QStringLiteral("data-dir"), QStringLiteral("Data directory (default $SWAMP_DATA_DIR, $XDG_DATA_HOME/swamp, ~/.local/share/swamp)."), QStringLiteral("dir")},
         {QStringLiteral("database"), QStringLiteral("postgresql://user@host/db instead of the embedded SQLite (env SWAMP_DATABASE_URL)."), QStringLiteral("url")},
@@ -47,6 +48,18 @@ void addServeOptions(QCommandLineParser &parser)
         {QStringLiteral("rotate-admin-token"), QStringLiteral("Write a new admin token to admin.json.")},
         {QStringLiteral("json"), QStringLiteral("Print operator events as NDJSON.")},
     });
+    addConfigOptions(parser);
+}
+
+// The settings a config file gives unless the command line or these variables do (cli.h).
+QList<ConfigSetting> serveConfigSettings()
+{
+    return {
+        {{QStringLiteral("listen")}, {QStringLiteral("SWAMP_LISTEN")}},
+        {{QStringLiteral("data-dir")}, {QStringLiteral("SWAMP_DATA_DIR")}},
+        {{QStringLiteral("database")}, {QStringLiteral("SWAMP_DATABASE_URL")}},
+        {{QStringLiteral("admin-token-file")}, {QStringLiteral("SWAMP_ADMIN_TOKEN_FILE")}},
+    };
 }
 
 // The read* functions below each fill part of `config` from the parser; on a mistake they print
@@ -54,7 +67,9 @@ void addServeOptions(QCommandLineParser &parser)
 
 bool readAddresses(const QCommandLineParser &parser, OrchestratorConfig *config, int *exitCode)
 {
-    auto listen = parseListenAddress(parser.value(QStringLiteral("listen")));
+    const bool listenFromEnvironment = !parser.isSet(QStringLiteral("listen")) && !qEnvironmentVariableIsEmpty("SWAMP_LISTEN");
+    auto listen = parseListenAddress(listenFromEnvironment ? qEnvironmentVariable("SWAMP_LISTEN")
+                                                           : parser.value(QStringLiteral("listen")));
     if (!listen) {
         *exitCode = usageError(listen.error().text(), QStringLiteral("serve"));
         return false;
@@ -270,17 +285,22 @@ int runOrchestrator(const OrchestratorConfig &config, bool json)
     if (auto started = orchestrator.start(); !started)
         return failure(started.error(), json);
 
-    for (const QString &warning : orchestrator.warnings())
-        err(QStringLiteral("warning: ") + warning);
+    if (logs(LogLevel::Warning)) {
+        for (const QString &warning : orchestrator.warnings())
+            err(QStringLiteral("warning: ") + warning);
+    }
     if (const QString note = loopbackOnlyNote(config.listenHost, config.advertiseUrl, quint16(QUrl(orchestrator.url()).port()));
-        !note.isEmpty())
+        !note.isEmpty() && logs(LogLevel::Warning))
         err(QStringLiteral("note: ") + note);
-    announceListening(orchestrator, config.dataDir, json);
-    warnIfFewOpenFiles(files);
+    announceListening(orchestrator, config.dataDir, json); // at every level: scripts read it
+    if (logs(LogLevel::Warning))
+        warnIfFewOpenFiles(files);
     bool flushQueued = false;
-    printEvents(orchestrator, json, &flushQueued);
-    QObject::connect(orchestrator.reaper(), &Reaper::passFinished, &orchestrator,
-                     [json](const RetentionSummary &summary) { printRetentionPass(summary, json); });
+    if (logs(LogLevel::Info)) {
+        printEvents(orchestrator, json, &flushQueued);
+        QObject::connect(orchestrator.reaper(), &Reaper::passFinished, &orchestrator,
+                         [json](const RetentionSummary &summary) { printRetentionPass(summary, json); });
+    }
     QObject::connect(&signals, &SignalWatcher::terminationRequested, &orchestrator,
                      [&orchestrator](int, int count) {
                          if (count > 1)
@@ -306,8 +326,11 @@ int runServe(const QStringList &arguments)
     if (!parse(parser, arguments, QStringLiteral("serve"), QStringLiteral("Run the orchestrator."),
                QStringLiteral("  swamp serve\n  swamp serve --listen 0.0.0.0:9090 --tls-cert cert.pem --tls-key key.pem\n"
                               "  swamp serve --listen 0.0.0.0:9090 --advertise-url wss://swamp.example.com:9090 --tls-cert cert.pem --tls-key key.pem\n"
-                              "  PGPASSWORD=... swamp serve --listen 0.0.0.0:9090 --database postgresql://swamp@db:5432/swamp --admin-token-file /etc/swamp/admin-token\n"),
+                              "  PGPASSWORD=... swamp serve --listen 0.0.0.0:9090 --database postgresql://swamp@db:5432/swamp --admin-token-file /etc/swamp/admin-token\n"
+                              "  swamp serve --config /etc/swamp/swamp.ini -q\n"),
                &exitCode))
+        return exitCode;
+    if (!applyConfigFile(parser, arguments, QStringLiteral("serve"), serveConfigSettings(), &exitCode))
         return exitCode;
     if (!parser.positionalArguments().isEmpty())
         return usageError(QStringLiteral("unexpected argument \"%1\"").arg(parser.positionalArguments().first()), QStringLiteral("serve"));

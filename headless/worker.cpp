@@ -2,6 +2,7 @@
 
 #include "common/duration.h"
 #include "common/files.h"
+#include "common/loglevel.h"
 #include "common/signalwatcher.h"
 #include "common/table.h"
 #include "common/text.h"
@@ -48,6 +49,24 @@ void addConnectOptions(QCommandLineParser &parser)
         {QStringLiteral("no-reconnect"), QStringLiteral("Exit 1 instead of reconnecting when the connection fails.")},
         {QStringLiteral("json"), QStringLiteral("Print events as NDJSON.")},
     });
+    addConfigOptions(parser);
+}
+
+// The settings a config file gives unless the command line or these variables do (cli.h).
+QList<ConfigSetting> connectConfigSettings()
+{
+    const auto variable = [](const char *name) { return QStringList{QLatin1String(name)}; };
+    return {
+        {.keys = {QStringLiteral("token"), QStringLiteral("token-file")},
+         .environment = {QStringLiteral("SWAMP_WORKER_TOKEN"), QStringLiteral("SWAMP_WORKER_TOKEN_FILE")}},
+        {.keys = {QStringLiteral("cache-dir")}, .environment = variable("SWAMP_WORKER_CACHE_DIR")},
+        {.keys = {QStringLiteral("step-user")}, .environment = variable("SWAMP_WORKER_STEP_USER")},
+        {.keys = {QStringLiteral("name")}, .environment = variable("SWAMP_WORKER_NAME")},
+        {.keys = {QStringLiteral("ca-cert")}, .environment = variable("SWAMP_CA_CERT")},
+        {.keys = {QStringLiteral("label")}, .environment = variable("SWAMP_WORKER_LABELS"), .repeatable = true},
+        {.keys = {QStringLiteral("url")}, .environment = variable("SWAMP_ORCHESTRATOR_URL"), .repeatable = true,
+         .positional = true},
+    };
 }
 
 // The read* functions below each fill part of `options` from the parser or, where an option is
@@ -57,7 +76,9 @@ bool readOrchestratorUrls(const QCommandLineParser &parser, const QString &comma
 {
     // Several orchestrators of one fleet: repeat the argument or separate the URLs with commas.
     QStringList urlTexts;
+    // An empty argument is none: a systemd unit's "${SWAMP_ORCHESTRATOR_URL}" when it is unset.
     QStringList given = parser.positionalArguments();
+    given.removeAll(QString());
     if (given.isEmpty() && !qEnvironmentVariableIsEmpty("SWAMP_ORCHESTRATOR_URL"))
         given << qEnvironmentVariable("SWAMP_ORCHESTRATOR_URL");
     for (const QString &argument : std::as_const(given)) {
@@ -113,7 +134,7 @@ void hideTokenFromProcess(const QString &token)
 {
     if (auto parsed = parseToken(token); parsed)
         eraseFromProcess(parsed->secret.toLatin1());
-    if (auto undumpable = makeUndumpable(); !undumpable)
+    if (auto undumpable = makeUndumpable(); !undumpable && logs(LogLevel::Warning))
         err(QStringLiteral("warning: ") + undumpable.error().text());
 }
 
@@ -235,6 +256,9 @@ bool readWorkerOptions(const QCommandLineParser &parser, const QString &command,
 
 void printAgentEvent(bool json, const QString &kind, const QString &text, const QJsonObject &data)
 {
+    const LogLevel level = kind == u"error" ? LogLevel::Error : kind == u"warning" ? LogLevel::Warning : LogLevel::Info;
+    if (!logs(level))
+        return;
     if (json) {
         QJsonObject line = data;
         line.insert(QStringLiteral("event"), kind);
@@ -280,8 +304,11 @@ int runWorkerConnect(const QStringList &arguments)
     int exitCode = 0;
     if (!parse(parser, arguments, command, QStringLiteral("Connect this machine to an orchestrator as a worker."),
                QStringLiteral("  swamp worker connect wss://orchestrator:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"
-                              "  swamp worker connect wss://orch-a:9090,wss://orch-b:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"),
+                              "  swamp worker connect wss://orch-a:9090,wss://orch-b:9090 --token \"$TOKEN\" --cache-dir /var/lib/swamp-worker\n"
+                              "  swamp worker connect --config /etc/swamp/worker.ini -v\n"),
                &exitCode))
+        return exitCode;
+    if (!applyConfigFile(parser, arguments, command, connectConfigSettings(), &exitCode))
         return exitCode;
     const bool json = parser.isSet(QStringLiteral("json"));
     WorkerOptions options;

@@ -7,7 +7,8 @@ packages=(cmake ninja-build g++ ccache pkg-config
           postgresql libpq-dev xvfb xauth openssl libssl-dev libsqlite3-dev
           dpkg-dev file systemd python3-yaml adduser  # packages (dpkg-shlibdeps; cpack's DEB generator
                                                    # needs file(1)), the deploy recipe tests
-          iproute2)                        # ip and tc: the network partition test
+          iproute2                         # ip and tc: the network partition test
+          zsh fish groff-base mandoc)      # the completion scripts' and man pages' tests
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -172,6 +172,7 @@ void AdminSession::refresh()
                           const QJsonArray list = result->value(QStringLiteral("workers")).toArray();
                           for (const QJsonValue &value : list)
                               workers << WorkerRecord::fromJson(value.toObject());
+                          m_fleet = result->value(QStringLiteral("fleet")).toBool();
                           Q_EMIT workersReceived(workers);
                       });
     m_client->request(QStringLiteral("token.list"), {}, [this](const Result<QJsonObject> &result) {

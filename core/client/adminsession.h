@@ -45,6 +45,10 @@ public:
     void request(const QString &method, const QJsonObject &params, QObject *context,
                  AdminClient::Callback callback);
 
+    // Whether the last worker.list came from a fleet (several orchestrators on one database):
+    // then each worker names the orchestrator holding it. Set before workersReceived.
+    bool isFleet() const { return m_fleet; }
+
     // Ask for fresh lists soon (bursts of events collapse into one request).
     void scheduleRefresh();
 
@@ -78,6 +82,7 @@ private:
     QTimer m_countdownTimer;
     QTimer m_refreshTimer;
     qint64 m_lastEventId = 0;
+    bool m_fleet = false;
 };
 
 } // namespace Swamp::Console

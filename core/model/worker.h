@@ -22,7 +22,7 @@ struct WorkerRecord
 {
     QString id;
     QString name;
-    bool nameChosen = false; // by `worker connect --name` (then unique in the database: schema 11)
+    bool nameChosen = false; // by `worker connect --name` (then unique in the database: schema 12)
     QString machineId;
     QString tokenId;
     QString tokenName;

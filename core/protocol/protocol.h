@@ -50,6 +50,7 @@ inline const QString Window = QStringLiteral("window");
 inline const QString Ack = QStringLiteral("ack");
 inline const QString Refused = QStringLiteral("refused");
 inline const QString Stop = QStringLiteral("stop");
+inline const QString Resend = QStringLiteral("resend");
 // admin
 inline const QString Result = QStringLiteral("result");
 inline const QString Event = QStringLiteral("event");

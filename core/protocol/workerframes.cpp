@@ -284,6 +284,17 @@ Ack Ack::decode(const QJsonObject &frame)
     return {text(frame, "leaseId"_L1)};
 }
 
+QByteArray Resend::encode() const
+{
+    return frame(Type::Resend).add("leaseId"_L1, leaseId).add("afterSeq"_L1, afterSeq).finish();
+}
+
+Resend Resend::decode(const QJsonObject &frame)
+{
+    // A negative or absent position is the start: the worker sends everything it kept.
+    return {text(frame, "leaseId"_L1), std::max(0, frame.value("afterSeq"_L1).toInt(0))};
+}
+
 QByteArray Refused::encode() const
 {
     return leaseFrame(Type::Refused, leaseId, reason);

@@ -194,6 +194,18 @@ struct Ack
     static Ack decode(const QJsonObject &frame);
 };
 
+// The orchestrator could not store what the worker sent for a lease (its database refused or
+// was away): the worker sends it again, `started` first, then every output chunk after
+// `afterSeq`, then `finished` if the step ended. A worker that does not know the lease ignores it.
+struct Resend
+{
+    QString leaseId;
+    int afterSeq = 0;
+
+    QByteArray encode() const;
+    static Resend decode(const QJsonObject &frame);
+};
+
 struct Refused
 {
     QString leaseId;

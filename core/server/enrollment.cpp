@@ -250,7 +250,7 @@ void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &
         else
             m_sessions->pool().remove(session->record.id);
         // In a fleet another orchestrator may have given the name to another machine since the
-        // check above: the unique index on names refused the row (migration 011).
+        // check above: the unique index on names refused the row (migration 012).
         auto free = checkNameFree(request, token);
         refuse(connection, free ? saved.error() : free.error(), request.id);
         return;

@@ -105,7 +105,15 @@ QString Fleet::evictionReason()
     if (m_store->dialect() != Store::Dialect::Postgres || m_id.isEmpty())
         return {};
     auto state = m_store->orchestratorStateOnListener(m_id);
+    if (state && state->isEmpty())
+        return lostMessage();
     return state && *state == u"dead" ? evictedMessage() : QString();
+}
+
+QString Fleet::lostMessage() const
+{
+    return Store::lostChangesText(Tr::tr("this orchestrator's own row (%1)").arg(m_id)) + QStringLiteral("; ")
+           + Store::lostChangesFix();
 }
 
 void Fleet::heartbeat()
@@ -122,7 +130,8 @@ void Fleet::heartbeat()
     }
     if (!*alive) {
         m_timer.stop();
-        Q_EMIT evicted(evictedMessage());
+        const QString reason = evictionReason();
+        Q_EMIT evicted(reason.isEmpty() ? evictedMessage() : reason);
         return;
     }
     if (m_store->dialect() == Store::Dialect::Postgres) {

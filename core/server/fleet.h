@@ -57,6 +57,7 @@ Q_SIGNALS:
 private:
     void heartbeat();
     QString evictedMessage() const;
+    QString lostMessage() const; // its own row is gone: the database lost committed changes
     void reap();
     void listen();
     void handleNotification(const QString &name, QSqlDriver::NotificationSource source,

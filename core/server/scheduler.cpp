@@ -75,25 +75,38 @@ qint64 Scheduler::queueDeadlineMs(const StepRecord &step)
 
 int Scheduler::expireLeasesOf(const QString &orchestratorId, const QString &reason)
 {
-    const int expired = expireStoredLeases(m_store->activeLeasesOf(orchestratorId), reason);
+    bool complete = false;
+    const int expired = expireStoredLeases(m_store->activeLeasesOf(orchestratorId), reason, &complete);
+    if (complete)
+        m_goneOrchestrators.remove(orchestratorId);
+    else
+        m_goneOrchestrators.insert(orchestratorId, reason); // again at the next sweep()
     failLostSecretsOf(orchestratorId); // it held the --secret-env values of the steps it received
     requestSchedule();
     return expired;
 }
 
-int Scheduler::expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason)
+int Scheduler::expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason, bool *complete)
 {
+    *complete = false;
     if (!active) {
-        qCWarning(lcLease) << "could not load leases to expire:" << active.error().message;
+        if (!Store::isAwayError(active.error()))
+            qCWarning(lcLease) << "could not load leases to expire:" << active.error().message << "- trying again";
         return 0;
     }
     int expired = 0;
+    int refused = 0;
     for (const LeaseRecord &lease : std::as_const(*active)) {
         m_leases.insert(lease.id, lease);
         if (auto r = retireLease(m_leases[lease.id], LeaseState::Expired, reason, true); r)
             ++expired;
+        else
+            ++refused;
         m_leases.remove(lease.id); // retired or superseded: never held by this orchestrator
     }
+    *complete = refused == 0;
+    if (refused > 0)
+        qCWarning(lcLease) << refused << "lease(s) could not be expired (" << reason << "): trying again at every sweep";
     return expired;
 }
 
@@ -409,7 +422,9 @@ void Scheduler::sweep()
     const QHash<QString, Retirement> unretired = m_unretired;
     for (auto it = unretired.cbegin(); it != unretired.cend(); ++it)
         retireOrRetry(it.key(), *it);
+    expireAgain();
     const QDateTime now = QDateTime::currentDateTimeUtc();
+    askResends(now.toMSecsSinceEpoch());
     for (const QString &id : m_queue.due(now.toMSecsSinceEpoch())) {
         const std::optional<qint64> deadline = queueDeadlineOf(id);
         if (!deadline)

@@ -109,7 +109,7 @@ private:
     // A step that is no longer queued in the database (taken, cancelled or timed out elsewhere).
     void forgetQueued(const QString &id);
     // Expires the leases read from the store (`active`, another orchestrator's): returns how many.
-    int expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason);
+    int expireStoredLeases(const Result<QList<LeaseRecord>> &active, const QString &reason, bool *complete);
     Result<void> recoverAlone(int &expired);
     Result<void> recoverShared(int &expired);
     // The queued steps with --secret-env names, in full (their values died with the last run).
@@ -169,6 +169,17 @@ private:
     // retireLease(), and if the database refuses it, again at every sweep() until it is written.
     void retireOrRetry(const QString &leaseId, const Retirement &retirement);
     LeaseRecord *activeLease(WorkerSession *session, const QString &leaseId, const QString &what);
+    // What a worker sent for a lease and the database refused (it was away, or a lock timed out)
+    // is asked again (a `resend`) once the database takes writes: schedulerresync.cpp.
+    void resyncLater(const QString &leaseId, const Error &error);
+    void resynced(const QString &leaseId) { m_resync.remove(leaseId); }
+    bool inResync(const QString &leaseId) const { return m_resync.contains(leaseId); }
+    bool takesOutput(const LeaseRecord &lease, int seq) const;
+    bool takesFinished(const LeaseRecord &lease, int lastSeq) const;
+    void askResends(qint64 nowMs);
+    // Leases of a gone orchestrator that could not all be expired (the database refused): again at
+    // every sweep() until none is left.
+    void expireAgain();
     // The run of `changed` takes the state its steps' states give (runStateFrom()).
     void updateRun(const StepRecord &changed);
     // Only notes a step's new state for its run (a requeue does not change the run's state).
@@ -195,6 +206,16 @@ private:
     QHash<QString, LeaseRecord> m_leases;  // active leases
     QHash<QString, int> m_lastSeq;         // per active lease: last output seq stored
     QHash<QString, Retirement> m_unretired; // leases of gone sessions whose end is not written yet
+    struct Resync
+    {
+        qint64 dueMs = 0;   // when to ask (again)
+        qint64 delayMs = 0; // the backoff between failed attempts
+        bool asked = false;
+    };
+    // Leases whose frames the database refused: until what follows the last stored chunk comes
+    // again, later frames are dropped (they come again too), so output is stored once, in order.
+    QHash<QString, Resync> m_resync;
+    QHash<QString, QString> m_goneOrchestrators; // id -> reason: leases left to expire
     // --secret-env values of the steps submitted here, by step id: in memory only, until the
     // step ends. Never written to the database, an event or a log.
     QHash<QString, QJsonObject> m_secrets;

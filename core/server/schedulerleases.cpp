@@ -107,12 +107,15 @@ void Scheduler::handleStarted(WorkerSession *session, const Protocol::Started &s
         next.startedAt = now;
     next.updatedAt = now;
     auto saved = writeFenced(nextLease, [&] { return m_store->updateStep(next); });
-    if (!saved)
+    if (!saved) {
+        resyncLater(nextLease.id, saved.error());
         return;
+    }
     if (!*saved) {
         dropSuperseded(session, nextLease.id, QStringLiteral("started"));
         return;
     }
+    resynced(nextLease.id);
     *lease = nextLease;
     *step = next;
     stepEvent(next, QStringLiteral("step.started"),
@@ -129,9 +132,9 @@ void Scheduler::handleOutput(WorkerSession *session, const Protocol::Output &out
     if (step == m_open.end())
         return;
     const int seq = output.seq;
-    int &lastSeq = m_lastSeq[lease->id];
-    if (seq <= lastSeq)
-        return; // a resend after a reconnect: already stored
+    const int lastSeq = m_lastSeq.value(lease->id);
+    if (seq <= lastSeq || !takesOutput(*lease, seq))
+        return; // already stored (a resend), or it comes again after what the database refused
     if (output.stream == Protocol::OutputStream::Unknown) {
         // Refused, not guessed: the chunk is not stored and its seq not taken, so a resend
         // after a reconnect is refused again and the step goes on.
@@ -141,9 +144,10 @@ void Scheduler::handleOutput(WorkerSession *session, const Protocol::Output &out
     }
     if (seq != lastSeq + 1)
         qCWarning(lcLease) << "output gap on lease" << lease->id << "expected" << lastSeq + 1 << "got" << seq;
-    lastSeq = seq;
-    if (step->outputTruncated)
+    if (step->outputTruncated) {
+        m_lastSeq.insert(lease->id, seq);
         return;
+    }
     QString storedStream = Protocol::outputStreamName(output.stream);
     QString data = output.data;
     if (const auto secrets = m_secrets.constFind(step->id); secrets != m_secrets.cend()) {
@@ -190,8 +194,12 @@ void Scheduler::handleOutput(WorkerSession *session, const Protocol::Output &out
         dropSuperseded(session, lease->id, QStringLiteral("output"));
         return;
     }
-    if (!saved)
+    if (!saved) {
+        resyncLater(lease->id, saved.error()); // the chunk's seq is not taken: it comes again
         return;
+    }
+    m_lastSeq.insert(lease->id, seq);
+    resynced(lease->id);
     *step = next;
     Q_EMIT outputAppended(next.id, QJsonObject{{QStringLiteral("chunk"), next.outputChunks},
                                                {QStringLiteral("attempt"), lease->attempt},
@@ -209,6 +217,8 @@ void Scheduler::handleFinished(WorkerSession *session, const Protocol::Finished 
         return;
     }
     const QString leaseId = lease->id;
+    if (!takesFinished(*lease, finished.lastSeq))
+        return; // output the database refused comes again first, then this
     auto step = m_open.find(lease->stepId);
     // The exit code comes only with `exited` (the codec's rule); the rest is the model's.
     const LeaseResult result = leaseResultOf(finished.outcome, finished.exitCode, finished.error,
@@ -232,12 +242,12 @@ void Scheduler::handleFinished(WorkerSession *session, const Protocol::Finished 
         return;
     }
     if (!saved) {
-        if (!Store::isAwayError(saved.error()))
-            qCWarning(lcLease) << "could not record result of lease" << leaseId << saved.error().message;
-        return; // no ack: the worker sends the result again after it reconnects
+        resyncLater(leaseId, saved.error()); // no ack: the worker keeps the result and sends it again
+        return;
     }
     m_leases.remove(leaseId);
     m_lastSeq.remove(leaseId);
+    resynced(leaseId);
     session->leaseIds.remove(leaseId);
     session->holdUntilMs = 0;
     sendAck(session, leaseId);

@@ -39,6 +39,8 @@ static QString databaseNowMs(Store::Dialect dialect)
 
 Result<void> Store::registerOrchestrator(const OrchestratorRecord &self)
 {
+    m_batchMarkerId = m_dialect == Dialect::Postgres ? self.id : QString();
+    m_batchSeq = 0;
     return execute(QStringLiteral("INSERT INTO orchestrators (id, name, url, version, state, started_at, "
                                   "heartbeat_at) VALUES (?, ?, ?, ?, 'alive', ?, ?)"),
                    {self.id, self.name, self.url, self.version, toMs(self.startedAt), toMs(self.heartbeatAt)});
@@ -154,9 +156,24 @@ Result<QString> Store::orchestratorStateOnListener(const QString &id)
     if (!sql)
         return fail(sql.error());
     QSqlQuery query(listener);
-    if (!query.exec(*sql) || !query.next())
+    if (!query.exec(*sql))
         return databaseError(Tr::tr("reading this orchestrator's state"), query.lastError().text());
-    return query.value(0).toString();
+    return query.next() ? query.value(0).toString() : QString();
+}
+
+QString Store::lostChangesText(const QString &what)
+{
+    return Tr::tr("%1 is not in the database although this orchestrator committed it: the database lost "
+                  "committed changes (a failover to a standby that had not received them, or a restore "
+                  "from a backup), and this orchestrator's changes since are not kept")
+        .arg(what);
+}
+
+QString Store::lostChangesFix()
+{
+    return Tr::tr("nothing to do now: it stops, a supervisor (systemd Restart=on-failure) starts it again and "
+                  "steps whose changes were lost run again by their retry policy; to lose no committed change "
+                  "in a failover, replicate synchronously (docs/operations.md, PostgreSQL failover)");
 }
 
 Result<QSqlDriver *> Store::openFleetListener()

@@ -120,6 +120,8 @@ Result<void> Store::reconnect()
     // again and catches up with what it missed.
     if (!m_listenerName.isEmpty())
         QSqlDatabase::database(m_listenerName, false).close();
+    if (auto settled = settleUnansweredCommit(); !settled)
+        return settled;
     if (m_batchOpen) {
         if (auto replayed = replay(); !replayed)
             return replayed;
@@ -127,6 +129,34 @@ Result<void> Store::reconnect()
     m_backClock.start();
     qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is back after %1 ms")
                                      .arg(m_awayClock.elapsed());
+    return {};
+}
+
+Result<void> Store::settleUnansweredCommit()
+{
+    if (!m_unanswered)
+        return {};
+    QSqlQuery query(database());
+    countRoundTrip();
+    if (!query.exec(QStringLiteral("SELECT last_batch FROM orchestrators WHERE id = '%1'")
+                        .arg(QString(m_batchMarkerId).replace(u'\'', QStringLiteral("''"))))
+        || !query.next()) {
+        if (noteConnectionLost(query.lastError()))
+            return awayError();
+        return databaseError(Tr::tr("checking the batch whose commit was not answered"), query.lastError().text());
+    }
+    const UnansweredCommit unanswered = *std::exchange(m_unanswered, std::nullopt);
+    if (query.value(0).toLongLong() == unanswered.seq) {
+        // Applied: what it wrote is stored; only what changed after it is still to write.
+        qCWarning(lcDb).noquote() << Tr::tr("the commit whose answer was lost with the connection was applied; "
+                                            "going on from it");
+        m_replayLog.clear();
+        return {};
+    }
+    // Not applied: its rows are written again, under what changed after them.
+    PendingRows rows = unanswered.rows;
+    rows.merge(m_batchRows);
+    m_batchRows = std::move(rows);
     return {};
 }
 

@@ -161,17 +161,20 @@ Result<void> Store::checkHeldLeases(const PendingRows &pending)
         return {};
     // Locked, so that another orchestrator retiring one of them waits for this commit and then
     // finds it no longer active (its own compare-and-set fails, as it must).
-    auto query = exec(QStringLiteral("SELECT id FROM step_leases WHERE id IN (%1) AND state = 'active' FOR NO KEY UPDATE")
+    auto query = exec(QStringLiteral("SELECT id, state FROM step_leases WHERE id IN (%1) FOR NO KEY UPDATE")
                           .arg(placeholders(ids.size())),
                       ids);
     if (!query)
         return fail(query.error());
-    QSet<QString> active;
+    QHash<QString, QString> states;
     while (query->next())
-        active.insert(query->value(0).toString());
+        states.insert(query->value(0).toString(), query->value(1).toString());
     for (const QVariant &id : std::as_const(ids)) {
-        if (active.contains(id.toString()))
+        const auto state = states.constFind(id.toString());
+        if (state != states.cend() && *state == u"active")
             continue;
+        if (state == states.cend()) // never ended by anyone: the row this orchestrator wrote is gone
+            return fail(QStringLiteral("evicted"), lostChangesText(Tr::tr("lease %1").arg(id.toString())), lostChangesFix());
         return fail(QStringLiteral("evicted"),
                     Tr::tr("lease %1 was ended by another orchestrator while this one held it: this "
                            "orchestrator was declared dead, and its changes since are not kept")

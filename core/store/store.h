@@ -245,8 +245,13 @@ public:
     Result<bool> heartbeatOrchestrator(const QString &id, const QDateTime &now);
     // The orchestrator's state (`alive`, `dead`, ...) read on the fleet's listening connection:
     // it never holds a transaction, so it still answers when the server has ended the main
-    // session (idle in a transaction while the process was paused).
+    // session (idle in a transaction while the process was paused). Empty when the row is not
+    // there at all: the database lost changes this orchestrator committed (storeLostChangesText()).
     Result<QString> orchestratorStateOnListener(const QString &id);
+    // Why an orchestrator stops when its own committed records are gone from the database (a
+    // failover to an asynchronous standby, a restore): `what` names the record.
+    static QString lostChangesText(const QString &what);
+    static QString lostChangesFix();
     Result<QList<OrchestratorRecord>> orchestrators();
     // Ids of other `alive` orchestrators that have not heartbeated for `silentForMs` (database clock).
     Result<QStringList> staleOrchestrators(const QString &self, qint64 silentForMs);
@@ -554,6 +559,20 @@ private:
     };
     QList<Logged> m_replayLog; // what the open batch wrote before its commit
     PendingRows m_finalRows;   // the rows its commit wrote (again rows if the commit is lost)
+    // A fleet member's batches each set its orchestrators row's last_batch (migration 010), in
+    // the same round trip as COMMIT: when the answer to a COMMIT is lost, the row says, once the
+    // database is back, whether that batch was applied (its changes are then not made again) or
+    // not (they are replayed).
+    QString m_batchMarkerId;
+    qint64 m_batchSeq = 0;
+    struct UnansweredCommit
+    {
+        qint64 seq = 0;
+        PendingRows rows; // its final rows, kept apart from what changed after
+    };
+    std::optional<UnansweredCommit> m_unanswered;
+    Result<void> commitMarked(QSqlDatabase &db);
+    Result<void> settleUnansweredCommit();
     qint64 m_idleInTransactionMs = 0;
     qint64 m_lockMs = 0;
     QSet<qint64> m_uncommittedEventIds; // PostgreSQL: pending ids of events not committed yet

@@ -138,23 +138,48 @@ Result<void> Store::commitBatch()
         return fail(error);
     }
     QSqlDatabase db = database();
-    countRoundTrip();
-    if (!db.commit()) {
-        const QString text = db.lastError().text();
-        if (noteConnectionLost(db.lastError()))
-            return keepForReplay(std::move(m_finalRows));
+    if (auto committed = commitMarked(db); !committed) {
+        if (m_away) {
+            if (m_batchMarkerId.isEmpty())
+                return keepForReplay(std::move(m_finalRows));
+            // Applied or not: the marker says once the database is back (settleUnansweredCommit()).
+            m_unanswered = UnansweredCommit{m_batchSeq, std::exchange(m_finalRows, {})};
+            return awayError();
+        }
         m_batchOpen = false;
         m_replayLog.clear();
         m_finalRows.clear();
         eventsCommitted(false);
         db.rollback();
-        return databaseError(Tr::tr("committing"), text);
+        return committed;
     }
     m_batchOpen = false;
     m_finalRows.clear();
     m_replayLog.clear();
     eventsCommitted(true);
     return {};
+}
+
+Result<void> Store::commitMarked(QSqlDatabase &db)
+{
+    countRoundTrip();
+    if (m_batchMarkerId.isEmpty() || m_dialect != Dialect::Postgres) {
+        if (db.commit())
+            return {};
+        const QSqlError error = db.lastError();
+        noteConnectionLost(error);
+        return databaseError(Tr::tr("committing"), error.text());
+    }
+    // One round trip: the marker is written in the batch's own transaction, then COMMIT.
+    QSqlQuery query(db);
+    const QString sql = QStringLiteral("UPDATE orchestrators SET last_batch = %1 WHERE id = '%2'; COMMIT")
+                            .arg(++m_batchSeq)
+                            .arg(QString(m_batchMarkerId).replace(u'\'', QStringLiteral("''")));
+    if (query.exec(sql))
+        return {};
+    const QSqlError error = query.lastError();
+    noteConnectionLost(error);
+    return databaseError(Tr::tr("committing"), error.text());
 }
 
 Result<void> Store::transaction(const std::function<Result<void>()> &body)

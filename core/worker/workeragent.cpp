@@ -4,6 +4,7 @@
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/logging.h"
+#include "common/text.h"
 #include "common/urls.h"
 #include "model/errorcodes.h"
 #include "model/token.h"
@@ -208,6 +209,7 @@ void WorkerAgent::handleText(const QString &text)
         return;
     }
     const QString type = frame->value(QStringLiteral("type")).toString();
+    qCDebug(lcWorker).noquote() << "received frame" << printable(leftCharacters(type, 40));
     if (type == Protocol::Type::Enrolled)
         handleEnrolled(Protocol::Enrolled::decode(*frame));
     else if (type == Protocol::Type::Error)
@@ -229,6 +231,8 @@ void WorkerAgent::handleText(const QString &text)
             runner->cancel(cancel.reason);
     } else if (type == Protocol::Type::Ack)
         handleAck(Protocol::Ack::decode(*frame).leaseId);
+    else if (type == Protocol::Type::Resend)
+        handleResend(Protocol::Resend::decode(*frame));
     else if (type == Protocol::Type::Refused)
         handleRefused(Protocol::Refused::decode(*frame));
     else if (type == Protocol::Type::Drain) {
@@ -274,6 +278,18 @@ void WorkerAgent::send(const QByteArray &frame)
 {
     if (m_socket && m_enrolled && m_socket->state() == QAbstractSocket::ConnectedState)
         m_socket->sendTextMessage(QString::fromUtf8(frame));
+}
+
+void WorkerAgent::handleResend(const Protocol::Resend &resend)
+{
+    // Only a lease this machine runs or still offers; a stale one was refused already.
+    StepRunner *runner = m_runners.value(resend.leaseId);
+    if (!runner || m_stale.contains(resend.leaseId))
+        return;
+    qCInfo(lcWorker) << "the orchestrator asks again for what lease" << resend.leaseId << "sent after output"
+                     << resend.afterSeq;
+    for (const QByteArray &frame : runner->framesAfter(resend.afterSeq))
+        send(frame);
 }
 
 void WorkerAgent::resumeLeases(const QJsonObject &leases)

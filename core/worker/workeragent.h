@@ -91,6 +91,7 @@ private:
     void handleDispatch(const Protocol::Dispatch &dispatch);
     void handleAck(const QString &leaseId);
     void handleRefused(const Protocol::Refused &refused);
+    void handleResend(const Protocol::Resend &resend);
     void handleDrain(const Protocol::Drain &drain);
     void watch(StepRunner *runner);
     void resumeLeases(const QJsonObject &leases);

@@ -228,7 +228,7 @@ void tst_CliHelp::completionCompletes()
          true});
     queries.append(
         {{u"swamp"_s, u"serve"_s, u"--tls-cert"_s, file.left(file.size() - 4)}, {file}, true});
-    queries.append({{u"swamp"_s, u"completion"_s, QString()}, {u"bash"_s}, true});
+    queries.append({{u"swamp"_s, u"completion"_s, QString()}, {u"bash"_s, u"zsh"_s, u"fish"_s}, true});
     // After a value-taking option only its value; after `--` commands of this machine.
     queries.append({{u"swamp"_s, u"worker"_s, u"connect"_s, u"--token"_s, QString()}, {}, true});
     queries.append({{u"swamp"_s, u"run"_s, u"--"_s, u"bas"_s}, {u"bash"_s}, false});
@@ -264,14 +264,13 @@ void tst_CliHelp::completionCompletes()
 
 void tst_CliHelp::completionUsageErrors()
 {
-    const Run zsh = swamp({u"completion"_s, u"zsh"_s});
-    QCOMPARE_EXIT(zsh, 2);
-    QVERIFY2(
-        zsh.err.startsWith(u"error: no completion for \"zsh\": swamp completes in bash only\n"_s),
-        qPrintable(zsh.describe()));
+    const Run tcsh = swamp({u"completion"_s, u"tcsh"_s});
+    QCOMPARE_EXIT(tcsh, 2);
+    QVERIFY2(tcsh.err.startsWith(u"error: no completion for \"tcsh\": swamp completes in bash, zsh and fish\n"_s),
+             qPrintable(tcsh.describe()));
     const Run none = swamp({u"completion"_s});
     QCOMPARE_EXIT(none, 2);
-    QVERIFY2(none.err.startsWith(u"error: name the shell: swamp completion bash\n"_s),
+    QVERIFY2(none.err.startsWith(u"error: name the shell: swamp completion bash|zsh|fish\n"_s),
              qPrintable(none.describe()));
     QVERIFY(none.out.isEmpty());
 }

@@ -1,6 +1,8 @@
 // The console's models: live upserts without resets, per-column ticks, and the item-model
 // contract (QAbstractItemModelTester) for each.
+#include "auditmodel.h"
 #include "eventmodel.h"
+#include "jsontreemodel.h"
 #include "queryresultmodel.h"
 #include "stepmodel.h"
 #include "tokenmodel.h"
@@ -92,6 +94,8 @@ private Q_SLOTS:
     void eventCapacity();
     void queryShapes_data();
     void queryShapes();
+    void jsonTree();
+    void auditInsertsWithoutReset();
     void stepUpsertsWithoutReset();
     void stepEventThenFullRecord();
     void stepOlderRecordIgnored();
@@ -300,6 +304,74 @@ void tst_ConsoleModels::queryShapes()
     QCOMPARE(model.index(0, 0).data().toString(), firstCell);
     model.clear();
     QCOMPARE(model.rowCount(), 0);
+}
+
+void tst_ConsoleModels::jsonTree()
+{
+    JsonTreeModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    const QJsonObject record{{QStringLiteral("name"), QStringLiteral("w1")},
+                             {QStringLiteral("attributes"),
+                              QJsonObject{{QStringLiteral("capacity"), 2},
+                                          {QStringLiteral("labels"), QJsonObject{{QStringLiteral("gpu"), QStringLiteral("a100")}}},
+                                          {QStringLiteral("command"), QJsonArray{QStringLiteral("sleep"), QStringLiteral("3")}},
+                                          {QStringLiteral("disconnectedAt"), QJsonValue::Null},
+                                          {QStringLiteral("draining"), false}}}};
+    model.setValue(record);
+    QCOMPARE(model.rowCount(), 2);
+    const QModelIndex attributes = model.find({QStringLiteral("attributes")});
+    QCOMPARE(model.rowCount(attributes), 5);
+    const auto value = [&model](const QStringList &path) {
+        return model.find(path).siblingAtColumn(JsonTreeModel::Value).data().toString();
+    };
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("capacity")}), u"2");
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("command")}), u"[2 item(s)]");
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("command"), QStringLiteral("[1]")}), u"3");
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("disconnectedAt")}), u"null");
+    QCOMPARE(value({QStringLiteral("attributes"), QStringLiteral("draining")}), u"false");
+    QCOMPARE(model.find({QStringLiteral("attributes"), QStringLiteral("command")}).data(JsonTreeModel::JsonRole).toString(),
+             u"[\"sleep\",\"3\"]");
+    QCOMPARE(model.parent(model.find({QStringLiteral("attributes"), QStringLiteral("labels")})), attributes);
+    QVERIFY(!model.find({QStringLiteral("attributes"), QStringLiteral("nope")}).isValid());
+    // A scalar (a --select projection) is one row; nothing is empty.
+    model.setValue(QStringLiteral("idle"));
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.index(0, JsonTreeModel::Value).data().toString(), u"idle");
+    model.setValue(QJsonValue(QJsonValue::Undefined));
+    QCOMPARE(model.rowCount(), 0);
+}
+
+void tst_ConsoleModels::auditInsertsWithoutReset()
+{
+    AuditModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    const auto entry = [](int id, const QString &action, const QString &worker) {
+        return QJsonObject{{QStringLiteral("id"), id},
+                           {QStringLiteral("modelType"), QStringLiteral("swamp/audit-event")},
+                           {QStringLiteral("attributes"),
+                            QJsonObject{{QStringLiteral("action"), action},
+                                        {QStringLiteral("at"), QStringLiteral("2026-12-01T08:03:13.149Z")},
+                                        {QStringLiteral("tokenName"), QStringLiteral("ci")},
+                                        {QStringLiteral("workerName"), worker.isEmpty() ? QJsonValue() : QJsonValue(worker)},
+                                        {QStringLiteral("client"), QJsonObject{{QStringLiteral("name"), QStringLiteral("swamp/0.1.0")},
+                                                                               {QStringLiteral("adminKey"), QStringLiteral("sha256:00")}}},
+                                        {QStringLiteral("address"), QStringLiteral("127.0.0.1")},
+                                        {QStringLiteral("reason"), QStringLiteral("why")}}}};
+    };
+    model.setEntries({entry(1, QStringLiteral("token.create"), QString())});
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    model.setEntries({entry(1, QStringLiteral("token.create"), QString()), entry(2, QStringLiteral("worker.prune"), QStringLiteral("b1"))});
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(inserted.count(), 1);
+    QCOMPARE(reset.count(), 0);
+    QCOMPARE(model.index(0, AuditModel::Subject).data().toString(), u"token ci");
+    QCOMPARE(model.index(1, AuditModel::Subject).data().toString(), u"worker b1 (token ci)");
+    QCOMPARE(model.index(1, AuditModel::Client).data().toString(), u"swamp/0.1.0");
+    QCOMPARE(model.index(1, AuditModel::Action).data(AuditModel::ActionRole).toString(), u"worker.prune");
+    model.setEntries({entry(2, QStringLiteral("worker.prune"), QStringLiteral("b1"))});
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(reset.count(), 0);
 }
 
 void tst_ConsoleModels::stepUpsertsWithoutReset()

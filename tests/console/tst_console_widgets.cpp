@@ -3,10 +3,18 @@
 // the query editor points at errors, and a reconnect resumes the event stream.
 #include "consoleharness.h"
 
+#include "actiondialog.h"
+#include "auditmodel.h"
+#include "audittab.h"
 #include "client/adminsession.h"
+#include "deploysnippets.h"
+#include "drainworkerdialog.h"
 #include "eventmodel.h"
+#include "extendtokendialog.h"
+#include "jsontreemodel.h"
 #include "mainwindow.h"
 #include "newtokendialog.h"
+#include "pruneworkersdialog.h"
 #include "queryresultmodel.h"
 #include "querytab.h"
 #include "revoketokendialog.h"
@@ -16,25 +24,36 @@
 #include "tokencreateddialog.h"
 #include "tokenmodel.h"
 #include "tokenstab.h"
+#include "workeractions.h"
+#include "workerlabelsdialog.h"
 #include "workermodel.h"
 #include "workerstab.h"
 
+#include "common/duration.h"
+#include "common/labels.h"
+
 #include <QCheckBox>
+#include <QComboBox>
 #include <QClipboard>
 #include <QGuiApplication>
 #include <QDialogButtonBox>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTest>
+#include <QTreeView>
 #include <QTreeWidget>
 
 using namespace Swamp;
@@ -55,11 +74,22 @@ private Q_SLOTS:
     void newTokenValidatesAsYouType();
     void createdTokenIsShownOnceWithSnippets();
     void snippetsUseTheAdvertisedUrl();
+    void snippetsWorkAsPasted();
+    void sshSnippetEnrollsAWorker();
     void tokensTabWarnsBeforeWorkersStop();
     void revokeDisconnectsTheWorker();
     void drainStopsAnIdleWorker();
+    void drainDeadlineRequeuesTheRunningStep();
+    void pauseAndResumeKeepTheWorkerConnected();
+    void contextMenuOffersTheWorkerActions();
+    void labelsDialogChangesTheLabels();
+    void removeEndsTheSessionAndFreesTheName();
+    void extendMovesTheTokenExpiry();
+    void pruneListsWhatItWouldPruneFirst();
+    void auditTabShowsWhoDidWhat();
     void queryTypoShowsErrorPosition();
     void queryFailureIsShownGracefully();
+    void queryResultIsAnExpandableTree();
     void reconnectResumesFromLastEventId();
     void refusedShowsWhy();
     void stepRunsAndShowsOutput();
@@ -72,6 +102,10 @@ private:
     QString statusOf(const QString &workerName) const;
     bool waitEnrolled(ConsoleTest::Child *worker);
     void openWindow();
+    QString selectWorkerNamed(const QString &name);
+    // Accepts `dialog` and waits until the orchestrator answered: true when it closed (done),
+    // false with the dialog's error otherwise.
+    static bool acceptAndWait(ActionDialog *dialog, QString *error, QString *code);
 
     std::unique_ptr<ConsoleTest::Orchestrator> m_orchestrator;
     std::unique_ptr<AdminSession> m_session;
@@ -157,6 +191,10 @@ void tst_ConsoleWidgets::workerAppearsWithinASecond()
     QCOMPARE(tab->detail(QStringLiteral("machineId")), QString::fromUtf8(machineId.readAll()).trimmed());
     QCOMPARE(tab->detail(QStringLiteral("tokenName")), u"edge");
     QVERIFY(!tab->detail(QStringLiteral("hostname")).isEmpty());
+
+    // One orchestrator: no Orchestrator column.
+    QVERIFY(!tab->isFleet());
+    QVERIFY(tab->view()->isColumnHidden(WorkerModel::Orchestrator));
 
     // The filter box narrows the table.
     tab->filterEdit()->setText(QStringLiteral("no-such-worker"));
@@ -325,6 +363,108 @@ void tst_ConsoleWidgets::snippetsUseTheAdvertisedUrl()
     QVERIFY(toldWhenTheyStop);
 }
 
+namespace {
+// `bash -n`: the exit code and what bash said.
+std::pair<int, QString> bashCheck(const QString &script)
+{
+    QProcess bash;
+    bash.start(QStringLiteral("bash"), {QStringLiteral("-n")});
+    bash.write(script.toUtf8());
+    bash.closeWriteChannel();
+    bash.waitForFinished(10000);
+    return {bash.exitCode(), QString::fromUtf8(bash.readAllStandardError())};
+}
+} // namespace
+
+void tst_ConsoleWidgets::snippetsWorkAsPasted()
+{
+    const QString advertised = QStringLiteral("wss://swamp.example.com:9443");
+    const QString token = QStringLiteral("ci.") + QString(64, u'a');
+    const QString deb = QStringLiteral("https://downloads.example.com/swamp/swamp_0.1.0_amd64.deb");
+    const QList<DeploySnippet> snippets = DeploySnippets::all(advertised, token, deb);
+    QCOMPARE(snippets.size(), 5);
+    int shells = 0;
+    for (const DeploySnippet &snippet : snippets) {
+        QVERIFY2(snippet.text.contains(advertised), qPrintable(snippet.text));
+        QVERIFY2(snippet.text.contains(token), qPrintable(snippet.text));
+        QVERIFY2(!snippet.text.contains(u"127.0.0.1"), qPrintable(snippet.text));
+        if (snippet.shell.isEmpty())
+            continue;
+        ++shells;
+        const auto [exitCode, said] = bashCheck(snippet.shell);
+        QVERIFY2(exitCode == 0, qPrintable(snippet.key + u": " + said + u'\n' + snippet.shell));
+        // What bash checked is what the operator pastes.
+        for (const QString &line : snippet.shell.split(u'\n', Qt::SkipEmptyParts))
+            QVERIFY2(snippet.text.contains(line.trimmed()), qPrintable(snippet.key + u": " + line));
+        if (snippet.needsPackage)
+            QVERIFY2(snippet.shell.contains(u"curl -fsSL -o /tmp/swamp.deb '" + deb + u"'"), qPrintable(snippet.shell));
+    }
+    QCOMPARE(shells, 4); // all but the Kubernetes manifest
+    // cloud-init: the token in a root-only file, swamp installed before it connects.
+    const QString cloudInit = snippets.at(4).text;
+    QVERIFY(cloudInit.startsWith(u"#cloud-config\n"));
+    QVERIFY(cloudInit.contains(u"permissions: '0600'"));
+    QVERIFY(cloudInit.indexOf(u"apt-get install -y --no-install-recommends /tmp/swamp.deb")
+            < cloudInit.indexOf(u"swamp worker connect"));
+    QVERIFY(cloudInit.contains(u"--token-file /etc/swamp/worker.token"));
+    // A bad package URL is never pasted into a snippet.
+    QVERIFY(!DeploySnippets::checkPackageUrl(QStringLiteral("ftp://example.com/swamp.deb")).isEmpty());
+    QVERIFY(!DeploySnippets::checkPackageUrl(QStringLiteral("https://example.com/a'b.deb")).isEmpty());
+    QVERIFY(DeploySnippets::checkPackageUrl(deb).isEmpty());
+    for (const DeploySnippet &snippet : DeploySnippets::all(advertised, token, QStringLiteral("https://x/a'; rm -rf /")))
+        QVERIFY2(!snippet.text.contains(u"rm -rf"), qPrintable(snippet.text));
+
+    // In the dialog: without a package URL the recipes that install swamp cannot be copied.
+    QSettings().remove(QStringLiteral("deploy/packageUrl"));
+    TokenCreatedDialog dialog(advertised, token, QString());
+    QVERIFY(dialog.canCopySnippet(0));
+    QVERIFY(!dialog.canCopySnippet(3));
+    QVERIFY(!dialog.canCopySnippet(4));
+    dialog.packageUrlEdit()->setText(QStringLiteral("ftp://nope"));
+    QVERIFY(!dialog.canCopySnippet(4));
+    dialog.packageUrlEdit()->setText(deb);
+    QVERIFY(dialog.canCopySnippet(3));
+    QVERIFY(dialog.canCopySnippet(4));
+    QVERIFY(dialog.snippets().at(4).contains(deb));
+    // Remembered for the next token.
+    TokenCreatedDialog next(advertised, token, QString());
+    QCOMPARE(next.packageUrlEdit()->text(), deb);
+    QVERIFY(next.canCopySnippet(4));
+    QSettings().remove(QStringLiteral("deploy/packageUrl"));
+}
+
+void tst_ConsoleWidgets::sshSnippetEnrollsAWorker()
+{
+    // The SSH snippet as pasted, with `ssh` standing in for the remote shell on this machine and
+    // the worker's cache dir in a temporary directory instead of /var/lib/swamp-worker.
+    openWindow();
+    NewTokenDialog *dialog = m_window->tokensTab()->openNewTokenDialog();
+    QTest::keyClicks(dialog->nameEdit(), QStringLiteral("pasted"));
+    dialog->accept();
+    TokenCreatedDialog *created = nullptr;
+    QTRY_VERIFY((created = m_window->findChild<TokenCreatedDialog *>()) != nullptr);
+    const QString snippet = created->snippets().at(0);
+    QTemporaryDir cache;
+    const QString fakeSsh = QStringLiteral("ssh() { shift; sh -c \"$(printf '%s' \"$1\" | sed 's#/var/lib/swamp-worker#%1#')\"; }\n")
+                                .arg(cache.path());
+    QProcess shell;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("PATH"), QFileInfo(ConsoleTest::swampBinary()).absolutePath() + u':'
+                                                   + environment.value(QStringLiteral("PATH")));
+    shell.setProcessEnvironment(environment);
+    shell.start(QStringLiteral("bash"), {QStringLiteral("-c"), fakeSsh + snippet});
+    QString out;
+    const bool enrolled = QTest::qWaitFor([&] {
+        out += QString::fromUtf8(shell.readAllStandardOutput());
+        return out.contains(u"enrolled as") || shell.state() == QProcess::NotRunning;
+    }, 20000);
+    const QString err = QString::fromUtf8(shell.readAllStandardError());
+    shell.kill();
+    shell.waitForFinished(5000);
+    QVERIFY2(enrolled && out.contains(u"enrolled as pasted"), qPrintable(out + err));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("pasted")), QStringLiteral("idle"), 5000);
+}
+
 void tst_ConsoleWidgets::tokensTabWarnsBeforeWorkersStop()
 {
     openWindow();
@@ -391,20 +531,310 @@ void tst_ConsoleWidgets::drainStopsAnIdleWorker()
     tab->selectWorker(m_window->workerModel()->workerAt(0).id);
     QVERIFY(tab->drainAction()->isEnabled());
     QVERIFY(!tab->undrainAction()->isEnabled());
-    QMessageBox *box = tab->confirmDrain();
-    QVERIFY(box);
-    QVERIFY(box->text().contains(u"spare"));
-    QAbstractButton *drain = nullptr;
-    for (QAbstractButton *button : box->buttons())
-        if (box->buttonRole(button) == QMessageBox::AcceptRole)
-            drain = button;
-    QVERIFY(drain);
-    drain->click();
+    DrainWorkerDialog *dialog = tab->confirmDrain();
+    QVERIFY(dialog);
+    QVERIFY(dialog->textLabel()->text().contains(u"spare"));
+    QVERIFY(!dialog->deadlineBox()->isChecked());
+    QCOMPARE(dialog->deadlineMs(), 0);
+    QString error;
+    QString code;
+    QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
     // Nothing running: it drains, is told to exit 0, and the row follows.
     QTRY_COMPARE_WITH_TIMEOUT(worker->process.state(), QProcess::NotRunning, 30000);
     QCOMPARE(worker->process.exitCode(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("spare")), QStringLiteral("disconnected"), 20000);
     QVERIFY(!tab->drainAction()->isEnabled());
+}
+
+bool tst_ConsoleWidgets::acceptAndWait(ActionDialog *dialog, QString *error, QString *code)
+{
+    QPointer<ActionDialog> guard(dialog);
+    if (!dialog->acceptButton()->isEnabled()) {
+        *error = QStringLiteral("the dialog's accept button is disabled: ") + dialog->errorText();
+        return false;
+    }
+    dialog->acceptButton()->click();
+    QTest::qWaitFor([&] { return !guard || !guard->isBusy(); }, 20000);
+    if (!guard)
+        return true;
+    *error = guard->errorText();
+    *code = guard->errorCode();
+    return false;
+}
+
+QString tst_ConsoleWidgets::selectWorkerNamed(const QString &name)
+{
+    for (const WorkerRecord &w : m_window->workerModel()->workers()) {
+        if (w.name == name) {
+            m_window->workersTab()->selectWorker(w.id);
+            return w.id;
+        }
+    }
+    return {};
+}
+
+void tst_ConsoleWidgets::drainDeadlineRequeuesTheRunningStep()
+{
+    openWindow();
+    startWorker(QStringLiteral("slow"));
+    const QString id = submit({QStringLiteral("sleep"), QStringLiteral("60")});
+    QVERIFY(!id.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(id), QStringLiteral("running"), 20000);
+    QVERIFY(!selectWorkerNamed(QStringLiteral("slow")).isEmpty());
+    QTRY_COMPARE(m_window->workerModel()->workerAt(0).activeSteps, 1);
+    DrainWorkerDialog *dialog = m_window->workersTab()->confirmDrain();
+    QVERIFY(dialog);
+    QVERIFY2(dialog->textLabel()->text().contains(u"finishes its 1 running step"),
+             qPrintable(dialog->textLabel()->text()));
+    dialog->deadlineBox()->setChecked(true);
+    dialog->deadlineEdit()->setText(QStringLiteral("soon"));
+    QVERIFY(!dialog->acceptButton()->isEnabled());
+    dialog->deadlineEdit()->setText(QStringLiteral("1s"));
+    QCOMPARE(dialog->deadlineMs(), 1000);
+    QString error;
+    QString code;
+    QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("slow")), QStringLiteral("draining"), 5000);
+    // At the deadline the step goes back to the queue and the worker exits 0.
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(id), QStringLiteral("queued"), 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("slow")), QStringLiteral("disconnected"), 30000);
+}
+
+void tst_ConsoleWidgets::pauseAndResumeKeepTheWorkerConnected()
+{
+    openWindow();
+    startWorker(QStringLiteral("gpu"));
+    const QString id = selectWorkerNamed(QStringLiteral("gpu"));
+    WorkerActions *actions = m_window->workersTab()->actions();
+    QVERIFY(actions->pauseAction()->isEnabled());
+    QVERIFY(!actions->resumeAction()->isEnabled());
+    actions->pauseAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->workerModel()->worker(id)->paused, 10000);
+    const QModelIndex status = m_window->workerModel()->index(m_window->workerModel()->rowOf(id), WorkerModel::Status);
+    QCOMPARE(status.data().toString(), u"paused");
+    QCOMPARE(m_window->workersTab()->detail(QStringLiteral("status")), u"paused");
+    QVERIFY(!actions->pauseAction()->isEnabled());
+    QVERIFY(actions->resumeAction()->isEnabled());
+    // The orchestrator has it too, and the worker stays connected.
+    const QString listed = m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("list")});
+    QVERIFY2(QRegularExpression(QStringLiteral("gpu\\s+paused")).match(listed).hasMatch(), qPrintable(listed));
+    QCOMPARE(statusOf(QStringLiteral("gpu")), QStringLiteral("idle"));
+
+    actions->resumeAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(!m_window->workerModel()->worker(id)->paused, 10000);
+    QCOMPARE(status.data().toString(), u"idle");
+    QVERIFY(actions->pauseAction()->isEnabled());
+    QVERIFY(!actions->resumeAction()->isEnabled());
+}
+
+void tst_ConsoleWidgets::contextMenuOffersTheWorkerActions()
+{
+    openWindow();
+    startWorker(QStringLiteral("menu-1"));
+    QVERIFY(!selectWorkerNamed(QStringLiteral("menu-1")).isEmpty());
+    QMenu *menu = m_window->workersTab()->createContextMenu();
+    QStringList texts;
+    QAction *copy = nullptr;
+    for (QAction *action : menu->actions()) {
+        if (action->isSeparator())
+            continue;
+        texts << action->text();
+        if (action == m_window->workersTab()->actions()->copyNameAction())
+            copy = action;
+    }
+    const QStringList wantedTexts{QStringLiteral("&Pause"), QStringLiteral("&Drain…"), QStringLiteral("&Labels…"),
+                                  QStringLiteral("Re&move…"), QStringLiteral("&Copy name")};
+    for (const QString &wanted : wantedTexts)
+        QVERIFY2(texts.contains(wanted), qPrintable(texts.join(u'|')));
+    // The Workers menu of the window has them too.
+    bool inMenuBar = false;
+    for (QMenu *barMenu : m_window->findChildren<QMenu *>())
+        inMenuBar = inMenuBar || (barMenu != menu && barMenu->actions().contains(copy));
+    QVERIFY(inMenuBar);
+    QVERIFY(copy && copy->isEnabled());
+    QGuiApplication::clipboard()->clear();
+    copy->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"menu-1");
+    delete menu;
+    // Ctrl+C in the table copies the name as well.
+    m_window->workersTab()->view()->setFocus();
+    QGuiApplication::clipboard()->clear();
+    QTest::keySequence(m_window->workersTab()->view(), QKeySequence::Copy);
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"menu-1");
+}
+
+void tst_ConsoleWidgets::labelsDialogChangesTheLabels()
+{
+    openWindow();
+    startWorker(QStringLiteral("tagged"));
+    const QString id = selectWorkerNamed(QStringLiteral("tagged"));
+    WorkerLabelsDialog *dialog = m_window->workersTab()->actions()->openLabelsDialog();
+    QVERIFY(dialog);
+    QVERIFY(!dialog->acceptButton()->isEnabled()); // nothing changed yet
+    dialog->labelsEdit()->setText(QStringLiteral("region"));
+    QVERIFY(!dialog->acceptButton()->isEnabled());
+    dialog->labelsEdit()->setText(QStringLiteral("region=eu, gpu=a100"));
+    const QJsonObject params = dialog->parameters();
+    QCOMPARE(params.value(QStringLiteral("set")).toObject(),
+             (QJsonObject{{QStringLiteral("gpu"), QStringLiteral("a100")}, {QStringLiteral("region"), QStringLiteral("eu")}}));
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("new GPU"));
+    QString error;
+    QString code;
+    if (!acceptAndWait(dialog, &error, &code)) {
+        if (code == u"unknown_method") {
+            QVERIFY2(error.contains(u"worker.label"), qPrintable(error));
+            QSKIP("this orchestrator has no worker.label yet (unknown_method)");
+        }
+        QFAIL(qPrintable(error));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(formatLabels(m_window->workerModel()->worker(id)->labels),
+                              QStringLiteral("gpu=a100, region=eu"), 10000);
+    // Removing one sends it in "remove".
+    WorkerLabelsDialog *again = m_window->workersTab()->actions()->openLabelsDialog();
+    again->labelsEdit()->setText(QStringLiteral("region=eu"));
+    QCOMPARE(again->parameters().value(QStringLiteral("remove")).toArray(), QJsonArray{QStringLiteral("gpu")});
+    QVERIFY2(acceptAndWait(again, &error, &code), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(formatLabels(m_window->workerModel()->worker(id)->labels), QStringLiteral("region=eu"),
+                              10000);
+}
+
+void tst_ConsoleWidgets::removeEndsTheSessionAndFreesTheName()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("retired"));
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("retired"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("retired")), QStringLiteral("idle"), 5000);
+    QVERIFY(!selectWorkerNamed(QStringLiteral("retired")).isEmpty());
+    ActionDialog *dialog = m_window->workersTab()->actions()->openRemoveDialog();
+    QVERIFY(dialog);
+    // It says what happens to the session and its steps.
+    QVERIFY2(dialog->textLabel()->text().contains(u"its session ends now"), qPrintable(dialog->textLabel()->text()));
+    QVERIFY2(dialog->textLabel()->text().contains(u"0 running step(s) are cancelled and go back to the queue"),
+             qPrintable(dialog->textLabel()->text()));
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("decommissioned"));
+    QString error;
+    QString code;
+    if (!acceptAndWait(dialog, &error, &code)) {
+        if (code == u"unknown_method") {
+            QVERIFY2(error.contains(u"worker.remove"), qPrintable(error));
+            QSKIP("this orchestrator has no worker.remove yet (unknown_method)");
+        }
+        QFAIL(qPrintable(error));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("retired")), QString(), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(worker->process.state(), QProcess::NotRunning, 30000);
+    const QString listed = m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("list"), QStringLiteral("--all")});
+    QVERIFY2(!listed.contains(u"retired"), qPrintable(listed));
+}
+
+void tst_ConsoleWidgets::extendMovesTheTokenExpiry()
+{
+    openWindow();
+    startWorker(QStringLiteral("daily"));
+    TokensTab *tab = m_window->tokensTab();
+    QTRY_VERIFY_WITH_TIMEOUT(!tab->expiryWarning().isEmpty(), 10000);
+    tab->selectToken(QStringLiteral("daily"));
+    QVERIFY(tab->extendAction()->isEnabled());
+    ExtendTokenDialog *dialog = tab->openExtendDialog();
+    QVERIFY(dialog);
+    QVERIFY2(dialog->textLabel()->text().contains(u"1 connected worker(s) enrolled with it keep running"),
+             qPrintable(dialog->textLabel()->text()));
+    QCOMPARE(dialog->durationEdit()->text(), u"30d");
+    QVERIFY2(dialog->stopHint()->text().contains(u"(in 30d)") || dialog->stopHint()->text().contains(u"(in 29d)"),
+             qPrintable(dialog->stopHint()->text()));
+    dialog->durationEdit()->setText(QStringLiteral("400d"));
+    QVERIFY(!dialog->acceptButton()->isEnabled());
+    dialog->durationEdit()->setText(QStringLiteral("30d"));
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("build fleet stays"));
+    QString error;
+    QString code;
+    QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
+    QTRY_VERIFY_WITH_TIMEOUT(tab->expiryWarning().isEmpty(), 10000);
+    const QDateTime expires = parseIsoUtc(m_window->tokenModel()->tokenAt(0).value(QStringLiteral("expiresAt")).toString());
+    QVERIFY(expires > QDateTime::currentDateTimeUtc().addDays(29));
+    QCOMPARE(statusOf(QStringLiteral("daily")), QStringLiteral("idle"));
+}
+
+void tst_ConsoleWidgets::pruneListsWhatItWouldPruneFirst()
+{
+    m_orchestrator->stop();
+    QVERIFY(m_orchestrator->start(0, {QStringLiteral("--reconnect-grace"), QStringLiteral("1s")}));
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("gone"));
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("gone"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    startWorker(QStringLiteral("stays"));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("gone")), QStringLiteral("idle"), 5000);
+    worker->process.kill();
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("gone")), QStringLiteral("lost"), 20000);
+
+    PruneWorkersDialog *dialog = m_window->workersTab()->actions()->openPruneDialog();
+    // The default grace period (24h) prunes nothing, and says so.
+    QTRY_VERIFY(dialog->previewText().startsWith(u"No worker has been gone for longer than"));
+    QVERIFY(!dialog->acceptButton()->isEnabled());
+    dialog->gracePeriodEdit()->setText(QStringLiteral("0s"));
+    QTRY_COMPARE(dialog->preview()->topLevelItemCount(), 1);
+    QCOMPARE(dialog->preview()->topLevelItem(0)->text(0), u"gone");
+    QVERIFY2(dialog->previewText().contains(u"1 worker(s) would be pruned"), qPrintable(dialog->previewText()));
+    QVERIFY(dialog->acceptButton()->isEnabled());
+    // Nothing was pruned by looking.
+    QCOMPARE(statusOf(QStringLiteral("gone")), QStringLiteral("lost"));
+    QString error;
+    QString code;
+    QVERIFY2(acceptAndWait(dialog, &error, &code), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("gone")), QString(), 10000);
+    QCOMPARE(statusOf(QStringLiteral("stays")), QStringLiteral("idle"));
+}
+
+void tst_ConsoleWidgets::auditTabShowsWhoDidWhat()
+{
+    openWindow();
+    AuditTab *tab = m_window->auditTab();
+    QTRY_VERIFY(tab->statusText().startsWith(u"No audited action yet."));
+    // A token made in the console, with the reason typed in its dialog.
+    NewTokenDialog *dialog = m_window->tokensTab()->openNewTokenDialog();
+    QTest::keyClicks(dialog->nameEdit(), QStringLiteral("audited"));
+    QTest::keyClicks(dialog->reasonEdit(), QStringLiteral("ticket OPS-42"));
+    QCOMPARE(dialog->parameters().value(QStringLiteral("reason")).toString(), u"ticket OPS-42");
+    dialog->accept();
+    QTRY_VERIFY(m_window->findChild<TokenCreatedDialog *>() != nullptr);
+    // A worker paused with the CLI.
+    startWorker(QStringLiteral("paused-1"));
+    int exitCode = -1;
+    m_orchestrator->cli({QStringLiteral("worker"), QStringLiteral("pause"), QStringLiteral("paused-1"),
+                         QStringLiteral("--reason"), QStringLiteral("driver update")}, &exitCode);
+    QCOMPARE(exitCode, 0);
+
+    const AuditModel *model = tab->model();
+    // token.create twice (the console's and the CLI's for the worker), worker.pause once.
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 3, 10000);
+    QHash<QString, int> rowOfReason;
+    for (int row = 0; row < model->rowCount(); ++row)
+        rowOfReason.insert(model->index(row, AuditModel::Reason).data().toString(), row);
+    QVERIFY(rowOfReason.contains(QStringLiteral("ticket OPS-42")));
+    const int created = rowOfReason.value(QStringLiteral("ticket OPS-42"));
+    QCOMPARE(model->index(created, AuditModel::Action).data().toString(), u"token.create");
+    QCOMPARE(model->index(created, AuditModel::Subject).data().toString(), u"token audited");
+    QVERIFY2(model->index(created, AuditModel::Client).data().toString().startsWith(u"tst_console_widgets/"),
+             qPrintable(model->index(created, AuditModel::Client).data().toString()));
+    QCOMPARE(model->index(created, AuditModel::Address).data().toString(), u"127.0.0.1");
+    const int paused = rowOfReason.value(QStringLiteral("driver update"), -1);
+    QVERIFY(paused >= 0);
+    QCOMPARE(model->index(paused, AuditModel::Action).data().toString(), u"worker.pause");
+    QVERIFY2(model->index(paused, AuditModel::Subject).data().toString().startsWith(u"worker paused-1"),
+             qPrintable(model->index(paused, AuditModel::Subject).data().toString()));
+    QVERIFY(model->index(paused, AuditModel::Client).data().toString().startsWith(u"swamp/"));
+
+    // Filterable by action and by text; the newest entry first.
+    tab->actionBox()->setCurrentIndex(tab->actionBox()->findData(QStringLiteral("worker.pause")));
+    QCOMPARE(tab->proxy()->rowCount(), 1);
+    tab->actionBox()->setCurrentIndex(0);
+    tab->filterEdit()->setText(QStringLiteral("ops-42"));
+    QCOMPARE(tab->proxy()->rowCount(), 1);
+    tab->filterEdit()->clear();
+    QCOMPARE(tab->proxy()->index(0, AuditModel::Action).data().toString(), u"worker.pause");
+    QVERIFY2(tab->statusText().startsWith(u"3 audit entry(s)"), qPrintable(tab->statusText()));
 }
 
 void tst_ConsoleWidgets::queryTypoShowsErrorPosition()
@@ -453,6 +883,52 @@ void tst_ConsoleWidgets::queryFailureIsShownGracefully()
         const QJsonObject exported = QJsonDocument::fromJson(file.readAll()).object();
         QCOMPARE(exported.value(QStringLiteral("results")).toArray().size(), 1);
     }
+}
+
+void tst_ConsoleWidgets::queryResultIsAnExpandableTree()
+{
+    openWindow();
+    const QString token = m_orchestrator->createToken(QStringLiteral("tree"), {QStringLiteral("--label"),
+                                                                               QStringLiteral("pool=ci")});
+    ConsoleTest::Child *worker = m_orchestrator->startWorker(token, QStringLiteral("tree"));
+    QVERIFY2(waitEnrolled(worker), qPrintable(worker->err()));
+    QueryTab *tab = m_window->queryTab();
+    m_window->tabs()->setCurrentWidget(tab);
+    tab->setPredicate(QStringLiteral("modelType == \"swamp/worker\""));
+    tab->run();
+    QTRY_COMPARE_WITH_TIMEOUT(tab->model()->rowCount(), 1, 10000);
+    // The first result is shown as a tree at once: its attributes open, nested maps closed.
+    const JsonTreeModel *tree = tab->treeModel();
+    QTRY_VERIFY(tree->find({QStringLiteral("attributes")}).isValid());
+    const QModelIndex attributes = tree->find({QStringLiteral("attributes")});
+    QVERIFY(tab->treeView()->isExpanded(attributes));
+    const QModelIndex labels = tree->find({QStringLiteral("attributes"), QStringLiteral("labels")});
+    QVERIFY(labels.isValid());
+    QVERIFY(!tab->treeView()->isExpanded(labels));
+    QCOMPARE(labels.siblingAtColumn(JsonTreeModel::Value).data().toString(), u"{1 field(s)}");
+    QCOMPARE(labels.siblingAtColumn(JsonTreeModel::Type).data().toString(), u"map");
+    const QModelIndex pool = tree->find({QStringLiteral("attributes"), QStringLiteral("labels"), QStringLiteral("pool")});
+    QCOMPARE(pool.siblingAtColumn(JsonTreeModel::Value).data().toString(), u"ci");
+    QCOMPARE(tree->find({QStringLiteral("name")}).siblingAtColumn(JsonTreeModel::Value).data().toString(), u"tree");
+
+    // Copy: a node as JSON (a string bare), and the whole result from the table.
+    tab->treeView()->setCurrentIndex(labels);
+    tab->copyValueAction()->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"{\"pool\":\"ci\"}");
+    tab->treeView()->setCurrentIndex(pool);
+    tab->copyValueAction()->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"ci");
+    tab->copyResultAction()->trigger();
+    const QJsonObject copied = QJsonDocument::fromJson(QGuiApplication::clipboard()->text().toUtf8()).object();
+    QCOMPARE(copied.value(QStringLiteral("modelType")).toString(), u"swamp/worker");
+    QCOMPARE(copied.value(QStringLiteral("attributes")).toObject().value(QStringLiteral("labels")).toObject(),
+             (QJsonObject{{QStringLiteral("pool"), QStringLiteral("ci")}}));
+    // Export still writes the whole response.
+    QTemporaryDir dir;
+    QVERIFY(tab->exportTo(dir.filePath(QStringLiteral("r.json"))));
+    QFile file(dir.filePath(QStringLiteral("r.json")));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("results")).toArray().size(), 1);
 }
 
 void tst_ConsoleWidgets::reconnectResumesFromLastEventId()

@@ -117,6 +117,7 @@ private Q_SLOTS:
     void systemdWorkerUnit();
     void systemdUnitsVerify_data();
     void systemdUnitsVerify();
+    void systemdServeUnit_data();
     void systemdServeUnit();
 
 private:
@@ -127,7 +128,8 @@ private:
                                const QString &cacheDir);
     Launch cloudInitRecipe(const QJsonObject &userData, const QString &token,
                            const QString &cacheDir);
-    Launch systemdWorkerRecipe(const QString &token, const QString &cacheDir);
+    // `configFile`: worker.env names an INI file (SWAMP_CONFIG) with the URL instead.
+    Launch systemdWorkerRecipe(const QString &token, const QString &cacheDir, bool configFile);
     // A shell script of a recipe with the operator's edits: URL, token, cache dir.
     QString edited(QString script, const QString &token, const QString &guideCacheDir,
                    const QString &cacheDir) const;
@@ -329,7 +331,7 @@ void tst_Recipes::workerRecipes_data()
     for (const char *recipe :
          {"ssh-stdin", "ssh-guide", "docker-run-file", "docker-cmd", "docker-run-guide",
           "kubernetes", "kubernetes-guide", "github-actions", "github-actions-guide", "cloud-init",
-          "cloud-init-guide", "systemd"})
+          "cloud-init-guide", "systemd", "systemd-config-file"})
         QTest::newRow(recipe) << QString::fromLatin1(recipe);
 }
 
@@ -377,7 +379,7 @@ void tst_Recipes::workerRecipes()
     } else if (recipe == u"cloud-init-guide") {
         launch = cloudInitRecipe(guideUserData(), token, cacheDir);
     } else {
-        launch = systemdWorkerRecipe(token, cacheDir);
+        launch = systemdWorkerRecipe(token, cacheDir, recipe == u"systemd-config-file");
     }
     if (QTest::currentTestFailed())
         return;
@@ -385,7 +387,7 @@ void tst_Recipes::workerRecipes()
     // The image (the container and Kubernetes recipes, the guide's among them) and the systemd
     // unit run steps as the step user by default; the others as the worker's user, as the guide.
     const bool image = recipe.startsWith(u"docker"_s) || recipe.startsWith(u"kubernetes"_s);
-    QCOMPARE(!launch.stepUser.isEmpty(), image || recipe == u"systemd");
+    QCOMPARE(!launch.stepUser.isEmpty(), image || recipe.startsWith(u"systemd"_s));
     if (!launch.stepUser.isEmpty() && !m_noAccounts.isEmpty())
         QSKIP(qPrintable(u"it runs steps as %1: "_s.arg(launch.stepUser) + m_noAccounts));
 
@@ -733,7 +735,7 @@ Launch tst_Recipes::cloudInitRecipe(const QJsonObject &userData, const QString &
 // systemd: swamp-worker.service's ExecStart= expanded with its Environment=, its example
 // worker.env and the token as the credential LoadCredential= hands it (a file only the unit's
 // user, root, may read); the StateDirectory= is the test's cache dir.
-Launch tst_Recipes::systemdWorkerRecipe(const QString &token, const QString &cacheDir)
+Launch tst_Recipes::systemdWorkerRecipe(const QString &token, const QString &cacheDir, bool configFile)
 {
     const UnitFile unit = parseUnit(readText(sourcePath(u"deploy/systemd/swamp-worker.service"_s)));
     std::map<QString, QString> environment;
@@ -758,6 +760,14 @@ Launch tst_Recipes::systemdWorkerRecipe(const QString &token, const QString &cac
     if (QTest::currentTestFailed())
         return {};
     environment[u"SWAMP_ORCHESTRATOR_URL"_s] = m_harness.url(); // the operator's edit of worker.env
+    if (configFile) {
+        // worker.env's comment: the URL in the INI file, SWAMP_ORCHESTRATOR_URL deleted, so the
+        // unit's "${SWAMP_ORCHESTRATOR_URL}" is an empty argument.
+        environment.erase(u"SWAMP_ORCHESTRATOR_URL"_s);
+        const QString ini = m_scratch.filePath(u"worker.ini"_s);
+        writeSecret(ini, u"[worker]\nurl = %1\nlabel = from=ini\n"_s.arg(m_harness.url()), 0600);
+        environment[u"SWAMP_CONFIG"_s] = ini;
+    }
 
     const QString credentialsDirectory = m_scratch.filePath(u"credentials/swamp-worker.service"_s);
     QDir().mkpath(credentialsDirectory);
@@ -771,7 +781,8 @@ Launch tst_Recipes::systemdWorkerRecipe(const QString &token, const QString &cac
     [&] {
         QCOMPARE(execStart.size(), 1);
         QCOMPARE(words.mid(0, 8),
-                 (QStringList{u"/usr/bin/swamp"_s, u"worker"_s, u"connect"_s, m_harness.url(),
+                 (QStringList{u"/usr/bin/swamp"_s, u"worker"_s, u"connect"_s,
+                              configFile ? QString() : m_harness.url(),
                               u"--token-file"_s, credentialsDirectory + u"/token"_s,
                               u"--cache-dir"_s, u"/var/lib/swamp-worker"_s}));
     }();
@@ -1067,8 +1078,17 @@ void tst_Recipes::systemdUnitsVerify()
 
 // swamp-serve.service's ExecStart= with its example serve.env serves, writes the admin.json the
 // unit's comment points admin commands at, and stops cleanly on SIGTERM.
+void tst_Recipes::systemdServeUnit_data()
+{
+    QTest::addColumn<bool>("configFile");
+    QTest::newRow("serve.env") << false;
+    // serve.env's comment: SWAMP_CONFIG names an INI file, and SWAMP_LISTEN is deleted.
+    QTest::newRow("config-file") << true;
+}
+
 void tst_Recipes::systemdServeUnit()
 {
+    QFETCH(bool, configFile);
     const UnitFile unit = parseUnit(readText(sourcePath(u"deploy/systemd/swamp-serve.service"_s)));
     QCOMPARE(unitValues(unit, u"Service/EnvironmentFile"_s),
              QStringList{u"-/etc/swamp/serve.env"_s});
@@ -1084,14 +1104,20 @@ void tst_Recipes::systemdServeUnit()
         environment[key] = value;
     QCOMPARE(environment[u"SWAMP_LISTEN"_s], u"127.0.0.1:9090"_s);
     environment[u"SWAMP_LISTEN"_s] = u"127.0.0.1:0"_s; // tests never take a fixed port
-    const QString stateDirectory = m_scratch.filePath(u"serve-state"_s);
+    if (configFile) {
+        environment.erase(u"SWAMP_LISTEN"_s);
+        const QString ini = m_scratch.filePath(u"swamp.ini"_s);
+        writeText(ini, u"[serve]\nlisten = 127.0.0.1:0\nretention = 1h\n"_s);
+        environment[u"SWAMP_CONFIG"_s] = ini;
+    }
+    const QString stateDirectory = m_scratch.filePath(u"serve-state-"_s + QString::fromLatin1(QTest::currentDataTag()));
     environment[u"STATE_DIRECTORY"_s] = stateDirectory;
 
     const QStringList words =
         expandExecStart(unitValues(unit, u"Service/ExecStart"_s).value(0), environment, {});
-    QCOMPARE(words.mid(0, 6),
-             (QStringList{u"/usr/bin/swamp"_s, u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s,
-                          u"--data-dir"_s, u"/var/lib/swamp"_s}));
+    // SWAMP_LISTEN reaches swamp serve in its environment, as a config file's keys would.
+    QCOMPARE(words.mid(0, 4),
+             (QStringList{u"/usr/bin/swamp"_s, u"serve"_s, u"--data-dir"_s, u"/var/lib/swamp"_s}));
     Launch launch{swampBinary(), {}, environment, {}};
     for (const QString &word : words.mid(1))
         launch.arguments.append(word == u"/var/lib/swamp" ? stateDirectory : word);

@@ -44,8 +44,13 @@ private Q_SLOTS:
     void metricsSumOverTheFleetCountsEachRecordOnce();
     void anIdleFleetDoesNotReadItsQueueAgain();
     void aResumeTheDatabaseRefusesKeepsTheSessionsLeases();
+    void aTakeoverTheDatabaseRefusesIsTriedAgain();
 
 private:
+    // Another session (psql) that holds the rows `select` locks (`SELECT ... FOR UPDATE`) in an
+    // open transaction, until release(); false when it does not get the locks.
+    bool lockRows(QProcess &psql, const QByteArray &select);
+    static bool release(QProcess &psql);
     // What PostgreSQL's statistics say about the test's database: one column of
     // pg_stat_user_tables for `table`, or -1.
     qint64 tableStatistic(const QString &table, const QString &column);
@@ -361,9 +366,17 @@ void tst_FleetRules::anIdleFleetDoesNotReadItsQueueAgain()
     const auto stepRowsRead = [this] {
         return tableStatistic(u"steps"_s, u"seq_tup_read"_s) + tableStatistic(u"steps"_s, u"idx_tup_fetch"_s);
     };
-    QTRY_VERIFY_WITH_TIMEOUT(tableStatistic(u"orchestrators"_s, u"n_tup_upd"_s) >= 6, 30000);
+    // The fleet's own clock: the oldest of the two heartbeats (every batch also writes the
+    // orchestrators' rows, so their update count is no beat counter).
+    const auto beatMs = [&] {
+        return m_fleet.server.adminValue(u"SELECT min(heartbeat_at) FROM orchestrators"_s, database)
+            .value_or(u"0"_s).toLongLong();
+    };
+    const qint64 reset = beatMs();
+    QTRY_VERIFY_WITH_TIMEOUT(beatMs() >= reset + 3000, 30000);
     const qint64 settled = stepRowsRead();
-    QTRY_VERIFY_WITH_TIMEOUT(tableStatistic(u"orchestrators"_s, u"n_tup_upd"_s) >= 18, 30000);
+    const qint64 from = beatMs();
+    QTRY_VERIFY_WITH_TIMEOUT(beatMs() >= from + 6000, 30000);
     const qint64 read = stepRowsRead() - settled;
     QVERIFY2(settled >= 0, qPrintable(m_fleet.server.errorString()));
     QVERIFY2(read < Queued, qPrintable(u"an idle fleet read %1 step rows in about 6 beats"_s.arg(read)));
@@ -435,28 +448,14 @@ void tst_FleetRules::aResumeTheDatabaseRefusesKeepsTheSessionsLeases()
     first.socket.abort(); // the connection drops; the process lives on
 
     // Another session holds the worker's row locked (psql, in an open transaction).
-    const QString database = QUrl(m_fleet.database).path().mid(1);
     QProcess psql;
-    psql.setProcessEnvironment(m_fleet.server.environment());
-    psql.start(PostgresServer::binDir() + u"/psql"_s,
-               {u"--no-psqlrc"_s, u"--quiet"_s, u"--host=127.0.0.1"_s,
-                u"--port=%1"_s.arg(m_fleet.server.port()), u"--username=swamp"_s,
-                u"--dbname=%1"_s.arg(database)});
-    QVERIFY(psql.waitForStarted(10000));
-    psql.write("BEGIN;\nSELECT id FROM workers FOR UPDATE;\n");
-    QTRY_VERIFY_WITH_TIMEOUT(
-        m_fleet.server.adminValue(u"SELECT count(*) FROM pg_stat_activity WHERE "
-                                  "application_name = 'psql' AND state = 'idle in transaction'"_s,
-                                  database) == u"1"_s,
-        10000);
+    QVERIFY(lockRows(psql, "SELECT id FROM workers FOR UPDATE;"));
     ScriptedWorker refused(a->url());
     QTRY_VERIFY_WITH_TIMEOUT(refused.socket.state() == QAbstractSocket::ConnectedState, 10000);
     enroll(refused, u"2"_s);
     QTRY_VERIFY_WITH_TIMEOUT(!refused.frames.isEmpty(), 20000);
     QCOMPARE(refused.frames.first().value(u"type"_s).toString(), u"error"_s);
-    psql.write("ROLLBACK;\n");
-    psql.closeWriteChannel();
-    QVERIFY(psql.waitForFinished(10000));
+    QVERIFY(release(psql));
 
     // The same process again: its session is resumed with the lease it never ran.
     ScriptedWorker back(a->url());
@@ -468,6 +467,63 @@ void tst_FleetRules::aResumeTheDatabaseRefusesKeepsTheSessionsLeases()
     QVERIFY(enrolled.value(u"resumed"_s).toBool());
     QVERIFY2(enrolled.value(u"leases"_s).toObject().contains(leaseId),
              qPrintable(QString::fromUtf8(QJsonDocument(enrolled).toJson())));
+}
+
+// An orchestrator dies holding a running step's lease; the survivor's takeover finds the lease's
+// row locked past the lock timeout, so the database refuses to expire it. It tries again until it
+// can: the step is requeued. (The refused expiry was dropped, leaving the lease active with no
+// live orchestrator, its step `running` for ever, issue 20.)
+void tst_FleetRules::aTakeoverTheDatabaseRefusesIsTriedAgain()
+{
+    Harness *a = m_fleet.startOrchestrator();
+    QVERIFY(a);
+    Harness *b = m_fleet.startOrchestrator();
+    QVERIFY(b);
+    const QString token = a->createToken(u"takeover"_s);
+    QVERIFY(!token.isEmpty());
+    QVERIFY(a->startEnrolledWorker(token, a->newCacheDir()));
+    const QString stepId = detach(*a, {u"--"_s, u"sleep"_s, u"120"_s});
+    QVERIFY(!stepId.isEmpty());
+    const QString leases = u"modelType == \"swamp/step-lease\" && attributes.state == \"%1\""_s;
+    QTRY_COMPARE_WITH_TIMEOUT(total(*b, leases.arg(u"active"_s)), 1, 30000);
+
+    QProcess psql;
+    QVERIFY(lockRows(psql, "SELECT id FROM step_leases FOR UPDATE;"));
+    a->orchestrator()->signal(SIGKILL);
+    QTRY_VERIFY_WITH_TIMEOUT(b->orchestratorOutput().contains(u"could not be expired"_s), 30000);
+    QCOMPARE(total(*b, leases.arg(u"active"_s)), 1);
+    QVERIFY(release(psql));
+
+    QTRY_COMPARE_WITH_TIMEOUT(total(*b, leases.arg(u"expired"_s)), 1, 30000);
+    QCOMPARE(total(*b, leases.arg(u"active"_s)), 0);
+    QCOMPARE(total(*b, u"modelType == \"swamp/step\" && attributes.state == \"queued\""_s), 1);
+}
+
+bool tst_FleetRules::lockRows(QProcess &psql, const QByteArray &select)
+{
+    const QString database = QUrl(m_fleet.database).path().mid(1);
+    psql.setProcessEnvironment(m_fleet.server.environment());
+    psql.start(PostgresServer::binDir() + u"/psql"_s,
+               {u"--no-psqlrc"_s, u"--quiet"_s, u"--host=127.0.0.1"_s,
+                u"--port=%1"_s.arg(m_fleet.server.port()), u"--username=swamp"_s,
+                u"--dbname=%1"_s.arg(database)});
+    if (!psql.waitForStarted(10000))
+        return false;
+    psql.write("BEGIN;\n" + select + "\n");
+    return QTest::qWaitFor(
+        [&] {
+            return m_fleet.server.adminValue(u"SELECT count(*) FROM pg_stat_activity WHERE "
+                                             "application_name = 'psql' AND state = 'idle in transaction'"_s,
+                                             database) == u"1"_s;
+        },
+        10000);
+}
+
+bool tst_FleetRules::release(QProcess &psql)
+{
+    psql.write("ROLLBACK;\n");
+    psql.closeWriteChannel();
+    return psql.waitForFinished(10000);
 }
 
 QTEST_GUILESS_MAIN(tst_FleetRules)

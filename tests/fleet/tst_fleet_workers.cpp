@@ -2,7 +2,7 @@
 // unique across the orchestrators of one database, `worker show` / `worker list` filters
 // answered by any of them see the workers the others hold, and a pause, a label or a removal
 // through one reaches the one holding the worker. Two enrollments racing for one name through two
-// orchestrators: exactly one wins (the unique index of schema 11).
+// orchestrators: exactly one wins (the unique index of schema 12).
 
 #include "integration/swampharness.h"
 #include "steps/stephelpers.h"

@@ -1,10 +1,13 @@
-// A worker that resumes its session gives back a lease it never received (issue 20: the fleet
-// soak found steps waiting for ever on the lease of a `dispatch` lost with a dropped connection).
+// What a worker sends again, and when (issue 20).
+// - A worker that resumes its session gives back a lease it never received (the fleet soak found
+//   steps waiting for ever on the lease of a `dispatch` lost with a dropped connection).
+// - Asked with `resend` (the orchestrator's database refused what it sent), a connected worker
+//   sends `started`, the output after the given chunk and `finished` again; a `resend` for a
+//   lease it does not run, or a malformed one, changes nothing.
 //
 // A real orchestrator cannot be made to lose one frame in flight on demand, so the peer of the
 // real `swamp worker connect` here plays that orchestrator, frame by frame as docs/protocol.md
-// has them (with the codec of protocol/workerframes.h): it enrolls the worker, drops the
-// connection as a network cut would, and answers the resume with a lease the worker never got.
+// has them (with the codec of protocol/workerframes.h).
 
 #include "swampharness.h"
 
@@ -29,6 +32,7 @@ class tst_WorkerResume : public QObject
 
 private Q_SLOTS:
     void leaseNeverReceivedIsGivenBack();
+    void resendSendsWhatFollowsTheStoredChunk();
 };
 
 namespace {
@@ -56,38 +60,87 @@ Swamp::Protocol::Enrolled enrolledFor(const QJsonObject &enroll, bool resumed, c
     return enrolled;
 }
 
+// The orchestrator's side of the wire, frame by frame: every connection the worker opens and
+// the frames it sent on it.
+class ScriptedOrchestrator : public QObject
+{
+public:
+    std::vector<std::unique_ptr<Connection>> connections;
+
+    bool listen()
+    {
+        if (!m_server.listen(QHostAddress::LocalHost, 0))
+            return false;
+        connect(&m_server, &QWebSocketServer::newConnection, this, [this] {
+            while (QWebSocket *socket = m_server.nextPendingConnection()) {
+                connections.push_back(std::make_unique<Connection>());
+                Connection *connection = connections.back().get();
+                connection->socket.reset(socket);
+                connect(socket, &QWebSocket::textMessageReceived, this, [connection](const QString &text) {
+                    if (auto frame = Swamp::Protocol::decodeFrame(text, Swamp::Protocol::MaxWorkerFrameBytes))
+                        connection->frames << *frame;
+                });
+            }
+        });
+        return true;
+    }
+
+    // A real `swamp worker connect` to this peer, enrolled on its first connection; null (with
+    // the reason logged) when it does not get that far.
+    Child *startWorker(Harness &harness)
+    {
+        const Swamp::TokenText token = Swamp::mintToken(u"resume"_s);
+        Child *worker = harness.startWorker(token.name + u'.' + token.secret, harness.newCacheDir(), {},
+                                            swampBinary(), u"ws://127.0.0.1:%1"_s.arg(m_server.serverPort()));
+        const auto sentEnroll = [this] { return !connections.empty() && !connections[0]->frames.isEmpty(); };
+        if (!QTest::qWaitFor([&] { return sentEnroll() || !worker->isRunning(); }, 30000) || !sentEnroll()) {
+            qWarning("%s", qPrintable(worker->describe()));
+            return nullptr;
+        }
+        const QJsonObject enroll = connections[0]->frames.first();
+        if (enroll.value(u"type"_s).toString() != u"enroll"_s)
+            return nullptr;
+        send(0, enrolledFor(enroll, false, {}).encode());
+        if (!QTest::qWaitFor([worker] { return worker->outContains(u"enrolled as resume-test"_s); }, 30000))
+            return nullptr;
+        return worker;
+    }
+
+    void send(size_t connection, const QByteArray &frame)
+    {
+        connections[connection]->socket->sendTextMessage(QString::fromUtf8(frame));
+    }
+
+    // The frames of `type` for `leaseId` sent on the first connection from `from` on.
+    QList<QJsonObject> framesOf(const QString &leaseId, const QString &type, qsizetype from = 0) const
+    {
+        QList<QJsonObject> found;
+        const QList<QJsonObject> &frames = connections[0]->frames;
+        for (qsizetype i = from; i < frames.size(); ++i) {
+            if (frames[i].value(u"leaseId"_s).toString() == leaseId && frames[i].value(u"type"_s).toString() == type)
+                found << frames[i];
+        }
+        return found;
+    }
+
+private:
+    QWebSocketServer m_server{u"scripted orchestrator"_s, QWebSocketServer::NonSecureMode};
+};
+
 } // namespace
 
 void tst_WorkerResume::leaseNeverReceivedIsGivenBack()
 {
-    QWebSocketServer server(u"scripted orchestrator"_s, QWebSocketServer::NonSecureMode);
-    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
-    std::vector<std::unique_ptr<Connection>> connections;
-    connect(&server, &QWebSocketServer::newConnection, this, [&] {
-        while (QWebSocket *socket = server.nextPendingConnection()) {
-            connections.push_back(std::make_unique<Connection>());
-            Connection *connection = connections.back().get();
-            connection->socket.reset(socket);
-            connect(socket, &QWebSocket::textMessageReceived, this, [connection](const QString &text) {
-                if (auto frame = Swamp::Protocol::decodeFrame(text, Swamp::Protocol::MaxWorkerFrameBytes))
-                    connection->frames << *frame;
-            });
-        }
-    });
+    ScriptedOrchestrator peer;
+    QVERIFY(peer.listen());
+    Harness harness;
+    Child *worker = peer.startWorker(harness);
+    QVERIFY(worker);
+    auto &connections = peer.connections;
     const auto sentFirst = [&](size_t i) {
         return connections.size() > i && !connections[i]->frames.isEmpty();
     };
-
-    Harness harness;
-    const Swamp::TokenText token = Swamp::mintToken(u"resume"_s);
-    Child *worker = harness.startWorker(token.name + u'.' + token.secret, harness.newCacheDir(), {},
-                                        swampBinary(), u"ws://127.0.0.1:%1"_s.arg(server.serverPort()));
-    QTRY_VERIFY_WITH_TIMEOUT(sentFirst(0) || !worker->isRunning(), 30000);
-    QVERIFY2(sentFirst(0), qPrintable(worker->describe()));
     const QJsonObject enroll = connections[0]->frames.first();
-    QCOMPARE(enroll.value(u"type"_s).toString(), u"enroll"_s);
-    connections[0]->socket->sendTextMessage(QString::fromUtf8(enrolledFor(enroll, false, {}).encode()));
-    QTRY_VERIFY_WITH_TIMEOUT(worker->outContains(u"enrolled as resume-test"_s), 30000);
 
     // The connection drops (a `dispatch` sent on it is lost); the same process comes back.
     connections[0]->socket->abort();
@@ -103,6 +156,50 @@ void tst_WorkerResume::leaseNeverReceivedIsGivenBack()
     QCOMPARE(answer.value(u"type"_s).toString(), u"rejected"_s);
     QCOMPARE(answer.value(u"leaseId"_s).toString(), lost);
     QVERIFY(worker->isRunning());
+}
+
+void tst_WorkerResume::resendSendsWhatFollowsTheStoredChunk()
+{
+    ScriptedOrchestrator peer;
+    QVERIFY(peer.listen());
+    Harness harness;
+    Child *worker = peer.startWorker(harness);
+    QVERIFY(worker);
+    const QString leaseId = u"0192d1a6-0000-7000-8000-0000000000bb"_s;
+    Swamp::Protocol::Dispatch dispatch;
+    dispatch.stepId = u"0192d1a6-0000-7000-8000-0000000000cc"_s;
+    dispatch.leaseId = leaseId;
+    dispatch.attempt = 1;
+    dispatch.name = u"chunks"_s;
+    dispatch.command = {u"sh"_s, u"-c"_s, u"echo one; sleep 0.3; echo two; sleep 0.3; echo three"_s};
+    peer.send(0, dispatch.encode());
+    // No ack: the worker keeps everything it sent.
+    QTRY_COMPARE_WITH_TIMEOUT(peer.framesOf(leaseId, u"finished"_s).size(), 1, 30000);
+    const QList<QJsonObject> outputs = peer.framesOf(leaseId, u"output"_s);
+    QVERIFY2(outputs.size() >= 2, "the step's three lines came in one chunk");
+    const int lastSeq = outputs.last().value(u"seq"_s).toInt();
+
+    // Hostile or stale: a lease it does not run, no lease, a negative position: nothing is sent.
+    qsizetype seen = peer.connections[0]->frames.size();
+    peer.send(0, R"({"type":"resend","leaseId":"0192d1a6-0000-7000-8000-0000000000ee","afterSeq":0})");
+    peer.send(0, R"({"type":"resend","afterSeq":0})");
+    peer.send(0, R"({"type":"resend","leaseId":7,"afterSeq":"x"})");
+    // Then a real one, after every chunk but the last: started, the last chunk, finished.
+    peer.send(0, Swamp::Protocol::Resend{leaseId, lastSeq - 1}.encode());
+    QTRY_COMPARE_WITH_TIMEOUT(peer.framesOf(leaseId, u"finished"_s, seen).size(), 1, 30000);
+    QCOMPARE(peer.connections[0]->frames.size(), seen + 3);
+    QCOMPARE(peer.framesOf(leaseId, u"started"_s, seen).size(), 1);
+    const QList<QJsonObject> again = peer.framesOf(leaseId, u"output"_s, seen);
+    QCOMPARE(again.size(), 1);
+    QCOMPARE(again.first(), outputs.last());
+
+    // From before the first chunk (a negative position is the start): everything again.
+    seen = peer.connections[0]->frames.size();
+    peer.send(0, R"({"type":"resend","leaseId":"0192d1a6-0000-7000-8000-0000000000bb","afterSeq":-3})");
+    QTRY_COMPARE_WITH_TIMEOUT(peer.framesOf(leaseId, u"finished"_s, seen).size(), 1, 30000);
+    QCOMPARE(peer.framesOf(leaseId, u"output"_s, seen), outputs);
+    QVERIFY(worker->isRunning());
+    QCOMPARE(peer.connections.size(), size_t(1)); // never dropped the connection
 }
 
 QTEST_GUILESS_MAIN(tst_WorkerResume)

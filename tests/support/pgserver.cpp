@@ -325,6 +325,30 @@ bool PostgresServer::restart()
     return true;
 }
 
+bool PostgresServer::stopFor(int downMs)
+{
+    if (!m_running) {
+        m_error = u"the PostgreSQL server is not running"_s;
+        return false;
+    }
+    const QString data = u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s));
+    const Result stopped = run(u"pg_ctl"_s, {data, u"--mode=fast"_s, u"--wait"_s, u"stop"_s});
+    if (!stopped.ok) {
+        m_error = u"pg_ctl stop failed:\n%1"_s.arg(lastLines(stopped.output, 10));
+        return false;
+    }
+    QTest::qWait(downMs);
+    const Result started = run(u"pg_ctl"_s, {data, u"--log=%1"_s.arg(m_dir->filePath(u"postgres.log"_s)),
+                                             u"--options=-c port=%1"_s.arg(m_port), u"--wait"_s,
+                                             u"--timeout=120"_s, u"start"_s});
+    if (!started.ok) {
+        m_running = false;
+        m_error = u"pg_ctl start failed:\n%1"_s.arg(lastLines(started.output, 10));
+        return false;
+    }
+    return true;
+}
+
 PostgresServer::Result PostgresServer::psql(int port, const QString &database, const QString &sql) const
 {
     return run(u"psql"_s,

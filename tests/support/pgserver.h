@@ -50,6 +50,10 @@ public:
     // pg_ctl restart -m fast, as an operator restarts it: every session is ended, the server is
     // back on the same port when this returns. False with errorString() when it fails.
     bool restart();
+    // Stops the server (fast shutdown: every session is cut), keeps it down for `downMs` while
+    // the test's event loop runs, and starts it again on the same port: a managed database's
+    // maintenance window. False with errorString() when it fails.
+    bool stopFor(int downMs);
     QString errorString() const { return m_error; }
 
     // A new empty database owned by the test role; its URL, or empty with errorString().

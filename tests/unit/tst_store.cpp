@@ -331,7 +331,7 @@ void tst_Store::olderSchemaMigratedForward()
         QVERIFY_RESULT(store->insertToken(t));
         // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet), 5 (machine keys), 6
         // (secret environment), 7 (event order, PostgreSQL only), 8 (the worker's reconnect
-        // grace), 9 (pause), 10 (operator labels) and 11 (unique chosen names) added goes.
+        // grace), 9 (pause), 10 (batch marker), 11 (operator labels) and 12 (unique chosen names) added goes.
         if (postgres()) {
             for (const char *statement : {"DROP TRIGGER swamp_publish_at_commit ON pg_temp.swamp_staged_events",
                                           "DROP FUNCTION swamp_publish_events()", "DROP SEQUENCE events_pending_id",

@@ -1,4 +1,4 @@
--- swamp schema 11: a name chosen with 'worker connect --name' belongs to one worker. Two
+-- swamp schema 12: a name chosen with 'worker connect --name' belongs to one worker. Two
 -- enrollments asking for one new name through two orchestrators of a fleet could both pass the
 -- check before either wrote its row; with this index the second write fails and is refused as
 -- worker_name_taken. chosen_name is the name when it was chosen, NULL for a default name
