@@ -81,8 +81,12 @@ int runWorkerDrain(const QStringList &arguments, bool drain);
 int runWorkerPrune(const QStringList &arguments);
 int runWorkerShow(const QStringList &arguments); // workeradmin.cpp
 int runWorkerPause(const QStringList &arguments, bool pause);
+int runWorkerLabel(const QStringList &arguments);
+int runWorkerRemove(const QStringList &arguments);
 // `--label k=v` arguments (repeatable, or k=v,k=v) of an admin command: a key given twice with
-// different values, or (with `valuesRequired`) `k=`, is a mistake. Errors name the argument.
-Result<Labels> parseLabelArguments(const QStringList &items, bool valuesRequired);
+// different values, or (with `valuesRequired`) `k=`, is a mistake. Errors name the argument;
+// `option` is how the fix writes one ("--label " or, for positional labels, "").
+Result<Labels> parseLabelArguments(const QStringList &items, bool valuesRequired,
+                                   const QString &option = QStringLiteral("--label "));
 
 } // namespace Swamp::Cli

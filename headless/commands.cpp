@@ -52,6 +52,8 @@ const QList<Command> &commands()
         {words("worker undrain"), QStringLiteral("<name>"), QStringLiteral("Take steps again."), workers, runWorkerUndrainCommand, {}, Names::Workers},
         {words("worker pause"), QStringLiteral("<name>"), QStringLiteral("Give a worker no new steps; it stays connected."), workers, runWorkerPauseCommand, {}, Names::Workers},
         {words("worker resume"), QStringLiteral("<name>"), QStringLiteral("Let a paused worker take steps again."), workers, runWorkerResumeCommand, {}, Names::Workers},
+        {words("worker label"), QStringLiteral("<name> k=v... [--remove k]..."), QStringLiteral("Set or remove a worker's labels (the operator's record wins)."), workers, runWorkerLabel, {}, Names::Workers},
+        {words("worker remove"), QStringLiteral("<name>"), QStringLiteral("Remove a worker: end its session, free its enrollment."), workers, runWorkerRemove, {}, Names::Workers},
         {words("worker prune"), {}, QStringLiteral("Remove workers gone for longer than --grace-period."), workers, runWorkerPrune},
         {words("worker token create"), QStringLiteral("<name>"), QStringLiteral("Create an enrollment token (secret shown once)."), workers, runTokenCreate},
         {words("worker token list"), {}, QStringLiteral("List enrollment tokens."), workers, runTokenList},

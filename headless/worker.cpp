@@ -35,7 +35,9 @@ void addConnectOptions(QCommandLineParser &parser)
         {QStringLiteral("step-user"), QStringLiteral("Run steps as this unprivileged user, which cannot read the token, the cache dir "
                                                      "or the worker's memory (env SWAMP_WORKER_STEP_USER; the worker runs as root)."),
          QStringLiteral("user")},
-        {QStringLiteral("label"), QStringLiteral("Label k=v, repeatable (env SWAMP_WORKER_LABELS=k=v,k=v)."), QStringLiteral("k=v")},
+        {QStringLiteral("label"), QStringLiteral("Label k=v, repeatable (env SWAMP_WORKER_LABELS=k=v,k=v). For a key an operator "
+                                                 "set or removed with 'swamp worker label', the operator's record wins."),
+         QStringLiteral("k=v")},
         {QStringLiteral("name"), QStringLiteral("Worker name, unique in the orchestrator: 1-63 of a-z, 0-9, '-' (env SWAMP_WORKER_NAME; "
                                                 "default: the token's name, with a machine suffix when it enrolls several). "
                                                 "Kept across restarts with the same --cache-dir."),

@@ -1,4 +1,4 @@
-// Commands about one worker by its name (issue 21): worker show, pause, resume.
+// Commands about one worker by its name (issue 21): worker show, pause, resume, label, remove.
 #include "cli.h"
 
 #include "common/duration.h"
@@ -16,18 +16,25 @@ namespace {
 
 // Parses `swamp <command> NAME` with the admin options; false (and `exitCode`) on --help or a
 // mistake. `extra` adds the command's own options before parsing.
+// `rest` (when given) takes the positional arguments after the name, described by `restSyntax`.
 bool parseNamed(QCommandLineParser &parser, const QStringList &arguments, const QString &command,
-                const QString &description, const QString &examples, QString *name, int *exitCode)
+                const QString &description, const QString &examples, QString *name, int *exitCode,
+                QStringList *rest = nullptr, const QString &restSyntax = {})
 {
     addAdminOptions(parser);
     parser.addPositionalArgument(QStringLiteral("name"), QStringLiteral("Worker name (or id), as 'swamp worker list --all' shows it."));
+    if (rest)
+        parser.addPositionalArgument(restSyntax, QStringLiteral("Labels to set."), restSyntax);
     if (!parse(parser, arguments, command, description, examples, exitCode))
         return false;
-    if (parser.positionalArguments().size() != 1) {
+    const QStringList positional = parser.positionalArguments();
+    if (positional.isEmpty() || (!rest && positional.size() != 1)) {
         *exitCode = usageError(QStringLiteral("name one worker"), command);
         return false;
     }
-    *name = parser.positionalArguments().first();
+    *name = positional.first();
+    if (rest)
+        *rest = positional.mid(1);
     return true;
 }
 
@@ -40,6 +47,20 @@ QString fields(const QList<std::pair<QString, QString>> &rows)
     QString text;
     for (const auto &[key, value] : rows)
         text += QString(key + u':').leftJustified(width) + printable(value) + u'\n';
+    return text;
+}
+
+// Its labels, and which of them an operator set or removed (`swamp worker label`).
+QString labelsText(const WorkerRecord &w)
+{
+    QString text = formatLabels(w.labels);
+    QStringList byOperator;
+    if (!w.operatorLabels.set.isEmpty())
+        byOperator << QStringLiteral("set ") + formatLabels(w.operatorLabels.set);
+    if (!w.operatorLabels.removed.isEmpty())
+        byOperator << QStringLiteral("removed ") + w.operatorLabels.removed.join(QStringLiteral(", "));
+    if (!byOperator.isEmpty())
+        text += QStringLiteral(" (by an operator: %1)").arg(byOperator.join(QStringLiteral("; ")));
     return text;
 }
 
@@ -62,7 +83,7 @@ QString workerSummary(const QJsonObject &result, const QDateTime &now)
         {QStringLiteral("Name"), w.name},
         {QStringLiteral("Status"), status},
         {QStringLiteral("Slots"), QStringLiteral("%1/%2 in use").arg(w.activeSteps).arg(w.capacity)},
-        {QStringLiteral("Labels"), w.labels.isEmpty() ? QStringLiteral("-") : formatLabels(w.labels)},
+        {QStringLiteral("Labels"), labelsText(w)},
         {QStringLiteral("Platform"), w.platform + u'/' + w.arch + QStringLiteral(", swamp ") + w.version},
         {QStringLiteral("Host"), w.hostname},
         {QStringLiteral("Machine"), machineIdSuffix(w.machineId) + QStringLiteral(" (") + w.machineId + u')'},
@@ -112,7 +133,7 @@ QString eventsTable(const QJsonObject &result)
 
 } // namespace
 
-Result<Labels> parseLabelArguments(const QStringList &items, bool valuesRequired)
+Result<Labels> parseLabelArguments(const QStringList &items, bool valuesRequired, const QString &option)
 {
     Labels labels;
     for (const QString &item : items) {
@@ -123,7 +144,7 @@ Result<Labels> parseLabelArguments(const QStringList &items, bool valuesRequired
             const auto &[key, value] = *label;
             if (valuesRequired && value.isEmpty()) {
                 return fail(QStringLiteral("invalid_label"), Tr::tr("%1= has no value").arg(key),
-                            Tr::tr("write --label %1=<value>").arg(key));
+                            Tr::tr("write %1%2=<value>").arg(option, key));
             }
             if (labels.contains(key) && labels.value(key) != value) {
                 return fail(QStringLiteral("invalid_label"),
@@ -198,6 +219,116 @@ int runWorkerPause(const QStringList &arguments, bool pause)
     } else {
         out((changed ? QStringLiteral("%1 takes steps again.") : QStringLiteral("%1 was not paused; it takes steps.")).arg(w.name));
     }
+    return ExitOk;
+}
+
+namespace {
+
+// `swamp worker label`'s request: the labels to set and the keys to remove, checked as
+// `worker connect --label` checks them; false (and `exitCode`) on a mistake.
+bool labelParams(const QCommandLineParser &parser, const QStringList &items, const QString &command, QJsonObject *params,
+                 int *exitCode)
+{
+    auto set = parseLabelArguments(items, true, QString());
+    if (!set) {
+        *exitCode = usageError(set.error().text(), command);
+        return false;
+    }
+    QStringList remove;
+    for (const QString &key : parser.values(QStringLiteral("remove"))) {
+        if (auto checked = checkLabel(key, QString()); !checked) {
+            *exitCode = usageError(QStringLiteral("--remove: ") + checked.error().text(), command);
+            return false;
+        }
+        if (set->contains(key)) {
+            *exitCode = usageError(QStringLiteral("label \"%1\" is both set and removed — give each key once").arg(key), command);
+            return false;
+        }
+        remove << key;
+    }
+    if (set->isEmpty() && remove.isEmpty()) {
+        *exitCode = usageError(QStringLiteral("no label to set or remove — give labels as key=value, or --remove KEY"), command);
+        return false;
+    }
+    params->insert(QStringLiteral("set"), labelsToJson(*set));
+    params->insert(QStringLiteral("remove"), QJsonArray::fromStringList(remove));
+    return true;
+}
+
+} // namespace
+
+int runWorkerLabel(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("worker label");
+    QCommandLineParser parser;
+    parser.addOption({QStringLiteral("remove"), QStringLiteral("Remove this label, repeatable."), QStringLiteral("key")});
+    parser.addOption({QStringLiteral("reason"), QStringLiteral("Why, kept in the audit trail and the event."), QStringLiteral("text")});
+    QString name;
+    QStringList items;
+    int exitCode = 0;
+    if (!parseNamed(parser, arguments, command,
+                    QStringLiteral("Set or remove a worker's labels after its enrollment; the scheduler uses them at once, on "
+                                   "every orchestrator of a fleet. For the keys set or removed here, this record wins over "
+                                   "the worker's own --label (and its token's labels), also when it connects again; its "
+                                   "other labels stay its own."),
+                    QStringLiteral("  swamp worker label gpu-01 region=mars --reason 'moved racks'\n"
+                                   "  swamp worker label gpu-01 --remove gpu\n"
+                                   "  swamp worker label gpu-01 pool=ci,tier=2 --remove gpu\n"),
+                    &name, &exitCode, &items, QStringLiteral("[k=v...]")))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    QJsonObject params{{QStringLiteral("name"), name}};
+    if (!labelParams(parser, items, command, &params, &exitCode))
+        return exitCode;
+    if (parser.isSet(QStringLiteral("reason")))
+        params.insert(QStringLiteral("reason"), parser.value(QStringLiteral("reason")));
+    auto result = adminCall(parser, QStringLiteral("worker.label"), params);
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const WorkerRecord w = WorkerRecord::fromJson(result->value(QStringLiteral("worker")).toObject());
+    out((result->value(QStringLiteral("changed")).toBool() ? QStringLiteral("%1 labels: %2") : QStringLiteral("%1 already had those labels: %2"))
+            .arg(w.name, printable(labelsText(w))));
+    return ExitOk;
+}
+
+int runWorkerRemove(const QStringList &arguments)
+{
+    const QString command = QStringLiteral("worker remove");
+    QCommandLineParser parser;
+    parser.addOption({QStringLiteral("reason"), QStringLiteral("Why, kept in the audit trail and the event, and told to the worker."),
+                      QStringLiteral("text")});
+    QString name;
+    int exitCode = 0;
+    if (!parseNamed(parser, arguments, command,
+                    QStringLiteral("Remove a worker for good (GitHub 'config.sh remove', 'gitlab-runner unregister'): a live "
+                                   "session ends at once, on whichever orchestrator of a fleet holds it, and the worker exits "
+                                   "3 (its systemd unit does not restart it); its running steps go back to the queue by their "
+                                   "retry policy; its enrollment on its token is freed and its name is free. To bring it "
+                                   "back, connect it again with a token."),
+                    QStringLiteral("  swamp worker remove gpu-01 --reason 'decommissioned'\n"), &name, &exitCode))
+        return exitCode;
+    const bool json = parser.isSet(QStringLiteral("json"));
+    QJsonObject params{{QStringLiteral("name"), name}};
+    if (parser.isSet(QStringLiteral("reason")))
+        params.insert(QStringLiteral("reason"), parser.value(QStringLiteral("reason")));
+    auto result = adminCall(parser, QStringLiteral("worker.remove"), params);
+    if (!result)
+        return failure(result.error(), json);
+    if (json) {
+        printJson(*result);
+        return ExitOk;
+    }
+    const WorkerRecord w = WorkerRecord::fromJson(result->value(QStringLiteral("worker")).toObject());
+    QString text = QStringLiteral("Removed %1 (was %2).").arg(w.name, workerStatusName(w.status));
+    if (w.activeSteps > 0)
+        text += QStringLiteral(" Its %1 running step(s) went back to the queue by their retry policy.").arg(w.activeSteps);
+    if (result->value(QStringLiteral("bindingsFreed")).toInt() > 0)
+        text += QStringLiteral(" Its enrollment on token '%1' is free again.").arg(w.tokenName);
+    out(text);
     return ExitOk;
 }
 

@@ -117,4 +117,47 @@ Labels mergeLabels(const Labels &base, const Labels &over)
     return merged;
 }
 
+Labels LabelOverrides::appliedTo(const Labels &own) const
+{
+    Labels labels = mergeLabels(own, set);
+    for (const QString &key : removed)
+        labels.remove(key);
+    return labels;
+}
+
+void LabelOverrides::change(const Labels &setNow, const QStringList &removeNow)
+{
+    for (auto it = setNow.cbegin(); it != setNow.cend(); ++it) {
+        set.insert(it.key(), it.value());
+        removed.removeAll(it.key());
+    }
+    for (const QString &key : removeNow) {
+        set.remove(key);
+        if (!removed.contains(key))
+            removed << key;
+    }
+    removed.sort();
+}
+
+QJsonObject LabelOverrides::toJson() const
+{
+    QJsonObject object = labelsToJson(set);
+    for (const QString &key : removed)
+        object.insert(key, QJsonValue::Null);
+    return object;
+}
+
+LabelOverrides LabelOverrides::fromJson(const QJsonObject &object)
+{
+    LabelOverrides overrides;
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        if (it.value().isString())
+            overrides.set.insert(it.key(), it.value().toString());
+        else if (it.value().isNull())
+            overrides.removed << it.key();
+    }
+    overrides.removed.sort();
+    return overrides;
+}
+
 } // namespace Swamp

@@ -32,4 +32,24 @@ QString formatLabels(const Labels &labels);
 // Labels in `over` replace those of the same key in `base`.
 Labels mergeLabels(const Labels &base, const Labels &over);
 
+// What an operator changed of a worker's labels after its enrollment (`swamp worker label`): keys
+// set to a value and keys removed. They win over the worker's own labels (its --label and its
+// token's) for those keys, also when it enrolls again; the other keys stay the worker's.
+struct LabelOverrides
+{
+    Labels set;
+    QStringList removed; // sorted, each once, none of them in `set`
+
+    bool isEmpty() const { return set.isEmpty() && removed.isEmpty(); }
+    // `own` with the keys set replaced or added and the keys removed taken out.
+    Labels appliedTo(const Labels &own) const;
+    // Sets `setNow` and removes `removeNow` on top of what is there (a key set now is no longer
+    // removed, and the other way round).
+    void change(const Labels &setNow, const QStringList &removeNow);
+    // {"k": "v", "removed-key": null}; fromJson() reads that back (anything else is ignored).
+    QJsonObject toJson() const;
+    static LabelOverrides fromJson(const QJsonObject &object);
+    bool operator==(const LabelOverrides &) const = default;
+};
+
 } // namespace Swamp

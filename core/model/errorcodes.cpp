@@ -14,7 +14,7 @@ bool isPermanent(const QString &code)
         QStringLiteral("token_revoked"),     QStringLiteral("token_mismatch"),
         QStringLiteral("token_not_found"),   QStringLiteral("invalid_token"),
         QStringLiteral("machine_key_mismatch"), QStringLiteral("invalid_enroll"),
-        QStringLiteral("worker_name_taken"),
+        QStringLiteral("worker_name_taken"), QStringLiteral("worker_removed"),
     };
     return permanent.contains(code);
 }
@@ -107,7 +107,16 @@ Error workerNameTaken(const QString &name, const QString &otherMachineSuffix, co
                      Tr::tr("worker name '%1' is taken by another machine's worker (machine %2, %3)")
                          .arg(name, otherMachineSuffix, otherStatus),
                      Tr::tr("give this worker another --name; if that worker is gone for good, free "
-                            "its name with 'swamp worker prune' and connect again"));
+                            "its name with 'swamp worker remove %1' and connect again")
+                         .arg(name));
+}
+
+Error workerRemoved(const QString &name, const QString &reason)
+{
+    return makeError(QStringLiteral("worker_removed"),
+                     reason.isEmpty() ? Tr::tr("worker %1 was removed by an operator").arg(name)
+                                      : Tr::tr("worker %1 was removed by an operator: %2").arg(name, reason),
+                     Tr::tr("it does not reconnect; to bring it back, connect it again with an enrollment token"));
 }
 
 Error rateLimited(const QString &tokenName, int retryAfterSeconds)
@@ -126,6 +135,8 @@ QString enrollmentFailureLine(const Error &error)
 
 QString sessionEndedLine(const Error &error)
 {
+    if (error.code == u"worker_removed")
+        return error.text();
     const QString name = error.details.value(QStringLiteral("tokenName")).toString();
     if (error.code != u"token_expired" || name.isEmpty())
         return enrollmentFailureLine(error);

@@ -49,6 +49,7 @@ QJsonObject WorkerRecord::toJson() const
         {QStringLiteral("instanceId"), instanceId},
         {QStringLiteral("tokenName"), tokenName},
         {QStringLiteral("labels"), labelsToJson(labels)},
+        {QStringLiteral("operatorLabels"), operatorLabels.toJson()},
         {QStringLiteral("platform"), platform},
         {QStringLiteral("arch"), arch},
         {QStringLiteral("version"), version},
@@ -77,6 +78,7 @@ WorkerRecord WorkerRecord::fromJson(const QJsonObject &o)
     r.instanceId = o.value(QStringLiteral("instanceId")).toString();
     r.tokenName = o.value(QStringLiteral("tokenName")).toString();
     r.labels = labelsFromJson(o.value(QStringLiteral("labels")).toObject());
+    r.operatorLabels = LabelOverrides::fromJson(o.value(QStringLiteral("operatorLabels")).toObject());
     r.platform = o.value(QStringLiteral("platform")).toString();
     r.arch = o.value(QStringLiteral("arch")).toString();
     r.version = o.value(QStringLiteral("version")).toString();

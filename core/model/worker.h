@@ -22,11 +22,14 @@ struct WorkerRecord
 {
     QString id;
     QString name;
+    bool nameChosen = false; // by `worker connect --name` (then unique in the database: schema 12)
     QString machineId;
     QString tokenId;
     QString tokenName;
     QString instanceId;
-    Labels labels;
+    Labels labels;     // what the scheduler matches: ownLabels with operatorLabels applied
+    Labels ownLabels;  // the worker's --label and its token's, as it last enrolled (stored)
+    LabelOverrides operatorLabels; // `swamp worker label` (stored; only worker.label writes it)
     QString platform;
     QString arch;
     QString version;

@@ -25,6 +25,7 @@ enum CloseCode : int {
     CloseEnrollmentFailed = 4001, // an `error` frame with the reason precedes it
     CloseReplaced = 4002,        // a new process of the same machine took over the session
     CloseRevoked = 4003,         // the worker's token was revoked
+    CloseRemoved = 4004,         // an operator removed the worker (`swamp worker remove`)
     CloseUnauthorized = 4401,    // admin endpoint: missing or wrong admin token
     CloseShutdown = 4503,        // orchestrator is going away
 };

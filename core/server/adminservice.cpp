@@ -170,6 +170,10 @@ Result<QJsonObject> AdminService::call(AdminConnection *connection, const QStrin
         return showWorker(params);
     if (method == u"worker.pause" || method == u"worker.resume")
         return pauseWorker(connection, params, method == u"worker.pause");
+    if (method == u"worker.label")
+        return labelWorker(connection, params);
+    if (method == u"worker.remove")
+        return removeWorker(connection, params);
     if (method == u"token.create")
         return createToken(connection, params);
     if (method == u"token.list")

@@ -80,9 +80,13 @@ public:
     void reportRefusals(qint64 nowMs);
     // worker.drain / worker.undrain, also as another orchestrator of the fleet asks it.
     Result<QJsonObject> drainWorker(const QJsonObject &params, bool drain);
-    // What worker.pause/resume changed in the database, applied to the session here (if it holds
-    // the worker): through the fleet notification "worker" on the other orchestrators.
+    // What worker.pause/resume and worker.label changed in the database, applied to the session
+    // here (if it holds the worker): through the fleet notification "worker" on the other
+    // orchestrators.
     void applyWorkerChange(const QString &workerId);
+    // worker.remove on another orchestrator of the fleet (notification "remove"): the session
+    // here, if it holds the worker, ends, and the row its end wrote is removed again.
+    void applyWorkerRemoval(const QJsonObject &payload);
 
 private:
     bool shared() const { return m_fleet != nullptr; }
@@ -128,6 +132,11 @@ private:
     Result<WorkerRecord> workerNamed(const QString &name) const;
     Result<QJsonObject> showWorker(const QJsonObject &params);
     Result<QJsonObject> pauseWorker(AdminConnection *connection, const QJsonObject &params, bool pause);
+    Result<QJsonObject> labelWorker(AdminConnection *connection, const QJsonObject &params);
+    Result<QJsonObject> removeWorker(AdminConnection *connection, const QJsonObject &params);
+    // An audit record of `action` on `worker` with `reason`.
+    AuditRecord workerAudit(AdminConnection *connection, const QString &action, const WorkerRecord &worker,
+                            const QString &reason, const QDateTime &now) const;
     // An audit record of `action` by the admin client on `connection`, at `now`.
     AuditRecord auditRecord(AdminConnection *connection, const QString &action, const QDateTime &now) const;
     // `change` and the audit record of it in one transaction: both written or neither; audit.id

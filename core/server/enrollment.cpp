@@ -249,7 +249,10 @@ void Enrollment::admitWorker(WorkerConnection *connection, const EnrollRequest &
             m_sessions->detached(session);
         else
             m_sessions->pool().remove(session->record.id);
-        refuse(connection, saved.error(), request.id);
+        // In a fleet another orchestrator may have given the name to another machine since the
+        // check above: the unique index on names refused the row (migration 012).
+        auto free = checkNameFree(request, token);
+        refuse(connection, free ? saved.error() : free.error(), request.id);
         return;
     }
     welcome(session, connection, request, token, resumed);
@@ -313,9 +316,10 @@ Result<WorkerSession *> Enrollment::sessionFor(const EnrollRequest &request, con
     }
     // The name asked for; else the one it had (a name given once survives restarts with the same
     // --cache-dir, which keeps the machine id); else the token's.
-    if (!request.name.isEmpty())
+    if (!request.name.isEmpty()) {
         record.name = request.name;
-    else if (!*stored)
+        record.nameChosen = true;
+    } else if (!*stored)
         record.name = workerNameFor(token, machineId);
     record.tokenId = token.id;
     record.enrolledAt = now;
@@ -334,8 +338,10 @@ void Enrollment::attachSession(WorkerSession *session, WorkerConnection *connect
     const QString &instanceId = request.instanceId;
     WorkerRecord &record = session->record;
     record.instanceId = instanceId;
-    // Token labels are fixed by the token's creator: they win over the worker's own.
-    record.labels = mergeLabels(request.labels, token.labels);
+    // Token labels are fixed by the token's creator: they win over the worker's own. What an
+    // operator set or removed since (`swamp worker label`, kept in the record) wins over both.
+    record.ownLabels = mergeLabels(request.labels, token.labels);
+    record.labels = record.operatorLabels.appliedTo(record.ownLabels);
     record.platform = request.platform;
     record.arch = request.arch;
     record.version = request.version;

@@ -88,6 +88,8 @@ void Orchestrator::handleFleetNotification(const QString &kind, const QJsonObjec
         remoteDrain(payload);
     } else if (kind == u"worker") {
         m_admin->applyWorkerChange(payload.value(QStringLiteral("workerId")).toString());
+    } else if (kind == u"remove") {
+        m_admin->applyWorkerRemoval(payload);
     } else if (kind == u"probe") {
         m_enrollment->answerProbe(payload);
     } else if (kind == u"probed") {

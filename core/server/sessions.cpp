@@ -233,20 +233,35 @@ QJsonArray WorkerSessions::cutOffToken(const QString &tokenName)
     const Error error = Codes::tokenRevoked(tokenName);
     for (WorkerSession *session : m_pool.onToken(tokenName)) {
         disconnected << session->record.name;
-        // Its running steps go back to the queue first, each with a `cancel` frame while the
-        // connection is still the session's; then the `error` and the close (the last frames
-        // the worker gets, in this order).
-        const QPointer<WorkerConnection> connection = session->connection;
-        if (connection)
-            connection->workerId.clear();
-        endSession(session, WorkerStatus::Disconnected,
-                   Tr::tr("enrollment token '%1' was revoked").arg(tokenName), true);
-        if (connection) {
-            connection->sendError(error);
-            connection->close(Protocol::CloseRevoked, QStringLiteral("token_revoked"));
-        }
+        cutOff(session, Tr::tr("enrollment token '%1' was revoked").arg(tokenName), error, Protocol::CloseRevoked);
     }
     return disconnected;
+}
+
+bool WorkerSessions::cutOffWorker(const QString &workerId, const QString &reason)
+{
+    WorkerSession *session = m_pool.find(workerId);
+    if (!session)
+        return false;
+    const bool connected = session->isConnected();
+    cutOff(session, reason.isEmpty() ? Tr::tr("removed by an operator") : Tr::tr("removed by an operator: %1").arg(reason),
+           Codes::workerRemoved(session->record.name, reason), Protocol::CloseRemoved);
+    return connected;
+}
+
+void WorkerSessions::cutOff(WorkerSession *session, const QString &why, const Error &error, int closeCode)
+{
+    // Its running steps go back to the queue first, each with a `cancel` frame while the
+    // connection is still the session's; then the `error` and the close (the last frames the
+    // worker gets, in this order).
+    const QPointer<WorkerConnection> connection = session->connection;
+    if (connection)
+        connection->workerId.clear();
+    endSession(session, WorkerStatus::Disconnected, why, true);
+    if (connection) {
+        connection->sendError(error);
+        connection->close(closeCode, error.code);
+    }
 }
 
 QJsonArray WorkerSessions::extendToken(const QString &tokenName, const QDateTime &expiresAt)

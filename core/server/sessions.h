@@ -82,6 +82,9 @@ public:
     // The token was revoked: every live session on it here ends at once, its running steps back
     // in the queue (a `cancel` each), then `error` token_revoked and close 4003. Their names.
     QJsonArray cutOffToken(const QString &tokenName);
+    // `swamp worker remove`: the worker's session here (connected or within its grace) ends the
+    // same way, with `error` worker_removed and close 4004. True if it was connected.
+    bool cutOffWorker(const QString &workerId, const QString &reason);
     // The token was extended to `expiresAt`: every session on it here lasts until then, and those
     // draining because it had expired take steps again. Their names.
     QJsonArray extendToken(const QString &tokenName, const QDateTime &expiresAt);
@@ -93,6 +96,8 @@ public:
 
 private:
     void heartbeat();
+    // Ends `session` now (its steps requeued by their retry policy), then sends `error` and closes.
+    void cutOff(WorkerSession *session, const QString &why, const Error &error, int closeCode);
     void expireTokenSessions(const QString &tokenName, const QDateTime &now);
     // Writes again the rows persistWorker() could not write.
     void retryUnsavedWorkers();

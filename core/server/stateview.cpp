@@ -33,9 +33,16 @@ Result<QList<WorkerRecord>> StateView::currentWorkers() const
     for (WorkerRecord &record : *stored) {
         record.activeSteps = remoteActive.value(record.id);
         if (const WorkerSession *session = m_sessions->pool().find(record.id)) {
-            const bool paused = record.paused; // the database's: written by worker.pause alone
+            // The database's: written by worker.pause and worker.label alone (in a fleet perhaps
+            // by another orchestrator, whose notification may not have come yet).
+            const bool paused = record.paused;
+            const LabelOverrides operatorLabels = record.operatorLabels;
             record = session->record;
             record.paused = paused;
+            if (!(operatorLabels == record.operatorLabels)) {
+                record.operatorLabels = operatorLabels;
+                record.labels = operatorLabels.appliedTo(record.ownLabels);
+            }
             record.activeSteps = int(session->leaseIds.size());
             if (session->isConnected())
                 record.lastSeenAt = QDateTime::fromMSecsSinceEpoch(session->lastHeardMs, Qt::UTC);

@@ -100,23 +100,47 @@ QJsonObject WaitReasons::compute(const Requirement &requirement) const
     int slots = 0;
     int used = 0;
     QList<const WorkerRecord *> open;
+    QList<const WorkerRecord *> draining;
+    QList<const WorkerRecord *> paused;
     for (const WorkerRecord *worker : std::as_const(matching)) {
-        if (worker->draining || worker->status == WorkerStatus::Draining)
+        if (worker->draining || worker->status == WorkerStatus::Draining) {
+            draining << worker;
             continue;
+        }
+        if (worker->paused) {
+            paused << worker;
+            continue;
+        }
         open << worker;
         slots += worker->capacity;
         used += std::min(worker->activeSteps, worker->capacity);
     }
-    if (open.isEmpty()) {
-        return reason(QStringLiteral("draining"),
-                      Tr::tr("every worker with %1 is draining (%2); 'swamp worker undrain NAME' takes steps again")
-                          .arg(requirement.text(), names(matching)));
-    }
+    if (open.isEmpty())
+        return noneOpen(requirement, draining, paused);
     if (used >= slots) {
         return reason(QStringLiteral("busy"), Tr::tr("all %1 worker(s) with %2 are busy (%3 of %4 slots in use)")
                                                   .arg(open.size()).arg(requirement.text()).arg(used).arg(slots));
     }
     return {};
+}
+
+QJsonObject WaitReasons::noneOpen(const Requirement &requirement, const QList<const WorkerRecord *> &draining,
+                                  const QList<const WorkerRecord *> &paused)
+{
+    if (paused.isEmpty()) {
+        return reason(QStringLiteral("draining"),
+                      Tr::tr("every worker with %1 is draining (%2); 'swamp worker undrain NAME' takes steps again")
+                          .arg(requirement.text(), names(draining)));
+    }
+    if (draining.isEmpty()) {
+        return reason(QStringLiteral("paused"),
+                      Tr::tr("every worker with %1 is paused (%2); 'swamp worker resume NAME' lets it take steps again")
+                          .arg(requirement.text(), names(paused)));
+    }
+    return reason(QStringLiteral("draining"),
+                  Tr::tr("every worker with %1 is draining (%2) or paused (%3); 'swamp worker undrain NAME' or "
+                         "'swamp worker resume NAME' lets it take steps again")
+                      .arg(requirement.text(), names(draining), names(paused)));
 }
 
 QJsonObject WaitReasons::noMatch(const Requirement &requirement, const QList<const WorkerRecord *> &connected) const

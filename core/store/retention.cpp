@@ -188,17 +188,24 @@ Result<QList<WorkerRecord>> Store::workersGoneBefore(const QDateTime &cutoff)
                    {toMs(cutoff)});
 }
 
+Result<int> Store::deleteBindingsOf(const WorkerRecord &worker)
+{
+    auto bindings = exec(QStringLiteral("DELETE FROM token_bindings WHERE machine_id = ? AND token_id IN "
+                                        "(SELECT id FROM enrollment_tokens WHERE name = ?)"),
+                         {worker.machineId, worker.tokenName});
+    if (!bindings)
+        return fail(bindings.error());
+    return bindings->numRowsAffected();
+}
+
 Result<int> Store::deleteWorker(const WorkerRecord &worker)
 {
     int freed = 0;
     auto done = transaction([&]() -> Result<void> {
-        auto bindings =
-            exec(QStringLiteral("DELETE FROM token_bindings WHERE machine_id = ? AND token_id IN "
-                                "(SELECT id FROM enrollment_tokens WHERE name = ?)"),
-                 {worker.machineId, worker.tokenName});
+        auto bindings = deleteBindingsOf(worker);
         if (!bindings)
             return fail(bindings.error());
-        freed = bindings->numRowsAffected();
+        freed = *bindings;
         // Not while an alive orchestrator keeps it within its reconnect grace: it may resume.
         auto removed =
             exec(QStringLiteral(
@@ -216,6 +223,21 @@ Result<int> Store::deleteWorker(const WorkerRecord &worker)
                         Tr::tr("prune only workers that stay gone; see 'swamp worker list --all'"));
         }
         return {};
+    });
+    if (!done)
+        return fail(done.error());
+    return freed;
+}
+
+Result<int> Store::removeWorker(const WorkerRecord &worker)
+{
+    int freed = 0;
+    auto done = transaction([&]() -> Result<void> {
+        auto bindings = deleteBindingsOf(worker);
+        if (!bindings)
+            return fail(bindings.error());
+        freed = *bindings;
+        return execute(QStringLiteral("DELETE FROM workers WHERE id = ?"), {worker.id});
     });
     if (!done)
         return fail(done.error());

@@ -28,7 +28,7 @@
 namespace Swamp {
 
 namespace {
-constexpr int KnownSchemaVersion = 10;
+constexpr int KnownSchemaVersion = 12;
 } // namespace
 
 int Store::knownSchemaVersion()

@@ -184,6 +184,12 @@ public:
     Result<QList<WorkerRecord>> allWorkers();
     // `swamp worker pause/resume`: the only writer of the paused column (upsertWorker() keeps it).
     Result<void> setWorkerPaused(const QString &workerId, bool paused, const QDateTime &now);
+    // `swamp worker label`: the only writer of the operator_labels column (upsertWorker() writes
+    // it only with a new row).
+    Result<void> setWorkerOperatorLabels(const QString &workerId, const LabelOverrides &labels, const QDateTime &now);
+    // `swamp worker remove`: the worker's row and its binding to its token, whatever its status
+    // (the caller ends its session first). Returns the number of bindings freed.
+    Result<int> removeWorker(const WorkerRecord &worker);
     // `whereSql` e.g. "WHERE status = ? ORDER BY name".
     Result<QList<WorkerRecord>> workers(const QString &whereSql, const QVariantList &bindings = {});
     // Every worker that is not `disconnected` or `lost` becomes `disconnected`; returns how many.
@@ -401,6 +407,8 @@ public:
     // Error "worker_connected" (nothing removed) when it is connected again or, in a fleet,
     // within an alive orchestrator's reconnect grace.
     Result<int> deleteWorker(const WorkerRecord &worker);
+    // The bindings of `worker`'s machine on the tokens of its token name (deleteWorker, removeWorker).
+    Result<int> deleteBindingsOf(const WorkerRecord &worker);
 
     static qint64 toMs(const QDateTime &when) { return when.isValid() ? when.toMSecsSinceEpoch() : 0; }
     static QVariant toMsOrNull(const QDateTime &when);

@@ -2,6 +2,7 @@
 #include "store/store.h"
 #include "store/columns_p.h"
 
+#include <QJsonDocument>
 #include <QSqlError>
 
 namespace Swamp {
@@ -9,7 +10,12 @@ namespace Swamp {
 static const char WorkerColumns[] =
     "SELECT id, name, machine_id, token_id, token_name, instance_id, labels, platform, arch, "
     "version, hostname, capacity, status, draining, orchestrator, enrolled_at, last_seen_at, "
-    "disconnected_at, created_at, updated_at, orchestrator_id, grace_until, paused FROM workers ";
+    "disconnected_at, created_at, updated_at, orchestrator_id, grace_until, paused, operator_labels, chosen_name FROM workers ";
+
+static QString overridesText(const LabelOverrides &labels)
+{
+    return QString::fromUtf8(QJsonDocument(labels.toJson()).toJson(QJsonDocument::Compact));
+}
 
 static WorkerRecord workerFromQuery(const QSqlQuery &q)
 {
@@ -20,7 +26,7 @@ static WorkerRecord workerFromQuery(const QSqlQuery &q)
     w.tokenId = q.value(3).toString();
     w.tokenName = q.value(4).toString();
     w.instanceId = q.value(5).toString();
-    w.labels = labelsFromText(q.value(6).toString());
+    w.ownLabels = labelsFromText(q.value(6).toString());
     w.platform = q.value(7).toString();
     w.arch = q.value(8).toString();
     w.version = q.value(9).toString();
@@ -37,6 +43,9 @@ static WorkerRecord workerFromQuery(const QSqlQuery &q)
     w.orchestratorId = q.value(20).toString();
     w.graceUntil = Store::fromMs(q.value(21));
     w.paused = q.value(22).toInt() != 0;
+    w.operatorLabels = LabelOverrides::fromJson(QJsonDocument::fromJson(q.value(23).toString().toUtf8()).object());
+    w.labels = w.operatorLabels.appliedTo(w.ownLabels);
+    w.nameChosen = !q.value(24).isNull();
     return w;
 }
 
@@ -53,12 +62,15 @@ Result<std::optional<WorkerRecord>> Store::workerByMachine(const QString &machin
 
 Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHeldBy)
 {
-    QVariantList bindings{w.id, w.name, w.machineId, w.tokenId, w.tokenName, w.instanceId, labelsText(w.labels),
+    // The labels column is the worker's own; without an operator's labels they are its labels.
+    const Labels &own = w.operatorLabels.isEmpty() ? w.labels : w.ownLabels;
+    QVariantList bindings{w.id, w.name, w.machineId, w.tokenId, w.tokenName, w.instanceId, labelsText(own),
                           w.platform, w.arch, w.version, w.hostname, w.capacity, workerStatusName(w.status),
                           w.draining ? 1 : 0, w.orchestrator, toMs(w.enrolledAt), toMs(w.lastSeenAt),
                           toMsOrNull(w.disconnectedAt), toMs(w.createdAt), toMs(w.updatedAt),
                           w.orchestratorId.isNull() ? QStringLiteral("") : w.orchestratorId,
-                          toMsOrNull(w.graceUntil), w.paused ? 1 : 0};
+                          toMsOrNull(w.graceUntil), w.paused ? 1 : 0, overridesText(w.operatorLabels),
+                          w.nameChosen ? QVariant(w.name) : QVariant(QMetaType::fromType<QString>())};
     QString held;
     if (!onlyIfHeldBy.isEmpty()) {
         held = QStringLiteral(" WHERE workers.orchestrator_id = ?");
@@ -69,8 +81,8 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
                    "INSERT INTO workers (id, name, machine_id, token_id, token_name, instance_id, "
                    "labels, platform, arch, version, hostname, capacity, status, draining, "
                    "orchestrator, enrolled_at, last_seen_at, disconnected_at, created_at, "
-                   "updated_at, orchestrator_id, grace_until, paused) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "updated_at, orchestrator_id, grace_until, paused, operator_labels, chosen_name) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, token_id = "
                    "excluded.token_id, instance_id = excluded.instance_id, labels = excluded.labels, "
                    "platform = excluded.platform, arch = excluded.arch, version = excluded.version, "
@@ -79,7 +91,7 @@ Result<void> Store::upsertWorker(const WorkerRecord &w, const QString &onlyIfHel
                    "excluded.orchestrator, enrolled_at = excluded.enrolled_at, last_seen_at = "
                    "excluded.last_seen_at, disconnected_at = excluded.disconnected_at, updated_at = "
                    "excluded.updated_at, orchestrator_id = excluded.orchestrator_id, "
-                   "grace_until = excluded.grace_until") + held,
+                   "grace_until = excluded.grace_until, chosen_name = excluded.chosen_name") + held,
                bindings)
         ;
 }
@@ -108,6 +120,12 @@ Result<void> Store::setWorkerPaused(const QString &workerId, bool paused, const 
 {
     return execute(QStringLiteral("UPDATE workers SET paused = ?, updated_at = ? WHERE id = ?"),
                    {paused ? 1 : 0, toMs(now), workerId});
+}
+
+Result<void> Store::setWorkerOperatorLabels(const QString &workerId, const LabelOverrides &labels, const QDateTime &now)
+{
+    return execute(QStringLiteral("UPDATE workers SET operator_labels = ?, updated_at = ? WHERE id = ?"),
+                   {overridesText(labels), toMs(now), workerId});
 }
 
 Result<QList<WorkerRecord>> Store::allWorkers()

@@ -462,7 +462,9 @@ void WorkerAgent::handleError(const QJsonObject &frame)
                   m_enrolled ? Codes::sessionEndedLine(error) : Codes::enrollmentFailureLine(error),
                   {{QStringLiteral("code"), error.code}, {QStringLiteral("reason"), error.message},
                    {QStringLiteral("fix"), error.fix}});
-        finish(1, error.code);
+        // Removed by an operator: an exit code its service does not restart it on
+        // (RestartPreventExitStatus), or it would enroll again.
+        finish(error.code == u"worker_removed" ? ExitRemoved : 1, error.code);
         return;
     }
     m_lastError = error.text();

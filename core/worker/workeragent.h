@@ -52,6 +52,11 @@ class WorkerAgent final : public QObject
     Q_DISABLE_COPY_MOVE(WorkerAgent)
 
 public:
+    // The exit code after `swamp worker remove` ended this worker (error worker_removed): not 1,
+    // so that a service manager that restarts on failure can be told not to (systemd
+    // RestartPreventExitStatus=2 3), which would enroll it again.
+    static constexpr int ExitRemoved = 3;
+
     explicit WorkerAgent(WorkerOptions options, QObject *parent = nullptr);
     ~WorkerAgent() override;
 

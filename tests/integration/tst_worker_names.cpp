@@ -103,7 +103,7 @@ void tst_WorkerNames::secondMachineWithTheNameIsRefused()
         QVERIFY2(second->errContains(u"worker name 'gpu' is taken by another machine's worker"_s),
                  qPrintable(second->describe()));
         QVERIFY2(second->errContains(u"give this worker another --name"_s), qPrintable(second->describe()));
-        QVERIFY2(second->errContains(u"swamp worker prune"_s), qPrintable(second->describe()));
+        QVERIFY2(second->errContains(u"free its name with 'swamp worker remove gpu'"_s), qPrintable(second->describe()));
         QVERIFY2(!second->outContains(u"enrolled as"_s), qPrintable(second->describe()));
         // Nothing changed: the first machine keeps the name, the refused one used no enrollment.
         QCOMPARE(machineOf(u"gpu"_s), firstMachine);

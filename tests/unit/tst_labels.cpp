@@ -1,5 +1,6 @@
-// Labels (`--label k=v`, `SWAMP_WORKER_LABELS=k=v,k=v`): parsing, lists, and the merge in which
-// the token's labels win over the worker's own (SPEC §3).
+// Labels (`--label k=v`, `SWAMP_WORKER_LABELS=k=v,k=v`): parsing, lists, the merge in which
+// the token's labels win over the worker's own (SPEC §3), and an operator's overrides
+// (`swamp worker label`), which win over both for their keys.
 #include "testsupport.h"
 
 #include "common/labels.h"
@@ -29,6 +30,9 @@ private Q_SLOTS:
     void format_data();
     void format();
     void jsonRoundTrip();
+    void overrides_data();
+    void overrides();
+    void overridesJsonRoundTrip();
 };
 
 void tst_Labels::init()
@@ -185,6 +189,51 @@ void tst_Labels::jsonRoundTrip()
     const QJsonObject json = labelsToJson(labels);
     QCOMPARE(json.value(u"region"_s).toString(), u"eu"_s);
     QCOMPARE(labelsFromJson(json), labels);
+}
+
+void tst_Labels::overrides_data()
+{
+    QTest::addColumn<Labels>("own");
+    QTest::addColumn<Labels>("set");
+    QTest::addColumn<QStringList>("remove");
+    QTest::addColumn<Labels>("applied");
+    const Labels own{{u"region"_s, u"eu"_s}, {u"gpu"_s, u"a100"_s}};
+    QTest::addRow("set-wins-over-own") << own << Labels{{u"region"_s, u"mars"_s}} << QStringList()
+                                       << Labels{{u"region"_s, u"mars"_s}, {u"gpu"_s, u"a100"_s}};
+    QTest::addRow("set-adds") << own << Labels{{u"tier"_s, u"1"_s}} << QStringList()
+                              << Labels{{u"region"_s, u"eu"_s}, {u"gpu"_s, u"a100"_s}, {u"tier"_s, u"1"_s}};
+    QTest::addRow("removed-stays-removed") << own << Labels() << QStringList{u"gpu"_s} << Labels{{u"region"_s, u"eu"_s}};
+    QTest::addRow("nothing") << own << Labels() << QStringList() << own;
+}
+
+void tst_Labels::overrides()
+{
+    QFETCH(Labels, own);
+    QFETCH(Labels, set);
+    QFETCH(QStringList, remove);
+    QFETCH(Labels, applied);
+    LabelOverrides overrides;
+    overrides.change(set, remove);
+    QCOMPARE(overrides.appliedTo(own), applied);
+    // A later change of a key replaces the earlier one: set after removed, removed after set.
+    LabelOverrides later = overrides;
+    later.change({}, set.keys());
+    for (const QString &key : set.keys())
+        QVERIFY(!later.appliedTo(own).contains(key));
+    later.change(set, {});
+    QCOMPARE(later.appliedTo(own), applied);
+    QVERIFY(later == overrides);
+}
+
+void tst_Labels::overridesJsonRoundTrip()
+{
+    LabelOverrides overrides;
+    overrides.change({{u"region"_s, u"mars"_s}}, {u"gpu"_s, u"arch"_s});
+    const QJsonObject json = overrides.toJson();
+    QCOMPARE(json, (QJsonObject{{u"region"_s, u"mars"_s}, {u"gpu"_s, QJsonValue::Null}, {u"arch"_s, QJsonValue::Null}}));
+    QCOMPARE(LabelOverrides::fromJson(json), overrides);
+    QCOMPARE(overrides.removed, (QStringList{u"arch"_s, u"gpu"_s}));
+    QVERIFY(LabelOverrides::fromJson({}).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_Labels)

@@ -330,15 +330,17 @@ void tst_Store::olderSchemaMigratedForward()
         QVERIFY(store);
         QVERIFY_RESULT(store->insertToken(t));
         // Back to schema 1: what schemas 2 (steps), 3 (audit), 4 (fleet), 5 (machine keys), 6
-        // (secret environment), 7 (event order, PostgreSQL only) and 8 (the worker's reconnect
-        // grace) added goes.
+        // (secret environment), 7 (event order, PostgreSQL only), 8 (the worker's reconnect
+        // grace), 9 (pause), 10 (batch marker), 11 (operator labels) and 12 (unique chosen names) added goes.
         if (postgres()) {
             for (const char *statement : {"DROP TRIGGER swamp_publish_at_commit ON pg_temp.swamp_staged_events",
                                           "DROP FUNCTION swamp_publish_events()", "DROP SEQUENCE events_pending_id",
                                           "ALTER TABLE events DROP COLUMN pending_id"})
                 QVERIFY_RESULT(store->execute(QLatin1String(statement)));
         }
-        for (const char *statement : {"ALTER TABLE workers DROP COLUMN paused", "DROP INDEX events_by_subject",
+        for (const char *statement : {"DROP INDEX workers_by_chosen_name", "ALTER TABLE workers DROP COLUMN chosen_name",
+                                      "ALTER TABLE workers DROP COLUMN operator_labels",
+                                      "ALTER TABLE workers DROP COLUMN paused", "DROP INDEX events_by_subject",
                                       "ALTER TABLE workers DROP COLUMN grace_until",
                                       "ALTER TABLE steps DROP COLUMN secret_env",
                                       "ALTER TABLE steps DROP COLUMN secret_holder",
