@@ -554,7 +554,10 @@ bool tst_ConsoleWidgets::acceptAndWait(ActionDialog *dialog, QString *error, QSt
         return false;
     }
     dialog->acceptButton()->click();
-    QTest::qWaitFor([&] { return !guard || !guard->isBusy(); }, 20000);
+    if (!QTest::qWaitFor([&] { return !guard || !guard->isBusy(); }, 20000)) {
+        *error = QStringLiteral("the orchestrator did not answer the dialog within 20 s");
+        return false;
+    }
     if (!guard)
         return true;
     *error = guard->errorText();

@@ -14,7 +14,7 @@
 // classify, or one no walk covered, fails the test: a new example in the document needs a walk
 // here. `window` goes out only when the fleet's reconnect window doubles (2,000 connected workers):
 // its example is compared with what the orchestrator's one codec writes, and tst_sessions
-// provokes it in-process.
+// provokes it in-process; so is `resend`'s (a database that refuses a worker's frames).
 #include "hostilepeer.h"
 #include "swampharness.h"
 
@@ -57,7 +57,7 @@ const QStringList WorkerSends{u"enroll"_s,   u"started"_s, u"output"_s, u"finish
                               u"rejected"_s, u"drain"_s,   u"goodbye"_s};
 const QStringList OrchestratorSendsToWorkers{
     u"enrolled"_s, u"error"_s,   u"dispatch"_s, u"ack"_s,      u"refused"_s, u"cancel"_s,
-    u"drain"_s,    u"undrain"_s, u"stop"_s,     u"shutdown"_s, u"window"_s};
+    u"drain"_s,    u"undrain"_s, u"stop"_s,     u"shutdown"_s, u"window"_s, u"resend"_s};
 const QStringList OrchestratorSendsToAdmins{u"result"_s, u"error"_s, u"event"_s, u"output"_s,
                                             u"step"_s};
 // Nested objects that are records (compared key by key), not maps of the caller's data.
@@ -155,6 +155,7 @@ private Q_SLOTS:
     void adminRequests();
     void shutdown();
     void windowAsTheOrchestratorWritesIt();
+    void resendAsTheOrchestratorWritesIt();
     void everyExampleWasWalked();
 
     void init();
@@ -911,6 +912,21 @@ void tst_ProtocolConformance::windowAsTheOrchestratorWritesIt()
         QJsonDocument::fromJson(Swamp::Protocol::Window{windowMs}.encode()).object();
     QVERIFY(conforms(windowExample, written));
     QCOMPARE(written, windowExample->object);
+}
+
+// `resend` goes out only when the database refused what a worker sent (tst_postgres_serve stops
+// PostgreSQL to provoke it, tst_worker_resume answers it): its example is compared with what the
+// orchestrator's one codec writes.
+void tst_ProtocolConformance::resendAsTheOrchestratorWritesIt()
+{
+    const Example *resendExample = example(u"`resend`"_s, u"resend"_s);
+    QVERIFY(resendExample);
+    const QJsonObject &documented = resendExample->object;
+    const QJsonObject written = QJsonDocument::fromJson(
+        Swamp::Protocol::Resend{documented.value(u"leaseId"_s).toString(), documented.value(u"afterSeq"_s).toInt()}
+            .encode()).object();
+    QVERIFY(conforms(resendExample, written));
+    QCOMPARE(written, documented);
 }
 
 void tst_ProtocolConformance::everyExampleWasWalked()
