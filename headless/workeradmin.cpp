@@ -131,6 +131,29 @@ QString eventsTable(const QJsonObject &result)
     return QStringLiteral("\nRecent events:\n") + table.render();
 }
 
+// An operator's change to one worker (pause, resume, label, remove): `--reason`, when given, goes
+// with it into the audit trail. False with *exitCode set when there is nothing left to print: the
+// call failed, or --json printed its result.
+bool workerChange(QCommandLineParser &parser, const QString &method, QJsonObject params, QJsonObject *result,
+                  int *exitCode)
+{
+    const bool json = parser.isSet(QStringLiteral("json"));
+    if (parser.isSet(QStringLiteral("reason")))
+        params.insert(QStringLiteral("reason"), parser.value(QStringLiteral("reason")));
+    auto answer = adminCall(parser, method, params);
+    if (!answer) {
+        *exitCode = failure(answer.error(), json);
+        return false;
+    }
+    if (json) {
+        printJson(*answer);
+        *exitCode = ExitOk;
+        return false;
+    }
+    *result = *answer;
+    return true;
+}
+
 } // namespace
 
 Result<Labels> parseLabelArguments(const QStringList &items, bool valuesRequired, const QString &option)
@@ -197,19 +220,12 @@ int runWorkerPause(const QStringList &arguments, bool pause)
                           : QStringLiteral("  swamp worker resume gpu-01\n"),
                     &name, &exitCode))
         return exitCode;
-    const bool json = parser.isSet(QStringLiteral("json"));
-    QJsonObject params{{QStringLiteral("name"), name}};
-    if (parser.isSet(QStringLiteral("reason")))
-        params.insert(QStringLiteral("reason"), parser.value(QStringLiteral("reason")));
-    auto result = adminCall(parser, pause ? QStringLiteral("worker.pause") : QStringLiteral("worker.resume"), params);
-    if (!result)
-        return failure(result.error(), json);
-    if (json) {
-        printJson(*result);
-        return ExitOk;
-    }
-    const WorkerRecord w = WorkerRecord::fromJson(result->value(QStringLiteral("worker")).toObject());
-    const bool changed = result->value(QStringLiteral("changed")).toBool();
+    QJsonObject answer;
+    if (!workerChange(parser, pause ? QStringLiteral("worker.pause") : QStringLiteral("worker.resume"),
+                      {{QStringLiteral("name"), name}}, &answer, &exitCode))
+        return exitCode;
+    const WorkerRecord w = WorkerRecord::fromJson(answer.value(QStringLiteral("worker")).toObject());
+    const bool changed = answer.value(QStringLiteral("changed")).toBool();
     if (pause) {
         out((changed ? QStringLiteral("Paused %1") : QStringLiteral("%1 was already paused")).arg(w.name)
             + QStringLiteral(": it takes no new steps and stays connected; %1 running step(s) finish. "
@@ -276,21 +292,14 @@ int runWorkerLabel(const QStringList &arguments)
                                    "  swamp worker label gpu-01 pool=ci,tier=2 --remove gpu\n"),
                     &name, &exitCode, &items, QStringLiteral("[k=v...]")))
         return exitCode;
-    const bool json = parser.isSet(QStringLiteral("json"));
     QJsonObject params{{QStringLiteral("name"), name}};
     if (!labelParams(parser, items, command, &params, &exitCode))
         return exitCode;
-    if (parser.isSet(QStringLiteral("reason")))
-        params.insert(QStringLiteral("reason"), parser.value(QStringLiteral("reason")));
-    auto result = adminCall(parser, QStringLiteral("worker.label"), params);
-    if (!result)
-        return failure(result.error(), json);
-    if (json) {
-        printJson(*result);
-        return ExitOk;
-    }
-    const WorkerRecord w = WorkerRecord::fromJson(result->value(QStringLiteral("worker")).toObject());
-    out((result->value(QStringLiteral("changed")).toBool() ? QStringLiteral("%1 labels: %2") : QStringLiteral("%1 already had those labels: %2"))
+    QJsonObject answer;
+    if (!workerChange(parser, QStringLiteral("worker.label"), params, &answer, &exitCode))
+        return exitCode;
+    const WorkerRecord w = WorkerRecord::fromJson(answer.value(QStringLiteral("worker")).toObject());
+    out((answer.value(QStringLiteral("changed")).toBool() ? QStringLiteral("%1 labels: %2") : QStringLiteral("%1 already had those labels: %2"))
             .arg(w.name, printable(labelsText(w))));
     return ExitOk;
 }
@@ -311,22 +320,14 @@ int runWorkerRemove(const QStringList &arguments)
                                    "back, connect it again with a token."),
                     QStringLiteral("  swamp worker remove gpu-01 --reason 'decommissioned'\n"), &name, &exitCode))
         return exitCode;
-    const bool json = parser.isSet(QStringLiteral("json"));
-    QJsonObject params{{QStringLiteral("name"), name}};
-    if (parser.isSet(QStringLiteral("reason")))
-        params.insert(QStringLiteral("reason"), parser.value(QStringLiteral("reason")));
-    auto result = adminCall(parser, QStringLiteral("worker.remove"), params);
-    if (!result)
-        return failure(result.error(), json);
-    if (json) {
-        printJson(*result);
-        return ExitOk;
-    }
-    const WorkerRecord w = WorkerRecord::fromJson(result->value(QStringLiteral("worker")).toObject());
+    QJsonObject answer;
+    if (!workerChange(parser, QStringLiteral("worker.remove"), {{QStringLiteral("name"), name}}, &answer, &exitCode))
+        return exitCode;
+    const WorkerRecord w = WorkerRecord::fromJson(answer.value(QStringLiteral("worker")).toObject());
     QString text = QStringLiteral("Removed %1 (was %2).").arg(w.name, workerStatusName(w.status));
     if (w.activeSteps > 0)
         text += QStringLiteral(" Its %1 running step(s) went back to the queue by their retry policy.").arg(w.activeSteps);
-    if (result->value(QStringLiteral("bindingsFreed")).toInt() > 0)
+    if (answer.value(QStringLiteral("bindingsFreed")).toInt() > 0)
         text += QStringLiteral(" Its enrollment on token '%1' is free again.").arg(w.tokenName);
     out(text);
     return ExitOk;
