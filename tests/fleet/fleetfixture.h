@@ -79,6 +79,30 @@ struct FleetFixture
         return urls.join(u',');
     }
 
+    // Two orchestrators on the database, a token `pool` (5 enrollments) and a worker called
+    // `name` (--name, plus `extra`) enrolled on the first. A null member when that part did not start.
+    struct TwoWithWorker
+    {
+        Harness *a = nullptr;
+        Harness *b = nullptr;
+        QString token;
+        Child *worker = nullptr;
+    };
+    TwoWithWorker twoWithWorkerOnFirst(const QString &name, const QStringList &extra = {})
+    {
+        TwoWithWorker fleet;
+        fleet.a = startOrchestrator();
+        fleet.b = fleet.a ? startOrchestrator() : nullptr;
+        if (!fleet.b)
+            return fleet;
+        fleet.token = fleet.a->createToken(QStringLiteral("pool"), {QStringLiteral("--max-enrollments"), QStringLiteral("5")});
+        if (!fleet.token.isEmpty()) {
+            fleet.worker = fleet.a->startEnrolledWorker(fleet.token, fleet.a->newCacheDir(), name,
+                                                        QStringList{QStringLiteral("--name"), name} + extra);
+        }
+        return fleet;
+    }
+
     // The worker named `name` in a `worker list --json` answer, or {}.
     static QJsonObject workerIn(const QJsonObject &list, const QString &name)
     {

@@ -52,13 +52,10 @@ void TestFleetWorkers::cleanup()
 
 void TestFleetWorkers::nameIsUniqueAcrossTheFleet()
 {
-    Harness *a = m_fleet.startOrchestrator();
-    QVERIFY(a);
-    Harness *b = m_fleet.startOrchestrator();
-    QVERIFY(b);
-    const QString token = a->createToken(u"pool"_s, {u"--max-enrollments"_s, u"5"_s});
-    QVERIFY(!token.isEmpty());
-    QVERIFY(a->startEnrolledWorker(token, a->newCacheDir(), u"gpu-01"_s, {u"--name"_s, u"gpu-01"_s}));
+    const auto fleet = m_fleet.twoWithWorkerOnFirst(u"gpu-01"_s);
+    QVERIFY(fleet.worker);
+    Harness *b = fleet.b;
+    const QString token = fleet.token;
     // The same name asked of the other orchestrator, by another machine: refused there too.
     Child *clash = b->startWorker(token, b->newCacheDir(), {u"--name"_s, u"gpu-01"_s});
     QVERIFY(clash->waitForExit(30000));
@@ -72,15 +69,11 @@ void TestFleetWorkers::nameIsUniqueAcrossTheFleet()
 
 void TestFleetWorkers::showAndFiltersSeeTheWholeFleet()
 {
-    Harness *a = m_fleet.startOrchestrator();
-    QVERIFY(a);
-    Harness *b = m_fleet.startOrchestrator();
-    QVERIFY(b);
-    const QString token = a->createToken(u"pool"_s, {u"--max-enrollments"_s, u"5"_s});
-    QVERIFY(!token.isEmpty());
-    QVERIFY(a->startEnrolledWorker(token, a->newCacheDir(), u"on-a"_s,
-                                   {u"--name"_s, u"on-a"_s, u"--label"_s, u"home=a"_s}));
-    QVERIFY(b->startEnrolledWorker(token, b->newCacheDir(), u"on-b"_s,
+    const auto fleet = m_fleet.twoWithWorkerOnFirst(u"on-a"_s, {u"--label"_s, u"home=a"_s});
+    QVERIFY(fleet.worker);
+    Harness *a = fleet.a;
+    Harness *b = fleet.b;
+    QVERIFY(b->startEnrolledWorker(fleet.token, b->newCacheDir(), u"on-b"_s,
                                    {u"--name"_s, u"on-b"_s, u"--label"_s, u"home=b"_s}));
     // B shows A's worker and says that A holds it.
     const Run shown = b->cli({u"worker"_s, u"show"_s, u"on-a"_s});
@@ -103,14 +96,11 @@ void TestFleetWorkers::showAndFiltersSeeTheWholeFleet()
 
 void TestFleetWorkers::pauseThroughAnotherOrchestrator()
 {
-    Harness *a = m_fleet.startOrchestrator();
-    QVERIFY(a);
-    Harness *b = m_fleet.startOrchestrator();
-    QVERIFY(b);
-    const QString token = a->createToken(u"pool"_s, {u"--max-enrollments"_s, u"5"_s});
-    QVERIFY(!token.isEmpty());
-    Child *worker = a->startEnrolledWorker(token, a->newCacheDir(), u"on-a"_s, {u"--name"_s, u"on-a"_s});
-    QVERIFY(worker);
+    const auto fleet = m_fleet.twoWithWorkerOnFirst(u"on-a"_s);
+    QVERIFY(fleet.worker);
+    Harness *a = fleet.a;
+    Harness *b = fleet.b;
+    Child *worker = fleet.worker;
     // Paused through B; A, which holds it, gives it nothing submitted to either.
     QCOMPARE_EXIT(b->cli({u"worker"_s, u"pause"_s, u"on-a"_s, u"--reason"_s, u"maintenance"_s}), 0);
     QTRY_VERIFY_WITH_TIMEOUT(a->cli({u"worker"_s, u"show"_s, u"on-a"_s, u"--json"_s}).json().value(u"worker"_s).toObject().value(u"paused"_s).toBool(),
@@ -133,13 +123,10 @@ void TestFleetWorkers::pauseThroughAnotherOrchestrator()
 
 void TestFleetWorkers::labelThroughAnotherOrchestrator()
 {
-    Harness *a = m_fleet.startOrchestrator();
-    QVERIFY(a);
-    Harness *b = m_fleet.startOrchestrator();
-    QVERIFY(b);
-    const QString token = a->createToken(u"pool"_s, {u"--max-enrollments"_s, u"5"_s});
-    QVERIFY(!token.isEmpty());
-    QVERIFY(a->startEnrolledWorker(token, a->newCacheDir(), u"on-a"_s, {u"--name"_s, u"on-a"_s, u"--label"_s, u"region=eu"_s}));
+    const auto fleet = m_fleet.twoWithWorkerOnFirst(u"on-a"_s, {u"--label"_s, u"region=eu"_s});
+    QVERIFY(fleet.worker);
+    Harness *a = fleet.a;
+    Harness *b = fleet.b;
     // A step for region=mars, submitted through B, waits; labelled through B, A's worker takes it.
     const QString mars = detach(*b, {u"--label"_s, u"region=mars"_s, u"--"_s, u"true"_s});
     QVERIFY(!mars.isEmpty());
@@ -158,14 +145,11 @@ void TestFleetWorkers::labelThroughAnotherOrchestrator()
 
 void TestFleetWorkers::removeThroughAnotherOrchestrator()
 {
-    Harness *a = m_fleet.startOrchestrator();
-    QVERIFY(a);
-    Harness *b = m_fleet.startOrchestrator();
-    QVERIFY(b);
-    const QString token = a->createToken(u"pool"_s, {u"--max-enrollments"_s, u"5"_s});
-    QVERIFY(!token.isEmpty());
-    Child *worker = a->startEnrolledWorker(token, a->newCacheDir(), u"on-a"_s, {u"--name"_s, u"on-a"_s});
-    QVERIFY(worker);
+    const auto fleet = m_fleet.twoWithWorkerOnFirst(u"on-a"_s);
+    QVERIFY(fleet.worker);
+    Harness *a = fleet.a;
+    Harness *b = fleet.b;
+    Child *worker = fleet.worker;
     const QString running = detach(*a, {u"--"_s, u"sleep"_s, u"60"_s});
     QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, running), u"running"_s, 30000);
     // Removed through B: A ends the session, the worker exits 3, its step goes back to the queue.
