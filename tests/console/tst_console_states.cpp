@@ -3,6 +3,7 @@
 // what to do, names and states are not cut, a paused worker shows as paused, German reaches Qt's
 // own buttons and the new-token dialog's problems fit, and --version/--help need no display.
 #include "consoleharness.h"
+#include "consolewindow.h"
 
 #include "client/adminsession.h"
 #include "columnfitter.h"
@@ -125,17 +126,11 @@ void tst_ConsoleStates::startOrchestrator()
 
 void tst_ConsoleStates::openWindow()
 {
-    AdminEndpointOptions options;
-    options.dataDir = m_orchestrator->dataDir();
-    auto endpoint = resolveAdminEndpoint(options);
-    QVERIFY2(endpoint, qPrintable(endpoint ? QString() : endpoint.error().text()));
-    m_session = std::make_unique<AdminSession>(*endpoint);
-    m_window = std::make_unique<MainWindow>(m_session.get());
-    m_window->resize(1100, 640); // the default size
-    QSignalSpy loaded(m_window.get(), &MainWindow::loaded);
-    m_window->show();
-    m_session->start();
-    QVERIFY(loaded.wait(30000));
+    ConsoleTest::ConsoleWindow console;
+    QString why;
+    QVERIFY2(console.open(m_orchestrator->dataDir(), QSize(1100, 640), &why), qPrintable(why));
+    m_session = std::move(console.session);
+    m_window = std::move(console.window);
 }
 
 void tst_ConsoleStates::startWorker(const QString &name)

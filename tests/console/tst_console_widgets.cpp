@@ -2,6 +2,7 @@
 // events are pushed, tokens are shown once with their deploy snippets, revoke cuts workers off,
 // the query editor points at errors, and a reconnect resumes the event stream.
 #include "consoleharness.h"
+#include "consolewindow.h"
 
 #include "actiondialog.h"
 #include "auditmodel.h"
@@ -130,16 +131,11 @@ void tst_ConsoleWidgets::init()
 
 void tst_ConsoleWidgets::openWindow()
 {
-    AdminEndpointOptions options;
-    options.dataDir = m_orchestrator->dataDir();
-    auto endpoint = resolveAdminEndpoint(options);
-    QVERIFY2(endpoint, qPrintable(endpoint ? QString() : endpoint.error().text()));
-    m_session = std::make_unique<AdminSession>(*endpoint);
-    m_window = std::make_unique<MainWindow>(m_session.get());
-    QSignalSpy loaded(m_window.get(), &MainWindow::loaded);
-    m_window->show();
-    m_session->start();
-    QVERIFY(loaded.wait(30000));
+    ConsoleTest::ConsoleWindow console;
+    QString why;
+    QVERIFY2(console.open(m_orchestrator->dataDir(), QSize(), &why), qPrintable(why));
+    m_session = std::move(console.session);
+    m_window = std::move(console.window);
     QCOMPARE(m_session->state(), AdminSession::State::Connected);
 }
 
