@@ -475,13 +475,10 @@ void tst_FleetRules::aResumeTheDatabaseRefusesKeepsTheSessionsLeases()
 // live orchestrator, its step `running` for ever, issue 20.)
 void tst_FleetRules::aTakeoverTheDatabaseRefusesIsTriedAgain()
 {
-    Harness *a = m_fleet.startOrchestrator();
-    QVERIFY(a);
-    Harness *b = m_fleet.startOrchestrator();
-    QVERIFY(b);
-    const QString token = a->createToken(u"takeover"_s);
-    QVERIFY(!token.isEmpty());
-    QVERIFY(a->startEnrolledWorker(token, a->newCacheDir()));
+    const auto fleet = m_fleet.twoWithWorkerOnFirst(u"takeover"_s);
+    QVERIFY(fleet.worker);
+    Harness *a = fleet.a;
+    Harness *b = fleet.b;
     const QString stepId = detach(*a, {u"--"_s, u"sleep"_s, u"120"_s});
     QVERIFY(!stepId.isEmpty());
     const QString leases = u"modelType == \"swamp/step-lease\" && attributes.state == \"%1\""_s;
