@@ -236,7 +236,7 @@ void tst_PostgresServe::databaseRestartLosesNoStep()
     verifyNoPassword(output, u"the orchestrator's output"_s);
 }
 
-// PostgreSQL is down for a few seconds while one step streams output and another ends. The
+// PostgreSQL is down while one step streams output and another ends. The
 // orchestrator could not store what the worker sent meanwhile; it asks the worker (still
 // connected) to send it again once the database is back: every line is stored once, in order,
 // and the step that ended during the outage ends, without the worker reconnecting.
@@ -255,7 +255,13 @@ void tst_PostgresServe::outputAndResultsDuringAnOutageAreStoredOnce()
     const QString ending = detach(*m_h, {u"--"_s, u"sh"_s, u"-c"_s, u"sleep 2.5; echo ended"_s});
     QVERIFY(!streaming.isEmpty() && !ending.isEmpty());
     QTRY_COMPARE_WITH_TIMEOUT(total(*m_h, u"modelType == \"swamp/step\" && attributes.state == \"running\""_s), 2, 30000);
-    QVERIFY2(m_postgres.stopFor(3000), qPrintable(m_postgres.errorString()));
+    // Down until the worker has sent the ending step's result and the orchestrator knows the
+    // database is gone; the other step streams on meanwhile.
+    QVERIFY2(m_postgres.shutDown(), qPrintable(m_postgres.errorString()));
+    QTRY_VERIFY_WITH_TIMEOUT(worker->outContains(u"step finished: sh (step %1)"_s.arg(ending.right(8)))
+                                 && m_h->orchestratorOutput().contains(u"connection to PostgreSQL is lost"_s),
+                             30000);
+    QVERIFY2(m_postgres.startAgain(), qPrintable(m_postgres.errorString()));
 
     const QString succeeded = u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s;
     QTRY_COMPARE_WITH_TIMEOUT(total(*m_h, succeeded), 2, 60000);

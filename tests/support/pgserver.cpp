@@ -296,7 +296,7 @@ bool PostgresServer::stop()
     }
     if (m_standbyRunning && !stopStandby())
         return false;
-    if (!m_running)
+    if (!m_running || m_down)
         return true;
     const Result stopped = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s)),
                                              u"--mode=fast"_s, u"--wait"_s, u"stop"_s});
@@ -325,27 +325,37 @@ bool PostgresServer::restart()
     return true;
 }
 
-bool PostgresServer::stopFor(int downMs)
+bool PostgresServer::shutDown()
 {
     if (!m_running) {
         m_error = u"the PostgreSQL server is not running"_s;
         return false;
     }
-    const QString data = u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s));
-    const Result stopped = run(u"pg_ctl"_s, {data, u"--mode=fast"_s, u"--wait"_s, u"stop"_s});
+    const Result stopped = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s)), u"--mode=fast"_s,
+                                             u"--wait"_s, u"stop"_s});
     if (!stopped.ok) {
         m_error = u"pg_ctl stop failed:\n%1"_s.arg(lastLines(stopped.output, 10));
         return false;
     }
-    QTest::qWait(downMs);
-    const Result started = run(u"pg_ctl"_s, {data, u"--log=%1"_s.arg(m_dir->filePath(u"postgres.log"_s)),
+    m_down = true;
+    return true;
+}
+
+bool PostgresServer::startAgain()
+{
+    if (!m_down) {
+        m_error = u"the PostgreSQL server was not shut down"_s;
+        return false;
+    }
+    const Result started = run(u"pg_ctl"_s, {u"--pgdata=%1"_s.arg(m_dir->filePath(u"data"_s)),
+                                             u"--log=%1"_s.arg(m_dir->filePath(u"postgres.log"_s)),
                                              u"--options=-c port=%1"_s.arg(m_port), u"--wait"_s,
                                              u"--timeout=120"_s, u"start"_s});
     if (!started.ok) {
-        m_running = false;
         m_error = u"pg_ctl start failed:\n%1"_s.arg(lastLines(started.output, 10));
         return false;
     }
+    m_down = false;
     return true;
 }
 

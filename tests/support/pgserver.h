@@ -50,10 +50,10 @@ public:
     // pg_ctl restart -m fast, as an operator restarts it: every session is ended, the server is
     // back on the same port when this returns. False with errorString() when it fails.
     bool restart();
-    // Stops the server (fast shutdown: every session is cut), keeps it down for `downMs` while
-    // the test's event loop runs, and starts it again on the same port: a managed database's
-    // maintenance window. False with errorString() when it fails.
-    bool stopFor(int downMs);
+    // A managed database's maintenance window: shutDown() stops the server (fast shutdown: every
+    // session is cut), startAgain() starts it on the same port. False with errorString().
+    bool shutDown();
+    bool startAgain();
     QString errorString() const { return m_error; }
 
     // A new empty database owned by the test role; its URL, or empty with errorString().
@@ -131,6 +131,7 @@ private:
     int m_databases = 0;
     int m_standbyPort = 0;
     bool m_running = false;
+    bool m_down = false; // shutDown() and not started again: m_running stays, the directory is kept
     bool m_standbyRunning = false;
 };
 
