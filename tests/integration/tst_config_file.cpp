@@ -361,22 +361,30 @@ void tst_ConfigFile::badValueGivesTheFlagsMessage()
 }
 
 // A file open() refuses: mode 0000. Root reads every file, so as root swamp runs as nobody,
-// with the test's directory opened to it (the file itself stays closed).
+// with the test's directory opened to it (the file itself stays closed), from a copy of the
+// binary in that directory: the build tree may be where nobody can reach (a clone in /root).
 void tst_ConfigFile::unreadableFileIsAUsageError()
 {
     const QString path = writeConfig(u"locked.ini"_s, u"[serve]\nlisten = 127.0.0.1:0\n"_s, {});
     QProcess process;
     process.setProcessEnvironment(Harness::baseEnvironment());
+    QString binary = swampBinary();
     if (::geteuid() == 0) {
-        QVERIFY(QFile::setPermissions(QFileInfo(path).absolutePath(),
-                                      QFileDevice::ReadOwner | QFileDevice::WriteOwner |
-                                          QFileDevice::ExeOwner | QFileDevice::ExeOther));
+        const QString dir = QFileInfo(path).absolutePath();
+        QVERIFY(QFile::setPermissions(dir, QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                               QFileDevice::ExeOwner | QFileDevice::ExeOther));
+        binary = dir + u"/swamp"_s;
+        QFile::remove(binary);
+        QVERIFY(QFile::copy(swampBinary(), binary));
+        QVERIFY(QFile::setPermissions(binary, QFileDevice::ReadOwner | QFileDevice::ExeOwner |
+                                                  QFileDevice::ReadOther | QFileDevice::ExeOther));
         process.setChildProcessModifier([] {
             if (::setgid(65534) != 0 || ::setuid(65534) != 0)
                 ::_exit(99);
         });
     }
-    process.start(swampBinary(), {u"serve"_s, u"--config"_s, path});
+    process.start(binary, {u"serve"_s, u"--config"_s, path});
+    QVERIFY2(process.waitForStarted(30000), qPrintable(binary + u": "_s + process.errorString()));
     QVERIFY(process.waitForFinished(30000));
     const QString err = QString::fromUtf8(process.readAllStandardError());
     QVERIFY2(process.exitCode() == 2, qPrintable(err));
