@@ -198,7 +198,7 @@ Result<int> Store::deleteBindingsOf(const WorkerRecord &worker)
     return bindings->numRowsAffected();
 }
 
-Result<int> Store::deleteWorker(const WorkerRecord &worker)
+Result<int> Store::deleteWithBindings(const WorkerRecord &worker, const std::function<Result<void>()> &deleteRow)
 {
     int freed = 0;
     auto done = transaction([&]() -> Result<void> {
@@ -206,6 +206,16 @@ Result<int> Store::deleteWorker(const WorkerRecord &worker)
         if (!bindings)
             return fail(bindings.error());
         freed = *bindings;
+        return deleteRow();
+    });
+    if (!done)
+        return fail(done.error());
+    return freed;
+}
+
+Result<int> Store::deleteWorker(const WorkerRecord &worker)
+{
+    return deleteWithBindings(worker, [&]() -> Result<void> {
         // Not while an alive orchestrator keeps it within its reconnect grace: it may resume.
         auto removed =
             exec(QStringLiteral(
@@ -224,24 +234,11 @@ Result<int> Store::deleteWorker(const WorkerRecord &worker)
         }
         return {};
     });
-    if (!done)
-        return fail(done.error());
-    return freed;
 }
 
 Result<int> Store::removeWorker(const WorkerRecord &worker)
 {
-    int freed = 0;
-    auto done = transaction([&]() -> Result<void> {
-        auto bindings = deleteBindingsOf(worker);
-        if (!bindings)
-            return fail(bindings.error());
-        freed = *bindings;
-        return execute(QStringLiteral("DELETE FROM workers WHERE id = ?"), {worker.id});
-    });
-    if (!done)
-        return fail(done.error());
-    return freed;
+    return deleteWithBindings(worker, [&] { return execute(QStringLiteral("DELETE FROM workers WHERE id = ?"), {worker.id}); });
 }
 
 } // namespace Swamp

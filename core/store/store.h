@@ -409,6 +409,8 @@ public:
     Result<int> deleteWorker(const WorkerRecord &worker);
     // The bindings of `worker`'s machine on the tokens of its token name (deleteWorker, removeWorker).
     Result<int> deleteBindingsOf(const WorkerRecord &worker);
+    // deleteBindingsOf() and `deleteRow` in one transaction; the bindings freed.
+    Result<int> deleteWithBindings(const WorkerRecord &worker, const std::function<Result<void>()> &deleteRow);
 
     static qint64 toMs(const QDateTime &when) { return when.isValid() ? when.toMSecsSinceEpoch() : 0; }
     static QVariant toMsOrNull(const QDateTime &when);
