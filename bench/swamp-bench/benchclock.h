@@ -67,6 +67,7 @@ struct RateProfile
     double meanPerBucket = 0;
     qint64 peakPerBucket = 0;
     qsizetype buckets = 0;
+    QList<qint64> counts; // per bucket, from the first time on
 };
 
 inline RateProfile rateProfile(QList<qint64> timesUs, qint64 bucketUs)
@@ -82,6 +83,7 @@ inline RateProfile rateProfile(QList<qint64> timesUs, qint64 bucketUs)
         ++counts[qsizetype((t - first) / bucketUs)];
     profile.peakPerBucket = *std::max_element(counts.cbegin(), counts.cend());
     profile.meanPerBucket = double(timesUs.size()) / double(profile.buckets);
+    profile.counts = counts;
     return profile;
 }
 

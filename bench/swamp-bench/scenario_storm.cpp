@@ -164,6 +164,14 @@ Rerun rerunHeldSteps(Setup &setup, ScenarioResult &result, SimFleet &fleet, int 
     return rerun;
 }
 
+QJsonArray numbers(const QList<qint64> &values)
+{
+    QJsonArray array;
+    for (qint64 value : values)
+        array << value;
+    return array;
+}
+
 // What a storm measured, phase by phase.
 struct StormRun
 {
@@ -192,6 +200,8 @@ QJsonObject stormFigures(const Setup &setup, const SimFleet &fleet, bool crash, 
             {QStringLiteral("attemptPeakToMean"), peakToMean(comeback.attempts)},
             {QStringLiteral("attemptMeanPer100ms"), comeback.attempts.meanPerBucket},
             {QStringLiteral("attemptPeakPer100ms"), comeback.attempts.peakPerBucket},
+            {QStringLiteral("connectsPer100ms"), numbers(comeback.connects.counts)},
+            {QStringLiteral("attemptsPer100ms"), numbers(comeback.attempts.counts)},
             {QStringLiteral("connectAttempts"), fleet.connectAttemptTimesUs().size() - storm.mark.attempts},
             {QStringLiteral("failedAttempts"), fleet.failedAttempts() - storm.mark.failed},
             {QStringLiteral("stepsLost"), storm.rerun.lost},

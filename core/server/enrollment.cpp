@@ -421,6 +421,7 @@ void Enrollment::welcome(WorkerSession *session, WorkerConnection *connection, c
     enrolled.reconnectGraceMs = m_settings.reconnectGraceMs;
     // For a drop without a `shutdown` frame (the orchestrator killed, its host gone).
     enrolled.reconnectWindowMs = m_sessions->reconnectWindowMs();
+    m_sessions->windowTold(session, enrolled.reconnectWindowMs);
     enrolled.tokenExpiresAt = token.expiresAt.toUTC().toString(Qt::ISODateWithMs);
     enrolled.leases = leases;
     enrolled.draining = record.draining;

@@ -42,16 +42,20 @@ qint64 WorkerSessions::reconnectWindowMs() const
 
 void WorkerSessions::announceReconnectWindow()
 {
-    // A frame per worker per doubling: about 2 N frames while a fleet grows to N.
+    // Told once per doubling, each worker with its next ping (tellWindow()): never to the whole
+    // fleet in one turn, which at 16,000 workers held the event loop for a third of a second
+    // while the fleet was coming back.
     const qint64 window = reconnectWindowMs();
-    if (window < 2 * m_announcedWindowMs)
+    if (window >= 2 * m_announcedWindowMs)
+        m_announcedWindowMs = window;
+}
+
+void WorkerSessions::tellWindow(WorkerSession *session, WorkerConnection *connection)
+{
+    if (session->windowToldMs >= m_announcedWindowMs)
         return;
-    m_announcedWindowMs = window;
-    const QByteArray frame = Protocol::Window{window}.encode();
-    for (WorkerSession *session : m_pool.all()) {
-        if (WorkerConnection *connection = session->connection)
-            connection->sendEncoded(frame);
-    }
+    session->windowToldMs = m_announcedWindowMs;
+    connection->sendEncoded(Protocol::Window{m_announcedWindowMs}.encode());
 }
 
 void WorkerSessions::heartbeat()
@@ -84,6 +88,7 @@ void WorkerSessions::heartbeat()
             continue;
         }
         connection->ping();
+        tellWindow(session, connection);
     }
 }
 

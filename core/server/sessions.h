@@ -58,9 +58,12 @@ public:
 
     // Over how long the fleet should spread its reconnects when this orchestrator goes away.
     qint64 reconnectWindowMs() const;
-    // Workers that enrolled while the fleet was small hold a small window: tell every connected
-    // worker each time the window has doubled since the fleet was last told.
+    // Workers that enrolled while the fleet was small hold a small window. Called after each
+    // enrollment: once the window has doubled since it was last announced, every worker hears of
+    // it with its next ping (a `window` frame), never the whole fleet in one turn.
     void announceReconnectWindow();
+    // What the worker was told in `enrolled`: later windows are sent only when they are larger.
+    void windowTold(WorkerSession *session, qint64 windowMs) { session->windowToldMs = windowMs; }
 
     // A connection (back) on `session`: it is no longer within a grace.
     void attached(WorkerSession *session);
@@ -96,6 +99,8 @@ public:
 
 private:
     void heartbeat();
+    // Sends `session` the announced window if it holds a smaller one.
+    void tellWindow(WorkerSession *session, WorkerConnection *connection);
     // Ends `session` now (its steps requeued by their retry policy), then sends `error` and closes.
     void cutOff(WorkerSession *session, const QString &why, const Error &error, int closeCode);
     void expireTokenSessions(const QString &tokenName, const QDateTime &now);

@@ -25,6 +25,7 @@ struct WorkerSession
     qint64 drainDeadlineMs = 0; // draining with a deadline: then running steps are requeued
     QString drainCode;          // why it drains: "operator", "worker", "token_expired"
     qint64 holdUntilMs = 0;     // declined a step: no dispatch to it before then
+    qint64 windowToldMs = 0;    // the reconnect window this worker was last told (`enrolled`, `window`)
 
     bool isConnected() const { return !connection.isNull(); }
     int freeSlots() const { return std::max(0, record.capacity - int(leaseIds.size())); }

@@ -235,21 +235,37 @@ void tst_Sessions::theReconnectWindowFollowsTheFleet()
 
 void tst_Sessions::theFleetIsToldWhenTheWindowDoubles()
 {
-    // One connected worker among 2,000 sessions: the window (2 s) is twice the smallest one.
-    auto *socket = new FakePeerSocket();
-    WorkerConnection connection(socket, Protocol::MaxWorkerFrameBytes);
-    WorkerSession *connected = addWorker(u"connected"_s);
-    connected->connection = &connection;
+    // Pings every 100 ms, so that a round of heartbeats passes quickly.
+    QVERIFY(m_parts.open({100, 15000, GraceMs}));
+    // Two connected workers among 2,000 sessions: one enrolled when the fleet was one (told 1 s),
+    // one enrolled last (told the 2 s window in its `enrolled`).
+    auto *oldSocket = new FakePeerSocket();
+    WorkerConnection oldConnection(oldSocket, Protocol::MaxWorkerFrameBytes);
+    WorkerSession *old = addWorker(u"old"_s);
+    old->connection = &oldConnection;
+    m_parts.sessions->windowTold(old, m_parts.sessions->reconnectWindowMs());
     m_parts.sessions->announceReconnectWindow();
-    QVERIFY(socket->sentOfType(u"window"_s).isEmpty()); // a fleet of one: nothing to say
-    for (int i = 1; i < 2000; ++i)
+    for (int i = 1; i < 1999; ++i)
         m_parts.sessions->pool().insert(ServerParts::makeSession(u"bulk-%1"_s.arg(i), u"bulk-%1"_s.arg(i)));
+    auto *newSocket = new FakePeerSocket();
+    WorkerConnection newConnection(newSocket, Protocol::MaxWorkerFrameBytes);
+    WorkerSession *last = addWorker(u"last"_s);
+    last->connection = &newConnection;
+    QCOMPARE(m_parts.sessions->reconnectWindowMs(), qint64(2000));
+    m_parts.sessions->windowTold(last, m_parts.sessions->reconnectWindowMs());
     m_parts.sessions->announceReconnectWindow();
-    QCOMPARE(socket->sentOfType(u"window"_s),
-             (QList<QJsonObject>{{{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 2000}}}));
-    m_parts.sessions->announceReconnectWindow(); // told once per doubling
-    QCOMPARE(socket->sentOfType(u"window"_s).size(), 1);
-    connected->connection = nullptr;
+    // Not the whole fleet in the enrollment's turn: each worker hears of it with its next ping.
+    QVERIFY(oldSocket->sentOfType(u"window"_s).isEmpty());
+    m_parts.sessions->startHeartbeats();
+    QTRY_COMPARE(oldSocket->sentOfType(u"window"_s),
+                 (QList<QJsonObject>{{{u"type"_s, u"window"_s}, {u"reconnectWindowMs"_s, 2000}}}));
+    // Told once per doubling, and never a window the worker already holds.
+    QTRY_VERIFY(newSocket->pings >= 3 && oldSocket->pings >= 3);
+    QCOMPARE(oldSocket->sentOfType(u"window"_s).size(), 1);
+    QVERIFY(newSocket->sentOfType(u"window"_s).isEmpty());
+    m_parts.sessions->stopHeartbeats();
+    old->connection = nullptr;
+    last->connection = nullptr;
 }
 
 QTEST_GUILESS_MAIN(tst_Sessions)
