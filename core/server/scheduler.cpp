@@ -296,18 +296,14 @@ void Scheduler::schedule()
     m_queue.forEach([&](const QString &stepId) {
         // What scheduling needs, from the full record or from the QueuedStep alone.
         const Requirement *requirement = nullptr;
-        bool hasSecrets = false;
-        if (const auto open = m_open.constFind(stepId); open != m_open.cend()) {
+        if (const auto open = m_open.constFind(stepId); open != m_open.cend())
             requirement = &open->spec.requirement;
-            hasSecrets = !open->spec.secretNames.isEmpty();
-        } else if (const auto only = m_queuedOnly.constFind(stepId); only != m_queuedOnly.cend()) {
+        else if (const auto only = m_queuedOnly.constFind(stepId); only != m_queuedOnly.cend())
             requirement = &only->requirement;
-            hasSecrets = only->hasSecrets;
-        } else {
+        else
             return true;
-        }
         // Only the orchestrator holding a step's secret values can dispatch it.
-        if (hasSecrets && !m_secrets.contains(stepId))
+        if (secretsElsewhere(stepId))
             return true;
         const bool anyWorker = requirement->target.isEmpty() && requirement->labels.isEmpty()
                                && requirement->platform.isEmpty();
@@ -324,7 +320,7 @@ void Scheduler::schedule()
                 if (Store::isAwayError(step.error()))
                     return false;
                 qCWarning(lcLease) << "could not read queued step" << stepId << step.error().message;
-            } else if (*step && dispatch(**step, best)) {
+            } else if (*step && dispatch(**step, best, slots)) {
                 --slots;
             }
             if (anyWorker && best->freeSlots() > 0)
@@ -356,13 +352,31 @@ void Scheduler::prepareDispatch(const StepRecord &base, const WorkerSession &ses
     next.updatedAt = now;
 }
 
-bool Scheduler::dispatch(StepRecord &step, WorkerSession *session)
+bool Scheduler::secretsElsewhere(const QString &stepId) const
+{
+    if (m_secrets.contains(stepId))
+        return false;
+    if (const auto open = m_open.constFind(stepId); open != m_open.cend())
+        return !open->spec.secretNames.isEmpty();
+    const auto only = m_queuedOnly.constFind(stepId);
+    return only != m_queuedOnly.cend() && only->hasSecrets;
+}
+
+bool Scheduler::dispatch(StepRecord &step, WorkerSession *session, int claimAhead)
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
     LeaseRecord lease;
     StepRecord next;
     prepareDispatch(step, *session, now, lease, next);
     bool taken = false; // another orchestrator claimed it first
+    if (m_shared && claimAhead > 1) {
+        // Only steps this orchestrator may dispatch: not those whose secrets another one holds.
+        const QStringList ids = queuedFrom(step.id, std::min(claimAhead, MaxClaimAhead), [this](const QString &id) {
+            return !secretsElsewhere(id);
+        });
+        if (auto claimed = m_store->claimAhead(ids); !claimed && Store::isAwayError(claimed.error()))
+            return false;
+    }
     auto saved = m_store->transaction([&]() -> Result<void> {
         if (m_shared) {
             // The claim: a row another orchestrator is dispatching is skipped, not waited for.

@@ -120,13 +120,21 @@ private:
     // QueuedStep is held (then also the next few such steps in the queue, in one read: they are
     // likely dispatched next). Null when it is not open here; an error when the store failed.
     Result<StepRecord *> openRecord(const QString &id);
+    // `id` and up to `limit` - 1 queued steps after it, in queue order, that `also` accepts.
+    QStringList queuedFrom(const QString &id, int limit, const std::function<bool(const QString &)> &also) const;
     // When queued step `id` times out waiting for a worker; nothing when it is not queued here.
     std::optional<qint64> queueDeadlineOf(const QString &id) const;
     // The open step `stepOrRunId`, or the open steps of that run.
     QList<QString> openStepIdsOf(const QString &stepOrRunId) const;
     // Connected, not draining, not held back, with a free slot; adds their free slots to `slots`.
     QList<WorkerSession *> availableWorkers(int *slots) const;
-    bool dispatch(StepRecord &step, WorkerSession *session);
+    // In a fleet the step is claimed first, and with it up to `claimAhead` - 1 of the steps
+    // queued after it (the pass has that many free slots left): one round trip for a pass that
+    // dispatches steps other orchestrators queued, not one per step.
+    bool dispatch(StepRecord &step, WorkerSession *session, int claimAhead = 1);
+    static constexpr int MaxClaimAhead = 64;
+    // Its --secret-env values are held by another orchestrator: only that one dispatches it.
+    bool secretsElsewhere(const QString &stepId) const;
     // The lease of `base`'s next attempt on `session`, and the step once dispatched.
     void prepareDispatch(const StepRecord &base, const WorkerSession &session, const QDateTime &now,
                          LeaseRecord &lease, StepRecord &next) const;

@@ -289,14 +289,7 @@ Result<StepRecord *> Scheduler::openRecord(const QString &id)
     if (!m_queuedOnly.contains(id))
         return nullptr;
     // This one and the next ones held the same way, in queue order.
-    QStringList ids{id};
-    bool found = false;
-    m_queue.forEach([&](const QString &queued) {
-        if (found && m_queuedOnly.contains(queued))
-            ids << queued;
-        found = found || queued == id;
-        return ids.size() < ReadAhead;
-    });
+    const QStringList ids = queuedFrom(id, ReadAhead, [this](const QString &queued) { return m_queuedOnly.contains(queued); });
     auto stored = m_store->stepsWithIds(ids);
     if (!stored)
         return fail(stored.error());
@@ -311,6 +304,19 @@ Result<StepRecord *> Scheduler::openRecord(const QString &id)
     }
     const auto open = m_open.find(id);
     return open == m_open.end() ? nullptr : &*open;
+}
+
+QStringList Scheduler::queuedFrom(const QString &id, int limit, const std::function<bool(const QString &)> &also) const
+{
+    QStringList ids{id};
+    bool found = false;
+    m_queue.forEach([&](const QString &queued) {
+        if (found && also(queued))
+            ids << queued;
+        found = found || queued == id;
+        return ids.size() < limit;
+    });
+    return ids;
 }
 
 std::optional<qint64> Scheduler::queueDeadlineOf(const QString &id) const

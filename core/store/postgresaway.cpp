@@ -52,6 +52,7 @@ bool Store::noteConnectionLost(const QSqlError &error)
         return false;
     m_away = true;
     m_awayClock.start();
+    m_claimedAhead.clear(); // their locks went with the session
     m_uncommittedEventIds.clear(); // staged in the transaction the server dropped
     // Also when no batch is open (a heartbeat found it): the commit pipeline is what reconnects.
     if (m_scheduleCommit)
@@ -64,7 +65,7 @@ bool Store::noteConnectionLost(const QSqlError &error)
 
 void Store::logForReplay(const QString &sql, const QSqlQuery &query, bool locking)
 {
-    if (!m_batchOpen || m_finalFlush || m_replaying)
+    if (!m_batchOpen || m_finalFlush || m_replaying || m_notLogged)
         return;
     const bool notify = startsWith(sql, "SELECT pg_notify");
     const bool read = startsWith(sql, "SELECT") || startsWith(sql, "DECLARE") || startsWith(sql, "FETCH")

@@ -265,6 +265,14 @@ Result<QList<StepRecord>> Store::steps(const QString &whereSql, const QVariantLi
     return list;
 }
 
+namespace {
+QString claimSql(const QString &where)
+{
+    return QString::fromLatin1(Internal::StepColumnsSql) + where + QStringLiteral(" AND state = 'queued'");
+}
+const QString SkipLocked = QStringLiteral(" FOR NO KEY UPDATE SKIP LOCKED");
+} // namespace
+
 Result<std::optional<StepRecord>> Store::claimQueuedStep(const QString &id)
 {
     if (deferring()) {
@@ -274,17 +282,61 @@ Result<std::optional<StepRecord>> Store::claimQueuedStep(const QString &id)
             const StepRecord &step = std::get<StepRecord>(pending->row);
             return step.state == StepState::Queued ? std::optional<StepRecord>(step) : std::nullopt;
         }
+        // Locked by claimAhead() in this batch (and held till it ends), or found taken then.
+        if (const auto ahead = m_claimedAhead.constFind(id); ahead != m_claimedAhead.cend()) {
+            logClaimForReplay(id, ahead->has_value());
+            return *ahead;
+        }
     }
     // SQLite has one writer (this process) and no row locks: the plain read is the claim. The
     // claim reads only the step's own row, which no pending row changes: no need to write them.
-    const QString lock = m_dialect == Dialect::Postgres ? QStringLiteral(" FOR NO KEY UPDATE SKIP LOCKED") : QString();
-    const QString sql = QString::fromLatin1(Internal::StepColumnsSql) + QStringLiteral("WHERE id = ? AND state = 'queued'") + lock;
+    const QString sql = claimSql(QStringLiteral("WHERE id = ?")) + (m_dialect == Dialect::Postgres ? SkipLocked : QString());
     auto query = deferring() ? execWithoutFlush(sql, {id}) : exec(sql, {id});
     if (!query)
         return fail(query.error());
     if (!query->next())
         return std::optional<StepRecord>();
     return std::optional<StepRecord>(stepFromQuery(*query));
+}
+
+Result<void> Store::claimAhead(const QStringList &ids)
+{
+    if (m_dialect != Dialect::Postgres || !deferring() || m_transactionDepth > 0 || ids.isEmpty()
+        || claimedAhead(ids.first()) || pendingRow(PendingRowKind<StepRecord>, ids.first()))
+        return {};
+    QStringList wanted;
+    for (const QString &id : ids) {
+        if (!claimedAhead(id) && !pendingRow(PendingRowKind<StepRecord>, id) && !wanted.contains(id))
+            wanted << id;
+    }
+    QString placeholders = QStringLiteral("?");
+    for (qsizetype i = 1; i < wanted.size(); ++i)
+        placeholders += QStringLiteral(", ?");
+    const QVariantList bindings(wanted.cbegin(), wanted.cend());
+    // Not logged for a replay as it is: only the claims used are (logClaimForReplay()), so that a
+    // replay does not compare rows this batch never depended on.
+    m_notLogged = true;
+    auto query = execWithoutFlush(claimSql(QStringLiteral("WHERE id IN (%1)").arg(placeholders)) + SkipLocked, bindings);
+    m_notLogged = false;
+    if (!query)
+        return fail(query.error());
+    for (const QString &id : std::as_const(wanted))
+        m_claimedAhead.insert(id, std::nullopt); // taken, locked by another, or not queued
+    while (query->next()) {
+        StepRecord step = stepFromQuery(*query);
+        const QString id = step.id;
+        m_claimedAhead.insert(id, std::move(step));
+    }
+    return {};
+}
+
+void Store::logClaimForReplay(const QString &id, bool found)
+{
+    if (!m_batchOpen || m_finalFlush || m_replaying)
+        return;
+    auto text = inlineBindings(claimSql(QStringLiteral("WHERE id = ?")) + SkipLocked, {id});
+    if (text)
+        m_replayLog << Logged{*text, found ? 1 : 0, true, false};
 }
 
 Result<void> Store::forEachStep(const QString &whereSql, const QVariantList &bindings,

@@ -266,6 +266,12 @@ public:
     // Locks a queued step for this transaction (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED) and returns
     // its current row; nullopt when another orchestrator holds or took it, or it is not queued.
     Result<std::optional<StepRecord>> claimQueuedStep(const QString &id);
+    // PostgreSQL, inside a write-behind batch: locks the queued ones of `ids` in one statement, for
+    // the claimQueuedStep() calls of this batch that follow (each then costs no round trip). Call
+    // it outside any transaction(): a savepoint rolled back would release the locks. Ids the batch
+    // changed, or that an earlier call covered, are left out; nothing happens for the first id
+    // when it was. The locks of steps never dispatched go with the batch's commit.
+    Result<void> claimAhead(const QStringList &ids);
     // Locks a step row for this transaction and returns it (PostgreSQL: FOR NO KEY UPDATE).
     Result<std::optional<StepRecord>> stepForUpdate(const QString &id);
     // Compare-and-set on an active lease: writes `lease` only if the stored lease is still active.
@@ -552,6 +558,7 @@ private:
     QElapsedTimer m_backClock;
     bool m_finalFlush = false; // the commit's own flush: its rows are kept, not logged
     bool m_replaying = false;
+    bool m_notLogged = false; // claimAhead()'s statement: its used claims are logged one by one
     struct Logged
     {
         QString sql;      // bindings inlined
@@ -573,6 +580,12 @@ private:
         PendingRows rows; // its final rows, kept apart from what changed after
     };
     std::optional<UnansweredCommit> m_unanswered;
+    // claimAhead(): the rows this batch locked (and the ids it found taken: nullopt), until it
+    // ends or the connection is lost.
+    QHash<QString, std::optional<StepRecord>> m_claimedAhead;
+    bool claimedAhead(const QString &id) const { return m_claimedAhead.contains(id); }
+    // What claimQueuedStep() would have run for `id`, logged for a replay as if it had.
+    void logClaimForReplay(const QString &id, bool found);
     Result<void> commitMarked(QSqlDatabase &db);
     Result<void> settleUnansweredCommit();
     qint64 m_idleInTransactionMs = 0;

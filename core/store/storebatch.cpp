@@ -130,6 +130,7 @@ Result<void> Store::commitBatch()
         const Error error = m_batchBroken ? *m_batchBroken : flushed.error();
         m_batchBroken.reset();
         m_batchOpen = false;
+        m_claimedAhead.clear();
         m_replayLog.clear();
         m_finalRows.clear();
         eventsCommitted(false);
@@ -147,6 +148,7 @@ Result<void> Store::commitBatch()
             return awayError();
         }
         m_batchOpen = false;
+        m_claimedAhead.clear();
         m_replayLog.clear();
         m_finalRows.clear();
         eventsCommitted(false);
@@ -154,6 +156,7 @@ Result<void> Store::commitBatch()
         return committed;
     }
     m_batchOpen = false;
+    m_claimedAhead.clear();
     m_finalRows.clear();
     m_replayLog.clear();
     eventsCommitted(true);

@@ -125,6 +125,8 @@ private Q_SLOTS:
     void eventIdsFollowCommitOrder();
     void lostConnectionHoldsTheBatchUntilReconnect();
     void replayRefusedWhenAnotherTookTheClaim();
+    void claimsAheadCostOneRoundTrip();
+    void aReplayChecksOnlyTheClaimsAheadThatWereUsed();
 
 private:
     std::unique_ptr<Store> openStore(bool writeBehind = true);
@@ -621,6 +623,119 @@ void tst_PostgresBatch::replayRefusedWhenAnotherTookTheClaim()
     QVERIFY_RESULT(stored);
     QCOMPARE((*stored)->workerId, u"w2"_s);
     QVERIFY_RESULT(other->commitBatch());
+}
+
+namespace {
+// Run "r" with steps r-step-1 ... r-step-`count` queued, committed.
+void queueSteps(Store &store, int count)
+{
+    QVERIFY_RESULT(store.insertRun(run(u"r"_s)));
+    for (int seq = 1; seq <= count; ++seq)
+        QVERIFY_RESULT(store.insertStep(step(u"r"_s, seq)));
+    QVERIFY_RESULT(store.commitBatch());
+}
+
+QStringList stepIds(std::initializer_list<int> seqs)
+{
+    QStringList ids;
+    for (int seq : seqs)
+        ids << u"r-step-%1"_s.arg(seq);
+    return ids;
+}
+} // namespace
+
+// Steps another orchestrator queued: one statement locks those a scheduling pass may dispatch, and
+// each claim that follows is answered from it. What another batch holds is not claimed, and the
+// steps claimed ahead but never dispatched are free again once the batch commits.
+void tst_PostgresBatch::claimsAheadCostOneRoundTrip()
+{
+    auto queuer = openStore();
+    auto store = openStore();
+    auto other = openStore();
+    QVERIFY(queuer && store && other);
+    queueSteps(*queuer, 7);
+    auto held = other->claimQueuedStep(u"r-step-6"_s); // in the other's open batch
+    QVERIFY_RESULT(held);
+    QVERIFY(held->has_value());
+    auto opening = store->claimQueuedStep(u"r-step-7"_s); // opens the batch: a claim of its own
+    QVERIFY_RESULT(opening);
+    QVERIFY(opening->has_value());
+
+    const qint64 before = store->roundTrips();
+    QVERIFY_RESULT(store->claimAhead(stepIds({2, 3, 4, 5, 6})));
+    QCOMPARE(store->roundTrips() - before, 1);
+    for (int seq : {2, 3}) {
+        auto claimed = store->claimQueuedStep(u"r-step-%1"_s.arg(seq));
+        QVERIFY_RESULT(claimed);
+        QVERIFY(claimed->has_value());
+        QCOMPARE((*claimed)->id, u"r-step-%1"_s.arg(seq));
+        QCOMPARE((*claimed)->state, StepState::Queued);
+    }
+    auto taken = store->claimQueuedStep(u"r-step-6"_s);
+    QVERIFY_RESULT(taken);
+    QVERIFY(!taken->has_value());
+    QVERIFY_RESULT(store->claimAhead(stepIds({3, 4}))); // covered already: nothing to do
+    QCOMPARE(store->roundTrips() - before, 1);
+    // Locked by the claim ahead, though never claimed from it yet.
+    auto locked = other->claimQueuedStep(u"r-step-4"_s);
+    QVERIFY_RESULT(locked);
+    QVERIFY(!locked->has_value());
+    // Not covered: a claim of its own, as before.
+    auto first = store->claimQueuedStep(u"r-step-1"_s);
+    QVERIFY_RESULT(first);
+    QVERIFY(first->has_value());
+    QCOMPARE(store->roundTrips() - before, 2);
+
+    QVERIFY_RESULT(store->commitBatch());
+    QVERIFY_RESULT(other->commitBatch());
+    for (int seq : {4, 5}) {
+        auto free = other->claimQueuedStep(u"r-step-%1"_s.arg(seq));
+        QVERIFY_RESULT(free);
+        QVERIFY(free->has_value());
+    }
+    QVERIFY_RESULT(other->commitBatch());
+}
+
+// The connection is lost after a claim ahead of three steps of which one was dispatched; another
+// orchestrator takes a second one meanwhile. The replay repeats only the claim that was used, so
+// the batch commits, and the steps claimed ahead are claimed again from the database.
+void tst_PostgresBatch::aReplayChecksOnlyTheClaimsAheadThatWereUsed()
+{
+    auto store = openStore();
+    auto other = openStore();
+    auto reader = openStore(false);
+    QVERIFY(store && other && reader);
+    queueSteps(*store, 3);
+    QVERIFY_RESULT(store->claimAhead(stepIds({1, 2, 3})));
+    dispatchInOpenBatch(*store, u"r-step-1"_s);
+    terminateSession(*store);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is lost"_s));
+    QVERIFY_ERROR_CODE(store->commitBatch(), u"database_away"_s);
+
+    auto taken = other->claimQueuedStep(u"r-step-2"_s);
+    QVERIFY_RESULT(taken);
+    QVERIFY(taken->has_value());
+    StepRecord s = **taken;
+    s.state = StepState::Dispatched;
+    s.workerId = u"w2"_s;
+    QVERIFY_RESULT(other->updateStep(s));
+    QVERIFY_RESULT(other->commitBatch());
+
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is back"_s));
+    QVERIFY_RESULT(store->reconnect());
+    const qint64 before = store->roundTrips();
+    auto again = store->claimQueuedStep(u"r-step-2"_s); // its lock went with the old session
+    QVERIFY_RESULT(again);
+    QVERIFY(!again->has_value());
+    QCOMPARE(store->roundTrips() - before, 1);
+    QVERIFY_RESULT(store->commitBatch());
+    auto first = reader->step(u"r-step-1"_s);
+    QVERIFY_RESULT(first);
+    QCOMPARE((*first)->state, StepState::Dispatched);
+    QCOMPARE((*first)->workerId, u"w1"_s);
+    auto second = reader->step(u"r-step-2"_s);
+    QVERIFY_RESULT(second);
+    QCOMPARE((*second)->workerId, u"w2"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_PostgresBatch)
