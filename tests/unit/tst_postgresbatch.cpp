@@ -134,6 +134,10 @@ private:
     void terminateSession(Store &store);
     // A batch with a claimed step dispatched on it, its lease and an event; not committed.
     void dispatchInOpenBatch(Store &store, const QString &stepId);
+    // The server ends `store`'s session with a batch open: its commit is held.
+    void loseSessionWithBatchOpen(Store &store);
+    // `other` claims `stepId`, dispatches it to "w2" and commits.
+    void dispatchElsewhere(Store &other, const QString &stepId);
 
     SwampTest::PostgresServer m_postgres;
     QString m_url;
@@ -553,6 +557,25 @@ void tst_PostgresBatch::dispatchInOpenBatch(Store &store, const QString &stepId)
     QVERIFY_RESULT(store.insertEvent(makeEvent(u"step.dispatched"_s, 1)));
 }
 
+void tst_PostgresBatch::loseSessionWithBatchOpen(Store &store)
+{
+    terminateSession(store);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is lost"_s));
+    QVERIFY_ERROR_CODE(store.commitBatch(), u"database_away"_s);
+}
+
+void tst_PostgresBatch::dispatchElsewhere(Store &other, const QString &stepId)
+{
+    auto taken = other.claimQueuedStep(stepId);
+    QVERIFY_RESULT(taken);
+    QVERIFY(taken->has_value());
+    StepRecord s = **taken;
+    s.state = StepState::Dispatched;
+    s.workerId = u"w2"_s;
+    QVERIFY_RESULT(other.updateStep(s));
+    QVERIFY_RESULT(other.commitBatch());
+}
+
 // The server goes away with a batch open: nothing is lost or logged per statement, and once the
 // store is back the batch (its claim replayed and checked) commits.
 void tst_PostgresBatch::lostConnectionHoldsTheBatchUntilReconnect()
@@ -601,18 +624,8 @@ void tst_PostgresBatch::replayRefusedWhenAnotherTookTheClaim()
     QVERIFY(store && other);
     queueOneStep(*store);
     dispatchInOpenBatch(*store, u"r-step-1"_s);
-    terminateSession(*store);
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is lost"_s));
-    QVERIFY_ERROR_CODE(store->commitBatch(), u"database_away"_s);
-
-    auto taken = other->claimQueuedStep(u"r-step-1"_s);
-    QVERIFY_RESULT(taken);
-    QVERIFY(taken->has_value());
-    StepRecord s = **taken;
-    s.state = StepState::Dispatched;
-    s.workerId = u"w2"_s;
-    QVERIFY_RESULT(other->updateStep(s));
-    QVERIFY_RESULT(other->commitBatch());
+    loseSessionWithBatchOpen(*store);
+    dispatchElsewhere(*other, u"r-step-1"_s);
 
     auto back = store->reconnect();
     QVERIFY_ERROR_CODE(back, u"database"_s);
@@ -708,18 +721,8 @@ void tst_PostgresBatch::aReplayChecksOnlyTheClaimsAheadThatWereUsed()
     queueSteps(*store, 3);
     QVERIFY_RESULT(store->claimAhead(stepIds({1, 2, 3})));
     dispatchInOpenBatch(*store, u"r-step-1"_s);
-    terminateSession(*store);
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is lost"_s));
-    QVERIFY_ERROR_CODE(store->commitBatch(), u"database_away"_s);
-
-    auto taken = other->claimQueuedStep(u"r-step-2"_s);
-    QVERIFY_RESULT(taken);
-    QVERIFY(taken->has_value());
-    StepRecord s = **taken;
-    s.state = StepState::Dispatched;
-    s.workerId = u"w2"_s;
-    QVERIFY_RESULT(other->updateStep(s));
-    QVERIFY_RESULT(other->commitBatch());
+    loseSessionWithBatchOpen(*store);
+    dispatchElsewhere(*other, u"r-step-2"_s);
 
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connection to PostgreSQL is back"_s));
     QVERIFY_RESULT(store->reconnect());
