@@ -11,9 +11,9 @@
 #include "steps/stephelpers.h"
 #include "fleetfixture.h"
 #include "support/pgserver.h"
+#include "support/scriptedpeer.h"
 #include "unit/httptest.h"
 #include "unit/prometheustext.h"
-#include "version/version.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -21,7 +21,6 @@
 #include <QRegularExpression>
 #include <QTest>
 #include <QUrl>
-#include <QUuid>
 #include <QWebSocket>
 
 #include <csignal>
@@ -382,36 +381,6 @@ void tst_FleetRules::anIdleFleetDoesNotReadItsQueueAgain()
     QVERIFY2(read < Queued, qPrintable(u"an idle fleet read %1 step rows in about 6 beats"_s.arg(read)));
 }
 
-namespace {
-
-// One connection of a scripted worker (the frames docs/protocol.md gives it), to script what a
-// real worker does by timing alone.
-struct ScriptedWorker
-{
-    QWebSocket socket;
-    QList<QJsonObject> frames;
-
-    explicit ScriptedWorker(const QString &url)
-    {
-        QObject::connect(&socket, &QWebSocket::textMessageReceived, [this](const QString &text) {
-            if (auto frame =
-                    Swamp::Protocol::decodeFrame(text, Swamp::Protocol::MaxWorkerFrameBytes))
-                frames << *frame;
-        });
-        socket.open(QUrl(url + QString::fromUtf16(Swamp::Protocol::WorkerPath)));
-    }
-    QJsonObject first(const QString &type) const
-    {
-        for (const QJsonObject &frame : frames) {
-            if (frame.value(u"type"_s).toString() == type)
-                return frame;
-        }
-        return {};
-    }
-};
-
-} // namespace
-
 // A worker resumes its session while the database refuses the enrollment's write (here a row
 // lock held past the lock timeout; a PostgreSQL restart or a deadlock does the same): it is
 // refused, and the session keeps its leases, so that its next resume gives back what it never
@@ -423,43 +392,36 @@ void tst_FleetRules::aResumeTheDatabaseRefusesKeepsTheSessionsLeases()
     QVERIFY(a);
     const QString token = a->createToken(u"resume"_s);
     QVERIFY(!token.isEmpty());
-    Swamp::Protocol::EnrollRequest request;
-    request.protocol = Swamp::protocolVersion();
-    request.version = Swamp::version();
-    request.token = token;
-    request.machineId = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    request.machineKey = QString(64, u'a');
-    request.instanceId = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    request.hostname = u"scripted"_s;
-    request.platform = u"linux"_s;
-    request.arch = u"x86_64"_s;
-    const auto enroll = [&](ScriptedWorker &worker, const QString &id) {
+    // One machine and process: the three connections below enroll the same instance.
+    Swamp::Protocol::EnrollRequest request = enrollFrame(token, u"scripted"_s);
+    const auto enroll = [&](ScriptedPeer &worker, const QString &id) {
         request.id = id;
-        worker.socket.sendTextMessage(Swamp::Protocol::encodeFrame(request.toJson()));
+        worker.send(request.toJson());
     };
+    const QString workerPath = QString::fromUtf16(Swamp::Protocol::WorkerPath);
 
-    ScriptedWorker first(a->url());
-    QTRY_VERIFY_WITH_TIMEOUT(first.socket.state() == QAbstractSocket::ConnectedState, 10000);
+    ScriptedPeer first(a->url(), workerPath);
+    QVERIFY(first.waitOpen());
     enroll(first, u"1"_s);
     QTRY_VERIFY_WITH_TIMEOUT(!first.first(u"enrolled"_s).isEmpty(), 10000);
     QVERIFY(!detach(*a, {u"--"_s, u"sleep"_s, u"60"_s}).isEmpty());
     QTRY_VERIFY_WITH_TIMEOUT(!first.first(u"dispatch"_s).isEmpty(), 10000);
     const QString leaseId = first.first(u"dispatch"_s).value(u"leaseId"_s).toString();
-    first.socket.abort(); // the connection drops; the process lives on
+    first.socket->abort(); // the connection drops; the process lives on
 
     // Another session holds the worker's row locked (psql, in an open transaction).
     QProcess psql;
     QVERIFY(lockRows(psql, "SELECT id FROM workers FOR UPDATE;"));
-    ScriptedWorker refused(a->url());
-    QTRY_VERIFY_WITH_TIMEOUT(refused.socket.state() == QAbstractSocket::ConnectedState, 10000);
+    ScriptedPeer refused(a->url(), workerPath);
+    QVERIFY(refused.waitOpen());
     enroll(refused, u"2"_s);
     QTRY_VERIFY_WITH_TIMEOUT(!refused.frames.isEmpty(), 20000);
     QCOMPARE(refused.frames.first().value(u"type"_s).toString(), u"error"_s);
     QVERIFY(release(psql));
 
     // The same process again: its session is resumed with the lease it never ran.
-    ScriptedWorker back(a->url());
-    QTRY_VERIFY_WITH_TIMEOUT(back.socket.state() == QAbstractSocket::ConnectedState, 10000);
+    ScriptedPeer back(a->url(), workerPath);
+    QVERIFY(back.waitOpen());
     enroll(back, u"3"_s);
     QTRY_VERIFY_WITH_TIMEOUT(!back.frames.isEmpty(), 20000);
     const QJsonObject enrolled = back.frames.first();

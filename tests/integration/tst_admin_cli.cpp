@@ -3,12 +3,12 @@
 // authentication (no token, a wrong one, a worker token).
 #include "swampharness.h"
 
+#include "support/scriptedpeer.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QRegularExpression>
-#include <QSignalSpy>
 #include <QTest>
-#include <QWebSocket>
 
 using namespace Qt::StringLiterals;
 using namespace SwampTest;
@@ -396,14 +396,11 @@ void tst_AdminCli::adminRefuses()
 void tst_AdminCli::adminRefusesMissingToken()
 {
     // No Authorization header at all: an error frame, then the unauthorized close.
-    QWebSocket socket;
-    QSignalSpy messages(&socket, &QWebSocket::textMessageReceived);
-    QSignalSpy disconnected(&socket, &QWebSocket::disconnected);
-    socket.open(QUrl(h->url() + u"/v1/admin"_s));
-    QVERIFY(disconnected.wait(20000) || !disconnected.isEmpty());
-    QCOMPARE(int(socket.closeCode()), 4401);
-    QVERIFY(!messages.isEmpty());
-    const QJsonObject error = QJsonDocument::fromJson(messages.first().first().toString().toUtf8()).object();
+    ScriptedPeer peer(h->url(), u"/v1/admin"_s);
+    QVERIFY(peer.waitClosed(20000));
+    QCOMPARE(peer.closeCode, 4401);
+    QVERIFY(!peer.frames.isEmpty());
+    const QJsonObject error = peer.frames.first();
     QCOMPARE(error.value(u"type"_s).toString(), u"error"_s);
     QCOMPARE(error.value(u"code"_s).toString(), u"unauthorized"_s);
 }

@@ -5,6 +5,7 @@
 
 #include "unit/httptest.h"
 #include "unit/prometheustext.h"
+#include "version/version.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -46,8 +47,8 @@ private:
     // The admin token the orchestrator wrote to admin.json (empty if unreadable).
     QByteArray adminToken() const;
     // Opens `worker` and enrolls it with `token`: whether the answer was `enrolled`.
-    static bool enrolls(HostilePeer &worker, const QString &token);
-    static QString describe(const HostilePeer &peer);
+    static bool enrolls(ScriptedPeer &worker, const QString &token);
+    static QString describe(const ScriptedPeer &peer);
     std::unique_ptr<Harness> h;
     quint16 m_metricsPort = 0;
 };
@@ -75,7 +76,7 @@ QByteArray tst_HostilePeers::adminToken() const
     return QJsonDocument::fromJson(adminJson.readAll()).object().value(u"adminToken"_s).toString().toLatin1();
 }
 
-bool tst_HostilePeers::enrolls(HostilePeer &worker, const QString &token)
+bool tst_HostilePeers::enrolls(ScriptedPeer &worker, const QString &token)
 {
     if (!worker.waitOpen())
         return false;
@@ -83,7 +84,7 @@ bool tst_HostilePeers::enrolls(HostilePeer &worker, const QString &token)
     return worker.waitFrames(1) && worker.frames.first().value(u"type"_s).toString() == u"enrolled"_s;
 }
 
-QString tst_HostilePeers::describe(const HostilePeer &peer)
+QString tst_HostilePeers::describe(const ScriptedPeer &peer)
 {
     QStringList frames;
     for (const QJsonObject &frame : peer.frames)
@@ -154,7 +155,7 @@ void tst_HostilePeers::shapeErrorsArePermanentAndNameTheField()
     const QString token = h->createToken(u"ci"_s);
     QJsonObject frame = enrollFrame(token).toJson();
     frame.remove(u"hostname"_s);
-    HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(peer.waitOpen());
     peer.send(frame);
     QVERIFY(peer.waitFrames(1));
@@ -178,7 +179,7 @@ void tst_HostilePeers::adminTokenFailuresAreCountedDigestedAndThrottled()
     int answered = 0;
     int dropped = 0;
     for (int i = 0; i < 30; ++i) {
-        HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath), wrong);
+        ScriptedPeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath), wrong);
         QVERIFY(peer.waitClosed());
         if (!peer.frames.isEmpty() && peer.frames.first().value(u"code"_s).toString() == u"unauthorized"_s
             && peer.closeCode == int(Swamp::Protocol::CloseUnauthorized))
@@ -202,7 +203,7 @@ void tst_HostilePeers::framesForInactiveLeasesAreDigested()
 {
     // Issue 18 item 17: 20,000 frames naming unknown leases wrote 20,000 events and log lines.
     const QString token = h->createToken(u"rogue"_s);
-    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY2(enrolls(worker, token), qPrintable(describe(worker)));
     constexpr int Frames = 2000;
     for (int i = 0; i < Frames; ++i) {
@@ -267,8 +268,8 @@ void tst_HostilePeers::outOfFilesPausesAcceptingWithoutSpinning()
     // An admin client connected before the limit drops: it is served throughout.
     const QByteArray adminToken = this->adminToken();
     QVERIFY(!adminToken.isEmpty());
-    HostilePeer admin(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
-                      {{"Authorization", "Bearer " + adminToken}});
+    ScriptedPeer admin(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
+                       {{"Authorization", "Bearer " + adminToken}});
     QVERIFY(admin.waitOpen());
     const qint64 pid = h->orchestrator()->pid();
     QProcess limit;
@@ -314,8 +315,8 @@ void tst_HostilePeers::aReasonOverTheLimitIsRefusedNotCut()
 {
     const QByteArray adminToken = this->adminToken();
     QVERIFY(!adminToken.isEmpty());
-    HostilePeer admin(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
-                      {{"Authorization", "Bearer " + adminToken}});
+    ScriptedPeer admin(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
+                       {{"Authorization", "Bearer " + adminToken}});
     QVERIFY(admin.waitOpen());
     const QString tooLong(501, u'x');
     admin.send(QJsonObject{{u"type"_s, u"token.create"_s}, {u"id"_s, u"1"_s},
@@ -365,7 +366,7 @@ void tst_HostilePeers::enrollIdIsEchoedOnlyWhenValid()
         frame.remove(u"id"_s);
     else
         frame.insert(u"id"_s, id);
-    HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(peer.waitOpen());
     peer.send(frame);
     QVERIFY(peer.waitFrames(1));
@@ -387,7 +388,7 @@ void tst_HostilePeers::aWorkersOwnDrainIsEchoed()
     // Issue 19 item 4: docs/protocol.md promises an echo of a worker's own drain, with code
     // "worker"; none came, so a worker could not tell that the orchestrator took it.
     const QString token = h->createToken(u"ci"_s);
-    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY2(enrolls(worker, token), qPrintable(describe(worker)));
     worker.send(QJsonObject{{u"type"_s, u"drain"_s}, {u"reason"_s, u"signal received"_s}});
     QVERIFY(worker.waitFrames(2));
@@ -403,7 +404,7 @@ void tst_HostilePeers::revocationCancelsThenRefuses()
     // the error and the close (delivered or not, depending on the commit in flight). Now: one
     // `cancel` per running step, then `error` token_revoked, then close 4003.
     const QString token = h->createToken(u"ci"_s);
-    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(worker.waitOpen());
     worker.send(enrollFrame(token).toJson());
     QVERIFY(worker.waitFrames(1));
@@ -442,7 +443,7 @@ void tst_HostilePeers::theVersionToSendIsKnownBeforeEnrolling()
     }
     QJsonObject frame = enrollFrame(h->createToken(u"ci"_s)).toJson();
     frame.insert(u"version"_s, u"0.0.9"_s);
-    HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(peer.waitOpen());
     peer.send(frame);
     QVERIFY(peer.waitFrames(1));

@@ -3,11 +3,11 @@
 // enrolling, a bad token, a step dispatched and finished, a bad frame, a worker killed.
 #include "swampharness.h"
 
+#include "support/scriptedpeer.h"
 #include "unit/httptest.h"
 #include "unit/prometheustext.h"
 
-#include <QSignalSpy>
-#include <QWebSocket>
+#include <QWebSocketProtocol>
 
 using namespace Qt::StringLiterals;
 using namespace SwampTest;
@@ -165,16 +165,11 @@ void tst_Metrics::rejectedFrames()
     // A client that is not a worker: not JSON, then JSON without the enroll frame.
     // Returns the close code the orchestrator sent, or -1.
     const auto sendAndWaitForClose = [&](const QString &text) {
-        QWebSocket socket;
-        QSignalSpy closed(&socket, &QWebSocket::disconnected);
-        socket.open(QUrl(h->url() + u"/v1/worker"_s));
-        if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; },
-                             20000))
+        ScriptedPeer peer(h->url(), u"/v1/worker"_s);
+        if (!peer.waitOpen(20000))
             return -1;
-        socket.sendTextMessage(text);
-        if (!closed.wait(20000) && closed.isEmpty())
-            return -1;
-        return int(socket.closeCode());
+        peer.sendText(text);
+        return peer.waitClosed(20000) ? peer.closeCode : -1;
     };
     QCOMPARE(sendAndWaitForClose(u"this is not json"_s), 4000);
     QCOMPARE(sendAndWaitForClose(u"{\"type\":\"output\"}"_s), 4000);

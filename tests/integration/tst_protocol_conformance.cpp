@@ -19,6 +19,7 @@
 #include "swampharness.h"
 
 #include "protocol/workerframes.h"
+#include "version/version.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -27,6 +28,7 @@
 #include <QRegularExpression>
 #include <QTest>
 #include <QUuid>
+#include <QWebSocket>
 
 using namespace Qt::StringLiterals;
 using namespace SwampTest;
@@ -168,7 +170,7 @@ private:
     // Compares a frame the orchestrator sent with `expected`; records the example as walked.
     bool conforms(const Example *expected, const QJsonObject &actual);
     // The next frame of `type` on `peer` after `*cursor` (which moves past it); empty if none.
-    static QJsonObject next(HostilePeer &peer, qsizetype *cursor, const QString &type,
+    static QJsonObject next(ScriptedPeer &peer, qsizetype *cursor, const QString &type,
                             int ms = 15000);
     QJsonObject enrollFrameFromDoc(const QString &machineId, const QString &instanceId) const;
     // Sends an admin request and returns its reply (result or error).
@@ -185,7 +187,7 @@ private:
     QSet<int> m_walked;       // lines of the examples walked
     QStringList m_mismatches; // of the running case; everyExampleWasWalked() sees them all
     QStringList m_allMismatches;
-    std::unique_ptr<HostilePeer> m_admin;
+    std::unique_ptr<ScriptedPeer> m_admin;
     qsizetype m_adminCursor = 0;
     QString m_docVersion;
     int m_docProtocol = 0;
@@ -307,7 +309,7 @@ void tst_ProtocolConformance::initTestCase()
                        .toString()
                        .toLatin1();
     QVERIFY(!m_adminToken.isEmpty());
-    m_admin = std::make_unique<HostilePeer>(
+    m_admin = std::make_unique<ScriptedPeer>(
         h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath),
         QList<std::pair<QByteArray, QByteArray>>{{"Authorization", "Bearer " + m_adminToken},
                                                  {"User-Agent", "swamp-conformance/1"}});
@@ -404,8 +406,8 @@ bool tst_ProtocolConformance::conforms(const Example *expected, const QJsonObjec
     return false;
 }
 
-QJsonObject tst_ProtocolConformance::next(HostilePeer &peer, qsizetype *cursor, const QString &type,
-                                          int ms)
+QJsonObject tst_ProtocolConformance::next(ScriptedPeer &peer, qsizetype *cursor,
+                                          const QString &type, int ms)
 {
     QJsonObject found;
     (void)QTest::qWaitFor(
@@ -522,7 +524,7 @@ void tst_ProtocolConformance::enrollFieldsAreRequiredAsMarked()
         QJsonObject frame = enrollFrameFromDoc(QUuid::createUuid().toString(QUuid::WithoutBraces),
                                                QUuid::createUuid().toString(QUuid::WithoutBraces));
         frame.remove(it.key());
-        HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+        ScriptedPeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
         QVERIFY(worker.waitOpen());
         worker.send(frame);
         QVERIFY(worker.waitFrames(1));
@@ -547,7 +549,7 @@ void tst_ProtocolConformance::workerSession()
     // enroll → enrolled
     const Example *enroll = example(u"`enroll`"_s, u"enroll"_s);
     QVERIFY(enroll);
-    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(worker.waitOpen());
     qsizetype cursor = 0;
     const QString machineId = QUuid::createUuid().toString(QUuid::WithoutBraces);
@@ -692,7 +694,7 @@ void tst_ProtocolConformance::workerSession()
     worker.send(example(u"`goodbye`"_s, u"goodbye"_s)->object);
     QVERIFY(worker.waitClosed());
     QCOMPARE(worker.closeCode, 1000);
-    QCOMPARE(worker.socket.closeReason(), u"goodbye"_s);
+    QCOMPARE(worker.socket->closeReason(), u"goodbye"_s);
     QVERIFY2(m_mismatches.isEmpty(), qPrintable(m_mismatches.join(u'\n')));
 }
 
@@ -702,7 +704,7 @@ void tst_ProtocolConformance::workerError()
     // build's version for the document's.
     const Example *error = example(u"`error` (orchestrator"_s, u"error"_s);
     QVERIFY(error);
-    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(worker.waitOpen());
     QJsonObject frame = enrollFrameFromDoc(QUuid::createUuid().toString(QUuid::WithoutBraces),
                                            QUuid::createUuid().toString(QUuid::WithoutBraces));
@@ -719,7 +721,7 @@ void tst_ProtocolConformance::workerError()
              Swamp::version());
     QVERIFY(worker.waitClosed());
     QCOMPARE(worker.closeCode, int(Swamp::Protocol::CloseEnrollmentFailed));
-    QCOMPARE(worker.socket.closeReason(), u"protocol_mismatch"_s);
+    QCOMPARE(worker.socket->closeReason(), u"protocol_mismatch"_s);
 }
 
 void tst_ProtocolConformance::resumeAfterReconnect()
@@ -729,7 +731,7 @@ void tst_ProtocolConformance::resumeAfterReconnect()
     const QString machineId = QUuid::createUuid().toString(QUuid::WithoutBraces);
     const QString instanceId = QUuid::createUuid().toString(QUuid::WithoutBraces);
     auto first =
-        std::make_unique<HostilePeer>(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+        std::make_unique<ScriptedPeer>(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(first->waitOpen());
     qsizetype cursor = 0;
     first->send(enrollFrameFromDoc(machineId, instanceId));
@@ -753,10 +755,10 @@ void tst_ProtocolConformance::resumeAfterReconnect()
             .toArray()
             .size(),
         1, 15000);
-    first->socket.abort();
+    first->socket->abort();
     first.reset();
 
-    HostilePeer again(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer again(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(again.waitOpen());
     cursor = 0;
     again.send(enrollFrameFromDoc(machineId, instanceId));
@@ -788,7 +790,7 @@ void tst_ProtocolConformance::adminAuthentication()
     }
     QCOMPARE(examples.size(), attempts.size());
     for (const auto &headers : attempts) {
-        HostilePeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath), headers);
+        ScriptedPeer peer(h->url(), QString::fromUtf16(Swamp::Protocol::AdminPath), headers);
         QVERIFY(peer.waitClosed());
         QCOMPARE(peer.closeCode, int(Swamp::Protocol::CloseUnauthorized));
         QCOMPARE(peer.frames.size(), 1);
@@ -862,7 +864,7 @@ void tst_ProtocolConformance::adminRequests()
     QCOMPARE(unknownField.value(u"code"_s), queryError->object.value(u"code"_s));
     QCOMPARE(unknownField.value(u"message"_s), queryError->object.value(u"message"_s));
     // A worker connected now, whatever ran before.
-    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(worker.waitOpen());
     qsizetype cursor = 0;
     worker.send(enrollFrameFromDoc(QUuid::createUuid().toString(QUuid::WithoutBraces),
@@ -888,7 +890,7 @@ void tst_ProtocolConformance::adminRequests()
 void tst_ProtocolConformance::shutdown()
 {
     // A connected worker when the orchestrator stops: shutdown, then close 4503.
-    HostilePeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
+    ScriptedPeer worker(h->url(), QString::fromUtf16(Swamp::Protocol::WorkerPath));
     QVERIFY(worker.waitOpen());
     qsizetype cursor = 0;
     worker.send(enrollFrameFromDoc(QUuid::createUuid().toString(QUuid::WithoutBraces),

@@ -13,8 +13,8 @@
 
 #include "model/token.h"
 #include "protocol/enrollrequest.h"
-#include "protocol/protocol.h"
 #include "protocol/workerframes.h"
+#include "support/scriptedpeer.h"
 
 #include <QRegularExpression>
 #include <QTest>
@@ -37,13 +37,6 @@ private Q_SLOTS:
 
 namespace {
 
-// The frames one connection of the worker sent, decoded.
-struct Connection
-{
-    std::unique_ptr<QWebSocket> socket; // nextPendingConnection() gives it to us
-    QList<QJsonObject> frames;
-};
-
 Swamp::Protocol::Enrolled enrolledFor(const QJsonObject &enroll, bool resumed, const QJsonObject &leases)
 {
     Swamp::Protocol::Enrolled enrolled;
@@ -60,27 +53,20 @@ Swamp::Protocol::Enrolled enrolledFor(const QJsonObject &enroll, bool resumed, c
     return enrolled;
 }
 
-// The orchestrator's side of the wire, frame by frame: every connection the worker opens and
+// The orchestrator's side of the wire, frame by frame: every connection the worker opens, with
 // the frames it sent on it.
 class ScriptedOrchestrator : public QObject
 {
 public:
-    std::vector<std::unique_ptr<Connection>> connections;
+    std::vector<std::unique_ptr<ScriptedPeer>> connections;
 
     bool listen()
     {
         if (!m_server.listen(QHostAddress::LocalHost, 0))
             return false;
         connect(&m_server, &QWebSocketServer::newConnection, this, [this] {
-            while (QWebSocket *socket = m_server.nextPendingConnection()) {
-                connections.push_back(std::make_unique<Connection>());
-                Connection *connection = connections.back().get();
-                connection->socket.reset(socket);
-                connect(socket, &QWebSocket::textMessageReceived, this, [connection](const QString &text) {
-                    if (auto frame = Swamp::Protocol::decodeFrame(text, Swamp::Protocol::MaxWorkerFrameBytes))
-                        connection->frames << *frame;
-                });
-            }
+            while (QWebSocket *socket = m_server.nextPendingConnection())
+                connections.push_back(std::make_unique<ScriptedPeer>(socket));
         });
         return true;
     }
@@ -108,7 +94,7 @@ public:
 
     void send(size_t connection, const QByteArray &frame)
     {
-        connections[connection]->socket->sendTextMessage(QString::fromUtf8(frame));
+        connections[connection]->sendText(QString::fromUtf8(frame));
     }
 
     // The frames of `type` for `leaseId` sent on the first connection from `from` on.
@@ -148,7 +134,7 @@ void tst_WorkerResume::leaseNeverReceivedIsGivenBack()
     const QJsonObject again = connections[1]->frames.first();
     QCOMPARE(again.value(u"instanceId"_s), enroll.value(u"instanceId"_s));
     const QString lost = u"0192d1a6-0000-7000-8000-0000000000aa"_s;
-    connections[1]->socket->sendTextMessage(QString::fromUtf8(enrolledFor(again, true, {{lost, 0}}).encode()));
+    peer.send(1, enrolledFor(again, true, {{lost, 0}}).encode());
 
     // The worker gives the lease back instead of leaving it held by nobody.
     QTRY_VERIFY_WITH_TIMEOUT(connections[1]->frames.size() >= 2, 30000);
