@@ -5,7 +5,9 @@
 
 #include "common/logging.h"
 
+#include <QSqlDatabase>
 #include <QSqlDriver>
+#include <QSqlQuery>
 #include <QSqlError>
 
 #include <libpq-fe.h>
@@ -85,6 +87,72 @@ std::unexpected<Error> Store::keepForReplay(PendingRows rows)
     return awayError();
 }
 
+std::unexpected<Error> Store::pooledError()
+{
+    return fail(QStringLiteral("database_pooled"),
+                Tr::tr("the connection to PostgreSQL does not keep its session between transactions (a "
+                       "pooler in transaction or statement mode, such as PgBouncer pool_mode=transaction, "
+                       "is in front of it): swamp keeps a temporary table, LISTEN and settings in its session"),
+                Tr::tr("use pool_mode=session for swamp's database in pgbouncer.ini, or connect to "
+                       "PostgreSQL directly"));
+}
+
+// Session pooling gives each client connection one server session for as long as it stays
+// connected. Transaction pooling gives the server session back to the pool at every commit and
+// the client's next transaction gets whichever is free (PgBouncer first the one freed last), so
+// this session's temporary table, settings and LISTEN would be another client's, or gone.
+// The check: the work connection asks for its backend's pid; a second connection, inside a
+// transaction so that it holds what it gets, asks for its own; the work connection asks again.
+// Own sessions: two pids, the work connection's unchanged. Pooled transactions: the second
+// connection got the backend the work connection had just freed, or the work connection now
+// has another one. Statement pooling refuses the second connection's BEGIN.
+Result<void> Store::checkSessionKept()
+{
+    const QString name = m_connectionName + QStringLiteral("-probe");
+    Result<void> verdict;
+    {
+        QSqlDatabase probe = QSqlDatabase::cloneDatabase(m_connectionName, name);
+        verdict = compareBackends(probe);
+        if (probe.isOpen()) {
+            probe.rollback();
+            probe.close();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return verdict;
+}
+
+Result<void> Store::compareBackends(QSqlDatabase &probe)
+{
+    const QString what = Tr::tr("checking that the connection keeps its session");
+    const auto pidOf = [](const QSqlDatabase &connection) -> Result<qint64> {
+        QSqlQuery query(connection);
+        if (query.exec(QStringLiteral("SELECT pg_backend_pid()")) && query.next())
+            return query.value(0).toLongLong();
+        return fail(QStringLiteral("database"), driverMessage(query.lastError()), {});
+    };
+    countRoundTrip();
+    const auto first = pidOf(database());
+    if (!first)
+        return databaseError(what, first.error().message);
+    if (!probe.open() || !probe.transaction()) {
+        const QString reason = driverMessage(probe.lastError());
+        if (reason.contains(u"pooling mode"))
+            return pooledError(); // PgBouncer: "transaction blocks not allowed in statement pooling mode"
+        return databaseError(what, reason);
+    }
+    const auto held = pidOf(probe);
+    if (!held)
+        return databaseError(what, held.error().message);
+    if (*held == *first)
+        return pooledError();
+    countRoundTrip();
+    const auto again = pidOf(database());
+    if (!again)
+        return databaseError(what, again.error().message);
+    return *again == *first ? Result<void>{} : pooledError();
+}
+
 Result<void> Store::setUpSession()
 {
     QSqlDatabase db = database();
@@ -109,17 +177,26 @@ Result<void> Store::reconnect()
         return {};
     QSqlDatabase db = database();
     db.close();
+    // The fleet's LISTEN connection went with the server too: the fleet's next heartbeat opens it
+    // again and catches up with what it missed. Closed first, so that the session check's second
+    // connection takes its place in the pooler's pool.
+    if (!m_listenerName.isEmpty())
+        QSqlDatabase::database(m_listenerName, false).close();
     if (!db.open())
         return databaseError(Tr::tr("reconnecting"), driverMessage(db.lastError()));
+    // A pooler restarted in transaction mode: no use trying again, the held batch cannot apply.
+    if (auto kept = checkSessionKept(); !kept) {
+        if (kept.error().code == u"database_pooled") {
+            m_away = false;
+            qCCritical(lcDb).noquote() << kept.error().text();
+        }
+        return kept;
+    }
     m_away = false;
     if (auto ready = setUpSession(); !ready) {
         m_away = true; // gone again already: the next attempt starts over
         return ready;
     }
-    // The fleet's LISTEN connection went with the server too: the fleet's next heartbeat opens it
-    // again and catches up with what it missed.
-    if (!m_listenerName.isEmpty())
-        QSqlDatabase::database(m_listenerName, false).close();
     if (auto settled = settleUnansweredCommit(); !settled)
         return settled;
     if (m_batchOpen) {
