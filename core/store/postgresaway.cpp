@@ -124,7 +124,22 @@ Result<void> Store::checkSessionKept()
 
 Result<void> Store::compareBackends(QSqlDatabase &probe)
 {
-    const QString what = Tr::tr("checking that the connection keeps its session");
+    const auto failed = [this](const QString &reason) -> std::unexpected<Error> {
+        if (reason.contains(u"pooling mode"))
+            return pooledError(); // PgBouncer: "transaction blocks not allowed in statement pooling mode"
+        // PgBouncer ends a client that waited query_wait_timeout for a free session; the driver,
+        // which was setting the connection up, then has no message to give.
+        if (reason.contains(u"query_wait_timeout") || reason.isEmpty()) {
+            return fail(QStringLiteral("database"),
+                        Tr::tr("a connection to PostgreSQL ended while it was set up%1: a pooler in "
+                               "front of it had no free session for it (PgBouncer: none became free within "
+                               "query_wait_timeout); each orchestrator holds two sessions")
+                            .arg(reason.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(reason)),
+                        Tr::tr("give swamp's database a pool_size of at least 2 per orchestrator in "
+                               "pgbouncer.ini, plus the sessions of whatever else uses it"));
+        }
+        return databaseError(Tr::tr("checking that the connection keeps its session"), reason);
+    };
     const auto pidOf = [](const QSqlDatabase &connection) -> Result<qint64> {
         QSqlQuery query(connection);
         if (query.exec(QStringLiteral("SELECT pg_backend_pid()")) && query.next())
@@ -134,22 +149,18 @@ Result<void> Store::compareBackends(QSqlDatabase &probe)
     countRoundTrip();
     const auto first = pidOf(database());
     if (!first)
-        return databaseError(what, first.error().message);
-    if (!probe.open() || !probe.transaction()) {
-        const QString reason = driverMessage(probe.lastError());
-        if (reason.contains(u"pooling mode"))
-            return pooledError(); // PgBouncer: "transaction blocks not allowed in statement pooling mode"
-        return databaseError(what, reason);
-    }
+        return failed(first.error().message);
+    if (!probe.open() || !probe.transaction())
+        return failed(driverMessage(probe.lastError()));
     const auto held = pidOf(probe);
     if (!held)
-        return databaseError(what, held.error().message);
+        return failed(held.error().message);
     if (*held == *first)
         return pooledError();
     countRoundTrip();
     const auto again = pidOf(database());
     if (!again)
-        return databaseError(what, again.error().message);
+        return failed(again.error().message);
     return *again == *first ? Result<void>{} : pooledError();
 }
 

@@ -41,6 +41,7 @@ private Q_SLOTS:
     void transactionPoolingIsRefused_data();
     void transactionPoolingIsRefused();
     void transactionPoolingAtReconnectStops();
+    void aPoolTooSmallIsNamed();
 
 private:
     // After PgBouncer started in front of the test's database: swamp's URL points at it.
@@ -214,6 +215,24 @@ void tst_PgBouncer::transactionPoolingAtReconnectStops()
     QVERIFY2(orchestrator->err().contains(Refusal), qPrintable(orchestrator->describe()));
     QVERIFY2(orchestrator->err().contains(u"use pool_mode=session"_s), qPrintable(orchestrator->describe()));
     QCOMPARE(count(u"SELECT count(*) FROM enrollment_tokens"_s), 1);
+}
+
+// default_pool_size 1 in session mode: the orchestrator's second session waits for PgBouncer's
+// query_wait_timeout (10 s in the fixture) and swamp serve exits 1 saying the pool is too small
+// (without the session check it would hang opening its LISTEN connection, and fail the same way).
+void tst_PgBouncer::aPoolTooSmallIsNamed()
+{
+    START_BOUNCER(u"session"_s, 1);
+    auto harness = std::make_unique<Harness>();
+    harness->orchestratorEnvironment.insert(u"PGPASSWORD"_s, m_fleet.server.password());
+    QVERIFY(!harness->startOrchestrator(0, m_fleet.serveArguments()));
+    Child *orchestrator = harness->orchestrator();
+    QVERIFY(orchestrator->waitForExit(30000));
+    QCOMPARE(orchestrator->exitCode(), 1);
+    // Qt's PostgreSQL driver prints its own warnings before it (its set-up queries failed).
+    const QString error = orchestrator->err().trimmed().split(u'\n').last();
+    QVERIFY2(error.startsWith(u"error: a connection to PostgreSQL ended while it was set up"_s), qPrintable(error));
+    QVERIFY2(error.contains(u"pool_size of at least 2 per orchestrator"_s), qPrintable(error));
 }
 
 QTEST_GUILESS_MAIN(tst_PgBouncer)

@@ -75,10 +75,12 @@ bool PgBouncer::writeConfig(const QString &poolMode, int poolSize)
         m_error = u"cannot hand %1 to the user running PostgreSQL"_s.arg(m_dir);
         return false;
     }
-    // server_login_retry 1 s: back within a second of PostgreSQL (the default waits 15 s).
+    // server_login_retry 1 s: back within a second of PostgreSQL (the default waits 15 s);
+    // query_wait_timeout 10 s: a client finds a pool that is too small in 10 s, not 120 s.
     const QString ini = u"[databases]\n* = host=127.0.0.1 port=%1\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n"
                         "listen_port = %2\nunix_socket_dir =\nauth_type = scram-sha-256\nauth_file = %3/userlist.txt\n"
                         "pool_mode = %4\ndefault_pool_size = %5\nmax_client_conn = 100\nserver_login_retry = 1\n"
+                        "query_wait_timeout = 10\n"
                         "ignore_startup_parameters = extra_float_digits\nlogfile = %3/pgbouncer.log\n"_s
                             .arg(m_server.port())
                             .arg(m_port)
