@@ -195,12 +195,11 @@ Result<void> Store::reconnect()
         QSqlDatabase::database(m_listenerName, false).close();
     if (!db.open())
         return databaseError(Tr::tr("reconnecting"), driverMessage(db.lastError()));
-    // A pooler restarted in transaction mode: no use trying again, the held batch cannot apply.
+    // A pooler restarted in transaction mode: the store stays away (nothing is written through
+    // it, also not at exit) and the commit pipeline stops on this error instead of retrying.
     if (auto kept = checkSessionKept(); !kept) {
-        if (kept.error().code == u"database_pooled") {
-            m_away = false;
-            qCCritical(lcDb).noquote() << kept.error().text();
-        }
+        if (kept.error().code == u"database_pooled")
+            db.close();
         return kept;
     }
     m_away = false;
