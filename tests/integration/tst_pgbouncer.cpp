@@ -96,15 +96,17 @@ void tst_PgBouncer::sessionPoolingServesAFleet()
     QCOMPARE(total(*fleet.a, Succeeded), 1);
 
     // Both LISTEN connections reach PostgreSQL through the bouncer; four sessions in all.
-    const QString ours = u"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                         "AND usename = 'swamp'"_s;
+    const QString ours =
+        u"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND usename = 'swamp'"_s;
     QCOMPARE(count(ours + u" AND query LIKE 'LISTEN%'"_s), 2);
     QCOMPARE(count(ours), 4);
     for (const auto &harness : m_fleet.orchestrators) {
         const QString output = harness->orchestratorOutput();
         QVERIFY2(!output.contains(u"fleet notifications unavailable"_s), qPrintable(output));
         QVERIFY2(!output.contains(Refusal), qPrintable(output));
-        QVERIFY2(!output.contains(m_fleet.server.password()), "the password appears in the orchestrator's output");
+        QVERIFY2(!output.contains(m_fleet.server.password()),
+                 "the password appears in the orchestrator's output");
     }
 }
 
@@ -132,7 +134,9 @@ void tst_PgBouncer::restartBehindTheOrchestratorLosesNoStep()
     const QString ran = QDir(h->dataDir()).filePath(u"../ran.txt"_s);
     const auto submit = [&](int from, int to) {
         for (int n = from; n < to; ++n)
-            QVERIFY(!detach(*h, {u"--"_s, u"sh"_s, u"-c"_s, u"sleep 0.2; echo %1 >> '%2'"_s.arg(n).arg(ran)}).isEmpty());
+            QVERIFY(!detach(*h, {u"--"_s, u"sh"_s, u"-c"_s,
+                                 u"sleep 0.2; echo %1 >> '%2'"_s.arg(n).arg(ran)})
+                         .isEmpty());
     };
     submit(0, 8);
     QTRY_VERIFY_WITH_TIMEOUT(total(*h, Succeeded) >= 2, 30000);
@@ -145,7 +149,8 @@ void tst_PgBouncer::restartBehindTheOrchestratorLosesNoStep()
     QTRY_COMPARE_WITH_TIMEOUT(total(*h, Succeeded), 12, 60000);
     QCOMPARE(h->orchestrator()->pid(), pid);
     QCOMPARE(total(*h, u"modelType == \"swamp/step\" && attributes.attempt == 1"_s), 12);
-    QCOMPARE(total(*h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), 12);
+    QCOMPARE(total(*h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s),
+             12);
     QCOMPARE(total(*h, u"modelType == \"swamp/step-lease\""_s), 12);
     QFile file(ran);
     QVERIFY(file.open(QIODevice::ReadOnly));
@@ -193,10 +198,15 @@ void tst_PgBouncer::transactionPoolingIsRefused()
     QCOMPARE(orchestrator->exitCode(), 1);
     const QStringList lines = orchestrator->err().trimmed().split(u'\n');
     QCOMPARE(lines.size(), 1);
-    QVERIFY2(lines.first().startsWith(u"error: the connection to PostgreSQL "_s + Refusal), qPrintable(lines.first()));
-    QVERIFY2(lines.first().contains(u"use pool_mode=session for swamp's database"_s), qPrintable(lines.first()));
+    QVERIFY2(lines.first().startsWith(u"error: the connection to PostgreSQL "_s + Refusal),
+             qPrintable(lines.first()));
+    QVERIFY2(lines.first().contains(u"use pool_mode=session for swamp's database"_s),
+             qPrintable(lines.first()));
     QVERIFY(!lines.first().contains(m_fleet.server.password()));
-    QCOMPARE(count(u"SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"_s), 0);
+    QCOMPARE(
+        count(
+            u"SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"_s),
+        0);
 }
 
 // PgBouncer comes back in transaction mode under a running orchestrator: at its reconnect it
@@ -212,8 +222,10 @@ void tst_PgBouncer::transactionPoolingAtReconnectStops()
     Child *orchestrator = h->orchestrator();
     QVERIFY2(orchestrator->waitForExit(30000), qPrintable(orchestrator->describe()));
     QCOMPARE(orchestrator->exitCode(), 1);
-    QVERIFY2(orchestrator->err().contains(u"error: the connection to PostgreSQL "_s + Refusal), qPrintable(orchestrator->describe()));
-    QVERIFY2(orchestrator->err().contains(u"use pool_mode=session"_s), qPrintable(orchestrator->describe()));
+    QVERIFY2(orchestrator->err().contains(u"error: the connection to PostgreSQL "_s + Refusal),
+             qPrintable(orchestrator->describe()));
+    QVERIFY2(orchestrator->err().contains(u"use pool_mode=session"_s),
+             qPrintable(orchestrator->describe()));
     QCOMPARE(count(u"SELECT count(*) FROM enrollment_tokens"_s), 1);
 }
 
@@ -231,7 +243,8 @@ void tst_PgBouncer::aPoolTooSmallIsNamed()
     QCOMPARE(orchestrator->exitCode(), 1);
     // Qt's PostgreSQL driver prints its own warnings before it (its set-up queries failed).
     const QString error = orchestrator->err().trimmed().split(u'\n').last();
-    QVERIFY2(error.startsWith(u"error: a connection to PostgreSQL ended while it was set up"_s), qPrintable(error));
+    QVERIFY2(error.startsWith(u"error: a connection to PostgreSQL ended while it was set up"_s),
+             qPrintable(error));
     QVERIFY2(error.contains(u"pool_size of at least 2 per orchestrator"_s), qPrintable(error));
 }
 

@@ -12,10 +12,7 @@ using namespace Qt::StringLiterals;
 
 namespace SwampTest {
 
-PgBouncer::PgBouncer(PostgresServer &server)
-    : m_server(server)
-{
-}
+PgBouncer::PgBouncer(PostgresServer &server) : m_server(server) {}
 
 PgBouncer::~PgBouncer()
 {
@@ -64,30 +61,35 @@ bool PgBouncer::writeConfig(const QString &poolMode, int poolSize)
     const QFileInfo owner(m_server.directory());
     const auto write = [&](const QString &name, const QString &text) {
         QFile file(m_dir + u'/' + name);
-        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(text.toUtf8()) < 0) {
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+            file.write(text.toUtf8()) < 0) {
             m_error = u"cannot write %1: %2"_s.arg(file.fileName(), file.errorString());
             return false;
         }
         file.close();
-        return ::geteuid() != 0 || ::chown(QFile::encodeName(file.fileName()).constData(), owner.ownerId(), owner.groupId()) == 0;
+        return ::geteuid() != 0 || ::chown(QFile::encodeName(file.fileName()).constData(),
+                                           owner.ownerId(), owner.groupId()) == 0;
     };
-    if (::geteuid() == 0 && ::chown(QFile::encodeName(m_dir).constData(), owner.ownerId(), owner.groupId()) != 0) {
+    if (::geteuid() == 0 &&
+        ::chown(QFile::encodeName(m_dir).constData(), owner.ownerId(), owner.groupId()) != 0) {
         m_error = u"cannot hand %1 to the user running PostgreSQL"_s.arg(m_dir);
         return false;
     }
     // server_login_retry 1 s: back within a second of PostgreSQL (the default waits 15 s);
     // query_wait_timeout 10 s: a client finds a pool that is too small in 10 s, not 120 s.
-    const QString ini = u"[databases]\n* = host=127.0.0.1 port=%1\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n"
-                        "listen_port = %2\nunix_socket_dir =\nauth_type = scram-sha-256\nauth_file = %3/userlist.txt\n"
-                        "pool_mode = %4\ndefault_pool_size = %5\nmax_client_conn = 100\nserver_login_retry = 1\n"
-                        "query_wait_timeout = 10\n"
-                        "ignore_startup_parameters = extra_float_digits\nlogfile = %3/pgbouncer.log\n"_s
-                            .arg(m_server.port())
-                            .arg(m_port)
-                            .arg(m_dir, poolMode)
-                            .arg(poolSize);
-    return write(u"pgbouncer.ini"_s, ini)
-           && write(u"userlist.txt"_s, u"\"%1\" \"%2\"\n"_s.arg(m_server.role(), m_server.password()));
+    const QString ini =
+        u"[databases]\n* = host=127.0.0.1 port=%1\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n"
+        "listen_port = %2\nunix_socket_dir =\nauth_type = scram-sha-256\nauth_file = "
+        "%3/userlist.txt\n"
+        "pool_mode = %4\ndefault_pool_size = %5\nmax_client_conn = 100\nserver_login_retry = 1\n"
+        "query_wait_timeout = 10\n"
+        "ignore_startup_parameters = extra_float_digits\nlogfile = %3/pgbouncer.log\n"_s
+            .arg(m_server.port())
+            .arg(m_port)
+            .arg(m_dir, poolMode)
+            .arg(poolSize);
+    return write(u"pgbouncer.ini"_s, ini) &&
+           write(u"userlist.txt"_s, u"\"%1\" \"%2\"\n"_s.arg(m_server.role(), m_server.password()));
 }
 
 bool PgBouncer::start(const QString &poolMode, int poolSize)
@@ -134,8 +136,8 @@ bool PgBouncer::launch()
         socket.connectToHost(u"127.0.0.1"_s, quint16(m_port));
         return socket.waitForConnected(1000);
     };
-    if (m_process->waitForStarted() && QTest::qWaitFor([&] { return !isRunning() || accepts(); }, 30000)
-        && isRunning())
+    if (m_process->waitForStarted() &&
+        QTest::qWaitFor([&] { return !isRunning() || accepts(); }, 30000) && isRunning())
         return true;
     m_error = u"pgbouncer did not start on 127.0.0.1:%1: %2\n%3"_s.arg(m_port).arg(
         QString::fromLocal8Bit(m_process->readAll()), log().right(2000));

@@ -72,12 +72,12 @@ private:
 
 // Starts `bouncer` or ends the test function: QSKIP when pgbouncer is not installed (QFAIL
 // instead under SWAMP_REQUIRE_POSTGRES=1), QFAIL with its error when it does not start.
-#define SWAMP_START_PGBOUNCER(bouncer, poolMode, poolSize)                                          \
+#define SWAMP_START_PGBOUNCER(bouncer, poolMode, poolSize)                                         \
     do {                                                                                           \
         if (!SwampTest::PgBouncer::isAvailable()) {                                                \
             if (SwampTest::PostgresServer::isRequired())                                           \
-                QFAIL(qPrintable(SwampTest::PgBouncer::unavailableReason()                         \
-                                 + QStringLiteral(" (SWAMP_REQUIRE_POSTGRES=1 is set)")));         \
+                QFAIL(qPrintable(SwampTest::PgBouncer::unavailableReason() +                       \
+                                 QStringLiteral(" (SWAMP_REQUIRE_POSTGRES=1 is set)")));           \
             QSKIP(qPrintable(SwampTest::PgBouncer::unavailableReason()));                          \
         }                                                                                          \
         if (!(bouncer).start((poolMode), (poolSize)))                                              \
