@@ -89,12 +89,14 @@ std::unexpected<Error> Store::keepForReplay(PendingRows rows)
 
 std::unexpected<Error> Store::pooledError()
 {
-    return fail(QStringLiteral("database_pooled"),
-                Tr::tr("the connection to PostgreSQL does not keep its session between transactions (a "
-                       "pooler in transaction or statement mode, such as PgBouncer pool_mode=transaction, "
-                       "is in front of it): swamp keeps a temporary table, LISTEN and settings in its session"),
-                Tr::tr("use pool_mode=session for swamp's database in pgbouncer.ini, or connect to "
-                       "PostgreSQL directly"));
+    return fail(
+        QStringLiteral("database_pooled"),
+        Tr::tr("the connection to PostgreSQL does not keep its session between transactions (a "
+               "pooler in transaction or statement mode, such as PgBouncer pool_mode=transaction, "
+               "is in front of it): swamp keeps a temporary table, LISTEN and settings in its "
+               "session"),
+        Tr::tr("use pool_mode=session for swamp's database in pgbouncer.ini, or connect to "
+               "PostgreSQL directly"));
 }
 
 // Session pooling gives each client connection one server session for as long as it stays
@@ -125,18 +127,20 @@ Result<void> Store::checkSessionKept()
 Result<void> Store::compareBackends(QSqlDatabase &probe)
 {
     const auto failed = [this](const QString &reason) -> std::unexpected<Error> {
+        // PgBouncer: "transaction blocks not allowed in statement pooling mode"
         if (reason.contains(u"pooling mode"))
-            return pooledError(); // PgBouncer: "transaction blocks not allowed in statement pooling mode"
+            return pooledError();
         // PgBouncer ends a client that waited query_wait_timeout for a free session; the driver,
         // which was setting the connection up, then has no message to give.
         if (reason.contains(u"query_wait_timeout") || reason.isEmpty()) {
-            return fail(QStringLiteral("database"),
-                        Tr::tr("a connection to PostgreSQL ended while it was set up%1: a pooler in "
-                               "front of it had no free session for it (PgBouncer: none became free within "
-                               "query_wait_timeout); each orchestrator holds two sessions")
-                            .arg(reason.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(reason)),
-                        Tr::tr("give swamp's database a pool_size of at least 2 per orchestrator in "
-                               "pgbouncer.ini, plus the sessions of whatever else uses it"));
+            return fail(
+                QStringLiteral("database"),
+                Tr::tr("a connection to PostgreSQL ended while it was set up%1: a pooler in "
+                       "front of it had no free session for it (PgBouncer: none became free within "
+                       "query_wait_timeout); each orchestrator holds two sessions")
+                    .arg(reason.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(reason)),
+                Tr::tr("give swamp's database a pool_size of at least 2 per orchestrator in "
+                       "pgbouncer.ini, plus the sessions of whatever else uses it"));
         }
         return databaseError(Tr::tr("checking that the connection keeps its session"), reason);
     };
