@@ -10,7 +10,7 @@ demo=(cmake ninja-build g++
 all=("${demo[@]}" ccache pkg-config libqt6sql6-psql
      qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev  # the console and its translations
      qt6-translations-l10n                     # qtbase_de.qm: the console's Cancel/Close in German
-     postgresql xvfb xauth openssl
+     postgresql pgbouncer xvfb xauth openssl   # pgbouncer: tst_pgbouncer puts one in front
      dpkg-dev file lintian desktop-file-utils  # packages: dpkg-shlibdeps (cpack's DEB generator
                                                # needs file(1)), their checks
      systemd python3-yaml adduser              # the deploy recipe tests

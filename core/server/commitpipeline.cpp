@@ -86,12 +86,12 @@ void CommitPipeline::fail(const Error &error)
 void CommitPipeline::tryReconnect()
 {
     if (auto back = m_store.reconnect(); !back) {
-        if (m_store.isAway()) {
+        if (m_store.isAway() && back.error().code != u"database_pooled") {
             m_reconnectDelayMs = std::min(MaxReconnectDelayMs, m_reconnectDelayMs * 2);
             m_reconnect.start(m_reconnectDelayMs);
             return;
         }
-        fail(back.error()); // the held batch no longer applies
+        fail(back.error()); // the held batch no longer applies, or a pooler would take it
         return;
     }
     m_reconnectDelayMs = 0;

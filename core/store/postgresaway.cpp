@@ -5,7 +5,9 @@
 
 #include "common/logging.h"
 
+#include <QSqlDatabase>
 #include <QSqlDriver>
+#include <QSqlQuery>
 #include <QSqlError>
 
 #include <libpq-fe.h>
@@ -86,6 +88,87 @@ std::unexpected<Error> Store::keepForReplay(PendingRows rows)
     return awayError();
 }
 
+std::unexpected<Error> Store::pooledError()
+{
+    return fail(
+        QStringLiteral("database_pooled"),
+        Tr::tr("the connection to PostgreSQL does not keep its session between transactions (a "
+               "pooler in transaction or statement mode, such as PgBouncer pool_mode=transaction, "
+               "is in front of it): swamp keeps a temporary table, LISTEN and settings in its "
+               "session"),
+        Tr::tr("use pool_mode=session for swamp's database in pgbouncer.ini, or connect to "
+               "PostgreSQL directly"));
+}
+
+// Session pooling gives each client connection one server session for as long as it stays
+// connected. Transaction pooling gives the server session back to the pool at every commit and
+// the client's next transaction gets whichever is free (PgBouncer first the one freed last), so
+// this session's temporary table, settings and LISTEN would be another client's, or gone.
+// The check: the work connection asks for its backend's pid; a second connection, inside a
+// transaction so that it holds what it gets, asks for its own; the work connection asks again.
+// Own sessions: two pids, the work connection's unchanged. Pooled transactions: the second
+// connection got the backend the work connection had just freed, or the work connection now
+// has another one. Statement pooling refuses the second connection's BEGIN.
+Result<void> Store::checkSessionKept()
+{
+    const QString name = m_connectionName + QStringLiteral("-probe");
+    Result<void> verdict;
+    {
+        QSqlDatabase probe = QSqlDatabase::cloneDatabase(m_connectionName, name);
+        verdict = compareBackends(probe);
+        if (probe.isOpen()) {
+            probe.rollback();
+            probe.close();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return verdict;
+}
+
+Result<void> Store::compareBackends(QSqlDatabase &probe)
+{
+    const auto failed = [this](const QString &reason) -> std::unexpected<Error> {
+        // PgBouncer: "transaction blocks not allowed in statement pooling mode"
+        if (reason.contains(u"pooling mode"))
+            return pooledError();
+        // PgBouncer ends a client that waited query_wait_timeout for a free session; the driver,
+        // which was setting the connection up, then has no message to give.
+        if (reason.contains(u"query_wait_timeout") || reason.isEmpty()) {
+            return fail(
+                QStringLiteral("database"),
+                Tr::tr("a connection to PostgreSQL ended while it was set up%1: a pooler in "
+                       "front of it had no free session for it (PgBouncer: none became free within "
+                       "query_wait_timeout); each orchestrator holds two sessions")
+                    .arg(reason.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(reason)),
+                Tr::tr("give swamp's database a pool_size of at least 2 per orchestrator in "
+                       "pgbouncer.ini, plus the sessions of whatever else uses it"));
+        }
+        return databaseError(Tr::tr("checking that the connection keeps its session"), reason);
+    };
+    const auto pidOf = [](const QSqlDatabase &connection) -> Result<qint64> {
+        QSqlQuery query(connection);
+        if (query.exec(QStringLiteral("SELECT pg_backend_pid()")) && query.next())
+            return query.value(0).toLongLong();
+        return fail(QStringLiteral("database"), driverMessage(query.lastError()), {});
+    };
+    countRoundTrip();
+    const auto first = pidOf(database());
+    if (!first)
+        return failed(first.error().message);
+    if (!probe.open() || !probe.transaction())
+        return failed(driverMessage(probe.lastError()));
+    const auto held = pidOf(probe);
+    if (!held)
+        return failed(held.error().message);
+    if (*held == *first)
+        return pooledError();
+    countRoundTrip();
+    const auto again = pidOf(database());
+    if (!again)
+        return failed(again.error().message);
+    return *again == *first ? Result<void>{} : pooledError();
+}
+
 Result<void> Store::setUpSession()
 {
     QSqlDatabase db = database();
@@ -110,17 +193,25 @@ Result<void> Store::reconnect()
         return {};
     QSqlDatabase db = database();
     db.close();
+    // The fleet's LISTEN connection went with the server too: the fleet's next heartbeat opens it
+    // again and catches up with what it missed. Closed first, so that the session check's second
+    // connection takes its place in the pooler's pool.
+    if (!m_listenerName.isEmpty())
+        QSqlDatabase::database(m_listenerName, false).close();
     if (!db.open())
         return databaseError(Tr::tr("reconnecting"), driverMessage(db.lastError()));
+    // A pooler restarted in transaction mode: the store stays away (nothing is written through
+    // it, also not at exit) and the commit pipeline stops on this error instead of retrying.
+    if (auto kept = checkSessionKept(); !kept) {
+        if (kept.error().code == u"database_pooled")
+            db.close();
+        return kept;
+    }
     m_away = false;
     if (auto ready = setUpSession(); !ready) {
         m_away = true; // gone again already: the next attempt starts over
         return ready;
     }
-    // The fleet's LISTEN connection went with the server too: the fleet's next heartbeat opens it
-    // again and catches up with what it missed.
-    if (!m_listenerName.isEmpty())
-        QSqlDatabase::database(m_listenerName, false).close();
     if (auto settled = settleUnansweredCommit(); !settled)
         return settled;
     if (m_batchOpen) {

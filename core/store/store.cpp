@@ -99,6 +99,8 @@ Result<std::unique_ptr<Store>> Store::open(const QString &spec)
     if (postgres) {
         if (auto opened = openPostgresConnection(connectionName, spec); !opened)
             return fail(opened.error());
+        if (auto kept = store->checkSessionKept(); !kept)
+            return fail(kept.error());
     } else {
         if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QSQLITE"))) {
             return fail(QStringLiteral("database"), Tr::tr("the SQLite driver (QSQLITE) is not installed"),

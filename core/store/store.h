@@ -519,6 +519,11 @@ private:
     void logForReplay(const QString &sql, const QSqlQuery &query, bool locking);
     std::unexpected<Error> keepForReplay(PendingRows rows);
     Result<void> setUpSession();
+    // Refuses (code "database_pooled") a connection whose session does not last from one
+    // transaction to the next: a pooler in transaction or statement mode in front of PostgreSQL.
+    Result<void> checkSessionKept();
+    static std::unexpected<Error> pooledError();
+    Result<void> compareBackends(QSqlDatabase &probe);
     Result<void> replay();
     // Before any statement: writes what is pending, opening the running body's savepoint first
     // when there is one (see transaction()).

@@ -32,15 +32,6 @@ QString randomSecret(int length)
     return secret;
 }
 
-// A port that was free a moment ago on 127.0.0.1; start() retries when another process takes it.
-int freePort()
-{
-    QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
-        return 0;
-    return probe.serverPort();
-}
-
 bool hasTools(const QString &dir)
 {
     for (const QString &tool : Tools) {
@@ -58,6 +49,14 @@ QString lastLines(const QString &text, int count)
     return lines.join(u'\n');
 }
 } // namespace
+
+int freePort()
+{
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    return probe.serverPort();
+}
 
 PostgresServer::PostgresServer() = default;
 

@@ -28,6 +28,10 @@
 
 namespace SwampTest {
 
+// A port that was free a moment ago on 127.0.0.1 (0 when none): a server started on it retries
+// with another when some other process took it meanwhile.
+int freePort();
+
 class PostgresServer final
 {
     Q_DISABLE_COPY_MOVE(PostgresServer)
