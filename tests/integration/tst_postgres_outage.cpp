@@ -27,6 +27,23 @@ QStringList linesWith(const QString &text, const QString &needle)
     return lines;
 }
 
+// TCP connections established to 127.0.0.1:`port` (/proc/net/tcp): the orchestrator's side of
+// its workers' and clients' connections.
+int connectionsTo(quint16 port)
+{
+    QFile file(u"/proc/net/tcp"_s);
+    if (!file.open(QIODevice::ReadOnly))
+        return -1;
+    const QString local = u"0100007F:%1"_s.arg(port, 4, 16, QChar(u'0')).toUpper();
+    int count = 0;
+    for (const QByteArray &line : file.readAll().split('\n')) {
+        const QList<QByteArray> fields = line.simplified().split(' ');
+        if (fields.size() > 3 && QString::fromLatin1(fields.at(1)) == local && fields.at(3) == "01")
+            ++count;
+    }
+    return count;
+}
+
 // The secret of a token printed by `swamp worker token create` (<name>.<secret>).
 QString secretOf(const QString &token)
 {
@@ -43,6 +60,7 @@ private Q_SLOTS:
     void init();
     void cleanup();
     void newWorkerEnrollsOnceTheDatabaseIsBack();
+    void droppedWorkerGetsBackWithItsStep();
     void adminCommandsFailCleanlyAndWorkAfterwards();
 
 private:
@@ -147,6 +165,48 @@ void tst_PostgresOutage::newWorkerEnrollsOnceTheDatabaseIsBack()
     QVERIFY2(output.count(Lost) == 1, qPrintable(output));
     verifyClean(output, u"the orchestrator's output"_s);
     verifyClean(late->output(), u"the worker's output"_s);
+}
+
+// A worker's connection drops while PostgreSQL is down (it is frozen past the heartbeat
+// timeout): it cannot get back in before the database is, past its reconnect grace. Then it does,
+// and the step it ran all along ends once, on its first attempt.
+void tst_PostgresOutage::droppedWorkerGetsBackWithItsStep()
+{
+    Child *worker = startWithWorker();
+    QVERIFY(worker);
+    const QString name = Harness::enrolledName(worker);
+    const QString go = m_h->tempPath(u"go"_s);
+    const QString ran = m_h->tempPath(u"ran.txt"_s);
+    const QString step = detach(*m_h, {u"--"_s, u"sh"_s, u"-c"_s,
+                                       u"while [ ! -e '%1' ]; do sleep 0.1; done; echo ran >> '%2'"_s.arg(go, ran)});
+    QVERIFY(!step.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*m_h, step), u"running"_s, 30000);
+
+    shutDown();
+    // Silent past the heartbeat timeout (1 s): the orchestrator closes its socket. (It can say so
+    // only once the database is back: its events wait for the commit.)
+    QCOMPARE(connectionsTo(m_h->port()), 1);
+    worker->signal(SIGSTOP);
+    QTRY_COMPARE_WITH_TIMEOUT(connectionsTo(m_h->port()), 0, 30000);
+    worker->signal(SIGCONT);
+    QTRY_VERIFY2_WITH_TIMEOUT(checkOutageLines(worker) >= 2 || !worker->isRunning(), qPrintable(worker->describe()), 60000);
+    QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
+    QVERIFY2(checkOutageLines(worker) >= 2, qPrintable(worker->describe()));
+    startAgain();
+
+    QTRY_VERIFY2_WITH_TIMEOUT(worker->out().count(u"enrolled as %1 "_s.arg(name)) + worker->out().count(u"reconnected as %1"_s.arg(name)) >= 2
+                                  || !worker->isRunning(),
+                              qPrintable(worker->describe()), 60000);
+    QVERIFY2(worker->isRunning(), qPrintable(worker->describe()));
+    QFile(go).open(QIODevice::WriteOnly);
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*m_h, step), u"succeeded"_s, 60000);
+    QCOMPARE(stepOf(*m_h, step).value(u"attempt"_s).toInt(), 1);
+    QCOMPARE(total(*m_h, u"modelType == \"swamp/step-lease\""_s), 1);
+    QCOMPARE(total(*m_h, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), 1);
+    QFile file(ran);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(file.readAll(), QByteArray("ran\n")); // the command ran once
+    QCOMPARE(m_h->orchestratorOutput().count(Lost), 1);
 }
 
 // Token, pause, label, list and query while PostgreSQL is down: exit 1 with one line that names
