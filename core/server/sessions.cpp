@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/backoff.h"
 #include "common/duration.h"
 #include "common/logging.h"
 #include "model/errorcodes.h"
@@ -102,8 +103,10 @@ void WorkerSessions::sweepLiveness(qint64 nowMs)
     }
     // Grace over → lost (only the disconnected are looked at). While the database is away no
     // worker can get back in (its enrollment is refused `database_away`): the grace runs from
-    // the database's return, or a step still running there is run again (issue 20).
+    // the database's return plus the longest wait between its attempts (its backoff grew
+    // meanwhile), or a step still running there is run again (issue 20).
     const bool away = m_store->isAway();
+    const qint64 awayGraceMs = m_settings.reconnectGraceMs + Backoff::DefaultCapMs;
     const QSet<QString> inGrace = m_inGrace;
     for (const QString &id : inGrace) {
         WorkerSession *session = m_pool.find(id);
@@ -112,7 +115,7 @@ void WorkerSessions::sweepLiveness(qint64 nowMs)
             continue;
         }
         if (away) {
-            session->graceDeadlineMs = std::max(session->graceDeadlineMs, nowMs + m_settings.reconnectGraceMs);
+            session->graceDeadlineMs = std::max(session->graceDeadlineMs, nowMs + awayGraceMs);
             session->record.graceUntil = QDateTime::fromMSecsSinceEpoch(session->graceDeadlineMs, Qt::UTC);
         } else if (nowMs >= session->graceDeadlineMs) {
             m_inGrace.remove(id);

@@ -126,7 +126,8 @@ int tst_PostgresOutage::checkOutageLines(Child *worker)
 {
     const QStringList lines = linesWith(worker->output(), Unavailable);
     for (const QString &line : lines) {
-        if (!line.contains(u"check that PostgreSQL runs"_s) || !line.contains(u"reconnecting in"_s))
+        if (!line.contains(u"unavailable to the orchestrator"_s) || !line.contains(u"a worker retries by itself"_s)
+            || !line.contains(u"check that PostgreSQL runs"_s) || !line.contains(u"reconnecting in"_s))
             return -1;
     }
     return int(lines.size());
@@ -234,7 +235,8 @@ void tst_PostgresOutage::adminCommandsFailCleanlyAndWorkAfterwards()
         QVERIFY2(run.exitCode == 1, qPrintable(what + u"\n"_s + run.describe()));
         QVERIFY2(run.out.isEmpty(), qPrintable(what + u"\n"_s + run.describe()));
         QVERIFY2(run.err.startsWith(u"error: "_s + Unavailable) && run.err.count(u'\n') == 1
-                     && run.err.contains(u" — check that PostgreSQL runs"_s),
+                     && run.err.contains(u"nothing was done"_s)
+                     && run.err.contains(u" — try again once it is back"_s),
                  qPrintable(what + u"\n"_s + run.describe()));
         verifyClean(run.err, what);
     }
