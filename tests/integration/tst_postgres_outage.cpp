@@ -61,6 +61,7 @@ private Q_SLOTS:
     void cleanup();
     void newWorkerEnrollsOnceTheDatabaseIsBack();
     void droppedWorkerGetsBackWithItsStep();
+    void restartedWorkerGetsBackOnceTheDatabaseIsBack();
     void adminCommandsFailCleanlyAndWorkAfterwards();
 
 private:
@@ -207,6 +208,34 @@ void tst_PostgresOutage::droppedWorkerGetsBackWithItsStep()
     QFile file(ran);
     QVERIFY(file.open(QIODevice::ReadOnly));
     QCOMPARE(file.readAll(), QByteArray("ran\n")); // the command ran once
+    QCOMPARE(m_h->orchestratorOutput().count(Lost), 1);
+}
+
+// The worker's process restarts (same --cache-dir: the same machine) while PostgreSQL is down:
+// the new process retries like a new machine and gets its name back once the database is back.
+void tst_PostgresOutage::restartedWorkerGetsBackOnceTheDatabaseIsBack()
+{
+    QVERIFY(startWithToken());
+    const QString cacheDir = m_h->newCacheDir();
+    Child *first = m_h->startEnrolledWorker(m_token, cacheDir);
+    QVERIFY(first);
+    const QString name = Harness::enrolledName(first);
+    shutDown();
+    first->signal(SIGKILL);
+    QVERIFY(first->waitForExit(20000));
+    Child *second = m_h->startWorker(m_token, cacheDir);
+    QTRY_VERIFY2_WITH_TIMEOUT(checkOutageLines(second) >= 2 || !second->isRunning(), qPrintable(second->describe()), 60000);
+    QVERIFY2(second->isRunning() && checkOutageLines(second) >= 2, qPrintable(second->describe()));
+    startAgain();
+
+    QTRY_VERIFY2_WITH_TIMEOUT(second->outContains(u"enrolled as %1 "_s.arg(name)) || !second->isRunning(),
+                              qPrintable(second->describe()), 60000);
+    QVERIFY2(second->isRunning(), qPrintable(second->describe()));
+    QTRY_COMPARE_WITH_TIMEOUT(m_h->workerStatus(name), u"idle"_s, 30000);
+    QCOMPARE(m_h->workerList().value(u"workers"_s).toArray().size(), 1); // the same machine, not a second worker
+    const Run run = m_h->cli({u"run"_s, u"--"_s, u"true"_s});
+    QCOMPARE_EXIT(run, 0);
+    QVERIFY2(run.err.contains(u"dispatched to %1"_s.arg(name)), qPrintable(run.describe()));
     QCOMPARE(m_h->orchestratorOutput().count(Lost), 1);
 }
 
