@@ -11,7 +11,10 @@ namespace Swamp {
 class Backoff
 {
 public:
-    explicit Backoff(qint64 baseMs = 1000, qint64 capMs = 30000, quint32 seed = 0);
+    // The longest wait between a worker's attempts (but for a window the orchestrator asked for).
+    static constexpr qint64 DefaultCapMs = 30000;
+
+    explicit Backoff(qint64 baseMs = 1000, qint64 capMs = DefaultCapMs, quint32 seed = 0);
 
     qint64 nextDelayMs();
     // The upper bound the next call will draw from.

@@ -3,6 +3,9 @@
 // and its rows in the database, and the reconnect window announced to the fleet.
 #include "server/sessions.h"
 
+#include <algorithm>
+
+#include "common/backoff.h"
 #include "common/duration.h"
 #include "common/logging.h"
 #include "model/errorcodes.h"
@@ -98,7 +101,12 @@ void WorkerSessions::sweepLiveness(qint64 nowMs)
         if (WorkerSession *session = m_pool.find(id); session && session->isConnected())
             persistWorker(session, PersistWhat::State);
     }
-    // Grace over → lost (only the disconnected are looked at).
+    // Grace over → lost (only the disconnected are looked at). While the database is away no
+    // worker can get back in (its enrollment is refused `database_away`): the grace runs from
+    // the database's return plus the longest wait between its attempts (its backoff grew
+    // meanwhile), or a step still running there is run again (issue 20).
+    const bool away = m_store->isAway();
+    const qint64 awayGraceMs = m_settings.reconnectGraceMs + Backoff::DefaultCapMs;
     const QSet<QString> inGrace = m_inGrace;
     for (const QString &id : inGrace) {
         WorkerSession *session = m_pool.find(id);
@@ -106,7 +114,10 @@ void WorkerSessions::sweepLiveness(qint64 nowMs)
             m_inGrace.remove(id);
             continue;
         }
-        if (nowMs >= session->graceDeadlineMs) {
+        if (away) {
+            session->graceDeadlineMs = std::max(session->graceDeadlineMs, nowMs + awayGraceMs);
+            session->record.graceUntil = QDateTime::fromMSecsSinceEpoch(session->graceDeadlineMs, Qt::UTC);
+        } else if (nowMs >= session->graceDeadlineMs) {
             m_inGrace.remove(id);
             endSession(session, WorkerStatus::Lost,
                        Tr::tr("no reconnect within the %1 grace").arg(formatDurationMs(m_settings.reconnectGraceMs)));

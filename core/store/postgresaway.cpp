@@ -23,10 +23,13 @@ bool startsWith(const QString &sql, const char *word)
 
 std::unexpected<Error> Store::awayError() const
 {
+    // Seen by those whose request it refuses (a worker enrolling, an admin command): what they
+    // asked was not done, unlike the changes the orchestrator holds in its batch meanwhile.
     return fail(QStringLiteral("database_away"),
-                Tr::tr("PostgreSQL is unavailable; swamp reconnects by itself and holds this "
-                       "orchestrator's changes until then"),
-                Tr::tr("check that PostgreSQL runs and that this host reaches it"));
+                Tr::tr("PostgreSQL is unavailable to the orchestrator, so nothing was done; it "
+                       "reconnects by itself"),
+                Tr::tr("try again once it is back (a worker retries by itself); check that "
+                       "PostgreSQL runs and that the orchestrator's host reaches it"));
 }
 
 bool Store::noteConnectionLost(const QSqlError &error)

@@ -4,8 +4,8 @@
 // password, a missing database or an unreachable server fail with the host and the fix. The
 // password never appears in any output.
 
+#include "integration/postgresharness.h"
 #include "steps/stephelpers.h"
-#include "support/pgserver.h"
 
 #include <QDir>
 #include <QScopeGuard>
@@ -20,18 +20,6 @@
 using namespace SwampTest;
 
 namespace {
-// The harness's clean environment without any PG* variable of the developer's.
-QProcessEnvironment cleanEnvironment()
-{
-    QProcessEnvironment env = Harness::baseEnvironment();
-    const QStringList keys = env.keys();
-    for (const QString &key : keys) {
-        if (key.startsWith(u"PG"))
-            env.remove(key);
-    }
-    return env;
-}
-
 int unusedPort()
 {
     QTcpServer probe;
@@ -112,15 +100,7 @@ int tst_PostgresServe::rowCount(const QString &url, const QString &table)
 
 QString tst_PostgresServe::startOnNewDatabase()
 {
-    const QString url = m_postgres.createDatabase();
-    if (url.isEmpty()) {
-        qWarning("%s", qPrintable(m_postgres.errorString()));
-        return {};
-    }
-    QProcessEnvironment env = cleanEnvironment();
-    env.insert(u"PGPASSWORD"_s, m_postgres.password());
-    m_h->setOrchestratorEnvironment(env);
-    return m_h->startOrchestrator(0, {u"--database"_s, url}) ? url : QString();
+    return SwampTest::startOnNewDatabase(*m_h, m_postgres);
 }
 
 void tst_PostgresServe::verifyNoPassword(const QString &text, const QString &where)
@@ -343,7 +323,7 @@ void tst_PostgresServe::secondServeOnSameDataDirRefused()
     adminJson.close();
     QCOMPARE(rowCount(url, u"orchestrators"_s), 1);
 
-    QProcessEnvironment env = cleanEnvironment();
+    QProcessEnvironment env = environmentWithoutPg();
     env.insert(u"PGPASSWORD"_s, m_postgres.password());
     const Run second = m_h->cli({u"serve"_s, u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s,
                                  m_h->dataDir(), u"--database"_s, url},
@@ -364,7 +344,7 @@ void tst_PostgresServe::databaseUrlFromEnvironment()
 {
     const QString url = m_postgres.createDatabase();
     QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
-    QProcessEnvironment env = cleanEnvironment();
+    QProcessEnvironment env = environmentWithoutPg();
     env.insert(u"PGPASSWORD"_s, m_postgres.password());
     // libpq options ride along as query items.
     env.insert(u"SWAMP_DATABASE_URL"_s, url + u"?application_name=swamp_from_env&connect_timeout=5"_s);
@@ -392,7 +372,7 @@ void tst_PostgresServe::passwordFromPgpass()
                      .toUtf8());
     pgpass.close();
     QVERIFY(pgpass.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
-    QProcessEnvironment env = cleanEnvironment();
+    QProcessEnvironment env = environmentWithoutPg();
     env.insert(u"HOME"_s, home);
     m_h->setOrchestratorEnvironment(env);
     QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, url}));
@@ -408,7 +388,7 @@ void tst_PostgresServe::passwordInUrlNeverShown()
     QVERIFY2(!url.isEmpty(), qPrintable(m_postgres.errorString()));
     QUrl withPassword(url);
     withPassword.setPassword(m_postgres.password());
-    m_h->setOrchestratorEnvironment(cleanEnvironment());
+    m_h->setOrchestratorEnvironment(environmentWithoutPg());
     QVERIFY(m_h->startOrchestrator(0, {u"--database"_s, withPassword.toString()}));
     QVERIFY(!m_h->createToken(u"in-url"_s).isEmpty());
     const Run workers = m_h->cli({u"worker"_s, u"list"_s, u"--all"_s, u"--json"_s});
@@ -473,7 +453,7 @@ void tst_PostgresServe::connectionErrors()
     const auto fill = [&](QString text) {
         return text.replace(u"UNUSED"_s, unused).replace(u"PORT"_s, port);
     };
-    QProcessEnvironment env = cleanEnvironment();
+    QProcessEnvironment env = environmentWithoutPg();
     env.insert(u"HOME"_s, m_h->tempPath(u"home-without-pgpass"_s));
     if (!password.isEmpty())
         env.insert(u"PGPASSWORD"_s, password == u"PASSWORD" ? m_postgres.password() : password);

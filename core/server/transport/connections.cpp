@@ -218,6 +218,15 @@ void PeerConnection::sendError(const Error &error, const QString &requestId)
     frame.insert(QStringLiteral("type"), Protocol::Type::Error);
     if (!requestId.isEmpty())
         frame.insert(QStringLiteral("id"), requestId);
+    // `database_away` says that nothing was done: it announces no change, so it need not wait for
+    // the commit that only the database's return allows (the peer would hear nothing for the
+    // whole outage: a worker gave up on its enrollment reply after 15 s, again and again). It
+    // still waits behind what this connection holds: the peer gets its frames in order.
+    if (error.code == u"database_away" && m_held.isEmpty() && !m_heldClose && m_socket && m_socket->isOpen()) {
+        m_socket->sendText(Protocol::encodeFrameUtf8(frame));
+        checkBacklog();
+        return;
+    }
     send(frame);
 }
 
