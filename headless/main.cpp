@@ -84,7 +84,7 @@ int swampMain(int argc, char **argv)
     QCoreApplication::setApplicationName(QStringLiteral("swamp"));
     if (!dispatcherKnown)
         return usageError(QStringLiteral("SWAMP_EVENT_DISPATCHER is \"%1\": use epoll (the default) or poll (Qt's own dispatcher).")
-                                  .arg(printable(leftCharacters(qEnvironmentVariable("SWAMP_EVENT_DISPATCHER"), 40))),
+                                  .arg(Swamp::printable(Swamp::leftCharacters(qEnvironmentVariable("SWAMP_EVENT_DISPATCHER"), 40))),
                           QStringLiteral("serve"));
     return Swamp::Cli::dispatch(QCoreApplication::arguments().mid(1));
 }
