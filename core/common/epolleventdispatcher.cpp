@@ -137,6 +137,7 @@ int EpollEventDispatcher::wait(int timeout, bool includeNotifiers)
             return drainWakeUps();
         return 0;
     }
+    applyDeferredChanges();
     const int ready = ::epoll_wait(m_epoll, m_events.data(), int(m_events.size()), timeout);
     if (ready < 0 && !isRetriedErrno())
         qWarning("EpollEventDispatcher: epoll_wait failed: %s", std::strerror(errno));
@@ -211,7 +212,7 @@ void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
                  type);
     descriptor.notifiers[type] = notifier;
     descriptor.serials[type] = ++m_serial;
-    updateRegistration(fd, descriptor);
+    updateRegistration(fd, descriptor, Apply::Deferred);
 }
 
 void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
@@ -223,15 +224,31 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
         return;
     it->notifiers[type] = nullptr;
     it->serials[type] = 0;
-    updateRegistration(fd, *it);
+    updateRegistration(fd, *it, Apply::Deferred);
     if (!it->notifiers[0] && !it->notifiers[1] && !it->notifiers[2])
         m_descriptors.erase(it);
 }
 
-// Brings the epoll registration of `fd` to the union of its notifiers' types. The fd number
+// Applies the changes that updateRegistration() left for the next wait.
+void EpollEventDispatcher::applyDeferredChanges()
+{
+    for (const int fd : m_deferred) {
+        const auto it = m_descriptors.find(fd);
+        if (it == m_descriptors.end() || !it->deferred)
+            continue;
+        it->deferred = false;
+        updateRegistration(fd, *it, Apply::Now);
+    }
+    m_deferred.clear();
+}
+
+// Brings the epoll registration of `fd` to the union of its notifiers' types. A change from one
+// non-empty mask to another waits for the next wait (QAbstractSocket enables its Write notifier
+// for each write and disables it once flushed: in one pass, that is no system call); adding
+// and removing the last notifier happen at once, while the fd is surely open. The fd number
 // may have been closed and reused since it was registered: the kernel then dropped the old
 // registration (ENOENT on MOD, EBADF/ENOENT on DEL), or still holds it (EEXIST on ADD).
-void EpollEventDispatcher::updateRegistration(int fd, Descriptor &descriptor)
+void EpollEventDispatcher::updateRegistration(int fd, Descriptor &descriptor, Apply apply)
 {
     quint32 wanted = 0;
     if (descriptor.notifiers[QSocketNotifier::Read])
@@ -250,6 +267,13 @@ void EpollEventDispatcher::updateRegistration(int fd, Descriptor &descriptor)
     }
     if (wanted == descriptor.events)
         return;
+    if (apply == Apply::Deferred && descriptor.events && wanted) {
+        if (!descriptor.deferred) {
+            descriptor.deferred = true;
+            m_deferred.push_back(fd);
+        }
+        return;
+    }
 
     epoll_event event = {};
     event.events = wanted;

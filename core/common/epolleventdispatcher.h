@@ -73,7 +73,9 @@ private:
         std::array<quint64, 3> serials = {};
         quint32 events = 0; // the epoll mask registered for it
         bool alwaysReady = false; // epoll refused it (EPERM): ready on every pass
+        bool deferred = false; // `events` is to change at the next wait
     };
+    enum class Apply { Deferred, Now };
     // One notifier to activate: its fd, type and the serial of its registration when it was
     // found ready, so that a notifier unregistered (or replaced) since then is skipped.
     struct Pending
@@ -98,7 +100,8 @@ private:
     void markPending(int fd, quint32 events, bool deduplicate);
     int activateSocketNotifiers();
     int activateTimers();
-    void updateRegistration(int fd, Descriptor &descriptor);
+    void updateRegistration(int fd, Descriptor &descriptor, Apply apply);
+    void applyDeferredChanges();
     void schedule(int timerId, Timer &timer, qint64 expected);
     void removeTimer(QHash<int, Timer>::iterator it);
 
@@ -110,6 +113,7 @@ private:
     QSet<int> m_alwaysReady;
     quint64 m_serial = 0;
     std::deque<Pending> m_pending;
+    std::vector<int> m_deferred; // fds whose registration changes at the next wait
     std::vector<epoll_event> m_events;
     QHash<int, Timer> m_timers;
     QMultiHash<QObject *, int> m_timersByObject;
