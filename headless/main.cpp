@@ -1,12 +1,19 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "common/text.h"
 #include "store/store.h"
 #include "version/version.h"
 #include "worker/processsecrets.h"
 
+#ifdef Q_OS_LINUX
+#include "common/epolleventdispatcher.h"
+#endif
+
 #include <QCoreApplication>
 #include <QJsonObject>
+
+#include <memory>
 
 namespace Swamp::Cli {
 
@@ -36,6 +43,30 @@ int runVersion(const QStringList &arguments)
     return ExitOk;
 }
 
+namespace {
+
+// swamp serve runs on the epoll dispatcher unless SWAMP_EVENT_DISPATCHER=poll: Qt's own polls
+// every socket on each pass, which with thousands of workers is most of the idle CPU. It has to
+// be installed before the QCoreApplication exists. Returns false for a value it does not know.
+bool installServeDispatcher(int argc, char **argv)
+{
+    if (argc < 2 || qstrcmp(argv[1], "serve") != 0)
+        return true;
+    const QByteArray choice = qgetenv("SWAMP_EVENT_DISPATCHER");
+    if (choice == "poll")
+        return true;
+    if (!choice.isEmpty() && choice != "epoll")
+        return false;
+#ifdef Q_OS_LINUX
+    auto dispatcher = std::make_unique<Swamp::EpollEventDispatcher>();
+    if (dispatcher->isValid())
+        QCoreApplication::setEventDispatcher(dispatcher.release());
+#endif
+    return true;
+}
+
+} // namespace
+
 } // namespace Swamp::Cli
 
 int swampMain(int argc, char **argv)
@@ -48,7 +79,12 @@ int swampMain(int argc, char **argv)
         qputenv("QT_NO_GLIB", "1");
     // Before anything reads argv: `worker connect` overwrites its token there (processsecrets.h).
     Swamp::rememberProcessArguments(argc, argv);
+    const bool dispatcherKnown = installServeDispatcher(argc, argv);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("swamp"));
+    if (!dispatcherKnown)
+        return usageError(QStringLiteral("SWAMP_EVENT_DISPATCHER is \"%1\": use epoll (the default) or poll (Qt's own dispatcher).")
+                                  .arg(Swamp::printable(Swamp::leftCharacters(qEnvironmentVariable("SWAMP_EVENT_DISPATCHER"), 40))),
+                          QStringLiteral("serve"));
     return Swamp::Cli::dispatch(QCoreApplication::arguments().mid(1));
 }

@@ -99,6 +99,7 @@ const Entry environment[] = {
     {"SWAMP_WORKER_STEP_USER", "swamp worker connect --step-user."},
     {"SWAMP_WORKER_LABELS", "swamp worker connect --label, as k=v,k=v."},
     {"SWAMP_WORKER_NAME", "swamp worker connect --name."},
+    {"SWAMP_EVENT_DISPATCHER", "swamp serve's event loop on Linux: epoll (the default: each pass costs what is ready, not what is open) or poll (Qt's own dispatcher, the fallback)."},
     {"XDG_DATA_HOME", "Holds the default data dir, swamp."},
     {"PGPASSWORD", "The PostgreSQL password of swamp serve --database (or ~/.pgpass)."},
     {"NO_COLOR", "When set, tables print no colours."},
