@@ -212,7 +212,11 @@ void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
                  type);
     descriptor.notifiers[type] = notifier;
     descriptor.serials[type] = ++m_serial;
-    updateRegistration(fd, descriptor, Apply::Deferred);
+    // At once, even when the mask looks unchanged: the fd may be a new file under an old number
+    // whose notifiers were never unregistered (a PostgreSQL connection the driver lost closes its
+    // socket under its notifier). The kernel dropped the old file's registration then, so only a
+    // call that falls back from MOD to ADD watches the new one.
+    updateRegistration(fd, descriptor, Apply::Register);
 }
 
 void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
@@ -257,6 +261,12 @@ void EpollEventDispatcher::updateRegistration(int fd, Descriptor &descriptor, Ap
         wanted |= EPOLLOUT;
     if (descriptor.notifiers[QSocketNotifier::Exception])
         wanted |= EPOLLPRI;
+    if (apply == Apply::Register && descriptor.alwaysReady) {
+        // Perhaps a socket now under a number a regular file had: ask epoll again.
+        descriptor.alwaysReady = false;
+        m_alwaysReady.remove(fd);
+        descriptor.events = 0;
+    }
     if (descriptor.alwaysReady) {
         descriptor.events = wanted;
         if (!wanted) {
@@ -265,7 +275,7 @@ void EpollEventDispatcher::updateRegistration(int fd, Descriptor &descriptor, Ap
         }
         return;
     }
-    if (wanted == descriptor.events)
+    if (wanted == descriptor.events && apply != Apply::Register)
         return;
     if (apply == Apply::Deferred && descriptor.events && wanted) {
         if (!descriptor.deferred) {

@@ -75,7 +75,8 @@ private:
         bool alwaysReady = false; // epoll refused it (EPERM): ready on every pass
         bool deferred = false; // `events` is to change at the next wait
     };
-    enum class Apply { Deferred, Now };
+    // Register: now, and even with an unchanged mask (see registerSocketNotifier()).
+    enum class Apply { Deferred, Now, Register };
     // One notifier to activate: its fd, type and the serial of its registration when it was
     // found ready, so that a notifier unregistered (or replaced) since then is skipped.
     struct Pending

@@ -105,6 +105,7 @@ private Q_SLOTS:
     void notifierDeletedInAnotherSlotGetsNothing();
     void regularFilesAreAlwaysReady();
     void reusedFdNumberIsWatched();
+    void reusedFdNumberReplacingAStaleNotifierIsWatched();
     void tcpEchoOnLoopback();
     void processPipes();
     void singleShotOrderAndNeverEarly();
@@ -269,6 +270,30 @@ void tst_EpollDispatcher::reusedFdNumberIsWatched()
     QSignalSpy spy(&writer, &QSocketNotifier::activated);
     QVERIFY(spy.wait());
     stale.setEnabled(false);
+}
+
+// As Qt's PostgreSQL driver leaves it when the server ends a LISTEN connection: the socket is
+// closed under an enabled read notifier. The next socket gets the number and a read notifier of
+// its own, which replaces the stale one (as in Qt's dispatcher, with the same warning); the mask
+// is the same, but the kernel forgot the old file, so the new one must be added again.
+void tst_EpollDispatcher::reusedFdNumberReplacingAStaleNotifierIsWatched()
+{
+    auto first = std::make_unique<SocketPair>();
+    const int number = first->fds[0];
+    auto stale = std::make_unique<QSocketNotifier>(number, QSocketNotifier::Read);
+    QCoreApplication::processEvents(); // the registration is applied
+    first->closeBoth();
+    SocketPair second;
+    const int side = second.fds[0] == number ? 0 : second.fds[1] == number ? 1 : -1;
+    if (side < 0)
+        QSKIP("the kernel did not hand the fd number out again");
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"several socket notifiers for socket %1"_s.arg(number)));
+    QSocketNotifier reader(number, QSocketNotifier::Read);
+    QSignalSpy spy(&reader, &QSocketNotifier::activated);
+    QCOMPARE(::write(second.fds[1 - side], "x", 1), ssize_t(1));
+    QVERIFY(spy.wait(2000));
+    stale.reset(); // not the current notifier any more: changes nothing
+    QVERIFY(spy.wait(2000)); // level-triggered: the byte is still unread
 }
 
 // Qt's sockets on the dispatcher: a 1 MiB echo through QTcpServer/QTcpSocket on 127.0.0.1 uses
