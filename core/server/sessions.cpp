@@ -22,6 +22,8 @@ namespace {
 // The heartbeat pass is spread over the interval in slices (one every 100 ms by default), so
 // thousands of pings and pongs do not arrive in one burst that delays everything else.
 constexpr qint64 HeartbeatSlices = 50;
+// A grown reconnect window reaches every connected worker within this.
+constexpr qint64 WindowRoundMs = 1000;
 } // namespace
 
 WorkerSessions::WorkerSessions(const Settings &settings, Store *store, EventLog *events, QObject *parent)
@@ -45,20 +47,35 @@ qint64 WorkerSessions::reconnectWindowMs() const
 
 void WorkerSessions::announceReconnectWindow()
 {
-    // Told once per doubling, each worker with its next ping (tellWindow()): never to the whole
-    // fleet in one turn, which at 16,000 workers held the event loop for a third of a second
-    // while the fleet was coming back.
+    // Told once per doubling, to the connected workers over the next WindowRoundMs (see
+    // tellWindowRound()): not the whole fleet in one turn, which at 16,000 workers held the event
+    // loop for a third of a second while the fleet was coming back, and not as late as each
+    // worker's next ping, after which a crash would find many with a window too small.
     const qint64 window = reconnectWindowMs();
-    if (window >= 2 * m_announcedWindowMs)
-        m_announcedWindowMs = window;
+    if (window < 2 * m_announcedWindowMs)
+        return;
+    m_announcedWindowMs = window;
+    m_windowRound = m_pool.ids();
+    m_windowNext = 0;
+    m_windowRoundStartMs = QDateTime::currentMSecsSinceEpoch();
 }
 
-void WorkerSessions::tellWindow(WorkerSession *session, WorkerConnection *connection)
+void WorkerSessions::tellWindowRound(qint64 nowMs)
 {
-    if (session->windowToldMs >= m_announcedWindowMs)
+    if (m_windowNext >= m_windowRound.size())
         return;
-    session->windowToldMs = m_announcedWindowMs;
-    connection->sendEncoded(Protocol::Window{m_announcedWindowMs}.encode());
+    const double due = double(nowMs - m_windowRoundStartMs + m_heartbeatTimer.interval()) / double(WindowRoundMs);
+    const qsizetype end = std::min(m_windowRound.size(), std::max(m_windowNext + 1, qsizetype(due * double(m_windowRound.size()))));
+    const QByteArray frame = Protocol::Window{m_announcedWindowMs}.encode();
+    for (; m_windowNext < end; ++m_windowNext) {
+        WorkerSession *session = m_pool.find(m_windowRound.at(m_windowNext));
+        if (!session || !session->connection || session->windowToldMs >= m_announcedWindowMs)
+            continue; // gone, or enrolled since with this window in its `enrolled`
+        session->windowToldMs = m_announcedWindowMs;
+        session->connection->sendEncoded(frame);
+    }
+    if (m_windowNext >= m_windowRound.size())
+        m_windowRound.clear();
 }
 
 void WorkerSessions::heartbeat()
@@ -67,6 +84,7 @@ void WorkerSessions::heartbeat()
     // is due by the clock (not a fixed slice per tick), so a busy loop whose ticks come late still
     // pings everyone once per interval.
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    tellWindowRound(now);
     if (m_heartbeatNext >= m_heartbeatRound.size()) {
         if (now - m_heartbeatRoundStartMs < m_settings.heartbeatIntervalMs && !m_heartbeatRound.isEmpty())
             return;
@@ -91,7 +109,6 @@ void WorkerSessions::heartbeat()
             continue;
         }
         connection->ping();
-        tellWindow(session, connection);
     }
 }
 

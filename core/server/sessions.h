@@ -59,8 +59,8 @@ public:
     // Over how long the fleet should spread its reconnects when this orchestrator goes away.
     qint64 reconnectWindowMs() const;
     // Workers that enrolled while the fleet was small hold a small window. Called after each
-    // enrollment: once the window has doubled since it was last announced, every worker hears of
-    // it with its next ping (a `window` frame), never the whole fleet in one turn.
+    // enrollment: once the window has doubled since it was last announced, every connected worker
+    // is sent it (a `window` frame) within a second, a share at each heartbeat tick.
     void announceReconnectWindow();
     // What the worker was told in `enrolled`: later windows are sent only when they are larger.
     void windowTold(WorkerSession *session, qint64 windowMs) { session->windowToldMs = windowMs; }
@@ -99,8 +99,8 @@ public:
 
 private:
     void heartbeat();
-    // Sends `session` the announced window if it holds a smaller one.
-    void tellWindow(WorkerSession *session, WorkerConnection *connection);
+    // The share of the announced window's round that is due by the clock.
+    void tellWindowRound(qint64 nowMs);
     // Ends `session` now (its steps requeued by their retry policy), then sends `error` and closes.
     void cutOff(WorkerSession *session, const QString &why, const Error &error, int closeCode);
     void expireTokenSessions(const QString &tokenName, const QDateTime &now);
@@ -118,6 +118,9 @@ private:
     QList<QString> m_heartbeatRound; // worker ids of this interval's pass
     qsizetype m_heartbeatNext = 0;
     qint64 m_heartbeatRoundStartMs = 0;
+    QList<QString> m_windowRound; // worker ids still to be told m_announcedWindowMs
+    qsizetype m_windowNext = 0;
+    qint64 m_windowRoundStartMs = 0;
     QSet<QString> m_inGrace;                       // worker ids disconnected within grace
     QSet<QString> m_drainDeadlines;                // worker ids draining with a deadline
     QMultiMap<QDateTime, QString> m_tokenExpiries; // tokens with live sessions, by expiry
