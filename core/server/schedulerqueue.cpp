@@ -25,8 +25,10 @@ Result<int> Scheduler::recover()
 {
     // One transaction: expiring 10,000 leases one transaction each made 10,000 commits, each
     // flushed to disk on PostgreSQL (a minute of boot).
+    // On PostgreSQL also one batch: each expired lease's step and events as rows of multi-row
+    // statements at its commit, not three statements (30,000 round trips for 10,000 leases).
     int expired = 0;
-    auto recovered = m_store->transaction([&]() -> Result<void> {
+    auto recovered = m_store->asOneBatch([&] { return m_store->transaction([&]() -> Result<void> {
         if (auto r = m_shared ? recoverShared(expired) : recoverAlone(expired); !r)
             return r;
         // Whatever this database held for a previous run of this orchestrator (or, in a fleet, for
@@ -36,7 +38,7 @@ Result<int> Scheduler::recover()
         else
             failLostSecrets(queuedWithSecrets());
         return {};
-    });
+    }); });
     if (!recovered)
         return fail(recovered.error());
     return expired;

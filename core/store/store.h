@@ -101,6 +101,10 @@ public:
     // nothing without group commit.
     Result<void> enableWriteBehind();
     bool writeBehind() const { return m_writeBehind; }
+    // PostgreSQL: `body` as one write-behind batch committed before this returns (its rows as
+    // multi-row statements), for work done before the group commit exists (boot recovery).
+    // `body` runs as it is on SQLite, and where write-behind is on already.
+    Result<void> asOneBatch(const std::function<Result<void>()> &body);
     // PostgreSQL hands event ids out at commit, in commit order across a fleet (migration 007):
     // insertEvent() returns 0, and the event is stored with a pending id until its transaction
     // commits. The pending ids of this store's events committed since the last call; an event

@@ -259,6 +259,21 @@ Result<void> Store::transaction(const std::function<Result<void>()> &body)
     return {};
 }
 
+Result<void> Store::asOneBatch(const std::function<Result<void>()> &body)
+{
+    if (m_dialect != Dialect::Postgres || m_writeBehind || m_scheduleCommit || m_batchOpen)
+        return body();
+    m_scheduleCommit = [] {}; // committed below
+    m_writeBehind = true;
+    Result<void> result = body();
+    // A body that failed took its own rows back (transaction()): the commit ends the batch.
+    if (auto committed = commitBatch(); result && !committed)
+        result = committed;
+    m_writeBehind = false;
+    m_scheduleCommit = {};
+    return result;
+}
+
 Result<void> Store::enableWriteBehind()
 {
     if (m_writeBehind || !m_scheduleCommit)
