@@ -100,6 +100,7 @@ private:
     {
         int announcedAttempt = 0;
         QString name;
+        bool named = false; // a step frame came: lines are prefixed with `name` from then on
         QString partial[2];
     };
 
@@ -146,6 +147,11 @@ private:
     {
         View &view = m_view[stepId];
         view.name = printable(step.value(QStringLiteral("name")).toString());
+        if (!std::exchange(view.named, true)) {
+            // A follow sends the stored output before the step: its lines waited for the name.
+            print(view, false, QString());
+            print(view, true, QString());
+        }
         const QString state = step.value(QStringLiteral("state")).toString();
         m_states.insert(stepId, step);
         if (m_json) {
@@ -291,6 +297,8 @@ private:
         }
         QString &partial = view.partial[isErr ? 1 : 0];
         partial += data;
+        if (!view.named)
+            return; // printed once the step's name is known (stepUpdated())
         qsizetype newline;
         while ((newline = partial.indexOf(u'\n')) >= 0) {
             writeRaw(stream, QStringLiteral("[%1] ").arg(view.name) + partial.left(newline + 1));

@@ -179,6 +179,11 @@ void tst_RunCli::runLogsOfARun()
                                            u"first"_s,
                                            u"==> step %1 (two): failed, exit 3 <=="_s.arg(steps.at(1).toString().right(8)),
                                            u"second"_s}));
+    // Followed after the fact, each step's stored output reaches the client before the step
+    // itself: its lines still carry the step's name.
+    const Run followed = h->cli({u"run"_s, u"logs"_s, runId.right(8), u"--follow"_s});
+    QVERIFY2(followed.exitCode == 0, qPrintable(followed.describe()));
+    QCOMPARE(followed.outLines(), (QStringList{u"[one] first"_s, u"[two] second"_s}));
 }
 
 void tst_RunCli::whyAQueuedStepWaits()
