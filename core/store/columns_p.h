@@ -23,6 +23,12 @@ inline Labels labelsFromText(const QString &text)
     return labelsFromJson(QJsonDocument::fromJson(text.toUtf8()).object());
 }
 
+// "?, ?, ?" for `count` values of an IN list or a VALUES row.
+inline QString placeholders(qsizetype count)
+{
+    return count > 0 ? QStringLiteral("?") + QStringLiteral(", ?").repeated(count - 1) : QString();
+}
+
 // A run from the columns of RunColumns, in that order (stepstore.cpp).
 inline constexpr char RunColumns[] = "SELECT id, name, state, created_at, updated_at, finished_at FROM runs ";
 RunRecord runFromQuery(const QSqlQuery &q);

@@ -37,14 +37,6 @@ QString multiRowInsertSql(const QString &singleRow, qsizetype rows)
     return sql;
 }
 
-QString placeholders(qsizetype count)
-{
-    QString text = QStringLiteral("?");
-    for (qsizetype i = 1; i < count; ++i)
-        text += QStringLiteral(", ?");
-    return text;
-}
-
 // The shape of one kind of row's UPDATE as one statement for many rows:
 // UPDATE t SET c = v.c::type, ... FROM (VALUES (...), ...) AS v(c, ..., id) WHERE t.id = v.id.
 struct UpdateShape

@@ -2,6 +2,7 @@
 // and pruning of long-gone workers. Dialect-neutral SQL: SQLite and PostgreSQL alike. Every
 // SELECT is read to the end before the next statement runs (one statement at a time on a
 // PostgreSQL connection).
+#include "store/columns_p.h"
 #include "store/store.h"
 
 #include <QSet>
@@ -11,15 +12,6 @@ namespace Swamp {
 namespace {
 // Terminal step states (isTerminal() in model/step.h); written out for the SQL.
 const char EndedStates[] = "'succeeded', 'failed', 'cancelled', 'timed_out'";
-
-QString placeholders(qsizetype count)
-{
-    QStringList marks;
-    marks.reserve(count);
-    for (qsizetype i = 0; i < count; ++i)
-        marks << QStringLiteral("?");
-    return marks.join(u", ");
-}
 
 // An ended step retention may delete, with the number of rows it takes with it: itself, its
 // output chunks, its leases.

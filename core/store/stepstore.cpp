@@ -309,14 +309,11 @@ Result<void> Store::claimAhead(const QStringList &ids)
         if (!claimedAhead(id) && !pendingRow(PendingRowKind<StepRecord>, id) && !wanted.contains(id))
             wanted << id;
     }
-    QString placeholders = QStringLiteral("?");
-    for (qsizetype i = 1; i < wanted.size(); ++i)
-        placeholders += QStringLiteral(", ?");
     const QVariantList bindings(wanted.cbegin(), wanted.cend());
     // Not logged for a replay as it is: only the claims used are (logClaimForReplay()), so that a
     // replay does not compare rows this batch never depended on.
     m_notLogged = true;
-    auto query = execWithoutFlush(claimSql(QStringLiteral("WHERE id IN (%1)").arg(placeholders)) + SkipLocked, bindings);
+    auto query = execWithoutFlush(claimSql(QStringLiteral("WHERE id IN (%1)").arg(placeholders(wanted.size()))) + SkipLocked, bindings);
     m_notLogged = false;
     if (!query)
         return fail(query.error());
