@@ -591,10 +591,45 @@ private:
 
 } // namespace
 
+namespace {
+
+// Adds what `node` and its children read of a record to `read`; false when one of them reads
+// `attributes` other than by a named field (whole: in, size(), a comprehension, ==).
+bool collectReads(const Node &node, FieldsRead &read)
+{
+    const auto isAttributes = [](const Node &n) {
+        return n.kind == NodeKind::Identifier && n.binding == Binding::RecordField && n.name == u"attributes";
+    };
+    if (node.kind == NodeKind::Select && isAttributes(*node.children.at(0))) {
+        read.attributes.insert(node.name);
+        return true;
+    }
+    if (node.kind == NodeKind::Index && isAttributes(*node.children.at(0)) && isStringLiteral(*node.children.at(1))) {
+        read.attributes.insert(node.children.at(1)->literal.string());
+        return true;
+    }
+    if (isAttributes(node))
+        return false;
+    if (node.kind == NodeKind::Identifier && node.binding == Binding::RecordField)
+        read.fields.insert(node.name);
+    for (const auto &child : node.children) {
+        if (!collectReads(*child, read))
+            return false;
+    }
+    return true;
+}
+
+} // namespace
+
 Result<void> check(Program &program, const Schema &schema)
 {
     computeHints(program);
-    return Checker(program, schema).run();
+    if (Result<void> checked = Checker(program, schema).run(); !checked)
+        return checked;
+    FieldsRead read;
+    if (collectReads(*program.root, read))
+        program.fieldsRead = std::move(read);
+    return {};
 }
 
 } // namespace Swamp::Query::Internal

@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 #include "query/ast_p.h"
+#include "query/predicate.h"
 #include "query/schema.h"
 
 #include <QJsonValue>
@@ -26,6 +27,9 @@ struct Program
     // Per conjunct of the root's && chain (the root alone when it is none): the model types it
     // admits when it only names model types (modelType == "x", modelType in [...]).
     std::vector<std::optional<QStringList>> conjunctModelTypes;
+    // What it reads of a record (after the checks: names are bound); nullopt when it reads
+    // `attributes` whole.
+    std::optional<FieldsRead> fieldsRead;
 };
 
 // Resolves names, refuses unknown fields and functions (query_unknown_field, with a

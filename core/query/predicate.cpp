@@ -119,6 +119,11 @@ QList<std::pair<QString, QJsonValue>> Predicate::attributeEqualities() const
     return m_program->attributeEqualities;
 }
 
+std::optional<FieldsRead> Predicate::fieldsRead() const
+{
+    return m_program->fieldsRead;
+}
+
 Predicate Predicate::forModelType(const QString &modelType) const
 {
     Predicate scoped = *this;

@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QList>
+#include <QSet>
 #include <QString>
 #include <QStringList>
 
@@ -42,6 +43,14 @@ struct Program;
 //   query_budget         more than 100,000 evaluation steps for one record
 //   query_runtime        missing key not guarded by has(), null where a value is needed,
 //                        integer overflow, division by zero, bad conversion or timestamp
+// What a predicate reads of a record: the top-level fields it names (modelType, name, id,
+// createdAt, updatedAt) and the attributes it names (`attributes.<name>`, `attributes["name"]`).
+struct FieldsRead
+{
+    QSet<QString> fields;
+    QSet<QString> attributes;
+};
+
 class Predicate
 {
 public:
@@ -77,6 +86,10 @@ public:
     // name model types and admit it (modelType == "x", modelType in [...]) are true for each of
     // them, and are no longer evaluated per record. The answer on such a record is the same.
     Predicate forModelType(const QString &modelType) const;
+
+    // What it reads of a record, so that a store reads only those columns while it scans;
+    // nullopt when it reads `attributes` whole (`"x" in attributes`, size(attributes), ...).
+    std::optional<FieldsRead> fieldsRead() const;
 
 private:
     Predicate() = default;

@@ -355,7 +355,9 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
 {
     OrderedResults ordered(run.room());
     qint64 read = 0;
-    auto visited = m_store->forEachStepRow(run.predicate.attributeEqualities(), [&](const StepRow &row) {
+    // The scan reads the columns the predicate reads; a result reads the rest of its row.
+    auto visited = m_store->forEachStepRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(),
+                                           [&](const StepRow &row) {
         const OrderedResults::Key key{row.createdAtMs(), row.seq(), read++};
         // A step memory holds is open: an ended one in the store is not (its row is written first).
         const std::optional<StepRecord> open = row.isOpen() ? m_view->openStep(row.id()) : std::nullopt;
@@ -366,8 +368,10 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
                 ordered.keep(key, run.resultText(record, [&] { return stepText(*open); }));
             return;
         }
-        if (run.matches(row) && ordered.wouldKeep(key))
-            ordered.keep(key, run.resultText(row, [&] { return stepText(row.forJson()); }));
+        if (run.matches(row) && ordered.wouldKeep(key)) {
+            const StepRow whole = row.whole();
+            ordered.keep(key, run.resultText(whole, [&] { return stepText(whole.forJson()); }));
+        }
     });
     if (!visited)
         return fail(visited.error());
@@ -379,10 +383,13 @@ Result<void> QueryService::visitLeases(QueryRun &run) const
 {
     OrderedResults ordered(run.room());
     qint64 read = 0;
-    auto visited = m_store->forEachLeaseRow(run.predicate.attributeEqualities(), [&](const LeaseRow &row) {
+    auto visited = m_store->forEachLeaseRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(),
+                                            [&](const LeaseRow &row) {
         const OrderedResults::Key key{row.createdAtMs(), 0, read++};
-        if (run.matches(row) && ordered.wouldKeep(key))
-            ordered.keep(key, run.resultText(row, [&] { return leaseText(row.lease()); }));
+        if (run.matches(row) && ordered.wouldKeep(key)) {
+            const LeaseRow whole = row.whole();
+            ordered.keep(key, run.resultText(whole, [&] { return leaseText(whole.lease()); }));
+        }
     });
     if (!visited)
         return fail(visited.error());

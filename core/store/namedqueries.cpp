@@ -315,19 +315,20 @@ Result<QHash<QString, QHash<QString, int>>> Store::stepCountsByRun()
     return byRun;
 }
 
-Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const std::function<void(const StepRow &)> &visit)
+Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const std::optional<Query::FieldsRead> &reads,
+                                   const std::function<void(const StepRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, StepAttributeColumns);
     Internal::TextCache texts;
-    return forEachColumns(QString::fromLatin1(Internal::StepColumnsSql) + filter.where, filter.bindings,
+    return forEachColumns(Internal::StepColumnsSql, filter.where, filter.bindings, StepRow::columnsFor(reads),
                           [&](const Internal::RowColumns &columns) { visit(StepRow(columns, texts)); });
 }
 
-Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities,
+Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities, const std::optional<Query::FieldsRead> &reads,
                                     const std::function<void(const LeaseRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, LeaseAttributeColumns);
-    return forEachColumns(QString::fromLatin1(Internal::LeaseColumnsSql) + filter.where, filter.bindings,
+    return forEachColumns(Internal::LeaseColumnsSql, filter.where, filter.bindings, LeaseRow::columnsFor(reads),
                           [&](const Internal::RowColumns &columns) { visit(LeaseRow(columns)); });
 }
 

@@ -14,7 +14,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,26 +28,121 @@ namespace Swamp {
 
 namespace Internal {
 
-// The current row of a statement SQLite runs.
+class WholeRows;
+
+// The current row of a statement SQLite runs. A scan's statement may read only some of the
+// columns (a projection: `at` maps the enum's columns to the statement's, -1 where not read);
+// then `whole` reads the row's rest by its rowid, the statement's last column.
 class SqliteColumns final : public RowColumns
 {
 public:
-    explicit SqliteColumns(sqlite3_stmt *statement)
+    explicit SqliteColumns(sqlite3_stmt *statement, const std::vector<int> *at = nullptr,
+                           WholeRows *whole = nullptr, int rowidColumn = -1)
         : m_statement(statement)
+        , m_at(at)
+        , m_whole(whole)
+        , m_rowidColumn(rowidColumn)
     {
     }
-    bool isNull(int column) const override { return sqlite3_column_type(m_statement, column) == SQLITE_NULL; }
-    qint64 integer(int column) const override { return sqlite3_column_int64(m_statement, column); }
+    bool isNull(int column) const override { return sqlite3_column_type(m_statement, at(column)) == SQLITE_NULL; }
+    qint64 integer(int column) const override { return sqlite3_column_int64(m_statement, at(column)); }
     QString text(int column) const override { return QString::fromUtf8(utf8(column)); }
     QByteArray utf8(int column) const override
     {
-        const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(m_statement, column));
-        return QByteArray::fromRawData(text, sqlite3_column_bytes(m_statement, column));
+        const int i = at(column);
+        const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(m_statement, i));
+        return QByteArray::fromRawData(text, sqlite3_column_bytes(m_statement, i));
     }
+    const RowColumns &whole() const override;
 
 private:
+    int at(int column) const
+    {
+        if (!m_at)
+            return column;
+        Q_ASSERT_X(m_at->at(size_t(column)) >= 0, "SqliteColumns", "a column the scan did not read");
+        return m_at->at(size_t(column));
+    }
+
     sqlite3_stmt *m_statement;
+    const std::vector<int> *m_at;
+    WholeRows *m_whole;
+    int m_rowidColumn;
 };
+
+// A row of no columns: what whole() gives when reading the row failed (the scan reports it).
+class NoColumns final : public RowColumns
+{
+public:
+    bool isNull(int) const override { return true; }
+    qint64 integer(int) const override { return 0; }
+    QString text(int) const override { return {}; }
+    QByteArray utf8(int) const override { return {}; }
+};
+
+// Whole rows by rowid, for the rows a projected scan keeps: one statement, prepared once a scan.
+class WholeRows
+{
+public:
+    WholeRows(sqlite3 *db, const QString &sql)
+        : m_db(db)
+    {
+        if (sqlite3_prepare16_v2(db, sql.utf16(), int(sql.size() * sizeof(char16_t)), &m_statement, nullptr) != SQLITE_OK)
+            m_error = QString::fromUtf8(sqlite3_errmsg(db));
+        m_columns = SqliteColumns(m_statement);
+    }
+    ~WholeRows() { sqlite3_finalize(m_statement); }
+    WholeRows(const WholeRows &) = delete;
+    WholeRows &operator=(const WholeRows &) = delete;
+
+    const RowColumns &fetch(qint64 rowid)
+    {
+        if (rowid == m_rowid)
+            return m_columns;
+        m_rowid = -1;
+        if (!m_error.isEmpty())
+            return m_none;
+        sqlite3_reset(m_statement);
+        sqlite3_bind_int64(m_statement, 1, rowid);
+        const int rc = sqlite3_step(m_statement);
+        if (rc != SQLITE_ROW) {
+            m_error = rc == SQLITE_DONE ? QStringLiteral("row %1 went away during the scan").arg(rowid)
+                                        : QString::fromUtf8(sqlite3_errmsg(m_db));
+            return m_none;
+        }
+        m_rowid = rowid;
+        return m_columns;
+    }
+    QString error() const { return m_error; }
+
+private:
+    sqlite3 *m_db;
+    sqlite3_stmt *m_statement = nullptr;
+    qint64 m_rowid = -1;
+    QString m_error;
+    SqliteColumns m_columns{nullptr};
+    NoColumns m_none;
+};
+
+const RowColumns &SqliteColumns::whole() const
+{
+    if (!m_whole)
+        return *this;
+    return m_whole->fetch(sqlite3_column_int64(m_statement, m_rowidColumn));
+}
+
+// The column names of StepColumnsSql or LeaseColumnsSql ("SELECT a, b FROM t "), in order, and
+// what follows them ("FROM t ").
+std::pair<QStringList, QString> selectParts(const char *columnsSql)
+{
+    const QString sql = QString::fromLatin1(columnsSql);
+    const qsizetype from = sql.indexOf(QStringLiteral(" FROM "));
+    Q_ASSERT(sql.startsWith(QStringLiteral("SELECT ")) && from > 0);
+    QStringList names = sql.mid(7, from - 7).split(u',');
+    for (QString &name : names)
+        name = name.trimmed();
+    return {names, sql.mid(from + 1)};
+}
 
 } // namespace Internal
 
@@ -201,9 +299,63 @@ QVariant leaseAttribute(const RowColumns &c, int column)
 
 } // namespace
 
+QList<int> StepRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
+{
+    if (!reads)
+        return {};
+    QSet<int> columns{StepId, StepSeq, StepState_, StepCreatedAt};
+    for (const QString &field : reads->fields) {
+        if (field == "name"_L1)
+            columns.insert(StepName);
+        else if (field == "updatedAt"_L1)
+            columns.insert(StepUpdatedAt);
+    }
+    for (const QString &name : reads->attributes) {
+        const auto found = stepAttributes().constFind(name);
+        if (found == stepAttributes().cend())
+            continue; // not a step's: reads as missing
+        switch (*found) {
+        case StepAttribute::Id: columns.insert(StepId); break;
+        case StepAttribute::RunId: columns.insert(StepRunId); break;
+        case StepAttribute::Name: columns.insert(StepName); break;
+        case StepAttribute::Seq: columns.insert(StepSeq); break;
+        case StepAttribute::State: columns.insert(StepState_); break;
+        case StepAttribute::Command: columns.insert(StepCommand); break;
+        case StepAttribute::Shell: columns.insert(StepShell); break;
+        case StepAttribute::Requirement: columns.unite({StepTarget, StepLabels, StepPlatform}); break;
+        case StepAttribute::Target: columns.insert(StepTarget); break;
+        case StepAttribute::Labels: columns.insert(StepLabels); break;
+        case StepAttribute::Platform: columns.insert(StepPlatform); break;
+        case StepAttribute::TimeoutSeconds: columns.insert(StepTimeoutMs); break;
+        case StepAttribute::Attempt: columns.insert(StepAttempt); break;
+        case StepAttribute::MaxAttempts: columns.insert(StepMaxAttempts); break;
+        case StepAttribute::AtMostOnce: columns.insert(StepAtMostOnce); break;
+        case StepAttribute::MaskedEnv: columns.insert(StepSecretEnv); break;
+        case StepAttribute::ExitCode: columns.insert(StepExitCode); break;
+        case StepAttribute::Error: columns.insert(StepError); break;
+        case StepAttribute::WorkerName: columns.insert(StepWorkerName); break;
+        case StepAttribute::OutputBytes: columns.insert(StepOutputBytes); break;
+        case StepAttribute::OutputTruncated: columns.insert(StepOutputTruncated); break;
+        case StepAttribute::QueuedAt: columns.insert(StepQueuedAt); break;
+        case StepAttribute::StartedAt: columns.insert(StepStartedAt); break;
+        case StepAttribute::FinishedAt: columns.insert(StepFinishedAt); break;
+        case StepAttribute::CreatedAt: columns.insert(StepCreatedAt); break;
+        case StepAttribute::UpdatedAt: columns.insert(StepUpdatedAt); break;
+        }
+    }
+    QList<int> sorted(columns.cbegin(), columns.cend());
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
+}
+
 QString StepRow::id() const
 {
     return m_columns.text(StepId);
+}
+
+StepRow StepRow::whole() const
+{
+    return StepRow(m_columns.whole(), m_texts);
 }
 
 bool StepRow::isOpen() const
@@ -257,9 +409,30 @@ QStringList StepRow::attributeNames() const
     return stepAttributes().keys();
 }
 
+QList<int> LeaseRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
+{
+    if (!reads)
+        return {};
+    QSet<int> columns{LeaseId, LeaseCreatedAt};
+    if (reads->fields.contains(QStringLiteral("updatedAt")))
+        columns.insert(LeaseUpdatedAt);
+    for (const QString &name : reads->attributes) {
+        if (const auto found = leaseAttributes().constFind(name); found != leaseAttributes().cend())
+            columns.insert(*found);
+    }
+    QList<int> sorted(columns.cbegin(), columns.cend());
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
+}
+
 QString LeaseRow::id() const
 {
     return m_columns.text(LeaseId);
+}
+
+LeaseRow LeaseRow::whole() const
+{
+    return LeaseRow(m_columns.whole());
 }
 
 qint64 LeaseRow::createdAtMs() const
@@ -294,11 +467,13 @@ QStringList LeaseRow::attributeNames() const
     return leaseAttributes().keys();
 }
 
-Result<void> Store::forEachColumns(const QString &sql, const QVariantList &bindings,
+Result<void> Store::forEachColumns(const char *columnsSql, const QString &where, const QVariantList &bindings,
+                                   const QList<int> &projection,
                                    const std::function<void(const Internal::RowColumns &)> &row)
 {
+    const QString wholeSql = QString::fromLatin1(columnsSql) + where;
     if (m_dialect == Dialect::Postgres)
-        return forEachRow(sql, bindings, [&](const QSqlQuery &query) { row(QueryColumns(query)); });
+        return forEachRow(wholeSql, bindings, [&](const QSqlQuery &query) { row(QueryColumns(query)); });
     if (auto opened = openBatch(); !opened)
         return opened;
     if (auto flushed = beforeStatement(); !flushed)
@@ -307,6 +482,24 @@ Result<void> Store::forEachColumns(const QString &sql, const QVariantList &bindi
     if (!handle.isValid() || std::strcmp(handle.typeName(), "sqlite3*") != 0)
         return databaseError(Tr::tr("reading rows"), Tr::tr("the connection is not SQLite's"));
     sqlite3 *db = *static_cast<sqlite3 *const *>(handle.constData());
+
+    // A projection reads its columns and the rowid (last); whole() reads the rest by the rowid.
+    const auto [names, from] = selectParts(columnsSql);
+    std::vector<int> at;
+    std::optional<WholeRows> wholeRows;
+    QString sql = wholeSql;
+    if (!projection.isEmpty() && projection.size() < names.size()) {
+        at.assign(size_t(names.size()), -1);
+        QStringList read;
+        for (int column : projection) {
+            at[size_t(column)] = int(read.size());
+            read << names.at(column);
+        }
+        read << QStringLiteral("rowid");
+        sql = QStringLiteral("SELECT ") + read.join(QStringLiteral(", ")) + u' ' + from + where;
+        wholeRows.emplace(db, QString::fromLatin1(columnsSql) + QStringLiteral("WHERE rowid = ?"));
+    }
+
     sqlite3_stmt *statement = nullptr;
     int rc = sqlite3_prepare16_v2(db, sql.utf16(), int(sql.size() * sizeof(char16_t)), &statement, nullptr);
     for (qsizetype i = 0; rc == SQLITE_OK && i < bindings.size(); ++i) {
@@ -320,13 +513,16 @@ Result<void> Store::forEachColumns(const QString &sql, const QVariantList &bindi
             rc = sqlite3_bind_int64(statement, int(i) + 1, value.toLongLong());
         }
     }
-    const SqliteColumns columns(statement);
+    const SqliteColumns columns(statement, wholeRows ? &at : nullptr, wholeRows ? &*wholeRows : nullptr,
+                                int(projection.size()));
     while (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW) {
         row(columns);
         rc = SQLITE_OK;
     }
-    const QString error = rc == SQLITE_DONE ? QString() : QString::fromUtf8(sqlite3_errmsg(db));
+    QString error = rc == SQLITE_DONE ? QString() : QString::fromUtf8(sqlite3_errmsg(db));
     sqlite3_finalize(statement);
+    if (error.isEmpty() && wholeRows)
+        error = wholeRows->error();
     if (!error.isEmpty())
         return databaseError(Tr::tr("reading rows"), error);
     return {};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "model/step.h"
+#include "query/predicate.h"
 #include "query/record.h"
 
 #include <QString>
@@ -25,7 +26,13 @@ public:
     {
     }
 
+    // The columns (rows_p.h's StepColumn) a scan reads for a query that reads `reads`: those
+    // and what the scan itself needs (id, seq, state, created at); empty: all.
+    static QList<int> columnsFor(const std::optional<Query::FieldsRead> &reads);
+
     QString id() const;
+    // The row with every column (a scan may have read only some): for a result.
+    StepRow whole() const;
     // Whether its state is queued, dispatched or running.
     bool isOpen() const;
     // Where its record goes in the results: by created at, then seq.
@@ -55,7 +62,11 @@ public:
     {
     }
 
+    // As StepRow::columnsFor() (rows_p.h's LeaseColumn; empty: all).
+    static QList<int> columnsFor(const std::optional<Query::FieldsRead> &reads);
+
     QString id() const;
+    LeaseRow whole() const;
     qint64 createdAtMs() const; // where its record goes in the results
     LeaseRecord lease() const;
 

@@ -12,7 +12,6 @@
 #include <QHash>
 #include <QJsonValue>
 #include <QMap>
-#include <QSet>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -33,6 +32,9 @@ class LeaseRow;
 class SqliteCommitter;
 class StepRow;
 class WalCheckpointer;
+namespace Query {
+struct FieldsRead;
+}
 namespace Internal {
 class RowColumns;
 }
@@ -350,8 +352,11 @@ public:
     // The rows of the steps (leases) the equalities leave, in no order (the caller orders what
     // it keeps: a store-wide ORDER BY sorted every whole row before the first one came), each as
     // a record read column by column (queryrows.h). `visit` must not use the store.
-    Result<void> forEachStepRow(const AttributeEqualities &equalities, const std::function<void(const StepRow &)> &visit);
-    Result<void> forEachLeaseRow(const AttributeEqualities &equalities,
+    // `reads`: what the query reads of a record, the columns a scan reads of every row (a row's
+    // whole() reads the rest, for a result); nullopt: all of them.
+    Result<void> forEachStepRow(const AttributeEqualities &equalities, const std::optional<Query::FieldsRead> &reads,
+                                const std::function<void(const StepRow &)> &visit);
+    Result<void> forEachLeaseRow(const AttributeEqualities &equalities, const std::optional<Query::FieldsRead> &reads,
                                  const std::function<void(const LeaseRow &)> &visit);
     Result<QList<AuditRecord>> auditRecordsMatching(const AttributeEqualities &equalities);
     Result<QList<AuditRecord>> tokenAuditRecords(); // every record about a token, oldest first
@@ -537,7 +542,11 @@ private:
     Result<QMap<QString, qint64>> countBy(const QString &sql);
     // The rows of a SELECT, each column converted only when `row` reads it (queryrows.cpp): on
     // SQLite straight from SQLite. `row` must not use the store.
-    Result<void> forEachColumns(const QString &sql, const QVariantList &bindings,
+    // `columnsSql` is StepColumnsSql or LeaseColumnsSql, `where` what follows it. On SQLite a
+    // scan reads only the columns in `projection` (of that SQL's enum; empty: all), and a row's
+    // whole() reads the rest by its rowid.
+    Result<void> forEachColumns(const char *columnsSql, const QString &where, const QVariantList &bindings,
+                                const QList<int> &projection,
                                 const std::function<void(const Internal::RowColumns &)> &row);
     // Rolls back and releases the savepoint of a body that failed, with `run` (savepoint() or
     // write()); if that fails too, the open batch is broken (m_batchBroken).
