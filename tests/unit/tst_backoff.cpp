@@ -11,6 +11,15 @@
 using namespace Qt::StringLiterals;
 using namespace Swamp;
 
+namespace {
+// The tests' own monotonic clock: windows end on it.
+qint64 fakeNowMs = 1000000;
+qint64 fakeClock()
+{
+    return fakeNowMs;
+}
+} // namespace
+
 class tst_Backoff : public QObject
 {
     Q_OBJECT
@@ -26,6 +35,7 @@ private Q_SLOTS:
     void customBaseAndCap();
     void spreadOverWindowUntilReset();
     void dropWindowFromEnrolled();
+    void aFailedAttemptDrawsFromWhatIsLeftOfTheWindow();
 };
 
 void tst_Backoff::init()
@@ -126,7 +136,7 @@ void tst_Backoff::spreadOverWindowUntilReset()
     // ends with the next enrollment (reset).
     qint64 largest = 0;
     for (quint32 seed = 1; seed <= 300; ++seed) {
-        Backoff backoff(1000, 30000, seed);
+        Backoff backoff(1000, 30000, seed, fakeClock);
         backoff.spreadOver(10000);
         QCOMPARE(backoff.nextCeilingMs(), qint64(10000));
         const qint64 delay = backoff.nextDelayMs();
@@ -134,7 +144,7 @@ void tst_Backoff::spreadOverWindowUntilReset()
         largest = std::max(largest, delay);
     }
     QVERIFY2(largest > 9000, qPrintable(u"largest delay %1 ms: not spread over 10 s"_s.arg(largest)));
-    Backoff backoff(1000, 30000, 7);
+    Backoff backoff(1000, 30000, 7, fakeClock);
     backoff.spreadOver(45000);
     for (int i = 0; i < 8; ++i)
         backoff.nextDelayMs();
@@ -170,13 +180,55 @@ void tst_Backoff::dropWindowFromEnrolled()
     QCOMPARE(window({{u"reconnectWindowMs"_s, 1e12}}), qint64(300000));
 
     // A wider window already asked for (a `shutdown` frame) is kept; a narrower one widens.
-    Backoff backoff(1000, 30000, 3);
+    Backoff backoff(1000, 30000, 3, fakeClock);
     backoff.spreadOver(20000);
     backoff.spreadAtLeast(5000);
     QCOMPARE(backoff.nextCeilingMs(), qint64(20000));
     backoff.reset();
     backoff.spreadAtLeast(5000);
     QCOMPARE(backoff.nextCeilingMs(), qint64(5000));
+}
+
+void tst_Backoff::aFailedAttemptDrawsFromWhatIsLeftOfTheWindow()
+{
+    // The orchestrator was killed: the fleet spreads over 15 s from the drop. A worker whose
+    // attempt at 4 s failed (still starting) draws from the 11 s left, not from 15 s more (it
+    // would come back after the rest of the fleet), and every delay ends within the window.
+    fakeNowMs = 5000000;
+    const qint64 dropMs = fakeNowMs;
+    for (quint32 seed = 1; seed <= 200; ++seed) {
+        fakeNowMs = dropMs;
+        Backoff backoff(1000, 30000, seed, fakeClock);
+        backoff.spreadAtLeast(15000);
+        QCOMPARE(backoff.nextCeilingMs(), qint64(15000));
+        const qint64 first = backoff.nextDelayMs();
+        QVERIFY(first <= 15000);
+        fakeNowMs = dropMs + 4000; // that attempt failed at 4 s
+        QCOMPARE(backoff.nextCeilingMs(), qint64(11000));
+        const qint64 second = backoff.nextDelayMs();
+        QVERIFY2(fakeNowMs + second <= dropMs + 15000, qPrintable(u"retry at %1 ms after the drop"_s.arg(4000 + second)));
+    }
+    // Past the window's end the usual backoff goes on (its attempts counted): 4 s after 2 draws.
+    Backoff late(1000, 30000, 9, fakeClock);
+    fakeNowMs = dropMs;
+    late.spreadAtLeast(15000);
+    late.nextDelayMs();
+    late.nextDelayMs();
+    fakeNowMs = dropMs + 14500;
+    QCOMPARE(late.nextCeilingMs(), qint64(4000));
+    fakeNowMs = dropMs + 60000;
+    QCOMPARE(late.nextCeilingMs(), qint64(4000));
+    // A window that ends later is kept; one asked for later that ends later replaces it.
+    Backoff both(1000, 30000, 4, fakeClock);
+    fakeNowMs = dropMs;
+    both.spreadOver(20000);
+    fakeNowMs = dropMs + 10000;
+    both.spreadAtLeast(5000);
+    QCOMPARE(both.nextCeilingMs(), qint64(10000));
+    both.spreadAtLeast(15000);
+    QCOMPARE(both.nextCeilingMs(), qint64(15000));
+    both.reset();
+    QCOMPARE(both.nextCeilingMs(), qint64(1000));
 }
 
 QTEST_GUILESS_MAIN(tst_Backoff)
