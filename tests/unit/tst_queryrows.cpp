@@ -224,6 +224,29 @@ void tst_QueryRows::equalitiesNarrowTheRows()
     QCOMPARE(ids, QStringList({u"lease-active"_s, u"lease-failed"_s}));
 }
 
+// The predicate `text` matches the same rows of a scan that reads every column and of one that
+// reads only its columns (`scan(reads, visit)`); each row the latter keeps is checked whole.
+template <typename Row, typename Scan, typename CheckKept>
+static void matchesTheSameRows(const QString &text, Scan scan, CheckKept checkKept)
+{
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    auto predicate = Query::Predicate::compile(text);
+    QVERIFY_RESULT(predicate);
+    QStringList all, projected;
+    QVERIFY_RESULT(scan(std::optional<Query::FieldsRead>(), std::function<void(const Row &)>([&](const Row &row) {
+        if (predicate->matches(row, now).value_or(false))
+            all << row.id();
+    })));
+    QVERIFY_RESULT(scan(predicate->fieldsRead(), std::function<void(const Row &)>([&](const Row &row) {
+        if (!predicate->matches(row, now).value_or(false))
+            return;
+        projected << row.id();
+        checkKept(row.whole());
+    })));
+    QVERIFY2(!all.isEmpty(), qPrintable(text));
+    QCOMPARE(projected, all);
+}
+
 // A scan reads the columns the predicate names (and its own: id, seq, state, created at); the
 // rows it keeps read the rest through whole(). Each predicate matches the same rows either way,
 // and a kept row's record is the stored one. (A debug build asserts that no column the scan
@@ -240,7 +263,6 @@ void tst_QueryRows::aScanReadsOnlyWhatThePredicateReads()
     QCOMPARE(named->fieldsRead()->fields, (QSet<QString>{u"name"_s}));
     QVERIFY(StepRow::columnsFor(named->fieldsRead()).size() < 10);
 
-    const QDateTime now = QDateTime::currentDateTimeUtc();
     const QStringList stepPredicates{
         u"attributes.state == \"failed\""_s,
         u"attributes.labels.region == \"eu\""_s,
@@ -252,45 +274,23 @@ void tst_QueryRows::aScanReadsOnlyWhatThePredicateReads()
         u"size(attributes) > 3"_s,
     };
     for (const QString &text : stepPredicates) {
-        auto predicate = Query::Predicate::compile(text);
-        QVERIFY_RESULT(predicate);
-        QStringList all, projected;
-        QVERIFY_RESULT(m_store->forEachStepRow({}, std::nullopt, [&](const StepRow &row) {
-            if (predicate->matches(row, now).value_or(false))
-                all << row.id();
-        }));
-        QVERIFY_RESULT(m_store->forEachStepRow({}, predicate->fieldsRead(), [&](const StepRow &row) {
-            if (!predicate->matches(row, now).value_or(false))
-                return;
-            projected << row.id();
-            const StepRow kept = row.whole();
+        matchesTheSameRows<StepRow>(text, [this](const auto &reads, const auto &visit) {
+            return m_store->forEachStepRow({}, reads, visit);
+        }, [this](const StepRow &kept) {
             const auto stored = std::find_if(m_steps.cbegin(), m_steps.cend(), [&](const StepRecord &s) { return s.id == kept.id(); });
             QVERIFY(stored != m_steps.cend());
             QCOMPARE(QJsonDocument::fromJson(kept.forJson().toJsonText()).object(), stored->toJson());
-        }));
-        QVERIFY2(!all.isEmpty(), qPrintable(text));
-        QCOMPARE(projected, all);
+        });
     }
     for (const QString &text : {u"attributes.workerName.endsWith(\"-7\") && attributes.attempt > 0"_s,
                                 u"attributes.state == \"active\" || attributes.exitCode != null"_s}) {
-        auto predicate = Query::Predicate::compile(text);
-        QVERIFY_RESULT(predicate);
-        QStringList all, projected;
-        QVERIFY_RESULT(m_store->forEachLeaseRow({}, std::nullopt, [&](const LeaseRow &row) {
-            if (predicate->matches(row, now).value_or(false))
-                all << row.id();
-        }));
-        QVERIFY_RESULT(m_store->forEachLeaseRow({}, predicate->fieldsRead(), [&](const LeaseRow &row) {
-            if (!predicate->matches(row, now).value_or(false))
-                return;
-            projected << row.id();
-            const LeaseRow kept = row.whole();
+        matchesTheSameRows<LeaseRow>(text, [this](const auto &reads, const auto &visit) {
+            return m_store->forEachLeaseRow({}, reads, visit);
+        }, [this](const LeaseRow &kept) {
             const auto stored = std::find_if(m_leases.cbegin(), m_leases.cend(), [&](const LeaseRecord &l) { return l.id == kept.id(); });
             QVERIFY(stored != m_leases.cend());
             QCOMPARE(kept.lease().toJson(), stored->toJson());
-        }));
-        QVERIFY2(!all.isEmpty(), qPrintable(text));
-        QCOMPARE(projected, all);
+        });
     }
 }
 
