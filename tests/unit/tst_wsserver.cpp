@@ -277,6 +277,7 @@ private Q_SLOTS:
     void manyConnections();
     void gateReleasesFramesByCommit();
     void unauthenticatedPerAddressLimit();
+    void aProvenAddressMayHoldAsManyWithoutASecret();
     void unauthenticatedTotalEvictsTheOldest();
     void unauthenticatedOversizedFrameIsNotRead();
     void unauthenticatedBytesBudget();
@@ -1182,7 +1183,8 @@ void tst_WsServer::unauthenticatedPerAddressLimit()
     m_authenticate = false;
     m_server->setUnauthenticatedLimits({3, 100, 16 * 1024 * 1024});
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connections without a secret at their bounds .* refused 1 "
-                                                          "\\(at most 3 from one address; the last from 127\\.0\\.0\\.1\\)"_s));
+                                                          "\\(at most 3 from one address, or as many as it holds connections with a secret; "
+                                                          "the last from 127\\.0\\.0\\.1, which holds 0\\)"_s));
     RawClient clients[4];
     for (int i = 0; i < 3; ++i)
         QVERIFY(openRaw(clients[i]));
@@ -1195,6 +1197,42 @@ void tst_WsServer::unauthenticatedPerAddressLimit()
     RawClient next;
     QVERIFY(openRaw(next));
     QVERIFY(m_accepted.front()->socket->isOpen());
+}
+
+// A fleet behind one NAT address, all back at once after a restart: once some of its workers
+// proved their secrets, the address may hold as many connections without one as it holds
+// proven ones (more than perAddress). A stranger's address has proved nothing: still perAddress.
+void tst_WsServer::aProvenAddressMayHoldAsManyWithoutASecret()
+{
+    m_authenticate = false;
+    m_server->setUnauthenticatedLimits({2, 100, 16 * 1024 * 1024});
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"connections without a secret at their bounds .* refused 1 .*"
+                                                          "the last from 127\\.0\\.0\\.1, which holds 4\\)"_s));
+    RawClient proven[4];
+    for (RawClient &client : proven) {
+        QVERIFY(openRaw(client));
+        latest()->socket->setAuthenticated();
+    }
+    QCOMPARE(m_server->unauthenticated().size(), 0);
+    QCOMPARE(m_server->unauthenticated().provenFrom(u"127.0.0.1"_s), 4);
+    RawClient waiting[5];
+    for (int i = 0; i < 4; ++i)
+        QVERIFY(openRaw(waiting[i])); // beyond perAddress (2): the address holds 4 proven
+    QVERIFY(waiting[4].connectTo(m_server->serverPort()));
+    QVERIFY(waiting[4].waitClosed()); // the fifth: refused
+    QCOMPARE(m_server->unauthenticated().size(), 4);
+    // A stranger from an address that proved nothing keeps the bound.
+    RawClient strangers[3];
+    for (int i = 0; i < 2; ++i) {
+        QVERIFY(strangers[i].connectTo(m_server->serverPort(), QHostAddress(u"127.0.0.2"_s)));
+        QCOMPARE(strangers[i].handshake(), 101);
+    }
+    QVERIFY(strangers[2].connectTo(m_server->serverPort(), QHostAddress(u"127.0.0.2"_s)));
+    QVERIFY(strangers[2].waitClosed());
+    // The proven ones leave: the allowance goes with them.
+    for (RawClient &client : proven)
+        client.socket().abort();
+    QTRY_COMPARE(m_server->unauthenticated().provenFrom(u"127.0.0.1"_s), 0);
 }
 
 void tst_WsServer::unauthenticatedTotalEvictsTheOldest()

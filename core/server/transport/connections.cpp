@@ -69,7 +69,7 @@ void PeerConnection::authenticate()
         m_socket->setAuthenticated();
     }
     if (m_pool)
-        std::exchange(m_pool, nullptr)->remove(this);
+        m_pool->prove(this); // counts for its address until the destructor's remove()
 }
 
 qint64 PeerConnection::backlogBytes() const

@@ -27,6 +27,8 @@ RawWebSocketServer::RawWebSocketServer(const QString &serverName, QObject *paren
 {
     connect(m_listener.get(), &TcpListener::accepted, this, &RawWebSocketServer::accept);
     connect(&m_sweepTimer, &QTimer::timeout, this, &RawWebSocketServer::sweep);
+    m_warnLater.setSingleShot(true);
+    connect(&m_warnLater, &QTimer::timeout, this, [this] { warnRefused(QString()); });
 }
 
 RawWebSocketServer::~RawWebSocketServer()
@@ -129,14 +131,21 @@ void RawWebSocketServer::warnRefused(const QString &address)
         m_lastRefusedAddress = address;
     }
     const qint64 now = nowMs();
-    if (now - m_lastWarningMs < 10000)
+    if (now - m_lastWarningMs < 10000) {
+        // At most one warning in 10 s, and none lost: the rest is told when they are up.
+        if (!m_warnLater.isActive())
+            m_warnLater.start(int(10000 - (now - m_lastWarningMs)));
         return;
+    }
+    m_warnLater.stop();
     QStringList what;
     if (m_refusedSinceWarning > 0) {
-        what << QStringLiteral("refused %1 (at most %2 from one address; the last from %3)")
+        what << QStringLiteral("refused %1 (at most %2 from one address, or as many as it holds connections with a "
+                               "secret; the last from %3, which holds %4)")
                     .arg(m_refusedSinceWarning)
                     .arg(m_unauthenticated.limits().perAddress)
-                    .arg(m_lastRefusedAddress);
+                    .arg(m_lastRefusedAddress)
+                    .arg(m_unauthenticated.provenFrom(m_lastRefusedAddress));
     }
     if (const qint64 dropped = m_unauthenticated.evicted() - m_droppedAtWarning; dropped > 0)
         what << QStringLiteral("dropped %1 to make room").arg(dropped);
@@ -153,7 +162,7 @@ void RawWebSocketServer::warnRefused(const QString &address)
 
 void RawWebSocketServer::authenticated(RawWebSocket *socket)
 {
-    m_unauthenticated.remove(socket);
+    m_unauthenticated.prove(socket);
 }
 
 void RawWebSocketServer::buffered(RawWebSocket *socket, qint64 bytes)

@@ -100,6 +100,7 @@ private:
     int m_closeTimeoutMs = DefaultCloseTimeoutMs;
     UnauthenticatedPool m_unauthenticated;
     qint64 m_lastWarningMs = 0;
+    QTimer m_warnLater; // what was refused or dropped after a warning is told 10 s after it
     qint64 m_refusedSinceWarning = 0;
     QString m_lastRefusedAddress;
     qint64 m_droppedAtWarning = 0;

@@ -15,7 +15,7 @@ bool UnauthenticatedPool::admit(QObject *connection, const QString &address)
 {
     const QString key = AddressThrottle::keyOf(address);
     int &same = m_perAddress[key];
-    if (same >= m_limits.perAddress) {
+    if (same >= std::max(m_limits.perAddress, m_proven.value(key))) {
         ++m_refused;
         return false;
     }
@@ -57,8 +57,30 @@ void UnauthenticatedPool::setBytes(QObject *connection, qint64 bytes)
     dropNow(victims);
 }
 
+void UnauthenticatedPool::prove(QObject *connection)
+{
+    const auto it = m_entries.constFind(connection);
+    if (it == m_entries.cend())
+        return;
+    const QString key = it->address;
+    remove(connection);
+    ++m_proven[key];
+    m_provenBy.insert(connection, key);
+}
+
+int UnauthenticatedPool::provenFrom(const QString &address) const
+{
+    return m_proven.value(AddressThrottle::keyOf(address));
+}
+
 void UnauthenticatedPool::remove(QObject *connection)
 {
+    if (const auto proven = m_provenBy.find(connection); proven != m_provenBy.end()) {
+        if (const auto count = m_proven.find(*proven); count != m_proven.end() && --*count <= 0)
+            m_proven.erase(count);
+        m_provenBy.erase(proven);
+        return;
+    }
     const auto it = m_entries.find(connection);
     if (it == m_entries.end())
         return;

@@ -14,7 +14,10 @@ namespace Swamp {
 // The connections that have not proven a secret yet (a worker before `enrolled`, a handshake in
 // progress), bounded so that peers without a secret can neither take the orchestrator's memory
 // nor crowd out the real workers:
-// - at most `perAddress` from one source address (IPv6 by /64): more are refused at once;
+// - at most `perAddress` from one source address (IPv6 by /64), or as many as that address holds
+//   connections that proved a secret, if more (prove()): more are refused at once. A fleet behind
+//   one NAT address that comes back at once after a restart is not refused for its size once
+//   its first workers are back; a stranger has proved nothing and keeps the bound;
 // - at most `total` in all: a new one evicts the oldest connection without a secret. A real
 //   worker's is young (it enrolls within milliseconds), an attacker's holds on, so a flood
 //   cannot keep anyone out; evicting from the address that holds the most (tried first) turned
@@ -43,8 +46,12 @@ public:
     bool admit(QObject *connection, const QString &address);
     // What the connection buffers now.
     void setBytes(QObject *connection, qint64 bytes);
-    // Authenticated, or gone. Unknown connections are ignored.
+    // Authenticated: it leaves the pool, and counts for its address's allowance until remove().
+    void prove(QObject *connection);
+    // Gone (or authenticated, without counting). Unknown connections are ignored.
     void remove(QObject *connection);
+    // How many connections from `address` proved a secret and are still there.
+    int provenFrom(const QString &address) const;
 
     bool contains(QObject *connection) const { return m_entries.contains(connection); }
     int size() const { return int(m_entries.size()); }
@@ -67,6 +74,8 @@ private:
     Drop m_drop;
     QHash<QObject *, Entry> m_entries;
     QHash<QString, int> m_perAddress;
+    QHash<QObject *, QString> m_provenBy; // proven connections → their address's key
+    QHash<QString, int> m_proven;         // address key → proven connections still there
     std::map<quint64, QObject *> m_byAge; // oldest first
     quint64 m_nextAge = 0;
     qint64 m_bytes = 0;
