@@ -22,6 +22,7 @@ namespace {
 constexpr qint64 NanosecondsPerMillisecond = 1000 * 1000;
 // How many ready fds one pass takes; the rest stay ready (level-triggered) for the next.
 constexpr int MaxEventsPerPass = 1024;
+constexpr qint64 PassBudgetNs = 10'000'000;
 
 qint64 monotonicNanoseconds()
 {
@@ -188,8 +189,15 @@ void EpollEventDispatcher::markPending(int fd, quint32 events, bool deduplicate)
 int EpollEventDispatcher::activateSocketNotifiers()
 {
     int activated = 0;
+    // At most about PassBudgetNs of handlers a pass: the rest stays queued for the next one, and
+    // what was posted meanwhile runs between them. A storm of reconnects made a pass of 1,024
+    // handshakes and enrollments take 200 ms, and every reply waiting for a commit left at its
+    // end, all at once.
+    const qint64 started = monotonicNanoseconds();
     // A handler may run a nested event loop, which takes from the same queue.
     while (!m_pending.empty()) {
+        if (activated > 0 && activated % 8 == 0 && monotonicNanoseconds() - started > PassBudgetNs)
+            break;
         const Pending pending = m_pending.front();
         m_pending.pop_front();
         const auto it = m_descriptors.constFind(pending.fd);
