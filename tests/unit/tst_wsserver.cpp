@@ -7,6 +7,7 @@
 #include "server/transport/peersocket.h"
 #include "server/transport/rawwebsocket.h"
 #include "server/transport/rawwebsocketserver.h"
+#include "server/transport/unauthenticatedpool.h"
 
 #include <QElapsedTimer>
 #include <QJsonDocument>
@@ -278,6 +279,7 @@ private Q_SLOTS:
     void gateReleasesFramesByCommit();
     void unauthenticatedPerAddressLimit();
     void aProvenAddressMayHoldAsManyWithoutASecret();
+    void aPeerConnectionCountsAsProvenUntilItGoes();
     void unauthenticatedTotalEvictsTheOldest();
     void unauthenticatedOversizedFrameIsNotRead();
     void unauthenticatedBytesBudget();
@@ -1282,6 +1284,37 @@ void tst_WsServer::unauthenticatedBytesBudget()
     QCOMPARE(small.socket().state(), QAbstractSocket::ConnectedState);
     small.send(QByteArray(1, char('e' ^ 0x37 ^ 0x37))); // any last byte completes it
     QTRY_VERIFY(!m_accepted.front()->texts.isEmpty());
+}
+
+// The TLS listener's connections are bounded through their PeerConnection (the orchestrator admits
+// them upgraded): one that authenticates counts for its address's allowance until it is gone.
+void tst_WsServer::aPeerConnectionCountsAsProvenUntilItGoes()
+{
+    UnauthenticatedPool pool({1, 100, 16 * 1024 * 1024}, [](QObject *) {});
+    std::vector<std::unique_ptr<QWebSocket>> clients;
+    std::vector<std::unique_ptr<PeerConnection>> connections;
+    for (int i = 0; i < 2; ++i) {
+        clients.push_back(std::make_unique<QWebSocket>());
+        QVERIFY(openClient(*clients.back()));
+        connections.push_back(std::make_unique<PeerConnection>(latest()->socket.release(), 1024 * 1024));
+        QVERIFY(pool.admit(connections.back().get(), u"10.0.0.7"_s));
+        connections.back()->setUnauthenticatedPool(&pool);
+        connections.back()->authenticate();
+    }
+    QCOMPARE(pool.size(), 0);
+    QCOMPARE(pool.provenFrom(u"10.0.0.7"_s), 2);
+    QObject waiting[5];
+    QVERIFY(pool.admit(&waiting[0], u"10.0.0.7"_s));
+    QVERIFY(pool.admit(&waiting[1], u"10.0.0.7"_s)); // beyond perAddress (1): it holds 2 proven
+    QVERIFY(!pool.admit(&waiting[2], u"10.0.0.7"_s));
+    // A stranger's address proved nothing: perAddress.
+    QVERIFY(pool.admit(&waiting[3], u"10.0.0.8"_s));
+    QVERIFY(!pool.admit(&waiting[4], u"10.0.0.8"_s));
+    connections.pop_back(); // gone: the allowance goes with it
+    QCOMPARE(pool.provenFrom(u"10.0.0.7"_s), 1);
+    for (QObject &object : waiting)
+        pool.remove(&object);
+    QCOMPARE(pool.size(), 0);
 }
 
 void tst_WsServer::unauthenticatedFramesAreSmall()
