@@ -142,7 +142,8 @@ int EpollEventDispatcher::wait(int timeout, bool includeNotifiers)
     const int ready = ::epoll_wait(m_epoll, m_events.data(), int(m_events.size()), timeout);
     if (ready < 0 && !isRetriedErrno())
         qWarning("EpollEventDispatcher: epoll_wait failed: %s", std::strerror(errno));
-    // Activations left by an outer pass (this one is nested in a handler) are not queued twice.
+    // Activations left by an outer pass (this one is nested in a handler, or it was cut short)
+    // are not queued twice.
     const bool deduplicate = !m_pending.empty();
     int woken = 0;
     for (int i = 0; i < ready; ++i) {
@@ -176,13 +177,10 @@ void EpollEventDispatcher::markPending(int fd, quint32 events, bool deduplicate)
         if (!it->notifiers[type] || !(events & typeEvents[type]))
             continue;
         const Pending pending = {fd, type, it->serials[type]};
-        if (deduplicate
-            && std::any_of(m_pending.cbegin(), m_pending.cend(), [&](const Pending &queued) {
-                   return queued.serial == pending.serial;
-               })) {
+        if (deduplicate && m_pendingSerials.contains(pending.serial))
             continue;
-        }
         m_pending.push_back(pending);
+        m_pendingSerials.insert(pending.serial);
     }
 }
 
@@ -200,6 +198,7 @@ int EpollEventDispatcher::activateSocketNotifiers()
             break;
         const Pending pending = m_pending.front();
         m_pending.pop_front();
+        m_pendingSerials.remove(pending.serial);
         const auto it = m_descriptors.constFind(pending.fd);
         if (it == m_descriptors.cend() || it->serials[pending.type] != pending.serial)
             continue;

@@ -114,6 +114,7 @@ private:
     QSet<int> m_alwaysReady;
     quint64 m_serial = 0;
     std::deque<Pending> m_pending;
+    QSet<quint64> m_pendingSerials; // of m_pending: a pass cut short leaves many queued
     std::vector<int> m_deferred; // fds whose registration changes at the next wait
     std::vector<epoll_event> m_events;
     QHash<int, Timer> m_timers;
