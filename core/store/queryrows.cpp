@@ -297,55 +297,55 @@ QVariant leaseAttribute(const RowColumns &c, int column)
     }
 }
 
+// A row that answers null to everything and remembers which columns it was asked for: the
+// columns a query needs, found by asking a row what the query asks (a field read from several
+// columns, as `requirement`, asks for each), never from a second list of them.
+class ColumnsAsked final : public RowColumns
+{
+public:
+    bool isNull(int column) const override { return ask(column, true); }
+    qint64 integer(int column) const override { return ask(column, 0); }
+    QString text(int column) const override { return ask(column, QString()); }
+    QByteArray utf8(int column) const override { return ask(column, QByteArray()); }
+
+    // The columns `row` (over this) asks for its scan and for what `reads` names, in order.
+    QList<int> columnsFor(const Query::Record &row, const Query::FieldsRead &reads) const
+    {
+        for (const QString &field : reads.fields)
+            row.field(field);
+        for (const QString &name : reads.attributes)
+            row.attribute(name);
+        QList<int> columns(m_asked.cbegin(), m_asked.cend());
+        std::sort(columns.begin(), columns.end());
+        return columns;
+    }
+
+private:
+    template <typename T>
+    T ask(int column, T answer) const
+    {
+        m_asked.insert(column);
+        return answer;
+    }
+
+    mutable QSet<int> m_asked;
+};
+
 } // namespace
 
 QList<int> StepRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
 {
     if (!reads)
         return {};
-    QSet<int> columns{StepId, StepSeq, StepState_, StepCreatedAt};
-    for (const QString &field : reads->fields) {
-        if (field == "name"_L1)
-            columns.insert(StepName);
-        else if (field == "updatedAt"_L1)
-            columns.insert(StepUpdatedAt);
-    }
-    for (const QString &name : reads->attributes) {
-        const auto found = stepAttributes().constFind(name);
-        if (found == stepAttributes().cend())
-            continue; // not a step's: reads as missing
-        switch (*found) {
-        case StepAttribute::Id: columns.insert(StepId); break;
-        case StepAttribute::RunId: columns.insert(StepRunId); break;
-        case StepAttribute::Name: columns.insert(StepName); break;
-        case StepAttribute::Seq: columns.insert(StepSeq); break;
-        case StepAttribute::State: columns.insert(StepState_); break;
-        case StepAttribute::Command: columns.insert(StepCommand); break;
-        case StepAttribute::Shell: columns.insert(StepShell); break;
-        case StepAttribute::Requirement: columns.unite({StepTarget, StepLabels, StepPlatform}); break;
-        case StepAttribute::Target: columns.insert(StepTarget); break;
-        case StepAttribute::Labels: columns.insert(StepLabels); break;
-        case StepAttribute::Platform: columns.insert(StepPlatform); break;
-        case StepAttribute::TimeoutSeconds: columns.insert(StepTimeoutMs); break;
-        case StepAttribute::Attempt: columns.insert(StepAttempt); break;
-        case StepAttribute::MaxAttempts: columns.insert(StepMaxAttempts); break;
-        case StepAttribute::AtMostOnce: columns.insert(StepAtMostOnce); break;
-        case StepAttribute::MaskedEnv: columns.insert(StepSecretEnv); break;
-        case StepAttribute::ExitCode: columns.insert(StepExitCode); break;
-        case StepAttribute::Error: columns.insert(StepError); break;
-        case StepAttribute::WorkerName: columns.insert(StepWorkerName); break;
-        case StepAttribute::OutputBytes: columns.insert(StepOutputBytes); break;
-        case StepAttribute::OutputTruncated: columns.insert(StepOutputTruncated); break;
-        case StepAttribute::QueuedAt: columns.insert(StepQueuedAt); break;
-        case StepAttribute::StartedAt: columns.insert(StepStartedAt); break;
-        case StepAttribute::FinishedAt: columns.insert(StepFinishedAt); break;
-        case StepAttribute::CreatedAt: columns.insert(StepCreatedAt); break;
-        case StepAttribute::UpdatedAt: columns.insert(StepUpdatedAt); break;
-        }
-    }
-    QList<int> sorted(columns.cbegin(), columns.cend());
-    std::sort(sorted.begin(), sorted.end());
-    return sorted;
+    ColumnsAsked asked;
+    TextCache texts;
+    const StepRow row(asked, texts);
+    // What the scan reads of every row itself (results' order, open steps), then the query.
+    row.id();
+    row.seq();
+    row.isOpen();
+    row.createdAtMs();
+    return asked.columnsFor(row, *reads);
 }
 
 QString StepRow::id() const
@@ -413,16 +413,11 @@ QList<int> LeaseRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
 {
     if (!reads)
         return {};
-    QSet<int> columns{LeaseId, LeaseCreatedAt};
-    if (reads->fields.contains(QStringLiteral("updatedAt")))
-        columns.insert(LeaseUpdatedAt);
-    for (const QString &name : reads->attributes) {
-        if (const auto found = leaseAttributes().constFind(name); found != leaseAttributes().cend())
-            columns.insert(*found);
-    }
-    QList<int> sorted(columns.cbegin(), columns.cend());
-    std::sort(sorted.begin(), sorted.end());
-    return sorted;
+    ColumnsAsked asked;
+    const LeaseRow row(asked);
+    row.id();
+    row.createdAtMs();
+    return asked.columnsFor(row, *reads);
 }
 
 QString LeaseRow::id() const
