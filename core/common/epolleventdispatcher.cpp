@@ -142,18 +142,15 @@ int EpollEventDispatcher::wait(int timeout, bool includeNotifiers)
     const int ready = ::epoll_wait(m_epoll, m_events.data(), int(m_events.size()), timeout);
     if (ready < 0 && !isRetriedErrno())
         qWarning("EpollEventDispatcher: epoll_wait failed: %s", std::strerror(errno));
-    // Activations left by an outer pass (this one is nested in a handler, or it was cut short)
-    // are not queued twice.
-    const bool deduplicate = !m_pending.empty();
     int woken = 0;
     for (int i = 0; i < ready; ++i) {
         if (m_events[i].data.fd == m_wakeFd)
             woken = drainWakeUps();
         else
-            markPending(m_events[i].data.fd, m_events[i].events, deduplicate);
+            markPending(m_events[i].data.fd, m_events[i].events);
     }
     for (const int fd : std::as_const(m_alwaysReady))
-        markPending(fd, EPOLLIN | EPOLLOUT, deduplicate);
+        markPending(fd, EPOLLIN | EPOLLOUT);
     return woken;
 }
 
@@ -165,7 +162,7 @@ int EpollEventDispatcher::drainWakeUps()
     return 1;
 }
 
-void EpollEventDispatcher::markPending(int fd, quint32 events, bool deduplicate)
+void EpollEventDispatcher::markPending(int fd, quint32 events)
 {
     const auto it = m_descriptors.constFind(fd);
     if (it == m_descriptors.cend())
@@ -177,7 +174,9 @@ void EpollEventDispatcher::markPending(int fd, quint32 events, bool deduplicate)
         if (!it->notifiers[type] || !(events & typeEvents[type]))
             continue;
         const Pending pending = {fd, type, it->serials[type]};
-        if (deduplicate && m_pendingSerials.contains(pending.serial))
+        // Activations left by an outer pass (this one is nested in a handler, or it was cut
+        // short) are not queued twice.
+        if (m_pendingSerials.contains(pending.serial))
             continue;
         m_pending.push_back(pending);
         m_pendingSerials.insert(pending.serial);

@@ -98,7 +98,7 @@ private:
     int waitTimeout(bool canWait, bool includeNotifiers) const;
     int wait(int timeout, bool includeNotifiers);
     int drainWakeUps();
-    void markPending(int fd, quint32 events, bool deduplicate);
+    void markPending(int fd, quint32 events);
     int activateSocketNotifiers();
     int activateTimers();
     void updateRegistration(int fd, Descriptor &descriptor, Apply apply);
