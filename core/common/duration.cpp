@@ -96,9 +96,11 @@ bool formatIsoUtc(const QDateTime &when, char *text)
     // Every record and event carries several timestamps: QDateTime::toString() (locale-free
     // but general) was a noticeable share of the orchestrator's time per step. Years 1970-9999
     // are formatted here (civil-from-days, H. Hinnant), anything else by Qt.
-    if (!when.isValid())
-        return false;
-    const qint64 ms = when.toMSecsSinceEpoch();
+    return when.isValid() && formatIsoUtcMs(when.toMSecsSinceEpoch(), text);
+}
+
+bool formatIsoUtcMs(qint64 ms, char *text)
+{
     constexpr qint64 MsPerDay = 86400000;
     constexpr qint64 Year10000 = 253402300800000; // 10000-01-01T00:00:00Z
     if (ms < 0 || ms >= Year10000)

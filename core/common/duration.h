@@ -29,6 +29,8 @@ QDateTime parseIsoUtc(const QString &text);
 // any other time (then isoUtc() formats it) and for an invalid one.
 constexpr int IsoUtcLength = 24;
 bool formatIsoUtc(const QDateTime &when, char *text);
+// The same from milliseconds since the epoch (a timestamp column), without a QDateTime.
+bool formatIsoUtcMs(qint64 ms, char *text);
 
 // For JSON records: the ISO time, or null for an invalid (unset) time.
 QJsonValue isoUtcOrNull(const QDateTime &when);

@@ -2,11 +2,13 @@
 
 #include "common/duration.h"
 
+#include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
 #include <algorithm>
+#include <cstring>
 
 namespace Swamp {
 
@@ -52,7 +54,18 @@ void appendJsonString(QByteArray &out, QStringView text)
         out.truncate(at - out.constData());
     };
     const bool ascii = std::all_of(text.begin(), text.end(), [](QChar c) { return c.unicode() < 0x80; });
-    if (ascii) {
+    const bool plain = ascii && std::all_of(text.begin(), text.end(), [](QChar c) {
+        return c.unicode() >= 0x20 && c != u'"' && c != u'\\';
+    });
+    if (plain) { // one resize, no escapes to look for
+        const qsizetype start = out.size();
+        out.resize(start + text.size() + 2);
+        char *at = out.data() + start;
+        *at++ = '"';
+        for (const QChar c : text)
+            *at++ = char(c.unicode());
+        *at = '"';
+    } else if (ascii) {
         appendBytes(text.utf16(), text.utf16() + text.size(), text.size());
     } else if (text.isValidUtf16()) {
         // Bytes of a multi-byte UTF-8 sequence are all >= 0x80: none needs escaping.
@@ -67,45 +80,89 @@ void appendJsonString(QByteArray &out, QStringView text)
     }
 }
 
-JsonObjectWriter &JsonObjectWriter::addTime(QLatin1StringView key, const QDateTime &when)
+void appendJsonStringUtf8(QByteArray &out, QByteArrayView utf8)
+{
+    bool plain = true; // nothing to escape: copied as it is
+    for (const char c : utf8) {
+        const uchar u = uchar(c);
+        if (u >= 0x80) {
+            appendJsonString(out, QString::fromUtf8(utf8));
+            return;
+        }
+        plain = plain && u >= 0x20 && c != '"' && c != '\\';
+    }
+    const qsizetype start = out.size();
+    if (plain) {
+        out.resize(start + utf8.size() + 2);
+        char *at = out.data() + start;
+        *at++ = '"';
+        memcpy(at, utf8.data(), size_t(utf8.size()));
+        at[utf8.size()] = '"';
+        return;
+    }
+    out.resize(start + utf8.size() * 6 + 2);
+    char *at = out.data() + start;
+    *at++ = '"';
+    for (const char c : utf8)
+        at = writeEscaped(at, uchar(c));
+    *at++ = '"';
+    out.truncate(at - out.constData());
+}
+
+void appendJsonStrings(QByteArray &out, const QStringList &values)
+{
+    out += '[';
+    for (qsizetype i = 0; i < values.size(); ++i) {
+        if (i > 0)
+            out += ',';
+        appendJsonString(out, values.at(i));
+    }
+    out += ']';
+}
+
+void appendJsonStrings(QByteArray &out, const QMap<QString, QString> &values)
+{
+    out += '{';
+    for (auto it = values.cbegin(); it != values.cend(); ++it) {
+        if (it != values.cbegin())
+            out += ',';
+        appendJsonString(out, it.key());
+        out += ':';
+        appendJsonString(out, it.value());
+    }
+    out += '}';
+}
+
+JsonObjectWriter &JsonObjectWriter::addTimeMs(QLatin1StringView key, std::optional<qint64> ms)
 {
     char text[IsoUtcLength];
-    if (!when.isValid())
+    if (!ms)
         return addNull(key);
-    if (!formatIsoUtc(when, text))
-        return add(key, isoUtc(when));
-    appendKey(key);
-    m_out += '"';
-    m_out += QByteArrayView(text, sizeof text);
-    m_out += '"';
-    return *this;
+    if (!formatIsoUtcMs(*ms, text))
+        return add(key, isoUtc(QDateTime::fromMSecsSinceEpoch(*ms, Qt::UTC)));
+    char quoted[IsoUtcLength + 2];
+    quoted[0] = '"';
+    memcpy(quoted + 1, text, sizeof text);
+    quoted[IsoUtcLength + 1] = '"';
+    return addScalar(key, quoted, sizeof quoted);
+}
+
+JsonObjectWriter &JsonObjectWriter::addTime(QLatin1StringView key, const QDateTime &when)
+{
+    return when.isValid() ? addTimeMs(key, when.toMSecsSinceEpoch()) : addNull(key);
 }
 
 JsonObjectWriter &JsonObjectWriter::add(QLatin1StringView key, const QMap<QString, QString> &values)
 {
     appendKey(key);
-    m_out += '{';
-    for (auto it = values.cbegin(); it != values.cend(); ++it) {
-        if (it != values.cbegin())
-            m_out += ',';
-        appendJsonString(m_out, it.key());
-        m_out += ':';
-        appendJsonString(m_out, it.value());
-    }
-    m_out += '}';
+    appendJsonStrings(m_out, values);
     return *this;
 }
 
 JsonObjectWriter &JsonObjectWriter::add(QLatin1StringView key, const QStringList &values)
 {
     appendKey(key);
-    m_out += '[';
-    for (qsizetype i = 0; i < values.size(); ++i) {
-        if (i > 0)
-            m_out += ',';
-        appendJsonString(m_out, values.at(i));
-    }
-    m_out += ']';
+    appendJsonStrings(m_out, values);
     return *this;
 }
 

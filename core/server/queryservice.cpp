@@ -57,11 +57,6 @@ QByteArray stepText(const StepRecord &s)
     return recordText(StepModel, s.spec.name, s.id, s.createdAt, s.updatedAt, s.toJsonText());
 }
 
-QByteArray leaseText(const LeaseRecord &l)
-{
-    return recordText(LeaseModel, l.id, l.id, l.createdAt, l.updatedAt, l.toJsonText());
-}
-
 QJsonObject stepJson(const StepRecord &s)
 {
     const QJsonObject attributes = s.toJson();
@@ -89,7 +84,9 @@ QString equality(const Query::Predicate &predicate, const QString &field)
 // The results of a scan that reads rows in no order, put in the order of `data.query`'s results
 // (created at, then seq; ties in the order they were read), and no more than `room` of them (-1:
 // all): a match is written out only while it is among the first `room` so far, which for rows
-// read about in creation order is soon none.
+// read about in creation order is soon none. Without a bound the results are written straight
+// into the answer (`out`, after `count` others), where rows read in order (the usual case) stay;
+// with one, into a buffer of their own until the last is known.
 class OrderedResults
 {
 public:
@@ -104,8 +101,11 @@ public:
         }
     };
 
-    explicit OrderedResults(qint64 room)
-        : m_room(room)
+    OrderedResults(QByteArray &out, qint64 &count, qint64 room)
+        : m_out(out)
+        , m_count(count)
+        , m_room(room)
+        , m_start(out.size())
     {
     }
 
@@ -113,40 +113,63 @@ public:
     {
         return m_room < 0 || qint64(m_kept.size()) < m_room || (m_room > 0 && key < m_kept.front().key);
     }
-    // A result for `key` (wouldKeep() said so): its text, or the error its --select gave.
-    void keep(const Key &key, Result<QByteArray> text)
+    // Keeps a result for `key` (wouldKeep() said so): `write(QByteArray &)` appends its text, or
+    // fails with the error its --select gave.
+    template <typename Write>
+    void keep(const Key &key, Write write)
     {
-        int error = -1;
-        if (!text) {
-            error = int(m_errors.size());
-            m_errors.push_back(text.error());
+        QByteArray &texts = m_room < 0 ? m_out : m_texts;
+        const qsizetype before = texts.size();
+        if (m_room < 0 && m_count + qint64(m_kept.size()) > 0)
+            texts += ',';
+        const qsizetype at = texts.size();
+        if (Result<void> written = write(texts); !written) {
+            texts.truncate(before);
+            m_kept.push_back({key, 0, 0, int(m_errors.size())});
+            m_errors.push_back(written.error());
+        } else {
+            m_kept.push_back({key, at, texts.size() - at, -1});
         }
-        m_kept.push_back({key, text ? std::move(*text) : QByteArray(), error});
         if (m_room < 0)
-            return; // in the order read: sorted once at the end, if at all
+            return; // sorted once at the end, if at all
         std::push_heap(m_kept.begin(), m_kept.end(), earlier);
         if (qint64(m_kept.size()) > m_room) {
             std::pop_heap(m_kept.begin(), m_kept.end(), earlier);
+            m_garbage += m_kept.back().size;
             m_kept.pop_back();
         }
+        if (m_garbage > 1024 * 1024 && m_garbage > m_texts.size() / 2)
+            compact();
     }
-    // Appends the results, in order, to `out` (comma-separated, after `count` others); the first
-    // --select error among them instead, if there is one.
-    Result<void> appendTo(QByteArray &out, qint64 &count)
+    // The results, in order, after the others in the answer; the first --select error among them
+    // instead, if there is one.
+    Result<void> finish()
     {
-        if (!std::is_sorted(m_kept.begin(), m_kept.end(), earlier))
-            std::sort(m_kept.begin(), m_kept.end(), earlier);
-        qsizetype bytes = out.size();
         for (const Kept &kept : m_kept) {
             if (kept.error >= 0)
                 return fail(m_errors.at(size_t(kept.error)));
-            bytes += kept.text.size() + 1;
         }
-        out.reserve(bytes);
+        const bool inOrder = std::is_sorted(m_kept.begin(), m_kept.end(), earlier);
+        if (m_room < 0 && inOrder) {
+            m_count += qint64(m_kept.size()); // where they are already
+            return {};
+        }
+        if (m_room < 0) {
+            m_texts = m_out.sliced(m_start); // taken out, to be put back in order
+            m_out.truncate(m_start);
+            for (Kept &kept : m_kept)
+                kept.at -= m_start;
+        }
+        if (!inOrder)
+            std::sort(m_kept.begin(), m_kept.end(), earlier);
+        qsizetype bytes = m_out.size();
+        for (const Kept &kept : m_kept)
+            bytes += kept.size + 1;
+        m_out.reserve(bytes);
         for (const Kept &kept : m_kept) {
-            if (count++ > 0)
-                out += ',';
-            out += kept.text;
+            if (m_count++ > 0)
+                m_out += ',';
+            m_out += QByteArrayView(m_texts).sliced(kept.at, kept.size);
         }
         return {};
     }
@@ -155,13 +178,33 @@ private:
     struct Kept
     {
         Key key;
-        QByteArray text;
-        int error; // into m_errors, or -1
+        qsizetype at;   // its text in m_out (no bound) or m_texts
+        qsizetype size;
+        int error;      // into m_errors, or -1
     };
     static bool earlier(const Kept &a, const Kept &b) { return a.key < b.key; }
 
+    // Drops the texts of the results no longer kept.
+    void compact()
+    {
+        QByteArray texts;
+        texts.reserve(m_texts.size() - m_garbage);
+        for (Kept &kept : m_kept) {
+            const qsizetype at = texts.size();
+            texts += QByteArrayView(m_texts).sliced(kept.at, kept.size);
+            kept.at = at;
+        }
+        m_texts = std::move(texts);
+        m_garbage = 0;
+    }
+
+    QByteArray &m_out;
+    qint64 &m_count;
     qint64 m_room;
-    std::vector<Kept> m_kept; // while bounded, a heap with the latest kept on top
+    qsizetype m_start;          // where this scan's results begin in m_out
+    QByteArray m_texts;         // with a bound: the texts of those kept (and some dropped)
+    qsizetype m_garbage = 0;    // bytes of m_texts no result holds
+    std::vector<Kept> m_kept;   // while bounded, a heap with the latest kept on top
     std::vector<Error> m_errors;
 };
 
@@ -212,16 +255,20 @@ struct QueryRun
         return *matched;
     }
 
-    // The text of a kept result: the record's (`text`), or with --select its projection.
-    template <typename Record, typename Text>
-    Result<QByteArray> resultText(const Record &record, Text text) const
+    // Appends the text of a kept result to `out`: the record's (`write(out)`), or with --select
+    // its projection.
+    template <typename Record, typename Write>
+    Result<void> writeResult(QByteArray &out, const Record &record, Write write) const
     {
-        if (!select)
-            return text();
+        if (!select) {
+            write(out);
+            return {};
+        }
         auto value = select->evaluate(record, now);
         if (!value)
             return fail(value.error());
-        return valueText(*value);
+        out += valueText(*value);
+        return {};
     }
 
     void append(const QByteArray &text)
@@ -236,11 +283,12 @@ struct QueryRun
     {
         if (!matches(record) || room() == 0)
             return;
-        auto text = resultText(record, [&] { return QJsonDocument(record).toJson(QJsonDocument::Compact); });
-        if (text)
-            append(*text);
+        QByteArray text;
+        auto written = writeResult(text, record, [&](QByteArray &out) { out = QJsonDocument(record).toJson(QJsonDocument::Compact); });
+        if (written)
+            append(text);
         else if (!selectError)
-            selectError = text.error();
+            selectError = written.error();
     }
 
     void consider(const QString &modelType, const QString &name, const QString &id, const QJsonObject &attributes)
@@ -249,10 +297,12 @@ struct QueryRun
                             attributes.value(QStringLiteral("updatedAt")), attributes));
     }
 
-    void appendOrdered(OrderedResults &ordered)
+    // Results kept in order by a scan, which writes them into the answer itself.
+    OrderedResults ordered() { return OrderedResults(results, kept, room()); }
+    void finish(OrderedResults &ordered)
     {
-        if (auto appended = ordered.appendTo(results, kept); !appended && !selectError)
-            selectError = appended.error();
+        if (auto finished = ordered.finish(); !finished && !selectError)
+            selectError = finished.error();
     }
 };
 
@@ -262,7 +312,7 @@ QueryService::QueryService(Store *store, const StateView *view)
 {
 }
 
-Result<QByteArray> QueryService::dataQuery(const QJsonObject &params) const
+Result<QByteArray> QueryService::dataQuery(const QJsonObject &params, QByteArray head) const
 {
     QElapsedTimer timer;
     timer.start();
@@ -284,11 +334,11 @@ Result<QByteArray> QueryService::dataQuery(const QJsonObject &params) const
     }
     // The answer is written as the results come, after what is known first (the keys are in
     // protocol.md's order, not sorted: a JSON object's keys have none).
-    JsonObjectWriter head;
-    head.add("predicate"_L1, text);
+    JsonObjectWriter known(std::move(head));
+    known.add("predicate"_L1, text);
     if (run.select)
-        head.add("select"_L1, selectText);
-    run.results = head.finish();
+        known.add("select"_L1, selectText);
+    run.results = known.finish();
     run.results.chop(1); // the closing brace: more follows
     run.results += ",\"results\":[";
     if (auto visited = visitCandidates(run); !visited)
@@ -353,7 +403,7 @@ Result<void> QueryService::visitCandidates(QueryRun &run) const
 
 Result<void> QueryService::visitSteps(QueryRun &run) const
 {
-    OrderedResults ordered(run.room());
+    OrderedResults ordered = run.ordered();
     qint64 read = 0;
     // The scan reads the columns the predicate reads; a result reads the rest of its row.
     auto visited = m_store->forEachStepRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(),
@@ -364,36 +414,43 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
         if (open) {
             // Memory holds this one (open, one orchestrator): it is what the step is.
             const QJsonObject record = stepJson(*open);
-            if (run.matches(record) && ordered.wouldKeep(key))
-                ordered.keep(key, run.resultText(record, [&] { return stepText(*open); }));
+            if (run.matches(record) && ordered.wouldKeep(key)) {
+                ordered.keep(key, [&](QByteArray &out) {
+                    return run.writeResult(out, record, [&](QByteArray &text) { text += stepText(*open); });
+                });
+            }
             return;
         }
         if (run.matches(row) && ordered.wouldKeep(key)) {
             const StepRow whole = row.whole();
-            ordered.keep(key, run.resultText(whole, [&] { return stepText(whole.forJson()); }));
+            ordered.keep(key, [&](QByteArray &out) {
+                return run.writeResult(out, whole, [&](QByteArray &text) { whole.appendRecordText(text); });
+            });
         }
     });
     if (!visited)
         return fail(visited.error());
-    run.appendOrdered(ordered);
+    run.finish(ordered);
     return {};
 }
 
 Result<void> QueryService::visitLeases(QueryRun &run) const
 {
-    OrderedResults ordered(run.room());
+    OrderedResults ordered = run.ordered();
     qint64 read = 0;
     auto visited = m_store->forEachLeaseRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(),
                                             [&](const LeaseRow &row) {
         const OrderedResults::Key key{row.createdAtMs(), 0, read++};
         if (run.matches(row) && ordered.wouldKeep(key)) {
             const LeaseRow whole = row.whole();
-            ordered.keep(key, run.resultText(whole, [&] { return leaseText(whole.lease()); }));
+            ordered.keep(key, [&](QByteArray &out) {
+                return run.writeResult(out, whole, [&](QByteArray &text) { whole.appendRecordText(text); });
+            });
         }
     });
     if (!visited)
         return fail(visited.error());
-    run.appendOrdered(ordered);
+    run.finish(ordered);
     return {};
 }
 

@@ -24,8 +24,9 @@ public:
     QueryService(Store *store, const StateView *view);
 
     // params: predicate, select (optional), limit (optional, -1: all). The result object as
-    // compact JSON text (its results are written as text, never built as objects).
-    Result<QByteArray> dataQuery(const QJsonObject &params) const;
+    // compact JSON text (its results are written as text, never built as objects), appended to
+    // `head` (the reply's frame so far: an answer of tens of MB is not copied into it).
+    Result<QByteArray> dataQuery(const QJsonObject &params, QByteArray head = {}) const;
 
 private:
     // Every record of the types the predicate can match, read as narrowly as it allows.

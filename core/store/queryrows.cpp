@@ -4,6 +4,7 @@
 // first); on PostgreSQL through QSqlQuery, whose driver converts a column when it is read.
 #include "store/queryrows.h"
 
+#include "common/jsonwriter.h"
 #include "common/labels.h"
 #include "store/rows_p.h"
 #include "store/store.h"
@@ -384,6 +385,85 @@ StepRecord StepRow::forJson() const
     return stepForJson(m_columns, m_texts);
 }
 
+namespace {
+
+std::optional<qint64> optionalColumn(const RowColumns &c, int column)
+{
+    return c.isNull(column) ? std::nullopt : std::optional<qint64>(c.integer(column));
+}
+
+// A text column as the records write an optional text: empty is null.
+void addUtf8OrNull(JsonObjectWriter &writer, QLatin1StringView key, const RowColumns &c, int column)
+{
+    const QByteArray text = c.utf8(column);
+    if (text.isEmpty())
+        writer.addNull(key);
+    else
+        writer.addUtf8(key, text);
+}
+
+// An int column as the records hold it (narrowed to int), or null.
+void addIntOrNull(JsonObjectWriter &writer, QLatin1StringView key, const RowColumns &c, int column)
+{
+    if (c.isNull(column))
+        writer.addNull(key);
+    else
+        writer.add(key, int(c.integer(column)));
+}
+
+// The record around its attributes (QueryService's recordText(): its keys sorted, as
+// QJsonDocument writes them), the attributes written by `attributes` between.
+template <typename Attributes>
+void appendRecord(QByteArray &out, QLatin1StringView modelType, const QByteArray &name, const QByteArray &id,
+                  std::optional<qint64> createdAt, std::optional<qint64> updatedAt, Attributes attributes)
+{
+    JsonObjectWriter writer(std::move(out));
+    writer.beginObject("attributes"_L1);
+    attributes(writer);
+    writer.endObject();
+    writer.addTimeMs("createdAt"_L1, createdAt).addUtf8("id"_L1, id).addUtf8("modelType"_L1, QByteArrayView(modelType));
+    writer.addUtf8("name"_L1, name).addTimeMs("updatedAt"_L1, updatedAt);
+    out = writer.finish();
+}
+
+} // namespace
+
+void StepRow::appendRecordText(QByteArray &out) const
+{
+    const RowColumns &c = m_columns.whole();
+    TextCache &texts = m_texts;
+    const std::optional<qint64> createdAt = optionalColumn(c, StepCreatedAt);
+    const std::optional<qint64> updatedAt = optionalColumn(c, StepUpdatedAt);
+    const QByteArray id = c.utf8(StepId);
+    const QByteArray name = c.utf8(StepName);
+    // StepRecord::toJsonText()'s keys, in its order.
+    appendRecord(out, "swamp/step"_L1, name, id, createdAt, updatedAt, [&](JsonObjectWriter &w) {
+        w.add("atMostOnce"_L1, c.integer(StepAtMostOnce) != 0).add("attempt"_L1, int(c.integer(StepAttempt)));
+        w.addRaw("command"_L1, texts.stringsText(c.utf8(StepCommand))).addTimeMs("createdAt"_L1, createdAt);
+        addUtf8OrNull(w, "error"_L1, c, StepError);
+        addIntOrNull(w, "exitCode"_L1, c, StepExitCode);
+        w.addTimeMs("finishedAt"_L1, optionalColumn(c, StepFinishedAt)).addUtf8("id"_L1, id);
+        const QByteArray labels = c.utf8(StepLabels);
+        w.addRaw("labels"_L1, texts.labelsText(labels)).addRaw("maskedEnv"_L1, texts.stringsText(c.utf8(StepSecretEnv)));
+        w.add("maxAttempts"_L1, int(c.integer(StepMaxAttempts))).addUtf8("name"_L1, name);
+        w.add("outputBytes"_L1, c.integer(StepOutputBytes)).add("outputTruncated"_L1, c.integer(StepOutputTruncated) != 0);
+        addUtf8OrNull(w, "platform"_L1, c, StepPlatform);
+        w.addTimeMs("queuedAt"_L1, optionalColumn(c, StepQueuedAt));
+        w.addRaw("requirement"_L1, texts.requirementText(c.utf8(StepTarget), labels, c.utf8(StepPlatform)));
+        w.addUtf8("runId"_L1, c.utf8(StepRunId)).add("seq"_L1, int(c.integer(StepSeq)));
+        w.add("shell"_L1, c.integer(StepShell) != 0).addTimeMs("startedAt"_L1, optionalColumn(c, StepStartedAt));
+        w.add("state"_L1, stepStateName(stepStateFromName(c.text(StepState_))));
+        addUtf8OrNull(w, "target"_L1, c, StepTarget);
+        const qint64 timeoutMs = c.integer(StepTimeoutMs);
+        if (timeoutMs > 0)
+            w.add("timeoutSeconds"_L1, timeoutMs / 1000);
+        else
+            w.addNull("timeoutSeconds"_L1);
+        w.addTimeMs("updatedAt"_L1, updatedAt);
+        addUtf8OrNull(w, "workerName"_L1, c, StepWorkerName);
+    });
+}
+
 QVariant StepRow::field(const QString &name) const
 {
     // As QueryService's records: name and id are the step's, the times its attributes'.
@@ -438,6 +518,26 @@ qint64 LeaseRow::createdAtMs() const
 LeaseRecord LeaseRow::lease() const
 {
     return leaseFromColumns(m_columns);
+}
+
+void LeaseRow::appendRecordText(QByteArray &out) const
+{
+    const RowColumns &c = m_columns.whole();
+    const std::optional<qint64> createdAt = optionalColumn(c, LeaseCreatedAt);
+    const std::optional<qint64> updatedAt = optionalColumn(c, LeaseUpdatedAt);
+    const QByteArray id = c.utf8(LeaseId);
+    // LeaseRecord::toJsonText()'s keys, in its order; a lease's record is named by its id.
+    appendRecord(out, "swamp/step-lease"_L1, id, id, createdAt, updatedAt, [&](JsonObjectWriter &w) {
+        w.add("attempt"_L1, int(c.integer(LeaseAttempt))).addTimeMs("createdAt"_L1, createdAt);
+        w.addTimeMs("endedAt"_L1, optionalColumn(c, LeaseEndedAt));
+        addUtf8OrNull(w, "error"_L1, c, LeaseError);
+        addIntOrNull(w, "exitCode"_L1, c, LeaseExitCode);
+        w.addUtf8("id"_L1, id).addUtf8("runId"_L1, c.utf8(LeaseRunId));
+        w.addTimeMs("startedAt"_L1, optionalColumn(c, LeaseStartedAt));
+        w.add("state"_L1, leaseStateName(leaseStateFromName(c.text(LeaseState_)))).addUtf8("stepId"_L1, c.utf8(LeaseStepId));
+        w.addTimeMs("updatedAt"_L1, updatedAt);
+        w.addUtf8("workerId"_L1, c.utf8(LeaseWorkerId)).addUtf8("workerName"_L1, c.utf8(LeaseWorkerName));
+    });
 }
 
 QVariant LeaseRow::field(const QString &name) const

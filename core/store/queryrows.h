@@ -42,6 +42,9 @@ public:
     // The step as its JSON shows it (toJson(), toJsonText()): step() but its environment, which
     // is not read.
     StepRecord forJson() const;
+    // Appends the row's swamp/step record as data.query's results show it (its whole row, read
+    // from the columns): the text QueryService writes of forJson(), without building it.
+    void appendRecordText(QByteArray &out) const;
 
     QVariant field(const QString &name) const override;
     QVariant attribute(const QString &name) const override;
@@ -69,6 +72,8 @@ public:
     LeaseRow whole() const;
     qint64 createdAtMs() const; // where its record goes in the results
     LeaseRecord lease() const;
+    // As StepRow::appendRecordText(): the swamp/step-lease record of lease().
+    void appendRecordText(QByteArray &out) const;
 
     QVariant field(const QString &name) const override;
     QVariant attribute(const QString &name) const override;

@@ -3,6 +3,7 @@
 // How the store reads a step or lease row, whether through QSqlQuery or straight from SQLite
 // (queryrows.cpp): one mapping from columns to records (internal to core/store/).
 
+#include "common/jsonwriter.h"
 #include "common/labels.h"
 #include "model/step.h"
 
@@ -94,6 +95,40 @@ public:
         });
     }
 
+    // The same three as JSON text, as JsonObjectWriter writes them (data.query's results).
+    QByteArray labelsText(const QByteArray &utf8)
+    {
+        return find(m_labelsText, utf8, [this](const QByteArray &text) {
+            QByteArray json;
+            appendJsonStrings(json, labels(text));
+            return json;
+        });
+    }
+    QByteArray stringsText(const QByteArray &utf8)
+    {
+        return find(m_stringsText, utf8, [this](const QByteArray &text) {
+            QByteArray json;
+            appendJsonStrings(json, strings(text));
+            return json;
+        });
+    }
+    // Requirement::text() of a step's target, labels and platform columns, as a JSON string.
+    QByteArray requirementText(const QByteArray &target, const QByteArray &labelsUtf8, const QByteArray &platform)
+    {
+        m_key.assign(target.constData(), size_t(target.size()));
+        m_key += '\0';
+        m_key.append(labelsUtf8.constData(), size_t(labelsUtf8.size()));
+        m_key += '\0';
+        m_key.append(platform.constData(), size_t(platform.size()));
+        return find(m_requirementText, QByteArray::fromRawData(m_key.data(), qsizetype(m_key.size())),
+                    [&](const QByteArray &) {
+            QByteArray json;
+            const Requirement requirement{QString::fromUtf8(target), labels(labelsUtf8), QString::fromUtf8(platform)};
+            appendJsonString(json, requirement.text());
+            return json;
+        });
+    }
+
 private:
     struct Hash
     {
@@ -119,6 +154,10 @@ private:
     Map<Labels> m_labels;
     Map<QJsonObject> m_labelsJson;
     Map<QStringList> m_strings;
+    Map<QByteArray> m_labelsText;
+    Map<QByteArray> m_stringsText;
+    Map<QByteArray> m_requirementText;
+    std::string m_key; // requirementText()'s, kept to reuse its memory
 };
 
 StepRecord stepFromColumns(const RowColumns &columns);

@@ -18,6 +18,9 @@ class tst_JsonWriter : public QObject
 private Q_SLOTS:
     void strings_data();
     void strings();
+    void brokenUtf8();
+    void times();
+    void nestedAndAppended();
     void numbersAndBools();
     void rawValues();
     void emptyObject();
@@ -66,6 +69,61 @@ void tst_JsonWriter::strings()
     // No raw control character may reach the text (a JSON parser must refuse one).
     for (char c : text)
         QVERIFY2(uchar(c) >= 0x20, text.constData());
+    // From UTF-8 (a database column) and from UTF-16 alike: byte for byte what Qt writes.
+    const QByteArray qt = QJsonDocument(QJsonObject{{u"v"_s, value}}).toJson(QJsonDocument::Compact);
+    if (value.isValidUtf16()) {
+        QCOMPARE(JsonObjectWriter().add("v"_L1, value).finish(), qt);
+        QCOMPARE(JsonObjectWriter().addUtf8("v"_L1, value.toUtf8()).finish(), qt);
+    }
+}
+
+void tst_JsonWriter::brokenUtf8()
+{
+    // A column a hand-edited database filled: read as QString::fromUtf8() would read it.
+    for (const QByteArray &bytes : {"a\xff b"_ba, "\xc3"_ba, "ok \xe2\x82"_ba, "\xed\xa0\x80"_ba}) {
+        const QByteArray text = JsonObjectWriter().addUtf8("v"_L1, bytes).finish();
+        QCOMPARE(parsed(text).value(u"v"_s).toString(), QString::fromUtf8(bytes));
+    }
+}
+
+void tst_JsonWriter::times()
+{
+    const qint64 ms = 1795514400123;
+    const QByteArray text = JsonObjectWriter()
+                                .addTimeMs("at"_L1, ms)
+                                .addTimeMs("none"_L1, std::nullopt)
+                                .addTimeMs("before1970"_L1, -14182940000)
+                                .addTime("same"_L1, QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC))
+                                .addTime("invalid"_L1, QDateTime())
+                                .finish();
+    const QJsonObject object = parsed(text);
+    QCOMPARE(object.value(u"at"_s).toString(), u"2026-11-24T10:00:00.123Z"_s);
+    QCOMPARE(object.value(u"same"_s), object.value(u"at"_s));
+    QCOMPARE(object.value(u"none"_s), QJsonValue(QJsonValue::Null));
+    QCOMPARE(object.value(u"invalid"_s), QJsonValue(QJsonValue::Null));
+    QCOMPARE(object.value(u"before1970"_s).toString(), u"1969-07-20T20:17:40.000Z"_s);
+}
+
+void tst_JsonWriter::nestedAndAppended()
+{
+    // Objects written one after another into one buffer, with an object inside each.
+    QByteArray text = "[";
+    for (int i = 0; i < 2; ++i) {
+        if (i > 0)
+            text += ',';
+        JsonObjectWriter writer(std::move(text));
+        writer.beginObject("inner"_L1).add("n"_L1, i).beginObject("empty"_L1).endObject().endObject();
+        writer.add("after"_L1, true);
+        text = writer.finish();
+    }
+    text += ']';
+    QCOMPARE(text, R"([{"inner":{"n":0,"empty":{}},"after":true},{"inner":{"n":1,"empty":{}},"after":true}])"_ba);
+    // A key longer than the writer's scratch space goes the long way.
+    const QLatin1StringView longKey("k_________________________________________________________________________________"
+                                    "__________________________________________________________________________________");
+    const QJsonObject object = parsed(JsonObjectWriter().add("a"_L1, 1).add(longKey, 2).addNull(longKey.first(3)).finish());
+    QCOMPARE(object.value(QString(longKey)).toInteger(), 2);
+    QCOMPARE(object.size(), 3);
 }
 
 void tst_JsonWriter::numbersAndBools()

@@ -1,6 +1,7 @@
 // The rows `data query` reads (store/queryrows.h, issue 20), every test on SQLite and on a real
 // PostgreSQL server: a step or lease row read column by column answers every field as the JSON
-// record of its stored StepRecord/LeaseRecord does, its JSON text is that record's, and a row a
+// record of its stored StepRecord/LeaseRecord does, its JSON text is that record's (the text
+// data.query writes of it, byte for byte what Qt writes of the record), and a row a
 // hand-edited database filled with broken JSON still gives valid JSON.
 #include "testsupport.h"
 
@@ -37,6 +38,9 @@ private:
     // Every field of `row` and of the JSON record of `json` (attributes) agree.
     static void compareFields(const Query::Record &row, const QString &modelType, const QString &name,
                               const QString &id, const QJsonObject &json);
+    // The text data.query writes of a record: its JSON object as Qt writes it (compact, keys sorted).
+    static QByteArray recordText(const QString &modelType, const QString &name, const QString &id,
+                                 const QJsonObject &json);
 
     SwampTest::PostgresServer m_postgres;
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -101,7 +105,8 @@ void tst_QueryRows::insertSteps()
     done.spec.command = {u"sh"_s, u"-c"_s, u"echo \"hi\"\n\tbye \\ \u0001"_s};
     done.spec.shell = true;
     done.spec.env = {{u"CI"_s, u"1"_s}};
-    done.spec.requirement = {u"build-01"_s, {{u"region"_s, u"eu"_s}, {u"größe"_s, u"groß"_s}}, u"linux/x86_64"_s};
+    done.spec.requirement = {u"build-01"_s, {{u"region"_s, u"eu"_s}, {u"größe"_s, u"groß"_s}, {u"q\"\x7f"_s, u"\\"_s}},
+                             u"linux/x86_64"_s};
     done.spec.timeoutMs = 90500;
     done.spec.queueTimeoutMs = 1000;
     done.spec.maxAttempts = 5;
@@ -117,7 +122,8 @@ void tst_QueryRows::insertSteps()
     done.outputBytes = 1234;
     done.outputChunks = 3;
     done.outputTruncated = true;
-    done.queuedAt = done.createdAt = at.addSecs(1);
+    done.createdAt = at.addSecs(1);
+    done.queuedAt = QDateTime::fromMSecsSinceEpoch(-14182940000, Qt::UTC); // before 1970: Qt writes it
     done.startedAt = at.addSecs(2);
     done.finishedAt = done.updatedAt = at.addSecs(3);
     m_steps = {queued, done};
@@ -143,6 +149,15 @@ void tst_QueryRows::insertSteps()
     m_leases = {active, failed};
     for (const LeaseRecord &lease : std::as_const(m_leases))
         QVERIFY_RESULT(m_store->insertLease(lease));
+}
+
+QByteArray tst_QueryRows::recordText(const QString &modelType, const QString &name, const QString &id,
+                                     const QJsonObject &json)
+{
+    const QJsonObject record{{u"modelType"_s, modelType}, {u"name"_s, name}, {u"id"_s, id},
+                             {u"createdAt"_s, json.value(u"createdAt"_s)}, {u"updatedAt"_s, json.value(u"updatedAt"_s)},
+                             {u"attributes"_s, json}};
+    return QJsonDocument(record).toJson(QJsonDocument::Compact);
 }
 
 void tst_QueryRows::compareFields(const Query::Record &row, const QString &modelType, const QString &name,
@@ -190,6 +205,10 @@ void tst_QueryRows::aStepRowAnswersAsItsRecord()
         QCOMPARE(read.spec.secretHolder, stored->spec.secretHolder);
         QCOMPARE(QJsonDocument::fromJson(row.forJson().toJsonText()).object(), stored->toJson());
         QCOMPARE(QJsonDocument::fromJson(stored->toJsonText()).object(), stored->toJson());
+        // Written straight from the columns, after what the answer holds already: Qt's text.
+        QByteArray text = "[1,";
+        row.appendRecordText(text);
+        QCOMPARE(text, "[1," + recordText(u"swamp/step"_s, stored->spec.name, stored->id, stored->toJson()));
     }));
     QCOMPARE(visited, m_steps.size());
 }
@@ -206,6 +225,9 @@ void tst_QueryRows::aLeaseRowAnswersAsItsRecord()
         QCOMPARE(row.lease().toJson(), stored->toJson());
         QCOMPARE(row.lease().orchestratorId, stored->orchestratorId);
         QCOMPARE(QJsonDocument::fromJson(stored->toJsonText()).object(), stored->toJson());
+        QByteArray text;
+        row.appendRecordText(text);
+        QCOMPARE(text, recordText(u"swamp/step-lease"_s, stored->id, stored->id, stored->toJson()));
     }));
     QCOMPARE(visited, m_leases.size());
 }
@@ -281,6 +303,9 @@ void tst_QueryRows::aScanReadsOnlyWhatThePredicateReads()
             const auto stored = std::find_if(m_steps.cbegin(), m_steps.cend(), [&](const StepRecord &s) { return s.id == kept.id(); });
             QVERIFY(stored != m_steps.cend());
             QCOMPARE(QJsonDocument::fromJson(kept.forJson().toJsonText()).object(), stored->toJson());
+            QByteArray text;
+            kept.appendRecordText(text);
+            QCOMPARE(text, recordText(u"swamp/step"_s, stored->spec.name, stored->id, stored->toJson()));
         });
     }
     for (const QString &text : {u"attributes.workerName.endsWith(\"-7\") && attributes.attempt > 0"_s,
@@ -291,6 +316,9 @@ void tst_QueryRows::aScanReadsOnlyWhatThePredicateReads()
             const auto stored = std::find_if(m_leases.cbegin(), m_leases.cend(), [&](const LeaseRecord &l) { return l.id == kept.id(); });
             QVERIFY(stored != m_leases.cend());
             QCOMPARE(kept.lease().toJson(), stored->toJson());
+            QByteArray text;
+            kept.appendRecordText(text);
+            QCOMPARE(text, recordText(u"swamp/step-lease"_s, stored->id, stored->id, stored->toJson()));
         });
     }
 }
@@ -309,6 +337,11 @@ void tst_QueryRows::brokenJsonInARowStaysValidJson()
         QCOMPARE(error.error, QJsonParseError::NoError);
         QCOMPARE(text.object().value(u"labels"_s).toObject(), QJsonObject());
         QCOMPARE(text.object().value(u"command"_s).toArray(), QJsonArray());
+        QByteArray record;
+        row.appendRecordText(record);
+        const QJsonObject written = QJsonDocument::fromJson(record, &error).object();
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        QCOMPARE(written.value(u"attributes"_s).toObject(), text.object());
         auto labels = Query::Predicate::compile(u"size(attributes.labels) == 0 && size(attributes.maskedEnv) == 0"_s);
         QVERIFY_RESULT(labels);
         const auto matched = labels->matches(row, QDateTime::currentDateTimeUtc());
