@@ -272,6 +272,7 @@ private Q_SLOTS:
     void handshakeTimeout();
     void notHttp();
     void slowReader();
+    void aLargeMessageLeavesWhole();
     void stalledReaderIsDropped();
     void stalledReaderIsDroppedByQtPeerSocket();
     void serverClose();
@@ -999,6 +1000,33 @@ void tst_WsServer::slowReader()
     client.send(clientFrame(OpClose, closePayload(1000)));
     QVERIFY(client.waitClosed());
     QTRY_COMPARE(accepted->disconnects, 1);
+}
+
+void tst_WsServer::aLargeMessageLeavesWhole()
+{
+    // A message far larger than the kernel takes at once (a data.query answer): what waits is
+    // the message's own bytes, shared; changing the sender's copy afterwards changes nothing
+    // sent, and what is sent after it follows it.
+    m_server->setCloseTimeout(30000);
+    RawClient client;
+    Accepted *accepted = openRaw(client);
+    QVERIFY(accepted);
+    client.socket().setReadBufferSize(64 * 1024);
+    QByteArray large(12 * 1024 * 1024, 'x');
+    for (qsizetype i = 0; i < large.size(); i += 4096)
+        large[i] = char('a' + (i / 4096) % 26);
+    const QByteArray sent = large;
+    accepted->socket->sendText(large);
+    QVERIFY(accepted->socket->unsentBytes() > 0); // the kernel took part of it
+    large.fill('!');                               // the sender's copy changes: not what was sent
+    accepted->socket->sendText("after"_ba);
+    ServerFrame frame;
+    QVERIFY(client.readFrame(&frame, 30000));
+    QCOMPARE(frame.opcode, OpText);
+    QVERIFY(frame.payload == sent);
+    QVERIFY(client.readFrame(&frame, 10000));
+    QCOMPARE(frame.payload, "after"_ba);
+    QTRY_COMPARE(accepted->socket->unsentBytes(), 0);
 }
 
 void tst_WsServer::stalledReaderIsDropped()

@@ -272,7 +272,7 @@ void RawWebSocket::refuseUnread(int code, const char *reason)
     m_message = QByteArray();
     m_messageOpcode = 0;
     m_skip = 0;
-    if (m_out.isEmpty())
+    if (unsentBytes() == 0)
         ::shutdown(m_descriptor, SHUT_WR);
     if (m_server)
         m_server->closing(this, RawWebSocketServer::UnreadCloseTimeoutMs);
@@ -283,7 +283,7 @@ void RawWebSocket::refuseUnread(int code, const char *reason)
 void RawWebSocket::discardUntilClosed()
 {
     m_state = State::Discarding;
-    if (m_out.isEmpty())
+    if (unsentBytes() == 0)
         ::shutdown(m_descriptor, SHUT_WR);
     if (m_server)
         m_server->closing(this);

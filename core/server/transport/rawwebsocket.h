@@ -38,7 +38,7 @@ public:
 
     void setMaxMessageBytes(qint64 bytes) override { m_maxMessageBytes = bytes; }
     void setAuthenticated() override;
-    qint64 unsentBytes() const override { return m_out.size(); }
+    qint64 unsentBytes() const override { return m_out.size() - m_outAt; }
     void setReadingPaused(bool paused) override;
     void sendTexts(const QList<QByteArray> &utf8) override;
     void close(int code, const QString &reason) override;
@@ -97,7 +97,9 @@ private:
     void refuseUnread(int code, const char *reason);
     // Writes the header of a frame of `size` bytes into `header` (10 bytes); returns its length.
     static qsizetype frameHeader(uchar *header, int opcode, qsizetype size);
-    void write(const char *head, qsizetype headSize, const char *body, qsizetype bodySize);
+    // `owner`, when given, holds `body`: what the kernel does not take is kept by sharing it.
+    void write(const char *head, qsizetype headSize, const char *body, qsizetype bodySize,
+               const QByteArray *owner = nullptr);
     void finishWhenWritten();
     void finish();
     void dropStalled(); // over m_maxUnsentBytes: warns and drops the connection
@@ -112,7 +114,8 @@ private:
     std::unique_ptr<QSocketNotifier> m_writeNotifier; // created at the first short write
     QByteArray m_in;      // handshake bytes, or the start of an unfinished frame
     QByteArray m_message; // the fragments of an unfinished message
-    QByteArray m_out;     // what the kernel did not take yet
+    QByteArray m_out;     // what the kernel did not take yet, from m_outAt on
+    qsizetype m_outAt = 0; // (a large message's own bytes are kept, not copied: m_out shares them)
     QByteArray m_request; // the upgrade request's head, for requestPath() and requestHeader()
     qint64 m_maxMessageBytes = 1024 * 1024;
     quint64 m_skip = 0; // bytes of a frame still to skip (while closing)

@@ -54,14 +54,19 @@ void RawWebSocket::sendFrame(int opcode, const char *payload, qsizetype size)
     write(reinterpret_cast<const char *>(header), headerSize, payload, size);
 }
 
-void RawWebSocket::write(const char *head, qsizetype headSize, const char *body, qsizetype bodySize)
+void RawWebSocket::write(const char *head, qsizetype headSize, const char *body, qsizetype bodySize,
+                         const QByteArray *owner)
 {
     if (m_state == State::Closed)
         return;
-    if (!m_out.isEmpty()) {
-        if (m_out.size() + headSize + bodySize > m_maxUnsentBytes) {
+    if (unsentBytes() > 0) {
+        if (unsentBytes() + headSize + bodySize > m_maxUnsentBytes) {
             dropStalled();
             return;
+        }
+        if (m_outAt > 0) { // what was sent goes (a copy only if m_out shares a message's bytes)
+            m_out.remove(0, m_outAt);
+            m_outAt = 0;
         }
         m_out.append(head, headSize);
         m_out.append(body, bodySize);
@@ -87,8 +92,11 @@ void RawWebSocket::write(const char *head, qsizetype headSize, const char *body,
     if (sent == total)
         return;
     // The kernel's buffer is full: keep the rest until the socket is writable.
-    m_out.reserve(total - sent);
-    if (sent < headSize) {
+    if (owner && sent >= headSize) {
+        m_out = *owner; // shared: a reply of tens of MB is not copied
+        m_outAt = (body - owner->constData()) + (sent - headSize);
+    } else if (sent < headSize) {
+        m_out.reserve(total - sent);
         m_out.append(head + sent, headSize - sent);
         m_out.append(body, bodySize);
     } else {
@@ -104,16 +112,15 @@ void RawWebSocket::write(const char *head, qsizetype headSize, const char *body,
 
 void RawWebSocket::dropStalled()
 {
-    warnStalled(m_out.size());
+    warnStalled(unsentBytes());
     finish();
 }
 
 void RawWebSocket::writeAvailable()
 {
     qsizetype written = 0;
-    while (!m_out.isEmpty()) {
-        const ssize_t sent =
-            ::send(m_descriptor, m_out.constData(), size_t(m_out.size()), MSG_NOSIGNAL);
+    while (unsentBytes() > 0) {
+        const ssize_t sent = ::send(m_descriptor, m_out.constData() + m_outAt, size_t(unsentBytes()), MSG_NOSIGNAL);
         if (sent < 0) {
             if (errno == EINTR)
                 continue;
@@ -122,11 +129,12 @@ void RawWebSocket::writeAvailable()
             finish();
             return;
         }
-        m_out.remove(0, qsizetype(sent));
+        m_outAt += qsizetype(sent);
         written += qsizetype(sent);
     }
-    if (m_out.isEmpty()) {
+    if (unsentBytes() == 0) {
         m_out = QByteArray(); // release the buffer
+        m_outAt = 0;
         m_writeNotifier->setEnabled(false);
         if (m_state == State::Finishing) {
             finish();
@@ -142,7 +150,7 @@ void RawWebSocket::writeAvailable()
 
 void RawWebSocket::finishWhenWritten()
 {
-    if (m_out.isEmpty() || !m_server) {
+    if (unsentBytes() == 0 || !m_server) {
         finish();
         return;
     }
@@ -163,6 +171,7 @@ void RawWebSocket::finish()
     m_descriptor = -1;
     m_in = QByteArray();
     m_out = QByteArray();
+    m_outAt = 0;
     m_message = QByteArray();
     m_messageOpcode = 0;
     m_skip = 0;
@@ -177,7 +186,10 @@ void RawWebSocket::sendTexts(const QList<QByteArray> &utf8)
     if (m_state != State::Open || utf8.isEmpty())
         return;
     if (utf8.size() == 1) {
-        sendFrame(OpText, utf8.first().constData(), utf8.first().size());
+        uchar header[10];
+        const QByteArray &text = utf8.first();
+        write(reinterpret_cast<const char *>(header), frameHeader(header, OpText, text.size()), text.constData(),
+              text.size(), &text);
         return;
     }
     // Several frames (what waited for a commit): one write for all of them.
