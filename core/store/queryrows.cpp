@@ -341,11 +341,11 @@ QList<int> StepRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
     ColumnsAsked asked;
     TextCache texts;
     const StepRow row(asked, texts);
-    // What the scan reads of every row itself (results' order, open steps), then the query.
+    // What the scan reads of every row itself (whether memory holds it: id and state), then the
+    // query. Not the results' order (created at, seq, near the end of a row: SQLite reads a
+    // row's header up to the last column asked, a third of a scan): a match reads it whole.
     row.id();
-    row.seq();
     row.isOpen();
-    row.createdAtMs();
     return asked.columnsFor(row, *reads);
 }
 
@@ -496,7 +496,6 @@ QList<int> LeaseRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
     ColumnsAsked asked;
     const LeaseRow row(asked);
     row.id();
-    row.createdAtMs();
     return asked.columnsFor(row, *reads);
 }
 

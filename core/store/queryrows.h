@@ -27,7 +27,9 @@ public:
     }
 
     // The columns (rows_p.h's StepColumn) a scan reads for a query that reads `reads`: those
-    // and what the scan itself needs (id, seq, state, created at); empty: all.
+    // and what the scan itself needs (id, state); empty: all. The rest, the results' order
+    // included (createdAtMs(), seq()), is read through whole(), or named in `reads` (createdAt,
+    // seq: a scan that orders every row it reads).
     static QList<int> columnsFor(const std::optional<Query::FieldsRead> &reads);
 
     QString id() const;

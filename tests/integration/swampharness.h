@@ -216,9 +216,16 @@ public:
         // keep being drained, and another child's exit does not stall this wait.
         if (!process.waitForStarted(20000)
             || !QTest::qWaitFor([&] { return process.state() == QProcess::NotRunning; }, 60000)) {
+            // Said at once, with what it printed so far and whether the orchestrator still runs:
+            // a test that waits on several such commands may hit its own timeout before it
+            // prints this run.
+            const QString partial = QString::fromUtf8(process.readAllStandardError()).right(2000);
             process.kill();
             process.waitForFinished(5000);
             run.err = u"command did not finish: swamp "_s + arguments.join(u' ');
+            qWarning().noquote() << run.err << u"(60 s; the orchestrator is"_s
+                                 << (m_orchestrator && m_orchestrator->isRunning() ? u"running)"_s : u"not running)"_s)
+                                 << u"stderr so far:"_s << partial;
             return run;
         }
         run.crashed = process.exitStatus() != QProcess::NormalExit;
