@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QMap>
 #include <QString>
 #include <QStringList>
 #include <QVariant>
@@ -12,8 +13,14 @@ namespace Swamp::Query {
 // Predicate::matches() takes either; they must agree with the JSON shape of docs/query.md.
 //
 // Values are QVariants holding: std::nullptr_t (null), bool, qint64, double, QString, QDateTime
-// (a timestamp; invalid: null), QStringList, QJsonObject, QJsonArray or QJsonValue. A timestamp
+// (a timestamp; invalid: null), QStringList, QJsonObject, QJsonArray, QJsonValue or a
+// stringMapValue(). A timestamp
 // may also come as its ISO-8601 text, a duration as its text ("90s"), as in JSON records.
+// A map of strings (a step's labels) as a Record's value, converted once for the query: a store
+// whose rows share a few distinct maps hands out the same QVariant for each row, and a predicate
+// reads its keys without converting the map again (as it would a QJsonObject, row after row).
+QVariant stringMapValue(const QMap<QString, QString> &map);
+
 class Record
 {
 public:

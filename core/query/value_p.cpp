@@ -186,8 +186,34 @@ Result<Value> fromJson(QJsonValueConstRef json, FieldType type)
     return convert(json, type);
 }
 
+// What stringMapValue() holds: the map as the query reads it.
+struct PreparedMap
+{
+    Value::Map map;
+};
+
+} // namespace Swamp::Query::Internal
+
+Q_DECLARE_METATYPE(Swamp::Query::Internal::PreparedMap)
+
+namespace Swamp::Query {
+
+QVariant stringMapValue(const QMap<QString, QString> &map)
+{
+    Internal::ValueMap values;
+    for (auto it = map.cbegin(); it != map.cend(); ++it)
+        values.insert(it.key(), Internal::Value::fromString(it.value()));
+    return QVariant::fromValue(Internal::PreparedMap{std::make_shared<const Internal::ValueMap>(std::move(values))});
+}
+
+} // namespace Swamp::Query
+
+namespace Swamp::Query::Internal {
+
 Result<Value> fromVariant(const QVariant &variant, FieldType type)
 {
+    if (variant.metaType() == QMetaType::fromType<PreparedMap>())
+        return Value{static_cast<const PreparedMap *>(variant.constData())->map};
     switch (variant.metaType().id()) {
     case QMetaType::Nullptr:
         return Value::null();

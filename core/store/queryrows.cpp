@@ -228,7 +228,7 @@ QVariant stepAttribute(const RowColumns &c, TextCache &texts, StepAttribute attr
     case StepAttribute::Target:
         return textOrNull(c, StepTarget);
     case StepAttribute::Labels:
-        return texts.labelsJson(c.utf8(StepLabels));
+        return texts.labelsValue(c.utf8(StepLabels));
     case StepAttribute::Platform:
         return textOrNull(c, StepPlatform);
     case StepAttribute::TimeoutSeconds:

@@ -6,6 +6,7 @@
 #include "common/jsonwriter.h"
 #include "common/labels.h"
 #include "model/step.h"
+#include "query/record.h"
 
 #include <QByteArray>
 #include <QJsonArray>
@@ -79,10 +80,10 @@ public:
             return labelsFromJson(QJsonDocument::fromJson(text).object());
         });
     }
-    // The labels column's object, as labelsToJson() writes it.
-    QJsonObject labelsJson(const QByteArray &utf8)
+    // The labels column as a query reads it (Query::stringMapValue()).
+    QVariant labelsValue(const QByteArray &utf8)
     {
-        return find(m_labelsJson, utf8, [this](const QByteArray &text) { return labelsToJson(labels(text)); });
+        return find(m_labelsValue, utf8, [this](const QByteArray &text) { return Query::stringMapValue(labels(text)); });
     }
     // A JSON array of strings (command, secret_env), each element as toString() reads it.
     QStringList strings(const QByteArray &utf8)
@@ -152,7 +153,7 @@ private:
     }
 
     Map<Labels> m_labels;
-    Map<QJsonObject> m_labelsJson;
+    Map<QVariant> m_labelsValue;
     Map<QStringList> m_strings;
     Map<QByteArray> m_labelsText;
     Map<QByteArray> m_stringsText;

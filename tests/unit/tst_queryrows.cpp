@@ -295,6 +295,10 @@ void tst_QueryRows::aScanReadsOnlyWhatThePredicateReads()
         u"size(attributes[\"command\"]) > 0 && updatedAt >= createdAt"_s,
         u"attributes.timeoutSeconds == null && !attributes.atMostOnce"_s,
         u"size(attributes) > 3"_s,
+        // The labels map as the query reads it (converted once a scan): keys, size, macros.
+        u"\"größe\" in attributes.labels && size(attributes.labels) == 3"_s,
+        u"attributes.labels.exists(k, k.startsWith(\"q\")) && attributes.labels.all(k, attributes.labels[k] != \"\")"_s,
+        u"attributes.labels == {\"region\": \"eu\", \"größe\": \"groß\", \"q\\\"\x7f\": \"\\\\\"}"_s,
     };
     for (const QString &text : stepPredicates) {
         matchesTheSameRows<StepRow>(text, [this](const auto &reads, const auto &visit) {
