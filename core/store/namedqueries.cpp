@@ -40,6 +40,13 @@ Filter filterOn(const Store::AttributeEqualities &equalities, const QHash<QStrin
     return filter;
 }
 
+// Whether the database narrows the rows: those it gives then mostly match, and are read whole
+// at once rather than projected to what the predicate reads and read again (StepRow::whole()).
+bool narrowed(const Filter &filter)
+{
+    return !filter.where.isEmpty();
+}
+
 const QHash<QString, QString> StepAttributeColumns = {
     {QStringLiteral("state"), QStringLiteral("state")},         {QStringLiteral("workerName"), QStringLiteral("worker_name")},
     {QStringLiteral("exitCode"), QStringLiteral("exit_code")},  {QStringLiteral("runId"), QStringLiteral("run_id")},
@@ -320,7 +327,8 @@ Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const 
 {
     const Filter filter = filterOn(equalities, StepAttributeColumns);
     Internal::TextCache texts;
-    return forEachColumns(Internal::StepColumnsSql, filter.where, filter.bindings, StepRow::columnsFor(reads),
+    return forEachColumns(Internal::StepColumnsSql, filter.where, filter.bindings,
+                          narrowed(filter) ? QList<int>() : StepRow::columnsFor(reads),
                           [&](const Internal::RowColumns &columns) { visit(StepRow(columns, texts)); });
 }
 
@@ -328,7 +336,8 @@ Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities, const
                                     const std::function<void(const LeaseRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, LeaseAttributeColumns);
-    return forEachColumns(Internal::LeaseColumnsSql, filter.where, filter.bindings, LeaseRow::columnsFor(reads),
+    return forEachColumns(Internal::LeaseColumnsSql, filter.where, filter.bindings,
+                          narrowed(filter) ? QList<int>() : LeaseRow::columnsFor(reads),
                           [&](const Internal::RowColumns &columns) { visit(LeaseRow(columns)); });
 }
 

@@ -312,6 +312,15 @@ void tst_QueryRows::aScanReadsOnlyWhatThePredicateReads()
             QCOMPARE(text, recordText(u"swamp/step"_s, stored->spec.name, stored->id, stored->toJson()));
         });
     }
+    // Rows the database narrowed (a state pushed down) are read whole at once: the same rows.
+    matchesTheSameRows<StepRow>(u"attributes.state == \"failed\" && attributes.labels.region == \"eu\""_s,
+                                [this](const auto &reads, const auto &visit) {
+        return m_store->forEachStepRow({{u"state"_s, u"failed"_s}}, reads, visit);
+    }, [this](const StepRow &kept) {
+        QByteArray text;
+        kept.appendRecordText(text);
+        QCOMPARE(text, recordText(u"swamp/step"_s, m_steps.at(1).spec.name, m_steps.at(1).id, m_steps.at(1).toJson()));
+    });
     for (const QString &text : {u"attributes.workerName.endsWith(\"-7\") && attributes.attempt > 0"_s,
                                 u"attributes.state == \"active\" || attributes.exitCode != null"_s}) {
         matchesTheSameRows<LeaseRow>(text, [this](const auto &reads, const auto &visit) {
