@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace Swamp {
 
@@ -39,38 +40,34 @@ static char *writeEscaped(char *out, uchar c)
     return out;
 }
 
+// The characters of [begin, end) (UTF-16 code units below 0x80, or UTF-8 bytes) quoted and
+// escaped: one resize for the worst case (every one escaped as \u00XX, or none escaped when none
+// needs it), then cut back; no per-character append.
+template <typename Iterator>
+static void appendQuoted(QByteArray &out, Iterator begin, Iterator end)
+{
+    using Unit = std::make_unsigned_t<std::remove_cvref_t<decltype(*begin)>>;
+    const auto needsNoEscape = [](auto c) { return Unit(c) >= 0x20 && Unit(c) != '"' && Unit(c) != '\\'; };
+    const qsizetype count = end - begin;
+    const qsizetype start = out.size();
+    out.resize(start + (std::all_of(begin, end, needsNoEscape) ? count : count * 6) + 2);
+    char *at = out.data() + start;
+    *at++ = '"';
+    for (auto it = begin; it != end; ++it)
+        at = writeEscaped(at, uchar(Unit(*it)));
+    *at++ = '"';
+    out.truncate(at - out.constData());
+}
+
 void appendJsonString(QByteArray &out, QStringView text)
 {
-    // Room for the worst case (every character escaped as \u00XX), then cut back: one
-    // allocation at most, no per-character append.
-    const auto appendBytes = [&out](auto begin, auto end, qsizetype count) {
-        const qsizetype start = out.size();
-        out.resize(start + count * 6 + 2);
-        char *at = out.data() + start;
-        *at++ = '"';
-        for (auto it = begin; it != end; ++it)
-            at = writeEscaped(at, uchar(*it));
-        *at++ = '"';
-        out.truncate(at - out.constData());
-    };
-    const bool ascii = std::all_of(text.begin(), text.end(), [](QChar c) { return c.unicode() < 0x80; });
-    const bool plain = ascii && std::all_of(text.begin(), text.end(), [](QChar c) {
-        return c.unicode() >= 0x20 && c != u'"' && c != u'\\';
-    });
-    if (plain) { // one resize, no escapes to look for
-        const qsizetype start = out.size();
-        out.resize(start + text.size() + 2);
-        char *at = out.data() + start;
-        *at++ = '"';
-        for (const QChar c : text)
-            *at++ = char(c.unicode());
-        *at = '"';
-    } else if (ascii) {
-        appendBytes(text.utf16(), text.utf16() + text.size(), text.size());
+    const char16_t *utf16 = text.utf16();
+    if (std::all_of(utf16, utf16 + text.size(), [](char16_t c) { return c < 0x80; })) {
+        appendQuoted(out, utf16, utf16 + text.size());
     } else if (text.isValidUtf16()) {
         // Bytes of a multi-byte UTF-8 sequence are all >= 0x80: none needs escaping.
         const QByteArray utf8 = text.toUtf8();
-        appendBytes(utf8.begin(), utf8.end(), utf8.size());
+        appendQuoted(out, utf8.begin(), utf8.end());
     } else {
         // A lone surrogate (a peer's "\ud800") has no UTF-8; toUtf8() would write '?' and an
         // echoed request id would come back changed. Qt's writer escapes it: rare enough to ask it.
@@ -82,31 +79,10 @@ void appendJsonString(QByteArray &out, QStringView text)
 
 void appendJsonStringUtf8(QByteArray &out, QByteArrayView utf8)
 {
-    bool plain = true; // nothing to escape: copied as it is
-    for (const char c : utf8) {
-        const uchar u = uchar(c);
-        if (u >= 0x80) {
-            appendJsonString(out, QString::fromUtf8(utf8));
-            return;
-        }
-        plain = plain && u >= 0x20 && c != '"' && c != '\\';
-    }
-    const qsizetype start = out.size();
-    if (plain) {
-        out.resize(start + utf8.size() + 2);
-        char *at = out.data() + start;
-        *at++ = '"';
-        memcpy(at, utf8.data(), size_t(utf8.size()));
-        at[utf8.size()] = '"';
-        return;
-    }
-    out.resize(start + utf8.size() * 6 + 2);
-    char *at = out.data() + start;
-    *at++ = '"';
-    for (const char c : utf8)
-        at = writeEscaped(at, uchar(c));
-    *at++ = '"';
-    out.truncate(at - out.constData());
+    if (std::all_of(utf8.begin(), utf8.end(), [](char c) { return uchar(c) < 0x80; }))
+        appendQuoted(out, utf8.begin(), utf8.end());
+    else
+        appendJsonString(out, QString::fromUtf8(utf8)); // as read back, U+FFFD for what is broken
 }
 
 void appendJsonStrings(QByteArray &out, const QStringList &values)

@@ -129,27 +129,23 @@ void AdminService::handleFrame(AdminConnection *connection, const QJsonObject &f
         return;
     }
     const QJsonObject params = frame.value(QStringLiteral("params")).toObject();
+    // The reply's frame up to its result, which follows as JSON text.
+    JsonObjectWriter head(256 + requestId.size() * 6);
+    head.add("type"_L1, Protocol::Type::Result).add("id"_L1, requestId);
+    QByteArray reply = head.finish();
+    reply.chop(1); // the closing brace: the result comes first
+    reply += ",\"result\":";
+    Result<QByteArray> result; // the reply with its result
     if (method == u"data.query") {
         // Up to 100,000s of records (tens of MB): written as text, straight into the reply.
-        JsonObjectWriter frame(256 + requestId.size() * 6);
-        frame.add("type"_L1, Protocol::Type::Result).add("id"_L1, requestId);
-        QByteArray head = frame.finish();
-        head.chop(1); // the closing brace: the result follows
-        head += ",\"result\":";
-        auto reply = m_query->dataQuery(params, std::move(head));
-        if (!reply) {
-            connection->sendError(reply.error(), requestId);
-            return;
-        }
-        *reply += '}';
-        connection->sendEncoded(std::move(*reply));
-        return;
-    }
-    Result<QByteArray> result; // the result object as JSON text
-    if (method == u"run.submit") {
-        result = submitRun(params); // the hot request: written as text, never built as an object
+        result = m_query->dataQuery(params, std::move(reply));
+    } else if (method == u"run.submit") {
+        // The hot request: written as text, never built as an object.
+        result = submitRun(params);
+        if (result)
+            result->prepend(reply);
     } else if (auto object = call(connection, method, params)) {
-        result = QJsonDocument(*object).toJson(QJsonDocument::Compact);
+        result = reply + QJsonDocument(*object).toJson(QJsonDocument::Compact);
     } else {
         result = fail(object.error());
     }
@@ -157,11 +153,8 @@ void AdminService::handleFrame(AdminConnection *connection, const QJsonObject &f
         connection->sendError(result.error(), requestId);
         return;
     }
-    connection->sendEncoded(JsonObjectWriter(result->size() + 64 + requestId.size() * 6)
-                                .add("type"_L1, Protocol::Type::Result)
-                                .add("id"_L1, requestId)
-                                .addRaw("result"_L1, *result)
-                                .finish());
+    *result += '}';
+    connection->sendEncoded(std::move(*result));
 }
 
 Result<QJsonObject> AdminService::call(AdminConnection *connection, const QString &method,
