@@ -237,8 +237,12 @@ int TestFleetFailover::restartInDoubt(QStringList *unexpected)
             (child->errContains(u"the database changed while the connection was lost"_s) ||
              child->errContains(u"was ended by another orchestrator while this one held it"_s) ||
              child->errContains(u"the database lost committed changes"_s));
-        if (!inDoubt)
-            *unexpected << child->describe().right(3000);
+        if (!inDoubt) {
+            // Its exit and its last words first: a failure message is cut after about 1,000
+            // characters, and the events it printed before them say nothing of why it stopped.
+            *unexpected << u"an orchestrator exited %1, its stderr ending:\n%2\n--- all of it ---\n%3"_s.arg(
+                child->exitCode()).arg(child->err().right(800), child->describe().right(3000));
+        }
         if (!h->startOrchestrator(h->port(), orchestratorArguments()))
             *unexpected << u"could not restart an orchestrator"_s;
         ++restarted;
