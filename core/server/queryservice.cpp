@@ -119,7 +119,6 @@ public:
     void keep(const Key &key, Write write)
     {
         QByteArray &texts = m_room < 0 ? m_out : m_texts;
-        reserveFor(texts);
         const qsizetype before = texts.size();
         if (m_room < 0 && m_count + qint64(m_kept.size()) > 0)
             texts += ',';
@@ -184,16 +183,6 @@ private:
         int error;      // into m_errors, or -1
     };
     static bool earlier(const Kept &a, const Kept &b) { return a.key < b.key; }
-
-    // Room for the next result, grown by doubling through reserve(): an append that outgrows the
-    // buffer copies it to a new one (tens of MB, each time), where reserve() reallocates it in
-    // place.
-    static void reserveFor(QByteArray &texts)
-    {
-        constexpr qsizetype Room = 64 * 1024; // more than any one record
-        if (texts.capacity() - texts.size() < Room)
-            texts.reserve(std::max(texts.capacity() * 2, texts.size() + 16 * Room));
-    }
 
     // Drops the texts of the results no longer kept.
     void compact()
