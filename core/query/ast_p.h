@@ -11,6 +11,8 @@
 
 namespace Swamp::Query::Internal {
 
+struct QuickTest; // quick_p.h
+
 enum class NodeKind {
     Literal,       // value
     Identifier,    // name; resolved by the checker into a record field, `now` or a variable
@@ -71,6 +73,8 @@ struct Node
     Kind staticKind = Kind::Dyn;
     std::shared_ptr<const QRegularExpression> regex; // matches() with a literal pattern
     QList<qsizetype> overloads; // Call: indexes into overloads() that may apply
+    // Set after the checks (addQuickTests()): the node's answer from a record's columns.
+    std::shared_ptr<const QuickTest> quick;
 };
 
 } // namespace Swamp::Query::Internal

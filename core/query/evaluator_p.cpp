@@ -2,6 +2,7 @@
 
 #include "query/errors_p.h"
 #include "query/functions_p.h"
+#include "query/quick_p.h"
 
 #include <QVarLengthArray>
 
@@ -38,6 +39,10 @@ public:
 
     Result<Value> eval(const Node &node)
     {
+        if (node.quick && m_record) {
+            if (const std::optional<bool> answer = quickAnswer(*node.quick, *m_record, m_steps, stepBudget))
+                return Value::fromBool(*answer);
+        }
         if (++m_steps > stepBudget)
             return budgetExceeded(node);
         switch (node.kind) {

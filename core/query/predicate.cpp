@@ -4,6 +4,7 @@
 #include "query/errors_p.h"
 #include "query/evaluator_p.h"
 #include "query/parser_p.h"
+#include "query/quick_p.h"
 
 using namespace Qt::StringLiterals;
 
@@ -20,6 +21,7 @@ Result<Predicate> Predicate::compile(const QString &text, const Schema &schema)
     if (Result<void> checked = Internal::check(*program, schema); !checked)
         return std::unexpected(checked.error());
     Internal::foldConstantLists(*program->root); // after the checks and hints: they read the tree as written
+    Internal::addQuickTests(*program->root);
     Predicate predicate;
     predicate.m_program = std::move(program);
     return predicate;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QByteArray>
 #include <QMap>
 #include <QString>
 #include <QStringList>
@@ -21,6 +22,27 @@ namespace Swamp::Query {
 // reads its keys without converting the map again (as it would a QJsonObject, row after row).
 QVariant stringMapValue(const QMap<QString, QString> &map);
 
+// The attributes of the built-in schema numbered 0, 1, ... in name order; -1 for any other name.
+// How a predicate names an attribute to Record::scalar() without hashing its name on every row.
+int attributeId(QStringView name);
+// The names attributeId() numbers, in its order.
+const QStringList &attributeIdNames();
+
+// An attribute as its column holds it, for the tests a scan runs on every row (== "eu",
+// .endsWith("-7"), > 1) without a QVariant or a QString: null, an integer or UTF-8 text.
+// Unknown: the record does not read that attribute so; the predicate asks attribute().
+struct Scalar
+{
+    enum class Kind : quint8 { Unknown, Null, Int, Text };
+    Kind kind = Kind::Unknown;
+    qint64 integer = 0;
+    QByteArray utf8; // Text; may share the row's memory: valid while the row is
+
+    static Scalar null() { return {Kind::Null, 0, {}}; }
+    static Scalar fromInt(qint64 value) { return {Kind::Int, value, {}}; }
+    static Scalar fromUtf8(QByteArray utf8) { return {Kind::Text, 0, std::move(utf8)}; }
+};
+
 class Record
 {
 public:
@@ -33,6 +55,9 @@ public:
     virtual QVariant attribute(const QString &name) const = 0;
     // The names of all its attributes (for `attributes` read whole: in, size(), a macro, ==).
     virtual QStringList attributeNames() const = 0;
+    // The attribute numbered `id` (attributeId()) as a scalar: what attribute() of its name would
+    // answer (a QString as its UTF-8, a qint64, null), or Unknown. Unknown by default.
+    virtual Scalar scalar(int id) const;
 };
 
 } // namespace Swamp::Query

@@ -298,6 +298,87 @@ QVariant leaseAttribute(const RowColumns &c, int column)
     }
 }
 
+// Per Query::attributeId(), what `names` maps its name to; -1 where it has none.
+template <typename T>
+std::vector<int> byAttributeId(const QHash<QString, T> &names)
+{
+    std::vector<int> byId(size_t(Query::attributeIdNames().size()), -1);
+    for (auto it = names.cbegin(); it != names.cend(); ++it) {
+        if (const int id = Query::attributeId(it.key()); id >= 0)
+            byId[size_t(id)] = int(it.value());
+    }
+    return byId;
+}
+
+int lookUp(const std::vector<int> &byId, int id)
+{
+    return id >= 0 && size_t(id) < byId.size() ? byId[size_t(id)] : -1;
+}
+
+// The scalars of textOrNull() and intOrNull().
+Query::Scalar textOrNullScalar(const RowColumns &c, int column)
+{
+    QByteArray utf8 = c.utf8(column);
+    return utf8.isEmpty() ? Query::Scalar::null() : Query::Scalar::fromUtf8(std::move(utf8));
+}
+
+Query::Scalar intOrNullScalar(const RowColumns &c, int column)
+{
+    return c.isNull(column) ? Query::Scalar::null() : Query::Scalar::fromInt(c.integer(column));
+}
+
+// stepAttribute() of the attributes that are a column's text, integer or null, as Query::Scalar;
+// Unknown for the rest. It reads the columns stepAttribute() reads (a scan projects those).
+Query::Scalar stepScalar(const RowColumns &c, StepAttribute attribute)
+{
+    switch (attribute) {
+    case StepAttribute::RunId:
+        return Query::Scalar::fromUtf8(c.utf8(StepRunId));
+    case StepAttribute::State:
+        return Query::Scalar::fromUtf8(c.utf8(StepState_));
+    case StepAttribute::Attempt:
+        return Query::Scalar::fromInt(c.integer(StepAttempt));
+    case StepAttribute::MaxAttempts:
+        return Query::Scalar::fromInt(c.integer(StepMaxAttempts));
+    case StepAttribute::ExitCode:
+        return intOrNullScalar(c, StepExitCode);
+    case StepAttribute::Error:
+        return textOrNullScalar(c, StepError);
+    case StepAttribute::WorkerName:
+        return textOrNullScalar(c, StepWorkerName);
+    case StepAttribute::Target:
+        return textOrNullScalar(c, StepTarget);
+    case StepAttribute::Platform:
+        return textOrNullScalar(c, StepPlatform);
+    case StepAttribute::TimeoutSeconds: {
+        const qint64 timeoutMs = c.integer(StepTimeoutMs);
+        return timeoutMs > 0 ? Query::Scalar::fromInt(timeoutMs / 1000) : Query::Scalar::null();
+    }
+    default:
+        return {};
+    }
+}
+
+// leaseAttribute() as Query::Scalar: its times are Unknown.
+Query::Scalar leaseScalar(const RowColumns &c, int column)
+{
+    switch (column) {
+    case LeaseAttempt:
+        return Query::Scalar::fromInt(c.integer(column));
+    case LeaseError:
+        return textOrNullScalar(c, column);
+    case LeaseExitCode:
+        return intOrNullScalar(c, column);
+    case LeaseCreatedAt:
+    case LeaseStartedAt:
+    case LeaseEndedAt:
+    case LeaseUpdatedAt:
+        return {};
+    default:
+        return Query::Scalar::fromUtf8(c.utf8(column));
+    }
+}
+
 // A row that answers null to everything and remembers which columns it was asked for: the
 // columns a query needs, found by asking a row what the query asks (a field read from several
 // columns, as `requirement`, asks for each), never from a second list of them.
@@ -489,6 +570,13 @@ QStringList StepRow::attributeNames() const
     return stepAttributes().keys();
 }
 
+Query::Scalar StepRow::scalar(int id) const
+{
+    static const std::vector<int> byId = byAttributeId(stepAttributes());
+    const int attribute = lookUp(byId, id);
+    return attribute < 0 ? Query::Scalar() : stepScalar(m_columns, StepAttribute(attribute));
+}
+
 QList<int> LeaseRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
 {
     if (!reads)
@@ -559,6 +647,13 @@ QVariant LeaseRow::attribute(const QString &name) const
 QStringList LeaseRow::attributeNames() const
 {
     return leaseAttributes().keys();
+}
+
+Query::Scalar LeaseRow::scalar(int id) const
+{
+    static const std::vector<int> byId = byAttributeId(leaseAttributes());
+    const int column = lookUp(byId, id);
+    return column < 0 ? Query::Scalar() : leaseScalar(m_columns, column);
 }
 
 Result<void> Store::forEachColumns(const char *columnsSql, const QString &where, const QVariantList &bindings,

@@ -51,6 +51,7 @@ public:
     QVariant field(const QString &name) const override;
     QVariant attribute(const QString &name) const override;
     QStringList attributeNames() const override;
+    Query::Scalar scalar(int id) const override;
 
 private:
     const Internal::RowColumns &m_columns;
@@ -80,6 +81,7 @@ public:
     QVariant field(const QString &name) const override;
     QVariant attribute(const QString &name) const override;
     QStringList attributeNames() const override;
+    Query::Scalar scalar(int id) const override;
 
 private:
     const Internal::RowColumns &m_columns;

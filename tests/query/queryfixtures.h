@@ -4,6 +4,7 @@
 #include "query/evaluator_p.h"
 #include "query/parser_p.h"
 #include "query/predicate.h"
+#include "query/quick_p.h"
 #include "query/record.h"
 #include "query/value_p.h"
 
@@ -190,7 +191,33 @@ public:
         return m_attributes.keys();
     }
 
+    // What attribute() serves, as a store's row reads its columns: a string as its UTF-8, an
+    // integer, null; Unknown for the rest (timestamps, lists, maps, doubles, bools).
+    Swamp::Query::Scalar scalar(int id) const override
+    {
+        using Swamp::Query::Scalar;
+        ++scalarReads;
+        if (id < 0 || id >= Swamp::Query::attributeIdNames().size())
+            return {};
+        const QString name = Swamp::Query::attributeIdNames().at(id);
+        if (!m_attributes.contains(name))
+            return {};
+        ++attributeReads[name];
+        const QVariant value = served(name, m_attributes.value(name));
+        switch (value.metaType().id()) {
+        case QMetaType::Nullptr:
+            return Scalar::null();
+        case QMetaType::LongLong:
+            return Scalar::fromInt(value.toLongLong());
+        case QMetaType::QString:
+            return Scalar::fromUtf8(value.toString().toUtf8());
+        default:
+            return {};
+        }
+    }
+
     mutable QHash<QString, int> fieldReads;
+    mutable int scalarReads = 0;
     mutable QHash<QString, int> attributeReads;
     mutable int nameReads = 0;
 
@@ -260,7 +287,8 @@ inline QString evaluateToText(const QString &predicate, const QJsonObject &recor
 }
 
 // The same on the record served field by field, with the tree as Predicate::compile() leaves it
-// (constant lists folded): the answer must not change.
+// (constant lists folded, quick tests marked: they read the record's scalars): the answer must
+// not change.
 inline QString evaluateRecordToText(const QString &predicate, const QJsonObject &record)
 {
     using namespace Swamp::Query;
@@ -268,6 +296,7 @@ inline QString evaluateRecordToText(const QString &predicate, const QJsonObject 
     if (!program)
         return u'!' + program.error();
     Internal::foldConstantLists(*program->root);
+    Internal::addQuickTests(*program->root);
     auto value = Internal::evaluate(*program, JsonRecord(record), now().toMSecsSinceEpoch());
     if (!value)
         return u'!' + value.error().code;

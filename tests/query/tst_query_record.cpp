@@ -2,6 +2,8 @@
 // fields it names and nothing else, so a store can leave a row's other columns unread; scoped
 // to one model type (Predicate::forModelType()) it does not read modelType at all, and answers
 // the same. tst_query_evaluator runs every one of its rows through such a record too.
+// The quick tests (query/quick_p.h) answer from a record's scalars, as a store's columns hold
+// them (UTF-8 that may be broken, integers, nulls): their answers and errors are the evaluator's.
 #include "queryfixtures.h"
 
 #include <QRegularExpression>
@@ -20,7 +22,73 @@ private Q_SLOTS:
     void readsOnlyWhatItNames();
     void forModelTypeKeepsTheAnswer_data();
     void forModelTypeKeepsTheAnswer();
+    void quickTestsAnswerAsTheEvaluator_data();
+    void quickTestsAnswerAsTheEvaluator();
+    void quickTestsReadScalars();
 };
+
+namespace {
+
+// A swamp/step-lease record whose text attributes are raw column bytes: attribute() reads them as
+// a store does (QString::fromUtf8()), scalar() hands them out as they are, unless `scalars` is off
+// (then the evaluator answers everything itself).
+class RawRecord final : public Record
+{
+public:
+    RawRecord(QHash<QString, QVariant> attributes, bool scalars)
+        : m_attributes(std::move(attributes))
+        , m_scalars(scalars)
+    {
+    }
+
+    QVariant field(const QString &name) const override
+    {
+        if (name == u"modelType")
+            return u"swamp/step-lease"_s;
+        return name == u"name" || name == u"id" ? QVariant(u"lse_1"_s) : QVariant();
+    }
+    QVariant attribute(const QString &name) const override
+    {
+        ++attributeReads;
+        const QVariant value = m_attributes.value(name);
+        return value.metaType().id() == QMetaType::QByteArray ? QVariant(QString::fromUtf8(value.toByteArray())) : value;
+    }
+    QStringList attributeNames() const override { return m_attributes.keys(); }
+    Scalar scalar(int id) const override
+    {
+        if (!m_scalars || id < 0)
+            return {};
+        ++scalarReads;
+        const QVariant value = m_attributes.value(attributeIdNames().at(id));
+        switch (value.metaType().id()) {
+        case QMetaType::Nullptr:
+            return Scalar::null();
+        case QMetaType::LongLong:
+            return Scalar::fromInt(value.toLongLong());
+        case QMetaType::QByteArray:
+            return Scalar::fromUtf8(value.toByteArray());
+        default:
+            return {};
+        }
+    }
+
+    mutable int attributeReads = 0;
+    mutable int scalarReads = 0;
+
+private:
+    QHash<QString, QVariant> m_attributes;
+    bool m_scalars;
+};
+
+QString answerText(const Swamp::Result<QJsonValue> &answer)
+{
+    if (!answer)
+        return u"!%1 %2 at %3"_s.arg(answer.error().code, answer.error().message,
+                                    QString::fromUtf8(QJsonDocument(answer.error().details).toJson(QJsonDocument::Compact)));
+    return QString::fromUtf8(QJsonDocument(QJsonArray{*answer}).toJson(QJsonDocument::Compact));
+}
+
+} // namespace
 
 void tst_QueryRecord::init()
 {
@@ -118,6 +186,108 @@ void tst_QueryRecord::forModelTypeKeepsTheAnswer()
             QCOMPARE(*scoped, *whole);
         else
             QCOMPARE(scoped.error().code, whole.error().code);
+    }
+}
+
+void tst_QueryRecord::quickTestsAnswerAsTheEvaluator_data()
+{
+    QTest::addColumn<QByteArray>("workerName"); // a column's raw bytes
+    QTest::addRow("ascii") << QByteArray("ci-7");
+    QTest::addRow("empty") << QByteArray("");
+    QTest::addRow("sql-null-text") << QByteArray();
+    QTest::addRow("non-ascii") << QByteArray("groß-7");
+    QTest::addRow("literal-itself") << QByteArray("\xc3\x9f");
+    QTest::addRow("broken-lead-byte") << QByteArray("\xc3-7");
+    QTest::addRow("lone-continuation") << QByteArray("\x9f");
+    QTest::addRow("overlong-slash") << QByteArray("\xc0\xaf");
+    QTest::addRow("encoded-surrogate") << QByteArray("\xed\xa0\x80");
+    QTest::addRow("replacement-char") << QByteArray("\xef\xbf\xbd");
+    QTest::addRow("byte-ff") << QByteArray("\xff\xfe-7");
+    QTest::addRow("nul-inside") << QByteArray("ci\0-7", 5);
+    QTest::addRow("long-for-the-budget") << QByteArray(1700000, 'a');
+    QTest::addRow("supplementary") << QByteArray("\xf0\x9f\x90\x8a"); // orders after U+FFFD in UTF-8, before it in UTF-16
+}
+
+// Every shape of quick test, and its neighbours that are not, on a text, an int and a null.
+void tst_QueryRecord::quickTestsAnswerAsTheEvaluator()
+{
+    QFETCH(QByteArray, workerName);
+    const QStringList predicates{
+        u"attributes.workerName == \"ci-7\""_s, u"\"ci-7\" != attributes.workerName"_s,
+        u"attributes.workerName == \"\""_s, u"attributes.workerName == \"ß\""_s,
+        u"attributes.workerName == \"\uFFFD\""_s, u"attributes.workerName == \"\\uFFFD\""_s,
+        u"attributes.workerName == \"\uFFFD-7\""_s, u"attributes.workerName == null"_s,
+        u"attributes.workerName != null"_s, u"attributes.workerName == 7"_s, u"attributes.workerName != 7"_s,
+        u"attributes.workerName < \"ci\""_s, u"\"ci\" < attributes.workerName"_s, u"attributes.workerName >= \"\""_s,
+        u"attributes.workerName > \"\uFFFD\""_s, u"attributes.workerName <= \"ß\""_s, u"attributes.workerName > 1"_s,
+        u"attributes.workerName.endsWith(\"-7\")"_s, u"attributes.workerName.startsWith(\"ci\")"_s,
+        u"attributes.workerName.contains(\"\")"_s, u"attributes.workerName.startsWith(\"\")"_s,
+        u"attributes.workerName.endsWith(\"ß\")"_s, u"attributes.workerName.contains(\"\uFFFD\")"_s,
+        u"attributes.workerName.contains(\"a\")"_s, u"attributes.workerName.contains(\"-\")"_s,
+        u"attributes.workerName in [\"ci-7\", \"x\"]"_s, u"attributes.workerName in [null, 1, \"\"]"_s,
+        u"attributes.workerName in [\"ß\", \"\uFFFD\"]"_s, u"attributes.workerName in []"_s,
+        u"attributes.attempt > 1"_s, u"1 >= attributes.attempt"_s, u"attributes.attempt == 9223372036854775807"_s,
+        u"attributes.attempt != -9223372036854775808"_s, u"attributes.attempt < 1.5"_s, u"attributes.attempt == 2.0"_s,
+        u"attributes.attempt == \"2\""_s, u"attributes.attempt > \"2\""_s, u"attributes.attempt in [1, 2, 3]"_s,
+        u"attributes.attempt == null"_s, u"attributes.attempt.startsWith(\"1\")"_s,
+        u"attributes.exitCode == null"_s, u"attributes.exitCode != 2"_s, u"attributes.exitCode > 1"_s,
+        u"attributes.exitCode in [null]"_s, u"attributes.exitCode.endsWith(\"x\")"_s,
+        u"attributes.error.contains(\"x\")"_s, u"attributes.startedAt == null"_s,
+        u"attributes.workerName.endsWith(\"-7\") && attributes.attempt > 1"_s,
+        u"attributes.workerName.endsWith(\"-7\") || attributes.exitCode > 1"_s,
+        u"attributes.exitCode > 1 && attributes.workerName.endsWith(\"-7\")"_s,
+        u"[1, 2, 3].all(i, attributes.workerName.contains(\"a\"))"_s,
+    };
+    const auto record = [&](bool scalars) {
+        return RawRecord({{u"workerName"_s, workerName}, {u"attempt"_s, qint64(2)}, {u"exitCode"_s, QVariant::fromValue(nullptr)},
+                          {u"error"_s, QByteArray(1700000, 'b')}, {u"startedAt"_s, QVariant::fromValue(nullptr)},
+                          {u"state"_s, QByteArray("active")}},
+                         scalars);
+    };
+    const RawRecord quick = record(true);
+    const RawRecord slow = record(false);
+    // The built-in schema refuses some of these up front ("no operator '==' for string and
+    // int"); with every attribute of type Any they reach the records and fail (or not) there.
+    Schema untyped;
+    for (const QString &name : {u"workerName"_s, u"attempt"_s, u"exitCode"_s, u"error"_s, u"state"_s})
+        untyped.addModel(u"swamp/step-lease"_s, untyped.attributes(u"swamp/step-lease"_s) << std::pair(name, FieldType::Any));
+    untyped.addModel(u"swamp/step-lease"_s, untyped.attributes(u"swamp/step-lease"_s) << std::pair(u"startedAt"_s, FieldType::Timestamp));
+    int compiledWithTypes = 0;
+    for (const QString &text : predicates) {
+        for (const Schema *schema : {&Schema::builtin(), static_cast<const Schema *>(&untyped)}) {
+            auto compiled = Predicate::compile(text, *schema);
+            if (!compiled && schema == &Schema::builtin()) {
+                QCOMPARE(compiled.error().code, u"query_type"_s);
+                continue;
+            }
+            QVERIFY_RESULT(compiled);
+            compiledWithTypes += schema == &Schema::builtin() ? 1 : 0;
+            const QString expected = answerText(compiled->evaluate(slow, QueryFixtures::now()));
+            QCOMPARE(answerText(compiled->evaluate(quick, QueryFixtures::now())), expected);
+            QCOMPARE(answerText(compiled->forModelType(u"swamp/step-lease"_s).evaluate(quick, QueryFixtures::now())),
+                     expected);
+        }
+    }
+    QVERIFY(compiledWithTypes > 35);
+    QVERIFY(quick.scalarReads > 0);
+    QCOMPARE(slow.scalarReads, 0);
+}
+
+// The common tests of a scan read a scalar and nothing else.
+void tst_QueryRecord::quickTestsReadScalars()
+{
+    const RawRecord row({{u"workerName"_s, QByteArray("ci-7")}, {u"attempt"_s, qint64(1)}, {u"state"_s, QByteArray("active")}},
+                        true);
+    for (const QString &text : {u"attributes.workerName.endsWith(\"-7\") && attributes.attempt > 1"_s,
+                                u"attributes.state in [\"active\", \"completed\"] && attributes.workerName != \"x\""_s,
+                                u"\"ci\" < attributes.workerName && attributes.attempt == 1"_s}) {
+        auto compiled = Predicate::compile(text);
+        QVERIFY_RESULT(compiled);
+        row.attributeReads = 0;
+        row.scalarReads = 0;
+        QVERIFY_RESULT(compiled->matches(row, QueryFixtures::now()));
+        QCOMPARE(row.attributeReads, 0);
+        QCOMPARE(row.scalarReads, 2);
     }
 }
 

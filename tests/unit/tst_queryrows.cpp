@@ -177,6 +177,48 @@ void tst_QueryRows::compareFields(const Query::Record &row, const QString &model
             expressions << u"attributes."_s + key;
     }
     QVERIFY(expressions.size() > 10);
+    // What the quick tests read (Record::scalar()) is what attribute() answers.
+    int scalars = 0;
+    for (const QString &key : json.keys()) {
+        const Query::Scalar scalar = row.scalar(Query::attributeId(key));
+        const QVariant value = row.attribute(key);
+        switch (scalar.kind) {
+        case Query::Scalar::Kind::Unknown:
+            continue;
+        case Query::Scalar::Kind::Null:
+            QVERIFY2(value.metaType().id() == QMetaType::Nullptr, qPrintable(key));
+            break;
+        case Query::Scalar::Kind::Int:
+            QVERIFY2(value.metaType().id() == QMetaType::LongLong, qPrintable(key));
+            QCOMPARE(scalar.integer, value.toLongLong());
+            break;
+        case Query::Scalar::Kind::Text:
+            QVERIFY2(value.metaType().id() == QMetaType::QString, qPrintable(key));
+            QCOMPARE(QString::fromUtf8(scalar.utf8), value.toString());
+            break;
+        }
+        ++scalars;
+        // The quick tests on the row answer as the evaluator on its JSON (hostile texts included).
+        const QJsonValue stored = json.value(key);
+        const QString literal = QString::fromUtf8(QJsonDocument(QJsonArray{stored}).toJson(QJsonDocument::Compact)).mid(1).chopped(1);
+        QStringList tests{u"attributes.%1 == %2"_s.arg(key, literal), u"attributes.%1 != %2"_s.arg(key, literal),
+                          u"attributes.%1 in [%2, null]"_s.arg(key, literal)};
+        if (stored.isString())
+            tests << u"attributes.%1.startsWith(%2)"_s.arg(key, literal) << u"attributes.%1.endsWith(\"-7\")"_s.arg(key)
+                  << u"attributes.%1 < \"m\""_s.arg(key) << u"attributes.%1 == \"\""_s.arg(key);
+        for (const QString &test : std::as_const(tests)) {
+            auto compiled = Query::Predicate::compile(test);
+            QVERIFY_RESULT(compiled);
+            const auto onRow = compiled->evaluate(row, QDateTime::currentDateTimeUtc());
+            const auto onJson = compiled->evaluate(record, QDateTime::currentDateTimeUtc());
+            QCOMPARE(onRow.has_value(), onJson.has_value());
+            if (onJson)
+                QVERIFY2(*onRow == *onJson, qPrintable(test));
+        }
+    }
+    QVERIFY(scalars >= 6);
+    QCOMPARE(row.scalar(-1).kind, Query::Scalar::Kind::Unknown);
+    QCOMPARE(row.scalar(int(Query::attributeIdNames().size())).kind, Query::Scalar::Kind::Unknown);
     for (const QString &expression : std::as_const(expressions)) {
         auto compiled = Query::Predicate::compile(expression);
         QVERIFY_RESULT(compiled);
