@@ -7,6 +7,7 @@
 
 #include "common/duration.h"
 #include "common/jsonwriter.h"
+#include "common/largebuffer.h"
 #include "common/logging.h"
 #include "query/predicate.h"
 #include "server/stateview.h"
@@ -119,6 +120,7 @@ public:
     void keep(const Key &key, Write write)
     {
         QByteArray &texts = m_room < 0 ? m_out : m_texts;
+        reserveToAppend(texts, 64 * 1024); // a record is about 1 KB: grows the answer seldom
         const qsizetype before = texts.size();
         if (m_room < 0 && m_count + qint64(m_kept.size()) > 0)
             texts += ',';
@@ -401,51 +403,33 @@ Result<void> QueryService::visitCandidates(QueryRun &run) const
     return {};
 }
 
-// The columns a scan of steps or leases reads besides what the predicate reads: with a limit,
-// every match is placed among those kept so far, so its place in the order is read with the scan;
-// without one, a match reads it with the rest of its row (whole()).
-static std::optional<Query::FieldsRead> readsFor(const QueryRun &run, QStringList order)
-{
-    std::optional<Query::FieldsRead> reads = run.predicate.fieldsRead();
-    if (reads && run.room() >= 0) {
-        for (QString &field : order)
-            reads->attributes.insert(std::move(field));
-    }
-    return reads;
-}
-
 Result<void> QueryService::visitSteps(QueryRun &run) const
 {
     OrderedResults ordered = run.ordered();
-    const bool bounded = run.room() >= 0;
     qint64 read = 0;
-    // The scan reads the columns the predicate reads; a result reads the rest of its row.
-    auto visited = m_store->forEachStepRow(run.predicate.attributeEqualities(),
-                                           readsFor(run, {u"createdAt"_s, u"seq"_s}), [&](const StepRow &row) {
-        const qint64 readAt = read++;
-        const auto keyOf = [&](const StepRow &ordered) {
-            return OrderedResults::Key{ordered.createdAtMs(), ordered.seq(), readAt};
-        };
-        // A step memory holds is open: an ended one in the store is not (its row is written first).
+    // A step memory holds is open: an ended one in the store is not (its row is written first).
+    // The scan decides on the columns the predicate reads (inside SQLite); the rows it keeps,
+    // open ones and matches, come whole.
+    const auto keep = [&](const StepRow &row) { return row.isOpen() || run.matches(row); };
+    auto visited = m_store->forEachStepRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(), keep,
+                                           [&](const StepRow &row) {
+        const OrderedResults::Key key{row.createdAtMs(), row.seq(), read++};
         const std::optional<StepRecord> open = row.isOpen() ? m_view->openStep(row.id()) : std::nullopt;
         if (open) {
             // Memory holds this one (open, one orchestrator): it is what the step is.
             const QJsonObject record = stepJson(*open);
-            if (!run.matches(record))
-                return;
-            if (const auto key = keyOf(bounded ? row : row.whole()); ordered.wouldKeep(key)) {
+            if (run.matches(record) && ordered.wouldKeep(key)) {
                 ordered.keep(key, [&](QByteArray &out) {
                     return run.writeResult(out, record, [&](QByteArray &text) { text += stepText(*open); });
                 });
             }
             return;
         }
-        if (!run.matches(row))
+        if (row.isOpen() && !run.matches(row)) // open in the store only: keep() did not ask
             return;
-        if (const auto key = keyOf(bounded ? row : row.whole()); ordered.wouldKeep(key)) {
-            const StepRow whole = row.whole(); // read once a row (fetched by rowid, then kept)
+        if (ordered.wouldKeep(key)) {
             ordered.keep(key, [&](QByteArray &out) {
-                return run.writeResult(out, whole, [&](QByteArray &text) { whole.appendRecordText(text); });
+                return run.writeResult(out, row, [&](QByteArray &text) { row.appendRecordText(text); });
             });
         }
     });
@@ -458,17 +442,13 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
 Result<void> QueryService::visitLeases(QueryRun &run) const
 {
     OrderedResults ordered = run.ordered();
-    const bool bounded = run.room() >= 0;
     qint64 read = 0;
-    auto visited = m_store->forEachLeaseRow(run.predicate.attributeEqualities(), readsFor(run, {u"createdAt"_s}),
+    const auto keep = [&](const LeaseRow &row) { return run.matches(row); };
+    auto visited = m_store->forEachLeaseRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(), keep,
                                             [&](const LeaseRow &row) {
-        const qint64 readAt = read++;
-        if (!run.matches(row))
-            return;
-        if (const OrderedResults::Key key{(bounded ? row : row.whole()).createdAtMs(), 0, readAt}; ordered.wouldKeep(key)) {
-            const LeaseRow whole = row.whole();
+        if (const OrderedResults::Key key{row.createdAtMs(), 0, read++}; ordered.wouldKeep(key)) {
             ordered.keep(key, [&](QByteArray &out) {
-                return run.writeResult(out, whole, [&](QByteArray &text) { whole.appendRecordText(text); });
+                return run.writeResult(out, row, [&](QByteArray &text) { row.appendRecordText(text); });
             });
         }
     });

@@ -41,7 +41,7 @@ Filter filterOn(const Store::AttributeEqualities &equalities, const QHash<QStrin
 }
 
 // Whether the database narrows the rows: those it gives then mostly match, and are read whole
-// at once rather than projected to what the predicate reads and read again (StepRow::whole()).
+// at once rather than first projected to what the predicate reads (forEachColumns()'s keep).
 bool narrowed(const Filter &filter)
 {
     return !filter.where.isEmpty();
@@ -322,23 +322,29 @@ Result<QHash<QString, QHash<QString, int>>> Store::stepCountsByRun()
     return byRun;
 }
 
+using KeepColumns = std::function<bool(const Internal::RowColumns &)>;
+
 Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const std::optional<Query::FieldsRead> &reads,
+                                   const std::function<bool(const StepRow &)> &keep,
                                    const std::function<void(const StepRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, StepAttributeColumns);
     Internal::TextCache texts;
-    return forEachColumns(Internal::StepColumnsSql, filter.where, filter.bindings,
-                          narrowed(filter) ? QList<int>() : StepRow::columnsFor(reads),
-                          [&](const Internal::RowColumns &columns) { visit(StepRow(columns, texts)); });
+    return forEachColumns(
+        Internal::StepColumnsSql, filter.where, filter.bindings, narrowed(filter) ? QList<int>() : StepRow::columnsFor(reads),
+        keep ? [&](const Internal::RowColumns &columns) { return keep(StepRow(columns, texts)); } : KeepColumns(),
+        [&](const Internal::RowColumns &columns) { visit(StepRow(columns, texts)); });
 }
 
 Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities, const std::optional<Query::FieldsRead> &reads,
+                                    const std::function<bool(const LeaseRow &)> &keep,
                                     const std::function<void(const LeaseRow &)> &visit)
 {
     const Filter filter = filterOn(equalities, LeaseAttributeColumns);
-    return forEachColumns(Internal::LeaseColumnsSql, filter.where, filter.bindings,
-                          narrowed(filter) ? QList<int>() : LeaseRow::columnsFor(reads),
-                          [&](const Internal::RowColumns &columns) { visit(LeaseRow(columns)); });
+    return forEachColumns(
+        Internal::LeaseColumnsSql, filter.where, filter.bindings, narrowed(filter) ? QList<int>() : LeaseRow::columnsFor(reads),
+        keep ? [&](const Internal::RowColumns &columns) { return keep(LeaseRow(columns)); } : KeepColumns(),
+        [&](const Internal::RowColumns &columns) { visit(LeaseRow(columns)); });
 }
 
 Result<QList<AuditRecord>> Store::auditRecordsMatching(const AttributeEqualities &equalities)

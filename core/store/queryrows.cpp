@@ -29,112 +29,108 @@ namespace Swamp {
 
 namespace Internal {
 
-class WholeRows;
-
-// The current row of a statement SQLite runs. A scan's statement may read only some of the
-// columns (a projection: `at` maps the enum's columns to the statement's, -1 where not read);
-// then `whole` reads the row's rest by its rowid, the statement's last column.
+// The current row of a statement SQLite runs.
 class SqliteColumns final : public RowColumns
 {
 public:
-    explicit SqliteColumns(sqlite3_stmt *statement, const std::vector<int> *at = nullptr,
-                           WholeRows *whole = nullptr, int rowidColumn = -1)
+    explicit SqliteColumns(sqlite3_stmt *statement)
         : m_statement(statement)
-        , m_at(at)
-        , m_whole(whole)
-        , m_rowidColumn(rowidColumn)
     {
     }
-    bool isNull(int column) const override { return sqlite3_column_type(m_statement, at(column)) == SQLITE_NULL; }
-    qint64 integer(int column) const override { return sqlite3_column_int64(m_statement, at(column)); }
+    bool isNull(int column) const override { return sqlite3_column_type(m_statement, column) == SQLITE_NULL; }
+    qint64 integer(int column) const override { return sqlite3_column_int64(m_statement, column); }
     QString text(int column) const override { return QString::fromUtf8(utf8(column)); }
     QByteArray utf8(int column) const override
     {
-        const int i = at(column);
-        const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(m_statement, i));
-        return QByteArray::fromRawData(text, sqlite3_column_bytes(m_statement, i));
+        const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(m_statement, column));
+        return QByteArray::fromRawData(text, sqlite3_column_bytes(m_statement, column));
     }
-    const RowColumns &whole() const override;
 
 private:
-    int at(int column) const
-    {
-        if (!m_at)
-            return column;
-        Q_ASSERT_X(m_at->at(size_t(column)) >= 0, "SqliteColumns", "a column the scan did not read");
-        return m_at->at(size_t(column));
-    }
-
     sqlite3_stmt *m_statement;
-    const std::vector<int> *m_at;
-    WholeRows *m_whole;
-    int m_rowidColumn;
 };
 
-// A row of no columns: what whole() gives when reading the row failed (the scan reports it).
-class NoColumns final : public RowColumns
+// The columns a scan hands to its keep() inside SQLite (the arguments of swamp_keep()): only
+// those of the projection; `at` maps the enum's columns to the arguments, -1 where not given.
+class ArgumentColumns final : public RowColumns
 {
 public:
-    bool isNull(int) const override { return true; }
-    qint64 integer(int) const override { return 0; }
-    QString text(int) const override { return {}; }
-    QByteArray utf8(int) const override { return {}; }
-};
-
-// Whole rows by rowid, for the rows a projected scan keeps: one statement, prepared once a scan.
-class WholeRows
-{
-public:
-    WholeRows(sqlite3 *db, const QString &sql)
-        : m_db(db)
+    ArgumentColumns(sqlite3_value **values, const std::vector<int> &at)
+        : m_values(values)
+        , m_at(at)
     {
-        if (sqlite3_prepare16_v2(db, sql.utf16(), int(sql.size() * sizeof(char16_t)), &m_statement, nullptr) != SQLITE_OK)
-            m_error = QString::fromUtf8(sqlite3_errmsg(db));
-        m_columns = SqliteColumns(m_statement);
     }
-    ~WholeRows() { sqlite3_finalize(m_statement); }
-    WholeRows(const WholeRows &) = delete;
-    WholeRows &operator=(const WholeRows &) = delete;
-
-    const RowColumns &fetch(qint64 rowid)
+    bool isNull(int column) const override
     {
-        if (rowid == m_rowid)
-            return m_columns;
-        m_rowid = -1;
-        if (!m_error.isEmpty())
-            return m_none;
-        sqlite3_reset(m_statement);
-        sqlite3_bind_int64(m_statement, 1, rowid);
-        const int rc = sqlite3_step(m_statement);
-        if (rc != SQLITE_ROW) {
-            m_error = rc == SQLITE_DONE ? QStringLiteral("row %1 went away during the scan").arg(rowid)
-                                        : QString::fromUtf8(sqlite3_errmsg(m_db));
-            return m_none;
-        }
-        m_rowid = rowid;
-        return m_columns;
+        sqlite3_value *v = value(column);
+        return !v || sqlite3_value_type(v) == SQLITE_NULL;
     }
-    QString error() const { return m_error; }
+    qint64 integer(int column) const override
+    {
+        sqlite3_value *v = value(column);
+        return v ? sqlite3_value_int64(v) : 0;
+    }
+    QString text(int column) const override { return QString::fromUtf8(utf8(column)); }
+    QByteArray utf8(int column) const override
+    {
+        sqlite3_value *v = value(column);
+        if (!v)
+            return {};
+        const auto *text = reinterpret_cast<const char *>(sqlite3_value_text(v));
+        return QByteArray::fromRawData(text, sqlite3_value_bytes(v));
+    }
 
 private:
-    sqlite3 *m_db;
-    sqlite3_stmt *m_statement = nullptr;
-    qint64 m_rowid = -1;
-    QString m_error;
-    SqliteColumns m_columns{nullptr};
-    NoColumns m_none;
+    // nullptr (read as null) for a column the scan did not project: a bug the assertion names.
+    sqlite3_value *value(int column) const
+    {
+        const int at = size_t(column) < m_at.size() ? m_at[size_t(column)] : -1;
+        Q_ASSERT_X(at >= 0, "ArgumentColumns", "a column the scan did not project");
+        return at >= 0 ? m_values[at] : nullptr;
+    }
+
+    sqlite3_value **m_values;
+    const std::vector<int> &m_at;
 };
 
-const RowColumns &SqliteColumns::whole() const
+// The scan running swamp_keep() on this thread: its keep() and its projection.
+struct KeepCall
 {
-    if (!m_whole)
-        return *this;
-    return m_whole->fetch(sqlite3_column_int64(m_statement, m_rowidColumn));
+    const std::function<bool(const RowColumns &)> *keep = nullptr;
+    const std::vector<int> *at = nullptr;
+};
+thread_local KeepCall *t_keepCall = nullptr;
+
+// swamp_keep(columns...): whether the running scan keeps the row (1) or drops it (0) before
+// SQLite reads the rest of it.
+void keepFunction(sqlite3_context *context, int, sqlite3_value **values)
+{
+    const KeepCall *call = t_keepCall;
+    if (!call) {
+        sqlite3_result_error(context, "swamp_keep() outside a scan", -1);
+        return;
+    }
+    sqlite3_result_int(context, (*call->keep)(ArgumentColumns(values, *call->at)) ? 1 : 0);
 }
 
-// The column names of StepColumnsSql or LeaseColumnsSql ("SELECT a, b FROM t "), in order, and
-// what follows them ("FROM t ").
-std::pair<QStringList, QString> selectParts(const char *columnsSql)
+// Prepares `sql` on `db`, first defining swamp_keep() there when it is not yet (once a connection).
+int prepareWithKeep(sqlite3 *db, const QString &sql, sqlite3_stmt **statement)
+{
+    const auto prepare = [&]() {
+        return sqlite3_prepare16_v2(db, sql.utf16(), int(sql.size() * sizeof(char16_t)), statement, nullptr);
+    };
+    int rc = prepare();
+    if (rc == SQLITE_ERROR && std::strstr(sqlite3_errmsg(db), "no such function: swamp_keep")) {
+        rc = sqlite3_create_function_v2(db, "swamp_keep", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr, keepFunction,
+                                        nullptr, nullptr, nullptr);
+        if (rc == SQLITE_OK)
+            rc = prepare();
+    }
+    return rc;
+}
+
+// The column names of StepColumnsSql or LeaseColumnsSql ("SELECT a, b FROM t "), in order.
+QStringList selectParts(const char *columnsSql)
 {
     const QString sql = QString::fromLatin1(columnsSql);
     const qsizetype from = sql.indexOf(QStringLiteral(" FROM "));
@@ -142,7 +138,7 @@ std::pair<QStringList, QString> selectParts(const char *columnsSql)
     QStringList names = sql.mid(7, from - 7).split(u',');
     for (QString &name : names)
         name = name.trimmed();
-    return {names, sql.mid(from + 1)};
+    return names;
 }
 
 } // namespace Internal
@@ -422,10 +418,8 @@ QList<int> StepRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
     ColumnsAsked asked;
     TextCache texts;
     const StepRow row(asked, texts);
-    // What the scan reads of every row itself (whether memory holds it: id and state), then the
-    // query. Not the results' order (created at, seq, near the end of a row: SQLite reads a
-    // row's header up to the last column asked, a third of a scan): a match reads it whole.
-    row.id();
+    // What a scan's keep() reads of every row: whether it is open (memory may hold it), then
+    // what the query reads. The rows it keeps are read whole.
     row.isOpen();
     return asked.columnsFor(row, *reads);
 }
@@ -433,11 +427,6 @@ QList<int> StepRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
 QString StepRow::id() const
 {
     return m_columns.text(StepId);
-}
-
-StepRow StepRow::whole() const
-{
-    return StepRow(m_columns.whole(), m_texts);
 }
 
 bool StepRow::isOpen() const
@@ -511,7 +500,7 @@ void appendRecord(QByteArray &out, QLatin1StringView modelType, const QByteArray
 
 void StepRow::appendRecordText(QByteArray &out) const
 {
-    const RowColumns &c = m_columns.whole();
+    const RowColumns &c = m_columns;
     TextCache &texts = m_texts;
     const std::optional<qint64> createdAt = optionalColumn(c, StepCreatedAt);
     const std::optional<qint64> updatedAt = optionalColumn(c, StepUpdatedAt);
@@ -583,18 +572,12 @@ QList<int> LeaseRow::columnsFor(const std::optional<Query::FieldsRead> &reads)
         return {};
     ColumnsAsked asked;
     const LeaseRow row(asked);
-    row.id();
     return asked.columnsFor(row, *reads);
 }
 
 QString LeaseRow::id() const
 {
     return m_columns.text(LeaseId);
-}
-
-LeaseRow LeaseRow::whole() const
-{
-    return LeaseRow(m_columns.whole());
 }
 
 qint64 LeaseRow::createdAtMs() const
@@ -609,7 +592,7 @@ LeaseRecord LeaseRow::lease() const
 
 void LeaseRow::appendRecordText(QByteArray &out) const
 {
-    const RowColumns &c = m_columns.whole();
+    const RowColumns &c = m_columns;
     const std::optional<qint64> createdAt = optionalColumn(c, LeaseCreatedAt);
     const std::optional<qint64> updatedAt = optionalColumn(c, LeaseUpdatedAt);
     const QByteArray id = c.utf8(LeaseId);
@@ -658,11 +641,16 @@ Query::Scalar LeaseRow::scalar(int id) const
 
 Result<void> Store::forEachColumns(const char *columnsSql, const QString &where, const QVariantList &bindings,
                                    const QList<int> &projection,
+                                   const std::function<bool(const Internal::RowColumns &)> &keep,
                                    const std::function<void(const Internal::RowColumns &)> &row)
 {
     const QString wholeSql = QString::fromLatin1(columnsSql) + where;
+    const auto kept = [&](const RowColumns &columns) {
+        if (!keep || keep(columns))
+            row(columns);
+    };
     if (m_dialect == Dialect::Postgres)
-        return forEachRow(wholeSql, bindings, [&](const QSqlQuery &query) { row(QueryColumns(query)); });
+        return forEachRow(wholeSql, bindings, [&](const QSqlQuery &query) { kept(QueryColumns(query)); });
     if (auto opened = openBatch(); !opened)
         return opened;
     if (auto flushed = beforeStatement(); !flushed)
@@ -672,25 +660,25 @@ Result<void> Store::forEachColumns(const char *columnsSql, const QString &where,
         return databaseError(Tr::tr("reading rows"), Tr::tr("the connection is not SQLite's"));
     sqlite3 *db = *static_cast<sqlite3 *const *>(handle.constData());
 
-    // A projection reads its columns and the rowid (last); whole() reads the rest by the rowid.
-    const auto [names, from] = selectParts(columnsSql);
-    std::vector<int> at;
-    std::optional<WholeRows> wholeRows;
+    // With a projection, keep() runs inside SQLite on the projected columns (swamp_keep()), and
+    // only the rows it keeps are read whole: no row is read twice, and none read whole in vain.
+    const QStringList names = selectParts(columnsSql);
     QString sql = wholeSql;
-    if (!projection.isEmpty() && projection.size() < names.size()) {
+    std::vector<int> at;
+    const bool keepInside = keep && !projection.isEmpty() && projection.size() < names.size();
+    if (keepInside) {
         at.assign(size_t(names.size()), -1);
-        QStringList read;
+        QStringList arguments;
         for (int column : projection) {
-            at[size_t(column)] = int(read.size());
-            read << names.at(column);
+            at[size_t(column)] = int(arguments.size());
+            arguments << names.at(column);
         }
-        read << QStringLiteral("rowid");
-        sql = QStringLiteral("SELECT ") + read.join(QStringLiteral(", ")) + u' ' + from + where;
-        wholeRows.emplace(db, QString::fromLatin1(columnsSql) + QStringLiteral("WHERE rowid = ?"));
+        sql += (where.isEmpty() ? QStringLiteral("WHERE ") : QStringLiteral("AND ")) + QStringLiteral("swamp_keep(")
+               + arguments.join(QStringLiteral(", ")) + u')';
     }
 
     sqlite3_stmt *statement = nullptr;
-    int rc = sqlite3_prepare16_v2(db, sql.utf16(), int(sql.size() * sizeof(char16_t)), &statement, nullptr);
+    int rc = prepareWithKeep(db, sql, &statement);
     for (qsizetype i = 0; rc == SQLITE_OK && i < bindings.size(); ++i) {
         // Only the texts and integers of a query's equalities are bound here.
         const QVariant &value = bindings.at(i);
@@ -702,16 +690,19 @@ Result<void> Store::forEachColumns(const char *columnsSql, const QString &where,
             rc = sqlite3_bind_int64(statement, int(i) + 1, value.toLongLong());
         }
     }
-    const SqliteColumns columns(statement, wholeRows ? &at : nullptr, wholeRows ? &*wholeRows : nullptr,
-                                int(projection.size()));
+    KeepCall call{&keep, &at};
+    KeepCall *const outer = std::exchange(t_keepCall, keepInside ? &call : nullptr);
+    const SqliteColumns columns(statement);
     while (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW) {
-        row(columns);
+        if (keepInside)
+            row(columns);
+        else
+            kept(columns);
         rc = SQLITE_OK;
     }
-    QString error = rc == SQLITE_DONE ? QString() : QString::fromUtf8(sqlite3_errmsg(db));
+    t_keepCall = outer;
+    const QString error = rc == SQLITE_DONE ? QString() : QString::fromUtf8(sqlite3_errmsg(db));
     sqlite3_finalize(statement);
-    if (error.isEmpty() && wholeRows)
-        error = wholeRows->error();
     if (!error.isEmpty())
         return databaseError(Tr::tr("reading rows"), error);
     return {};

@@ -26,15 +26,11 @@ public:
     {
     }
 
-    // The columns (rows_p.h's StepColumn) a scan reads for a query that reads `reads`: those
-    // and what the scan itself needs (id, state); empty: all. The rest, the results' order
-    // included (createdAtMs(), seq()), is read through whole(), or named in `reads` (createdAt,
-    // seq: a scan that orders every row it reads).
+    // The columns (rows_p.h's StepColumn) a scan's keep() reads of every row for a query that
+    // reads `reads`: those and the state (isOpen()); empty: all. A row it keeps is read whole.
     static QList<int> columnsFor(const std::optional<Query::FieldsRead> &reads);
 
     QString id() const;
-    // The row with every column (a scan may have read only some): for a result.
-    StepRow whole() const;
     // Whether its state is queued, dispatched or running.
     bool isOpen() const;
     // Where its record goes in the results: by created at, then seq.
@@ -72,7 +68,6 @@ public:
     static QList<int> columnsFor(const std::optional<Query::FieldsRead> &reads);
 
     QString id() const;
-    LeaseRow whole() const;
     qint64 createdAtMs() const; // where its record goes in the results
     LeaseRecord lease() const;
     // As StepRow::appendRecordText(): the swamp/step-lease record of lease().

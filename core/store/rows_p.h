@@ -31,9 +31,6 @@ public:
     virtual QString text(int column) const = 0;
     // The text as UTF-8, valid until the row moves on (a key to look up without copying it).
     virtual QByteArray utf8(int column) const = 0;
-    // The same row with every column, when a scan read only some of them (Store::forEachColumns()
-    // with a projection); valid until the row moves on.
-    virtual const RowColumns &whole() const { return *this; }
 };
 
 // A QSqlQuery positioned on a row.

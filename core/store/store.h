@@ -351,12 +351,15 @@ public:
     using AttributeEqualities = QList<std::pair<QString, QJsonValue>>;
     // The rows of the steps (leases) the equalities leave, in no order (the caller orders what
     // it keeps: a store-wide ORDER BY sorted every whole row before the first one came), each as
-    // a record read column by column (queryrows.h). `visit` must not use the store.
-    // `reads`: what the query reads of a record, the columns a scan reads of every row (a row's
-    // whole() reads the rest, for a result); nullopt: all of them.
+    // a record read column by column (queryrows.h). Neither callback may use the store.
+    // `keep` decides first, on what `reads` names of a row (nullopt: all of it), whether `visit`
+    // gets the row, whole; on SQLite it runs inside the scan, so that a row it drops is never
+    // read whole (StepRow::columnsFor()).
     Result<void> forEachStepRow(const AttributeEqualities &equalities, const std::optional<Query::FieldsRead> &reads,
+                                const std::function<bool(const StepRow &)> &keep,
                                 const std::function<void(const StepRow &)> &visit);
     Result<void> forEachLeaseRow(const AttributeEqualities &equalities, const std::optional<Query::FieldsRead> &reads,
+                                 const std::function<bool(const LeaseRow &)> &keep,
                                  const std::function<void(const LeaseRow &)> &visit);
     Result<QList<AuditRecord>> auditRecordsMatching(const AttributeEqualities &equalities);
     Result<QList<AuditRecord>> tokenAuditRecords(); // every record about a token, oldest first
@@ -542,11 +545,12 @@ private:
     Result<QMap<QString, qint64>> countBy(const QString &sql);
     // The rows of a SELECT, each column converted only when `row` reads it (queryrows.cpp): on
     // SQLite straight from SQLite. `row` must not use the store.
-    // `columnsSql` is StepColumnsSql or LeaseColumnsSql, `where` what follows it. On SQLite a
-    // scan reads only the columns in `projection` (of that SQL's enum; empty: all), and a row's
-    // whole() reads the rest by its rowid.
+    // `columnsSql` is StepColumnsSql or LeaseColumnsSql, `where` what follows it. `keep` (may be
+    // empty: every row) decides on a row's `projection` columns (of that SQL's enum; empty: all)
+    // whether `row` gets it whole; on SQLite inside SQLite, as swamp_keep(projection...).
     Result<void> forEachColumns(const char *columnsSql, const QString &where, const QVariantList &bindings,
                                 const QList<int> &projection,
+                                const std::function<bool(const Internal::RowColumns &)> &keep,
                                 const std::function<void(const Internal::RowColumns &)> &row);
     // Rolls back and releases the savepoint of a body that failed, with `run` (savepoint() or
     // write()); if that fails too, the open batch is broken (m_batchBroken).

@@ -1,6 +1,7 @@
 // JsonObjectWriter: the hand-written JSON of events (and event frames) must read back, through
 // Qt's own parser, as exactly the object it describes, whatever the strings hold.
 #include "common/jsonwriter.h"
+#include "common/largebuffer.h"
 #include "model/event.h"
 
 #include <QJsonArray>
@@ -16,6 +17,7 @@ class tst_JsonWriter : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void reserveToAppendKeepsTheBytes();
     void strings_data();
     void strings();
     void brokenUtf8();
@@ -166,6 +168,29 @@ void tst_JsonWriter::eventTextMatchesToJson()
     event.dataJson.clear();
     QCOMPARE(parsed(event.toJsonText()).value(u"data"_s), QJsonValue(QJsonObject()));
     QCOMPARE(parsed(event.toJsonText()), event.toJson());
+}
+
+// The room an answer grows into (huge pages past 4 MiB where the kernel has them): every byte
+// written stays, the room asked for is there, and the buffer doubles rather than creeps.
+void tst_JsonWriter::reserveToAppendKeepsTheBytes()
+{
+    QByteArray buffer("head");
+    QByteArray expected("head");
+    int grown = 0;
+    for (int i = 0; i < 12000; ++i) {
+        const qsizetype before = buffer.capacity();
+        reserveToAppend(buffer, 4096);
+        QVERIFY(buffer.capacity() - buffer.size() >= 4096);
+        grown += buffer.capacity() != before ? 1 : 0;
+        const QByteArray piece = QByteArray::number(i).repeated(1 + i % 700);
+        buffer += piece;
+        expected += piece;
+    }
+    QCOMPARE(buffer, expected);
+    QVERIFY(buffer.size() > 8 * 1024 * 1024);
+    QVERIFY2(grown < 16, qPrintable(QString::number(grown)));
+    reserveToAppend(buffer, 0);
+    QCOMPARE(buffer, expected);
 }
 
 QTEST_GUILESS_MAIN(tst_JsonWriter)
