@@ -12,26 +12,55 @@ namespace {
 
 using Literal = QuickTest::Literal;
 
-// Every node of a quick test is evaluated once: the test, `attributes.x`, `attributes`, the literal.
-constexpr qint64 nodesOfATest = 4;
+// The nodes the evaluator visits to answer `node` (each once here: no macros, no conditionals).
+qint64 evaluatedNodes(const Node &node)
+{
+    if (node.kind == NodeKind::Literal)
+        return 1; // a folded list too: its elements are not visited
+    qint64 nodes = 1;
+    for (const auto &child : node.children)
+        nodes += evaluatedNodes(*child);
+    return nodes;
+}
 
 bool isAscii(QByteArrayView utf8)
 {
     return std::all_of(utf8.begin(), utf8.end(), [](char c) { return (uchar(c) & 0x80) == 0; });
 }
 
-// `attributes.x` of the record, read as its column holds it: ids of the built-in schema only, and
-// not a field the evaluator reads as a timestamp, a duration or a double.
-int attributeOf(const Node &node)
+bool isAttributes(const Node &node)
 {
-    if (node.kind != NodeKind::Select || node.children.size() != 1)
-        return -1;
-    const Node &target = *node.children.front();
-    if (target.kind != NodeKind::Identifier || target.binding != Binding::RecordField || target.name != "attributes"_L1)
-        return -1;
+    return node.kind == NodeKind::Identifier && node.binding == Binding::RecordField && node.name == "attributes"_L1;
+}
+
+// The name `node` selects of `target`: `target.name` or `target["name"]`; null for anything else.
+QString selectedName(const Node &node, bool (*target)(const Node &))
+{
+    if (node.kind == NodeKind::Select && node.children.size() == 1 && target(*node.children[0]))
+        return node.name;
+    if (node.kind == NodeKind::Index && node.children.size() == 2 && target(*node.children[0])
+        && node.children[1]->kind == NodeKind::Literal && node.children[1]->literal.kind() == Kind::String)
+        return node.children[1]->literal.string();
+    return {};
+}
+
+bool isMapAttribute(const Node &node)
+{
+    return !selectedName(node, isAttributes).isNull() && node.fieldType == FieldType::Map;
+}
+
+// `attributes.x` (the record's attribute x) or `attributes.m.key` (the entry key of its map
+// attribute m), as the quick tests read it; not a field the evaluator reads as a timestamp, a
+// duration or a double. Attributes of the built-in schema only (attributeId()).
+QuickTest::Source sourceOf(const Node &node)
+{
     if (node.fieldType != FieldType::String && node.fieldType != FieldType::Int && node.fieldType != FieldType::Any)
-        return -1;
-    return attributeId(node.name);
+        return {};
+    if (const QString name = selectedName(node, isAttributes); !name.isNull())
+        return {attributeId(name), {}};
+    if (const QString key = selectedName(node, isMapAttribute); !key.isNull())
+        return {attributeId(selectedName(*node.children[0], isAttributes)), key};
+    return {};
 }
 
 std::optional<Literal> literalOf(const Value &value)
@@ -45,6 +74,7 @@ std::optional<Literal> literalOf(const Value &value)
         literal.integer = value.integer();
         return literal;
     case Kind::String:
+        literal.string = value.string();
         literal.utf8 = value.string().toUtf8();
         if (QString::fromUtf8(literal.utf8) != value.string())
             return std::nullopt; // a lone surrogate: its UTF-8 reads back as another string
@@ -90,17 +120,17 @@ std::shared_ptr<const QuickTest> comparison(const Node &node)
         return {};
     const Node &left = *node.children[0];
     const Node &right = *node.children[1];
-    const bool attributeFirst = attributeOf(left) >= 0;
-    const int attribute = attributeFirst ? attributeOf(left) : attributeOf(right);
-    const std::optional<Literal> literal = literalOf(attributeFirst ? right : left);
-    if (attribute < 0 || !literal)
+    const bool sourceFirst = sourceOf(left).attribute >= 0;
+    const QuickTest::Source source = sourceOf(sourceFirst ? left : right);
+    const std::optional<Literal> literal = literalOf(sourceFirst ? right : left);
+    if (source.attribute < 0 || !literal)
         return {};
     auto test = std::make_shared<QuickTest>();
     test->test = QuickTest::Test::Compare;
-    test->op = attributeFirst ? node.op : mirrored(node.op);
-    test->attribute = attribute;
+    test->op = sourceFirst ? node.op : mirrored(node.op);
+    test->source = source;
     test->literals = {*literal};
-    test->cost = nodesOfATest;
+    test->cost = evaluatedNodes(node);
     return test;
 }
 
@@ -108,20 +138,20 @@ std::shared_ptr<const QuickTest> membership(const Node &node)
 {
     if (node.children.size() != 2)
         return {};
-    const int attribute = attributeOf(*node.children[0]);
+    const QuickTest::Source source = sourceOf(*node.children[0]);
     const Node &list = *node.children[1];
-    if (attribute < 0 || list.kind != NodeKind::Literal || list.literal.kind() != Kind::List)
+    if (source.attribute < 0 || list.kind != NodeKind::Literal || list.literal.kind() != Kind::List)
         return {};
     auto test = std::make_shared<QuickTest>();
     test->test = QuickTest::Test::In;
-    test->attribute = attribute;
+    test->source = source;
     for (const Value &element : list.literal.list()) {
         const std::optional<Literal> literal = literalOf(element);
         if (!literal)
             return {};
         test->literals << *literal;
     }
-    test->cost = nodesOfATest + test->literals.size();
+    test->cost = evaluatedNodes(node) + test->literals.size();
     return test;
 }
 
@@ -138,15 +168,15 @@ std::shared_ptr<const QuickTest> method(const Node &node)
         kind = QuickTest::Test::Contains;
     else
         return {};
-    const int attribute = attributeOf(*node.children[0]);
+    const QuickTest::Source source = sourceOf(*node.children[0]);
     const std::optional<Literal> literal = literalOf(*node.children[1]);
-    if (attribute < 0 || !literal || literal->kind != Kind::String)
+    if (source.attribute < 0 || !literal || literal->kind != Kind::String)
         return {};
     auto test = std::make_shared<QuickTest>();
     test->test = kind;
-    test->attribute = attribute;
+    test->source = source;
     test->literals = {*literal};
-    test->cost = nodesOfATest;
+    test->cost = evaluatedNodes(node);
     return test;
 }
 
@@ -167,6 +197,8 @@ std::optional<bool> equalsLiteral(const Scalar &value, const Literal &literal)
         if (isAscii(value.utf8))
             return false;
         return std::nullopt;
+    case Scalar::Kind::String:
+        return literal.kind == Kind::String && value.string == literal.string;
     case Scalar::Kind::Unknown:
         break;
     }
@@ -199,10 +231,47 @@ std::optional<bool> compared(const Scalar &value, Op op, const Literal &literal)
     }
     if (value.kind == Scalar::Kind::Int && literal.kind == Kind::Int)
         return ordered(value.integer < literal.integer ? -1 : (value.integer > literal.integer ? 1 : 0), op);
+    if (value.kind == Scalar::Kind::String && literal.kind == Kind::String)
+        return ordered(value.string.compare(literal.string), op);
     // Strings in UTF-16 order (QString::compare()): the bytes' order only when both are ASCII.
     if (value.kind == Scalar::Kind::Text && literal.kind == Kind::String && literal.ascii && isAscii(value.utf8))
         return ordered(QByteArrayView(value.utf8).compare(literal.utf8) , op);
     return std::nullopt; // no order between these kinds, or null: the evaluator's error
+}
+
+// The string methods as the evaluator calls them (functions_p.cpp), on a string read as a QString.
+std::optional<bool> stringMethod(QuickTest::Test test, const QString &text, const QString &literal, qint64 &cost)
+{
+    switch (test) {
+    case QuickTest::Test::StartsWith:
+        return text.startsWith(literal);
+    case QuickTest::Test::EndsWith:
+        return text.endsWith(literal);
+    case QuickTest::Test::Contains:
+        cost += text.size() / 16; // as the evaluator charges a contains()
+        return text.contains(literal);
+    default:
+        return std::nullopt;
+    }
+}
+
+// The same on UTF-8 text: answered by its bytes only where they answer as the strings do, on
+// ASCII text. Not on empty text or an empty literal: QString tells a null string from an empty one.
+std::optional<bool> utf8Method(QuickTest::Test test, const QByteArray &text, const QByteArray &literal, qint64 &cost)
+{
+    if (text.isEmpty() || literal.isEmpty() || !isAscii(text))
+        return std::nullopt;
+    switch (test) {
+    case QuickTest::Test::StartsWith:
+        return text.startsWith(literal);
+    case QuickTest::Test::EndsWith:
+        return text.endsWith(literal);
+    case QuickTest::Test::Contains:
+        cost += text.size() / 16;
+        return text.contains(literal);
+    default:
+        return std::nullopt;
+    }
 }
 
 } // namespace
@@ -219,7 +288,8 @@ void addQuickTests(Node &node)
 
 std::optional<bool> quickAnswer(const QuickTest &test, const Record &record, qint64 &steps, qint64 budget)
 {
-    const Scalar value = record.scalar(test.attribute);
+    const Scalar value = test.source.key.isNull() ? record.scalar(test.source.attribute)
+                                                  : record.scalarEntry(test.source.attribute, test.source.key);
     if (value.kind == Scalar::Kind::Unknown)
         return std::nullopt;
     qint64 cost = test.cost;
@@ -245,23 +315,12 @@ std::optional<bool> quickAnswer(const QuickTest &test, const Record &record, qin
     }
     case QuickTest::Test::StartsWith:
     case QuickTest::Test::EndsWith:
-    case QuickTest::Test::Contains: {
-        // On ASCII text the bytes answer as the strings do. Not on empty text or an empty literal:
-        // QString tells a null string from an empty one there.
-        const QByteArray &needle = test.literals.front().utf8;
-        if (value.kind != Scalar::Kind::Text || value.utf8.isEmpty() || needle.isEmpty() || !isAscii(value.utf8))
-            return std::nullopt;
-        const QByteArrayView text(value.utf8);
-        if (test.test == QuickTest::Test::StartsWith) {
-            answer = text.startsWith(needle);
-        } else if (test.test == QuickTest::Test::EndsWith) {
-            answer = text.endsWith(needle);
-        } else {
-            cost += text.size() / 16; // as the evaluator charges a contains()
-            answer = text.contains(needle);
-        }
+    case QuickTest::Test::Contains:
+        if (value.kind == Scalar::Kind::String)
+            answer = stringMethod(test.test, value.string, test.literals.front().string, cost);
+        else if (value.kind == Scalar::Kind::Text)
+            answer = utf8Method(test.test, value.utf8, test.literals.front().utf8, cost);
         break;
-    }
     }
     if (!answer || steps + cost > budget)
         return std::nullopt;

@@ -12,9 +12,10 @@ namespace Swamp::Query::Internal {
 
 // The tests a scan evaluates on almost every row, answered from the record's columns without
 // building query values (issue 20: a scan of 200,000 rows spent half its time there):
-// `attributes.x <op> literal` (either order; op == != < <= > >=; an int, string or null literal),
-// `attributes.x in [literals]` and `attributes.x.startsWith|endsWith|contains("literal")`, on an
-// attribute the record reads as a plain int, text or null (Record::scalar()).
+// `x <op> literal` (either order; op == != < <= > >=; an int, string or null literal),
+// `x in [literals]` and `x.startsWith|endsWith|contains("literal")`, where x is an attribute the
+// record reads as a plain int, text or null (`attributes.state`, Record::scalar()) or an entry of
+// a map attribute (`attributes.labels.region`, Record::scalarEntry()).
 //
 // A quick test answers only when its answer is certain to be the evaluator's: anything else (an
 // error to report, text that is not ASCII where UTF-8 and UTF-16 could disagree, a record that does
@@ -28,13 +29,20 @@ struct QuickTest
     {
         Kind kind = Kind::Null; // Null, Int or String
         qint64 integer = 0;
+        QString string;  // String
         QByteArray utf8; // String: the literal as UTF-8, read back as the same string
         bool ascii = false;
+    };
+    // What the test reads: an attribute (Query::attributeId()), or the entry `key` of one.
+    struct Source
+    {
+        int attribute = -1;
+        QString key; // null: the attribute itself
     };
 
     Test test = Test::Compare;
     Op op = Op::None; // Compare: the attribute on the left
-    int attribute = -1; // Query::attributeId()
+    Source source;
     QList<Literal> literals; // one; In: the list
     qint64 cost = 0; // evaluation steps: the nodes of the test, and an `in` list's size
 };

@@ -28,4 +28,11 @@ Scalar Record::scalar(int id) const
     return {};
 }
 
+Scalar Record::scalarEntry(int id, const QString &key) const
+{
+    Q_UNUSED(id);
+    Q_UNUSED(key);
+    return {};
+}
+
 } // namespace Swamp::Query

@@ -29,18 +29,21 @@ int attributeId(QStringView name);
 const QStringList &attributeIdNames();
 
 // An attribute as its column holds it, for the tests a scan runs on every row (== "eu",
-// .endsWith("-7"), > 1) without a QVariant or a QString: null, an integer or UTF-8 text.
-// Unknown: the record does not read that attribute so; the predicate asks attribute().
+// .endsWith("-7"), > 1) without a QVariant or a query value: null, an integer, UTF-8 text or a
+// string the record holds already (a map's entry). Unknown: the record does not read that
+// attribute so; the predicate asks attribute().
 struct Scalar
 {
-    enum class Kind : quint8 { Unknown, Null, Int, Text };
+    enum class Kind : quint8 { Unknown, Null, Int, Text, String };
     Kind kind = Kind::Unknown;
     qint64 integer = 0;
     QByteArray utf8; // Text; may share the row's memory: valid while the row is
+    QString string;  // String
 
-    static Scalar null() { return {Kind::Null, 0, {}}; }
-    static Scalar fromInt(qint64 value) { return {Kind::Int, value, {}}; }
-    static Scalar fromUtf8(QByteArray utf8) { return {Kind::Text, 0, std::move(utf8)}; }
+    static Scalar null() { return {Kind::Null, 0, {}, {}}; }
+    static Scalar fromInt(qint64 value) { return {Kind::Int, value, {}, {}}; }
+    static Scalar fromUtf8(QByteArray utf8) { return {Kind::Text, 0, std::move(utf8), {}}; }
+    static Scalar fromString(QString string) { return {Kind::String, 0, {}, std::move(string)}; }
 };
 
 class Record
@@ -58,6 +61,10 @@ public:
     // The attribute numbered `id` (attributeId()) as a scalar: what attribute() of its name would
     // answer (a QString as its UTF-8, a qint64, null), or Unknown. Unknown by default.
     virtual Scalar scalar(int id) const;
+    // The entry `key` of the map attribute numbered `id` as a string, as `attributes.<map>.<key>`
+    // reads it; Unknown when it has none (the predicate then asks attribute() and reports it).
+    // Unknown by default.
+    virtual Scalar scalarEntry(int id, const QString &key) const;
 };
 
 } // namespace Swamp::Query

@@ -559,6 +559,16 @@ QStringList StepRow::attributeNames() const
     return stepAttributes().keys();
 }
 
+Query::Scalar StepRow::scalarEntry(int id, const QString &key) const
+{
+    static const int labelsId = Query::attributeId(u"labels");
+    if (id != labelsId)
+        return {};
+    const Labels labels = m_texts.labels(m_columns.utf8(StepLabels)); // as labelsValue() reads them
+    const auto found = labels.constFind(key);
+    return found == labels.cend() ? Query::Scalar() : Query::Scalar::fromString(*found);
+}
+
 Query::Scalar StepRow::scalar(int id) const
 {
     static const std::vector<int> byId = byAttributeId(stepAttributes());

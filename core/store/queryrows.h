@@ -48,6 +48,7 @@ public:
     QVariant attribute(const QString &name) const override;
     QStringList attributeNames() const override;
     Query::Scalar scalar(int id) const override;
+    Query::Scalar scalarEntry(int id, const QString &key) const override;
 
 private:
     const Internal::RowColumns &m_columns;

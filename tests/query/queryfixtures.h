@@ -216,6 +216,20 @@ public:
         }
     }
 
+    // A string entry of a map attribute (labels), as the evaluator reads it from the JSON.
+    Swamp::Query::Scalar scalarEntry(int id, const QString &key) const override
+    {
+        ++scalarReads;
+        if (id < 0 || id >= Swamp::Query::attributeIdNames().size())
+            return {};
+        const QString name = Swamp::Query::attributeIdNames().at(id);
+        const QJsonValue map = m_attributes.value(name);
+        if (!map.isObject() || !map.toObject().value(key).isString())
+            return {};
+        ++attributeReads[name];
+        return Swamp::Query::Scalar::fromString(map.toObject().value(key).toString());
+    }
+
     mutable QHash<QString, int> fieldReads;
     mutable int scalarReads = 0;
     mutable QHash<QString, int> attributeReads;

@@ -29,9 +29,9 @@ private Q_SLOTS:
 
 namespace {
 
-// A swamp/step-lease record whose text attributes are raw column bytes: attribute() reads them as
-// a store does (QString::fromUtf8()), scalar() hands them out as they are, unless `scalars` is off
-// (then the evaluator answers everything itself).
+// A swamp/step record whose text attributes are raw column bytes: attribute() reads them as a
+// store does (QString::fromUtf8()), scalar() hands them out as they are, scalarEntry() its labels'
+// strings, unless `scalars` is off (then the evaluator answers everything itself).
 class RawRecord final : public Record
 {
 public:
@@ -44,13 +44,19 @@ public:
     QVariant field(const QString &name) const override
     {
         if (name == u"modelType")
-            return u"swamp/step-lease"_s;
-        return name == u"name" || name == u"id" ? QVariant(u"lse_1"_s) : QVariant();
+            return u"swamp/step"_s;
+        return name == u"name" || name == u"id" ? QVariant(u"stp_1"_s) : QVariant();
     }
     QVariant attribute(const QString &name) const override
     {
         ++attributeReads;
         const QVariant value = m_attributes.value(name);
+        if (value.metaType().id() == QMetaType::QVariantMap) {
+            QMap<QString, QString> labels;
+            for (const auto &[key, entry] : value.toMap().asKeyValueRange())
+                labels.insert(key, entry.toString());
+            return stringMapValue(labels); // as a store's row hands out its labels
+        }
         return value.metaType().id() == QMetaType::QByteArray ? QVariant(QString::fromUtf8(value.toByteArray())) : value;
     }
     QStringList attributeNames() const override { return m_attributes.keys(); }
@@ -70,6 +76,15 @@ public:
         default:
             return {};
         }
+    }
+
+    Scalar scalarEntry(int id, const QString &key) const override
+    {
+        if (!m_scalars || id < 0)
+            return {};
+        ++scalarReads;
+        const QVariantMap map = m_attributes.value(attributeIdNames().at(id)).toMap();
+        return map.contains(key) ? Scalar::fromString(map.value(key).toString()) : Scalar();
     }
 
     mutable int attributeReads = 0;
@@ -192,27 +207,37 @@ void tst_QueryRecord::forModelTypeKeepsTheAnswer()
 void tst_QueryRecord::quickTestsAnswerAsTheEvaluator_data()
 {
     QTest::addColumn<QByteArray>("workerName"); // a column's raw bytes
-    QTest::addRow("ascii") << QByteArray("ci-7");
-    QTest::addRow("empty") << QByteArray("");
-    QTest::addRow("sql-null-text") << QByteArray();
-    QTest::addRow("non-ascii") << QByteArray("groß-7");
-    QTest::addRow("literal-itself") << QByteArray("\xc3\x9f");
-    QTest::addRow("broken-lead-byte") << QByteArray("\xc3-7");
-    QTest::addRow("lone-continuation") << QByteArray("\x9f");
-    QTest::addRow("overlong-slash") << QByteArray("\xc0\xaf");
-    QTest::addRow("encoded-surrogate") << QByteArray("\xed\xa0\x80");
-    QTest::addRow("replacement-char") << QByteArray("\xef\xbf\xbd");
-    QTest::addRow("byte-ff") << QByteArray("\xff\xfe-7");
-    QTest::addRow("nul-inside") << QByteArray("ci\0-7", 5);
-    QTest::addRow("long-for-the-budget") << QByteArray(1700000, 'a');
-    QTest::addRow("supplementary") << QByteArray("\xf0\x9f\x90\x8a"); // orders after U+FFFD in UTF-8, before it in UTF-16
+    QTest::addColumn<QString>("region");        // a label's value
+    QTest::addRow("ascii") << QByteArray("ci-7") << u"eu"_s;
+    QTest::addRow("empty") << QByteArray("") << u""_s;
+    QTest::addRow("sql-null-text") << QByteArray() << QString();
+    QTest::addRow("non-ascii") << QByteArray("groß-7") << u"groß"_s;
+    QTest::addRow("literal-itself") << QByteArray("\xc3\x9f") << u"ß"_s;
+    QTest::addRow("broken-lead-byte") << QByteArray("\xc3-7") << u"\uFFFD-7"_s;
+    QTest::addRow("lone-continuation") << QByteArray("\x9f") << QString(QChar(0xD800));
+    QTest::addRow("overlong-slash") << QByteArray("\xc0\xaf") << u"e"_s;
+    QTest::addRow("encoded-surrogate") << QByteArray("\xed\xa0\x80") << QString(QChar(0xDC00)) + u"eu"_s;
+    QTest::addRow("replacement-char") << QByteArray("\xef\xbf\xbd") << u"\uFFFD"_s;
+    QTest::addRow("byte-ff") << QByteArray("\xff\xfe-7") << u"EU"_s;
+    QTest::addRow("nul-inside") << QByteArray("ci\0-7", 5) << QString::fromUtf16(u"e\0u", 3);
+    QTest::addRow("long-for-the-budget") << QByteArray(1700000, 'a') << QString(1700000, u'e');
+    QTest::addRow("supplementary") << QByteArray("\xf0\x9f\x90\x8a") << u"\U0001F40A"_s; // orders after U+FFFD in UTF-8, before it in UTF-16
 }
 
 // Every shape of quick test, and its neighbours that are not, on a text, an int and a null.
 void tst_QueryRecord::quickTestsAnswerAsTheEvaluator()
 {
     QFETCH(QByteArray, workerName);
+    QFETCH(QString, region);
     const QStringList predicates{
+        u"attributes.labels.region == \"eu\""_s, u"attributes.labels[\"region\"] != \"eu\""_s,
+        u"attributes.labels.zone == \"a\""_s, u"attributes.labels.zone == \"a\" && false"_s,
+        u"attributes.labels.region.startsWith(\"e\")"_s, u"attributes.labels.region.endsWith(\"\")"_s,
+        u"attributes.labels.region.contains(\"u\")"_s, u"attributes.labels.region.startsWith(\"u\")"_s,
+        u"attributes.labels.region in [\"eu\", \"\uFFFD\"]"_s,
+        u"attributes.labels.region < \"f\""_s, u"attributes.labels.region >= \"\uFFFD\""_s,
+        u"attributes.labels.region == null"_s, u"attributes.labels.region == 1"_s, u"attributes.labels.region > 1"_s,
+        u"\"eu\" == attributes.labels.region && attributes.attempt > 1"_s,
         u"attributes.workerName == \"ci-7\""_s, u"\"ci-7\" != attributes.workerName"_s,
         u"attributes.workerName == \"\""_s, u"attributes.workerName == \"ß\""_s,
         u"attributes.workerName == \"\uFFFD\""_s, u"attributes.workerName == \"\\uFFFD\""_s,
@@ -240,6 +265,7 @@ void tst_QueryRecord::quickTestsAnswerAsTheEvaluator()
     };
     const auto record = [&](bool scalars) {
         return RawRecord({{u"workerName"_s, workerName}, {u"attempt"_s, qint64(2)}, {u"exitCode"_s, QVariant::fromValue(nullptr)},
+                          {u"labels"_s, QVariantMap{{u"region"_s, region}, {u"os"_s, u"linux"_s}}},
                           {u"error"_s, QByteArray(1700000, 'b')}, {u"startedAt"_s, QVariant::fromValue(nullptr)},
                           {u"state"_s, QByteArray("active")}},
                          scalars);
@@ -250,8 +276,9 @@ void tst_QueryRecord::quickTestsAnswerAsTheEvaluator()
     // int"); with every attribute of type Any they reach the records and fail (or not) there.
     Schema untyped;
     for (const QString &name : {u"workerName"_s, u"attempt"_s, u"exitCode"_s, u"error"_s, u"state"_s})
-        untyped.addModel(u"swamp/step-lease"_s, untyped.attributes(u"swamp/step-lease"_s) << std::pair(name, FieldType::Any));
-    untyped.addModel(u"swamp/step-lease"_s, untyped.attributes(u"swamp/step-lease"_s) << std::pair(u"startedAt"_s, FieldType::Timestamp));
+        untyped.addModel(u"swamp/step"_s, untyped.attributes(u"swamp/step"_s) << std::pair(name, FieldType::Any));
+    untyped.addModel(u"swamp/step"_s, untyped.attributes(u"swamp/step"_s) << std::pair(u"startedAt"_s, FieldType::Timestamp)
+                                                                           << std::pair(u"labels"_s, FieldType::Map));
     int compiledWithTypes = 0;
     for (const QString &text : predicates) {
         for (const Schema *schema : {&Schema::builtin(), static_cast<const Schema *>(&untyped)}) {
@@ -264,11 +291,11 @@ void tst_QueryRecord::quickTestsAnswerAsTheEvaluator()
             compiledWithTypes += schema == &Schema::builtin() ? 1 : 0;
             const QString expected = answerText(compiled->evaluate(slow, QueryFixtures::now()));
             QCOMPARE(answerText(compiled->evaluate(quick, QueryFixtures::now())), expected);
-            QCOMPARE(answerText(compiled->forModelType(u"swamp/step-lease"_s).evaluate(quick, QueryFixtures::now())),
+            QCOMPARE(answerText(compiled->forModelType(u"swamp/step"_s).evaluate(quick, QueryFixtures::now())),
                      expected);
         }
     }
-    QVERIFY(compiledWithTypes > 35);
+    QVERIFY(compiledWithTypes > 45);
     QVERIFY(quick.scalarReads > 0);
     QCOMPARE(slow.scalarReads, 0);
 }
@@ -276,11 +303,13 @@ void tst_QueryRecord::quickTestsAnswerAsTheEvaluator()
 // The common tests of a scan read a scalar and nothing else.
 void tst_QueryRecord::quickTestsReadScalars()
 {
-    const RawRecord row({{u"workerName"_s, QByteArray("ci-7")}, {u"attempt"_s, qint64(1)}, {u"state"_s, QByteArray("active")}},
+    const RawRecord row({{u"workerName"_s, QByteArray("ci-7")}, {u"attempt"_s, qint64(1)}, {u"state"_s, QByteArray("active")},
+                         {u"labels"_s, QVariantMap{{u"region"_s, u"eu"_s}}}},
                         true);
     for (const QString &text : {u"attributes.workerName.endsWith(\"-7\") && attributes.attempt > 1"_s,
                                 u"attributes.state in [\"active\", \"completed\"] && attributes.workerName != \"x\""_s,
-                                u"\"ci\" < attributes.workerName && attributes.attempt == 1"_s}) {
+                                u"\"ci\" < attributes.workerName && attributes.attempt == 1"_s,
+                                u"attributes.labels.region == \"eu\" && attributes.labels[\"region\"].startsWith(\"e\")"_s}) {
         auto compiled = Predicate::compile(text);
         QVERIFY_RESULT(compiled);
         row.attributeReads = 0;
