@@ -239,8 +239,10 @@ std::optional<bool> compared(const Scalar &value, Op op, const Literal &literal)
     return std::nullopt; // no order between these kinds, or null: the evaluator's error
 }
 
-// The string methods as the evaluator calls them (functions_p.cpp), on a string read as a QString.
-std::optional<bool> stringMethod(QuickTest::Test test, const QString &text, const QString &literal, qint64 &cost)
+// The string methods as the evaluator calls them (functions_p.cpp): on a QString, or on UTF-8
+// bytes where they answer as the strings do (see utf8Method()).
+template <typename Text>
+std::optional<bool> stringMethod(QuickTest::Test test, const Text &text, const Text &literal, qint64 &cost)
 {
     switch (test) {
     case QuickTest::Test::StartsWith:
@@ -248,30 +250,20 @@ std::optional<bool> stringMethod(QuickTest::Test test, const QString &text, cons
     case QuickTest::Test::EndsWith:
         return text.endsWith(literal);
     case QuickTest::Test::Contains:
-        cost += text.size() / 16; // as the evaluator charges a contains()
+        cost += text.size() / 16; // as the evaluator charges a contains(): its length in QChars
         return text.contains(literal);
     default:
         return std::nullopt;
     }
 }
 
-// The same on UTF-8 text: answered by its bytes only where they answer as the strings do, on
-// ASCII text. Not on empty text or an empty literal: QString tells a null string from an empty one.
+// On UTF-8 text the bytes answer as the strings do only on ASCII text (a QChar a byte). Not on
+// empty text or an empty literal either: QString tells a null string from an empty one.
 std::optional<bool> utf8Method(QuickTest::Test test, const QByteArray &text, const QByteArray &literal, qint64 &cost)
 {
     if (text.isEmpty() || literal.isEmpty() || !isAscii(text))
         return std::nullopt;
-    switch (test) {
-    case QuickTest::Test::StartsWith:
-        return text.startsWith(literal);
-    case QuickTest::Test::EndsWith:
-        return text.endsWith(literal);
-    case QuickTest::Test::Contains:
-        cost += text.size() / 16;
-        return text.contains(literal);
-    default:
-        return std::nullopt;
-    }
+    return stringMethod(test, text, literal, cost);
 }
 
 } // namespace

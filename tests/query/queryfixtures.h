@@ -162,6 +162,25 @@ inline QString describe(const Swamp::Query::Internal::Value &value)
     return u"?"_s;
 }
 
+// A value as a store's row hands it to the quick tests (Record::scalar()): a string as its UTF-8,
+// bytes as they are (a column's raw text), an integer, null; Unknown for the rest.
+inline Swamp::Query::Scalar scalarOf(const QVariant &value)
+{
+    using Swamp::Query::Scalar;
+    switch (value.metaType().id()) {
+    case QMetaType::Nullptr:
+        return Scalar::null();
+    case QMetaType::LongLong:
+        return Scalar::fromInt(value.toLongLong());
+    case QMetaType::QString:
+        return Scalar::fromUtf8(value.toString().toUtf8());
+    case QMetaType::QByteArray:
+        return Scalar::fromUtf8(value.toByteArray());
+    default:
+        return {};
+    }
+}
+
 // A JSON record served field by field, as a store serves its rows (query/record.h): timestamps
 // the schema knows as QDateTime, lists of strings as QStringList, the rest as JSON. Counts what is
 // read, by name.
@@ -203,17 +222,7 @@ public:
         if (!m_attributes.contains(name))
             return {};
         ++attributeReads[name];
-        const QVariant value = served(name, m_attributes.value(name));
-        switch (value.metaType().id()) {
-        case QMetaType::Nullptr:
-            return Scalar::null();
-        case QMetaType::LongLong:
-            return Scalar::fromInt(value.toLongLong());
-        case QMetaType::QString:
-            return Scalar::fromUtf8(value.toString().toUtf8());
-        default:
-            return {};
-        }
+        return scalarOf(served(name, m_attributes.value(name)));
     }
 
     // A string entry of a map attribute (labels), as the evaluator reads it from the JSON.

@@ -65,17 +65,7 @@ public:
         if (!m_scalars || id < 0)
             return {};
         ++scalarReads;
-        const QVariant value = m_attributes.value(attributeIdNames().at(id));
-        switch (value.metaType().id()) {
-        case QMetaType::Nullptr:
-            return Scalar::null();
-        case QMetaType::LongLong:
-            return Scalar::fromInt(value.toLongLong());
-        case QMetaType::QByteArray:
-            return Scalar::fromUtf8(value.toByteArray());
-        default:
-            return {};
-        }
+        return QueryFixtures::scalarOf(m_attributes.value(attributeIdNames().at(id)));
     }
 
     Scalar scalarEntry(int id, const QString &key) const override
