@@ -2,6 +2,7 @@
 
 #include <QRegularExpression>
 
+#include <cstring>
 #include <limits>
 
 namespace Swamp {
@@ -105,42 +106,45 @@ bool formatIsoUtcMs(qint64 ms, char *text)
     constexpr qint64 Year10000 = 253402300800000; // 10000-01-01T00:00:00Z
     if (ms < 0 || ms >= Year10000)
         return false;
-    const qint64 days = ms / MsPerDay;
-    qint64 rest = ms % MsPerDay;
-    const qint64 z = days + 719468;
-    const qint64 era = z / 146097;
-    const qint64 doe = z - era * 146097;
-    const qint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const qint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const qint64 mp = (5 * doy + 2) / 153;
-    const qint64 day = doy - (153 * mp + 2) / 5 + 1;
-    const qint64 month = mp < 10 ? mp + 3 : mp - 9;
-    const qint64 year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-    const qint64 hour = rest / 3600000;
-    rest %= 3600000;
-    const qint64 minute = rest / 60000;
-    rest %= 60000;
-    const qint64 second = rest / 1000;
-    const qint64 milli = rest % 1000;
-
-    // YYYY-MM-DDTHH:MM:SS.mmmZ
-    const auto put = [text](int at, qint64 value, int digits) {
+    const auto put = [text](int at, int value, int digits) {
         for (int i = digits - 1; i >= 0; --i, value /= 10)
             text[at + i] = char('0' + value % 10);
     };
-    put(0, year, 4);
-    text[4] = '-';
-    put(5, month, 2);
-    text[7] = '-';
-    put(8, day, 2);
+    // YYYY-MM-DD: the date of the last call on this thread is kept, for the times an answer
+    // writes together (a record's four, a scan's rows) are mostly of one day.
+    thread_local qint64 lastDays = -1;
+    thread_local char lastDate[10];
+    const qint64 days = ms / MsPerDay;
+    if (days != lastDays) {
+        const qint64 z = days + 719468;
+        const qint64 era = z / 146097;
+        const qint64 doe = z - era * 146097;
+        const qint64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        const qint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        const qint64 mp = (5 * doy + 2) / 153;
+        const qint64 day = doy - (153 * mp + 2) / 5 + 1;
+        const qint64 month = mp < 10 ? mp + 3 : mp - 9;
+        const qint64 year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+        put(0, int(year), 4);
+        text[4] = '-';
+        put(5, int(month), 2);
+        text[7] = '-';
+        put(8, int(day), 2);
+        std::memcpy(lastDate, text, sizeof lastDate);
+        lastDays = days;
+    } else {
+        std::memcpy(text, lastDate, sizeof lastDate);
+    }
+    // THH:MM:SS.mmmZ
+    const int rest = int(ms % MsPerDay);
     text[10] = 'T';
-    put(11, hour, 2);
+    put(11, rest / 3600000, 2);
     text[13] = ':';
-    put(14, minute, 2);
+    put(14, rest / 60000 % 60, 2);
     text[16] = ':';
-    put(17, second, 2);
+    put(17, rest / 1000 % 60, 2);
     text[19] = '.';
-    put(20, milli, 3);
+    put(20, rest % 1000, 3);
     text[23] = 'Z';
     return true;
 }

@@ -50,7 +50,16 @@ static void appendQuoted(QByteArray &out, Iterator begin, Iterator end)
     const auto needsNoEscape = [](auto c) { return Unit(c) >= 0x20 && Unit(c) != '"' && Unit(c) != '\\'; };
     const qsizetype count = end - begin;
     const qsizetype start = out.size();
-    out.resize(start + (std::all_of(begin, end, needsNoEscape) ? count : count * 6) + 2);
+    if (std::all_of(begin, end, needsNoEscape)) {
+        // The usual text: copied as it is (std::copy: nothing to copy from an empty, null range).
+        out.resize(start + count + 2);
+        char *at = out.data() + start;
+        *at++ = '"';
+        at = std::copy(begin, end, at);
+        *at = '"';
+        return;
+    }
+    out.resize(start + count * 6 + 2);
     char *at = out.data() + start;
     *at++ = '"';
     for (auto it = begin; it != end; ++it)

@@ -214,6 +214,10 @@ void tst_Durations::isoUtcMatchesQt()
     QRandomGenerator random(20261201);
     for (int i = 0; i < 20000; ++i)
         samples << qint64(random.bounded(quint64(253402300800000)));
+    // Runs of one day and across midnights, and days that alternate: formatIsoUtcMs() keeps the
+    // date of its last call, which must never leak into another day's time.
+    for (qint64 ms = 1795478399000; ms < 1795478399000 + 3 * 86400000LL; ms += 997 * 1000)
+        samples << ms << ms + 1 << 1795478399999 << 1795478400000 << 951868799999;
     for (const qint64 ms : std::as_const(samples)) {
         const QDateTime when = QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC);
         const QString expected = when.toString(Qt::ISODateWithMs);
