@@ -155,21 +155,9 @@ QVariant null()
     return QVariant::fromValue(nullptr);
 }
 
-// A text column as StepRecord::toJson() writes an optional text: empty is null.
-QVariant textOrNull(const RowColumns &c, int column)
-{
-    const QString text = c.text(column);
-    return text.isEmpty() ? null() : QVariant(text);
-}
-
 QVariant timeOrNull(const RowColumns &c, int column)
 {
     return c.isNull(column) ? null() : QVariant(timeFromColumn(c, column));
-}
-
-QVariant intOrNull(const RowColumns &c, int column)
-{
-    return c.isNull(column) ? null() : QVariant(c.integer(column));
 }
 
 // The attributes of StepRecord::toJson(), each with how its column becomes its value.
@@ -202,116 +190,7 @@ const QHash<QString, StepAttribute> &stepAttributes()
     return attributes;
 }
 
-QVariant stepAttribute(const RowColumns &c, TextCache &texts, StepAttribute attribute)
-{
-    switch (attribute) {
-    case StepAttribute::Id:
-        return c.text(StepId);
-    case StepAttribute::RunId:
-        return c.text(StepRunId);
-    case StepAttribute::Name:
-        return c.text(StepName);
-    case StepAttribute::Seq:
-        return c.integer(StepSeq);
-    case StepAttribute::State:
-        return c.text(StepState_);
-    case StepAttribute::Command:
-        return texts.strings(c.utf8(StepCommand));
-    case StepAttribute::Shell:
-        return c.integer(StepShell) != 0;
-    case StepAttribute::Requirement:
-        return Requirement{c.text(StepTarget), texts.labels(c.utf8(StepLabels)), c.text(StepPlatform)}.text();
-    case StepAttribute::Target:
-        return textOrNull(c, StepTarget);
-    case StepAttribute::Labels:
-        return texts.labelsValue(c.utf8(StepLabels));
-    case StepAttribute::Platform:
-        return textOrNull(c, StepPlatform);
-    case StepAttribute::TimeoutSeconds:
-        return c.integer(StepTimeoutMs) > 0 ? QVariant(c.integer(StepTimeoutMs) / 1000) : null();
-    case StepAttribute::Attempt:
-        return c.integer(StepAttempt);
-    case StepAttribute::MaxAttempts:
-        return c.integer(StepMaxAttempts);
-    case StepAttribute::AtMostOnce:
-        return c.integer(StepAtMostOnce) != 0;
-    case StepAttribute::MaskedEnv:
-        return texts.strings(c.utf8(StepSecretEnv));
-    case StepAttribute::ExitCode:
-        return intOrNull(c, StepExitCode);
-    case StepAttribute::Error:
-        return textOrNull(c, StepError);
-    case StepAttribute::WorkerName:
-        return textOrNull(c, StepWorkerName);
-    case StepAttribute::OutputBytes:
-        return c.integer(StepOutputBytes);
-    case StepAttribute::OutputTruncated:
-        return c.integer(StepOutputTruncated) != 0;
-    case StepAttribute::QueuedAt:
-        return timeOrNull(c, StepQueuedAt);
-    case StepAttribute::StartedAt:
-        return timeOrNull(c, StepStartedAt);
-    case StepAttribute::FinishedAt:
-        return timeOrNull(c, StepFinishedAt);
-    case StepAttribute::CreatedAt:
-        return timeOrNull(c, StepCreatedAt);
-    case StepAttribute::UpdatedAt:
-        return timeOrNull(c, StepUpdatedAt);
-    }
-    return {};
-}
-
-// The attributes of LeaseRecord::toJson() and their columns; times and the exit code may be null.
-const QHash<QString, int> &leaseAttributes()
-{
-    static const QHash<QString, int> attributes{
-        {QStringLiteral("id"), LeaseId}, {QStringLiteral("stepId"), LeaseStepId}, {QStringLiteral("runId"), LeaseRunId},
-        {QStringLiteral("workerId"), LeaseWorkerId}, {QStringLiteral("workerName"), LeaseWorkerName},
-        {QStringLiteral("attempt"), LeaseAttempt}, {QStringLiteral("state"), LeaseState_},
-        {QStringLiteral("error"), LeaseError}, {QStringLiteral("exitCode"), LeaseExitCode},
-        {QStringLiteral("createdAt"), LeaseCreatedAt}, {QStringLiteral("startedAt"), LeaseStartedAt},
-        {QStringLiteral("endedAt"), LeaseEndedAt}, {QStringLiteral("updatedAt"), LeaseUpdatedAt},
-    };
-    return attributes;
-}
-
-QVariant leaseAttribute(const RowColumns &c, int column)
-{
-    switch (column) {
-    case LeaseAttempt:
-        return c.integer(column);
-    case LeaseError:
-        return textOrNull(c, column);
-    case LeaseExitCode:
-        return intOrNull(c, column);
-    case LeaseCreatedAt:
-    case LeaseStartedAt:
-    case LeaseEndedAt:
-    case LeaseUpdatedAt:
-        return timeOrNull(c, column);
-    default:
-        return c.text(column);
-    }
-}
-
-// Per Query::attributeId(), what `names` maps its name to; -1 where it has none.
-template <typename T>
-std::vector<int> byAttributeId(const QHash<QString, T> &names)
-{
-    std::vector<int> byId(size_t(Query::attributeIdNames().size()), -1);
-    for (auto it = names.cbegin(); it != names.cend(); ++it) {
-        if (const int id = Query::attributeId(it.key()); id >= 0)
-            byId[size_t(id)] = int(it.value());
-    }
-    return byId;
-}
-
-int lookUp(const std::vector<int> &byId, int id)
-{
-    return id >= 0 && size_t(id) < byId.size() ? byId[size_t(id)] : -1;
-}
-
-// The scalars of textOrNull() and intOrNull().
+// A text column as the records write an optional text (empty is null), and an optional integer.
 Query::Scalar textOrNullScalar(const RowColumns &c, int column)
 {
     QByteArray utf8 = c.utf8(column);
@@ -323,11 +202,19 @@ Query::Scalar intOrNullScalar(const RowColumns &c, int column)
     return c.isNull(column) ? Query::Scalar::null() : Query::Scalar::fromInt(c.integer(column));
 }
 
-// stepAttribute() of the attributes that are a column's text, integer or null, as Query::Scalar;
-// Unknown for the rest. It reads the columns stepAttribute() reads (a scan projects those).
+// The attributes of a step that are a column's text, integer or null, as Query::Scalar; Unknown
+// for the rest. stepAttribute() answers these from here: one reading of each column.
 Query::Scalar stepScalar(const RowColumns &c, StepAttribute attribute)
 {
     switch (attribute) {
+    case StepAttribute::Id:
+        return Query::Scalar::fromUtf8(c.utf8(StepId));
+    case StepAttribute::Name:
+        return Query::Scalar::fromUtf8(c.utf8(StepName));
+    case StepAttribute::Seq:
+        return Query::Scalar::fromInt(c.integer(StepSeq));
+    case StepAttribute::OutputBytes:
+        return Query::Scalar::fromInt(c.integer(StepOutputBytes));
     case StepAttribute::RunId:
         return Query::Scalar::fromUtf8(c.utf8(StepRunId));
     case StepAttribute::State:
@@ -355,7 +242,7 @@ Query::Scalar stepScalar(const RowColumns &c, StepAttribute attribute)
     }
 }
 
-// leaseAttribute() as Query::Scalar: its times are Unknown.
+// The same for a lease's column: all but its times.
 Query::Scalar leaseScalar(const RowColumns &c, int column)
 {
     switch (column) {
@@ -373,6 +260,97 @@ Query::Scalar leaseScalar(const RowColumns &c, int column)
     default:
         return Query::Scalar::fromUtf8(c.utf8(column));
     }
+}
+
+// A scalar as the records' QVariant: null, qint64 or QString.
+QVariant variantOf(const Query::Scalar &scalar)
+{
+    switch (scalar.kind) {
+    case Query::Scalar::Kind::Null:
+        return null();
+    case Query::Scalar::Kind::Int:
+        return scalar.integer;
+    case Query::Scalar::Kind::Text:
+        return QString::fromUtf8(scalar.utf8);
+    case Query::Scalar::Kind::String:
+        return scalar.string;
+    case Query::Scalar::Kind::Unknown:
+        break;
+    }
+    return {};
+}
+
+QVariant stepAttribute(const RowColumns &c, TextCache &texts, StepAttribute attribute)
+{
+    if (const Query::Scalar scalar = stepScalar(c, attribute); scalar.kind != Query::Scalar::Kind::Unknown)
+        return variantOf(scalar);
+    switch (attribute) {
+    case StepAttribute::Command:
+        return texts.strings(c.utf8(StepCommand));
+    case StepAttribute::Shell:
+        return c.integer(StepShell) != 0;
+    case StepAttribute::Requirement:
+        return Requirement{c.text(StepTarget), texts.labels(c.utf8(StepLabels)), c.text(StepPlatform)}.text();
+    case StepAttribute::Labels:
+        return texts.labelsValue(c.utf8(StepLabels));
+    case StepAttribute::AtMostOnce:
+        return c.integer(StepAtMostOnce) != 0;
+    case StepAttribute::MaskedEnv:
+        return texts.strings(c.utf8(StepSecretEnv));
+    case StepAttribute::OutputTruncated:
+        return c.integer(StepOutputTruncated) != 0;
+    case StepAttribute::QueuedAt:
+        return timeOrNull(c, StepQueuedAt);
+    case StepAttribute::StartedAt:
+        return timeOrNull(c, StepStartedAt);
+    case StepAttribute::FinishedAt:
+        return timeOrNull(c, StepFinishedAt);
+    case StepAttribute::CreatedAt:
+        return timeOrNull(c, StepCreatedAt);
+    case StepAttribute::UpdatedAt:
+        return timeOrNull(c, StepUpdatedAt);
+    default: // a scalar, answered above
+        break;
+    }
+    return {};
+}
+
+// The attributes of LeaseRecord::toJson() and their columns; times and the exit code may be null.
+const QHash<QString, int> &leaseAttributes()
+{
+    static const QHash<QString, int> attributes{
+        {QStringLiteral("id"), LeaseId}, {QStringLiteral("stepId"), LeaseStepId}, {QStringLiteral("runId"), LeaseRunId},
+        {QStringLiteral("workerId"), LeaseWorkerId}, {QStringLiteral("workerName"), LeaseWorkerName},
+        {QStringLiteral("attempt"), LeaseAttempt}, {QStringLiteral("state"), LeaseState_},
+        {QStringLiteral("error"), LeaseError}, {QStringLiteral("exitCode"), LeaseExitCode},
+        {QStringLiteral("createdAt"), LeaseCreatedAt}, {QStringLiteral("startedAt"), LeaseStartedAt},
+        {QStringLiteral("endedAt"), LeaseEndedAt}, {QStringLiteral("updatedAt"), LeaseUpdatedAt},
+    };
+    return attributes;
+}
+
+QVariant leaseAttribute(const RowColumns &c, int column)
+{
+    if (const Query::Scalar scalar = leaseScalar(c, column); scalar.kind != Query::Scalar::Kind::Unknown)
+        return variantOf(scalar);
+    return timeOrNull(c, column); // the times: the only columns that are no scalar
+}
+
+// Per Query::attributeId(), what `names` maps its name to; -1 where it has none.
+template <typename T>
+std::vector<int> byAttributeId(const QHash<QString, T> &names)
+{
+    std::vector<int> byId(size_t(Query::attributeIdNames().size()), -1);
+    for (auto it = names.cbegin(); it != names.cend(); ++it) {
+        if (const int id = Query::attributeId(it.key()); id >= 0)
+            byId[size_t(id)] = int(it.value());
+    }
+    return byId;
+}
+
+int lookUp(const std::vector<int> &byId, int id)
+{
+    return id >= 0 && size_t(id) < byId.size() ? byId[size_t(id)] : -1;
 }
 
 // A row that answers null to everything and remembers which columns it was asked for: the
