@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 class QDateTime;
 class QJsonObject;
@@ -25,6 +26,69 @@ void appendJsonStringUtf8(QByteArray &out, QByteArrayView utf8);
 void appendJsonStrings(QByteArray &out, const QStringList &values);
 void appendJsonStrings(QByteArray &out, const QMap<QString, QString> &values);
 
+namespace Internal {
+
+// Bytes written through a cursor into the spare room of a QByteArray: room() makes sure of space
+// for a value's worst case once, and the value is written with plain stores (an append of a
+// QByteArray checks aliasing, sharing and capacity on each call, which was a tenth of writing an
+// answer of 50,000 records, issue 20). take() gives the array back holding what was written.
+class JsonBuffer
+{
+public:
+    // Continues `out` (what it holds stays); `room`: the bytes expected.
+    JsonBuffer(QByteArray &&out, qsizetype room)
+        : m_out(std::move(out))
+    {
+        grow(room);
+    }
+    // Moving the array keeps its bytes where they are, and so the cursor valid.
+    JsonBuffer(JsonBuffer &&other) noexcept
+        : m_out(std::move(other.m_out))
+        , m_at(std::exchange(other.m_at, nullptr))
+        , m_end(std::exchange(other.m_end, nullptr))
+    {
+    }
+    JsonBuffer(const JsonBuffer &) = delete;
+    JsonBuffer &operator=(const JsonBuffer &) = delete;
+    JsonBuffer &operator=(JsonBuffer &&) = delete;
+
+    // The cursor, with at least `bytes` writable after it; advance() moves it past what was written.
+    char *room(qsizetype bytes)
+    {
+        if (m_end - m_at < bytes)
+            grow(bytes);
+        return m_at;
+    }
+    void advance(char *to) { m_at = to; }
+    void put(char c) { *room(1) = c; ++m_at; }
+    void put(const char *data, qsizetype size)
+    {
+        std::memcpy(room(size), data, size_t(size));
+        m_at += size;
+    }
+    // The last byte written (a JSON text written here never starts empty).
+    char last() const { return m_at[-1]; }
+    QByteArray take()
+    {
+        m_out.resize(m_at - m_out.constData());
+        m_at = m_end = nullptr;
+        return std::move(m_out);
+    }
+
+private:
+    void grow(qsizetype bytes);
+
+    QByteArray m_out; // sized to its capacity while written; [data, m_at) is the text
+    char *m_at = nullptr;
+    char *m_end = nullptr;
+};
+
+// The writers of JSON strings, into a buffer (jsonwriter.cpp).
+void writeJsonString(JsonBuffer &out, QStringView text);
+void writeJsonStringUtf8(JsonBuffer &out, QByteArrayView utf8);
+
+} // namespace Internal
+
 // The compact JSON text of one object, written straight into UTF-8. For the few hot paths where
 // building a QJsonObject only to serialize it cost more than the work it described (issue 8: the
 // data of four events per step was a fifth of the orchestrator's time). Keys are written as given
@@ -33,19 +97,23 @@ class JsonObjectWriter
 {
 public:
     // `capacity`: the bytes the object is expected to take (one allocation if it does not grow).
-    explicit JsonObjectWriter(qsizetype capacity = 192) { m_out.reserve(capacity); m_out += '{'; }
+    explicit JsonObjectWriter(qsizetype capacity = 192)
+        : m_out(QByteArray(), capacity)
+    {
+        m_out.put('{');
+    }
     // Writes the object at the end of `text` (finish() gives it back, the object appended): many
     // objects into one buffer, without a copy of each (data.query's results).
     explicit JsonObjectWriter(QByteArray &&text)
-        : m_out(std::move(text))
+        : m_out(std::move(text), 1024)
     {
-        m_out += '{';
+        m_out.put('{');
     }
 
     JsonObjectWriter &add(QLatin1StringView key, QStringView value)
     {
         appendKey(key);
-        appendJsonString(m_out, value);
+        Internal::writeJsonString(m_out, value);
         return *this;
     }
     JsonObjectWriter &add(QLatin1StringView key, const QString &value) { return add(key, QStringView(value)); }
@@ -53,14 +121,14 @@ public:
     JsonObjectWriter &addUtf8(QLatin1StringView key, QByteArrayView utf8)
     {
         appendKey(key);
-        appendJsonStringUtf8(m_out, utf8);
+        Internal::writeJsonStringUtf8(m_out, utf8);
         return *this;
     }
     JsonObjectWriter &add(QLatin1StringView key, qint64 value)
     {
-        char text[24];
-        const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-        return addScalar(key, text, end - text);
+        char *at = writeKey(m_out.room(key.size() + 4 + 20), key);
+        m_out.advance(std::to_chars(at, at + 20, value).ptr);
+        return *this;
     }
     JsonObjectWriter &add(QLatin1StringView key, int value) { return add(key, qint64(value)); }
     JsonObjectWriter &add(QLatin1StringView key, bool value)
@@ -80,77 +148,47 @@ public:
     // A string literal would otherwise become a bool.
     JsonObjectWriter &add(QLatin1StringView key, const char *value) = delete;
     // `json` is already a JSON value (an object from another writer, say).
-    JsonObjectWriter &addRaw(QLatin1StringView key, QByteArrayView json)
-    {
-        appendKey(key);
-        m_out += json;
-        return *this;
-    }
+    JsonObjectWriter &addRaw(QLatin1StringView key, QByteArrayView json) { return addScalar(key, json.data(), json.size()); }
 
     // An object as the value of `key`: what is added until endObject() goes into it.
-    JsonObjectWriter &beginObject(QLatin1StringView key)
-    {
-        appendKey(key);
-        m_out += '{';
-        return *this;
-    }
+    JsonObjectWriter &beginObject(QLatin1StringView key) { return addScalar(key, "{", 1); }
     JsonObjectWriter &endObject()
     {
-        m_out += '}';
+        m_out.put('}');
         return *this;
     }
 
     // The text; the writer is spent.
     QByteArray finish()
     {
-        m_out += '}';
-        return std::move(m_out);
+        m_out.put('}');
+        return m_out.take();
     }
 
 private:
-    // The key and a value that needs no escaping (a number, a time), in one append: a record
-    // has dozens of them, and each append of a QByteArray costs about as much as its bytes.
+    // The key and a value that needs no escaping (a number, a time, raw JSON), in one go.
     JsonObjectWriter &addScalar(QLatin1StringView key, const char *value, qsizetype size)
     {
-        char text[128];
-        const qsizetype keySize = key.size() + 4; // ,"key":
-        if (keySize + size > qsizetype(sizeof text)) {
-            appendKey(key);
-            m_out.append(value, size);
-            return *this;
-        }
-        char *at = writeKey(text, key);
-        memcpy(at, value, size_t(size));
-        m_out.append(text, (at - text) + size);
+        char *at = writeKey(m_out.room(key.size() + 4 + size), key);
+        std::memcpy(at, value, size_t(size));
+        m_out.advance(at + size);
         return *this;
     }
-    // Writes `,"key":` (no comma first in an object) at `at`; returns its end.
+    // Writes `,"key":` (no comma first in an object) at `at`, which has room for it; returns its end.
     char *writeKey(char *at, QLatin1StringView key) const
     {
-        if (!m_out.endsWith('{')) // no value ends so: this key follows another
+        if (m_out.last() != '{') // no value ends so: this key follows another
             *at++ = ',';
         *at++ = '"';
-        memcpy(at, key.data(), size_t(key.size()));
+        std::memcpy(at, key.data(), size_t(key.size()));
         at += key.size();
         *at++ = '"';
         *at++ = ':';
         return at;
     }
-    void appendKey(QLatin1StringView key)
-    {
-        char text[128];
-        if (key.size() + 4 <= qsizetype(sizeof text)) {
-            m_out.append(text, writeKey(text, key) - text);
-            return;
-        }
-        if (!m_out.endsWith('{'))
-            m_out += ',';
-        m_out += '"';
-        m_out += QByteArrayView(key.data(), key.size());
-        m_out += "\":";
-    }
+    void appendKey(QLatin1StringView key) { m_out.advance(writeKey(m_out.room(key.size() + 4), key)); }
 
-    QByteArray m_out;
+    Internal::JsonBuffer m_out;
 };
 
 } // namespace Swamp

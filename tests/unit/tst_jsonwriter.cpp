@@ -1,9 +1,11 @@
 // JsonObjectWriter: the hand-written JSON of events (and event frames) must read back, through
 // Qt's own parser, as exactly the object it describes, whatever the strings hold.
+#include "common/duration.h"
 #include "common/jsonwriter.h"
 #include "common/largebuffer.h"
 #include "model/event.h"
 
+#include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -18,6 +20,7 @@ class tst_JsonWriter : public QObject
 
 private Q_SLOTS:
     void reserveToAppendKeepsTheBytes();
+    void cursorGrowsPastEveryRoom();
     void strings_data();
     void strings();
     void brokenUtf8();
@@ -191,6 +194,52 @@ void tst_JsonWriter::reserveToAppendKeepsTheBytes()
     QVERIFY2(grown < 16, qPrintable(QString::number(grown)));
     reserveToAppend(buffer, 0);
     QCOMPARE(buffer, expected);
+}
+
+// The writer writes through a cursor into room it asked for: values far larger than any room
+// (megabytes, all escaped), a buffer its caller still shares, thousands of objects into one
+// answer past the huge-page size, and the free functions between them: the text is what
+// Qt's own writer makes of the same objects, and the caller's copy is untouched.
+void tst_JsonWriter::cursorGrowsPastEveryRoom()
+{
+    const QString big = QString(u"\"\n\u00fc"_s).repeated(300000); // 1.2 MB of UTF-8, escaped 6x
+    const QByteArray bigUtf8 = QByteArray("x\x01").repeated(200000);
+    const QString expectedBigUtf8 = QString::fromUtf8(bigUtf8);
+    const QByteArray plain(3 * 1024 * 1024, 'p'); // nothing to escape: copied in one go
+    const QByteArray shared("[\"before\"");
+    const QByteArray callersCopy = shared;
+    QByteArray text = shared;
+    QJsonArray expected{u"before"_s};
+    for (int i = 0; i < 6000; ++i) {
+        text += ',';
+        JsonObjectWriter writer(std::move(text));
+        writer.add("i"_L1, i).addTimeMs("at"_L1, qint64(i) * 86400000 * 3);
+        QJsonObject object{{u"i"_s, i}, {u"at"_s, isoUtc(QDateTime::fromMSecsSinceEpoch(qint64(i) * 86400000 * 3, Qt::UTC))}};
+        if (i % 1000 == 7) {
+            writer.addUtf8("plain"_L1, plain).add("big"_L1, big).addUtf8("bigUtf8"_L1, bigUtf8);
+            object.insert(u"big"_s, big);
+            object.insert(u"plain"_s, QString::fromLatin1(plain));
+            object.insert(u"bigUtf8"_s, expectedBigUtf8);
+        }
+        writer.addRaw("raw"_L1, QByteArray("[").append(QByteArray::number(i)).append(']'));
+        object.insert(u"raw"_s, QJsonArray{i});
+        text = writer.finish();
+        expected.append(object);
+        if (i % 500 == 0) { // a free function between objects, into the same buffer
+            text += ',';
+            appendJsonStringUtf8(text, "\xff tail \"");
+            expected.append(QString::fromUtf8("\xff tail \""));
+        }
+    }
+    text += ']';
+    QCOMPARE(callersCopy, "[\"before\""_ba);
+    QVERIFY(text.size() > 32 * 1024 * 1024);
+    QJsonParseError error;
+    const QJsonArray parsedBack = QJsonDocument::fromJson(text, &error).array();
+    QCOMPARE(error.error, QJsonParseError::NoError);
+    QCOMPARE(parsedBack.size(), expected.size());
+    QCOMPARE(parsedBack, expected);
+    QVERIFY(!text.contains('\n') && !text.contains('\x01'));
 }
 
 QTEST_GUILESS_MAIN(tst_JsonWriter)
