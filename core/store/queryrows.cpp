@@ -459,6 +459,29 @@ void addIntOrNull(JsonObjectWriter &writer, QLatin1StringView key, const RowColu
         writer.add(key, int(c.integer(column)));
 }
 
+// The names a state column holds, as their records write them.
+template <typename State>
+std::vector<QByteArray> namesOf(std::initializer_list<State> states, QString (*name)(State))
+{
+    std::vector<QByteArray> names;
+    for (State state : states)
+        names.push_back(name(state).toUtf8());
+    return names;
+}
+
+// The state column as its record writes it, name(fromName(text)): a name that reads back as itself
+// is written as its bytes, without a QString each way (every row writes one).
+template <typename State>
+void addState(JsonObjectWriter &writer, const RowColumns &c, int column, const std::vector<QByteArray> &known,
+              QString (*name)(State), State (*fromName)(const QString &))
+{
+    const QByteArray text = c.utf8(column);
+    if (std::find(known.cbegin(), known.cend(), text) != known.cend())
+        writer.addUtf8("state"_L1, text);
+    else
+        writer.add("state"_L1, name(fromName(QString::fromUtf8(text))));
+}
+
 // The record around its attributes (QueryService's recordText(): its keys sorted, as
 // QJsonDocument writes them), the attributes written by `attributes` between.
 template <typename Attributes>
@@ -500,7 +523,11 @@ void StepRow::appendRecordText(QByteArray &out) const
         w.addRaw("requirement"_L1, texts.requirementText(c.utf8(StepTarget), labels, c.utf8(StepPlatform)));
         w.addUtf8("runId"_L1, c.utf8(StepRunId)).add("seq"_L1, int(c.integer(StepSeq)));
         w.add("shell"_L1, c.integer(StepShell) != 0).addTimeMs("startedAt"_L1, optionalColumn(c, StepStartedAt));
-        w.add("state"_L1, stepStateName(stepStateFromName(c.text(StepState_))));
+        static const std::vector<QByteArray> known =
+            namesOf({StepState::Queued, StepState::Dispatched, StepState::Running, StepState::Succeeded,
+                     StepState::Failed, StepState::Cancelled, StepState::TimedOut},
+                    stepStateName);
+        addState(w, c, StepState_, known, stepStateName, stepStateFromName);
         addUtf8OrNull(w, "target"_L1, c, StepTarget);
         const qint64 timeoutMs = c.integer(StepTimeoutMs);
         if (timeoutMs > 0)
@@ -592,7 +619,12 @@ void LeaseRow::appendRecordText(QByteArray &out) const
         addIntOrNull(w, "exitCode"_L1, c, LeaseExitCode);
         w.addUtf8("id"_L1, id).addUtf8("runId"_L1, c.utf8(LeaseRunId));
         w.addTimeMs("startedAt"_L1, optionalColumn(c, LeaseStartedAt));
-        w.add("state"_L1, leaseStateName(leaseStateFromName(c.text(LeaseState_)))).addUtf8("stepId"_L1, c.utf8(LeaseStepId));
+        static const std::vector<QByteArray> known =
+            namesOf({LeaseState::Active, LeaseState::Completed, LeaseState::Failed, LeaseState::Expired,
+                     LeaseState::Cancelled},
+                    leaseStateName);
+        addState(w, c, LeaseState_, known, leaseStateName, leaseStateFromName);
+        w.addUtf8("stepId"_L1, c.utf8(LeaseStepId));
         w.addTimeMs("updatedAt"_L1, updatedAt);
         w.addUtf8("workerId"_L1, c.utf8(LeaseWorkerId)).addUtf8("workerName"_L1, c.utf8(LeaseWorkerName));
     });

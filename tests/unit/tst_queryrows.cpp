@@ -30,6 +30,7 @@ private Q_SLOTS:
     void aStepRowAnswersAsItsRecord();
     void aLeaseRowAnswersAsItsRecord();
     void equalitiesNarrowTheRows();
+    void aStateColumnOutsideTheNamesWritesAsItsRecord();
     void aScanReadsOnlyWhatThePredicateReads();
     void brokenJsonInARowStaysValidJson();
 
@@ -404,6 +405,40 @@ void tst_QueryRows::brokenJsonInARowStaysValidJson()
         QVERIFY(*matched);
     }));
     QVERIFY(seen);
+}
+
+// A state column the orchestrator never writes (changed by hand, damaged): the answer names the
+// state its record reads back (failed), never the column's text, whose bytes are copied only
+// when they are one of the names.
+void tst_QueryRows::aStateColumnOutsideTheNamesWritesAsItsRecord()
+{
+    const QStringList states{u"Succeeded"_s, u"failed\"}"_s, u"r\u00fcnning"_s, u""_s, u"queued "_s};
+    for (const QString &state : states) {
+        QVERIFY_RESULT(m_store->execute(u"UPDATE steps SET state = ? WHERE id = ?"_s, {state, u"step-done"_s}));
+        QVERIFY_RESULT(m_store->execute(u"UPDATE step_leases SET state = ? WHERE id = ?"_s, {state, u"lease-failed"_s}));
+        int seen = 0;
+        QVERIFY_RESULT(m_store->forEachStepRow({}, std::nullopt, {}, [&](const StepRow &row) {
+            if (row.id() != u"step-done"_s)
+                return;
+            ++seen;
+            QByteArray text;
+            row.appendRecordText(text);
+            const QJsonObject written = QJsonDocument::fromJson(text).object().value(u"attributes"_s).toObject();
+            QCOMPARE(written.value(u"state"_s).toString(), u"failed"_s);
+            QCOMPARE(written, row.step().toJson());
+        }));
+        QVERIFY_RESULT(m_store->forEachLeaseRow({}, std::nullopt, {}, [&](const LeaseRow &row) {
+            if (row.id() != u"lease-failed"_s)
+                return;
+            ++seen;
+            QByteArray text;
+            row.appendRecordText(text);
+            const QJsonObject written = QJsonDocument::fromJson(text).object().value(u"attributes"_s).toObject();
+            QCOMPARE(written.value(u"state"_s).toString(), u"failed"_s);
+            QCOMPARE(written, row.lease().toJson());
+        }));
+        QCOMPARE(seen, 2);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_QueryRows)
