@@ -21,6 +21,7 @@ struct Filter
 {
     QString where;
     QVariantList bindings;
+    QStringList columns; // of the conditions, in order
 };
 
 Filter filterOn(const Store::AttributeEqualities &equalities, const QHash<QString, QString> &columns)
@@ -33,10 +34,44 @@ Filter filterOn(const Store::AttributeEqualities &equalities, const QHash<QStrin
         if (column.isEmpty() || !(value.isString() || integral))
             continue;
         conditions << column + QStringLiteral(" = ?");
+        filter.columns << column;
         filter.bindings << (value.isString() ? QVariant(value.toString()) : QVariant(value.toInteger()));
     }
     if (!conditions.isEmpty())
         filter.where = QStringLiteral("WHERE ") + conditions.join(QStringLiteral(" AND ")) + u' ';
+    return filter;
+}
+
+// The filter as SQLite should run it over `table`. Without statistics its planner follows an
+// index for any equality: for `state = 'completed'` over 100,000 leases, 95,000 of them, that
+// is a lookup by rowid per row, where reading the table through reads the same rows in half the
+// time (47 vs 28 ms, issue 20). The index on state is the one that can be that unselective (run
+// and step ids name a handful of rows): when it would be followed, its entries for the value are
+// counted first (the index alone, a few ms at most), and when they are over a quarter of the
+// rows the condition is written `+state`, which no index serves.
+Result<Filter> scanWhenMostRowsMatch(Store &store, Filter filter, const QString &table)
+{
+    const qsizetype state = filter.columns.indexOf(QStringLiteral("state"));
+    if (store.dialect() != Store::Dialect::Sqlite || state < 0 || filter.columns.contains(QStringLiteral("run_id"))
+        || filter.columns.contains(QStringLiteral("step_id")))
+        return filter;
+    // The highest rowid stands for the row count: never below it, above it after deletes (which
+    // then leaves the index followed, as before).
+    auto counted = store.exec(QStringLiteral("SELECT (SELECT COUNT(*) FROM %1 WHERE state = ?), (SELECT MAX(rowid) FROM %1)")
+                                  .arg(table),
+                              {filter.bindings.at(state)});
+    if (!counted)
+        return fail(counted.error());
+    if (!counted->next())
+        return filter;
+    const qint64 matching = counted->value(0).toLongLong();
+    const qint64 rows = counted->value(1).toLongLong();
+    if (matching * 4 <= rows)
+        return filter;
+    QStringList conditions;
+    for (const QString &column : std::as_const(filter.columns))
+        conditions << (column == QStringLiteral("state") ? QStringLiteral("+state") : column) + QStringLiteral(" = ?");
+    filter.where = QStringLiteral("WHERE ") + conditions.join(QStringLiteral(" AND ")) + u' ';
     return filter;
 }
 
@@ -328,7 +363,10 @@ Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const 
                                    const std::function<bool(const StepRow &)> &keep,
                                    const std::function<void(const StepRow &)> &visit)
 {
-    const Filter filter = filterOn(equalities, StepAttributeColumns);
+    auto planned = scanWhenMostRowsMatch(*this, filterOn(equalities, StepAttributeColumns), QStringLiteral("steps"));
+    if (!planned)
+        return fail(planned.error());
+    const Filter &filter = *planned;
     Internal::TextCache texts;
     return forEachColumns(
         Internal::StepColumnsSql, filter.where, filter.bindings, narrowed(filter) ? QList<int>() : StepRow::columnsFor(reads),
@@ -340,7 +378,10 @@ Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities, const
                                     const std::function<bool(const LeaseRow &)> &keep,
                                     const std::function<void(const LeaseRow &)> &visit)
 {
-    const Filter filter = filterOn(equalities, LeaseAttributeColumns);
+    auto planned = scanWhenMostRowsMatch(*this, filterOn(equalities, LeaseAttributeColumns), QStringLiteral("step_leases"));
+    if (!planned)
+        return fail(planned.error());
+    const Filter &filter = *planned;
     return forEachColumns(
         Internal::LeaseColumnsSql, filter.where, filter.bindings, narrowed(filter) ? QList<int>() : LeaseRow::columnsFor(reads),
         keep ? [&](const Internal::RowColumns &columns) { return keep(LeaseRow(columns)); } : KeepColumns(),

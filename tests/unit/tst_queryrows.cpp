@@ -31,6 +31,7 @@ private Q_SLOTS:
     void aLeaseRowAnswersAsItsRecord();
     void equalitiesNarrowTheRows();
     void aStateColumnOutsideTheNamesWritesAsItsRecord();
+    void anEqualityOnStateReadsTheSameRowsByIndexOrThroughTheTable();
     void aScanReadsOnlyWhatThePredicateReads();
     void brokenJsonInARowStaysValidJson();
 
@@ -438,6 +439,75 @@ void tst_QueryRows::aStateColumnOutsideTheNamesWritesAsItsRecord()
             QCOMPARE(written, row.lease().toJson());
         }));
         QCOMPARE(seen, 2);
+    }
+}
+
+// SQLite follows the index on state for a rare state and reads the table through for a common
+// one (more than a quarter of the rows): the rows given are the same either way, with the other
+// equalities applied as well, and for steps and leases alike.
+void tst_QueryRows::anEqualityOnStateReadsTheSameRowsByIndexOrThroughTheTable()
+{
+    const QDateTime at = QDateTime::fromMSecsSinceEpoch(1795514500000, Qt::UTC);
+    for (int i = 0; i < 24; ++i) {
+        StepRecord step = m_steps.constLast();
+        step.id = u"step-%1"_s.arg(i);
+        step.seq = 10 + i;
+        step.state = i == 0 ? StepState::Cancelled : StepState::Succeeded;
+        step.workerName = u"ci-%1"_s.arg(i % 3);
+        step.createdAt = step.updatedAt = at.addSecs(i);
+        QVERIFY_RESULT(m_store->insertStep(step));
+        m_steps << step;
+        LeaseRecord lease = m_leases.constLast();
+        lease.id = u"lease-%1"_s.arg(i);
+        lease.stepId = step.id;
+        lease.state = i == 0 ? LeaseState::Cancelled : LeaseState::Completed;
+        lease.workerName = step.workerName;
+        lease.createdAt = lease.updatedAt = at.addSecs(i);
+        QVERIFY_RESULT(m_store->insertLease(lease));
+        m_leases << lease;
+    }
+    using Equalities = Store::AttributeEqualities;
+    const QList<Equalities> cases{
+        {{u"state"_s, u"succeeded"_s}},                               // 23 of 26: through the table
+        {{u"state"_s, u"cancelled"_s}},                               // 1 of 26: by the index
+        {{u"state"_s, u"succeeded"_s}, {u"workerName"_s, u"ci-1"_s}}, // both ways with another condition
+        {{u"workerName"_s, u"ci-1"_s}, {u"state"_s, u"cancelled"_s}},
+        {{u"workerName"_s, u"ci-0"_s}, {u"state"_s, u"cancelled"_s}},
+        {{u"state"_s, u"nothing"_s}},
+    };
+    for (const Equalities &equalities : cases) {
+        const auto holds = [&](const QJsonObject &json) {
+            for (const auto &[field, value] : equalities) {
+                QString wanted = value.toString();
+                if (field == u"state"_s && json.contains(u"stepId"_s)) // a lease's states are its own
+                    wanted = wanted == u"succeeded"_s ? u"completed"_s : wanted;
+                if (json.value(field).toString() != wanted)
+                    return false;
+            }
+            return true;
+        };
+        QStringList expected, got;
+        for (const StepRecord &step : std::as_const(m_steps)) {
+            if (holds(step.toJson()))
+                expected << step.id;
+        }
+        QVERIFY_RESULT(m_store->forEachStepRow(equalities, std::nullopt, {}, [&](const StepRow &row) { got << row.id(); }));
+        expected.sort();
+        got.sort();
+        QCOMPARE(got, expected);
+        Equalities leaseEqualities;
+        for (const auto &[field, value] : equalities)
+            leaseEqualities.push_back({field, field == u"state"_s && value == u"succeeded"_s ? QJsonValue(u"completed"_s) : value});
+        expected.clear();
+        got.clear();
+        for (const LeaseRecord &lease : std::as_const(m_leases)) {
+            if (holds(lease.toJson()))
+                expected << lease.id;
+        }
+        QVERIFY_RESULT(m_store->forEachLeaseRow(leaseEqualities, std::nullopt, {}, [&](const LeaseRow &row) { got << row.id(); }));
+        expected.sort();
+        got.sort();
+        QCOMPARE(got, expected);
     }
 }
 
