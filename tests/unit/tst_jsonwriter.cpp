@@ -21,6 +21,7 @@ class tst_JsonWriter : public QObject
 private Q_SLOTS:
     void reserveToAppendKeepsTheBytes();
     void cursorGrowsPastEveryRoom();
+    void everyByteAtEveryPlaceOfAWord();
     void strings_data();
     void strings();
     void brokenUtf8();
@@ -240,6 +241,24 @@ void tst_JsonWriter::cursorGrowsPastEveryRoom()
     QCOMPARE(parsedBack.size(), expected.size());
     QCOMPARE(parsedBack, expected);
     QVERIFY(!text.contains('\n') && !text.contains('\x01'));
+}
+
+// Column text is looked at eight bytes at a time: each of the 256 byte values, at each place of
+// two words and a tail, in otherwise plain text, is written as Qt writes the string it reads as.
+void tst_JsonWriter::everyByteAtEveryPlaceOfAWord()
+{
+    for (int place = 0; place < 19; ++place) {
+        for (int value = 0; value < 256; ++value) {
+            QByteArray text("abcdefghijklmnopqrs");
+            text[place] = char(value);
+            const QByteArray qt =
+                QJsonDocument(QJsonObject{{u"v"_s, QString::fromUtf8(text)}}).toJson(QJsonDocument::Compact);
+            const QByteArray ours = JsonObjectWriter().addUtf8("v"_L1, text).finish();
+            if (ours != qt)
+                QFAIL(qPrintable(u"byte %1 at %2: %3 vs Qt's %4"_s.arg(value).arg(place).arg(QString::fromUtf8(ours),
+                                                                                            QString::fromUtf8(qt))));
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_JsonWriter)
