@@ -414,7 +414,8 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
     auto visited = m_store->forEachStepRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(), keep,
                                            [&](const StepRow &row) {
         const OrderedResults::Key key{row.createdAtMs(), row.seq(), read++};
-        const std::optional<StepRecord> open = row.isOpen() ? m_view->openStep(row.id()) : std::nullopt;
+        const bool isOpen = row.isOpen();
+        const std::optional<StepRecord> open = isOpen ? m_view->openStep(row.id()) : std::nullopt;
         if (open) {
             // Memory holds this one (open, one orchestrator): it is what the step is.
             const QJsonObject record = stepJson(*open);
@@ -425,7 +426,7 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
             }
             return;
         }
-        if (row.isOpen() && !run.matches(row)) // open in the store only: keep() did not ask
+        if (isOpen && !run.matches(row)) // open in the store only: keep() did not ask
             return;
         if (ordered.wouldKeep(key)) {
             ordered.keep(key, [&](QByteArray &out) {
