@@ -19,26 +19,32 @@ const QString AliveOrchestrators = QStringLiteral("(SELECT id FROM orchestrators
 // clause only narrows what the predicate then decides.
 struct Filter
 {
-    QString where;
-    QVariantList bindings;
     QStringList columns; // of the conditions, in order
+    QVariantList bindings;
+    bool stateThroughTable = false; // `+state`: no index serves it (scanWhenMostRowsMatch())
+
+    QString where() const
+    {
+        if (columns.isEmpty())
+            return {};
+        QStringList conditions;
+        for (const QString &column : columns)
+            conditions << (stateThroughTable && column == u"state" ? QStringLiteral("+state") : column) + QStringLiteral(" = ?");
+        return QStringLiteral("WHERE ") + conditions.join(QStringLiteral(" AND ")) + u' ';
+    }
 };
 
 Filter filterOn(const Store::AttributeEqualities &equalities, const QHash<QString, QString> &columns)
 {
-    QStringList conditions;
     Filter filter;
     for (const auto &[field, value] : equalities) {
         const QString column = columns.value(field);
         const bool integral = value.isDouble() && value.toDouble() == double(value.toInteger());
         if (column.isEmpty() || !(value.isString() || integral))
             continue;
-        conditions << column + QStringLiteral(" = ?");
         filter.columns << column;
         filter.bindings << (value.isString() ? QVariant(value.toString()) : QVariant(value.toInteger()));
     }
-    if (!conditions.isEmpty())
-        filter.where = QStringLiteral("WHERE ") + conditions.join(QStringLiteral(" AND ")) + u' ';
     return filter;
 }
 
@@ -66,12 +72,7 @@ Result<Filter> scanWhenMostRowsMatch(Store &store, Filter filter, const QString 
         return filter;
     const qint64 matching = counted->value(0).toLongLong();
     const qint64 rows = counted->value(1).toLongLong();
-    if (matching * 4 <= rows)
-        return filter;
-    QStringList conditions;
-    for (const QString &column : std::as_const(filter.columns))
-        conditions << (column == QStringLiteral("state") ? QStringLiteral("+state") : column) + QStringLiteral(" = ?");
-    filter.where = QStringLiteral("WHERE ") + conditions.join(QStringLiteral(" AND ")) + u' ';
+    filter.stateThroughTable = matching * 4 > rows;
     return filter;
 }
 
@@ -79,7 +80,7 @@ Result<Filter> scanWhenMostRowsMatch(Store &store, Filter filter, const QString 
 // at once rather than first projected to what the predicate reads (forEachColumns()'s keep).
 bool narrowed(const Filter &filter)
 {
-    return !filter.where.isEmpty();
+    return !filter.columns.isEmpty();
 }
 
 const QHash<QString, QString> StepAttributeColumns = {
@@ -369,7 +370,7 @@ Result<void> Store::forEachStepRow(const AttributeEqualities &equalities, const 
     const Filter &filter = *planned;
     Internal::TextCache texts;
     return forEachColumns(
-        Internal::StepColumnsSql, filter.where, filter.bindings, narrowed(filter) ? QList<int>() : StepRow::columnsFor(reads),
+        Internal::StepColumnsSql, filter.where(), filter.bindings, narrowed(filter) ? QList<int>() : StepRow::columnsFor(reads),
         keep ? [&](const Internal::RowColumns &columns) { return keep(StepRow(columns, texts)); } : KeepColumns(),
         [&](const Internal::RowColumns &columns) { visit(StepRow(columns, texts)); });
 }
@@ -383,7 +384,7 @@ Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities, const
         return fail(planned.error());
     const Filter &filter = *planned;
     return forEachColumns(
-        Internal::LeaseColumnsSql, filter.where, filter.bindings, narrowed(filter) ? QList<int>() : LeaseRow::columnsFor(reads),
+        Internal::LeaseColumnsSql, filter.where(), filter.bindings, narrowed(filter) ? QList<int>() : LeaseRow::columnsFor(reads),
         keep ? [&](const Internal::RowColumns &columns) { return keep(LeaseRow(columns)); } : KeepColumns(),
         [&](const Internal::RowColumns &columns) { visit(LeaseRow(columns)); });
 }
@@ -391,7 +392,7 @@ Result<void> Store::forEachLeaseRow(const AttributeEqualities &equalities, const
 Result<QList<AuditRecord>> Store::auditRecordsMatching(const AttributeEqualities &equalities)
 {
     const Filter filter = filterOn(equalities, AuditAttributeColumns);
-    return auditRecords(filter.where, filter.bindings);
+    return auditRecords(filter.where(), filter.bindings);
 }
 
 Result<QList<AuditRecord>> Store::tokenAuditRecords()
