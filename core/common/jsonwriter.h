@@ -63,7 +63,9 @@ public:
     void put(char c) { *room(1) = c; ++m_at; }
     void put(const char *data, qsizetype size)
     {
-        std::memcpy(room(size), data, size_t(size));
+        char *at = room(size);
+        if (size > 0) // an empty view may hold no pointer, which memcpy must not be given
+            std::memcpy(at, data, size_t(size));
         m_at += size;
     }
     // The last byte written (a JSON text written here never starts empty).
@@ -170,7 +172,8 @@ private:
     JsonObjectWriter &addScalar(QLatin1StringView key, const char *value, qsizetype size)
     {
         char *at = writeKey(m_out.room(key.size() + 4 + size), key);
-        std::memcpy(at, value, size_t(size));
+        if (size > 0)
+            std::memcpy(at, value, size_t(size));
         m_out.advance(at + size);
         return *this;
     }
