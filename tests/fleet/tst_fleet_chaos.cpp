@@ -34,6 +34,9 @@ private:
     int succeeded(Harness &via);
     // Whether `via` lists the orchestrator at `url` among the fleet's alive ones.
     static bool isAlive(Harness &via, const QString &url);
+    // Where the fleet is, for a wait that ran out: steps succeeded, and the last words of each
+    // orchestrator and of PostgreSQL.
+    QString whereItIs();
 
     FleetFixture m_fleet;
 };
@@ -84,6 +87,16 @@ bool TestFleetChaos::isAlive(Harness &via, const QString &url)
     return false;
 }
 
+QString TestFleetChaos::whereItIs()
+{
+    QString text = u"succeeded %1 (by A)"_s.arg(succeeded(*m_fleet.orchestrators[0]));
+    for (size_t i = 0; i < m_fleet.orchestrators.size(); ++i) {
+        text += u"\n--- orchestrator %1:\n%2"_s.arg(QChar(u'A' + int(i)))
+                    .arg(m_fleet.orchestrators[i]->orchestratorOutput().right(1500));
+    }
+    return text + u"\n--- PostgreSQL:\n"_s + m_fleet.server.log().right(1500);
+}
+
 void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
 {
     constexpr int Runs = 6;
@@ -110,18 +123,18 @@ void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
     QCOMPARE(stepIds.size(), Steps);
 
     // C dies while its workers run steps; B freezes past the timeout; the database restarts.
-    QTRY_VERIFY_WITH_TIMEOUT(succeeded(a) >= 20, 60000);
+    QTRY_VERIFY2_WITH_TIMEOUT(succeeded(a) >= 20, qPrintable(whereItIs()), 60000);
     c.orchestrator()->signal(SIGKILL);
-    QTRY_VERIFY_WITH_TIMEOUT(succeeded(a) >= 50, 60000);
+    QTRY_VERIFY2_WITH_TIMEOUT(succeeded(a) >= 50, qPrintable(whereItIs()), 60000);
     b.orchestrator()->signal(SIGSTOP);
-    QTRY_VERIFY_WITH_TIMEOUT(!isAlive(a, b.url()), 30000);
+    QTRY_VERIFY2_WITH_TIMEOUT(!isAlive(a, b.url()), qPrintable(whereItIs()), 30000);
     QVERIFY2(m_fleet.server.restart(), qPrintable(m_fleet.server.errorString()));
     b.orchestrator()->signal(SIGCONT);
     // B finds it was declared dead (at its heartbeat, or its commit refused) and exits 1.
     QVERIFY2(b.orchestrator()->waitForExit(30000), qPrintable(b.orchestratorOutput().right(2000)));
     QCOMPARE(b.orchestrator()->exitCode(), 1);
 
-    QTRY_COMPARE_WITH_TIMEOUT(succeeded(a), Steps, 180000);
+    QTRY_VERIFY2_WITH_TIMEOUT(succeeded(a) == Steps, qPrintable(whereItIs()), 180000);
     QVERIFY(a.orchestrator()->isRunning());
     QCOMPARE(total(a, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), Steps);
     QCOMPARE(total(a, u"modelType == \"swamp/step-lease\" && attributes.state == \"active\""_s), 0);
