@@ -46,7 +46,8 @@ namespace Internal {
 void JsonBuffer::grow(qsizetype bytes)
 {
     const qsizetype used = m_at ? m_at - m_out.constData() : m_out.size();
-    m_out.resize(used);
+    if (m_at)
+        m_out.resize(used); // (a null array would allocate for it: a writer's first room is one allocation)
     if (m_out.capacity() - used < bytes) {
         if (used + bytes >= 64 * 1024)
             reserveToAppend(m_out, bytes); // an answer: doubles, on huge pages once large
