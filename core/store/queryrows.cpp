@@ -440,14 +440,31 @@ std::optional<qint64> optionalColumn(const RowColumns &c, int column)
     return c.isNull(column) ? std::nullopt : std::optional<qint64>(c.integer(column));
 }
 
+// A column's scalar (stepScalar(), textOrNullScalar()) as its record writes it: null, an integer
+// or text; the rules of what is null live there, once.
+void addScalar(JsonObjectWriter &writer, QLatin1StringView key, const Query::Scalar &scalar)
+{
+    switch (scalar.kind) {
+    case Query::Scalar::Kind::Int:
+        writer.add(key, scalar.integer);
+        return;
+    case Query::Scalar::Kind::Text:
+        writer.addUtf8(key, scalar.utf8);
+        return;
+    case Query::Scalar::Kind::String:
+        writer.add(key, scalar.string);
+        return;
+    case Query::Scalar::Kind::Null:
+    case Query::Scalar::Kind::Unknown:
+        break;
+    }
+    writer.addNull(key);
+}
+
 // A text column as the records write an optional text: empty is null.
 void addUtf8OrNull(JsonObjectWriter &writer, QLatin1StringView key, const RowColumns &c, int column)
 {
-    const QByteArray text = c.utf8(column);
-    if (text.isEmpty())
-        writer.addNull(key);
-    else
-        writer.addUtf8(key, text);
+    addScalar(writer, key, textOrNullScalar(c, column));
 }
 
 // An int column as the records hold it (narrowed to int), or null.
@@ -529,11 +546,7 @@ void StepRow::appendRecordText(QByteArray &out) const
                     stepStateName);
         addState(w, c, StepState_, known, stepStateName, stepStateFromName);
         addUtf8OrNull(w, "target"_L1, c, StepTarget);
-        const qint64 timeoutMs = c.integer(StepTimeoutMs);
-        if (timeoutMs > 0)
-            w.add("timeoutSeconds"_L1, timeoutMs / 1000);
-        else
-            w.addNull("timeoutSeconds"_L1);
+        addScalar(w, "timeoutSeconds"_L1, stepScalar(c, StepAttribute::TimeoutSeconds));
         w.addTimeMs("updatedAt"_L1, updatedAt);
         addUtf8OrNull(w, "workerName"_L1, c, StepWorkerName);
     });
