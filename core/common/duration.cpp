@@ -92,6 +92,14 @@ QString isoUtc(const QDateTime &when)
     return QString::fromLatin1(text, sizeof text);
 }
 
+QString isoUtcMs(qint64 ms)
+{
+    char text[IsoUtcLength];
+    if (formatIsoUtcMs(ms, text))
+        return QString::fromLatin1(text, sizeof text);
+    return isoUtc(QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC));
+}
+
 bool formatIsoUtc(const QDateTime &when, char *text)
 {
     // Every record and event carries several timestamps: QDateTime::toString() (locale-free

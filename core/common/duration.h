@@ -31,6 +31,8 @@ constexpr int IsoUtcLength = 24;
 bool formatIsoUtc(const QDateTime &when, char *text);
 // The same from milliseconds since the epoch (a timestamp column), without a QDateTime.
 bool formatIsoUtcMs(qint64 ms, char *text);
+// isoUtc() of milliseconds since the epoch: what a record writes of a timestamp column.
+QString isoUtcMs(qint64 ms);
 
 // For JSON records: the ISO time, or null for an invalid (unset) time.
 QJsonValue isoUtcOrNull(const QDateTime &when);

@@ -220,7 +220,7 @@ JsonObjectWriter &JsonObjectWriter::addTimeMs(QLatin1StringView key, std::option
     char *at = writeKey(m_out.room(key.size() + 4 + IsoUtcLength + 2), key);
     *at = '"';
     if (!formatIsoUtcMs(*ms, at + 1)) // outside 1970-9999: Qt writes it (the key not yet counted)
-        return add(key, isoUtc(QDateTime::fromMSecsSinceEpoch(*ms, Qt::UTC)));
+        return add(key, isoUtcMs(*ms));
     at[IsoUtcLength + 1] = '"';
     m_out.advance(at + IsoUtcLength + 2);
     return *this;

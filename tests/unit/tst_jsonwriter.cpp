@@ -11,6 +11,8 @@
 #include <QJsonObject>
 #include <QTest>
 
+#include <limits>
+
 using namespace Qt::StringLiterals;
 using namespace Swamp;
 
@@ -31,6 +33,7 @@ private Q_SLOTS:
     void rawValues();
     void emptyObject();
     void eventTextMatchesToJson();
+    void aRowHoldsTheObjectsValues();
 };
 
 static QJsonObject parsed(const QByteArray &text)
@@ -258,6 +261,41 @@ void tst_JsonWriter::everyByteAtEveryPlaceOfAWord()
                 QFAIL(qPrintable(u"byte %1 at %2: %3 vs Qt's %4"_s.arg(value).arg(place).arg(QString::fromUtf8(ours),
                                                                                             QString::fromUtf8(qt))));
         }
+    }
+}
+
+// JsonRowWriter takes JsonObjectWriter's calls and writes the same values without their keys, in
+// order after the table's number, times as their milliseconds; after what the buffer held.
+void tst_JsonWriter::aRowHoldsTheObjectsValues()
+{
+    const QString hostile = u"q\"\\\n\u0001ü😀"_s;
+    const QByteArray broken("a\xff\xc3(b", 6);
+    const auto write = [&](auto &w) {
+        w.add("s"_L1, hostile).addUtf8("u"_L1, broken).add("min"_L1, std::numeric_limits<qint64>::min());
+        w.add("max"_L1, std::numeric_limits<qint64>::max()).add("i"_L1, -7).add("t"_L1, true).add("f"_L1, false);
+        w.addNull("n"_L1).addRaw("r"_L1, "[1,{\"a\":null}]").addTimeMs("none"_L1, std::nullopt).add("e"_L1, QString());
+    };
+    JsonObjectWriter object;
+    write(object);
+    JsonRowWriter row(QByteArray("xy"), 12);
+    write(row);
+    const QByteArray rowText = row.finish();
+    QVERIFY(rowText.startsWith("xy[12,"));
+    QJsonParseError error;
+    const QJsonArray values = QJsonDocument::fromJson(rowText.mid(2), &error).array();
+    QCOMPARE(error.error, QJsonParseError::NoError);
+    const QJsonObject expected = QJsonDocument::fromJson(object.finish(), &error).object();
+    QCOMPARE(error.error, QJsonParseError::NoError);
+    const QStringList keys{u"s"_s, u"u"_s, u"min"_s, u"max"_s, u"i"_s, u"t"_s, u"f"_s, u"n"_s, u"r"_s, u"none"_s, u"e"_s};
+    QCOMPARE(values.size(), keys.size() + 1);
+    QCOMPARE(values.at(0).toInteger(), 12);
+    for (qsizetype i = 0; i < keys.size(); ++i)
+        QVERIFY2(values.at(i + 1) == expected.value(keys.at(i)), qPrintable(keys.at(i)));
+    QCOMPARE(values.at(3).toInteger(), std::numeric_limits<qint64>::min()); // exactly, not as a double
+    // A time is its milliseconds, before 1970 and past 9999 too.
+    for (const qint64 ms : {qint64(0), qint64(-14182940000), qint64(253402300800000), qint64(1796485843329)}) {
+        JsonRowWriter times(QByteArray(), 0);
+        QCOMPARE(times.addTimeMs("t"_L1, ms).finish(), "[0," + QByteArray::number(ms) + ']');
     }
 }
 
