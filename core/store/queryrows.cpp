@@ -29,7 +29,12 @@ namespace Swamp {
 
 namespace Internal {
 
-// The current row of a statement SQLite runs.
+// The current row of a statement SQLite runs. Each column is taken as its sqlite3_value, one call
+// into SQLite's API (which locks the connection's mutex and checks for a malloc failure on every
+// call) where sqlite3_column_text() and sqlite3_column_bytes() were two: most of a record's
+// columns are read as both (issue 20). SQLite calls such a value "unprotected": usable only
+// where the connection's mutex is not needed, which it is not here, the one thread that uses this
+// connection.
 class SqliteColumns final : public RowColumns
 {
 public:
@@ -39,11 +44,19 @@ public:
     }
     bool isNull(int column) const override { return sqlite3_column_type(m_statement, column) == SQLITE_NULL; }
     qint64 integer(int column) const override { return sqlite3_column_int64(m_statement, column); }
+    std::optional<qint64> optionalInteger(int column) const override
+    {
+        sqlite3_value *value = sqlite3_column_value(m_statement, column);
+        if (sqlite3_value_type(value) == SQLITE_NULL)
+            return std::nullopt;
+        return sqlite3_value_int64(value);
+    }
     QString text(int column) const override { return QString::fromUtf8(utf8(column)); }
     QByteArray utf8(int column) const override
     {
-        const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(m_statement, column));
-        return QByteArray::fromRawData(text, sqlite3_column_bytes(m_statement, column));
+        sqlite3_value *value = sqlite3_column_value(m_statement, column);
+        const auto *text = reinterpret_cast<const char *>(sqlite3_value_text(value)); // first: it may convert
+        return QByteArray::fromRawData(text, sqlite3_value_bytes(value));
     }
 
 private:
@@ -437,12 +450,14 @@ namespace {
 
 std::optional<qint64> optionalColumn(const RowColumns &c, int column)
 {
-    return c.isNull(column) ? std::nullopt : std::optional<qint64>(c.integer(column));
+    return c.optionalInteger(column);
 }
 
 // A column's scalar (stepScalar(), textOrNullScalar()) as its record writes it: null, an integer
-// or text; the rules of what is null live there, once.
-void addScalar(JsonObjectWriter &writer, QLatin1StringView key, const Query::Scalar &scalar)
+// or text; the rules of what is null live there, once. `Writer` is a JsonObjectWriter (a record)
+// or a JsonRowWriter (a row of the rows form), or RowNames (the table's names).
+template <typename Writer>
+void addScalar(Writer &writer, QLatin1StringView key, const Query::Scalar &scalar)
 {
     switch (scalar.kind) {
     case Query::Scalar::Kind::Int:
@@ -462,13 +477,15 @@ void addScalar(JsonObjectWriter &writer, QLatin1StringView key, const Query::Sca
 }
 
 // A text column as the records write an optional text: empty is null.
-void addUtf8OrNull(JsonObjectWriter &writer, QLatin1StringView key, const RowColumns &c, int column)
+template <typename Writer>
+void addUtf8OrNull(Writer &writer, QLatin1StringView key, const RowColumns &c, int column)
 {
     addScalar(writer, key, textOrNullScalar(c, column));
 }
 
 // An int column as the records hold it (narrowed to int), or null.
-void addIntOrNull(JsonObjectWriter &writer, QLatin1StringView key, const RowColumns &c, int column)
+template <typename Writer>
+void addIntOrNull(Writer &writer, QLatin1StringView key, const RowColumns &c, int column)
 {
     if (c.isNull(column))
         writer.addNull(key);
@@ -488,8 +505,8 @@ std::vector<QByteArray> namesOf(std::initializer_list<State> states, QString (*n
 
 // The state column as its record writes it, name(fromName(text)): a name that reads back as itself
 // is written as its bytes, without a QString each way (every row writes one).
-template <typename State>
-void addState(JsonObjectWriter &writer, const RowColumns &c, int column, const std::vector<QByteArray> &known,
+template <typename Writer, typename State>
+void addState(Writer &writer, const RowColumns &c, int column, const std::vector<QByteArray> &known,
               QString (*name)(State), State (*fromName)(const QString &))
 {
     const QByteArray text = c.utf8(column);
@@ -497,6 +514,55 @@ void addState(JsonObjectWriter &writer, const RowColumns &c, int column, const s
         writer.addUtf8("state"_L1, text);
     else
         writer.add("state"_L1, name(fromName(QString::fromUtf8(text))));
+}
+
+// The attributes of a step row (StepRecord::toJsonText()'s keys, in its order), written by `w`.
+template <typename Writer>
+void writeStepAttributes(Writer &w, const RowColumns &c, TextCache &texts)
+{
+    w.add("atMostOnce"_L1, c.integer(StepAtMostOnce) != 0).add("attempt"_L1, int(c.integer(StepAttempt)));
+    w.addRaw("command"_L1, texts.stringsText(c.utf8(StepCommand)));
+    w.addTimeMs("createdAt"_L1, optionalColumn(c, StepCreatedAt));
+    addUtf8OrNull(w, "error"_L1, c, StepError);
+    addIntOrNull(w, "exitCode"_L1, c, StepExitCode);
+    w.addTimeMs("finishedAt"_L1, optionalColumn(c, StepFinishedAt)).addUtf8("id"_L1, c.utf8(StepId));
+    const QByteArray labels = c.utf8(StepLabels);
+    w.addRaw("labels"_L1, texts.labelsText(labels)).addRaw("maskedEnv"_L1, texts.stringsText(c.utf8(StepSecretEnv)));
+    w.add("maxAttempts"_L1, int(c.integer(StepMaxAttempts))).addUtf8("name"_L1, c.utf8(StepName));
+    w.add("outputBytes"_L1, c.integer(StepOutputBytes)).add("outputTruncated"_L1, c.integer(StepOutputTruncated) != 0);
+    addUtf8OrNull(w, "platform"_L1, c, StepPlatform);
+    w.addTimeMs("queuedAt"_L1, optionalColumn(c, StepQueuedAt));
+    w.addRaw("requirement"_L1, texts.requirementText(c.utf8(StepTarget), labels, c.utf8(StepPlatform)));
+    w.addUtf8("runId"_L1, c.utf8(StepRunId)).add("seq"_L1, int(c.integer(StepSeq)));
+    w.add("shell"_L1, c.integer(StepShell) != 0).addTimeMs("startedAt"_L1, optionalColumn(c, StepStartedAt));
+    static const std::vector<QByteArray> known =
+        namesOf({StepState::Queued, StepState::Dispatched, StepState::Running, StepState::Succeeded, StepState::Failed,
+                 StepState::Cancelled, StepState::TimedOut},
+                stepStateName);
+    addState(w, c, StepState_, known, stepStateName, stepStateFromName);
+    addUtf8OrNull(w, "target"_L1, c, StepTarget);
+    addScalar(w, "timeoutSeconds"_L1, stepScalar(c, StepAttribute::TimeoutSeconds));
+    w.addTimeMs("updatedAt"_L1, optionalColumn(c, StepUpdatedAt));
+    addUtf8OrNull(w, "workerName"_L1, c, StepWorkerName);
+}
+
+// The same of a lease row (LeaseRecord::toJsonText()'s keys, in its order).
+template <typename Writer>
+void writeLeaseAttributes(Writer &w, const RowColumns &c)
+{
+    w.add("attempt"_L1, int(c.integer(LeaseAttempt))).addTimeMs("createdAt"_L1, optionalColumn(c, LeaseCreatedAt));
+    w.addTimeMs("endedAt"_L1, optionalColumn(c, LeaseEndedAt));
+    addUtf8OrNull(w, "error"_L1, c, LeaseError);
+    addIntOrNull(w, "exitCode"_L1, c, LeaseExitCode);
+    w.addUtf8("id"_L1, c.utf8(LeaseId)).addUtf8("runId"_L1, c.utf8(LeaseRunId));
+    w.addTimeMs("startedAt"_L1, optionalColumn(c, LeaseStartedAt));
+    static const std::vector<QByteArray> known =
+        namesOf({LeaseState::Active, LeaseState::Completed, LeaseState::Failed, LeaseState::Expired, LeaseState::Cancelled},
+                leaseStateName);
+    addState(w, c, LeaseState_, known, leaseStateName, leaseStateFromName);
+    w.addUtf8("stepId"_L1, c.utf8(LeaseStepId));
+    w.addTimeMs("updatedAt"_L1, optionalColumn(c, LeaseUpdatedAt));
+    w.addUtf8("workerId"_L1, c.utf8(LeaseWorkerId)).addUtf8("workerName"_L1, c.utf8(LeaseWorkerName));
 }
 
 // The record around its attributes (QueryService's recordText(): its keys sorted, as
@@ -514,42 +580,62 @@ void appendRecord(QByteArray &out, QLatin1StringView modelType, const QByteArray
     out = writer.finish();
 }
 
+// The names the attribute writers give, in order, and those of times: a table of the rows form.
+class RowNames
+{
+public:
+    template <typename T>
+    RowNames &add(QLatin1StringView key, const T &)
+    {
+        m_names << key;
+        return *this;
+    }
+    RowNames &addUtf8(QLatin1StringView key, QByteArrayView) { return add(key, 0); }
+    RowNames &addRaw(QLatin1StringView key, QByteArrayView) { return add(key, 0); }
+    RowNames &addNull(QLatin1StringView key) { return add(key, 0); }
+    RowNames &addTimeMs(QLatin1StringView key, std::optional<qint64>)
+    {
+        m_times << key;
+        return add(key, 0);
+    }
+
+    // `{"modelType", "name", "attributes", "times"}`: the record's name is the attribute `name`.
+    QByteArray tableText(QLatin1StringView modelType, QLatin1StringView name) const
+    {
+        JsonObjectWriter writer;
+        writer.addUtf8("modelType"_L1, QByteArrayView(modelType)).addUtf8("name"_L1, QByteArrayView(name));
+        return writer.add("attributes"_L1, m_names).add("times"_L1, m_times).finish();
+    }
+
+private:
+    QStringList m_names;
+    QStringList m_times;
+};
+
 } // namespace
 
 void StepRow::appendRecordText(QByteArray &out) const
 {
     const RowColumns &c = m_columns;
-    TextCache &texts = m_texts;
-    const std::optional<qint64> createdAt = optionalColumn(c, StepCreatedAt);
-    const std::optional<qint64> updatedAt = optionalColumn(c, StepUpdatedAt);
-    const QByteArray id = c.utf8(StepId);
-    const QByteArray name = c.utf8(StepName);
-    // StepRecord::toJsonText()'s keys, in its order.
-    appendRecord(out, "swamp/step"_L1, name, id, createdAt, updatedAt, [&](JsonObjectWriter &w) {
-        w.add("atMostOnce"_L1, c.integer(StepAtMostOnce) != 0).add("attempt"_L1, int(c.integer(StepAttempt)));
-        w.addRaw("command"_L1, texts.stringsText(c.utf8(StepCommand))).addTimeMs("createdAt"_L1, createdAt);
-        addUtf8OrNull(w, "error"_L1, c, StepError);
-        addIntOrNull(w, "exitCode"_L1, c, StepExitCode);
-        w.addTimeMs("finishedAt"_L1, optionalColumn(c, StepFinishedAt)).addUtf8("id"_L1, id);
-        const QByteArray labels = c.utf8(StepLabels);
-        w.addRaw("labels"_L1, texts.labelsText(labels)).addRaw("maskedEnv"_L1, texts.stringsText(c.utf8(StepSecretEnv)));
-        w.add("maxAttempts"_L1, int(c.integer(StepMaxAttempts))).addUtf8("name"_L1, name);
-        w.add("outputBytes"_L1, c.integer(StepOutputBytes)).add("outputTruncated"_L1, c.integer(StepOutputTruncated) != 0);
-        addUtf8OrNull(w, "platform"_L1, c, StepPlatform);
-        w.addTimeMs("queuedAt"_L1, optionalColumn(c, StepQueuedAt));
-        w.addRaw("requirement"_L1, texts.requirementText(c.utf8(StepTarget), labels, c.utf8(StepPlatform)));
-        w.addUtf8("runId"_L1, c.utf8(StepRunId)).add("seq"_L1, int(c.integer(StepSeq)));
-        w.add("shell"_L1, c.integer(StepShell) != 0).addTimeMs("startedAt"_L1, optionalColumn(c, StepStartedAt));
-        static const std::vector<QByteArray> known =
-            namesOf({StepState::Queued, StepState::Dispatched, StepState::Running, StepState::Succeeded,
-                     StepState::Failed, StepState::Cancelled, StepState::TimedOut},
-                    stepStateName);
-        addState(w, c, StepState_, known, stepStateName, stepStateFromName);
-        addUtf8OrNull(w, "target"_L1, c, StepTarget);
-        addScalar(w, "timeoutSeconds"_L1, stepScalar(c, StepAttribute::TimeoutSeconds));
-        w.addTimeMs("updatedAt"_L1, updatedAt);
-        addUtf8OrNull(w, "workerName"_L1, c, StepWorkerName);
-    });
+    appendRecord(out, "swamp/step"_L1, c.utf8(StepName), c.utf8(StepId), optionalColumn(c, StepCreatedAt),
+                 optionalColumn(c, StepUpdatedAt), [&](JsonObjectWriter &w) { writeStepAttributes(w, c, m_texts); });
+}
+
+void StepRow::appendRowText(QByteArray &out, int table) const
+{
+    JsonRowWriter writer(std::move(out), table);
+    writeStepAttributes(writer, m_columns, m_texts);
+    out = writer.finish();
+}
+
+QByteArray StepRow::tableText()
+{
+    // The names come from the writer itself, run over a row of nulls: never a second list of them.
+    const ColumnsAsked nulls;
+    TextCache texts;
+    RowNames names;
+    writeStepAttributes(names, nulls, texts);
+    return names.tableText("swamp/step"_L1, "name"_L1);
 }
 
 QVariant StepRow::field(const QString &name) const
@@ -621,26 +707,24 @@ LeaseRecord LeaseRow::lease() const
 void LeaseRow::appendRecordText(QByteArray &out) const
 {
     const RowColumns &c = m_columns;
-    const std::optional<qint64> createdAt = optionalColumn(c, LeaseCreatedAt);
-    const std::optional<qint64> updatedAt = optionalColumn(c, LeaseUpdatedAt);
-    const QByteArray id = c.utf8(LeaseId);
-    // LeaseRecord::toJsonText()'s keys, in its order; a lease's record is named by its id.
-    appendRecord(out, "swamp/step-lease"_L1, id, id, createdAt, updatedAt, [&](JsonObjectWriter &w) {
-        w.add("attempt"_L1, int(c.integer(LeaseAttempt))).addTimeMs("createdAt"_L1, createdAt);
-        w.addTimeMs("endedAt"_L1, optionalColumn(c, LeaseEndedAt));
-        addUtf8OrNull(w, "error"_L1, c, LeaseError);
-        addIntOrNull(w, "exitCode"_L1, c, LeaseExitCode);
-        w.addUtf8("id"_L1, id).addUtf8("runId"_L1, c.utf8(LeaseRunId));
-        w.addTimeMs("startedAt"_L1, optionalColumn(c, LeaseStartedAt));
-        static const std::vector<QByteArray> known =
-            namesOf({LeaseState::Active, LeaseState::Completed, LeaseState::Failed, LeaseState::Expired,
-                     LeaseState::Cancelled},
-                    leaseStateName);
-        addState(w, c, LeaseState_, known, leaseStateName, leaseStateFromName);
-        w.addUtf8("stepId"_L1, c.utf8(LeaseStepId));
-        w.addTimeMs("updatedAt"_L1, updatedAt);
-        w.addUtf8("workerId"_L1, c.utf8(LeaseWorkerId)).addUtf8("workerName"_L1, c.utf8(LeaseWorkerName));
-    });
+    const QByteArray id = c.utf8(LeaseId); // a lease's record is named by its id
+    appendRecord(out, "swamp/step-lease"_L1, id, id, optionalColumn(c, LeaseCreatedAt), optionalColumn(c, LeaseUpdatedAt),
+                 [&](JsonObjectWriter &w) { writeLeaseAttributes(w, c); });
+}
+
+void LeaseRow::appendRowText(QByteArray &out, int table) const
+{
+    JsonRowWriter writer(std::move(out), table);
+    writeLeaseAttributes(writer, m_columns);
+    out = writer.finish();
+}
+
+QByteArray LeaseRow::tableText()
+{
+    const ColumnsAsked nulls;
+    RowNames names;
+    writeLeaseAttributes(names, nulls);
+    return names.tableText("swamp/step-lease"_L1, "id"_L1);
 }
 
 QVariant LeaseRow::field(const QString &name) const

@@ -43,6 +43,11 @@ public:
     // Appends the row's swamp/step record as data.query's results show it (its whole row, read
     // from the columns): the text QueryService writes of forJson(), without building it.
     void appendRecordText(QByteArray &out) const;
+    // The same record as a row of data.query's rows form (protocol.md): `[table, value, ...]`, the
+    // values of its attributes in the order tableText() names them, times as milliseconds.
+    void appendRowText(QByteArray &out, int table) const;
+    // The table of those rows: `{"modelType", "name", "attributes", "times"}` (protocol.md).
+    static QByteArray tableText();
 
     QVariant field(const QString &name) const override;
     QVariant attribute(const QString &name) const override;
@@ -71,8 +76,10 @@ public:
     QString id() const;
     qint64 createdAtMs() const; // where its record goes in the results
     LeaseRecord lease() const;
-    // As StepRow::appendRecordText(): the swamp/step-lease record of lease().
+    // As StepRow::appendRecordText(): the swamp/step-lease record of lease(); and its row.
     void appendRecordText(QByteArray &out) const;
+    void appendRowText(QByteArray &out, int table) const;
+    static QByteArray tableText();
 
     QVariant field(const QString &name) const override;
     QVariant attribute(const QString &name) const override;

@@ -15,6 +15,7 @@
 #include <QSqlQuery>
 #include <QString>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +29,11 @@ public:
     virtual ~RowColumns() = default;
     virtual bool isNull(int column) const = 0;
     virtual qint64 integer(int column) const = 0;
+    // integer(), or nullopt for null: a timestamp column, in one look where a row can.
+    virtual std::optional<qint64> optionalInteger(int column) const
+    {
+        return isNull(column) ? std::nullopt : std::optional<qint64>(integer(column));
+    }
     virtual QString text(int column) const = 0;
     // The text as UTF-8, valid until the row moves on (a key to look up without copying it).
     virtual QByteArray utf8(int column) const = 0;

@@ -5,6 +5,7 @@
 // hand-edited database filled with broken JSON still gives valid JSON.
 #include "testsupport.h"
 
+#include "query/answer.h"
 #include "query/predicate.h"
 #include "store/queryrows.h"
 #include "store/store.h"
@@ -15,6 +16,8 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <limits>
 
 using namespace Qt::StringLiterals;
 using namespace Swamp;
@@ -34,6 +37,7 @@ private Q_SLOTS:
     void anEqualityOnStateReadsTheSameRowsByIndexOrThroughTheTable();
     void aScanReadsOnlyWhatThePredicateReads();
     void brokenJsonInARowStaysValidJson();
+    void aRowRebuildsAsItsRecord();
 
 private:
     void insertSteps();
@@ -408,6 +412,63 @@ void tst_QueryRows::brokenJsonInARowStaysValidJson()
         QVERIFY(*matched);
     }));
     QVERIFY(seen);
+}
+
+// The rows form (protocol.md): each row, rebuilt by the client (Query::answerWithRecords()) from
+// the tables the orchestrator sends, is the record the records form writes of it, value for
+// value; also for rows a hand-edited database damaged: broken JSON, a state outside the names,
+// times past 9999 and at both ends of 64 bits, an exit code past an int.
+void tst_QueryRows::aRowRebuildsAsItsRecord()
+{
+    const QByteArray tables = "[" + StepRow::tableText() + "," + LeaseRow::tableText() + "]";
+    const QJsonArray tablesJson = QJsonDocument::fromJson(tables).array();
+    QCOMPARE(tablesJson.size(), 2);
+    QCOMPARE(tablesJson.at(0)[u"modelType"_s].toString(), u"swamp/step"_s);
+    QCOMPARE(tablesJson.at(1)[u"name"_s].toString(), u"id"_s);
+    QCOMPARE(tablesJson.at(1)[u"times"_s].toArray().size(), 4); // created, started, ended, updated
+    const qint64 max = std::numeric_limits<qint64>::max();
+    const qint64 min = std::numeric_limits<qint64>::min();
+    const QList<std::pair<QString, QVariantList>> damages{
+        {{}, {}},
+        {u"UPDATE steps SET command = ?, labels = ?, secret_env = ?, state = ?, queued_at = ?, started_at = ?, "
+         "finished_at = ?, exit_code = ? WHERE id = ?"_s,
+         {u"[\"a\", \"b"_s, u"{\"region\": \"eu\"]}"_s, u"not json"_s, u"Succeeded"_s, qint64(253402300800000), max,
+          min, qint64(1) << 40, u"step-done"_s}},
+        {u"UPDATE step_leases SET state = ?, created_at = ?, started_at = ?, ended_at = ?, exit_code = ? WHERE id = ?"_s,
+         {u"failed\"}"_s, qint64(-1), min, max, -(qint64(1) << 40), u"lease-failed"_s}},
+    };
+    for (const auto &[damage, values] : damages) {
+        if (!damage.isEmpty())
+            QVERIFY_RESULT(m_store->execute(damage, values));
+        int rows = 0;
+        // The row `row` as both forms write it: the record and the rebuilt row agree.
+        const auto compare = [&](const auto &row, int table) {
+            ++rows;
+            QByteArray record;
+            row.appendRecordText(record);
+            QByteArray rowText;
+            row.appendRowText(rowText, table);
+            QVERIFY2(rowText.startsWith(QByteArray('[' + QByteArray::number(table) + ',')), rowText.constData());
+            QJsonParseError error;
+            const QJsonObject answer = QJsonDocument::fromJson(R"({"predicate":"p","tables":)" + tables
+                                                                   + R"(,"results":[)" + rowText + R"(],"total":1})",
+                                                               &error)
+                                           .object();
+            QCOMPARE(error.error, QJsonParseError::NoError);
+            auto rebuilt = Query::answerWithRecords(answer);
+            QVERIFY_RESULT(rebuilt);
+            QVERIFY(!rebuilt->contains(u"tables"_s));
+            QCOMPARE(rebuilt->value(u"total"_s).toInteger(), 1);
+            const QJsonObject expected = QJsonDocument::fromJson(record, &error).object();
+            QCOMPARE(error.error, QJsonParseError::NoError);
+            QCOMPARE(rebuilt->value(u"results"_s).toArray(), QJsonArray{expected});
+            // The point of the form: fewer bytes than the record, by a third at least.
+            QVERIFY2(rowText.size() * 3 < record.size() * 2, qPrintable(u"%1 vs %2"_s.arg(rowText.size()).arg(record.size())));
+        };
+        QVERIFY_RESULT(m_store->forEachStepRow({}, std::nullopt, {}, [&](const StepRow &row) { compare(row, 0); }));
+        QVERIFY_RESULT(m_store->forEachLeaseRow({}, std::nullopt, {}, [&](const LeaseRow &row) { compare(row, 1); }));
+        QCOMPARE(rows, 4);
+    }
 }
 
 // A state column the orchestrator never writes (changed by hand, damaged): the answer names the
