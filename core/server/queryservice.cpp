@@ -34,6 +34,16 @@ const QString StepModel = QStringLiteral("swamp/step");
 const QString RunModel = QStringLiteral("swamp/run");
 const QString AuditModel = QStringLiteral("swamp/audit-event");
 
+// The rows form's tables, in the order of the answer's "tables" (protocol.md).
+constexpr int StepTable = 0;
+constexpr int LeaseTable = 1;
+
+QByteArray tablesText()
+{
+    static const QByteArray tables = '[' + StepRow::tableText() + ',' + LeaseRow::tableText() + ']';
+    return tables;
+}
+
 QJsonObject makeRecord(const QString &modelType, const QString &name, const QString &id,
                        const QJsonValue &createdAt, const QJsonValue &updatedAt, const QJsonObject &attributes)
 {
@@ -221,6 +231,7 @@ struct QueryRun
     std::optional<Query::Predicate> select;
     qint64 limit = -1;
     QDateTime now;
+    bool rows = false; // steps and leases read from rows are written as rows (the rows form)
     QByteArray results; // the answer so far: its results' JSON texts, comma-separated, in order
     qint64 kept = 0;
     qint64 candidates = 0;
@@ -334,12 +345,16 @@ Result<QByteArray> QueryService::dataQuery(const QJsonObject &params, QByteArray
         }
         run.select = *compiled;
     }
+    // The rows form is for records; a --select's results are its values, written as they are.
+    run.rows = !run.select && params.value(QStringLiteral("rows")).toBool();
     // The answer is written as the results come, after what is known first (the keys are in
     // protocol.md's order, not sorted: a JSON object's keys have none).
     JsonObjectWriter known(std::move(head));
     known.add("predicate"_L1, text);
     if (run.select)
         known.add("select"_L1, selectText);
+    if (run.rows)
+        known.addRaw("tables"_L1, tablesText());
     run.results = known.finish();
     run.results.chop(1); // the closing brace: more follows
     run.results += ",\"results\":[";
@@ -430,7 +445,9 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
             return;
         if (ordered.wouldKeep(key)) {
             ordered.keep(key, [&](QByteArray &out) {
-                return run.writeResult(out, row, [&](QByteArray &text) { row.appendRecordText(text); });
+                return run.writeResult(out, row, [&](QByteArray &text) {
+                    run.rows ? row.appendRowText(text, StepTable) : row.appendRecordText(text);
+                });
             });
         }
     });
@@ -449,7 +466,9 @@ Result<void> QueryService::visitLeases(QueryRun &run) const
                                             [&](const LeaseRow &row) {
         if (const OrderedResults::Key key{row.createdAtMs(), 0, read++}; ordered.wouldKeep(key)) {
             ordered.keep(key, [&](QByteArray &out) {
-                return run.writeResult(out, row, [&](QByteArray &text) { row.appendRecordText(text); });
+                return run.writeResult(out, row, [&](QByteArray &text) {
+                    run.rows ? row.appendRowText(text, LeaseTable) : row.appendRecordText(text);
+                });
             });
         }
     });

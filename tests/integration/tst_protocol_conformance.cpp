@@ -19,6 +19,7 @@
 #include "swampharness.h"
 
 #include "protocol/workerframes.h"
+#include "query/answer.h"
 #include "version/version.h"
 
 #include <QFile>
@@ -629,6 +630,21 @@ void tst_ProtocolConformance::workerSession()
         15000));
     QVERIFY(conforms(example(u"`run.follow`"_s, u"step"_s), step));
     m_adminCursor = adminCursor;
+
+    // data.query's rows form over the lease that just completed: the document's shape, and,
+    // rebuilt, the records form's answer.
+    QJsonObject rowsQuery{{u"type"_s, u"data.query"_s},
+                          {u"id"_s, u"11"_s},
+                          {u"params"_s, QJsonObject{{u"predicate"_s, u"modelType == \"swamp/step-lease\" && "
+                                                                     "attributes.state == \"completed\""_s},
+                                                    {u"rows"_s, true}}}};
+    const QJsonObject rows = request(rowsQuery);
+    QVERIFY(conforms(example(u"`data.query`"_s, u"result"_s), rows));
+    QCOMPARE(rows.value(u"result"_s)[u"results"_s].toArray().size(), 1);
+    rowsQuery.insert(u"params"_s, QJsonObject{{u"predicate"_s, rowsQuery[u"params"_s][u"predicate"_s]}});
+    const auto rebuilt = Swamp::Query::answerWithRecords(rows.value(u"result"_s).toObject());
+    QVERIFY(rebuilt.has_value());
+    QCOMPARE(*rebuilt, request(rowsQuery).value(u"result"_s).toObject());
 
     // The same finished again names a lease that is no longer active: refused, and acked.
     worker.send(sendAs(finished, leaseId));

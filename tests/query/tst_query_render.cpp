@@ -1,6 +1,11 @@
 #include "queryfixtures.h"
 
+#include "common/duration.h"
+#include "query/answer.h"
 #include "query/render.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
 
 #include <QRegularExpression>
 #include <QTest>
@@ -22,6 +27,9 @@ private Q_SLOTS:
     void records();
     void selection_data();
     void selection();
+    void rowsRebuildIntoRecords();
+    void aMalformedRowsAnswerIsRefused_data();
+    void aMalformedRowsAnswerIsRefused();
 };
 
 void tst_QueryRender::init()
@@ -219,6 +227,105 @@ void tst_QueryRender::selection()
         values.append(*value);
     }
     QCOMPARE(renderSelection(values), expected);
+}
+
+namespace {
+
+// A rows-form answer (protocol.md) with one table and `results` (JSON text), `tables` replacing it.
+QJsonObject rowsAnswer(const QByteArray &results, const QByteArray &tables = {})
+{
+    const QByteArray table =
+        R"({"modelType":"swamp/thing","name":"name","attributes":["createdAt","id","n","name","updatedAt"],"times":["createdAt","updatedAt"]})";
+    const QByteArray text = R"({"predicate":"p","tables":)" + (tables.isEmpty() ? '[' + table + ']' : tables)
+                            + R"(,"results":[)" + results + R"(],"total":2,"limited":false})";
+    QJsonParseError error;
+    const QJsonObject answer = QJsonDocument::fromJson(text, &error).object();
+    if (error.error != QJsonParseError::NoError)
+        qFatal("bad fixture %s: %s", text.constData(), qPrintable(error.errorString()));
+    return answer;
+}
+
+} // namespace
+
+void tst_QueryRender::rowsRebuildIntoRecords()
+{
+    // A row becomes the record around its attributes, times formatted as the records form writes
+    // them (before 1970 and past 9999 too); a record written whole passes as it is, in its place.
+    auto rebuilt = answerWithRecords(rowsAnswer(
+        R"({"modelType":"swamp/worker","name":"w"},[0,-14182940000,"a",[1,{"x":null}],"n \"1\"",253402300800000],)"
+        R"([0,null,"b",null,"b",0])"));
+    QVERIFY(rebuilt.has_value());
+    const QJsonArray results = rebuilt->value(u"results"_s).toArray();
+    QCOMPARE(results.size(), 3);
+    QCOMPARE(results.at(0).toObject(), (QJsonObject{{u"modelType"_s, u"swamp/worker"_s}, {u"name"_s, u"w"_s}}));
+    const QJsonObject first = results.at(1).toObject();
+    QCOMPARE(first.value(u"modelType"_s).toString(), u"swamp/thing"_s);
+    QCOMPARE(first.value(u"name"_s).toString(), u"n \"1\""_s);
+    QCOMPARE(first.value(u"id"_s).toString(), u"a"_s);
+    QCOMPARE(first.value(u"createdAt"_s).toString(), u"1969-07-20T20:17:40.000Z"_s);
+    QCOMPARE(first.value(u"updatedAt"_s).toString(), Swamp::isoUtcMs(253402300800000));
+    QCOMPARE(first[u"attributes"_s][u"n"_s].toArray(), (QJsonArray{1, QJsonObject{{u"x"_s, QJsonValue::Null}}}));
+    QCOMPARE(first[u"attributes"_s][u"createdAt"_s], first.value(u"createdAt"_s));
+    const QJsonObject second = results.at(2).toObject();
+    QVERIFY(second.value(u"createdAt"_s).isNull());
+    QCOMPARE(second.value(u"updatedAt"_s).toString(), u"1970-01-01T00:00:00.000Z"_s);
+    QVERIFY(!rebuilt->contains(u"tables"_s));
+    QCOMPARE(rebuilt->value(u"total"_s).toInteger(), 2);
+    // An answer in the records form (an older orchestrator, a --select) is given back as it is.
+    const QJsonObject plain{{u"results"_s, QJsonArray{1, u"x"_s, QJsonArray{0, 1}}}, {u"total"_s, 3}};
+    QCOMPARE(answerWithRecords(plain).value(), plain);
+}
+
+void tst_QueryRender::aMalformedRowsAnswerIsRefused_data()
+{
+    QTest::addColumn<QByteArray>("results");
+    QTest::addColumn<QByteArray>("tables");
+    QTest::addColumn<QString>("names");
+    const QByteArray good = R"([0,1,"a",2,"n",3])";
+    const auto row = [&](const char *name, const QByteArray &results, const QByteArray &tables, const QString &names) {
+        QTest::addRow("%s", name) << results << tables << names;
+    };
+    row("tables not an array", good, R"({"0":1})", u"\"tables\" is not an array"_s);
+    row("table without attributes", good, R"([{"modelType":"m","name":"name"}])", u"table 0"_s);
+    row("table without model type", good, R"([{"name":"name","attributes":["id"]}])", u"table 0"_s);
+    row("attribute twice", good, R"([{"modelType":"m","name":"id","attributes":["id","id","createdAt","updatedAt"]}])",
+        u"twice"_s);
+    row("attribute no name", good, R"([{"modelType":"m","name":"id","attributes":["id",7,"createdAt","updatedAt"]}])",
+        u"no name"_s);
+    row("time no attribute", good,
+        R"([{"modelType":"m","name":"id","attributes":["id","createdAt","updatedAt"],"times":["endedAt"]}])", u"time"_s);
+    row("no id", good, R"([{"modelType":"m","name":"name","attributes":["name","createdAt","updatedAt"]}])", u"\"id\""_s);
+    row("no name attribute", good, R"([{"modelType":"m","name":"label","attributes":["id","createdAt","updatedAt"]}])",
+        u"\"label\""_s);
+    row("table index past the tables", R"([1,1,"a",2,"n",3])", {}, u"result 0 names no table"_s);
+    row("negative table index", R"([-1,1,"a",2,"n",3])", {}, u"names no table"_s);
+    row("table index a string", R"(["0",1,"a",2,"n",3])", {}, u"names no table"_s);
+    row("table index a fraction", R"([0.5,1,"a",2,"n",3])", {}, u"names no table"_s);
+    row("too few values", good + R"(,[0,1,"a"])", {}, u"result 1 has 2 values where its table has 5"_s);
+    row("too many values", R"([0,1,"a",2,"n",3,4])", {}, u"6 values"_s);
+    row("empty row", R"([])", {}, u"neither a record nor a row"_s);
+    row("a number", R"(7)", {}, u"neither"_s);
+    row("a string", R"("x")", {}, u"neither"_s);
+    row("time a string", R"([0,"2026-12-06T00:00:00.000Z","a",2,"n",3])", {}, u"no whole number"_s);
+    row("time a fraction", R"([0,1.5,"a",2,"n",3])", {}, u"no whole number"_s);
+    row("time past 64 bits", R"([0,1e300,"a",2,"n",3])", {}, u"no whole number"_s);
+    row("time an object", R"([0,1,"a",2,"n",{}])", {}, u"no whole number"_s);
+}
+
+// An orchestrator that breaks the rows form gets an error naming what, never a crash or records
+// half rebuilt.
+void tst_QueryRender::aMalformedRowsAnswerIsRefused()
+{
+    QFETCH(QByteArray, results);
+    QFETCH(QByteArray, tables);
+    QFETCH(QString, names);
+    const auto rebuilt = answerWithRecords(rowsAnswer(results, tables));
+    QVERIFY(!rebuilt.has_value());
+    QCOMPARE(rebuilt.error().code, u"invalid_answer"_s);
+    QVERIFY2(rebuilt.error().message.startsWith(u"the orchestrator's data.query answer is malformed: "_s),
+             qPrintable(rebuilt.error().message));
+    QVERIFY2(rebuilt.error().message.contains(names), qPrintable(rebuilt.error().message));
+    QVERIFY(!rebuilt.error().fix.isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_QueryRender)

@@ -6,6 +6,7 @@
 #include "serverfixture.h"
 #include "testsupport.h"
 
+#include "query/answer.h"
 #include "server/queryservice.h"
 #include "server/stateview.h"
 
@@ -27,13 +28,14 @@ private Q_SLOTS:
     void aLimitKeepsTheFirstWhateverTheReadOrder();
     void aSelectErrorFailsTheQuery();
     void theReplyFrameHoldsTheAnswer();
+    void theRowsFormRebuildsAsTheRecords();
 
 private:
     // `count` finished steps (and a lease each) whose creation goes backwards as they are
     // inserted (rowid order is the reverse of the results'), each named with `padding`; but the
     // first `earliestFirst` of them are the earliest of all.
     void insertBackwards(int count, const QString &padding = {}, int earliestFirst = 0);
-    QJsonObject query(const QString &predicate, qint64 limit = -1, const QString &select = {});
+    QJsonObject query(const QString &predicate, qint64 limit = -1, const QString &select = {}, bool rows = false);
     static QStringList ids(const QJsonObject &answer);
 
     ServerParts m_parts;
@@ -100,9 +102,9 @@ void tst_QueryService::insertBackwards(int count, const QString &padding, int ea
     m_steps = steps;
 }
 
-QJsonObject tst_QueryService::query(const QString &predicate, qint64 limit, const QString &select)
+QJsonObject tst_QueryService::query(const QString &predicate, qint64 limit, const QString &select, bool rows)
 {
-    QJsonObject params{{u"predicate"_s, predicate}, {u"limit"_s, limit}};
+    QJsonObject params{{u"predicate"_s, predicate}, {u"limit"_s, limit}, {u"rows"_s, rows}};
     if (!select.isEmpty())
         params.insert(u"select"_s, select);
     auto answer = m_query->dataQuery(params);
@@ -214,6 +216,38 @@ void tst_QueryService::theReplyFrameHoldsTheAnswer()
     QCOMPARE(error.error, QJsonParseError::NoError);
     QCOMPARE(frame.value(u"id"_s).toString(), u"1"_s);
     QCOMPARE(ids(frame.value(u"result"_s).toObject()).size(), 10);
+}
+
+// The rows form (protocol.md), rebuilt by the client, is the records form's answer: the same
+// results in the same order, with a limit (results kept aside and ordered), with the few models
+// written as records between the rows, and with a --select (whose values are written as they are).
+void tst_QueryService::theRowsFormRebuildsAsTheRecords()
+{
+    insertBackwards(400, u"\"ü\\"_s, 3);
+    const QList<std::tuple<QString, qint64, QString>> queries{
+        {u"modelType == \"swamp/step\" && attributes.labels.region == \"eu\""_s, -1, {}},
+        {u"modelType in [\"swamp/run\", \"swamp/step\", \"swamp/step-lease\"] && id != \"\""_s, -1, {}},
+        {u"modelType in [\"swamp/step\", \"swamp/step-lease\"] && attributes.workerName == \"w-3\""_s, 7, {}},
+        {u"modelType == \"swamp/step-lease\""_s, 0, {}},
+        {u"modelType == \"swamp/step\" && attributes.state == \"failed\""_s, -1, u"attributes"_s},
+        {u"modelType == \"swamp/step\" && attributes.exitCode == 99"_s, -1, {}},
+    };
+    for (const auto &[predicate, limit, select] : queries) {
+        const QJsonObject records = query(predicate, limit, select);
+        const QJsonObject rows = query(predicate, limit, select, true);
+        QVERIFY2(records.value(u"total"_s).toInteger() > 0 || predicate.contains(u"99"_s), qPrintable(predicate));
+        // Rows only where records of steps and leases are written: never with --select.
+        QCOMPARE(rows.contains(u"tables"_s), select.isEmpty());
+        auto rebuilt = Query::answerWithRecords(rows);
+        QVERIFY_RESULT(rebuilt);
+        QCOMPARE(*rebuilt, records);
+    }
+    // Nothing but the run's record (after the steps and leases) is an object in the rows form of
+    // the mixed query.
+    const QJsonArray mixed = query(std::get<0>(queries.at(1)), -1, {}, true).value(u"results"_s).toArray();
+    QCOMPARE(mixed.size(), 801);
+    QVERIFY(mixed.last().isObject());
+    QVERIFY(std::all_of(mixed.begin(), mixed.end() - 1, [](const QJsonValue &v) { return v.isArray(); }));
 }
 
 QTEST_GUILESS_MAIN(tst_QueryService)
