@@ -6,6 +6,7 @@
 #include "statuspalette.h"
 #include "tabsupport.h"
 
+#include "query/answer.h"
 #include "query/predicate.h"
 
 #include <QAction>
@@ -337,11 +338,14 @@ void QueryTab::run()
     QJsonObject params{{QStringLiteral("predicate"), m_editor->toPlainText()}};
     if (!m_select->text().trimmed().isEmpty())
         params.insert(QStringLiteral("select"), m_select->text().trimmed());
+    else
+        params.insert(QStringLiteral("rows"), true); // the rows form: about half the bytes (protocol.md)
     if (m_limit->value() > 0)
         params.insert(QStringLiteral("limit"), m_limit->value());
     m_status->setText(tr("Running…"));
     m_run->setEnabled(false);
-    m_session->request(QStringLiteral("data.query"), params, this, [this](const Result<QJsonObject> &result) {
+    m_session->request(QStringLiteral("data.query"), params, this, [this](const Result<QJsonObject> &answer) {
+        const Result<QJsonObject> result = Query::answerWithRecords(answer);
         m_run->setEnabled(m_valid && isOnline(m_session));
         if (!result) {
             m_model->clear();

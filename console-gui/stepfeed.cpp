@@ -2,6 +2,7 @@
 
 #include "client/adminsession.h"
 #include "model/step.h"
+#include "query/answer.h"
 #include "stepmodel.h"
 
 #include <QJsonArray>
@@ -47,8 +48,10 @@ void StepFeed::load()
     m_openAtLoad.clear();
     m_session->request(
         QStringLiteral("data.query"),
-        {{QStringLiteral("predicate"), QStringLiteral("modelType == \"swamp/step\" && attributes.finishedAt == null")}},
-        this, [this, generation](const Result<QJsonObject> &result) {
+        {{QStringLiteral("predicate"), QStringLiteral("modelType == \"swamp/step\" && attributes.finishedAt == null")},
+         {QStringLiteral("rows"), true}},
+        this, [this, generation](const Result<QJsonObject> &answer) {
+            const Result<QJsonObject> result = Query::answerWithRecords(answer);
             if (generation != m_generation)
                 return;
             if (!result) {
@@ -69,8 +72,10 @@ void StepFeed::loadRecent(int window, quint64 generation)
                                              "attributes.finishedAt > now - duration(\"%1\")")
                                   .arg(QString::fromUtf16(Windows[window]));
     m_session->request(QStringLiteral("data.query"),
-                       {{QStringLiteral("predicate"), predicate}, {QStringLiteral("limit"), RecentLimit}}, this,
-                       [this, window, generation](const Result<QJsonObject> &result) {
+                       {{QStringLiteral("predicate"), predicate}, {QStringLiteral("limit"), RecentLimit},
+                        {QStringLiteral("rows"), true}},
+                       this, [this, window, generation](const Result<QJsonObject> &answer) {
+        const Result<QJsonObject> result = Query::answerWithRecords(answer);
         if (generation != m_generation)
             return;
         if (!result) {

@@ -11,13 +11,19 @@
 
 namespace Swamp::Cli {
 
+// UTF-8 text as it is, ending in a newline (written apart: an answer of tens of MB is not copied
+// to add one).
+static void write(FILE *stream, const QByteArray &utf8)
+{
+    std::fwrite(utf8.constData(), 1, size_t(utf8.size()), stream);
+    if (!utf8.endsWith('\n'))
+        std::fputc('\n', stream);
+    std::fflush(stream);
+}
+
 static void write(FILE *stream, const QString &text)
 {
-    QByteArray bytes = text.toUtf8();
-    if (!bytes.endsWith('\n'))
-        bytes += '\n';
-    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stream);
-    std::fflush(stream);
+    write(stream, text.toUtf8());
 }
 
 void out(const QString &text)
@@ -34,12 +40,12 @@ void printJson(const QJsonValue &value)
 {
     const QJsonDocument document = value.isArray() ? QJsonDocument(value.toArray())
                                                    : QJsonDocument(value.toObject());
-    out(QString::fromUtf8(document.toJson(QJsonDocument::Indented)));
+    write(stdout, document.toJson(QJsonDocument::Indented)); // JSON's UTF-8, never through a QString
 }
 
 void printJsonLine(const QJsonObject &object)
 {
-    out(QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)));
+    write(stdout, QJsonDocument(object).toJson(QJsonDocument::Compact));
 }
 
 static QString s_usageNote;

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "query/answer.h"
 #include "query/render.h"
 
 #include <QJsonArray>
@@ -30,6 +31,8 @@ int runDataQuery(const QStringList &arguments)
     QJsonObject params{{QStringLiteral("predicate"), predicate}};
     if (parser.isSet(QStringLiteral("select")))
         params.insert(QStringLiteral("select"), parser.value(QStringLiteral("select")));
+    else
+        params.insert(QStringLiteral("rows"), true); // half the bytes to send; rebuilt into records below
     if (parser.isSet(QStringLiteral("limit"))) {
         bool ok = false;
         const qint64 limit = parser.value(QStringLiteral("limit")).toLongLong(&ok);
@@ -37,7 +40,7 @@ int runDataQuery(const QStringList &arguments)
             return usageError(QStringLiteral("--limit must be a whole number of at least 0"), command);
         params.insert(QStringLiteral("limit"), limit);
     }
-    auto result = adminCall(parser, QStringLiteral("data.query"), params);
+    const auto result = Query::answerWithRecords(adminCall(parser, QStringLiteral("data.query"), params));
     if (!result) {
         const Error &error = result.error();
         if (error.code.startsWith(u"query_") && !json) {
