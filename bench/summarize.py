@@ -481,6 +481,9 @@ def main():
             if medOf("answerMs") is not None:
                 value = (f"{num(medOf('answerMs'), 1)} answered, {num(medOf('orchestratorCpuMs'), 1)} orchestrator CPU, "
                          f"{value} CLI")
+            if medOf("recordsOrchestratorCpuMs") is not None:  # the rows form, and records beside it
+                value += f" (as records: {num(medOf('recordsOrchestratorCpuMs'), 1)} orchestrator CPU)"
+
             w(f"| `{s['name']}` | `swamp data query '{q['predicate']}'` (ms, {q['results']} results) | {value} |")
     w()
 
