@@ -23,7 +23,7 @@ struct Table
 
 std::unexpected<Error> malformed(const QString &what)
 {
-    return fail(QStringLiteral("invalid_answer"),
+    return fail(QStringLiteral("malformed_answer"),
                 Tr::tr("the orchestrator's data.query answer is malformed: %1").arg(what),
                 Tr::tr("run the same swamp version on both sides; if they are the same, report this with the "
                        "orchestrator's version (swamp version)"));

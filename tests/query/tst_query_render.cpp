@@ -321,7 +321,7 @@ void tst_QueryRender::aMalformedRowsAnswerIsRefused()
     QFETCH(QString, names);
     const auto rebuilt = answerWithRecords(rowsAnswer(results, tables));
     QVERIFY(!rebuilt.has_value());
-    QCOMPARE(rebuilt.error().code, u"invalid_answer"_s);
+    QCOMPARE(rebuilt.error().code, u"malformed_answer"_s);
     QVERIFY2(rebuilt.error().message.startsWith(u"the orchestrator's data.query answer is malformed: "_s),
              qPrintable(rebuilt.error().message));
     QVERIFY2(rebuilt.error().message.contains(names), qPrintable(rebuilt.error().message));
