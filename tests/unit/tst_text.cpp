@@ -24,6 +24,7 @@ private Q_SLOTS:
     void terminalColumns_data();
     void terminalColumns();
     void tableAlignsWhatTheTerminalShows();
+    void tableLinesEndWithoutBlanks();
 };
 
 void tst_Text::init()
@@ -132,6 +133,23 @@ void tst_Text::tableAlignsWhatTheTerminalShows()
                              "\u6771\u4EAC-1      \x1b[32midle\x1b[0m    a=b\n"
                              "\\e[31mevil  busy    c=d\n"
                              "plain       \x1b[32midle\x1b[0m    e=f\n"_s);
+}
+
+// A line ends at its last visible character: the padding of empty last cells and a cell's own
+// trailing blanks (a space, a no-break space) are dropped; blanks inside stay; a line of nothing
+// visible keeps its padding.
+void tst_Text::tableLinesEndWithoutBlanks()
+{
+    TextTable table({u"A"_s, u"B"_s, u"C"_s});
+    table.addRow({u"x"_s});
+    table.addRow({u"yy"_s, u"b \u00a0"_s});
+    table.addRow({u"in side"_s, QString(), u"c"_s});
+    table.addRow({});
+    QCOMPARE(table.render(), u"A        B    C\n"
+                             "x\n"
+                             "yy       b\n"
+                             "in side       c\n"
+                             "              \n"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Text)
