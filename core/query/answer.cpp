@@ -19,6 +19,13 @@ struct Table
     QString name;            // the attribute that names the record
     QStringList attributes;  // in the order of a row's values
     std::vector<bool> times; // per attribute: a time, written as milliseconds
+
+    // A record's attributes with every key and null values, and for each of its keys in the
+    // object's order (sorted) the attribute's place in a row: a row's values are set in place.
+    // Inserting keys one by one was half of printing 95,000 records; setting them, a third of it.
+    QJsonObject blank;
+    std::vector<qsizetype> rowIndexOfKey;
+    QJsonObject blankRecord; // modelType set, the rest null
 };
 
 std::unexpected<Error> malformed(const QString &what)
@@ -56,6 +63,16 @@ Result<std::vector<Table>> tablesOf(const QJsonValue &value)
             if (!table.attributes.contains(needed))
                 return malformed(Tr::tr("table %1 has no attribute \"%2\"").arg(tables.size()).arg(needed));
         }
+        for (const QString &attribute : std::as_const(table.attributes))
+            table.blank.insert(attribute, QJsonValue::Null);
+        for (auto it = table.blank.constBegin(); it != table.blank.constEnd(); ++it)
+            table.rowIndexOfKey.push_back(table.attributes.indexOf(it.key()));
+        table.blankRecord = QJsonObject{{QStringLiteral("modelType"), table.modelType},
+                                        {QStringLiteral("name"), QJsonValue::Null},
+                                        {QStringLiteral("id"), QJsonValue::Null},
+                                        {QStringLiteral("createdAt"), QJsonValue::Null},
+                                        {QStringLiteral("updatedAt"), QJsonValue::Null},
+                                        {QStringLiteral("attributes"), QJsonValue::Null}};
         tables.push_back(std::move(table));
     }
     return tables;
@@ -73,8 +90,9 @@ Result<QJsonObject> recordOf(const std::vector<Table> &tables, const QJsonArray 
                              .arg(index)
                              .arg(row.size() - 1)
                              .arg(table.attributes.size()));
-    QJsonObject attributes;
-    for (qsizetype i = 0; i < table.attributes.size(); ++i) {
+    QJsonObject attributes = table.blank;
+    auto key = attributes.begin();
+    for (const qsizetype i : table.rowIndexOfKey) {
         QJsonValue value = row.at(i + 1);
         if (table.times[size_t(i)] && !value.isNull()) {
             // Whole milliseconds (Qt reads an integer JSON number exactly, to 64 bits); else no time.
@@ -83,14 +101,16 @@ Result<QJsonObject> recordOf(const std::vector<Table> &tables, const QJsonArray 
                 return malformed(Tr::tr("result %1 has a time that is no whole number of milliseconds").arg(index));
             value = isoUtcMs(ms);
         }
-        attributes.insert(table.attributes.at(i), value);
+        key.value() = value;
+        ++key;
     }
-    return QJsonObject{{QStringLiteral("modelType"), table.modelType},
-                       {QStringLiteral("name"), attributes.value(table.name)},
-                       {QStringLiteral("id"), attributes.value(QStringLiteral("id"))},
-                       {QStringLiteral("createdAt"), attributes.value(QStringLiteral("createdAt"))},
-                       {QStringLiteral("updatedAt"), attributes.value(QStringLiteral("updatedAt"))},
-                       {QStringLiteral("attributes"), attributes}};
+    QJsonObject record = table.blankRecord;
+    record[QStringLiteral("name")] = attributes.value(table.name);
+    record[QStringLiteral("id")] = attributes.value(QStringLiteral("id"));
+    record[QStringLiteral("createdAt")] = attributes.value(QStringLiteral("createdAt"));
+    record[QStringLiteral("updatedAt")] = attributes.value(QStringLiteral("updatedAt"));
+    record[QStringLiteral("attributes")] = attributes;
+    return record;
 }
 
 } // namespace
