@@ -1032,6 +1032,29 @@ void tst_ConsoleWidgets::stepRunsAndShowsOutput()
     tab->copyIdAction()->trigger();
     QCOMPARE(QGuiApplication::clipboard()->text(), id);
 
+    // The query tab asks for the rows form and shows (and exports) records: the lease's.
+    QueryTab *query = m_window->queryTab();
+    m_window->tabs()->setCurrentWidget(query);
+    query->setPredicate(QStringLiteral("modelType == \"swamp/step-lease\" && attributes.stepId == \"%1\"").arg(id));
+    query->run();
+    QTRY_COMPARE_WITH_TIMEOUT(query->model()->rowCount(), 1, 10000);
+    const JsonTreeModel *tree = query->treeModel();
+    QTRY_VERIFY(tree->find({QStringLiteral("attributes"), QStringLiteral("state")}).isValid());
+    QCOMPARE(tree->find({QStringLiteral("attributes"), QStringLiteral("state")})
+                 .siblingAtColumn(JsonTreeModel::Value).data().toString(),
+             u"completed");
+    QCOMPARE(tree->find({QStringLiteral("modelType")}).siblingAtColumn(JsonTreeModel::Value).data().toString(),
+             u"swamp/step-lease");
+    QTemporaryDir exportDir;
+    QVERIFY(query->exportTo(exportDir.filePath(QStringLiteral("leases.json"))));
+    QFile exported(exportDir.filePath(QStringLiteral("leases.json")));
+    QVERIFY(exported.open(QIODevice::ReadOnly));
+    const QJsonObject answer = QJsonDocument::fromJson(exported.readAll()).object();
+    QVERIFY(!answer.contains(QStringLiteral("tables")));
+    const QJsonObject lease = answer.value(QStringLiteral("results")).toArray().first().toObject();
+    QCOMPARE(lease[QStringLiteral("attributes")][QStringLiteral("stepId")].toString(), id);
+    QVERIFY(lease.value(QStringLiteral("createdAt")).toString().endsWith(u'Z')); // a time again, not milliseconds
+
     // A console that connects now finds the finished step in its snapshot, and all its output.
     AdminSession later(m_session->endpoint());
     MainWindow window(&later);
