@@ -248,6 +248,15 @@ void tst_QueryService::theRowsFormRebuildsAsTheRecords()
         QVERIFY_RESULT(rebuilt);
         QCOMPARE(*rebuilt, records);
     }
+    // Only a JSON true asks for rows: anything else in "rows" gets the records form, which every
+    // client reads.
+    for (const QJsonValue &notTrue : {QJsonValue(u"true"_s), QJsonValue(1), QJsonValue(QJsonObject{}), QJsonValue(false)}) {
+        auto answer = m_query->dataQuery({{u"predicate"_s, u"modelType == \"swamp/step\""_s}, {u"rows"_s, notTrue}, {u"limit"_s, 1}});
+        QVERIFY_RESULT(answer);
+        const QJsonObject records = QJsonDocument::fromJson(*answer).object();
+        QVERIFY(!records.contains(u"tables"_s));
+        QVERIFY(records.value(u"results"_s).toArray().first().isObject());
+    }
     // Nothing but the run's record (after the steps and leases) is an object in the rows form of
     // the mixed query.
     const QJsonArray mixed = query(std::get<0>(queries.at(1)), -1, {}, true).value(u"results"_s).toArray();
