@@ -448,11 +448,6 @@ StepRecord StepRow::forJson() const
 
 namespace {
 
-std::optional<qint64> optionalColumn(const RowColumns &c, int column)
-{
-    return c.optionalInteger(column);
-}
-
 // A column's scalar (stepScalar(), textOrNullScalar()) as its record writes it: null, an integer
 // or text; the rules of what is null live there, once. `Writer` is a JsonObjectWriter (a record)
 // or a JsonRowWriter (a row of the rows form), or RowNames (the table's names).
@@ -522,19 +517,19 @@ void writeStepAttributes(Writer &w, const RowColumns &c, TextCache &texts)
 {
     w.add("atMostOnce"_L1, c.integer(StepAtMostOnce) != 0).add("attempt"_L1, int(c.integer(StepAttempt)));
     w.addRaw("command"_L1, texts.stringsText(c.utf8(StepCommand)));
-    w.addTimeMs("createdAt"_L1, optionalColumn(c, StepCreatedAt));
+    w.addTimeMs("createdAt"_L1, c.optionalInteger(StepCreatedAt));
     addUtf8OrNull(w, "error"_L1, c, StepError);
     addIntOrNull(w, "exitCode"_L1, c, StepExitCode);
-    w.addTimeMs("finishedAt"_L1, optionalColumn(c, StepFinishedAt)).addUtf8("id"_L1, c.utf8(StepId));
+    w.addTimeMs("finishedAt"_L1, c.optionalInteger(StepFinishedAt)).addUtf8("id"_L1, c.utf8(StepId));
     const QByteArray labels = c.utf8(StepLabels);
     w.addRaw("labels"_L1, texts.labelsText(labels)).addRaw("maskedEnv"_L1, texts.stringsText(c.utf8(StepSecretEnv)));
     w.add("maxAttempts"_L1, int(c.integer(StepMaxAttempts))).addUtf8("name"_L1, c.utf8(StepName));
     w.add("outputBytes"_L1, c.integer(StepOutputBytes)).add("outputTruncated"_L1, c.integer(StepOutputTruncated) != 0);
     addUtf8OrNull(w, "platform"_L1, c, StepPlatform);
-    w.addTimeMs("queuedAt"_L1, optionalColumn(c, StepQueuedAt));
+    w.addTimeMs("queuedAt"_L1, c.optionalInteger(StepQueuedAt));
     w.addRaw("requirement"_L1, texts.requirementText(c.utf8(StepTarget), labels, c.utf8(StepPlatform)));
     w.addUtf8("runId"_L1, c.utf8(StepRunId)).add("seq"_L1, int(c.integer(StepSeq)));
-    w.add("shell"_L1, c.integer(StepShell) != 0).addTimeMs("startedAt"_L1, optionalColumn(c, StepStartedAt));
+    w.add("shell"_L1, c.integer(StepShell) != 0).addTimeMs("startedAt"_L1, c.optionalInteger(StepStartedAt));
     static const std::vector<QByteArray> known =
         namesOf({StepState::Queued, StepState::Dispatched, StepState::Running, StepState::Succeeded, StepState::Failed,
                  StepState::Cancelled, StepState::TimedOut},
@@ -542,7 +537,7 @@ void writeStepAttributes(Writer &w, const RowColumns &c, TextCache &texts)
     addState(w, c, StepState_, known, stepStateName, stepStateFromName);
     addUtf8OrNull(w, "target"_L1, c, StepTarget);
     addScalar(w, "timeoutSeconds"_L1, stepScalar(c, StepAttribute::TimeoutSeconds));
-    w.addTimeMs("updatedAt"_L1, optionalColumn(c, StepUpdatedAt));
+    w.addTimeMs("updatedAt"_L1, c.optionalInteger(StepUpdatedAt));
     addUtf8OrNull(w, "workerName"_L1, c, StepWorkerName);
 }
 
@@ -550,18 +545,18 @@ void writeStepAttributes(Writer &w, const RowColumns &c, TextCache &texts)
 template <typename Writer>
 void writeLeaseAttributes(Writer &w, const RowColumns &c)
 {
-    w.add("attempt"_L1, int(c.integer(LeaseAttempt))).addTimeMs("createdAt"_L1, optionalColumn(c, LeaseCreatedAt));
-    w.addTimeMs("endedAt"_L1, optionalColumn(c, LeaseEndedAt));
+    w.add("attempt"_L1, int(c.integer(LeaseAttempt))).addTimeMs("createdAt"_L1, c.optionalInteger(LeaseCreatedAt));
+    w.addTimeMs("endedAt"_L1, c.optionalInteger(LeaseEndedAt));
     addUtf8OrNull(w, "error"_L1, c, LeaseError);
     addIntOrNull(w, "exitCode"_L1, c, LeaseExitCode);
     w.addUtf8("id"_L1, c.utf8(LeaseId)).addUtf8("runId"_L1, c.utf8(LeaseRunId));
-    w.addTimeMs("startedAt"_L1, optionalColumn(c, LeaseStartedAt));
+    w.addTimeMs("startedAt"_L1, c.optionalInteger(LeaseStartedAt));
     static const std::vector<QByteArray> known =
         namesOf({LeaseState::Active, LeaseState::Completed, LeaseState::Failed, LeaseState::Expired, LeaseState::Cancelled},
                 leaseStateName);
     addState(w, c, LeaseState_, known, leaseStateName, leaseStateFromName);
     w.addUtf8("stepId"_L1, c.utf8(LeaseStepId));
-    w.addTimeMs("updatedAt"_L1, optionalColumn(c, LeaseUpdatedAt));
+    w.addTimeMs("updatedAt"_L1, c.optionalInteger(LeaseUpdatedAt));
     w.addUtf8("workerId"_L1, c.utf8(LeaseWorkerId)).addUtf8("workerName"_L1, c.utf8(LeaseWorkerName));
 }
 
@@ -617,8 +612,8 @@ private:
 void StepRow::appendRecordText(QByteArray &out) const
 {
     const RowColumns &c = m_columns;
-    appendRecord(out, "swamp/step"_L1, c.utf8(StepName), c.utf8(StepId), optionalColumn(c, StepCreatedAt),
-                 optionalColumn(c, StepUpdatedAt), [&](JsonObjectWriter &w) { writeStepAttributes(w, c, m_texts); });
+    appendRecord(out, "swamp/step"_L1, c.utf8(StepName), c.utf8(StepId), c.optionalInteger(StepCreatedAt),
+                 c.optionalInteger(StepUpdatedAt), [&](JsonObjectWriter &w) { writeStepAttributes(w, c, m_texts); });
 }
 
 void StepRow::appendRowText(QByteArray &out, int table) const
@@ -708,7 +703,7 @@ void LeaseRow::appendRecordText(QByteArray &out) const
 {
     const RowColumns &c = m_columns;
     const QByteArray id = c.utf8(LeaseId); // a lease's record is named by its id
-    appendRecord(out, "swamp/step-lease"_L1, id, id, optionalColumn(c, LeaseCreatedAt), optionalColumn(c, LeaseUpdatedAt),
+    appendRecord(out, "swamp/step-lease"_L1, id, id, c.optionalInteger(LeaseCreatedAt), c.optionalInteger(LeaseUpdatedAt),
                  [&](JsonObjectWriter &w) { writeLeaseAttributes(w, c); });
 }
 

@@ -150,7 +150,8 @@ const char LeaseColumnsSql[] = "SELECT id, step_id, run_id, worker_id, worker_na
 
 QDateTime timeFromColumn(const RowColumns &c, int column)
 {
-    return c.isNull(column) ? QDateTime() : QDateTime::fromMSecsSinceEpoch(c.integer(column), Qt::UTC);
+    const std::optional<qint64> ms = c.optionalInteger(column);
+    return ms ? QDateTime::fromMSecsSinceEpoch(*ms, Qt::UTC) : QDateTime();
 }
 
 static std::optional<int> optionalInt(const RowColumns &c, int column)
