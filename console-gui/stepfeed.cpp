@@ -51,9 +51,9 @@ void StepFeed::load()
         {{QStringLiteral("predicate"), QStringLiteral("modelType == \"swamp/step\" && attributes.finishedAt == null")},
          {QStringLiteral("rows"), true}},
         this, [this, generation](const Result<QJsonObject> &answer) {
-            const Result<QJsonObject> result = Query::answerWithRecords(answer);
             if (generation != m_generation)
                 return;
+            const Result<QJsonObject> result = Query::answerWithRecords(answer);
             if (!result) {
                 finishLoad(result.error().text());
                 return;
@@ -75,9 +75,9 @@ void StepFeed::loadRecent(int window, quint64 generation)
                        {{QStringLiteral("predicate"), predicate}, {QStringLiteral("limit"), RecentLimit},
                         {QStringLiteral("rows"), true}},
                        this, [this, window, generation](const Result<QJsonObject> &answer) {
-        const Result<QJsonObject> result = Query::answerWithRecords(answer);
         if (generation != m_generation)
             return;
+        const Result<QJsonObject> result = Query::answerWithRecords(answer);
         if (!result) {
             finishLoad(result.error().text());
             return;
