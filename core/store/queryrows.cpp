@@ -29,46 +29,15 @@ namespace Swamp {
 
 namespace Internal {
 
-// The current row of a statement SQLite runs. Each column is taken as its sqlite3_value, one call
-// into SQLite's API (which locks the connection's mutex and checks for a malloc failure on every
-// call) where sqlite3_column_text() and sqlite3_column_bytes() were two: most of a record's
-// columns are read as both (issue 20). SQLite calls such a value "unprotected": usable only
-// where the connection's mutex is not needed, which it is not here, the one thread that uses this
-// connection.
-class SqliteColumns final : public RowColumns
-{
-public:
-    explicit SqliteColumns(sqlite3_stmt *statement)
-        : m_statement(statement)
-    {
-    }
-    bool isNull(int column) const override { return sqlite3_column_type(m_statement, column) == SQLITE_NULL; }
-    qint64 integer(int column) const override { return sqlite3_column_int64(m_statement, column); }
-    std::optional<qint64> optionalInteger(int column) const override
-    {
-        sqlite3_value *value = sqlite3_column_value(m_statement, column);
-        if (sqlite3_value_type(value) == SQLITE_NULL)
-            return std::nullopt;
-        return sqlite3_value_int64(value);
-    }
-    QString text(int column) const override { return QString::fromUtf8(utf8(column)); }
-    QByteArray utf8(int column) const override
-    {
-        sqlite3_value *value = sqlite3_column_value(m_statement, column);
-        const auto *text = reinterpret_cast<const char *>(sqlite3_value_text(value)); // first: it may convert
-        return QByteArray::fromRawData(text, sqlite3_value_bytes(value));
-    }
-
-private:
-    sqlite3_stmt *m_statement;
-};
-
-// The columns a scan hands to its keep() inside SQLite (the arguments of swamp_keep()): only
-// those of the projection; `at` maps the enum's columns to the arguments, -1 where not given.
+// A row as the arguments of a function SQLite calls for it: swamp_keep(), given the columns of a
+// projection (`at` maps the enum's columns to the arguments, -1 where not given), and
+// swamp_visit(), given every column (no `at`). SQLite made each argument a value of its own,
+// read here without a call into its API per column (sqlite3_column_*() take the connection's
+// mutex and check for a malloc failure on every call: ten of them per record, issue 20).
 class ArgumentColumns final : public RowColumns
 {
 public:
-    ArgumentColumns(sqlite3_value **values, const std::vector<int> &at)
+    ArgumentColumns(sqlite3_value **values, const std::vector<int> *at)
         : m_values(values)
         , m_at(at)
     {
@@ -83,13 +52,20 @@ public:
         sqlite3_value *v = value(column);
         return v ? sqlite3_value_int64(v) : 0;
     }
+    std::optional<qint64> optionalInteger(int column) const override
+    {
+        sqlite3_value *v = value(column);
+        if (!v || sqlite3_value_type(v) == SQLITE_NULL)
+            return std::nullopt;
+        return sqlite3_value_int64(v);
+    }
     QString text(int column) const override { return QString::fromUtf8(utf8(column)); }
     QByteArray utf8(int column) const override
     {
         sqlite3_value *v = value(column);
         if (!v)
             return {};
-        const auto *text = reinterpret_cast<const char *>(sqlite3_value_text(v));
+        const auto *text = reinterpret_cast<const char *>(sqlite3_value_text(v)); // first: it may convert
         return QByteArray::fromRawData(text, sqlite3_value_bytes(v));
     }
 
@@ -97,61 +73,89 @@ private:
     // nullptr (read as null) for a column the scan did not project: a bug the assertion names.
     sqlite3_value *value(int column) const
     {
-        const int at = size_t(column) < m_at.size() ? m_at[size_t(column)] : -1;
+        if (!m_at)
+            return m_values[column];
+        const int at = size_t(column) < m_at->size() ? (*m_at)[size_t(column)] : -1;
         Q_ASSERT_X(at >= 0, "ArgumentColumns", "a column the scan did not project");
         return at >= 0 ? m_values[at] : nullptr;
     }
 
     sqlite3_value **m_values;
-    const std::vector<int> &m_at;
+    const std::vector<int> *m_at;
 };
 
-// The scan running swamp_keep() on this thread: its keep() and its projection.
-struct KeepCall
+// The scan running on this thread: its keep() and projection (swamp_keep()), and what each row
+// it keeps goes to (swamp_visit()).
+struct ScanCall
 {
     const std::function<bool(const RowColumns &)> *keep = nullptr;
     const std::vector<int> *at = nullptr;
+    std::function<void(const RowColumns &)> visit;
 };
-thread_local KeepCall *t_keepCall = nullptr;
+thread_local ScanCall *t_scanCall = nullptr;
 
 // swamp_keep(columns...): whether the running scan keeps the row (1) or drops it (0) before
 // SQLite reads the rest of it.
 void keepFunction(sqlite3_context *context, int, sqlite3_value **values)
 {
-    const KeepCall *call = t_keepCall;
-    if (!call) {
+    const ScanCall *call = t_scanCall;
+    if (!call || !call->keep) {
         sqlite3_result_error(context, "swamp_keep() outside a scan", -1);
         return;
     }
-    sqlite3_result_int(context, (*call->keep)(ArgumentColumns(values, *call->at)) ? 1 : 0);
+    sqlite3_result_int(context, (*call->keep)(ArgumentColumns(values, call->at)) ? 1 : 0);
 }
 
-// Prepares `sql` on `db`, first defining swamp_keep() there when it is not yet (once a connection).
-int prepareWithKeep(sqlite3 *db, const QString &sql, sqlite3_stmt **statement)
+// swamp_visit(every column): hands the row to the running scan, and is false: the statement
+// yields no row, its scan runs to the end inside one sqlite3_step().
+void visitFunction(sqlite3_context *context, int, sqlite3_value **values)
+{
+    const ScanCall *call = t_scanCall;
+    if (!call || !call->visit) {
+        sqlite3_result_error(context, "swamp_visit() outside a scan", -1);
+        return;
+    }
+    call->visit(ArgumentColumns(values, nullptr));
+    sqlite3_result_int(context, 0);
+}
+
+// Prepares `sql` on `db`, first defining swamp_keep() and swamp_visit() there when they are not
+// yet (once a connection).
+int prepareWithFunctions(sqlite3 *db, const QString &sql, sqlite3_stmt **statement)
 {
     const auto prepare = [&]() {
         return sqlite3_prepare16_v2(db, sql.utf16(), int(sql.size() * sizeof(char16_t)), statement, nullptr);
     };
     int rc = prepare();
-    if (rc == SQLITE_ERROR && std::strstr(sqlite3_errmsg(db), "no such function: swamp_keep")) {
+    if (rc == SQLITE_ERROR && std::strstr(sqlite3_errmsg(db), "no such function: swamp_")) {
         rc = sqlite3_create_function_v2(db, "swamp_keep", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr, keepFunction,
                                         nullptr, nullptr, nullptr);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_create_function_v2(db, "swamp_visit", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr, visitFunction,
+                                            nullptr, nullptr, nullptr);
         if (rc == SQLITE_OK)
             rc = prepare();
     }
     return rc;
 }
 
-// The column names of StepColumnsSql or LeaseColumnsSql ("SELECT a, b FROM t "), in order.
-QStringList selectParts(const char *columnsSql)
+// StepColumnsSql or LeaseColumnsSql ("SELECT a, b FROM t ") taken apart: its column names, in
+// order, and what follows them ("FROM t ").
+struct SelectParts
+{
+    QStringList names;
+    QString from;
+};
+
+SelectParts selectParts(const char *columnsSql)
 {
     const QString sql = QString::fromLatin1(columnsSql);
     const qsizetype from = sql.indexOf(QStringLiteral(" FROM "));
     Q_ASSERT(sql.startsWith(QStringLiteral("SELECT ")) && from > 0);
-    QStringList names = sql.mid(7, from - 7).split(u',');
-    for (QString &name : names)
+    SelectParts parts{sql.mid(7, from - 7).split(u','), sql.mid(from + 1)};
+    for (QString &name : parts.names)
         name = name.trimmed();
-    return names;
+    return parts;
 }
 
 } // namespace Internal
@@ -756,13 +760,13 @@ Result<void> Store::forEachColumns(const char *columnsSql, const QString &where,
                                    const std::function<bool(const Internal::RowColumns &)> &keep,
                                    const std::function<void(const Internal::RowColumns &)> &row)
 {
-    const QString wholeSql = QString::fromLatin1(columnsSql) + where;
     const auto kept = [&](const RowColumns &columns) {
         if (!keep || keep(columns))
             row(columns);
     };
     if (m_dialect == Dialect::Postgres)
-        return forEachRow(wholeSql, bindings, [&](const QSqlQuery &query) { kept(QueryColumns(query)); });
+        return forEachRow(QString::fromLatin1(columnsSql) + where, bindings,
+                          [&](const QSqlQuery &query) { kept(QueryColumns(query)); });
     if (auto opened = openBatch(); !opened)
         return opened;
     if (auto flushed = beforeStatement(); !flushed)
@@ -774,23 +778,29 @@ Result<void> Store::forEachColumns(const char *columnsSql, const QString &where,
 
     // With a projection, keep() runs inside SQLite on the projected columns (swamp_keep()), and
     // only the rows it keeps are read whole: no row is read twice, and none read whole in vain.
-    const QStringList names = selectParts(columnsSql);
-    QString sql = wholeSql;
+    // The rows kept go to `row` inside SQLite too (swamp_visit(), last): the statement yields
+    // none, so no row is handed out through the API a column at a time.
+    const SelectParts parts = selectParts(columnsSql);
+    QString sql = QStringLiteral("SELECT 0 ") + parts.from + where;
     std::vector<int> at;
-    const bool keepInside = keep && !projection.isEmpty() && projection.size() < names.size();
+    const bool keepInside = keep && !projection.isEmpty() && projection.size() < parts.names.size();
+    bool conditioned = !where.trimmed().isEmpty(); // `where` is "WHERE ... " or nothing
+    const auto andThen = [&](const QString &term) {
+        sql += (std::exchange(conditioned, true) ? QStringLiteral("AND ") : QStringLiteral("WHERE ")) + term + u' ';
+    };
     if (keepInside) {
-        at.assign(size_t(names.size()), -1);
+        at.assign(size_t(parts.names.size()), -1);
         QStringList arguments;
         for (int column : projection) {
             at[size_t(column)] = int(arguments.size());
-            arguments << names.at(column);
+            arguments << parts.names.at(column);
         }
-        sql += (where.isEmpty() ? QStringLiteral("WHERE ") : QStringLiteral("AND ")) + QStringLiteral("swamp_keep(")
-               + arguments.join(QStringLiteral(", ")) + u')';
+        andThen(QStringLiteral("swamp_keep(") + arguments.join(QStringLiteral(", ")) + u')');
     }
+    andThen(QStringLiteral("swamp_visit(") + parts.names.join(QStringLiteral(", ")) + u')');
 
     sqlite3_stmt *statement = nullptr;
-    int rc = prepareWithKeep(db, sql, &statement);
+    int rc = prepareWithFunctions(db, sql, &statement);
     for (qsizetype i = 0; rc == SQLITE_OK && i < bindings.size(); ++i) {
         // Only the texts and integers of a query's equalities are bound here.
         const QVariant &value = bindings.at(i);
@@ -802,17 +812,16 @@ Result<void> Store::forEachColumns(const char *columnsSql, const QString &where,
             rc = sqlite3_bind_int64(statement, int(i) + 1, value.toLongLong());
         }
     }
-    KeepCall call{&keep, &at};
-    KeepCall *const outer = std::exchange(t_keepCall, keepInside ? &call : nullptr);
-    const SqliteColumns columns(statement);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW) {
+    ScanCall call{keepInside ? &keep : nullptr, &at, [&](const RowColumns &columns) {
         if (keepInside)
             row(columns);
         else
             kept(columns);
-        rc = SQLITE_OK;
-    }
-    t_keepCall = outer;
+    }};
+    ScanCall *const outer = std::exchange(t_scanCall, &call);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW)
+        rc = SQLITE_OK; // (none: swamp_visit() is false)
+    t_scanCall = outer;
     const QString error = rc == SQLITE_DONE ? QString() : QString::fromUtf8(sqlite3_errmsg(db));
     sqlite3_finalize(statement);
     if (!error.isEmpty())
