@@ -15,6 +15,7 @@
 #include <QSqlQuery>
 #include <QString>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -140,19 +141,40 @@ private:
         size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
     };
     template <typename T>
-    using Map = std::unordered_map<std::string, T, Hash, std::equal_to<>>;
+    struct Map
+    {
+        std::unordered_map<std::string, T, Hash, std::equal_to<>> texts;
+        // The two latest found, looked at first: rows read in order share their texts with one
+        // of the two rows before (a fleet's regions alternating), and a comparison of the
+        // bytes is about a third of hashing them and looking the hash up (issue 20).
+        std::string recentKeys[2];
+        T recent[2];
+        int filled = 0;
+        int next = 0;
+    };
 
     template <typename T, typename Parse>
     static T find(Map<T> &map, const QByteArray &utf8, Parse parse)
     {
         const std::string_view key(utf8.constData(), size_t(utf8.size()));
-        if (const auto found = map.find(key); found != map.end())
-            return found->second;
-        T parsed = parse(utf8);
-        constexpr size_t MaxTexts = 4096; // a store where every row differs gains nothing
-        if (map.size() < MaxTexts)
-            map.emplace(std::string(key), parsed);
-        return parsed;
+        for (int i = 0; i < map.filled; ++i) {
+            if (map.recentKeys[i] == key)
+                return map.recent[i];
+        }
+        T value;
+        if (const auto found = map.texts.find(key); found != map.texts.end()) {
+            value = found->second;
+        } else {
+            value = parse(utf8);
+            constexpr size_t MaxTexts = 4096; // a store where every row differs gains nothing
+            if (map.texts.size() < MaxTexts)
+                map.texts.emplace(std::string(key), value);
+        }
+        map.recentKeys[map.next].assign(key);
+        map.recent[map.next] = value;
+        map.next ^= 1;
+        map.filled = std::min(map.filled + 1, 2);
+        return value;
     }
 
     Map<Labels> m_labels;
