@@ -145,6 +145,7 @@ void computeHints(Program &program)
         conjuncts.push_back(&root);
     }
     for (const Node *conjunct : conjuncts) {
+        const int index = int(program.conjunctModelTypes.size());
         program.conjunctModelTypes.push_back(modelTypesOf(*conjunct));
         if (std::optional<QStringList> types = modelTypesOf(*conjunct)) {
             types->removeDuplicates();
@@ -169,9 +170,10 @@ void computeHints(Program &program)
             if (!name || literal.kind != NodeKind::Literal)
                 continue;
             const Kind kind = literal.literal.kind();
-            if (kind == Kind::String || kind == Kind::Int || kind == Kind::Double ||
-                kind == Kind::Bool)
+            if (kind == Kind::String || kind == Kind::Int || kind == Kind::Double || kind == Kind::Bool) {
                 program.attributeEqualities.append({*name, toJson(literal.literal)});
+                program.equalityConjuncts.push_back(index);
+            }
         }
     }
 }

@@ -24,6 +24,7 @@ struct Program
     int slotCount = 0; // comprehension variables
     std::optional<QStringList> modelTypes;
     QList<std::pair<QString, QJsonValue>> attributeEqualities;
+    std::vector<int> equalityConjuncts; // per attribute equality: its conjunct (conjunctModelTypes' index)
     // Per conjunct of the root's && chain (the root alone when it is none): the model types it
     // admits when it only names model types (modelType == "x", modelType in [...]).
     std::vector<std::optional<QStringList>> conjunctModelTypes;

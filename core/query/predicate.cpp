@@ -140,4 +140,18 @@ Predicate Predicate::forModelType(const QString &modelType) const
     return scoped;
 }
 
+Predicate Predicate::knowingTrue(const std::function<bool(const QString &, const QJsonValue &)> &holds) const
+{
+    Predicate scoped = *this;
+    const auto &equalities = m_program->attributeEqualities;
+    for (qsizetype i = 0; i < equalities.size(); ++i) {
+        if (!holds(equalities.at(i).first, equalities.at(i).second))
+            continue;
+        if (scoped.m_skip.empty())
+            scoped.m_skip.assign(m_program->conjunctModelTypes.size(), false);
+        scoped.m_skip[size_t(m_program->equalityConjuncts.at(size_t(i)))] = true;
+    }
+    return scoped;
+}
+
 } // namespace Swamp::Query

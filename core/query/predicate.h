@@ -12,6 +12,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -86,6 +87,11 @@ public:
     // name model types and admit it (modelType == "x", modelType in [...]) are true for each of
     // them, and are no longer evaluated per record. The answer on such a record is the same.
     Predicate forModelType(const QString &modelType) const;
+    // The same predicate for records that a store gave as holding some of the attribute
+    // equalities (an SQL condition on the column the attribute is read from): those conditions,
+    // each where `holds(attribute, literal)`, are true for each of them and no longer evaluated.
+    // The answer on such a record is the same; on another one it may not be.
+    Predicate knowingTrue(const std::function<bool(const QString &attribute, const QJsonValue &literal)> &holds) const;
 
     // What it reads of a record, so that a store reads only those columns while it scans;
     // nullopt when it reads `attributes` whole (`"x" in attributes`, size(attributes), ...).
@@ -95,7 +101,7 @@ private:
     Predicate() = default;
 
     std::shared_ptr<const Internal::Program> m_program;
-    std::vector<bool> m_skip; // per top-level conjunct: known true (forModelType())
+    std::vector<bool> m_skip; // per top-level conjunct: known true (forModelType(), knowingTrue())
 };
 
 } // namespace Swamp::Query

@@ -240,13 +240,18 @@ struct QueryRun
     std::optional<Error> selectError;
 
     std::optional<Query::Predicate> scoped; // the predicate for the model being read (forModelType())
+    std::optional<Query::Predicate> scopedRows; // the same for the rows its scan gives (knowingTrue())
 
     // Whether the predicate can match records of `model`; then they are the ones read next.
-    bool wants(const QString &model)
+    // `holds`: which of its attribute equalities every row the model's scan gives holds.
+    bool wants(const QString &model, bool (*holds)(const QString &, const QJsonValue &) = nullptr)
     {
         if (types && !types->contains(model))
             return false;
         scoped = predicate.forModelType(model);
+        scopedRows.reset();
+        if (holds)
+            scopedRows = scoped->knowingTrue(holds);
         return true;
     }
     // How many more results may be kept (-1: any number).
@@ -254,10 +259,15 @@ struct QueryRun
 
     // Whether `record` (a QJsonObject or a Query::Record) matches; counts it.
     template <typename Record>
-    bool matches(const Record &record)
+    bool matches(const Record &record) { return matchesBy(scoped ? *scoped : predicate, record); }
+    // The same for a row the model's scan gave.
+    template <typename Row>
+    bool rowMatches(const Row &row) { return matchesBy(scopedRows ? *scopedRows : scoped ? *scoped : predicate, row); }
+    template <typename Record>
+    bool matchesBy(const Query::Predicate &scopedPredicate, const Record &record)
     {
         ++candidates;
-        auto matched = (scoped ? *scoped : predicate).matches(record, now);
+        auto matched = scopedPredicate.matches(record, now);
         if (!matched) {
             // A record the predicate cannot decide (e.g. a missing label) does not match.
             if (!firstError)
@@ -392,11 +402,11 @@ Result<void> QueryService::visitCandidates(QueryRun &run) const
         if (!visited)
             return fail(visited.error());
     }
-    if (run.wants(StepModel)) {
+    if (run.wants(StepModel, &StepRow::holdsEquality)) {
         if (auto visited = visitSteps(run); !visited)
             return visited;
     }
-    if (run.wants(LeaseModel)) {
+    if (run.wants(LeaseModel, &LeaseRow::holdsEquality)) {
         if (auto visited = visitLeases(run); !visited)
             return visited;
     }
@@ -425,7 +435,7 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
     // A step memory holds is open: an ended one in the store is not (its row is written first).
     // The scan decides on the columns the predicate reads (inside SQLite); the rows it keeps,
     // open ones and matches, come whole.
-    const auto keep = [&](const StepRow &row) { return row.isOpen() || run.matches(row); };
+    const auto keep = [&](const StepRow &row) { return row.isOpen() || run.rowMatches(row); };
     auto visited = m_store->forEachStepRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(), keep,
                                            [&](const StepRow &row) {
         const OrderedResults::Key key{row.createdAtMs(), row.seq(), read++};
@@ -441,7 +451,7 @@ Result<void> QueryService::visitSteps(QueryRun &run) const
             }
             return;
         }
-        if (isOpen && !run.matches(row)) // open in the store only: keep() did not ask
+        if (isOpen && !run.rowMatches(row)) // open in the store only: keep() did not ask
             return;
         if (ordered.wouldKeep(key)) {
             ordered.keep(key, [&](QByteArray &out) {
@@ -461,7 +471,7 @@ Result<void> QueryService::visitLeases(QueryRun &run) const
 {
     OrderedResults ordered = run.ordered();
     qint64 read = 0;
-    const auto keep = [&](const LeaseRow &row) { return run.matches(row); };
+    const auto keep = [&](const LeaseRow &row) { return run.rowMatches(row); };
     auto visited = m_store->forEachLeaseRow(run.predicate.attributeEqualities(), run.predicate.fieldsRead(), keep,
                                             [&](const LeaseRow &row) {
         if (const OrderedResults::Key key{row.createdAtMs(), 0, read++}; ordered.wouldKeep(key)) {

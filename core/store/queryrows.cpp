@@ -502,6 +502,35 @@ std::vector<QByteArray> namesOf(std::initializer_list<State> states, QString (*n
     return names;
 }
 
+// The names of the states, which a record writes as its column holds them.
+const std::vector<QByteArray> &stepStateNames()
+{
+    static const std::vector<QByteArray> names =
+        namesOf({StepState::Queued, StepState::Dispatched, StepState::Running, StepState::Succeeded, StepState::Failed,
+                 StepState::Cancelled, StepState::TimedOut},
+                stepStateName);
+    return names;
+}
+
+const std::vector<QByteArray> &leaseStateNames()
+{
+    static const std::vector<QByteArray> names =
+        namesOf({LeaseState::Active, LeaseState::Completed, LeaseState::Failed, LeaseState::Expired, LeaseState::Cancelled},
+                leaseStateName);
+    return names;
+}
+
+// Whether a row the scan gave for `attributes.<attribute> == literal` holds it as its record
+// reads it. The scans narrow the rows by each such equality they have a column for (with a
+// string literal, always); of those only the state reads as its column holds it, when it holds
+// the name of a state (other columns do not: an empty error is a null attribute, an exit code
+// past an int another number, a state outside the names the one it is taken for).
+bool stateHolds(const QString &attribute, const QJsonValue &literal, const std::vector<QByteArray> &names)
+{
+    return attribute == u"state" && literal.isString()
+           && std::find(names.cbegin(), names.cend(), literal.toString().toUtf8()) != names.cend();
+}
+
 // The state column as its record writes it, name(fromName(text)): a name that reads back as itself
 // is written as its bytes, without a QString each way (every row writes one).
 template <typename Writer, typename State>
@@ -534,11 +563,7 @@ void writeStepAttributes(Writer &w, const RowColumns &c, TextCache &texts)
     w.addRaw("requirement"_L1, texts.requirementText(c.utf8(StepTarget), labels, c.utf8(StepPlatform)));
     w.addUtf8("runId"_L1, c.utf8(StepRunId)).add("seq"_L1, int(c.integer(StepSeq)));
     w.add("shell"_L1, c.integer(StepShell) != 0).addTimeMs("startedAt"_L1, c.optionalInteger(StepStartedAt));
-    static const std::vector<QByteArray> known =
-        namesOf({StepState::Queued, StepState::Dispatched, StepState::Running, StepState::Succeeded, StepState::Failed,
-                 StepState::Cancelled, StepState::TimedOut},
-                stepStateName);
-    addState(w, c, StepState_, known, stepStateName, stepStateFromName);
+    addState(w, c, StepState_, stepStateNames(), stepStateName, stepStateFromName);
     addUtf8OrNull(w, "target"_L1, c, StepTarget);
     addScalar(w, "timeoutSeconds"_L1, stepScalar(c, StepAttribute::TimeoutSeconds));
     w.addTimeMs("updatedAt"_L1, c.optionalInteger(StepUpdatedAt));
@@ -555,10 +580,7 @@ void writeLeaseAttributes(Writer &w, const RowColumns &c)
     addIntOrNull(w, "exitCode"_L1, c, LeaseExitCode);
     w.addUtf8("id"_L1, c.utf8(LeaseId)).addUtf8("runId"_L1, c.utf8(LeaseRunId));
     w.addTimeMs("startedAt"_L1, c.optionalInteger(LeaseStartedAt));
-    static const std::vector<QByteArray> known =
-        namesOf({LeaseState::Active, LeaseState::Completed, LeaseState::Failed, LeaseState::Expired, LeaseState::Cancelled},
-                leaseStateName);
-    addState(w, c, LeaseState_, known, leaseStateName, leaseStateFromName);
+    addState(w, c, LeaseState_, leaseStateNames(), leaseStateName, leaseStateFromName);
     w.addUtf8("stepId"_L1, c.utf8(LeaseStepId));
     w.addTimeMs("updatedAt"_L1, c.optionalInteger(LeaseUpdatedAt));
     w.addUtf8("workerId"_L1, c.utf8(LeaseWorkerId)).addUtf8("workerName"_L1, c.utf8(LeaseWorkerName));
@@ -625,6 +647,11 @@ void StepRow::appendRowText(QByteArray &out, int table) const
     JsonRowWriter writer(std::move(out), table);
     writeStepAttributes(writer, m_columns, m_texts);
     out = writer.finish();
+}
+
+bool StepRow::holdsEquality(const QString &attribute, const QJsonValue &literal)
+{
+    return stateHolds(attribute, literal, stepStateNames());
 }
 
 QByteArray StepRow::tableText()
@@ -716,6 +743,11 @@ void LeaseRow::appendRowText(QByteArray &out, int table) const
     JsonRowWriter writer(std::move(out), table);
     writeLeaseAttributes(writer, m_columns);
     out = writer.finish();
+}
+
+bool LeaseRow::holdsEquality(const QString &attribute, const QJsonValue &literal)
+{
+    return stateHolds(attribute, literal, leaseStateNames());
 }
 
 QByteArray LeaseRow::tableText()

@@ -48,6 +48,10 @@ public:
     void appendRowText(QByteArray &out, int table) const;
     // The table of those rows: `{"modelType", "name", "attributes", "times"}` (protocol.md).
     static QByteArray tableText();
+    // Whether every row Store::forEachStepRow() gives for the attribute equality
+    // `attributes.<attribute> == literal` holds it as the row reads it (the scan decided it in
+    // SQL): a predicate need not test it again (Query::Predicate::knowingTrue()).
+    static bool holdsEquality(const QString &attribute, const QJsonValue &literal);
 
     QVariant field(const QString &name) const override;
     QVariant attribute(const QString &name) const override;
@@ -80,6 +84,7 @@ public:
     void appendRecordText(QByteArray &out) const;
     void appendRowText(QByteArray &out, int table) const;
     static QByteArray tableText();
+    static bool holdsEquality(const QString &attribute, const QJsonValue &literal); // as StepRow's
 
     QVariant field(const QString &name) const override;
     QVariant attribute(const QString &name) const override;

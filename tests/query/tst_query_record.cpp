@@ -22,6 +22,8 @@ private Q_SLOTS:
     void readsOnlyWhatItNames();
     void forModelTypeKeepsTheAnswer_data();
     void forModelTypeKeepsTheAnswer();
+    void knowingTrueKeepsTheAnswerWhereItHolds_data();
+    void knowingTrueKeepsTheAnswerWhereItHolds();
     void quickTestsAnswerAsTheEvaluator_data();
     void quickTestsAnswerAsTheEvaluator();
     void quickTestsReadScalars();
@@ -192,6 +194,49 @@ void tst_QueryRecord::forModelTypeKeepsTheAnswer()
         else
             QCOMPARE(scoped.error().code, whole.error().code);
     }
+}
+
+void tst_QueryRecord::knowingTrueKeepsTheAnswerWhereItHolds_data()
+{
+    QTest::addColumn<QString>("predicate");
+    QTest::addColumn<QString>("stateReads"); // of the running step, knowing state == "running" true
+    QTest::addRow("alone") << u"attributes.state == \"running\""_s << u"-"_s;
+    QTest::addRow("reversed") << u"\"running\" == attributes[\"state\"] && attributes.attempt == 1"_s << u"-"_s;
+    QTest::addRow("with-type") << u"modelType == \"swamp/step\" && attributes.state == \"running\" && attributes.attempt == 2"_s
+                               << u"-"_s;
+    QTest::addRow("false-beside-it") << u"attributes.state == \"running\" && false"_s << u"-"_s;
+    QTest::addRow("error-beside-it") << u"attributes.state == \"running\" && attributes.labels.zone == \"a\""_s << u"-"_s;
+    QTest::addRow("twice") << u"attributes.state == \"running\" && attributes.state == \"running\""_s << u"-"_s;
+    // Only top-level conditions of the && chain are known: these are still evaluated.
+    QTest::addRow("under-or") << u"attributes.state == \"running\" || attributes.attempt == 7"_s << u"state"_s;
+    QTest::addRow("under-not") << u"!(attributes.state == \"running\")"_s << u"state"_s;
+    QTest::addRow("other-literal") << u"attributes.state == \"queued\""_s << u"state"_s;
+    QTest::addRow("other-attribute") << u"attributes.error == \"running\""_s << u"-"_s;
+}
+
+// A store that decided `attributes.state == "running"` in SQL gives only rows that hold it: the
+// predicate knowing it true answers each of them as the whole predicate does, without reading
+// the state; any other condition is still evaluated.
+void tst_QueryRecord::knowingTrueKeepsTheAnswerWhereItHolds()
+{
+    QFETCH(QString, predicate);
+    QFETCH(QString, stateReads);
+    auto compiled = Predicate::compile(predicate);
+    QVERIFY_RESULT(compiled);
+    const auto holds = [](const QString &attribute, const QJsonValue &literal) {
+        return attribute == u"state" && literal == QJsonValue(u"running"_s);
+    };
+    const QJsonObject json = QueryFixtures::record(u"step"_s); // state "running", attempt 1
+    QCOMPARE(json.value(u"attributes"_s).toObject().value(u"state"_s).toString(), u"running"_s);
+    const auto whole = compiled->matches(json, QueryFixtures::now());
+    const QueryFixtures::JsonRecord record(json);
+    const auto known = compiled->forModelType(u"swamp/step"_s).knowingTrue(holds).matches(record, QueryFixtures::now());
+    QCOMPARE(known.has_value(), whole.has_value());
+    if (whole)
+        QCOMPARE(*known, *whole);
+    else
+        QCOMPARE(known.error().code, whole.error().code);
+    QCOMPARE(record.attributeReads.value(u"state"_s) > 0, stateReads == u"state");
 }
 
 void tst_QueryRecord::quickTestsAnswerAsTheEvaluator_data()
