@@ -44,4 +44,22 @@ void reserveToAppend(QByteArray &buffer, qsizetype bytes)
     }
 }
 
+QByteArray ReusedBuffer::take()
+{
+    if (!m_buffer.isDetached()) { // still held elsewhere (or none): not to be written into
+        m_buffer = QByteArray();
+        return {};
+    }
+    QByteArray buffer = std::move(m_buffer);
+    buffer.resize(0); // the capacity stays
+    return buffer;
+}
+
+bool ReusedBuffer::keep(const QByteArray &written)
+{
+    if (written.capacity() >= m_smallest)
+        m_buffer = written;
+    return written.size() >= m_smallest;
+}
+
 } // namespace Swamp

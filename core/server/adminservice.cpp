@@ -45,6 +45,9 @@ AdminService::AdminService(const Services &services, const QString &adminToken,
     , m_adminKey(adminKeyFingerprint(adminToken))
     , m_release(std::move(release))
 {
+    m_answerBufferRelease.setSingleShot(true);
+    m_answerBufferRelease.setInterval(std::chrono::minutes(1));
+    connect(&m_answerBufferRelease, &QTimer::timeout, this, [this] { m_answerBuffer.clear(); });
 }
 
 void AdminService::closeAll()
@@ -136,9 +139,13 @@ void AdminService::handleFrame(AdminConnection *connection, const QJsonObject &f
     reply.chop(1); // the closing brace: the result comes first
     reply += ",\"result\":";
     Result<QByteArray> result; // the reply with its result
-    if (method == u"data.query") {
-        // Up to 100,000s of records (tens of MB): written as text, straight into the reply.
-        result = m_query->dataQuery(params, std::move(reply));
+    const bool query = method == u"data.query";
+    if (query) {
+        // Up to 100,000s of records (tens of MB): written as text, straight into the reply, in
+        // the last large answer's buffer when it has been sent.
+        QByteArray buffer = m_answerBuffer.take();
+        buffer += reply;
+        result = m_query->dataQuery(params, std::move(buffer));
     } else if (method == u"run.submit") {
         // The hot request: written as text, never built as an object.
         result = submitRun(params);
@@ -154,6 +161,8 @@ void AdminService::handleFrame(AdminConnection *connection, const QJsonObject &f
         return;
     }
     *result += '}';
+    if (query && m_answerBuffer.keep(*result)) // (shared while it is sent)
+        m_answerBufferRelease.start();
     connection->sendEncoded(std::move(*result));
 }
 

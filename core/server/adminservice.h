@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/largebuffer.h"
 #include "common/refusaldigest.h"
 #include "common/result.h"
 #include "model/audit.h"
@@ -10,6 +11,7 @@
 #include <QList>
 #include <QObject>
 #include <QPointer>
+#include <QTimer>
 
 #include <functional>
 
@@ -158,6 +160,10 @@ private:
     QString m_adminKey; // adminKeyFingerprint(m_adminToken), for the audit trail
     std::function<void(PeerConnection *)> m_release;
     QList<QPointer<AdminConnection>> m_admins;
+    // The last large data.query answer's buffer, written into again by the next (issue 20);
+    // dropped a minute after the last large answer.
+    ReusedBuffer m_answerBuffer;
+    QTimer m_answerBufferRelease;
     AddressThrottle m_throttle{10, 60000}; // refused admin connections per source address
     RefusalDigest m_refusals{60000, 20};   // which of them become events
 };

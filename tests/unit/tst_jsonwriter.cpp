@@ -22,6 +22,7 @@ class tst_JsonWriter : public QObject
 
 private Q_SLOTS:
     void reserveToAppendKeepsTheBytes();
+    void aReusedBufferIsNeverWrittenWhileHeld();
     void cursorGrowsPastEveryRoom();
     void everyByteAtEveryPlaceOfAWord();
     void strings_data();
@@ -198,6 +199,52 @@ void tst_JsonWriter::reserveToAppendKeepsTheBytes()
     QVERIFY2(grown < 16, qPrintable(QString::number(grown)));
     reserveToAppend(buffer, 0);
     QCOMPARE(buffer, expected);
+}
+
+// data.query's answers are written into the last large one's buffer (ReusedBuffer): only once
+// nothing else holds it (a socket still sending it keeps its bytes as they were), only a large
+// one is kept, and the buffer handed out is empty with its capacity.
+void tst_JsonWriter::aReusedBufferIsNeverWrittenWhileHeld()
+{
+    ReusedBuffer reused(4096);
+    QVERIFY(reused.isEmpty());
+    QVERIFY(reused.take().isNull()); // nothing kept: a fresh one
+
+    QByteArray first = reused.take();
+    reserveToAppend(first, 100000);
+    first += QByteArray(100000, 'a');
+    QVERIFY(reused.keep(first));
+    QByteArray sending = first; // what the socket holds while it sends
+    first = QByteArray();
+    // Held: the next answer gets a fresh buffer, and writing it leaves the bytes being sent.
+    QByteArray second = reused.take();
+    QVERIFY(second.isNull());
+    QVERIFY(reused.isEmpty());
+    second += "b";
+    QCOMPARE(sending, QByteArray(100000, 'a'));
+
+    // Sent and let go of: the next answer is written into the same memory.
+    QVERIFY(reused.keep(sending));
+    const char *const memory = sending.constData();
+    const qsizetype capacity = sending.capacity();
+    sending = QByteArray();
+    QByteArray third = reused.take();
+    QCOMPARE(third.size(), 0);
+    QCOMPARE(third.capacity(), capacity);
+    third += "{\"head\":";
+    QCOMPARE(third.constData(), memory);
+    QCOMPARE(third, QByteArray("{\"head\":"));
+
+    // A small text in that large buffer keeps it but says it is small; a small buffer is not kept.
+    QVERIFY(!reused.keep(third));
+    QVERIFY(!reused.isEmpty());
+    third = QByteArray();
+    QCOMPARE(reused.take().constData(), memory);
+    QVERIFY(!reused.keep(QByteArray(100, 'c')));
+    QVERIFY(reused.isEmpty());
+    reused.keep(QByteArray(8192, 'd'));
+    reused.clear();
+    QVERIFY(reused.isEmpty());
 }
 
 // The writer writes through a cursor into room it asked for: values far larger than any room
