@@ -6,6 +6,8 @@
 #include "query/parser_p.h"
 #include "query/quick_p.h"
 
+#include <algorithm>
+
 using namespace Qt::StringLiterals;
 
 namespace Swamp::Query {
@@ -62,11 +64,15 @@ Result<QJsonValue> asJson(Result<Internal::Value> value)
 
 Result<bool> Predicate::matches(const QJsonObject &record, const QDateTime &now) const
 {
+    if (m_allKnown)
+        return true; // what evaluating it would answer, each condition skipped
     return asMatch(*m_program, Internal::evaluate(*m_program, record, toMs(now), m_skip));
 }
 
 Result<bool> Predicate::matches(const Record &record, const QDateTime &now) const
 {
+    if (m_allKnown)
+        return true; // what evaluating it would answer, each condition skipped
     return asMatch(*m_program, Internal::evaluate(*m_program, record, toMs(now), m_skip));
 }
 
@@ -137,6 +143,7 @@ Predicate Predicate::forModelType(const QString &modelType) const
     }
     if (!any)
         scoped.m_skip.clear();
+    scoped.m_allKnown = any && std::all_of(scoped.m_skip.cbegin(), scoped.m_skip.cend(), [](bool known) { return known; });
     return scoped;
 }
 
@@ -151,6 +158,8 @@ Predicate Predicate::knowingTrue(const std::function<bool(const QString &, const
             scoped.m_skip.assign(m_program->conjunctModelTypes.size(), false);
         scoped.m_skip[size_t(m_program->equalityConjuncts.at(size_t(i)))] = true;
     }
+    scoped.m_allKnown = !scoped.m_skip.empty()
+                        && std::all_of(scoped.m_skip.cbegin(), scoped.m_skip.cend(), [](bool known) { return known; });
     return scoped;
 }
 

@@ -102,6 +102,7 @@ private:
 
     std::shared_ptr<const Internal::Program> m_program;
     std::vector<bool> m_skip; // per top-level conjunct: known true (forModelType(), knowingTrue())
+    bool m_allKnown = false;  // every one of them: it matches without a look
 };
 
 } // namespace Swamp::Query
