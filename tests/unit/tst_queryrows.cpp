@@ -49,6 +49,10 @@ private:
     static QByteArray recordText(const QString &modelType, const QString &name, const QString &id,
                                  const QJsonObject &json);
 
+    // A scan of the steps with `predicate` gives the rows a scan of every row matches, each the
+    // JSON and the record text of the step stored.
+    void stepScanMatchesTheSameRows(const QString &predicate);
+
     SwampTest::PostgresServer m_postgres;
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<Store> m_store;
@@ -325,6 +329,20 @@ static void matchesTheSameRows(const QString &text, Scan scan, CheckKept checkKe
     QCOMPARE(projected, all);
 }
 
+void tst_QueryRows::stepScanMatchesTheSameRows(const QString &predicate)
+{
+    matchesTheSameRows<StepRow>(predicate, [this](const auto &reads, const auto &keep, const auto &visit) {
+        return m_store->forEachStepRow({}, reads, keep, visit);
+    }, [this](const StepRow &kept) {
+        const auto stored = std::find_if(m_steps.cbegin(), m_steps.cend(), [&](const StepRecord &s) { return s.id == kept.id(); });
+        QVERIFY(stored != m_steps.cend());
+        QCOMPARE(QJsonDocument::fromJson(kept.forJson().toJsonText()).object(), stored->toJson());
+        QByteArray text;
+        kept.appendRecordText(text);
+        QCOMPARE(text, recordText(u"swamp/step"_s, stored->spec.name, stored->id, stored->toJson()));
+    });
+}
+
 void tst_QueryRows::aScanReadsOnlyWhatThePredicateReads()
 {
     auto whole = Query::Predicate::compile(u"size(attributes) > 3"_s);
@@ -352,16 +370,7 @@ void tst_QueryRows::aScanReadsOnlyWhatThePredicateReads()
         u"attributes.labels == {\"region\": \"eu\", \"größe\": \"groß\", \"q\\\"\x7f\": \"\\\\\"}"_s,
     };
     for (const QString &text : stepPredicates) {
-        matchesTheSameRows<StepRow>(text, [this](const auto &reads, const auto &keep, const auto &visit) {
-            return m_store->forEachStepRow({}, reads, keep, visit);
-        }, [this](const StepRow &kept) {
-            const auto stored = std::find_if(m_steps.cbegin(), m_steps.cend(), [&](const StepRecord &s) { return s.id == kept.id(); });
-            QVERIFY(stored != m_steps.cend());
-            QCOMPARE(QJsonDocument::fromJson(kept.forJson().toJsonText()).object(), stored->toJson());
-            QByteArray text;
-            kept.appendRecordText(text);
-            QCOMPARE(text, recordText(u"swamp/step"_s, stored->spec.name, stored->id, stored->toJson()));
-        });
+        stepScanMatchesTheSameRows(text);
     }
     // Rows the database narrowed (a state pushed down) are read whole at once: the same rows.
     matchesTheSameRows<StepRow>(u"attributes.state == \"failed\" && attributes.labels.region == \"eu\""_s,
@@ -596,16 +605,7 @@ void tst_QueryRows::textsRowsShareAnswerAsTheirOwn()
     m_steps << steps;
     for (const QString &text : {u"attributes.labels.region != \"none\" || size(attributes.labels) == 0"_s,
                                 u"size(attributes.command) == 2"_s}) {
-        matchesTheSameRows<StepRow>(text, [this](const auto &reads, const auto &keep, const auto &visit) {
-            return m_store->forEachStepRow({}, reads, keep, visit);
-        }, [this](const StepRow &kept) {
-            const auto stored = std::find_if(m_steps.cbegin(), m_steps.cend(), [&](const StepRecord &s) { return s.id == kept.id(); });
-            QVERIFY(stored != m_steps.cend());
-            QCOMPARE(QJsonDocument::fromJson(kept.forJson().toJsonText()).object(), stored->toJson());
-            QByteArray text;
-            kept.appendRecordText(text);
-            QCOMPARE(text, recordText(u"swamp/step"_s, stored->spec.name, stored->id, stored->toJson()));
-        });
+        stepScanMatchesTheSameRows(text);
     }
     // The labels as the predicate reads them, row by row.
     auto region = Query::Predicate::compile(u"attributes.labels.region == \"eu\""_s);
