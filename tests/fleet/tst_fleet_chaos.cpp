@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <functional>
 #include <memory>
 
 using namespace SwampTest;
@@ -45,6 +46,8 @@ private:
     // stopped here so, with nothing said). The waits count real time (qWaitFor()): a QTRY
     // counts its 50 ms steps, not the seconds each look (a CLI query) takes under a sanitizer.
     int within(int ms) const;
+    // Waits (real time, within()) until `condition` holds; if it never does, prints whereItIs().
+    bool waitFor(const std::function<bool()> &condition, int ms);
 
     FleetFixture m_fleet;
     QDeadlineTimer m_deadline;
@@ -103,14 +106,25 @@ int TestFleetChaos::within(int ms) const
     return int(std::clamp<qint64>(m_deadline.remainingTime(), 1000, ms));
 }
 
+bool TestFleetChaos::waitFor(const std::function<bool()> &condition, int ms)
+{
+    if (QTest::qWaitFor(condition, within(ms)))
+        return true;
+    whereItIs();
+    return false;
+}
+
 QString TestFleetChaos::whereItIs()
 {
+    // Printed whole as a warning: QtTest cuts a failure's message short (it kept A's only).
     QString text = u"succeeded %1 (by A)"_s.arg(succeeded(*m_fleet.orchestrators[0]));
     for (size_t i = 0; i < m_fleet.orchestrators.size(); ++i) {
         text += u"\n--- orchestrator %1:\n%2"_s.arg(QChar(u'A' + int(i)))
-                    .arg(m_fleet.orchestrators[i]->orchestratorOutput().right(1500));
+                    .arg(m_fleet.orchestrators[i]->orchestratorOutput().right(3000));
     }
-    return text + u"\n--- PostgreSQL:\n"_s + m_fleet.server.log().right(1500);
+    text += u"\n--- PostgreSQL:\n"_s + m_fleet.server.log().right(3000);
+    qWarning().noquote() << text;
+    return text;
 }
 
 void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
@@ -141,18 +155,18 @@ void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
     QCOMPARE(stepIds.size(), Steps);
 
     // C dies while its workers run steps; B freezes past the timeout; the database restarts.
-    QVERIFY2(QTest::qWaitFor([&] { return succeeded(a) >= 20; }, within(60000)), qPrintable(whereItIs()));
+    QVERIFY2(waitFor([&] { return succeeded(a) >= 20; }, 60000), "where the fleet is: the warning above");
     c.orchestrator()->signal(SIGKILL);
-    QVERIFY2(QTest::qWaitFor([&] { return succeeded(a) >= 50; }, within(60000)), qPrintable(whereItIs()));
+    QVERIFY2(waitFor([&] { return succeeded(a) >= 50; }, 60000), "where the fleet is: the warning above");
     b.orchestrator()->signal(SIGSTOP);
-    QVERIFY2(QTest::qWaitFor([&] { return !isAlive(a, b.url()); }, within(30000)), qPrintable(whereItIs()));
+    QVERIFY2(waitFor([&] { return !isAlive(a, b.url()); }, 30000), "where the fleet is: the warning above");
     QVERIFY2(m_fleet.server.restart(), qPrintable(m_fleet.server.errorString()));
     b.orchestrator()->signal(SIGCONT);
     // B finds it was declared dead (at its heartbeat, or its commit refused) and exits 1.
-    QVERIFY2(b.orchestrator()->waitForExit(within(30000)), qPrintable(whereItIs()));
+    QVERIFY2(waitFor([&] { return !b.orchestrator()->isRunning(); }, 30000), "where the fleet is: the warning above");
     QCOMPARE(b.orchestrator()->exitCode(), 1);
 
-    QVERIFY2(QTest::qWaitFor([&] { return succeeded(a) == Steps; }, within(180000)), qPrintable(whereItIs()));
+    QVERIFY2(waitFor([&] { return succeeded(a) == Steps; }, 180000), "where the fleet is: the warning above");
     QVERIFY(a.orchestrator()->isRunning());
     QCOMPARE(total(a, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), Steps);
     QCOMPARE(total(a, u"modelType == \"swamp/step-lease\" && attributes.state == \"active\""_s), 0);
