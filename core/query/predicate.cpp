@@ -143,8 +143,13 @@ Predicate Predicate::forModelType(const QString &modelType) const
     }
     if (!any)
         scoped.m_skip.clear();
-    scoped.m_allKnown = any && std::all_of(scoped.m_skip.cbegin(), scoped.m_skip.cend(), [](bool known) { return known; });
+    scoped.knowWhetherAllKnown();
     return scoped;
+}
+
+void Predicate::knowWhetherAllKnown()
+{
+    m_allKnown = !m_skip.empty() && std::all_of(m_skip.cbegin(), m_skip.cend(), [](bool known) { return known; });
 }
 
 Predicate Predicate::knowingTrue(const std::function<bool(const QString &, const QJsonValue &)> &holds) const
@@ -158,8 +163,7 @@ Predicate Predicate::knowingTrue(const std::function<bool(const QString &, const
             scoped.m_skip.assign(m_program->conjunctModelTypes.size(), false);
         scoped.m_skip[size_t(m_program->equalityConjuncts.at(size_t(i)))] = true;
     }
-    scoped.m_allKnown = !scoped.m_skip.empty()
-                        && std::all_of(scoped.m_skip.cbegin(), scoped.m_skip.cend(), [](bool known) { return known; });
+    scoped.knowWhetherAllKnown();
     return scoped;
 }
 

@@ -99,6 +99,7 @@ public:
 
 private:
     Predicate() = default;
+    void knowWhetherAllKnown(); // m_allKnown from m_skip
 
     std::shared_ptr<const Internal::Program> m_program;
     std::vector<bool> m_skip; // per top-level conjunct: known true (forModelType(), knowingTrue())

@@ -37,9 +37,9 @@ private:
     int succeeded(Harness &via);
     // Whether `via` lists the orchestrator at `url` among the fleet's alive ones.
     static bool isAlive(Harness &via, const QString &url);
-    // Where the fleet is, for a wait that ran out: steps succeeded, and the last words of each
+    // Prints where the fleet is, for a wait that ran out: steps succeeded, and the last words of each
     // orchestrator and of PostgreSQL.
-    QString whereItIs();
+    void whereItIs();
     // What a wait may take: `ms`, but no more than is left before QtTest's own function timeout
     // (QTEST_FUNCTION_TIMEOUT, tests/CMakeLists.txt) less 20 s, so that a wait that runs out
     // says where the fleet is instead of QtTest's bare "timed out" (the sanitizer run of stop 33
@@ -114,7 +114,7 @@ bool TestFleetChaos::waitFor(const std::function<bool()> &condition, int ms)
     return false;
 }
 
-QString TestFleetChaos::whereItIs()
+void TestFleetChaos::whereItIs()
 {
     // Printed whole as a warning: QtTest cuts a failure's message short (it kept A's only).
     QString text = u"succeeded %1 (by A)"_s.arg(succeeded(*m_fleet.orchestrators[0]));
@@ -124,7 +124,6 @@ QString TestFleetChaos::whereItIs()
     }
     text += u"\n--- PostgreSQL:\n"_s + m_fleet.server.log().right(3000);
     qWarning().noquote() << text;
-    return text;
 }
 
 void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
