@@ -25,6 +25,13 @@ std::unexpected<Error> Store::awayError() const
 {
     // Seen by those whose request it refuses (a worker enrolling, an admin command): what they
     // asked was not done, unlike the changes the orchestrator holds in its batch meanwhile.
+    if (m_contended) {
+        return fail(QStringLiteral("database_away"),
+                    Tr::tr("the orchestrator is writing its changes again after they waited too long "
+                           "for a row lock another PostgreSQL session held, so nothing was done"),
+                    Tr::tr("try again in a moment (a worker retries by itself); if it lasts, look in "
+                           "pg_stat_activity for a session that holds locks on swamp's tables"));
+    }
     return fail(QStringLiteral("database_away"),
                 Tr::tr("PostgreSQL is unavailable to the orchestrator, so nothing was done; it "
                        "reconnects by itself"),
@@ -53,18 +60,33 @@ bool Store::noteConnectionLost(const QSqlError &error)
             lost = !connection || PQstatus(connection) == CONNECTION_BAD;
         }
     }
-    if (!lost)
+    // Writing the open batch's rows or committing it, a statement waited lock_timeout for a row
+    // lock (55P03: another orchestrator's batch, one frozen with its transaction open until the
+    // server ends it, or any other session): the batch's transaction is aborted, not the session.
+    // Failing the batch would stop a healthy orchestrator for another's pause; it is held as if
+    // the connection were lost, and written again (replay()) in a new transaction. (A body that
+    // waits too long fails alone, as any failed statement of a body: its savepoint is undone.)
+    const bool contended = !lost && state == u"55P03" && m_batchOpen && m_writingBatch && !m_replaying;
+    if (!lost && !contended)
         return false;
     m_away = true;
+    m_contended = contended;
     m_awayClock.start();
-    m_claimedAhead.clear(); // their locks went with the session
+    m_claimedAhead.clear(); // their locks went with the session, or with its transaction
     m_uncommittedEventIds.clear(); // staged in the transaction the server dropped
     // Also when no batch is open (a heartbeat found it): the commit pipeline is what reconnects.
     if (m_scheduleCommit)
         m_scheduleCommit();
-    qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is lost (%1); holding this orchestrator's "
-                                        "changes and reconnecting")
-                                     .arg(driverMessage(error));
+    if (contended) {
+        qCWarning(lcDb).noquote()
+            << Tr::tr("a statement waited more than %1 ms for a row lock another PostgreSQL session holds "
+                      "(lock_timeout); holding this orchestrator's changes and writing them again")
+                   .arg(m_lockMs);
+    } else {
+        qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is lost (%1); holding this orchestrator's "
+                                            "changes and reconnecting")
+                                         .arg(driverMessage(error));
+    }
     return true;
 }
 
@@ -195,6 +217,13 @@ Result<void> Store::reconnect()
     if (!m_away)
         return {};
     QSqlDatabase db = database();
+    if (std::exchange(m_contended, false)) {
+        countRoundTrip();
+        if (db.rollback())
+            return writeHeldAgain();
+        qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is lost (%1); reconnecting")
+                                         .arg(driverMessage(db.lastError()));
+    }
     db.close();
     // The fleet's LISTEN connection went with the server too: the fleet's next heartbeat opens it
     // again and catches up with what it missed. Closed first, so that the session check's second
@@ -224,6 +253,23 @@ Result<void> Store::reconnect()
     m_backClock.start();
     qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is back after %1 ms")
                                      .arg(m_awayClock.elapsed());
+    return {};
+}
+
+Result<void> Store::writeHeldAgain()
+{
+    // The session is the one the lock timeout left (its transaction rolled back): no reconnect,
+    // no new settings; the held batch is written again in a new transaction, and held again if
+    // the lock is still taken.
+    m_away = false;
+    if (auto settled = settleUnansweredCommit(); !settled)
+        return settled;
+    if (m_batchOpen) {
+        if (auto replayed = replay(); !replayed)
+            return replayed;
+    }
+    qCInfo(lcDb).noquote() << Tr::tr("writing the changes held for a row lock again, %1 ms later")
+                                  .arg(m_awayClock.elapsed());
     return {};
 }
 
@@ -280,9 +326,10 @@ Result<void> Store::replay()
         if (rows != logged.rows) {
             m_replaying = false;
             m_batchBroken = Error{QStringLiteral("database"),
-                                  Tr::tr("the database changed while the connection was lost: a change this "
-                                         "orchestrator made before (%1...) now touches %2 row(s), not %3; its "
-                                         "held changes are not kept")
+                                  Tr::tr("the database changed while this orchestrator held its changes (the "
+                                         "connection was lost, or a row lock waited for): a change it made "
+                                         "before (%1...) now touches %2 row(s), not %3; its held changes are "
+                                         "not kept")
                                       .arg(logged.sql.left(60))
                                       .arg(rows)
                                       .arg(logged.rows),

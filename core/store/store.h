@@ -537,6 +537,7 @@ private:
     static std::unexpected<Error> pooledError();
     Result<void> compareBackends(QSqlDatabase &probe);
     Result<void> replay();
+    Result<void> writeHeldAgain();
     // Before any statement: writes what is pending, opening the running body's savepoint first
     // when there is one (see transaction()).
     Result<void> beforeStatement();
@@ -576,6 +577,11 @@ private:
     qint64 m_roundTrips = 0;
     // PostgreSQL away (see isAway()).
     bool m_away = false;
+    // ... or only its transaction: a statement of the batch waited past lock_timeout for a row
+    // lock another session holds (noteConnectionLost()). The session is kept; the batch is held
+    // and written again as after a reconnect.
+    bool m_contended = false;
+    bool m_writingBatch = false; // the open batch's own rows or its commit are being written
     QElapsedTimer m_awayClock;
     QElapsedTimer m_backClock;
     bool m_finalFlush = false; // the commit's own flush: its rows are kept, not logged

@@ -173,15 +173,21 @@ Result<void> Store::commitMarked(QSqlDatabase &db)
         noteConnectionLost(error);
         return databaseError(Tr::tr("committing"), error.text());
     }
-    // One round trip: the marker is written in the batch's own transaction, then COMMIT.
+    // One round trip: the marker is written in the batch's own transaction, then COMMIT. QPSQL's
+    // exec() answers for the first statement only (the UPDATE): the COMMIT's own result is the
+    // next result set, and only it says whether the batch is stored (a server shut down or a
+    // failover during the commit fails the COMMIT after the UPDATE succeeded).
     QSqlQuery query(db);
+    query.setForwardOnly(false); // every result set read at exec(), none left on the connection
     const QString sql = QStringLiteral("UPDATE orchestrators SET last_batch = %1 WHERE id = '%2'; COMMIT")
                             .arg(++m_batchSeq)
                             .arg(QString(m_batchMarkerId).replace(u'\'', QStringLiteral("''")));
-    if (query.exec(sql))
+    if (query.exec(sql) && query.nextResult())
         return {};
     const QSqlError error = query.lastError();
+    m_writingBatch = true; // the marker's UPDATE may have waited for a lock
     noteConnectionLost(error);
+    m_writingBatch = false;
     return databaseError(Tr::tr("committing"), error.text());
 }
 
@@ -409,7 +415,9 @@ Result<void> Store::flushPending(PendingRows &pending, bool final)
         // The final flush is not logged for a replay: its rows are kept instead, and written
         // again as rows.
         m_finalFlush = final;
+        m_writingBatch = &pending == &m_batchRows;
         result = flushPendingPostgres(rows);
+        m_writingBatch = false;
         m_finalFlush = false;
         if (!result && m_away && &pending == &m_batchRows) {
             pending.merge(rows); // nothing is lost: the batch waits for the database with them

@@ -12,6 +12,7 @@
 #include <QRegularExpression>
 #include <QSet>
 #include <QTest>
+#include <QUrl>
 
 #include <csignal>
 #include <memory>
@@ -32,6 +33,8 @@ private Q_SLOTS:
     void extendReachesEverywhere();
     void killedOrchestratorIsTakenOver();
     void pausedOrchestratorIsFenced();
+    void aRowLockHeldElsewhereDelaysTheCommitNotTheOrchestrator();
+    void aCommitTheServerRefusesIsNeverAcknowledged();
 
 private:
 
@@ -257,6 +260,63 @@ void TestFleet::pausedOrchestratorIsFenced()
         completed += lease.toObject().value(u"attributes"_s).toObject().value(u"state"_s).toString() == u"completed"_s;
     QCOMPARE(completed, 1);
     QTRY_VERIFY_WITH_TIMEOUT(FleetFixture::workerIn(a->workerList(false), name).value(u"orchestrator"_s).toString() == a->url(), 30000);
+}
+
+void TestFleet::aRowLockHeldElsewhereDelaysTheCommitNotTheOrchestrator()
+{
+    // A session that holds a row lock the orchestrator's commit needs for longer than its
+    // lock_timeout (a third of the 3 s fleet timeout): another orchestrator frozen with its batch
+    // open until the server ends it, or an operator's forgotten transaction. The commit waits,
+    // gives up, and is written again once the lock is free: the orchestrator does not stop, and
+    // the step ends once, on its first attempt.
+    Harness *a = m_fleet.startOrchestrator();
+    QVERIFY(a);
+    const QString token = a->createToken(u"locked"_s);
+    QVERIFY(!token.isEmpty());
+    Child *worker = a->startEnrolledWorker(token, a->newCacheDir(), {});
+    QVERIFY(worker);
+    const QString stepId = detach(*a, {u"--"_s, u"sh"_s, u"-c"_s, u"sleep 1.5; echo done"_s});
+    QVERIFY(!stepId.isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, stepId), u"running"_s, 30000);
+    // The step ends while its run's row is locked; the lock is held for 5 s (5 lock timeouts).
+    const QString database = QUrl(m_fleet.database).path().mid(1);
+    QVERIFY2(m_fleet.server.adminSql(u"BEGIN; SELECT 1 FROM runs FOR UPDATE; SELECT pg_sleep(5); COMMIT"_s, database),
+             qPrintable(m_fleet.server.errorString()));
+    QTRY_VERIFY2_WITH_TIMEOUT(a->orchestratorOutput().contains(u"waited more than 1000 ms for a row lock"_s),
+                              qPrintable(a->orchestratorOutput()), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, stepId), u"succeeded"_s, 30000);
+    QVERIFY2(a->orchestrator()->isRunning(), qPrintable(a->orchestratorOutput()));
+    QVERIFY2(!a->orchestratorOutput().contains(u"commit failed"_s), qPrintable(a->orchestratorOutput()));
+    const QJsonObject step = stepOf(*a, stepId);
+    QCOMPARE(step.value(u"attempt"_s).toInt(), 1);
+    QCOMPARE(total(*a, u"modelType == \"swamp/step-lease\" && attributes.state == \"completed\""_s), 1);
+    QCOMPARE(total(*a, u"modelType == \"swamp/step-lease\""_s), 1);
+    QCOMPARE(a->cli({u"run"_s, u"logs"_s, stepId}).out.trimmed(), u"done"_s);
+}
+
+void TestFleet::aCommitTheServerRefusesIsNeverAcknowledged()
+{
+    // The batch's statements succeed and its COMMIT fails (here a deferred constraint trigger;
+    // in production a server shut down or failed over during the commit). The orchestrator must
+    // read the COMMIT's own answer, not the marker's UPDATE before it in the same round trip: a
+    // submission it acknowledged would be in no table.
+    Harness *a = m_fleet.startOrchestrator();
+    QVERIFY(a);
+    const QString database = QUrl(m_fleet.database).path().mid(1);
+    QVERIFY2(m_fleet.server.adminSql(
+                 u"CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                 u"$$ BEGIN RAISE EXCEPTION 'refused at commit by the test'; END $$; "
+                 u"CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON runs DEFERRABLE INITIALLY DEFERRED "
+                 u"FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()"_s,
+                 database),
+             qPrintable(m_fleet.server.errorString()));
+    const Run submitted = a->cli({u"run"_s, u"--detach"_s, u"--"_s, u"true"_s});
+    QVERIFY2(submitted.exitCode != 0, qPrintable(submitted.describe()));
+    QCOMPARE(m_fleet.server.adminValue(u"SELECT count(*) FROM steps"_s, database).value_or(u"?"_s), u"0"_s);
+    // Nothing it holds is what the database holds: it stops and says why.
+    QVERIFY(a->orchestrator()->waitForExit(20000));
+    QCOMPARE(a->orchestrator()->exitCode(), 1);
+    QVERIFY2(a->orchestratorOutput().contains(u"refused at commit by the test"_s), qPrintable(a->orchestratorOutput()));
 }
 
 QTEST_GUILESS_MAIN(TestFleet)

@@ -234,7 +234,7 @@ int TestFleetFailover::restartInDoubt(QStringList *unexpected)
             continue;
         const bool inDoubt =
             child->exitCode() == 1 &&
-            (child->errContains(u"the database changed while the connection was lost"_s) ||
+            (child->errContains(u"the database changed while this orchestrator held its changes"_s) ||
              child->errContains(u"was ended by another orchestrator while this one held it"_s) ||
              child->errContains(u"the database lost committed changes"_s));
         if (!inDoubt) {
@@ -300,7 +300,7 @@ void TestFleetFailover::asynchronousStandbyForgetsTheLastCommits()
         // At its reconnect (the replay of its open batch), its next commit (the lease fence) or
         // heartbeat (its own row): said as what happened, never as "declared dead".
         QVERIFY2(h->orchestrator()->errContains(
-                     u"the database changed while the connection was lost"_s) ||
+                     u"the database changed while this orchestrator held its changes"_s) ||
                      h->orchestrator()->errContains(u"the database lost committed changes"_s),
                  qPrintable(h->orchestrator()->err().right(3000)));
         QVERIFY2(!h->orchestrator()->errContains(u"declared this one dead"_s),

@@ -629,7 +629,7 @@ void tst_PostgresBatch::replayRefusedWhenAnotherTookTheClaim()
 
     auto back = store->reconnect();
     QVERIFY_ERROR_CODE(back, u"database"_s);
-    QVERIFY2(back.error().message.contains(u"changed while the connection was lost"_s), qPrintable(back.error().message));
+    QVERIFY2(back.error().message.contains(u"changed while this orchestrator held its changes"_s), qPrintable(back.error().message));
     QVERIFY(!store->isAway());
     QVERIFY_ERROR_CODE(store->commitBatch(), u"database"_s);
     auto stored = other->step(u"r-step-1"_s);
