@@ -312,8 +312,7 @@ Result<void> Store::replay()
     }
     m_replaying = true;
     for (const Logged &logged : std::as_const(m_replayLog)) {
-        QSqlQuery query(db);
-        query.setForwardOnly(!logged.locking);
+        QSqlQuery query(db); // every row read at exec(), as in run()
         countRoundTrip();
         if (!query.exec(logged.sql)) {
             m_replaying = false;

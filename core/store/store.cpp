@@ -421,11 +421,14 @@ Result<QSqlQuery> Store::run(const QString &sql, const QVariantList &bindings, b
     if (auto flushed = beforeStatement(); !flushed)
         return fail(flushed.error());
     QSqlQuery query(database());
-    // Forward-only: every caller reads rows once, in order, so no row cache (on PostgreSQL the
-    // rows stream from the server; see forEachRow()). A locking read is counted instead, so that
-    // a replay (postgresaway.cpp) can tell whether it still finds the same rows.
+    // Forward-only on SQLite: every caller reads rows once, in order, so no row cache. On
+    // PostgreSQL every row is read at exec(): QPSQL's forward-only mode streams them one at a time
+    // and an error met midway (the connection lost, a failing expression in a later row) only
+    // ends the caller's next() loop, a short answer taken for a whole one. Long scans go through
+    // forEachRow()'s cursor. A locking read is counted (size()), so that a replay
+    // (postgresaway.cpp) can tell whether it still finds the same rows.
     const bool locking = m_dialect == Dialect::Postgres && sql.contains(QStringLiteral(" FOR NO KEY UPDATE"));
-    query.setForwardOnly(forwardOnly && !locking);
+    query.setForwardOnly(forwardOnly && m_dialect != Dialect::Postgres);
     countRoundTrip();
     bool ok = false;
     QString text = sql;

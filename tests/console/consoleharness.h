@@ -12,6 +12,9 @@
 #include <memory>
 #include <vector>
 
+#include <csignal>
+#include <sys/prctl.h>
+
 namespace ConsoleTest {
 
 inline QString swampBinary()
@@ -30,6 +33,8 @@ public:
                          [this] { m_out += QString::fromUtf8(process.readAllStandardOutput()); });
         QObject::connect(&process, &QProcess::readyReadStandardError, &process,
                          [this] { m_err += QString::fromUtf8(process.readAllStandardError()); });
+        // It dies with the test, also one QtTest aborts.
+        process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
     }
     ~Child() { stop(); }
 

@@ -48,6 +48,7 @@
 #include <QPlainTextEdit>
 #include <QPointer>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -56,6 +57,9 @@
 #include <QTest>
 #include <QTreeView>
 #include <QTreeWidget>
+
+#include <csignal>
+#include <unistd.h>
 
 using namespace Swamp;
 using namespace Swamp::Console;
@@ -448,15 +452,20 @@ void tst_ConsoleWidgets::sshSnippetEnrollsAWorker()
     environment.insert(QStringLiteral("PATH"), QFileInfo(ConsoleTest::swampBinary()).absolutePath() + u':'
                                                    + environment.value(QStringLiteral("PATH")));
     shell.setProcessEnvironment(environment);
+    // Its own process group: the worker the snippet starts (a grandchild) goes with the shell.
+    shell.setChildProcessModifier([] { ::setpgid(0, 0); });
     shell.start(QStringLiteral("bash"), {QStringLiteral("-c"), fakeSsh + snippet});
     QString out;
     const bool enrolled = QTest::qWaitFor([&] {
         out += QString::fromUtf8(shell.readAllStandardOutput());
         return out.contains(u"enrolled as") || shell.state() == QProcess::NotRunning;
     }, 20000);
+    const auto killShell = qScopeGuard([&] {
+        if (shell.processId() > 0)
+            ::kill(-pid_t(shell.processId()), SIGKILL);
+        shell.waitForFinished(5000);
+    });
     const QString err = QString::fromUtf8(shell.readAllStandardError());
-    shell.kill();
-    shell.waitForFinished(5000);
     QVERIFY2(enrolled && out.contains(u"enrolled as pasted"), qPrintable(out + err));
     QTRY_COMPARE_WITH_TIMEOUT(statusOf(QStringLiteral("pasted")), QStringLiteral("idle"), 5000);
 }

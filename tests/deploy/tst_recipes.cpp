@@ -226,7 +226,7 @@ Child *tst_Recipes::start(const QString &name, const Launch &launch)
     if (!launch.standardInputFile.isEmpty())
         child->process.setStandardInputFile(launch.standardInputFile);
     // Its own process group, so that cleanup() also reaches a worker a recipe's shell started.
-    child->process.setChildProcessModifier([] { ::setpgid(0, 0); });
+    child->setModifier([] { ::setpgid(0, 0); });
     if (launch.stepUser.isEmpty()) {
         child->process.start(launch.program, launch.arguments);
     } else {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <signal.h>
+#include <sys/prctl.h>
 
 namespace SwampTest {
 
@@ -65,6 +66,19 @@ public:
                          [this] { m_out += QString::fromUtf8(process.readAllStandardOutput()); });
         QObject::connect(&process, &QProcess::readyReadStandardError, &process,
                          [this] { m_err += QString::fromUtf8(process.readAllStandardError()); });
+        setModifier({});
+    }
+
+    // Runs `modifier` in the child between fork and exec. Every child also dies with the test:
+    // one that QtTest aborts (its function timeout) or ctest kills leaves no orchestrator or
+    // worker running behind it.
+    void setModifier(std::function<void()> modifier)
+    {
+        process.setChildProcessModifier([modifier = std::move(modifier)] {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (modifier)
+                modifier();
+        });
     }
 
     QProcess process;
@@ -161,8 +175,7 @@ public:
         QProcessEnvironment env = baseEnvironment();
         env.insert(orchestratorEnvironment);
         child->process.setProcessEnvironment(m_orchestratorEnvironment.isEmpty() ? env : m_orchestratorEnvironment);
-        if (orchestratorModifier)
-            child->process.setChildProcessModifier(orchestratorModifier);
+        child->setModifier(orchestratorModifier);
         child->process.start(binary,
                              QStringList{u"serve"_s, u"--listen"_s,
                                          u"127.0.0.1:%1"_s.arg(port), u"--data-dir"_s, m_dataDir,

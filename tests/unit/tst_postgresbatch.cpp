@@ -124,6 +124,7 @@ private Q_SLOTS:
     void notificationsGoOutOncePerBatch();
     void eventIdsFollowCommitOrder();
     void lostConnectionHoldsTheBatchUntilReconnect();
+    void aStatementFailingMidwayIsAnErrorNotAShortAnswer();
     void replayRefusedWhenAnotherTookTheClaim();
     void claimsAheadCostOneRoundTrip();
     void aReplayChecksOnlyTheClaimsAheadThatWereUsed();
@@ -578,6 +579,26 @@ void tst_PostgresBatch::dispatchElsewhere(Store &other, const QString &stepId)
 
 // The server goes away with a batch open: nothing is lost or logged per statement, and once the
 // store is back the batch (its claim replayed and checked) commits.
+void tst_PostgresBatch::aStatementFailingMidwayIsAnErrorNotAShortAnswer()
+{
+    // The server sends four rows, then fails on the fifth (a division by zero; in production the
+    // connection lost during a longer answer). Read row by row, the failure only ended the
+    // reading: four rows came back as the whole answer, without an error.
+    auto store = openStore();
+    QVERIFY(store);
+    const QString sql = u"SELECT 10 / (x - 5) FROM generate_series(1, 10) AS x"_s;
+    int rows = 0;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"statement failed"_s));
+    const auto selected = store->select(sql, {}, [&](const QSqlQuery &) { ++rows; });
+    QVERIFY2(!selected, qPrintable(u"%1 row(s) and no error"_s.arg(rows)));
+    QVERIFY2(selected.error().message.contains(u"division by zero"_s), qPrintable(selected.error().message));
+    // exec()'s caller reads the rows itself: the failure is exec()'s.
+    auto other = openStore(false);
+    QVERIFY(other);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"statement failed"_s));
+    QVERIFY(!other->exec(sql));
+}
+
 void tst_PostgresBatch::lostConnectionHoldsTheBatchUntilReconnect()
 {
     auto store = openStore();
