@@ -78,10 +78,16 @@ bool Store::noteConnectionLost(const QSqlError &error)
     if (m_scheduleCommit)
         m_scheduleCommit();
     if (contended) {
-        qCWarning(lcDb).noquote()
-            << Tr::tr("a statement waited more than %1 ms for a row lock another PostgreSQL session holds "
-                      "(lock_timeout); holding this orchestrator's changes and writing them again")
-                   .arg(m_lockMs);
+        // Said once a minute: a lock held for long (a forgotten psql transaction) fails every
+        // attempt to write the batch again.
+        constexpr qint64 TellEveryMs = 60'000;
+        if (!m_contentionTold.isValid() || m_contentionTold.hasExpired(TellEveryMs)) {
+            m_contentionTold.start();
+            qCWarning(lcDb).noquote()
+                << Tr::tr("a statement waited more than %1 ms for a row lock another PostgreSQL session holds "
+                          "(lock_timeout); holding this orchestrator's changes and writing them again")
+                       .arg(m_lockMs);
+        }
     } else {
         qCWarning(lcDb).noquote() << Tr::tr("the connection to PostgreSQL is lost (%1); holding this orchestrator's "
                                             "changes and reconnecting")
@@ -268,8 +274,8 @@ Result<void> Store::writeHeldAgain()
         if (auto replayed = replay(); !replayed)
             return replayed;
     }
-    qCInfo(lcDb).noquote() << Tr::tr("writing the changes held for a row lock again, %1 ms later")
-                                  .arg(m_awayClock.elapsed());
+    qCDebug(lcDb).noquote() << Tr::tr("writing the changes held for a row lock again, %1 ms later")
+                                   .arg(m_awayClock.elapsed());
     return {};
 }
 

@@ -582,6 +582,7 @@ private:
     // and written again as after a reconnect.
     bool m_contended = false;
     bool m_writingBatch = false; // the open batch's own rows or its commit are being written
+    QElapsedTimer m_contentionTold;
     QElapsedTimer m_awayClock;
     QElapsedTimer m_backClock;
     bool m_finalFlush = false; // the commit's own flush: its rows are kept, not logged

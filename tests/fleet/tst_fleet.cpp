@@ -286,6 +286,8 @@ void TestFleet::aRowLockHeldElsewhereDelaysTheCommitNotTheOrchestrator()
                               qPrintable(a->orchestratorOutput()), 10000);
     QTRY_COMPARE_WITH_TIMEOUT(stepState(*a, stepId), u"succeeded"_s, 30000);
     QVERIFY2(a->orchestrator()->isRunning(), qPrintable(a->orchestratorOutput()));
+    // Each attempt in those 5 s waited for the lock again; the log said so once.
+    QCOMPARE(a->orchestratorOutput().count(u"waited more than"_s), 1);
     QVERIFY2(!a->orchestratorOutput().contains(u"commit failed"_s), qPrintable(a->orchestratorOutput()));
     const QJsonObject step = stepOf(*a, stepId);
     QCOMPARE(step.value(u"attempt"_s).toInt(), 1);
