@@ -251,12 +251,15 @@ Result<QJsonObject> AdminService::listWorkers(const QJsonObject &params)
     if (shared()) {
         // The fleet: every orchestrator that shares this database, alive or not.
         result.insert(QStringLiteral("fleet"), true);
+        // Not read, it is not said: an empty list would tell the operator (or a script waiting
+        // for a verdict) that none is alive.
+        auto known = m_store->orchestrators();
+        if (!known)
+            return fail(known.error());
         QJsonArray orchestrators;
-        if (auto known = m_store->orchestrators()) {
-            for (const auto &o : std::as_const(*known)) {
-                if (o.state == u"alive")
-                    orchestrators << o.toJson();
-            }
+        for (const auto &o : std::as_const(*known)) {
+            if (o.state == u"alive")
+                orchestrators << o.toJson();
         }
         result.insert(QStringLiteral("orchestrators"), orchestrators);
     }
