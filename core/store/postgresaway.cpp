@@ -322,7 +322,12 @@ Result<void> Store::replay()
         countRoundTrip();
         if (!query.exec(logged.sql)) {
             m_replaying = false;
-            if (noteConnectionLost(query.lastError()))
+            // A row lock it waited for past lock_timeout (the one that held the batch, still
+            // taken) holds the batch again, as in its first writing.
+            m_writingBatch = true;
+            const bool held = noteConnectionLost(query.lastError());
+            m_writingBatch = false;
+            if (held)
                 return awayError();
             m_batchBroken = databaseError(Tr::tr("replaying after a reconnect"), query.lastError().text()).error();
             return fail(*m_batchBroken);
