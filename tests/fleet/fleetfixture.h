@@ -103,6 +103,17 @@ struct FleetFixture
         return fleet;
     }
 
+    // Whether `via` has the orchestrator at `url` stored as no longer alive. Only an answer that
+    // lists `via` itself (alive: it answers) was read from the database; a failed or empty one
+    // (the database away, a commit held for a lock) says nothing of `url`.
+    static bool declaredDead(Harness &via, const QString &url)
+    {
+        QStringList alive;
+        for (const QJsonValue &o : via.workerList(false).value(QStringLiteral("orchestrators")).toArray())
+            alive << o.toObject().value(QStringLiteral("url")).toString();
+        return alive.contains(via.url()) && !alive.contains(url);
+    }
+
     // The worker named `name` in a `worker list --json` answer, or {}.
     static QJsonObject workerIn(const QJsonObject &list, const QString &name)
     {

@@ -36,8 +36,6 @@ private:
     QStringList submitRun(Harness &via, int first, int count, const QString &ran);
     int succeeded(Harness &via);
     // Whether `via` lists the orchestrator at `url` among the fleet's alive ones.
-    // Whether `via` has the orchestrator at `url` stored as no longer alive.
-    static bool declaredDead(Harness &via, const QString &url);
     // Prints where the fleet is, for a wait that ran out: steps succeeded, and the last words of each
     // orchestrator and of PostgreSQL.
     void whereItIs();
@@ -89,16 +87,6 @@ QStringList TestFleetChaos::submitRun(Harness &via, int first, int count, const 
 int TestFleetChaos::succeeded(Harness &via)
 {
     return total(via, u"modelType == \"swamp/step\" && attributes.state == \"succeeded\""_s);
-}
-
-bool TestFleetChaos::declaredDead(Harness &via, const QString &url)
-{
-    // An answer that lists `via` itself (it is alive: it answers) is one read from the database;
-    // a failed or empty one (the database away, a commit held for a lock) says nothing of `url`.
-    QStringList alive;
-    for (const QJsonValue &o : via.workerList(false).value(u"orchestrators"_s).toArray())
-        alive << o.toObject().value(u"url"_s).toString();
-    return alive.contains(via.url()) && !alive.contains(url);
 }
 
 int TestFleetChaos::within(int ms) const
@@ -160,7 +148,7 @@ void TestFleetChaos::everyStepEndsOnceThroughKillsFreezesAndADatabaseRestart()
     c.orchestrator()->signal(SIGKILL);
     QVERIFY2(waitFor([&] { return succeeded(a) >= 50; }, 60000), "where the fleet is: the warning above");
     b.orchestrator()->signal(SIGSTOP);
-    QVERIFY2(waitFor([&] { return declaredDead(a, b.url()); }, 30000), "where the fleet is: the warning above");
+    QVERIFY2(waitFor([&] { return FleetFixture::declaredDead(a, b.url()); }, 30000), "where the fleet is: the warning above");
     QVERIFY2(m_fleet.server.restart(), qPrintable(m_fleet.server.errorString()));
     b.orchestrator()->signal(SIGCONT);
     // B finds it was declared dead (at its heartbeat, or its commit refused) and exits 1.

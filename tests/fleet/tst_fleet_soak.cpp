@@ -88,8 +88,6 @@ private:
     // Starts again every orchestrator that exited (evicted, or refused after the database came
     // back) and every worker that exited, as their service manager would.
     void restartExited();
-    // Whether a live orchestrator has the one at `url` stored as no longer alive.
-    bool declaredDead(const QString &url);
     void inject(Fault fault);
     void killOrchestrator();
     void restartOrchestrator(int i);
@@ -219,17 +217,6 @@ void TestFleetSoak::restartExited()
     }
 }
 
-bool TestFleetSoak::declaredDead(const QString &url)
-{
-    // Only an answer that lists the one asked (alive: it answers) was read from the database; a
-    // failed or empty one says nothing of `url`.
-    Harness &via = live();
-    QStringList alive;
-    for (const QJsonValue &o : via.workerList(false).value(u"orchestrators"_s).toArray())
-        alive << o.toObject().value(u"url"_s).toString();
-    return alive.contains(via.url()) && !alive.contains(url);
-}
-
 void TestFleetSoak::killOrchestrator()
 {
     const int i = int(m_random.bounded(Orchestrators));
@@ -242,7 +229,7 @@ void TestFleetSoak::killOrchestrator()
     m_log << u"kill -9 orchestrator %1, restarted %2"_s.arg(i).arg(
         afterTakeover ? u"after the takeover"_s : u"at once"_s);
     if (afterTakeover)
-        pollUntil([&] { return declaredDead(harness.url()); }, 30000);
+        pollUntil([&] { return FleetFixture::declaredDead(live(), harness.url()); }, 30000);
     m_down = -1;
     restartOrchestrator(i);
 }
@@ -266,7 +253,7 @@ void TestFleetSoak::freezeOrchestrator(bool pastTimeout)
         // Declared dead by the others; thawed, it finds out and exits 1 (restarted by
         // restartExited).
         m_log << u"SIGSTOP orchestrator %1 until the fleet declared it dead, then SIGCONT"_s.arg(i);
-        pollUntil([&] { return declaredDead(harness.url()); }, 30000);
+        pollUntil([&] { return FleetFixture::declaredDead(live(), harness.url()); }, 30000);
     } else {
         // A stall shorter than --orchestrator-timeout (3s): the fault is the pause itself.
         const int ms = 300 + int(m_random.bounded(1500));
