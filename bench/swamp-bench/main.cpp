@@ -7,6 +7,7 @@
 // failed (a worker that never enrolled, a step lost or finished twice), never because of a time.
 
 #include "benchdatabase.h"
+#include "common/epolleventdispatcher.h"
 #include "fleetshards.h"
 #include "scenarios.h"
 #include "serveprocess.h"
@@ -44,6 +45,38 @@ void raiseOpenFileLimit(qint64 needed)
         QTextStream(stderr) << "warning: the open-file limit is " << limit.rlim_max << " but " << needed
                             << " are needed; raise it with 'ulimit -n " << needed << "' (as root)" << Qt::endl;
     }
+}
+
+// The kernel's range of local ports for connect() (net.ipv4.ip_local_port_range): "low high",
+// or empty when it cannot be read.
+QString localPortRange()
+{
+    QFile file(QStringLiteral("/proc/sys/net/ipv4/ip_local_port_range"));
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QString::fromLatin1(file.readAll()).simplified();
+}
+
+// Every simulated worker connects from 127.0.0.1 to one port, so the kernel finds each a local
+// port in that range, trying ports of one parity first: once they are taken (past half the range,
+// 14,116 connections with Debian's 32768-60999), every further connect() scans them all inside
+// the kernel (__inet_hash_connect). A storm of 19,000 then spends most of the bench's CPU there,
+// and on a small machine takes it from the orchestrator under test: the comeback's last seconds
+// were a lull and a burst of the bench's making (2026-12-06). A fleet on many machines has no such
+// cost, so warn where the range would shape the figures.
+void checkLocalPorts(qint64 workers)
+{
+    const QStringList range = localPortRange().split(u' ');
+    if (range.size() != 2)
+        return;
+    const qint64 ports = range.at(1).toLongLong() - range.at(0).toLongLong() + 1;
+    if (workers <= ports / 2 * 9 / 10)
+        return;
+    QTextStream(stderr) << "warning: " << workers << " workers from one address need more than half of the local "
+                        << "port range (" << range.join(u'-') << ", net.ipv4.ip_local_port_range): the kernel's "
+                        << "connect() then scans taken ports and the bench takes CPU from the orchestrator under "
+                        << "test; widen it for the run (as root): sysctl -w net.ipv4.ip_local_port_range='1024 65535'"
+                        << Qt::endl;
 }
 
 // Exit status of quick-fleet when PostgreSQL is not installed (ctest's SKIP_RETURN_CODE).
@@ -348,12 +381,14 @@ QList<ScenarioResult> runScenarios(const QStringList &args, BenchOptions options
     const int ownWorkers = std::min(number(1), options.shardSize);
     if (scenario == u"idle") {
         raiseOpenFileLimit(ownWorkers + 256);
+        checkLocalPorts(number(1));
         results << runIdle(options, number(1));
     } else if (scenario == u"throughput") {
         raiseOpenFileLimit(number(1) + 256);
         results << runThroughput(options, number(1), number(2));
     } else if (scenario == u"storm") {
         raiseOpenFileLimit(ownWorkers + 256);
+        checkLocalPorts(number(1));
         results << runStorm(options, number(1));
     } else if (scenario == u"soak") {
         raiseOpenFileLimit(number(1) + 256);
@@ -402,6 +437,7 @@ bool writeJson(const QString &path, const QList<ScenarioResult> &results, const 
     }
     file.write(QJsonDocument(QJsonObject{{QStringLiteral("scenarios"), scenarios},
                                          {QStringLiteral("swamp"), options.swampBinary},
+                                         {QStringLiteral("localPortRange"), localPortRange()},
                                          {QStringLiteral("database"), database.description()},
                                          {QStringLiteral("orchestrators"), options.orchestrators},
                                          {QStringLiteral("ok"), ok}})
@@ -417,6 +453,15 @@ int main(int argc, char **argv)
     // bench, not the orchestrator, the bottleneck (swamp serve makes the same choice).
     if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
         qputenv("QT_NO_GLIB", "1");
+    // Nor Qt's poll() dispatcher, which hands every socket to the kernel on every pass: a shard of
+    // 5,000 idle simulated workers took most of a core that way, and on a 2-core machine the
+    // orchestrator under test got what was left (the storm's peaks were the bench catching up).
+    // SWAMP_BENCH_DISPATCHER=poll keeps Qt's, to compare.
+    if (qgetenv("SWAMP_BENCH_DISPATCHER") != "poll") {
+        auto dispatcher = std::make_unique<Swamp::EpollEventDispatcher>();
+        if (dispatcher->isValid())
+            QCoreApplication::setEventDispatcher(dispatcher.release());
+    }
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("swamp-bench"));
     QCommandLineParser parser;

@@ -215,6 +215,8 @@ QJsonObject latencyFigures(const QList<qint64> &samples)
 
 QString latencyLine(const QList<qint64> &samples)
 {
+    if (samples.isEmpty())
+        return QStringLiteral("none (no step took this path)");
     return QStringLiteral("p50 %1 ms, p99 %2 ms, p99.9 %3 ms")
         .arg(fixed(ms(percentileUs(samples, 50)), 2), fixed(ms(percentileUs(samples, 99)), 2),
              fixed(ms(percentileUs(samples, 99.9)), 2));
