@@ -5,6 +5,7 @@
 
 #include "common/logging.h"
 
+#include <QScopedValueRollback>
 #include <QSqlDatabase>
 #include <QSqlDriver>
 #include <QSqlQuery>
@@ -324,10 +325,8 @@ Result<void> Store::replay()
             m_replaying = false;
             // A row lock it waited for past lock_timeout (the one that held the batch, still
             // taken) holds the batch again, as in its first writing.
-            m_writingBatch = true;
-            const bool held = noteConnectionLost(query.lastError());
-            m_writingBatch = false;
-            if (held)
+            const QScopedValueRollback writing(m_writingBatch, true);
+            if (noteConnectionLost(query.lastError()))
                 return awayError();
             m_batchBroken = databaseError(Tr::tr("replaying after a reconnect"), query.lastError().text()).error();
             return fail(*m_batchBroken);

@@ -6,6 +6,7 @@
 
 #include "common/logging.h"
 
+#include <QScopedValueRollback>
 #include <QSqlDriver>
 #include <QSqlError>
 
@@ -185,9 +186,10 @@ Result<void> Store::commitMarked(QSqlDatabase &db)
     if (query.exec(sql) && query.nextResult())
         return {};
     const QSqlError error = query.lastError();
-    m_writingBatch = true; // the marker's UPDATE may have waited for a lock
-    noteConnectionLost(error);
-    m_writingBatch = false;
+    {
+        const QScopedValueRollback writing(m_writingBatch, true); // the marker's UPDATE may have waited for a lock
+        noteConnectionLost(error);
+    }
     return databaseError(Tr::tr("committing"), error.text());
 }
 
@@ -415,9 +417,10 @@ Result<void> Store::flushPending(PendingRows &pending, bool final)
         // The final flush is not logged for a replay: its rows are kept instead, and written
         // again as rows.
         m_finalFlush = final;
-        m_writingBatch = &pending == &m_batchRows;
-        result = flushPendingPostgres(rows);
-        m_writingBatch = false;
+        {
+            const QScopedValueRollback writing(m_writingBatch, &pending == &m_batchRows);
+            result = flushPendingPostgres(rows);
+        }
         m_finalFlush = false;
         if (!result && m_away && &pending == &m_batchRows) {
             pending.merge(rows); // nothing is lost: the batch waits for the database with them

@@ -35,7 +35,6 @@ private:
     // Submits a run of `count` steps through `via`; each appends its number to `ran`.
     QStringList submitRun(Harness &via, int first, int count, const QString &ran);
     int succeeded(Harness &via);
-    // Whether `via` lists the orchestrator at `url` among the fleet's alive ones.
     // Prints where the fleet is, for a wait that ran out: steps succeeded, and the last words of each
     // orchestrator and of PostgreSQL.
     void whereItIs();

@@ -577,8 +577,6 @@ void tst_PostgresBatch::dispatchElsewhere(Store &other, const QString &stepId)
     QVERIFY_RESULT(other.commitBatch());
 }
 
-// The server goes away with a batch open: nothing is lost or logged per statement, and once the
-// store is back the batch (its claim replayed and checked) commits.
 void tst_PostgresBatch::aStatementFailingMidwayIsAnErrorNotAShortAnswer()
 {
     // The server sends four rows, then fails on the fifth (a division by zero; in production the
@@ -599,6 +597,8 @@ void tst_PostgresBatch::aStatementFailingMidwayIsAnErrorNotAShortAnswer()
     QVERIFY(!other->exec(sql));
 }
 
+// The server goes away with a batch open: nothing is lost or logged per statement, and once the
+// store is back the batch (its claim replayed and checked) commits.
 void tst_PostgresBatch::lostConnectionHoldsTheBatchUntilReconnect()
 {
     auto store = openStore();
