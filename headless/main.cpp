@@ -13,8 +13,6 @@
 #include <QCoreApplication>
 #include <QJsonObject>
 
-#include <memory>
-
 namespace Swamp::Cli {
 
 int runVersion(const QStringList &arguments)
@@ -58,9 +56,7 @@ bool installServeDispatcher(int argc, char **argv)
     if (!choice.isEmpty() && choice != "epoll")
         return false;
 #ifdef Q_OS_LINUX
-    auto dispatcher = std::make_unique<Swamp::EpollEventDispatcher>();
-    if (dispatcher->isValid())
-        QCoreApplication::setEventDispatcher(dispatcher.release());
+    Swamp::EpollEventDispatcher::installBeforeApplication();
 #endif
     return true;
 }

@@ -457,11 +457,8 @@ int main(int argc, char **argv)
     // of 19,000 simulated workers with 1,000 steps out took about 1.6 of a 2-core machine's cores
     // that way (0.5 with swamp's epoll dispatcher), CPU the orchestrator under test lacked.
     // SWAMP_BENCH_DISPATCHER=poll keeps Qt's, to compare.
-    if (qgetenv("SWAMP_BENCH_DISPATCHER") != "poll") {
-        auto dispatcher = std::make_unique<Swamp::EpollEventDispatcher>();
-        if (dispatcher->isValid())
-            QCoreApplication::setEventDispatcher(dispatcher.release());
-    }
+    if (qgetenv("SWAMP_BENCH_DISPATCHER") != "poll")
+        Swamp::EpollEventDispatcher::installBeforeApplication();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("swamp-bench"));
     QCommandLineParser parser;

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -75,6 +76,15 @@ EpollEventDispatcher::EpollEventDispatcher(QObject *parent)
         ::close(m_wakeFd);
         m_wakeFd = -1;
     }
+}
+
+bool EpollEventDispatcher::installBeforeApplication()
+{
+    auto dispatcher = std::make_unique<EpollEventDispatcher>();
+    if (!dispatcher->isValid())
+        return false;
+    QCoreApplication::setEventDispatcher(dispatcher.release());
+    return true;
 }
 
 EpollEventDispatcher::~EpollEventDispatcher()

@@ -48,6 +48,9 @@ public:
     ~EpollEventDispatcher() override;
 
     bool isValid() const { return m_epoll >= 0 && m_wakeFd >= 0; }
+    // Makes one the main thread's dispatcher, before the QCoreApplication exists; false, and Qt's
+    // own stays, when it could not be made (isValid()).
+    static bool installBeforeApplication();
 
     bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
 
